@@ -1,0 +1,87 @@
+// rr dump [TRACE]: every event of a trace, one line each, for people.
+#include <cinttypes>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+
+#include "cli/command.h"
+#include "core/registers.h"
+#include "record/syscall_table.h"
+#include "trace/trace_files.h"
+
+namespace rr {
+
+namespace {
+
+void print_frame(trace::Frame::Reader f) {
+  printf("event %" PRIu64 " tid %d ", f.getEvent(), f.getTid());
+  switch (f.which()) {
+    case trace::Frame::EXEC: {
+      auto img = f.getExec();
+      printf("exec %s (%u mappings, %u pages)\n", img.getExePath().cStr(), img.getMappings().size(), img.getPages().size());
+      break;
+    }
+    case trace::Frame::SYSCALL: {
+      auto sc = f.getSyscall();
+      Registers r = regs_from_capnp(sc.getEntryRegs());
+      printf("syscall %s(0x%llx, 0x%llx, 0x%llx, 0x%llx, 0x%llx, 0x%llx) = %" PRId64, syscall_name(sc.getNumber()).c_str(),
+             (unsigned long long)r.arg(0), (unsigned long long)r.arg(1), (unsigned long long)r.arg(2),
+             (unsigned long long)r.arg(3), (unsigned long long)r.arg(4), (unsigned long long)r.arg(5), sc.getResult());
+      uint64_t bytes = 0;
+      for (auto w : sc.getWrites()) bytes += w.getData().size();
+      if (sc.getWrites().size()) printf(" [%u writes, %" PRIu64 " bytes]", sc.getWrites().size(), bytes);
+      if (sc.getEchoFd()) printf(" [echo fd %d]", sc.getEchoFd());
+      if (sc.getHasMap() && sc.getMap().getFile().size()) printf(" [maps %s]", sc.getMap().getFile().cStr());
+      if (sc.hasImage()) printf(" [new image of %s]", sc.getImage().getExePath().cStr());
+      printf(" rip 0x%llx\n", (unsigned long long)r.ip().as_int());
+      break;
+    }
+    case trace::Frame::SIGNAL: {
+      auto ev = f.getSignal();
+      Registers r = regs_from_capnp(ev.getRegs());
+      printf("signal %s (%d) %s%s rip 0x%llx\n", strsignal(ev.getSigno()), ev.getSigno(),
+             ev.getSynchronous() ? "synchronous" : "asynchronous", ev.getDeliver() ? "" : " suppressed",
+             (unsigned long long)r.ip().as_int());
+      break;
+    }
+    case trace::Frame::RDTSC: {
+      auto ev = f.getRdtsc();
+      Registers r = regs_from_capnp(ev.getRegs());
+      printf("%s = 0x%" PRIx64 " rip 0x%llx\n", ev.getRdtscp() ? "rdtscp" : "rdtsc", ev.getTsc(),
+             (unsigned long long)r.ip().as_int());
+      break;
+    }
+    case trace::Frame::EXIT: {
+      auto ev = f.getExit();
+      if (ev.getKilledBy())
+        printf("exit killed by %s (%d)\n", strsignal(ev.getKilledBy()), ev.getKilledBy());
+      else
+        printf("exit status %d\n", ev.getExitCode());
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+int cmd_dump(const Args& args) {
+  std::string trace;
+  for (const std::string& a : args) {
+    if (!a.empty() && a[0] == '-') return fail("unknown dump option " + a);
+    if (!trace.empty()) return fail("more than one trace given");
+    trace = a;
+  }
+  auto reader = TraceReader::open(resolve_trace_dir(trace));
+  if (!reader.ok()) return fail(reader.error().message);
+  auto h = reader.value()->header();
+  printf("trace format %u.%u, program %s\n", h.getFormatMajor(), h.getFormatMinor(), h.getExePath().cStr());
+  for (;;) {
+    auto next = reader.value()->next();
+    if (!next.ok()) return fail(next.error().message);
+    if (!next.value()) break;
+    print_frame(next.value()->frame());
+  }
+  return 0;
+}
+
+}  // namespace rr

@@ -1,0 +1,73 @@
+// rr: record, replay and inspect executions. main() dispatches to the
+// command table; every command reports bad input in one line and a non-zero
+// exit status, never a crash.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <kj/exception.h>
+
+#include "cli/command.h"
+#include "util/fatal.h"
+
+namespace rr {
+
+int fail(const std::string& message) {
+  fflush(stdout);
+  fprintf(stderr, "rr: %s\n", message.c_str());
+  return 1;
+}
+
+bool parse_event(const std::string& s, unsigned long long& out) {
+  if (s.empty() || s.size() > 19) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  out = std::stoull(s);
+  return true;
+}
+
+const std::vector<Command>& command_table() {
+  static const std::vector<Command> table = {
+      {"record", "rr record [-o DIR] PROG [ARGS...]", "run PROG and record its execution", cmd_record},
+      {"replay", "rr replay -a [-g EVT] [TRACE]", "replay a trace to its end (-a), checking every event", cmd_replay},
+      {"dump", "rr dump [TRACE]", "print the events of a trace", cmd_dump},
+      {"ls", "rr ls", "list the recorded traces", cmd_ls},
+      {"state", "rr state [-g EVT] [--json] [TRACE]", "print the state of the tracees at an event", cmd_state},
+  };
+  return table;
+}
+
+static void usage(FILE* out) {
+  fprintf(out, "usage: rr COMMAND [OPTIONS]\n\ncommands:\n");
+  for (const Command& c : command_table()) fprintf(out, "  %-40s %s\n", c.usage, c.summary);
+}
+
+}  // namespace rr
+
+int main(int argc, char** argv) {
+  using namespace rr;
+  if (argc < 2) {
+    usage(stderr);
+    return 1;
+  }
+  std::string name = argv[1];
+  if (name == "help" || name == "--help" || name == "-h") {
+    usage(stdout);
+    return 0;
+  }
+  for (const Command& c : command_table()) {
+    if (name != c.name) continue;
+    Args args(argv + 2, argv + argc);
+    try {
+      return c.run(args);
+    } catch (const FatalError& e) {
+      return fail(e.what());
+    } catch (const kj::Exception& e) {
+      return fail(std::string("corrupt data: ") + e.getDescription().cStr());
+    } catch (const std::exception& e) {
+      return fail(std::string("internal error: ") + e.what());
+    }
+  }
+  fprintf(stderr, "rr: unknown command '%s'\n", name.c_str());
+  usage(stderr);
+  return 1;
+}

@@ -1,0 +1,42 @@
+// rr state [-g EVT] [--json] [TRACE]: the canonical state at an event.
+#include <cstdio>
+
+#include "cli/command.h"
+#include "replay/replay_session.h"
+#include "replay/state.h"
+#include "trace/trace_files.h"
+
+namespace rr {
+
+int cmd_state(const Args& args) {
+  unsigned long long event = 0;
+  bool json = false;
+  std::string trace;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "-g" || a == "--goto") {
+      if (i + 1 >= args.size() || !parse_event(args[i + 1], event) || event == 0)
+        return fail("-g needs an event number (from 1)");
+      ++i;
+    } else if (a == "--json") {
+      json = true;
+    } else if (!a.empty() && a[0] == '-') {
+      return fail("unknown state option " + a);
+    } else if (trace.empty()) {
+      trace = a;
+    } else {
+      return fail("more than one trace given");
+    }
+  }
+  auto session = ReplaySession::open(resolve_trace_dir(trace));
+  if (!session.ok()) return fail(session.error().message);
+  ReplaySession& s = *session.value();
+  s.set_echo(false);
+  Status st = s.run_to(event);
+  if (!st.ok()) return fail(st.error().message);
+  std::string text = describe_state(s, json);
+  fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
+}
+
+}  // namespace rr

@@ -1,0 +1,304 @@
+#include "core/address_space.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/prctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/remote_syscalls.h"
+#include "core/rr_page.h"
+#include "core/task.h"
+#include "trace/file_store.h"
+#include "util/fatal.h"
+#include "util/io.h"
+#include "util/scoped_fd.h"
+
+namespace rr {
+
+std::vector<MapEntry> read_maps(pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/maps";
+  auto text = read_file(path);
+  if (!text.ok()) fatal(text.error().message);
+  std::vector<MapEntry> out;
+  size_t pos = 0;
+  const std::string& s = text.value();
+  while (pos < s.size()) {
+    size_t eol = s.find('\n', pos);
+    if (eol == std::string::npos) eol = s.size();
+    std::string line = s.substr(pos, eol - pos);
+    pos = eol + 1;
+    MapEntry e;
+    char perms[8] = {};
+    unsigned long long start, end, offset, inode;
+    unsigned dmaj, dmin;
+    int name_at = 0;
+    if (sscanf(line.c_str(), "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &offset, &dmaj, &dmin,
+               &inode, &name_at) < 7)
+      continue;
+    e.start = start;
+    e.end = end;
+    e.offset = offset;
+    e.inode = inode;
+    e.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) | (perms[2] == 'x' ? PROT_EXEC : 0);
+    e.shared = perms[3] == 's';
+    if (name_at > 0 && (size_t)name_at <= line.size()) e.name = line.substr(name_at);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::string prot_string(int prot, bool shared) {
+  std::string s = "----";
+  if (prot & PROT_READ) s[0] = 'r';
+  if (prot & PROT_WRITE) s[1] = 'w';
+  if (prot & PROT_EXEC) s[2] = 'x';
+  s[3] = shared ? 's' : 'p';
+  return s;
+}
+
+bool is_special_mapping(const MapEntry& e) {
+  if (e.start == kRrPageAddr) return true;
+  return e.name == "[vdso]" || e.name == "[vvar]" || e.name == "[vvar_vclock]" || e.name == "[vsyscall]";
+}
+
+namespace {
+
+bool all_zero(const char* p, size_t n) {
+  static const char zeros[kPageSize] = {};
+  return memcmp(p, zeros, n) == 0;
+}
+
+bool is_file_backed(const MapEntry& e) {
+  if (e.inode == 0 || e.name.empty() || e.name[0] != '/') return false;
+  // Shared anonymous memory shows up as a deleted /dev/zero; System V shm as /SYSV...
+  if (e.name.rfind("/dev/zero", 0) == 0 || e.name.rfind("/SYSV", 0) == 0) return false;
+  return true;
+}
+
+// Reads /proc/PID/stat fields (1-based numbering as in proc(5)).
+std::vector<uint64_t> read_stat_fields(pid_t pid) {
+  auto text = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!text.ok()) fatal(text.error().message);
+  const std::string& s = text.value();
+  size_t close = s.rfind(')');
+  std::vector<uint64_t> fields = {0, 0, 0};  // 1: pid, 2: comm, 3: state (placeholders)
+  size_t pos = close + 2;
+  // field 3 (state) is a letter
+  pos = s.find(' ', pos) + 1;
+  while (pos < s.size()) {
+    size_t sp = s.find(' ', pos);
+    if (sp == std::string::npos) sp = s.size();
+    fields.push_back(strtoull(s.substr(pos, sp - pos).c_str(), nullptr, 10));
+    pos = sp + 1;
+  }
+  return fields;  // fields[n-1] is field n
+}
+
+void capture_pages(Task& task, const MappingRecord& m, const std::string& trace_dir, std::vector<PageRecord>& out) {
+  std::string file_data;
+  uint64_t file_size = 0;
+  if (m.backing == Backing::File) {
+    ScopedFd fd(::open((trace_dir + "/" + m.file).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.is_open()) fatal_errno("cannot open the trace copy " + m.file);
+    struct stat st;
+    fstat(fd.get(), &st);
+    file_size = st.st_size;
+    uint64_t len = m.end - m.start;
+    if (m.offset < file_size) {
+      uint64_t n = std::min(len, file_size - m.offset);
+      file_data.resize(n);
+      ssize_t got = pread(fd.get(), file_data.data(), n, m.offset);
+      if (got < 0) fatal_errno("cannot read the trace copy " + m.file);
+      file_data.resize(got);
+    }
+  }
+  std::string buf(m.end - m.start, '\0');
+  bool whole = task.read_mem(RemotePtr(m.start), buf.data(), buf.size());
+  for (uint64_t a = m.start; a < m.end; a += kPageSize) {
+    uint64_t rel = a - m.start;
+    char* page = buf.data() + rel;
+    if (!whole && !task.read_mem(RemotePtr(a), page, kPageSize)) continue;  // beyond the file's end
+    if (m.backing == Backing::File) {
+      if (rel >= file_data.size() && m.offset + rel >= file_size) {
+        // Past the end of the file: such pages cannot be touched by the program.
+        continue;
+      }
+      if (rel + kPageSize <= file_data.size() && memcmp(page, file_data.data() + rel, kPageSize) == 0) continue;
+    } else if (all_zero(page, kPageSize)) {
+      continue;
+    }
+    out.push_back(PageRecord{a, std::string(page, kPageSize)});
+  }
+}
+
+}  // namespace
+
+ProcessImage capture_image(Task& task, RemoteSyscalls& remote, FileStore& files, const std::string& trace_dir) {
+  ProcessImage img;
+  pid_t pid = task.tid();
+  std::string proc = "/proc/" + std::to_string(pid);
+  for (const MapEntry& e : read_maps(pid)) {
+    MappingRecord m;
+    m.start = e.start;
+    m.end = e.end;
+    m.prot = e.prot;
+    m.shared = e.shared;
+    m.offset = e.offset;
+    m.name = e.name;
+    m.grows_down = e.name == "[stack]";
+    if (is_special_mapping(e)) {
+      m.backing = Backing::Special;
+    } else if (is_file_backed(e)) {
+      m.backing = Backing::File;
+      char range[64];
+      snprintf(range, sizeof(range), "/map_files/%" PRIx64 "-%" PRIx64, e.start, e.end);
+      auto stored = files.store(proc + range, e.name);
+      if (!stored.ok()) fatal(stored.error().message);
+      m.file = stored.value();
+    } else {
+      m.backing = Backing::Anonymous;
+    }
+    if (m.backing != Backing::Special) capture_pages(task, m, trace_dir, img.pages);
+    img.mappings.push_back(std::move(m));
+  }
+  std::vector<uint64_t> f = read_stat_fields(pid);
+  auto field = [&](size_t n) { return n <= f.size() ? f[n - 1] : 0; };
+  img.mm.start_code = field(26);
+  img.mm.end_code = field(27);
+  img.mm.start_stack = field(28);
+  img.mm.start_data = field(45);
+  img.mm.end_data = field(46);
+  img.mm.start_brk = field(47);
+  img.mm.arg_start = field(48);
+  img.mm.arg_end = field(49);
+  img.mm.env_start = field(50);
+  img.mm.env_end = field(51);
+  img.mm.brk = remote.syscall(SYS_brk, {0});
+  auto auxv = read_file(proc + "/auxv");
+  if (auxv.ok()) img.mm.auxv = auxv.value();
+  char exe[4096];
+  ssize_t n = readlink((proc + "/exe").c_str(), exe, sizeof(exe) - 1);
+  img.exe_path = n > 0 ? std::string(exe, n) : "";
+  auto stored = files.store(proc + "/exe", img.exe_path);
+  if (!stored.ok()) fatal(stored.error().message);
+  img.mm.exe_file = stored.value();
+  img.xsave = task.xsave();
+  return img;
+}
+
+namespace {
+
+// Moves the kernel's special mappings to where the image has them.
+void place_special_mappings(Task& task, RemoteSyscalls& rs, const ProcessImage& image) {
+  std::vector<MapEntry> current = read_maps(task.tid());
+  struct Move {
+    MapEntry from;
+    uint64_t to;
+  };
+  std::vector<Move> moves;
+  for (const MappingRecord& m : image.mappings) {
+    if (m.backing != Backing::Special || m.start == kRrPageAddr || m.name == "[vsyscall]") continue;
+    const MapEntry* found = nullptr;
+    for (const MapEntry& e : current)
+      if (e.name == m.name) found = &e;
+    if (!found || found->end - found->start != m.end - m.start)
+      fatal("this kernel's " + m.name + " differs from the recording's; replay on the recording kernel");
+    if (found->start != m.start) moves.push_back({*found, m.start});
+  }
+  // Two steps, through a free area, so that a target overlapping another
+  // special mapping's current place is never a problem.
+  const uint64_t parking = 0x6f0000000000ull;
+  uint64_t park = parking;
+  for (Move& mv : moves) {
+    uint64_t len = mv.from.end - mv.from.start;
+    rs.checked("parking a kernel mapping", SYS_mremap, {mv.from.start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, park});
+    mv.from.end = park + len;
+    mv.from.start = park;
+    park += page_ceil(len) + kPageSize;
+  }
+  for (Move& mv : moves) {
+    uint64_t len = mv.from.end - mv.from.start;
+    rs.checked("moving a kernel mapping", SYS_mremap, {mv.from.start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, mv.to});
+  }
+}
+
+void write_pages(Task& task, const std::vector<PageRecord>& pages) {
+  // Adjacent pages go in one write.
+  size_t i = 0;
+  std::string run;
+  while (i < pages.size()) {
+    size_t j = i + 1;
+    while (j < pages.size() && pages[j].addr == pages[j - 1].addr + kPageSize) ++j;
+    if (j == i + 1) {
+      task.write_mem(RemotePtr(pages[i].addr), pages[i].data.data(), pages[i].data.size());
+    } else {
+      run.clear();
+      for (size_t k = i; k < j; ++k) run += pages[k].data;
+      task.write_mem(RemotePtr(pages[i].addr), run.data(), run.size());
+    }
+    i = j;
+  }
+}
+
+}  // namespace
+
+void restore_image(Task& task, const ProcessImage& image, const std::string& trace_dir) {
+  {
+    RemoteSyscalls rs(task);
+    for (const MapEntry& e : read_maps(task.tid())) {
+      if (is_special_mapping(e)) continue;
+      rs.checked("unmapping", SYS_munmap, {e.start, e.end - e.start});
+    }
+    place_special_mappings(task, rs, image);
+    for (const MappingRecord& m : image.mappings) {
+      if (m.backing == Backing::Special) continue;
+      uint64_t len = m.end - m.start;
+      if (m.backing == Backing::File) {
+        RemotePtr path = rs.scratch_string(trace_dir + "/" + m.file);
+        int64_t fd = rs.checked(("opening " + m.file).c_str(), SYS_openat, {(uint64_t)AT_FDCWD, path.as_int(), O_RDONLY | O_CLOEXEC});
+        rs.checked(("mapping " + m.file).c_str(), SYS_mmap,
+                   {m.start, len, (uint64_t)m.prot, MAP_PRIVATE | MAP_FIXED, (uint64_t)fd, m.offset});
+        rs.syscall(SYS_close, {(uint64_t)fd});
+      } else {
+        uint64_t flags = (m.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED;
+        if (m.grows_down) flags |= MAP_GROWSDOWN;
+        rs.checked("mapping anonymous memory", SYS_mmap, {m.start, len, (uint64_t)m.prot, flags, (uint64_t)-1, 0});
+      }
+    }
+    write_pages(task, image.pages);
+
+    // Tell the kernel where code, data, heap, stack, arguments and the
+    // executable are, as it knew them in the recording.
+    RemotePtr exe_path = rs.scratch_string(trace_dir + "/" + image.mm.exe_file);
+    int64_t exe_fd = rs.checked("opening the executable", SYS_openat, {(uint64_t)AT_FDCWD, exe_path.as_int(), O_RDONLY | O_CLOEXEC});
+    struct prctl_mm_map map = {};
+    map.start_code = image.mm.start_code;
+    map.end_code = image.mm.end_code;
+    map.start_data = image.mm.start_data;
+    map.end_data = image.mm.end_data;
+    map.start_brk = image.mm.start_brk;
+    map.brk = image.mm.brk;
+    map.start_stack = image.mm.start_stack;
+    map.arg_start = image.mm.arg_start;
+    map.arg_end = image.mm.arg_end;
+    map.env_start = image.mm.env_start;
+    map.env_end = image.mm.env_end;
+    map.exe_fd = (uint32_t)exe_fd;
+    map.auxv_size = image.mm.auxv.size();
+    RemotePtr auxv = rs.scratch(image.mm.auxv.data(), image.mm.auxv.size(), 2048);
+    map.auxv = reinterpret_cast<__u64*>(auxv.as_int());
+    RemotePtr mapp = rs.scratch(&map, sizeof(map), 1024);
+    rs.checked("setting the process layout (PR_SET_MM_MAP)", SYS_prctl,
+               {PR_SET_MM, PR_SET_MM_MAP, mapp.as_int(), sizeof(map), 0});
+    rs.syscall(SYS_close, {(uint64_t)exe_fd});
+  }
+  task.set_xsave(image.xsave);
+  task.set_regs(image.regs);
+}
+
+}  // namespace rr

@@ -1,0 +1,87 @@
+// AddressSpace knowledge: reading a tracee's mappings, capturing its whole
+// user-visible memory state as a ProcessImage, and rebuilding a captured
+// image inside another (stopped) process. The same capture/rebuild pair
+// serves execve in replay (replay never runs the program file: it rebuilds
+// the recorded post-exec image) and persistent checkpoints.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "core/registers.h"
+#include "util/types.h"
+
+namespace rr {
+
+class Task;
+class RemoteSyscalls;
+class FileStore;
+
+// One line of /proc/PID/maps.
+struct MapEntry {
+  uint64_t start = 0, end = 0;
+  int prot = 0;  // PROT_* bits
+  bool shared = false;
+  uint64_t offset = 0;
+  uint64_t inode = 0;
+  std::string name;  // path or [pseudo] name, "" for anonymous
+};
+
+std::vector<MapEntry> read_maps(pid_t pid);
+// "r-xp" from prot and shared.
+std::string prot_string(int prot, bool shared);
+
+enum class Backing : uint8_t { Anonymous, File, Special };
+
+// A mapping of a captured image.
+struct MappingRecord {
+  uint64_t start = 0, end = 0;
+  int prot = 0;
+  bool shared = false;
+  uint64_t offset = 0;
+  std::string name;   // as /proc/PID/maps showed it
+  Backing backing = Backing::Anonymous;
+  std::string file;   // for File: path relative to the trace directory
+  bool grows_down = false;
+};
+
+struct PageRecord {
+  uint64_t addr = 0;
+  std::string data;  // kPageSize bytes
+};
+
+// Where the kernel thinks the parts of the program are (prctl PR_SET_MM_MAP).
+struct MmRecord {
+  uint64_t start_code = 0, end_code = 0, start_data = 0, end_data = 0;
+  uint64_t start_brk = 0, brk = 0, start_stack = 0;
+  uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
+  std::string auxv;
+  std::string exe_file;  // trace-relative
+};
+
+struct ProcessImage {
+  std::vector<MappingRecord> mappings;
+  std::vector<PageRecord> pages;  // pages whose contents the backing does not give
+  MmRecord mm;
+  Registers regs;
+  std::string xsave;
+  std::string exe_path;
+};
+
+// Whether a mapping is one of the kernel's own ([vdso], [vvar], ...) or the rr page.
+bool is_special_mapping(const MapEntry& e);
+
+// Captures the image of the stopped `task`, keeping mapped files in `files`.
+// `remote` runs the syscalls the capture needs (brk(0)).
+ProcessImage capture_image(Task& task, RemoteSyscalls& remote, FileStore& files,
+                           const std::string& trace_dir);
+
+// Rebuilds `image` inside the stopped `task`: unmaps what it has (except the
+// rr page and kernel pages), maps every recorded mapping at its address,
+// fills contents, moves the vDSO, sets mm fields, then the registers and
+// the XSAVE area.
+void restore_image(Task& task, const ProcessImage& image, const std::string& trace_dir);
+
+}  // namespace rr

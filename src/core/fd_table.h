@@ -1,0 +1,45 @@
+// FdTable: what the engine knows about the tracee's file descriptors,
+// derived from syscall results alone, so that recording and replay (which
+// opens no files) keep the same table. It decides which writes are echoed
+// to the user's terminal in replay: those to descriptors that are copies of
+// the original stdout or stderr.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "util/types.h"
+
+namespace rr {
+
+class FdTable {
+ public:
+  enum class Kind : uint8_t { Stdin, Stdout, Stderr, Other };
+  struct Entry {
+    Kind kind = Kind::Other;
+    bool cloexec = false;
+  };
+  using MemReader = std::function<bool(RemotePtr, void*, size_t)>;
+
+  FdTable();
+
+  // Updates the table after syscall `nr` returned `ret`; `read` reads tracee
+  // memory (for pipe and socketpair results).
+  void on_syscall(int64_t nr, const uint64_t args[6], int64_t ret, const MemReader& read);
+  // Drops close-on-exec descriptors (after a successful execve).
+  void on_exec();
+
+  // 1 or 2 when `fd` writes to the original stdout or stderr, else 0.
+  int echo_target(int64_t fd) const;
+  const std::map<int, Entry>& entries() const { return fds_; }
+  static const char* kind_name(Kind kind);
+
+ private:
+  void set(int fd, Kind kind, bool cloexec) { fds_[fd] = Entry{kind, cloexec}; }
+  void dup_to(int64_t from, int64_t to, bool cloexec);
+  std::map<int, Entry> fds_;
+};
+
+}  // namespace rr

@@ -1,0 +1,52 @@
+// RemoteSyscalls runs syscalls inside a stopped tracee: it points the
+// tracee's registers at a `syscall; int3` sequence, lets it run into the
+// breakpoint, reads the result, and puts the registers back when done. Used
+// to build the rr page, to reshape address spaces in replay and restore, and
+// to execute the syscalls replay does not emulate.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "core/task.h"
+
+namespace rr {
+
+class RemoteSyscalls {
+ public:
+  // Uses the rr page's instructions.
+  explicit RemoteSyscalls(Task& task);
+  // Uses `patch_at`, temporarily overwriting 3 bytes there: for a tracee that
+  // has no rr page yet (right after exec).
+  RemoteSyscalls(Task& task, RemotePtr patch_at);
+  ~RemoteSyscalls();  // restores registers (and patched bytes)
+  RemoteSyscalls(const RemoteSyscalls&) = delete;
+  RemoteSyscalls& operator=(const RemoteSyscalls&) = delete;
+
+  // Returns the raw result (negative errno on failure).
+  int64_t syscall(int64_t nr, std::initializer_list<uint64_t> args = {});
+  // Like syscall(), but fails with a message naming the call when it fails.
+  int64_t checked(const char* what, int64_t nr, std::initializer_list<uint64_t> args = {});
+
+  // Copies `data` into the rr scratch page at `offset` and returns its address.
+  RemotePtr scratch(const void* data, size_t len, size_t offset = 0);
+  RemotePtr scratch_string(const std::string& s, size_t offset = 0);
+
+  // Async signals that reached the tracee while it ran injected code; they
+  // were suppressed and the caller decides what to do with them.
+  std::vector<siginfo_t>& stashed_signals() { return stashed_; }
+
+ private:
+  Registers run(const Registers& regs);
+  Task& task_;
+  Registers saved_;
+  RemotePtr insn_;
+  bool patched_ = false;
+  std::string patched_bytes_;
+  size_t scratch_used_ = 0;
+  std::vector<siginfo_t> stashed_;
+};
+
+}  // namespace rr

@@ -1,0 +1,25 @@
+// The rr page: two pages at a fixed address that the supervisor maps into
+// every tracee, in recording and in replay alike, so that address spaces
+// match. The first (r-x) holds instructions the supervisor jumps to when it
+// runs a syscall inside the tracee; the second (rw-) is scratch memory for
+// the arguments of such syscalls (paths, structs). The tracee's own code
+// never touches either.
+#pragma once
+
+#include <cstdint>
+
+#include "util/types.h"
+
+namespace rr {
+
+constexpr uint64_t kRrPageAddr = 0x70000000;
+constexpr uint64_t kRrPageSize = 2 * kPageSize;
+// `syscall; int3`: the injected syscall returns into a breakpoint trap.
+constexpr uint64_t kRrSyscallInsn = kRrPageAddr;
+constexpr uint64_t kRrScratch = kRrPageAddr + kPageSize;
+constexpr uint64_t kRrScratchSize = kPageSize;
+
+// The bytes of the code page's start.
+inline constexpr uint8_t kRrPageCode[] = {0x0f, 0x05, 0xcc};
+
+}  // namespace rr

@@ -1,0 +1,183 @@
+#include "core/task.h"
+
+#include <cerrno>
+#include <cstring>
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "util/fatal.h"
+
+namespace rr {
+
+std::string WaitStatus::describe() const {
+  if (exited()) return "exited with status " + std::to_string(exit_code());
+  if (killed()) return std::string("killed by signal ") + strsignal(term_sig());
+  if (is_syscall_stop()) return "syscall stop";
+  if (ptrace_event()) return "ptrace event " + std::to_string(ptrace_event());
+  if (stopped()) return std::string("stopped by ") + strsignal(WSTOPSIG(raw_));
+  return "status " + std::to_string(raw_);
+}
+
+Task::Task(pid_t tid, RecordedTid recorded) : tid_(tid), recorded_tid_(recorded) { reopen_mem(); }
+
+Task::~Task() {
+  if (alive_) kill();
+}
+
+void Task::reopen_mem() {
+  std::string path = "/proc/" + std::to_string(tid_) + "/mem";
+  mem_fd_ = ScopedFd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!mem_fd_.is_open()) fatal_errno("cannot open " + path);
+}
+
+void Task::kill() {
+  if (!alive_) return;
+  ::kill(tid_, SIGKILL);
+  int status;
+  while (waitpid(tid_, &status, __WALL) >= 0) {
+    if (WIFEXITED(status) || WIFSIGNALED(status)) break;
+  }
+  alive_ = false;
+}
+
+void Task::set_options(long options) {
+  if (ptrace(PTRACE_SETOPTIONS, tid_, nullptr, options) != 0) fatal_errno("PTRACE_SETOPTIONS");
+}
+
+void Task::resume(ResumeHow how, int sig) {
+  int req = PTRACE_CONT;
+  switch (how) {
+    case ResumeHow::Cont: req = PTRACE_CONT; break;
+    case ResumeHow::Syscall: req = PTRACE_SYSCALL; break;
+    case ResumeHow::Sysemu: req = PTRACE_SYSEMU; break;
+    case ResumeHow::SingleStep: req = PTRACE_SINGLESTEP; break;
+  }
+  if (ptrace(static_cast<__ptrace_request>(req), tid_, nullptr, (void*)(long)sig) != 0)
+    fatal_errno("cannot resume tracee " + std::to_string(tid_));
+}
+
+WaitStatus Task::wait() {
+  int status;
+  for (;;) {
+    pid_t r = waitpid(tid_, &status, __WALL);
+    if (r == tid_) break;
+    if (r < 0 && errno == EINTR) continue;
+    fatal_errno("waitpid for tracee " + std::to_string(tid_));
+  }
+  last_status_ = WaitStatus(status);
+  if (last_status_.ended()) alive_ = false;
+  return last_status_;
+}
+
+Registers Task::regs() {
+  user_regs_struct r;
+  if (ptrace(PTRACE_GETREGS, tid_, nullptr, &r) != 0) fatal_errno("PTRACE_GETREGS");
+  return Registers(r);
+}
+
+void Task::set_regs(const Registers& regs) {
+  if (ptrace(PTRACE_SETREGS, tid_, nullptr, &regs.raw()) != 0) fatal_errno("PTRACE_SETREGS");
+}
+
+std::string Task::xsave() {
+  std::string buf(4096 * 4, '\0');
+  struct iovec iov = {buf.data(), buf.size()};
+  if (ptrace(PTRACE_GETREGSET, tid_, (void*)NT_X86_XSTATE, &iov) != 0) fatal_errno("PTRACE_GETREGSET xstate");
+  buf.resize(iov.iov_len);
+  return buf;
+}
+
+void Task::set_xsave(const std::string& area) {
+  std::string buf = area;
+  struct iovec iov = {buf.data(), buf.size()};
+  if (ptrace(PTRACE_SETREGSET, tid_, (void*)NT_X86_XSTATE, &iov) != 0) fatal_errno("PTRACE_SETREGSET xstate");
+}
+
+siginfo_t Task::siginfo() {
+  siginfo_t si;
+  if (ptrace(PTRACE_GETSIGINFO, tid_, nullptr, &si) != 0) fatal_errno("PTRACE_GETSIGINFO");
+  return si;
+}
+
+void Task::set_siginfo(const siginfo_t& info) {
+  if (ptrace(PTRACE_SETSIGINFO, tid_, nullptr, &info) != 0) fatal_errno("PTRACE_SETSIGINFO");
+}
+
+unsigned long Task::event_msg() {
+  unsigned long msg = 0;
+  if (ptrace(PTRACE_GETEVENTMSG, tid_, nullptr, &msg) != 0) fatal_errno("PTRACE_GETEVENTMSG");
+  return msg;
+}
+
+bool Task::at_syscall_entry() {
+  struct __ptrace_syscall_info info;
+  long n = ptrace(static_cast<__ptrace_request>(PTRACE_GET_SYSCALL_INFO), tid_, (void*)sizeof(info), &info);
+  if (n <= 0) fatal_errno("PTRACE_GET_SYSCALL_INFO");
+  return info.op == PTRACE_SYSCALL_INFO_ENTRY;
+}
+
+bool Task::read_mem(RemotePtr addr, void* buf, size_t len) {
+  char* p = static_cast<char*>(buf);
+  uint64_t a = addr.as_int();
+  while (len > 0) {
+    ssize_t n = pread(mem_fd_.get(), p, len, (off_t)a);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return false;
+    }
+    p += n;
+    a += n;
+    len -= n;
+  }
+  return true;
+}
+
+std::string Task::read_bytes(RemotePtr addr, size_t len) {
+  std::string out(len, '\0');
+  if (!read_mem(addr, out.data(), len)) fatal_unreadable(addr, len);
+  return out;
+}
+
+std::string Task::read_c_string(RemotePtr addr, size_t max) {
+  std::string out;
+  char buf[256];
+  while (out.size() < max) {
+    // Read up to the next page boundary so an unmapped page after the string is not touched.
+    uint64_t a = addr.as_int() + out.size();
+    size_t chunk = std::min<size_t>(sizeof(buf), kPageSize - (a % kPageSize));
+    if (!read_mem(RemotePtr(a), buf, chunk)) break;
+    size_t n = strnlen(buf, chunk);
+    out.append(buf, n);
+    if (n < chunk) break;
+  }
+  return out;
+}
+
+void Task::write_mem(RemotePtr addr, const void* buf, size_t len) {
+  const char* p = static_cast<const char*>(buf);
+  uint64_t a = addr.as_int();
+  while (len > 0) {
+    ssize_t n = pwrite(mem_fd_.get(), p, len, (off_t)a);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      char msg[128];
+      snprintf(msg, sizeof(msg), "cannot write %zu bytes of tracee memory at 0x%llx", len, (unsigned long long)a);
+      fatal_errno(msg);
+    }
+    p += n;
+    a += n;
+    len -= n;
+  }
+}
+
+void Task::fatal_unreadable(RemotePtr addr, size_t len) {
+  char msg[128];
+  snprintf(msg, sizeof(msg), "cannot read %zu bytes of tracee memory at 0x%llx", len,
+           (unsigned long long)addr.as_int());
+  fatal(msg);
+}
+
+}  // namespace rr

@@ -1,0 +1,108 @@
+// Task: one live tracee thread under ptrace, owned by the supervisor. It
+// wraps the ptrace requests, waitpid and the tracee's memory file, and kills
+// the tracee if the supervisor drops it. Higher layers (RecordSession,
+// ReplaySession) decide what to do at each stop; Task only performs.
+#pragma once
+
+#include <csignal>
+#include <sys/wait.h>
+#include <cstdint>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "core/registers.h"
+#include "util/fatal.h"
+#include "util/scoped_fd.h"
+#include "util/types.h"
+
+namespace rr {
+
+// What waitpid said about a tracee.
+class WaitStatus {
+ public:
+  WaitStatus() = default;
+  explicit WaitStatus(int raw) : raw_(raw) {}
+  int raw() const { return raw_; }
+  bool exited() const { return WIFEXITED(raw_); }
+  bool killed() const { return WIFSIGNALED(raw_); }
+  bool ended() const { return exited() || killed(); }
+  bool stopped() const { return WIFSTOPPED(raw_); }
+  int exit_code() const { return WEXITSTATUS(raw_); }
+  int term_sig() const { return WTERMSIG(raw_); }
+  bool core_dumped() const { return killed() && WCOREDUMP(raw_); }
+  // The signal of a signal-delivery stop (0 for other stops).
+  int stop_sig() const {
+    if (!stopped() || is_syscall_stop() || ptrace_event() != 0) return 0;
+    return WSTOPSIG(raw_);
+  }
+  bool is_syscall_stop() const { return stopped() && WSTOPSIG(raw_) == (SIGTRAP | 0x80); }
+  int ptrace_event() const { return stopped() ? (raw_ >> 16) & 0xff : 0; }
+  std::string describe() const;
+
+ private:
+  int raw_ = 0;
+};
+
+enum class ResumeHow { Cont, Syscall, Sysemu, SingleStep };
+
+class Task {
+ public:
+  // Adopts `tid`, already a ptrace child of this thread and stopped.
+  Task(pid_t tid, RecordedTid recorded);
+  ~Task();
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+
+  pid_t tid() const { return tid_; }
+  RecordedTid recorded_tid() const { return recorded_tid_; }
+  bool alive() const { return alive_; }
+
+  void set_options(long options);
+  void resume(ResumeHow how, int sig = 0);
+  // Blocks until the tracee stops or ends.
+  WaitStatus wait();
+  WaitStatus last_status() const { return last_status_; }
+
+  Registers regs();
+  void set_regs(const Registers& regs);
+  std::string xsave();
+  void set_xsave(const std::string& area);
+  siginfo_t siginfo();
+  void set_siginfo(const siginfo_t& info);
+  unsigned long event_msg();
+  // Whether the current syscall stop is an entry (true) or an exit (false).
+  bool at_syscall_entry();
+
+  // Reads tracee memory; false if any of it is unmapped.
+  bool read_mem(RemotePtr addr, void* buf, size_t len);
+  std::string read_bytes(RemotePtr addr, size_t len);  // fatal if unreadable
+  std::string read_c_string(RemotePtr addr, size_t max = 4096);
+  template <typename T>
+  T read_val(RemotePtr addr) {
+    T v{};
+    if (!read_mem(addr, &v, sizeof(v))) fatal_unreadable(addr, sizeof(v));
+    return v;
+  }
+  // Writes tracee memory, also read-only pages (as a debugger does).
+  void write_mem(RemotePtr addr, const void* buf, size_t len);
+  template <typename T>
+  void write_val(RemotePtr addr, const T& v) { write_mem(addr, &v, sizeof(v)); }
+
+  // After execve the memory file names the old address space: open it anew.
+  void reopen_mem();
+  // Kills the tracee and reaps it.
+  void kill();
+  // The tracee ended (reaped elsewhere, e.g. by wait()).
+  void mark_dead() { alive_ = false; }
+
+ private:
+  [[noreturn]] void fatal_unreadable(RemotePtr addr, size_t len);
+  pid_t tid_;
+  RecordedTid recorded_tid_;
+  ScopedFd mem_fd_;
+  bool alive_ = true;
+  WaitStatus last_status_;
+};
+
+}  // namespace rr

@@ -1,0 +1,752 @@
+// The syscall table: one row per syscall the recorder knows, saying how replay
+// treats it and which tracee memory the kernel writes. Most rows describe the
+// written memory with up to three size rules; the rest name a function in
+// syscall_table_custom.cc.
+//
+// Recording a range the kernel did not write is harmless (the recorder saves
+// what the tracee holds there, which replay already holds too); missing one
+// breaks replay. Where a rule is approximate it errs on the side of more.
+#include "record/syscall_table.h"
+
+#include <signal.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysinfo.h>
+#include <sys/time.h>
+#include <sys/times.h>
+#include <sys/timex.h>
+#include <sys/utsname.h>
+#include <poll.h>
+#include <time.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <initializer_list>
+#include <iterator>
+#include <string_view>
+
+namespace rr {
+
+// Defined in syscall_table_custom.cc.
+namespace syscall_custom {
+using Out = std::vector<MemRange>;
+std::string iov_read(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string recvmsg(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string recvmmsg(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string ioctl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string fcntl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string select(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string pselect6(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string clock_nanosleep(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string capget(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string prctl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string arch_prctl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string futex(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string mincore(const SyscallArgs&, SyscallMemReader&, Out&);
+// Whether `ret` is what an interrupted syscall returns at its exit stop.
+bool interrupted(int64_t ret);
+}  // namespace syscall_custom
+
+namespace {
+
+// Every x86-64 syscall name, indexed by number. Generated from
+// <asm/unistd_64.h> (Linux 6.1); 451..470 added from the kernel's
+// syscall_64.tbl up to Linux 6.18. 512..547 are x32-only and left out.
+constexpr const char* kNames[] = {
+    /*   0 */ "read", "write", "open", "close",
+    /*   4 */ "stat", "fstat", "lstat", "poll",
+    /*   8 */ "lseek", "mmap", "mprotect", "munmap",
+    /*  12 */ "brk", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
+    /*  16 */ "ioctl", "pread64", "pwrite64", "readv",
+    /*  20 */ "writev", "access", "pipe", "select",
+    /*  24 */ "sched_yield", "mremap", "msync", "mincore",
+    /*  28 */ "madvise", "shmget", "shmat", "shmctl",
+    /*  32 */ "dup", "dup2", "pause", "nanosleep",
+    /*  36 */ "getitimer", "alarm", "setitimer", "getpid",
+    /*  40 */ "sendfile", "socket", "connect", "accept",
+    /*  44 */ "sendto", "recvfrom", "sendmsg", "recvmsg",
+    /*  48 */ "shutdown", "bind", "listen", "getsockname",
+    /*  52 */ "getpeername", "socketpair", "setsockopt", "getsockopt",
+    /*  56 */ "clone", "fork", "vfork", "execve",
+    /*  60 */ "exit", "wait4", "kill", "uname",
+    /*  64 */ "semget", "semop", "semctl", "shmdt",
+    /*  68 */ "msgget", "msgsnd", "msgrcv", "msgctl",
+    /*  72 */ "fcntl", "flock", "fsync", "fdatasync",
+    /*  76 */ "truncate", "ftruncate", "getdents", "getcwd",
+    /*  80 */ "chdir", "fchdir", "rename", "mkdir",
+    /*  84 */ "rmdir", "creat", "link", "unlink",
+    /*  88 */ "symlink", "readlink", "chmod", "fchmod",
+    /*  92 */ "chown", "fchown", "lchown", "umask",
+    /*  96 */ "gettimeofday", "getrlimit", "getrusage", "sysinfo",
+    /* 100 */ "times", "ptrace", "getuid", "syslog",
+    /* 104 */ "getgid", "setuid", "setgid", "geteuid",
+    /* 108 */ "getegid", "setpgid", "getppid", "getpgrp",
+    /* 112 */ "setsid", "setreuid", "setregid", "getgroups",
+    /* 116 */ "setgroups", "setresuid", "getresuid", "setresgid",
+    /* 120 */ "getresgid", "getpgid", "setfsuid", "setfsgid",
+    /* 124 */ "getsid", "capget", "capset", "rt_sigpending",
+    /* 128 */ "rt_sigtimedwait", "rt_sigqueueinfo", "rt_sigsuspend", "sigaltstack",
+    /* 132 */ "utime", "mknod", "uselib", "personality",
+    /* 136 */ "ustat", "statfs", "fstatfs", "sysfs",
+    /* 140 */ "getpriority", "setpriority", "sched_setparam", "sched_getparam",
+    /* 144 */ "sched_setscheduler", "sched_getscheduler", "sched_get_priority_max", "sched_get_priority_min",
+    /* 148 */ "sched_rr_get_interval", "mlock", "munlock", "mlockall",
+    /* 152 */ "munlockall", "vhangup", "modify_ldt", "pivot_root",
+    /* 156 */ "_sysctl", "prctl", "arch_prctl", "adjtimex",
+    /* 160 */ "setrlimit", "chroot", "sync", "acct",
+    /* 164 */ "settimeofday", "mount", "umount2", "swapon",
+    /* 168 */ "swapoff", "reboot", "sethostname", "setdomainname",
+    /* 172 */ "iopl", "ioperm", "create_module", "init_module",
+    /* 176 */ "delete_module", "get_kernel_syms", "query_module", "quotactl",
+    /* 180 */ "nfsservctl", "getpmsg", "putpmsg", "afs_syscall",
+    /* 184 */ "tuxcall", "security", "gettid", "readahead",
+    /* 188 */ "setxattr", "lsetxattr", "fsetxattr", "getxattr",
+    /* 192 */ "lgetxattr", "fgetxattr", "listxattr", "llistxattr",
+    /* 196 */ "flistxattr", "removexattr", "lremovexattr", "fremovexattr",
+    /* 200 */ "tkill", "time", "futex", "sched_setaffinity",
+    /* 204 */ "sched_getaffinity", "set_thread_area", "io_setup", "io_destroy",
+    /* 208 */ "io_getevents", "io_submit", "io_cancel", "get_thread_area",
+    /* 212 */ "lookup_dcookie", "epoll_create", "epoll_ctl_old", "epoll_wait_old",
+    /* 216 */ "remap_file_pages", "getdents64", "set_tid_address", "restart_syscall",
+    /* 220 */ "semtimedop", "fadvise64", "timer_create", "timer_settime",
+    /* 224 */ "timer_gettime", "timer_getoverrun", "timer_delete", "clock_settime",
+    /* 228 */ "clock_gettime", "clock_getres", "clock_nanosleep", "exit_group",
+    /* 232 */ "epoll_wait", "epoll_ctl", "tgkill", "utimes",
+    /* 236 */ "vserver", "mbind", "set_mempolicy", "get_mempolicy",
+    /* 240 */ "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive",
+    /* 244 */ "mq_notify", "mq_getsetattr", "kexec_load", "waitid",
+    /* 248 */ "add_key", "request_key", "keyctl", "ioprio_set",
+    /* 252 */ "ioprio_get", "inotify_init", "inotify_add_watch", "inotify_rm_watch",
+    /* 256 */ "migrate_pages", "openat", "mkdirat", "mknodat",
+    /* 260 */ "fchownat", "futimesat", "newfstatat", "unlinkat",
+    /* 264 */ "renameat", "linkat", "symlinkat", "readlinkat",
+    /* 268 */ "fchmodat", "faccessat", "pselect6", "ppoll",
+    /* 272 */ "unshare", "set_robust_list", "get_robust_list", "splice",
+    /* 276 */ "tee", "sync_file_range", "vmsplice", "move_pages",
+    /* 280 */ "utimensat", "epoll_pwait", "signalfd", "timerfd_create",
+    /* 284 */ "eventfd", "fallocate", "timerfd_settime", "timerfd_gettime",
+    /* 288 */ "accept4", "signalfd4", "eventfd2", "epoll_create1",
+    /* 292 */ "dup3", "pipe2", "inotify_init1", "preadv",
+    /* 296 */ "pwritev", "rt_tgsigqueueinfo", "perf_event_open", "recvmmsg",
+    /* 300 */ "fanotify_init", "fanotify_mark", "prlimit64", "name_to_handle_at",
+    /* 304 */ "open_by_handle_at", "clock_adjtime", "syncfs", "sendmmsg",
+    /* 308 */ "setns", "getcpu", "process_vm_readv", "process_vm_writev",
+    /* 312 */ "kcmp", "finit_module", "sched_setattr", "sched_getattr",
+    /* 316 */ "renameat2", "seccomp", "getrandom", "memfd_create",
+    /* 320 */ "kexec_file_load", "bpf", "execveat", "userfaultfd",
+    /* 324 */ "membarrier", "mlock2", "copy_file_range", "preadv2",
+    /* 328 */ "pwritev2", "pkey_mprotect", "pkey_alloc", "pkey_free",
+    /* 332 */ "statx", "io_pgetevents", "rseq",
+    /* 335 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+    /* 345 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+    /* 355 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+    /* 365 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+    /* 375 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+    /* 385 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+    /* 395 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+    /* 405 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+    /* 415 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+    /* 424 */ "pidfd_send_signal", "io_uring_setup", "io_uring_enter", "io_uring_register",
+    /* 428 */ "open_tree", "move_mount", "fsopen", "fsconfig",
+    /* 432 */ "fsmount", "fspick", "pidfd_open", "clone3",
+    /* 436 */ "close_range", "openat2", "pidfd_getfd", "faccessat2",
+    /* 440 */ "process_madvise", "epoll_pwait2", "mount_setattr", "quotactl_fd",
+    /* 444 */ "landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self", "memfd_secret",
+    /* 448 */ "process_mrelease", "futex_waitv", "set_mempolicy_home_node", "cachestat",
+    /* 452 */ "fchmodat2", "map_shadow_stack", "futex_wake", "futex_wait",
+    /* 456 */ "futex_requeue", "statmount", "listmount", "lsm_get_self_attr",
+    /* 460 */ "lsm_set_self_attr", "lsm_list_modules", "mseal", "setxattrat",
+    /* 464 */ "getxattrat", "listxattrat", "removexattrat", "open_tree_attr",
+    /* 468 */ "file_getattr", "file_setattr", "listns",
+};
+constexpr int kNameCount = static_cast<int>(std::size(kNames));
+
+consteval int nr_of(std::string_view name) {
+  for (int nr = 0; nr < kNameCount; ++nr) {
+    if (kNames[nr] != nullptr && name == kNames[nr]) return nr;
+  }
+  throw "not an x86-64 syscall name";
+}
+
+// Kernel structure sizes on x86-64. libc's definitions of these match the
+// kernel's layout, which the asserts pin down.
+constexpr uint32_t kStat = sizeof(struct stat);
+constexpr uint32_t kStatx = sizeof(struct statx);
+constexpr uint32_t kStatfs = sizeof(struct statfs);
+constexpr uint32_t kRusage = sizeof(struct rusage);
+constexpr uint32_t kSiginfo = sizeof(siginfo_t);
+constexpr uint32_t kStackT = sizeof(stack_t);
+constexpr uint32_t kRlimit = sizeof(struct rlimit);
+constexpr uint32_t kTimespec = sizeof(struct timespec);
+constexpr uint32_t kTimeval = sizeof(struct timeval);
+constexpr uint32_t kTimezone = sizeof(struct timezone);
+constexpr uint32_t kItimerspec = sizeof(struct itimerspec);
+constexpr uint32_t kItimerval = sizeof(struct itimerval);
+constexpr uint32_t kTms = sizeof(struct tms);
+constexpr uint32_t kTimex = sizeof(struct timex);
+constexpr uint32_t kUtsname = sizeof(struct utsname);
+constexpr uint32_t kSysinfo = sizeof(struct sysinfo);
+constexpr uint32_t kSchedParam = sizeof(struct sched_param);
+constexpr uint32_t kPollfd = sizeof(struct pollfd);
+constexpr uint32_t kEpollEvent = sizeof(struct epoll_event);
+constexpr uint32_t kMmsghdr = sizeof(struct mmsghdr);
+constexpr uint32_t kInt = sizeof(int);
+constexpr uint32_t kU64 = sizeof(uint64_t);
+// No address is longer than sockaddr_storage; a truncated one leaves the
+// full length in the socklen_t, which must not widen the recorded range.
+constexpr uint32_t kSockaddrMax = sizeof(struct sockaddr_storage);
+
+// The kernel's struct sigaction, not libc's: handler, flags, restorer, mask.
+struct KernelSigaction {
+  uint64_t handler;
+  uint64_t flags;
+  uint64_t restorer;
+  uint64_t mask;
+};
+constexpr uint32_t kKernelSigaction = sizeof(KernelSigaction);
+
+static_assert(kStat == 144 && kStatx == 256 && kStatfs == 120);
+static_assert(kRusage == 144 && kSiginfo == 128 && kStackT == 24 && kRlimit == 16);
+static_assert(kTimespec == 16 && kTimeval == 16 && kTimezone == 8);
+static_assert(kItimerspec == 32 && kItimerval == 32 && kTms == 32 && kTimex == 208);
+static_assert(kUtsname == 390 && kSysinfo == 112 && kSchedParam == 4);
+static_assert(kPollfd == 8 && kEpollEvent == 12 && kMmsghdr == 64);
+static_assert(kSockaddrMax == 128 && kKernelSigaction == 32);
+static_assert(sizeof(time_t) == 8 && sizeof(gid_t) == 4 && sizeof(uid_t) == 4);
+
+// How many bytes the kernel wrote at the address in argument `ptr`.
+enum class Rule : uint8_t {
+  None,
+  Fixed,     // n bytes
+  Arg,       // arg[size] bytes
+  Ret,       // ret bytes, at most arg[size] when size >= 0
+  ArgTimes,  // arg[size] * n bytes
+  RetTimes,  // ret * n bytes, ret at most arg[size] when size >= 0
+  LenAt,     // the u32 at arg[size] after the call, at most n when n > 0;
+             // that u32 is written too
+};
+
+// Which results the rule applies to. Most syscalls write only on success.
+enum class When : uint8_t {
+  Success,
+  SuccessOrInterrupted,
+  Interrupted,
+  UnlessFault,  // any result but EFAULT: the kernel writes even on failure
+};
+
+struct OutSpec {
+  Rule rule = Rule::None;
+  int8_t ptr = 0;
+  int8_t size = -1;
+  uint32_t n = 0;
+  When when = When::Success;
+};
+
+constexpr OutSpec fixed(int ptr, uint32_t n, When when = When::Success) {
+  return {Rule::Fixed, static_cast<int8_t>(ptr), -1, n, when};
+}
+constexpr OutSpec arg_bytes(int ptr, int size_arg) {
+  return {Rule::Arg, static_cast<int8_t>(ptr), static_cast<int8_t>(size_arg), 0};
+}
+constexpr OutSpec ret_bytes(int ptr, int cap_arg = -1) {
+  return {Rule::Ret, static_cast<int8_t>(ptr), static_cast<int8_t>(cap_arg), 0};
+}
+constexpr OutSpec arg_times(int ptr, int count_arg, uint32_t each, When when = When::Success) {
+  return {Rule::ArgTimes, static_cast<int8_t>(ptr), static_cast<int8_t>(count_arg), each, when};
+}
+constexpr OutSpec ret_times(int ptr, uint32_t each, int cap_arg = -1) {
+  return {Rule::RetTimes, static_cast<int8_t>(ptr), static_cast<int8_t>(cap_arg), each};
+}
+constexpr OutSpec len_at(int ptr, int len_ptr_arg, uint32_t cap = 0) {
+  return {Rule::LenAt, static_cast<int8_t>(ptr), static_cast<int8_t>(len_ptr_arg), cap};
+}
+
+using CustomFn = std::string (*)(const SyscallArgs&, SyscallMemReader&, std::vector<MemRange>&);
+
+// Whether a custom function is also called for a failed syscall.
+enum class Failure : bool { WritesNothing, MayWrite };
+
+struct Row {
+  SyscallDesc desc;
+  std::array<OutSpec, 3> out{};
+  CustomFn custom = nullptr;
+  Failure failure = Failure::WritesNothing;
+};
+
+consteval Row make_row(std::string_view name, ReplayPolicy policy,
+                       std::initializer_list<OutSpec> out, CustomFn custom, Failure failure) {
+  Row row;
+  int nr = nr_of(name);
+  row.desc = SyscallDesc{nr, kNames[nr], policy};
+  if (out.size() > row.out.size()) throw "at most three output rules per row";
+  std::copy(out.begin(), out.end(), row.out.begin());
+  row.custom = custom;
+  row.failure = failure;
+  return row;
+}
+
+consteval Row emulate(std::string_view name, std::initializer_list<OutSpec> out = {}) {
+  return make_row(name, ReplayPolicy::Emulate, out, nullptr, Failure::WritesNothing);
+}
+consteval Row emulate(std::string_view name, CustomFn custom,
+                      Failure failure = Failure::WritesNothing) {
+  return make_row(name, ReplayPolicy::Emulate, {}, custom, failure);
+}
+consteval Row execute_same(std::string_view name, std::initializer_list<OutSpec> out = {}) {
+  return make_row(name, ReplayPolicy::ExecuteSame, out, nullptr, Failure::WritesNothing);
+}
+consteval Row execute_same(std::string_view name, CustomFn custom) {
+  return make_row(name, ReplayPolicy::ExecuteSame, {}, custom, Failure::WritesNothing);
+}
+// MemoryMap, Sigreturn, Exec, Exit: replay has dedicated code for these, and
+// none writes memory the table has to describe.
+consteval Row special(std::string_view name, ReplayPolicy policy) {
+  return make_row(name, policy, {}, nullptr, Failure::WritesNothing);
+}
+consteval Row unsupported(std::string_view name) {
+  return make_row(name, ReplayPolicy::Unsupported, {}, nullptr, Failure::WritesNothing);
+}
+
+namespace custom = syscall_custom;
+constexpr auto kMemoryMap = ReplayPolicy::MemoryMap;
+
+// Argument positions are 0-based: arg[0] is rdi.
+constexpr Row kRows[] = {
+    // Reading and writing files.
+    emulate("read", {ret_bytes(1, 2)}),
+    emulate("pread64", {ret_bytes(1, 2)}),
+    emulate("readv", custom::iov_read),
+    emulate("preadv", custom::iov_read),
+    emulate("preadv2", custom::iov_read),
+    emulate("write"),
+    emulate("pwrite64"),
+    emulate("writev"),
+    emulate("pwritev"),
+    emulate("pwritev2"),
+    emulate("lseek"),
+    emulate("getdents", {ret_bytes(1, 2)}),
+    emulate("getdents64", {ret_bytes(1, 2)}),
+    emulate("sendfile", {fixed(2, kU64)}),
+    emulate("copy_file_range", {fixed(1, kU64), fixed(3, kU64)}),
+    emulate("splice", {fixed(1, kU64), fixed(3, kU64)}),
+    emulate("tee"),
+    // Reading from a pipe fills the iovecs like readv; writing to one only
+    // reads them, and recording them then is harmless.
+    emulate("vmsplice", custom::iov_read),
+
+    // File descriptors.
+    emulate("open"),
+    emulate("openat"),
+    emulate("openat2"),
+    emulate("creat"),
+    emulate("close"),
+    emulate("close_range"),
+    emulate("dup"),
+    emulate("dup2"),
+    emulate("dup3"),
+    emulate("fcntl", custom::fcntl),
+    emulate("ioctl", custom::ioctl),
+    emulate("flock"),
+    emulate("fsync"),
+    emulate("fdatasync"),
+    emulate("sync"),
+    emulate("syncfs"),
+    emulate("sync_file_range"),
+    emulate("truncate"),
+    emulate("ftruncate"),
+    emulate("fallocate"),
+    emulate("fadvise64"),
+    emulate("readahead"),
+    emulate("pipe", {fixed(0, 2 * kInt)}),
+    emulate("pipe2", {fixed(0, 2 * kInt)}),
+    emulate("eventfd"),
+    emulate("eventfd2"),
+    emulate("memfd_create"),
+    emulate("signalfd"),
+    emulate("signalfd4"),
+    emulate("inotify_init"),
+    emulate("inotify_init1"),
+    emulate("inotify_add_watch"),
+    emulate("inotify_rm_watch"),
+    emulate("pidfd_open"),
+    emulate("pidfd_getfd"),
+    emulate("pidfd_send_signal"),
+
+    // File metadata.
+    emulate("stat", {fixed(1, kStat)}),
+    emulate("fstat", {fixed(1, kStat)}),
+    emulate("lstat", {fixed(1, kStat)}),
+    emulate("newfstatat", {fixed(2, kStat)}),
+    emulate("statx", {fixed(4, kStatx)}),
+    emulate("statfs", {fixed(1, kStatfs)}),
+    emulate("fstatfs", {fixed(1, kStatfs)}),
+    emulate("readlink", {ret_bytes(1, 2)}),
+    emulate("readlinkat", {ret_bytes(2, 3)}),
+    emulate("access"),
+    emulate("faccessat"),
+    emulate("faccessat2"),
+    emulate("chmod"),
+    emulate("fchmod"),
+    emulate("fchmodat"),
+    emulate("fchmodat2"),
+    emulate("chown"),
+    emulate("fchown"),
+    emulate("lchown"),
+    emulate("fchownat"),
+    emulate("utime"),
+    emulate("utimes"),
+    emulate("futimesat"),
+    emulate("utimensat"),
+    // With size 0 these return the size needed and write nothing, hence the
+    // cap by the buffer size.
+    emulate("getxattr", {ret_bytes(2, 3)}),
+    emulate("lgetxattr", {ret_bytes(2, 3)}),
+    emulate("fgetxattr", {ret_bytes(2, 3)}),
+    emulate("listxattr", {ret_bytes(1, 2)}),
+    emulate("llistxattr", {ret_bytes(1, 2)}),
+    emulate("flistxattr", {ret_bytes(1, 2)}),
+    emulate("setxattr"),
+    emulate("lsetxattr"),
+    emulate("fsetxattr"),
+    emulate("removexattr"),
+    emulate("lremovexattr"),
+    emulate("fremovexattr"),
+
+    // Directories and names.
+    emulate("getcwd", {ret_bytes(0, 1)}),
+    emulate("chdir"),
+    emulate("fchdir"),
+    emulate("mkdir"),
+    emulate("mkdirat"),
+    emulate("rmdir"),
+    emulate("rename"),
+    emulate("renameat"),
+    emulate("renameat2"),
+    emulate("link"),
+    emulate("linkat"),
+    emulate("symlink"),
+    emulate("symlinkat"),
+    emulate("unlink"),
+    emulate("unlinkat"),
+    emulate("mknod"),
+    emulate("mknodat"),
+    emulate("umask"),
+
+    // Address space.
+    special("mmap", kMemoryMap),
+    special("munmap", kMemoryMap),
+    special("mprotect", kMemoryMap),
+    special("mremap", kMemoryMap),
+    special("brk", kMemoryMap),
+    special("madvise", kMemoryMap),
+    special("pkey_mprotect", kMemoryMap),
+    emulate("msync"),
+    emulate("mlock"),
+    emulate("mlock2"),
+    emulate("munlock"),
+    emulate("mlockall"),
+    emulate("munlockall"),
+    emulate("mincore", custom::mincore),
+    emulate("membarrier"),
+
+    // Processes and credentials.
+    special("execve", ReplayPolicy::Exec),
+    special("execveat", ReplayPolicy::Exec),
+    special("exit", ReplayPolicy::Exit),
+    special("exit_group", ReplayPolicy::Exit),
+    emulate("wait4", {fixed(1, kInt), fixed(3, kRusage)}),
+    emulate("waitid", {fixed(2, kSiginfo), fixed(4, kRusage)}),
+    emulate("getpid"),
+    emulate("getppid"),
+    emulate("gettid"),
+    emulate("getuid"),
+    emulate("geteuid"),
+    emulate("getgid"),
+    emulate("getegid"),
+    emulate("getresuid", {fixed(0, kInt), fixed(1, kInt), fixed(2, kInt)}),
+    emulate("getresgid", {fixed(0, kInt), fixed(1, kInt), fixed(2, kInt)}),
+    // With size 0 it returns the count and writes nothing.
+    emulate("getgroups", {ret_times(1, sizeof(gid_t), 0)}),
+    emulate("setuid"),
+    emulate("setgid"),
+    emulate("setreuid"),
+    emulate("setregid"),
+    emulate("setresuid"),
+    emulate("setresgid"),
+    emulate("setfsuid"),
+    emulate("setfsgid"),
+    emulate("setgroups"),
+    emulate("getpgrp"),
+    emulate("getpgid"),
+    emulate("setpgid"),
+    emulate("getsid"),
+    emulate("setsid"),
+    emulate("getpriority"),
+    emulate("setpriority"),
+    emulate("personality"),
+    emulate("capget", custom::capget, Failure::MayWrite),
+    emulate("capset"),
+    emulate("prctl", custom::prctl),
+    execute_same("arch_prctl", custom::arch_prctl),
+    execute_same("set_tid_address"),
+    execute_same("set_robust_list"),
+    execute_same("rseq"),
+    emulate("get_robust_list", {fixed(1, kU64), fixed(2, kU64)}),
+    emulate("uname", {fixed(0, kUtsname)}),
+    emulate("sysinfo", {fixed(0, kSysinfo)}),
+    emulate("getrusage", {fixed(1, kRusage)}),
+    emulate("getrlimit", {fixed(1, kRlimit)}),
+    emulate("setrlimit"),
+    emulate("prlimit64", {fixed(3, kRlimit)}),
+    emulate("times", {fixed(0, kTms)}),
+    emulate("getcpu", {fixed(0, kInt), fixed(1, kInt)}),
+    emulate("getrandom", {ret_bytes(0, 1)}),
+
+    // Scheduling.
+    emulate("sched_yield"),
+    emulate("sched_getscheduler"),
+    emulate("sched_setscheduler"),
+    emulate("sched_getparam", {fixed(1, kSchedParam)}),
+    emulate("sched_setparam"),
+    emulate("sched_get_priority_max"),
+    emulate("sched_get_priority_min"),
+    emulate("sched_rr_get_interval", {fixed(1, kTimespec)}),
+    // Returns the number of bytes of mask it copied.
+    emulate("sched_getaffinity", {ret_bytes(2, 1)}),
+    emulate("sched_setaffinity"),
+    emulate("sched_getattr", {arg_bytes(1, 2)}),
+    emulate("sched_setattr"),
+
+    // Time.
+    emulate("clock_gettime", {fixed(1, kTimespec)}),
+    emulate("clock_getres", {fixed(1, kTimespec)}),
+    emulate("gettimeofday", {fixed(0, kTimeval), fixed(1, kTimezone)}),
+    emulate("time", {fixed(0, sizeof(time_t))}),
+    emulate("adjtimex", {fixed(0, kTimex)}),
+    emulate("clock_adjtime", {fixed(1, kTimex)}),
+    // The remaining time is written only when a signal cut the sleep short.
+    emulate("nanosleep", {fixed(1, kTimespec, When::Interrupted)}),
+    emulate("clock_nanosleep", custom::clock_nanosleep, Failure::MayWrite),
+    emulate("alarm"),
+    emulate("pause"),
+    // What restart_syscall writes is what the interrupted call writes: the
+    // recorder asks the table again with that call's number and arguments.
+    emulate("restart_syscall"),
+    emulate("getitimer", {fixed(1, kItimerval)}),
+    emulate("setitimer", {fixed(2, kItimerval)}),
+    emulate("timer_create", {fixed(2, sizeof(int))}),  // the kernel's timer_t
+    emulate("timer_settime", {fixed(3, kItimerspec)}),
+    emulate("timer_gettime", {fixed(1, kItimerspec)}),
+    emulate("timer_getoverrun"),
+    emulate("timer_delete"),
+    emulate("timerfd_create"),
+    emulate("timerfd_settime", {fixed(3, kItimerspec)}),
+    emulate("timerfd_gettime", {fixed(1, kItimerspec)}),
+
+    // Signals.
+    execute_same("rt_sigaction", {fixed(2, kKernelSigaction)}),
+    execute_same("rt_sigprocmask", {arg_bytes(2, 3)}),
+    execute_same("sigaltstack", {fixed(1, kStackT)}),
+    special("rt_sigreturn", ReplayPolicy::Sigreturn),
+    emulate("rt_sigpending", {arg_bytes(0, 1)}),
+    emulate("rt_sigtimedwait", {fixed(1, kSiginfo)}),
+    emulate("rt_sigsuspend"),
+    emulate("kill"),
+    emulate("tkill"),
+    emulate("tgkill"),
+    emulate("rt_sigqueueinfo"),
+    emulate("rt_tgsigqueueinfo"),
+
+    // Waiting for file descriptors. poll stores revents even when a signal
+    // interrupts it; ppoll and pselect6 store the remaining time whatever the
+    // result.
+    emulate("select", custom::select, Failure::MayWrite),
+    emulate("pselect6", custom::pselect6, Failure::MayWrite),
+    emulate("poll", {arg_times(0, 1, kPollfd, When::SuccessOrInterrupted)}),
+    emulate("ppoll", {arg_times(0, 1, kPollfd, When::SuccessOrInterrupted),
+                      fixed(2, kTimespec, When::UnlessFault)}),
+    emulate("epoll_create"),
+    emulate("epoll_create1"),
+    emulate("epoll_ctl"),
+    emulate("epoll_wait", {ret_times(1, kEpollEvent, 2)}),
+    emulate("epoll_pwait", {ret_times(1, kEpollEvent, 2)}),
+    emulate("epoll_pwait2", {ret_times(1, kEpollEvent, 2)}),
+
+    // Sockets.
+    emulate("socket"),
+    emulate("socketpair", {fixed(3, 2 * kInt)}),
+    emulate("connect"),
+    emulate("bind"),
+    emulate("listen"),
+    emulate("shutdown"),
+    emulate("setsockopt"),
+    emulate("getsockopt", {len_at(3, 4)}),
+    emulate("accept", {len_at(1, 2, kSockaddrMax)}),
+    emulate("accept4", {len_at(1, 2, kSockaddrMax)}),
+    emulate("getsockname", {len_at(1, 2, kSockaddrMax)}),
+    emulate("getpeername", {len_at(1, 2, kSockaddrMax)}),
+    emulate("sendto"),
+    emulate("sendmsg"),
+    // The kernel stores msg_len in each mmsghdr it sent; recording the whole
+    // entries is simpler and harmless.
+    emulate("sendmmsg", {ret_times(1, kMmsghdr, 2)}),
+    // MSG_TRUNC makes ret the datagram's full length, beyond the buffer.
+    emulate("recvfrom", {ret_bytes(1, 2), len_at(4, 5, kSockaddrMax)}),
+    emulate("recvmsg", custom::recvmsg),
+    emulate("recvmmsg", custom::recvmmsg),
+
+    // Futexes.
+    emulate("futex", custom::futex, Failure::MayWrite),
+    emulate("futex_waitv"),
+    emulate("futex_wake"),
+    emulate("futex_wait"),
+    emulate("futex_requeue"),
+
+    // What the engine cannot reproduce yet.
+    unsupported("fork"),
+    unsupported("vfork"),
+    unsupported("clone"),
+    unsupported("clone3"),
+    unsupported("ptrace"),
+    unsupported("io_uring_setup"),
+    unsupported("io_uring_enter"),
+    unsupported("io_uring_register"),
+    unsupported("io_setup"),
+    unsupported("io_destroy"),
+    unsupported("io_submit"),
+    unsupported("io_cancel"),
+    unsupported("io_getevents"),
+    unsupported("io_pgetevents"),
+    unsupported("userfaultfd"),
+    unsupported("process_vm_readv"),
+    unsupported("process_vm_writev"),
+    unsupported("shmget"),
+    unsupported("shmat"),
+    unsupported("shmdt"),
+    unsupported("shmctl"),
+    unsupported("perf_event_open"),
+    unsupported("bpf"),
+    unsupported("seccomp"),
+    unsupported("modify_ldt"),
+    unsupported("map_shadow_stack"),
+    unsupported("kexec_load"),
+    unsupported("kexec_file_load"),
+    unsupported("init_module"),
+    unsupported("finit_module"),
+    unsupported("delete_module"),
+};
+
+consteval std::array<int16_t, kNameCount> build_index() {
+  std::array<int16_t, kNameCount> index{};
+  index.fill(-1);
+  for (size_t i = 0; i < std::size(kRows); ++i) {
+    int nr = kRows[i].desc.nr;
+    if (index[nr] != -1) throw "two rows for one syscall";
+    index[nr] = static_cast<int16_t>(i);
+  }
+  return index;
+}
+constexpr std::array<int16_t, kNameCount> kIndex = build_index();
+
+const Row* find_row(int64_t nr) {
+  if (nr < 0 || nr >= kNameCount || kIndex[nr] < 0) return nullptr;
+  return &kRows[kIndex[nr]];
+}
+
+bool applies(When when, const SyscallArgs& call) {
+  switch (when) {
+    case When::Success:
+      return !call.failed();
+    case When::SuccessOrInterrupted:
+      return !call.failed() || syscall_custom::interrupted(call.ret);
+    case When::Interrupted:
+      return syscall_custom::interrupted(call.ret);
+    case When::UnlessFault:
+      return call.ret != -EFAULT;
+  }
+  return false;
+}
+
+void add(std::vector<MemRange>& out, uint64_t addr, uint64_t len) {
+  if (addr != 0 && len != 0) out.push_back({RemotePtr(addr), len});
+}
+
+void apply(const OutSpec& spec, const SyscallArgs& call, SyscallMemReader& mem,
+           std::vector<MemRange>& out) {
+  if (spec.rule == Rule::None || !applies(spec.when, call)) return;
+  uint64_t addr = call.arg[spec.ptr];
+  if (addr == 0) return;
+  uint64_t ret = call.ret > 0 ? static_cast<uint64_t>(call.ret) : 0;
+  uint64_t size_arg = spec.size >= 0 ? call.arg[spec.size] : 0;
+  uint64_t capped_ret = spec.size >= 0 ? std::min(ret, size_arg) : ret;
+  uint64_t len = 0;
+  switch (spec.rule) {
+    case Rule::None:
+      return;
+    case Rule::Fixed:
+      len = spec.n;
+      break;
+    case Rule::Arg:
+      len = size_arg;
+      break;
+    case Rule::Ret:
+      len = capped_ret;
+      break;
+    case Rule::ArgTimes:
+      len = size_arg * spec.n;
+      break;
+    case Rule::RetTimes:
+      len = capped_ret * spec.n;
+      break;
+    case Rule::LenAt: {
+      uint32_t value = 0;
+      if (size_arg == 0 || !mem.read(RemotePtr(size_arg), &value, sizeof value)) return;
+      add(out, size_arg, sizeof value);
+      len = spec.n > 0 ? std::min<uint64_t>(value, spec.n) : value;
+      break;
+    }
+  }
+  add(out, addr, len);
+}
+
+std::string not_supported(int64_t nr) {
+  return "syscall " + syscall_name(nr) + " (" + std::to_string(nr) + ") is not supported yet";
+}
+
+}  // namespace
+
+const SyscallDesc* syscall_desc(int64_t nr) {
+  const Row* row = find_row(nr);
+  return row ? &row->desc : nullptr;
+}
+
+std::string syscall_name(int64_t nr) {
+  if (nr >= 0 && nr < kNameCount && kNames[nr] != nullptr) return kNames[nr];
+  return "syscall_" + std::to_string(nr);
+}
+
+int64_t syscall_number(const std::string& name) {
+  for (int nr = 0; nr < kNameCount; ++nr) {
+    if (kNames[nr] != nullptr && name == kNames[nr]) return nr;
+  }
+  return -1;
+}
+
+std::string syscall_outputs(const SyscallArgs& call, SyscallMemReader& mem,
+                            std::vector<MemRange>& out) {
+  const Row* row = find_row(call.nr);
+  if (row == nullptr || row->desc.policy == ReplayPolicy::Unsupported) {
+    return not_supported(call.nr);
+  }
+  for (const OutSpec& spec : row->out) apply(spec, call, mem, out);
+  if (row->custom == nullptr) return {};
+  if (call.failed() && row->failure == Failure::WritesNothing) return {};
+  return row->custom(call, mem, out);
+}
+
+}  // namespace rr

@@ -1,0 +1,386 @@
+// The syscalls whose written memory the table's size rules cannot express:
+// the sizes depend on a request code, on structures in tracee memory (iovec
+// arrays, msghdr), or the kernel writes even when the call fails. Each
+// function is referenced from its row in syscall_table.cc, which calls it on
+// success, and on failure only for rows marked so.
+//
+// Recording a range the kernel did not write is harmless (the recorder saves
+// what the tracee holds there, which replay already holds too); missing a
+// range the kernel did write breaks replay. So where the kernel's behaviour
+// is uncertain these functions err on the side of recording more.
+#include <asm/prctl.h>
+#include <asm/termbits.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+
+#include "record/syscall_table.h"
+
+// Newer than the kernel headers this is built against.
+#ifndef PR_GET_AUXV
+#define PR_GET_AUXV 0x41555856
+#endif
+#ifndef ARCH_SHSTK_STATUS
+#define ARCH_SHSTK_STATUS 0x5005
+#endif
+
+namespace rr::syscall_custom {
+namespace {
+
+using Out = std::vector<MemRange>;
+
+// The tracee's structures, with tracee pointers as plain integers. The
+// layouts are the x86-64 kernel's; the asserts tie them to the libc headers.
+struct TraceeIovec {
+  uint64_t base;
+  uint64_t len;
+};
+static_assert(sizeof(TraceeIovec) == sizeof(struct iovec));
+
+struct TraceeMsghdr {
+  uint64_t name;
+  uint32_t namelen;
+  uint32_t pad0;
+  uint64_t iov;
+  uint64_t iovlen;
+  uint64_t control;
+  uint64_t controllen;
+  int32_t flags;
+  uint32_t pad1;
+};
+static_assert(sizeof(TraceeMsghdr) == sizeof(struct msghdr));
+static_assert(offsetof(TraceeMsghdr, namelen) == offsetof(struct msghdr, msg_namelen));
+static_assert(offsetof(TraceeMsghdr, iov) == offsetof(struct msghdr, msg_iov));
+static_assert(offsetof(TraceeMsghdr, iovlen) == offsetof(struct msghdr, msg_iovlen));
+static_assert(offsetof(TraceeMsghdr, control) == offsetof(struct msghdr, msg_control));
+static_assert(offsetof(TraceeMsghdr, controllen) == offsetof(struct msghdr, msg_controllen));
+static_assert(offsetof(TraceeMsghdr, flags) == offsetof(struct msghdr, msg_flags));
+
+constexpr uint64_t kMmsghdrSize = sizeof(struct mmsghdr);
+constexpr uint64_t kMmsgLenOffset = offsetof(struct mmsghdr, msg_len);
+static_assert(kMmsghdrSize == 64 && kMmsgLenOffset == 56);
+
+static_assert(sizeof(struct timespec) == 16 && sizeof(struct timeval) == 16);
+static_assert(sizeof(struct pollfd) == 8);
+static_assert(sizeof(struct flock) == 32);
+static_assert(sizeof(struct f_owner_ex) == 8);
+static_assert(sizeof(struct __user_cap_header_struct) == 8);
+static_assert(sizeof(struct __user_cap_data_struct) == 12);
+static_assert(sizeof(struct sockaddr_storage) == 128);
+
+// The kernel caps iovec arrays and mmsghdr vectors at UIO_MAXIOV; a larger
+// count fails, so a successful call never has one.
+constexpr uint64_t kMaxIov = 1024;
+
+void add(Out& out, uint64_t addr, uint64_t len) {
+  if (addr != 0 && len != 0) out.push_back({RemotePtr(addr), len});
+}
+
+template <typename T>
+bool read_val(SyscallMemReader& mem, uint64_t addr, T& value) {
+  return addr != 0 && mem.read(RemotePtr(addr), &value, sizeof value);
+}
+
+// The kernel fills an iovec array in order, each buffer before the next.
+void add_iov(SyscallMemReader& mem, uint64_t iov_addr, uint64_t iovcnt, uint64_t nbytes,
+             Out& out) {
+  if (iov_addr == 0 || nbytes == 0 || iovcnt == 0 || iovcnt > kMaxIov) return;
+  std::vector<TraceeIovec> iov(iovcnt);
+  if (!mem.read(RemotePtr(iov_addr), iov.data(), iovcnt * sizeof(TraceeIovec))) return;
+  for (const TraceeIovec& v : iov) {
+    if (nbytes == 0) break;
+    uint64_t n = std::min(nbytes, v.len);
+    add(out, v.base, n);
+    nbytes -= n;
+  }
+}
+
+// What a successful recvmsg writes through the msghdr at `msg_addr`, given
+// `data_len` bytes of payload. The header is read after the call, so the
+// length fields already hold what the kernel stored: the address and control
+// lengths it actually used.
+void add_msghdr(SyscallMemReader& mem, uint64_t msg_addr, uint64_t data_len, Out& out) {
+  TraceeMsghdr msg;
+  if (!read_val(mem, msg_addr, msg)) return;
+  if (msg.name != 0) {
+    add(out, msg_addr + offsetof(TraceeMsghdr, namelen), sizeof msg.namelen);
+    // A truncated address leaves the full length in msg_namelen; no address
+    // is longer than sockaddr_storage.
+    add(out, msg.name, std::min<uint64_t>(msg.namelen, sizeof(struct sockaddr_storage)));
+  }
+  add_iov(mem, msg.iov, msg.iovlen, data_len, out);
+  add(out, msg_addr + offsetof(TraceeMsghdr, controllen), sizeof msg.controllen);
+  add(out, msg.control, msg.controllen);
+  add(out, msg_addr + offsetof(TraceeMsghdr, flags), sizeof msg.flags);
+}
+
+struct IoctlRequest {
+  uint32_t request;
+  uint32_t writes;  // bytes written at the argument pointer
+};
+
+constexpr IoctlRequest kIoctls[] = {
+    // Terminal attributes: the kernel's termios, not libc's larger one.
+    {TCGETS, sizeof(struct termios)},
+    {TCSETS, 0},
+    {TCSETSW, 0},
+    {TCSETSF, 0},
+    {TCGETS2, sizeof(struct termios2)},
+    {TCSETS2, 0},
+    {TCSETSW2, 0},
+    {TCSETSF2, 0},
+    {TCGETA, sizeof(struct termio)},
+    {TCSETA, 0},
+    {TCSETAW, 0},
+    {TCSETAF, 0},
+    {TCSBRK, 0},
+    {TCSBRKP, 0},
+    {TCXONC, 0},
+    {TCFLSH, 0},
+    {TIOCGWINSZ, sizeof(struct winsize)},
+    {TIOCSWINSZ, 0},
+    // Terminal control.
+    {TIOCGPGRP, sizeof(pid_t)},
+    {TIOCSPGRP, 0},
+    {TIOCGSID, sizeof(pid_t)},
+    {TIOCSCTTY, 0},
+    {TIOCNOTTY, 0},
+    {TIOCEXCL, 0},
+    {TIOCNXCL, 0},
+    {TIOCGEXCL, sizeof(int)},
+    {TIOCOUTQ, sizeof(int)},
+    {TIOCSTI, 0},
+    {TIOCMGET, sizeof(int)},
+    {TIOCMSET, 0},
+    {TIOCMBIS, 0},
+    {TIOCMBIC, 0},
+    {TIOCGETD, sizeof(int)},
+    {TIOCSETD, 0},
+    {TIOCPKT, 0},
+    {TIOCGPKT, sizeof(int)},
+    {TIOCSIG, 0},
+    {TIOCVHANGUP, 0},
+    // Pseudo-terminals.
+    {TIOCGPTN, sizeof(unsigned int)},
+    {TIOCSPTLCK, 0},
+    {TIOCGPTLCK, sizeof(int)},
+    {TIOCGPTPEER, 0},
+    // Any file descriptor.
+    {FIONREAD, sizeof(int)},
+    {FIONBIO, 0},
+    {FIOASYNC, 0},
+    {FIOCLEX, 0},
+    {FIONCLEX, 0},
+    {FIOQSIZE, sizeof(loff_t)},
+};
+static_assert(sizeof(struct termios) == 36 && sizeof(struct termios2) == 44);
+static_assert(sizeof(struct termio) == 18 && sizeof(struct winsize) == 8);
+
+// select and pselect6: the fd sets only on success, but the kernel stores
+// the remaining time whatever the result, short of faulting on it.
+std::string select_common(const SyscallArgs& c, Out& out, uint64_t timeout_size) {
+  int64_t nfds = static_cast<int32_t>(c.arg[0]);
+  if (c.ret >= 0 && nfds > 0) {
+    // The kernel copies whole longs: nfds rounded up to 64 bits.
+    uint64_t set_bytes = (static_cast<uint64_t>(nfds) + 63) / 64 * 8;
+    for (int i = 1; i <= 3; ++i) add(out, c.arg[i], set_bytes);
+  }
+  if (c.ret != -EFAULT) add(out, c.arg[4], timeout_size);
+  return {};
+}
+
+}  // namespace
+
+// EINTR, or one of the kernel-internal codes a tracer sees at the exit stop
+// of an interrupted syscall before it becomes EINTR or a restart.
+bool interrupted(int64_t ret) {
+  constexpr int64_t kERestartSys = -512;
+  constexpr int64_t kERestartNoIntr = -513;
+  constexpr int64_t kERestartNoHand = -514;
+  constexpr int64_t kERestartRestartBlock = -516;
+  return ret == -EINTR || ret == kERestartSys || ret == kERestartNoIntr ||
+         ret == kERestartNoHand || ret == kERestartRestartBlock;
+}
+
+std::string iov_read(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
+  add_iov(mem, c.arg[1], c.arg[2], static_cast<uint64_t>(c.ret), out);
+  return {};
+}
+
+std::string recvmsg(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
+  add_msghdr(mem, c.arg[1], static_cast<uint64_t>(c.ret), out);
+  return {};
+}
+
+std::string recvmmsg(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
+  uint64_t count = std::min({static_cast<uint64_t>(c.ret), c.arg[2], kMaxIov});
+  for (uint64_t i = 0; i < count && c.arg[1] != 0; ++i) {
+    uint64_t entry = c.arg[1] + i * kMmsghdrSize;
+    uint32_t msg_len = 0;
+    if (!read_val(mem, entry + kMmsgLenOffset, msg_len)) break;
+    add(out, entry + kMmsgLenOffset, sizeof msg_len);
+    add_msghdr(mem, entry, msg_len, out);
+  }
+  // The remaining timeout is written back only when a message arrived.
+  if (c.ret > 0) add(out, c.arg[4], sizeof(struct timespec));
+  return {};
+}
+
+std::string ioctl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  // The kernel takes the request as an unsigned int.
+  uint32_t request = static_cast<uint32_t>(c.arg[1]);
+  for (const IoctlRequest& r : kIoctls) {
+    if (r.request == request) {
+      add(out, c.arg[2], r.writes);
+      return {};
+    }
+  }
+  char msg[64];
+  std::snprintf(msg, sizeof msg, "ioctl request 0x%x is not supported yet", request);
+  return msg;
+}
+
+std::string fcntl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  switch (static_cast<int>(c.arg[1])) {
+    case F_GETLK:
+    case F_OFD_GETLK:
+      add(out, c.arg[2], sizeof(struct flock));
+      break;
+    case F_GETOWN_EX:
+      add(out, c.arg[2], sizeof(struct f_owner_ex));
+      break;
+    case F_GET_RW_HINT:
+    case F_GET_FILE_RW_HINT:
+      add(out, c.arg[2], sizeof(uint64_t));
+      break;
+    default:
+      break;
+  }
+  return {};
+}
+
+std::string select(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  return select_common(c, out, sizeof(struct timeval));
+}
+
+std::string pselect6(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  return select_common(c, out, sizeof(struct timespec));
+}
+
+std::string clock_nanosleep(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  // An absolute sleep has no remaining time to report.
+  if (interrupted(c.ret) && !(c.arg[1] & TIMER_ABSTIME)) {
+    add(out, c.arg[3], sizeof(struct timespec));
+  }
+  return {};
+}
+
+std::string capget(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
+  // An unknown version makes the kernel store the one it prefers in the
+  // header and fail with EINVAL (or succeed, when data is NULL).
+  if (c.ret != 0 && c.ret != -EINVAL) return {};
+  add(out, c.arg[0], sizeof(struct __user_cap_header_struct));
+  uint32_t version = 0;
+  if (c.ret != 0 || !read_val(mem, c.arg[0], version)) return {};
+  uint64_t structs = 0;
+  if (version == _LINUX_CAPABILITY_VERSION_1) structs = _LINUX_CAPABILITY_U32S_1;
+  if (version == _LINUX_CAPABILITY_VERSION_2) structs = _LINUX_CAPABILITY_U32S_2;
+  if (version == _LINUX_CAPABILITY_VERSION_3) structs = _LINUX_CAPABILITY_U32S_3;
+  add(out, c.arg[1], structs * sizeof(struct __user_cap_data_struct));
+  return {};
+}
+
+std::string prctl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  switch (static_cast<int>(c.arg[0])) {
+    case PR_GET_NAME:
+      add(out, c.arg[1], 16);  // TASK_COMM_LEN
+      break;
+    case PR_GET_PDEATHSIG:
+    case PR_GET_UNALIGN:
+    case PR_GET_FPEMU:
+    case PR_GET_FPEXC:
+    case PR_GET_TSC:
+    case PR_GET_ENDIAN:
+    case PR_GET_CHILD_SUBREAPER:
+      add(out, c.arg[1], sizeof(int));
+      break;
+    case PR_GET_TID_ADDRESS:
+      add(out, c.arg[1], sizeof(uint64_t));
+      break;
+    case PR_GET_AUXV:
+      // Returns the full auxv size but copies at most the buffer's size.
+      add(out, c.arg[1], std::min(static_cast<uint64_t>(c.ret), c.arg[2]));
+      break;
+    case PR_SET_MM:
+      if (c.arg[1] == PR_SET_MM_MAP_SIZE) add(out, c.arg[2], sizeof(unsigned int));
+      break;
+    case PR_SCHED_CORE:
+      if (c.arg[1] == PR_SCHED_CORE_GET) add(out, c.arg[4], sizeof(uint64_t));
+      break;
+    default:
+      // The other PR_GET_* return their answer; PR_SET_* write nothing.
+      break;
+  }
+  return {};
+}
+
+std::string arch_prctl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  switch (c.arg[0]) {
+    case ARCH_GET_FS:
+    case ARCH_GET_GS:
+    case ARCH_GET_XCOMP_SUPP:
+    case ARCH_GET_XCOMP_PERM:
+    case ARCH_GET_XCOMP_GUEST_PERM:
+    case ARCH_SHSTK_STATUS:
+      add(out, c.arg[1], sizeof(uint64_t));
+      break;
+    default:
+      break;
+  }
+  return {};
+}
+
+// The futex word is changed by the kernel only in the PI and WAKE_OP forms;
+// the PI forms may set FUTEX_WAITERS or an owner even when they then fail.
+std::string futex(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  int cmd = static_cast<int>(c.arg[1]) & FUTEX_CMD_MASK;
+  bool may_have_written = c.ret != -EFAULT;
+  switch (cmd) {
+    case FUTEX_WAKE_OP:
+      if (!c.failed()) add(out, c.arg[4], sizeof(uint32_t));
+      break;
+    case FUTEX_LOCK_PI:
+    case FUTEX_LOCK_PI2:
+    case FUTEX_TRYLOCK_PI:
+    case FUTEX_UNLOCK_PI:
+      if (may_have_written) add(out, c.arg[0], sizeof(uint32_t));
+      break;
+    case FUTEX_WAIT_REQUEUE_PI:
+    case FUTEX_CMP_REQUEUE_PI:
+      if (may_have_written) add(out, c.arg[4], sizeof(uint32_t));
+      break;
+    default:
+      break;
+  }
+  return {};
+}
+
+std::string mincore(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  // One byte per page of the (page-aligned) range.
+  add(out, c.arg[2], page_ceil(c.arg[1]) / kPageSize);
+  return {};
+}
+
+}  // namespace rr::syscall_custom

@@ -1,0 +1,191 @@
+#include "replay/state.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <vector>
+#include <xxhash.h>
+
+#include "core/address_space.h"
+#include "replay/replay_session.h"
+
+namespace rr {
+
+namespace {
+
+struct MappingState {
+  uint64_t start, end;
+  std::string perms;
+  uint64_t offset;
+  std::string name;
+  uint64_t hash;
+};
+
+std::string hex(uint64_t v) {
+  char b[24];
+  snprintf(b, sizeof b, "0x%" PRIx64, v);
+  return b;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if ((unsigned char)c < 0x20) {
+      char b[8];
+      snprintf(b, sizeof b, "\\u%04x", c);
+      out += b;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// Contents hash of [start, end): kernel-maintained pages ([vvar]) are left
+// out because the kernel rewrites them all the time.
+uint64_t hash_range(Task& t, const MapEntry& e) {
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_64bits_reset(st);
+  if (e.name.rfind("[vvar", 0) != 0) {
+    std::vector<char> buf(1 << 20);
+    for (uint64_t a = e.start; a < e.end;) {
+      size_t n = std::min<uint64_t>(buf.size(), e.end - a);
+      if (t.read_mem(RemotePtr(a), buf.data(), n)) {
+        XXH3_64bits_update(st, buf.data(), n);
+        a += n;
+        continue;
+      }
+      // Some page in the chunk cannot be read (past the end of a mapped file).
+      for (uint64_t p = a; p < a + n; p += kPageSize) {
+        if (t.read_mem(RemotePtr(p), buf.data(), kPageSize))
+          XXH3_64bits_update(st, buf.data(), kPageSize);
+        else
+          XXH3_64bits_update(st, "unreadable", 10);
+      }
+      a += n;
+    }
+  }
+  uint64_t h = XXH3_64bits_digest(st);
+  XXH3_freeState(st);
+  return h;
+}
+
+std::vector<MappingState> mapping_states(ReplaySession& s) {
+  Task& t = *s.task();
+  std::string prefix = s.trace_dir() + "/";
+  std::vector<MappingState> out;
+  for (const MapEntry& e : read_maps(t.tid())) {
+    MappingState m{e.start, e.end, prot_string(e.prot, e.shared), e.offset, e.name, 0};
+    if (m.name.rfind(prefix, 0) == 0) m.name = m.name.substr(prefix.size());
+    // Adjacent pieces of one logical mapping print as one, however the kernel
+    // happened to split or merge them.
+    if (!out.empty()) {
+      MappingState& prev = out.back();
+      bool contiguous_offset = prev.name.empty() || prev.name[0] == '[' || prev.offset + (prev.end - prev.start) == m.offset;
+      if (prev.end == m.start && prev.perms == m.perms && prev.name == m.name && contiguous_offset) {
+        prev.end = m.end;
+        continue;
+      }
+    }
+    out.push_back(m);
+  }
+  for (MappingState& m : out) {
+    MapEntry e;
+    e.start = m.start;
+    e.end = m.end;
+    e.name = m.name;
+    m.hash = hash_range(t, e);
+  }
+  return out;
+}
+
+// FXSAVE legacy area up to the XMM registers, and the upper halves of the YMM
+// registers: the architectural state, without bookkeeping bytes that depend
+// on how the kernel last saved it.
+uint64_t fpu_hash(Task& t) {
+  std::string x = t.xsave();
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_64bits_reset(st);
+  XXH3_64bits_update(st, x.data(), std::min<size_t>(x.size(), 416));
+  if (x.size() >= 832) XXH3_64bits_update(st, x.data() + 576, 256);
+  uint64_t h = XXH3_64bits_digest(st);
+  XXH3_freeState(st);
+  return h;
+}
+
+}  // namespace
+
+std::string describe_state(ReplaySession& s, bool json) {
+  std::string out;
+  const ReplayCounters& c = s.counters();
+  struct Counter {
+    const char* name;
+    uint64_t value;
+  };
+  const Counter counters[] = {{"syscalls", c.syscalls}, {"emulated", c.emulated}, {"executed", c.executed},
+                              {"signals", c.signals},   {"rdtsc", c.rdtsc},       {"bytes_written", c.bytes_written}};
+  bool live = s.task() && s.task()->alive();
+  std::vector<MappingState> maps;
+  Registers regs;
+  uint64_t fpu = 0;
+  if (live) {
+    maps = mapping_states(s);
+    regs = s.task()->regs();
+    fpu = fpu_hash(*s.task());
+  }
+  if (json) {
+    out += "{\"event\": " + std::to_string(s.current_event());
+    out += ", \"exited\": " + std::string(s.exited() ? "true" : "false");
+    if (s.exited()) out += ", \"exit_code\": " + std::to_string(s.exit_code()) + ", \"killed_by\": " + std::to_string(s.killed_by());
+    out += ", \"tasks\": [";
+    if (live) {
+      out += "{\"tid\": " + std::to_string(s.task()->recorded_tid().value) + ", \"regs\": {";
+      bool first = true;
+      for (const RegisterInfo& r : register_table()) {
+        out += std::string(first ? "" : ", ") + "\"" + r.name + "\": \"" + hex(regs.get(r)) + "\"";
+        first = false;
+      }
+      out += "}, \"fpu_hash\": \"" + hex(fpu) + "\"}";
+    }
+    out += "], \"mappings\": [";
+    for (size_t i = 0; i < maps.size(); ++i) {
+      const MappingState& m = maps[i];
+      out += std::string(i ? ", " : "") + "{\"start\": \"" + hex(m.start) + "\", \"end\": \"" + hex(m.end) +
+             "\", \"perms\": \"" + m.perms + "\", \"offset\": \"" + hex(m.offset) + "\", \"name\": " + json_string(m.name) +
+             ", \"hash\": \"" + hex(m.hash) + "\"}";
+    }
+    out += "], \"fds\": [";
+    bool first = true;
+    for (const auto& [fd, e] : s.fds().entries()) {
+      out += std::string(first ? "" : ", ") + "{\"fd\": " + std::to_string(fd) + ", \"kind\": \"" +
+             FdTable::kind_name(e.kind) + "\", \"cloexec\": " + (e.cloexec ? "true" : "false") + "}";
+      first = false;
+    }
+    out += "], \"counters\": {";
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); ++i)
+      out += std::string(i ? ", " : "") + "\"" + counters[i].name + "\": " + std::to_string(counters[i].value);
+    out += "}}\n";
+    return out;
+  }
+  out += "event " + std::to_string(s.current_event()) + "\n";
+  if (s.exited()) out += "exited code " + std::to_string(s.exit_code()) + " signal " + std::to_string(s.killed_by()) + "\n";
+  if (live) {
+    out += "task " + std::to_string(s.task()->recorded_tid().value) + "\n";
+    for (const RegisterInfo& r : register_table()) out += std::string("  ") + r.name + " " + hex(regs.get(r)) + "\n";
+    out += "  fpu_hash " + hex(fpu) + "\n";
+  }
+  for (const MappingState& m : maps) {
+    char line[160];
+    snprintf(line, sizeof line, "map %016" PRIx64 "-%016" PRIx64 " %s %08" PRIx64 " %016" PRIx64 " ", m.start, m.end,
+             m.perms.c_str(), m.offset, m.hash);
+    out += line + m.name + "\n";
+  }
+  for (const auto& [fd, e] : s.fds().entries())
+    out += "fd " + std::to_string(fd) + " " + FdTable::kind_name(e.kind) + (e.cloexec ? " cloexec" : "") + "\n";
+  for (const Counter& k : counters) out += std::string("counter ") + k.name + " " + std::to_string(k.value) + "\n";
+  return out;
+}
+
+}  // namespace rr

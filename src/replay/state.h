@@ -1,0 +1,16 @@
+// The canonical state of a replay at an event, as `rr state` prints it: per
+// task the registers and a hash of the FPU/SSE/AVX registers, per mapping its
+// range, permissions, name and a hash of its contents, the fd table and the
+// supervisor's counters. Two roads to the same event (replay from the start,
+// restore from a checkpoint) must print the same bytes.
+#pragma once
+
+#include <string>
+
+namespace rr {
+
+class ReplaySession;
+
+std::string describe_state(ReplaySession& session, bool json);
+
+}  // namespace rr

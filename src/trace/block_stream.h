@@ -1,0 +1,95 @@
+// A block stream: an append-only file of records (opaque byte strings),
+// grouped into blocks that are compressed and checksummed one by one, so a
+// reader can verify each block and seek to any block without decompressing
+// what precedes it. The trace's event stream is one; checkpoints store the
+// position of the next record (StreamPos) to resume reading there.
+//
+// File layout: a 16-byte file header ("RRSTREAM", u32 version, u32 zero),
+// then blocks. A block is a 24-byte header (u32 magic "RBLK", u8 codec,
+// 3 zero bytes, u32 stored size, u32 raw size, u64 XXH64 of the raw bytes)
+// followed by the stored bytes. Raw block bytes are records, each a u32
+// length and that many bytes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+#include "util/scoped_fd.h"
+
+namespace rr {
+
+enum class Codec : uint8_t { None = 0, Zstd = 1, Zlib = 2 };
+
+Result<Codec> parse_codec(const std::string& name);
+const char* codec_name(Codec codec);
+
+// Compresses `raw` with `codec` into `out`.
+Status compress_block(Codec codec, const uint8_t* raw, size_t len, std::vector<uint8_t>& out);
+// Decompresses `stored` into exactly `raw_len` bytes.
+Status decompress_block(Codec codec, const uint8_t* stored, size_t len, size_t raw_len,
+                        std::vector<uint8_t>& out);
+
+// Where a record sits: the file offset of its block and its index in it.
+struct StreamPos {
+  uint64_t block_offset = 0;
+  uint32_t record_index = 0;
+  bool operator==(const StreamPos&) const = default;
+};
+
+class BlockStreamWriter {
+ public:
+  static Result<BlockStreamWriter> create(const std::string& path, Codec codec,
+                                          size_t block_bytes = 1 << 20);
+  BlockStreamWriter(BlockStreamWriter&&) = default;
+  BlockStreamWriter& operator=(BlockStreamWriter&&) = default;
+
+  Status append(const void* data, size_t len);
+  // Writes the pending records as a block (no-op when there are none).
+  Status flush();
+  // Flushes and fsyncs; the writer is finished afterwards.
+  Status finish();
+  StreamPos position() const { return {file_offset_, static_cast<uint32_t>(pending_records_)}; }
+
+ private:
+  BlockStreamWriter() = default;
+  std::string path_;
+  ScopedFd fd_;
+  Codec codec_ = Codec::Zstd;
+  size_t block_bytes_ = 0;
+  uint64_t file_offset_ = 0;  // where the next block goes
+  std::vector<uint8_t> pending_;
+  size_t pending_records_ = 0;
+  std::vector<uint8_t> scratch_;
+};
+
+class BlockStreamReader {
+ public:
+  static Result<BlockStreamReader> open(const std::string& path);
+  BlockStreamReader(BlockStreamReader&&) = default;
+  BlockStreamReader& operator=(BlockStreamReader&&) = default;
+
+  // Reads the next record into `out`. Returns false at the clean end of the
+  // stream; an error for a truncated or corrupt block.
+  Result<bool> next(std::vector<uint8_t>& out);
+  // Position of the record next() would return.
+  StreamPos position() const { return {block_offset_, record_index_}; }
+  Status seek(StreamPos pos);
+
+ private:
+  BlockStreamReader() = default;
+  Status load_block(uint64_t offset);
+  std::string path_;
+  ScopedFd fd_;
+  uint64_t file_size_ = 0;
+  uint64_t block_offset_ = 0;    // offset of the loaded block
+  uint64_t next_block_ = 0;      // offset of the block after it
+  uint32_t record_index_ = 0;    // records consumed from the loaded block
+  size_t cursor_ = 0;            // byte offset in raw_
+  bool loaded_ = false;
+  std::vector<uint8_t> raw_;
+  std::vector<uint8_t> stored_;
+};
+
+}  // namespace rr

@@ -1,0 +1,96 @@
+#include "trace/file_store.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/io.h"
+#include "util/scoped_fd.h"
+
+namespace rr {
+
+namespace {
+
+std::string base_name(const std::string& path) {
+  std::string p = path;
+  const std::string deleted = " (deleted)";
+  if (p.size() > deleted.size() && p.compare(p.size() - deleted.size(), deleted.size(), deleted) == 0)
+    p.resize(p.size() - deleted.size());
+  size_t slash = p.rfind('/');
+  std::string b = slash == std::string::npos ? p : p.substr(slash + 1);
+  for (char& c : b)
+    if (c == '/' || c == ' ' || c == ':' || (unsigned char)c < 32) c = '_';
+  if (b.empty()) b = "file";
+  if (b.size() > 64) b.resize(64);
+  return b;
+}
+
+// System files owned by root under these folders are replaced, not rewritten,
+// by package managers: a hard link keeps the recorded version.
+bool immutable_system_file(const std::string& path, const struct stat& st) {
+  if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) return false;
+  for (const char* prefix : {"/usr/", "/lib/", "/lib64/", "/bin/", "/sbin/"})
+    if (path.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+Status copy_fd(int in, int out, uint64_t size, const std::string& what) {
+  uint64_t done = 0;
+  while (done < size) {
+    ssize_t n = copy_file_range(in, nullptr, out, nullptr, size - done, 0);
+    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+      n = sendfile(out, in, nullptr, size - done);
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return make_error("cannot copy " + what + " into the trace: " + errno_text());
+    }
+    if (n == 0) break;  // the file shrank meanwhile
+    done += n;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::string> FileStore::store(const std::string& open_path, const std::string& name_hint) {
+  ScopedFd in(::open(open_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.is_open()) return make_error("cannot open " + name_hint + " to keep it in the trace: " + errno_text());
+  struct stat st;
+  if (fstat(in.get(), &st) != 0) return make_error("cannot stat " + name_hint + ": " + errno_text());
+  Key key{st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+  auto it = stored_.find(key);
+  if (it != stored_.end()) return it->second;
+
+  std::string dir = trace_dir_ + "/files";
+  RR_TRY(make_dirs(dir));
+  std::string rel = "files/" + base_name(name_hint) + "-" + std::to_string(stored_.size());
+  std::string dest = trace_dir_ + "/" + rel;
+  bool linked = false;
+  if (immutable_system_file(name_hint, st) && link(name_hint.c_str(), dest.c_str()) == 0) {
+    // Make sure the link names the very file that is mapped.
+    struct stat lst;
+    if (stat(dest.c_str(), &lst) == 0 && lst.st_ino == st.st_ino && lst.st_dev == st.st_dev) {
+      linked = true;
+      ++files_linked_;
+    } else {
+      unlink(dest.c_str());
+    }
+  }
+  if (!linked) {
+    // Read-only, but executable where the original is: replay makes the copy
+    // of the program its /proc/PID/exe, which the kernel wants executable.
+    mode_t mode = 0444 | (st.st_mode & 0111);
+    ScopedFd out(::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+    if (!out.is_open()) return make_error("cannot create " + dest + ": " + errno_text());
+    RR_TRY(copy_fd(in.get(), out.get(), st.st_size, name_hint));
+    bytes_copied_ += st.st_size;
+  }
+  stored_.emplace(key, rel);
+  return rel;
+}
+
+}  // namespace rr

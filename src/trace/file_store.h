@@ -1,0 +1,37 @@
+// FileStore: the files/ folder of a trace being recorded. Every file the
+// program maps is kept there (hard-linked when it is an immutable system
+// file on the same file system, copied otherwise), once per identity
+// (device, inode, size, mtime), so that replay never reads the original
+// file system and later changes to the files do not matter.
+#pragma once
+
+#include <map>
+#include <string>
+#include <tuple>
+
+#include "util/result.h"
+
+namespace rr {
+
+class FileStore {
+ public:
+  explicit FileStore(std::string trace_dir) : trace_dir_(std::move(trace_dir)) {}
+
+  // Stores the file that `open_path` opens (for example /proc/PID/fd/N or
+  // /proc/PID/map_files/A-B, which work for deleted files too). `name_hint`
+  // is the path the program saw, used to name the copy. Returns the copy's
+  // path relative to the trace directory ("files/libc.so.6-3").
+  Result<std::string> store(const std::string& open_path, const std::string& name_hint);
+
+  uint64_t bytes_copied() const { return bytes_copied_; }
+  uint64_t files_linked() const { return files_linked_; }
+
+ private:
+  using Key = std::tuple<uint64_t, uint64_t, int64_t, int64_t, int64_t>;
+  std::string trace_dir_;
+  std::map<Key, std::string> stored_;
+  uint64_t bytes_copied_ = 0;
+  uint64_t files_linked_ = 0;
+};
+
+}  // namespace rr

@@ -1,0 +1,149 @@
+# The trace format. A trace directory holds:
+#   version         one line: the format version, e.g. "1"
+#   header          one TraceHeader message (Cap'n Proto, unpacked, framed)
+#   events          a block stream (see block_stream.h) of Frame messages, one per event
+#   files/          copies of every file the program mapped, named by content id
+#   checkpoints/    persistent checkpoints (see checkpoint.capnp)
+# Field numbers are never reused. Units are in the field comments.
+@0xd6f2a61c9e3b8a47;
+
+$import "/capnp/c++.capnp".namespace("rr::trace");
+
+# Written once when recording starts.
+struct TraceHeader {
+  formatMajor @0 :UInt32;     # readers refuse a major version newer than theirs
+  formatMinor @1 :UInt32;     # additions that older readers can ignore
+  uuid @2 :Data;              # 16 random bytes naming this trace; checkpoints carry it
+  arch @3 :Text;              # "x86_64"
+  exePath @4 :Text;           # the program as the user named it, resolved to an absolute path
+  argv @5 :List(Text);        # the program's arguments, argv[0] first
+  envCount @6 :UInt32;        # number of environment entries passed to the program
+  cwd @7 :Text;               # working directory at record time
+  recordedAtNs @8 :UInt64;    # wall-clock time when recording started, ns since the epoch
+  cpuid1Ecx @9 :UInt32;       # CPUID leaf 1 ECX on the recording machine (features seen)
+  cpuid7Ebx @10 :UInt32;      # CPUID leaf 7 subleaf 0 EBX
+  xsaveSize @11 :UInt32;      # bytes of the XSAVE area (PTRACE_GETREGSET NT_X86_XSTATE)
+  kernelRelease @12 :Text;    # uname -r of the recording machine
+}
+
+# x86-64 general-purpose registers, in the order of struct user_regs_struct.
+struct Registers {
+  raw @0 :Data;               # the 27 64-bit fields of user_regs_struct, little-endian (216 bytes)
+}
+
+# A byte range the kernel wrote into tracee memory during a syscall.
+struct MemWrite {
+  addr @0 :UInt64;            # tracee address
+  data @1 :Data;              # the bytes written there
+}
+
+# One mapping of a process, as /proc/PID/maps describes it.
+struct Mapping {
+  start @0 :UInt64;           # first address, page aligned
+  end @1 :UInt64;             # one past the last address, page aligned
+  prot @2 :UInt32;            # PROT_READ|PROT_WRITE|PROT_EXEC bits
+  shared @3 :Bool;            # MAP_SHARED (else MAP_PRIVATE)
+  offset @4 :UInt64;          # file offset of `start`, bytes (0 for anonymous)
+  name @5 :Text;              # the path or pseudo name shown by /proc/PID/maps ("[stack]", "")
+  backing :union {
+    anonymous @6 :Void;       # zero-filled memory; contents in `pages`
+    file @7 :Text;            # file in the trace's files/ folder that backs it
+    special @8 :Void;         # kernel pages ([vdso], [vvar], [vsyscall]): moved, never written
+  }
+  growsDown @9 :Bool;         # the stack mapping, grows on faults below it
+}
+
+# Contents of one page that differs from what its backing provides.
+struct Page {
+  addr @0 :UInt64;            # tracee address of the page
+  data @1 :Data;              # exactly 4096 bytes
+}
+
+# The values prctl(PR_SET_MM_MAP) sets: where the kernel thinks things are.
+struct MmFields {
+  startCode @0 :UInt64;
+  endCode @1 :UInt64;
+  startData @2 :UInt64;
+  endData @3 :UInt64;
+  startBrk @4 :UInt64;
+  brk @5 :UInt64;             # current program break
+  startStack @6 :UInt64;
+  argStart @7 :UInt64;
+  argEnd @8 :UInt64;
+  envStart @9 :UInt64;
+  envEnd @10 :UInt64;
+  auxv @11 :Data;             # the saved auxiliary vector, as /proc/PID/auxv shows it
+  exeFile @12 :Text;          # trace file (files/...) that /proc/PID/exe names
+}
+
+# The whole user-visible state of a process right after execve: replay
+# rebuilds exactly this in a fresh process instead of executing the program
+# file, so replay never depends on the file system.
+struct ExecImage {
+  mappings @0 :List(Mapping);
+  pages @1 :List(Page);       # non-zero pages of anonymous mappings, changed pages of file ones
+  mm @2 :MmFields;
+  regs @3 :Registers;         # registers at the exit of execve
+  xsave @4 :Data;             # XSAVE area at the exit of execve
+  exePath @5 :Text;           # path the program was executed as
+}
+
+# A mapping a syscall created, with where its contents come from in replay.
+struct MapResult {
+  start @0 :UInt64;
+  length @1 :UInt64;          # bytes, page aligned
+  prot @2 :UInt32;
+  flags @3 :UInt32;           # the mmap flags the program passed
+  offset @4 :UInt64;          # file offset, bytes
+  file @5 :Text;              # trace copy that backs it; empty for anonymous
+}
+
+# A syscall, recorded at its exit.
+struct SyscallEvent {
+  number @0 :Int64;           # syscall number (orig_rax)
+  entryRegs @1 :Registers;    # registers at the entry stop (checked in replay)
+  result @2 :Int64;           # return value (rax at exit)
+  writes @3 :List(MemWrite);  # every byte the kernel wrote into the tracee
+  echoFd @4 :Int32;           # 1 or 2 when the call wrote to the original stdout/stderr, else 0
+  map @5 :MapResult;          # set for mmap/mremap of a file
+  hasMap @6 :Bool;
+  exitRegs @7 :Registers;     # registers at the exit stop (checked for Sigreturn/ExecuteSame)
+  image @8 :ExecImage;        # for a successful execve: the new image
+}
+
+# A signal delivered to the tracee.
+struct SignalEvent {
+  signo @0 :Int32;
+  siginfo @1 :Data;           # the 128-byte siginfo_t delivered
+  synchronous @2 :Bool;       # caused by the instruction at rip; recurs by itself in replay
+  regs @3 :Registers;         # registers at the signal-delivery stop
+  deliver @4 :Bool;           # false when the recorder suppressed it (never seen by the program)
+}
+
+# rdtsc or rdtscp trapped and emulated.
+struct RdtscEvent {
+  regs @0 :Registers;         # registers at the trap, rip at the instruction
+  tsc @1 :UInt64;             # the value returned in edx:eax
+  aux @2 :UInt32;             # ecx for rdtscp (TSC_AUX)
+  rdtscp @3 :Bool;
+}
+
+# The end of a task.
+struct ExitEvent {
+  exitCode @0 :Int32;         # valid when not killed
+  killedBy @1 :Int32;         # signal number when killed by a signal, else 0
+  coreDumped @2 :Bool;
+}
+
+# One event of the recording.
+struct Frame {
+  event @0 :UInt64;           # global event number, from 1
+  tid @1 :Int32;              # recorded tid of the task the event happened in
+  union {
+    exec @2 :ExecImage;       # the first exec: the initial image
+    syscall @3 :SyscallEvent;
+    signal @4 :SignalEvent;
+    rdtsc @5 :RdtscEvent;
+    exit @6 :ExitEvent;
+  }
+}

@@ -1,0 +1,225 @@
+#include "trace/trace_files.h"
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/io.h"
+
+namespace rr {
+
+capnp::ReaderOptions big_reader_options() {
+  capnp::ReaderOptions o;
+  o.traversalLimitInWords = uint64_t(1) << 40;
+  o.nestingLimit = 128;
+  return o;
+}
+
+std::string trace_root() {
+  const char* env = getenv("_RR_TRACE_DIR");
+  if (env && *env) return env;
+  const char* home = getenv("HOME");
+  return std::string(home && *home ? home : "/tmp") + "/.local/share/rr";
+}
+
+std::string resolve_trace_dir(const std::string& arg) {
+  if (arg.empty()) return trace_root() + "/latest-trace";
+  if (arg.find('/') == std::string::npos && !path_exists(arg)) return trace_root() + "/" + arg;
+  return arg;
+}
+
+void regs_to_capnp(const Registers& r, trace::Registers::Builder out) {
+  std::string b = r.to_bytes();
+  out.setRaw(kj::arrayPtr(reinterpret_cast<const kj::byte*>(b.data()), b.size()));
+}
+
+Registers regs_from_capnp(trace::Registers::Reader in) {
+  Registers r;
+  auto raw = in.getRaw();
+  Registers::from_bytes(raw.begin(), raw.size(), r);
+  return r;
+}
+
+static kj::ArrayPtr<const kj::byte> bytes(const std::string& s) {
+  return kj::arrayPtr(reinterpret_cast<const kj::byte*>(s.data()), s.size());
+}
+
+static std::string str(capnp::Data::Reader d) { return std::string(reinterpret_cast<const char*>(d.begin()), d.size()); }
+
+void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out) {
+  auto maps = out.initMappings(img.mappings.size());
+  for (size_t i = 0; i < img.mappings.size(); ++i) {
+    const MappingRecord& m = img.mappings[i];
+    auto b = maps[i];
+    b.setStart(m.start);
+    b.setEnd(m.end);
+    b.setProt(m.prot);
+    b.setShared(m.shared);
+    b.setOffset(m.offset);
+    b.setName(m.name);
+    b.setGrowsDown(m.grows_down);
+    switch (m.backing) {
+      case Backing::Anonymous: b.getBacking().setAnonymous(); break;
+      case Backing::File: b.getBacking().setFile(m.file); break;
+      case Backing::Special: b.getBacking().setSpecial(); break;
+    }
+  }
+  auto pages = out.initPages(img.pages.size());
+  for (size_t i = 0; i < img.pages.size(); ++i) {
+    pages[i].setAddr(img.pages[i].addr);
+    pages[i].setData(bytes(img.pages[i].data));
+  }
+  auto mm = out.initMm();
+  mm.setStartCode(img.mm.start_code);
+  mm.setEndCode(img.mm.end_code);
+  mm.setStartData(img.mm.start_data);
+  mm.setEndData(img.mm.end_data);
+  mm.setStartBrk(img.mm.start_brk);
+  mm.setBrk(img.mm.brk);
+  mm.setStartStack(img.mm.start_stack);
+  mm.setArgStart(img.mm.arg_start);
+  mm.setArgEnd(img.mm.arg_end);
+  mm.setEnvStart(img.mm.env_start);
+  mm.setEnvEnd(img.mm.env_end);
+  mm.setAuxv(bytes(img.mm.auxv));
+  mm.setExeFile(img.mm.exe_file);
+  regs_to_capnp(img.regs, out.initRegs());
+  out.setXsave(bytes(img.xsave));
+  out.setExePath(img.exe_path);
+}
+
+ProcessImage image_from_capnp(trace::ExecImage::Reader in) {
+  ProcessImage img;
+  for (auto b : in.getMappings()) {
+    MappingRecord m;
+    m.start = b.getStart();
+    m.end = b.getEnd();
+    m.prot = b.getProt();
+    m.shared = b.getShared();
+    m.offset = b.getOffset();
+    m.name = b.getName();
+    m.grows_down = b.getGrowsDown();
+    switch (b.getBacking().which()) {
+      case trace::Mapping::Backing::ANONYMOUS: m.backing = Backing::Anonymous; break;
+      case trace::Mapping::Backing::FILE:
+        m.backing = Backing::File;
+        m.file = b.getBacking().getFile();
+        break;
+      case trace::Mapping::Backing::SPECIAL: m.backing = Backing::Special; break;
+    }
+    img.mappings.push_back(std::move(m));
+  }
+  for (auto p : in.getPages()) img.pages.push_back(PageRecord{p.getAddr(), str(p.getData())});
+  auto mm = in.getMm();
+  img.mm.start_code = mm.getStartCode();
+  img.mm.end_code = mm.getEndCode();
+  img.mm.start_data = mm.getStartData();
+  img.mm.end_data = mm.getEndData();
+  img.mm.start_brk = mm.getStartBrk();
+  img.mm.brk = mm.getBrk();
+  img.mm.start_stack = mm.getStartStack();
+  img.mm.arg_start = mm.getArgStart();
+  img.mm.arg_end = mm.getArgEnd();
+  img.mm.env_start = mm.getEnvStart();
+  img.mm.env_end = mm.getEnvEnd();
+  img.mm.auxv = str(mm.getAuxv());
+  img.mm.exe_file = mm.getExeFile();
+  img.regs = regs_from_capnp(in.getRegs());
+  img.xsave = str(in.getXsave());
+  img.exe_path = in.getExePath();
+  return img;
+}
+
+Result<std::unique_ptr<TraceWriter>> TraceWriter::create(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0755) != 0) {
+    if (errno != EEXIST) return make_error("cannot create trace directory " + dir + ": " + errno_text());
+    DIR* d = opendir(dir.c_str());
+    if (!d) return make_error("cannot open " + dir + ": " + errno_text());
+    bool empty = true;
+    while (dirent* e = readdir(d))
+      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = false;
+    closedir(d);
+    if (!empty) return make_error("trace directory " + dir + " already exists and is not empty");
+  }
+  std::string version = std::to_string(kTraceFormatMajor) + "\n";
+  RR_TRY(write_file_atomic(dir + "/version", version.data(), version.size()));
+  RR_ASSIGN_OR_RETURN(BlockStreamWriter events, BlockStreamWriter::create(dir + "/events", Codec::Zstd));
+  return std::unique_ptr<TraceWriter>(new TraceWriter(dir, std::move(events)));
+}
+
+Status TraceWriter::write_header(capnp::MessageBuilder& header) {
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(header);
+  auto b = words.asBytes();
+  return write_file_atomic(dir_ + "/header", b.begin(), b.size());
+}
+
+Status TraceWriter::write_frame(capnp::MessageBuilder& frame) {
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(frame);
+  auto b = words.asBytes();
+  return events_.append(b.begin(), b.size());
+}
+
+Status TraceWriter::finish() { return events_.finish(); }
+
+FrameData::FrameData(std::vector<uint8_t>& bytes) {
+  words_ = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  memcpy(words_.begin(), bytes.data(), words_.size() * sizeof(capnp::word));
+  reader_ = std::make_unique<capnp::FlatArrayMessageReader>(words_.asPtr(), big_reader_options());
+  frame_ = reader_->getRoot<trace::Frame>();
+}
+
+Result<std::unique_ptr<TraceReader>> TraceReader::open(const std::string& dir) {
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) return make_error("no trace at " + dir + ": " + errno_text());
+  if (!S_ISDIR(st.st_mode)) return make_error(dir + " is not a trace directory");
+  auto version = read_file(dir + "/version");
+  if (!version.ok()) return make_error(dir + " is not a trace (no version file)");
+  char* end = nullptr;
+  unsigned long major = strtoul(version.value().c_str(), &end, 10);
+  if (end == version.value().c_str()) return make_error(dir + " has a corrupt version file");
+  if (major > kTraceFormatMajor)
+    return make_error(dir + " has trace format version " + std::to_string(major) + ", newer than this rr reads (" +
+                      std::to_string(kTraceFormatMajor) + ")");
+  auto header = read_file(dir + "/header");
+  if (!header.ok()) return make_error(dir + " is not a complete trace (no header)");
+  RR_ASSIGN_OR_RETURN(BlockStreamReader events, BlockStreamReader::open(dir + "/events"));
+  // The real path: replay maps files from it, and state prints paths relative to it.
+  char real[PATH_MAX];
+  std::string canonical = realpath(dir.c_str(), real) ? std::string(real) : dir;
+  std::unique_ptr<TraceReader> r(new TraceReader(canonical, std::move(events)));
+  const std::string& h = header.value();
+  if (h.size() < 8 || h.size() % 8 != 0) return make_error(dir + "/header is corrupt");
+  r->header_words_ = kj::heapArray<capnp::word>(h.size() / 8);
+  memcpy(r->header_words_.begin(), h.data(), h.size());
+  try {
+    r->header_reader_ = std::make_unique<capnp::FlatArrayMessageReader>(r->header_words_.asPtr());
+    auto hdr = r->header();
+    if (hdr.getFormatMajor() > kTraceFormatMajor)
+      return make_error(dir + " has trace format version " + std::to_string(hdr.getFormatMajor()) +
+                        ", newer than this rr reads");
+    if (hdr.getUuid().size() != 16) return make_error(dir + "/header is corrupt (no trace id)");
+  } catch (const kj::Exception& e) {
+    return make_error(dir + "/header is corrupt: " + e.getDescription().cStr());
+  }
+  return r;
+}
+
+Result<std::optional<FrameData>> TraceReader::next() {
+  RR_ASSIGN_OR_RETURN(bool more, events_.next(buf_));
+  if (!more) return std::optional<FrameData>();
+  if (buf_.size() % 8 != 0 || buf_.empty()) return make_error(dir_ + "/events is corrupt (bad frame size)");
+  try {
+    std::optional<FrameData> f;
+    f.emplace(buf_);
+    (void)f->frame().which();
+    return f;
+  } catch (const kj::Exception& e) {
+    return make_error(dir_ + "/events is corrupt: " + e.getDescription().cStr());
+  }
+}
+
+}  // namespace rr

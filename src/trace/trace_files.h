@@ -1,0 +1,84 @@
+// TraceWriter and TraceReader: the trace directory as a whole (version file,
+// header, event stream), and the trace naming rules of `rr record`.
+#pragma once
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/address_space.h"
+#include "trace/block_stream.h"
+#include "trace/trace.capnp.h"
+#include "util/result.h"
+
+namespace rr {
+
+constexpr uint32_t kTraceFormatMajor = 1;
+constexpr uint32_t kTraceFormatMinor = 0;
+
+// Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
+std::string trace_root();
+// Resolves the TRACE argument of a command: empty means latest-trace; a bare
+// name is looked up under trace_root().
+std::string resolve_trace_dir(const std::string& arg);
+
+// capnp <-> C++ for process images.
+void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out);
+ProcessImage image_from_capnp(trace::ExecImage::Reader in);
+void regs_to_capnp(const Registers& r, trace::Registers::Builder out);
+Registers regs_from_capnp(trace::Registers::Reader in);
+
+class TraceWriter {
+ public:
+  // Creates the trace directory `dir` (which must not exist yet, or be empty).
+  static Result<std::unique_ptr<TraceWriter>> create(const std::string& dir);
+  Status write_header(capnp::MessageBuilder& header);
+  Status write_frame(capnp::MessageBuilder& frame);
+  // Flushes and syncs the streams; the trace is complete afterwards.
+  Status finish();
+  const std::string& dir() const { return dir_; }
+
+ private:
+  explicit TraceWriter(std::string dir, BlockStreamWriter events)
+      : dir_(std::move(dir)), events_(std::move(events)) {}
+  std::string dir_;
+  BlockStreamWriter events_;
+};
+
+// One decoded frame; keeps the bytes its reader points into alive.
+class FrameData {
+ public:
+  explicit FrameData(std::vector<uint8_t>& bytes);
+  trace::Frame::Reader frame() const { return frame_; }
+
+ private:
+  kj::Array<capnp::word> words_;
+  std::unique_ptr<capnp::FlatArrayMessageReader> reader_;
+  trace::Frame::Reader frame_;
+};
+
+class TraceReader {
+ public:
+  static Result<std::unique_ptr<TraceReader>> open(const std::string& dir);
+  const std::string& dir() const { return dir_; }
+  trace::TraceHeader::Reader header() const { return header_reader_->getRoot<trace::TraceHeader>(); }
+  // The next frame, or nullopt at the end of the trace.
+  Result<std::optional<FrameData>> next();
+  StreamPos position() const { return events_.position(); }
+  Status seek(StreamPos pos) { return events_.seek(pos); }
+
+ private:
+  TraceReader(std::string dir, BlockStreamReader events) : dir_(std::move(dir)), events_(std::move(events)) {}
+  std::string dir_;
+  BlockStreamReader events_;
+  kj::Array<capnp::word> header_words_;
+  std::unique_ptr<capnp::FlatArrayMessageReader> header_reader_;
+  std::vector<uint8_t> buf_;
+};
+
+capnp::ReaderOptions big_reader_options();
+
+}  // namespace rr

@@ -1,0 +1,77 @@
+// Errors that come from user input (a bad trace, a missing program, an event
+// past the end) are values carried up to the command, which prints them in
+// one line. Programming errors assert instead.
+#pragma once
+
+#include <cassert>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace rr {
+
+// A failure with a message meant for the user: one line, no trailing newline.
+struct Error {
+  std::string message;
+};
+
+inline Error make_error(std::string message) { return Error{std::move(message)}; }
+
+// Either a T or an Error.
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}
+  Result(Error error) : v_(std::move(error)) {}
+
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+
+  T& value() & { assert(ok()); return std::get<0>(v_); }
+  const T& value() const& { assert(ok()); return std::get<0>(v_); }
+  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+
+  const Error& error() const { assert(!ok()); return std::get<1>(v_); }
+  Error take_error() { assert(!ok()); return std::get<1>(std::move(v_)); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+// A Result with nothing to carry on success.
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  Status(Error error) : error_(std::move(error)), failed_(true) {}
+  static Status success() { return Status(); }
+
+  bool ok() const { return !failed_; }
+  explicit operator bool() const { return ok(); }
+  const Error& error() const { assert(failed_); return error_; }
+  Error take_error() { assert(failed_); return std::move(error_); }
+
+ private:
+  Error error_;
+  bool failed_ = false;
+};
+
+}  // namespace rr
+
+// Propagates a failed Status or Result from the current function.
+#define RR_TRY(expr)                                       \
+  do {                                                     \
+    auto rr_try_result_ = (expr);                          \
+    if (!rr_try_result_.ok()) return rr_try_result_.take_error(); \
+  } while (0)
+
+#define RR_CONCAT_INNER(a, b) a##b
+#define RR_CONCAT(a, b) RR_CONCAT_INNER(a, b)
+// Declares `lhs` from a Result, or returns its error.
+#define RR_ASSIGN_OR_RETURN(lhs, expr) RR_ASSIGN_OR_RETURN_IMPL(RR_CONCAT(rr_res_, __LINE__), lhs, expr)
+#define RR_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                             \
+  if (!tmp.ok()) return tmp.take_error();        \
+  lhs = std::move(tmp).value()

@@ -1,0 +1,361 @@
+#include "record/syscall_table.h"
+
+#include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace rr {
+
+static void PrintTo(const MemRange& r, std::ostream* os) {
+  *os << "{0x" << std::hex << r.addr.as_int() << ", " << std::dec << r.len << "}";
+}
+
+namespace {
+
+// Tracee memory as a sparse byte map: only what a test put there is readable.
+class FakeMem : public SyscallMemReader {
+ public:
+  void put(uint64_t addr, const void* data, size_t len) {
+    auto* p = static_cast<const uint8_t*>(data);
+    for (size_t i = 0; i < len; ++i) bytes_[addr + i] = p[i];
+  }
+  template <typename T>
+  void put_val(uint64_t addr, const T& value) {
+    put(addr, &value, sizeof value);
+  }
+  bool read(RemotePtr addr, void* buf, size_t len) override {
+    auto* p = static_cast<uint8_t*>(buf);
+    for (size_t i = 0; i < len; ++i) {
+      auto it = bytes_.find(addr.as_int() + i);
+      if (it == bytes_.end()) return false;
+      p[i] = it->second;
+    }
+    return true;
+  }
+
+ private:
+  std::map<uint64_t, uint8_t> bytes_;
+};
+
+struct Iov {
+  uint64_t base;
+  uint64_t len;
+};
+
+MemRange range(uint64_t addr, uint64_t len) { return {RemotePtr(addr), len}; }
+
+SyscallArgs call(const std::string& name, std::vector<uint64_t> args, int64_t ret) {
+  SyscallArgs c;
+  c.nr = syscall_number(name);
+  EXPECT_GE(c.nr, 0) << name;
+  for (size_t i = 0; i < args.size() && i < 6; ++i) c.arg[i] = args[i];
+  c.ret = ret;
+  return c;
+}
+
+std::vector<MemRange> sorted(std::vector<MemRange> v) {
+  std::sort(v.begin(), v.end(), [](const MemRange& a, const MemRange& b) {
+    return a.addr < b.addr || (a.addr == b.addr && a.len < b.len);
+  });
+  return v;
+}
+
+// Runs syscall_outputs, expecting success, and returns the ranges sorted.
+std::vector<MemRange> outputs(const SyscallArgs& c, SyscallMemReader& mem) {
+  std::vector<MemRange> out;
+  std::string err = syscall_outputs(c, mem, out);
+  EXPECT_EQ(err, "") << syscall_name(c.nr);
+  return sorted(out);
+}
+
+std::vector<MemRange> outputs(const SyscallArgs& c) {
+  FakeMem mem;
+  return outputs(c, mem);
+}
+
+using Ranges = std::vector<MemRange>;
+
+TEST(SyscallTable, Names) {
+  EXPECT_EQ(syscall_name(0), "read");
+  EXPECT_EQ(syscall_name(231), "exit_group");
+  EXPECT_EQ(syscall_name(257), "openat");
+  EXPECT_EQ(syscall_name(435), "clone3");
+  EXPECT_EQ(syscall_name(462), "mseal");
+  EXPECT_EQ(syscall_name(335), "syscall_335");  // unused on x86-64
+  EXPECT_EQ(syscall_name(-1), "syscall_-1");
+  EXPECT_EQ(syscall_name(100000), "syscall_100000");
+  EXPECT_EQ(syscall_number("openat"), 257);
+  EXPECT_EQ(syscall_number("read"), 0);
+  EXPECT_EQ(syscall_number("no_such_call"), -1);
+  EXPECT_EQ(syscall_number(""), -1);
+}
+
+TEST(SyscallTable, NamesRoundTrip) {
+  for (int64_t nr = 0; nr < 600; ++nr) {
+    std::string name = syscall_name(nr);
+    if (name.rfind("syscall_", 0) == 0) continue;
+    EXPECT_EQ(syscall_number(name), nr) << name;
+  }
+}
+
+TEST(SyscallTable, DescriptionsMatchNames) {
+  for (int64_t nr = -5; nr < 600; ++nr) {
+    const SyscallDesc* d = syscall_desc(nr);
+    if (d == nullptr) continue;
+    EXPECT_EQ(d->nr, nr);
+    EXPECT_EQ(std::string(d->name), syscall_name(nr));
+  }
+}
+
+TEST(SyscallTable, Policies) {
+  auto policy = [](const char* name) {
+    const SyscallDesc* d = syscall_desc(syscall_number(name));
+    EXPECT_NE(d, nullptr) << name;
+    return d ? d->policy : ReplayPolicy::Emulate;
+  };
+  EXPECT_EQ(policy("mmap"), ReplayPolicy::MemoryMap);
+  EXPECT_EQ(policy("brk"), ReplayPolicy::MemoryMap);
+  EXPECT_EQ(policy("clone"), ReplayPolicy::Unsupported);
+  EXPECT_EQ(policy("fork"), ReplayPolicy::Unsupported);
+  EXPECT_EQ(policy("io_uring_setup"), ReplayPolicy::Unsupported);
+  EXPECT_EQ(policy("rt_sigaction"), ReplayPolicy::ExecuteSame);
+  EXPECT_EQ(policy("arch_prctl"), ReplayPolicy::ExecuteSame);
+  EXPECT_EQ(policy("exit_group"), ReplayPolicy::Exit);
+  EXPECT_EQ(policy("exit"), ReplayPolicy::Exit);
+  EXPECT_EQ(policy("execve"), ReplayPolicy::Exec);
+  EXPECT_EQ(policy("rt_sigreturn"), ReplayPolicy::Sigreturn);
+  EXPECT_EQ(policy("read"), ReplayPolicy::Emulate);
+  EXPECT_EQ(policy("msync"), ReplayPolicy::Emulate);
+  EXPECT_EQ(syscall_desc(syscall_number("mount")), nullptr);
+  EXPECT_EQ(syscall_desc(-1), nullptr);
+  EXPECT_EQ(syscall_desc(100000), nullptr);
+}
+
+TEST(SyscallTable, ReadRecordsReturnedBytes) {
+  EXPECT_EQ(outputs(call("read", {3, 0x1000, 100}, 10)), (Ranges{range(0x1000, 10)}));
+  EXPECT_EQ(outputs(call("pread64", {3, 0x1000, 100, 0}, 100)), (Ranges{range(0x1000, 100)}));
+}
+
+TEST(SyscallTable, FailedReadRecordsNothing) {
+  EXPECT_EQ(outputs(call("read", {3, 0x1000, 100}, -EBADF)), Ranges{});
+  EXPECT_EQ(outputs(call("read", {3, 0x1000, 100}, -4095)), Ranges{});
+}
+
+TEST(SyscallTable, EmptyAndNullRangesAreDropped) {
+  EXPECT_EQ(outputs(call("read", {3, 0x1000, 100}, 0)), Ranges{});
+  EXPECT_EQ(outputs(call("clock_getres", {1, 0}, 0)), Ranges{});
+  EXPECT_EQ(outputs(call("gettimeofday", {0x1000, 0}, 0)), (Ranges{range(0x1000, 16)}));
+}
+
+TEST(SyscallTable, ReadvDistributesOverIovecs) {
+  FakeMem mem;
+  Iov iov[2] = {{0x3000, 4}, {0x4000, 8}};
+  mem.put(0x2000, iov, sizeof iov);
+  EXPECT_EQ(outputs(call("readv", {3, 0x2000, 2}, 10), mem),
+            (Ranges{range(0x3000, 4), range(0x4000, 6)}));
+  EXPECT_EQ(outputs(call("preadv", {3, 0x2000, 2, 0, 0}, 3), mem), (Ranges{range(0x3000, 3)}));
+  // An unreadable iovec array counts as absent.
+  EXPECT_EQ(outputs(call("readv", {3, 0x9000, 2}, 10), mem), Ranges{});
+}
+
+TEST(SyscallTable, Recvmsg) {
+  FakeMem mem;
+  constexpr uint64_t kMsg = 0x5000;
+  Iov iov[2] = {{0x8000, 5}, {0x9000, 100}};
+  mem.put(0x7000, iov, sizeof iov);
+  struct msghdr msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.msg_name = reinterpret_cast<void*>(0x6000);
+  msg.msg_namelen = 16;  // as the kernel left it
+  msg.msg_iov = reinterpret_cast<struct iovec*>(0x7000);
+  msg.msg_iovlen = 2;
+  msg.msg_control = reinterpret_cast<void*>(0xa000);
+  msg.msg_controllen = 20;
+  mem.put_val(kMsg, msg);
+  EXPECT_EQ(outputs(call("recvmsg", {3, kMsg, 0}, 12), mem),
+            (Ranges{range(kMsg + 8, 4), range(kMsg + 40, 8), range(kMsg + 48, 4),
+                    range(0x6000, 16), range(0x8000, 5), range(0x9000, 7), range(0xa000, 20)}));
+
+  // No name buffer, no control data: only the payload and the fields the
+  // kernel always stores.
+  msg.msg_name = nullptr;
+  msg.msg_controllen = 0;
+  mem.put_val(kMsg, msg);
+  EXPECT_EQ(outputs(call("recvmsg", {3, kMsg, 0}, 3), mem),
+            (Ranges{range(kMsg + 40, 8), range(kMsg + 48, 4), range(0x8000, 3)}));
+
+  EXPECT_EQ(outputs(call("recvmsg", {3, kMsg, 0}, -EAGAIN), mem), Ranges{});
+}
+
+TEST(SyscallTable, Recvmmsg) {
+  FakeMem mem;
+  constexpr uint64_t kVec = 0x5000;
+  Iov iov[2] = {{0x8000, 100}, {0x9000, 100}};
+  mem.put(0x7000, iov, sizeof iov);
+  struct mmsghdr m[2];
+  std::memset(m, 0, sizeof m);
+  for (int i = 0; i < 2; ++i) {
+    m[i].msg_hdr.msg_iov = reinterpret_cast<struct iovec*>(0x7000 + 16 * i);
+    m[i].msg_hdr.msg_iovlen = 1;
+  }
+  m[0].msg_len = 7;
+  m[1].msg_len = 9;
+  mem.put(kVec, m, sizeof m);
+  EXPECT_EQ(outputs(call("recvmmsg", {3, kVec, 2, 0, 0x100}, 2), mem),
+            (Ranges{range(0x100, 16), range(kVec + 40, 8), range(kVec + 48, 4),
+                    range(kVec + 56, 4), range(kVec + 64 + 40, 8), range(kVec + 64 + 48, 4),
+                    range(kVec + 64 + 56, 4), range(0x8000, 7), range(0x9000, 9)}));
+}
+
+TEST(SyscallTable, Ioctl) {
+  EXPECT_EQ(outputs(call("ioctl", {0, 0x5401 /* TCGETS */, 0x1000}, 0)),
+            (Ranges{range(0x1000, 36)}));
+  EXPECT_EQ(outputs(call("ioctl", {0, 0x5413 /* TIOCGWINSZ */, 0x1000}, 0)),
+            (Ranges{range(0x1000, 8)}));
+  EXPECT_EQ(outputs(call("ioctl", {0, 0x541B /* FIONREAD */, 0x1000}, 0)),
+            (Ranges{range(0x1000, 4)}));
+  EXPECT_EQ(outputs(call("ioctl", {0, 0x5421 /* FIONBIO */, 0x1000}, 0)), Ranges{});
+  // A tty request on a file that is not a terminal fails and writes nothing.
+  EXPECT_EQ(outputs(call("ioctl", {0, 0x5401, 0x1000}, -ENOTTY)), Ranges{});
+}
+
+TEST(SyscallTable, UnknownIoctlIsAnError) {
+  FakeMem mem;
+  std::vector<MemRange> out;
+  EXPECT_EQ(syscall_outputs(call("ioctl", {0, 0xdead, 0x1000}, 0), mem, out),
+            "ioctl request 0xdead is not supported yet");
+}
+
+TEST(SyscallTable, UnknownSyscallIsAnError) {
+  FakeMem mem;
+  std::vector<MemRange> out;
+  EXPECT_EQ(syscall_outputs(call("mount", {}, 0), mem, out),
+            "syscall mount (165) is not supported yet");
+  EXPECT_EQ(syscall_outputs(call("clone", {}, 1234), mem, out),
+            "syscall clone (56) is not supported yet");
+  SyscallArgs c;
+  c.nr = 1000;
+  EXPECT_EQ(syscall_outputs(c, mem, out), "syscall syscall_1000 (1000) is not supported yet");
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(SyscallTable, StatFamily) {
+  EXPECT_EQ(outputs(call("fstat", {3, 0x1000}, 0)), (Ranges{range(0x1000, 144)}));
+  EXPECT_EQ(outputs(call("newfstatat", {3, 0x2000, 0x1000, 0}, 0)), (Ranges{range(0x1000, 144)}));
+  EXPECT_EQ(outputs(call("statx", {3, 0x2000, 0, 0xfff, 0x1000}, 0)), (Ranges{range(0x1000, 256)}));
+  EXPECT_EQ(outputs(call("fstat", {3, 0x1000}, -EBADF)), Ranges{});
+}
+
+TEST(SyscallTable, Poll) {
+  EXPECT_EQ(outputs(call("poll", {0x1000, 3, 100}, 1)), (Ranges{range(0x1000, 24)}));
+  // revents are stored even when a signal interrupts the wait.
+  EXPECT_EQ(outputs(call("poll", {0x1000, 3, 100}, -EINTR)), (Ranges{range(0x1000, 24)}));
+  EXPECT_EQ(outputs(call("poll", {0x1000, 3, 100}, -EFAULT)), Ranges{});
+  EXPECT_EQ(outputs(call("ppoll", {0x1000, 2, 0x2000, 0, 8}, 0)),
+            (Ranges{range(0x1000, 16), range(0x2000, 16)}));
+}
+
+TEST(SyscallTable, Select) {
+  EXPECT_EQ(outputs(call("select", {65, 0x1000, 0, 0x3000, 0x4000}, 1)),
+            (Ranges{range(0x1000, 16), range(0x3000, 16), range(0x4000, 16)}));
+  // On failure only the timeout is updated.
+  EXPECT_EQ(outputs(call("select", {65, 0x1000, 0, 0x3000, 0x4000}, -EINTR)),
+            (Ranges{range(0x4000, 16)}));
+}
+
+TEST(SyscallTable, SocketAddressLengths) {
+  FakeMem mem;
+  mem.put_val<uint32_t>(0x2000, 16);
+  EXPECT_EQ(outputs(call("getsockname", {3, 0x1000, 0x2000}, 0), mem),
+            (Ranges{range(0x1000, 16), range(0x2000, 4)}));
+  EXPECT_EQ(outputs(call("accept4", {3, 0x1000, 0x2000, 0}, 5), mem),
+            (Ranges{range(0x1000, 16), range(0x2000, 4)}));
+  EXPECT_EQ(outputs(call("accept", {3, 0, 0}, 5), mem), Ranges{});
+  // A truncated address: the stored length is the full one, the buffer is
+  // never longer than sockaddr_storage.
+  mem.put_val<uint32_t>(0x2000, 1000);
+  EXPECT_EQ(outputs(call("getpeername", {3, 0x1000, 0x2000}, 0), mem),
+            (Ranges{range(0x1000, 128), range(0x2000, 4)}));
+  // An unreadable length pointer counts as absent.
+  EXPECT_EQ(outputs(call("getsockname", {3, 0x1000, 0x7000}, 0), mem), Ranges{});
+
+  mem.put_val<uint32_t>(0x2000, 4);
+  EXPECT_EQ(outputs(call("getsockopt", {3, 1, 7, 0x1000, 0x2000}, 0), mem),
+            (Ranges{range(0x1000, 4), range(0x2000, 4)}));
+  mem.put_val<uint32_t>(0x6000, 16);
+  EXPECT_EQ(outputs(call("recvfrom", {3, 0x1000, 64, 0, 0x5000, 0x6000}, 20), mem),
+            (Ranges{range(0x1000, 20), range(0x5000, 16), range(0x6000, 4)}));
+  // MSG_TRUNC: ret is the datagram's length, the buffer is shorter.
+  EXPECT_EQ(outputs(call("recvfrom", {3, 0x1000, 64, 0x20, 0, 0}, 200), mem),
+            (Ranges{range(0x1000, 64)}));
+}
+
+TEST(SyscallTable, SizeRules) {
+  EXPECT_EQ(outputs(call("epoll_wait", {3, 0x1000, 10, 0}, 2)), (Ranges{range(0x1000, 24)}));
+  EXPECT_EQ(outputs(call("getgroups", {0, 0x1000}, 5)), Ranges{});
+  EXPECT_EQ(outputs(call("getgroups", {8, 0x1000}, 5)), (Ranges{range(0x1000, 20)}));
+  EXPECT_EQ(outputs(call("getxattr", {0x9000, 0x9100, 0x1000, 0}, 30)), Ranges{});
+  EXPECT_EQ(outputs(call("rt_sigprocmask", {0, 0x2000, 0x1000, 8}, 0)), (Ranges{range(0x1000, 8)}));
+  EXPECT_EQ(outputs(call("rt_sigaction", {2, 0x2000, 0x1000, 8}, 0)), (Ranges{range(0x1000, 32)}));
+  EXPECT_EQ(outputs(call("pipe2", {0x1000, 0}, 0)), (Ranges{range(0x1000, 8)}));
+  EXPECT_EQ(outputs(call("prlimit64", {0, 7, 0, 0x1000}, 0)), (Ranges{range(0x1000, 16)}));
+  EXPECT_EQ(outputs(call("wait4", {0xffffffffffffffff, 0x1000, 0, 0x2000}, 42)),
+            (Ranges{range(0x1000, 4), range(0x2000, 144)}));
+  EXPECT_EQ(outputs(call("uname", {0x1000}, 0)), (Ranges{range(0x1000, 390)}));
+  EXPECT_EQ(outputs(call("mincore", {0x10000, 4097, 0x1000}, 0)), (Ranges{range(0x1000, 2)}));
+}
+
+TEST(SyscallTable, Nanosleep) {
+  EXPECT_EQ(outputs(call("nanosleep", {0x1000, 0x2000}, 0)), Ranges{});
+  EXPECT_EQ(outputs(call("nanosleep", {0x1000, 0x2000}, -EINTR)), (Ranges{range(0x2000, 16)}));
+  EXPECT_EQ(outputs(call("nanosleep", {0x1000, 0x2000}, -516 /* ERESTART_RESTARTBLOCK */)),
+            (Ranges{range(0x2000, 16)}));
+  EXPECT_EQ(outputs(call("clock_nanosleep", {1, 0, 0x1000, 0x2000}, -EINTR)),
+            (Ranges{range(0x2000, 16)}));
+  // An absolute sleep has no remaining time.
+  EXPECT_EQ(outputs(call("clock_nanosleep", {1, 1 /* TIMER_ABSTIME */, 0x1000, 0x2000}, -EINTR)),
+            Ranges{});
+}
+
+TEST(SyscallTable, Fcntl) {
+  EXPECT_EQ(outputs(call("fcntl", {3, 5 /* F_GETLK */, 0x1000}, 0)), (Ranges{range(0x1000, 32)}));
+  EXPECT_EQ(outputs(call("fcntl", {3, 1 /* F_GETFD */, 0}, 1)), Ranges{});
+}
+
+TEST(SyscallTable, Prctl) {
+  EXPECT_EQ(outputs(call("prctl", {16 /* PR_GET_NAME */, 0x1000}, 0)), (Ranges{range(0x1000, 16)}));
+  EXPECT_EQ(outputs(call("prctl", {15 /* PR_SET_NAME */, 0x1000}, 0)), Ranges{});
+  EXPECT_EQ(outputs(call("arch_prctl", {0x1003 /* ARCH_GET_FS */, 0x1000}, 0)),
+            (Ranges{range(0x1000, 8)}));
+  EXPECT_EQ(outputs(call("arch_prctl", {0x1002 /* ARCH_SET_FS */, 0x1000}, 0)), Ranges{});
+}
+
+TEST(SyscallTable, Capget) {
+  FakeMem mem;
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  mem.put_val(0x1000, hdr);
+  EXPECT_EQ(outputs(call("capget", {0x1000, 0x2000}, 0), mem),
+            (Ranges{range(0x1000, 8), range(0x2000, 24)}));
+  // Probing the version: the kernel stores it in the header and fails.
+  EXPECT_EQ(outputs(call("capget", {0x1000, 0x2000}, -EINVAL), mem), (Ranges{range(0x1000, 8)}));
+}
+
+TEST(SyscallTable, Futex) {
+  EXPECT_EQ(outputs(call("futex", {0x1000, 128 /* FUTEX_WAIT_PRIVATE */, 0, 0}, -EAGAIN)),
+            Ranges{});
+  EXPECT_EQ(outputs(call("futex", {0x1000, 5 /* FUTEX_WAKE_OP */, 1, 1, 0x2000, 0}, 1)),
+            (Ranges{range(0x2000, 4)}));
+  EXPECT_EQ(outputs(call("futex", {0x1000, 6 /* FUTEX_LOCK_PI */, 0, 0}, -ETIMEDOUT)),
+            (Ranges{range(0x1000, 4)}));
+}
+
+}  // namespace
+}  // namespace rr
