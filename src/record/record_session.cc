@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <x86intrin.h>
 #include <cpuid.h>
+#include <sched.h>
 
 #include "core/address_space.h"
 #include "core/remote_syscalls.h"
@@ -164,7 +165,7 @@ Result<std::string> find_program(const std::string& program) {
 }
 
 RecordSession::RecordSession(std::unique_ptr<TraceWriter> writer, std::string exe_path)
-    : writer_(std::move(writer)), files_(writer_->dir()), exe_path_(std::move(exe_path)) {}
+    : writer_(std::move(writer)), files_(writer_->dir()), exe_path_(std::move(exe_path)), bound_cpu_(choose_cpu()) {}
 
 Result<int> RecordSession::record(const RecordOptions& options) {
   RR_ASSIGN_OR_RETURN(std::string exe, find_program(options.argv[0]));
@@ -208,6 +209,7 @@ Status RecordSession::write_header(const RecordOptions& options) {
   if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) h.setCpuid7Ebx(b);
   struct utsname u;
   if (uname(&u) == 0) h.setKernelRelease(u.release);
+  h.setBoundCpu(bound_cpu_);
   return writer_->write_header(msg);
 }
 
@@ -231,6 +233,7 @@ Status RecordSession::spawn(const RecordOptions& options) {
     close(err_pipe[0]);
     personality(ADDR_NO_RANDOMIZE);
     prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
+    pin_to_cpu(bound_cpu_);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -359,6 +362,14 @@ Status RecordSession::on_syscall_entry() {
       return make_error(std::string("the program creates a process or thread (") + desc->name +
                         "): processes and threads are not supported yet" + where);
     return make_error(std::string("syscall ") + desc->name + " is not supported yet" + where);
+  }
+  if (nr == SYS_rseq) {
+    // Refused (ENOSYS): the kernel would write the current CPU into the
+    // registered area at any preemption and abort critical sections at
+    // points replay cannot find again.
+    Registers r = entry_regs_;
+    r.set_syscallno(-1);
+    t.set_regs(r);
   }
   if (desc->policy == ReplayPolicy::Exit) {
     // The task ends inside this syscall: record it now, the exit event follows.
@@ -518,6 +529,32 @@ Status RecordSession::on_signal(int sig) {
   deliver_sig_ = sig;
   last_event_regs_ = regs;
   return finish_frame(msg);
+}
+
+}  // namespace rr
+
+namespace rr {
+
+int choose_cpu() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 0;
+  // Spread concurrent recordings over the allowed CPUs.
+  int count = CPU_COUNT(&set);
+  if (count == 0) return 0;
+  int pick = getpid() % count;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &set)) continue;
+    if (pick-- == 0) return cpu;
+  }
+  return 0;
+}
+
+bool pin_to_cpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof(set), &set) == 0;
 }
 
 }  // namespace rr

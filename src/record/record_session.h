@@ -56,7 +56,13 @@ class RecordSession {
   Registers last_event_regs_;   // registers when the last event ended
   std::vector<siginfo_t> held_;               // async signals waiting for an event
   std::map<int, siginfo_t> injected_;          // re-sent held signals, by number
+  int bound_cpu_ = 0;                          // the CPU the tracee runs on
 };
+
+// The CPU a new recording pins its tracees to: one this process may run on.
+int choose_cpu();
+// Pins the calling thread to `cpu`; false if it is not allowed.
+bool pin_to_cpu(int cpu);
 
 // Finds `program` the way execvp would; error if absent or not executable.
 Result<std::string> find_program(const std::string& program);

@@ -17,6 +17,7 @@
 #include "core/address_space.h"
 #include "core/remote_syscalls.h"
 #include "core/rr_page.h"
+#include "record/record_session.h"
 #include "record/syscall_table.h"
 #include "util/fatal.h"
 #include "util/io.h"
@@ -31,8 +32,9 @@ std::string data_str(capnp::Data::Reader d) { return std::string(reinterpret_cas
 
 // The body of a replay tracee before the supervisor rebuilds it: map the rr
 // page where recordings have it, then stop for the supervisor.
-[[noreturn]] void stub_main() {
+[[noreturn]] void stub_main(int cpu) {
   personality(ADDR_NO_RANDOMIZE);
+  pin_to_cpu(cpu);
   prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
   struct rlimit no_core = {0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
@@ -76,7 +78,7 @@ Status ReplaySession::spawn_stub(RecordedTid recorded) {
   fflush(stderr);
   pid_t pid = fork();
   if (pid < 0) return make_error("fork: " + errno_text());
-  if (pid == 0) stub_main();
+  if (pid == 0) stub_main(reader_->header().getBoundCpu());
   task_ = std::make_unique<Task>(pid, recorded);
   WaitStatus st = task_->wait();
   if (!st.stopped() || WSTOPSIG(st.raw()) != SIGSTOP)

@@ -24,6 +24,8 @@ struct TraceHeader {
   cpuid7Ebx @10 :UInt32;      # CPUID leaf 7 subleaf 0 EBX
   xsaveSize @11 :UInt32;      # bytes of the XSAVE area (PTRACE_GETREGSET NT_X86_XSTATE)
   kernelRelease @12 :Text;    # uname -r of the recording machine
+  boundCpu @13 :Int32;        # the CPU every tracee was pinned to; replay pins to the same one,
+                              # because cpuid (APIC ids) and the kernel's CPU numbers depend on it
 }
 
 # x86-64 general-purpose registers, in the order of struct user_regs_struct.

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Runs rrtest.py for one tracee program, with the options its line in
+tests/programs/manifest.txt gives."""
+import argparse
+import os
+import re
+import shlex
+import subprocess
+import sys
+
+
+def manifest_entry(srcdir, name):
+    with open(os.path.join(srcdir, "manifest.txt")) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.split()[0] != name:
+                continue
+            # key=value or key="value with spaces"
+            return {k: (v[1:-1] if v.startswith('"') else v)
+                    for k, v in re.findall(r'(\w+)=("[^"]*"|\S+)', line)}
+    raise SystemExit("FAIL: %s is not in the manifest" % name)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--rr", required=True)
+    p.add_argument("--bindir", required=True)
+    p.add_argument("--srcdir", required=True)
+    p.add_argument("--name", required=True)
+    a = p.parse_args()
+    opts = manifest_entry(a.srcdir, a.name)
+    cmd = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "rrtest.py"), "--rr", a.rr]
+    if "stdin" in opts:
+        cmd += ["--stdin", os.path.join(a.srcdir, opts["stdin"])]
+    if "exit" in opts:
+        cmd += ["--exit", opts["exit"]]
+    if "signal" in opts:
+        cmd += ["--signal", opts["signal"]]
+    if opts.get("nondet") == "1":
+        cmd += ["--nondet"]
+    cmd += ["--", os.path.join(a.bindir, a.name)] + shlex.split(opts.get("args", ""))
+    sys.exit(subprocess.call(cmd))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Records a program with rr, replays it, and checks what a user relies on.
+
+Checks, each with a message that says what was expected and what came:
+  - the recording exits as the program does natively (status or signal);
+  - record output equals native output (unless the program is nondeterministic);
+  - `rr replay -a` exits 0 and prints exactly what the recording printed;
+  - `rr state -g E` is byte-identical across two replays, for several events.
+
+Usage: rrtest.py --rr PATH [--stdin FILE] [--exit N | --signal N] [--nondet]
+                 [--cwd DIR] [--states N] -- PROGRAM [ARGS...]
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+
+def run(argv, stdin_path=None, timeout=600, cwd=None, env=None):
+    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    try:
+        return subprocess.run(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=timeout, cwd=cwd, env=env)
+    finally:
+        if stdin_path:
+            stdin.close()
+
+
+def show(data, limit=600):
+    text = data.decode("utf-8", "replace")
+    return text if len(text) <= limit else text[:limit] + "...[%d more bytes]" % (len(text) - limit)
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def expected_status(args):
+    return 128 + args.signal if args.signal else args.exit
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--rr", required=True)
+    p.add_argument("--stdin")
+    p.add_argument("--exit", type=int, default=0)
+    p.add_argument("--signal", type=int, default=0)
+    p.add_argument("--nondet", action="store_true")
+    p.add_argument("--cwd")
+    p.add_argument("--states", type=int, default=3, help="events at which to compare rr state")
+    p.add_argument("--timeout", type=int, default=600)
+    p.add_argument("argv", nargs="+")
+    args = p.parse_args()
+
+    env = dict(os.environ)
+    # The recorder adds this for determinism; give the native run the same.
+    env["OPENSSL_ia32cap"] = "~0x4000000000000000:0x40000"
+    tmp = tempfile.mkdtemp(prefix="rrtest-")
+    trace = os.path.join(tmp, "trace")
+    try:
+        native = run(args.argv, args.stdin, args.timeout, args.cwd, env)
+        want = expected_status(args)
+        native_status = native.returncode if native.returncode >= 0 else 128 - native.returncode
+        if native_status != want:
+            fail("native run exited %d, the test expects %d; stderr: %s" % (native_status, want, show(native.stderr)))
+
+        rec = run([args.rr, "record", "-q", "-o", trace] + args.argv, args.stdin, args.timeout, args.cwd, env)
+        if rec.returncode != want:
+            fail("rr record exited %d, expected the program's status %d; stderr: %s"
+                 % (rec.returncode, want, show(rec.stderr)))
+        if re.search(rb"^rr: ", rec.stderr, re.M) and not re.search(rb"^rr: ", native.stderr, re.M):
+            fail("rr record reported an error: %s" % show(rec.stderr))
+        if not args.nondet:
+            if rec.stdout != native.stdout:
+                fail("record stdout differs from native stdout\n native: %s\n record: %s"
+                     % (show(native.stdout), show(rec.stdout)))
+
+        rep = run([args.rr, "replay", "-a", trace], timeout=args.timeout)
+        if rep.returncode != 0:
+            fail("rr replay -a exited %d; stderr: %s" % (rep.returncode, show(rep.stderr)))
+        if rep.stdout != rec.stdout:
+            fail("replay stdout differs from record stdout\n record: %s\n replay: %s"
+                 % (show(rec.stdout), show(rep.stdout)))
+        if rep.stderr != rec.stderr:
+            fail("replay stderr differs from record stderr\n record: %s\n replay: %s"
+                 % (show(rec.stderr), show(rep.stderr)))
+
+        dump = run([args.rr, "dump", trace], timeout=args.timeout)
+        if dump.returncode != 0:
+            fail("rr dump failed: %s" % show(dump.stderr))
+        events = [int(m) for m in re.findall(rb"^event (\d+) ", dump.stdout, re.M)]
+        if not events or events != list(range(1, len(events) + 1)):
+            fail("rr dump does not list events 1..N in order")
+        last = events[-1]
+        picks = sorted({max(1, (last - 1) * k // args.states) for k in range(1, args.states + 1)} | {1})
+        for e in picks:
+            a = run([args.rr, "state", "-g", str(e), trace], timeout=args.timeout)
+            b = run([args.rr, "state", "-g", str(e), trace], timeout=args.timeout)
+            if a.returncode != 0 or b.returncode != 0:
+                fail("rr state -g %d failed: %s %s" % (e, show(a.stderr), show(b.stderr)))
+            if not a.stdout.startswith(b"event %d\n" % e):
+                fail("rr state -g %d printed another event: %s" % (e, show(a.stdout, 80)))
+            if a.stdout != b.stdout:
+                fail("rr state -g %d differs between two replays" % e)
+        print("ok: %d events, states compared at %s" % (last, picks))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
