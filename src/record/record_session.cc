@@ -1,6 +1,7 @@
 #include "record/record_session.h"
 
 #include <cerrno>
+#include <algorithm>
 #include <climits>
 #include <csignal>
 #include <cstdio>
@@ -177,6 +178,7 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   RR_TRY(session.spawn(options));
   Result<int> status = session.run();
   Status fin = session.writer_->finish();
+  if (fin.ok()) fin = session.write_shared_files();
   if (!status.ok()) return status;
   if (!fin.ok()) return fin.take_error();
   if (!options.quiet) fprintf(stderr, "rr: saved execution to trace directory '%s'.\n", dir.c_str());
@@ -301,6 +303,14 @@ void RecordSession::on_exec_done(capnp::MessageBuilder&, trace::ExecImage::Build
   last_event_regs_ = img.regs;
 }
 
+// Files the program mapped shared and writable: replay gives all mappings of
+// such a file one shared copy, so writes through one show in the others.
+Status RecordSession::write_shared_files() {
+  std::string text;
+  for (const std::string& f : shared_files_) text += f + "\n";
+  return write_file_atomic(writer_->dir() + "/shared-files", text.data(), text.size());
+}
+
 Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
   ++next_event_;
   return writer_->write_frame(msg);
@@ -413,8 +423,9 @@ Status RecordSession::on_syscall_exit() {
   } else {
     std::vector<MemRange> ranges;
     TaskMemReader reader(t);
-    std::string why = syscall_outputs(call, reader, ranges);
+    std::string why = syscall_outputs(restart_call(call), reader, ranges);
     if (!why.empty()) return make_error(why + " (event " + std::to_string(next_event_) + ")");
+    if (!shared_maps_.empty()) record_shared_map_changes(call, ranges);
     auto writes = sc.initWrites(ranges.size());
     for (size_t i = 0; i < ranges.size(); ++i) {
       std::string data(ranges[i].len, '\0');
@@ -442,6 +453,10 @@ Status RecordSession::on_syscall_exit() {
         std::string name = n > 0 ? std::string(target, n) : "mapped-file";
         RR_ASSIGN_OR_RETURN(std::string stored, files_.store(fd_path, name));
         map.setFile(stored);
+        if ((call.arg[3] & MAP_SHARED) && (call.arg[2] & PROT_WRITE)) shared_files_.insert(stored);
+        if (call.arg[3] & MAP_SHARED)
+          shared_maps_.push_back({(uint64_t)call.ret, page_ceil(call.arg[1]), (uint64_t)st.st_dev, (uint64_t)st.st_ino,
+                                  (call.arg[2] & PROT_WRITE) != 0, stored});
       }
       sc.setHasMap(true);
     }
@@ -454,6 +469,43 @@ Status RecordSession::on_syscall_exit() {
   RR_TRY(finish_frame(msg));
   inject_held_signals();
   return {};
+}
+
+// What the kernel writes for restart_syscall is what the interrupted call
+// writes: describe it with that call's number and arguments.
+SyscallArgs RecordSession::restart_call(const SyscallArgs& call) {
+  if (call.nr != SYS_restart_syscall) {
+    if (call.ret == -516 /* ERESTART_RESTARTBLOCK */) interrupted_ = call;
+    return call;
+  }
+  SyscallArgs c = interrupted_;
+  c.ret = call.ret;
+  return c;
+}
+
+void RecordSession::record_shared_map_changes(const SyscallArgs& call, std::vector<MemRange>& ranges) {
+  if (call.nr == SYS_munmap) {
+    std::erase_if(shared_maps_, [&](const SharedMapping& m) {
+      return m.start >= call.arg[0] && m.start + m.len <= call.arg[0] + page_ceil(call.arg[1]);
+    });
+    return;
+  }
+  static const int64_t kFileWriters[] = {SYS_write, SYS_pwrite64, SYS_writev, SYS_pwritev, SYS_pwritev2,
+                                         SYS_ftruncate, SYS_fallocate, SYS_copy_file_range, SYS_sendfile, SYS_splice};
+  if (call.failed() || std::find(std::begin(kFileWriters), std::end(kFileWriters), call.nr) == std::end(kFileWriters))
+    return;
+  int fd = (int)(call.nr == SYS_copy_file_range || call.nr == SYS_splice ? call.arg[2] : call.arg[0]);
+  struct stat st;
+  std::string path = "/proc/" + std::to_string(task_->tid()) + "/fd/" + std::to_string(fd);
+  if (stat(path.c_str(), &st) != 0) return;
+  for (const SharedMapping& m : shared_maps_) {
+    if (m.dev != (uint64_t)st.st_dev || m.ino != (uint64_t)st.st_ino) continue;
+    // Replay backs a file with writable shared mappings by one shared copy,
+    // so the writable mappings carry the change to the read-only ones, which
+    // replay could not write. Other files are private copies in replay.
+    if (!m.writable && shared_files_.count(m.file)) continue;
+    ranges.push_back({RemotePtr(m.start), m.len});
+  }
 }
 
 void RecordSession::inject_held_signals() {

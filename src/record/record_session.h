@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "core/fd_table.h"
 #include "core/registers.h"
 #include "core/task.h"
+#include "record/syscall_table.h"
 #include "trace/file_store.h"
 #include "trace/trace_files.h"
 #include "util/result.h"
@@ -42,7 +44,10 @@ class RecordSession {
   Status on_signal(int sig);
   bool try_emulate_rdtsc(const siginfo_t& si);
   Status finish_frame(capnp::MessageBuilder& msg);
+  Status write_shared_files();
   void inject_held_signals();
+  SyscallArgs restart_call(const SyscallArgs& call);
+  SyscallArgs interrupted_;  // the last call interrupted with ERESTART_RESTARTBLOCK
 
   std::unique_ptr<TraceWriter> writer_;
   FileStore files_;
@@ -57,6 +62,16 @@ class RecordSession {
   std::vector<siginfo_t> held_;               // async signals waiting for an event
   std::map<int, siginfo_t> injected_;          // re-sent held signals, by number
   int bound_cpu_ = 0;                          // the CPU the tracee runs on
+  std::set<std::string> shared_files_;         // trace files mapped shared and writable
+  // Live MAP_SHARED file mappings: a write() to their file changes their
+  // memory, which the recording must then carry.
+  struct SharedMapping {
+    uint64_t start, len, dev, ino;
+    bool writable;
+    std::string file;  // the trace copy
+  };
+  std::vector<SharedMapping> shared_maps_;
+  void record_shared_map_changes(const SyscallArgs& call, std::vector<MemRange>& ranges);
 };
 
 // The CPU a new recording pins its tracees to: one this process may run on.

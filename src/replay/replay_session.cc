@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
+#include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -68,7 +69,91 @@ std::string data_str(capnp::Data::Reader d) { return std::string(reinterpret_cas
 
 Result<std::unique_ptr<ReplaySession>> ReplaySession::open(const std::string& trace_dir) {
   RR_ASSIGN_OR_RETURN(std::unique_ptr<TraceReader> reader, TraceReader::open(trace_dir));
-  return std::unique_ptr<ReplaySession>(new ReplaySession(std::move(reader)));
+  std::unique_ptr<ReplaySession> s(new ReplaySession(std::move(reader)));
+  auto shared = read_file(s->reader_->dir() + "/shared-files");
+  if (shared.ok()) {
+    size_t pos = 0;
+    const std::string& t = shared.value();
+    while (pos < t.size()) {
+      size_t nl = t.find('\n', pos);
+      if (nl == std::string::npos) nl = t.size();
+      if (nl > pos) s->shared_files_.insert(t.substr(pos, nl - pos));
+      pos = nl + 1;
+    }
+  }
+  return s;
+}
+
+Result<std::optional<FrameData>> ReplaySession::take_next() {
+  if (lookahead_) {
+    std::optional<FrameData> f = std::move(lookahead_);
+    lookahead_.reset();
+    return f;
+  }
+  return reader_->next();
+}
+
+const FrameData* ReplaySession::peek() {
+  if (!lookahead_) {
+    auto next = reader_->next();
+    if (!next.ok() || !next.value()) return nullptr;
+    lookahead_ = std::move(next.value());
+  }
+  return &*lookahead_;
+}
+
+int ReplaySession::emulated_file(const std::string& trace_file) {
+  auto it = emulated_files_.find(trace_file);
+  if (it != emulated_files_.end()) return it->second.get();
+  ScopedFd mem(memfd_create("rr-shared-file", 0));
+  if (!mem.is_open()) fatal_errno("memfd_create");
+  ScopedFd src(::open((reader_->dir() + "/" + trace_file).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!src.is_open()) fatal_errno("cannot open the trace copy " + trace_file);
+  for (;;) {
+    ssize_t n = sendfile(mem.get(), src.get(), nullptr, 1 << 30);
+    if (n < 0) fatal_errno("cannot copy " + trace_file);
+    if (n == 0) break;
+  }
+  int fd = mem.get();
+  emulated_files_.emplace(trace_file, std::move(mem));
+  return fd;
+}
+
+bool ReplaySession::replay_mask_swap(trace::SyscallEvent::Reader sc) {
+  Task& t = *task_;
+  Registers regs = t.regs();
+  uint64_t mask = 0, size = 8;
+  switch (sc.getNumber()) {
+    case SYS_rt_sigsuspend: mask = regs.arg(0); size = regs.arg(1); break;
+    case SYS_ppoll: mask = regs.arg(3); size = regs.arg(4); break;
+    case SYS_epoll_pwait:
+    case SYS_epoll_pwait2: mask = regs.arg(4); size = regs.arg(5); break;
+    case SYS_pselect6: {
+      uint64_t pair[2] = {0, 0};
+      if (regs.arg(5) && t.read_mem(RemotePtr(regs.arg(5)), pair, sizeof(pair))) {
+        mask = pair[0];
+        size = pair[1];
+      }
+      break;
+    }
+    default: return false;
+  }
+  if (!mask) return false;
+  const FrameData* next = peek();
+  if (!next || next->frame().which() != trace::Frame::SIGNAL || next->frame().getSignal().getSynchronous()) return false;
+  int sig = next->frame().getSignal().getSigno();
+  syscall(SYS_tgkill, t.tid(), t.tid(), sig);
+  signal_queued_ = true;
+  Registers r = regs;
+  r.set_syscallno(SYS_rt_sigsuspend);
+  r.set_arg(0, mask);
+  r.set_arg(1, size);
+  t.set_regs(r);
+  execute_in_place();
+  Registers after = regs;
+  after.set_syscall_result(sc.getResult());
+  t.set_regs(after);
+  return true;
 }
 
 ReplaySession::~ReplaySession() = default;
@@ -89,7 +174,7 @@ Status ReplaySession::spawn_stub(RecordedTid recorded) {
 
 Status ReplaySession::run_to(uint64_t target) {
   while (!at_end_ && (target == 0 || current_event_ < target)) {
-    Result<std::optional<FrameData>> next = reader_->next();
+    Result<std::optional<FrameData>> next = take_next();
     if (!next.ok()) return next.take_error();
     if (!next.value()) {
       at_end_ = true;
@@ -235,6 +320,7 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
     case ReplayPolicy::Emulate:
     case ReplayPolicy::Unsupported:
       ++counters_.emulated;
+      replay_mask_swap(sc);
       apply_writes();
       set_result();
       if (sc.getEchoFd() && echo_) echo_write(sc, sc.getEchoFd());
@@ -267,11 +353,18 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
         {
           RemoteSyscalls rs(t);
           if (sc.getHasMap() && map.hasFile() && map.getFile().size() > 0) {
-            RemotePtr path = rs.scratch_string(reader_->dir() + "/" + std::string(map.getFile().cStr()));
+            std::string file = map.getFile().cStr();
+            bool emulated = shared_files_.count(file) > 0;
+            std::string open_path = reader_->dir() + "/" + file;
+            if (emulated) open_path = "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(emulated_file(file));
+            RemotePtr path = rs.scratch_string(open_path);
             int64_t fd = rs.checked("opening a mapped file's trace copy", SYS_openat,
-                                    {(uint64_t)AT_FDCWD, path.as_int(), O_RDONLY | O_CLOEXEC});
-            uint64_t flags = (map.getFlags() & ~(uint64_t)(MAP_SHARED | MAP_SHARED_VALIDATE | MAP_FIXED_NOREPLACE)) |
-                             MAP_PRIVATE | MAP_FIXED;
+                                    {(uint64_t)AT_FDCWD, path.as_int(), (uint64_t)(emulated ? O_RDWR : O_RDONLY) | O_CLOEXEC});
+            // The trace copy is never written: shared mappings of it become
+            // private, except for files with a shared emulated copy.
+            bool shared = emulated && (map.getFlags() & MAP_SHARED);
+            uint64_t flags = (map.getFlags() & ~(uint64_t)(MAP_SHARED | MAP_SHARED_VALIDATE | MAP_FIXED_NOREPLACE | MAP_PRIVATE)) |
+                             (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
             got = rs.syscall(SYS_mmap, {(uint64_t)result, map.getLength(), map.getProt(), flags, (uint64_t)fd, map.getOffset()});
             rs.syscall(SYS_close, {(uint64_t)fd});
           } else {
@@ -284,6 +377,21 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
             if ((flags & MAP_SHARED_VALIDATE) == MAP_SHARED_VALIDATE) flags = (flags & ~(uint64_t)MAP_SHARED_VALIDATE) | MAP_SHARED;
             got = rs.syscall(SYS_mmap, {(uint64_t)result, r.arg(1), r.arg(2), flags, (uint64_t)-1, 0});
           }
+        }
+        RR_TRY(check_result(got));
+        apply_writes();
+        set_result();
+      } else if (nr == SYS_mremap) {
+        // The kernel would pick another place for a moved mapping (replay
+        // processes do not share the recording's mmap base): name it.
+        Registers r = t.regs();
+        int64_t got;
+        {
+          RemoteSyscalls rs(t);
+          if ((uint64_t)result == r.arg(0))
+            got = rs.syscall(SYS_mremap, {r.arg(0), r.arg(1), r.arg(2), r.arg(3) & ~(uint64_t)MREMAP_MAYMOVE, 0});
+          else
+            got = rs.syscall(SYS_mremap, {r.arg(0), r.arg(1), r.arg(2), r.arg(3) | MREMAP_MAYMOVE | MREMAP_FIXED, (uint64_t)result});
         }
         RR_TRY(check_result(got));
         apply_writes();
@@ -324,7 +432,8 @@ Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::R
   Task& t = *task_;
   int sig = ev.getSigno();
   ++counters_.signals;
-  if (!ev.getSynchronous()) syscall(SYS_tgkill, t.tid(), t.tid(), sig);
+  if (!ev.getSynchronous() && !signal_queued_) syscall(SYS_tgkill, t.tid(), t.tid(), sig);
+  signal_queued_ = false;
   WaitStatus st = resume_and_wait(ResumeHow::Sysemu);
   if (st.stop_sig() != sig)
     return divergence(f, std::string("expected signal ") + strsignal(sig) + ", got " + describe_stop(st));

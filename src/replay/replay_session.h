@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,7 +74,23 @@ class ReplaySession {
   void echo_write(trace::SyscallEvent::Reader sc, int fd);
   Status spawn_stub(RecordedTid recorded);
 
+  // The next frame, read ahead of time (see peek()).
+  Result<std::optional<FrameData>> take_next();
+  const FrameData* peek();
+  // A file descriptor (of this process) holding the shared copy of a trace
+  // file that the program mapped shared and writable.
+  int emulated_file(const std::string& trace_file);
+  // For a syscall that swaps the signal mask while it waits (rt_sigsuspend,
+  // ppoll, pselect6, epoll_pwait): when a signal is delivered right after it,
+  // runs rt_sigsuspend with the same mask so that the kernel sets up the
+  // delivery exactly as it did in the recording. Returns true if it did.
+  bool replay_mask_swap(trace::SyscallEvent::Reader sc);
+
   std::unique_ptr<TraceReader> reader_;
+  std::optional<FrameData> lookahead_;
+  std::set<std::string> shared_files_;
+  std::map<std::string, ScopedFd> emulated_files_;
+  bool signal_queued_ = false;  // the next async signal was already sent
   std::unique_ptr<Task> task_;
   FdTable fds_;
   ReplayCounters counters_;
