@@ -62,7 +62,7 @@ std::string prot_string(int prot, bool shared) {
 }
 
 bool is_special_mapping(const MapEntry& e) {
-  if (e.start == kRrPageAddr) return true;
+  if (e.start >= kRrPageAddr && e.end <= kRrPageAddr + kRrPageSize) return true;
   return e.name == "[vdso]" || e.name == "[vvar]" || e.name == "[vvar_vclock]" || e.name == "[vsyscall]";
 }
 
@@ -202,7 +202,7 @@ void place_special_mappings(Task& task, RemoteSyscalls& rs, const ProcessImage& 
   };
   std::vector<Move> moves;
   for (const MappingRecord& m : image.mappings) {
-    if (m.backing != Backing::Special || m.start == kRrPageAddr || m.name == "[vsyscall]") continue;
+    if (m.backing != Backing::Special || (m.start >= kRrPageAddr && m.end <= kRrPageAddr + kRrPageSize) || m.name == "[vsyscall]") continue;
     const MapEntry* found = nullptr;
     for (const MapEntry& e : current)
       if (e.name == m.name) found = &e;

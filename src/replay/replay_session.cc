@@ -190,6 +190,8 @@ Status ReplaySession::run_to(uint64_t target) {
       RR_TRY(apply(f));
     } catch (const kj::Exception& e) {
       return make_error("trace is corrupt at event " + std::to_string(f.getEvent()) + ": " + e.getDescription().cStr());
+    } catch (const FatalError& e) {
+      return make_error("replay failed at event " + std::to_string(f.getEvent()) + ": " + e.what());
     }
     current_event_ = f.getEvent();
   }

@@ -28,15 +28,6 @@ std::string base_name(const std::string& path) {
   return b;
 }
 
-// System files owned by root under these folders are replaced, not rewritten,
-// by package managers: a hard link keeps the recorded version.
-bool immutable_system_file(const std::string& path, const struct stat& st) {
-  if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) return false;
-  for (const char* prefix : {"/usr/", "/lib/", "/lib64/", "/bin/", "/sbin/"})
-    if (path.rfind(prefix, 0) == 0) return true;
-  return false;
-}
-
 Status copy_fd(int in, int out, uint64_t size, const std::string& what) {
   uint64_t done = 0;
   while (done < size) {
@@ -69,18 +60,9 @@ Result<std::string> FileStore::store(const std::string& open_path, const std::st
   RR_TRY(make_dirs(dir));
   std::string rel = "files/" + base_name(name_hint) + "-" + std::to_string(stored_.size());
   std::string dest = trace_dir_ + "/" + rel;
-  bool linked = false;
-  if (immutable_system_file(name_hint, st) && link(name_hint.c_str(), dest.c_str()) == 0) {
-    // Make sure the link names the very file that is mapped.
-    struct stat lst;
-    if (stat(dest.c_str(), &lst) == 0 && lst.st_ino == st.st_ino && lst.st_dev == st.st_dev) {
-      linked = true;
-      ++files_linked_;
-    } else {
-      unlink(dest.c_str());
-    }
-  }
-  if (!linked) {
+  // Always a copy: a hard link would change the original's link count,
+  // which the program can see (ls -l), and would follow in-place changes.
+  {
     // Read-only, but executable where the original is: replay makes the copy
     // of the program its /proc/PID/exe, which the kernel wants executable.
     mode_t mode = 0444 | (st.st_mode & 0111);

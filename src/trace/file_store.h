@@ -1,6 +1,6 @@
 // FileStore: the files/ folder of a trace being recorded. Every file the
-// program maps is kept there (hard-linked when it is an immutable system
-// file on the same file system, copied otherwise), once per identity
+// program maps is copied there (copy_file_range: in-kernel, and shared
+// extents where the file system can), once per identity
 // (device, inode, size, mtime), so that replay never reads the original
 // file system and later changes to the files do not matter.
 #pragma once
@@ -24,14 +24,12 @@ class FileStore {
   Result<std::string> store(const std::string& open_path, const std::string& name_hint);
 
   uint64_t bytes_copied() const { return bytes_copied_; }
-  uint64_t files_linked() const { return files_linked_; }
 
  private:
   using Key = std::tuple<uint64_t, uint64_t, int64_t, int64_t, int64_t>;
   std::string trace_dir_;
   std::map<Key, std::string> stored_;
   uint64_t bytes_copied_ = 0;
-  uint64_t files_linked_ = 0;
 };
 
 }  // namespace rr
