@@ -248,6 +248,11 @@ void write_pages(Task& task, const std::vector<PageRecord>& pages) {
 }  // namespace
 
 void restore_image(Task& task, const ProcessImage& image, const std::string& trace_dir) {
+  for (const MappingRecord& m : image.mappings)
+    if (m.backing == Backing::File && !path_exists(trace_dir + "/" + m.file))
+      fatal("the trace is incomplete: " + m.file + " is missing from " + trace_dir);
+  if (!path_exists(trace_dir + "/" + image.mm.exe_file))
+    fatal("the trace is incomplete: " + image.mm.exe_file + " is missing from " + trace_dir);
   {
     RemoteSyscalls rs(task);
     for (const MapEntry& e : read_maps(task.tid())) {

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Bad input gets one clear line on stderr and a non-zero exit, never a crash
+or a hang: missing, corrupt, truncated or newer traces, events past the end,
+programs that are missing or not executable, a full disk, and programs that
+use what is not supported yet."""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+failures = []
+
+
+def check(name, argv, expect_in_stderr, timeout=120):
+    try:
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        failures.append("%s: hung for %ds: %s" % (name, timeout, argv))
+        return
+    err = r.stderr.decode("utf-8", "replace")
+    lines = [l for l in err.splitlines() if l.startswith("rr:")]
+    if r.returncode == 0:
+        failures.append("%s: exited 0, expected a failure; stderr: %r" % (name, err))
+    elif r.returncode < 0:
+        failures.append("%s: crashed with signal %d; stderr: %r" % (name, -r.returncode, err[-500:]))
+    elif len(lines) != 1:
+        failures.append("%s: expected exactly one 'rr:' line, got %r" % (name, err[-500:]))
+    elif expect_in_stderr not in lines[0]:
+        failures.append("%s: expected %r in the message, got %r" % (name, expect_in_stderr, lines[0]))
+    else:
+        print("ok: %s: %s" % (name, lines[0]))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--rr", required=True)
+    p.add_argument("--hello", required=True, help="a tracee that prints and exits 0")
+    a = p.parse_args()
+    rr = a.rr
+    tmp = tempfile.mkdtemp(prefix="rr-bad-")
+    try:
+        good = os.path.join(tmp, "good")
+        r = subprocess.run([rr, "record", "-q", "-o", good, a.hello], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if r.returncode != 0:
+            print("FAIL: could not record the reference trace: %r" % r.stderr)
+            sys.exit(1)
+
+        def variant(name, mutate):
+            d = os.path.join(tmp, name)
+            shutil.copytree(good, d)
+            mutate(d)
+            return d
+
+        check("missing trace", [rr, "replay", "-a", os.path.join(tmp, "nope")], "no trace at")
+        empty = os.path.join(tmp, "empty")
+        os.mkdir(empty)
+        check("not a trace", [rr, "replay", "-a", empty], "not a trace")
+
+        def newer(d):
+            with open(os.path.join(d, "version"), "w") as f:
+                f.write("99\n")
+        check("newer version", [rr, "replay", "-a", variant("newer", newer)], "newer than this rr")
+
+        def truncate_events(d):
+            os.truncate(os.path.join(d, "events"), 200)
+        check("truncated events", [rr, "replay", "-a", variant("trunc", truncate_events)], "truncated")
+
+        def corrupt_events(d):
+            with open(os.path.join(d, "events"), "r+b") as f:
+                f.seek(100)
+                f.write(b"garbage!")
+        check("corrupt events", [rr, "replay", "-a", variant("corrupt", corrupt_events)], "corrupt")
+
+        def corrupt_header(d):
+            with open(os.path.join(d, "header"), "r+b") as f:
+                data = f.read()
+                f.seek(0)
+                f.truncate()
+                f.write(data[:30])
+        check("corrupt header", [rr, "dump", variant("header", corrupt_header)], "corrupt")
+
+        def missing_files(d):
+            shutil.rmtree(os.path.join(d, "files"))
+        check("missing mapped files", [rr, "replay", "-a", variant("nofiles", missing_files)], "incomplete")
+
+        def no_events(d):
+            os.unlink(os.path.join(d, "events"))
+        check("missing events", [rr, "state", variant("noevents", no_events)], "cannot open")
+
+        check("event past the end", [rr, "state", "-g", "1000000", good], "past the end")
+        check("event zero", [rr, "state", "-g", "0", good], "event number")
+        check("bad event", [rr, "replay", "-a", "-g", "abc", good], "event number")
+        check("program not found", [rr, "record", "-o", os.path.join(tmp, "t1"), "/nonexistent/prog"], "not found")
+        check("program not on PATH", [rr, "record", "-o", os.path.join(tmp, "t2"), "no_such_prog_xyz"], "not found")
+        plain = os.path.join(tmp, "plain.txt")
+        with open(plain, "w") as f:
+            f.write("not a program\n")
+        os.chmod(plain, 0o644)
+        check("not executable", [rr, "record", "-o", os.path.join(tmp, "t3"), plain], "not executable")
+        os.chmod(plain, 0o755)
+        check("not a binary", [rr, "record", "-o", os.path.join(tmp, "t5"), plain], "cannot execute")
+        check("trace dir exists", [rr, "record", "-o", good, a.hello], "already exists")
+        check("unknown command", [rr, "frobnicate"], "unknown command")
+        check("forking program", [rr, "record", "-o", os.path.join(tmp, "t4"), "/bin/sh", "-c", "ls / >/dev/null; echo done"],
+              "not supported yet")
+
+        # A full disk: a tiny tmpfs (needs root; the suite runs as root).
+        small = os.path.join(tmp, "small")
+        os.mkdir(small)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", small]).returncode == 0:
+            try:
+                check("full disk", [rr, "record", "-o", os.path.join(small, "t"), "/usr/bin/python3", "-c", "print(1)"],
+                      "No space left")
+            finally:
+                subprocess.run(["umount", small])
+        else:
+            failures.append("full disk: could not mount a small tmpfs to test it (needs root)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        for f in failures:
+            print("FAIL: " + f)
+        sys.exit(1)
+    print("all bad-input cases handled")
+
+
+if __name__ == "__main__":
+    main()
