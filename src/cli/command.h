@@ -29,5 +29,7 @@ int cmd_replay(const Args& args);
 int cmd_dump(const Args& args);
 int cmd_ls(const Args& args);
 int cmd_state(const Args& args);
+int cmd_create_checkpoints(const Args& args);
+int cmd_checkpoints(const Args& args);
 
 }  // namespace rr

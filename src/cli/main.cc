@@ -28,10 +28,14 @@ bool parse_event(const std::string& s, unsigned long long& out) {
 const std::vector<Command>& command_table() {
   static const std::vector<Command> table = {
       {"record", "rr record [-o DIR] PROG [ARGS...]", "run PROG and record its execution", cmd_record},
-      {"replay", "rr replay -a [-g EVT] [TRACE]", "replay a trace to its end (-a), checking every event", cmd_replay},
+      {"replay", "rr replay -a [-g EVT] [--ignore-pcp] [TRACE]", "replay a trace to its end (-a), checking every event", cmd_replay},
       {"dump", "rr dump [TRACE]", "print the events of a trace", cmd_dump},
       {"ls", "rr ls", "list the recorded traces", cmd_ls},
-      {"state", "rr state [-g EVT] [--json] [TRACE]", "print the state of the tracees at an event", cmd_state},
+      {"state", "rr state [-g EVT] [--ignore-pcp] [--json] [TRACE]", "print the state of the tracees at an event", cmd_state},
+      {"create-checkpoints", "rr create-checkpoints [-i N] [-s EVT] [-e EVT] [--codec C] [TRACE]",
+       "replay once and save a persistent checkpoint every N events", cmd_create_checkpoints},
+      {"checkpoints", "rr checkpoints [--json] [TRACE] | rr checkpoints rm EVT...|--all [TRACE]",
+       "list or remove persistent checkpoints", cmd_checkpoints},
   };
   return table;
 }

@@ -8,6 +8,7 @@ namespace rr {
 
 int cmd_replay(const Args& args) {
   bool autopilot = false;
+  bool ignore_pcp = false;
   unsigned long long from = 0;
   std::string trace;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -17,6 +18,8 @@ int cmd_replay(const Args& args) {
     } else if (a == "-g" || a == "--goto") {
       if (i + 1 >= args.size() || !parse_event(args[i + 1], from)) return fail("-g needs an event number");
       ++i;
+    } else if (a == "--ignore-pcp") {
+      ignore_pcp = true;
     } else if (!a.empty() && a[0] == '-') {
       return fail("unknown replay option " + a);
     } else if (trace.empty()) {
@@ -26,7 +29,9 @@ int cmd_replay(const Args& args) {
     }
   }
   if (!autopilot) return fail("replay under gdb is not implemented yet; use rr replay -a");
-  auto session = ReplaySession::open(resolve_trace_dir(trace));
+  // With -g, start from the latest persistent checkpoint at or before EVT.
+  auto session = from > 0 ? ReplaySession::open_at(resolve_trace_dir(trace), from, ignore_pcp)
+                          : ReplaySession::open(resolve_trace_dir(trace));
   if (!session.ok()) return fail(session.error().message);
   ReplaySession& s = *session.value();
   if (from > 0) {

@@ -11,6 +11,7 @@ namespace rr {
 int cmd_state(const Args& args) {
   unsigned long long event = 0;
   bool json = false;
+  bool ignore_pcp = false;
   std::string trace;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -20,6 +21,8 @@ int cmd_state(const Args& args) {
       ++i;
     } else if (a == "--json") {
       json = true;
+    } else if (a == "--ignore-pcp") {
+      ignore_pcp = true;
     } else if (!a.empty() && a[0] == '-') {
       return fail("unknown state option " + a);
     } else if (trace.empty()) {
@@ -28,7 +31,7 @@ int cmd_state(const Args& args) {
       return fail("more than one trace given");
     }
   }
-  auto session = ReplaySession::open(resolve_trace_dir(trace));
+  auto session = ReplaySession::open_at(resolve_trace_dir(trace), event, ignore_pcp);
   if (!session.ok()) return fail(session.error().message);
   ReplaySession& s = *session.value();
   s.set_echo(false);

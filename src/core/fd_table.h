@@ -34,6 +34,7 @@ class FdTable {
   // 1 or 2 when `fd` writes to the original stdout or stderr, else 0.
   int echo_target(int64_t fd) const;
   const std::map<int, Entry>& entries() const { return fds_; }
+  void set_entries(std::map<int, Entry> entries) { fds_ = std::move(entries); }
   static const char* kind_name(Kind kind);
 
  private:

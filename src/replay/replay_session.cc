@@ -88,9 +88,17 @@ Result<std::optional<FrameData>> ReplaySession::take_next() {
   if (lookahead_) {
     std::optional<FrameData> f = std::move(lookahead_);
     lookahead_.reset();
+    next_frame_pos_ = reader_->position();
     return f;
   }
-  return reader_->next();
+  auto f = reader_->next();
+  next_frame_pos_ = reader_->position();
+  return f;
+}
+
+bool ReplaySession::can_checkpoint() const {
+  return task_ && task_->alive() && !exited_ && !exiting_ && pending_sig_ == 0 && !signal_queued_ &&
+         emulated_files_.empty() && current_event_ >= 1;
 }
 
 const FrameData* ReplaySession::peek() {
@@ -482,6 +490,120 @@ Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reade
                              std::to_string(ev.getExitCode()) + " / signal " + std::to_string(ev.getKilledBy()) +
                              " in the recording");
   return {};
+}
+
+}  // namespace rr
+
+// Restoring from persistent checkpoints.
+#include "checkpoint/checkpoint.h"
+
+namespace rr {
+
+Status ReplaySession::restore(const std::string& checkpoint_path) {
+  if (task_) return make_error("restore needs a fresh replay session");
+  std::string uuid(reinterpret_cast<const char*>(reader_->header().getUuid().begin()), 16);
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> ck, CheckpointReader::open(checkpoint_path, uuid));
+  try {
+    auto info = ck->info();
+    if (info.getProcesses().size() != 1 || info.getProcesses()[0].getTasks().size() != 1)
+      return make_error("checkpoint " + checkpoint_path + " holds several tasks, which this rr cannot restore yet");
+    auto proc = info.getProcesses()[0];
+    auto ts = proc.getTasks()[0];
+    RR_TRY(spawn_stub(RecordedTid{ts.getRecordedTid()}));
+    ProcessImage img = image_from_capnp(proc.getImage());
+    img.regs = regs_from_capnp(ts.getRegs());
+    img.xsave = std::string(reinterpret_cast<const char*>(ts.getXsave().begin()), ts.getXsave().size());
+    restore_image(*task_, img, reader_->dir());
+
+    // Page contents, block by block; adjacent pages go in one write.
+    std::vector<std::vector<std::pair<uint64_t, uint32_t>>> by_block(info.getBlocks().size());
+    for (auto p : proc.getPages()) {
+      if (p.getBlock() >= by_block.size()) return make_error("checkpoint " + checkpoint_path + " is corrupt (bad page block)");
+      by_block[p.getBlock()].emplace_back(p.getAddr(), p.getOffset());
+    }
+    std::vector<uint8_t> raw;
+    std::string run;
+    for (uint32_t b = 0; b < by_block.size(); ++b) {
+      auto& pages = by_block[b];
+      if (pages.empty()) continue;
+      RR_TRY(ck->read_block(b, raw));
+      std::sort(pages.begin(), pages.end());
+      size_t i = 0;
+      while (i < pages.size()) {
+        size_t j = i;
+        run.clear();
+        while (j < pages.size() && (j == i || pages[j].first == pages[j - 1].first + kPageSize)) {
+          if ((uint64_t)pages[j].second + kPageSize > raw.size())
+            return make_error("checkpoint " + checkpoint_path + " is corrupt (page past its block)");
+          run.append(reinterpret_cast<const char*>(raw.data()) + pages[j].second, kPageSize);
+          ++j;
+        }
+        task_->write_mem(RemotePtr(pages[i].first), run.data(), run.size());
+        i = j;
+      }
+    }
+
+    // Kernel-side task state.
+    {
+      RemoteSyscalls rs(*task_);
+      for (auto a : ts.getSigactions()) {
+        if (a.getRaw().size() != 32) return make_error("checkpoint " + checkpoint_path + " is corrupt (sigaction)");
+        RemotePtr act = rs.scratch(a.getRaw().begin(), 32);
+        rs.checked("restoring a signal action", SYS_rt_sigaction, {(uint64_t)a.getSigno(), act.as_int(), 0, 8});
+      }
+      if (!(ts.getAltStackFlags() & SS_DISABLE)) {
+        stack_t ss = {};
+        ss.ss_sp = (void*)ts.getAltStackSp();
+        ss.ss_flags = ts.getAltStackFlags() & ~SS_ONSTACK;
+        ss.ss_size = ts.getAltStackSize();
+        RemotePtr p = rs.scratch(&ss, sizeof(ss), 64);
+        rs.checked("restoring the signal stack", SYS_sigaltstack, {p.as_int(), 0});
+      }
+      if (ts.getRobustListHead()) rs.checked("restoring the robust list", SYS_set_robust_list, {ts.getRobustListHead(), ts.getRobustListLen()});
+      rs.syscall(SYS_set_tid_address, {ts.getTidAddress()});
+    }
+    uint64_t mask = ts.getSigmask();
+    if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, task_->tid(), (void*)sizeof(mask), &mask) != 0)
+      fatal_errno("PTRACE_SETSIGMASK");
+
+    // Supervisor state.
+    auto c = info.getCounters();
+    counters_ = ReplayCounters{c.getSyscalls(), c.getEmulated(), c.getExecuted(), c.getSignals(), c.getRdtsc(), c.getBytesWritten()};
+    fds_ = FdTable();
+    std::map<int, FdTable::Entry> fds;
+    for (auto f : info.getFds()) fds[f.getFd()] = FdTable::Entry{(FdTable::Kind)f.getKind(), f.getCloexec()};
+    fds_.set_entries(fds);
+    StreamPos pos{info.getEventsBlock(), info.getEventsIndex()};
+    RR_TRY(reader_->seek(pos));
+    lookahead_.reset();
+    next_frame_pos_ = pos;
+    current_event_ = info.getEvent();
+  } catch (const FatalError& e) {
+    return make_error("cannot restore " + checkpoint_path + ": " + e.what());
+  } catch (const kj::Exception& e) {
+    return make_error("checkpoint " + checkpoint_path + " is corrupt: " + e.getDescription().cStr());
+  }
+  return {};
+}
+
+Result<std::unique_ptr<ReplaySession>> ReplaySession::open_at(const std::string& trace_dir, uint64_t target,
+                                                              bool ignore_checkpoints) {
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<ReplaySession> s, open(trace_dir));
+  if (ignore_checkpoints) return s;
+  std::string uuid(reinterpret_cast<const char*>(s->reader_->header().getUuid().begin()), 16);
+  std::vector<CheckpointEntry> list = list_checkpoints(s->reader_->dir(), uuid);
+  for (auto it = list.rbegin(); it != list.rend(); ++it) {
+    if (target != 0 && it->event > target) continue;
+    if (!it->problem.empty()) {
+      fprintf(stderr, "rr: skipping checkpoint %s: %s\n", it->path.c_str(), it->problem.c_str());
+      continue;
+    }
+    Status st = s->restore(it->path);
+    if (st.ok()) return s;
+    fprintf(stderr, "rr: skipping checkpoint: %s\n", st.error().message.c_str());
+    RR_ASSIGN_OR_RETURN(s, open(trace_dir));
+  }
+  return s;
 }
 
 }  // namespace rr

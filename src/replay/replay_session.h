@@ -51,7 +51,26 @@ class ReplaySession {
   // Echo the program's writes to stdout/stderr (on by default).
   void set_echo(bool on) { echo_ = on; }
 
+  // Whether the state after the current event can be saved as a persistent
+  // checkpoint: the tracee lives and nothing is in flight (no signal waiting
+  // to be delivered, no exit under way, no emulated shared files).
+  bool can_checkpoint() const;
+  // Where the next event's frame starts in the events stream.
+  StreamPos next_frame_position() const { return next_frame_pos_; }
+  // Rebuilds the replay from a checkpoint file (see checkpoint/): a fresh
+  // tracee, its memory and kernel state, the supervisor state, and the
+  // trace reader positioned at the event after the checkpoint's.
+  Status restore(const std::string& checkpoint_path);
+  // Opens a replay positioned at the latest usable checkpoint at or before
+  // `target` (0: any), or at the start when there is none or
+  // `ignore_checkpoints`. Unusable checkpoints are reported on stderr, one
+  // line each, and skipped.
+  static Result<std::unique_ptr<ReplaySession>> open_at(const std::string& trace_dir, uint64_t target,
+                                                        bool ignore_checkpoints);
+
   Task* task() { return task_.get(); }
+  void set_counters(const ReplayCounters& c) { counters_ = c; }
+  void set_fds(const FdTable& fds) { fds_ = fds; }
   const FdTable& fds() const { return fds_; }
   const ReplayCounters& counters() const { return counters_; }
   TraceReader& reader() { return *reader_; }
@@ -88,6 +107,7 @@ class ReplaySession {
 
   std::unique_ptr<TraceReader> reader_;
   std::optional<FrameData> lookahead_;
+  StreamPos next_frame_pos_;       // position of the frame after current_event_
   std::set<std::string> shared_files_;
   std::map<std::string, ScopedFd> emulated_files_;
   bool signal_queued_ = false;  // the next async signal was already sent

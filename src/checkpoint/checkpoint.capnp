@@ -1,0 +1,86 @@
+# A persistent checkpoint: the whole state of a replay at one event, in one
+# self-contained file checkpoints/<event>.rrcp of the trace directory.
+#
+# File layout (little-endian):
+#   bytes 0..63   header: magic "RRCKPT\0\1" (8), u32 formatMajor, u32 formatMinor,
+#                 trace uuid (16), u64 event, u64 info offset, u64 info size (bytes),
+#                 u64 XXH64 of the info bytes
+#   info          one CheckpointInfo message (Cap'n Proto, unpacked, framed)
+#   page data     blocks named by CheckpointInfo.blocks; blocks stored with codec
+#                 "none" start page-aligned so that a reader could map them
+# Field numbers are never reused.
+@0xb8d1c2e4f5a69371;
+
+$import "/capnp/c++.capnp".namespace("rr::ckpt");
+using Trace = import "../trace/trace.capnp";
+
+struct CheckpointInfo {
+  event @0 :UInt64;              # the last event applied; replay continues with the next
+  traceUuid @1 :Data;            # the trace this checkpoint belongs to (16 bytes)
+  createdAtNs @2 :UInt64;        # wall-clock creation time, ns since the epoch
+  eventsBlock @3 :UInt64;        # events stream position of the next frame: block file offset
+  eventsIndex @4 :UInt32;        #   and record index in that block
+  counters @5 :Counters;
+  fds @6 :List(FdEntry);
+  processes @7 :List(ProcessState);
+  blocks @8 :List(PageBlock);
+  residentBytes @9 :UInt64;      # bytes of tracee memory the checkpoint describes (mapped, non-special)
+}
+
+# Supervisor statistics, so that `rr state` is the same on every road.
+struct Counters {
+  syscalls @0 :UInt64;
+  emulated @1 :UInt64;
+  executed @2 :UInt64;
+  signals @3 :UInt64;
+  rdtsc @4 :UInt64;
+  bytesWritten @5 :UInt64;       # tracee memory written from the trace, bytes
+}
+
+# One entry of the emulated fd table.
+struct FdEntry {
+  fd @0 :Int32;
+  kind @1 :UInt8;                # 0 stdin, 1 stdout, 2 stderr, 3 other (FdTable::Kind)
+  cloexec @2 :Bool;
+}
+
+struct ProcessState {
+  image @0 :Trace.ExecImage;     # mappings and mm fields; its `pages` list is empty here
+  pages @1 :List(PageRef);       # pages whose contents are stored in this file
+  tasks @2 :List(TaskState);
+}
+
+# Where one page's 4096 bytes are: identical pages share one stored copy.
+struct PageRef {
+  addr @0 :UInt64;               # tracee address
+  block @1 :UInt32;              # index into CheckpointInfo.blocks
+  offset @2 :UInt32;             # byte offset in the block's raw (decompressed) data
+}
+
+# A run of page data, compressed as a whole.
+struct PageBlock {
+  fileOffset @0 :UInt64;         # where the stored bytes start in the file
+  storedSize @1 :UInt32;         # bytes in the file
+  rawSize @2 :UInt32;            # bytes after decompression (a multiple of 4096)
+  codec @3 :UInt8;               # 0 none, 1 zstd, 2 zlib
+  checksum @4 :UInt64;           # XXH64 of the raw bytes
+}
+
+struct TaskState {
+  recordedTid @0 :Int32;
+  regs @1 :Trace.Registers;      # general-purpose registers, fs/gs base included
+  xsave @2 :Data;                # XSAVE area (FPU, SSE, AVX)
+  sigmask @3 :UInt64;            # blocked signals
+  sigactions @4 :List(SigAction);  # every signal whose action is not the default
+  altStackSp @5 :UInt64;         # sigaltstack: base, flags and size
+  altStackFlags @6 :Int32;
+  altStackSize @7 :UInt64;
+  robustListHead @8 :UInt64;     # set_robust_list
+  robustListLen @9 :UInt64;
+  tidAddress @10 :UInt64;        # set_tid_address (clear_child_tid)
+}
+
+struct SigAction {
+  signo @0 :Int32;
+  raw @1 :Data;                  # struct kernel_sigaction (32 bytes: handler, flags, restorer, mask)
+}

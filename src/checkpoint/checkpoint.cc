@@ -1,0 +1,515 @@
+#include "checkpoint/checkpoint.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <map>
+#include <random>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <unordered_map>
+#include <xxhash.h>
+
+#include "core/address_space.h"
+#include "core/remote_syscalls.h"
+#include "core/task.h"
+#include "replay/replay_session.h"
+#include "trace/trace_files.h"
+#include "util/fatal.h"
+#include "util/io.h"
+
+namespace rr {
+
+namespace {
+
+constexpr char kMagic[8] = {'R', 'R', 'C', 'K', 'P', 'T', '\0', '\1'};
+constexpr size_t kPagesPerBlock = 256;  // 1 MiB of raw page data per block
+
+struct FileHeader {
+  char magic[8];
+  uint32_t major;
+  uint32_t minor;
+  uint8_t uuid[16];
+  uint64_t event;
+  uint64_t info_offset;
+  uint64_t info_size;
+  uint64_t info_checksum;
+};
+static_assert(sizeof(FileHeader) == 64);
+
+kj::ArrayPtr<const kj::byte> bytes_of(const void* p, size_t n) {
+  return kj::arrayPtr(reinterpret_cast<const kj::byte*>(p), n);
+}
+
+bool all_zero(const uint8_t* p) {
+  static const uint8_t zeros[kPageSize] = {};
+  return memcmp(p, zeros, kPageSize) == 0;
+}
+
+struct PageHash {
+  size_t operator()(const XXH128_hash_t& h) const { return h.low64 ^ (h.high64 * 31); }
+};
+struct PageHashEq {
+  bool operator()(const XXH128_hash_t& a, const XXH128_hash_t& b) const { return XXH128_isEqual(a, b); }
+};
+
+// Streams distinct pages into compressed, checksummed blocks.
+class PageBlockWriter {
+ public:
+  PageBlockWriter(int fd, uint64_t offset, Codec codec, std::string path)
+      : fd_(fd), offset_(offset), codec_(codec), path_(std::move(path)) {}
+
+  struct Ref {
+    uint32_t block, offset;
+  };
+
+  Result<Ref> add(const uint8_t* page) {
+    if (raw_.size() >= kPagesPerBlock * kPageSize) RR_TRY(flush());
+    Ref r{(uint32_t)blocks_.size(), (uint32_t)raw_.size()};
+    raw_.insert(raw_.end(), page, page + kPageSize);
+    return r;
+  }
+
+  Status flush() {
+    if (raw_.empty()) return {};
+    RR_TRY(compress_block(codec_, raw_.data(), raw_.size(), stored_));
+    if (codec_ == Codec::None) {
+      // Page-aligned, so that a reader could map uncompressed data directly.
+      uint64_t aligned = page_ceil(offset_);
+      if (aligned != offset_) {
+        std::vector<uint8_t> pad(aligned - offset_, 0);
+        RR_TRY(write_all(fd_, pad.data(), pad.size(), path_));
+        offset_ = aligned;
+      }
+    }
+    RR_TRY(write_all(fd_, stored_.data(), stored_.size(), path_));
+    Block b{offset_, (uint32_t)stored_.size(), (uint32_t)raw_.size(), (uint8_t)codec_, XXH64(raw_.data(), raw_.size(), 0)};
+    blocks_.push_back(b);
+    offset_ += stored_.size();
+    raw_.clear();
+    return {};
+  }
+
+  struct Block {
+    uint64_t file_offset;
+    uint32_t stored, raw;
+    uint8_t codec;
+    uint64_t checksum;
+  };
+  const std::vector<Block>& blocks() const { return blocks_; }
+  uint64_t offset() const { return offset_; }
+
+ private:
+  int fd_;
+  uint64_t offset_;
+  Codec codec_;
+  std::string path_;
+  std::vector<uint8_t> raw_;
+  std::vector<uint8_t> stored_;
+  std::vector<Block> blocks_;
+};
+
+// Kernel-side task state that ptrace does not show, read by running getter
+// syscalls inside the tracee.
+void capture_task_kernel_state(Task& t, ckpt::TaskState::Builder out) {
+  uint64_t mask = 0;
+  if (ptrace((__ptrace_request)PTRACE_GETSIGMASK, t.tid(), (void*)sizeof(mask), &mask) != 0)
+    fatal_errno("PTRACE_GETSIGMASK");
+  out.setSigmask(mask);
+  RemoteSyscalls rs(t);
+  RemotePtr buf = rs.scratch(std::string(64, '\0').data(), 64);
+  std::vector<std::pair<int, std::string>> actions;
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    if (rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, 0, buf.as_int(), 8}) != 0) continue;
+    std::string act = t.read_bytes(buf, 32);
+    if (act != std::string(32, '\0')) actions.emplace_back(sig, act);
+  }
+  auto list = out.initSigactions(actions.size());
+  for (size_t i = 0; i < actions.size(); ++i) {
+    list[i].setSigno(actions[i].first);
+    list[i].setRaw(bytes_of(actions[i].second.data(), 32));
+  }
+  stack_t ss = {};
+  if (rs.syscall(SYS_sigaltstack, {0, buf.as_int()}) == 0) ss = t.read_val<stack_t>(buf);
+  out.setAltStackSp((uint64_t)ss.ss_sp);
+  out.setAltStackFlags(ss.ss_flags);
+  out.setAltStackSize(ss.ss_size);
+  if (rs.syscall(SYS_get_robust_list, {0, buf.as_int(), buf.as_int() + 8}) == 0) {
+    out.setRobustListHead(t.read_val<uint64_t>(buf));
+    out.setRobustListLen(t.read_val<uint64_t>(buf + 8));
+  }
+  if (rs.syscall(SYS_prctl, {PR_GET_TID_ADDRESS, buf.as_int(), 0, 0, 0}) == 0) out.setTidAddress(t.read_val<uint64_t>(buf));
+}
+
+// /proc/PID/stat fields (1-based, as proc(5) numbers them).
+std::vector<uint64_t> stat_fields(pid_t pid) {
+  auto text = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!text.ok()) fatal(text.error().message);
+  const std::string& s = text.value();
+  std::vector<uint64_t> f = {0, 0, 0};
+  size_t pos = s.find(' ', s.rfind(')') + 2) + 1;
+  while (pos < s.size()) {
+    size_t sp = s.find(' ', pos);
+    if (sp == std::string::npos) sp = s.size();
+    f.push_back(strtoull(s.c_str() + pos, nullptr, 10));
+    pos = sp + 1;
+  }
+  return f;
+}
+
+}  // namespace
+
+std::string checkpoints_dir(const std::string& trace_dir) { return trace_dir + "/checkpoints"; }
+
+std::string checkpoint_path(const std::string& trace_dir, uint64_t event) {
+  return checkpoints_dir(trace_dir) + "/" + std::to_string(event) + ".rrcp";
+}
+
+Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
+  auto started = std::chrono::steady_clock::now();
+  if (!session.can_checkpoint()) return make_error("no checkpoint can be taken at this event");
+  const std::string& dir = session.trace_dir();
+  RR_TRY(make_dirs(checkpoints_dir(dir)));
+  CheckpointStats stats;
+  stats.event = session.current_event();
+  stats.path = checkpoint_path(dir, stats.event);
+  static std::mt19937_64 rng(std::random_device{}());
+  std::string tmp = checkpoints_dir(dir) + "/.tmp-" + std::to_string(stats.event) + "-" + std::to_string(getpid()) + "-" +
+                    std::to_string(rng() % 1000000000);
+  ScopedFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd.is_open()) return make_error("cannot create " + tmp + ": " + errno_text());
+  struct Cleanup {
+    std::string path;
+    bool armed = true;
+    ~Cleanup() {
+      if (armed) unlink(path.c_str());
+    }
+  } cleanup{tmp};
+
+  Task& t = *session.task();
+  capnp::MallocMessageBuilder msg;
+  auto info = msg.initRoot<ckpt::CheckpointInfo>();
+  std::string uuid(reinterpret_cast<const char*>(session.reader().header().getUuid().begin()), 16);
+  info.setEvent(stats.event);
+  info.setTraceUuid(bytes_of(uuid.data(), uuid.size()));
+  info.setCreatedAtNs(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count());
+  StreamPos pos = session.next_frame_position();
+  info.setEventsBlock(pos.block_offset);
+  info.setEventsIndex(pos.record_index);
+  const ReplayCounters& c = session.counters();
+  auto counters = info.initCounters();
+  counters.setSyscalls(c.syscalls);
+  counters.setEmulated(c.emulated);
+  counters.setExecuted(c.executed);
+  counters.setSignals(c.signals);
+  counters.setRdtsc(c.rdtsc);
+  counters.setBytesWritten(c.bytes_written);
+  const auto& fdmap = session.fds().entries();
+  auto fds = info.initFds(fdmap.size());
+  size_t i = 0;
+  for (const auto& [num, e] : fdmap) {
+    fds[i].setFd(num);
+    fds[i].setKind((uint8_t)e.kind);
+    fds[i].setCloexec(e.cloexec);
+    ++i;
+  }
+
+  auto proc = info.initProcesses(1)[0];
+  auto task = proc.initTasks(1)[0];
+  task.setRecordedTid(t.recorded_tid().value);
+  try {
+    capture_task_kernel_state(t, task);
+    regs_to_capnp(t.regs(), task.initRegs());
+    std::string xs = t.xsave();
+    task.setXsave(bytes_of(xs.data(), xs.size()));
+
+    // Mappings and the kernel's view of the layout.
+    ProcessImage img;
+    std::string proc_dir = "/proc/" + std::to_string(t.tid());
+    std::string prefix = dir + "/";
+    std::vector<MapEntry> maps = read_maps(t.tid());
+    for (const MapEntry& e : maps) {
+      MappingRecord m;
+      m.start = e.start;
+      m.end = e.end;
+      m.prot = e.prot;
+      m.shared = e.shared;
+      m.offset = e.offset;
+      m.name = e.name;
+      m.grows_down = e.name == "[stack]";
+      if (is_special_mapping(e)) {
+        m.backing = Backing::Special;
+      } else if (e.inode != 0 && e.name.rfind(prefix, 0) == 0) {
+        m.backing = Backing::File;
+        m.file = e.name.substr(prefix.size());
+      } else if (e.inode != 0 && !e.name.empty() && e.name[0] == '/' && e.name.rfind("/dev/zero", 0) != 0) {
+        return make_error("mapping of " + e.name + " is not part of the trace; cannot checkpoint");
+      }
+      img.mappings.push_back(m);
+    }
+    std::vector<uint64_t> f = stat_fields(t.tid());
+    auto field = [&](size_t n) { return n <= f.size() ? f[n - 1] : 0; };
+    img.mm.start_code = field(26);
+    img.mm.end_code = field(27);
+    img.mm.start_stack = field(28);
+    img.mm.start_data = field(45);
+    img.mm.end_data = field(46);
+    img.mm.start_brk = field(47);
+    img.mm.arg_start = field(48);
+    img.mm.arg_end = field(49);
+    img.mm.env_start = field(50);
+    img.mm.env_end = field(51);
+    {
+      RemoteSyscalls rs(t);
+      img.mm.brk = rs.syscall(SYS_brk, {0});
+    }
+    auto auxv = read_file(proc_dir + "/auxv");
+    if (auxv.ok()) img.mm.auxv = auxv.value();
+    char exe[4096];
+    ssize_t n = readlink((proc_dir + "/exe").c_str(), exe, sizeof(exe) - 1);
+    std::string exe_path = n > 0 ? std::string(exe, n) : "";
+    if (exe_path.rfind(prefix, 0) != 0) return make_error("the executable is not part of the trace; cannot checkpoint");
+    img.mm.exe_file = exe_path.substr(prefix.size());
+    img.exe_path = exe_path;
+    image_to_capnp(img, proc.initImage());
+
+    // Page contents: skip zero pages, pages equal to the trace file they
+    // map, and pages never touched; store identical pages once.
+    FileHeader placeholder = {};
+    RR_TRY(write_all(fd.get(), &placeholder, sizeof(placeholder), tmp));
+    PageBlockWriter blocks(fd.get(), sizeof(placeholder), codec, tmp);
+    std::unordered_map<XXH128_hash_t, PageBlockWriter::Ref, PageHash, PageHashEq> seen;
+    struct Stored {
+      uint64_t addr;
+      PageBlockWriter::Ref ref;
+    };
+    std::vector<Stored> refs;
+    ScopedFd pagemap(::open((proc_dir + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC));
+    const size_t chunk_pages = 1024;
+    std::vector<uint8_t> buf(chunk_pages * kPageSize);
+    std::vector<uint8_t> file_buf(chunk_pages * kPageSize);
+    std::vector<uint64_t> pm(chunk_pages);
+    for (const MappingRecord& m : img.mappings) {
+      if (m.backing == Backing::Special) continue;
+      stats.resident_bytes += m.end - m.start;
+      ScopedFd file;
+      uint64_t file_size = 0;
+      if (m.backing == Backing::File) {
+        file = ScopedFd(::open((dir + "/" + m.file).c_str(), O_RDONLY | O_CLOEXEC));
+        struct stat st;
+        if (file.is_open() && fstat(file.get(), &st) == 0) file_size = st.st_size;
+      }
+      for (uint64_t a = m.start; a < m.end; a += chunk_pages * kPageSize) {
+        size_t pages = std::min<uint64_t>(chunk_pages, (m.end - a) / kPageSize);
+        bool have_pagemap = pagemap.is_open() &&
+                            pread(pagemap.get(), pm.data(), pages * 8, (a / kPageSize) * 8) == (ssize_t)(pages * 8);
+        bool any_present = !have_pagemap;
+        for (size_t p = 0; p < pages && !any_present; ++p) any_present = pm[p] & (3ull << 62);
+        if (!any_present) {
+          // Never touched: zero for anonymous memory, the file for file mappings.
+          stats.pages_zero += pages;
+          continue;
+        }
+        bool whole = t.read_mem(RemotePtr(a), buf.data(), pages * kPageSize);
+        uint64_t file_off = m.offset + (a - m.start);
+        size_t file_have = 0;
+        if (file.is_open() && file_off < file_size) {
+          ssize_t got = pread(file.get(), file_buf.data(), std::min<uint64_t>(pages * kPageSize, file_size - file_off), file_off);
+          file_have = got > 0 ? got : 0;
+        }
+        for (size_t p = 0; p < pages; ++p) {
+          uint8_t* page = buf.data() + p * kPageSize;
+          uint64_t addr = a + p * kPageSize;
+          if (have_pagemap && !(pm[p] & (3ull << 62))) {
+            ++stats.pages_zero;
+            continue;
+          }
+          if (!whole && !t.read_mem(RemotePtr(addr), page, kPageSize)) continue;  // past the end of the file
+          if (m.backing == Backing::File && (p + 1) * kPageSize <= file_have &&
+              memcmp(page, file_buf.data() + p * kPageSize, kPageSize) == 0) {
+            ++stats.pages_backed;
+            continue;
+          }
+          if (m.backing == Backing::File && p * kPageSize >= file_have && file_off + p * kPageSize >= file_size) {
+            if (all_zero(page)) {
+              ++stats.pages_zero;
+              continue;
+            }
+          } else if (m.backing != Backing::File && all_zero(page)) {
+            ++stats.pages_zero;
+            continue;
+          }
+          XXH128_hash_t h = XXH3_128bits(page, kPageSize);
+          auto it = seen.find(h);
+          if (it != seen.end()) {
+            ++stats.pages_duplicate;
+            refs.push_back({addr, it->second});
+            continue;
+          }
+          RR_ASSIGN_OR_RETURN(PageBlockWriter::Ref ref, blocks.add(page));
+          seen.emplace(h, ref);
+          refs.push_back({addr, ref});
+          ++stats.pages_stored;
+        }
+      }
+    }
+    RR_TRY(blocks.flush());
+    auto pages = proc.initPages(refs.size());
+    for (size_t k = 0; k < refs.size(); ++k) {
+      pages[k].setAddr(refs[k].addr);
+      pages[k].setBlock(refs[k].ref.block);
+      pages[k].setOffset(refs[k].ref.offset);
+    }
+    auto blist = info.initBlocks(blocks.blocks().size());
+    for (size_t k = 0; k < blocks.blocks().size(); ++k) {
+      const auto& b = blocks.blocks()[k];
+      blist[k].setFileOffset(b.file_offset);
+      blist[k].setStoredSize(b.stored);
+      blist[k].setRawSize(b.raw);
+      blist[k].setCodec(b.codec);
+      blist[k].setChecksum(b.checksum);
+    }
+    info.setResidentBytes(stats.resident_bytes);
+
+    kj::Array<capnp::word> words = capnp::messageToFlatArray(msg);
+    auto info_bytes = words.asBytes();
+    FileHeader h = {};
+    memcpy(h.magic, kMagic, 8);
+    h.major = kCheckpointMajor;
+    h.minor = kCheckpointMinor;
+    memcpy(h.uuid, uuid.data(), 16);
+    h.event = stats.event;
+    h.info_offset = blocks.offset();
+    h.info_size = info_bytes.size();
+    h.info_checksum = XXH64(info_bytes.begin(), info_bytes.size(), 0);
+    RR_TRY(write_all(fd.get(), info_bytes.begin(), info_bytes.size(), tmp));
+    if (pwrite(fd.get(), &h, sizeof(h), 0) != (ssize_t)sizeof(h)) return make_error("cannot write " + tmp + ": " + errno_text());
+    stats.file_bytes = h.info_offset + h.info_size;
+  } catch (const FatalError& e) {
+    return make_error(std::string("cannot checkpoint event ") + std::to_string(stats.event) + ": " + e.what());
+  }
+  if (fsync(fd.get()) != 0) return make_error("cannot sync " + tmp + ": " + errno_text());
+  fd.reset();
+  if (rename(tmp.c_str(), stats.path.c_str()) != 0) return make_error("cannot rename " + tmp + ": " + errno_text());
+  cleanup.armed = false;
+  ScopedFd dfd(::open(checkpoints_dir(dir).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd.is_open()) fsync(dfd.get());
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return stats;
+}
+
+namespace {
+
+// Reads and checks the fixed header; `problem` says why it cannot be used.
+bool read_header(int fd, uint64_t file_size, const std::string& uuid, FileHeader& h, std::string& problem) {
+  if (file_size < sizeof(h) || pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+    problem = "truncated (no header)";
+    return false;
+  }
+  if (memcmp(h.magic, kMagic, 8) != 0) {
+    problem = "not a checkpoint (bad magic)";
+    return false;
+  }
+  if (h.major > kCheckpointMajor) {
+    problem = "format version " + std::to_string(h.major) + "." + std::to_string(h.minor) + " is newer than this rr reads (" +
+              std::to_string(kCheckpointMajor) + ")";
+    return false;
+  }
+  if (!uuid.empty() && memcmp(h.uuid, uuid.data(), 16) != 0) {
+    problem = "belongs to another trace";
+    return false;
+  }
+  if (h.info_offset < sizeof(h) || h.info_offset + h.info_size > file_size || h.info_size % 8 != 0 || h.info_size == 0) {
+    problem = "truncated";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<CheckpointEntry> list_checkpoints(const std::string& trace_dir, const std::string& uuid) {
+  std::vector<CheckpointEntry> out;
+  std::string dir = checkpoints_dir(trace_dir);
+  DIR* d = opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    size_t dot = name.find(".rrcp");
+    if (dot == std::string::npos || dot + 5 != name.size() || dot == 0) continue;
+    if (name.find_first_not_of("0123456789") != dot) continue;
+    CheckpointEntry c;
+    c.event = strtoull(name.c_str(), nullptr, 10);
+    c.path = dir + "/" + name;
+    ScopedFd fd(::open(c.path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st;
+    if (!fd.is_open() || fstat(fd.get(), &st) != 0) {
+      c.problem = "unreadable";
+    } else {
+      c.bytes = st.st_size;
+      FileHeader h;
+      if (read_header(fd.get(), st.st_size, uuid, h, c.problem)) {
+        c.major = h.major;
+        c.minor = h.minor;
+        if (h.event != c.event) c.problem = "file name says event " + std::to_string(c.event) + ", contents event " + std::to_string(h.event);
+        c.created_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + st.st_mtim.tv_nsec;
+      }
+    }
+    out.push_back(c);
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end(), [](const CheckpointEntry& a, const CheckpointEntry& b) { return a.event < b.event; });
+  return out;
+}
+
+Result<std::unique_ptr<CheckpointReader>> CheckpointReader::open(const std::string& path, const std::string& uuid) {
+  std::unique_ptr<CheckpointReader> r(new CheckpointReader());
+  r->path_ = path;
+  r->fd_ = ScopedFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!r->fd_.is_open()) return make_error("checkpoint " + path + ": " + errno_text());
+  struct stat st;
+  if (fstat(r->fd_.get(), &st) != 0) return make_error("checkpoint " + path + ": " + errno_text());
+  r->file_size_ = st.st_size;
+  FileHeader h;
+  std::string problem;
+  if (!read_header(r->fd_.get(), r->file_size_, uuid, h, problem)) return make_error("checkpoint " + path + " is " + problem);
+  r->words_ = kj::heapArray<capnp::word>(h.info_size / 8);
+  if (pread(r->fd_.get(), r->words_.begin(), h.info_size, h.info_offset) != (ssize_t)h.info_size)
+    return make_error("checkpoint " + path + " is truncated");
+  if (XXH64(r->words_.begin(), h.info_size, 0) != h.info_checksum) return make_error("checkpoint " + path + " is corrupt (info checksum)");
+  try {
+    r->message_ = std::make_unique<capnp::FlatArrayMessageReader>(r->words_.asPtr(), big_reader_options());
+    r->info_ = r->message_->getRoot<ckpt::CheckpointInfo>();
+    if (r->info_.getEvent() != h.event) return make_error("checkpoint " + path + " is corrupt (event mismatch)");
+    for (auto b : r->info_.getBlocks())
+      if (b.getFileOffset() + b.getStoredSize() > r->file_size_) return make_error("checkpoint " + path + " is truncated");
+  } catch (const kj::Exception& e) {
+    return make_error("checkpoint " + path + " is corrupt: " + e.getDescription().cStr());
+  }
+  return r;
+}
+
+Status CheckpointReader::read_block(uint32_t index, std::vector<uint8_t>& out) {
+  auto blocks = info_.getBlocks();
+  if (index >= blocks.size()) return make_error("checkpoint " + path_ + " is corrupt (bad block index)");
+  auto b = blocks[index];
+  if (b.getCodec() > (uint8_t)Codec::Zlib) return make_error("checkpoint " + path_ + " is corrupt (unknown codec)");
+  stored_.resize(b.getStoredSize());
+  if (pread(fd_.get(), stored_.data(), stored_.size(), b.getFileOffset()) != (ssize_t)stored_.size())
+    return make_error("checkpoint " + path_ + " is truncated");
+  Status st = decompress_block((Codec)b.getCodec(), stored_.data(), stored_.size(), b.getRawSize(), out);
+  if (!st.ok()) return make_error("checkpoint " + path_ + " is corrupt (" + st.error().message + ")");
+  if (XXH64(out.data(), out.size(), 0) != b.getChecksum()) return make_error("checkpoint " + path_ + " is corrupt (block checksum)");
+  return {};
+}
+
+}  // namespace rr

@@ -1,0 +1,82 @@
+// Persistent checkpoints: CheckpointWriter walks a live replay into one
+// self-contained file of the trace's checkpoints/ folder; CheckpointReader
+// validates such a file and hands ReplaySession::restore what it needs. The
+// file format is documented in checkpoint.capnp.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <capnp/serialize.h>
+
+#include "checkpoint/checkpoint.capnp.h"
+#include "trace/block_stream.h"
+#include "util/result.h"
+#include "util/scoped_fd.h"
+
+namespace rr {
+
+class ReplaySession;
+class Task;
+
+constexpr uint32_t kCheckpointMajor = 1;
+constexpr uint32_t kCheckpointMinor = 0;
+
+// What writing one checkpoint cost and saved.
+struct CheckpointStats {
+  uint64_t event = 0;
+  uint64_t file_bytes = 0;
+  uint64_t resident_bytes = 0;   // bytes of mapped tracee memory described
+  uint64_t pages_stored = 0;     // distinct pages written to the file
+  uint64_t pages_zero = 0;       // skipped: all zero
+  uint64_t pages_backed = 0;     // skipped: identical to the mapped file in the trace
+  uint64_t pages_duplicate = 0;  // stored once for several addresses
+  double seconds = 0;
+  std::string path;
+};
+
+// The checkpoints/ folder of a trace and the file name of one checkpoint.
+std::string checkpoints_dir(const std::string& trace_dir);
+std::string checkpoint_path(const std::string& trace_dir, uint64_t event);
+
+// Saves the current state of `session` (which must be able to checkpoint)
+// under a temporary name, fsyncs it and renames it into place.
+Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec);
+
+// One checkpoint file as listed: its header fields, or the reason it cannot be used.
+struct CheckpointEntry {
+  uint64_t event = 0;
+  std::string path;
+  uint64_t bytes = 0;
+  uint32_t major = 0, minor = 0;
+  uint64_t created_ns = 0;
+  std::string problem;  // empty when the header is valid for this trace
+};
+
+// Every *.rrcp file of the trace, sorted by event. `uuid` is the trace's.
+std::vector<CheckpointEntry> list_checkpoints(const std::string& trace_dir, const std::string& uuid);
+
+class CheckpointReader {
+ public:
+  // Opens and validates the header and the info message (checksum, version,
+  // trace id). Page blocks are checked when read.
+  static Result<std::unique_ptr<CheckpointReader>> open(const std::string& path, const std::string& uuid);
+  ckpt::CheckpointInfo::Reader info() const { return info_; }
+  // Decompresses block `index` into `out` after checking its checksum.
+  Status read_block(uint32_t index, std::vector<uint8_t>& out);
+  const std::string& path() const { return path_; }
+
+ private:
+  CheckpointReader() = default;
+  std::string path_;
+  ScopedFd fd_;
+  uint64_t file_size_ = 0;
+  kj::Array<capnp::word> words_;
+  std::unique_ptr<capnp::FlatArrayMessageReader> message_;
+  ckpt::CheckpointInfo::Reader info_;
+  std::vector<uint8_t> stored_;
+};
+
+}  // namespace rr

@@ -1,0 +1,200 @@
+// rr create-checkpoints [-i N] [-s EVT] [-e EVT] [--codec zstd|zlib|none] [TRACE]
+// rr checkpoints [--json] [TRACE]
+// rr checkpoints rm EVT... | --all [TRACE]
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+#include <unistd.h>
+
+#include "checkpoint/checkpoint.h"
+#include "cli/command.h"
+#include "replay/replay_session.h"
+#include "trace/trace_files.h"
+
+namespace rr {
+
+namespace {
+
+// The number of the last event, by reading the event stream once.
+Result<uint64_t> last_event(const std::string& trace_dir) {
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<TraceReader> r, TraceReader::open(trace_dir));
+  uint64_t last = 0;
+  for (;;) {
+    RR_ASSIGN_OR_RETURN(std::optional<FrameData> f, r->next());
+    if (!f) break;
+    last = f->frame().getEvent();
+  }
+  return last;
+}
+
+std::string trace_uuid(const std::string& dir) {
+  auto r = TraceReader::open(dir);
+  if (!r.ok()) return "";
+  auto u = r.value()->header().getUuid();
+  return std::string(reinterpret_cast<const char*>(u.begin()), u.size());
+}
+
+void progress(bool tty, uint64_t at, uint64_t from, uint64_t to, size_t written) {
+  if (!tty) return;
+  double frac = to > from ? double(at - from) / double(to - from) : 1.0;
+  if (frac > 1) frac = 1;
+  int width = 30, filled = int(frac * width);
+  fprintf(stderr, "\r[%.*s%*s] event %" PRIu64 "/%" PRIu64 ", %zu checkpoints", filled,
+          "==============================", width - filled, "", at, to, written);
+  fflush(stderr);
+}
+
+}  // namespace
+
+int cmd_create_checkpoints(const Args& args) {
+  unsigned long long interval = 0, start = 1, end = 0;
+  bool interval_given = false;
+  Codec codec = Codec::Zstd;
+  std::string trace;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto need = [&](unsigned long long& v, const char* what) {
+      if (i + 1 >= args.size() || !parse_event(args[i + 1], v)) return false;
+      ++i;
+      (void)what;
+      return true;
+    };
+    if (a == "-i" || a == "--interval") {
+      if (!need(interval, "-i")) return fail("-i needs a number of events");
+      if (interval == 0) return fail("-i 0 is not an interval");
+      interval_given = true;
+    } else if (a == "-s" || a == "--start") {
+      if (!need(start, "-s")) return fail("-s needs an event number");
+    } else if (a == "-e" || a == "--end") {
+      if (!need(end, "-e")) return fail("-e needs an event number");
+    } else if (a == "--codec") {
+      if (i + 1 >= args.size()) return fail("--codec needs zstd, zlib or none");
+      auto c = parse_codec(args[++i]);
+      if (!c.ok()) return fail(c.error().message);
+      codec = c.value();
+    } else if (!a.empty() && a[0] == '-') {
+      return fail("unknown create-checkpoints option " + a);
+    } else if (trace.empty()) {
+      trace = a;
+    } else {
+      return fail("more than one trace given");
+    }
+  }
+  std::string dir = resolve_trace_dir(trace);
+  auto last = last_event(dir);
+  if (!last.ok()) return fail(last.error().message);
+  uint64_t last_ev = last.value();
+  if (end == 0 || end > last_ev) end = last_ev;
+  if (start < 1) start = 1;
+  if (start > end) return fail("-s " + std::to_string(start) + " is past the end (" + std::to_string(end) + ")");
+  if (!interval_given) interval = std::max<uint64_t>(1, (end - start + 1) / 10);
+  auto session = ReplaySession::open_at(dir, start, false);
+  if (!session.ok()) return fail(session.error().message);
+  ReplaySession& s = *session.value();
+  s.set_echo(false);
+  bool tty = isatty(2);
+  auto t0 = std::chrono::steady_clock::now();
+  uint64_t bytes = 0, resident = 0;
+  size_t written = 0;
+  double write_seconds = 0;
+  uint64_t next = start;
+  if (s.current_event() >= next) next = s.current_event() + interval;
+  while (next <= end) {
+    Status st = s.run_to(next);
+    if (!st.ok()) return fail(st.error().message);
+    // Events where nothing can be saved (a signal in flight, the exit) are
+    // skipped for the next one that can.
+    while (!s.can_checkpoint() && s.current_event() < end && !s.exited()) {
+      st = s.run_to(s.current_event() + 1);
+      if (!st.ok()) return fail(st.error().message);
+    }
+    if (!s.can_checkpoint()) break;
+    auto stats = write_checkpoint(s, codec);
+    if (!stats.ok()) {
+      if (tty) fputc('\n', stderr);
+      return fail(stats.error().message);
+    }
+    ++written;
+    bytes += stats->file_bytes;
+    resident += stats->resident_bytes;
+    write_seconds += stats->seconds;
+    progress(tty, s.current_event(), start, end, written);
+    next = s.current_event() + interval;
+  }
+  if (tty) fputc('\n', stderr);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  printf("wrote %zu checkpoints, %" PRIu64 " bytes, %.3f bytes per resident byte, %.2f s (%.2f s writing, %.0f MB/s of resident memory)\n",
+         written, bytes, resident ? double(bytes) / double(resident) : 0.0, secs, write_seconds,
+         write_seconds > 0 ? resident / 1e6 / write_seconds : 0.0);
+  return 0;
+}
+
+int cmd_checkpoints(const Args& args) {
+  bool json = false, rm = false, all = false;
+  std::vector<uint64_t> events;
+  std::string trace;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    unsigned long long ev;
+    if (i == 0 && a == "rm") {
+      rm = true;
+    } else if (a == "--json") {
+      json = true;
+    } else if (a == "--all" && rm) {
+      all = true;
+    } else if (rm && parse_event(a, ev)) {
+      events.push_back(ev);
+    } else if (!a.empty() && a[0] == '-') {
+      return fail("unknown checkpoints option " + a);
+    } else if (trace.empty()) {
+      trace = a;
+    } else {
+      return fail("more than one trace given");
+    }
+  }
+  std::string dir = resolve_trace_dir(trace);
+  std::string uuid = trace_uuid(dir);
+  if (uuid.empty()) {
+    auto r = TraceReader::open(dir);
+    return fail(r.ok() ? "cannot read the trace id of " + dir : r.error().message);
+  }
+  std::vector<CheckpointEntry> list = list_checkpoints(dir, uuid);
+  if (rm) {
+    if (!all && events.empty()) return fail("rr checkpoints rm needs event numbers or --all");
+    int status = 0;
+    for (uint64_t ev : events) {
+      bool found = false;
+      for (const auto& c : list) found |= c.event == ev;
+      if (!found) status = fail("no checkpoint at event " + std::to_string(ev));
+    }
+    for (const auto& c : list) {
+      if (!all && std::find(events.begin(), events.end(), c.event) == events.end()) continue;
+      if (unlink(c.path.c_str()) != 0) status = fail("cannot remove " + c.path);
+    }
+    return status;
+  }
+  if (json) {
+    printf("[");
+    for (size_t i = 0; i < list.size(); ++i) {
+      const auto& c = list[i];
+      printf("%s{\"event\": %" PRIu64 ", \"file\": \"%s\", \"bytes\": %" PRIu64 ", \"version\": \"%u.%u\", \"created_ns\": %" PRIu64
+             ", \"usable\": %s%s%s%s}",
+             i ? ", " : "", c.event, c.path.c_str(), c.bytes, c.major, c.minor, c.created_ns, c.problem.empty() ? "true" : "false",
+             c.problem.empty() ? "" : ", \"problem\": \"", c.problem.c_str(), c.problem.empty() ? "" : "\"");
+    }
+    printf("]\n");
+    return 0;
+  }
+  printf("%-12s %-14s %-8s %-20s %s\n", "EVENT", "BYTES", "VERSION", "CREATED", "FILE");
+  for (const auto& c : list) {
+    char when[32] = "-";
+    time_t t = c.created_ns / 1000000000ull;
+    if (c.created_ns) strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&t));
+    printf("%-12" PRIu64 " %-14" PRIu64 " %u.%-6u %-20s %s%s\n", c.event, c.bytes, c.major, c.minor, when, c.path.c_str(),
+           c.problem.empty() ? "" : ("  (unusable: " + c.problem + ")").c_str());
+  }
+  return 0;
+}
+
+}  // namespace rr
