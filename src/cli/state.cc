@@ -13,6 +13,7 @@ int cmd_state(const Args& args) {
   bool json = false;
   bool ignore_pcp = false;
   std::string trace;
+  unsigned long long mem_addr = 0, mem_len = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-g" || a == "--goto") {
@@ -23,6 +24,12 @@ int cmd_state(const Args& args) {
       json = true;
     } else if (a == "--ignore-pcp") {
       ignore_pcp = true;
+    } else if (a == "--memory") {
+      // --memory ADDR LEN: hex dump of tracee memory instead of the state (for debugging).
+      if (i + 2 >= args.size()) return fail("--memory needs an address and a length");
+      mem_addr = std::stoull(args[i + 1], nullptr, 0);
+      mem_len = std::stoull(args[i + 2], nullptr, 0);
+      i += 2;
     } else if (!a.empty() && a[0] == '-') {
       return fail("unknown state option " + a);
     } else if (trace.empty()) {
@@ -37,6 +44,17 @@ int cmd_state(const Args& args) {
   s.set_echo(false);
   Status st = s.run_to(event);
   if (!st.ok()) return fail(st.error().message);
+  if (mem_len) {
+    if (!s.task() || !s.task()->alive()) return fail("no live task at this event");
+    std::string bytes(mem_len, '\0');
+    if (!s.task()->read_mem(RemotePtr(mem_addr), bytes.data(), mem_len)) return fail("memory not readable");
+    for (size_t off = 0; off < mem_len; off += 16) {
+      printf("%016llx:", mem_addr + off);
+      for (size_t k = off; k < off + 16 && k < mem_len; ++k) printf(" %02x", (unsigned char)bytes[k]);
+      printf("\n");
+    }
+    return 0;
+  }
   std::string text = describe_state(s, json);
   fwrite(text.data(), 1, text.size(), stdout);
   return 0;

@@ -25,6 +25,7 @@
 
 #include "core/address_space.h"
 #include "core/remote_syscalls.h"
+#include "core/signal_delivery.h"
 #include "core/rr_page.h"
 #include "record/syscall_table.h"
 #include "util/fatal.h"
@@ -319,6 +320,7 @@ Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
 Result<int> RecordSession::run() {
   Task& t = *task_;
   for (;;) {
+    if (deliver_sig_ && deliver_to_handler(t, deliver_sig_, deliver_sync_)) deliver_sig_ = 0;
     t.resume(ResumeHow::Syscall, deliver_sig_);
     deliver_sig_ = 0;
     WaitStatus st = t.wait();
@@ -579,6 +581,7 @@ Status RecordSession::on_signal(int sig) {
   regs_to_capnp(regs, ev.initRegs());
   ev.setDeliver(true);
   deliver_sig_ = sig;
+  deliver_sync_ = sync;
   last_event_regs_ = regs;
   return finish_frame(msg);
 }

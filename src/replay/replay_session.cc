@@ -17,6 +17,7 @@
 
 #include "core/address_space.h"
 #include "core/remote_syscalls.h"
+#include "core/signal_delivery.h"
 #include "core/rr_page.h"
 #include "record/record_session.h"
 #include "record/syscall_table.h"
@@ -229,6 +230,7 @@ Status ReplaySession::apply_exec(trace::Frame::Reader f, trace::ExecImage::Reade
 }
 
 WaitStatus ReplaySession::resume_and_wait(ResumeHow how) {
+  if (pending_sig_ && deliver_to_handler(*task_, pending_sig_, pending_sync_)) pending_sig_ = 0;
   task_->resume(how, pending_sig_);
   pending_sig_ = 0;
   return task_->wait();
@@ -456,6 +458,7 @@ Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::R
     t.set_siginfo(si);
   }
   pending_sig_ = ev.getDeliver() ? sig : 0;
+  pending_sync_ = ev.getSynchronous();
   return {};
 }
 

@@ -116,6 +116,7 @@ class ReplaySession {
   ReplayCounters counters_;
   uint64_t current_event_ = 0;
   int pending_sig_ = 0;
+  bool pending_sync_ = false;
   bool at_end_ = false;
   bool exited_ = false;
   int exit_code_ = 0;

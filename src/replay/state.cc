@@ -84,7 +84,13 @@ std::vector<MappingState> mapping_states(ReplaySession& s) {
     if (!out.empty()) {
       MappingState& prev = out.back();
       bool contiguous_offset = prev.name.empty() || prev.name[0] == '[' || prev.offset + (prev.end - prev.start) == m.offset;
-      if (prev.end == m.start && prev.perms == m.perms && prev.name == m.name && contiguous_offset) {
+      // The kernel names "[heap]" whatever VMA overlaps the break range, so
+      // an unnamed anonymous neighbour merged into it on one road and not
+      // on another must print alike.
+      bool heap_neighbours = (prev.name.empty() || prev.name == "[heap]") && (m.name.empty() || m.name == "[heap]") &&
+                             prev.offset == 0 && m.offset == 0;
+      if (prev.end == m.start && prev.perms == m.perms && (prev.name == m.name || heap_neighbours) && contiguous_offset) {
+        if (m.name == "[heap]") prev.name = m.name;
         prev.end = m.end;
         continue;
       }

@@ -34,13 +34,64 @@ def show(data, limit=600):
     return text if len(text) <= limit else text[:limit] + "...[%d more bytes]" % (len(text) - limit)
 
 
+KEEP = {"dir": None}
+
+
 def fail(msg):
     print("FAIL: " + msg)
+    if KEEP["dir"]:
+        print("the trace is kept in %s for debugging" % KEEP["dir"])
     sys.exit(1)
 
 
 def expected_status(args):
     return 128 + args.signal if args.signal else args.exit
+
+
+def check_checkpoints(args, trace, last):
+    """Persistent checkpoints: the state reached by restoring the nearest
+    checkpoint equals the state reached by replaying from the start, and a
+    replay started from a checkpoint prints the same output from there on."""
+    interval = max(1, last // 4)
+    made = run([args.rr, "create-checkpoints", "-i", str(interval), trace], timeout=args.timeout)
+    if made.returncode != 0:
+        fail("rr create-checkpoints failed: %s" % show(made.stderr))
+    listing = run([args.rr, "checkpoints", "--json", trace], timeout=args.timeout)
+    if listing.returncode != 0:
+        fail("rr checkpoints --json failed: %s" % show(listing.stderr))
+    import json
+    entries = json.loads(listing.stdout)
+    points = [e["event"] for e in entries]
+    if not points:
+        fail("create-checkpoints wrote no checkpoint for a trace of %d events" % last)
+    if not all(e["usable"] and e["bytes"] > 0 for e in entries):
+        fail("unusable checkpoints listed: %s" % listing.stdout.decode())
+    # Checkpointed events, events between them, and the last live event.
+    events = set(points)
+    events |= {min(last - 1, p + max(1, interval // 2)) for p in points}
+    events.add(max(1, last - 1))
+    events = sorted(e for e in events if 1 <= e < last)
+    for e in events:
+        a = run([args.rr, "state", "-g", str(e), trace], timeout=args.timeout)
+        b = run([args.rr, "state", "-g", str(e), "--ignore-pcp", trace], timeout=args.timeout)
+        if a.returncode != 0 or b.returncode != 0:
+            fail("rr state -g %d (with/without checkpoints) failed: %s | %s" % (e, show(a.stderr), show(b.stderr)))
+        if a.stderr:
+            fail("rr state -g %d complained about a checkpoint: %s" % (e, show(a.stderr)))
+        if a.stdout != b.stdout:
+            import difflib
+            diff = "\n".join(list(difflib.unified_diff(b.stdout.decode().splitlines(), a.stdout.decode().splitlines(),
+                                                       "from start", "from checkpoint", lineterm=""))[:30])
+            fail("rr state -g %d differs between a restore and a replay from the start:\n%s" % (e, diff))
+    for e in events[:: max(1, len(events) // 3)]:
+        a = run([args.rr, "replay", "-a", "-g", str(e), trace], timeout=args.timeout)
+        b = run([args.rr, "replay", "-a", "-g", str(e), "--ignore-pcp", trace], timeout=args.timeout)
+        if a.returncode != 0 or b.returncode != 0:
+            fail("rr replay -a -g %d failed: %s | %s" % (e, show(a.stderr), show(b.stderr)))
+        if a.stdout != b.stdout or a.stderr != b.stderr:
+            fail("rr replay -a -g %d prints another tail from a checkpoint\n from start: %s\n from checkpoint: %s"
+                 % (e, show(b.stdout), show(a.stdout)))
+    return events
 
 
 def main():
@@ -61,6 +112,7 @@ def main():
     env["OPENSSL_ia32cap"] = "~0x4000000000000000:0x40000"
     tmp = tempfile.mkdtemp(prefix="rrtest-")
     trace = os.path.join(tmp, "trace")
+    KEEP["dir"] = tmp
     try:
         native = run(args.argv, args.stdin, args.timeout, args.cwd, env)
         want = expected_status(args)
@@ -106,9 +158,14 @@ def main():
                 fail("rr state -g %d printed another event: %s" % (e, show(a.stdout, 80)))
             if a.stdout != b.stdout:
                 fail("rr state -g %d differs between two replays" % e)
-        print("ok: %d events, states compared at %s" % (last, picks))
-    finally:
+        checked = check_checkpoints(args, trace, last)
+        print("ok: %d events, states compared at %s; checkpoint roads agree at %s" % (last, picks, checked))
+    except SystemExit as e:
+        if e.code not in (0, None):
+            raise
         shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
