@@ -24,7 +24,7 @@ struct CheckpointInfo {
   fds @6 :List(FdEntry);
   processes @7 :List(ProcessState);
   blocks @8 :List(PageBlock);
-  residentBytes @9 :UInt64;      # bytes of tracee memory the checkpoint describes (mapped, non-special)
+  residentBytes @9 :UInt64;      # bytes of tracee memory present (resident or swapped) when written
 }
 
 # Supervisor statistics, so that `rr state` is the same on every road.

@@ -1,6 +1,10 @@
 #include "checkpoint/checkpoint.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <cerrno>
 #include <chrono>
 #include <cinttypes>
@@ -60,41 +64,41 @@ struct PageHashEq {
   bool operator()(const XXH128_hash_t& a, const XXH128_hash_t& b) const { return XXH128_isEqual(a, b); }
 };
 
-// Streams distinct pages into compressed, checksummed blocks.
+// Streams distinct pages into compressed, checksummed blocks. Compression
+// and file writes run on a worker thread, so that they overlap with reading
+// and hashing the tracee's memory on the calling thread.
 class PageBlockWriter {
  public:
   PageBlockWriter(int fd, uint64_t offset, Codec codec, std::string path)
-      : fd_(fd), offset_(offset), codec_(codec), path_(std::move(path)) {}
+      : fd_(fd), offset_(offset), codec_(codec), path_(std::move(path)), worker_([this] { work(); }) {}
+  ~PageBlockWriter() {
+    Status ignored = finish();
+    (void)ignored;
+  }
 
   struct Ref {
     uint32_t block, offset;
   };
 
-  Result<Ref> add(const uint8_t* page) {
-    if (raw_.size() >= kPagesPerBlock * kPageSize) RR_TRY(flush());
-    Ref r{(uint32_t)blocks_.size(), (uint32_t)raw_.size()};
+  Ref add(const uint8_t* page) {
+    if (raw_.size() >= kPagesPerBlock * kPageSize) submit();
+    Ref r{next_block_, (uint32_t)raw_.size()};
     raw_.insert(raw_.end(), page, page + kPageSize);
     return r;
   }
 
-  Status flush() {
-    if (raw_.empty()) return {};
-    RR_TRY(compress_block(codec_, raw_.data(), raw_.size(), stored_));
-    if (codec_ == Codec::None) {
-      // Page-aligned, so that a reader could map uncompressed data directly.
-      uint64_t aligned = page_ceil(offset_);
-      if (aligned != offset_) {
-        std::vector<uint8_t> pad(aligned - offset_, 0);
-        RR_TRY(write_all(fd_, pad.data(), pad.size(), path_));
-        offset_ = aligned;
+  // Submits the last block, waits for the worker and returns its status.
+  Status finish() {
+    if (worker_.joinable()) {
+      submit();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        done_ = true;
       }
+      cv_.notify_all();
+      worker_.join();
     }
-    RR_TRY(write_all(fd_, stored_.data(), stored_.size(), path_));
-    Block b{offset_, (uint32_t)stored_.size(), (uint32_t)raw_.size(), (uint8_t)codec_, XXH64(raw_.data(), raw_.size(), 0)};
-    blocks_.push_back(b);
-    offset_ += stored_.size();
-    raw_.clear();
-    return {};
+    return status_;
   }
 
   struct Block {
@@ -107,13 +111,81 @@ class PageBlockWriter {
   uint64_t offset() const { return offset_; }
 
  private:
+  void submit() {
+    if (raw_.empty()) return;
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return queue_.size() < 4; });
+    queue_.push_back(std::move(raw_));
+    raw_ = std::vector<uint8_t>();
+    raw_.reserve(kPagesPerBlock * kPageSize);
+    ++next_block_;
+    cv_.notify_all();
+  }
+
+  void work() {
+    std::vector<uint8_t> stored;
+    for (;;) {
+      std::vector<uint8_t> raw;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return !queue_.empty() || done_; });
+        if (queue_.empty()) return;
+        raw = std::move(queue_.front());
+        queue_.pop_front();
+        cv_.notify_all();
+      }
+      if (!status_.ok()) continue;
+      status_ = write_block(raw, stored);
+    }
+  }
+
+  Status write_block(const std::vector<uint8_t>& raw, std::vector<uint8_t>& stored) {
+    RR_TRY(compress_block(codec_, raw.data(), raw.size(), stored));
+    if (codec_ == Codec::None) {
+      // Page-aligned, so that a reader could map uncompressed data directly.
+      uint64_t aligned = page_ceil(offset_);
+      if (aligned != offset_) {
+        std::vector<uint8_t> pad(aligned - offset_, 0);
+        RR_TRY(write_all(fd_, pad.data(), pad.size(), path_));
+        offset_ = aligned;
+      }
+    }
+    reserve(offset_ + stored.size());
+    RR_TRY(write_all(fd_, stored.data(), stored.size(), path_));
+    blocks_.push_back(Block{offset_, (uint32_t)stored.size(), (uint32_t)raw.size(), (uint8_t)codec_,
+                            XXH64(raw.data(), raw.size(), 0)});
+    offset_ += stored.size();
+    return {};
+  }
+
+  // Allocates file space ahead of the writes, in large steps: writing into
+  // allocated extents is several times faster on ext4 than growing the
+  // file a block at a time. The caller truncates the file to its real end.
+  void reserve(uint64_t end) {
+    if (end <= reserved_ || reserve_failed_) return;
+    uint64_t step = 64ull << 20;
+    uint64_t target = (end + step - 1) / step * step;
+    if (fallocate(fd_, 0, reserved_, target - reserved_) == 0)
+      reserved_ = target;
+    else
+      reserve_failed_ = true;  // e.g. not supported, or the disk is nearly full: plain writes
+  }
+
   int fd_;
   uint64_t offset_;
+  uint64_t reserved_ = 0;
+  bool reserve_failed_ = false;
   Codec codec_;
   std::string path_;
   std::vector<uint8_t> raw_;
-  std::vector<uint8_t> stored_;
-  std::vector<Block> blocks_;
+  uint32_t next_block_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<uint8_t>> queue_;
+  bool done_ = false;
+  Status status_;
+  std::vector<Block> blocks_;  // written by the worker, read after finish()
+  std::thread worker_;
 };
 
 // Kernel-side task state that ptrace does not show, read by running getter
@@ -282,6 +354,8 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
     img.exe_path = exe_path;
     image_to_capnp(img, proc.initImage());
 
+    auto pages_started = std::chrono::steady_clock::now();
+    RR_LOG("checkpoint: task and layout state %.3f s", std::chrono::duration<double>(pages_started - started).count());
     // Page contents: skip zero pages, pages equal to the trace file they
     // map, and pages never touched; store identical pages once.
     FileHeader placeholder = {};
@@ -300,7 +374,6 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
     std::vector<uint64_t> pm(chunk_pages);
     for (const MappingRecord& m : img.mappings) {
       if (m.backing == Backing::Special) continue;
-      stats.resident_bytes += m.end - m.start;
       ScopedFd file;
       uint64_t file_size = 0;
       if (m.backing == Backing::File) {
@@ -313,13 +386,16 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
         bool have_pagemap = pagemap.is_open() &&
                             pread(pagemap.get(), pm.data(), pages * 8, (a / kPageSize) * 8) == (ssize_t)(pages * 8);
         bool any_present = !have_pagemap;
-        for (size_t p = 0; p < pages && !any_present; ++p) any_present = pm[p] & (3ull << 62);
+        size_t present = have_pagemap ? 0 : pages;
+        for (size_t p = 0; have_pagemap && p < pages; ++p) present += (pm[p] >> 62) & 1 ? 1 : ((pm[p] >> 62) & 2 ? 1 : 0);
+        any_present = present > 0;
+        stats.resident_bytes += present * kPageSize;
         if (!any_present) {
           // Never touched: zero for anonymous memory, the file for file mappings.
           stats.pages_zero += pages;
           continue;
         }
-        bool whole = t.read_mem(RemotePtr(a), buf.data(), pages * kPageSize);
+        bool whole = t.read_mem_fast(RemotePtr(a), buf.data(), pages * kPageSize);
         uint64_t file_off = m.offset + (a - m.start);
         size_t file_have = 0;
         if (file.is_open() && file_off < file_size) {
@@ -355,14 +431,18 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
             refs.push_back({addr, it->second});
             continue;
           }
-          RR_ASSIGN_OR_RETURN(PageBlockWriter::Ref ref, blocks.add(page));
+          PageBlockWriter::Ref ref = blocks.add(page);
           seen.emplace(h, ref);
           refs.push_back({addr, ref});
           ++stats.pages_stored;
         }
       }
     }
-    RR_TRY(blocks.flush());
+    auto pages_read = std::chrono::steady_clock::now();
+    RR_TRY(blocks.finish());
+    RR_LOG("checkpoint: pages read/hashed %.3f s, compression drained %.3f s",
+           std::chrono::duration<double>(pages_read - pages_started).count(),
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - pages_read).count());
     auto pages = proc.initPages(refs.size());
     for (size_t k = 0; k < refs.size(); ++k) {
       pages[k].setAddr(refs[k].addr);
@@ -394,10 +474,15 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
     RR_TRY(write_all(fd.get(), info_bytes.begin(), info_bytes.size(), tmp));
     if (pwrite(fd.get(), &h, sizeof(h), 0) != (ssize_t)sizeof(h)) return make_error("cannot write " + tmp + ": " + errno_text());
     stats.file_bytes = h.info_offset + h.info_size;
+    if (ftruncate(fd.get(), stats.file_bytes) != 0) return make_error("cannot truncate " + tmp + ": " + errno_text());
   } catch (const FatalError& e) {
     return make_error(std::string("cannot checkpoint event ") + std::to_string(stats.event) + ": " + e.what());
   }
+  auto before_sync = std::chrono::steady_clock::now();
   if (fsync(fd.get()) != 0) return make_error("cannot sync " + tmp + ": " + errno_text());
+  RR_LOG("checkpoint %" PRIu64 ": capture+write %.3f s, fsync %.3f s", stats.event,
+         std::chrono::duration<double>(before_sync - started).count(),
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - before_sync).count());
   fd.reset();
   if (rename(tmp.c_str(), stats.path.c_str()) != 0) return make_error("cannot rename " + tmp + ": " + errno_text());
   cleanup.armed = false;

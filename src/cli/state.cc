@@ -1,4 +1,5 @@
 // rr state [-g EVT] [--json] [TRACE]: the canonical state at an event.
+#include <chrono>
 #include <cstdio>
 
 #include "cli/command.h"
@@ -12,6 +13,7 @@ int cmd_state(const Args& args) {
   unsigned long long event = 0;
   bool json = false;
   bool ignore_pcp = false;
+  bool time_seek = false;
   std::string trace;
   unsigned long long mem_addr = 0, mem_len = 0;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -24,6 +26,9 @@ int cmd_state(const Args& args) {
       json = true;
     } else if (a == "--ignore-pcp") {
       ignore_pcp = true;
+    } else if (a == "--time-seek") {
+      // Prints on stderr how long reaching the event took (for bench/).
+      time_seek = true;
     } else if (a == "--memory") {
       // --memory ADDR LEN: hex dump of tracee memory instead of the state (for debugging).
       if (i + 2 >= args.size()) return fail("--memory needs an address and a length");
@@ -38,12 +43,15 @@ int cmd_state(const Args& args) {
       return fail("more than one trace given");
     }
   }
+  auto t0 = std::chrono::steady_clock::now();
   auto session = ReplaySession::open_at(resolve_trace_dir(trace), event, ignore_pcp);
   if (!session.ok()) return fail(session.error().message);
   ReplaySession& s = *session.value();
   s.set_echo(false);
   Status st = s.run_to(event);
   if (!st.ok()) return fail(st.error().message);
+  if (time_seek)
+    fprintf(stderr, "seek: %.6f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   if (mem_len) {
     if (!s.task() || !s.task()->alive()) return fail("no live task at this event");
     std::string bytes(mem_len, '\0');

@@ -8,6 +8,8 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+
 #include "util/fatal.h"
 
 namespace rr {
@@ -135,6 +137,13 @@ bool Task::read_mem(RemotePtr addr, void* buf, size_t len) {
   return true;
 }
 
+bool Task::read_mem_fast(RemotePtr addr, void* buf, size_t len) {
+  struct iovec local = {buf, len};
+  struct iovec remote = {(void*)addr.as_int(), len};
+  if (process_vm_readv(tid_, &local, 1, &remote, 1, 0) == (ssize_t)len) return true;
+  return read_mem(addr, buf, len);
+}
+
 std::string Task::read_bytes(RemotePtr addr, size_t len) {
   std::string out(len, '\0');
   if (!read_mem(addr, out.data(), len)) fatal_unreadable(addr, len);
@@ -170,6 +179,42 @@ void Task::write_mem(RemotePtr addr, const void* buf, size_t len) {
     p += n;
     a += n;
     len -= n;
+  }
+}
+
+void Task::write_pages(const std::vector<PageWrite>& pages) {
+  // Runs of pages adjacent both in the tracee and in the source become one
+  // iovec pair.
+  std::vector<struct iovec> local, remote;
+  for (const PageWrite& p : pages) {
+    if (!local.empty() && (const uint8_t*)local.back().iov_base + local.back().iov_len == p.data &&
+        (uint64_t)remote.back().iov_base + remote.back().iov_len == p.addr.as_int()) {
+      local.back().iov_len += kPageSize;
+      remote.back().iov_len += kPageSize;
+      continue;
+    }
+    local.push_back({(void*)p.data, kPageSize});
+    remote.push_back({(void*)p.addr.as_int(), kPageSize});
+  }
+  const size_t kBatch = 1024;  // IOV_MAX
+  for (size_t i = 0; i < local.size(); i += kBatch) {
+    size_t n = std::min(kBatch, local.size() - i);
+    size_t want = 0;
+    for (size_t k = i; k < i + n; ++k) want += local[k].iov_len;
+    ssize_t done = process_vm_writev(tid_, &local[i], n, &remote[i], n, 0);
+    if (done == (ssize_t)want) continue;
+    // Read-only memory (or a partial write): finish iovec by iovec through
+    // the memory file, which writes like a debugger does.
+    size_t skip = done > 0 ? done : 0;
+    for (size_t k = i; k < i + n; ++k) {
+      size_t len = local[k].iov_len;
+      if (skip >= len) {
+        skip -= len;
+        continue;
+      }
+      write_mem(RemotePtr((uint64_t)remote[k].iov_base + skip), (const char*)local[k].iov_base + skip, len - skip);
+      skip = 0;
+    }
   }
 }
 

@@ -76,6 +76,9 @@ class Task {
 
   // Reads tracee memory; false if any of it is unmapped.
   bool read_mem(RemotePtr addr, void* buf, size_t len);
+  // Like read_mem, through process_vm_readv (faster for large ranges, but
+  // only for readable memory; falls back to read_mem).
+  bool read_mem_fast(RemotePtr addr, void* buf, size_t len);
   std::string read_bytes(RemotePtr addr, size_t len);  // fatal if unreadable
   std::string read_c_string(RemotePtr addr, size_t max = 4096);
   template <typename T>
@@ -88,6 +91,13 @@ class Task {
   void write_mem(RemotePtr addr, const void* buf, size_t len);
   template <typename T>
   void write_val(RemotePtr addr, const T& v) { write_mem(addr, &v, sizeof(v)); }
+  // Writes whole pages, many per syscall (process_vm_writev) where the
+  // memory is writable, through the memory file where it is not.
+  struct PageWrite {
+    RemotePtr addr;
+    const uint8_t* data;  // kPageSize bytes
+  };
+  void write_pages(const std::vector<PageWrite>& pages);
 
   // After execve the memory file names the old address space: open it anew.
   void reopen_mem();

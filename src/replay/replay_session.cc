@@ -525,25 +525,19 @@ Status ReplaySession::restore(const std::string& checkpoint_path) {
       by_block[p.getBlock()].emplace_back(p.getAddr(), p.getOffset());
     }
     std::vector<uint8_t> raw;
-    std::string run;
     for (uint32_t b = 0; b < by_block.size(); ++b) {
       auto& pages = by_block[b];
       if (pages.empty()) continue;
       RR_TRY(ck->read_block(b, raw));
       std::sort(pages.begin(), pages.end());
-      size_t i = 0;
-      while (i < pages.size()) {
-        size_t j = i;
-        run.clear();
-        while (j < pages.size() && (j == i || pages[j].first == pages[j - 1].first + kPageSize)) {
-          if ((uint64_t)pages[j].second + kPageSize > raw.size())
-            return make_error("checkpoint " + checkpoint_path + " is corrupt (page past its block)");
-          run.append(reinterpret_cast<const char*>(raw.data()) + pages[j].second, kPageSize);
-          ++j;
-        }
-        task_->write_mem(RemotePtr(pages[i].first), run.data(), run.size());
-        i = j;
+      std::vector<Task::PageWrite> writes;
+      writes.reserve(pages.size());
+      for (const auto& [addr, offset] : pages) {
+        if ((uint64_t)offset + kPageSize > raw.size())
+          return make_error("checkpoint " + checkpoint_path + " is corrupt (page past its block)");
+        writes.push_back({RemotePtr(addr), raw.data() + offset});
       }
+      task_->write_pages(writes);
     }
 
     // Kernel-side task state.
