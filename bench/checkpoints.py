@@ -56,9 +56,11 @@ def main():
         rows = []
         for codec in ("zstd", "zlib", "none"):
             speeds, ratios, secs = [], [], []
-            for _ in range(a.runs):
-                run([rr, "checkpoints", "rm", "--all", trace])
-                out = run([rr, "create-checkpoints", "-s", str(late), "-e", str(late), "--codec", codec, trace]).stdout.decode()
+            run([rr, "checkpoints", "rm", "--all", trace])
+            time.sleep(2)  # let the file system finish releasing what rm freed
+            for k in range(a.runs):
+                ev = late - k  # one file per run: no delete right before a write
+                out = run([rr, "create-checkpoints", "-s", str(ev), "-e", str(ev), "--codec", codec, trace]).stdout.decode()
                 m = re.search(r"([0-9.]+) bytes per resident byte, .*\(([0-9.]+) s writing, ([0-9]+) MB/s", out)
                 ratios.append(float(m.group(1)))
                 secs.append(float(m.group(2)))

@@ -583,7 +583,7 @@ Result<std::unique_ptr<CheckpointReader>> CheckpointReader::open(const std::stri
   return r;
 }
 
-Status CheckpointReader::read_block(uint32_t index, std::vector<uint8_t>& out) {
+Status CheckpointReader::read_block(uint32_t index, std::vector<uint8_t>& out, std::vector<uint8_t>& stored_) const {
   auto blocks = info_.getBlocks();
   if (index >= blocks.size()) return make_error("checkpoint " + path_ + " is corrupt (bad block index)");
   auto b = blocks[index];

@@ -65,7 +65,8 @@ class CheckpointReader {
   static Result<std::unique_ptr<CheckpointReader>> open(const std::string& path, const std::string& uuid);
   ckpt::CheckpointInfo::Reader info() const { return info_; }
   // Decompresses block `index` into `out` after checking its checksum.
-  Status read_block(uint32_t index, std::vector<uint8_t>& out);
+  // Safe to call from several threads, each with its own `scratch`.
+  Status read_block(uint32_t index, std::vector<uint8_t>& out, std::vector<uint8_t>& scratch) const;
   const std::string& path() const { return path_; }
 
  private:
@@ -76,7 +77,6 @@ class CheckpointReader {
   kj::Array<capnp::word> words_;
   std::unique_ptr<capnp::FlatArrayMessageReader> message_;
   ckpt::CheckpointInfo::Reader info_;
-  std::vector<uint8_t> stored_;
 };
 
 }  // namespace rr
