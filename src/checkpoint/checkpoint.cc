@@ -221,22 +221,6 @@ void capture_task_kernel_state(Task& t, ckpt::TaskState::Builder out) {
   if (rs.syscall(SYS_prctl, {PR_GET_TID_ADDRESS, buf.as_int(), 0, 0, 0}) == 0) out.setTidAddress(t.read_val<uint64_t>(buf));
 }
 
-// /proc/PID/stat fields (1-based, as proc(5) numbers them).
-std::vector<uint64_t> stat_fields(pid_t pid) {
-  auto text = read_file("/proc/" + std::to_string(pid) + "/stat");
-  if (!text.ok()) fatal(text.error().message);
-  const std::string& s = text.value();
-  std::vector<uint64_t> f = {0, 0, 0};
-  size_t pos = s.find(' ', s.rfind(')') + 2) + 1;
-  while (pos < s.size()) {
-    size_t sp = s.find(' ', pos);
-    if (sp == std::string::npos) sp = s.size();
-    f.push_back(strtoull(s.c_str() + pos, nullptr, 10));
-    pos = sp + 1;
-  }
-  return f;
-}
-
 }  // namespace
 
 std::string checkpoints_dir(const std::string& trace_dir) { return trace_dir + "/checkpoints"; }
@@ -328,24 +312,10 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
       }
       img.mappings.push_back(m);
     }
-    std::vector<uint64_t> f = stat_fields(t.tid());
-    auto field = [&](size_t n) { return n <= f.size() ? f[n - 1] : 0; };
-    img.mm.start_code = field(26);
-    img.mm.end_code = field(27);
-    img.mm.start_stack = field(28);
-    img.mm.start_data = field(45);
-    img.mm.end_data = field(46);
-    img.mm.start_brk = field(47);
-    img.mm.arg_start = field(48);
-    img.mm.arg_end = field(49);
-    img.mm.env_start = field(50);
-    img.mm.env_end = field(51);
     {
       RemoteSyscalls rs(t);
-      img.mm.brk = rs.syscall(SYS_brk, {0});
+      img.mm = capture_mm(t, rs);
     }
-    auto auxv = read_file(proc_dir + "/auxv");
-    if (auxv.ok()) img.mm.auxv = auxv.value();
     char exe[4096];
     ssize_t n = readlink((proc_dir + "/exe").c_str(), exe, sizeof(exe) - 1);
     std::string exe_path = n > 0 ? std::string(exe, n) : "";

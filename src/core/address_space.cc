@@ -138,6 +138,26 @@ void capture_pages(Task& task, const MappingRecord& m, const std::string& trace_
 
 }  // namespace
 
+MmRecord capture_mm(Task& task, RemoteSyscalls& remote) {
+  MmRecord mm;
+  std::vector<uint64_t> f = read_stat_fields(task.tid());
+  auto field = [&](size_t n) { return n <= f.size() ? f[n - 1] : 0; };
+  mm.start_code = field(26);
+  mm.end_code = field(27);
+  mm.start_stack = field(28);
+  mm.start_data = field(45);
+  mm.end_data = field(46);
+  mm.start_brk = field(47);
+  mm.arg_start = field(48);
+  mm.arg_end = field(49);
+  mm.env_start = field(50);
+  mm.env_end = field(51);
+  mm.brk = remote.syscall(SYS_brk, {0});
+  auto auxv = read_file("/proc/" + std::to_string(task.tid()) + "/auxv");
+  if (auxv.ok()) mm.auxv = auxv.value();
+  return mm;
+}
+
 ProcessImage capture_image(Task& task, RemoteSyscalls& remote, FileStore& files, const std::string& trace_dir) {
   ProcessImage img;
   pid_t pid = task.tid();
@@ -166,21 +186,7 @@ ProcessImage capture_image(Task& task, RemoteSyscalls& remote, FileStore& files,
     if (m.backing != Backing::Special) capture_pages(task, m, trace_dir, img.pages);
     img.mappings.push_back(std::move(m));
   }
-  std::vector<uint64_t> f = read_stat_fields(pid);
-  auto field = [&](size_t n) { return n <= f.size() ? f[n - 1] : 0; };
-  img.mm.start_code = field(26);
-  img.mm.end_code = field(27);
-  img.mm.start_stack = field(28);
-  img.mm.start_data = field(45);
-  img.mm.end_data = field(46);
-  img.mm.start_brk = field(47);
-  img.mm.arg_start = field(48);
-  img.mm.arg_end = field(49);
-  img.mm.env_start = field(50);
-  img.mm.env_end = field(51);
-  img.mm.brk = remote.syscall(SYS_brk, {0});
-  auto auxv = read_file(proc + "/auxv");
-  if (auxv.ok()) img.mm.auxv = auxv.value();
+  img.mm = capture_mm(task, remote);
   char exe[4096];
   ssize_t n = readlink((proc + "/exe").c_str(), exe, sizeof(exe) - 1);
   img.exe_path = n > 0 ? std::string(exe, n) : "";

@@ -70,6 +70,10 @@ struct ProcessImage {
   std::string exe_path;
 };
 
+// The kernel's view of the layout of the stopped `task` (from /proc/PID/stat,
+// /proc/PID/auxv and brk(0) run through `remote`); exe_file is left empty.
+MmRecord capture_mm(Task& task, RemoteSyscalls& remote);
+
 // Whether a mapping is one of the kernel's own ([vdso], [vvar], ...) or the rr page.
 bool is_special_mapping(const MapEntry& e);
 

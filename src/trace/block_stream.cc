@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <memory>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -56,8 +57,11 @@ Status compress_block(Codec codec, const uint8_t* raw, size_t len, std::vector<u
       out.assign(raw, raw + len);
       return {};
     case Codec::Zstd: {
+      // One context per thread, kept: creating one per block costs more than
+      // compressing an incompressible megabyte.
+      thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
       out.resize(ZSTD_compressBound(len));
-      size_t n = ZSTD_compress(out.data(), out.size(), raw, len, 1);
+      size_t n = ZSTD_compressCCtx(cctx.get(), out.data(), out.size(), raw, len, 1);
       if (ZSTD_isError(n)) return make_error(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
       out.resize(n);
       return {};
@@ -82,7 +86,8 @@ Status decompress_block(Codec codec, const uint8_t* stored, size_t len, size_t r
       memcpy(out.data(), stored, len);
       return {};
     case Codec::Zstd: {
-      size_t n = ZSTD_decompress(out.data(), raw_len, stored, len);
+      thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+      size_t n = ZSTD_decompressDCtx(dctx.get(), out.data(), raw_len, stored, len);
       if (ZSTD_isError(n) || n != raw_len) return make_error("zstd block does not decompress");
       return {};
     }
