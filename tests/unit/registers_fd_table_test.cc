@@ -1,0 +1,109 @@
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/syscall.h>
+
+#include <cstring>
+
+#include "core/fd_table.h"
+#include "core/registers.h"
+
+namespace rr {
+namespace {
+
+TEST(Registers, TableNamesEveryField) {
+  EXPECT_EQ(register_table().size() * 8, sizeof(user_regs_struct));
+  Registers r;
+  r.raw().r13 = 0x1234;
+  bool found = false;
+  for (const RegisterInfo& info : register_table())
+    if (std::string(info.name) == "r13") found = r.get(info) == 0x1234;
+  EXPECT_TRUE(found);
+}
+
+TEST(Registers, DiffNamesOnlyTheRegistersThatDiffer) {
+  Registers a, b;
+  a.raw().rip = 0x401000;
+  b.raw().rip = 0x401000;
+  EXPECT_EQ(a.diff(b), "");
+  b.raw().rdi = 7;
+  b.raw().eflags = 0x246;
+  std::string d = a.diff(b);
+  EXPECT_NE(d.find("rdi 0x0 != 0x7"), std::string::npos) << d;
+  EXPECT_NE(d.find("eflags 0x0 != 0x246"), std::string::npos) << d;
+  EXPECT_EQ(d.find("rip"), std::string::npos) << d;
+}
+
+TEST(Registers, BytesRoundTripAndRejectWrongSizes) {
+  Registers a;
+  a.raw().rax = 1;
+  a.raw().fs_base = 0x7fff0000;
+  std::string bytes = a.to_bytes();
+  Registers b;
+  ASSERT_TRUE(Registers::from_bytes(bytes.data(), bytes.size(), b));
+  EXPECT_TRUE(a == b);
+  EXPECT_FALSE(Registers::from_bytes(bytes.data(), bytes.size() - 8, b));
+}
+
+TEST(Registers, SyscallArgumentsFollowTheKernelOrder) {
+  Registers r;
+  for (int i = 0; i < 6; ++i) r.set_arg(i, 100 + i);
+  EXPECT_EQ(r.raw().rdi, 100u);
+  EXPECT_EQ(r.raw().rsi, 101u);
+  EXPECT_EQ(r.raw().rdx, 102u);
+  EXPECT_EQ(r.raw().r10, 103u);
+  EXPECT_EQ(r.raw().r8, 104u);
+  EXPECT_EQ(r.raw().r9, 105u);
+}
+
+FdTable::MemReader no_memory() {
+  return [](RemotePtr, void*, size_t) { return false; };
+}
+
+TEST(FdTable, DupOfStdoutEchoesAndCloseForgets) {
+  FdTable t;
+  EXPECT_EQ(t.echo_target(1), 1);
+  EXPECT_EQ(t.echo_target(2), 2);
+  uint64_t dup_args[6] = {1, 0, 0, 0, 0, 0};
+  t.on_syscall(SYS_dup, dup_args, 5, no_memory());
+  EXPECT_EQ(t.echo_target(5), 1);
+  uint64_t close_args[6] = {5, 0, 0, 0, 0, 0};
+  t.on_syscall(SYS_close, close_args, 0, no_memory());
+  EXPECT_EQ(t.echo_target(5), 0);
+}
+
+TEST(FdTable, Dup2OfAFileOverStdoutStopsTheEcho) {
+  FdTable t;
+  uint64_t open_args[6] = {(uint64_t)AT_FDCWD, 0, O_WRONLY, 0, 0, 0};
+  t.on_syscall(SYS_openat, open_args, 3, no_memory());
+  uint64_t dup2_args[6] = {3, 1, 0, 0, 0, 0};
+  t.on_syscall(SYS_dup2, dup2_args, 1, no_memory());
+  EXPECT_EQ(t.echo_target(1), 0);
+}
+
+TEST(FdTable, FailedCallsChangeNothing) {
+  FdTable t;
+  uint64_t close_args[6] = {1, 0, 0, 0, 0, 0};
+  t.on_syscall(SYS_close, close_args, -9, no_memory());
+  EXPECT_EQ(t.echo_target(1), 1);
+}
+
+TEST(FdTable, PipesReadTheirFdsFromTraceeMemoryAndExecDropsCloexec) {
+  FdTable t;
+  uint64_t pipe_args[6] = {0x1000, O_CLOEXEC, 0, 0, 0, 0};
+  auto mem = [](RemotePtr addr, void* buf, size_t len) {
+    if (addr.as_int() != 0x1000 || len != 8) return false;
+    int fds[2] = {7, 8};
+    memcpy(buf, fds, 8);
+    return true;
+  };
+  t.on_syscall(SYS_pipe2, pipe_args, 0, mem);
+  ASSERT_EQ(t.entries().count(7), 1u);
+  ASSERT_EQ(t.entries().count(8), 1u);
+  EXPECT_TRUE(t.entries().at(7).cloexec);
+  t.on_exec();
+  EXPECT_EQ(t.entries().count(7), 0u);
+  EXPECT_EQ(t.entries().count(1), 1u);
+}
+
+}  // namespace
+}  // namespace rr
