@@ -17,6 +17,12 @@ namespace {
 constexpr uint64_t kFrameErr = 8 + 40 + 19 * 8;
 constexpr uint64_t kFrameTrapno = kFrameErr + 8;
 constexpr uint64_t kFrameCr2 = kFrameErr + 24;
+// mcontext.fpstate: the address of the FXSAVE/XSAVE image the kernel wrote.
+constexpr uint64_t kFrameFpstate = 8 + 40 + 23 * 8;
+// In that image, FOP, FIP and FDP (bytes 6..23): AMD CPUs leave timing-
+// dependent values there (what the kernel's FPU code last executed).
+constexpr uint64_t kFxLastInsn = 6;
+constexpr size_t kFxLastInsnLen = 18;
 
 }  // namespace
 
@@ -44,6 +50,11 @@ bool deliver_to_handler(Task& t, int sig, bool synchronous) {
     t.write_val(RemotePtr(frame + kFrameTrapno), zero);
   }
   if (!synchronous || (sig != SIGSEGV && sig != SIGBUS)) t.write_val(RemotePtr(frame + kFrameCr2), zero);
+  uint64_t fpstate = t.read_val<uint64_t>(RemotePtr(frame + kFrameFpstate));
+  if (fpstate) {
+    static const char zeros[kFxLastInsnLen] = {};
+    t.write_mem(RemotePtr(fpstate + kFxLastInsn), zeros, sizeof(zeros));
+  }
   return true;
 }
 

@@ -4,7 +4,8 @@
 // recording, a replay and a restored checkpoint (the supervisor's own traps,
 // a fresh process), so recording and replay both stop at the handler's first
 // instruction and rewrite those fields by one rule: kept where the signal's
-// own fault set them, zero where they are stale.
+// own fault set them, zero where they are stale. The x87 last-instruction
+// fields of the saved FPU image are zeroed too (timing-dependent on AMD).
 #pragma once
 
 #include "core/task.h"

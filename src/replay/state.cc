@@ -1,6 +1,7 @@
 #include "replay/state.h"
 
 #include <cinttypes>
+#include <algorithm>
 #include <cstdio>
 #include <vector>
 #include <xxhash.h>
@@ -109,9 +110,13 @@ std::vector<MappingState> mapping_states(ReplaySession& s) {
 
 // FXSAVE legacy area up to the XMM registers, and the upper halves of the YMM
 // registers: the architectural state, without bookkeeping bytes that depend
-// on how the kernel last saved it.
+// on how the kernel last saved it. The x87 last-instruction fields (FOP, FIP,
+// FDP, bytes 6..23) are left out too: AMD CPUs do not restore them, so they
+// keep whatever the kernel's own FPU code left there at the last context
+// switch, which depends on timing.
 uint64_t fpu_hash(Task& t) {
   std::string x = t.xsave();
+  if (x.size() >= 24) std::fill(x.begin() + 6, x.begin() + 24, '\0');
   XXH3_state_t* st = XXH3_createState();
   XXH3_64bits_reset(st);
   XXH3_64bits_update(st, x.data(), std::min<size_t>(x.size(), 416));
