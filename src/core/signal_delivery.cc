@@ -58,4 +58,38 @@ bool deliver_to_handler(Task& t, int sig, bool synchronous) {
   return true;
 }
 
+namespace {
+
+// Where the frame's FPU image is and how large: the kernel records its size
+// in the software-reserved bytes 464.. of the FXSAVE area (magic, then the
+// extended size); a plain FXSAVE image is 512 bytes.
+bool frame_fpu_range(Task& t, uint64_t& addr, size_t& len) {
+  uint64_t frame = t.regs().sp().as_int();
+  addr = t.read_val<uint64_t>(RemotePtr(frame + kFrameFpstate));
+  if (!addr) return false;
+  uint32_t sw[2];
+  if (!t.read_mem(RemotePtr(addr + 464), sw, sizeof(sw))) return false;
+  len = (sw[0] == 0x46505853u /* FP_XSTATE_MAGIC1 */ && sw[1] >= 512 && sw[1] <= 65536) ? sw[1] : 512;
+  return true;
+}
+
+}  // namespace
+
+std::string frame_fpu_image(Task& t) {
+  uint64_t addr;
+  size_t len;
+  if (!frame_fpu_range(t, addr, len)) return "";
+  std::string image(len, '\0');
+  if (!t.read_mem(RemotePtr(addr), image.data(), len)) return "";
+  return image;
+}
+
+void set_frame_fpu_image(Task& t, const std::string& image) {
+  uint64_t addr;
+  size_t len;
+  if (image.empty() || !frame_fpu_range(t, addr, len)) return;
+  if (len != image.size()) fatal("the signal frame's FPU image has another size than in the recording");
+  t.write_mem(RemotePtr(addr), image.data(), image.size());
+}
+
 }  // namespace rr

@@ -21,4 +21,9 @@ bool signal_is_caught(Task& t, int sig);
 // `synchronous`: the signal comes from a fault of the current instruction.
 bool deliver_to_handler(Task& t, int sig, bool synchronous);
 
+// At the handler's first instruction: the FPU image of the signal frame, and
+// replacing it (replay writes the recorded one).
+std::string frame_fpu_image(Task& t);
+void set_frame_fpu_image(Task& t, const std::string& image);
+
 }  // namespace rr

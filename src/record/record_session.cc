@@ -320,7 +320,17 @@ Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
 Result<int> RecordSession::run() {
   Task& t = *task_;
   for (;;) {
-    if (deliver_sig_ && deliver_to_handler(t, deliver_sig_, deliver_sync_)) deliver_sig_ = 0;
+    if (pending_signal_frame_) {
+      // The signal event is written once delivery shows whether a handler
+      // ran and what the kernel saved in its frame.
+      if (deliver_to_handler(t, deliver_sig_, deliver_sync_)) {
+        std::string fpu = frame_fpu_image(t);
+        pending_signal_frame_->getRoot<trace::Frame>().getSignal().setFrameFpu(as_bytes(fpu.data(), fpu.size()));
+        deliver_sig_ = 0;
+      }
+      RR_TRY(finish_frame(*pending_signal_frame_));
+      pending_signal_frame_.reset();
+    }
     t.resume(ResumeHow::Syscall, deliver_sig_);
     deliver_sig_ = 0;
     WaitStatus st = t.wait();
@@ -570,8 +580,8 @@ Status RecordSession::on_signal(int sig) {
       injected_.erase(it);
     }
   }
-  capnp::MallocMessageBuilder msg;
-  auto frame = msg.initRoot<trace::Frame>();
+  pending_signal_frame_ = std::make_unique<capnp::MallocMessageBuilder>();
+  auto frame = pending_signal_frame_->initRoot<trace::Frame>();
   frame.setEvent(next_event_);
   frame.setTid(t.tid());
   auto ev = frame.initSignal();
@@ -583,7 +593,7 @@ Status RecordSession::on_signal(int sig) {
   deliver_sig_ = sig;
   deliver_sync_ = sync;
   last_event_regs_ = regs;
-  return finish_frame(msg);
+  return {};
 }
 
 }  // namespace rr

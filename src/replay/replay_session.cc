@@ -230,7 +230,10 @@ Status ReplaySession::apply_exec(trace::Frame::Reader f, trace::ExecImage::Reade
 }
 
 WaitStatus ReplaySession::resume_and_wait(ResumeHow how) {
-  if (pending_sig_ && deliver_to_handler(*task_, pending_sig_, pending_sync_)) pending_sig_ = 0;
+  if (pending_sig_ && deliver_to_handler(*task_, pending_sig_, pending_sync_)) {
+    set_frame_fpu_image(*task_, pending_frame_fpu_);
+    pending_sig_ = 0;
+  }
   task_->resume(how, pending_sig_);
   pending_sig_ = 0;
   return task_->wait();
@@ -459,6 +462,7 @@ Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::R
   }
   pending_sig_ = ev.getDeliver() ? sig : 0;
   pending_sync_ = ev.getSynchronous();
+  pending_frame_fpu_ = data_str(ev.getFrameFpu());
   return {};
 }
 

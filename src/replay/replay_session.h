@@ -117,6 +117,7 @@ class ReplaySession {
   uint64_t current_event_ = 0;
   int pending_sig_ = 0;
   bool pending_sync_ = false;
+  std::string pending_frame_fpu_;  // recorded FPU image of the pending signal's frame
   bool at_end_ = false;
   bool exited_ = false;
   int exit_code_ = 0;

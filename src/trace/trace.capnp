@@ -121,6 +121,9 @@ struct SignalEvent {
   synchronous @2 :Bool;       # caused by the instruction at rip; recurs by itself in replay
   regs @3 :Registers;         # registers at the signal-delivery stop
   deliver @4 :Bool;           # false when the recorder suppressed it (never seen by the program)
+  frameFpu @5 :Data;          # for a signal with a handler: the FPU image (XSAVE) the kernel put in
+                              # the signal frame, as recorded; replay writes it over its own, because
+                              # what XSAVE stores depends on timing (AMD x87 pointers, init tracking)
 }
 
 # rdtsc or rdtscp trapped and emulated.
