@@ -9,6 +9,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "replay/replay_session.h"
 #include "trace/trace_files.h"
 
@@ -33,16 +34,6 @@ std::string trace_uuid(const std::string& dir) {
   if (!r.ok()) return "";
   auto u = r.value()->header().getUuid();
   return std::string(reinterpret_cast<const char*>(u.begin()), u.size());
-}
-
-void progress(bool tty, uint64_t at, uint64_t from, uint64_t to, size_t written) {
-  if (!tty) return;
-  double frac = to > from ? double(at - from) / double(to - from) : 1.0;
-  if (frac > 1) frac = 1;
-  int width = 30, filled = int(frac * width);
-  fprintf(stderr, "\r[%.*s%*s] event %" PRIu64 "/%" PRIu64 ", %zu checkpoints", filled,
-          "==============================", width - filled, "", at, to, written);
-  fflush(stderr);
 }
 
 }  // namespace
@@ -93,7 +84,8 @@ int cmd_create_checkpoints(const Args& args) {
   if (!session.ok()) return fail(session.error().message);
   ReplaySession& s = *session.value();
   s.set_echo(false);
-  bool tty = isatty(2);
+  Progress bar("rr: creating checkpoints");
+  s.set_progress([&](uint64_t at) { bar.update(at, end); });
   auto t0 = std::chrono::steady_clock::now();
   uint64_t bytes = 0, resident = 0;
   size_t written = 0;
@@ -112,17 +104,17 @@ int cmd_create_checkpoints(const Args& args) {
     if (!s.can_checkpoint()) break;
     auto stats = write_checkpoint(s, codec);
     if (!stats.ok()) {
-      if (tty) fputc('\n', stderr);
+      bar.done();
       return fail(stats.error().message);
     }
     ++written;
     bytes += stats->file_bytes;
     resident += stats->resident_bytes;
     write_seconds += stats->seconds;
-    progress(tty, s.current_event(), start, end, written);
+    bar.update(s.current_event(), end, ", " + std::to_string(written) + " checkpoints");
     next = s.current_event() + interval;
   }
-  if (tty) fputc('\n', stderr);
+  bar.done();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   printf("wrote %zu checkpoints, %" PRIu64 " bytes, %.3f bytes per resident byte, %.2f s (%.2f s writing, %.0f MB/s of resident memory)\n",
          written, bytes, resident ? double(bytes) / double(resident) : 0.0, secs, write_seconds,

@@ -3,6 +3,7 @@
 // exit status, never a crash.
 #include <cstdio>
 #include <cstring>
+#include <unistd.h>
 #include <exception>
 #include <kj/exception.h>
 
@@ -13,6 +14,7 @@ namespace rr {
 
 int fail(const std::string& message) {
   fflush(stdout);
+  if (isatty(2)) fputs("\r\033[K", stderr);  // over a progress line, if one is shown
   fprintf(stderr, "rr: %s\n", message.c_str());
   return 1;
 }

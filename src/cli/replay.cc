@@ -1,6 +1,7 @@
 // rr replay -a [-g EVT] [TRACE]: replays to the end with no debugger,
 // echoing what the program wrote to stdout and stderr (from EVT on with -g).
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "replay/replay_session.h"
 #include "trace/trace_files.h"
 
@@ -36,7 +37,11 @@ int cmd_replay(const Args& args) {
   ReplaySession& s = *session.value();
   if (from > 0) {
     s.set_echo(false);
+    Progress progress("rr: replaying to event " + std::to_string(from));
+    s.set_progress([&](uint64_t at) { progress.update(at, from); });
     Status st = s.run_to(from);
+    progress.done();
+    s.set_progress(nullptr);
     if (!st.ok()) return fail(st.error().message);
     s.set_echo(true);
   }

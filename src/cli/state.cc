@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "replay/replay_session.h"
 #include "replay/state.h"
 #include "trace/trace_files.h"
@@ -48,7 +49,10 @@ int cmd_state(const Args& args) {
   if (!session.ok()) return fail(session.error().message);
   ReplaySession& s = *session.value();
   s.set_echo(false);
+  Progress progress("rr: replaying to event " + std::to_string(event));
+  s.set_progress([&](uint64_t at) { progress.update(at, event); });
   Status st = s.run_to(event);
+  progress.done();
   if (!st.ok()) return fail(st.error().message);
   if (time_seek)
     fprintf(stderr, "seek: %.6f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -203,6 +203,7 @@ Status ReplaySession::run_to(uint64_t target) {
       return make_error("replay failed at event " + std::to_string(f.getEvent()) + ": " + e.what());
     }
     current_event_ = f.getEvent();
+    if (progress_ && current_event_ % 4096 == 0) progress_(current_event_);
   }
   if (target != 0 && current_event_ < target)
     return make_error("event " + std::to_string(target) + " is past the end of the trace (last event " +

@@ -50,6 +50,8 @@ class ReplaySession {
 
   // Echo the program's writes to stdout/stderr (on by default).
   void set_echo(bool on) { echo_ = on; }
+  // Called every few thousand events during run_to (for progress displays).
+  void set_progress(std::function<void(uint64_t event)> f) { progress_ = std::move(f); }
 
   // Whether the state after the current event can be saved as a persistent
   // checkpoint: the tracee lives and nothing is in flight (no signal waiting
@@ -124,6 +126,7 @@ class ReplaySession {
   int killed_by_ = 0;
   bool echo_ = true;
   bool exiting_ = false;  // the tracee is about to run exit/exit_group
+  std::function<void(uint64_t)> progress_;
 };
 
 }  // namespace rr
