@@ -294,21 +294,14 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
     std::string prefix = dir + "/";
     std::vector<MapEntry> maps = read_maps(t.tid());
     for (const MapEntry& e : maps) {
-      MappingRecord m;
-      m.start = e.start;
-      m.end = e.end;
-      m.prot = e.prot;
-      m.shared = e.shared;
-      m.offset = e.offset;
-      m.name = e.name;
-      m.grows_down = e.name == "[stack]";
-      if (is_special_mapping(e)) {
-        m.backing = Backing::Special;
-      } else if (e.inode != 0 && e.name.rfind(prefix, 0) == 0) {
+      MappingRecord m = mapping_record(e);
+      bool named_file = m.backing != Backing::Special && e.inode != 0 && !e.name.empty() && e.name[0] == '/' &&
+                        e.name.rfind("/dev/zero", 0) != 0;
+      if (named_file && e.name.rfind(prefix, 0) != 0)
+        return make_error("mapping of " + e.name + " is not part of the trace; cannot checkpoint");
+      if (named_file) {
         m.backing = Backing::File;
         m.file = e.name.substr(prefix.size());
-      } else if (e.inode != 0 && !e.name.empty() && e.name[0] == '/' && e.name.rfind("/dev/zero", 0) != 0) {
-        return make_error("mapping of " + e.name + " is not part of the trace; cannot checkpoint");
       }
       img.mappings.push_back(m);
     }

@@ -66,6 +66,19 @@ bool is_special_mapping(const MapEntry& e) {
   return e.name == "[vdso]" || e.name == "[vvar]" || e.name == "[vvar_vclock]" || e.name == "[vsyscall]";
 }
 
+MappingRecord mapping_record(const MapEntry& e) {
+  MappingRecord m;
+  m.start = e.start;
+  m.end = e.end;
+  m.prot = e.prot;
+  m.shared = e.shared;
+  m.offset = e.offset;
+  m.name = e.name;
+  m.grows_down = e.name == "[stack]";
+  m.backing = is_special_mapping(e) ? Backing::Special : Backing::Anonymous;
+  return m;
+}
+
 namespace {
 
 bool all_zero(const char* p, size_t n) {
@@ -163,25 +176,14 @@ ProcessImage capture_image(Task& task, RemoteSyscalls& remote, FileStore& files,
   pid_t pid = task.tid();
   std::string proc = "/proc/" + std::to_string(pid);
   for (const MapEntry& e : read_maps(pid)) {
-    MappingRecord m;
-    m.start = e.start;
-    m.end = e.end;
-    m.prot = e.prot;
-    m.shared = e.shared;
-    m.offset = e.offset;
-    m.name = e.name;
-    m.grows_down = e.name == "[stack]";
-    if (is_special_mapping(e)) {
-      m.backing = Backing::Special;
-    } else if (is_file_backed(e)) {
+    MappingRecord m = mapping_record(e);
+    if (m.backing != Backing::Special && is_file_backed(e)) {
       m.backing = Backing::File;
       char range[64];
       snprintf(range, sizeof(range), "/map_files/%" PRIx64 "-%" PRIx64, e.start, e.end);
       auto stored = files.store(proc + range, e.name);
       if (!stored.ok()) fatal(stored.error().message);
       m.file = stored.value();
-    } else {
-      m.backing = Backing::Anonymous;
     }
     if (m.backing != Backing::Special) capture_pages(task, m, trace_dir, img.pages);
     img.mappings.push_back(std::move(m));

@@ -77,6 +77,10 @@ MmRecord capture_mm(Task& task, RemoteSyscalls& remote);
 // Whether a mapping is one of the kernel's own ([vdso], [vvar], ...) or the rr page.
 bool is_special_mapping(const MapEntry& e);
 
+// A mapping record with the fields /proc/PID/maps gives; backing is Special
+// for special mappings and Anonymous otherwise (callers decide about files).
+MappingRecord mapping_record(const MapEntry& e);
+
 // Captures the image of the stopped `task`, keeping mapped files in `files`.
 // `remote` runs the syscalls the capture needs (brk(0)).
 ProcessImage capture_image(Task& task, RemoteSyscalls& remote, FileStore& files,
