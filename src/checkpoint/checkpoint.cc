@@ -48,10 +48,6 @@ struct FileHeader {
 };
 static_assert(sizeof(FileHeader) == 64);
 
-kj::ArrayPtr<const kj::byte> bytes_of(const void* p, size_t n) {
-  return kj::arrayPtr(reinterpret_cast<const kj::byte*>(p), n);
-}
-
 bool all_zero(const uint8_t* p) {
   static const uint8_t zeros[kPageSize] = {};
   return memcmp(p, zeros, kPageSize) == 0;
@@ -207,7 +203,7 @@ void capture_task_kernel_state(Task& t, ckpt::TaskState::Builder out) {
   auto list = out.initSigactions(actions.size());
   for (size_t i = 0; i < actions.size(); ++i) {
     list[i].setSigno(actions[i].first);
-    list[i].setRaw(bytes_of(actions[i].second.data(), 32));
+    list[i].setRaw(capnp_bytes(actions[i].second));
   }
   stack_t ss = {};
   if (rs.syscall(SYS_sigaltstack, {0, buf.as_int()}) == 0) ss = t.read_val<stack_t>(buf);
@@ -253,9 +249,9 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
   Task& t = *session.task();
   capnp::MallocMessageBuilder msg;
   auto info = msg.initRoot<ckpt::CheckpointInfo>();
-  std::string uuid(reinterpret_cast<const char*>(session.reader().header().getUuid().begin()), 16);
+  std::string uuid = session.reader().uuid();
   info.setEvent(stats.event);
-  info.setTraceUuid(bytes_of(uuid.data(), uuid.size()));
+  info.setTraceUuid(capnp_bytes(uuid));
   info.setCreatedAtNs(std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count());
   StreamPos pos = session.next_frame_position();
@@ -286,7 +282,7 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
     capture_task_kernel_state(t, task);
     regs_to_capnp(t.regs(), task.initRegs());
     std::string xs = t.xsave();
-    task.setXsave(bytes_of(xs.data(), xs.size()));
+    task.setXsave(capnp_bytes(xs));
 
     // Mappings and the kernel's view of the layout.
     ProcessImage img;

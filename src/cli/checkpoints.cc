@@ -29,13 +29,6 @@ Result<uint64_t> last_event(const std::string& trace_dir) {
   return last;
 }
 
-std::string trace_uuid(const std::string& dir) {
-  auto r = TraceReader::open(dir);
-  if (!r.ok()) return "";
-  auto u = r.value()->header().getUuid();
-  return std::string(reinterpret_cast<const char*>(u.begin()), u.size());
-}
-
 }  // namespace
 
 int cmd_create_checkpoints(const Args& args) {
@@ -146,12 +139,9 @@ int cmd_checkpoints(const Args& args) {
     }
   }
   std::string dir = resolve_trace_dir(trace);
-  std::string uuid = trace_uuid(dir);
-  if (uuid.empty()) {
-    auto r = TraceReader::open(dir);
-    return fail(r.ok() ? "cannot read the trace id of " + dir : r.error().message);
-  }
-  std::vector<CheckpointEntry> list = list_checkpoints(dir, uuid);
+  auto reader = TraceReader::open(dir);
+  if (!reader.ok()) return fail(reader.error().message);
+  std::vector<CheckpointEntry> list = list_checkpoints(dir, reader.value()->uuid());
   if (rm) {
     if (!all && events.empty()) return fail("rr checkpoints rm needs event numbers or --all");
     int status = 0;

@@ -89,10 +89,6 @@ class TaskMemReader : public SyscallMemReader {
   Task& t_;
 };
 
-kj::ArrayPtr<const kj::byte> as_bytes(const void* p, size_t n) {
-  return kj::arrayPtr(reinterpret_cast<const kj::byte*>(p), n);
-}
-
 // Hides the vDSO from the program: its AT_SYSINFO_EHDR auxv entry becomes
 // AT_IGNORE, so libc makes real (recorded) syscalls for time.
 void hide_vdso(Task& t) {
@@ -194,7 +190,7 @@ Status RecordSession::write_header(const RecordOptions& options) {
   uint8_t uuid[16];
   std::random_device rd;
   for (auto& b : uuid) b = static_cast<uint8_t>(rd());
-  h.setUuid(as_bytes(uuid, 16));
+  h.setUuid(capnp_bytes(uuid, 16));
   h.setArch("x86_64");
   h.setExePath(exe_path_);
   auto argv = h.initArgv(options.argv.size());
@@ -325,7 +321,7 @@ Result<int> RecordSession::run() {
       // ran and what the kernel saved in its frame.
       if (deliver_to_handler(t, deliver_sig_, deliver_sync_)) {
         std::string fpu = frame_fpu_image(t);
-        pending_signal_frame_->getRoot<trace::Frame>().getSignal().setFrameFpu(as_bytes(fpu.data(), fpu.size()));
+        pending_signal_frame_->getRoot<trace::Frame>().getSignal().setFrameFpu(capnp_bytes(fpu));
         deliver_sig_ = 0;
       }
       RR_TRY(finish_frame(*pending_signal_frame_));
@@ -447,7 +443,7 @@ Status RecordSession::on_syscall_exit() {
         return make_error("cannot read what " + syscall_name(nr) + " wrote at " + std::to_string(ranges[i].addr.as_int()));
       }
       writes[i].setAddr(ranges[i].addr.as_int());
-      writes[i].setData(as_bytes(data.data(), data.size()));
+      writes[i].setData(capnp_bytes(data));
     }
     if (nr == SYS_mmap && !call.failed() && !(call.arg[3] & MAP_ANONYMOUS)) {
       std::string fd_path = "/proc/" + std::to_string(t.tid()) + "/fd/" + std::to_string((int)call.arg[4]);
@@ -586,7 +582,7 @@ Status RecordSession::on_signal(int sig) {
   frame.setTid(t.tid());
   auto ev = frame.initSignal();
   ev.setSigno(sig);
-  ev.setSiginfo(as_bytes(&si, sizeof(si)));
+  ev.setSiginfo(capnp_bytes(&si, sizeof(si)));
   ev.setSynchronous(sync);
   regs_to_capnp(regs, ev.initRegs());
   ev.setDeliver(true);

@@ -30,8 +30,6 @@ namespace {
 
 constexpr long kStubOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
 
-std::string data_str(capnp::Data::Reader d) { return std::string(reinterpret_cast<const char*>(d.begin()), d.size()); }
-
 // The body of a replay tracee before the supervisor rebuilds it: map the rr
 // page where recordings have it, then stop for the supervisor.
 [[noreturn]] void stub_main(int cpu) {
@@ -455,7 +453,7 @@ Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::R
     return divergence(f, std::string("expected signal ") + strsignal(sig) + ", got " + describe_stop(st));
   RR_TRY(check_regs(f, (std::string("at delivery of ") + strsignal(sig)).c_str(), regs_from_capnp(ev.getRegs())));
   if (!ev.getSynchronous()) {
-    std::string info = data_str(ev.getSiginfo());
+    std::string info = data_string(ev.getSiginfo());
     if (info.size() != sizeof(siginfo_t)) return make_error("trace is corrupt: bad siginfo size");
     siginfo_t si;
     memcpy(&si, info.data(), sizeof(si));
@@ -463,7 +461,7 @@ Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::R
   }
   pending_sig_ = ev.getDeliver() ? sig : 0;
   pending_sync_ = ev.getSynchronous();
-  pending_frame_fpu_ = data_str(ev.getFrameFpu());
+  pending_frame_fpu_ = data_string(ev.getFrameFpu());
   return {};
 }
 
@@ -512,9 +510,8 @@ namespace rr {
 
 Status ReplaySession::restore(const std::string& checkpoint_path) {
   if (task_) return make_error("restore needs a fresh replay session");
-  std::string uuid(reinterpret_cast<const char*>(reader_->header().getUuid().begin()), 16);
   auto t_restore = std::chrono::steady_clock::now();
-  RR_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> ck, CheckpointReader::open(checkpoint_path, uuid));
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> ck, CheckpointReader::open(checkpoint_path, reader_->uuid()));
   try {
     auto info = ck->info();
     if (info.getProcesses().size() != 1 || info.getProcesses()[0].getTasks().size() != 1)
@@ -524,7 +521,7 @@ Status ReplaySession::restore(const std::string& checkpoint_path) {
     RR_TRY(spawn_stub(RecordedTid{ts.getRecordedTid()}));
     ProcessImage img = image_from_capnp(proc.getImage());
     img.regs = regs_from_capnp(ts.getRegs());
-    img.xsave = std::string(reinterpret_cast<const char*>(ts.getXsave().begin()), ts.getXsave().size());
+    img.xsave = data_string(ts.getXsave());
     restore_image(*task_, img, reader_->dir());
 
     // Page contents, block by block; adjacent pages go in one write.
@@ -620,8 +617,7 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::open_at(const std::string&
                                                               bool ignore_checkpoints) {
   RR_ASSIGN_OR_RETURN(std::unique_ptr<ReplaySession> s, open(trace_dir));
   if (ignore_checkpoints) return s;
-  std::string uuid(reinterpret_cast<const char*>(s->reader_->header().getUuid().begin()), 16);
-  std::vector<CheckpointEntry> list = list_checkpoints(s->reader_->dir(), uuid);
+  std::vector<CheckpointEntry> list = list_checkpoints(s->reader_->dir(), s->reader_->uuid());
   for (auto it = list.rbegin(); it != list.rend(); ++it) {
     if (target != 0 && it->event > target) continue;
     if (!it->problem.empty()) {

@@ -32,10 +32,13 @@ std::string resolve_trace_dir(const std::string& arg) {
   return arg;
 }
 
-void regs_to_capnp(const Registers& r, trace::Registers::Builder out) {
-  std::string b = r.to_bytes();
-  out.setRaw(kj::arrayPtr(reinterpret_cast<const kj::byte*>(b.data()), b.size()));
+kj::ArrayPtr<const kj::byte> capnp_bytes(const void* data, size_t len) {
+  return kj::arrayPtr(reinterpret_cast<const kj::byte*>(data), len);
 }
+
+std::string data_string(capnp::Data::Reader d) { return std::string(reinterpret_cast<const char*>(d.begin()), d.size()); }
+
+void regs_to_capnp(const Registers& r, trace::Registers::Builder out) { out.setRaw(capnp_bytes(r.to_bytes())); }
 
 Registers regs_from_capnp(trace::Registers::Reader in) {
   Registers r;
@@ -43,12 +46,6 @@ Registers regs_from_capnp(trace::Registers::Reader in) {
   Registers::from_bytes(raw.begin(), raw.size(), r);
   return r;
 }
-
-static kj::ArrayPtr<const kj::byte> bytes(const std::string& s) {
-  return kj::arrayPtr(reinterpret_cast<const kj::byte*>(s.data()), s.size());
-}
-
-static std::string str(capnp::Data::Reader d) { return std::string(reinterpret_cast<const char*>(d.begin()), d.size()); }
 
 void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out) {
   auto maps = out.initMappings(img.mappings.size());
@@ -71,7 +68,7 @@ void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out) {
   auto pages = out.initPages(img.pages.size());
   for (size_t i = 0; i < img.pages.size(); ++i) {
     pages[i].setAddr(img.pages[i].addr);
-    pages[i].setData(bytes(img.pages[i].data));
+    pages[i].setData(capnp_bytes(img.pages[i].data));
   }
   auto mm = out.initMm();
   mm.setStartCode(img.mm.start_code);
@@ -85,10 +82,10 @@ void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out) {
   mm.setArgEnd(img.mm.arg_end);
   mm.setEnvStart(img.mm.env_start);
   mm.setEnvEnd(img.mm.env_end);
-  mm.setAuxv(bytes(img.mm.auxv));
+  mm.setAuxv(capnp_bytes(img.mm.auxv));
   mm.setExeFile(img.mm.exe_file);
   regs_to_capnp(img.regs, out.initRegs());
-  out.setXsave(bytes(img.xsave));
+  out.setXsave(capnp_bytes(img.xsave));
   out.setExePath(img.exe_path);
 }
 
@@ -113,7 +110,7 @@ ProcessImage image_from_capnp(trace::ExecImage::Reader in) {
     }
     img.mappings.push_back(std::move(m));
   }
-  for (auto p : in.getPages()) img.pages.push_back(PageRecord{p.getAddr(), str(p.getData())});
+  for (auto p : in.getPages()) img.pages.push_back(PageRecord{p.getAddr(), data_string(p.getData())});
   auto mm = in.getMm();
   img.mm.start_code = mm.getStartCode();
   img.mm.end_code = mm.getEndCode();
@@ -126,10 +123,10 @@ ProcessImage image_from_capnp(trace::ExecImage::Reader in) {
   img.mm.arg_end = mm.getArgEnd();
   img.mm.env_start = mm.getEnvStart();
   img.mm.env_end = mm.getEnvEnd();
-  img.mm.auxv = str(mm.getAuxv());
+  img.mm.auxv = data_string(mm.getAuxv());
   img.mm.exe_file = mm.getExeFile();
   img.regs = regs_from_capnp(in.getRegs());
-  img.xsave = str(in.getXsave());
+  img.xsave = data_string(in.getXsave());
   img.exe_path = in.getExePath();
   return img;
 }

@@ -25,6 +25,11 @@ std::string trace_root();
 // name is looked up under trace_root().
 std::string resolve_trace_dir(const std::string& arg);
 
+// Bytes into a capnp Data field, and a Data field back into bytes.
+kj::ArrayPtr<const kj::byte> capnp_bytes(const void* data, size_t len);
+inline kj::ArrayPtr<const kj::byte> capnp_bytes(const std::string& s) { return capnp_bytes(s.data(), s.size()); }
+std::string data_string(capnp::Data::Reader d);
+
 // capnp <-> C++ for process images.
 void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out);
 ProcessImage image_from_capnp(trace::ExecImage::Reader in);
@@ -65,6 +70,8 @@ class TraceReader {
   static Result<std::unique_ptr<TraceReader>> open(const std::string& dir);
   const std::string& dir() const { return dir_; }
   trace::TraceHeader::Reader header() const { return header_reader_->getRoot<trace::TraceHeader>(); }
+  // The trace's 16-byte id (checked when the header is opened).
+  std::string uuid() const { return data_string(header().getUuid()); }
   // The next frame, or nullopt at the end of the trace.
   Result<std::optional<FrameData>> next();
   StreamPos position() const { return events_.position(); }
