@@ -69,9 +69,9 @@ WaitStatus Task::wait() {
     if (r < 0 && errno == EINTR) continue;
     fatal_errno("waitpid for tracee " + std::to_string(tid_));
   }
-  last_status_ = WaitStatus(status);
-  if (last_status_.ended()) alive_ = false;
-  return last_status_;
+  WaitStatus st(status);
+  if (st.ended()) alive_ = false;
+  return st;
 }
 
 Registers Task::regs() {
@@ -147,21 +147,6 @@ bool Task::read_mem_fast(RemotePtr addr, void* buf, size_t len) {
 std::string Task::read_bytes(RemotePtr addr, size_t len) {
   std::string out(len, '\0');
   if (!read_mem(addr, out.data(), len)) fatal_unreadable(addr, len);
-  return out;
-}
-
-std::string Task::read_c_string(RemotePtr addr, size_t max) {
-  std::string out;
-  char buf[256];
-  while (out.size() < max) {
-    // Read up to the next page boundary so an unmapped page after the string is not touched.
-    uint64_t a = addr.as_int() + out.size();
-    size_t chunk = std::min<size_t>(sizeof(buf), kPageSize - (a % kPageSize));
-    if (!read_mem(RemotePtr(a), buf, chunk)) break;
-    size_t n = strnlen(buf, chunk);
-    out.append(buf, n);
-    if (n < chunk) break;
-  }
   return out;
 }
 

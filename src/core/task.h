@@ -62,7 +62,6 @@ class Task {
   void resume(ResumeHow how, int sig = 0);
   // Blocks until the tracee stops or ends.
   WaitStatus wait();
-  WaitStatus last_status() const { return last_status_; }
 
   Registers regs();
   void set_regs(const Registers& regs);
@@ -80,7 +79,6 @@ class Task {
   // only for readable memory; falls back to read_mem).
   bool read_mem_fast(RemotePtr addr, void* buf, size_t len);
   std::string read_bytes(RemotePtr addr, size_t len);  // fatal if unreadable
-  std::string read_c_string(RemotePtr addr, size_t max = 4096);
   template <typename T>
   T read_val(RemotePtr addr) {
     T v{};
@@ -112,7 +110,6 @@ class Task {
   RecordedTid recorded_tid_;
   ScopedFd mem_fd_;
   bool alive_ = true;
-  WaitStatus last_status_;
 };
 
 }  // namespace rr

@@ -69,7 +69,6 @@ Result<std::string> FileStore::store(const std::string& open_path, const std::st
     ScopedFd out(::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
     if (!out.is_open()) return make_error("cannot create " + dest + ": " + errno_text());
     RR_TRY(copy_fd(in.get(), out.get(), st.st_size, name_hint));
-    bytes_copied_ += st.st_size;
   }
   stored_.emplace(key, rel);
   return rel;

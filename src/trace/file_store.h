@@ -23,13 +23,10 @@ class FileStore {
   // path relative to the trace directory ("files/libc.so.6-3").
   Result<std::string> store(const std::string& open_path, const std::string& name_hint);
 
-  uint64_t bytes_copied() const { return bytes_copied_; }
-
  private:
   using Key = std::tuple<uint64_t, uint64_t, int64_t, int64_t, int64_t>;
   std::string trace_dir_;
   std::map<Key, std::string> stored_;
-  uint64_t bytes_copied_ = 0;
 };
 
 }  // namespace rr
