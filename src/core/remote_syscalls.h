@@ -36,7 +36,7 @@ class RemoteSyscalls {
 
   // Async signals that reached the tracee while it ran injected code; they
   // were suppressed and the caller decides what to do with them.
-  std::vector<siginfo_t>& stashed_signals() { return stashed_; }
+  const std::vector<siginfo_t>& stashed_signals() const { return stashed_; }
 
  private:
   Registers run(const Registers& regs);

@@ -272,13 +272,13 @@ Status RecordSession::spawn(const RecordOptions& options) {
   auto frame = msg.initRoot<trace::Frame>();
   frame.setEvent(next_event_);
   frame.setTid(task_->tid());
-  on_exec_done(msg, frame.initExec());
+  on_exec_done(frame.initExec());
   return finish_frame(msg);
 }
 
 // At the exit of a successful execve: map the rr page, hide the vDSO and
 // capture the new image.
-void RecordSession::on_exec_done(capnp::MessageBuilder&, trace::ExecImage::Builder out) {
+void RecordSession::on_exec_done(trace::ExecImage::Builder out) {
   Task& t = *task_;
   {
     RemoteSyscalls rs(t, t.regs().ip());
@@ -287,12 +287,14 @@ void RecordSession::on_exec_done(capnp::MessageBuilder&, trace::ExecImage::Build
                 (uint64_t)-1, 0});
     t.write_mem(RemotePtr(kRrPageAddr), kRrPageCode, sizeof(kRrPageCode));
     rs.checked("protecting the rr page", SYS_mprotect, {kRrPageAddr, kPageSize, PROT_READ | PROT_EXEC});
+    hold(rs.stashed_signals());
   }
   hide_vdso(t);
   ProcessImage img;
   {
     RemoteSyscalls rs(t);
     img = capture_image(t, rs, files_, writer_->dir());
+    hold(rs.stashed_signals());
   }
   img.mm.auxv = patched_auxv(img.mm.auxv);
   img.regs = t.regs();
@@ -425,7 +427,7 @@ Status RecordSession::on_syscall_exit() {
   sc.setResult(call.ret);
 
   if (desc->policy == ReplayPolicy::Exec && exec_seen_ && call.ret == 0) {
-    on_exec_done(msg, sc.initImage());
+    on_exec_done(sc.initImage());
     fds_.on_exec();
     regs = t.regs();
   } else {

@@ -38,7 +38,10 @@ class RecordSession {
   Result<int> run();
   Status write_header(const RecordOptions& options);
 
-  void on_exec_done(capnp::MessageBuilder& msg, trace::ExecImage::Builder image);
+  void on_exec_done(trace::ExecImage::Builder image);
+  // Asynchronous signals that arrived while injected code ran: held like any
+  // other that arrives between events.
+  void hold(const std::vector<siginfo_t>& signals) { held_.insert(held_.end(), signals.begin(), signals.end()); }
   Status on_syscall_entry();
   Status on_syscall_exit();
   Status on_signal(int sig);
