@@ -48,11 +48,6 @@ struct FileHeader {
 };
 static_assert(sizeof(FileHeader) == 64);
 
-bool all_zero(const uint8_t* p) {
-  static const uint8_t zeros[kPageSize] = {};
-  return memcmp(p, zeros, kPageSize) == 0;
-}
-
 struct PageHash {
   size_t operator()(const XXH128_hash_t& h) const { return h.low64 ^ (h.high64 * 31); }
 };
@@ -375,11 +370,11 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
             continue;
           }
           if (m.backing == Backing::File && p * kPageSize >= file_have && file_off + p * kPageSize >= file_size) {
-            if (all_zero(page)) {
+            if (is_zero_page(page)) {
               ++stats.pages_zero;
               continue;
             }
-          } else if (m.backing != Backing::File && all_zero(page)) {
+          } else if (m.backing != Backing::File && is_zero_page(page)) {
             ++stats.pages_zero;
             continue;
           }

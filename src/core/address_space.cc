@@ -66,6 +66,11 @@ bool is_special_mapping(const MapEntry& e) {
   return e.name == "[vdso]" || e.name == "[vvar]" || e.name == "[vvar_vclock]" || e.name == "[vsyscall]";
 }
 
+bool is_zero_page(const void* page) {
+  static const char zeros[kPageSize] = {};
+  return memcmp(page, zeros, kPageSize) == 0;
+}
+
 MappingRecord mapping_record(const MapEntry& e) {
   MappingRecord m;
   m.start = e.start;
@@ -80,11 +85,6 @@ MappingRecord mapping_record(const MapEntry& e) {
 }
 
 namespace {
-
-bool all_zero(const char* p, size_t n) {
-  static const char zeros[kPageSize] = {};
-  return memcmp(p, zeros, n) == 0;
-}
 
 bool is_file_backed(const MapEntry& e) {
   if (e.inode == 0 || e.name.empty() || e.name[0] != '/') return false;
@@ -142,7 +142,7 @@ void capture_pages(Task& task, const MappingRecord& m, const std::string& trace_
         continue;
       }
       if (rel + kPageSize <= file_data.size() && memcmp(page, file_data.data() + rel, kPageSize) == 0) continue;
-    } else if (all_zero(page, kPageSize)) {
+    } else if (is_zero_page(page)) {
       continue;
     }
     out.push_back(PageRecord{a, std::string(page, kPageSize)});

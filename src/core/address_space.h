@@ -77,6 +77,9 @@ MmRecord capture_mm(Task& task, RemoteSyscalls& remote);
 // Whether a mapping is one of the kernel's own ([vdso], [vvar], ...) or the rr page.
 bool is_special_mapping(const MapEntry& e);
 
+// Whether the kPageSize bytes at `page` are all zero.
+bool is_zero_page(const void* page);
+
 // A mapping record with the fields /proc/PID/maps gives; backing is Special
 // for special mappings and Anonymous otherwise (callers decide about files).
 MappingRecord mapping_record(const MapEntry& e);
