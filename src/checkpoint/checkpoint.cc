@@ -364,17 +364,15 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
             continue;
           }
           if (!whole && !t.read_mem(RemotePtr(addr), page, kPageSize)) continue;  // past the end of the file
-          if (m.backing == Backing::File && (p + 1) * kPageSize <= file_have &&
-              memcmp(page, file_buf.data() + p * kPageSize, kPageSize) == 0) {
-            ++stats.pages_backed;
-            continue;
-          }
-          if (m.backing == Backing::File && p * kPageSize >= file_have && file_off + p * kPageSize >= file_size) {
-            if (is_zero_page(page)) {
-              ++stats.pages_zero;
+          // A file page is skipped when it equals the file (pages past the
+          // file's end cannot be read at all, see above); an anonymous one
+          // when it is zero.
+          if (m.backing == Backing::File) {
+            if ((p + 1) * kPageSize <= file_have && memcmp(page, file_buf.data() + p * kPageSize, kPageSize) == 0) {
+              ++stats.pages_backed;
               continue;
             }
-          } else if (m.backing != Backing::File && is_zero_page(page)) {
+          } else if (is_zero_page(page)) {
             ++stats.pages_zero;
             continue;
           }
