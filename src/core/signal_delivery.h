@@ -1,12 +1,16 @@
 // Delivering a signal to a handler the same way on every road. The kernel
-// copies three fields of the thread's fault history (trap number, error code,
-// fault address) into every signal frame; that history differs between a
-// recording, a replay and a restored checkpoint (the supervisor's own traps,
-// a fresh process), so recording and replay both stop at the handler's first
-// instruction and rewrite those fields by one rule: kept where the signal's
-// own fault set them, zero where they are stale. The x87 last-instruction
-// fields of the saved FPU image are zeroed too (timing-dependent on AMD).
+// writes into every signal frame things that are not the program's doing:
+// three fields of the thread's fault history (trap number, error code, fault
+// address), which differ between a recording, a replay and a restored
+// checkpoint (the supervisor's own traps, a fresh process), and an FPU image
+// whose XSAVE contents depend on timing on some CPUs (AMD's x87 pointers,
+// init tracking). So both recording and replay enter handlers by single-step
+// and stop at the handler's first instruction; the recorder saves those
+// parts of the frame and replay writes them back.
 #pragma once
+
+#include <cstdint>
+#include <string>
 
 #include "core/task.h"
 
@@ -16,14 +20,17 @@ namespace rr {
 bool signal_is_caught(Task& t, int sig);
 
 // Delivers `sig` (the tracee is at its signal-delivery stop) into its handler
-// and normalizes the frame; the tracee is left stopped at the handler's first
-// instruction. Returns false, having done nothing, if `sig` has no handler.
-// `synchronous`: the signal comes from a fault of the current instruction.
-bool deliver_to_handler(Task& t, int sig, bool synchronous);
+// and leaves the tracee stopped at the handler's first instruction. Returns
+// false, having done nothing, if `sig` has no handler.
+bool deliver_to_handler(Task& t, int sig);
 
-// At the handler's first instruction: the FPU image of the signal frame, and
-// replacing it (replay writes the recorded one).
-std::string frame_fpu_image(Task& t);
-void set_frame_fpu_image(Task& t, const std::string& image);
+// The kernel-written parts of the signal frame at the handler's first
+// instruction: what the recorder saves and replay restores.
+struct FrameKernelState {
+  uint64_t err = 0, trapno = 0, cr2 = 0;  // sigcontext fault history
+  std::string fpu;                        // the FPU image (FXSAVE/XSAVE)
+};
+FrameKernelState read_frame_state(Task& t);
+void write_frame_state(Task& t, const FrameKernelState& state);
 
 }  // namespace rr

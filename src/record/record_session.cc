@@ -321,9 +321,13 @@ Result<int> RecordSession::run() {
     if (pending_signal_frame_) {
       // The signal event is written once delivery shows whether a handler
       // ran and what the kernel saved in its frame.
-      if (deliver_to_handler(t, deliver_sig_, deliver_sync_)) {
-        std::string fpu = frame_fpu_image(t);
-        pending_signal_frame_->getRoot<trace::Frame>().getSignal().setFrameFpu(capnp_bytes(fpu));
+      if (deliver_to_handler(t, deliver_sig_)) {
+        FrameKernelState state = read_frame_state(t);
+        auto ev = pending_signal_frame_->getRoot<trace::Frame>().getSignal();
+        ev.setFrameFpu(capnp_bytes(state.fpu));
+        ev.setFrameErr(state.err);
+        ev.setFrameTrapno(state.trapno);
+        ev.setFrameCr2(state.cr2);
         deliver_sig_ = 0;
       }
       RR_TRY(finish_frame(*pending_signal_frame_));
@@ -589,7 +593,6 @@ Status RecordSession::on_signal(int sig) {
   regs_to_capnp(regs, ev.initRegs());
   ev.setDeliver(true);
   deliver_sig_ = sig;
-  deliver_sync_ = sync;
   last_event_regs_ = regs;
   return {};
 }

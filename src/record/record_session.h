@@ -59,7 +59,6 @@ class RecordSession {
   FdTable fds_;
   uint64_t next_event_ = 1;
   int deliver_sig_ = 0;         // signal to pass at the next resume
-  bool deliver_sync_ = false;   // deliver_sig_ comes from a fault
   std::unique_ptr<capnp::MallocMessageBuilder> pending_signal_frame_;  // written after delivery
   Registers entry_regs_;        // registers at the current syscall's entry
   bool exec_seen_ = false;      // PTRACE_EVENT_EXEC seen during the current syscall

@@ -229,8 +229,8 @@ Status ReplaySession::apply_exec(trace::Frame::Reader f, trace::ExecImage::Reade
 }
 
 WaitStatus ReplaySession::resume_and_wait(ResumeHow how) {
-  if (pending_sig_ && deliver_to_handler(*task_, pending_sig_, pending_sync_)) {
-    set_frame_fpu_image(*task_, pending_frame_fpu_);
+  if (pending_sig_ && deliver_to_handler(*task_, pending_sig_)) {
+    write_frame_state(*task_, pending_frame_);
     pending_sig_ = 0;
   }
   task_->resume(how, pending_sig_);
@@ -460,8 +460,7 @@ Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::R
     t.set_siginfo(si);
   }
   pending_sig_ = ev.getDeliver() ? sig : 0;
-  pending_sync_ = ev.getSynchronous();
-  pending_frame_fpu_ = data_string(ev.getFrameFpu());
+  pending_frame_ = FrameKernelState{ev.getFrameErr(), ev.getFrameTrapno(), ev.getFrameCr2(), data_string(ev.getFrameFpu())};
   return {};
 }
 

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "core/fd_table.h"
+#include "core/signal_delivery.h"
 #include "core/task.h"
 #include "trace/trace_files.h"
 #include "util/result.h"
@@ -118,8 +119,7 @@ class ReplaySession {
   ReplayCounters counters_;
   uint64_t current_event_ = 0;
   int pending_sig_ = 0;
-  bool pending_sync_ = false;
-  std::string pending_frame_fpu_;  // recorded FPU image of the pending signal's frame
+  FrameKernelState pending_frame_;  // recorded kernel-written parts of the pending signal's frame
   bool at_end_ = false;
   bool exited_ = false;
   int exit_code_ = 0;

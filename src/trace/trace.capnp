@@ -121,9 +121,12 @@ struct SignalEvent {
   synchronous @2 :Bool;       # caused by the instruction at rip; recurs by itself in replay
   regs @3 :Registers;         # registers at the signal-delivery stop
   deliver @4 :Bool;           # false when the recorder suppressed it (never seen by the program)
-  frameFpu @5 :Data;          # for a signal with a handler: the FPU image (XSAVE) the kernel put in
-                              # the signal frame, as recorded; replay writes it over its own, because
-                              # what XSAVE stores depends on timing (AMD x87 pointers, init tracking)
+  # For a signal with a handler, the parts of its frame the kernel writes from
+  # outside the program's control; replay writes the recorded ones over its own.
+  frameFpu @5 :Data;          # the FPU image (XSAVE); its contents depend on timing on AMD CPUs
+  frameErr @6 :UInt64;        # sigcontext err: error code of the thread's last trap
+  frameTrapno @7 :UInt64;     # sigcontext trapno: number of the thread's last trap
+  frameCr2 @8 :UInt64;        # sigcontext cr2: address of the thread's last page fault
 }
 
 # rdtsc or rdtscp trapped and emulated.
