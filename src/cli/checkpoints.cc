@@ -57,12 +57,8 @@ int cmd_create_checkpoints(const Args& args) {
       auto c = parse_codec(args[++i]);
       if (!c.ok()) return fail(c.error().message);
       codec = c.value();
-    } else if (!a.empty() && a[0] == '-') {
-      return fail("unknown create-checkpoints option " + a);
-    } else if (trace.empty()) {
-      trace = a;
-    } else {
-      return fail("more than one trace given");
+    } else if (int status = take_trace_arg("create-checkpoints", a, trace)) {
+      return status;
     }
   }
   std::string dir = resolve_trace_dir(trace);
@@ -130,12 +126,8 @@ int cmd_checkpoints(const Args& args) {
       all = true;
     } else if (rm && parse_event(a, ev)) {
       events.push_back(ev);
-    } else if (!a.empty() && a[0] == '-') {
-      return fail("unknown checkpoints option " + a);
-    } else if (trace.empty()) {
-      trace = a;
-    } else {
-      return fail("more than one trace given");
+    } else if (int status = take_trace_arg("checkpoints", a, trace)) {
+      return status;
     }
   }
   std::string dir = resolve_trace_dir(trace);

@@ -21,6 +21,10 @@ const std::vector<Command>& command_table();
 // Prints "rr: <message>" on stderr and returns 1: the shape of every
 // user-facing error.
 int fail(const std::string& message);
+// For an argument none of `command`'s options took: an unknown option, the
+// TRACE argument, or a second TRACE. Returns 0 when `arg` became `trace`,
+// else the failure status (the error is printed).
+int take_trace_arg(const char* command, const std::string& arg, std::string& trace);
 // Parses a non-negative event number; false if `s` is not one.
 bool parse_event(const std::string& s, unsigned long long& out);
 

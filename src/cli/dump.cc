@@ -67,9 +67,7 @@ void print_frame(trace::Frame::Reader f) {
 int cmd_dump(const Args& args) {
   std::string trace;
   for (const std::string& a : args) {
-    if (!a.empty() && a[0] == '-') return fail("unknown dump option " + a);
-    if (!trace.empty()) return fail("more than one trace given");
-    trace = a;
+    if (int status = take_trace_arg("dump", a, trace)) return status;
   }
   auto reader = TraceReader::open(resolve_trace_dir(trace));
   if (!reader.ok()) return fail(reader.error().message);

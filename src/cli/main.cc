@@ -19,6 +19,13 @@ int fail(const std::string& message) {
   return 1;
 }
 
+int take_trace_arg(const char* command, const std::string& arg, std::string& trace) {
+  if (!arg.empty() && arg[0] == '-') return fail(std::string("unknown ") + command + " option " + arg);
+  if (!trace.empty()) return fail("more than one trace given");
+  trace = arg;
+  return 0;
+}
+
 bool parse_event(const std::string& s, unsigned long long& out) {
   if (s.empty() || s.size() > 19) return false;
   for (char c : s)

@@ -21,12 +21,8 @@ int cmd_replay(const Args& args) {
       ++i;
     } else if (a == "--ignore-pcp") {
       ignore_pcp = true;
-    } else if (!a.empty() && a[0] == '-') {
-      return fail("unknown replay option " + a);
-    } else if (trace.empty()) {
-      trace = a;
-    } else {
-      return fail("more than one trace given");
+    } else if (int status = take_trace_arg("replay", a, trace)) {
+      return status;
     }
   }
   if (!autopilot) return fail("replay under gdb is not implemented yet; use rr replay -a");

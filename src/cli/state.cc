@@ -36,12 +36,8 @@ int cmd_state(const Args& args) {
       mem_addr = std::stoull(args[i + 1], nullptr, 0);
       mem_len = std::stoull(args[i + 2], nullptr, 0);
       i += 2;
-    } else if (!a.empty() && a[0] == '-') {
-      return fail("unknown state option " + a);
-    } else if (trace.empty()) {
-      trace = a;
-    } else {
-      return fail("more than one trace given");
+    } else if (int status = take_trace_arg("state", a, trace)) {
+      return status;
     }
   }
   auto t0 = std::chrono::steady_clock::now();
