@@ -46,13 +46,13 @@ std::string json_string(const std::string& s) {
 
 // Contents hash of [start, end): kernel-maintained pages ([vvar]) are left
 // out because the kernel rewrites them all the time.
-uint64_t hash_range(Task& t, const MapEntry& e) {
+uint64_t hash_range(Task& t, uint64_t start, uint64_t end, const std::string& name) {
   XXH3_state_t* st = XXH3_createState();
   XXH3_64bits_reset(st);
-  if (e.name.rfind("[vvar", 0) != 0) {
+  if (name.rfind("[vvar", 0) != 0) {
     std::vector<char> buf(1 << 20);
-    for (uint64_t a = e.start; a < e.end;) {
-      size_t n = std::min<uint64_t>(buf.size(), e.end - a);
+    for (uint64_t a = start; a < end;) {
+      size_t n = std::min<uint64_t>(buf.size(), end - a);
       if (t.read_mem(RemotePtr(a), buf.data(), n)) {
         XXH3_64bits_update(st, buf.data(), n);
         a += n;
@@ -98,13 +98,7 @@ std::vector<MappingState> mapping_states(ReplaySession& s) {
     }
     out.push_back(m);
   }
-  for (MappingState& m : out) {
-    MapEntry e;
-    e.start = m.start;
-    e.end = m.end;
-    e.name = m.name;
-    m.hash = hash_range(t, e);
-  }
+  for (MappingState& m : out) m.hash = hash_range(t, m.start, m.end, m.name);
   return out;
 }
 

@@ -11,6 +11,8 @@ Usage: rrtest.py --rr PATH [--stdin FILE] [--exit N | --signal N] [--nondet]
                  [--cwd DIR] [--states N] -- PROGRAM [ARGS...]
 """
 import argparse
+import difflib
+import json
 import os
 import re
 import shutil
@@ -59,7 +61,6 @@ def check_checkpoints(args, trace, last):
     listing = run([args.rr, "checkpoints", "--json", trace], timeout=args.timeout)
     if listing.returncode != 0:
         fail("rr checkpoints --json failed: %s" % show(listing.stderr))
-    import json
     entries = json.loads(listing.stdout)
     points = [e["event"] for e in entries]
     if not points:
@@ -79,7 +80,6 @@ def check_checkpoints(args, trace, last):
         if a.stderr:
             fail("rr state -g %d complained about a checkpoint: %s" % (e, show(a.stderr)))
         if a.stdout != b.stdout:
-            import difflib
             diff = "\n".join(list(difflib.unified_diff(b.stdout.decode().splitlines(), a.stdout.decode().splitlines(),
                                                        "from start", "from checkpoint", lineterm=""))[:30])
             fail("rr state -g %d differs between a restore and a replay from the start:\n%s" % (e, diff))
