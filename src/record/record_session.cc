@@ -40,10 +40,16 @@ namespace {
 constexpr long kPtraceOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACEEXEC |
                                 PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
 
-// Environment switches that keep well-known libraries off instructions the
-// engine cannot trap (rdrand, rdseed), so their results stay recorded.
+// Environment switches that keep well-known code off instructions whose
+// results the engine cannot record or repeat.
 const char* const kDeterminismEnv[] = {
-    "OPENSSL_ia32cap=~0x4000000000000000:0x40000",  // no RDRAND (leaf 1 ECX bit 30), no RDSEED (leaf 7 EBX bit 18)
+    // OpenSSL: no RDRAND (leaf 1 ECX bit 30), no RDSEED (leaf 7 EBX bit 18).
+    "OPENSSL_ia32cap=~0x4000000000000000:0x40000",
+    // ld.so: bind symbols at start-up. Lazy binding runs _dl_runtime_resolve,
+    // which XSAVEs the vector registers onto the stack; what XSAVE writes
+    // depends on whether the CPU considers them in use, which a context
+    // switch can change (seen here: 2% of replays differed in those bytes).
+    "LD_BIND_NOW=1",
 };
 
 bool is_synchronous(int sig, const siginfo_t& si) {

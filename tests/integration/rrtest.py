@@ -108,8 +108,9 @@ def main():
     args = p.parse_args()
 
     env = dict(os.environ)
-    # The recorder adds this for determinism; give the native run the same.
+    # The recorder adds these for determinism; give the native run the same.
     env["OPENSSL_ia32cap"] = "~0x4000000000000000:0x40000"
+    env["LD_BIND_NOW"] = "1"
     tmp = tempfile.mkdtemp(prefix="rrtest-")
     trace = os.path.join(tmp, "trace")
     KEEP["dir"] = tmp
