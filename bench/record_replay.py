@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Native vs record vs replay, measured side by side in one run.
 
-Workloads (DESIGN section 6, issue "Foundation"): sha256sum of a 200 MB file,
-20 python3 start-ups, and sort of a large file. Each cell is the median of
+Workloads (DESIGN section 6, issues "Foundation" and "Processes, threads"):
+sha256sum of a 200 MB file, 20 python3 start-ups, sort of a large file,
+make -j2 of a small C project (8 files, make + gcc driver + cc1 + as + ld),
+and python3 with four threads. Each cell is the median of
 --runs runs (default 5); the three modes of one workload alternate within
 each round so that machine noise hits them alike. Prints a Markdown table.
 
@@ -39,7 +41,39 @@ def make_inputs(d):
     with open(lines, "w") as f:
         for _ in range(1_000_000):
             f.write("%08x %s\n" % (rnd.getrandbits(32), "".join(rnd.choice("abcdefghij") for _ in range(10))))
-    return blob, lines
+    proj = os.path.join(d, "proj")
+    os.mkdir(proj)
+    names = ["f%d" % i for i in range(8)]
+    with open(os.path.join(proj, "Makefile"), "w") as f:
+        f.write("OBJS = %s\nprog: $(OBJS)\n\t$(CC) -o $@ $(OBJS)\n%%.o: %%.c\n\t$(CC) -O2 -c -o $@ $<\n"
+                % " ".join(n + ".o" for n in names))
+    for i, n in enumerate(names):
+        with open(os.path.join(proj, n + ".c"), "w") as f:
+            if i == 0:
+                f.write("#include <stdio.h>\n" + "".join("int f%d(int);\n" % k for k in range(1, 8)) +
+                        "int main(void) { int s = 0;" + "".join(" s += f%d(%d);" % (k, k) for k in range(1, 8)) +
+                        " printf(\"%d\\n\", s); return 0; }\n")
+            else:
+                f.write("int %s(int x) { int s = 0; for (int i = 0; i < x * 100; ++i) s += i %% 7; return s; }\n" % n)
+    return blob, lines, proj
+
+
+PYTHON_THREADS = r"""
+import threading
+lock = threading.Lock()
+total = [0]
+def work(n):
+    s = 0
+    for i in range(200000):
+        s += i % (n + 3)
+        if i % 1000 == 0:
+            with lock:
+                total[0] += 1
+threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(total[0])
+"""
 
 
 def main():
@@ -48,17 +82,22 @@ def main():
     p.add_argument("--rr", default=os.path.join(here, "..", "build", "rr"))
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--out")
+    p.add_argument("--only", action="append", help="run the workloads whose name contains this (repeatable)")
     a = p.parse_args()
     rr = os.path.abspath(a.rr)
     tmp = tempfile.mkdtemp(prefix="rr-bench-")
     try:
-        blob, lines = make_inputs(tmp)
+        blob, lines, proj = make_inputs(tmp)
         python = "/usr/bin/python3"
         workloads = [
             ("sha256sum 200 MB", ["sha256sum", blob], 1),
             ("python3 start-up x20", [python, "-c", "pass"], 20),
             ("sort 1M lines (14 MB)", ["sort", lines], 1),
+            ("make -j2, 8 C files", ["make", "-s", "-B", "-j2", "-C", proj], 1),
+            ("python3, 4 threads", [python, "-c", PYTHON_THREADS], 1),
         ]
+        if a.only:
+            workloads = [w for w in workloads if any(o in w[0] for o in a.only)]
         rows = []
         for name, argv, repeat in workloads:
             native, record, replay, trace_mb = [], [], [], []

@@ -31,6 +31,7 @@ bool parse_event(const std::string& s, unsigned long long& out);
 int cmd_record(const Args& args);
 int cmd_replay(const Args& args);
 int cmd_dump(const Args& args);
+int cmd_ps(const Args& args);
 int cmd_ls(const Args& args);
 int cmd_state(const Args& args);
 int cmd_create_checkpoints(const Args& args);

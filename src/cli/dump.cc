@@ -33,6 +33,15 @@ void print_frame(trace::Frame::Reader f) {
       if (sc.getEchoFd()) printf(" [echo fd %d]", sc.getEchoFd());
       if (sc.getHasMap() && sc.getMap().getFile().size()) printf(" [maps %s]", sc.getMap().getFile().cStr());
       if (sc.hasImage()) printf(" [new image of %s]", sc.getImage().getExePath().cStr());
+      if (sc.getCloneFlags()) printf(" [clone flags 0x%" PRIx64 "]", sc.getCloneFlags());
+      printf(" rip 0x%llx\n", (unsigned long long)r.ip().as_int());
+      break;
+    }
+    case trace::Frame::SYSCALL_ENTRY: {
+      auto ev = f.getSyscallEntry();
+      Registers r = regs_from_capnp(ev.getRegs());
+      printf("syscall entry %s, returns later", syscall_name(ev.getNumber()).c_str());
+      if (ev.getChildTid()) printf(" [new task %d]", ev.getChildTid());
       printf(" rip 0x%llx\n", (unsigned long long)r.ip().as_int());
       break;
     }

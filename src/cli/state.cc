@@ -1,6 +1,7 @@
-// rr state [-g EVT] [--json] [TRACE]: the canonical state at an event.
+// rr state [-g EVT] [-p PID] [--json] [TRACE]: the canonical state at an event.
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/command.h"
 #include "cli/progress.h"
@@ -17,11 +18,18 @@ int cmd_state(const Args& args) {
   bool time_seek = false;
   std::string trace;
   unsigned long long mem_addr = 0, mem_len = 0;
+  long long only_pid = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-g" || a == "--goto") {
       if (i + 1 >= args.size() || !parse_event(args[i + 1], event) || event == 0)
         return fail("-g needs an event number (from 1)");
+      ++i;
+    } else if (a == "-p" || a == "--pid") {
+      if (i + 1 >= args.size()) return fail("-p needs a process id");
+      char* end = nullptr;
+      only_pid = strtoll(args[i + 1].c_str(), &end, 10);
+      if (!end || *end || only_pid <= 0) return fail("-p needs a process id, not '" + args[i + 1] + "'");
       ++i;
     } else if (a == "--json") {
       json = true;
@@ -53,9 +61,12 @@ int cmd_state(const Args& args) {
   if (time_seek)
     fprintf(stderr, "seek: %.6f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   if (mem_len) {
-    if (!s.task() || !s.task()->alive()) return fail("no live task at this event");
+    Task* t = nullptr;
+    for (const auto& [tid, rt] : s.tasks())
+      if (!t || rt->tgid == only_pid) t = rt->task.get();
+    if (!t || !t->alive()) return fail("no live task at this event");
     std::string bytes(mem_len, '\0');
-    if (!s.task()->read_mem(RemotePtr(mem_addr), bytes.data(), mem_len)) return fail("memory not readable");
+    if (!t->read_mem(RemotePtr(mem_addr), bytes.data(), mem_len)) return fail("memory not readable");
     for (size_t off = 0; off < mem_len; off += 16) {
       printf("%016llx:", mem_addr + off);
       for (size_t k = off; k < off + 16 && k < mem_len; ++k) printf(" %02x", (unsigned char)bytes[k]);
@@ -63,7 +74,12 @@ int cmd_state(const Args& args) {
     }
     return 0;
   }
-  std::string text = describe_state(s, json);
+  if (only_pid) {
+    bool found = false;
+    for (const auto& [tid, rt] : s.tasks()) found |= rt->tgid == only_pid;
+    if (!found) return fail("no process " + std::to_string(only_pid) + " is alive at event " + std::to_string(s.current_event()));
+  }
+  std::string text = describe_state(s, json, (pid_t)only_pid);
   fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }

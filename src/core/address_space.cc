@@ -267,26 +267,10 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
       if (is_special_mapping(e)) continue;
       rs.checked("unmapping", SYS_munmap, {e.start, e.end - e.start});
     }
-    place_special_mappings(task, rs, image);
-    for (const MappingRecord& m : image.mappings) {
-      if (m.backing == Backing::Special) continue;
-      uint64_t len = m.end - m.start;
-      if (m.backing == Backing::File) {
-        RemotePtr path = rs.scratch_string(trace_dir + "/" + m.file);
-        int64_t fd = rs.checked(("opening " + m.file).c_str(), SYS_openat, {(uint64_t)AT_FDCWD, path.as_int(), O_RDONLY | O_CLOEXEC});
-        rs.checked(("mapping " + m.file).c_str(), SYS_mmap,
-                   {m.start, len, (uint64_t)m.prot, MAP_PRIVATE | MAP_FIXED, (uint64_t)fd, m.offset});
-        rs.syscall(SYS_close, {(uint64_t)fd});
-      } else {
-        uint64_t flags = (m.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED;
-        if (m.grows_down) flags |= MAP_GROWSDOWN;
-        rs.checked("mapping anonymous memory", SYS_mmap, {m.start, len, (uint64_t)m.prot, flags, (uint64_t)-1, 0});
-      }
-    }
-    write_pages(task, image.pages);
-
     // Tell the kernel where code, data, heap, stack, arguments and the
-    // executable are, as it knew them in the recording.
+    // executable are, as it knew them in the recording. This comes while
+    // nothing is mapped: the kernel refuses to switch the executable while
+    // the old one is mapped, and the new image may map the very same file.
     RemotePtr exe_path = rs.scratch_string(trace_dir + "/" + image.mm.exe_file);
     int64_t exe_fd = rs.checked("opening the executable", SYS_openat, {(uint64_t)AT_FDCWD, exe_path.as_int(), O_RDONLY | O_CLOEXEC});
     struct prctl_mm_map map = {};
@@ -309,6 +293,24 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
     rs.checked("setting the process layout (PR_SET_MM_MAP)", SYS_prctl,
                {PR_SET_MM, PR_SET_MM_MAP, mapp.as_int(), sizeof(map), 0});
     rs.syscall(SYS_close, {(uint64_t)exe_fd});
+    place_special_mappings(task, rs, image);
+    for (const MappingRecord& m : image.mappings) {
+      if (m.backing == Backing::Special) continue;
+      uint64_t len = m.end - m.start;
+      if (m.backing == Backing::File) {
+        RemotePtr path = rs.scratch_string(trace_dir + "/" + m.file);
+        int64_t fd = rs.checked(("opening " + m.file).c_str(), SYS_openat, {(uint64_t)AT_FDCWD, path.as_int(), O_RDONLY | O_CLOEXEC});
+        rs.checked(("mapping " + m.file).c_str(), SYS_mmap,
+                   {m.start, len, (uint64_t)m.prot, MAP_PRIVATE | MAP_FIXED, (uint64_t)fd, m.offset});
+        rs.syscall(SYS_close, {(uint64_t)fd});
+      } else {
+        uint64_t flags = (m.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED;
+        if (m.grows_down) flags |= MAP_GROWSDOWN;
+        rs.checked("mapping anonymous memory", SYS_mmap, {m.start, len, (uint64_t)m.prot, flags, (uint64_t)-1, 0});
+      }
+    }
+    write_pages(task, image.pages);
+
   }
   task.set_xsave(image.xsave);
   task.set_regs(image.regs);

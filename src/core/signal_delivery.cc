@@ -34,14 +34,18 @@ bool frame_fpu_range(Task& t, uint64_t frame, uint64_t& addr, size_t& len) {
 
 }  // namespace
 
-bool signal_is_caught(Task& t, int sig) {
-  auto status = read_file("/proc/" + std::to_string(t.tid()) + "/status");
+uint64_t proc_sigset(pid_t tid, const char* field) {
+  auto status = read_file("/proc/" + std::to_string(tid) + "/status");
   if (!status.ok()) fatal(status.error().message);
   const std::string& s = status.value();
-  size_t at = s.find("SigCgt:");
-  if (at == std::string::npos) return false;
-  uint64_t caught = strtoull(s.c_str() + at + 7, nullptr, 16);
-  return (caught >> (sig - 1)) & 1;
+  std::string key = std::string("\n") + field + ":";
+  size_t at = s.find(key);
+  if (at == std::string::npos) return 0;
+  return strtoull(s.c_str() + at + key.size(), nullptr, 16);
+}
+
+bool signal_is_caught(Task& t, int sig) {
+  return (proc_sigset(t.tid(), "SigCgt") >> (sig - 1)) & 1;
 }
 
 bool deliver_to_handler(Task& t, int sig) {

@@ -16,6 +16,10 @@
 
 namespace rr {
 
+// A signal set of the tracee from /proc/TID/status: "SigCgt" (caught),
+// "SigIgn" (ignored), "SigBlk" (blocked). Bit N-1 is signal N.
+uint64_t proc_sigset(pid_t tid, const char* field);
+
 // Whether `sig` has a handler in the tracee (it gets a signal frame).
 bool signal_is_caught(Task& t, int sig);
 

@@ -1,6 +1,7 @@
 #include "core/task.h"
 
 #include <cerrno>
+#include <sys/syscall.h>
 #include <cstring>
 #include <elf.h>
 #include <fcntl.h>
@@ -35,12 +36,22 @@ void Task::reopen_mem() {
   if (!mem_fd_.is_open()) fatal_errno("cannot open " + path);
 }
 
+void Task::send_kill() {
+  if (!alive_) return;
+  syscall(SYS_tkill, tid_, SIGKILL);
+  // A task sitting in a ptrace stop we already collected (PTRACE_EVENT_EXIT)
+  // reports nothing new until it is let go.
+  ptrace(PTRACE_CONT, tid_, nullptr, nullptr);
+}
+
 void Task::kill() {
   if (!alive_) return;
-  ::kill(tid_, SIGKILL);
+  send_kill();
   int status;
   while (waitpid(tid_, &status, __WALL) >= 0) {
     if (WIFEXITED(status) || WIFSIGNALED(status)) break;
+    // A stop on the way out (PTRACE_EVENT_EXIT): let it go on dying.
+    ptrace(PTRACE_CONT, tid_, nullptr, nullptr);
   }
   alive_ = false;
 }
@@ -50,6 +61,10 @@ void Task::set_options(long options) {
 }
 
 void Task::resume(ResumeHow how, int sig) {
+  if (!try_resume(how, sig)) fatal_errno("cannot resume tracee " + std::to_string(tid_));
+}
+
+bool Task::try_resume(ResumeHow how, int sig) {
   int req = PTRACE_CONT;
   switch (how) {
     case ResumeHow::Cont: req = PTRACE_CONT; break;
@@ -57,8 +72,9 @@ void Task::resume(ResumeHow how, int sig) {
     case ResumeHow::Sysemu: req = PTRACE_SYSEMU; break;
     case ResumeHow::SingleStep: req = PTRACE_SINGLESTEP; break;
   }
-  if (ptrace(static_cast<__ptrace_request>(req), tid_, nullptr, (void*)(long)sig) != 0)
-    fatal_errno("cannot resume tracee " + std::to_string(tid_));
+  if (ptrace(static_cast<__ptrace_request>(req), tid_, nullptr, (void*)(long)sig) == 0) return true;
+  if (errno == ESRCH) return false;
+  fatal_errno("cannot resume tracee " + std::to_string(tid_));
 }
 
 WaitStatus Task::wait() {

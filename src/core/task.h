@@ -60,8 +60,15 @@ class Task {
 
   void set_options(long options);
   void resume(ResumeHow how, int sig = 0);
+  // Like resume, but a tracee that is already dying (ESRCH) is not an error:
+  // returns false then.
+  bool try_resume(ResumeHow how, int sig = 0);
   // Blocks until the tracee stops or ends.
   WaitStatus wait();
+  // Records a status the caller obtained with waitpid itself.
+  void note_status(const WaitStatus& st) {
+    if (st.ended()) alive_ = false;
+  }
 
   Registers regs();
   void set_regs(const Registers& regs);
@@ -101,6 +108,10 @@ class Task {
   void reopen_mem();
   // Kills the tracee and reaps it.
   void kill();
+  // Sends SIGKILL and lets it leave a ptrace stop, without waiting. Killing
+  // all tasks this way before reaping any avoids waiting for a thread group
+  // leader whose threads are still held in ptrace stops.
+  void send_kill();
   // The tracee ended (reaped elsewhere, e.g. by wait()).
   void mark_dead() { alive_ = false; }
 

@@ -22,6 +22,7 @@
 #include <x86intrin.h>
 #include <cpuid.h>
 #include <sched.h>
+#include <sys/wait.h>
 
 #include "core/address_space.h"
 #include "core/remote_syscalls.h"
@@ -38,7 +39,57 @@ namespace rr {
 namespace {
 
 constexpr long kPtraceOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACEEXEC |
-                                PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
+                                PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+                                PTRACE_O_TRACEEXIT;
+
+// The scheduler state letter of a thread in /proc (R, S, D, t, Z...), or 0
+// when it is gone.
+char proc_state(pid_t tid) {
+  auto text = read_file("/proc/" + std::to_string(tid) + "/stat");
+  if (!text.ok()) return 0;
+  size_t close = text.value().rfind(')');
+  if (close == std::string::npos || close + 2 >= text.value().size()) return 0;
+  return text.value()[close + 2];
+}
+
+// waitpid for any tracee, giving up after `timeout`. SIGCHLD is blocked in
+// the recorder and waited for with sigtimedwait, so that a stop that
+// arrives between the check and the wait is not missed. Returns false on
+// timeout; *pid is -1 when no tracee is left at all.
+bool wait_any(std::chrono::milliseconds timeout, pid_t* pid, int* status) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  for (;;) {
+    pid_t p = waitpid(-1, status, WNOHANG | __WALL);
+    if (p > 0) {
+      *pid = p;
+      return true;
+    }
+    if (p < 0 && errno == ECHILD) {
+      *pid = -1;
+      return false;
+    }
+    auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::nanoseconds(0)) {
+      *pid = 0;
+      return false;
+    }
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    struct timespec ts = {ns / 1000000000, ns % 1000000000};
+    sigtimedwait(&chld, nullptr, &ts);
+  }
+}
+
+// Waits for `tid` to end, letting it go on from any stop on the way.
+WaitStatus wait_for_end(Task& t) {
+  for (;;) {
+    WaitStatus st = t.wait();
+    if (st.ended()) return st;
+    t.try_resume(ResumeHow::Cont);
+  }
+}
 
 // Environment switches that keep well-known code off instructions whose
 // results the engine cannot record or repeat.
@@ -51,18 +102,6 @@ const char* const kDeterminismEnv[] = {
     // switch can change (seen here: 2% of replays differed in those bytes).
     "LD_BIND_NOW=1",
 };
-
-bool is_synchronous(int sig, const siginfo_t& si) {
-  switch (sig) {
-    case SIGSEGV:
-    case SIGBUS:
-    case SIGILL:
-    case SIGFPE:
-    case SIGTRAP:
-      return si.si_code > 0;
-  }
-  return false;
-}
 
 std::string next_trace_dir(const std::string& exe) {
   std::string root = trace_root();
@@ -84,48 +123,6 @@ void update_latest_link(const std::string& dir) {
   if (dir.rfind(root + "/", 0) == 0) target = dir.substr(root.size() + 1);
   unlink(tmp.c_str());
   if (symlink(target.c_str(), tmp.c_str()) == 0 && rename(tmp.c_str(), link.c_str()) != 0) unlink(tmp.c_str());
-}
-
-class TaskMemReader : public SyscallMemReader {
- public:
-  explicit TaskMemReader(Task& t) : t_(t) {}
-  bool read(RemotePtr addr, void* buf, size_t len) override { return t_.read_mem(addr, buf, len); }
-
- private:
-  Task& t_;
-};
-
-// Hides the vDSO from the program: its AT_SYSINFO_EHDR auxv entry becomes
-// AT_IGNORE, so libc makes real (recorded) syscalls for time.
-void hide_vdso(Task& t) {
-  Registers r = t.regs();
-  uint64_t sp = r.sp().as_int();
-  uint64_t argc = t.read_val<uint64_t>(RemotePtr(sp));
-  uint64_t p = sp + 8 * (argc + 2);  // skip argc, argv[], NULL
-  while (t.read_val<uint64_t>(RemotePtr(p)) != 0) p += 8;
-  p += 8;
-  for (;; p += 16) {
-    uint64_t type = t.read_val<uint64_t>(RemotePtr(p));
-    if (type == AT_NULL) break;
-    if (type == AT_SYSINFO_EHDR) {
-      uint64_t ignore = AT_IGNORE;
-      t.write_val(RemotePtr(p), ignore);
-    }
-  }
-}
-
-// The auxv as /proc/PID/auxv shows it, with the same change hide_vdso made.
-std::string patched_auxv(const std::string& auxv) {
-  std::string out = auxv;
-  for (size_t i = 0; i + 16 <= out.size(); i += 16) {
-    uint64_t type;
-    memcpy(&type, out.data() + i, 8);
-    if (type == AT_SYSINFO_EHDR) {
-      type = AT_IGNORE;
-      memcpy(out.data() + i, &type, 8);
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -168,14 +165,32 @@ Result<std::string> find_program(const std::string& program) {
   return make_error("program not found: " + program);
 }
 
-RecordSession::RecordSession(std::unique_ptr<TraceWriter> writer, std::string exe_path)
-    : writer_(std::move(writer)), files_(writer_->dir()), exe_path_(std::move(exe_path)), bound_cpu_(choose_cpu()) {}
+
+RecordSession::RecordSession(std::unique_ptr<TraceWriter> writer, std::string exe_path, int spin_limit_ms)
+    : writer_(std::move(writer)),
+      files_(writer_->dir()),
+      exe_path_(std::move(exe_path)),
+      spin_limit_ms_(spin_limit_ms),
+      bound_cpu_(choose_cpu()) {}
+
+RecordSession::~RecordSession() {
+  // Kill everything first, then reap threads before their leaders.
+  for (auto& [tid, t] : tasks_) t->task->send_kill();
+  for (auto& [tid, t] : tasks_)
+    if (tid != t->tgid) t->task->kill();
+  tasks_.clear();
+}
 
 Result<int> RecordSession::record(const RecordOptions& options) {
   RR_ASSIGN_OR_RETURN(std::string exe, find_program(options.argv[0]));
   std::string dir = options.output_dir.empty() ? next_trace_dir(exe) : options.output_dir;
   RR_ASSIGN_OR_RETURN(std::unique_ptr<TraceWriter> writer, TraceWriter::create(dir));
-  RecordSession session(std::move(writer), exe);
+  // Tracee stops are waited for with sigtimedwait (see wait_any).
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, nullptr);
+  RecordSession session(std::move(writer), exe, options.spin_limit_ms);
   RR_TRY(session.write_header(options));
   if (options.output_dir.empty()) update_latest_link(dir);
   RR_TRY(session.spawn(options));
@@ -252,15 +267,22 @@ Status RecordSession::spawn(const RecordOptions& options) {
   }
   close(err_pipe[1]);
   ScopedFd err_fd(err_pipe[0]);
-  task_ = std::make_unique<Task>(pid, RecordedTid{pid});
-  WaitStatus st = task_->wait();
+  auto owned = std::make_unique<RecordTask>();
+  owned->task = std::make_unique<Task>(pid, RecordedTid{pid});
+  owned->tgid = pid;
+  owned->fds = std::make_shared<FdTable>();
+  RecordTask& t = *owned;
+  tasks_[pid] = std::move(owned);
+  initial_tgid_ = pid;
+  Task* task = t.task.get();
+  WaitStatus st = task->wait();
   if (!st.stopped()) return make_error("the program's process ended before it started: " + st.describe());
-  task_->set_options(kPtraceOptions);
+  task->set_options(kPtraceOptions);
   // Run to the end of execve.
   bool exec_seen = false;
   for (;;) {
-    task_->resume(ResumeHow::Syscall);
-    st = task_->wait();
+    task->resume(ResumeHow::Syscall);
+    st = task->wait();
     if (st.ended()) {
       int e = 0;
       if (read(err_fd.get(), &e, sizeof(e)) == (ssize_t)sizeof(e))
@@ -269,43 +291,18 @@ Status RecordSession::spawn(const RecordOptions& options) {
     }
     if (st.ptrace_event() == PTRACE_EVENT_EXEC) {
       exec_seen = true;
-      task_->reopen_mem();
+      task->reopen_mem();
       continue;
     }
-    if (exec_seen && st.is_syscall_stop() && !task_->at_syscall_entry()) break;
+    if (exec_seen && st.is_syscall_stop() && !task->at_syscall_entry()) break;
   }
   capnp::MallocMessageBuilder msg;
   auto frame = msg.initRoot<trace::Frame>();
   frame.setEvent(next_event_);
-  frame.setTid(task_->tid());
-  on_exec_done(frame.initExec());
+  frame.setTid(task->tid());
+  on_exec_done(t, frame.initExec());
+  t.state = RecordTask::State::Ready;
   return finish_frame(msg);
-}
-
-// At the exit of a successful execve: map the rr page, hide the vDSO and
-// capture the new image.
-void RecordSession::on_exec_done(trace::ExecImage::Builder out) {
-  Task& t = *task_;
-  {
-    RemoteSyscalls rs(t, t.regs().ip());
-    rs.checked("mapping the rr page", SYS_mmap,
-               {kRrPageAddr, kRrPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-                (uint64_t)-1, 0});
-    t.write_mem(RemotePtr(kRrPageAddr), kRrPageCode, sizeof(kRrPageCode));
-    rs.checked("protecting the rr page", SYS_mprotect, {kRrPageAddr, kPageSize, PROT_READ | PROT_EXEC});
-    hold(rs.stashed_signals());
-  }
-  hide_vdso(t);
-  ProcessImage img;
-  {
-    RemoteSyscalls rs(t);
-    img = capture_image(t, rs, files_, writer_->dir());
-    hold(rs.stashed_signals());
-  }
-  img.mm.auxv = patched_auxv(img.mm.auxv);
-  img.regs = t.regs();
-  image_to_capnp(img, out);
-  last_event_regs_ = img.regs;
 }
 
 // Files the program mapped shared and writable: replay gives all mappings of
@@ -318,288 +315,369 @@ Status RecordSession::write_shared_files() {
 
 Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
   ++next_event_;
+  ++slice_events_;
   return writer_->write_frame(msg);
 }
 
+// The scheduler. At most one thread runs user code (running_); the others
+// are stopped by ptrace or inside syscalls. A thread gives up its turn when
+// its syscall blocks, when it calls sched_yield, after kSliceEvents events
+// while others are ready, and when it ends.
 Result<int> RecordSession::run() {
-  Task& t = *task_;
-  for (;;) {
-    if (pending_signal_frame_) {
-      // The signal event is written once delivery shows whether a handler
-      // ran and what the kernel saved in its frame.
-      if (deliver_to_handler(t, deliver_sig_)) {
-        FrameKernelState state = read_frame_state(t);
-        auto ev = pending_signal_frame_->getRoot<trace::Frame>().getSignal();
-        ev.setFrameFpu(capnp_bytes(state.fpu));
-        ev.setFrameErr(state.err);
-        ev.setFrameTrapno(state.trapno);
-        ev.setFrameCr2(state.cr2);
-        deliver_sig_ = 0;
+  while (!tasks_.empty()) {
+    if (!running_) {
+      if (RecordTask* next = pick_next()) {
+        running_ = next;
+        last_scheduled_ = next->tid();
+        slice_events_ = 0;
+        if (next->state == RecordTask::State::Unprocessed)
+          RR_TRY(handle_stop(*next));
+        else
+          RR_TRY(resume_running(*next));
+        continue;
       }
-      RR_TRY(finish_frame(*pending_signal_frame_));
-      pending_signal_frame_.reset();
     }
-    t.resume(ResumeHow::Syscall, deliver_sig_);
-    deliver_sig_ = 0;
-    WaitStatus st = t.wait();
-    if (st.ended()) {
-      capnp::MallocMessageBuilder msg;
-      auto frame = msg.initRoot<trace::Frame>();
-      frame.setEvent(next_event_);
-      frame.setTid(t.tid());
-      auto ex = frame.initExit();
-      if (st.exited()) ex.setExitCode(st.exit_code());
-      if (st.killed()) {
-        ex.setKilledBy(st.term_sig());
-        ex.setCoreDumped(st.core_dumped());
-      }
-      RR_TRY(finish_frame(msg));
-      return st.exited() ? st.exit_code() : 128 + st.term_sig();
-    }
-    if (st.is_syscall_stop()) {
-      if (t.at_syscall_entry())
-        RR_TRY(on_syscall_entry());
-      else
-        RR_TRY(on_syscall_exit());
+    pid_t pid;
+    int status;
+    if (!wait_any(std::chrono::milliseconds(250), &pid, &status)) {
+      if (pid < 0) break;  // no tracee left
+      RR_TRY(check_long_run());
       continue;
     }
-    switch (st.ptrace_event()) {
-      case 0:
-        break;
-      case PTRACE_EVENT_EXEC:
-        exec_seen_ = true;
-        t.reopen_mem();
-        continue;
-      default:
-        return make_error("unexpected ptrace event " + std::to_string(st.ptrace_event()));
+    stash_status(pid, status);
+    auto it = tasks_.find(pid);
+    if (it == tasks_.end()) continue;
+    RecordTask& t = *it->second;
+    if (&t == running_ && t.state == RecordTask::State::Unprocessed) {
+      RR_TRY(handle_stop(t));
+    } else if (running_ && running_->in_syscall && !running_->entry_recorded && others_ready(*running_)) {
+      // Another thread became ready while the running one is in a syscall:
+      // let it run if that syscall blocks.
+      RR_TRY(settle_syscall(*running_));
     }
-    int sig = st.stop_sig();
-    if (sig) RR_TRY(on_signal(sig));
   }
+  // Statuses never collected (tracees that vanished with the recorder's
+  // own bookkeeping) are not expected; a still-alive task here is a bug.
+  if (!initial_ended_) return make_error("the program's main process ended without an exit status");
+  if (WIFEXITED(initial_status_)) return WEXITSTATUS(initial_status_);
+  if (WIFSIGNALED(initial_status_)) return 128 + WTERMSIG(initial_status_);
+  return 1;
 }
 
-Status RecordSession::on_syscall_entry() {
-  Task& t = *task_;
-  entry_regs_ = t.regs();
-  exec_seen_ = false;
-  int64_t nr = entry_regs_.syscallno();
-  const SyscallDesc* desc = syscall_desc(nr);
-  char where[64];
-  snprintf(where, sizeof(where), " (event %llu, tid %d)", (unsigned long long)next_event_, t.tid());
-  if (!desc) return make_error("syscall " + syscall_name(nr) + " (" + std::to_string(nr) + ") is not supported yet" + where);
-  if (desc->policy == ReplayPolicy::Unsupported) {
-    if (nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork || nr == SYS_vfork)
-      return make_error(std::string("the program creates a process or thread (") + desc->name +
-                        "): processes and threads are not supported yet" + where);
-    return make_error(std::string("syscall ") + desc->name + " is not supported yet" + where);
+void RecordSession::stash_status(pid_t pid, int status) {
+  WaitStatus st(status);
+  auto it = tasks_.find(pid);
+  if (it == tasks_.end()) {
+    // A new task's first stop, before its parent's clone event; or the end
+    // of a task already forgotten (threads gone at an exec).
+    if (st.stopped()) early_stops_[pid] = status;
+    return;
   }
-  if (nr == SYS_rseq) {
-    // Refused (ENOSYS): the kernel would write the current CPU into the
-    // registered area at any preemption and abort critical sections at
-    // points replay cannot find again.
-    Registers r = entry_regs_;
-    r.set_syscallno(-1);
-    t.set_regs(r);
+  RecordTask& t = *it->second;
+  t.task->note_status(st);
+  if (t.state == RecordTask::State::Zombie) {
+    // A leader that exited before its threads ends for good with the last of them.
+    if (st.ended()) {
+      if (pid == initial_tgid_) initial_status_ = st.raw();
+      remove_task(pid);
+    } else {
+      t.task->try_resume(ResumeHow::Cont);
+    }
+    return;
   }
-  if (desc->policy == ReplayPolicy::Exit) {
-    // The task ends inside this syscall: record it now, the exit event follows.
+  t.pending = st;
+  t.state = RecordTask::State::Unprocessed;
+}
+
+bool RecordSession::others_ready(const RecordTask& t) const {
+  for (const auto& [tid, o] : tasks_)
+    if (o.get() != &t && (o->state == RecordTask::State::Ready || o->state == RecordTask::State::Unprocessed)) return true;
+  return false;
+}
+
+RecordTask* RecordSession::pick_next() {
+  auto ready = [](const RecordTask& t) {
+    return t.state == RecordTask::State::Ready || t.state == RecordTask::State::Unprocessed;
+  };
+  for (auto it = tasks_.upper_bound(last_scheduled_); it != tasks_.end(); ++it)
+    if (ready(*it->second)) return it->second.get();
+  for (auto it = tasks_.begin(); it != tasks_.end() && it->first <= last_scheduled_; ++it)
+    if (ready(*it->second)) return it->second.get();
+  return nullptr;
+}
+
+size_t RecordSession::live_threads(pid_t tgid) const {
+  size_t n = 0;
+  for (const auto& [tid, t] : tasks_)
+    if (t->tgid == tgid && t->state != RecordTask::State::Zombie) ++n;
+  return n;
+}
+
+void RecordSession::remove_task(pid_t tid) {
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end()) return;
+  if (running_ == it->second.get()) running_ = nullptr;
+  pid_t tgid = it->second->tgid;
+  it->second->task->mark_dead();
+  tasks_.erase(it);
+  bool any = false;
+  for (const auto& [other, t] : tasks_) any |= t->tgid == tgid;
+  if (!any) exiting_groups_.erase(tgid);
+}
+
+Status RecordSession::resume_running(RecordTask& t) {
+  t.state = RecordTask::State::Running;
+  running_ = &t;
+  if (t.pending_signal_frame) {
+    // The signal event is written once delivery shows whether a handler
+    // ran and what the kernel saved in its frame.
+    if (deliver_to_handler(*t.task, t.deliver_sig)) {
+      FrameKernelState state = read_frame_state(*t.task);
+      auto ev = t.pending_signal_frame->getRoot<trace::Frame>().getSignal();
+      ev.setFrameFpu(capnp_bytes(state.fpu));
+      ev.setFrameErr(state.err);
+      ev.setFrameTrapno(state.trapno);
+      ev.setFrameCr2(state.cr2);
+      t.deliver_sig = 0;
+    }
+    RR_TRY(finish_frame(*t.pending_signal_frame));
+    t.pending_signal_frame.reset();
+  }
+  if (!t.in_syscall) t.ran_since = std::chrono::steady_clock::now();
+  int sig = t.deliver_sig;
+  t.deliver_sig = 0;
+  t.task->try_resume(ResumeHow::Syscall, sig);  // a dying task reports its end next
+  return {};
+}
+
+Status RecordSession::handle_stop(RecordTask& t) {
+  WaitStatus st = t.pending;
+  t.state = RecordTask::State::Running;
+  running_ = &t;
+  if (st.ended()) return on_task_end(t, st, false);
+  int event = st.ptrace_event();
+  if (event == PTRACE_EVENT_EXIT) return on_task_end(t, WaitStatus((int)t.task->event_msg()), true);
+  if (exiting_groups_.count(t.tgid)) {
+    // Its process is being killed: nothing it does now is an event.
+    t.task->try_resume(ResumeHow::Cont);
+    t.state = RecordTask::State::InKernel;
+    running_ = nullptr;
+    return {};
+  }
+  if (st.is_syscall_stop()) {
+    if (t.task->at_syscall_entry()) return on_syscall_entry(t);
+    if (!t.in_syscall) return resume_running(t);  // a new task's return from clone
+    return on_syscall_exit(t);
+  }
+  switch (event) {
+    case 0:
+      break;
+    case PTRACE_EVENT_EXEC:
+      return on_exec_event(t);
+    case PTRACE_EVENT_FORK:
+    case PTRACE_EVENT_VFORK:
+    case PTRACE_EVENT_CLONE:
+      return on_new_task(t, event);
+    case PTRACE_EVENT_VFORK_DONE:
+      RR_TRY(resume_running(t));
+      return settle_syscall(t);
+    default:
+      return make_error("unexpected ptrace event " + std::to_string(event) + " in task " + std::to_string(t.tid()));
+  }
+  int sig = st.stop_sig();
+  if (sig) return on_signal(t, sig);
+  return resume_running(t);
+}
+
+Status RecordSession::settle_syscall(RecordTask& t) {
+  const SyscallDesc* desc = syscall_desc(t.entry_regs.syscallno());
+  if (desc && desc->policy == ReplayPolicy::Clone && t.new_child == 0) {
+    // A clone never blocks before it creates the task, and replay must know
+    // the new task when the parent's entry is an event of its own.
+    for (;;) {
+      int status;
+      pid_t p = waitpid(t.tid(), &status, __WALL);
+      if (p == t.tid()) {
+        stash_status(p, status);
+        return handle_stop(t);
+      }
+      if (p < 0 && errno != EINTR) return make_error("waitpid for task " + std::to_string(t.tid()) + ": " + errno_text());
+    }
+  }
+  auto start = std::chrono::steady_clock::now();
+  for (int spins = 0;; ++spins) {
+    int status;
+    pid_t p = waitpid(t.tid(), &status, WNOHANG | __WALL);
+    if (p == t.tid()) {
+      stash_status(p, status);
+      return handle_stop(t);
+    }
+    if (p < 0 && errno != EINTR) break;
+    if (spins >= 16) {
+      char state = proc_state(t.tid());
+      if (state == 'S' || state == 'D' || state == 0) break;  // it waits for something
+      if (std::chrono::steady_clock::now() - start > std::chrono::milliseconds(2)) break;
+      usleep(20);
+    } else {
+      sched_yield();
+    }
+  }
+  return record_entry(t);
+}
+
+Status RecordSession::record_entry(RecordTask& t) {
+  capnp::MallocMessageBuilder msg;
+  auto frame = msg.initRoot<trace::Frame>();
+  frame.setEvent(next_event_);
+  frame.setTid(t.tid());
+  auto ev = frame.initSyscallEntry();
+  ev.setNumber(t.entry_regs.syscallno());
+  regs_to_capnp(t.entry_regs, ev.initRegs());
+  ev.setChildTid(t.new_child);
+  t.entry_recorded = true;
+  t.state = RecordTask::State::InKernel;
+  if (running_ == &t) running_ = nullptr;
+  return finish_frame(msg);
+}
+
+Status RecordSession::check_long_run() {
+  RecordTask* t = running_;
+  if (!t || t->state != RecordTask::State::Running || t->in_syscall) return {};
+  auto ran = std::chrono::steady_clock::now() - t->ran_since;
+  if (ran < std::chrono::milliseconds(spin_limit_ms_)) return {};
+  const RecordTask* waiting = nullptr;
+  for (const auto& [tid, o] : tasks_)
+    if (o.get() != t && (o->state == RecordTask::State::Ready || o->state == RecordTask::State::Unprocessed)) {
+      waiting = o.get();
+      break;
+    }
+  if (!waiting && t->held.empty()) return {};
+  // Stop it to say where it is.
+  syscall(SYS_tgkill, t->tgid, t->tid(), SIGSTOP);
+  WaitStatus st = t->task->wait();
+  char where[64] = "an unknown address";
+  if (st.stopped()) snprintf(where, sizeof where, "0x%llx", (unsigned long long)t->task->regs().ip().as_int());
+  double secs = std::chrono::duration<double>(ran).count();
+  std::string why = waiting ? "while thread " + std::to_string(waiting->tid()) + " waits to run"
+                            : "while signal " + std::to_string(t->held.front().si_signo) + " waits for it";
+  char text[400];
+  snprintf(text, sizeof text,
+           "thread %d has run for %.1f s without a syscall (now at %s) %s; this rr cannot switch threads "
+           "or deliver signals between syscalls yet, so recording stops here (event %llu)",
+           t->tid(), secs, where, why.c_str(), (unsigned long long)next_event_);
+  return make_error(text);
+}
+
+Status RecordSession::on_new_task(RecordTask& parent, int event) {
+  pid_t child = (pid_t)parent.task->event_msg();
+  int status = 0;
+  auto early = early_stops_.find(child);
+  if (early != early_stops_.end()) {
+    status = early->second;
+    early_stops_.erase(early);
+  } else {
+    for (;;) {
+      pid_t r = waitpid(child, &status, __WALL);
+      if (r == child) break;
+      if (r < 0 && errno != EINTR) return make_error("waitpid for new task " + std::to_string(child) + ": " + errno_text());
+    }
+  }
+  WaitStatus cst(status);
+  SyscallArgs call;
+  call.nr = parent.entry_regs.syscallno();
+  for (int i = 0; i < 6; ++i) call.arg[i] = parent.entry_regs.arg(i);
+  uint64_t flags = 0;
+  class Reader : public SyscallMemReader {
+   public:
+    explicit Reader(Task& t) : t_(t) {}
+    bool read(RemotePtr addr, void* buf, size_t len) override { return t_.read_mem(addr, buf, len); }
+    Task& t_;
+  } reader(*parent.task);
+  if (!clone_flags(call, reader, &flags)) flags = event == PTRACE_EVENT_CLONE ? CLONE_THREAD | CLONE_VM | CLONE_FILES : SIGCHLD;
+  auto owned = std::make_unique<RecordTask>();
+  owned->task = std::make_unique<Task>(child, RecordedTid{child});
+  owned->tgid = (flags & CLONE_THREAD) ? parent.tgid : child;
+  owned->fds = (flags & CLONE_FILES) ? parent.fds : std::make_shared<FdTable>(*parent.fds);
+  if (cst.ended()) {
+    owned->task->note_status(cst);
+    owned->pending = cst;
+    owned->state = RecordTask::State::Unprocessed;
+  } else {
+    owned->last_event_regs = owned->task->regs();
+    owned->state = RecordTask::State::Ready;
+  }
+  tasks_[child] = std::move(owned);
+  parent.new_child = child;
+  RR_TRY(resume_running(parent));
+  // A vfork parent waits for its child's exec or exit.
+  return settle_syscall(parent);
+}
+
+Status RecordSession::on_exec_event(RecordTask& t) {
+  t.exec_seen = true;
+  t.task->reopen_mem();
+  pid_t former = (pid_t)t.task->event_msg();
+  if (former != t.tid())
+    return make_error("thread " + std::to_string(former) + " of process " + std::to_string(t.tgid) +
+                      " called execve: exec from a thread other than the main one is not supported yet");
+  // The kernel ended the process's other threads.
+  std::vector<pid_t> others;
+  for (const auto& [tid, o] : tasks_)
+    if (o->tgid == t.tgid && o.get() != &t) others.push_back(tid);
+  for (pid_t tid : others) {
+    Task& o = *tasks_[tid]->task;
+    if (o.alive()) wait_for_end(o);
+    remove_task(tid);
+  }
+  exiting_groups_.erase(t.tgid);
+  running_ = &t;
+  return resume_running(t);
+}
+
+Status RecordSession::on_task_end(RecordTask& t, const WaitStatus& status, bool at_exit_stop) {
+  bool thread_exit = t.in_syscall && t.entry_regs.syscallno() == SYS_exit;
+  // A thread ended by another thread's execve is not the end of its process.
+  bool group_in_exec = false;
+  for (const auto& [tid, o] : tasks_) {
+    int64_t nr = o->entry_regs.syscallno();
+    group_in_exec |= o->tgid == t.tgid && o->in_syscall && (nr == SYS_execve || nr == SYS_execveat);
+  }
+  if (!thread_exit && !group_in_exec) exiting_groups_.insert(t.tgid);
+  // Its end is part of the execve event (replay ends such threads there).
+  if (group_in_exec && !thread_exit) t.exit_recorded = true;
+  if (!t.exit_recorded) {
     capnp::MallocMessageBuilder msg;
     auto frame = msg.initRoot<trace::Frame>();
     frame.setEvent(next_event_);
     frame.setTid(t.tid());
-    auto sc = frame.initSyscall();
-    sc.setNumber(nr);
-    regs_to_capnp(entry_regs_, sc.initEntryRegs());
-    regs_to_capnp(entry_regs_, sc.initExitRegs());
-    return finish_frame(msg);
-  }
-  return {};
-}
-
-Status RecordSession::on_syscall_exit() {
-  Task& t = *task_;
-  Registers regs = t.regs();
-  int64_t nr = entry_regs_.syscallno();
-  const SyscallDesc* desc = syscall_desc(nr);
-  if (!desc) return make_error("syscall exit without a known entry");
-  SyscallArgs call;
-  call.nr = nr;
-  for (int i = 0; i < 6; ++i) call.arg[i] = entry_regs_.arg(i);
-  call.ret = regs.syscall_result();
-
-  capnp::MallocMessageBuilder msg;
-  auto frame = msg.initRoot<trace::Frame>();
-  frame.setEvent(next_event_);
-  frame.setTid(t.tid());
-  auto sc = frame.initSyscall();
-  sc.setNumber(nr);
-  regs_to_capnp(entry_regs_, sc.initEntryRegs());
-  sc.setResult(call.ret);
-
-  if (desc->policy == ReplayPolicy::Exec && exec_seen_ && call.ret == 0) {
-    on_exec_done(sc.initImage());
-    fds_.on_exec();
-    regs = t.regs();
-  } else {
-    std::vector<MemRange> ranges;
-    TaskMemReader reader(t);
-    std::string why = syscall_outputs(restart_call(call), reader, ranges);
-    if (!why.empty()) return make_error(why + " (event " + std::to_string(next_event_) + ")");
-    if (!shared_maps_.empty()) record_shared_map_changes(call, ranges);
-    auto writes = sc.initWrites(ranges.size());
-    for (size_t i = 0; i < ranges.size(); ++i) {
-      std::string data(ranges[i].len, '\0');
-      if (!t.read_mem(ranges[i].addr, data.data(), data.size())) {
-        // The kernel wrote it a moment ago; an unreadable range means the
-        // table is wrong about this call.
-        return make_error("cannot read what " + syscall_name(nr) + " wrote at " + std::to_string(ranges[i].addr.as_int()));
-      }
-      writes[i].setAddr(ranges[i].addr.as_int());
-      writes[i].setData(capnp_bytes(data));
+    auto ex = frame.initExit();
+    if (status.exited()) ex.setExitCode(status.exit_code());
+    if (status.killed()) {
+      ex.setKilledBy(status.term_sig());
+      ex.setCoreDumped(status.core_dumped());
     }
-    if (nr == SYS_mmap && !call.failed() && !(call.arg[3] & MAP_ANONYMOUS)) {
-      std::string fd_path = "/proc/" + std::to_string(t.tid()) + "/fd/" + std::to_string((int)call.arg[4]);
-      struct stat st;
-      bool regular = stat(fd_path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-      auto map = sc.initMap();
-      map.setStart(call.ret);
-      map.setLength(page_ceil(call.arg[1]));
-      map.setProt(call.arg[2]);
-      map.setFlags(call.arg[3]);
-      map.setOffset(call.arg[5]);
-      if (regular) {
-        char target[PATH_MAX];
-        ssize_t n = readlink(fd_path.c_str(), target, sizeof(target) - 1);
-        std::string name = n > 0 ? std::string(target, n) : "mapped-file";
-        RR_ASSIGN_OR_RETURN(std::string stored, files_.store(fd_path, name));
-        map.setFile(stored);
-        if ((call.arg[3] & MAP_SHARED) && (call.arg[2] & PROT_WRITE)) shared_files_.insert(stored);
-        if (call.arg[3] & MAP_SHARED)
-          shared_maps_.push_back({(uint64_t)call.ret, page_ceil(call.arg[1]), (uint64_t)st.st_dev, (uint64_t)st.st_ino,
-                                  (call.arg[2] & PROT_WRITE) != 0, stored});
-      }
-      sc.setHasMap(true);
+    RR_TRY(finish_frame(msg));
+    t.exit_recorded = true;
+  }
+  pid_t tid = t.tid();
+  if (tid == initial_tgid_) {
+    initial_status_ = status.raw();
+    initial_ended_ = true;
+  }
+  if (at_exit_stop) {
+    t.task->try_resume(ResumeHow::Cont);
+    if (tid == t.tgid && live_threads(t.tgid) > 1) {
+      // A leader ends for good only with its last thread.
+      t.state = RecordTask::State::Zombie;
+      running_ = nullptr;
+      return {};
     }
-    if ((nr == SYS_write || nr == SYS_writev || nr == SYS_pwrite64 || nr == SYS_pwritev) && call.ret > 0)
-      sc.setEchoFd(fds_.echo_target((int64_t)call.arg[0]));
+    // What the kernel does as a thread ends (clearing its tid word, waking
+    // a joiner) must be done before any other thread runs.
+    WaitStatus end = wait_for_end(*t.task);
+    if (tid == initial_tgid_) initial_status_ = end.raw();
   }
-  fds_.on_syscall(nr, call.arg, call.ret, [&](RemotePtr a, void* b, size_t n) { return t.read_mem(a, b, n); });
-  regs_to_capnp(regs, sc.initExitRegs());
-  last_event_regs_ = regs;
-  RR_TRY(finish_frame(msg));
-  inject_held_signals();
-  return {};
-}
-
-// What the kernel writes for restart_syscall is what the interrupted call
-// writes: describe it with that call's number and arguments.
-SyscallArgs RecordSession::restart_call(const SyscallArgs& call) {
-  if (call.nr != SYS_restart_syscall) {
-    if (call.ret == -516 /* ERESTART_RESTARTBLOCK */) interrupted_ = call;
-    return call;
-  }
-  SyscallArgs c = interrupted_;
-  c.ret = call.ret;
-  return c;
-}
-
-void RecordSession::record_shared_map_changes(const SyscallArgs& call, std::vector<MemRange>& ranges) {
-  if (call.nr == SYS_munmap) {
-    std::erase_if(shared_maps_, [&](const SharedMapping& m) {
-      return m.start >= call.arg[0] && m.start + m.len <= call.arg[0] + page_ceil(call.arg[1]);
-    });
-    return;
-  }
-  static const int64_t kFileWriters[] = {SYS_write, SYS_pwrite64, SYS_writev, SYS_pwritev, SYS_pwritev2,
-                                         SYS_ftruncate, SYS_fallocate, SYS_copy_file_range, SYS_sendfile, SYS_splice};
-  if (call.failed() || std::find(std::begin(kFileWriters), std::end(kFileWriters), call.nr) == std::end(kFileWriters))
-    return;
-  int fd = (int)(call.nr == SYS_copy_file_range || call.nr == SYS_splice ? call.arg[2] : call.arg[0]);
-  struct stat st;
-  std::string path = "/proc/" + std::to_string(task_->tid()) + "/fd/" + std::to_string(fd);
-  if (stat(path.c_str(), &st) != 0) return;
-  for (const SharedMapping& m : shared_maps_) {
-    if (m.dev != (uint64_t)st.st_dev || m.ino != (uint64_t)st.st_ino) continue;
-    // Replay backs a file with writable shared mappings by one shared copy,
-    // so the writable mappings carry the change to the read-only ones, which
-    // replay could not write. Other files are private copies in replay.
-    if (!m.writable && shared_files_.count(m.file)) continue;
-    ranges.push_back({RemotePtr(m.start), m.len});
-  }
-}
-
-void RecordSession::inject_held_signals() {
-  for (const siginfo_t& si : held_) {
-    injected_[si.si_signo] = si;
-    syscall(SYS_tgkill, task_->tid(), task_->tid(), si.si_signo);
-  }
-  held_.clear();
-}
-
-bool RecordSession::try_emulate_rdtsc(const siginfo_t& si) {
-  if (si.si_signo != SIGSEGV || si.si_code != SI_KERNEL) return false;
-  Task& t = *task_;
-  Registers regs = t.regs();
-  uint8_t insn[3] = {};
-  if (!t.read_mem(regs.ip(), insn, sizeof(insn))) return false;
-  bool rdtsc = insn[0] == 0x0f && insn[1] == 0x31;
-  bool rdtscp = insn[0] == 0x0f && insn[1] == 0x01 && insn[2] == 0xf9;
-  if (!rdtsc && !rdtscp) return false;
-  unsigned aux = 0;
-  uint64_t tsc = rdtscp ? __rdtscp(&aux) : __rdtsc();
-  capnp::MallocMessageBuilder msg;
-  auto frame = msg.initRoot<trace::Frame>();
-  frame.setEvent(next_event_);
-  frame.setTid(t.tid());
-  auto ev = frame.initRdtsc();
-  regs_to_capnp(regs, ev.initRegs());
-  ev.setTsc(tsc);
-  ev.setAux(aux);
-  ev.setRdtscp(rdtscp);
-  user_regs_struct& r = regs.raw();
-  r.rax = tsc & 0xffffffffu;
-  r.rdx = tsc >> 32;
-  if (rdtscp) r.rcx = aux;
-  r.rip += rdtscp ? 3 : 2;
-  t.set_regs(regs);
-  last_event_regs_ = regs;
-  Status st = finish_frame(msg);
-  if (!st.ok()) fatal(st.error().message);
-  return true;
-}
-
-Status RecordSession::on_signal(int sig) {
-  Task& t = *task_;
-  siginfo_t si = t.siginfo();
-  if (try_emulate_rdtsc(si)) return {};
-  Registers regs = t.regs();
-  bool sync = is_synchronous(sig, si);
-  if (!sync && !(regs == last_event_regs_)) {
-    // User code ran since the last event: this point cannot be found again
-    // in replay. Hold the signal and deliver it after the next syscall.
-    held_.push_back(si);
-    return {};
-  }
-  if (!sync) {
-    auto it = injected_.find(sig);
-    if (it != injected_.end()) {
-      si = it->second;
-      t.set_siginfo(si);
-      injected_.erase(it);
-    }
-  }
-  pending_signal_frame_ = std::make_unique<capnp::MallocMessageBuilder>();
-  auto frame = pending_signal_frame_->initRoot<trace::Frame>();
-  frame.setEvent(next_event_);
-  frame.setTid(t.tid());
-  auto ev = frame.initSignal();
-  ev.setSigno(sig);
-  ev.setSiginfo(capnp_bytes(&si, sizeof(si)));
-  ev.setSynchronous(sync);
-  regs_to_capnp(regs, ev.initRegs());
-  ev.setDeliver(true);
-  deliver_sig_ = sig;
-  last_event_regs_ = regs;
+  remove_task(tid);
   return {};
 }
 

@@ -1,9 +1,12 @@
 // RecordSession: runs a program under ptrace and writes its trace. Between
-// two events exactly one thread runs; every syscall is recorded at its exit
-// with the bytes the kernel wrote; rdtsc traps and is emulated; asynchronous
-// signals are delivered only at events. See DESIGN.md section 2.
+// two events exactly one thread runs user code; every syscall is recorded at
+// its exit with the bytes the kernel wrote; rdtsc traps and is emulated;
+// asynchronous signals are delivered only at events. Processes and threads
+// are all traced; the order in which they run is the order of their events
+// in the trace. See DESIGN.md section 2.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <set>
 #include <memory>
@@ -24,6 +27,39 @@ struct RecordOptions {
   std::string output_dir;          // -o: the trace directory, exactly; else a new <exe>-<n>
   std::vector<std::string> argv;   // the program and its arguments
   bool quiet = false;              // do not print where the trace went
+  // How long a thread may run without an event while another thread waits
+  // to run (or a signal waits for it) before recording stops with a message.
+  int spin_limit_ms = 3000;
+};
+
+// One traced thread and what the recorder keeps about it.
+struct RecordTask {
+  enum class State {
+    Ready,        // stopped; its last stop is handled and it waits for its turn
+    Unprocessed,  // stopped; `pending` not handled yet
+    InKernel,     // inside a syscall whose entry is recorded; may block
+    Running,      // the one thread allowed to run user code
+    Zombie,       // a thread group leader that exited before its threads
+  };
+  std::unique_ptr<Task> task;
+  pid_t tgid = 0;                     // the process it belongs to
+  std::shared_ptr<FdTable> fds;       // shared by threads (and CLONE_FILES)
+  State state = State::Ready;
+  WaitStatus pending;                 // the unhandled stop (Unprocessed)
+  bool in_syscall = false;            // between a syscall's entry and exit stops
+  bool entry_recorded = false;        // a SyscallEntryEvent was written for it
+  bool exec_seen = false;             // PTRACE_EVENT_EXEC seen during the current syscall
+  bool exit_recorded = false;         // its ExitEvent is written
+  pid_t new_child = 0;                // the task the current clone-family syscall created
+  Registers entry_regs;               // registers at the current syscall's entry
+  Registers last_event_regs;          // registers when its last event ended
+  int deliver_sig = 0;                // signal to pass at the next resume
+  std::unique_ptr<capnp::MallocMessageBuilder> pending_signal_frame;  // written after delivery
+  std::vector<siginfo_t> held;        // async signals waiting for an event
+  std::map<int, siginfo_t> injected;  // re-sent held signals, by number
+  SyscallArgs interrupted;            // the last call interrupted with ERESTART_RESTARTBLOCK
+  std::chrono::steady_clock::time_point ran_since;  // when it last started running user code
+  pid_t tid() const { return task->tid(); }
 };
 
 class RecordSession {
@@ -33,39 +69,56 @@ class RecordSession {
   static Result<int> record(const RecordOptions& options);
 
  private:
-  RecordSession(std::unique_ptr<TraceWriter> writer, std::string exe_path);
+  RecordSession(std::unique_ptr<TraceWriter> writer, std::string exe_path, int spin_limit_ms);
+  ~RecordSession();
   Status spawn(const RecordOptions& options);
   Result<int> run();
   Status write_header(const RecordOptions& options);
 
-  void on_exec_done(trace::ExecImage::Builder image);
-  // Asynchronous signals that arrived while injected code ran: held like any
-  // other that arrives between events.
-  void hold(const std::vector<siginfo_t>& signals) { held_.insert(held_.end(), signals.begin(), signals.end()); }
-  Status on_syscall_entry();
-  Status on_syscall_exit();
-  Status on_signal(int sig);
-  bool try_emulate_rdtsc(const siginfo_t& si);
+  // Scheduling.
+  RecordTask* pick_next();
+  bool others_ready(const RecordTask& t) const;
+  Status handle_stop(RecordTask& t);
+  Status resume_running(RecordTask& t);
+  // After `t` entered a syscall: waits briefly for it to return. If it
+  // blocks, records its entry and lets other threads run.
+  Status settle_syscall(RecordTask& t);
+  Status record_entry(RecordTask& t);
+  Status check_long_run();
+  void stash_status(pid_t pid, int status);
+
+  // Stops of the running thread.
+  void on_exec_done(RecordTask& t, trace::ExecImage::Builder image);
+  Status on_syscall_entry(RecordTask& t);
+  Status on_syscall_exit(RecordTask& t);
+  Status on_signal(RecordTask& t, int sig);
+  Status on_new_task(RecordTask& parent, int event);
+  Status on_exec_event(RecordTask& t);
+  Status on_task_end(RecordTask& t, const WaitStatus& status, bool at_exit_stop);
+  bool try_emulate_rdtsc(RecordTask& t, const siginfo_t& si);
   Status finish_frame(capnp::MessageBuilder& msg);
   Status write_shared_files();
-  void inject_held_signals();
-  SyscallArgs restart_call(const SyscallArgs& call);
-  SyscallArgs interrupted_;  // the last call interrupted with ERESTART_RESTARTBLOCK
+  void inject_held_signals(RecordTask& t);
+  SyscallArgs restart_call(RecordTask& t, const SyscallArgs& call);
+  void record_shared_map_changes(RecordTask& t, const SyscallArgs& call, std::vector<MemRange>& ranges);
+  void remove_task(pid_t tid);
+  size_t live_threads(pid_t tgid) const;
 
   std::unique_ptr<TraceWriter> writer_;
   FileStore files_;
   std::string exe_path_;
-  std::unique_ptr<Task> task_;
-  FdTable fds_;
+  std::map<pid_t, std::unique_ptr<RecordTask>> tasks_;
+  std::map<pid_t, int> early_stops_;     // stops of new tasks seen before their parent's clone event
+  std::set<pid_t> exiting_groups_;       // processes in exit_group or a fatal signal
+  RecordTask* running_ = nullptr;
+  pid_t last_scheduled_ = 0;
+  int slice_events_ = 0;                 // events of running_ since it was picked
+  pid_t initial_tgid_ = 0;
+  int initial_status_ = 0;               // the initial process's exit status (as rr's)
+  bool initial_ended_ = false;
+  int spin_limit_ms_ = 3000;
   uint64_t next_event_ = 1;
-  int deliver_sig_ = 0;         // signal to pass at the next resume
-  std::unique_ptr<capnp::MallocMessageBuilder> pending_signal_frame_;  // written after delivery
-  Registers entry_regs_;        // registers at the current syscall's entry
-  bool exec_seen_ = false;      // PTRACE_EVENT_EXEC seen during the current syscall
-  Registers last_event_regs_;   // registers when the last event ended
-  std::vector<siginfo_t> held_;               // async signals waiting for an event
-  std::map<int, siginfo_t> injected_;          // re-sent held signals, by number
-  int bound_cpu_ = 0;                          // the CPU the tracee runs on
+  int bound_cpu_ = 0;                          // the CPU the tracees run on
   std::set<std::string> shared_files_;         // trace files mapped shared and writable
   // Live MAP_SHARED file mappings: a write() to their file changes their
   // memory, which the recording must then carry.
@@ -75,7 +128,6 @@ class RecordSession {
     std::string file;  // the trace copy
   };
   std::vector<SharedMapping> shared_maps_;
-  void record_shared_map_changes(const SyscallArgs& call, std::vector<MemRange>& ranges);
 };
 
 // The CPU a new recording pins its tracees to: one this process may run on.

@@ -48,6 +48,8 @@ std::string prctl(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string arch_prctl(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string futex(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string mincore(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string clone(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string clone3(const SyscallArgs&, SyscallMemReader&, Out&);
 // Whether `ret` is what an interrupted syscall returns at its exit stop.
 bool interrupted(int64_t ret);
 }  // namespace syscall_custom
@@ -307,6 +309,9 @@ consteval Row execute_same(std::string_view name, CustomFn custom) {
 // none writes memory the table has to describe.
 consteval Row special(std::string_view name, ReplayPolicy policy) {
   return make_row(name, policy, {}, nullptr, Failure::WritesNothing);
+}
+consteval Row clone_row(std::string_view name, CustomFn custom = nullptr) {
+  return make_row(name, ReplayPolicy::Clone, {}, custom, Failure::WritesNothing);
 }
 consteval Row unsupported(std::string_view name) {
   return make_row(name, ReplayPolicy::Unsupported, {}, nullptr, Failure::WritesNothing);
@@ -608,11 +613,13 @@ constexpr Row kRows[] = {
     emulate("futex_wait"),
     emulate("futex_requeue"),
 
+    // New processes and threads.
+    clone_row("fork"),
+    clone_row("vfork"),
+    clone_row("clone", custom::clone),
+    clone_row("clone3", custom::clone3),
+
     // What the engine cannot reproduce yet.
-    unsupported("fork"),
-    unsupported("vfork"),
-    unsupported("clone"),
-    unsupported("clone3"),
     unsupported("ptrace"),
     unsupported("io_uring_setup"),
     unsupported("io_uring_enter"),

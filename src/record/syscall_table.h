@@ -34,8 +34,12 @@ enum class ReplayPolicy : uint8_t {
   Exec,
   // exit, exit_group.
   Exit,
-  // Recording refuses it with a "not supported yet" error: fork, vfork, clone,
-  // clone3 and anything whose effects the engine cannot reproduce yet
+  // fork, vfork, clone, clone3: executed for real in replay, so that the new
+  // task exists; the new task's tid is the recorded one as the program sees
+  // it. A vfork runs as a fork in replay (the child's image is rebuilt, not
+  // executed, and must not replace the parent's memory).
+  Clone,
+  // Recording refuses it with a "not supported yet" error: anything whose effects the engine cannot reproduce yet
   // (io_uring_*, ptrace, userfaultfd, ...).
   Unsupported,
 };
@@ -87,5 +91,10 @@ int64_t syscall_number(const std::string& name);
 // (an unknown syscall, an ioctl request the table does not know, ...).
 std::string syscall_outputs(const SyscallArgs& call, SyscallMemReader& mem,
                             std::vector<MemRange>& out);
+
+// The clone flags of a fork, vfork, clone or clone3 call (clone3 reads them
+// from its argument struct); fork is SIGCHLD, vfork CLONE_VM|CLONE_VFORK|SIGCHLD.
+// Returns false when clone3's struct cannot be read.
+bool clone_flags(const SyscallArgs& call, SyscallMemReader& mem, uint64_t* flags);
 
 }  // namespace rr

@@ -13,6 +13,9 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/futex.h>
+#include <csignal>
+#include <sys/syscall.h>
+#include <sched.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -383,4 +386,37 @@ std::string mincore(const SyscallArgs& c, SyscallMemReader&, Out& out) {
   return {};
 }
 
+// What the parent's memory receives: the new tid (CLONE_PARENT_SETTID) and a
+// pidfd number (CLONE_PIDFD). The child's CLONE_CHILD_SETTID word is written
+// by the child when it first runs; replay writes it when it creates the child.
+std::string clone(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  if (c.failed()) return {};
+  if (c.arg[0] & CLONE_PARENT_SETTID) add(out, c.arg[2], sizeof(int32_t));
+  if (c.arg[0] & CLONE_PIDFD) add(out, c.arg[2], sizeof(int32_t));
+  return {};
+}
+
+std::string clone3(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
+  if (c.failed()) return {};
+  uint64_t args[4] = {};  // flags, pidfd, child_tid, parent_tid
+  if (c.arg[1] < sizeof(args) || !mem.read(RemotePtr(c.arg[0]), args, sizeof(args))) return {};
+  if (args[0] & CLONE_PIDFD) add(out, args[1], sizeof(int32_t));
+  if (args[0] & CLONE_PARENT_SETTID) add(out, args[3], sizeof(int32_t));
+  return {};
+}
+
 }  // namespace rr::syscall_custom
+
+namespace rr {
+
+bool clone_flags(const SyscallArgs& c, SyscallMemReader& mem, uint64_t* flags) {
+  switch (c.nr) {
+    case SYS_fork: *flags = SIGCHLD; return true;
+    case SYS_vfork: *flags = CLONE_VM | CLONE_VFORK | SIGCHLD; return true;
+    case SYS_clone: *flags = c.arg[0]; return true;
+    case SYS_clone3: return c.arg[1] >= 8 && mem.read(RemotePtr(c.arg[0]), flags, sizeof(*flags));
+  }
+  return false;
+}
+
+}  // namespace rr

@@ -18,7 +18,7 @@
 namespace rr {
 
 Status ReplaySession::restore(const std::string& checkpoint_path) {
-  if (task_) return make_error("restore needs a fresh replay session");
+  if (!tasks_.empty()) return make_error("restore needs a fresh replay session");
   auto t_restore = std::chrono::steady_clock::now();
   RR_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> ck, CheckpointReader::open(checkpoint_path, reader_->uuid()));
   try {
@@ -28,10 +28,12 @@ Status ReplaySession::restore(const std::string& checkpoint_path) {
     auto proc = info.getProcesses()[0];
     auto ts = proc.getTasks()[0];
     RR_TRY(spawn_stub(RecordedTid{ts.getRecordedTid()}));
+    ReplayTask& rt = *tasks_.begin()->second;
+    Task* task = rt.task.get();
     ProcessImage img = image_from_capnp(proc.getImage());
     img.regs = regs_from_capnp(ts.getRegs());
     img.xsave = data_string(ts.getXsave());
-    restore_image(*task_, img, reader_->dir());
+    restore_image(*task, img, reader_->dir());
 
     // Page contents, block by block; adjacent pages go in one write.
     std::vector<std::vector<std::pair<uint64_t, uint32_t>>> by_block(info.getBlocks().size());
@@ -62,7 +64,7 @@ Status ReplaySession::restore(const std::string& checkpoint_path) {
           writes.push_back({RemotePtr(addr), raw.data() + offset});
         }
         try {
-          task_->write_pages(writes);
+          task->write_pages(writes);
         } catch (const FatalError& e) {
           *result = make_error(e.what());
           return;
@@ -81,7 +83,7 @@ Status ReplaySession::restore(const std::string& checkpoint_path) {
 
     // Kernel-side task state.
     {
-      RemoteSyscalls rs(*task_);
+      RemoteSyscalls rs(*task);
       for (auto a : ts.getSigactions()) {
         if (a.getRaw().size() != 32) return make_error("checkpoint " + checkpoint_path + " is corrupt (sigaction)");
         RemotePtr act = rs.scratch(a.getRaw().begin(), 32);
@@ -99,16 +101,15 @@ Status ReplaySession::restore(const std::string& checkpoint_path) {
       rs.syscall(SYS_set_tid_address, {ts.getTidAddress()});
     }
     uint64_t mask = ts.getSigmask();
-    if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, task_->tid(), (void*)sizeof(mask), &mask) != 0)
+    if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, task->tid(), (void*)sizeof(mask), &mask) != 0)
       fatal_errno("PTRACE_SETSIGMASK");
 
     // Supervisor state.
     auto c = info.getCounters();
     counters_ = ReplayCounters{c.getSyscalls(), c.getEmulated(), c.getExecuted(), c.getSignals(), c.getRdtsc(), c.getBytesWritten()};
-    fds_ = FdTable();
     std::map<int, FdTable::Entry> fds;
     for (auto f : info.getFds()) fds[f.getFd()] = FdTable::Entry{(FdTable::Kind)f.getKind(), f.getCloexec()};
-    fds_.set_entries(fds);
+    rt.fds->set_entries(fds);
     StreamPos pos{info.getEventsBlock(), info.getEventsIndex()};
     RR_TRY(reader_->seek(pos));
     lookahead_.reset();

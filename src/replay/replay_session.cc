@@ -28,7 +28,29 @@ namespace rr {
 
 namespace {
 
-constexpr long kStubOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
+constexpr long kStubOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE |
+                              PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXIT;
+
+// Signals an instruction raises by itself; every other signal a replayed
+// task sees must have been sent by the replay.
+bool raised_by_instruction(int sig) {
+  return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS;
+}
+
+class TaskReader : public SyscallMemReader {
+ public:
+  explicit TaskReader(Task& t) : t_(t) {}
+  bool read(RemotePtr addr, void* buf, size_t len) override { return t_.read_mem(addr, buf, len); }
+
+ private:
+  Task& t_;
+};
+
+std::string hex(uint64_t v) {
+  char b[32];
+  snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
+  return b;
+}
 
 // The body of a replay tracee before the supervisor rebuilds it: map the rr
 // page where recordings have it, then stop for the supervisor.
@@ -96,8 +118,29 @@ Result<std::optional<FrameData>> ReplaySession::take_next() {
 }
 
 bool ReplaySession::can_checkpoint() const {
-  return task_ && task_->alive() && !exited_ && !exiting_ && pending_sig_ == 0 && !signal_queued_ &&
-         emulated_files_.empty() && current_event_ >= 1;
+  // Checkpoints of several threads or processes are not written yet.
+  if (tasks_.size() != 1 || !zombies_.empty() || current_event_ < 1 || !emulated_files_.empty()) return false;
+  const ReplayTask& rt = *tasks_.begin()->second;
+  return rt.task->alive() && !rt.exiting && rt.pending_sig == 0 && rt.queued_sig == 0 &&
+         rt.where == ReplayTask::Where::AtEvent;
+}
+
+Task* ReplaySession::task() {
+  if (tasks_.size() != 1) return nullptr;
+  return tasks_.begin()->second->task.get();
+}
+
+const FdTable& ReplaySession::fds() const {
+  static const FdTable kEmpty;
+  if (tasks_.empty()) return kEmpty;
+  return *tasks_.begin()->second->fds;
+}
+
+void ReplaySession::forget_task(pid_t recorded_tid) {
+  auto it = tasks_.find(recorded_tid);
+  if (it == tasks_.end()) return;
+  it->second->task->mark_dead();
+  tasks_.erase(it);
 }
 
 const FrameData* ReplaySession::peek() {
@@ -126,8 +169,8 @@ int ReplaySession::emulated_file(const std::string& trace_file) {
   return fd;
 }
 
-bool ReplaySession::replay_mask_swap(trace::SyscallEvent::Reader sc) {
-  Task& t = *task_;
+bool ReplaySession::replay_mask_swap(ReplayTask& rt, trace::SyscallEvent::Reader sc) {
+  Task& t = *rt.task;
   Registers regs = t.regs();
   uint64_t mask = 0, size = 8;
   switch (sc.getNumber()) {
@@ -148,34 +191,53 @@ bool ReplaySession::replay_mask_swap(trace::SyscallEvent::Reader sc) {
   if (!mask) return false;
   const FrameData* next = peek();
   if (!next || next->frame().which() != trace::Frame::SIGNAL || next->frame().getSignal().getSynchronous()) return false;
+  if (next->frame().getTid() != rt.recorded_tid()) return false;
   int sig = next->frame().getSignal().getSigno();
-  syscall(SYS_tgkill, t.tid(), t.tid(), sig);
-  signal_queued_ = true;
+  syscall(SYS_tkill, t.tid(), sig);
+  rt.queued_sig = sig;
   Registers r = regs;
   r.set_syscallno(SYS_rt_sigsuspend);
   r.set_arg(0, mask);
   r.set_arg(1, size);
   t.set_regs(r);
-  execute_in_place();
+  execute_in_place(rt);
   Registers after = regs;
   after.set_syscall_result(sc.getResult());
   t.set_regs(after);
   return true;
 }
 
-ReplaySession::~ReplaySession() = default;
+ReplaySession::~ReplaySession() {
+  // Kill everything first, then reap threads before their leaders.
+  for (auto& [tid, rt] : tasks_) rt->task->send_kill();
+  for (auto& z : zombies_) z->send_kill();
+  for (auto& [tid, rt] : tasks_)
+    if (rt->recorded_tid() != rt->tgid) rt->task->kill();
+  tasks_.clear();
+  zombies_.clear();
+}
 
-Status ReplaySession::spawn_stub(RecordedTid recorded) {
+Result<std::unique_ptr<Task>> ReplaySession::spawn_process(RecordedTid recorded) {
   fflush(stdout);
   fflush(stderr);
   pid_t pid = fork();
   if (pid < 0) return make_error("fork: " + errno_text());
   if (pid == 0) stub_main(reader_->header().getBoundCpu());
-  task_ = std::make_unique<Task>(pid, recorded);
-  WaitStatus st = task_->wait();
+  auto task = std::make_unique<Task>(pid, recorded);
+  WaitStatus st = task->wait();
   if (!st.stopped() || WSTOPSIG(st.raw()) != SIGSTOP)
     return make_error("the replay process did not start: " + st.describe());
-  task_->set_options(kStubOptions);
+  task->set_options(kStubOptions);
+  return task;
+}
+
+Status ReplaySession::spawn_stub(RecordedTid recorded) {
+  auto rt = std::make_unique<ReplayTask>();
+  RR_ASSIGN_OR_RETURN(rt->task, spawn_process(recorded));
+  rt->tgid = recorded.value;
+  rt->fds = std::make_shared<FdTable>();
+  initial_tid_ = recorded.value;
+  tasks_[recorded.value] = std::move(rt);
   return {};
 }
 
@@ -185,7 +247,7 @@ Status ReplaySession::run_to(uint64_t target) {
     if (!next.ok()) return next.take_error();
     if (!next.value()) {
       at_end_ = true;
-      if (!exited_) return make_error("the trace ends at event " + std::to_string(current_event_) +
+      if (!exited_ || !tasks_.empty()) return make_error("the trace ends at event " + std::to_string(current_event_) +
                                       " without the program's exit (recording was interrupted)");
       break;
     }
@@ -210,32 +272,52 @@ Status ReplaySession::run_to(uint64_t target) {
 }
 
 Status ReplaySession::apply(trace::Frame::Reader f) {
-  if (!task_ && f.which() != trace::Frame::EXEC) return make_error("trace is corrupt: it does not start with an exec");
+  if (f.which() == trace::Frame::EXEC) return apply_exec(f, f.getExec());
+  if (initial_tid_ == 0) return make_error("trace is corrupt: it does not start with an exec");
+  auto it = tasks_.find(f.getTid());
+  if (it == tasks_.end())
+    return make_error("trace is corrupt: event " + std::to_string(f.getEvent()) + " names task " +
+                      std::to_string(f.getTid()) + ", which does not exist at that point");
+  ReplayTask& rt = *it->second;
   switch (f.which()) {
-    case trace::Frame::EXEC: return apply_exec(f, f.getExec());
-    case trace::Frame::SYSCALL: return apply_syscall(f, f.getSyscall());
-    case trace::Frame::SIGNAL: return apply_signal(f, f.getSignal());
-    case trace::Frame::RDTSC: return apply_rdtsc(f, f.getRdtsc());
-    case trace::Frame::EXIT: return apply_exit(f, f.getExit());
+    case trace::Frame::EXEC: break;
+    case trace::Frame::SYSCALL: return apply_syscall(f, f.getSyscall(), rt);
+    case trace::Frame::SYSCALL_ENTRY: return apply_syscall_entry(f, f.getSyscallEntry(), rt);
+    case trace::Frame::SIGNAL: return apply_signal(f, f.getSignal(), rt);
+    case trace::Frame::RDTSC: return apply_rdtsc(f, f.getRdtsc(), rt);
+    case trace::Frame::EXIT: return apply_exit(f, f.getExit(), rt);
   }
   return make_error("trace is corrupt: unknown event kind at event " + std::to_string(f.getEvent()));
 }
 
 Status ReplaySession::apply_exec(trace::Frame::Reader f, trace::ExecImage::Reader image) {
-  if (task_) return make_error("trace is corrupt: a second initial exec");
+  if (initial_tid_ != 0) return make_error("trace is corrupt: a second initial exec");
   RR_TRY(spawn_stub(RecordedTid{f.getTid()}));
-  restore_image(*task_, image_from_capnp(image), reader_->dir());
+  restore_image(*tasks_[f.getTid()]->task, image_from_capnp(image), reader_->dir());
   return {};
 }
 
-WaitStatus ReplaySession::resume_and_wait(ResumeHow how) {
-  if (pending_sig_ && deliver_to_handler(*task_, pending_sig_)) {
-    write_frame_state(*task_, pending_frame_);
-    pending_sig_ = 0;
+WaitStatus ReplaySession::resume_and_wait(ReplayTask& rt, ResumeHow how) {
+  Task& t = *rt.task;
+  if (rt.pending_sig && deliver_to_handler(t, rt.pending_sig)) {
+    write_frame_state(t, rt.pending_frame);
+    rt.pending_sig = 0;
   }
-  task_->resume(how, pending_sig_);
-  pending_sig_ = 0;
-  return task_->wait();
+  t.resume(how, rt.pending_sig);
+  rt.pending_sig = 0;
+  return wait_filtered(rt, how);
+}
+
+WaitStatus ReplaySession::wait_filtered(ReplayTask& rt, ResumeHow how) {
+  for (;;) {
+    WaitStatus st = rt.task->wait();
+    int sig = st.stop_sig();
+    if (sig && !raised_by_instruction(sig) && sig != rt.queued_sig) {
+      rt.task->resume(how, 0);
+      continue;
+    }
+    return st;
+  }
 }
 
 Error ReplaySession::divergence(trace::Frame::Reader f, const std::string& what) {
@@ -243,8 +325,8 @@ Error ReplaySession::divergence(trace::Frame::Reader f, const std::string& what)
                     std::to_string(f.getTid()) + ": " + what);
 }
 
-Status ReplaySession::check_regs(trace::Frame::Reader f, const char* what, const Registers& expected) {
-  Registers now = task_->regs();
+Status ReplaySession::check_regs(trace::Frame::Reader f, Task& t, const char* what, const Registers& expected) {
+  Registers now = t.regs();
   std::string d = now.diff(expected);
   if (d.empty()) return {};
   return divergence(f, std::string("registers differ ") + what + " (replay != recording): " + d);
@@ -255,58 +337,82 @@ static std::string describe_stop(const WaitStatus& st) {
   return st.describe();
 }
 
-Registers ReplaySession::execute_in_place() {
-  Task& t = *task_;
+Registers ReplaySession::execute_in_place(ReplayTask& rt) {
+  Task& t = *rt.task;
   Registers r = t.regs();
   int64_t nr = r.syscallno();
   r.set_ip(r.ip() + (uint64_t)-2);
   r.set_syscall_result(nr);
   t.set_regs(r);
   t.resume(ResumeHow::Syscall);
-  WaitStatus st = t.wait();
+  WaitStatus st = wait_filtered(rt, ResumeHow::Syscall);
   if (st.is_syscall_stop() && !t.at_syscall_entry()) {
     // The exit stop of the syscall SYSEMU skipped.
     t.resume(ResumeHow::Syscall);
-    st = t.wait();
+    st = wait_filtered(rt, ResumeHow::Syscall);
   }
   if (!st.is_syscall_stop() || !t.at_syscall_entry())
     fatal("re-executing " + syscall_name(nr) + " did not reach its entry: " + describe_stop(st));
   t.resume(ResumeHow::Syscall);
-  st = t.wait();
+  st = wait_filtered(rt, ResumeHow::Syscall);
   if (!st.is_syscall_stop()) fatal("re-executing " + syscall_name(nr) + " did not return: " + describe_stop(st));
   return t.regs();
 }
 
-void ReplaySession::echo_write(trace::SyscallEvent::Reader sc, int fd) {
-  Registers regs = task_->regs();
+void ReplaySession::echo_write(Task& t, trace::SyscallEvent::Reader sc, int fd) {
+  Registers regs = t.regs();
   int64_t total = sc.getResult();
   if (total <= 0) return;
   std::string out;
   int64_t nr = sc.getNumber();
   if (nr == SYS_write || nr == SYS_pwrite64) {
-    out = task_->read_bytes(RemotePtr(regs.arg(1)), total);
+    out = t.read_bytes(RemotePtr(regs.arg(1)), total);
   } else {
     uint64_t iovcnt = regs.arg(2);
     for (uint64_t i = 0; i < iovcnt && (int64_t)out.size() < total; ++i) {
-      struct iovec iov = task_->read_val<struct iovec>(RemotePtr(regs.arg(1) + i * sizeof(iovec)));
+      struct iovec iov = t.read_val<struct iovec>(RemotePtr(regs.arg(1) + i * sizeof(iovec)));
       size_t n = std::min<size_t>(iov.iov_len, total - out.size());
-      out += task_->read_bytes(RemotePtr((uint64_t)iov.iov_base), n);
+      out += t.read_bytes(RemotePtr((uint64_t)iov.iov_base), n);
     }
   }
   Status st = write_all(fd, out.data(), out.size(), fd == 1 ? "stdout" : "stderr");
   (void)st;  // the user closed our output; replay goes on
 }
 
-Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent::Reader sc) {
-  Task& t = *task_;
-  int64_t nr = sc.getNumber();
-  WaitStatus st = resume_and_wait(ResumeHow::Sysemu);
+Status ReplaySession::reach_syscall_entry(trace::Frame::Reader f, int64_t nr, trace::Registers::Reader expected,
+                                          ReplayTask& rt) {
+  Task& t = *rt.task;
+  WaitStatus st = resume_and_wait(rt, ResumeHow::Sysemu);
   if (st.ended()) return divergence(f, "the program " + st.describe() + " where the recording made syscall " + syscall_name(nr));
   if (!st.is_syscall_stop())
-    return divergence(f, "expected syscall " + syscall_name(nr) + ", got " + describe_stop(st) + " at rip 0x" +
-                             [&] { char b[32]; snprintf(b, sizeof b, "%llx", (unsigned long long)t.regs().ip().as_int()); return std::string(b); }());
-  RR_TRY(check_regs(f, ("at the entry of " + syscall_name(nr)).c_str(), regs_from_capnp(sc.getEntryRegs())));
+    return divergence(f, "expected syscall " + syscall_name(nr) + ", got " + describe_stop(st) + " at rip " +
+                             hex(t.regs().ip().as_int()));
+  RR_TRY(check_regs(f, t, ("at the entry of " + syscall_name(nr)).c_str(), regs_from_capnp(expected)));
   ++counters_.syscalls;
+  return {};
+}
+
+Status ReplaySession::apply_syscall_entry(trace::Frame::Reader f, trace::SyscallEntryEvent::Reader ev, ReplayTask& rt) {
+  if (rt.where != ReplayTask::Where::AtEvent)
+    return make_error("trace is corrupt: two syscall entries in a row for task " + std::to_string(f.getTid()));
+  int64_t nr = ev.getNumber();
+  RR_TRY(reach_syscall_entry(f, nr, ev.getRegs(), rt));
+  rt.where = ReplayTask::Where::AtEntry;
+  const SyscallDesc* desc = syscall_desc(nr);
+  if (desc && desc->policy == ReplayPolicy::Clone && ev.getChildTid() > 0) {
+    // A vfork parent waits while its child runs: the child must exist now.
+    RR_TRY(execute_clone(f, rt, ev.getChildTid(), true));
+    rt.where = ReplayTask::Where::CloneDone;
+  }
+  return {};
+}
+
+Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt) {
+  Task& t = *rt.task;
+  int64_t nr = sc.getNumber();
+  ReplayTask::Where where = rt.where;
+  rt.where = ReplayTask::Where::AtEvent;
+  if (where == ReplayTask::Where::AtEvent) RR_TRY(reach_syscall_entry(f, nr, sc.getEntryRegs(), rt));
   const SyscallDesc* desc = syscall_desc(nr);
   if (!desc) return divergence(f, "the trace holds syscall " + syscall_name(nr) + ", unknown to this rr");
   int64_t result = sc.getResult();
@@ -334,14 +440,32 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
     case ReplayPolicy::Emulate:
     case ReplayPolicy::Unsupported:
       ++counters_.emulated;
-      replay_mask_swap(sc);
+      replay_mask_swap(rt, sc);
       apply_writes();
       set_result();
-      if (sc.getEchoFd() && echo_) echo_write(sc, sc.getEchoFd());
+      if (sc.getEchoFd() && echo_) echo_write(t, sc, sc.getEchoFd());
       break;
+    case ReplayPolicy::Clone: {
+      ++counters_.executed;
+      if (!failed && where != ReplayTask::Where::CloneDone) RR_TRY(execute_clone(f, rt, (pid_t)result, false));
+      if (rt.in_vfork) {
+        // The parent returns once its child has exec'd or ended.
+        WaitStatus st = wait_filtered(rt, ResumeHow::Syscall);
+        if (!st.is_syscall_stop()) return divergence(f, "the vfork parent did not return: " + describe_stop(st));
+        rt.in_vfork = false;
+        Registers r = t.regs();
+        Registers entry = regs_from_capnp(sc.getEntryRegs());
+        for (int i = 0; i < 6; ++i) r.set_arg(i, entry.arg(i));
+        r.set_syscallno(nr);
+        t.set_regs(r);
+      }
+      apply_writes();
+      set_result();
+      break;
+    }
     case ReplayPolicy::ExecuteSame: {
       ++counters_.executed;
-      Registers after = execute_in_place();
+      Registers after = execute_in_place(rt);
       // set_tid_address returns the live tid, which replay keeps as recorded.
       if (nr != SYS_set_tid_address) RR_TRY(check_result(after.syscall_result()));
       apply_writes();
@@ -350,8 +474,8 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
     }
     case ReplayPolicy::Sigreturn: {
       ++counters_.executed;
-      execute_in_place();
-      RR_TRY(check_regs(f, "after rt_sigreturn", regs_from_capnp(sc.getExitRegs())));
+      execute_in_place(rt);
+      RR_TRY(check_regs(f, t, "after rt_sigreturn", regs_from_capnp(sc.getExitRegs())));
       break;
     }
     case ReplayPolicy::MemoryMap: {
@@ -411,7 +535,7 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
         apply_writes();
         set_result();
       } else {
-        Registers after = execute_in_place();
+        Registers after = execute_in_place(rt);
         RR_TRY(check_result(after.syscall_result()));
         apply_writes();
       }
@@ -423,35 +547,50 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
         set_result();
         break;
       }
-      restore_image(t, image_from_capnp(sc.getImage()), reader_->dir());
-      fds_.on_exec();
+      RR_TRY(replay_exec(f, rt, sc.getImage()));
       break;
     }
     case ReplayPolicy::Exit: {
+      // Run it now: exit_group ends the other threads, whose ends may come
+      // before this one's in the trace.
       Registers r = t.regs();
       r.set_ip(r.ip() + (uint64_t)-2);
       r.set_syscall_result(nr);
       t.set_regs(r);
-      exiting_ = true;
+      t.try_resume(ResumeHow::Cont, rt.pending_sig);
+      rt.pending_sig = 0;
+      rt.exiting = true;
+      // The caller stops before it is torn down, so the state at this event
+      // is a still picture; exit_group's other threads are going too.
+      WaitStatus other;
+      if (!wait_for_end_stop(rt, &other)) return divergence(f, syscall_name(nr) + " did not end the task: " + describe_stop(other));
+      if (nr == SYS_exit_group)
+        for (auto& [tid, o] : tasks_)
+          if (o->tgid == rt.tgid) o->exiting = true;
       break;
     }
   }
   uint64_t args[6];
   for (int i = 0; i < 6; ++i) args[i] = regs_from_capnp(sc.getEntryRegs()).arg(i);
-  fds_.on_syscall(nr, args, result, [&](RemotePtr a, void* b, size_t n) { return t.read_mem(a, b, n); });
+  if (t.alive() && !rt.exiting)
+    rt.fds->on_syscall(nr, args, result, [&](RemotePtr a, void* b, size_t n) { return t.read_mem(a, b, n); });
   return {};
 }
 
-Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::Reader ev) {
-  Task& t = *task_;
+Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::Reader ev, ReplayTask& rt) {
+  Task& t = *rt.task;
   int sig = ev.getSigno();
   ++counters_.signals;
-  if (!ev.getSynchronous() && !signal_queued_) syscall(SYS_tgkill, t.tid(), t.tid(), sig);
-  signal_queued_ = false;
-  WaitStatus st = resume_and_wait(ResumeHow::Sysemu);
+  if (rt.where != ReplayTask::Where::AtEvent) return make_error("trace is corrupt: a signal inside a syscall");
+  if (!ev.getSynchronous() && rt.queued_sig != sig) {
+    syscall(SYS_tkill, t.tid(), sig);
+    rt.queued_sig = sig;
+  }
+  WaitStatus st = resume_and_wait(rt, ResumeHow::Sysemu);
+  rt.queued_sig = 0;
   if (st.stop_sig() != sig)
     return divergence(f, std::string("expected signal ") + strsignal(sig) + ", got " + describe_stop(st));
-  RR_TRY(check_regs(f, (std::string("at delivery of ") + strsignal(sig)).c_str(), regs_from_capnp(ev.getRegs())));
+  RR_TRY(check_regs(f, t, (std::string("at delivery of ") + strsignal(sig)).c_str(), regs_from_capnp(ev.getRegs())));
   if (!ev.getSynchronous()) {
     std::string info = data_string(ev.getSiginfo());
     if (info.size() != sizeof(siginfo_t)) return make_error("trace is corrupt: bad siginfo size");
@@ -459,17 +598,18 @@ Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::R
     memcpy(&si, info.data(), sizeof(si));
     t.set_siginfo(si);
   }
-  pending_sig_ = ev.getDeliver() ? sig : 0;
-  pending_frame_ = FrameKernelState{ev.getFrameErr(), ev.getFrameTrapno(), ev.getFrameCr2(), data_string(ev.getFrameFpu())};
+  rt.pending_sig = ev.getDeliver() ? sig : 0;
+  rt.pending_frame = FrameKernelState{ev.getFrameErr(), ev.getFrameTrapno(), ev.getFrameCr2(), data_string(ev.getFrameFpu())};
   return {};
 }
 
-Status ReplaySession::apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Reader ev) {
-  Task& t = *task_;
+Status ReplaySession::apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Reader ev, ReplayTask& rt) {
+  Task& t = *rt.task;
   ++counters_.rdtsc;
-  WaitStatus st = resume_and_wait(ResumeHow::Sysemu);
+  if (rt.where != ReplayTask::Where::AtEvent) return make_error("trace is corrupt: an rdtsc inside a syscall");
+  WaitStatus st = resume_and_wait(rt, ResumeHow::Sysemu);
   if (st.stop_sig() != SIGSEGV) return divergence(f, "expected an rdtsc trap, got " + describe_stop(st));
-  RR_TRY(check_regs(f, "at rdtsc", regs_from_capnp(ev.getRegs())));
+  RR_TRY(check_regs(f, t, "at rdtsc", regs_from_capnp(ev.getRegs())));
   Registers r = t.regs();
   user_regs_struct& raw = r.raw();
   raw.rax = ev.getTsc() & 0xffffffffu;
@@ -480,22 +620,252 @@ Status ReplaySession::apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Rea
   return {};
 }
 
-Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reader ev) {
-  WaitStatus st = resume_and_wait(ResumeHow::Cont);
-  while (!st.ended()) {
-    // Only an exit is expected now; anything else is a divergence.
-    return divergence(f, "expected the program to end, got " + describe_stop(st));
+Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reader ev, ReplayTask& rt) {
+  Task& t = *rt.task;
+  pid_t recorded = rt.recorded_tid();
+  if (!rt.end_seen && t.alive()) {
+    if (!rt.exiting) {
+      // Killed from outside: by SIGKILL (kill is emulated, so send it now),
+      // by a fatal signal already delivered, or with its process.
+      if (ev.getKilledBy() == SIGKILL) syscall(SYS_tkill, t.tid(), SIGKILL);
+      t.try_resume(ResumeHow::Cont, rt.pending_sig);
+      rt.pending_sig = 0;
+    }
+    WaitStatus other;
+    if (!wait_for_end_stop(rt, &other))
+      return divergence(f, "expected task " + std::to_string(recorded) + " to end, got " + describe_stop(other));
   }
-  task_->mark_dead();
-  exited_ = true;
-  exit_code_ = st.exited() ? st.exit_code() : 0;
-  killed_by_ = st.killed() ? st.term_sig() : 0;
-  if (ev.getKilledBy() != killed_by_ || (!killed_by_ && ev.getExitCode() != exit_code_))
-    return divergence(f, "the program " + st.describe() + " in replay, but exited with status " +
-                             std::to_string(ev.getExitCode()) + " / signal " + std::to_string(ev.getKilledBy()) +
-                             " in the recording");
+  WaitStatus status = rt.end_status;
+  bool at_exit_stop = rt.end_seen && rt.end_is_exit_stop;
+  int code = status.exited() ? status.exit_code() : 0;
+  int killed = status.killed() ? status.term_sig() : 0;
+  if (ev.getKilledBy() != killed || (!killed && ev.getExitCode() != code))
+    return divergence(f, "task " + std::to_string(recorded) + " " + status.describe() +
+                             " in replay, but ended with status " + std::to_string(ev.getExitCode()) + " / signal " +
+                             std::to_string(ev.getKilledBy()) + " in the recording");
+  if (at_exit_stop) {
+    t.try_resume(ResumeHow::Cont);
+    size_t threads = 0;
+    for (const auto& [tid, o] : tasks_) threads += o->tgid == rt.tgid;
+    if (recorded == rt.tgid && threads > 1) {
+      // A leader ends for good only with its last thread.
+      zombies_.push_back(std::move(rt.task));
+      tasks_.erase(recorded);
+      goto done;
+    }
+    // What the kernel does as a thread ends (clearing its tid word) is done
+    // before the next event, as in the recording.
+    for (;;) {
+      WaitStatus st = t.wait();
+      if (st.ended()) break;
+      t.try_resume(ResumeHow::Cont);
+    }
+  }
+  forget_task(recorded);
+done:
+  if (recorded == initial_tid_) {
+    exited_ = true;
+    exit_code_ = code;
+    killed_by_ = killed;
+  }
   return {};
 }
 
-}  // namespace rr
+bool ReplaySession::wait_for_end_stop(ReplayTask& rt, WaitStatus* other) {
+  Task& t = *rt.task;
+  for (;;) {
+    WaitStatus st = wait_filtered(rt, ResumeHow::Cont);
+    if (st.ended()) {
+      rt.end_status = st;
+      rt.end_is_exit_stop = false;
+      break;
+    }
+    if (st.ptrace_event() == PTRACE_EVENT_EXIT) {
+      rt.end_status = WaitStatus((int)t.event_msg());
+      rt.end_is_exit_stop = true;
+      break;
+    }
+    *other = st;
+    return false;
+  }
+  rt.end_seen = true;
+  rt.exiting = true;
+  return true;
+}
 
+Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_t recorded_child, bool keep_vfork) {
+  Task& t = *rt.task;
+  Registers entry = t.regs();
+  SyscallArgs call;
+  call.nr = entry.syscallno();
+  for (int i = 0; i < 6; ++i) call.arg[i] = entry.arg(i);
+  TaskReader reader(t);
+  uint64_t flags = 0;
+  if (!clone_flags(call, reader, &flags)) return divergence(f, "cannot read the arguments of " + syscall_name(call.nr));
+  // A vfork child's image is rebuilt in place, which must not touch the
+  // parent's memory: replay forks it instead. A pidfd would be a real fd the
+  // program does not know; the recorded number is written instead.
+  uint64_t run_flags = flags & ~(uint64_t)CLONE_PIDFD;
+  bool vfork = (flags & CLONE_VFORK) && !(flags & CLONE_THREAD);
+  if (vfork && !keep_vfork) {
+    run_flags &= ~(uint64_t)(CLONE_VFORK | CLONE_VM);
+    vfork = false;
+  }
+  Registers r = entry;
+  int64_t run_nr = call.nr;
+  std::string saved_scratch;
+  uint64_t ctid = 0;
+  if (call.nr == SYS_fork || (call.nr == SYS_vfork && !vfork)) {
+    run_nr = SYS_clone;
+    r.set_arg(0, run_flags);
+    for (int i = 1; i < 5; ++i) r.set_arg(i, 0);
+  } else if (call.nr == SYS_clone) {
+    r.set_arg(0, run_flags);
+    ctid = call.arg[3];
+  } else {
+    size_t size = std::min<uint64_t>(call.arg[1], 256);
+    std::string args(size, '\0');
+    if (!t.read_mem(RemotePtr(call.arg[0]), args.data(), size)) return divergence(f, "cannot read clone3's arguments");
+    memcpy(args.data(), &run_flags, sizeof(run_flags));
+    if (size >= 24) memcpy(&ctid, args.data() + 16, sizeof(ctid));
+    saved_scratch = t.read_bytes(RemotePtr(kRrScratch), size);
+    t.write_mem(RemotePtr(kRrScratch), args.data(), size);
+    r.set_arg(0, kRrScratch);
+  }
+  r.set_ip(entry.ip() + (uint64_t)-2);
+  r.set_syscall_result(run_nr);
+  t.set_regs(r);
+  t.resume(ResumeHow::Syscall);
+  WaitStatus st = wait_filtered(rt, ResumeHow::Syscall);
+  if (st.is_syscall_stop() && !t.at_syscall_entry()) {
+    t.resume(ResumeHow::Syscall);
+    st = wait_filtered(rt, ResumeHow::Syscall);
+  }
+  if (!st.is_syscall_stop() || !t.at_syscall_entry())
+    return divergence(f, "re-executing " + syscall_name(call.nr) + " did not reach its entry: " + describe_stop(st));
+  t.resume(ResumeHow::Syscall);
+  st = wait_filtered(rt, ResumeHow::Syscall);
+  int ev = st.ptrace_event();
+  if (ev != PTRACE_EVENT_FORK && ev != PTRACE_EVENT_VFORK && ev != PTRACE_EVENT_CLONE)
+    return divergence(f, syscall_name(call.nr) + " did not create a task in replay: " + describe_stop(st));
+  pid_t live_child = (pid_t)t.event_msg();
+  int cstatus = 0;
+  while (waitpid(live_child, &cstatus, __WALL) < 0)
+    if (errno != EINTR) return divergence(f, "the new task vanished: " + errno_text());
+  t.resume(ResumeHow::Syscall);
+  if (vfork) {
+    // The parent stays in the kernel until the child execs or ends; its
+    // SyscallEvent collects it. The child's first moves are in its memory.
+    rt.in_vfork = true;
+  } else {
+    st = wait_filtered(rt, ResumeHow::Syscall);
+    if (!st.is_syscall_stop()) return divergence(f, syscall_name(call.nr) + " did not return: " + describe_stop(st));
+    Registers after = t.regs();
+    if (!saved_scratch.empty()) t.write_mem(RemotePtr(kRrScratch), saved_scratch.data(), saved_scratch.size());
+    for (int i = 0; i < 6; ++i) after.set_arg(i, entry.arg(i));
+    after.set_syscallno(call.nr);
+    after.set_syscall_result(recorded_child);
+    t.set_regs(after);
+  }
+
+  auto child = std::make_unique<ReplayTask>();
+  child->task = std::make_unique<Task>(live_child, RecordedTid{recorded_child});
+  WaitStatus cst(cstatus);
+  if (!cst.stopped()) return divergence(f, "the new task ended at once: " + cst.describe());
+  Task& c = *child->task;
+  Registers cr = c.regs();
+  for (int i = 0; i < 6; ++i) cr.set_arg(i, entry.arg(i));
+  cr.set_syscallno(call.nr);
+  c.set_regs(cr);
+  child->vfork_shared = vfork;
+  // clone3's arguments were in the shared scratch page; the parent is not
+  // stopped yet, so they are cleared when the child leaves it.
+  if (vfork && !saved_scratch.empty()) t.write_mem(RemotePtr(kRrScratch), saved_scratch.data(), saved_scratch.size());
+  // The kernel wrote the live tid; the program saw the recorded one.
+  if ((flags & CLONE_CHILD_SETTID) && ctid) c.write_val<int32_t>(RemotePtr(ctid), recorded_child);
+  if (!saved_scratch.empty() && !(flags & CLONE_VM)) c.write_mem(RemotePtr(kRrScratch), saved_scratch.data(), saved_scratch.size());
+  child->tgid = (flags & CLONE_THREAD) ? rt.tgid : recorded_child;
+  child->fds = (flags & CLONE_FILES) ? rt.fds : std::make_shared<FdTable>(*rt.fds);
+  tasks_[recorded_child] = std::move(child);
+  return {};
+}
+
+Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace::ExecImage::Reader image) {
+  retire_other_threads(rt);
+  Task& old = *rt.task;
+  uint64_t ignored = proc_sigset(old.tid(), "SigIgn");
+  uint64_t blocked = proc_sigset(old.tid(), "SigBlk");
+  if (rt.vfork_shared) {
+    // Its memory is its parent's: the new image goes into a fresh process
+    // that inherits what execve keeps (ignored signals, the signal mask),
+    // and the vfork child ends, which lets its parent go on.
+    auto fresh = spawn_process(old.recorded_tid());
+    if (!fresh.ok()) return fresh.take_error();
+    Registers r = old.regs();
+    r.set_ip(RemotePtr(kRrSyscallInsn));
+    r.set_syscall_result(SYS_exit);
+    r.set_syscallno(-1);
+    r.set_arg(0, 0);
+    old.set_regs(r);
+    old.try_resume(ResumeHow::Cont);
+    for (;;) {
+      WaitStatus st = old.wait();
+      if (st.ended()) break;
+      old.try_resume(ResumeHow::Cont);
+    }
+    rt.task = std::move(fresh.value());
+    rt.vfork_shared = false;
+  }
+  Task& t = *rt.task;
+  {
+    // execve resets caught signals to their default action and drops the
+    // alternate signal stack; ignored signals and the mask stay.
+    RemoteSyscalls rs(t);
+    uint64_t caught = proc_sigset(t.tid(), "SigCgt");
+    uint64_t now_ignored = proc_sigset(t.tid(), "SigIgn");
+    for (int sig = 1; sig <= 64; ++sig) {
+      uint64_t bit = 1ull << (sig - 1);
+      if (sig == SIGKILL || sig == SIGSTOP) continue;
+      bool want_ignored = ignored & bit;
+      if (!(caught & bit) && ((now_ignored & bit) != 0) == want_ignored) continue;
+      uint64_t act[4] = {want_ignored ? (uint64_t)SIG_IGN : (uint64_t)SIG_DFL, 0, 0, 0};
+      RemotePtr p = rs.scratch(act, sizeof(act));
+      rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, p.as_int(), 0, 8});
+    }
+    stack_t none = {};
+    none.ss_flags = SS_DISABLE;
+    RemotePtr p = rs.scratch(&none, sizeof(none), 64);
+    rs.syscall(SYS_sigaltstack, {p.as_int(), 0});
+  }
+  if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, t.tid(), (void*)sizeof(blocked), &blocked) != 0)
+    return divergence(f, "cannot set the signal mask after execve: " + errno_text());
+  restore_image(t, image_from_capnp(image), reader_->dir());
+  rt.fds->on_exec();
+  return {};
+}
+
+void ReplaySession::retire_other_threads(ReplayTask& rt) {
+  std::vector<pid_t> others;
+  for (const auto& [tid, o] : tasks_)
+    if (o->tgid == rt.tgid && o.get() != &rt) others.push_back(tid);
+  for (pid_t tid : others) {
+    Task& o = *tasks_[tid]->task;
+    if (o.alive()) {
+      Registers r = o.regs();
+      r.set_ip(RemotePtr(kRrSyscallInsn));
+      r.set_syscall_result(SYS_exit);
+      r.set_syscallno(-1);
+      r.set_arg(0, 0);
+      o.set_regs(r);
+      o.try_resume(ResumeHow::Cont);
+      for (;;) {
+        WaitStatus st = o.wait();
+        if (st.ended()) break;
+        o.try_resume(ResumeHow::Cont);
+      }
+    }
+    forget_task(tid);
+  }
+}
+
+}  // namespace rr

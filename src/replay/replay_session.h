@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/fd_table.h"
 #include "core/signal_delivery.h"
@@ -31,6 +32,30 @@ struct ReplayCounters {
   uint64_t signals = 0;
   uint64_t rdtsc = 0;
   uint64_t bytes_written = 0;  // tracee memory written from the trace
+};
+
+// One replayed thread. Its live tid is the kernel's; the recorded tid is
+// the one the program and the trace see.
+struct ReplayTask {
+  enum class Where {
+    AtEvent,    // stopped after its last event; the next one starts by resuming it
+    AtEntry,    // stopped at a syscall entry recorded by a SyscallEntryEvent
+    CloneDone,  // a clone whose entry was recorded apart: already executed
+  };
+  std::unique_ptr<Task> task;
+  pid_t tgid = 0;                    // recorded process id
+  std::shared_ptr<FdTable> fds;      // shared by threads (and CLONE_FILES)
+  Where where = Where::AtEvent;
+  int pending_sig = 0;               // signal to deliver at the next resume
+  FrameKernelState pending_frame;    // recorded kernel-written parts of its frame
+  int queued_sig = 0;                // the async signal replay sent it and expects
+  bool exiting = false;              // its exit or exit_group runs; its end comes next
+  bool end_seen = false;             // stopped at PTRACE_EVENT_EXIT or ended: end_status holds how
+  bool end_is_exit_stop = false;     // end_seen at the PTRACE_EVENT_EXIT stop (else ended)
+  WaitStatus end_status;
+  bool in_vfork = false;             // a vfork parent inside the kernel until its child execs or ends
+  bool vfork_shared = false;         // a vfork child still running in its parent's memory
+  pid_t recorded_tid() const { return task->recorded_tid().value; }
 };
 
 class ReplaySession {
@@ -71,10 +96,13 @@ class ReplaySession {
   static Result<std::unique_ptr<ReplaySession>> open_at(const std::string& trace_dir, uint64_t target,
                                                         bool ignore_checkpoints);
 
-  Task* task() { return task_.get(); }
+  // The tracee when there is exactly one live thread; else nullptr.
+  Task* task();
+  // Every live thread, by recorded tid.
+  const std::map<pid_t, std::unique_ptr<ReplayTask>>& tasks() const { return tasks_; }
   void set_counters(const ReplayCounters& c) { counters_ = c; }
-  void set_fds(const FdTable& fds) { fds_ = fds; }
-  const FdTable& fds() const { return fds_; }
+  // The fd table of the only process (empty when there is none).
+  const FdTable& fds() const;
   const ReplayCounters& counters() const { return counters_; }
   TraceReader& reader() { return *reader_; }
   const std::string& trace_dir() const { return reader_->dir(); }
@@ -83,18 +111,39 @@ class ReplaySession {
   explicit ReplaySession(std::unique_ptr<TraceReader> reader) : reader_(std::move(reader)) {}
   Status apply(trace::Frame::Reader f);
   Status apply_exec(trace::Frame::Reader f, trace::ExecImage::Reader image);
-  Status apply_syscall(trace::Frame::Reader f, trace::SyscallEvent::Reader sc);
-  Status apply_signal(trace::Frame::Reader f, trace::SignalEvent::Reader ev);
-  Status apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Reader ev);
-  Status apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reader ev);
+  Status apply_syscall(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt);
+  Status apply_syscall_entry(trace::Frame::Reader f, trace::SyscallEntryEvent::Reader ev, ReplayTask& rt);
+  Status apply_signal(trace::Frame::Reader f, trace::SignalEvent::Reader ev, ReplayTask& rt);
+  Status apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Reader ev, ReplayTask& rt);
+  Status apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reader ev, ReplayTask& rt);
+  // Runs `rt` to its next syscall entry and checks the registers there.
+  Status reach_syscall_entry(trace::Frame::Reader f, int64_t nr, trace::Registers::Reader expected, ReplayTask& rt);
   // Resumes the tracee and waits; passes the pending signal.
-  WaitStatus resume_and_wait(ResumeHow how);
+  WaitStatus resume_and_wait(ReplayTask& rt, ResumeHow how);
+  // Waits for `rt`, passing over signals the replay itself caused (a real
+  // child's SIGCHLD): every signal the program sees comes from the trace.
+  WaitStatus wait_filtered(ReplayTask& rt, ResumeHow how);
   // Runs the syscall the tracee is stopped at the entry of, for real.
-  Registers execute_in_place();
-  Status check_regs(trace::Frame::Reader f, const char* what, const Registers& expected);
+  Registers execute_in_place(ReplayTask& rt);
+  // Runs the fork/vfork/clone/clone3 `rt` is stopped at the entry of, for
+  // real (a vfork as a fork), and adopts the new task as `recorded_child`.
+  // With `keep_vfork` a vfork stays one (the parent is left inside the
+  // kernel, in_vfork); else it runs as a fork.
+  Status execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_t recorded_child, bool keep_vfork);
+  // Replays an execve: the new image replaces the old one in place, or in a
+  // fresh process for a vfork child (whose memory is its parent's).
+  Status replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace::ExecImage::Reader image);
+  // Ends the other threads of `rt`'s process (before its exec).
+  void retire_other_threads(ReplayTask& rt);
+  Status check_regs(trace::Frame::Reader f, Task& t, const char* what, const Registers& expected);
   Error divergence(trace::Frame::Reader f, const std::string& what);
-  void echo_write(trace::SyscallEvent::Reader sc, int fd);
+  void echo_write(Task& t, trace::SyscallEvent::Reader sc, int fd);
   Status spawn_stub(RecordedTid recorded);
+  Result<std::unique_ptr<Task>> spawn_process(RecordedTid recorded);
+  void forget_task(pid_t recorded_tid);
+  // Waits until `rt` stops at PTRACE_EVENT_EXIT or ends (end_seen); false
+  // with the stop in *other if it stops otherwise.
+  bool wait_for_end_stop(ReplayTask& rt, WaitStatus* other);
 
   // The next frame, read ahead of time (see peek()).
   Result<std::optional<FrameData>> take_next();
@@ -106,26 +155,23 @@ class ReplaySession {
   // ppoll, pselect6, epoll_pwait): when a signal is delivered right after it,
   // runs rt_sigsuspend with the same mask so that the kernel sets up the
   // delivery exactly as it did in the recording. Returns true if it did.
-  bool replay_mask_swap(trace::SyscallEvent::Reader sc);
+  bool replay_mask_swap(ReplayTask& rt, trace::SyscallEvent::Reader sc);
 
   std::unique_ptr<TraceReader> reader_;
   std::optional<FrameData> lookahead_;
   StreamPos next_frame_pos_;       // position of the frame after current_event_
   std::set<std::string> shared_files_;
   std::map<std::string, ScopedFd> emulated_files_;
-  bool signal_queued_ = false;  // the next async signal was already sent
-  std::unique_ptr<Task> task_;
-  FdTable fds_;
+  std::map<pid_t, std::unique_ptr<ReplayTask>> tasks_;  // live threads by recorded tid
+  std::vector<std::unique_ptr<Task>> zombies_;         // leaders that ended before their threads
+  pid_t initial_tid_ = 0;                              // recorded tid of the first process
   ReplayCounters counters_;
   uint64_t current_event_ = 0;
-  int pending_sig_ = 0;
-  FrameKernelState pending_frame_;  // recorded kernel-written parts of the pending signal's frame
   bool at_end_ = false;
   bool exited_ = false;
   int exit_code_ = 0;
   int killed_by_ = 0;
   bool echo_ = true;
-  bool exiting_ = false;  // the tracee is about to run exit/exit_group
   std::function<void(uint64_t)> progress_;
 };
 

@@ -3,6 +3,7 @@
 #include <cinttypes>
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <vector>
 #include <xxhash.h>
 
@@ -73,8 +74,7 @@ uint64_t hash_range(Task& t, uint64_t start, uint64_t end, const std::string& na
   return h;
 }
 
-std::vector<MappingState> mapping_states(ReplaySession& s) {
-  Task& t = *s.task();
+std::vector<MappingState> mapping_states(ReplaySession& s, Task& t) {
   std::string prefix = s.trace_dir() + "/";
   std::vector<MappingState> out;
   for (const MapEntry& e : read_maps(t.tid())) {
@@ -122,7 +122,7 @@ uint64_t fpu_hash(Task& t) {
 
 }  // namespace
 
-std::string describe_state(ReplaySession& s, bool json) {
+std::string describe_state(ReplaySession& s, bool json, pid_t only_pid) {
   std::string out;
   const ReplayCounters& c = s.counters();
   struct Counter {
@@ -131,42 +131,69 @@ std::string describe_state(ReplaySession& s, bool json) {
   };
   const Counter counters[] = {{"syscalls", c.syscalls}, {"emulated", c.emulated}, {"executed", c.executed},
                               {"signals", c.signals},   {"rdtsc", c.rdtsc},       {"bytes_written", c.bytes_written}};
-  bool live = s.task() && s.task()->alive();
-  std::vector<MappingState> maps;
-  Registers regs;
-  uint64_t fpu = 0;
-  if (live) {
-    maps = mapping_states(s);
-    regs = s.task()->regs();
-    fpu = fpu_hash(*s.task());
+  // Live threads grouped by process, both by recorded id.
+  struct TaskState {
+    pid_t tid;
+    Registers regs;
+    uint64_t fpu;
+    bool in_vfork;
+  };
+  struct ProcessState {
+    pid_t pid;
+    std::vector<TaskState> tasks;
+    std::vector<MappingState> maps;
+    const FdTable* fds;
+  };
+  std::map<pid_t, ProcessState> procs;
+  for (const auto& [tid, rt] : s.tasks()) {
+    // Tasks on their way out (after exit or exit_group) are not part of it.
+    if (!rt->task->alive() || rt->exiting || (only_pid && rt->tgid != only_pid)) continue;
+    auto [it, fresh] = procs.try_emplace(rt->tgid, ProcessState{rt->tgid, {}, {}, rt->fds.get()});
+    if (fresh) it->second.maps = mapping_states(s, *rt->task);
+    // A vfork parent waits inside the kernel (not stopped): no registers.
+    if (rt->in_vfork)
+      it->second.tasks.push_back({tid, Registers(), 0, true});
+    else
+      it->second.tasks.push_back({tid, rt->task->regs(), fpu_hash(*rt->task), false});
   }
   if (json) {
     out += "{\"event\": " + std::to_string(s.current_event());
     out += ", \"exited\": " + std::string(s.exited() ? "true" : "false");
     if (s.exited()) out += ", \"exit_code\": " + std::to_string(s.exit_code()) + ", \"killed_by\": " + std::to_string(s.killed_by());
-    out += ", \"tasks\": [";
-    if (live) {
-      out += "{\"tid\": " + std::to_string(s.task()->recorded_tid().value) + ", \"regs\": {";
+    out += ", \"processes\": [";
+    bool first_proc = true;
+    for (const auto& [pid, p] : procs) {
+      out += std::string(first_proc ? "" : ", ") + "{\"pid\": " + std::to_string(pid) + ", \"tasks\": [";
+      first_proc = false;
+      for (size_t k = 0; k < p.tasks.size(); ++k) {
+        out += std::string(k ? ", " : "") + "{\"tid\": " + std::to_string(p.tasks[k].tid);
+        if (p.tasks[k].in_vfork) {
+          out += ", \"in_vfork\": true}";
+          continue;
+        }
+        out += ", \"regs\": {";
+        bool first = true;
+        for (const RegisterInfo& r : register_table()) {
+          out += std::string(first ? "" : ", ") + "\"" + r.name + "\": \"" + hex(p.tasks[k].regs.get(r)) + "\"";
+          first = false;
+        }
+        out += "}, \"fpu_hash\": \"" + hex(p.tasks[k].fpu) + "\"}";
+      }
+      out += "], \"mappings\": [";
+      for (size_t i = 0; i < p.maps.size(); ++i) {
+        const MappingState& m = p.maps[i];
+        out += std::string(i ? ", " : "") + "{\"start\": \"" + hex(m.start) + "\", \"end\": \"" + hex(m.end) +
+               "\", \"perms\": \"" + m.perms + "\", \"offset\": \"" + hex(m.offset) + "\", \"name\": " +
+               json_string(m.name) + ", \"hash\": \"" + hex(m.hash) + "\"}";
+      }
+      out += "], \"fds\": [";
       bool first = true;
-      for (const RegisterInfo& r : register_table()) {
-        out += std::string(first ? "" : ", ") + "\"" + r.name + "\": \"" + hex(regs.get(r)) + "\"";
+      for (const auto& [fd, e] : p.fds->entries()) {
+        out += std::string(first ? "" : ", ") + "{\"fd\": " + std::to_string(fd) + ", \"kind\": \"" +
+               FdTable::kind_name(e.kind) + "\", \"cloexec\": " + (e.cloexec ? "true" : "false") + "}";
         first = false;
       }
-      out += "}, \"fpu_hash\": \"" + hex(fpu) + "\"}";
-    }
-    out += "], \"mappings\": [";
-    for (size_t i = 0; i < maps.size(); ++i) {
-      const MappingState& m = maps[i];
-      out += std::string(i ? ", " : "") + "{\"start\": \"" + hex(m.start) + "\", \"end\": \"" + hex(m.end) +
-             "\", \"perms\": \"" + m.perms + "\", \"offset\": \"" + hex(m.offset) + "\", \"name\": " + json_string(m.name) +
-             ", \"hash\": \"" + hex(m.hash) + "\"}";
-    }
-    out += "], \"fds\": [";
-    bool first = true;
-    for (const auto& [fd, e] : s.fds().entries()) {
-      out += std::string(first ? "" : ", ") + "{\"fd\": " + std::to_string(fd) + ", \"kind\": \"" +
-             FdTable::kind_name(e.kind) + "\", \"cloexec\": " + (e.cloexec ? "true" : "false") + "}";
-      first = false;
+      out += "]}";
     }
     out += "], \"counters\": {";
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); ++i)
@@ -176,19 +203,23 @@ std::string describe_state(ReplaySession& s, bool json) {
   }
   out += "event " + std::to_string(s.current_event()) + "\n";
   if (s.exited()) out += "exited code " + std::to_string(s.exit_code()) + " signal " + std::to_string(s.killed_by()) + "\n";
-  if (live) {
-    out += "task " + std::to_string(s.task()->recorded_tid().value) + "\n";
-    for (const RegisterInfo& r : register_table()) out += std::string("  ") + r.name + " " + hex(regs.get(r)) + "\n";
-    out += "  fpu_hash " + hex(fpu) + "\n";
+  for (const auto& [pid, p] : procs) {
+    out += "process " + std::to_string(pid) + "\n";
+    for (const TaskState& t : p.tasks) {
+      out += "task " + std::to_string(t.tid) + (t.in_vfork ? " waiting in vfork\n" : "\n");
+      if (t.in_vfork) continue;
+      for (const RegisterInfo& r : register_table()) out += std::string("  ") + r.name + " " + hex(t.regs.get(r)) + "\n";
+      out += "  fpu_hash " + hex(t.fpu) + "\n";
+    }
+    for (const MappingState& m : p.maps) {
+      char line[160];
+      snprintf(line, sizeof line, "map %016" PRIx64 "-%016" PRIx64 " %s %08" PRIx64 " %016" PRIx64 " ", m.start, m.end,
+               m.perms.c_str(), m.offset, m.hash);
+      out += line + m.name + "\n";
+    }
+    for (const auto& [fd, e] : p.fds->entries())
+      out += "fd " + std::to_string(fd) + " " + FdTable::kind_name(e.kind) + (e.cloexec ? " cloexec" : "") + "\n";
   }
-  for (const MappingState& m : maps) {
-    char line[160];
-    snprintf(line, sizeof line, "map %016" PRIx64 "-%016" PRIx64 " %s %08" PRIx64 " %016" PRIx64 " ", m.start, m.end,
-             m.perms.c_str(), m.offset, m.hash);
-    out += line + m.name + "\n";
-  }
-  for (const auto& [fd, e] : s.fds().entries())
-    out += "fd " + std::to_string(fd) + " " + FdTable::kind_name(e.kind) + (e.cloexec ? " cloexec" : "") + "\n";
   for (const Counter& k : counters) out += std::string("counter ") + k.name + " " + std::to_string(k.value) + "\n";
   return out;
 }

@@ -6,11 +6,13 @@
 #pragma once
 
 #include <string>
+#include <sys/types.h>
 
 namespace rr {
 
 class ReplaySession;
 
-std::string describe_state(ReplaySession& session, bool json);
+// `only_pid` (a recorded pid) restricts the state to one process; 0: all.
+std::string describe_state(ReplaySession& session, bool json, pid_t only_pid = 0);
 
 }  // namespace rr

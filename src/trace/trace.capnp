@@ -89,6 +89,7 @@ struct ExecImage {
   regs @3 :Registers;         # registers at the exit of execve
   xsave @4 :Data;             # XSAVE area at the exit of execve
   exePath @5 :Text;           # path the program was executed as
+  argv @6 :List(Text);        # the command line the new image received (for `rr ps`)
 }
 
 # A mapping a syscall created, with where its contents come from in replay.
@@ -112,6 +113,18 @@ struct SyscallEvent {
   hasMap @6 :Bool;
   exitRegs @7 :Registers;     # registers at the exit stop (checked for Sigreturn/ExecuteSame)
   image @8 :ExecImage;        # for a successful execve: the new image
+  cloneFlags @9 :UInt64;      # for fork, vfork, clone, clone3: the clone flags used
+}
+
+# The entry of a syscall that did not return before another task had to run
+# (it blocked, or took long): the task's user code up to here ran before the
+# events that follow, and its SyscallEvent comes later. Replay runs the task
+# to the entry and leaves it there.
+struct SyscallEntryEvent {
+  number @0 :Int64;           # syscall number
+  regs @1 :Registers;         # registers at the entry stop (checked in replay)
+  childTid @2 :Int32;         # for a vfork (or a clone) whose parent waits: the new task,
+                              # which replay creates at this event because it runs next
 }
 
 # A signal delivered to the tracee.
@@ -137,7 +150,9 @@ struct RdtscEvent {
   rdtscp @3 :Bool;
 }
 
-# The end of a task.
+# The end of a task. A fork, vfork or clone is a SyscallEvent of the parent
+# whose result is the new task's recorded tid; the new task's first event
+# names it in `tid`.
 struct ExitEvent {
   exitCode @0 :Int32;         # valid when not killed
   killedBy @1 :Int32;         # signal number when killed by a signal, else 0
@@ -153,6 +168,7 @@ struct Frame {
     syscall @3 :SyscallEvent;
     signal @4 :SignalEvent;
     rdtsc @5 :RdtscEvent;
-    exit @6 :ExitEvent;
+    exit @6 :ExitEvent;       # a task ended; for a process, its exit status
+    syscallEntry @7 :SyscallEntryEvent;
   }
 }

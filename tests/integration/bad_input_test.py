@@ -103,7 +103,8 @@ def main():
         check("not a binary", [rr, "record", "-o", os.path.join(tmp, "t5"), plain], "cannot execute")
         check("trace dir exists", [rr, "record", "-o", good, a.hello], "already exists")
         check("unknown command", [rr, "frobnicate"], "unknown command")
-        check("forking program", [rr, "record", "-o", os.path.join(tmp, "t4"), "/bin/sh", "-c", "ls / >/dev/null; echo done"],
+        # io_uring_setup (425): a syscall the engine cannot reproduce yet.
+        check("unsupported syscall", [rr, "record", "-o", os.path.join(tmp, "t4"), "/usr/bin/perl", "-e", "syscall(425, 8, 0)"],
               "not supported yet")
 
         # A full disk: a tiny tmpfs (needs root; the suite runs as root).

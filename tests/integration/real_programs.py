@@ -51,6 +51,54 @@ select name from t where name like 'n49%' order by id limit 3;
 """
 
 
+PYTHON_THREADS = r"""
+import threading, queue
+q = queue.Queue()
+lock = threading.Lock()
+totals = []
+def worker(n):
+    s = sum(i * i for i in range(n * 20000))
+    with lock:
+        totals.append(s)
+    q.put(n)
+threads = [threading.Thread(target=worker, args=(n,)) for n in range(1, 5)]
+for t in threads: t.start()
+for t in threads: t.join()
+print("threads done:", sorted(q.get() for _ in range(4)), "sum", sum(totals))
+ev = threading.Event()
+t = threading.Timer(0.01, ev.set); t.start()
+print("timer fired:", ev.wait(5))
+"""
+
+PYTHON_MULTIPROCESSING = r"""
+import multiprocessing as mp
+def square(x):
+    return x * x
+if __name__ == "__main__":
+    ctx = mp.get_context("fork")
+    with ctx.Pool(2) as pool:
+        print("squares:", sum(pool.map(square, range(200))))
+    q = ctx.Queue()
+    p = ctx.Process(target=q.put, args=("from a child",))
+    p.start()
+    print(q.get())
+    p.join()
+    print("child exit code", p.exitcode)
+"""
+
+MAKEFILE = (
+    "OBJS = a.o b.o c.o d.o\n"
+    "prog: $(OBJS)\n\t$(CC) -o $@ $(OBJS)\n"
+    "%.o: %.c\n\t$(CC) -O1 -c -o $@ $<\n"
+)
+
+GIT_SCRIPT = (
+    "set -e; d=$(mktemp -d); cd $d; git init -q; echo hello > f.txt; git add f.txt; "
+    "GIT_AUTHOR_DATE=2000-01-01T00:00:00+0000 GIT_COMMITTER_DATE=2000-01-01T00:00:00+0000 git -c user.name=rr -c user.email=rr@example.com commit -q -m first; "
+    "git log --format=%s; git cat-file -p HEAD:f.txt; cd /; rm -rf $d"
+)
+
+
 def make_inputs(d):
     rnd = random.Random(42)
     with open(os.path.join(d, "lines.txt"), "w") as f:
@@ -68,6 +116,19 @@ def make_inputs(d):
         f.write(SQL)
     with open(os.path.join(d, "data.json"), "w") as f:
         f.write('{"a": [1, 2, {"b": "c"}], "n": 3.5, "s": "text"}\n')
+    proj = os.path.join(d, "proj")
+    os.mkdir(proj)
+    with open(os.path.join(proj, "Makefile"), "w") as f:
+        f.write(MAKEFILE)
+    for i, name in enumerate("abcd"):
+        with open(os.path.join(proj, name + ".c"), "w") as f:
+            if name == "a":
+                f.write("int b(void); int c(void); int d(void);\n#include <stdio.h>\n"
+                        "int main(void) { printf(\"%d\\n\", b() + c() + d()); return 0; }\n")
+            else:
+                f.write("int %s(void) { return %d; }\n" % (name, i * 10))
+    with open(os.path.join(d, "hello.c"), "w") as f:
+        f.write('#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n')
 
 
 def cases(d):
@@ -85,6 +146,14 @@ def cases(d):
         "jq": (["jq", ".a[2].b", os.path.join(d, "data.json")], None),
         "file": (["file", os.path.join(d, "blob.bin"), "/usr/bin/ls"], None),
         "tclsh": (["tclsh"], os.path.join(d, "script.tcl")),
+        # Processes and threads.
+        "make_j2": (["make", "-B", "-s", "-j2", "-C", os.path.join(d, "proj")], None),
+        "gcc": (["gcc", "-O2", "-o", os.path.join(d, "hello"), os.path.join(d, "hello.c")], None),
+        "sh_pipeline": (["sh", "-c", "seq 1 20000 | sort -r | head -3; echo done | tr a-z A-Z; ls / | wc -l"], None),
+        "git": (["sh", "-c", GIT_SCRIPT], None),
+        "python3_threading": (["/usr/bin/python3", "-c", PYTHON_THREADS], None),
+        "python3_multiprocessing": (["/usr/bin/python3", "-c", PYTHON_MULTIPROCESSING], None),
+        "xz_T2": (["xz", "-T2", "--block-size=1MiB", "-c", os.path.join(d, "lines.txt")], None),
     }
 
 

@@ -1,6 +1,8 @@
 #include "record/syscall_table.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <csignal>
 #include <linux/capability.h>
 #include <sys/socket.h>
 
@@ -123,8 +125,9 @@ TEST(SyscallTable, Policies) {
   };
   EXPECT_EQ(policy("mmap"), ReplayPolicy::MemoryMap);
   EXPECT_EQ(policy("brk"), ReplayPolicy::MemoryMap);
-  EXPECT_EQ(policy("clone"), ReplayPolicy::Unsupported);
-  EXPECT_EQ(policy("fork"), ReplayPolicy::Unsupported);
+  EXPECT_EQ(policy("clone"), ReplayPolicy::Clone);
+  EXPECT_EQ(policy("fork"), ReplayPolicy::Clone);
+  EXPECT_EQ(policy("clone3"), ReplayPolicy::Clone);
   EXPECT_EQ(policy("io_uring_setup"), ReplayPolicy::Unsupported);
   EXPECT_EQ(policy("rt_sigaction"), ReplayPolicy::ExecuteSame);
   EXPECT_EQ(policy("arch_prctl"), ReplayPolicy::ExecuteSame);
@@ -239,12 +242,21 @@ TEST(SyscallTable, UnknownSyscallIsAnError) {
   std::vector<MemRange> out;
   EXPECT_EQ(syscall_outputs(call("mount", {}, 0), mem, out),
             "syscall mount (165) is not supported yet");
-  EXPECT_EQ(syscall_outputs(call("clone", {}, 1234), mem, out),
-            "syscall clone (56) is not supported yet");
+  EXPECT_EQ(syscall_outputs(call("io_uring_setup", {}, 3), mem, out),
+            "syscall io_uring_setup (425) is not supported yet");
   SyscallArgs c;
   c.nr = 1000;
   EXPECT_EQ(syscall_outputs(c, mem, out), "syscall syscall_1000 (1000) is not supported yet");
   EXPECT_TRUE(out.empty());
+}
+
+TEST(SyscallTable, CloneWritesTheParentTid) {
+  // clone(flags, stack, parent_tid, child_tid, tls): the new tid goes to
+  // parent_tid with CLONE_PARENT_SETTID; the child's word is not the parent's write.
+  EXPECT_EQ(outputs(call("clone", {CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | SIGCHLD, 0, 0x3000, 0x4000, 0}, 77)),
+            (Ranges{range(0x3000, 4)}));
+  EXPECT_EQ(outputs(call("clone", {SIGCHLD, 0, 0x3000, 0x4000, 0}, 77)), Ranges{});
+  EXPECT_EQ(outputs(call("clone", {CLONE_PARENT_SETTID, 0, 0x3000, 0, 0}, -11)), Ranges{});
 }
 
 TEST(SyscallTable, StatFamily) {

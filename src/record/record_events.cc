@@ -1,0 +1,388 @@
+// RecordSession, the events of the running thread: syscall entries and
+// exits, signals, rdtsc traps and the image after an execve.
+#include <cerrno>
+#include <algorithm>
+#include <climits>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <elf.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include "core/address_space.h"
+#include "core/remote_syscalls.h"
+#include "core/rr_page.h"
+#include "record/record_session.h"
+#include "record/syscall_table.h"
+#include "util/fatal.h"
+
+namespace rr {
+
+namespace {
+
+// A thread that has run this many events in a row yields at its next syscall
+// exit when another thread is ready.
+constexpr int kSliceEvents = 32;
+
+bool is_synchronous(int sig, const siginfo_t& si) {
+  switch (sig) {
+    case SIGSEGV:
+    case SIGBUS:
+    case SIGILL:
+    case SIGFPE:
+    case SIGTRAP:
+      return si.si_code > 0;
+  }
+  return false;
+}
+
+class TaskMemReader : public SyscallMemReader {
+ public:
+  explicit TaskMemReader(Task& t) : t_(t) {}
+  bool read(RemotePtr addr, void* buf, size_t len) override { return t_.read_mem(addr, buf, len); }
+
+ private:
+  Task& t_;
+};
+
+// Hides the vDSO from the program: its AT_SYSINFO_EHDR auxv entry becomes
+// AT_IGNORE, so libc makes real (recorded) syscalls for time.
+void hide_vdso(Task& t) {
+  Registers r = t.regs();
+  uint64_t sp = r.sp().as_int();
+  uint64_t argc = t.read_val<uint64_t>(RemotePtr(sp));
+  uint64_t p = sp + 8 * (argc + 2);  // skip argc, argv[], NULL
+  while (t.read_val<uint64_t>(RemotePtr(p)) != 0) p += 8;
+  p += 8;
+  for (;; p += 16) {
+    uint64_t type = t.read_val<uint64_t>(RemotePtr(p));
+    if (type == AT_NULL) break;
+    if (type == AT_SYSINFO_EHDR) {
+      uint64_t ignore = AT_IGNORE;
+      t.write_val(RemotePtr(p), ignore);
+    }
+  }
+}
+
+// The auxv as /proc/PID/auxv shows it, with the same change hide_vdso made.
+std::string patched_auxv(const std::string& auxv) {
+  std::string out = auxv;
+  for (size_t i = 0; i + 16 <= out.size(); i += 16) {
+    uint64_t type;
+    memcpy(&type, out.data() + i, 8);
+    if (type == AT_SYSINFO_EHDR) {
+      type = AT_IGNORE;
+      memcpy(out.data() + i, &type, 8);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// At the exit of a successful execve: map the rr page, hide the vDSO and
+// capture the new image.
+void RecordSession::on_exec_done(RecordTask& rt, trace::ExecImage::Builder out) {
+  Task& t = *rt.task;
+  {
+    RemoteSyscalls rs(t, t.regs().ip());
+    rs.checked("mapping the rr page", SYS_mmap,
+               {kRrPageAddr, kRrPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                (uint64_t)-1, 0});
+    t.write_mem(RemotePtr(kRrPageAddr), kRrPageCode, sizeof(kRrPageCode));
+    rs.checked("protecting the rr page", SYS_mprotect, {kRrPageAddr, kPageSize, PROT_READ | PROT_EXEC});
+    rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
+  }
+  hide_vdso(t);
+  ProcessImage img;
+  {
+    RemoteSyscalls rs(t);
+    img = capture_image(t, rs, files_, writer_->dir());
+    rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
+  }
+  img.mm.auxv = patched_auxv(img.mm.auxv);
+  img.regs = t.regs();
+  image_to_capnp(img, out);
+  // The command line, for `rr ps`.
+  std::vector<std::string> args;
+  if (img.mm.arg_end > img.mm.arg_start && img.mm.arg_end - img.mm.arg_start < (1u << 20)) {
+    std::string raw(img.mm.arg_end - img.mm.arg_start, '\0');
+    if (t.read_mem(RemotePtr(img.mm.arg_start), raw.data(), raw.size())) {
+      for (size_t pos = 0; pos < raw.size();) {
+        size_t nul = raw.find('\0', pos);
+        if (nul == std::string::npos) nul = raw.size();
+        args.push_back(raw.substr(pos, nul - pos));
+        pos = nul + 1;
+      }
+    }
+  }
+  auto argv = out.initArgv(args.size());
+  for (size_t i = 0; i < args.size(); ++i) argv.set(i, args[i]);
+  rt.last_event_regs = img.regs;
+}
+
+Status RecordSession::on_syscall_entry(RecordTask& rt) {
+  Task& t = *rt.task;
+  rt.entry_regs = t.regs();
+  rt.exec_seen = false;
+  rt.in_syscall = true;
+  rt.entry_recorded = false;
+  rt.new_child = 0;
+  const Registers& entry_regs_ = rt.entry_regs;
+  int64_t nr = entry_regs_.syscallno();
+  const SyscallDesc* desc = syscall_desc(nr);
+  char where[64];
+  snprintf(where, sizeof(where), " (event %llu, tid %d)", (unsigned long long)next_event_, t.tid());
+  if (!desc) return make_error("syscall " + syscall_name(nr) + " (" + std::to_string(nr) + ") is not supported yet" + where);
+  if (desc->policy == ReplayPolicy::Unsupported)
+    return make_error(std::string("syscall ") + desc->name + " is not supported yet" + where);
+  if (desc->policy == ReplayPolicy::Clone) {
+    SyscallArgs call;
+    call.nr = nr;
+    for (int i = 0; i < 6; ++i) call.arg[i] = entry_regs_.arg(i);
+    TaskMemReader reader(t);
+    uint64_t flags = 0;
+    if (clone_flags(call, reader, &flags)) {
+      const uint64_t kNamespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |
+                                   CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME;
+      if (flags & kNamespaces)
+        return make_error(std::string(desc->name) + " with new namespaces is not supported yet" + where);
+      if ((flags & CLONE_VM) && !(flags & (CLONE_THREAD | CLONE_VFORK)))
+        return make_error(std::string(desc->name) +
+                          " of a process sharing its parent's memory (CLONE_VM without CLONE_THREAD or "
+                          "CLONE_VFORK) is not supported yet" + where);
+      if (!(flags & CLONE_THREAD) && (flags & CSIGNAL) != SIGCHLD && (flags & CSIGNAL) != 0)
+        return make_error(std::string(desc->name) + " with an exit signal other than SIGCHLD is not supported yet" + where);
+    }
+  }
+  if (nr == SYS_rseq) {
+    // Refused (ENOSYS): the kernel would write the current CPU into the
+    // registered area at any preemption and abort critical sections at
+    // points replay cannot find again.
+    Registers r = entry_regs_;
+    r.set_syscallno(-1);
+    t.set_regs(r);
+  }
+  if (desc->policy == ReplayPolicy::Exit) {
+    // The task ends inside this syscall: record it now, the exit event
+    // follows. exit_group ends the other threads of the process too.
+    if (nr == SYS_exit_group) exiting_groups_.insert(rt.tgid);
+    capnp::MallocMessageBuilder msg;
+    auto frame = msg.initRoot<trace::Frame>();
+    frame.setEvent(next_event_);
+    frame.setTid(t.tid());
+    auto sc = frame.initSyscall();
+    sc.setNumber(nr);
+    regs_to_capnp(entry_regs_, sc.initEntryRegs());
+    regs_to_capnp(entry_regs_, sc.initExitRegs());
+    RR_TRY(finish_frame(msg));
+    return resume_running(rt);
+  }
+  RR_TRY(resume_running(rt));
+  if (others_ready(rt)) return settle_syscall(rt);
+  return {};
+}
+
+Status RecordSession::on_syscall_exit(RecordTask& rt) {
+  Task& t = *rt.task;
+  Registers regs = t.regs();
+  const Registers& entry_regs_ = rt.entry_regs;
+  rt.in_syscall = false;
+  int64_t nr = entry_regs_.syscallno();
+  const SyscallDesc* desc = syscall_desc(nr);
+  if (!desc) return make_error("syscall exit without a known entry");
+  SyscallArgs call;
+  call.nr = nr;
+  for (int i = 0; i < 6; ++i) call.arg[i] = entry_regs_.arg(i);
+  call.ret = regs.syscall_result();
+
+  capnp::MallocMessageBuilder msg;
+  auto frame = msg.initRoot<trace::Frame>();
+  frame.setEvent(next_event_);
+  frame.setTid(t.tid());
+  auto sc = frame.initSyscall();
+  sc.setNumber(nr);
+  regs_to_capnp(entry_regs_, sc.initEntryRegs());
+  sc.setResult(call.ret);
+
+  if (desc->policy == ReplayPolicy::Exec && rt.exec_seen && call.ret == 0) {
+    on_exec_done(rt, sc.initImage());
+    rt.fds->on_exec();
+    regs = t.regs();
+  } else {
+    std::vector<MemRange> ranges;
+    TaskMemReader reader(t);
+    std::string why = syscall_outputs(restart_call(rt, call), reader, ranges);
+    if (!why.empty()) return make_error(why + " (event " + std::to_string(next_event_) + ")");
+    if (!shared_maps_.empty()) record_shared_map_changes(rt, call, ranges);
+    uint64_t flags = 0;
+    if (desc->policy == ReplayPolicy::Clone && clone_flags(call, reader, &flags)) sc.setCloneFlags(flags);
+    auto writes = sc.initWrites(ranges.size());
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      std::string data(ranges[i].len, '\0');
+      if (!t.read_mem(ranges[i].addr, data.data(), data.size())) {
+        // The kernel wrote it a moment ago; an unreadable range means the
+        // table is wrong about this call.
+        return make_error("cannot read what " + syscall_name(nr) + " wrote at " + std::to_string(ranges[i].addr.as_int()));
+      }
+      writes[i].setAddr(ranges[i].addr.as_int());
+      writes[i].setData(capnp_bytes(data));
+    }
+    if (nr == SYS_mmap && !call.failed() && !(call.arg[3] & MAP_ANONYMOUS)) {
+      std::string fd_path = "/proc/" + std::to_string(t.tid()) + "/fd/" + std::to_string((int)call.arg[4]);
+      struct stat st;
+      bool regular = stat(fd_path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+      auto map = sc.initMap();
+      map.setStart(call.ret);
+      map.setLength(page_ceil(call.arg[1]));
+      map.setProt(call.arg[2]);
+      map.setFlags(call.arg[3]);
+      map.setOffset(call.arg[5]);
+      if (regular) {
+        char target[PATH_MAX];
+        ssize_t n = readlink(fd_path.c_str(), target, sizeof(target) - 1);
+        std::string name = n > 0 ? std::string(target, n) : "mapped-file";
+        RR_ASSIGN_OR_RETURN(std::string stored, files_.store(fd_path, name));
+        map.setFile(stored);
+        if ((call.arg[3] & MAP_SHARED) && (call.arg[2] & PROT_WRITE)) shared_files_.insert(stored);
+        if (call.arg[3] & MAP_SHARED)
+          shared_maps_.push_back({(uint64_t)call.ret, page_ceil(call.arg[1]), (uint64_t)st.st_dev, (uint64_t)st.st_ino,
+                                  (call.arg[2] & PROT_WRITE) != 0, stored});
+      }
+      sc.setHasMap(true);
+    }
+    if ((nr == SYS_write || nr == SYS_writev || nr == SYS_pwrite64 || nr == SYS_pwritev) && call.ret > 0)
+      sc.setEchoFd(rt.fds->echo_target((int64_t)call.arg[0]));
+  }
+  rt.fds->on_syscall(nr, call.arg, call.ret, [&](RemotePtr a, void* b, size_t n) { return t.read_mem(a, b, n); });
+  regs_to_capnp(regs, sc.initExitRegs());
+  rt.last_event_regs = regs;
+  RR_TRY(finish_frame(msg));
+  inject_held_signals(rt);
+  if ((nr == SYS_sched_yield || slice_events_ >= kSliceEvents) && others_ready(rt)) {
+    rt.state = RecordTask::State::Ready;
+    running_ = nullptr;
+    return {};
+  }
+  return resume_running(rt);
+}
+
+// What the kernel writes for restart_syscall is what the interrupted call
+// writes: describe it with that call's number and arguments.
+SyscallArgs RecordSession::restart_call(RecordTask& rt, const SyscallArgs& call) {
+  if (call.nr != SYS_restart_syscall) {
+    if (call.ret == -516 /* ERESTART_RESTARTBLOCK */) rt.interrupted = call;
+    return call;
+  }
+  SyscallArgs c = rt.interrupted;
+  c.ret = call.ret;
+  return c;
+}
+
+void RecordSession::record_shared_map_changes(RecordTask& rt, const SyscallArgs& call, std::vector<MemRange>& ranges) {
+  if (call.nr == SYS_munmap) {
+    std::erase_if(shared_maps_, [&](const SharedMapping& m) {
+      return m.start >= call.arg[0] && m.start + m.len <= call.arg[0] + page_ceil(call.arg[1]);
+    });
+    return;
+  }
+  static const int64_t kFileWriters[] = {SYS_write, SYS_pwrite64, SYS_writev, SYS_pwritev, SYS_pwritev2,
+                                         SYS_ftruncate, SYS_fallocate, SYS_copy_file_range, SYS_sendfile, SYS_splice};
+  if (call.failed() || std::find(std::begin(kFileWriters), std::end(kFileWriters), call.nr) == std::end(kFileWriters))
+    return;
+  int fd = (int)(call.nr == SYS_copy_file_range || call.nr == SYS_splice ? call.arg[2] : call.arg[0]);
+  struct stat st;
+  std::string path = "/proc/" + std::to_string(rt.tid()) + "/fd/" + std::to_string(fd);
+  if (stat(path.c_str(), &st) != 0) return;
+  for (const SharedMapping& m : shared_maps_) {
+    if (m.dev != (uint64_t)st.st_dev || m.ino != (uint64_t)st.st_ino) continue;
+    // Replay backs a file with writable shared mappings by one shared copy,
+    // so the writable mappings carry the change to the read-only ones, which
+    // replay could not write. Other files are private copies in replay.
+    if (!m.writable && shared_files_.count(m.file)) continue;
+    ranges.push_back({RemotePtr(m.start), m.len});
+  }
+}
+
+void RecordSession::inject_held_signals(RecordTask& rt) {
+  for (const siginfo_t& si : rt.held) {
+    rt.injected[si.si_signo] = si;
+    syscall(SYS_tgkill, rt.tgid, rt.tid(), si.si_signo);
+  }
+  rt.held.clear();
+}
+
+bool RecordSession::try_emulate_rdtsc(RecordTask& rt, const siginfo_t& si) {
+  if (si.si_signo != SIGSEGV || si.si_code != SI_KERNEL) return false;
+  Task& t = *rt.task;
+  Registers regs = t.regs();
+  uint8_t insn[3] = {};
+  if (!t.read_mem(regs.ip(), insn, sizeof(insn))) return false;
+  bool rdtsc = insn[0] == 0x0f && insn[1] == 0x31;
+  bool rdtscp = insn[0] == 0x0f && insn[1] == 0x01 && insn[2] == 0xf9;
+  if (!rdtsc && !rdtscp) return false;
+  unsigned aux = 0;
+  uint64_t tsc = rdtscp ? __rdtscp(&aux) : __rdtsc();
+  capnp::MallocMessageBuilder msg;
+  auto frame = msg.initRoot<trace::Frame>();
+  frame.setEvent(next_event_);
+  frame.setTid(t.tid());
+  auto ev = frame.initRdtsc();
+  regs_to_capnp(regs, ev.initRegs());
+  ev.setTsc(tsc);
+  ev.setAux(aux);
+  ev.setRdtscp(rdtscp);
+  user_regs_struct& r = regs.raw();
+  r.rax = tsc & 0xffffffffu;
+  r.rdx = tsc >> 32;
+  if (rdtscp) r.rcx = aux;
+  r.rip += rdtscp ? 3 : 2;
+  t.set_regs(regs);
+  rt.last_event_regs = regs;
+  Status st = finish_frame(msg);
+  if (!st.ok()) fatal(st.error().message);
+  return true;
+}
+
+Status RecordSession::on_signal(RecordTask& rt, int sig) {
+  Task& t = *rt.task;
+  siginfo_t si = t.siginfo();
+  if (try_emulate_rdtsc(rt, si)) return resume_running(rt);
+  Registers regs = t.regs();
+  bool sync = is_synchronous(sig, si);
+  if (!sync && !(regs == rt.last_event_regs)) {
+    // User code ran since the last event: this point cannot be found again
+    // in replay. Hold the signal and deliver it after the next syscall.
+    rt.held.push_back(si);
+    return resume_running(rt);
+  }
+  if (!sync) {
+    auto it = rt.injected.find(sig);
+    if (it != rt.injected.end()) {
+      si = it->second;
+      t.set_siginfo(si);
+      rt.injected.erase(it);
+    }
+  }
+  rt.pending_signal_frame = std::make_unique<capnp::MallocMessageBuilder>();
+  auto frame = rt.pending_signal_frame->initRoot<trace::Frame>();
+  frame.setEvent(next_event_);
+  frame.setTid(t.tid());
+  auto ev = frame.initSignal();
+  ev.setSigno(sig);
+  ev.setSiginfo(capnp_bytes(&si, sizeof(si)));
+  ev.setSynchronous(sync);
+  regs_to_capnp(regs, ev.initRegs());
+  ev.setDeliver(true);
+  rt.deliver_sig = sig;
+  rt.last_event_regs = regs;
+  return resume_running(rt);
+}
+
+}  // namespace rr

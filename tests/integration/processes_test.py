@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Processes and threads beyond record/replay equality: `rr ps`, `rr state -p`,
+and the recorder's message about a thread it cannot preempt."""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+failures = []
+
+
+def run(argv, timeout=120):
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+
+
+def expect(cond, what):
+    if not cond:
+        failures.append(what)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--rr", required=True)
+    p.add_argument("--bindir", required=True)
+    a = p.parse_args()
+    rr = a.rr
+    tmp = tempfile.mkdtemp(prefix="rr-proc-")
+    try:
+        # rr ps: fork_tree makes 1 + 3 + 9 + 27 processes.
+        tree = os.path.join(tmp, "tree")
+        r = run([rr, "record", "-q", "-o", tree, os.path.join(a.bindir, "fork_tree")])
+        expect(r.returncode == 0, "recording fork_tree failed: " + r.stderr)
+        r = run([rr, "ps", tree])
+        rows = [line.split("\t") for line in r.stdout.splitlines()[1:]]
+        expect(r.returncode == 0 and r.stdout.startswith("PID\tPPID\tEXIT\tCMD"), "rr ps header: %r" % r.stdout[:80])
+        expect(len(rows) == 40, "rr ps lists %d processes of fork_tree, expected 40" % len(rows))
+        pids = {row[0] for row in rows}
+        expect(rows and rows[0][1] == "--" and rows[0][2] == "0", "first process row: %r" % (rows[:1],))
+        expect(all(row[1] in pids for row in rows[1:]), "every parent of fork_tree is one of its processes")
+        leaves = [row for row in rows if row[2] == "1"]
+        expect(len(leaves) == 27, "27 leaves exit with status 1, got %d" % len(leaves))
+
+        # rr ps shows the command line of the last exec, and kills as -N.
+        chain = os.path.join(tmp, "chain")
+        run([rr, "record", "-q", "-o", chain, os.path.join(a.bindir, "exec_chain"), "2"])
+        r = run([rr, "ps", chain])
+        expect(r.stdout.splitlines()[1].endswith(" 0"), "exec_chain's row shows its last command line: %r" % r.stdout)
+        crash = os.path.join(tmp, "crash")
+        run([rr, "record", "-q", "-o", crash, os.path.join(a.bindir, "child_crash")])
+        r = run([rr, "ps", crash])
+        statuses = sorted(line.split("\t")[2] for line in r.stdout.splitlines()[1:])
+        expect(statuses == ["-11", "-6", "0"], "child_crash statuses %r, expected 0, -6, -11" % statuses)
+
+        # rr state -p: at an event where parent and child live, one process only.
+        pipe = os.path.join(tmp, "pipe")
+        run([rr, "record", "-q", "-o", pipe, os.path.join(a.bindir, "fork_basic")])
+        dump = run([rr, "dump", pipe]).stdout.splitlines()
+        child_event = next((line for line in dump if " syscall fork" in line or "clone(" in line), None)
+        expect(child_event is not None, "fork_basic's trace has a clone event")
+        if child_event:
+            ev = int(child_event.split()[1])
+            child = int(child_event.split(" = ")[1].split()[0])
+            both = run([rr, "state", "-g", str(ev), pipe]).stdout
+            expect(both.count("\nprocess ") + both.startswith("process ") == 2, "state after fork shows two processes")
+            only = run([rr, "state", "-g", str(ev), "-p", str(child), pipe])
+            expect(only.returncode == 0 and only.stdout.count("process ") == 1 and ("process %d\n" % child) in only.stdout,
+                   "state -p CHILD shows only the child: %r" % only.stdout[:200])
+            bad = run([rr, "state", "-g", str(ev), "-p", "999999", pipe])
+            expect(bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1 and "no process" in bad.stderr,
+                   "state -p of a missing process: %r" % bad.stderr)
+
+        # A thread spinning without syscalls while another waits: a clear
+        # message naming the thread, within seconds, never a silent hang.
+        t0 = time.time()
+        r = run([rr, "record", "-q", "-o", os.path.join(tmp, "spin"), os.path.join(a.bindir, "spin_thread")], timeout=60)
+        took = time.time() - t0
+        expect(r.returncode != 0, "recording a spinning thread must fail")
+        expect("without a syscall" in r.stderr and "thread" in r.stderr and "0x" in r.stderr,
+               "the message names the thread and the address: %r" % r.stderr)
+        expect(took < 20, "the spinning thread was noticed after %.1f s" % took)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        for f in failures:
+            print("FAIL:", f)
+        sys.exit(1)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
