@@ -20,6 +20,7 @@
 #include "core/rr_page.h"
 #include "record/record_session.h"
 #include "record/syscall_table.h"
+#include "record/task_mem_reader.h"
 #include "util/fatal.h"
 
 namespace rr {
@@ -42,14 +43,6 @@ bool is_synchronous(int sig, const siginfo_t& si) {
   return false;
 }
 
-class TaskMemReader : public SyscallMemReader {
- public:
-  explicit TaskMemReader(Task& t) : t_(t) {}
-  bool read(RemotePtr addr, void* buf, size_t len) override { return t_.read_mem(addr, buf, len); }
-
- private:
-  Task& t_;
-};
 
 // Hides the vDSO from the program: its AT_SYSINFO_EHDR auxv entry becomes
 // AT_IGNORE, so libc makes real (recorded) syscalls for time.

@@ -29,6 +29,7 @@
 #include "core/signal_delivery.h"
 #include "core/rr_page.h"
 #include "record/syscall_table.h"
+#include "record/task_mem_reader.h"
 #include "util/fatal.h"
 #include "util/io.h"
 
@@ -587,12 +588,7 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
   call.nr = parent.entry_regs.syscallno();
   for (int i = 0; i < 6; ++i) call.arg[i] = parent.entry_regs.arg(i);
   uint64_t flags = 0;
-  class Reader : public SyscallMemReader {
-   public:
-    explicit Reader(Task& t) : t_(t) {}
-    bool read(RemotePtr addr, void* buf, size_t len) override { return t_.read_mem(addr, buf, len); }
-    Task& t_;
-  } reader(*parent.task);
+  TaskMemReader reader(*parent.task);
   if (!clone_flags(call, reader, &flags)) flags = event == PTRACE_EVENT_CLONE ? CLONE_THREAD | CLONE_VM | CLONE_FILES : SIGCHLD;
   auto owned = std::make_unique<RecordTask>();
   owned->task = std::make_unique<Task>(child, RecordedTid{child});

@@ -21,6 +21,7 @@
 #include "core/rr_page.h"
 #include "record/record_session.h"
 #include "record/syscall_table.h"
+#include "record/task_mem_reader.h"
 #include "util/fatal.h"
 #include "util/io.h"
 
@@ -37,14 +38,22 @@ bool raised_by_instruction(int sig) {
   return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS;
 }
 
-class TaskReader : public SyscallMemReader {
- public:
-  explicit TaskReader(Task& t) : t_(t) {}
-  bool read(RemotePtr addr, void* buf, size_t len) override { return t_.read_mem(addr, buf, len); }
 
- private:
-  Task& t_;
-};
+// Ends one thread (not its process) by running exit(0) in it, and reaps it.
+void end_thread(Task& t) {
+  Registers r = t.regs();
+  r.set_ip(RemotePtr(kRrSyscallInsn));
+  r.set_syscall_result(SYS_exit);
+  r.set_syscallno(-1);
+  r.set_arg(0, 0);
+  t.set_regs(r);
+  t.try_resume(ResumeHow::Cont);
+  for (;;) {
+    WaitStatus st = t.wait();
+    if (st.ended()) break;
+    t.try_resume(ResumeHow::Cont);
+  }
+}
 
 std::string hex(uint64_t v) {
   char b[32];
@@ -699,7 +708,7 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
   SyscallArgs call;
   call.nr = entry.syscallno();
   for (int i = 0; i < 6; ++i) call.arg[i] = entry.arg(i);
-  TaskReader reader(t);
+  TaskMemReader reader(t);
   uint64_t flags = 0;
   if (!clone_flags(call, reader, &flags)) return divergence(f, "cannot read the arguments of " + syscall_name(call.nr));
   // A vfork child's image is rebuilt in place, which must not touch the
@@ -801,18 +810,7 @@ Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace:
     // and the vfork child ends, which lets its parent go on.
     auto fresh = spawn_process(old.recorded_tid());
     if (!fresh.ok()) return fresh.take_error();
-    Registers r = old.regs();
-    r.set_ip(RemotePtr(kRrSyscallInsn));
-    r.set_syscall_result(SYS_exit);
-    r.set_syscallno(-1);
-    r.set_arg(0, 0);
-    old.set_regs(r);
-    old.try_resume(ResumeHow::Cont);
-    for (;;) {
-      WaitStatus st = old.wait();
-      if (st.ended()) break;
-      old.try_resume(ResumeHow::Cont);
-    }
+    end_thread(old);
     rt.task = std::move(fresh.value());
     rt.vfork_shared = false;
   }
@@ -851,18 +849,7 @@ void ReplaySession::retire_other_threads(ReplayTask& rt) {
   for (pid_t tid : others) {
     Task& o = *tasks_[tid]->task;
     if (o.alive()) {
-      Registers r = o.regs();
-      r.set_ip(RemotePtr(kRrSyscallInsn));
-      r.set_syscall_result(SYS_exit);
-      r.set_syscallno(-1);
-      r.set_arg(0, 0);
-      o.set_regs(r);
-      o.try_resume(ResumeHow::Cont);
-      for (;;) {
-        WaitStatus st = o.wait();
-        if (st.ended()) break;
-        o.try_resume(ResumeHow::Cont);
-      }
+      end_thread(o);
     }
     forget_task(tid);
   }
