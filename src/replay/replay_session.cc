@@ -581,8 +581,10 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
   }
   uint64_t args[6];
   for (int i = 0; i < 6; ++i) args[i] = regs_from_capnp(sc.getEntryRegs()).arg(i);
-  if (t.alive() && !rt.exiting)
-    rt.fds->on_syscall(nr, args, result, [&](RemotePtr a, void* b, size_t n) { return t.read_mem(a, b, n); });
+  // An exec of a vfork child replaced rt.task: `t` is gone then.
+  Task& now = *rt.task;
+  if (now.alive() && !rt.exiting)
+    rt.fds->on_syscall(nr, args, result, [&](RemotePtr a, void* b, size_t n) { return now.read_mem(a, b, n); });
   return {};
 }
 
