@@ -90,6 +90,14 @@ WaitStatus Task::wait() {
   return st;
 }
 
+WaitStatus Task::wait_until_ended() {
+  for (;;) {
+    WaitStatus st = wait();
+    if (st.ended()) return st;
+    try_resume(ResumeHow::Cont);
+  }
+}
+
 Registers Task::regs() {
   user_regs_struct r;
   if (ptrace(PTRACE_GETREGS, tid_, nullptr, &r) != 0) fatal_errno("PTRACE_GETREGS");

@@ -65,6 +65,9 @@ class Task {
   bool try_resume(ResumeHow how, int sig = 0);
   // Blocks until the tracee stops or ends.
   WaitStatus wait();
+  // Waits until the tracee ends, letting it go on from any stop on the way
+  // (PTRACE_EVENT_EXIT, signals).
+  WaitStatus wait_until_ended();
   // Records a status the caller obtained with waitpid itself.
   void note_status(const WaitStatus& st) {
     if (st.ended()) alive_ = false;

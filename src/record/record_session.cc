@@ -83,14 +83,6 @@ bool wait_any(std::chrono::milliseconds timeout, pid_t* pid, int* status) {
   }
 }
 
-// Waits for `tid` to end, letting it go on from any stop on the way.
-WaitStatus wait_for_end(Task& t) {
-  for (;;) {
-    WaitStatus st = t.wait();
-    if (st.ended()) return st;
-    t.try_resume(ResumeHow::Cont);
-  }
-}
 
 // Environment switches that keep well-known code off instructions whose
 // results the engine cannot record or repeat.
@@ -357,8 +349,6 @@ Result<int> RecordSession::run() {
       RR_TRY(settle_syscall(*running_));
     }
   }
-  // Statuses never collected (tracees that vanished with the recorder's
-  // own bookkeeping) are not expected; a still-alive task here is a bug.
   if (!initial_ended_) return make_error("the program's main process ended without an exit status");
   if (WIFEXITED(initial_status_)) return WEXITSTATUS(initial_status_);
   if (WIFSIGNALED(initial_status_)) return 128 + WTERMSIG(initial_status_);
@@ -622,7 +612,7 @@ Status RecordSession::on_exec_event(RecordTask& t) {
     if (o->tgid == t.tgid && o.get() != &t) others.push_back(tid);
   for (pid_t tid : others) {
     Task& o = *tasks_[tid]->task;
-    if (o.alive()) wait_for_end(o);
+    if (o.alive()) o.wait_until_ended();
     remove_task(tid);
   }
   exiting_groups_.erase(t.tgid);
@@ -670,7 +660,7 @@ Status RecordSession::on_task_end(RecordTask& t, const WaitStatus& status, bool 
     }
     // What the kernel does as a thread ends (clearing its tid word, waking
     // a joiner) must be done before any other thread runs.
-    WaitStatus end = wait_for_end(*t.task);
+    WaitStatus end = t.task->wait_until_ended();
     if (tid == initial_tgid_) initial_status_ = end.raw();
   }
   remove_task(tid);
