@@ -48,11 +48,7 @@ void end_thread(Task& t) {
   r.set_arg(0, 0);
   t.set_regs(r);
   t.try_resume(ResumeHow::Cont);
-  for (;;) {
-    WaitStatus st = t.wait();
-    if (st.ended()) break;
-    t.try_resume(ResumeHow::Cont);
-  }
+  t.wait_until_ended();
 }
 
 std::string hex(uint64_t v) {
@@ -130,7 +126,7 @@ bool ReplaySession::can_checkpoint() const {
   // Checkpoints of several threads or processes are not written yet.
   if (tasks_.size() != 1 || !zombies_.empty() || current_event_ < 1 || !emulated_files_.empty()) return false;
   const ReplayTask& rt = *tasks_.begin()->second;
-  return rt.task->alive() && !rt.exiting && rt.pending_sig == 0 && rt.queued_sig == 0 &&
+  return rt.task->alive() && !rt.exiting && !rt.in_exec && rt.pending_sig == 0 && rt.queued_sig == 0 &&
          rt.where == ReplayTask::Where::AtEvent;
 }
 
@@ -346,21 +342,27 @@ static std::string describe_stop(const WaitStatus& st) {
   return st.describe();
 }
 
+bool ReplaySession::reenter_syscall(ReplayTask& rt, Registers regs, int64_t nr, WaitStatus* st) {
+  Task& t = *rt.task;
+  regs.set_ip(regs.ip() + (uint64_t)-2);
+  regs.set_syscall_result(nr);
+  t.set_regs(regs);
+  t.resume(ResumeHow::Syscall);
+  *st = wait_filtered(rt, ResumeHow::Syscall);
+  if (st->is_syscall_stop() && !t.at_syscall_entry()) {
+    // The exit stop of the syscall SYSEMU skipped.
+    t.resume(ResumeHow::Syscall);
+    *st = wait_filtered(rt, ResumeHow::Syscall);
+  }
+  return st->is_syscall_stop() && t.at_syscall_entry();
+}
+
 Registers ReplaySession::execute_in_place(ReplayTask& rt) {
   Task& t = *rt.task;
   Registers r = t.regs();
   int64_t nr = r.syscallno();
-  r.set_ip(r.ip() + (uint64_t)-2);
-  r.set_syscall_result(nr);
-  t.set_regs(r);
-  t.resume(ResumeHow::Syscall);
-  WaitStatus st = wait_filtered(rt, ResumeHow::Syscall);
-  if (st.is_syscall_stop() && !t.at_syscall_entry()) {
-    // The exit stop of the syscall SYSEMU skipped.
-    t.resume(ResumeHow::Syscall);
-    st = wait_filtered(rt, ResumeHow::Syscall);
-  }
-  if (!st.is_syscall_stop() || !t.at_syscall_entry())
+  WaitStatus st;
+  if (!reenter_syscall(rt, r, nr, &st))
     fatal("re-executing " + syscall_name(nr) + " did not reach its entry: " + describe_stop(st));
   t.resume(ResumeHow::Syscall);
   st = wait_filtered(rt, ResumeHow::Syscall);
@@ -458,7 +460,15 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
       ++counters_.executed;
       if (!failed && where != ReplayTask::Where::CloneDone) RR_TRY(execute_clone(f, rt, (pid_t)result, false));
       if (rt.in_vfork) {
-        // The parent returns once its child has exec'd or ended.
+        // The parent returns once its child has exec'd or ended. A child
+        // whose execve entry was an event of its own is inside an exec that
+        // succeeds (the recorded parent returned first): it leaves the
+        // parent's memory now, its image comes with its exec event.
+        for (auto& [tid, c] : tasks_) {
+          int64_t child_nr = c->where == ReplayTask::Where::AtEntry ? c->task->regs().syscallno() : -1;
+          if (c->vfork_parent == rt.recorded_tid() && (child_nr == SYS_execve || child_nr == SYS_execveat))
+            RR_TRY(detach_vfork_child(*c));
+        }
         WaitStatus st = wait_filtered(rt, ResumeHow::Syscall);
         if (!st.is_syscall_stop()) return divergence(f, "the vfork parent did not return: " + describe_stop(st));
         rt.in_vfork = false;
@@ -666,11 +676,7 @@ Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reade
     }
     // What the kernel does as a thread ends (clearing its tid word) is done
     // before the next event, as in the recording.
-    for (;;) {
-      WaitStatus st = t.wait();
-      if (st.ended()) break;
-      t.try_resume(ResumeHow::Cont);
-    }
+    t.wait_until_ended();
   }
   forget_task(recorded);
 done:
@@ -743,16 +749,8 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
     t.write_mem(RemotePtr(kRrScratch), args.data(), size);
     r.set_arg(0, kRrScratch);
   }
-  r.set_ip(entry.ip() + (uint64_t)-2);
-  r.set_syscall_result(run_nr);
-  t.set_regs(r);
-  t.resume(ResumeHow::Syscall);
-  WaitStatus st = wait_filtered(rt, ResumeHow::Syscall);
-  if (st.is_syscall_stop() && !t.at_syscall_entry()) {
-    t.resume(ResumeHow::Syscall);
-    st = wait_filtered(rt, ResumeHow::Syscall);
-  }
-  if (!st.is_syscall_stop() || !t.at_syscall_entry())
+  WaitStatus st;
+  if (!reenter_syscall(rt, r, run_nr, &st))
     return divergence(f, "re-executing " + syscall_name(call.nr) + " did not reach its entry: " + describe_stop(st));
   t.resume(ResumeHow::Syscall);
   st = wait_filtered(rt, ResumeHow::Syscall);
@@ -788,7 +786,7 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
   for (int i = 0; i < 6; ++i) cr.set_arg(i, entry.arg(i));
   cr.set_syscallno(call.nr);
   c.set_regs(cr);
-  child->vfork_shared = vfork;
+  if (vfork) child->vfork_parent = rt.recorded_tid();
   // clone3's arguments were in the shared scratch page; the parent is not
   // stopped yet, so they are cleared when the child leaves it.
   if (vfork && !saved_scratch.empty()) t.write_mem(RemotePtr(kRrScratch), saved_scratch.data(), saved_scratch.size());
@@ -803,20 +801,10 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
 
 Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace::ExecImage::Reader image) {
   retire_other_threads(rt);
-  Task& old = *rt.task;
-  uint64_t ignored = proc_sigset(old.tid(), "SigIgn");
-  uint64_t blocked = proc_sigset(old.tid(), "SigBlk");
-  if (rt.vfork_shared) {
-    // Its memory is its parent's: the new image goes into a fresh process
-    // that inherits what execve keeps (ignored signals, the signal mask),
-    // and the vfork child ends, which lets its parent go on.
-    auto fresh = spawn_process(old.recorded_tid());
-    if (!fresh.ok()) return fresh.take_error();
-    end_thread(old);
-    rt.task = std::move(fresh.value());
-    rt.vfork_shared = false;
-  }
+  if (rt.vfork_parent) RR_TRY(detach_vfork_child(rt));
   Task& t = *rt.task;
+  uint64_t ignored = proc_sigset(t.tid(), "SigIgn");
+  uint64_t blocked = proc_sigset(t.tid(), "SigBlk");
   {
     // execve resets caught signals to their default action and drops the
     // alternate signal stack; ignored signals and the mask stay.
@@ -840,7 +828,33 @@ Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace:
   if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, t.tid(), (void*)sizeof(blocked), &blocked) != 0)
     return divergence(f, "cannot set the signal mask after execve: " + errno_text());
   restore_image(t, image_from_capnp(image), reader_->dir());
+  rt.in_exec = false;
   rt.fds->on_exec();
+  return {};
+}
+
+Status ReplaySession::detach_vfork_child(ReplayTask& rt) {
+  Task& old = *rt.task;
+  uint64_t ignored = proc_sigset(old.tid(), "SigIgn");
+  uint64_t blocked = proc_sigset(old.tid(), "SigBlk");
+  auto fresh = spawn_process(old.recorded_tid());
+  if (!fresh.ok()) return fresh.take_error();
+  end_thread(old);
+  rt.task = std::move(fresh.value());
+  rt.vfork_parent = 0;
+  rt.in_exec = true;
+  Task& t = *rt.task;
+  {
+    RemoteSyscalls rs(t);
+    for (int sig = 1; sig <= 64; ++sig) {
+      if (!((ignored >> (sig - 1)) & 1) || sig == SIGKILL || sig == SIGSTOP) continue;
+      uint64_t act[4] = {(uint64_t)SIG_IGN, 0, 0, 0};
+      RemotePtr p = rs.scratch(act, sizeof(act));
+      rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, p.as_int(), 0, 8});
+    }
+  }
+  if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, t.tid(), (void*)sizeof(blocked), &blocked) != 0)
+    return make_error("cannot set the signal mask of a vfork child's new process: " + errno_text());
   return {};
 }
 

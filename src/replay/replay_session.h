@@ -54,7 +54,8 @@ struct ReplayTask {
   bool end_is_exit_stop = false;     // end_seen at the PTRACE_EVENT_EXIT stop (else ended)
   WaitStatus end_status;
   bool in_vfork = false;             // a vfork parent inside the kernel until its child execs or ends
-  bool vfork_shared = false;         // a vfork child still running in its parent's memory
+  pid_t vfork_parent = 0;            // a vfork child still in its parent's memory: the parent
+  bool in_exec = false;              // out of its vfork parent's memory, its new image not built yet
   pid_t recorded_tid() const { return task->recorded_tid().value; }
 };
 
@@ -125,6 +126,10 @@ class ReplaySession {
   WaitStatus wait_filtered(ReplayTask& rt, ResumeHow how);
   // Runs the syscall the tracee is stopped at the entry of, for real.
   Registers execute_in_place(ReplayTask& rt);
+  // From a SYSEMU entry stop: sets `regs` with syscall `nr` and runs the
+  // task back into the entry of that syscall, which this time will run.
+  // False, with the stop in *st, if it stops elsewhere.
+  bool reenter_syscall(ReplayTask& rt, Registers regs, int64_t nr, WaitStatus* st);
   // Runs the fork/vfork/clone/clone3 `rt` is stopped at the entry of, for
   // real (a vfork as a fork), and adopts the new task as `recorded_child`.
   // With `keep_vfork` a vfork stays one (the parent is left inside the
@@ -133,6 +138,10 @@ class ReplaySession {
   // Replays an execve: the new image replaces the old one in place, or in a
   // fresh process for a vfork child (whose memory is its parent's).
   Status replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace::ExecImage::Reader image);
+  // Moves a vfork child out of its parent's memory, into a fresh process
+  // with what execve keeps (ignored signals, the signal mask), and ends the
+  // vfork child, which lets the parent go on. Its new image comes later.
+  Status detach_vfork_child(ReplayTask& rt);
   // Ends the other threads of `rt`'s process (before its exec).
   void retire_other_threads(ReplayTask& rt);
   Status check_regs(trace::Frame::Reader f, Task& t, const char* what, const Registers& expected);

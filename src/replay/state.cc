@@ -136,7 +136,7 @@ std::string describe_state(ReplaySession& s, bool json, pid_t only_pid) {
     pid_t tid;
     Registers regs;
     uint64_t fpu;
-    bool in_vfork;
+    const char* waiting;  // inside the kernel, no registers: where (else nullptr)
   };
   struct ProcessState {
     pid_t pid;
@@ -149,12 +149,14 @@ std::string describe_state(ReplaySession& s, bool json, pid_t only_pid) {
     // Tasks on their way out (after exit or exit_group) are not part of it.
     if (!rt->task->alive() || rt->exiting || (only_pid && rt->tgid != only_pid)) continue;
     auto [it, fresh] = procs.try_emplace(rt->tgid, ProcessState{rt->tgid, {}, {}, rt->fds.get()});
-    if (fresh) it->second.maps = mapping_states(s, *rt->task);
+    // A vfork child between leaving its parent's memory and getting its new
+    // image has neither registers nor mappings of its own yet.
+    if (fresh && !rt->in_exec) it->second.maps = mapping_states(s, *rt->task);
     // A vfork parent waits inside the kernel (not stopped): no registers.
-    if (rt->in_vfork)
-      it->second.tasks.push_back({tid, Registers(), 0, true});
+    if (rt->in_vfork || rt->in_exec)
+      it->second.tasks.push_back({tid, Registers(), 0, rt->in_vfork ? "waiting in vfork" : "inside execve"});
     else
-      it->second.tasks.push_back({tid, rt->task->regs(), fpu_hash(*rt->task), false});
+      it->second.tasks.push_back({tid, rt->task->regs(), fpu_hash(*rt->task), nullptr});
   }
   if (json) {
     out += "{\"event\": " + std::to_string(s.current_event());
@@ -167,8 +169,8 @@ std::string describe_state(ReplaySession& s, bool json, pid_t only_pid) {
       first_proc = false;
       for (size_t k = 0; k < p.tasks.size(); ++k) {
         out += std::string(k ? ", " : "") + "{\"tid\": " + std::to_string(p.tasks[k].tid);
-        if (p.tasks[k].in_vfork) {
-          out += ", \"in_vfork\": true}";
+        if (p.tasks[k].waiting) {
+          out += ", \"waiting\": \"" + std::string(p.tasks[k].waiting) + "\"}";
           continue;
         }
         out += ", \"regs\": {";
@@ -206,8 +208,8 @@ std::string describe_state(ReplaySession& s, bool json, pid_t only_pid) {
   for (const auto& [pid, p] : procs) {
     out += "process " + std::to_string(pid) + "\n";
     for (const TaskState& t : p.tasks) {
-      out += "task " + std::to_string(t.tid) + (t.in_vfork ? " waiting in vfork\n" : "\n");
-      if (t.in_vfork) continue;
+      out += "task " + std::to_string(t.tid) + (t.waiting ? std::string(" ") + t.waiting + "\n" : "\n");
+      if (t.waiting) continue;
       for (const RegisterInfo& r : register_table()) out += std::string("  ") + r.name + " " + hex(t.regs.get(r)) + "\n";
       out += "  fpu_hash " + hex(t.fpu) + "\n";
     }
