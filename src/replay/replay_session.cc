@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/address_space.h"
+#include "core/pid_namespace.h"
 #include "core/remote_syscalls.h"
 #include "core/signal_delivery.h"
 #include "core/rr_page.h"
@@ -87,7 +89,9 @@ std::string hex(uint64_t v) {
   if (mprotect(p, kPageSize, PROT_READ | PROT_EXEC) != 0) _exit(125);
   syscall(SYS_close_range, 3, ~0u, 0);
   ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
-  raise(SIGSTOP);
+  // Not raise(): after a raw clone3 the C library's idea of our tid is the
+  // supervisor's.
+  syscall(SYS_tkill, syscall(SYS_gettid), SIGSTOP);
   _exit(125);
 }
 
@@ -225,7 +229,8 @@ ReplaySession::~ReplaySession() {
 Result<std::unique_ptr<Task>> ReplaySession::spawn_process(RecordedTid recorded) {
   fflush(stdout);
   fflush(stderr);
-  pid_t pid = fork();
+  PidNamespace* ns = PidNamespace::get();
+  pid_t pid = ns ? ns->fork_as(recorded.value) : fork();
   if (pid < 0) return make_error("fork: " + errno_text());
   if (pid == 0) stub_main(reader_->header().getBoundCpu());
   auto task = std::make_unique<Task>(pid, recorded);
@@ -732,7 +737,45 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
   int64_t run_nr = call.nr;
   std::string saved_scratch;
   uint64_t ctid = 0;
-  if (call.nr == SYS_fork || (call.nr == SYS_vfork && !vfork)) {
+  // In replay's PID namespace every clone runs as clone3 with set_tid, so
+  // the new task gets its recorded tid (and the kernel writes that tid
+  // wherever it writes one: tid words, robust futexes).
+  bool exact = PidNamespace::get() != nullptr && recorded_child > 1;
+  struct clone_args args;
+  memset(&args, 0, sizeof(args));
+  if (exact) {
+    if (call.nr == SYS_clone3) {
+      size_t size = std::min<uint64_t>(call.arg[1], sizeof(args));
+      if (size < CLONE_ARGS_SIZE_VER0 || !t.read_mem(RemotePtr(call.arg[0]), &args, size))
+        return divergence(f, "cannot read clone3's arguments");
+      args.flags = run_flags;
+    } else {
+      args.flags = run_flags & ~(uint64_t)CSIGNAL;
+      args.exit_signal = (run_flags & (CLONE_THREAD | CLONE_PARENT)) ? 0 : run_flags & CSIGNAL;
+      if (call.nr == SYS_clone) {
+        // clone's stack argument is the new stack pointer; clone3 starts
+        // the child at stack + stack_size.
+        if (call.arg[1]) {
+          args.stack = call.arg[1] - 8;
+          args.stack_size = 8;
+        }
+        args.parent_tid = call.arg[2];
+        args.child_tid = call.arg[3];
+        args.tls = call.arg[4];
+      }
+    }
+    ctid = args.child_tid;
+    args.set_tid = kRrScratch + sizeof(args);
+    args.set_tid_size = 1;
+    args.cgroup = 0;
+    saved_scratch = t.read_bytes(RemotePtr(kRrScratch), sizeof(args) + sizeof(pid_t));
+    int32_t want = recorded_child;
+    t.write_mem(RemotePtr(kRrScratch), &args, sizeof(args));
+    t.write_mem(RemotePtr(kRrScratch + sizeof(args)), &want, sizeof(want));
+    run_nr = SYS_clone3;
+    r.set_arg(0, kRrScratch);
+    r.set_arg(1, sizeof(args));
+  } else if (call.nr == SYS_fork || (call.nr == SYS_vfork && !vfork)) {
     run_nr = SYS_clone;
     r.set_arg(0, run_flags);
     for (int i = 1; i < 5; ++i) r.set_arg(i, 0);
@@ -741,19 +784,29 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
     ctid = call.arg[3];
   } else {
     size_t size = std::min<uint64_t>(call.arg[1], 256);
-    std::string args(size, '\0');
-    if (!t.read_mem(RemotePtr(call.arg[0]), args.data(), size)) return divergence(f, "cannot read clone3's arguments");
-    memcpy(args.data(), &run_flags, sizeof(run_flags));
-    if (size >= 24) memcpy(&ctid, args.data() + 16, sizeof(ctid));
+    std::string raw(size, '\0');
+    if (!t.read_mem(RemotePtr(call.arg[0]), raw.data(), size)) return divergence(f, "cannot read clone3's arguments");
+    memcpy(raw.data(), &run_flags, sizeof(run_flags));
+    if (size >= 24) memcpy(&ctid, raw.data() + 16, sizeof(ctid));
     saved_scratch = t.read_bytes(RemotePtr(kRrScratch), size);
-    t.write_mem(RemotePtr(kRrScratch), args.data(), size);
+    t.write_mem(RemotePtr(kRrScratch), raw.data(), size);
     r.set_arg(0, kRrScratch);
   }
   WaitStatus st;
-  if (!reenter_syscall(rt, r, run_nr, &st))
-    return divergence(f, "re-executing " + syscall_name(call.nr) + " did not reach its entry: " + describe_stop(st));
-  t.resume(ResumeHow::Syscall);
-  st = wait_filtered(rt, ResumeHow::Syscall);
+  for (int attempt = 0;; ++attempt) {
+    if (!reenter_syscall(rt, r, run_nr, &st))
+      return divergence(f, "re-executing " + syscall_name(call.nr) + " did not reach its entry: " + describe_stop(st));
+    t.resume(ResumeHow::Syscall);
+    st = wait_filtered(rt, ResumeHow::Syscall);
+    if (!(exact && attempt == 0 && st.is_syscall_stop())) break;
+    // The recorded tid is taken (by a task replay has not reaped, say):
+    // any tid will do, translated like any other.
+    RR_LOG("clone3 with set_tid %d failed (%lld); the task gets another tid", recorded_child,
+           (long long)t.regs().syscall_result());
+    args.set_tid = 0;
+    args.set_tid_size = 0;
+    t.write_mem(RemotePtr(kRrScratch), &args, sizeof(args));
+  }
   int ev = st.ptrace_event();
   if (ev != PTRACE_EVENT_FORK && ev != PTRACE_EVENT_VFORK && ev != PTRACE_EVENT_CLONE)
     return divergence(f, syscall_name(call.nr) + " did not create a task in replay: " + describe_stop(st));
@@ -777,6 +830,7 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
     t.set_regs(after);
   }
 
+  RR_LOG("task %d is %d in replay's namespace (live %d)", recorded_child, PidNamespace::inner_tid(live_child), live_child);
   auto child = std::make_unique<ReplayTask>();
   child->task = std::make_unique<Task>(live_child, RecordedTid{recorded_child});
   WaitStatus cst(cstatus);
