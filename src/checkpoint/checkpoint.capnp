@@ -25,6 +25,11 @@ struct CheckpointInfo {
   processes @7 :List(ProcessState);
   blocks @8 :List(PageBlock);
   residentBytes @9 :UInt64;      # bytes of tracee memory present (resident or swapped) when written
+  # Since format 1.1 (several processes and threads):
+  initialTid @10 :Int32;         # recorded pid of the trace's first process (its exit is the program's)
+  initialExited @11 :Bool;       # that process has ended; exitCode / killedBy say how
+  exitCode @12 :Int32;
+  killedBy @13 :Int32;           # signal number, 0 when it exited
 }
 
 # Supervisor statistics, so that `rr state` is the same on every road.
@@ -47,7 +52,10 @@ struct FdEntry {
 struct ProcessState {
   image @0 :Trace.ExecImage;     # mappings and mm fields; its `pages` list is empty here
   pages @1 :List(PageRef);       # pages whose contents are stored in this file
-  tasks @2 :List(TaskState);
+  tasks @2 :List(TaskState);     # the thread group leader first
+  # Since format 1.1; a 1.0 file has one process whose fds are CheckpointInfo.fds:
+  tgid @3 :Int32;                # recorded process id
+  fds @4 :List(FdEntry);         # the process's fd table as replay tracks it
 }
 
 # Where one page's 4096 bytes are: identical pages share one stored copy.
@@ -78,6 +86,8 @@ struct TaskState {
   robustListHead @8 :UInt64;     # set_robust_list
   robustListLen @9 :UInt64;
   tidAddress @10 :UInt64;        # set_tid_address (clear_child_tid)
+  atSyscallEntry @11 :Bool;      # since 1.1: stopped at the entry of a syscall whose end is a later
+                                 # event (a blocking syscall); regs are those at the entry
 }
 
 struct SigAction {

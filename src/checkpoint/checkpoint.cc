@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 #include <cerrno>
+#include <csignal>
+#include <cstdio>
 #include <chrono>
 #include <cinttypes>
 #include <cstring>
@@ -241,7 +243,6 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
     }
   } cleanup{tmp};
 
-  Task& t = *session.task();
   capnp::MallocMessageBuilder msg;
   auto info = msg.initRoot<ckpt::CheckpointInfo>();
   std::string uuid = session.reader().uuid();
@@ -260,147 +261,169 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
   counters.setSignals(c.signals);
   counters.setRdtsc(c.rdtsc);
   counters.setBytesWritten(c.bytes_written);
-  const auto& fdmap = session.fds().entries();
-  auto fds = info.initFds(fdmap.size());
-  size_t i = 0;
-  for (const auto& [num, e] : fdmap) {
-    fds[i].setFd(num);
-    fds[i].setKind((uint8_t)e.kind);
-    fds[i].setCloexec(e.cloexec);
-    ++i;
-  }
+  info.setInitialTid(session.initial_tid());
+  info.setInitialExited(session.exited());
+  info.setExitCode(session.exit_code());
+  info.setKilledBy(session.killed_by());
 
-  auto proc = info.initProcesses(1)[0];
-  auto task = proc.initTasks(1)[0];
-  task.setRecordedTid(t.recorded_tid().value);
+  // Processes by recorded pid, each with its leader first.
+  std::map<pid_t, std::vector<const ReplayTask*>> procs;
+  for (const auto& [tid, rt] : session.tasks()) procs[rt->tgid].push_back(rt.get());
+  for (auto& [tgid, list] : procs)
+    std::stable_partition(list.begin(), list.end(), [tgid = tgid](const ReplayTask* rt) { return rt->recorded_tid() == tgid; });
+  auto write_fds = [](const FdTable& table, capnp::List<ckpt::FdEntry>::Builder out) {
+    size_t i = 0;
+    for (const auto& [num, e] : table.entries()) {
+      out[i].setFd(num);
+      out[i].setKind((uint8_t)e.kind);
+      out[i].setCloexec(e.cloexec);
+      ++i;
+    }
+  };
+  // A 1.0 reader takes the fd table from here (it only reads one process).
+  write_fds(*procs.begin()->second[0]->fds, info.initFds(procs.begin()->second[0]->fds->entries().size()));
+
   try {
-    capture_task_kernel_state(t, task);
-    regs_to_capnp(t.regs(), task.initRegs());
-    std::string xs = t.xsave();
-    task.setXsave(capnp_bytes(xs));
-
-    // Mappings and the kernel's view of the layout.
-    ProcessImage img;
-    std::string proc_dir = "/proc/" + std::to_string(t.tid());
-    std::string prefix = dir + "/";
-    std::vector<MapEntry> maps = read_maps(t.tid());
-    for (const MapEntry& e : maps) {
-      MappingRecord m = mapping_record(e);
-      bool named_file = m.backing != Backing::Special && e.inode != 0 && !e.name.empty() && e.name[0] == '/' &&
-                        e.name.rfind("/dev/zero", 0) != 0;
-      if (named_file && e.name.rfind(prefix, 0) != 0)
-        return make_error("mapping of " + e.name + " is not part of the trace; cannot checkpoint");
-      if (named_file) {
-        m.backing = Backing::File;
-        m.file = e.name.substr(prefix.size());
-      }
-      img.mappings.push_back(m);
-    }
-    {
-      RemoteSyscalls rs(t);
-      img.mm = capture_mm(t, rs);
-    }
-    char exe[4096];
-    ssize_t n = readlink((proc_dir + "/exe").c_str(), exe, sizeof(exe) - 1);
-    std::string exe_path = n > 0 ? std::string(exe, n) : "";
-    if (exe_path.rfind(prefix, 0) != 0) return make_error("the executable is not part of the trace; cannot checkpoint");
-    img.mm.exe_file = exe_path.substr(prefix.size());
-    img.exe_path = exe_path;
-    image_to_capnp(img, proc.initImage());
-
-    auto pages_started = std::chrono::steady_clock::now();
-    RR_LOG("checkpoint: task and layout state %.3f s", std::chrono::duration<double>(pages_started - started).count());
-    // Page contents: skip zero pages, pages equal to the trace file they
-    // map, and pages never touched; store identical pages once.
     FileHeader placeholder = {};
     RR_TRY(write_all(fd.get(), &placeholder, sizeof(placeholder), tmp));
     PageBlockWriter blocks(fd.get(), sizeof(placeholder), codec, tmp);
+    // Identical pages are stored once, across processes too (fork shares most).
     std::unordered_map<XXH128_hash_t, PageBlockWriter::Ref, PageHash, PageHashEq> seen;
-    struct Stored {
-      uint64_t addr;
-      PageBlockWriter::Ref ref;
-    };
-    std::vector<Stored> refs;
-    ScopedFd pagemap(::open((proc_dir + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC));
-    const size_t chunk_pages = 1024;
-    std::vector<uint8_t> buf(chunk_pages * kPageSize);
-    std::vector<uint8_t> file_buf(chunk_pages * kPageSize);
-    std::vector<uint64_t> pm(chunk_pages);
-    for (const MappingRecord& m : img.mappings) {
-      if (m.backing == Backing::Special) continue;
-      ScopedFd file;
-      uint64_t file_size = 0;
-      if (m.backing == Backing::File) {
-        file = ScopedFd(::open((dir + "/" + m.file).c_str(), O_RDONLY | O_CLOEXEC));
-        struct stat st;
-        if (file.is_open() && fstat(file.get(), &st) == 0) file_size = st.st_size;
+    auto plist = info.initProcesses(procs.size());
+    size_t pi = 0;
+    for (const auto& [tgid, list] : procs) {
+      auto proc = plist[pi++];
+      proc.setTgid(tgid);
+      write_fds(*list[0]->fds, proc.initFds(list[0]->fds->entries().size()));
+      auto tlist = proc.initTasks(list.size());
+      for (size_t k = 0; k < list.size(); ++k) {
+        Task& tk = *list[k]->task;
+        auto task = tlist[k];
+        task.setRecordedTid(tk.recorded_tid().value);
+        task.setAtSyscallEntry(list[k]->where == ReplayTask::Where::AtEntry);
+        capture_task_kernel_state(tk, task);
+        regs_to_capnp(tk.regs(), task.initRegs());
+        std::string xs = tk.xsave();
+        task.setXsave(capnp_bytes(xs));
       }
-      for (uint64_t a = m.start; a < m.end; a += chunk_pages * kPageSize) {
-        size_t pages = std::min<uint64_t>(chunk_pages, (m.end - a) / kPageSize);
-        bool have_pagemap = pagemap.is_open() &&
-                            pread(pagemap.get(), pm.data(), pages * 8, (a / kPageSize) * 8) == (ssize_t)(pages * 8);
-        bool any_present = !have_pagemap;
-        size_t present = have_pagemap ? 0 : pages;
-        for (size_t p = 0; have_pagemap && p < pages; ++p) present += (pm[p] >> 62) & 1 ? 1 : ((pm[p] >> 62) & 2 ? 1 : 0);
-        any_present = present > 0;
-        stats.resident_bytes += present * kPageSize;
-        if (!any_present) {
-          // Never touched: zero for anonymous memory, the file for file mappings.
-          stats.pages_zero += pages;
-          continue;
+      Task& t = *list[0]->task;
+
+      // Mappings and the kernel's view of the layout.
+      ProcessImage img;
+      std::string proc_dir = "/proc/" + std::to_string(t.tid());
+      std::string prefix = dir + "/";
+      std::vector<MapEntry> maps = read_maps(t.tid());
+      for (const MapEntry& e : maps) {
+        MappingRecord m = mapping_record(e);
+        bool named_file = m.backing != Backing::Special && e.inode != 0 && !e.name.empty() && e.name[0] == '/' &&
+                          e.name.rfind("/dev/zero", 0) != 0;
+        if (named_file && e.name.rfind(prefix, 0) != 0)
+          return make_error("mapping of " + e.name + " is not part of the trace; cannot checkpoint");
+        if (named_file) {
+          m.backing = Backing::File;
+          m.file = e.name.substr(prefix.size());
         }
-        bool whole = t.read_mem_fast(RemotePtr(a), buf.data(), pages * kPageSize);
-        uint64_t file_off = m.offset + (a - m.start);
-        size_t file_have = 0;
-        if (file.is_open() && file_off < file_size) {
-          ssize_t got = pread(file.get(), file_buf.data(), std::min<uint64_t>(pages * kPageSize, file_size - file_off), file_off);
-          file_have = got > 0 ? got : 0;
+        img.mappings.push_back(m);
+      }
+      {
+        RemoteSyscalls rs(t);
+        img.mm = capture_mm(t, rs);
+      }
+      char exe[4096];
+      ssize_t n = readlink((proc_dir + "/exe").c_str(), exe, sizeof(exe) - 1);
+      std::string exe_path = n > 0 ? std::string(exe, n) : "";
+      if (exe_path.rfind(prefix, 0) != 0) return make_error("the executable is not part of the trace; cannot checkpoint");
+      img.mm.exe_file = exe_path.substr(prefix.size());
+      img.exe_path = exe_path;
+      image_to_capnp(img, proc.initImage());
+
+      auto pages_started = std::chrono::steady_clock::now();
+      RR_LOG("checkpoint: task and layout state %.3f s", std::chrono::duration<double>(pages_started - started).count());
+      // Page contents: skip zero pages, pages equal to the trace file they
+      // map, and pages never touched; store identical pages once.
+      struct Stored {
+        uint64_t addr;
+        PageBlockWriter::Ref ref;
+      };
+      std::vector<Stored> refs;
+      ScopedFd pagemap(::open((proc_dir + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC));
+      const size_t chunk_pages = 1024;
+      std::vector<uint8_t> buf(chunk_pages * kPageSize);
+      std::vector<uint8_t> file_buf(chunk_pages * kPageSize);
+      std::vector<uint64_t> pm(chunk_pages);
+      for (const MappingRecord& m : img.mappings) {
+        if (m.backing == Backing::Special) continue;
+        ScopedFd file;
+        uint64_t file_size = 0;
+        if (m.backing == Backing::File) {
+          file = ScopedFd(::open((dir + "/" + m.file).c_str(), O_RDONLY | O_CLOEXEC));
+          struct stat st;
+          if (file.is_open() && fstat(file.get(), &st) == 0) file_size = st.st_size;
         }
-        for (size_t p = 0; p < pages; ++p) {
-          uint8_t* page = buf.data() + p * kPageSize;
-          uint64_t addr = a + p * kPageSize;
-          if (have_pagemap && !(pm[p] & (3ull << 62))) {
-            ++stats.pages_zero;
+        for (uint64_t a = m.start; a < m.end; a += chunk_pages * kPageSize) {
+          size_t pages = std::min<uint64_t>(chunk_pages, (m.end - a) / kPageSize);
+          bool have_pagemap = pagemap.is_open() &&
+                              pread(pagemap.get(), pm.data(), pages * 8, (a / kPageSize) * 8) == (ssize_t)(pages * 8);
+          size_t present = have_pagemap ? 0 : pages;
+          for (size_t p = 0; have_pagemap && p < pages; ++p) present += (pm[p] >> 62) & 1 ? 1 : ((pm[p] >> 62) & 2 ? 1 : 0);
+          stats.resident_bytes += present * kPageSize;
+          if (present == 0) {
+            // Never touched: zero for anonymous memory, the file for file mappings.
+            stats.pages_zero += pages;
             continue;
           }
-          if (!whole && !t.read_mem(RemotePtr(addr), page, kPageSize)) continue;  // past the end of the file
-          // A file page is skipped when it equals the file (pages past the
-          // file's end cannot be read at all, see above); an anonymous one
-          // when it is zero.
-          if (m.backing == Backing::File) {
-            if ((p + 1) * kPageSize <= file_have && memcmp(page, file_buf.data() + p * kPageSize, kPageSize) == 0) {
-              ++stats.pages_backed;
+          bool whole = t.read_mem_fast(RemotePtr(a), buf.data(), pages * kPageSize);
+          uint64_t file_off = m.offset + (a - m.start);
+          size_t file_have = 0;
+          if (file.is_open() && file_off < file_size) {
+            ssize_t got = pread(file.get(), file_buf.data(), std::min<uint64_t>(pages * kPageSize, file_size - file_off), file_off);
+            file_have = got > 0 ? got : 0;
+          }
+          for (size_t p = 0; p < pages; ++p) {
+            uint8_t* page = buf.data() + p * kPageSize;
+            uint64_t addr = a + p * kPageSize;
+            if (have_pagemap && !(pm[p] & (3ull << 62))) {
+              ++stats.pages_zero;
               continue;
             }
-          } else if (is_zero_page(page)) {
-            ++stats.pages_zero;
-            continue;
+            if (!whole && !t.read_mem(RemotePtr(addr), page, kPageSize)) continue;  // past the end of the file
+            // A file page is skipped when it equals the file (pages past the
+            // file's end cannot be read at all, see above); an anonymous one
+            // when it is zero.
+            if (m.backing == Backing::File) {
+              if ((p + 1) * kPageSize <= file_have && memcmp(page, file_buf.data() + p * kPageSize, kPageSize) == 0) {
+                ++stats.pages_backed;
+                continue;
+              }
+            } else if (is_zero_page(page)) {
+              ++stats.pages_zero;
+              continue;
+            }
+            XXH128_hash_t h = XXH3_128bits(page, kPageSize);
+            auto it = seen.find(h);
+            if (it != seen.end()) {
+              ++stats.pages_duplicate;
+              refs.push_back({addr, it->second});
+              continue;
+            }
+            PageBlockWriter::Ref ref = blocks.add(page);
+            seen.emplace(h, ref);
+            refs.push_back({addr, ref});
+            ++stats.pages_stored;
           }
-          XXH128_hash_t h = XXH3_128bits(page, kPageSize);
-          auto it = seen.find(h);
-          if (it != seen.end()) {
-            ++stats.pages_duplicate;
-            refs.push_back({addr, it->second});
-            continue;
-          }
-          PageBlockWriter::Ref ref = blocks.add(page);
-          seen.emplace(h, ref);
-          refs.push_back({addr, ref});
-          ++stats.pages_stored;
         }
+      }
+      auto pages = proc.initPages(refs.size());
+      for (size_t k = 0; k < refs.size(); ++k) {
+        pages[k].setAddr(refs[k].addr);
+        pages[k].setBlock(refs[k].ref.block);
+        pages[k].setOffset(refs[k].ref.offset);
       }
     }
     auto pages_read = std::chrono::steady_clock::now();
     RR_TRY(blocks.finish());
-    RR_LOG("checkpoint: pages read/hashed %.3f s, compression drained %.3f s",
-           std::chrono::duration<double>(pages_read - pages_started).count(),
+    RR_LOG("checkpoint: compression drained %.3f s",
            std::chrono::duration<double>(std::chrono::steady_clock::now() - pages_read).count());
-    auto pages = proc.initPages(refs.size());
-    for (size_t k = 0; k < refs.size(); ++k) {
-      pages[k].setAddr(refs[k].addr);
-      pages[k].setBlock(refs[k].ref.block);
-      pages[k].setOffset(refs[k].ref.offset);
-    }
     auto blist = info.initBlocks(blocks.blocks().size());
     for (size_t k = 0; k < blocks.blocks().size(); ++k) {
       const auto& b = blocks.blocks()[k];
@@ -473,6 +496,23 @@ bool read_header(int fd, uint64_t file_size, const std::string& uuid, FileHeader
 }
 
 }  // namespace
+
+int remove_stale_temporaries(const std::string& trace_dir) {
+  std::string dir = checkpoints_dir(trace_dir);
+  DIR* d = opendir(dir.c_str());
+  if (!d) return 0;
+  int removed = 0;
+  while (dirent* e = readdir(d)) {
+    // .tmp-<event>-<writer pid>-<random>
+    unsigned long long event = 0, rnd = 0;
+    int pid = 0;
+    if (sscanf(e->d_name, ".tmp-%llu-%d-%llu", &event, &pid, &rnd) != 3 || pid <= 0) continue;
+    if (kill(pid, 0) == 0 || errno != ESRCH) continue;  // its writer may still be at work
+    if (unlinkat(dirfd(d), e->d_name, 0) == 0) ++removed;
+  }
+  closedir(d);
+  return removed;
+}
 
 std::vector<CheckpointEntry> list_checkpoints(const std::string& trace_dir, const std::string& uuid) {
   std::vector<CheckpointEntry> out;

@@ -22,7 +22,7 @@ class ReplaySession;
 class Task;
 
 constexpr uint32_t kCheckpointMajor = 1;
-constexpr uint32_t kCheckpointMinor = 0;
+constexpr uint32_t kCheckpointMinor = 1;
 
 // What writing one checkpoint cost and saved.
 struct CheckpointStats {
@@ -44,6 +44,10 @@ std::string checkpoint_path(const std::string& trace_dir, uint64_t event);
 // Saves the current state of `session` (which must be able to checkpoint)
 // under a temporary name, fsyncs it and renames it into place.
 Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec);
+
+// Removes the temporary files of writers that died (kill -9, a crash)
+// before renaming them; returns how many it removed.
+int remove_stale_temporaries(const std::string& trace_dir);
 
 // One checkpoint file as listed: its header fields, or the reason it cannot be used.
 struct CheckpointEntry {

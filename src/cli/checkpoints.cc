@@ -69,6 +69,7 @@ int cmd_create_checkpoints(const Args& args) {
   if (start < 1) start = 1;
   if (start > end) return fail("-s " + std::to_string(start) + " is past the end (" + std::to_string(end) + ")");
   if (!interval_given) interval = std::max<uint64_t>(1, (end - start + 1) / 10);
+  remove_stale_temporaries(dir);
   auto session = ReplaySession::open_at(dir, start, false);
   if (!session.ok()) return fail(session.error().message);
   ReplaySession& s = *session.value();

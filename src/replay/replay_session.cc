@@ -127,11 +127,28 @@ Result<std::optional<FrameData>> ReplaySession::take_next() {
 }
 
 bool ReplaySession::can_checkpoint() const {
-  // Checkpoints of several threads or processes are not written yet.
-  if (tasks_.size() != 1 || !zombies_.empty() || current_event_ < 1 || !emulated_files_.empty()) return false;
-  const ReplayTask& rt = *tasks_.begin()->second;
-  return rt.task->alive() && !rt.exiting && !rt.in_exec && rt.pending_sig == 0 && rt.queued_sig == 0 &&
-         rt.where == ReplayTask::Where::AtEvent;
+  if (tasks_.empty() || !zombies_.empty() || current_event_ < 1 || !emulated_files_.empty()) return false;
+  std::map<pid_t, const FdTable*> tables;  // by process
+  for (const auto& [tid, rt] : tasks_) {
+    if (!rt->task->alive() || rt->exiting || rt->end_seen || rt->in_exec || rt->in_vfork || rt->vfork_parent ||
+        rt->pending_sig != 0 || rt->queued_sig != 0 || rt->where == ReplayTask::Where::CloneDone)
+      return false;
+    if (!tasks_.count(rt->tgid)) return false;  // its leader has ended
+    auto [it, fresh] = tables.emplace(rt->tgid, rt->fds.get());
+    if (!fresh && it->second != rt->fds.get()) return false;
+  }
+  std::set<const FdTable*> distinct;
+  for (const auto& [tgid, table] : tables)
+    if (!distinct.insert(table).second) return false;
+  if (tables.size() > 1) {
+    // Memory shared between processes would come back as one copy each.
+    std::string trace_prefix = reader_->dir() + "/";
+    for (const auto& [tgid, table] : tables)
+      for (const MapEntry& e : read_maps(tasks_.at(tgid)->task->tid()))
+        if (e.shared && !is_special_mapping(e) && ((e.prot & PROT_WRITE) || e.name.rfind(trace_prefix, 0) != 0))
+          return false;
+  }
+  return true;
 }
 
 Task* ReplaySession::task() {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "checkpoint/checkpoint.capnp.h"
 #include "core/fd_table.h"
 #include "core/signal_delivery.h"
 #include "core/task.h"
@@ -23,6 +24,8 @@
 #include "util/result.h"
 
 namespace rr {
+
+class CheckpointReader;
 
 // Counters the supervisor keeps during replay; part of `rr state`.
 struct ReplayCounters {
@@ -74,6 +77,8 @@ class ReplaySession {
   bool exited() const { return exited_; }
   int exit_code() const { return exit_code_; }
   int killed_by() const { return killed_by_; }
+  // The recorded pid of the trace's first process (0 before its exec).
+  pid_t initial_tid() const { return initial_tid_; }
 
   // Echo the program's writes to stdout/stderr (on by default).
   void set_echo(bool on) { echo_ = on; }
@@ -81,8 +86,11 @@ class ReplaySession {
   void set_progress(std::function<void(uint64_t event)> f) { progress_ = std::move(f); }
 
   // Whether the state after the current event can be saved as a persistent
-  // checkpoint: the tracee lives and nothing is in flight (no signal waiting
-  // to be delivered, no exit under way, no emulated shared files).
+  // checkpoint: every task is stopped after its last event or at the entry
+  // of a blocking syscall, and nothing is in flight (no signal waiting to be
+  // delivered, no exit, exec or vfork under way, no emulated shared files,
+  // no thread group without its leader, no memory or fd table shared
+  // between processes).
   bool can_checkpoint() const;
   // Where the next event's frame starts in the events stream.
   StreamPos next_frame_position() const { return next_frame_pos_; }
@@ -148,6 +156,11 @@ class ReplaySession {
   Error divergence(trace::Frame::Reader f, const std::string& what);
   void echo_write(Task& t, trace::SyscallEvent::Reader sc, int fd);
   Status spawn_stub(RecordedTid recorded);
+  // Restore helpers (replay_restore.cc): one process of a checkpoint, and a
+  // new thread in `leader`'s process (clone3 run inside it).
+  Status restore_process(const CheckpointReader& ck, ckpt::ProcessState::Reader proc,
+                         capnp::List<ckpt::FdEntry>::Reader old_fds);
+  Result<std::unique_ptr<Task>> clone_thread(Task& leader, RecordedTid recorded);
   Result<std::unique_ptr<Task>> spawn_process(RecordedTid recorded);
   void forget_task(pid_t recorded_tid);
   // Waits until `rt` stops at PTRACE_EVENT_EXIT or ends (end_seen); false

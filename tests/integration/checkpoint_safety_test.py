@@ -143,6 +143,18 @@ def main():
             failures.append("kill -9 left unusable checkpoints: %r" % bad)
         else:
             print("ok: kill -9 in mid-write left %d checkpoints, all usable" % len(entries))
+        # The next create-checkpoints removes what dead writers left behind
+        # (one planted with a pid above pid_max), and nothing else.
+        ckdir = os.path.join(big, "checkpoints")
+        open(os.path.join(ckdir, ".tmp-5-999999999-1"), "w").close()
+        stale = [n for n in os.listdir(ckdir) if n.startswith(".tmp")]
+        before = sorted(n for n in os.listdir(ckdir) if not n.startswith(".tmp"))
+        run([rr, "create-checkpoints", "-s", "2", "-e", "2", big])
+        after = os.listdir(ckdir)
+        if any(n.startswith(".tmp") for n in after) or not set(before) <= set(after):
+            failures.append("stale temporaries %r: after a new create-checkpoints the folder holds %r" % (stale, after))
+        else:
+            print("ok: %d temporary files of dead writers removed" % len(stale))
 
         # A full disk: a small tmpfs holding a copy of the trace.
         small = os.path.join(tmp, "small")
