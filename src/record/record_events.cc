@@ -198,7 +198,8 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   capnp::MallocMessageBuilder msg;
   auto frame = msg.initRoot<trace::Frame>();
   frame.setEvent(next_event_);
-  frame.setTid(t.tid());
+  frame.setTid(rt.frame_tid());
+  rt.exec_former_tid = 0;
   auto sc = frame.initSyscall();
   sc.setNumber(nr);
   regs_to_capnp(entry_regs_, sc.initEntryRegs());

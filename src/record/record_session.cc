@@ -365,6 +365,10 @@ void RecordSession::stash_status(pid_t pid, int status) {
     return;
   }
   RecordTask& t = *it->second;
+  if (st.ptrace_event() == PTRACE_EVENT_EXEC) {
+    pid_t former = (pid_t)t.task->event_msg();
+    if (former != pid && tasks_.count(former)) return adopt_exec_thread(pid, former, status);
+  }
   t.task->note_status(st);
   if (t.state == RecordTask::State::Zombie) {
     // A leader that exited before its threads ends for good with the last of them.
@@ -378,6 +382,20 @@ void RecordSession::stash_status(pid_t pid, int status) {
   }
   t.pending = st;
   t.state = RecordTask::State::Unprocessed;
+}
+
+void RecordSession::adopt_exec_thread(pid_t tgid, pid_t former, int status) {
+  std::unique_ptr<RecordTask> execer = std::move(tasks_[former]);
+  tasks_.erase(former);
+  std::unique_ptr<RecordTask> leader = std::move(tasks_[tgid]);
+  // The leader's end is part of the exec event, as other threads' ends are.
+  if (running_ == leader.get()) running_ = nullptr;
+  execer->task->mark_dead();
+  execer->task = std::move(leader->task);
+  execer->exec_former_tid = former;
+  execer->pending = WaitStatus(status);
+  execer->state = RecordTask::State::Unprocessed;
+  tasks_[tgid] = std::move(execer);
 }
 
 bool RecordSession::others_ready(const RecordTask& t) const {
@@ -504,14 +522,17 @@ Status RecordSession::settle_syscall(RecordTask& t) {
       return handle_stop(t);
     }
     if (p < 0 && errno != EINTR) break;
-    if (spins >= 16) {
+    // A few yields catch the quick syscalls; after that the task's state
+    // says whether it waits. Time bounds the whole poll: on a loaded
+    // machine one yield can take milliseconds, long enough for a short
+    // sleep to end while a ready thread was kept waiting.
+    if (spins >= 4) {
       char state = proc_state(t.tid());
       if (state == 'S' || state == 'D' || state == 0) break;  // it waits for something
-      if (std::chrono::steady_clock::now() - start > std::chrono::milliseconds(2)) break;
-      usleep(20);
-    } else {
-      sched_yield();
     }
+    if (std::chrono::steady_clock::now() - start > std::chrono::milliseconds(2)) break;
+    if (spins < 4) sched_yield();
+    else usleep(20);
   }
   return record_entry(t);
 }
@@ -603,9 +624,9 @@ Status RecordSession::on_exec_event(RecordTask& t) {
   t.exec_seen = true;
   t.task->reopen_mem();
   pid_t former = (pid_t)t.task->event_msg();
-  if (former != t.tid())
+  if (former != t.tid() && former != t.exec_former_tid)
     return make_error("thread " + std::to_string(former) + " of process " + std::to_string(t.tgid) +
-                      " called execve: exec from a thread other than the main one is not supported yet");
+                      " execed, but rr did not see it as a thread of that process");
   // The kernel ended the process's other threads.
   std::vector<pid_t> others;
   for (const auto& [tid, o] : tasks_)

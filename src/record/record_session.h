@@ -59,7 +59,10 @@ struct RecordTask {
   std::map<int, siginfo_t> injected;  // re-sent held signals, by number
   SyscallArgs interrupted;            // the last call interrupted with ERESTART_RESTARTBLOCK
   std::chrono::steady_clock::time_point ran_since;  // when it last started running user code
+  pid_t exec_former_tid = 0;           // it execed from a non-leader thread: its tid until the execve's frame
   pid_t tid() const { return task->tid(); }
+  // The tid its next frame names (the one that entered the syscall).
+  pid_t frame_tid() const { return exec_former_tid ? exec_former_tid : task->tid(); }
 };
 
 class RecordSession {
@@ -77,6 +80,9 @@ class RecordSession {
 
   // Scheduling.
   RecordTask* pick_next();
+  // A thread other than the leader execed: the kernel gave it the leader's
+  // tid. Its record state moves to the leader's slot (`status` is the exec stop).
+  void adopt_exec_thread(pid_t tgid, pid_t former, int status);
   bool others_ready(const RecordTask& t) const;
   Status handle_stop(RecordTask& t);
   Status resume_running(RecordTask& t);

@@ -871,6 +871,7 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
 }
 
 Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace::ExecImage::Reader image) {
+  if (rt.recorded_tid() != rt.tgid) RR_TRY(exec_from_thread(rt));
   retire_other_threads(rt);
   if (rt.vfork_parent) RR_TRY(detach_vfork_child(rt));
   Task& t = *rt.task;
@@ -904,17 +905,9 @@ Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace:
   return {};
 }
 
-Status ReplaySession::detach_vfork_child(ReplayTask& rt) {
-  Task& old = *rt.task;
-  uint64_t ignored = proc_sigset(old.tid(), "SigIgn");
-  uint64_t blocked = proc_sigset(old.tid(), "SigBlk");
-  auto fresh = spawn_process(old.recorded_tid());
-  if (!fresh.ok()) return fresh.take_error();
-  end_thread(old);
-  rt.task = std::move(fresh.value());
-  rt.vfork_parent = 0;
-  rt.in_exec = true;
-  Task& t = *rt.task;
+Result<std::unique_ptr<Task>> ReplaySession::spawn_exec_process(pid_t recorded, uint64_t ignored, uint64_t blocked) {
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<Task> fresh, spawn_process(RecordedTid{recorded}));
+  Task& t = *fresh;
   {
     RemoteSyscalls rs(t);
     for (int sig = 1; sig <= 64; ++sig) {
@@ -925,7 +918,50 @@ Status ReplaySession::detach_vfork_child(ReplayTask& rt) {
     }
   }
   if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, t.tid(), (void*)sizeof(blocked), &blocked) != 0)
-    return make_error("cannot set the signal mask of a vfork child's new process: " + errno_text());
+    return make_error("cannot set the signal mask of a new process for an execve: " + errno_text());
+  return fresh;
+}
+
+Status ReplaySession::detach_vfork_child(ReplayTask& rt) {
+  Task& old = *rt.task;
+  uint64_t ignored = proc_sigset(old.tid(), "SigIgn");
+  uint64_t blocked = proc_sigset(old.tid(), "SigBlk");
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<Task> fresh, spawn_exec_process(old.recorded_tid().value, ignored, blocked));
+  end_thread(old);
+  rt.task = std::move(fresh);
+  rt.vfork_parent = 0;
+  rt.in_exec = true;
+  return {};
+}
+
+Status ReplaySession::exec_from_thread(ReplayTask& rt) {
+  pid_t tgid = rt.tgid, former = rt.recorded_tid();
+  uint64_t ignored = proc_sigset(rt.task->tid(), "SigIgn");
+  uint64_t blocked = proc_sigset(rt.task->tid(), "SigBlk");
+  // The kernel ends every other thread and hands the leader's tid to this
+  // one. Replay ends the whole process (threads reaped before the leader)
+  // and builds the new image in a fresh one that has the leader's pid.
+  std::vector<pid_t> members;
+  for (const auto& [tid, o] : tasks_)
+    if (o->tgid == tgid) members.push_back(tid);
+  for (pid_t tid : members) tasks_[tid]->task->send_kill();
+  for (auto& z : zombies_)
+    if (z->recorded_tid().value == tgid) z->send_kill();
+  for (pid_t tid : members)
+    if (tid != tgid) tasks_[tid]->task->kill();
+  if (tasks_.count(tgid)) tasks_[tgid]->task->kill();
+  for (auto it = zombies_.begin(); it != zombies_.end();) {
+    if ((*it)->recorded_tid().value != tgid) {
+      ++it;
+      continue;
+    }
+    (*it)->kill();
+    it = zombies_.erase(it);
+  }
+  std::unique_ptr<ReplayTask> self = std::move(tasks_[former]);
+  for (pid_t tid : members) tasks_.erase(tid);
+  RR_ASSIGN_OR_RETURN(self->task, spawn_exec_process(tgid, ignored, blocked));
+  tasks_[tgid] = std::move(self);
   return {};
 }
 

@@ -150,6 +150,12 @@ class ReplaySession {
   // with what execve keeps (ignored signals, the signal mask), and ends the
   // vfork child, which lets the parent go on. Its new image comes later.
   Status detach_vfork_child(ReplayTask& rt);
+  // A process with the signal dispositions and mask execve keeps (ignored
+  // signals, `blocked`), as the recorded pid `recorded`: a new image goes there.
+  Result<std::unique_ptr<Task>> spawn_exec_process(pid_t recorded, uint64_t ignored, uint64_t blocked);
+  // An execve from a thread other than the leader: the process is replaced
+  // by a fresh one, and `rt` becomes its only thread, with the leader's tid.
+  Status exec_from_thread(ReplayTask& rt);
   // Ends the other threads of `rt`'s process (before its exec).
   void retire_other_threads(ReplayTask& rt);
   Status check_regs(trace::Frame::Reader f, Task& t, const char* what, const Registers& expected);
