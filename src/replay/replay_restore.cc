@@ -1,6 +1,7 @@
 // ReplaySession's second way in: rebuilding a replay from a persistent
 // checkpoint, and choosing the checkpoint to start from.
 #include <algorithm>
+#include <mutex>
 #include <cerrno>
 #include <cstring>
 #include <linux/sched.h>
@@ -118,29 +119,57 @@ Status ReplaySession::restore_process(const CheckpointReader& ck, ckpt::ProcessS
   img.xsave = data_string(states[0].getXsave());
   restore_image(*task, img, reader_->dir());
 
-  // Page contents, block by block; adjacent pages go in one write.
+  // Page contents. The pages of each block (in address order) are cut into
+  // pieces of at most 4 MiB of tracee memory, which two workers take in
+  // turn: a block referenced by many addresses (a page stored once for a
+  // whole region) is then shared out as evenly as the rest. Each worker
+  // keeps its last decompressed block. The page faults of the writes are
+  // most of the cost, and this spreads them over both cores.
   size_t nblocks = ck.info().getBlocks().size();
   std::vector<std::vector<std::pair<uint64_t, uint32_t>>> by_block(nblocks);
   for (auto p : proc.getPages()) {
     if (p.getBlock() >= nblocks) return make_error("checkpoint " + path + " is corrupt (bad page block)");
     by_block[p.getBlock()].emplace_back(p.getAddr(), p.getOffset());
   }
-  // Two workers, each decompressing and writing every other block: the
-  // page faults the writes cause in the tracee then use both cores.
-  auto restore_blocks = [&](uint32_t first, uint32_t step, Status* result) {
+  struct Piece {
+    uint32_t block;
+    size_t begin, end;  // into by_block[block]
+  };
+  const size_t kPiecePages = 1024;
+  std::vector<Piece> pieces;
+  for (uint32_t b = 0; b < nblocks; ++b) {
+    auto& pages = by_block[b];
+    if (!std::is_sorted(pages.begin(), pages.end())) std::sort(pages.begin(), pages.end());
+    for (size_t i = 0; i < pages.size(); i += kPiecePages) pieces.push_back({b, i, std::min(pages.size(), i + kPiecePages)});
+  }
+  // One worker takes pieces from the front, the other from the back, so
+  // that they rarely touch the same page tables at once.
+  std::mutex pieces_lock;
+  size_t front = 0, back = pieces.size();
+  auto take = [&](bool from_front, size_t* k) {
+    std::lock_guard<std::mutex> g(pieces_lock);
+    if (front == back) return false;
+    *k = from_front ? front++ : --back;
+    return true;
+  };
+  auto restore_pieces = [&](bool from_front, Status* result) {
     std::vector<uint8_t> raw, scratch;
     std::vector<Task::PageWrite> writes;
-    for (uint32_t b = first; b < by_block.size(); b += step) {
-      auto& pages = by_block[b];
-      if (pages.empty()) continue;
-      Status st = ck.read_block(b, raw, scratch);
-      if (!st.ok()) {
-        *result = st;
-        return;
+    uint32_t have = UINT32_MAX;
+    size_t k;
+    while (take(from_front, &k)) {
+      const Piece& piece = pieces[k];
+      if (piece.block != have) {
+        Status st = ck.read_block(piece.block, raw, scratch);
+        if (!st.ok()) {
+          *result = st;
+          return;
+        }
+        have = piece.block;
       }
-      std::sort(pages.begin(), pages.end());
       writes.clear();
-      for (const auto& [addr, offset] : pages) {
+      for (size_t i = piece.begin; i < piece.end; ++i) {
+        const auto& [addr, offset] = by_block[piece.block][i];
         if ((uint64_t)offset + kPageSize > raw.size()) {
           *result = make_error("checkpoint " + path + " is corrupt (page past its block)");
           return;
@@ -157,8 +186,8 @@ Status ReplaySession::restore_process(const CheckpointReader& ck, ckpt::ProcessS
   };
   auto t_pages = std::chrono::steady_clock::now();
   Status second_result, first_result;
-  std::thread helper(restore_blocks, 1, 2, &second_result);
-  restore_blocks(0, 2, &first_result);
+  std::thread helper(restore_pieces, false, &second_result);
+  restore_pieces(true, &first_result);
   helper.join();
   RR_TRY(first_result);
   RR_TRY(second_result);
