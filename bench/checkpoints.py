@@ -60,6 +60,9 @@ def main():
             time.sleep(2)  # let the file system finish releasing what rm freed
             for k in range(a.runs):
                 ev = late - k  # one file per run: no delete right before a write
+                # Each write is measured alone: the write-back of the
+                # recording and of earlier runs' files is not its cost.
+                os.sync()
                 out = run([rr, "create-checkpoints", "-s", str(ev), "-e", str(ev), "--codec", codec, trace]).stdout.decode()
                 m = re.search(r"([0-9.]+) bytes per resident byte, .*\(([0-9.]+) s writing, ([0-9]+) MB/s", out)
                 ratios.append(float(m.group(1)))

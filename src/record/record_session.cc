@@ -530,8 +530,9 @@ Status RecordSession::settle_syscall(RecordTask& t) {
       char state = proc_state(t.tid());
       if (state == 'S' || state == 'D' || state == 0) break;  // it waits for something
     }
-    if (std::chrono::steady_clock::now() - start > std::chrono::milliseconds(2)) break;
-    if (spins < 4) sched_yield();
+    auto waited = std::chrono::steady_clock::now() - start;
+    if (waited > std::chrono::milliseconds(2)) break;
+    if (waited < std::chrono::microseconds(100)) sched_yield();
     else usleep(20);
   }
   return record_entry(t);
