@@ -25,7 +25,7 @@ struct CheckpointInfo {
   processes @7 :List(ProcessState);
   blocks @8 :List(PageBlock);
   residentBytes @9 :UInt64;      # bytes of tracee memory present (resident or swapped) when written
-  # Since format 1.1 (several processes and threads):
+  # Since format 2.0 (several processes and threads):
   initialTid @10 :Int32;         # recorded pid of the trace's first process (its exit is the program's)
   initialExited @11 :Bool;       # that process has ended; exitCode / killedBy say how
   exitCode @12 :Int32;
@@ -53,7 +53,7 @@ struct ProcessState {
   image @0 :Trace.ExecImage;     # mappings and mm fields; its `pages` list is empty here
   pages @1 :List(PageRef);       # pages whose contents are stored in this file
   tasks @2 :List(TaskState);     # the thread group leader first
-  # Since format 1.1; a 1.0 file has one process whose fds are CheckpointInfo.fds:
+  # Since format 2.0; a 1.x file has one process whose fds are CheckpointInfo.fds:
   tgid @3 :Int32;                # recorded process id
   fds @4 :List(FdEntry);         # the process's fd table as replay tracks it
 }
@@ -86,7 +86,7 @@ struct TaskState {
   robustListHead @8 :UInt64;     # set_robust_list
   robustListLen @9 :UInt64;
   tidAddress @10 :UInt64;        # set_tid_address (clear_child_tid)
-  atSyscallEntry @11 :Bool;      # since 1.1: stopped at the entry of a syscall whose end is a later
+  atSyscallEntry @11 :Bool;      # since 2.0: stopped at the entry of a syscall whose end is a later
                                  # event (a blocking syscall); regs are those at the entry
 }
 

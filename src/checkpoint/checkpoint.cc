@@ -508,6 +508,8 @@ int remove_stale_temporaries(const std::string& trace_dir) {
     int pid = 0;
     if (sscanf(e->d_name, ".tmp-%llu-%d-%llu", &event, &pid, &rnd) != 3 || pid <= 0) continue;
     if (kill(pid, 0) == 0 || errno != ESRCH) continue;  // its writer may still be at work
+    struct stat st;
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || time(nullptr) - st.st_mtime < 10) continue;
     if (unlinkat(dirfd(d), e->d_name, 0) == 0) ++removed;
   }
   closedir(d);

@@ -21,8 +21,10 @@ namespace rr {
 class ReplaySession;
 class Task;
 
-constexpr uint32_t kCheckpointMajor = 1;
-constexpr uint32_t kCheckpointMinor = 1;
+// 2.0 adds several processes and threads per file and tasks stopped at a
+// syscall entry, which a 1.x reader would misread; 1.x files still read.
+constexpr uint32_t kCheckpointMajor = 2;
+constexpr uint32_t kCheckpointMinor = 0;
 
 // What writing one checkpoint cost and saved.
 struct CheckpointStats {
@@ -46,7 +48,9 @@ std::string checkpoint_path(const std::string& trace_dir, uint64_t event);
 Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec);
 
 // Removes the temporary files of writers that died (kill -9, a crash)
-// before renaming them; returns how many it removed.
+// before renaming them: the writer's pid (in the name) is gone and the file
+// has not changed for 10 s (a writer in another PID namespace or on another
+// host keeps its file fresh). Returns how many it removed.
 int remove_stale_temporaries(const std::string& trace_dir);
 
 // One checkpoint file as listed: its header fields, or the reason it cannot be used.

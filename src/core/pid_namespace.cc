@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/fatal.h"
+
 namespace rr {
 
 namespace {
@@ -81,7 +83,9 @@ pid_t PidNamespace::fork_as(pid_t want) {
   }
   if (r == 0) return 0;
   int saved = errno;
-  setns(outer_.get(), CLONE_NEWPID);
+  // Threads cannot be created while our children's namespace is not ours.
+  if (setns(outer_.get(), CLONE_NEWPID) != 0) fatal_errno("cannot return to the supervisor's PID namespace");
+  if (r < 0 && saved == ENOSYS) return fork();  // no clone3: outside the namespace, tids translated
   errno = saved;
   return (pid_t)r;
 }

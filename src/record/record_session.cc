@@ -392,6 +392,8 @@ void RecordSession::adopt_exec_thread(pid_t tgid, pid_t former, int status) {
   if (running_ == leader.get()) running_ = nullptr;
   execer->task->mark_dead();
   execer->task = std::move(leader->task);
+  // Signals held for the leader were sent to the process; exec keeps them.
+  for (const siginfo_t& si : leader->held) execer->held.push_back(si);
   execer->exec_former_tid = former;
   execer->pending = WaitStatus(status);
   execer->state = RecordTask::State::Unprocessed;
@@ -522,10 +524,10 @@ Status RecordSession::settle_syscall(RecordTask& t) {
       return handle_stop(t);
     }
     if (p < 0 && errno != EINTR) break;
-    // A few yields catch the quick syscalls; after that the task's state
-    // says whether it waits. Time bounds the whole poll: on a loaded
-    // machine one yield can take milliseconds, long enough for a short
-    // sleep to end while a ready thread was kept waiting.
+    // From the 5th spin on, the task's state says whether it waits; the
+    // first 100 us yield, then 20 us sleeps. Time bounds the whole poll: on
+    // a loaded machine one yield can take milliseconds, long enough for a
+    // short sleep to end while a ready thread was kept waiting.
     if (spins >= 4) {
       char state = proc_state(t.tid());
       if (state == 'S' || state == 'D' || state == 0) break;  // it waits for something

@@ -186,8 +186,18 @@ Status ReplaySession::restore_process(const CheckpointReader& ck, ckpt::ProcessS
   };
   auto t_pages = std::chrono::steady_clock::now();
   Status second_result, first_result;
-  std::thread helper(restore_pieces, false, &second_result);
-  restore_pieces(true, &first_result);
+  // Nothing may leave a worker by an exception: the helper thread must be joined.
+  auto guarded = [&](bool from_front, Status* result) {
+    try {
+      restore_pieces(from_front, result);
+    } catch (const std::exception& e) {
+      *result = make_error("restoring pages of " + path + ": " + e.what());
+    } catch (...) {
+      *result = make_error("restoring pages of " + path + " failed");
+    }
+  };
+  std::thread helper(guarded, false, &second_result);
+  guarded(true, &first_result);
   helper.join();
   RR_TRY(first_result);
   RR_TRY(second_result);

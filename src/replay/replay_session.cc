@@ -767,7 +767,9 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
         return divergence(f, "cannot read clone3's arguments");
       args.flags = run_flags;
     } else {
-      args.flags = run_flags & ~(uint64_t)CSIGNAL;
+      // clone ignores CLONE_DETACHED (musl passes it) and bits above 31;
+      // clone3 refuses them.
+      args.flags = (uint32_t)run_flags & ~(uint64_t)(CSIGNAL | CLONE_DETACHED);
       args.exit_signal = (run_flags & (CLONE_THREAD | CLONE_PARENT)) ? 0 : run_flags & CSIGNAL;
       if (call.nr == SYS_clone) {
         // clone's stack argument is the new stack pointer; clone3 starts
@@ -863,7 +865,7 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
   if (vfork && !saved_scratch.empty()) t.write_mem(RemotePtr(kRrScratch), saved_scratch.data(), saved_scratch.size());
   // The kernel wrote the live tid; the program saw the recorded one.
   if ((flags & CLONE_CHILD_SETTID) && ctid) c.write_val<int32_t>(RemotePtr(ctid), recorded_child);
-  if (!saved_scratch.empty() && !(flags & CLONE_VM)) c.write_mem(RemotePtr(kRrScratch), saved_scratch.data(), saved_scratch.size());
+  if (!saved_scratch.empty() && !(run_flags & CLONE_VM)) c.write_mem(RemotePtr(kRrScratch), saved_scratch.data(), saved_scratch.size());
   child->tgid = (flags & CLONE_THREAD) ? rt.tgid : recorded_child;
   child->fds = (flags & CLONE_FILES) ? rt.fds : std::make_shared<FdTable>(*rt.fds);
   tasks_[recorded_child] = std::move(child);

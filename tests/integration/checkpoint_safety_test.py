@@ -145,16 +145,24 @@ def main():
             print("ok: kill -9 in mid-write left %d checkpoints, all usable" % len(entries))
         # The next create-checkpoints removes what dead writers left behind
         # (one planted with a pid above pid_max), and nothing else.
+        # Files of dead writers are removed once they are 10 s old (a live
+        # writer in another PID namespace keeps its file fresh).
         ckdir = os.path.join(big, "checkpoints")
         open(os.path.join(ckdir, ".tmp-5-999999999-1"), "w").close()
-        stale = [n for n in os.listdir(ckdir) if n.startswith(".tmp")]
+        fresh_dead = os.path.join(ckdir, ".tmp-6-999999998-1")
+        open(fresh_dead, "w").close()
+        stale = [n for n in os.listdir(ckdir) if n.startswith(".tmp") and n != os.path.basename(fresh_dead)]
+        old = time.time() - 60
+        for n in stale:
+            os.utime(os.path.join(ckdir, n), (old, old))
         before = sorted(n for n in os.listdir(ckdir) if not n.startswith(".tmp"))
         run([rr, "create-checkpoints", "-s", "2", "-e", "2", big])
         after = os.listdir(ckdir)
-        if any(n.startswith(".tmp") for n in after) or not set(before) <= set(after):
+        if any(n in after for n in stale) or os.path.basename(fresh_dead) not in after or not set(before) <= set(after):
             failures.append("stale temporaries %r: after a new create-checkpoints the folder holds %r" % (stale, after))
         else:
-            print("ok: %d temporary files of dead writers removed" % len(stale))
+            print("ok: %d old temporary files of dead writers removed, a fresh one kept" % len(stale))
+        os.unlink(fresh_dead)
 
         # A full disk: a small tmpfs holding a copy of the trace.
         small = os.path.join(tmp, "small")
