@@ -233,14 +233,25 @@ bool ReplaySession::replay_mask_swap(ReplayTask& rt, trace::SyscallEvent::Reader
   return true;
 }
 
-ReplaySession::~ReplaySession() {
-  // Kill everything first, then reap threads before their leaders.
-  for (auto& [tid, rt] : tasks_) rt->task->send_kill();
-  for (auto& z : zombies_) z->send_kill();
+ReplaySession::~ReplaySession() { kill_processes(0); }
+
+void ReplaySession::kill_processes(pid_t tgid) {
+  auto chosen = [tgid](pid_t process) { return tgid == 0 || process == tgid; };
+  auto zombie_chosen = [&](const std::unique_ptr<Task>& z) { return chosen(z->recorded_tid().value); };
+  // Kill everything first, then reap threads before their leaders: a
+  // leader's end is reported only after its threads'.
   for (auto& [tid, rt] : tasks_)
-    if (rt->recorded_tid() != rt->tgid) rt->task->kill();
-  tasks_.clear();
-  zombies_.clear();
+    if (chosen(rt->tgid)) rt->task->send_kill();
+  for (auto& z : zombies_)
+    if (zombie_chosen(z)) z->send_kill();
+  for (auto& [tid, rt] : tasks_)
+    if (chosen(rt->tgid) && rt->recorded_tid() != rt->tgid) rt->task->kill();
+  for (auto& [tid, rt] : tasks_)
+    if (chosen(rt->tgid)) rt->task->kill();
+  for (auto& z : zombies_)
+    if (zombie_chosen(z)) z->kill();
+  std::erase_if(tasks_, [&](const auto& entry) { return chosen(entry.second->tgid); });
+  std::erase_if(zombies_, zombie_chosen);
 }
 
 Result<std::unique_ptr<Task>> ReplaySession::spawn_process(RecordedTid recorded) {
@@ -250,6 +261,7 @@ Result<std::unique_ptr<Task>> ReplaySession::spawn_process(RecordedTid recorded)
   pid_t pid = ns ? ns->fork_as(recorded.value) : fork();
   if (pid < 0) return make_error("fork: " + errno_text());
   if (pid == 0) stub_main(reader_->header().getBoundCpu());
+  RR_LOG("new process for %d: pid %d in the namespace (live %d)", recorded.value, PidNamespace::inner_tid(pid), pid);
   auto task = std::make_unique<Task>(pid, recorded);
   WaitStatus st = task->wait();
   if (!st.stopped() || WSTOPSIG(st.raw()) != SIGSTOP)
@@ -686,22 +698,23 @@ Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reade
     return divergence(f, "task " + std::to_string(recorded) + " " + status.describe() +
                              " in replay, but ended with status " + std::to_string(ev.getExitCode()) + " / signal " +
                              std::to_string(ev.getKilledBy()) + " in the recording");
+  bool leader_outlived = false;
   if (at_exit_stop) {
     t.try_resume(ResumeHow::Cont);
     size_t threads = 0;
     for (const auto& [tid, o] : tasks_) threads += o->tgid == rt.tgid;
-    if (recorded == rt.tgid && threads > 1) {
-      // A leader ends for good only with its last thread.
-      zombies_.push_back(std::move(rt.task));
-      tasks_.erase(recorded);
-      goto done;
-    }
+    // A leader ends for good only with its last thread.
+    leader_outlived = recorded == rt.tgid && threads > 1;
     // What the kernel does as a thread ends (clearing its tid word) is done
     // before the next event, as in the recording.
-    t.wait_until_ended();
+    if (!leader_outlived) t.wait_until_ended();
   }
-  forget_task(recorded);
-done:
+  if (leader_outlived) {
+    zombies_.push_back(std::move(rt.task));
+    tasks_.erase(recorded);
+  } else {
+    forget_task(recorded);
+  }
   if (recorded == initial_tid_) {
     exited_ = true;
     exit_code_ = code;
@@ -877,8 +890,8 @@ Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace:
   retire_other_threads(rt);
   if (rt.vfork_parent) RR_TRY(detach_vfork_child(rt));
   Task& t = *rt.task;
-  uint64_t ignored = proc_sigset(t.tid(), "SigIgn");
-  uint64_t blocked = proc_sigset(t.tid(), "SigBlk");
+  ExecKept kept = kept_by_exec(t);
+  uint64_t ignored = kept.ignored, blocked = kept.blocked;
   {
     // execve resets caught signals to their default action and drops the
     // alternate signal stack; ignored signals and the mask stay.
@@ -907,7 +920,12 @@ Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace:
   return {};
 }
 
-Result<std::unique_ptr<Task>> ReplaySession::spawn_exec_process(pid_t recorded, uint64_t ignored, uint64_t blocked) {
+ReplaySession::ExecKept ReplaySession::kept_by_exec(const Task& t) {
+  return {proc_sigset(t.tid(), "SigIgn"), proc_sigset(t.tid(), "SigBlk")};
+}
+
+Result<std::unique_ptr<Task>> ReplaySession::spawn_exec_process(pid_t recorded, ExecKept kept) {
+  uint64_t ignored = kept.ignored, blocked = kept.blocked;
   RR_ASSIGN_OR_RETURN(std::unique_ptr<Task> fresh, spawn_process(RecordedTid{recorded}));
   Task& t = *fresh;
   {
@@ -926,9 +944,7 @@ Result<std::unique_ptr<Task>> ReplaySession::spawn_exec_process(pid_t recorded, 
 
 Status ReplaySession::detach_vfork_child(ReplayTask& rt) {
   Task& old = *rt.task;
-  uint64_t ignored = proc_sigset(old.tid(), "SigIgn");
-  uint64_t blocked = proc_sigset(old.tid(), "SigBlk");
-  RR_ASSIGN_OR_RETURN(std::unique_ptr<Task> fresh, spawn_exec_process(old.recorded_tid().value, ignored, blocked));
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<Task> fresh, spawn_exec_process(old.recorded_tid().value, kept_by_exec(old)));
   end_thread(old);
   rt.task = std::move(fresh);
   rt.vfork_parent = 0;
@@ -938,31 +954,16 @@ Status ReplaySession::detach_vfork_child(ReplayTask& rt) {
 
 Status ReplaySession::exec_from_thread(ReplayTask& rt) {
   pid_t tgid = rt.tgid, former = rt.recorded_tid();
-  uint64_t ignored = proc_sigset(rt.task->tid(), "SigIgn");
-  uint64_t blocked = proc_sigset(rt.task->tid(), "SigBlk");
   // The kernel ends every other thread and hands the leader's tid to this
-  // one. Replay ends the whole process (threads reaped before the leader)
-  // and builds the new image in a fresh one that has the leader's pid.
-  std::vector<pid_t> members;
-  for (const auto& [tid, o] : tasks_)
-    if (o->tgid == tgid) members.push_back(tid);
-  for (pid_t tid : members) tasks_[tid]->task->send_kill();
-  for (auto& z : zombies_)
-    if (z->recorded_tid().value == tgid) z->send_kill();
-  for (pid_t tid : members)
-    if (tid != tgid) tasks_[tid]->task->kill();
-  if (tasks_.count(tgid)) tasks_[tgid]->task->kill();
-  for (auto it = zombies_.begin(); it != zombies_.end();) {
-    if ((*it)->recorded_tid().value != tgid) {
-      ++it;
-      continue;
-    }
-    (*it)->kill();
-    it = zombies_.erase(it);
-  }
-  std::unique_ptr<ReplayTask> self = std::move(tasks_[former]);
-  for (pid_t tid : members) tasks_.erase(tid);
-  RR_ASSIGN_OR_RETURN(self->task, spawn_exec_process(tgid, ignored, blocked));
+  // one. Replay ends the whole process and builds the new image in a fresh
+  // one that has the leader's pid.
+  std::unique_ptr<ReplayTask> self = std::move(tasks_.at(former));
+  tasks_.erase(former);
+  ExecKept kept = kept_by_exec(*self->task);
+  // A thread, reaped before its leader (the SIGKILL ends its whole process).
+  self->task->kill();
+  kill_processes(tgid);
+  RR_ASSIGN_OR_RETURN(self->task, spawn_exec_process(tgid, kept));
   tasks_[tgid] = std::move(self);
   return {};
 }

@@ -150,9 +150,17 @@ class ReplaySession {
   // with what execve keeps (ignored signals, the signal mask), and ends the
   // vfork child, which lets the parent go on. Its new image comes later.
   Status detach_vfork_child(ReplayTask& rt);
-  // A process with the signal dispositions and mask execve keeps (ignored
-  // signals, `blocked`), as the recorded pid `recorded`: a new image goes there.
-  Result<std::unique_ptr<Task>> spawn_exec_process(pid_t recorded, uint64_t ignored, uint64_t blocked);
+  // What execve keeps of a task's signal state: ignored signals and the mask.
+  struct ExecKept {
+    uint64_t ignored, blocked;
+  };
+  static ExecKept kept_by_exec(const Task& t);
+  // A fresh process, as the recorded pid `recorded`, with `kept` set: a new
+  // image goes there.
+  Result<std::unique_ptr<Task>> spawn_exec_process(pid_t recorded, ExecKept kept);
+  // Kills every task of process `tgid` (of every process when 0), zombie
+  // leaders included, reaps threads before leaders, and forgets them.
+  void kill_processes(pid_t tgid);
   // An execve from a thread other than the leader: the process is replaced
   // by a fresh one, and `rt` becomes its only thread, with the leader's tid.
   Status exec_from_thread(ReplayTask& rt);
