@@ -30,6 +30,26 @@ struct CheckpointInfo {
   initialExited @11 :Bool;       # that process has ended; exitCode / killedBy say how
   exitCode @12 :Int32;
   killedBy @13 :Int32;           # signal number, 0 when it exited
+  # Since format 2.1: a point inside the event after `event`, where a gdb
+  # checkpoint was taken. Such files are named <event>-<n>.rrcp (not
+  # <event>.rrcp), so that they never seed `-g EVT` as the state at `event`.
+  position @14 :List(Piece);
+}
+
+# One piece of user code run since the event (see Piece in replay/traps.h):
+# `count` single steps, or a run to the first hit of the breakpoints and
+# watchpoints listed.
+struct Piece {
+  step @0 :Bool;
+  count @1 :UInt32;
+  breaks @2 :List(UInt64);       # software breakpoint addresses
+  watches @3 :List(Watch);       # debug-register breakpoints and watchpoints
+}
+
+struct Watch {
+  addr @0 :UInt64;
+  len @1 :UInt8;
+  kind @2 :UInt8;                # 0 execute, 1 write, 3 read, 4 access
 }
 
 # Supervisor statistics, so that `rr state` is the same on every road.

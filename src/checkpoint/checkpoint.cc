@@ -223,15 +223,35 @@ std::string checkpoint_path(const std::string& trace_dir, uint64_t event) {
 }
 
 Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
-  auto started = std::chrono::steady_clock::now();
-  if (!session.can_checkpoint()) return make_error("no checkpoint can be taken at this event");
   const std::string& dir = session.trace_dir();
   RR_TRY(make_dirs(checkpoints_dir(dir)));
+  return write_checkpoint_to(session, codec, checkpoint_path(dir, session.current_event()), nullptr, true);
+}
+
+Mark checkpoint_position(ckpt::CheckpointInfo::Reader info) {
+  Mark m;
+  m.event = info.getEvent();
+  for (auto p : info.getPosition()) {
+    Piece piece;
+    piece.step = p.getStep();
+    piece.count = p.getCount();
+    for (uint64_t a : p.getBreaks()) piece.traps.sw.push_back(a);
+    for (auto w : p.getWatches()) piece.traps.hw.push_back(HwWatch{w.getAddr(), w.getLen(), (WatchKind)w.getKind()});
+    m.pieces.push_back(std::move(piece));
+  }
+  return m;
+}
+
+Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec, const std::string& path,
+                                            const Mark* position, bool durable) {
+  auto started = std::chrono::steady_clock::now();
+  if (!session.can_checkpoint()) return make_error("no checkpoint can be taken at this event");
   CheckpointStats stats;
   stats.event = session.current_event();
-  stats.path = checkpoint_path(dir, stats.event);
+  stats.path = path;
+  std::string folder = path.substr(0, path.rfind('/'));
   static std::mt19937_64 rng(std::random_device{}());
-  std::string tmp = checkpoints_dir(dir) + "/.tmp-" + std::to_string(stats.event) + "-" + std::to_string(getpid()) + "-" +
+  std::string tmp = folder + "/.tmp-" + std::to_string(stats.event) + "-" + std::to_string(getpid()) + "-" +
                     std::to_string(rng() % 1000000000);
   ScopedFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!fd.is_open()) return make_error("cannot create " + tmp + ": " + errno_text());
@@ -265,6 +285,22 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
   info.setInitialExited(session.exited());
   info.setExitCode(session.exit_code());
   info.setKilledBy(session.killed_by());
+  if (position && !position->pieces.empty()) {
+    auto plist = info.initPosition(position->pieces.size());
+    for (size_t i = 0; i < position->pieces.size(); ++i) {
+      const Piece& p = position->pieces[i];
+      plist[i].setStep(p.step);
+      plist[i].setCount(p.count);
+      auto b = plist[i].initBreaks(p.traps.sw.size());
+      for (size_t k = 0; k < p.traps.sw.size(); ++k) b.set(k, p.traps.sw[k]);
+      auto w = plist[i].initWatches(p.traps.hw.size());
+      for (size_t k = 0; k < p.traps.hw.size(); ++k) {
+        w[k].setAddr(p.traps.hw[k].addr);
+        w[k].setLen(p.traps.hw[k].len);
+        w[k].setKind((uint8_t)p.traps.hw[k].kind);
+      }
+    }
+  }
 
   // Processes by recorded pid, each with its leader first.
   std::map<pid_t, std::vector<const ReplayTask*>> procs;
@@ -311,7 +347,7 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
       // Mappings and the kernel's view of the layout.
       ProcessImage img;
       std::string proc_dir = "/proc/" + std::to_string(t.tid());
-      std::string prefix = dir + "/";
+      std::string prefix = session.trace_dir() + "/";
       std::vector<MapEntry> maps = read_maps(t.tid());
       for (const MapEntry& e : maps) {
         MappingRecord m = mapping_record(e);
@@ -356,7 +392,7 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
         ScopedFd file;
         uint64_t file_size = 0;
         if (m.backing == Backing::File) {
-          file = ScopedFd(::open((dir + "/" + m.file).c_str(), O_RDONLY | O_CLOEXEC));
+          file = ScopedFd(::open((session.trace_dir() + "/" + m.file).c_str(), O_RDONLY | O_CLOEXEC));
           struct stat st;
           if (file.is_open() && fstat(file.get(), &st) == 0) file_size = st.st_size;
         }
@@ -454,15 +490,17 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
     return make_error(std::string("cannot checkpoint event ") + std::to_string(stats.event) + ": " + e.what());
   }
   auto before_sync = std::chrono::steady_clock::now();
-  if (fsync(fd.get()) != 0) return make_error("cannot sync " + tmp + ": " + errno_text());
+  if (durable && fsync(fd.get()) != 0) return make_error("cannot sync " + tmp + ": " + errno_text());
   RR_LOG("checkpoint %" PRIu64 ": capture+write %.3f s, fsync %.3f s", stats.event,
          std::chrono::duration<double>(before_sync - started).count(),
          std::chrono::duration<double>(std::chrono::steady_clock::now() - before_sync).count());
   fd.reset();
   if (rename(tmp.c_str(), stats.path.c_str()) != 0) return make_error("cannot rename " + tmp + ": " + errno_text());
   cleanup.armed = false;
-  ScopedFd dfd(::open(checkpoints_dir(dir).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dfd.is_open()) fsync(dfd.get());
+  if (durable) {
+    ScopedFd dfd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dfd.is_open()) fsync(dfd.get());
+  }
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return stats;
 }

@@ -12,6 +12,7 @@
 #include <capnp/serialize.h>
 
 #include "checkpoint/checkpoint.capnp.h"
+#include "replay/traps.h"
 #include "trace/block_stream.h"
 #include "util/result.h"
 #include "util/scoped_fd.h"
@@ -24,7 +25,7 @@ class Task;
 // 2.0 adds several processes and threads per file and tasks stopped at a
 // syscall entry, which a 1.x reader would misread; 1.x files still read.
 constexpr uint32_t kCheckpointMajor = 2;
-constexpr uint32_t kCheckpointMinor = 0;
+constexpr uint32_t kCheckpointMinor = 1;  // 2.1: `position` (gdb checkpoints)
 
 // What writing one checkpoint cost and saved.
 struct CheckpointStats {
@@ -46,6 +47,13 @@ std::string checkpoint_path(const std::string& trace_dir, uint64_t event);
 // Saves the current state of `session` (which must be able to checkpoint)
 // under a temporary name, fsyncs it and renames it into place.
 Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec);
+// The same, into `path`, with an optional point inside the next event
+// (`position`, see Mark). Without `durable` the file is not fsynced (for
+// snapshots that live as long as a gdb session).
+Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec, const std::string& path,
+                                            const Mark* position, bool durable);
+// The point inside the event a checkpoint file was taken at.
+Mark checkpoint_position(ckpt::CheckpointInfo::Reader info);
 
 // Removes the temporary files of writers that died (kill -9, a crash)
 // before renaming them: the writer's pid (in the name) is gone and the file

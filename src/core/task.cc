@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
+#include <sys/user.h>
+#include <cstddef>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -71,10 +73,23 @@ bool Task::try_resume(ResumeHow how, int sig) {
     case ResumeHow::Syscall: req = PTRACE_SYSCALL; break;
     case ResumeHow::Sysemu: req = PTRACE_SYSEMU; break;
     case ResumeHow::SingleStep: req = PTRACE_SINGLESTEP; break;
+    case ResumeHow::SysemuSingleStep: req = PTRACE_SYSEMU_SINGLESTEP; break;
   }
   if (ptrace(static_cast<__ptrace_request>(req), tid_, nullptr, (void*)(long)sig) == 0) return true;
   if (errno == ESRCH) return false;
   fatal_errno("cannot resume tracee " + std::to_string(tid_));
+}
+
+uint64_t Task::debug_reg(int i) {
+  errno = 0;
+  long v = ptrace(PTRACE_PEEKUSER, tid_, (void*)(offsetof(struct user, u_debugreg) + i * sizeof(long)), nullptr);
+  if (errno != 0) fatal_errno("cannot read debug register " + std::to_string(i) + " of " + std::to_string(tid_));
+  return (uint64_t)v;
+}
+
+void Task::set_debug_reg(int i, uint64_t v) {
+  if (ptrace(PTRACE_POKEUSER, tid_, (void*)(offsetof(struct user, u_debugreg) + i * sizeof(long)), (void*)v) != 0)
+    fatal_errno("cannot set debug register " + std::to_string(i) + " of " + std::to_string(tid_));
 }
 
 WaitStatus Task::wait() {

@@ -44,7 +44,7 @@ class WaitStatus {
   int raw_ = 0;
 };
 
-enum class ResumeHow { Cont, Syscall, Sysemu, SingleStep };
+enum class ResumeHow { Cont, Syscall, Sysemu, SingleStep, SysemuSingleStep };
 
 class Task {
  public:
@@ -78,6 +78,9 @@ class Task {
   std::string xsave();
   void set_xsave(const std::string& area);
   siginfo_t siginfo();
+  // Debug register `i` (0-7), through the ptrace user area.
+  uint64_t debug_reg(int i);
+  void set_debug_reg(int i, uint64_t v);
   void set_siginfo(const siginfo_t& info);
   unsigned long event_msg();
   // Whether the current syscall stop is an entry (true) or an exit (false).

@@ -1,5 +1,6 @@
 #include "replay/replay_session.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -282,6 +283,7 @@ Status ReplaySession::spawn_stub(RecordedTid recorded) {
 
 Status ReplaySession::run_to(uint64_t target) {
   while (!at_end_ && (target == 0 || current_event_ < target)) {
+    StreamPos frame_pos = next_frame_pos_;
     Result<std::optional<FrameData>> next = take_next();
     if (!next.ok()) return next.take_error();
     if (!next.value()) {
@@ -295,7 +297,11 @@ Status ReplaySession::run_to(uint64_t target) {
       return make_error("trace is corrupt: event " + std::to_string(f.getEvent()) + " follows event " +
                         std::to_string(current_event_));
     try {
-      RR_TRY(apply(f));
+      applying_ = true;
+      applying_pos_ = frame_pos;
+      Status applied = apply(f);
+      applying_ = false;
+      RR_TRY(std::move(applied));
     } catch (const kj::Exception& e) {
       return make_error("trace is corrupt at event " + std::to_string(f.getEvent()) + ": " + e.getDescription().cStr());
     } catch (const FatalError& e) {
@@ -303,6 +309,7 @@ Status ReplaySession::run_to(uint64_t target) {
     }
     current_event_ = f.getEvent();
     if (progress_ && current_event_ % 4096 == 0) progress_(current_event_);
+    if (hook_) hook_->after_event(*this);
   }
   if (target != 0 && current_event_ < target)
     return make_error("event " + std::to_string(target) + " is past the end of the trace (last event " +
@@ -342,9 +349,142 @@ WaitStatus ReplaySession::resume_and_wait(ReplayTask& rt, ResumeHow how) {
     write_frame_state(t, rt.pending_frame);
     rt.pending_sig = 0;
   }
+  if (hook_ && how == ResumeHow::Sysemu) return run_user_code(rt);
   t.resume(how, rt.pending_sig);
   rt.pending_sig = 0;
   return wait_filtered(rt, how);
+}
+
+namespace {
+
+constexpr int kSiKernel = 0x80;  // si_code of an int3 trap
+constexpr uint64_t kDr6Hits = 0xf;
+
+bool holds(const std::vector<uint64_t>& v, uint64_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+// Breakpoints and watchpoints written into one task for one piece of user
+// code, and taken out again when the piece ends, so that nothing else (the
+// replay's own syscalls, checkpoints, a debugger's memory reads) ever sees
+// them.
+class ArmedTraps {
+ public:
+  ArmedTraps(Task& t, const TrapSet& traps, uint64_t skip) : t_(t), traps_(traps) {
+    for (uint64_t a : traps.sw) {
+      if (a == skip) continue;
+      uint8_t orig;
+      if (!t.read_mem(RemotePtr(a), &orig, 1)) continue;  // not mapped (yet)
+      uint8_t int3 = 0xcc;
+      t.write_mem(RemotePtr(a), &int3, 1);
+      saved_.push_back({a, orig});
+    }
+    uint64_t dr7 = 0;
+    for (size_t i = 0; i < traps.hw.size() && i < 4; ++i) {
+      const HwWatch& w = traps.hw[i];
+      if (w.kind == WatchKind::Exec && w.addr == skip) continue;
+      uint64_t rw = w.kind == WatchKind::Exec ? 0 : w.kind == WatchKind::Write ? 1 : 3;
+      uint64_t len = w.kind == WatchKind::Exec ? 0 : w.len == 1 ? 0 : w.len == 2 ? 1 : w.len == 8 ? 2 : 3;
+      t.set_debug_reg((int)i, w.addr);
+      dr7 |= (1ull << (2 * i)) | (rw << (16 + 4 * i)) | (len << (18 + 4 * i));
+    }
+    if (dr7) {
+      t.set_debug_reg(6, 0);
+      t.set_debug_reg(7, dr7);
+      dr7_set_ = true;
+    }
+  }
+  // Which debug-register slots hit (DR6 bits 0-3); call before disarm().
+  uint64_t hits() { return dr7_set_ ? t_.debug_reg(6) & kDr6Hits : 0; }
+  bool armed_sw(uint64_t a) const {
+    for (const auto& s : saved_)
+      if (s.addr == a) return true;
+    return false;
+  }
+  void disarm() {
+    if (!t_.alive()) return;
+    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) t_.write_mem(RemotePtr(it->addr), &it->orig, 1);
+    saved_.clear();
+    if (dr7_set_) {
+      t_.set_debug_reg(7, 0);
+      t_.set_debug_reg(6, 0);
+      dr7_set_ = false;
+    }
+  }
+  ~ArmedTraps() {
+    try {
+      disarm();
+    } catch (const FatalError&) {
+    }
+  }
+
+ private:
+  struct Saved {
+    uint64_t addr;
+    uint8_t orig;
+  };
+  Task& t_;
+  const TrapSet& traps_;
+  std::vector<Saved> saved_;
+  bool dr7_set_ = false;
+};
+
+}  // namespace
+
+WaitStatus ReplaySession::run_user_code(ReplayTask& rt) {
+  Task& t = *rt.task;
+  hook_->stretch_begins(*this, rt);
+  static const TrapSet kNone;
+  for (;;) {
+    ExecutionHook::Directive d = hook_->next_piece(*this, rt);
+    const TrapSet& traps = d.traps ? *d.traps : kNone;
+    uint64_t ip = t.regs().ip().as_int();
+    // A breakpoint at the instruction about to run is stepped over first.
+    bool at_break = holds(traps.sw, ip) ||
+                    std::any_of(traps.hw.begin(), traps.hw.end(),
+                                [&](const HwWatch& w) { return w.kind == WatchKind::Exec && w.addr == ip; });
+    bool stepping = d.step || at_break;
+    WaitStatus st;
+    TrapHit hit;
+    bool ours = false;
+    {
+      ArmedTraps armed(t, traps, at_break ? ip : 0);
+      t.resume(stepping ? ResumeHow::SysemuSingleStep : ResumeHow::Sysemu, rt.pending_sig);
+      rt.pending_sig = 0;
+      st = wait_filtered(rt, ResumeHow::Sysemu);
+      if (st.stop_sig() == SIGTRAP) {
+        siginfo_t si = t.siginfo();
+        uint64_t slots = armed.hits();
+        Registers r = t.regs();
+        uint64_t at = r.ip().as_int();
+        if (si.si_code == kSiKernel && armed.armed_sw(at - 1)) {
+          hit.kind = TrapHit::Software;
+          hit.addr = at - 1;
+          r.set_ip(RemotePtr(at - 1));
+          armed.disarm();
+          t.set_regs(r);
+          ours = true;
+        } else if (slots) {
+          for (size_t i = 0; i < traps.hw.size() && i < 4; ++i) {
+            if (!(slots & (1ull << i))) continue;
+            hit.kind = TrapHit::Hardware;
+            hit.addr = traps.hw[i].addr;
+            hit.watch = traps.hw[i].kind;
+            break;
+          }
+          ours = true;
+        } else if (stepping && si.si_code == TRAP_TRACE) {
+          hit.kind = TrapHit::Step;
+          ours = true;
+        }
+      }
+    }
+    if (!ours) {
+      hook_->stretch_ends(*this, rt);
+      return st;
+    }
+    // Stepping over a breakpoint is ours alone, unless asked for.
+    if (hit.kind == TrapHit::Step && !d.step) continue;
+    hook_->on_trap(*this, rt, hit);
+  }
 }
 
 WaitStatus ReplaySession::wait_filtered(ReplayTask& rt, ResumeHow how) {
@@ -604,6 +744,11 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
       break;
     }
     case ReplayPolicy::Exit: {
+      if (hook_) {
+        size_t threads = 0;
+        for (const auto& [tid, o] : tasks_) threads += o->tgid == rt.tgid && !o->exiting;
+        if (threads == 1 || nr == SYS_exit_group) hook_->at_process_exit(*this, rt);
+      }
       // Run it now: exit_group ends the other threads, whose ends may come
       // before this one's in the trace.
       Registers r = t.regs();
@@ -635,13 +780,13 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
 Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::Reader ev, ReplayTask& rt) {
   Task& t = *rt.task;
   int sig = ev.getSigno();
-  ++counters_.signals;
   if (rt.where != ReplayTask::Where::AtEvent) return make_error("trace is corrupt: a signal inside a syscall");
   if (!ev.getSynchronous() && rt.queued_sig != sig) {
     syscall(SYS_tkill, t.tid(), sig);
     rt.queued_sig = sig;
   }
   WaitStatus st = resume_and_wait(rt, ResumeHow::Sysemu);
+  ++counters_.signals;  // after the run: a debugger may snapshot inside it
   rt.queued_sig = 0;
   if (st.stop_sig() != sig)
     return divergence(f, std::string("expected signal ") + strsignal(sig) + ", got " + describe_stop(st));
@@ -660,9 +805,9 @@ Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::R
 
 Status ReplaySession::apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Reader ev, ReplayTask& rt) {
   Task& t = *rt.task;
-  ++counters_.rdtsc;
   if (rt.where != ReplayTask::Where::AtEvent) return make_error("trace is corrupt: an rdtsc inside a syscall");
   WaitStatus st = resume_and_wait(rt, ResumeHow::Sysemu);
+  ++counters_.rdtsc;
   if (st.stop_sig() != SIGSEGV) return divergence(f, "expected an rdtsc trap, got " + describe_stop(st));
   RR_TRY(check_regs(f, t, "at rdtsc", regs_from_capnp(ev.getRegs())));
   Registers r = t.regs();

@@ -20,6 +20,7 @@
 #include "core/fd_table.h"
 #include "core/signal_delivery.h"
 #include "core/task.h"
+#include "replay/traps.h"
 #include "trace/trace_files.h"
 #include "util/result.h"
 
@@ -80,6 +81,11 @@ class ReplaySession {
   // The recorded pid of the trace's first process (0 before its exec).
   pid_t initial_tid() const { return initial_tid_; }
 
+  // A debugger's view of the user code this replay runs (nullptr: none).
+  // The hook may throw to abandon the replay; the session is then only fit
+  // to be destroyed.
+  void set_hook(ExecutionHook* hook) { hook_ = hook; }
+
   // Echo the program's writes to stdout/stderr (on by default).
   void set_echo(bool on) { echo_ = on; }
   // Called every few thousand events during run_to (for progress displays).
@@ -93,7 +99,8 @@ class ReplaySession {
   // between processes).
   bool can_checkpoint() const;
   // Where the next event's frame starts in the events stream.
-  StreamPos next_frame_position() const { return next_frame_pos_; }
+  // Inside an event (a debugger stopped in its user code), that event's.
+  StreamPos next_frame_position() const { return applying_ ? applying_pos_ : next_frame_pos_; }
   // Rebuilds the replay from a checkpoint file (see checkpoint/): a fresh
   // tracee, its memory and kernel state, the supervisor state, and the
   // trace reader positioned at the event after the checkpoint's.
@@ -129,6 +136,9 @@ class ReplaySession {
   Status reach_syscall_entry(trace::Frame::Reader f, int64_t nr, trace::Registers::Reader expected, ReplayTask& rt);
   // Resumes the tracee and waits; passes the pending signal.
   WaitStatus resume_and_wait(ReplayTask& rt, ResumeHow how);
+  // The user code of one event under the hook: pieces with traps armed,
+  // hits reported, until the event's stop, which is returned.
+  WaitStatus run_user_code(ReplayTask& rt);
   // Waits for `rt`, passing over signals the replay itself caused (a real
   // child's SIGCHLD): every signal the program sees comes from the trace.
   WaitStatus wait_filtered(ReplayTask& rt, ResumeHow how);
@@ -209,6 +219,9 @@ class ReplaySession {
   int killed_by_ = 0;
   bool echo_ = true;
   std::function<void(uint64_t)> progress_;
+  ExecutionHook* hook_ = nullptr;
+  bool applying_ = false;          // inside apply() of the frame at applying_pos_
+  StreamPos applying_pos_;
 };
 
 }  // namespace rr

@@ -1,0 +1,674 @@
+#include "gdb/gdb_server.h"
+
+#include <cstring>
+#include <sys/user.h>
+#include <unistd.h>
+
+#include "core/address_space.h"
+#include "util/fatal.h"
+#include "util/io.h"
+
+namespace rr {
+
+namespace {
+
+// The registers gdb sees, in gdb's numbering: the features of gdb's own
+// amd64 Linux description (core, sse, linux, segments, avx).
+enum class Src { Gp, Fx, Ymm };
+struct GdbReg {
+  const char* name;
+  int bits;
+  const char* type;
+  const char* feature;
+  Src src;
+  size_t offset;  // Gp: offset in user_regs_struct; Fx/Ymm: offset in the xsave area
+};
+
+#define GP(n, f, bits, type) {#n, bits, type, "core", Src::Gp, offsetof(user_regs_struct, f)}
+const std::vector<GdbReg>& gdb_regs() {
+  static const std::vector<GdbReg> regs = [] {
+    std::vector<GdbReg> r = {
+        GP(rax, rax, 64, "int64"), GP(rbx, rbx, 64, "int64"), GP(rcx, rcx, 64, "int64"), GP(rdx, rdx, 64, "int64"),
+        GP(rsi, rsi, 64, "int64"), GP(rdi, rdi, 64, "int64"), GP(rbp, rbp, 64, "data_ptr"), GP(rsp, rsp, 64, "data_ptr"),
+        GP(r8, r8, 64, "int64"), GP(r9, r9, 64, "int64"), GP(r10, r10, 64, "int64"), GP(r11, r11, 64, "int64"),
+        GP(r12, r12, 64, "int64"), GP(r13, r13, 64, "int64"), GP(r14, r14, 64, "int64"), GP(r15, r15, 64, "int64"),
+        GP(rip, rip, 64, "code_ptr"), GP(eflags, eflags, 32, "i386_eflags"), GP(cs, cs, 32, "int32"),
+        GP(ss, ss, 32, "int32"), GP(ds, ds, 32, "int32"), GP(es, es, 32, "int32"), GP(fs, fs, 32, "int32"),
+        GP(gs, gs, 32, "int32"),
+    };
+    static const char* st[] = {"st0", "st1", "st2", "st3", "st4", "st5", "st6", "st7"};
+    for (int i = 0; i < 8; ++i) r.push_back({st[i], 80, "i387_ext", "core", Src::Fx, (size_t)(32 + 16 * i)});
+    // fctrl fstat ftag fiseg fioff foseg fooff fop: offsets into the legacy
+    // area; ftag (4) and the segment fields are special-cased.
+    r.push_back({"fctrl", 32, "int", "core", Src::Fx, 0});
+    r.push_back({"fstat", 32, "int", "core", Src::Fx, 2});
+    r.push_back({"ftag", 32, "int", "core", Src::Fx, 4});
+    r.push_back({"fiseg", 32, "int", "core", Src::Fx, 12});
+    r.push_back({"fioff", 32, "int", "core", Src::Fx, 8});
+    r.push_back({"foseg", 32, "int", "core", Src::Fx, 20});
+    r.push_back({"fooff", 32, "int", "core", Src::Fx, 16});
+    r.push_back({"fop", 32, "int", "core", Src::Fx, 6});
+    static const char* xmm[] = {"xmm0", "xmm1", "xmm2",  "xmm3",  "xmm4",  "xmm5",  "xmm6",  "xmm7",
+                                "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"};
+    for (int i = 0; i < 16; ++i) r.push_back({xmm[i], 128, "vec128", "sse", Src::Fx, (size_t)(160 + 16 * i)});
+    r.push_back({"mxcsr", 32, "i386_mxcsr", "sse", Src::Fx, 24});
+    r.push_back(GP(orig_rax, orig_rax, 64, "int"));
+    r.back().feature = "linux";
+    r.push_back(GP(fs_base, fs_base, 64, "int"));
+    r.back().feature = "segments";
+    r.push_back(GP(gs_base, gs_base, 64, "int"));
+    r.back().feature = "segments";
+    static const char* ymm[] = {"ymm0h", "ymm1h", "ymm2h",  "ymm3h",  "ymm4h",  "ymm5h",  "ymm6h",  "ymm7h",
+                                "ymm8h", "ymm9h", "ymm10h", "ymm11h", "ymm12h", "ymm13h", "ymm14h", "ymm15h"};
+    for (int i = 0; i < 16; ++i) r.push_back({ymm[i], 128, "uint128", "avx", Src::Ymm, (size_t)(576 + 16 * i)});
+    return r;
+  }();
+  return regs;
+}
+#undef GP
+
+std::string target_xml() {
+  std::string x =
+      "<?xml version=\"1.0\"?>\n<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n<target>\n"
+      "<architecture>i386:x86-64</architecture>\n<osabi>GNU/Linux</osabi>\n";
+  struct Feature {
+    const char* key;
+    const char* name;
+    const char* types;
+  };
+  static const Feature features[] = {
+      {"core", "org.gnu.gdb.i386.core",
+       "<flags id=\"i386_eflags\" size=\"4\"><field name=\"CF\" start=\"0\" end=\"0\"/><field name=\"\" start=\"1\" end=\"1\"/>"
+       "<field name=\"PF\" start=\"2\" end=\"2\"/><field name=\"AF\" start=\"4\" end=\"4\"/><field name=\"ZF\" start=\"6\" end=\"6\"/>"
+       "<field name=\"SF\" start=\"7\" end=\"7\"/><field name=\"TF\" start=\"8\" end=\"8\"/><field name=\"IF\" start=\"9\" end=\"9\"/>"
+       "<field name=\"DF\" start=\"10\" end=\"10\"/><field name=\"OF\" start=\"11\" end=\"11\"/><field name=\"NT\" start=\"14\" end=\"14\"/>"
+       "<field name=\"RF\" start=\"16\" end=\"16\"/><field name=\"VM\" start=\"17\" end=\"17\"/><field name=\"AC\" start=\"18\" end=\"18\"/>"
+       "<field name=\"VIF\" start=\"19\" end=\"19\"/><field name=\"VIP\" start=\"20\" end=\"20\"/><field name=\"ID\" start=\"21\" end=\"21\"/></flags>\n"},
+      {"sse", "org.gnu.gdb.i386.sse",
+       "<vector id=\"v4f\" type=\"ieee_single\" count=\"4\"/><vector id=\"v2d\" type=\"ieee_double\" count=\"2\"/>"
+       "<vector id=\"v16i8\" type=\"int8\" count=\"16\"/><vector id=\"v8i16\" type=\"int16\" count=\"8\"/>"
+       "<vector id=\"v4i32\" type=\"int32\" count=\"4\"/><vector id=\"v2i64\" type=\"int64\" count=\"2\"/>"
+       "<union id=\"vec128\"><field name=\"v4_float\" type=\"v4f\"/><field name=\"v2_double\" type=\"v2d\"/>"
+       "<field name=\"v16_int8\" type=\"v16i8\"/><field name=\"v8_int16\" type=\"v8i16\"/><field name=\"v4_int32\" type=\"v4i32\"/>"
+       "<field name=\"v2_int64\" type=\"v2i64\"/><field name=\"uint128\" type=\"uint128\"/></union>"
+       "<flags id=\"i386_mxcsr\" size=\"4\"><field name=\"IE\" start=\"0\" end=\"0\"/><field name=\"DE\" start=\"1\" end=\"1\"/>"
+       "<field name=\"ZE\" start=\"2\" end=\"2\"/><field name=\"OE\" start=\"3\" end=\"3\"/><field name=\"UE\" start=\"4\" end=\"4\"/>"
+       "<field name=\"PE\" start=\"5\" end=\"5\"/><field name=\"DAZ\" start=\"6\" end=\"6\"/><field name=\"IM\" start=\"7\" end=\"7\"/>"
+       "<field name=\"DM\" start=\"8\" end=\"8\"/><field name=\"ZM\" start=\"9\" end=\"9\"/><field name=\"OM\" start=\"10\" end=\"10\"/>"
+       "<field name=\"UM\" start=\"11\" end=\"11\"/><field name=\"PM\" start=\"12\" end=\"12\"/><field name=\"FZ\" start=\"15\" end=\"15\"/></flags>\n"},
+      {"linux", "org.gnu.gdb.i386.linux", ""},
+      {"segments", "org.gnu.gdb.i386.segments", ""},
+      {"avx", "org.gnu.gdb.i386.avx", ""},
+  };
+  const auto& regs = gdb_regs();
+  for (const Feature& f : features) {
+    x += std::string("<feature name=\"") + f.name + "\">\n" + f.types;
+    for (size_t i = 0; i < regs.size(); ++i) {
+      if (strcmp(regs[i].feature, f.key) != 0) continue;
+      x += "<reg name=\"" + std::string(regs[i].name) + "\" bitsize=\"" + std::to_string(regs[i].bits) + "\" type=\"" +
+           regs[i].type + "\" regnum=\"" + std::to_string(i) + "\"";
+      if (!strcmp(regs[i].name, "orig_rax")) x += " group=\"system\"";
+      x += "/>\n";
+    }
+    x += "</feature>\n";
+  }
+  x += "</target>\n";
+  return x;
+}
+
+// The full x87 tag word from FXSAVE's abridged one: empty (3) or valid (0).
+uint16_t full_ftag(uint8_t abridged) {
+  uint16_t tag = 0;
+  for (int i = 0; i < 8; ++i)
+    if (!(abridged & (1 << i))) tag |= 3 << (2 * i);
+  return tag;
+}
+
+std::string reg_bytes(const GdbReg& r, const user_regs_struct& gp, const std::string& xsave) {
+  size_t n = r.bits / 8;
+  std::string out(n, '\0');
+  switch (r.src) {
+    case Src::Gp: {
+      uint64_t v;
+      memcpy(&v, reinterpret_cast<const char*>(&gp) + r.offset, 8);
+      memcpy(out.data(), &v, n);
+      break;
+    }
+    case Src::Fx:
+      if (!strcmp(r.name, "ftag")) {
+        uint16_t t = xsave.size() > 4 ? full_ftag((uint8_t)xsave[4]) : 0xffff;
+        memcpy(out.data(), &t, 2);
+      } else if (!strcmp(r.name, "fiseg") || !strcmp(r.name, "foseg")) {
+        // 64-bit FXSAVE keeps full pointers; no selectors.
+      } else if (!strcmp(r.name, "fctrl") || !strcmp(r.name, "fstat") || !strcmp(r.name, "fop")) {
+        if (xsave.size() >= r.offset + 2) memcpy(out.data(), xsave.data() + r.offset, 2);
+      } else if (xsave.size() >= r.offset + std::min<size_t>(n, 8) && n <= 4) {
+        memcpy(out.data(), xsave.data() + r.offset, 4);
+      } else if (xsave.size() >= r.offset + n) {
+        memcpy(out.data(), xsave.data() + r.offset, n);
+      }
+      break;
+    case Src::Ymm: {
+      bool avx_live = xsave.size() > 520 && (xsave[512] & 4);
+      if (avx_live && xsave.size() >= r.offset + n) memcpy(out.data(), xsave.data() + r.offset, n);
+      break;
+    }
+  }
+  return out;
+}
+
+std::string stop_signal_hex(int sig) {
+  char b[4];
+  snprintf(b, sizeof b, "%02x", sig);
+  return b;
+}
+
+}  // namespace
+
+ReplayTask* GdbServer::find_thread(pid_t tid) {
+  if (!session_) return nullptr;
+  auto it = session_->tasks().find(tid);
+  if (it == session_->tasks().end() || it->second->tgid != timeline_->debugged()) return nullptr;
+  return it->second.get();
+}
+
+ReplayTask* GdbServer::any_thread() {
+  if (!session_) return nullptr;
+  if (ReplayTask* t = find_thread(timeline_->debugged())) return t;
+  for (const auto& [tid, rt] : session_->tasks())
+    if (rt->tgid == timeline_->debugged()) return rt.get();
+  return nullptr;
+}
+
+pid_t GdbServer::current_thread() {
+  if (find_thread(g_thread_)) return g_thread_;
+  if (find_thread(stop_.tid)) return stop_.tid;
+  ReplayTask* t = any_thread();
+  return t ? t->recorded_tid() : 0;
+}
+
+void GdbServer::jump(TimelineJump j) {
+  session_ = nullptr;
+  throw j;
+}
+
+std::string GdbServer::stop_reply() const {
+  switch (stop_.kind) {
+    case StopInfo::Ended:
+      if (stop_.killed_by) return "X" + stop_signal_hex(stop_.killed_by);
+      return "W" + stop_signal_hex(stop_.exit_code & 0xff);
+    case StopInfo::ProcessExit:
+      return "T09thread:" + hex_u64(stop_.tid) + ";";
+    case StopInfo::Interrupted:
+      return "T02thread:" + hex_u64(stop_.tid) + ";";
+    default:
+      break;
+  }
+  std::string r = "T05thread:" + hex_u64(stop_.tid) + ";";
+  if (stop_.kind == StopInfo::HistoryBegin) r += "replaylog:begin;";
+  if (stop_.kind == StopInfo::Hit) {
+    if (stop_.hit.kind == TrapHit::Software) r += "swbreak:;";
+    else if (stop_.hit.kind == TrapHit::Hardware) {
+      switch (stop_.hit.watch) {
+        case WatchKind::Exec: r += "hwbreak:;"; break;
+        case WatchKind::Write: r += "watch:" + hex_u64(stop_.hit.addr) + ";"; break;
+        case WatchKind::Read: r += "rwatch:" + hex_u64(stop_.hit.addr) + ";"; break;
+        case WatchKind::Access: r += "awatch:" + hex_u64(stop_.hit.addr) + ";"; break;
+      }
+    }
+  }
+  return r;
+}
+
+Resume GdbServer::stopped(ReplaySession& s, const Mark& here, const StopInfo& stop) {
+  session_ = &s;
+  here_ = here;
+  stop_ = stop;
+  if (!find_thread(stop_.tid)) {
+    ReplayTask* t = any_thread();
+    if (t) stop_.tid = t->recorded_tid();
+  }
+  g_thread_ = c_thread_ = stop_.tid;
+  s.set_echo(true);
+  if (awaiting_stop_) {
+    awaiting_stop_ = false;
+    if (!conn_.send(stop_reply()).ok()) jump(TimelineJump{});
+  }
+  for (;;) {
+    auto p = conn_.read_packet();
+    if (!p) jump(TimelineJump{});  // gdb went away
+    Resume r;
+    bool resumed = false;
+    try {
+      resumed = handle(*p, &r);
+    } catch (const FatalError& e) {
+      // A request the tracee could not serve (it vanished, say): an error
+      // reply, never a crash.
+      if (!conn_.send("E01").ok()) jump(TimelineJump{});
+      continue;
+    }
+    if (resumed && hold_next_resume_) {
+      // gdb's `run` continues by itself once the program "started"; rr's
+      // `run EVT` and `restart N` mean to stop there.
+      hold_next_resume_ = false;
+      if (!conn_.send("T00thread:" + hex_u64(stop_.tid) + ";").ok()) jump(TimelineJump{});
+      continue;
+    }
+    if (resumed) {
+      awaiting_stop_ = true;
+      s.set_echo(true);
+      return r;
+    }
+  }
+}
+
+bool GdbServer::handle(const std::string& p, Resume* resume) {
+  if (p.empty()) return !conn_.send("").ok() && (jump(TimelineJump{}), false);
+  auto reply = [&](const std::string& r) {
+    if (!conn_.send(r).ok()) jump(TimelineJump{});
+  };
+  char c = p[0];
+  switch (c) {
+    case '\x03':
+      return false;  // already stopped
+    case '?':
+      reply(stop_reply());
+      return false;
+    case '!':
+      reply("OK");
+      return false;
+    case 'g': {
+      pid_t t = current_thread();
+      reply(t ? read_registers(t) : "E01");
+      return false;
+    }
+    case 'p': {
+      uint64_t n;
+      pid_t t = current_thread();
+      if (!parse_hex_u64(p.substr(1), n) || !t) {
+        reply("E01");
+        return false;
+      }
+      reply(read_register(t, (int)n));
+      return false;
+    }
+    case 'P': {
+      // Replay cannot change what happened. gdb writes orig_rax itself
+      // (to -1, on `run`), and rewrites values unchanged; those are fine.
+      size_t eq = p.find('=');
+      uint64_t n;
+      pid_t t = current_thread();
+      if (eq == std::string::npos || !parse_hex_u64(p.substr(1, eq - 1), n) || !t) {
+        reply("E01");
+        return false;
+      }
+      const auto& regs = gdb_regs();
+      bool same = n < regs.size() && read_register(t, (int)n) == p.substr(eq + 1);
+      reply(same || (n < regs.size() && !strcmp(regs[n].name, "orig_rax")) ? "OK" : "E01");
+      return false;
+    }
+    case 'G':
+    case 'M':
+    case 'X':
+      // Replay shows what happened; it cannot be changed.
+      reply("E01");
+      return false;
+    case 'm': {
+      size_t comma = p.find(',');
+      uint64_t addr, len;
+      if (comma == std::string::npos || !parse_hex_u64(p.substr(1, comma - 1), addr) ||
+          !parse_hex_u64(p.substr(comma + 1), len)) {
+        reply("E01");
+        return false;
+      }
+      reply(read_memory(addr, std::min<uint64_t>(len, 0x8000)));
+      return false;
+    }
+    case 'H': {
+      if (p.size() < 3) {
+        reply("E01");
+        return false;
+      }
+      std::string id = p.substr(2);
+      pid_t tid = 0;
+      uint64_t v;
+      if (id != "-1" && id != "0" && parse_hex_u64(id, v)) tid = (pid_t)v;
+      if (tid && !find_thread(tid)) {
+        reply("E01");
+        return false;
+      }
+      (p[1] == 'g' ? g_thread_ : c_thread_) = tid ? tid : stop_.tid;
+      reply("OK");
+      return false;
+    }
+    case 'T': {
+      uint64_t v;
+      reply(parse_hex_u64(p.substr(1), v) && find_thread((pid_t)v) ? "OK" : "E01");
+      return false;
+    }
+    case 'c':
+      resume->step = false;
+      return true;
+    case 's':
+      resume->step = true;
+      resume->step_tid = c_thread_ ? c_thread_ : stop_.tid;
+      return true;
+    case 'b':
+      if (p == "bc" || p == "bs") {
+        awaiting_stop_ = true;
+        TimelineJump j;
+        j.kind = p == "bc" ? TimelineJump::ReverseContinue : TimelineJump::ReverseStep;
+        jump(j);
+      }
+      reply("");
+      return false;
+    case 'Z':
+    case 'z':
+      reply(breakpoint(c == 'Z', p.substr(1)));
+      return false;
+    case 'q':
+    case 'Q':
+      if (p == "QStartNoAckMode") {
+        reply("OK");  // still acknowledged; what follows is not
+        conn_.set_no_ack();
+        return false;
+      }
+      reply(query(p));
+      return false;
+    case 'v': {
+      bool resumed = false;
+      std::string r = v_packet(p, resume, &resumed);
+      if (resumed) return true;
+      reply(r);
+      return false;
+    }
+    case 'k':
+      jump(TimelineJump{});
+    case 'D':
+      reply("OK");
+      jump(TimelineJump{});
+    default:
+      reply("");
+      return false;
+  }
+}
+
+std::string GdbServer::read_registers(pid_t tid) {
+  ReplayTask* rt = find_thread(tid);
+  if (!rt) return "E01";
+  Registers r = rt->task->regs();
+  std::string xs = rt->task->xsave();
+  std::string out;
+  for (const GdbReg& reg : gdb_regs()) out += to_hex(reg_bytes(reg, r.raw(), xs));
+  return out;
+}
+
+std::string GdbServer::read_register(pid_t tid, int regno) {
+  ReplayTask* rt = find_thread(tid);
+  const auto& regs = gdb_regs();
+  if (!rt || regno < 0 || regno >= (int)regs.size()) return "E01";
+  Registers r = rt->task->regs();
+  std::string xs = regs[regno].src == Src::Gp ? std::string() : rt->task->xsave();
+  return to_hex(reg_bytes(regs[regno], r.raw(), xs));
+}
+
+std::string GdbServer::read_memory(uint64_t addr, uint64_t len) {
+  ReplayTask* rt = any_thread();
+  if (!rt) return "E01";
+  std::string buf(len, '\0');
+  if (len == 0) return "";
+  if (rt->task->read_mem(RemotePtr(addr), buf.data(), len)) return to_hex(buf);
+  // Part of it is unmapped: answer with what can be read from the start.
+  size_t got = 0;
+  while (got < len) {
+    size_t chunk = std::min<uint64_t>(len - got, kPageSize - ((addr + got) % kPageSize));
+    if (!rt->task->read_mem(RemotePtr(addr + got), buf.data() + got, chunk)) break;
+    got += chunk;
+  }
+  if (got == 0) return "E01";
+  return to_hex(buf.data(), got);
+}
+
+std::string GdbServer::breakpoint(bool insert, const std::string& args) {
+  // type,addr,kind
+  size_t c1 = args.find(','), c2 = args.find(',', c1 == std::string::npos ? 0 : c1 + 1);
+  uint64_t addr, kind;
+  if (c1 == std::string::npos || c2 == std::string::npos || !parse_hex_u64(args.substr(c1 + 1, c2 - c1 - 1), addr))
+    return "E01";
+  std::string kind_s = args.substr(c2 + 1);
+  kind_s = kind_s.substr(0, kind_s.find(';'));
+  if (!parse_hex_u64(kind_s, kind)) return "E01";
+  char type = args[0];
+  if (type == '0') {
+    auto it = std::find(traps_.sw.begin(), traps_.sw.end(), addr);
+    if (insert && it == traps_.sw.end()) traps_.sw.push_back(addr);
+    if (!insert && it != traps_.sw.end()) traps_.sw.erase(it);
+    return "OK";
+  }
+  if (type < '1' || type > '4') return "";
+  HwWatch w;
+  w.addr = addr;
+  w.kind = type == '1' ? WatchKind::Exec : type == '2' ? WatchKind::Write : type == '3' ? WatchKind::Read : WatchKind::Access;
+  w.len = type == '1' ? 1 : (uint8_t)kind;
+  if (type != '1' && ((kind != 1 && kind != 2 && kind != 4 && kind != 8) || addr % kind)) return "E01";
+  auto it = std::find(traps_.hw.begin(), traps_.hw.end(), w);
+  if (insert) {
+    if (it != traps_.hw.end()) return "OK";
+    if (traps_.hw.size() >= 4) return "E01";  // four debug registers
+    traps_.hw.push_back(w);
+  } else if (it != traps_.hw.end()) {
+    traps_.hw.erase(it);
+  }
+  return "OK";
+}
+
+std::string GdbServer::xfer(const std::string& object, const std::string& annex, uint64_t off, uint64_t len) {
+  std::string data;
+  if (object == "features" && annex == "target.xml") {
+    if (tdesc_.empty()) tdesc_ = target_xml();
+    data = tdesc_;
+  } else if (object == "auxv") {
+    ReplayTask* rt = any_thread();
+    if (!rt) return "E01";
+    auto a = read_file("/proc/" + std::to_string(rt->task->tid()) + "/auxv");
+    if (!a.ok()) return "E01";
+    data = a.value();
+  } else if (object == "exec-file") {
+    ReplayTask* rt = any_thread();
+    if (!rt) return "E01";
+    char buf[4096];
+    ssize_t n = readlink(("/proc/" + std::to_string(rt->task->tid()) + "/exe").c_str(), buf, sizeof buf);
+    if (n <= 0) return "E01";
+    data.assign(buf, n);
+  } else {
+    return "";
+  }
+  if (off >= data.size()) return "l";
+  std::string part = data.substr(off, len);
+  return (off + part.size() >= data.size() ? "l" : "m") + part;
+}
+
+std::string GdbServer::query(const std::string& p) {
+  if (p.rfind("qSupported", 0) == 0)
+    return "PacketSize=20000;QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;"
+           "swbreak+;hwbreak+;ReverseContinue+;ReverseStep+;vContSupported+;QPassSignals+;QProgramSignals+";
+  if (p.rfind("qXfer:", 0) == 0) {
+    // qXfer:object:read:annex:offset,length
+    std::vector<std::string> f;
+    size_t pos = 0;
+    for (int i = 0; i < 4; ++i) {
+      size_t c = p.find(':', pos);
+      if (c == std::string::npos) return "E01";
+      f.push_back(p.substr(pos, c - pos));
+      pos = c + 1;
+    }
+    std::string range = p.substr(pos);
+    size_t comma = range.find(',');
+    uint64_t off, len;
+    if (f[2] != "read" || comma == std::string::npos || !parse_hex_u64(range.substr(0, comma), off) ||
+        !parse_hex_u64(range.substr(comma + 1), len))
+      return "E01";
+    return xfer(f[1], f[3], off, len);
+  }
+  if (p == "qfThreadInfo") {
+    std::string r = "m";
+    for (const auto& [tid, rt] : session_->tasks()) {
+      if (rt->tgid != timeline_->debugged()) continue;
+      if (r.size() > 1) r += ",";
+      r += hex_u64(tid);
+    }
+    return r.size() > 1 ? r : "l";
+  }
+  if (p == "qsThreadInfo") return "l";
+  if (p == "qC") return "QC" + hex_u64(current_thread());
+  if (p.rfind("qAttached", 0) == 0) return "1";
+  if (p == "qOffsets") return "";
+  if (p.rfind("qSymbol", 0) == 0) return "OK";
+  if (p.rfind("QPassSignals", 0) == 0 || p.rfind("QProgramSignals", 0) == 0) return "OK";
+  if (p.rfind("qThreadExtraInfo,", 0) == 0) {
+    uint64_t tid;
+    if (!parse_hex_u64(p.substr(17), tid)) return "E01";
+    return to_hex("recorded tid " + std::to_string(tid));
+  }
+  if (p.rfind("qRcmd,", 0) == 0) {
+    std::string cmd;
+    if (!from_hex(p.substr(6), cmd)) return "E01";
+    std::string out = monitor(cmd);
+    if (!out.empty() && !conn_.send("O" + to_hex(out)).ok()) jump(TimelineJump{});
+    return "OK";
+  }
+  return "";
+}
+
+std::string GdbServer::monitor(const std::string& line) {
+  std::string cmd = line;
+  while (!cmd.empty() && isspace((unsigned char)cmd.back())) cmd.pop_back();
+  auto arg_after = [&](const std::string& prefix, std::string& arg) {
+    if (cmd.rfind(prefix, 0) != 0) return false;
+    arg = cmd.substr(prefix.size());
+    while (!arg.empty() && isspace((unsigned char)arg[0])) arg.erase(0, 1);
+    return true;
+  };
+  auto describe = [](const Mark& m) {
+    std::string d = "event " + std::to_string(m.event);
+    if (m.at_exit) d += ", at the process's exit";
+    else if (!m.pieces.empty()) {
+      size_t steps = 0, runs = 0;
+      for (const Piece& p : m.pieces) (p.step ? steps += p.count : ++runs);
+      d += " + " + std::to_string(runs) + " runs, " + std::to_string(steps) + " steps";
+    }
+    return d;
+  };
+  std::string arg;
+  if (cmd == "when") return "Current event: " + std::to_string(here_.event) + "\n";
+  if (cmd == "checkpoint") {
+    ReplayTask* rt = find_thread(current_thread());
+    std::string note = rt ? "rip 0x" + hex_u64(rt->task->regs().ip().as_int()) : "";
+    auto id = timeline_->add_checkpoint(*session_, note);
+    if (!id.ok()) return "rr: " + id.error().message + "\n";
+    return "Checkpoint " + std::to_string(id.value()) + " at " + describe(here_) + ".\n";
+  }
+  if (cmd == "info checkpoints") {
+    std::string out;
+    for (const Snapshot& s : timeline_->snapshots())
+      if (s.id)
+        out += std::to_string(s.id) + "\t" + describe(s.mark) + (s.note.empty() ? "" : "\t" + s.note) +
+               (s.persistent ? "\t(saved)" : "") + "\n";
+    return out.empty() ? "No checkpoints.\n" : out;
+  }
+  if (arg_after("delete checkpoint", arg)) {
+    char* end = nullptr;
+    long id = strtol(arg.c_str(), &end, 10);
+    if (arg.empty() || *end) return "rr: delete checkpoint needs a checkpoint number\n";
+    Status st = timeline_->delete_checkpoint((int)id);
+    return st.ok() ? "Deleted checkpoint " + std::to_string(id) + ".\n" : "rr: " + st.error().message + "\n";
+  }
+  if (cmd == "write-checkpoints") {
+    auto n = timeline_->write_checkpoints();
+    if (!n.ok()) return "rr: " + n.error().message + "\n";
+    return "Wrote " + std::to_string(n.value()) + " checkpoints to the trace.\n";
+  }
+  if (cmd == "load-checkpoints") {
+    auto n = timeline_->load_checkpoints();
+    if (!n.ok()) return "rr: " + n.error().message + "\n";
+    return "Loaded " + std::to_string(n.value()) + " checkpoints from the trace.\n";
+  }
+  if (cmd == "help" || cmd.empty())
+    return "rr monitor commands: when, checkpoint, info checkpoints, delete checkpoint N, write-checkpoints, "
+           "load-checkpoints; `run EVT` restarts at event EVT, `restart N` at checkpoint N.\n";
+  return "rr: unknown monitor command '" + cmd + "' (try: monitor help)\n";
+}
+
+std::string GdbServer::v_packet(const std::string& p, Resume* resume, bool* resumed) {
+  if (p == "vCont?") return "vCont;c;C;s;S";
+  if (p.rfind("vCont;", 0) == 0) {
+    // Actions, each with an optional thread: the first that names a step wins.
+    resume->step = false;
+    size_t pos = 6;
+    while (pos <= p.size()) {
+      size_t semi = p.find(';', pos);
+      std::string action = p.substr(pos, semi == std::string::npos ? std::string::npos : semi - pos);
+      pos = semi == std::string::npos ? p.size() + 1 : semi + 1;
+      if (action.empty()) continue;
+      size_t colon = action.find(':');
+      pid_t tid = 0;
+      uint64_t v;
+      if (colon != std::string::npos && parse_hex_u64(action.substr(colon + 1), v)) tid = (pid_t)v;
+      char a = action[0];
+      if ((a == 's' || a == 'S') && !resume->step) {
+        resume->step = true;
+        resume->step_tid = tid ? tid : (c_thread_ ? c_thread_ : stop_.tid);
+      }
+    }
+    *resumed = true;
+    return "";
+  }
+  if (p.rfind("vKill", 0) == 0) return "OK";
+  if (p.rfind("vRun", 0) == 0) {
+    // vRun;program;arg...: `run EVT` restarts at event EVT, `run cN` (our
+    // `restart N`) at gdb checkpoint N, `run` alone at the beginning.
+    std::vector<std::string> args;
+    size_t pos = p.find(';');
+    while (pos != std::string::npos) {
+      size_t next = p.find(';', pos + 1);
+      std::string raw = p.substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
+      std::string decoded;
+      if (!from_hex(raw, decoded)) return "E01";
+      args.push_back(decoded);
+      pos = next;
+    }
+    TimelineJump j;
+    j.kind = TimelineJump::Goto;
+    j.mark = ReplayTimeline::beginning();
+    j.stop.kind = StopInfo::Arrived;
+    if (args.size() >= 2 && !args[1].empty()) {
+      const std::string& a = args[1];
+      char* end = nullptr;
+      if (a[0] == 'c') {
+        long id = strtol(a.c_str() + 1, &end, 10);
+        const Snapshot* found = nullptr;
+        for (const Snapshot& s : timeline_->snapshots())
+          if (s.id == id && a.size() > 1 && !*end) found = &s;
+        if (!found) {
+          fprintf(stderr, "rr: no checkpoint %s (see info checkpoints)\n", a.substr(1).c_str());
+          return "E01";
+        }
+        j.mark = found->mark;
+      } else {
+        unsigned long long e = strtoull(a.c_str(), &end, 10);
+        if (*end || e == 0) {
+          fprintf(stderr, "rr: run takes an event number, not '%s'\n", a.c_str());
+          return "E01";
+        }
+        j.mark.event = e;
+      }
+      hold_next_resume_ = true;
+    }
+    awaiting_stop_ = true;
+    jump(j);
+  }
+  if (p.rfind("vMustReplyEmpty", 0) == 0) return "";
+  return "";
+}
+
+}  // namespace rr

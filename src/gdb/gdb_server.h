@@ -1,0 +1,54 @@
+// GdbServer: serves gdb's remote serial protocol for a replay. It answers
+// queries (registers, memory, threads, the target description, auxv, the
+// program file) from the stopped replay, keeps gdb's breakpoints and
+// watchpoints, and turns resume packets into forward runs or timeline
+// jumps (reverse execution, `run EVT`, `restart N`).
+#pragma once
+
+#include <string>
+
+#include "gdb/gdb_connection.h"
+#include "gdb/replay_timeline.h"
+
+namespace rr {
+
+class GdbServer : public StopHandler {
+ public:
+  explicit GdbServer(GdbConnection& conn) : conn_(conn) {}
+  void set_timeline(ReplayTimeline* t) { timeline_ = t; }
+
+  Resume stopped(ReplaySession& s, const Mark& here, const StopInfo& stop) override;
+  const TrapSet& traps() const override { return traps_; }
+  bool interrupted() override { return conn_.interrupted(); }
+
+ private:
+  // Handles one packet; returns true with *resume set when gdb resumes forward.
+  bool handle(const std::string& p, Resume* resume);
+  std::string stop_reply() const;
+  std::string query(const std::string& p);
+  std::string read_registers(pid_t tid);
+  std::string read_register(pid_t tid, int regno);
+  std::string read_memory(uint64_t addr, uint64_t len);
+  std::string xfer(const std::string& object, const std::string& annex, uint64_t off, uint64_t len);
+  std::string monitor(const std::string& cmd);
+  std::string breakpoint(bool insert, const std::string& args);
+  std::string v_packet(const std::string& p, Resume* resume, bool* resumed);
+  ReplayTask* find_thread(pid_t tid);
+  ReplayTask* any_thread();
+  pid_t current_thread();
+  [[noreturn]] void jump(TimelineJump j);
+
+  GdbConnection& conn_;
+  ReplayTimeline* timeline_ = nullptr;
+  ReplaySession* session_ = nullptr;
+  Mark here_;
+  StopInfo stop_;
+  bool awaiting_stop_ = false;
+  bool hold_next_resume_ = false;  // after `run EVT` / `restart N`: gdb's automatic continue stays put
+  pid_t g_thread_ = 0;  // Hg: the thread registers and memory are read from
+  pid_t c_thread_ = 0;  // Hc: the thread c and s apply to
+  TrapSet traps_;
+  std::string tdesc_;
+};
+
+}  // namespace rr

@@ -1,0 +1,690 @@
+#include "gdb/replay_timeline.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "checkpoint/checkpoint.h"
+#include "trace/block_stream.h"
+#include "util/fatal.h"
+#include "util/io.h"
+
+namespace rr {
+
+namespace {
+
+// Unwinds a replay whose goal (a search's or a probe's end) was reached.
+struct GoalReached {};
+struct ReplayFailed {
+  std::string message;
+};
+
+constexpr uint64_t kAutoSnapshotInterval = 20000;  // events between automatic snapshots
+constexpr size_t kMaxAutoSnapshots = 16;
+
+bool traps_hit(const TrapSet& traps, const TrapHit& hit, uint64_t ip) {
+  if (hit.kind == TrapHit::Software) return std::find(traps.sw.begin(), traps.sw.end(), hit.addr) != traps.sw.end();
+  if (hit.kind == TrapHit::Hardware)
+    return std::any_of(traps.hw.begin(), traps.hw.end(), [&](const HwWatch& w) { return w.addr == hit.addr && w.kind == hit.watch; });
+  // A step that lands on a breakpoint is where a run would have stopped.
+  return std::find(traps.sw.begin(), traps.sw.end(), ip) != traps.sw.end() ||
+         std::any_of(traps.hw.begin(), traps.hw.end(), [&](const HwWatch& w) { return w.kind == WatchKind::Exec && w.addr == ip; });
+}
+
+TrapSet merged(const TrapSet& a, const TrapSet& b) {
+  TrapSet out = a;
+  for (uint64_t x : b.sw)
+    if (std::find(out.sw.begin(), out.sw.end(), x) == out.sw.end()) out.sw.push_back(x);
+  for (const HwWatch& w : b.hw)
+    if (std::find(out.hw.begin(), out.hw.end(), w) == out.hw.end() && out.hw.size() < 4) out.hw.push_back(w);
+  return out;
+}
+
+void add_piece(Mark& m, const Piece& p) {
+  if (p.step && !m.pieces.empty() && m.pieces.back().step) {
+    m.pieces.back().count += p.count;
+    return;
+  }
+  m.pieces.push_back(p);
+}
+
+Piece step_piece(uint32_t n) {
+  Piece p;
+  p.step = true;
+  p.count = n;
+  return p;
+}
+
+// Whether `a` comes at or before `b` on the same replay line: an earlier
+// event, or the same event with a's pieces a beginning of b's.
+bool at_or_before(const Mark& a, const Mark& b) {
+  if (a.event != b.event) return a.event < b.event;
+  if (a.at_exit) return b.at_exit;
+  if (b.at_exit) return true;
+  if (a.pieces.size() > b.pieces.size()) return false;
+  for (size_t i = 0; i < a.pieces.size(); ++i) {
+    const Piece& x = a.pieces[i];
+    const Piece& y = b.pieces[i];
+    if (i + 1 < a.pieces.size() ? !(x == y) : !(x.step == y.step && x.traps == y.traps && x.count <= y.count)) return false;
+  }
+  return true;
+}
+
+// How far into b's pieces a, a beginning of them, has come.
+void progress_of(const Mark& a, const Mark& b, size_t* index, uint32_t* done) {
+  *index = 0;
+  *done = 0;
+  for (size_t i = 0; i < a.pieces.size(); ++i) {
+    if (a.pieces[i].step && a.pieces[i].count < b.pieces[i].count) {
+      *index = i;
+      *done = a.pieces[i].count;
+      return;
+    }
+    *index = i + 1;
+  }
+}
+
+size_t weight(const Mark& m) {
+  size_t w = 0;
+  for (const Piece& p : m.pieces) w += p.step ? p.count : 1;
+  return w + (m.at_exit ? 1u << 30 : 0);
+}
+
+}  // namespace
+
+ReplayTimeline::ReplayTimeline(std::string trace_dir, pid_t debugged, StopHandler& handler, bool use_checkpoints)
+    : trace_dir_(std::move(trace_dir)), debugged_(debugged), handler_(handler), use_checkpoints_(use_checkpoints) {}
+
+ReplayTimeline::~ReplayTimeline() {
+  session_.reset();
+  if (!private_dir_.empty()) {
+    for (const Snapshot& s : snapshots_)
+      if (!s.persistent) unlink(s.path.c_str());
+    rmdir(private_dir_.c_str());
+  }
+}
+
+std::string ReplayTimeline::private_dir() {
+  if (private_dir_.empty()) {
+    struct stat st;
+    std::string base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
+    if (const char* t = getenv("TMPDIR"); t && *t && base == "/tmp") base = t;
+    std::string templ = base + "/rr-gdb-XXXXXX";
+    if (!mkdtemp(templ.data())) fatal_errno("cannot create a folder for gdb checkpoints in " + base);
+    private_dir_ = templ;
+  }
+  return private_dir_;
+}
+
+bool ReplayTimeline::debuggable(const ReplayTask& rt) const { return rt.tgid == debugged_; }
+
+Result<Snapshot> ReplayTimeline::snapshot(ReplaySession& s, const Mark& m) {
+  Snapshot snap;
+  snap.mark = m;
+  snap.path = private_dir() + "/" + std::to_string(next_file_++) + ".rrcp";
+  auto st = write_checkpoint_to(s, Codec::Zstd, snap.path, &m, false);
+  if (!st.ok()) return st.take_error();
+  return snap;
+}
+
+void ReplayTimeline::maybe_snapshot(ReplaySession& s) {
+  uint64_t e = s.current_event();
+  bool wanted = (mode_ != Mode::Serve && e == target_.event && !target_.at_boundary()) ||
+                e >= last_auto_snapshot_event_ + kAutoSnapshotInterval;
+  if (!wanted || !s.can_checkpoint()) return;
+  Mark here;
+  here.event = e;
+  for (const Snapshot& old : snapshots_)
+    if (old.mark == here) return;
+  auto snap = snapshot(s, here);
+  if (!snap.ok()) return;  // not fatal: the replay just has fewer places to start from
+  last_auto_snapshot_event_ = e;
+  snapshots_.push_back(snap.value());
+  size_t autos = std::count_if(snapshots_.begin(), snapshots_.end(), [](const Snapshot& x) { return x.id == 0 && !x.persistent; });
+  if (autos > kMaxAutoSnapshots) {
+    auto oldest = std::find_if(snapshots_.begin(), snapshots_.end(), [](const Snapshot& x) { return x.id == 0 && !x.persistent; });
+    unlink(oldest->path.c_str());
+    snapshots_.erase(oldest);
+  }
+}
+
+Result<std::unique_ptr<ReplaySession>> ReplayTimeline::open_for(const Mark& target, Mark* start) {
+  session_.reset();  // its tasks hold the recorded pids a restore needs
+  std::vector<Snapshot> choices = snapshots_;
+  if (use_checkpoints_) {
+    RR_ASSIGN_OR_RETURN(std::unique_ptr<TraceReader> reader, TraceReader::open(trace_dir_));
+    for (const CheckpointEntry& e : list_checkpoints(trace_dir_, reader->uuid())) {
+      if (!e.problem.empty()) continue;
+      Snapshot s;
+      s.mark.event = e.event;
+      s.path = e.path;
+      s.persistent = true;
+      choices.push_back(s);
+    }
+  }
+  std::stable_sort(choices.begin(), choices.end(), [](const Snapshot& a, const Snapshot& b) {
+    if (a.mark.event != b.mark.event) return a.mark.event > b.mark.event;
+    return weight(a.mark) > weight(b.mark);
+  });
+  for (const Snapshot& c : choices) {
+    if (!at_or_before(c.mark, target) || c.mark.at_exit) continue;
+    RR_ASSIGN_OR_RETURN(std::unique_ptr<ReplaySession> s, ReplaySession::open(trace_dir_));
+    Status st = s->restore(c.path);
+    if (!st.ok()) {
+      fprintf(stderr, "rr: cannot start from %s: %s\n", c.path.c_str(), st.error().message.c_str());
+      std::erase_if(snapshots_, [&](const Snapshot& x) { return x.path == c.path && !x.persistent; });
+      continue;
+    }
+    *start = c.mark;
+    s->set_echo(false);
+    s->set_hook(this);
+    return s;
+  }
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<ReplaySession> s, ReplaySession::open(trace_dir_));
+  *start = Mark{};
+  s->set_echo(false);
+  s->set_hook(this);
+  return s;
+}
+
+void ReplayTimeline::drive(ReplaySession& s) {
+  Status st = s.run_to(0);
+  if (!st.ok()) throw ReplayFailed{st.error().message};
+  if (mode_ == Mode::Search || mode_ == Mode::Probe) throw GoalReached{};
+  // The trace is over: every forward move reports the same end.
+  StopInfo end;
+  end.kind = StopInfo::Ended;
+  end.exit_code = s.exit_code();
+  end.killed_by = s.killed_by();
+  end.tid = debugged_;
+  if (mode_ == Mode::Navigate) {
+    mode_ = Mode::Serve;
+    here_ = Mark{};
+    here_.event = s.current_event();
+  }
+  for (;;) handler_.stopped(s, here_, end);
+}
+
+void ReplayTimeline::arrive(ReplaySession& s, pid_t tid) {
+  mode_ = Mode::Serve;
+  here_ = target_;
+  StopInfo stop = arrival_;
+  if (!stop.tid) stop.tid = tid;
+  bool stuck = stop.kind == StopInfo::ProcessExit;
+  do {
+    resume_ = handler_.stopped(s, here_, stop);
+  } while (stuck);  // nothing runs past the debugged process's exit
+  step_finishes_after_event_ = false;
+  serve_traps_ = handler_.traps();
+}
+
+void ReplayTimeline::go_to(const Mark& target, const StopInfo& stop) {
+  Mark start;
+  auto opened = open_for(target, &start);
+  if (!opened.ok()) throw ReplayFailed{opened.error().message};
+  session_ = std::move(opened.value());
+  mode_ = Mode::Navigate;
+  target_ = target;
+  arrival_ = stop;
+  here_ = start;
+  in_target_stretch_ = start.event == target.event && !start.at_boundary();
+  progress_of(start, target, &piece_index_, &piece_done_);
+  last_auto_snapshot_event_ = start.event;
+  if (start == target && start.event > 0) {
+    pid_t tid = debugged_;
+    arrive(*session_, tid);
+  }
+  drive(*session_);
+}
+
+std::optional<std::pair<Mark, TrapHit>> ReplayTimeline::last_hit_before(const Mark& target) {
+  Mark end = target;
+  TrapSet gdb_traps = handler_.traps();
+  for (;;) {
+    // Start strictly before `end`.
+    Mark probe_end = end;
+    Mark start;
+    std::unique_ptr<ReplaySession> s;
+    {
+      // Temporarily hide snapshots at `end` itself.
+      std::vector<Snapshot> keep = snapshots_;
+      std::erase_if(snapshots_, [&](const Snapshot& x) { return x.mark == end || !at_or_before(x.mark, end); });
+      bool saved_use = use_checkpoints_;
+      auto opened = open_for(end, &start);
+      snapshots_ = keep;
+      use_checkpoints_ = saved_use;
+      if (!opened.ok()) throw ReplayFailed{opened.error().message};
+      s = std::move(opened.value());
+      if (start == end && end.event > 0) {
+        // A persistent checkpoint at `end`: search from the start instead.
+        s.reset();
+        auto fresh = ReplaySession::open(trace_dir_);
+        if (!fresh.ok()) throw ReplayFailed{fresh.error().message};
+        s = std::move(fresh.value());
+        s->set_echo(false);
+        s->set_hook(this);
+        start = Mark{};
+      }
+    }
+    mode_ = Mode::Search;
+    target_ = probe_end;
+    serve_traps_ = gdb_traps;
+    hits_.clear();
+    here_ = start;
+    in_target_stretch_ = start.event == target_.event && !start.at_boundary();
+    progress_of(start, target_, &piece_index_, &piece_done_);
+    last_auto_snapshot_event_ = start.event;
+    try {
+      drive(*s);
+    } catch (const GoalReached&) {
+    }
+    s.reset();
+    if (!hits_.empty()) return hits_.back();
+    if (start.event == 0) return std::nullopt;
+    end = start;
+  }
+}
+
+std::optional<Mark> ReplayTimeline::previous_instruction(const Mark& target) {
+  if (target.at_boundary() && target.event <= beginning().event) return std::nullopt;
+  if (!target.pieces.empty() && target.pieces.back().step) {
+    Mark m = target;
+    if (--m.pieces.back().count == 0) m.pieces.pop_back();
+    return m;
+  }
+  // Step from the point before the last piece (or from the start of the
+  // stretch) until the target is met; the point one step earlier is it.
+  Mark base = target;
+  probe_to_event_ = target.pieces.empty();
+  if (!target.pieces.empty()) {
+    probe_goal_ = target.pieces.back();
+    base.pieces.pop_back();
+  } else if (target.at_exit) {
+    base.at_exit = false;
+  } else {
+    base.event = target.event - 1;
+  }
+  Mark start;
+  auto opened = open_for(base, &start);
+  if (!opened.ok()) throw ReplayFailed{opened.error().message};
+  std::unique_ptr<ReplaySession> s = std::move(opened.value());
+  mode_ = Mode::Probe;
+  target_ = base;
+  here_ = start;
+  in_target_stretch_ = start.event == base.event && !start.at_boundary();
+  progress_of(start, base, &piece_index_, &piece_done_);
+  probe_steps_ = 0;
+  last_auto_snapshot_event_ = start.event;
+  try {
+    drive(*s);
+  } catch (const GoalReached&) {
+  }
+  s.reset();
+  Mark prev = base;
+  if (probe_steps_ > 0) add_piece(prev, step_piece(probe_steps_));
+  return prev;
+}
+
+// --- ExecutionHook --------------------------------------------------------
+
+void ReplayTimeline::stretch_begins(ReplaySession& s, ReplayTask&) {
+  uint64_t e = s.current_event();
+  if (here_.event == e && !here_.pieces.empty() && !here_.at_exit) return;  // resumed inside a stretch (a restore)
+  here_ = Mark{};
+  here_.event = e;
+  in_target_stretch_ = mode_ != Mode::Serve && e == target_.event && !target_.at_exit;
+  piece_index_ = 0;
+  piece_done_ = 0;
+}
+
+ExecutionHook::Directive ReplayTimeline::next_piece(ReplaySession&, ReplayTask& rt) {
+  Directive d;
+  switch (mode_) {
+    case Mode::Serve:
+      if (!debuggable(rt)) return d;
+      d.step = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid());
+      if (!serve_traps_.empty()) d.traps = &serve_traps_;
+      return d;
+    case Mode::Navigate:
+    case Mode::Probe:
+      if (!in_target_stretch_) return d;
+      if (piece_index_ < target_.pieces.size()) {
+        const Piece& p = target_.pieces[piece_index_];
+        d.step = p.step;
+        if (!p.step) d.traps = &p.traps;
+        return d;
+      }
+      // Probe: past the base, one instruction at a time, watching the goal's watchpoints.
+      d.step = true;
+      union_traps_ = TrapSet{};
+      if (!probe_to_event_)
+        for (const HwWatch& w : probe_goal_.traps.hw)
+          if (w.kind != WatchKind::Exec) union_traps_.hw.push_back(w);
+      d.traps = &union_traps_;
+      return d;
+    case Mode::Search:
+      if (in_target_stretch_ && piece_index_ < target_.pieces.size()) {
+        const Piece& p = target_.pieces[piece_index_];
+        d.step = p.step;
+        union_traps_ = p.step ? (debuggable(rt) ? serve_traps_ : TrapSet{}) : merged(p.traps, debuggable(rt) ? serve_traps_ : TrapSet{});
+        d.traps = &union_traps_;
+        return d;
+      }
+      if (debuggable(rt) && !serve_traps_.empty()) d.traps = &serve_traps_;
+      return d;
+  }
+  return d;
+}
+
+void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hit) {
+  uint64_t ip = rt.task->regs().ip().as_int();
+  switch (mode_) {
+    case Mode::Serve: {
+      bool stepped = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid());
+      if (stepped) {
+        add_piece(here_, step_piece(1));
+      } else {
+        Piece p;
+        p.traps = serve_traps_;
+        add_piece(here_, p);
+      }
+      StopInfo stop;
+      stop.kind = hit.kind == TrapHit::Step ? StopInfo::Step : StopInfo::Hit;
+      stop.hit = hit;
+      stop.tid = rt.recorded_tid();
+      resume_ = handler_.stopped(s, here_, stop);
+      step_finishes_after_event_ = false;
+      serve_traps_ = handler_.traps();
+      return;
+    }
+    case Mode::Navigate:
+    case Mode::Probe: {
+      if (piece_index_ < target_.pieces.size()) {
+        const Piece& p = target_.pieces[piece_index_];
+        if (p.step) {
+          add_piece(here_, step_piece(1));
+          if (++piece_done_ == p.count) {
+            ++piece_index_;
+            piece_done_ = 0;
+          }
+        } else {
+          add_piece(here_, p);
+          ++piece_index_;
+        }
+        if (piece_index_ == target_.pieces.size() && mode_ == Mode::Navigate) arrive(s, rt.recorded_tid());
+        return;
+      }
+      // Probe, stepping past the base.
+      ++probe_steps_;
+      if (!probe_to_event_ && traps_hit(probe_goal_.traps, hit, ip)) {
+        --probe_steps_;  // one step before the goal
+        throw GoalReached{};
+      }
+      return;
+    }
+    case Mode::Search: {
+      bool gdb_hit = debuggable(rt) && traps_hit(serve_traps_, hit, ip);
+      if (in_target_stretch_ && piece_index_ < target_.pieces.size()) {
+        const Piece& p = target_.pieces[piece_index_];
+        if (p.step) {
+          add_piece(here_, step_piece(1));
+          if (++piece_done_ == p.count) {
+            ++piece_index_;
+            piece_done_ = 0;
+          }
+        } else {
+          Piece run;
+          run.traps = union_traps_;
+          add_piece(here_, run);
+          if (traps_hit(p.traps, hit, ip)) ++piece_index_;
+        }
+        if (piece_index_ == target_.pieces.size()) throw GoalReached{};  // the target itself is no hit before it
+      } else {
+        Piece run;
+        run.traps = serve_traps_;
+        add_piece(here_, run);
+      }
+      if (gdb_hit) {
+        TrapHit h = hit;
+        if (h.kind == TrapHit::Step) {
+          h.kind = TrapHit::Software;
+          h.addr = ip;
+        }
+        hits_.emplace_back(here_, h);
+      }
+      return;
+    }
+  }
+}
+
+void ReplayTimeline::stretch_ends(ReplaySession&, ReplayTask& rt) {
+  if (mode_ == Mode::Serve && debuggable(rt) && resume_.step &&
+      (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid())) {
+    step_finishes_after_event_ = true;
+    step_stop_tid_ = rt.recorded_tid();
+  }
+  if (mode_ == Mode::Probe && in_target_stretch_ && piece_index_ >= target_.pieces.size()) {
+    if (probe_to_event_) throw GoalReached{};
+    throw ReplayFailed{"the replay did not come back to the point gdb stopped at (event " + std::to_string(target_.event + 1) + ")"};
+  }
+}
+
+void ReplayTimeline::after_event(ReplaySession& s) {
+  uint64_t e = s.current_event();
+  here_ = Mark{};
+  here_.event = e;
+  in_target_stretch_ = false;
+  maybe_snapshot(s);
+  switch (mode_) {
+    case Mode::Serve:
+      if (step_finishes_after_event_) {
+        step_finishes_after_event_ = false;
+        StopInfo stop;
+        stop.kind = StopInfo::Step;
+        stop.tid = step_stop_tid_;
+        resume_ = handler_.stopped(s, here_, stop);
+        serve_traps_ = handler_.traps();
+      } else if (++events_since_interrupt_check_ >= 256) {
+        events_since_interrupt_check_ = 0;
+        if (handler_.interrupted()) {
+          StopInfo stop;
+          stop.kind = StopInfo::Interrupted;
+          stop.tid = debugged_;
+          resume_ = handler_.stopped(s, here_, stop);
+          step_finishes_after_event_ = false;
+          serve_traps_ = handler_.traps();
+        }
+      }
+      return;
+    case Mode::Navigate:
+      if (target_.at_boundary() && e == target_.event) arrive(s, debugged_);
+      return;
+    case Mode::Search:
+      if (target_.at_boundary() && e == target_.event) throw GoalReached{};
+      return;
+    case Mode::Probe:
+      if (e == target_.event + (probe_to_event_ && target_.at_boundary() ? 1 : 0) && probe_to_event_ &&
+          piece_index_ >= target_.pieces.size() && e > target_.event)
+        throw GoalReached{};  // the event ran no user code: the base is the answer
+      return;
+  }
+}
+
+void ReplayTimeline::at_process_exit(ReplaySession& s, ReplayTask& rt) {
+  if (!debuggable(rt)) return;
+  uint64_t e = s.current_event();
+  switch (mode_) {
+    case Mode::Serve: {
+      here_ = Mark{};
+      here_.event = e;
+      here_.at_exit = true;
+      StopInfo stop;
+      stop.kind = StopInfo::ProcessExit;
+      stop.tid = rt.recorded_tid();
+      for (;;) handler_.stopped(s, here_, stop);
+    }
+    case Mode::Navigate:
+      if (target_.at_exit && (target_.event == e || target_.event == UINT64_MAX)) {
+        target_.event = e;
+        target_.pieces.clear();
+        arrival_.kind = StopInfo::ProcessExit;
+        arrive(s, rt.recorded_tid());
+      }
+      return;
+    case Mode::Search:
+      if (target_.at_exit && target_.event == e) throw GoalReached{};
+      return;
+    case Mode::Probe:
+      return;
+  }
+}
+
+// --- gdb checkpoints --------------------------------------------------------
+
+Result<int> ReplayTimeline::add_checkpoint(ReplaySession& s, const std::string& note) {
+  if (here_.at_exit) return make_error("no checkpoint can be taken at the end of the process");
+  if (!s.can_checkpoint())
+    return make_error("no checkpoint can be taken here (a vfork, exec, exit or signal is under way); step on and try again");
+  RR_ASSIGN_OR_RETURN(Snapshot snap, snapshot(s, here_));
+  snap.id = next_id_++;
+  snap.note = note;
+  snapshots_.push_back(snap);
+  return snap.id;
+}
+
+Status ReplayTimeline::delete_checkpoint(int id) {
+  for (auto it = snapshots_.begin(); it != snapshots_.end(); ++it) {
+    if (it->id != id) continue;
+    if (!it->persistent) unlink(it->path.c_str());
+    snapshots_.erase(it);
+    return {};
+  }
+  return make_error("no checkpoint " + std::to_string(id));
+}
+
+Result<int> ReplayTimeline::write_checkpoints() {
+  RR_TRY(make_dirs(checkpoints_dir(trace_dir_)));
+  int written = 0;
+  for (Snapshot& s : snapshots_) {
+    if (s.id == 0 || s.persistent) continue;
+    // A point inside an event gets a name that never seeds `-g EVT`.
+    std::string name = checkpoint_path(trace_dir_, s.mark.event);
+    for (int k = 0; !s.mark.at_boundary() || path_exists(name); ++k) {
+      name = checkpoints_dir(trace_dir_) + "/" + std::to_string(s.mark.event) + "-" + std::to_string(weight(s.mark)) +
+             (k ? "-" + std::to_string(k) : "") + ".rrcp";
+      if (!path_exists(name)) break;
+    }
+    // Through a temporary name, synced, then renamed: a full disk or a
+    // crash leaves no partial file under the real name.
+    RR_ASSIGN_OR_RETURN(std::string bytes, read_file(s.path));
+    RR_TRY(write_file_atomic(name, bytes.data(), bytes.size()));
+    unlink(s.path.c_str());
+    s.path = name;
+    s.persistent = true;
+    ++written;
+  }
+  return written;
+}
+
+Result<int> ReplayTimeline::load_checkpoints() {
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<TraceReader> reader, TraceReader::open(trace_dir_));
+  std::string dir = checkpoints_dir(trace_dir_);
+  std::vector<std::string> names;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n.size() > 5 && n.compare(n.size() - 5, 5, ".rrcp") == 0 && n[0] != '.') names.push_back(dir + "/" + n);
+    }
+    closedir(d);
+  }
+  int added = 0;
+  std::vector<Snapshot> loaded;
+  for (const std::string& path : names) {
+    bool known = std::any_of(snapshots_.begin(), snapshots_.end(), [&](const Snapshot& s) { return s.path == path && s.id; });
+    if (known) continue;
+    auto ck = CheckpointReader::open(path, reader->uuid());
+    if (!ck.ok()) {
+      fprintf(stderr, "rr: skipping checkpoint %s: %s\n", path.c_str(), ck.error().message.c_str());
+      continue;
+    }
+    Snapshot s;
+    s.mark = checkpoint_position(ck.value()->info());
+    s.path = path;
+    s.persistent = true;
+    s.note = "loaded from " + path.substr(path.rfind('/') + 1);
+    loaded.push_back(s);
+  }
+  // Numbered in replay order.
+  std::stable_sort(loaded.begin(), loaded.end(), [](const Snapshot& a, const Snapshot& b) {
+    return a.mark.event != b.mark.event ? a.mark.event < b.mark.event : weight(a.mark) < weight(b.mark);
+  });
+  for (Snapshot& s : loaded) {
+    s.id = next_id_++;
+    snapshots_.push_back(s);
+    ++added;
+  }
+  return added;
+}
+
+// --- the session loop -------------------------------------------------------
+
+Status ReplayTimeline::run(const Mark& start) {
+  TimelineJump next;
+  next.kind = TimelineJump::Goto;
+  next.mark = start;
+  next.stop.kind = StopInfo::Arrived;
+  for (;;) {
+    try {
+      switch (next.kind) {
+        case TimelineJump::Quit:
+          session_.reset();
+          return {};
+        case TimelineJump::Goto:
+          go_to(next.mark, next.stop);
+          break;
+        case TimelineJump::ReverseContinue: {
+          Mark from = here_;
+          auto found = last_hit_before(from);
+          StopInfo stop;
+          if (!found) {
+            stop.kind = StopInfo::HistoryBegin;
+            go_to(beginning(), stop);
+            break;
+          }
+          stop.kind = StopInfo::Hit;
+          stop.hit = found->second;
+          Mark where = found->first;
+          if (stop.hit.kind == TrapHit::Hardware && stop.hit.watch != WatchKind::Exec) {
+            // Going backwards, a watchpoint stops before the access.
+            if (auto prev = previous_instruction(where)) where = *prev;
+          }
+          go_to(where, stop);
+          break;
+        }
+        case TimelineJump::ReverseStep: {
+          Mark from = here_;
+          auto prev = previous_instruction(from);
+          StopInfo stop;
+          stop.kind = prev ? StopInfo::Step : StopInfo::HistoryBegin;
+          go_to(prev ? *prev : beginning(), stop);
+          break;
+        }
+      }
+      // go_to returns only by a jump.
+      return {};
+    } catch (const TimelineJump& j) {
+      next = j;
+    } catch (const ReplayFailed& f) {
+      session_.reset();
+      return make_error(f.message);
+    } catch (const GoalReached&) {
+      session_.reset();
+      return make_error("internal error: a search ended outside its replay");
+    }
+  }
+}
+
+}  // namespace rr

@@ -1,0 +1,160 @@
+// ReplayTimeline: the debugger's view of a whole trace as one line of
+// points (Marks) that can be visited in any order. It owns the live
+// ReplaySession, steers its user code (as its ExecutionHook), keeps
+// snapshots (checkpoint files in a private folder, plus the trace's own
+// persistent checkpoints) to start from, and implements going backwards:
+// a reverse-continue replays from the latest snapshot before the current
+// point to it with the breakpoints armed, and returns to the last hit.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "replay/replay_session.h"
+#include "replay/traps.h"
+#include "util/result.h"
+
+namespace rr {
+
+// Why the replay stopped for gdb.
+struct StopInfo {
+  enum Kind { Arrived, Hit, Step, Interrupted, ProcessExit, HistoryBegin, Ended } kind = Arrived;
+  pid_t tid = 0;   // recorded tid of the thread to report
+  TrapHit hit;     // for Hit
+  int exit_code = 0, killed_by = 0;  // for Ended
+};
+
+// What gdb asked for after a stop, going forward.
+struct Resume {
+  bool step = false;
+  pid_t step_tid = 0;
+};
+
+// A jump out of the live replay: thrown by the server from inside a stop,
+// it unwinds the session, which the timeline then rebuilds.
+struct TimelineJump {
+  enum Kind { ReverseContinue, ReverseStep, Goto, Quit } kind = Quit;
+  Mark mark;         // Goto
+  StopInfo stop;     // Goto: how to report the arrival
+};
+
+// The gdb side the timeline reports stops to.
+class StopHandler {
+ public:
+  virtual ~StopHandler() = default;
+  // The replay is stopped at `here`: serve gdb until it resumes forward
+  // (returned), or throw TimelineJump.
+  virtual Resume stopped(ReplaySession& s, const Mark& here, const StopInfo& stop) = 0;
+  // gdb's breakpoints and watchpoints now.
+  virtual const TrapSet& traps() const = 0;
+  // Whether gdb sent an interrupt (^C).
+  virtual bool interrupted() = 0;
+};
+
+// A state to start a replay from: a checkpoint file and the point it holds.
+struct Snapshot {
+  Mark mark;
+  std::string path;
+  int id = 0;            // gdb checkpoint number; 0 for automatic ones
+  bool persistent = false;  // a file of the trace (create-checkpoints, load-checkpoints)
+  std::string note;      // where gdb was, for `info checkpoints`
+};
+
+class ReplayTimeline : private ExecutionHook {
+ public:
+  ReplayTimeline(std::string trace_dir, pid_t debugged, StopHandler& handler, bool use_checkpoints);
+  ~ReplayTimeline();
+
+  // Runs the debugging session: starts at `start` and serves until gdb quits.
+  // Returns an error when the replay fails (a divergence, a bad trace).
+  Status run(const Mark& start);
+
+  // The current point (valid inside StopHandler::stopped).
+  const Mark& here() const { return here_; }
+  pid_t debugged() const { return debugged_; }
+  void set_debugged(pid_t tgid) { debugged_ = tgid; }
+  // gdb's `checkpoint`: saves the current point; returns its number.
+  Result<int> add_checkpoint(ReplaySession& s, const std::string& note);
+  Status delete_checkpoint(int id);
+  const std::vector<Snapshot>& snapshots() const { return snapshots_; }
+  // Copies every gdb checkpoint into the trace's checkpoints/ folder.
+  Result<int> write_checkpoints();
+  // Makes the trace's checkpoint files gdb checkpoints; returns how many are new.
+  Result<int> load_checkpoints();
+  // The first point of the trace (after the initial exec).
+  static Mark beginning() {
+    Mark m;
+    m.event = 1;
+    return m;
+  }
+
+ private:
+  enum class Mode { Serve, Navigate, Search, Probe };
+  // ExecutionHook
+  void stretch_begins(ReplaySession& s, ReplayTask& rt) override;
+  Directive next_piece(ReplaySession& s, ReplayTask& rt) override;
+  void on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hit) override;
+  void stretch_ends(ReplaySession& s, ReplayTask& rt) override;
+  void after_event(ReplaySession& s) override;
+  void at_process_exit(ReplaySession& s, ReplayTask& rt) override;
+
+  // Opens a session at the best snapshot for reaching `target` (the
+  // latest one at or before it), positioned and hooked.
+  Result<std::unique_ptr<ReplaySession>> open_for(const Mark& target, Mark* start);
+  // Replays to `target` and serves gdb there (returns when the replay
+  // ends or a jump unwinds it).
+  void go_to(const Mark& target, const StopInfo& stop);
+  // The last hit of gdb's traps before `target`, searching backwards
+  // snapshot by snapshot; nullopt when there is none since the beginning.
+  std::optional<std::pair<Mark, TrapHit>> last_hit_before(const Mark& target);
+  // The point one instruction before `target` (for reverse-stepi); nullopt
+  // at the beginning.
+  std::optional<Mark> previous_instruction(const Mark& target);
+  // Runs `s` (already hooked) until the mode's goal unwinds it.
+  void drive(ReplaySession& s);
+  void arrive(ReplaySession& s, pid_t tid);
+  // Snapshot bookkeeping.
+  void maybe_snapshot(ReplaySession& s);
+  Result<Snapshot> snapshot(ReplaySession& s, const Mark& m);
+  std::string private_dir();
+  bool debuggable(const ReplayTask& rt) const;
+  void end_of_search();
+
+  std::string trace_dir_;
+  pid_t debugged_;
+  StopHandler& handler_;
+  bool use_checkpoints_;
+  std::unique_ptr<ReplaySession> session_;
+  std::vector<Snapshot> snapshots_;  // gdb checkpoints and automatic ones, any order
+  int next_id_ = 1;
+  int next_file_ = 1;
+  std::string private_dir_;
+
+  Mode mode_ = Mode::Serve;
+  Mark here_;            // where the replay is (pieces of the current stretch so far)
+  Mark target_;          // Navigate, Search, Probe: where to go
+  StopInfo arrival_;     // Navigate: how to report the arrival
+  // Progress through target_.pieces in its stretch.
+  bool in_target_stretch_ = false;
+  size_t piece_index_ = 0;
+  uint32_t piece_done_ = 0;
+  // Serve: what gdb asked for.
+  Resume resume_;
+  bool step_finishes_after_event_ = false;
+  pid_t step_stop_tid_ = 0;
+  TrapSet serve_traps_;
+  TrapSet union_traps_;  // Search: the piece's traps plus gdb's
+  // Search: hits found so far before target_.
+  std::vector<std::pair<Mark, TrapHit>> hits_;
+  // Probe: steps counted from the probe's base, and whether target_ was met.
+  uint32_t probe_steps_ = 0;
+  Piece probe_goal_;     // the last piece of the probed point (empty: its event's stop)
+  bool probe_to_event_ = false;
+  uint64_t last_auto_snapshot_event_ = 0;
+  uint64_t events_since_interrupt_check_ = 0;
+};
+
+}  // namespace rr

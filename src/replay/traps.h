@@ -1,0 +1,88 @@
+// What a debugger asks the replay to stop at while user code runs between
+// events: software breakpoints (int3 written only while the code runs),
+// and debug-register breakpoints and watchpoints. ReplaySession arms them
+// around each run of user code and reports hits to its ExecutionHook.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "util/types.h"
+
+namespace rr {
+
+enum class WatchKind : uint8_t { Exec = 0, Write = 1, Read = 3, Access = 4 };
+
+struct HwWatch {
+  uint64_t addr = 0;
+  uint8_t len = 1;  // 1, 2, 4 or 8 (1 for Exec)
+  WatchKind kind = WatchKind::Write;
+  bool operator==(const HwWatch&) const = default;
+};
+
+struct TrapSet {
+  std::vector<uint64_t> sw;   // software breakpoint addresses
+  std::vector<HwWatch> hw;    // at most 4
+  bool empty() const { return sw.empty() && hw.empty(); }
+  bool operator==(const TrapSet&) const = default;
+};
+
+// One piece of a stretch of user code: `count` single steps, or a run to
+// the first hit of `traps` (a breakpoint at the starting instruction is
+// stepped over first). Re-running the same pieces from the same event
+// reaches the same instruction: this is how a position inside an event is
+// named and found again.
+struct Piece {
+  bool step = false;
+  uint32_t count = 1;
+  TrapSet traps;
+  bool operator==(const Piece&) const = default;
+};
+
+// A point of the replay: after `event` events, plus `pieces` of the user
+// code of the event after it; or, with `at_exit`, at the entry of the exit
+// that ends the debugged process (during the event after `event`).
+struct Mark {
+  uint64_t event = 0;
+  std::vector<Piece> pieces;
+  bool at_exit = false;
+  bool operator==(const Mark&) const = default;
+  bool at_boundary() const { return pieces.empty() && !at_exit; }
+};
+
+// Why a run of user code stopped short of its event.
+struct TrapHit {
+  enum Kind { Step, Software, Hardware } kind = Step;
+  uint64_t addr = 0;      // breakpoint address, or the watched address that hit
+  WatchKind watch = WatchKind::Exec;
+};
+
+class ReplaySession;
+struct ReplayTask;
+
+// Lets a debugger watch and steer the user code a replay runs. Each event
+// (current_event() + 1) runs at most one stretch of user code, in the
+// event's task; the hook says how to run it, in pieces.
+class ExecutionHook {
+ public:
+  virtual ~ExecutionHook() = default;
+  struct Directive {
+    bool step = false;              // one instruction, then report
+    const TrapSet* traps = nullptr; // armed for this piece; nullptr: none
+  };
+  // A stretch of user code of `rt` starts (the event after current_event()).
+  virtual void stretch_begins(ReplaySession& s, ReplayTask& rt) = 0;
+  // How to run the next piece of the stretch.
+  virtual Directive next_piece(ReplaySession& s, ReplayTask& rt) = 0;
+  // The piece ended at a hit; `rt` is stopped there (at a breakpoint's address).
+  virtual void on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hit) = 0;
+  // The stretch reached its event's stop (no more pieces).
+  virtual void stretch_ends(ReplaySession& s, ReplayTask& rt) = 0;
+  // Event current_event() has been applied.
+  virtual void after_event(ReplaySession& s) = 0;
+  // `rt`, the last thread of its process, stopped at the entry of exit or
+  // exit_group: the last moment its process can be looked at.
+  virtual void at_process_exit(ReplaySession& s, ReplayTask& rt) = 0;
+};
+
+}  // namespace rr

@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""rr replay under real gdb (Debian's gdb 13): forward debugging, reverse
+execution, gdb checkpoints, persistent gdb checkpoints, rr's own commands,
+threads, a real program, `rr replay -s PORT`, and malformed packets.
+
+Each case runs `rr replay TRACE -- -batch -nx -x SCRIPT` and checks gdb's
+output."""
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+failures = []
+
+
+def run(argv, timeout=180, env=None):
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, env=env)
+
+
+def expect(cond, what, out=""):
+    if not cond:
+        failures.append(what + ("\n--- output ---\n" + out[-3000:] if out else ""))
+
+
+def gdb(rr, trace, commands, extra=()):
+    script = os.path.join(os.path.dirname(trace), "script.gdb")
+    with open(script, "w") as f:
+        f.write("\n".join(commands) + "\n")
+    r = run([rr, "replay", *extra, trace, "--", "-batch", "-nx", "-x", script])
+    return r.stdout
+
+
+def values(out, name):
+    """Every value gdb printed for `print` ($N = V), in order."""
+    return re.findall(r"^\$\d+ = (.*)$", out, re.M)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--rr", required=True)
+    p.add_argument("--src", required=True)
+    a = p.parse_args()
+    rr = os.path.abspath(a.rr)
+    tmp = tempfile.mkdtemp(prefix="rr-gdb-test-")
+    try:
+        target = os.path.join(tmp, "gdb_target")
+        threads = os.path.join(tmp, "gdb_threads")
+        subprocess.run(["cc", "-O0", "-g", "-o", target, os.path.join(a.src, "gdb_target.c")], check=True)
+        subprocess.run(["cc", "-O0", "-g", "-pthread", "-o", threads, os.path.join(a.src, "gdb_threads.c")], check=True)
+        trace = os.path.join(tmp, "t")
+        r = run([rr, "record", "-q", "-o", trace, target])
+        expect(r.returncode == 0, "recording gdb_target failed", r.stdout)
+
+        # 1. Forward: break, continue, print, backtrace, step, next, finish, watch.
+        out = gdb(rr, trace, ["break bump", "continue", "print by", "continue", "print by", "bt", "finish",
+                              "next", "step", "delete", "watch counter", "continue", "continue", "print counter"])
+        expect("Breakpoint 1, bump (by=0) at" in out and "Breakpoint 1, bump (by=1) at" in out, "break/continue", out)
+        expect(re.search(r"#1 +0x[0-9a-f]+ in main \(\) at .*gdb_target.c:\d+", out) is not None, "backtrace", out)
+        expect("Value returned is $3 = 1" in out, "finish returns bump's value", out)
+        expect("Old value = 1" in out and "New value = 3" in out and "New value = 6" in out, "watch counter", out)
+        expect(values(out, "")[:2] == ["0", "1"] and values(out, "")[-1] == "6", "print values", out)
+
+        # 2. Conditional breakpoint; reverse-continue to an earlier hit;
+        #    reverse watch finds the last write; reverse-finish; start of history.
+        out = gdb(rr, trace, ["break bump if by == 7", "continue", "print counter", "delete",
+                              "break bump", "reverse-continue", "print by", "print counter",
+                              "delete", "watch counter", "reverse-continue", "print counter",
+                              "delete", "break bump", "continue", "next", "delete", "reverse-finish",
+                              "print i", "reverse-continue", "info registers rip"])
+        v = values(out, "")
+        expect(v[:3] == ["21", "6", "15"], "conditional break and reverse-continue to by=6 (counter 15): %r" % v, out)
+        expect("Old value = 15" in out and "New value = 10" in out, "reverse watch stops before the last write", out)
+        expect(len(v) >= 5 and v[3] == "10", "counter before the write is 10: %r" % v, out)
+        expect(re.search(r"0x[0-9a-f]+ in main \(\) at .*gdb_target.c:\d+\n\d+\s+int v = bump\(i\);", out) is not None,
+               "reverse-finish back to the call in main", out)
+        expect(len(v) >= 5 and v[4] == "6", "reverse-finish lands in main's iteration 6: %r" % v, out)
+        expect("No more reverse-execution history." in out and "_start" in out, "reverse-continue to the start", out)
+
+        # 3. Stepping back and forth by instruction; rr's when and run EVT;
+        #    the end of the trace.
+        out = gdb(rr, trace, ["break bump", "continue", "stepi", "stepi", "info registers rip", "reverse-stepi",
+                              "reverse-stepi", "info registers rip", "stepi", "stepi", "info registers rip",
+                              "when", "run 30", "when", "delete", "continue"])
+        rips = re.findall(r"^rip +(0x[0-9a-f]+)", out, re.M)
+        expect(len(rips) == 3 and rips[0] == rips[2] and rips[1] != rips[0], "stepi/reverse-stepi agree: %r" % rips, out)
+        whens = re.findall(r"Current event: (\d+)", out)
+        expect(len(whens) == 2 and whens[1] == "30", "when / run 30: %r" % whens, out)
+        expect("Program received signal SIGKILL" in out, "continue to the end stops at the exit", out)
+
+        # 4. gdb checkpoints: checkpoint, restart N, info checkpoints, delete checkpoint.
+        out = gdb(rr, trace, ["break bump if by == 3", "continue", "next", "checkpoint", "print counter",
+                              "info registers rip rsp", "delete", "break bump if by == 5", "continue", "print counter", "checkpoint",
+                              "info checkpoints", "restart 1", "print counter", "info registers rip rsp",
+                              "delete checkpoint 2", "info checkpoints", "restart 2"])
+        v = values(out, "")
+        regs = re.findall(r"^(rip|rsp) +(0x[0-9a-f]+)", out, re.M)
+        expect(v[:3] == ["6", "10", "6"], "restart 1 brings counter back to 6: %r" % v, out)
+        expect(len(regs) == 4 and regs[:2] == regs[2:], "restart 1 brings rip and rsp back: %r" % regs, out)
+        expect("Checkpoint 1 at event" in out and "Checkpoint 2 at event" in out, "checkpoint replies", out)
+        expect("Deleted checkpoint 2." in out and "rr: no checkpoint 2" in out, "delete checkpoint", out)
+
+        # 5. write-checkpoints, then a new gdb session: load-checkpoints and restart.
+        out1 = gdb(rr, trace, ["break bump if by == 5", "continue", "next", "checkpoint", "print counter",
+                               "print by", "info registers rip rsp rax", "write-checkpoints"])
+        expect("Wrote 1 checkpoints to the trace." in out1, "write-checkpoints", out1)
+        out2 = gdb(rr, trace, ["load-checkpoints", "info checkpoints"])
+        ids = re.findall(r"^(\d+)\s+event \d+ \+", out2, re.M)
+        expect(len(ids) == 1, "load-checkpoints lists the saved gdb checkpoint: %r" % ids, out2)
+        if ids:
+            out2 = gdb(rr, trace, ["load-checkpoints", "restart " + ids[0], "print counter", "print by",
+                                   "info registers rip rsp rax"])
+            expect(values(out1, "") == values(out2, "") and len(values(out1, "")) == 2,
+                   "variables after restart in a new session: %r vs %r" % (values(out1, ""), values(out2, "")), out2)
+            r1 = re.findall(r"^(rip|rsp|rax) +(0x[0-9a-f]+)", out1, re.M)
+            r2 = re.findall(r"^(rip|rsp|rax) +(0x[0-9a-f]+)", out2, re.M)
+            expect(len(r1) == 3 and r1 == r2, "registers after restart in a new session: %r vs %r" % (r1, r2), out2)
+        # The positioned file never seeds -g: a replay to its event still equals one from the start.
+        cks = os.listdir(os.path.join(trace, "checkpoints"))
+        expect(any("-" in c for c in cks), "a gdb checkpoint file inside an event: %r" % cks)
+        r1 = run([rr, "checkpoints", "--json", trace])
+        expect(r1.returncode == 0 and r1.stdout.strip() == "[]", "rr checkpoints ignores gdb checkpoint files: " + r1.stdout)
+
+        # 6. Threads: info threads, a breakpoint in one thread, reverse-continue.
+        ttrace = os.path.join(tmp, "threads")
+        r = run([rr, "record", "-q", "-o", ttrace, threads])
+        expect(r.returncode == 0, "recording gdb_threads failed", r.stdout)
+        out = gdb(rr, ttrace, ["break work if id == 2", "continue", "info threads", "continue", "print shared[2]",
+                               "reverse-continue", "print shared[2]"])
+        expect(len(re.findall(r"^[ *] +\d+ +Thread \d+", out, re.M)) == 4, "info threads shows 4 threads", out)
+        expect("hit Breakpoint 1, work (id=2)" in out and values(out, "") == ["3", "0"], "thread breakpoint and reverse", out)
+
+        # 7. A real program: a function of sqlite3's library.
+        sqlite = shutil.which("sqlite3")
+        if sqlite is None:
+            failures.append("sqlite3 is not installed (scripts/install-deps installs it)")
+        else:
+            strace = os.path.join(tmp, "sqlite")
+            r = run([rr, "record", "-q", "-o", strace, sqlite, ":memory:", "create table t(x); insert into t values (42); select x * 2 from t;"])
+            expect(r.returncode == 0 and "84" in r.stdout, "recording sqlite3", r.stdout)
+            out = gdb(rr, strace, ["break sqlite3_prepare_v2", "continue", "bt 2", "x/s $rsi", "continue",
+                                   "x/s $rsi", "reverse-continue", "x/s $rsi"])
+            stmts = re.findall(r':\s+"([^"]*)"', out)
+            expect(len(stmts) == 3 and "create table" in stmts[0] and stmts[2] == stmts[0] and stmts[1] != stmts[0],
+                   "sqlite3_prepare_v2 statements forward and back: %r" % stmts, out)
+
+        # 8. rr replay -s PORT with a gdb started by hand, and packets gdb would never send.
+        port = free_port()
+        server = subprocess.Popen([rr, "replay", "-s", str(port), trace], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            sock = connect(port)
+            replies = [exchange(sock, pkt) for pkt in ["qSupported", "?", "m0,8", "mzz", "Z9,0,0", "vCont;x",
+                                                        "p999", "Pzz", "qXfer:features:read:target.xml:0,40",
+                                                        "H" , "qRcmd,7768656e", "g", "bogus"]]
+            expect(replies[1].startswith("T05thread:"), "stop reply: %r" % replies[1])
+            expect(replies[2] == "E01" and replies[3] == "E01" and replies[6] == "E01", "bad reads are errors: %r" % replies)
+            expect(replies[8].startswith("m<?xml"), "target.xml: %r" % replies[8][:20])
+            expect(len(replies[11]) > 400, "registers: %d hex digits" % len(replies[11]))
+            exchange(sock, "D")
+            sock.close()
+            server.wait(timeout=60)
+            expect(server.returncode == 0, "rr replay -s ends cleanly after detach (status %r)" % server.returncode)
+        finally:
+            if server.poll() is None:
+                server.kill()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for f in failures:
+        print("FAIL:", f)
+    if failures:
+        sys.exit(1)
+    print("gdb tests passed")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def connect(port):
+    for _ in range(200):
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=60)
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("rr replay -s did not listen")
+
+
+def exchange(sock, payload):
+    """Sends one packet (acknowledging mode) and returns the reply's payload,
+    skipping console output (O packets)."""
+    csum = sum(payload.encode()) % 256
+    sock.sendall(b"$" + payload.encode() + b"#%02x" % csum)
+    buf = b""
+    while True:
+        while b"#" not in buf or len(buf) < buf.index(b"#") + 3:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return ""
+            buf += chunk
+        start = buf.index(b"$")
+        end = buf.index(b"#", start)
+        body = buf[start + 1:end].decode("latin-1")
+        buf = buf[end + 3:]
+        sock.sendall(b"+")
+        if body.startswith("O") and body != "OK":
+            continue
+        return body
+
+
+if __name__ == "__main__":
+    main()
