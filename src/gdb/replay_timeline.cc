@@ -131,6 +131,12 @@ Result<Snapshot> ReplayTimeline::snapshot(ReplaySession& s, const Mark& m) {
 }
 
 void ReplayTimeline::maybe_snapshot(ReplaySession& s) {
+  // RR_GDB_AUTO_SNAPSHOTS=0 turns them off (bench/gdb.py compares).
+  static const bool off = [] {
+    const char* v = getenv("RR_GDB_AUTO_SNAPSHOTS");
+    return v && std::string(v) == "0";
+  }();
+  if (off) return;
   uint64_t e = s.current_event();
   bool wanted = (mode_ != Mode::Serve && e == target_.event && !target_.at_boundary()) ||
                 e >= last_auto_snapshot_event_ + kAutoSnapshotInterval;
