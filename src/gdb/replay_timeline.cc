@@ -411,11 +411,7 @@ void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hi
       if (piece_index_ < target_.pieces.size()) {
         const Piece& p = target_.pieces[piece_index_];
         if (p.step) {
-          add_piece(here_, step_piece(1));
-          if (++piece_done_ == p.count) {
-            ++piece_index_;
-            piece_done_ = 0;
-          }
+          took_step(p);
         } else {
           add_piece(here_, p);
           ++piece_index_;
@@ -436,11 +432,7 @@ void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hi
       if (in_target_stretch_ && piece_index_ < target_.pieces.size()) {
         const Piece& p = target_.pieces[piece_index_];
         if (p.step) {
-          add_piece(here_, step_piece(1));
-          if (++piece_done_ == p.count) {
-            ++piece_index_;
-            piece_done_ = 0;
-          }
+          took_step(p);
         } else {
           Piece run;
           run.traps = union_traps_;
@@ -463,6 +455,14 @@ void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hi
       }
       return;
     }
+  }
+}
+
+void ReplayTimeline::took_step(const Piece& p) {
+  add_piece(here_, step_piece(1));
+  if (++piece_done_ == p.count) {
+    ++piece_index_;
+    piece_done_ = 0;
   }
 }
 

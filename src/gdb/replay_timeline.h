@@ -121,7 +121,8 @@ class ReplayTimeline : private ExecutionHook {
   Result<Snapshot> snapshot(ReplaySession& s, const Mark& m);
   std::string private_dir();
   bool debuggable(const ReplayTask& rt) const;
-  void end_of_search();
+  // One step of the target's step piece `p` done.
+  void took_step(const Piece& p);
 
   std::string trace_dir_;
   pid_t debugged_;
