@@ -189,6 +189,7 @@ pid_t GdbServer::current_thread() {
 
 void GdbServer::jump(TimelineJump j) {
   session_ = nullptr;
+  range_tid_ = 0;
   throw j;
 }
 
@@ -230,6 +231,19 @@ Resume GdbServer::stopped(ReplaySession& s, const Mark& here, const StopInfo& st
   }
   g_thread_ = c_thread_ = stop_.tid;
   s.set_echo(true);
+  if (awaiting_stop_ && range_tid_) {
+    // Range stepping: a plain step that stays in the range goes on at once.
+    ReplayTask* rt = find_thread(range_tid_);
+    uint64_t pc = rt ? rt->task->regs().ip().as_int() : 0;
+    if (stop.kind == StopInfo::Step && stop.tid == range_tid_ && pc >= range_start_ && pc < range_end_ &&
+        !conn_.interrupted()) {
+      Resume r;
+      r.step = true;
+      r.step_tid = range_tid_;
+      return r;
+    }
+    range_tid_ = 0;
+  }
   if (awaiting_stop_) {
     awaiting_stop_ = false;
     if (!conn_.send(stop_reply()).ok()) jump(TimelineJump{});
@@ -347,9 +361,11 @@ bool GdbServer::handle(const std::string& p, Resume* resume) {
       return false;
     }
     case 'c':
+      range_tid_ = 0;
       resume->step = false;
       return true;
     case 's':
+      range_tid_ = 0;
       resume->step = true;
       resume->step_tid = c_thread_ ? c_thread_ : stop_.tid;
       return true;
@@ -600,10 +616,11 @@ std::string GdbServer::monitor(const std::string& line) {
 }
 
 std::string GdbServer::v_packet(const std::string& p, Resume* resume, bool* resumed) {
-  if (p == "vCont?") return "vCont;c;C;s;S";
+  if (p == "vCont?") return "vCont;c;C;s;S;r";
   if (p.rfind("vCont;", 0) == 0) {
     // Actions, each with an optional thread: the first that names a step wins.
     resume->step = false;
+    range_tid_ = 0;
     size_t pos = 6;
     while (pos <= p.size()) {
       size_t semi = p.find(';', pos);
@@ -615,6 +632,21 @@ std::string GdbServer::v_packet(const std::string& p, Resume* resume, bool* resu
       uint64_t v;
       if (colon != std::string::npos && parse_hex_u64(action.substr(colon + 1), v)) tid = (pid_t)v;
       char a = action[0];
+      if (a == 'r' && !resume->step) {
+        // rSTART,END[:thread]
+        std::string range = action.substr(1, colon == std::string::npos ? std::string::npos : colon - 1);
+        size_t comma = range.find(',');
+        uint64_t start, end;
+        if (comma == std::string::npos || !parse_hex_u64(range.substr(0, comma), start) ||
+            !parse_hex_u64(range.substr(comma + 1), end))
+          return "E01";
+        resume->step = true;
+        resume->step_tid = tid ? tid : (c_thread_ ? c_thread_ : stop_.tid);
+        range_tid_ = resume->step_tid;
+        range_start_ = start;
+        range_end_ = end;
+        continue;
+      }
       if ((a == 's' || a == 'S') && !resume->step) {
         resume->step = true;
         resume->step_tid = tid ? tid : (c_thread_ ? c_thread_ : stop_.tid);

@@ -44,7 +44,10 @@ class GdbServer : public StopHandler {
   Mark here_;
   StopInfo stop_;
   bool awaiting_stop_ = false;
-  bool hold_next_resume_ = false;  // after `run EVT` / `restart N`: gdb's automatic continue stays put
+  bool hold_next_resume_ = false;
+  // vCont;r: keep stepping this thread while its pc is in [range_start_, range_end_).
+  pid_t range_tid_ = 0;
+  uint64_t range_start_ = 0, range_end_ = 0;  // after `run EVT` / `restart N`: gdb's automatic continue stays put
   pid_t g_thread_ = 0;  // Hg: the thread registers and memory are read from
   pid_t c_thread_ = 0;  // Hc: the thread c and s apply to
   TrapSet traps_;

@@ -81,6 +81,15 @@ def main():
         expect(len(v) >= 5 and v[4] == "6", "reverse-finish lands in main's iteration 6: %r" % v, out)
         expect("No more reverse-execution history." in out and "_start" in out, "reverse-continue to the start", out)
 
+        # 2b. reverse-next and reverse-step by lines (gdb steps ranges: vCont;r).
+        out = gdb(rr, trace, ["break gdb_target.c:16", "continue", "continue", "print i", "reverse-next",
+                              "reverse-step", "bt 1", "print counter", "reverse-next", "reverse-next", "print counter"])
+        v = values(out, "")
+        expect(re.search(r"^15\s+history\[i\] = v;", out, re.M) is not None, "reverse-next to line 15", out)
+        expect(re.search(r"^#0 +bump \(by=1\)", out, re.M) is not None, "reverse-step into bump(1)", out)
+        expect(v == ["1", "1", "0"], "i, then counter after and before bump(1) adds: %r" % v, out)
+        expect(re.search(r"^9\s+counter \+= by;", out, re.M) is not None, "reverse-next back to line 9", out)
+
         # 3. Stepping back and forth by instruction; rr's when and run EVT;
         #    the end of the trace.
         out = gdb(rr, trace, ["break bump", "continue", "stepi", "stepi", "info registers rip", "reverse-stepi",
