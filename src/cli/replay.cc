@@ -220,7 +220,7 @@ int cmd_replay(const Args& args) {
     // ^C at the terminal reaches gdb, which forwards it as an interrupt.
     signal(SIGINT, SIG_IGN);
   }
-  Status accepted = conn.value()->accept();
+  Status accepted = conn.value()->accept(gdb_pid);
   if (!init_path.empty()) unlink(init_path.c_str());
   if (!accepted.ok()) return fail(accepted.error().message);
 

@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/fatal.h"
@@ -33,8 +34,17 @@ Result<std::unique_ptr<GdbConnection>> GdbConnection::listen(uint16_t port) {
   return c;
 }
 
-Status GdbConnection::accept() {
+Status GdbConnection::accept(pid_t gdb_pid) {
   for (;;) {
+    pollfd p = {listen_fd_.get(), POLLIN, 0};
+    int ready = poll(&p, 1, 200);
+    if (ready < 0 && errno != EINTR) return make_error("poll: " + errno_text());
+    if (ready <= 0) {
+      int status;
+      if (gdb_pid > 0 && waitpid(gdb_pid, &status, WNOHANG) == gdb_pid)
+        return make_error("gdb ended before it connected");
+      continue;
+    }
     int fd = accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd >= 0) {
       fd_ = ScopedFd(fd);

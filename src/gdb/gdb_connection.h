@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <sys/types.h>
 
 #include "util/result.h"
 #include "util/scoped_fd.h"
@@ -19,8 +20,8 @@ class GdbConnection {
   // Listens on 127.0.0.1:`port` (0: any free port; see port()).
   static Result<std::unique_ptr<GdbConnection>> listen(uint16_t port);
   uint16_t port() const { return port_; }
-  // Waits for gdb to connect.
-  Status accept();
+  // Waits for gdb to connect; fails if process `gdb_pid` (when not 0) ends first.
+  Status accept(pid_t gdb_pid = 0);
   // The next packet's payload; nullopt when gdb went away. An interrupt
   // byte (^C) outside a packet comes back as "\x03".
   std::optional<std::string> read_packet();

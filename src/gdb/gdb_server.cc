@@ -455,6 +455,7 @@ std::string GdbServer::breakpoint(bool insert, const std::string& args) {
   kind_s = kind_s.substr(0, kind_s.find(';'));
   if (!parse_hex_u64(kind_s, kind)) return "E01";
   char type = args[0];
+  if (addr >= 0x7ffffffff000ull) return "E01";  // not a user-space address
   if (type == '0') {
     auto it = std::find(traps_.sw.begin(), traps_.sw.end(), addr);
     if (insert && it == traps_.sw.end()) traps_.sw.push_back(addr);

@@ -157,7 +157,7 @@ void ReplayTimeline::maybe_snapshot(ReplaySession& s) {
   }
 }
 
-Result<std::unique_ptr<ReplaySession>> ReplayTimeline::open_for(const Mark& target, Mark* start) {
+Result<std::unique_ptr<ReplaySession>> ReplayTimeline::open_for(const Mark& target, Mark* start, bool strict) {
   session_.reset();  // its tasks hold the recorded pids a restore needs
   std::vector<Snapshot> choices = snapshots_;
   if (use_checkpoints_) {
@@ -176,7 +176,7 @@ Result<std::unique_ptr<ReplaySession>> ReplayTimeline::open_for(const Mark& targ
     return weight(a.mark) > weight(b.mark);
   });
   for (const Snapshot& c : choices) {
-    if (!at_or_before(c.mark, target) || c.mark.at_exit) continue;
+    if (!at_or_before(c.mark, target) || c.mark.at_exit || (strict && c.mark == target)) continue;
     RR_ASSIGN_OR_RETURN(std::unique_ptr<ReplaySession> s, ReplaySession::open(trace_dir_));
     Status st = s->restore(c.path);
     if (!st.ok()) {
@@ -253,28 +253,10 @@ std::optional<std::pair<Mark, TrapHit>> ReplayTimeline::last_hit_before(const Ma
     // Start strictly before `end`.
     Mark probe_end = end;
     Mark start;
-    std::unique_ptr<ReplaySession> s;
-    {
-      // Temporarily hide snapshots at `end` itself.
-      std::vector<Snapshot> keep = snapshots_;
-      std::erase_if(snapshots_, [&](const Snapshot& x) { return x.mark == end || !at_or_before(x.mark, end); });
-      bool saved_use = use_checkpoints_;
-      auto opened = open_for(end, &start);
-      snapshots_ = keep;
-      use_checkpoints_ = saved_use;
-      if (!opened.ok()) throw ReplayFailed{opened.error().message};
-      s = std::move(opened.value());
-      if (start == end && end.event > 0) {
-        // A persistent checkpoint at `end`: search from the start instead.
-        s.reset();
-        auto fresh = ReplaySession::open(trace_dir_);
-        if (!fresh.ok()) throw ReplayFailed{fresh.error().message};
-        s = std::move(fresh.value());
-        s->set_echo(false);
-        s->set_hook(this);
-        start = Mark{};
-      }
-    }
+    skip_ip_ = 0;
+    auto opened = open_for(end, &start, true);
+    if (!opened.ok()) throw ReplayFailed{opened.error().message};
+    std::unique_ptr<ReplaySession> s = std::move(opened.value());
     mode_ = Mode::Search;
     target_ = probe_end;
     serve_traps_ = gdb_traps;
@@ -336,9 +318,15 @@ std::optional<Mark> ReplayTimeline::previous_instruction(const Mark& target) {
 
 // --- ExecutionHook --------------------------------------------------------
 
-void ReplayTimeline::stretch_begins(ReplaySession& s, ReplayTask&) {
+void ReplayTimeline::stretch_begins(ReplaySession& s, ReplayTask& rt) {
   uint64_t e = s.current_event();
-  if (here_.event == e && !here_.pieces.empty() && !here_.at_exit) return;  // resumed inside a stretch (a restore)
+  if (here_.event == e && !here_.pieces.empty() && !here_.at_exit) {
+    // Resumed inside a stretch (a restore): it stopped at a hit if its last
+    // piece was a run.
+    skip_ip_ = here_.pieces.back().step ? 0 : rt.task->regs().ip().as_int();
+    return;
+  }
+  skip_ip_ = 0;
   here_ = Mark{};
   here_.event = e;
   in_target_stretch_ = mode_ != Mode::Serve && e == target_.event && !target_.at_exit;
@@ -348,6 +336,10 @@ void ReplayTimeline::stretch_begins(ReplaySession& s, ReplayTask&) {
 
 ExecutionHook::Directive ReplayTimeline::next_piece(ReplaySession&, ReplayTask& rt) {
   Directive d;
+  if (skip_ip_) {
+    d.skip_current = skip_ip_ == rt.task->regs().ip().as_int();
+    skip_ip_ = 0;
+  }
   switch (mode_) {
     case Mode::Serve:
       if (!debuggable(rt)) return d;
@@ -387,6 +379,8 @@ ExecutionHook::Directive ReplayTimeline::next_piece(ReplaySession&, ReplayTask& 
 
 void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hit) {
   uint64_t ip = rt.task->regs().ip().as_int();
+  // Stopped before an instruction with a breakpoint: the next piece steps over it.
+  skip_ip_ = hit.kind == TrapHit::Software || (hit.kind == TrapHit::Hardware && hit.watch == WatchKind::Exec) ? ip : 0;
   switch (mode_) {
     case Mode::Serve: {
       bool stepped = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid());
@@ -686,6 +680,9 @@ Status ReplayTimeline::run(const Mark& start) {
     } catch (const ReplayFailed& f) {
       session_.reset();
       return make_error(f.message);
+    } catch (const FatalError& e) {
+      session_.reset();
+      return make_error(e.what());
     } catch (const GoalReached&) {
       session_.reset();
       return make_error("internal error: a search ended outside its replay");

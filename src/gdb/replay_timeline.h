@@ -103,7 +103,8 @@ class ReplayTimeline : private ExecutionHook {
 
   // Opens a session at the best snapshot for reaching `target` (the
   // latest one at or before it), positioned and hooked.
-  Result<std::unique_ptr<ReplaySession>> open_for(const Mark& target, Mark* start);
+  // With `strict`, only snapshots before `target` (not at it) count.
+  Result<std::unique_ptr<ReplaySession>> open_for(const Mark& target, Mark* start, bool strict = false);
   // Replays to `target` and serves gdb there (returns when the replay
   // ends or a jump unwinds it).
   void go_to(const Mark& target, const StopInfo& stop);
@@ -155,6 +156,7 @@ class ReplayTimeline : private ExecutionHook {
   Piece probe_goal_;     // the last piece of the probed point (empty: its event's stop)
   bool probe_to_event_ = false;
   uint64_t last_auto_snapshot_event_ = 0;
+  uint64_t skip_ip_ = 0;  // a breakpoint hit here: the next piece steps over it
   uint64_t events_since_interrupt_check_ = 0;
 };
 

@@ -438,9 +438,10 @@ WaitStatus ReplaySession::run_user_code(ReplayTask& rt) {
     const TrapSet& traps = d.traps ? *d.traps : kNone;
     uint64_t ip = t.regs().ip().as_int();
     // A breakpoint at the instruction about to run is stepped over first.
-    bool at_break = holds(traps.sw, ip) ||
-                    std::any_of(traps.hw.begin(), traps.hw.end(),
-                                [&](const HwWatch& w) { return w.kind == WatchKind::Exec && w.addr == ip; });
+    bool at_break = d.skip_current &&
+                    (holds(traps.sw, ip) || std::any_of(traps.hw.begin(), traps.hw.end(), [&](const HwWatch& w) {
+                       return w.kind == WatchKind::Exec && w.addr == ip;
+                     }));
     bool stepping = d.step || at_break;
     WaitStatus st;
     TrapHit hit;
@@ -449,7 +450,8 @@ WaitStatus ReplaySession::run_user_code(ReplayTask& rt) {
       ArmedTraps armed(t, traps, at_break ? ip : 0);
       t.resume(stepping ? ResumeHow::SysemuSingleStep : ResumeHow::Sysemu, rt.pending_sig);
       rt.pending_sig = 0;
-      st = wait_filtered(rt, ResumeHow::Sysemu);
+      // A signal replay passes over must not turn a step into a run.
+      st = wait_filtered(rt, stepping ? ResumeHow::SysemuSingleStep : ResumeHow::Sysemu);
       if (st.stop_sig() == SIGTRAP) {
         siginfo_t si = t.siginfo();
         uint64_t slots = armed.hits();

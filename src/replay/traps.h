@@ -29,7 +29,7 @@ struct TrapSet {
 
 // One piece of a stretch of user code: `count` single steps, or a run to
 // the first hit of `traps` (a breakpoint at the starting instruction is
-// stepped over first). Re-running the same pieces from the same event
+// stepped over when the piece before stopped at it). Re-running the same pieces from the same event
 // reaches the same instruction: this is how a position inside an event is
 // named and found again.
 struct Piece {
@@ -69,6 +69,9 @@ class ExecutionHook {
   struct Directive {
     bool step = false;              // one instruction, then report
     const TrapSet* traps = nullptr; // armed for this piece; nullptr: none
+    // A breakpoint at the current instruction is stepped over first (the
+    // piece resumes from a hit there); else it hits at once.
+    bool skip_current = false;
   };
   // A stretch of user code of `rt` starts (the event after current_event()).
   virtual void stretch_begins(ReplaySession& s, ReplayTask& rt) = 0;
