@@ -149,22 +149,21 @@ int cmd_replay(const Args& args) {
   std::vector<std::string> gdb_args;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    auto number = [&](const char* what, unsigned long long& out) {
+    auto number = [&](unsigned long long& out) {
       if (i + 1 >= args.size() || !parse_event(args[i + 1], out)) return false;
       ++i;
-      (void)what;
       return true;
     };
     if (a == "-a" || a == "--autopilot") {
       autopilot = true;
     } else if (a == "-g" || a == "--goto") {
-      if (!number("-g", from)) return fail("-g needs an event number");
+      if (!number(from)) return fail("-g needs an event number");
     } else if (a == "-p" || a == "--onprocess") {
-      if (!number("-p", exec_pid) || exec_pid == 0) return fail("-p needs a process id (see rr ps)");
+      if (!number(exec_pid) || exec_pid == 0) return fail("-p needs a process id (see rr ps)");
     } else if (a == "-f" || a == "--onfork") {
-      if (!number("-f", fork_pid) || fork_pid == 0) return fail("-f needs a process id (see rr ps)");
+      if (!number(fork_pid) || fork_pid == 0) return fail("-f needs a process id (see rr ps)");
     } else if (a == "-s" || a == "--dbgport") {
-      if (!number("-s", port) || port == 0 || port > 65535) return fail("-s needs a port number");
+      if (!number(port) || port == 0 || port > 65535) return fail("-s needs a port number");
       serve_only = true;
     } else if (a == "-e" || a == "--goto-exit") {
       at_end = true;

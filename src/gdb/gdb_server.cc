@@ -270,17 +270,19 @@ Resume GdbServer::stopped(ReplaySession& s, const Mark& here, const StopInfo& st
     }
     if (resumed) {
       awaiting_stop_ = true;
-      s.set_echo(true);
       return r;
     }
   }
 }
 
 bool GdbServer::handle(const std::string& p, Resume* resume) {
-  if (p.empty()) return !conn_.send("").ok() && (jump(TimelineJump{}), false);
   auto reply = [&](const std::string& r) {
     if (!conn_.send(r).ok()) jump(TimelineJump{});
   };
+  if (p.empty()) {
+    reply("");
+    return false;
+  }
   char c = p[0];
   switch (c) {
     case '\x03':

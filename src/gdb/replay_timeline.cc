@@ -30,8 +30,7 @@ bool traps_hit(const TrapSet& traps, const TrapHit& hit, uint64_t ip) {
   if (hit.kind == TrapHit::Hardware)
     return std::any_of(traps.hw.begin(), traps.hw.end(), [&](const HwWatch& w) { return w.addr == hit.addr && w.kind == hit.watch; });
   // A step that lands on a breakpoint is where a run would have stopped.
-  return std::find(traps.sw.begin(), traps.sw.end(), ip) != traps.sw.end() ||
-         std::any_of(traps.hw.begin(), traps.hw.end(), [&](const HwWatch& w) { return w.kind == WatchKind::Exec && w.addr == ip; });
+  return traps.breaks_at(ip);
 }
 
 TrapSet merged(const TrapSet& a, const TrapSet& b) {
@@ -506,8 +505,7 @@ void ReplayTimeline::after_event(ReplaySession& s) {
       if (target_.at_boundary() && e == target_.event) throw GoalReached{};
       return;
     case Mode::Probe:
-      if (e == target_.event + (probe_to_event_ && target_.at_boundary() ? 1 : 0) && probe_to_event_ &&
-          piece_index_ >= target_.pieces.size() && e > target_.event)
+      if (probe_to_event_ && target_.at_boundary() && e == target_.event + 1)
         throw GoalReached{};  // the event ran no user code: the base is the answer
       return;
   }

@@ -360,15 +360,13 @@ namespace {
 constexpr int kSiKernel = 0x80;  // si_code of an int3 trap
 constexpr uint64_t kDr6Hits = 0xf;
 
-bool holds(const std::vector<uint64_t>& v, uint64_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
-
 // Breakpoints and watchpoints written into one task for one piece of user
 // code, and taken out again when the piece ends, so that nothing else (the
 // replay's own syscalls, checkpoints, a debugger's memory reads) ever sees
 // them.
 class ArmedTraps {
  public:
-  ArmedTraps(Task& t, const TrapSet& traps, uint64_t skip) : t_(t), traps_(traps) {
+  ArmedTraps(Task& t, const TrapSet& traps, uint64_t skip) : t_(t) {
     for (uint64_t a : traps.sw) {
       if (a == skip) continue;
       uint8_t orig;
@@ -422,7 +420,6 @@ class ArmedTraps {
     uint8_t orig;
   };
   Task& t_;
-  const TrapSet& traps_;
   std::vector<Saved> saved_;
   bool dr7_set_ = false;
 };
@@ -438,10 +435,7 @@ WaitStatus ReplaySession::run_user_code(ReplayTask& rt) {
     const TrapSet& traps = d.traps ? *d.traps : kNone;
     uint64_t ip = t.regs().ip().as_int();
     // A breakpoint at the instruction about to run is stepped over first.
-    bool at_break = d.skip_current &&
-                    (holds(traps.sw, ip) || std::any_of(traps.hw.begin(), traps.hw.end(), [&](const HwWatch& w) {
-                       return w.kind == WatchKind::Exec && w.addr == ip;
-                     }));
+    bool at_break = d.skip_current && traps.breaks_at(ip);
     bool stepping = d.step || at_break;
     WaitStatus st;
     TrapHit hit;

@@ -24,14 +24,22 @@ struct TrapSet {
   std::vector<uint64_t> sw;   // software breakpoint addresses
   std::vector<HwWatch> hw;    // at most 4
   bool empty() const { return sw.empty() && hw.empty(); }
+  // Whether a software or debug-register breakpoint is at instruction `ip`.
+  bool breaks_at(uint64_t ip) const {
+    for (uint64_t a : sw)
+      if (a == ip) return true;
+    for (const HwWatch& w : hw)
+      if (w.kind == WatchKind::Exec && w.addr == ip) return true;
+    return false;
+  }
   bool operator==(const TrapSet&) const = default;
 };
 
 // One piece of a stretch of user code: `count` single steps, or a run to
 // the first hit of `traps` (a breakpoint at the starting instruction is
-// stepped over when the piece before stopped at it). Re-running the same pieces from the same event
-// reaches the same instruction: this is how a position inside an event is
-// named and found again.
+// stepped over when the piece before stopped at it). Re-running the same
+// pieces from the same event reaches the same instruction: this is how a
+// position inside an event is named and found again.
 struct Piece {
   bool step = false;
   uint32_t count = 1;
