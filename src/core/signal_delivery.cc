@@ -48,6 +48,19 @@ bool signal_is_caught(Task& t, int sig) {
   return (proc_sigset(t.tid(), "SigCgt") >> (sig - 1)) & 1;
 }
 
+bool signal_is_fatal(Task& t, int sig) {
+  switch (sig) {
+    case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH:  // ignored by default
+    case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:  // stop by default
+      return false;
+    default:
+      break;
+  }
+  if (sig == SIGKILL) return true;
+  uint64_t bit = 1ull << (sig - 1);
+  return !(proc_sigset(t.tid(), "SigCgt") & bit) && !(proc_sigset(t.tid(), "SigIgn") & bit);
+}
+
 bool deliver_to_handler(Task& t, int sig) {
   if (!signal_is_caught(t, sig)) return false;
   t.resume(ResumeHow::SingleStep, sig);

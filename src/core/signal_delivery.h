@@ -23,6 +23,10 @@ uint64_t proc_sigset(pid_t tid, const char* field);
 // Whether `sig` has a handler in the tracee (it gets a signal frame).
 bool signal_is_caught(Task& t, int sig);
 
+// Whether delivering `sig` ends the tracee's process: no handler, not
+// ignored, and a default action that terminates (with or without a core).
+bool signal_is_fatal(Task& t, int sig);
+
 // Delivers `sig` (the tracee is at its signal-delivery stop) into its handler
 // and leaves the tracee stopped at the handler's first instruction. Returns
 // false, having done nothing, if `sig` has no handler.

@@ -157,9 +157,46 @@ std::string reg_bytes(const GdbReg& r, const user_regs_struct& gp, const std::st
   return out;
 }
 
+// gdb's remote protocol numbers signals its own way (include/gdb/signals.def):
+// the classic Unix numbering, which Linux follows only up to SIGTERM.
+// Row N is Linux signal N.
+constexpr uint8_t kGdbSignalOf[32] = {
+    0,  1,  2,  3,  4,  5,  6,
+    10,  // SIGBUS
+    8,  9,
+    30,  // SIGUSR1
+    11,
+    31,  // SIGUSR2
+    13, 14, 15,
+    143, // SIGSTKFLT: no gdb name
+    20,  // SIGCHLD
+    19,  // SIGCONT
+    17,  // SIGSTOP
+    18, 21, 22,
+    16,  // SIGURG
+    24, 25, 26, 27, 28,
+    23,  // SIGIO
+    32,  // SIGPWR
+    12,  // SIGSYS
+};
+
+int gdb_signal(int sig) {
+  if (sig >= 0 && sig < 32) return kGdbSignalOf[sig];
+  if (sig == 32) return 77;
+  if (sig >= 33 && sig <= 63) return 45 + (sig - 33);
+  if (sig == 64) return 78;
+  return 143;
+}
+
+int linux_signal(int gdb_sig) {
+  for (int s = 1; s <= 64; ++s)
+    if (gdb_signal(s) == gdb_sig) return s;
+  return 0;
+}
+
 std::string stop_signal_hex(int sig) {
   char b[4];
-  snprintf(b, sizeof b, "%02x", sig);
+  snprintf(b, sizeof b, "%02x", gdb_signal(sig));
   return b;
 }
 
@@ -202,6 +239,8 @@ std::string GdbServer::stop_reply() const {
       return "T09thread:" + hex_u64(stop_.tid) + ";";
     case StopInfo::Interrupted:
       return "T02thread:" + hex_u64(stop_.tid) + ";";
+    case StopInfo::Signal:
+      return "T" + stop_signal_hex(stop_.sig) + "thread:" + hex_u64(stop_.tid) + ";";
     default:
       break;
   }
@@ -543,6 +582,20 @@ std::string GdbServer::query(const std::string& p) {
   if (p.rfind("qAttached", 0) == 0) return "1";
   if (p == "qOffsets") return "";
   if (p.rfind("qSymbol", 0) == 0) return "OK";
+  if (p.rfind("QPassSignals:", 0) == 0) {
+    // QPassSignals:SIG;SIG...: signals gdb would pass on without a stop.
+    std::set<int> pass;
+    size_t pos = 13;
+    while (pos < p.size()) {
+      size_t semi = p.find(';', pos);
+      uint64_t v;
+      if (!parse_hex_u64(p.substr(pos, semi == std::string::npos ? std::string::npos : semi - pos), v)) return "E01";
+      if (int sig = linux_signal((int)v)) pass.insert(sig);
+      pos = semi == std::string::npos ? p.size() : semi + 1;
+    }
+    pass_signals_ = pass;
+    return "OK";
+  }
   if (p.rfind("QPassSignals", 0) == 0 || p.rfind("QProgramSignals", 0) == 0) return "OK";
   if (p.rfind("qThreadExtraInfo,", 0) == 0) {
     uint64_t tid;

@@ -5,6 +5,7 @@
 // jumps (reverse execution, `run EVT`, `restart N`).
 #pragma once
 
+#include <set>
 #include <string>
 
 #include "gdb/gdb_connection.h"
@@ -20,6 +21,7 @@ class GdbServer : public StopHandler {
   Resume stopped(ReplaySession& s, const Mark& here, const StopInfo& stop) override;
   const TrapSet& traps() const override { return traps_; }
   bool interrupted() override { return conn_.interrupted(); }
+  bool reports_signal(int sig) const override { return !pass_signals_.count(sig); }
 
  private:
   // Handles one packet; returns true with *resume set when gdb resumes forward.
@@ -51,6 +53,7 @@ class GdbServer : public StopHandler {
   pid_t g_thread_ = 0;  // Hg: the thread registers and memory are read from
   pid_t c_thread_ = 0;  // Hc: the thread c and s apply to
   TrapSet traps_;
+  std::set<int> pass_signals_;  // Linux numbers of the signals gdb passes silently
   std::string tdesc_;
 };
 

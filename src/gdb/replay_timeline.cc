@@ -479,7 +479,9 @@ void ReplayTimeline::after_event(ReplaySession& s) {
   maybe_snapshot(s);
   switch (mode_) {
     case Mode::Serve:
-      if (step_finishes_after_event_) {
+      if (report_signal(s)) {
+        step_finishes_after_event_ = false;
+      } else if (step_finishes_after_event_) {
         step_finishes_after_event_ = false;
         StopInfo stop;
         stop.kind = StopInfo::Step;
@@ -509,6 +511,27 @@ void ReplayTimeline::after_event(ReplaySession& s) {
         throw GoalReached{};  // the event ran no user code: the base is the answer
       return;
   }
+}
+
+bool ReplayTimeline::report_signal(ReplaySession& s) {
+  const std::optional<SignalStop>& sig = s.signal_stop();
+  if (!sig) return false;
+  auto it = s.tasks().find(sig->tid);
+  if (it == s.tasks().end() || !debuggable(*it->second)) return false;
+  if (!sig->fatal && !handler_.reports_signal(sig->sig)) return false;
+  StopInfo stop;
+  stop.kind = StopInfo::Signal;
+  stop.sig = sig->sig;
+  stop.tid = sig->tid;
+  resume_ = handler_.stopped(s, here_, stop);
+  serve_traps_ = handler_.traps();
+  if (sig->fatal) {
+    // Nothing of the process runs past its fatal signal: every move forward
+    // comes back here, and gdb can go backwards from the crash.
+    stop.kind = StopInfo::ProcessExit;
+    for (;;) handler_.stopped(s, here_, stop);
+  }
+  return true;
 }
 
 void ReplayTimeline::at_process_exit(ReplaySession& s, ReplayTask& rt) {

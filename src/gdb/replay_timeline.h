@@ -21,9 +21,10 @@ namespace rr {
 
 // Why the replay stopped for gdb.
 struct StopInfo {
-  enum Kind { Arrived, Hit, Step, Interrupted, ProcessExit, HistoryBegin, Ended } kind = Arrived;
+  enum Kind { Arrived, Hit, Step, Interrupted, Signal, ProcessExit, HistoryBegin, Ended } kind = Arrived;
   pid_t tid = 0;   // recorded tid of the thread to report
   TrapHit hit;     // for Hit
+  int sig = 0;     // for Signal: about to be delivered
   int exit_code = 0, killed_by = 0;  // for Ended
 };
 
@@ -52,6 +53,8 @@ class StopHandler {
   virtual const TrapSet& traps() const = 0;
   // Whether gdb sent an interrupt (^C).
   virtual bool interrupted() = 0;
+  // Whether gdb wants to hear of `sig` (not in its QPassSignals list).
+  virtual bool reports_signal(int sig) const = 0;
 };
 
 // A state to start a replay from: a checkpoint file and the point it holds.
@@ -117,6 +120,9 @@ class ReplayTimeline : private ExecutionHook {
   // Runs `s` (already hooked) until the mode's goal unwinds it.
   void drive(ReplaySession& s);
   void arrive(ReplaySession& s, pid_t tid);
+  // Serve: reports the signal the event just applied stopped a debugged
+  // task with, if any; true if it did. A fatal one ends in a stuck point.
+  bool report_signal(ReplaySession& s);
   // Snapshot bookkeeping.
   void maybe_snapshot(ReplaySession& s);
   Result<Snapshot> snapshot(ReplaySession& s, const Mark& m);

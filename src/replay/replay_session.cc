@@ -299,6 +299,7 @@ Status ReplaySession::run_to(uint64_t target) {
     try {
       applying_ = true;
       applying_pos_ = frame_pos;
+      signal_stop_.reset();
       Status applied = apply(f);
       applying_ = false;
       RR_TRY(std::move(applied));
@@ -345,11 +346,13 @@ Status ReplaySession::apply_exec(trace::Frame::Reader f, trace::ExecImage::Reade
 
 WaitStatus ReplaySession::resume_and_wait(ReplayTask& rt, ResumeHow how) {
   Task& t = *rt.task;
+  bool entered_handler = false;
   if (rt.pending_sig && deliver_to_handler(t, rt.pending_sig)) {
     write_frame_state(t, rt.pending_frame);
     rt.pending_sig = 0;
+    entered_handler = true;
   }
-  if (hook_ && how == ResumeHow::Sysemu) return run_user_code(rt);
+  if (hook_ && how == ResumeHow::Sysemu) return run_user_code(rt, entered_handler);
   t.resume(how, rt.pending_sig);
   rt.pending_sig = 0;
   return wait_filtered(rt, how);
@@ -426,12 +429,19 @@ class ArmedTraps {
 
 }  // namespace
 
-WaitStatus ReplaySession::run_user_code(ReplayTask& rt) {
+WaitStatus ReplaySession::run_user_code(ReplayTask& rt, bool entered_handler) {
   Task& t = *rt.task;
   hook_->stretch_begins(*this, rt);
   static const TrapSet kNone;
   for (;;) {
     ExecutionHook::Directive d = hook_->next_piece(*this, rt);
+    if (entered_handler && d.step) {
+      // Entering a signal handler was the step: stop at its first instruction.
+      entered_handler = false;
+      hook_->on_trap(*this, rt, TrapHit{});
+      continue;
+    }
+    entered_handler = false;
     const TrapSet& traps = d.traps ? *d.traps : kNone;
     uint64_t ip = t.regs().ip().as_int();
     // A breakpoint at the instruction about to run is stepped over first.
@@ -795,6 +805,7 @@ Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::R
     t.set_siginfo(si);
   }
   rt.pending_sig = ev.getDeliver() ? sig : 0;
+  signal_stop_ = SignalStop{rt.recorded_tid(), sig, rt.pending_sig && signal_is_fatal(t, sig)};
   rt.pending_frame = FrameKernelState{ev.getFrameErr(), ev.getFrameTrapno(), ev.getFrameCr2(), data_string(ev.getFrameFpu())};
   return {};
 }

@@ -63,6 +63,14 @@ struct ReplayTask {
   pid_t recorded_tid() const { return task->recorded_tid().value; }
 };
 
+// A signal the event just applied stopped a task with, about to be
+// delivered (the point a debugger reports as "received signal").
+struct SignalStop {
+  pid_t tid = 0;       // recorded tid
+  int sig = 0;
+  bool fatal = false;  // delivering it ends the process (no handler, default action kills)
+};
+
 class ReplaySession {
  public:
   static Result<std::unique_ptr<ReplaySession>> open(const std::string& trace_dir);
@@ -74,6 +82,8 @@ class ReplaySession {
   // The last event applied (0 before the first).
   uint64_t current_event() const { return current_event_; }
   bool at_end() const { return at_end_; }
+  // Set when the event just applied stopped a task at a signal's delivery.
+  const std::optional<SignalStop>& signal_stop() const { return signal_stop_; }
   // True when the tracee has exited; exit_status() then holds its status.
   bool exited() const { return exited_; }
   int exit_code() const { return exit_code_; }
@@ -137,8 +147,10 @@ class ReplaySession {
   // Resumes the tracee and waits; passes the pending signal.
   WaitStatus resume_and_wait(ReplayTask& rt, ResumeHow how);
   // The user code of one event under the hook: pieces with traps armed,
-  // hits reported, until the event's stop, which is returned.
-  WaitStatus run_user_code(ReplayTask& rt);
+  // hits reported, until the event's stop, which is returned. When the
+  // task was just put at a signal handler's first instruction, a first
+  // step piece is that entry (nothing more runs for it).
+  WaitStatus run_user_code(ReplayTask& rt, bool entered_handler);
   // Waits for `rt`, passing over signals the replay itself caused (a real
   // child's SIGCHLD): every signal the program sees comes from the trace.
   WaitStatus wait_filtered(ReplayTask& rt, ResumeHow how);
@@ -220,6 +232,7 @@ class ReplaySession {
   bool echo_ = true;
   std::function<void(uint64_t)> progress_;
   ExecutionHook* hook_ = nullptr;
+  std::optional<SignalStop> signal_stop_;  // of the event just applied
   bool applying_ = false;          // inside apply() of the frame at applying_pos_
   StreamPos applying_pos_;
 };

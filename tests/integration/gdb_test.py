@@ -157,6 +157,30 @@ def main():
             expect(len(stmts) == 3 and "create table" in stmts[0] and stmts[2] == stmts[0] and stmts[1] != stmts[0],
                    "sqlite3_prepare_v2 statements forward and back: %r" % stmts, out)
 
+        # 9. Signals: a handled one stops gdb, stepi enters its handler, one
+        #    gdb passes silently does not stop; a crash stops, stays stuck, and
+        #    a reverse watch from it finds the write that broke the pointer.
+        crash = os.path.join(tmp, "gdb_crash")
+        subprocess.run(["cc", "-O0", "-g", "-o", crash, os.path.join(a.src, "gdb_crash.c")], check=True)
+        ctrace = os.path.join(tmp, "crash")
+        r = run([rr, "record", "-q", "-o", ctrace, crash])
+        expect(r.returncode == 128 + 11 and "usr1 10 alrm 14" in r.stdout, "recording gdb_crash (status %d)" % r.returncode, r.stdout)
+        out = gdb(rr, ctrace, ["handle SIGALRM nostop noprint", "continue", "stepi", "print $pc == (long)on_usr1",
+                               "continue", "bt 1", "print alrm_seen", "continue", "when", "continue", "when",
+                               "watch target", "reverse-continue", "print i", "bt 1"])
+        v = values(out, "")
+        whens = re.findall(r"Current event: (\d+)", out)
+        expect("Program received signal SIGUSR1" in out, "SIGUSR1 stops gdb", out)
+        expect("SIGALRM" not in out, "SIGALRM passes silently", out)
+        expect(len(v) >= 1 and v[0] == "1", "stepi from the SIGUSR1 stop enters on_usr1: %r" % v, out)
+        expect("Program received signal SIGSEGV" in out and re.search(r"^#0 +main \(\) at .*gdb_crash.c:32", out, re.M) is not None,
+               "the crash stops in main", out)
+        expect(len(v) >= 2 and v[1] == "14", "the passed SIGALRM reached its handler: %r" % v, out)
+        expect("Program received signal SIGKILL" in out and len(whens) == 2 and whens[0] == whens[1],
+               "continuing from the crash stays there: %r" % whens, out)
+        expect(re.search(r"Old value = \(int \*[^)]*\) 0x10\n", out) is not None and re.search(r"#0 .*fill \(n=8\)", out) is not None and
+               len(v) >= 3 and v[2] == "5", "reverse watch from the crash finds the bad write at i == 5: %r" % v, out)
+
         # 8. rr replay -s PORT with a gdb started by hand, and packets gdb would never send.
         port = free_port()
         server = subprocess.Popen([rr, "replay", "-s", str(port), trace], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
