@@ -37,8 +37,8 @@ struct CheckpointInfo {
 }
 
 # One piece of user code run since the event (see Piece in replay/traps.h):
-# `count` single steps, or a run to the first hit of the breakpoints and
-# watchpoints listed.
+# `count` single steps, or `count` runs each to the next hit of the
+# breakpoints and watchpoints listed (files before 2.2 always have 1).
 struct Piece {
   step @0 :Bool;
   count @1 :UInt32;

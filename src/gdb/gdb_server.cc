@@ -262,7 +262,7 @@ std::string GdbServer::stop_reply() const {
 
 Resume GdbServer::stopped(ReplaySession& s, const Mark& here, const StopInfo& stop) {
   session_ = &s;
-  here_ = here;
+  (void)here;  // timeline_->here(), read when asked
   stop_ = stop;
   if (!find_thread(stop_.tid)) {
     ReplayTask* t = any_thread();
@@ -626,19 +626,20 @@ std::string GdbServer::monitor(const std::string& line) {
     if (m.at_exit) d += ", at the process's exit";
     else if (!m.pieces.empty()) {
       size_t steps = 0, runs = 0;
-      for (const Piece& p : m.pieces) (p.step ? steps += p.count : ++runs);
-      d += " + " + std::to_string(runs) + " runs, " + std::to_string(steps) + " steps";
+      for (const Piece& p : m.pieces) (p.step ? steps : runs) += p.count;
+      d += " + " + std::to_string(runs) + " runs, " + std::to_string(steps) + " steps (" +
+           std::to_string(m.pieces.size()) + " pieces)";
     }
     return d;
   };
   std::string arg;
-  if (cmd == "when") return "Current event: " + std::to_string(here_.event) + "\n";
+  if (cmd == "when") return "Current event: " + std::to_string(timeline_->here().event) + "\n";
   if (cmd == "checkpoint") {
     ReplayTask* rt = find_thread(current_thread());
     std::string note = rt ? "rip 0x" + hex_u64(rt->task->regs().ip().as_int()) : "";
     auto id = timeline_->add_checkpoint(*session_, note);
     if (!id.ok()) return "rr: " + id.error().message + "\n";
-    return "Checkpoint " + std::to_string(id.value()) + " at " + describe(here_) + ".\n";
+    return "Checkpoint " + std::to_string(id.value()) + " at " + describe(timeline_->here()) + ".\n";
   }
   if (cmd == "info checkpoints") {
     std::string out;

@@ -43,7 +43,6 @@ class GdbServer : public StopHandler {
   GdbConnection& conn_;
   ReplayTimeline* timeline_ = nullptr;
   ReplaySession* session_ = nullptr;
-  Mark here_;
   StopInfo stop_;
   bool awaiting_stop_ = false;
   bool hold_next_resume_ = false;

@@ -42,12 +42,20 @@ TrapSet merged(const TrapSet& a, const TrapSet& b) {
   return out;
 }
 
+// Appends `p`, merged into the last piece when both step or both run to the
+// same traps.
 void add_piece(Mark& m, const Piece& p) {
-  if (p.step && !m.pieces.empty() && m.pieces.back().step) {
+  if (!m.pieces.empty() && m.pieces.back().step == p.step && (p.step || m.pieces.back().traps == p.traps)) {
     m.pieces.back().count += p.count;
     return;
   }
   m.pieces.push_back(p);
+}
+
+Piece run_piece(const TrapSet& traps) {
+  Piece p;
+  p.traps = traps;
+  return p;
 }
 
 Piece step_piece(uint32_t n) {
@@ -77,7 +85,7 @@ void progress_of(const Mark& a, const Mark& b, size_t* index, uint32_t* done) {
   *index = 0;
   *done = 0;
   for (size_t i = 0; i < a.pieces.size(); ++i) {
-    if (a.pieces[i].step && a.pieces[i].count < b.pieces[i].count) {
+    if (a.pieces[i].count < b.pieces[i].count) {
       *index = i;
       *done = a.pieces[i].count;
       return;
@@ -88,7 +96,7 @@ void progress_of(const Mark& a, const Mark& b, size_t* index, uint32_t* done) {
 
 size_t weight(const Mark& m) {
   size_t w = 0;
-  for (const Piece& p : m.pieces) w += p.step ? p.count : 1;
+  for (const Piece& p : m.pieces) w += p.count;
   return w + (m.at_exit ? 1u << 30 : 0);
 }
 
@@ -216,6 +224,7 @@ void ReplayTimeline::drive(ReplaySession& s) {
 void ReplayTimeline::arrive(ReplaySession& s, pid_t tid) {
   mode_ = Mode::Serve;
   here_ = target_;
+  fold_from_ = 0;
   StopInfo stop = arrival_;
   if (!stop.tid) stop.tid = tid;
   bool stuck = stop.kind == StopInfo::ProcessExit;
@@ -259,7 +268,7 @@ std::optional<std::pair<Mark, TrapHit>> ReplayTimeline::last_hit_before(const Ma
     mode_ = Mode::Search;
     target_ = probe_end;
     serve_traps_ = gdb_traps;
-    hits_.clear();
+    last_hit_.reset();
     here_ = start;
     in_target_stretch_ = start.event == target_.event && !start.at_boundary();
     progress_of(start, target_, &piece_index_, &piece_done_);
@@ -269,7 +278,7 @@ std::optional<std::pair<Mark, TrapHit>> ReplayTimeline::last_hit_before(const Ma
     } catch (const GoalReached&) {
     }
     s.reset();
-    if (!hits_.empty()) return hits_.back();
+    if (last_hit_) return std::move(last_hit_);
     if (start.event == 0) return std::nullopt;
     end = start;
   }
@@ -282,13 +291,14 @@ std::optional<Mark> ReplayTimeline::previous_instruction(const Mark& target) {
     if (--m.pieces.back().count == 0) m.pieces.pop_back();
     return m;
   }
-  // Step from the point before the last piece (or from the start of the
+  // Step from the point before the last run (or from the start of the
   // stretch) until the target is met; the point one step earlier is it.
   Mark base = target;
   probe_to_event_ = target.pieces.empty();
   if (!target.pieces.empty()) {
     probe_goal_ = target.pieces.back();
-    base.pieces.pop_back();
+    probe_goal_.count = 1;
+    if (--base.pieces.back().count == 0) base.pieces.pop_back();
   } else if (target.at_exit) {
     base.at_exit = false;
   } else {
@@ -326,6 +336,7 @@ void ReplayTimeline::stretch_begins(ReplaySession& s, ReplayTask& rt) {
     return;
   }
   skip_ip_ = 0;
+  fold_from_ = 0;
   here_ = Mark{};
   here_.event = e;
   in_target_stretch_ = mode_ != Mode::Serve && e == target_.event && !target_.at_exit;
@@ -335,8 +346,10 @@ void ReplayTimeline::stretch_begins(ReplaySession& s, ReplayTask& rt) {
 
 ExecutionHook::Directive ReplayTimeline::next_piece(ReplaySession&, ReplayTask& rt) {
   Directive d;
+  piece_from_hit_ = 0;
   if (skip_ip_) {
     d.skip_current = skip_ip_ == rt.task->regs().ip().as_int();
+    if (d.skip_current) piece_from_hit_ = skip_ip_;
     skip_ip_ = 0;
   }
   switch (mode_) {
@@ -384,11 +397,22 @@ void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hi
     case Mode::Serve: {
       bool stepped = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid());
       if (stepped) {
+        // gdb steps over a breakpoint it stopped at by itself (out, step,
+        // in, continue): remember when this step may be such a step-over.
+        bool lone = here_.pieces.empty() || here_.pieces.back().step == false;
+        fold_from_ = lone && !here_.pieces.empty() ? piece_from_hit_ : 0;
         add_piece(here_, step_piece(1));
+      } else if (fold_from_ && here_.pieces.size() >= 2 && here_.pieces.back().step && here_.pieces.back().count == 1 &&
+                 !here_.pieces[here_.pieces.size() - 2].step && here_.pieces[here_.pieces.size() - 2].traps == serve_traps_ && serve_traps_.breaks_at(fold_from_)) {
+        // [run to T, step over its hit, run to T] is [run to T twice]: a run
+        // steps over the hit it starts from. This keeps a point reached
+        // through a million conditional-breakpoint hits one piece long.
+        here_.pieces.pop_back();
+        ++here_.pieces.back().count;
+        fold_from_ = 0;
       } else {
-        Piece p;
-        p.traps = serve_traps_;
-        add_piece(here_, p);
+        add_piece(here_, run_piece(serve_traps_));
+        fold_from_ = 0;
       }
       StopInfo stop;
       stop.kind = hit.kind == TrapHit::Step ? StopInfo::Step : StopInfo::Hit;
@@ -402,13 +426,7 @@ void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hi
     case Mode::Navigate:
     case Mode::Probe: {
       if (piece_index_ < target_.pieces.size()) {
-        const Piece& p = target_.pieces[piece_index_];
-        if (p.step) {
-          took_step(p);
-        } else {
-          add_piece(here_, p);
-          ++piece_index_;
-        }
+        took_piece(target_.pieces[piece_index_]);
         if (piece_index_ == target_.pieces.size() && mode_ == Mode::Navigate) arrive(s, rt.recorded_tid());
         return;
       }
@@ -425,18 +443,18 @@ void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hi
       if (in_target_stretch_ && piece_index_ < target_.pieces.size()) {
         const Piece& p = target_.pieces[piece_index_];
         if (p.step) {
-          took_step(p);
+          took_piece(p);
         } else {
-          Piece run;
-          run.traps = union_traps_;
-          add_piece(here_, run);
-          if (traps_hit(p.traps, hit, ip)) ++piece_index_;
+          // gdb's traps may stop it short of the piece's own.
+          add_piece(here_, run_piece(union_traps_));
+          if (traps_hit(p.traps, hit, ip) && ++piece_done_ == p.count) {
+            ++piece_index_;
+            piece_done_ = 0;
+          }
         }
         if (piece_index_ == target_.pieces.size()) throw GoalReached{};  // the target itself is no hit before it
       } else {
-        Piece run;
-        run.traps = serve_traps_;
-        add_piece(here_, run);
+        add_piece(here_, run_piece(serve_traps_));
       }
       if (gdb_hit) {
         TrapHit h = hit;
@@ -444,15 +462,17 @@ void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hi
           h.kind = TrapHit::Software;
           h.addr = ip;
         }
-        hits_.emplace_back(here_, h);
+        last_hit_ = std::make_pair(here_, h);
       }
       return;
     }
   }
 }
 
-void ReplayTimeline::took_step(const Piece& p) {
-  add_piece(here_, step_piece(1));
+void ReplayTimeline::took_piece(const Piece& p) {
+  Piece one = p;
+  one.count = 1;
+  add_piece(here_, one);
   if (++piece_done_ == p.count) {
     ++piece_index_;
     piece_done_ = 0;
@@ -475,6 +495,7 @@ void ReplayTimeline::after_event(ReplaySession& s) {
   uint64_t e = s.current_event();
   here_ = Mark{};
   here_.event = e;
+  fold_from_ = 0;
   in_target_stretch_ = false;
   maybe_snapshot(s);
   switch (mode_) {

@@ -128,8 +128,8 @@ class ReplayTimeline : private ExecutionHook {
   Result<Snapshot> snapshot(ReplaySession& s, const Mark& m);
   std::string private_dir();
   bool debuggable(const ReplayTask& rt) const;
-  // One step of the target's step piece `p` done.
-  void took_step(const Piece& p);
+  // One step or run of the target's piece `p` done.
+  void took_piece(const Piece& p);
 
   std::string trace_dir_;
   pid_t debugged_;
@@ -155,14 +155,16 @@ class ReplayTimeline : private ExecutionHook {
   pid_t step_stop_tid_ = 0;
   TrapSet serve_traps_;
   TrapSet union_traps_;  // Search: the piece's traps plus gdb's
-  // Search: hits found so far before target_.
-  std::vector<std::pair<Mark, TrapHit>> hits_;
+  // Search: the latest hit found so far before target_.
+  std::optional<std::pair<Mark, TrapHit>> last_hit_;
   // Probe: steps counted from the probe's base, and whether target_ was met.
   uint32_t probe_steps_ = 0;
   Piece probe_goal_;     // the last piece of the probed point (empty: its event's stop)
   bool probe_to_event_ = false;
   uint64_t last_auto_snapshot_event_ = 0;
   uint64_t skip_ip_ = 0;  // a breakpoint hit here: the next piece steps over it
+  uint64_t piece_from_hit_ = 0;  // the piece running started at a hit at this address
+  uint64_t fold_from_ = 0;  // Serve: here_ ends with one step taken from a hit here
   uint64_t events_since_interrupt_check_ = 0;
 };
 

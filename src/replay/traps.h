@@ -35,9 +35,10 @@ struct TrapSet {
   bool operator==(const TrapSet&) const = default;
 };
 
-// One piece of a stretch of user code: `count` single steps, or a run to
-// the first hit of `traps` (a breakpoint at the starting instruction is
-// stepped over when the piece before stopped at it). Re-running the same
+// One piece of a stretch of user code: `count` single steps, or `count`
+// runs each to the next hit of `traps` (a breakpoint at the starting
+// instruction is stepped over when the run before stopped at it), so a
+// breakpoint hit a million times in a stretch is one piece. Re-running the same
 // pieces from the same event reaches the same instruction: this is how a
 // position inside an event is named and found again.
 struct Piece {

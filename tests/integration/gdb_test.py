@@ -181,6 +181,21 @@ def main():
         expect(re.search(r"Old value = \(int \*[^)]*\) 0x10\n", out) is not None and re.search(r"#0 .*fill \(n=8\)", out) is not None and
                len(v) >= 3 and v[2] == "5", "reverse watch from the crash finds the bad write at i == 5: %r" % v, out)
 
+        # 10. A conditional breakpoint hit 3000 times in one stretch: the
+        #     point stays a few pieces long, and reverse-continue finds the
+        #     hit before it.
+        hot = os.path.join(tmp, "gdb_hot")
+        subprocess.run(["cc", "-O0", "-g", "-o", hot, os.path.join(a.src, "gdb_hot.c")], check=True)
+        htrace = os.path.join(tmp, "hot")
+        r = run([rr, "record", "-q", "-o", htrace, hot])
+        expect(r.returncode == 0, "recording gdb_hot", r.stdout)
+        out = gdb(rr, htrace, ["break tick if i == 2990", "continue", "checkpoint", "delete", "break tick",
+                               "reverse-continue", "print i", "restart 1", "print i"])
+        m = re.search(r"Checkpoint 1 at event \d+ \+ (\d+) runs, (\d+) steps \((\d+) pieces\)", out)
+        expect(m is not None and int(m.group(1)) >= 2991 and int(m.group(3)) <= 4,
+               "2991 hits make a point of a few pieces: %r" % ((m.groups() if m else None),), out)
+        expect(values(out, "") == ["2989", "2990"], "reverse-continue and restart at i 2990: %r" % values(out, ""), out)
+
         # 8. rr replay -s PORT with a gdb started by hand, and packets gdb would never send.
         port = free_port()
         server = subprocess.Popen([rr, "replay", "-s", str(port), trace], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
