@@ -428,14 +428,17 @@ void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hi
       if (piece_index_ < target_.pieces.size()) {
         took_piece(target_.pieces[piece_index_]);
         if (piece_index_ == target_.pieces.size() && mode_ == Mode::Navigate) arrive(s, rt.recorded_tid());
+        else if (interrupt_due()) serve_interrupt(s, rt.recorded_tid());
         return;
       }
       // Probe, stepping past the base.
       ++probe_steps_;
+      add_piece(here_, step_piece(1));
       if (!probe_to_event_ && traps_hit(probe_goal_.traps, hit, ip)) {
         --probe_steps_;  // one step before the goal
         throw GoalReached{};
       }
+      if (interrupt_due()) serve_interrupt(s, rt.recorded_tid());
       return;
     }
     case Mode::Search: {
@@ -464,6 +467,7 @@ void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hi
         }
         last_hit_ = std::make_pair(here_, h);
       }
+      if (interrupt_due()) serve_interrupt(s, rt.recorded_tid());
       return;
     }
   }
@@ -491,6 +495,23 @@ void ReplayTimeline::stretch_ends(ReplaySession&, ReplayTask& rt) {
   }
 }
 
+bool ReplayTimeline::interrupt_due() {
+  if (++since_interrupt_check_ < 256) return false;
+  since_interrupt_check_ = 0;
+  return handler_.interrupted();
+}
+
+void ReplayTimeline::serve_interrupt(ReplaySession& s, pid_t tid) {
+  mode_ = Mode::Serve;
+  fold_from_ = 0;
+  StopInfo stop;
+  stop.kind = StopInfo::Interrupted;
+  stop.tid = tid;
+  resume_ = handler_.stopped(s, here_, stop);
+  step_finishes_after_event_ = false;
+  serve_traps_ = handler_.traps();
+}
+
 void ReplayTimeline::after_event(ReplaySession& s) {
   uint64_t e = s.current_event();
   here_ = Mark{};
@@ -498,6 +519,12 @@ void ReplayTimeline::after_event(ReplaySession& s) {
   fold_from_ = 0;
   in_target_stretch_ = false;
   maybe_snapshot(s);
+  // ^C while going backwards (or navigating) stops wherever the replay is:
+  // a point of the past like any other.
+  if (mode_ != Mode::Serve && interrupt_due()) {
+    serve_interrupt(s, debugged_);
+    return;
+  }
   switch (mode_) {
     case Mode::Serve:
       if (report_signal(s)) {
@@ -509,16 +536,8 @@ void ReplayTimeline::after_event(ReplaySession& s) {
         stop.tid = step_stop_tid_;
         resume_ = handler_.stopped(s, here_, stop);
         serve_traps_ = handler_.traps();
-      } else if (++events_since_interrupt_check_ >= 256) {
-        events_since_interrupt_check_ = 0;
-        if (handler_.interrupted()) {
-          StopInfo stop;
-          stop.kind = StopInfo::Interrupted;
-          stop.tid = debugged_;
-          resume_ = handler_.stopped(s, here_, stop);
-          step_finishes_after_event_ = false;
-          serve_traps_ = handler_.traps();
-        }
+      } else if (interrupt_due()) {
+        serve_interrupt(s, debugged_);
       }
       return;
     case Mode::Navigate:

@@ -120,6 +120,10 @@ class ReplayTimeline : private ExecutionHook {
   // Runs `s` (already hooked) until the mode's goal unwinds it.
   void drive(ReplaySession& s);
   void arrive(ReplaySession& s, pid_t tid);
+  // Every 256 calls: whether gdb sent ^C.
+  bool interrupt_due();
+  // Reports an interrupt at here_ and serves gdb (Serve mode from now on).
+  void serve_interrupt(ReplaySession& s, pid_t tid);
   // Serve: reports the signal the event just applied stopped a debugged
   // task with, if any; true if it did. A fatal one ends in a stuck point.
   bool report_signal(ReplaySession& s);
@@ -165,7 +169,7 @@ class ReplayTimeline : private ExecutionHook {
   uint64_t skip_ip_ = 0;  // a breakpoint hit here: the next piece steps over it
   uint64_t piece_from_hit_ = 0;  // the piece running started at a hit at this address
   uint64_t fold_from_ = 0;  // Serve: here_ ends with one step taken from a hit here
-  uint64_t events_since_interrupt_check_ = 0;
+  uint64_t since_interrupt_check_ = 0;  // events and search hits
 };
 
 }  // namespace rr

@@ -196,6 +196,26 @@ def main():
                "2991 hits make a point of a few pieces: %r" % ((m.groups() if m else None),), out)
         expect(values(out, "") == ["2989", "2990"], "reverse-continue and restart at i 2990: %r" % values(out, ""), out)
 
+        # 11. ^C during a reverse-continue stops it where the search is.
+        port = free_port()
+        server = subprocess.Popen([rr, "replay", "-s", str(port), "-e", htrace], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            sock = connect(port)
+            tick = int(re.search(r"^([0-9a-f]+) T tick$", run(["nm", hot]).stdout, re.M).group(1), 16)
+            replies = [exchange(sock, "qSupported"), exchange(sock, "?"),
+                       exchange(sock, "Z0,%x,1" % (0x555555554000 + tick)), exchange(sock, "bc", then=b"\x03"),
+                       exchange(sock, "qRcmd," + "when".encode().hex())]
+            expect(replies[1].startswith("T09") and replies[2] == "OK", "at the exit with a breakpoint: %r" % replies)
+            expect(replies[3].startswith("T02thread:"), "^C stops a reverse-continue: %r" % replies)
+            exchange(sock, "D")
+            sock.close()
+            server.wait(timeout=60)
+            expect(server.returncode == 0, "rr replay -s ends cleanly after an interrupted search (status %r)" % server.returncode)
+        finally:
+            if server.poll() is None:
+                server.kill()
+
         # 8. rr replay -s PORT with a gdb started by hand, and packets gdb would never send.
         port = free_port()
         server = subprocess.Popen([rr, "replay", "-s", str(port), trace], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -241,11 +261,11 @@ def connect(port):
     raise RuntimeError("rr replay -s did not listen")
 
 
-def exchange(sock, payload):
-    """Sends one packet (acknowledging mode) and returns the reply's payload,
-    skipping console output (O packets)."""
+def exchange(sock, payload, then=b""):
+    """Sends one packet (acknowledging mode), and `then` right after it, and
+    returns the reply's payload, skipping console output (O packets)."""
     csum = sum(payload.encode()) % 256
-    sock.sendall(b"$" + payload.encode() + b"#%02x" % csum)
+    sock.sendall(b"$" + payload.encode() + b"#%02x" % csum + then)
     buf = b""
     while True:
         while b"#" not in buf or len(buf) < buf.index(b"#") + 3:
