@@ -1,5 +1,6 @@
 #include "gdb/gdb_server.h"
 
+#include <algorithm>
 #include <cstring>
 #include <sys/user.h>
 #include <unistd.h>
@@ -274,8 +275,13 @@ Resume GdbServer::stopped(ReplaySession& s, const Mark& here, const StopInfo& st
     // Range stepping: a plain step that stays in the range goes on at once.
     ReplayTask* rt = find_thread(range_tid_);
     uint64_t pc = rt ? rt->task->regs().ip().as_int() : 0;
-    if (stop.kind == StopInfo::Step && stop.tid == range_tid_ && pc >= range_start_ && pc < range_end_ &&
-        !conn_.interrupted()) {
+    bool in_range = stop.kind == StopInfo::Step && stop.tid == range_tid_ && pc >= range_start_ && pc < range_end_;
+    if (in_range && traps_.breaks_at(pc)) {
+      // A breakpoint inside the range ends it, as a hit.
+      stop_.kind = StopInfo::Hit;
+      bool sw = std::find(traps_.sw.begin(), traps_.sw.end(), pc) != traps_.sw.end();
+      stop_.hit = TrapHit{sw ? TrapHit::Software : TrapHit::Hardware, pc, WatchKind::Exec};
+    } else if (in_range && !conn_.interrupted()) {
       Resume r;
       r.step = true;
       r.step_tid = range_tid_;

@@ -489,6 +489,10 @@ void ReplayTimeline::stretch_ends(ReplaySession&, ReplayTask& rt) {
     step_finishes_after_event_ = true;
     step_stop_tid_ = rt.recorded_tid();
   }
+  if (mode_ == Mode::Navigate && in_target_stretch_ && piece_index_ < target_.pieces.size())
+    throw ReplayFailed{"the replay did not come back to the point it was asked to go to (event " +
+                       std::to_string(target_.event + 1) + ", piece " + std::to_string(piece_index_ + 1) + " of " +
+                       std::to_string(target_.pieces.size()) + ")"};
   if (mode_ == Mode::Probe && in_target_stretch_ && piece_index_ >= target_.pieces.size()) {
     if (probe_to_event_) throw GoalReached{};
     throw ReplayFailed{"the replay did not come back to the point gdb stopped at (event " + std::to_string(target_.event + 1) + ")"};

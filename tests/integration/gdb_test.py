@@ -90,6 +90,15 @@ def main():
         expect(v == ["1", "1", "0"], "i, then counter after and before bump(1) adds: %r" % v, out)
         expect(re.search(r"^9\s+counter \+= by;", out, re.M) is not None, "reverse-next back to line 9", out)
 
+        # 2c. `next` stops at a breakpoint inside its step range (its third instruction:
+        #     gdb steps the first one alone).
+        out = gdb(rr, trace, ["break gdb_target.c:15", "continue",
+                              "python f = gdb.selected_frame(); d = f.architecture().disassemble(f.pc(), count=3); "
+                              "gdb.execute('break *%d' % d[2]['addr'])", "next",
+                              "info breakpoints"])
+        expect(re.search(r"Breakpoint 2, 0x[0-9a-f]+ in main \(\) at .*gdb_target.c:15", out) is not None,
+               "next stops at the breakpoint inside line 15", out)
+
         # 3. Stepping back and forth by instruction; rr's when and run EVT;
         #    the end of the trace.
         out = gdb(rr, trace, ["break bump", "continue", "stepi", "stepi", "info registers rip", "reverse-stepi",
