@@ -443,6 +443,11 @@ void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hi
     }
     case Mode::Search: {
       bool gdb_hit = debuggable(rt) && traps_hit(serve_traps_, hit, ip);
+      TrapHit h = hit;
+      if (h.kind == TrapHit::Step) {
+        h.kind = TrapHit::Software;
+        h.addr = ip;
+      }
       if (in_target_stretch_ && piece_index_ < target_.pieces.size()) {
         const Piece& p = target_.pieces[piece_index_];
         if (p.step) {
@@ -455,18 +460,16 @@ void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hi
             piece_done_ = 0;
           }
         }
-        if (piece_index_ == target_.pieces.size()) throw GoalReached{};  // the target itself is no hit before it
+        if (piece_index_ == target_.pieces.size()) {
+          // At the target: a breakpoint there has not run yet, but a
+          // watchpoint there stopped after its access, which is before it.
+          if (gdb_hit && h.kind == TrapHit::Hardware && h.watch != WatchKind::Exec) last_hit_ = std::make_pair(here_, h);
+          throw GoalReached{};
+        }
       } else {
         add_piece(here_, run_piece(serve_traps_));
       }
-      if (gdb_hit) {
-        TrapHit h = hit;
-        if (h.kind == TrapHit::Step) {
-          h.kind = TrapHit::Software;
-          h.addr = ip;
-        }
-        last_hit_ = std::make_pair(here_, h);
-      }
+      if (gdb_hit) last_hit_ = std::make_pair(here_, h);
       if (interrupt_due()) serve_interrupt(s, rt.recorded_tid());
       return;
     }

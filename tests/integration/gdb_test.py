@@ -81,6 +81,12 @@ def main():
         expect(len(v) >= 5 and v[4] == "6", "reverse-finish lands in main's iteration 6: %r" % v, out)
         expect("No more reverse-execution history." in out and "_start" in out, "reverse-continue to the start", out)
 
+        # 2a. reverse-continue from a forward watchpoint stop goes back over
+        #     the write just made, to just before it (in bump(1), not bump(0)).
+        out = gdb(rr, trace, ["break bump", "continue", "continue", "delete", "watch counter", "continue",
+                              "print counter", "reverse-continue", "print counter", "print by"])
+        expect(values(out, "") == ["1", "0", "1"], "reverse from after the write of 1 to before it: %r" % values(out, ""), out)
+
         # 2b. reverse-next and reverse-step by lines (gdb steps ranges: vCont;r).
         out = gdb(rr, trace, ["break gdb_target.c:16", "continue", "continue", "print i", "reverse-next",
                               "reverse-step", "bt 1", "print counter", "reverse-next", "reverse-next", "print counter"])
