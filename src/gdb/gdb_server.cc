@@ -510,19 +510,27 @@ std::string GdbServer::breakpoint(bool insert, const std::string& args) {
     return "OK";
   }
   if (type < '1' || type > '4') return "";
-  HwWatch w;
+  WatchRequest w;
   w.addr = addr;
   w.kind = type == '1' ? WatchKind::Exec : type == '2' ? WatchKind::Write : type == '3' ? WatchKind::Read : WatchKind::Access;
-  w.len = type == '1' ? 1 : (uint8_t)kind;
-  if (type != '1' && ((kind != 1 && kind != 2 && kind != 4 && kind != 8) || addr % kind)) return "E01";
-  auto it = std::find(traps_.hw.begin(), traps_.hw.end(), w);
-  if (insert) {
-    if (it != traps_.hw.end()) return "OK";
-    if (traps_.hw.size() >= 4) return "E01";  // four debug registers
-    traps_.hw.push_back(w);
-  } else if (it != traps_.hw.end()) {
-    traps_.hw.erase(it);
+  w.len = type == '1' ? 1 : kind;
+  if (w.len == 0 || w.len > 32) return "E01";
+  auto it = std::find(watches_.begin(), watches_.end(), w);
+  if (!insert) {
+    if (it != watches_.end()) watches_.erase(it);
+  } else if (it == watches_.end()) {
+    watches_.push_back(w);
   }
+  // Each request becomes aligned pieces; all of them share four debug registers.
+  std::vector<HwWatch> hw;
+  for (const WatchRequest& r : watches_)
+    for (const HwWatch& piece : aligned_watches(r.addr, r.len, r.kind))
+      if (std::find(hw.begin(), hw.end(), piece) == hw.end()) hw.push_back(piece);
+  if (hw.size() > 4) {
+    watches_.pop_back();  // only an insert can grow it
+    return "E01";
+  }
+  traps_.hw = hw;
   return "OK";
 }
 

@@ -52,6 +52,14 @@ class GdbServer : public StopHandler {
   pid_t g_thread_ = 0;  // Hg: the thread registers and memory are read from
   pid_t c_thread_ = 0;  // Hc: the thread c and s apply to
   TrapSet traps_;
+  // gdb's hardware breakpoints and watchpoints as asked for (any length);
+  // traps_.hw holds them split into what debug registers can watch.
+  struct WatchRequest {
+    uint64_t addr = 0, len = 1;
+    WatchKind kind = WatchKind::Write;
+    bool operator==(const WatchRequest&) const = default;
+  };
+  std::vector<WatchRequest> watches_;
   std::set<int> pass_signals_;  // Linux numbers of the signals gdb passes silently
   std::string tdesc_;
 };

@@ -20,6 +20,20 @@ struct HwWatch {
   bool operator==(const HwWatch&) const = default;
 };
 
+// The debug-register watches covering [addr, addr + len): each 1, 2, 4 or
+// 8 bytes long and aligned to its length, as x86 requires, fewest first.
+inline std::vector<HwWatch> aligned_watches(uint64_t addr, uint64_t len, WatchKind kind) {
+  std::vector<HwWatch> out;
+  while (len > 0) {
+    uint8_t n = 8;
+    while (n > 1 && (addr % n != 0 || n > len)) n /= 2;
+    out.push_back(HwWatch{addr, n, kind});
+    addr += n;
+    len -= n;
+  }
+  return out;
+}
+
 struct TrapSet {
   std::vector<uint64_t> sw;   // software breakpoint addresses
   std::vector<HwWatch> hw;    // at most 4

@@ -87,6 +87,11 @@ def main():
                               "print counter", "reverse-continue", "print counter", "print by"])
         expect(values(out, "") == ["1", "0", "1"], "reverse from after the write of 1 to before it: %r" % values(out, ""), out)
 
+        # 2d. A 12-byte watchpoint (two debug registers), forward and back.
+        out = gdb(rr, trace, ["watch *(int(*)[3])&history[1]", "continue", "print i", "continue", "print i",
+                              "reverse-continue", "print i", "print history[2]"])
+        expect(values(out, "") == ["1", "2", "2", "0"], "12-byte watch over history[1..3]: %r" % values(out, ""), out)
+
         # 2b. reverse-next and reverse-step by lines (gdb steps ranges: vCont;r).
         out = gdb(rr, trace, ["break gdb_target.c:16", "continue", "continue", "print i", "reverse-next",
                               "reverse-step", "bt 1", "print counter", "reverse-next", "reverse-next", "print counter"])
