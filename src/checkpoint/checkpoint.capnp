@@ -44,6 +44,8 @@ struct Piece {
   count @1 :UInt32;
   breaks @2 :List(UInt64);       # software breakpoint addresses
   watches @3 :List(Watch);       # debug-register breakpoints and watchpoints
+  until @4 :UInt64;              # 2.2, nonzero: a counted piece, to just before
+                                 # execution number `count` of this instruction
 }
 
 struct Watch {

@@ -25,7 +25,8 @@ class Task;
 // 2.0 adds several processes and threads per file and tasks stopped at a
 // syscall entry, which a 1.x reader would misread; 1.x files still read.
 constexpr uint32_t kCheckpointMajor = 2;
-constexpr uint32_t kCheckpointMinor = 1;  // 2.1: `position` (gdb checkpoints)
+// 2.1: `position` (gdb checkpoints); 2.2: counted pieces in it.
+constexpr uint32_t kCheckpointMinor = 2;
 
 // What writing one checkpoint cost and saved.
 struct CheckpointStats {

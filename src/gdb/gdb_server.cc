@@ -639,10 +639,14 @@ std::string GdbServer::monitor(const std::string& line) {
     std::string d = "event " + std::to_string(m.event);
     if (m.at_exit) d += ", at the process's exit";
     else if (!m.pieces.empty()) {
-      size_t steps = 0, runs = 0;
-      for (const Piece& p : m.pieces) (p.step ? steps : runs) += p.count;
-      d += " + " + std::to_string(runs) + " runs, " + std::to_string(steps) + " steps (" +
-           std::to_string(m.pieces.size()) + " pieces)";
+      size_t steps = 0, runs = 0, counted = 0;
+      for (const Piece& p : m.pieces) {
+        if (p.until) ++counted;
+        else (p.step ? steps : runs) += p.count;
+      }
+      d += " + " + std::to_string(runs) + " runs, " + std::to_string(steps) + " steps";
+      if (counted) d += ", " + std::to_string(counted) + " counted";
+      d += " (" + std::to_string(m.pieces.size()) + " pieces)";
     }
     return d;
   };

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "checkpoint/checkpoint.h"
+#include "core/perf_counter.h"
 #include "trace/block_stream.h"
 #include "util/fatal.h"
 #include "util/io.h"
@@ -21,6 +22,9 @@ struct GoalReached {};
 struct ReplayFailed {
   std::string message;
 };
+
+// An instruction of ours to try a breakpoint counter on.
+__attribute__((noinline)) void counters_work_probe() { asm volatile(""); }
 
 constexpr uint64_t kAutoSnapshotInterval = 20000;  // events between automatic snapshots
 constexpr size_t kMaxAutoSnapshots = 16;
@@ -45,7 +49,8 @@ TrapSet merged(const TrapSet& a, const TrapSet& b) {
 // Appends `p`, merged into the last piece when both step or both run to the
 // same traps.
 void add_piece(Mark& m, const Piece& p) {
-  if (!m.pieces.empty() && m.pieces.back().step == p.step && (p.step || m.pieces.back().traps == p.traps)) {
+  if (!m.pieces.empty() && !p.until && !m.pieces.back().until && m.pieces.back().step == p.step &&
+      (p.step || m.pieces.back().traps == p.traps)) {
     m.pieces.back().count += p.count;
     return;
   }
@@ -56,6 +61,23 @@ Piece run_piece(const TrapSet& traps) {
   Piece p;
   p.traps = traps;
   return p;
+}
+
+Piece counted_piece(uint64_t addr, uint32_t n) {
+  Piece p;
+  p.until = addr;
+  p.count = n;
+  return p;
+}
+
+// A counted piece as a search runs it: to the n-th arrival at its
+// instruction, by breakpoint (the search's other traps join in).
+Piece search_form(const Piece& p) {
+  if (!p.until) return p;
+  Piece r;
+  r.traps.sw.push_back(p.until);
+  r.count = p.count;
+  return r;
 }
 
 Piece step_piece(uint32_t n) {
@@ -75,7 +97,9 @@ bool at_or_before(const Mark& a, const Mark& b) {
   for (size_t i = 0; i < a.pieces.size(); ++i) {
     const Piece& x = a.pieces[i];
     const Piece& y = b.pieces[i];
-    if (i + 1 < a.pieces.size() ? !(x == y) : !(x.step == y.step && x.traps == y.traps && x.count <= y.count)) return false;
+    bool partial_ok = x.step == y.step && x.traps == y.traps && x.until == y.until && x.count <= y.count &&
+                      (!x.until || x.count == y.count);  // a counted piece is reached whole or not at all
+    if (i + 1 < a.pieces.size() ? !(x == y) : !partial_ok) return false;
   }
   return true;
 }
@@ -85,7 +109,7 @@ void progress_of(const Mark& a, const Mark& b, size_t* index, uint32_t* done) {
   *index = 0;
   *done = 0;
   for (size_t i = 0; i < a.pieces.size(); ++i) {
-    if (a.pieces[i].count < b.pieces[i].count) {
+    if (a.pieces[i].count < b.pieces[i].count && !a.pieces[i].until) {
       *index = i;
       *done = a.pieces[i].count;
       return;
@@ -225,6 +249,7 @@ void ReplayTimeline::arrive(ReplaySession& s, pid_t tid) {
   mode_ = Mode::Serve;
   here_ = target_;
   fold_from_ = 0;
+  if (auto it = s.tasks().find(tid); it != s.tasks().end() && !here_.pieces.empty()) here_.ip = it->second->task->regs().ip().as_int();
   StopInfo stop = arrival_;
   if (!stop.tid) stop.tid = tid;
   bool stuck = stop.kind == StopInfo::ProcessExit;
@@ -284,6 +309,58 @@ std::optional<std::pair<Mark, TrapHit>> ReplayTimeline::last_hit_before(const Ma
   }
 }
 
+std::unique_ptr<ReplaySession> ReplayTimeline::replay_for_goal(Mode mode, const Mark& target, bool strict) {
+  Mark start;
+  auto opened = open_for(target, &start, strict);
+  if (!opened.ok()) throw ReplayFailed{opened.error().message};
+  std::unique_ptr<ReplaySession> s = std::move(opened.value());
+  mode_ = mode;
+  target_ = target;
+  here_ = start;
+  in_target_stretch_ = start.event == target.event && !start.at_boundary();
+  progress_of(start, target, &piece_index_, &piece_done_);
+  probe_steps_ = 0;
+  last_auto_snapshot_event_ = start.event;
+  try {
+    drive(*s);
+  } catch (const GoalReached&) {
+  }
+  return s;
+}
+
+bool ReplayTimeline::counters_usable(const TrapSet& goal) {
+  // RR_GDB_COUNTERS=0 turns them off (bench/gdb.py compares).
+  static const bool works = [] {
+    const char* v = getenv("RR_GDB_COUNTERS");
+    if (v && std::string(v) == "0") return false;
+    auto c = ExecutionCounter::open(getpid(), (uint64_t)(uintptr_t)&counters_work_probe, 0);
+    return c.ok();
+  }();
+  if (!works || goal.hw.size() >= 4) return false;
+  // The counter lets the first instruction run past instruction breakpoints.
+  return std::none_of(goal.hw.begin(), goal.hw.end(), [](const HwWatch& w) { return w.kind == WatchKind::Exec; });
+}
+
+uint64_t ReplayTimeline::executions_before(const Mark& target) {
+  count_pass_ = true;
+  count_at_ = target.ip;
+  count_hit_ = TrapHit{};
+  try {
+    replay_for_goal(Mode::Navigate, target, true);
+  } catch (...) {
+    count_pass_ = false;
+    throw;
+  }
+  count_pass_ = false;
+  uint64_t n = count_hit_.counted;
+  // A breakpoint at the target's instruction stopped it after the counter
+  // saw that execution begin.
+  bool at_break = (count_hit_.kind == TrapHit::Software || count_hit_.kind == TrapHit::Hardware) &&
+                  count_hit_.watch == WatchKind::Exec && count_hit_.addr == target.ip;
+  if (at_break && n > 0) --n;
+  return n;
+}
+
 std::optional<Mark> ReplayTimeline::previous_instruction(const Mark& target) {
   if (target.at_boundary() && target.event <= beginning().event) return std::nullopt;
   if (!target.pieces.empty() && target.pieces.back().step) {
@@ -296,29 +373,31 @@ std::optional<Mark> ReplayTimeline::previous_instruction(const Mark& target) {
   Mark base = target;
   probe_to_event_ = target.pieces.empty();
   if (!target.pieces.empty()) {
-    probe_goal_ = target.pieces.back();
-    probe_goal_.count = 1;
-    if (--base.pieces.back().count == 0) base.pieces.pop_back();
+    const Piece last = target.pieces.back();
+    if (last.until) {
+      // Counted: step on from the arrival before (the next one is it).
+      probe_goal_ = Piece{};
+      probe_goal_.traps.sw.push_back(last.until);
+      base.pieces.pop_back();
+      if (last.count > 1) base.pieces.push_back(counted_piece(last.until, last.count - 1));
+    } else {
+      probe_goal_ = last;
+      probe_goal_.count = 1;
+      if (--base.pieces.back().count == 0) base.pieces.pop_back();
+      // Deep in a long stretch, stepping from the base is slow: count the
+      // target's instruction from the base, reach its previous execution
+      // with a counter, and step only from there.
+      if (target.ip && counters_usable(probe_goal_.traps)) {
+        uint64_t k = executions_before(target);
+        if (k > 0 && k <= UINT32_MAX) base.pieces.push_back(counted_piece(target.ip, (uint32_t)k));
+      }
+    }
   } else if (target.at_exit) {
     base.at_exit = false;
   } else {
     base.event = target.event - 1;
   }
-  Mark start;
-  auto opened = open_for(base, &start);
-  if (!opened.ok()) throw ReplayFailed{opened.error().message};
-  std::unique_ptr<ReplaySession> s = std::move(opened.value());
-  mode_ = Mode::Probe;
-  target_ = base;
-  here_ = start;
-  in_target_stretch_ = start.event == base.event && !start.at_boundary();
-  progress_of(start, base, &piece_index_, &piece_done_);
-  probe_steps_ = 0;
-  last_auto_snapshot_event_ = start.event;
-  try {
-    drive(*s);
-  } catch (const GoalReached&) {
-  }
+  std::unique_ptr<ReplaySession> s = replay_for_goal(Mode::Probe, base, false);
   s.reset();
   Mark prev = base;
   if (probe_steps_ > 0) add_piece(prev, step_piece(probe_steps_));
@@ -332,7 +411,8 @@ void ReplayTimeline::stretch_begins(ReplaySession& s, ReplayTask& rt) {
   if (here_.event == e && !here_.pieces.empty() && !here_.at_exit) {
     // Resumed inside a stretch (a restore): it stopped at a hit if its last
     // piece was a run.
-    skip_ip_ = here_.pieces.back().step ? 0 : rt.task->regs().ip().as_int();
+    const Piece& last = here_.pieces.back();
+    skip_ip_ = last.step || last.until ? 0 : rt.task->regs().ip().as_int();
     return;
   }
   skip_ip_ = 0;
@@ -363,8 +443,14 @@ ExecutionHook::Directive ReplayTimeline::next_piece(ReplaySession&, ReplayTask& 
       if (!in_target_stretch_) return d;
       if (piece_index_ < target_.pieces.size()) {
         const Piece& p = target_.pieces[piece_index_];
+        if (p.until) {
+          d.until = p.until;
+          d.until_count = p.count;
+          return d;
+        }
         d.step = p.step;
         if (!p.step) d.traps = &p.traps;
+        if (count_pass_ && piece_index_ + 1 == target_.pieces.size() && piece_done_ + 1 == p.count) d.count_at = count_at_;
         return d;
       }
       // Probe: past the base, one instruction at a time, watching the goal's watchpoints.
@@ -377,7 +463,9 @@ ExecutionHook::Directive ReplayTimeline::next_piece(ReplaySession&, ReplayTask& 
       return d;
     case Mode::Search:
       if (in_target_stretch_ && piece_index_ < target_.pieces.size()) {
-        const Piece& p = target_.pieces[piece_index_];
+        const Piece p = search_form(target_.pieces[piece_index_]);
+        // A counted piece does not count the instruction it starts at.
+        if (target_.pieces[piece_index_].until && piece_done_ == 0) d.skip_current = true;
         d.step = p.step;
         union_traps_ = p.step ? (debuggable(rt) ? serve_traps_ : TrapSet{}) : merged(p.traps, debuggable(rt) ? serve_traps_ : TrapSet{});
         d.traps = &union_traps_;
@@ -391,6 +479,7 @@ ExecutionHook::Directive ReplayTimeline::next_piece(ReplaySession&, ReplayTask& 
 
 void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hit) {
   uint64_t ip = rt.task->regs().ip().as_int();
+  here_.ip = ip;
   // Stopped before an instruction with a breakpoint: the next piece steps over it.
   skip_ip_ = hit.kind == TrapHit::Software || (hit.kind == TrapHit::Hardware && hit.watch == WatchKind::Exec) ? ip : 0;
   switch (mode_) {
@@ -427,6 +516,10 @@ void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hi
     case Mode::Probe: {
       if (piece_index_ < target_.pieces.size()) {
         took_piece(target_.pieces[piece_index_]);
+        if (piece_index_ == target_.pieces.size() && count_pass_) {
+          count_hit_ = hit;
+          throw GoalReached{};
+        }
         if (piece_index_ == target_.pieces.size() && mode_ == Mode::Navigate) arrive(s, rt.recorded_tid());
         else if (interrupt_due()) serve_interrupt(s, rt.recorded_tid());
         return;
@@ -449,7 +542,7 @@ void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hi
         h.addr = ip;
       }
       if (in_target_stretch_ && piece_index_ < target_.pieces.size()) {
-        const Piece& p = target_.pieces[piece_index_];
+        const Piece p = search_form(target_.pieces[piece_index_]);
         if (p.step) {
           took_piece(p);
         } else {
@@ -478,9 +571,9 @@ void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hi
 
 void ReplayTimeline::took_piece(const Piece& p) {
   Piece one = p;
-  one.count = 1;
+  if (!p.until) one.count = 1;  // a counted piece is done in one run
   add_piece(here_, one);
-  if (++piece_done_ == p.count) {
+  if (p.until || ++piece_done_ == p.count) {
     ++piece_index_;
     piece_done_ = 0;
   }

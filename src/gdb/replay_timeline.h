@@ -119,6 +119,14 @@ class ReplayTimeline : private ExecutionHook {
   std::optional<Mark> previous_instruction(const Mark& target);
   // Runs `s` (already hooked) until the mode's goal unwinds it.
   void drive(ReplaySession& s);
+  // Opens a replay for `target` and drives it in `mode` to the goal;
+  // returns the session, stopped there.
+  std::unique_ptr<ReplaySession> replay_for_goal(Mode mode, const Mark& target, bool strict);
+  // Whether execution counters can help reach a point stopped at by `goal`.
+  static bool counters_usable(const TrapSet& goal);
+  // How many times target.ip ran between the start of target's last run
+  // and target (one replay with a counter).
+  uint64_t executions_before(const Mark& target);
   void arrive(ReplaySession& s, pid_t tid);
   // Every 256 calls: whether gdb sent ^C.
   bool interrupt_due();
@@ -165,6 +173,10 @@ class ReplayTimeline : private ExecutionHook {
   uint32_t probe_steps_ = 0;
   Piece probe_goal_;     // the last piece of the probed point (empty: its event's stop)
   bool probe_to_event_ = false;
+  // Navigate for executions_before(): count count_at_ in the last piece.
+  bool count_pass_ = false;
+  uint64_t count_at_ = 0;
+  TrapHit count_hit_;
   uint64_t last_auto_snapshot_event_ = 0;
   uint64_t skip_ip_ = 0;  // a breakpoint hit here: the next piece steps over it
   uint64_t piece_from_hit_ = 0;  // the piece running started at a hit at this address

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/address_space.h"
+#include "core/perf_counter.h"
 #include "core/pid_namespace.h"
 #include "core/remote_syscalls.h"
 #include "core/signal_delivery.h"
@@ -361,6 +362,7 @@ WaitStatus ReplaySession::resume_and_wait(ReplayTask& rt, ResumeHow how) {
 namespace {
 
 constexpr int kSiKernel = 0x80;  // si_code of an int3 trap
+constexpr uint64_t kEflagsResume = 1ull << 16;  // RF: skip instruction breakpoints once
 constexpr uint64_t kDr6Hits = 0xf;
 
 // Breakpoints and watchpoints written into one task for one piece of user
@@ -433,6 +435,9 @@ WaitStatus ReplaySession::run_user_code(ReplayTask& rt, bool entered_handler) {
   Task& t = *rt.task;
   hook_->stretch_begins(*this, rt);
   static const TrapSet kNone;
+  // A piece's execution counter lives until the piece reports (a step over
+  // a breakpoint inside the piece does not restart it).
+  std::optional<ExecutionCounter> counter;
   for (;;) {
     ExecutionHook::Directive d = hook_->next_piece(*this, rt);
     if (entered_handler && d.step) {
@@ -442,6 +447,18 @@ WaitStatus ReplaySession::run_user_code(ReplayTask& rt, bool entered_handler) {
       continue;
     }
     entered_handler = false;
+    if (!counter && (d.until || d.count_at)) {
+      // The instruction the piece starts at never counts, wherever it is:
+      // the resume flag lets it run past instruction breakpoints once.
+      Registers r = t.regs();
+      if (!(r.raw().eflags & kEflagsResume)) {
+        r.raw().eflags |= kEflagsResume;
+        t.set_regs(r);
+      }
+      auto c = ExecutionCounter::open(t.tid(), d.until ? d.until : d.count_at, d.until ? d.until_count : 0);
+      if (!c.ok()) fatal(c.error().message);
+      counter.emplace(std::move(c.value()));
+    }
     const TrapSet& traps = d.traps ? *d.traps : kNone;
     uint64_t ip = t.regs().ip().as_int();
     // A breakpoint at the instruction about to run is stepped over first.
@@ -461,7 +478,11 @@ WaitStatus ReplaySession::run_user_code(ReplayTask& rt, bool entered_handler) {
         uint64_t slots = armed.hits();
         Registers r = t.regs();
         uint64_t at = r.ip().as_int();
-        if (si.si_code == kSiKernel && armed.armed_sw(at - 1)) {
+        if (d.until && si.si_code == kTrapPerf) {
+          hit.kind = TrapHit::Counted;
+          hit.addr = d.until;
+          ours = true;
+        } else if (si.si_code == kSiKernel && armed.armed_sw(at - 1)) {
           hit.kind = TrapHit::Software;
           hit.addr = at - 1;
           r.set_ip(RemotePtr(at - 1));
@@ -484,11 +505,16 @@ WaitStatus ReplaySession::run_user_code(ReplayTask& rt, bool entered_handler) {
       }
     }
     if (!ours) {
+      counter.reset();
       hook_->stretch_ends(*this, rt);
       return st;
     }
     // Stepping over a breakpoint is ours alone, unless asked for.
     if (hit.kind == TrapHit::Step && !d.step) continue;
+    if (counter) {
+      hit.counted = counter->count();
+      counter.reset();
+    }
     hook_->on_trap(*this, rt, hit);
   }
 }

@@ -55,10 +55,16 @@ struct TrapSet {
 // breakpoint hit a million times in a stretch is one piece. Re-running the same
 // pieces from the same event reaches the same instruction: this is how a
 // position inside an event is named and found again.
+//
+// A counted piece (`until` set) is DESIGN section 2's position: it runs to
+// just before execution number `count` of instruction `until` since the
+// piece's start (the instruction it starts at does not count), in one run
+// with a hardware breakpoint counter (core/perf_counter.h). It has no traps.
 struct Piece {
   bool step = false;
   uint32_t count = 1;
   TrapSet traps;
+  uint64_t until = 0;
   bool operator==(const Piece&) const = default;
 };
 
@@ -69,15 +75,20 @@ struct Mark {
   uint64_t event = 0;
   std::vector<Piece> pieces;
   bool at_exit = false;
-  bool operator==(const Mark&) const = default;
+  // The instruction the stretch's task is at when known (0: not known). A
+  // hint for going back from here; not part of the point's name.
+  uint64_t ip = 0;
+  bool operator==(const Mark& o) const { return event == o.event && pieces == o.pieces && at_exit == o.at_exit; }
   bool at_boundary() const { return pieces.empty() && !at_exit; }
 };
 
 // Why a run of user code stopped short of its event.
 struct TrapHit {
-  enum Kind { Step, Software, Hardware } kind = Step;
+  enum Kind { Step, Software, Hardware, Counted } kind = Step;
   uint64_t addr = 0;      // breakpoint address, or the watched address that hit
   WatchKind watch = WatchKind::Exec;
+  // Executions of the directive's `count_at` since the piece began (when set).
+  uint64_t counted = 0;
 };
 
 class ReplaySession;
@@ -95,6 +106,13 @@ class ExecutionHook {
     // A breakpoint at the current instruction is stepped over first (the
     // piece resumes from a hit there); else it hits at once.
     bool skip_current = false;
+    // Run until just before execution `until_count` of `until` (a counted
+    // piece; no traps, no step).
+    uint64_t until = 0;
+    uint64_t until_count = 0;
+    // Count executions of this instruction during the piece (TrapHit::counted),
+    // not counting the one the piece starts at.
+    uint64_t count_at = 0;
   };
   // A stretch of user code of `rt` starts (the event after current_event()).
   virtual void stretch_begins(ReplaySession& s, ReplayTask& rt) = 0;

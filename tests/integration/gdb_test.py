@@ -216,6 +216,31 @@ def main():
                "2991 hits make a point of a few pieces: %r" % ((m.groups() if m else None),), out)
         expect(values(out, "") == ["2989", "2990"], "reverse-continue and restart at i 2990: %r" % values(out, ""), out)
 
+        # 12. A reverse watch deep inside one long stretch: the point before
+        #     the write is reached with an execution counter (a counted
+        #     piece), and lands where the stepping road (counters off) does.
+        loop = os.path.join(tmp, "gdb_loop")
+        subprocess.run(["cc", "-O0", "-g", "-o", loop, os.path.join(a.src, "gdb_loop.c")], check=True)
+        ltrace = os.path.join(tmp, "loop")
+        r = run([rr, "record", "-q", "-o", ltrace, loop])
+        expect(r.returncode == 0, "recording gdb_loop", r.stdout)
+        script = ["watch flag", "continue", "continue", "reverse-continue", "print i", "info registers rip",
+                  "checkpoint", "reverse-stepi", "info registers rip", "stepi", "info registers rip"]
+        roads = []
+        for env in ({}, {"RR_GDB_COUNTERS": "0"}):
+            path = os.path.join(tmp, "loop.gdb")
+            with open(path, "w") as f:
+                f.write("\n".join(script) + "\n")
+            out = run([rr, "replay", ltrace, "--", "-batch", "-nx", "-x", path], env={**os.environ, **env}).stdout
+            rips = re.findall(r"^rip +(0x[0-9a-f]+)", out, re.M)
+            counted = re.search(r"Checkpoint 1 at event \d+ \+ .*?(, (\d+) counted)? \(", out)
+            roads.append((values(out, ""), rips, counted.group(2) if counted else None, out))
+        (v1, rips1, c1, out1), (v2, rips2, c2, out2) = roads
+        expect(v1 == ["2990"] and "Old value = 2990" in out1 and len(rips1) == 3 and rips1[0] == rips1[2] and rips1[1] != rips1[0],
+               "reverse watch in the loop, then reverse-stepi/stepi: %r %r" % (v1, rips1), out1)
+        expect(c1 == "1", "the point before the write is a counted piece: %r" % c1, out1)
+        expect(c2 is None and v2 == v1 and rips2 == rips1, "the stepping road agrees: %r %r" % (v2, rips2), out2)
+
         # 11. ^C during a reverse-continue stops it where the search is.
         port = free_port()
         server = subprocess.Popen([rr, "replay", "-s", str(port), "-e", htrace], stdout=subprocess.PIPE,
