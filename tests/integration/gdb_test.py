@@ -242,30 +242,18 @@ def main():
         expect(c2 is None and v2 == v1 and rips2 == rips1, "the stepping road agrees: %r %r" % (v2, rips2), out2)
 
         # 11. ^C during a reverse-continue stops it where the search is.
-        port = free_port()
-        server = subprocess.Popen([rr, "replay", "-s", str(port), "-e", htrace], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
-        try:
-            sock = connect(port)
-            tick = int(re.search(r"^([0-9a-f]+) T tick$", run(["nm", hot]).stdout, re.M).group(1), 16)
+        tick = int(re.search(r"^([0-9a-f]+) T tick$", run(["nm", hot]).stdout, re.M).group(1), 16)
+
+        def interrupted_search(sock):
             replies = [exchange(sock, "qSupported"), exchange(sock, "?"),
                        exchange(sock, "Z0,%x,1" % (0x555555554000 + tick)), exchange(sock, "bc", then=b"\x03"),
                        exchange(sock, "qRcmd," + "when".encode().hex())]
             expect(replies[1].startswith("T09") and replies[2] == "OK", "at the exit with a breakpoint: %r" % replies)
             expect(replies[3].startswith("T02thread:"), "^C stops a reverse-continue: %r" % replies)
-            exchange(sock, "D")
-            sock.close()
-            server.wait(timeout=60)
-            expect(server.returncode == 0, "rr replay -s ends cleanly after an interrupted search (status %r)" % server.returncode)
-        finally:
-            if server.poll() is None:
-                server.kill()
+        served(rr, ["-e", htrace], interrupted_search, "after an interrupted search")
 
         # 8. rr replay -s PORT with a gdb started by hand, and packets gdb would never send.
-        port = free_port()
-        server = subprocess.Popen([rr, "replay", "-s", str(port), trace], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            sock = connect(port)
+        def odd_packets(sock):
             replies = [exchange(sock, pkt) for pkt in ["qSupported", "?", "m0,8", "mzz", "Z9,0,0", "vCont;x",
                                                         "p999", "Pzz", "qXfer:features:read:target.xml:0,40",
                                                         "H" , "qRcmd,7768656e", "g", "bogus"]]
@@ -273,13 +261,7 @@ def main():
             expect(replies[2] == "E01" and replies[3] == "E01" and replies[6] == "E01", "bad reads are errors: %r" % replies)
             expect(replies[8].startswith("m<?xml"), "target.xml: %r" % replies[8][:20])
             expect(len(replies[11]) > 400, "registers: %d hex digits" % len(replies[11]))
-            exchange(sock, "D")
-            sock.close()
-            server.wait(timeout=60)
-            expect(server.returncode == 0, "rr replay -s ends cleanly after detach (status %r)" % server.returncode)
-        finally:
-            if server.poll() is None:
-                server.kill()
+        served(rr, [trace], odd_packets, "after detach")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for f in failures:
@@ -287,6 +269,24 @@ def main():
     if failures:
         sys.exit(1)
     print("gdb tests passed")
+
+
+def served(rr, args, talk, when):
+    """Runs `rr replay -s PORT ARGS`, lets talk(sock) exchange packets, then
+    detaches and checks that rr ends cleanly."""
+    port = free_port()
+    server = subprocess.Popen([rr, "replay", "-s", str(port), *args], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        sock = connect(port)
+        talk(sock)
+        exchange(sock, "D")
+        sock.close()
+        server.wait(timeout=60)
+        expect(server.returncode == 0, "rr replay -s ends cleanly %s (status %r)" % (when, server.returncode))
+    finally:
+        if server.poll() is None:
+            server.kill()
 
 
 def free_port():
