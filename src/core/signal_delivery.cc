@@ -57,8 +57,7 @@ bool signal_is_fatal(Task& t, int sig) {
       break;
   }
   if (sig == SIGKILL) return true;
-  uint64_t bit = 1ull << (sig - 1);
-  return !(proc_sigset(t.tid(), "SigCgt") & bit) && !(proc_sigset(t.tid(), "SigIgn") & bit);
+  return !signal_is_caught(t, sig) && !((proc_sigset(t.tid(), "SigIgn") >> (sig - 1)) & 1);
 }
 
 bool deliver_to_handler(Task& t, int sig) {

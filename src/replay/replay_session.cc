@@ -831,7 +831,8 @@ Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::R
     t.set_siginfo(si);
   }
   rt.pending_sig = ev.getDeliver() ? sig : 0;
-  signal_stop_ = SignalStop{rt.recorded_tid(), sig, rt.pending_sig && signal_is_fatal(t, sig)};
+  // Only a debugger asks (and the fatal test reads /proc).
+  if (hook_) signal_stop_ = SignalStop{rt.recorded_tid(), sig, rt.pending_sig && signal_is_fatal(t, sig)};
   rt.pending_frame = FrameKernelState{ev.getFrameErr(), ev.getFrameTrapno(), ev.getFrameCr2(), data_string(ev.getFrameFpu())};
   return {};
 }

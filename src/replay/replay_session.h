@@ -82,7 +82,8 @@ class ReplaySession {
   // The last event applied (0 before the first).
   uint64_t current_event() const { return current_event_; }
   bool at_end() const { return at_end_; }
-  // Set when the event just applied stopped a task at a signal's delivery.
+  // Set when the event just applied stopped a task at a signal's delivery
+  // (kept only while a hook is set).
   const std::optional<SignalStop>& signal_stop() const { return signal_stop_; }
   // True when the tracee has exited; exit_status() then holds its status.
   bool exited() const { return exited_; }
