@@ -261,9 +261,8 @@ std::string GdbServer::stop_reply() const {
   return r;
 }
 
-Resume GdbServer::stopped(ReplaySession& s, const Mark& here, const StopInfo& stop) {
+Resume GdbServer::stopped(ReplaySession& s, const StopInfo& stop) {
   session_ = &s;
-  (void)here;  // timeline_->here(), read when asked
   stop_ = stop;
   if (!find_thread(stop_.tid)) {
     ReplayTask* t = any_thread();

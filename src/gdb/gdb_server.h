@@ -18,7 +18,7 @@ class GdbServer : public StopHandler {
   explicit GdbServer(GdbConnection& conn) : conn_(conn) {}
   void set_timeline(ReplayTimeline* t) { timeline_ = t; }
 
-  Resume stopped(ReplaySession& s, const Mark& here, const StopInfo& stop) override;
+  Resume stopped(ReplaySession& s, const StopInfo& stop) override;
   const TrapSet& traps() const override { return traps_; }
   bool interrupted() override { return conn_.interrupted(); }
   bool reports_signal(int sig) const override { return !pass_signals_.count(sig); }

@@ -242,7 +242,7 @@ void ReplayTimeline::drive(ReplaySession& s) {
     here_ = Mark{};
     here_.event = s.current_event();
   }
-  for (;;) handler_.stopped(s, here_, end);
+  for (;;) handler_.stopped(s, end);
 }
 
 void ReplayTimeline::arrive(ReplaySession& s, pid_t tid) {
@@ -254,24 +254,27 @@ void ReplayTimeline::arrive(ReplaySession& s, pid_t tid) {
   if (!stop.tid) stop.tid = tid;
   bool stuck = stop.kind == StopInfo::ProcessExit;
   do {
-    resume_ = handler_.stopped(s, here_, stop);
+    serve(s, stop);
   } while (stuck);  // nothing runs past the debugged process's exit
-  step_finishes_after_event_ = false;
-  serve_traps_ = handler_.traps();
+}
+
+std::unique_ptr<ReplaySession> ReplayTimeline::open_toward(Mode mode, const Mark& target, bool strict, Mark* start) {
+  auto opened = open_for(target, start, strict);
+  if (!opened.ok()) throw ReplayFailed{opened.error().message};
+  mode_ = mode;
+  target_ = target;
+  here_ = *start;
+  in_target_stretch_ = start->event == target.event && !start->at_boundary();
+  progress_of(*start, target, &piece_index_, &piece_done_);
+  probe_steps_ = 0;
+  last_auto_snapshot_event_ = start->event;
+  return std::move(opened.value());
 }
 
 void ReplayTimeline::go_to(const Mark& target, const StopInfo& stop) {
   Mark start;
-  auto opened = open_for(target, &start);
-  if (!opened.ok()) throw ReplayFailed{opened.error().message};
-  session_ = std::move(opened.value());
-  mode_ = Mode::Navigate;
-  target_ = target;
+  session_ = open_toward(Mode::Navigate, target, false, &start);
   arrival_ = stop;
-  here_ = start;
-  in_target_stretch_ = start.event == target.event && !start.at_boundary();
-  progress_of(start, target, &piece_index_, &piece_done_);
-  last_auto_snapshot_event_ = start.event;
   if (start == target && start.event > 0) {
     pid_t tid = debugged_;
     arrive(*session_, tid);
@@ -283,49 +286,23 @@ std::optional<std::pair<Mark, TrapHit>> ReplayTimeline::last_hit_before(const Ma
   Mark end = target;
   TrapSet gdb_traps = handler_.traps();
   for (;;) {
-    // Start strictly before `end`.
-    Mark probe_end = end;
-    Mark start;
-    skip_ip_ = 0;
-    auto opened = open_for(end, &start, true);
-    if (!opened.ok()) throw ReplayFailed{opened.error().message};
-    std::unique_ptr<ReplaySession> s = std::move(opened.value());
-    mode_ = Mode::Search;
-    target_ = probe_end;
     serve_traps_ = gdb_traps;
     last_hit_.reset();
-    here_ = start;
-    in_target_stretch_ = start.event == target_.event && !start.at_boundary();
-    progress_of(start, target_, &piece_index_, &piece_done_);
-    last_auto_snapshot_event_ = start.event;
-    try {
-      drive(*s);
-    } catch (const GoalReached&) {
-    }
-    s.reset();
+    Mark start;
+    replay_for_goal(Mode::Search, end, true, &start);  // from strictly before `end`
     if (last_hit_) return std::move(last_hit_);
     if (start.event == 0) return std::nullopt;
     end = start;
   }
 }
 
-std::unique_ptr<ReplaySession> ReplayTimeline::replay_for_goal(Mode mode, const Mark& target, bool strict) {
-  Mark start;
-  auto opened = open_for(target, &start, strict);
-  if (!opened.ok()) throw ReplayFailed{opened.error().message};
-  std::unique_ptr<ReplaySession> s = std::move(opened.value());
-  mode_ = mode;
-  target_ = target;
-  here_ = start;
-  in_target_stretch_ = start.event == target.event && !start.at_boundary();
-  progress_of(start, target, &piece_index_, &piece_done_);
-  probe_steps_ = 0;
-  last_auto_snapshot_event_ = start.event;
+void ReplayTimeline::replay_for_goal(Mode mode, const Mark& target, bool strict, Mark* start) {
+  Mark from;
+  std::unique_ptr<ReplaySession> s = open_toward(mode, target, strict, start ? start : &from);
   try {
     drive(*s);
   } catch (const GoalReached&) {
   }
-  return s;
 }
 
 bool ReplayTimeline::counters_usable(const TrapSet& goal) {
@@ -346,7 +323,7 @@ uint64_t ReplayTimeline::executions_before(const Mark& target) {
   count_at_ = target.ip;
   count_hit_ = TrapHit{};
   try {
-    replay_for_goal(Mode::Navigate, target, true);
+    replay_for_goal(Mode::Navigate, target, true, nullptr);
   } catch (...) {
     count_pass_ = false;
     throw;
@@ -397,8 +374,7 @@ std::optional<Mark> ReplayTimeline::previous_instruction(const Mark& target) {
   } else {
     base.event = target.event - 1;
   }
-  std::unique_ptr<ReplaySession> s = replay_for_goal(Mode::Probe, base, false);
-  s.reset();
+  replay_for_goal(Mode::Probe, base, false, nullptr);
   Mark prev = base;
   if (probe_steps_ > 0) add_piece(prev, step_piece(probe_steps_));
   return prev;
@@ -507,9 +483,7 @@ void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hi
       stop.kind = hit.kind == TrapHit::Step ? StopInfo::Step : StopInfo::Hit;
       stop.hit = hit;
       stop.tid = rt.recorded_tid();
-      resume_ = handler_.stopped(s, here_, stop);
-      step_finishes_after_event_ = false;
-      serve_traps_ = handler_.traps();
+      serve(s, stop);
       return;
     }
     case Mode::Navigate:
@@ -601,15 +575,19 @@ bool ReplayTimeline::interrupt_due() {
   return handler_.interrupted();
 }
 
+void ReplayTimeline::serve(ReplaySession& s, const StopInfo& stop) {
+  resume_ = handler_.stopped(s, stop);
+  step_finishes_after_event_ = false;
+  serve_traps_ = handler_.traps();
+}
+
 void ReplayTimeline::serve_interrupt(ReplaySession& s, pid_t tid) {
   mode_ = Mode::Serve;
   fold_from_ = 0;
   StopInfo stop;
   stop.kind = StopInfo::Interrupted;
   stop.tid = tid;
-  resume_ = handler_.stopped(s, here_, stop);
-  step_finishes_after_event_ = false;
-  serve_traps_ = handler_.traps();
+  serve(s, stop);
 }
 
 void ReplayTimeline::after_event(ReplaySession& s) {
@@ -627,15 +605,12 @@ void ReplayTimeline::after_event(ReplaySession& s) {
   }
   switch (mode_) {
     case Mode::Serve:
-      if (report_signal(s)) {
-        step_finishes_after_event_ = false;
-      } else if (step_finishes_after_event_) {
-        step_finishes_after_event_ = false;
+      if (report_signal(s)) return;
+      if (step_finishes_after_event_) {
         StopInfo stop;
         stop.kind = StopInfo::Step;
         stop.tid = step_stop_tid_;
-        resume_ = handler_.stopped(s, here_, stop);
-        serve_traps_ = handler_.traps();
+        serve(s, stop);
       } else if (interrupt_due()) {
         serve_interrupt(s, debugged_);
       }
@@ -663,13 +638,12 @@ bool ReplayTimeline::report_signal(ReplaySession& s) {
   stop.kind = StopInfo::Signal;
   stop.sig = sig->sig;
   stop.tid = sig->tid;
-  resume_ = handler_.stopped(s, here_, stop);
-  serve_traps_ = handler_.traps();
+  serve(s, stop);
   if (sig->fatal) {
     // Nothing of the process runs past its fatal signal: every move forward
     // comes back here, and gdb can go backwards from the crash.
     stop.kind = StopInfo::ProcessExit;
-    for (;;) handler_.stopped(s, here_, stop);
+    for (;;) handler_.stopped(s, stop);
   }
   return true;
 }
@@ -685,7 +659,7 @@ void ReplayTimeline::at_process_exit(ReplaySession& s, ReplayTask& rt) {
       StopInfo stop;
       stop.kind = StopInfo::ProcessExit;
       stop.tid = rt.recorded_tid();
-      for (;;) handler_.stopped(s, here_, stop);
+      for (;;) handler_.stopped(s, stop);
     }
     case Mode::Navigate:
       if (target_.at_exit && (target_.event == e || target_.event == UINT64_MAX)) {

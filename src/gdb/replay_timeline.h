@@ -46,9 +46,9 @@ struct TimelineJump {
 class StopHandler {
  public:
   virtual ~StopHandler() = default;
-  // The replay is stopped at `here`: serve gdb until it resumes forward
-  // (returned), or throw TimelineJump.
-  virtual Resume stopped(ReplaySession& s, const Mark& here, const StopInfo& stop) = 0;
+  // The replay is stopped (at the timeline's here()): serve gdb until it
+  // resumes forward (returned), or throw TimelineJump.
+  virtual Resume stopped(ReplaySession& s, const StopInfo& stop) = 0;
   // gdb's breakpoints and watchpoints now.
   virtual const TrapSet& traps() const = 0;
   // Whether gdb sent an interrupt (^C).
@@ -107,7 +107,7 @@ class ReplayTimeline : private ExecutionHook {
   // Opens a session at the best snapshot for reaching `target` (the
   // latest one at or before it), positioned and hooked.
   // With `strict`, only snapshots before `target` (not at it) count.
-  Result<std::unique_ptr<ReplaySession>> open_for(const Mark& target, Mark* start, bool strict = false);
+  Result<std::unique_ptr<ReplaySession>> open_for(const Mark& target, Mark* start, bool strict);
   // Replays to `target` and serves gdb there (returns when the replay
   // ends or a jump unwinds it).
   void go_to(const Mark& target, const StopInfo& stop);
@@ -119,9 +119,12 @@ class ReplayTimeline : private ExecutionHook {
   std::optional<Mark> previous_instruction(const Mark& target);
   // Runs `s` (already hooked) until the mode's goal unwinds it.
   void drive(ReplaySession& s);
-  // Opens a replay for `target` and drives it in `mode` to the goal;
-  // returns the session, stopped there.
-  std::unique_ptr<ReplaySession> replay_for_goal(Mode mode, const Mark& target, bool strict);
+  // Opens a replay at the best snapshot for `target` (*start: its point)
+  // and sets the timeline up to go there in `mode`.
+  std::unique_ptr<ReplaySession> open_toward(Mode mode, const Mark& target, bool strict, Mark* start);
+  // Opens a replay toward `target` and drives it in `mode` until the goal
+  // (a search's, a probe's, a count's) is reached; the replay then ends.
+  void replay_for_goal(Mode mode, const Mark& target, bool strict, Mark* start);
   // Whether execution counters can help reach a point stopped at by `goal`.
   static bool counters_usable(const TrapSet& goal);
   // How many times target.ip ran between the start of target's last run
@@ -132,6 +135,8 @@ class ReplayTimeline : private ExecutionHook {
   bool interrupt_due();
   // Reports an interrupt at here_ and serves gdb (Serve mode from now on).
   void serve_interrupt(ReplaySession& s, pid_t tid);
+  // Serves gdb at here_ and takes what it asks for next.
+  void serve(ReplaySession& s, const StopInfo& stop);
   // Serve: reports the signal the event just applied stopped a debugged
   // task with, if any; true if it did. A fatal one ends in a stuck point.
   bool report_signal(ReplaySession& s);
