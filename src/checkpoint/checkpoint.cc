@@ -206,9 +206,9 @@ class PageBlockWriter {
   std::thread worker_;
 };
 
-// Kernel-side task state that ptrace does not show, read by running getter
-// syscalls inside the tracee.
-void capture_task_kernel_state(Task& t, ckpt::TaskState::Builder out) {
+}  // namespace
+
+void capture_task_kernel_state(Task& t, ckpt::TaskState::Builder out, bool with_actions) {
   uint64_t mask = 0;
   if (ptrace((__ptrace_request)PTRACE_GETSIGMASK, t.tid(), (void*)sizeof(mask), &mask) != 0)
     fatal_errno("PTRACE_GETSIGMASK");
@@ -216,7 +216,7 @@ void capture_task_kernel_state(Task& t, ckpt::TaskState::Builder out) {
   RemoteSyscalls rs(t);
   RemotePtr buf = rs.scratch(std::string(64, '\0').data(), 64);
   std::vector<std::pair<int, std::string>> actions;
-  for (int sig = 1; sig <= 64; ++sig) {
+  for (int sig = 1; with_actions && sig <= 64; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     if (rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, 0, buf.as_int(), 8}) != 0) continue;
     std::string act = t.read_bytes(buf, 32);
@@ -238,8 +238,6 @@ void capture_task_kernel_state(Task& t, ckpt::TaskState::Builder out) {
   }
   if (rs.syscall(SYS_prctl, {PR_GET_TID_ADDRESS, buf.as_int(), 0, 0, 0}) == 0) out.setTidAddress(t.read_val<uint64_t>(buf));
 }
-
-}  // namespace
 
 std::string checkpoints_dir(const std::string& trace_dir) { return trace_dir + "/checkpoints"; }
 
@@ -364,7 +362,7 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
         auto task = tlist[k];
         task.setRecordedTid(tk.recorded_tid().value);
         task.setAtSyscallEntry(list[k]->where == ReplayTask::Where::AtEntry);
-        capture_task_kernel_state(tk, task);
+        capture_task_kernel_state(tk, task, true);
         regs_to_capnp(tk.regs(), task.initRegs());
         std::string xs = tk.xsave();
         task.setXsave(capnp_bytes(xs));

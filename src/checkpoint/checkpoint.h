@@ -53,6 +53,12 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec);
 // snapshots that live as long as a gdb session).
 Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec, const std::string& path,
                                             const Mark* position, bool durable);
+// The kernel-side state of one thread that ptrace does not show: its signal
+// mask, alternate signal stack, robust list and tid address, and its
+// process's signal actions when `with_actions`. Read by running getter
+// syscalls inside the (stopped) thread.
+void capture_task_kernel_state(Task& t, ckpt::TaskState::Builder out, bool with_actions);
+
 // The point inside the event a checkpoint file was taken at.
 Mark checkpoint_position(ckpt::CheckpointInfo::Reader info);
 

@@ -11,6 +11,23 @@
 
 namespace rr {
 
+namespace {
+
+// Runs `s` from event `from` on to the first event before `to` where it can
+// be copied, and copies it.
+Result<std::unique_ptr<ReplaySession>> copy_on_the_way(ReplaySession& s, uint64_t from, uint64_t to) {
+  s.set_echo(false);
+  RR_TRY(s.run_to(from));
+  while (!s.can_clone()) {
+    if (s.current_event() >= to || s.at_end())
+      return make_error("the replay cannot be copied at any event from " + std::to_string(from) + " to " + std::to_string(to));
+    RR_TRY(s.run_to(s.current_event() + 1));
+  }
+  return s.clone();
+}
+
+}  // namespace
+
 int cmd_state(const Args& args) {
   unsigned long long event = 0;
   bool json = false;
@@ -18,6 +35,7 @@ int cmd_state(const Args& args) {
   bool time_seek = false;
   std::string trace;
   unsigned long long mem_addr = 0, mem_len = 0;
+  unsigned long long clone_at = 0;
   long long only_pid = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -38,6 +56,13 @@ int cmd_state(const Args& args) {
     } else if (a == "--time-seek") {
       // Prints on stderr how long reaching the event took (for bench/).
       time_seek = true;
+    } else if (a == "--clone-at") {
+      // --clone-at C: reach EVT in an in-memory copy of the replay made at
+      // event C (or the first event after it where one can be made), and
+      // check that the source, run on to EVT too, agrees (for tests).
+      if (i + 1 >= args.size() || !parse_event(args[i + 1], clone_at) || clone_at == 0)
+        return fail("--clone-at needs an event number (from 1)");
+      ++i;
     } else if (a == "--memory") {
       // --memory ADDR LEN: hex dump of tracee memory instead of the state (for debugging).
       if (i + 2 >= args.size()) return fail("--memory needs an address and a length");
@@ -48,9 +73,17 @@ int cmd_state(const Args& args) {
       return status;
     }
   }
+  if (clone_at && (event == 0 || clone_at > event)) return fail("--clone-at needs -g EVT at or after it");
   auto t0 = std::chrono::steady_clock::now();
-  auto session = ReplaySession::open_at(resolve_trace_dir(trace), event, ignore_pcp);
+  auto session = ReplaySession::open_at(resolve_trace_dir(trace), clone_at ? clone_at : event, ignore_pcp);
   if (!session.ok()) return fail(session.error().message);
+  std::unique_ptr<ReplaySession> source;
+  if (clone_at) {
+    auto copy = copy_on_the_way(*session.value(), clone_at, event);
+    if (!copy.ok()) return fail(copy.error().message);
+    source = std::move(session.value());
+    session.value() = std::move(copy.value());
+  }
   ReplaySession& s = *session.value();
   s.set_echo(false);
   Progress progress("rr: replaying to event " + std::to_string(event));
@@ -58,6 +91,12 @@ int cmd_state(const Args& args) {
   Status st = s.run_to(event);
   progress.done();
   if (!st.ok()) return fail(st.error().message);
+  if (source) {
+    st = source->run_to(event);
+    if (!st.ok()) return fail("the copy's source: " + st.error().message);
+    if (describe_state(*source, false, 0) != describe_state(s, false, 0))
+      return fail("at event " + std::to_string(event) + " the state of the copy differs from its source's");
+  }
   if (time_seek)
     fprintf(stderr, "seek: %.6f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   if (mem_len) {

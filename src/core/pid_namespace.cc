@@ -15,8 +15,10 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <vector>
 
 #include "util/fatal.h"
+#include "util/io.h"
 
 namespace rr {
 
@@ -31,33 +33,104 @@ namespace {
   for (;;) pause();
 }
 
-}  // namespace
-
-PidNamespace* PidNamespace::get() {
-  static PidNamespace* ns = [] {
-    const char* off = getenv("RR_NO_PIDNS");
-    if (off && strcmp(off, "1") == 0) return (PidNamespace*)nullptr;
-    auto* p = new PidNamespace();
-    if (!p->start()) {
-      delete p;
-      return (PidNamespace*)nullptr;
-    }
-    return p;
-  }();
-  return ns;
+// Inits of nested namespaces that were told to end, not yet reaped.
+std::vector<pid_t>& ended_inits() {
+  static auto* list = new std::vector<pid_t>();
+  return *list;
 }
 
-bool PidNamespace::start() {
+void reap_ended_inits() {
+  std::erase_if(ended_inits(), [](pid_t p) { return waitpid(p, nullptr, WNOHANG) != 0; });
+}
+
+}  // namespace
+
+std::shared_ptr<PidNamespace> PidNamespace::root() {
+  // Never destroyed: the supervisor's forked children must not end it on
+  // their way out, and it ends with the supervisor anyway.
+  static auto* ns = new std::shared_ptr<PidNamespace>([] {
+    const char* off = getenv("RR_NO_PIDNS");
+    if (off && strcmp(off, "1") == 0) return std::shared_ptr<PidNamespace>();
+    std::shared_ptr<PidNamespace> p(new PidNamespace());
+    if (!p->start(nullptr)) return std::shared_ptr<PidNamespace>();
+    return p;
+  }());
+  return *ns;
+}
+
+Result<std::shared_ptr<PidNamespace>> PidNamespace::nested_in(const std::shared_ptr<PidNamespace>& parent) {
+  reap_ended_inits();
+  if (!parent) return make_error("tids are translated here (no PID namespace), so a copy cannot have its own");
+  if (parent->level_ + 1 > kMaxLevel)
+    return make_error("PID namespaces cannot nest deeper than " + std::to_string(kMaxLevel) + " levels");
+  std::shared_ptr<PidNamespace> p(new PidNamespace());
+  if (!p->start(parent.get())) return make_error("cannot create a PID namespace: " + errno_text());
+  p->parent_ = parent;
+  p->level_ = parent->level_ + 1;
+  p->owns_init_ = true;
+  return p;
+}
+
+PidNamespace::~PidNamespace() {
+  if (!owns_init_ || init_ <= 0) return;
+  // Not waited for here: an init that ends takes its namespace's tasks
+  // along and waits for them, and one of them may be a tracee of ours
+  // that only we can release. It is reaped later.
+  kill(init_, SIGKILL);
+  ended_inits().push_back(init_);
+}
+
+bool PidNamespace::start(PidNamespace* parent) {
   outer_ = ScopedFd(open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
   if (!outer_.is_open()) return false;
-  long pid = syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
-  if (pid < 0) return false;
-  if (pid == 0) init_main();
-  init_ = (pid_t)pid;
-  inner_ = ScopedFd(open(("/proc/" + std::to_string(pid) + "/ns/pid").c_str(), O_RDONLY | O_CLOEXEC));
+  if (parent) {
+    if (!start_nested(*parent)) return false;
+  } else {
+    long pid = syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
+    if (pid < 0) return false;
+    if (pid == 0) init_main();
+    init_ = (pid_t)pid;
+  }
+  inner_ = ScopedFd(open(ns_path().c_str(), O_RDONLY | O_CLOEXEC));
   if (!inner_.is_open()) {
     kill(init_, SIGKILL);
     waitpid(init_, nullptr, 0);
+    return false;
+  }
+  return true;
+}
+
+bool PidNamespace::start_nested(PidNamespace& parent) {
+  // Only a process whose own namespace is `parent` can create one inside
+  // it, so a helper forked into `parent` does, and leaves. The init is
+  // made a sibling of the helper (CLONE_PARENT): a child of ours, which
+  // dies with us. It reports its pid as we see it (our /proc's) on a pipe.
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return false;
+  ScopedFd rd(fds[0]), wr(fds[1]);
+  pid_t helper = parent.fork_as(0);
+  if (helper < 0) return false;
+  if (helper == 0) {
+    long pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_PARENT, 0, 0, 0, 0);
+    if (pid == 0) {
+      char self[32] = {};
+      ssize_t n = readlink("/proc/self", self, sizeof(self) - 1);
+      if (n > 0 && write(wr.get(), self, (size_t)n) != n) _exit(1);
+      init_main();
+    }
+    _exit(pid < 0 ? 1 : 0);
+  }
+  wr.reset();
+  int status = 0;
+  while (waitpid(helper, &status, 0) < 0 && errno == EINTR) {
+  }
+  char buf[32] = {};
+  ssize_t n;
+  while ((n = read(rd.get(), buf, sizeof(buf) - 1)) < 0 && errno == EINTR) {
+  }
+  init_ = n > 0 ? (pid_t)atoi(buf) : 0;
+  if (init_ <= 0) {
+    errno = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? EIO : EINVAL;
     return false;
   }
   return true;

@@ -1,21 +1,46 @@
-// PidNamespace: the private PID namespace replay runs its tracees in, so
-// that every task can have the tid it had when recorded (DESIGN section 2).
+// PidNamespace: a private PID namespace replay runs its tracees in, so that
+// every task can have the tid it had when recorded (DESIGN section 2).
 // Its pid 1 is a small init of ours that only reaps orphans; it dies with
 // the supervisor. Tasks are created inside it with clone3's set_tid.
+//
+// Replay and restore use one namespace (root()). An in-memory clone of a
+// replay (ReplaySession::clone) forks the tracees while the originals keep
+// their tids, so its processes go into a namespace nested in the source's
+// (nested_in()), where the recorded tids are free again.
 #pragma once
 
+#include <memory>
+#include <string>
 #include <sys/types.h>
 
+#include "util/result.h"
 #include "util/scoped_fd.h"
 
 namespace rr {
 
 class PidNamespace {
  public:
-  // The namespace of this supervisor, created on first use; nullptr when
-  // this machine or user cannot have one (no CAP_SYS_ADMIN), or when
-  // RR_NO_PIDNS=1 asks for tid translation instead (for tests).
-  static PidNamespace* get();
+  // The kernel's limit on nesting (MAX_PID_NS_LEVEL); the supervisor's own
+  // namespace is level 0 here.
+  static constexpr int kMaxLevel = 32;
+
+  // The namespace of this supervisor, created on first use and kept until
+  // it exits; nullptr when this machine or user cannot have one (no
+  // CAP_SYS_ADMIN), or when RR_NO_PIDNS=1 asks for tid translation instead
+  // (for tests).
+  static std::shared_ptr<PidNamespace> root();
+  static PidNamespace* get() { return root().get(); }
+
+  // A new namespace inside `parent`, with an init of its own. It keeps its
+  // parent alive (a namespace ends with its init, and takes every namespace
+  // inside it along). Fails past kMaxLevel or without the right to create one.
+  static Result<std::shared_ptr<PidNamespace>> nested_in(const std::shared_ptr<PidNamespace>& parent);
+
+  // Ends the init, and with it whatever is left inside (nothing, when the
+  // sessions that used it have reaped their tasks first).
+  ~PidNamespace();
+  PidNamespace(const PidNamespace&) = delete;
+  PidNamespace& operator=(const PidNamespace&) = delete;
 
   // Forks this (single-threaded at that moment) supervisor thread into the
   // namespace, as the process `want` there when that tid is free. Returns
@@ -23,15 +48,25 @@ class PidNamespace {
   // sees it) in the parent, -1 with errno on failure.
   pid_t fork_as(pid_t want);
 
-  // The tid a live task (supervisor's view) has inside the namespace, or 0.
+  // The file a tracee opens to enter this namespace with setns().
+  std::string ns_path() const { return "/proc/" + std::to_string(init_) + "/ns/pid"; }
+  int level() const { return level_; }
+
+  // The tid a live task (supervisor's view) has inside its namespace, or 0.
   static pid_t inner_tid(pid_t live);
 
  private:
   PidNamespace() = default;
-  bool start();
+  // Starts the init in a new namespace under `parent` (nullptr: under the
+  // supervisor's own).
+  bool start(PidNamespace* parent);
+  bool start_nested(PidNamespace& parent);
   pid_t init_ = 0;
+  int level_ = 1;
+  bool owns_init_ = false;  // nested namespaces end their init; root's lives as long as we do
   ScopedFd inner_;  // /proc/<init>/ns/pid
   ScopedFd outer_;  // the supervisor's own
+  std::shared_ptr<PidNamespace> parent_;
 };
 
 }  // namespace rr

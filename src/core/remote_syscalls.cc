@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <signal.h>
+#include <sys/ptrace.h>
 
 #include "core/rr_page.h"
 #include "record/syscall_table.h"
@@ -36,6 +37,9 @@ Registers RemoteSyscalls::run(const Registers& regs) {
   for (;;) {
     WaitStatus st = task_.wait();
     if (st.ended()) fatal("tracee " + std::to_string(task_.tid()) + " ended during an injected syscall (" + st.describe() + ")");
+    int event = st.ptrace_event();
+    if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE)
+      spawned_ = (pid_t)task_.event_msg();
     int sig = st.stop_sig();
     if (sig == SIGTRAP) {
       Registers after = task_.regs();

@@ -37,6 +37,9 @@ class RemoteSyscalls {
   // Async signals that reached the tracee while it ran injected code; they
   // were suppressed and the caller decides what to do with them.
   const std::vector<siginfo_t>& stashed_signals() const { return stashed_; }
+  // The live tid of the task an injected fork or clone created (0: none).
+  // It is a ptrace child of ours, not waited for yet.
+  pid_t spawned() const { return spawned_; }
 
  private:
   Registers run(const Registers& regs);
@@ -47,6 +50,7 @@ class RemoteSyscalls {
   std::string patched_bytes_;
   size_t scratch_used_ = 0;
   std::vector<siginfo_t> stashed_;
+  pid_t spawned_ = 0;
 };
 
 }  // namespace rr

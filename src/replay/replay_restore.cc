@@ -25,12 +25,8 @@
 
 namespace rr {
 
-namespace {
-
-// Per-thread kernel state: the alternate signal stack, the robust list, the
-// tid address (syscalls run inside the thread) and the signal mask; the
-// signal actions too when `with_actions` (they belong to the process).
-Status restore_task_state(Task& task, ckpt::TaskState::Reader ts, bool with_actions, const std::string& path) {
+Status ReplaySession::restore_task_state(Task& task, ckpt::TaskState::Reader ts, bool with_actions,
+                                         const std::string& path) {
   {
     RemoteSyscalls rs(task);
     if (with_actions) {
@@ -56,6 +52,8 @@ Status restore_task_state(Task& task, ckpt::TaskState::Reader ts, bool with_acti
     fatal_errno("PTRACE_SETSIGMASK");
   return {};
 }
+
+namespace {
 
 FdTable fd_table_from(capnp::List<ckpt::FdEntry>::Reader list) {
   std::map<int, FdTable::Entry> fds;
@@ -231,7 +229,7 @@ Result<std::unique_ptr<Task>> ReplaySession::clone_thread(Task& leader, Recorded
   memset(&args, 0, sizeof(args));
   args.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
   int32_t want = recorded.value;
-  bool exact = PidNamespace::get() != nullptr;
+  bool exact = ns_ != nullptr;
   if (exact) {
     args.set_tid = kRrScratch + sizeof(args);
     args.set_tid_size = 1;

@@ -144,13 +144,17 @@ bool ReplaySession::can_checkpoint() const {
     if (!distinct.insert(table).second) return false;
   if (tables.size() > 1) {
     // Memory shared between processes would come back as one copy each.
-    std::string trace_prefix = reader_->dir() + "/";
     for (const auto& [tgid, table] : tables)
-      for (const MapEntry& e : read_maps(tasks_.at(tgid)->task->tid()))
-        if (e.shared && !is_special_mapping(e) && ((e.prot & PROT_WRITE) || e.name.rfind(trace_prefix, 0) != 0))
-          return false;
+      if (maps_shared_memory(*tasks_.at(tgid))) return false;
   }
   return true;
+}
+
+bool ReplaySession::maps_shared_memory(const ReplayTask& leader) const {
+  std::string trace_prefix = reader_->dir() + "/";
+  for (const MapEntry& e : read_maps(leader.task->tid()))
+    if (e.shared && !is_special_mapping(e) && ((e.prot & PROT_WRITE) || e.name.rfind(trace_prefix, 0) != 0)) return true;
+  return false;
 }
 
 Task* ReplaySession::task() {
@@ -235,6 +239,9 @@ bool ReplaySession::replay_mask_swap(ReplayTask& rt, trace::SyscallEvent::Reader
   return true;
 }
 
+ReplaySession::ReplaySession(std::unique_ptr<TraceReader> reader)
+    : reader_(std::move(reader)), ns_(PidNamespace::root()) {}
+
 ReplaySession::~ReplaySession() { kill_processes(0); }
 
 void ReplaySession::kill_processes(pid_t tgid) {
@@ -259,8 +266,7 @@ void ReplaySession::kill_processes(pid_t tgid) {
 Result<std::unique_ptr<Task>> ReplaySession::spawn_process(RecordedTid recorded) {
   fflush(stdout);
   fflush(stderr);
-  PidNamespace* ns = PidNamespace::get();
-  pid_t pid = ns ? ns->fork_as(recorded.value) : fork();
+  pid_t pid = ns_ ? ns_->fork_as(recorded.value) : fork();
   if (pid < 0) return make_error("fork: " + errno_text());
   if (pid == 0) stub_main(reader_->header().getBoundCpu());
   RR_LOG("new process for %d: pid %d in the namespace (live %d)", recorded.value, PidNamespace::inner_tid(pid), pid);
@@ -949,7 +955,7 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
   // In replay's PID namespace every clone runs as clone3 with set_tid, so
   // the new task gets its recorded tid (and the kernel writes that tid
   // wherever it writes one: tid words, robust futexes).
-  bool exact = PidNamespace::get() != nullptr && recorded_child > 1;
+  bool exact = ns_ != nullptr && recorded_child > 1;
   struct clone_args args;
   memset(&args, 0, sizeof(args));
   if (exact) {

@@ -27,6 +27,7 @@
 namespace rr {
 
 class CheckpointReader;
+class PidNamespace;
 
 // Counters the supervisor keeps during replay; part of `rr state`.
 struct ReplayCounters {
@@ -123,6 +124,25 @@ class ReplaySession {
   static Result<std::unique_ptr<ReplaySession>> open_at(const std::string& trace_dir, uint64_t target,
                                                         bool ignore_checkpoints);
 
+  // Whether clone() can copy the replay now: as for can_checkpoint(), and
+  // no process maps memory shared (a fork would keep sharing it with the
+  // copy), and PID namespaces are not nested too deep yet.
+  bool can_clone() const;
+  // An in-memory copy of the replay at this point (DESIGN section 3,
+  // replay/): every process is forked from its leader (the kernel copies
+  // memory on write), its other threads are re-created, and the supervisor
+  // state is copied. The copy is left as restore() leaves a session: at
+  // the event boundary or inside the next event's user code, no hook, and
+  // the source is unchanged. Its processes live in a PID namespace nested
+  // in the source's, with their recorded tids.
+  Result<std::unique_ptr<ReplaySession>> clone();
+  // Sets a thread's kernel state as capture_task_kernel_state (checkpoint/)
+  // read it: the alternate signal stack, the robust list, the tid address
+  // (syscalls run inside the thread) and the signal mask; the signal
+  // actions too when `with_actions` (they belong to the process). `path`
+  // names the source in errors.
+  static Status restore_task_state(Task& task, ckpt::TaskState::Reader ts, bool with_actions, const std::string& path);
+
   // The tracee when there is exactly one live thread; else nullptr.
   Task* task();
   // Every live thread, by recorded tid.
@@ -135,7 +155,7 @@ class ReplaySession {
   const std::string& trace_dir() const { return reader_->dir(); }
 
  private:
-  explicit ReplaySession(std::unique_ptr<TraceReader> reader) : reader_(std::move(reader)) {}
+  explicit ReplaySession(std::unique_ptr<TraceReader> reader);
   Status apply(trace::Frame::Reader f);
   Status apply_exec(trace::Frame::Reader f, trace::ExecImage::Reader image);
   Status apply_syscall(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt);
@@ -198,6 +218,14 @@ class ReplaySession {
   Status restore_process(const CheckpointReader& ck, ckpt::ProcessState::Reader proc,
                          capnp::List<ckpt::FdEntry>::Reader old_fds);
   Result<std::unique_ptr<Task>> clone_thread(Task& leader, RecordedTid recorded);
+  // Clone helpers (replay_clone.cc): this (new) session gets a copy of
+  // `from`'s process `tgid`, forked from its leader, its other threads
+  // re-created.
+  Status copy_process(ReplaySession& from, pid_t tgid, std::map<const FdTable*, std::shared_ptr<FdTable>>& tables);
+  // Whether process `leader` maps memory that a copy of it would share
+  // with it (or a restore would split): shared mappings other than
+  // read-only copies of trace files.
+  bool maps_shared_memory(const ReplayTask& leader) const;
   Result<std::unique_ptr<Task>> spawn_process(RecordedTid recorded);
   void forget_task(pid_t recorded_tid);
   // Waits until `rt` stops at PTRACE_EVENT_EXIT or ends (end_seen); false
@@ -217,6 +245,9 @@ class ReplaySession {
   bool replay_mask_swap(ReplayTask& rt, trace::SyscallEvent::Reader sc);
 
   std::unique_ptr<TraceReader> reader_;
+  // Where new tasks go, to get their recorded tids (nullptr: translated).
+  // A clone's is nested in its source's.
+  std::shared_ptr<PidNamespace> ns_;
   std::optional<FrameData> lookahead_;
   StreamPos next_frame_pos_;       // position of the frame after current_event_
   std::set<std::string> shared_files_;

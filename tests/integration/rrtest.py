@@ -5,7 +5,9 @@ Checks, each with a message that says what was expected and what came:
   - the recording exits as the program does natively (status or signal);
   - record output equals native output (unless the program is nondeterministic);
   - `rr replay -a` exits 0 and prints exactly what the recording printed;
-  - `rr state -g E` is byte-identical across two replays, for several events.
+  - `rr state -g E` is byte-identical across two replays, for several events;
+  - the same state is reached through a persistent checkpoint, and through
+    an in-memory copy of the replay (forked tracees) made earlier.
 
 Usage: rrtest.py --rr PATH [--stdin FILE] [--exit N | --signal N] [--nondet]
                  [--cwd DIR] [--states N] -- PROGRAM [ARGS...]
@@ -83,6 +85,7 @@ def check_checkpoints(args, trace, last):
             diff = "\n".join(list(difflib.unified_diff(b.stdout.decode().splitlines(), a.stdout.decode().splitlines(),
                                                        "from start", "from checkpoint", lineterm=""))[:30])
             fail("rr state -g %d differs between a restore and a replay from the start:\n%s" % (e, diff))
+    check_clones(args, trace, events)
     for e in events[:: max(1, len(events) // 3)]:
         a = run([args.rr, "replay", "-a", "-g", str(e), trace], timeout=args.timeout)
         b = run([args.rr, "replay", "-a", "-g", str(e), "--ignore-pcp", trace], timeout=args.timeout)
@@ -92,6 +95,22 @@ def check_checkpoints(args, trace, last):
             fail("rr replay -a -g %d prints another tail from a checkpoint\n from start: %s\n from checkpoint: %s"
                  % (e, show(b.stdout), show(a.stdout)))
     return events
+
+
+def check_clones(args, trace, events):
+    """In-memory copies: a replay forked at event C (or the first event after
+    it where a copy can be made) and run on to E reaches the state a replay
+    from the start reaches, and so does its source (rr state checks that)."""
+    for e in events[:: max(1, len(events) // 2)]:
+        c = max(1, e // 2)
+        a = run([args.rr, "state", "--clone-at", str(c), "-g", str(e), "--ignore-pcp", trace], timeout=args.timeout)
+        b = run([args.rr, "state", "-g", str(e), "--ignore-pcp", trace], timeout=args.timeout)
+        if a.returncode != 0 or b.returncode != 0:
+            fail("rr state --clone-at %d -g %d failed: %s | %s" % (c, e, show(a.stderr), show(b.stderr)))
+        if a.stdout != b.stdout:
+            diff = "\n".join(list(difflib.unified_diff(b.stdout.decode().splitlines(), a.stdout.decode().splitlines(),
+                                                       "from start", "through a copy", lineterm=""))[:30])
+            fail("rr state -g %d differs between a replay copied at %d and one from the start:\n%s" % (e, c, diff))
 
 
 def main():

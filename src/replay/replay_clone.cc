@@ -1,0 +1,187 @@
+// ReplaySession's third way in: an in-memory copy of a live replay, made by
+// forking its tracees. The kernel copies their memory on write, so a copy
+// costs a fork per process and a clone per thread whatever the memory
+// size; gdb's checkpoints and reverse execution keep such copies, stopped,
+// and copy them again to start from them.
+#include <capnp/message.h>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "checkpoint/checkpoint.h"
+#include "core/pid_namespace.h"
+#include "core/remote_syscalls.h"
+#include "core/rr_page.h"
+#include "replay/replay_session.h"
+#include "util/fatal.h"
+#include "util/io.h"
+
+namespace rr {
+
+namespace {
+
+// A thread's state as clone() carries it over: what ptrace shows, and the
+// kernel-side rest (in the checkpoint's own form, so that one restore
+// path sets both).
+struct ThreadState {
+  Registers regs;
+  std::string xsave;
+  capnp::MallocMessageBuilder kernel;
+};
+
+void capture(Task& t, ThreadState& out) {
+  out.regs = t.regs();
+  out.xsave = t.xsave();
+  capture_task_kernel_state(t, out.kernel.initRoot<ckpt::TaskState>(), false);
+}
+
+Status set_state(Task& t, ThreadState& state) {
+  t.set_regs(state.regs);
+  t.set_xsave(state.xsave);
+  return ReplaySession::restore_task_state(t, state.kernel.getRoot<ckpt::TaskState>().asReader(), false, "a copied replay");
+}
+
+// Forks `source`'s process (from `source`, which may be any of its
+// threads) into `ns` (nullptr: its own namespace, tid translated), as
+// `want` there. The copy is a child of the source's parent, so that ending
+// the source never signals the copy's processes, and is left stopped
+// before it runs anything; its registers are the caller's to set, and so
+// are the two namespace files it inherits open (`ns_fds`, -1 when none).
+struct Forked {
+  pid_t live = 0;
+  int64_t ns_fds[2] = {-1, -1};
+};
+
+Result<Forked> fork_tracee(Task& source, const PidNamespace* ns, pid_t want) {
+  RemoteSyscalls rs(source);
+  int64_t own = -1, into = -1;
+  if (ns) {
+    // setns changes where the caller's children go, nothing else; the
+    // caller goes back to its own namespace right after the fork.
+    own = rs.checked("opening its PID namespace", SYS_open,
+                     {rs.scratch_string("/proc/self/ns/pid", 0).as_int(), O_RDONLY | O_CLOEXEC});
+    into = rs.checked("opening the copy's PID namespace", SYS_open,
+                      {rs.scratch_string(ns->ns_path(), 64).as_int(), O_RDONLY | O_CLOEXEC});
+    rs.checked("entering the copy's PID namespace", SYS_setns, {(uint64_t)into, CLONE_NEWPID});
+  }
+  struct clone_args args;
+  memset(&args, 0, sizeof(args));
+  args.flags = CLONE_PARENT;  // clone3 wants exit_signal 0 with it: the parent's own is inherited
+  int32_t tid = want;
+  if (ns) {
+    args.set_tid = rs.scratch(&tid, sizeof(tid), 512).as_int();
+    args.set_tid_size = 1;
+  }
+  RemotePtr a = rs.scratch(&args, sizeof(args), 256);
+  int64_t r = rs.syscall(SYS_clone3, {a.as_int(), sizeof(args)});
+  if (ns) {
+    rs.checked("returning to its PID namespace", SYS_setns, {(uint64_t)own, CLONE_NEWPID});
+    rs.syscall(SYS_close, {(uint64_t)into});
+    rs.syscall(SYS_close, {(uint64_t)own});
+  }
+  Forked out;
+  out.live = rs.spawned();
+  out.ns_fds[0] = own;
+  out.ns_fds[1] = into;
+  if (r < 0 || out.live <= 0) return make_error("fork in the tracee failed: " + std::string(strerror((int)-r)));
+  int status = 0;
+  while (waitpid(out.live, &status, __WALL) < 0)
+    if (errno != EINTR) return make_error("the copied process vanished: " + errno_text());
+  if (!WaitStatus(status).stopped()) return make_error("the copied process ended at once: " + WaitStatus(status).describe());
+  return out;
+}
+
+}  // namespace
+
+bool ReplaySession::can_clone() const {
+  if (!can_checkpoint()) return false;
+  if (ns_ && ns_->level() >= PidNamespace::kMaxLevel) return false;
+  for (const auto& [tid, rt] : tasks_)
+    if (tid == rt->tgid && maps_shared_memory(*rt)) return false;
+  return true;
+}
+
+Result<std::unique_ptr<ReplaySession>> ReplaySession::clone() {
+  if (!can_clone())
+    return make_error("this replay cannot be copied here (something is under way, or memory is shared)");
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<TraceReader> reader, TraceReader::open(reader_->dir()));
+  std::unique_ptr<ReplaySession> c(new ReplaySession(std::move(reader)));
+  c->ns_.reset();
+  if (ns_) {
+    RR_ASSIGN_OR_RETURN(c->ns_, PidNamespace::nested_in(ns_));
+  }
+
+  // The supervisor state, as restore() sets it from a checkpoint file.
+  StreamPos pos = next_frame_position();
+  RR_TRY(c->reader_->seek(pos));
+  c->next_frame_pos_ = pos;
+  c->current_event_ = current_event_;
+  c->counters_ = counters_;
+  c->shared_files_ = shared_files_;
+  c->initial_tid_ = initial_tid_;
+  c->at_end_ = at_end_;
+  c->exited_ = exited_;
+  c->exit_code_ = exit_code_;
+  c->killed_by_ = killed_by_;
+  c->echo_ = echo_;
+
+  std::map<const FdTable*, std::shared_ptr<FdTable>> tables;
+  try {
+    for (const auto& [tid, rt] : tasks_)
+      if (tid == rt->tgid) RR_TRY(c->copy_process(*this, tid, tables));
+  } catch (const FatalError& e) {
+    return make_error(std::string("cannot copy the replay: ") + e.what());
+  }
+  return c;
+}
+
+Status ReplaySession::copy_process(ReplaySession& from, pid_t tgid, std::map<const FdTable*, std::shared_ptr<FdTable>>& tables) {
+  const ReplayTask& src = *from.tasks_.at(tgid);
+  ThreadState leader_state;
+  capture(*src.task, leader_state);
+  RR_ASSIGN_OR_RETURN(Forked forked, fork_tracee(*src.task, ns_.get(), tgid));
+  pid_t live = forked.live;
+  RR_LOG("copy of process %d: pid %d in its namespace (live %d)", tgid, PidNamespace::inner_tid(live), live);
+
+  auto copy = std::make_unique<ReplayTask>();
+  copy->task = std::make_unique<Task>(live, RecordedTid{tgid});
+  Task& leader = *copy->task;
+  // The fork left the copy the source's scratch page with the fork's
+  // arguments in it (the source's was cleared after), and the namespace
+  // files open: neither belongs to the program.
+  std::string zeros(kRrScratchSize, '\0');
+  leader.write_mem(RemotePtr(kRrScratch), zeros.data(), zeros.size());
+  if (ns_) {
+    RemoteSyscalls rs(leader);
+    for (int64_t fd : forked.ns_fds) rs.syscall(SYS_close, {(uint64_t)fd});
+  }
+  RR_TRY(set_state(leader, leader_state));
+  auto& table = tables[src.fds.get()];
+  if (!table) table = std::make_shared<FdTable>(*src.fds);
+  copy->tgid = tgid;
+  copy->fds = table;
+  copy->where = src.where;
+  copy->pending_frame = src.pending_frame;
+  tasks_[tgid] = std::move(copy);
+
+  for (const auto& [tid, rt] : from.tasks_) {
+    if (rt->tgid != tgid || tid == tgid) continue;
+    ThreadState state;
+    capture(*rt->task, state);
+    auto thread = std::make_unique<ReplayTask>();
+    RR_ASSIGN_OR_RETURN(thread->task, clone_thread(leader, RecordedTid{tid}));
+    RR_TRY(set_state(*thread->task, state));
+    thread->tgid = tgid;
+    thread->fds = table;
+    thread->where = rt->where;
+    thread->pending_frame = rt->pending_frame;
+    tasks_[tid] = std::move(thread);
+  }
+  return {};
+}
+
+}  // namespace rr
