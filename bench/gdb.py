@@ -6,32 +6,19 @@ events), with and without persistent checkpoints, side by side in one run:
 - time of one reverse-continue there (to the previous call of a function).
 
 Usage: python3 bench/gdb.py [--rr build/rr] [--runs 3]"""
-import argparse
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def timed(argv, env=None):
-    t = time.monotonic()
-    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    if r.returncode != 0:
-        sys.exit("failed: %s\n%s" % (" ".join(argv), r.stdout[-2000:]))
-    return time.monotonic() - t, r.stdout
+from common import HERE, arguments, timed
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--rr", default=os.path.join(HERE, "..", "build", "rr"))
-    p.add_argument("--runs", type=int, default=3)
-    a = p.parse_args()
-    rr = os.path.abspath(a.rr)
+    a = arguments(__doc__)
+    rr = a.rr
     tmp = tempfile.mkdtemp(prefix="rr-bench-gdb-")
     try:
         prog = os.path.join(tmp, "long")

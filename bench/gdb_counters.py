@@ -8,7 +8,6 @@ write near its end, then one reverse-stepi. Side by side in one run:
 - without (RR_GDB_COUNTERS=0: single steps from the start of the stretch).
 
 Usage: python3 bench/gdb_counters.py [--rr build/rr] [--iterations 100000] [--runs 3]"""
-import argparse
 import os
 import re
 import shutil
@@ -16,18 +15,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from common import HERE, arguments, timed
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--rr", default=os.path.join(HERE, "..", "build", "rr"))
-    p.add_argument("--iterations", type=int, default=100000)
-    p.add_argument("--runs", type=int, default=3)
-    a = p.parse_args()
-    rr = os.path.abspath(a.rr)
+    a = arguments(__doc__, iterations=100000)
+    rr = a.rr
     tmp = tempfile.mkdtemp(prefix="rr-bench-counters-")
     try:
         prog = os.path.join(tmp, "loop")
@@ -39,13 +33,10 @@ def main():
             f.write("watch flag\ncontinue\ncontinue\nreverse-continue\nreverse-stepi\ninfo registers rip\n")
 
         def once(env):
-            t = time.monotonic()
-            r = subprocess.run([rr, "replay", trace, "--", "-batch", "-nx", "-x", script], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, env=dict(os.environ, **env))
-            took = time.monotonic() - t
-            rip = re.search(r"^rip +(0x[0-9a-f]+)", r.stdout, re.M)
-            if r.returncode != 0 or not rip or "Old value = %d" % (a.iterations - 10) not in r.stdout:
-                sys.exit("the reverse watch failed:\n" + r.stdout[-2000:])
+            took, out = timed([rr, "replay", trace, "--", "-batch", "-nx", "-x", script], dict(os.environ, **env))
+            rip = re.search(r"^rip +(0x[0-9a-f]+)", out, re.M)
+            if not rip or "Old value = %d" % (a.iterations - 10) not in out:
+                sys.exit("the reverse watch failed:\n" + out[-2000:])
             return took, rip.group(1)
 
         roads = [("with execution counters", {}), ("single steps (RR_GDB_COUNTERS=0)", {"RR_GDB_COUNTERS": "0"})]

@@ -663,7 +663,7 @@ std::string GdbServer::monitor(const std::string& line) {
     for (const Snapshot& s : timeline_->snapshots())
       if (s.id)
         out += std::to_string(s.id) + "\t" + describe(s.mark) + (s.note.empty() ? "" : "\t" + s.note) +
-               (s.persistent ? "\t(saved)" : "") + "\n";
+               (s.persistent ? "\t(saved)" : "") + (s.frozen ? "\t(in memory)" : "") + "\n";
     return out.empty() ? "No checkpoints.\n" : out;
   }
   if (arg_after("delete checkpoint", arg)) {

@@ -28,6 +28,17 @@ __attribute__((noinline)) void counters_work_probe() { asm volatile(""); }
 
 constexpr uint64_t kAutoSnapshotInterval = 20000;  // events between automatic snapshots
 constexpr size_t kMaxAutoSnapshots = 16;
+constexpr uint64_t kNearSpan = 1024;  // the farthest copy left before a replay's target
+
+// Whether snapshots may be in-memory copies; RR_GDB_CLONES=0 keeps them in
+// files only (bench/gdb_checkpoints.py compares).
+bool clones_wanted() {
+  static const bool wanted = [] {
+    const char* v = getenv("RR_GDB_CLONES");
+    return !(v && std::string(v) == "0");
+  }();
+  return wanted;
+}
 
 bool traps_hit(const TrapSet& traps, const TrapHit& hit, uint64_t ip) {
   if (hit.kind == TrapHit::Software) return std::find(traps.sw.begin(), traps.sw.end(), hit.addr) != traps.sw.end();
@@ -131,11 +142,13 @@ ReplayTimeline::ReplayTimeline(std::string trace_dir, pid_t debugged, StopHandle
 
 ReplayTimeline::~ReplayTimeline() {
   session_.reset();
-  if (!private_dir_.empty()) {
-    for (const Snapshot& s : snapshots_)
-      if (!s.persistent) unlink(s.path.c_str());
-    rmdir(private_dir_.c_str());
-  }
+  while (!snapshots_.empty()) drop(snapshots_.begin());
+  if (!private_dir_.empty()) rmdir(private_dir_.c_str());
+}
+
+void ReplayTimeline::drop(std::vector<Snapshot>::iterator it) {
+  if (!it->persistent && !it->path.empty()) unlink(it->path.c_str());
+  snapshots_.erase(it);
 }
 
 std::string ReplayTimeline::private_dir() {
@@ -155,6 +168,15 @@ bool ReplayTimeline::debuggable(const ReplayTask& rt) const { return rt.tgid == 
 Result<Snapshot> ReplayTimeline::snapshot(ReplaySession& s, const Mark& m) {
   Snapshot snap;
   snap.mark = m;
+  if (clones_wanted() && s.can_clone()) {
+    // Kept only if it can be copied in turn (PID namespaces nest 32 deep;
+    // a file's restore starts at the top again).
+    auto copy = s.clone();
+    if (copy.ok() && copy.value()->can_clone()) {
+      snap.frozen = std::move(copy.value());
+      return snap;
+    }
+  }
   snap.path = private_dir() + "/" + std::to_string(next_file_++) + ".rrcp";
   auto st = write_checkpoint_to(s, Codec::Zstd, snap.path, &m, false);
   if (!st.ok()) return st.take_error();
@@ -169,9 +191,15 @@ void ReplayTimeline::maybe_snapshot(ReplaySession& s) {
   }();
   if (off) return;
   uint64_t e = s.current_event();
-  bool wanted = (mode_ != Mode::Serve && e == target_.event && !target_.at_boundary()) ||
+  bool toward = mode_ != Mode::Serve;
+  bool wanted = (toward && e == target_.event && !target_.at_boundary()) ||
                 e >= last_auto_snapshot_event_ + kAutoSnapshotInterval;
-  if (!wanted || !s.can_checkpoint()) return;
+  // Copies in memory cost a few milliseconds: a replay toward a point also
+  // leaves copies 1, 2, 4, ... 1024 events before it, so that going back
+  // again from there starts near (never as files, which cost far more).
+  uint64_t before = target_.event - e;
+  bool near = toward && clones_wanted() && e < target_.event && before <= kNearSpan && (before & (before - 1)) == 0;
+  if (!(wanted || near) || !s.can_checkpoint() || (!wanted && !s.can_clone())) return;
   Mark here;
   here.event = e;
   for (const Snapshot& old : snapshots_)
@@ -181,11 +209,8 @@ void ReplayTimeline::maybe_snapshot(ReplaySession& s) {
   last_auto_snapshot_event_ = e;
   snapshots_.push_back(snap.value());
   size_t autos = std::count_if(snapshots_.begin(), snapshots_.end(), [](const Snapshot& x) { return x.id == 0 && !x.persistent; });
-  if (autos > kMaxAutoSnapshots) {
-    auto oldest = std::find_if(snapshots_.begin(), snapshots_.end(), [](const Snapshot& x) { return x.id == 0 && !x.persistent; });
-    unlink(oldest->path.c_str());
-    snapshots_.erase(oldest);
-  }
+  if (autos > kMaxAutoSnapshots)
+    drop(std::find_if(snapshots_.begin(), snapshots_.end(), [](const Snapshot& x) { return x.id == 0 && !x.persistent; }));
 }
 
 Result<std::unique_ptr<ReplaySession>> ReplayTimeline::open_for(const Mark& target, Mark* start, bool strict) {
@@ -208,11 +233,28 @@ Result<std::unique_ptr<ReplaySession>> ReplayTimeline::open_for(const Mark& targ
   });
   for (const Snapshot& c : choices) {
     if (!at_or_before(c.mark, target) || c.mark.at_exit || (strict && c.mark == target)) continue;
-    RR_ASSIGN_OR_RETURN(std::unique_ptr<ReplaySession> s, ReplaySession::open(trace_dir_));
-    Status st = s->restore(c.path);
-    if (!st.ok()) {
-      fprintf(stderr, "rr: cannot start from %s: %s\n", c.path.c_str(), st.error().message.c_str());
-      std::erase_if(snapshots_, [&](const Snapshot& x) { return x.path == c.path && !x.persistent; });
+    std::unique_ptr<ReplaySession> s;
+    std::string failure;
+    if (c.frozen) {
+      auto copy = c.frozen->clone();
+      if (copy.ok()) s = std::move(copy.value());
+      else failure = copy.error().message;
+    }
+    if (!s && !c.path.empty()) {
+      RR_ASSIGN_OR_RETURN(s, ReplaySession::open(trace_dir_));
+      Status st = s->restore(c.path);
+      if (!st.ok()) {
+        s.reset();
+        failure = st.error().message;
+      }
+    }
+    if (!s) {
+      fprintf(stderr, "rr: cannot start from %s: %s\n", c.path.empty() ? "a copy in memory" : c.path.c_str(), failure.c_str());
+      for (auto it = snapshots_.begin(); it != snapshots_.end(); ++it)
+        if (!it->persistent && it->frozen == c.frozen && it->path == c.path) {
+          drop(it);
+          break;
+        }
       continue;
     }
     *start = c.mark;
@@ -693,8 +735,7 @@ Result<int> ReplayTimeline::add_checkpoint(ReplaySession& s, const std::string& 
 Status ReplayTimeline::delete_checkpoint(int id) {
   for (auto it = snapshots_.begin(); it != snapshots_.end(); ++it) {
     if (it->id != id) continue;
-    if (!it->persistent) unlink(it->path.c_str());
-    snapshots_.erase(it);
+    drop(it);
     return {};
   }
   return make_error("no checkpoint " + std::to_string(id));
@@ -714,9 +755,14 @@ Result<int> ReplayTimeline::write_checkpoints() {
     }
     // Through a temporary name, synced, then renamed: a full disk or a
     // crash leaves no partial file under the real name.
-    RR_ASSIGN_OR_RETURN(std::string bytes, read_file(s.path));
-    RR_TRY(write_file_atomic(name, bytes.data(), bytes.size()));
-    unlink(s.path.c_str());
+    if (s.frozen) {
+      auto st = write_checkpoint_to(*s.frozen, Codec::Zstd, name, &s.mark, true);
+      if (!st.ok()) return st.take_error();
+    } else {
+      RR_ASSIGN_OR_RETURN(std::string bytes, read_file(s.path));
+      RR_TRY(write_file_atomic(name, bytes.data(), bytes.size()));
+    }
+    if (!s.path.empty()) unlink(s.path.c_str());
     s.path = name;
     s.persistent = true;
     ++written;

@@ -1,8 +1,10 @@
 // ReplayTimeline: the debugger's view of a whole trace as one line of
 // points (Marks) that can be visited in any order. It owns the live
 // ReplaySession, steers its user code (as its ExecutionHook), keeps
-// snapshots (checkpoint files in a private folder, plus the trace's own
-// persistent checkpoints) to start from, and implements going backwards:
+// snapshots (in-memory copies of the replay, made by forking its tracees;
+// checkpoint files in a private folder where a copy cannot be made; the
+// trace's own persistent checkpoints) to start from, and implements going
+// backwards:
 // a reverse-continue replays from the latest snapshot before the current
 // point to it with the breakpoints armed, and returns to the last hit.
 #pragma once
@@ -57,10 +59,13 @@ class StopHandler {
   virtual bool reports_signal(int sig) const = 0;
 };
 
-// A state to start a replay from: a checkpoint file and the point it holds.
+// A state to start a replay from, and the point it holds: an in-memory
+// copy of a replay (stopped, never run: each start copies it again), or a
+// checkpoint file, or both once a copy has been written to the trace.
 struct Snapshot {
   Mark mark;
-  std::string path;
+  std::shared_ptr<ReplaySession> frozen;  // nullptr: only the file
+  std::string path;                       // empty: only the copy
   int id = 0;            // gdb checkpoint number; 0 for automatic ones
   bool persistent = false;  // a file of the trace (create-checkpoints, load-checkpoints)
   std::string note;      // where gdb was, for `info checkpoints`
@@ -143,6 +148,8 @@ class ReplayTimeline : private ExecutionHook {
   // Snapshot bookkeeping.
   void maybe_snapshot(ReplaySession& s);
   Result<Snapshot> snapshot(ReplaySession& s, const Mark& m);
+  // Forgets a snapshot, and its private file if it has one.
+  void drop(std::vector<Snapshot>::iterator it);
   std::string private_dir();
   bool debuggable(const ReplayTask& rt) const;
   // One step or run of the target's piece `p` done.

@@ -5,6 +5,7 @@
 // and copy them again to start from them.
 #include <capnp/message.h>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -108,6 +109,7 @@ bool ReplaySession::can_clone() const {
 Result<std::unique_ptr<ReplaySession>> ReplaySession::clone() {
   if (!can_clone())
     return make_error("this replay cannot be copied here (something is under way, or memory is shared)");
+  auto started = std::chrono::steady_clock::now();
   RR_ASSIGN_OR_RETURN(std::unique_ptr<TraceReader> reader, TraceReader::open(reader_->dir()));
   std::unique_ptr<ReplaySession> c(new ReplaySession(std::move(reader)));
   c->ns_.reset();
@@ -130,12 +132,16 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::clone() {
   c->echo_ = echo_;
 
   std::map<const FdTable*, std::shared_ptr<FdTable>> tables;
+  auto t0 = std::chrono::steady_clock::now();
   try {
     for (const auto& [tid, rt] : tasks_)
       if (tid == rt->tgid) RR_TRY(c->copy_process(*this, tid, tables));
   } catch (const FatalError& e) {
     return make_error(std::string("cannot copy the replay: ") + e.what());
   }
+  RR_LOG("copy at event %llu: %.3f ms for %zu tasks, after %.3f ms for the namespace", (unsigned long long)current_event_,
+         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(), tasks_.size(),
+         std::chrono::duration<double, std::milli>(t0 - started).count());
   return c;
 }
 

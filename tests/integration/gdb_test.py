@@ -27,11 +27,11 @@ def expect(cond, what, out=""):
         failures.append(what + ("\n--- output ---\n" + out[-3000:] if out else ""))
 
 
-def gdb(rr, trace, commands, extra=()):
+def gdb(rr, trace, commands, extra=(), env=None):
     script = os.path.join(os.path.dirname(trace), "script.gdb")
     with open(script, "w") as f:
         f.write("\n".join(commands) + "\n")
-    r = run([rr, "replay", *extra, trace, "--", "-batch", "-nx", "-x", script])
+    r = run([rr, "replay", *extra, trace, "--", "-batch", "-nx", "-x", script], env=env)
     return r.stdout
 
 
@@ -122,16 +122,24 @@ def main():
         expect("Program received signal SIGKILL" in out, "continue to the end stops at the exit", out)
 
         # 4. gdb checkpoints: checkpoint, restart N, info checkpoints, delete checkpoint.
-        out = gdb(rr, trace, ["break bump if by == 3", "continue", "next", "checkpoint", "print counter",
-                              "info registers rip rsp", "delete", "break bump if by == 5", "continue", "print counter", "checkpoint",
-                              "info checkpoints", "restart 1", "print counter", "info registers rip rsp",
-                              "delete checkpoint 2", "info checkpoints", "restart 2"])
+        #    They are in-memory copies (forked tracees); with RR_GDB_CLONES=0
+        #    they are files, and the two roads must agree.
+        script4 = ["break bump if by == 3", "continue", "next", "checkpoint", "print counter",
+                   "info registers rip rsp", "delete", "break bump if by == 5", "continue", "print counter", "checkpoint",
+                   "info checkpoints", "restart 1", "print counter", "info registers rip rsp",
+                   "delete checkpoint 2", "info checkpoints", "restart 2"]
+        out = gdb(rr, trace, script4)
         v = values(out, "")
         regs = re.findall(r"^(rip|rsp) +(0x[0-9a-f]+)", out, re.M)
         expect(v[:3] == ["6", "10", "6"], "restart 1 brings counter back to 6: %r" % v, out)
         expect(len(regs) == 4 and regs[:2] == regs[2:], "restart 1 brings rip and rsp back: %r" % regs, out)
         expect("Checkpoint 1 at event" in out and "Checkpoint 2 at event" in out, "checkpoint replies", out)
         expect("Deleted checkpoint 2." in out and "rr: no checkpoint 2" in out, "delete checkpoint", out)
+        expect(len(re.findall(r"^\d+\t.*\(in memory\)$", out, re.M)) == 3, "gdb checkpoints are kept in memory", out)
+        files = gdb(rr, trace, script4, env=dict(os.environ, RR_GDB_CLONES="0"))
+        expect("(in memory)" not in files and values(files, "") == v and
+               re.findall(r"^(rip|rsp) +(0x[0-9a-f]+)", files, re.M) == regs,
+               "checkpoints in files and in memory agree: %r vs %r" % (values(files, ""), v), files)
 
         # 5. write-checkpoints, then a new gdb session: load-checkpoints and restart.
         out1 = gdb(rr, trace, ["break bump if by == 5", "continue", "next", "checkpoint", "print counter",
@@ -162,6 +170,13 @@ def main():
                                "reverse-continue", "print shared[2]"])
         expect(len(re.findall(r"^[ *] +\d+ +Thread \d+", out, re.M)) == 4, "info threads shows 4 threads", out)
         expect("hit Breakpoint 1, work (id=2)" in out and values(out, "") == ["3", "0"], "thread breakpoint and reverse", out)
+        # A checkpoint of four threads, copied in memory, and restarted.
+        out = gdb(rr, ttrace, ["break work if id == 2", "continue", "continue", "print shared[2]", "checkpoint",
+                               "info checkpoints", "continue", "print shared[2]", "restart 1", "print shared[2]",
+                               "info threads", "continue", "print shared[2]"])
+        expect(values(out, "") == ["3", "6", "3", "6"] and "(in memory)" in out,
+               "restart of an in-memory checkpoint of threads: %r" % values(out, ""), out)
+        expect(len(re.findall(r"^[ *] +\d+ +Thread \d+", out, re.M)) == 4, "4 threads after restart", out)
 
         # 7. A real program: a function of sqlite3's library.
         sqlite = shutil.which("sqlite3")

@@ -1,0 +1,31 @@
+"""Helpers shared by the benchmarks of bench/."""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def arguments(doc, **extra):
+    """An argument parser with --rr and --runs; `extra` adds integer options
+    with their defaults (name=default)."""
+    p = argparse.ArgumentParser(description=doc)
+    p.add_argument("--rr", default=os.path.join(HERE, "..", "build", "rr"))
+    p.add_argument("--runs", type=int, default=3)
+    for name, default in extra.items():
+        p.add_argument("--" + name, type=int, default=default)
+    a = p.parse_args()
+    a.rr = os.path.abspath(a.rr)
+    return a
+
+
+def timed(argv, env=None):
+    """Runs argv; returns (seconds, stdout+stderr). Exits when it fails."""
+    t = time.monotonic()
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    took = time.monotonic() - t
+    if r.returncode != 0:
+        sys.exit("failed: %s\n%s" % (" ".join(argv), r.stdout[-2000:]))
+    return took, r.stdout
