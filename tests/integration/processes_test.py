@@ -87,6 +87,14 @@ def main():
         r = subprocess.run([rr, "replay", "-a", tree], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            timeout=120, env=env)
         expect(r.returncode == 0, "fork_tree replays with translated tids: %r" % r.stderr[-300:])
+        # An in-memory copy of a replay with translated tids (no namespace to
+        # nest in) reaches the state of a replay from the start.
+        last = run([rr, "dump", tree]).stdout.count("\nevent ")
+        copied = subprocess.run([rr, "state", "--clone-at", str(last // 4), "-g", str(last // 2), tree],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, env=env)
+        direct = run([rr, "state", "-g", str(last // 2), tree])
+        expect(copied.returncode == 0 and copied.stdout == direct.stdout and direct.stdout.count("\nprocess ") > 1,
+               "a copy with translated tids agrees with a replay from the start: %r" % copied.stderr[-300:])
         # A thread that dies holding a robust mutex: the kernel marks the
         # mutex only if it holds the thread's real tid, so with translated
         # tids replay goes another way, and must say so.
