@@ -29,3 +29,12 @@ def timed(argv, env=None):
     if r.returncode != 0:
         sys.exit("failed: %s\n%s" % (" ".join(argv), r.stdout[-2000:]))
     return took, r.stdout
+
+
+def build_and_record(rr, tmp, source, args=(), flags=("-O1", "-g")):
+    """Compiles bench/SOURCE into TMP and records it; returns the trace's path."""
+    prog = os.path.join(tmp, os.path.splitext(source)[0])
+    subprocess.run(["cc", *flags, "-o", prog, os.path.join(HERE, source)], check=True)
+    trace = os.path.join(tmp, "trace")
+    timed([rr, "record", "-q", "-o", trace, prog, *args])
+    return trace

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 
-from common import HERE, arguments, timed
+from common import arguments, build_and_record, timed
 
 
 def main():
@@ -21,10 +21,7 @@ def main():
     rr = a.rr
     tmp = tempfile.mkdtemp(prefix="rr-bench-gdb-")
     try:
-        prog = os.path.join(tmp, "long")
-        subprocess.run(["cc", "-O1", "-g", "-o", prog, os.path.join(HERE, "gdb_target_long.c")], check=True)
-        trace = os.path.join(tmp, "trace")
-        timed([rr, "record", "-q", "-o", trace, prog])
+        trace = build_and_record(rr, tmp, "gdb_target_long.c")
         dump = subprocess.run([rr, "dump", trace], stdout=subprocess.PIPE, text=True).stdout.splitlines()
         events = len(dump)
         late = events - 2000

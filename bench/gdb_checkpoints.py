@@ -17,10 +17,9 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import tempfile
 
-from common import HERE, arguments, timed
+from common import arguments, build_and_record, timed
 
 
 def main():
@@ -28,10 +27,7 @@ def main():
     rr = a.rr
     tmp = tempfile.mkdtemp(prefix="rr-bench-gdbck-")
     try:
-        prog = os.path.join(tmp, "big")
-        subprocess.run(["cc", "-O1", "-g", "-o", prog, os.path.join(HERE, "gdb_big.c")], check=True)
-        trace = os.path.join(tmp, "trace")
-        timed([rr, "record", "-q", "-o", trace, prog, str(a.mib)])
+        trace = build_and_record(rr, tmp, "gdb_big.c", [str(a.mib)])
         start = ["break round_done if i == 50", "continue"]
         back = ["delete", "break round_done", "reverse-continue"]
         scripts = {

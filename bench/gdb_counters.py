@@ -12,11 +12,10 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 
-from common import HERE, arguments, timed
+from common import arguments, build_and_record, timed
 
 
 def main():
@@ -24,10 +23,7 @@ def main():
     rr = a.rr
     tmp = tempfile.mkdtemp(prefix="rr-bench-counters-")
     try:
-        prog = os.path.join(tmp, "loop")
-        subprocess.run(["cc", "-O0", "-g", "-o", prog, os.path.join(HERE, "gdb_counters.c")], check=True)
-        trace = os.path.join(tmp, "trace")
-        subprocess.run([rr, "record", "-q", "-o", trace, prog, str(a.iterations)], check=True, stdout=subprocess.DEVNULL)
+        trace = build_and_record(rr, tmp, "gdb_counters.c", [str(a.iterations)], flags=("-O0", "-g"))
         script = os.path.join(tmp, "s.gdb")
         with open(script, "w") as f:
             f.write("watch flag\ncontinue\ncontinue\nreverse-continue\nreverse-stepi\ninfo registers rip\n")
