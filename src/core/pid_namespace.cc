@@ -40,7 +40,10 @@ std::vector<pid_t>& ended_inits() {
 }
 
 void reap_ended_inits() {
-  std::erase_if(ended_inits(), [](pid_t p) { return waitpid(p, nullptr, WNOHANG) != 0; });
+  std::erase_if(ended_inits(), [](pid_t p) {
+    pid_t r = waitpid(p, nullptr, WNOHANG);
+    return r == p || (r < 0 && errno == ECHILD);
+  });
 }
 
 }  // namespace

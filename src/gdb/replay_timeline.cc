@@ -165,7 +165,7 @@ std::string ReplayTimeline::private_dir() {
 
 bool ReplayTimeline::debuggable(const ReplayTask& rt) const { return rt.tgid == debugged_; }
 
-Result<Snapshot> ReplayTimeline::snapshot(ReplaySession& s, const Mark& m) {
+Result<Snapshot> ReplayTimeline::snapshot(ReplaySession& s, const Mark& m, bool copy_only) {
   Snapshot snap;
   snap.mark = m;
   if (clones_wanted() && s.can_clone()) {
@@ -177,6 +177,7 @@ Result<Snapshot> ReplayTimeline::snapshot(ReplaySession& s, const Mark& m) {
       return snap;
     }
   }
+  if (copy_only) return make_error("no copy of the replay can be kept here");
   snap.path = private_dir() + "/" + std::to_string(next_file_++) + ".rrcp";
   auto st = write_checkpoint_to(s, Codec::Zstd, snap.path, &m, false);
   if (!st.ok()) return st.take_error();
@@ -199,18 +200,21 @@ void ReplayTimeline::maybe_snapshot(ReplaySession& s) {
   // again from there starts near (never as files, which cost far more).
   uint64_t before = target_.event - e;
   bool near = toward && clones_wanted() && e < target_.event && before <= kNearSpan && (before & (before - 1)) == 0;
-  if (!(wanted || near) || !s.can_checkpoint() || (!wanted && !s.can_clone())) return;
+  if (!(wanted || near) || !s.can_checkpoint()) return;
   Mark here;
   here.event = e;
   for (const Snapshot& old : snapshots_)
     if (old.mark == here) return;
-  auto snap = snapshot(s, here);
+  auto snap = snapshot(s, here, !wanted);
   if (!snap.ok()) return;  // not fatal: the replay just has fewer places to start from
   last_auto_snapshot_event_ = e;
+  snap.value().near = !wanted;
   snapshots_.push_back(snap.value());
-  size_t autos = std::count_if(snapshots_.begin(), snapshots_.end(), [](const Snapshot& x) { return x.id == 0 && !x.persistent; });
-  if (autos > kMaxAutoSnapshots)
-    drop(std::find_if(snapshots_.begin(), snapshots_.end(), [](const Snapshot& x) { return x.id == 0 && !x.persistent; }));
+  // Over the limit, the oldest near copy goes first, then the oldest other.
+  auto automatic = [](const Snapshot& x) { return x.id == 0 && !x.persistent; };
+  if ((size_t)std::count_if(snapshots_.begin(), snapshots_.end(), automatic) <= kMaxAutoSnapshots) return;
+  auto victim = std::find_if(snapshots_.begin(), snapshots_.end(), [&](const Snapshot& x) { return automatic(x) && x.near; });
+  drop(victim != snapshots_.end() ? victim : std::find_if(snapshots_.begin(), snapshots_.end(), automatic));
 }
 
 Result<std::unique_ptr<ReplaySession>> ReplayTimeline::open_for(const Mark& target, Mark* start, bool strict) {
@@ -725,7 +729,7 @@ Result<int> ReplayTimeline::add_checkpoint(ReplaySession& s, const std::string& 
   if (here_.at_exit) return make_error("no checkpoint can be taken at the end of the process");
   if (!s.can_checkpoint())
     return make_error("no checkpoint can be taken here (a vfork, exec, exit or signal is under way); step on and try again");
-  RR_ASSIGN_OR_RETURN(Snapshot snap, snapshot(s, here_));
+  RR_ASSIGN_OR_RETURN(Snapshot snap, snapshot(s, here_, false));
   snap.id = next_id_++;
   snap.note = note;
   snapshots_.push_back(snap);

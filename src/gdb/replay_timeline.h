@@ -69,6 +69,7 @@ struct Snapshot {
   int id = 0;            // gdb checkpoint number; 0 for automatic ones
   bool persistent = false;  // a file of the trace (create-checkpoints, load-checkpoints)
   std::string note;      // where gdb was, for `info checkpoints`
+  bool near = false;     // an automatic copy left just before a replay's target (dropped first)
 };
 
 class ReplayTimeline : private ExecutionHook {
@@ -147,7 +148,9 @@ class ReplayTimeline : private ExecutionHook {
   bool report_signal(ReplaySession& s);
   // Snapshot bookkeeping.
   void maybe_snapshot(ReplaySession& s);
-  Result<Snapshot> snapshot(ReplaySession& s, const Mark& m);
+  // With `copy_only`, fails where no in-memory copy can be kept (instead
+  // of writing a file).
+  Result<Snapshot> snapshot(ReplaySession& s, const Mark& m, bool copy_only);
   // Forgets a snapshot, and its private file if it has one.
   void drop(std::vector<Snapshot>::iterator it);
   std::string private_dir();

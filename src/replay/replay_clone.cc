@@ -9,6 +9,8 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <fstream>
+#include <sstream>
 #include <linux/sched.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -57,17 +59,36 @@ struct Forked {
   int64_t ns_fds[2] = {-1, -1};
 };
 
+// While it lives, the source is inside the copy's namespace for its
+// children and holds two files open; its end puts both back, also when an
+// injected syscall fails on the way.
+struct NamespaceVisit {
+  RemoteSyscalls& rs;
+  int64_t own = -1, into = -1;
+  bool entered = false;
+  ~NamespaceVisit() {
+    try {
+      if (entered) rs.syscall(SYS_setns, {(uint64_t)own, CLONE_NEWPID});
+      for (int64_t fd : {into, own})
+        if (fd >= 0) rs.syscall(SYS_close, {(uint64_t)fd});
+    } catch (const FatalError&) {
+      // The source ended meanwhile: nothing is left to put back.
+    }
+  }
+};
+
 Result<Forked> fork_tracee(Task& source, const PidNamespace* ns, pid_t want) {
   RemoteSyscalls rs(source);
-  int64_t own = -1, into = -1;
+  NamespaceVisit visit{rs};
   if (ns) {
     // setns changes where the caller's children go, nothing else; the
     // caller goes back to its own namespace right after the fork.
-    own = rs.checked("opening its PID namespace", SYS_open,
-                     {rs.scratch_string("/proc/self/ns/pid", 0).as_int(), O_RDONLY | O_CLOEXEC});
-    into = rs.checked("opening the copy's PID namespace", SYS_open,
-                      {rs.scratch_string(ns->ns_path(), 64).as_int(), O_RDONLY | O_CLOEXEC});
-    rs.checked("entering the copy's PID namespace", SYS_setns, {(uint64_t)into, CLONE_NEWPID});
+    visit.own = rs.checked("opening its PID namespace", SYS_open,
+                           {rs.scratch_string("/proc/self/ns/pid", 0).as_int(), O_RDONLY | O_CLOEXEC});
+    visit.into = rs.checked("opening the copy's PID namespace", SYS_open,
+                            {rs.scratch_string(ns->ns_path(), 64).as_int(), O_RDONLY | O_CLOEXEC});
+    rs.checked("entering the copy's PID namespace", SYS_setns, {(uint64_t)visit.into, CLONE_NEWPID});
+    visit.entered = true;
   }
   struct clone_args args;
   memset(&args, 0, sizeof(args));
@@ -79,21 +100,33 @@ Result<Forked> fork_tracee(Task& source, const PidNamespace* ns, pid_t want) {
   }
   RemotePtr a = rs.scratch(&args, sizeof(args), 256);
   int64_t r = rs.syscall(SYS_clone3, {a.as_int(), sizeof(args)});
-  if (ns) {
-    rs.checked("returning to its PID namespace", SYS_setns, {(uint64_t)own, CLONE_NEWPID});
-    rs.syscall(SYS_close, {(uint64_t)into});
-    rs.syscall(SYS_close, {(uint64_t)own});
-  }
   Forked out;
   out.live = rs.spawned();
-  out.ns_fds[0] = own;
-  out.ns_fds[1] = into;
-  if (r < 0 || out.live <= 0) return make_error("fork in the tracee failed: " + std::string(strerror((int)-r)));
+  out.ns_fds[0] = visit.own;
+  out.ns_fds[1] = visit.into;
+  if (r < 0) return make_error("fork in the tracee failed: " + std::string(strerror((int)-r)));
+  if (out.live <= 0) return make_error("fork in the tracee made no task");
   int status = 0;
   while (waitpid(out.live, &status, __WALL) < 0)
     if (errno != EINTR) return make_error("the copied process vanished: " + errno_text());
   if (!WaitStatus(status).stopped()) return make_error("the copied process ended at once: " + WaitStatus(status).describe());
   return out;
+}
+
+// Whether a process has memory a fork would not copy as it is: madvise
+// MADV_DONTFORK (smaps flag "dc": absent from the child) or MADV_WIPEONFORK
+// ("wf": zeroed in the child). Replay executes madvise for real.
+bool has_fork_sensitive_memory(pid_t pid) {
+  std::ifstream smaps("/proc/" + std::to_string(pid) + "/smaps");
+  std::string line;
+  while (std::getline(smaps, line)) {
+    if (line.compare(0, 8, "VmFlags:") != 0) continue;
+    std::istringstream flags(line.substr(8));
+    std::string f;
+    while (flags >> f)
+      if (f == "dc" || f == "wf") return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -102,7 +135,7 @@ bool ReplaySession::can_clone() const {
   if (!can_checkpoint()) return false;
   if (ns_ && ns_->level() >= PidNamespace::kMaxLevel) return false;
   for (const auto& [tid, rt] : tasks_)
-    if (tid == rt->tgid && maps_shared_memory(*rt)) return false;
+    if (tid == rt->tgid && (maps_shared_memory(*rt) || has_fork_sensitive_memory(rt->task->tid()))) return false;
   return true;
 }
 
@@ -149,6 +182,9 @@ Status ReplaySession::copy_process(ReplaySession& from, pid_t tgid, std::map<con
   const ReplayTask& src = *from.tasks_.at(tgid);
   ThreadState leader_state;
   capture(*src.task, leader_state);
+  // fork keeps the leader's alternate signal stack; setting it again would
+  // fail while the leader runs on it (in a handler).
+  leader_state.kernel.getRoot<ckpt::TaskState>().setAltStackFlags(SS_DISABLE);
   RR_ASSIGN_OR_RETURN(Forked forked, fork_tracee(*src.task, ns_.get(), tgid));
   pid_t live = forked.live;
   RR_LOG("copy of process %d: pid %d in its namespace (live %d)", tgid, PidNamespace::inner_tid(live), live);

@@ -3,6 +3,7 @@
 and the recorder's message about a thread it cannot preempt."""
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -102,6 +103,22 @@ def main():
                            timeout=120, env=env)
         expect(r.returncode != 0 and "diverged" in r.stderr,
                "with translated tids robust_owner_death is a reported divergence: %r" % r.stderr[-300:])
+
+        # A copy made while the program runs a handler on its alternate
+        # signal stack (after the signal's delivery event): fork keeps the
+        # stack, and the copy must not try to set it again from on it.
+        alt = os.path.join(tmp, "alt")
+        run([rr, "record", "-q", "-o", alt, os.path.join(a.bindir, "sigaltstack_onstack")])
+        dump = run([rr, "dump", alt]).stdout
+        delivery = re.search(r"^event (\d+) .* signal User defined signal 1", dump, re.M)
+        last = dump.count("\nevent ")
+        expect(delivery is not None, "sigaltstack_onstack's trace has a SIGUSR1 delivery")
+        if delivery:
+            inside = int(delivery.group(1)) + 1
+            copied = run([rr, "state", "--clone-at", str(inside), "-g", str(last - 1), alt])
+            direct = run([rr, "state", "-g", str(last - 1), alt])
+            expect(copied.returncode == 0 and copied.stdout == direct.stdout,
+                   "a copy made inside a handler on the alternate stack: %r" % copied.stderr[-300:])
 
         # A thread spinning without syscalls while another waits: a clear
         # message naming the thread, within seconds, never a silent hang.
