@@ -29,7 +29,6 @@ class PidNamespace {
   // CAP_SYS_ADMIN), or when RR_NO_PIDNS=1 asks for tid translation instead
   // (for tests).
   static std::shared_ptr<PidNamespace> root();
-  static PidNamespace* get() { return root().get(); }
 
   // A new namespace inside `parent`, with an init of its own. It keeps its
   // parent alive (a namespace ends with its init, and takes every namespace

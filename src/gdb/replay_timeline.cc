@@ -168,9 +168,10 @@ bool ReplayTimeline::debuggable(const ReplayTask& rt) const { return rt.tgid == 
 Result<Snapshot> ReplayTimeline::snapshot(ReplaySession& s, const Mark& m, bool copy_only) {
   Snapshot snap;
   snap.mark = m;
-  if (clones_wanted() && s.can_clone()) {
-    // Kept only if it can be copied in turn (PID namespaces nest 32 deep;
-    // a file's restore starts at the top again).
+  if (clones_wanted()) {
+    // clone() refuses where no copy can be made. A copy is kept only if it
+    // can be copied in turn (PID namespaces nest 32 deep; a file's restore
+    // starts at the top again).
     auto copy = s.clone();
     if (copy.ok() && copy.value()->can_clone()) {
       snap.frozen = std::move(copy.value());

@@ -48,12 +48,8 @@ Status set_state(Task& t, ThreadState& state) {
   return ReplaySession::restore_task_state(t, state.kernel.getRoot<ckpt::TaskState>().asReader(), false, "a copied replay");
 }
 
-// Forks `source`'s process (from `source`, which may be any of its
-// threads) into `ns` (nullptr: its own namespace, tid translated), as
-// `want` there. The copy is a child of the source's parent, so that ending
-// the source never signals the copy's processes, and is left stopped
-// before it runs anything; its registers are the caller's to set, and so
-// are the two namespace files it inherits open (`ns_fds`, -1 when none).
+// A process fork_tracee() made, and the two namespace files it inherited
+// open (-1 when none).
 struct Forked {
   pid_t live = 0;
   int64_t ns_fds[2] = {-1, -1};
@@ -77,6 +73,13 @@ struct NamespaceVisit {
   }
 };
 
+// Forks `source`'s process (from `source`, which may be any of its
+// threads) into `ns` (nullptr: its own namespace, tid translated), as
+// `want` there. The copy is a child of the source's parent (the supervisor
+// for processes replay or restore started; for one the program forked, a
+// tracee of the source's session, which keeps the copy's zombie until that
+// session ends), and is left stopped before it runs anything; its registers are the caller's to set, and so
+// are the namespace files it inherits open (Forked::ns_fds).
 Result<Forked> fork_tracee(Task& source, const PidNamespace* ns, pid_t want) {
   RemoteSyscalls rs(source);
   NamespaceVisit visit{rs};
