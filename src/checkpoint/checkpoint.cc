@@ -259,6 +259,7 @@ Mark checkpoint_position(ckpt::CheckpointInfo::Reader info) {
     piece.step = p.getStep();
     piece.count = p.getCount();
     piece.until = p.getUntil();
+    piece.whole = p.getWhole();
     for (uint64_t a : p.getBreaks()) piece.traps.sw.push_back(a);
     for (auto w : p.getWatches()) piece.traps.hw.push_back(HwWatch{w.getAddr(), w.getLen(), (WatchKind)w.getKind()});
     m.pieces.push_back(std::move(piece));
@@ -316,6 +317,7 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
       plist[i].setStep(p.step);
       plist[i].setCount(p.count);
       plist[i].setUntil(p.until);
+      plist[i].setWhole(p.whole);
       auto b = plist[i].initBreaks(p.traps.sw.size());
       for (size_t k = 0; k < p.traps.sw.size(); ++k) b.set(k, p.traps.sw[k]);
       auto w = plist[i].initWatches(p.traps.hw.size());

@@ -25,8 +25,9 @@ class Task;
 // 2.0 adds several processes and threads per file and tasks stopped at a
 // syscall entry, which a 1.x reader would misread; 1.x files still read.
 constexpr uint32_t kCheckpointMajor = 2;
-// 2.1: `position` (gdb checkpoints); 2.2: counted pieces in it.
-constexpr uint32_t kCheckpointMinor = 2;
+// 2.1: `position` (gdb checkpoints); 2.2: counted pieces in it; 2.3: whole
+// counted pieces (positions).
+constexpr uint32_t kCheckpointMinor = 3;
 
 // What writing one checkpoint cost and saved.
 struct CheckpointStats {

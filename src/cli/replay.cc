@@ -118,7 +118,7 @@ class _RrMonitor(gdb.Command):
     def invoke(self, arg, from_tty):
         gdb.execute("monitor " + self._monitor + ((" " + arg) if arg else ""), from_tty)
 
-for _name in ["when", "checkpoint", "info checkpoints", "delete checkpoint", "write-checkpoints", "load-checkpoints"]:
+for _name in ["when", "when-position", "checkpoint", "info checkpoints", "delete checkpoint", "write-checkpoints", "load-checkpoints"]:
     _RrMonitor(_name, _name)
 
 class _RrRestart(gdb.Command):

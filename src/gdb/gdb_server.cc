@@ -264,6 +264,7 @@ std::string GdbServer::stop_reply() const {
 Resume GdbServer::stopped(ReplaySession& s, const StopInfo& stop) {
   session_ = &s;
   stop_ = stop;
+  stop_.quiet = false;
   if (!find_thread(stop_.tid)) {
     ReplayTask* t = any_thread();
     if (t) stop_.tid = t->recorded_tid();
@@ -291,6 +292,15 @@ Resume GdbServer::stopped(ReplaySession& s, const StopInfo& stop) {
   if (awaiting_stop_) {
     awaiting_stop_ = false;
     if (!conn_.send(stop_reply()).ok()) jump(TimelineJump{});
+  }
+  if (stop.quiet && !pending_monitor_.empty()) {
+    // Back from re-runs a monitor command asked for: answer it now.
+    std::string cmd = std::move(pending_monitor_);
+    pending_monitor_.clear();
+    located_ = true;
+    std::string out = monitor(cmd);
+    located_ = false;
+    if ((!out.empty() && !conn_.send("O" + to_hex(out)).ok()) || !conn_.send("OK").ok()) jump(TimelineJump{});
   }
   for (;;) {
     auto p = conn_.read_packet();
@@ -637,6 +647,7 @@ std::string GdbServer::monitor(const std::string& line) {
   auto describe = [](const Mark& m) {
     std::string d = "event " + std::to_string(m.event);
     if (m.at_exit) d += ", at the process's exit";
+    else if (m.located()) d = "position " + position_text(m);
     else if (!m.pieces.empty()) {
       size_t steps = 0, runs = 0, counted = 0;
       for (const Piece& p : m.pieces) {
@@ -650,7 +661,25 @@ std::string GdbServer::monitor(const std::string& line) {
     return d;
   };
   std::string arg;
+  // Commands that need positions (re-runs of stretches) first leave the
+  // live replay and come back to the same point (a Locate jump), once.
+  auto locate_first = [&](bool needed) {
+    if (!needed || located_ || stop_.kind == StopInfo::ProcessExit || stop_.kind == StopInfo::Ended) return;
+    pending_monitor_ = cmd;
+    TimelineJump j;
+    j.kind = TimelineJump::Locate;
+    j.stop = stop_;
+    j.stop.tid = current_thread();
+    jump(j);
+  };
   if (cmd == "when") return "Current event: " + std::to_string(timeline_->here().event) + "\n";
+  if (cmd == "when-position") {
+    locate_first(!timeline_->all_located());
+    const Mark& m = timeline_->here();
+    if (m.located() || m.at_boundary()) return "Current position: " + position_text(m) + "\n";
+    if (m.at_exit) return "Current position: event " + std::to_string(m.event) + ", at the process's exit\n";
+    return "rr: no position here: hardware breakpoint counters cannot be used (" + describe(m) + ")\n";
+  }
   if (cmd == "checkpoint") {
     ReplayTask* rt = find_thread(current_thread());
     std::string note = rt ? "rip 0x" + hex_u64(rt->task->regs().ip().as_int()) : "";
@@ -659,11 +688,16 @@ std::string GdbServer::monitor(const std::string& line) {
     return "Checkpoint " + std::to_string(id.value()) + " at " + describe(timeline_->here()) + ".\n";
   }
   if (cmd == "info checkpoints") {
+    // In replay order, each at its position; `*` marks the current point.
+    locate_first(!timeline_->all_located() || !timeline_->checkpoints_ordered());
     std::string out;
-    for (const Snapshot& s : timeline_->snapshots())
-      if (s.id)
-        out += std::to_string(s.id) + "\t" + describe(s.mark) + (s.note.empty() ? "" : "\t" + s.note) +
-               (s.persistent ? "\t(saved)" : "") + (s.frozen ? "\t(in memory)" : "") + "\n";
+    const Mark& here = timeline_->here();
+    for (const Snapshot* s : timeline_->checkpoints_in_order()) {
+      bool current = s->mark == here && (s->mark.located() || s->mark.at_boundary());
+      out += std::string(current ? "* " : "") + std::to_string(s->id) + "\t" + describe(s->mark) +
+             (s->note.empty() ? "" : "\t" + s->note) + (s->persistent ? "\t(saved)" : "") +
+             (s->frozen ? "\t(in memory)" : "") + "\n";
+    }
     return out.empty() ? "No checkpoints.\n" : out;
   }
   if (arg_after("delete checkpoint", arg)) {
@@ -674,6 +708,7 @@ std::string GdbServer::monitor(const std::string& line) {
     return st.ok() ? "Deleted checkpoint " + std::to_string(id) + ".\n" : "rr: " + st.error().message + "\n";
   }
   if (cmd == "write-checkpoints") {
+    locate_first(!timeline_->all_located());
     auto n = timeline_->write_checkpoints();
     if (!n.ok()) return "rr: " + n.error().message + "\n";
     return "Wrote " + std::to_string(n.value()) + " checkpoints to the trace.\n";
@@ -684,8 +719,9 @@ std::string GdbServer::monitor(const std::string& line) {
     return "Loaded " + std::to_string(n.value()) + " checkpoints from the trace.\n";
   }
   if (cmd == "help" || cmd.empty())
-    return "rr monitor commands: when, checkpoint, info checkpoints, delete checkpoint N, write-checkpoints, "
-           "load-checkpoints; `run EVT` restarts at event EVT, `restart N` at checkpoint N.\n";
+    return "rr monitor commands: when, when-position, checkpoint, info checkpoints, delete checkpoint N, "
+           "write-checkpoints, load-checkpoints; `run EVT` restarts at event EVT, `run EVT:0xADDR:K` where ADDR "
+           "has run K times since event EVT, `restart N` at checkpoint N.\n";
   return "rr: unknown monitor command '" + cmd + "' (try: monitor help)\n";
 }
 
@@ -761,12 +797,13 @@ std::string GdbServer::v_packet(const std::string& p, Resume* resume, bool* resu
         }
         j.mark = found->mark;
       } else {
-        unsigned long long e = strtoull(a.c_str(), &end, 10);
-        if (*end || e == 0) {
-          fprintf(stderr, "rr: run takes an event number, not '%s'\n", a.c_str());
+        auto pos = parse_position(a);
+        if (!pos) {
+          fprintf(stderr, "rr: run takes an event number or a position EVT:0xADDR:K, not '%s'\n", a.c_str());
           return "E01";
         }
-        j.mark.event = e;
+        j.mark = *pos;
+        j.user_position = true;
       }
       hold_next_resume_ = true;
     }

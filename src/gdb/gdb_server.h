@@ -44,6 +44,10 @@ class GdbServer : public StopHandler {
   ReplayTimeline* timeline_ = nullptr;
   ReplaySession* session_ = nullptr;
   StopInfo stop_;
+  // A monitor command waiting for a Locate jump to come back, and whether
+  // it is being answered after one (no second jump).
+  std::string pending_monitor_;
+  bool located_ = false;
   bool awaiting_stop_ = false;
   bool hold_next_resume_ = false;
   // vCont;r: keep stepping this thread while its pc is in [range_start_, range_end_).

@@ -58,8 +58,13 @@ TrapSet merged(const TrapSet& a, const TrapSet& b) {
 }
 
 // Appends `p`, merged into the last piece when both step or both run to the
-// same traps.
+// same traps; a whole counted piece replaces one of the same instruction
+// (reaching a later execution of it from an earlier one).
 void add_piece(Mark& m, const Piece& p) {
+  if (p.whole && m.pieces.size() == 1 && m.pieces[0].whole && m.pieces[0].until == p.until) {
+    m.pieces[0].count = p.count;
+    return;
+  }
   if (!m.pieces.empty() && !p.until && !m.pieces.back().until && m.pieces.back().step == p.step &&
       (p.step || m.pieces.back().traps == p.traps)) {
     m.pieces.back().count += p.count;
@@ -82,13 +87,22 @@ Piece counted_piece(uint64_t addr, uint32_t n) {
 }
 
 // A counted piece as a search runs it: to the n-th arrival at its
-// instruction, by breakpoint (the search's other traps join in).
+// instruction, by breakpoint (the search's other traps join in). A whole
+// piece (X, k) is arrival k + 1, the stretch's first instruction included.
 Piece search_form(const Piece& p) {
   if (!p.until) return p;
   Piece r;
   r.traps.sw.push_back(p.until);
-  r.count = p.count;
+  r.count = p.whole ? p.count + 1 : p.count;
   return r;
+}
+
+Piece whole_piece(uint64_t addr, uint32_t k) {
+  Piece p;
+  p.until = addr;
+  p.count = k;
+  p.whole = true;
+  return p;
 }
 
 Piece step_piece(uint32_t n) {
@@ -108,21 +122,25 @@ bool at_or_before(const Mark& a, const Mark& b) {
   for (size_t i = 0; i < a.pieces.size(); ++i) {
     const Piece& x = a.pieces[i];
     const Piece& y = b.pieces[i];
-    bool partial_ok = x.step == y.step && x.traps == y.traps && x.until == y.until && x.count <= y.count &&
-                      (!x.until || x.count == y.count);  // a counted piece is reached whole or not at all
+    // A counted piece of a route is reached whole or not at all; of two
+    // positions at one instruction, the one with fewer executions is first.
+    bool partial_ok = x.step == y.step && x.traps == y.traps && x.until == y.until && x.whole == y.whole &&
+                      x.count <= y.count && (!x.until || x.whole || x.count == y.count);
     if (i + 1 < a.pieces.size() ? !(x == y) : !partial_ok) return false;
   }
   return true;
 }
 
-// How far into b's pieces a, a beginning of them, has come.
+// How far into b's pieces a, a beginning of them, has come. Into a whole
+// counted piece, `done` counts arrivals at its instruction (k + 1 at (X, k)).
 void progress_of(const Mark& a, const Mark& b, size_t* index, uint32_t* done) {
   *index = 0;
   *done = 0;
   for (size_t i = 0; i < a.pieces.size(); ++i) {
-    if (a.pieces[i].count < b.pieces[i].count && !a.pieces[i].until) {
+    const Piece& x = a.pieces[i];
+    if (x.count < b.pieces[i].count && (!x.until || x.whole)) {
       *index = i;
-      *done = a.pieces[i].count;
+      *done = x.whole ? x.count + 1 : x.count;
       return;
     }
     *index = i + 1;
@@ -131,7 +149,7 @@ void progress_of(const Mark& a, const Mark& b, size_t* index, uint32_t* done) {
 
 size_t weight(const Mark& m) {
   size_t w = 0;
-  for (const Piece& p : m.pieces) w += p.count;
+  for (const Piece& p : m.pieces) w += p.count + (p.whole ? 1 : 0);
   return w + (m.at_exit ? 1u << 30 : 0);
 }
 
@@ -296,6 +314,9 @@ void ReplayTimeline::arrive(ReplaySession& s, pid_t tid) {
   mode_ = Mode::Serve;
   here_ = target_;
   fold_from_ = 0;
+  // (X, 0) where the stretch begins at X is the event's boundary itself.
+  if (here_.located() && here_.pieces[0].count == 0 && in_target_stretch_ && stretch_ip_ == here_.pieces[0].until)
+    here_.pieces.clear();
   if (auto it = s.tasks().find(tid); it != s.tasks().end() && !here_.pieces.empty()) here_.ip = it->second->task->regs().ip().as_int();
   StopInfo stop = arrival_;
   if (!stop.tid) stop.tid = tid;
@@ -310,6 +331,7 @@ std::unique_ptr<ReplaySession> ReplayTimeline::open_toward(Mode mode, const Mark
   if (!opened.ok()) throw ReplayFailed{opened.error().message};
   mode_ = mode;
   target_ = target;
+  lenient_ = false;
   here_ = *start;
   in_target_stretch_ = start->event == target.event && !start->at_boundary();
   progress_of(*start, target, &piece_index_, &piece_done_);
@@ -318,9 +340,10 @@ std::unique_ptr<ReplaySession> ReplayTimeline::open_toward(Mode mode, const Mark
   return std::move(opened.value());
 }
 
-void ReplayTimeline::go_to(const Mark& target, const StopInfo& stop) {
+void ReplayTimeline::go_to(const Mark& target, const StopInfo& stop, bool lenient) {
   Mark start;
   session_ = open_toward(Mode::Navigate, target, false, &start);
+  lenient_ = lenient;
   arrival_ = stop;
   if (start == target && start.event > 0) {
     pid_t tid = debugged_;
@@ -352,7 +375,7 @@ void ReplayTimeline::replay_for_goal(Mode mode, const Mark& target, bool strict,
   }
 }
 
-bool ReplayTimeline::counters_usable(const TrapSet& goal) {
+bool ReplayTimeline::counters_work() {
   // RR_GDB_COUNTERS=0 turns them off (bench/gdb.py compares).
   static const bool works = [] {
     const char* v = getenv("RR_GDB_COUNTERS");
@@ -360,29 +383,69 @@ bool ReplayTimeline::counters_usable(const TrapSet& goal) {
     auto c = ExecutionCounter::open(getpid(), (uint64_t)(uintptr_t)&counters_work_probe, 0);
     return c.ok();
   }();
-  if (!works || goal.hw.size() >= 4) return false;
-  // The counter lets the first instruction run past instruction breakpoints.
-  return std::none_of(goal.hw.begin(), goal.hw.end(), [](const HwWatch& w) { return w.kind == WatchKind::Exec; });
+  return works;
 }
 
-uint64_t ReplayTimeline::executions_before(const Mark& target) {
-  count_pass_ = true;
-  count_at_ = target.ip;
-  count_hit_ = TrapHit{};
+std::optional<ReplayTimeline::Count> ReplayTimeline::count_to(const Mark m, uint64_t addr) {
+  if (m.pieces.empty() || m.at_exit || !addr || !counters_work()) return std::nullopt;
+  // The route's debug registers, its counted piece's and the stretch's
+  // counter: four at most.
+  size_t regs = 0;
+  for (const Piece& p : m.pieces) regs = std::max(regs, p.traps.hw.size() + (p.until ? 1 : 0));
+  if (regs + 1 > 4) return std::nullopt;
+  // From the stretch's start: a snapshot at its boundary or earlier.
+  Mark boundary;
+  boundary.event = m.event;
+  Mark start;
+  std::unique_ptr<ReplaySession> s = open_toward(Mode::Navigate, boundary, false, &start);
+  target_ = m;
+  in_target_stretch_ = false;
+  piece_index_ = 0;
+  piece_done_ = 0;
+  counting_ = true;
+  count_addr_ = addr;
+  count_result_.reset();
   try {
-    replay_for_goal(Mode::Navigate, target, true, nullptr);
+    drive(*s);
+  } catch (const GoalReached&) {
   } catch (...) {
-    count_pass_ = false;
+    counting_ = false;
     throw;
   }
-  count_pass_ = false;
-  uint64_t n = count_hit_.counted;
-  // A breakpoint at the target's instruction stopped it after the counter
-  // saw that execution begin.
-  bool at_break = (count_hit_.kind == TrapHit::Software || count_hit_.kind == TrapHit::Hardware) &&
-                  count_hit_.watch == WatchKind::Exec && count_hit_.addr == target.ip;
-  if (at_break && n > 0) --n;
-  return n;
+  counting_ = false;
+  return count_result_;
+}
+
+Mark ReplayTimeline::locate(const Mark m) {
+  if (m.located() || m.pieces.empty() || m.at_exit || !m.ip) return m;
+  auto c = count_to(m, m.ip);
+  if (!c || c->ip != m.ip || c->executions > UINT32_MAX) return m;
+  if (c->executions == 0 && c->stretch_ip == m.ip) {
+    Mark b;  // the stretch's first instruction, not run yet: the boundary
+    b.event = m.event;
+    return b;
+  }
+  return Mark::at(Position{m.event, m.ip, c->executions});
+}
+
+std::optional<int> ReplayTimeline::compare(const Mark a, const Mark b) {
+  if (a.event != b.event) return a.event < b.event ? -1 : 1;
+  if (a.at_exit || b.at_exit) return a.at_exit == b.at_exit ? 0 : a.at_exit ? 1 : -1;
+  if (a == b) return 0;
+  if (at_or_before(a, b)) return -1;  // a route that goes on to b
+  if (at_or_before(b, a)) return 1;
+  Mark lb = locate(b);
+  if (lb.at_boundary()) return locate(a).at_boundary() ? 0 : 1;
+  if (!lb.located()) return std::nullopt;
+  uint64_t x = lb.pieces[0].until, k = lb.pieces[0].count;
+  if (a.located() && a.pieces[0].until == x) return a.pieces[0].count < k ? -1 : a.pieces[0].count > k ? 1 : 0;
+  // One re-run to a, counting x: with c executions of x begun before a, a
+  // comes before b (x about to run for the (k+1)-th time) iff c < k, or
+  // c == k and a is not at x.
+  auto c = count_to(a, x);
+  if (!c) return std::nullopt;
+  if (c->executions != k) return c->executions < k ? -1 : 1;
+  return c->ip == x ? 0 : -1;
 }
 
 std::optional<Mark> ReplayTimeline::previous_instruction(const Mark& target) {
@@ -392,29 +455,31 @@ std::optional<Mark> ReplayTimeline::previous_instruction(const Mark& target) {
     if (--m.pieces.back().count == 0) m.pieces.pop_back();
     return m;
   }
-  // Step from the point before the last run (or from the start of the
-  // stretch) until the target is met; the point one step earlier is it.
-  Mark base = target;
-  probe_to_event_ = target.pieces.empty();
-  if (!target.pieces.empty()) {
-    const Piece last = target.pieces.back();
+  // Deep in a long stretch, stepping from the point before the last run is
+  // slow: name the target by its position (X, k) instead, reach (X, k - 1)
+  // with a counter, and step only from there.
+  Mark t = target;
+  if (!t.pieces.empty() && !t.located()) {
+    Mark l = locate(t);
+    if (l.at_boundary()) return previous_instruction(l);
+    if (l.located()) t = l;
+  }
+  Mark base = t;
+  probe_to_event_ = t.pieces.empty();
+  if (!t.pieces.empty()) {
+    const Piece last = t.pieces.back();
     if (last.until) {
       // Counted: step on from the arrival before (the next one is it).
       probe_goal_ = Piece{};
       probe_goal_.traps.sw.push_back(last.until);
       base.pieces.pop_back();
-      if (last.count > 1) base.pieces.push_back(counted_piece(last.until, last.count - 1));
+      if (last.whole && last.count > 0) base.pieces.push_back(whole_piece(last.until, last.count - 1));
+      if (!last.whole && last.count > 1) base.pieces.push_back(counted_piece(last.until, last.count - 1));
     } else {
+      // No counter: step from the point before the last run.
       probe_goal_ = last;
       probe_goal_.count = 1;
       if (--base.pieces.back().count == 0) base.pieces.pop_back();
-      // Deep in a long stretch, stepping from the base is slow: count the
-      // target's instruction from the base, reach its previous execution
-      // with a counter, and step only from there.
-      if (target.ip && counters_usable(probe_goal_.traps)) {
-        uint64_t k = executions_before(target);
-        if (k > 0 && k <= UINT32_MAX) base.pieces.push_back(counted_piece(target.ip, (uint32_t)k));
-      }
     }
   } else if (target.at_exit) {
     base.at_exit = false;
@@ -432,16 +497,17 @@ std::optional<Mark> ReplayTimeline::previous_instruction(const Mark& target) {
 void ReplayTimeline::stretch_begins(ReplaySession& s, ReplayTask& rt) {
   uint64_t e = s.current_event();
   if (here_.event == e && !here_.pieces.empty() && !here_.at_exit) {
-    // Resumed inside a stretch (a restore): it stopped at a hit if its last
-    // piece was a run.
+    // Resumed inside a stretch (a restore): it stopped at a hit or a
+    // counted arrival unless its last piece was a step.
     const Piece& last = here_.pieces.back();
-    skip_ip_ = last.step || last.until ? 0 : rt.task->regs().ip().as_int();
+    skip_ip_ = last.step ? 0 : rt.task->regs().ip().as_int();
     return;
   }
   skip_ip_ = 0;
   fold_from_ = 0;
   here_ = Mark{};
   here_.event = e;
+  stretch_ip_ = rt.task->regs().ip().as_int();
   in_target_stretch_ = mode_ != Mode::Serve && e == target_.event && !target_.at_exit;
   piece_index_ = 0;
   piece_done_ = 0;
@@ -469,11 +535,16 @@ ExecutionHook::Directive ReplayTimeline::next_piece(ReplaySession&, ReplayTask& 
         if (p.until) {
           d.until = p.until;
           d.until_count = p.count;
+          if (p.whole) {
+            // Arrival k + 1 at X, from the stretch's start or from an
+            // arrival at X already reached (a snapshot there).
+            d.until_count = p.count + 1 - piece_done_;
+            d.count_first = piece_done_ == 0;
+          }
           return d;
         }
         d.step = p.step;
         if (!p.step) d.traps = &p.traps;
-        if (count_pass_ && piece_index_ + 1 == target_.pieces.size() && piece_done_ + 1 == p.count) d.count_at = count_at_;
         return d;
       }
       // Probe: past the base, one instruction at a time, watching the goal's watchpoints.
@@ -487,8 +558,11 @@ ExecutionHook::Directive ReplayTimeline::next_piece(ReplaySession&, ReplayTask& 
     case Mode::Search:
       if (in_target_stretch_ && piece_index_ < target_.pieces.size()) {
         const Piece p = search_form(target_.pieces[piece_index_]);
-        // A counted piece does not count the instruction it starts at.
-        if (target_.pieces[piece_index_].until && piece_done_ == 0) d.skip_current = true;
+        // A counted piece does not count the instruction it starts at; a
+        // whole one does at the stretch's start, and has counted the
+        // arrival it resumes from.
+        const Piece& c = target_.pieces[piece_index_];
+        if (c.until && (c.whole ? piece_done_ > 0 : piece_done_ == 0)) d.skip_current = true;
         d.step = p.step;
         union_traps_ = p.step ? (debuggable(rt) ? serve_traps_ : TrapSet{}) : merged(p.traps, debuggable(rt) ? serve_traps_ : TrapSet{});
         d.traps = &union_traps_;
@@ -503,8 +577,13 @@ ExecutionHook::Directive ReplayTimeline::next_piece(ReplaySession&, ReplayTask& 
 void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hit) {
   uint64_t ip = rt.task->regs().ip().as_int();
   here_.ip = ip;
-  // Stopped before an instruction with a breakpoint: the next piece steps over it.
-  skip_ip_ = hit.kind == TrapHit::Software || (hit.kind == TrapHit::Hardware && hit.watch == WatchKind::Exec) ? ip : 0;
+  // Stopped before an instruction with a breakpoint, or at a counted
+  // arrival there (a position: about to run it): the next run steps over a
+  // breakpoint at it, whichever road reached the point.
+  skip_ip_ = hit.kind == TrapHit::Software || hit.kind == TrapHit::Counted ||
+                     (hit.kind == TrapHit::Hardware && hit.watch == WatchKind::Exec)
+                 ? ip
+                 : 0;
   switch (mode_) {
     case Mode::Serve: {
       bool stepped = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid());
@@ -537,8 +616,8 @@ void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hi
     case Mode::Probe: {
       if (piece_index_ < target_.pieces.size()) {
         took_piece(target_.pieces[piece_index_]);
-        if (piece_index_ == target_.pieces.size() && count_pass_) {
-          count_hit_ = hit;
+        if (piece_index_ == target_.pieces.size() && counting_) {
+          count_result_ = Count{hit.executions, ip, stretch_ip_};
           throw GoalReached{};
         }
         if (piece_index_ == target_.pieces.size() && mode_ == Mode::Navigate) arrive(s, rt.recorded_tid());
@@ -605,6 +684,19 @@ void ReplayTimeline::stretch_ends(ReplaySession&, ReplayTask& rt) {
       (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid())) {
     step_finishes_after_event_ = true;
     step_stop_tid_ = rt.recorded_tid();
+  }
+  if (mode_ == Mode::Navigate && in_target_stretch_ && piece_index_ < target_.pieces.size() && lenient_ &&
+      target_.located()) {
+    // A position gdb's user asked for that the stretch never reaches: stop
+    // at the event that ends it.
+    fprintf(stderr, "rr: 0x%llx does not run %llu times after event %llu; stopping at event %llu\n",
+            (unsigned long long)target_.pieces[0].until, (unsigned long long)target_.pieces[0].count + 1,
+            (unsigned long long)target_.event, (unsigned long long)target_.event + 1);
+    uint64_t next = target_.event + 1;
+    target_ = Mark{};
+    target_.event = next;
+    in_target_stretch_ = false;
+    return;
   }
   if (mode_ == Mode::Navigate && in_target_stretch_ && piece_index_ < target_.pieces.size())
     throw ReplayFailed{"the replay did not come back to the point it was asked to go to (event " +
@@ -746,6 +838,53 @@ Status ReplayTimeline::delete_checkpoint(int id) {
   return make_error("no checkpoint " + std::to_string(id));
 }
 
+bool ReplayTimeline::all_located() const {
+  auto named = [](const Mark& m) { return m.located() || m.pieces.empty() || !m.ip; };
+  if (!named(here_)) return false;
+  return std::all_of(snapshots_.begin(), snapshots_.end(),
+                     [&](const Snapshot& c) { return !c.id || c.persistent || named(c.mark); });
+}
+
+std::vector<int> ReplayTimeline::checkpoint_ids() const {
+  std::vector<int> ids;
+  for (const Snapshot& c : snapshots_)
+    if (c.id) ids.push_back(c.id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+bool ReplayTimeline::checkpoints_ordered() const {
+  std::vector<int> sorted = order_;
+  std::sort(sorted.begin(), sorted.end());
+  return sorted == checkpoint_ids();
+}
+
+void ReplayTimeline::order_checkpoints() {
+  std::vector<Snapshot*> out;
+  for (Snapshot& c : snapshots_)
+    if (c.id) out.push_back(&c);
+  std::sort(out.begin(), out.end(), [](const Snapshot* a, const Snapshot* b) { return a->id < b->id; });
+  // Insertion by compare(): points of one stretch at different instructions
+  // are ordered by re-running it. Undecided pairs keep their id order.
+  for (size_t i = 1; i < out.size(); ++i)
+    for (size_t j = i; j > 0; --j) {
+      auto c = compare(out[j - 1]->mark, out[j]->mark);
+      if (!c || *c <= 0) break;
+      std::swap(out[j - 1], out[j]);
+    }
+  order_.clear();
+  for (const Snapshot* c : out) order_.push_back(c->id);
+}
+
+std::vector<const Snapshot*> ReplayTimeline::checkpoints_in_order() const {
+  std::vector<const Snapshot*> out;
+  std::vector<int> ids = checkpoints_ordered() ? order_ : checkpoint_ids();
+  for (int id : ids)
+    for (const Snapshot& c : snapshots_)
+      if (c.id == id) out.push_back(&c);
+  return out;
+}
+
 Result<int> ReplayTimeline::write_checkpoints() {
   RR_TRY(make_dirs(checkpoints_dir(trace_dir_)));
   int written = 0;
@@ -829,8 +968,19 @@ Status ReplayTimeline::run(const Mark& start) {
           session_.reset();
           return {};
         case TimelineJump::Goto:
-          go_to(next.mark, next.stop);
+          go_to(next.mark, next.stop, next.user_position);
           break;
+        case TimelineJump::Locate: {
+          // Off the live replay: each locate() re-runs a stretch. Then back
+          // to the same point, by its position now.
+          Mark back = locate(here_);
+          for (Snapshot& c : snapshots_)
+            if (c.id && !c.persistent) c.mark = locate(c.mark);
+          order_checkpoints();
+          next.stop.quiet = true;
+          go_to(back, next.stop);
+          break;
+        }
         case TimelineJump::ReverseContinue: {
           Mark from = here_;
           auto found = last_hit_before(from);

@@ -28,6 +28,10 @@ struct StopInfo {
   TrapHit hit;     // for Hit
   int sig = 0;     // for Signal: about to be delivered
   int exit_code = 0, killed_by = 0;  // for Ended
+  // Back at the point gdb was stopped at after work off the live replay (a
+  // Locate jump): gdb is not told of a stop; the server finishes the
+  // command that asked for the work.
+  bool quiet = false;
 };
 
 // What gdb asked for after a stop, going forward.
@@ -39,9 +43,14 @@ struct Resume {
 // A jump out of the live replay: thrown by the server from inside a stop,
 // it unwinds the session, which the timeline then rebuilds.
 struct TimelineJump {
-  enum Kind { ReverseContinue, ReverseStep, Goto, Quit } kind = Quit;
+  // Locate: name the current point and every gdb checkpoint by position
+  // (re-runs that end the live replay), then come back (stop.quiet).
+  enum Kind { ReverseContinue, ReverseStep, Goto, Locate, Quit } kind = Quit;
   Mark mark;         // Goto
-  StopInfo stop;     // Goto: how to report the arrival
+  StopInfo stop;     // Goto, Locate: how to report the arrival
+  // Goto: the mark is a position gdb's user gave, which may not exist: then
+  // the replay stops at the end of its event, with a warning.
+  bool user_position = false;
 };
 
 // The gdb side the timeline reports stops to.
@@ -85,6 +94,13 @@ class ReplayTimeline : private ExecutionHook {
   const Mark& here() const { return here_; }
   pid_t debugged() const { return debugged_; }
   void set_debugged(pid_t tgid) { debugged_ = tgid; }
+  // Whether the current point and gdb's checkpoints are named by positions
+  // (else a Locate jump does it).
+  bool all_located() const;
+  // gdb's checkpoints as the replay meets them, once a Locate jump has
+  // ordered them (checkpoints_ordered()); by number before that.
+  std::vector<const Snapshot*> checkpoints_in_order() const;
+  bool checkpoints_ordered() const;
   // gdb's `checkpoint`: saves the current point; returns its number.
   Result<int> add_checkpoint(ReplaySession& s, const std::string& note);
   Status delete_checkpoint(int id);
@@ -104,6 +120,7 @@ class ReplayTimeline : private ExecutionHook {
   enum class Mode { Serve, Navigate, Search, Probe };
   // ExecutionHook
   void stretch_begins(ReplaySession& s, ReplayTask& rt) override;
+  uint64_t stretch_counter() override { return counting_ && in_target_stretch_ ? count_addr_ : 0; }
   Directive next_piece(ReplaySession& s, ReplayTask& rt) override;
   void on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hit) override;
   void stretch_ends(ReplaySession& s, ReplayTask& rt) override;
@@ -116,10 +133,24 @@ class ReplayTimeline : private ExecutionHook {
   Result<std::unique_ptr<ReplaySession>> open_for(const Mark& target, Mark* start, bool strict);
   // Replays to `target` and serves gdb there (returns when the replay
   // ends or a jump unwinds it).
-  void go_to(const Mark& target, const StopInfo& stop);
+  // With `lenient`, a position past its stretch's end stops at the event.
+  void go_to(const Mark& target, const StopInfo& stop, bool lenient = false);
   // The last hit of gdb's traps before `target`, searching backwards
   // snapshot by snapshot; nullopt when there is none since the beginning.
   std::optional<std::pair<Mark, TrapHit>> last_hit_before(const Mark& target);
+  // DESIGN section 2: names m by its position (event, X, k), X its
+  // instruction and k how many times X ran since the stretch began, with
+  // one re-run of the stretch. Returns m itself where that cannot be done
+  // (no counters), at a boundary or exit, or when already so named. Ends
+  // the live replay.
+  Mark locate(Mark m);  // by value: m may be here_
+  // Orders two points of the replay: <0 when a comes first, 0 for the same
+  // point, >0 after. Routes that extend one another and positions at the
+  // same instruction compare as they are; other points of one stretch by
+  // re-running it (b located first, then one run to a counting b's
+  // instruction). nullopt where counters cannot be used. Ends the live
+  // replay.
+  std::optional<int> compare(Mark a, Mark b);
   // The point one instruction before `target` (for reverse-stepi); nullopt
   // at the beginning.
   std::optional<Mark> previous_instruction(const Mark& target);
@@ -131,11 +162,18 @@ class ReplayTimeline : private ExecutionHook {
   // Opens a replay toward `target` and drives it in `mode` until the goal
   // (a search's, a probe's, a count's) is reached; the replay then ends.
   void replay_for_goal(Mode mode, const Mark& target, bool strict, Mark* start);
-  // Whether execution counters can help reach a point stopped at by `goal`.
-  static bool counters_usable(const TrapSet& goal);
-  // How many times target.ip ran between the start of target's last run
-  // and target (one replay with a counter).
-  uint64_t executions_before(const Mark& target);
+  // Whether hardware breakpoint counters work here (and are not turned off).
+  static bool counters_work();
+  // What one re-run of m's stretch, from its start to m, counted.
+  struct Count {
+    uint64_t executions = 0;  // of the counted instruction, begun before m
+    uint64_t ip = 0;          // m's instruction
+    uint64_t stretch_ip = 0;  // the stretch's first instruction
+  };
+  // Replays from the start of m's stretch to m counting `addr` over the
+  // whole stretch; nullopt where counters cannot be used. Ends the live
+  // replay.
+  std::optional<Count> count_to(Mark m, uint64_t addr);  // by value: m may be here_
   void arrive(ReplaySession& s, pid_t tid);
   // Every 256 calls: whether gdb sent ^C.
   bool interrupt_due();
@@ -146,6 +184,9 @@ class ReplayTimeline : private ExecutionHook {
   // Serve: reports the signal the event just applied stopped a debugged
   // task with, if any; true if it did. A fatal one ends in a stuck point.
   bool report_signal(ReplaySession& s);
+  // Orders gdb's checkpoints with compare() (re-runs: off the live replay).
+  void order_checkpoints();
+  std::vector<int> checkpoint_ids() const;
   // Snapshot bookkeeping.
   void maybe_snapshot(ReplaySession& s);
   // With `copy_only`, fails where no in-memory copy can be kept (instead
@@ -165,6 +206,7 @@ class ReplayTimeline : private ExecutionHook {
   std::unique_ptr<ReplaySession> session_;
   std::vector<Snapshot> snapshots_;  // gdb checkpoints and automatic ones, any order
   int next_id_ = 1;
+  std::vector<int> order_;  // gdb checkpoint ids in replay order (order_checkpoints())
   int next_file_ = 1;
   std::string private_dir_;
 
@@ -188,10 +230,12 @@ class ReplayTimeline : private ExecutionHook {
   uint32_t probe_steps_ = 0;
   Piece probe_goal_;     // the last piece of the probed point (empty: its event's stop)
   bool probe_to_event_ = false;
-  // Navigate for executions_before(): count count_at_ in the last piece.
-  bool count_pass_ = false;
-  uint64_t count_at_ = 0;
-  TrapHit count_hit_;
+  // Navigate for count_to(): count count_addr_ over the target's stretch.
+  bool counting_ = false;
+  bool lenient_ = false;  // Navigate: a target past its stretch's end stops at the event
+  uint64_t count_addr_ = 0;
+  std::optional<Count> count_result_;
+  uint64_t stretch_ip_ = 0;  // the first instruction of the current stretch
   uint64_t last_auto_snapshot_event_ = 0;
   uint64_t skip_ip_ = 0;  // a breakpoint hit here: the next piece steps over it
   uint64_t piece_from_hit_ = 0;  // the piece running started at a hit at this address

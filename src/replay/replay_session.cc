@@ -437,33 +437,94 @@ class ArmedTraps {
 
 }  // namespace
 
+namespace {
+
+// Counts one instruction's executions over a whole stretch, across its
+// pieces: executions that began since the stretch did, each once, whatever
+// stopped the task in between. The kernel counts an execution when the
+// instruction is about to run (an instruction breakpoint); a stop there
+// (a breakpoint, a counted piece) has seen it counted already, so the
+// resume after it runs the instruction with the resume flag, which keeps
+// it from being counted twice. A resume flag set for another reason at an
+// instruction not yet counted lets it run unseen: that one is added here.
+class StretchCounter {
+ public:
+  StretchCounter(Task& t, uint64_t addr) : t_(t), addr_(addr) {
+    auto c = ExecutionCounter::open(t.tid(), addr, 0);
+    if (!c.ok()) fatal(c.error().message);
+    counter_ = std::make_unique<ExecutionCounter>(std::move(c.value()));
+  }
+  // Just before a resume (`armed_exec_here`: an instruction breakpoint of the
+  // piece is at the task's instruction and must hit at once).
+  void before_resume(bool armed_exec_here) {
+    Registers r = t_.regs();
+    if (r.ip().as_int() != addr_) return;
+    bool rf = r.raw().eflags & kEflagsResume;
+    if (counted_here_ && !rf) {
+      if (armed_exec_here) {
+        --adjust_;  // it hits again at once, and is counted again
+      } else {
+        r.raw().eflags |= kEflagsResume;
+        t_.set_regs(r);
+      }
+    } else if (!counted_here_ && rf) {
+      ++adjust_;  // it runs unseen
+      counted_here_ = true;
+    }
+  }
+  // After a stop: the kernel has counted the instruction the task is at only
+  // if an instruction breakpoint or counter there stopped it (after a step or
+  // a watchpoint it has not begun yet).
+  void stopped(bool at_instruction_break) { counted_here_ = at_instruction_break && t_.regs().ip().as_int() == addr_; }
+  // Executions that began before the task's current point.
+  uint64_t executions() const {
+    int64_t n = (int64_t)counter_->count() + adjust_ - (counted_here_ ? 1 : 0);
+    return n < 0 ? 0 : (uint64_t)n;
+  }
+
+ private:
+  Task& t_;
+  uint64_t addr_;
+  std::unique_ptr<ExecutionCounter> counter_;
+  int64_t adjust_ = 0;
+  bool counted_here_ = false;
+};
+
+}  // namespace
+
 WaitStatus ReplaySession::run_user_code(ReplayTask& rt, bool entered_handler) {
   Task& t = *rt.task;
   hook_->stretch_begins(*this, rt);
+  std::unique_ptr<StretchCounter> whole;
+  if (uint64_t a = hook_->stretch_counter()) whole = std::make_unique<StretchCounter>(t, a);
   static const TrapSet kNone;
   // A piece's execution counter lives until the piece reports (a step over
   // a breakpoint inside the piece does not restart it).
-  std::optional<ExecutionCounter> counter;
+  // (A unique_ptr: GCC 12 warns wrongly about an optional's destructor here.)
+  std::unique_ptr<ExecutionCounter> counter;
   for (;;) {
     ExecutionHook::Directive d = hook_->next_piece(*this, rt);
     if (entered_handler && d.step) {
       // Entering a signal handler was the step: stop at its first instruction.
       entered_handler = false;
-      hook_->on_trap(*this, rt, TrapHit{});
+      TrapHit h;
+      if (whole) h.executions = whole->executions();
+      hook_->on_trap(*this, rt, h);
       continue;
     }
     entered_handler = false;
-    if (!counter && (d.until || d.count_at)) {
-      // The instruction the piece starts at never counts, wherever it is:
-      // the resume flag lets it run past instruction breakpoints once.
+    if (!counter && d.until) {
+      // The instruction the piece starts at does not count, unless it starts
+      // the stretch: the resume flag lets it run past instruction
+      // breakpoints once.
       Registers r = t.regs();
-      if (!(r.raw().eflags & kEflagsResume)) {
+      if (!d.count_first && !(r.raw().eflags & kEflagsResume)) {
         r.raw().eflags |= kEflagsResume;
         t.set_regs(r);
       }
-      auto c = ExecutionCounter::open(t.tid(), d.until ? d.until : d.count_at, d.until ? d.until_count : 0);
+      auto c = ExecutionCounter::open(t.tid(), d.until, d.until_count);
       if (!c.ok()) fatal(c.error().message);
-      counter.emplace(std::move(c.value()));
+      counter = std::make_unique<ExecutionCounter>(std::move(c.value()));
     }
     const TrapSet& traps = d.traps ? *d.traps : kNone;
     uint64_t ip = t.regs().ip().as_int();
@@ -473,8 +534,15 @@ WaitStatus ReplaySession::run_user_code(ReplayTask& rt, bool entered_handler) {
     WaitStatus st;
     TrapHit hit;
     bool ours = false;
+    bool instruction_break = false;  // stopped by an instruction breakpoint or counter at its address
     {
       ArmedTraps armed(t, traps, at_break ? ip : 0);
+      if (whole) {
+        bool exec_here = !at_break && std::any_of(traps.hw.begin(), traps.hw.end(), [&](const HwWatch& w) {
+          return w.kind == WatchKind::Exec && w.addr == ip;
+        });
+        whole->before_resume(exec_here);
+      }
       t.resume(stepping ? ResumeHow::SysemuSingleStep : ResumeHow::Sysemu, rt.pending_sig);
       rt.pending_sig = 0;
       // A signal replay passes over must not turn a step into a run.
@@ -487,6 +555,7 @@ WaitStatus ReplaySession::run_user_code(ReplayTask& rt, bool entered_handler) {
         if (d.until && si.si_code == kTrapPerf) {
           hit.kind = TrapHit::Counted;
           hit.addr = d.until;
+          instruction_break = true;
           ours = true;
         } else if (si.si_code == kSiKernel && armed.armed_sw(at - 1)) {
           hit.kind = TrapHit::Software;
@@ -494,6 +563,7 @@ WaitStatus ReplaySession::run_user_code(ReplayTask& rt, bool entered_handler) {
           r.set_ip(RemotePtr(at - 1));
           armed.disarm();
           t.set_regs(r);
+          instruction_break = true;
           ours = true;
         } else if (slots) {
           for (size_t i = 0; i < traps.hw.size() && i < 4; ++i) {
@@ -501,6 +571,7 @@ WaitStatus ReplaySession::run_user_code(ReplayTask& rt, bool entered_handler) {
             hit.kind = TrapHit::Hardware;
             hit.addr = traps.hw[i].addr;
             hit.watch = traps.hw[i].kind;
+            instruction_break = hit.watch == WatchKind::Exec;
             break;
           }
           ours = true;
@@ -511,16 +582,17 @@ WaitStatus ReplaySession::run_user_code(ReplayTask& rt, bool entered_handler) {
       }
     }
     if (!ours) {
-      counter.reset();
+      if (counter) counter.reset();
       hook_->stretch_ends(*this, rt);
       return st;
     }
+    if (whole) {
+      whole->stopped(instruction_break);
+      hit.executions = whole->executions();
+    }
     // Stepping over a breakpoint is ours alone, unless asked for.
     if (hit.kind == TrapHit::Step && !d.step) continue;
-    if (counter) {
-      hit.counted = counter->count();
-      counter.reset();
-    }
+    if (counter) counter.reset();
     hook_->on_trap(*this, rt, hit);
   }
 }

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "util/types.h"
@@ -53,19 +55,32 @@ struct TrapSet {
 // runs each to the next hit of `traps` (a breakpoint at the starting
 // instruction is stepped over when the run before stopped at it), so a
 // breakpoint hit a million times in a stretch is one piece. Re-running the same
-// pieces from the same event reaches the same instruction: this is how a
-// position inside an event is named and found again.
+// pieces from the same event reaches the same instruction: a list of pieces
+// is a route to a point inside an event.
 //
-// A counted piece (`until` set) is DESIGN section 2's position: it runs to
-// just before execution number `count` of instruction `until` since the
-// piece's start (the instruction it starts at does not count), in one run
-// with a hardware breakpoint counter (core/perf_counter.h). It has no traps.
+// A counted piece (`until` set) runs in one go with a hardware breakpoint
+// counter (core/perf_counter.h), and has no traps:
+// - with `whole`, it is DESIGN section 2's position and names the point
+//   exactly: instruction `until` has run `count` times since the stretch
+//   began (its first instruction included) and is about to run again. It
+//   is then the only piece of its mark;
+// - without, it is a step of a route: to just before execution number
+//   `count` of `until` since the piece's start (the instruction it starts
+//   at does not count).
 struct Piece {
   bool step = false;
   uint32_t count = 1;
   TrapSet traps;
   uint64_t until = 0;
+  bool whole = false;
   bool operator==(const Piece&) const = default;
+};
+
+// DESIGN section 2's position inside an event: (event, address, hits).
+struct Position {
+  uint64_t event = 0;
+  uint64_t addr = 0;
+  uint64_t hits = 0;  // executions of addr since the stretch began
 };
 
 // A point of the replay: after `event` events, plus `pieces` of the user
@@ -80,15 +95,38 @@ struct Mark {
   uint64_t ip = 0;
   bool operator==(const Mark& o) const { return event == o.event && pieces == o.pieces && at_exit == o.at_exit; }
   bool at_boundary() const { return pieces.empty() && !at_exit; }
+  // Whether the point is named by its position (one whole counted piece).
+  bool located() const { return pieces.size() == 1 && pieces[0].until && pieces[0].whole && !at_exit; }
+  Position position() const { return Position{event, pieces[0].until, pieces[0].count}; }
+  static Mark at(const Position& p) {
+    Mark m;
+    m.event = p.event;
+    Piece c;
+    c.until = p.addr;
+    c.count = (uint32_t)p.hits;
+    c.whole = true;
+    m.pieces.push_back(c);
+    m.ip = p.addr;
+    return m;
+  }
 };
+
+// A position as users write it, "EVT:0xADDR:K" (the point where ADDR has
+// run K times since event EVT, and is about to run again), or a plain
+// event number for a boundary. nullopt for anything else.
+std::optional<Mark> parse_position(const std::string& text);
+// A located mark or a boundary in that form.
+std::string position_text(const Mark& m);
 
 // Why a run of user code stopped short of its event.
 struct TrapHit {
   enum Kind { Step, Software, Hardware, Counted } kind = Step;
   uint64_t addr = 0;      // breakpoint address, or the watched address that hit
   WatchKind watch = WatchKind::Exec;
-  // Executions of the directive's `count_at` since the piece began (when set).
-  uint64_t counted = 0;
+  // Executions of the hook's stretch_counter() instruction that began since
+  // the stretch did (its first instruction included), before this point:
+  // one about to begin here is not among them.
+  uint64_t executions = 0;
 };
 
 class ReplaySession;
@@ -107,15 +145,17 @@ class ExecutionHook {
     // piece resumes from a hit there); else it hits at once.
     bool skip_current = false;
     // Run until just before execution `until_count` of `until` (a counted
-    // piece; no traps, no step).
+    // piece; no traps, no step), not counting the instruction the piece
+    // starts at unless `count_first` (the piece starts the stretch).
     uint64_t until = 0;
     uint64_t until_count = 0;
-    // Count executions of this instruction during the piece (TrapHit::counted),
-    // not counting the one the piece starts at.
-    uint64_t count_at = 0;
+    bool count_first = false;
   };
   // A stretch of user code of `rt` starts (the event after current_event()).
   virtual void stretch_begins(ReplaySession& s, ReplayTask& rt) = 0;
+  // An instruction whose executions the whole stretch counts (reported in
+  // TrapHit::executions), or 0; asked right after stretch_begins().
+  virtual uint64_t stretch_counter() { return 0; }
   // How to run the next piece of the stretch.
   virtual Directive next_piece(ReplaySession& s, ReplayTask& rt) = 0;
   // The piece ended at a hit; `rt` is stopped there (at a breakpoint's address).

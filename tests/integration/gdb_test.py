@@ -135,7 +135,7 @@ def main():
         expect(len(regs) == 4 and regs[:2] == regs[2:], "restart 1 brings rip and rsp back: %r" % regs, out)
         expect("Checkpoint 1 at event" in out and "Checkpoint 2 at event" in out, "checkpoint replies", out)
         expect("Deleted checkpoint 2." in out and "rr: no checkpoint 2" in out, "delete checkpoint", out)
-        expect(len(re.findall(r"^\d+\t.*\(in memory\)$", out, re.M)) == 3, "gdb checkpoints are kept in memory", out)
+        expect(len(re.findall(r"^(?:\* )?\d+\t.*\(in memory\)$", out, re.M)) == 3, "gdb checkpoints are kept in memory", out)
         files = gdb(rr, trace, script4, env=dict(os.environ, RR_GDB_CLONES="0"))
         expect("(in memory)" not in files and values(files, "") == v and
                re.findall(r"^(rip|rsp) +(0x[0-9a-f]+)", files, re.M) == regs,
@@ -146,8 +146,9 @@ def main():
                                "print by", "info registers rip rsp rax", "write-checkpoints"])
         expect("Wrote 1 checkpoints to the trace." in out1, "write-checkpoints", out1)
         out2 = gdb(rr, trace, ["load-checkpoints", "info checkpoints"])
-        ids = re.findall(r"^(\d+)\s+event \d+ \+", out2, re.M)
-        expect(len(ids) == 1, "load-checkpoints lists the saved gdb checkpoint: %r" % ids, out2)
+        # Saved by its position (event, instruction, executions since the event).
+        ids = re.findall(r"^(\d+)\s+position \d+:0x[0-9a-f]+:\d+\t", out2, re.M)
+        expect(len(ids) == 1, "load-checkpoints lists the saved gdb checkpoint at its position: %r" % ids, out2)
         if ids:
             out2 = gdb(rr, trace, ["load-checkpoints", "restart " + ids[0], "print counter", "print by",
                                    "info registers rip rsp rax"])
@@ -255,6 +256,37 @@ def main():
                "reverse watch in the loop, then reverse-stepi/stepi: %r %r" % (v1, rips1), out1)
         expect(c1 == "1", "the point before the write is a counted piece: %r" % c1, out1)
         expect(c2 is None and v2 == v1 and rips2 == rips1, "the stepping road agrees: %r %r" % (v2, rips2), out2)
+
+        # 13. Positions (DESIGN section 2): a point inside an event is named
+        #     (event, instruction X, times X ran since the event), reached
+        #     with an execution counter (`run EVT:0xX:K`), and two of them
+        #     at different instructions are ordered by re-running the stretch
+        #     (info checkpoints lists them in replay order, `*` at the current one).
+        out = gdb(rr, ltrace, ["break gdb_loop.c:13 if i == 900", "continue", "checkpoint", "delete",
+                               "break gdb_loop.c:12 if i == 700", "reverse-continue", "print i", "info registers rip",
+                               "when-position", "stepi", "stepi", "when-position", "checkpoint", "delete",
+                               "info checkpoints", "restart 1", "info checkpoints", "print i"])
+        pos = re.findall(r"^Current position: (\d+):(0x[0-9a-f]+):(\d+)$", out, re.M)
+        rips = re.findall(r"^rip +(0x[0-9a-f]+)", out, re.M)
+        expect(len(pos) == 2 and len(rips) == 1 and pos[0][1] == rips[0] and pos[0][2] == "700" and pos[1][2] == "700"
+               and pos[1][1] != pos[0][1], "when-position at i == 700, and two instructions later: %r %r" % (pos, rips), out)
+        listed = re.findall(r"^(\* )?(\d+)\tposition (\d+:0x[0-9a-f]+:\d+)\t", out, re.M)
+        expect(len(listed) == 4 and [l[1] for l in listed] == ["2", "1", "2", "1"] and
+               [bool(l[0]) for l in listed] == [True, False, False, True] and listed[0][2] == "%s:%s:%s" % pos[1],
+               "info checkpoints in replay order, the current one marked: %r" % listed, out)
+        expect(values(out, "") == ["700", "900"], "reverse-continue to i == 700, restart 1 at 900: %r" % values(out, ""), out)
+        if pos:
+            e, x, k = pos[0]
+            out = gdb(rr, ltrace, ["run %s:%s:%s" % (e, x, k), "print i", "info registers rip", "when-position",
+                                   "run %s:%s:99999999" % (e, x), "when"])
+            expect(values(out, "") == ["700"] and re.findall(r"^rip +(0x[0-9a-f]+)", out, re.M) == [x] and
+                   "Current position: %s:%s:%s" % (e, x, k) in out, "run to a position reaches i == 700 at it", out)
+            expect("does not run 100000000 times after event %s" % e in out and "Current event: %d" % (int(e) + 1) in out,
+                   "a position past its stretch stops at the next event", out)
+        out = run([rr, "replay", ltrace, "--", "-batch", "-nx", "-ex", "break gdb_loop.c:12 if i == 700", "-ex", "continue",
+                   "-ex", "when-position", "-ex", "print i"], env={**os.environ, "RR_GDB_COUNTERS": "0"}).stdout
+        expect("rr: no position here: hardware breakpoint counters cannot be used" in out and values(out, "") == ["700"],
+               "without counters, when-position says there is no position and the replay goes on", out)
 
         # 11. ^C during a reverse-continue stops it where the search is.
         tick = int(re.search(r"^([0-9a-f]+) T tick$", run(["nm", hot]).stdout, re.M).group(1), 16)
