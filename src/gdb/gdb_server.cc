@@ -664,7 +664,9 @@ std::string GdbServer::monitor(const std::string& line) {
   // Commands that need positions (re-runs of stretches) first leave the
   // live replay and come back to the same point (a Locate jump), once.
   auto locate_first = [&](bool needed) {
-    if (!needed || located_ || stop_.kind == StopInfo::ProcessExit || stop_.kind == StopInfo::Ended) return;
+    if (!needed || located_ || !ReplayTimeline::counters_work() || stop_.kind == StopInfo::ProcessExit ||
+        stop_.kind == StopInfo::Ended)
+      return;
     pending_monitor_ = cmd;
     TimelineJump j;
     j.kind = TimelineJump::Locate;

@@ -94,6 +94,9 @@ class ReplayTimeline : private ExecutionHook {
   const Mark& here() const { return here_; }
   pid_t debugged() const { return debugged_; }
   void set_debugged(pid_t tgid) { debugged_ = tgid; }
+  // Whether hardware breakpoint counters work here (and are not turned off):
+  // without them points keep their routes.
+  static bool counters_work();
   // Whether the current point and gdb's checkpoints are named by positions
   // (else a Locate jump does it).
   bool all_located() const;
@@ -162,8 +165,6 @@ class ReplayTimeline : private ExecutionHook {
   // Opens a replay toward `target` and drives it in `mode` until the goal
   // (a search's, a probe's, a count's) is reached; the replay then ends.
   void replay_for_goal(Mode mode, const Mark& target, bool strict, Mark* start);
-  // Whether hardware breakpoint counters work here (and are not turned off).
-  static bool counters_work();
   // What one re-run of m's stretch, from its start to m, counted.
   struct Count {
     uint64_t executions = 0;  // of the counted instruction, begun before m
