@@ -46,7 +46,7 @@ struct Piece {
   watches @3 :List(Watch);       # debug-register breakpoints and watchpoints
   until @4 :UInt64;              # 2.2, nonzero: a counted piece, to just before
                                  # execution number `count` of this instruction
-  whole @5 :Bool;                # 2.3: with `until`, the position (event, until,
+  whole @5 :Bool;                # 3.0: with `until`, the position (event, until,
                                  # count): `until` ran `count` times since the
                                  # event's user code began
 }

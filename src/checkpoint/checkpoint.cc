@@ -502,8 +502,10 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
     auto info_bytes = words.asBytes();
     FileHeader h = {};
     memcpy(h.magic, kMagic, 8);
-    h.major = kCheckpointMajor;
-    h.minor = kCheckpointMinor;
+    bool positions = position && std::any_of(position->pieces.begin(), position->pieces.end(),
+                                             [](const Piece& p) { return p.whole; });
+    h.major = positions ? kCheckpointMajor : 2;
+    h.minor = positions ? kCheckpointMinor : kCheckpointMinorOf2;
     memcpy(h.uuid, uuid.data(), 16);
     h.event = stats.event;
     h.info_offset = blocks.offset();

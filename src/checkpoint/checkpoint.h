@@ -24,10 +24,13 @@ class Task;
 
 // 2.0 adds several processes and threads per file and tasks stopped at a
 // syscall entry, which a 1.x reader would misread; 1.x files still read.
-constexpr uint32_t kCheckpointMajor = 2;
-// 2.1: `position` (gdb checkpoints); 2.2: counted pieces in it; 2.3: whole
-// counted pieces (positions).
-constexpr uint32_t kCheckpointMinor = 3;
+// 2.1: `position` (gdb checkpoints); 2.2: counted pieces in it. 3.0: whole
+// counted pieces (positions) in it, which a 2.x reader would reach one
+// execution off; a file without one is still written as 2.2, which every
+// 2.x reader reads right.
+constexpr uint32_t kCheckpointMajor = 3;
+constexpr uint32_t kCheckpointMinor = 0;
+constexpr uint32_t kCheckpointMinorOf2 = 2;
 
 // What writing one checkpoint cost and saved.
 struct CheckpointStats {

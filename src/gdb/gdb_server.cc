@@ -297,9 +297,11 @@ Resume GdbServer::stopped(ReplaySession& s, const StopInfo& stop) {
     // Back from re-runs a monitor command asked for: answer it now.
     std::string cmd = std::move(pending_monitor_);
     pending_monitor_.clear();
-    located_ = true;
+    struct Located {
+      bool& flag;
+      ~Located() { flag = false; }
+    } guard{located_ = true};
     std::string out = monitor(cmd);
-    located_ = false;
     if ((!out.empty() && !conn_.send("O" + to_hex(out)).ok()) || !conn_.send("OK").ok()) jump(TimelineJump{});
   }
   for (;;) {
@@ -680,7 +682,8 @@ std::string GdbServer::monitor(const std::string& line) {
     const Mark& m = timeline_->here();
     if (m.located() || m.at_boundary()) return "Current position: " + position_text(m) + "\n";
     if (m.at_exit) return "Current position: event " + std::to_string(m.event) + ", at the process's exit\n";
-    return "rr: no position here: hardware breakpoint counters cannot be used (" + describe(m) + ")\n";
+    return "rr: no position here: hardware breakpoint counters cannot be used, or the point is inside a repeated "
+           "instruction (" + describe(m) + ")\n";
   }
   if (cmd == "checkpoint") {
     ReplayTask* rt = find_thread(current_thread());

@@ -41,7 +41,10 @@ bool clones_wanted() {
 }
 
 bool traps_hit(const TrapSet& traps, const TrapHit& hit, uint64_t ip) {
-  if (hit.kind == TrapHit::Software) return std::find(traps.sw.begin(), traps.sw.end(), hit.addr) != traps.sw.end();
+  // An instruction breakpoint of either kind at an instruction of `traps`
+  // (gdb's hbreak fires before a search's int3 at the same instruction).
+  if (hit.kind == TrapHit::Software || (hit.kind == TrapHit::Hardware && hit.watch == WatchKind::Exec))
+    return traps.breaks_at(hit.addr);
   if (hit.kind == TrapHit::Hardware)
     return std::any_of(traps.hw.begin(), traps.hw.end(), [&](const HwWatch& w) { return w.addr == hit.addr && w.kind == hit.watch; });
   // A step that lands on a breakpoint is where a run would have stopped.
@@ -315,8 +318,11 @@ void ReplayTimeline::arrive(ReplaySession& s, pid_t tid) {
   here_ = target_;
   fold_from_ = 0;
   // (X, 0) where the stretch begins at X is the event's boundary itself.
-  if (here_.located() && here_.pieces[0].count == 0 && in_target_stretch_ && stretch_ip_ == here_.pieces[0].until)
+  if (here_.located() && here_.pieces[0].count == 0 && in_target_stretch_ && stretch_ip_ == here_.pieces[0].until) {
     here_.pieces.clear();
+    skip_ip_ = 0;  // as `run EVT` leaves it
+  }
+  locating_ = false;
   if (auto it = s.tasks().find(tid); it != s.tasks().end() && !here_.pieces.empty()) here_.ip = it->second->task->regs().ip().as_int();
   StopInfo stop = arrival_;
   if (!stop.tid) stop.tid = tid;
@@ -346,6 +352,7 @@ void ReplayTimeline::go_to(const Mark& target, const StopInfo& stop, bool lenien
   lenient_ = lenient;
   arrival_ = stop;
   if (start == target && start.event > 0) {
+    stretch_ip_ = 0;  // not seen: no stretch began in this replay
     pid_t tid = debugged_;
     arrive(*session_, tid);
   }
@@ -419,7 +426,9 @@ std::optional<ReplayTimeline::Count> ReplayTimeline::count_to(const Mark m, uint
 Mark ReplayTimeline::locate(const Mark m) {
   if (m.located() || m.pieces.empty() || m.at_exit || !m.ip) return m;
   auto c = count_to(m, m.ip);
-  if (!c || c->ip != m.ip || c->executions > UINT32_MAX) return m;
+  // Between two iterations of a repeated string instruction no position
+  // names the point: (X, k) is before X starts.
+  if (!c || c->ip != m.ip || c->inside || c->executions >= UINT32_MAX) return m;
   if (c->executions == 0 && c->stretch_ip == m.ip) {
     Mark b;  // the stretch's first instruction, not run yet: the boundary
     b.event = m.event;
@@ -445,7 +454,8 @@ std::optional<int> ReplayTimeline::compare(const Mark a, const Mark b) {
   auto c = count_to(a, x);
   if (!c) return std::nullopt;
   if (c->executions != k) return c->executions < k ? -1 : 1;
-  return c->ip == x ? 0 : -1;
+  if (c->ip != x) return -1;
+  return c->inside ? 1 : 0;  // inside execution k + 1 of x, which b is just before
 }
 
 std::optional<Mark> ReplayTimeline::previous_instruction(const Mark& target) {
@@ -558,11 +568,11 @@ ExecutionHook::Directive ReplayTimeline::next_piece(ReplaySession&, ReplayTask& 
     case Mode::Search:
       if (in_target_stretch_ && piece_index_ < target_.pieces.size()) {
         const Piece p = search_form(target_.pieces[piece_index_]);
-        // A counted piece does not count the instruction it starts at; a
-        // whole one does at the stretch's start, and has counted the
-        // arrival it resumes from.
+        // A counted piece of a route does not count the instruction it
+        // starts at. A whole one counts every arrival; one it resumes from
+        // (a snapshot there) is stepped over by skip_ip_.
         const Piece& c = target_.pieces[piece_index_];
-        if (c.until && (c.whole ? piece_done_ > 0 : piece_done_ == 0)) d.skip_current = true;
+        if (c.until && !c.whole && piece_done_ == 0) d.skip_current = true;
         d.step = p.step;
         union_traps_ = p.step ? (debuggable(rt) ? serve_traps_ : TrapSet{}) : merged(p.traps, debuggable(rt) ? serve_traps_ : TrapSet{});
         d.traps = &union_traps_;
@@ -617,7 +627,7 @@ void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hi
       if (piece_index_ < target_.pieces.size()) {
         took_piece(target_.pieces[piece_index_]);
         if (piece_index_ == target_.pieces.size() && counting_) {
-          count_result_ = Count{hit.executions, ip, stretch_ip_};
+          count_result_ = Count{hit.executions, ip, stretch_ip_, hit.inside};
           throw GoalReached{};
         }
         if (piece_index_ == target_.pieces.size() && mode_ == Mode::Navigate) arrive(s, rt.recorded_tid());
@@ -709,6 +719,7 @@ void ReplayTimeline::stretch_ends(ReplaySession&, ReplayTask& rt) {
 }
 
 bool ReplayTimeline::interrupt_due() {
+  if (locating_) return false;
   if (++since_interrupt_check_ < 256) return false;
   since_interrupt_check_ = 0;
   return handler_.interrupted();
@@ -860,20 +871,22 @@ bool ReplayTimeline::checkpoints_ordered() const {
 }
 
 void ReplayTimeline::order_checkpoints() {
-  std::vector<Snapshot*> out;
-  for (Snapshot& c : snapshots_)
-    if (c.id) out.push_back(&c);
-  std::sort(out.begin(), out.end(), [](const Snapshot* a, const Snapshot* b) { return a->id < b->id; });
+  // By id and mark (copies): compare() re-runs, which adds and drops
+  // automatic snapshots under our feet.
+  std::vector<std::pair<int, Mark>> out;
+  for (const Snapshot& c : snapshots_)
+    if (c.id) out.emplace_back(c.id, c.mark);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   // Insertion by compare(): points of one stretch at different instructions
   // are ordered by re-running it. Undecided pairs keep their id order.
   for (size_t i = 1; i < out.size(); ++i)
     for (size_t j = i; j > 0; --j) {
-      auto c = compare(out[j - 1]->mark, out[j]->mark);
+      auto c = compare(out[j - 1].second, out[j].second);
       if (!c || *c <= 0) break;
       std::swap(out[j - 1], out[j]);
     }
   order_.clear();
-  for (const Snapshot* c : out) order_.push_back(c->id);
+  for (const auto& c : out) order_.push_back(c.first);
 }
 
 std::vector<const Snapshot*> ReplayTimeline::checkpoints_in_order() const {
@@ -973,9 +986,17 @@ Status ReplayTimeline::run(const Mark& start) {
         case TimelineJump::Locate: {
           // Off the live replay: each locate() re-runs a stretch. Then back
           // to the same point, by its position now.
+          locating_ = true;  // no ^C stop inside the re-runs or the way back
           Mark back = locate(here_);
-          for (Snapshot& c : snapshots_)
-            if (c.id && !c.persistent) c.mark = locate(c.mark);
+          // Re-runs add and drop automatic snapshots: find each one by id again.
+          for (int id : checkpoint_ids()) {
+            auto find = [&]() { return std::find_if(snapshots_.begin(), snapshots_.end(), [&](const Snapshot& c) { return c.id == id; }); };
+            auto it = find();
+            if (it == snapshots_.end() || it->persistent) continue;
+            Mark located = locate(it->mark);
+            it = find();
+            if (it != snapshots_.end()) it->mark = located;
+          }
           order_checkpoints();
           next.stop.quiet = true;
           go_to(back, next.stop);

@@ -170,6 +170,7 @@ class ReplayTimeline : private ExecutionHook {
     uint64_t executions = 0;  // of the counted instruction, begun before m
     uint64_t ip = 0;          // m's instruction
     uint64_t stretch_ip = 0;  // the stretch's first instruction
+    bool inside = false;      // m is between iterations of its instruction (REP)
   };
   // Replays from the start of m's stretch to m counting `addr` over the
   // whole stretch; nullopt where counters cannot be used. Ends the live
@@ -233,7 +234,8 @@ class ReplayTimeline : private ExecutionHook {
   bool probe_to_event_ = false;
   // Navigate for count_to(): count count_addr_ over the target's stretch.
   bool counting_ = false;
-  bool lenient_ = false;  // Navigate: a target past its stretch's end stops at the event
+  bool lenient_ = false;
+  bool locating_ = false;  // a Locate jump: no ^C stops until back  // Navigate: a target past its stretch's end stops at the event
   uint64_t count_addr_ = 0;
   std::optional<Count> count_result_;
   uint64_t stretch_ip_ = 0;  // the first instruction of the current stretch

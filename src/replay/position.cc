@@ -35,8 +35,14 @@ std::optional<Mark> parse_position(const std::string& text) {
   std::string addr = text.substr(c1 + 1, c2 - c1 - 1);
   uint64_t a = 0, k = 0;
   if (addr.size() < 3 || addr[0] != '0' || (addr[1] != 'x' && addr[1] != 'X')) return std::nullopt;
+  for (size_t i = 2; i < addr.size(); ++i)
+    if (!isxdigit((unsigned char)addr[i])) return std::nullopt;
+  for (char c : text.substr(0, c1) + text.substr(c2 + 1))
+    if (!isdigit((unsigned char)c)) return std::nullopt;
+  // A user-space instruction (below the 47-bit boundary); k + 1 must fit
+  // a counted piece's 32 bits.
   if (!whole_number(text.substr(0, c1), 10, &event) || event == 0 || !whole_number(addr.substr(2), 16, &a) || a == 0 ||
-      !whole_number(text.substr(c2 + 1), 10, &k) || k > UINT32_MAX)
+      a >= (1ull << 47) || !whole_number(text.substr(c2 + 1), 10, &k) || k >= UINT32_MAX)
     return std::nullopt;
   return Mark::at(Position{event, a, k});
 }

@@ -475,7 +475,11 @@ class StretchCounter {
   // After a stop: the kernel has counted the instruction the task is at only
   // if an instruction breakpoint or counter there stopped it (after a step or
   // a watchpoint it has not begun yet).
-  void stopped(bool at_instruction_break) { counted_here_ = at_instruction_break && t_.regs().ip().as_int() == addr_; }
+  // Between two iterations of a REP instruction the resume flag is set in
+  // the stop's flags: it began, and was counted, before.
+  void stopped(bool at_instruction_break, bool inside) {
+    counted_here_ = (at_instruction_break || inside) && t_.regs().ip().as_int() == addr_;
+  }
   // Executions that began before the task's current point.
   uint64_t executions() const {
     int64_t n = (int64_t)counter_->count() + adjust_ - (counted_here_ ? 1 : 0);
@@ -518,8 +522,9 @@ WaitStatus ReplaySession::run_user_code(ReplayTask& rt, bool entered_handler) {
       // the stretch: the resume flag lets it run past instruction
       // breakpoints once.
       Registers r = t.regs();
-      if (!d.count_first && !(r.raw().eflags & kEflagsResume)) {
-        r.raw().eflags |= kEflagsResume;
+      bool rf = r.raw().eflags & kEflagsResume;
+      if (d.count_first == rf) {
+        r.raw().eflags ^= kEflagsResume;
         t.set_regs(r);
       }
       auto c = ExecutionCounter::open(t.tid(), d.until, d.until_count);
@@ -586,8 +591,9 @@ WaitStatus ReplaySession::run_user_code(ReplayTask& rt, bool entered_handler) {
       hook_->stretch_ends(*this, rt);
       return st;
     }
+    hit.inside = !instruction_break && (t.regs().raw().eflags & kEflagsResume);
     if (whole) {
-      whole->stopped(instruction_break);
+      whole->stopped(instruction_break, hit.inside);
       hit.executions = whole->executions();
     }
     // Stepping over a breakpoint is ours alone, unless asked for.

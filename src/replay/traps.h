@@ -127,6 +127,9 @@ struct TrapHit {
   // the stretch did (its first instruction included), before this point:
   // one about to begin here is not among them.
   uint64_t executions = 0;
+  // The instruction at the stop has begun and not finished: a repeated
+  // string instruction between iterations (after a step or a watchpoint).
+  bool inside = false;
 };
 
 class ReplaySession;
