@@ -990,7 +990,9 @@ Status ReplayTimeline::run(const Mark& start) {
           Mark back = locate(here_);
           // Re-runs add and drop automatic snapshots: find each one by id again.
           for (int id : checkpoint_ids()) {
-            auto find = [&]() { return std::find_if(snapshots_.begin(), snapshots_.end(), [&](const Snapshot& c) { return c.id == id; }); };
+            auto find = [&]() {
+              return std::find_if(snapshots_.begin(), snapshots_.end(), [&](const Snapshot& c) { return c.id == id; });
+            };
             auto it = find();
             if (it == snapshots_.end() || it->persistent) continue;
             Mark located = locate(it->mark);

@@ -435,10 +435,6 @@ class ArmedTraps {
   bool dr7_set_ = false;
 };
 
-}  // namespace
-
-namespace {
-
 // Counts one instruction's executions over a whole stretch, across its
 // pieces: executions that began since the stretch did, each once, whatever
 // stopped the task in between. The kernel counts an execution when the
@@ -472,11 +468,10 @@ class StretchCounter {
       counted_here_ = true;
     }
   }
-  // After a stop: the kernel has counted the instruction the task is at only
-  // if an instruction breakpoint or counter there stopped it (after a step or
-  // a watchpoint it has not begun yet).
-  // Between two iterations of a REP instruction the resume flag is set in
-  // the stop's flags: it began, and was counted, before.
+  // After a stop: the kernel has counted the instruction the task is at if
+  // an instruction breakpoint or counter there stopped it, or if the stop is
+  // between two iterations of it (a REP instruction: the resume flag in the
+  // stop's flags); after a step or a watchpoint it has not begun yet.
   void stopped(bool at_instruction_break, bool inside) {
     counted_here_ = (at_instruction_break || inside) && t_.regs().ip().as_int() == addr_;
   }
