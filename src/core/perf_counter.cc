@@ -11,6 +11,12 @@
 
 namespace rr {
 
+namespace {
+// An instruction of ours to open the probe counters on; never run while
+// they exist.
+__attribute__((noinline)) void counter_probe_target() { asm volatile(""); }
+}  // namespace
+
 Result<ExecutionCounter> ExecutionCounter::open(pid_t tid, uint64_t addr, uint64_t stop_at) {
   perf_event_attr a;
   memset(&a, 0, sizeof a);
@@ -39,6 +45,19 @@ uint64_t ExecutionCounter::count() const {
   uint64_t n = 0;
   if (read(fd_.get(), &n, sizeof n) != (ssize_t)sizeof n) return 0;
   return n;
+}
+
+Status ExecutionCounter::available() {
+  static const Status probed = [] {
+    uint64_t addr = (uint64_t)(uintptr_t)&counter_probe_target;
+    pid_t self = (pid_t)syscall(SYS_gettid);
+    for (uint64_t stop_at : {0, 1}) {
+      auto c = open(self, addr, stop_at);
+      if (!c.ok()) return Status(c.error());
+    }
+    return Status::success();
+  }();
+  return probed;
 }
 
 }  // namespace rr

@@ -26,6 +26,12 @@ class ExecutionCounter {
   static Result<ExecutionCounter> open(pid_t tid, uint64_t addr, uint64_t stop_at);
   // Executions counted so far.
   uint64_t count() const;
+  // Whether this machine gives breakpoint counters, both kinds (counting
+  // only, and stopping at a count), probed once on an instruction of the
+  // supervisor's own; the error says what the kernel answered. VMs whose
+  // hypervisor hides debug registers from perf, and kernels without
+  // sigtrap counters (before 5.13), have none.
+  static Status available();
 
  private:
   explicit ExecutionCounter(ScopedFd fd) : fd_(std::move(fd)) {}

@@ -682,8 +682,8 @@ std::string GdbServer::monitor(const std::string& line) {
     const Mark& m = timeline_->here();
     if (m.located() || m.at_boundary()) return "Current position: " + position_text(m) + "\n";
     if (m.at_exit) return "Current position: event " + std::to_string(m.event) + ", at the process's exit\n";
-    return "rr: no position here: hardware breakpoint counters cannot be used, or the point is inside a repeated "
-           "instruction (" + describe(m) + ")\n";
+    std::string why = ReplayTimeline::counters_work() ? timeline_->no_position_why() : ReplayTimeline::counters_unavailable();
+    return "rr: no position here: " + (why.empty() ? std::string("it could not be named") : why) + " (" + describe(m) + ")\n";
   }
   if (cmd == "checkpoint") {
     ReplayTask* rt = find_thread(current_thread());

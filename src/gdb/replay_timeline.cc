@@ -9,6 +9,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "core/perf_counter.h"
+#include "gdb/gdb_connection.h"
 #include "trace/block_stream.h"
 #include "util/fatal.h"
 #include "util/io.h"
@@ -22,9 +23,6 @@ struct GoalReached {};
 struct ReplayFailed {
   std::string message;
 };
-
-// An instruction of ours to try a breakpoint counter on.
-__attribute__((noinline)) void counters_work_probe() { asm volatile(""); }
 
 constexpr uint64_t kAutoSnapshotInterval = 20000;  // events between automatic snapshots
 constexpr size_t kMaxAutoSnapshots = 16;
@@ -382,24 +380,45 @@ void ReplayTimeline::replay_for_goal(Mode mode, const Mark& target, bool strict,
   }
 }
 
-bool ReplayTimeline::counters_work() {
+bool ReplayTimeline::counters_work() { return counters_unavailable().empty(); }
+
+std::string ReplayTimeline::counters_unavailable() {
   // RR_GDB_COUNTERS=0 turns them off (bench/gdb.py compares).
-  static const bool works = [] {
+  static const std::string why = []() -> std::string {
     const char* v = getenv("RR_GDB_COUNTERS");
-    if (v && std::string(v) == "0") return false;
-    auto c = ExecutionCounter::open(getpid(), (uint64_t)(uintptr_t)&counters_work_probe, 0);
-    return c.ok();
+    if (v && std::string(v) == "0") return "hardware breakpoint counters cannot be used: turned off by RR_GDB_COUNTERS=0";
+    Status s = ExecutionCounter::available();
+    if (!s.ok()) return "hardware breakpoint counters cannot be used on this machine (" + s.error().message + ")";
+    return "";
   }();
-  return works;
+  return why;
+}
+
+void ReplayTimeline::tell_slow_road(const std::string& what) {
+  // Once per distinct line: a search may take the same road many times.
+  if (!told_.insert(what).second) return;
+  fprintf(stderr, "rr: %s\n", what.c_str());
 }
 
 std::optional<ReplayTimeline::Count> ReplayTimeline::count_to(const Mark m, uint64_t addr) {
-  if (m.pieces.empty() || m.at_exit || !addr || !counters_work()) return std::nullopt;
+  no_count_why_.clear();
+  if (m.pieces.empty() || m.at_exit || !addr) {
+    no_count_why_ = "the point is at an event";
+    return std::nullopt;
+  }
+  if (!counters_work()) {
+    no_count_why_ = counters_unavailable();
+    return std::nullopt;
+  }
   // The route's debug registers, its counted piece's and the stretch's
   // counter: four at most.
   size_t regs = 0;
   for (const Piece& p : m.pieces) regs = std::max(regs, p.traps.hw.size() + (p.until ? 1 : 0));
-  if (regs + 1 > 4) return std::nullopt;
+  if (regs + 1 > 4) {
+    no_count_why_ = "the route to the point holds " + std::to_string(regs) +
+                    " debug registers and counting needs one more of the 4";
+    return std::nullopt;
+  }
   // From the stretch's start: a snapshot at its boundary or earlier.
   Mark boundary;
   boundary.event = m.event;
@@ -420,15 +439,32 @@ std::optional<ReplayTimeline::Count> ReplayTimeline::count_to(const Mark m, uint
     throw;
   }
   counting_ = false;
+  if (!count_result_) no_count_why_ = "the re-run of the stretch did not reach the point";
   return count_result_;
 }
 
 Mark ReplayTimeline::locate(const Mark m) {
-  if (m.located() || m.pieces.empty() || m.at_exit || !m.ip) return m;
+  if (m.located() || m.pieces.empty() || m.at_exit) return m;
+  if (!m.ip) {
+    no_count_why_ = "the point has no instruction address";
+    return m;
+  }
   auto c = count_to(m, m.ip);
   // Between two iterations of a repeated string instruction no position
   // names the point: (X, k) is before X starts.
-  if (!c || c->ip != m.ip || c->inside || c->executions >= UINT32_MAX) return m;
+  if (!c) return m;
+  if (c->ip != m.ip) {
+    no_count_why_ = "the re-run of the stretch stopped at 0x" + hex_u64(c->ip) + ", not at the point's 0x" + hex_u64(m.ip);
+    return m;
+  }
+  if (c->inside) {
+    no_count_why_ = "the point is between two iterations of a repeated string instruction";
+    return m;
+  }
+  if (c->executions >= UINT32_MAX) {
+    no_count_why_ = "its instruction ran more than 2^32-2 times in the stretch";
+    return m;
+  }
   if (c->executions == 0 && c->stretch_ip == m.ip) {
     Mark b;  // the stretch's first instruction, not run yet: the boundary
     b.event = m.event;
@@ -487,6 +523,8 @@ std::optional<Mark> ReplayTimeline::previous_instruction(const Mark& target) {
       if (!last.whole && last.count > 1) base.pieces.push_back(counted_piece(last.until, last.count - 1));
     } else {
       // No counter: step from the point before the last run.
+      tell_slow_road("going back one instruction by single steps from the start of the last run (event " +
+                     std::to_string(t.event) + "), not with a counter: " + no_position_why());
       probe_goal_ = last;
       probe_goal_.count = 1;
       if (--base.pieces.back().count == 0) base.pieces.pop_back();

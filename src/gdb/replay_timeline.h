@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -97,6 +98,10 @@ class ReplayTimeline : private ExecutionHook {
   // Whether hardware breakpoint counters work here (and are not turned off):
   // without them points keep their routes.
   static bool counters_work();
+  // Why they cannot be used ("" where they can).
+  static std::string counters_unavailable();
+  // Why the last locate() or count re-run named no position.
+  const std::string& no_position_why() const { return no_count_why_; }
   // Whether the current point and gdb's checkpoints are named by positions
   // (else a Locate jump does it).
   bool all_located() const;
@@ -176,6 +181,8 @@ class ReplayTimeline : private ExecutionHook {
   // whole stretch; nullopt where counters cannot be used. Ends the live
   // replay.
   std::optional<Count> count_to(Mark m, uint64_t addr);  // by value: m may be here_
+  // Tells the user, once per distinct line, that a slow road is taken and why.
+  void tell_slow_road(const std::string& what);
   void arrive(ReplaySession& s, pid_t tid);
   // Every 256 calls: whether gdb sent ^C.
   bool interrupt_due();
@@ -238,6 +245,8 @@ class ReplayTimeline : private ExecutionHook {
   bool locating_ = false;  // a Locate jump: no ^C stops until back  // Navigate: a target past its stretch's end stops at the event
   uint64_t count_addr_ = 0;
   std::optional<Count> count_result_;
+  std::string no_count_why_;  // why the last count or locate named no position
+  std::set<std::string> told_;  // slow-road lines said already
   uint64_t stretch_ip_ = 0;  // the first instruction of the current stretch
   uint64_t last_auto_snapshot_event_ = 0;
   uint64_t skip_ip_ = 0;  // a breakpoint hit here: the next piece steps over it
