@@ -1,5 +1,5 @@
-// The subcommands of rr: each lives in its own file and registers a row in
-// the command table that main() walks.
+// The subcommands of rr: each lives in its own file; main.cc's command
+// table names them with their usage lines and dispatches to them.
 #pragma once
 
 #include <string>

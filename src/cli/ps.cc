@@ -85,7 +85,7 @@ int cmd_ps(const Args& args) {
       case trace::Frame::EXIT: {
         auto ev = f.getExit();
         if (tgid.count(tid) && tgid[tid] == tid)
-          procs[tid].exit = ev.getKilledBy() ? "-" + std::to_string(ev.getKilledBy()) : std::to_string(ev.getExitCode());
+          procs[tid].exit = ev.getKilledBy() ? std::to_string(-(int)ev.getKilledBy()) : std::to_string(ev.getExitCode());
         break;
       }
       default:
@@ -96,7 +96,10 @@ int cmd_ps(const Args& args) {
   for (pid_t pid : order) {
     const ProcessRow& row = procs[pid];
     std::string cmd;
-    for (const std::string& a : row.argv) cmd += (cmd.empty() ? "" : " ") + quote(a);
+    for (const std::string& a : row.argv) {
+      if (!cmd.empty()) cmd += ' ';
+      cmd += quote(a);
+    }
     printf("%d\t%s\t%s\t%s\n", pid, row.ppid ? std::to_string(row.ppid).c_str() : "--", row.exit.c_str(), cmd.c_str());
   }
   return 0;

@@ -3,7 +3,7 @@
 // its exit with the bytes the kernel wrote; rdtsc traps and is emulated;
 // asynchronous signals are delivered only at events. Processes and threads
 // are all traced; the order in which they run is the order of their events
-// in the trace. See DESIGN.md section 2.
+// in the trace. See docs/architecture.md, "Determinism".
 #pragma once
 
 #include <chrono>

@@ -21,7 +21,7 @@ enum class ReplayPolicy : uint8_t {
   // and registers are identical, so the arguments are valid), and the result
   // checked against the recording. For state the kernel keeps about the task:
   // rt_sigaction, rt_sigprocmask, sigaltstack, arch_prctl, set_tid_address,
-  // set_robust_list, rseq.
+  // set_robust_list (rseq is refused while recording, so replay emulates it).
   ExecuteSame,
   // Shapes the address space; replay has dedicated code (mmap of a file maps
   // the trace's copy, brk is executed, ...): mmap, munmap, mprotect, mremap,

@@ -2,7 +2,7 @@
 #   version         one line: the format version, e.g. "1"
 #   header          one TraceHeader message (Cap'n Proto, unpacked, framed)
 #   events          a block stream (see block_stream.h) of Frame messages, one per event
-#   files/          copies of every file the program mapped, named by content id
+#   files/          copies of every file the program mapped, named NAME-N (N: the order stored)
 #   shared-files    trace files the program mapped MAP_SHARED and writable, one per line
 #   checkpoints/    persistent checkpoints (see checkpoint.capnp)
 # Field numbers are never reused. Units are in the field comments.

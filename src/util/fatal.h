@@ -1,6 +1,9 @@
-// FatalError ends a command: the tracee vanished, ptrace refused, or replay
-// diverged. It carries one line for the user; the command's entry point
-// catches it, prints it and exits non-zero. Errors the caller can handle are
+// FatalError is thrown by fatal() for failures deep inside a command that
+// no caller can repair (the tracee vanished, ptrace refused, a divergence
+// found below a Result-returning API). It carries one line for the user;
+// main() catches it, prints it and exits non-zero, and the few places that
+// own tracees (a replay being set up, copied or restored) catch it to end
+// them first. Errors the caller can handle are
 // Result/Status values instead (util/result.h).
 #pragma once
 

@@ -1,6 +1,6 @@
 // Value types that say where a number lives: a tracee address is not a
-// supervisor pointer, a recorded tid is not a live tid, an event number is not
-// a count of anything else. Mixing them up is a compile error.
+// supervisor pointer, a recorded tid is not a live tid. Passing one where
+// the other is wanted is a compile error.
 #pragma once
 
 #include <cstdint>
