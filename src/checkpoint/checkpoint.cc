@@ -26,6 +26,7 @@
 #include "core/address_space.h"
 #include "core/remote_syscalls.h"
 #include "core/task.h"
+#include "core/task_state.h"
 #include "replay/replay_session.h"
 #include "trace/trace_files.h"
 #include "util/fatal.h"
@@ -208,35 +209,19 @@ class PageBlockWriter {
 
 }  // namespace
 
-void capture_task_kernel_state(Task& t, ckpt::TaskState::Builder out, bool with_actions) {
-  uint64_t mask = 0;
-  if (ptrace((__ptrace_request)PTRACE_GETSIGMASK, t.tid(), (void*)sizeof(mask), &mask) != 0)
-    fatal_errno("PTRACE_GETSIGMASK");
-  out.setSigmask(mask);
-  RemoteSyscalls rs(t);
-  RemotePtr buf = rs.scratch(std::string(64, '\0').data(), 64);
-  std::vector<std::pair<int, std::string>> actions;
-  for (int sig = 1; with_actions && sig <= 64; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    if (rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, 0, buf.as_int(), 8}) != 0) continue;
-    std::string act = t.read_bytes(buf, 32);
-    if (act != std::string(32, '\0')) actions.emplace_back(sig, act);
+void kernel_state_to(const TaskKernelState& k, ckpt::TaskState::Builder out) {
+  out.setSigmask(k.sigmask);
+  auto list = out.initSigactions(k.sigactions.size());
+  for (size_t i = 0; i < k.sigactions.size(); ++i) {
+    list[i].setSigno(k.sigactions[i].first);
+    list[i].setRaw(capnp_bytes(k.sigactions[i].second));
   }
-  auto list = out.initSigactions(actions.size());
-  for (size_t i = 0; i < actions.size(); ++i) {
-    list[i].setSigno(actions[i].first);
-    list[i].setRaw(capnp_bytes(actions[i].second));
-  }
-  stack_t ss = {};
-  if (rs.syscall(SYS_sigaltstack, {0, buf.as_int()}) == 0) ss = t.read_val<stack_t>(buf);
-  out.setAltStackSp((uint64_t)ss.ss_sp);
-  out.setAltStackFlags(ss.ss_flags);
-  out.setAltStackSize(ss.ss_size);
-  if (rs.syscall(SYS_get_robust_list, {0, buf.as_int(), buf.as_int() + 8}) == 0) {
-    out.setRobustListHead(t.read_val<uint64_t>(buf));
-    out.setRobustListLen(t.read_val<uint64_t>(buf + 8));
-  }
-  if (rs.syscall(SYS_prctl, {PR_GET_TID_ADDRESS, buf.as_int(), 0, 0, 0}) == 0) out.setTidAddress(t.read_val<uint64_t>(buf));
+  out.setAltStackSp(k.altstack_sp);
+  out.setAltStackFlags(k.altstack_flags);
+  out.setAltStackSize(k.altstack_size);
+  out.setRobustListHead(k.robust_list_head);
+  out.setRobustListLen(k.robust_list_len);
+  out.setTidAddress(k.tid_address);
 }
 
 std::string checkpoints_dir(const std::string& trace_dir) { return trace_dir + "/checkpoints"; }
@@ -364,7 +349,7 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
         auto task = tlist[k];
         task.setRecordedTid(tk.recorded_tid().value);
         task.setAtSyscallEntry(list[k]->where == ReplayTask::Where::AtEntry);
-        capture_task_kernel_state(tk, task, true);
+        kernel_state_to(TaskKernelState::capture(tk, true), task);
         regs_to_capnp(tk.regs(), task.initRegs());
         std::string xs = tk.xsave();
         task.setXsave(capnp_bytes(xs));

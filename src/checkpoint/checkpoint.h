@@ -1,6 +1,6 @@
 // Persistent checkpoints: CheckpointWriter walks a live replay into one
 // self-contained file of the trace's checkpoints/ folder; CheckpointReader
-// validates such a file and hands ReplaySession::restore what it needs. The
+// validates such a file and hands restore_checkpoint (restore.h) what it needs. The
 // file format is documented in checkpoint.capnp.
 #pragma once
 
@@ -20,7 +20,6 @@
 namespace rr {
 
 class ReplaySession;
-class Task;
 
 // 2.0 adds several processes and threads per file and tasks stopped at a
 // syscall entry, which a 1.x reader would misread; 1.x files still read.
@@ -57,12 +56,6 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec);
 // snapshots that live as long as a gdb session).
 Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec, const std::string& path,
                                             const Mark* position, bool durable);
-// The kernel-side state of one thread that ptrace does not show: its signal
-// mask, alternate signal stack, robust list and tid address, and its
-// process's signal actions when `with_actions`. Read by running getter
-// syscalls inside the (stopped) thread.
-void capture_task_kernel_state(Task& t, ckpt::TaskState::Builder out, bool with_actions);
-
 // The point inside the event a checkpoint file was taken at.
 Mark checkpoint_position(ckpt::CheckpointInfo::Reader info);
 

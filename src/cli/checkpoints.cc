@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/restore.h"
 #include "cli/command.h"
 #include "cli/progress.h"
 #include "replay/replay_session.h"
@@ -70,7 +71,7 @@ int cmd_create_checkpoints(const Args& args) {
   if (start > end) return fail("-s " + std::to_string(start) + " is past the end (" + std::to_string(end) + ")");
   if (!interval_given) interval = std::max<uint64_t>(1, (end - start + 1) / 10);
   remove_stale_temporaries(dir);
-  auto session = ReplaySession::open_at(dir, start, false);
+  auto session = open_replay_at(dir, start, false);
   if (!session.ok()) return fail(session.error().message);
   ReplaySession& s = *session.value();
   s.set_echo(false);

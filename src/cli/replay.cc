@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/command.h"
+#include "checkpoint/restore.h"
 #include "cli/progress.h"
 #include "gdb/gdb_connection.h"
 #include "gdb/gdb_server.h"
@@ -24,7 +25,7 @@ namespace {
 
 int replay_autopilot(const std::string& dir, unsigned long long from, bool ignore_pcp) {
   // With -g, start from the latest persistent checkpoint at or before EVT.
-  auto session = from > 0 ? ReplaySession::open_at(dir, from, ignore_pcp) : ReplaySession::open(dir);
+  auto session = from > 0 ? open_replay_at(dir, from, ignore_pcp) : ReplaySession::open(dir);
   if (!session.ok()) return fail(session.error().message);
   ReplaySession& s = *session.value();
   if (from > 0) {

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "cli/command.h"
+#include "checkpoint/restore.h"
 #include "cli/progress.h"
 #include "replay/replay_session.h"
 #include "replay/state.h"
@@ -75,7 +76,7 @@ int cmd_state(const Args& args) {
   }
   if (clone_at && (event == 0 || clone_at > event)) return fail("--clone-at needs -g EVT at or after it");
   auto t0 = std::chrono::steady_clock::now();
-  auto session = ReplaySession::open_at(resolve_trace_dir(trace), clone_at ? clone_at : event, ignore_pcp);
+  auto session = open_replay_at(resolve_trace_dir(trace), clone_at ? clone_at : event, ignore_pcp);
   if (!session.ok()) return fail(session.error().message);
   std::unique_ptr<ReplaySession> source;
   if (clone_at) {

@@ -1,4 +1,5 @@
 #include "gdb/replay_timeline.h"
+#include "checkpoint/restore.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -266,7 +267,7 @@ Result<std::unique_ptr<ReplaySession>> ReplayTimeline::open_for(const Mark& targ
     }
     if (!s && !c.path.empty()) {
       RR_ASSIGN_OR_RETURN(s, ReplaySession::open(trace_dir_));
-      Status st = s->restore(c.path);
+      Status st = restore_checkpoint(*s, c.path);
       if (!st.ok()) {
         s.reset();
         failure = st.error().message;

@@ -3,7 +3,6 @@
 // costs a fork per process and a clone per thread whatever the memory
 // size; gdb's checkpoints and reverse execution keep such copies, stopped,
 // and copy them again to start from them.
-#include <capnp/message.h>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -12,13 +11,14 @@
 #include <fstream>
 #include <sstream>
 #include <linux/sched.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "checkpoint/checkpoint.h"
 #include "core/pid_namespace.h"
 #include "core/remote_syscalls.h"
 #include "core/rr_page.h"
+#include "core/task_state.h"
 #include "replay/replay_session.h"
 #include "util/fatal.h"
 #include "util/io.h"
@@ -28,24 +28,21 @@ namespace rr {
 namespace {
 
 // A thread's state as clone() carries it over: what ptrace shows, and the
-// kernel-side rest (in the checkpoint's own form, so that one restore
-// path sets both).
+// kernel-side rest (as a checkpoint keeps it too).
 struct ThreadState {
   Registers regs;
   std::string xsave;
-  capnp::MallocMessageBuilder kernel;
+  TaskKernelState kernel;
 };
 
-void capture(Task& t, ThreadState& out) {
-  out.regs = t.regs();
-  out.xsave = t.xsave();
-  capture_task_kernel_state(t, out.kernel.initRoot<ckpt::TaskState>(), false);
+ThreadState capture(Task& t) {
+  return ThreadState{t.regs(), t.xsave(), TaskKernelState::capture(t, false)};
 }
 
-Status set_state(Task& t, ThreadState& state) {
+Status set_state(Task& t, const ThreadState& state) {
   t.set_regs(state.regs);
   t.set_xsave(state.xsave);
-  return ReplaySession::restore_task_state(t, state.kernel.getRoot<ckpt::TaskState>().asReader(), false, "a copied replay");
+  return state.kernel.apply(t, false, "a copied replay");
 }
 
 // A process fork_tracee() made, and the two namespace files it inherited
@@ -153,18 +150,9 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::clone() {
     RR_ASSIGN_OR_RETURN(c->ns_, PidNamespace::nested_in(ns_));
   }
 
-  // The supervisor state, as restore() sets it from a checkpoint file.
-  StreamPos pos = next_frame_position();
-  RR_TRY(c->reader_->seek(pos));
-  c->next_frame_pos_ = pos;
-  c->current_event_ = current_event_;
-  c->counters_ = counters_;
+  // The supervisor state, as a restore sets it from a checkpoint file.
+  RR_TRY(c->set_supervisor_state(supervisor_state()));
   c->shared_files_ = shared_files_;
-  c->initial_tid_ = initial_tid_;
-  c->at_end_ = at_end_;
-  c->exited_ = exited_;
-  c->exit_code_ = exit_code_;
-  c->killed_by_ = killed_by_;
   c->echo_ = echo_;
 
   std::map<const FdTable*, std::shared_ptr<FdTable>> tables;
@@ -183,11 +171,10 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::clone() {
 
 Status ReplaySession::copy_process(ReplaySession& from, pid_t tgid, std::map<const FdTable*, std::shared_ptr<FdTable>>& tables) {
   const ReplayTask& src = *from.tasks_.at(tgid);
-  ThreadState leader_state;
-  capture(*src.task, leader_state);
+  ThreadState leader_state = capture(*src.task);
   // fork keeps the leader's alternate signal stack; setting it again would
   // fail while the leader runs on it (in a handler).
-  leader_state.kernel.getRoot<ckpt::TaskState>().setAltStackFlags(SS_DISABLE);
+  leader_state.kernel.altstack_flags = SS_DISABLE;
   RR_ASSIGN_OR_RETURN(Forked forked, fork_tracee(*src.task, ns_.get(), tgid));
   pid_t live = forked.live;
   RR_LOG("copy of process %d: pid %d in its namespace (live %d)", tgid, PidNamespace::inner_tid(live), live);
@@ -215,8 +202,7 @@ Status ReplaySession::copy_process(ReplaySession& from, pid_t tgid, std::map<con
 
   for (const auto& [tid, rt] : from.tasks_) {
     if (rt->tgid != tgid || tid == tgid) continue;
-    ThreadState state;
-    capture(*rt->task, state);
+    ThreadState state = capture(*rt->task);
     auto thread = std::make_unique<ReplayTask>();
     RR_ASSIGN_OR_RETURN(thread->task, clone_thread(leader, RecordedTid{tid}));
     RR_TRY(set_state(*thread->task, state));
@@ -227,6 +213,95 @@ Status ReplaySession::copy_process(ReplaySession& from, pid_t tgid, std::map<con
     tasks_[tid] = std::move(thread);
   }
   return {};
+}
+
+SupervisorState ReplaySession::supervisor_state() const {
+  SupervisorState s;
+  s.event = current_event_;
+  s.next_frame = next_frame_position();
+  s.counters = counters_;
+  s.initial_tid = initial_tid_;
+  s.at_end = at_end_;
+  s.exited = exited_;
+  s.exit_code = exit_code_;
+  s.killed_by = killed_by_;
+  return s;
+}
+
+Status ReplaySession::set_supervisor_state(const SupervisorState& s) {
+  RR_TRY(reader_->seek(s.next_frame));
+  lookahead_.reset();
+  next_frame_pos_ = s.next_frame;
+  current_event_ = s.event;
+  counters_ = s.counters;
+  initial_tid_ = s.initial_tid;
+  at_end_ = s.at_end;
+  exited_ = s.exited;
+  exit_code_ = s.exit_code;
+  killed_by_ = s.killed_by;
+  return {};
+}
+
+ReplayTask& ReplaySession::adopt(std::unique_ptr<ReplayTask> rt) {
+  ReplayTask& ref = *rt;
+  tasks_[rt->recorded_tid()] = std::move(rt);
+  return ref;
+}
+
+Result<std::unique_ptr<Task>> ReplaySession::clone_thread(Task& leader, RecordedTid recorded) {
+  // clone3 inside the leader, from the rr page: the new thread stops before
+  // it runs anything (its registers are set next), the leader returns into
+  // the int3 after the syscall instruction.
+  struct clone_args args;
+  memset(&args, 0, sizeof(args));
+  args.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+  int32_t want = recorded.value;
+  bool exact = ns_ != nullptr;
+  if (exact) {
+    args.set_tid = kRrScratch + sizeof(args);
+    args.set_tid_size = 1;
+  }
+  Registers saved = leader.regs();
+  std::string saved_scratch = leader.read_bytes(RemotePtr(kRrScratch), sizeof(args) + sizeof(want));
+  struct PutBack {
+    Task& t;
+    const std::string& bytes;
+    ~PutBack() { t.write_mem(RemotePtr(kRrScratch), bytes.data(), bytes.size()); }
+  } put_back{leader, saved_scratch};
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    leader.write_mem(RemotePtr(kRrScratch), &args, sizeof(args));
+    leader.write_mem(RemotePtr(kRrScratch + sizeof(args)), &want, sizeof(want));
+    Registers r = saved;
+    r.set_ip(RemotePtr(kRrSyscallInsn));
+    r.set_syscall_result(SYS_clone3);
+    r.set_syscallno(-1);
+    r.set_arg(0, kRrScratch);
+    r.set_arg(1, sizeof(args));
+    leader.set_regs(r);
+    leader.resume(ResumeHow::Cont);
+    WaitStatus st = leader.wait();
+    if (st.ptrace_event() == PTRACE_EVENT_CLONE) {
+      pid_t live = (pid_t)leader.event_msg();
+      int cstatus = 0;
+      while (waitpid(live, &cstatus, __WALL) < 0)
+        if (errno != EINTR) return make_error("the restored thread vanished: " + errno_text());
+      auto thread = std::make_unique<Task>(live, recorded);
+      leader.resume(ResumeHow::Cont);
+      st = leader.wait();
+      if (st.stop_sig() != SIGTRAP) return make_error("restoring a thread: the leader stopped with " + st.describe());
+      leader.set_regs(saved);
+      if (!WaitStatus(cstatus).stopped()) return make_error("the restored thread ended at once");
+      return thread;
+    }
+    if (st.stop_sig() != SIGTRAP) return make_error("restoring a thread: clone3 stopped with " + st.describe());
+    int64_t err = leader.regs().syscall_result();
+    if (!args.set_tid_size) return make_error("restoring a thread: clone3 failed: " + std::string(strerror((int)-err)));
+    // The tid is taken: any will do, translated like any other.
+    args.set_tid = 0;
+    args.set_tid_size = 0;
+  }
+  leader.set_regs(saved);
+  return make_error("restoring a thread: clone3 failed");
 }
 
 }  // namespace rr

@@ -16,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include "checkpoint/checkpoint.capnp.h"
 #include "core/fd_table.h"
 #include "core/signal_delivery.h"
 #include "core/task.h"
@@ -26,7 +25,6 @@
 
 namespace rr {
 
-class CheckpointReader;
 class PidNamespace;
 
 // Counters the supervisor keeps during replay; part of `rr state`.
@@ -37,6 +35,20 @@ struct ReplayCounters {
   uint64_t signals = 0;
   uint64_t rdtsc = 0;
   uint64_t bytes_written = 0;  // tracee memory written from the trace
+};
+
+// The supervisor's side of a replay at an event boundary, as a plain value:
+// what clone() copies and a persistent checkpoint stores besides the
+// tracees themselves.
+struct SupervisorState {
+  uint64_t event = 0;     // the last event applied
+  StreamPos next_frame;   // where the next event's frame starts in the events stream
+  ReplayCounters counters;
+  pid_t initial_tid = 0;  // recorded pid of the trace's first process
+  bool at_end = false;
+  bool exited = false;    // the first process has ended: exit_code or killed_by says how
+  int exit_code = 0;
+  int killed_by = 0;
 };
 
 // One replayed thread. Its live tid is the kernel's; the recorded tid is
@@ -86,7 +98,7 @@ class ReplaySession {
   // Set when the event just applied stopped a task at a signal's delivery
   // (kept only while a hook is set).
   const std::optional<SignalStop>& signal_stop() const { return signal_stop_; }
-  // True when the tracee has exited; exit_status() then holds its status.
+  // True when the tracee has exited; exit_code() or killed_by() then says how.
   bool exited() const { return exited_; }
   int exit_code() const { return exit_code_; }
   int killed_by() const { return killed_by_; }
@@ -113,35 +125,30 @@ class ReplaySession {
   // Where the next event's frame starts in the events stream.
   // Inside an event (a debugger stopped in its user code), that event's.
   StreamPos next_frame_position() const { return applying_ ? applying_pos_ : next_frame_pos_; }
-  // Rebuilds the replay from a checkpoint file (see checkpoint/): a fresh
-  // tracee, its memory and kernel state, the supervisor state, and the
-  // trace reader positioned at the event after the checkpoint's.
-  Status restore(const std::string& checkpoint_path);
-  // Opens a replay positioned at the latest usable checkpoint at or before
-  // `target` (0: any), or at the start when there is none or
-  // `ignore_checkpoints`. Unusable checkpoints are reported on stderr, one
-  // line each, and skipped.
-  static Result<std::unique_ptr<ReplaySession>> open_at(const std::string& trace_dir, uint64_t target,
-                                                        bool ignore_checkpoints);
+  SupervisorState supervisor_state() const;
+  // Puts the supervisor at `s` (a fresh session being rebuilt by a restore
+  // or a copy): the trace reader goes to s.next_frame.
+  Status set_supervisor_state(const SupervisorState& s);
+
+  // What a restore (checkpoint/restore.h) rebuilds a fresh session with:
+  // a new process with recorded pid `recorded` in the session's PID
+  // namespace, a new thread inside `leader`'s process (clone3 run inside
+  // it), and the adoption of a rebuilt task.
+  Result<std::unique_ptr<Task>> spawn_process(RecordedTid recorded);
+  Result<std::unique_ptr<Task>> clone_thread(Task& leader, RecordedTid recorded);
+  ReplayTask& adopt(std::unique_ptr<ReplayTask> rt);
 
   // Whether clone() can copy the replay now: as for can_checkpoint(), and
   // no process maps memory shared (a fork would keep sharing it with the
   // copy), and PID namespaces are not nested too deep yet.
   bool can_clone() const;
-  // An in-memory copy of the replay at this point (DESIGN section 3,
-  // replay/): every process is forked from its leader (the kernel copies
+  // An in-memory copy of the replay at this point: every process is forked from its leader (the kernel copies
   // memory on write), its other threads are re-created, and the supervisor
   // state is copied. The copy is left as restore() leaves a session: at
   // the event boundary or inside the next event's user code, no hook, and
   // the source is unchanged. Its processes live in a PID namespace nested
   // in the source's, with their recorded tids.
   Result<std::unique_ptr<ReplaySession>> clone();
-  // Sets a thread's kernel state as capture_task_kernel_state (checkpoint/)
-  // read it: the alternate signal stack, the robust list, the tid address
-  // (syscalls run inside the thread) and the signal mask; the signal
-  // actions too when `with_actions` (they belong to the process). `path`
-  // names the source in errors.
-  static Status restore_task_state(Task& task, ckpt::TaskState::Reader ts, bool with_actions, const std::string& path);
 
   // The tracee when there is exactly one live thread; else nullptr.
   Task* task();
@@ -213,11 +220,6 @@ class ReplaySession {
   Error divergence(trace::Frame::Reader f, const std::string& what);
   void echo_write(Task& t, trace::SyscallEvent::Reader sc, int fd);
   Status spawn_stub(RecordedTid recorded);
-  // Restore helpers (replay_restore.cc): one process of a checkpoint, and a
-  // new thread in `leader`'s process (clone3 run inside it).
-  Status restore_process(const CheckpointReader& ck, ckpt::ProcessState::Reader proc,
-                         capnp::List<ckpt::FdEntry>::Reader old_fds);
-  Result<std::unique_ptr<Task>> clone_thread(Task& leader, RecordedTid recorded);
   // Clone helpers (replay_clone.cc): this (new) session gets a copy of
   // `from`'s process `tgid`, forked from its leader, its other threads
   // re-created.
@@ -226,7 +228,6 @@ class ReplaySession {
   // with it (or a restore would split): shared mappings other than
   // read-only copies of trace files.
   bool maps_shared_memory(const ReplayTask& leader) const;
-  Result<std::unique_ptr<Task>> spawn_process(RecordedTid recorded);
   void forget_task(pid_t recorded_tid);
   // Waits until `rt` stops at PTRACE_EVENT_EXIT or ends (end_seen); false
   // with the stop in *other if it stops otherwise.

@@ -1,0 +1,225 @@
+// Restoring a replay from a persistent checkpoint file (the reverse of
+// checkpoint.cc's writer): every process is made afresh with its recorded
+// pid, its image rebuilt, its pages written by two workers, its threads
+// cloned inside it, their registers and kernel state set, and the
+// supervisor state and the trace reader put at the checkpoint's event.
+#include "checkpoint/restore.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <kj/exception.h>
+
+#include "checkpoint/checkpoint.h"
+#include "core/address_space.h"
+#include "core/task_state.h"
+#include "replay/replay_session.h"
+#include "util/fatal.h"
+#include "util/io.h"
+
+namespace rr {
+
+namespace {
+
+FdTable fd_table_from(capnp::List<ckpt::FdEntry>::Reader list) {
+  std::map<int, FdTable::Entry> fds;
+  for (auto f : list) fds[f.getFd()] = FdTable::Entry{(FdTable::Kind)f.getKind(), f.getCloexec()};
+  FdTable table;
+  table.set_entries(fds);
+  return table;
+}
+
+TaskKernelState kernel_state_from(ckpt::TaskState::Reader ts) {
+  TaskKernelState k;
+  k.sigmask = ts.getSigmask();
+  for (auto a : ts.getSigactions()) k.sigactions.emplace_back(a.getSigno(), data_string(a.getRaw()));
+  k.altstack_sp = ts.getAltStackSp();
+  k.altstack_flags = ts.getAltStackFlags();
+  k.altstack_size = ts.getAltStackSize();
+  k.robust_list_head = ts.getRobustListHead();
+  k.robust_list_len = ts.getRobustListLen();
+  k.tid_address = ts.getTidAddress();
+  return k;
+}
+
+
+// One process of a checkpoint: a fresh process with its recorded pid, its
+// image rebuilt, its pages written, its other threads cloned inside it.
+Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::ProcessState::Reader proc,
+                       capnp::List<ckpt::FdEntry>::Reader old_fds) {
+  const std::string& path = ck.path();
+  auto t_restore = std::chrono::steady_clock::now();
+  auto states = proc.getTasks();
+  if (states.size() == 0) return make_error("checkpoint " + path + " is corrupt (a process without tasks)");
+  pid_t tgid = proc.getTgid() ? proc.getTgid() : states[0].getRecordedTid();
+  if (states[0].getRecordedTid() != tgid || s.tasks().count(tgid))
+    return make_error("checkpoint " + path + " is corrupt (process " + std::to_string(tgid) + ")");
+  auto leader = std::make_unique<ReplayTask>();
+  RR_ASSIGN_OR_RETURN(leader->task, s.spawn_process(RecordedTid{tgid}));
+  leader->tgid = tgid;
+  leader->fds = std::make_shared<FdTable>(fd_table_from(proc.hasFds() || proc.getTgid() ? proc.getFds() : old_fds));
+  leader->where = states[0].getAtSyscallEntry() ? ReplayTask::Where::AtEntry : ReplayTask::Where::AtEvent;
+  ReplayTask& rt = s.adopt(std::move(leader));
+  Task* task = rt.task.get();
+  ProcessImage img = image_from_capnp(proc.getImage());
+  img.regs = regs_from_capnp(states[0].getRegs());
+  img.xsave = data_string(states[0].getXsave());
+  restore_image(*task, img, s.trace_dir());
+
+  // Page contents. The pages of each block (in address order) are cut into
+  // pieces of at most 4 MiB of tracee memory, which two workers take in
+  // turn: a block referenced by many addresses (a page stored once for a
+  // whole region) is then shared out as evenly as the rest. Each worker
+  // keeps its last decompressed block. The page faults of the writes are
+  // most of the cost, and this spreads them over both cores.
+  size_t nblocks = ck.info().getBlocks().size();
+  std::vector<std::vector<std::pair<uint64_t, uint32_t>>> by_block(nblocks);
+  for (auto p : proc.getPages()) {
+    if (p.getBlock() >= nblocks) return make_error("checkpoint " + path + " is corrupt (bad page block)");
+    by_block[p.getBlock()].emplace_back(p.getAddr(), p.getOffset());
+  }
+  struct Piece {
+    uint32_t block;
+    size_t begin, end;  // into by_block[block]
+  };
+  const size_t kPiecePages = 1024;
+  std::vector<Piece> pieces;
+  for (uint32_t b = 0; b < nblocks; ++b) {
+    auto& pages = by_block[b];
+    if (!std::is_sorted(pages.begin(), pages.end())) std::sort(pages.begin(), pages.end());
+    for (size_t i = 0; i < pages.size(); i += kPiecePages) pieces.push_back({b, i, std::min(pages.size(), i + kPiecePages)});
+  }
+  // One worker takes pieces from the front, the other from the back, so
+  // that they rarely touch the same page tables at once.
+  std::mutex pieces_lock;
+  size_t front = 0, back = pieces.size();
+  auto take = [&](bool from_front, size_t* k) {
+    std::lock_guard<std::mutex> g(pieces_lock);
+    if (front == back) return false;
+    *k = from_front ? front++ : --back;
+    return true;
+  };
+  auto restore_pieces = [&](bool from_front, Status* result) {
+    std::vector<uint8_t> raw, scratch;
+    std::vector<Task::PageWrite> writes;
+    uint32_t have = UINT32_MAX;
+    size_t k;
+    while (take(from_front, &k)) {
+      const Piece& piece = pieces[k];
+      if (piece.block != have) {
+        Status st = ck.read_block(piece.block, raw, scratch);
+        if (!st.ok()) {
+          *result = st;
+          return;
+        }
+        have = piece.block;
+      }
+      writes.clear();
+      for (size_t i = piece.begin; i < piece.end; ++i) {
+        const auto& [addr, offset] = by_block[piece.block][i];
+        if ((uint64_t)offset + kPageSize > raw.size()) {
+          *result = make_error("checkpoint " + path + " is corrupt (page past its block)");
+          return;
+        }
+        writes.push_back({RemotePtr(addr), raw.data() + offset});
+      }
+      try {
+        task->write_pages(writes);
+      } catch (const FatalError& e) {
+        *result = make_error(e.what());
+        return;
+      }
+    }
+  };
+  auto t_pages = std::chrono::steady_clock::now();
+  Status second_result, first_result;
+  // Nothing may leave a worker by an exception: the helper thread must be joined.
+  auto guarded = [&](bool from_front, Status* result) {
+    try {
+      restore_pieces(from_front, result);
+    } catch (const std::exception& e) {
+      *result = make_error("restoring pages of " + path + ": " + e.what());
+    } catch (...) {
+      *result = make_error("restoring pages of " + path + " failed");
+    }
+  };
+  std::thread helper(guarded, false, &second_result);
+  guarded(true, &first_result);
+  helper.join();
+  RR_TRY(first_result);
+  RR_TRY(second_result);
+  RR_LOG("restore %d: layout %.3f s, pages %.3f s", tgid, std::chrono::duration<double>(t_pages - t_restore).count(),
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - t_pages).count());
+
+  RR_TRY(kernel_state_from(states[0]).apply(*task, true, "checkpoint " + path));
+  for (size_t k = 1; k < states.size(); ++k) {
+    auto ts = states[k];
+    pid_t tid = ts.getRecordedTid();
+    if (tid <= 0 || s.tasks().count(tid)) return make_error("checkpoint " + path + " is corrupt (task " + std::to_string(tid) + ")");
+    auto thread = std::make_unique<ReplayTask>();
+    RR_ASSIGN_OR_RETURN(thread->task, s.clone_thread(*task, RecordedTid{tid}));
+    thread->tgid = tgid;
+    thread->fds = rt.fds;
+    thread->where = ts.getAtSyscallEntry() ? ReplayTask::Where::AtEntry : ReplayTask::Where::AtEvent;
+    Task& t = *s.adopt(std::move(thread)).task;
+    t.set_regs(regs_from_capnp(ts.getRegs()));
+    t.set_xsave(data_string(ts.getXsave()));
+    RR_TRY(kernel_state_from(ts).apply(t, false, "checkpoint " + path));
+  }
+  return {};
+}
+
+}  // namespace
+
+Status restore_checkpoint(ReplaySession& s, const std::string& checkpoint_path) {
+  if (!s.tasks().empty()) return make_error("restore needs a fresh replay session");
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> ck, CheckpointReader::open(checkpoint_path, s.reader().uuid()));
+  try {
+    auto info = ck->info();
+    auto procs = info.getProcesses();
+    if (procs.size() == 0) return make_error("checkpoint " + checkpoint_path + " is corrupt (no process)");
+    for (auto proc : procs) RR_TRY(restore_process(s, *ck, proc, info.getFds()));
+    // The supervisor state.
+    SupervisorState sup;
+    sup.event = info.getEvent();
+    sup.next_frame = StreamPos{info.getEventsBlock(), info.getEventsIndex()};
+    auto c = info.getCounters();
+    sup.counters = ReplayCounters{c.getSyscalls(), c.getEmulated(), c.getExecuted(), c.getSignals(), c.getRdtsc(), c.getBytesWritten()};
+    // A 1.0 file has one process, the first one.
+    sup.initial_tid = info.getInitialTid() ? info.getInitialTid() : procs[0].getTasks()[0].getRecordedTid();
+    sup.exited = info.getInitialExited();
+    sup.exit_code = info.getExitCode();
+    sup.killed_by = info.getKilledBy();
+    RR_TRY(s.set_supervisor_state(sup));
+  } catch (const FatalError& e) {
+    return make_error("cannot restore " + checkpoint_path + ": " + e.what());
+  } catch (const kj::Exception& e) {
+    return make_error("checkpoint " + checkpoint_path + " is corrupt: " + e.getDescription().cStr());
+  }
+  return {};
+}
+
+Result<std::unique_ptr<ReplaySession>> open_replay_at(const std::string& trace_dir, uint64_t target,
+                                                      bool ignore_checkpoints) {
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<ReplaySession> s, ReplaySession::open(trace_dir));
+  if (ignore_checkpoints) return s;
+  std::vector<CheckpointEntry> list = list_checkpoints(s->trace_dir(), s->reader().uuid());
+  for (auto it = list.rbegin(); it != list.rend(); ++it) {
+    if (target != 0 && it->event > target) continue;
+    if (!it->problem.empty()) {
+      fprintf(stderr, "rr: skipping checkpoint %s: %s\n", it->path.c_str(), it->problem.c_str());
+      continue;
+    }
+    Status st = restore_checkpoint(*s, it->path);
+    if (st.ok()) return s;
+    fprintf(stderr, "rr: skipping checkpoint: %s\n", st.error().message.c_str());
+    RR_ASSIGN_OR_RETURN(s, ReplaySession::open(trace_dir));
+  }
+  return s;
+}
+
+}  // namespace rr
