@@ -13,7 +13,6 @@
 #include "core/remote_syscalls.h"
 #include "core/rr_page.h"
 #include "core/task.h"
-#include "trace/file_store.h"
 #include "util/fatal.h"
 #include "util/io.h"
 #include "util/scoped_fd.h"
@@ -171,7 +170,7 @@ MmRecord capture_mm(Task& task, RemoteSyscalls& remote) {
   return mm;
 }
 
-ProcessImage capture_image(Task& task, RemoteSyscalls& remote, FileStore& files, const std::string& trace_dir) {
+ProcessImage capture_image(Task& task, RemoteSyscalls& remote, const StoreFile& store_file, const std::string& trace_dir) {
   ProcessImage img;
   pid_t pid = task.tid();
   std::string proc = "/proc/" + std::to_string(pid);
@@ -181,7 +180,7 @@ ProcessImage capture_image(Task& task, RemoteSyscalls& remote, FileStore& files,
       m.backing = Backing::File;
       char range[64];
       snprintf(range, sizeof(range), "/map_files/%" PRIx64 "-%" PRIx64, e.start, e.end);
-      auto stored = files.store(proc + range, e.name);
+      auto stored = store_file(proc + range, e.name);
       if (!stored.ok()) fatal(stored.error().message);
       m.file = stored.value();
     }
@@ -192,7 +191,7 @@ ProcessImage capture_image(Task& task, RemoteSyscalls& remote, FileStore& files,
   char exe[4096];
   ssize_t n = readlink((proc + "/exe").c_str(), exe, sizeof(exe) - 1);
   img.exe_path = n > 0 ? std::string(exe, n) : "";
-  auto stored = files.store(proc + "/exe", img.exe_path);
+  auto stored = store_file(proc + "/exe", img.exe_path);
   if (!stored.ok()) fatal(stored.error().message);
   img.mm.exe_file = stored.value();
   img.xsave = task.xsave();

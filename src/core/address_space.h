@@ -6,18 +6,19 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
 
 #include "core/registers.h"
+#include "util/result.h"
 #include "util/types.h"
 
 namespace rr {
 
 class Task;
 class RemoteSyscalls;
-class FileStore;
 
 // One line of /proc/PID/maps.
 struct MapEntry {
@@ -84,9 +85,15 @@ bool is_zero_page(const void* page);
 // for special mappings and Anonymous otherwise (callers decide about files).
 MappingRecord mapping_record(const MapEntry& e);
 
-// Captures the image of the stopped `task`, keeping mapped files in `files`.
-// `remote` runs the syscalls the capture needs (brk(0)).
-ProcessImage capture_image(Task& task, RemoteSyscalls& remote, FileStore& files,
+// Keeps a copy of the file `open_path` opens (a /proc/PID/map_files entry
+// or /proc/PID/exe), which the program knew as `name_hint`; returns the
+// copy's path relative to the trace directory. A recording's is its
+// trace's files/ folder (trace/file_store.h).
+using StoreFile = std::function<Result<std::string>(const std::string& open_path, const std::string& name_hint)>;
+
+// Captures the image of the stopped `task`, keeping mapped files with
+// `store_file`. `remote` runs the syscalls the capture needs (brk(0)).
+ProcessImage capture_image(Task& task, RemoteSyscalls& remote, const StoreFile& store_file,
                            const std::string& trace_dir);
 
 // Rebuilds `image` inside the stopped `task`: unmaps what it has (except the

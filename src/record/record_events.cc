@@ -19,8 +19,8 @@
 #include "core/remote_syscalls.h"
 #include "core/rr_page.h"
 #include "record/record_session.h"
-#include "record/syscall_table.h"
-#include "record/task_mem_reader.h"
+#include "core/syscall_table.h"
+#include "core/task_mem_reader.h"
 #include "util/fatal.h"
 
 namespace rr {
@@ -96,7 +96,9 @@ void RecordSession::on_exec_done(RecordTask& rt, trace::ExecImage::Builder out) 
   ProcessImage img;
   {
     RemoteSyscalls rs(t);
-    img = capture_image(t, rs, files_, writer_->dir());
+    img = capture_image(
+        t, rs, [this](const std::string& path, const std::string& hint) { return files_.store(path, hint); },
+        writer_->dir());
     rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
   }
   img.mm.auxv = patched_auxv(img.mm.auxv);

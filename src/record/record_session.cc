@@ -28,8 +28,9 @@
 #include "core/remote_syscalls.h"
 #include "core/signal_delivery.h"
 #include "core/rr_page.h"
-#include "record/syscall_table.h"
-#include "record/task_mem_reader.h"
+#include "core/tracee_setup.h"
+#include "core/syscall_table.h"
+#include "core/task_mem_reader.h"
 #include "util/fatal.h"
 #include "util/io.h"
 
@@ -244,13 +245,7 @@ Status RecordSession::spawn(const RecordOptions& options) {
   if (pid < 0) return make_error("fork: " + errno_text());
   if (pid == 0) {
     close(err_pipe[0]);
-    personality(ADDR_NO_RANDOMIZE);
-    prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
-    pin_to_cpu(bound_cpu_);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int s = 1; s < NSIG; ++s) signal(s, SIG_DFL);
+    prepare_tracee_process(bound_cpu_);
     ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
     raise(SIGSTOP);
     execve(exe_path_.c_str(), argv.data(), envp.data());
@@ -689,32 +684,6 @@ Status RecordSession::on_task_end(RecordTask& t, const WaitStatus& status, bool 
   }
   remove_task(tid);
   return {};
-}
-
-}  // namespace rr
-
-namespace rr {
-
-int choose_cpu() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 0;
-  // Spread concurrent recordings over the allowed CPUs.
-  int count = CPU_COUNT(&set);
-  if (count == 0) return 0;
-  int pick = getpid() % count;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (!CPU_ISSET(cpu, &set)) continue;
-    if (pick-- == 0) return cpu;
-  }
-  return 0;
-}
-
-bool pin_to_cpu(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  return sched_setaffinity(0, sizeof(set), &set) == 0;
 }
 
 }  // namespace rr

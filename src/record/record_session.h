@@ -16,7 +16,7 @@
 #include "core/fd_table.h"
 #include "core/registers.h"
 #include "core/task.h"
-#include "record/syscall_table.h"
+#include "core/syscall_table.h"
 #include "trace/file_store.h"
 #include "trace/trace_files.h"
 #include "util/result.h"
@@ -135,11 +135,6 @@ class RecordSession {
   };
   std::vector<SharedMapping> shared_maps_;
 };
-
-// The CPU a new recording pins its tracees to: one this process may run on.
-int choose_cpu();
-// Pins the calling thread to `cpu`; false if it is not allowed.
-bool pin_to_cpu(int cpu);
 
 // Finds `program` the way execvp would; error if absent or not executable.
 Result<std::string> find_program(const std::string& program);

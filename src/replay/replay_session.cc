@@ -23,9 +23,9 @@
 #include "core/remote_syscalls.h"
 #include "core/signal_delivery.h"
 #include "core/rr_page.h"
-#include "record/record_session.h"
-#include "record/syscall_table.h"
-#include "record/task_mem_reader.h"
+#include "core/tracee_setup.h"
+#include "core/syscall_table.h"
+#include "core/task_mem_reader.h"
 #include "util/fatal.h"
 #include "util/io.h"
 
@@ -64,15 +64,10 @@ std::string hex(uint64_t v) {
 // The body of a replay tracee before the supervisor rebuilds it: map the rr
 // page where recordings have it, then stop for the supervisor.
 [[noreturn]] void stub_main(int cpu) {
-  personality(ADDR_NO_RANDOMIZE);
-  pin_to_cpu(cpu);
-  prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
+  prepare_tracee_process(cpu);
+  // A replayed crash must not write a core file where the recorded one did.
   struct rlimit no_core = {0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int s = 1; s < NSIG; ++s) signal(s, SIG_DFL);
   // Drop per-thread registrations inherited from the supervisor: they point
   // into memory the rebuild unmaps, and the kernel would keep writing there.
   if (__rseq_size > 0) {
