@@ -134,9 +134,9 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
   const SyscallDesc* desc = syscall_desc(nr);
   char where[64];
   snprintf(where, sizeof(where), " (event %llu, tid %d)", (unsigned long long)next_event_, t.tid());
-  if (!desc) return make_error("syscall " + syscall_name(nr) + " (" + std::to_string(nr) + ") is not supported yet" + where);
+  if (!desc) return make_error(ErrorKind::Unsupported, "syscall " + syscall_name(nr) + " (" + std::to_string(nr) + ") is not supported yet" + where);
   if (desc->policy == ReplayPolicy::Unsupported)
-    return make_error(std::string("syscall ") + desc->name + " is not supported yet" + where);
+    return make_error(ErrorKind::Unsupported, std::string("syscall ") + desc->name + " is not supported yet" + where);
   if (desc->policy == ReplayPolicy::Clone) {
     SyscallArgs call;
     call.nr = nr;
@@ -147,13 +147,13 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
       const uint64_t kNamespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |
                                    CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME;
       if (flags & kNamespaces)
-        return make_error(std::string(desc->name) + " with new namespaces is not supported yet" + where);
+        return make_error(ErrorKind::Unsupported, std::string(desc->name) + " with new namespaces is not supported yet" + where);
       if ((flags & CLONE_VM) && !(flags & (CLONE_THREAD | CLONE_VFORK)))
-        return make_error(std::string(desc->name) +
+        return make_error(ErrorKind::Unsupported, std::string(desc->name) +
                           " of a process sharing its parent's memory (CLONE_VM without CLONE_THREAD or "
                           "CLONE_VFORK) is not supported yet" + where);
       if (!(flags & CLONE_THREAD) && (flags & CSIGNAL) != SIGCHLD && (flags & CSIGNAL) != 0)
-        return make_error(std::string(desc->name) + " with an exit signal other than SIGCHLD is not supported yet" + where);
+        return make_error(ErrorKind::Unsupported, std::string(desc->name) + " with an exit signal other than SIGCHLD is not supported yet" + where);
     }
   }
   if (nr == SYS_rseq) {

@@ -606,7 +606,7 @@ WaitStatus ReplaySession::wait_filtered(ReplayTask& rt, ResumeHow how) {
 }
 
 Error ReplaySession::divergence(trace::Frame::Reader f, const std::string& what) {
-  return make_error("replay diverged at event " + std::to_string(f.getEvent()) + ", tid " +
+  return make_error(ErrorKind::Divergence, "replay diverged at event " + std::to_string(f.getEvent()) + ", tid " +
                     std::to_string(f.getTid()) + ": " + what);
 }
 

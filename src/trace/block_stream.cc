@@ -74,7 +74,7 @@ Status compress_block(Codec codec, const uint8_t* raw, size_t len, std::vector<u
       return {};
     }
   }
-  return make_error("unknown codec");
+  return make_error(ErrorKind::Internal, "unknown codec");
 }
 
 Status decompress_block(Codec codec, const uint8_t* stored, size_t len, size_t raw_len,
@@ -82,23 +82,23 @@ Status decompress_block(Codec codec, const uint8_t* stored, size_t len, size_t r
   out.resize(raw_len);
   switch (codec) {
     case Codec::None:
-      if (len != raw_len) return make_error("stored block size does not match its raw size");
+      if (len != raw_len) return make_error(ErrorKind::Corrupt, "stored block size does not match its raw size");
       memcpy(out.data(), stored, len);
       return {};
     case Codec::Zstd: {
       thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
       size_t n = ZSTD_decompressDCtx(dctx.get(), out.data(), raw_len, stored, len);
-      if (ZSTD_isError(n) || n != raw_len) return make_error("zstd block does not decompress");
+      if (ZSTD_isError(n) || n != raw_len) return make_error(ErrorKind::Corrupt, "zstd block does not decompress");
       return {};
     }
     case Codec::Zlib: {
       uLongf n = raw_len;
       if (uncompress(out.data(), &n, stored, len) != Z_OK || n != raw_len)
-        return make_error("zlib block does not decompress");
+        return make_error(ErrorKind::Corrupt, "zlib block does not decompress");
       return {};
     }
   }
-  return make_error("block has an unknown codec");
+  return make_error(ErrorKind::Corrupt, "block has an unknown codec");
 }
 
 Result<BlockStreamWriter> BlockStreamWriter::create(const std::string& path, Codec codec,
@@ -162,12 +162,12 @@ Result<BlockStreamReader> BlockStreamReader::open(const std::string& path) {
   r.file_size_ = st.st_size;
   uint8_t header[kFileHeaderSize];
   if (r.file_size_ < kFileHeaderSize || pread(r.fd_.get(), header, sizeof(header), 0) != (ssize_t)sizeof(header))
-    return make_error(path + " is truncated (no stream header)");
-  if (memcmp(header, kFileMagic, 8) != 0) return make_error(path + " is not a trace stream (bad magic)");
+    return make_error(ErrorKind::Corrupt, path + " is truncated (no stream header)");
+  if (memcmp(header, kFileMagic, 8) != 0) return make_error(ErrorKind::Corrupt, path + " is not a trace stream (bad magic)");
   uint32_t version;
   memcpy(&version, header + 8, 4);
   if (version > kFileVersion)
-    return make_error(path + " has stream version " + std::to_string(version) + ", newer than this rr reads (" +
+    return make_error(ErrorKind::Corrupt, path + " has stream version " + std::to_string(version) + ", newer than this rr reads (" +
                       std::to_string(kFileVersion) + ")");
   r.next_block_ = kFileHeaderSize;
   r.block_offset_ = kFileHeaderSize;
@@ -176,21 +176,21 @@ Result<BlockStreamReader> BlockStreamReader::open(const std::string& path) {
 
 Status BlockStreamReader::load_block(uint64_t offset) {
   BlockHeader h;
-  if (offset + sizeof(h) > file_size_) return make_error(path_ + " is truncated (partial block header)");
+  if (offset + sizeof(h) > file_size_) return make_error(ErrorKind::Corrupt, path_ + " is truncated (partial block header)");
   if (pread(fd_.get(), &h, sizeof(h), offset) != (ssize_t)sizeof(h))
     return make_error("cannot read " + path_ + ": " + strerror(errno));
-  if (h.magic != kBlockMagic) return make_error(path_ + " is corrupt (bad block magic at offset " + std::to_string(offset) + ")");
+  if (h.magic != kBlockMagic) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (bad block magic at offset " + std::to_string(offset) + ")");
   if (h.raw_size > kMaxBlockBytes || h.stored_size > kMaxBlockBytes)
-    return make_error(path_ + " is corrupt (impossible block size at offset " + std::to_string(offset) + ")");
-  if (offset + sizeof(h) + h.stored_size > file_size_) return make_error(path_ + " is truncated (partial block)");
+    return make_error(ErrorKind::Corrupt, path_ + " is corrupt (impossible block size at offset " + std::to_string(offset) + ")");
+  if (offset + sizeof(h) + h.stored_size > file_size_) return make_error(ErrorKind::Corrupt, path_ + " is truncated (partial block)");
   stored_.resize(h.stored_size);
   if (pread(fd_.get(), stored_.data(), h.stored_size, offset + sizeof(h)) != (ssize_t)h.stored_size)
     return make_error("cannot read " + path_ + ": " + strerror(errno));
-  if (h.codec > static_cast<uint8_t>(Codec::Zlib)) return make_error(path_ + " is corrupt (unknown codec)");
+  if (h.codec > static_cast<uint8_t>(Codec::Zlib)) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (unknown codec)");
   Status st = decompress_block(static_cast<Codec>(h.codec), stored_.data(), stored_.size(), h.raw_size, raw_);
-  if (!st.ok()) return make_error(path_ + " is corrupt (" + st.error().message + ")");
+  if (!st.ok()) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (" + st.error().message + ")");
   if (XXH64(raw_.data(), raw_.size(), 0) != h.checksum)
-    return make_error(path_ + " is corrupt (block checksum mismatch at offset " + std::to_string(offset) + ")");
+    return make_error(ErrorKind::Corrupt, path_ + " is corrupt (block checksum mismatch at offset " + std::to_string(offset) + ")");
   block_offset_ = offset;
   next_block_ = offset + sizeof(h) + h.stored_size;
   record_index_ = 0;
@@ -216,9 +216,9 @@ Result<bool> BlockStreamReader::next(std::vector<uint8_t>& out) {
     RR_TRY(load_block(at));
   }
   uint32_t len;
-  if (cursor_ + 4 > raw_.size()) return make_error(path_ + " is corrupt (record header past block end)");
+  if (cursor_ + 4 > raw_.size()) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (record header past block end)");
   memcpy(&len, raw_.data() + cursor_, 4);
-  if (cursor_ + 4 + len > raw_.size()) return make_error(path_ + " is corrupt (record past block end)");
+  if (cursor_ + 4 + len > raw_.size()) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (record past block end)");
   out.assign(raw_.begin() + cursor_ + 4, raw_.begin() + cursor_ + 4 + len);
   cursor_ += 4 + len;
   ++record_index_;

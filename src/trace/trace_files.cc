@@ -172,35 +172,35 @@ FrameData::FrameData(std::vector<uint8_t>& bytes) {
 Result<std::unique_ptr<TraceReader>> TraceReader::open(const std::string& dir) {
   struct stat st;
   if (stat(dir.c_str(), &st) != 0) return make_error("no trace at " + dir + ": " + errno_text());
-  if (!S_ISDIR(st.st_mode)) return make_error(dir + " is not a trace directory");
+  if (!S_ISDIR(st.st_mode)) return make_error(ErrorKind::Corrupt, dir + " is not a trace directory");
   auto version = read_file(dir + "/version");
-  if (!version.ok()) return make_error(dir + " is not a trace (no version file)");
+  if (!version.ok()) return make_error(ErrorKind::Corrupt, dir + " is not a trace (no version file)");
   char* end = nullptr;
   unsigned long major = strtoul(version.value().c_str(), &end, 10);
-  if (end == version.value().c_str()) return make_error(dir + " has a corrupt version file");
+  if (end == version.value().c_str()) return make_error(ErrorKind::Corrupt, dir + " has a corrupt version file");
   if (major > kTraceFormatMajor)
-    return make_error(dir + " has trace format version " + std::to_string(major) + ", newer than this rr reads (" +
+    return make_error(ErrorKind::Corrupt, dir + " has trace format version " + std::to_string(major) + ", newer than this rr reads (" +
                       std::to_string(kTraceFormatMajor) + ")");
   auto header = read_file(dir + "/header");
-  if (!header.ok()) return make_error(dir + " is not a complete trace (no header)");
+  if (!header.ok()) return make_error(ErrorKind::Corrupt, dir + " is not a complete trace (no header)");
   RR_ASSIGN_OR_RETURN(BlockStreamReader events, BlockStreamReader::open(dir + "/events"));
   // The real path: replay maps files from it, and state prints paths relative to it.
   char real[PATH_MAX];
   std::string canonical = realpath(dir.c_str(), real) ? std::string(real) : dir;
   std::unique_ptr<TraceReader> r(new TraceReader(canonical, std::move(events)));
   const std::string& h = header.value();
-  if (h.size() < 8 || h.size() % 8 != 0) return make_error(dir + "/header is corrupt");
+  if (h.size() < 8 || h.size() % 8 != 0) return make_error(ErrorKind::Corrupt, dir + "/header is corrupt");
   r->header_words_ = kj::heapArray<capnp::word>(h.size() / 8);
   memcpy(r->header_words_.begin(), h.data(), h.size());
   try {
     r->header_reader_ = std::make_unique<capnp::FlatArrayMessageReader>(r->header_words_.asPtr());
     auto hdr = r->header();
     if (hdr.getFormatMajor() > kTraceFormatMajor)
-      return make_error(dir + " has trace format version " + std::to_string(hdr.getFormatMajor()) +
+      return make_error(ErrorKind::Corrupt, dir + " has trace format version " + std::to_string(hdr.getFormatMajor()) +
                         ", newer than this rr reads");
-    if (hdr.getUuid().size() != 16) return make_error(dir + "/header is corrupt (no trace id)");
+    if (hdr.getUuid().size() != 16) return make_error(ErrorKind::Corrupt, dir + "/header is corrupt (no trace id)");
   } catch (const kj::Exception& e) {
-    return make_error(dir + "/header is corrupt: " + e.getDescription().cStr());
+    return make_error(ErrorKind::Corrupt, dir + "/header is corrupt: " + e.getDescription().cStr());
   }
   return r;
 }
@@ -208,14 +208,14 @@ Result<std::unique_ptr<TraceReader>> TraceReader::open(const std::string& dir) {
 Result<std::optional<FrameData>> TraceReader::next() {
   RR_ASSIGN_OR_RETURN(bool more, events_.next(buf_));
   if (!more) return std::optional<FrameData>();
-  if (buf_.size() % 8 != 0 || buf_.empty()) return make_error(dir_ + "/events is corrupt (bad frame size)");
+  if (buf_.size() % 8 != 0 || buf_.empty()) return make_error(ErrorKind::Corrupt, dir_ + "/events is corrupt (bad frame size)");
   try {
     std::optional<FrameData> f;
     f.emplace(buf_);
     (void)f->frame().which();
     return f;
   } catch (const kj::Exception& e) {
-    return make_error(dir_ + "/events is corrupt: " + e.getDescription().cStr());
+    return make_error(ErrorKind::Corrupt, dir_ + "/events is corrupt: " + e.getDescription().cStr());
   }
 }
 

@@ -4,18 +4,33 @@
 #pragma once
 
 #include <cassert>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <variant>
 
 namespace rr {
 
+// What kind of failure an Error is, so that a caller can decide: a corrupt
+// checkpoint is skipped for an earlier one, a divergence never is.
+enum class ErrorKind : uint8_t {
+  Failure,      // not classified further: I/O, a refused system call, bad input
+  Usage,        // a command line rr cannot follow
+  Corrupt,      // a trace or checkpoint file that is damaged, truncated, foreign or newer
+  Divergence,   // replay differs from the recording
+  Unsupported,  // something the engine cannot record or replay yet
+  TraceeGone,   // a tracee vanished under the supervisor (killed from outside)
+  Internal,     // a broken invariant of ours
+};
+
 // A failure with a message meant for the user: one line, no trailing newline.
 struct Error {
   std::string message;
+  ErrorKind kind = ErrorKind::Failure;
 };
 
 inline Error make_error(std::string message) { return Error{std::move(message)}; }
+inline Error make_error(ErrorKind kind, std::string message) { return Error{std::move(message), kind}; }
 
 // Either a T or an Error.
 template <typename T>

@@ -93,15 +93,18 @@ TEST(BlockStream, TruncatedStreamIsReportedNotCrashed) {
   ASSERT_TRUE(r.ok());
   std::vector<uint8_t> buf;
   std::string error;
+  ErrorKind kind = ErrorKind::Failure;
   for (;;) {
     auto more = r->next(buf);
     if (!more.ok()) {
       error = more.error().message;
+      kind = more.error().kind;
       break;
     }
     ASSERT_TRUE(more.value()) << "a truncated stream must not end cleanly";
   }
   EXPECT_NE(error.find("truncated"), std::string::npos) << error;
+  EXPECT_EQ(kind, ErrorKind::Corrupt) << "a truncated stream is a bad file, which callers may skip";
 }
 
 TEST(BlockStream, CorruptBlockFailsItsChecksum) {
@@ -116,6 +119,7 @@ TEST(BlockStream, CorruptBlockFailsItsChecksum) {
   auto more = r->next(buf);
   ASSERT_FALSE(more.ok());
   EXPECT_NE(more.error().message.find("corrupt"), std::string::npos) << more.error().message;
+  EXPECT_EQ(more.error().kind, ErrorKind::Corrupt);
 }
 
 TEST(BlockStream, NotAStreamIsRejected) {
@@ -126,6 +130,15 @@ TEST(BlockStream, NotAStreamIsRejected) {
   auto r = BlockStreamReader::open(path);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("not a trace stream"), std::string::npos);
+  EXPECT_EQ(r.error().kind, ErrorKind::Corrupt);
+}
+
+TEST(BlockStream, AMissingStreamIsNotCorrupt) {
+  // Only damaged files are passed over for others; a file that cannot be
+  // opened at all is a plain failure.
+  auto r = BlockStreamReader::open(temp_path("absent"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::Failure) << r.error().message;
 }
 
 }  // namespace
