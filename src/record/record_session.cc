@@ -40,6 +40,24 @@ namespace rr {
 
 namespace {
 
+// The CPU time thread `tid` of process `tgid` has used, in ns (the first
+// field of its schedstat); 0 when it cannot be read (the thread is gone).
+uint64_t thread_cpu_ns(pid_t tgid, pid_t tid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", tgid, tid);
+  FILE* f = fopen(path, "re");
+  if (!f) return 0;
+  unsigned long long ns = 0;
+  if (fscanf(f, "%llu", &ns) != 1) ns = 0;
+  fclose(f);
+  return ns;
+}
+
+}  // namespace
+
+
+namespace {
+
 constexpr long kPtraceOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACEEXEC |
                                 PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
                                 PTRACE_O_TRACEEXIT;
@@ -449,7 +467,7 @@ Status RecordSession::resume_running(RecordTask& t) {
     RR_TRY(finish_frame(*t.pending_signal_frame));
     t.pending_signal_frame.reset();
   }
-  if (!t.in_syscall) t.ran_since = std::chrono::steady_clock::now();
+  if (!t.in_syscall) t.cpu_ns_at_run = thread_cpu_ns(t.tgid, t.tid());
   int sig = t.deliver_sig;
   t.deliver_sig = 0;
   t.task->try_resume(ResumeHow::Syscall, sig);  // a dying task reports its end next
@@ -553,8 +571,12 @@ Status RecordSession::record_entry(RecordTask& t) {
 Status RecordSession::check_long_run() {
   RecordTask* t = running_;
   if (!t || t->state != RecordTask::State::Running || t->in_syscall) return {};
-  auto ran = std::chrono::steady_clock::now() - t->ran_since;
-  if (ran < std::chrono::milliseconds(spin_limit_ms_)) return {};
+  // CPU time, not wall time: a thread that waits for a CPU on a loaded
+  // machine has not run long.
+  uint64_t now_ns = thread_cpu_ns(t->tgid, t->tid());
+  if (now_ns < t->cpu_ns_at_run) return {};  // gone: its end comes next
+  uint64_t ran_ns = now_ns - t->cpu_ns_at_run;
+  if (ran_ns < (uint64_t)spin_limit_ms_ * 1000000) return {};
   const RecordTask* waiting = nullptr;
   for (const auto& [tid, o] : tasks_)
     if (o.get() != t && (o->state == RecordTask::State::Ready || o->state == RecordTask::State::Unprocessed)) {
@@ -567,12 +589,12 @@ Status RecordSession::check_long_run() {
   WaitStatus st = t->task->wait();
   char where[64] = "an unknown address";
   if (st.stopped()) snprintf(where, sizeof where, "0x%llx", (unsigned long long)t->task->regs().ip().as_int());
-  double secs = std::chrono::duration<double>(ran).count();
+  double secs = ran_ns / 1e9;
   std::string why = waiting ? "while thread " + std::to_string(waiting->tid()) + " waits to run"
                             : "while signal " + std::to_string(t->held.front().si_signo) + " waits for it";
   char text[400];
   snprintf(text, sizeof text,
-           "thread %d has run for %.1f s without a syscall (now at %s) %s; this rr cannot switch threads "
+           "thread %d has run for %.1f s of CPU time without a syscall (now at %s) %s; this rr cannot switch threads "
            "or deliver signals between syscalls yet, so recording stops here (event %llu)",
            t->tid(), secs, where, why.c_str(), (unsigned long long)next_event_);
   return make_error(text);

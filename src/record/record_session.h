@@ -58,7 +58,7 @@ struct RecordTask {
   std::vector<siginfo_t> held;        // async signals waiting for an event
   std::map<int, siginfo_t> injected;  // re-sent held signals, by number
   SyscallArgs interrupted;            // the last call interrupted with ERESTART_RESTARTBLOCK
-  std::chrono::steady_clock::time_point ran_since;  // when it last started running user code
+  uint64_t cpu_ns_at_run = 0;         // its CPU time (ns) when it last started running user code
   pid_t exec_former_tid = 0;           // it execed from a non-leader thread: its tid until the execve's frame
   pid_t tid() const { return task->tid(); }
   // The tid its next frame names (the one that entered the syscall).
