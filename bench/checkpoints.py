@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Persistent checkpoint benchmark (issue "Persistent checkpoints", point 9).
+"""Persistent checkpoint benchmark.
 
 A tracee with about 1 GiB resident (a third zeros, a third one repeated
 pattern, a third pseudo-random bytes) and a trace of about 200,000 events.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark of positions inside an event (DESIGN section 2): reaching the
+"""Benchmark of positions inside an event (docs/architecture.md): reaching the
 point where line 12 of bench/gdb_counters.c runs for iteration K of a loop of
 N iterations (one stretch, no syscall inside), in a fresh gdb session.
 Side by side in one run, each as the difference of two gdb sessions that

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Native vs record vs replay, measured side by side in one run.
 
-Workloads (DESIGN section 6, issues "Foundation" and "Processes, threads"):
+Workloads:
 sha256sum of a 200 MB file, 20 python3 start-ups, sort of a large file,
 make -j2 of a small C project (8 files, make + gcc driver + cc1 + as + ld),
 and python3 with four threads. Each cell is the median of

@@ -3,7 +3,7 @@
 // execution of the instruction in user space; with a stop count it also
 // stops the task (a synchronous SIGTRAP, si_code TRAP_PERF) just before the
 // n-th execution. This is how a position inside an event, "the n-th time
-// instruction X is about to run" (DESIGN section 2), is reached in one run.
+// instruction X is about to run" (docs/architecture.md), is reached in one run.
 #pragma once
 
 #include <sys/types.h>

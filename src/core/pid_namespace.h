@@ -1,5 +1,5 @@
 // PidNamespace: a private PID namespace replay runs its tracees in, so that
-// every task can have the tid it had when recorded (DESIGN section 2).
+// every task can have the tid it had when recorded (docs/architecture.md, "Determinism").
 // Its pid 1 is a small init of ours that only reaps orphans; it dies with
 // the supervisor. Tasks are created inside it with clone3's set_tid.
 //

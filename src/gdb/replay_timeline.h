@@ -146,7 +146,7 @@ class ReplayTimeline : private ExecutionHook {
   // The last hit of gdb's traps before `target`, searching backwards
   // snapshot by snapshot; nullopt when there is none since the beginning.
   std::optional<std::pair<Mark, TrapHit>> last_hit_before(const Mark& target);
-  // DESIGN section 2: names m by its position (event, X, k), X its
+  // Names m by its position (event, X, k), X its
   // instruction and k how many times X ran since the stretch began, with
   // one re-run of the stretch. Returns m itself where that cannot be done
   // (no counters), at a boundary or exit, or when already so named. Ends

@@ -60,7 +60,7 @@ struct TrapSet {
 //
 // A counted piece (`until` set) runs in one go with a hardware breakpoint
 // counter (core/perf_counter.h), and has no traps:
-// - with `whole`, it is DESIGN section 2's position and names the point
+// - with `whole`, it is a position (docs/architecture.md) and names the point
 //   exactly: instruction `until` has run `count` times since the stretch
 //   began (its first instruction included) and is about to run again. It
 //   is then the only piece of its mark;
@@ -76,7 +76,7 @@ struct Piece {
   bool operator==(const Piece&) const = default;
 };
 
-// DESIGN section 2's position inside an event: (event, address, hits).
+// A position inside an event (docs/architecture.md): (event, address, hits).
 struct Position {
   uint64_t event = 0;
   uint64_t addr = 0;

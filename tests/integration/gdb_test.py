@@ -240,7 +240,7 @@ def counted(t):
 
 
 def positions(t):
-    """Positions (DESIGN section 2): a point inside an event is named (event,
+    """Positions (docs/architecture.md): a point inside an event is named (event,
     instruction X, times X ran since the event), reached with an execution
     counter (`run EVT:0xX:K`), and two of them at different instructions are
     ordered by re-running the stretch (info checkpoints lists them in replay
