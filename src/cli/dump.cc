@@ -6,7 +6,7 @@
 
 #include "cli/command.h"
 #include "core/registers.h"
-#include "record/syscall_table.h"
+#include "core/syscall_table.h"
 #include "trace/trace_files.h"
 
 namespace rr {

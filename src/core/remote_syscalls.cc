@@ -7,7 +7,7 @@
 #include <sys/ptrace.h>
 
 #include "core/rr_page.h"
-#include "record/syscall_table.h"
+#include "core/syscall_table.h"
 #include "util/fatal.h"
 
 namespace rr {

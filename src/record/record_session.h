@@ -16,7 +16,7 @@
 #include "core/fd_table.h"
 #include "core/registers.h"
 #include "core/task.h"
-#include "record/syscall_table.h"
+#include "core/syscall_table.h"
 #include "trace/file_store.h"
 #include "trace/trace_files.h"
 #include "util/result.h"

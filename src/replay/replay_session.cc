@@ -24,8 +24,8 @@
 #include "core/signal_delivery.h"
 #include "core/rr_page.h"
 #include "record/record_session.h"
-#include "record/syscall_table.h"
-#include "record/task_mem_reader.h"
+#include "core/syscall_table.h"
+#include "core/task_mem_reader.h"
 #include "util/fatal.h"
 #include "util/io.h"
 

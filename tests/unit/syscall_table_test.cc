@@ -1,4 +1,4 @@
-#include "record/syscall_table.h"
+#include "core/syscall_table.h"
 
 #include <gtest/gtest.h>
 #include <sched.h>

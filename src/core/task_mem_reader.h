@@ -2,7 +2,7 @@
 #pragma once
 
 #include "core/task.h"
-#include "record/syscall_table.h"
+#include "core/syscall_table.h"
 
 namespace rr {
 

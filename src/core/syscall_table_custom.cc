@@ -29,7 +29,7 @@
 #include <cstddef>
 #include <cstdio>
 
-#include "record/syscall_table.h"
+#include "core/syscall_table.h"
 
 // Newer than the kernel headers this is built against.
 #ifndef PR_GET_AUXV

@@ -6,7 +6,7 @@
 // Recording a range the kernel did not write is harmless (the recorder saves
 // what the tracee holds there, which replay already holds too); missing one
 // breaks replay. Where a rule is approximate it errs on the side of more.
-#include "record/syscall_table.h"
+#include "core/syscall_table.h"
 
 #include <signal.h>
 #include <sched.h>
