@@ -286,11 +286,9 @@ void RecordSession::record_shared_map_changes(RecordTask& rt, const SyscallArgs&
     });
     return;
   }
-  static const int64_t kFileWriters[] = {SYS_write, SYS_pwrite64, SYS_writev, SYS_pwritev, SYS_pwritev2,
-                                         SYS_ftruncate, SYS_fallocate, SYS_copy_file_range, SYS_sendfile, SYS_splice};
-  if (call.failed() || std::find(std::begin(kFileWriters), std::end(kFileWriters), call.nr) == std::end(kFileWriters))
-    return;
-  int fd = (int)(call.nr == SYS_copy_file_range || call.nr == SYS_splice ? call.arg[2] : call.arg[0]);
+  const SyscallDesc* desc = syscall_desc(call.nr);
+  if (call.failed() || desc == nullptr || !desc->write.writes()) return;
+  int fd = (int)call.arg[desc->write.fd];
   struct stat st;
   std::string path = "/proc/" + std::to_string(rt.tid()) + "/fd/" + std::to_string(fd);
   if (stat(path.c_str(), &st) != 0) return;

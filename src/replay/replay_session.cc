@@ -204,23 +204,14 @@ int ReplaySession::emulated_file(const std::string& trace_file) {
 bool ReplaySession::replay_mask_swap(ReplayTask& rt, trace::SyscallEvent::Reader sc) {
   Task& t = *rt.task;
   Registers regs = t.regs();
-  uint64_t mask = 0, size = 8;
-  switch (sc.getNumber()) {
-    case SYS_rt_sigsuspend: mask = regs.arg(0); size = regs.arg(1); break;
-    case SYS_ppoll: mask = regs.arg(3); size = regs.arg(4); break;
-    case SYS_epoll_pwait:
-    case SYS_epoll_pwait2: mask = regs.arg(4); size = regs.arg(5); break;
-    case SYS_pselect6: {
-      uint64_t pair[2] = {0, 0};
-      if (regs.arg(5) && t.read_mem(RemotePtr(regs.arg(5)), pair, sizeof(pair))) {
-        mask = pair[0];
-        size = pair[1];
-      }
-      break;
-    }
-    default: return false;
-  }
-  if (!mask) return false;
+  SyscallArgs call;
+  call.nr = sc.getNumber();
+  for (int i = 0; i < 6; ++i) call.arg[i] = regs.arg(i);
+  TaskMemReader mem(t);
+  RemotePtr mask_at;
+  uint64_t size = 0;
+  if (!installed_sigmask(call, mem, &mask_at, &size)) return false;
+  uint64_t mask = mask_at.as_int();
   const FrameData* next = peek();
   if (!next || next->frame().which() != trace::Frame::SIGNAL || next->frame().getSignal().getSynchronous()) return false;
   if (next->frame().getTid() != rt.recorded_tid()) return false;
