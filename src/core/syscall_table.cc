@@ -197,8 +197,8 @@ constexpr FdWrite buf_data(int fd, int buf) { return {a8(fd), WrittenData::Buffe
 constexpr FdWrite iov_data(int fd, int buf, int count) { return {a8(fd), WrittenData::Iovec, a8(buf), a8(count)}; }
 constexpr FdWrite msg_data(int fd, int buf) { return {a8(fd), WrittenData::Msghdr, a8(buf)}; }
 constexpr FdWrite mmsg_data(int fd, int buf, int count) { return {a8(fd), WrittenData::Mmsghdr, a8(buf), a8(count)}; }
-constexpr FdWrite from_fd(int fd, int src, int src_off = -1, int off = -1) {
-  return {a8(fd), WrittenData::FromFd, -1, -1, a8(src), a8(src_off), a8(off)};
+constexpr FdWrite from_fd(int fd, int src, int count, int src_off = -1, int off = -1) {
+  return {a8(fd), WrittenData::FromFd, -1, a8(count), a8(src), a8(src_off), a8(off)};
 }
 constexpr FdWrite resize(int fd) { return {a8(fd), WrittenData::Resize}; }
 
@@ -275,10 +275,10 @@ constexpr Row kRows[] = {
     emulate("lseek"),
     emulate("getdents", {ret_bytes(1, 2)}),
     emulate("getdents64", {ret_bytes(1, 2)}),
-    emulate("sendfile", {fixed(2, kU64)}).writes(from_fd(0, 1, 2)),
-    emulate("copy_file_range", {fixed(1, kU64), fixed(3, kU64)}).writes(from_fd(2, 0, 1, 3)),
-    emulate("splice", {fixed(1, kU64), fixed(3, kU64)}).writes(from_fd(2, 0, 1, 3)),
-    emulate("tee").writes(from_fd(1, 0)),
+    emulate("sendfile", {fixed(2, kU64)}).writes(from_fd(0, 1, 3, 2)),
+    emulate("copy_file_range", {fixed(1, kU64), fixed(3, kU64)}).writes(from_fd(2, 0, 4, 1, 3)),
+    emulate("splice", {fixed(1, kU64), fixed(3, kU64)}).writes(from_fd(2, 0, 4, 1, 3)),
+    emulate("tee").writes(from_fd(1, 0, 2)),
     // Reading from a pipe fills the iovecs like readv; writing to one only
     // reads them, and recording them then is harmless.
     emulate("vmsplice", custom::iov_read).writes(iov_data(0, 1, 2)),

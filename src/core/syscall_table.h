@@ -90,7 +90,8 @@ struct FdWrite {
   int8_t fd = -1;       // the argument holding the descriptor written to
   WrittenData data = WrittenData::None;
   int8_t buf = -1;      // Buffer, Iovec, Msghdr, Mmsghdr: the pointer argument
-  int8_t count = -1;    // Iovec, Mmsghdr: the argument with the number of entries
+  int8_t count = -1;    // Iovec, Mmsghdr: the argument with the number of entries;
+                        // FromFd: the one with the most bytes it moves
   int8_t src = -1;      // FromFd: the argument holding the source descriptor
   int8_t src_off = -1;  // FromFd: the argument pointing to the source's loff_t offset
   int8_t off = -1;      // FromFd: the argument pointing to the output's loff_t offset

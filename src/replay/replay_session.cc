@@ -646,26 +646,6 @@ Registers ReplaySession::execute_in_place(ReplayTask& rt) {
   return t.regs();
 }
 
-void ReplaySession::echo_write(Task& t, trace::SyscallEvent::Reader sc, int fd) {
-  Registers regs = t.regs();
-  int64_t total = sc.getResult();
-  if (total <= 0) return;
-  std::string out;
-  int64_t nr = sc.getNumber();
-  if (nr == SYS_write || nr == SYS_pwrite64) {
-    out = t.read_bytes(RemotePtr(regs.arg(1)), total);
-  } else {
-    uint64_t iovcnt = regs.arg(2);
-    for (uint64_t i = 0; i < iovcnt && (int64_t)out.size() < total; ++i) {
-      struct iovec iov = t.read_val<struct iovec>(RemotePtr(regs.arg(1) + i * sizeof(iovec)));
-      size_t n = std::min<size_t>(iov.iov_len, total - out.size());
-      out += t.read_bytes(RemotePtr((uint64_t)iov.iov_base), n);
-    }
-  }
-  Status st = write_all(fd, out.data(), out.size(), fd == 1 ? "stdout" : "stderr");
-  (void)st;  // the user closed our output; replay goes on
-}
-
 Status ReplaySession::reach_syscall_entry(trace::Frame::Reader f, int64_t nr, trace::Registers::Reader expected,
                                           ReplayTask& rt) {
   Task& t = *rt.task;
@@ -730,7 +710,7 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
       replay_mask_swap(rt, sc);
       apply_writes();
       set_result();
-      if (sc.getEchoFd() && echo_) echo_write(t, sc, sc.getEchoFd());
+      if (sc.getEchoFd()) RR_TRY(echo_write(f, t, sc));
       break;
     case ReplayPolicy::Clone: {
       ++counters_.executed;
