@@ -409,10 +409,18 @@ TEST(SyscallTable, EveryWriterNamesItsDescriptorAndData) {
   EXPECT_EQ(sendfile->write.src, 1);
   EXPECT_EQ(sendfile->write.src_off, 2);
   EXPECT_EQ(sendfile->write.off, -1);
+  EXPECT_EQ(sendfile->write.count, 3);
   const SyscallDesc* cfr = syscall_desc(syscall_number("copy_file_range"));
   EXPECT_EQ(cfr->write.src, 0);
   EXPECT_EQ(cfr->write.src_off, 1);
   EXPECT_EQ(cfr->write.off, 3);
+  EXPECT_EQ(cfr->write.count, 4);
+  const SyscallDesc* splice = syscall_desc(syscall_number("splice"));
+  EXPECT_EQ(splice->write.src, 0);
+  EXPECT_EQ(splice->write.count, 4);
+  const SyscallDesc* tee = syscall_desc(syscall_number("tee"));
+  EXPECT_EQ(tee->write.src, 0);
+  EXPECT_EQ(tee->write.count, 2);
   const SyscallDesc* read = syscall_desc(syscall_number("read"));
   EXPECT_FALSE(read->write.writes());
 }
