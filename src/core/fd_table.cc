@@ -1,37 +1,10 @@
 #include "core/fd_table.h"
 
 #include <fcntl.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
+
+#include "core/syscall_table.h"
 
 namespace rr {
-
-namespace {
-
-// Syscalls whose non-negative result is a new descriptor, with the argument
-// that carries their close-on-exec flag and the flag's value (-1: none).
-struct FdCreator {
-  int64_t nr;
-  int flags_arg;
-  uint64_t cloexec_bit;
-};
-
-constexpr FdCreator kFdCreators[] = {
-    {SYS_open, 1, O_CLOEXEC},          {SYS_openat, 2, O_CLOEXEC},
-    {SYS_creat, -1, 0},                {SYS_openat2, -1, 0},
-    {SYS_socket, 1, SOCK_CLOEXEC},     {SYS_accept, -1, 0},
-    {SYS_accept4, 3, SOCK_CLOEXEC},    {SYS_epoll_create, -1, 0},
-    {SYS_epoll_create1, 0, O_CLOEXEC}, {SYS_eventfd, -1, 0},
-    {SYS_eventfd2, 1, O_CLOEXEC},      {SYS_timerfd_create, 1, O_CLOEXEC},
-    {SYS_signalfd, -1, 0},             {SYS_signalfd4, 3, O_CLOEXEC},
-    {SYS_inotify_init, -1, 0},         {SYS_inotify_init1, 0, O_CLOEXEC},
-    {SYS_memfd_create, 1, 1 /* MFD_CLOEXEC */},
-    {SYS_fanotify_init, -1, 0},        {SYS_pidfd_open, -1, 0},
-    {SYS_open_tree, -1, 0},            {SYS_fsopen, -1, 0},
-    {SYS_userfaultfd, -1, 0},          {SYS_perf_event_open, -1, 0},
-};
-
-}  // namespace
 
 FdTable::FdTable() {
   set(0, Kind::Stdin, false);
@@ -56,21 +29,33 @@ void FdTable::dup_to(int64_t from, int64_t to, bool cloexec) {
 }
 
 void FdTable::on_syscall(int64_t nr, const uint64_t args[6], int64_t ret, const MemReader& read) {
-  if (ret < 0) return;
-  for (const FdCreator& c : kFdCreators) {
-    if (c.nr != nr) continue;
-    bool cloexec = c.flags_arg >= 0 && (args[c.flags_arg] & c.cloexec_bit);
-    set((int)ret, Kind::Other, cloexec);
-    return;
-  }
-  switch (nr) {
-    case SYS_close:
-      fds_.erase((int)args[0]);
+  const SyscallDesc* desc = syscall_desc(nr);
+  if (ret < 0 || desc == nullptr) return;
+  const FdEffect& e = desc->fds;
+  bool cloexec = e.flags >= 0 ? (args[e.flags] & e.cloexec) != 0 : e.cloexec != 0;
+  uint64_t fd = e.arg >= 0 ? args[e.arg] : 0;
+  switch (e.op) {
+    case FdOp::None:
       break;
-    case SYS_close_range: {
-      uint64_t last = args[1];
-      for (auto it = fds_.lower_bound((int)args[0]); it != fds_.end() && (uint64_t)it->first <= last;) {
-        if (args[2] & 4 /* CLOSE_RANGE_CLOEXEC */) {
+    case FdOp::NewInResult:
+      set((int)ret, Kind::Other, cloexec);
+      break;
+    case FdOp::NewPairAt: {
+      int pair[2];
+      if (read(RemotePtr(fd), pair, sizeof(pair))) {
+        set(pair[0], Kind::Other, cloexec);
+        set(pair[1], Kind::Other, cloexec);
+      }
+      break;
+    }
+    case FdOp::Close:
+      fds_.erase((int)fd);
+      break;
+    case FdOp::CloseRange: {
+      uint64_t last = args[e.arg + 1];
+      bool only_mark = args[e.arg + 2] & 4 /* CLOSE_RANGE_CLOEXEC */;
+      for (auto it = fds_.lower_bound((int)fd); it != fds_.end() && (uint64_t)it->first <= last;) {
+        if (only_mark) {
           it->second.cloexec = true;
           ++it;
         } else {
@@ -79,36 +64,22 @@ void FdTable::on_syscall(int64_t nr, const uint64_t args[6], int64_t ret, const 
       }
       break;
     }
-    case SYS_dup:
-      dup_to(args[0], ret, false);
+    case FdOp::DupToResult:
+      dup_to(fd, ret, cloexec);
       break;
-    case SYS_dup2:
-      if (args[0] != args[1]) dup_to(args[0], args[1], false);
+    case FdOp::DupToArg:
+      // dup2 onto itself changes nothing, not even close-on-exec.
+      if (fd != args[e.arg + 1]) dup_to(fd, args[e.arg + 1], cloexec);
       break;
-    case SYS_dup3:
-      dup_to(args[0], args[1], args[2] & O_CLOEXEC);
-      break;
-    case SYS_fcntl:
-      if (args[1] == F_DUPFD || args[1] == F_DUPFD_CLOEXEC) dup_to(args[0], ret, args[1] == F_DUPFD_CLOEXEC);
-      if (args[1] == F_SETFD) {
-        auto it = fds_.find((int)args[0]);
-        if (it != fds_.end()) it->second.cloexec = args[2] & FD_CLOEXEC;
-      }
-      break;
-    case SYS_pipe:
-    case SYS_pipe2:
-    case SYS_socketpair: {
-      int pair[2];
-      RemotePtr where(nr == SYS_socketpair ? args[3] : args[0]);
-      bool cloexec = nr == SYS_pipe2 ? (args[1] & O_CLOEXEC) : nr == SYS_socketpair ? (args[1] & SOCK_CLOEXEC) : false;
-      if (read(where, pair, sizeof(pair))) {
-        set(pair[0], Kind::Other, cloexec);
-        set(pair[1], Kind::Other, cloexec);
+    case FdOp::Fcntl: {
+      uint64_t cmd = args[e.arg + 1];
+      if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) dup_to(fd, ret, cmd == F_DUPFD_CLOEXEC);
+      if (cmd == F_SETFD) {
+        auto it = fds_.find((int)fd);
+        if (it != fds_.end()) it->second.cloexec = args[e.arg + 2] & FD_CLOEXEC;
       }
       break;
     }
-    default:
-      break;
   }
 }
 

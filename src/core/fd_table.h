@@ -2,7 +2,8 @@
 // derived from syscall results alone, so that recording and replay (which
 // opens no files) keep the same table. It decides which writes are echoed
 // to the user's terminal in replay: those to descriptors that are copies of
-// the original stdout or stderr.
+// the original stdout or stderr. What each syscall does to it is the FdEffect
+// column of the syscall's row in the table (core/syscall_table.h).
 #pragma once
 
 #include <cstdint>
@@ -25,8 +26,8 @@ class FdTable {
 
   FdTable();
 
-  // Updates the table after syscall `nr` returned `ret`; `read` reads tracee
-  // memory (for pipe and socketpair results).
+  // Updates the table after syscall `nr` returned `ret`, as its row's
+  // FdEffect says; `read` reads tracee memory (for pipe and socketpair results).
   void on_syscall(int64_t nr, const uint64_t args[6], int64_t ret, const MemReader& read);
   // Drops close-on-exec descriptors (after a successful execve).
   void on_exec();

@@ -8,6 +8,8 @@
 // breaks replay. Where a rule is approximate it errs on the side of more.
 #include "core/syscall_table.h"
 
+#include "core/syscall_names.h"
+
 #include <signal.h>
 #include <sched.h>
 #include <sys/epoll.h>
@@ -56,124 +58,9 @@ bool interrupted(int64_t ret);
 
 namespace {
 
-// Every x86-64 syscall name, indexed by number. Generated from
-// <asm/unistd_64.h> (Linux 6.1); 451..470 added from the kernel's
-// syscall_64.tbl up to Linux 6.18. 512..547 are x32-only and left out.
-constexpr const char* kNames[] = {
-    /*   0 */ "read", "write", "open", "close",
-    /*   4 */ "stat", "fstat", "lstat", "poll",
-    /*   8 */ "lseek", "mmap", "mprotect", "munmap",
-    /*  12 */ "brk", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
-    /*  16 */ "ioctl", "pread64", "pwrite64", "readv",
-    /*  20 */ "writev", "access", "pipe", "select",
-    /*  24 */ "sched_yield", "mremap", "msync", "mincore",
-    /*  28 */ "madvise", "shmget", "shmat", "shmctl",
-    /*  32 */ "dup", "dup2", "pause", "nanosleep",
-    /*  36 */ "getitimer", "alarm", "setitimer", "getpid",
-    /*  40 */ "sendfile", "socket", "connect", "accept",
-    /*  44 */ "sendto", "recvfrom", "sendmsg", "recvmsg",
-    /*  48 */ "shutdown", "bind", "listen", "getsockname",
-    /*  52 */ "getpeername", "socketpair", "setsockopt", "getsockopt",
-    /*  56 */ "clone", "fork", "vfork", "execve",
-    /*  60 */ "exit", "wait4", "kill", "uname",
-    /*  64 */ "semget", "semop", "semctl", "shmdt",
-    /*  68 */ "msgget", "msgsnd", "msgrcv", "msgctl",
-    /*  72 */ "fcntl", "flock", "fsync", "fdatasync",
-    /*  76 */ "truncate", "ftruncate", "getdents", "getcwd",
-    /*  80 */ "chdir", "fchdir", "rename", "mkdir",
-    /*  84 */ "rmdir", "creat", "link", "unlink",
-    /*  88 */ "symlink", "readlink", "chmod", "fchmod",
-    /*  92 */ "chown", "fchown", "lchown", "umask",
-    /*  96 */ "gettimeofday", "getrlimit", "getrusage", "sysinfo",
-    /* 100 */ "times", "ptrace", "getuid", "syslog",
-    /* 104 */ "getgid", "setuid", "setgid", "geteuid",
-    /* 108 */ "getegid", "setpgid", "getppid", "getpgrp",
-    /* 112 */ "setsid", "setreuid", "setregid", "getgroups",
-    /* 116 */ "setgroups", "setresuid", "getresuid", "setresgid",
-    /* 120 */ "getresgid", "getpgid", "setfsuid", "setfsgid",
-    /* 124 */ "getsid", "capget", "capset", "rt_sigpending",
-    /* 128 */ "rt_sigtimedwait", "rt_sigqueueinfo", "rt_sigsuspend", "sigaltstack",
-    /* 132 */ "utime", "mknod", "uselib", "personality",
-    /* 136 */ "ustat", "statfs", "fstatfs", "sysfs",
-    /* 140 */ "getpriority", "setpriority", "sched_setparam", "sched_getparam",
-    /* 144 */ "sched_setscheduler", "sched_getscheduler", "sched_get_priority_max", "sched_get_priority_min",
-    /* 148 */ "sched_rr_get_interval", "mlock", "munlock", "mlockall",
-    /* 152 */ "munlockall", "vhangup", "modify_ldt", "pivot_root",
-    /* 156 */ "_sysctl", "prctl", "arch_prctl", "adjtimex",
-    /* 160 */ "setrlimit", "chroot", "sync", "acct",
-    /* 164 */ "settimeofday", "mount", "umount2", "swapon",
-    /* 168 */ "swapoff", "reboot", "sethostname", "setdomainname",
-    /* 172 */ "iopl", "ioperm", "create_module", "init_module",
-    /* 176 */ "delete_module", "get_kernel_syms", "query_module", "quotactl",
-    /* 180 */ "nfsservctl", "getpmsg", "putpmsg", "afs_syscall",
-    /* 184 */ "tuxcall", "security", "gettid", "readahead",
-    /* 188 */ "setxattr", "lsetxattr", "fsetxattr", "getxattr",
-    /* 192 */ "lgetxattr", "fgetxattr", "listxattr", "llistxattr",
-    /* 196 */ "flistxattr", "removexattr", "lremovexattr", "fremovexattr",
-    /* 200 */ "tkill", "time", "futex", "sched_setaffinity",
-    /* 204 */ "sched_getaffinity", "set_thread_area", "io_setup", "io_destroy",
-    /* 208 */ "io_getevents", "io_submit", "io_cancel", "get_thread_area",
-    /* 212 */ "lookup_dcookie", "epoll_create", "epoll_ctl_old", "epoll_wait_old",
-    /* 216 */ "remap_file_pages", "getdents64", "set_tid_address", "restart_syscall",
-    /* 220 */ "semtimedop", "fadvise64", "timer_create", "timer_settime",
-    /* 224 */ "timer_gettime", "timer_getoverrun", "timer_delete", "clock_settime",
-    /* 228 */ "clock_gettime", "clock_getres", "clock_nanosleep", "exit_group",
-    /* 232 */ "epoll_wait", "epoll_ctl", "tgkill", "utimes",
-    /* 236 */ "vserver", "mbind", "set_mempolicy", "get_mempolicy",
-    /* 240 */ "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive",
-    /* 244 */ "mq_notify", "mq_getsetattr", "kexec_load", "waitid",
-    /* 248 */ "add_key", "request_key", "keyctl", "ioprio_set",
-    /* 252 */ "ioprio_get", "inotify_init", "inotify_add_watch", "inotify_rm_watch",
-    /* 256 */ "migrate_pages", "openat", "mkdirat", "mknodat",
-    /* 260 */ "fchownat", "futimesat", "newfstatat", "unlinkat",
-    /* 264 */ "renameat", "linkat", "symlinkat", "readlinkat",
-    /* 268 */ "fchmodat", "faccessat", "pselect6", "ppoll",
-    /* 272 */ "unshare", "set_robust_list", "get_robust_list", "splice",
-    /* 276 */ "tee", "sync_file_range", "vmsplice", "move_pages",
-    /* 280 */ "utimensat", "epoll_pwait", "signalfd", "timerfd_create",
-    /* 284 */ "eventfd", "fallocate", "timerfd_settime", "timerfd_gettime",
-    /* 288 */ "accept4", "signalfd4", "eventfd2", "epoll_create1",
-    /* 292 */ "dup3", "pipe2", "inotify_init1", "preadv",
-    /* 296 */ "pwritev", "rt_tgsigqueueinfo", "perf_event_open", "recvmmsg",
-    /* 300 */ "fanotify_init", "fanotify_mark", "prlimit64", "name_to_handle_at",
-    /* 304 */ "open_by_handle_at", "clock_adjtime", "syncfs", "sendmmsg",
-    /* 308 */ "setns", "getcpu", "process_vm_readv", "process_vm_writev",
-    /* 312 */ "kcmp", "finit_module", "sched_setattr", "sched_getattr",
-    /* 316 */ "renameat2", "seccomp", "getrandom", "memfd_create",
-    /* 320 */ "kexec_file_load", "bpf", "execveat", "userfaultfd",
-    /* 324 */ "membarrier", "mlock2", "copy_file_range", "preadv2",
-    /* 328 */ "pwritev2", "pkey_mprotect", "pkey_alloc", "pkey_free",
-    /* 332 */ "statx", "io_pgetevents", "rseq",
-    /* 335 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-    /* 345 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-    /* 355 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-    /* 365 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-    /* 375 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-    /* 385 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-    /* 395 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-    /* 405 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-    /* 415 */ nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-    /* 424 */ "pidfd_send_signal", "io_uring_setup", "io_uring_enter", "io_uring_register",
-    /* 428 */ "open_tree", "move_mount", "fsopen", "fsconfig",
-    /* 432 */ "fsmount", "fspick", "pidfd_open", "clone3",
-    /* 436 */ "close_range", "openat2", "pidfd_getfd", "faccessat2",
-    /* 440 */ "process_madvise", "epoll_pwait2", "mount_setattr", "quotactl_fd",
-    /* 444 */ "landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self", "memfd_secret",
-    /* 448 */ "process_mrelease", "futex_waitv", "set_mempolicy_home_node", "cachestat",
-    /* 452 */ "fchmodat2", "map_shadow_stack", "futex_wake", "futex_wait",
-    /* 456 */ "futex_requeue", "statmount", "listmount", "lsm_get_self_attr",
-    /* 460 */ "lsm_set_self_attr", "lsm_list_modules", "mseal", "setxattrat",
-    /* 464 */ "getxattrat", "listxattrat", "removexattrat", "open_tree_attr",
-    /* 468 */ "file_getattr", "file_setattr", "listns",
-};
-constexpr int kNameCount = static_cast<int>(std::size(kNames));
-
-consteval int nr_of(std::string_view name) {
-  for (int nr = 0; nr < kNameCount; ++nr) {
-    if (kNames[nr] != nullptr && name == kNames[nr]) return nr;
-  }
-  throw "not an x86-64 syscall name";
-}
+using syscall_names::kNameCount;
+using syscall_names::kNames;
+using syscall_names::nr_of;
 
 // Kernel structure sizes on x86-64. libc's definitions of these match the
 // kernel's layout, which the asserts pin down.
@@ -278,7 +165,59 @@ struct Row {
   std::array<OutSpec, 3> out{};
   CustomFn custom = nullptr;
   Failure failure = Failure::WritesNothing;
+
+  // The other columns, added to a row where they apply:
+  // emulate("write").writes(buf_data(0, 1)).
+  consteval Row writes(FdWrite w) const {
+    Row r = *this;
+    r.desc.write = w;
+    return r;
+  }
+  consteval Row fds(FdEffect e) const {
+    Row r = *this;
+    r.desc.fds = e;
+    return r;
+  }
+  consteval Row wait_mask(int mask, int size) const {
+    Row r = *this;
+    r.desc.wait_mask = {static_cast<int8_t>(mask), static_cast<int8_t>(size), false};
+    return r;
+  }
+  // The mask's address and size are a pair at the address in `pair`.
+  consteval Row wait_mask_pair(int pair) const {
+    Row r = *this;
+    r.desc.wait_mask = {static_cast<int8_t>(pair), -1, true};
+    return r;
+  }
 };
+
+// FdWrite builders, arguments in the order of the FdWrite fields.
+constexpr int8_t a8(int arg) { return static_cast<int8_t>(arg); }
+constexpr FdWrite buf_data(int fd, int buf) { return {a8(fd), WrittenData::Buffer, a8(buf)}; }
+constexpr FdWrite iov_data(int fd, int buf, int count) { return {a8(fd), WrittenData::Iovec, a8(buf), a8(count)}; }
+constexpr FdWrite msg_data(int fd, int buf) { return {a8(fd), WrittenData::Msghdr, a8(buf)}; }
+constexpr FdWrite mmsg_data(int fd, int buf, int count) { return {a8(fd), WrittenData::Mmsghdr, a8(buf), a8(count)}; }
+constexpr FdWrite from_fd(int fd, int src, int count, int src_off = -1, int off = -1) {
+  return {a8(fd), WrittenData::FromFd, -1, a8(count), a8(src), a8(src_off), a8(off)};
+}
+constexpr FdWrite resize(int fd) { return {a8(fd), WrittenData::Resize}; }
+
+// FdEffect builders.
+constexpr FdEffect new_fd(int flags_arg = -1, uint32_t cloexec = 0) {
+  return {FdOp::NewInResult, -1, a8(flags_arg), cloexec};
+}
+constexpr FdEffect new_pair(int at, int flags_arg = -1, uint32_t cloexec = 0) {
+  return {FdOp::NewPairAt, a8(at), a8(flags_arg), cloexec};
+}
+constexpr FdEffect closes(int fd) { return {FdOp::Close, a8(fd)}; }
+constexpr FdEffect fd_op(FdOp op, int fd, int flags_arg = -1, uint32_t cloexec = 0) {
+  return {op, a8(fd), a8(flags_arg), cloexec};
+}
+// The flag bits, as the kernel defines them (they equal O_CLOEXEC, except
+// SOCK_CLOEXEC which has the same value on x86-64, and MFD_CLOEXEC).
+constexpr uint32_t kOCloexec = 02000000;
+constexpr uint32_t kMfdCloexec = 1;
+static_assert(kOCloexec == SOCK_CLOEXEC && kOCloexec == EPOLL_CLOEXEC);
 
 consteval Row make_row(std::string_view name, ReplayPolicy policy,
                        std::initializer_list<OutSpec> out, CustomFn custom, Failure failure) {
@@ -328,33 +267,33 @@ constexpr Row kRows[] = {
     emulate("readv", custom::iov_read),
     emulate("preadv", custom::iov_read),
     emulate("preadv2", custom::iov_read),
-    emulate("write"),
-    emulate("pwrite64"),
-    emulate("writev"),
-    emulate("pwritev"),
-    emulate("pwritev2"),
+    emulate("write").writes(buf_data(0, 1)),
+    emulate("pwrite64").writes(buf_data(0, 1)),
+    emulate("writev").writes(iov_data(0, 1, 2)),
+    emulate("pwritev").writes(iov_data(0, 1, 2)),
+    emulate("pwritev2").writes(iov_data(0, 1, 2)),
     emulate("lseek"),
     emulate("getdents", {ret_bytes(1, 2)}),
     emulate("getdents64", {ret_bytes(1, 2)}),
-    emulate("sendfile", {fixed(2, kU64)}),
-    emulate("copy_file_range", {fixed(1, kU64), fixed(3, kU64)}),
-    emulate("splice", {fixed(1, kU64), fixed(3, kU64)}),
-    emulate("tee"),
+    emulate("sendfile", {fixed(2, kU64)}).writes(from_fd(0, 1, 3, 2)),
+    emulate("copy_file_range", {fixed(1, kU64), fixed(3, kU64)}).writes(from_fd(2, 0, 4, 1, 3)),
+    emulate("splice", {fixed(1, kU64), fixed(3, kU64)}).writes(from_fd(2, 0, 4, 1, 3)),
+    emulate("tee").writes(from_fd(1, 0, 2)),
     // Reading from a pipe fills the iovecs like readv; writing to one only
     // reads them, and recording them then is harmless.
-    emulate("vmsplice", custom::iov_read),
+    emulate("vmsplice", custom::iov_read).writes(iov_data(0, 1, 2)),
 
     // File descriptors.
-    emulate("open"),
-    emulate("openat"),
-    emulate("openat2"),
-    emulate("creat"),
-    emulate("close"),
-    emulate("close_range"),
-    emulate("dup"),
-    emulate("dup2"),
-    emulate("dup3"),
-    emulate("fcntl", custom::fcntl),
+    emulate("open").fds(new_fd(1, kOCloexec)),
+    emulate("openat").fds(new_fd(2, kOCloexec)),
+    emulate("openat2").fds(new_fd()),
+    emulate("creat").fds(new_fd()),
+    emulate("close").fds(closes(0)),
+    emulate("close_range").fds(fd_op(FdOp::CloseRange, 0)),
+    emulate("dup").fds(fd_op(FdOp::DupToResult, 0)),
+    emulate("dup2").fds(fd_op(FdOp::DupToArg, 0)),
+    emulate("dup3").fds(fd_op(FdOp::DupToArg, 0, 2, kOCloexec)),
+    emulate("fcntl", custom::fcntl).fds(fd_op(FdOp::Fcntl, 0)),
     emulate("ioctl", custom::ioctl),
     emulate("flock"),
     emulate("fsync"),
@@ -363,23 +302,24 @@ constexpr Row kRows[] = {
     emulate("syncfs"),
     emulate("sync_file_range"),
     emulate("truncate"),
-    emulate("ftruncate"),
-    emulate("fallocate"),
+    emulate("ftruncate").writes(resize(0)),
+    emulate("fallocate").writes(resize(0)),
     emulate("fadvise64"),
     emulate("readahead"),
-    emulate("pipe", {fixed(0, 2 * kInt)}),
-    emulate("pipe2", {fixed(0, 2 * kInt)}),
-    emulate("eventfd"),
-    emulate("eventfd2"),
-    emulate("memfd_create"),
-    emulate("signalfd"),
-    emulate("signalfd4"),
-    emulate("inotify_init"),
-    emulate("inotify_init1"),
+    emulate("pipe", {fixed(0, 2 * kInt)}).fds(new_pair(0)),
+    emulate("pipe2", {fixed(0, 2 * kInt)}).fds(new_pair(0, 1, kOCloexec)),
+    emulate("eventfd").fds(new_fd()),
+    emulate("eventfd2").fds(new_fd(1, kOCloexec)),
+    emulate("memfd_create").fds(new_fd(1, kMfdCloexec)),
+    emulate("signalfd").fds(new_fd()),
+    emulate("signalfd4").fds(new_fd(3, kOCloexec)),
+    emulate("inotify_init").fds(new_fd()),
+    emulate("inotify_init1").fds(new_fd(0, kOCloexec)),
     emulate("inotify_add_watch"),
     emulate("inotify_rm_watch"),
-    emulate("pidfd_open"),
-    emulate("pidfd_getfd"),
+    // Their descriptors are close-on-exec whatever the flags say.
+    emulate("pidfd_open").fds(new_fd(-1, kOCloexec)),
+    emulate("pidfd_getfd").fds(new_fd(-1, kOCloexec)),
     emulate("pidfd_send_signal"),
 
     // File metadata.
@@ -550,7 +490,7 @@ constexpr Row kRows[] = {
     emulate("timer_gettime", {fixed(1, kItimerspec)}),
     emulate("timer_getoverrun"),
     emulate("timer_delete"),
-    emulate("timerfd_create"),
+    emulate("timerfd_create").fds(new_fd(1, kOCloexec)),
     emulate("timerfd_settime", {fixed(3, kItimerspec)}),
     emulate("timerfd_gettime", {fixed(1, kItimerspec)}),
 
@@ -561,7 +501,7 @@ constexpr Row kRows[] = {
     special("rt_sigreturn", ReplayPolicy::Sigreturn),
     emulate("rt_sigpending", {arg_bytes(0, 1)}),
     emulate("rt_sigtimedwait", {fixed(1, kSiginfo)}),
-    emulate("rt_sigsuspend"),
+    emulate("rt_sigsuspend").wait_mask(0, 1),
     emulate("kill"),
     emulate("tkill"),
     emulate("tgkill"),
@@ -572,35 +512,35 @@ constexpr Row kRows[] = {
     // interrupts it; ppoll and pselect6 store the remaining time whatever the
     // result.
     emulate("select", custom::select, Failure::MayWrite),
-    emulate("pselect6", custom::pselect6, Failure::MayWrite),
+    emulate("pselect6", custom::pselect6, Failure::MayWrite).wait_mask_pair(5),
     emulate("poll", {arg_times(0, 1, kPollfd, When::SuccessOrInterrupted)}),
     emulate("ppoll", {arg_times(0, 1, kPollfd, When::SuccessOrInterrupted),
-                      fixed(2, kTimespec, When::UnlessFault)}),
-    emulate("epoll_create"),
-    emulate("epoll_create1"),
+                      fixed(2, kTimespec, When::UnlessFault)}).wait_mask(3, 4),
+    emulate("epoll_create").fds(new_fd()),
+    emulate("epoll_create1").fds(new_fd(0, kOCloexec)),
     emulate("epoll_ctl"),
     emulate("epoll_wait", {ret_times(1, kEpollEvent, 2)}),
-    emulate("epoll_pwait", {ret_times(1, kEpollEvent, 2)}),
-    emulate("epoll_pwait2", {ret_times(1, kEpollEvent, 2)}),
+    emulate("epoll_pwait", {ret_times(1, kEpollEvent, 2)}).wait_mask(4, 5),
+    emulate("epoll_pwait2", {ret_times(1, kEpollEvent, 2)}).wait_mask(4, 5),
 
     // Sockets.
-    emulate("socket"),
-    emulate("socketpair", {fixed(3, 2 * kInt)}),
+    emulate("socket").fds(new_fd(1, kOCloexec)),
+    emulate("socketpair", {fixed(3, 2 * kInt)}).fds(new_pair(3, 1, kOCloexec)),
     emulate("connect"),
     emulate("bind"),
     emulate("listen"),
     emulate("shutdown"),
     emulate("setsockopt"),
     emulate("getsockopt", {len_at(3, 4)}),
-    emulate("accept", {len_at(1, 2, kSockaddrMax)}),
-    emulate("accept4", {len_at(1, 2, kSockaddrMax)}),
+    emulate("accept", {len_at(1, 2, kSockaddrMax)}).fds(new_fd()),
+    emulate("accept4", {len_at(1, 2, kSockaddrMax)}).fds(new_fd(3, kOCloexec)),
     emulate("getsockname", {len_at(1, 2, kSockaddrMax)}),
     emulate("getpeername", {len_at(1, 2, kSockaddrMax)}),
-    emulate("sendto"),
-    emulate("sendmsg"),
+    emulate("sendto").writes(buf_data(0, 1)),
+    emulate("sendmsg").writes(msg_data(0, 1)),
     // The kernel stores msg_len in each mmsghdr it sent; recording the whole
     // entries is simpler and harmless.
-    emulate("sendmmsg", {ret_times(1, kMmsghdr, 2)}),
+    emulate("sendmmsg", {ret_times(1, kMmsghdr, 2)}).writes(mmsg_data(0, 1, 2)),
     // MSG_TRUNC makes ret the datagram's full length, beyond the buffer.
     emulate("recvfrom", {ret_bytes(1, 2), len_at(4, 5, kSockaddrMax)}),
     emulate("recvmsg", custom::recvmsg),
@@ -630,14 +570,14 @@ constexpr Row kRows[] = {
     unsupported("io_cancel"),
     unsupported("io_getevents"),
     unsupported("io_pgetevents"),
-    unsupported("userfaultfd"),
+    unsupported("userfaultfd").fds(new_fd(0, kOCloexec)),
     unsupported("process_vm_readv"),
     unsupported("process_vm_writev"),
     unsupported("shmget"),
     unsupported("shmat"),
     unsupported("shmdt"),
     unsupported("shmctl"),
-    unsupported("perf_event_open"),
+    unsupported("perf_event_open").fds(new_fd()),
     unsupported("bpf"),
     unsupported("seccomp"),
     unsupported("modify_ldt"),

@@ -67,11 +67,73 @@ class SyscallMemReader {
   virtual bool read(RemotePtr addr, void* buf, size_t len) = 0;
 };
 
-// What the table says about one syscall number.
+// Where the bytes a syscall writes to a file descriptor come from.
+enum class WrittenData : uint8_t {
+  None,     // the syscall writes to no descriptor
+  Buffer,   // `buf` points to them; the result is their length (write, sendto)
+  Iovec,    // `buf` is an iovec array of `count` entries; the result is the length
+  Msghdr,   // `buf` is a struct msghdr; the result is the length (sendmsg)
+  Mmsghdr,  // `buf` is an array of struct mmsghdr, the result how many were sent,
+            // each with its msg_len (sendmmsg)
+  // They come from the descriptor in `src` (at the offset `src_off` points to,
+  // or its file position) and never pass through tracee memory (sendfile,
+  // splice, tee, copy_file_range): the recorder must capture them itself.
+  FromFd,
+  // It changes the file's size but writes no bytes (ftruncate, fallocate).
+  Resize,
+};
+
+// The descriptor a syscall writes data to, and how to find that data: what
+// replay -a echoes for every writer, and which files the recorder rescans for
+// shared mappings. Argument positions are 0-based; -1 is none.
+struct FdWrite {
+  int8_t fd = -1;       // the argument holding the descriptor written to
+  WrittenData data = WrittenData::None;
+  int8_t buf = -1;      // Buffer, Iovec, Msghdr, Mmsghdr: the pointer argument
+  int8_t count = -1;    // Iovec, Mmsghdr: the argument with the number of entries;
+                        // FromFd: the one with the most bytes it moves
+  int8_t src = -1;      // FromFd: the argument holding the source descriptor
+  int8_t src_off = -1;  // FromFd: the argument pointing to the source's loff_t offset
+  int8_t off = -1;      // FromFd: the argument pointing to the output's loff_t offset
+  bool writes() const { return fd >= 0; }
+};
+
+// What a successful syscall does to the descriptor table.
+enum class FdOp : uint8_t {
+  None,
+  NewInResult,  // the result is a new descriptor
+  NewPairAt,    // two new descriptors, an int[2] at the address in `arg`
+  Close,        // closes the descriptor in `arg`
+  CloseRange,   // close_range(first, last, flags): closes, or marks close-on-exec
+  DupToResult,  // the result is a copy of the descriptor in `arg`
+  DupToArg,     // the descriptor in `arg + 1` becomes a copy of the one in `arg`
+  Fcntl,        // F_DUPFD(_CLOEXEC) copies `arg` to the result; F_SETFD sets close-on-exec
+};
+
+struct FdEffect {
+  FdOp op = FdOp::None;
+  int8_t arg = -1;       // see FdOp
+  int8_t flags = -1;     // the argument holding the close-on-exec flag; -1: none, and
+                         // then a non-zero `cloexec` means always close-on-exec
+  uint32_t cloexec = 0;  // that flag's bit (O_CLOEXEC, SOCK_CLOEXEC, MFD_CLOEXEC...)
+};
+
+// The signal mask a syscall installs while it waits (rt_sigsuspend, ppoll,
+// pselect6, epoll_pwait): replay delivers a recorded signal under it.
+struct SigmaskArg {
+  int8_t mask = -1;       // the argument pointing to the sigset_t; -1: none
+  int8_t size = -1;       // the argument with its size in bytes
+  bool indirect = false;  // `mask` points to {sigset_t*, size} instead (pselect6)
+};
+
+// What the table says about one syscall number: one row, every column.
 struct SyscallDesc {
   int nr = -1;
   const char* name = nullptr;
   ReplayPolicy policy = ReplayPolicy::Emulate;
+  FdWrite write;
+  FdEffect fds;
+  SigmaskArg wait_mask;
 };
 
 // The description of `nr`, or nullptr when the table does not know it.
@@ -91,6 +153,17 @@ int64_t syscall_number(const std::string& name);
 // (an unknown syscall, an ioctl request the table does not know, ...).
 std::string syscall_outputs(const SyscallArgs& call, SyscallMemReader& mem,
                             std::vector<MemRange>& out);
+
+// The bytes a writer (a row whose FdWrite says Buffer, Iovec, Msghdr or
+// Mmsghdr) sent to its descriptor, read from tracee memory at its exit (the
+// kernel's msg_len values for sendmmsg must be there). Returns false when the
+// call wrote no such bytes (it failed, its data comes from another
+// descriptor, or the memory is unreadable).
+bool written_bytes(const SyscallArgs& call, SyscallMemReader& mem, std::string& out);
+
+// The signal mask a waiting syscall installs (SigmaskArg): its tracee address
+// and size. Returns false when the call installs none.
+bool installed_sigmask(const SyscallArgs& call, SyscallMemReader& mem, RemotePtr* mask, uint64_t* size);
 
 // The clone flags of a fork, vfork, clone or clone3 call (clone3 reads them
 // from its argument struct); fork is SIGCHLD, vfork CLONE_VM|CLONE_VFORK|SIGCHLD.

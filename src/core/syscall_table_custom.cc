@@ -30,6 +30,7 @@
 #include <cstdio>
 
 #include "core/syscall_table.h"
+#include "core/tracee_abi.h"
 
 // Newer than the kernel headers this is built against.
 #ifndef PR_GET_AUXV
@@ -44,37 +45,6 @@ namespace {
 
 using Out = std::vector<MemRange>;
 
-// The tracee's structures, with tracee pointers as plain integers. The
-// layouts are the x86-64 kernel's; the asserts tie them to the libc headers.
-struct TraceeIovec {
-  uint64_t base;
-  uint64_t len;
-};
-static_assert(sizeof(TraceeIovec) == sizeof(struct iovec));
-
-struct TraceeMsghdr {
-  uint64_t name;
-  uint32_t namelen;
-  uint32_t pad0;
-  uint64_t iov;
-  uint64_t iovlen;
-  uint64_t control;
-  uint64_t controllen;
-  int32_t flags;
-  uint32_t pad1;
-};
-static_assert(sizeof(TraceeMsghdr) == sizeof(struct msghdr));
-static_assert(offsetof(TraceeMsghdr, namelen) == offsetof(struct msghdr, msg_namelen));
-static_assert(offsetof(TraceeMsghdr, iov) == offsetof(struct msghdr, msg_iov));
-static_assert(offsetof(TraceeMsghdr, iovlen) == offsetof(struct msghdr, msg_iovlen));
-static_assert(offsetof(TraceeMsghdr, control) == offsetof(struct msghdr, msg_control));
-static_assert(offsetof(TraceeMsghdr, controllen) == offsetof(struct msghdr, msg_controllen));
-static_assert(offsetof(TraceeMsghdr, flags) == offsetof(struct msghdr, msg_flags));
-
-constexpr uint64_t kMmsghdrSize = sizeof(struct mmsghdr);
-constexpr uint64_t kMmsgLenOffset = offsetof(struct mmsghdr, msg_len);
-static_assert(kMmsghdrSize == 64 && kMmsgLenOffset == 56);
-
 static_assert(sizeof(struct timespec) == 16 && sizeof(struct timeval) == 16);
 static_assert(sizeof(struct pollfd) == 8);
 static_assert(sizeof(struct flock) == 32);
@@ -82,10 +52,6 @@ static_assert(sizeof(struct f_owner_ex) == 8);
 static_assert(sizeof(struct __user_cap_header_struct) == 8);
 static_assert(sizeof(struct __user_cap_data_struct) == 12);
 static_assert(sizeof(struct sockaddr_storage) == 128);
-
-// The kernel caps iovec arrays and mmsghdr vectors at UIO_MAXIOV; a larger
-// count fails, so a successful call never has one.
-constexpr uint64_t kMaxIov = 1024;
 
 void add(Out& out, uint64_t addr, uint64_t len) {
   if (addr != 0 && len != 0) out.push_back({RemotePtr(addr), len});

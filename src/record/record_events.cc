@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <x86intrin.h>
+#include <xxhash.h>
 
 #include "core/address_space.h"
 #include "core/remote_syscalls.h"
@@ -179,6 +180,12 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
     RR_TRY(finish_frame(msg));
     return resume_running(rt);
   }
+  if (desc->write.data == WrittenData::FromFd && rt.fds->echo_target((int64_t)entry_regs_.arg(desc->write.fd))) {
+    SyscallArgs call;
+    call.nr = nr;
+    for (int i = 0; i < 6; ++i) call.arg[i] = entry_regs_.arg(i);
+    rt.echo.at_entry(t, *desc, call);
+  }
   RR_TRY(resume_running(rt));
   if (others_ready(rt)) return settle_syscall(rt);
   return {};
@@ -186,6 +193,7 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
 
 Status RecordSession::on_syscall_exit(RecordTask& rt) {
   Task& t = *rt.task;
+  rt.echo.restore_registers(t);
   Registers regs = t.regs();
   const Registers& entry_regs_ = rt.entry_regs;
   rt.in_syscall = false;
@@ -253,8 +261,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
       }
       sc.setHasMap(true);
     }
-    if ((nr == SYS_write || nr == SYS_writev || nr == SYS_pwrite64 || nr == SYS_pwritev) && call.ret > 0)
-      sc.setEchoFd(rt.fds->echo_target((int64_t)call.arg[0]));
+    record_echo(rt, *desc, call, sc);
   }
   rt.fds->on_syscall(nr, call.arg, call.ret, [&](RemotePtr a, void* b, size_t n) { return t.read_mem(a, b, n); });
   regs_to_capnp(regs, sc.initExitRegs());
@@ -267,6 +274,38 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     return {};
   }
   return resume_running(rt);
+}
+
+void RecordSession::record_echo(RecordTask& rt, const SyscallDesc& desc, const SyscallArgs& call,
+                                trace::SyscallEvent::Builder sc) {
+  const FdWrite& w = desc.write;
+  if (call.failed() || call.ret <= 0 || w.data == WrittenData::None || w.data == WrittenData::Resize) return;
+  int target = rt.fds->echo_target((int64_t)call.arg[w.fd]);
+  if (target == 0) return;
+  sc.setEchoFd(target);
+  auto echo = sc.initEcho();
+  std::optional<std::string> bytes;
+  if (w.data == WrittenData::FromFd) {
+    bytes = rt.echo.at_exit(*rt.task, desc, call);
+    if (bytes) echo.setData(capnp_bytes(*bytes));
+  } else {
+    TaskMemReader mem(*rt.task);
+    std::string found;
+    if (written_bytes(call, mem, found)) bytes = std::move(found);
+  }
+  if (!bytes) {
+    // Not silent: the user hears it now, and replay -a says it where the
+    // bytes would have been echoed.
+    uint64_t len = w.data == WrittenData::Mmsghdr ? 0 : (uint64_t)call.ret;
+    echo.setLength(len);
+    echo.setLost(true);
+    fprintf(stderr, "rr: warning: event %llu: the bytes %s wrote to %s could not be recorded; replay -a will "
+                    "report them missing\n",
+            (unsigned long long)next_event_, desc.name, target == 1 ? "stdout" : "stderr");
+    return;
+  }
+  echo.setLength(bytes->size());
+  echo.setHash(XXH64(bytes->data(), bytes->size(), 0));
 }
 
 // What the kernel writes for restart_syscall is what the interrupted call
@@ -288,11 +327,9 @@ void RecordSession::record_shared_map_changes(RecordTask& rt, const SyscallArgs&
     });
     return;
   }
-  static const int64_t kFileWriters[] = {SYS_write, SYS_pwrite64, SYS_writev, SYS_pwritev, SYS_pwritev2,
-                                         SYS_ftruncate, SYS_fallocate, SYS_copy_file_range, SYS_sendfile, SYS_splice};
-  if (call.failed() || std::find(std::begin(kFileWriters), std::end(kFileWriters), call.nr) == std::end(kFileWriters))
-    return;
-  int fd = (int)(call.nr == SYS_copy_file_range || call.nr == SYS_splice ? call.arg[2] : call.arg[0]);
+  const SyscallDesc* desc = syscall_desc(call.nr);
+  if (call.failed() || desc == nullptr || !desc->write.writes()) return;
+  int fd = (int)call.arg[desc->write.fd];
   struct stat st;
   std::string path = "/proc/" + std::to_string(rt.tid()) + "/fd/" + std::to_string(fd);
   if (stat(path.c_str(), &st) != 0) return;

@@ -16,6 +16,7 @@
 #include "core/fd_table.h"
 #include "core/registers.h"
 #include "core/task.h"
+#include "record/echo_capture.h"
 #include "core/syscall_table.h"
 #include "trace/file_store.h"
 #include "trace/trace_files.h"
@@ -60,6 +61,7 @@ struct RecordTask {
   SyscallArgs interrupted;            // the last call interrupted with ERESTART_RESTARTBLOCK
   uint64_t cpu_ns_at_run = 0;         // its CPU time (ns) when it last started running user code
   pid_t exec_former_tid = 0;           // it execed from a non-leader thread: its tid until the execve's frame
+  EchoCapture echo;                    // bytes its current syscall moves to stdout/stderr from another fd
   pid_t tid() const { return task->tid(); }
   // The tid its next frame names (the one that entered the syscall).
   pid_t frame_tid() const { return exec_former_tid ? exec_former_tid : task->tid(); }
@@ -107,6 +109,9 @@ class RecordSession {
   void inject_held_signals(RecordTask& t);
   SyscallArgs restart_call(RecordTask& t, const SyscallArgs& call);
   void record_shared_map_changes(RecordTask& t, const SyscallArgs& call, std::vector<MemRange>& ranges);
+  // For a call that wrote to the original stdout or stderr: echoFd and what
+  // it wrote there, which `replay -a` echoes and checks.
+  void record_echo(RecordTask& t, const SyscallDesc& desc, const SyscallArgs& call, trace::SyscallEvent::Builder sc);
   void remove_task(pid_t tid);
   size_t live_threads(pid_t tgid) const;
 

@@ -199,23 +199,14 @@ int ReplaySession::emulated_file(const std::string& trace_file) {
 bool ReplaySession::replay_mask_swap(ReplayTask& rt, trace::SyscallEvent::Reader sc) {
   Task& t = *rt.task;
   Registers regs = t.regs();
-  uint64_t mask = 0, size = 8;
-  switch (sc.getNumber()) {
-    case SYS_rt_sigsuspend: mask = regs.arg(0); size = regs.arg(1); break;
-    case SYS_ppoll: mask = regs.arg(3); size = regs.arg(4); break;
-    case SYS_epoll_pwait:
-    case SYS_epoll_pwait2: mask = regs.arg(4); size = regs.arg(5); break;
-    case SYS_pselect6: {
-      uint64_t pair[2] = {0, 0};
-      if (regs.arg(5) && t.read_mem(RemotePtr(regs.arg(5)), pair, sizeof(pair))) {
-        mask = pair[0];
-        size = pair[1];
-      }
-      break;
-    }
-    default: return false;
-  }
-  if (!mask) return false;
+  SyscallArgs call;
+  call.nr = sc.getNumber();
+  for (int i = 0; i < 6; ++i) call.arg[i] = regs.arg(i);
+  TaskMemReader mem(t);
+  RemotePtr mask_at;
+  uint64_t size = 0;
+  if (!installed_sigmask(call, mem, &mask_at, &size)) return false;
+  uint64_t mask = mask_at.as_int();
   const FrameData* next = peek();
   if (!next || next->frame().which() != trace::Frame::SIGNAL || next->frame().getSignal().getSynchronous()) return false;
   if (next->frame().getTid() != rt.recorded_tid()) return false;
@@ -650,26 +641,6 @@ Registers ReplaySession::execute_in_place(ReplayTask& rt) {
   return t.regs();
 }
 
-void ReplaySession::echo_write(Task& t, trace::SyscallEvent::Reader sc, int fd) {
-  Registers regs = t.regs();
-  int64_t total = sc.getResult();
-  if (total <= 0) return;
-  std::string out;
-  int64_t nr = sc.getNumber();
-  if (nr == SYS_write || nr == SYS_pwrite64) {
-    out = t.read_bytes(RemotePtr(regs.arg(1)), total);
-  } else {
-    uint64_t iovcnt = regs.arg(2);
-    for (uint64_t i = 0; i < iovcnt && (int64_t)out.size() < total; ++i) {
-      struct iovec iov = t.read_val<struct iovec>(RemotePtr(regs.arg(1) + i * sizeof(iovec)));
-      size_t n = std::min<size_t>(iov.iov_len, total - out.size());
-      out += t.read_bytes(RemotePtr((uint64_t)iov.iov_base), n);
-    }
-  }
-  Status st = write_all(fd, out.data(), out.size(), fd == 1 ? "stdout" : "stderr");
-  (void)st;  // the user closed our output; replay goes on
-}
-
 Status ReplaySession::reach_syscall_entry(trace::Frame::Reader f, int64_t nr, trace::Registers::Reader expected,
                                           ReplayTask& rt) {
   Task& t = *rt.task;
@@ -734,7 +705,7 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
       replay_mask_swap(rt, sc);
       apply_writes();
       set_result();
-      if (sc.getEchoFd() && echo_) echo_write(t, sc, sc.getEchoFd());
+      if (sc.getEchoFd()) RR_TRY(echo_write(f, t, sc));
       break;
     case ReplayPolicy::Clone: {
       ++counters_.executed;

@@ -218,7 +218,9 @@ class ReplaySession {
   void retire_other_threads(ReplayTask& rt);
   Status check_regs(trace::Frame::Reader f, Task& t, const char* what, const Registers& expected);
   Error divergence(trace::Frame::Reader f, const std::string& what);
-  void echo_write(Task& t, trace::SyscallEvent::Reader sc, int fd);
+  // Echoes (with -a) what the call wrote to the original stdout or stderr,
+  // after checking it is what the recording wrote there (SyscallEvent.echo).
+  Status echo_write(trace::Frame::Reader f, Task& t, trace::SyscallEvent::Reader sc);
   Status spawn_stub(RecordedTid recorded);
   // Clone helpers (replay_clone.cc): this (new) session gets a copy of
   // `from`'s process `tgid`, forked from its leader, its other threads

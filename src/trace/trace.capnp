@@ -114,6 +114,22 @@ struct SyscallEvent {
   exitRegs @7 :Registers;     # registers at the exit stop (checked for Sigreturn/ExecuteSame)
   image @8 :ExecImage;        # for a successful execve: the new image
   cloneFlags @9 :UInt64;      # for fork, vfork, clone, clone3: the clone flags used
+  echo @10 :Echo;             # set with echoFd (format 1.2 on): what the call wrote there;
+                              # absent in older traces, whose echo replay does not check
+}
+
+# What a syscall wrote to the original stdout or stderr (SyscallEvent.echoFd),
+# so that `replay -a` echoes exactly that and reports a divergence when the
+# bytes it finds in replay differ.
+struct Echo {
+  length @0 :UInt64;          # bytes the call wrote to the descriptor
+  hash @1 :UInt64;            # XXH64 (seed 0) of those bytes; 0 when `lost`
+  data @2 :Data;              # the bytes themselves when they never passed through tracee
+                              # memory (sendfile, splice, tee, copy_file_range); else empty,
+                              # and replay finds them in tracee memory as the table says
+  lost @3 :Bool;              # the recorder could not capture them (spliced from a pipe or
+                              # socket that was empty at the call's entry into a stdout that
+                              # is not a regular file): replay -a says so instead of echoing
 }
 
 # The entry of a syscall that did not return before another task had to run

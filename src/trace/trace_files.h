@@ -17,7 +17,7 @@
 namespace rr {
 
 constexpr uint32_t kTraceFormatMajor = 1;
-constexpr uint32_t kTraceFormatMinor = 1;
+constexpr uint32_t kTraceFormatMinor = 2;  // 1.2: SyscallEvent.echo
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();

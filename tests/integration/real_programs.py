@@ -31,6 +31,15 @@ print(round(math.pi * 1e6))
 os.unlink(p); os.rmdir(d)
 """
 
+PYTHON_SENDFILE = r"""
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+size, off = os.fstat(fd).st_size, 0
+while off < size:
+    off += os.sendfile(1, fd, off, size - off)
+sys.stdout.write("sent %d bytes\n" % off)
+"""
+
 PERL_SNIPPET = r"""
 use strict; use warnings;
 my %h; $h{$_} = $_ * 2 for 1 .. 10000;
@@ -134,6 +143,11 @@ def make_inputs(d):
 def cases(d):
     return {
         "ls": (["ls", "-la", "/usr/bin"], None),
+        # Writers whose bytes never pass through the program's memory:
+        # replay -a must echo what the recorder captured (echo_test.py also
+        # runs these with stdout redirected to a file).
+        "cat": (["cat", os.path.join(d, "lines.txt"), os.path.join(d, "blob.bin")], None),
+        "python3_sendfile": (["/usr/bin/python3", "-c", PYTHON_SENDFILE, os.path.join(d, "lines.txt")], None),
         "sort": (["sort", os.path.join(d, "lines.txt")], None),
         "sha256sum": (["sha256sum", os.path.join(d, "blob.bin")], None),
         "python3": (["/usr/bin/python3", "-c", PYTHON_SNIPPET], None),
