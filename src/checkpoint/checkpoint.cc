@@ -24,6 +24,7 @@
 #include <xxhash.h>
 
 #include "core/address_space.h"
+#include "core/page_scan.h"
 #include "core/remote_syscalls.h"
 #include "core/task.h"
 #include "core/task_state.h"
@@ -394,72 +395,36 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
         PageBlockWriter::Ref ref;
       };
       std::vector<Stored> refs;
-      ScopedFd pagemap(::open((proc_dir + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC));
-      const size_t chunk_pages = 1024;
-      std::vector<uint8_t> buf(chunk_pages * kPageSize);
-      std::vector<uint8_t> file_buf(chunk_pages * kPageSize);
-      std::vector<uint64_t> pm(chunk_pages);
+      PageScanner scanner(t, session.trace_dir());
       for (const MappingRecord& m : img.mappings) {
         if (m.backing == Backing::Special) continue;
-        ScopedFd file;
-        uint64_t file_size = 0;
-        if (m.backing == Backing::File) {
-          file = ScopedFd(::open((session.trace_dir() + "/" + m.file).c_str(), O_RDONLY | O_CLOEXEC));
-          struct stat st;
-          if (file.is_open() && fstat(file.get(), &st) == 0) file_size = st.st_size;
-        }
-        for (uint64_t a = m.start; a < m.end; a += chunk_pages * kPageSize) {
-          size_t pages = std::min<uint64_t>(chunk_pages, (m.end - a) / kPageSize);
-          bool have_pagemap = pagemap.is_open() &&
-                              pread(pagemap.get(), pm.data(), pages * 8, (a / kPageSize) * 8) == (ssize_t)(pages * 8);
-          size_t present = have_pagemap ? 0 : pages;
-          for (size_t p = 0; have_pagemap && p < pages; ++p) present += (pm[p] >> 62) & 1 ? 1 : ((pm[p] >> 62) & 2 ? 1 : 0);
-          stats.resident_bytes += present * kPageSize;
-          if (present == 0) {
-            // Never touched: zero for anonymous memory, the file for file mappings.
-            stats.pages_zero += pages;
-            continue;
-          }
-          bool whole = t.read_mem_fast(RemotePtr(a), buf.data(), pages * kPageSize);
-          uint64_t file_off = m.offset + (a - m.start);
-          size_t file_have = 0;
-          if (file.is_open() && file_off < file_size) {
-            ssize_t got = pread(file.get(), file_buf.data(), std::min<uint64_t>(pages * kPageSize, file_size - file_off), file_off);
-            file_have = got > 0 ? got : 0;
-          }
-          for (size_t p = 0; p < pages; ++p) {
-            uint8_t* page = buf.data() + p * kPageSize;
-            uint64_t addr = a + p * kPageSize;
-            if (have_pagemap && !(pm[p] & (3ull << 62))) {
+        scanner.scan(m, [&](uint64_t addr, PageKind kind, const uint8_t* page) {
+          if (kind != PageKind::Untouched && kind != PageKind::Unreadable) stats.resident_bytes += kPageSize;
+          switch (kind) {
+            case PageKind::Untouched:
+            case PageKind::Zero:
               ++stats.pages_zero;
-              continue;
-            }
-            if (!whole && !t.read_mem(RemotePtr(addr), page, kPageSize)) continue;  // past the end of the file
-            // A file page is skipped when it equals the file (pages past the
-            // file's end cannot be read at all, see above); an anonymous one
-            // when it is zero.
-            if (m.backing == Backing::File) {
-              if ((p + 1) * kPageSize <= file_have && memcmp(page, file_buf.data() + p * kPageSize, kPageSize) == 0) {
-                ++stats.pages_backed;
-                continue;
-              }
-            } else if (is_zero_page(page)) {
-              ++stats.pages_zero;
-              continue;
-            }
-            XXH128_hash_t h = XXH3_128bits(page, kPageSize);
-            auto it = seen.find(h);
-            if (it != seen.end()) {
-              ++stats.pages_duplicate;
-              refs.push_back({addr, it->second});
-              continue;
-            }
-            PageBlockWriter::Ref ref = blocks.add(page);
-            seen.emplace(h, ref);
-            refs.push_back({addr, ref});
-            ++stats.pages_stored;
+              return;
+            case PageKind::AsFile:
+              ++stats.pages_backed;
+              return;
+            case PageKind::Unreadable:
+              return;
+            case PageKind::Data:
+              break;
           }
-        }
+          XXH128_hash_t h = XXH3_128bits(page, kPageSize);
+          auto it = seen.find(h);
+          if (it != seen.end()) {
+            ++stats.pages_duplicate;
+            refs.push_back({addr, it->second});
+            return;
+          }
+          PageBlockWriter::Ref ref = blocks.add(page);
+          seen.emplace(h, ref);
+          refs.push_back({addr, ref});
+          ++stats.pages_stored;
+        });
       }
       auto pages = proc.initPages(refs.size());
       for (size_t k = 0; k < refs.size(); ++k) {

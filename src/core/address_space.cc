@@ -1,5 +1,7 @@
 #include "core/address_space.h"
 
+#include "core/page_scan.h"
+
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -111,43 +113,6 @@ std::vector<uint64_t> read_stat_fields(pid_t pid) {
   return fields;  // fields[n-1] is field n
 }
 
-void capture_pages(Task& task, const MappingRecord& m, const std::string& trace_dir, std::vector<PageRecord>& out) {
-  std::string file_data;
-  uint64_t file_size = 0;
-  if (m.backing == Backing::File) {
-    ScopedFd fd(::open((trace_dir + "/" + m.file).c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.is_open()) fatal_errno("cannot open the trace copy " + m.file);
-    struct stat st;
-    fstat(fd.get(), &st);
-    file_size = st.st_size;
-    uint64_t len = m.end - m.start;
-    if (m.offset < file_size) {
-      uint64_t n = std::min(len, file_size - m.offset);
-      file_data.resize(n);
-      ssize_t got = pread(fd.get(), file_data.data(), n, m.offset);
-      if (got < 0) fatal_errno("cannot read the trace copy " + m.file);
-      file_data.resize(got);
-    }
-  }
-  std::string buf(m.end - m.start, '\0');
-  bool whole = task.read_mem(RemotePtr(m.start), buf.data(), buf.size());
-  for (uint64_t a = m.start; a < m.end; a += kPageSize) {
-    uint64_t rel = a - m.start;
-    char* page = buf.data() + rel;
-    if (!whole && !task.read_mem(RemotePtr(a), page, kPageSize)) continue;  // beyond the file's end
-    if (m.backing == Backing::File) {
-      if (rel >= file_data.size() && m.offset + rel >= file_size) {
-        // Past the end of the file: such pages cannot be touched by the program.
-        continue;
-      }
-      if (rel + kPageSize <= file_data.size() && memcmp(page, file_data.data() + rel, kPageSize) == 0) continue;
-    } else if (is_zero_page(page)) {
-      continue;
-    }
-    out.push_back(PageRecord{a, std::string(page, kPageSize)});
-  }
-}
-
 }  // namespace
 
 MmRecord capture_mm(Task& task, RemoteSyscalls& remote) {
@@ -172,6 +137,7 @@ MmRecord capture_mm(Task& task, RemoteSyscalls& remote) {
 
 ProcessImage capture_image(Task& task, RemoteSyscalls& remote, const StoreFile& store_file, const std::string& trace_dir) {
   ProcessImage img;
+  PageScanner scanner(task, trace_dir);
   pid_t pid = task.tid();
   std::string proc = "/proc/" + std::to_string(pid);
   for (const MapEntry& e : read_maps(pid)) {
@@ -184,7 +150,11 @@ ProcessImage capture_image(Task& task, RemoteSyscalls& remote, const StoreFile& 
       if (!stored.ok()) fatal(stored.error().message);
       m.file = stored.value();
     }
-    if (m.backing != Backing::Special) capture_pages(task, m, trace_dir, img.pages);
+    // Only what a rebuilt mapping would not hold already.
+    if (m.backing != Backing::Special)
+      scanner.scan(m, [&](uint64_t addr, PageKind kind, const uint8_t* page) {
+        if (kind == PageKind::Data) img.pages.push_back(PageRecord{addr, std::string((const char*)page, kPageSize)});
+      });
     img.mappings.push_back(std::move(m));
   }
   img.mm = capture_mm(task, remote);

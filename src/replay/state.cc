@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include "core/address_space.h"
+#include "core/page_scan.h"
 #include "replay/replay_session.h"
 
 namespace rr {
@@ -20,6 +21,9 @@ struct MappingState {
   uint64_t offset;
   std::string name;
   uint64_t hash;
+  // How its pages are read for the hash (see hash_range).
+  Backing backing;
+  bool shared;
 };
 
 std::string hex(uint64_t v) {
@@ -45,41 +49,47 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
-// Contents hash of [start, end): kernel-maintained pages ([vvar]) are left
-// out because the kernel rewrites them all the time.
-uint64_t hash_range(Task& t, uint64_t start, uint64_t end, const std::string& name) {
+// Contents hash of a mapping, as the program would read it: kernel-
+// maintained pages ([vvar]) are left out because the kernel rewrites them
+// all the time, and a page past the end of a mapped file counts as
+// "unreadable". Pages never touched are hashed as what they hold (zeros,
+// or the trace file's bytes) without reading them from the tracee.
+uint64_t hash_range(PageScanner& scanner, const MappingState& m) {
   XXH3_state_t* st = XXH3_createState();
   XXH3_64bits_reset(st);
-  if (name.rfind("[vvar", 0) != 0) {
-    std::vector<char> buf(1 << 20);
-    for (uint64_t a = start; a < end;) {
-      size_t n = std::min<uint64_t>(buf.size(), end - a);
-      if (t.read_mem(RemotePtr(a), buf.data(), n)) {
-        XXH3_64bits_update(st, buf.data(), n);
-        a += n;
-        continue;
-      }
-      // Some page in the chunk cannot be read (past the end of a mapped file).
-      for (uint64_t p = a; p < a + n; p += kPageSize) {
-        if (t.read_mem(RemotePtr(p), buf.data(), kPageSize))
-          XXH3_64bits_update(st, buf.data(), kPageSize);
-        else
-          XXH3_64bits_update(st, "unreadable", 10);
-      }
-      a += n;
-    }
+  if (m.name.rfind("[vvar", 0) != 0) {
+    MappingRecord r;
+    r.start = m.start;
+    r.end = m.end;
+    r.offset = m.offset;
+    r.shared = m.shared;
+    r.backing = m.backing;
+    if (m.backing == Backing::File) r.file = m.name;
+    scanner.scan(r, [&](uint64_t, PageKind kind, const uint8_t* bytes) {
+      if (kind == PageKind::Unreadable) XXH3_64bits_update(st, "unreadable", 10);
+      else XXH3_64bits_update(st, bytes, kPageSize);
+    }, true);
   }
   uint64_t h = XXH3_64bits_digest(st);
   XXH3_freeState(st);
   return h;
 }
 
+bool m_name_in_trace(const MapEntry& e, const std::string& prefix) {
+  return e.inode != 0 && e.name.rfind(prefix, 0) == 0;
+}
+
 std::vector<MappingState> mapping_states(ReplaySession& s, Task& t) {
   std::string prefix = s.trace_dir() + "/";
   std::vector<MappingState> out;
   for (const MapEntry& e : read_maps(t.tid())) {
-    MappingState m{e.start, e.end, prot_string(e.prot, e.shared), e.offset, e.name, 0};
-    if (m.name.rfind(prefix, 0) == 0) m.name = m.name.substr(prefix.size());
+    // Pages never touched are known without reading them only in private
+    // anonymous memory and in trace files; everything else is read.
+    bool trace_file = m_name_in_trace(e, prefix);
+    Backing how = trace_file ? Backing::File
+                  : (e.inode != 0 || is_special_mapping(e)) ? Backing::Special : Backing::Anonymous;
+    MappingState m{e.start, e.end, prot_string(e.prot, e.shared), e.offset, e.name, 0, how, e.shared};
+    if (trace_file) m.name = m.name.substr(prefix.size());
     // Adjacent pieces of one logical mapping print as one, however the kernel
     // happened to split or merge them.
     if (!out.empty()) {
@@ -90,7 +100,8 @@ std::vector<MappingState> mapping_states(ReplaySession& s, Task& t) {
       // on another must print alike.
       bool heap_neighbours = (prev.name.empty() || prev.name == "[heap]") && (m.name.empty() || m.name == "[heap]") &&
                              prev.offset == 0 && m.offset == 0;
-      if (prev.end == m.start && prev.perms == m.perms && (prev.name == m.name || heap_neighbours) && contiguous_offset) {
+      if (prev.end == m.start && prev.perms == m.perms && (prev.name == m.name || heap_neighbours) && contiguous_offset &&
+          prev.backing == m.backing) {
         if (m.name == "[heap]") prev.name = m.name;
         prev.end = m.end;
         continue;
@@ -98,7 +109,8 @@ std::vector<MappingState> mapping_states(ReplaySession& s, Task& t) {
     }
     out.push_back(m);
   }
-  for (MappingState& m : out) m.hash = hash_range(t, m.start, m.end, m.name);
+  PageScanner scanner(t, s.trace_dir());
+  for (MappingState& m : out) m.hash = hash_range(scanner, m);
   return out;
 }
 
