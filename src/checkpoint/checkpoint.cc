@@ -253,31 +253,14 @@ Mark checkpoint_position(ckpt::CheckpointInfo::Reader info) {
   return m;
 }
 
-Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec, const std::string& path,
-                                            const Mark* position, bool durable) {
-  auto started = std::chrono::steady_clock::now();
-  if (!session.can_checkpoint()) return make_error("no checkpoint can be taken at this event");
-  CheckpointStats stats;
-  stats.event = session.current_event();
-  stats.path = path;
-  std::string folder = path.substr(0, path.rfind('/'));
-  static std::mt19937_64 rng(std::random_device{}());
-  std::string tmp = folder + "/.tmp-" + std::to_string(stats.event) + "-" + std::to_string(getpid()) + "-" +
-                    std::to_string(rng() % 1000000000);
-  ScopedFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (!fd.is_open()) return make_error("cannot create " + tmp + ": " + errno_text());
-  struct Cleanup {
-    std::string path;
-    bool armed = true;
-    ~Cleanup() {
-      if (armed) unlink(path.c_str());
-    }
-  } cleanup{tmp};
+namespace {
 
-  capnp::MallocMessageBuilder msg;
-  auto info = msg.initRoot<ckpt::CheckpointInfo>();
-  std::string uuid = session.reader().uuid();
-  info.setEvent(stats.event);
+// The supervisor's part of the info: the event, where the next frame is,
+// the counters, the first process's fate, and the point inside the next
+// event (`position`) for a gdb checkpoint.
+void write_supervisor(ckpt::CheckpointInfo::Builder info, ReplaySession& session, const std::string& uuid,
+                      const Mark* position) {
+  info.setEvent(session.current_event());
   info.setTraceUuid(capnp_bytes(uuid));
   info.setCreatedAtNs(std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count());
@@ -314,21 +297,156 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
       }
     }
   }
+}
+
+void write_fds(const FdTable& table, capnp::List<ckpt::FdEntry>::Builder out) {
+  size_t i = 0;
+  for (const auto& [num, e] : table.entries()) {
+    out[i].setFd(num);
+    out[i].setKind((uint8_t)e.kind);
+    out[i].setCloexec(e.cloexec);
+    ++i;
+  }
+}
+
+// Every thread of one process, its leader first: registers, XSAVE and
+// the kernel-side state.
+void write_tasks(const std::vector<const ReplayTask*>& list, ckpt::ProcessState::Builder proc) {
+  auto tlist = proc.initTasks(list.size());
+  for (size_t k = 0; k < list.size(); ++k) {
+    Task& tk = *list[k]->task;
+    auto task = tlist[k];
+    task.setRecordedTid(tk.recorded_tid().value);
+    task.setAtSyscallEntry(list[k]->where == ReplayTask::Where::AtEntry);
+    kernel_state_to(TaskKernelState::capture(tk, true), task);
+    regs_to_capnp(tk.regs(), task.initRegs());
+    std::string xs = tk.xsave();
+    task.setXsave(capnp_bytes(xs));
+  }
+}
+
+// The layout of the process `t` leads: its mappings (trace files by their
+// names in the trace), the kernel's mm fields and the executable.
+Result<ProcessImage> capture_layout(ReplaySession& session, Task& t) {
+  // Mappings and the kernel's view of the layout.
+  ProcessImage img;
+  std::string proc_dir = "/proc/" + std::to_string(t.tid());
+  std::string prefix = session.trace_dir() + "/";
+  std::vector<MapEntry> maps = read_maps(t.tid());
+  for (const MapEntry& e : maps) {
+    MappingRecord m = mapping_record(e);
+    bool named_file = m.backing != Backing::Special && e.inode != 0 && !e.name.empty() && e.name[0] == '/' &&
+                      e.name.rfind("/dev/zero", 0) != 0;
+    if (named_file && e.name.rfind(prefix, 0) != 0)
+      return make_error("mapping of " + e.name + " is not part of the trace; cannot checkpoint");
+    if (named_file) {
+      m.backing = Backing::File;
+      m.file = e.name.substr(prefix.size());
+    }
+    img.mappings.push_back(m);
+  }
+  {
+    RemoteSyscalls rs(t);
+    img.mm = capture_mm(t, rs);
+  }
+  char exe[4096];
+  ssize_t n = readlink((proc_dir + "/exe").c_str(), exe, sizeof(exe) - 1);
+  std::string exe_path = n > 0 ? std::string(exe, n) : "";
+  if (exe_path.rfind(prefix, 0) != 0) return make_error("the executable is not part of the trace; cannot checkpoint");
+  img.mm.exe_file = exe_path.substr(prefix.size());
+  img.exe_path = exe_path;
+  return img;
+}
+
+// A page kept once for several addresses.
+struct PageHashes {
+  std::unordered_map<XXH128_hash_t, PageBlockWriter::Ref, PageHash, PageHashEq> seen;
+};
+
+// The pages of one process that a restore cannot derive: not zero, not
+// equal to the trace file they map, not untouched; identical pages (across
+// processes too) are stored once.
+void write_pages(ReplaySession& session, Task& t, const ProcessImage& img, PageBlockWriter& blocks, PageHashes& hashes,
+                 CheckpointStats& stats, ckpt::ProcessState::Builder proc) {
+  // Page contents: skip zero pages, pages equal to the trace file they
+  // map, and pages never touched; store identical pages once.
+  struct Stored {
+    uint64_t addr;
+    PageBlockWriter::Ref ref;
+  };
+  std::vector<Stored> refs;
+  PageScanner scanner(t, session.trace_dir());
+  for (const MappingRecord& m : img.mappings) {
+    if (m.backing == Backing::Special) continue;
+    scanner.scan(m, [&](uint64_t addr, PageKind kind, const uint8_t* page) {
+      if (kind != PageKind::Untouched && kind != PageKind::Unreadable) stats.resident_bytes += kPageSize;
+      switch (kind) {
+        case PageKind::Untouched:
+        case PageKind::Zero:
+          ++stats.pages_zero;
+          return;
+        case PageKind::AsFile:
+          ++stats.pages_backed;
+          return;
+        case PageKind::Unreadable:
+          return;
+        case PageKind::Data:
+          break;
+      }
+      XXH128_hash_t h = XXH3_128bits(page, kPageSize);
+      auto it = hashes.seen.find(h);
+      if (it != hashes.seen.end()) {
+        ++stats.pages_duplicate;
+        refs.push_back({addr, it->second});
+        return;
+      }
+      PageBlockWriter::Ref ref = blocks.add(page);
+      hashes.seen.emplace(h, ref);
+      refs.push_back({addr, ref});
+      ++stats.pages_stored;
+    });
+  }
+  auto pages = proc.initPages(refs.size());
+  for (size_t k = 0; k < refs.size(); ++k) {
+    pages[k].setAddr(refs[k].addr);
+    pages[k].setBlock(refs[k].ref.block);
+    pages[k].setOffset(refs[k].ref.offset);
+  }
+}
+
+}  // namespace
+
+Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec, const std::string& path,
+                                            const Mark* position, bool durable) {
+  auto started = std::chrono::steady_clock::now();
+  if (!session.can_checkpoint()) return make_error("no checkpoint can be taken at this event");
+  CheckpointStats stats;
+  stats.event = session.current_event();
+  stats.path = path;
+  std::string folder = path.substr(0, path.rfind('/'));
+  static std::mt19937_64 rng(std::random_device{}());
+  std::string tmp = folder + "/.tmp-" + std::to_string(stats.event) + "-" + std::to_string(getpid()) + "-" +
+                    std::to_string(rng() % 1000000000);
+  ScopedFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd.is_open()) return make_error("cannot create " + tmp + ": " + errno_text());
+  struct Cleanup {
+    std::string path;
+    bool armed = true;
+    ~Cleanup() {
+      if (armed) unlink(path.c_str());
+    }
+  } cleanup{tmp};
+
+  capnp::MallocMessageBuilder msg;
+  auto info = msg.initRoot<ckpt::CheckpointInfo>();
+  std::string uuid = session.reader().uuid();
+  write_supervisor(info, session, uuid, position);
 
   // Processes by recorded pid, each with its leader first.
   std::map<pid_t, std::vector<const ReplayTask*>> procs;
   for (const auto& [tid, rt] : session.tasks()) procs[rt->tgid].push_back(rt.get());
   for (auto& [tgid, list] : procs)
     std::stable_partition(list.begin(), list.end(), [tgid = tgid](const ReplayTask* rt) { return rt->recorded_tid() == tgid; });
-  auto write_fds = [](const FdTable& table, capnp::List<ckpt::FdEntry>::Builder out) {
-    size_t i = 0;
-    for (const auto& [num, e] : table.entries()) {
-      out[i].setFd(num);
-      out[i].setKind((uint8_t)e.kind);
-      out[i].setCloexec(e.cloexec);
-      ++i;
-    }
-  };
   // A 1.0 reader takes the fd table from here (it only reads one process).
   write_fds(*procs.begin()->second[0]->fds, info.initFds(procs.begin()->second[0]->fds->entries().size()));
 
@@ -337,101 +455,22 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
     RR_TRY(write_all(fd.get(), &placeholder, sizeof(placeholder), tmp));
     PageBlockWriter blocks(fd.get(), sizeof(placeholder), codec, tmp, durable);
     // Identical pages are stored once, across processes too (fork shares most).
-    std::unordered_map<XXH128_hash_t, PageBlockWriter::Ref, PageHash, PageHashEq> seen;
+    PageHashes hashes;
     auto plist = info.initProcesses(procs.size());
     size_t pi = 0;
     for (const auto& [tgid, list] : procs) {
       auto proc = plist[pi++];
       proc.setTgid(tgid);
       write_fds(*list[0]->fds, proc.initFds(list[0]->fds->entries().size()));
-      auto tlist = proc.initTasks(list.size());
-      for (size_t k = 0; k < list.size(); ++k) {
-        Task& tk = *list[k]->task;
-        auto task = tlist[k];
-        task.setRecordedTid(tk.recorded_tid().value);
-        task.setAtSyscallEntry(list[k]->where == ReplayTask::Where::AtEntry);
-        kernel_state_to(TaskKernelState::capture(tk, true), task);
-        regs_to_capnp(tk.regs(), task.initRegs());
-        std::string xs = tk.xsave();
-        task.setXsave(capnp_bytes(xs));
-      }
+      write_tasks(list, proc);
       Task& t = *list[0]->task;
 
-      // Mappings and the kernel's view of the layout.
-      ProcessImage img;
-      std::string proc_dir = "/proc/" + std::to_string(t.tid());
-      std::string prefix = session.trace_dir() + "/";
-      std::vector<MapEntry> maps = read_maps(t.tid());
-      for (const MapEntry& e : maps) {
-        MappingRecord m = mapping_record(e);
-        bool named_file = m.backing != Backing::Special && e.inode != 0 && !e.name.empty() && e.name[0] == '/' &&
-                          e.name.rfind("/dev/zero", 0) != 0;
-        if (named_file && e.name.rfind(prefix, 0) != 0)
-          return make_error("mapping of " + e.name + " is not part of the trace; cannot checkpoint");
-        if (named_file) {
-          m.backing = Backing::File;
-          m.file = e.name.substr(prefix.size());
-        }
-        img.mappings.push_back(m);
-      }
-      {
-        RemoteSyscalls rs(t);
-        img.mm = capture_mm(t, rs);
-      }
-      char exe[4096];
-      ssize_t n = readlink((proc_dir + "/exe").c_str(), exe, sizeof(exe) - 1);
-      std::string exe_path = n > 0 ? std::string(exe, n) : "";
-      if (exe_path.rfind(prefix, 0) != 0) return make_error("the executable is not part of the trace; cannot checkpoint");
-      img.mm.exe_file = exe_path.substr(prefix.size());
-      img.exe_path = exe_path;
+      RR_ASSIGN_OR_RETURN(ProcessImage img, capture_layout(session, t));
       image_to_capnp(img, proc.initImage());
 
       auto pages_started = std::chrono::steady_clock::now();
       RR_LOG("checkpoint: task and layout state %.3f s", std::chrono::duration<double>(pages_started - started).count());
-      // Page contents: skip zero pages, pages equal to the trace file they
-      // map, and pages never touched; store identical pages once.
-      struct Stored {
-        uint64_t addr;
-        PageBlockWriter::Ref ref;
-      };
-      std::vector<Stored> refs;
-      PageScanner scanner(t, session.trace_dir());
-      for (const MappingRecord& m : img.mappings) {
-        if (m.backing == Backing::Special) continue;
-        scanner.scan(m, [&](uint64_t addr, PageKind kind, const uint8_t* page) {
-          if (kind != PageKind::Untouched && kind != PageKind::Unreadable) stats.resident_bytes += kPageSize;
-          switch (kind) {
-            case PageKind::Untouched:
-            case PageKind::Zero:
-              ++stats.pages_zero;
-              return;
-            case PageKind::AsFile:
-              ++stats.pages_backed;
-              return;
-            case PageKind::Unreadable:
-              return;
-            case PageKind::Data:
-              break;
-          }
-          XXH128_hash_t h = XXH3_128bits(page, kPageSize);
-          auto it = seen.find(h);
-          if (it != seen.end()) {
-            ++stats.pages_duplicate;
-            refs.push_back({addr, it->second});
-            return;
-          }
-          PageBlockWriter::Ref ref = blocks.add(page);
-          seen.emplace(h, ref);
-          refs.push_back({addr, ref});
-          ++stats.pages_stored;
-        });
-      }
-      auto pages = proc.initPages(refs.size());
-      for (size_t k = 0; k < refs.size(); ++k) {
-        pages[k].setAddr(refs[k].addr);
-        pages[k].setBlock(refs[k].ref.block);
-        pages[k].setOffset(refs[k].ref.offset);
-      }
+      write_pages(session, t, img, blocks, hashes, stats, proc);
     }
     auto pages_read = std::chrono::steady_clock::now();
     RR_TRY(blocks.finish());
