@@ -18,6 +18,7 @@
 #include "core/address_space.h"
 #include "core/remote_syscalls.h"
 #include "core/rr_page.h"
+#include "core/syscall_restart.h"
 #include "record/record_session.h"
 #include "record/syscall_table.h"
 #include "record/task_mem_reader.h"
@@ -123,6 +124,7 @@ void RecordSession::on_exec_done(RecordTask& rt, trace::ExecImage::Builder out) 
 Status RecordSession::on_syscall_entry(RecordTask& rt) {
   Task& t = *rt.task;
   rt.entry_regs = t.regs();
+  RR_TRY(check_restart(rt, rt.entry_regs, true));
   rt.exec_seen = false;
   rt.in_syscall = true;
   rt.entry_recorded = false;
@@ -257,6 +259,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   rt.fds->on_syscall(nr, call.arg, call.ret, [&](RemotePtr a, void* b, size_t n) { return t.read_mem(a, b, n); });
   regs_to_capnp(regs, sc.initExitRegs());
   rt.last_event_regs = regs;
+  rt.restart_undecided = restart_undecided(regs);
   RR_TRY(finish_frame(msg));
   inject_held_signals(rt);
   if ((nr == SYS_sched_yield || slice_events_ >= kSliceEvents) && others_ready(rt)) {
@@ -267,11 +270,40 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   return resume_running(rt);
 }
 
+Status RecordSession::check_restart(RecordTask& rt, const Registers& now, bool at_entry) {
+  if (!rt.restart_undecided) return {};
+  const Registers& exit = rt.last_event_regs;
+  Registers restarted = restarted_without_handler(exit);
+  if (!at_entry) {
+    // A signal at the exit itself is an event; replay's kernel then decides
+    // as this one does. One that came after the restart waits for an event.
+    if (now == exit) rt.restart_undecided = false;
+    if (now == exit || now == restarted) return {};
+  } else {
+    rt.restart_undecided = false;
+    // The entry stop shows the number in orig_rax and -ENOSYS in rax, and
+    // rip after the syscall instruction again.
+    Registers entry = restarted;
+    entry.set_ip(exit.ip());
+    entry.set_syscallno(restarted.syscall_result());
+    entry.set_syscall_result(now.syscall_result());
+    if (now == entry) return {};
+  }
+  char text[320];
+  snprintf(text, sizeof text,
+           "thread %d: %s was interrupted (%lld), and the kernel went on neither to a signal nor to its restart "
+           "(rip 0x%llx, %s); replay could not follow (event %llu)",
+           rt.tid(), syscall_name(exit.syscallno()).c_str(), (long long)exit.syscall_result(),
+           (unsigned long long)now.ip().as_int(), at_entry ? ("entering " + syscall_name(now.syscallno())).c_str() : "a signal",
+           (unsigned long long)next_event_);
+  return make_error(text);
+}
+
 // What the kernel writes for restart_syscall is what the interrupted call
 // writes: describe it with that call's number and arguments.
 SyscallArgs RecordSession::restart_call(RecordTask& rt, const SyscallArgs& call) {
   if (call.nr != SYS_restart_syscall) {
-    if (call.ret == -516 /* ERESTART_RESTARTBLOCK */) rt.interrupted = call;
+    if (call.ret == kERestartRestartBlock) rt.interrupted = call;
     return call;
   }
   SyscallArgs c = rt.interrupted;
@@ -347,8 +379,9 @@ bool RecordSession::try_emulate_rdtsc(RecordTask& rt, const siginfo_t& si) {
 Status RecordSession::on_signal(RecordTask& rt, int sig) {
   Task& t = *rt.task;
   siginfo_t si = t.siginfo();
-  if (try_emulate_rdtsc(rt, si)) return resume_running(rt);
   Registers regs = t.regs();
+  RR_TRY(check_restart(rt, regs, false));
+  if (try_emulate_rdtsc(rt, si)) return resume_running(rt);
   bool sync = is_synchronous(sig, si);
   if (!sync && !(regs == rt.last_event_regs)) {
     // User code ran since the last event: this point cannot be found again

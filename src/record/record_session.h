@@ -58,6 +58,10 @@ struct RecordTask {
   std::vector<siginfo_t> held;        // async signals waiting for an event
   std::map<int, siginfo_t> injected;  // re-sent held signals, by number
   SyscallArgs interrupted;            // the last call interrupted with ERESTART_RESTARTBLOCK
+  // Its last event is the exit of an interrupted syscall (core/
+  // syscall_restart.h) and the kernel has not shown yet whether a signal
+  // turns it into EINTR or the call restarts.
+  bool restart_undecided = false;
   std::chrono::steady_clock::time_point ran_since;  // when it last started running user code
   pid_t exec_former_tid = 0;           // it execed from a non-leader thread: its tid until the execve's frame
   pid_t tid() const { return task->tid(); }
@@ -106,6 +110,10 @@ class RecordSession {
   Status write_shared_files();
   void inject_held_signals(RecordTask& t);
   SyscallArgs restart_call(RecordTask& t, const SyscallArgs& call);
+  // At `t`'s first stop after an interrupted exit with registers `now`:
+  // replay restarts the call unless a signal event comes first, so the
+  // recording must show either a signal at that exit or the restarted entry.
+  Status check_restart(RecordTask& t, const Registers& now, bool at_entry);
   void record_shared_map_changes(RecordTask& t, const SyscallArgs& call, std::vector<MemRange>& ranges);
   void remove_task(pid_t tid);
   size_t live_threads(pid_t tgid) const;

@@ -23,6 +23,7 @@
 #include "core/remote_syscalls.h"
 #include "core/signal_delivery.h"
 #include "core/rr_page.h"
+#include "core/syscall_restart.h"
 #include "record/record_session.h"
 #include "record/syscall_table.h"
 #include "record/task_mem_reader.h"
@@ -353,6 +354,7 @@ Status ReplaySession::apply_exec(trace::Frame::Reader f, trace::ExecImage::Reade
 
 WaitStatus ReplaySession::resume_and_wait(ReplayTask& rt, ResumeHow how) {
   Task& t = *rt.task;
+  restart_without_signal(rt);
   bool entered_handler = false;
   if (rt.pending_sig && deliver_to_handler(t, rt.pending_sig)) {
     write_frame_state(t, rt.pending_frame);
@@ -363,6 +365,20 @@ WaitStatus ReplaySession::resume_and_wait(ReplayTask& rt, ResumeHow how) {
   t.resume(how, rt.pending_sig);
   rt.pending_sig = 0;
   return wait_filtered(rt, how);
+}
+
+void ReplaySession::restart_without_signal(ReplayTask& rt) {
+  // With a signal to deliver, the kernel decides as it did in the recording
+  // (the recorder wrote the signal's event right at the interrupted exit).
+  if (rt.pending_sig || rt.queued_sig) return;
+  Registers r = rt.task->regs();
+  if (!restart_undecided(r)) return;
+  // The recording went on without a signal here (another thread took it, or
+  // it was a stop that was no signal), so its kernel restarted the call.
+  // Replay's kernel emulated the call and sees no signal: it would return
+  // the code to user space. The recorder checked that the task's next event
+  // is the restarted entry, and reach_syscall_entry compares it.
+  rt.task->set_regs(restarted_without_handler(r));
 }
 
 namespace {
