@@ -354,7 +354,6 @@ Status ReplaySession::apply_exec(trace::Frame::Reader f, trace::ExecImage::Reade
 
 WaitStatus ReplaySession::resume_and_wait(ReplayTask& rt, ResumeHow how) {
   Task& t = *rt.task;
-  restart_without_signal(rt);
   bool entered_handler = false;
   if (rt.pending_sig && deliver_to_handler(t, rt.pending_sig)) {
     write_frame_state(t, rt.pending_frame);
@@ -368,16 +367,16 @@ WaitStatus ReplaySession::resume_and_wait(ReplayTask& rt, ResumeHow how) {
 }
 
 void ReplaySession::restart_without_signal(ReplayTask& rt) {
-  // With a signal to deliver, the kernel decides as it did in the recording
-  // (the recorder wrote the signal's event right at the interrupted exit).
-  if (rt.pending_sig || rt.queued_sig) return;
+  // A signal event at the interrupted exit is being delivered now: the
+  // kernel decides as it enters the handler, as it did in the recording.
+  if (rt.pending_sig) return;
   Registers r = rt.task->regs();
   if (!restart_undecided(r)) return;
-  // The recording went on without a signal here (another thread took it, or
-  // it was a stop that was no signal), so its kernel restarted the call.
-  // Replay's kernel emulated the call and sees no signal: it would return
-  // the code to user space. The recorder checked that the task's next event
-  // is the restarted entry, and reach_syscall_entry compares it.
+  // The recording went on to a syscall entry without a signal here (another
+  // thread took it, or the wakeup was no signal), so its kernel restarted
+  // the call. Replay's kernel emulated the call and sees no signal: it would
+  // return the code to user space. The recorder checked that the entry is
+  // the restarted call; reach_syscall_entry compares its registers.
   rt.task->set_regs(restarted_without_handler(r));
 }
 
@@ -694,6 +693,7 @@ void ReplaySession::echo_write(Task& t, trace::SyscallEvent::Reader sc, int fd) 
 Status ReplaySession::reach_syscall_entry(trace::Frame::Reader f, int64_t nr, trace::Registers::Reader expected,
                                           ReplayTask& rt) {
   Task& t = *rt.task;
+  restart_without_signal(rt);
   WaitStatus st = resume_and_wait(rt, ResumeHow::Sysemu);
   if (st.ended()) return divergence(f, "the program " + st.describe() + " where the recording made syscall " + syscall_name(nr));
   if (!st.is_syscall_stop())
