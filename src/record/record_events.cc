@@ -177,6 +177,10 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
     regs_to_capnp(entry_regs_, sc.initEntryRegs());
     regs_to_capnp(entry_regs_, sc.initExitRegs());
     RR_TRY(finish_frame(msg));
+    // That frame is its last syscall event: when the task is slow to reach
+    // its exit stop while others wait, the run loop must not write an entry
+    // event too (replay would wait for an entry of a task that has ended).
+    rt.entry_recorded = true;
     return resume_running(rt);
   }
   RR_TRY(resume_running(rt));

@@ -47,7 +47,7 @@ struct RecordTask {
   State state = State::Ready;
   WaitStatus pending;                 // the unhandled stop (Unprocessed)
   bool in_syscall = false;            // between a syscall's entry and exit stops
-  bool entry_recorded = false;        // a SyscallEntryEvent was written for it
+  bool entry_recorded = false;        // its entry is an event: a SyscallEntryEvent, or exit's frame
   bool exec_seen = false;             // PTRACE_EVENT_EXEC seen during the current syscall
   bool exit_recorded = false;         // its ExitEvent is written
   pid_t new_child = 0;                // the task the current clone-family syscall created
