@@ -127,9 +127,11 @@ static void* forker(void* arg) {
     if (phase == 0) set_action(SIGCHLD, SIG_DFL, 0);
     if (phase == 1) set_action(SIGCHLD, on_signal, SA_RESTART);
     if (phase == 2) set_action(SIGCHLD, on_signal, 0);
-    struct itimerspec its = {{0, 300 * 1000}, {0, 300 * 1000}};
-    timer_settime(timer, 0, &its, NULL);
     for (int i = 0; i < kRoundsPerPhase; ++i) {
+      // One shot per round: a periodic timer faster than a traced loop
+      // iteration would keep interrupting the sleep below without end.
+      struct itimerspec its = {{0, 0}, {0, (i % 8 + 1) * 20 * 1000}};
+      timer_settime(timer, 0, &its, NULL);
       pid_t c = fork();
       if (c == 0) _exit(i & 0x7f);
       if (c < 0) return (void*)0L;
@@ -141,8 +143,6 @@ static void* forker(void* arg) {
       }
       if (WIFEXITED(st) && WEXITSTATUS(st) == (i & 0x7f)) ++reaped;
     }
-    struct itimerspec off = {{0, 0}, {0, 0}};
-    timer_settime(timer, 0, &off, NULL);
   }
   timer_delete(timer);
   return (void*)reaped;
