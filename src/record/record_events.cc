@@ -293,14 +293,13 @@ Status RecordSession::check_restart(RecordTask& rt, const Registers& now, bool a
     entry.set_syscall_result(now.syscall_result());
     if (now == entry) return {};
   }
-  char text[320];
-  snprintf(text, sizeof text,
-           "thread %d: %s was interrupted (%lld), and the kernel went on neither to a signal nor to its restart "
-           "(rip 0x%llx, %s); replay could not follow (event %llu)",
-           rt.tid(), syscall_name(exit.syscallno()).c_str(), (long long)exit.syscall_result(),
-           (unsigned long long)now.ip().as_int(), at_entry ? ("entering " + syscall_name(now.syscallno())).c_str() : "a signal",
-           (unsigned long long)next_event_);
-  return make_error(text);
+  char where[64];
+  snprintf(where, sizeof where, "rip 0x%llx", (unsigned long long)now.ip().as_int());
+  return make_error("thread " + std::to_string(rt.tid()) + ": " + syscall_name(exit.syscallno()) +
+                    " was interrupted (" + std::to_string(exit.syscall_result()) +
+                    ") and the kernel went on neither to a signal nor to its restart (" +
+                    (at_entry ? "entering " + syscall_name(now.syscallno()) : std::string("a signal")) + " at " +
+                    where + "); replay could not follow (event " + std::to_string(next_event_) + ")");
 }
 
 // What the kernel writes for restart_syscall is what the interrupted call
