@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstdio>
 
+#include "core/syscall_restart.h"
 #include "core/syscall_table.h"
 #include "core/tracee_abi.h"
 
@@ -174,14 +175,7 @@ std::string select_common(const SyscallArgs& c, Out& out, uint64_t timeout_size)
 
 // EINTR, or one of the kernel-internal codes a tracer sees at the exit stop
 // of an interrupted syscall before it becomes EINTR or a restart.
-bool interrupted(int64_t ret) {
-  constexpr int64_t kERestartSys = -512;
-  constexpr int64_t kERestartNoIntr = -513;
-  constexpr int64_t kERestartNoHand = -514;
-  constexpr int64_t kERestartRestartBlock = -516;
-  return ret == -EINTR || ret == kERestartSys || ret == kERestartNoIntr ||
-         ret == kERestartNoHand || ret == kERestartRestartBlock;
-}
+bool interrupted(int64_t ret) { return ret == -EINTR || is_restart_code(ret); }
 
 std::string iov_read(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
   add_iov(mem, c.arg[1], c.arg[2], static_cast<uint64_t>(c.ret), out);

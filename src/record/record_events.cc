@@ -19,6 +19,7 @@
 #include "core/address_space.h"
 #include "core/remote_syscalls.h"
 #include "core/rr_page.h"
+#include "core/syscall_restart.h"
 #include "record/record_session.h"
 #include "core/syscall_table.h"
 #include "core/task_mem_reader.h"
@@ -126,6 +127,7 @@ void RecordSession::on_exec_done(RecordTask& rt, trace::ExecImage::Builder out) 
 Status RecordSession::on_syscall_entry(RecordTask& rt) {
   Task& t = *rt.task;
   rt.entry_regs = t.regs();
+  RR_TRY(check_restart(rt, rt.entry_regs, true));
   rt.exec_seen = false;
   rt.in_syscall = true;
   rt.entry_recorded = false;
@@ -178,6 +180,10 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
     regs_to_capnp(entry_regs_, sc.initEntryRegs());
     regs_to_capnp(entry_regs_, sc.initExitRegs());
     RR_TRY(finish_frame(msg));
+    // That frame is its last syscall event: when the task is slow to reach
+    // its exit stop while others wait, the run loop must not write an entry
+    // event too (replay would wait for an entry of a task that has ended).
+    rt.entry_recorded = true;
     return resume_running(rt);
   }
   if (desc->write.data == WrittenData::FromFd && rt.fds->echo_target((int64_t)entry_regs_.arg(desc->write.fd))) {
@@ -266,6 +272,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   rt.fds->on_syscall(nr, call.arg, call.ret, [&](RemotePtr a, void* b, size_t n) { return t.read_mem(a, b, n); });
   regs_to_capnp(regs, sc.initExitRegs());
   rt.last_event_regs = regs;
+  rt.restart_undecided = restart_undecided(regs);
   RR_TRY(finish_frame(msg));
   inject_held_signals(rt);
   if ((nr == SYS_sched_yield || slice_events_ >= kSliceEvents) && others_ready(rt)) {
@@ -308,11 +315,39 @@ void RecordSession::record_echo(RecordTask& rt, const SyscallDesc& desc, const S
   echo.setHash(XXH64(bytes->data(), bytes->size(), 0));
 }
 
+Status RecordSession::check_restart(RecordTask& rt, const Registers& now, bool at_entry) {
+  if (!rt.restart_undecided) return {};
+  const Registers& exit = rt.last_event_regs;
+  Registers restarted = restarted_without_handler(exit);
+  if (!at_entry) {
+    // A signal at the exit itself is an event; replay's kernel then decides
+    // as this one does. One that came after the restart waits for an event.
+    if (now == exit) rt.restart_undecided = false;
+    if (now == exit || now == restarted) return {};
+  } else {
+    rt.restart_undecided = false;
+    // The entry stop shows the number in orig_rax and -ENOSYS in rax, and
+    // rip after the syscall instruction again.
+    Registers entry = restarted;
+    entry.set_ip(exit.ip());
+    entry.set_syscallno(restarted.syscall_result());
+    entry.set_syscall_result(now.syscall_result());
+    if (now == entry) return {};
+  }
+  char where[64];
+  snprintf(where, sizeof where, "rip 0x%llx", (unsigned long long)now.ip().as_int());
+  return make_error("thread " + std::to_string(rt.tid()) + ": " + syscall_name(exit.syscallno()) +
+                    " was interrupted (" + std::to_string(exit.syscall_result()) +
+                    ") and the kernel went on neither to a signal nor to its restart (" +
+                    (at_entry ? "entering " + syscall_name(now.syscallno()) : std::string("a signal")) + " at " +
+                    where + "); replay could not follow (event " + std::to_string(next_event_) + ")");
+}
+
 // What the kernel writes for restart_syscall is what the interrupted call
 // writes: describe it with that call's number and arguments.
 SyscallArgs RecordSession::restart_call(RecordTask& rt, const SyscallArgs& call) {
   if (call.nr != SYS_restart_syscall) {
-    if (call.ret == -516 /* ERESTART_RESTARTBLOCK */) rt.interrupted = call;
+    if (call.ret == kERestartRestartBlock) rt.interrupted = call;
     return call;
   }
   SyscallArgs c = rt.interrupted;
@@ -386,8 +421,9 @@ bool RecordSession::try_emulate_rdtsc(RecordTask& rt, const siginfo_t& si) {
 Status RecordSession::on_signal(RecordTask& rt, int sig) {
   Task& t = *rt.task;
   siginfo_t si = t.siginfo();
-  if (try_emulate_rdtsc(rt, si)) return resume_running(rt);
   Registers regs = t.regs();
+  RR_TRY(check_restart(rt, regs, false));
+  if (try_emulate_rdtsc(rt, si)) return resume_running(rt);
   bool sync = is_synchronous(sig, si);
   if (!sync && !(regs == rt.last_event_regs)) {
     // User code ran since the last event: this point cannot be found again

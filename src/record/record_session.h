@@ -48,7 +48,7 @@ struct RecordTask {
   State state = State::Ready;
   WaitStatus pending;                 // the unhandled stop (Unprocessed)
   bool in_syscall = false;            // between a syscall's entry and exit stops
-  bool entry_recorded = false;        // a SyscallEntryEvent was written for it
+  bool entry_recorded = false;        // its entry is an event: a SyscallEntryEvent, or exit's frame
   bool exec_seen = false;             // PTRACE_EVENT_EXEC seen during the current syscall
   bool exit_recorded = false;         // its ExitEvent is written
   pid_t new_child = 0;                // the task the current clone-family syscall created
@@ -59,6 +59,10 @@ struct RecordTask {
   std::vector<siginfo_t> held;        // async signals waiting for an event
   std::map<int, siginfo_t> injected;  // re-sent held signals, by number
   SyscallArgs interrupted;            // the last call interrupted with ERESTART_RESTARTBLOCK
+  // Its last event is the exit of an interrupted syscall (core/
+  // syscall_restart.h) and the kernel has not shown yet whether a signal
+  // turns it into EINTR or the call restarts.
+  bool restart_undecided = false;
   uint64_t cpu_ns_at_run = 0;         // its CPU time (ns) when it last started running user code
   pid_t exec_former_tid = 0;           // it execed from a non-leader thread: its tid until the execve's frame
   EchoCapture echo;                    // bytes its current syscall moves to stdout/stderr from another fd
@@ -108,6 +112,10 @@ class RecordSession {
   Status write_shared_files();
   void inject_held_signals(RecordTask& t);
   SyscallArgs restart_call(RecordTask& t, const SyscallArgs& call);
+  // At `t`'s first stop after an interrupted exit with registers `now`:
+  // replay restarts the call unless a signal event comes first, so the
+  // recording must show either a signal at that exit or the restarted entry.
+  Status check_restart(RecordTask& t, const Registers& now, bool at_entry);
   void record_shared_map_changes(RecordTask& t, const SyscallArgs& call, std::vector<MemRange>& ranges);
   // For a call that wrote to the original stdout or stderr: echoFd and what
   // it wrote there, which `replay -a` echoes and checks.

@@ -23,6 +23,7 @@
 #include "core/remote_syscalls.h"
 #include "core/signal_delivery.h"
 #include "core/rr_page.h"
+#include "core/syscall_restart.h"
 #include "core/tracee_setup.h"
 #include "core/syscall_table.h"
 #include "core/task_mem_reader.h"
@@ -351,6 +352,20 @@ WaitStatus ReplaySession::resume_and_wait(ReplayTask& rt, ResumeHow how) {
   return wait_filtered(rt, how);
 }
 
+void ReplaySession::restart_without_signal(ReplayTask& rt) {
+  // A signal event at the interrupted exit is being delivered now: the
+  // kernel decides as it enters the handler, as it did in the recording.
+  if (rt.pending_sig) return;
+  Registers r = rt.task->regs();
+  if (!restart_undecided(r)) return;
+  // The recording went on to a syscall entry without a signal here (another
+  // thread took it, or the wakeup was no signal), so its kernel restarted
+  // the call. Replay's kernel emulated the call and sees no signal: it would
+  // return the code to user space. The recorder checked that the entry is
+  // the restarted call; reach_syscall_entry compares its registers.
+  rt.task->set_regs(restarted_without_handler(r));
+}
+
 namespace {
 
 constexpr int kSiKernel = 0x80;  // si_code of an int3 trap
@@ -644,6 +659,7 @@ Registers ReplaySession::execute_in_place(ReplayTask& rt) {
 Status ReplaySession::reach_syscall_entry(trace::Frame::Reader f, int64_t nr, trace::Registers::Reader expected,
                                           ReplayTask& rt) {
   Task& t = *rt.task;
+  restart_without_signal(rt);
   WaitStatus st = resume_and_wait(rt, ResumeHow::Sysemu);
   if (st.ended()) return divergence(f, "the program " + st.describe() + " where the recording made syscall " + syscall_name(nr));
   if (!st.is_syscall_stop())

@@ -174,6 +174,11 @@ class ReplaySession {
   Status reach_syscall_entry(trace::Frame::Reader f, int64_t nr, trace::Registers::Reader expected, ReplayTask& rt);
   // Resumes the tracee and waits; passes the pending signal.
   WaitStatus resume_and_wait(ReplayTask& rt, ResumeHow how);
+  // Before `rt` runs to its next syscall entry: when it stands at the exit
+  // of an interrupted syscall (see core/syscall_restart.h) and no signal is
+  // to be delivered, does what the recording's kernel did then, the restart
+  // without a handler.
+  void restart_without_signal(ReplayTask& rt);
   // The user code of one event under the hook: pieces with traps armed,
   // hits reported, until the event's stop, which is returned. When the
   // task was just put at a signal handler's first instruction, a first
