@@ -1,0 +1,346 @@
+// ReplaySession, the events that make and end tasks and images: exits,
+// fork/vfork/clone run for real, execve rebuilt in place or in a fresh
+// process.
+#include "replay/replay_session.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core/address_space.h"
+#include "core/perf_counter.h"
+#include "core/pid_namespace.h"
+#include "core/remote_syscalls.h"
+#include "core/signal_delivery.h"
+#include "core/rr_page.h"
+#include "core/syscall_restart.h"
+#include "core/tracee_setup.h"
+#include "core/syscall_table.h"
+#include "core/task_mem_reader.h"
+#include "util/fatal.h"
+#include "util/io.h"
+
+#include "replay/replay_internal.h"
+
+namespace rr {
+
+Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reader ev, ReplayTask& rt) {
+  Task& t = *rt.task;
+  pid_t recorded = rt.recorded_tid();
+  if (!rt.end_seen && t.alive()) {
+    if (!rt.exiting) {
+      // Killed from outside: by SIGKILL (kill is emulated, so send it now),
+      // by a fatal signal already delivered, or with its process.
+      if (ev.getKilledBy() == SIGKILL) syscall(SYS_tkill, t.tid(), SIGKILL);
+      t.try_resume(ResumeHow::Cont, rt.pending_sig);
+      rt.pending_sig = 0;
+    }
+    WaitStatus other;
+    if (!wait_for_end_stop(rt, &other))
+      return divergence(f, "expected task " + std::to_string(recorded) + " to end, got " + describe_stop(other));
+  }
+  WaitStatus status = rt.end_status;
+  bool at_exit_stop = rt.end_seen && rt.end_is_exit_stop;
+  int code = status.exited() ? status.exit_code() : 0;
+  int killed = status.killed() ? status.term_sig() : 0;
+  if (ev.getKilledBy() != killed || (!killed && ev.getExitCode() != code))
+    return divergence(f, "task " + std::to_string(recorded) + " " + status.describe() +
+                             " in replay, but ended with status " + std::to_string(ev.getExitCode()) + " / signal " +
+                             std::to_string(ev.getKilledBy()) + " in the recording");
+  bool leader_outlived = false;
+  if (at_exit_stop) {
+    t.try_resume(ResumeHow::Cont);
+    size_t threads = 0;
+    for (const auto& [tid, o] : tasks_) threads += o->tgid == rt.tgid;
+    // A leader ends for good only with its last thread.
+    leader_outlived = recorded == rt.tgid && threads > 1;
+    // What the kernel does as a thread ends (clearing its tid word) is done
+    // before the next event, as in the recording.
+    if (!leader_outlived) t.wait_until_ended();
+  }
+  if (leader_outlived) {
+    zombies_.push_back(std::move(rt.task));
+    tasks_.erase(recorded);
+  } else {
+    forget_task(recorded);
+  }
+  if (recorded == initial_tid_) {
+    exited_ = true;
+    exit_code_ = code;
+    killed_by_ = killed;
+  }
+  return {};
+}
+
+bool ReplaySession::wait_for_end_stop(ReplayTask& rt, WaitStatus* other) {
+  Task& t = *rt.task;
+  for (;;) {
+    WaitStatus st = wait_filtered(rt, ResumeHow::Cont);
+    if (st.ended()) {
+      rt.end_status = st;
+      rt.end_is_exit_stop = false;
+      break;
+    }
+    if (st.ptrace_event() == PTRACE_EVENT_EXIT) {
+      rt.end_status = WaitStatus((int)t.event_msg());
+      rt.end_is_exit_stop = true;
+      break;
+    }
+    *other = st;
+    return false;
+  }
+  rt.end_seen = true;
+  rt.exiting = true;
+  return true;
+}
+
+Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_t recorded_child, bool keep_vfork) {
+  Task& t = *rt.task;
+  Registers entry = t.regs();
+  SyscallArgs call;
+  call.nr = entry.syscallno();
+  for (int i = 0; i < 6; ++i) call.arg[i] = entry.arg(i);
+  TaskMemReader reader(t);
+  uint64_t flags = 0;
+  if (!clone_flags(call, reader, &flags)) return divergence(f, "cannot read the arguments of " + syscall_name(call.nr));
+  // A vfork child's image is rebuilt in place, which must not touch the
+  // parent's memory: replay forks it instead. A pidfd would be a real fd the
+  // program does not know; the recorded number is written instead.
+  uint64_t run_flags = flags & ~(uint64_t)CLONE_PIDFD;
+  bool vfork = (flags & CLONE_VFORK) && !(flags & CLONE_THREAD);
+  if (vfork && !keep_vfork) {
+    run_flags &= ~(uint64_t)(CLONE_VFORK | CLONE_VM);
+    vfork = false;
+  }
+  Registers r = entry;
+  int64_t run_nr = call.nr;
+  std::string saved_scratch;
+  uint64_t ctid = 0;
+  // In replay's PID namespace every clone runs as clone3 with set_tid, so
+  // the new task gets its recorded tid (and the kernel writes that tid
+  // wherever it writes one: tid words, robust futexes).
+  bool exact = ns_ != nullptr && recorded_child > 1;
+  struct clone_args args;
+  memset(&args, 0, sizeof(args));
+  if (exact) {
+    if (call.nr == SYS_clone3) {
+      size_t size = std::min<uint64_t>(call.arg[1], sizeof(args));
+      if (size < CLONE_ARGS_SIZE_VER0 || !t.read_mem(RemotePtr(call.arg[0]), &args, size))
+        return divergence(f, "cannot read clone3's arguments");
+      args.flags = run_flags;
+    } else {
+      // clone ignores CLONE_DETACHED (musl passes it) and bits above 31;
+      // clone3 refuses them.
+      args.flags = (uint32_t)run_flags & ~(uint64_t)(CSIGNAL | CLONE_DETACHED);
+      args.exit_signal = (run_flags & (CLONE_THREAD | CLONE_PARENT)) ? 0 : run_flags & CSIGNAL;
+      if (call.nr == SYS_clone) {
+        // clone's stack argument is the new stack pointer; clone3 starts
+        // the child at stack + stack_size.
+        if (call.arg[1]) {
+          args.stack = call.arg[1] - 8;
+          args.stack_size = 8;
+        }
+        args.parent_tid = call.arg[2];
+        args.child_tid = call.arg[3];
+        args.tls = call.arg[4];
+      }
+    }
+    ctid = args.child_tid;
+    args.set_tid = kRrScratch + sizeof(args);
+    args.set_tid_size = 1;
+    args.cgroup = 0;
+    saved_scratch = t.read_bytes(RemotePtr(kRrScratch), sizeof(args) + sizeof(pid_t));
+    int32_t want = recorded_child;
+    t.write_mem(RemotePtr(kRrScratch), &args, sizeof(args));
+    t.write_mem(RemotePtr(kRrScratch + sizeof(args)), &want, sizeof(want));
+    run_nr = SYS_clone3;
+    r.set_arg(0, kRrScratch);
+    r.set_arg(1, sizeof(args));
+  } else if (call.nr == SYS_fork || (call.nr == SYS_vfork && !vfork)) {
+    run_nr = SYS_clone;
+    r.set_arg(0, run_flags);
+    for (int i = 1; i < 5; ++i) r.set_arg(i, 0);
+  } else if (call.nr == SYS_clone) {
+    r.set_arg(0, run_flags);
+    ctid = call.arg[3];
+  } else {
+    size_t size = std::min<uint64_t>(call.arg[1], 256);
+    std::string raw(size, '\0');
+    if (!t.read_mem(RemotePtr(call.arg[0]), raw.data(), size)) return divergence(f, "cannot read clone3's arguments");
+    memcpy(raw.data(), &run_flags, sizeof(run_flags));
+    if (size >= 24) memcpy(&ctid, raw.data() + 16, sizeof(ctid));
+    saved_scratch = t.read_bytes(RemotePtr(kRrScratch), size);
+    t.write_mem(RemotePtr(kRrScratch), raw.data(), size);
+    r.set_arg(0, kRrScratch);
+  }
+  WaitStatus st;
+  for (int attempt = 0;; ++attempt) {
+    if (!reenter_syscall(rt, r, run_nr, &st))
+      return divergence(f, "re-executing " + syscall_name(call.nr) + " did not reach its entry: " + describe_stop(st));
+    t.resume(ResumeHow::Syscall);
+    st = wait_filtered(rt, ResumeHow::Syscall);
+    if (!(exact && attempt == 0 && st.is_syscall_stop())) break;
+    // The recorded tid is taken (by a task replay has not reaped, say):
+    // any tid will do, translated like any other.
+    RR_LOG("clone3 with set_tid %d failed (%lld); the task gets another tid", recorded_child,
+           (long long)t.regs().syscall_result());
+    args.set_tid = 0;
+    args.set_tid_size = 0;
+    t.write_mem(RemotePtr(kRrScratch), &args, sizeof(args));
+  }
+  int ev = st.ptrace_event();
+  if (ev != PTRACE_EVENT_FORK && ev != PTRACE_EVENT_VFORK && ev != PTRACE_EVENT_CLONE)
+    return divergence(f, syscall_name(call.nr) + " did not create a task in replay: " + describe_stop(st));
+  pid_t live_child = (pid_t)t.event_msg();
+  int cstatus = 0;
+  while (waitpid(live_child, &cstatus, __WALL) < 0)
+    if (errno != EINTR) return divergence(f, "the new task vanished: " + errno_text());
+  t.resume(ResumeHow::Syscall);
+  if (vfork) {
+    // The parent stays in the kernel until the child execs or ends; its
+    // SyscallEvent collects it. The child's first moves are in its memory.
+    rt.in_vfork = true;
+  } else {
+    st = wait_filtered(rt, ResumeHow::Syscall);
+    if (!st.is_syscall_stop()) return divergence(f, syscall_name(call.nr) + " did not return: " + describe_stop(st));
+    Registers after = t.regs();
+    if (!saved_scratch.empty()) t.write_mem(RemotePtr(kRrScratch), saved_scratch.data(), saved_scratch.size());
+    for (int i = 0; i < 6; ++i) after.set_arg(i, entry.arg(i));
+    after.set_syscallno(call.nr);
+    after.set_syscall_result(recorded_child);
+    t.set_regs(after);
+  }
+
+  RR_LOG("task %d is %d in replay's namespace (live %d)", recorded_child, PidNamespace::inner_tid(live_child), live_child);
+  auto child = std::make_unique<ReplayTask>();
+  child->task = std::make_unique<Task>(live_child, RecordedTid{recorded_child});
+  WaitStatus cst(cstatus);
+  if (!cst.stopped()) return divergence(f, "the new task ended at once: " + cst.describe());
+  Task& c = *child->task;
+  Registers cr = c.regs();
+  for (int i = 0; i < 6; ++i) cr.set_arg(i, entry.arg(i));
+  cr.set_syscallno(call.nr);
+  c.set_regs(cr);
+  if (vfork) child->vfork_parent = rt.recorded_tid();
+  // clone3's arguments were in the shared scratch page; the parent is not
+  // stopped yet, so they are cleared when the child leaves it.
+  if (vfork && !saved_scratch.empty()) t.write_mem(RemotePtr(kRrScratch), saved_scratch.data(), saved_scratch.size());
+  // The kernel wrote the live tid; the program saw the recorded one.
+  if ((flags & CLONE_CHILD_SETTID) && ctid) c.write_val<int32_t>(RemotePtr(ctid), recorded_child);
+  if (!saved_scratch.empty() && !(run_flags & CLONE_VM)) c.write_mem(RemotePtr(kRrScratch), saved_scratch.data(), saved_scratch.size());
+  child->tgid = (flags & CLONE_THREAD) ? rt.tgid : recorded_child;
+  child->fds = (flags & CLONE_FILES) ? rt.fds : std::make_shared<FdTable>(*rt.fds);
+  tasks_[recorded_child] = std::move(child);
+  return {};
+}
+
+Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace::ExecImage::Reader image) {
+  if (rt.recorded_tid() != rt.tgid) RR_TRY(exec_from_thread(rt));
+  retire_other_threads(rt);
+  if (rt.vfork_parent) RR_TRY(detach_vfork_child(rt));
+  Task& t = *rt.task;
+  ExecKept kept = kept_by_exec(t);
+  uint64_t ignored = kept.ignored, blocked = kept.blocked;
+  {
+    // execve resets caught signals to their default action and drops the
+    // alternate signal stack; ignored signals and the mask stay.
+    RemoteSyscalls rs(t);
+    uint64_t caught = proc_sigset(t.tid(), "SigCgt");
+    uint64_t now_ignored = proc_sigset(t.tid(), "SigIgn");
+    for (int sig = 1; sig <= 64; ++sig) {
+      uint64_t bit = 1ull << (sig - 1);
+      if (sig == SIGKILL || sig == SIGSTOP) continue;
+      bool want_ignored = ignored & bit;
+      if (!(caught & bit) && ((now_ignored & bit) != 0) == want_ignored) continue;
+      uint64_t act[4] = {want_ignored ? (uint64_t)SIG_IGN : (uint64_t)SIG_DFL, 0, 0, 0};
+      RemotePtr p = rs.scratch(act, sizeof(act));
+      rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, p.as_int(), 0, 8});
+    }
+    stack_t none = {};
+    none.ss_flags = SS_DISABLE;
+    RemotePtr p = rs.scratch(&none, sizeof(none), 64);
+    rs.syscall(SYS_sigaltstack, {p.as_int(), 0});
+  }
+  if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, t.tid(), (void*)sizeof(blocked), &blocked) != 0)
+    return divergence(f, "cannot set the signal mask after execve: " + errno_text());
+  restore_image(t, image_from_capnp(image), reader_->dir());
+  rt.in_exec = false;
+  rt.fds->on_exec();
+  return {};
+}
+
+ReplaySession::ExecKept ReplaySession::kept_by_exec(const Task& t) {
+  return {proc_sigset(t.tid(), "SigIgn"), proc_sigset(t.tid(), "SigBlk")};
+}
+
+Result<std::unique_ptr<Task>> ReplaySession::spawn_exec_process(pid_t recorded, ExecKept kept) {
+  uint64_t ignored = kept.ignored, blocked = kept.blocked;
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<Task> fresh, spawn_process(RecordedTid{recorded}));
+  Task& t = *fresh;
+  {
+    RemoteSyscalls rs(t);
+    for (int sig = 1; sig <= 64; ++sig) {
+      if (!((ignored >> (sig - 1)) & 1) || sig == SIGKILL || sig == SIGSTOP) continue;
+      uint64_t act[4] = {(uint64_t)SIG_IGN, 0, 0, 0};
+      RemotePtr p = rs.scratch(act, sizeof(act));
+      rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, p.as_int(), 0, 8});
+    }
+  }
+  if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, t.tid(), (void*)sizeof(blocked), &blocked) != 0)
+    return make_error("cannot set the signal mask of a new process for an execve: " + errno_text());
+  return fresh;
+}
+
+Status ReplaySession::detach_vfork_child(ReplayTask& rt) {
+  Task& old = *rt.task;
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<Task> fresh, spawn_exec_process(old.recorded_tid().value, kept_by_exec(old)));
+  end_thread(old);
+  rt.task = std::move(fresh);
+  rt.vfork_parent = 0;
+  rt.in_exec = true;
+  return {};
+}
+
+Status ReplaySession::exec_from_thread(ReplayTask& rt) {
+  pid_t tgid = rt.tgid, former = rt.recorded_tid();
+  // The kernel ends every other thread and hands the leader's tid to this
+  // one. Replay ends the whole process and builds the new image in a fresh
+  // one that has the leader's pid.
+  std::unique_ptr<ReplayTask> self = std::move(tasks_.at(former));
+  tasks_.erase(former);
+  ExecKept kept = kept_by_exec(*self->task);
+  // A thread, reaped before its leader (the SIGKILL ends its whole process).
+  self->task->kill();
+  kill_processes(tgid);
+  RR_ASSIGN_OR_RETURN(self->task, spawn_exec_process(tgid, kept));
+  tasks_[tgid] = std::move(self);
+  return {};
+}
+
+void ReplaySession::retire_other_threads(ReplayTask& rt) {
+  std::vector<pid_t> others;
+  for (const auto& [tid, o] : tasks_)
+    if (o->tgid == rt.tgid && o.get() != &rt) others.push_back(tid);
+  for (pid_t tid : others) {
+    Task& o = *tasks_[tid]->task;
+    if (o.alive()) {
+      end_thread(o);
+    }
+    forget_task(tid);
+  }
+}
+
+}  // namespace rr

@@ -1,0 +1,327 @@
+// ReplaySession, syscall events: reaching a syscall's entry, then applying
+// what the recording says by the policy of its row in the syscall table
+// (emulate, execute and compare, memory map, clone, exec, exit), and the
+// kernel's restarts of interrupted calls.
+#include "replay/replay_session.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core/address_space.h"
+#include "core/perf_counter.h"
+#include "core/pid_namespace.h"
+#include "core/remote_syscalls.h"
+#include "core/signal_delivery.h"
+#include "core/rr_page.h"
+#include "core/syscall_restart.h"
+#include "core/tracee_setup.h"
+#include "core/syscall_table.h"
+#include "core/task_mem_reader.h"
+#include "util/fatal.h"
+#include "util/io.h"
+
+#include "replay/replay_internal.h"
+
+namespace rr {
+
+void ReplaySession::restart_without_signal(ReplayTask& rt) {
+  // A signal event at the interrupted exit is being delivered now: the
+  // kernel decides as it enters the handler, as it did in the recording.
+  if (rt.pending_sig) return;
+  Registers r = rt.task->regs();
+  if (!restart_undecided(r)) return;
+  // The recording went on to a syscall entry without a signal here (another
+  // thread took it, or the wakeup was no signal), so its kernel restarted
+  // the call. Replay's kernel emulated the call and sees no signal: it would
+  // return the code to user space. The recorder checked that the entry is
+  // the restarted call; reach_syscall_entry compares its registers.
+  rt.task->set_regs(restarted_without_handler(r));
+}
+
+bool ReplaySession::replay_mask_swap(ReplayTask& rt, trace::SyscallEvent::Reader sc) {
+  Task& t = *rt.task;
+  Registers regs = t.regs();
+  SyscallArgs call;
+  call.nr = sc.getNumber();
+  for (int i = 0; i < 6; ++i) call.arg[i] = regs.arg(i);
+  TaskMemReader mem(t);
+  RemotePtr mask_at;
+  uint64_t size = 0;
+  if (!installed_sigmask(call, mem, &mask_at, &size)) return false;
+  uint64_t mask = mask_at.as_int();
+  const FrameData* next = peek();
+  if (!next || next->frame().which() != trace::Frame::SIGNAL || next->frame().getSignal().getSynchronous()) return false;
+  if (next->frame().getTid() != rt.recorded_tid()) return false;
+  int sig = next->frame().getSignal().getSigno();
+  syscall(SYS_tkill, t.tid(), sig);
+  rt.queued_sig = sig;
+  Registers r = regs;
+  r.set_syscallno(SYS_rt_sigsuspend);
+  r.set_arg(0, mask);
+  r.set_arg(1, size);
+  t.set_regs(r);
+  execute_in_place(rt);
+  Registers after = regs;
+  after.set_syscall_result(sc.getResult());
+  t.set_regs(after);
+  return true;
+}
+
+
+bool ReplaySession::reenter_syscall(ReplayTask& rt, Registers regs, int64_t nr, WaitStatus* st) {
+  Task& t = *rt.task;
+  regs.set_ip(regs.ip() + (uint64_t)-2);
+  regs.set_syscall_result(nr);
+  t.set_regs(regs);
+  t.resume(ResumeHow::Syscall);
+  *st = wait_filtered(rt, ResumeHow::Syscall);
+  if (st->is_syscall_stop() && !t.at_syscall_entry()) {
+    // The exit stop of the syscall SYSEMU skipped.
+    t.resume(ResumeHow::Syscall);
+    *st = wait_filtered(rt, ResumeHow::Syscall);
+  }
+  return st->is_syscall_stop() && t.at_syscall_entry();
+}
+
+Registers ReplaySession::execute_in_place(ReplayTask& rt) {
+  Task& t = *rt.task;
+  Registers r = t.regs();
+  int64_t nr = r.syscallno();
+  WaitStatus st;
+  if (!reenter_syscall(rt, r, nr, &st))
+    fatal("re-executing " + syscall_name(nr) + " did not reach its entry: " + describe_stop(st));
+  t.resume(ResumeHow::Syscall);
+  st = wait_filtered(rt, ResumeHow::Syscall);
+  if (!st.is_syscall_stop()) fatal("re-executing " + syscall_name(nr) + " did not return: " + describe_stop(st));
+  return t.regs();
+}
+
+Status ReplaySession::reach_syscall_entry(trace::Frame::Reader f, int64_t nr, trace::Registers::Reader expected,
+                                          ReplayTask& rt) {
+  Task& t = *rt.task;
+  restart_without_signal(rt);
+  WaitStatus st = resume_and_wait(rt, ResumeHow::Sysemu);
+  if (st.ended()) return divergence(f, "the program " + st.describe() + " where the recording made syscall " + syscall_name(nr));
+  if (!st.is_syscall_stop())
+    return divergence(f, "expected syscall " + syscall_name(nr) + ", got " + describe_stop(st) + " at rip " +
+                             hex(t.regs().ip().as_int()));
+  RR_TRY(check_regs(f, t, ("at the entry of " + syscall_name(nr)).c_str(), regs_from_capnp(expected)));
+  ++counters_.syscalls;
+  return {};
+}
+
+Status ReplaySession::apply_syscall_entry(trace::Frame::Reader f, trace::SyscallEntryEvent::Reader ev, ReplayTask& rt) {
+  if (rt.where != ReplayTask::Where::AtEvent)
+    return make_error("trace is corrupt: two syscall entries in a row for task " + std::to_string(f.getTid()));
+  int64_t nr = ev.getNumber();
+  RR_TRY(reach_syscall_entry(f, nr, ev.getRegs(), rt));
+  rt.where = ReplayTask::Where::AtEntry;
+  const SyscallDesc* desc = syscall_desc(nr);
+  if (desc && desc->policy == ReplayPolicy::Clone && ev.getChildTid() > 0) {
+    // A vfork parent waits while its child runs: the child must exist now.
+    RR_TRY(execute_clone(f, rt, ev.getChildTid(), true));
+    rt.where = ReplayTask::Where::CloneDone;
+  }
+  return {};
+}
+
+Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt) {
+  Task& t = *rt.task;
+  int64_t nr = sc.getNumber();
+  ReplayTask::Where where = rt.where;
+  rt.where = ReplayTask::Where::AtEvent;
+  if (where == ReplayTask::Where::AtEvent) RR_TRY(reach_syscall_entry(f, nr, sc.getEntryRegs(), rt));
+  const SyscallDesc* desc = syscall_desc(nr);
+  if (!desc) return divergence(f, "the trace holds syscall " + syscall_name(nr) + ", unknown to this rr");
+  int64_t result = sc.getResult();
+  bool failed = result < 0 && result >= -4095;
+
+  auto apply_writes = [&] {
+    for (auto w : sc.getWrites()) {
+      auto d = w.getData();
+      t.write_mem(RemotePtr(w.getAddr()), d.begin(), d.size());
+      counters_.bytes_written += d.size();
+    }
+  };
+  auto set_result = [&] {
+    Registers r = t.regs();
+    r.set_syscall_result(result);
+    t.set_regs(r);
+  };
+  auto check_result = [&](int64_t got) -> Status {
+    if (got == result) return {};
+    return divergence(f, syscall_name(nr) + " returned " + std::to_string(got) + " in replay, " + std::to_string(result) +
+                             " in the recording");
+  };
+
+  switch (desc->policy) {
+    case ReplayPolicy::Emulate:
+    case ReplayPolicy::Unsupported:
+      ++counters_.emulated;
+      replay_mask_swap(rt, sc);
+      apply_writes();
+      set_result();
+      if (sc.getEchoFd()) RR_TRY(echo_write(f, t, sc));
+      break;
+    case ReplayPolicy::Clone: {
+      ++counters_.executed;
+      if (!failed && where != ReplayTask::Where::CloneDone) RR_TRY(execute_clone(f, rt, (pid_t)result, false));
+      if (rt.in_vfork) {
+        // The parent returns once its child has exec'd or ended. A child
+        // whose execve entry was an event of its own is inside an exec that
+        // succeeds (the recorded parent returned first): it leaves the
+        // parent's memory now, its image comes with its exec event.
+        for (auto& [tid, c] : tasks_) {
+          int64_t child_nr = c->where == ReplayTask::Where::AtEntry ? c->task->regs().syscallno() : -1;
+          if (c->vfork_parent == rt.recorded_tid() && (child_nr == SYS_execve || child_nr == SYS_execveat))
+            RR_TRY(detach_vfork_child(*c));
+        }
+        WaitStatus st = wait_filtered(rt, ResumeHow::Syscall);
+        if (!st.is_syscall_stop()) return divergence(f, "the vfork parent did not return: " + describe_stop(st));
+        rt.in_vfork = false;
+        Registers r = t.regs();
+        Registers entry = regs_from_capnp(sc.getEntryRegs());
+        for (int i = 0; i < 6; ++i) r.set_arg(i, entry.arg(i));
+        r.set_syscallno(nr);
+        t.set_regs(r);
+      }
+      apply_writes();
+      set_result();
+      break;
+    }
+    case ReplayPolicy::ExecuteSame: {
+      ++counters_.executed;
+      Registers after = execute_in_place(rt);
+      // set_tid_address returns the live tid, which replay keeps as recorded.
+      if (nr != SYS_set_tid_address) RR_TRY(check_result(after.syscall_result()));
+      apply_writes();
+      set_result();
+      break;
+    }
+    case ReplayPolicy::Sigreturn: {
+      ++counters_.executed;
+      execute_in_place(rt);
+      RR_TRY(check_regs(f, t, "after rt_sigreturn", regs_from_capnp(sc.getExitRegs())));
+      break;
+    }
+    case ReplayPolicy::MemoryMap: {
+      ++counters_.executed;
+      if (failed) {
+        apply_writes();
+        set_result();
+        break;
+      }
+      if (nr == SYS_mmap) {
+        auto map = sc.getMap();
+        int64_t got;
+        {
+          RemoteSyscalls rs(t);
+          if (sc.getHasMap() && map.hasFile() && map.getFile().size() > 0) {
+            std::string file = map.getFile().cStr();
+            bool emulated = shared_files_.count(file) > 0;
+            std::string open_path = reader_->dir() + "/" + file;
+            if (emulated) open_path = "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(emulated_file(file));
+            RemotePtr path = rs.scratch_string(open_path);
+            int64_t fd = rs.checked("opening a mapped file's trace copy", SYS_openat,
+                                    {(uint64_t)AT_FDCWD, path.as_int(), (uint64_t)(emulated ? O_RDWR : O_RDONLY) | O_CLOEXEC});
+            // The trace copy is never written: shared mappings of it become
+            // private, except for files with a shared emulated copy.
+            bool shared = emulated && (map.getFlags() & MAP_SHARED);
+            uint64_t flags = (map.getFlags() & ~(uint64_t)(MAP_SHARED | MAP_SHARED_VALIDATE | MAP_FIXED_NOREPLACE | MAP_PRIVATE)) |
+                             (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
+            got = rs.syscall(SYS_mmap, {(uint64_t)result, map.getLength(), map.getProt(), flags, (uint64_t)fd, map.getOffset()});
+            rs.syscall(SYS_close, {(uint64_t)fd});
+          } else {
+            Registers r = t.regs();
+            uint64_t flags = (r.arg(3) & ~(uint64_t)MAP_FIXED_NOREPLACE) | MAP_FIXED;
+            if (!(flags & MAP_ANONYMOUS)) {
+              // A device mapping such as /dev/zero: anonymous memory of the same sharing.
+              flags |= MAP_ANONYMOUS;
+            }
+            if ((flags & MAP_SHARED_VALIDATE) == MAP_SHARED_VALIDATE) flags = (flags & ~(uint64_t)MAP_SHARED_VALIDATE) | MAP_SHARED;
+            got = rs.syscall(SYS_mmap, {(uint64_t)result, r.arg(1), r.arg(2), flags, (uint64_t)-1, 0});
+          }
+        }
+        RR_TRY(check_result(got));
+        apply_writes();
+        set_result();
+      } else if (nr == SYS_mremap) {
+        // The kernel would pick another place for a moved mapping (replay
+        // processes do not share the recording's mmap base): name it.
+        Registers r = t.regs();
+        int64_t got;
+        {
+          RemoteSyscalls rs(t);
+          if ((uint64_t)result == r.arg(0))
+            got = rs.syscall(SYS_mremap, {r.arg(0), r.arg(1), r.arg(2), r.arg(3) & ~(uint64_t)MREMAP_MAYMOVE, 0});
+          else
+            got = rs.syscall(SYS_mremap, {r.arg(0), r.arg(1), r.arg(2), r.arg(3) | MREMAP_MAYMOVE | MREMAP_FIXED, (uint64_t)result});
+        }
+        RR_TRY(check_result(got));
+        apply_writes();
+        set_result();
+      } else {
+        Registers after = execute_in_place(rt);
+        RR_TRY(check_result(after.syscall_result()));
+        apply_writes();
+      }
+      break;
+    }
+    case ReplayPolicy::Exec: {
+      if (failed || !sc.hasImage()) {
+        apply_writes();
+        set_result();
+        break;
+      }
+      RR_TRY(replay_exec(f, rt, sc.getImage()));
+      break;
+    }
+    case ReplayPolicy::Exit: {
+      if (hook_) {
+        size_t threads = 0;
+        for (const auto& [tid, o] : tasks_) threads += o->tgid == rt.tgid && !o->exiting;
+        if (threads == 1 || nr == SYS_exit_group) hook_->at_process_exit(*this, rt);
+      }
+      // Run it now: exit_group ends the other threads, whose ends may come
+      // before this one's in the trace.
+      Registers r = t.regs();
+      r.set_ip(r.ip() + (uint64_t)-2);
+      r.set_syscall_result(nr);
+      t.set_regs(r);
+      t.try_resume(ResumeHow::Cont, rt.pending_sig);
+      rt.pending_sig = 0;
+      rt.exiting = true;
+      // The caller stops before it is torn down, so the state at this event
+      // is a still picture; exit_group's other threads are going too.
+      WaitStatus other;
+      if (!wait_for_end_stop(rt, &other)) return divergence(f, syscall_name(nr) + " did not end the task: " + describe_stop(other));
+      if (nr == SYS_exit_group)
+        for (auto& [tid, o] : tasks_)
+          if (o->tgid == rt.tgid) o->exiting = true;
+      break;
+    }
+  }
+  uint64_t args[6];
+  for (int i = 0; i < 6; ++i) args[i] = regs_from_capnp(sc.getEntryRegs()).arg(i);
+  // An exec of a vfork child replaced rt.task: `t` is gone then.
+  Task& now = *rt.task;
+  if (now.alive() && !rt.exiting)
+    rt.fds->on_syscall(nr, args, result, [&](RemotePtr a, void* b, size_t n) { return now.read_mem(a, b, n); });
+  return {};
+}
+
+}  // namespace rr

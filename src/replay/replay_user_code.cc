@@ -1,0 +1,285 @@
+// ReplaySession, the user code of one event under a debugger's hook: the
+// pieces a stretch runs in (to a trap, one step, or to a counted
+// execution), with breakpoints and watchpoints armed only while it runs.
+#include "replay/replay_session.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core/address_space.h"
+#include "core/perf_counter.h"
+#include "core/pid_namespace.h"
+#include "core/remote_syscalls.h"
+#include "core/signal_delivery.h"
+#include "core/rr_page.h"
+#include "core/syscall_restart.h"
+#include "core/tracee_setup.h"
+#include "core/syscall_table.h"
+#include "core/task_mem_reader.h"
+#include "util/fatal.h"
+#include "util/io.h"
+
+#include "replay/replay_internal.h"
+
+namespace rr {
+
+namespace {
+
+constexpr int kSiKernel = 0x80;  // si_code of an int3 trap
+constexpr uint64_t kEflagsResume = 1ull << 16;  // RF: skip instruction breakpoints once
+constexpr uint64_t kDr6Hits = 0xf;
+
+// Breakpoints and watchpoints written into one task for one piece of user
+// code, and taken out again when the piece ends, so that nothing else (the
+// replay's own syscalls, checkpoints, a debugger's memory reads) ever sees
+// them.
+class ArmedTraps {
+ public:
+  ArmedTraps(Task& t, const TrapSet& traps, uint64_t skip) : t_(t) {
+    for (uint64_t a : traps.sw) {
+      if (a == skip) continue;
+      uint8_t orig;
+      if (!t.read_mem(RemotePtr(a), &orig, 1)) continue;  // not mapped (yet)
+      uint8_t int3 = 0xcc;
+      t.write_mem(RemotePtr(a), &int3, 1);
+      saved_.push_back({a, orig});
+    }
+    uint64_t dr7 = 0;
+    for (size_t i = 0; i < traps.hw.size() && i < 4; ++i) {
+      const HwWatch& w = traps.hw[i];
+      if (w.kind == WatchKind::Exec && w.addr == skip) continue;
+      uint64_t rw = w.kind == WatchKind::Exec ? 0 : w.kind == WatchKind::Write ? 1 : 3;
+      uint64_t len = w.kind == WatchKind::Exec ? 0 : w.len == 1 ? 0 : w.len == 2 ? 1 : w.len == 8 ? 2 : 3;
+      t.set_debug_reg((int)i, w.addr);
+      dr7 |= (1ull << (2 * i)) | (rw << (16 + 4 * i)) | (len << (18 + 4 * i));
+    }
+    if (dr7) {
+      t.set_debug_reg(6, 0);
+      t.set_debug_reg(7, dr7);
+      dr7_set_ = true;
+    }
+  }
+  // Which debug-register slots hit (DR6 bits 0-3); call before disarm().
+  uint64_t hits() { return dr7_set_ ? t_.debug_reg(6) & kDr6Hits : 0; }
+  bool armed_sw(uint64_t a) const {
+    for (const auto& s : saved_)
+      if (s.addr == a) return true;
+    return false;
+  }
+  void disarm() {
+    if (!t_.alive()) return;
+    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) t_.write_mem(RemotePtr(it->addr), &it->orig, 1);
+    saved_.clear();
+    if (dr7_set_) {
+      t_.set_debug_reg(7, 0);
+      t_.set_debug_reg(6, 0);
+      dr7_set_ = false;
+    }
+  }
+  ~ArmedTraps() {
+    try {
+      disarm();
+    } catch (const FatalError&) {
+    }
+  }
+
+ private:
+  struct Saved {
+    uint64_t addr;
+    uint8_t orig;
+  };
+  Task& t_;
+  std::vector<Saved> saved_;
+  bool dr7_set_ = false;
+};
+
+// Counts one instruction's executions over a whole stretch, across its
+// pieces: executions that began since the stretch did, each once, whatever
+// stopped the task in between. The kernel counts an execution when the
+// instruction is about to run (an instruction breakpoint); a stop there
+// (a breakpoint, a counted piece) has seen it counted already, so the
+// resume after it runs the instruction with the resume flag, which keeps
+// it from being counted twice. A resume flag set for another reason at an
+// instruction not yet counted lets it run unseen: that one is added here.
+class StretchCounter {
+ public:
+  StretchCounter(Task& t, uint64_t addr) : t_(t), addr_(addr) {
+    auto c = ExecutionCounter::open(t.tid(), addr, 0);
+    if (!c.ok()) fatal(c.error().message);
+    counter_ = std::make_unique<ExecutionCounter>(std::move(c.value()));
+  }
+  // Just before a resume (`armed_exec_here`: an instruction breakpoint of the
+  // piece is at the task's instruction and must hit at once).
+  void before_resume(bool armed_exec_here) {
+    Registers r = t_.regs();
+    if (r.ip().as_int() != addr_) return;
+    bool rf = r.raw().eflags & kEflagsResume;
+    if (counted_here_ && !rf) {
+      if (armed_exec_here) {
+        --adjust_;  // it hits again at once, and is counted again
+      } else {
+        r.raw().eflags |= kEflagsResume;
+        t_.set_regs(r);
+      }
+    } else if (!counted_here_ && rf) {
+      ++adjust_;  // it runs unseen
+      counted_here_ = true;
+    }
+  }
+  // After a stop: the kernel has counted the instruction the task is at if
+  // an instruction breakpoint or counter there stopped it, or if the stop is
+  // between two iterations of it (a REP instruction: the resume flag in the
+  // stop's flags); after a step or a watchpoint it has not begun yet.
+  void stopped(bool at_instruction_break, bool inside) {
+    counted_here_ = (at_instruction_break || inside) && t_.regs().ip().as_int() == addr_;
+  }
+  // Executions that began before the task's current point.
+  uint64_t executions() const {
+    int64_t n = (int64_t)counter_->count() + adjust_ - (counted_here_ ? 1 : 0);
+    return n < 0 ? 0 : (uint64_t)n;
+  }
+
+ private:
+  Task& t_;
+  uint64_t addr_;
+  std::unique_ptr<ExecutionCounter> counter_;
+  int64_t adjust_ = 0;
+  bool counted_here_ = false;
+};
+
+}  // namespace
+
+WaitStatus ReplaySession::run_user_code(ReplayTask& rt, bool entered_handler) {
+  Task& t = *rt.task;
+  hook_->stretch_begins(*this, rt);
+  std::unique_ptr<StretchCounter> whole;
+  if (uint64_t a = hook_->stretch_counter()) whole = std::make_unique<StretchCounter>(t, a);
+  static const TrapSet kNone;
+  // A piece's execution counter lives until the piece reports (a step over
+  // a breakpoint inside the piece does not restart it).
+  // (A unique_ptr: GCC 12 warns wrongly about an optional's destructor here.)
+  std::unique_ptr<ExecutionCounter> counter;
+  for (;;) {
+    ExecutionHook::Directive d = hook_->next_piece(*this, rt);
+    if (entered_handler && d.step) {
+      // Entering a signal handler was the step: stop at its first instruction.
+      entered_handler = false;
+      TrapHit h;
+      if (whole) h.executions = whole->executions();
+      hook_->on_trap(*this, rt, h);
+      continue;
+    }
+    entered_handler = false;
+    if (!counter && d.until) {
+      // The instruction the piece starts at does not count, unless it starts
+      // the stretch: the resume flag lets it run past instruction
+      // breakpoints once.
+      Registers r = t.regs();
+      bool rf = r.raw().eflags & kEflagsResume;
+      if (d.count_first == rf) {
+        r.raw().eflags ^= kEflagsResume;
+        t.set_regs(r);
+      }
+      auto c = ExecutionCounter::open(t.tid(), d.until, d.until_count);
+      if (!c.ok()) fatal(c.error().message);
+      counter = std::make_unique<ExecutionCounter>(std::move(c.value()));
+    }
+    const TrapSet& traps = d.traps ? *d.traps : kNone;
+    uint64_t ip = t.regs().ip().as_int();
+    // A breakpoint at the instruction about to run is stepped over first.
+    bool at_break = d.skip_current && traps.breaks_at(ip);
+    bool stepping = d.step || at_break;
+    WaitStatus st;
+    TrapHit hit;
+    bool ours = false;
+    bool instruction_break = false;  // stopped by an instruction breakpoint or counter at its address
+    {
+      ArmedTraps armed(t, traps, at_break ? ip : 0);
+      if (whole) {
+        bool exec_here = !at_break && std::any_of(traps.hw.begin(), traps.hw.end(), [&](const HwWatch& w) {
+          return w.kind == WatchKind::Exec && w.addr == ip;
+        });
+        whole->before_resume(exec_here);
+      }
+      t.resume(stepping ? ResumeHow::SysemuSingleStep : ResumeHow::Sysemu, rt.pending_sig);
+      rt.pending_sig = 0;
+      // A signal replay passes over must not turn a step into a run.
+      st = wait_filtered(rt, stepping ? ResumeHow::SysemuSingleStep : ResumeHow::Sysemu);
+      if (st.stop_sig() == SIGTRAP) {
+        siginfo_t si = t.siginfo();
+        uint64_t slots = armed.hits();
+        Registers r = t.regs();
+        uint64_t at = r.ip().as_int();
+        if (d.until && si.si_code == kTrapPerf) {
+          hit.kind = TrapHit::Counted;
+          hit.addr = d.until;
+          instruction_break = true;
+          ours = true;
+        } else if (si.si_code == kSiKernel && armed.armed_sw(at - 1)) {
+          hit.kind = TrapHit::Software;
+          hit.addr = at - 1;
+          r.set_ip(RemotePtr(at - 1));
+          armed.disarm();
+          t.set_regs(r);
+          instruction_break = true;
+          ours = true;
+        } else if (slots) {
+          for (size_t i = 0; i < traps.hw.size() && i < 4; ++i) {
+            if (!(slots & (1ull << i))) continue;
+            hit.kind = TrapHit::Hardware;
+            hit.addr = traps.hw[i].addr;
+            hit.watch = traps.hw[i].kind;
+            instruction_break = hit.watch == WatchKind::Exec;
+            break;
+          }
+          ours = true;
+        } else if (stepping && si.si_code == TRAP_TRACE) {
+          hit.kind = TrapHit::Step;
+          ours = true;
+        }
+      }
+    }
+    if (!ours) {
+      if (counter) counter.reset();
+      hook_->stretch_ends(*this, rt);
+      return st;
+    }
+    hit.inside = !instruction_break && (t.regs().raw().eflags & kEflagsResume);
+    if (whole) {
+      whole->stopped(instruction_break, hit.inside);
+      hit.executions = whole->executions();
+    }
+    // Stepping over a breakpoint is ours alone, unless asked for.
+    if (hit.kind == TrapHit::Step && !d.step) continue;
+    if (counter) counter.reset();
+    hook_->on_trap(*this, rt, hit);
+  }
+}
+
+WaitStatus ReplaySession::wait_filtered(ReplayTask& rt, ResumeHow how) {
+  for (;;) {
+    WaitStatus st = rt.task->wait();
+    int sig = st.stop_sig();
+    if (sig && !raised_by_instruction(sig) && sig != rt.queued_sig) {
+      rt.task->resume(how, 0);
+      continue;
+    }
+    return st;
+  }
+}
+
+}  // namespace rr
