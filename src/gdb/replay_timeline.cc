@@ -39,122 +39,6 @@ bool clones_wanted() {
   return wanted;
 }
 
-bool traps_hit(const TrapSet& traps, const TrapHit& hit, uint64_t ip) {
-  // An instruction breakpoint of either kind at an instruction of `traps`
-  // (gdb's hbreak fires before a search's int3 at the same instruction).
-  if (hit.kind == TrapHit::Software || (hit.kind == TrapHit::Hardware && hit.watch == WatchKind::Exec))
-    return traps.breaks_at(hit.addr);
-  if (hit.kind == TrapHit::Hardware)
-    return std::any_of(traps.hw.begin(), traps.hw.end(), [&](const HwWatch& w) { return w.addr == hit.addr && w.kind == hit.watch; });
-  // A step that lands on a breakpoint is where a run would have stopped.
-  return traps.breaks_at(ip);
-}
-
-TrapSet merged(const TrapSet& a, const TrapSet& b) {
-  TrapSet out = a;
-  for (uint64_t x : b.sw)
-    if (std::find(out.sw.begin(), out.sw.end(), x) == out.sw.end()) out.sw.push_back(x);
-  for (const HwWatch& w : b.hw)
-    if (std::find(out.hw.begin(), out.hw.end(), w) == out.hw.end() && out.hw.size() < 4) out.hw.push_back(w);
-  return out;
-}
-
-// Appends `p`, merged into the last piece when both step or both run to the
-// same traps; a whole counted piece replaces one of the same instruction
-// (reaching a later execution of it from an earlier one).
-void add_piece(Mark& m, const Piece& p) {
-  if (p.whole && m.pieces.size() == 1 && m.pieces[0].whole && m.pieces[0].until == p.until) {
-    m.pieces[0].count = p.count;
-    return;
-  }
-  if (!m.pieces.empty() && !p.until && !m.pieces.back().until && m.pieces.back().step == p.step &&
-      (p.step || m.pieces.back().traps == p.traps)) {
-    m.pieces.back().count += p.count;
-    return;
-  }
-  m.pieces.push_back(p);
-}
-
-Piece run_piece(const TrapSet& traps) {
-  Piece p;
-  p.traps = traps;
-  return p;
-}
-
-Piece counted_piece(uint64_t addr, uint32_t n) {
-  Piece p;
-  p.until = addr;
-  p.count = n;
-  return p;
-}
-
-// A counted piece as a search runs it: to the n-th arrival at its
-// instruction, by breakpoint (the search's other traps join in). A whole
-// piece (X, k) is arrival k + 1, the stretch's first instruction included.
-Piece search_form(const Piece& p) {
-  if (!p.until) return p;
-  Piece r;
-  r.traps.sw.push_back(p.until);
-  r.count = p.whole ? p.count + 1 : p.count;
-  return r;
-}
-
-Piece whole_piece(uint64_t addr, uint32_t k) {
-  Piece p;
-  p.until = addr;
-  p.count = k;
-  p.whole = true;
-  return p;
-}
-
-Piece step_piece(uint32_t n) {
-  Piece p;
-  p.step = true;
-  p.count = n;
-  return p;
-}
-
-// Whether `a` comes at or before `b` on the same replay line: an earlier
-// event, or the same event with a's pieces a beginning of b's.
-bool at_or_before(const Mark& a, const Mark& b) {
-  if (a.event != b.event) return a.event < b.event;
-  if (a.at_exit) return b.at_exit;
-  if (b.at_exit) return true;
-  if (a.pieces.size() > b.pieces.size()) return false;
-  for (size_t i = 0; i < a.pieces.size(); ++i) {
-    const Piece& x = a.pieces[i];
-    const Piece& y = b.pieces[i];
-    // A counted piece of a route is reached whole or not at all; of two
-    // positions at one instruction, the one with fewer executions is first.
-    bool partial_ok = x.step == y.step && x.traps == y.traps && x.until == y.until && x.whole == y.whole &&
-                      x.count <= y.count && (!x.until || x.whole || x.count == y.count);
-    if (i + 1 < a.pieces.size() ? !(x == y) : !partial_ok) return false;
-  }
-  return true;
-}
-
-// How far into b's pieces a, a beginning of them, has come. Into a whole
-// counted piece, `done` counts arrivals at its instruction (k + 1 at (X, k)).
-void progress_of(const Mark& a, const Mark& b, size_t* index, uint32_t* done) {
-  *index = 0;
-  *done = 0;
-  for (size_t i = 0; i < a.pieces.size(); ++i) {
-    const Piece& x = a.pieces[i];
-    if (x.count < b.pieces[i].count && (!x.until || x.whole)) {
-      *index = i;
-      *done = x.whole ? x.count + 1 : x.count;
-      return;
-    }
-    *index = i + 1;
-  }
-}
-
-size_t weight(const Mark& m) {
-  size_t w = 0;
-  for (const Piece& p : m.pieces) w += p.count + (p.whole ? 1 : 0);
-  return w + (m.at_exit ? 1u << 30 : 0);
-}
-
 }  // namespace
 
 ReplayTimeline::ReplayTimeline(std::string trace_dir, pid_t debugged, StopHandler& handler, bool use_checkpoints)
@@ -254,7 +138,7 @@ Result<std::unique_ptr<ReplaySession>> ReplayTimeline::open_for(const Mark& targ
   }
   std::stable_sort(choices.begin(), choices.end(), [](const Snapshot& a, const Snapshot& b) {
     if (a.mark.event != b.mark.event) return a.mark.event > b.mark.event;
-    return weight(a.mark) > weight(b.mark);
+    return route_weight(a.mark) > route_weight(b.mark);
   });
   for (const Snapshot& c : choices) {
     if (!at_or_before(c.mark, target) || c.mark.at_exit || (strict && c.mark == target)) continue;
@@ -339,7 +223,9 @@ std::unique_ptr<ReplaySession> ReplayTimeline::open_toward(Mode mode, const Mark
   lenient_ = false;
   here_ = *start;
   in_target_stretch_ = start->event == target.event && !start->at_boundary();
-  progress_of(*start, target, &piece_index_, &piece_done_);
+  RouteProgress progress = progress_of(*start, target);
+  piece_index_ = progress.piece;
+  piece_done_ = progress.done;
   probe_steps_ = 0;
   last_auto_snapshot_event_ = start->event;
   return std::move(opened.value());
@@ -475,11 +361,7 @@ Mark ReplayTimeline::locate(const Mark m) {
 }
 
 std::optional<int> ReplayTimeline::compare(const Mark a, const Mark b) {
-  if (a.event != b.event) return a.event < b.event ? -1 : 1;
-  if (a.at_exit || b.at_exit) return a.at_exit == b.at_exit ? 0 : a.at_exit ? 1 : -1;
-  if (a == b) return 0;
-  if (at_or_before(a, b)) return -1;  // a route that goes on to b
-  if (at_or_before(b, a)) return 1;
+  if (auto known = route_order(a, b)) return known;
   Mark lb = locate(b);
   if (lb.at_boundary()) return locate(a).at_boundary() ? 0 : 1;
   if (!lb.located()) return std::nullopt;
@@ -613,7 +495,7 @@ ExecutionHook::Directive ReplayTimeline::next_piece(ReplaySession&, ReplayTask& 
         const Piece& c = target_.pieces[piece_index_];
         if (c.until && !c.whole && piece_done_ == 0) d.skip_current = true;
         d.step = p.step;
-        union_traps_ = p.step ? (debuggable(rt) ? serve_traps_ : TrapSet{}) : merged(p.traps, debuggable(rt) ? serve_traps_ : TrapSet{});
+        union_traps_ = p.step ? (debuggable(rt) ? serve_traps_ : TrapSet{}) : merged_traps(p.traps, debuggable(rt) ? serve_traps_ : TrapSet{});
         d.traps = &union_traps_;
         return d;
       }
@@ -945,7 +827,7 @@ Result<int> ReplayTimeline::write_checkpoints() {
     // A point inside an event gets a name that never seeds `-g EVT`.
     std::string name = checkpoint_path(trace_dir_, s.mark.event);
     for (int k = 0; !s.mark.at_boundary() || path_exists(name); ++k) {
-      name = checkpoints_dir(trace_dir_) + "/" + std::to_string(s.mark.event) + "-" + std::to_string(weight(s.mark)) +
+      name = checkpoints_dir(trace_dir_) + "/" + std::to_string(s.mark.event) + "-" + std::to_string(route_weight(s.mark)) +
              (k ? "-" + std::to_string(k) : "") + ".rrcp";
       if (!path_exists(name)) break;
     }
@@ -996,7 +878,7 @@ Result<int> ReplayTimeline::load_checkpoints() {
   }
   // Numbered in replay order.
   std::stable_sort(loaded.begin(), loaded.end(), [](const Snapshot& a, const Snapshot& b) {
-    return a.mark.event != b.mark.event ? a.mark.event < b.mark.event : weight(a.mark) < weight(b.mark);
+    return a.mark.event != b.mark.event ? a.mark.event < b.mark.event : route_weight(a.mark) < route_weight(b.mark);
   });
   for (Snapshot& s : loaded) {
     s.id = next_id_++;

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "replay/replay_session.h"
-#include "replay/traps.h"
+#include "replay/position.h"
 #include "util/result.h"
 
 namespace rr {
