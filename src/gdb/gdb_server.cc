@@ -1,6 +1,7 @@
 #include "gdb/gdb_server.h"
 
 #include <algorithm>
+#include <map>
 #include <cstring>
 #include <sys/user.h>
 #include <unistd.h>
@@ -129,7 +130,7 @@ Resume GdbServer::stopped(ReplaySession& s, const StopInfo& stop) {
     Resume r;
     bool resumed = false;
     try {
-      resumed = handle(*p, &r);
+      resumed = serve(parse_request(*p), &r);
     } catch (const FatalError& e) {
       // A request the tracee could not serve (it vanished, say): an error
       // reply, never a crash.
@@ -150,140 +151,140 @@ Resume GdbServer::stopped(ReplaySession& s, const StopInfo& stop) {
   }
 }
 
-bool GdbServer::handle(const std::string& p, Resume* resume) {
-  auto reply = [&](const std::string& r) {
-    if (!conn_.send(r).ok()) jump(TimelineJump{});
-  };
-  if (p.empty()) {
-    reply("");
-    return false;
-  }
-  char c = p[0];
-  switch (c) {
-    case '\x03':
+void GdbServer::reply(const std::string& r) {
+  if (!conn_.send(r).ok()) jump(TimelineJump{});
+}
+
+bool GdbServer::serve(const GdbRequest& req, Resume* resume) {
+  using K = GdbRequest::Kind;
+  switch (req.kind) {
+    case K::Interrupt:
       return false;  // already stopped
-    case '?':
-      reply(stop_reply());
-      return false;
-    case '!':
-      reply("OK");
-      return false;
-    case 'g': {
-      pid_t t = current_thread();
-      reply(t ? read_registers(t) : "E01");
-      return false;
+    case K::Continue:
+    case K::Step:
+    case K::Cont:
+      resume_forward(req, resume);
+      return true;
+    case K::ReverseContinue:
+    case K::ReverseStep: {
+      awaiting_stop_ = true;
+      TimelineJump j;
+      j.kind = req.kind == K::ReverseContinue ? TimelineJump::ReverseContinue : TimelineJump::ReverseStep;
+      jump(j);
     }
-    case 'p': {
-      uint64_t n;
-      pid_t t = current_thread();
-      if (!parse_hex_u64(p.substr(1), n) || !t) {
-        reply("E01");
-        return false;
-      }
-      reply(read_register(t, (int)n));
+    case K::Run:
+      reply(run(req));  // when it does not jump
       return false;
-    }
-    case 'P': {
-      // Replay cannot change what happened. gdb writes orig_rax itself
-      // (to -1, on `run`), and rewrites values unchanged; those are fine.
-      size_t eq = p.find('=');
-      uint64_t n;
-      pid_t t = current_thread();
-      if (eq == std::string::npos || !parse_hex_u64(p.substr(1, eq - 1), n) || !t) {
-        reply("E01");
-        return false;
-      }
-      const auto& regs = gdb_regs();
-      bool same = n < regs.size() && read_register(t, (int)n) == p.substr(eq + 1);
-      reply(same || (n < regs.size() && !strcmp(regs[n].name, "orig_rax")) ? "OK" : "E01");
+    case K::StartNoAck:
+      reply("OK");  // still acknowledged; what follows is not
+      conn_.set_no_ack();
       return false;
-    }
-    case 'G':
-    case 'M':
-    case 'X':
-      // Replay shows what happened; it cannot be changed.
-      reply("E01");
-      return false;
-    case 'm': {
-      size_t comma = p.find(',');
-      uint64_t addr, len;
-      if (comma == std::string::npos || !parse_hex_u64(p.substr(1, comma - 1), addr) ||
-          !parse_hex_u64(p.substr(comma + 1), len)) {
-        reply("E01");
-        return false;
-      }
-      reply(read_memory(addr, std::min<uint64_t>(len, 0x8000)));
-      return false;
-    }
-    case 'H': {
-      if (p.size() < 3) {
-        reply("E01");
-        return false;
-      }
-      std::string id = p.substr(2);
-      pid_t tid = 0;
-      uint64_t v;
-      if (id != "-1" && id != "0" && parse_hex_u64(id, v)) tid = (pid_t)v;
-      if (tid && !find_thread(tid)) {
-        reply("E01");
-        return false;
-      }
-      (p[1] == 'g' ? g_thread_ : c_thread_) = tid ? tid : stop_.tid;
+    case K::Monitor: {
+      std::string out = monitor(req.text);
+      if (!out.empty()) reply("O" + to_hex(out));
       reply("OK");
       return false;
     }
-    case 'T': {
-      uint64_t v;
-      reply(parse_hex_u64(p.substr(1), v) && find_thread((pid_t)v) ? "OK" : "E01");
-      return false;
-    }
-    case 'c':
-      range_tid_ = 0;
-      resume->step = false;
-      return true;
-    case 's':
-      range_tid_ = 0;
-      resume->step = true;
-      resume->step_tid = c_thread_ ? c_thread_ : stop_.tid;
-      return true;
-    case 'b':
-      if (p == "bc" || p == "bs") {
-        awaiting_stop_ = true;
-        TimelineJump j;
-        j.kind = p == "bc" ? TimelineJump::ReverseContinue : TimelineJump::ReverseStep;
-        jump(j);
-      }
-      reply("");
-      return false;
-    case 'Z':
-    case 'z':
-      reply(breakpoint(c == 'Z', p.substr(1)));
-      return false;
-    case 'q':
-    case 'Q':
-      if (p == "QStartNoAckMode") {
-        reply("OK");  // still acknowledged; what follows is not
-        conn_.set_no_ack();
-        return false;
-      }
-      reply(query(p));
-      return false;
-    case 'v': {
-      bool resumed = false;
-      std::string r = v_packet(p, resume, &resumed);
-      if (resumed) return true;
-      reply(r);
-      return false;
-    }
-    case 'k':
+    case K::Kill:
       jump(TimelineJump{});
-    case 'D':
+    case K::Detach:
       reply("OK");
       jump(TimelineJump{});
     default:
-      reply("");
+      reply(answer(req));
       return false;
   }
+}
+
+std::string GdbServer::answer(const GdbRequest& req) {
+  using K = GdbRequest::Kind;
+  pid_t t = current_thread();
+  switch (req.kind) {
+    case K::Malformed: return "E01";
+    case K::StopReason: return stop_reply();
+    case K::ExtendedMode: return "OK";
+    case K::ReadRegisters: return t ? read_registers(t) : "E01";
+    case K::ReadRegister: return t && req.regno < gdb_regs().size() ? read_register(t, (int)req.regno) : "E01";
+    case K::WriteRegister: return write_register(req);
+    case K::WriteRegisters:
+    case K::WriteMemory: return "E01";  // replay shows what happened; it cannot be changed
+    case K::ReadMemory: return read_memory(req.addr, std::min<uint64_t>(req.length, 0x8000));
+    case K::SetThread: return set_thread(req);
+    case K::ThreadAlive: return find_thread(req.thread.tid) ? "OK" : "E01";
+    case K::InsertBreak:
+    case K::RemoveBreak: return breakpoint(req);
+    case K::Supported:
+      return "PacketSize=20000;QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;"
+             "swbreak+;hwbreak+;ReverseContinue+;ReverseStep+;vContSupported+;QPassSignals+;QProgramSignals+";
+    case K::Xfer: return xfer(req.object, req.annex, req.addr, req.length);
+    case K::FirstThreads: return thread_list();
+    case K::NextThreads: return "l";
+    case K::CurrentThread: return "QC" + hex_u64(t);
+    case K::Attached: return "1";
+    case K::Symbol: return "OK";
+    case K::PassSignals: {
+      // Signals gdb would pass on without a stop.
+      pass_signals_.clear();
+      for (int gdb_sig : req.signals)
+        if (int sig = linux_signal(gdb_sig)) pass_signals_.insert(sig);
+      return "OK";
+    }
+    case K::AcceptSignals: return "OK";
+    case K::ThreadExtraInfo: return to_hex("recorded tid " + std::to_string(req.thread.tid));
+    case K::ContQuery: return "vCont;c;C;s;S;r";
+    case K::VKill: return "OK";
+    default: return "";  // Unsupported, Offsets, MustReplyEmpty
+  }
+}
+
+void GdbServer::resume_forward(const GdbRequest& req, Resume* resume) {
+  range_tid_ = 0;
+  resume->step = false;
+  pid_t default_tid = c_thread_ ? c_thread_ : stop_.tid;
+  if (req.kind == GdbRequest::Kind::Step) {
+    resume->step = true;
+    resume->step_tid = default_tid;
+  }
+  // vCont: the first action that steps, with its thread, wins; the others continue.
+  for (const GdbResumeAction& a : req.actions) {
+    if (a.kind != GdbResumeAction::Step && a.kind != GdbResumeAction::RangeStep) continue;
+    pid_t tid = a.has_thread && a.thread.kind == GdbThreadId::One ? a.thread.tid : 0;
+    resume->step = true;
+    resume->step_tid = tid ? tid : default_tid;
+    if (a.kind == GdbResumeAction::RangeStep) {
+      range_tid_ = resume->step_tid;
+      range_start_ = a.start;
+      range_end_ = a.end;
+    }
+    return;
+  }
+}
+
+std::string GdbServer::write_register(const GdbRequest& req) {
+  // Replay cannot change what happened. gdb writes orig_rax itself
+  // (to -1, on `run`), and rewrites values unchanged; those are fine.
+  pid_t t = current_thread();
+  const auto& regs = gdb_regs();
+  if (!t || req.regno >= regs.size()) return "E01";
+  bool same = read_register(t, (int)req.regno) == req.data;
+  return same || !strcmp(regs[req.regno].name, "orig_rax") ? "OK" : "E01";
+}
+
+std::string GdbServer::set_thread(const GdbRequest& req) {
+  pid_t tid = req.thread.kind == GdbThreadId::One ? req.thread.tid : 0;
+  if (tid && !find_thread(tid)) return "E01";
+  (req.thread_op == 'g' ? g_thread_ : c_thread_) = tid ? tid : stop_.tid;
+  return "OK";
+}
+
+std::string GdbServer::thread_list() {
+  std::string r = "m";
+  for (const auto& [tid, rt] : session_->tasks()) {
+    if (rt->tgid != timeline_->debugged()) continue;
+    if (r.size() > 1) r += ",";
+    r += hex_u64(tid);
+  }
+  return r.size() > 1 ? r : "l";
 }
 
 std::string GdbServer::read_registers(pid_t tid) {
@@ -322,28 +323,26 @@ std::string GdbServer::read_memory(uint64_t addr, uint64_t len) {
   return to_hex(buf.data(), got);
 }
 
-std::string GdbServer::breakpoint(bool insert, const std::string& args) {
-  // type,addr,kind
-  size_t c1 = args.find(','), c2 = args.find(',', c1 == std::string::npos ? 0 : c1 + 1);
-  uint64_t addr, kind;
-  if (c1 == std::string::npos || c2 == std::string::npos || !parse_hex_u64(args.substr(c1 + 1, c2 - c1 - 1), addr))
-    return "E01";
-  std::string kind_s = args.substr(c2 + 1);
-  kind_s = kind_s.substr(0, kind_s.find(';'));
-  if (!parse_hex_u64(kind_s, kind)) return "E01";
-  char type = args[0];
+std::string GdbServer::breakpoint(const GdbRequest& req) {
+  bool insert = req.kind == GdbRequest::Kind::InsertBreak;
+  uint64_t addr = req.addr;
   if (addr >= 0x7ffffffff000ull) return "E01";  // not a user-space address
-  if (type == '0') {
+  if (req.break_kind == GdbBreakKind::Software) {
     auto it = std::find(traps_.sw.begin(), traps_.sw.end(), addr);
     if (insert && it == traps_.sw.end()) traps_.sw.push_back(addr);
     if (!insert && it != traps_.sw.end()) traps_.sw.erase(it);
     return "OK";
   }
-  if (type < '1' || type > '4') return "";
+  static const std::map<GdbBreakKind, WatchKind> watch_kinds = {
+      {GdbBreakKind::Hardware, WatchKind::Exec},
+      {GdbBreakKind::WriteWatch, WatchKind::Write},
+      {GdbBreakKind::ReadWatch, WatchKind::Read},
+      {GdbBreakKind::AccessWatch, WatchKind::Access},
+  };
   WatchRequest w;
   w.addr = addr;
-  w.kind = type == '1' ? WatchKind::Exec : type == '2' ? WatchKind::Write : type == '3' ? WatchKind::Read : WatchKind::Access;
-  w.len = type == '1' ? 1 : kind;
+  w.kind = watch_kinds.at(req.break_kind);
+  w.len = req.break_kind == GdbBreakKind::Hardware ? 1 : req.length;
   if (w.len == 0 || w.len > 32) return "E01";
   auto it = std::find(watches_.begin(), watches_.end(), w);
   if (!insert) {
@@ -388,72 +387,6 @@ std::string GdbServer::xfer(const std::string& object, const std::string& annex,
   if (off >= data.size()) return "l";
   std::string part = data.substr(off, len);
   return (off + part.size() >= data.size() ? "l" : "m") + part;
-}
-
-std::string GdbServer::query(const std::string& p) {
-  if (p.rfind("qSupported", 0) == 0)
-    return "PacketSize=20000;QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;"
-           "swbreak+;hwbreak+;ReverseContinue+;ReverseStep+;vContSupported+;QPassSignals+;QProgramSignals+";
-  if (p.rfind("qXfer:", 0) == 0) {
-    // qXfer:object:read:annex:offset,length
-    std::vector<std::string> f;
-    size_t pos = 0;
-    for (int i = 0; i < 4; ++i) {
-      size_t c = p.find(':', pos);
-      if (c == std::string::npos) return "E01";
-      f.push_back(p.substr(pos, c - pos));
-      pos = c + 1;
-    }
-    std::string range = p.substr(pos);
-    size_t comma = range.find(',');
-    uint64_t off, len;
-    if (f[2] != "read" || comma == std::string::npos || !parse_hex_u64(range.substr(0, comma), off) ||
-        !parse_hex_u64(range.substr(comma + 1), len))
-      return "E01";
-    return xfer(f[1], f[3], off, len);
-  }
-  if (p == "qfThreadInfo") {
-    std::string r = "m";
-    for (const auto& [tid, rt] : session_->tasks()) {
-      if (rt->tgid != timeline_->debugged()) continue;
-      if (r.size() > 1) r += ",";
-      r += hex_u64(tid);
-    }
-    return r.size() > 1 ? r : "l";
-  }
-  if (p == "qsThreadInfo") return "l";
-  if (p == "qC") return "QC" + hex_u64(current_thread());
-  if (p.rfind("qAttached", 0) == 0) return "1";
-  if (p == "qOffsets") return "";
-  if (p.rfind("qSymbol", 0) == 0) return "OK";
-  if (p.rfind("QPassSignals:", 0) == 0) {
-    // QPassSignals:SIG;SIG...: signals gdb would pass on without a stop.
-    std::set<int> pass;
-    size_t pos = 13;
-    while (pos < p.size()) {
-      size_t semi = p.find(';', pos);
-      uint64_t v;
-      if (!parse_hex_u64(p.substr(pos, semi == std::string::npos ? std::string::npos : semi - pos), v)) return "E01";
-      if (int sig = linux_signal((int)v)) pass.insert(sig);
-      pos = semi == std::string::npos ? p.size() : semi + 1;
-    }
-    pass_signals_ = pass;
-    return "OK";
-  }
-  if (p.rfind("QPassSignals", 0) == 0 || p.rfind("QProgramSignals", 0) == 0) return "OK";
-  if (p.rfind("qThreadExtraInfo,", 0) == 0) {
-    uint64_t tid;
-    if (!parse_hex_u64(p.substr(17), tid)) return "E01";
-    return to_hex("recorded tid " + std::to_string(tid));
-  }
-  if (p.rfind("qRcmd,", 0) == 0) {
-    std::string cmd;
-    if (!from_hex(p.substr(6), cmd)) return "E01";
-    std::string out = monitor(cmd);
-    if (!out.empty() && !conn_.send("O" + to_hex(out)).ok()) jump(TimelineJump{});
-    return "OK";
-  }
-  return "";
 }
 
 std::string GdbServer::monitor(const std::string& line) {
@@ -549,93 +482,39 @@ std::string GdbServer::monitor(const std::string& line) {
   return "rr: unknown monitor command '" + cmd + "' (try: monitor help)\n";
 }
 
-std::string GdbServer::v_packet(const std::string& p, Resume* resume, bool* resumed) {
-  if (p == "vCont?") return "vCont;c;C;s;S;r";
-  if (p.rfind("vCont;", 0) == 0) {
-    // Actions, each with an optional thread: the first that names a step wins.
-    resume->step = false;
-    range_tid_ = 0;
-    size_t pos = 6;
-    while (pos <= p.size()) {
-      size_t semi = p.find(';', pos);
-      std::string action = p.substr(pos, semi == std::string::npos ? std::string::npos : semi - pos);
-      pos = semi == std::string::npos ? p.size() + 1 : semi + 1;
-      if (action.empty()) continue;
-      size_t colon = action.find(':');
-      pid_t tid = 0;
-      uint64_t v;
-      if (colon != std::string::npos && parse_hex_u64(action.substr(colon + 1), v)) tid = (pid_t)v;
-      char a = action[0];
-      if (a == 'r' && !resume->step) {
-        // rSTART,END[:thread]
-        std::string range = action.substr(1, colon == std::string::npos ? std::string::npos : colon - 1);
-        size_t comma = range.find(',');
-        uint64_t start, end;
-        if (comma == std::string::npos || !parse_hex_u64(range.substr(0, comma), start) ||
-            !parse_hex_u64(range.substr(comma + 1), end))
-          return "E01";
-        resume->step = true;
-        resume->step_tid = tid ? tid : (c_thread_ ? c_thread_ : stop_.tid);
-        range_tid_ = resume->step_tid;
-        range_start_ = start;
-        range_end_ = end;
-        continue;
+std::string GdbServer::run(const GdbRequest& req) {
+  // vRun;program;arg...: `run EVT` restarts at event EVT, `run cN` (our
+  // `restart N`) at gdb checkpoint N, `run` alone at the beginning.
+  TimelineJump j;
+  j.kind = TimelineJump::Goto;
+  j.mark = ReplayTimeline::beginning();
+  j.stop.kind = StopInfo::Arrived;
+  if (req.args.size() >= 2 && !req.args[1].empty()) {
+    const std::string& a = req.args[1];
+    char* end = nullptr;
+    if (a[0] == 'c') {
+      long id = strtol(a.c_str() + 1, &end, 10);
+      const Snapshot* found = nullptr;
+      for (const Snapshot& s : timeline_->snapshots())
+        if (s.id == id && a.size() > 1 && !*end) found = &s;
+      if (!found) {
+        fprintf(stderr, "rr: no checkpoint %s (see info checkpoints)\n", a.substr(1).c_str());
+        return "E01";
       }
-      if ((a == 's' || a == 'S') && !resume->step) {
-        resume->step = true;
-        resume->step_tid = tid ? tid : (c_thread_ ? c_thread_ : stop_.tid);
+      j.mark = found->mark;
+    } else {
+      auto pos = parse_position(a);
+      if (!pos) {
+        fprintf(stderr, "rr: run takes an event number or a position EVT:0xADDR:K, not '%s'\n", a.c_str());
+        return "E01";
       }
+      j.mark = *pos;
+      j.user_position = true;
     }
-    *resumed = true;
-    return "";
+    hold_next_resume_ = true;
   }
-  if (p.rfind("vKill", 0) == 0) return "OK";
-  if (p.rfind("vRun", 0) == 0) {
-    // vRun;program;arg...: `run EVT` restarts at event EVT, `run cN` (our
-    // `restart N`) at gdb checkpoint N, `run` alone at the beginning.
-    std::vector<std::string> args;
-    size_t pos = p.find(';');
-    while (pos != std::string::npos) {
-      size_t next = p.find(';', pos + 1);
-      std::string raw = p.substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
-      std::string decoded;
-      if (!from_hex(raw, decoded)) return "E01";
-      args.push_back(decoded);
-      pos = next;
-    }
-    TimelineJump j;
-    j.kind = TimelineJump::Goto;
-    j.mark = ReplayTimeline::beginning();
-    j.stop.kind = StopInfo::Arrived;
-    if (args.size() >= 2 && !args[1].empty()) {
-      const std::string& a = args[1];
-      char* end = nullptr;
-      if (a[0] == 'c') {
-        long id = strtol(a.c_str() + 1, &end, 10);
-        const Snapshot* found = nullptr;
-        for (const Snapshot& s : timeline_->snapshots())
-          if (s.id == id && a.size() > 1 && !*end) found = &s;
-        if (!found) {
-          fprintf(stderr, "rr: no checkpoint %s (see info checkpoints)\n", a.substr(1).c_str());
-          return "E01";
-        }
-        j.mark = found->mark;
-      } else {
-        auto pos = parse_position(a);
-        if (!pos) {
-          fprintf(stderr, "rr: run takes an event number or a position EVT:0xADDR:K, not '%s'\n", a.c_str());
-          return "E01";
-        }
-        j.mark = *pos;
-        j.user_position = true;
-      }
-      hold_next_resume_ = true;
-    }
-    awaiting_stop_ = true;
-    jump(j);
-  }
-  if (p.rfind("vMustReplyEmpty", 0) == 0) return "";
-  return "";
+  awaiting_stop_ = true;
+  jump(j);
 }
 
 }  // namespace rr

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "gdb/gdb_connection.h"
+#include "gdb/gdb_request.h"
 #include "gdb/replay_timeline.h"
 
 namespace rr {
@@ -24,21 +25,30 @@ class GdbServer : public StopHandler {
   bool reports_signal(int sig) const override { return !pass_signals_.count(sig); }
 
  private:
-  // Handles one packet; returns true with *resume set when gdb resumes forward.
-  bool handle(const std::string& p, Resume* resume);
+  // Serves one request; returns true with *resume set when gdb resumes forward.
+  bool serve(const GdbRequest& req, Resume* resume);
+  // The reply to a request that neither resumes nor jumps.
+  std::string answer(const GdbRequest& req);
+  void reply(const std::string& r);  // a lost connection ends the session
   std::string stop_reply() const;
-  std::string query(const std::string& p);
   std::string read_registers(pid_t tid);
   std::string read_register(pid_t tid, int regno);
+  std::string write_register(const GdbRequest& req);
   std::string read_memory(uint64_t addr, uint64_t len);
+  std::string set_thread(const GdbRequest& req);
+  std::string thread_list();
   std::string xfer(const std::string& object, const std::string& annex, uint64_t off, uint64_t len);
-  std::string monitor(const std::string& cmd);
-  std::string breakpoint(bool insert, const std::string& args);
-  std::string v_packet(const std::string& p, Resume* resume, bool* resumed);
+  std::string breakpoint(const GdbRequest& req);
+  // c, s, vCont: what runs forward (a step wins over continues).
+  void resume_forward(const GdbRequest& req, Resume* resume);
+  // vRun: jumps, or returns an error reply.
+  std::string run(const GdbRequest& req);
   ReplayTask* find_thread(pid_t tid);
   ReplayTask* any_thread();
   pid_t current_thread();
   [[noreturn]] void jump(TimelineJump j);
+
+  std::string monitor(const std::string& cmd);
 
   GdbConnection& conn_;
   ReplayTimeline* timeline_ = nullptr;
