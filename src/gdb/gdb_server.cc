@@ -8,6 +8,7 @@
 
 #include "core/address_space.h"
 #include "gdb/gdb_target.h"
+#include "gdb/monitor_commands.h"
 #include "util/fatal.h"
 #include "util/io.h"
 
@@ -387,99 +388,6 @@ std::string GdbServer::xfer(const std::string& object, const std::string& annex,
   if (off >= data.size()) return "l";
   std::string part = data.substr(off, len);
   return (off + part.size() >= data.size() ? "l" : "m") + part;
-}
-
-std::string GdbServer::monitor(const std::string& line) {
-  std::string cmd = line;
-  while (!cmd.empty() && isspace((unsigned char)cmd.back())) cmd.pop_back();
-  auto arg_after = [&](const std::string& prefix, std::string& arg) {
-    if (cmd.rfind(prefix, 0) != 0) return false;
-    arg = cmd.substr(prefix.size());
-    while (!arg.empty() && isspace((unsigned char)arg[0])) arg.erase(0, 1);
-    return true;
-  };
-  auto describe = [](const Mark& m) {
-    std::string d = "event " + std::to_string(m.event);
-    if (m.at_exit) d += ", at the process's exit";
-    else if (m.located()) d = "position " + position_text(m);
-    else if (!m.pieces.empty()) {
-      size_t steps = 0, runs = 0, counted = 0;
-      for (const Piece& p : m.pieces) {
-        if (p.until) ++counted;
-        else (p.step ? steps : runs) += p.count;
-      }
-      d += " + " + std::to_string(runs) + " runs, " + std::to_string(steps) + " steps";
-      if (counted) d += ", " + std::to_string(counted) + " counted";
-      d += " (" + std::to_string(m.pieces.size()) + " pieces)";
-    }
-    return d;
-  };
-  std::string arg;
-  // Commands that need positions (re-runs of stretches) first leave the
-  // live replay and come back to the same point (a Locate jump), once.
-  auto locate_first = [&](bool needed) {
-    if (!needed || located_ || !ReplayTimeline::counters_work() || stop_.kind == StopInfo::ProcessExit ||
-        stop_.kind == StopInfo::Ended)
-      return;
-    pending_monitor_ = cmd;
-    TimelineJump j;
-    j.kind = TimelineJump::Locate;
-    j.stop = stop_;
-    j.stop.tid = current_thread();
-    jump(j);
-  };
-  if (cmd == "when") return "Current event: " + std::to_string(timeline_->here().event) + "\n";
-  if (cmd == "when-position") {
-    locate_first(!timeline_->all_located());
-    const Mark& m = timeline_->here();
-    if (m.located() || m.at_boundary()) return "Current position: " + position_text(m) + "\n";
-    if (m.at_exit) return "Current position: event " + std::to_string(m.event) + ", at the process's exit\n";
-    std::string why = ReplayTimeline::counters_work() ? timeline_->no_position_why() : ReplayTimeline::counters_unavailable();
-    return "rr: no position here: " + (why.empty() ? std::string("it could not be named") : why) + " (" + describe(m) + ")\n";
-  }
-  if (cmd == "checkpoint") {
-    ReplayTask* rt = find_thread(current_thread());
-    std::string note = rt ? "rip 0x" + hex_u64(rt->task->regs().ip().as_int()) : "";
-    auto id = timeline_->add_checkpoint(*session_, note);
-    if (!id.ok()) return "rr: " + id.error().message + "\n";
-    return "Checkpoint " + std::to_string(id.value()) + " at " + describe(timeline_->here()) + ".\n";
-  }
-  if (cmd == "info checkpoints") {
-    // In replay order, each at its position; `*` marks the current point.
-    locate_first(!timeline_->all_located() || !timeline_->checkpoints_ordered());
-    std::string out;
-    const Mark& here = timeline_->here();
-    for (const Snapshot* s : timeline_->checkpoints_in_order()) {
-      bool current = s->mark == here && (s->mark.located() || s->mark.at_boundary());
-      out += std::string(current ? "* " : "") + std::to_string(s->id) + "\t" + describe(s->mark) +
-             (s->note.empty() ? "" : "\t" + s->note) + (s->persistent ? "\t(saved)" : "") +
-             (s->frozen ? "\t(in memory)" : "") + "\n";
-    }
-    return out.empty() ? "No checkpoints.\n" : out;
-  }
-  if (arg_after("delete checkpoint", arg)) {
-    char* end = nullptr;
-    long id = strtol(arg.c_str(), &end, 10);
-    if (arg.empty() || *end) return "rr: delete checkpoint needs a checkpoint number\n";
-    Status st = timeline_->delete_checkpoint((int)id);
-    return st.ok() ? "Deleted checkpoint " + std::to_string(id) + ".\n" : "rr: " + st.error().message + "\n";
-  }
-  if (cmd == "write-checkpoints") {
-    locate_first(!timeline_->all_located());
-    auto n = timeline_->write_checkpoints();
-    if (!n.ok()) return "rr: " + n.error().message + "\n";
-    return "Wrote " + std::to_string(n.value()) + " checkpoints to the trace.\n";
-  }
-  if (cmd == "load-checkpoints") {
-    auto n = timeline_->load_checkpoints();
-    if (!n.ok()) return "rr: " + n.error().message + "\n";
-    return "Loaded " + std::to_string(n.value()) + " checkpoints from the trace.\n";
-  }
-  if (cmd == "help" || cmd.empty())
-    return "rr monitor commands: when, when-position, checkpoint, info checkpoints, delete checkpoint N, "
-           "write-checkpoints, load-checkpoints; `run EVT` restarts at event EVT, `run EVT:0xADDR:K` where ADDR "
-           "has run K times since event EVT, `restart N` at checkpoint N.\n";
-  return "rr: unknown monitor command '" + cmd + "' (try: monitor help)\n";
 }
 
 std::string GdbServer::run(const GdbRequest& req) {

@@ -10,6 +10,7 @@
 
 #include "gdb/gdb_connection.h"
 #include "gdb/gdb_request.h"
+#include "gdb/monitor_commands.h"
 #include "gdb/replay_timeline.h"
 
 namespace rr {
@@ -25,6 +26,7 @@ class GdbServer : public StopHandler {
   bool reports_signal(int sig) const override { return !pass_signals_.count(sig); }
 
  private:
+  friend const std::vector<MonitorCommand>& monitor_commands();
   // Serves one request; returns true with *resume set when gdb resumes forward.
   bool serve(const GdbRequest& req, Resume* resume);
   // The reply to a request that neither resumes nor jumps.
@@ -48,7 +50,19 @@ class GdbServer : public StopHandler {
   pid_t current_thread();
   [[noreturn]] void jump(TimelineJump j);
 
-  std::string monitor(const std::string& cmd);
+  // rr's monitor commands (monitor_commands.cc): `line` as typed after `monitor`.
+  std::string monitor(const std::string& line);
+  // Commands that need positions (re-runs of stretches) first leave the
+  // live replay and come back to the same point (a Locate jump), once.
+  void locate_first(bool needed);
+  std::string when(const std::string& arg);
+  std::string when_position(const std::string& arg);
+  std::string checkpoint(const std::string& arg);
+  std::string info_checkpoints(const std::string& arg);
+  std::string delete_checkpoint(const std::string& arg);
+  std::string write_checkpoints(const std::string& arg);
+  std::string load_checkpoints(const std::string& arg);
+  std::string help(const std::string& arg);
 
   GdbConnection& conn_;
   ReplayTimeline* timeline_ = nullptr;
@@ -57,6 +71,7 @@ class GdbServer : public StopHandler {
   // A monitor command waiting for a Locate jump to come back, and whether
   // it is being answered after one (no second jump).
   std::string pending_monitor_;
+  std::string monitor_line_;  // the monitor command being served
   bool located_ = false;
   bool awaiting_stop_ = false;
   bool hold_next_resume_ = false;
