@@ -36,7 +36,7 @@ struct CheckpointInfo {
   position @14 :List(Piece);
 }
 
-# One piece of user code run since the event (see Piece in replay/traps.h):
+# One piece of user code run since the event (see Piece in replay/position.h):
 # `count` single steps, or `count` runs each to the next hit of the
 # breakpoints and watchpoints listed (files before 2.2 always have 1).
 struct Piece {

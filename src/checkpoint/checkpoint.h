@@ -12,7 +12,7 @@
 #include <capnp/serialize.h>
 
 #include "checkpoint/checkpoint.capnp.h"
-#include "replay/traps.h"
+#include "replay/position.h"
 #include "trace/block_stream.h"
 #include "util/result.h"
 #include "util/scoped_fd.h"

@@ -14,6 +14,7 @@
 #include "cli/progress.h"
 #include "gdb/gdb_connection.h"
 #include "gdb/gdb_server.h"
+#include "gdb/monitor_commands.h"
 #include "gdb/replay_timeline.h"
 #include "replay/replay_session.h"
 #include "trace/trace_files.h"
@@ -106,39 +107,6 @@ Result<Start> find_start(const std::string& dir, unsigned long long go, pid_t ex
   return s;
 }
 
-// gdb commands for rr's own words: each becomes a monitor command, and
-// `restart N` a `run cN`, which the server turns into checkpoint N.
-const char* kGdbInit = R"GDB(set sysroot /
-python
-import gdb
-
-class _RrMonitor(gdb.Command):
-    def __init__(self, name, monitor):
-        super().__init__(name, gdb.COMMAND_USER)
-        self._monitor = monitor
-    def invoke(self, arg, from_tty):
-        gdb.execute("monitor " + self._monitor + ((" " + arg) if arg else ""), from_tty)
-
-for _name in ["when", "when-position", "checkpoint", "info checkpoints", "delete checkpoint", "write-checkpoints", "load-checkpoints"]:
-    _RrMonitor(_name, _name)
-
-class _RrRestart(gdb.Command):
-    """Restart at gdb checkpoint N (see info checkpoints)."""
-    def __init__(self):
-        super().__init__("restart", gdb.COMMAND_RUNNING)
-    def invoke(self, arg, from_tty):
-        if not arg.strip():
-            raise gdb.GdbError("restart needs a checkpoint number (see info checkpoints)")
-        confirm = gdb.parameter("confirm")
-        gdb.execute("set confirm off")
-        try:
-            gdb.execute("run c" + arg.strip(), from_tty)
-        finally:
-            gdb.execute("set confirm " + ("on" if confirm else "off"))
-
-_RrRestart()
-end
-)GDB";
 
 }  // namespace
 
@@ -198,7 +166,8 @@ int cmd_replay(const Args& args) {
     int fd = mkstemp(tmpl);
     if (fd < 0) return fail("cannot write gdb's start-up commands: " + errno_text());
     init_path = tmpl;
-    Status st = write_all(fd, kGdbInit, strlen(kGdbInit), init_path);
+    std::string init = gdb_init_script();
+    Status st = write_all(fd, init.data(), init.size(), init_path);
     close(fd);
     if (!st.ok()) return fail(st.error().message);
     std::vector<std::string> argv = {"gdb", "-q", "-l", "100000", "-x", init_path, "-ex", "target extended-remote " + target};

@@ -1,199 +1,20 @@
 #include "gdb/gdb_server.h"
 
 #include <algorithm>
+#include <map>
 #include <cstring>
 #include <sys/user.h>
 #include <unistd.h>
 
 #include "core/address_space.h"
+#include "gdb/gdb_target.h"
+#include "gdb/monitor_commands.h"
 #include "util/fatal.h"
 #include "util/io.h"
 
 namespace rr {
 
 namespace {
-
-// The registers gdb sees, in gdb's numbering: the features of gdb's own
-// amd64 Linux description (core, sse, linux, segments, avx).
-enum class Src { Gp, Fx, Ymm };
-struct GdbReg {
-  const char* name;
-  int bits;
-  const char* type;
-  const char* feature;
-  Src src;
-  size_t offset;  // Gp: offset in user_regs_struct; Fx/Ymm: offset in the xsave area
-};
-
-#define GP(n, f, bits, type) {#n, bits, type, "core", Src::Gp, offsetof(user_regs_struct, f)}
-const std::vector<GdbReg>& gdb_regs() {
-  static const std::vector<GdbReg> regs = [] {
-    std::vector<GdbReg> r = {
-        GP(rax, rax, 64, "int64"), GP(rbx, rbx, 64, "int64"), GP(rcx, rcx, 64, "int64"), GP(rdx, rdx, 64, "int64"),
-        GP(rsi, rsi, 64, "int64"), GP(rdi, rdi, 64, "int64"), GP(rbp, rbp, 64, "data_ptr"), GP(rsp, rsp, 64, "data_ptr"),
-        GP(r8, r8, 64, "int64"), GP(r9, r9, 64, "int64"), GP(r10, r10, 64, "int64"), GP(r11, r11, 64, "int64"),
-        GP(r12, r12, 64, "int64"), GP(r13, r13, 64, "int64"), GP(r14, r14, 64, "int64"), GP(r15, r15, 64, "int64"),
-        GP(rip, rip, 64, "code_ptr"), GP(eflags, eflags, 32, "i386_eflags"), GP(cs, cs, 32, "int32"),
-        GP(ss, ss, 32, "int32"), GP(ds, ds, 32, "int32"), GP(es, es, 32, "int32"), GP(fs, fs, 32, "int32"),
-        GP(gs, gs, 32, "int32"),
-    };
-    static const char* st[] = {"st0", "st1", "st2", "st3", "st4", "st5", "st6", "st7"};
-    for (int i = 0; i < 8; ++i) r.push_back({st[i], 80, "i387_ext", "core", Src::Fx, (size_t)(32 + 16 * i)});
-    // fctrl fstat ftag fiseg fioff foseg fooff fop: offsets into the legacy
-    // area; ftag (4) and the segment fields are special-cased.
-    r.push_back({"fctrl", 32, "int", "core", Src::Fx, 0});
-    r.push_back({"fstat", 32, "int", "core", Src::Fx, 2});
-    r.push_back({"ftag", 32, "int", "core", Src::Fx, 4});
-    r.push_back({"fiseg", 32, "int", "core", Src::Fx, 12});
-    r.push_back({"fioff", 32, "int", "core", Src::Fx, 8});
-    r.push_back({"foseg", 32, "int", "core", Src::Fx, 20});
-    r.push_back({"fooff", 32, "int", "core", Src::Fx, 16});
-    r.push_back({"fop", 32, "int", "core", Src::Fx, 6});
-    static const char* xmm[] = {"xmm0", "xmm1", "xmm2",  "xmm3",  "xmm4",  "xmm5",  "xmm6",  "xmm7",
-                                "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"};
-    for (int i = 0; i < 16; ++i) r.push_back({xmm[i], 128, "vec128", "sse", Src::Fx, (size_t)(160 + 16 * i)});
-    r.push_back({"mxcsr", 32, "i386_mxcsr", "sse", Src::Fx, 24});
-    r.push_back(GP(orig_rax, orig_rax, 64, "int"));
-    r.back().feature = "linux";
-    r.push_back(GP(fs_base, fs_base, 64, "int"));
-    r.back().feature = "segments";
-    r.push_back(GP(gs_base, gs_base, 64, "int"));
-    r.back().feature = "segments";
-    static const char* ymm[] = {"ymm0h", "ymm1h", "ymm2h",  "ymm3h",  "ymm4h",  "ymm5h",  "ymm6h",  "ymm7h",
-                                "ymm8h", "ymm9h", "ymm10h", "ymm11h", "ymm12h", "ymm13h", "ymm14h", "ymm15h"};
-    for (int i = 0; i < 16; ++i) r.push_back({ymm[i], 128, "uint128", "avx", Src::Ymm, (size_t)(576 + 16 * i)});
-    return r;
-  }();
-  return regs;
-}
-#undef GP
-
-std::string target_xml() {
-  std::string x =
-      "<?xml version=\"1.0\"?>\n<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n<target>\n"
-      "<architecture>i386:x86-64</architecture>\n<osabi>GNU/Linux</osabi>\n";
-  struct Feature {
-    const char* key;
-    const char* name;
-    const char* types;
-  };
-  static const Feature features[] = {
-      {"core", "org.gnu.gdb.i386.core",
-       "<flags id=\"i386_eflags\" size=\"4\"><field name=\"CF\" start=\"0\" end=\"0\"/><field name=\"\" start=\"1\" end=\"1\"/>"
-       "<field name=\"PF\" start=\"2\" end=\"2\"/><field name=\"AF\" start=\"4\" end=\"4\"/><field name=\"ZF\" start=\"6\" end=\"6\"/>"
-       "<field name=\"SF\" start=\"7\" end=\"7\"/><field name=\"TF\" start=\"8\" end=\"8\"/><field name=\"IF\" start=\"9\" end=\"9\"/>"
-       "<field name=\"DF\" start=\"10\" end=\"10\"/><field name=\"OF\" start=\"11\" end=\"11\"/><field name=\"NT\" start=\"14\" end=\"14\"/>"
-       "<field name=\"RF\" start=\"16\" end=\"16\"/><field name=\"VM\" start=\"17\" end=\"17\"/><field name=\"AC\" start=\"18\" end=\"18\"/>"
-       "<field name=\"VIF\" start=\"19\" end=\"19\"/><field name=\"VIP\" start=\"20\" end=\"20\"/><field name=\"ID\" start=\"21\" end=\"21\"/></flags>\n"},
-      {"sse", "org.gnu.gdb.i386.sse",
-       "<vector id=\"v4f\" type=\"ieee_single\" count=\"4\"/><vector id=\"v2d\" type=\"ieee_double\" count=\"2\"/>"
-       "<vector id=\"v16i8\" type=\"int8\" count=\"16\"/><vector id=\"v8i16\" type=\"int16\" count=\"8\"/>"
-       "<vector id=\"v4i32\" type=\"int32\" count=\"4\"/><vector id=\"v2i64\" type=\"int64\" count=\"2\"/>"
-       "<union id=\"vec128\"><field name=\"v4_float\" type=\"v4f\"/><field name=\"v2_double\" type=\"v2d\"/>"
-       "<field name=\"v16_int8\" type=\"v16i8\"/><field name=\"v8_int16\" type=\"v8i16\"/><field name=\"v4_int32\" type=\"v4i32\"/>"
-       "<field name=\"v2_int64\" type=\"v2i64\"/><field name=\"uint128\" type=\"uint128\"/></union>"
-       "<flags id=\"i386_mxcsr\" size=\"4\"><field name=\"IE\" start=\"0\" end=\"0\"/><field name=\"DE\" start=\"1\" end=\"1\"/>"
-       "<field name=\"ZE\" start=\"2\" end=\"2\"/><field name=\"OE\" start=\"3\" end=\"3\"/><field name=\"UE\" start=\"4\" end=\"4\"/>"
-       "<field name=\"PE\" start=\"5\" end=\"5\"/><field name=\"DAZ\" start=\"6\" end=\"6\"/><field name=\"IM\" start=\"7\" end=\"7\"/>"
-       "<field name=\"DM\" start=\"8\" end=\"8\"/><field name=\"ZM\" start=\"9\" end=\"9\"/><field name=\"OM\" start=\"10\" end=\"10\"/>"
-       "<field name=\"UM\" start=\"11\" end=\"11\"/><field name=\"PM\" start=\"12\" end=\"12\"/><field name=\"FZ\" start=\"15\" end=\"15\"/></flags>\n"},
-      {"linux", "org.gnu.gdb.i386.linux", ""},
-      {"segments", "org.gnu.gdb.i386.segments", ""},
-      {"avx", "org.gnu.gdb.i386.avx", ""},
-  };
-  const auto& regs = gdb_regs();
-  for (const Feature& f : features) {
-    x += std::string("<feature name=\"") + f.name + "\">\n" + f.types;
-    for (size_t i = 0; i < regs.size(); ++i) {
-      if (strcmp(regs[i].feature, f.key) != 0) continue;
-      x += "<reg name=\"" + std::string(regs[i].name) + "\" bitsize=\"" + std::to_string(regs[i].bits) + "\" type=\"" +
-           regs[i].type + "\" regnum=\"" + std::to_string(i) + "\"";
-      if (!strcmp(regs[i].name, "orig_rax")) x += " group=\"system\"";
-      x += "/>\n";
-    }
-    x += "</feature>\n";
-  }
-  x += "</target>\n";
-  return x;
-}
-
-// The full x87 tag word from FXSAVE's abridged one: empty (3) or valid (0).
-uint16_t full_ftag(uint8_t abridged) {
-  uint16_t tag = 0;
-  for (int i = 0; i < 8; ++i)
-    if (!(abridged & (1 << i))) tag |= 3 << (2 * i);
-  return tag;
-}
-
-std::string reg_bytes(const GdbReg& r, const user_regs_struct& gp, const std::string& xsave) {
-  size_t n = r.bits / 8;
-  std::string out(n, '\0');
-  switch (r.src) {
-    case Src::Gp: {
-      uint64_t v;
-      memcpy(&v, reinterpret_cast<const char*>(&gp) + r.offset, 8);
-      memcpy(out.data(), &v, n);
-      break;
-    }
-    case Src::Fx:
-      if (!strcmp(r.name, "ftag")) {
-        uint16_t t = xsave.size() > 4 ? full_ftag((uint8_t)xsave[4]) : 0xffff;
-        memcpy(out.data(), &t, 2);
-      } else if (!strcmp(r.name, "fiseg") || !strcmp(r.name, "foseg")) {
-        // 64-bit FXSAVE keeps full pointers; no selectors.
-      } else if (!strcmp(r.name, "fctrl") || !strcmp(r.name, "fstat") || !strcmp(r.name, "fop")) {
-        if (xsave.size() >= r.offset + 2) memcpy(out.data(), xsave.data() + r.offset, 2);
-      } else if (xsave.size() >= r.offset + std::min<size_t>(n, 8) && n <= 4) {
-        memcpy(out.data(), xsave.data() + r.offset, 4);
-      } else if (xsave.size() >= r.offset + n) {
-        memcpy(out.data(), xsave.data() + r.offset, n);
-      }
-      break;
-    case Src::Ymm: {
-      bool avx_live = xsave.size() > 520 && (xsave[512] & 4);
-      if (avx_live && xsave.size() >= r.offset + n) memcpy(out.data(), xsave.data() + r.offset, n);
-      break;
-    }
-  }
-  return out;
-}
-
-// gdb's remote protocol numbers signals its own way (include/gdb/signals.def):
-// the classic Unix numbering, which Linux follows only up to SIGTERM.
-// Row N is Linux signal N.
-constexpr uint8_t kGdbSignalOf[32] = {
-    0,  1,  2,  3,  4,  5,  6,
-    10,  // SIGBUS
-    8,  9,
-    30,  // SIGUSR1
-    11,
-    31,  // SIGUSR2
-    13, 14, 15,
-    143, // SIGSTKFLT: no gdb name
-    20,  // SIGCHLD
-    19,  // SIGCONT
-    17,  // SIGSTOP
-    18, 21, 22,
-    16,  // SIGURG
-    24, 25, 26, 27, 28,
-    23,  // SIGIO
-    32,  // SIGPWR
-    12,  // SIGSYS
-};
-
-int gdb_signal(int sig) {
-  if (sig >= 0 && sig < 32) return kGdbSignalOf[sig];
-  if (sig == 32) return 77;
-  if (sig >= 33 && sig <= 63) return 45 + (sig - 33);
-  if (sig == 64) return 78;
-  return 143;
-}
-
-int linux_signal(int gdb_sig) {
-  for (int s = 1; s <= 64; ++s)
-    if (gdb_signal(s) == gdb_sig) return s;
-  return 0;
-}
 
 std::string stop_signal_hex(int sig) {
   char b[4];
@@ -310,7 +131,7 @@ Resume GdbServer::stopped(ReplaySession& s, const StopInfo& stop) {
     Resume r;
     bool resumed = false;
     try {
-      resumed = handle(*p, &r);
+      resumed = serve(parse_request(*p), &r);
     } catch (const FatalError& e) {
       // A request the tracee could not serve (it vanished, say): an error
       // reply, never a crash.
@@ -331,140 +152,140 @@ Resume GdbServer::stopped(ReplaySession& s, const StopInfo& stop) {
   }
 }
 
-bool GdbServer::handle(const std::string& p, Resume* resume) {
-  auto reply = [&](const std::string& r) {
-    if (!conn_.send(r).ok()) jump(TimelineJump{});
-  };
-  if (p.empty()) {
-    reply("");
-    return false;
-  }
-  char c = p[0];
-  switch (c) {
-    case '\x03':
+void GdbServer::reply(const std::string& r) {
+  if (!conn_.send(r).ok()) jump(TimelineJump{});
+}
+
+bool GdbServer::serve(const GdbRequest& req, Resume* resume) {
+  using K = GdbRequest::Kind;
+  switch (req.kind) {
+    case K::Interrupt:
       return false;  // already stopped
-    case '?':
-      reply(stop_reply());
-      return false;
-    case '!':
-      reply("OK");
-      return false;
-    case 'g': {
-      pid_t t = current_thread();
-      reply(t ? read_registers(t) : "E01");
-      return false;
+    case K::Continue:
+    case K::Step:
+    case K::Cont:
+      resume_forward(req, resume);
+      return true;
+    case K::ReverseContinue:
+    case K::ReverseStep: {
+      awaiting_stop_ = true;
+      TimelineJump j;
+      j.kind = req.kind == K::ReverseContinue ? TimelineJump::ReverseContinue : TimelineJump::ReverseStep;
+      jump(j);
     }
-    case 'p': {
-      uint64_t n;
-      pid_t t = current_thread();
-      if (!parse_hex_u64(p.substr(1), n) || !t) {
-        reply("E01");
-        return false;
-      }
-      reply(read_register(t, (int)n));
+    case K::Run:
+      reply(run(req));  // when it does not jump
       return false;
-    }
-    case 'P': {
-      // Replay cannot change what happened. gdb writes orig_rax itself
-      // (to -1, on `run`), and rewrites values unchanged; those are fine.
-      size_t eq = p.find('=');
-      uint64_t n;
-      pid_t t = current_thread();
-      if (eq == std::string::npos || !parse_hex_u64(p.substr(1, eq - 1), n) || !t) {
-        reply("E01");
-        return false;
-      }
-      const auto& regs = gdb_regs();
-      bool same = n < regs.size() && read_register(t, (int)n) == p.substr(eq + 1);
-      reply(same || (n < regs.size() && !strcmp(regs[n].name, "orig_rax")) ? "OK" : "E01");
+    case K::StartNoAck:
+      reply("OK");  // still acknowledged; what follows is not
+      conn_.set_no_ack();
       return false;
-    }
-    case 'G':
-    case 'M':
-    case 'X':
-      // Replay shows what happened; it cannot be changed.
-      reply("E01");
-      return false;
-    case 'm': {
-      size_t comma = p.find(',');
-      uint64_t addr, len;
-      if (comma == std::string::npos || !parse_hex_u64(p.substr(1, comma - 1), addr) ||
-          !parse_hex_u64(p.substr(comma + 1), len)) {
-        reply("E01");
-        return false;
-      }
-      reply(read_memory(addr, std::min<uint64_t>(len, 0x8000)));
-      return false;
-    }
-    case 'H': {
-      if (p.size() < 3) {
-        reply("E01");
-        return false;
-      }
-      std::string id = p.substr(2);
-      pid_t tid = 0;
-      uint64_t v;
-      if (id != "-1" && id != "0" && parse_hex_u64(id, v)) tid = (pid_t)v;
-      if (tid && !find_thread(tid)) {
-        reply("E01");
-        return false;
-      }
-      (p[1] == 'g' ? g_thread_ : c_thread_) = tid ? tid : stop_.tid;
+    case K::Monitor: {
+      std::string out = monitor(req.text);
+      if (!out.empty()) reply("O" + to_hex(out));
       reply("OK");
       return false;
     }
-    case 'T': {
-      uint64_t v;
-      reply(parse_hex_u64(p.substr(1), v) && find_thread((pid_t)v) ? "OK" : "E01");
-      return false;
-    }
-    case 'c':
-      range_tid_ = 0;
-      resume->step = false;
-      return true;
-    case 's':
-      range_tid_ = 0;
-      resume->step = true;
-      resume->step_tid = c_thread_ ? c_thread_ : stop_.tid;
-      return true;
-    case 'b':
-      if (p == "bc" || p == "bs") {
-        awaiting_stop_ = true;
-        TimelineJump j;
-        j.kind = p == "bc" ? TimelineJump::ReverseContinue : TimelineJump::ReverseStep;
-        jump(j);
-      }
-      reply("");
-      return false;
-    case 'Z':
-    case 'z':
-      reply(breakpoint(c == 'Z', p.substr(1)));
-      return false;
-    case 'q':
-    case 'Q':
-      if (p == "QStartNoAckMode") {
-        reply("OK");  // still acknowledged; what follows is not
-        conn_.set_no_ack();
-        return false;
-      }
-      reply(query(p));
-      return false;
-    case 'v': {
-      bool resumed = false;
-      std::string r = v_packet(p, resume, &resumed);
-      if (resumed) return true;
-      reply(r);
-      return false;
-    }
-    case 'k':
+    case K::Kill:
       jump(TimelineJump{});
-    case 'D':
+    case K::Detach:
       reply("OK");
       jump(TimelineJump{});
     default:
-      reply("");
+      reply(answer(req));
       return false;
   }
+}
+
+std::string GdbServer::answer(const GdbRequest& req) {
+  using K = GdbRequest::Kind;
+  pid_t t = current_thread();
+  switch (req.kind) {
+    case K::Malformed: return "E01";
+    case K::StopReason: return stop_reply();
+    case K::ExtendedMode: return "OK";
+    case K::ReadRegisters: return t ? read_registers(t) : "E01";
+    case K::ReadRegister: return t && req.regno < gdb_regs().size() ? read_register(t, (int)req.regno) : "E01";
+    case K::WriteRegister: return write_register(req);
+    case K::WriteRegisters:
+    case K::WriteMemory: return "E01";  // replay shows what happened; it cannot be changed
+    case K::ReadMemory: return read_memory(req.addr, std::min<uint64_t>(req.length, 0x8000));
+    case K::SetThread: return set_thread(req);
+    case K::ThreadAlive: return find_thread(req.thread.tid) ? "OK" : "E01";
+    case K::InsertBreak:
+    case K::RemoveBreak: return breakpoint(req);
+    case K::Supported:
+      return "PacketSize=20000;QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;"
+             "swbreak+;hwbreak+;ReverseContinue+;ReverseStep+;vContSupported+;QPassSignals+;QProgramSignals+";
+    case K::Xfer: return xfer(req.object, req.annex, req.addr, req.length);
+    case K::FirstThreads: return thread_list();
+    case K::NextThreads: return "l";
+    case K::CurrentThread: return "QC" + hex_u64(t);
+    case K::Attached: return "1";
+    case K::Symbol: return "OK";
+    case K::PassSignals: {
+      // Signals gdb would pass on without a stop.
+      pass_signals_.clear();
+      for (int gdb_sig : req.signals)
+        if (int sig = linux_signal(gdb_sig)) pass_signals_.insert(sig);
+      return "OK";
+    }
+    case K::AcceptSignals: return "OK";
+    case K::ThreadExtraInfo: return to_hex("recorded tid " + std::to_string(req.thread.tid));
+    case K::ContQuery: return "vCont;c;C;s;S;r";
+    case K::VKill: return "OK";
+    default: return "";  // Unsupported, Offsets, MustReplyEmpty
+  }
+}
+
+void GdbServer::resume_forward(const GdbRequest& req, Resume* resume) {
+  range_tid_ = 0;
+  resume->step = false;
+  pid_t default_tid = c_thread_ ? c_thread_ : stop_.tid;
+  if (req.kind == GdbRequest::Kind::Step) {
+    resume->step = true;
+    resume->step_tid = default_tid;
+  }
+  // vCont: the first action that steps, with its thread, wins; the others continue.
+  for (const GdbResumeAction& a : req.actions) {
+    if (a.kind != GdbResumeAction::Step && a.kind != GdbResumeAction::RangeStep) continue;
+    pid_t tid = a.has_thread && a.thread.kind == GdbThreadId::One ? a.thread.tid : 0;
+    resume->step = true;
+    resume->step_tid = tid ? tid : default_tid;
+    if (a.kind == GdbResumeAction::RangeStep) {
+      range_tid_ = resume->step_tid;
+      range_start_ = a.start;
+      range_end_ = a.end;
+    }
+    return;
+  }
+}
+
+std::string GdbServer::write_register(const GdbRequest& req) {
+  // Replay cannot change what happened. gdb writes orig_rax itself
+  // (to -1, on `run`), and rewrites values unchanged; those are fine.
+  pid_t t = current_thread();
+  const auto& regs = gdb_regs();
+  if (!t || req.regno >= regs.size()) return "E01";
+  bool same = read_register(t, (int)req.regno) == req.data;
+  return same || !strcmp(regs[req.regno].name, "orig_rax") ? "OK" : "E01";
+}
+
+std::string GdbServer::set_thread(const GdbRequest& req) {
+  pid_t tid = req.thread.kind == GdbThreadId::One ? req.thread.tid : 0;
+  if (tid && !find_thread(tid)) return "E01";
+  (req.thread_op == 'g' ? g_thread_ : c_thread_) = tid ? tid : stop_.tid;
+  return "OK";
+}
+
+std::string GdbServer::thread_list() {
+  std::string r = "m";
+  for (const auto& [tid, rt] : session_->tasks()) {
+    if (rt->tgid != timeline_->debugged()) continue;
+    if (r.size() > 1) r += ",";
+    r += hex_u64(tid);
+  }
+  return r.size() > 1 ? r : "l";
 }
 
 std::string GdbServer::read_registers(pid_t tid) {
@@ -482,7 +303,7 @@ std::string GdbServer::read_register(pid_t tid, int regno) {
   const auto& regs = gdb_regs();
   if (!rt || regno < 0 || regno >= (int)regs.size()) return "E01";
   Registers r = rt->task->regs();
-  std::string xs = regs[regno].src == Src::Gp ? std::string() : rt->task->xsave();
+  std::string xs = regs[regno].src == GdbRegSource::Gp ? std::string() : rt->task->xsave();
   return to_hex(reg_bytes(regs[regno], r.raw(), xs));
 }
 
@@ -503,28 +324,26 @@ std::string GdbServer::read_memory(uint64_t addr, uint64_t len) {
   return to_hex(buf.data(), got);
 }
 
-std::string GdbServer::breakpoint(bool insert, const std::string& args) {
-  // type,addr,kind
-  size_t c1 = args.find(','), c2 = args.find(',', c1 == std::string::npos ? 0 : c1 + 1);
-  uint64_t addr, kind;
-  if (c1 == std::string::npos || c2 == std::string::npos || !parse_hex_u64(args.substr(c1 + 1, c2 - c1 - 1), addr))
-    return "E01";
-  std::string kind_s = args.substr(c2 + 1);
-  kind_s = kind_s.substr(0, kind_s.find(';'));
-  if (!parse_hex_u64(kind_s, kind)) return "E01";
-  char type = args[0];
+std::string GdbServer::breakpoint(const GdbRequest& req) {
+  bool insert = req.kind == GdbRequest::Kind::InsertBreak;
+  uint64_t addr = req.addr;
   if (addr >= 0x7ffffffff000ull) return "E01";  // not a user-space address
-  if (type == '0') {
+  if (req.break_kind == GdbBreakKind::Software) {
     auto it = std::find(traps_.sw.begin(), traps_.sw.end(), addr);
     if (insert && it == traps_.sw.end()) traps_.sw.push_back(addr);
     if (!insert && it != traps_.sw.end()) traps_.sw.erase(it);
     return "OK";
   }
-  if (type < '1' || type > '4') return "";
+  static const std::map<GdbBreakKind, WatchKind> watch_kinds = {
+      {GdbBreakKind::Hardware, WatchKind::Exec},
+      {GdbBreakKind::WriteWatch, WatchKind::Write},
+      {GdbBreakKind::ReadWatch, WatchKind::Read},
+      {GdbBreakKind::AccessWatch, WatchKind::Access},
+  };
   WatchRequest w;
   w.addr = addr;
-  w.kind = type == '1' ? WatchKind::Exec : type == '2' ? WatchKind::Write : type == '3' ? WatchKind::Read : WatchKind::Access;
-  w.len = type == '1' ? 1 : kind;
+  w.kind = watch_kinds.at(req.break_kind);
+  w.len = req.break_kind == GdbBreakKind::Hardware ? 1 : req.length;
   if (w.len == 0 || w.len > 32) return "E01";
   auto it = std::find(watches_.begin(), watches_.end(), w);
   if (!insert) {
@@ -571,252 +390,39 @@ std::string GdbServer::xfer(const std::string& object, const std::string& annex,
   return (off + part.size() >= data.size() ? "l" : "m") + part;
 }
 
-std::string GdbServer::query(const std::string& p) {
-  if (p.rfind("qSupported", 0) == 0)
-    return "PacketSize=20000;QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;"
-           "swbreak+;hwbreak+;ReverseContinue+;ReverseStep+;vContSupported+;QPassSignals+;QProgramSignals+";
-  if (p.rfind("qXfer:", 0) == 0) {
-    // qXfer:object:read:annex:offset,length
-    std::vector<std::string> f;
-    size_t pos = 0;
-    for (int i = 0; i < 4; ++i) {
-      size_t c = p.find(':', pos);
-      if (c == std::string::npos) return "E01";
-      f.push_back(p.substr(pos, c - pos));
-      pos = c + 1;
-    }
-    std::string range = p.substr(pos);
-    size_t comma = range.find(',');
-    uint64_t off, len;
-    if (f[2] != "read" || comma == std::string::npos || !parse_hex_u64(range.substr(0, comma), off) ||
-        !parse_hex_u64(range.substr(comma + 1), len))
-      return "E01";
-    return xfer(f[1], f[3], off, len);
-  }
-  if (p == "qfThreadInfo") {
-    std::string r = "m";
-    for (const auto& [tid, rt] : session_->tasks()) {
-      if (rt->tgid != timeline_->debugged()) continue;
-      if (r.size() > 1) r += ",";
-      r += hex_u64(tid);
-    }
-    return r.size() > 1 ? r : "l";
-  }
-  if (p == "qsThreadInfo") return "l";
-  if (p == "qC") return "QC" + hex_u64(current_thread());
-  if (p.rfind("qAttached", 0) == 0) return "1";
-  if (p == "qOffsets") return "";
-  if (p.rfind("qSymbol", 0) == 0) return "OK";
-  if (p.rfind("QPassSignals:", 0) == 0) {
-    // QPassSignals:SIG;SIG...: signals gdb would pass on without a stop.
-    std::set<int> pass;
-    size_t pos = 13;
-    while (pos < p.size()) {
-      size_t semi = p.find(';', pos);
-      uint64_t v;
-      if (!parse_hex_u64(p.substr(pos, semi == std::string::npos ? std::string::npos : semi - pos), v)) return "E01";
-      if (int sig = linux_signal((int)v)) pass.insert(sig);
-      pos = semi == std::string::npos ? p.size() : semi + 1;
-    }
-    pass_signals_ = pass;
-    return "OK";
-  }
-  if (p.rfind("QPassSignals", 0) == 0 || p.rfind("QProgramSignals", 0) == 0) return "OK";
-  if (p.rfind("qThreadExtraInfo,", 0) == 0) {
-    uint64_t tid;
-    if (!parse_hex_u64(p.substr(17), tid)) return "E01";
-    return to_hex("recorded tid " + std::to_string(tid));
-  }
-  if (p.rfind("qRcmd,", 0) == 0) {
-    std::string cmd;
-    if (!from_hex(p.substr(6), cmd)) return "E01";
-    std::string out = monitor(cmd);
-    if (!out.empty() && !conn_.send("O" + to_hex(out)).ok()) jump(TimelineJump{});
-    return "OK";
-  }
-  return "";
-}
-
-std::string GdbServer::monitor(const std::string& line) {
-  std::string cmd = line;
-  while (!cmd.empty() && isspace((unsigned char)cmd.back())) cmd.pop_back();
-  auto arg_after = [&](const std::string& prefix, std::string& arg) {
-    if (cmd.rfind(prefix, 0) != 0) return false;
-    arg = cmd.substr(prefix.size());
-    while (!arg.empty() && isspace((unsigned char)arg[0])) arg.erase(0, 1);
-    return true;
-  };
-  auto describe = [](const Mark& m) {
-    std::string d = "event " + std::to_string(m.event);
-    if (m.at_exit) d += ", at the process's exit";
-    else if (m.located()) d = "position " + position_text(m);
-    else if (!m.pieces.empty()) {
-      size_t steps = 0, runs = 0, counted = 0;
-      for (const Piece& p : m.pieces) {
-        if (p.until) ++counted;
-        else (p.step ? steps : runs) += p.count;
-      }
-      d += " + " + std::to_string(runs) + " runs, " + std::to_string(steps) + " steps";
-      if (counted) d += ", " + std::to_string(counted) + " counted";
-      d += " (" + std::to_string(m.pieces.size()) + " pieces)";
-    }
-    return d;
-  };
-  std::string arg;
-  // Commands that need positions (re-runs of stretches) first leave the
-  // live replay and come back to the same point (a Locate jump), once.
-  auto locate_first = [&](bool needed) {
-    if (!needed || located_ || !ReplayTimeline::counters_work() || stop_.kind == StopInfo::ProcessExit ||
-        stop_.kind == StopInfo::Ended)
-      return;
-    pending_monitor_ = cmd;
-    TimelineJump j;
-    j.kind = TimelineJump::Locate;
-    j.stop = stop_;
-    j.stop.tid = current_thread();
-    jump(j);
-  };
-  if (cmd == "when") return "Current event: " + std::to_string(timeline_->here().event) + "\n";
-  if (cmd == "when-position") {
-    locate_first(!timeline_->all_located());
-    const Mark& m = timeline_->here();
-    if (m.located() || m.at_boundary()) return "Current position: " + position_text(m) + "\n";
-    if (m.at_exit) return "Current position: event " + std::to_string(m.event) + ", at the process's exit\n";
-    std::string why = ReplayTimeline::counters_work() ? timeline_->no_position_why() : ReplayTimeline::counters_unavailable();
-    return "rr: no position here: " + (why.empty() ? std::string("it could not be named") : why) + " (" + describe(m) + ")\n";
-  }
-  if (cmd == "checkpoint") {
-    ReplayTask* rt = find_thread(current_thread());
-    std::string note = rt ? "rip 0x" + hex_u64(rt->task->regs().ip().as_int()) : "";
-    auto id = timeline_->add_checkpoint(*session_, note);
-    if (!id.ok()) return "rr: " + id.error().message + "\n";
-    return "Checkpoint " + std::to_string(id.value()) + " at " + describe(timeline_->here()) + ".\n";
-  }
-  if (cmd == "info checkpoints") {
-    // In replay order, each at its position; `*` marks the current point.
-    locate_first(!timeline_->all_located() || !timeline_->checkpoints_ordered());
-    std::string out;
-    const Mark& here = timeline_->here();
-    for (const Snapshot* s : timeline_->checkpoints_in_order()) {
-      bool current = s->mark == here && (s->mark.located() || s->mark.at_boundary());
-      out += std::string(current ? "* " : "") + std::to_string(s->id) + "\t" + describe(s->mark) +
-             (s->note.empty() ? "" : "\t" + s->note) + (s->persistent ? "\t(saved)" : "") +
-             (s->frozen ? "\t(in memory)" : "") + "\n";
-    }
-    return out.empty() ? "No checkpoints.\n" : out;
-  }
-  if (arg_after("delete checkpoint", arg)) {
+std::string GdbServer::run(const GdbRequest& req) {
+  // vRun;program;arg...: `run EVT` restarts at event EVT, `run cN` (our
+  // `restart N`) at gdb checkpoint N, `run` alone at the beginning.
+  TimelineJump j;
+  j.kind = TimelineJump::Goto;
+  j.mark = ReplayTimeline::beginning();
+  j.stop.kind = StopInfo::Arrived;
+  if (req.args.size() >= 2 && !req.args[1].empty()) {
+    const std::string& a = req.args[1];
     char* end = nullptr;
-    long id = strtol(arg.c_str(), &end, 10);
-    if (arg.empty() || *end) return "rr: delete checkpoint needs a checkpoint number\n";
-    Status st = timeline_->delete_checkpoint((int)id);
-    return st.ok() ? "Deleted checkpoint " + std::to_string(id) + ".\n" : "rr: " + st.error().message + "\n";
-  }
-  if (cmd == "write-checkpoints") {
-    locate_first(!timeline_->all_located());
-    auto n = timeline_->write_checkpoints();
-    if (!n.ok()) return "rr: " + n.error().message + "\n";
-    return "Wrote " + std::to_string(n.value()) + " checkpoints to the trace.\n";
-  }
-  if (cmd == "load-checkpoints") {
-    auto n = timeline_->load_checkpoints();
-    if (!n.ok()) return "rr: " + n.error().message + "\n";
-    return "Loaded " + std::to_string(n.value()) + " checkpoints from the trace.\n";
-  }
-  if (cmd == "help" || cmd.empty())
-    return "rr monitor commands: when, when-position, checkpoint, info checkpoints, delete checkpoint N, "
-           "write-checkpoints, load-checkpoints; `run EVT` restarts at event EVT, `run EVT:0xADDR:K` where ADDR "
-           "has run K times since event EVT, `restart N` at checkpoint N.\n";
-  return "rr: unknown monitor command '" + cmd + "' (try: monitor help)\n";
-}
-
-std::string GdbServer::v_packet(const std::string& p, Resume* resume, bool* resumed) {
-  if (p == "vCont?") return "vCont;c;C;s;S;r";
-  if (p.rfind("vCont;", 0) == 0) {
-    // Actions, each with an optional thread: the first that names a step wins.
-    resume->step = false;
-    range_tid_ = 0;
-    size_t pos = 6;
-    while (pos <= p.size()) {
-      size_t semi = p.find(';', pos);
-      std::string action = p.substr(pos, semi == std::string::npos ? std::string::npos : semi - pos);
-      pos = semi == std::string::npos ? p.size() + 1 : semi + 1;
-      if (action.empty()) continue;
-      size_t colon = action.find(':');
-      pid_t tid = 0;
-      uint64_t v;
-      if (colon != std::string::npos && parse_hex_u64(action.substr(colon + 1), v)) tid = (pid_t)v;
-      char a = action[0];
-      if (a == 'r' && !resume->step) {
-        // rSTART,END[:thread]
-        std::string range = action.substr(1, colon == std::string::npos ? std::string::npos : colon - 1);
-        size_t comma = range.find(',');
-        uint64_t start, end;
-        if (comma == std::string::npos || !parse_hex_u64(range.substr(0, comma), start) ||
-            !parse_hex_u64(range.substr(comma + 1), end))
-          return "E01";
-        resume->step = true;
-        resume->step_tid = tid ? tid : (c_thread_ ? c_thread_ : stop_.tid);
-        range_tid_ = resume->step_tid;
-        range_start_ = start;
-        range_end_ = end;
-        continue;
+    if (a[0] == 'c') {
+      long id = strtol(a.c_str() + 1, &end, 10);
+      const Snapshot* found = nullptr;
+      for (const Snapshot& s : timeline_->snapshots())
+        if (s.id == id && a.size() > 1 && !*end) found = &s;
+      if (!found) {
+        fprintf(stderr, "rr: no checkpoint %s (see info checkpoints)\n", a.substr(1).c_str());
+        return "E01";
       }
-      if ((a == 's' || a == 'S') && !resume->step) {
-        resume->step = true;
-        resume->step_tid = tid ? tid : (c_thread_ ? c_thread_ : stop_.tid);
+      j.mark = found->mark;
+    } else {
+      auto pos = parse_position(a);
+      if (!pos) {
+        fprintf(stderr, "rr: run takes an event number or a position EVT:0xADDR:K, not '%s'\n", a.c_str());
+        return "E01";
       }
+      j.mark = *pos;
+      j.user_position = true;
     }
-    *resumed = true;
-    return "";
+    hold_next_resume_ = true;
   }
-  if (p.rfind("vKill", 0) == 0) return "OK";
-  if (p.rfind("vRun", 0) == 0) {
-    // vRun;program;arg...: `run EVT` restarts at event EVT, `run cN` (our
-    // `restart N`) at gdb checkpoint N, `run` alone at the beginning.
-    std::vector<std::string> args;
-    size_t pos = p.find(';');
-    while (pos != std::string::npos) {
-      size_t next = p.find(';', pos + 1);
-      std::string raw = p.substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
-      std::string decoded;
-      if (!from_hex(raw, decoded)) return "E01";
-      args.push_back(decoded);
-      pos = next;
-    }
-    TimelineJump j;
-    j.kind = TimelineJump::Goto;
-    j.mark = ReplayTimeline::beginning();
-    j.stop.kind = StopInfo::Arrived;
-    if (args.size() >= 2 && !args[1].empty()) {
-      const std::string& a = args[1];
-      char* end = nullptr;
-      if (a[0] == 'c') {
-        long id = strtol(a.c_str() + 1, &end, 10);
-        const Snapshot* found = nullptr;
-        for (const Snapshot& s : timeline_->snapshots())
-          if (s.id == id && a.size() > 1 && !*end) found = &s;
-        if (!found) {
-          fprintf(stderr, "rr: no checkpoint %s (see info checkpoints)\n", a.substr(1).c_str());
-          return "E01";
-        }
-        j.mark = found->mark;
-      } else {
-        auto pos = parse_position(a);
-        if (!pos) {
-          fprintf(stderr, "rr: run takes an event number or a position EVT:0xADDR:K, not '%s'\n", a.c_str());
-          return "E01";
-        }
-        j.mark = *pos;
-        j.user_position = true;
-      }
-      hold_next_resume_ = true;
-    }
-    awaiting_stop_ = true;
-    jump(j);
-  }
-  if (p.rfind("vMustReplyEmpty", 0) == 0) return "";
-  return "";
+  awaiting_stop_ = true;
+  jump(j);
 }
 
 }  // namespace rr

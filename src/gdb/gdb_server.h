@@ -9,6 +9,8 @@
 #include <string>
 
 #include "gdb/gdb_connection.h"
+#include "gdb/gdb_request.h"
+#include "gdb/monitor_commands.h"
 #include "gdb/replay_timeline.h"
 
 namespace rr {
@@ -24,21 +26,43 @@ class GdbServer : public StopHandler {
   bool reports_signal(int sig) const override { return !pass_signals_.count(sig); }
 
  private:
-  // Handles one packet; returns true with *resume set when gdb resumes forward.
-  bool handle(const std::string& p, Resume* resume);
+  friend const std::vector<MonitorCommand>& monitor_commands();
+  // Serves one request; returns true with *resume set when gdb resumes forward.
+  bool serve(const GdbRequest& req, Resume* resume);
+  // The reply to a request that neither resumes nor jumps.
+  std::string answer(const GdbRequest& req);
+  void reply(const std::string& r);  // a lost connection ends the session
   std::string stop_reply() const;
-  std::string query(const std::string& p);
   std::string read_registers(pid_t tid);
   std::string read_register(pid_t tid, int regno);
+  std::string write_register(const GdbRequest& req);
   std::string read_memory(uint64_t addr, uint64_t len);
+  std::string set_thread(const GdbRequest& req);
+  std::string thread_list();
   std::string xfer(const std::string& object, const std::string& annex, uint64_t off, uint64_t len);
-  std::string monitor(const std::string& cmd);
-  std::string breakpoint(bool insert, const std::string& args);
-  std::string v_packet(const std::string& p, Resume* resume, bool* resumed);
+  std::string breakpoint(const GdbRequest& req);
+  // c, s, vCont: what runs forward (a step wins over continues).
+  void resume_forward(const GdbRequest& req, Resume* resume);
+  // vRun: jumps, or returns an error reply.
+  std::string run(const GdbRequest& req);
   ReplayTask* find_thread(pid_t tid);
   ReplayTask* any_thread();
   pid_t current_thread();
   [[noreturn]] void jump(TimelineJump j);
+
+  // rr's monitor commands (monitor_commands.cc): `line` as typed after `monitor`.
+  std::string monitor(const std::string& line);
+  // Commands that need positions (re-runs of stretches) first leave the
+  // live replay and come back to the same point (a Locate jump), once.
+  void locate_first(bool needed);
+  std::string when(const std::string& arg);
+  std::string when_position(const std::string& arg);
+  std::string checkpoint(const std::string& arg);
+  std::string info_checkpoints(const std::string& arg);
+  std::string delete_checkpoint(const std::string& arg);
+  std::string write_checkpoints(const std::string& arg);
+  std::string load_checkpoints(const std::string& arg);
+  std::string help(const std::string& arg);
 
   GdbConnection& conn_;
   ReplayTimeline* timeline_ = nullptr;
@@ -47,6 +71,7 @@ class GdbServer : public StopHandler {
   // A monitor command waiting for a Locate jump to come back, and whether
   // it is being answered after one (no second jump).
   std::string pending_monitor_;
+  std::string monitor_line_;  // the monitor command being served
   bool located_ = false;
   bool awaiting_stop_ = false;
   bool hold_next_resume_ = false;

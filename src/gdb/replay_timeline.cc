@@ -26,184 +26,18 @@ struct ReplayFailed {
 };
 
 constexpr uint64_t kAutoSnapshotInterval = 20000;  // events between automatic snapshots
-constexpr size_t kMaxAutoSnapshots = 16;
 constexpr uint64_t kNearSpan = 1024;  // the farthest copy left before a replay's target
-
-// Whether snapshots may be in-memory copies; RR_GDB_CLONES=0 keeps them in
-// files only (bench/gdb_checkpoints.py compares).
-bool clones_wanted() {
-  static const bool wanted = [] {
-    const char* v = getenv("RR_GDB_CLONES");
-    return !(v && std::string(v) == "0");
-  }();
-  return wanted;
-}
-
-bool traps_hit(const TrapSet& traps, const TrapHit& hit, uint64_t ip) {
-  // An instruction breakpoint of either kind at an instruction of `traps`
-  // (gdb's hbreak fires before a search's int3 at the same instruction).
-  if (hit.kind == TrapHit::Software || (hit.kind == TrapHit::Hardware && hit.watch == WatchKind::Exec))
-    return traps.breaks_at(hit.addr);
-  if (hit.kind == TrapHit::Hardware)
-    return std::any_of(traps.hw.begin(), traps.hw.end(), [&](const HwWatch& w) { return w.addr == hit.addr && w.kind == hit.watch; });
-  // A step that lands on a breakpoint is where a run would have stopped.
-  return traps.breaks_at(ip);
-}
-
-TrapSet merged(const TrapSet& a, const TrapSet& b) {
-  TrapSet out = a;
-  for (uint64_t x : b.sw)
-    if (std::find(out.sw.begin(), out.sw.end(), x) == out.sw.end()) out.sw.push_back(x);
-  for (const HwWatch& w : b.hw)
-    if (std::find(out.hw.begin(), out.hw.end(), w) == out.hw.end() && out.hw.size() < 4) out.hw.push_back(w);
-  return out;
-}
-
-// Appends `p`, merged into the last piece when both step or both run to the
-// same traps; a whole counted piece replaces one of the same instruction
-// (reaching a later execution of it from an earlier one).
-void add_piece(Mark& m, const Piece& p) {
-  if (p.whole && m.pieces.size() == 1 && m.pieces[0].whole && m.pieces[0].until == p.until) {
-    m.pieces[0].count = p.count;
-    return;
-  }
-  if (!m.pieces.empty() && !p.until && !m.pieces.back().until && m.pieces.back().step == p.step &&
-      (p.step || m.pieces.back().traps == p.traps)) {
-    m.pieces.back().count += p.count;
-    return;
-  }
-  m.pieces.push_back(p);
-}
-
-Piece run_piece(const TrapSet& traps) {
-  Piece p;
-  p.traps = traps;
-  return p;
-}
-
-Piece counted_piece(uint64_t addr, uint32_t n) {
-  Piece p;
-  p.until = addr;
-  p.count = n;
-  return p;
-}
-
-// A counted piece as a search runs it: to the n-th arrival at its
-// instruction, by breakpoint (the search's other traps join in). A whole
-// piece (X, k) is arrival k + 1, the stretch's first instruction included.
-Piece search_form(const Piece& p) {
-  if (!p.until) return p;
-  Piece r;
-  r.traps.sw.push_back(p.until);
-  r.count = p.whole ? p.count + 1 : p.count;
-  return r;
-}
-
-Piece whole_piece(uint64_t addr, uint32_t k) {
-  Piece p;
-  p.until = addr;
-  p.count = k;
-  p.whole = true;
-  return p;
-}
-
-Piece step_piece(uint32_t n) {
-  Piece p;
-  p.step = true;
-  p.count = n;
-  return p;
-}
-
-// Whether `a` comes at or before `b` on the same replay line: an earlier
-// event, or the same event with a's pieces a beginning of b's.
-bool at_or_before(const Mark& a, const Mark& b) {
-  if (a.event != b.event) return a.event < b.event;
-  if (a.at_exit) return b.at_exit;
-  if (b.at_exit) return true;
-  if (a.pieces.size() > b.pieces.size()) return false;
-  for (size_t i = 0; i < a.pieces.size(); ++i) {
-    const Piece& x = a.pieces[i];
-    const Piece& y = b.pieces[i];
-    // A counted piece of a route is reached whole or not at all; of two
-    // positions at one instruction, the one with fewer executions is first.
-    bool partial_ok = x.step == y.step && x.traps == y.traps && x.until == y.until && x.whole == y.whole &&
-                      x.count <= y.count && (!x.until || x.whole || x.count == y.count);
-    if (i + 1 < a.pieces.size() ? !(x == y) : !partial_ok) return false;
-  }
-  return true;
-}
-
-// How far into b's pieces a, a beginning of them, has come. Into a whole
-// counted piece, `done` counts arrivals at its instruction (k + 1 at (X, k)).
-void progress_of(const Mark& a, const Mark& b, size_t* index, uint32_t* done) {
-  *index = 0;
-  *done = 0;
-  for (size_t i = 0; i < a.pieces.size(); ++i) {
-    const Piece& x = a.pieces[i];
-    if (x.count < b.pieces[i].count && (!x.until || x.whole)) {
-      *index = i;
-      *done = x.whole ? x.count + 1 : x.count;
-      return;
-    }
-    *index = i + 1;
-  }
-}
-
-size_t weight(const Mark& m) {
-  size_t w = 0;
-  for (const Piece& p : m.pieces) w += p.count + (p.whole ? 1 : 0);
-  return w + (m.at_exit ? 1u << 30 : 0);
-}
 
 }  // namespace
 
 ReplayTimeline::ReplayTimeline(std::string trace_dir, pid_t debugged, StopHandler& handler, bool use_checkpoints)
-    : trace_dir_(std::move(trace_dir)), debugged_(debugged), handler_(handler), use_checkpoints_(use_checkpoints) {}
+    : trace_dir_(trace_dir), debugged_(debugged), handler_(handler), cache_(trace_dir, use_checkpoints) {}
 
 ReplayTimeline::~ReplayTimeline() {
   session_.reset();
-  while (!snapshots_.empty()) drop(snapshots_.begin());
-  if (!private_dir_.empty()) rmdir(private_dir_.c_str());
-}
-
-void ReplayTimeline::drop(std::vector<Snapshot>::iterator it) {
-  if (!it->persistent && !it->path.empty()) unlink(it->path.c_str());
-  snapshots_.erase(it);
-}
-
-std::string ReplayTimeline::private_dir() {
-  if (private_dir_.empty()) {
-    struct stat st;
-    std::string base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
-    if (const char* t = getenv("TMPDIR"); t && *t && base == "/tmp") base = t;
-    std::string templ = base + "/rr-gdb-XXXXXX";
-    if (!mkdtemp(templ.data())) fatal_errno("cannot create a folder for gdb checkpoints in " + base);
-    private_dir_ = templ;
-  }
-  return private_dir_;
 }
 
 bool ReplayTimeline::debuggable(const ReplayTask& rt) const { return rt.tgid == debugged_; }
-
-Result<Snapshot> ReplayTimeline::snapshot(ReplaySession& s, const Mark& m, bool copy_only) {
-  Snapshot snap;
-  snap.mark = m;
-  if (clones_wanted()) {
-    // clone() refuses where no copy can be made. A copy is kept only if it
-    // can be copied in turn (PID namespaces nest 32 deep; a file's restore
-    // starts at the top again).
-    auto copy = s.clone();
-    if (copy.ok() && copy.value()->can_clone()) {
-      snap.frozen = std::move(copy.value());
-      return snap;
-    }
-  }
-  if (copy_only) return make_error("no copy of the replay can be kept here");
-  snap.path = private_dir() + "/" + std::to_string(next_file_++) + ".rrcp";
-  auto st = write_checkpoint_to(s, Codec::Zstd, snap.path, &m, false);
-  if (!st.ok()) return st.take_error();
-  return snap;
-}
 
 void ReplayTimeline::maybe_snapshot(ReplaySession& s) {
   // RR_GDB_AUTO_SNAPSHOTS=0 turns them off (bench/gdb.py compares).
@@ -220,68 +54,25 @@ void ReplayTimeline::maybe_snapshot(ReplaySession& s) {
   // leaves copies 1, 2, 4, ... 1024 events before it, so that going back
   // again from there starts near (never as files, which cost far more).
   uint64_t before = target_.event - e;
-  bool near = toward && clones_wanted() && e < target_.event && before <= kNearSpan && (before & (before - 1)) == 0;
+  bool near = toward && SnapshotCache::copies_wanted() && e < target_.event && before <= kNearSpan && (before & (before - 1)) == 0;
   if (!(wanted || near) || !s.can_checkpoint()) return;
   Mark here;
   here.event = e;
-  for (const Snapshot& old : snapshots_)
-    if (old.mark == here) return;
-  auto snap = snapshot(s, here, !wanted);
+  if (cache_.holds(here)) return;
+  auto snap = cache_.take(s, here, !wanted);
   if (!snap.ok()) return;  // not fatal: the replay just has fewer places to start from
   last_auto_snapshot_event_ = e;
   snap.value().near = !wanted;
-  snapshots_.push_back(snap.value());
-  // Over the limit, the oldest near copy goes first, then the oldest other.
-  auto automatic = [](const Snapshot& x) { return x.id == 0 && !x.persistent; };
-  if ((size_t)std::count_if(snapshots_.begin(), snapshots_.end(), automatic) <= kMaxAutoSnapshots) return;
-  auto victim = std::find_if(snapshots_.begin(), snapshots_.end(), [&](const Snapshot& x) { return automatic(x) && x.near; });
-  drop(victim != snapshots_.end() ? victim : std::find_if(snapshots_.begin(), snapshots_.end(), automatic));
+  cache_.keep_automatic(std::move(snap.value()));
 }
 
 Result<std::unique_ptr<ReplaySession>> ReplayTimeline::open_for(const Mark& target, Mark* start, bool strict) {
   session_.reset();  // its tasks hold the recorded pids a restore needs
-  std::vector<Snapshot> choices = snapshots_;
-  if (use_checkpoints_) {
-    RR_ASSIGN_OR_RETURN(std::unique_ptr<TraceReader> reader, TraceReader::open(trace_dir_));
-    for (const CheckpointEntry& e : list_checkpoints(trace_dir_, reader->uuid())) {
-      if (!e.problem.empty()) continue;
-      Snapshot s;
-      s.mark.event = e.event;
-      s.path = e.path;
-      s.persistent = true;
-      choices.push_back(s);
-    }
-  }
-  std::stable_sort(choices.begin(), choices.end(), [](const Snapshot& a, const Snapshot& b) {
-    if (a.mark.event != b.mark.event) return a.mark.event > b.mark.event;
-    return weight(a.mark) > weight(b.mark);
-  });
+  RR_ASSIGN_OR_RETURN(std::vector<Snapshot> choices, cache_.starting_points());
   for (const Snapshot& c : choices) {
     if (!at_or_before(c.mark, target) || c.mark.at_exit || (strict && c.mark == target)) continue;
-    std::unique_ptr<ReplaySession> s;
-    std::string failure;
-    if (c.frozen) {
-      auto copy = c.frozen->clone();
-      if (copy.ok()) s = std::move(copy.value());
-      else failure = copy.error().message;
-    }
-    if (!s && !c.path.empty()) {
-      RR_ASSIGN_OR_RETURN(s, ReplaySession::open(trace_dir_));
-      Status st = restore_checkpoint(*s, c.path);
-      if (!st.ok()) {
-        s.reset();
-        failure = st.error().message;
-      }
-    }
-    if (!s) {
-      fprintf(stderr, "rr: cannot start from %s: %s\n", c.path.empty() ? "a copy in memory" : c.path.c_str(), failure.c_str());
-      for (auto it = snapshots_.begin(); it != snapshots_.end(); ++it)
-        if (!it->persistent && it->frozen == c.frozen && it->path == c.path) {
-          drop(it);
-          break;
-        }
-      continue;
-    }
+    RR_ASSIGN_OR_RETURN(std::unique_ptr<ReplaySession> s, cache_.start_from(c));
+    if (!s) continue;
     *start = c.mark;
     s->set_echo(false);
     s->set_hook(this);
@@ -339,7 +130,9 @@ std::unique_ptr<ReplaySession> ReplayTimeline::open_toward(Mode mode, const Mark
   lenient_ = false;
   here_ = *start;
   in_target_stretch_ = start->event == target.event && !start->at_boundary();
-  progress_of(*start, target, &piece_index_, &piece_done_);
+  RouteProgress progress = progress_of(*start, target);
+  piece_index_ = progress.piece;
+  piece_done_ = progress.done;
   probe_steps_ = 0;
   last_auto_snapshot_event_ = start->event;
   return std::move(opened.value());
@@ -475,11 +268,7 @@ Mark ReplayTimeline::locate(const Mark m) {
 }
 
 std::optional<int> ReplayTimeline::compare(const Mark a, const Mark b) {
-  if (a.event != b.event) return a.event < b.event ? -1 : 1;
-  if (a.at_exit || b.at_exit) return a.at_exit == b.at_exit ? 0 : a.at_exit ? 1 : -1;
-  if (a == b) return 0;
-  if (at_or_before(a, b)) return -1;  // a route that goes on to b
-  if (at_or_before(b, a)) return 1;
+  if (auto known = route_order(a, b)) return known;
   Mark lb = locate(b);
   if (lb.at_boundary()) return locate(a).at_boundary() ? 0 : 1;
   if (!lb.located()) return std::nullopt;
@@ -613,7 +402,7 @@ ExecutionHook::Directive ReplayTimeline::next_piece(ReplaySession&, ReplayTask& 
         const Piece& c = target_.pieces[piece_index_];
         if (c.until && !c.whole && piece_done_ == 0) d.skip_current = true;
         d.step = p.step;
-        union_traps_ = p.step ? (debuggable(rt) ? serve_traps_ : TrapSet{}) : merged(p.traps, debuggable(rt) ? serve_traps_ : TrapSet{});
+        union_traps_ = p.step ? (debuggable(rt) ? serve_traps_ : TrapSet{}) : merged_traps(p.traps, debuggable(rt) ? serve_traps_ : TrapSet{});
         d.traps = &union_traps_;
         return d;
       }
@@ -872,48 +661,28 @@ Result<int> ReplayTimeline::add_checkpoint(ReplaySession& s, const std::string& 
   if (here_.at_exit) return make_error("no checkpoint can be taken at the end of the process");
   if (!s.can_checkpoint())
     return make_error("no checkpoint can be taken here (a vfork, exec, exit or signal is under way); step on and try again");
-  RR_ASSIGN_OR_RETURN(Snapshot snap, snapshot(s, here_, false));
-  snap.id = next_id_++;
-  snap.note = note;
-  snapshots_.push_back(snap);
-  return snap.id;
-}
-
-Status ReplayTimeline::delete_checkpoint(int id) {
-  for (auto it = snapshots_.begin(); it != snapshots_.end(); ++it) {
-    if (it->id != id) continue;
-    drop(it);
-    return {};
-  }
-  return make_error("no checkpoint " + std::to_string(id));
+  RR_ASSIGN_OR_RETURN(Snapshot snap, cache_.take(s, here_, false));
+  return cache_.add_checkpoint(std::move(snap), note);
 }
 
 bool ReplayTimeline::all_located() const {
   auto named = [](const Mark& m) { return m.located() || m.pieces.empty() || !m.ip; };
   if (!named(here_)) return false;
-  return std::all_of(snapshots_.begin(), snapshots_.end(),
+  return std::all_of(cache_.all().begin(), cache_.all().end(),
                      [&](const Snapshot& c) { return !c.id || c.persistent || named(c.mark); });
-}
-
-std::vector<int> ReplayTimeline::checkpoint_ids() const {
-  std::vector<int> ids;
-  for (const Snapshot& c : snapshots_)
-    if (c.id) ids.push_back(c.id);
-  std::sort(ids.begin(), ids.end());
-  return ids;
 }
 
 bool ReplayTimeline::checkpoints_ordered() const {
   std::vector<int> sorted = order_;
   std::sort(sorted.begin(), sorted.end());
-  return sorted == checkpoint_ids();
+  return sorted == cache_.checkpoint_ids();
 }
 
 void ReplayTimeline::order_checkpoints() {
   // By id and mark (copies): compare() re-runs, which adds and drops
   // automatic snapshots under our feet.
   std::vector<std::pair<int, Mark>> out;
-  for (const Snapshot& c : snapshots_)
+  for (const Snapshot& c : cache_.all())
     if (c.id) out.emplace_back(c.id, c.mark);
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   // Insertion by compare(): points of one stretch at different instructions
@@ -930,80 +699,11 @@ void ReplayTimeline::order_checkpoints() {
 
 std::vector<const Snapshot*> ReplayTimeline::checkpoints_in_order() const {
   std::vector<const Snapshot*> out;
-  std::vector<int> ids = checkpoints_ordered() ? order_ : checkpoint_ids();
+  std::vector<int> ids = checkpoints_ordered() ? order_ : cache_.checkpoint_ids();
   for (int id : ids)
-    for (const Snapshot& c : snapshots_)
+    for (const Snapshot& c : cache_.all())
       if (c.id == id) out.push_back(&c);
   return out;
-}
-
-Result<int> ReplayTimeline::write_checkpoints() {
-  RR_TRY(make_dirs(checkpoints_dir(trace_dir_)));
-  int written = 0;
-  for (Snapshot& s : snapshots_) {
-    if (s.id == 0 || s.persistent) continue;
-    // A point inside an event gets a name that never seeds `-g EVT`.
-    std::string name = checkpoint_path(trace_dir_, s.mark.event);
-    for (int k = 0; !s.mark.at_boundary() || path_exists(name); ++k) {
-      name = checkpoints_dir(trace_dir_) + "/" + std::to_string(s.mark.event) + "-" + std::to_string(weight(s.mark)) +
-             (k ? "-" + std::to_string(k) : "") + ".rrcp";
-      if (!path_exists(name)) break;
-    }
-    // Through a temporary name, synced, then renamed: a full disk or a
-    // crash leaves no partial file under the real name.
-    if (s.frozen) {
-      auto st = write_checkpoint_to(*s.frozen, Codec::Zstd, name, &s.mark, true);
-      if (!st.ok()) return st.take_error();
-    } else {
-      RR_ASSIGN_OR_RETURN(std::string bytes, read_file(s.path));
-      RR_TRY(write_file_atomic(name, bytes.data(), bytes.size()));
-    }
-    if (!s.path.empty()) unlink(s.path.c_str());
-    s.path = name;
-    s.persistent = true;
-    ++written;
-  }
-  return written;
-}
-
-Result<int> ReplayTimeline::load_checkpoints() {
-  RR_ASSIGN_OR_RETURN(std::unique_ptr<TraceReader> reader, TraceReader::open(trace_dir_));
-  std::string dir = checkpoints_dir(trace_dir_);
-  std::vector<std::string> names;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      std::string n = e->d_name;
-      if (n.size() > 5 && n.compare(n.size() - 5, 5, ".rrcp") == 0 && n[0] != '.') names.push_back(dir + "/" + n);
-    }
-    closedir(d);
-  }
-  int added = 0;
-  std::vector<Snapshot> loaded;
-  for (const std::string& path : names) {
-    bool known = std::any_of(snapshots_.begin(), snapshots_.end(), [&](const Snapshot& s) { return s.path == path && s.id; });
-    if (known) continue;
-    auto ck = CheckpointReader::open(path, reader->uuid());
-    if (!ck.ok()) {
-      fprintf(stderr, "rr: skipping checkpoint %s: %s\n", path.c_str(), ck.error().message.c_str());
-      continue;
-    }
-    Snapshot s;
-    s.mark = checkpoint_position(ck.value()->info());
-    s.path = path;
-    s.persistent = true;
-    s.note = "loaded from " + path.substr(path.rfind('/') + 1);
-    loaded.push_back(s);
-  }
-  // Numbered in replay order.
-  std::stable_sort(loaded.begin(), loaded.end(), [](const Snapshot& a, const Snapshot& b) {
-    return a.mark.event != b.mark.event ? a.mark.event < b.mark.event : weight(a.mark) < weight(b.mark);
-  });
-  for (Snapshot& s : loaded) {
-    s.id = next_id_++;
-    snapshots_.push_back(s);
-    ++added;
-  }
-  return added;
 }
 
 // --- the session loop -------------------------------------------------------
@@ -1028,15 +728,11 @@ Status ReplayTimeline::run(const Mark& start) {
           locating_ = true;  // no ^C stop inside the re-runs or the way back
           Mark back = locate(here_);
           // Re-runs add and drop automatic snapshots: find each one by id again.
-          for (int id : checkpoint_ids()) {
-            auto find = [&]() {
-              return std::find_if(snapshots_.begin(), snapshots_.end(), [&](const Snapshot& c) { return c.id == id; });
-            };
-            auto it = find();
-            if (it == snapshots_.end() || it->persistent) continue;
-            Mark located = locate(it->mark);
-            it = find();
-            if (it != snapshots_.end()) it->mark = located;
+          for (int id : cache_.checkpoint_ids()) {
+            Snapshot* c = cache_.checkpoint(id);
+            if (!c || c->persistent) continue;
+            Mark located = locate(c->mark);
+            if ((c = cache_.checkpoint(id))) c->mark = located;
           }
           order_checkpoints();
           next.stop.quiet = true;

@@ -16,8 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "gdb/snapshot_cache.h"
 #include "replay/replay_session.h"
-#include "replay/traps.h"
+#include "replay/position.h"
 #include "util/result.h"
 
 namespace rr {
@@ -69,19 +70,6 @@ class StopHandler {
   virtual bool reports_signal(int sig) const = 0;
 };
 
-// A state to start a replay from, and the point it holds: an in-memory
-// copy of a replay (stopped, never run: each start copies it again), or a
-// checkpoint file, or both once a copy has been written to the trace.
-struct Snapshot {
-  Mark mark;
-  std::shared_ptr<ReplaySession> frozen;  // nullptr: only the file
-  std::string path;                       // empty: only the copy
-  int id = 0;            // gdb checkpoint number; 0 for automatic ones
-  bool persistent = false;  // a file of the trace (create-checkpoints, load-checkpoints)
-  std::string note;      // where gdb was, for `info checkpoints`
-  bool near = false;     // an automatic copy left just before a replay's target (dropped first)
-};
-
 class ReplayTimeline : private ExecutionHook {
  public:
   ReplayTimeline(std::string trace_dir, pid_t debugged, StopHandler& handler, bool use_checkpoints);
@@ -111,12 +99,12 @@ class ReplayTimeline : private ExecutionHook {
   bool checkpoints_ordered() const;
   // gdb's `checkpoint`: saves the current point; returns its number.
   Result<int> add_checkpoint(ReplaySession& s, const std::string& note);
-  Status delete_checkpoint(int id);
-  const std::vector<Snapshot>& snapshots() const { return snapshots_; }
+  Status delete_checkpoint(int id) { return cache_.delete_checkpoint(id); }
+  const std::vector<Snapshot>& snapshots() const { return cache_.all(); }
   // Copies every gdb checkpoint into the trace's checkpoints/ folder.
-  Result<int> write_checkpoints();
+  Result<int> write_checkpoints() { return cache_.write_checkpoints(); }
   // Makes the trace's checkpoint files gdb checkpoints; returns how many are new.
-  Result<int> load_checkpoints();
+  Result<int> load_checkpoints() { return cache_.load_checkpoints(); }
   // The first point of the trace (after the initial exec).
   static Mark beginning() {
     Mark m;
@@ -195,15 +183,8 @@ class ReplayTimeline : private ExecutionHook {
   bool report_signal(ReplaySession& s);
   // Orders gdb's checkpoints with compare() (re-runs: off the live replay).
   void order_checkpoints();
-  std::vector<int> checkpoint_ids() const;
-  // Snapshot bookkeeping.
+  // Leaves an automatic snapshot where one is due.
   void maybe_snapshot(ReplaySession& s);
-  // With `copy_only`, fails where no in-memory copy can be kept (instead
-  // of writing a file).
-  Result<Snapshot> snapshot(ReplaySession& s, const Mark& m, bool copy_only);
-  // Forgets a snapshot, and its private file if it has one.
-  void drop(std::vector<Snapshot>::iterator it);
-  std::string private_dir();
   bool debuggable(const ReplayTask& rt) const;
   // One step or run of the target's piece `p` done.
   void took_piece(const Piece& p);
@@ -211,13 +192,9 @@ class ReplayTimeline : private ExecutionHook {
   std::string trace_dir_;
   pid_t debugged_;
   StopHandler& handler_;
-  bool use_checkpoints_;
-  std::unique_ptr<ReplaySession> session_;
-  std::vector<Snapshot> snapshots_;  // gdb checkpoints and automatic ones, any order
-  int next_id_ = 1;
+  SnapshotCache cache_;  // gdb checkpoints and automatic snapshots
+  std::unique_ptr<ReplaySession> session_;  // after cache_: goes first
   std::vector<int> order_;  // gdb checkpoint ids in replay order (order_checkpoints())
-  int next_file_ = 1;
-  std::string private_dir_;
 
   Mode mode_ = Mode::Serve;
   Mark here_;            // where the replay is (pieces of the current stretch so far)

@@ -1,9 +1,12 @@
+// Points of a replay: the route algebra and positions' text form.
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cctype>
 
-#include "replay/traps.h"
+#include "replay/position.h"
+
+#include <algorithm>
 
 namespace rr {
 
@@ -54,6 +57,101 @@ std::string position_text(const Mark& m) {
   snprintf(buf, sizeof buf, "%llu:0x%llx:%llu", (unsigned long long)p.event, (unsigned long long)p.addr,
            (unsigned long long)p.hits);
   return buf;
+}
+
+Piece step_piece(uint32_t count) {
+  Piece p;
+  p.step = true;
+  p.count = count;
+  return p;
+}
+
+Piece run_piece(const TrapSet& traps) {
+  Piece p;
+  p.traps = traps;
+  return p;
+}
+
+Piece counted_piece(uint64_t addr, uint32_t n) {
+  Piece p;
+  p.until = addr;
+  p.count = n;
+  return p;
+}
+
+Piece whole_piece(uint64_t addr, uint32_t k) {
+  Piece p;
+  p.until = addr;
+  p.count = k;
+  p.whole = true;
+  return p;
+}
+
+Piece search_form(const Piece& p) {
+  if (!p.until) return p;
+  Piece r;
+  r.traps.sw.push_back(p.until);
+  r.count = p.whole ? p.count + 1 : p.count;
+  return r;
+}
+
+void add_piece(Mark& m, const Piece& p) {
+  if (p.whole && m.pieces.size() == 1 && m.pieces[0].whole && m.pieces[0].until == p.until) {
+    m.pieces[0].count = p.count;
+    return;
+  }
+  if (!m.pieces.empty() && !p.until && !m.pieces.back().until && m.pieces.back().step == p.step &&
+      (p.step || m.pieces.back().traps == p.traps)) {
+    m.pieces.back().count += p.count;
+    return;
+  }
+  m.pieces.push_back(p);
+}
+
+bool at_or_before(const Mark& a, const Mark& b) {
+  if (a.event != b.event) return a.event < b.event;
+  if (a.at_exit) return b.at_exit;
+  if (b.at_exit) return true;
+  if (a.pieces.size() > b.pieces.size()) return false;
+  for (size_t i = 0; i < a.pieces.size(); ++i) {
+    const Piece& x = a.pieces[i];
+    const Piece& y = b.pieces[i];
+    // A counted piece of a route is reached whole or not at all; of two
+    // positions at one instruction, the one with fewer executions is first.
+    bool partial_ok = x.step == y.step && x.traps == y.traps && x.until == y.until && x.whole == y.whole &&
+                      x.count <= y.count && (!x.until || x.whole || x.count == y.count);
+    if (i + 1 < a.pieces.size() ? !(x == y) : !partial_ok) return false;
+  }
+  return true;
+}
+
+std::optional<int> route_order(const Mark& a, const Mark& b) {
+  if (a.event != b.event) return a.event < b.event ? -1 : 1;
+  if (a.at_exit || b.at_exit) return a.at_exit == b.at_exit ? 0 : a.at_exit ? 1 : -1;
+  if (a == b) return 0;
+  if (at_or_before(a, b)) return -1;  // a route that goes on to b
+  if (at_or_before(b, a)) return 1;
+  return std::nullopt;
+}
+
+RouteProgress progress_of(const Mark& a, const Mark& b) {
+  RouteProgress r;
+  for (size_t i = 0; i < a.pieces.size(); ++i) {
+    const Piece& x = a.pieces[i];
+    if (x.count < b.pieces[i].count && (!x.until || x.whole)) {
+      r.piece = i;
+      r.done = x.whole ? x.count + 1 : x.count;
+      return r;
+    }
+    r.piece = i + 1;
+  }
+  return r;
+}
+
+size_t route_weight(const Mark& m) {
+  size_t w = 0;
+  for (const Piece& p : m.pieces) w += p.count + (p.whole ? 1 : 0);
+  return w + (m.at_exit ? 1u << 30 : 0);
 }
 
 }  // namespace rr

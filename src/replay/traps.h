@@ -5,8 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
-#include <string>
 #include <vector>
 
 #include "util/types.h"
@@ -51,73 +49,6 @@ struct TrapSet {
   bool operator==(const TrapSet&) const = default;
 };
 
-// One piece of a stretch of user code: `count` single steps, or `count`
-// runs each to the next hit of `traps` (a breakpoint at the starting
-// instruction is stepped over when the run before stopped at it), so a
-// breakpoint hit a million times in a stretch is one piece. Re-running the same
-// pieces from the same event reaches the same instruction: a list of pieces
-// is a route to a point inside an event.
-//
-// A counted piece (`until` set) runs in one go with a hardware breakpoint
-// counter (core/perf_counter.h), and has no traps:
-// - with `whole`, it is a position (docs/architecture.md) and names the point
-//   exactly: instruction `until` has run `count` times since the stretch
-//   began (its first instruction included) and is about to run again. It
-//   is then the only piece of its mark;
-// - without, it is a step of a route: to just before execution number
-//   `count` of `until` since the piece's start (the instruction it starts
-//   at does not count).
-struct Piece {
-  bool step = false;
-  uint32_t count = 1;
-  TrapSet traps;
-  uint64_t until = 0;
-  bool whole = false;
-  bool operator==(const Piece&) const = default;
-};
-
-// A position inside an event (docs/architecture.md): (event, address, hits).
-struct Position {
-  uint64_t event = 0;
-  uint64_t addr = 0;
-  uint64_t hits = 0;  // executions of addr since the stretch began
-};
-
-// A point of the replay: after `event` events, plus `pieces` of the user
-// code of the event after it; or, with `at_exit`, at the entry of the exit
-// that ends the debugged process (during the event after `event`).
-struct Mark {
-  uint64_t event = 0;
-  std::vector<Piece> pieces;
-  bool at_exit = false;
-  // The instruction the stretch's task is at when known (0: not known). A
-  // hint for going back from here; not part of the point's name.
-  uint64_t ip = 0;
-  bool operator==(const Mark& o) const { return event == o.event && pieces == o.pieces && at_exit == o.at_exit; }
-  bool at_boundary() const { return pieces.empty() && !at_exit; }
-  // Whether the point is named by its position (one whole counted piece).
-  bool located() const { return pieces.size() == 1 && pieces[0].until && pieces[0].whole && !at_exit; }
-  Position position() const { return Position{event, pieces[0].until, pieces[0].count}; }
-  static Mark at(const Position& p) {
-    Mark m;
-    m.event = p.event;
-    Piece c;
-    c.until = p.addr;
-    c.count = (uint32_t)p.hits;
-    c.whole = true;
-    m.pieces.push_back(c);
-    m.ip = p.addr;
-    return m;
-  }
-};
-
-// A position as users write it, "EVT:0xADDR:K" (the point where ADDR has
-// run K times since event EVT, and is about to run again), or a plain
-// event number for a boundary. nullopt for anything else.
-std::optional<Mark> parse_position(const std::string& text);
-// A located mark or a boundary in that form.
-std::string position_text(const Mark& m);
-
 // Why a run of user code stopped short of its event.
 struct TrapHit {
   enum Kind { Step, Software, Hardware, Counted } kind = Step;
@@ -131,6 +62,14 @@ struct TrapHit {
   // string instruction between iterations (after a step or a watchpoint).
   bool inside = false;
 };
+
+// `a` plus the traps of `b` it lacks (at most four debug registers).
+TrapSet merged_traps(const TrapSet& a, const TrapSet& b);
+// Whether `hit`, a stop at instruction `ip`, is one of `traps`: an
+// instruction breakpoint of either kind at one of its instructions (gdb's
+// hbreak fires before an int3 at the same instruction), one of its
+// watchpoints, or a step that lands where a run would have stopped.
+bool traps_hit(const TrapSet& traps, const TrapHit& hit, uint64_t ip);
 
 class ReplaySession;
 struct ReplayTask;
