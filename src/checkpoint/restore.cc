@@ -47,29 +47,9 @@ TaskKernelState kernel_state_from(ckpt::TaskState::Reader ts) {
 }
 
 
-// One process of a checkpoint: a fresh process with its recorded pid, its
-// image rebuilt, its pages written, its other threads cloned inside it.
-Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::ProcessState::Reader proc,
-                       capnp::List<ckpt::FdEntry>::Reader old_fds) {
+// Writes the pages of one process of checkpoint `ck` into `task`'s memory.
+Status restore_pages(const CheckpointReader& ck, ckpt::ProcessState::Reader proc, Task& task) {
   const std::string& path = ck.path();
-  auto t_restore = std::chrono::steady_clock::now();
-  auto states = proc.getTasks();
-  if (states.size() == 0) return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is corrupt (a process without tasks)");
-  pid_t tgid = proc.getTgid() ? proc.getTgid() : states[0].getRecordedTid();
-  if (states[0].getRecordedTid() != tgid || s.tasks().count(tgid))
-    return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is corrupt (process " + std::to_string(tgid) + ")");
-  auto leader = std::make_unique<ReplayTask>();
-  RR_ASSIGN_OR_RETURN(leader->task, s.spawn_process(RecordedTid{tgid}));
-  leader->tgid = tgid;
-  leader->fds = std::make_shared<FdTable>(fd_table_from(proc.hasFds() || proc.getTgid() ? proc.getFds() : old_fds));
-  leader->where = states[0].getAtSyscallEntry() ? ReplayTask::Where::AtEntry : ReplayTask::Where::AtEvent;
-  ReplayTask& rt = s.adopt(std::move(leader));
-  Task* task = rt.task.get();
-  ProcessImage img = image_from_capnp(proc.getImage());
-  img.regs = regs_from_capnp(states[0].getRegs());
-  img.xsave = data_string(states[0].getXsave());
-  restore_image(*task, img, s.trace_dir());
-
   // Page contents. The pages of each block (in address order) are cut into
   // pieces of at most 4 MiB of tracee memory, which two workers take in
   // turn: a block referenced by many addresses (a page stored once for a
@@ -128,14 +108,13 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
         writes.push_back({RemotePtr(addr), raw.data() + offset});
       }
       try {
-        task->write_pages(writes);
+        task.write_pages(writes);
       } catch (const FatalError& e) {
         *result = make_error(e.what());
         return;
       }
     }
   };
-  auto t_pages = std::chrono::steady_clock::now();
   Status second_result, first_result;
   // Nothing may leave a worker by an exception: the helper thread must be joined.
   auto guarded = [&](bool from_front, Status* result) {
@@ -151,7 +130,34 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
   guarded(true, &first_result);
   helper.join();
   RR_TRY(first_result);
-  RR_TRY(second_result);
+  return second_result;
+}
+
+// One process of a checkpoint: a fresh process with its recorded pid, its
+// image rebuilt, its pages written, its other threads cloned inside it.
+Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::ProcessState::Reader proc,
+                       capnp::List<ckpt::FdEntry>::Reader old_fds) {
+  const std::string& path = ck.path();
+  auto t_restore = std::chrono::steady_clock::now();
+  auto states = proc.getTasks();
+  if (states.size() == 0) return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is corrupt (a process without tasks)");
+  pid_t tgid = proc.getTgid() ? proc.getTgid() : states[0].getRecordedTid();
+  if (states[0].getRecordedTid() != tgid || s.tasks().count(tgid))
+    return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is corrupt (process " + std::to_string(tgid) + ")");
+  auto leader = std::make_unique<ReplayTask>();
+  RR_ASSIGN_OR_RETURN(leader->task, s.spawn_process(RecordedTid{tgid}));
+  leader->tgid = tgid;
+  leader->fds = std::make_shared<FdTable>(fd_table_from(proc.hasFds() || proc.getTgid() ? proc.getFds() : old_fds));
+  leader->where = states[0].getAtSyscallEntry() ? ReplayTask::Where::AtEntry : ReplayTask::Where::AtEvent;
+  ReplayTask& rt = s.adopt(std::move(leader));
+  Task* task = rt.task.get();
+  ProcessImage img = image_from_capnp(proc.getImage());
+  img.regs = regs_from_capnp(states[0].getRegs());
+  img.xsave = data_string(states[0].getXsave());
+  restore_image(*task, img, s.trace_dir());
+
+  auto t_pages = std::chrono::steady_clock::now();
+  RR_TRY(restore_pages(ck, proc, *task));
   RR_LOG("restore %d: layout %.3f s, pages %.3f s", tgid, std::chrono::duration<double>(t_pages - t_restore).count(),
          std::chrono::duration<double>(std::chrono::steady_clock::now() - t_pages).count());
 

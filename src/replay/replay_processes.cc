@@ -107,39 +107,34 @@ bool ReplaySession::wait_for_end_stop(ReplayTask& rt, WaitStatus* other) {
   return true;
 }
 
-Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_t recorded_child, bool keep_vfork) {
-  Task& t = *rt.task;
-  Registers entry = t.regs();
-  SyscallArgs call;
-  call.nr = entry.syscallno();
-  for (int i = 0; i < 6; ++i) call.arg[i] = entry.arg(i);
-  TaskMemReader reader(t);
-  uint64_t flags = 0;
-  if (!clone_flags(call, reader, &flags)) return divergence(f, "cannot read the arguments of " + syscall_name(call.nr));
-  // A vfork child's image is rebuilt in place, which must not touch the
-  // parent's memory: replay forks it instead. A pidfd would be a real fd the
-  // program does not know; the recorded number is written instead.
-  uint64_t run_flags = flags & ~(uint64_t)CLONE_PIDFD;
-  bool vfork = (flags & CLONE_VFORK) && !(flags & CLONE_THREAD);
-  if (vfork && !keep_vfork) {
-    run_flags &= ~(uint64_t)(CLONE_VFORK | CLONE_VM);
-    vfork = false;
-  }
-  Registers r = entry;
-  int64_t run_nr = call.nr;
+namespace {
+
+// How replay runs a recorded clone: the registers and syscall to run, the
+// rr scratch bytes to put back after it, and where the child's tid goes.
+struct CloneRun {
+  Registers regs;
+  int64_t nr = 0;
   std::string saved_scratch;
-  uint64_t ctid = 0;
-  // In replay's PID namespace every clone runs as clone3 with set_tid, so
-  // the new task gets its recorded tid (and the kernel writes that tid
-  // wherever it writes one: tid words, robust futexes).
-  bool exact = ns_ != nullptr && recorded_child > 1;
+  uint64_t ctid = 0;  // CLONE_CHILD_SETTID's address
   struct clone_args args;
+};
+
+// `want_tid` > 0: run it as clone3 with set_tid (its arguments in the rr
+// scratch page); else as the recorded call, with `run_flags` (a fork for a
+// vfork that is not kept).
+Result<CloneRun> prepare_clone_run(Task& t, const SyscallArgs& call, const Registers& entry, uint64_t run_flags,
+                                   bool vfork, pid_t want_tid) {
+  CloneRun run;
+  run.regs = entry;
+  run.nr = call.nr;
+  Registers& r = run.regs;
+  struct clone_args& args = run.args;
   memset(&args, 0, sizeof(args));
-  if (exact) {
+  if (want_tid > 0) {
     if (call.nr == SYS_clone3) {
       size_t size = std::min<uint64_t>(call.arg[1], sizeof(args));
       if (size < CLONE_ARGS_SIZE_VER0 || !t.read_mem(RemotePtr(call.arg[0]), &args, size))
-        return divergence(f, "cannot read clone3's arguments");
+        return make_error(ErrorKind::Divergence, "cannot read clone3's arguments");
       args.flags = run_flags;
     } else {
       // clone ignores CLONE_DETACHED (musl passes it) and bits above 31;
@@ -158,34 +153,70 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
         args.tls = call.arg[4];
       }
     }
-    ctid = args.child_tid;
+    run.ctid = args.child_tid;
     args.set_tid = kRrScratch + sizeof(args);
     args.set_tid_size = 1;
     args.cgroup = 0;
-    saved_scratch = t.read_bytes(RemotePtr(kRrScratch), sizeof(args) + sizeof(pid_t));
-    int32_t want = recorded_child;
+    run.saved_scratch = t.read_bytes(RemotePtr(kRrScratch), sizeof(args) + sizeof(pid_t));
+    int32_t want = want_tid;
     t.write_mem(RemotePtr(kRrScratch), &args, sizeof(args));
     t.write_mem(RemotePtr(kRrScratch + sizeof(args)), &want, sizeof(want));
-    run_nr = SYS_clone3;
+    run.nr = SYS_clone3;
     r.set_arg(0, kRrScratch);
     r.set_arg(1, sizeof(args));
   } else if (call.nr == SYS_fork || (call.nr == SYS_vfork && !vfork)) {
-    run_nr = SYS_clone;
+    run.nr = SYS_clone;
     r.set_arg(0, run_flags);
     for (int i = 1; i < 5; ++i) r.set_arg(i, 0);
   } else if (call.nr == SYS_clone) {
     r.set_arg(0, run_flags);
-    ctid = call.arg[3];
+    run.ctid = call.arg[3];
   } else {
     size_t size = std::min<uint64_t>(call.arg[1], 256);
     std::string raw(size, '\0');
-    if (!t.read_mem(RemotePtr(call.arg[0]), raw.data(), size)) return divergence(f, "cannot read clone3's arguments");
+    if (!t.read_mem(RemotePtr(call.arg[0]), raw.data(), size))
+      return make_error(ErrorKind::Divergence, "cannot read clone3's arguments");
     memcpy(raw.data(), &run_flags, sizeof(run_flags));
-    if (size >= 24) memcpy(&ctid, raw.data() + 16, sizeof(ctid));
-    saved_scratch = t.read_bytes(RemotePtr(kRrScratch), size);
+    if (size >= 24) memcpy(&run.ctid, raw.data() + 16, sizeof(run.ctid));
+    run.saved_scratch = t.read_bytes(RemotePtr(kRrScratch), size);
     t.write_mem(RemotePtr(kRrScratch), raw.data(), size);
     r.set_arg(0, kRrScratch);
   }
+  return run;
+}
+
+}  // namespace
+
+Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_t recorded_child, bool keep_vfork) {
+  Task& t = *rt.task;
+  Registers entry = t.regs();
+  SyscallArgs call;
+  call.nr = entry.syscallno();
+  for (int i = 0; i < 6; ++i) call.arg[i] = entry.arg(i);
+  TaskMemReader reader(t);
+  uint64_t flags = 0;
+  if (!clone_flags(call, reader, &flags)) return divergence(f, "cannot read the arguments of " + syscall_name(call.nr));
+  // A vfork child's image is rebuilt in place, which must not touch the
+  // parent's memory: replay forks it instead. A pidfd would be a real fd the
+  // program does not know; the recorded number is written instead.
+  uint64_t run_flags = flags & ~(uint64_t)CLONE_PIDFD;
+  bool vfork = (flags & CLONE_VFORK) && !(flags & CLONE_THREAD);
+  if (vfork && !keep_vfork) {
+    run_flags &= ~(uint64_t)(CLONE_VFORK | CLONE_VM);
+    vfork = false;
+  }
+  // In replay's PID namespace every clone runs as clone3 with set_tid, so
+  // the new task gets its recorded tid (and the kernel writes that tid
+  // wherever it writes one: tid words, robust futexes).
+  bool exact = ns_ != nullptr && recorded_child > 1;
+  auto prepared = prepare_clone_run(t, call, entry, run_flags, vfork, exact ? recorded_child : 0);
+  if (!prepared.ok()) return divergence(f, prepared.error().message);
+  CloneRun& run = prepared.value();
+  Registers& r = run.regs;
+  int64_t run_nr = run.nr;
+  std::string& saved_scratch = run.saved_scratch;
+  uint64_t ctid = run.ctid;
+  struct clone_args& args = run.args;
   WaitStatus st;
   for (int attempt = 0;; ++attempt) {
     if (!reenter_syscall(rt, r, run_nr, &st))

@@ -166,6 +166,15 @@ class ReplaySession {
   Status apply(trace::Frame::Reader f);
   Status apply_exec(trace::Frame::Reader f, trace::ExecImage::Reader image);
   Status apply_syscall(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt);
+  // apply_syscall's pieces (replay_syscalls.cc): the recorded memory writes;
+  // those and the recorded result; a result compared with the recorded
+  // one; and the policies that need more than that.
+  void apply_writes(Task& t, trace::SyscallEvent::Reader sc);
+  void finish_emulated(Task& t, trace::SyscallEvent::Reader sc);
+  Status check_result(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, int64_t got);
+  Status replay_clone_call(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt, ReplayTask::Where where);
+  Status replay_memory_call(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt);
+  Status replay_exit_call(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt);
   Status apply_syscall_entry(trace::Frame::Reader f, trace::SyscallEntryEvent::Reader ev, ReplayTask& rt);
   Status apply_signal(trace::Frame::Reader f, trace::SignalEvent::Reader ev, ReplayTask& rt);
   Status apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Reader ev, ReplayTask& rt);

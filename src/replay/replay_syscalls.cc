@@ -139,8 +139,28 @@ Status ReplaySession::apply_syscall_entry(trace::Frame::Reader f, trace::Syscall
   return {};
 }
 
+void ReplaySession::apply_writes(Task& t, trace::SyscallEvent::Reader sc) {
+  for (auto w : sc.getWrites()) {
+    auto d = w.getData();
+    t.write_mem(RemotePtr(w.getAddr()), d.begin(), d.size());
+    counters_.bytes_written += d.size();
+  }
+}
+
+void ReplaySession::finish_emulated(Task& t, trace::SyscallEvent::Reader sc) {
+  apply_writes(t, sc);
+  Registers r = t.regs();
+  r.set_syscall_result(sc.getResult());
+  t.set_regs(r);
+}
+
+Status ReplaySession::check_result(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, int64_t got) {
+  if (got == sc.getResult()) return {};
+  return divergence(f, syscall_name(sc.getNumber()) + " returned " + std::to_string(got) + " in replay, " +
+                           std::to_string(sc.getResult()) + " in the recording");
+}
+
 Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt) {
-  Task& t = *rt.task;
   int64_t nr = sc.getNumber();
   ReplayTask::Where where = rt.where;
   rt.where = ReplayTask::Where::AtEvent;
@@ -149,171 +169,45 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
   if (!desc) return divergence(f, "the trace holds syscall " + syscall_name(nr) + ", unknown to this rr");
   int64_t result = sc.getResult();
   bool failed = result < 0 && result >= -4095;
-
-  auto apply_writes = [&] {
-    for (auto w : sc.getWrites()) {
-      auto d = w.getData();
-      t.write_mem(RemotePtr(w.getAddr()), d.begin(), d.size());
-      counters_.bytes_written += d.size();
-    }
-  };
-  auto set_result = [&] {
-    Registers r = t.regs();
-    r.set_syscall_result(result);
-    t.set_regs(r);
-  };
-  auto check_result = [&](int64_t got) -> Status {
-    if (got == result) return {};
-    return divergence(f, syscall_name(nr) + " returned " + std::to_string(got) + " in replay, " + std::to_string(result) +
-                             " in the recording");
-  };
+  Task& t = *rt.task;
 
   switch (desc->policy) {
     case ReplayPolicy::Emulate:
     case ReplayPolicy::Unsupported:
       ++counters_.emulated;
       replay_mask_swap(rt, sc);
-      apply_writes();
-      set_result();
+      finish_emulated(t, sc);
       if (sc.getEchoFd()) RR_TRY(echo_write(f, t, sc));
       break;
-    case ReplayPolicy::Clone: {
+    case ReplayPolicy::Clone:
       ++counters_.executed;
-      if (!failed && where != ReplayTask::Where::CloneDone) RR_TRY(execute_clone(f, rt, (pid_t)result, false));
-      if (rt.in_vfork) {
-        // The parent returns once its child has exec'd or ended. A child
-        // whose execve entry was an event of its own is inside an exec that
-        // succeeds (the recorded parent returned first): it leaves the
-        // parent's memory now, its image comes with its exec event.
-        for (auto& [tid, c] : tasks_) {
-          int64_t child_nr = c->where == ReplayTask::Where::AtEntry ? c->task->regs().syscallno() : -1;
-          if (c->vfork_parent == rt.recorded_tid() && (child_nr == SYS_execve || child_nr == SYS_execveat))
-            RR_TRY(detach_vfork_child(*c));
-        }
-        WaitStatus st = wait_filtered(rt, ResumeHow::Syscall);
-        if (!st.is_syscall_stop()) return divergence(f, "the vfork parent did not return: " + describe_stop(st));
-        rt.in_vfork = false;
-        Registers r = t.regs();
-        Registers entry = regs_from_capnp(sc.getEntryRegs());
-        for (int i = 0; i < 6; ++i) r.set_arg(i, entry.arg(i));
-        r.set_syscallno(nr);
-        t.set_regs(r);
-      }
-      apply_writes();
-      set_result();
+      RR_TRY(replay_clone_call(f, sc, rt, where));
       break;
-    }
     case ReplayPolicy::ExecuteSame: {
       ++counters_.executed;
       Registers after = execute_in_place(rt);
       // set_tid_address returns the live tid, which replay keeps as recorded.
-      if (nr != SYS_set_tid_address) RR_TRY(check_result(after.syscall_result()));
-      apply_writes();
-      set_result();
+      if (nr != SYS_set_tid_address) RR_TRY(check_result(f, sc, after.syscall_result()));
+      finish_emulated(t, sc);
       break;
     }
-    case ReplayPolicy::Sigreturn: {
+    case ReplayPolicy::Sigreturn:
       ++counters_.executed;
       execute_in_place(rt);
       RR_TRY(check_regs(f, t, "after rt_sigreturn", regs_from_capnp(sc.getExitRegs())));
       break;
-    }
-    case ReplayPolicy::MemoryMap: {
+    case ReplayPolicy::MemoryMap:
       ++counters_.executed;
-      if (failed) {
-        apply_writes();
-        set_result();
-        break;
-      }
-      if (nr == SYS_mmap) {
-        auto map = sc.getMap();
-        int64_t got;
-        {
-          RemoteSyscalls rs(t);
-          if (sc.getHasMap() && map.hasFile() && map.getFile().size() > 0) {
-            std::string file = map.getFile().cStr();
-            bool emulated = shared_files_.count(file) > 0;
-            std::string open_path = reader_->dir() + "/" + file;
-            if (emulated) open_path = "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(emulated_file(file));
-            RemotePtr path = rs.scratch_string(open_path);
-            int64_t fd = rs.checked("opening a mapped file's trace copy", SYS_openat,
-                                    {(uint64_t)AT_FDCWD, path.as_int(), (uint64_t)(emulated ? O_RDWR : O_RDONLY) | O_CLOEXEC});
-            // The trace copy is never written: shared mappings of it become
-            // private, except for files with a shared emulated copy.
-            bool shared = emulated && (map.getFlags() & MAP_SHARED);
-            uint64_t flags = (map.getFlags() & ~(uint64_t)(MAP_SHARED | MAP_SHARED_VALIDATE | MAP_FIXED_NOREPLACE | MAP_PRIVATE)) |
-                             (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
-            got = rs.syscall(SYS_mmap, {(uint64_t)result, map.getLength(), map.getProt(), flags, (uint64_t)fd, map.getOffset()});
-            rs.syscall(SYS_close, {(uint64_t)fd});
-          } else {
-            Registers r = t.regs();
-            uint64_t flags = (r.arg(3) & ~(uint64_t)MAP_FIXED_NOREPLACE) | MAP_FIXED;
-            if (!(flags & MAP_ANONYMOUS)) {
-              // A device mapping such as /dev/zero: anonymous memory of the same sharing.
-              flags |= MAP_ANONYMOUS;
-            }
-            if ((flags & MAP_SHARED_VALIDATE) == MAP_SHARED_VALIDATE) flags = (flags & ~(uint64_t)MAP_SHARED_VALIDATE) | MAP_SHARED;
-            got = rs.syscall(SYS_mmap, {(uint64_t)result, r.arg(1), r.arg(2), flags, (uint64_t)-1, 0});
-          }
-        }
-        RR_TRY(check_result(got));
-        apply_writes();
-        set_result();
-      } else if (nr == SYS_mremap) {
-        // The kernel would pick another place for a moved mapping (replay
-        // processes do not share the recording's mmap base): name it.
-        Registers r = t.regs();
-        int64_t got;
-        {
-          RemoteSyscalls rs(t);
-          if ((uint64_t)result == r.arg(0))
-            got = rs.syscall(SYS_mremap, {r.arg(0), r.arg(1), r.arg(2), r.arg(3) & ~(uint64_t)MREMAP_MAYMOVE, 0});
-          else
-            got = rs.syscall(SYS_mremap, {r.arg(0), r.arg(1), r.arg(2), r.arg(3) | MREMAP_MAYMOVE | MREMAP_FIXED, (uint64_t)result});
-        }
-        RR_TRY(check_result(got));
-        apply_writes();
-        set_result();
-      } else {
-        Registers after = execute_in_place(rt);
-        RR_TRY(check_result(after.syscall_result()));
-        apply_writes();
-      }
+      if (failed) finish_emulated(t, sc);
+      else RR_TRY(replay_memory_call(f, sc, rt));
       break;
-    }
-    case ReplayPolicy::Exec: {
-      if (failed || !sc.hasImage()) {
-        apply_writes();
-        set_result();
-        break;
-      }
-      RR_TRY(replay_exec(f, rt, sc.getImage()));
+    case ReplayPolicy::Exec:
+      if (failed || !sc.hasImage()) finish_emulated(t, sc);
+      else RR_TRY(replay_exec(f, rt, sc.getImage()));
       break;
-    }
-    case ReplayPolicy::Exit: {
-      if (hook_) {
-        size_t threads = 0;
-        for (const auto& [tid, o] : tasks_) threads += o->tgid == rt.tgid && !o->exiting;
-        if (threads == 1 || nr == SYS_exit_group) hook_->at_process_exit(*this, rt);
-      }
-      // Run it now: exit_group ends the other threads, whose ends may come
-      // before this one's in the trace.
-      Registers r = t.regs();
-      r.set_ip(r.ip() + (uint64_t)-2);
-      r.set_syscall_result(nr);
-      t.set_regs(r);
-      t.try_resume(ResumeHow::Cont, rt.pending_sig);
-      rt.pending_sig = 0;
-      rt.exiting = true;
-      // The caller stops before it is torn down, so the state at this event
-      // is a still picture; exit_group's other threads are going too.
-      WaitStatus other;
-      if (!wait_for_end_stop(rt, &other)) return divergence(f, syscall_name(nr) + " did not end the task: " + describe_stop(other));
-      if (nr == SYS_exit_group)
-        for (auto& [tid, o] : tasks_)
-          if (o->tgid == rt.tgid) o->exiting = true;
+    case ReplayPolicy::Exit:
+      RR_TRY(replay_exit_call(f, sc, rt));
       break;
-    }
   }
   uint64_t args[6];
   for (int i = 0; i < 6; ++i) args[i] = regs_from_capnp(sc.getEntryRegs()).arg(i);
@@ -321,6 +215,121 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
   Task& now = *rt.task;
   if (now.alive() && !rt.exiting)
     rt.fds->on_syscall(nr, args, result, [&](RemotePtr a, void* b, size_t n) { return now.read_mem(a, b, n); });
+  return {};
+}
+
+Status ReplaySession::replay_clone_call(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt,
+                                        ReplayTask::Where where) {
+  Task& t = *rt.task;
+  int64_t result = sc.getResult();
+  bool failed = result < 0 && result >= -4095;
+  if (!failed && where != ReplayTask::Where::CloneDone) RR_TRY(execute_clone(f, rt, (pid_t)result, false));
+  if (rt.in_vfork) {
+    // The parent returns once its child has exec'd or ended. A child
+    // whose execve entry was an event of its own is inside an exec that
+    // succeeds (the recorded parent returned first): it leaves the
+    // parent's memory now, its image comes with its exec event.
+    for (auto& [tid, c] : tasks_) {
+      int64_t child_nr = c->where == ReplayTask::Where::AtEntry ? c->task->regs().syscallno() : -1;
+      if (c->vfork_parent == rt.recorded_tid() && (child_nr == SYS_execve || child_nr == SYS_execveat))
+        RR_TRY(detach_vfork_child(*c));
+    }
+    WaitStatus st = wait_filtered(rt, ResumeHow::Syscall);
+    if (!st.is_syscall_stop()) return divergence(f, "the vfork parent did not return: " + describe_stop(st));
+    rt.in_vfork = false;
+    Registers r = t.regs();
+    Registers entry = regs_from_capnp(sc.getEntryRegs());
+    for (int i = 0; i < 6; ++i) r.set_arg(i, entry.arg(i));
+    r.set_syscallno(sc.getNumber());
+    t.set_regs(r);
+  }
+  finish_emulated(t, sc);
+  return {};
+}
+
+Status ReplaySession::replay_memory_call(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt) {
+  Task& t = *rt.task;
+  int64_t nr = sc.getNumber();
+  int64_t result = sc.getResult();
+  if (nr == SYS_mmap) {
+    auto map = sc.getMap();
+    int64_t got;
+    {
+      RemoteSyscalls rs(t);
+      if (sc.getHasMap() && map.hasFile() && map.getFile().size() > 0) {
+        std::string file = map.getFile().cStr();
+        bool emulated = shared_files_.count(file) > 0;
+        std::string open_path = reader_->dir() + "/" + file;
+        if (emulated) open_path = "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(emulated_file(file));
+        RemotePtr path = rs.scratch_string(open_path);
+        int64_t fd = rs.checked("opening a mapped file's trace copy", SYS_openat,
+                                {(uint64_t)AT_FDCWD, path.as_int(), (uint64_t)(emulated ? O_RDWR : O_RDONLY) | O_CLOEXEC});
+        // The trace copy is never written: shared mappings of it become
+        // private, except for files with a shared emulated copy.
+        bool shared = emulated && (map.getFlags() & MAP_SHARED);
+        uint64_t flags = (map.getFlags() & ~(uint64_t)(MAP_SHARED | MAP_SHARED_VALIDATE | MAP_FIXED_NOREPLACE | MAP_PRIVATE)) |
+                         (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
+        got = rs.syscall(SYS_mmap, {(uint64_t)result, map.getLength(), map.getProt(), flags, (uint64_t)fd, map.getOffset()});
+        rs.syscall(SYS_close, {(uint64_t)fd});
+      } else {
+        Registers r = t.regs();
+        uint64_t flags = (r.arg(3) & ~(uint64_t)MAP_FIXED_NOREPLACE) | MAP_FIXED;
+        if (!(flags & MAP_ANONYMOUS)) {
+          // A device mapping such as /dev/zero: anonymous memory of the same sharing.
+          flags |= MAP_ANONYMOUS;
+        }
+        if ((flags & MAP_SHARED_VALIDATE) == MAP_SHARED_VALIDATE) flags = (flags & ~(uint64_t)MAP_SHARED_VALIDATE) | MAP_SHARED;
+        got = rs.syscall(SYS_mmap, {(uint64_t)result, r.arg(1), r.arg(2), flags, (uint64_t)-1, 0});
+      }
+    }
+    RR_TRY(check_result(f, sc, got));
+    finish_emulated(t, sc);
+  } else if (nr == SYS_mremap) {
+    // The kernel would pick another place for a moved mapping (replay
+    // processes do not share the recording's mmap base): name it.
+    Registers r = t.regs();
+    int64_t got;
+    {
+      RemoteSyscalls rs(t);
+      if ((uint64_t)result == r.arg(0))
+        got = rs.syscall(SYS_mremap, {r.arg(0), r.arg(1), r.arg(2), r.arg(3) & ~(uint64_t)MREMAP_MAYMOVE, 0});
+      else
+        got = rs.syscall(SYS_mremap, {r.arg(0), r.arg(1), r.arg(2), r.arg(3) | MREMAP_MAYMOVE | MREMAP_FIXED, (uint64_t)result});
+    }
+    RR_TRY(check_result(f, sc, got));
+    finish_emulated(t, sc);
+  } else {
+    Registers after = execute_in_place(rt);
+    RR_TRY(check_result(f, sc, after.syscall_result()));
+    apply_writes(t, sc);
+  }
+  return {};
+}
+
+Status ReplaySession::replay_exit_call(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt) {
+  Task& t = *rt.task;
+  int64_t nr = sc.getNumber();
+  if (hook_) {
+    size_t threads = 0;
+    for (const auto& [tid, o] : tasks_) threads += o->tgid == rt.tgid && !o->exiting;
+    if (threads == 1 || nr == SYS_exit_group) hook_->at_process_exit(*this, rt);
+  }
+  // Run it now: exit_group ends the other threads, whose ends may come
+  // before this one's in the trace.
+  Registers r = t.regs();
+  r.set_ip(r.ip() + (uint64_t)-2);
+  r.set_syscall_result(nr);
+  t.set_regs(r);
+  t.try_resume(ResumeHow::Cont, rt.pending_sig);
+  rt.pending_sig = 0;
+  rt.exiting = true;
+  // The caller stops before it is torn down, so the state at this event
+  // is a still picture; exit_group's other threads are going too.
+  WaitStatus other;
+  if (!wait_for_end_stop(rt, &other)) return divergence(f, syscall_name(nr) + " did not end the task: " + describe_stop(other));
+  if (nr == SYS_exit_group)
+    for (auto& [tid, o] : tasks_)
+      if (o->tgid == rt.tgid) o->exiting = true;
   return {};
 }
 
