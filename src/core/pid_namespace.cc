@@ -24,13 +24,33 @@ namespace rr {
 
 namespace {
 
+// The read end of a pipe whose write end only this supervisor process
+// holds (close-on-exec, and every process it forks without exec closes it
+// first): it reads end-of-file once the supervisor is gone, however it
+// went, which a parent-death signal cannot promise (it follows the thread
+// that forked, and is lost when the parent dies before it is set).
+int supervisor_gone_fd() {
+  static const int fd = [] {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) fatal_errno("pipe2");
+    return fds[0];  // fds[1] stays open, unused, until this process ends
+  }();
+  return fd;
+}
+
 // pid 1 of the namespace: orphans are reparented to it; ignoring SIGCHLD
-// lets the kernel reap them. It has nothing else to do.
-[[noreturn]] void init_main() {
+// lets the kernel reap them. It ends when the supervisor does, and with it
+// everything left in the namespace.
+[[noreturn]] void init_main(int gone_fd) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   signal(SIGCHLD, SIG_IGN);
-  syscall(SYS_close_range, 0, ~0u, 0);
-  for (;;) pause();
+  if (gone_fd > 0) syscall(SYS_close_range, 0, gone_fd - 1, 0);
+  syscall(SYS_close_range, gone_fd + 1, ~0u, 0);
+  for (;;) {
+    char c;
+    ssize_t n = read(gone_fd, &c, 1);
+    if (n == 0 || (n < 0 && errno != EINTR)) _exit(0);
+  }
 }
 
 // Inits of nested namespaces that were told to end, not yet reaped.
@@ -48,14 +68,45 @@ void reap_ended_inits() {
 
 }  // namespace
 
+namespace {
+
+pid_t root_init = 0;
+pid_t root_creator = 0;
+
+// At the supervisor's exit: ends the root namespace's init and reaps it
+// (and nested inits already told to end), so that no process of ours is
+// left, not even as a zombie for pid 1 to collect. Forked children leave
+// with _exit and never get here. Bounded: a task inside the namespace
+// that is still ours to reap is reaped on the way.
+void end_root_namespace() {
+  if (root_init <= 0 || getpid() != root_creator) return;
+  kill(root_init, SIGKILL);
+  for (pid_t p : ended_inits()) kill(p, SIGKILL);
+  for (int i = 0; i < 2000; ++i) {
+    pid_t r = waitpid(-1, nullptr, WNOHANG | __WALL);
+    if (r == root_init) root_init = 0;
+    if (r < 0 && errno == ECHILD) break;
+    if (r == 0) {
+      if (root_init == 0) break;
+      usleep(1000);
+    }
+  }
+}
+
+}  // namespace
+
 std::shared_ptr<PidNamespace> PidNamespace::root() {
   // Never destroyed: the supervisor's forked children must not end it on
-  // their way out, and it ends with the supervisor anyway.
+  // their way out; the supervisor ends it at exit (end_root_namespace), and
+  // the init ends by itself when the supervisor dies.
   static auto* ns = new std::shared_ptr<PidNamespace>([] {
     const char* off = getenv("RR_NO_PIDNS");
     if (off && strcmp(off, "1") == 0) return std::shared_ptr<PidNamespace>();
     std::shared_ptr<PidNamespace> p(new PidNamespace());
     if (!p->start(nullptr)) return std::shared_ptr<PidNamespace>();
+    root_init = p->init_;
+    root_creator = getpid();
+    atexit(end_root_namespace);
     return p;
   }());
   return *ns;
@@ -89,9 +140,10 @@ bool PidNamespace::start(PidNamespace* parent) {
   if (parent) {
     if (!start_nested(*parent)) return false;
   } else {
+    int gone = supervisor_gone_fd();
     long pid = syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
     if (pid < 0) return false;
-    if (pid == 0) init_main();
+    if (pid == 0) init_main(gone);
     init_ = (pid_t)pid;
   }
   inner_ = ScopedFd(open(ns_path().c_str(), O_RDONLY | O_CLOEXEC));
@@ -108,6 +160,7 @@ bool PidNamespace::start_nested(PidNamespace& parent) {
   // it, so a helper forked into `parent` does, and leaves. The init is
   // made a sibling of the helper (CLONE_PARENT): a child of ours, which
   // dies with us. It reports its pid as we see it (our /proc's) on a pipe.
+  int gone = supervisor_gone_fd();
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return false;
   ScopedFd rd(fds[0]), wr(fds[1]);
@@ -119,7 +172,7 @@ bool PidNamespace::start_nested(PidNamespace& parent) {
       char self[32] = {};
       ssize_t n = readlink("/proc/self", self, sizeof(self) - 1);
       if (n > 0 && write(wr.get(), self, (size_t)n) != n) _exit(1);
-      init_main();
+      init_main(gone);
     }
     _exit(pid < 0 ? 1 : 0);
   }

@@ -120,6 +120,29 @@ def main():
             expect(copied.returncode == 0 and copied.stdout == direct.stdout,
                    "a copy made inside a handler on the alternate stack: %r" % copied.stderr[-300:])
 
+        # No process outlives rr: after replays, states and in-memory copies
+        # of fork_tree, nothing started from those commands is left (the PID
+        # namespace inits used to stay asleep under pid 1).
+        for argv in (["replay", "-a", tree], ["state", "-g", "30", tree], ["state", "--clone-at", "20", "-g", "60", tree]):
+            r = run([rr, *argv])
+            expect(r.returncode == 0, "rr %s: %r" % (" ".join(argv), r.stderr[-300:]))
+        # Also when replay fails (a trace cut short: the end of its last block is missing).
+        cut = os.path.join(tmp, "tree-cut")
+        shutil.copytree(tree, cut)
+        os.truncate(os.path.join(cut, "events"), os.path.getsize(os.path.join(cut, "events")) - 100)
+        r = run([rr, "replay", "-a", cut])
+        expect(r.returncode != 0 and "truncated" in r.stderr, "a trace cut short is reported: %r" % r.stderr[-300:])
+        left = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    cmd = f.read().split(b"\0")
+            except OSError:
+                continue
+            if (tree.encode() in cmd or cut.encode() in cmd) and int(pid) != os.getpid():
+                left.append((pid, b" ".join(cmd).decode(errors="replace")))
+        expect(not left, "processes left behind by rr's replays of %s: %r" % (tree, left))
+
         # A thread spinning without syscalls while another waits: a clear
         # message naming the thread, within seconds, never a silent hang.
         t0 = time.time()
