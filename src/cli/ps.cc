@@ -73,8 +73,11 @@ int cmd_ps(const Args& args) {
         order.push_back(tid);
         break;
       case trace::Frame::SYSCALL_ENTRY:
-        // A parent that waits while its new task runs made a process (vfork).
-        if (f.getSyscallEntry().getChildTid() > 0) add_task(tid, f.getSyscallEntry().getChildTid(), 0);
+        // A parent that waits while its new task runs: a vfork, or a clone
+        // whose entry was recorded apart (its flags say thread or process;
+        // older traces have none and it counts as a process).
+        if (f.getSyscallEntry().getChildTid() > 0)
+          add_task(tid, f.getSyscallEntry().getChildTid(), f.getSyscallEntry().getCloneFlags());
         break;
       case trace::Frame::SYSCALL: {
         auto sc = f.getSyscall();

@@ -562,6 +562,14 @@ Status RecordSession::record_entry(RecordTask& t) {
   ev.setNumber(t.entry_regs.syscallno());
   regs_to_capnp(t.entry_regs, ev.initRegs());
   ev.setChildTid(t.new_child);
+  if (t.new_child > 0) {
+    SyscallArgs call;
+    call.nr = t.entry_regs.syscallno();
+    for (int i = 0; i < 6; ++i) call.arg[i] = t.entry_regs.arg(i);
+    TaskMemReader reader(*t.task);
+    uint64_t flags = 0;
+    if (clone_flags(call, reader, &flags)) ev.setCloneFlags(flags);
+  }
   t.entry_recorded = true;
   t.state = RecordTask::State::InKernel;
   if (running_ == &t) running_ = nullptr;

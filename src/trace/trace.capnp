@@ -141,6 +141,8 @@ struct SyscallEntryEvent {
   regs @1 :Registers;         # registers at the entry stop (checked in replay)
   childTid @2 :Int32;         # for a vfork (or a clone) whose parent waits: the new task,
                               # which replay creates at this event because it runs next
+  cloneFlags @3 :UInt64;      # with childTid: the call's clone flags (CLONE_THREAD: a thread,
+                              # not a process); 0 in traces before it was kept
 }
 
 # A signal delivered to the tracee.
