@@ -1,8 +1,10 @@
 /* echo_diverge: writes an rdrand value (which no engine without CPUID
- * faulting can record) to stdout as 16 hex digits. The write's registers
- * are the same in replay (same buffer, same length), only the bytes differ:
- * replay -a must report a divergence, not print another number. Not a
- * tracee of the manifest: tests/integration/echo_test.py uses it. */
+ * faulting can record) to stdout as 16 hex digits. The write's buffer and
+ * length are the same in replay, only the bytes differ, though what the
+ * formatting left in scratch registers may differ too: replay -a must
+ * report a divergence (of the bytes, or of the registers at the write's
+ * entry), never print another number. Not a tracee of the manifest:
+ * tests/integration/echo_test.py uses it. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
