@@ -32,12 +32,6 @@ struct RecordedTid {
   constexpr auto operator<=>(const RecordedTid&) const = default;
 };
 
-// A global event number: the coordinate users give to -g and see in `when`.
-struct EventNum {
-  uint64_t value = 0;
-  constexpr auto operator<=>(const EventNum&) const = default;
-};
-
 constexpr uint64_t kPageSize = 4096;
 constexpr uint64_t page_floor(uint64_t v) { return v & ~(kPageSize - 1); }
 constexpr uint64_t page_ceil(uint64_t v) { return (v + kPageSize - 1) & ~(kPageSize - 1); }
