@@ -55,14 +55,14 @@ void GdbServer::jump(TimelineJump j) {
 std::string GdbServer::stop_reply() const {
   switch (stop_.kind) {
     case StopInfo::Ended:
-      if (stop_.killed_by) return "X" + stop_signal_hex(stop_.killed_by);
-      return "W" + stop_signal_hex(stop_.exit_code & 0xff);
+      if (stop_.killed_by) return std::string("X") + stop_signal_hex(stop_.killed_by);
+      return std::string("W") + stop_signal_hex(stop_.exit_code & 0xff);
     case StopInfo::ProcessExit:
       return "T09thread:" + hex_u64(stop_.tid) + ";";
     case StopInfo::Interrupted:
       return "T02thread:" + hex_u64(stop_.tid) + ";";
     case StopInfo::Signal:
-      return "T" + stop_signal_hex(stop_.sig) + "thread:" + hex_u64(stop_.tid) + ";";
+      return std::string("T") + stop_signal_hex(stop_.sig) + "thread:" + hex_u64(stop_.tid) + ";";
     default:
       break;
   }
@@ -123,7 +123,7 @@ Resume GdbServer::stopped(ReplaySession& s, const StopInfo& stop) {
       ~Located() { flag = false; }
     } guard{located_ = true};
     std::string out = monitor(cmd);
-    if ((!out.empty() && !conn_.send("O" + to_hex(out)).ok()) || !conn_.send("OK").ok()) jump(TimelineJump{});
+    if ((!out.empty() && !conn_.send(std::string("O") + to_hex(out)).ok()) || !conn_.send("OK").ok()) jump(TimelineJump{});
   }
   for (;;) {
     auto p = conn_.read_packet();
@@ -182,7 +182,7 @@ bool GdbServer::serve(const GdbRequest& req, Resume* resume) {
       return false;
     case K::Monitor: {
       std::string out = monitor(req.text);
-      if (!out.empty()) reply("O" + to_hex(out));
+      if (!out.empty()) reply(std::string("O") + to_hex(out));
       reply("OK");
       return false;
     }

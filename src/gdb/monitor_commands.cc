@@ -50,7 +50,7 @@ const MonitorCommand* find_monitor_command(const std::string& line, std::string*
 std::string monitor_help() {
   std::string lines, gdb_only;
   for (const MonitorCommand& c : monitor_commands()) {
-    std::string usage = std::string(c.name) + (*c.args ? " " + std::string(c.args) : "");
+    std::string usage = std::string(c.name) + (*c.args ? std::string(" ") + c.args : std::string());
     usage.resize(std::max<size_t>(usage.size() + 2, 24), ' ');
     lines += "  " + usage + c.help + "\n";
     if (!c.handler) gdb_only += std::string(gdb_only.empty() ? "" : " and ") + c.name;

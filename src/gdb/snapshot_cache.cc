@@ -173,7 +173,7 @@ Result<int> SnapshotCache::write_checkpoints() {
     std::string name = checkpoint_path(trace_dir_, s.mark.event);
     for (int k = 0; !s.mark.at_boundary() || path_exists(name); ++k) {
       name = checkpoints_dir(trace_dir_) + "/" + std::to_string(s.mark.event) + "-" + std::to_string(route_weight(s.mark)) +
-             (k ? "-" + std::to_string(k) : "") + ".rrcp";
+             (k ? std::string("-") + std::to_string(k) : std::string()) + ".rrcp";
       if (!path_exists(name)) break;
     }
     // Through a temporary name, synced, then renamed: a full disk or a
