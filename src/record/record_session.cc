@@ -467,7 +467,10 @@ Status RecordSession::resume_running(RecordTask& t) {
     RR_TRY(finish_frame(*t.pending_signal_frame));
     t.pending_signal_frame.reset();
   }
-  if (!t.in_syscall) t.cpu_ns_at_run = thread_cpu_ns(t.tgid, t.tid());
+  if (!t.in_syscall) {
+    t.cpu_ns_at_run = thread_cpu_ns(t.tgid, t.tid());
+    t.ran_since = std::chrono::steady_clock::now();
+  }
   int sig = t.deliver_sig;
   t.deliver_sig = 0;
   t.task->try_resume(ResumeHow::Syscall, sig);  // a dying task reports its end next
@@ -580,11 +583,15 @@ Status RecordSession::check_long_run() {
   RecordTask* t = running_;
   if (!t || t->state != RecordTask::State::Running || t->in_syscall) return {};
   // CPU time, not wall time: a thread that waits for a CPU on a loaded
-  // machine has not run long.
+  // machine has not run long. Where the CPU time cannot be read, wall time
+  // counts; and a run of 20 times the limit in wall time ends it anyway, so
+  // that recording never waits without end.
+  uint64_t limit_ns = (uint64_t)spin_limit_ms_ * 1000000;
+  uint64_t wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t->ran_since).count();
   uint64_t now_ns = thread_cpu_ns(t->tgid, t->tid());
-  if (now_ns < t->cpu_ns_at_run) return {};  // gone: its end comes next
-  uint64_t ran_ns = now_ns - t->cpu_ns_at_run;
-  if (ran_ns < (uint64_t)spin_limit_ms_ * 1000000) return {};
+  bool cpu_known = now_ns != 0 && t->cpu_ns_at_run != 0 && now_ns >= t->cpu_ns_at_run;
+  uint64_t ran_ns = cpu_known ? now_ns - t->cpu_ns_at_run : wall_ns;
+  if (ran_ns < limit_ns && wall_ns < 20 * limit_ns) return {};
   const RecordTask* waiting = nullptr;
   for (const auto& [tid, o] : tasks_)
     if (o.get() != t && (o->state == RecordTask::State::Ready || o->state == RecordTask::State::Unprocessed)) {
@@ -602,9 +609,9 @@ Status RecordSession::check_long_run() {
                             : "while signal " + std::to_string(t->held.front().si_signo) + " waits for it";
   char text[400];
   snprintf(text, sizeof text,
-           "thread %d has run for %.1f s of CPU time without a syscall (now at %s) %s; this rr cannot switch threads "
+           "thread %d has run for %.1f s%s without a syscall (now at %s) %s; this rr cannot switch threads "
            "or deliver signals between syscalls yet, so recording stops here (event %llu)",
-           t->tid(), secs, where, why.c_str(), (unsigned long long)next_event_);
+           t->tid(), secs, cpu_known ? " of CPU time" : "", where, why.c_str(), (unsigned long long)next_event_);
   return make_error(text);
 }
 

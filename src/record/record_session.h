@@ -64,6 +64,7 @@ struct RecordTask {
   // turns it into EINTR or the call restarts.
   bool restart_undecided = false;
   uint64_t cpu_ns_at_run = 0;         // its CPU time (ns) when it last started running user code
+  std::chrono::steady_clock::time_point ran_since;  // and the time then
   pid_t exec_former_tid = 0;           // it execed from a non-leader thread: its tid until the execve's frame
   EchoCapture echo;                    // bytes its current syscall moves to stdout/stderr from another fd
   pid_t tid() const { return task->tid(); }
