@@ -93,6 +93,12 @@ def main():
         last = run([rr, "dump", tree]).stdout.count("\nevent ")
         copied = subprocess.run([rr, "state", "--clone-at", str(last // 4), "-g", str(last // 2), tree],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, env=env)
+        if "cannot be copied at any event" in copied.stderr:
+            # Some schedules keep an exit or a fork in flight at every event
+            # of that range (a loaded machine records them); a copy from the
+            # first event must reach the same state through every fork.
+            copied = subprocess.run([rr, "state", "--clone-at", "1", "-g", str(last // 2), tree],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, env=env)
         direct = run([rr, "state", "-g", str(last // 2), tree])
         expect(copied.returncode == 0 and copied.stdout == direct.stdout and direct.stdout.count("\nprocess ") > 1,
                "a copy with translated tids agrees with a replay from the start: %r" % copied.stderr[-300:])
