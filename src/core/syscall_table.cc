@@ -668,6 +668,13 @@ std::string not_supported(int64_t nr) {
 
 }  // namespace
 
+SyscallArgs syscall_args(int64_t nr, const Registers& entry) {
+  SyscallArgs call;
+  call.nr = nr;
+  for (int i = 0; i < 6; ++i) call.arg[i] = entry.arg(i);
+  return call;
+}
+
 const SyscallDesc* syscall_desc(int64_t nr) {
   const Row* row = find_row(nr);
   return row ? &row->desc : nullptr;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/registers.h"
 #include "util/types.h"
 
 namespace rr {
@@ -58,6 +59,10 @@ struct SyscallArgs {
   int64_t ret = 0;  // the raw return value; -4095..-1 is an error
   bool failed() const { return ret < 0 && ret >= -4095; }
 };
+
+// A syscall's number and arguments as the registers at its entry hold
+// them (ret left 0: set it at the exit).
+SyscallArgs syscall_args(int64_t nr, const Registers& entry);
 
 // Reads memory of the stopped tracee. Returns false when the range cannot be
 // read (unmapped): the table then treats the pointer as absent.

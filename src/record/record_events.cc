@@ -141,9 +141,7 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
   if (desc->policy == ReplayPolicy::Unsupported)
     return make_error(ErrorKind::Unsupported, std::string("syscall ") + desc->name + " is not supported yet" + where);
   if (desc->policy == ReplayPolicy::Clone) {
-    SyscallArgs call;
-    call.nr = nr;
-    for (int i = 0; i < 6; ++i) call.arg[i] = entry_regs_.arg(i);
+    SyscallArgs call = syscall_args(nr, entry_regs_);
     TaskMemReader reader(t);
     uint64_t flags = 0;
     if (clone_flags(call, reader, &flags)) {
@@ -187,9 +185,7 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
     return resume_running(rt);
   }
   if (desc->write.data == WrittenData::FromFd && rt.fds->echo_target((int64_t)entry_regs_.arg(desc->write.fd))) {
-    SyscallArgs call;
-    call.nr = nr;
-    for (int i = 0; i < 6; ++i) call.arg[i] = entry_regs_.arg(i);
+    SyscallArgs call = syscall_args(nr, entry_regs_);
     rt.echo.at_entry(t, *desc, call);
   }
   RR_TRY(resume_running(rt));
@@ -206,9 +202,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   int64_t nr = entry_regs_.syscallno();
   const SyscallDesc* desc = syscall_desc(nr);
   if (!desc) return make_error("syscall exit without a known entry");
-  SyscallArgs call;
-  call.nr = nr;
-  for (int i = 0; i < 6; ++i) call.arg[i] = entry_regs_.arg(i);
+  SyscallArgs call = syscall_args(nr, entry_regs_);
   call.ret = regs.syscall_result();
 
   capnp::MallocMessageBuilder msg;

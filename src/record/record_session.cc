@@ -566,9 +566,7 @@ Status RecordSession::record_entry(RecordTask& t) {
   regs_to_capnp(t.entry_regs, ev.initRegs());
   ev.setChildTid(t.new_child);
   if (t.new_child > 0) {
-    SyscallArgs call;
-    call.nr = t.entry_regs.syscallno();
-    for (int i = 0; i < 6; ++i) call.arg[i] = t.entry_regs.arg(i);
+    SyscallArgs call = syscall_args(t.entry_regs.syscallno(), t.entry_regs);
     TaskMemReader reader(*t.task);
     uint64_t flags = 0;
     if (clone_flags(call, reader, &flags)) ev.setCloneFlags(flags);
@@ -630,9 +628,7 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
     }
   }
   WaitStatus cst(status);
-  SyscallArgs call;
-  call.nr = parent.entry_regs.syscallno();
-  for (int i = 0; i < 6; ++i) call.arg[i] = parent.entry_regs.arg(i);
+  SyscallArgs call = syscall_args(parent.entry_regs.syscallno(), parent.entry_regs);
   uint64_t flags = 0;
   TaskMemReader reader(*parent.task);
   if (!clone_flags(call, reader, &flags)) flags = event == PTRACE_EVENT_CLONE ? CLONE_THREAD | CLONE_VM | CLONE_FILES : SIGCHLD;

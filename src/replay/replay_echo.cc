@@ -45,10 +45,8 @@ std::string excerpt(const std::string& s) {
 Status ReplaySession::echo_write(trace::Frame::Reader f, Task& t, trace::SyscallEvent::Reader sc) {
   int fd = sc.getEchoFd();
   const char* stream = fd == 1 ? "stdout" : "stderr";
-  SyscallArgs call;
-  call.nr = sc.getNumber();
   Registers regs = t.regs();
-  for (int i = 0; i < 6; ++i) call.arg[i] = regs.arg(i);
+  SyscallArgs call = syscall_args(sc.getNumber(), regs);
   call.ret = sc.getResult();
   const SyscallDesc* desc = syscall_desc(call.nr);
   if (desc == nullptr || call.ret <= 0) return {};

@@ -190,9 +190,7 @@ Result<CloneRun> prepare_clone_run(Task& t, const SyscallArgs& call, const Regis
 Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_t recorded_child, bool keep_vfork) {
   Task& t = *rt.task;
   Registers entry = t.regs();
-  SyscallArgs call;
-  call.nr = entry.syscallno();
-  for (int i = 0; i < 6; ++i) call.arg[i] = entry.arg(i);
+  SyscallArgs call = syscall_args(entry.syscallno(), entry);
   TaskMemReader reader(t);
   uint64_t flags = 0;
   if (!clone_flags(call, reader, &flags)) return divergence(f, "cannot read the arguments of " + syscall_name(call.nr));

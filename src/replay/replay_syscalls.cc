@@ -55,9 +55,7 @@ void ReplaySession::restart_without_signal(ReplayTask& rt) {
 bool ReplaySession::replay_mask_swap(ReplayTask& rt, trace::SyscallEvent::Reader sc) {
   Task& t = *rt.task;
   Registers regs = t.regs();
-  SyscallArgs call;
-  call.nr = sc.getNumber();
-  for (int i = 0; i < 6; ++i) call.arg[i] = regs.arg(i);
+  SyscallArgs call = syscall_args(sc.getNumber(), regs);
   TaskMemReader mem(t);
   RemotePtr mask_at;
   uint64_t size = 0;
