@@ -526,6 +526,15 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
 
 namespace {
 
+// Opens a checkpoint for reading without waiting: a FIFO or device left
+// under a checkpoint's name must not block the command (fstat then shows
+// what it is). Blocking mode is restored for the reads.
+ScopedFd open_checkpoint_file(const std::string& path) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (fd.is_open()) fcntl(fd.get(), F_SETFL, 0);
+  return fd;
+}
+
 // Reads and checks the fixed header; `problem` says why it cannot be used.
 bool read_header(int fd, uint64_t file_size, const std::string& uuid, FileHeader& h, std::string& problem) {
   if (file_size < sizeof(h) || pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
@@ -545,7 +554,9 @@ bool read_header(int fd, uint64_t file_size, const std::string& uuid, FileHeader
     problem = "belongs to another trace";
     return false;
   }
-  if (h.info_offset < sizeof(h) || h.info_offset + h.info_size > file_size || h.info_size % 8 != 0 || h.info_size == 0) {
+  // Compared without sums that could wrap: the sizes come from the file.
+  if (h.info_offset < sizeof(h) || h.info_offset > file_size || h.info_size > file_size - h.info_offset ||
+      h.info_size % 8 != 0 || h.info_size == 0) {
     problem = "truncated";
     return false;
   }
@@ -586,10 +597,12 @@ std::vector<CheckpointEntry> list_checkpoints(const std::string& trace_dir, cons
     CheckpointEntry c;
     c.event = strtoull(name.c_str(), nullptr, 10);
     c.path = dir + "/" + name;
-    ScopedFd fd(::open(c.path.c_str(), O_RDONLY | O_CLOEXEC));
+    ScopedFd fd = open_checkpoint_file(c.path);
     struct stat st;
     if (!fd.is_open() || fstat(fd.get(), &st) != 0) {
       c.problem = "unreadable";
+    } else if (!S_ISREG(st.st_mode)) {
+      c.problem = "not a regular file";
     } else {
       c.bytes = st.st_size;
       FileHeader h;
@@ -610,10 +623,11 @@ std::vector<CheckpointEntry> list_checkpoints(const std::string& trace_dir, cons
 Result<std::unique_ptr<CheckpointReader>> CheckpointReader::open(const std::string& path, const std::string& uuid) {
   std::unique_ptr<CheckpointReader> r(new CheckpointReader());
   r->path_ = path;
-  r->fd_ = ScopedFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  r->fd_ = open_checkpoint_file(path);
   if (!r->fd_.is_open()) return make_error("checkpoint " + path + ": " + errno_text());
   struct stat st;
   if (fstat(r->fd_.get(), &st) != 0) return make_error("checkpoint " + path + ": " + errno_text());
+  if (!S_ISREG(st.st_mode)) return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is not a regular file");
   r->file_size_ = st.st_size;
   FileHeader h;
   std::string problem;
@@ -627,7 +641,7 @@ Result<std::unique_ptr<CheckpointReader>> CheckpointReader::open(const std::stri
     r->info_ = r->message_->getRoot<ckpt::CheckpointInfo>();
     if (r->info_.getEvent() != h.event) return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is corrupt (event mismatch)");
     for (auto b : r->info_.getBlocks())
-      if (b.getFileOffset() + b.getStoredSize() > r->file_size_) return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is truncated");
+      if (b.getFileOffset() > r->file_size_ || b.getStoredSize() > r->file_size_ - b.getFileOffset()) return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is truncated");
   } catch (const kj::Exception& e) {
     return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is corrupt: " + e.getDescription().cStr());
   }

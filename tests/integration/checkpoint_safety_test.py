@@ -33,7 +33,7 @@ def listing(rr, trace):
 def expect_skip(rr, trace, event, reference, what, message):
     """rr state -g EVENT must skip the damaged checkpoint with one line naming
     `message`, and still print the reference state."""
-    r = run([rr, "state", "-g", str(event), trace])
+    r = run([rr, "state", "-g", str(event), trace], timeout=60)
     err = r.stderr.decode()
     lines = [l for l in err.splitlines() if l.startswith("rr:")]
     if r.returncode != 0:
@@ -97,6 +97,29 @@ def main():
         damage("newer version", "newer than this rr", bytes(newer))
         foreign = open(os.path.join(other, "checkpoints", os.listdir(os.path.join(other, "checkpoints"))[0]), "rb").read()
         damage("foreign checkpoint", "another trace", foreign)
+        # Sizes chosen so that offset + size wraps around 2^64.
+        wraps = bytearray(pristine)
+        struct.pack_into("<Q", wraps, 48, 2**64 - 8)
+        with open(path, "wb") as f:
+            f.write(bytes(wraps))
+        usable = [e for e in listing(rr, trace) if e["event"] == target and e["usable"]]
+        if usable:
+            failures.append("a checkpoint whose info size wraps the file size is listed as usable: %r" % usable)
+        damage("info size wrapping around", "truncated", bytes(wraps))
+        # A FIFO under a checkpoint's name: nothing may wait for a writer.
+        os.unlink(path)
+        os.mkfifo(path)
+        try:
+            r = run([rr, "checkpoints", "--json", trace], timeout=30)
+            entry = [e for e in json.loads(r.stdout) if e["event"] == target]
+            if r.returncode != 0 or not entry or entry[0]["usable"]:
+                failures.append("rr checkpoints with a FIFO as %d.rrcp: exit %d, entry %r" % (target, r.returncode, entry))
+            expect_skip(rr, trace, target, reference, "a FIFO as a checkpoint", "not a regular file")
+        except subprocess.TimeoutExpired:
+            failures.append("a FIFO named %d.rrcp made rr wait for a writer" % target)
+        os.unlink(path)
+        with open(path, "wb") as f:
+            f.write(pristine)
 
         # rm and --all
         r = run([rr, "checkpoints", "rm", str(points[0]), trace])
