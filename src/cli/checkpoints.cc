@@ -128,16 +128,19 @@ int cmd_checkpoints(const Args& args) {
       all = true;
     } else if (rm && parse_event(a, ev)) {
       events.push_back(ev);
+    } else if (rm && i + 1 < args.size() && a[0] != '-') {
+      // Only the last argument can be the trace.
+      return fail("rr checkpoints rm: '" + a + "' is not an event number");
     } else if (int status = take_trace_arg("checkpoints", a, trace)) {
       return status;
     }
   }
+  if (rm && !all && events.empty()) return fail("rr checkpoints rm needs event numbers or --all");
   std::string dir = resolve_trace_dir(trace);
   auto reader = TraceReader::open(dir);
   if (!reader.ok()) return fail(reader.error().message);
   std::vector<CheckpointEntry> list = list_checkpoints(dir, reader.value()->uuid());
   if (rm) {
-    if (!all && events.empty()) return fail("rr checkpoints rm needs event numbers or --all");
     int status = 0;
     for (uint64_t ev : events) {
       bool found = false;

@@ -1,5 +1,6 @@
 // rr ls: the traces under the trace directory, newest last.
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <dirent.h>
 #include <sys/stat.h>
@@ -17,8 +18,8 @@ int cmd_ls(const Args& args) {
   std::string root = trace_root();
   DIR* d = opendir(root.c_str());
   if (!d) {
-    printf("no traces in %s\n", root.c_str());
-    return 0;
+    if (errno == ENOENT) return fail("no traces: " + root + " does not exist (set _RR_TRACE_DIR to look elsewhere)");
+    return fail("cannot list " + root + ": " + errno_text());
   }
   char latest[4096] = {};
   ssize_t n = readlink((root + "/latest-trace").c_str(), latest, sizeof(latest) - 1);

@@ -145,10 +145,13 @@ int cmd_replay(const Args& args) {
       return status;
     }
   }
-  std::string dir = resolve_trace_dir(trace);
-  if (autopilot) return replay_autopilot(dir, from, ignore_pcp);
   if ((exec_pid && fork_pid) || ((exec_pid || fork_pid) && (from || at_end)) || (from && at_end))
     return fail("use one of -g, -p, -f and -e");
+  // -a replays every process to the end without gdb: nothing else it could mean.
+  if (autopilot && (exec_pid || fork_pid || at_end || serve_only || !gdb_args.empty()))
+    return fail("-a replays the whole trace without gdb: -p, -f, -e, -s and gdb arguments do not go with it");
+  std::string dir = resolve_trace_dir(trace);
+  if (autopilot) return replay_autopilot(dir, from, ignore_pcp);
 
   auto start = find_start(dir, from, (pid_t)exec_pid, (pid_t)fork_pid, at_end);
   if (!start.ok()) return fail(start.error().message);

@@ -1,4 +1,5 @@
 // rr state [-g EVT] [-p PID] [--json] [TRACE]: the canonical state at an event.
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,17 @@
 namespace rr {
 
 namespace {
+
+constexpr unsigned long long kMaxMemoryDump = 64ull << 20;
+
+// A number in C notation (decimal, 0x hex, 0 octal); false unless all of `s` is one.
+bool parse_number(const std::string& s, unsigned long long& out) {
+  if (s.empty() || s[0] == '-' || s[0] == '+') return false;
+  char* end = nullptr;
+  errno = 0;
+  out = strtoull(s.c_str(), &end, 0);
+  return errno == 0 && end && *end == 0;
+}
 
 // Runs `s` from event `from` on to the first event before `to` where it can
 // be copied, and copies it.
@@ -66,9 +78,9 @@ int cmd_state(const Args& args) {
       ++i;
     } else if (a == "--memory") {
       // --memory ADDR LEN: hex dump of tracee memory instead of the state (for debugging).
-      if (i + 2 >= args.size()) return fail("--memory needs an address and a length");
-      mem_addr = std::stoull(args[i + 1], nullptr, 0);
-      mem_len = std::stoull(args[i + 2], nullptr, 0);
+      if (i + 2 >= args.size() || !parse_number(args[i + 1], mem_addr) || !parse_number(args[i + 2], mem_len) || mem_len == 0)
+        return fail("--memory needs an address and a length (decimal or 0x...)");
+      if (mem_len > kMaxMemoryDump) return fail("--memory dumps at most " + std::to_string(kMaxMemoryDump) + " bytes");
       i += 2;
     } else if (int status = take_trace_arg("state", a, trace)) {
       return status;

@@ -14,6 +14,12 @@
 
 namespace rr {
 
+namespace {
+// The longest packet body accepted: 8 times the PacketSize rr announces
+// (0x20000), which escapes can at most double.
+constexpr size_t kMaxPacketBody = 1 << 20;
+}  // namespace
+
 Result<std::unique_ptr<GdbConnection>> GdbConnection::listen(uint16_t port) {
   std::unique_ptr<GdbConnection> c(new GdbConnection());
   c->log_ = getenv("RR_GDB_LOG") != nullptr;
@@ -119,6 +125,11 @@ std::optional<std::string> GdbConnection::read_packet() {
       if (*c == '#') break;
       sum += (uint8_t)*c;
       body += *c;
+      if (body.size() > kMaxPacketBody) {
+        // Far beyond the PacketSize rr announced: not a gdb that follows the protocol.
+        fprintf(stderr, "rr: the debugger sent a packet of more than %zu bytes; closing the connection\n", kMaxPacketBody);
+        return std::nullopt;
+      }
     }
     char ck[3] = {0, 0, 0};
     for (int i = 0; i < 2; ++i) {

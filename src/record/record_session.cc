@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <climits>
+#include <optional>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -127,14 +128,24 @@ std::string next_trace_dir(const std::string& exe) {
   }
 }
 
-void update_latest_link(const std::string& dir) {
+// Points latest-trace at `dir` (a name under the trace root, else a path);
+// an empty `dir` removes the link. Returns what it pointed at before.
+std::string update_latest_link(const std::string& dir) {
   std::string root = trace_root();
   std::string link = root + "/latest-trace";
+  char before[PATH_MAX] = {};
+  ssize_t n = readlink(link.c_str(), before, sizeof(before) - 1);
+  std::string previous = n > 0 ? std::string(before, n) : "";
+  if (dir.empty()) {
+    unlink(link.c_str());
+    return previous;
+  }
   std::string tmp = link + ".tmp." + std::to_string(getpid());
   std::string target = dir;
   if (dir.rfind(root + "/", 0) == 0) target = dir.substr(root.size() + 1);
   unlink(tmp.c_str());
   if (symlink(target.c_str(), tmp.c_str()) == 0 && rename(tmp.c_str(), link.c_str()) != 0) unlink(tmp.c_str());
+  return previous;
 }
 
 }  // namespace
@@ -204,13 +215,25 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   RecordSession session(std::move(writer), exe, options.spin_limit_ms);
   RR_TRY(session.write_header(options));
-  if (options.output_dir.empty()) update_latest_link(dir);
+  // latest-trace names the new trace while it is recorded (a recording
+  // that is killed can be replayed up to its last event), and goes back to
+  // the one before if recording fails.
+  // (also when a fatal error unwinds from here).
+  struct LatestLink {
+    std::optional<std::string> previous;
+    bool kept = false;
+    ~LatestLink() {
+      if (previous && !kept) update_latest_link(*previous);
+    }
+  } latest;
+  if (options.output_dir.empty()) latest.previous = update_latest_link(dir);
   RR_TRY(session.spawn(options));
   Result<int> status = session.run();
   Status fin = session.writer_->finish();
   if (fin.ok()) fin = session.write_shared_files();
   if (!status.ok()) return status;
   if (!fin.ok()) return fin.take_error();
+  latest.kept = true;
   if (!options.quiet) fprintf(stderr, "rr: saved execution to trace directory '%s'.\n", dir.c_str());
   return status;
 }

@@ -174,7 +174,12 @@ Result<std::unique_ptr<TraceReader>> TraceReader::open(const std::string& dir) {
   if (stat(dir.c_str(), &st) != 0) return make_error("no trace at " + dir + ": " + errno_text());
   if (!S_ISDIR(st.st_mode)) return make_error(ErrorKind::Corrupt, dir + " is not a trace directory");
   auto version = read_file(dir + "/version");
-  if (!version.ok()) return make_error(ErrorKind::Corrupt, dir + " is not a trace (no version file)");
+  if (!version.ok()) {
+    struct stat vs;
+    if (stat((dir + "/version").c_str(), &vs) != 0 && errno == ENOENT)
+      return make_error(ErrorKind::Corrupt, dir + " is not a trace (no version file)");
+    return version.take_error();  // there, but not readable (permissions): say why
+  }
   char* end = nullptr;
   unsigned long major = strtoul(version.value().c_str(), &end, 10);
   if (end == version.value().c_str()) return make_error(ErrorKind::Corrupt, dir + " has a corrupt version file");

@@ -6,16 +6,18 @@ use what is not supported yet."""
 import argparse
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 failures = []
 
 
-def check(name, argv, expect_in_stderr, timeout=120):
+def check(name, argv, expect_in_stderr, timeout=120, env=None):
     try:
-        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         failures.append("%s: hung for %ds: %s" % (name, timeout, argv))
         return
@@ -31,6 +33,43 @@ def check(name, argv, expect_in_stderr, timeout=120):
         failures.append("%s: expected %r in the message, got %r" % (name, expect_in_stderr, lines[0]))
     else:
         print("ok: %s: %s" % (name, lines[0]))
+
+
+def packet_too_long(rr, trace):
+    """A debugger that sends a packet far longer than rr's PacketSize is cut
+    off with one line; rr neither buffers it without limit nor hangs."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    p = subprocess.Popen([rr, "replay", "-s", str(port), trace], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        conn = None
+        for _ in range(200):
+            try:
+                conn = socket.create_connection(("127.0.0.1", port))
+                break
+            except OSError:
+                time.sleep(0.05)
+        if not conn:
+            failures.append("packet too long: could not connect to rr replay -s %d" % port)
+            return
+        with conn:
+            try:
+                conn.sendall(b"$" + b"m" * (4 << 20) + b"#00")
+            except OSError:
+                pass  # rr closed the connection while we were still sending
+            _, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        failures.append("packet too long: rr did not end after a 4 MB packet")
+        return
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    if b"packet of more than" not in err:
+        failures.append("packet too long: expected rr to name the long packet, got %r" % err[-500:])
+    else:
+        print("ok: packet too long: %s" % err.decode().strip().splitlines()[-1])
 
 
 def main():
@@ -103,6 +142,21 @@ def main():
         check("not a binary", [rr, "record", "-o", os.path.join(tmp, "t5"), plain], "cannot execute")
         check("trace dir exists", [rr, "record", "-o", good, a.hello], "already exists")
         check("unknown command", [rr, "frobnicate"], "unknown command")
+        check("-a with -p", [rr, "replay", "-a", "-p", "999999", good], "do not go with it")
+        check("-a with -e", [rr, "replay", "-a", "-e", good], "do not go with it")
+        check("-g with -e", [rr, "replay", "-a", "-g", "5", "-e", good], "use one of")
+        check("checkpoints rm of a word", [rr, "checkpoints", "rm", "abc", good], "not an event number")
+        check("checkpoints rm of nothing", [rr, "checkpoints", "rm", good], "needs event numbers")
+        check("--memory with a bad address", [rr, "state", "--memory", "zz", "16", good], "--memory needs")
+        check("--memory too long", [rr, "state", "--memory", "0x1000", "0xffffffffffff", good], "at most")
+        check("ls of a missing trace root", [rr, "ls"], "does not exist",
+              env=dict(os.environ, _RR_TRACE_DIR=os.path.join(tmp, "no-such-root")))
+
+        def version_unreadable(d):
+            os.unlink(os.path.join(d, "version"))
+            os.mkdir(os.path.join(d, "version"))
+        check("unreadable version file", [rr, "dump", variant("unreadable", version_unreadable)], "cannot read")
+        packet_too_long(rr, good)
         # io_uring_setup (425): a syscall the engine cannot reproduce yet.
         check("unsupported syscall", [rr, "record", "-o", os.path.join(tmp, "t4"), "/usr/bin/perl", "-e", "syscall(425, 8, 0)"],
               "not supported yet")
@@ -114,6 +168,14 @@ def main():
             try:
                 check("full disk", [rr, "record", "-o", os.path.join(small, "t"), "/usr/bin/python3", "-c", "print(1)"],
                       "No space left")
+                # Without -o: latest-trace goes back to the trace before.
+                shutil.rmtree(os.path.join(small, "t"), ignore_errors=True)
+                os.symlink("before", os.path.join(small, "latest-trace"))
+                check("full disk, latest-trace", [rr, "record", "/usr/bin/python3", "-c", "print(1)"], "No space left",
+                      env=dict(os.environ, _RR_TRACE_DIR=small))
+                latest = os.readlink(os.path.join(small, "latest-trace"))
+                if latest != "before":
+                    failures.append("after a failed recording latest-trace points at %r, not at the trace before" % latest)
             finally:
                 subprocess.run(["umount", small])
         else:
