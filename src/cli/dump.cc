@@ -82,12 +82,16 @@ int cmd_dump(const Args& args) {
   if (!reader.ok()) return fail(reader.error().message);
   auto h = reader.value()->header();
   printf("trace format %u.%u, program %s\n", h.getFormatMajor(), h.getFormatMinor(), h.getExePath().cStr());
+  uint64_t last = 0;
   for (;;) {
     auto next = reader.value()->next();
     if (!next.ok()) return fail(next.error().message);
     if (!next.value()) break;
     print_frame(next.value()->frame());
+    last = next.value()->frame().getEvent();
   }
+  // What it holds is printed; that it is not all the recording saw is an error.
+  if (!reader.value()->finished()) return fail(reader.value()->unfinished_message(last));
   return 0;
 }
 

@@ -47,8 +47,12 @@ int cmd_ls(const Args& args) {
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&e.mtime));
     std::string program = "?";
     auto r = TraceReader::open(root + "/" + e.name);
-    if (r.ok()) program = r.value()->header().getExePath().cStr();
-    else program = "(unreadable: " + r.error().message + ")";
+    if (r.ok()) {
+      program = r.value()->header().getExePath().cStr();
+      if (!r.value()->ends_finished()) program += "  (unfinished: interrupted or cut short)";
+    } else {
+      program = "(unreadable: " + r.error().message + ")";
+    }
     printf("%-32s %-20s %s%s\n", e.name.c_str(), when, program.c_str(), e.name == latest_name ? "  (latest)" : "");
   }
   return 0;

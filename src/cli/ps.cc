@@ -60,11 +60,13 @@ int cmd_ps(const Args& args) {
     procs[child] = row;
     order.push_back(child);
   };
+  uint64_t last = 0;
   for (;;) {
     auto next = reader.value()->next();
     if (!next.ok()) return fail(next.error().message);
     if (!next.value()) break;
     trace::Frame::Reader f = next.value()->frame();
+    last = f.getEvent();
     pid_t tid = f.getTid();
     switch (f.which()) {
       case trace::Frame::EXEC:
@@ -105,6 +107,7 @@ int cmd_ps(const Args& args) {
     }
     printf("%d\t%s\t%s\t%s\n", pid, row.ppid ? std::to_string(row.ppid).c_str() : "--", row.exit.c_str(), cmd.c_str());
   }
+  if (!reader.value()->finished()) return fail(reader.value()->unfinished_message(last));
   return 0;
 }
 

@@ -255,8 +255,9 @@ Status ReplaySession::run_to(uint64_t target) {
     if (!next.ok()) return next.take_error();
     if (!next.value()) {
       at_end_ = true;
-      if (!exited_ || !tasks_.empty()) return make_error("the trace ends at event " + std::to_string(current_event_) +
-                                      " without the program's exit (recording was interrupted)");
+      if (!reader_->finished()) return make_error(ErrorKind::Corrupt, reader_->unfinished_message(current_event_));
+      if (!exited_ || !tasks_.empty())
+        return make_error("the trace ends at event " + std::to_string(current_event_) + " without the program's exit");
       break;
     }
     trace::Frame::Reader f = next.value()->frame();

@@ -17,13 +17,16 @@ namespace rr {
 namespace {
 
 constexpr char kFileMagic[8] = {'R', 'R', 'S', 'T', 'R', 'E', 'A', 'M'};
-constexpr uint32_t kFileVersion = 1;
+// 1: blocks without sequence numbers or an end mark (still read).
+// 2: numbered blocks, checksums seeded with the number, an end mark.
+constexpr uint32_t kFileVersion = 2;
 constexpr uint32_t kBlockMagic = 0x4b4c4252;  // "RBLK"
 constexpr size_t kFileHeaderSize = 16;
-constexpr size_t kBlockHeaderSize = 24;
 constexpr uint32_t kMaxBlockBytes = 256u << 20;
+constexpr uint8_t kEndMark = 1;  // BlockHeader::flags: the stream's last block
 
-struct BlockHeader {
+// Version 1's block header.
+struct BlockHeaderV1 {
   uint32_t magic;
   uint8_t codec;
   uint8_t pad[3];
@@ -31,7 +34,25 @@ struct BlockHeader {
   uint32_t raw_size;
   uint64_t checksum;
 };
-static_assert(sizeof(BlockHeader) == kBlockHeaderSize);
+static_assert(sizeof(BlockHeaderV1) == 24);
+
+struct BlockHeader {
+  uint32_t magic;
+  uint8_t codec;
+  uint8_t flags;
+  uint16_t pad;
+  uint32_t stored_size;
+  uint32_t raw_size;
+  uint64_t seq;       // blocks before this one in the stream
+  uint64_t checksum;  // XXH64 of the raw bytes, seeded with seq
+};
+static_assert(sizeof(BlockHeader) == 32);
+
+// What the end mark's raw bytes hold.
+struct EndMark {
+  uint64_t blocks;   // data blocks in the stream
+  uint64_t records;  // records in them
+};
 
 }  // namespace
 
@@ -128,18 +149,27 @@ Status BlockStreamWriter::append(const void* data, size_t len) {
   return {};
 }
 
-Status BlockStreamWriter::flush() {
-  if (pending_records_ == 0) return {};
-  RR_TRY(compress_block(codec_, pending_.data(), pending_.size(), scratch_));
+Status BlockStreamWriter::write_block(uint8_t flags, const std::vector<uint8_t>& raw) {
+  RR_TRY(compress_block(flags & kEndMark ? Codec::None : codec_, raw.data(), raw.size(), scratch_));
   BlockHeader h{};
   h.magic = kBlockMagic;
-  h.codec = static_cast<uint8_t>(codec_);
+  h.codec = static_cast<uint8_t>(flags & kEndMark ? Codec::None : codec_);
+  h.flags = flags;
   h.stored_size = static_cast<uint32_t>(scratch_.size());
-  h.raw_size = static_cast<uint32_t>(pending_.size());
-  h.checksum = XXH64(pending_.data(), pending_.size(), 0);
+  h.raw_size = static_cast<uint32_t>(raw.size());
+  h.seq = blocks_;
+  h.checksum = XXH64(raw.data(), raw.size(), h.seq);
   RR_TRY(write_all(fd_.get(), &h, sizeof(h), path_));
   RR_TRY(write_all(fd_.get(), scratch_.data(), scratch_.size(), path_));
   file_offset_ += sizeof(h) + scratch_.size();
+  return {};
+}
+
+Status BlockStreamWriter::flush() {
+  if (pending_records_ == 0) return {};
+  RR_TRY(write_block(0, pending_));
+  ++blocks_;
+  records_ += pending_records_;
   pending_.clear();
   pending_records_ = 0;
   return {};
@@ -147,6 +177,9 @@ Status BlockStreamWriter::flush() {
 
 Status BlockStreamWriter::finish() {
   RR_TRY(flush());
+  EndMark end{blocks_, records_};
+  std::vector<uint8_t> raw(reinterpret_cast<const uint8_t*>(&end), reinterpret_cast<const uint8_t*>(&end) + sizeof(end));
+  RR_TRY(write_block(kEndMark, raw));
   if (fsync(fd_.get()) != 0) return make_error("cannot sync " + path_ + ": " + strerror(errno));
   fd_.reset();
   return {};
@@ -169,43 +202,82 @@ Result<BlockStreamReader> BlockStreamReader::open(const std::string& path) {
   if (version > kFileVersion)
     return make_error(ErrorKind::Corrupt, path + " has stream version " + std::to_string(version) + ", newer than this rr reads (" +
                       std::to_string(kFileVersion) + ")");
+  r.version_ = version;
+  r.next_seq_ = 0;
+  r.records_counted_ = 0;
   r.next_block_ = kFileHeaderSize;
   r.block_offset_ = kFileHeaderSize;
   return r;
 }
 
-Status BlockStreamReader::load_block(uint64_t offset) {
-  BlockHeader h;
-  if (offset + sizeof(h) > file_size_) return make_error(ErrorKind::Corrupt, path_ + " is truncated (partial block header)");
-  if (pread(fd_.get(), &h, sizeof(h), offset) != (ssize_t)sizeof(h))
-    return make_error("cannot read " + path_ + ": " + strerror(errno));
-  if (h.magic != kBlockMagic) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (bad block magic at offset " + std::to_string(offset) + ")");
+Status BlockStreamReader::read_block_header(uint64_t offset, BlockInfo& b) {
+  size_t header_size = version_ >= 2 ? sizeof(BlockHeader) : sizeof(BlockHeaderV1);
+  if (offset > file_size_ || header_size > file_size_ - offset)
+    return make_error(ErrorKind::Corrupt, path_ + " is truncated (partial block header)");
+  BlockHeader h{};
+  if (version_ >= 2) {
+    if (pread(fd_.get(), &h, sizeof(h), offset) != (ssize_t)sizeof(h)) return make_error("cannot read " + path_ + ": " + strerror(errno));
+  } else {
+    BlockHeaderV1 v1;
+    if (pread(fd_.get(), &v1, sizeof(v1), offset) != (ssize_t)sizeof(v1)) return make_error("cannot read " + path_ + ": " + strerror(errno));
+    h = BlockHeader{v1.magic, v1.codec, 0, 0, v1.stored_size, v1.raw_size, 0, v1.checksum};
+  }
+  std::string at = " at offset " + std::to_string(offset);
+  if (h.magic != kBlockMagic) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (bad block magic" + at + ")");
   if (h.raw_size > kMaxBlockBytes || h.stored_size > kMaxBlockBytes)
-    return make_error(ErrorKind::Corrupt, path_ + " is corrupt (impossible block size at offset " + std::to_string(offset) + ")");
-  if (offset + sizeof(h) + h.stored_size > file_size_) return make_error(ErrorKind::Corrupt, path_ + " is truncated (partial block)");
-  stored_.resize(h.stored_size);
-  if (pread(fd_.get(), stored_.data(), h.stored_size, offset + sizeof(h)) != (ssize_t)h.stored_size)
-    return make_error("cannot read " + path_ + ": " + strerror(errno));
+    return make_error(ErrorKind::Corrupt, path_ + " is corrupt (impossible block size" + at + ")");
+  if (h.stored_size > file_size_ - offset - header_size) return make_error(ErrorKind::Corrupt, path_ + " is truncated (partial block)");
   if (h.codec > static_cast<uint8_t>(Codec::Zlib)) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (unknown codec)");
+  b = BlockInfo{h.codec, h.flags, h.stored_size, h.raw_size, h.seq, h.checksum, header_size};
+  return {};
+}
+
+Status BlockStreamReader::load_block(uint64_t offset) {
+  BlockInfo h;
+  RR_TRY(read_block_header(offset, h));
+  std::string at = " at offset " + std::to_string(offset);
+  // In a numbered stream every block must be the one that follows the last:
+  // a dropped, repeated or moved block is found here.
+  if (version_ >= 2 && next_seq_ && h.seq != *next_seq_)
+    return make_error(ErrorKind::Corrupt, path_ + " is corrupt (block " + std::to_string(h.seq) + " where block " +
+                      std::to_string(*next_seq_) + " belongs" + at + ": blocks missing, repeated or out of order)");
+  stored_.resize(h.stored_size);
+  if (pread(fd_.get(), stored_.data(), h.stored_size, offset + h.header_size) != (ssize_t)h.stored_size)
+    return make_error("cannot read " + path_ + ": " + strerror(errno));
   Status st = decompress_block(static_cast<Codec>(h.codec), stored_.data(), stored_.size(), h.raw_size, raw_);
   if (!st.ok()) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (" + st.error().message + ")");
-  if (XXH64(raw_.data(), raw_.size(), 0) != h.checksum)
-    return make_error(ErrorKind::Corrupt, path_ + " is corrupt (block checksum mismatch at offset " + std::to_string(offset) + ")");
+  if (XXH64(raw_.data(), raw_.size(), h.seq) != h.checksum)
+    return make_error(ErrorKind::Corrupt, path_ + " is corrupt (block checksum mismatch" + at + ")");
   block_offset_ = offset;
-  next_block_ = offset + sizeof(h) + h.stored_size;
+  next_block_ = offset + h.header_size + h.stored_size;
   record_index_ = 0;
   cursor_ = 0;
   loaded_ = true;
+  next_seq_ = h.seq + 1;
+  if (h.flags & kEndMark) RR_TRY(check_end_mark(h.seq, at));
+  return {};
+}
+
+Status BlockStreamReader::check_end_mark(uint64_t seq, const std::string& at) {
+  EndMark end;
+  if (raw_.size() != sizeof(end)) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (bad end mark" + at + ")");
+  memcpy(&end, raw_.data(), sizeof(end));
+  if (end.blocks != seq || (records_counted_ && end.records != *records_counted_))
+    return make_error(ErrorKind::Corrupt, path_ + " is corrupt (the end mark counts " + std::to_string(end.blocks) + " blocks and " +
+                      std::to_string(end.records) + " records, the stream holds others)");
+  if (next_block_ != file_size_) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (data after the end mark)");
+  raw_.clear();  // no records in it
+  end_seen_ = true;
   return {};
 }
 
 Result<bool> BlockStreamReader::next(std::vector<uint8_t>& out) {
   while (!loaded_ || cursor_ >= raw_.size()) {
     uint64_t at = loaded_ ? next_block_ : block_offset_;
-    if (at >= file_size_) {
+    if (at >= file_size_ || end_seen_) {
       // Leave the position at the end so that position() names it.
       if (loaded_) {
-        block_offset_ = next_block_;
+        block_offset_ = end_seen_ ? block_offset_ : next_block_;
         record_index_ = 0;
         loaded_ = false;
         raw_.clear();
@@ -218,11 +290,27 @@ Result<bool> BlockStreamReader::next(std::vector<uint8_t>& out) {
   uint32_t len;
   if (cursor_ + 4 > raw_.size()) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (record header past block end)");
   memcpy(&len, raw_.data() + cursor_, 4);
-  if (cursor_ + 4 + len > raw_.size()) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (record past block end)");
+  if (len > raw_.size() - cursor_ - 4) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (record past block end)");
   out.assign(raw_.begin() + cursor_ + 4, raw_.begin() + cursor_ + 4 + len);
   cursor_ += 4 + len;
   ++record_index_;
+  if (records_counted_) ++*records_counted_;
   return true;
+}
+
+bool BlockStreamReader::ends_with_mark() {
+  if (version_ < 2) return true;
+  struct {
+    BlockHeader h;
+    EndMark end;
+  } tail;
+  static_assert(sizeof(tail) == sizeof(BlockHeader) + sizeof(EndMark));
+  if (file_size_ < kFileHeaderSize + sizeof(tail) || pread(fd_.get(), &tail, sizeof(tail), file_size_ - sizeof(tail)) != (ssize_t)sizeof(tail))
+    return false;
+  const BlockHeader& h = tail.h;
+  return h.magic == kBlockMagic && (h.flags & kEndMark) && h.codec == static_cast<uint8_t>(Codec::None) &&
+         h.raw_size == sizeof(EndMark) && h.stored_size == sizeof(EndMark) && h.seq == tail.end.blocks &&
+         XXH64(&tail.end, sizeof(EndMark), h.seq) == h.checksum;
 }
 
 Status BlockStreamReader::seek(StreamPos pos) {
@@ -234,6 +322,10 @@ Status BlockStreamReader::seek(StreamPos pos) {
     record_index_ = 0;
     return {};
   }
+  // Blocks are counted again from the one sought to.
+  next_seq_.reset();
+  records_counted_.reset();
+  end_seen_ = false;
   RR_TRY(load_block(pos.block_offset));
   std::vector<uint8_t> skip;
   for (uint32_t i = 0; i < pos.record_index; ++i) {

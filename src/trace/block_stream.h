@@ -5,13 +5,21 @@
 // position of the next record (StreamPos) to resume reading there.
 //
 // File layout: a 16-byte file header ("RRSTREAM", u32 version, u32 zero),
-// then blocks. A block is a 24-byte header (u32 magic "RBLK", u8 codec,
-// 3 zero bytes, u32 stored size, u32 raw size, u64 XXH64 of the raw bytes)
-// followed by the stored bytes. Raw block bytes are records, each a u32
-// length and that many bytes.
+// then blocks. A block is a 32-byte header (u32 magic "RBLK", u8 codec,
+// u8 flags, 2 zero bytes, u32 stored size, u32 raw size, u64 sequence
+// number from 0, u64 XXH64 of the raw bytes seeded with the sequence
+// number) followed by the stored bytes. Raw block bytes are records, each a
+// u32 length and that many bytes. A finished stream ends with an end mark:
+// a block with flag 1 whose 16 raw bytes count the data blocks and records
+// before it. So every reader finds a block that is missing, repeated or
+// moved (its number, which its checksum covers), and tells a finished
+// stream from one whose writer was stopped or which was cut short.
+// Version 1 streams (24-byte block headers, no numbers, no end mark) are
+// still read.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +62,7 @@ class BlockStreamWriter {
 
  private:
   BlockStreamWriter() = default;
+  Status write_block(uint8_t flags, const std::vector<uint8_t>& raw);
   std::string path_;
   ScopedFd fd_;
   Codec codec_ = Codec::Zstd;
@@ -61,6 +70,8 @@ class BlockStreamWriter {
   uint64_t file_offset_ = 0;  // where the next block goes
   std::vector<uint8_t> pending_;
   size_t pending_records_ = 0;
+  uint64_t blocks_ = 0;   // data blocks written
+  uint64_t records_ = 0;  // records in them
   std::vector<uint8_t> scratch_;
 };
 
@@ -76,10 +87,25 @@ class BlockStreamReader {
   // Position of the record next() would return.
   StreamPos position() const { return {block_offset_, record_index_}; }
   Status seek(StreamPos pos);
+  // After next() returned false: whether the stream ended with its end mark
+  // (always true for version 1 streams, which have none). False means its
+  // writer never finished (killed) or the file was cut at a block boundary.
+  bool finished() const { return version_ < 2 || end_seen_; }
+  // Whether the file ends with a sound end mark, read from its last bytes
+  // only (for listings; the counts in it are checked by a full read).
+  bool ends_with_mark();
 
  private:
+  struct BlockInfo {
+    uint8_t codec, flags;
+    uint32_t stored_size, raw_size;
+    uint64_t seq, checksum;
+    size_t header_size;
+  };
   BlockStreamReader() = default;
+  Status read_block_header(uint64_t offset, BlockInfo& b);
   Status load_block(uint64_t offset);
+  Status check_end_mark(uint64_t seq, const std::string& at);
   std::string path_;
   ScopedFd fd_;
   uint64_t file_size_ = 0;
@@ -88,6 +114,10 @@ class BlockStreamReader {
   uint32_t record_index_ = 0;    // records consumed from the loaded block
   size_t cursor_ = 0;            // byte offset in raw_
   bool loaded_ = false;
+  uint32_t version_ = 0;
+  std::optional<uint64_t> next_seq_;         // the number the next block must have (unknown after a seek)
+  std::optional<uint64_t> records_counted_;  // records read from the start (unknown after a seek)
+  bool end_seen_ = false;
   std::vector<uint8_t> raw_;
   std::vector<uint8_t> stored_;
 };

@@ -210,6 +210,11 @@ Result<std::unique_ptr<TraceReader>> TraceReader::open(const std::string& dir) {
   return r;
 }
 
+std::string TraceReader::unfinished_message(uint64_t last_event) const {
+  return "the trace " + dir_ + " ends after event " + std::to_string(last_event) +
+         " without its end mark: its recording was interrupted (rr was killed) or the trace was cut short";
+}
+
 Result<std::optional<FrameData>> TraceReader::next() {
   RR_ASSIGN_OR_RETURN(bool more, events_.next(buf_));
   if (!more) return std::optional<FrameData>();

@@ -17,7 +17,8 @@
 namespace rr {
 
 constexpr uint32_t kTraceFormatMajor = 1;
-constexpr uint32_t kTraceFormatMinor = 2;  // 1.2: SyscallEvent.echo
+// 1.2: SyscallEvent.echo; 1.3: events in a stream of numbered blocks with an end mark
+constexpr uint32_t kTraceFormatMinor = 3;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();
@@ -74,6 +75,14 @@ class TraceReader {
   std::string uuid() const { return data_string(header().getUuid()); }
   // The next frame, or nullopt at the end of the trace.
   Result<std::optional<FrameData>> next();
+  // At the end: whether the recording finished the trace (its events end
+  // with their end mark); false when rr was killed while recording or the
+  // trace was cut short.
+  bool finished() const { return events_.finished(); }
+  // The same, known without reading the events (from the file's tail).
+  bool ends_finished() { return events_.ends_with_mark(); }
+  // What a reader says of a trace that ends without its end mark.
+  std::string unfinished_message(uint64_t last_event) const;
   StreamPos position() const { return events_.position(); }
   Status seek(StreamPos pos) { return events_.seek(pos); }
 

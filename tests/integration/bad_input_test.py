@@ -124,6 +124,18 @@ def main():
             shutil.rmtree(os.path.join(d, "files"))
         check("missing mapped files", [rr, "replay", "-a", variant("nofiles", missing_files)], "incomplete")
 
+        def cut_at_block(d):
+            # The end mark is the events' last block: 32 bytes of header, 16 of counts.
+            p = os.path.join(d, "events")
+            os.truncate(p, os.path.getsize(p) - 48)
+        cut = variant("cut", cut_at_block)
+        for command in (["dump"], ["ps"], ["replay", "-a"], ["state", "-g", "1000000"]):
+            check("events cut at a block boundary (%s)" % command[0], [rr] + command + [cut], "without its end mark")
+        r = subprocess.run([rr, "ls"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, _RR_TRACE_DIR=tmp))
+        listed = [l for l in r.stdout.decode().splitlines() if l.startswith("cut ")]
+        if len(listed) != 1 or "unfinished" not in listed[0]:
+            failures.append("rr ls does not flag the cut trace as unfinished: %r" % r.stdout)
+
         def no_events(d):
             os.unlink(os.path.join(d, "events"))
         check("missing events", [rr, "state", variant("noevents", no_events)], "cannot open")

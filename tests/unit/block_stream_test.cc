@@ -4,6 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -139,6 +142,144 @@ TEST(BlockStream, AMissingStreamIsNotCorrupt) {
   auto r = BlockStreamReader::open(temp_path("absent"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::Failure) << r.error().message;
+}
+
+// The stream's blocks as byte strings (header and stored bytes), after the
+// 16-byte file header.
+std::vector<std::string> split_blocks(const std::string& file) {
+  std::vector<std::string> out;
+  size_t at = 16;
+  while (at + 32 <= file.size()) {
+    uint32_t stored;
+    memcpy(&stored, file.data() + at + 8, 4);
+    out.push_back(file.substr(at, 32 + stored));
+    at += 32 + stored;
+  }
+  return out;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void spit(const std::string& path, const std::string& data) { std::ofstream(path, std::ios::binary | std::ios::trunc) << data; }
+
+// Reads the whole stream: the error, or "" when it ends cleanly (then
+// `finished` says whether with its end mark).
+std::string read_all(const std::string& path, bool* finished = nullptr, int* records = nullptr) {
+  auto r = BlockStreamReader::open(path);
+  if (!r.ok()) return r.error().message;
+  std::vector<uint8_t> buf;
+  int n = 0;
+  for (;;) {
+    auto more = r->next(buf);
+    if (!more.ok()) return more.error().message;
+    if (!more.value()) break;
+    ++n;
+  }
+  if (finished) *finished = r->finished();
+  if (records) *records = n;
+  return "";
+}
+
+TEST(BlockStream, AFinishedStreamEndsWithItsMark) {
+  std::string path = temp_path("s");
+  write_records(path, Codec::Zstd, 2000);
+  bool finished = false;
+  int n = 0;
+  EXPECT_EQ(read_all(path, &finished, &n), "");
+  EXPECT_TRUE(finished);
+  EXPECT_EQ(n, 2000);
+}
+
+TEST(BlockStream, AnUnfinishedStreamIsToldApart) {
+  std::string path = temp_path("s");
+  {
+    auto w = BlockStreamWriter::create(path, Codec::Zstd, 4096);
+    for (int i = 0; i < 500; ++i) {
+      std::string s = record_text(i);
+      ASSERT_TRUE(w->append(s.data(), s.size()).ok());
+    }
+    ASSERT_TRUE(w->flush().ok());  // as a writer killed after a flush leaves it
+  }
+  bool finished = true;
+  int n = 0;
+  EXPECT_EQ(read_all(path, &finished, &n), "");
+  EXPECT_FALSE(finished);
+  EXPECT_EQ(n, 500);
+}
+
+TEST(BlockStream, BlocksMissingRepeatedMovedOrCutAreFound) {
+  std::string path = temp_path("s");
+  write_records(path, Codec::Zstd, 3000);
+  std::string file = slurp(path);
+  std::vector<std::string> blocks = split_blocks(file);
+  ASSERT_GE(blocks.size(), 5u);
+  std::string head = file.substr(0, 16);
+  auto join = [&](const std::vector<std::string>& bs) {
+    std::string out = head;
+    for (const auto& b : bs) out += b;
+    return out;
+  };
+  std::vector<std::string> dropped = blocks;
+  dropped.erase(dropped.begin() + 2);
+  std::vector<std::string> repeated = blocks;
+  repeated.insert(repeated.begin() + 2, blocks[2]);
+  std::vector<std::string> swapped = blocks;
+  std::swap(swapped[1], swapped[2]);
+  std::vector<std::string> no_end = blocks;
+  no_end.pop_back();
+  std::vector<std::string> after_end = blocks;
+  after_end.push_back(blocks[1]);
+  // A block renumbered to fit: its checksum is seeded with its number.
+  std::vector<std::string> renumbered = dropped;
+  for (size_t i = 2; i < renumbered.size(); ++i) {
+    uint64_t seq = i;
+    memcpy(renumbered[i].data() + 16, &seq, 8);
+  }
+  struct Case {
+    const char* what;
+    std::vector<std::string> blocks;
+    const char* error;  // nullptr: reads cleanly but unfinished
+  } cases[] = {
+      {"a block dropped", dropped, "out of order"},
+      {"a block repeated", repeated, "out of order"},
+      {"two blocks swapped", swapped, "out of order"},
+      {"renumbered after a drop", renumbered, "checksum"},
+      {"a block after the end mark", after_end, "after the end mark"},
+      {"cut at a block boundary", no_end, nullptr},
+  };
+  for (const Case& c : cases) {
+    spit(path, join(c.blocks));
+    bool finished = true;
+    std::string error = read_all(path, &finished);
+    if (c.error) {
+      EXPECT_NE(error.find(c.error), std::string::npos) << c.what << ": " << error;
+    } else {
+      EXPECT_EQ(error, "") << c.what;
+      EXPECT_FALSE(finished) << c.what;
+    }
+  }
+}
+
+TEST(BlockStream, AfterASeekTheRestIsStillChecked) {
+  std::string path = temp_path("s");
+  std::vector<StreamPos> positions;
+  write_records(path, Codec::Zstd, 3000, &positions);
+  auto r = BlockStreamReader::open(path);
+  std::vector<uint8_t> buf;
+  ASSERT_TRUE(r->seek(positions[2500]).ok());
+  int n = 0;
+  while (r->next(buf).value()) ++n;
+  EXPECT_EQ(n, 500);
+  EXPECT_TRUE(r->finished());
+  // Back to an earlier block: numbering starts again from it.
+  ASSERT_TRUE(r->seek(positions[10]).ok());
+  n = 0;
+  while (r->next(buf).value()) ++n;
+  EXPECT_EQ(n, 2990);
+  EXPECT_TRUE(r->finished());
 }
 
 }  // namespace
