@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
-#include <cpuid.h>
 #include <sched.h>
 #include <sys/wait.h>
 
@@ -32,6 +31,7 @@
 #include "core/tracee_setup.h"
 #include "core/syscall_table.h"
 #include "core/task_mem_reader.h"
+#include "trace/machine.h"
 #include "util/fatal.h"
 #include "util/io.h"
 
@@ -259,9 +259,7 @@ Status RecordSession::write_header(const RecordOptions& options) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   h.setRecordedAtNs(uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec);
-  unsigned a, b, c, d;
-  if (__get_cpuid(1, &a, &b, &c, &d)) h.setCpuid1Ecx(c);
-  if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) h.setCpuid7Ebx(b);
+  machine_to_header(this_machine(), h);
   struct utsname u;
   if (uname(&u) == 0) h.setKernelRelease(u.release);
   h.setBoundCpu(bound_cpu_);

@@ -27,6 +27,7 @@
 #include "core/tracee_setup.h"
 #include "core/syscall_table.h"
 #include "core/task_mem_reader.h"
+#include "trace/machine.h"
 #include "util/fatal.h"
 #include "util/io.h"
 #include "replay/replay_internal.h"
@@ -99,6 +100,8 @@ std::string describe_stop(const WaitStatus& st) {
 
 Result<std::unique_ptr<ReplaySession>> ReplaySession::open(const std::string& trace_dir) {
   RR_ASSIGN_OR_RETURN(std::unique_ptr<TraceReader> reader, TraceReader::open(trace_dir));
+  std::string other_machine = machine_difference(reader->header());
+  if (!other_machine.empty()) return make_error(ErrorKind::Unsupported, other_machine);
   std::unique_ptr<ReplaySession> s(new ReplaySession(std::move(reader)));
   auto shared = read_file(s->reader_->dir() + "/shared-files");
   if (shared.ok()) {

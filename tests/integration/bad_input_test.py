@@ -76,6 +76,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--rr", required=True)
     p.add_argument("--hello", required=True, help="a tracee that prints and exits 0")
+    p.add_argument("--header-tamper", required=True, help="tests/tools/header_tamper")
     a = p.parse_args()
     rr = a.rr
     tmp = tempfile.mkdtemp(prefix="rr-bad-")
@@ -123,6 +124,22 @@ def main():
         def missing_files(d):
             shutil.rmtree(os.path.join(d, "files"))
         check("missing mapped files", [rr, "replay", "-a", variant("nofiles", missing_files)], "incomplete")
+
+        # A trace from another machine: refused in one line, replayed with the override.
+        for field, value, message in (("boundCpu", str(os.cpu_count() + 7), "which rr cannot use here"),
+                                      ("cpuid1Ecx", "+1", "CPU features differ"),
+                                      ("cpuid7Ebx", "+8", "CPU features differ"),
+                                      ("xsaveSize", "+64", "XSAVE area differs")):
+            other = variant("machine-" + field, lambda d: None)
+            subprocess.run([a.header_tamper, other, field, value], check=True)
+            check("recorded on another machine (%s)" % field, [rr, "replay", "-a", other], message)
+            check("recorded on another machine (%s), state" % field, [rr, "state", other], message)
+            if field != "boundCpu":
+                continue
+            r = subprocess.run([rr, "replay", "-a", other], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=dict(os.environ, RR_IGNORE_MACHINE="1"))
+            if r.returncode != 0:
+                failures.append("RR_IGNORE_MACHINE=1 did not replay a trace of another machine: %r" % r.stderr)
 
         def cut_at_block(d):
             # The end mark is the events' last block: 32 bytes of header, 16 of counts.

@@ -1,0 +1,53 @@
+// Test helper: sets one machine fact in a trace's header, as a trace
+// recorded on another machine would carry it, so that tests can check that
+// replay refuses it in one line (and replays it with the override).
+//
+// Usage: header_tamper TRACE_DIR FIELD VALUE
+// FIELD: boundCpu, cpuid1Ecx, cpuid7Ebx or xsaveSize; VALUE: a number
+// (decimal or 0x hex), or "+N" to add N to the recorded value.
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "trace/trace_files.h"
+#include "util/io.h"
+
+namespace {
+
+int fail(const std::string& why) {
+  fprintf(stderr, "header_tamper: %s\n", why.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace rr;
+  if (argc != 4) return fail("usage: header_tamper TRACE_DIR FIELD VALUE");
+  std::string path = std::string(argv[1]) + "/header";
+  auto bytes = read_file(path);
+  if (!bytes.ok()) return fail(bytes.error().message);
+  if (bytes.value().size() % 8) return fail("the header is not whole words");
+  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(bytes.value().size() / 8);
+  memcpy(words.begin(), bytes.value().data(), bytes.value().size());
+  capnp::FlatArrayMessageReader in(words.asPtr());
+  capnp::MallocMessageBuilder out;
+  out.setRoot(in.getRoot<trace::TraceHeader>());
+  auto h = out.getRoot<trace::TraceHeader>();
+  std::string field = argv[2], value = argv[3];
+  bool relative = !value.empty() && value[0] == '+';
+  long long v = strtoll(value.c_str() + (relative ? 1 : 0), nullptr, 0);
+  if (field == "boundCpu") h.setBoundCpu(int32_t((relative ? h.getBoundCpu() : 0) + v));
+  else if (field == "cpuid1Ecx") h.setCpuid1Ecx(uint32_t((relative ? h.getCpuid1Ecx() : 0) + v));
+  else if (field == "cpuid7Ebx") h.setCpuid7Ebx(uint32_t((relative ? h.getCpuid7Ebx() : 0) + v));
+  else if (field == "xsaveSize") h.setXsaveSize(uint32_t((relative ? h.getXsaveSize() : 0) + v));
+  else return fail("unknown field " + field);
+  kj::Array<capnp::word> flat = capnp::messageToFlatArray(out);
+  auto b = flat.asBytes();
+  Status st = write_file_atomic(path, b.begin(), b.size());
+  if (!st.ok()) return fail(st.error().message);
+  return 0;
+}
