@@ -93,7 +93,7 @@ bool wait_any(std::chrono::milliseconds timeout, pid_t* pid, int* status) {
       return false;
     }
     auto left = deadline - std::chrono::steady_clock::now();
-    if (left <= std::chrono::nanoseconds(0)) {
+    if (left <= std::chrono::nanoseconds(0) || OutsideSignals::pending()) {
       *pid = 0;
       return false;
     }
@@ -352,6 +352,7 @@ Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
 // while others are ready, and when it ends.
 Result<int> RecordSession::run() {
   while (!tasks_.empty()) {
+    RR_TRY(handle_outside_signals());
     if (!running_) {
       if (RecordTask* next = pick_next()) {
         running_ = next;
@@ -372,6 +373,7 @@ Result<int> RecordSession::run() {
       continue;
     }
     stash_status(pid, status);
+    if (int sig = WaitStatus(status).stop_sig()) seen_stop_sigs_.insert(sig);
     auto it = tasks_.find(pid);
     if (it == tasks_.end()) continue;
     RecordTask& t = *it->second;

@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "core/registers.h"
 #include "core/task.h"
 #include "record/echo_capture.h"
+#include "record/outside_signals.h"
 #include "core/syscall_table.h"
 #include "trace/file_store.h"
 #include "trace/trace_files.h"
@@ -98,6 +100,13 @@ class RecordSession {
   Status settle_syscall(RecordTask& t);
   Status record_entry(RecordTask& t);
   Status check_long_run();
+  // Signals sent to rr itself (record_outside.cc): passed on to the
+  // program where it would have had them natively; a second interrupt
+  // kills the tracees, whose ends are recorded, and the trace is finished.
+  Status handle_outside_signals();
+  bool tracees_have_signal(int sig) const;
+  bool sent_by_tracee(pid_t sender) const;
+  void stop_at_once(int sig);
   void stash_status(pid_t pid, int status);
 
   // Stops of the running thread.
@@ -148,6 +157,11 @@ class RecordSession {
     std::string file;  // the trace copy
   };
   std::vector<SharedMapping> shared_maps_;
+  OutsideSignals outside_;
+  std::vector<OutsideSignals::Arrival> forwards_;  // sent to rr by others: passed on unless the tracees got them too
+  std::set<int> seen_stop_sigs_;                    // signals tracees stopped with since one reached rr
+  std::optional<std::chrono::steady_clock::time_point> last_interrupt_;
+  bool stopping_ = false;                           // a second interrupt: the tracees are being killed
 };
 
 // Finds `program` the way execvp would; error if absent or not executable.
