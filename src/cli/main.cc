@@ -8,6 +8,7 @@
 #include <kj/exception.h>
 
 #include "cli/command.h"
+#include "core/user_namespace.h"
 #include "util/fatal.h"
 
 namespace rr {
@@ -72,6 +73,14 @@ int main(int argc, char** argv) {
   for (const Command& c : command_table()) {
     if (name != c.name) continue;
     Args args(argv + 2, argv + argc);
+    // Everything but recording and reading traces replays (or may): as an
+    // ordinary user that runs in a child in namespaces of its own
+    // (core/user_namespace.h), made now while rr has one thread.
+    if (name != "record" && name != "ls" && name != "dump" && name != "ps") {
+      auto parent = replay_in_user_namespace();
+      if (!parent.ok()) return fail(parent.error().message);
+      if (parent.value()) return *parent.value();
+    }
     try {
       return c.run(args);
     } catch (const FatalError& e) {

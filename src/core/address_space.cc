@@ -2,6 +2,7 @@
 
 #include "core/page_scan.h"
 
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -135,6 +136,29 @@ MmRecord capture_mm(Task& task, RemoteSyscalls& remote) {
   return mm;
 }
 
+namespace {
+
+// Where to open the file behind mapping `e` of process `proc` from. Its
+// /proc/PID/map_files entry names the very file, even deleted or renamed,
+// but only a process with CAP_SYS_ADMIN may open it; others (rr run by an
+// ordinary user) open the path the mapping names when it still holds the
+// same file (same inode).
+std::string map_file_path(const std::string& proc, const MapEntry& e) {
+  char range[64];
+  snprintf(range, sizeof(range), "/map_files/%" PRIx64 "-%" PRIx64, e.start, e.end);
+  std::string path = proc + range;
+  static const bool map_files_open = [&]() {
+    ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    return fd.is_open() || errno != EPERM;
+  }();
+  if (map_files_open || e.name.empty() || e.name[0] != '/') return path;
+  struct stat st;
+  if (stat(e.name.c_str(), &st) == 0 && st.st_ino == e.inode) return e.name;
+  return path;  // opening it fails and names the file
+}
+
+}  // namespace
+
 ProcessImage capture_image(Task& task, RemoteSyscalls& remote, const StoreFile& store_file, const std::string& trace_dir) {
   ProcessImage img;
   PageScanner scanner(task, trace_dir);
@@ -144,9 +168,7 @@ ProcessImage capture_image(Task& task, RemoteSyscalls& remote, const StoreFile& 
     MappingRecord m = mapping_record(e);
     if (m.backing != Backing::Special && is_file_backed(e)) {
       m.backing = Backing::File;
-      char range[64];
-      snprintf(range, sizeof(range), "/map_files/%" PRIx64 "-%" PRIx64, e.start, e.end);
-      auto stored = store_file(proc + range, e.name);
+      auto stored = store_file(map_file_path(proc, e), e.name);
       if (!stored.ok()) fatal(stored.error().message);
       m.file = stored.value();
     }
