@@ -154,6 +154,7 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
   ProcessImage img = image_from_capnp(proc.getImage());
   img.regs = regs_from_capnp(states[0].getRegs());
   img.xsave = data_string(states[0].getXsave());
+  RR_TRY(s.check_image_files(img));
   restore_image(*task, img, s.trace_dir());
 
   auto t_pages = std::chrono::steady_clock::now();

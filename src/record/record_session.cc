@@ -337,7 +337,7 @@ Status RecordSession::spawn(const RecordOptions& options) {
 Status RecordSession::write_shared_files() {
   std::string text;
   for (const std::string& f : shared_files_) text += f + "\n";
-  return write_file_atomic(writer_->dir() + "/shared-files", text.data(), text.size());
+  return writer_->write_part("shared-files", text.data(), text.size());
 }
 
 Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {

@@ -305,7 +305,9 @@ Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace:
   }
   if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, t.tid(), (void*)sizeof(blocked), &blocked) != 0)
     return divergence(f, "cannot set the signal mask after execve: " + errno_text());
-  restore_image(t, image_from_capnp(image), reader_->dir());
+  ProcessImage img = image_from_capnp(image);
+  RR_TRY(check_image_files(img));
+  restore_image(t, img, reader_->dir());
   rt.in_exec = false;
   rt.fds->on_exec();
   return {};

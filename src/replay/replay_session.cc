@@ -103,7 +103,12 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::open(const std::string& tr
   std::string other_machine = machine_difference(reader->header());
   if (!other_machine.empty()) return make_error(ErrorKind::Unsupported, other_machine);
   std::unique_ptr<ReplaySession> s(new ReplaySession(std::move(reader)));
-  auto shared = read_file(s->reader_->dir() + "/shared-files");
+  // Written when recording finishes: a finished trace must have it.
+  auto shared = s->reader_->read_part("shared-files");
+  if (!shared.ok() && (shared.error().kind == ErrorKind::Corrupt || s->reader_->ends_finished()))
+    return make_error(ErrorKind::Corrupt, shared.error().kind == ErrorKind::Corrupt
+                                              ? shared.error().message
+                                              : s->reader_->dir() + " is incomplete: its shared-files list is missing");
   if (shared.ok()) {
     size_t pos = 0;
     const std::string& t = shared.value();
@@ -308,10 +313,18 @@ Status ReplaySession::apply(trace::Frame::Reader f) {
   return make_error("trace is corrupt: unknown event kind at event " + std::to_string(f.getEvent()));
 }
 
+Status ReplaySession::check_image_files(const ProcessImage& img) {
+  for (const MappingRecord& m : img.mappings)
+    if (m.backing == Backing::File) RR_TRY(reader_->check_file(m.file));
+  return img.mm.exe_file.empty() ? Status{} : reader_->check_file(img.mm.exe_file);
+}
+
 Status ReplaySession::apply_exec(trace::Frame::Reader f, trace::ExecImage::Reader image) {
   if (initial_tid_ != 0) return make_error("trace is corrupt: a second initial exec");
+  ProcessImage img = image_from_capnp(image);
+  RR_TRY(check_image_files(img));
   RR_TRY(spawn_stub(RecordedTid{f.getTid()}));
-  restore_image(*tasks_[f.getTid()]->task, image_from_capnp(image), reader_->dir());
+  restore_image(*tasks_[f.getTid()]->task, img, reader_->dir());
   return {};
 }
 

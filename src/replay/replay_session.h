@@ -137,6 +137,9 @@ class ReplaySession {
   Result<std::unique_ptr<Task>> spawn_process(RecordedTid recorded);
   Result<std::unique_ptr<Task>> clone_thread(Task& leader, RecordedTid recorded);
   ReplayTask& adopt(std::unique_ptr<ReplayTask> rt);
+  // Checks the trace's copies of the files image `img` maps (and its
+  // program) against the trace's sums, before they are mapped.
+  Status check_image_files(const ProcessImage& img);
 
   // Whether clone() can copy the replay now: as for can_checkpoint(), and
   // no process maps memory shared (a fork would keep sharing it with the

@@ -256,6 +256,7 @@ Status ReplaySession::replay_memory_call(trace::Frame::Reader f, trace::SyscallE
       RemoteSyscalls rs(t);
       if (sc.getHasMap() && map.hasFile() && map.getFile().size() > 0) {
         std::string file = map.getFile().cStr();
+        RR_TRY(reader_->check_file(file));
         bool emulated = shared_files_.count(file) > 0;
         std::string open_path = reader_->dir() + "/" + file;
         if (emulated) open_path = "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(emulated_file(file));

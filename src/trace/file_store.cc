@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "trace/trace_sums.h"
 #include "util/io.h"
 #include "util/scoped_fd.h"
 
@@ -70,6 +71,9 @@ Result<std::string> FileStore::store(const std::string& open_path, const std::st
     if (!out.is_open()) return make_error("cannot create " + dest + ": " + errno_text());
     RR_TRY(copy_fd(in.get(), out.get(), st.st_size, name_hint));
   }
+  // The sum of what landed in the copy, which replay checks before it maps it.
+  RR_ASSIGN_OR_RETURN(PartSum sum, sum_file(dest));
+  RR_TRY(append_sum(trace_dir_, rel, sum));
   stored_.emplace(key, rel);
   return rel;
 }

@@ -4,6 +4,8 @@
 #   events          a block stream (see block_stream.h) of Frame messages, one per event
 #   files/          copies of every file the program mapped, named NAME-N (N: the order stored)
 #   shared-files    trace files the program mapped MAP_SHARED and writable, one per line
+#   sums            "<XXH3-64 hex> <size> <path>" per line for header, shared-files and
+#                   each files/ copy, appended as they are written (format 1.3; trace_sums.h)
 #   checkpoints/    persistent checkpoints (see checkpoint.capnp)
 # Field numbers are never reused. Units are in the field comments.
 @0xd6f2a61c9e3b8a47;

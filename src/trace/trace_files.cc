@@ -151,7 +151,12 @@ Result<std::unique_ptr<TraceWriter>> TraceWriter::create(const std::string& dir)
 Status TraceWriter::write_header(capnp::MessageBuilder& header) {
   kj::Array<capnp::word> words = capnp::messageToFlatArray(header);
   auto b = words.asBytes();
-  return write_file_atomic(dir_ + "/header", b.begin(), b.size());
+  return write_part("header", b.begin(), b.size());
+}
+
+Status TraceWriter::write_part(const std::string& rel, const void* data, size_t len) {
+  RR_TRY(write_file_atomic(dir_ + "/" + rel, data, len));
+  return append_sum(dir_, rel, sum_bytes(data, len));
 }
 
 Status TraceWriter::write_frame(capnp::MessageBuilder& frame) {
@@ -204,10 +209,20 @@ Result<std::unique_ptr<TraceReader>> TraceReader::open(const std::string& dir) {
       return make_error(ErrorKind::Corrupt, dir + " has trace format version " + std::to_string(hdr.getFormatMajor()) +
                         ", newer than this rr reads");
     if (hdr.getUuid().size() != 16) return make_error(ErrorKind::Corrupt, dir + "/header is corrupt (no trace id)");
+    // Format 1.3 and later list every part of the trace with its sum.
+    bool has_sums = hdr.getFormatMajor() > 1 || hdr.getFormatMinor() >= 3;
+    RR_ASSIGN_OR_RETURN(r->sums_, TraceSums::load(r->dir_, has_sums));
   } catch (const kj::Exception& e) {
     return make_error(ErrorKind::Corrupt, dir + "/header is corrupt: " + e.getDescription().cStr());
   }
+  RR_TRY(r->sums_.check_bytes("header", h.data(), h.size()));
   return r;
+}
+
+Result<std::string> TraceReader::read_part(const std::string& rel) const {
+  RR_ASSIGN_OR_RETURN(std::string text, read_file(dir_ + "/" + rel));
+  RR_TRY(sums_.check_bytes(rel, text.data(), text.size()));
+  return text;
 }
 
 std::string TraceReader::unfinished_message(uint64_t last_event) const {

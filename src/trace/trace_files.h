@@ -12,12 +12,14 @@
 #include "core/address_space.h"
 #include "trace/block_stream.h"
 #include "trace/trace.capnp.h"
+#include "trace/trace_sums.h"
 #include "util/result.h"
 
 namespace rr {
 
 constexpr uint32_t kTraceFormatMajor = 1;
-// 1.2: SyscallEvent.echo; 1.3: events in a stream of numbered blocks with an end mark
+// 1.2: SyscallEvent.echo; 1.3: events in a stream of numbered blocks with an
+// end mark, and a sums file checked before any other part is used
 constexpr uint32_t kTraceFormatMinor = 3;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
@@ -43,6 +45,8 @@ class TraceWriter {
   static Result<std::unique_ptr<TraceWriter>> create(const std::string& dir);
   Status write_header(capnp::MessageBuilder& header);
   Status write_frame(capnp::MessageBuilder& frame);
+  // Writes a small file of the trace (`rel`, e.g. "shared-files") and its sum.
+  Status write_part(const std::string& rel, const void* data, size_t len);
   // Flushes and syncs the streams; the trace is complete afterwards.
   Status finish();
   const std::string& dir() const { return dir_; }
@@ -83,6 +87,12 @@ class TraceReader {
   bool ends_finished() { return events_.ends_with_mark(); }
   // What a reader says of a trace that ends without its end mark.
   std::string unfinished_message(uint64_t last_event) const;
+  // Checks the trace file `rel` (a copy in files/) against the trace's
+  // sums before it is used; a damaged or unlisted file is a Corrupt error
+  // naming it.
+  Status check_file(const std::string& rel) { return sums_.check_file(rel); }
+  // Reads a small file of the trace, checked against its sum.
+  Result<std::string> read_part(const std::string& rel) const;
   StreamPos position() const { return events_.position(); }
   Status seek(StreamPos pos) { return events_.seek(pos); }
 
@@ -90,6 +100,7 @@ class TraceReader {
   TraceReader(std::string dir, BlockStreamReader events) : dir_(std::move(dir)), events_(std::move(events)) {}
   std::string dir_;
   BlockStreamReader events_;
+  TraceSums sums_;
   kj::Array<capnp::word> header_words_;
   std::unique_ptr<capnp::FlatArrayMessageReader> header_reader_;
   std::vector<uint8_t> buf_;

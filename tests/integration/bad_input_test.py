@@ -153,6 +153,40 @@ def main():
         if len(listed) != 1 or "unfinished" not in listed[0]:
             failures.append("rr ls does not flag the cut trace as unfinished: %r" % r.stdout)
 
+        def damage_file_copy(d):
+            files = os.path.join(d, "files")
+            p = os.path.join(files, sorted(os.listdir(files))[0])
+            os.chmod(p, 0o644)
+            with open(p, "r+b") as f:
+                f.seek(64)
+                b = f.read(1)
+                f.seek(64)
+                f.write(bytes([b[0] ^ 1]))
+        check("a damaged copy in files/", [rr, "replay", "-a", variant("filecopy", damage_file_copy)], "is damaged")
+
+        def damage_header_text(d):
+            # A byte of the program's path: the header still parses.
+            p = os.path.join(d, "header")
+            data = bytearray(open(p, "rb").read())
+            at = data.find(b"hello")
+            data[at] ^= 0x20
+            open(p, "wb").write(bytes(data))
+        check("a header that parses but was changed", [rr, "state", variant("headertext", damage_header_text)], "header is damaged")
+
+        def no_shared_files(d):
+            os.unlink(os.path.join(d, "shared-files"))
+        check("shared-files missing", [rr, "replay", "-a", variant("noshared", no_shared_files)], "shared-files")
+
+        def no_sums(d):
+            os.unlink(os.path.join(d, "sums"))
+        check("sums missing", [rr, "dump", variant("nosums", no_sums)], "sums file is missing")
+
+        def unlisted_copy(d):
+            p = os.path.join(d, "sums")
+            lines = open(p).read().splitlines(True)
+            open(p, "w").write("".join(l for l in lines if "files/" not in l))
+        check("a copy not in the sums", [rr, "replay", "-a", variant("unlisted", unlisted_copy)], "not listed")
+
         def no_events(d):
             os.unlink(os.path.join(d, "events"))
         check("missing events", [rr, "state", variant("noevents", no_events)], "cannot open")

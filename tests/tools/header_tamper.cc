@@ -1,6 +1,7 @@
-// Test helper: sets one machine fact in a trace's header, as a trace
-// recorded on another machine would carry it, so that tests can check that
-// replay refuses it in one line (and replays it with the override).
+// Test helper: sets one machine fact in a trace's header (and the header's
+// line in the trace's sums), as a trace recorded on another machine would
+// carry it, so that tests can check that replay refuses it in one line
+// (and replays it with the override).
 //
 // Usage: header_tamper TRACE_DIR FIELD VALUE
 // FIELD: boundCpu, cpuid1Ecx, cpuid7Ebx or xsaveSize; VALUE: a number
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "trace/trace_files.h"
+#include "trace/trace_sums.h"
 #include "util/io.h"
 
 namespace {
@@ -48,6 +50,21 @@ int main(int argc, char** argv) {
   kj::Array<capnp::word> flat = capnp::messageToFlatArray(out);
   auto b = flat.asBytes();
   Status st = write_file_atomic(path, b.begin(), b.size());
+  if (!st.ok()) return fail(st.error().message);
+  // Its sum too, as the other machine's rr would have written it.
+  std::string sums_path = std::string(argv[1]) + "/sums";
+  auto sums = read_file(sums_path);
+  if (!sums.ok()) return fail(sums.error().message);
+  std::string kept;
+  size_t pos = 0;
+  while (pos < sums.value().size()) {
+    size_t nl = sums.value().find('\n', pos);
+    std::string line = sums.value().substr(pos, nl - pos + 1);
+    pos = nl == std::string::npos ? sums.value().size() : nl + 1;
+    if (line.size() < 8 || line.compare(line.size() - 8, 8, " header\n") != 0) kept += line;
+  }
+  st = write_file_atomic(sums_path, kept.data(), kept.size());
+  if (st.ok()) st = append_sum(argv[1], "header", sum_bytes(b.begin(), b.size()));
   if (!st.ok()) return fail(st.error().message);
   return 0;
 }

@@ -1,0 +1,110 @@
+#include "trace/trace_sums.h"
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <set>
+#include <vector>
+#include <xxhash.h>
+
+#include "util/io.h"
+#include "util/scoped_fd.h"
+
+namespace rr {
+
+Result<PartSum> sum_file(const std::string& path) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.is_open()) return make_error("cannot open " + path + ": " + errno_text());
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  std::vector<char> buf(1 << 20);
+  PartSum s;
+  for (;;) {
+    ssize_t n = read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      XXH3_freeState(state);
+      return make_error("cannot read " + path + ": " + errno_text());
+    }
+    if (n == 0) break;
+    XXH3_64bits_update(state, buf.data(), (size_t)n);
+    s.size += (uint64_t)n;
+  }
+  s.hash = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return s;
+}
+
+PartSum sum_bytes(const void* data, size_t len) { return PartSum{XXH3_64bits(data, len), len}; }
+
+Status append_sum(const std::string& trace_dir, const std::string& rel, const PartSum& sum) {
+  std::string path = trace_dir + "/sums";
+  ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!fd.is_open()) return make_error("cannot open " + path + ": " + errno_text());
+  char line[64];
+  snprintf(line, sizeof line, "%016" PRIx64 " %" PRIu64 " ", sum.hash, sum.size);
+  std::string text = line + rel + "\n";
+  return write_all(fd.get(), text.data(), text.size(), path);
+}
+
+Result<TraceSums> TraceSums::load(const std::string& trace_dir, bool required) {
+  TraceSums t;
+  t.dir_ = trace_dir;
+  auto text = read_file(trace_dir + "/sums");
+  if (!text.ok()) {
+    if (!required) return t;
+    return make_error(ErrorKind::Corrupt, trace_dir + " is incomplete: its sums file is missing or unreadable");
+  }
+  t.on_ = true;
+  size_t pos = 0;
+  const std::string& s = text.value();
+  while (pos < s.size()) {
+    size_t nl = s.find('\n', pos);
+    if (nl == std::string::npos) return make_error(ErrorKind::Corrupt, trace_dir + "/sums is corrupt (a line without its end)");
+    std::string line = s.substr(pos, nl - pos);
+    pos = nl + 1;
+    unsigned long long hash = 0, size = 0;
+    int used = 0;
+    if (sscanf(line.c_str(), "%16llx %llu %n", &hash, &size, &used) != 2 || used <= 0 || (size_t)used >= line.size())
+      return make_error(ErrorKind::Corrupt, trace_dir + "/sums is corrupt (line '" + line + "')");
+    t.sums_[line.substr(used)] = PartSum{hash, size};
+  }
+  return t;
+}
+
+Status TraceSums::check_bytes(const std::string& rel, const void* data, size_t len) const {
+  if (!on_) return {};
+  auto it = sums_.find(rel);
+  if (it == sums_.end()) return make_error(ErrorKind::Corrupt, dir_ + "/" + rel + " is not listed in the trace's sums");
+  PartSum got = sum_bytes(data, len);
+  if (got.size != it->second.size || got.hash != it->second.hash)
+    return make_error(ErrorKind::Corrupt, dir_ + "/" + rel + " is damaged (its contents do not match the trace's sums)");
+  return {};
+}
+
+Status TraceSums::check_file(const std::string& rel) {
+  if (!on_) return {};
+  // A file once found sound is not read again while it stays the same
+  // file (a debugging session opens many replays of one trace).
+  static std::set<std::string> sound;
+  struct stat st;
+  std::string path = dir_ + "/" + rel;
+  std::string identity = path;
+  if (stat(path.c_str(), &st) == 0)
+    identity += " " + std::to_string(st.st_ino) + " " + std::to_string(st.st_size) + " " + std::to_string(st.st_mtim.tv_sec) + "." +
+                std::to_string(st.st_mtim.tv_nsec);
+  if (sound.count(identity)) return {};
+  auto it = sums_.find(rel);
+  if (it == sums_.end()) return make_error(ErrorKind::Corrupt, dir_ + "/" + rel + " is not listed in the trace's sums");
+  auto got = sum_file(dir_ + "/" + rel);
+  if (!got.ok()) return make_error(ErrorKind::Corrupt, "the trace is incomplete: " + got.error().message);
+  if (got.value().size != it->second.size || got.value().hash != it->second.hash)
+    return make_error(ErrorKind::Corrupt, dir_ + "/" + rel + " is damaged (its contents do not match the trace's sums)");
+  sound.insert(identity);
+  return {};
+}
+
+}  // namespace rr

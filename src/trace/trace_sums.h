@@ -1,0 +1,47 @@
+// The `sums` file of a trace: one line per part of the trace that replay
+// trusts besides the event stream (which checks itself block by block):
+// the header, each copy in files/, and the shared-files list. A line is
+// "<XXH3-64 in 16 hex digits> <size in bytes> <path relative to the trace>".
+// Lines are appended as the parts are written, so a recording that is
+// killed still lists what it wrote. Readers check a part before they use
+// it; traces older than format 1.3 have no sums and are not checked.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "util/result.h"
+
+namespace rr {
+
+struct PartSum {
+  uint64_t hash = 0;
+  uint64_t size = 0;
+};
+
+// The sum of a file's contents, or of bytes in memory.
+Result<PartSum> sum_file(const std::string& path);
+PartSum sum_bytes(const void* data, size_t len);
+
+// Appends "<sum> <size> <rel>" to `trace_dir`/sums.
+Status append_sum(const std::string& trace_dir, const std::string& rel, const PartSum& sum);
+
+class TraceSums {
+ public:
+  // Loads `trace_dir`/sums; `required` (format 1.3 and later) makes a
+  // missing file an error, else checks are off.
+  static Result<TraceSums> load(const std::string& trace_dir, bool required);
+  // Checks bytes already read (the header) against their line.
+  Status check_bytes(const std::string& rel, const void* data, size_t len) const;
+  // Checks the file `rel` of the trace (once per process while the file
+  // keeps its inode, size and modification time).
+  Status check_file(const std::string& rel);
+
+ private:
+  std::string dir_;
+  bool on_ = false;
+  std::map<std::string, PartSum> sums_;
+};
+
+}  // namespace rr
