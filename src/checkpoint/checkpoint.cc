@@ -627,38 +627,38 @@ Result<std::unique_ptr<CheckpointReader>> CheckpointReader::open(const std::stri
   if (!r->fd_.is_open()) return make_error("checkpoint " + path + ": " + errno_text());
   struct stat st;
   if (fstat(r->fd_.get(), &st) != 0) return make_error("checkpoint " + path + ": " + errno_text());
-  if (!S_ISREG(st.st_mode)) return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is not a regular file");
+  if (!S_ISREG(st.st_mode)) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is not a regular file");
   r->file_size_ = st.st_size;
   FileHeader h;
   std::string problem;
-  if (!read_header(r->fd_.get(), r->file_size_, uuid, h, problem)) return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is " + problem);
+  if (!read_header(r->fd_.get(), r->file_size_, uuid, h, problem)) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is " + problem);
   r->words_ = kj::heapArray<capnp::word>(h.info_size / 8);
   if (pread(r->fd_.get(), r->words_.begin(), h.info_size, h.info_offset) != (ssize_t)h.info_size)
-    return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is truncated");
-  if (XXH64(r->words_.begin(), h.info_size, 0) != h.info_checksum) return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is corrupt (info checksum)");
+    return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is truncated");
+  if (XXH64(r->words_.begin(), h.info_size, 0) != h.info_checksum) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (info checksum)");
   try {
     r->message_ = std::make_unique<capnp::FlatArrayMessageReader>(r->words_.asPtr(), big_reader_options());
     r->info_ = r->message_->getRoot<ckpt::CheckpointInfo>();
-    if (r->info_.getEvent() != h.event) return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is corrupt (event mismatch)");
+    if (r->info_.getEvent() != h.event) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (event mismatch)");
     for (auto b : r->info_.getBlocks())
-      if (b.getFileOffset() > r->file_size_ || b.getStoredSize() > r->file_size_ - b.getFileOffset()) return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is truncated");
+      if (b.getFileOffset() > r->file_size_ || b.getStoredSize() > r->file_size_ - b.getFileOffset()) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is truncated");
   } catch (const kj::Exception& e) {
-    return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is corrupt: " + e.getDescription().cStr());
+    return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt: " + e.getDescription().cStr());
   }
   return r;
 }
 
 Status CheckpointReader::read_block(uint32_t index, std::vector<uint8_t>& out, std::vector<uint8_t>& stored_) const {
   auto blocks = info_.getBlocks();
-  if (index >= blocks.size()) return make_error(ErrorKind::Corrupt, "checkpoint " + path_ + " is corrupt (bad block index)");
+  if (index >= blocks.size()) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path_ + " is corrupt (bad block index)");
   auto b = blocks[index];
-  if (b.getCodec() > (uint8_t)Codec::Zlib) return make_error(ErrorKind::Corrupt, "checkpoint " + path_ + " is corrupt (unknown codec)");
+  if (b.getCodec() > (uint8_t)Codec::Zlib) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path_ + " is corrupt (unknown codec)");
   stored_.resize(b.getStoredSize());
   if (pread(fd_.get(), stored_.data(), stored_.size(), b.getFileOffset()) != (ssize_t)stored_.size())
-    return make_error(ErrorKind::Corrupt, "checkpoint " + path_ + " is truncated");
+    return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path_ + " is truncated");
   Status st = decompress_block((Codec)b.getCodec(), stored_.data(), stored_.size(), b.getRawSize(), out);
-  if (!st.ok()) return make_error(ErrorKind::Corrupt, "checkpoint " + path_ + " is corrupt (" + st.error().message + ")");
-  if (XXH64(out.data(), out.size(), 0) != b.getChecksum()) return make_error(ErrorKind::Corrupt, "checkpoint " + path_ + " is corrupt (block checksum)");
+  if (!st.ok()) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path_ + " is corrupt (" + st.error().message + ")");
+  if (XXH64(out.data(), out.size(), 0) != b.getChecksum()) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path_ + " is corrupt (block checksum)");
   return {};
 }
 

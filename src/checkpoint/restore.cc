@@ -59,7 +59,7 @@ Status restore_pages(const CheckpointReader& ck, ckpt::ProcessState::Reader proc
   size_t nblocks = ck.info().getBlocks().size();
   std::vector<std::vector<std::pair<uint64_t, uint32_t>>> by_block(nblocks);
   for (auto p : proc.getPages()) {
-    if (p.getBlock() >= nblocks) return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is corrupt (bad page block)");
+    if (p.getBlock() >= nblocks) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (bad page block)");
     by_block[p.getBlock()].emplace_back(p.getAddr(), p.getOffset());
   }
   struct Piece {
@@ -102,7 +102,7 @@ Status restore_pages(const CheckpointReader& ck, ckpt::ProcessState::Reader proc
       for (size_t i = piece.begin; i < piece.end; ++i) {
         const auto& [addr, offset] = by_block[piece.block][i];
         if ((uint64_t)offset + kPageSize > raw.size()) {
-          *result = make_error(ErrorKind::Corrupt, "checkpoint " + path + " is corrupt (page past its block)");
+          *result = make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (page past its block)");
           return;
         }
         writes.push_back({RemotePtr(addr), raw.data() + offset});
@@ -140,10 +140,10 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
   const std::string& path = ck.path();
   auto t_restore = std::chrono::steady_clock::now();
   auto states = proc.getTasks();
-  if (states.size() == 0) return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is corrupt (a process without tasks)");
+  if (states.size() == 0) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (a process without tasks)");
   pid_t tgid = proc.getTgid() ? proc.getTgid() : states[0].getRecordedTid();
   if (states[0].getRecordedTid() != tgid || s.tasks().count(tgid))
-    return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is corrupt (process " + std::to_string(tgid) + ")");
+    return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (process " + std::to_string(tgid) + ")");
   auto leader = std::make_unique<ReplayTask>();
   RR_ASSIGN_OR_RETURN(leader->task, s.spawn_process(RecordedTid{tgid}));
   leader->tgid = tgid;
@@ -166,7 +166,7 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
   for (size_t k = 1; k < states.size(); ++k) {
     auto ts = states[k];
     pid_t tid = ts.getRecordedTid();
-    if (tid <= 0 || s.tasks().count(tid)) return make_error(ErrorKind::Corrupt, "checkpoint " + path + " is corrupt (task " + std::to_string(tid) + ")");
+    if (tid <= 0 || s.tasks().count(tid)) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (task " + std::to_string(tid) + ")");
     auto thread = std::make_unique<ReplayTask>();
     RR_ASSIGN_OR_RETURN(thread->task, s.clone_thread(*task, RecordedTid{tid}));
     thread->tgid = tgid;
@@ -188,7 +188,7 @@ Status restore_checkpoint(ReplaySession& s, const std::string& checkpoint_path) 
   try {
     auto info = ck->info();
     auto procs = info.getProcesses();
-    if (procs.size() == 0) return make_error(ErrorKind::Corrupt, "checkpoint " + checkpoint_path + " is corrupt (no process)");
+    if (procs.size() == 0) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + checkpoint_path + " is corrupt (no process)");
     for (auto proc : procs) RR_TRY(restore_process(s, *ck, proc, info.getFds()));
     // The supervisor state.
     SupervisorState sup;
@@ -205,7 +205,7 @@ Status restore_checkpoint(ReplaySession& s, const std::string& checkpoint_path) 
   } catch (const FatalError& e) {
     return make_error("cannot restore " + checkpoint_path + ": " + e.what());
   } catch (const kj::Exception& e) {
-    return make_error(ErrorKind::Corrupt, "checkpoint " + checkpoint_path + " is corrupt: " + e.getDescription().cStr());
+    return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + checkpoint_path + " is corrupt: " + e.getDescription().cStr());
   }
   return {};
 }
@@ -226,7 +226,9 @@ Result<std::unique_ptr<ReplaySession>> open_replay_at(const std::string& trace_d
     // Only a bad file is passed over for an earlier one: any other failure
     // (a tracee gone, a refused syscall, a bug) would recur from there too,
     // or hide a fault of the engine behind a slower replay.
-    if (st.error().kind != ErrorKind::Corrupt)
+    // A damaged trace (its events or file copies) is not the checkpoint's fault.
+    if (st.error().kind == ErrorKind::Corrupt) return st.take_error();
+    if (st.error().kind != ErrorKind::CorruptCheckpoint)
       return make_error(st.error().kind, "cannot start from checkpoint " + it->path + ": " + st.error().message +
                                              " (--ignore-pcp replays from the start)");
     fprintf(stderr, "rr: skipping checkpoint: %s\n", st.error().message.c_str());

@@ -16,7 +16,8 @@ namespace rr {
 enum class ErrorKind : uint8_t {
   Failure,      // not classified further: I/O, a refused system call, bad input
   Usage,        // a command line rr cannot follow
-  Corrupt,      // a trace or checkpoint file that is damaged, truncated, foreign or newer
+  Corrupt,      // a trace file that is damaged, truncated or newer
+  CorruptCheckpoint,  // a persistent checkpoint that is damaged, truncated, foreign or newer: an earlier one may do
   Divergence,   // replay differs from the recording
   Unsupported,  // something the engine cannot record or replay yet
   TraceeGone,   // a tracee vanished under the supervisor (killed from outside)

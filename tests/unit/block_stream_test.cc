@@ -107,7 +107,7 @@ TEST(BlockStream, TruncatedStreamIsReportedNotCrashed) {
     ASSERT_TRUE(more.value()) << "a truncated stream must not end cleanly";
   }
   EXPECT_NE(error.find("truncated"), std::string::npos) << error;
-  EXPECT_EQ(kind, ErrorKind::Corrupt) << "a truncated stream is a bad file, which callers may skip";
+  EXPECT_EQ(kind, ErrorKind::Corrupt) << "a truncated stream is a damaged trace file, not a failure of rr";
 }
 
 TEST(BlockStream, CorruptBlockFailsItsChecksum) {
