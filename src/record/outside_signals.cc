@@ -25,7 +25,17 @@ void on_signal(int sig, siginfo_t* info, void*) {
 }  // namespace
 
 const std::vector<int>& OutsideSignals::handled() {
-  static const std::vector<int> sigs = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+  // Every signal whose default action would end rr and that another
+  // process may send; not the faults of rr's own code (SIGSEGV, SIGBUS,
+  // SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS), not SIGPIPE (a closed
+  // output ends rr as it ends other tools), nor the C library's own
+  // real-time signals (below SIGRTMIN).
+  static const std::vector<int> sigs = [] {
+    std::vector<int> v = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM,
+                          SIGPROF, SIGIO, SIGPWR, SIGXCPU, SIGXFSZ, SIGSTKFLT};
+    for (int s = SIGRTMIN; s <= SIGRTMAX; ++s) v.push_back(s);
+    return v;
+  }();
   return sigs;
 }
 

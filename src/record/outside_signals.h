@@ -20,8 +20,8 @@ class OutsideSignals {
     int code = 0;      // si_code: SI_USER for kill(), SI_KERNEL for the terminal
     std::chrono::steady_clock::time_point at;
   };
-  // Installs the handlers (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
-  // SIGUSR2); the destructor puts the previous dispositions back.
+  // Installs the handlers (handled()); the destructor puts the previous
+  // dispositions back.
   OutsideSignals();
   ~OutsideSignals();
   OutsideSignals(const OutsideSignals&) = delete;
