@@ -142,14 +142,13 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
   auto states = proc.getTasks();
   if (states.size() == 0) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (a process without tasks)");
   pid_t tgid = proc.getTgid() ? proc.getTgid() : states[0].getRecordedTid();
-  if (states[0].getRecordedTid() != tgid || s.tasks().count(tgid))
+  if (states[0].getRecordedTid() != tgid || s.find_task(RecordedTid{tgid}))
     return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (process " + std::to_string(tgid) + ")");
   auto leader = std::make_unique<ReplayTask>();
   RR_ASSIGN_OR_RETURN(leader->task, s.spawn_process(RecordedTid{tgid}));
-  leader->tgid = tgid;
-  leader->fds = std::make_shared<FdTable>(fd_table_from(proc.hasFds() || proc.getTgid() ? proc.getFds() : old_fds));
   leader->where = states[0].getAtSyscallEntry() ? ReplayTask::Where::AtEntry : ReplayTask::Where::AtEvent;
-  ReplayTask& rt = s.adopt(std::move(leader));
+  ReplayTask& rt = s.adopt_process(
+      std::move(leader), std::make_shared<FdTable>(fd_table_from(proc.hasFds() || proc.getTgid() ? proc.getFds() : old_fds)));
   Task* task = rt.task.get();
   ProcessImage img = image_from_capnp(proc.getImage());
   img.regs = regs_from_capnp(states[0].getRegs());
@@ -166,13 +165,11 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
   for (size_t k = 1; k < states.size(); ++k) {
     auto ts = states[k];
     pid_t tid = ts.getRecordedTid();
-    if (tid <= 0 || s.tasks().count(tid)) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (task " + std::to_string(tid) + ")");
+    if (tid <= 0 || s.find_task(RecordedTid{tid})) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (task " + std::to_string(tid) + ")");
     auto thread = std::make_unique<ReplayTask>();
     RR_ASSIGN_OR_RETURN(thread->task, s.clone_thread(*task, RecordedTid{tid}));
-    thread->tgid = tgid;
-    thread->fds = rt.fds;
     thread->where = ts.getAtSyscallEntry() ? ReplayTask::Where::AtEntry : ReplayTask::Where::AtEvent;
-    Task& t = *s.adopt(std::move(thread)).task;
+    Task& t = *s.adopt_thread(rt, std::move(thread)).task;
     t.set_regs(regs_from_capnp(ts.getRegs()));
     t.set_xsave(data_string(ts.getXsave()));
     RR_TRY(kernel_state_from(ts).apply(t, false, "checkpoint " + path));

@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace rr {
@@ -29,7 +31,6 @@ bool pin_to_cpu(int cpu) {
   return sched_setaffinity(0, sizeof(set), &set) == 0;
 }
 
-
 void prepare_tracee_process(int cpu) {
   personality(ADDR_NO_RANDOMIZE);
   prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
@@ -38,6 +39,11 @@ void prepare_tracee_process(int cpu) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   for (int s = 1; s < NSIG; ++s) signal(s, SIG_DFL);
+}
+
+void stop_for_tracer() {
+  ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+  syscall(SYS_tkill, syscall(SYS_gettid), SIGSTOP);
 }
 
 }  // namespace rr

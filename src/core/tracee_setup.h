@@ -14,5 +14,10 @@ bool pin_to_cpu(int cpu);
 // randomization, rdtsc/rdtscp trap (PR_SET_TSC), pinned to `cpu`, no
 // blocked signal, every signal action the default.
 void prepare_tracee_process(int cpu);
+// In a new tracee process, last: becomes a tracee of its parent and stops
+// with SIGSTOP, where the supervisor takes it (attach_new_tracee in
+// core/session.h). A raw tkill, since after a raw clone3 the C library's
+// idea of our tid is the supervisor's.
+void stop_for_tracer();
 
 }  // namespace rr

@@ -26,7 +26,7 @@ std::string stop_signal_hex(int sig) {
 
 ReplayTask* GdbServer::find_thread(pid_t tid) {
   if (!session_) return nullptr;
-  auto it = session_->tasks().find(tid);
+  auto it = session_->tasks().find(RecordedTid{tid});
   if (it == session_->tasks().end() || it->second->tgid != timeline_->debugged()) return nullptr;
   return it->second.get();
 }
@@ -283,7 +283,7 @@ std::string GdbServer::thread_list() {
   for (const auto& [tid, rt] : session_->tasks()) {
     if (rt->tgid != timeline_->debugged()) continue;
     if (r.size() > 1) r += ",";
-    r += hex_u64(tid);
+    r += hex_u64(tid.value);
   }
   return r.size() > 1 ? r : "l";
 }

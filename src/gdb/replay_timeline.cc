@@ -113,7 +113,7 @@ void ReplayTimeline::arrive(ReplaySession& s, pid_t tid) {
     skip_ip_ = 0;  // as `run EVT` leaves it
   }
   locating_ = false;
-  if (auto it = s.tasks().find(tid); it != s.tasks().end() && !here_.pieces.empty()) here_.ip = it->second->task->regs().ip().as_int();
+  if (auto it = s.tasks().find(RecordedTid{tid}); it != s.tasks().end() && !here_.pieces.empty()) here_.ip = it->second->task->regs().ip().as_int();
   StopInfo stop = arrival_;
   if (!stop.tid) stop.tid = tid;
   bool stuck = stop.kind == StopInfo::ProcessExit;
@@ -609,7 +609,7 @@ void ReplayTimeline::after_event(ReplaySession& s) {
 bool ReplayTimeline::report_signal(ReplaySession& s) {
   const std::optional<SignalStop>& sig = s.signal_stop();
   if (!sig) return false;
-  auto it = s.tasks().find(sig->tid);
+  auto it = s.tasks().find(RecordedTid{sig->tid});
   if (it == s.tasks().end() || !debuggable(*it->second)) return false;
   if (!sig->fatal && !handler_.reports_signal(sig->sig)) return false;
   StopInfo stop;

@@ -39,18 +39,18 @@ bool pending_in(pid_t tgid, pid_t tid, int sig) {
 
 bool RecordSession::tracees_have_signal(int sig) const {
   if (seen_stop_sigs_.count(sig)) return true;
-  for (const auto& [tid, t] : tasks_) {
+  for (const auto& [tid, t] : tasks()) {
     for (const siginfo_t& si : t->held)
       if (si.si_signo == sig) return true;
-    if (pending_in(t->tgid, tid, sig)) return true;
+    if (pending_in(t->tgid, tid.value, sig)) return true;
   }
   return false;
 }
 
 bool RecordSession::sent_by_tracee(pid_t sender) const {
   if (sender <= 0) return false;
-  for (const auto& [tid, t] : tasks_)
-    if (tid == sender || t->tgid == sender) return true;
+  for (const auto& [tid, t] : tasks())
+    if (tid.value == sender || t->tgid == sender) return true;
   return false;
 }
 
@@ -58,8 +58,8 @@ void RecordSession::stop_at_once(int sig) {
   if (stopping_) return;
   stopping_ = true;
   fprintf(stderr, "rr: %s again: stopping the recording now; the trace keeps the events so far\n", strsignal(sig));
-  for (const auto& [tid, t] : tasks_)
-    if (tid == t->tgid) kill(tid, SIGKILL);
+  // By process: a leader that ended before its threads is no task any more.
+  for (const auto& [tid, t] : tasks()) kill(t->tgid, SIGKILL);
 }
 
 Status RecordSession::handle_outside_signals() {
@@ -89,7 +89,7 @@ Status RecordSession::handle_outside_signals() {
       continue;
     }
     // Sent to rr alone: natively the program would have received it.
-    if (!tracees_have_signal(it->sig) && !initial_ended_ && tasks_.count(initial_tgid_)) kill(initial_tgid_, it->sig);
+    if (!tracees_have_signal(it->sig) && !initial_ended_ && find_task(RecordedTid{initial_tgid_})) kill(initial_tgid_, it->sig);
     it = forwards_.erase(it);
   }
   return {};

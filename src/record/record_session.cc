@@ -59,9 +59,8 @@ uint64_t thread_cpu_ns(pid_t tgid, pid_t tid) {
 
 namespace {
 
-constexpr long kPtraceOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACEEXEC |
-                                PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-                                PTRACE_O_TRACEEXIT;
+// Recording also stops at every exec (replay rebuilds images instead).
+constexpr long kPtraceOptions = kTraceeOptions | PTRACE_O_TRACEEXEC;
 
 // The scheduler state letter of a thread in /proc (R, S, D, t, Z...), or 0
 // when it is gone.
@@ -196,13 +195,7 @@ RecordSession::RecordSession(std::unique_ptr<TraceWriter> writer, std::string ex
       spin_limit_ms_(spin_limit_ms),
       bound_cpu_(choose_cpu()) {}
 
-RecordSession::~RecordSession() {
-  // Kill everything first, then reap threads before their leaders.
-  for (auto& [tid, t] : tasks_) t->task->send_kill();
-  for (auto& [tid, t] : tasks_)
-    if (tid != t->tgid) t->task->kill();
-  tasks_.clear();
-}
+RecordSession::~RecordSession() { kill_processes(0); }
 
 Result<int> RecordSession::record(const RecordOptions& options) {
   RR_ASSIGN_OR_RETURN(std::string exe, find_program(options.argv[0]));
@@ -285,8 +278,7 @@ Status RecordSession::spawn(const RecordOptions& options) {
   if (pid == 0) {
     close(err_pipe[0]);
     prepare_tracee_process(bound_cpu_);
-    ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
-    raise(SIGSTOP);
+    stop_for_tracer();
     execve(exe_path_.c_str(), argv.data(), envp.data());
     int e = errno;
     (void)!write(err_pipe[1], &e, sizeof(e));
@@ -295,21 +287,15 @@ Status RecordSession::spawn(const RecordOptions& options) {
   close(err_pipe[1]);
   ScopedFd err_fd(err_pipe[0]);
   auto owned = std::make_unique<RecordTask>();
-  owned->task = std::make_unique<Task>(pid, RecordedTid{pid});
-  owned->tgid = pid;
-  owned->fds = std::make_shared<FdTable>();
-  RecordTask& t = *owned;
-  tasks_[pid] = std::move(owned);
+  RR_ASSIGN_OR_RETURN(owned->task, attach_new_tracee(pid, RecordedTid{pid}, kPtraceOptions, "the program's process"));
+  RecordTask& t = add_process(std::move(owned), std::make_shared<FdTable>());
   initial_tgid_ = pid;
   Task* task = t.task.get();
-  WaitStatus st = task->wait();
-  if (!st.stopped()) return make_error("the program's process ended before it started: " + st.describe());
-  task->set_options(kPtraceOptions);
   // Run to the end of execve.
   bool exec_seen = false;
   for (;;) {
     task->resume(ResumeHow::Syscall);
-    st = task->wait();
+    WaitStatus st = task->wait();
     if (st.ended()) {
       int e = 0;
       if (read(err_fd.get(), &e, sizeof(e)) == (ssize_t)sizeof(e))
@@ -351,7 +337,9 @@ Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
 // its syscall blocks, when it calls sched_yield, after kSliceEvents events
 // while others are ready, and when it ends.
 Result<int> RecordSession::run() {
-  while (!tasks_.empty()) {
+  // A leader that ended before its threads is still to be reaped, and its
+  // end is its process's exit status.
+  while (!tasks_.empty() || has_zombies()) {
     RR_TRY(handle_outside_signals());
     if (!running_) {
       if (RecordTask* next = pick_next()) {
@@ -374,9 +362,9 @@ Result<int> RecordSession::run() {
     }
     stash_status(pid, status);
     if (int sig = WaitStatus(status).stop_sig()) seen_stop_sigs_.insert(sig);
-    auto it = tasks_.find(pid);
-    if (it == tasks_.end()) continue;
-    RecordTask& t = *it->second;
+    RecordTask* found = find_task(RecordedTid{pid});
+    if (!found) continue;
+    RecordTask& t = *found;
     if (&t == running_ && t.state == RecordTask::State::Unprocessed) {
       RR_TRY(handle_stop(t));
     } else if (running_ && running_->in_syscall && !running_->entry_recorded && others_ready(*running_)) {
@@ -393,47 +381,54 @@ Result<int> RecordSession::run() {
 
 void RecordSession::stash_status(pid_t pid, int status) {
   WaitStatus st(status);
-  auto it = tasks_.find(pid);
-  if (it == tasks_.end()) {
+  RecordTask* t = find_task(RecordedTid{pid});
+  Task* zombie_leader = zombie(RecordedTid{pid});
+  if (st.ptrace_event() == PTRACE_EVENT_EXEC && (t || zombie_leader)) {
+    pid_t former = (pid_t)(t ? *t->task : *zombie_leader).event_msg();
+    if (former != pid && find_task(RecordedTid{former})) return adopt_exec_thread(pid, former, status);
+  }
+  if (zombie_leader) {
+    // A leader that exited before its threads ends for good with the last of them.
+    zombie_leader->note_status(st);
+    if (st.ended()) {
+      if (pid == initial_tgid_) initial_status_ = st.raw();
+      take_zombie(RecordedTid{pid});
+      if (thread_count(pid) == 0) exiting_groups_.erase(pid);
+    } else {
+      zombie_leader->try_resume(ResumeHow::Cont);
+    }
+    return;
+  }
+  if (!t) {
     // A new task's first stop, before its parent's clone event; or the end
     // of a task already forgotten (threads gone at an exec).
     if (st.stopped()) early_stops_[pid] = status;
     return;
   }
-  RecordTask& t = *it->second;
-  if (st.ptrace_event() == PTRACE_EVENT_EXEC) {
-    pid_t former = (pid_t)t.task->event_msg();
-    if (former != pid && tasks_.count(former)) return adopt_exec_thread(pid, former, status);
-  }
-  t.task->note_status(st);
-  if (t.state == RecordTask::State::Zombie) {
-    // A leader that exited before its threads ends for good with the last of them.
-    if (st.ended()) {
-      if (pid == initial_tgid_) initial_status_ = st.raw();
-      remove_task(pid);
-    } else {
-      t.task->try_resume(ResumeHow::Cont);
-    }
-    return;
-  }
-  t.pending = st;
-  t.state = RecordTask::State::Unprocessed;
+  t->task->note_status(st);
+  t->pending = st;
+  t->state = RecordTask::State::Unprocessed;
 }
 
 void RecordSession::adopt_exec_thread(pid_t tgid, pid_t former, int status) {
-  std::unique_ptr<RecordTask> execer = std::move(tasks_[former]);
-  tasks_.erase(former);
-  std::unique_ptr<RecordTask> leader = std::move(tasks_[tgid]);
-  // The leader's end is part of the exec event, as other threads' ends are.
-  if (running_ == leader.get()) running_ = nullptr;
+  std::unique_ptr<RecordTask> execer = take_task(RecordedTid{former});
+  // The leader (or, if it has exited already, its zombie) gives the execing
+  // thread its tid. Its end is part of the exec event, as other threads' ends are.
+  std::unique_ptr<Task> leader_thread;
+  if (std::unique_ptr<RecordTask> leader = take_task(RecordedTid{tgid})) {
+    if (running_ == leader.get()) running_ = nullptr;
+    // Signals held for the leader were sent to the process; exec keeps them.
+    for (const siginfo_t& si : leader->held) execer->held.push_back(si);
+    leader_thread = std::move(leader->task);
+  } else {
+    leader_thread = take_zombie(RecordedTid{tgid});
+  }
   execer->task->mark_dead();
-  execer->task = std::move(leader->task);
-  // Signals held for the leader were sent to the process; exec keeps them.
-  for (const siginfo_t& si : leader->held) execer->held.push_back(si);
+  execer->task = std::move(leader_thread);
   execer->exec_former_tid = former;
   execer->pending = WaitStatus(status);
   execer->state = RecordTask::State::Unprocessed;
-  tasks_[tgid] = std::move(execer);
+  add_task(std::move(execer));
 }
 
 bool RecordSession::others_ready(const RecordTask& t) const {
@@ -446,30 +441,20 @@ RecordTask* RecordSession::pick_next() {
   auto ready = [](const RecordTask& t) {
     return t.state == RecordTask::State::Ready || t.state == RecordTask::State::Unprocessed;
   };
-  for (auto it = tasks_.upper_bound(last_scheduled_); it != tasks_.end(); ++it)
+  for (auto it = tasks_.upper_bound(RecordedTid{last_scheduled_}); it != tasks_.end(); ++it)
     if (ready(*it->second)) return it->second.get();
-  for (auto it = tasks_.begin(); it != tasks_.end() && it->first <= last_scheduled_; ++it)
+  for (auto it = tasks_.begin(); it != tasks_.end() && it->first.value <= last_scheduled_; ++it)
     if (ready(*it->second)) return it->second.get();
   return nullptr;
 }
 
-size_t RecordSession::live_threads(pid_t tgid) const {
-  size_t n = 0;
-  for (const auto& [tid, t] : tasks_)
-    if (t->tgid == tgid && t->state != RecordTask::State::Zombie) ++n;
-  return n;
-}
-
 void RecordSession::remove_task(pid_t tid) {
-  auto it = tasks_.find(tid);
-  if (it == tasks_.end()) return;
-  if (running_ == it->second.get()) running_ = nullptr;
-  pid_t tgid = it->second->tgid;
-  it->second->task->mark_dead();
-  tasks_.erase(it);
-  bool any = false;
-  for (const auto& [other, t] : tasks_) any |= t->tgid == tgid;
-  if (!any) exiting_groups_.erase(tgid);
+  RecordTask* t = find_task(RecordedTid{tid});
+  if (!t) return;
+  if (running_ == t) running_ = nullptr;
+  pid_t tgid = t->tgid;
+  forget_task(RecordedTid{tid});
+  if (thread_count(tgid) == 0 && !zombie(RecordedTid{tgid})) exiting_groups_.erase(tgid);
 }
 
 Status RecordSession::resume_running(RecordTask& t) {
@@ -657,17 +642,15 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
   if (!clone_flags(call, reader, &flags)) flags = event == PTRACE_EVENT_CLONE ? CLONE_THREAD | CLONE_VM | CLONE_FILES : SIGCHLD;
   auto owned = std::make_unique<RecordTask>();
   owned->task = std::make_unique<Task>(child, RecordedTid{child});
-  owned->tgid = (flags & CLONE_THREAD) ? parent.tgid : child;
-  owned->fds = (flags & CLONE_FILES) ? parent.fds : std::make_shared<FdTable>(*parent.fds);
+  RecordTask& c = add_clone(parent, std::move(owned), flags);
   if (cst.ended()) {
-    owned->task->note_status(cst);
-    owned->pending = cst;
-    owned->state = RecordTask::State::Unprocessed;
+    c.task->note_status(cst);
+    c.pending = cst;
+    c.state = RecordTask::State::Unprocessed;
   } else {
-    owned->last_event_regs = owned->task->regs();
-    owned->state = RecordTask::State::Ready;
+    c.last_event_regs = c.task->regs();
+    c.state = RecordTask::State::Ready;
   }
-  tasks_[child] = std::move(owned);
   parent.new_child = child;
   RR_TRY(resume_running(parent));
   // A vfork parent waits for its child's exec or exit.
@@ -682,13 +665,11 @@ Status RecordSession::on_exec_event(RecordTask& t) {
     return make_error("thread " + std::to_string(former) + " of process " + std::to_string(t.tgid) +
                       " execed, but rr did not see it as a thread of that process");
   // The kernel ended the process's other threads.
-  std::vector<pid_t> others;
-  for (const auto& [tid, o] : tasks_)
-    if (o->tgid == t.tgid && o.get() != &t) others.push_back(tid);
-  for (pid_t tid : others) {
-    Task& o = *tasks_[tid]->task;
+  for (RecordedTid tid : threads_of(t.tgid)) {
+    if (tid == t.recorded()) continue;
+    Task& o = *find_task(tid)->task;
     if (o.alive()) o.wait_until_ended();
-    remove_task(tid);
+    remove_task(tid.value);
   }
   exiting_groups_.erase(t.tgid);
   running_ = &t;
@@ -727,10 +708,10 @@ Status RecordSession::on_task_end(RecordTask& t, const WaitStatus& status, bool 
   }
   if (at_exit_stop) {
     t.task->try_resume(ResumeHow::Cont);
-    if (tid == t.tgid && live_threads(t.tgid) > 1) {
+    if (tid == t.tgid && thread_count(t.tgid) > 1) {
       // A leader ends for good only with its last thread.
-      t.state = RecordTask::State::Zombie;
       running_ = nullptr;
+      keep_zombie_leader(RecordedTid{tid});
       return {};
     }
     // What the kernel does as a thread ends (clearing its tid word, waking

@@ -16,6 +16,7 @@
 
 #include "core/fd_table.h"
 #include "core/registers.h"
+#include "core/session.h"
 #include "core/task.h"
 #include "record/echo_capture.h"
 #include "record/outside_signals.h"
@@ -35,18 +36,16 @@ struct RecordOptions {
   int spin_limit_ms = 3000;
 };
 
-// One traced thread and what the recorder keeps about it.
-struct RecordTask {
+// One traced thread and what the recorder keeps about it. A thread group
+// leader that exits before its threads is no longer one: the session keeps
+// its thread until the last of them ends (Session::keep_zombie_leader).
+struct RecordTask : SessionTask {
   enum class State {
     Ready,        // stopped; its last stop is handled and it waits for its turn
     Unprocessed,  // stopped; `pending` not handled yet
     InKernel,     // inside a syscall whose entry is recorded; may block
     Running,      // the one thread allowed to run user code
-    Zombie,       // a thread group leader that exited before its threads
   };
-  std::unique_ptr<Task> task;
-  pid_t tgid = 0;                     // the process it belongs to
-  std::shared_ptr<FdTable> fds;       // shared by threads (and CLONE_FILES)
   State state = State::Ready;
   WaitStatus pending;                 // the unhandled stop (Unprocessed)
   bool in_syscall = false;            // between a syscall's entry and exit stops
@@ -74,7 +73,7 @@ struct RecordTask {
   pid_t frame_tid() const { return exec_former_tid ? exec_former_tid : task->tid(); }
 };
 
-class RecordSession {
+class RecordSession : public Session<RecordTask> {
  public:
   // Records the program; returns the exit status rr should exit with (the
   // program's, or 128+N when a signal N killed it).
@@ -130,13 +129,12 @@ class RecordSession {
   // For a call that wrote to the original stdout or stderr: echoFd and what
   // it wrote there, which `replay -a` echoes and checks.
   void record_echo(RecordTask& t, const SyscallDesc& desc, const SyscallArgs& call, trace::SyscallEvent::Builder sc);
+  // Forgets an ended task (and its process's exit_group state with its last task).
   void remove_task(pid_t tid);
-  size_t live_threads(pid_t tgid) const;
 
   std::unique_ptr<TraceWriter> writer_;
   FileStore files_;
   std::string exe_path_;
-  std::map<pid_t, std::unique_ptr<RecordTask>> tasks_;
   std::map<pid_t, int> early_stops_;     // stops of new tasks seen before their parent's clone event
   std::set<pid_t> exiting_groups_;       // processes in exit_group or a fatal signal
   RecordTask* running_ = nullptr;

@@ -135,7 +135,7 @@ bool ReplaySession::can_clone() const {
   if (!can_checkpoint()) return false;
   if (ns_ && ns_->level() >= PidNamespace::kMaxLevel) return false;
   for (const auto& [tid, rt] : tasks_)
-    if (tid == rt->tgid && (maps_shared_memory(*rt) || has_fork_sensitive_memory(rt->task->tid()))) return false;
+    if (rt->is_leader() && (maps_shared_memory(*rt) || has_fork_sensitive_memory(rt->task->tid()))) return false;
   return true;
 }
 
@@ -159,7 +159,7 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::clone() {
   auto t0 = std::chrono::steady_clock::now();
   try {
     for (const auto& [tid, rt] : tasks_)
-      if (tid == rt->tgid) RR_TRY(c->copy_process(*this, tid, tables));
+      if (rt->is_leader()) RR_TRY(c->copy_process(*this, rt->tgid, tables));
   } catch (const FatalError& e) {
     return make_error(std::string("cannot copy the replay: ") + e.what());
   }
@@ -170,7 +170,7 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::clone() {
 }
 
 Status ReplaySession::copy_process(ReplaySession& from, pid_t tgid, std::map<const FdTable*, std::shared_ptr<FdTable>>& tables) {
-  const ReplayTask& src = *from.tasks_.at(tgid);
+  const ReplayTask& src = *from.find_task(RecordedTid{tgid});
   ThreadState leader_state = capture(*src.task);
   // fork keeps the leader's alternate signal stack; setting it again would
   // fail while the leader runs on it (in a handler).
@@ -194,23 +194,20 @@ Status ReplaySession::copy_process(ReplaySession& from, pid_t tgid, std::map<con
   RR_TRY(set_state(leader, leader_state));
   auto& table = tables[src.fds.get()];
   if (!table) table = std::make_shared<FdTable>(*src.fds);
-  copy->tgid = tgid;
-  copy->fds = table;
   copy->where = src.where;
   copy->pending_frame = src.pending_frame;
-  tasks_[tgid] = std::move(copy);
+  const ReplayTask& leader_copy = add_process(std::move(copy), table);
 
-  for (const auto& [tid, rt] : from.tasks_) {
-    if (rt->tgid != tgid || tid == tgid) continue;
-    ThreadState state = capture(*rt->task);
+  for (RecordedTid tid : from.threads_of(tgid)) {
+    const ReplayTask& rt = *from.find_task(tid);
+    if (rt.is_leader()) continue;
+    ThreadState state = capture(*rt.task);
     auto thread = std::make_unique<ReplayTask>();
-    RR_ASSIGN_OR_RETURN(thread->task, clone_thread(leader, RecordedTid{tid}));
+    RR_ASSIGN_OR_RETURN(thread->task, clone_thread(leader, tid));
     RR_TRY(set_state(*thread->task, state));
-    thread->tgid = tgid;
-    thread->fds = table;
-    thread->where = rt->where;
-    thread->pending_frame = rt->pending_frame;
-    tasks_[tid] = std::move(thread);
+    thread->where = rt.where;
+    thread->pending_frame = rt.pending_frame;
+    add_thread(leader_copy, std::move(thread));
   }
   return {};
 }
@@ -240,12 +237,6 @@ Status ReplaySession::set_supervisor_state(const SupervisorState& s) {
   exit_code_ = s.exit_code;
   killed_by_ = s.killed_by;
   return {};
-}
-
-ReplayTask& ReplaySession::adopt(std::unique_ptr<ReplayTask> rt) {
-  ReplayTask& ref = *rt;
-  tasks_[rt->recorded_tid()] = std::move(rt);
-  return ref;
 }
 
 Result<std::unique_ptr<Task>> ReplaySession::clone_thread(Task& leader, RecordedTid recorded) {

@@ -63,20 +63,16 @@ Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reade
   bool leader_outlived = false;
   if (at_exit_stop) {
     t.try_resume(ResumeHow::Cont);
-    size_t threads = 0;
-    for (const auto& [tid, o] : tasks_) threads += o->tgid == rt.tgid;
     // A leader ends for good only with its last thread.
-    leader_outlived = recorded == rt.tgid && threads > 1;
+    leader_outlived = recorded == rt.tgid && thread_count(rt.tgid) > 1;
     // What the kernel does as a thread ends (clearing its tid word) is done
     // before the next event, as in the recording.
     if (!leader_outlived) t.wait_until_ended();
   }
-  if (leader_outlived) {
-    zombies_.push_back(std::move(rt.task));
-    tasks_.erase(recorded);
-  } else {
-    forget_task(recorded);
-  }
+  if (leader_outlived)
+    keep_zombie_leader(RecordedTid{recorded});
+  else
+    forget_task(RecordedTid{recorded});
   if (recorded == initial_tid_) {
     exited_ = true;
     exit_code_ = code;
@@ -270,9 +266,7 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
   // The kernel wrote the live tid; the program saw the recorded one.
   if ((flags & CLONE_CHILD_SETTID) && ctid) c.write_val<int32_t>(RemotePtr(ctid), recorded_child);
   if (!saved_scratch.empty() && !(run_flags & CLONE_VM)) c.write_mem(RemotePtr(kRrScratch), saved_scratch.data(), saved_scratch.size());
-  child->tgid = (flags & CLONE_THREAD) ? rt.tgid : recorded_child;
-  child->fds = (flags & CLONE_FILES) ? rt.fds : std::make_shared<FdTable>(*rt.fds);
-  tasks_[recorded_child] = std::move(child);
+  add_clone(rt, std::move(child), flags);
   return {};
 }
 
@@ -350,26 +344,21 @@ Status ReplaySession::exec_from_thread(ReplayTask& rt) {
   // The kernel ends every other thread and hands the leader's tid to this
   // one. Replay ends the whole process and builds the new image in a fresh
   // one that has the leader's pid.
-  std::unique_ptr<ReplayTask> self = std::move(tasks_.at(former));
-  tasks_.erase(former);
+  std::unique_ptr<ReplayTask> self = take_task(RecordedTid{former});
   ExecKept kept = kept_by_exec(*self->task);
   // A thread, reaped before its leader (the SIGKILL ends its whole process).
   self->task->kill();
   kill_processes(tgid);
   RR_ASSIGN_OR_RETURN(self->task, spawn_exec_process(tgid, kept));
-  tasks_[tgid] = std::move(self);
+  add_task(std::move(self));
   return {};
 }
 
 void ReplaySession::retire_other_threads(ReplayTask& rt) {
-  std::vector<pid_t> others;
-  for (const auto& [tid, o] : tasks_)
-    if (o->tgid == rt.tgid && o.get() != &rt) others.push_back(tid);
-  for (pid_t tid : others) {
-    Task& o = *tasks_[tid]->task;
-    if (o.alive()) {
-      end_thread(o);
-    }
+  for (RecordedTid tid : threads_of(rt.tgid)) {
+    if (tid == rt.recorded()) continue;
+    Task& o = *find_task(tid)->task;
+    if (o.alive()) end_thread(o);
     forget_task(tid);
   }
 }

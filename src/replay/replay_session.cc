@@ -36,9 +36,6 @@ namespace rr {
 
 namespace {
 
-constexpr long kStubOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE |
-                              PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXIT;
-
 // The body of a replay tracee before the supervisor rebuilds it: map the rr
 // page where recordings have it, then stop for the supervisor.
 [[noreturn]] void stub_main(int cpu) {
@@ -63,10 +60,7 @@ constexpr long kStubOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE
   memcpy(p, kRrPageCode, sizeof(kRrPageCode));
   if (mprotect(p, kPageSize, PROT_READ | PROT_EXEC) != 0) _exit(125);
   syscall(SYS_close_range, 3, ~0u, 0);
-  ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
-  // Not raise(): after a raw clone3 the C library's idea of our tid is the
-  // supervisor's.
-  syscall(SYS_tkill, syscall(SYS_gettid), SIGSTOP);
+  stop_for_tracer();
   _exit(125);
 }
 
@@ -135,13 +129,13 @@ Result<std::optional<FrameData>> ReplaySession::take_next() {
 }
 
 bool ReplaySession::can_checkpoint() const {
-  if (tasks_.empty() || !zombies_.empty() || current_event_ < 1 || !emulated_files_.empty()) return false;
+  if (tasks_.empty() || has_zombies() || current_event_ < 1 || !emulated_files_.empty()) return false;
   std::map<pid_t, const FdTable*> tables;  // by process
   for (const auto& [tid, rt] : tasks_) {
     if (!rt->task->alive() || rt->exiting || rt->end_seen || rt->in_exec || rt->in_vfork || rt->vfork_parent ||
         rt->pending_sig != 0 || rt->queued_sig != 0 || rt->where == ReplayTask::Where::CloneDone)
       return false;
-    if (!tasks_.count(rt->tgid)) return false;  // its leader has ended
+    if (!find_task(RecordedTid{rt->tgid})) return false;  // its leader has ended
     auto [it, fresh] = tables.emplace(rt->tgid, rt->fds.get());
     if (!fresh && it->second != rt->fds.get()) return false;
   }
@@ -151,7 +145,7 @@ bool ReplaySession::can_checkpoint() const {
   if (tables.size() > 1) {
     // Memory shared between processes would come back as one copy each.
     for (const auto& [tgid, table] : tables)
-      if (maps_shared_memory(*tasks_.at(tgid))) return false;
+      if (maps_shared_memory(*find_task(RecordedTid{tgid}))) return false;
   }
   return true;
 }
@@ -172,13 +166,6 @@ const FdTable& ReplaySession::fds() const {
   static const FdTable kEmpty;
   if (tasks_.empty()) return kEmpty;
   return *tasks_.begin()->second->fds;
-}
-
-void ReplaySession::forget_task(pid_t recorded_tid) {
-  auto it = tasks_.find(recorded_tid);
-  if (it == tasks_.end()) return;
-  it->second->task->mark_dead();
-  tasks_.erase(it);
 }
 
 const FrameData* ReplaySession::peek() {
@@ -210,26 +197,8 @@ int ReplaySession::emulated_file(const std::string& trace_file) {
 ReplaySession::ReplaySession(std::unique_ptr<TraceReader> reader)
     : reader_(std::move(reader)), ns_(PidNamespace::root()) {}
 
+// The tracees end before the namespace they live in (ns_) is let go.
 ReplaySession::~ReplaySession() { kill_processes(0); }
-
-void ReplaySession::kill_processes(pid_t tgid) {
-  auto chosen = [tgid](pid_t process) { return tgid == 0 || process == tgid; };
-  auto zombie_chosen = [&](const std::unique_ptr<Task>& z) { return chosen(z->recorded_tid().value); };
-  // Kill everything first, then reap threads before their leaders: a
-  // leader's end is reported only after its threads'.
-  for (auto& [tid, rt] : tasks_)
-    if (chosen(rt->tgid)) rt->task->send_kill();
-  for (auto& z : zombies_)
-    if (zombie_chosen(z)) z->send_kill();
-  for (auto& [tid, rt] : tasks_)
-    if (chosen(rt->tgid) && rt->recorded_tid() != rt->tgid) rt->task->kill();
-  for (auto& [tid, rt] : tasks_)
-    if (chosen(rt->tgid)) rt->task->kill();
-  for (auto& z : zombies_)
-    if (zombie_chosen(z)) z->kill();
-  std::erase_if(tasks_, [&](const auto& entry) { return chosen(entry.second->tgid); });
-  std::erase_if(zombies_, zombie_chosen);
-}
 
 Result<std::unique_ptr<Task>> ReplaySession::spawn_process(RecordedTid recorded) {
   fflush(stdout);
@@ -238,21 +207,14 @@ Result<std::unique_ptr<Task>> ReplaySession::spawn_process(RecordedTid recorded)
   if (pid < 0) return make_error("fork: " + errno_text());
   if (pid == 0) stub_main(reader_->header().getBoundCpu());
   RR_LOG("new process for %d: pid %d in the namespace (live %d)", recorded.value, PidNamespace::inner_tid(pid), pid);
-  auto task = std::make_unique<Task>(pid, recorded);
-  WaitStatus st = task->wait();
-  if (!st.stopped() || WSTOPSIG(st.raw()) != SIGSTOP)
-    return make_error("the replay process did not start: " + st.describe());
-  task->set_options(kStubOptions);
-  return task;
+  return attach_new_tracee(pid, recorded, kTraceeOptions, "the replay process");
 }
 
 Status ReplaySession::spawn_stub(RecordedTid recorded) {
   auto rt = std::make_unique<ReplayTask>();
   RR_ASSIGN_OR_RETURN(rt->task, spawn_process(recorded));
-  rt->tgid = recorded.value;
-  rt->fds = std::make_shared<FdTable>();
+  add_process(std::move(rt), std::make_shared<FdTable>());
   initial_tid_ = recorded.value;
-  tasks_[recorded.value] = std::move(rt);
   return {};
 }
 
@@ -297,11 +259,11 @@ Status ReplaySession::run_to(uint64_t target) {
 Status ReplaySession::apply(trace::Frame::Reader f) {
   if (f.which() == trace::Frame::EXEC) return apply_exec(f, f.getExec());
   if (initial_tid_ == 0) return make_error("trace is corrupt: it does not start with an exec");
-  auto it = tasks_.find(f.getTid());
-  if (it == tasks_.end())
+  ReplayTask* found = find_task(RecordedTid{f.getTid()});
+  if (!found)
     return make_error("trace is corrupt: event " + std::to_string(f.getEvent()) + " names task " +
                       std::to_string(f.getTid()) + ", which does not exist at that point");
-  ReplayTask& rt = *it->second;
+  ReplayTask& rt = *found;
   switch (f.which()) {
     case trace::Frame::EXEC: break;
     case trace::Frame::SYSCALL: return apply_syscall(f, f.getSyscall(), rt);
@@ -324,7 +286,7 @@ Status ReplaySession::apply_exec(trace::Frame::Reader f, trace::ExecImage::Reade
   ProcessImage img = image_from_capnp(image);
   RR_TRY(check_image_files(img));
   RR_TRY(spawn_stub(RecordedTid{f.getTid()}));
-  restore_image(*tasks_[f.getTid()]->task, img, reader_->dir());
+  restore_image(*find_task(RecordedTid{f.getTid()})->task, img, reader_->dir());
   return {};
 }
 

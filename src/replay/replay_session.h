@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/fd_table.h"
+#include "core/session.h"
 #include "core/signal_delivery.h"
 #include "core/task.h"
 #include "replay/traps.h"
@@ -53,15 +54,12 @@ struct SupervisorState {
 
 // One replayed thread. Its live tid is the kernel's; the recorded tid is
 // the one the program and the trace see.
-struct ReplayTask {
+struct ReplayTask : SessionTask {
   enum class Where {
     AtEvent,    // stopped after its last event; the next one starts by resuming it
     AtEntry,    // stopped at a syscall entry recorded by a SyscallEntryEvent
     CloneDone,  // a clone whose entry was recorded apart: already executed
   };
-  std::unique_ptr<Task> task;
-  pid_t tgid = 0;                    // recorded process id
-  std::shared_ptr<FdTable> fds;      // shared by threads (and CLONE_FILES)
   Where where = Where::AtEvent;
   int pending_sig = 0;               // signal to deliver at the next resume
   FrameKernelState pending_frame;    // recorded kernel-written parts of its frame
@@ -73,7 +71,8 @@ struct ReplayTask {
   bool in_vfork = false;             // a vfork parent inside the kernel until its child execs or ends
   pid_t vfork_parent = 0;            // a vfork child still in its parent's memory: the parent
   bool in_exec = false;              // out of its vfork parent's memory, its new image not built yet
-  pid_t recorded_tid() const { return task->recorded_tid().value; }
+  // The recorded tid as gdb and the trace's frames name it.
+  pid_t recorded_tid() const { return recorded().value; }
 };
 
 // A signal the event just applied stopped a task with, about to be
@@ -84,7 +83,7 @@ struct SignalStop {
   bool fatal = false;  // delivering it ends the process (no handler, default action kills)
 };
 
-class ReplaySession {
+class ReplaySession : public Session<ReplayTask> {
  public:
   static Result<std::unique_ptr<ReplaySession>> open(const std::string& trace_dir);
   ~ReplaySession();
@@ -133,10 +132,16 @@ class ReplaySession {
   // What a restore (checkpoint/restore.h) rebuilds a fresh session with:
   // a new process with recorded pid `recorded` in the session's PID
   // namespace, a new thread inside `leader`'s process (clone3 run inside
-  // it), and the adoption of a rebuilt task.
+  // it), and the adoption of rebuilt tasks: a process's first thread with
+  // its fd table, and then its other threads.
   Result<std::unique_ptr<Task>> spawn_process(RecordedTid recorded);
   Result<std::unique_ptr<Task>> clone_thread(Task& leader, RecordedTid recorded);
-  ReplayTask& adopt(std::unique_ptr<ReplayTask> rt);
+  ReplayTask& adopt_process(std::unique_ptr<ReplayTask> leader, std::shared_ptr<FdTable> fds) {
+    return add_process(std::move(leader), std::move(fds));
+  }
+  ReplayTask& adopt_thread(const ReplayTask& leader, std::unique_ptr<ReplayTask> thread) {
+    return add_thread(leader, std::move(thread));
+  }
   // Checks the trace's copies of the files image `img` maps (and its
   // program) against the trace's sums, before they are mapped.
   Status check_image_files(const ProcessImage& img);
@@ -155,8 +160,6 @@ class ReplaySession {
 
   // The tracee when there is exactly one live thread; else nullptr.
   Task* task();
-  // Every live thread, by recorded tid.
-  const std::map<pid_t, std::unique_ptr<ReplayTask>>& tasks() const { return tasks_; }
   void set_counters(const ReplayCounters& c) { counters_ = c; }
   // The fd table of the only process (empty when there is none).
   const FdTable& fds() const;
@@ -225,9 +228,6 @@ class ReplaySession {
   // A fresh process, as the recorded pid `recorded`, with `kept` set: a new
   // image goes there.
   Result<std::unique_ptr<Task>> spawn_exec_process(pid_t recorded, ExecKept kept);
-  // Kills every task of process `tgid` (of every process when 0), zombie
-  // leaders included, reaps threads before leaders, and forgets them.
-  void kill_processes(pid_t tgid);
   // An execve from a thread other than the leader: the process is replaced
   // by a fresh one, and `rt` becomes its only thread, with the leader's tid.
   Status exec_from_thread(ReplayTask& rt);
@@ -247,7 +247,6 @@ class ReplaySession {
   // with it (or a restore would split): shared mappings other than
   // read-only copies of trace files.
   bool maps_shared_memory(const ReplayTask& leader) const;
-  void forget_task(pid_t recorded_tid);
   // Waits until `rt` stops at PTRACE_EVENT_EXIT or ends (end_seen); false
   // with the stop in *other if it stops otherwise.
   bool wait_for_end_stop(ReplayTask& rt, WaitStatus* other);
@@ -272,8 +271,6 @@ class ReplaySession {
   StreamPos next_frame_pos_;       // position of the frame after current_event_
   std::set<std::string> shared_files_;
   std::map<std::string, ScopedFd> emulated_files_;
-  std::map<pid_t, std::unique_ptr<ReplayTask>> tasks_;  // live threads by recorded tid
-  std::vector<std::unique_ptr<Task>> zombies_;         // leaders that ended before their threads
   pid_t initial_tid_ = 0;                              // recorded tid of the first process
   ReplayCounters counters_;
   uint64_t current_event_ = 0;

@@ -166,9 +166,9 @@ std::string describe_state(ReplaySession& s, bool json, pid_t only_pid) {
     if (fresh && !rt->in_exec) it->second.maps = mapping_states(s, *rt->task);
     // A vfork parent waits inside the kernel (not stopped): no registers.
     if (rt->in_vfork || rt->in_exec)
-      it->second.tasks.push_back({tid, Registers(), 0, rt->in_vfork ? "waiting in vfork" : "inside execve"});
+      it->second.tasks.push_back({tid.value, Registers(), 0, rt->in_vfork ? "waiting in vfork" : "inside execve"});
     else
-      it->second.tasks.push_back({tid, rt->task->regs(), fpu_hash(*rt->task), nullptr});
+      it->second.tasks.push_back({tid.value, rt->task->regs(), fpu_hash(*rt->task), nullptr});
   }
   if (json) {
     out += "{\"event\": " + std::to_string(s.current_event());

@@ -4,6 +4,7 @@ and the recorder's message about a thread it cannot preempt."""
 import argparse
 import os
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,35 @@ def run(argv, timeout=120):
 def expect(cond, what):
     if not cond:
         failures.append(what)
+
+
+def live_processes_naming(paths):
+    """Live processes (not zombies) whose command line has one of `paths`:
+    a replay's tracees and namespace init are forks of rr and keep its."""
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmd = f.read().split(b"\0")
+        except OSError:
+            continue
+        if any(p.encode() in cmd for p in paths) and int(pid) != os.getpid():
+            left.append((int(pid), b" ".join(cmd).decode(errors="replace")))
+    return left
+
+
+def ends_within(pid, seconds):
+    """Whether process `pid` (not a child of ours) ends within `seconds`:
+    the kernel ends a dead tracer's tracees and a namespace's tasks on its
+    own time."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], seconds)[0])
+    finally:
+        os.close(fd)
 
 
 def main():
@@ -138,16 +168,21 @@ def main():
         os.truncate(os.path.join(cut, "events"), os.path.getsize(os.path.join(cut, "events")) - 100)
         r = run([rr, "replay", "-a", cut])
         expect(r.returncode != 0 and "truncated" in r.stderr, "a trace cut short is reported: %r" % r.stderr[-300:])
-        left = []
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                with open("/proc/%s/cmdline" % pid, "rb") as f:
-                    cmd = f.read().split(b"\0")
-            except OSError:
-                continue
-            if (tree.encode() in cmd or cut.encode() in cmd) and int(pid) != os.getpid():
-                left.append((pid, b" ".join(cmd).decode(errors="replace")))
+        left = live_processes_naming([tree, cut])
         expect(not left, "processes left behind by rr's replays of %s: %r" % (tree, left))
+
+        # Nor when rr is killed in the middle of a replay: its tracees and the
+        # namespace's init end with it, although nobody but pid 1 reaps them.
+        proc = subprocess.Popen([rr, "replay", "-a", tree], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                env=dict(os.environ, RR_LOG="1"))
+        for line in proc.stderr:
+            if b"in replay's namespace" in line:
+                break
+        proc.kill()
+        proc.wait()
+        proc.stderr.close()
+        left = [(pid, cmd) for pid, cmd in live_processes_naming([tree]) if not ends_within(pid, 10)]
+        expect(not left, "processes left behind by a killed replay of %s: %r" % (tree, left))
 
         # A thread spinning without syscalls while another waits: a clear
         # message naming the thread, within seconds, never a silent hang.
