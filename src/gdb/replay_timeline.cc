@@ -100,7 +100,7 @@ void ReplayTimeline::drive(ReplaySession& s) {
     here_ = Mark{};
     here_.event = s.current_event();
   }
-  for (;;) handler_.stopped(s, end);
+  for (;;) ask(s, end);
 }
 
 void ReplayTimeline::arrive(ReplaySession& s, pid_t tid) {
@@ -553,8 +553,14 @@ bool ReplayTimeline::interrupt_due() {
   return handler_.interrupted();
 }
 
+Resume ReplayTimeline::ask(ReplaySession& s, const StopInfo& stop) {
+  auto next = handler_.stopped(s, stop);
+  if (auto* j = std::get_if<TimelineJump>(&next)) throw *j;
+  return std::get<Resume>(next);
+}
+
 void ReplayTimeline::serve(ReplaySession& s, const StopInfo& stop) {
-  resume_ = handler_.stopped(s, stop);
+  resume_ = ask(s, stop);
   step_finishes_after_event_ = false;
   serve_traps_ = handler_.traps();
 }
@@ -621,7 +627,7 @@ bool ReplayTimeline::report_signal(ReplaySession& s) {
     // Nothing of the process runs past its fatal signal: every move forward
     // comes back here, and gdb can go backwards from the crash.
     stop.kind = StopInfo::ProcessExit;
-    for (;;) handler_.stopped(s, stop);
+    for (;;) ask(s, stop);
   }
   return true;
 }
@@ -637,7 +643,7 @@ void ReplayTimeline::at_process_exit(ReplaySession& s, ReplayTask& rt) {
       StopInfo stop;
       stop.kind = StopInfo::ProcessExit;
       stop.tid = rt.recorded_tid();
-      for (;;) handler_.stopped(s, stop);
+      for (;;) ask(s, stop);
     }
     case Mode::Navigate:
       if (target_.at_exit && (target_.event == e || target_.event == UINT64_MAX)) {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "gdb/snapshot_cache.h"
@@ -42,8 +43,8 @@ struct Resume {
   pid_t step_tid = 0;
 };
 
-// A jump out of the live replay: thrown by the server from inside a stop,
-// it unwinds the session, which the timeline then rebuilds.
+// A jump out of the live replay, which gdb asks for at a stop: the
+// timeline leaves the replay it serves gdb from and rebuilds one there.
 struct TimelineJump {
   // Locate: name the current point and every gdb checkpoint by position
   // (re-runs that end the live replay), then come back (stop.quiet).
@@ -59,9 +60,9 @@ struct TimelineJump {
 class StopHandler {
  public:
   virtual ~StopHandler() = default;
-  // The replay is stopped (at the timeline's here()): serve gdb until it
-  // resumes forward (returned), or throw TimelineJump.
-  virtual Resume stopped(ReplaySession& s, const StopInfo& stop) = 0;
+  // The replay is stopped (at the timeline's here()): serves gdb until it
+  // resumes forward or asks for a jump, and returns which.
+  virtual std::variant<Resume, TimelineJump> stopped(ReplaySession& s, const StopInfo& stop) = 0;
   // gdb's breakpoints and watchpoints now.
   virtual const TrapSet& traps() const = 0;
   // Whether gdb sent an interrupt (^C).
@@ -176,6 +177,9 @@ class ReplayTimeline : private ExecutionHook {
   bool interrupt_due();
   // Reports an interrupt at here_ and serves gdb (Serve mode from now on).
   void serve_interrupt(ReplaySession& s, pid_t tid);
+  // gdb's answer at a stop: a resume, or the jump it asked for, thrown to
+  // unwind the replay (until the replay returns its stops).
+  Resume ask(ReplaySession& s, const StopInfo& stop);
   // Serves gdb at here_ and takes what it asks for next.
   void serve(ReplaySession& s, const StopInfo& stop);
   // Serve: reports the signal the event just applied stopped a debugged
