@@ -230,7 +230,10 @@ class ReplaySession {
   Status reach_syscall_entry(trace::Frame::Reader f, int64_t nr, trace::Registers::Reader expected, ReplayTask& rt);
   // Resumes the tracee and waits; passes the pending signal. With debugger
   // stops, a Sysemu resume runs the event's stretch of user code: nullopt
-  // when it stopped for the debugger (pause_), else the event's stop.
+  // when it stopped for the debugger (pause_), else the event's stop. An
+  // event stopped inside is applied again up to here, so what an apply_*
+  // does before this resume must be harmless to do twice, or skipped
+  // while inside_ is set (restart_without_signal is).
   std::optional<WaitStatus> resume_and_wait(ReplayTask& rt, ResumeHow how);
   // Before `rt` runs to its next syscall entry: when it stands at the exit
   // of an interrupted syscall (see core/syscall_restart.h) and no signal is
