@@ -88,8 +88,12 @@ uint64_t Task::debug_reg(int i) {
 }
 
 void Task::set_debug_reg(int i, uint64_t v) {
-  if (ptrace(PTRACE_POKEUSER, tid_, (void*)(offsetof(struct user, u_debugreg) + i * sizeof(long)), (void*)v) != 0)
+  if (!try_set_debug_reg(i, v))
     fatal_errno("cannot set debug register " + std::to_string(i) + " of " + std::to_string(tid_));
+}
+
+bool Task::try_set_debug_reg(int i, uint64_t v) {
+  return ptrace(PTRACE_POKEUSER, tid_, (void*)(offsetof(struct user, u_debugreg) + i * sizeof(long)), (void*)v) == 0;
 }
 
 WaitStatus Task::wait() {
@@ -190,20 +194,27 @@ std::string Task::read_bytes(RemotePtr addr, size_t len) {
 }
 
 void Task::write_mem(RemotePtr addr, const void* buf, size_t len) {
+  if (try_write_mem(addr, buf, len)) return;
+  char msg[128];
+  snprintf(msg, sizeof(msg), "cannot write %zu bytes of tracee memory at 0x%llx", len, (unsigned long long)addr.as_int());
+  fatal_errno(msg);
+}
+
+bool Task::try_write_mem(RemotePtr addr, const void* buf, size_t len) {
   const char* p = static_cast<const char*>(buf);
   uint64_t a = addr.as_int();
   while (len > 0) {
     ssize_t n = pwrite(mem_fd_.get(), p, len, (off_t)a);
     if (n <= 0) {
       if (n < 0 && errno == EINTR) continue;
-      char msg[128];
-      snprintf(msg, sizeof(msg), "cannot write %zu bytes of tracee memory at 0x%llx", len, (unsigned long long)a);
-      fatal_errno(msg);
+      if (n == 0) errno = EIO;
+      return false;
     }
     p += n;
     a += n;
     len -= n;
   }
+  return true;
 }
 
 void Task::write_pages(const std::vector<PageWrite>& pages) {

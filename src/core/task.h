@@ -81,6 +81,8 @@ class Task {
   // Debug register `i` (0-7), through the ptrace user area.
   uint64_t debug_reg(int i);
   void set_debug_reg(int i, uint64_t v);
+  // Like set_debug_reg, but false instead of fatal when ptrace refuses.
+  bool try_set_debug_reg(int i, uint64_t v);
   void set_siginfo(const siginfo_t& info);
   unsigned long event_msg();
   // Whether the current syscall stop is an entry (true) or an exit (false).
@@ -100,6 +102,8 @@ class Task {
   }
   // Writes tracee memory, also read-only pages (as a debugger does).
   void write_mem(RemotePtr addr, const void* buf, size_t len);
+  // Like write_mem, but false instead of fatal when it cannot be written.
+  bool try_write_mem(RemotePtr addr, const void* buf, size_t len);
   template <typename T>
   void write_val(RemotePtr addr, const T& v) { write_mem(addr, &v, sizeof(v)); }
   // Writes whole pages, many per syscall (process_vm_writev) where the

@@ -46,10 +46,10 @@ pid_t GdbServer::current_thread() {
   return t ? t->recorded_tid() : 0;
 }
 
-void GdbServer::jump(TimelineJump j) {
+TimelineJump GdbServer::leave(TimelineJump j) {
   session_ = nullptr;
   range_tid_ = 0;
-  throw j;
+  return j;
 }
 
 std::string GdbServer::stop_reply() const {
@@ -82,7 +82,7 @@ std::string GdbServer::stop_reply() const {
   return r;
 }
 
-Resume GdbServer::stopped(ReplaySession& s, const StopInfo& stop) {
+std::variant<Resume, TimelineJump> GdbServer::stopped(ReplaySession& s, const StopInfo& stop) {
   session_ = &s;
   stop_ = stop;
   stop_.quiet = false;
@@ -112,88 +112,95 @@ Resume GdbServer::stopped(ReplaySession& s, const StopInfo& stop) {
   }
   if (awaiting_stop_) {
     awaiting_stop_ = false;
-    if (!conn_.send(stop_reply()).ok()) jump(TimelineJump{});
+    reply(stop_reply());
   }
-  if (stop.quiet && !pending_monitor_.empty()) {
+  if (stop.quiet && !pending_monitor_.empty() && !lost_) {
     // Back from re-runs a monitor command asked for: answer it now.
     std::string cmd = std::move(pending_monitor_);
     pending_monitor_.clear();
-    struct Located {
-      bool& flag;
-      ~Located() { flag = false; }
-    } guard{located_ = true};
+    located_ = true;
     std::string out = monitor(cmd);
-    if ((!out.empty() && !conn_.send(std::string("O") + to_hex(out)).ok()) || !conn_.send("OK").ok()) jump(TimelineJump{});
+    located_ = false;
+    if (!out.empty()) reply(std::string("O") + to_hex(out));
+    reply("OK");
   }
-  for (;;) {
+  while (!lost_) {
     auto p = conn_.read_packet();
-    if (!p) jump(TimelineJump{});  // gdb went away
-    Resume r;
-    bool resumed = false;
+    if (!p) break;  // gdb went away
+    std::optional<std::variant<Resume, TimelineJump>> next;
     try {
-      resumed = serve(parse_request(*p), &r);
+      next = serve(parse_request(*p));
     } catch (const FatalError& e) {
       // A request the tracee could not serve (it vanished, say): an error
       // reply, never a crash.
-      if (!conn_.send("E01").ok()) jump(TimelineJump{});
+      reply("E01");
       continue;
     }
-    if (resumed && hold_next_resume_) {
+    if (!next) continue;
+    if (auto* j = std::get_if<TimelineJump>(&*next)) return leave(*j);
+    if (hold_next_resume_) {
       // gdb's `run` continues by itself once the program "started"; rr's
       // `run EVT` and `restart N` mean to stop there.
       hold_next_resume_ = false;
-      if (!conn_.send("T00thread:" + hex_u64(stop_.tid) + ";").ok()) jump(TimelineJump{});
+      reply("T00thread:" + hex_u64(stop_.tid) + ";");
       continue;
     }
-    if (resumed) {
-      awaiting_stop_ = true;
-      return r;
-    }
+    awaiting_stop_ = true;
+    return std::get<Resume>(*next);
   }
+  return quit();
 }
 
 void GdbServer::reply(const std::string& r) {
-  if (!conn_.send(r).ok()) jump(TimelineJump{});
+  if (lost_) return;
+  if (!conn_.send(r).ok()) lost_ = true;
 }
 
-bool GdbServer::serve(const GdbRequest& req, Resume* resume) {
+std::optional<std::variant<Resume, TimelineJump>> GdbServer::serve(const GdbRequest& req) {
   using K = GdbRequest::Kind;
   switch (req.kind) {
     case K::Interrupt:
-      return false;  // already stopped
+      return std::nullopt;  // already stopped
     case K::Continue:
     case K::Step:
     case K::Cont:
-      resume_forward(req, resume);
-      return true;
+      return resume_forward(req);
     case K::ReverseContinue:
     case K::ReverseStep: {
       awaiting_stop_ = true;
       TimelineJump j;
       j.kind = req.kind == K::ReverseContinue ? TimelineJump::ReverseContinue : TimelineJump::ReverseStep;
-      jump(j);
+      return j;
     }
-    case K::Run:
-      reply(run(req));  // when it does not jump
-      return false;
+    case K::Run: {
+      auto r = run(req);
+      if (auto* j = std::get_if<TimelineJump>(&r)) return *j;
+      reply(std::get<std::string>(r));
+      return std::nullopt;
+    }
     case K::StartNoAck:
       reply("OK");  // still acknowledged; what follows is not
       conn_.set_no_ack();
-      return false;
+      return std::nullopt;
     case K::Monitor: {
       std::string out = monitor(req.text);
+      if (locate_jump_) {
+        TimelineJump j = std::move(*locate_jump_);
+        locate_jump_.reset();
+        return j;
+      }
       if (!out.empty()) reply(std::string("O") + to_hex(out));
       reply("OK");
-      return false;
+      return std::nullopt;
     }
     case K::Kill:
-      jump(TimelineJump{});
+      return TimelineJump{};
     case K::Detach:
       reply("OK");
-      jump(TimelineJump{});
+      return TimelineJump{};
     default:
       reply(answer(req));
-      return false;
+      return std::nullopt;
   }
 }
 
@@ -238,9 +245,10 @@ std::string GdbServer::answer(const GdbRequest& req) {
   }
 }
 
-void GdbServer::resume_forward(const GdbRequest& req, Resume* resume) {
+Resume GdbServer::resume_forward(const GdbRequest& req) {
   range_tid_ = 0;
-  resume->step = false;
+  Resume r;
+  Resume* resume = &r;
   pid_t default_tid = c_thread_ ? c_thread_ : stop_.tid;
   if (req.kind == GdbRequest::Kind::Step) {
     resume->step = true;
@@ -257,8 +265,9 @@ void GdbServer::resume_forward(const GdbRequest& req, Resume* resume) {
       range_start_ = a.start;
       range_end_ = a.end;
     }
-    return;
+    return r;
   }
+  return r;
 }
 
 std::string GdbServer::write_register(const GdbRequest& req) {
@@ -390,7 +399,7 @@ std::string GdbServer::xfer(const std::string& object, const std::string& annex,
   return (off + part.size() >= data.size() ? "l" : "m") + part;
 }
 
-std::string GdbServer::run(const GdbRequest& req) {
+std::variant<std::string, TimelineJump> GdbServer::run(const GdbRequest& req) {
   // vRun;program;arg...: `run EVT` restarts at event EVT, `run cN` (our
   // `restart N`) at gdb checkpoint N, `run` alone at the beginning.
   TimelineJump j;
@@ -422,7 +431,7 @@ std::string GdbServer::run(const GdbRequest& req) {
     hold_next_resume_ = true;
   }
   awaiting_stop_ = true;
-  jump(j);
+  return j;
 }
 
 }  // namespace rr

@@ -5,8 +5,10 @@
 // jumps (reverse execution, `run EVT`, `restart N`).
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
+#include <variant>
 
 #include "gdb/gdb_connection.h"
 #include "gdb/gdb_request.h"
@@ -20,18 +22,19 @@ class GdbServer : public StopHandler {
   explicit GdbServer(GdbConnection& conn) : conn_(conn) {}
   void set_timeline(ReplayTimeline* t) { timeline_ = t; }
 
-  Resume stopped(ReplaySession& s, const StopInfo& stop) override;
+  std::variant<Resume, TimelineJump> stopped(ReplaySession& s, const StopInfo& stop) override;
   const TrapSet& traps() const override { return traps_; }
   bool interrupted() override { return conn_.interrupted(); }
   bool reports_signal(int sig) const override { return !pass_signals_.count(sig); }
 
  private:
   friend const std::vector<MonitorCommand>& monitor_commands();
-  // Serves one request; returns true with *resume set when gdb resumes forward.
-  bool serve(const GdbRequest& req, Resume* resume);
+  // Serves one request: what gdb asked for when it resumes forward or
+  // jumps; nullopt while it stays at the stop.
+  std::optional<std::variant<Resume, TimelineJump>> serve(const GdbRequest& req);
   // The reply to a request that neither resumes nor jumps.
   std::string answer(const GdbRequest& req);
-  void reply(const std::string& r);  // a lost connection ends the session
+  void reply(const std::string& r);  // a lost connection ends the session (lost_)
   std::string stop_reply() const;
   std::string read_registers(pid_t tid);
   std::string read_register(pid_t tid, int regno);
@@ -42,19 +45,24 @@ class GdbServer : public StopHandler {
   std::string xfer(const std::string& object, const std::string& annex, uint64_t off, uint64_t len);
   std::string breakpoint(const GdbRequest& req);
   // c, s, vCont: what runs forward (a step wins over continues).
-  void resume_forward(const GdbRequest& req, Resume* resume);
-  // vRun: jumps, or returns an error reply.
-  std::string run(const GdbRequest& req);
+  Resume resume_forward(const GdbRequest& req);
+  // vRun: the jump, or an error reply.
+  std::variant<std::string, TimelineJump> run(const GdbRequest& req);
   ReplayTask* find_thread(pid_t tid);
   ReplayTask* any_thread();
   pid_t current_thread();
-  [[noreturn]] void jump(TimelineJump j);
+  // Leaves the live replay for `j`: what stopped() returns.
+  TimelineJump leave(TimelineJump j);
+  // gdb is gone or asked to end: the session ends.
+  TimelineJump quit() { return leave(TimelineJump{}); }
 
   // rr's monitor commands (monitor_commands.cc): `line` as typed after `monitor`.
   std::string monitor(const std::string& line);
   // Commands that need positions (re-runs of stretches) first leave the
   // live replay and come back to the same point (a Locate jump), once.
-  void locate_first(bool needed);
+  // True when the jump is asked for (in locate_jump_): the command is
+  // answered after it, and returns at once.
+  bool locate_first(bool needed);
   std::string when(const std::string& arg);
   std::string when_position(const std::string& arg);
   std::string checkpoint(const std::string& arg);
@@ -72,6 +80,8 @@ class GdbServer : public StopHandler {
   // it is being answered after one (no second jump).
   std::string pending_monitor_;
   std::string monitor_line_;  // the monitor command being served
+  std::optional<TimelineJump> locate_jump_;  // asked for by locate_first()
+  bool lost_ = false;  // a reply could not be sent: gdb is gone
   bool located_ = false;
   bool awaiting_stop_ = false;
   bool hold_next_resume_ = false;

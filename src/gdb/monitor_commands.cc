@@ -150,18 +150,17 @@ std::string GdbServer::monitor(const std::string& line) {
   return (this->*c->handler)(arg);
 }
 
-void GdbServer::locate_first(bool needed) {
-  // Commands that need positions (re-runs of stretches) first leave the
-  // live replay and come back to the same point (a Locate jump), once.
+bool GdbServer::locate_first(bool needed) {
   if (!needed || located_ || !ReplayTimeline::counters_work() || stop_.kind == StopInfo::ProcessExit ||
       stop_.kind == StopInfo::Ended)
-    return;
+    return false;
   pending_monitor_ = monitor_line_;
   TimelineJump j;
   j.kind = TimelineJump::Locate;
   j.stop = stop_;
   j.stop.tid = current_thread();
-  jump(j);
+  locate_jump_ = j;
+  return true;
 }
 
 std::string GdbServer::when(const std::string&) {
@@ -169,7 +168,7 @@ std::string GdbServer::when(const std::string&) {
 }
 
 std::string GdbServer::when_position(const std::string&) {
-  locate_first(!timeline_->all_located());
+  if (locate_first(!timeline_->all_located())) return "";
   const Mark& m = timeline_->here();
   if (m.located() || m.at_boundary()) return "Current position: " + position_text(m) + "\n";
   if (m.at_exit) return "Current position: event " + std::to_string(m.event) + ", at the process's exit\n";
@@ -187,7 +186,7 @@ std::string GdbServer::checkpoint(const std::string&) {
 
 std::string GdbServer::info_checkpoints(const std::string&) {
   // In replay order, each at its position; `*` marks the current point.
-  locate_first(!timeline_->all_located() || !timeline_->checkpoints_ordered());
+  if (locate_first(!timeline_->all_located() || !timeline_->checkpoints_ordered())) return "";
   std::string out;
   const Mark& here = timeline_->here();
   for (const Snapshot* s : timeline_->checkpoints_in_order()) {
@@ -208,7 +207,7 @@ std::string GdbServer::delete_checkpoint(const std::string& arg) {
 }
 
 std::string GdbServer::write_checkpoints(const std::string&) {
-  locate_first(!timeline_->all_located());
+  if (locate_first(!timeline_->all_located())) return "";
   auto n = timeline_->write_checkpoints();
   if (!n.ok()) return "rr: " + n.error().message + "\n";
   return "Wrote " + std::to_string(n.value()) + " checkpoints to the trace.\n";

@@ -19,12 +19,6 @@ namespace rr {
 
 namespace {
 
-// Unwinds a replay whose goal (a search's or a probe's end) was reached.
-struct GoalReached {};
-struct ReplayFailed {
-  std::string message;
-};
-
 constexpr uint64_t kAutoSnapshotInterval = 20000;  // events between automatic snapshots
 constexpr uint64_t kNearSpan = 1024;  // the farthest copy left before a replay's target
 
@@ -75,35 +69,17 @@ Result<std::unique_ptr<ReplaySession>> ReplayTimeline::open_for(const Mark& targ
     if (!s) continue;
     *start = c.mark;
     s->set_echo(false);
-    s->set_hook(this);
+    s->set_debugger_stops(true);
     return s;
   }
   RR_ASSIGN_OR_RETURN(std::unique_ptr<ReplaySession> s, ReplaySession::open(trace_dir_));
   *start = Mark{};
   s->set_echo(false);
-  s->set_hook(this);
+  s->set_debugger_stops(true);
   return s;
 }
 
-void ReplayTimeline::drive(ReplaySession& s) {
-  Status st = s.run_to(0);
-  if (!st.ok()) throw ReplayFailed{st.error().message};
-  if (mode_ == Mode::Search || mode_ == Mode::Probe) throw GoalReached{};
-  // The trace is over: every forward move reports the same end.
-  StopInfo end;
-  end.kind = StopInfo::Ended;
-  end.exit_code = s.exit_code();
-  end.killed_by = s.killed_by();
-  end.tid = debugged_;
-  if (mode_ == Mode::Navigate) {
-    mode_ = Mode::Serve;
-    here_ = Mark{};
-    here_.event = s.current_event();
-  }
-  for (;;) handler_.stopped(s, end);
-}
-
-void ReplayTimeline::arrive(ReplaySession& s, pid_t tid) {
+std::optional<ReplayTimeline::Leave> ReplayTimeline::arrive(ReplaySession& s, pid_t tid) {
   mode_ = Mode::Serve;
   here_ = target_;
   fold_from_ = 0;
@@ -116,15 +92,14 @@ void ReplayTimeline::arrive(ReplaySession& s, pid_t tid) {
   if (auto it = s.tasks().find(RecordedTid{tid}); it != s.tasks().end() && !here_.pieces.empty()) here_.ip = it->second->task->regs().ip().as_int();
   StopInfo stop = arrival_;
   if (!stop.tid) stop.tid = tid;
-  bool stuck = stop.kind == StopInfo::ProcessExit;
-  do {
-    serve(s, stop);
-  } while (stuck);  // nothing runs past the debugged process's exit
+  // Nothing runs past the debugged process's exit.
+  if (stop.kind == StopInfo::ProcessExit) return stay(s, stop);
+  return serve(s, stop);
 }
 
-std::unique_ptr<ReplaySession> ReplayTimeline::open_toward(Mode mode, const Mark& target, bool strict, Mark* start) {
-  auto opened = open_for(target, start, strict);
-  if (!opened.ok()) throw ReplayFailed{opened.error().message};
+Result<std::unique_ptr<ReplaySession>> ReplayTimeline::open_toward(Mode mode, const Mark& target, bool strict,
+                                                                   Mark* start) {
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<ReplaySession> opened, open_for(target, start, strict));
   mode_ = mode;
   target_ = target;
   lenient_ = false;
@@ -135,43 +110,46 @@ std::unique_ptr<ReplaySession> ReplayTimeline::open_toward(Mode mode, const Mark
   piece_done_ = progress.done;
   probe_steps_ = 0;
   last_auto_snapshot_event_ = start->event;
-  return std::move(opened.value());
+  return opened;
 }
 
-void ReplayTimeline::go_to(const Mark& target, const StopInfo& stop, bool lenient) {
+ReplayTimeline::Leave ReplayTimeline::go_to(const Mark& target, const StopInfo& stop, bool lenient) {
   Mark start;
-  session_ = open_toward(Mode::Navigate, target, false, &start);
+  auto opened = open_toward(Mode::Navigate, target, false, &start);
+  if (!opened.ok()) return Leave::failed(opened.error().message);
+  session_ = std::move(opened.value());
   lenient_ = lenient;
   arrival_ = stop;
   if (start == target && start.event > 0) {
     stretch_ip_ = 0;  // not seen: no stretch began in this replay
-    pid_t tid = debugged_;
-    arrive(*session_, tid);
+    if (auto leave = arrive(*session_, debugged_)) return *leave;
   }
-  drive(*session_);
+  return drive(*session_);
 }
 
-std::optional<std::pair<Mark, TrapHit>> ReplayTimeline::last_hit_before(const Mark& target) {
+ReplayTimeline::Outcome<std::optional<std::pair<Mark, TrapHit>>> ReplayTimeline::last_hit_before(const Mark& target) {
   Mark end = target;
   TrapSet gdb_traps = handler_.traps();
   for (;;) {
     serve_traps_ = gdb_traps;
     last_hit_.reset();
     Mark start;
-    replay_for_goal(Mode::Search, end, true, &start);  // from strictly before `end`
+    // From strictly before `end`.
+    if (auto leave = replay_for_goal(Mode::Search, end, true, &start)) return *leave;
     if (last_hit_) return std::move(last_hit_);
     if (start.event == 0) return std::nullopt;
     end = start;
   }
 }
 
-void ReplayTimeline::replay_for_goal(Mode mode, const Mark& target, bool strict, Mark* start) {
+std::optional<ReplayTimeline::Leave> ReplayTimeline::replay_for_goal(Mode mode, const Mark& target, bool strict,
+                                                                     Mark* start) {
   Mark from;
-  std::unique_ptr<ReplaySession> s = open_toward(mode, target, strict, start ? start : &from);
-  try {
-    drive(*s);
-  } catch (const GoalReached&) {
-  }
+  auto opened = open_toward(mode, target, strict, start ? start : &from);
+  if (!opened.ok()) return Leave::failed(opened.error().message);
+  Leave leave = drive(*opened.value());
+  if (leave.kind == Leave::Goal) return std::nullopt;
+  return leave;
 }
 
 bool ReplayTimeline::counters_work() { return counters_unavailable().empty(); }
@@ -194,15 +172,15 @@ void ReplayTimeline::tell_slow_road(const std::string& what) {
   fprintf(stderr, "rr: %s\n", what.c_str());
 }
 
-std::optional<ReplayTimeline::Count> ReplayTimeline::count_to(const Mark m, uint64_t addr) {
+ReplayTimeline::Outcome<std::optional<ReplayTimeline::Count>> ReplayTimeline::count_to(const Mark m, uint64_t addr) {
   no_count_why_.clear();
   if (m.pieces.empty() || m.at_exit || !addr) {
     no_count_why_ = "the point is at an event";
-    return std::nullopt;
+    return std::optional<Count>();
   }
   if (!counters_work()) {
     no_count_why_ = counters_unavailable();
-    return std::nullopt;
+    return std::optional<Count>();
   }
   // The route's debug registers, its counted piece's and the stretch's
   // counter: four at most.
@@ -211,13 +189,14 @@ std::optional<ReplayTimeline::Count> ReplayTimeline::count_to(const Mark m, uint
   if (regs + 1 > 4) {
     no_count_why_ = "the route to the point holds " + std::to_string(regs) +
                     " debug registers and counting needs one more of the 4";
-    return std::nullopt;
+    return std::optional<Count>();
   }
   // From the stretch's start: a snapshot at its boundary or earlier.
   Mark boundary;
   boundary.event = m.event;
   Mark start;
-  std::unique_ptr<ReplaySession> s = open_toward(Mode::Navigate, boundary, false, &start);
+  auto opened = open_toward(Mode::Navigate, boundary, false, &start);
+  if (!opened.ok()) return Leave::failed(opened.error().message);
   target_ = m;
   in_target_stretch_ = false;
   piece_index_ = 0;
@@ -225,25 +204,22 @@ std::optional<ReplayTimeline::Count> ReplayTimeline::count_to(const Mark m, uint
   counting_ = true;
   count_addr_ = addr;
   count_result_.reset();
-  try {
-    drive(*s);
-  } catch (const GoalReached&) {
-  } catch (...) {
-    counting_ = false;
-    throw;
-  }
+  Leave leave = drive(*opened.value());
   counting_ = false;
+  if (leave.kind != Leave::Goal) return leave;
   if (!count_result_) no_count_why_ = "the re-run of the stretch did not reach the point";
   return count_result_;
 }
 
-Mark ReplayTimeline::locate(const Mark m) {
+ReplayTimeline::Outcome<Mark> ReplayTimeline::locate(const Mark m) {
   if (m.located() || m.pieces.empty() || m.at_exit) return m;
   if (!m.ip) {
     no_count_why_ = "the point has no instruction address";
     return m;
   }
-  auto c = count_to(m, m.ip);
+  auto counted = count_to(m, m.ip);
+  if (auto* leave = std::get_if<Leave>(&counted)) return *leave;
+  const std::optional<Count>& c = std::get<std::optional<Count>>(counted);
   // Between two iterations of a repeated string instruction no position
   // names the point: (X, k) is before X starts.
   if (!c) return m;
@@ -267,36 +243,47 @@ Mark ReplayTimeline::locate(const Mark m) {
   return Mark::at(Position{m.event, m.ip, c->executions});
 }
 
-std::optional<int> ReplayTimeline::compare(const Mark a, const Mark b) {
+ReplayTimeline::Outcome<std::optional<int>> ReplayTimeline::compare(const Mark a, const Mark b) {
   if (auto known = route_order(a, b)) return known;
-  Mark lb = locate(b);
-  if (lb.at_boundary()) return locate(a).at_boundary() ? 0 : 1;
-  if (!lb.located()) return std::nullopt;
+  auto located_b = locate(b);
+  if (auto* leave = std::get_if<Leave>(&located_b)) return *leave;
+  const Mark lb = std::get<Mark>(located_b);
+  if (lb.at_boundary()) {
+    auto located_a = locate(a);
+    if (auto* leave = std::get_if<Leave>(&located_a)) return *leave;
+    return std::optional<int>(std::get<Mark>(located_a).at_boundary() ? 0 : 1);
+  }
+  if (!lb.located()) return std::optional<int>();
   uint64_t x = lb.pieces[0].until, k = lb.pieces[0].count;
-  if (a.located() && a.pieces[0].until == x) return a.pieces[0].count < k ? -1 : a.pieces[0].count > k ? 1 : 0;
+  if (a.located() && a.pieces[0].until == x)
+    return std::optional<int>(a.pieces[0].count < k ? -1 : a.pieces[0].count > k ? 1 : 0);
   // One re-run to a, counting x: with c executions of x begun before a, a
   // comes before b (x about to run for the (k+1)-th time) iff c < k, or
   // c == k and a is not at x.
-  auto c = count_to(a, x);
-  if (!c) return std::nullopt;
-  if (c->executions != k) return c->executions < k ? -1 : 1;
-  if (c->ip != x) return -1;
-  return c->inside ? 1 : 0;  // inside execution k + 1 of x, which b is just before
+  auto counted = count_to(a, x);
+  if (auto* leave = std::get_if<Leave>(&counted)) return *leave;
+  const std::optional<Count>& c = std::get<std::optional<Count>>(counted);
+  if (!c) return std::optional<int>();
+  if (c->executions != k) return std::optional<int>(c->executions < k ? -1 : 1);
+  if (c->ip != x) return std::optional<int>(-1);
+  return std::optional<int>(c->inside ? 1 : 0);  // inside execution k + 1 of x, which b is just before
 }
 
-std::optional<Mark> ReplayTimeline::previous_instruction(const Mark& target) {
-  if (target.at_boundary() && target.event <= beginning().event) return std::nullopt;
+ReplayTimeline::Outcome<std::optional<Mark>> ReplayTimeline::previous_instruction(const Mark& target) {
+  if (target.at_boundary() && target.event <= beginning().event) return std::optional<Mark>();
   if (!target.pieces.empty() && target.pieces.back().step) {
     Mark m = target;
     if (--m.pieces.back().count == 0) m.pieces.pop_back();
-    return m;
+    return std::optional<Mark>(m);
   }
   // Deep in a long stretch, stepping from the point before the last run is
   // slow: name the target by its position (X, k) instead, reach (X, k - 1)
   // with a counter, and step only from there.
   Mark t = target;
   if (!t.pieces.empty() && !t.located()) {
-    Mark l = locate(t);
+    auto located = locate(t);
+    if (auto* leave = std::get_if<Leave>(&located)) return *leave;
+    const Mark l = std::get<Mark>(located);
     if (l.at_boundary()) return previous_instruction(l);
     if (l.located()) t = l;
   }
@@ -324,335 +311,10 @@ std::optional<Mark> ReplayTimeline::previous_instruction(const Mark& target) {
   } else {
     base.event = target.event - 1;
   }
-  replay_for_goal(Mode::Probe, base, false, nullptr);
+  if (auto leave = replay_for_goal(Mode::Probe, base, false, nullptr)) return *leave;
   Mark prev = base;
   if (probe_steps_ > 0) add_piece(prev, step_piece(probe_steps_));
-  return prev;
-}
-
-// --- ExecutionHook --------------------------------------------------------
-
-void ReplayTimeline::stretch_begins(ReplaySession& s, ReplayTask& rt) {
-  uint64_t e = s.current_event();
-  if (here_.event == e && !here_.pieces.empty() && !here_.at_exit) {
-    // Resumed inside a stretch (a restore): it stopped at a hit or a
-    // counted arrival unless its last piece was a step.
-    const Piece& last = here_.pieces.back();
-    skip_ip_ = last.step ? 0 : rt.task->regs().ip().as_int();
-    return;
-  }
-  skip_ip_ = 0;
-  fold_from_ = 0;
-  here_ = Mark{};
-  here_.event = e;
-  stretch_ip_ = rt.task->regs().ip().as_int();
-  in_target_stretch_ = mode_ != Mode::Serve && e == target_.event && !target_.at_exit;
-  piece_index_ = 0;
-  piece_done_ = 0;
-}
-
-ExecutionHook::Directive ReplayTimeline::next_piece(ReplaySession&, ReplayTask& rt) {
-  Directive d;
-  piece_from_hit_ = 0;
-  if (skip_ip_) {
-    d.skip_current = skip_ip_ == rt.task->regs().ip().as_int();
-    if (d.skip_current) piece_from_hit_ = skip_ip_;
-    skip_ip_ = 0;
-  }
-  switch (mode_) {
-    case Mode::Serve:
-      if (!debuggable(rt)) return d;
-      d.step = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid());
-      if (!serve_traps_.empty()) d.traps = &serve_traps_;
-      return d;
-    case Mode::Navigate:
-    case Mode::Probe:
-      if (!in_target_stretch_) return d;
-      if (piece_index_ < target_.pieces.size()) {
-        const Piece& p = target_.pieces[piece_index_];
-        if (p.until) {
-          d.until = p.until;
-          d.until_count = p.count;
-          if (p.whole) {
-            // Arrival k + 1 at X, from the stretch's start or from an
-            // arrival at X already reached (a snapshot there).
-            d.until_count = p.count + 1 - piece_done_;
-            d.count_first = piece_done_ == 0;
-          }
-          return d;
-        }
-        d.step = p.step;
-        if (!p.step) d.traps = &p.traps;
-        return d;
-      }
-      // Probe: past the base, one instruction at a time, watching the goal's watchpoints.
-      d.step = true;
-      union_traps_ = TrapSet{};
-      if (!probe_to_event_)
-        for (const HwWatch& w : probe_goal_.traps.hw)
-          if (w.kind != WatchKind::Exec) union_traps_.hw.push_back(w);
-      d.traps = &union_traps_;
-      return d;
-    case Mode::Search:
-      if (in_target_stretch_ && piece_index_ < target_.pieces.size()) {
-        const Piece p = search_form(target_.pieces[piece_index_]);
-        // A counted piece of a route does not count the instruction it
-        // starts at. A whole one counts every arrival; one it resumes from
-        // (a snapshot there) is stepped over by skip_ip_.
-        const Piece& c = target_.pieces[piece_index_];
-        if (c.until && !c.whole && piece_done_ == 0) d.skip_current = true;
-        d.step = p.step;
-        union_traps_ = p.step ? (debuggable(rt) ? serve_traps_ : TrapSet{}) : merged_traps(p.traps, debuggable(rt) ? serve_traps_ : TrapSet{});
-        d.traps = &union_traps_;
-        return d;
-      }
-      if (debuggable(rt) && !serve_traps_.empty()) d.traps = &serve_traps_;
-      return d;
-  }
-  return d;
-}
-
-void ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hit) {
-  uint64_t ip = rt.task->regs().ip().as_int();
-  here_.ip = ip;
-  // Stopped before an instruction with a breakpoint, or at a counted
-  // arrival there (a position: about to run it): the next run steps over a
-  // breakpoint at it, whichever road reached the point.
-  skip_ip_ = hit.kind == TrapHit::Software || hit.kind == TrapHit::Counted ||
-                     (hit.kind == TrapHit::Hardware && hit.watch == WatchKind::Exec)
-                 ? ip
-                 : 0;
-  switch (mode_) {
-    case Mode::Serve: {
-      bool stepped = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid());
-      if (stepped) {
-        // gdb steps over a breakpoint it stopped at by itself (out, step,
-        // in, continue): remember when this step may be such a step-over.
-        bool lone = here_.pieces.empty() || here_.pieces.back().step == false;
-        fold_from_ = lone && !here_.pieces.empty() ? piece_from_hit_ : 0;
-        add_piece(here_, step_piece(1));
-      } else if (fold_from_ && here_.pieces.size() >= 2 && here_.pieces.back().step && here_.pieces.back().count == 1 &&
-                 !here_.pieces[here_.pieces.size() - 2].step && here_.pieces[here_.pieces.size() - 2].traps == serve_traps_ && serve_traps_.breaks_at(fold_from_)) {
-        // [run to T, step over its hit, run to T] is [run to T twice]: a run
-        // steps over the hit it starts from. This keeps a point reached
-        // through a million conditional-breakpoint hits one piece long.
-        here_.pieces.pop_back();
-        ++here_.pieces.back().count;
-        fold_from_ = 0;
-      } else {
-        add_piece(here_, run_piece(serve_traps_));
-        fold_from_ = 0;
-      }
-      StopInfo stop;
-      stop.kind = hit.kind == TrapHit::Step ? StopInfo::Step : StopInfo::Hit;
-      stop.hit = hit;
-      stop.tid = rt.recorded_tid();
-      serve(s, stop);
-      return;
-    }
-    case Mode::Navigate:
-    case Mode::Probe: {
-      if (piece_index_ < target_.pieces.size()) {
-        took_piece(target_.pieces[piece_index_]);
-        if (piece_index_ == target_.pieces.size() && counting_) {
-          count_result_ = Count{hit.executions, ip, stretch_ip_, hit.inside};
-          throw GoalReached{};
-        }
-        if (piece_index_ == target_.pieces.size() && mode_ == Mode::Navigate) arrive(s, rt.recorded_tid());
-        else if (interrupt_due()) serve_interrupt(s, rt.recorded_tid());
-        return;
-      }
-      // Probe, stepping past the base.
-      ++probe_steps_;
-      add_piece(here_, step_piece(1));
-      if (!probe_to_event_ && traps_hit(probe_goal_.traps, hit, ip)) {
-        --probe_steps_;  // one step before the goal
-        throw GoalReached{};
-      }
-      if (interrupt_due()) serve_interrupt(s, rt.recorded_tid());
-      return;
-    }
-    case Mode::Search: {
-      bool gdb_hit = debuggable(rt) && traps_hit(serve_traps_, hit, ip);
-      TrapHit h = hit;
-      if (h.kind == TrapHit::Step) {
-        h.kind = TrapHit::Software;
-        h.addr = ip;
-      }
-      if (in_target_stretch_ && piece_index_ < target_.pieces.size()) {
-        const Piece p = search_form(target_.pieces[piece_index_]);
-        if (p.step) {
-          took_piece(p);
-        } else {
-          // gdb's traps may stop it short of the piece's own.
-          add_piece(here_, run_piece(union_traps_));
-          if (traps_hit(p.traps, hit, ip) && ++piece_done_ == p.count) {
-            ++piece_index_;
-            piece_done_ = 0;
-          }
-        }
-        if (piece_index_ == target_.pieces.size()) {
-          // At the target: a breakpoint there has not run yet, but a
-          // watchpoint there stopped after its access, which is before it.
-          if (gdb_hit && h.kind == TrapHit::Hardware && h.watch != WatchKind::Exec) last_hit_ = std::make_pair(here_, h);
-          throw GoalReached{};
-        }
-      } else {
-        add_piece(here_, run_piece(serve_traps_));
-      }
-      if (gdb_hit) last_hit_ = std::make_pair(here_, h);
-      if (interrupt_due()) serve_interrupt(s, rt.recorded_tid());
-      return;
-    }
-  }
-}
-
-void ReplayTimeline::took_piece(const Piece& p) {
-  Piece one = p;
-  if (!p.until) one.count = 1;  // a counted piece is done in one run
-  add_piece(here_, one);
-  if (p.until || ++piece_done_ == p.count) {
-    ++piece_index_;
-    piece_done_ = 0;
-  }
-}
-
-void ReplayTimeline::stretch_ends(ReplaySession&, ReplayTask& rt) {
-  if (mode_ == Mode::Serve && debuggable(rt) && resume_.step &&
-      (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid())) {
-    step_finishes_after_event_ = true;
-    step_stop_tid_ = rt.recorded_tid();
-  }
-  if (mode_ == Mode::Navigate && in_target_stretch_ && piece_index_ < target_.pieces.size() && lenient_ &&
-      target_.located()) {
-    // A position gdb's user asked for that the stretch never reaches: stop
-    // at the event that ends it.
-    fprintf(stderr, "rr: 0x%llx does not run %llu times after event %llu; stopping at event %llu\n",
-            (unsigned long long)target_.pieces[0].until, (unsigned long long)target_.pieces[0].count + 1,
-            (unsigned long long)target_.event, (unsigned long long)target_.event + 1);
-    uint64_t next = target_.event + 1;
-    target_ = Mark{};
-    target_.event = next;
-    in_target_stretch_ = false;
-    return;
-  }
-  if (mode_ == Mode::Navigate && in_target_stretch_ && piece_index_ < target_.pieces.size())
-    throw ReplayFailed{"the replay did not come back to the point it was asked to go to (event " +
-                       std::to_string(target_.event + 1) + ", piece " + std::to_string(piece_index_ + 1) + " of " +
-                       std::to_string(target_.pieces.size()) + ")"};
-  if (mode_ == Mode::Probe && in_target_stretch_ && piece_index_ >= target_.pieces.size()) {
-    if (probe_to_event_) throw GoalReached{};
-    throw ReplayFailed{"the replay did not come back to the point gdb stopped at (event " + std::to_string(target_.event + 1) + ")"};
-  }
-}
-
-bool ReplayTimeline::interrupt_due() {
-  if (locating_) return false;
-  if (++since_interrupt_check_ < 256) return false;
-  since_interrupt_check_ = 0;
-  return handler_.interrupted();
-}
-
-void ReplayTimeline::serve(ReplaySession& s, const StopInfo& stop) {
-  resume_ = handler_.stopped(s, stop);
-  step_finishes_after_event_ = false;
-  serve_traps_ = handler_.traps();
-}
-
-void ReplayTimeline::serve_interrupt(ReplaySession& s, pid_t tid) {
-  mode_ = Mode::Serve;
-  fold_from_ = 0;
-  StopInfo stop;
-  stop.kind = StopInfo::Interrupted;
-  stop.tid = tid;
-  serve(s, stop);
-}
-
-void ReplayTimeline::after_event(ReplaySession& s) {
-  uint64_t e = s.current_event();
-  here_ = Mark{};
-  here_.event = e;
-  fold_from_ = 0;
-  in_target_stretch_ = false;
-  maybe_snapshot(s);
-  // ^C while going backwards (or navigating) stops wherever the replay is:
-  // a point of the past like any other.
-  if (mode_ != Mode::Serve && interrupt_due()) {
-    serve_interrupt(s, debugged_);
-    return;
-  }
-  switch (mode_) {
-    case Mode::Serve:
-      if (report_signal(s)) return;
-      if (step_finishes_after_event_) {
-        StopInfo stop;
-        stop.kind = StopInfo::Step;
-        stop.tid = step_stop_tid_;
-        serve(s, stop);
-      } else if (interrupt_due()) {
-        serve_interrupt(s, debugged_);
-      }
-      return;
-    case Mode::Navigate:
-      if (target_.at_boundary() && e == target_.event) arrive(s, debugged_);
-      return;
-    case Mode::Search:
-      if (target_.at_boundary() && e == target_.event) throw GoalReached{};
-      return;
-    case Mode::Probe:
-      if (probe_to_event_ && target_.at_boundary() && e == target_.event + 1)
-        throw GoalReached{};  // the event ran no user code: the base is the answer
-      return;
-  }
-}
-
-bool ReplayTimeline::report_signal(ReplaySession& s) {
-  const std::optional<SignalStop>& sig = s.signal_stop();
-  if (!sig) return false;
-  auto it = s.tasks().find(RecordedTid{sig->tid});
-  if (it == s.tasks().end() || !debuggable(*it->second)) return false;
-  if (!sig->fatal && !handler_.reports_signal(sig->sig)) return false;
-  StopInfo stop;
-  stop.kind = StopInfo::Signal;
-  stop.sig = sig->sig;
-  stop.tid = sig->tid;
-  serve(s, stop);
-  if (sig->fatal) {
-    // Nothing of the process runs past its fatal signal: every move forward
-    // comes back here, and gdb can go backwards from the crash.
-    stop.kind = StopInfo::ProcessExit;
-    for (;;) handler_.stopped(s, stop);
-  }
-  return true;
-}
-
-void ReplayTimeline::at_process_exit(ReplaySession& s, ReplayTask& rt) {
-  if (!debuggable(rt)) return;
-  uint64_t e = s.current_event();
-  switch (mode_) {
-    case Mode::Serve: {
-      here_ = Mark{};
-      here_.event = e;
-      here_.at_exit = true;
-      StopInfo stop;
-      stop.kind = StopInfo::ProcessExit;
-      stop.tid = rt.recorded_tid();
-      for (;;) handler_.stopped(s, stop);
-    }
-    case Mode::Navigate:
-      if (target_.at_exit && (target_.event == e || target_.event == UINT64_MAX)) {
-        target_.event = e;
-        target_.pieces.clear();
-        arrival_.kind = StopInfo::ProcessExit;
-        arrive(s, rt.recorded_tid());
-      }
-      return;
-    case Mode::Search:
-      if (target_.at_exit && target_.event == e) throw GoalReached{};
-      return;
-    case Mode::Probe:
-      return;
-  }
+  return std::optional<Mark>(prev);
 }
 
 // --- gdb checkpoints --------------------------------------------------------
@@ -678,7 +340,7 @@ bool ReplayTimeline::checkpoints_ordered() const {
   return sorted == cache_.checkpoint_ids();
 }
 
-void ReplayTimeline::order_checkpoints() {
+std::optional<ReplayTimeline::Leave> ReplayTimeline::order_checkpoints() {
   // By id and mark (copies): compare() re-runs, which adds and drops
   // automatic snapshots under our feet.
   std::vector<std::pair<int, Mark>> out;
@@ -689,12 +351,15 @@ void ReplayTimeline::order_checkpoints() {
   // are ordered by re-running it. Undecided pairs keep their id order.
   for (size_t i = 1; i < out.size(); ++i)
     for (size_t j = i; j > 0; --j) {
-      auto c = compare(out[j - 1].second, out[j].second);
+      auto compared = compare(out[j - 1].second, out[j].second);
+      if (auto* leave = std::get_if<Leave>(&compared)) return *leave;
+      const std::optional<int>& c = std::get<std::optional<int>>(compared);
       if (!c || *c <= 0) break;
       std::swap(out[j - 1], out[j]);
     }
   order_.clear();
   for (const auto& c : out) order_.push_back(c.first);
+  return std::nullopt;
 }
 
 std::vector<const Snapshot*> ReplayTimeline::checkpoints_in_order() const {
@@ -713,75 +378,87 @@ Status ReplayTimeline::run(const Mark& start) {
   next.kind = TimelineJump::Goto;
   next.mark = start;
   next.stop.kind = StopInfo::Arrived;
-  for (;;) {
+  while (next.kind != TimelineJump::Quit) {
+    Leave leave;
     try {
-      switch (next.kind) {
-        case TimelineJump::Quit:
-          session_.reset();
-          return {};
-        case TimelineJump::Goto:
-          go_to(next.mark, next.stop, next.user_position);
-          break;
-        case TimelineJump::Locate: {
-          // Off the live replay: each locate() re-runs a stretch. Then back
-          // to the same point, by its position now.
-          locating_ = true;  // no ^C stop inside the re-runs or the way back
-          Mark back = locate(here_);
-          // Re-runs add and drop automatic snapshots: find each one by id again.
-          for (int id : cache_.checkpoint_ids()) {
-            Snapshot* c = cache_.checkpoint(id);
-            if (!c || c->persistent) continue;
-            Mark located = locate(c->mark);
-            if ((c = cache_.checkpoint(id))) c->mark = located;
-          }
-          order_checkpoints();
-          next.stop.quiet = true;
-          go_to(back, next.stop);
-          break;
-        }
-        case TimelineJump::ReverseContinue: {
-          Mark from = here_;
-          auto found = last_hit_before(from);
-          StopInfo stop;
-          if (!found) {
-            stop.kind = StopInfo::HistoryBegin;
-            go_to(beginning(), stop);
-            break;
-          }
-          stop.kind = StopInfo::Hit;
-          stop.hit = found->second;
-          Mark where = found->first;
-          if (stop.hit.kind == TrapHit::Hardware && stop.hit.watch != WatchKind::Exec) {
-            // Going backwards, a watchpoint stops before the access.
-            if (auto prev = previous_instruction(where)) where = *prev;
-          }
-          go_to(where, stop);
-          break;
-        }
-        case TimelineJump::ReverseStep: {
-          Mark from = here_;
-          auto prev = previous_instruction(from);
-          StopInfo stop;
-          stop.kind = prev ? StopInfo::Step : StopInfo::HistoryBegin;
-          go_to(prev ? *prev : beginning(), stop);
-          break;
-        }
-      }
-      // go_to returns only by a jump.
-      return {};
-    } catch (const TimelineJump& j) {
-      next = j;
-    } catch (const ReplayFailed& f) {
-      session_.reset();
-      return make_error(f.message);
+      leave = take(next);
     } catch (const FatalError& e) {
-      session_.reset();
-      return make_error(e.what());
-    } catch (const GoalReached&) {
-      session_.reset();
-      return make_error("internal error: a search ended outside its replay");
+      leave = Leave::failed(e.what());
+    }
+    switch (leave.kind) {
+      case Leave::Jump:
+        next = std::move(leave.jump);
+        break;
+      case Leave::Failed:
+        session_.reset();
+        return make_error(leave.failure);
+      case Leave::Goal:
+        session_.reset();
+        return make_error("internal error: a search ended outside its replay");
     }
   }
+  session_.reset();
+  return {};
+}
+
+ReplayTimeline::Leave ReplayTimeline::take(const TimelineJump& j) {
+  switch (j.kind) {
+    case TimelineJump::Quit:
+      break;
+    case TimelineJump::Goto:
+      return go_to(j.mark, j.stop, j.user_position);
+    case TimelineJump::Locate: {
+      // Off the live replay: each locate() re-runs a stretch. Then back
+      // to the same point, by its position now.
+      locating_ = true;  // no ^C stop inside the re-runs or the way back
+      auto located_here = locate(here_);
+      if (auto* leave = std::get_if<Leave>(&located_here)) return *leave;
+      Mark back = std::get<Mark>(located_here);
+      // Re-runs add and drop automatic snapshots: find each one by id again.
+      for (int id : cache_.checkpoint_ids()) {
+        Snapshot* c = cache_.checkpoint(id);
+        if (!c || c->persistent) continue;
+        auto located = locate(c->mark);
+        if (auto* leave = std::get_if<Leave>(&located)) return *leave;
+        if ((c = cache_.checkpoint(id))) c->mark = std::get<Mark>(located);
+      }
+      if (auto leave = order_checkpoints()) return *leave;
+      StopInfo stop = j.stop;
+      stop.quiet = true;
+      return go_to(back, stop);
+    }
+    case TimelineJump::ReverseContinue: {
+      Mark from = here_;
+      auto searched = last_hit_before(from);
+      if (auto* leave = std::get_if<Leave>(&searched)) return *leave;
+      const auto& found = std::get<std::optional<std::pair<Mark, TrapHit>>>(searched);
+      StopInfo stop;
+      if (!found) {
+        stop.kind = StopInfo::HistoryBegin;
+        return go_to(beginning(), stop);
+      }
+      stop.kind = StopInfo::Hit;
+      stop.hit = found->second;
+      Mark where = found->first;
+      if (stop.hit.kind == TrapHit::Hardware && stop.hit.watch != WatchKind::Exec) {
+        // Going backwards, a watchpoint stops before the access.
+        auto probed = previous_instruction(where);
+        if (auto* leave = std::get_if<Leave>(&probed)) return *leave;
+        if (const auto& prev = std::get<std::optional<Mark>>(probed)) where = *prev;
+      }
+      return go_to(where, stop);
+    }
+    case TimelineJump::ReverseStep: {
+      Mark from = here_;
+      auto probed = previous_instruction(from);
+      if (auto* leave = std::get_if<Leave>(&probed)) return *leave;
+      const std::optional<Mark>& prev = std::get<std::optional<Mark>>(probed);
+      StopInfo stop;
+      stop.kind = prev ? StopInfo::Step : StopInfo::HistoryBegin;
+      return go_to(prev ? *prev : beginning(), stop);
+    }
+  }
+  return Leave::to(TimelineJump{});
 }
 
 }  // namespace rr

@@ -1,6 +1,6 @@
 // ReplayTimeline: the debugger's view of a whole trace as one line of
 // points (Marks) that can be visited in any order. It owns the live
-// ReplaySession, steers its user code (as its ExecutionHook), keeps
+// ReplaySession and drives it stop by stop (ReplaySession::run), keeps
 // snapshots (in-memory copies of the replay, made by forking its tracees;
 // checkpoint files in a private folder where a copy cannot be made; the
 // trace's own persistent checkpoints) to start from, and implements going
@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "gdb/snapshot_cache.h"
@@ -42,8 +43,8 @@ struct Resume {
   pid_t step_tid = 0;
 };
 
-// A jump out of the live replay: thrown by the server from inside a stop,
-// it unwinds the session, which the timeline then rebuilds.
+// A jump out of the live replay, which gdb asks for at a stop: the
+// timeline leaves the replay it serves gdb from and rebuilds one there.
 struct TimelineJump {
   // Locate: name the current point and every gdb checkpoint by position
   // (re-runs that end the live replay), then come back (stop.quiet).
@@ -59,9 +60,9 @@ struct TimelineJump {
 class StopHandler {
  public:
   virtual ~StopHandler() = default;
-  // The replay is stopped (at the timeline's here()): serve gdb until it
-  // resumes forward (returned), or throw TimelineJump.
-  virtual Resume stopped(ReplaySession& s, const StopInfo& stop) = 0;
+  // The replay is stopped (at the timeline's here()): serves gdb until it
+  // resumes forward or asks for a jump, and returns which.
+  virtual std::variant<Resume, TimelineJump> stopped(ReplaySession& s, const StopInfo& stop) = 0;
   // gdb's breakpoints and watchpoints now.
   virtual const TrapSet& traps() const = 0;
   // Whether gdb sent an interrupt (^C).
@@ -70,7 +71,7 @@ class StopHandler {
   virtual bool reports_signal(int sig) const = 0;
 };
 
-class ReplayTimeline : private ExecutionHook {
+class ReplayTimeline {
  public:
   ReplayTimeline(std::string trace_dir, pid_t debugged, StopHandler& handler, bool use_checkpoints);
   ~ReplayTimeline();
@@ -114,50 +115,69 @@ class ReplayTimeline : private ExecutionHook {
 
  private:
   enum class Mode { Serve, Navigate, Search, Probe };
-  // ExecutionHook
-  void stretch_begins(ReplaySession& s, ReplayTask& rt) override;
-  uint64_t stretch_counter() override { return counting_ && in_target_stretch_ ? count_addr_ : 0; }
-  Directive next_piece(ReplaySession& s, ReplayTask& rt) override;
-  void on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hit) override;
-  void stretch_ends(ReplaySession& s, ReplayTask& rt) override;
-  void after_event(ReplaySession& s) override;
-  void at_process_exit(ReplaySession& s, ReplayTask& rt) override;
+  // Why work on a replay ends: the mode's goal was reached (a search's, a
+  // probe's, a count's end), gdb asked for a jump where it was served, or
+  // the replay failed.
+  struct Leave {
+    enum Kind { Goal, Jump, Failed } kind = Goal;
+    TimelineJump jump;    // Jump
+    std::string failure;  // Failed
+    static Leave goal() { return Leave{}; }
+    static Leave to(TimelineJump j) { return Leave{Jump, std::move(j), {}}; }
+    static Leave failed(std::string why) { return Leave{Failed, {}, std::move(why)}; }
+  };
+  // What work that replays toward a goal gives, or why it was left (a jump
+  // or a failure: never Goal).
+  template <class T>
+  using Outcome = std::variant<T, Leave>;
+
+  // At each stop of the replay (ReplaySession::run), what the mode makes
+  // of it; nullopt goes on. The piece to run next inside a stretch comes
+  // from next_piece().
+  void stretch_begins(ReplaySession& s, ReplayTask& rt);
+  RunRequest next_piece(ReplayTask& rt);
+  std::optional<Leave> on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hit);
+  std::optional<Leave> stretch_ends(ReplayTask& rt);
+  std::optional<Leave> after_event(ReplaySession& s, const SignalStop& sig);
+  std::optional<Leave> at_process_exit(ReplaySession& s, ReplayTask& rt);
+  // The trace is over: every forward move reports the same end.
+  Leave at_trace_end(ReplaySession& s);
 
   // Opens a session at the best snapshot for reaching `target` (the
-  // latest one at or before it), positioned and hooked.
+  // latest one at or before it), positioned and with debugger stops.
   // With `strict`, only snapshots before `target` (not at it) count.
   Result<std::unique_ptr<ReplaySession>> open_for(const Mark& target, Mark* start, bool strict);
-  // Replays to `target` and serves gdb there (returns when the replay
-  // ends or a jump unwinds it).
+  // Replays to `target` and serves gdb there, until gdb asks for a jump
+  // (or the replay fails).
   // With `lenient`, a position past its stretch's end stops at the event.
-  void go_to(const Mark& target, const StopInfo& stop, bool lenient = false);
+  Leave go_to(const Mark& target, const StopInfo& stop, bool lenient = false);
   // The last hit of gdb's traps before `target`, searching backwards
   // snapshot by snapshot; nullopt when there is none since the beginning.
-  std::optional<std::pair<Mark, TrapHit>> last_hit_before(const Mark& target);
+  Outcome<std::optional<std::pair<Mark, TrapHit>>> last_hit_before(const Mark& target);
   // Names m by its position (event, X, k), X its
   // instruction and k how many times X ran since the stretch began, with
   // one re-run of the stretch. Returns m itself where that cannot be done
   // (no counters), at a boundary or exit, or when already so named. Ends
   // the live replay.
-  Mark locate(Mark m);  // by value: m may be here_
+  Outcome<Mark> locate(Mark m);  // by value: m may be here_
   // Orders two points of the replay: <0 when a comes first, 0 for the same
   // point, >0 after. Routes that extend one another and positions at the
   // same instruction compare as they are; other points of one stretch by
   // re-running it (b located first, then one run to a counting b's
   // instruction). nullopt where counters cannot be used. Ends the live
   // replay.
-  std::optional<int> compare(Mark a, Mark b);
+  Outcome<std::optional<int>> compare(Mark a, Mark b);
   // The point one instruction before `target` (for reverse-stepi); nullopt
   // at the beginning.
-  std::optional<Mark> previous_instruction(const Mark& target);
-  // Runs `s` (already hooked) until the mode's goal unwinds it.
-  void drive(ReplaySession& s);
+  Outcome<std::optional<Mark>> previous_instruction(const Mark& target);
+  // Runs `s` (with debugger stops) stop by stop until the mode's work ends.
+  Leave drive(ReplaySession& s);
   // Opens a replay at the best snapshot for `target` (*start: its point)
   // and sets the timeline up to go there in `mode`.
-  std::unique_ptr<ReplaySession> open_toward(Mode mode, const Mark& target, bool strict, Mark* start);
+  Result<std::unique_ptr<ReplaySession>> open_toward(Mode mode, const Mark& target, bool strict, Mark* start);
   // Opens a replay toward `target` and drives it in `mode` until the goal
-  // (a search's, a probe's, a count's) is reached; the replay then ends.
-  void replay_for_goal(Mode mode, const Mark& target, bool strict, Mark* start);
+  // (a search's, a probe's) is reached (nullopt); the replay then ends.
+  std::optional<Leave> replay_for_goal(Mode mode, const Mark& target, bool strict, Mark* start);
   // What one re-run of m's stretch, from its start to m, counted.
   struct Count {
     uint64_t executions = 0;  // of the counted instruction, begun before m
@@ -168,21 +188,30 @@ class ReplayTimeline : private ExecutionHook {
   // Replays from the start of m's stretch to m counting `addr` over the
   // whole stretch; nullopt where counters cannot be used. Ends the live
   // replay.
-  std::optional<Count> count_to(Mark m, uint64_t addr);  // by value: m may be here_
+  Outcome<std::optional<Count>> count_to(Mark m, uint64_t addr);  // by value: m may be here_
+  // One jump gdb asked for: the work it needs, up to gdb's next jump.
+  Leave take(const TimelineJump& j);
   // Tells the user, once per distinct line, that a slow road is taken and why.
   void tell_slow_road(const std::string& what);
-  void arrive(ReplaySession& s, pid_t tid);
+  // Navigate: at the target, serves gdb (Serve mode from now on).
+  std::optional<Leave> arrive(ReplaySession& s, pid_t tid);
   // Every 256 calls: whether gdb sent ^C.
   bool interrupt_due();
   // Reports an interrupt at here_ and serves gdb (Serve mode from now on).
-  void serve_interrupt(ReplaySession& s, pid_t tid);
-  // Serves gdb at here_ and takes what it asks for next.
-  void serve(ReplaySession& s, const StopInfo& stop);
-  // Serve: reports the signal the event just applied stopped a debugged
-  // task with, if any; true if it did. A fatal one ends in a stuck point.
-  bool report_signal(ReplaySession& s);
+  std::optional<Leave> serve_interrupt(ReplaySession& s, pid_t tid);
+  // Serves gdb at here_ and takes what it asks for next: a resume (kept in
+  // resume_), or a jump, which leaves the replay.
+  std::optional<Leave> serve(ReplaySession& s, const StopInfo& stop);
+  // Serves gdb at a point nothing runs past (the end of the trace, the
+  // debugged process's exit) until it asks for a jump.
+  Leave stay(ReplaySession& s, const StopInfo& stop);
+  // Serve: whether the signal `sig` the event just applied stopped a task
+  // with is reported (a debugged task's, one gdb wants to hear of).
+  bool reports(ReplaySession& s, const SignalStop& sig) const;
+  // Reports it and serves gdb; a fatal one ends in a stuck point.
+  std::optional<Leave> serve_signal(ReplaySession& s, const SignalStop& sig);
   // Orders gdb's checkpoints with compare() (re-runs: off the live replay).
-  void order_checkpoints();
+  std::optional<Leave> order_checkpoints();
   // Leaves an automatic snapshot where one is due.
   void maybe_snapshot(ReplaySession& s);
   bool debuggable(const ReplayTask& rt) const;

@@ -3,9 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 
+#include "core/perf_counter.h"
 #include "core/task.h"
+#include "trace/trace_files.h"
 
 namespace rr {
 
@@ -17,5 +21,49 @@ void end_thread(Task& t);
 std::string hex(uint64_t v);
 // A stop in words, for divergence messages.
 std::string describe_stop(const WaitStatus& st);
+
+// Counts one instruction's executions over a whole stretch, across its
+// pieces: executions that began since the stretch did, each once, whatever
+// stopped the task in between. The kernel counts an execution when the
+// instruction is about to run (an instruction breakpoint); a stop there
+// (a breakpoint, a counted piece) has seen it counted already, so the
+// resume after it runs the instruction with the resume flag, which keeps
+// it from being counted twice. A resume flag set for another reason at an
+// instruction not yet counted lets it run unseen: that one is added here.
+class StretchCounter {
+ public:
+  StretchCounter(Task& t, uint64_t addr);
+  // Just before a resume (`armed_exec_here`: an instruction breakpoint of the
+  // piece is at the task's instruction and must hit at once).
+  void before_resume(bool armed_exec_here);
+  // After a stop: the kernel has counted the instruction the task is at if
+  // an instruction breakpoint or counter there stopped it, or if the stop is
+  // between two iterations of it (a REP instruction: the resume flag in the
+  // stop's flags); after a step or a watchpoint it has not begun yet.
+  void stopped(bool at_instruction_break, bool inside);
+  // Executions that began before the task's current point.
+  uint64_t executions() const;
+
+ private:
+  Task& t_;
+  uint64_t addr_;
+  std::unique_ptr<ExecutionCounter> counter_;
+  int64_t adjust_ = 0;
+  bool counted_here_ = false;
+};
+
+// The event ReplaySession::run() stopped inside for a debugger: its frame,
+// applied again by the next run(), and the state of its stretch of user
+// code, which that apply() goes on with instead of starting it.
+struct InsideEvent {
+  std::optional<FrameData> frame;
+  StreamPos frame_pos;                   // where the frame starts in the events stream
+  pid_t tid = 0;                         // recorded tid of the stretch's task (0: no stretch)
+  bool entered_handler = false;          // the stretch begins at a signal handler's entry
+  bool counter_chosen = false;           // a first piece has run (and chose `whole`)
+  std::unique_ptr<StretchCounter> whole; // the instruction counted over the stretch
+  std::optional<WaitStatus> reached;     // the stretch's end: the event's stop
+  bool exit_reported = false;            // stopped at ProcessExit already
+};
 
 }  // namespace rr

@@ -16,6 +16,7 @@
 #include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <utility>
 
 #include "core/address_space.h"
 #include "core/perf_counter.h"
@@ -220,40 +221,71 @@ Status ReplaySession::spawn_stub(RecordedTid recorded) {
 
 Status ReplaySession::run_to(uint64_t target) {
   while (!at_end_ && (target == 0 || current_event_ < target)) {
-    StreamPos frame_pos = next_frame_pos_;
-    Result<std::optional<FrameData>> next = take_next();
-    if (!next.ok()) return next.take_error();
-    if (!next.value()) {
-      at_end_ = true;
-      if (!reader_->finished()) return make_error(ErrorKind::Corrupt, reader_->unfinished_message(current_event_));
-      if (!exited_ || !tasks_.empty())
-        return make_error("the trace ends at event " + std::to_string(current_event_) + " without the program's exit");
-      break;
-    }
-    trace::Frame::Reader f = next.value()->frame();
-    if (f.getEvent() != current_event_ + 1)
-      return make_error("trace is corrupt: event " + std::to_string(f.getEvent()) + " follows event " +
-                        std::to_string(current_event_));
-    try {
-      applying_ = true;
-      applying_pos_ = frame_pos;
-      signal_stop_.reset();
-      Status applied = apply(f);
-      applying_ = false;
-      RR_TRY(std::move(applied));
-    } catch (const kj::Exception& e) {
-      return make_error("trace is corrupt at event " + std::to_string(f.getEvent()) + ": " + e.getDescription().cStr());
-    } catch (const FatalError& e) {
-      return make_error("replay failed at event " + std::to_string(f.getEvent()) + ": " + e.what());
-    }
-    current_event_ = f.getEvent();
-    if (progress_ && current_event_ % 4096 == 0) progress_(current_event_);
-    if (hook_) hook_->after_event(*this);
+    RR_ASSIGN_OR_RETURN(ReplayStop stop, run());
+    if (stop.kind == ReplayStop::End) break;
   }
   if (target != 0 && current_event_ < target)
     return make_error("event " + std::to_string(target) + " is past the end of the trace (last event " +
                       std::to_string(current_event_) + ")");
   return {};
+}
+
+StreamPos ReplaySession::next_frame_position() const { return inside_ ? inside_->frame_pos : next_frame_pos_; }
+
+Result<ReplayStop> ReplaySession::run(const RunRequest& req) {
+  ReplayStop end;
+  end.kind = ReplayStop::End;
+  if (at_end_) return end;
+  // The event stopped inside, applied again from its start (see inside_),
+  // or the next one.
+  StreamPos frame_pos = next_frame_pos_;
+  std::optional<FrameData> frame;
+  if (inside_) {
+    frame_pos = inside_->frame_pos;
+    frame = std::move(inside_->frame);
+  } else {
+    Result<std::optional<FrameData>> next = take_next();
+    if (!next.ok()) return next.take_error();
+    frame = std::move(next.value());
+  }
+  if (!frame) {
+    at_end_ = true;
+    if (!reader_->finished()) return make_error(ErrorKind::Corrupt, reader_->unfinished_message(current_event_));
+    if (!exited_ || !tasks().empty())
+      return make_error("the trace ends at event " + std::to_string(current_event_) + " without the program's exit");
+    return end;
+  }
+  trace::Frame::Reader f = frame->frame();
+  if (f.getEvent() != current_event_ + 1)
+    return make_error("trace is corrupt: event " + std::to_string(f.getEvent()) + " follows event " +
+                      std::to_string(current_event_));
+  // A stop inside the event leaves the counters as they were before it:
+  // the next apply() counts it again from its start.
+  ReplayCounters before = counters_;
+  try {
+    signal_stop_ = SignalStop{};
+    pause_.reset();
+    request_ = &req;
+    Status applied = apply(f);
+    request_ = nullptr;
+    RR_TRY(std::move(applied));
+  } catch (const kj::Exception& e) {
+    return make_error("trace is corrupt at event " + std::to_string(f.getEvent()) + ": " + e.getDescription().cStr());
+  } catch (const FatalError& e) {
+    return make_error("replay failed at event " + std::to_string(f.getEvent()) + ": " + e.what());
+  }
+  if (pause_) {
+    counters_ = before;
+    inside_->frame = std::move(frame);
+    inside_->frame_pos = frame_pos;
+    return *std::exchange(pause_, std::nullopt);
+  }
+  inside_.reset();
+  current_event_ = f.getEvent();
+  if (progress_ && current_event_ % 4096 == 0) progress_(current_event_);
+  ReplayStop applied;
+  applied.signal = signal_stop_;
+  return applied;
 }
 
 Status ReplaySession::apply(trace::Frame::Reader f) {
@@ -290,15 +322,26 @@ Status ReplaySession::apply_exec(trace::Frame::Reader f, trace::ExecImage::Reade
   return {};
 }
 
-WaitStatus ReplaySession::resume_and_wait(ReplayTask& rt, ResumeHow how) {
+std::optional<WaitStatus> ReplaySession::resume_and_wait(ReplayTask& rt, ResumeHow how) {
   Task& t = *rt.task;
+  bool stretch = debugger_stops_ && how == ResumeHow::Sysemu;
+  if (stretch && inside_ && inside_->reached) return inside_->reached;
+  if (stretch && inside_ && inside_->tid) {
+    run_piece(rt, *request_);
+    return std::nullopt;
+  }
   bool entered_handler = false;
   if (rt.pending_sig && deliver_to_handler(t, rt.pending_sig)) {
     write_frame_state(t, rt.pending_frame);
     rt.pending_sig = 0;
     entered_handler = true;
   }
-  if (hook_ && how == ResumeHow::Sysemu) return run_user_code(rt, entered_handler);
+  if (stretch) {
+    pause(ReplayStop::StretchBegins, rt);
+    inside_->tid = rt.recorded_tid();
+    inside_->entered_handler = entered_handler;
+    return std::nullopt;
+  }
   t.resume(how, rt.pending_sig);
   rt.pending_sig = 0;
   return wait_filtered(rt, how);
@@ -324,8 +367,10 @@ Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::R
     syscall(SYS_tkill, t.tid(), sig);
     rt.queued_sig = sig;
   }
-  WaitStatus st = resume_and_wait(rt, ResumeHow::Sysemu);
-  ++counters_.signals;  // after the run: a debugger may snapshot inside it
+  std::optional<WaitStatus> stopped = resume_and_wait(rt, ResumeHow::Sysemu);
+  if (!stopped) return {};  // stopped inside for a debugger
+  WaitStatus st = *stopped;
+  ++counters_.signals;
   rt.queued_sig = 0;
   if (st.stop_sig() != sig)
     return divergence(f, std::string("expected signal ") + strsignal(sig) + ", got " + describe_stop(st));
@@ -339,7 +384,7 @@ Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::R
   }
   rt.pending_sig = ev.getDeliver() ? sig : 0;
   // Only a debugger asks (and the fatal test reads /proc).
-  if (hook_) signal_stop_ = SignalStop{rt.recorded_tid(), sig, rt.pending_sig && signal_is_fatal(t, sig)};
+  if (debugger_stops_) signal_stop_ = SignalStop{rt.recorded_tid(), sig, rt.pending_sig && signal_is_fatal(t, sig)};
   rt.pending_frame = FrameKernelState{ev.getFrameErr(), ev.getFrameTrapno(), ev.getFrameCr2(), data_string(ev.getFrameFpu())};
   return {};
 }
@@ -347,7 +392,9 @@ Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::R
 Status ReplaySession::apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Reader ev, ReplayTask& rt) {
   Task& t = *rt.task;
   if (rt.where != ReplayTask::Where::AtEvent) return make_error("trace is corrupt: an rdtsc inside a syscall");
-  WaitStatus st = resume_and_wait(rt, ResumeHow::Sysemu);
+  std::optional<WaitStatus> stopped = resume_and_wait(rt, ResumeHow::Sysemu);
+  if (!stopped) return {};  // stopped inside for a debugger
+  WaitStatus st = *stopped;
   ++counters_.rdtsc;
   if (st.stop_sig() != SIGSEGV) return divergence(f, "expected an rdtsc trap, got " + describe_stop(st));
   RR_TRY(check_regs(f, t, "at rdtsc", regs_from_capnp(ev.getRegs())));

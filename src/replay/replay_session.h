@@ -27,6 +27,7 @@
 namespace rr {
 
 class PidNamespace;
+struct InsideEvent;  // replay_internal.h
 
 // Counters the supervisor keeps during replay; part of `rr state`.
 struct ReplayCounters {
@@ -83,6 +84,51 @@ struct SignalStop {
   bool fatal = false;  // delivering it ends the process (no handler, default action kills)
 };
 
+// How ReplaySession::run goes on. Inside a stretch of user code (stopped
+// at its beginning or at a trap) it says how to run the stretch's next
+// piece; elsewhere it is left as it is, which runs on to the next stop.
+// The default runs the rest of a stretch with nothing armed.
+struct RunRequest {
+  bool step = false;              // one instruction, then stop (Trap, a Step hit)
+  const TrapSet* traps = nullptr; // armed for this piece; nullptr: none
+  // A breakpoint at the current instruction is stepped over first (the
+  // piece resumes from a hit there); else it hits at once. The piece then
+  // goes on from the next instruction, stepping over a breakpoint there
+  // too only with `skip_on_restart`.
+  bool skip_current = false;
+  bool skip_on_restart = false;
+  // Run until just before execution `until_count` of `until` (a counted
+  // piece; no traps, no step), not counting the instruction the piece
+  // starts at unless `count_first` (the piece starts the stretch).
+  uint64_t until = 0;
+  uint64_t until_count = 0;
+  bool count_first = false;
+  // The first piece of a stretch only: an instruction whose executions the
+  // whole stretch counts (reported in TrapHit::executions), or 0.
+  uint64_t stretch_counter = 0;
+};
+
+// What ReplaySession::run stopped at. Each event (current_event() + 1)
+// runs at most one stretch of user code, in the event's task, before the
+// event's own stop; with debugger stops on, run() stops where the stretch
+// begins, at each trap of its pieces, where it reaches the event's stop,
+// and where a process is about to exit, and the next run() goes on from
+// there.
+struct ReplayStop {
+  enum Kind {
+    EventApplied,   // event current_event() has been applied (without debugger stops, the only stop but End)
+    StretchBegins,  // the user code of the next event is about to run in `tid` (or goes on: a restore inside it)
+    Trap,           // a piece stopped at `hit`; the task is there (at a breakpoint's address)
+    StretchEnds,    // the stretch reached its event's stop; the event is applied next
+    ProcessExit,    // `tid`, the last thread of its process, is at the entry of exit or exit_group: the last
+                    // moment its process can be looked at
+    End,            // the trace is over: exited() and exit_code() or killed_by() say how
+  } kind = EventApplied;
+  pid_t tid = 0;       // recorded tid of the stretch's task, or of the exiting one
+  TrapHit hit;         // Trap
+  SignalStop signal;   // EventApplied, with debugger stops: the signal the event stopped a task with (sig 0: none)
+};
+
 class ReplaySession : public Session<ReplayTask> {
  public:
   static Result<std::unique_ptr<ReplaySession>> open(const std::string& trace_dir);
@@ -91,12 +137,13 @@ class ReplaySession : public Session<ReplayTask> {
   // Replays events until `target` has been applied (or the end of the trace
   // when target is 0). Returns an error on divergence or a bad trace.
   Status run_to(uint64_t target);
+  // Runs to the next stop (applying at most one event) and says what it
+  // is. An error on divergence or a bad trace; the session is then only
+  // fit to be destroyed.
+  Result<ReplayStop> run(const RunRequest& req = {});
   // The last event applied (0 before the first).
   uint64_t current_event() const { return current_event_; }
   bool at_end() const { return at_end_; }
-  // Set when the event just applied stopped a task at a signal's delivery
-  // (kept only while a hook is set).
-  const std::optional<SignalStop>& signal_stop() const { return signal_stop_; }
   // True when the tracee has exited; exit_code() or killed_by() then says how.
   bool exited() const { return exited_; }
   int exit_code() const { return exit_code_; }
@@ -104,10 +151,8 @@ class ReplaySession : public Session<ReplayTask> {
   // The recorded pid of the trace's first process (0 before its exec).
   pid_t initial_tid() const { return initial_tid_; }
 
-  // A debugger's view of the user code this replay runs (nullptr: none).
-  // The hook may throw to abandon the replay; the session is then only fit
-  // to be destroyed.
-  void set_hook(ExecutionHook* hook) { hook_ = hook; }
+  // Whether run() stops inside events for a debugger (see ReplayStop).
+  void set_debugger_stops(bool on) { debugger_stops_ = on; }
 
   // Echo the program's writes to stdout/stderr (on by default).
   void set_echo(bool on) { echo_ = on; }
@@ -123,7 +168,7 @@ class ReplaySession : public Session<ReplayTask> {
   bool can_checkpoint() const;
   // Where the next event's frame starts in the events stream.
   // Inside an event (a debugger stopped in its user code), that event's.
-  StreamPos next_frame_position() const { return applying_ ? applying_pos_ : next_frame_pos_; }
+  StreamPos next_frame_position() const;
   SupervisorState supervisor_state() const;
   // Puts the supervisor at `s` (a fresh session being rebuilt by a restore
   // or a copy): the trace reader goes to s.next_frame.
@@ -153,9 +198,11 @@ class ReplaySession : public Session<ReplayTask> {
   // An in-memory copy of the replay at this point: every process is forked from its leader (the kernel copies
   // memory on write), its other threads are re-created, and the supervisor
   // state is copied. The copy is left as restore() leaves a session: at
-  // the event boundary or inside the next event's user code, no hook, and
-  // the source is unchanged. Its processes live in a PID namespace nested
-  // in the source's, with their recorded tids.
+  // the event boundary or inside the next event's user code (its first
+  // run() applies that event from its start, and a stretch begins where
+  // the task stands), without debugger stops, and the source is
+  // unchanged. Its processes live in a PID namespace nested in the
+  // source's, with their recorded tids.
   Result<std::unique_ptr<ReplaySession>> clone();
 
   // The tracee when there is exactly one live thread; else nullptr.
@@ -187,18 +234,28 @@ class ReplaySession : public Session<ReplayTask> {
   Status apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reader ev, ReplayTask& rt);
   // Runs `rt` to its next syscall entry and checks the registers there.
   Status reach_syscall_entry(trace::Frame::Reader f, int64_t nr, trace::Registers::Reader expected, ReplayTask& rt);
-  // Resumes the tracee and waits; passes the pending signal.
-  WaitStatus resume_and_wait(ReplayTask& rt, ResumeHow how);
+  // Resumes the tracee and waits; passes the pending signal. With debugger
+  // stops, a Sysemu resume runs the event's stretch of user code: nullopt
+  // when it stopped for the debugger (pause_), else the event's stop. An
+  // event stopped inside is applied again up to here, so what an apply_*
+  // does before this resume must be harmless to do twice, or skipped
+  // while inside_ is set (restart_without_signal is).
+  std::optional<WaitStatus> resume_and_wait(ReplayTask& rt, ResumeHow how);
   // Before `rt` runs to its next syscall entry: when it stands at the exit
   // of an interrupted syscall (see core/syscall_restart.h) and no signal is
   // to be delivered, does what the recording's kernel did then, the restart
   // without a handler.
   void restart_without_signal(ReplayTask& rt);
-  // The user code of one event under the hook: pieces with traps armed,
-  // hits reported, until the event's stop, which is returned. When the
-  // task was just put at a signal handler's first instruction, a first
-  // step piece is that entry (nothing more runs for it).
-  WaitStatus run_user_code(ReplayTask& rt, bool entered_handler);
+  // The stretch of user code `rt` is stopped in: runs the piece `req`
+  // asks for (traps armed only while it runs) and stops for the debugger
+  // at its trap, or where the stretch reaches the event's stop (kept in
+  // inside_, for the resume of the event's next apply()). When the task
+  // was just put at a signal handler's first instruction, a first step
+  // piece is that entry (nothing more runs for it).
+  void run_piece(ReplayTask& rt, RunRequest req);
+  // Stops the event being applied for the debugger: apply() and its parts
+  // return at once, and run() keeps the frame to apply it again.
+  void pause(ReplayStop::Kind kind, const ReplayTask& rt, const TrapHit& hit = {});
   // Waits for `rt`, passing over signals the replay itself caused (a real
   // child's SIGCHLD): every signal the program sees comes from the trace.
   WaitStatus wait_filtered(ReplayTask& rt, ResumeHow how);
@@ -280,10 +337,17 @@ class ReplaySession : public Session<ReplayTask> {
   int killed_by_ = 0;
   bool echo_ = true;
   std::function<void(uint64_t)> progress_;
-  ExecutionHook* hook_ = nullptr;
-  std::optional<SignalStop> signal_stop_;  // of the event just applied
-  bool applying_ = false;          // inside apply() of the frame at applying_pos_
-  StreamPos applying_pos_;
+  bool debugger_stops_ = false;
+  SignalStop signal_stop_;  // of the event being applied (with debugger stops)
+  // The event run() stopped inside (its frame, its stretch): the next
+  // apply() of the frame goes on from there at resume_and_wait(), the
+  // event's one resume of user code, what comes before it being done
+  // again or skipped.
+  std::unique_ptr<InsideEvent> inside_;
+  // The stop apply() is returning for: once it is set, every part of
+  // apply() returns at once, and run() returns it.
+  std::optional<ReplayStop> pause_;
+  const RunRequest* request_ = nullptr;  // what the run() under way asked for
 };
 
 }  // namespace rr

@@ -111,8 +111,11 @@ Registers ReplaySession::execute_in_place(ReplayTask& rt) {
 Status ReplaySession::reach_syscall_entry(trace::Frame::Reader f, int64_t nr, trace::Registers::Reader expected,
                                           ReplayTask& rt) {
   Task& t = *rt.task;
-  restart_without_signal(rt);
-  WaitStatus st = resume_and_wait(rt, ResumeHow::Sysemu);
+  // Applied again after a stop inside it: its start was done.
+  if (!inside_) restart_without_signal(rt);
+  std::optional<WaitStatus> stopped = resume_and_wait(rt, ResumeHow::Sysemu);
+  if (!stopped) return {};  // stopped inside for a debugger
+  WaitStatus st = *stopped;
   if (st.ended()) return divergence(f, "the program " + st.describe() + " where the recording made syscall " + syscall_name(nr));
   if (!st.is_syscall_stop())
     return divergence(f, "expected syscall " + syscall_name(nr) + ", got " + describe_stop(st) + " at rip " +
@@ -127,6 +130,7 @@ Status ReplaySession::apply_syscall_entry(trace::Frame::Reader f, trace::Syscall
     return make_error("trace is corrupt: two syscall entries in a row for task " + std::to_string(f.getTid()));
   int64_t nr = ev.getNumber();
   RR_TRY(reach_syscall_entry(f, nr, ev.getRegs(), rt));
+  if (pause_) return {};
   rt.where = ReplayTask::Where::AtEntry;
   const SyscallDesc* desc = syscall_desc(nr);
   if (desc && desc->policy == ReplayPolicy::Clone && ev.getChildTid() > 0) {
@@ -163,6 +167,10 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
   ReplayTask::Where where = rt.where;
   rt.where = ReplayTask::Where::AtEvent;
   if (where == ReplayTask::Where::AtEvent) RR_TRY(reach_syscall_entry(f, nr, sc.getEntryRegs(), rt));
+  if (pause_) {
+    rt.where = where;
+    return {};
+  }
   const SyscallDesc* desc = syscall_desc(nr);
   if (!desc) return divergence(f, "the trace holds syscall " + syscall_name(nr) + ", unknown to this rr");
   int64_t result = sc.getResult();
@@ -205,6 +213,10 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
       break;
     case ReplayPolicy::Exit:
       RR_TRY(replay_exit_call(f, sc, rt));
+      if (pause_) {
+        rt.where = where;
+        return {};
+      }
       break;
   }
   uint64_t args[6];
@@ -308,10 +320,14 @@ Status ReplaySession::replay_memory_call(trace::Frame::Reader f, trace::SyscallE
 Status ReplaySession::replay_exit_call(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt) {
   Task& t = *rt.task;
   int64_t nr = sc.getNumber();
-  if (hook_) {
+  if (debugger_stops_ && !(inside_ && inside_->exit_reported)) {
     size_t threads = 0;
     for (const auto& [tid, o] : tasks_) threads += o->tgid == rt.tgid && !o->exiting;
-    if (threads == 1 || nr == SYS_exit_group) hook_->at_process_exit(*this, rt);
+    if (threads == 1 || nr == SYS_exit_group) {
+      pause(ReplayStop::ProcessExit, rt);
+      inside_->exit_reported = true;
+      return {};
+    }
   }
   // Run it now: exit_group ends the other threads, whose ends may come
   // before this one's in the trace.

@@ -1,6 +1,7 @@
-// ReplaySession, the user code of one event under a debugger's hook: the
-// pieces a stretch runs in (to a trap, one step, or to a counted
-// execution), with breakpoints and watchpoints armed only while it runs.
+// ReplaySession, the user code of one event under a debugger: the pieces
+// a stretch runs in (to a trap, one step, or to a counted execution), each
+// asked for by a run() and ended by a stop, with breakpoints and
+// watchpoints armed only while it runs.
 #include "replay/replay_session.h"
 
 #include <algorithm>
@@ -81,23 +82,27 @@ class ArmedTraps {
     return false;
   }
   void disarm() {
-    if (!t_.alive()) return;
-    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) t_.write_mem(RemotePtr(it->addr), &it->orig, 1);
-    saved_.clear();
-    if (dr7_set_) {
-      t_.set_debug_reg(7, 0);
-      t_.set_debug_reg(6, 0);
-      dr7_set_ = false;
-    }
+    if (!take_out()) fatal_errno("cannot take the breakpoints out of tracee " + std::to_string(t_.tid()));
   }
-  ~ArmedTraps() {
-    try {
-      disarm();
-    } catch (const FatalError&) {
-    }
-  }
+  // However the piece's run ends: what cannot be taken out belongs to a
+  // tracee that vanished, which its stop (or the failure under way) says.
+  ~ArmedTraps() { take_out(); }
 
  private:
+  // Restores the original bytes and clears the debug registers; false when
+  // the tracee refused some of it.
+  bool take_out() {
+    if (!t_.alive()) return true;
+    bool ok = true;
+    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) ok &= t_.try_write_mem(RemotePtr(it->addr), &it->orig, 1);
+    saved_.clear();
+    if (dr7_set_) {
+      ok &= t_.try_set_debug_reg(7, 0);
+      ok &= t_.try_set_debug_reg(6, 0);
+      dr7_set_ = false;
+    }
+    return ok;
+  }
   struct Saved {
     uint64_t addr;
     uint8_t orig;
@@ -107,83 +112,73 @@ class ArmedTraps {
   bool dr7_set_ = false;
 };
 
-// Counts one instruction's executions over a whole stretch, across its
-// pieces: executions that began since the stretch did, each once, whatever
-// stopped the task in between. The kernel counts an execution when the
-// instruction is about to run (an instruction breakpoint); a stop there
-// (a breakpoint, a counted piece) has seen it counted already, so the
-// resume after it runs the instruction with the resume flag, which keeps
-// it from being counted twice. A resume flag set for another reason at an
-// instruction not yet counted lets it run unseen: that one is added here.
-class StretchCounter {
- public:
-  StretchCounter(Task& t, uint64_t addr) : t_(t), addr_(addr) {
-    auto c = ExecutionCounter::open(t.tid(), addr, 0);
-    if (!c.ok()) fatal(c.error().message);
-    counter_ = std::make_unique<ExecutionCounter>(std::move(c.value()));
-  }
-  // Just before a resume (`armed_exec_here`: an instruction breakpoint of the
-  // piece is at the task's instruction and must hit at once).
-  void before_resume(bool armed_exec_here) {
-    Registers r = t_.regs();
-    if (r.ip().as_int() != addr_) return;
-    bool rf = r.raw().eflags & kEflagsResume;
-    if (counted_here_ && !rf) {
-      if (armed_exec_here) {
-        --adjust_;  // it hits again at once, and is counted again
-      } else {
-        r.raw().eflags |= kEflagsResume;
-        t_.set_regs(r);
-      }
-    } else if (!counted_here_ && rf) {
-      ++adjust_;  // it runs unseen
-      counted_here_ = true;
-    }
-  }
-  // After a stop: the kernel has counted the instruction the task is at if
-  // an instruction breakpoint or counter there stopped it, or if the stop is
-  // between two iterations of it (a REP instruction: the resume flag in the
-  // stop's flags); after a step or a watchpoint it has not begun yet.
-  void stopped(bool at_instruction_break, bool inside) {
-    counted_here_ = (at_instruction_break || inside) && t_.regs().ip().as_int() == addr_;
-  }
-  // Executions that began before the task's current point.
-  uint64_t executions() const {
-    int64_t n = (int64_t)counter_->count() + adjust_ - (counted_here_ ? 1 : 0);
-    return n < 0 ? 0 : (uint64_t)n;
-  }
-
- private:
-  Task& t_;
-  uint64_t addr_;
-  std::unique_ptr<ExecutionCounter> counter_;
-  int64_t adjust_ = 0;
-  bool counted_here_ = false;
-};
-
 }  // namespace
 
-WaitStatus ReplaySession::run_user_code(ReplayTask& rt, bool entered_handler) {
+StretchCounter::StretchCounter(Task& t, uint64_t addr) : t_(t), addr_(addr) {
+  auto c = ExecutionCounter::open(t.tid(), addr, 0);
+  if (!c.ok()) fatal(c.error().message);
+  counter_ = std::make_unique<ExecutionCounter>(std::move(c.value()));
+}
+
+void StretchCounter::before_resume(bool armed_exec_here) {
+  Registers r = t_.regs();
+  if (r.ip().as_int() != addr_) return;
+  bool rf = r.raw().eflags & kEflagsResume;
+  if (counted_here_ && !rf) {
+    if (armed_exec_here) {
+      --adjust_;  // it hits again at once, and is counted again
+    } else {
+      r.raw().eflags |= kEflagsResume;
+      t_.set_regs(r);
+    }
+  } else if (!counted_here_ && rf) {
+    ++adjust_;  // it runs unseen
+    counted_here_ = true;
+  }
+}
+
+void StretchCounter::stopped(bool at_instruction_break, bool inside) {
+  counted_here_ = (at_instruction_break || inside) && t_.regs().ip().as_int() == addr_;
+}
+
+uint64_t StretchCounter::executions() const {
+  int64_t n = (int64_t)counter_->count() + adjust_ - (counted_here_ ? 1 : 0);
+  return n < 0 ? 0 : (uint64_t)n;
+}
+
+void ReplaySession::pause(ReplayStop::Kind kind, const ReplayTask& rt, const TrapHit& hit) {
+  if (!inside_) inside_ = std::make_unique<InsideEvent>();
+  ReplayStop stop;
+  stop.kind = kind;
+  stop.tid = rt.recorded_tid();
+  stop.hit = hit;
+  pause_ = stop;
+}
+
+void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
   Task& t = *rt.task;
-  hook_->stretch_begins(*this, rt);
-  std::unique_ptr<StretchCounter> whole;
-  if (uint64_t a = hook_->stretch_counter()) whole = std::make_unique<StretchCounter>(t, a);
+  InsideEvent& in = *inside_;
+  if (!in.counter_chosen) {
+    in.counter_chosen = true;
+    if (d.stretch_counter) in.whole = std::make_unique<StretchCounter>(t, d.stretch_counter);
+  }
+  StretchCounter* whole = in.whole.get();
+  if (in.entered_handler) {
+    in.entered_handler = false;
+    if (d.step) {
+      // Entering a signal handler was the step: stop at its first instruction.
+      TrapHit h;
+      if (whole) h.executions = whole->executions();
+      pause(ReplayStop::Trap, rt, h);
+      return;
+    }
+  }
   static const TrapSet kNone;
-  // A piece's execution counter lives until the piece reports (a step over
+  // The piece's execution counter lives until the piece stops (a step over
   // a breakpoint inside the piece does not restart it).
   // (A unique_ptr: GCC 12 warns wrongly about an optional's destructor here.)
   std::unique_ptr<ExecutionCounter> counter;
   for (;;) {
-    ExecutionHook::Directive d = hook_->next_piece(*this, rt);
-    if (entered_handler && d.step) {
-      // Entering a signal handler was the step: stop at its first instruction.
-      entered_handler = false;
-      TrapHit h;
-      if (whole) h.executions = whole->executions();
-      hook_->on_trap(*this, rt, h);
-      continue;
-    }
-    entered_handler = false;
     if (!counter && d.until) {
       // The instruction the piece starts at does not count, unless it starts
       // the stretch: the resume flag lets it run past instruction
@@ -254,9 +249,9 @@ WaitStatus ReplaySession::run_user_code(ReplayTask& rt, bool entered_handler) {
       }
     }
     if (!ours) {
-      if (counter) counter.reset();
-      hook_->stretch_ends(*this, rt);
-      return st;
+      in.reached = st;
+      pause(ReplayStop::StretchEnds, rt);
+      return;
     }
     hit.inside = !instruction_break && (t.regs().raw().eflags & kEflagsResume);
     if (whole) {
@@ -264,9 +259,12 @@ WaitStatus ReplaySession::run_user_code(ReplayTask& rt, bool entered_handler) {
       hit.executions = whole->executions();
     }
     // Stepping over a breakpoint is ours alone, unless asked for.
-    if (hit.kind == TrapHit::Step && !d.step) continue;
-    if (counter) counter.reset();
-    hook_->on_trap(*this, rt, hit);
+    if (hit.kind == TrapHit::Step && !d.step) {
+      d.skip_current = d.skip_on_restart;
+      continue;
+    }
+    pause(ReplayStop::Trap, rt, hit);
+    return;
   }
 }
 

@@ -1,0 +1,391 @@
+// ReplayTimeline, driving a replay: the loop that runs it stop by stop
+// (ReplaySession::run), and what each mode makes of a stop: where a
+// stretch of user code begins (and how to run its next piece), a trap,
+// the stretch's end, an event applied, a process about to exit, the end
+// of the trace.
+#include "gdb/replay_timeline.h"
+
+#include <cstdio>
+
+namespace rr {
+
+ReplayTimeline::Leave ReplayTimeline::drive(ReplaySession& s) {
+  RunRequest req;  // between stretches: on to the next stop
+  for (;;) {
+    Result<ReplayStop> ran = s.run(req);
+    if (!ran.ok()) return Leave::failed(ran.error().message);
+    const ReplayStop& stop = ran.value();
+    if (stop.kind == ReplayStop::End) return at_trace_end(s);
+    req = RunRequest{};
+    if (stop.kind == ReplayStop::EventApplied) {
+      if (auto leave = after_event(s, stop.signal)) return *leave;
+      continue;
+    }
+    ReplayTask& rt = *s.tasks().at(RecordedTid{stop.tid});
+    std::optional<Leave> leave;
+    switch (stop.kind) {
+      case ReplayStop::StretchBegins:
+        stretch_begins(s, rt);
+        req = next_piece(rt);
+        req.stretch_counter = counting_ && in_target_stretch_ ? count_addr_ : 0;
+        break;
+      case ReplayStop::Trap:
+        leave = on_trap(s, rt, stop.hit);
+        if (!leave) req = next_piece(rt);
+        break;
+      case ReplayStop::StretchEnds: leave = stretch_ends(rt); break;
+      case ReplayStop::ProcessExit: leave = at_process_exit(s, rt); break;
+      case ReplayStop::EventApplied:
+      case ReplayStop::End: break;
+    }
+    if (leave) return *leave;
+  }
+}
+
+ReplayTimeline::Leave ReplayTimeline::at_trace_end(ReplaySession& s) {
+  if (mode_ == Mode::Search || mode_ == Mode::Probe) return Leave::goal();
+  StopInfo end;
+  end.kind = StopInfo::Ended;
+  end.exit_code = s.exit_code();
+  end.killed_by = s.killed_by();
+  end.tid = debugged_;
+  if (mode_ == Mode::Navigate) {
+    mode_ = Mode::Serve;
+    here_ = Mark{};
+    here_.event = s.current_event();
+  }
+  return stay(s, end);
+}
+
+void ReplayTimeline::stretch_begins(ReplaySession& s, ReplayTask& rt) {
+  uint64_t e = s.current_event();
+  if (here_.event == e && !here_.pieces.empty() && !here_.at_exit) {
+    // Resumed inside a stretch (a restore): it stopped at a hit or a
+    // counted arrival unless its last piece was a step.
+    const Piece& last = here_.pieces.back();
+    skip_ip_ = last.step ? 0 : rt.task->regs().ip().as_int();
+    return;
+  }
+  skip_ip_ = 0;
+  fold_from_ = 0;
+  here_ = Mark{};
+  here_.event = e;
+  stretch_ip_ = rt.task->regs().ip().as_int();
+  in_target_stretch_ = mode_ != Mode::Serve && e == target_.event && !target_.at_exit;
+  piece_index_ = 0;
+  piece_done_ = 0;
+}
+
+RunRequest ReplayTimeline::next_piece(ReplayTask& rt) {
+  RunRequest d;
+  piece_from_hit_ = 0;
+  if (skip_ip_) {
+    d.skip_current = skip_ip_ == rt.task->regs().ip().as_int();
+    if (d.skip_current) piece_from_hit_ = skip_ip_;
+    skip_ip_ = 0;
+  }
+  switch (mode_) {
+    case Mode::Serve:
+      if (!debuggable(rt)) return d;
+      d.step = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid());
+      if (!serve_traps_.empty()) d.traps = &serve_traps_;
+      return d;
+    case Mode::Navigate:
+    case Mode::Probe:
+      if (!in_target_stretch_) return d;
+      if (piece_index_ < target_.pieces.size()) {
+        const Piece& p = target_.pieces[piece_index_];
+        if (p.until) {
+          d.until = p.until;
+          d.until_count = p.count;
+          if (p.whole) {
+            // Arrival k + 1 at X, from the stretch's start or from an
+            // arrival at X already reached (a snapshot there).
+            d.until_count = p.count + 1 - piece_done_;
+            d.count_first = piece_done_ == 0;
+          }
+          return d;
+        }
+        d.step = p.step;
+        if (!p.step) d.traps = &p.traps;
+        return d;
+      }
+      // Probe: past the base, one instruction at a time, watching the goal's watchpoints.
+      d.step = true;
+      union_traps_ = TrapSet{};
+      if (!probe_to_event_)
+        for (const HwWatch& w : probe_goal_.traps.hw)
+          if (w.kind != WatchKind::Exec) union_traps_.hw.push_back(w);
+      d.traps = &union_traps_;
+      return d;
+    case Mode::Search:
+      if (in_target_stretch_ && piece_index_ < target_.pieces.size()) {
+        const Piece p = search_form(target_.pieces[piece_index_]);
+        // A counted piece of a route does not count the instruction it
+        // starts at. A whole one counts every arrival; one it resumes from
+        // (a snapshot there) is stepped over by skip_ip_.
+        const Piece& c = target_.pieces[piece_index_];
+        if (c.until && !c.whole && piece_done_ == 0) d.skip_current = d.skip_on_restart = true;
+        d.step = p.step;
+        union_traps_ = p.step ? (debuggable(rt) ? serve_traps_ : TrapSet{}) : merged_traps(p.traps, debuggable(rt) ? serve_traps_ : TrapSet{});
+        d.traps = &union_traps_;
+        return d;
+      }
+      if (debuggable(rt) && !serve_traps_.empty()) d.traps = &serve_traps_;
+      return d;
+  }
+  return d;
+}
+
+std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hit) {
+  uint64_t ip = rt.task->regs().ip().as_int();
+  here_.ip = ip;
+  // Stopped before an instruction with a breakpoint, or at a counted
+  // arrival there (a position: about to run it): the next run steps over a
+  // breakpoint at it, whichever road reached the point.
+  skip_ip_ = hit.kind == TrapHit::Software || hit.kind == TrapHit::Counted ||
+                     (hit.kind == TrapHit::Hardware && hit.watch == WatchKind::Exec)
+                 ? ip
+                 : 0;
+  switch (mode_) {
+    case Mode::Serve: {
+      bool stepped = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid());
+      if (stepped) {
+        // gdb steps over a breakpoint it stopped at by itself (out, step,
+        // in, continue): remember when this step may be such a step-over.
+        bool lone = here_.pieces.empty() || here_.pieces.back().step == false;
+        fold_from_ = lone && !here_.pieces.empty() ? piece_from_hit_ : 0;
+        add_piece(here_, step_piece(1));
+      } else if (fold_from_ && here_.pieces.size() >= 2 && here_.pieces.back().step && here_.pieces.back().count == 1 &&
+                 !here_.pieces[here_.pieces.size() - 2].step && here_.pieces[here_.pieces.size() - 2].traps == serve_traps_ && serve_traps_.breaks_at(fold_from_)) {
+        // [run to T, step over its hit, run to T] is [run to T twice]: a run
+        // steps over the hit it starts from. This keeps a point reached
+        // through a million conditional-breakpoint hits one piece long.
+        here_.pieces.pop_back();
+        ++here_.pieces.back().count;
+        fold_from_ = 0;
+      } else {
+        add_piece(here_, run_piece(serve_traps_));
+        fold_from_ = 0;
+      }
+      StopInfo stop;
+      stop.kind = hit.kind == TrapHit::Step ? StopInfo::Step : StopInfo::Hit;
+      stop.hit = hit;
+      stop.tid = rt.recorded_tid();
+      return serve(s, stop);
+    }
+    case Mode::Navigate:
+    case Mode::Probe: {
+      if (piece_index_ < target_.pieces.size()) {
+        took_piece(target_.pieces[piece_index_]);
+        if (piece_index_ == target_.pieces.size() && counting_) {
+          count_result_ = Count{hit.executions, ip, stretch_ip_, hit.inside};
+          return Leave::goal();
+        }
+        if (piece_index_ == target_.pieces.size() && mode_ == Mode::Navigate) return arrive(s, rt.recorded_tid());
+        if (interrupt_due()) return serve_interrupt(s, rt.recorded_tid());
+        return std::nullopt;
+      }
+      // Probe, stepping past the base.
+      ++probe_steps_;
+      add_piece(here_, step_piece(1));
+      if (!probe_to_event_ && traps_hit(probe_goal_.traps, hit, ip)) {
+        --probe_steps_;  // one step before the goal
+        return Leave::goal();
+      }
+      if (interrupt_due()) return serve_interrupt(s, rt.recorded_tid());
+      return std::nullopt;
+    }
+    case Mode::Search: {
+      bool gdb_hit = debuggable(rt) && traps_hit(serve_traps_, hit, ip);
+      TrapHit h = hit;
+      if (h.kind == TrapHit::Step) {
+        h.kind = TrapHit::Software;
+        h.addr = ip;
+      }
+      if (in_target_stretch_ && piece_index_ < target_.pieces.size()) {
+        const Piece p = search_form(target_.pieces[piece_index_]);
+        if (p.step) {
+          took_piece(p);
+        } else {
+          // gdb's traps may stop it short of the piece's own.
+          add_piece(here_, run_piece(union_traps_));
+          if (traps_hit(p.traps, hit, ip) && ++piece_done_ == p.count) {
+            ++piece_index_;
+            piece_done_ = 0;
+          }
+        }
+        if (piece_index_ == target_.pieces.size()) {
+          // At the target: a breakpoint there has not run yet, but a
+          // watchpoint there stopped after its access, which is before it.
+          if (gdb_hit && h.kind == TrapHit::Hardware && h.watch != WatchKind::Exec) last_hit_ = std::make_pair(here_, h);
+          return Leave::goal();
+        }
+      } else {
+        add_piece(here_, run_piece(serve_traps_));
+      }
+      if (gdb_hit) last_hit_ = std::make_pair(here_, h);
+      if (interrupt_due()) return serve_interrupt(s, rt.recorded_tid());
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+void ReplayTimeline::took_piece(const Piece& p) {
+  Piece one = p;
+  if (!p.until) one.count = 1;  // a counted piece is done in one run
+  add_piece(here_, one);
+  if (p.until || ++piece_done_ == p.count) {
+    ++piece_index_;
+    piece_done_ = 0;
+  }
+}
+
+std::optional<ReplayTimeline::Leave> ReplayTimeline::stretch_ends(ReplayTask& rt) {
+  if (mode_ == Mode::Serve && debuggable(rt) && resume_.step &&
+      (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid())) {
+    step_finishes_after_event_ = true;
+    step_stop_tid_ = rt.recorded_tid();
+  }
+  if (mode_ == Mode::Navigate && in_target_stretch_ && piece_index_ < target_.pieces.size() && lenient_ &&
+      target_.located()) {
+    // A position gdb's user asked for that the stretch never reaches: stop
+    // at the event that ends it.
+    fprintf(stderr, "rr: 0x%llx does not run %llu times after event %llu; stopping at event %llu\n",
+            (unsigned long long)target_.pieces[0].until, (unsigned long long)target_.pieces[0].count + 1,
+            (unsigned long long)target_.event, (unsigned long long)target_.event + 1);
+    uint64_t next = target_.event + 1;
+    target_ = Mark{};
+    target_.event = next;
+    in_target_stretch_ = false;
+    return std::nullopt;
+  }
+  if (mode_ == Mode::Navigate && in_target_stretch_ && piece_index_ < target_.pieces.size())
+    return Leave::failed("the replay did not come back to the point it was asked to go to (event " +
+                         std::to_string(target_.event + 1) + ", piece " + std::to_string(piece_index_ + 1) + " of " +
+                         std::to_string(target_.pieces.size()) + ")");
+  if (mode_ == Mode::Probe && in_target_stretch_ && piece_index_ >= target_.pieces.size()) {
+    if (probe_to_event_) return Leave::goal();
+    return Leave::failed("the replay did not come back to the point gdb stopped at (event " +
+                         std::to_string(target_.event + 1) + ")");
+  }
+  return std::nullopt;
+}
+
+bool ReplayTimeline::interrupt_due() {
+  if (locating_) return false;
+  if (++since_interrupt_check_ < 256) return false;
+  since_interrupt_check_ = 0;
+  return handler_.interrupted();
+}
+
+std::optional<ReplayTimeline::Leave> ReplayTimeline::serve(ReplaySession& s, const StopInfo& stop) {
+  auto next = handler_.stopped(s, stop);
+  if (auto* jump = std::get_if<TimelineJump>(&next)) return Leave::to(*jump);
+  resume_ = std::get<Resume>(next);
+  step_finishes_after_event_ = false;
+  serve_traps_ = handler_.traps();
+  return std::nullopt;
+}
+
+ReplayTimeline::Leave ReplayTimeline::stay(ReplaySession& s, const StopInfo& stop) {
+  for (;;)
+    if (auto leave = serve(s, stop)) return *leave;
+}
+
+std::optional<ReplayTimeline::Leave> ReplayTimeline::serve_interrupt(ReplaySession& s, pid_t tid) {
+  mode_ = Mode::Serve;
+  fold_from_ = 0;
+  StopInfo stop;
+  stop.kind = StopInfo::Interrupted;
+  stop.tid = tid;
+  return serve(s, stop);
+}
+
+std::optional<ReplayTimeline::Leave> ReplayTimeline::after_event(ReplaySession& s, const SignalStop& sig) {
+  uint64_t e = s.current_event();
+  here_ = Mark{};
+  here_.event = e;
+  fold_from_ = 0;
+  in_target_stretch_ = false;
+  maybe_snapshot(s);
+  // ^C while going backwards (or navigating) stops wherever the replay is:
+  // a point of the past like any other.
+  if (mode_ != Mode::Serve && interrupt_due()) return serve_interrupt(s, debugged_);
+  switch (mode_) {
+    case Mode::Serve:
+      if (reports(s, sig)) return serve_signal(s, sig);
+      if (step_finishes_after_event_) {
+        StopInfo stop;
+        stop.kind = StopInfo::Step;
+        stop.tid = step_stop_tid_;
+        return serve(s, stop);
+      }
+      if (interrupt_due()) return serve_interrupt(s, debugged_);
+      return std::nullopt;
+    case Mode::Navigate:
+      if (target_.at_boundary() && e == target_.event) return arrive(s, debugged_);
+      return std::nullopt;
+    case Mode::Search:
+      if (target_.at_boundary() && e == target_.event) return Leave::goal();
+      return std::nullopt;
+    case Mode::Probe:
+      // The event ran no user code: the base is the answer.
+      if (probe_to_event_ && target_.at_boundary() && e == target_.event + 1) return Leave::goal();
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+bool ReplayTimeline::reports(ReplaySession& s, const SignalStop& sig) const {
+  if (!sig.sig) return false;
+  ReplayTask* rt = s.find_task(RecordedTid{sig.tid});
+  if (!rt || !debuggable(*rt)) return false;
+  return sig.fatal || handler_.reports_signal(sig.sig);
+}
+
+std::optional<ReplayTimeline::Leave> ReplayTimeline::serve_signal(ReplaySession& s, const SignalStop& sig) {
+  StopInfo stop;
+  stop.kind = StopInfo::Signal;
+  stop.sig = sig.sig;
+  stop.tid = sig.tid;
+  if (auto leave = serve(s, stop)) return leave;
+  if (!sig.fatal) return std::nullopt;
+  // Nothing of the process runs past its fatal signal: every move forward
+  // comes back here, and gdb can go backwards from the crash.
+  stop.kind = StopInfo::ProcessExit;
+  return stay(s, stop);
+}
+
+std::optional<ReplayTimeline::Leave> ReplayTimeline::at_process_exit(ReplaySession& s, ReplayTask& rt) {
+  if (!debuggable(rt)) return std::nullopt;
+  uint64_t e = s.current_event();
+  switch (mode_) {
+    case Mode::Serve: {
+      here_ = Mark{};
+      here_.event = e;
+      here_.at_exit = true;
+      StopInfo stop;
+      stop.kind = StopInfo::ProcessExit;
+      stop.tid = rt.recorded_tid();
+      return stay(s, stop);
+    }
+    case Mode::Navigate:
+      if (target_.at_exit && (target_.event == e || target_.event == UINT64_MAX)) {
+        target_.event = e;
+        target_.pieces.clear();
+        arrival_.kind = StopInfo::ProcessExit;
+        return arrive(s, rt.recorded_tid());
+      }
+      return std::nullopt;
+    case Mode::Search:
+      if (target_.at_exit && target_.event == e) return Leave::goal();
+      return std::nullopt;
+    case Mode::Probe:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace rr
