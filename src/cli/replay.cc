@@ -41,7 +41,8 @@ int replay_autopilot(const std::string& dir, unsigned long long from, bool ignor
   }
   Status st = s.run_to(0);
   if (!st.ok()) return fail(st.error().message);
-  return 0;
+  // As `rr record` did: the program's exit status, or 128+N for signal N.
+  return s.killed_by() ? 128 + s.killed_by() : s.exit_code();
 }
 
 // Where gdb starts and which process it debugs, from the trace.

@@ -37,8 +37,11 @@ bool pending_in(pid_t tgid, pid_t tid, int sig) {
 
 }  // namespace
 
-bool RecordSession::tracees_have_signal(int sig) const {
-  if (seen_stop_sigs_.count(sig)) return true;
+bool RecordSession::tracees_have_signal(int sig, std::chrono::steady_clock::time_point arrived) const {
+  // A stop with it around the time rr noticed its own (the loop may have
+  // taken the tracee's stop first).
+  auto stop = last_stop_with_.find(sig);
+  if (stop != last_stop_with_.end() && stop->second + kGroupGrace >= arrived) return true;
   for (const auto& [tid, t] : tasks()) {
     for (const siginfo_t& si : t->held)
       if (si.si_signo == sig) return true;
@@ -80,7 +83,6 @@ Status RecordSession::handle_outside_signals() {
     // From the terminal the whole foreground group got it; else wait a
     // moment to see whether the tracees got it as well.
     if (a.code == SI_KERNEL) continue;
-    seen_stop_sigs_.erase(a.sig);
     forwards_.push_back(a);
   }
   for (auto it = forwards_.begin(); it != forwards_.end();) {
@@ -89,7 +91,7 @@ Status RecordSession::handle_outside_signals() {
       continue;
     }
     // Sent to rr alone: natively the program would have received it.
-    if (!tracees_have_signal(it->sig) && !initial_ended_ && find_task(RecordedTid{initial_tgid_})) kill(initial_tgid_, it->sig);
+    if (!tracees_have_signal(it->sig, it->at) && !initial_ended_ && find_task(RecordedTid{initial_tgid_})) kill(initial_tgid_, it->sig);
     it = forwards_.erase(it);
   }
   return {};

@@ -361,7 +361,7 @@ Result<int> RecordSession::run() {
       continue;
     }
     stash_status(pid, status);
-    if (int sig = WaitStatus(status).stop_sig()) seen_stop_sigs_.insert(sig);
+    if (int sig = WaitStatus(status).stop_sig()) last_stop_with_[sig] = std::chrono::steady_clock::now();
     RecordTask* found = find_task(RecordedTid{pid});
     if (!found) continue;
     RecordTask& t = *found;

@@ -103,7 +103,7 @@ class RecordSession : public Session<RecordTask> {
   // program where it would have had them natively; a second interrupt
   // kills the tracees, whose ends are recorded, and the trace is finished.
   Status handle_outside_signals();
-  bool tracees_have_signal(int sig) const;
+  bool tracees_have_signal(int sig, std::chrono::steady_clock::time_point arrived) const;
   bool sent_by_tracee(pid_t sender) const;
   void stop_at_once(int sig);
   void stash_status(pid_t pid, int status);
@@ -157,7 +157,7 @@ class RecordSession : public Session<RecordTask> {
   std::vector<SharedMapping> shared_maps_;
   OutsideSignals outside_;
   std::vector<OutsideSignals::Arrival> forwards_;  // sent to rr by others: passed on unless the tracees got them too
-  std::set<int> seen_stop_sigs_;                    // signals tracees stopped with since one reached rr
+  std::map<int, std::chrono::steady_clock::time_point> last_stop_with_;  // when a tracee last stopped with each signal
   std::optional<std::chrono::steady_clock::time_point> last_interrupt_;
   bool stopping_ = false;                           // a second interrupt: the tracees are being killed
 };

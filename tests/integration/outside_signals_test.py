@@ -57,7 +57,7 @@ def finish(rr, name, p, trace, want_status, want_last=None, timeout=60):
         failures.append("%s: the trace is not finished: %r" % (name, dump.stderr))
         return
     rep = subprocess.run([rr, "replay", "-a", trace], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-    if rep.returncode != 0 or rep.stdout != out:
+    if rep.returncode != want_status or rep.stdout != out:
         failures.append("%s: replay -a exited %d and printed %d bytes, the recording %d; stderr %r"
                         % (name, rep.returncode, len(rep.stdout), len(out), rep.stderr[-400:]))
         return

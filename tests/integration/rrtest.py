@@ -89,8 +89,10 @@ def check_checkpoints(args, trace, last):
     for e in events[:: max(1, len(events) // 3)]:
         a = run([args.rr, "replay", "-a", "-g", str(e), trace], timeout=args.timeout)
         b = run([args.rr, "replay", "-a", "-g", str(e), "--ignore-pcp", trace], timeout=args.timeout)
-        if a.returncode != 0 or b.returncode != 0:
-            fail("rr replay -a -g %d failed: %s | %s" % (e, show(a.stderr), show(b.stderr)))
+        want = expected_status(args)
+        if a.returncode != want or b.returncode != want:
+            fail("rr replay -a -g %d exited %d and %d, expected the program's %d: %s | %s"
+                 % (e, a.returncode, b.returncode, want, show(a.stderr), show(b.stderr)))
         if a.stdout != b.stdout or a.stderr != b.stderr:
             fail("rr replay -a -g %d prints another tail from a checkpoint\n from start: %s\n from checkpoint: %s"
                  % (e, show(b.stdout), show(a.stdout)))
@@ -152,8 +154,9 @@ def main():
                      % (show(native.stdout), show(rec.stdout)))
 
         rep = run([args.rr, "replay", "-a", trace], timeout=args.timeout)
-        if rep.returncode != 0:
-            fail("rr replay -a exited %d; stderr: %s" % (rep.returncode, show(rep.stderr)))
+        if rep.returncode != want:
+            fail("rr replay -a exited %d, expected the program's status %d as the recording; stderr: %s"
+                 % (rep.returncode, want, show(rep.stderr)))
         if rep.stdout != rec.stdout:
             fail("replay stdout differs from record stdout\n record: %s\n replay: %s"
                  % (show(rec.stdout), show(rep.stdout)))
