@@ -234,11 +234,11 @@ void write_pages(Task& task, const std::vector<PageRecord>& pages) {
     size_t j = i + 1;
     while (j < pages.size() && pages[j].addr == pages[j - 1].addr + kPageSize) ++j;
     if (j == i + 1) {
-      task.write_mem(RemotePtr(pages[i].addr), pages[i].data.data(), pages[i].data.size());
+      task.write_mem(RemotePtr<>(pages[i].addr), pages[i].data.data(), pages[i].data.size());
     } else {
       run.clear();
       for (size_t k = i; k < j; ++k) run += pages[k].data;
-      task.write_mem(RemotePtr(pages[i].addr), run.data(), run.size());
+      task.write_mem(RemotePtr<>(pages[i].addr), run.data(), run.size());
     }
     i = j;
   }
@@ -262,7 +262,7 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
     // executable are, as it knew them in the recording. This comes while
     // nothing is mapped: the kernel refuses to switch the executable while
     // the old one is mapped, and the new image may map the very same file.
-    RemotePtr exe_path = rs.scratch_string(trace_dir + "/" + image.mm.exe_file);
+    RemotePtr<> exe_path = rs.scratch_string(trace_dir + "/" + image.mm.exe_file);
     int64_t exe_fd = rs.checked("opening the executable", SYS_openat, {(uint64_t)AT_FDCWD, exe_path.as_int(), O_RDONLY | O_CLOEXEC});
     struct prctl_mm_map map = {};
     map.start_code = image.mm.start_code;
@@ -278,9 +278,9 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
     map.env_end = image.mm.env_end;
     map.exe_fd = (uint32_t)exe_fd;
     map.auxv_size = image.mm.auxv.size();
-    RemotePtr auxv = rs.scratch(image.mm.auxv.data(), image.mm.auxv.size(), 2048);
+    RemotePtr<> auxv = rs.scratch(image.mm.auxv.data(), image.mm.auxv.size(), 2048);
     map.auxv = reinterpret_cast<__u64*>(auxv.as_int());
-    RemotePtr mapp = rs.scratch(&map, sizeof(map), 1024);
+    RemotePtr<> mapp = rs.scratch(&map, sizeof(map), 1024);
     rs.checked("setting the process layout (PR_SET_MM_MAP)", SYS_prctl,
                {PR_SET_MM, PR_SET_MM_MAP, mapp.as_int(), sizeof(map), 0});
     rs.syscall(SYS_close, {(uint64_t)exe_fd});
@@ -289,7 +289,7 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
       if (m.backing == Backing::Special) continue;
       uint64_t len = m.end - m.start;
       if (m.backing == Backing::File) {
-        RemotePtr path = rs.scratch_string(trace_dir + "/" + m.file);
+        RemotePtr<> path = rs.scratch_string(trace_dir + "/" + m.file);
         int64_t fd = rs.checked(("opening " + m.file).c_str(), SYS_openat, {(uint64_t)AT_FDCWD, path.as_int(), O_RDONLY | O_CLOEXEC});
         rs.checked(("mapping " + m.file).c_str(), SYS_mmap,
                    {m.start, len, (uint64_t)m.prot, MAP_PRIVATE | MAP_FIXED, (uint64_t)fd, m.offset});

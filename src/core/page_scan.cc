@@ -53,7 +53,7 @@ void PageScanner::scan(const MappingRecord& m, const Visit& visit, bool untouche
       ssize_t got = pread(file.get(), file_buf_.data(), std::min<uint64_t>(pages * kPageSize, file_size - file_off), file_off);
       file_have = got > 0 ? (size_t)got : 0;
     }
-    bool whole = present > 0 && t_.read_mem_fast(RemotePtr(a), buf_.data(), pages * kPageSize);
+    bool whole = present > 0 && t_.read_mem_fast(RemotePtr<>(a), buf_.data(), pages * kPageSize);
     for (size_t p = 0; p < pages; ++p) {
       uint64_t addr = a + p * kPageSize;
       uint8_t* page = buf_.data() + p * kPageSize;
@@ -78,7 +78,7 @@ void PageScanner::scan(const MappingRecord& m, const Visit& visit, bool untouche
         visit(addr, PageKind::Untouched, bytes);
         continue;
       }
-      if (!whole && !t_.read_mem(RemotePtr(addr), page, kPageSize)) {
+      if (!whole && !t_.read_mem(RemotePtr<>(addr), page, kPageSize)) {
         visit(addr, PageKind::Unreadable, nullptr);
         continue;
       }

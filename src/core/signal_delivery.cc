@@ -24,10 +24,10 @@ constexpr uint64_t kFrameFpstate = 8 + 40 + 23 * 8;
 // in the software-reserved bytes 464.. of the FXSAVE area (magic, then the
 // extended size); a plain FXSAVE image is 512 bytes.
 bool frame_fpu_range(Task& t, uint64_t frame, uint64_t& addr, size_t& len) {
-  addr = t.read_val<uint64_t>(RemotePtr(frame + kFrameFpstate));
+  addr = t.read_val(RemotePtr<uint64_t>(frame + kFrameFpstate));
   if (!addr) return false;
   uint32_t sw[2];
-  if (!t.read_mem(RemotePtr(addr + 464), sw, sizeof(sw))) return false;
+  if (!t.read_mem(RemotePtr<>(addr + 464), sw, sizeof(sw))) return false;
   len = (sw[0] == 0x46505853u /* FP_XSTATE_MAGIC1 */ && sw[1] >= 512 && sw[1] <= 65536) ? sw[1] : 512;
   return true;
 }
@@ -73,25 +73,25 @@ bool deliver_to_handler(Task& t, int sig) {
 FrameKernelState read_frame_state(Task& t) {
   uint64_t frame = t.regs().sp().as_int();
   FrameKernelState s;
-  s.err = t.read_val<uint64_t>(RemotePtr(frame + kFrameErr));
-  s.trapno = t.read_val<uint64_t>(RemotePtr(frame + kFrameTrapno));
-  s.cr2 = t.read_val<uint64_t>(RemotePtr(frame + kFrameCr2));
+  s.err = t.read_val(RemotePtr<uint64_t>(frame + kFrameErr));
+  s.trapno = t.read_val(RemotePtr<uint64_t>(frame + kFrameTrapno));
+  s.cr2 = t.read_val(RemotePtr<uint64_t>(frame + kFrameCr2));
   uint64_t addr;
   size_t len;
-  if (frame_fpu_range(t, frame, addr, len)) s.fpu = t.read_bytes(RemotePtr(addr), len);
+  if (frame_fpu_range(t, frame, addr, len)) s.fpu = t.read_bytes(RemotePtr<>(addr), len);
   return s;
 }
 
 void write_frame_state(Task& t, const FrameKernelState& s) {
   uint64_t frame = t.regs().sp().as_int();
-  t.write_val(RemotePtr(frame + kFrameErr), s.err);
-  t.write_val(RemotePtr(frame + kFrameTrapno), s.trapno);
-  t.write_val(RemotePtr(frame + kFrameCr2), s.cr2);
+  t.write_val(RemotePtr<uint64_t>(frame + kFrameErr), s.err);
+  t.write_val(RemotePtr<uint64_t>(frame + kFrameTrapno), s.trapno);
+  t.write_val(RemotePtr<uint64_t>(frame + kFrameCr2), s.cr2);
   uint64_t addr;
   size_t len;
   if (s.fpu.empty() || !frame_fpu_range(t, frame, addr, len)) return;
   if (len != s.fpu.size()) fatal("the signal frame's FPU image has another size than in the recording");
-  t.write_mem(RemotePtr(addr), s.fpu.data(), s.fpu.size());
+  t.write_mem(RemotePtr<>(addr), s.fpu.data(), s.fpu.size());
 }
 
 }  // namespace rr

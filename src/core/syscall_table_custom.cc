@@ -55,12 +55,12 @@ static_assert(sizeof(struct __user_cap_data_struct) == 12);
 static_assert(sizeof(struct sockaddr_storage) == 128);
 
 void add(Out& out, uint64_t addr, uint64_t len) {
-  if (addr != 0 && len != 0) out.push_back({RemotePtr(addr), len});
+  if (addr != 0 && len != 0) out.push_back({RemotePtr<>(addr), len});
 }
 
 template <typename T>
 bool read_val(SyscallMemReader& mem, uint64_t addr, T& value) {
-  return addr != 0 && mem.read(RemotePtr(addr), &value, sizeof value);
+  return addr != 0 && mem.read(RemotePtr<>(addr), &value, sizeof value);
 }
 
 // The kernel fills an iovec array in order, each buffer before the next.
@@ -68,7 +68,7 @@ void add_iov(SyscallMemReader& mem, uint64_t iov_addr, uint64_t iovcnt, uint64_t
              Out& out) {
   if (iov_addr == 0 || nbytes == 0 || iovcnt == 0 || iovcnt > kMaxIov) return;
   std::vector<TraceeIovec> iov(iovcnt);
-  if (!mem.read(RemotePtr(iov_addr), iov.data(), iovcnt * sizeof(TraceeIovec))) return;
+  if (!mem.read(RemotePtr<>(iov_addr), iov.data(), iovcnt * sizeof(TraceeIovec))) return;
   for (const TraceeIovec& v : iov) {
     if (nbytes == 0) break;
     uint64_t n = std::min(nbytes, v.len);
@@ -359,7 +359,7 @@ std::string clone(const SyscallArgs& c, SyscallMemReader&, Out& out) {
 std::string clone3(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
   if (c.failed()) return {};
   uint64_t args[4] = {};  // flags, pidfd, child_tid, parent_tid
-  if (c.arg[1] < sizeof(args) || !mem.read(RemotePtr(c.arg[0]), args, sizeof(args))) return {};
+  if (c.arg[1] < sizeof(args) || !mem.read(RemotePtr<>(c.arg[0]), args, sizeof(args))) return {};
   if (args[0] & CLONE_PIDFD) add(out, args[1], sizeof(int32_t));
   if (args[0] & CLONE_PARENT_SETTID) add(out, args[3], sizeof(int32_t));
   return {};
@@ -374,7 +374,7 @@ bool clone_flags(const SyscallArgs& c, SyscallMemReader& mem, uint64_t* flags) {
     case SYS_fork: *flags = SIGCHLD; return true;
     case SYS_vfork: *flags = CLONE_VM | CLONE_VFORK | SIGCHLD; return true;
     case SYS_clone: *flags = c.arg[0]; return true;
-    case SYS_clone3: return c.arg[1] >= 8 && mem.read(RemotePtr(c.arg[0]), flags, sizeof(*flags));
+    case SYS_clone3: return c.arg[1] >= 8 && mem.read(RemotePtr<>(c.arg[0]), flags, sizeof(*flags));
   }
   return false;
 }

@@ -129,7 +129,7 @@ Result<CloneRun> prepare_clone_run(Task& t, const SyscallArgs& call, const Regis
   if (want_tid > 0) {
     if (call.nr == SYS_clone3) {
       size_t size = std::min<uint64_t>(call.arg[1], sizeof(args));
-      if (size < CLONE_ARGS_SIZE_VER0 || !t.read_mem(RemotePtr(call.arg[0]), &args, size))
+      if (size < CLONE_ARGS_SIZE_VER0 || !t.read_mem(RemotePtr<>(call.arg[0]), &args, size))
         return make_error(ErrorKind::Divergence, "cannot read clone3's arguments");
       args.flags = run_flags;
     } else {
@@ -153,10 +153,10 @@ Result<CloneRun> prepare_clone_run(Task& t, const SyscallArgs& call, const Regis
     args.set_tid = kRrScratch + sizeof(args);
     args.set_tid_size = 1;
     args.cgroup = 0;
-    run.saved_scratch = t.read_bytes(RemotePtr(kRrScratch), sizeof(args) + sizeof(pid_t));
+    run.saved_scratch = t.read_bytes(RemotePtr<>(kRrScratch), sizeof(args) + sizeof(pid_t));
     int32_t want = want_tid;
-    t.write_mem(RemotePtr(kRrScratch), &args, sizeof(args));
-    t.write_mem(RemotePtr(kRrScratch + sizeof(args)), &want, sizeof(want));
+    t.write_mem(RemotePtr<>(kRrScratch), &args, sizeof(args));
+    t.write_mem(RemotePtr<>(kRrScratch + sizeof(args)), &want, sizeof(want));
     run.nr = SYS_clone3;
     r.set_arg(0, kRrScratch);
     r.set_arg(1, sizeof(args));
@@ -170,12 +170,12 @@ Result<CloneRun> prepare_clone_run(Task& t, const SyscallArgs& call, const Regis
   } else {
     size_t size = std::min<uint64_t>(call.arg[1], 256);
     std::string raw(size, '\0');
-    if (!t.read_mem(RemotePtr(call.arg[0]), raw.data(), size))
+    if (!t.read_mem(RemotePtr<>(call.arg[0]), raw.data(), size))
       return make_error(ErrorKind::Divergence, "cannot read clone3's arguments");
     memcpy(raw.data(), &run_flags, sizeof(run_flags));
     if (size >= 24) memcpy(&run.ctid, raw.data() + 16, sizeof(run.ctid));
-    run.saved_scratch = t.read_bytes(RemotePtr(kRrScratch), size);
-    t.write_mem(RemotePtr(kRrScratch), raw.data(), size);
+    run.saved_scratch = t.read_bytes(RemotePtr<>(kRrScratch), size);
+    t.write_mem(RemotePtr<>(kRrScratch), raw.data(), size);
     r.set_arg(0, kRrScratch);
   }
   return run;
@@ -224,7 +224,7 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
            (long long)t.regs().syscall_result());
     args.set_tid = 0;
     args.set_tid_size = 0;
-    t.write_mem(RemotePtr(kRrScratch), &args, sizeof(args));
+    t.write_mem(RemotePtr<>(kRrScratch), &args, sizeof(args));
   }
   int ev = st.ptrace_event();
   if (ev != PTRACE_EVENT_FORK && ev != PTRACE_EVENT_VFORK && ev != PTRACE_EVENT_CLONE)
@@ -242,7 +242,7 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
     st = wait_filtered(rt, ResumeHow::Syscall);
     if (!st.is_syscall_stop()) return divergence(f, syscall_name(call.nr) + " did not return: " + describe_stop(st));
     Registers after = t.regs();
-    if (!saved_scratch.empty()) t.write_mem(RemotePtr(kRrScratch), saved_scratch.data(), saved_scratch.size());
+    if (!saved_scratch.empty()) t.write_mem(RemotePtr<>(kRrScratch), saved_scratch.data(), saved_scratch.size());
     for (int i = 0; i < 6; ++i) after.set_arg(i, entry.arg(i));
     after.set_syscallno(call.nr);
     after.set_syscall_result(recorded_child);
@@ -262,10 +262,10 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
   if (vfork) child->vfork_parent = rt.recorded_tid();
   // clone3's arguments were in the shared scratch page; the parent is not
   // stopped yet, so they are cleared when the child leaves it.
-  if (vfork && !saved_scratch.empty()) t.write_mem(RemotePtr(kRrScratch), saved_scratch.data(), saved_scratch.size());
+  if (vfork && !saved_scratch.empty()) t.write_mem(RemotePtr<>(kRrScratch), saved_scratch.data(), saved_scratch.size());
   // The kernel wrote the live tid; the program saw the recorded one.
-  if ((flags & CLONE_CHILD_SETTID) && ctid) c.write_val<int32_t>(RemotePtr(ctid), recorded_child);
-  if (!saved_scratch.empty() && !(run_flags & CLONE_VM)) c.write_mem(RemotePtr(kRrScratch), saved_scratch.data(), saved_scratch.size());
+  if ((flags & CLONE_CHILD_SETTID) && ctid) c.write_val(RemotePtr<int32_t>(ctid), recorded_child);
+  if (!saved_scratch.empty() && !(run_flags & CLONE_VM)) c.write_mem(RemotePtr<>(kRrScratch), saved_scratch.data(), saved_scratch.size());
   add_clone(rt, std::move(child), flags);
   return {};
 }
@@ -289,12 +289,12 @@ Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace:
       bool want_ignored = ignored & bit;
       if (!(caught & bit) && ((now_ignored & bit) != 0) == want_ignored) continue;
       uint64_t act[4] = {want_ignored ? (uint64_t)SIG_IGN : (uint64_t)SIG_DFL, 0, 0, 0};
-      RemotePtr p = rs.scratch(act, sizeof(act));
+      RemotePtr<> p = rs.scratch(act, sizeof(act));
       rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, p.as_int(), 0, 8});
     }
     stack_t none = {};
     none.ss_flags = SS_DISABLE;
-    RemotePtr p = rs.scratch(&none, sizeof(none), 64);
+    RemotePtr<> p = rs.scratch(&none, sizeof(none), 64);
     rs.syscall(SYS_sigaltstack, {p.as_int(), 0});
   }
   if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, t.tid(), (void*)sizeof(blocked), &blocked) != 0)
@@ -320,7 +320,7 @@ Result<std::unique_ptr<Task>> ReplaySession::spawn_exec_process(pid_t recorded, 
     for (int sig = 1; sig <= 64; ++sig) {
       if (!((ignored >> (sig - 1)) & 1) || sig == SIGKILL || sig == SIGSTOP) continue;
       uint64_t act[4] = {(uint64_t)SIG_IGN, 0, 0, 0};
-      RemotePtr p = rs.scratch(act, sizeof(act));
+      RemotePtr<> p = rs.scratch(act, sizeof(act));
       rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, p.as_int(), 0, 8});
     }
   }
