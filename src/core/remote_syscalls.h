@@ -33,6 +33,11 @@ class RemoteSyscalls {
   // Copies `data` into the rr scratch page at `offset` and returns its address.
   RemotePtr<> scratch(const void* data, size_t len, size_t offset = 0);
   RemotePtr<> scratch_string(const std::string& s, size_t offset = 0);
+  template <typename T>
+    requires std::is_trivially_copyable_v<T>
+  RemotePtr<T> scratch_val(const T& value, size_t offset = 0) {
+    return scratch(&value, sizeof(value), offset).template cast<T>();
+  }
 
   // Async signals that reached the tracee while it ran injected code; they
   // were suppressed and the caller decides what to do with them.

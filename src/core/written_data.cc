@@ -56,10 +56,10 @@ bool written_bytes(const SyscallArgs& call, SyscallMemReader& mem, std::string& 
       // The result counts messages; the kernel stored each one's length in
       // its msg_len, which the recording holds and replay has written back.
       for (uint64_t i = 0; i < std::min({ret, count, kMaxIov}); ++i) {
-        uint64_t entry = buf + i * kMmsghdrSize;
+        RemotePtr<TraceeMmsghdr> entry = RemotePtr<TraceeMmsghdr>(buf) + i;
         uint32_t len = 0;
-        if (!mem.read(RemotePtr<>(entry + kMmsgLenOffset), &len, sizeof len)) return false;
-        if (!append_msghdr(mem, entry, len, out)) return false;
+        if (!mem.read(entry.field(&TraceeMmsghdr::len), &len, sizeof len)) return false;
+        if (!append_msghdr(mem, entry.as_int(), len, out)) return false;
       }
       return true;
     case WrittenData::None:

@@ -49,18 +49,15 @@ bool is_synchronous(int sig, const siginfo_t& si) {
 // Hides the vDSO from the program: its AT_SYSINFO_EHDR auxv entry becomes
 // AT_IGNORE, so libc makes real (recorded) syscalls for time.
 void hide_vdso(Task& t) {
-  Registers r = t.regs();
-  uint64_t sp = r.sp().as_int();
-  uint64_t argc = t.read_val(RemotePtr<uint64_t>(sp));
-  uint64_t p = sp + 8 * (argc + 2);  // skip argc, argv[], NULL
-  while (t.read_val(RemotePtr<uint64_t>(p)) != 0) p += 8;
-  p += 8;
-  for (;; p += 16) {
-    uint64_t type = t.read_val(RemotePtr<uint64_t>(p));
+  RemotePtr<uint64_t> sp = t.regs().sp().cast<uint64_t>();
+  uint64_t argc = t.read_val(sp);
+  RemotePtr<uint64_t> envp = sp + (argc + 2);  // skip argc, argv[], NULL
+  while (t.read_val(envp) != 0) envp += 1;
+  for (RemotePtr<Elf64_auxv_t> entry = (envp + 1).cast<Elf64_auxv_t>();; entry += 1) {
+    RemotePtr<uint64_t> type_at = entry.field(&Elf64_auxv_t::a_type);
+    uint64_t type = t.read_val(type_at);
     if (type == AT_NULL) break;
-    if (type == AT_SYSINFO_EHDR) {
-      t.write_val(RemotePtr<uint64_t>(p), AT_IGNORE);
-    }
+    if (type == AT_SYSINFO_EHDR) t.write_val(type_at, AT_IGNORE);
   }
 }
 

@@ -30,6 +30,7 @@
 #include "core/tracee_setup.h"
 #include "core/syscall_table.h"
 #include "core/task_mem_reader.h"
+#include "core/tracee_abi.h"
 #include "util/fatal.h"
 #include "util/io.h"
 
@@ -129,7 +130,7 @@ Result<CloneRun> prepare_clone_run(Task& t, const SyscallArgs& call, const Regis
   if (want_tid > 0) {
     if (call.nr == SYS_clone3) {
       size_t size = std::min<uint64_t>(call.arg[1], sizeof(args));
-      if (size < CLONE_ARGS_SIZE_VER0 || !t.read_mem(RemotePtr<>(call.arg[0]), &args, size))
+      if (size < CLONE_ARGS_SIZE_VER0 || !t.read_mem(RemotePtr<struct clone_args>(call.arg[0]), &args, size))
         return make_error(ErrorKind::Divergence, "cannot read clone3's arguments");
       args.flags = run_flags;
     } else {
@@ -150,15 +151,15 @@ Result<CloneRun> prepare_clone_run(Task& t, const SyscallArgs& call, const Regis
       }
     }
     run.ctid = args.child_tid;
-    args.set_tid = kRrScratch + sizeof(args);
+    RemotePtr<int32_t> want_at = (kCloneArgsAt + 1).cast<int32_t>();
+    args.set_tid = want_at.as_int();
     args.set_tid_size = 1;
     args.cgroup = 0;
-    run.saved_scratch = t.read_bytes(RemotePtr<>(kRrScratch), sizeof(args) + sizeof(pid_t));
-    int32_t want = want_tid;
-    t.write_mem(RemotePtr<>(kRrScratch), &args, sizeof(args));
-    t.write_mem(RemotePtr<>(kRrScratch + sizeof(args)), &want, sizeof(want));
+    run.saved_scratch = t.read_bytes(kCloneArgsAt, sizeof(args) + sizeof(pid_t));
+    t.write_val(kCloneArgsAt, args);
+    t.write_val(want_at, want_tid);
     run.nr = SYS_clone3;
-    r.set_arg(0, kRrScratch);
+    r.set_arg(0, kCloneArgsAt.as_int());
     r.set_arg(1, sizeof(args));
   } else if (call.nr == SYS_fork || (call.nr == SYS_vfork && !vfork)) {
     run.nr = SYS_clone;
@@ -173,7 +174,8 @@ Result<CloneRun> prepare_clone_run(Task& t, const SyscallArgs& call, const Regis
     if (!t.read_mem(RemotePtr<>(call.arg[0]), raw.data(), size))
       return make_error(ErrorKind::Divergence, "cannot read clone3's arguments");
     memcpy(raw.data(), &run_flags, sizeof(run_flags));
-    if (size >= 24) memcpy(&run.ctid, raw.data() + 16, sizeof(run.ctid));
+    constexpr size_t kChildTid = offsetof(struct clone_args, child_tid);
+    if (size >= kChildTid + sizeof(run.ctid)) memcpy(&run.ctid, raw.data() + kChildTid, sizeof(run.ctid));
     run.saved_scratch = t.read_bytes(RemotePtr<>(kRrScratch), size);
     t.write_mem(RemotePtr<>(kRrScratch), raw.data(), size);
     r.set_arg(0, kRrScratch);
@@ -288,13 +290,13 @@ Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace:
       if (sig == SIGKILL || sig == SIGSTOP) continue;
       bool want_ignored = ignored & bit;
       if (!(caught & bit) && ((now_ignored & bit) != 0) == want_ignored) continue;
-      uint64_t act[4] = {want_ignored ? (uint64_t)SIG_IGN : (uint64_t)SIG_DFL, 0, 0, 0};
-      RemotePtr<> p = rs.scratch(act, sizeof(act));
+      TraceeSigaction act = {want_ignored ? (uint64_t)SIG_IGN : (uint64_t)SIG_DFL, 0, 0, 0};
+      RemotePtr<TraceeSigaction> p = rs.scratch_val(act);
       rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, p.as_int(), 0, 8});
     }
     stack_t none = {};
     none.ss_flags = SS_DISABLE;
-    RemotePtr<> p = rs.scratch(&none, sizeof(none), 64);
+    RemotePtr<stack_t> p = rs.scratch_val(none, 64);
     rs.syscall(SYS_sigaltstack, {p.as_int(), 0});
   }
   if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, t.tid(), (void*)sizeof(blocked), &blocked) != 0)
@@ -319,8 +321,8 @@ Result<std::unique_ptr<Task>> ReplaySession::spawn_exec_process(pid_t recorded, 
     RemoteSyscalls rs(t);
     for (int sig = 1; sig <= 64; ++sig) {
       if (!((ignored >> (sig - 1)) & 1) || sig == SIGKILL || sig == SIGSTOP) continue;
-      uint64_t act[4] = {(uint64_t)SIG_IGN, 0, 0, 0};
-      RemotePtr<> p = rs.scratch(act, sizeof(act));
+      TraceeSigaction act = {(uint64_t)SIG_IGN, 0, 0, 0};
+      RemotePtr<TraceeSigaction> p = rs.scratch_val(act);
       rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, p.as_int(), 0, 8});
     }
   }

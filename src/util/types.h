@@ -30,12 +30,12 @@ class RemotePtr {
   template <typename U>
   constexpr RemotePtr<U> cast() const { return RemotePtr<U>(addr_); }
 
-  constexpr RemotePtr operator+(uint64_t n) const { return RemotePtr(addr_ + n * kStride); }
-  constexpr RemotePtr operator-(uint64_t n) const { return RemotePtr(addr_ - n * kStride); }
-  constexpr RemotePtr& operator+=(uint64_t n) { addr_ += n * kStride; return *this; }
-  constexpr RemotePtr& operator-=(uint64_t n) { addr_ -= n * kStride; return *this; }
+  constexpr RemotePtr operator+(uint64_t n) const { return RemotePtr(addr_ + n * stride()); }
+  constexpr RemotePtr operator-(uint64_t n) const { return RemotePtr(addr_ - n * stride()); }
+  constexpr RemotePtr& operator+=(uint64_t n) { addr_ += n * stride(); return *this; }
+  constexpr RemotePtr& operator-=(uint64_t n) { addr_ -= n * stride(); return *this; }
   // Distance in elements (bytes for RemotePtr<>) from other up to this.
-  constexpr uint64_t operator-(RemotePtr other) const { return (addr_ - other.addr_) / kStride; }
+  constexpr uint64_t operator-(RemotePtr other) const { return (addr_ - other.addr_) / stride(); }
 
   // The member `member` of the struct this points at, e.g.
   // RemotePtr<siginfo_t> p; p.field(&siginfo_t::si_signo) is a RemotePtr<int>.
@@ -50,10 +50,12 @@ class RemotePtr {
   constexpr auto operator<=>(const RemotePtr&) const = default;
 
  private:
-  static constexpr uint64_t kStride = [] {
-    if constexpr (std::is_void_v<T>) return uint64_t{1};
-    else return uint64_t{sizeof(T)};
-  }();
+  // A function, not a constant, so that a RemotePtr<T> of an incomplete T
+  // can be declared (arithmetic needs T complete).
+  static constexpr uint64_t stride() {
+    if constexpr (std::is_void_v<T>) return 1;
+    else return sizeof(T);
+  }
   uint64_t addr_ = 0;
 };
 
