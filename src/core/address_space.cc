@@ -42,8 +42,8 @@ std::vector<MapEntry> read_maps(pid_t pid) {
     if (sscanf(line.c_str(), "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &offset, &dmaj, &dmin,
                &inode, &name_at) < 7)
       continue;
-    e.start = start;
-    e.end = end;
+    e.start = RemotePtr<>(start);
+    e.end = RemotePtr<>(end);
     e.offset = offset;
     e.inode = inode;
     e.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) | (perms[2] == 'x' ? PROT_EXEC : 0);
@@ -64,7 +64,7 @@ std::string prot_string(int prot, bool shared) {
 }
 
 bool is_special_mapping(const MapEntry& e) {
-  if (e.start >= kRrPageAddr && e.end <= kRrPageAddr + kRrPageSize) return true;
+  if (in_rr_page(e.start, e.end)) return true;
   return e.name == "[vdso]" || e.name == "[vvar]" || e.name == "[vvar_vclock]" || e.name == "[vsyscall]";
 }
 
@@ -145,7 +145,7 @@ namespace {
 // same file (same inode).
 std::string map_file_path(const std::string& proc, const MapEntry& e) {
   char range[64];
-  snprintf(range, sizeof(range), "/map_files/%" PRIx64 "-%" PRIx64, e.start, e.end);
+  snprintf(range, sizeof(range), "/map_files/%" PRIx64 "-%" PRIx64, e.start.as_int(), e.end.as_int());
   std::string path = proc + range;
   static const bool map_files_open = [&]() {
     ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -174,7 +174,7 @@ ProcessImage capture_image(Task& task, RemoteSyscalls& remote, const StoreFile& 
     }
     // Only what a rebuilt mapping would not hold already.
     if (m.backing != Backing::Special)
-      scanner.scan(m, [&](uint64_t addr, PageKind kind, const uint8_t* page) {
+      scanner.scan(m, [&](RemotePtr<> addr, PageKind kind, const uint8_t* page) {
         if (kind == PageKind::Data) img.pages.push_back(PageRecord{addr, std::string((const char*)page, kPageSize)});
       });
     img.mappings.push_back(std::move(m));
@@ -197,11 +197,11 @@ void place_special_mappings(Task& task, RemoteSyscalls& rs, const ProcessImage& 
   std::vector<MapEntry> current = read_maps(task.tid());
   struct Move {
     MapEntry from;
-    uint64_t to;
+    RemotePtr<> to;
   };
   std::vector<Move> moves;
   for (const MappingRecord& m : image.mappings) {
-    if (m.backing != Backing::Special || (m.start >= kRrPageAddr && m.end <= kRrPageAddr + kRrPageSize) || m.name == "[vsyscall]") continue;
+    if (m.backing != Backing::Special || in_rr_page(m.start, m.end) || m.name == "[vsyscall]") continue;
     const MapEntry* found = nullptr;
     for (const MapEntry& e : current)
       if (e.name == m.name) found = &e;
@@ -215,14 +215,15 @@ void place_special_mappings(Task& task, RemoteSyscalls& rs, const ProcessImage& 
   uint64_t park = parking;
   for (Move& mv : moves) {
     uint64_t len = mv.from.end - mv.from.start;
-    rs.checked("parking a kernel mapping", SYS_mremap, {mv.from.start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, park});
-    mv.from.end = park + len;
-    mv.from.start = park;
+    rs.checked("parking a kernel mapping", SYS_mremap, {mv.from.start.as_int(), len, len, MREMAP_MAYMOVE | MREMAP_FIXED, park});
+    mv.from.end = RemotePtr<>(park + len);
+    mv.from.start = RemotePtr<>(park);
     park += page_ceil(len) + kPageSize;
   }
   for (Move& mv : moves) {
     uint64_t len = mv.from.end - mv.from.start;
-    rs.checked("moving a kernel mapping", SYS_mremap, {mv.from.start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, mv.to});
+    rs.checked("moving a kernel mapping", SYS_mremap,
+               {mv.from.start.as_int(), len, len, MREMAP_MAYMOVE | MREMAP_FIXED, mv.to.as_int()});
   }
 }
 
@@ -234,11 +235,11 @@ void write_pages(Task& task, const std::vector<PageRecord>& pages) {
     size_t j = i + 1;
     while (j < pages.size() && pages[j].addr == pages[j - 1].addr + kPageSize) ++j;
     if (j == i + 1) {
-      task.write_mem(RemotePtr<>(pages[i].addr), pages[i].data.data(), pages[i].data.size());
+      task.write_mem(pages[i].addr, pages[i].data.data(), pages[i].data.size());
     } else {
       run.clear();
       for (size_t k = i; k < j; ++k) run += pages[k].data;
-      task.write_mem(RemotePtr<>(pages[i].addr), run.data(), run.size());
+      task.write_mem(pages[i].addr, run.data(), run.size());
     }
     i = j;
   }
@@ -256,7 +257,7 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
     RemoteSyscalls rs(task);
     for (const MapEntry& e : read_maps(task.tid())) {
       if (is_special_mapping(e)) continue;
-      rs.checked("unmapping", SYS_munmap, {e.start, e.end - e.start});
+      rs.checked("unmapping", SYS_munmap, {e.start.as_int(), e.end - e.start});
     }
     // Tell the kernel where code, data, heap, stack, arguments and the
     // executable are, as it knew them in the recording. This comes while
@@ -292,12 +293,12 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
         RemotePtr<> path = rs.scratch_string(trace_dir + "/" + m.file);
         int64_t fd = rs.checked(("opening " + m.file).c_str(), SYS_openat, {(uint64_t)AT_FDCWD, path.as_int(), O_RDONLY | O_CLOEXEC});
         rs.checked(("mapping " + m.file).c_str(), SYS_mmap,
-                   {m.start, len, (uint64_t)m.prot, MAP_PRIVATE | MAP_FIXED, (uint64_t)fd, m.offset});
+                   {m.start.as_int(), len, (uint64_t)m.prot, MAP_PRIVATE | MAP_FIXED, (uint64_t)fd, m.offset});
         rs.syscall(SYS_close, {(uint64_t)fd});
       } else {
         uint64_t flags = (m.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED;
         if (m.grows_down) flags |= MAP_GROWSDOWN;
-        rs.checked("mapping anonymous memory", SYS_mmap, {m.start, len, (uint64_t)m.prot, flags, (uint64_t)-1, 0});
+        rs.checked("mapping anonymous memory", SYS_mmap, {m.start.as_int(), len, (uint64_t)m.prot, flags, (uint64_t)-1, 0});
       }
     }
     write_pages(task, image.pages);

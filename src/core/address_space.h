@@ -22,7 +22,7 @@ class RemoteSyscalls;
 
 // One line of /proc/PID/maps.
 struct MapEntry {
-  uint64_t start = 0, end = 0;
+  RemotePtr<> start, end;
   int prot = 0;  // PROT_* bits
   bool shared = false;
   uint64_t offset = 0;
@@ -38,7 +38,7 @@ enum class Backing : uint8_t { Anonymous, File, Special };
 
 // A mapping of a captured image.
 struct MappingRecord {
-  uint64_t start = 0, end = 0;
+  RemotePtr<> start, end;
   int prot = 0;
   bool shared = false;
   uint64_t offset = 0;
@@ -49,7 +49,7 @@ struct MappingRecord {
 };
 
 struct PageRecord {
-  uint64_t addr = 0;
+  RemotePtr<> addr;
   std::string data;  // kPageSize bytes
 };
 

@@ -24,6 +24,11 @@ constexpr uint64_t kRrScratchSize = kPageSize;
 // followed by the one tid its set_tid asks for.
 inline constexpr RemotePtr<clone_args> kCloneArgsAt{kRrScratch};
 
+// Whether [start, end) lies within the rr page.
+constexpr bool in_rr_page(RemotePtr<> start, RemotePtr<> end) {
+  return start >= RemotePtr<>(kRrPageAddr) && end <= RemotePtr<>(kRrPageAddr) + kRrPageSize;
+}
+
 // The bytes of the code page's start.
 inline constexpr uint8_t kRrPageCode[] = {0x0f, 0x05, 0xcc};
 

@@ -52,8 +52,8 @@ void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out) {
   for (size_t i = 0; i < img.mappings.size(); ++i) {
     const MappingRecord& m = img.mappings[i];
     auto b = maps[i];
-    b.setStart(m.start);
-    b.setEnd(m.end);
+    b.setStart(m.start.as_int());
+    b.setEnd(m.end.as_int());
     b.setProt(m.prot);
     b.setShared(m.shared);
     b.setOffset(m.offset);
@@ -67,7 +67,7 @@ void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out) {
   }
   auto pages = out.initPages(img.pages.size());
   for (size_t i = 0; i < img.pages.size(); ++i) {
-    pages[i].setAddr(img.pages[i].addr);
+    pages[i].setAddr(img.pages[i].addr.as_int());
     pages[i].setData(capnp_bytes(img.pages[i].data));
   }
   auto mm = out.initMm();
@@ -93,8 +93,8 @@ ProcessImage image_from_capnp(trace::ExecImage::Reader in) {
   ProcessImage img;
   for (auto b : in.getMappings()) {
     MappingRecord m;
-    m.start = b.getStart();
-    m.end = b.getEnd();
+    m.start = RemotePtr<>(b.getStart());
+    m.end = RemotePtr<>(b.getEnd());
     m.prot = b.getProt();
     m.shared = b.getShared();
     m.offset = b.getOffset();
@@ -110,7 +110,7 @@ ProcessImage image_from_capnp(trace::ExecImage::Reader in) {
     }
     img.mappings.push_back(std::move(m));
   }
-  for (auto p : in.getPages()) img.pages.push_back(PageRecord{p.getAddr(), data_string(p.getData())});
+  for (auto p : in.getPages()) img.pages.push_back(PageRecord{RemotePtr<>(p.getAddr()), data_string(p.getData())});
   auto mm = in.getMm();
   img.mm.start_code = mm.getStartCode();
   img.mm.end_code = mm.getEndCode();
