@@ -106,7 +106,7 @@ void RecordSession::on_exec_done(RecordTask& rt, trace::ExecImage::Builder out) 
   std::vector<std::string> args;
   if (img.mm.arg_end > img.mm.arg_start && img.mm.arg_end - img.mm.arg_start < (1u << 20)) {
     std::string raw(img.mm.arg_end - img.mm.arg_start, '\0');
-    if (t.read_mem(RemotePtr<>(img.mm.arg_start), raw.data(), raw.size())) {
+    if (t.read_mem(img.mm.arg_start, raw.data(), raw.size())) {
       for (size_t pos = 0; pos < raw.size();) {
         size_t nul = raw.find('\0', pos);
         if (nul == std::string::npos) nul = raw.size();
