@@ -131,7 +131,7 @@ Status ReplaySession::apply_syscall_entry(trace::Frame::Reader f, trace::Syscall
   const SyscallDesc* desc = syscall_desc(nr);
   if (desc && desc->policy == ReplayPolicy::Clone && ev.getChildTid() > 0) {
     // A vfork parent waits while its child runs: the child must exist now.
-    RR_TRY(execute_clone(f, rt, ev.getChildTid(), true));
+    RR_TRY(execute_clone(f, rt, RecordedTid{ev.getChildTid()}, true));
     rt.where = ReplayTask::Where::CloneDone;
   }
   return {};
@@ -221,7 +221,7 @@ Status ReplaySession::replay_clone_call(trace::Frame::Reader f, trace::SyscallEv
   Task& t = *rt.task;
   int64_t result = sc.getResult();
   bool failed = result < 0 && result >= -4095;
-  if (!failed && where != ReplayTask::Where::CloneDone) RR_TRY(execute_clone(f, rt, (pid_t)result, false));
+  if (!failed && where != ReplayTask::Where::CloneDone) RR_TRY(execute_clone(f, rt, RecordedTid{(pid_t)result}, false));
   if (rt.in_vfork) {
     // The parent returns once its child has exec'd or ended. A child
     // whose execve entry was an event of its own is inside an exec that
@@ -229,7 +229,7 @@ Status ReplaySession::replay_clone_call(trace::Frame::Reader f, trace::SyscallEv
     // parent's memory now, its image comes with its exec event.
     for (auto& [tid, c] : tasks_) {
       int64_t child_nr = c->where == ReplayTask::Where::AtEntry ? c->task->regs().syscallno() : -1;
-      if (c->vfork_parent == rt.recorded_tid() && (child_nr == SYS_execve || child_nr == SYS_execveat))
+      if (c->vfork_parent == rt.recorded() && (child_nr == SYS_execve || child_nr == SYS_execveat))
         RR_TRY(detach_vfork_child(*c));
     }
     WaitStatus st = wait_filtered(rt, ResumeHow::Syscall);
