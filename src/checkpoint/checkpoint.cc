@@ -371,14 +371,14 @@ void write_pages(ReplaySession& session, Task& t, const ProcessImage& img, PageB
   // Page contents: skip zero pages, pages equal to the trace file they
   // map, and pages never touched; store identical pages once.
   struct Stored {
-    uint64_t addr;
+    RemotePtr<> addr;
     PageBlockWriter::Ref ref;
   };
   std::vector<Stored> refs;
   PageScanner scanner(t, session.trace_dir());
   for (const MappingRecord& m : img.mappings) {
     if (m.backing == Backing::Special) continue;
-    scanner.scan(m, [&](uint64_t addr, PageKind kind, const uint8_t* page) {
+    scanner.scan(m, [&](RemotePtr<> addr, PageKind kind, const uint8_t* page) {
       if (kind != PageKind::Untouched && kind != PageKind::Unreadable) stats.resident_bytes += kPageSize;
       switch (kind) {
         case PageKind::Untouched:
@@ -408,7 +408,7 @@ void write_pages(ReplaySession& session, Task& t, const ProcessImage& img, PageB
   }
   auto pages = proc.initPages(refs.size());
   for (size_t k = 0; k < refs.size(); ++k) {
-    pages[k].setAddr(refs[k].addr);
+    pages[k].setAddr(refs[k].addr.as_int());
     pages[k].setBlock(refs[k].ref.block);
     pages[k].setOffset(refs[k].ref.offset);
   }

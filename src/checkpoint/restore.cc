@@ -105,7 +105,7 @@ Status restore_pages(const CheckpointReader& ck, ckpt::ProcessState::Reader proc
           *result = make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (page past its block)");
           return;
         }
-        writes.push_back({RemotePtr(addr), raw.data() + offset});
+        writes.push_back({RemotePtr<>(addr), raw.data() + offset});
       }
       try {
         task.write_pages(writes);

@@ -118,7 +118,7 @@ int cmd_state(const Args& args) {
       if (!t || rt->tgid == only_pid) t = rt->task.get();
     if (!t || !t->alive()) return fail("no live task at this event");
     std::string bytes(mem_len, '\0');
-    if (!t->read_mem(RemotePtr(mem_addr), bytes.data(), mem_len)) return fail("memory not readable");
+    if (!t->read_mem(RemotePtr<>(mem_addr), bytes.data(), mem_len)) return fail("memory not readable");
     for (size_t off = 0; off < mem_len; off += 16) {
       printf("%016llx:", mem_addr + off);
       for (size_t k = off; k < off + 16 && k < mem_len; ++k) printf(" %02x", (unsigned char)bytes[k]);

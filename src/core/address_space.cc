@@ -42,8 +42,8 @@ std::vector<MapEntry> read_maps(pid_t pid) {
     if (sscanf(line.c_str(), "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &offset, &dmaj, &dmin,
                &inode, &name_at) < 7)
       continue;
-    e.start = start;
-    e.end = end;
+    e.start = RemotePtr<>(start);
+    e.end = RemotePtr<>(end);
     e.offset = offset;
     e.inode = inode;
     e.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) | (perms[2] == 'x' ? PROT_EXEC : 0);
@@ -64,7 +64,7 @@ std::string prot_string(int prot, bool shared) {
 }
 
 bool is_special_mapping(const MapEntry& e) {
-  if (e.start >= kRrPageAddr && e.end <= kRrPageAddr + kRrPageSize) return true;
+  if (in_rr_page(e.start, e.end)) return true;
   return e.name == "[vdso]" || e.name == "[vvar]" || e.name == "[vvar_vclock]" || e.name == "[vsyscall]";
 }
 
@@ -120,17 +120,17 @@ MmRecord capture_mm(Task& task, RemoteSyscalls& remote) {
   MmRecord mm;
   std::vector<uint64_t> f = read_stat_fields(task.tid());
   auto field = [&](size_t n) { return n <= f.size() ? f[n - 1] : 0; };
-  mm.start_code = field(26);
-  mm.end_code = field(27);
-  mm.start_stack = field(28);
-  mm.start_data = field(45);
-  mm.end_data = field(46);
-  mm.start_brk = field(47);
-  mm.arg_start = field(48);
-  mm.arg_end = field(49);
-  mm.env_start = field(50);
-  mm.env_end = field(51);
-  mm.brk = remote.syscall(SYS_brk, {0});
+  mm.start_code = RemotePtr<>(field(26));
+  mm.end_code = RemotePtr<>(field(27));
+  mm.start_stack = RemotePtr<>(field(28));
+  mm.start_data = RemotePtr<>(field(45));
+  mm.end_data = RemotePtr<>(field(46));
+  mm.start_brk = RemotePtr<>(field(47));
+  mm.arg_start = RemotePtr<>(field(48));
+  mm.arg_end = RemotePtr<>(field(49));
+  mm.env_start = RemotePtr<>(field(50));
+  mm.env_end = RemotePtr<>(field(51));
+  mm.brk = RemotePtr<>(static_cast<uint64_t>(remote.syscall(SYS_brk, {0})));
   auto auxv = read_file("/proc/" + std::to_string(task.tid()) + "/auxv");
   if (auxv.ok()) mm.auxv = auxv.value();
   return mm;
@@ -145,7 +145,7 @@ namespace {
 // same file (same inode).
 std::string map_file_path(const std::string& proc, const MapEntry& e) {
   char range[64];
-  snprintf(range, sizeof(range), "/map_files/%" PRIx64 "-%" PRIx64, e.start, e.end);
+  snprintf(range, sizeof(range), "/map_files/%" PRIx64 "-%" PRIx64, e.start.as_int(), e.end.as_int());
   std::string path = proc + range;
   static const bool map_files_open = [&]() {
     ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -174,7 +174,7 @@ ProcessImage capture_image(Task& task, RemoteSyscalls& remote, const StoreFile& 
     }
     // Only what a rebuilt mapping would not hold already.
     if (m.backing != Backing::Special)
-      scanner.scan(m, [&](uint64_t addr, PageKind kind, const uint8_t* page) {
+      scanner.scan(m, [&](RemotePtr<> addr, PageKind kind, const uint8_t* page) {
         if (kind == PageKind::Data) img.pages.push_back(PageRecord{addr, std::string((const char*)page, kPageSize)});
       });
     img.mappings.push_back(std::move(m));
@@ -197,11 +197,11 @@ void place_special_mappings(Task& task, RemoteSyscalls& rs, const ProcessImage& 
   std::vector<MapEntry> current = read_maps(task.tid());
   struct Move {
     MapEntry from;
-    uint64_t to;
+    RemotePtr<> to;
   };
   std::vector<Move> moves;
   for (const MappingRecord& m : image.mappings) {
-    if (m.backing != Backing::Special || (m.start >= kRrPageAddr && m.end <= kRrPageAddr + kRrPageSize) || m.name == "[vsyscall]") continue;
+    if (m.backing != Backing::Special || in_rr_page(m.start, m.end) || m.name == "[vsyscall]") continue;
     const MapEntry* found = nullptr;
     for (const MapEntry& e : current)
       if (e.name == m.name) found = &e;
@@ -215,14 +215,15 @@ void place_special_mappings(Task& task, RemoteSyscalls& rs, const ProcessImage& 
   uint64_t park = parking;
   for (Move& mv : moves) {
     uint64_t len = mv.from.end - mv.from.start;
-    rs.checked("parking a kernel mapping", SYS_mremap, {mv.from.start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, park});
-    mv.from.end = park + len;
-    mv.from.start = park;
+    rs.checked("parking a kernel mapping", SYS_mremap, {mv.from.start.as_int(), len, len, MREMAP_MAYMOVE | MREMAP_FIXED, park});
+    mv.from.end = RemotePtr<>(park + len);
+    mv.from.start = RemotePtr<>(park);
     park += page_ceil(len) + kPageSize;
   }
   for (Move& mv : moves) {
     uint64_t len = mv.from.end - mv.from.start;
-    rs.checked("moving a kernel mapping", SYS_mremap, {mv.from.start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, mv.to});
+    rs.checked("moving a kernel mapping", SYS_mremap,
+               {mv.from.start.as_int(), len, len, MREMAP_MAYMOVE | MREMAP_FIXED, mv.to.as_int()});
   }
 }
 
@@ -234,11 +235,11 @@ void write_pages(Task& task, const std::vector<PageRecord>& pages) {
     size_t j = i + 1;
     while (j < pages.size() && pages[j].addr == pages[j - 1].addr + kPageSize) ++j;
     if (j == i + 1) {
-      task.write_mem(RemotePtr(pages[i].addr), pages[i].data.data(), pages[i].data.size());
+      task.write_mem(pages[i].addr, pages[i].data.data(), pages[i].data.size());
     } else {
       run.clear();
       for (size_t k = i; k < j; ++k) run += pages[k].data;
-      task.write_mem(RemotePtr(pages[i].addr), run.data(), run.size());
+      task.write_mem(pages[i].addr, run.data(), run.size());
     }
     i = j;
   }
@@ -256,31 +257,31 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
     RemoteSyscalls rs(task);
     for (const MapEntry& e : read_maps(task.tid())) {
       if (is_special_mapping(e)) continue;
-      rs.checked("unmapping", SYS_munmap, {e.start, e.end - e.start});
+      rs.checked("unmapping", SYS_munmap, {e.start.as_int(), e.end - e.start});
     }
     // Tell the kernel where code, data, heap, stack, arguments and the
     // executable are, as it knew them in the recording. This comes while
     // nothing is mapped: the kernel refuses to switch the executable while
     // the old one is mapped, and the new image may map the very same file.
-    RemotePtr exe_path = rs.scratch_string(trace_dir + "/" + image.mm.exe_file);
+    RemotePtr<> exe_path = rs.scratch_string(trace_dir + "/" + image.mm.exe_file);
     int64_t exe_fd = rs.checked("opening the executable", SYS_openat, {(uint64_t)AT_FDCWD, exe_path.as_int(), O_RDONLY | O_CLOEXEC});
     struct prctl_mm_map map = {};
-    map.start_code = image.mm.start_code;
-    map.end_code = image.mm.end_code;
-    map.start_data = image.mm.start_data;
-    map.end_data = image.mm.end_data;
-    map.start_brk = image.mm.start_brk;
-    map.brk = image.mm.brk;
-    map.start_stack = image.mm.start_stack;
-    map.arg_start = image.mm.arg_start;
-    map.arg_end = image.mm.arg_end;
-    map.env_start = image.mm.env_start;
-    map.env_end = image.mm.env_end;
+    map.start_code = image.mm.start_code.as_int();
+    map.end_code = image.mm.end_code.as_int();
+    map.start_data = image.mm.start_data.as_int();
+    map.end_data = image.mm.end_data.as_int();
+    map.start_brk = image.mm.start_brk.as_int();
+    map.brk = image.mm.brk.as_int();
+    map.start_stack = image.mm.start_stack.as_int();
+    map.arg_start = image.mm.arg_start.as_int();
+    map.arg_end = image.mm.arg_end.as_int();
+    map.env_start = image.mm.env_start.as_int();
+    map.env_end = image.mm.env_end.as_int();
     map.exe_fd = (uint32_t)exe_fd;
     map.auxv_size = image.mm.auxv.size();
-    RemotePtr auxv = rs.scratch(image.mm.auxv.data(), image.mm.auxv.size(), 2048);
+    RemotePtr<> auxv = rs.scratch(image.mm.auxv.data(), image.mm.auxv.size(), 2048);
     map.auxv = reinterpret_cast<__u64*>(auxv.as_int());
-    RemotePtr mapp = rs.scratch(&map, sizeof(map), 1024);
+    RemotePtr<> mapp = rs.scratch(&map, sizeof(map), 1024);
     rs.checked("setting the process layout (PR_SET_MM_MAP)", SYS_prctl,
                {PR_SET_MM, PR_SET_MM_MAP, mapp.as_int(), sizeof(map), 0});
     rs.syscall(SYS_close, {(uint64_t)exe_fd});
@@ -289,15 +290,15 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
       if (m.backing == Backing::Special) continue;
       uint64_t len = m.end - m.start;
       if (m.backing == Backing::File) {
-        RemotePtr path = rs.scratch_string(trace_dir + "/" + m.file);
+        RemotePtr<> path = rs.scratch_string(trace_dir + "/" + m.file);
         int64_t fd = rs.checked(("opening " + m.file).c_str(), SYS_openat, {(uint64_t)AT_FDCWD, path.as_int(), O_RDONLY | O_CLOEXEC});
         rs.checked(("mapping " + m.file).c_str(), SYS_mmap,
-                   {m.start, len, (uint64_t)m.prot, MAP_PRIVATE | MAP_FIXED, (uint64_t)fd, m.offset});
+                   {m.start.as_int(), len, (uint64_t)m.prot, MAP_PRIVATE | MAP_FIXED, (uint64_t)fd, m.offset});
         rs.syscall(SYS_close, {(uint64_t)fd});
       } else {
         uint64_t flags = (m.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED;
         if (m.grows_down) flags |= MAP_GROWSDOWN;
-        rs.checked("mapping anonymous memory", SYS_mmap, {m.start, len, (uint64_t)m.prot, flags, (uint64_t)-1, 0});
+        rs.checked("mapping anonymous memory", SYS_mmap, {m.start.as_int(), len, (uint64_t)m.prot, flags, (uint64_t)-1, 0});
       }
     }
     write_pages(task, image.pages);

@@ -22,7 +22,7 @@ class RemoteSyscalls;
 
 // One line of /proc/PID/maps.
 struct MapEntry {
-  uint64_t start = 0, end = 0;
+  RemotePtr<> start, end;
   int prot = 0;  // PROT_* bits
   bool shared = false;
   uint64_t offset = 0;
@@ -38,7 +38,7 @@ enum class Backing : uint8_t { Anonymous, File, Special };
 
 // A mapping of a captured image.
 struct MappingRecord {
-  uint64_t start = 0, end = 0;
+  RemotePtr<> start, end;
   int prot = 0;
   bool shared = false;
   uint64_t offset = 0;
@@ -49,15 +49,15 @@ struct MappingRecord {
 };
 
 struct PageRecord {
-  uint64_t addr = 0;
+  RemotePtr<> addr;
   std::string data;  // kPageSize bytes
 };
 
 // Where the kernel thinks the parts of the program are (prctl PR_SET_MM_MAP).
 struct MmRecord {
-  uint64_t start_code = 0, end_code = 0, start_data = 0, end_data = 0;
-  uint64_t start_brk = 0, brk = 0, start_stack = 0;
-  uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
+  RemotePtr<> start_code, end_code, start_data, end_data;
+  RemotePtr<> start_brk, brk, start_stack;
+  RemotePtr<> arg_start, arg_end, env_start, env_end;
   std::string auxv;
   std::string exe_file;  // trace-relative
 };

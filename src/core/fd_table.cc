@@ -42,7 +42,7 @@ void FdTable::on_syscall(int64_t nr, const uint64_t args[6], int64_t ret, const 
       break;
     case FdOp::NewPairAt: {
       int pair[2];
-      if (read(RemotePtr(fd), pair, sizeof(pair))) {
+      if (read(RemotePtr<>(fd), pair, sizeof(pair))) {
         set(pair[0], Kind::Other, cloexec);
         set(pair[1], Kind::Other, cloexec);
       }

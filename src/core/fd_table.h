@@ -22,7 +22,7 @@ class FdTable {
     Kind kind = Kind::Other;
     bool cloexec = false;
   };
-  using MemReader = std::function<bool(RemotePtr, void*, size_t)>;
+  using MemReader = std::function<bool(RemotePtr<>, void*, size_t)>;
 
   FdTable();
 

@@ -37,12 +37,12 @@ void PageScanner::scan(const MappingRecord& m, const Visit& visit, bool untouche
     struct stat st;
     if (fstat(file.get(), &st) == 0) file_size = st.st_size;
   }
-  for (uint64_t a = m.start; a < m.end; a += kChunkPages * kPageSize) {
+  for (RemotePtr<> a = m.start; a < m.end; a += kChunkPages * kPageSize) {
     size_t pages = std::min<uint64_t>(kChunkPages, (m.end - a) / kPageSize);
     // A shared mapping's pages may be written through another mapping of
     // them without being present in this one: read them all.
     bool have_pagemap = !special && !m.shared && pagemap_.is_open() &&
-                        pread(pagemap_.get(), pm_.data(), pages * 8, (a / kPageSize) * 8) == (ssize_t)(pages * 8);
+                        pread(pagemap_.get(), pm_.data(), pages * 8, (a.as_int() / kPageSize) * 8) == (ssize_t)(pages * 8);
     auto touched = [&](size_t p) { return !have_pagemap || (pm_[p] & (kPagemapPresent | kPagemapSwapped)); };
     size_t present = 0;
     for (size_t p = 0; p < pages; ++p) present += touched(p) ? 1 : 0;
@@ -53,9 +53,9 @@ void PageScanner::scan(const MappingRecord& m, const Visit& visit, bool untouche
       ssize_t got = pread(file.get(), file_buf_.data(), std::min<uint64_t>(pages * kPageSize, file_size - file_off), file_off);
       file_have = got > 0 ? (size_t)got : 0;
     }
-    bool whole = present > 0 && t_.read_mem_fast(RemotePtr(a), buf_.data(), pages * kPageSize);
+    bool whole = present > 0 && t_.read_mem_fast(a, buf_.data(), pages * kPageSize);
     for (size_t p = 0; p < pages; ++p) {
-      uint64_t addr = a + p * kPageSize;
+      RemotePtr<> addr = a + p * kPageSize;
       uint8_t* page = buf_.data() + p * kPageSize;
       // Past the end of the file no page can be touched (SIGBUS).
       bool past_file = file_backed && file_off + p * kPageSize >= file_size;
@@ -78,7 +78,7 @@ void PageScanner::scan(const MappingRecord& m, const Visit& visit, bool untouche
         visit(addr, PageKind::Untouched, bytes);
         continue;
       }
-      if (!whole && !t_.read_mem(RemotePtr(addr), page, kPageSize)) {
+      if (!whole && !t_.read_mem(addr, page, kPageSize)) {
         visit(addr, PageKind::Unreadable, nullptr);
         continue;
       }

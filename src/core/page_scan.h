@@ -38,7 +38,7 @@ class PageScanner {
   // AsFile, and for Untouched when `untouched_bytes` (zeros, or the file's
   // bytes padded with zeros); nullptr otherwise. Special mappings (the
   // vDSO, the rr page) are read as they are: every readable page is Data.
-  using Visit = std::function<void(uint64_t addr, PageKind kind, const uint8_t* bytes)>;
+  using Visit = std::function<void(RemotePtr<> addr, PageKind kind, const uint8_t* bytes)>;
   void scan(const MappingRecord& m, const Visit& visit, bool untouched_bytes = false);
 
  private:

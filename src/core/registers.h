@@ -29,9 +29,9 @@ class Registers {
   const user_regs_struct& raw() const { return r_; }
   user_regs_struct& raw() { return r_; }
 
-  RemotePtr ip() const { return RemotePtr(r_.rip); }
-  void set_ip(RemotePtr ip) { r_.rip = ip.as_int(); }
-  RemotePtr sp() const { return RemotePtr(r_.rsp); }
+  RemotePtr<> ip() const { return RemotePtr<>(r_.rip); }
+  void set_ip(RemotePtr<> ip) { r_.rip = ip.as_int(); }
+  RemotePtr<> sp() const { return RemotePtr<>(r_.rsp); }
   int64_t syscallno() const { return static_cast<int64_t>(r_.orig_rax); }
   void set_syscallno(int64_t nr) { r_.orig_rax = static_cast<uint64_t>(nr); }
   int64_t syscall_result() const { return static_cast<int64_t>(r_.rax); }

@@ -14,7 +14,7 @@ namespace rr {
 
 RemoteSyscalls::RemoteSyscalls(Task& task) : task_(task), insn_(kRrSyscallInsn) { saved_ = task_.regs(); }
 
-RemoteSyscalls::RemoteSyscalls(Task& task, RemotePtr patch_at) : task_(task), insn_(patch_at) {
+RemoteSyscalls::RemoteSyscalls(Task& task, RemotePtr<> patch_at) : task_(task), insn_(patch_at) {
   saved_ = task_.regs();
   patched_bytes_ = task_.read_bytes(patch_at, sizeof(kRrPageCode));
   task_.write_mem(patch_at, kRrPageCode, sizeof(kRrPageCode));
@@ -25,7 +25,7 @@ RemoteSyscalls::~RemoteSyscalls() {
   if (!task_.alive()) return;
   if (scratch_used_ > 0) {
     std::string zeros(scratch_used_, '\0');
-    task_.write_mem(RemotePtr(kRrScratch), zeros.data(), zeros.size());
+    task_.write_mem(RemotePtr<>(kRrScratch), zeros.data(), zeros.size());
   }
   if (patched_) task_.write_mem(insn_, patched_bytes_.data(), patched_bytes_.size());
   task_.set_regs(saved_);
@@ -74,14 +74,14 @@ int64_t RemoteSyscalls::checked(const char* what, int64_t nr, std::initializer_l
   return ret;
 }
 
-RemotePtr RemoteSyscalls::scratch(const void* data, size_t len, size_t offset) {
+RemotePtr<> RemoteSyscalls::scratch(const void* data, size_t len, size_t offset) {
   if (offset + len > kRrScratchSize) fatal("injected syscall arguments do not fit in the scratch page");
-  task_.write_mem(RemotePtr(kRrScratch + offset), data, len);
+  task_.write_mem(RemotePtr<>(kRrScratch + offset), data, len);
   scratch_used_ = std::max(scratch_used_, offset + len);
-  return RemotePtr(kRrScratch + offset);
+  return RemotePtr<>(kRrScratch + offset);
 }
 
-RemotePtr RemoteSyscalls::scratch_string(const std::string& s, size_t offset) {
+RemotePtr<> RemoteSyscalls::scratch_string(const std::string& s, size_t offset) {
   return scratch(s.c_str(), s.size() + 1, offset);
 }
 

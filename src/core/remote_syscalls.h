@@ -20,7 +20,7 @@ class RemoteSyscalls {
   explicit RemoteSyscalls(Task& task);
   // Uses `patch_at`, temporarily overwriting 3 bytes there: for a tracee that
   // has no rr page yet (right after exec).
-  RemoteSyscalls(Task& task, RemotePtr patch_at);
+  RemoteSyscalls(Task& task, RemotePtr<> patch_at);
   ~RemoteSyscalls();  // restores registers (and patched bytes)
   RemoteSyscalls(const RemoteSyscalls&) = delete;
   RemoteSyscalls& operator=(const RemoteSyscalls&) = delete;
@@ -31,8 +31,13 @@ class RemoteSyscalls {
   int64_t checked(const char* what, int64_t nr, std::initializer_list<uint64_t> args = {});
 
   // Copies `data` into the rr scratch page at `offset` and returns its address.
-  RemotePtr scratch(const void* data, size_t len, size_t offset = 0);
-  RemotePtr scratch_string(const std::string& s, size_t offset = 0);
+  RemotePtr<> scratch(const void* data, size_t len, size_t offset = 0);
+  RemotePtr<> scratch_string(const std::string& s, size_t offset = 0);
+  template <typename T>
+    requires std::is_trivially_copyable_v<T>
+  RemotePtr<T> scratch_val(const T& value, size_t offset = 0) {
+    return scratch(&value, sizeof(value), offset).template cast<T>();
+  }
 
   // Async signals that reached the tracee while it ran injected code; they
   // were suppressed and the caller decides what to do with them.
@@ -45,7 +50,7 @@ class RemoteSyscalls {
   Registers run(const Registers& regs);
   Task& task_;
   Registers saved_;
-  RemotePtr insn_;
+  RemotePtr<> insn_;
   bool patched_ = false;
   std::string patched_bytes_;
   size_t scratch_used_ = 0;

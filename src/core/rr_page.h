@@ -10,6 +10,8 @@
 
 #include "util/types.h"
 
+struct clone_args;  // <linux/sched.h>
+
 namespace rr {
 
 constexpr uint64_t kRrPageAddr = 0x70000000;
@@ -18,6 +20,14 @@ constexpr uint64_t kRrPageSize = 2 * kPageSize;
 constexpr uint64_t kRrSyscallInsn = kRrPageAddr;
 constexpr uint64_t kRrScratch = kRrPageAddr + kPageSize;
 constexpr uint64_t kRrScratchSize = kPageSize;
+// Where an injected clone3 finds its arguments: at the scratch page's start,
+// followed by the one tid its set_tid asks for.
+inline constexpr RemotePtr<clone_args> kCloneArgsAt{kRrScratch};
+
+// Whether [start, end) lies within the rr page.
+constexpr bool in_rr_page(RemotePtr<> start, RemotePtr<> end) {
+  return start >= RemotePtr<>(kRrPageAddr) && end <= RemotePtr<>(kRrPageAddr) + kRrPageSize;
+}
 
 // The bytes of the code page's start.
 inline constexpr uint8_t kRrPageCode[] = {0x0f, 0x05, 0xcc};

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/tracee_abi.h"
 #include "util/fatal.h"
 #include "util/io.h"
 
@@ -11,24 +12,15 @@ namespace rr {
 
 namespace {
 
-// Offsets in the x86-64 rt_sigframe at the handler's stack pointer: the
-// return address (8 bytes), then the ucontext, whose mcontext starts 40 bytes
-// in and holds err, trapno, oldmask and cr2 after 19 general registers, and
-// the address of the FPU image after 23.
-constexpr uint64_t kFrameErr = 8 + 40 + 19 * 8;
-constexpr uint64_t kFrameTrapno = kFrameErr + 8;
-constexpr uint64_t kFrameCr2 = kFrameErr + 24;
-constexpr uint64_t kFrameFpstate = 8 + 40 + 23 * 8;
-
 // Where the frame's FPU image is and how large: the kernel records its size
-// in the software-reserved bytes 464.. of the FXSAVE area (magic, then the
+// in the software-reserved bytes of the FXSAVE area (magic, then the
 // extended size); a plain FXSAVE image is 512 bytes.
-bool frame_fpu_range(Task& t, uint64_t frame, uint64_t& addr, size_t& len) {
-  addr = t.read_val<uint64_t>(RemotePtr(frame + kFrameFpstate));
-  if (!addr) return false;
-  uint32_t sw[2];
-  if (!t.read_mem(RemotePtr(addr + 464), sw, sizeof(sw))) return false;
-  len = (sw[0] == 0x46505853u /* FP_XSTATE_MAGIC1 */ && sw[1] >= 512 && sw[1] <= 65536) ? sw[1] : 512;
+bool frame_fpu_range(Task& t, RemotePtr<TraceeSigframe> frame, RemotePtr<>& addr, size_t& len) {
+  addr = RemotePtr<>(t.read_val(frame.field(&TraceeSigframe::fpstate)));
+  if (addr.is_null()) return false;
+  TraceeFpxSwBytes sw;
+  if (!t.read_mem(addr + kFxsaveSwBytesOffset, &sw, sizeof(sw))) return false;
+  len = (sw.magic1 == kFpXstateMagic1 && sw.extended_size >= 512 && sw.extended_size <= 65536) ? sw.extended_size : 512;
   return true;
 }
 
@@ -71,27 +63,27 @@ bool deliver_to_handler(Task& t, int sig) {
 }
 
 FrameKernelState read_frame_state(Task& t) {
-  uint64_t frame = t.regs().sp().as_int();
+  auto frame = t.regs().sp().cast<TraceeSigframe>();
   FrameKernelState s;
-  s.err = t.read_val<uint64_t>(RemotePtr(frame + kFrameErr));
-  s.trapno = t.read_val<uint64_t>(RemotePtr(frame + kFrameTrapno));
-  s.cr2 = t.read_val<uint64_t>(RemotePtr(frame + kFrameCr2));
-  uint64_t addr;
+  s.err = t.read_val(frame.field(&TraceeSigframe::err));
+  s.trapno = t.read_val(frame.field(&TraceeSigframe::trapno));
+  s.cr2 = t.read_val(frame.field(&TraceeSigframe::cr2));
+  RemotePtr<> addr;
   size_t len;
-  if (frame_fpu_range(t, frame, addr, len)) s.fpu = t.read_bytes(RemotePtr(addr), len);
+  if (frame_fpu_range(t, frame, addr, len)) s.fpu = t.read_bytes(addr, len);
   return s;
 }
 
 void write_frame_state(Task& t, const FrameKernelState& s) {
-  uint64_t frame = t.regs().sp().as_int();
-  t.write_val(RemotePtr(frame + kFrameErr), s.err);
-  t.write_val(RemotePtr(frame + kFrameTrapno), s.trapno);
-  t.write_val(RemotePtr(frame + kFrameCr2), s.cr2);
-  uint64_t addr;
+  auto frame = t.regs().sp().cast<TraceeSigframe>();
+  t.write_val(frame.field(&TraceeSigframe::err), s.err);
+  t.write_val(frame.field(&TraceeSigframe::trapno), s.trapno);
+  t.write_val(frame.field(&TraceeSigframe::cr2), s.cr2);
+  RemotePtr<> addr;
   size_t len;
   if (s.fpu.empty() || !frame_fpu_range(t, frame, addr, len)) return;
   if (len != s.fpu.size()) fatal("the signal frame's FPU image has another size than in the recording");
-  t.write_mem(RemotePtr(addr), s.fpu.data(), s.fpu.size());
+  t.write_mem(addr, s.fpu.data(), s.fpu.size());
 }
 
 }  // namespace rr

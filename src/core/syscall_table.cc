@@ -621,7 +621,7 @@ bool applies(When when, const SyscallArgs& call) {
 }
 
 void add(std::vector<MemRange>& out, uint64_t addr, uint64_t len) {
-  if (addr != 0 && len != 0) out.push_back({RemotePtr(addr), len});
+  if (addr != 0 && len != 0) out.push_back({RemotePtr<>(addr), len});
 }
 
 void apply(const OutSpec& spec, const SyscallArgs& call, SyscallMemReader& mem,
@@ -653,7 +653,7 @@ void apply(const OutSpec& spec, const SyscallArgs& call, SyscallMemReader& mem,
       break;
     case Rule::LenAt: {
       uint32_t value = 0;
-      if (size_arg == 0 || !mem.read(RemotePtr(size_arg), &value, sizeof value)) return;
+      if (size_arg == 0 || !mem.read(RemotePtr<>(size_arg), &value, sizeof value)) return;
       add(out, size_arg, sizeof value);
       len = spec.n > 0 ? std::min<uint64_t>(value, spec.n) : value;
       break;

@@ -47,7 +47,7 @@ enum class ReplayPolicy : uint8_t {
 
 // One stretch of tracee memory the kernel wrote during a syscall.
 struct MemRange {
-  RemotePtr addr;
+  RemotePtr<> addr;
   uint64_t len = 0;
   bool operator==(const MemRange&) const = default;
 };
@@ -69,7 +69,7 @@ SyscallArgs syscall_args(int64_t nr, const Registers& entry);
 class SyscallMemReader {
  public:
   virtual ~SyscallMemReader() = default;
-  virtual bool read(RemotePtr addr, void* buf, size_t len) = 0;
+  virtual bool read(RemotePtr<> addr, void* buf, size_t len) = 0;
 };
 
 // Where the bytes a syscall writes to a file descriptor come from.
@@ -168,7 +168,7 @@ bool written_bytes(const SyscallArgs& call, SyscallMemReader& mem, std::string& 
 
 // The signal mask a waiting syscall installs (SigmaskArg): its tracee address
 // and size. Returns false when the call installs none.
-bool installed_sigmask(const SyscallArgs& call, SyscallMemReader& mem, RemotePtr* mask, uint64_t* size);
+bool installed_sigmask(const SyscallArgs& call, SyscallMemReader& mem, RemotePtr<>* mask, uint64_t* size);
 
 // The clone flags of a fork, vfork, clone or clone3 call (clone3 reads them
 // from its argument struct); fork is SIGCHLD, vfork CLONE_VM|CLONE_VFORK|SIGCHLD.

@@ -55,12 +55,18 @@ static_assert(sizeof(struct __user_cap_data_struct) == 12);
 static_assert(sizeof(struct sockaddr_storage) == 128);
 
 void add(Out& out, uint64_t addr, uint64_t len) {
-  if (addr != 0 && len != 0) out.push_back({RemotePtr(addr), len});
+  if (addr != 0 && len != 0) out.push_back({RemotePtr<>(addr), len});
+}
+
+// The whole of the T at addr.
+template <typename T>
+void add(Out& out, RemotePtr<T> addr) {
+  add(out, addr.as_int(), sizeof(T));
 }
 
 template <typename T>
-bool read_val(SyscallMemReader& mem, uint64_t addr, T& value) {
-  return addr != 0 && mem.read(RemotePtr(addr), &value, sizeof value);
+bool read_val(SyscallMemReader& mem, RemotePtr<T> addr, T& value) {
+  return !addr.is_null() && mem.read(addr, &value, sizeof value);
 }
 
 // The kernel fills an iovec array in order, each buffer before the next.
@@ -68,7 +74,7 @@ void add_iov(SyscallMemReader& mem, uint64_t iov_addr, uint64_t iovcnt, uint64_t
              Out& out) {
   if (iov_addr == 0 || nbytes == 0 || iovcnt == 0 || iovcnt > kMaxIov) return;
   std::vector<TraceeIovec> iov(iovcnt);
-  if (!mem.read(RemotePtr(iov_addr), iov.data(), iovcnt * sizeof(TraceeIovec))) return;
+  if (!mem.read(RemotePtr<>(iov_addr), iov.data(), iovcnt * sizeof(TraceeIovec))) return;
   for (const TraceeIovec& v : iov) {
     if (nbytes == 0) break;
     uint64_t n = std::min(nbytes, v.len);
@@ -82,16 +88,17 @@ void add_iov(SyscallMemReader& mem, uint64_t iov_addr, uint64_t iovcnt, uint64_t
 // length fields already hold what the kernel stored: the address and control
 // lengths it actually used.
 void add_msghdr(SyscallMemReader& mem, uint64_t msg_addr, uint64_t data_len, Out& out) {
+  RemotePtr<TraceeMsghdr> msg_at(msg_addr);
   TraceeMsghdr msg;
-  if (!read_val(mem, msg_addr, msg)) return;
+  if (!read_val(mem, msg_at, msg)) return;
   if (msg.name != 0) {
-    add(out, msg_addr + offsetof(TraceeMsghdr, namelen), sizeof msg.namelen);
+    add(out, msg_at.field(&TraceeMsghdr::namelen));
     // A truncated address leaves the full length in msg_namelen; no address
     // is longer than sockaddr_storage.
     add(out, msg.name, std::min<uint64_t>(msg.namelen, sizeof(struct sockaddr_storage)));
   }
   add_iov(mem, msg.iov, msg.iovlen, data_len, out);
-  add(out, msg_addr + offsetof(TraceeMsghdr, controllen), sizeof msg.controllen);
+  add(out, msg_at.field(&TraceeMsghdr::controllen));
   add(out, msg.control, msg.controllen);
   add(out, msg_addr + offsetof(TraceeMsghdr, flags), sizeof msg.flags);
 }
@@ -190,11 +197,11 @@ std::string recvmsg(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
 std::string recvmmsg(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
   uint64_t count = std::min({static_cast<uint64_t>(c.ret), c.arg[2], kMaxIov});
   for (uint64_t i = 0; i < count && c.arg[1] != 0; ++i) {
-    uint64_t entry = c.arg[1] + i * kMmsghdrSize;
+    RemotePtr<TraceeMmsghdr> entry = RemotePtr<TraceeMmsghdr>(c.arg[1]) + i;
     uint32_t msg_len = 0;
-    if (!read_val(mem, entry + kMmsgLenOffset, msg_len)) break;
-    add(out, entry + kMmsgLenOffset, sizeof msg_len);
-    add_msghdr(mem, entry, msg_len, out);
+    if (!read_val(mem, entry.field(&TraceeMmsghdr::len), msg_len)) break;
+    add(out, entry.field(&TraceeMmsghdr::len));
+    add_msghdr(mem, entry.as_int(), msg_len, out);
   }
   // The remaining timeout is written back only when a message arrived.
   if (c.ret > 0) add(out, c.arg[4], sizeof(struct timespec));
@@ -256,7 +263,7 @@ std::string capget(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
   if (c.ret != 0 && c.ret != -EINVAL) return {};
   add(out, c.arg[0], sizeof(struct __user_cap_header_struct));
   uint32_t version = 0;
-  if (c.ret != 0 || !read_val(mem, c.arg[0], version)) return {};
+  if (c.ret != 0 || !read_val(mem, RemotePtr<uint32_t>(c.arg[0]), version)) return {};
   uint64_t structs = 0;
   if (version == _LINUX_CAPABILITY_VERSION_1) structs = _LINUX_CAPABILITY_U32S_1;
   if (version == _LINUX_CAPABILITY_VERSION_2) structs = _LINUX_CAPABILITY_U32S_2;
@@ -359,7 +366,7 @@ std::string clone(const SyscallArgs& c, SyscallMemReader&, Out& out) {
 std::string clone3(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
   if (c.failed()) return {};
   uint64_t args[4] = {};  // flags, pidfd, child_tid, parent_tid
-  if (c.arg[1] < sizeof(args) || !mem.read(RemotePtr(c.arg[0]), args, sizeof(args))) return {};
+  if (c.arg[1] < sizeof(args) || !mem.read(RemotePtr<>(c.arg[0]), args, sizeof(args))) return {};
   if (args[0] & CLONE_PIDFD) add(out, args[1], sizeof(int32_t));
   if (args[0] & CLONE_PARENT_SETTID) add(out, args[3], sizeof(int32_t));
   return {};
@@ -374,7 +381,7 @@ bool clone_flags(const SyscallArgs& c, SyscallMemReader& mem, uint64_t* flags) {
     case SYS_fork: *flags = SIGCHLD; return true;
     case SYS_vfork: *flags = CLONE_VM | CLONE_VFORK | SIGCHLD; return true;
     case SYS_clone: *flags = c.arg[0]; return true;
-    case SYS_clone3: return c.arg[1] >= 8 && mem.read(RemotePtr(c.arg[0]), flags, sizeof(*flags));
+    case SYS_clone3: return c.arg[1] >= 8 && mem.read(RemotePtr<>(c.arg[0]), flags, sizeof(*flags));
   }
   return false;
 }

@@ -164,7 +164,7 @@ bool Task::at_syscall_entry() {
   return info.op == PTRACE_SYSCALL_INFO_ENTRY;
 }
 
-bool Task::read_mem(RemotePtr addr, void* buf, size_t len) {
+bool Task::read_mem(RemotePtr<> addr, void* buf, size_t len) {
   char* p = static_cast<char*>(buf);
   uint64_t a = addr.as_int();
   while (len > 0) {
@@ -180,27 +180,27 @@ bool Task::read_mem(RemotePtr addr, void* buf, size_t len) {
   return true;
 }
 
-bool Task::read_mem_fast(RemotePtr addr, void* buf, size_t len) {
+bool Task::read_mem_fast(RemotePtr<> addr, void* buf, size_t len) {
   struct iovec local = {buf, len};
   struct iovec remote = {(void*)addr.as_int(), len};
   if (process_vm_readv(tid_, &local, 1, &remote, 1, 0) == (ssize_t)len) return true;
   return read_mem(addr, buf, len);
 }
 
-std::string Task::read_bytes(RemotePtr addr, size_t len) {
+std::string Task::read_bytes(RemotePtr<> addr, size_t len) {
   std::string out(len, '\0');
   if (!read_mem(addr, out.data(), len)) fatal_unreadable(addr, len);
   return out;
 }
 
-void Task::write_mem(RemotePtr addr, const void* buf, size_t len) {
+void Task::write_mem(RemotePtr<> addr, const void* buf, size_t len) {
   if (try_write_mem(addr, buf, len)) return;
   char msg[128];
   snprintf(msg, sizeof(msg), "cannot write %zu bytes of tracee memory at 0x%llx", len, (unsigned long long)addr.as_int());
   fatal_errno(msg);
 }
 
-bool Task::try_write_mem(RemotePtr addr, const void* buf, size_t len) {
+bool Task::try_write_mem(RemotePtr<> addr, const void* buf, size_t len) {
   const char* p = static_cast<const char*>(buf);
   uint64_t a = addr.as_int();
   while (len > 0) {
@@ -247,13 +247,13 @@ void Task::write_pages(const std::vector<PageWrite>& pages) {
         skip -= len;
         continue;
       }
-      write_mem(RemotePtr((uint64_t)remote[k].iov_base + skip), (const char*)local[k].iov_base + skip, len - skip);
+      write_mem(RemotePtr<>((uint64_t)remote[k].iov_base + skip), (const char*)local[k].iov_base + skip, len - skip);
       skip = 0;
     }
   }
 }
 
-void Task::fatal_unreadable(RemotePtr addr, size_t len) {
+void Task::fatal_unreadable(RemotePtr<> addr, size_t len) {
   char msg[128];
   snprintf(msg, sizeof(msg), "cannot read %zu bytes of tracee memory at 0x%llx", len,
            (unsigned long long)addr.as_int());

@@ -89,27 +89,29 @@ class Task {
   bool at_syscall_entry();
 
   // Reads tracee memory; false if any of it is unmapped.
-  bool read_mem(RemotePtr addr, void* buf, size_t len);
+  bool read_mem(RemotePtr<> addr, void* buf, size_t len);
   // Like read_mem, through process_vm_readv (faster for large ranges, but
   // only for readable memory; falls back to read_mem).
-  bool read_mem_fast(RemotePtr addr, void* buf, size_t len);
-  std::string read_bytes(RemotePtr addr, size_t len);  // fatal if unreadable
+  bool read_mem_fast(RemotePtr<> addr, void* buf, size_t len);
+  std::string read_bytes(RemotePtr<> addr, size_t len);  // fatal if unreadable
   template <typename T>
-  T read_val(RemotePtr addr) {
+    requires std::is_trivially_copyable_v<T>
+  T read_val(RemotePtr<T> addr) {
     T v{};
     if (!read_mem(addr, &v, sizeof(v))) fatal_unreadable(addr, sizeof(v));
     return v;
   }
   // Writes tracee memory, also read-only pages (as a debugger does).
-  void write_mem(RemotePtr addr, const void* buf, size_t len);
+  void write_mem(RemotePtr<> addr, const void* buf, size_t len);
   // Like write_mem, but false instead of fatal when it cannot be written.
-  bool try_write_mem(RemotePtr addr, const void* buf, size_t len);
+  bool try_write_mem(RemotePtr<> addr, const void* buf, size_t len);
   template <typename T>
-  void write_val(RemotePtr addr, const T& v) { write_mem(addr, &v, sizeof(v)); }
+    requires std::is_trivially_copyable_v<T>
+  void write_val(RemotePtr<T> addr, const std::type_identity_t<T>& v) { write_mem(addr, &v, sizeof(v)); }
   // Writes whole pages, many per syscall (process_vm_writev) where the
   // memory is writable, through the memory file where it is not.
   struct PageWrite {
-    RemotePtr addr;
+    RemotePtr<> addr;
     const uint8_t* data;  // kPageSize bytes
   };
   void write_pages(const std::vector<PageWrite>& pages);
@@ -126,7 +128,7 @@ class Task {
   void mark_dead() { alive_ = false; }
 
  private:
-  [[noreturn]] void fatal_unreadable(RemotePtr addr, size_t len);
+  [[noreturn]] void fatal_unreadable(RemotePtr<> addr, size_t len);
   pid_t tid_;
   RecordedTid recorded_tid_;
   ScopedFd mem_fd_;

@@ -9,7 +9,7 @@ namespace rr {
 class TaskMemReader : public SyscallMemReader {
  public:
   explicit TaskMemReader(Task& t) : t_(t) {}
-  bool read(RemotePtr addr, void* buf, size_t len) override { return t_.read_mem(addr, buf, len); }
+  bool read(RemotePtr<> addr, void* buf, size_t len) override { return t_.read_mem(addr, buf, len); }
 
  private:
   Task& t_;

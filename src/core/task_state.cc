@@ -7,36 +7,33 @@
 
 #include "core/remote_syscalls.h"
 #include "core/task.h"
+#include "core/tracee_abi.h"
 #include "util/fatal.h"
 
 namespace rr {
-
-namespace {
-constexpr size_t kSigactionSize = 32;  // the kernel's struct sigaction on x86-64
-}  // namespace
 
 TaskKernelState TaskKernelState::capture(Task& t, bool with_actions) {
   TaskKernelState s;
   if (ptrace((__ptrace_request)PTRACE_GETSIGMASK, t.tid(), (void*)sizeof(s.sigmask), &s.sigmask) != 0)
     fatal_errno("PTRACE_GETSIGMASK");
   RemoteSyscalls rs(t);
-  RemotePtr buf = rs.scratch(std::string(64, '\0').data(), 64);
+  RemotePtr<> buf = rs.scratch(std::string(64, '\0').data(), 64);
   for (int sig = 1; with_actions && sig <= 64; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     if (rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, 0, buf.as_int(), 8}) != 0) continue;
-    std::string act = t.read_bytes(buf, kSigactionSize);
-    if (act != std::string(kSigactionSize, '\0')) s.sigactions.emplace_back(sig, act);
+    std::string act = t.read_bytes(buf.cast<TraceeSigaction>(), sizeof(TraceeSigaction));
+    if (act != std::string(sizeof(TraceeSigaction), '\0')) s.sigactions.emplace_back(sig, act);
   }
   stack_t ss = {};
-  if (rs.syscall(SYS_sigaltstack, {0, buf.as_int()}) == 0) ss = t.read_val<stack_t>(buf);
+  if (rs.syscall(SYS_sigaltstack, {0, buf.as_int()}) == 0) ss = t.read_val(buf.cast<stack_t>());
   s.altstack_sp = (uint64_t)ss.ss_sp;
   s.altstack_flags = ss.ss_flags;
   s.altstack_size = ss.ss_size;
   if (rs.syscall(SYS_get_robust_list, {0, buf.as_int(), buf.as_int() + 8}) == 0) {
-    s.robust_list_head = t.read_val<uint64_t>(buf);
-    s.robust_list_len = t.read_val<uint64_t>(buf + 8);
+    s.robust_list_head = t.read_val(buf.cast<uint64_t>());
+    s.robust_list_len = t.read_val(buf.cast<uint64_t>() + 1);
   }
-  if (rs.syscall(SYS_prctl, {PR_GET_TID_ADDRESS, buf.as_int(), 0, 0, 0}) == 0) s.tid_address = t.read_val<uint64_t>(buf);
+  if (rs.syscall(SYS_prctl, {PR_GET_TID_ADDRESS, buf.as_int(), 0, 0, 0}) == 0) s.tid_address = t.read_val(buf.cast<uint64_t>());
   return s;
 }
 
@@ -44,8 +41,8 @@ Status TaskKernelState::apply(Task& t, bool with_actions, const std::string& sou
   {
     RemoteSyscalls rs(t);
     for (const auto& [signo, raw] : with_actions ? sigactions : decltype(sigactions){}) {
-      if (raw.size() != kSigactionSize) return make_error(source + " is corrupt (sigaction)");
-      RemotePtr act = rs.scratch(raw.data(), kSigactionSize);
+      if (raw.size() != sizeof(TraceeSigaction)) return make_error(source + " is corrupt (sigaction)");
+      RemotePtr<TraceeSigaction> act = rs.scratch(raw.data(), raw.size()).cast<TraceeSigaction>();
       rs.checked("restoring a signal action", SYS_rt_sigaction, {(uint64_t)signo, act.as_int(), 0, 8});
     }
     if (!(altstack_flags & SS_DISABLE)) {
@@ -53,7 +50,7 @@ Status TaskKernelState::apply(Task& t, bool with_actions, const std::string& sou
       ss.ss_sp = (void*)altstack_sp;
       ss.ss_flags = altstack_flags & ~SS_ONSTACK;
       ss.ss_size = altstack_size;
-      RemotePtr p = rs.scratch(&ss, sizeof(ss), 64);
+      RemotePtr<stack_t> p = rs.scratch_val(ss, 64);
       rs.checked("restoring the signal stack", SYS_sigaltstack, {p.as_int(), 0});
     }
     if (robust_list_head) rs.checked("restoring the robust list", SYS_set_robust_list, {robust_list_head, robust_list_len});

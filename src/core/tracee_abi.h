@@ -1,9 +1,11 @@
 // The x86-64 layouts of the structures syscalls pass through tracee memory,
 // with tracee pointers as plain integers; the asserts tie them to the libc
-// headers. Shared by the table's memory rules and by written_bytes().
+// headers. Read and written through RemotePtr<TraceeX>.
 #pragma once
 
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/ucontext.h>
 #include <sys/uio.h>
 
 #include <cstddef>
@@ -38,9 +40,52 @@ static_assert(offsetof(TraceeMsghdr, control) == offsetof(struct msghdr, msg_con
 static_assert(offsetof(TraceeMsghdr, controllen) == offsetof(struct msghdr, msg_controllen));
 static_assert(offsetof(TraceeMsghdr, flags) == offsetof(struct msghdr, msg_flags));
 
-constexpr uint64_t kMmsghdrSize = sizeof(struct mmsghdr);
-constexpr uint64_t kMmsgLenOffset = offsetof(struct mmsghdr, msg_len);
-static_assert(kMmsghdrSize == 64 && kMmsgLenOffset == 56);
+struct TraceeMmsghdr {
+  TraceeMsghdr hdr;
+  uint32_t len;
+  uint32_t pad;
+};
+static_assert(sizeof(TraceeMmsghdr) == sizeof(struct mmsghdr) && sizeof(TraceeMmsghdr) == 64);
+static_assert(offsetof(TraceeMmsghdr, len) == offsetof(struct mmsghdr, msg_len));
+
+// The kernel's struct sigaction (rt_sigaction's; libc's has a larger mask).
+struct TraceeSigaction {
+  uint64_t handler;
+  uint64_t flags;
+  uint64_t restorer;
+  uint64_t mask;
+};
+static_assert(sizeof(TraceeSigaction) == 32);
+
+// The start of the rt_sigframe the kernel pushes for a handler, at the
+// handler's stack pointer: the return address, then the ucontext up to the
+// machine context's pointer to the FPU image (kernel rt_sigframe, ucontext,
+// sigcontext_64).
+struct TraceeSigframe {
+  uint64_t pretcode;
+  uint64_t uc_flags;
+  uint64_t uc_link;
+  stack_t uc_stack;
+  uint64_t gregs[19];  // r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags, cs/gs/fs/ss
+  uint64_t err;
+  uint64_t trapno;
+  uint64_t oldmask;
+  uint64_t cr2;
+  uint64_t fpstate;  // the FPU image's address, 0 if none
+};
+static_assert(offsetof(TraceeSigframe, gregs) == 8 + offsetof(ucontext_t, uc_mcontext));
+static_assert(offsetof(TraceeSigframe, err) == 8 + offsetof(ucontext_t, uc_mcontext.gregs[REG_ERR]));
+static_assert(offsetof(TraceeSigframe, cr2) == 8 + offsetof(ucontext_t, uc_mcontext.gregs[REG_CR2]));
+static_assert(offsetof(TraceeSigframe, fpstate) == 8 + offsetof(ucontext_t, uc_mcontext.fpregs));
+
+// The software-reserved bytes of an FXSAVE image (kernel _fpx_sw_bytes):
+// a magic number when an XSAVE image follows, and that image's size.
+struct TraceeFpxSwBytes {
+  uint32_t magic1;
+  uint32_t extended_size;
+};
+constexpr uint64_t kFxsaveSwBytesOffset = 464;
+constexpr uint32_t kFpXstateMagic1 = 0x46505853u;
 
 // The kernel caps iovec arrays and mmsghdr vectors at UIO_MAXIOV; a larger
 // count fails, so a successful call never has one.

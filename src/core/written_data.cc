@@ -16,13 +16,13 @@ bool append_iov(SyscallMemReader& mem, uint64_t iov_addr, uint64_t iovcnt, uint6
   if (nbytes == 0) return true;
   if (iov_addr == 0 || iovcnt == 0 || iovcnt > kMaxIov) return false;
   std::vector<TraceeIovec> iov(iovcnt);
-  if (!mem.read(RemotePtr(iov_addr), iov.data(), iovcnt * sizeof(TraceeIovec))) return false;
+  if (!mem.read(RemotePtr<>(iov_addr), iov.data(), iovcnt * sizeof(TraceeIovec))) return false;
   for (const TraceeIovec& v : iov) {
     if (nbytes == 0) break;
     uint64_t n = std::min(nbytes, v.len);
     size_t at = out.size();
     out.resize(at + n);
-    if (n > 0 && !mem.read(RemotePtr(v.base), out.data() + at, n)) return false;
+    if (n > 0 && !mem.read(RemotePtr<>(v.base), out.data() + at, n)) return false;
     nbytes -= n;
   }
   return nbytes == 0;
@@ -30,7 +30,7 @@ bool append_iov(SyscallMemReader& mem, uint64_t iov_addr, uint64_t iovcnt, uint6
 
 bool append_msghdr(SyscallMemReader& mem, uint64_t msg_addr, uint64_t nbytes, std::string& out) {
   TraceeMsghdr msg;
-  if (msg_addr == 0 || !mem.read(RemotePtr(msg_addr), &msg, sizeof msg)) return false;
+  if (msg_addr == 0 || !mem.read(RemotePtr<>(msg_addr), &msg, sizeof msg)) return false;
   return append_iov(mem, msg.iov, msg.iovlen, nbytes, out);
 }
 
@@ -47,7 +47,7 @@ bool written_bytes(const SyscallArgs& call, SyscallMemReader& mem, std::string& 
   switch (w.data) {
     case WrittenData::Buffer:
       out.resize(ret);
-      return ret == 0 || mem.read(RemotePtr(buf), out.data(), ret);
+      return ret == 0 || mem.read(RemotePtr<>(buf), out.data(), ret);
     case WrittenData::Iovec:
       return append_iov(mem, buf, count, ret, out);
     case WrittenData::Msghdr:
@@ -56,10 +56,10 @@ bool written_bytes(const SyscallArgs& call, SyscallMemReader& mem, std::string& 
       // The result counts messages; the kernel stored each one's length in
       // its msg_len, which the recording holds and replay has written back.
       for (uint64_t i = 0; i < std::min({ret, count, kMaxIov}); ++i) {
-        uint64_t entry = buf + i * kMmsghdrSize;
+        RemotePtr<TraceeMmsghdr> entry = RemotePtr<TraceeMmsghdr>(buf) + i;
         uint32_t len = 0;
-        if (!mem.read(RemotePtr(entry + kMmsgLenOffset), &len, sizeof len)) return false;
-        if (!append_msghdr(mem, entry, len, out)) return false;
+        if (!mem.read(entry.field(&TraceeMmsghdr::len), &len, sizeof len)) return false;
+        if (!append_msghdr(mem, entry.as_int(), len, out)) return false;
       }
       return true;
     case WrittenData::None:
@@ -70,14 +70,14 @@ bool written_bytes(const SyscallArgs& call, SyscallMemReader& mem, std::string& 
   return false;
 }
 
-bool installed_sigmask(const SyscallArgs& call, SyscallMemReader& mem, RemotePtr* mask, uint64_t* size) {
+bool installed_sigmask(const SyscallArgs& call, SyscallMemReader& mem, RemotePtr<>* mask, uint64_t* size) {
   const SyscallDesc* desc = syscall_desc(call.nr);
   if (desc == nullptr || desc->wait_mask.mask < 0) return false;
   const SigmaskArg& m = desc->wait_mask;
   uint64_t pair[2] = {call.arg[m.mask], m.size >= 0 ? call.arg[m.size] : 8};
-  if (m.indirect && (pair[0] == 0 || !mem.read(RemotePtr(pair[0]), pair, sizeof pair))) return false;
+  if (m.indirect && (pair[0] == 0 || !mem.read(RemotePtr<>(pair[0]), pair, sizeof pair))) return false;
   if (pair[0] == 0) return false;
-  *mask = RemotePtr(pair[0]);
+  *mask = RemotePtr<>(pair[0]);
   *size = pair[1];
   return true;
 }

@@ -44,7 +44,7 @@ int64_t tracee_fd_pos(Task& t, uint64_t fd) {
 int64_t start_of_moved(Task& t, const SyscallArgs& call, int off_arg, uint64_t fd, uint64_t len) {
   int64_t end = -1;
   if (off_arg >= 0 && call.arg[off_arg] != 0) {
-    if (!t.read_mem(RemotePtr(call.arg[off_arg]), &end, sizeof end)) return -1;
+    if (!t.read_mem(RemotePtr<>(call.arg[off_arg]), &end, sizeof end)) return -1;
   } else {
     end = tracee_fd_pos(t, fd);
   }

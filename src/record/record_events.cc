@@ -49,19 +49,15 @@ bool is_synchronous(int sig, const siginfo_t& si) {
 // Hides the vDSO from the program: its AT_SYSINFO_EHDR auxv entry becomes
 // AT_IGNORE, so libc makes real (recorded) syscalls for time.
 void hide_vdso(Task& t) {
-  Registers r = t.regs();
-  uint64_t sp = r.sp().as_int();
-  uint64_t argc = t.read_val<uint64_t>(RemotePtr(sp));
-  uint64_t p = sp + 8 * (argc + 2);  // skip argc, argv[], NULL
-  while (t.read_val<uint64_t>(RemotePtr(p)) != 0) p += 8;
-  p += 8;
-  for (;; p += 16) {
-    uint64_t type = t.read_val<uint64_t>(RemotePtr(p));
+  RemotePtr<uint64_t> sp = t.regs().sp().cast<uint64_t>();
+  uint64_t argc = t.read_val(sp);
+  RemotePtr<uint64_t> envp = sp + (argc + 2);  // skip argc, argv[], NULL
+  while (t.read_val(envp) != 0) envp += 1;
+  for (RemotePtr<Elf64_auxv_t> entry = (envp + 1).cast<Elf64_auxv_t>();; entry += 1) {
+    RemotePtr<uint64_t> type_at = entry.field(&Elf64_auxv_t::a_type);
+    uint64_t type = t.read_val(type_at);
     if (type == AT_NULL) break;
-    if (type == AT_SYSINFO_EHDR) {
-      uint64_t ignore = AT_IGNORE;
-      t.write_val(RemotePtr(p), ignore);
-    }
+    if (type == AT_SYSINFO_EHDR) t.write_val(type_at, AT_IGNORE);
   }
 }
 
@@ -90,7 +86,7 @@ void RecordSession::on_exec_done(RecordTask& rt, trace::ExecImage::Builder out) 
     rs.checked("mapping the rr page", SYS_mmap,
                {kRrPageAddr, kRrPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
                 (uint64_t)-1, 0});
-    t.write_mem(RemotePtr(kRrPageAddr), kRrPageCode, sizeof(kRrPageCode));
+    t.write_mem(RemotePtr<>(kRrPageAddr), kRrPageCode, sizeof(kRrPageCode));
     rs.checked("protecting the rr page", SYS_mprotect, {kRrPageAddr, kPageSize, PROT_READ | PROT_EXEC});
     rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
   }
@@ -110,7 +106,7 @@ void RecordSession::on_exec_done(RecordTask& rt, trace::ExecImage::Builder out) 
   std::vector<std::string> args;
   if (img.mm.arg_end > img.mm.arg_start && img.mm.arg_end - img.mm.arg_start < (1u << 20)) {
     std::string raw(img.mm.arg_end - img.mm.arg_start, '\0');
-    if (t.read_mem(RemotePtr(img.mm.arg_start), raw.data(), raw.size())) {
+    if (t.read_mem(img.mm.arg_start, raw.data(), raw.size())) {
       for (size_t pos = 0; pos < raw.size();) {
         size_t nul = raw.find('\0', pos);
         if (nul == std::string::npos) nul = raw.size();
@@ -263,7 +259,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     }
     record_echo(rt, *desc, call, sc);
   }
-  rt.fds->on_syscall(nr, call.arg, call.ret, [&](RemotePtr a, void* b, size_t n) { return t.read_mem(a, b, n); });
+  rt.fds->on_syscall(nr, call.arg, call.ret, [&](RemotePtr<> a, void* b, size_t n) { return t.read_mem(a, b, n); });
   regs_to_capnp(regs, sc.initExitRegs());
   rt.last_event_regs = regs;
   rt.restart_undecided = restart_undecided(regs);
@@ -368,7 +364,7 @@ void RecordSession::record_shared_map_changes(RecordTask& rt, const SyscallArgs&
     // so the writable mappings carry the change to the read-only ones, which
     // replay could not write. Other files are private copies in replay.
     if (!m.writable && shared_files_.count(m.file)) continue;
-    ranges.push_back({RemotePtr(m.start), m.len});
+    ranges.push_back({RemotePtr<>(m.start), m.len});
   }
 }
 

@@ -98,7 +98,7 @@ Result<Forked> fork_tracee(Task& source, const PidNamespace* ns, pid_t want) {
     args.set_tid = rs.scratch(&tid, sizeof(tid), 512).as_int();
     args.set_tid_size = 1;
   }
-  RemotePtr a = rs.scratch(&args, sizeof(args), 256);
+  RemotePtr<> a = rs.scratch(&args, sizeof(args), 256);
   int64_t r = rs.syscall(SYS_clone3, {a.as_int(), sizeof(args)});
   Forked out;
   out.live = rs.spawned();
@@ -186,7 +186,7 @@ Status ReplaySession::copy_process(ReplaySession& from, pid_t tgid, std::map<con
   // arguments in it (the source's was cleared after), and the namespace
   // files open: neither belongs to the program.
   std::string zeros(kRrScratchSize, '\0');
-  leader.write_mem(RemotePtr(kRrScratch), zeros.data(), zeros.size());
+  leader.write_mem(RemotePtr<>(kRrScratch), zeros.data(), zeros.size());
   if (ns_) {
     RemoteSyscalls rs(leader);
     for (int64_t fd : forked.ns_fds) rs.syscall(SYS_close, {(uint64_t)fd});
@@ -248,25 +248,26 @@ Result<std::unique_ptr<Task>> ReplaySession::clone_thread(Task& leader, Recorded
   args.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
   int32_t want = recorded.value;
   bool exact = ns_ != nullptr;
+  RemotePtr<int32_t> want_at = (kCloneArgsAt + 1).cast<int32_t>();
   if (exact) {
-    args.set_tid = kRrScratch + sizeof(args);
+    args.set_tid = want_at.as_int();
     args.set_tid_size = 1;
   }
   Registers saved = leader.regs();
-  std::string saved_scratch = leader.read_bytes(RemotePtr(kRrScratch), sizeof(args) + sizeof(want));
+  std::string saved_scratch = leader.read_bytes(kCloneArgsAt, sizeof(args) + sizeof(want));
   struct PutBack {
     Task& t;
     const std::string& bytes;
-    ~PutBack() { t.write_mem(RemotePtr(kRrScratch), bytes.data(), bytes.size()); }
+    ~PutBack() { t.write_mem(RemotePtr<>(kRrScratch), bytes.data(), bytes.size()); }
   } put_back{leader, saved_scratch};
   for (int attempt = 0; attempt < 2; ++attempt) {
-    leader.write_mem(RemotePtr(kRrScratch), &args, sizeof(args));
-    leader.write_mem(RemotePtr(kRrScratch + sizeof(args)), &want, sizeof(want));
+    leader.write_val(kCloneArgsAt, args);
+    leader.write_val(want_at, want);
     Registers r = saved;
-    r.set_ip(RemotePtr(kRrSyscallInsn));
+    r.set_ip(RemotePtr<>(kRrSyscallInsn));
     r.set_syscall_result(SYS_clone3);
     r.set_syscallno(-1);
-    r.set_arg(0, kRrScratch);
+    r.set_arg(0, kCloneArgsAt.as_int());
     r.set_arg(1, sizeof(args));
     leader.set_regs(r);
     leader.resume(ResumeHow::Cont);

@@ -30,6 +30,7 @@
 #include "core/tracee_setup.h"
 #include "core/syscall_table.h"
 #include "core/task_mem_reader.h"
+#include "core/tracee_abi.h"
 #include "util/fatal.h"
 #include "util/io.h"
 
@@ -39,7 +40,7 @@ namespace rr {
 
 Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reader ev, ReplayTask& rt) {
   Task& t = *rt.task;
-  pid_t recorded = rt.recorded_tid();
+  RecordedTid recorded = rt.recorded();
   if (!rt.end_seen && t.alive()) {
     if (!rt.exiting) {
       // Killed from outside: by SIGKILL (kill is emulated, so send it now),
@@ -50,30 +51,30 @@ Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reade
     }
     WaitStatus other;
     if (!wait_for_end_stop(rt, &other))
-      return divergence(f, "expected task " + std::to_string(recorded) + " to end, got " + describe_stop(other));
+      return divergence(f, "expected task " + std::to_string(recorded.value) + " to end, got " + describe_stop(other));
   }
   WaitStatus status = rt.end_status;
   bool at_exit_stop = rt.end_seen && rt.end_is_exit_stop;
   int code = status.exited() ? status.exit_code() : 0;
   int killed = status.killed() ? status.term_sig() : 0;
   if (ev.getKilledBy() != killed || (!killed && ev.getExitCode() != code))
-    return divergence(f, "task " + std::to_string(recorded) + " " + status.describe() +
+    return divergence(f, "task " + std::to_string(recorded.value) + " " + status.describe() +
                              " in replay, but ended with status " + std::to_string(ev.getExitCode()) + " / signal " +
                              std::to_string(ev.getKilledBy()) + " in the recording");
   bool leader_outlived = false;
   if (at_exit_stop) {
     t.try_resume(ResumeHow::Cont);
     // A leader ends for good only with its last thread.
-    leader_outlived = recorded == rt.tgid && thread_count(rt.tgid) > 1;
+    leader_outlived = recorded.value == rt.tgid && thread_count(rt.tgid) > 1;
     // What the kernel does as a thread ends (clearing its tid word) is done
     // before the next event, as in the recording.
     if (!leader_outlived) t.wait_until_ended();
   }
   if (leader_outlived)
-    keep_zombie_leader(RecordedTid{recorded});
+    keep_zombie_leader(recorded);
   else
-    forget_task(RecordedTid{recorded});
-  if (recorded == initial_tid_) {
+    forget_task(recorded);
+  if (recorded.value == initial_tid_) {
     exited_ = true;
     exit_code_ = code;
     killed_by_ = killed;
@@ -129,7 +130,7 @@ Result<CloneRun> prepare_clone_run(Task& t, const SyscallArgs& call, const Regis
   if (want_tid > 0) {
     if (call.nr == SYS_clone3) {
       size_t size = std::min<uint64_t>(call.arg[1], sizeof(args));
-      if (size < CLONE_ARGS_SIZE_VER0 || !t.read_mem(RemotePtr(call.arg[0]), &args, size))
+      if (size < CLONE_ARGS_SIZE_VER0 || !t.read_mem(RemotePtr<struct clone_args>(call.arg[0]), &args, size))
         return make_error(ErrorKind::Divergence, "cannot read clone3's arguments");
       args.flags = run_flags;
     } else {
@@ -150,15 +151,15 @@ Result<CloneRun> prepare_clone_run(Task& t, const SyscallArgs& call, const Regis
       }
     }
     run.ctid = args.child_tid;
-    args.set_tid = kRrScratch + sizeof(args);
+    RemotePtr<int32_t> want_at = (kCloneArgsAt + 1).cast<int32_t>();
+    args.set_tid = want_at.as_int();
     args.set_tid_size = 1;
     args.cgroup = 0;
-    run.saved_scratch = t.read_bytes(RemotePtr(kRrScratch), sizeof(args) + sizeof(pid_t));
-    int32_t want = want_tid;
-    t.write_mem(RemotePtr(kRrScratch), &args, sizeof(args));
-    t.write_mem(RemotePtr(kRrScratch + sizeof(args)), &want, sizeof(want));
+    run.saved_scratch = t.read_bytes(kCloneArgsAt, sizeof(args) + sizeof(pid_t));
+    t.write_val(kCloneArgsAt, args);
+    t.write_val(want_at, want_tid);
     run.nr = SYS_clone3;
-    r.set_arg(0, kRrScratch);
+    r.set_arg(0, kCloneArgsAt.as_int());
     r.set_arg(1, sizeof(args));
   } else if (call.nr == SYS_fork || (call.nr == SYS_vfork && !vfork)) {
     run.nr = SYS_clone;
@@ -170,12 +171,13 @@ Result<CloneRun> prepare_clone_run(Task& t, const SyscallArgs& call, const Regis
   } else {
     size_t size = std::min<uint64_t>(call.arg[1], 256);
     std::string raw(size, '\0');
-    if (!t.read_mem(RemotePtr(call.arg[0]), raw.data(), size))
+    if (!t.read_mem(RemotePtr<>(call.arg[0]), raw.data(), size))
       return make_error(ErrorKind::Divergence, "cannot read clone3's arguments");
     memcpy(raw.data(), &run_flags, sizeof(run_flags));
-    if (size >= 24) memcpy(&run.ctid, raw.data() + 16, sizeof(run.ctid));
-    run.saved_scratch = t.read_bytes(RemotePtr(kRrScratch), size);
-    t.write_mem(RemotePtr(kRrScratch), raw.data(), size);
+    constexpr size_t kChildTid = offsetof(struct clone_args, child_tid);
+    if (size >= kChildTid + sizeof(run.ctid)) memcpy(&run.ctid, raw.data() + kChildTid, sizeof(run.ctid));
+    run.saved_scratch = t.read_bytes(RemotePtr<>(kRrScratch), size);
+    t.write_mem(RemotePtr<>(kRrScratch), raw.data(), size);
     r.set_arg(0, kRrScratch);
   }
   return run;
@@ -183,7 +185,7 @@ Result<CloneRun> prepare_clone_run(Task& t, const SyscallArgs& call, const Regis
 
 }  // namespace
 
-Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_t recorded_child, bool keep_vfork) {
+Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, RecordedTid recorded_child, bool keep_vfork) {
   Task& t = *rt.task;
   Registers entry = t.regs();
   SyscallArgs call = syscall_args(entry.syscallno(), entry);
@@ -202,8 +204,8 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
   // In replay's PID namespace every clone runs as clone3 with set_tid, so
   // the new task gets its recorded tid (and the kernel writes that tid
   // wherever it writes one: tid words, robust futexes).
-  bool exact = ns_ != nullptr && recorded_child > 1;
-  auto prepared = prepare_clone_run(t, call, entry, run_flags, vfork, exact ? recorded_child : 0);
+  bool exact = ns_ != nullptr && recorded_child.value > 1;
+  auto prepared = prepare_clone_run(t, call, entry, run_flags, vfork, exact ? recorded_child.value : 0);
   if (!prepared.ok()) return divergence(f, prepared.error().message);
   CloneRun& run = prepared.value();
   Registers& r = run.regs;
@@ -220,11 +222,11 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
     if (!(exact && attempt == 0 && st.is_syscall_stop())) break;
     // The recorded tid is taken (by a task replay has not reaped, say):
     // any tid will do, translated like any other.
-    RR_LOG("clone3 with set_tid %d failed (%lld); the task gets another tid", recorded_child,
+    RR_LOG("clone3 with set_tid %d failed (%lld); the task gets another tid", recorded_child.value,
            (long long)t.regs().syscall_result());
     args.set_tid = 0;
     args.set_tid_size = 0;
-    t.write_mem(RemotePtr(kRrScratch), &args, sizeof(args));
+    t.write_mem(RemotePtr<>(kRrScratch), &args, sizeof(args));
   }
   int ev = st.ptrace_event();
   if (ev != PTRACE_EVENT_FORK && ev != PTRACE_EVENT_VFORK && ev != PTRACE_EVENT_CLONE)
@@ -242,16 +244,16 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
     st = wait_filtered(rt, ResumeHow::Syscall);
     if (!st.is_syscall_stop()) return divergence(f, syscall_name(call.nr) + " did not return: " + describe_stop(st));
     Registers after = t.regs();
-    if (!saved_scratch.empty()) t.write_mem(RemotePtr(kRrScratch), saved_scratch.data(), saved_scratch.size());
+    if (!saved_scratch.empty()) t.write_mem(RemotePtr<>(kRrScratch), saved_scratch.data(), saved_scratch.size());
     for (int i = 0; i < 6; ++i) after.set_arg(i, entry.arg(i));
     after.set_syscallno(call.nr);
-    after.set_syscall_result(recorded_child);
+    after.set_syscall_result(recorded_child.value);
     t.set_regs(after);
   }
 
-  RR_LOG("task %d is %d in replay's namespace (live %d)", recorded_child, PidNamespace::inner_tid(live_child), live_child);
+  RR_LOG("task %d is %d in replay's namespace (live %d)", recorded_child.value, PidNamespace::inner_tid(live_child), live_child);
   auto child = std::make_unique<ReplayTask>();
-  child->task = std::make_unique<Task>(live_child, RecordedTid{recorded_child});
+  child->task = std::make_unique<Task>(live_child, recorded_child);
   WaitStatus cst(cstatus);
   if (!cst.stopped()) return divergence(f, "the new task ended at once: " + cst.describe());
   Task& c = *child->task;
@@ -259,13 +261,13 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
   for (int i = 0; i < 6; ++i) cr.set_arg(i, entry.arg(i));
   cr.set_syscallno(call.nr);
   c.set_regs(cr);
-  if (vfork) child->vfork_parent = rt.recorded_tid();
+  if (vfork) child->vfork_parent = rt.recorded();
   // clone3's arguments were in the shared scratch page; the parent is not
   // stopped yet, so they are cleared when the child leaves it.
-  if (vfork && !saved_scratch.empty()) t.write_mem(RemotePtr(kRrScratch), saved_scratch.data(), saved_scratch.size());
+  if (vfork && !saved_scratch.empty()) t.write_mem(RemotePtr<>(kRrScratch), saved_scratch.data(), saved_scratch.size());
   // The kernel wrote the live tid; the program saw the recorded one.
-  if ((flags & CLONE_CHILD_SETTID) && ctid) c.write_val<int32_t>(RemotePtr(ctid), recorded_child);
-  if (!saved_scratch.empty() && !(run_flags & CLONE_VM)) c.write_mem(RemotePtr(kRrScratch), saved_scratch.data(), saved_scratch.size());
+  if ((flags & CLONE_CHILD_SETTID) && ctid) c.write_val(RemotePtr<int32_t>(ctid), recorded_child.value);
+  if (!saved_scratch.empty() && !(run_flags & CLONE_VM)) c.write_mem(RemotePtr<>(kRrScratch), saved_scratch.data(), saved_scratch.size());
   add_clone(rt, std::move(child), flags);
   return {};
 }
@@ -273,7 +275,7 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_
 Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace::ExecImage::Reader image) {
   if (rt.recorded_tid() != rt.tgid) RR_TRY(exec_from_thread(rt));
   retire_other_threads(rt);
-  if (rt.vfork_parent) RR_TRY(detach_vfork_child(rt));
+  if (rt.vfork_parent.value) RR_TRY(detach_vfork_child(rt));
   Task& t = *rt.task;
   ExecKept kept = kept_by_exec(t);
   uint64_t ignored = kept.ignored, blocked = kept.blocked;
@@ -288,13 +290,13 @@ Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace:
       if (sig == SIGKILL || sig == SIGSTOP) continue;
       bool want_ignored = ignored & bit;
       if (!(caught & bit) && ((now_ignored & bit) != 0) == want_ignored) continue;
-      uint64_t act[4] = {want_ignored ? (uint64_t)SIG_IGN : (uint64_t)SIG_DFL, 0, 0, 0};
-      RemotePtr p = rs.scratch(act, sizeof(act));
+      TraceeSigaction act = {want_ignored ? (uint64_t)SIG_IGN : (uint64_t)SIG_DFL, 0, 0, 0};
+      RemotePtr<TraceeSigaction> p = rs.scratch_val(act);
       rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, p.as_int(), 0, 8});
     }
     stack_t none = {};
     none.ss_flags = SS_DISABLE;
-    RemotePtr p = rs.scratch(&none, sizeof(none), 64);
+    RemotePtr<stack_t> p = rs.scratch_val(none, 64);
     rs.syscall(SYS_sigaltstack, {p.as_int(), 0});
   }
   if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, t.tid(), (void*)sizeof(blocked), &blocked) != 0)
@@ -311,16 +313,16 @@ ReplaySession::ExecKept ReplaySession::kept_by_exec(const Task& t) {
   return {proc_sigset(t.tid(), "SigIgn"), proc_sigset(t.tid(), "SigBlk")};
 }
 
-Result<std::unique_ptr<Task>> ReplaySession::spawn_exec_process(pid_t recorded, ExecKept kept) {
+Result<std::unique_ptr<Task>> ReplaySession::spawn_exec_process(RecordedTid recorded, ExecKept kept) {
   uint64_t ignored = kept.ignored, blocked = kept.blocked;
-  RR_ASSIGN_OR_RETURN(std::unique_ptr<Task> fresh, spawn_process(RecordedTid{recorded}));
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<Task> fresh, spawn_process(recorded));
   Task& t = *fresh;
   {
     RemoteSyscalls rs(t);
     for (int sig = 1; sig <= 64; ++sig) {
       if (!((ignored >> (sig - 1)) & 1) || sig == SIGKILL || sig == SIGSTOP) continue;
-      uint64_t act[4] = {(uint64_t)SIG_IGN, 0, 0, 0};
-      RemotePtr p = rs.scratch(act, sizeof(act));
+      TraceeSigaction act = {(uint64_t)SIG_IGN, 0, 0, 0};
+      RemotePtr<TraceeSigaction> p = rs.scratch_val(act);
       rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, p.as_int(), 0, 8});
     }
   }
@@ -331,25 +333,26 @@ Result<std::unique_ptr<Task>> ReplaySession::spawn_exec_process(pid_t recorded, 
 
 Status ReplaySession::detach_vfork_child(ReplayTask& rt) {
   Task& old = *rt.task;
-  RR_ASSIGN_OR_RETURN(std::unique_ptr<Task> fresh, spawn_exec_process(old.recorded_tid().value, kept_by_exec(old)));
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<Task> fresh, spawn_exec_process(old.recorded_tid(), kept_by_exec(old)));
   end_thread(old);
   rt.task = std::move(fresh);
-  rt.vfork_parent = 0;
+  rt.vfork_parent = {};
   rt.in_exec = true;
   return {};
 }
 
 Status ReplaySession::exec_from_thread(ReplayTask& rt) {
-  pid_t tgid = rt.tgid, former = rt.recorded_tid();
+  pid_t tgid = rt.tgid;
+  RecordedTid former = rt.recorded();
   // The kernel ends every other thread and hands the leader's tid to this
   // one. Replay ends the whole process and builds the new image in a fresh
   // one that has the leader's pid.
-  std::unique_ptr<ReplayTask> self = take_task(RecordedTid{former});
+  std::unique_ptr<ReplayTask> self = take_task(former);
   ExecKept kept = kept_by_exec(*self->task);
   // A thread, reaped before its leader (the SIGKILL ends its whole process).
   self->task->kill();
   kill_processes(tgid);
-  RR_ASSIGN_OR_RETURN(self->task, spawn_exec_process(tgid, kept));
+  RR_ASSIGN_OR_RETURN(self->task, spawn_exec_process(RecordedTid{tgid}, kept));
   add_task(std::move(self));
   return {};
 }

@@ -133,7 +133,7 @@ bool ReplaySession::can_checkpoint() const {
   if (tasks_.empty() || has_zombies() || current_event_ < 1 || !emulated_files_.empty()) return false;
   std::map<pid_t, const FdTable*> tables;  // by process
   for (const auto& [tid, rt] : tasks_) {
-    if (!rt->task->alive() || rt->exiting || rt->end_seen || rt->in_exec || rt->in_vfork || rt->vfork_parent ||
+    if (!rt->task->alive() || rt->exiting || rt->end_seen || rt->in_exec || rt->in_vfork || rt->vfork_parent.value ||
         rt->pending_sig != 0 || rt->queued_sig != 0 || rt->where == ReplayTask::Where::CloneDone)
       return false;
     if (!find_task(RecordedTid{rt->tgid})) return false;  // its leader has ended

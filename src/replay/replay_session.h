@@ -70,7 +70,7 @@ struct ReplayTask : SessionTask {
   bool end_is_exit_stop = false;     // end_seen at the PTRACE_EVENT_EXIT stop (else ended)
   WaitStatus end_status;
   bool in_vfork = false;             // a vfork parent inside the kernel until its child execs or ends
-  pid_t vfork_parent = 0;            // a vfork child still in its parent's memory: the parent
+  RecordedTid vfork_parent;          // a vfork child still in its parent's memory: the parent
   bool in_exec = false;              // out of its vfork parent's memory, its new image not built yet
   // The recorded tid as gdb and the trace's frames name it.
   pid_t recorded_tid() const { return recorded().value; }
@@ -269,7 +269,7 @@ class ReplaySession : public Session<ReplayTask> {
   // real (a vfork as a fork), and adopts the new task as `recorded_child`.
   // With `keep_vfork` a vfork stays one (the parent is left inside the
   // kernel, in_vfork); else it runs as a fork.
-  Status execute_clone(trace::Frame::Reader f, ReplayTask& rt, pid_t recorded_child, bool keep_vfork);
+  Status execute_clone(trace::Frame::Reader f, ReplayTask& rt, RecordedTid recorded_child, bool keep_vfork);
   // Replays an execve: the new image replaces the old one in place, or in a
   // fresh process for a vfork child (whose memory is its parent's).
   Status replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace::ExecImage::Reader image);
@@ -284,7 +284,7 @@ class ReplaySession : public Session<ReplayTask> {
   static ExecKept kept_by_exec(const Task& t);
   // A fresh process, as the recorded pid `recorded`, with `kept` set: a new
   // image goes there.
-  Result<std::unique_ptr<Task>> spawn_exec_process(pid_t recorded, ExecKept kept);
+  Result<std::unique_ptr<Task>> spawn_exec_process(RecordedTid recorded, ExecKept kept);
   // An execve from a thread other than the leader: the process is replaced
   // by a fresh one, and `rt` becomes its only thread, with the leader's tid.
   Status exec_from_thread(ReplayTask& rt);

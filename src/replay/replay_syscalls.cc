@@ -57,7 +57,7 @@ bool ReplaySession::replay_mask_swap(ReplayTask& rt, trace::SyscallEvent::Reader
   Registers regs = t.regs();
   SyscallArgs call = syscall_args(sc.getNumber(), regs);
   TaskMemReader mem(t);
-  RemotePtr mask_at;
+  RemotePtr<> mask_at;
   uint64_t size = 0;
   if (!installed_sigmask(call, mem, &mask_at, &size)) return false;
   uint64_t mask = mask_at.as_int();
@@ -135,7 +135,7 @@ Status ReplaySession::apply_syscall_entry(trace::Frame::Reader f, trace::Syscall
   const SyscallDesc* desc = syscall_desc(nr);
   if (desc && desc->policy == ReplayPolicy::Clone && ev.getChildTid() > 0) {
     // A vfork parent waits while its child runs: the child must exist now.
-    RR_TRY(execute_clone(f, rt, ev.getChildTid(), true));
+    RR_TRY(execute_clone(f, rt, RecordedTid{ev.getChildTid()}, true));
     rt.where = ReplayTask::Where::CloneDone;
   }
   return {};
@@ -144,7 +144,7 @@ Status ReplaySession::apply_syscall_entry(trace::Frame::Reader f, trace::Syscall
 void ReplaySession::apply_writes(Task& t, trace::SyscallEvent::Reader sc) {
   for (auto w : sc.getWrites()) {
     auto d = w.getData();
-    t.write_mem(RemotePtr(w.getAddr()), d.begin(), d.size());
+    t.write_mem(RemotePtr<>(w.getAddr()), d.begin(), d.size());
     counters_.bytes_written += d.size();
   }
 }
@@ -224,7 +224,7 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
   // An exec of a vfork child replaced rt.task: `t` is gone then.
   Task& now = *rt.task;
   if (now.alive() && !rt.exiting)
-    rt.fds->on_syscall(nr, args, result, [&](RemotePtr a, void* b, size_t n) { return now.read_mem(a, b, n); });
+    rt.fds->on_syscall(nr, args, result, [&](RemotePtr<> a, void* b, size_t n) { return now.read_mem(a, b, n); });
   return {};
 }
 
@@ -233,7 +233,7 @@ Status ReplaySession::replay_clone_call(trace::Frame::Reader f, trace::SyscallEv
   Task& t = *rt.task;
   int64_t result = sc.getResult();
   bool failed = result < 0 && result >= -4095;
-  if (!failed && where != ReplayTask::Where::CloneDone) RR_TRY(execute_clone(f, rt, (pid_t)result, false));
+  if (!failed && where != ReplayTask::Where::CloneDone) RR_TRY(execute_clone(f, rt, RecordedTid{(pid_t)result}, false));
   if (rt.in_vfork) {
     // The parent returns once its child has exec'd or ended. A child
     // whose execve entry was an event of its own is inside an exec that
@@ -241,7 +241,7 @@ Status ReplaySession::replay_clone_call(trace::Frame::Reader f, trace::SyscallEv
     // parent's memory now, its image comes with its exec event.
     for (auto& [tid, c] : tasks_) {
       int64_t child_nr = c->where == ReplayTask::Where::AtEntry ? c->task->regs().syscallno() : -1;
-      if (c->vfork_parent == rt.recorded_tid() && (child_nr == SYS_execve || child_nr == SYS_execveat))
+      if (c->vfork_parent == rt.recorded() && (child_nr == SYS_execve || child_nr == SYS_execveat))
         RR_TRY(detach_vfork_child(*c));
     }
     WaitStatus st = wait_filtered(rt, ResumeHow::Syscall);
@@ -272,7 +272,7 @@ Status ReplaySession::replay_memory_call(trace::Frame::Reader f, trace::SyscallE
         bool emulated = shared_files_.count(file) > 0;
         std::string open_path = reader_->dir() + "/" + file;
         if (emulated) open_path = "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(emulated_file(file));
-        RemotePtr path = rs.scratch_string(open_path);
+        RemotePtr<> path = rs.scratch_string(open_path);
         int64_t fd = rs.checked("opening a mapped file's trace copy", SYS_openat,
                                 {(uint64_t)AT_FDCWD, path.as_int(), (uint64_t)(emulated ? O_RDWR : O_RDONLY) | O_CLOEXEC});
         // The trace copy is never written: shared mappings of it become

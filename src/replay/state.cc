@@ -16,7 +16,7 @@ namespace rr {
 namespace {
 
 struct MappingState {
-  uint64_t start, end;
+  RemotePtr<> start, end;
   std::string perms;
   uint64_t offset;
   std::string name;
@@ -65,7 +65,7 @@ uint64_t hash_range(PageScanner& scanner, const MappingState& m) {
     r.shared = m.shared;
     r.backing = m.backing;
     if (m.backing == Backing::File) r.file = m.name;
-    scanner.scan(r, [&](uint64_t, PageKind kind, const uint8_t* bytes) {
+    scanner.scan(r, [&](RemotePtr<>, PageKind kind, const uint8_t* bytes) {
       if (kind == PageKind::Unreadable) XXH3_64bits_update(st, "unreadable", 10);
       else XXH3_64bits_update(st, bytes, kPageSize);
     }, true);
@@ -196,7 +196,7 @@ std::string describe_state(ReplaySession& s, bool json, pid_t only_pid) {
       out += "], \"mappings\": [";
       for (size_t i = 0; i < p.maps.size(); ++i) {
         const MappingState& m = p.maps[i];
-        out += std::string(i ? ", " : "") + "{\"start\": \"" + hex(m.start) + "\", \"end\": \"" + hex(m.end) +
+        out += std::string(i ? ", " : "") + "{\"start\": \"" + hex(m.start.as_int()) + "\", \"end\": \"" + hex(m.end.as_int()) +
                "\", \"perms\": \"" + m.perms + "\", \"offset\": \"" + hex(m.offset) + "\", \"name\": " +
                json_string(m.name) + ", \"hash\": \"" + hex(m.hash) + "\"}";
       }
@@ -227,7 +227,7 @@ std::string describe_state(ReplaySession& s, bool json, pid_t only_pid) {
     }
     for (const MappingState& m : p.maps) {
       char line[160];
-      snprintf(line, sizeof line, "map %016" PRIx64 "-%016" PRIx64 " %s %08" PRIx64 " %016" PRIx64 " ", m.start, m.end,
+      snprintf(line, sizeof line, "map %016" PRIx64 "-%016" PRIx64 " %s %08" PRIx64 " %016" PRIx64 " ", m.start.as_int(), m.end.as_int(),
                m.perms.c_str(), m.offset, m.hash);
       out += line + m.name + "\n";
     }

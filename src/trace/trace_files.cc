@@ -52,8 +52,8 @@ void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out) {
   for (size_t i = 0; i < img.mappings.size(); ++i) {
     const MappingRecord& m = img.mappings[i];
     auto b = maps[i];
-    b.setStart(m.start);
-    b.setEnd(m.end);
+    b.setStart(m.start.as_int());
+    b.setEnd(m.end.as_int());
     b.setProt(m.prot);
     b.setShared(m.shared);
     b.setOffset(m.offset);
@@ -67,21 +67,21 @@ void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out) {
   }
   auto pages = out.initPages(img.pages.size());
   for (size_t i = 0; i < img.pages.size(); ++i) {
-    pages[i].setAddr(img.pages[i].addr);
+    pages[i].setAddr(img.pages[i].addr.as_int());
     pages[i].setData(capnp_bytes(img.pages[i].data));
   }
   auto mm = out.initMm();
-  mm.setStartCode(img.mm.start_code);
-  mm.setEndCode(img.mm.end_code);
-  mm.setStartData(img.mm.start_data);
-  mm.setEndData(img.mm.end_data);
-  mm.setStartBrk(img.mm.start_brk);
-  mm.setBrk(img.mm.brk);
-  mm.setStartStack(img.mm.start_stack);
-  mm.setArgStart(img.mm.arg_start);
-  mm.setArgEnd(img.mm.arg_end);
-  mm.setEnvStart(img.mm.env_start);
-  mm.setEnvEnd(img.mm.env_end);
+  mm.setStartCode(img.mm.start_code.as_int());
+  mm.setEndCode(img.mm.end_code.as_int());
+  mm.setStartData(img.mm.start_data.as_int());
+  mm.setEndData(img.mm.end_data.as_int());
+  mm.setStartBrk(img.mm.start_brk.as_int());
+  mm.setBrk(img.mm.brk.as_int());
+  mm.setStartStack(img.mm.start_stack.as_int());
+  mm.setArgStart(img.mm.arg_start.as_int());
+  mm.setArgEnd(img.mm.arg_end.as_int());
+  mm.setEnvStart(img.mm.env_start.as_int());
+  mm.setEnvEnd(img.mm.env_end.as_int());
   mm.setAuxv(capnp_bytes(img.mm.auxv));
   mm.setExeFile(img.mm.exe_file);
   regs_to_capnp(img.regs, out.initRegs());
@@ -93,8 +93,8 @@ ProcessImage image_from_capnp(trace::ExecImage::Reader in) {
   ProcessImage img;
   for (auto b : in.getMappings()) {
     MappingRecord m;
-    m.start = b.getStart();
-    m.end = b.getEnd();
+    m.start = RemotePtr<>(b.getStart());
+    m.end = RemotePtr<>(b.getEnd());
     m.prot = b.getProt();
     m.shared = b.getShared();
     m.offset = b.getOffset();
@@ -110,19 +110,19 @@ ProcessImage image_from_capnp(trace::ExecImage::Reader in) {
     }
     img.mappings.push_back(std::move(m));
   }
-  for (auto p : in.getPages()) img.pages.push_back(PageRecord{p.getAddr(), data_string(p.getData())});
+  for (auto p : in.getPages()) img.pages.push_back(PageRecord{RemotePtr<>(p.getAddr()), data_string(p.getData())});
   auto mm = in.getMm();
-  img.mm.start_code = mm.getStartCode();
-  img.mm.end_code = mm.getEndCode();
-  img.mm.start_data = mm.getStartData();
-  img.mm.end_data = mm.getEndData();
-  img.mm.start_brk = mm.getStartBrk();
-  img.mm.brk = mm.getBrk();
-  img.mm.start_stack = mm.getStartStack();
-  img.mm.arg_start = mm.getArgStart();
-  img.mm.arg_end = mm.getArgEnd();
-  img.mm.env_start = mm.getEnvStart();
-  img.mm.env_end = mm.getEnvEnd();
+  img.mm.start_code = RemotePtr<>(mm.getStartCode());
+  img.mm.end_code = RemotePtr<>(mm.getEndCode());
+  img.mm.start_data = RemotePtr<>(mm.getStartData());
+  img.mm.end_data = RemotePtr<>(mm.getEndData());
+  img.mm.start_brk = RemotePtr<>(mm.getStartBrk());
+  img.mm.brk = RemotePtr<>(mm.getBrk());
+  img.mm.start_stack = RemotePtr<>(mm.getStartStack());
+  img.mm.arg_start = RemotePtr<>(mm.getArgStart());
+  img.mm.arg_end = RemotePtr<>(mm.getArgEnd());
+  img.mm.env_start = RemotePtr<>(mm.getEnvStart());
+  img.mm.env_end = RemotePtr<>(mm.getEnvEnd());
   img.mm.auxv = data_string(mm.getAuxv());
   img.mm.exe_file = mm.getExeFile();
   img.regs = regs_from_capnp(in.getRegs());

@@ -58,7 +58,7 @@ TEST(Registers, SyscallArgumentsFollowTheKernelOrder) {
 }
 
 FdTable::MemReader no_memory() {
-  return [](RemotePtr, void*, size_t) { return false; };
+  return [](RemotePtr<>, void*, size_t) { return false; };
 }
 
 TEST(FdTable, DupOfStdoutEchoesAndCloseForgets) {
@@ -92,7 +92,7 @@ TEST(FdTable, FailedCallsChangeNothing) {
 TEST(FdTable, PipesReadTheirFdsFromTraceeMemoryAndExecDropsCloexec) {
   FdTable t;
   uint64_t pipe_args[6] = {0x1000, O_CLOEXEC, 0, 0, 0, 0};
-  auto mem = [](RemotePtr addr, void* buf, size_t len) {
+  auto mem = [](RemotePtr<> addr, void* buf, size_t len) {
     if (addr.as_int() != 0x1000 || len != 8) return false;
     int fds[2] = {7, 8};
     memcpy(buf, fds, 8);
@@ -158,7 +158,7 @@ TEST(FdTable, DupsCarryTheEchoAndTheirOwnCloexec) {
 TEST(FdTable, SocketpairReadsItsPairAtTheFourthArgument) {
   FdTable t;
   uint64_t args[6] = {AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, 0x2000, 0, 0};
-  auto mem = [](RemotePtr addr, void* buf, size_t len) {
+  auto mem = [](RemotePtr<> addr, void* buf, size_t len) {
     if (addr.as_int() != 0x2000 || len != 8) return false;
     int fds[2] = {20, 21};
     memcpy(buf, fds, 8);

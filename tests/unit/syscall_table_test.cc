@@ -34,7 +34,7 @@ class FakeMem : public SyscallMemReader {
   void put_val(uint64_t addr, const T& value) {
     put(addr, &value, sizeof value);
   }
-  bool read(RemotePtr addr, void* buf, size_t len) override {
+  bool read(RemotePtr<> addr, void* buf, size_t len) override {
     auto* p = static_cast<uint8_t*>(buf);
     for (size_t i = 0; i < len; ++i) {
       auto it = bytes_.find(addr.as_int() + i);
@@ -53,7 +53,7 @@ struct Iov {
   uint64_t len;
 };
 
-MemRange range(uint64_t addr, uint64_t len) { return {RemotePtr(addr), len}; }
+MemRange range(uint64_t addr, uint64_t len) { return {RemotePtr<>(addr), len}; }
 
 SyscallArgs call(const std::string& name, std::vector<uint64_t> args, int64_t ret) {
   SyscallArgs c;
@@ -489,7 +489,7 @@ TEST(SyscallTable, BytesFromAnotherDescriptorAreNotInMemory) {
 
 TEST(SyscallTable, WaitMasks) {
   FakeMem mem;
-  RemotePtr mask;
+  RemotePtr<> mask;
   uint64_t size = 0;
   ASSERT_TRUE(installed_sigmask(call("rt_sigsuspend", {0x100, 8}, -EINTR), mem, &mask, &size));
   EXPECT_EQ(mask.as_int(), 0x100u);
