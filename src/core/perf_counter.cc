@@ -17,13 +17,13 @@ namespace {
 __attribute__((noinline)) void counter_probe_target() { asm volatile(""); }
 }  // namespace
 
-Result<ExecutionCounter> ExecutionCounter::open(pid_t tid, uint64_t addr, uint64_t stop_at) {
+Result<ExecutionCounter> ExecutionCounter::open(pid_t tid, RemotePtr<> addr, uint64_t stop_at) {
   perf_event_attr a;
   memset(&a, 0, sizeof a);
   a.type = PERF_TYPE_BREAKPOINT;
   a.size = sizeof a;
   a.bp_type = HW_BREAKPOINT_X;
-  a.bp_addr = addr;
+  a.bp_addr = addr.as_int();
   a.bp_len = sizeof(long);
   a.exclude_kernel = 1;
   a.exclude_hv = 1;
@@ -35,7 +35,7 @@ Result<ExecutionCounter> ExecutionCounter::open(pid_t tid, uint64_t addr, uint64
   int fd = (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
   if (fd < 0) {
     char where[64];
-    snprintf(where, sizeof where, "cannot count executions at 0x%lx", (unsigned long)addr);
+    snprintf(where, sizeof where, "cannot count executions at 0x%lx", (unsigned long)addr.as_int());
     return make_error(std::string(where) + ": perf_event_open: " + strerror(errno));
   }
   return ExecutionCounter(ScopedFd(fd));
@@ -49,7 +49,8 @@ uint64_t ExecutionCounter::count() const {
 
 Status ExecutionCounter::available() {
   static const Status probed = [] {
-    uint64_t addr = (uint64_t)(uintptr_t)&counter_probe_target;
+    // rr probes its own code: the kernel counts any address of the thread.
+    RemotePtr<> addr((uint64_t)(uintptr_t)&counter_probe_target);
     pid_t self = (pid_t)syscall(SYS_gettid);
     for (uint64_t stop_at : {0, 1}) {
       auto c = open(self, addr, stop_at);

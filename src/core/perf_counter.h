@@ -12,6 +12,7 @@
 
 #include "util/result.h"
 #include "util/scoped_fd.h"
+#include "util/types.h"
 
 namespace rr {
 
@@ -23,7 +24,7 @@ class ExecutionCounter {
   // Counts executions of `addr` by task `tid` from now on; with stop_at > 0
   // the task stops before execution number stop_at. An error when the
   // kernel has no debug register left or no breakpoint counters.
-  static Result<ExecutionCounter> open(pid_t tid, uint64_t addr, uint64_t stop_at);
+  static Result<ExecutionCounter> open(pid_t tid, RemotePtr<> addr, uint64_t stop_at);
   // Executions counted so far.
   uint64_t count() const;
   // Whether this machine gives breakpoint counters, both kinds (counting

@@ -115,7 +115,7 @@ class ArmedTraps {
 }  // namespace
 
 StretchCounter::StretchCounter(Task& t, uint64_t addr) : t_(t), addr_(addr) {
-  auto c = ExecutionCounter::open(t.tid(), addr, 0);
+  auto c = ExecutionCounter::open(t.tid(), RemotePtr<>(addr), 0);
   if (!c.ok()) fatal(c.error().message);
   counter_ = std::make_unique<ExecutionCounter>(std::move(c.value()));
 }
@@ -189,7 +189,7 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
         r.raw().eflags ^= kEflagsResume;
         t.set_regs(r);
       }
-      auto c = ExecutionCounter::open(t.tid(), d.until, d.until_count);
+      auto c = ExecutionCounter::open(t.tid(), RemotePtr<>(d.until), d.until_count);
       if (!c.ok()) fatal(c.error().message);
       counter = std::make_unique<ExecutionCounter>(std::move(c.value()));
     }
