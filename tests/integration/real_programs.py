@@ -154,7 +154,7 @@ def cases(d):
         "perl": (["perl", "-e", PERL_SNIPPET], None),
         "sqlite3": (["sqlite3", ":memory:"], os.path.join(d, "query.sql")),
         "gzip": (["gzip", "-c", os.path.join(d, "blob.bin")], None),
-        "xz": (["xz", "-T1", "-c", os.path.join(d, "lines.txt")], None),
+        "xz": (["xz", "-1", "-T1", "-c", os.path.join(d, "lines.txt")], None),
         "tar": (["tar", "c", "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "-C", os.path.join(d, "tree"), "."], None),
         "openssl": (["openssl", "dgst", "-sha256", os.path.join(d, "blob.bin")], None),
         "jq": (["jq", ".a[2].b", os.path.join(d, "data.json")], None),
@@ -167,7 +167,7 @@ def cases(d):
         "git": (["sh", "-c", GIT_SCRIPT], None),
         "python3_threading": (["/usr/bin/python3", "-c", PYTHON_THREADS], None),
         "python3_multiprocessing": (["/usr/bin/python3", "-c", PYTHON_MULTIPROCESSING], None),
-        "xz_T2": (["xz", "-T2", "--block-size=1MiB", "-c", os.path.join(d, "lines.txt")], None),
+        "xz_T2": (["xz", "-1", "-T2", "--block-size=1MiB", "-c", os.path.join(d, "lines.txt")], None),
     }
 
 
