@@ -1,6 +1,7 @@
 #include "core/user_namespace.h"
 
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <fcntl.h>
 #include <poll.h>
@@ -28,12 +29,24 @@ Status write_proc(const std::string& path, const std::string& text) {
 }
 
 pid_t g_child = 0;
+volatile sig_atomic_t g_interrupt = 0;
 
-// The parent passes interrupts on as a kill: the child, first process of
-// its PID namespace, would not get signals it has no handler for, and its
-// end takes the replay's processes along.
+// The parent passes SIGTERM and SIGHUP on as a kill: the child, first
+// process of its PID namespace, would not get signals it has no handler
+// for, and its end takes the replay's processes along.
 void kill_child(int) {
   if (g_child > 0) kill(g_child, SIGKILL);
+}
+
+// SIGINT is decided in the waiting loop (see there).
+void note_interrupt(int) { g_interrupt = 1; }
+
+// Whether process `pid` ignores SIGINT (its SigIgn mask in /proc).
+bool ignores_sigint(pid_t pid) {
+  auto text = read_file("/proc/" + std::to_string(pid) + "/status");
+  if (!text.ok()) return false;
+  size_t at = text.value().find("SigIgn:");
+  return at != std::string::npos && (strtoull(text.value().c_str() + at + 7, nullptr, 16) & (1ull << (SIGINT - 1)));
 }
 
 }  // namespace
@@ -76,12 +89,16 @@ Result<std::optional<int>> replay_in_user_namespace() {
   sa.sa_handler = kill_child;
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
-  // ^C at a terminal reaches the child too (same process group), where gdb
-  // or replay decides; a ^C sent to this process alone ends the replay.
+  sa.sa_handler = note_interrupt;
   sigaction(SIGINT, &sa, nullptr);
   int status = 0;
   while (waitpid(child, &status, 0) < 0) {
     if (errno != EINTR) return make_error("waitpid: " + errno_text());
+    // A ^C: where the child ignores it (a gdb session, in which gdb takes
+    // ^C as an interrupt) nothing happens; else it ends the replay, as it
+    // ends a replay run as root.
+    if (g_interrupt && !ignores_sigint(child)) kill(child, SIGKILL);
+    g_interrupt = 0;
   }
   if (WIFEXITED(status)) return std::optional<int>(WEXITSTATUS(status));
   return std::optional<int>(128 + WTERMSIG(status));
