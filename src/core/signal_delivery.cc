@@ -26,14 +26,20 @@ bool frame_fpu_range(Task& t, RemotePtr<TraceeSigframe> frame, RemotePtr<>& addr
 
 }  // namespace
 
-uint64_t proc_sigset(pid_t tid, const char* field) {
+std::optional<uint64_t> try_proc_sigset(pid_t tid, const char* field) {
   auto status = read_file("/proc/" + std::to_string(tid) + "/status");
-  if (!status.ok()) fatal(status.error().message);
+  if (!status.ok()) return std::nullopt;
   const std::string& s = status.value();
   std::string key = std::string("\n") + field + ":";
   size_t at = s.find(key);
   if (at == std::string::npos) return 0;
   return strtoull(s.c_str() + at + key.size(), nullptr, 16);
+}
+
+uint64_t proc_sigset(pid_t tid, const char* field) {
+  auto set = try_proc_sigset(tid, field);
+  if (!set) fatal("cannot read /proc/" + std::to_string(tid) + "/status: " + errno_text());
+  return *set;
 }
 
 bool signal_is_caught(Task& t, int sig) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/task.h"
@@ -19,6 +20,8 @@ namespace rr {
 // A signal set of the tracee from /proc/TID/status: "SigCgt" (caught),
 // "SigIgn" (ignored), "SigBlk" (blocked). Bit N-1 is signal N.
 uint64_t proc_sigset(pid_t tid, const char* field);
+// The same, nullopt where the thread is gone.
+std::optional<uint64_t> try_proc_sigset(pid_t tid, const char* field);
 
 // Whether `sig` has a handler in the tracee (it gets a signal frame).
 bool signal_is_caught(Task& t, int sig);

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/signal_delivery.h"
 #include "util/io.h"
 
 namespace rr {
@@ -41,13 +42,8 @@ void kill_child(int) {
 // SIGINT is decided in the waiting loop (see there).
 void note_interrupt(int) { g_interrupt = 1; }
 
-// Whether process `pid` ignores SIGINT (its SigIgn mask in /proc).
-bool ignores_sigint(pid_t pid) {
-  auto text = read_file("/proc/" + std::to_string(pid) + "/status");
-  if (!text.ok()) return false;
-  size_t at = text.value().find("SigIgn:");
-  return at != std::string::npos && (strtoull(text.value().c_str() + at + 7, nullptr, 16) & (1ull << (SIGINT - 1)));
-}
+// Whether process `pid` ignores SIGINT.
+bool ignores_sigint(pid_t pid) { return try_proc_sigset(pid, "SigIgn").value_or(0) & (1ull << (SIGINT - 1)); }
 
 }  // namespace
 

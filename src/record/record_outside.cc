@@ -8,7 +8,7 @@
 #include <string>
 
 #include "record/record_session.h"
-#include "util/io.h"
+#include "core/signal_delivery.h"
 
 namespace rr {
 
@@ -22,16 +22,12 @@ constexpr std::chrono::seconds kSecondInterrupt(3);
 
 bool is_interrupt(int sig) { return sig == SIGINT || sig == SIGTERM || sig == SIGHUP; }
 
-// Whether `sig` is pending for thread `tid` of process `tgid`, for the
-// thread or for its process (/proc's SigPnd and ShdPnd masks).
-bool pending_in(pid_t tgid, pid_t tid, int sig) {
-  auto text = read_file("/proc/" + std::to_string(tgid) + "/task/" + std::to_string(tid) + "/status");
-  if (!text.ok()) return false;
+// Whether `sig` is pending for thread `tid`, for the thread or for its
+// process (/proc's SigPnd and ShdPnd masks).
+bool pending_in(pid_t tid, int sig) {
   uint64_t bit = 1ull << (sig - 1);
-  for (const char* key : {"SigPnd:", "ShdPnd:"}) {
-    size_t at = text.value().find(key);
-    if (at != std::string::npos && (strtoull(text.value().c_str() + at + strlen(key), nullptr, 16) & bit)) return true;
-  }
+  for (const char* field : {"SigPnd", "ShdPnd"})
+    if (try_proc_sigset(tid, field).value_or(0) & bit) return true;
   return false;
 }
 
@@ -45,7 +41,7 @@ bool RecordSession::tracees_have_signal(int sig, std::chrono::steady_clock::time
   for (const auto& [tid, t] : tasks()) {
     for (const siginfo_t& si : t->held)
       if (si.si_signo == sig) return true;
-    if (pending_in(t->tgid, tid.value, sig)) return true;
+    if (pending_in(tid.value, sig)) return true;
   }
   return false;
 }
