@@ -31,6 +31,7 @@
 #include "replay/replay_session.h"
 #include "trace/trace_files.h"
 #include "util/fatal.h"
+#include "util/invariant.h"
 #include "util/io.h"
 
 namespace rr {
@@ -429,13 +430,8 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
                     std::to_string(rng() % 1000000000);
   ScopedFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!fd.is_open()) return make_error("cannot create " + tmp + ": " + errno_text());
-  struct Cleanup {
-    std::string path;
-    bool armed = true;
-    ~Cleanup() {
-      if (armed) unlink(path.c_str());
-    }
-  } cleanup{tmp};
+  bool keep_tmp = false;  // set once the file is renamed into place
+  KJ_DEFER(if (!keep_tmp) unlink(tmp.c_str()));
 
   capnp::MallocMessageBuilder msg;
   auto info = msg.initRoot<ckpt::CheckpointInfo>();
@@ -515,7 +511,7 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
          std::chrono::duration<double>(std::chrono::steady_clock::now() - before_sync).count());
   fd.reset();
   if (rename(tmp.c_str(), stats.path.c_str()) != 0) return make_error("cannot rename " + tmp + ": " + errno_text());
-  cleanup.armed = false;
+  keep_tmp = true;
   if (durable) {
     ScopedFd dfd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dfd.is_open()) fsync(dfd.get());
@@ -643,7 +639,7 @@ Result<std::unique_ptr<CheckpointReader>> CheckpointReader::open(const std::stri
     for (auto b : r->info_.getBlocks())
       if (b.getFileOffset() > r->file_size_ || b.getStoredSize() > r->file_size_ - b.getFileOffset()) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is truncated");
   } catch (const kj::Exception& e) {
-    return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt: " + e.getDescription().cStr());
+    return kj_error(e, ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt: ");
   }
   return r;
 }

@@ -19,6 +19,7 @@
 #include "core/task_state.h"
 #include "replay/replay_session.h"
 #include "util/fatal.h"
+#include "util/invariant.h"
 #include "util/io.h"
 
 namespace rr {
@@ -202,7 +203,7 @@ Status restore_checkpoint(ReplaySession& s, const std::string& checkpoint_path) 
   } catch (const FatalError& e) {
     return make_error("cannot restore " + checkpoint_path + ": " + e.what());
   } catch (const kj::Exception& e) {
-    return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + checkpoint_path + " is corrupt: " + e.getDescription().cStr());
+    return kj_error(e, ErrorKind::CorruptCheckpoint, "checkpoint " + checkpoint_path + " is corrupt: ");
   }
   return {};
 }

@@ -10,6 +10,7 @@
 #include "cli/command.h"
 #include "core/user_namespace.h"
 #include "util/fatal.h"
+#include "util/invariant.h"
 
 namespace rr {
 
@@ -86,7 +87,7 @@ int main(int argc, char** argv) {
     } catch (const FatalError& e) {
       return fail(e.what());
     } catch (const kj::Exception& e) {
-      return fail(std::string("corrupt data: ") + e.getDescription().cStr());
+      return fail(kj_error(e, ErrorKind::Corrupt, "corrupt data: ").message);
     } catch (const std::exception& e) {
       return fail(std::string("internal error: ") + e.what());
     }

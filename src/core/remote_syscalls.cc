@@ -9,6 +9,7 @@
 #include "core/rr_page.h"
 #include "core/syscall_table.h"
 #include "util/fatal.h"
+#include "util/invariant.h"
 
 namespace rr {
 
@@ -75,7 +76,7 @@ int64_t RemoteSyscalls::checked(const char* what, int64_t nr, std::initializer_l
 }
 
 RemotePtr<> RemoteSyscalls::scratch(const void* data, size_t len, size_t offset) {
-  if (offset + len > kRrScratchSize) fatal("injected syscall arguments do not fit in the scratch page");
+  KJ_REQUIRE(len <= kRrScratchSize && offset <= kRrScratchSize - len, "injected syscall arguments do not fit in the scratch page", offset, len);
   task_.write_mem(RemotePtr<>(kRrScratch + offset), data, len);
   scratch_used_ = std::max(scratch_used_, offset + len);
   return RemotePtr<>(kRrScratch + offset);

@@ -19,6 +19,7 @@
 
 #include "core/fd_table.h"
 #include "core/task.h"
+#include "util/invariant.h"
 #include "util/result.h"
 #include "util/types.h"
 
@@ -81,6 +82,7 @@ class Session {
   // Adds a task under its recorded tid, which must be free.
   T& add_task(std::unique_ptr<T> t) {
     T& ref = *t;
+    KJ_REQUIRE(!tasks_.contains(t->recorded()), "a second task under one recorded tid", t->recorded().value);
     tasks_[t->recorded()] = std::move(t);
     return ref;
   }

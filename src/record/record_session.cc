@@ -33,6 +33,7 @@
 #include "core/task_mem_reader.h"
 #include "trace/machine.h"
 #include "util/fatal.h"
+#include "util/invariant.h"
 #include "util/io.h"
 
 extern char** environ;
@@ -212,21 +213,17 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   // that is killed can be replayed up to its last event), and goes back to
   // the one before if recording fails.
   // (also when a fatal error unwinds from here).
-  struct LatestLink {
-    std::optional<std::string> previous;
-    bool kept = false;
-    ~LatestLink() {
-      if (previous && !kept) update_latest_link(*previous);
-    }
-  } latest;
-  if (options.output_dir.empty()) latest.previous = update_latest_link(dir);
+  std::optional<std::string> previous_latest;
+  bool keep_latest = false;
+  KJ_DEFER(if (previous_latest && !keep_latest) update_latest_link(*previous_latest));
+  if (options.output_dir.empty()) previous_latest = update_latest_link(dir);
   RR_TRY(session.spawn(options));
   Result<int> status = session.run();
   Status fin = session.writer_->finish();
   if (fin.ok()) fin = session.write_shared_files();
   if (!status.ok()) return status;
   if (!fin.ok()) return fin.take_error();
-  latest.kept = true;
+  keep_latest = true;
   if (!options.quiet) fprintf(stderr, "rr: saved execution to trace directory '%s'.\n", dir.c_str());
   return status;
 }

@@ -21,6 +21,7 @@
 #include "core/task_state.h"
 #include "replay/replay_session.h"
 #include "util/fatal.h"
+#include "util/invariant.h"
 #include "util/io.h"
 
 namespace rr {
@@ -255,11 +256,7 @@ Result<std::unique_ptr<Task>> ReplaySession::clone_thread(Task& leader, Recorded
   }
   Registers saved = leader.regs();
   std::string saved_scratch = leader.read_bytes(kCloneArgsAt, sizeof(args) + sizeof(want));
-  struct PutBack {
-    Task& t;
-    const std::string& bytes;
-    ~PutBack() { t.write_mem(RemotePtr<>(kRrScratch), bytes.data(), bytes.size()); }
-  } put_back{leader, saved_scratch};
+  KJ_DEFER(leader.write_mem(RemotePtr<>(kRrScratch), saved_scratch.data(), saved_scratch.size()));
   for (int attempt = 0; attempt < 2; ++attempt) {
     leader.write_val(kCloneArgsAt, args);
     leader.write_val(want_at, want);

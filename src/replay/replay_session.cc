@@ -30,6 +30,7 @@
 #include "core/task_mem_reader.h"
 #include "trace/machine.h"
 #include "util/fatal.h"
+#include "util/invariant.h"
 #include "util/io.h"
 #include "replay/replay_internal.h"
 
@@ -270,7 +271,7 @@ Result<ReplayStop> ReplaySession::run(const RunRequest& req) {
     request_ = nullptr;
     RR_TRY(std::move(applied));
   } catch (const kj::Exception& e) {
-    return make_error("trace is corrupt at event " + std::to_string(f.getEvent()) + ": " + e.getDescription().cStr());
+    return kj_error(e, ErrorKind::Corrupt, "trace is corrupt at event " + std::to_string(f.getEvent()) + ": ");
   } catch (const FatalError& e) {
     return make_error("replay failed at event " + std::to_string(f.getEvent()) + ": " + e.what());
   }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/invariant.h"
 #include "util/io.h"
 
 namespace rr {
@@ -213,7 +214,7 @@ Result<std::unique_ptr<TraceReader>> TraceReader::open(const std::string& dir) {
     bool has_sums = hdr.getFormatMajor() > 1 || hdr.getFormatMinor() >= 3;
     RR_ASSIGN_OR_RETURN(r->sums_, TraceSums::load(r->dir_, has_sums));
   } catch (const kj::Exception& e) {
-    return make_error(ErrorKind::Corrupt, dir + "/header is corrupt: " + e.getDescription().cStr());
+    return kj_error(e, ErrorKind::Corrupt, dir + "/header is corrupt: ");
   }
   RR_TRY(r->sums_.check_bytes("header", h.data(), h.size()));
   return r;
@@ -240,7 +241,7 @@ Result<std::optional<FrameData>> TraceReader::next() {
     (void)f->frame().which();
     return f;
   } catch (const kj::Exception& e) {
-    return make_error(ErrorKind::Corrupt, dir_ + "/events is corrupt: " + e.getDescription().cStr());
+    return kj_error(e, ErrorKind::Corrupt, dir_ + "/events is corrupt: ");
   }
 }
 

@@ -1,13 +1,14 @@
 // Errors that come from user input (a bad trace, a missing program, an event
 // past the end) are values carried up to the command, which prints them in
-// one line. Programming errors assert instead.
+// one line. Programming errors are checks that throw (util/invariant.h).
 #pragma once
 
-#include <cassert>
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <variant>
+
+#include <kj/debug.h>
 
 namespace rr {
 
@@ -43,15 +44,15 @@ class [[nodiscard]] Result {
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T& value() & { KJ_REQUIRE(ok(), "value of a failed Result", error().message.c_str()); return std::get<0>(v_); }
+  const T& value() const& { KJ_REQUIRE(ok(), "value of a failed Result", error().message.c_str()); return std::get<0>(v_); }
+  T&& value() && { KJ_REQUIRE(ok(), "value of a failed Result", error().message.c_str()); return std::get<0>(std::move(v_)); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
 
-  const Error& error() const { assert(!ok()); return std::get<1>(v_); }
-  Error take_error() { assert(!ok()); return std::get<1>(std::move(v_)); }
+  const Error& error() const { KJ_REQUIRE(!ok(), "error of a successful Result"); return std::get<1>(v_); }
+  Error take_error() { KJ_REQUIRE(!ok(), "error of a successful Result"); return std::get<1>(std::move(v_)); }
 
  private:
   std::variant<T, Error> v_;
@@ -66,8 +67,8 @@ class [[nodiscard]] Status {
 
   bool ok() const { return !failed_; }
   explicit operator bool() const { return ok(); }
-  const Error& error() const { assert(failed_); return error_; }
-  Error take_error() { assert(failed_); return std::move(error_); }
+  const Error& error() const { KJ_REQUIRE(failed_, "error of a successful Status"); return error_; }
+  Error take_error() { KJ_REQUIRE(failed_, "error of a successful Status"); return std::move(error_); }
 
  private:
   Error error_;
