@@ -7,8 +7,10 @@ make -j2 of a small C project (8 files, make + gcc driver + cc1 + as + ld),
 and python3 with four threads. Each cell is the median of
 --runs runs (default 5); the three modes of one workload alternate within
 each round so that machine noise hits them alike. Prints a Markdown table.
+With --base OTHER_RR (an earlier build), each round also records and
+replays with that build, and the table gives both and their ratios.
 
-Usage: bench/record_replay.py [--rr build/rr] [--runs 5] [--out docs/benchmarks.md]
+Usage: bench/record_replay.py [--rr build/rr] [--base OLD/rr] [--runs 5] [--out docs/benchmarks.md]
 """
 import argparse
 import os
@@ -83,8 +85,10 @@ def main():
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--out")
     p.add_argument("--only", action="append", help="run the workloads whose name contains this (repeatable)")
+    p.add_argument("--base", help="an earlier rr to measure in the same rounds")
     a = p.parse_args()
     rr = os.path.abspath(a.rr)
+    builds = [rr] + ([os.path.abspath(a.base)] if a.base else [])
     tmp = tempfile.mkdtemp(prefix="rr-bench-")
     try:
         blob, lines, proj = make_inputs(tmp)
@@ -100,27 +104,43 @@ def main():
             workloads = [w for w in workloads if any(o in w[0] for o in a.only)]
         rows = []
         for name, argv, repeat in workloads:
-            native, record, replay, trace_mb = [], [], [], []
+            native, trace_mb = [], []
+            record, replay = [[] for _ in builds], [[] for _ in builds]
             for run in range(a.runs):
-                n = r = p_ = 0.0
+                n = 0.0
+                r, p_ = [0.0] * len(builds), [0.0] * len(builds)
                 for i in range(repeat):
-                    trace = os.path.join(tmp, "trace-%d-%d" % (run, i))
                     n += timed(argv)
-                    r += timed([rr, "record", "-q", "-o", trace] + argv)
-                    p_ += timed([rr, "replay", "-a", trace])
-                    size = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(trace) for f in fs)
-                    trace_mb.append(size / 1e6)
-                    shutil.rmtree(trace)
+                    for b, build in enumerate(builds):
+                        trace = os.path.join(tmp, "trace-%d-%d-%d" % (run, i, b))
+                        r[b] += timed([build, "record", "-q", "-o", trace] + argv)
+                        p_[b] += timed([build, "replay", "-a", trace])
+                        if b == 0:
+                            size = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(trace) for f in fs)
+                            trace_mb.append(size / 1e6)
+                        shutil.rmtree(trace)
                 native.append(n)
-                record.append(r)
-                replay.append(p_)
-            mn, mr, mp = statistics.median(native), statistics.median(record), statistics.median(replay)
+                for b in range(len(builds)):
+                    record[b].append(r[b])
+                    replay[b].append(p_[b])
+            mn = statistics.median(native)
+            mr = [statistics.median(x) for x in record]
+            mp = [statistics.median(x) for x in replay]
             rows.append((name, mn, mr, mp, statistics.median(trace_mb)))
-            print("%-24s native %.3fs record %.3fs replay %.3fs" % (name, mn, mr, mp), flush=True)
-        table = ["| workload | native | record | replay | record / native | replay / native | trace size |",
-                 "|---|---|---|---|---|---|---|"]
+            print("%-24s native %.3fs record %.3fs replay %.3fs" % (name, mn, mr[0], mp[0]) +
+                  ("  (base: record %.3fs replay %.3fs)" % (mr[1], mp[1]) if a.base else ""), flush=True)
+        if a.base:
+            table = ["| workload | native | record | replay | record / native | replay / native | "
+                     "base record | base replay | record / base | replay / base | trace size |",
+                     "|---|---|---|---|---|---|---|---|---|---|---|"]
+        else:
+            table = ["| workload | native | record | replay | record / native | replay / native | trace size |",
+                     "|---|---|---|---|---|---|---|"]
         for name, mn, mr, mp, mb in rows:
-            table.append("| %s | %.3f s | %.3f s | %.3f s | %.1fx | %.1fx | %.1f MB |" % (name, mn, mr, mp, mr / mn, mp / mn, mb))
+            cells = "| %s | %.3f s | %.3f s | %.3f s | %.1fx | %.1fx |" % (name, mn, mr[0], mp[0], mr[0] / mn, mp[0] / mn)
+            if a.base:
+                cells += " %.3f s | %.3f s | %.2f | %.2f |" % (mr[1], mp[1], mr[0] / mr[1], mp[0] / mp[1])
+            table.append(cells + " %.1f MB |" % mb)
         text = "\n".join(table)
         print()
         print(text)

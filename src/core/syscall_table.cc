@@ -601,7 +601,28 @@ consteval std::array<int16_t, kNameCount> build_index() {
 }
 constexpr std::array<int16_t, kNameCount> kIndex = build_index();
 
+// Numbers that are no syscall on x86-64, whatever the kernel's version:
+// the kernel answers -ENOSYS and does nothing else, so recording keeps the
+// result and replay gives it back (programs probe for syscalls this way;
+// rr's own tests call syscall(-1) as a marker). The kernel reads only the
+// low 32 bits, as a signed int: a negative one is never a syscall; 335 to
+// 423 are the unassigned gap of the 64-bit table; 1024 up to the x32 range
+// is far above any kernel's table. Anything else the table lacks, say a
+// number a newer kernel gives meaning or one that reaches a real syscall
+// through its high bits, stays unsupported.
+bool names_no_syscall(int64_t nr) {
+  int32_t low = static_cast<int32_t>(static_cast<uint32_t>(nr));
+  return low < 0 || (low >= 335 && low <= 423 && nr == low) || (low >= 1024 && low < 0x40000000 && nr == low);
+}
+
+constexpr Row kNoSuchSyscall = [] {
+  Row row;
+  row.desc = SyscallDesc{-1, "no_such_syscall", ReplayPolicy::Emulate};
+  return row;
+}();
+
 const Row* find_row(int64_t nr) {
+  if (names_no_syscall(nr)) return &kNoSuchSyscall;
   if (nr < 0 || nr >= kNameCount || kIndex[nr] < 0) return nullptr;
   return &kRows[kIndex[nr]];
 }
