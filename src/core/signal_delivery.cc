@@ -42,6 +42,14 @@ uint64_t proc_sigset(pid_t tid, const char* field) {
   return *set;
 }
 
+bool is_stop_signal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
+
+bool delivery_changes_nothing(Task& t, int sig) {
+  if (signal_is_caught(t, sig)) return false;
+  if (is_stop_signal(sig) || sig == SIGCONT) return true;
+  return sig != SIGKILL && (proc_sigset(t.tid(), "SigIgn") & (1ull << (sig - 1))) != 0;
+}
+
 bool signal_is_caught(Task& t, int sig) {
   return (proc_sigset(t.tid(), "SigCgt") >> (sig - 1)) & 1;
 }

@@ -23,6 +23,15 @@ uint64_t proc_sigset(pid_t tid, const char* field);
 // The same, nullopt where the thread is gone.
 std::optional<uint64_t> try_proc_sigset(pid_t tid, const char* field);
 
+// SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU: signals whose default action stops
+// the process (a group stop).
+bool is_stop_signal(int sig);
+
+// Whether delivering `sig` to the task changes nothing in it: no handler,
+// and a default action of stop or continue (SIGCONT), which only decide
+// when the task runs; or the signal is ignored.
+bool delivery_changes_nothing(Task& t, int sig);
+
 // Whether `sig` has a handler in the tracee (it gets a signal frame).
 bool signal_is_caught(Task& t, int sig);
 

@@ -141,6 +141,12 @@ void Task::set_xsave(const std::string& area) {
   if (ptrace(PTRACE_SETREGSET, tid_, (void*)NT_X86_XSTATE, &iov) != 0) fatal_errno("PTRACE_SETREGSET xstate");
 }
 
+std::optional<siginfo_t> Task::try_siginfo() {
+  siginfo_t si;
+  if (ptrace(PTRACE_GETSIGINFO, tid_, nullptr, &si) != 0) return std::nullopt;
+  return si;
+}
+
 siginfo_t Task::siginfo() {
   siginfo_t si;
   if (ptrace(PTRACE_GETSIGINFO, tid_, nullptr, &si) != 0) fatal_errno("PTRACE_GETSIGINFO");

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <sys/wait.h>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -78,6 +79,9 @@ class Task {
   std::string xsave();
   void set_xsave(const std::string& area);
   siginfo_t siginfo();
+  // The stop's siginfo, or nullopt where there is none: at a group stop
+  // (the kernel answers EINVAL there) or when the task is gone.
+  std::optional<siginfo_t> try_siginfo();
   // Debug register `i` (0-7), through the ptrace user area.
   uint64_t debug_reg(int i);
   void set_debug_reg(int i, uint64_t v);

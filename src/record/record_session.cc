@@ -10,6 +10,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <random>
+#include <set>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -338,6 +339,7 @@ Result<int> RecordSession::run() {
   // end is its process's exit status.
   while (!tasks_.empty() || has_zombies()) {
     RR_TRY(handle_outside_signals());
+    continue_group_stops();
     if (!running_) {
       if (RecordTask* next = pick_next()) {
         running_ = next;
@@ -517,8 +519,35 @@ Status RecordSession::handle_stop(RecordTask& t) {
       return make_error("unexpected ptrace event " + std::to_string(event) + " in task " + std::to_string(t.tid()));
   }
   int sig = st.stop_sig();
+  if (sig && is_stop_signal(sig) && !t.task->try_siginfo()) return on_group_stop(t);
   if (sig) return on_signal(t, sig);
   return resume_running(t);
+}
+
+// The task stays stopped, as it would natively: its parent's waits see it
+// stopped (the kernel keeps the process's stopped state while ptrace holds
+// the task), and nothing here is an event: replay gives the stop signal no
+// effect (it has none on the task's own state) and runs the task again at
+// its next recorded event.
+Status RecordSession::on_group_stop(RecordTask& t) {
+  RR_LOG("task %d: group stop", t.tid());
+  t.state = RecordTask::State::GroupStopped;
+  if (running_ == &t) running_ = nullptr;
+  return {};
+}
+
+void RecordSession::continue_group_stops() {
+  constexpr uint64_t kWakes = (1ull << (SIGCONT - 1)) | (1ull << (SIGKILL - 1));
+  std::set<pid_t> continued;
+  for (const auto& [tid, t] : tasks_) {
+    if (t->state != RecordTask::State::GroupStopped) continue;
+    // A SIGCONT sent to the process is pending in the shared set of every
+    // thread until one takes it: all of them are looked at before any runs.
+    uint64_t pending = try_proc_sigset(t->tid(), "ShdPnd").value_or(0) | try_proc_sigset(t->tid(), "SigPnd").value_or(0);
+    if (pending & kWakes) continued.insert(t->tgid);
+  }
+  for (const auto& [tid, t] : tasks_)
+    if (t->state == RecordTask::State::GroupStopped && continued.count(t->tgid)) t->state = RecordTask::State::Ready;
 }
 
 Status RecordSession::settle_syscall(RecordTask& t) {

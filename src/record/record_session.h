@@ -45,6 +45,7 @@ struct RecordTask : SessionTask {
     Unprocessed,  // stopped; `pending` not handled yet
     InKernel,     // inside a syscall whose entry is recorded; may block
     Running,      // the one thread allowed to run user code
+    GroupStopped, // in a group stop (SIGSTOP and the like): waits for a SIGCONT
   };
   State state = State::Ready;
   WaitStatus pending;                 // the unhandled stop (Unprocessed)
@@ -99,6 +100,10 @@ class RecordSession : public Session<RecordTask> {
   Status settle_syscall(RecordTask& t);
   Status record_entry(RecordTask& t);
   Status check_long_run();
+  // A stop signal's delivery stopped `t` with its process (a group stop).
+  Status on_group_stop(RecordTask& t);
+  // Group-stopped processes that a SIGCONT (or SIGKILL) reached go on.
+  void continue_group_stops();
   // Signals sent to rr itself (record_outside.cc): passed on to the
   // program where it would have had them natively; a second interrupt
   // kills the tracees, whose ends are recorded, and the trace is finished.

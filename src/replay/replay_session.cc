@@ -383,7 +383,10 @@ Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::R
     memcpy(&si, info.data(), sizeof(si));
     t.set_siginfo(si);
   }
-  rt.pending_sig = ev.getDeliver() ? sig : 0;
+  // A stop signal stopped the process in the recording (a group stop, no
+  // event) until a SIGCONT: here the task waits for its next event anyway,
+  // and a real stop would hold it where the recording ran on.
+  rt.pending_sig = ev.getDeliver() && !delivery_changes_nothing(t, sig) ? sig : 0;
   // Only a debugger asks (and the fatal test reads /proc).
   if (debugger_stops_) signal_stop_ = SignalStop{rt.recorded_tid(), sig, rt.pending_sig && signal_is_fatal(t, sig)};
   rt.pending_frame = FrameKernelState{ev.getFrameErr(), ev.getFrameTrapno(), ev.getFrameCr2(), data_string(ev.getFrameFpu())};
