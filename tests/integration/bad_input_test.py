@@ -3,22 +3,18 @@
 or a hang: missing, corrupt, truncated or newer traces, events past the end,
 programs that are missing or not executable, a full disk, and programs that
 use what is not supported yet."""
-import argparse
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import tempfile
-import time
 
-failures = []
+from testlib import Failures, arguments, connect, fatal, free_port, run, scratch_dir, try_run
+
+failures = Failures()
 
 
 def check(name, argv, expect_in_stderr, timeout=120, env=None):
-    try:
-        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired:
+    r = try_run(argv, timeout=timeout, env=env)
+    if r is None:
         failures.append("%s: hung for %ds: %s" % (name, timeout, argv))
         return
     err = r.stderr.decode("utf-8", "replace")
@@ -38,19 +34,12 @@ def check(name, argv, expect_in_stderr, timeout=120, env=None):
 def packet_too_long(rr, trace):
     """A debugger that sends a packet far longer than rr's PacketSize is cut
     off with one line; rr neither buffers it without limit nor hangs."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     p = subprocess.Popen([rr, "replay", "-s", str(port), trace], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        conn = None
-        for _ in range(200):
-            try:
-                conn = socket.create_connection(("127.0.0.1", port))
-                break
-            except OSError:
-                time.sleep(0.05)
-        if not conn:
+        try:
+            conn = connect(port)
+        except ConnectionError:
             failures.append("packet too long: could not connect to rr replay -s %d" % port)
             return
         with conn:
@@ -73,19 +62,13 @@ def packet_too_long(rr, trace):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--rr", required=True)
-    p.add_argument("--hello", required=True, help="a tracee that prints and exits 0")
-    p.add_argument("--header-tamper", required=True, help="tests/tools/header_tamper")
-    a = p.parse_args()
+    a = arguments(__doc__, hello="a tracee that prints and exits 0", header_tamper="tests/tools/header_tamper")
     rr = a.rr
-    tmp = tempfile.mkdtemp(prefix="rr-bad-")
-    try:
+    with scratch_dir("rr-bad-") as tmp:
         good = os.path.join(tmp, "good")
-        r = subprocess.run([rr, "record", "-q", "-o", good, a.hello], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        r = run([rr, "record", "-q", "-o", good, a.hello])
         if r.returncode != 0:
-            print("FAIL: could not record the reference trace: %r" % r.stderr)
-            sys.exit(1)
+            fatal("could not record the reference trace: %r" % r.stderr)
 
         def variant(name, mutate):
             d = os.path.join(tmp, name)
@@ -136,8 +119,7 @@ def main():
             check("recorded on another machine (%s), state" % field, [rr, "state", other], message)
             if field != "boundCpu":
                 continue
-            r = subprocess.run([rr, "replay", "-a", other], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               env=dict(os.environ, RR_IGNORE_MACHINE="1"))
+            r = run([rr, "replay", "-a", other], env=dict(os.environ, RR_IGNORE_MACHINE="1"))
             if r.returncode != 0:
                 failures.append("RR_IGNORE_MACHINE=1 did not replay a trace of another machine: %r" % r.stderr)
 
@@ -148,7 +130,7 @@ def main():
         cut = variant("cut", cut_at_block)
         for command in (["dump"], ["ps"], ["replay", "-a"], ["state", "-g", "1000000"]):
             check("events cut at a block boundary (%s)" % command[0], [rr] + command + [cut], "without its end mark")
-        r = subprocess.run([rr, "ls"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, _RR_TRACE_DIR=tmp))
+        r = run([rr, "ls"], env=dict(os.environ, _RR_TRACE_DIR=tmp))
         listed = [l for l in r.stdout.decode().splitlines() if l.startswith("cut ")]
         if len(listed) != 1 or "unfinished" not in listed[0]:
             failures.append("rr ls does not flag the cut trace as unfinished: %r" % r.stdout)
@@ -243,13 +225,7 @@ def main():
                 subprocess.run(["umount", small])
         else:
             failures.append("full disk: could not mount a small tmpfs to test it (needs root)")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        for f in failures:
-            print("FAIL: " + f)
-        sys.exit(1)
-    print("all bad-input cases handled")
+    failures.report("all bad-input cases handled")
 
 
 if __name__ == "__main__":

@@ -4,22 +4,17 @@ written: a corrupt, truncated, foreign or newer checkpoint is reported in one
 line and skipped for an earlier one (or the start), with the same result;
 concurrent writers, a replay during creation, kill -9 in mid-write and a full
 disk leave no partial file under a real name."""
-import argparse
 import json
 import os
 import shutil
 import signal
 import struct
 import subprocess
-import sys
-import tempfile
 import time
 
-failures = []
+from testlib import Failures, arguments, fatal, run, scratch_dir
 
-
-def run(argv, timeout=300):
-    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+failures = Failures()
 
 
 def listing(rr, trace):
@@ -47,30 +42,22 @@ def expect_skip(rr, trace, event, reference, what, message):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--rr", required=True)
-    p.add_argument("--program", required=True, help="a tracee with some events")
-    p.add_argument("--big", required=True, help="a tracee with a large resident set")
-    a = p.parse_args()
+    a = arguments(__doc__, program="a tracee with some events", big="a tracee with a large resident set")
     rr = a.rr
-    tmp = tempfile.mkdtemp(prefix="rr-ckpt-safety-")
-    try:
+    with scratch_dir("rr-ckpt-safety-") as tmp:
         trace = os.path.join(tmp, "t")
         other = os.path.join(tmp, "other")
         for d in (trace, other):
             r = run([rr, "record", "-q", "-o", d, a.program])
             if r.returncode != 0:
-                print("FAIL: recording failed: %r" % r.stderr)
-                sys.exit(1)
+                fatal("recording failed: %r" % r.stderr)
         r = run([rr, "create-checkpoints", "-i", "10", trace])
         if r.returncode != 0:
-            print("FAIL: create-checkpoints failed: %r" % r.stderr)
-            sys.exit(1)
+            fatal("create-checkpoints failed: %r" % r.stderr)
         run([rr, "create-checkpoints", "-i", "10", other])
         points = [e["event"] for e in listing(rr, trace)]
         if len(points) < 3:
-            print("FAIL: expected at least 3 checkpoints, got %r" % points)
-            sys.exit(1)
+            fatal("expected at least 3 checkpoints, got %r" % points)
         target = points[-1]
         path = os.path.join(trace, "checkpoints", "%d.rrcp" % target)
         reference = run([rr, "state", "-g", str(target), "--ignore-pcp", trace]).stdout
@@ -212,13 +199,7 @@ def main():
                 subprocess.run(["umount", small])
         else:
             failures.append("full disk: could not mount a small tmpfs (needs root)")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        for f in failures:
-            print("FAIL: " + f)
-        sys.exit(1)
-    print("all checkpoint safety cases hold")
+    failures.report("all checkpoint safety cases hold")
 
 
 def disk_usage_kb(path):

@@ -9,21 +9,15 @@ divergence instead of printing other bytes:
     reported missing by the recorder and by replay -a, never silently lost;
   - a write whose bytes differ in replay (an rdrand value) is a divergence;
   - a trace whose recorded echo was tampered with is a divergence."""
-import argparse
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 
-failures = []
+from testlib import Failures, arguments, run, scratch_dir
+
+failures = Failures()
 A = None
 TMP = None
-
-
-def run(argv, stdout=subprocess.PIPE, timeout=300):
-    return subprocess.run(argv, stdout=stdout, stderr=subprocess.PIPE, timeout=timeout)
 
 
 def record(name, argv, out_file=None, append=False):
@@ -166,13 +160,8 @@ def check_tampered(name, argv, syscall):
 
 def main():
     global A, TMP
-    p = argparse.ArgumentParser()
-    p.add_argument("--rr", required=True)
-    p.add_argument("--bindir", required=True, help="where echo_diverge and splice_stdout are")
-    p.add_argument("--tamper", required=True, help="the echo_tamper tool")
-    A = p.parse_args()
-    TMP = tempfile.mkdtemp(prefix="rr-echo-")
-    try:
+    A = arguments(__doc__, bindir="where echo_diverge and splice_stdout are", tamper="the echo_tamper tool")
+    with scratch_dir("rr-echo-") as TMP:
         src = os.path.join(TMP, "input.txt")
         data = b"".join(b"line %06d of the input\n" % i for i in range(40000))
         with open(src, "wb") as f:
@@ -194,12 +183,7 @@ def main():
         check_tampered("tamper_sendfile", [sys.executable, "-c", PY_SENDFILE, src], "sendfile")
         check_tampered("tamper_write", [os.path.join(A.bindir, "splice_stdout")], "write")
         check_tampered("tamper_splice", [os.path.join(A.bindir, "splice_stdout")], "splice")
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
-    if failures:
-        for f in failures:
-            print("FAIL: " + f)
-        sys.exit(1)
+    failures.report("every writer echoed as recorded")
 
 
 if __name__ == "__main__":

@@ -17,18 +17,13 @@ import argparse
 import os
 import random
 import shutil
-import subprocess
-import sys
-import tempfile
 
-failures = []
+from testlib import Failures, fatal, scratch_dir, try_run
 
-
-def run(argv, timeout=20):
-    try:
-        return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None
+failures = Failures()
+# Seconds a command on a (damaged) trace of a tiny program may take before it
+# counts as a hang.
+MUTANT_TIMEOUT = 20
 
 
 def parts(trace):
@@ -92,17 +87,15 @@ def main():
     ap.add_argument("--seed", type=int, default=20261202)
     a = ap.parse_args()
     rng = random.Random(a.seed)
-    tmp = tempfile.mkdtemp(prefix="rr-fuzz-")
-    try:
+    with scratch_dir("rr-fuzz-") as tmp:
         good = os.path.join(tmp, "good")
-        r = run([a.rr, "record", "-q", "-o", good, a.program], timeout=120)
+        r = try_run([a.rr, "record", "-q", "-o", good, a.program], timeout=120)
         if not r or r.returncode != 0:
-            print("FAIL: cannot record %s" % a.program)
-            sys.exit(1)
-        run([a.rr, "create-checkpoints", "-i", "10", good], timeout=120)
-        dump = run([a.rr, "dump", good])
+            fatal("cannot record %s" % a.program)
+        try_run([a.rr, "create-checkpoints", "-i", "10", good], timeout=120)
+        dump = try_run([a.rr, "dump", good], timeout=MUTANT_TIMEOUT)
         last = int(dump.stdout.decode().strip().splitlines()[-1].split()[1])
-        state_ref = run([a.rr, "state", "-g", str(last), good]).stdout
+        state_ref = try_run([a.rr, "state", "-g", str(last), good], timeout=MUTANT_TIMEOUT).stdout
         targets = parts(good)
         tally = {}
         for i in range(a.mutants):
@@ -114,16 +107,10 @@ def main():
             name = "mutant %d (%s: %s)" % (i, part, how)
             for what, argv, ref in (("state", [a.rr, "state", "-g", str(last), d], state_ref),
                                     ("dump", [a.rr, "dump", d], dump.stdout.replace(good.encode(), d.encode()))):
-                verdict = judge(name, what, run(argv), ref)
+                verdict = judge(name, what, try_run(argv, timeout=MUTANT_TIMEOUT), ref)
                 tally[verdict] = tally.get(verdict, 0) + 1
         print("mutants %d, commands: %s" % (a.mutants, ", ".join("%s %d" % kv for kv in sorted(tally.items()))))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        for f in failures[:40]:
-            print("FAIL: " + f)
-        sys.exit(1)
-    print("no crash, hang or silent difference")
+    failures.report("no crash, hang or silent difference", most=40)
 
 
 if __name__ == "__main__":

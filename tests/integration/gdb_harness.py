@@ -1,14 +1,15 @@
 """What the gdb scenarios (gdb_test.py) share: running rr and gdb,
-collecting failures, building and recording the tracee programs of
-tests/gdb, a gdb remote-protocol client for `rr replay -s PORT`, and an
-independent probe of the hardware breakpoint counters the fast roads need."""
+building and recording the tracee programs of tests/gdb, a gdb
+remote-protocol client for `rr replay -s PORT`, and an independent probe of
+the hardware breakpoint counters the fast roads need. What every
+integration test shares is in testlib.py."""
 import ctypes
 import os
 import re
-import socket
 import subprocess
-import tempfile
-import time
+
+import testlib
+from testlib import Failures, connect, free_port
 
 
 class Scenario:
@@ -16,15 +17,14 @@ class Scenario:
     of tests/gdb, and the failures found so far (each says what was expected
     and shows the end of the output it saw)."""
 
-    def __init__(self, rr, src):
+    def __init__(self, rr, src, tmp):
         self.rr = os.path.abspath(rr)
         self.src = src
-        self.tmp = tempfile.mkdtemp(prefix="rr-gdb-test-")
-        self.failures = []
+        self.tmp = tmp
+        self.failures = Failures()
 
     def expect(self, cond, what, out=""):
-        if not cond:
-            self.failures.append(what + ("\n--- output ---\n" + out[-3000:] if out else ""))
+        return self.failures.expect(cond, what + ("\n--- output ---\n" + out[-3000:] if out else ""))
 
     def build(self, name, *flags):
         """Compiles tests/gdb/NAME.c at -O0 -g; returns the binary's path."""
@@ -71,9 +71,11 @@ class Scenario:
 
 
 def run(argv, timeout=540, env=None):
+    """What argv printed on stdout and stderr, as text in one stream (rr's
+    lines among gdb's, in order)."""
     # Under the ASan build on a busy machine one gdb session of the
     # positions scenario has taken over 180 s; ctest ends a scenario at 600 s.
-    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, env=env)
+    return testlib.run(argv, timeout=timeout, env=env, text=True, stderr=subprocess.STDOUT)
 
 
 def values(out):
@@ -113,23 +115,6 @@ def counters_available():
             return False, os.strerror(ctypes.get_errno())
         os.close(fd)
     return True, ""
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def connect(port):
-    for _ in range(200):
-        try:
-            return socket.create_connection(("127.0.0.1", port), timeout=60)
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("rr replay -s did not listen")
 
 
 def exchange(sock, payload, then=b""):

@@ -10,10 +10,9 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
-import sys
 
 from gdb_harness import Scenario, counters_available, exchange, rips, run, values
+from testlib import scratch_dir
 
 
 def forward(t):
@@ -322,16 +321,10 @@ def main():
     p.add_argument("--src", required=True)
     p.add_argument("--case", required=True, choices=sorted(CASES))
     a = p.parse_args()
-    t = Scenario(a.rr, a.src)
-    try:
+    with scratch_dir("rr-gdb-test-") as tmp:
+        t = Scenario(a.rr, a.src, tmp)
         CASES[a.case](t)
-    finally:
-        shutil.rmtree(t.tmp, ignore_errors=True)
-    for f in t.failures:
-        print("FAIL:", f)
-    if t.failures:
-        sys.exit(1)
-    print("gdb.%s passed" % a.case)
+    t.failures.report("gdb.%s passed" % a.case)
 
 
 if __name__ == "__main__":

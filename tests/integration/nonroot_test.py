@@ -9,14 +9,14 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
-failures = []
+from testlib import Failures, fatal, run, scratch_dir
+
+failures = Failures()
 
 
 def as_user(user, argv, timeout=300, cwd=None):
-    return subprocess.run(["runuser", "-u", user, "--"] + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=timeout, cwd=cwd)
+    return run(["runuser", "-u", user, "--"] + argv, timeout=timeout, cwd=cwd)
 
 
 def main():
@@ -29,15 +29,15 @@ def main():
     a = ap.parse_args()
     if os.geteuid() != 0:
         # Already an ordinary user: nothing to switch to, run as we are.
-        print("FAIL: this test switches to an ordinary user and must start as root")
-        sys.exit(1)
-    tmp = tempfile.mkdtemp(prefix="rr-nonroot-")
-    try:
+        fatal("this test switches to an ordinary user and must start as root")
+    with scratch_dir("rr-nonroot-") as tmp:
         os.chmod(tmp, 0o777)
         rr = os.path.join(tmp, "rr")
         shutil.copy2(a.rr, rr)
         rrtest = os.path.join(tmp, "rrtest.py")
         shutil.copy2(a.rrtest, rrtest)
+        # What rrtest.py imports, beside it.
+        shutil.copy2(os.path.join(os.path.dirname(os.path.abspath(a.rrtest)), "testlib.py"), tmp)
         for name in a.programs:
             shutil.copy2(os.path.join(a.bindir, name), os.path.join(tmp, name))
         for f in os.listdir(tmp):
@@ -46,8 +46,7 @@ def main():
         python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
         who = as_user(a.user, ["id", "-u"])
         if who.returncode != 0 or who.stdout.strip() == b"0":
-            print("FAIL: cannot run as %s: %r" % (a.user, who.stderr))
-            sys.exit(1)
+            fatal("cannot run as %s: %r" % (a.user, who.stderr))
         for name in a.programs:
             r = as_user(a.user, [python, rrtest, "--rr", rr, "--", os.path.join(tmp, name)], cwd=tmp)
             last = r.stdout.decode(errors="replace").strip().splitlines()[-1:] or [""]
@@ -71,13 +70,7 @@ def main():
         left = subprocess.run(["pgrep", "-u", a.user, "-f", tmp], stdout=subprocess.PIPE)
         if left.stdout.strip():
             failures.append("processes of %s left behind: %r" % (a.user, left.stdout))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        for f in failures:
-            print("FAIL: " + f)
-        sys.exit(1)
-    print("all ordinary-user cases hold")
+    failures.report("all ordinary-user cases hold")
 
 
 if __name__ == "__main__":

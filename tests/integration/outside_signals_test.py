@@ -5,16 +5,14 @@ to the whole process group, the program sees each once; a second interrupt
 within a few seconds kills the program at once. In every case the trace is
 finished (dump exits 0) and `rr replay -a` prints what the recording
 printed."""
-import argparse
 import os
-import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 
-failures = []
+from testlib import Failures, arguments, run, scratch_dir
+
+failures = Failures()
 
 
 def start(rr, trace, prog, mode):
@@ -52,11 +50,11 @@ def finish(rr, name, p, trace, want_status, want_last=None, timeout=60):
     if want_last is not None and not out.endswith(want_last):
         failures.append("%s: the program's last line is %r, expected %r" % (name, out[-80:], want_last))
         return
-    dump = subprocess.run([rr, "dump", trace], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    dump = run([rr, "dump", trace], stdout=subprocess.DEVNULL)
     if dump.returncode != 0:
         failures.append("%s: the trace is not finished: %r" % (name, dump.stderr))
         return
-    rep = subprocess.run([rr, "replay", "-a", trace], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    rep = run([rr, "replay", "-a", trace], timeout=120)
     if rep.returncode != want_status or rep.stdout != out:
         failures.append("%s: replay -a exited %d and printed %d bytes, the recording %d; stderr %r"
                         % (name, rep.returncode, len(rep.stdout), len(out), rep.stderr[-400:]))
@@ -65,20 +63,14 @@ def finish(rr, name, p, trace, want_status, want_last=None, timeout=60):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rr", required=True)
-    ap.add_argument("--program", required=True, help="tests/signals/interruptible")
-    ap.add_argument("--group-signal", required=True, help="tests/signals/group_signal")
-    a = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="rr-outside-")
-    try:
+    a = arguments(__doc__, program="tests/signals/interruptible", group_signal="tests/signals/group_signal")
+    with scratch_dir("rr-outside-") as tmp:
         # A program that signals its own process group, rr included (a
         # session of its own, natively too).
-        native = subprocess.run([a.group_signal], stdout=subprocess.PIPE, start_new_session=True)
+        native = run([a.group_signal], new_session=True)
         trace = os.path.join(tmp, "group")
-        rec = subprocess.run([a.rr, "record", "-q", "-o", trace, a.group_signal], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, start_new_session=True, timeout=60)
-        rep = subprocess.run([a.rr, "replay", "-a", trace], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        rec = run([a.rr, "record", "-q", "-o", trace, a.group_signal], timeout=60, new_session=True)
+        rep = run([a.rr, "replay", "-a", trace], timeout=60)
         if rec.returncode != native.returncode or rec.stdout != native.stdout or rep.returncode != 0 or rep.stdout != rec.stdout:
             failures.append("a program signalling its group: native %d %r, record %d %r (stderr %r), replay %d %r"
                             % (native.returncode, native.stdout, rec.returncode, rec.stdout, rec.stderr[-300:],
@@ -119,13 +111,7 @@ def main():
             failures.append("an ignored SIGINT ended the recording")
         os.kill(p.pid, signal.SIGINT)
         finish(a.rr, "second SIGINT within 3 s", p, trace, 128 + signal.SIGKILL)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        for f in failures:
-            print("FAIL: " + f)
-        sys.exit(1)
-    print("all outside-signal cases hold")
+    failures.report("all outside-signal cases hold")
 
 
 if __name__ == "__main__":

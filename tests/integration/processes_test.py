@@ -1,26 +1,21 @@
 #!/usr/bin/env python3
 """Processes and threads beyond record/replay equality: `rr ps`, `rr state -p`,
 and the recorder's message about a thread it cannot preempt."""
-import argparse
+import functools
 import os
 import re
 import select
 import shutil
 import subprocess
-import sys
-import tempfile
 import time
 
-failures = []
+import testlib
+from testlib import Failures, arguments, scratch_dir
 
-
-def run(argv, timeout=120):
-    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
-
-
-def expect(cond, what):
-    if not cond:
-        failures.append(what)
+failures = Failures()
+expect = failures.expect
+# rr's output as text, for the string checks below.
+run = functools.partial(testlib.run, timeout=120, text=True)
 
 
 def live_processes_naming(paths):
@@ -53,13 +48,9 @@ def ends_within(pid, seconds):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--rr", required=True)
-    p.add_argument("--bindir", required=True)
-    a = p.parse_args()
+    a = arguments(__doc__, bindir="the built test programs")
     rr = a.rr
-    tmp = tempfile.mkdtemp(prefix="rr-proc-")
-    try:
+    with scratch_dir("rr-proc-") as tmp:
         # rr ps: fork_tree makes 1 + 3 + 9 + 27 processes.
         tree = os.path.join(tmp, "tree")
         r = run([rr, "record", "-q", "-o", tree, os.path.join(a.bindir, "fork_tree")])
@@ -108,35 +99,30 @@ def main():
         robust = os.path.join(tmp, "robust")
         rec = run([rr, "record", "-q", "-o", robust, os.path.join(a.bindir, "robust_owner_death")])
         env = dict(os.environ, RR_LOG="1")
-        r = subprocess.run([rr, "replay", "-a", robust], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           timeout=120, env=env)
+        r = run([rr, "replay", "-a", robust], env=env)
         pairs = [line.split()[2:5:2] for line in r.stderr.splitlines() if "in replay's namespace" in line]
         expect(r.returncode == 0 and r.stdout == rec.stdout, "replay of robust_owner_death: %r" % r.stderr[-300:])
         expect(len(pairs) == 3 and all(x == y for x, y in pairs),
                "each of the 3 threads has its recorded tid in replay: %r" % pairs)
         env = dict(os.environ, RR_NO_PIDNS="1")
-        r = subprocess.run([rr, "replay", "-a", tree], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           timeout=120, env=env)
+        r = run([rr, "replay", "-a", tree], env=env)
         expect(r.returncode == 0, "fork_tree replays with translated tids: %r" % r.stderr[-300:])
         # An in-memory copy of a replay with translated tids (no namespace to
         # nest in) reaches the state of a replay from the start.
         last = run([rr, "dump", tree]).stdout.count("\nevent ")
-        copied = subprocess.run([rr, "state", "--clone-at", str(last // 4), "-g", str(last // 2), tree],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, env=env)
+        copied = run([rr, "state", "--clone-at", str(last // 4), "-g", str(last // 2), tree], env=env)
         if "cannot be copied at any event" in copied.stderr:
             # Some schedules keep an exit or a fork in flight at every event
             # of that range (a loaded machine records them); a copy from the
             # first event must reach the same state through every fork.
-            copied = subprocess.run([rr, "state", "--clone-at", "1", "-g", str(last // 2), tree],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, env=env)
+            copied = run([rr, "state", "--clone-at", "1", "-g", str(last // 2), tree], env=env)
         direct = run([rr, "state", "-g", str(last // 2), tree])
         expect(copied.returncode == 0 and copied.stdout == direct.stdout and direct.stdout.count("\nprocess ") > 1,
                "a copy with translated tids agrees with a replay from the start: %r" % copied.stderr[-300:])
         # A thread that dies holding a robust mutex: the kernel marks the
         # mutex only if it holds the thread's real tid, so with translated
         # tids replay goes another way, and must say so.
-        r = subprocess.run([rr, "replay", "-a", robust], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           timeout=120, env=env)
+        r = run([rr, "replay", "-a", robust], env=env)
         expect(r.returncode != 0 and "diverged" in r.stderr,
                "with translated tids robust_owner_death is a reported divergence: %r" % r.stderr[-300:])
 
@@ -193,13 +179,7 @@ def main():
         expect("without a syscall" in r.stderr and "thread" in r.stderr and "0x" in r.stderr,
                "the message names the thread and the address: %r" % r.stderr)
         expect(took < 20, "the spinning thread was noticed after %.1f s" % took)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        for f in failures:
-            print("FAIL:", f)
-        sys.exit(1)
-    print("ok")
+    failures.report("ok")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Runs rrtest.py for one tracee program, with the options its line in
 tests/programs/manifest.txt gives."""
-import argparse
 import os
 import re
 import shlex
 import subprocess
 import sys
+
+from testlib import arguments, fatal, rrtest_argv
 
 
 def manifest_entry(srcdir, name):
@@ -20,18 +21,14 @@ def manifest_entry(srcdir, name):
             # key=value or key="value with spaces"
             return {k: (v[1:-1] if v.startswith('"') else v)
                     for k, v in re.findall(r'(\w+)=("[^"]*"|\S+)', line)}
-    raise SystemExit("FAIL: %s is not in the manifest" % name)
+    fatal("%s is not in the manifest" % name)
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--rr", required=True)
-    p.add_argument("--bindir", required=True)
-    p.add_argument("--srcdir", required=True)
-    p.add_argument("--name", required=True)
-    a = p.parse_args()
+    a = arguments(__doc__, bindir="the built test programs", srcdir="tests/programs, with manifest.txt",
+                  name="the program to test")
     opts = manifest_entry(a.srcdir, a.name)
-    cmd = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "rrtest.py"), "--rr", a.rr]
+    cmd = rrtest_argv(a.rr)
     if "stdin" in opts:
         cmd += ["--stdin", os.path.join(a.srcdir, opts["stdin"])]
     if "exit" in opts:

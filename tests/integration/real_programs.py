@@ -10,7 +10,8 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
+
+from testlib import fatal, rrtest_argv, scratch_dir
 
 PYTHON_SNIPPET = r"""
 import os, time, random, json, hashlib, tempfile, math, collections
@@ -180,21 +181,18 @@ def main():
     if a.list:
         print("\n".join(cases("/tmp").keys()))
         return
-    d = tempfile.mkdtemp(prefix="rr-real-")
-    try:
+    with scratch_dir("rr-real-") as d:
         make_inputs(d)
         with open(os.path.join(d, "script.tcl"), "w") as f:
             f.write('set s 0\nfor {set i 0} {$i < 100000} {incr i} {incr s $i}\nputs "sum $s"\nputs [string reverse hello]\n')
         argv, stdin = cases(d)[a.case]
         if shutil.which(argv[0]) is None:
-            print("FAIL: %s is not installed (scripts/install-deps installs it)" % argv[0])
-            sys.exit(1)
-        cmd = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "rrtest.py"), "--rr", a.rr]
+            fatal("%s is not installed (scripts/install-deps installs it)" % argv[0])
+        cmd = rrtest_argv(a.rr)
         if stdin:
             cmd += ["--stdin", stdin]
-        sys.exit(subprocess.call(cmd + ["--"] + argv))
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+        status = subprocess.call(cmd + ["--"] + argv)
+    sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -17,35 +17,8 @@ import difflib
 import json
 import os
 import re
-import shutil
-import subprocess
-import sys
-import tempfile
 
-
-def run(argv, stdin_path=None, timeout=600, cwd=None, env=None):
-    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
-    try:
-        return subprocess.run(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              timeout=timeout, cwd=cwd, env=env)
-    finally:
-        if stdin_path:
-            stdin.close()
-
-
-def show(data, limit=600):
-    text = data.decode("utf-8", "replace")
-    return text if len(text) <= limit else text[:limit] + "...[%d more bytes]" % (len(text) - limit)
-
-
-KEEP = {"dir": None}
-
-
-def fail(msg):
-    print("FAIL: " + msg)
-    if KEEP["dir"]:
-        print("the trace is kept in %s for debugging" % KEEP["dir"])
-    sys.exit(1)
+from testlib import fatal, recorder_env, run, scratch_dir, show
 
 
 def expected_status(args):
@@ -59,16 +32,16 @@ def check_checkpoints(args, trace, last):
     interval = max(1, last // 4)
     made = run([args.rr, "create-checkpoints", "-i", str(interval), trace], timeout=args.timeout)
     if made.returncode != 0:
-        fail("rr create-checkpoints failed: %s" % show(made.stderr))
+        fatal("rr create-checkpoints failed: %s" % show(made.stderr))
     listing = run([args.rr, "checkpoints", "--json", trace], timeout=args.timeout)
     if listing.returncode != 0:
-        fail("rr checkpoints --json failed: %s" % show(listing.stderr))
+        fatal("rr checkpoints --json failed: %s" % show(listing.stderr))
     entries = json.loads(listing.stdout)
     points = [e["event"] for e in entries]
     if not points:
-        fail("create-checkpoints wrote no checkpoint for a trace of %d events" % last)
+        fatal("create-checkpoints wrote no checkpoint for a trace of %d events" % last)
     if not all(e["usable"] and e["bytes"] > 0 for e in entries):
-        fail("unusable checkpoints listed: %s" % listing.stdout.decode())
+        fatal("unusable checkpoints listed: %s" % listing.stdout.decode())
     # Checkpointed events, events between them, and the last live event.
     events = set(points)
     events |= {min(last - 1, p + max(1, interval // 2)) for p in points}
@@ -78,24 +51,24 @@ def check_checkpoints(args, trace, last):
         a = run([args.rr, "state", "-g", str(e), trace], timeout=args.timeout)
         b = run([args.rr, "state", "-g", str(e), "--ignore-pcp", trace], timeout=args.timeout)
         if a.returncode != 0 or b.returncode != 0:
-            fail("rr state -g %d (with/without checkpoints) failed: %s | %s" % (e, show(a.stderr), show(b.stderr)))
+            fatal("rr state -g %d (with/without checkpoints) failed: %s | %s" % (e, show(a.stderr), show(b.stderr)))
         if a.stderr:
-            fail("rr state -g %d complained about a checkpoint: %s" % (e, show(a.stderr)))
+            fatal("rr state -g %d complained about a checkpoint: %s" % (e, show(a.stderr)))
         if a.stdout != b.stdout:
             diff = "\n".join(list(difflib.unified_diff(b.stdout.decode().splitlines(), a.stdout.decode().splitlines(),
                                                        "from start", "from checkpoint", lineterm=""))[:30])
-            fail("rr state -g %d differs between a restore and a replay from the start:\n%s" % (e, diff))
+            fatal("rr state -g %d differs between a restore and a replay from the start:\n%s" % (e, diff))
     check_clones(args, trace, events)
     for e in events[:: max(1, len(events) // 3)]:
         a = run([args.rr, "replay", "-a", "-g", str(e), trace], timeout=args.timeout)
         b = run([args.rr, "replay", "-a", "-g", str(e), "--ignore-pcp", trace], timeout=args.timeout)
         want = expected_status(args)
         if a.returncode != want or b.returncode != want:
-            fail("rr replay -a -g %d exited %d and %d, expected the program's %d: %s | %s"
-                 % (e, a.returncode, b.returncode, want, show(a.stderr), show(b.stderr)))
+            fatal("rr replay -a -g %d exited %d and %d, expected the program's %d: %s | %s"
+                  % (e, a.returncode, b.returncode, want, show(a.stderr), show(b.stderr)))
         if a.stdout != b.stdout or a.stderr != b.stderr:
-            fail("rr replay -a -g %d prints another tail from a checkpoint\n from start: %s\n from checkpoint: %s"
-                 % (e, show(b.stdout), show(a.stdout)))
+            fatal("rr replay -a -g %d prints another tail from a checkpoint\n from start: %s\n from checkpoint: %s"
+                  % (e, show(b.stdout), show(a.stdout)))
     return events
 
 
@@ -108,11 +81,11 @@ def check_clones(args, trace, events):
         a = run([args.rr, "state", "--clone-at", str(c), "-g", str(e), "--ignore-pcp", trace], timeout=args.timeout)
         b = run([args.rr, "state", "-g", str(e), "--ignore-pcp", trace], timeout=args.timeout)
         if a.returncode != 0 or b.returncode != 0:
-            fail("rr state --clone-at %d -g %d failed: %s | %s" % (c, e, show(a.stderr), show(b.stderr)))
+            fatal("rr state --clone-at %d -g %d failed: %s | %s" % (c, e, show(a.stderr), show(b.stderr)))
         if a.stdout != b.stdout:
             diff = "\n".join(list(difflib.unified_diff(b.stdout.decode().splitlines(), a.stdout.decode().splitlines(),
                                                        "from start", "through a copy", lineterm=""))[:30])
-            fail("rr state -g %d differs between a replay copied at %d and one from the start:\n%s" % (e, c, diff))
+            fatal("rr state -g %d differs between a replay copied at %d and one from the start:\n%s" % (e, c, diff))
 
 
 def main():
@@ -128,67 +101,58 @@ def main():
     p.add_argument("argv", nargs="+")
     args = p.parse_args()
 
-    env = dict(os.environ)
-    # The recorder adds these for determinism; give the native run the same.
-    env["OPENSSL_ia32cap"] = "~0x4000000000000000:0x40000"
-    env["LD_BIND_NOW"] = "1"
-    tmp = tempfile.mkdtemp(prefix="rrtest-")
-    trace = os.path.join(tmp, "trace")
-    KEEP["dir"] = tmp
-    try:
-        native = run(args.argv, args.stdin, args.timeout, args.cwd, env)
+    with scratch_dir("rrtest-", keep_on_failure=True) as tmp:
+        # The native run gets what the recorder adds to the environment.
+        env = dict(os.environ, **recorder_env(args.rr, tmp))
+        trace = os.path.join(tmp, "trace")
+        native = run(args.argv, timeout=args.timeout, stdin=args.stdin, cwd=args.cwd, env=env)
         want = expected_status(args)
         native_status = native.returncode if native.returncode >= 0 else 128 - native.returncode
         if native_status != want:
-            fail("native run exited %d, the test expects %d; stderr: %s" % (native_status, want, show(native.stderr)))
+            fatal("native run exited %d, the test expects %d; stderr: %s" % (native_status, want, show(native.stderr)))
 
-        rec = run([args.rr, "record", "-q", "-o", trace] + args.argv, args.stdin, args.timeout, args.cwd, env)
+        rec = run([args.rr, "record", "-q", "-o", trace] + args.argv, timeout=args.timeout, stdin=args.stdin, cwd=args.cwd,
+                  env=env)
         if rec.returncode != want:
-            fail("rr record exited %d, expected the program's status %d; stderr: %s"
-                 % (rec.returncode, want, show(rec.stderr)))
+            fatal("rr record exited %d, expected the program's status %d; stderr: %s"
+                  % (rec.returncode, want, show(rec.stderr)))
         if re.search(rb"^rr: ", rec.stderr, re.M) and not re.search(rb"^rr: ", native.stderr, re.M):
-            fail("rr record reported an error: %s" % show(rec.stderr))
+            fatal("rr record reported an error: %s" % show(rec.stderr))
         if not args.nondet:
             if rec.stdout != native.stdout:
-                fail("record stdout differs from native stdout\n native: %s\n record: %s"
-                     % (show(native.stdout), show(rec.stdout)))
+                fatal("record stdout differs from native stdout\n native: %s\n record: %s"
+                      % (show(native.stdout), show(rec.stdout)))
 
         rep = run([args.rr, "replay", "-a", trace], timeout=args.timeout)
         if rep.returncode != want:
-            fail("rr replay -a exited %d, expected the program's status %d as the recording; stderr: %s"
-                 % (rep.returncode, want, show(rep.stderr)))
+            fatal("rr replay -a exited %d, expected the program's status %d as the recording; stderr: %s"
+                  % (rep.returncode, want, show(rep.stderr)))
         if rep.stdout != rec.stdout:
-            fail("replay stdout differs from record stdout\n record: %s\n replay: %s"
-                 % (show(rec.stdout), show(rep.stdout)))
+            fatal("replay stdout differs from record stdout\n record: %s\n replay: %s"
+                  % (show(rec.stdout), show(rep.stdout)))
         if rep.stderr != rec.stderr:
-            fail("replay stderr differs from record stderr\n record: %s\n replay: %s"
-                 % (show(rec.stderr), show(rep.stderr)))
+            fatal("replay stderr differs from record stderr\n record: %s\n replay: %s"
+                  % (show(rec.stderr), show(rep.stderr)))
 
         dump = run([args.rr, "dump", trace], timeout=args.timeout)
         if dump.returncode != 0:
-            fail("rr dump failed: %s" % show(dump.stderr))
+            fatal("rr dump failed: %s" % show(dump.stderr))
         events = [int(m) for m in re.findall(rb"^event (\d+) ", dump.stdout, re.M)]
         if not events or events != list(range(1, len(events) + 1)):
-            fail("rr dump does not list events 1..N in order")
+            fatal("rr dump does not list events 1..N in order")
         last = events[-1]
         picks = sorted({max(1, (last - 1) * k // args.states) for k in range(1, args.states + 1)} | {1})
         for e in picks:
             a = run([args.rr, "state", "-g", str(e), trace], timeout=args.timeout)
             b = run([args.rr, "state", "-g", str(e), trace], timeout=args.timeout)
             if a.returncode != 0 or b.returncode != 0:
-                fail("rr state -g %d failed: %s %s" % (e, show(a.stderr), show(b.stderr)))
+                fatal("rr state -g %d failed: %s %s" % (e, show(a.stderr), show(b.stderr)))
             if not a.stdout.startswith(b"event %d\n" % e):
-                fail("rr state -g %d printed another event: %s" % (e, show(a.stdout, 80)))
+                fatal("rr state -g %d printed another event: %s" % (e, show(a.stdout, 80)))
             if a.stdout != b.stdout:
-                fail("rr state -g %d differs between two replays" % e)
+                fatal("rr state -g %d differs between two replays" % e)
         checked = check_checkpoints(args, trace, last)
         print("ok: %d events, states compared at %s; checkpoint roads agree at %s" % (last, picks, checked))
-    except SystemExit as e:
-        if e.code not in (0, None):
-            raise
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

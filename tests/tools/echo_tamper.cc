@@ -15,40 +15,33 @@
 #include <vector>
 
 #include "core/syscall_table.h"
+#include "tool.h"
 #include "trace/block_stream.h"
 #include "trace/trace_files.h"
 
-namespace {
-
-int fail(const std::string& why) {
-  fprintf(stderr, "echo_tamper: %s\n", why.c_str());
-  return 1;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace rr;
-  if (argc != 3) return fail("usage: echo_tamper TRACE_DIR SYSCALL_NAME");
-  std::string dir = argv[1];
-  int64_t nr = syscall_number(argv[2]);
-  if (nr < 0) return fail(std::string("no syscall named ") + argv[2]);
+  const test_tools::ToolCommand tool("echo_tamper", "TRACE_DIR SYSCALL_NAME", argc, argv);
+  if (!tool.has_args(2)) return tool.usage();
+  std::string dir = tool.arg(1), name = tool.arg(2);
+  int64_t nr = syscall_number(name);
+  if (nr < 0) return tool.fail("no syscall named " + name);
   auto reader = BlockStreamReader::open(dir + "/events");
-  if (!reader) return fail(reader.error().message);
+  if (!reader) return tool.fail(reader.error().message);
   auto writer = BlockStreamWriter::create(dir + "/events.tampered", Codec::Zstd);
-  if (!writer) return fail(writer.error().message);
+  if (!writer) return tool.fail(writer.error().message);
   std::vector<uint8_t> record;
   uint64_t tampered = 0;
   for (;;) {
     auto more = reader->next(record);
-    if (!more) return fail(more.error().message);
+    if (!more) return tool.fail(more.error().message);
     if (!*more) break;
     FrameData data(record);
     auto f = data.frame();
     bool pick = tampered == 0 && f.which() == trace::Frame::SYSCALL && f.getSyscall().getNumber() == nr &&
                 f.getSyscall().hasEcho();
     if (!pick) {
-      if (!writer->append(record.data(), record.size())) return fail("cannot write");
+      if (!writer->append(record.data(), record.size())) return tool.fail("cannot write");
       continue;
     }
     capnp::MallocMessageBuilder msg;
@@ -60,12 +53,12 @@ int main(int argc, char** argv) {
       echo.setHash(echo.getHash() ^ 1);
     kj::Array<capnp::word> words = capnp::messageToFlatArray(msg);
     auto bytes = words.asBytes();
-    if (!writer->append(bytes.begin(), bytes.size())) return fail("cannot write");
+    if (!writer->append(bytes.begin(), bytes.size())) return tool.fail("cannot write");
     tampered = f.getEvent();
   }
-  if (!writer->finish()) return fail("cannot finish the stream");
-  if (tampered == 0) return fail(std::string("no echoed ") + argv[2] + " in " + dir);
-  if (rename((dir + "/events.tampered").c_str(), (dir + "/events").c_str()) != 0) return fail("cannot rename");
+  if (!writer->finish()) return tool.fail("cannot finish the stream");
+  if (tampered == 0) return tool.fail("no echoed " + name + " in " + dir);
+  if (rename((dir + "/events.tampered").c_str(), (dir + "/events").c_str()) != 0) return tool.fail("cannot rename");
   printf("tampered event %llu\n", (unsigned long long)tampered);
   return 0;
 }

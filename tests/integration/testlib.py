@@ -1,0 +1,146 @@
+"""What the integration tests of tests/integration share, kept once: running
+a command, showing its output in a message, a scratch folder, the list of
+failures and the closing report, the command line of rrtest.py, the
+environment the recorder gives a program, and a connection to
+`rr replay -s PORT`.
+
+Scripts import it from their own folder (sys.path[0] is the script's folder).
+A test that copies a script elsewhere (nonroot_test.py) copies this module
+beside it."""
+import argparse
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def arguments(doc, **required):
+    """Parses a test's command line: --rr, the rr under test, and for each
+    name=help in `required` an option --name (underscores written as
+    dashes) that must be given; returns the parsed namespace."""
+    p = argparse.ArgumentParser(description=doc)
+    p.add_argument("--rr", required=True, help="the rr under test")
+    for name, text in required.items():
+        p.add_argument("--" + name.replace("_", "-"), required=True, help=text)
+    return p.parse_args()
+
+
+def run(argv, timeout=300, stdin=None, cwd=None, env=None, text=False, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, new_session=False):
+    """Runs argv to its end and returns the CompletedProcess; stdin is a
+    file's path (or None for /dev/null), stdout and stderr are collected
+    unless told otherwise; new_session starts it in a session (and process
+    group) of its own. Raises subprocess.TimeoutExpired past `timeout`."""
+    stdin_file = open(stdin, "rb") if stdin else subprocess.DEVNULL
+    try:
+        return subprocess.run(argv, stdin=stdin_file, stdout=stdout, stderr=stderr, timeout=timeout, cwd=cwd,
+                              env=env, text=text, start_new_session=new_session)
+    finally:
+        if stdin:
+            stdin_file.close()
+
+
+def try_run(argv, timeout=300, **kwargs):
+    """run(), but None when the command outlives its timeout: for tests that
+    report a hang as a failure of their own and go on."""
+    try:
+        return run(argv, timeout=timeout, **kwargs)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def show(data, limit=600):
+    """Output for a failure message: text, cut after `limit` characters with
+    a note of how much more there was."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    return text if len(text) <= limit else text[:limit] + "...[%d more bytes]" % (len(text) - limit)
+
+
+def fatal(message):
+    """Ends the test at once: a failure after which nothing else can be
+    checked (the reference trace could not be recorded, ...)."""
+    print("FAIL: " + message)
+    sys.exit(1)
+
+
+class Failures(list):
+    """The failures a test found so far, each a message saying what was
+    expected and what came; the test goes on after each, and report() prints
+    them all at the end."""
+
+    def expect(self, cond, what):
+        if not cond:
+            self.append(what)
+        return cond
+
+    def report(self, ok_line, most=None):
+        """Prints every failure (the first `most` of them) and exits 1, or
+        prints ok_line when there was none."""
+        if self:
+            for f in self[:most]:
+                print("FAIL: " + f)
+            sys.exit(1)
+        print(ok_line)
+
+
+@contextlib.contextmanager
+def scratch_dir(prefix, keep_on_failure=False):
+    """A temporary folder for traces and inputs, removed when the block ends.
+    With keep_on_failure, a block that fails leaves it in place and says
+    where, for whoever debugs the failure."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    passed = False
+    try:
+        yield d
+        passed = True
+    except SystemExit as e:
+        passed = e.code in (0, None)
+        raise
+    finally:
+        if passed or not keep_on_failure:
+            shutil.rmtree(d, ignore_errors=True)
+        else:
+            print("the trace is kept in %s for debugging" % d)
+
+
+def rrtest_argv(rr):
+    """The command line of rrtest.py with the rr under test; the program and
+    rrtest's options go after it."""
+    return [sys.executable, os.path.join(HERE, "rrtest.py"), "--rr", rr]
+
+
+def recorder_env(rr, scratch):
+    """The variables the recorder adds to a program's environment to keep it
+    deterministic (src/record/record_session.cc, kDeterminismEnv), asked of
+    the recorder itself: `env` recorded with an empty environment prints
+    exactly them. A native run given these is the run rr records."""
+    trace = os.path.join(scratch, "recorder-env")
+    r = run([rr, "record", "-q", "-o", trace, "/usr/bin/env"], env={}, timeout=120)
+    shutil.rmtree(trace, ignore_errors=True)
+    if r.returncode != 0:
+        fatal("cannot record /usr/bin/env to learn the recorder's environment: %s" % show(r.stderr))
+    return dict(line.split("=", 1) for line in r.stdout.decode().splitlines() if "=" in line)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on (for rr replay -s)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def connect(port, tries=200):
+    """Connects to `rr replay -s PORT` once it listens (it takes a moment to
+    start); raises ConnectionError when it does not within `tries` tries."""
+    for _ in range(tries):
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=60)
+        except OSError:
+            time.sleep(0.05)
+    raise ConnectionError("rr replay -s %d did not listen" % port)
