@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <mqueue.h>
 #include <sys/sysinfo.h>
 #include <sys/time.h>
 #include <sys/times.h>
@@ -52,6 +53,7 @@ std::string futex(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string mincore(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string clone(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string clone3(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string sysfs(const SyscallArgs&, SyscallMemReader&, Out&);
 // Whether `ret` is what an interrupted syscall returns at its exit stop.
 bool interrupted(int64_t ret);
 }  // namespace syscall_custom
@@ -86,6 +88,8 @@ constexpr uint32_t kEpollEvent = sizeof(struct epoll_event);
 constexpr uint32_t kMmsghdr = sizeof(struct mmsghdr);
 constexpr uint32_t kInt = sizeof(int);
 constexpr uint32_t kU64 = sizeof(uint64_t);
+constexpr uint32_t kU32 = sizeof(uint32_t);
+constexpr uint32_t kMqAttr = sizeof(struct mq_attr);
 // No address is longer than sockaddr_storage; a truncated one leaves the
 // full length in the socklen_t, which must not widen the recorded range.
 constexpr uint32_t kSockaddrMax = sizeof(struct sockaddr_storage);
@@ -445,6 +449,7 @@ constexpr Row kRows[] = {
     emulate("get_robust_list", {fixed(1, kU64), fixed(2, kU64)}),
     emulate("uname", {fixed(0, kUtsname)}),
     emulate("sysinfo", {fixed(0, kSysinfo)}),
+    emulate("sysfs", custom::sysfs),
     emulate("getrusage", {fixed(1, kRusage)}),
     emulate("getrlimit", {fixed(1, kRlimit)}),
     emulate("setrlimit"),
@@ -491,6 +496,14 @@ constexpr Row kRows[] = {
     emulate("timer_getoverrun"),
     emulate("timer_delete"),
     emulate("timerfd_create").fds(new_fd(1, kOCloexec)),
+    // POSIX message queues: the kernel keeps them, so their calls are
+    // results and the bytes received.
+    emulate("mq_open").fds(new_fd(1, kOCloexec)),
+    emulate("mq_unlink"),
+    emulate("mq_timedsend"),
+    emulate("mq_timedreceive", {ret_bytes(1, 2), fixed(3, kU32)}),
+    emulate("mq_notify"),
+    emulate("mq_getsetattr", {fixed(2, kMqAttr)}),
     emulate("timerfd_settime", {fixed(3, kItimerspec)}),
     emulate("timerfd_gettime", {fixed(1, kItimerspec)}),
 

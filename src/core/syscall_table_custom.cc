@@ -189,6 +189,21 @@ std::string iov_read(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
   return {};
 }
 
+// sysfs(2, index, buf) writes a file system type's name (nul-terminated)
+// into buf; the other options write nothing.
+std::string sysfs(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
+  if (c.arg[0] != 2) return {};
+  char name[256];
+  for (size_t len = 0; len < sizeof(name); ++len) {
+    if (!mem.read(RemotePtr<>(c.arg[2] + len), &name[len], 1)) return "sysfs wrote a name rr cannot read back";
+    if (name[len] == 0) {
+      add(out, c.arg[2], len + 1);
+      return {};
+    }
+  }
+  return "sysfs wrote a name longer than 255 bytes";
+}
+
 std::string recvmsg(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
   add_msghdr(mem, c.arg[1], static_cast<uint64_t>(c.ret), out);
   return {};
