@@ -1,6 +1,7 @@
 #include "core/fd_table.h"
 
 #include <fcntl.h>
+#include <sched.h>
 
 #include "core/syscall_table.h"
 
@@ -28,9 +29,14 @@ void FdTable::dup_to(int64_t from, int64_t to, bool cloexec) {
   set((int)to, kind, cloexec);
 }
 
-void FdTable::on_syscall(int64_t nr, const uint64_t args[6], int64_t ret, const MemReader& read) {
+void FdTable::on_syscall(std::shared_ptr<FdTable>& table, int64_t nr, const uint64_t args[6], int64_t ret,
+                         const MemReader& read) {
+  if (table->apply(nr, args, ret, read)) table = std::make_shared<FdTable>(*table);
+}
+
+bool FdTable::apply(int64_t nr, const uint64_t args[6], int64_t ret, const MemReader& read) {
   const SyscallDesc* desc = syscall_desc(nr);
-  if (ret < 0 || desc == nullptr) return;
+  if (ret < 0 || desc == nullptr) return false;
   const FdEffect& e = desc->fds;
   bool cloexec = e.flags >= 0 ? (args[e.flags] & e.cloexec) != 0 : e.cloexec != 0;
   uint64_t fd = e.arg >= 0 ? args[e.arg] : 0;
@@ -80,7 +86,10 @@ void FdTable::on_syscall(int64_t nr, const uint64_t args[6], int64_t ret, const 
       }
       break;
     }
+    case FdOp::Unshare:
+      return (args[e.arg] & CLONE_FILES) != 0;
   }
+  return false;
 }
 
 void FdTable::on_exec() {

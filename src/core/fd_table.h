@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "util/types.h"
@@ -26,9 +27,12 @@ class FdTable {
 
   FdTable();
 
-  // Updates the table after syscall `nr` returned `ret`, as its row's
-  // FdEffect says; `read` reads tracee memory (for pipe and socketpair results).
-  void on_syscall(int64_t nr, const uint64_t args[6], int64_t ret, const MemReader& read);
+  // Updates the task's table `table` after syscall `nr` returned `ret`, as
+  // its row's FdEffect says; `read` reads tracee memory (for pipe and
+  // socketpair results). Where the call gives the task a table of its own
+  // (unshare(CLONE_FILES)), `table` becomes a copy that others no longer share.
+  static void on_syscall(std::shared_ptr<FdTable>& table, int64_t nr, const uint64_t args[6], int64_t ret,
+                         const MemReader& read);
   // Drops close-on-exec descriptors (after a successful execve).
   void on_exec();
 
@@ -39,6 +43,8 @@ class FdTable {
   static const char* kind_name(Kind kind);
 
  private:
+  // Applies the effect to this table; true when the task leaves it for a copy.
+  bool apply(int64_t nr, const uint64_t args[6], int64_t ret, const MemReader& read);
   void set(int fd, Kind kind, bool cloexec) { fds_[fd] = Entry{kind, cloexec}; }
   void dup_to(int64_t from, int64_t to, bool cloexec);
   std::map<int, Entry> fds_;

@@ -54,6 +54,9 @@ std::string mincore(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string clone(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string clone3(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string sysfs(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string msgrcv(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string msgctl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string semctl(const SyscallArgs&, SyscallMemReader&, Out&);
 // Whether `ret` is what an interrupted syscall returns at its exit stop.
 bool interrupted(int64_t ret);
 }  // namespace syscall_custom
@@ -221,6 +224,7 @@ constexpr FdEffect fd_op(FdOp op, int fd, int flags_arg = -1, uint32_t cloexec =
 // SOCK_CLOEXEC which has the same value on x86-64, and MFD_CLOEXEC).
 constexpr uint32_t kOCloexec = 02000000;
 constexpr uint32_t kMfdCloexec = 1;
+constexpr uint32_t kFsCloexec = 1;  // FSOPEN_CLOEXEC, FSMOUNT_CLOEXEC, FSPICK_CLOEXEC
 static_assert(kOCloexec == SOCK_CLOEXEC && kOCloexec == EPOLL_CLOEXEC);
 
 consteval Row make_row(std::string_view name, ReplayPolicy policy,
@@ -457,6 +461,51 @@ constexpr Row kRows[] = {
     emulate("times", {fixed(0, kTms)}),
     emulate("getcpu", {fixed(0, kInt), fixed(1, kInt)}),
     emulate("getrandom", {ret_bytes(0, 1)}),
+
+    // Namespaces. The recorded tasks move into new ones; replay's stay
+    // where they are, because what a namespace changes reaches the program
+    // only through syscall results, and those are recorded (files mapped
+    // in replay come from the trace, not from a mount namespace). A new PID
+    // namespace is refused at record time: the tids its tasks see are not
+    // the ones the recorder sees.
+    emulate("unshare").fds(fd_op(FdOp::Unshare, 0)),
+    emulate("setns"),
+    emulate("sethostname"),
+    emulate("setdomainname"),
+    emulate("mount"),
+    emulate("umount2"),
+    emulate("pivot_root"),
+    emulate("chroot"),
+    emulate("mount_setattr"),
+    emulate("move_mount"),
+    emulate("fsconfig"),
+    emulate("fsopen").fds(new_fd(1, kFsCloexec)),
+    emulate("fsmount").fds(new_fd(1, kFsCloexec)),
+    emulate("fspick").fds(new_fd(2, kFsCloexec)),
+    emulate("open_tree").fds(new_fd(2, kOCloexec)),
+
+    // System administration: done for real while recording, as the program
+    // asked; replay repeats the results only.
+    emulate("acct"),
+    emulate("settimeofday"),
+    emulate("clock_settime"),
+    emulate("swapon"),
+    emulate("swapoff"),
+    emulate("vhangup"),
+    emulate("ioprio_set"),
+    emulate("ioprio_get"),
+    emulate("kcmp"),
+
+    // System V message queues and semaphores: kernel objects, so results
+    // and the bytes received. (Shared memory is refused below: it maps.)
+    emulate("msgget"),
+    emulate("msgsnd"),
+    emulate("msgrcv", custom::msgrcv),
+    emulate("msgctl", custom::msgctl),
+    emulate("semget"),
+    emulate("semop"),
+    emulate("semtimedop"),
+    emulate("semctl", custom::semctl),
 
     // Scheduling.
     emulate("sched_yield"),

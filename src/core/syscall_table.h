@@ -113,6 +113,7 @@ enum class FdOp : uint8_t {
   DupToResult,  // the result is a copy of the descriptor in `arg`
   DupToArg,     // the descriptor in `arg + 1` becomes a copy of the one in `arg`
   Fcntl,        // F_DUPFD(_CLOEXEC) copies `arg` to the result; F_SETFD sets close-on-exec
+  Unshare,      // with CLONE_FILES in `arg`, the task gets a copy of the table for itself
 };
 
 struct FdEffect {

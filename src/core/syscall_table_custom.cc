@@ -18,6 +18,8 @@
 #include <sched.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -202,6 +204,50 @@ std::string sysfs(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
     }
   }
   return "sysfs wrote a name longer than 255 bytes";
+}
+
+// msgrcv writes the message's type (a long) and `ret` bytes of text.
+std::string msgrcv(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  add(out, c.arg[1], sizeof(long) + static_cast<uint64_t>(c.ret));
+  return {};
+}
+
+// The IPC_64 bit glibc may add to a System V control command.
+constexpr uint64_t kIpc64 = 0x100;
+
+std::string msgctl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  switch (c.arg[1] & ~kIpc64) {
+    case IPC_STAT:
+    case MSG_STAT:
+    case MSG_STAT_ANY:
+      add(out, c.arg[2], sizeof(struct msqid_ds));
+      break;
+    case IPC_INFO:
+    case MSG_INFO:
+      add(out, c.arg[2], sizeof(struct msginfo));
+      break;
+  }
+  return {};
+}
+
+// semctl's fourth argument is a union passed by value: a pointer for the
+// commands that write.
+std::string semctl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  switch (c.arg[2] & ~kIpc64) {
+    case IPC_STAT:
+    case SEM_STAT:
+    case SEM_STAT_ANY:
+      add(out, c.arg[3], sizeof(struct semid_ds));
+      break;
+    case IPC_INFO:
+    case SEM_INFO:
+      add(out, c.arg[3], sizeof(struct seminfo));
+      break;
+    case GETALL:
+      // The set's size is the kernel's to know: the call does not say it.
+      return "semctl GETALL is not supported yet";
+  }
+  return {};
 }
 
 std::string recvmsg(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {

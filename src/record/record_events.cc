@@ -120,6 +120,28 @@ void RecordSession::on_exec_done(RecordTask& rt, trace::ExecImage::Builder out) 
   rt.last_event_regs = img.regs;
 }
 
+// Entering a new PID namespace (unshare, setns) would give the tasks made
+// after it tids the recorder does not see: refused, like clone's
+// CLONE_NEWPID. setns with type 0 takes the namespace's type from its fd.
+static Status refuse_pid_namespace(Task& t, int64_t nr, const Registers& entry) {
+  bool pid_ns = false;
+  if (nr == SYS_unshare) pid_ns = entry.arg(0) & CLONE_NEWPID;
+  if (nr == SYS_setns) {
+    uint64_t type = entry.arg(1);
+    if (type == 0) {
+      char link[64] = "";
+      std::string path = "/proc/" + std::to_string(t.tid()) + "/fd/" + std::to_string((int)entry.arg(0));
+      ssize_t n = readlink(path.c_str(), link, sizeof(link) - 1);
+      // A pidfd, or a PID namespace's fd: both can move the caller's children.
+      pid_ns = n > 0 && (std::string(link, n).rfind("pid:", 0) == 0 || std::string(link, n) == "anon_inode:[pidfd]");
+    } else {
+      pid_ns = type & CLONE_NEWPID;
+    }
+  }
+  if (!pid_ns) return {};
+  return make_error(ErrorKind::Unsupported, syscall_name(nr) + " into a new PID namespace is not supported yet");
+}
+
 Status RecordSession::on_syscall_entry(RecordTask& rt) {
   Task& t = *rt.task;
   rt.entry_regs = t.regs();
@@ -141,10 +163,8 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
     TaskMemReader reader(t);
     uint64_t flags = 0;
     if (clone_flags(call, reader, &flags)) {
-      const uint64_t kNamespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |
-                                   CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME;
-      if (flags & kNamespaces)
-        return make_error(ErrorKind::Unsupported, std::string(desc->name) + " with new namespaces is not supported yet" + where);
+      if (flags & CLONE_NEWPID)
+        return make_error(ErrorKind::Unsupported, std::string(desc->name) + " into a new PID namespace (CLONE_NEWPID) is not supported yet" + where);
       if ((flags & CLONE_VM) && !(flags & (CLONE_THREAD | CLONE_VFORK)))
         return make_error(ErrorKind::Unsupported, std::string(desc->name) +
                           " of a process sharing its parent's memory (CLONE_VM without CLONE_THREAD or "
@@ -153,6 +173,8 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
         return make_error(ErrorKind::Unsupported, std::string(desc->name) + " with an exit signal other than SIGCHLD is not supported yet" + where);
     }
   }
+  if (Status refused = refuse_pid_namespace(t, nr, entry_regs_); !refused.ok())
+    return make_error(refused.error().kind, refused.error().message + where);
   if (nr == SYS_rseq) {
     // Refused (ENOSYS): the kernel would write the current CPU into the
     // registered area at any preemption and abort critical sections at
@@ -259,7 +281,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     }
     record_echo(rt, *desc, call, sc);
   }
-  rt.fds->on_syscall(nr, call.arg, call.ret, [&](RemotePtr<> a, void* b, size_t n) { return t.read_mem(a, b, n); });
+  FdTable::on_syscall(rt.fds, nr, call.arg, call.ret, [&](RemotePtr<> a, void* b, size_t n) { return t.read_mem(a, b, n); });
   regs_to_capnp(regs, sc.initExitRegs());
   rt.last_event_regs = regs;
   rt.restart_undecided = restart_undecided(regs);

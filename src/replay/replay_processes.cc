@@ -195,7 +195,11 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, Reco
   // A vfork child's image is rebuilt in place, which must not touch the
   // parent's memory: replay forks it instead. A pidfd would be a real fd the
   // program does not know; the recorded number is written instead.
-  uint64_t run_flags = flags & ~(uint64_t)CLONE_PIDFD;
+  // Namespaces the recorded task entered are not entered here: their
+  // effects reached the program only through recorded results.
+  const uint64_t kNamespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWNET |
+                               CLONE_NEWCGROUP | CLONE_NEWTIME;
+  uint64_t run_flags = flags & ~(uint64_t)(CLONE_PIDFD | kNamespaces);
   bool vfork = (flags & CLONE_VFORK) && !(flags & CLONE_THREAD);
   if (vfork && !keep_vfork) {
     run_flags &= ~(uint64_t)(CLONE_VFORK | CLONE_VM);

@@ -224,7 +224,7 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
   // An exec of a vfork child replaced rt.task: `t` is gone then.
   Task& now = *rt.task;
   if (now.alive() && !rt.exiting)
-    rt.fds->on_syscall(nr, args, result, [&](RemotePtr<> a, void* b, size_t n) { return now.read_mem(a, b, n); });
+    FdTable::on_syscall(rt.fds, nr, args, result, [&](RemotePtr<> a, void* b, size_t n) { return now.read_mem(a, b, n); });
   return {};
 }
 

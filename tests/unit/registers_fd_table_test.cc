@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sched.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -62,35 +63,39 @@ FdTable::MemReader no_memory() {
 }
 
 TEST(FdTable, DupOfStdoutEchoesAndCloseForgets) {
-  FdTable t;
+  auto table = std::make_shared<FdTable>();
+  FdTable& t = *table;
   EXPECT_EQ(t.echo_target(1), 1);
   EXPECT_EQ(t.echo_target(2), 2);
   uint64_t dup_args[6] = {1, 0, 0, 0, 0, 0};
-  t.on_syscall(SYS_dup, dup_args, 5, no_memory());
+  FdTable::on_syscall(table, SYS_dup, dup_args, 5, no_memory());
   EXPECT_EQ(t.echo_target(5), 1);
   uint64_t close_args[6] = {5, 0, 0, 0, 0, 0};
-  t.on_syscall(SYS_close, close_args, 0, no_memory());
+  FdTable::on_syscall(table, SYS_close, close_args, 0, no_memory());
   EXPECT_EQ(t.echo_target(5), 0);
 }
 
 TEST(FdTable, Dup2OfAFileOverStdoutStopsTheEcho) {
-  FdTable t;
+  auto table = std::make_shared<FdTable>();
+  FdTable& t = *table;
   uint64_t open_args[6] = {(uint64_t)AT_FDCWD, 0, O_WRONLY, 0, 0, 0};
-  t.on_syscall(SYS_openat, open_args, 3, no_memory());
+  FdTable::on_syscall(table, SYS_openat, open_args, 3, no_memory());
   uint64_t dup2_args[6] = {3, 1, 0, 0, 0, 0};
-  t.on_syscall(SYS_dup2, dup2_args, 1, no_memory());
+  FdTable::on_syscall(table, SYS_dup2, dup2_args, 1, no_memory());
   EXPECT_EQ(t.echo_target(1), 0);
 }
 
 TEST(FdTable, FailedCallsChangeNothing) {
-  FdTable t;
+  auto table = std::make_shared<FdTable>();
+  FdTable& t = *table;
   uint64_t close_args[6] = {1, 0, 0, 0, 0, 0};
-  t.on_syscall(SYS_close, close_args, -9, no_memory());
+  FdTable::on_syscall(table, SYS_close, close_args, -9, no_memory());
   EXPECT_EQ(t.echo_target(1), 1);
 }
 
 TEST(FdTable, PipesReadTheirFdsFromTraceeMemoryAndExecDropsCloexec) {
-  FdTable t;
+  auto table = std::make_shared<FdTable>();
+  FdTable& t = *table;
   uint64_t pipe_args[6] = {0x1000, O_CLOEXEC, 0, 0, 0, 0};
   auto mem = [](RemotePtr<> addr, void* buf, size_t len) {
     if (addr.as_int() != 0x1000 || len != 8) return false;
@@ -98,7 +103,7 @@ TEST(FdTable, PipesReadTheirFdsFromTraceeMemoryAndExecDropsCloexec) {
     memcpy(buf, fds, 8);
     return true;
   };
-  t.on_syscall(SYS_pipe2, pipe_args, 0, mem);
+  FdTable::on_syscall(table, SYS_pipe2, pipe_args, 0, mem);
   ASSERT_EQ(t.entries().count(7), 1u);
   ASSERT_EQ(t.entries().count(8), 1u);
   EXPECT_TRUE(t.entries().at(7).cloexec);
@@ -109,17 +114,18 @@ TEST(FdTable, PipesReadTheirFdsFromTraceeMemoryAndExecDropsCloexec) {
 
 // What each syscall does to the table comes from its row (FdEffect).
 TEST(FdTable, CreatorsFollowTheirCloexecFlags) {
-  FdTable t;
+  auto table = std::make_shared<FdTable>();
+  FdTable& t = *table;
   uint64_t open_args[6] = {0, O_RDONLY | O_CLOEXEC, 0, 0, 0, 0};
-  t.on_syscall(SYS_open, open_args, 3, no_memory());
+  FdTable::on_syscall(table, SYS_open, open_args, 3, no_memory());
   uint64_t socket_args[6] = {AF_UNIX, SOCK_STREAM, 0, 0, 0, 0};
-  t.on_syscall(SYS_socket, socket_args, 4, no_memory());
+  FdTable::on_syscall(table, SYS_socket, socket_args, 4, no_memory());
   uint64_t memfd_args[6] = {0, 1 /* MFD_CLOEXEC */, 0, 0, 0, 0};
-  t.on_syscall(SYS_memfd_create, memfd_args, 5, no_memory());
+  FdTable::on_syscall(table, SYS_memfd_create, memfd_args, 5, no_memory());
   uint64_t pidfd_args[6] = {1234, 0, 0, 0, 0, 0};
-  t.on_syscall(SYS_pidfd_open, pidfd_args, 6, no_memory());  // close-on-exec whatever the flags
+  FdTable::on_syscall(table, SYS_pidfd_open, pidfd_args, 6, no_memory());  // close-on-exec whatever the flags
   uint64_t accept_args[6] = {4, 0, 0, 0, 0, 0};
-  t.on_syscall(SYS_accept, accept_args, 7, no_memory());
+  FdTable::on_syscall(table, SYS_accept, accept_args, 7, no_memory());
   for (int fd : {3, 4, 5, 6, 7}) ASSERT_EQ(t.entries().count(fd), 1u) << fd;
   EXPECT_TRUE(t.entries().at(3).cloexec);
   EXPECT_FALSE(t.entries().at(4).cloexec);
@@ -128,35 +134,37 @@ TEST(FdTable, CreatorsFollowTheirCloexecFlags) {
   EXPECT_FALSE(t.entries().at(7).cloexec);
   // A syscall that creates nothing leaves the table alone.
   uint64_t read_args[6] = {3, 0, 10, 0, 0, 0};
-  t.on_syscall(SYS_read, read_args, 8, no_memory());
+  FdTable::on_syscall(table, SYS_read, read_args, 8, no_memory());
   EXPECT_EQ(t.entries().count(8), 0u);
 }
 
 TEST(FdTable, DupsCarryTheEchoAndTheirOwnCloexec) {
-  FdTable t;
+  auto table = std::make_shared<FdTable>();
+  FdTable& t = *table;
   uint64_t dup3_args[6] = {2, 9, O_CLOEXEC, 0, 0, 0};
-  t.on_syscall(SYS_dup3, dup3_args, 9, no_memory());
+  FdTable::on_syscall(table, SYS_dup3, dup3_args, 9, no_memory());
   EXPECT_EQ(t.echo_target(9), 2);
   EXPECT_TRUE(t.entries().at(9).cloexec);
   uint64_t fcntl_args[6] = {1, F_DUPFD_CLOEXEC, 10, 0, 0, 0};
-  t.on_syscall(SYS_fcntl, fcntl_args, 12, no_memory());
+  FdTable::on_syscall(table, SYS_fcntl, fcntl_args, 12, no_memory());
   EXPECT_EQ(t.echo_target(12), 1);
   EXPECT_TRUE(t.entries().at(12).cloexec);
   uint64_t setfd_args[6] = {12, F_SETFD, 0, 0, 0, 0};
-  t.on_syscall(SYS_fcntl, setfd_args, 0, no_memory());
+  FdTable::on_syscall(table, SYS_fcntl, setfd_args, 0, no_memory());
   EXPECT_FALSE(t.entries().at(12).cloexec);
   // close_range with CLOSE_RANGE_CLOEXEC only marks; without, it closes.
   uint64_t mark_args[6] = {9, 12, 4, 0, 0, 0};
-  t.on_syscall(SYS_close_range, mark_args, 0, no_memory());
+  FdTable::on_syscall(table, SYS_close_range, mark_args, 0, no_memory());
   EXPECT_TRUE(t.entries().at(12).cloexec);
   uint64_t range_args[6] = {9, 11, 0, 0, 0, 0};
-  t.on_syscall(SYS_close_range, range_args, 0, no_memory());
+  FdTable::on_syscall(table, SYS_close_range, range_args, 0, no_memory());
   EXPECT_EQ(t.entries().count(9), 0u);
   EXPECT_EQ(t.entries().count(12), 1u);
 }
 
 TEST(FdTable, SocketpairReadsItsPairAtTheFourthArgument) {
-  FdTable t;
+  auto table = std::make_shared<FdTable>();
+  FdTable& t = *table;
   uint64_t args[6] = {AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, 0x2000, 0, 0};
   auto mem = [](RemotePtr<> addr, void* buf, size_t len) {
     if (addr.as_int() != 0x2000 || len != 8) return false;
@@ -164,10 +172,30 @@ TEST(FdTable, SocketpairReadsItsPairAtTheFourthArgument) {
     memcpy(buf, fds, 8);
     return true;
   };
-  t.on_syscall(SYS_socketpair, args, 0, mem);
+  FdTable::on_syscall(table, SYS_socketpair, args, 0, mem);
   ASSERT_EQ(t.entries().count(20), 1u);
   ASSERT_EQ(t.entries().count(21), 1u);
   EXPECT_TRUE(t.entries().at(21).cloexec);
+}
+
+// unshare(CLONE_FILES) gives the task a copy of the table: what it does
+// next is not seen by the threads it shared the old one with.
+TEST(FdTable, UnshareFilesGivesTheTaskItsOwnCopy) {
+  auto shared = std::make_shared<FdTable>();
+  std::shared_ptr<FdTable> mine = shared;
+  uint64_t other_args[6] = {CLONE_NEWUTS, 0, 0, 0, 0, 0};
+  FdTable::on_syscall(mine, SYS_unshare, other_args, 0, no_memory());
+  EXPECT_EQ(mine, shared);
+  uint64_t files_args[6] = {CLONE_FILES | CLONE_NEWUTS, 0, 0, 0, 0, 0};
+  FdTable::on_syscall(mine, SYS_unshare, files_args, -1, no_memory());  // failed: still shared
+  EXPECT_EQ(mine, shared);
+  FdTable::on_syscall(mine, SYS_unshare, files_args, 0, no_memory());
+  ASSERT_NE(mine, shared);
+  EXPECT_EQ(mine->entries().size(), shared->entries().size());
+  uint64_t close_args[6] = {1, 0, 0, 0, 0, 0};
+  FdTable::on_syscall(mine, SYS_close, close_args, 0, no_memory());
+  EXPECT_EQ(mine->echo_target(1), 0);
+  EXPECT_EQ(shared->echo_target(1), 1);
 }
 
 }  // namespace
