@@ -244,10 +244,10 @@ Mark checkpoint_position(ckpt::CheckpointInfo::Reader info) {
     Piece piece;
     piece.step = p.getStep();
     piece.count = p.getCount();
-    piece.until = p.getUntil();
+    piece.until = RemotePtr<>(p.getUntil());
     piece.whole = p.getWhole();
-    for (uint64_t a : p.getBreaks()) piece.traps.sw.push_back(a);
-    for (auto w : p.getWatches()) piece.traps.hw.push_back(HwWatch{w.getAddr(), w.getLen(), (WatchKind)w.getKind()});
+    for (uint64_t a : p.getBreaks()) piece.traps.sw.push_back(RemotePtr<>(a));
+    for (auto w : p.getWatches()) piece.traps.hw.push_back(HwWatch{RemotePtr<>(w.getAddr()), w.getLen(), (WatchKind)w.getKind()});
     m.pieces.push_back(std::move(piece));
   }
   return m;
@@ -285,13 +285,13 @@ void write_supervisor(ckpt::CheckpointInfo::Builder info, ReplaySession& session
       const Piece& p = position->pieces[i];
       plist[i].setStep(p.step);
       plist[i].setCount(p.count);
-      plist[i].setUntil(p.until);
+      plist[i].setUntil(p.until.as_int());
       plist[i].setWhole(p.whole);
       auto b = plist[i].initBreaks(p.traps.sw.size());
-      for (size_t k = 0; k < p.traps.sw.size(); ++k) b.set(k, p.traps.sw[k]);
+      for (size_t k = 0; k < p.traps.sw.size(); ++k) b.set(k, p.traps.sw[k].as_int());
       auto w = plist[i].initWatches(p.traps.hw.size());
       for (size_t k = 0; k < p.traps.hw.size(); ++k) {
-        w[k].setAddr(p.traps.hw[k].addr);
+        w[k].setAddr(p.traps.hw[k].addr.as_int());
         w[k].setLen(p.traps.hw[k].len);
         w[k].setKind((uint8_t)p.traps.hw[k].kind);
       }

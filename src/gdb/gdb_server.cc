@@ -73,9 +73,9 @@ std::string GdbServer::stop_reply() const {
     else if (stop_.hit.kind == TrapHit::Hardware) {
       switch (stop_.hit.watch) {
         case WatchKind::Exec: r += "hwbreak:;"; break;
-        case WatchKind::Write: r += "watch:" + hex_u64(stop_.hit.addr) + ";"; break;
-        case WatchKind::Read: r += "rwatch:" + hex_u64(stop_.hit.addr) + ";"; break;
-        case WatchKind::Access: r += "awatch:" + hex_u64(stop_.hit.addr) + ";"; break;
+        case WatchKind::Write: r += "watch:" + hex_u64(stop_.hit.addr.as_int()) + ";"; break;
+        case WatchKind::Read: r += "rwatch:" + hex_u64(stop_.hit.addr.as_int()) + ";"; break;
+        case WatchKind::Access: r += "awatch:" + hex_u64(stop_.hit.addr.as_int()) + ";"; break;
       }
     }
   }
@@ -95,7 +95,7 @@ std::variant<Resume, TimelineJump> GdbServer::stopped(ReplaySession& s, const St
   if (awaiting_stop_ && range_tid_) {
     // Range stepping: a plain step that stays in the range goes on at once.
     ReplayTask* rt = find_thread(range_tid_);
-    uint64_t pc = rt ? rt->task->regs().ip().as_int() : 0;
+    RemotePtr<> pc = rt ? rt->task->regs().ip() : RemotePtr<>();
     bool in_range = stop.kind == StopInfo::Step && stop.tid == range_tid_ && pc >= range_start_ && pc < range_end_;
     if (in_range && traps_.breaks_at(pc)) {
       // A breakpoint inside the range ends it, as a hit.
@@ -262,8 +262,8 @@ Resume GdbServer::resume_forward(const GdbRequest& req) {
     resume->step_tid = tid ? tid : default_tid;
     if (a.kind == GdbResumeAction::RangeStep) {
       range_tid_ = resume->step_tid;
-      range_start_ = a.start;
-      range_end_ = a.end;
+      range_start_ = RemotePtr<>(a.start);
+      range_end_ = RemotePtr<>(a.end);
     }
     return r;
   }
@@ -335,8 +335,8 @@ std::string GdbServer::read_memory(uint64_t addr, uint64_t len) {
 
 std::string GdbServer::breakpoint(const GdbRequest& req) {
   bool insert = req.kind == GdbRequest::Kind::InsertBreak;
-  uint64_t addr = req.addr;
-  if (addr >= 0x7ffffffff000ull) return "E01";  // not a user-space address
+  RemotePtr<> addr(req.addr);
+  if (req.addr >= 0x7ffffffff000ull) return "E01";  // not a user-space address
   if (req.break_kind == GdbBreakKind::Software) {
     auto it = std::find(traps_.sw.begin(), traps_.sw.end(), addr);
     if (insert && it == traps_.sw.end()) traps_.sw.push_back(addr);

@@ -100,12 +100,12 @@ struct RunRequest {
   // Run until just before execution `until_count` of `until` (a counted
   // piece; no traps, no step), not counting the instruction the piece
   // starts at unless `count_first` (the piece starts the stretch).
-  uint64_t until = 0;
+  RemotePtr<> until;
   uint64_t until_count = 0;
   bool count_first = false;
   // The first piece of a stretch only: an instruction whose executions the
-  // whole stretch counts (reported in TrapHit::executions), or 0.
-  uint64_t stretch_counter = 0;
+  // whole stretch counts (reported in TrapHit::executions), or null.
+  RemotePtr<> stretch_counter;
 };
 
 // What ReplaySession::run stopped at. Each event (current_event() + 1)
