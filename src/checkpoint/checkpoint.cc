@@ -275,7 +275,7 @@ void write_supervisor(ckpt::CheckpointInfo::Builder info, ReplaySession& session
   counters.setSignals(c.signals);
   counters.setRdtsc(c.rdtsc);
   counters.setBytesWritten(c.bytes_written);
-  info.setInitialTid(session.initial_tid());
+  info.setInitialTid(session.initial_tid().value);
   info.setInitialExited(session.exited());
   info.setExitCode(session.exit_code());
   info.setKilledBy(session.killed_by());
@@ -443,10 +443,10 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
   write_supervisor(info, session, uuid, position);
 
   // Processes by recorded pid, each with its leader first.
-  std::map<pid_t, std::vector<const ReplayTask*>> procs;
+  std::map<RecordedTid, std::vector<const ReplayTask*>> procs;
   for (const auto& [tid, rt] : session.tasks()) procs[rt->tgid].push_back(rt.get());
   for (auto& [tgid, list] : procs)
-    std::stable_partition(list.begin(), list.end(), [tgid = tgid](const ReplayTask* rt) { return rt->recorded_tid() == tgid; });
+    std::stable_partition(list.begin(), list.end(), [tgid = tgid](const ReplayTask* rt) { return rt->recorded() == tgid; });
   // A 1.0 reader takes the fd table from here (it only reads one process).
   write_fds(*procs.begin()->second[0]->fds, info.initFds(procs.begin()->second[0]->fds->entries().size()));
 
@@ -460,7 +460,7 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
     size_t pi = 0;
     for (const auto& [tgid, list] : procs) {
       auto proc = plist[pi++];
-      proc.setTgid(tgid);
+      proc.setTgid(tgid.value);
       write_fds(*list[0]->fds, proc.initFds(list[0]->fds->entries().size()));
       write_tasks(list, proc);
       Task& t = *list[0]->task;

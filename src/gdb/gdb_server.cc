@@ -27,7 +27,7 @@ std::string stop_signal_hex(int sig) {
 ReplayTask* GdbServer::find_thread(pid_t tid) {
   if (!session_) return nullptr;
   auto it = session_->tasks().find(RecordedTid{tid});
-  if (it == session_->tasks().end() || it->second->tgid != timeline_->debugged()) return nullptr;
+  if (it == session_->tasks().end() || it->second->tgid != RecordedTid{timeline_->debugged()}) return nullptr;
   return it->second.get();
 }
 
@@ -35,7 +35,7 @@ ReplayTask* GdbServer::any_thread() {
   if (!session_) return nullptr;
   if (ReplayTask* t = find_thread(timeline_->debugged())) return t;
   for (const auto& [tid, rt] : session_->tasks())
-    if (rt->tgid == timeline_->debugged()) return rt.get();
+    if (rt->tgid == RecordedTid{timeline_->debugged()}) return rt.get();
   return nullptr;
 }
 
@@ -43,7 +43,7 @@ pid_t GdbServer::current_thread() {
   if (find_thread(g_thread_)) return g_thread_;
   if (find_thread(stop_.tid)) return stop_.tid;
   ReplayTask* t = any_thread();
-  return t ? t->recorded_tid() : 0;
+  return t ? t->recorded().value : 0;
 }
 
 TimelineJump GdbServer::leave(TimelineJump j) {
@@ -88,7 +88,7 @@ std::variant<Resume, TimelineJump> GdbServer::stopped(ReplaySession& s, const St
   stop_.quiet = false;
   if (!find_thread(stop_.tid)) {
     ReplayTask* t = any_thread();
-    if (t) stop_.tid = t->recorded_tid();
+    if (t) stop_.tid = t->recorded().value;
   }
   g_thread_ = c_thread_ = stop_.tid;
   s.set_echo(true);
@@ -290,7 +290,7 @@ std::string GdbServer::set_thread(const GdbRequest& req) {
 std::string GdbServer::thread_list() {
   std::string r = "m";
   for (const auto& [tid, rt] : session_->tasks()) {
-    if (rt->tgid != timeline_->debugged()) continue;
+    if (rt->tgid != RecordedTid{timeline_->debugged()}) continue;
     if (r.size() > 1) r += ",";
     r += hex_u64(tid.value);
   }

@@ -31,7 +31,7 @@ ReplayTimeline::~ReplayTimeline() {
   session_.reset();
 }
 
-bool ReplayTimeline::debuggable(const ReplayTask& rt) const { return rt.tgid == debugged_; }
+bool ReplayTimeline::debuggable(const ReplayTask& rt) const { return rt.tgid == RecordedTid{debugged_}; }
 
 void ReplayTimeline::maybe_snapshot(ReplaySession& s) {
   // RR_GDB_AUTO_SNAPSHOTS=0 turns them off (bench/gdb.py compares).

@@ -21,7 +21,7 @@ ReplayTimeline::Leave ReplayTimeline::drive(ReplaySession& s) {
       if (auto leave = after_event(s, stop.signal)) return *leave;
       continue;
     }
-    ReplayTask& rt = *s.tasks().at(RecordedTid{stop.tid});
+    ReplayTask& rt = *s.tasks().at(stop.tid);
     std::optional<Leave> leave;
     switch (stop.kind) {
       case ReplayStop::StretchBegins:
@@ -87,7 +87,7 @@ RunRequest ReplayTimeline::next_piece(ReplayTask& rt) {
   switch (mode_) {
     case Mode::Serve:
       if (!debuggable(rt)) return d;
-      d.step = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid());
+      d.step = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded().value);
       if (!serve_traps_.empty()) d.traps = &serve_traps_;
       return d;
     case Mode::Navigate:
@@ -149,7 +149,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
                  : RemotePtr<>();
   switch (mode_) {
     case Mode::Serve: {
-      bool stepped = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid());
+      bool stepped = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded().value);
       if (stepped) {
         // gdb steps over a breakpoint it stopped at by itself (out, step,
         // in, continue): remember when this step may be such a step-over.
@@ -171,7 +171,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
       StopInfo stop;
       stop.kind = hit.kind == TrapHit::Step ? StopInfo::Step : StopInfo::Hit;
       stop.hit = hit;
-      stop.tid = rt.recorded_tid();
+      stop.tid = rt.recorded().value;
       return serve(s, stop);
     }
     case Mode::Navigate:
@@ -182,8 +182,8 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
           count_result_ = Count{hit.executions, ip, stretch_ip_, hit.inside};
           return Leave::goal();
         }
-        if (piece_index_ == target_.pieces.size() && mode_ == Mode::Navigate) return arrive(s, rt.recorded_tid());
-        if (interrupt_due()) return serve_interrupt(s, rt.recorded_tid());
+        if (piece_index_ == target_.pieces.size() && mode_ == Mode::Navigate) return arrive(s, rt.recorded().value);
+        if (interrupt_due()) return serve_interrupt(s, rt.recorded().value);
         return std::nullopt;
       }
       // Probe, stepping past the base.
@@ -193,7 +193,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
         --probe_steps_;  // one step before the goal
         return Leave::goal();
       }
-      if (interrupt_due()) return serve_interrupt(s, rt.recorded_tid());
+      if (interrupt_due()) return serve_interrupt(s, rt.recorded().value);
       return std::nullopt;
     }
     case Mode::Search: {
@@ -225,7 +225,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
         add_piece(here_, run_piece(serve_traps_));
       }
       if (gdb_hit) last_hit_ = std::make_pair(here_, h);
-      if (interrupt_due()) return serve_interrupt(s, rt.recorded_tid());
+      if (interrupt_due()) return serve_interrupt(s, rt.recorded().value);
       return std::nullopt;
     }
   }
@@ -244,9 +244,9 @@ void ReplayTimeline::took_piece(const Piece& p) {
 
 std::optional<ReplayTimeline::Leave> ReplayTimeline::stretch_ends(ReplayTask& rt) {
   if (mode_ == Mode::Serve && debuggable(rt) && resume_.step &&
-      (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid())) {
+      (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded().value)) {
     step_finishes_after_event_ = true;
-    step_stop_tid_ = rt.recorded_tid();
+    step_stop_tid_ = rt.recorded().value;
   }
   if (mode_ == Mode::Navigate && in_target_stretch_ && piece_index_ < target_.pieces.size() && lenient_ &&
       target_.located()) {
@@ -340,7 +340,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::after_event(ReplaySession& 
 
 bool ReplayTimeline::reports(ReplaySession& s, const SignalStop& sig) const {
   if (!sig.sig) return false;
-  ReplayTask* rt = s.find_task(RecordedTid{sig.tid});
+  ReplayTask* rt = s.find_task(sig.tid);
   if (!rt || !debuggable(*rt)) return false;
   return sig.fatal || handler_.reports_signal(sig.sig);
 }
@@ -349,7 +349,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::serve_signal(ReplaySession&
   StopInfo stop;
   stop.kind = StopInfo::Signal;
   stop.sig = sig.sig;
-  stop.tid = sig.tid;
+  stop.tid = sig.tid.value;
   if (auto leave = serve(s, stop)) return leave;
   if (!sig.fatal) return std::nullopt;
   // Nothing of the process runs past its fatal signal: every move forward
@@ -368,7 +368,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::at_process_exit(ReplaySessi
       here_.at_exit = true;
       StopInfo stop;
       stop.kind = StopInfo::ProcessExit;
-      stop.tid = rt.recorded_tid();
+      stop.tid = rt.recorded().value;
       return stay(s, stop);
     }
     case Mode::Navigate:
@@ -376,7 +376,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::at_process_exit(ReplaySessi
         target_.event = e;
         target_.pieces.clear();
         arrival_.kind = StopInfo::ProcessExit;
-        return arrive(s, rt.recorded_tid());
+        return arrive(s, rt.recorded().value);
       }
       return std::nullopt;
     case Mode::Search:

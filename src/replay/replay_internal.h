@@ -58,7 +58,7 @@ class StretchCounter {
 struct InsideEvent {
   std::optional<FrameData> frame;
   StreamPos frame_pos;                   // where the frame starts in the events stream
-  pid_t tid = 0;                         // recorded tid of the stretch's task (0: no stretch)
+  RecordedTid tid;                       // the stretch's task (0: no stretch)
   bool entered_handler = false;          // the stretch begins at a signal handler's entry
   bool counter_chosen = false;           // a first piece has run (and chose `whole`)
   std::unique_ptr<StretchCounter> whole; // the instruction counted over the stretch

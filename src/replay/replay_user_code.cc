@@ -150,7 +150,7 @@ void ReplaySession::pause(ReplayStop::Kind kind, const ReplayTask& rt, const Tra
   if (!inside_) inside_ = std::make_unique<InsideEvent>();
   ReplayStop stop;
   stop.kind = kind;
-  stop.tid = rt.recorded_tid();
+  stop.tid = rt.recorded();
   stop.hit = hit;
   pause_ = stop;
 }
