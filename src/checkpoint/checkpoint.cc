@@ -245,10 +245,10 @@ Mark checkpoint_position(ckpt::CheckpointInfo::Reader info) {
     Piece piece;
     piece.step = p.getStep();
     piece.count = p.getCount();
-    piece.until = p.getUntil();
+    piece.until = RemotePtr<>(p.getUntil());
     piece.whole = p.getWhole();
-    for (uint64_t a : p.getBreaks()) piece.traps.sw.push_back(a);
-    for (auto w : p.getWatches()) piece.traps.hw.push_back(HwWatch{w.getAddr(), w.getLen(), (WatchKind)w.getKind()});
+    for (uint64_t a : p.getBreaks()) piece.traps.sw.push_back(RemotePtr<>(a));
+    for (auto w : p.getWatches()) piece.traps.hw.push_back(HwWatch{RemotePtr<>(w.getAddr()), w.getLen(), (WatchKind)w.getKind()});
     m.pieces.push_back(std::move(piece));
   }
   return m;
@@ -276,7 +276,7 @@ void write_supervisor(ckpt::CheckpointInfo::Builder info, ReplaySession& session
   counters.setSignals(c.signals);
   counters.setRdtsc(c.rdtsc);
   counters.setBytesWritten(c.bytes_written);
-  info.setInitialTid(session.initial_tid());
+  info.setInitialTid(session.initial_tid().value);
   info.setInitialExited(session.exited());
   info.setExitCode(session.exit_code());
   info.setKilledBy(session.killed_by());
@@ -286,13 +286,13 @@ void write_supervisor(ckpt::CheckpointInfo::Builder info, ReplaySession& session
       const Piece& p = position->pieces[i];
       plist[i].setStep(p.step);
       plist[i].setCount(p.count);
-      plist[i].setUntil(p.until);
+      plist[i].setUntil(p.until.as_int());
       plist[i].setWhole(p.whole);
       auto b = plist[i].initBreaks(p.traps.sw.size());
-      for (size_t k = 0; k < p.traps.sw.size(); ++k) b.set(k, p.traps.sw[k]);
+      for (size_t k = 0; k < p.traps.sw.size(); ++k) b.set(k, p.traps.sw[k].as_int());
       auto w = plist[i].initWatches(p.traps.hw.size());
       for (size_t k = 0; k < p.traps.hw.size(); ++k) {
-        w[k].setAddr(p.traps.hw[k].addr);
+        w[k].setAddr(p.traps.hw[k].addr.as_int());
         w[k].setLen(p.traps.hw[k].len);
         w[k].setKind((uint8_t)p.traps.hw[k].kind);
       }
@@ -439,10 +439,10 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
   write_supervisor(info, session, uuid, position);
 
   // Processes by recorded pid, each with its leader first.
-  std::map<pid_t, std::vector<const ReplayTask*>> procs;
+  std::map<RecordedTid, std::vector<const ReplayTask*>> procs;
   for (const auto& [tid, rt] : session.tasks()) procs[rt->tgid].push_back(rt.get());
   for (auto& [tgid, list] : procs)
-    std::stable_partition(list.begin(), list.end(), [tgid = tgid](const ReplayTask* rt) { return rt->recorded_tid() == tgid; });
+    std::stable_partition(list.begin(), list.end(), [tgid = tgid](const ReplayTask* rt) { return rt->recorded() == tgid; });
   // A 1.0 reader takes the fd table from here (it only reads one process).
   write_fds(*procs.begin()->second[0]->fds, info.initFds(procs.begin()->second[0]->fds->entries().size()));
 
@@ -456,7 +456,7 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
     size_t pi = 0;
     for (const auto& [tgid, list] : procs) {
       auto proc = plist[pi++];
-      proc.setTgid(tgid);
+      proc.setTgid(tgid.value);
       write_fds(*list[0]->fds, proc.initFds(list[0]->fds->entries().size()));
       write_tasks(list, proc);
       Task& t = *list[0]->task;

@@ -195,7 +195,7 @@ Status restore_checkpoint(ReplaySession& s, const std::string& checkpoint_path) 
     auto c = info.getCounters();
     sup.counters = ReplayCounters{c.getSyscalls(), c.getEmulated(), c.getExecuted(), c.getSignals(), c.getRdtsc(), c.getBytesWritten()};
     // A 1.0 file has one process, the first one.
-    sup.initial_tid = info.getInitialTid() ? info.getInitialTid() : procs[0].getTasks()[0].getRecordedTid();
+    sup.initial_tid = RecordedTid{info.getInitialTid() ? info.getInitialTid() : procs[0].getTasks()[0].getRecordedTid()};
     sup.exited = info.getInitialExited();
     sup.exit_code = info.getExitCode();
     sup.killed_by = info.getKilledBy();

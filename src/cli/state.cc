@@ -115,7 +115,7 @@ int cmd_state(const Args& args) {
   if (mem_len) {
     Task* t = nullptr;
     for (const auto& [tid, rt] : s.tasks())
-      if (!t || rt->tgid == only_pid) t = rt->task.get();
+      if (!t || rt->tgid.value == only_pid) t = rt->task.get();
     if (!t || !t->alive()) return fail("no live task at this event");
     std::string bytes(mem_len, '\0');
     if (!t->read_mem(RemotePtr<>(mem_addr), bytes.data(), mem_len)) return fail("memory not readable");
@@ -128,7 +128,7 @@ int cmd_state(const Args& args) {
   }
   if (only_pid) {
     bool found = false;
-    for (const auto& [tid, rt] : s.tasks()) found |= rt->tgid == only_pid;
+    for (const auto& [tid, rt] : s.tasks()) found |= rt->tgid.value == only_pid;
     if (!found) return fail("no process " + std::to_string(only_pid) + " is alive at event " + std::to_string(s.current_event()));
   }
   std::string text = describe_state(s, json, (pid_t)only_pid);

@@ -15,6 +15,7 @@
 #include <map>
 #include <sys/ptrace.h>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/fd_table.h"
@@ -43,10 +44,10 @@ CloneShares clone_shares(uint64_t clone_flags);
 // process (replay) gives the same recorded task another Task.
 struct SessionTask {
   std::unique_ptr<Task> task;
-  pid_t tgid = 0;                // the recorded pid of its process
+  RecordedTid tgid;              // the recorded pid of its process (its leader's tid)
   std::shared_ptr<FdTable> fds;  // shared by threads (and CLONE_FILES)
   RecordedTid recorded() const { return task->recorded_tid(); }
-  bool is_leader() const { return recorded().value == tgid; }
+  bool is_leader() const { return recorded() == tgid; }
 };
 
 // Kills every task of `threads` and `leaders` first, then reaps the
@@ -73,9 +74,9 @@ class Session {
 
  protected:
   Session() = default;
-  // Derived sessions kill first (kill_processes(0)) where their own members
-  // must outlive the tracees; this is the backstop.
-  ~Session() { kill_processes(0); }
+  // Derived sessions kill first (kill_processes(std::nullopt)) where their
+  // own members must outlive the tracees; this is the backstop.
+  ~Session() { kill_processes(std::nullopt); }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -88,7 +89,7 @@ class Session {
   }
   // The first thread of a new process, with fd table `fds`.
   T& add_process(std::unique_ptr<T> leader, std::shared_ptr<FdTable> fds) {
-    leader->tgid = leader->recorded().value;
+    leader->tgid = leader->recorded();
     leader->fds = std::move(fds);
     return add_task(std::move(leader));
   }
@@ -102,7 +103,7 @@ class Session {
   // process of its own, with the parent's fd table or a copy of it.
   T& add_clone(const T& parent, std::unique_ptr<T> child, uint64_t flags) {
     CloneShares shares = clone_shares(flags);
-    child->tgid = shares.process ? parent.tgid : child->recorded().value;
+    child->tgid = shares.process ? parent.tgid : child->recorded();
     child->fds = shares.fd_table ? parent.fds : std::make_shared<FdTable>(*parent.fds);
     return add_task(std::move(child));
   }
@@ -118,13 +119,13 @@ class Session {
   }
 
   // The recorded tids of the live threads of process `tgid`.
-  std::vector<RecordedTid> threads_of(pid_t tgid) const {
+  std::vector<RecordedTid> threads_of(RecordedTid tgid) const {
     std::vector<RecordedTid> out;
     for (const auto& [tid, t] : tasks_)
       if (t->tgid == tgid) out.push_back(tid);
     return out;
   }
-  size_t thread_count(pid_t tgid) const { return threads_of(tgid).size(); }
+  size_t thread_count(RecordedTid tgid) const { return threads_of(tgid).size(); }
 
   // The leader `leader` ended (at its exit stop) while threads of its
   // process live: its thread is kept, unreaped, and its task forgotten.
@@ -143,18 +144,19 @@ class Session {
   }
   bool has_zombies() const { return !zombies_.empty(); }
 
-  // Kills process `tgid` (every process when 0): its threads, its leader
-  // and its zombie leader, reaped in kill_and_reap's order, and forgets them.
-  void kill_processes(pid_t tgid) {
-    auto chosen = [tgid](pid_t process) { return tgid == 0 || process == tgid; };
+  // Kills process `tgid` (every process when nullopt): its threads, its
+  // leader and its zombie leader, reaped in kill_and_reap's order, and
+  // forgets them.
+  void kill_processes(std::optional<RecordedTid> tgid) {
+    auto chosen = [tgid](RecordedTid process) { return !tgid || process == *tgid; };
     std::vector<Task*> threads, leaders;
     for (auto& [tid, t] : tasks_)
       if (chosen(t->tgid)) (t->is_leader() ? leaders : threads).push_back(t->task.get());
     for (auto& [leader, z] : zombies_)
-      if (chosen(leader.value)) leaders.push_back(z.get());
+      if (chosen(leader)) leaders.push_back(z.get());
     kill_and_reap(threads, leaders);
     std::erase_if(tasks_, [&](const auto& entry) { return chosen(entry.second->tgid); });
-    std::erase_if(zombies_, [&](const auto& entry) { return chosen(entry.first.value); });
+    std::erase_if(zombies_, [&](const auto& entry) { return chosen(entry.first); });
   }
 
   TaskMap tasks_;

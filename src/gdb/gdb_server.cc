@@ -27,7 +27,7 @@ std::string stop_signal_hex(int sig) {
 ReplayTask* GdbServer::find_thread(pid_t tid) {
   if (!session_) return nullptr;
   auto it = session_->tasks().find(RecordedTid{tid});
-  if (it == session_->tasks().end() || it->second->tgid != timeline_->debugged()) return nullptr;
+  if (it == session_->tasks().end() || it->second->tgid != RecordedTid{timeline_->debugged()}) return nullptr;
   return it->second.get();
 }
 
@@ -35,7 +35,7 @@ ReplayTask* GdbServer::any_thread() {
   if (!session_) return nullptr;
   if (ReplayTask* t = find_thread(timeline_->debugged())) return t;
   for (const auto& [tid, rt] : session_->tasks())
-    if (rt->tgid == timeline_->debugged()) return rt.get();
+    if (rt->tgid == RecordedTid{timeline_->debugged()}) return rt.get();
   return nullptr;
 }
 
@@ -43,7 +43,7 @@ pid_t GdbServer::current_thread() {
   if (find_thread(g_thread_)) return g_thread_;
   if (find_thread(stop_.tid)) return stop_.tid;
   ReplayTask* t = any_thread();
-  return t ? t->recorded_tid() : 0;
+  return t ? t->recorded().value : 0;
 }
 
 TimelineJump GdbServer::leave(TimelineJump j) {
@@ -73,9 +73,9 @@ std::string GdbServer::stop_reply() const {
     else if (stop_.hit.kind == TrapHit::Hardware) {
       switch (stop_.hit.watch) {
         case WatchKind::Exec: r += "hwbreak:;"; break;
-        case WatchKind::Write: r += "watch:" + hex_u64(stop_.hit.addr) + ";"; break;
-        case WatchKind::Read: r += "rwatch:" + hex_u64(stop_.hit.addr) + ";"; break;
-        case WatchKind::Access: r += "awatch:" + hex_u64(stop_.hit.addr) + ";"; break;
+        case WatchKind::Write: r += "watch:" + hex_u64(stop_.hit.addr.as_int()) + ";"; break;
+        case WatchKind::Read: r += "rwatch:" + hex_u64(stop_.hit.addr.as_int()) + ";"; break;
+        case WatchKind::Access: r += "awatch:" + hex_u64(stop_.hit.addr.as_int()) + ";"; break;
       }
     }
   }
@@ -88,14 +88,14 @@ std::variant<Resume, TimelineJump> GdbServer::stopped(ReplaySession& s, const St
   stop_.quiet = false;
   if (!find_thread(stop_.tid)) {
     ReplayTask* t = any_thread();
-    if (t) stop_.tid = t->recorded_tid();
+    if (t) stop_.tid = t->recorded().value;
   }
   g_thread_ = c_thread_ = stop_.tid;
   s.set_echo(true);
   if (awaiting_stop_ && range_tid_) {
     // Range stepping: a plain step that stays in the range goes on at once.
     ReplayTask* rt = find_thread(range_tid_);
-    uint64_t pc = rt ? rt->task->regs().ip().as_int() : 0;
+    RemotePtr<> pc = rt ? rt->task->regs().ip() : RemotePtr<>();
     bool in_range = stop.kind == StopInfo::Step && stop.tid == range_tid_ && pc >= range_start_ && pc < range_end_;
     if (in_range && traps_.breaks_at(pc)) {
       // A breakpoint inside the range ends it, as a hit.
@@ -262,8 +262,8 @@ Resume GdbServer::resume_forward(const GdbRequest& req) {
     resume->step_tid = tid ? tid : default_tid;
     if (a.kind == GdbResumeAction::RangeStep) {
       range_tid_ = resume->step_tid;
-      range_start_ = a.start;
-      range_end_ = a.end;
+      range_start_ = RemotePtr<>(a.start);
+      range_end_ = RemotePtr<>(a.end);
     }
     return r;
   }
@@ -290,7 +290,7 @@ std::string GdbServer::set_thread(const GdbRequest& req) {
 std::string GdbServer::thread_list() {
   std::string r = "m";
   for (const auto& [tid, rt] : session_->tasks()) {
-    if (rt->tgid != timeline_->debugged()) continue;
+    if (rt->tgid != RecordedTid{timeline_->debugged()}) continue;
     if (r.size() > 1) r += ",";
     r += hex_u64(tid.value);
   }
@@ -335,8 +335,8 @@ std::string GdbServer::read_memory(uint64_t addr, uint64_t len) {
 
 std::string GdbServer::breakpoint(const GdbRequest& req) {
   bool insert = req.kind == GdbRequest::Kind::InsertBreak;
-  uint64_t addr = req.addr;
-  if (addr >= 0x7ffffffff000ull) return "E01";  // not a user-space address
+  RemotePtr<> addr(req.addr);
+  if (req.addr >= 0x7ffffffff000ull) return "E01";  // not a user-space address
   if (req.break_kind == GdbBreakKind::Software) {
     auto it = std::find(traps_.sw.begin(), traps_.sw.end(), addr);
     if (insert && it == traps_.sw.end()) traps_.sw.push_back(addr);

@@ -87,14 +87,15 @@ class GdbServer : public StopHandler {
   bool hold_next_resume_ = false;
   // vCont;r: keep stepping this thread while its pc is in [range_start_, range_end_).
   pid_t range_tid_ = 0;
-  uint64_t range_start_ = 0, range_end_ = 0;  // after `run EVT` / `restart N`: gdb's automatic continue stays put
+  RemotePtr<> range_start_, range_end_;  // after `run EVT` / `restart N`: gdb's automatic continue stays put
   pid_t g_thread_ = 0;  // Hg: the thread registers and memory are read from
   pid_t c_thread_ = 0;  // Hc: the thread c and s apply to
   TrapSet traps_;
   // gdb's hardware breakpoints and watchpoints as asked for (any length);
   // traps_.hw holds them split into what debug registers can watch.
   struct WatchRequest {
-    uint64_t addr = 0, len = 1;
+    RemotePtr<> addr;
+    uint64_t len = 1;
     WatchKind kind = WatchKind::Write;
     bool operator==(const WatchRequest&) const = default;
   };

@@ -130,7 +130,7 @@ std::string describe(const Mark& m) {
   if (m.pieces.empty()) return d;
   size_t steps = 0, runs = 0, counted = 0;
   for (const Piece& p : m.pieces) {
-    if (p.until) ++counted;
+    if (!p.until.is_null()) ++counted;
     else (p.step ? steps : runs) += p.count;
   }
   d += " + " + std::to_string(runs) + " runs, " + std::to_string(steps) + " steps";

@@ -31,7 +31,7 @@ ReplayTimeline::~ReplayTimeline() {
   session_.reset();
 }
 
-bool ReplayTimeline::debuggable(const ReplayTask& rt) const { return rt.tgid == debugged_; }
+bool ReplayTimeline::debuggable(const ReplayTask& rt) const { return rt.tgid == RecordedTid{debugged_}; }
 
 void ReplayTimeline::maybe_snapshot(ReplaySession& s) {
   // RR_GDB_AUTO_SNAPSHOTS=0 turns them off (bench/gdb.py compares).
@@ -82,14 +82,14 @@ Result<std::unique_ptr<ReplaySession>> ReplayTimeline::open_for(const Mark& targ
 std::optional<ReplayTimeline::Leave> ReplayTimeline::arrive(ReplaySession& s, pid_t tid) {
   mode_ = Mode::Serve;
   here_ = target_;
-  fold_from_ = 0;
+  fold_from_ = {};
   // (X, 0) where the stretch begins at X is the event's boundary itself.
   if (here_.located() && here_.pieces[0].count == 0 && in_target_stretch_ && stretch_ip_ == here_.pieces[0].until) {
     here_.pieces.clear();
-    skip_ip_ = 0;  // as `run EVT` leaves it
+    skip_ip_ = {};  // as `run EVT` leaves it
   }
   locating_ = false;
-  if (auto it = s.tasks().find(RecordedTid{tid}); it != s.tasks().end() && !here_.pieces.empty()) here_.ip = it->second->task->regs().ip().as_int();
+  if (auto it = s.tasks().find(RecordedTid{tid}); it != s.tasks().end() && !here_.pieces.empty()) here_.ip = it->second->task->regs().ip();
   StopInfo stop = arrival_;
   if (!stop.tid) stop.tid = tid;
   // Nothing runs past the debugged process's exit.
@@ -121,7 +121,7 @@ ReplayTimeline::Leave ReplayTimeline::go_to(const Mark& target, const StopInfo& 
   lenient_ = lenient;
   arrival_ = stop;
   if (start == target && start.event > 0) {
-    stretch_ip_ = 0;  // not seen: no stretch began in this replay
+    stretch_ip_ = {};  // not seen: no stretch began in this replay
     if (auto leave = arrive(*session_, debugged_)) return *leave;
   }
   return drive(*session_);
@@ -172,9 +172,9 @@ void ReplayTimeline::tell_slow_road(const std::string& what) {
   fprintf(stderr, "rr: %s\n", what.c_str());
 }
 
-ReplayTimeline::Outcome<std::optional<ReplayTimeline::Count>> ReplayTimeline::count_to(const Mark m, uint64_t addr) {
+ReplayTimeline::Outcome<std::optional<ReplayTimeline::Count>> ReplayTimeline::count_to(const Mark m, RemotePtr<> addr) {
   no_count_why_.clear();
-  if (m.pieces.empty() || m.at_exit || !addr) {
+  if (m.pieces.empty() || m.at_exit || addr.is_null()) {
     no_count_why_ = "the point is at an event";
     return std::optional<Count>();
   }
@@ -185,7 +185,7 @@ ReplayTimeline::Outcome<std::optional<ReplayTimeline::Count>> ReplayTimeline::co
   // The route's debug registers, its counted piece's and the stretch's
   // counter: four at most.
   size_t regs = 0;
-  for (const Piece& p : m.pieces) regs = std::max(regs, p.traps.hw.size() + (p.until ? 1 : 0));
+  for (const Piece& p : m.pieces) regs = std::max(regs, p.traps.hw.size() + (p.until.is_null() ? 0 : 1));
   if (regs + 1 > 4) {
     no_count_why_ = "the route to the point holds " + std::to_string(regs) +
                     " debug registers and counting needs one more of the 4";
@@ -213,7 +213,7 @@ ReplayTimeline::Outcome<std::optional<ReplayTimeline::Count>> ReplayTimeline::co
 
 ReplayTimeline::Outcome<Mark> ReplayTimeline::locate(const Mark m) {
   if (m.located() || m.pieces.empty() || m.at_exit) return m;
-  if (!m.ip) {
+  if (m.ip.is_null()) {
     no_count_why_ = "the point has no instruction address";
     return m;
   }
@@ -224,7 +224,7 @@ ReplayTimeline::Outcome<Mark> ReplayTimeline::locate(const Mark m) {
   // names the point: (X, k) is before X starts.
   if (!c) return m;
   if (c->ip != m.ip) {
-    no_count_why_ = "the re-run of the stretch stopped at 0x" + hex_u64(c->ip) + ", not at the point's 0x" + hex_u64(m.ip);
+    no_count_why_ = "the re-run of the stretch stopped at 0x" + hex_u64(c->ip.as_int()) + ", not at the point's 0x" + hex_u64(m.ip.as_int());
     return m;
   }
   if (c->inside) {
@@ -254,7 +254,8 @@ ReplayTimeline::Outcome<std::optional<int>> ReplayTimeline::compare(const Mark a
     return std::optional<int>(std::get<Mark>(located_a).at_boundary() ? 0 : 1);
   }
   if (!lb.located()) return std::optional<int>();
-  uint64_t x = lb.pieces[0].until, k = lb.pieces[0].count;
+  RemotePtr<> x = lb.pieces[0].until;
+  uint64_t k = lb.pieces[0].count;
   if (a.located() && a.pieces[0].until == x)
     return std::optional<int>(a.pieces[0].count < k ? -1 : a.pieces[0].count > k ? 1 : 0);
   // One re-run to a, counting x: with c executions of x begun before a, a
@@ -291,7 +292,7 @@ ReplayTimeline::Outcome<std::optional<Mark>> ReplayTimeline::previous_instructio
   probe_to_event_ = t.pieces.empty();
   if (!t.pieces.empty()) {
     const Piece last = t.pieces.back();
-    if (last.until) {
+    if (!last.until.is_null()) {
       // Counted: step on from the arrival before (the next one is it).
       probe_goal_ = Piece{};
       probe_goal_.traps.sw.push_back(last.until);
@@ -328,7 +329,7 @@ Result<int> ReplayTimeline::add_checkpoint(ReplaySession& s, const std::string& 
 }
 
 bool ReplayTimeline::all_located() const {
-  auto named = [](const Mark& m) { return m.located() || m.pieces.empty() || !m.ip; };
+  auto named = [](const Mark& m) { return m.located() || m.pieces.empty() || m.ip.is_null(); };
   if (!named(here_)) return false;
   return std::all_of(cache_.all().begin(), cache_.all().end(),
                      [&](const Snapshot& c) { return !c.id || c.persistent || named(c.mark); });

@@ -181,14 +181,14 @@ class ReplayTimeline {
   // What one re-run of m's stretch, from its start to m, counted.
   struct Count {
     uint64_t executions = 0;  // of the counted instruction, begun before m
-    uint64_t ip = 0;          // m's instruction
-    uint64_t stretch_ip = 0;  // the stretch's first instruction
+    RemotePtr<> ip;           // m's instruction
+    RemotePtr<> stretch_ip;   // the stretch's first instruction
     bool inside = false;      // m is between iterations of its instruction (REP)
   };
   // Replays from the start of m's stretch to m counting `addr` over the
   // whole stretch; nullopt where counters cannot be used. Ends the live
   // replay.
-  Outcome<std::optional<Count>> count_to(Mark m, uint64_t addr);  // by value: m may be here_
+  Outcome<std::optional<Count>> count_to(Mark m, RemotePtr<> addr);  // by value: m may be here_
   // One jump gdb asked for: the work it needs, up to gdb's next jump.
   Leave take(const TimelineJump& j);
   // Tells the user, once per distinct line, that a slow road is taken and why.
@@ -249,15 +249,15 @@ class ReplayTimeline {
   bool counting_ = false;
   bool lenient_ = false;
   bool locating_ = false;  // a Locate jump: no ^C stops until back  // Navigate: a target past its stretch's end stops at the event
-  uint64_t count_addr_ = 0;
+  RemotePtr<> count_addr_;
   std::optional<Count> count_result_;
   std::string no_count_why_;  // why the last count or locate named no position
   std::set<std::string> told_;  // slow-road lines said already
-  uint64_t stretch_ip_ = 0;  // the first instruction of the current stretch
+  RemotePtr<> stretch_ip_;  // the first instruction of the current stretch
   uint64_t last_auto_snapshot_event_ = 0;
-  uint64_t skip_ip_ = 0;  // a breakpoint hit here: the next piece steps over it
-  uint64_t piece_from_hit_ = 0;  // the piece running started at a hit at this address
-  uint64_t fold_from_ = 0;  // Serve: here_ ends with one step taken from a hit here
+  RemotePtr<> skip_ip_;  // a breakpoint hit here: the next piece steps over it
+  RemotePtr<> piece_from_hit_;  // the piece running started at a hit at this address
+  RemotePtr<> fold_from_;  // Serve: here_ ends with one step taken from a hit here
   uint64_t since_interrupt_check_ = 0;  // events and search hits
 };
 

@@ -21,13 +21,13 @@ ReplayTimeline::Leave ReplayTimeline::drive(ReplaySession& s) {
       if (auto leave = after_event(s, stop.signal)) return *leave;
       continue;
     }
-    ReplayTask& rt = *s.tasks().at(RecordedTid{stop.tid});
+    ReplayTask& rt = *s.tasks().at(stop.tid);
     std::optional<Leave> leave;
     switch (stop.kind) {
       case ReplayStop::StretchBegins:
         stretch_begins(s, rt);
         req = next_piece(rt);
-        req.stretch_counter = counting_ && in_target_stretch_ ? count_addr_ : 0;
+        req.stretch_counter = counting_ && in_target_stretch_ ? count_addr_ : RemotePtr<>();
         break;
       case ReplayStop::Trap:
         leave = on_trap(s, rt, stop.hit);
@@ -63,14 +63,14 @@ void ReplayTimeline::stretch_begins(ReplaySession& s, ReplayTask& rt) {
     // Resumed inside a stretch (a restore): it stopped at a hit or a
     // counted arrival unless its last piece was a step.
     const Piece& last = here_.pieces.back();
-    skip_ip_ = last.step ? 0 : rt.task->regs().ip().as_int();
+    skip_ip_ = last.step ? RemotePtr<>() : rt.task->regs().ip();
     return;
   }
-  skip_ip_ = 0;
-  fold_from_ = 0;
+  skip_ip_ = {};
+  fold_from_ = {};
   here_ = Mark{};
   here_.event = e;
-  stretch_ip_ = rt.task->regs().ip().as_int();
+  stretch_ip_ = rt.task->regs().ip();
   in_target_stretch_ = mode_ != Mode::Serve && e == target_.event && !target_.at_exit;
   piece_index_ = 0;
   piece_done_ = 0;
@@ -78,16 +78,16 @@ void ReplayTimeline::stretch_begins(ReplaySession& s, ReplayTask& rt) {
 
 RunRequest ReplayTimeline::next_piece(ReplayTask& rt) {
   RunRequest d;
-  piece_from_hit_ = 0;
-  if (skip_ip_) {
-    d.skip_current = skip_ip_ == rt.task->regs().ip().as_int();
+  piece_from_hit_ = {};
+  if (!skip_ip_.is_null()) {
+    d.skip_current = skip_ip_ == rt.task->regs().ip();
     if (d.skip_current) piece_from_hit_ = skip_ip_;
-    skip_ip_ = 0;
+    skip_ip_ = {};
   }
   switch (mode_) {
     case Mode::Serve:
       if (!debuggable(rt)) return d;
-      d.step = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid());
+      d.step = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded().value);
       if (!serve_traps_.empty()) d.traps = &serve_traps_;
       return d;
     case Mode::Navigate:
@@ -95,7 +95,7 @@ RunRequest ReplayTimeline::next_piece(ReplayTask& rt) {
       if (!in_target_stretch_) return d;
       if (piece_index_ < target_.pieces.size()) {
         const Piece& p = target_.pieces[piece_index_];
-        if (p.until) {
+        if (!p.until.is_null()) {
           d.until = p.until;
           d.until_count = p.count;
           if (p.whole) {
@@ -125,7 +125,7 @@ RunRequest ReplayTimeline::next_piece(ReplayTask& rt) {
         // starts at. A whole one counts every arrival; one it resumes from
         // (a snapshot there) is stepped over by skip_ip_.
         const Piece& c = target_.pieces[piece_index_];
-        if (c.until && !c.whole && piece_done_ == 0) d.skip_current = d.skip_on_restart = true;
+        if (!c.until.is_null() && !c.whole && piece_done_ == 0) d.skip_current = d.skip_on_restart = true;
         d.step = p.step;
         union_traps_ = p.step ? (debuggable(rt) ? serve_traps_ : TrapSet{}) : merged_traps(p.traps, debuggable(rt) ? serve_traps_ : TrapSet{});
         d.traps = &union_traps_;
@@ -138,7 +138,7 @@ RunRequest ReplayTimeline::next_piece(ReplayTask& rt) {
 }
 
 std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hit) {
-  uint64_t ip = rt.task->regs().ip().as_int();
+  RemotePtr<> ip = rt.task->regs().ip();
   here_.ip = ip;
   // Stopped before an instruction with a breakpoint, or at a counted
   // arrival there (a position: about to run it): the next run steps over a
@@ -146,32 +146,32 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
   skip_ip_ = hit.kind == TrapHit::Software || hit.kind == TrapHit::Counted ||
                      (hit.kind == TrapHit::Hardware && hit.watch == WatchKind::Exec)
                  ? ip
-                 : 0;
+                 : RemotePtr<>();
   switch (mode_) {
     case Mode::Serve: {
-      bool stepped = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid());
+      bool stepped = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded().value);
       if (stepped) {
         // gdb steps over a breakpoint it stopped at by itself (out, step,
         // in, continue): remember when this step may be such a step-over.
         bool lone = here_.pieces.empty() || here_.pieces.back().step == false;
-        fold_from_ = lone && !here_.pieces.empty() ? piece_from_hit_ : 0;
+        fold_from_ = lone && !here_.pieces.empty() ? piece_from_hit_ : RemotePtr<>();
         add_piece(here_, step_piece(1));
-      } else if (fold_from_ && here_.pieces.size() >= 2 && here_.pieces.back().step && here_.pieces.back().count == 1 &&
+      } else if (!fold_from_.is_null() && here_.pieces.size() >= 2 && here_.pieces.back().step && here_.pieces.back().count == 1 &&
                  !here_.pieces[here_.pieces.size() - 2].step && here_.pieces[here_.pieces.size() - 2].traps == serve_traps_ && serve_traps_.breaks_at(fold_from_)) {
         // [run to T, step over its hit, run to T] is [run to T twice]: a run
         // steps over the hit it starts from. This keeps a point reached
         // through a million conditional-breakpoint hits one piece long.
         here_.pieces.pop_back();
         ++here_.pieces.back().count;
-        fold_from_ = 0;
+        fold_from_ = {};
       } else {
         add_piece(here_, run_piece(serve_traps_));
-        fold_from_ = 0;
+        fold_from_ = {};
       }
       StopInfo stop;
       stop.kind = hit.kind == TrapHit::Step ? StopInfo::Step : StopInfo::Hit;
       stop.hit = hit;
-      stop.tid = rt.recorded_tid();
+      stop.tid = rt.recorded().value;
       return serve(s, stop);
     }
     case Mode::Navigate:
@@ -182,8 +182,8 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
           count_result_ = Count{hit.executions, ip, stretch_ip_, hit.inside};
           return Leave::goal();
         }
-        if (piece_index_ == target_.pieces.size() && mode_ == Mode::Navigate) return arrive(s, rt.recorded_tid());
-        if (interrupt_due()) return serve_interrupt(s, rt.recorded_tid());
+        if (piece_index_ == target_.pieces.size() && mode_ == Mode::Navigate) return arrive(s, rt.recorded().value);
+        if (interrupt_due()) return serve_interrupt(s, rt.recorded().value);
         return std::nullopt;
       }
       // Probe, stepping past the base.
@@ -193,7 +193,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
         --probe_steps_;  // one step before the goal
         return Leave::goal();
       }
-      if (interrupt_due()) return serve_interrupt(s, rt.recorded_tid());
+      if (interrupt_due()) return serve_interrupt(s, rt.recorded().value);
       return std::nullopt;
     }
     case Mode::Search: {
@@ -225,7 +225,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
         add_piece(here_, run_piece(serve_traps_));
       }
       if (gdb_hit) last_hit_ = std::make_pair(here_, h);
-      if (interrupt_due()) return serve_interrupt(s, rt.recorded_tid());
+      if (interrupt_due()) return serve_interrupt(s, rt.recorded().value);
       return std::nullopt;
     }
   }
@@ -234,9 +234,9 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
 
 void ReplayTimeline::took_piece(const Piece& p) {
   Piece one = p;
-  if (!p.until) one.count = 1;  // a counted piece is done in one run
+  if (p.until.is_null()) one.count = 1;  // a counted piece is done in one run
   add_piece(here_, one);
-  if (p.until || ++piece_done_ == p.count) {
+  if (!p.until.is_null() || ++piece_done_ == p.count) {
     ++piece_index_;
     piece_done_ = 0;
   }
@@ -244,16 +244,16 @@ void ReplayTimeline::took_piece(const Piece& p) {
 
 std::optional<ReplayTimeline::Leave> ReplayTimeline::stretch_ends(ReplayTask& rt) {
   if (mode_ == Mode::Serve && debuggable(rt) && resume_.step &&
-      (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded_tid())) {
+      (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded().value)) {
     step_finishes_after_event_ = true;
-    step_stop_tid_ = rt.recorded_tid();
+    step_stop_tid_ = rt.recorded().value;
   }
   if (mode_ == Mode::Navigate && in_target_stretch_ && piece_index_ < target_.pieces.size() && lenient_ &&
       target_.located()) {
     // A position gdb's user asked for that the stretch never reaches: stop
     // at the event that ends it.
     fprintf(stderr, "rr: 0x%llx does not run %llu times after event %llu; stopping at event %llu\n",
-            (unsigned long long)target_.pieces[0].until, (unsigned long long)target_.pieces[0].count + 1,
+            (unsigned long long)target_.pieces[0].until.as_int(), (unsigned long long)target_.pieces[0].count + 1,
             (unsigned long long)target_.event, (unsigned long long)target_.event + 1);
     uint64_t next = target_.event + 1;
     target_ = Mark{};
@@ -296,7 +296,7 @@ ReplayTimeline::Leave ReplayTimeline::stay(ReplaySession& s, const StopInfo& sto
 
 std::optional<ReplayTimeline::Leave> ReplayTimeline::serve_interrupt(ReplaySession& s, pid_t tid) {
   mode_ = Mode::Serve;
-  fold_from_ = 0;
+  fold_from_ = {};
   StopInfo stop;
   stop.kind = StopInfo::Interrupted;
   stop.tid = tid;
@@ -307,7 +307,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::after_event(ReplaySession& 
   uint64_t e = s.current_event();
   here_ = Mark{};
   here_.event = e;
-  fold_from_ = 0;
+  fold_from_ = {};
   in_target_stretch_ = false;
   maybe_snapshot(s);
   // ^C while going backwards (or navigating) stops wherever the replay is:
@@ -340,7 +340,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::after_event(ReplaySession& 
 
 bool ReplayTimeline::reports(ReplaySession& s, const SignalStop& sig) const {
   if (!sig.sig) return false;
-  ReplayTask* rt = s.find_task(RecordedTid{sig.tid});
+  ReplayTask* rt = s.find_task(sig.tid);
   if (!rt || !debuggable(*rt)) return false;
   return sig.fatal || handler_.reports_signal(sig.sig);
 }
@@ -349,7 +349,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::serve_signal(ReplaySession&
   StopInfo stop;
   stop.kind = StopInfo::Signal;
   stop.sig = sig.sig;
-  stop.tid = sig.tid;
+  stop.tid = sig.tid.value;
   if (auto leave = serve(s, stop)) return leave;
   if (!sig.fatal) return std::nullopt;
   // Nothing of the process runs past its fatal signal: every move forward
@@ -368,7 +368,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::at_process_exit(ReplaySessi
       here_.at_exit = true;
       StopInfo stop;
       stop.kind = StopInfo::ProcessExit;
-      stop.tid = rt.recorded_tid();
+      stop.tid = rt.recorded().value;
       return stay(s, stop);
     }
     case Mode::Navigate:
@@ -376,7 +376,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::at_process_exit(ReplaySessi
         target_.event = e;
         target_.pieces.clear();
         arrival_.kind = StopInfo::ProcessExit;
-        return arrive(s, rt.recorded_tid());
+        return arrive(s, rt.recorded().value);
       }
       return std::nullopt;
     case Mode::Search:

@@ -149,7 +149,7 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
   rt.exec_seen = false;
   rt.in_syscall = true;
   rt.entry_recorded = false;
-  rt.new_child = 0;
+  rt.new_child = {};
   const Registers& entry_regs_ = rt.entry_regs;
   int64_t nr = entry_regs_.syscallno();
   const SyscallDesc* desc = syscall_desc(nr);
@@ -226,8 +226,8 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   capnp::MallocMessageBuilder msg;
   auto frame = msg.initRoot<trace::Frame>();
   frame.setEvent(next_event_);
-  frame.setTid(rt.frame_tid());
-  rt.exec_former_tid = 0;
+  frame.setTid(rt.frame_tid().value);
+  rt.exec_former_tid = {};
   auto sc = frame.initSyscall();
   sc.setNumber(nr);
   regs_to_capnp(entry_regs_, sc.initEntryRegs());
@@ -393,7 +393,7 @@ void RecordSession::record_shared_map_changes(RecordTask& rt, const SyscallArgs&
 void RecordSession::inject_held_signals(RecordTask& rt) {
   for (const siginfo_t& si : rt.held) {
     rt.injected[si.si_signo] = si;
-    syscall(SYS_tgkill, rt.tgid, rt.tid(), si.si_signo);
+    syscall(SYS_tgkill, rt.live_tgid(), rt.tid(), si.si_signo);
   }
   rt.held.clear();
 }

@@ -49,7 +49,7 @@ bool RecordSession::tracees_have_signal(int sig, std::chrono::steady_clock::time
 bool RecordSession::sent_by_tracee(pid_t sender) const {
   if (sender <= 0) return false;
   for (const auto& [tid, t] : tasks())
-    if (tid.value == sender || t->tgid == sender) return true;
+    if (t->tid() == sender || t->live_tgid() == sender) return true;
   return false;
 }
 
@@ -58,7 +58,7 @@ void RecordSession::stop_at_once(int sig) {
   stopping_ = true;
   fprintf(stderr, "rr: %s again: stopping the recording now; the trace keeps the events so far\n", strsignal(sig));
   // By process: a leader that ended before its threads is no task any more.
-  for (const auto& [tid, t] : tasks()) kill(t->tgid, SIGKILL);
+  for (const auto& [tid, t] : tasks()) kill(t->live_tgid(), SIGKILL);
 }
 
 Status RecordSession::handle_outside_signals() {
@@ -87,7 +87,8 @@ Status RecordSession::handle_outside_signals() {
       continue;
     }
     // Sent to rr alone: natively the program would have received it.
-    if (!tracees_have_signal(it->sig, it->at) && !initial_ended_ && find_task(RecordedTid{initial_tgid_})) kill(initial_tgid_, it->sig);
+    RecordTask* initial = initial_ended_ ? nullptr : find_task(initial_tgid_);
+    if (initial && !tracees_have_signal(it->sig, it->at)) kill(initial->live_tgid(), it->sig);
     it = forwards_.erase(it);
   }
   return {};

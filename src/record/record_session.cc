@@ -197,7 +197,7 @@ RecordSession::RecordSession(std::unique_ptr<TraceWriter> writer, std::string ex
       spin_limit_ms_(spin_limit_ms),
       bound_cpu_(choose_cpu()) {}
 
-RecordSession::~RecordSession() { kill_processes(0); }
+RecordSession::~RecordSession() { kill_processes(std::nullopt); }
 
 Result<int> RecordSession::record(const RecordOptions& options) {
   RR_ASSIGN_OR_RETURN(std::string exe, find_program(options.argv[0]));
@@ -287,7 +287,7 @@ Status RecordSession::spawn(const RecordOptions& options) {
   auto owned = std::make_unique<RecordTask>();
   RR_ASSIGN_OR_RETURN(owned->task, attach_new_tracee(pid, RecordedTid{pid}, kPtraceOptions, "the program's process"));
   RecordTask& t = add_process(std::move(owned), std::make_shared<FdTable>());
-  initial_tgid_ = pid;
+  initial_tgid_ = t.recorded();
   Task* task = t.task.get();
   // Run to the end of execve.
   bool exec_seen = false;
@@ -343,7 +343,7 @@ Result<int> RecordSession::run() {
     if (!running_) {
       if (RecordTask* next = pick_next()) {
         running_ = next;
-        last_scheduled_ = next->tid();
+        last_scheduled_ = next->recorded();
         slice_events_ = 0;
         if (next->state == RecordTask::State::Unprocessed)
           RR_TRY(handle_stop(*next));
@@ -380,19 +380,20 @@ Result<int> RecordSession::run() {
 
 void RecordSession::stash_status(pid_t pid, int status) {
   WaitStatus st(status);
-  RecordTask* t = find_task(RecordedTid{pid});
-  Task* zombie_leader = zombie(RecordedTid{pid});
+  RecordedTid recorded{pid};  // while recording, a task's live tid is its recorded one
+  RecordTask* t = find_task(recorded);
+  Task* zombie_leader = zombie(recorded);
   if (st.ptrace_event() == PTRACE_EVENT_EXEC && (t || zombie_leader)) {
-    pid_t former = (pid_t)(t ? *t->task : *zombie_leader).event_msg();
-    if (former != pid && find_task(RecordedTid{former})) return adopt_exec_thread(pid, former, status);
+    RecordedTid former{(pid_t)(t ? *t->task : *zombie_leader).event_msg()};
+    if (former != recorded && find_task(former)) return adopt_exec_thread(recorded, former, status);
   }
   if (zombie_leader) {
     // A leader that exited before its threads ends for good with the last of them.
     zombie_leader->note_status(st);
     if (st.ended()) {
-      if (pid == initial_tgid_) initial_status_ = st.raw();
-      take_zombie(RecordedTid{pid});
-      if (thread_count(pid) == 0) exiting_groups_.erase(pid);
+      if (recorded == initial_tgid_) initial_status_ = st.raw();
+      take_zombie(recorded);
+      if (thread_count(recorded) == 0) exiting_groups_.erase(recorded);
     } else {
       zombie_leader->try_resume(ResumeHow::Cont);
     }
@@ -409,18 +410,18 @@ void RecordSession::stash_status(pid_t pid, int status) {
   t->state = RecordTask::State::Unprocessed;
 }
 
-void RecordSession::adopt_exec_thread(pid_t tgid, pid_t former, int status) {
-  std::unique_ptr<RecordTask> execer = take_task(RecordedTid{former});
+void RecordSession::adopt_exec_thread(RecordedTid tgid, RecordedTid former, int status) {
+  std::unique_ptr<RecordTask> execer = take_task(former);
   // The leader (or, if it has exited already, its zombie) gives the execing
   // thread its tid. Its end is part of the exec event, as other threads' ends are.
   std::unique_ptr<Task> leader_thread;
-  if (std::unique_ptr<RecordTask> leader = take_task(RecordedTid{tgid})) {
+  if (std::unique_ptr<RecordTask> leader = take_task(tgid)) {
     if (running_ == leader.get()) running_ = nullptr;
     // Signals held for the leader were sent to the process; exec keeps them.
     for (const siginfo_t& si : leader->held) execer->held.push_back(si);
     leader_thread = std::move(leader->task);
   } else {
-    leader_thread = take_zombie(RecordedTid{tgid});
+    leader_thread = take_zombie(tgid);
   }
   execer->task->mark_dead();
   execer->task = std::move(leader_thread);
@@ -440,20 +441,20 @@ RecordTask* RecordSession::pick_next() {
   auto ready = [](const RecordTask& t) {
     return t.state == RecordTask::State::Ready || t.state == RecordTask::State::Unprocessed;
   };
-  for (auto it = tasks_.upper_bound(RecordedTid{last_scheduled_}); it != tasks_.end(); ++it)
+  for (auto it = tasks_.upper_bound(last_scheduled_); it != tasks_.end(); ++it)
     if (ready(*it->second)) return it->second.get();
-  for (auto it = tasks_.begin(); it != tasks_.end() && it->first.value <= last_scheduled_; ++it)
+  for (auto it = tasks_.begin(); it != tasks_.end() && it->first <= last_scheduled_; ++it)
     if (ready(*it->second)) return it->second.get();
   return nullptr;
 }
 
-void RecordSession::remove_task(pid_t tid) {
-  RecordTask* t = find_task(RecordedTid{tid});
+void RecordSession::remove_task(RecordedTid tid) {
+  RecordTask* t = find_task(tid);
   if (!t) return;
   if (running_ == t) running_ = nullptr;
-  pid_t tgid = t->tgid;
-  forget_task(RecordedTid{tid});
-  if (thread_count(tgid) == 0 && !zombie(RecordedTid{tgid})) exiting_groups_.erase(tgid);
+  RecordedTid tgid = t->tgid;
+  forget_task(tid);
+  if (thread_count(tgid) == 0 && !zombie(tgid)) exiting_groups_.erase(tgid);
 }
 
 Status RecordSession::resume_running(RecordTask& t) {
@@ -475,7 +476,7 @@ Status RecordSession::resume_running(RecordTask& t) {
     t.pending_signal_frame.reset();
   }
   if (!t.in_syscall) {
-    t.cpu_ns_at_run = thread_cpu_ns(t.tgid, t.tid());
+    t.cpu_ns_at_run = thread_cpu_ns(t.live_tgid(), t.tid());
     t.ran_since = std::chrono::steady_clock::now();
   }
   int sig = t.deliver_sig;
@@ -552,7 +553,7 @@ void RecordSession::continue_group_stops() {
 
 Status RecordSession::settle_syscall(RecordTask& t) {
   const SyscallDesc* desc = syscall_desc(t.entry_regs.syscallno());
-  if (desc && desc->policy == ReplayPolicy::Clone && t.new_child == 0) {
+  if (desc && desc->policy == ReplayPolicy::Clone && t.new_child.value == 0) {
     // A clone never blocks before it creates the task, and replay must know
     // the new task when the parent's entry is an event of its own.
     for (;;) {
@@ -598,8 +599,8 @@ Status RecordSession::record_entry(RecordTask& t) {
   auto ev = frame.initSyscallEntry();
   ev.setNumber(t.entry_regs.syscallno());
   regs_to_capnp(t.entry_regs, ev.initRegs());
-  ev.setChildTid(t.new_child);
-  if (t.new_child > 0) {
+  ev.setChildTid(t.new_child.value);
+  if (t.new_child.value > 0) {
     SyscallArgs call = syscall_args(t.entry_regs.syscallno(), t.entry_regs);
     TaskMemReader reader(*t.task);
     uint64_t flags = 0;
@@ -620,7 +621,7 @@ Status RecordSession::check_long_run() {
   // that recording never waits without end.
   uint64_t limit_ns = (uint64_t)spin_limit_ms_ * 1000000;
   uint64_t wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t->ran_since).count();
-  uint64_t now_ns = thread_cpu_ns(t->tgid, t->tid());
+  uint64_t now_ns = thread_cpu_ns(t->live_tgid(), t->tid());
   bool cpu_known = now_ns != 0 && t->cpu_ns_at_run != 0 && now_ns >= t->cpu_ns_at_run;
   uint64_t ran_ns = cpu_known ? now_ns - t->cpu_ns_at_run : wall_ns;
   if (ran_ns < limit_ns && wall_ns < 20 * limit_ns) return {};
@@ -632,7 +633,7 @@ Status RecordSession::check_long_run() {
     }
   if (!waiting && t->held.empty()) return {};
   // Stop it to say where it is.
-  syscall(SYS_tgkill, t->tgid, t->tid(), SIGSTOP);
+  syscall(SYS_tgkill, t->live_tgid(), t->tid(), SIGSTOP);
   WaitStatus st = t->task->wait();
   char where[64] = "an unknown address";
   if (st.stopped()) snprintf(where, sizeof where, "0x%llx", (unsigned long long)t->task->regs().ip().as_int());
@@ -677,7 +678,7 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
     c.last_event_regs = c.task->regs();
     c.state = RecordTask::State::Ready;
   }
-  parent.new_child = child;
+  parent.new_child = c.recorded();
   RR_TRY(resume_running(parent));
   // A vfork parent waits for its child's exec or exit.
   return settle_syscall(parent);
@@ -686,16 +687,16 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
 Status RecordSession::on_exec_event(RecordTask& t) {
   t.exec_seen = true;
   t.task->reopen_mem();
-  pid_t former = (pid_t)t.task->event_msg();
-  if (former != t.tid() && former != t.exec_former_tid)
-    return make_error("thread " + std::to_string(former) + " of process " + std::to_string(t.tgid) +
+  RecordedTid former{(pid_t)t.task->event_msg()};
+  if (former != t.recorded() && former != t.exec_former_tid)
+    return make_error("thread " + std::to_string(former.value) + " of process " + std::to_string(t.tgid.value) +
                       " execed, but rr did not see it as a thread of that process");
   // The kernel ended the process's other threads.
   for (RecordedTid tid : threads_of(t.tgid)) {
     if (tid == t.recorded()) continue;
     Task& o = *find_task(tid)->task;
     if (o.alive()) o.wait_until_ended();
-    remove_task(tid.value);
+    remove_task(tid);
   }
   exiting_groups_.erase(t.tgid);
   running_ = &t;
@@ -727,7 +728,7 @@ Status RecordSession::on_task_end(RecordTask& t, const WaitStatus& status, bool 
     RR_TRY(finish_frame(msg));
     t.exit_recorded = true;
   }
-  pid_t tid = t.tid();
+  RecordedTid tid = t.recorded();
   if (tid == initial_tgid_) {
     initial_status_ = status.raw();
     initial_ended_ = true;
@@ -737,7 +738,7 @@ Status RecordSession::on_task_end(RecordTask& t, const WaitStatus& status, bool 
     if (tid == t.tgid && thread_count(t.tgid) > 1) {
       // A leader ends for good only with its last thread.
       running_ = nullptr;
-      keep_zombie_leader(RecordedTid{tid});
+      keep_zombie_leader(tid);
       return {};
     }
     // What the kernel does as a thread ends (clearing its tid word, waking

@@ -53,7 +53,7 @@ struct RecordTask : SessionTask {
   bool entry_recorded = false;        // its entry is an event: a SyscallEntryEvent, or exit's frame
   bool exec_seen = false;             // PTRACE_EVENT_EXEC seen during the current syscall
   bool exit_recorded = false;         // its ExitEvent is written
-  pid_t new_child = 0;                // the task the current clone-family syscall created
+  RecordedTid new_child;              // the task the current clone-family syscall created
   Registers entry_regs;               // registers at the current syscall's entry
   Registers last_event_regs;          // registers when its last event ended
   int deliver_sig = 0;                // signal to pass at the next resume
@@ -67,11 +67,13 @@ struct RecordTask : SessionTask {
   bool restart_undecided = false;
   uint64_t cpu_ns_at_run = 0;         // its CPU time (ns) when it last started running user code
   std::chrono::steady_clock::time_point ran_since;  // and the time then
-  pid_t exec_former_tid = 0;           // it execed from a non-leader thread: its tid until the execve's frame
+  RecordedTid exec_former_tid;         // it execed from a non-leader thread: its tid until the execve's frame
   EchoCapture echo;                    // bytes its current syscall moves to stdout/stderr from another fd
   pid_t tid() const { return task->tid(); }
+  // Its process's live pid: while recording, the recorded one is the live one.
+  pid_t live_tgid() const { return tgid.value; }
   // The tid its next frame names (the one that entered the syscall).
-  pid_t frame_tid() const { return exec_former_tid ? exec_former_tid : task->tid(); }
+  RecordedTid frame_tid() const { return exec_former_tid.value ? exec_former_tid : recorded(); }
 };
 
 class RecordSession : public Session<RecordTask> {
@@ -91,7 +93,7 @@ class RecordSession : public Session<RecordTask> {
   RecordTask* pick_next();
   // A thread other than the leader execed: the kernel gave it the leader's
   // tid. Its record state moves to the leader's slot (`status` is the exec stop).
-  void adopt_exec_thread(pid_t tgid, pid_t former, int status);
+  void adopt_exec_thread(RecordedTid tgid, RecordedTid former, int status);
   bool others_ready(const RecordTask& t) const;
   Status handle_stop(RecordTask& t);
   Status resume_running(RecordTask& t);
@@ -135,17 +137,17 @@ class RecordSession : public Session<RecordTask> {
   // it wrote there, which `replay -a` echoes and checks.
   void record_echo(RecordTask& t, const SyscallDesc& desc, const SyscallArgs& call, trace::SyscallEvent::Builder sc);
   // Forgets an ended task (and its process's exit_group state with its last task).
-  void remove_task(pid_t tid);
+  void remove_task(RecordedTid tid);
 
   std::unique_ptr<TraceWriter> writer_;
   FileStore files_;
   std::string exe_path_;
   std::map<pid_t, int> early_stops_;     // stops of new tasks seen before their parent's clone event
-  std::set<pid_t> exiting_groups_;       // processes in exit_group or a fatal signal
+  std::set<RecordedTid> exiting_groups_; // processes in exit_group or a fatal signal
   RecordTask* running_ = nullptr;
-  pid_t last_scheduled_ = 0;
+  RecordedTid last_scheduled_;
   int slice_events_ = 0;                 // events of running_ since it was picked
-  pid_t initial_tgid_ = 0;
+  RecordedTid initial_tgid_;
   int initial_status_ = 0;               // the initial process's exit status (as rr's)
   bool initial_ended_ = false;
   int spin_limit_ms_ = 3000;

@@ -47,14 +47,14 @@ std::optional<Mark> parse_position(const std::string& text) {
   if (!whole_number(text.substr(0, c1), 10, &event) || event == 0 || !whole_number(addr.substr(2), 16, &a) || a == 0 ||
       a >= (1ull << 47) || !whole_number(text.substr(c2 + 1), 10, &k) || k >= UINT32_MAX)
     return std::nullopt;
-  return Mark::at(Position{event, a, k});
+  return Mark::at(Position{event, RemotePtr<>(a), k});
 }
 
 std::string position_text(const Mark& m) {
   if (!m.located()) return std::to_string(m.event);
   char buf[96];
   Position p = m.position();
-  snprintf(buf, sizeof buf, "%llu:0x%llx:%llu", (unsigned long long)p.event, (unsigned long long)p.addr,
+  snprintf(buf, sizeof buf, "%llu:0x%llx:%llu", (unsigned long long)p.event, (unsigned long long)p.addr.as_int(),
            (unsigned long long)p.hits);
   return buf;
 }
@@ -72,14 +72,14 @@ Piece run_piece(const TrapSet& traps) {
   return p;
 }
 
-Piece counted_piece(uint64_t addr, uint32_t n) {
+Piece counted_piece(RemotePtr<> addr, uint32_t n) {
   Piece p;
   p.until = addr;
   p.count = n;
   return p;
 }
 
-Piece whole_piece(uint64_t addr, uint32_t k) {
+Piece whole_piece(RemotePtr<> addr, uint32_t k) {
   Piece p;
   p.until = addr;
   p.count = k;
@@ -88,7 +88,7 @@ Piece whole_piece(uint64_t addr, uint32_t k) {
 }
 
 Piece search_form(const Piece& p) {
-  if (!p.until) return p;
+  if (p.until.is_null()) return p;
   Piece r;
   r.traps.sw.push_back(p.until);
   r.count = p.whole ? p.count + 1 : p.count;
@@ -100,7 +100,7 @@ void add_piece(Mark& m, const Piece& p) {
     m.pieces[0].count = p.count;
     return;
   }
-  if (!m.pieces.empty() && !p.until && !m.pieces.back().until && m.pieces.back().step == p.step &&
+  if (!m.pieces.empty() && p.until.is_null() && m.pieces.back().until.is_null() && m.pieces.back().step == p.step &&
       (p.step || m.pieces.back().traps == p.traps)) {
     m.pieces.back().count += p.count;
     return;
@@ -119,7 +119,7 @@ bool at_or_before(const Mark& a, const Mark& b) {
     // A counted piece of a route is reached whole or not at all; of two
     // positions at one instruction, the one with fewer executions is first.
     bool partial_ok = x.step == y.step && x.traps == y.traps && x.until == y.until && x.whole == y.whole &&
-                      x.count <= y.count && (!x.until || x.whole || x.count == y.count);
+                      x.count <= y.count && (x.until.is_null() || x.whole || x.count == y.count);
     if (i + 1 < a.pieces.size() ? !(x == y) : !partial_ok) return false;
   }
   return true;
@@ -138,7 +138,7 @@ RouteProgress progress_of(const Mark& a, const Mark& b) {
   RouteProgress r;
   for (size_t i = 0; i < a.pieces.size(); ++i) {
     const Piece& x = a.pieces[i];
-    if (x.count < b.pieces[i].count && (!x.until || x.whole)) {
+    if (x.count < b.pieces[i].count && (x.until.is_null() || x.whole)) {
       r.piece = i;
       r.done = x.whole ? x.count + 1 : x.count;
       return r;

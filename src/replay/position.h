@@ -36,7 +36,7 @@ struct Piece {
   bool step = false;
   uint32_t count = 1;
   TrapSet traps;
-  uint64_t until = 0;
+  RemotePtr<> until;  // the counted instruction (null: not a counted piece)
   bool whole = false;
   bool operator==(const Piece&) const = default;
 };
@@ -44,7 +44,7 @@ struct Piece {
 // A position inside an event (docs/architecture.md): (event, address, hits).
 struct Position {
   uint64_t event = 0;
-  uint64_t addr = 0;
+  RemotePtr<> addr;
   uint64_t hits = 0;  // executions of addr since the stretch began
 };
 
@@ -55,13 +55,13 @@ struct Mark {
   uint64_t event = 0;
   std::vector<Piece> pieces;
   bool at_exit = false;
-  // The instruction the stretch's task is at when known (0: not known). A
-  // hint for going back from here; not part of the point's name.
-  uint64_t ip = 0;
+  // The instruction the stretch's task is at when known (null: not known).
+  // A hint for going back from here; not part of the point's name.
+  RemotePtr<> ip;
   bool operator==(const Mark& o) const { return event == o.event && pieces == o.pieces && at_exit == o.at_exit; }
   bool at_boundary() const { return pieces.empty() && !at_exit; }
   // Whether the point is named by its position (one whole counted piece).
-  bool located() const { return pieces.size() == 1 && pieces[0].until && pieces[0].whole && !at_exit; }
+  bool located() const { return pieces.size() == 1 && !pieces[0].until.is_null() && pieces[0].whole && !at_exit; }
   Position position() const { return Position{event, pieces[0].until, pieces[0].count}; }
   static Mark at(const Position& p) {
     Mark m;
@@ -91,9 +91,9 @@ Piece step_piece(uint32_t count);
 Piece run_piece(const TrapSet& traps);
 // A counted step of a route: to just before execution `n` of `addr` since
 // the piece's start.
-Piece counted_piece(uint64_t addr, uint32_t n);
+Piece counted_piece(RemotePtr<> addr, uint32_t n);
 // The whole counted piece of position (addr, k).
-Piece whole_piece(uint64_t addr, uint32_t k);
+Piece whole_piece(RemotePtr<> addr, uint32_t k);
 // A counted piece as a search runs it: to the n-th arrival at its
 // instruction, by breakpoint (the search's other traps join in). A whole
 // piece (X, k) is arrival k + 1, the stretch's first instruction included.

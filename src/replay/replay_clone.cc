@@ -170,18 +170,18 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::clone() {
   return c;
 }
 
-Status ReplaySession::copy_process(ReplaySession& from, pid_t tgid, std::map<const FdTable*, std::shared_ptr<FdTable>>& tables) {
-  const ReplayTask& src = *from.find_task(RecordedTid{tgid});
+Status ReplaySession::copy_process(ReplaySession& from, RecordedTid tgid, std::map<const FdTable*, std::shared_ptr<FdTable>>& tables) {
+  const ReplayTask& src = *from.find_task(tgid);
   ThreadState leader_state = capture(*src.task);
   // fork keeps the leader's alternate signal stack; setting it again would
   // fail while the leader runs on it (in a handler).
   leader_state.kernel.altstack_flags = SS_DISABLE;
-  RR_ASSIGN_OR_RETURN(Forked forked, fork_tracee(*src.task, ns_.get(), tgid));
+  RR_ASSIGN_OR_RETURN(Forked forked, fork_tracee(*src.task, ns_.get(), tgid.value));
   pid_t live = forked.live;
-  RR_LOG("copy of process %d: pid %d in its namespace (live %d)", tgid, PidNamespace::inner_tid(live), live);
+  RR_LOG("copy of process %d: pid %d in its namespace (live %d)", tgid.value, PidNamespace::inner_tid(live), live);
 
   auto copy = std::make_unique<ReplayTask>();
-  copy->task = std::make_unique<Task>(live, RecordedTid{tgid});
+  copy->task = std::make_unique<Task>(live, tgid);
   Task& leader = *copy->task;
   // The fork left the copy the source's scratch page with the fork's
   // arguments in it (the source's was cleared after), and the namespace

@@ -32,7 +32,7 @@ std::string describe_stop(const WaitStatus& st);
 // instruction not yet counted lets it run unseen: that one is added here.
 class StretchCounter {
  public:
-  StretchCounter(Task& t, uint64_t addr);
+  StretchCounter(Task& t, RemotePtr<> addr);
   // Just before a resume (`armed_exec_here`: an instruction breakpoint of the
   // piece is at the task's instruction and must hit at once).
   void before_resume(bool armed_exec_here);
@@ -46,7 +46,7 @@ class StretchCounter {
 
  private:
   Task& t_;
-  uint64_t addr_;
+  RemotePtr<> addr_;
   std::unique_ptr<ExecutionCounter> counter_;
   int64_t adjust_ = 0;
   bool counted_here_ = false;
@@ -58,7 +58,7 @@ class StretchCounter {
 struct InsideEvent {
   std::optional<FrameData> frame;
   StreamPos frame_pos;                   // where the frame starts in the events stream
-  pid_t tid = 0;                         // recorded tid of the stretch's task (0: no stretch)
+  RecordedTid tid;                       // the stretch's task (0: no stretch)
   bool entered_handler = false;          // the stretch begins at a signal handler's entry
   bool counter_chosen = false;           // a first piece has run (and chose `whole`)
   std::unique_ptr<StretchCounter> whole; // the instruction counted over the stretch

@@ -65,7 +65,7 @@ Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reade
   if (at_exit_stop) {
     t.try_resume(ResumeHow::Cont);
     // A leader ends for good only with its last thread.
-    leader_outlived = recorded.value == rt.tgid && thread_count(rt.tgid) > 1;
+    leader_outlived = recorded == rt.tgid && thread_count(rt.tgid) > 1;
     // What the kernel does as a thread ends (clearing its tid word) is done
     // before the next event, as in the recording.
     if (!leader_outlived) t.wait_until_ended();
@@ -74,7 +74,7 @@ Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reade
     keep_zombie_leader(recorded);
   else
     forget_task(recorded);
-  if (recorded.value == initial_tid_) {
+  if (recorded == initial_tid_) {
     exited_ = true;
     exit_code_ = code;
     killed_by_ = killed;
@@ -277,7 +277,7 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, Reco
 }
 
 Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace::ExecImage::Reader image) {
-  if (rt.recorded_tid() != rt.tgid) RR_TRY(exec_from_thread(rt));
+  if (rt.recorded() != rt.tgid) RR_TRY(exec_from_thread(rt));
   retire_other_threads(rt);
   if (rt.vfork_parent.value) RR_TRY(detach_vfork_child(rt));
   Task& t = *rt.task;
@@ -346,7 +346,7 @@ Status ReplaySession::detach_vfork_child(ReplayTask& rt) {
 }
 
 Status ReplaySession::exec_from_thread(ReplayTask& rt) {
-  pid_t tgid = rt.tgid;
+  RecordedTid tgid = rt.tgid;
   RecordedTid former = rt.recorded();
   // The kernel ends every other thread and hands the leader's tid to this
   // one. Replay ends the whole process and builds the new image in a fresh

@@ -132,12 +132,12 @@ Result<std::optional<FrameData>> ReplaySession::take_next() {
 
 bool ReplaySession::can_checkpoint() const {
   if (tasks_.empty() || has_zombies() || current_event_ < 1 || !emulated_files_.empty()) return false;
-  std::map<pid_t, const FdTable*> tables;  // by process
+  std::map<RecordedTid, const FdTable*> tables;  // by process
   for (const auto& [tid, rt] : tasks_) {
     if (!rt->task->alive() || rt->exiting || rt->end_seen || rt->in_exec || rt->in_vfork || rt->vfork_parent.value ||
         rt->pending_sig != 0 || rt->queued_sig != 0 || rt->where == ReplayTask::Where::CloneDone)
       return false;
-    if (!find_task(RecordedTid{rt->tgid})) return false;  // its leader has ended
+    if (!find_task(rt->tgid)) return false;  // its leader has ended
     auto [it, fresh] = tables.emplace(rt->tgid, rt->fds.get());
     if (!fresh && it->second != rt->fds.get()) return false;
   }
@@ -200,7 +200,7 @@ ReplaySession::ReplaySession(std::unique_ptr<TraceReader> reader)
     : reader_(std::move(reader)), ns_(PidNamespace::root()) {}
 
 // The tracees end before the namespace they live in (ns_) is let go.
-ReplaySession::~ReplaySession() { kill_processes(0); }
+ReplaySession::~ReplaySession() { kill_processes(std::nullopt); }
 
 Result<std::unique_ptr<Task>> ReplaySession::spawn_process(RecordedTid recorded) {
   fflush(stdout);
@@ -216,7 +216,7 @@ Status ReplaySession::spawn_stub(RecordedTid recorded) {
   auto rt = std::make_unique<ReplayTask>();
   RR_ASSIGN_OR_RETURN(rt->task, spawn_process(recorded));
   add_process(std::move(rt), std::make_shared<FdTable>());
-  initial_tid_ = recorded.value;
+  initial_tid_ = recorded;
   return {};
 }
 
@@ -291,7 +291,7 @@ Result<ReplayStop> ReplaySession::run(const RunRequest& req) {
 
 Status ReplaySession::apply(trace::Frame::Reader f) {
   if (f.which() == trace::Frame::EXEC) return apply_exec(f, f.getExec());
-  if (initial_tid_ == 0) return make_error("trace is corrupt: it does not start with an exec");
+  if (initial_tid_.value == 0) return make_error("trace is corrupt: it does not start with an exec");
   ReplayTask* found = find_task(RecordedTid{f.getTid()});
   if (!found)
     return make_error("trace is corrupt: event " + std::to_string(f.getEvent()) + " names task " +
@@ -315,7 +315,7 @@ Status ReplaySession::check_image_files(const ProcessImage& img) {
 }
 
 Status ReplaySession::apply_exec(trace::Frame::Reader f, trace::ExecImage::Reader image) {
-  if (initial_tid_ != 0) return make_error("trace is corrupt: a second initial exec");
+  if (initial_tid_.value != 0) return make_error("trace is corrupt: a second initial exec");
   ProcessImage img = image_from_capnp(image);
   RR_TRY(check_image_files(img));
   RR_TRY(spawn_stub(RecordedTid{f.getTid()}));
@@ -327,7 +327,7 @@ std::optional<WaitStatus> ReplaySession::resume_and_wait(ReplayTask& rt, ResumeH
   Task& t = *rt.task;
   bool stretch = debugger_stops_ && how == ResumeHow::Sysemu;
   if (stretch && inside_ && inside_->reached) return inside_->reached;
-  if (stretch && inside_ && inside_->tid) {
+  if (stretch && inside_ && inside_->tid.value) {
     run_piece(rt, *request_);
     return std::nullopt;
   }
@@ -339,7 +339,7 @@ std::optional<WaitStatus> ReplaySession::resume_and_wait(ReplayTask& rt, ResumeH
   }
   if (stretch) {
     pause(ReplayStop::StretchBegins, rt);
-    inside_->tid = rt.recorded_tid();
+    inside_->tid = rt.recorded();
     inside_->entered_handler = entered_handler;
     return std::nullopt;
   }
@@ -388,7 +388,7 @@ Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::R
   // and a real stop would hold it where the recording ran on.
   rt.pending_sig = ev.getDeliver() && !delivery_changes_nothing(t, sig) ? sig : 0;
   // Only a debugger asks (and the fatal test reads /proc).
-  if (debugger_stops_) signal_stop_ = SignalStop{rt.recorded_tid(), sig, rt.pending_sig && signal_is_fatal(t, sig)};
+  if (debugger_stops_) signal_stop_ = SignalStop{rt.recorded(), sig, rt.pending_sig && signal_is_fatal(t, sig)};
   rt.pending_frame = FrameKernelState{ev.getFrameErr(), ev.getFrameTrapno(), ev.getFrameCr2(), data_string(ev.getFrameFpu())};
   return {};
 }

@@ -46,7 +46,7 @@ struct SupervisorState {
   uint64_t event = 0;     // the last event applied
   StreamPos next_frame;   // where the next event's frame starts in the events stream
   ReplayCounters counters;
-  pid_t initial_tid = 0;  // recorded pid of the trace's first process
+  RecordedTid initial_tid;  // recorded pid of the trace's first process
   bool at_end = false;
   bool exited = false;    // the first process has ended: exit_code or killed_by says how
   int exit_code = 0;
@@ -72,14 +72,12 @@ struct ReplayTask : SessionTask {
   bool in_vfork = false;             // a vfork parent inside the kernel until its child execs or ends
   RecordedTid vfork_parent;          // a vfork child still in its parent's memory: the parent
   bool in_exec = false;              // out of its vfork parent's memory, its new image not built yet
-  // The recorded tid as gdb and the trace's frames name it.
-  pid_t recorded_tid() const { return recorded().value; }
 };
 
 // A signal the event just applied stopped a task with, about to be
 // delivered (the point a debugger reports as "received signal").
 struct SignalStop {
-  pid_t tid = 0;       // recorded tid
+  RecordedTid tid;
   int sig = 0;
   bool fatal = false;  // delivering it ends the process (no handler, default action kills)
 };
@@ -100,12 +98,12 @@ struct RunRequest {
   // Run until just before execution `until_count` of `until` (a counted
   // piece; no traps, no step), not counting the instruction the piece
   // starts at unless `count_first` (the piece starts the stretch).
-  uint64_t until = 0;
+  RemotePtr<> until;
   uint64_t until_count = 0;
   bool count_first = false;
   // The first piece of a stretch only: an instruction whose executions the
-  // whole stretch counts (reported in TrapHit::executions), or 0.
-  uint64_t stretch_counter = 0;
+  // whole stretch counts (reported in TrapHit::executions), or null.
+  RemotePtr<> stretch_counter;
 };
 
 // What ReplaySession::run stopped at. Each event (current_event() + 1)
@@ -124,7 +122,7 @@ struct ReplayStop {
                     // moment its process can be looked at
     End,            // the trace is over: exited() and exit_code() or killed_by() say how
   } kind = EventApplied;
-  pid_t tid = 0;       // recorded tid of the stretch's task, or of the exiting one
+  RecordedTid tid;     // the stretch's task, or the exiting one
   TrapHit hit;         // Trap
   SignalStop signal;   // EventApplied, with debugger stops: the signal the event stopped a task with (sig 0: none)
 };
@@ -149,7 +147,7 @@ class ReplaySession : public Session<ReplayTask> {
   int exit_code() const { return exit_code_; }
   int killed_by() const { return killed_by_; }
   // The recorded pid of the trace's first process (0 before its exec).
-  pid_t initial_tid() const { return initial_tid_; }
+  RecordedTid initial_tid() const { return initial_tid_; }
 
   // Whether run() stops inside events for a debugger (see ReplayStop).
   void set_debugger_stops(bool on) { debugger_stops_ = on; }
@@ -299,7 +297,7 @@ class ReplaySession : public Session<ReplayTask> {
   // Clone helpers (replay_clone.cc): this (new) session gets a copy of
   // `from`'s process `tgid`, forked from its leader, its other threads
   // re-created.
-  Status copy_process(ReplaySession& from, pid_t tgid, std::map<const FdTable*, std::shared_ptr<FdTable>>& tables);
+  Status copy_process(ReplaySession& from, RecordedTid tgid, std::map<const FdTable*, std::shared_ptr<FdTable>>& tables);
   // Whether process `leader` maps memory that a copy of it would share
   // with it (or a restore would split): shared mappings other than
   // read-only copies of trace files.
@@ -328,7 +326,7 @@ class ReplaySession : public Session<ReplayTask> {
   StreamPos next_frame_pos_;       // position of the frame after current_event_
   std::set<std::string> shared_files_;
   std::map<std::string, ScopedFd> emulated_files_;
-  pid_t initial_tid_ = 0;                              // recorded tid of the first process
+  RecordedTid initial_tid_;                            // the first process
   ReplayCounters counters_;
   uint64_t current_event_ = 0;
   bool at_end_ = false;

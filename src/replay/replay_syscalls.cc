@@ -63,7 +63,7 @@ bool ReplaySession::replay_mask_swap(ReplayTask& rt, trace::SyscallEvent::Reader
   uint64_t mask = mask_at.as_int();
   const FrameData* next = peek();
   if (!next || next->frame().which() != trace::Frame::SIGNAL || next->frame().getSignal().getSynchronous()) return false;
-  if (next->frame().getTid() != rt.recorded_tid()) return false;
+  if (next->frame().getTid() != rt.recorded().value) return false;
   int sig = next->frame().getSignal().getSigno();
   syscall(SYS_tkill, t.tid(), sig);
   rt.queued_sig = sig;

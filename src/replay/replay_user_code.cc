@@ -50,13 +50,13 @@ constexpr uint64_t kDr6Hits = 0xf;
 // them.
 class ArmedTraps {
  public:
-  ArmedTraps(Task& t, const TrapSet& traps, uint64_t skip) : t_(t) {
-    for (uint64_t a : traps.sw) {
+  ArmedTraps(Task& t, const TrapSet& traps, RemotePtr<> skip) : t_(t) {
+    for (RemotePtr<> a : traps.sw) {
       if (a == skip) continue;
       uint8_t orig;
-      if (!t.read_mem(RemotePtr(a), &orig, 1)) continue;  // not mapped (yet)
+      if (!t.read_mem(a, &orig, 1)) continue;  // not mapped (yet)
       uint8_t int3 = 0xcc;
-      t.write_mem(RemotePtr(a), &int3, 1);
+      t.write_mem(a, &int3, 1);
       saved_.push_back({a, orig});
     }
     uint64_t dr7 = 0;
@@ -65,7 +65,7 @@ class ArmedTraps {
       if (w.kind == WatchKind::Exec && w.addr == skip) continue;
       uint64_t rw = w.kind == WatchKind::Exec ? 0 : w.kind == WatchKind::Write ? 1 : 3;
       uint64_t len = w.kind == WatchKind::Exec ? 0 : w.len == 1 ? 0 : w.len == 2 ? 1 : w.len == 8 ? 2 : 3;
-      t.set_debug_reg((int)i, w.addr);
+      t.set_debug_reg((int)i, w.addr.as_int());
       dr7 |= (1ull << (2 * i)) | (rw << (16 + 4 * i)) | (len << (18 + 4 * i));
     }
     if (dr7) {
@@ -76,7 +76,7 @@ class ArmedTraps {
   }
   // Which debug-register slots hit (DR6 bits 0-3); call before disarm().
   uint64_t hits() { return dr7_set_ ? t_.debug_reg(6) & kDr6Hits : 0; }
-  bool armed_sw(uint64_t a) const {
+  bool armed_sw(RemotePtr<> a) const {
     for (const auto& s : saved_)
       if (s.addr == a) return true;
     return false;
@@ -94,7 +94,7 @@ class ArmedTraps {
   bool take_out() {
     if (!t_.alive()) return true;
     bool ok = true;
-    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) ok &= t_.try_write_mem(RemotePtr(it->addr), &it->orig, 1);
+    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) ok &= t_.try_write_mem(it->addr, &it->orig, 1);
     saved_.clear();
     if (dr7_set_) {
       ok &= t_.try_set_debug_reg(7, 0);
@@ -104,7 +104,7 @@ class ArmedTraps {
     return ok;
   }
   struct Saved {
-    uint64_t addr;
+    RemotePtr<> addr;
     uint8_t orig;
   };
   Task& t_;
@@ -114,15 +114,15 @@ class ArmedTraps {
 
 }  // namespace
 
-StretchCounter::StretchCounter(Task& t, uint64_t addr) : t_(t), addr_(addr) {
-  auto c = ExecutionCounter::open(t.tid(), RemotePtr<>(addr), 0);
+StretchCounter::StretchCounter(Task& t, RemotePtr<> addr) : t_(t), addr_(addr) {
+  auto c = ExecutionCounter::open(t.tid(), addr, 0);
   if (!c.ok()) fatal(c.error().message);
   counter_ = std::make_unique<ExecutionCounter>(std::move(c.value()));
 }
 
 void StretchCounter::before_resume(bool armed_exec_here) {
   Registers r = t_.regs();
-  if (r.ip().as_int() != addr_) return;
+  if (r.ip() != addr_) return;
   bool rf = r.raw().eflags & kEflagsResume;
   if (counted_here_ && !rf) {
     if (armed_exec_here) {
@@ -138,7 +138,7 @@ void StretchCounter::before_resume(bool armed_exec_here) {
 }
 
 void StretchCounter::stopped(bool at_instruction_break, bool inside) {
-  counted_here_ = (at_instruction_break || inside) && t_.regs().ip().as_int() == addr_;
+  counted_here_ = (at_instruction_break || inside) && t_.regs().ip() == addr_;
 }
 
 uint64_t StretchCounter::executions() const {
@@ -150,7 +150,7 @@ void ReplaySession::pause(ReplayStop::Kind kind, const ReplayTask& rt, const Tra
   if (!inside_) inside_ = std::make_unique<InsideEvent>();
   ReplayStop stop;
   stop.kind = kind;
-  stop.tid = rt.recorded_tid();
+  stop.tid = rt.recorded();
   stop.hit = hit;
   pause_ = stop;
 }
@@ -160,7 +160,7 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
   InsideEvent& in = *inside_;
   if (!in.counter_chosen) {
     in.counter_chosen = true;
-    if (d.stretch_counter) in.whole = std::make_unique<StretchCounter>(t, d.stretch_counter);
+    if (!d.stretch_counter.is_null()) in.whole = std::make_unique<StretchCounter>(t, d.stretch_counter);
   }
   StretchCounter* whole = in.whole.get();
   if (in.entered_handler) {
@@ -179,7 +179,7 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
   // (A unique_ptr: GCC 12 warns wrongly about an optional's destructor here.)
   std::unique_ptr<ExecutionCounter> counter;
   for (;;) {
-    if (!counter && d.until) {
+    if (!counter && !d.until.is_null()) {
       // The instruction the piece starts at does not count, unless it starts
       // the stretch: the resume flag lets it run past instruction
       // breakpoints once.
@@ -189,12 +189,12 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
         r.raw().eflags ^= kEflagsResume;
         t.set_regs(r);
       }
-      auto c = ExecutionCounter::open(t.tid(), RemotePtr<>(d.until), d.until_count);
+      auto c = ExecutionCounter::open(t.tid(), d.until, d.until_count);
       if (!c.ok()) fatal(c.error().message);
       counter = std::make_unique<ExecutionCounter>(std::move(c.value()));
     }
     const TrapSet& traps = d.traps ? *d.traps : kNone;
-    uint64_t ip = t.regs().ip().as_int();
+    RemotePtr<> ip = t.regs().ip();
     // A breakpoint at the instruction about to run is stepped over first.
     bool at_break = d.skip_current && traps.breaks_at(ip);
     bool stepping = d.step || at_break;
@@ -203,7 +203,7 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
     bool ours = false;
     bool instruction_break = false;  // stopped by an instruction breakpoint or counter at its address
     {
-      ArmedTraps armed(t, traps, at_break ? ip : 0);
+      ArmedTraps armed(t, traps, at_break ? ip : RemotePtr<>());
       if (whole) {
         bool exec_here = !at_break && std::any_of(traps.hw.begin(), traps.hw.end(), [&](const HwWatch& w) {
           return w.kind == WatchKind::Exec && w.addr == ip;
@@ -218,8 +218,8 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
         siginfo_t si = t.siginfo();
         uint64_t slots = armed.hits();
         Registers r = t.regs();
-        uint64_t at = r.ip().as_int();
-        if (d.until && si.si_code == kTrapPerf) {
+        RemotePtr<> at = r.ip();
+        if (!d.until.is_null() && si.si_code == kTrapPerf) {
           hit.kind = TrapHit::Counted;
           hit.addr = d.until;
           instruction_break = true;
@@ -227,7 +227,7 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
         } else if (si.si_code == kSiKernel && armed.armed_sw(at - 1)) {
           hit.kind = TrapHit::Software;
           hit.addr = at - 1;
-          r.set_ip(RemotePtr(at - 1));
+          r.set_ip(at - 1);
           armed.disarm();
           t.set_regs(r);
           instruction_break = true;

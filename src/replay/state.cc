@@ -156,11 +156,11 @@ std::string describe_state(ReplaySession& s, bool json, pid_t only_pid) {
     std::vector<MappingState> maps;
     const FdTable* fds;
   };
-  std::map<pid_t, ProcessState> procs;
+  std::map<pid_t, ProcessState> procs;  // by recorded pid
   for (const auto& [tid, rt] : s.tasks()) {
     // Tasks on their way out (after exit or exit_group) are not part of it.
-    if (!rt->task->alive() || rt->exiting || (only_pid && rt->tgid != only_pid)) continue;
-    auto [it, fresh] = procs.try_emplace(rt->tgid, ProcessState{rt->tgid, {}, {}, rt->fds.get()});
+    if (!rt->task->alive() || rt->exiting || (only_pid && rt->tgid != RecordedTid{only_pid})) continue;
+    auto [it, fresh] = procs.try_emplace(rt->tgid.value, ProcessState{rt->tgid.value, {}, {}, rt->fds.get()});
     // A vfork child between leaving its parent's memory and getting its new
     // image has neither registers nor mappings of its own yet.
     if (fresh && !rt->in_exec) it->second.maps = mapping_states(s, *rt->task);

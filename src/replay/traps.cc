@@ -7,14 +7,14 @@ namespace rr {
 
 TrapSet merged_traps(const TrapSet& a, const TrapSet& b) {
   TrapSet out = a;
-  for (uint64_t x : b.sw)
+  for (RemotePtr<> x : b.sw)
     if (std::find(out.sw.begin(), out.sw.end(), x) == out.sw.end()) out.sw.push_back(x);
   for (const HwWatch& w : b.hw)
     if (std::find(out.hw.begin(), out.hw.end(), w) == out.hw.end() && out.hw.size() < 4) out.hw.push_back(w);
   return out;
 }
 
-bool traps_hit(const TrapSet& traps, const TrapHit& hit, uint64_t ip) {
+bool traps_hit(const TrapSet& traps, const TrapHit& hit, RemotePtr<> ip) {
   if (hit.kind == TrapHit::Software || (hit.kind == TrapHit::Hardware && hit.watch == WatchKind::Exec))
     return traps.breaks_at(hit.addr);
   if (hit.kind == TrapHit::Hardware)

@@ -15,7 +15,7 @@ namespace rr {
 enum class WatchKind : uint8_t { Exec = 0, Write = 1, Read = 3, Access = 4 };
 
 struct HwWatch {
-  uint64_t addr = 0;
+  RemotePtr<> addr;
   uint8_t len = 1;  // 1, 2, 4 or 8 (1 for Exec)
   WatchKind kind = WatchKind::Write;
   bool operator==(const HwWatch&) const = default;
@@ -23,11 +23,11 @@ struct HwWatch {
 
 // The debug-register watches covering [addr, addr + len): each 1, 2, 4 or
 // 8 bytes long and aligned to its length, as x86 requires, fewest first.
-inline std::vector<HwWatch> aligned_watches(uint64_t addr, uint64_t len, WatchKind kind) {
+inline std::vector<HwWatch> aligned_watches(RemotePtr<> addr, uint64_t len, WatchKind kind) {
   std::vector<HwWatch> out;
   while (len > 0) {
     uint8_t n = 8;
-    while (n > 1 && (addr % n != 0 || n > len)) n /= 2;
+    while (n > 1 && (addr.as_int() % n != 0 || n > len)) n /= 2;
     out.push_back(HwWatch{addr, n, kind});
     addr += n;
     len -= n;
@@ -36,12 +36,12 @@ inline std::vector<HwWatch> aligned_watches(uint64_t addr, uint64_t len, WatchKi
 }
 
 struct TrapSet {
-  std::vector<uint64_t> sw;   // software breakpoint addresses
-  std::vector<HwWatch> hw;    // at most 4
+  std::vector<RemotePtr<>> sw;  // software breakpoint addresses
+  std::vector<HwWatch> hw;      // at most 4
   bool empty() const { return sw.empty() && hw.empty(); }
   // Whether a software or debug-register breakpoint is at instruction `ip`.
-  bool breaks_at(uint64_t ip) const {
-    for (uint64_t a : sw)
+  bool breaks_at(RemotePtr<> ip) const {
+    for (RemotePtr<> a : sw)
       if (a == ip) return true;
     for (const HwWatch& w : hw)
       if (w.kind == WatchKind::Exec && w.addr == ip) return true;
@@ -53,7 +53,7 @@ struct TrapSet {
 // Why a run of user code stopped short of its event.
 struct TrapHit {
   enum Kind { Step, Software, Hardware, Counted } kind = Step;
-  uint64_t addr = 0;      // breakpoint address, or the watched address that hit
+  RemotePtr<> addr;       // breakpoint address, or the watched address that hit
   WatchKind watch = WatchKind::Exec;
   // Executions of the stretch's counted instruction (RunRequest's
   // stretch_counter) that began since the stretch did (its first
@@ -71,6 +71,6 @@ TrapSet merged_traps(const TrapSet& a, const TrapSet& b);
 // instruction breakpoint of either kind at one of its instructions (gdb's
 // hbreak fires before an int3 at the same instruction), one of its
 // watchpoints, or a step that lands where a run would have stopped.
-bool traps_hit(const TrapSet& traps, const TrapHit& hit, uint64_t ip);
+bool traps_hit(const TrapSet& traps, const TrapHit& hit, RemotePtr<> ip);
 
 }  // namespace rr

@@ -8,12 +8,14 @@
 namespace rr {
 namespace {
 
+RemotePtr<> ptr(uint64_t addr) { return RemotePtr<>(addr); }
+
 TEST(Position, ParsesAndPrintsTheSameText) {
   auto m = parse_position("37:0x55555555514b:700");
   ASSERT_TRUE(m.has_value());
   ASSERT_TRUE(m->located());
   EXPECT_EQ(m->position().event, 37u);
-  EXPECT_EQ(m->position().addr, 0x55555555514bu);
+  EXPECT_EQ(m->position().addr.as_int(), 0x55555555514bu);
   EXPECT_EQ(m->position().hits, 700u);
   EXPECT_EQ(position_text(*m), "37:0x55555555514b:700");
   // No executions yet: the first arrival at the instruction.
@@ -39,10 +41,10 @@ TEST(Position, RejectsMalformedText) {
 }
 
 TEST(Position, LocatedMarksCompareByTheirPosition) {
-  Mark a = Mark::at(Position{10, 0x400, 3});
-  Mark b = Mark::at(Position{10, 0x400, 3});
-  Mark c = Mark::at(Position{10, 0x400, 4});
-  Mark d = Mark::at(Position{10, 0x404, 3});
+  Mark a = Mark::at(Position{10, ptr(0x400), 3});
+  Mark b = Mark::at(Position{10, ptr(0x400), 3});
+  Mark c = Mark::at(Position{10, ptr(0x400), 4});
+  Mark d = Mark::at(Position{10, ptr(0x404), 3});
   EXPECT_EQ(a, b);
   EXPECT_FALSE(a == c);
   EXPECT_FALSE(a == d);
@@ -64,7 +66,7 @@ Mark route(uint64_t event, std::vector<Piece> pieces) {
 
 TrapSet sw(uint64_t addr) {
   TrapSet t;
-  t.sw.push_back(addr);
+  t.sw.push_back(ptr(addr));
   return t;
 }
 
@@ -80,28 +82,28 @@ TEST(Route, AddPieceMergesStepsAndRunsToTheSameTraps) {
   EXPECT_EQ(m.pieces[1].count, 2u);
   // Runs to other traps, and counted pieces, are pieces of their own.
   add_piece(m, run_piece(sw(0x404)));
-  add_piece(m, counted_piece(0x404, 3));
-  add_piece(m, counted_piece(0x404, 3));
+  add_piece(m, counted_piece(ptr(0x404), 3));
+  add_piece(m, counted_piece(ptr(0x404), 3));
   EXPECT_EQ(m.pieces.size(), 5u);
 }
 
 TEST(Route, AWholePieceReplacesOneOfTheSameInstruction) {
-  Mark m = Mark::at(Position{7, 0x400, 3});
-  add_piece(m, whole_piece(0x400, 9));
+  Mark m = Mark::at(Position{7, ptr(0x400), 3});
+  add_piece(m, whole_piece(ptr(0x400), 9));
   ASSERT_TRUE(m.located());
   EXPECT_EQ(m.position().hits, 9u);
   // At another instruction it goes on from the position.
-  add_piece(m, whole_piece(0x500, 1));
+  add_piece(m, whole_piece(ptr(0x500), 1));
   EXPECT_EQ(m.pieces.size(), 2u);
   EXPECT_FALSE(m.located());
 }
 
 TEST(Route, SearchFormRunsToArrivalsByBreakpoint) {
-  Piece whole = search_form(whole_piece(0x400, 4));
+  Piece whole = search_form(whole_piece(ptr(0x400), 4));
   EXPECT_EQ(whole.traps, sw(0x400));
   EXPECT_EQ(whole.count, 5u);  // arrival k + 1
-  EXPECT_EQ(whole.until, 0u);
-  Piece counted = search_form(counted_piece(0x400, 4));
+  EXPECT_TRUE(whole.until.is_null());
+  Piece counted = search_form(counted_piece(ptr(0x400), 4));
   EXPECT_EQ(counted.count, 4u);
   EXPECT_EQ(search_form(step_piece(3)), step_piece(3));
 }
@@ -118,9 +120,9 @@ TEST(Route, AtOrBeforeFollowsEventsThenRoutes) {
   EXPECT_FALSE(at_or_before(route(5, {run_piece(sw(0x404))}), later));
   // A counted step of a route is reached whole or not at all; positions at
   // one instruction by their executions.
-  EXPECT_FALSE(at_or_before(route(5, {counted_piece(0x400, 2)}), route(5, {counted_piece(0x400, 3)})));
-  EXPECT_TRUE(at_or_before(Mark::at(Position{5, 0x400, 2}), Mark::at(Position{5, 0x400, 3})));
-  EXPECT_FALSE(at_or_before(Mark::at(Position{5, 0x400, 3}), Mark::at(Position{5, 0x400, 2})));
+  EXPECT_FALSE(at_or_before(route(5, {counted_piece(ptr(0x400), 2)}), route(5, {counted_piece(ptr(0x400), 3)})));
+  EXPECT_TRUE(at_or_before(Mark::at(Position{5, ptr(0x400), 2}), Mark::at(Position{5, ptr(0x400), 3})));
+  EXPECT_FALSE(at_or_before(Mark::at(Position{5, ptr(0x400), 3}), Mark::at(Position{5, ptr(0x400), 2})));
   // The exit is after every point of its event.
   Mark exit = boundary;
   exit.at_exit = true;
@@ -142,11 +144,11 @@ TEST(Route, OrderNeedsNoReRunForRoutesThatExtendOneAnother) {
   EXPECT_EQ(route_order(exit, exit), 0);
   // Two roads into one stretch: only a re-run can tell.
   EXPECT_EQ(route_order(route(5, {run_piece(sw(0x400))}), route(5, {run_piece(sw(0x500))})), std::nullopt);
-  EXPECT_EQ(route_order(Mark::at(Position{5, 0x400, 1}), Mark::at(Position{5, 0x500, 1})), std::nullopt);
+  EXPECT_EQ(route_order(Mark::at(Position{5, ptr(0x400), 1}), Mark::at(Position{5, ptr(0x500), 1})), std::nullopt);
 }
 
 TEST(Route, ProgressSaysWhichPieceIsUnderWay) {
-  Mark target = route(5, {run_piece(sw(0x400)), step_piece(4), whole_piece(0x500, 6)});
+  Mark target = route(5, {run_piece(sw(0x400)), step_piece(4), whole_piece(ptr(0x500), 6)});
   RouteProgress none = progress_of(route(5, {}), target);
   EXPECT_EQ(none.piece, 0u);
   EXPECT_EQ(none.done, 0u);
@@ -157,7 +159,7 @@ TEST(Route, ProgressSaysWhichPieceIsUnderWay) {
   EXPECT_EQ(next.piece, 2u);
   EXPECT_EQ(next.done, 0u);
   // Into a whole piece: arrivals, k + 1 at (X, k).
-  RouteProgress arrivals = progress_of(Mark::at(Position{5, 0x500, 2}), Mark::at(Position{5, 0x500, 6}));
+  RouteProgress arrivals = progress_of(Mark::at(Position{5, ptr(0x500), 2}), Mark::at(Position{5, ptr(0x500), 6}));
   EXPECT_EQ(arrivals.piece, 0u);
   EXPECT_EQ(arrivals.done, 3u);
 }
@@ -165,7 +167,7 @@ TEST(Route, ProgressSaysWhichPieceIsUnderWay) {
 TEST(Route, WeightGrowsAlongARouteAndTheExitWeighsMost) {
   EXPECT_EQ(route_weight(route(5, {})), 0u);
   EXPECT_LT(route_weight(route(5, {step_piece(1)})), route_weight(route(5, {step_piece(2)})));
-  EXPECT_EQ(route_weight(Mark::at(Position{5, 0x400, 0})), 1u);
+  EXPECT_EQ(route_weight(Mark::at(Position{5, ptr(0x400), 0})), 1u);
   Mark exit = route(5, {});
   exit.at_exit = true;
   EXPECT_GT(route_weight(exit), route_weight(route(5, {step_piece(100000)})));
@@ -174,24 +176,24 @@ TEST(Route, WeightGrowsAlongARouteAndTheExitWeighsMost) {
 TEST(Traps, MergedKeepsEachTrapOnceAndFourDebugRegisters) {
   TrapSet a = sw(0x400);
   TrapSet b = sw(0x400);
-  b.sw.push_back(0x500);
-  for (uint64_t i = 0; i < 5; ++i) b.hw.push_back(HwWatch{0x1000 + 8 * i, 8, WatchKind::Write});
+  b.sw.push_back(ptr(0x500));
+  for (uint64_t i = 0; i < 5; ++i) b.hw.push_back(HwWatch{ptr(0x1000 + 8 * i), 8, WatchKind::Write});
   TrapSet m = merged_traps(a, b);
-  EXPECT_EQ(m.sw, (std::vector<uint64_t>{0x400, 0x500}));
+  EXPECT_EQ(m.sw, (std::vector<RemotePtr<>>{ptr(0x400), ptr(0x500)}));
   EXPECT_EQ(m.hw.size(), 4u);
 }
 
 TEST(Traps, HitsMatchTheirTraps) {
   TrapSet t = sw(0x400);
-  t.hw.push_back(HwWatch{0x2000, 4, WatchKind::Write});
-  EXPECT_TRUE(traps_hit(t, TrapHit{TrapHit::Software, 0x400}, 0x400));
-  EXPECT_TRUE(traps_hit(t, TrapHit{TrapHit::Hardware, 0x400, WatchKind::Exec}, 0x400));
-  EXPECT_TRUE(traps_hit(t, TrapHit{TrapHit::Hardware, 0x2000, WatchKind::Write}, 0x1234));
-  EXPECT_FALSE(traps_hit(t, TrapHit{TrapHit::Hardware, 0x2000, WatchKind::Read}, 0x1234));
-  EXPECT_FALSE(traps_hit(t, TrapHit{TrapHit::Software, 0x404}, 0x404));
+  t.hw.push_back(HwWatch{ptr(0x2000), 4, WatchKind::Write});
+  EXPECT_TRUE(traps_hit(t, TrapHit{TrapHit::Software, ptr(0x400)}, ptr(0x400)));
+  EXPECT_TRUE(traps_hit(t, TrapHit{TrapHit::Hardware, ptr(0x400), WatchKind::Exec}, ptr(0x400)));
+  EXPECT_TRUE(traps_hit(t, TrapHit{TrapHit::Hardware, ptr(0x2000), WatchKind::Write}, ptr(0x1234)));
+  EXPECT_FALSE(traps_hit(t, TrapHit{TrapHit::Hardware, ptr(0x2000), WatchKind::Read}, ptr(0x1234)));
+  EXPECT_FALSE(traps_hit(t, TrapHit{TrapHit::Software, ptr(0x404)}, ptr(0x404)));
   // A step that lands on a breakpoint is where a run would have stopped.
-  EXPECT_TRUE(traps_hit(t, TrapHit{TrapHit::Step}, 0x400));
-  EXPECT_FALSE(traps_hit(t, TrapHit{TrapHit::Step}, 0x401));
+  EXPECT_TRUE(traps_hit(t, TrapHit{TrapHit::Step}, ptr(0x400)));
+  EXPECT_FALSE(traps_hit(t, TrapHit{TrapHit::Step}, ptr(0x401)));
 }
 
 }  // namespace

@@ -205,23 +205,23 @@ TEST(FdTable, UnshareFilesGivesTheTaskItsOwnCopy) {
 TEST(AlignedWatches, SplitsIntoAlignedPowersOfTwo) {
   using rr::aligned_watches;
   using rr::WatchKind;
-  auto one = aligned_watches(0x1000, 8, WatchKind::Write);
+  auto one = aligned_watches(rr::RemotePtr<>(0x1000), 8, WatchKind::Write);
   ASSERT_EQ(one.size(), 1u);
-  EXPECT_EQ(one[0].addr, 0x1000u);
+  EXPECT_EQ(one[0].addr.as_int(), 0x1000u);
   EXPECT_EQ(one[0].len, 8);
   // 0x1003..0x100f: 1 at 0x1003, 4 at 0x1004, 8 at 0x1008 (12 bytes).
-  auto odd = aligned_watches(0x1003, 13, WatchKind::Access);
+  auto odd = aligned_watches(rr::RemotePtr<>(0x1003), 13, WatchKind::Access);
   ASSERT_EQ(odd.size(), 3u);
-  EXPECT_EQ(odd[0].addr, 0x1003u);
+  EXPECT_EQ(odd[0].addr.as_int(), 0x1003u);
   EXPECT_EQ(odd[0].len, 1);
-  EXPECT_EQ(odd[1].addr, 0x1004u);
+  EXPECT_EQ(odd[1].addr.as_int(), 0x1004u);
   EXPECT_EQ(odd[1].len, 4);
-  EXPECT_EQ(odd[2].addr, 0x1008u);
+  EXPECT_EQ(odd[2].addr.as_int(), 0x1008u);
   EXPECT_EQ(odd[2].len, 8);
   uint64_t covered = 0;
-  for (const auto& w : aligned_watches(0x2001, 30, WatchKind::Write)) {
-    EXPECT_EQ(w.addr % w.len, 0u);
-    EXPECT_EQ(w.addr, 0x2001u + covered);
+  for (const auto& w : aligned_watches(rr::RemotePtr<>(0x2001), 30, WatchKind::Write)) {
+    EXPECT_EQ(w.addr.as_int() % w.len, 0u);
+    EXPECT_EQ(w.addr.as_int(), 0x2001u + covered);
     covered += w.len;
   }
   EXPECT_EQ(covered, 30u);

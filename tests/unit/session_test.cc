@@ -64,7 +64,7 @@ TEST(Session, EndsAndReapsItsTracees) {
     child = c->task->tid();
     SessionTask& pt = s.add_process(std::move(p), std::make_shared<FdTable>());
     SessionTask& ct = s.add_clone(pt, std::move(c), SIGCHLD);
-    EXPECT_EQ(ct.tgid, child);
+    EXPECT_EQ(ct.tgid.value, child);
     EXPECT_NE(ct.fds, pt.fds);
     EXPECT_EQ(s.tasks().size(), 2u);
   }
@@ -82,15 +82,15 @@ TEST(Session, KeepsALeaderThatEndedBeforeItsThreadsUntilItsProcessIsKilled) {
   // Booked as a thread of the leader's process (it is a process of its own
   // to the kernel, which the session does not ask).
   SessionTask& tt = s.add_clone(lt, std::move(other), CLONE_THREAD | CLONE_FILES | CLONE_VM | CLONE_SIGHAND);
-  EXPECT_EQ(tt.tgid, tgid);
+  EXPECT_EQ(tt.tgid.value, tgid);
   EXPECT_EQ(tt.fds, lt.fds);
-  EXPECT_EQ(s.thread_count(tgid), 2u);
+  EXPECT_EQ(s.thread_count(RecordedTid{tgid}), 2u);
   s.keep_zombie_leader(RecordedTid{tgid});
-  EXPECT_EQ(s.thread_count(tgid), 1u);
+  EXPECT_EQ(s.thread_count(RecordedTid{tgid}), 1u);
   EXPECT_TRUE(s.has_zombies());
   ASSERT_NE(s.zombie(RecordedTid{tgid}), nullptr);
   EXPECT_TRUE(s.zombie(RecordedTid{tgid})->alive());
-  s.kill_processes(tgid);
+  s.kill_processes(RecordedTid{tgid});
   EXPECT_FALSE(s.has_zombies());
   EXPECT_TRUE(s.tasks().empty());
   EXPECT_TRUE(reaped(tgid));
