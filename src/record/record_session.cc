@@ -539,7 +539,7 @@ Status RecordSession::on_group_stop(RecordTask& t) {
 
 void RecordSession::continue_group_stops() {
   constexpr uint64_t kWakes = (1ull << (SIGCONT - 1)) | (1ull << (SIGKILL - 1));
-  std::set<pid_t> continued;
+  std::set<RecordedTid> continued;
   for (const auto& [tid, t] : tasks_) {
     if (t->state != RecordTask::State::GroupStopped) continue;
     // A SIGCONT sent to the process is pending in the shared set of every
