@@ -41,6 +41,7 @@ void Task::reopen_mem() {
 void Task::send_kill() {
   if (!alive_) return;
   syscall(SYS_tkill, tid_, SIGKILL);
+  regs_cached_ = false;
   // A task sitting in a ptrace stop we already collected (PTRACE_EVENT_EXIT)
   // reports nothing new until it is let go.
   ptrace(PTRACE_CONT, tid_, nullptr, nullptr);
@@ -67,6 +68,7 @@ void Task::resume(ResumeHow how, int sig) {
 }
 
 bool Task::try_resume(ResumeHow how, int sig) {
+  regs_cached_ = false;
   int req = PTRACE_CONT;
   switch (how) {
     case ResumeHow::Cont: req = PTRACE_CONT; break;
@@ -118,12 +120,15 @@ WaitStatus Task::wait_until_ended() {
 }
 
 Registers Task::regs() {
-  user_regs_struct r;
-  if (ptrace(PTRACE_GETREGS, tid_, nullptr, &r) != 0) fatal_errno("PTRACE_GETREGS");
-  return Registers(r);
+  if (!regs_cached_) {
+    if (ptrace(PTRACE_GETREGS, tid_, nullptr, &regs_cache_) != 0) fatal_errno("PTRACE_GETREGS");
+    regs_cached_ = true;
+  }
+  return Registers(regs_cache_);
 }
 
 void Task::set_regs(const Registers& regs) {
+  regs_cached_ = false;
   if (ptrace(PTRACE_SETREGS, tid_, nullptr, &regs.raw()) != 0) fatal_errno("PTRACE_SETREGS");
 }
 

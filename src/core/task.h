@@ -137,6 +137,12 @@ class Task {
   RecordedTid recorded_tid_;
   ScopedFd mem_fd_;
   bool alive_ = true;
+  // The registers as PTRACE_GETREGS last read them during this stop. A
+  // stopped tracee's registers change only through this Task: a resume or
+  // kill drops the copy, and so does set_regs, since the kernel may adjust
+  // what it is given (flags bits, segments).
+  user_regs_struct regs_cache_{};
+  bool regs_cached_ = false;
 };
 
 }  // namespace rr

@@ -476,7 +476,7 @@ Status RecordSession::resume_running(RecordTask& t) {
     t.pending_signal_frame.reset();
   }
   if (!t.in_syscall) {
-    t.cpu_ns_at_run = thread_cpu_ns(t.live_tgid(), t.tid());
+    t.cpu_ns_sampled = 0;
     t.ran_since = std::chrono::steady_clock::now();
   }
   int sig = t.deliver_sig;
@@ -616,14 +616,22 @@ Status RecordSession::check_long_run() {
   RecordTask* t = running_;
   if (!t || t->state != RecordTask::State::Running || t->in_syscall) return {};
   // CPU time, not wall time: a thread that waits for a CPU on a loaded
-  // machine has not run long. Where the CPU time cannot be read, wall time
-  // counts; and a run of 20 times the limit in wall time ends it anyway, so
-  // that recording never waits without end.
+  // machine has not run long. The CPU time is sampled first at this
+  // function's first look during the run (a quarter second in, at most);
+  // the wall time before that sample counts as CPU time. Where the CPU time
+  // cannot be read, wall time counts; and a run of 20 times the limit in
+  // wall time ends it anyway, so that recording never waits without end.
+  auto nanos = [](auto d) { return (uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(); };
   uint64_t limit_ns = (uint64_t)spin_limit_ms_ * 1000000;
-  uint64_t wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t->ran_since).count();
+  auto now = std::chrono::steady_clock::now();
+  uint64_t wall_ns = nanos(now - t->ran_since);
   uint64_t now_ns = thread_cpu_ns(t->live_tgid(), t->tid());
-  bool cpu_known = now_ns != 0 && t->cpu_ns_at_run != 0 && now_ns >= t->cpu_ns_at_run;
-  uint64_t ran_ns = cpu_known ? now_ns - t->cpu_ns_at_run : wall_ns;
+  if (t->cpu_ns_sampled == 0) {
+    t->cpu_ns_sampled = now_ns;
+    t->cpu_sampled_at = now;
+  }
+  bool cpu_known = now_ns != 0 && t->cpu_ns_sampled != 0 && now_ns >= t->cpu_ns_sampled;
+  uint64_t ran_ns = cpu_known ? now_ns - t->cpu_ns_sampled + nanos(t->cpu_sampled_at - t->ran_since) : wall_ns;
   if (ran_ns < limit_ns && wall_ns < 20 * limit_ns) return {};
   const RecordTask* waiting = nullptr;
   for (const auto& [tid, o] : tasks_)

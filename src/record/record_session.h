@@ -65,8 +65,12 @@ struct RecordTask : SessionTask {
   // syscall_restart.h) and the kernel has not shown yet whether a signal
   // turns it into EINTR or the call restarts.
   bool restart_undecided = false;
-  uint64_t cpu_ns_at_run = 0;         // its CPU time (ns) when it last started running user code
-  std::chrono::steady_clock::time_point ran_since;  // and the time then
+  std::chrono::steady_clock::time_point ran_since;  // when it last started running user code
+  // Its CPU time (ns) at the first look of check_long_run during that run
+  // (0: none yet), and when that was: /proc is read only for a long run,
+  // never at each event.
+  uint64_t cpu_ns_sampled = 0;
+  std::chrono::steady_clock::time_point cpu_sampled_at;
   RecordedTid exec_former_tid;         // it execed from a non-leader thread: its tid until the execve's frame
   EchoCapture echo;                    // bytes its current syscall moves to stdout/stderr from another fd
   pid_t tid() const { return task->tid(); }
