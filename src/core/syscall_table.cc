@@ -8,6 +8,7 @@
 // breaks replay. Where a rule is approximate it errs on the side of more.
 #include "core/syscall_table.h"
 
+#include "core/syscall_custom.h"
 #include "core/syscall_names.h"
 
 #include <signal.h>
@@ -35,31 +36,6 @@
 
 namespace rr {
 
-// Defined in syscall_table_custom.cc.
-namespace syscall_custom {
-using Out = std::vector<MemRange>;
-std::string iov_read(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string recvmsg(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string recvmmsg(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string ioctl(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string fcntl(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string select(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string pselect6(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string clock_nanosleep(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string capget(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string prctl(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string arch_prctl(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string futex(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string mincore(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string clone(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string clone3(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string sysfs(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string msgrcv(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string msgctl(const SyscallArgs&, SyscallMemReader&, Out&);
-std::string semctl(const SyscallArgs&, SyscallMemReader&, Out&);
-// Whether `ret` is what an interrupted syscall returns at its exit stop.
-bool interrupted(int64_t ret);
-}  // namespace syscall_custom
 
 namespace {
 
@@ -188,6 +164,16 @@ struct Row {
   consteval Row wait_mask(int mask, int size) const {
     Row r = *this;
     r.desc.wait_mask = {static_cast<int8_t>(mask), static_cast<int8_t>(size), false};
+    return r;
+  }
+  consteval Row cancel() const {
+    Row r = *this;
+    r.desc.cancelled = true;
+    return r;
+  }
+  consteval Row refuse_if(EntryCheck check) const {
+    Row r = *this;
+    r.desc.refuse = check;
     return r;
   }
   // The mask's address and size are a pair at the address in `pair`.
@@ -448,8 +434,8 @@ constexpr Row kRows[] = {
     execute_same("arch_prctl", custom::arch_prctl),
     execute_same("set_tid_address"),
     execute_same("set_robust_list"),
-    // Recording refuses rseq (ENOSYS), so replay only repeats the refusal.
-    emulate("rseq"),
+    // Recording cancels rseq (ENOSYS), so replay only repeats the refusal.
+    emulate("rseq").cancel(),
     emulate("get_robust_list", {fixed(1, kU64), fixed(2, kU64)}),
     emulate("uname", {fixed(0, kUtsname)}),
     emulate("sysinfo", {fixed(0, kSysinfo)}),
@@ -468,8 +454,8 @@ constexpr Row kRows[] = {
     // in replay come from the trace, not from a mount namespace). A new PID
     // namespace is refused at record time: the tids its tasks see are not
     // the ones the recorder sees.
-    emulate("unshare").fds(fd_op(FdOp::Unshare, 0)),
-    emulate("setns"),
+    emulate("unshare").fds(fd_op(FdOp::Unshare, 0)).refuse_if(custom::refused_unshare),
+    emulate("setns").refuse_if(custom::refused_setns),
     emulate("sethostname"),
     emulate("setdomainname"),
     emulate("mount"),
@@ -618,8 +604,8 @@ constexpr Row kRows[] = {
     // New processes and threads.
     clone_row("fork"),
     clone_row("vfork"),
-    clone_row("clone", custom::clone),
-    clone_row("clone3", custom::clone3),
+    clone_row("clone", custom::clone).refuse_if(custom::refused_clone),
+    clone_row("clone3", custom::clone3).refuse_if(custom::refused_clone),
 
     // What the engine cannot reproduce yet.
     unsupported("ptrace"),
@@ -750,6 +736,11 @@ std::string not_supported(int64_t nr) {
 }
 
 }  // namespace
+
+std::string refused_at_entry(const SyscallArgs& call, SyscallMemReader& mem, pid_t tid) {
+  const Row* row = find_row(call.nr);
+  return row && row->desc.refuse ? row->desc.refuse(call, mem, tid) : std::string();
+}
 
 SyscallArgs syscall_args(int64_t nr, const Registers& entry) {
   SyscallArgs call;

@@ -132,6 +132,13 @@ struct SigmaskArg {
   bool indirect = false;  // `mask` points to {sigset_t*, size} instead (pselect6)
 };
 
+struct SyscallArgs;
+class SyscallMemReader;
+// Why recording cannot follow a call, decided at its entry from its
+// arguments (and, for descriptors, what thread `tid`'s fd names); empty
+// when it can.
+using EntryCheck = std::string (*)(const SyscallArgs& call, SyscallMemReader& mem, pid_t tid);
+
 // What the table says about one syscall number: one row, every column.
 struct SyscallDesc {
   int nr = -1;
@@ -140,6 +147,12 @@ struct SyscallDesc {
   FdWrite write;
   FdEffect fds;
   SigmaskArg wait_mask;
+  EntryCheck refuse = nullptr;  // calls with some arguments are refused
+  // Recording cancels the call at its entry: the program gets ENOSYS
+  // (rseq: the kernel would write the current CPU into the registered area
+  // at any preemption, and abort critical sections at points replay cannot
+  // find again).
+  bool cancelled = false;
 };
 
 // The description of `nr`, or nullptr when the table does not know it.
@@ -175,5 +188,9 @@ bool installed_sigmask(const SyscallArgs& call, SyscallMemReader& mem, RemotePtr
 // from its argument struct); fork is SIGCHLD, vfork CLONE_VM|CLONE_VFORK|SIGCHLD.
 // Returns false when clone3's struct cannot be read.
 bool clone_flags(const SyscallArgs& call, SyscallMemReader& mem, uint64_t* flags);
+
+// Why recording cannot follow this call of thread `tid` (its row's refuse
+// column), or empty.
+std::string refused_at_entry(const SyscallArgs& call, SyscallMemReader& mem, pid_t tid);
 
 }  // namespace rr

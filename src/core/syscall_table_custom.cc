@@ -25,6 +25,7 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -32,6 +33,7 @@
 #include <cstdio>
 
 #include "core/syscall_restart.h"
+#include "core/syscall_custom.h"
 #include "core/syscall_table.h"
 #include "core/tracee_abi.h"
 
@@ -46,7 +48,6 @@
 namespace rr::syscall_custom {
 namespace {
 
-using Out = std::vector<MemRange>;
 
 static_assert(sizeof(struct timespec) == 16 && sizeof(struct timeval) == 16);
 static_assert(sizeof(struct pollfd) == 8);
@@ -189,6 +190,39 @@ bool interrupted(int64_t ret) { return ret == -EINTR || is_restart_code(ret); }
 std::string iov_read(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
   add_iov(mem, c.arg[1], c.arg[2], static_cast<uint64_t>(c.ret), out);
   return {};
+}
+
+// Recording follows a new task only where replay can make the same one.
+std::string refused_clone(const SyscallArgs& c, SyscallMemReader& mem, pid_t) {
+  uint64_t flags = 0;
+  if (!clone_flags(c, mem, &flags)) return {};  // the call fails with EFAULT
+  std::string name = c.nr == SYS_clone3 ? "clone3" : "clone";
+  if (flags & CLONE_NEWPID) return name + " into a new PID namespace (CLONE_NEWPID) is not supported yet";
+  if ((flags & CLONE_VM) && !(flags & (CLONE_THREAD | CLONE_VFORK)))
+    return name + " of a process sharing its parent's memory (CLONE_VM without CLONE_THREAD or CLONE_VFORK) is not supported yet";
+  if (!(flags & CLONE_THREAD) && (flags & CSIGNAL) != SIGCHLD && (flags & CSIGNAL) != 0)
+    return name + " with an exit signal other than SIGCHLD is not supported yet";
+  return {};
+}
+
+// A new PID namespace would give the tasks made after it tids the recorder
+// does not see.
+std::string refused_unshare(const SyscallArgs& c, SyscallMemReader&, pid_t) {
+  return (c.arg[0] & CLONE_NEWPID) ? "unshare into a new PID namespace is not supported yet" : std::string();
+}
+
+// setns with type 0 takes the namespace's type from the descriptor: a PID
+// namespace's, or a pidfd (which moves into all of a process's namespaces).
+std::string refused_setns(const SyscallArgs& c, SyscallMemReader&, pid_t tid) {
+  bool pid_ns = c.arg[1] & CLONE_NEWPID;
+  if (c.arg[1] == 0) {
+    char link[64] = "";
+    std::string path = "/proc/" + std::to_string(tid) + "/fd/" + std::to_string((int)c.arg[0]);
+    ssize_t n = readlink(path.c_str(), link, sizeof(link) - 1);
+    std::string target(link, n > 0 ? n : 0);
+    pid_ns = target.rfind("pid:", 0) == 0 || target == "anon_inode:[pidfd]";
+  }
+  return pid_ns ? "setns into a new PID namespace is not supported yet" : std::string();
 }
 
 // sysfs(2, index, buf) writes a file system type's name (nul-terminated)

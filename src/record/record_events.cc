@@ -120,28 +120,6 @@ void RecordSession::on_exec_done(RecordTask& rt, trace::ExecImage::Builder out) 
   rt.last_event_regs = img.regs;
 }
 
-// Entering a new PID namespace (unshare, setns) would give the tasks made
-// after it tids the recorder does not see: refused, like clone's
-// CLONE_NEWPID. setns with type 0 takes the namespace's type from its fd.
-static Status refuse_pid_namespace(Task& t, int64_t nr, const Registers& entry) {
-  bool pid_ns = false;
-  if (nr == SYS_unshare) pid_ns = entry.arg(0) & CLONE_NEWPID;
-  if (nr == SYS_setns) {
-    uint64_t type = entry.arg(1);
-    if (type == 0) {
-      char link[64] = "";
-      std::string path = "/proc/" + std::to_string(t.tid()) + "/fd/" + std::to_string((int)entry.arg(0));
-      ssize_t n = readlink(path.c_str(), link, sizeof(link) - 1);
-      // A pidfd, or a PID namespace's fd: both can move the caller's children.
-      pid_ns = n > 0 && (std::string(link, n).rfind("pid:", 0) == 0 || std::string(link, n) == "anon_inode:[pidfd]");
-    } else {
-      pid_ns = type & CLONE_NEWPID;
-    }
-  }
-  if (!pid_ns) return {};
-  return make_error(ErrorKind::Unsupported, syscall_name(nr) + " into a new PID namespace is not supported yet");
-}
-
 Status RecordSession::on_syscall_entry(RecordTask& rt) {
   Task& t = *rt.task;
   rt.entry_regs = t.regs();
@@ -158,27 +136,12 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
   if (!desc) return make_error(ErrorKind::Unsupported, "syscall " + syscall_name(nr) + " (" + std::to_string(nr) + ") is not supported yet" + where);
   if (desc->policy == ReplayPolicy::Unsupported)
     return make_error(ErrorKind::Unsupported, std::string("syscall ") + desc->name + " is not supported yet" + where);
-  if (desc->policy == ReplayPolicy::Clone) {
-    SyscallArgs call = syscall_args(nr, entry_regs_);
+  {
     TaskMemReader reader(t);
-    uint64_t flags = 0;
-    if (clone_flags(call, reader, &flags)) {
-      if (flags & CLONE_NEWPID)
-        return make_error(ErrorKind::Unsupported, std::string(desc->name) + " into a new PID namespace (CLONE_NEWPID) is not supported yet" + where);
-      if ((flags & CLONE_VM) && !(flags & (CLONE_THREAD | CLONE_VFORK)))
-        return make_error(ErrorKind::Unsupported, std::string(desc->name) +
-                          " of a process sharing its parent's memory (CLONE_VM without CLONE_THREAD or "
-                          "CLONE_VFORK) is not supported yet" + where);
-      if (!(flags & CLONE_THREAD) && (flags & CSIGNAL) != SIGCHLD && (flags & CSIGNAL) != 0)
-        return make_error(ErrorKind::Unsupported, std::string(desc->name) + " with an exit signal other than SIGCHLD is not supported yet" + where);
-    }
+    std::string refused = refused_at_entry(syscall_args(nr, entry_regs_), reader, t.tid());
+    if (!refused.empty()) return make_error(ErrorKind::Unsupported, refused + where);
   }
-  if (Status refused = refuse_pid_namespace(t, nr, entry_regs_); !refused.ok())
-    return make_error(refused.error().kind, refused.error().message + where);
-  if (nr == SYS_rseq) {
-    // Refused (ENOSYS): the kernel would write the current CPU into the
-    // registered area at any preemption and abort critical sections at
-    // points replay cannot find again.
+  if (desc->cancelled) {
     Registers r = entry_regs_;
     r.set_syscallno(-1);
     t.set_regs(r);

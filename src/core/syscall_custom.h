@@ -1,0 +1,44 @@
+// The rows of the syscall table (syscall_table.cc) whose outputs or
+// refusals take more than a size rule name these functions; they are
+// defined in syscall_table_custom.cc. Output functions append the ranges the
+// kernel wrote and return empty, or a reason the call cannot be recorded;
+// refusal functions (EntryCheck) return why recording cannot follow a call.
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "core/syscall_table.h"
+
+namespace rr {
+
+namespace syscall_custom {
+using Out = std::vector<MemRange>;
+std::string iov_read(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string recvmsg(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string recvmmsg(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string ioctl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string fcntl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string select(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string pselect6(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string clock_nanosleep(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string capget(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string prctl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string arch_prctl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string futex(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string mincore(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string clone(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string clone3(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string sysfs(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string refused_clone(const SyscallArgs&, SyscallMemReader&, pid_t);
+std::string refused_unshare(const SyscallArgs&, SyscallMemReader&, pid_t);
+std::string refused_setns(const SyscallArgs&, SyscallMemReader&, pid_t);
+std::string msgrcv(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string msgctl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string semctl(const SyscallArgs&, SyscallMemReader&, Out&);
+// Whether `ret` is what an interrupted syscall returns at its exit stop.
+bool interrupted(int64_t ret);
+}  // namespace syscall_custom
+
+}  // namespace rr
