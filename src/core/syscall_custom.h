@@ -37,6 +37,8 @@ std::string refused_setns(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string msgrcv(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string msgctl(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string semctl(const SyscallArgs&, SyscallMemReader&, Out&);
+// A number above the table: only the kernel's -ENOSYS can be recorded.
+std::string unknown_number(const SyscallArgs&, SyscallMemReader&, Out&);
 // Whether `ret` is what an interrupted syscall returns at its exit stop.
 bool interrupted(int64_t ret);
 }  // namespace syscall_custom

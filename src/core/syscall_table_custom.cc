@@ -240,6 +240,14 @@ std::string sysfs(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
   return "sysfs wrote a name longer than 255 bytes";
 }
 
+// A number above the table that the kernel ran as no syscall is recorded
+// as that answer; one the kernel knew did something rr cannot describe.
+std::string unknown_number(const SyscallArgs& c, SyscallMemReader&, Out&) {
+  if (c.ret == -ENOSYS) return {};
+  return "syscall " + std::to_string(c.nr) + ", unknown to this rr, returned " + std::to_string(c.ret) +
+         " on this kernel: it is not supported yet";
+}
+
 // msgrcv writes the message's type (a long) and `ret` bytes of text.
 std::string msgrcv(const SyscallArgs& c, SyscallMemReader&, Out& out) {
   add(out, c.arg[1], sizeof(long) + static_cast<uint64_t>(c.ret));

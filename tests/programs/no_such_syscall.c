@@ -21,6 +21,8 @@ int main(void)
     probe("syscall(-1)", -1);
     probe("syscall(-10)", -10);
     probe("syscall(400), in the gap of the 64-bit table", 400);
+    probe("syscall(600), above the table", 600);
+    probe("syscall(1008), rr's check for itself", 1008);
     probe("syscall(9999)", 9999);
     probe("syscall(0xffffffff)", 0xffffffffL);
     /* The calls did not touch the registers a program keeps across them. */
