@@ -101,6 +101,12 @@ void FdTable::on_exec() {
   }
 }
 
+void FdTable::mark_echo(int64_t fd, int target) {
+  auto it = fds_.find((int)fd);
+  bool cloexec = it != fds_.end() && it->second.cloexec;
+  set((int)fd, target == 2 ? Kind::Stderr : Kind::Stdout, cloexec);
+}
+
 int FdTable::echo_target(int64_t fd) const {
   auto it = fds_.find((int)fd);
   if (it == fds_.end()) return 0;

@@ -38,6 +38,11 @@ class FdTable {
 
   // 1 or 2 when `fd` writes to the original stdout or stderr, else 0.
   int echo_target(int64_t fd) const;
+  // The recording found that the new descriptor `fd` reaches the original
+  // stdout (1) or stderr (2) although the syscalls' results do not say so
+  // (pidfd_getfd of one, an open of /dev/stdout or /proc/self/fd/1): the
+  // trace carries that, and recording and replay mark it here alike.
+  void mark_echo(int64_t fd, int target);
   const std::map<int, Entry>& entries() const { return fds_; }
   void set_entries(std::map<int, Entry> entries) { fds_ = std::move(entries); }
   static const char* kind_name(Kind kind);

@@ -122,6 +122,13 @@ void RecordSession::on_exec_done(RecordTask& rt, trace::ExecImage::Builder out) 
 
 Status RecordSession::on_syscall_entry(RecordTask& rt) {
   Task& t = *rt.task;
+  if (echo_writer_ && echo_writer_ != &rt && writes_to_echo(rt, t.regs())) {
+    // Not one step of the entry is taken: when the gate opens, the stop is
+    // handled again from the start.
+    rt.state = RecordTask::State::EchoWait;
+    if (running_ == &rt) running_ = nullptr;
+    return {};
+  }
   rt.entry_regs = t.regs();
   RR_TRY(check_restart(rt, rt.entry_regs, true));
   rt.exec_seen = false;
@@ -174,8 +181,21 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
   return {};
 }
 
+bool RecordSession::writes_to_echo(const RecordTask& t, const Registers& entry) const {
+  const SyscallDesc* desc = syscall_desc(entry.syscallno());
+  return desc && desc->write.writes() && t.fds->echo_target((int64_t)entry.arg(desc->write.fd));
+}
+
+void RecordSession::open_echo_gate(const RecordTask& t) {
+  if (echo_writer_ != &t) return;
+  echo_writer_ = nullptr;
+  for (auto& [tid, o] : tasks_)
+    if (o->state == RecordTask::State::EchoWait) o->state = RecordTask::State::Unprocessed;
+}
+
 Status RecordSession::on_syscall_exit(RecordTask& rt) {
   Task& t = *rt.task;
+  open_echo_gate(rt);
   rt.echo.restore_registers(t);
   Registers regs = t.regs();
   const Registers& entry_regs_ = rt.entry_regs;
@@ -245,6 +265,12 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     record_echo(rt, *desc, call, sc);
   }
   FdTable::on_syscall(rt.fds, nr, call.arg, call.ret, [&](RemotePtr<> a, void* b, size_t n) { return t.read_mem(a, b, n); });
+  if (desc->fds.op == FdOp::NewInResult && !call.failed() && !rt.fds->echo_target(call.ret)) {
+    if (int target = original_output(t.tid(), (int)call.ret)) {
+      rt.fds->mark_echo(call.ret, target);
+      sc.setNewFdEcho(target);
+    }
+  }
   regs_to_capnp(regs, sc.initExitRegs());
   rt.last_event_regs = regs;
   rt.restart_undecided = restart_undecided(regs);

@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
@@ -195,7 +196,26 @@ RecordSession::RecordSession(std::unique_ptr<TraceWriter> writer, std::string ex
       files_(writer_->dir()),
       exe_path_(std::move(exe_path)),
       spin_limit_ms_(spin_limit_ms),
-      bound_cpu_(choose_cpu()) {}
+      bound_cpu_(choose_cpu()) {
+  // The tracees inherit rr's stdout and stderr.
+  for (int fd : {1, 2}) {
+    struct stat st;
+    if (fstat(fd, &st) == 0) output_files_[fd - 1] = {st.st_dev, st.st_ino};
+  }
+}
+
+// A file is the original stdout or stderr when it is the same inode, except
+// the memory devices (/dev/null, /dev/zero): a program's own /dev/null is
+// not where the user reads, even when rr's stdout is /dev/null too.
+int RecordSession::original_output(pid_t tid, int fd) const {
+  struct stat st;
+  std::string path = "/proc/" + std::to_string(tid) + "/fd/" + std::to_string(fd);
+  if (stat(path.c_str(), &st) != 0) return 0;
+  if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1) return 0;
+  for (int k = 0; k < 2; ++k)
+    if (output_files_[k] && output_files_[k]->first == st.st_dev && output_files_[k]->second == st.st_ino) return k + 1;
+  return 0;
+}
 
 RecordSession::~RecordSession() { kill_processes(std::nullopt); }
 
@@ -417,6 +437,7 @@ void RecordSession::adopt_exec_thread(RecordedTid tgid, RecordedTid former, int 
   std::unique_ptr<Task> leader_thread;
   if (std::unique_ptr<RecordTask> leader = take_task(tgid)) {
     if (running_ == leader.get()) running_ = nullptr;
+    open_echo_gate(*leader);
     // Signals held for the leader were sent to the process; exec keeps them.
     for (const siginfo_t& si : leader->held) execer->held.push_back(si);
     leader_thread = std::move(leader->task);
@@ -452,6 +473,7 @@ void RecordSession::remove_task(RecordedTid tid) {
   RecordTask* t = find_task(tid);
   if (!t) return;
   if (running_ == t) running_ = nullptr;
+  open_echo_gate(*t);
   RecordedTid tgid = t->tgid;
   forget_task(tid);
   if (thread_count(tgid) == 0 && !zombie(tgid)) exiting_groups_.erase(tgid);
@@ -609,6 +631,7 @@ Status RecordSession::record_entry(RecordTask& t) {
   t.entry_recorded = true;
   t.state = RecordTask::State::InKernel;
   if (running_ == &t) running_ = nullptr;
+  if (writes_to_echo(t, t.entry_regs)) echo_writer_ = &t;
   return finish_frame(msg);
 }
 
@@ -746,6 +769,7 @@ Status RecordSession::on_task_end(RecordTask& t, const WaitStatus& status, bool 
     if (tid == t.tgid && thread_count(t.tgid) > 1) {
       // A leader ends for good only with its last thread.
       running_ = nullptr;
+      open_echo_gate(t);
       keep_zombie_leader(tid);
       return {};
     }

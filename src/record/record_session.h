@@ -46,6 +46,8 @@ struct RecordTask : SessionTask {
     InKernel,     // inside a syscall whose entry is recorded; may block
     Running,      // the one thread allowed to run user code
     GroupStopped, // in a group stop (SIGSTOP and the like): waits for a SIGCONT
+    EchoWait,     // at the entry of a write to stdout/stderr while another thread's
+                  // is in the kernel: waits for that one's exit (`pending` is the entry)
   };
   State state = State::Ready;
   WaitStatus pending;                 // the unhandled stop (Unprocessed)
@@ -142,6 +144,17 @@ class RecordSession : public Session<RecordTask> {
   void record_echo(RecordTask& t, const SyscallDesc& desc, const SyscallArgs& call, trace::SyscallEvent::Builder sc);
   // Forgets an ended task (and its process's exit_group state with its last task).
   void remove_task(RecordedTid tid);
+  // The echo gate. Two threads' writes to stdout or stderr, both in the
+  // kernel at once, could land in one order and have their exits recorded
+  // in the other, and `replay -a` would echo the lines swapped. So while
+  // one such write is in the kernel with its entry recorded (echo_writer_),
+  // another thread at the entry of one waits (EchoWait) until its exit is
+  // recorded: the events' order is then the order the bytes arrived in.
+  bool writes_to_echo(const RecordTask& t, const Registers& entry) const;
+  // 1 or 2 when thread `tid`'s descriptor `fd` is the file rr's stdout or
+  // stderr was at the start, else 0.
+  int original_output(pid_t tid, int fd) const;
+  void open_echo_gate(const RecordTask& t);
 
   std::unique_ptr<TraceWriter> writer_;
   FileStore files_;
@@ -149,6 +162,8 @@ class RecordSession : public Session<RecordTask> {
   std::map<pid_t, int> early_stops_;     // stops of new tasks seen before their parent's clone event
   std::set<RecordedTid> exiting_groups_; // processes in exit_group or a fatal signal
   RecordTask* running_ = nullptr;
+  const RecordTask* echo_writer_ = nullptr;  // the echo gate's holder (writes_to_echo)
+  std::optional<std::pair<dev_t, ino_t>> output_files_[2];  // rr's stdout and stderr at the start
   RecordedTid last_scheduled_;
   int slice_events_ = 0;                 // events of running_ since it was picked
   RecordedTid initial_tgid_;

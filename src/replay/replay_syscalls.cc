@@ -223,8 +223,10 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
   for (int i = 0; i < 6; ++i) args[i] = regs_from_capnp(sc.getEntryRegs()).arg(i);
   // An exec of a vfork child replaced rt.task: `t` is gone then.
   Task& now = *rt.task;
-  if (now.alive() && !rt.exiting)
+  if (now.alive() && !rt.exiting) {
     FdTable::on_syscall(rt.fds, nr, args, result, [&](RemotePtr<> a, void* b, size_t n) { return now.read_mem(a, b, n); });
+    if (int target = sc.getNewFdEcho()) rt.fds->mark_echo(result, target);
+  }
   return {};
 }
 
