@@ -52,6 +52,11 @@ void ReplaySession::restart_without_signal(ReplayTask& rt) {
   rt.task->set_regs(restarted_without_handler(r));
 }
 
+static void set_sigmask(Task& t, uint64_t mask) {
+  if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, t.tid(), (void*)sizeof(mask), &mask) != 0)
+    fatal_errno("PTRACE_SETSIGMASK");
+}
+
 bool ReplaySession::replay_mask_swap(ReplayTask& rt, trace::SyscallEvent::Reader sc) {
   Task& t = *rt.task;
   Registers regs = t.regs();
@@ -65,6 +70,22 @@ bool ReplaySession::replay_mask_swap(ReplayTask& rt, trace::SyscallEvent::Reader
   if (!next || next->frame().which() != trace::Frame::SIGNAL || next->frame().getSignal().getSynchronous()) return false;
   if (next->frame().getTid() != rt.recorded().value) return false;
   int sig = next->frame().getSignal().getSigno();
+  // A signal the call's mask blocks came after the call had put the
+  // task's own mask back (a child's SIGCHLD after a ppoll that timed out):
+  // it is delivered as any other.
+  uint64_t during = 0;
+  if (size >= sizeof(during) && mem.read(mask_at, &during, sizeof(during)) && (during & (1ull << (sig - 1))))
+    return false;
+  // The signal is queued before the call and must wait for it: when the
+  // task's own mask lets it through, it is blocked until the entry stop of
+  // the call, where the mask is put back. The call then saves that mask as
+  // the one to restore, installs its own and finds the signal pending.
+  uint64_t own = 0;
+  if (ptrace((__ptrace_request)PTRACE_GETSIGMASK, t.tid(), (void*)sizeof(own), &own) != 0)
+    fatal_errno("PTRACE_GETSIGMASK");
+  uint64_t bit = 1ull << (sig - 1);
+  bool hold = !(own & bit);
+  if (hold) set_sigmask(t, own | bit);
   syscall(SYS_tkill, t.tid(), sig);
   rt.queued_sig = sig;
   Registers r = regs;
@@ -72,7 +93,13 @@ bool ReplaySession::replay_mask_swap(ReplayTask& rt, trace::SyscallEvent::Reader
   r.set_arg(0, mask);
   r.set_arg(1, size);
   t.set_regs(r);
-  execute_in_place(rt);
+  WaitStatus st;
+  if (!reenter_syscall(rt, r, SYS_rt_sigsuspend, &st))
+    fatal("re-executing rt_sigsuspend did not reach its entry: " + describe_stop(st));
+  if (hold) set_sigmask(t, own);
+  t.resume(ResumeHow::Syscall);
+  st = wait_filtered(rt, ResumeHow::Syscall);
+  if (!st.is_syscall_stop()) fatal("re-executing rt_sigsuspend did not return: " + describe_stop(st));
   Registers after = regs;
   after.set_syscall_result(sc.getResult());
   t.set_regs(after);
