@@ -231,7 +231,11 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
       break;
     case ReplayPolicy::MemoryMap:
       ++counters_.executed;
-      if (failed) finish_emulated(t, sc);
+      // A failed mmap or mremap changed nothing. The others can fail part
+      // way and keep what they did (madvise and mprotect over a range with
+      // a hole apply to the mapped part, then fail with ENOMEM): they are
+      // executed again and must fail the same way.
+      if (failed && (nr == SYS_mmap || nr == SYS_mremap || nr == SYS_brk)) finish_emulated(t, sc);
       else RR_TRY(replay_memory_call(f, sc, rt));
       break;
     case ReplayPolicy::Exec:
