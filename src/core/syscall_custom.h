@@ -34,6 +34,7 @@ std::string sysfs(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string refused_clone(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string refused_unshare(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string refused_setns(const SyscallArgs&, SyscallMemReader&, pid_t);
+std::string setsockopt(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string msgrcv(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string msgctl(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string semctl(const SyscallArgs&, SyscallMemReader&, Out&);

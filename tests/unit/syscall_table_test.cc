@@ -1,6 +1,9 @@
 #include "core/syscall_table.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>  // before the kernel headers, which then leave its structs alone
+#include <linux/netfilter_ipv4/ip_tables.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
 #include <sched.h>
 #include <csignal>
 #include <linux/capability.h>
@@ -349,6 +352,11 @@ TEST(SyscallTable, SocketAddressLengths) {
             (Ranges{range(0x1000, 128), range(0x2000, 4)}));
   // An unreadable length pointer counts as absent.
   EXPECT_EQ(outputs(call("getsockname", {3, 0x1000, 0x7000}, 0), mem), Ranges{});
+  // Without a buffer getsockname and getpeername still store the length;
+  // accept stores nothing then.
+  EXPECT_EQ(outputs(call("getsockname", {3, 0, 0x2000}, 0), mem), (Ranges{range(0x2000, 4)}));
+  EXPECT_EQ(outputs(call("getpeername", {3, 0, 0x2000}, 0), mem), (Ranges{range(0x2000, 4)}));
+  EXPECT_EQ(outputs(call("accept", {3, 0, 0x2000}, 5), mem), Ranges{});
 
   mem.put_val<uint32_t>(0x2000, 4);
   EXPECT_EQ(outputs(call("getsockopt", {3, 1, 7, 0x1000, 0x2000}, 0), mem),
@@ -557,6 +565,29 @@ TEST(SyscallTable, WaitMasks) {
   EXPECT_FALSE(installed_sigmask(call("pselect6", {1, 0, 0, 0, 0, 0}, 0), mem, &mask, &size));
   EXPECT_FALSE(installed_sigmask(call("ppoll", {0x10, 1, 0, 0, 8}, 0), mem, &mask, &size));  // no mask
   EXPECT_FALSE(installed_sigmask(call("poll", {0x10, 1, 0}, 0), mem, &mask, &size));
+}
+
+// waitid stores six fields of the siginfo, its first 28 bytes, on success
+// and on failure (zeroed then), but not when the buffer faulted.
+TEST(SyscallTable, WaitidInfoEvenOnFailure) {
+  EXPECT_EQ(outputs(call("waitid", {3, 5, 0x1000, 4, 0}, 0)), (Ranges{range(0x1000, 28)}));
+  EXPECT_EQ(outputs(call("waitid", {3, 0, 0x1000, 4, 0}, -EBADF)), (Ranges{range(0x1000, 28)}));
+  EXPECT_EQ(outputs(call("waitid", {3, 0, 0x1000, 4, 0}, -EFAULT)), Ranges{});
+  EXPECT_EQ(outputs(call("waitid", {0, 0, 0x1000, 4, 0x2000}, 0)), (Ranges{range(0x1000, 28), range(0x2000, 144)}));
+}
+
+// setsockopt stores nothing, except a netfilter table replacement: the old
+// counters, through the pointer inside the option.
+TEST(SyscallTable, NetfilterReplaceCounters) {
+  FakeMem mem;
+  mem.put_val<uint32_t>(0x1000 + offsetof(struct ipt_replace, num_counters), 3);
+  mem.put_val<uint64_t>(0x1000 + offsetof(struct ipt_replace, counters), 0x5000);
+  EXPECT_EQ(outputs(call("setsockopt", {3, SOL_IP, IPT_SO_SET_REPLACE, 0x1000, 200}, 0), mem),
+            (Ranges{range(0x5000, 3 * sizeof(struct xt_counters))}));
+  EXPECT_EQ(outputs(call("setsockopt", {3, SOL_IPV6, IP6T_SO_SET_REPLACE, 0x1000, 200}, 0), mem),
+            (Ranges{range(0x5000, 48)}));
+  EXPECT_EQ(outputs(call("setsockopt", {3, SOL_SOCKET, SO_REUSEADDR, 0x1000, 4}, 0), mem), Ranges{});
+  EXPECT_EQ(outputs(call("setsockopt", {3, SOL_IP, IPT_SO_SET_REPLACE, 0x1000, 200}, -EPERM), mem), Ranges{});
 }
 
 }  // namespace
