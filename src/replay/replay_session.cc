@@ -332,10 +332,19 @@ std::optional<WaitStatus> ReplaySession::resume_and_wait(ReplayTask& rt, ResumeH
     return std::nullopt;
   }
   bool entered_handler = false;
-  if (rt.pending_sig && deliver_to_handler(t, rt.pending_sig)) {
-    write_frame_state(t, rt.pending_frame);
-    rt.pending_sig = 0;
-    entered_handler = true;
+  if (rt.pending_sig) {
+    HandlerEntry entry = deliver_to_handler(t, rt.pending_sig);
+    if (entry.kind == HandlerEntry::Kind::Refused) {
+      // No frame could be written and the kernel forced a SIGSEGV, as in
+      // the recording, where that stop is the task's next event.
+      rt.pending_sig = 0;
+      return entry.stop;
+    }
+    if (entry.entered()) {
+      write_frame_state(t, rt.pending_frame);
+      rt.pending_sig = 0;
+      entered_handler = true;
+    }
   }
   if (stretch) {
     pause(ReplayStop::StretchBegins, rt);
