@@ -38,6 +38,10 @@ std::string setsockopt(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string msgrcv(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string msgctl(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string semctl(const SyscallArgs&, SyscallMemReader&, Out&);
+// setrlimit or prlimit64 setting a limit that replay must share:
+// RLIMIT_STACK (where a deep recursion faults), RLIMIT_DATA (where brk,
+// which replay executes, fails), RLIMIT_MEMLOCK (mlock, executed too).
+bool sets_replay_limit(const SyscallArgs&);
 // A number above the table: only the kernel's -ENOSYS can be recorded.
 std::string unknown_number(const SyscallArgs&, SyscallMemReader&, Out&);
 // Whether `ret` is what an interrupted syscall returns at its exit stop.

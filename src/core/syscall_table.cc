@@ -177,6 +177,16 @@ struct Row {
     r.desc.cancelled = true;
     return r;
   }
+  consteval Row unpinning() const {
+    Row r = *this;
+    r.desc.unpins = true;
+    return r;
+  }
+  consteval Row execute_if(bool (*when)(const SyscallArgs&)) const {
+    Row r = *this;
+    r.desc.executed_when = when;
+    return r;
+  }
   consteval Row refuse_if(EntryCheck check) const {
     Row r = *this;
     r.desc.refuse = check;
@@ -451,8 +461,8 @@ constexpr Row kRows[] = {
     emulate("sysfs", custom::sysfs),
     emulate("getrusage", {fixed(1, kRusage)}),
     emulate("getrlimit", {fixed(1, kRlimit)}),
-    emulate("setrlimit"),
-    emulate("prlimit64", {fixed(3, kRlimit)}),
+    emulate("setrlimit").execute_if(custom::sets_replay_limit),
+    emulate("prlimit64", {fixed(3, kRlimit)}).execute_if(custom::sets_replay_limit),
     emulate("times", {fixed(0, kTms)}),
     emulate("getcpu", {fixed(0, kInt), fixed(1, kInt)}),
     emulate("getrandom", {ret_bytes(0, 1)}),
@@ -513,7 +523,7 @@ constexpr Row kRows[] = {
     emulate("sched_rr_get_interval", {fixed(1, kTimespec)}),
     // Returns the number of bytes of mask it copied.
     emulate("sched_getaffinity", {ret_bytes(2, 1)}),
-    emulate("sched_setaffinity"),
+    emulate("sched_setaffinity").unpinning(),
     emulate("sched_getattr", {arg_bytes(1, 2)}),
     emulate("sched_setattr"),
 

@@ -154,6 +154,14 @@ struct SyscallDesc {
   // at any preemption, and abort critical sections at points replay cannot
   // find again).
   bool cancelled = false;
+  // An Emulate row's calls that replay executes again instead, checking the
+  // result: those that change how the program runs in a way replay must
+  // share (limits on stack growth, the data segment and locked memory).
+  bool (*executed_when)(const SyscallArgs& call) = nullptr;
+  // A success may move the thread in `arg` 0 (0: the caller) off the CPU
+  // the tracees are pinned to (cpuid's answers depend on the CPU, and
+  // replay runs on the recorded one): the recorder pins it back.
+  bool unpins = false;
 };
 
 // The description of `nr`, or nullptr when the table does not know it.

@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
@@ -261,6 +262,13 @@ std::string setsockopt(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
     return "setsockopt replaced a netfilter table whose description rr cannot read back";
   add(out, counters, static_cast<uint64_t>(count) * sizeof(struct xt_counters));
   return {};
+}
+
+bool sets_replay_limit(const SyscallArgs& c) {
+  bool prlimit = c.nr == SYS_prlimit64;
+  int resource = static_cast<int>(c.arg[prlimit ? 1 : 0]);
+  bool sets = prlimit ? c.arg[2] != 0 : true;
+  return sets && (resource == RLIMIT_STACK || resource == RLIMIT_DATA || resource == RLIMIT_MEMLOCK);
 }
 
 // A number above the table that the kernel ran as no syscall is recorded

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -274,6 +275,13 @@ Status RecordSession::write_header(const RecordOptions& options) {
   struct utsname u;
   if (uname(&u) == 0) h.setKernelRelease(u.release);
   h.setBoundCpu(bound_cpu_);
+  // The program inherits rr's limits.
+  struct rlimit stack;
+  if (getrlimit(RLIMIT_STACK, &stack) == 0) {
+    auto limit = h.initStackLimit();
+    limit.setCur(stack.rlim_cur);
+    limit.setMax(stack.rlim_max);
+  }
   return writer_->write_header(msg);
 }
 

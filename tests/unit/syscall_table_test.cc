@@ -5,6 +5,7 @@
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <csignal>
 #include <linux/capability.h>
 #include <sys/socket.h>
@@ -588,6 +589,23 @@ TEST(SyscallTable, NetfilterReplaceCounters) {
             (Ranges{range(0x5000, 48)}));
   EXPECT_EQ(outputs(call("setsockopt", {3, SOL_SOCKET, SO_REUSEADDR, 0x1000, 4}, 0), mem), Ranges{});
   EXPECT_EQ(outputs(call("setsockopt", {3, SOL_IP, IPT_SO_SET_REPLACE, 0x1000, 200}, -EPERM), mem), Ranges{});
+}
+
+// Replay executes the limit changes it must share, and only those.
+TEST(SyscallTable, LimitsReplayShares) {
+  auto executed = [](const SyscallArgs& c) {
+    const SyscallDesc* d = syscall_desc(c.nr);
+    return d && d->executed_when && d->executed_when(c);
+  };
+  EXPECT_TRUE(executed(call("setrlimit", {RLIMIT_STACK, 0x1000}, 0)));
+  EXPECT_TRUE(executed(call("setrlimit", {RLIMIT_DATA, 0x1000}, 0)));
+  EXPECT_TRUE(executed(call("prlimit64", {0, RLIMIT_MEMLOCK, 0x1000, 0x2000}, 0)));
+  EXPECT_FALSE(executed(call("prlimit64", {0, RLIMIT_STACK, 0, 0x2000}, 0)));  // only reads it
+  EXPECT_FALSE(executed(call("setrlimit", {RLIMIT_CPU, 0x1000}, 0)));    // would signal replay at its own pace
+  EXPECT_FALSE(executed(call("setrlimit", {RLIMIT_NOFILE, 0x1000}, 0)));
+  EXPECT_FALSE(executed(call("getrlimit", {RLIMIT_STACK, 0x1000}, 0)));
+  EXPECT_TRUE(syscall_desc(syscall_number("sched_setaffinity"))->unpins);
+  EXPECT_FALSE(syscall_desc(syscall_number("sched_getaffinity"))->unpins);
 }
 
 }  // namespace
