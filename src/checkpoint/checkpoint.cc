@@ -326,6 +326,10 @@ void write_tasks(const std::vector<const ReplayTask*>& list, ckpt::ProcessState:
   }
 }
 
+// Protection keys a process can allocate on x86-64: 16, less key 0, the
+// default every page has.
+constexpr size_t kUserPkeys = 15;
+
 // The layout of the process `t` leads: its mappings (trace files by their
 // names in the trace), the kernel's mm fields and the executable.
 Result<ProcessImage> capture_layout(ReplaySession& session, Task& t) {
@@ -334,6 +338,16 @@ Result<ProcessImage> capture_layout(ReplaySession& session, Task& t) {
   std::string proc_dir = "/proc/" + std::to_string(t.tid());
   std::string prefix = session.trace_dir() + "/";
   std::vector<MapEntry> maps = read_maps(t.tid());
+  // Pages tagged with a protection key (pkey_mprotect) would come back
+  // untagged, and accesses that fault in the recording would not.
+  if (auto smaps = read_file(proc_dir + "/smaps"); smaps.ok()) {
+    const std::string& s = smaps.value();
+    for (size_t at = s.find("ProtectionKey:"); at != std::string::npos; at = s.find("ProtectionKey:", at + 1))
+      if (strtol(s.c_str() + at + 14, nullptr, 10) != 0)
+        return make_error(ErrorKind::Unsupported, "memory protection keys (pkey_mprotect) are in use at event " +
+                                                      std::to_string(session.current_event()) +
+                                                      ": checkpoints do not save them yet");
+  }
   for (const MapEntry& e : maps) {
     MappingRecord m = mapping_record(e);
     bool named_file = m.backing != Backing::Special && e.inode != 0 && !e.name.empty() && e.name[0] == '/' &&
@@ -347,8 +361,25 @@ Result<ProcessImage> capture_layout(ReplaySession& session, Task& t) {
     img.mappings.push_back(m);
   }
   {
+    // pkey_alloc also grants access through the keys it hands out (PKRU),
+    // which pkey_free does not take back: the register is put back after.
+    std::string xsave = t.xsave();
+    KJ_DEFER(t.set_xsave(xsave));
     RemoteSyscalls rs(t);
     img.mm = capture_mm(t, rs);
+    // Protection keys the program allocated would not be allocated after a
+    // restore, and its pkey_mprotect calls would fail there. The kernel
+    // tells no one which keys a process holds: every free key is taken and
+    // given back, and the ones that could not be taken are the program's.
+    std::vector<int64_t> taken;
+    int64_t got = 0;
+    while (taken.size() < 16 && (got = rs.syscall(SYS_pkey_alloc, {0, 0})) >= 0) taken.push_back(got);
+    for (int64_t key : taken) rs.syscall(SYS_pkey_free, {(uint64_t)key});
+    bool keys_exist = got != -EINVAL && got != -ENOSYS;  // no protection keys on this machine
+    if (keys_exist && taken.size() < kUserPkeys)
+      return make_error(ErrorKind::Unsupported, "the program holds memory protection keys (pkey_alloc) at event " +
+                                                    std::to_string(session.current_event()) +
+                                                    ": checkpoints do not save them yet");
   }
   char exe[4096];
   ssize_t n = readlink((proc_dir + "/exe").c_str(), exe, sizeof(exe) - 1);

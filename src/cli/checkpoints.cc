@@ -94,6 +94,13 @@ int cmd_create_checkpoints(const Args& args) {
     }
     if (!s.can_checkpoint()) break;
     auto stats = write_checkpoint(s, codec);
+    if (!stats.ok() && stats.error().kind == ErrorKind::Unsupported) {
+      // What the program does from here on cannot be saved (protection
+      // keys, say): the checkpoints written so far stay usable.
+      bar.done();
+      fprintf(stderr, "rr: no checkpoint from event %" PRIu64 " on: %s\n", s.current_event(), stats.error().message.c_str());
+      break;
+    }
     if (!stats.ok()) {
       bar.done();
       return fail(stats.error().message);

@@ -400,6 +400,10 @@ constexpr Row kRows[] = {
     special("brk", kMemoryMap),
     special("madvise", kMemoryMap),
     special("pkey_mprotect", kMemoryMap),
+    // Protection keys are the process's to allocate: replay allocates the
+    // same ones, for pkey_mprotect (executed) to tag pages with.
+    execute_same("pkey_alloc"),
+    execute_same("pkey_free"),
     emulate("msync"),
     execute_same("mlock"),
     execute_same("mlock2"),

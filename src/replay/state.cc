@@ -1,8 +1,10 @@
 #include "replay/state.h"
 
+#include <cpuid.h>
 #include <cinttypes>
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <vector>
 #include <xxhash.h>
@@ -114,8 +116,8 @@ std::vector<MappingState> mapping_states(ReplaySession& s, Task& t) {
   return out;
 }
 
-// FXSAVE legacy area up to the XMM registers, and the upper halves of the YMM
-// registers: the architectural state, without bookkeeping bytes that depend
+// FXSAVE legacy area up to the XMM registers, the upper halves of the YMM
+// registers and PKRU: the architectural state, without bookkeeping bytes that depend
 // on how the kernel last saved it. The x87 last-instruction fields (FOP, FIP,
 // FDP, bytes 6..23) are left out too: AMD CPUs do not restore them, so they
 // keep whatever the kernel's own FPU code left there at the last context
@@ -127,6 +129,17 @@ uint64_t fpu_hash(Task& t) {
   XXH3_64bits_reset(st);
   XXH3_64bits_update(st, x.data(), std::min<size_t>(x.size(), 416));
   if (x.size() >= 832) XXH3_64bits_update(st, x.data() + 576, 256);
+  // PKRU, the rights to the memory protection keys (XSAVE component 9, at
+  // the offset CPUID leaf 0xD gives): its value, 0 when the header marks the
+  // component as in its initial state, as the kernel reads it.
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid_count(0xd, 9, &eax, &ebx, &ecx, &edx) && eax == 4 && x.size() >= 520 && ebx + 4 <= x.size()) {
+    uint64_t bv = 0;
+    memcpy(&bv, x.data() + 512, sizeof bv);
+    uint32_t pkru = 0;
+    if (bv & (1u << 9)) memcpy(&pkru, x.data() + ebx, sizeof pkru);
+    XXH3_64bits_update(st, &pkru, sizeof pkru);
+  }
   uint64_t h = XXH3_64bits_digest(st);
   XXH3_freeState(st);
   return h;
