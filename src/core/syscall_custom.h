@@ -18,6 +18,8 @@ using Out = std::vector<MemRange>;
 std::string iov_read(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string recvmsg(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string recvmmsg(const SyscallArgs&, SyscallMemReader&, Out&);
+// Defined in syscall_table_ioctl.cc, with its table of requests; called
+// whatever the result (FS_IOC_FIEMAP writes on failure too).
 std::string ioctl(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string fcntl(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string select(const SyscallArgs&, SyscallMemReader&, Out&);

@@ -288,7 +288,7 @@ constexpr Row kRows[] = {
     emulate("dup2").fds(fd_op(FdOp::DupToArg, 0)),
     emulate("dup3").fds(fd_op(FdOp::DupToArg, 0, 2, kOCloexec)),
     emulate("fcntl", custom::fcntl).fds(fd_op(FdOp::Fcntl, 0)),
-    emulate("ioctl", custom::ioctl),
+    emulate("ioctl", custom::ioctl, Failure::MayWrite),
     emulate("flock"),
     emulate("fsync"),
     emulate("fdatasync"),

@@ -9,7 +9,6 @@
 // range the kernel did write breaks replay. So where the kernel's behaviour
 // is uncertain these functions err on the side of recording more.
 #include <asm/prctl.h>
-#include <asm/termbits.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/futex.h>
@@ -17,7 +16,6 @@
 #include <sys/syscall.h>
 #include <sched.h>
 #include <poll.h>
-#include <sys/ioctl.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/prctl.h>
@@ -106,67 +104,6 @@ void add_msghdr(SyscallMemReader& mem, uint64_t msg_addr, uint64_t data_len, Out
   add(out, msg_addr + offsetof(TraceeMsghdr, flags), sizeof msg.flags);
 }
 
-struct IoctlRequest {
-  uint32_t request;
-  uint32_t writes;  // bytes written at the argument pointer
-};
-
-constexpr IoctlRequest kIoctls[] = {
-    // Terminal attributes: the kernel's termios, not libc's larger one.
-    {TCGETS, sizeof(struct termios)},
-    {TCSETS, 0},
-    {TCSETSW, 0},
-    {TCSETSF, 0},
-    {TCGETS2, sizeof(struct termios2)},
-    {TCSETS2, 0},
-    {TCSETSW2, 0},
-    {TCSETSF2, 0},
-    {TCGETA, sizeof(struct termio)},
-    {TCSETA, 0},
-    {TCSETAW, 0},
-    {TCSETAF, 0},
-    {TCSBRK, 0},
-    {TCSBRKP, 0},
-    {TCXONC, 0},
-    {TCFLSH, 0},
-    {TIOCGWINSZ, sizeof(struct winsize)},
-    {TIOCSWINSZ, 0},
-    // Terminal control.
-    {TIOCGPGRP, sizeof(pid_t)},
-    {TIOCSPGRP, 0},
-    {TIOCGSID, sizeof(pid_t)},
-    {TIOCSCTTY, 0},
-    {TIOCNOTTY, 0},
-    {TIOCEXCL, 0},
-    {TIOCNXCL, 0},
-    {TIOCGEXCL, sizeof(int)},
-    {TIOCOUTQ, sizeof(int)},
-    {TIOCSTI, 0},
-    {TIOCMGET, sizeof(int)},
-    {TIOCMSET, 0},
-    {TIOCMBIS, 0},
-    {TIOCMBIC, 0},
-    {TIOCGETD, sizeof(int)},
-    {TIOCSETD, 0},
-    {TIOCPKT, 0},
-    {TIOCGPKT, sizeof(int)},
-    {TIOCSIG, 0},
-    {TIOCVHANGUP, 0},
-    // Pseudo-terminals.
-    {TIOCGPTN, sizeof(unsigned int)},
-    {TIOCSPTLCK, 0},
-    {TIOCGPTLCK, sizeof(int)},
-    {TIOCGPTPEER, 0},
-    // Any file descriptor.
-    {FIONREAD, sizeof(int)},
-    {FIONBIO, 0},
-    {FIOASYNC, 0},
-    {FIOCLEX, 0},
-    {FIONCLEX, 0},
-    {FIOQSIZE, sizeof(loff_t)},
-};
-static_assert(sizeof(struct termios) == 36 && sizeof(struct termios2) == 44);
-static_assert(sizeof(struct termio) == 18 && sizeof(struct winsize) == 8);
 
 // select and pselect6: the fd sets only on success, but the kernel stores
 // the remaining time whatever the result, short of faulting on it.
@@ -309,20 +246,6 @@ std::string recvmmsg(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
   // The remaining timeout is written back only when a message arrived.
   if (c.ret > 0) add(out, c.arg[4], sizeof(struct timespec));
   return {};
-}
-
-std::string ioctl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
-  // The kernel takes the request as an unsigned int.
-  uint32_t request = static_cast<uint32_t>(c.arg[1]);
-  for (const IoctlRequest& r : kIoctls) {
-    if (r.request == request) {
-      add(out, c.arg[2], r.writes);
-      return {};
-    }
-  }
-  char msg[64];
-  std::snprintf(msg, sizeof msg, "ioctl request 0x%x is not supported yet", request);
-  return msg;
 }
 
 std::string fcntl(const SyscallArgs& c, SyscallMemReader&, Out& out) {

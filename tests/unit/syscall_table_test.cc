@@ -288,6 +288,116 @@ TEST(SyscallTable, UnknownIoctlIsAnError) {
             "ioctl request 0xdead is not supported yet");
 }
 
+// The requests whose size is fixed: exactly the bytes the kernel's handler
+// stores, which is not always the size in the request's number.
+TEST(SyscallTable, IoctlFixedSizes) {
+  struct Case {
+    const char* what;
+    uint32_t request;
+    uint64_t writes;
+  };
+  const Case cases[] = {
+      {"FS_IOC_GETVERSION (declared long, stores an int)", 0x80087601, 4},
+      {"FS_IOC_GETFLAGS (declared long, stores an int)", 0x80086601, 4},
+      {"FS_IOC_FSGETXATTR", 0x801c581f, 28},
+      {"RNDGETENTCNT", 0x80045200, 4},
+      {"TIOCGICOUNT", 0x545d, 80},
+      {"TIOCSERGETLSR", 0x5459, 4},
+      {"VT_OPENQRY", 0x5600, 4},
+      {"VT_GETSTATE", 0x5603, 6},
+      {"KDGKBMODE", 0x4b44, 4},
+      {"SIOCGIFFLAGS", 0x8913, 40},
+      {"SIOCGIFINDEX", 0x8933, 40},
+      {"SIOCSIFFLAGS", 0x8914, 0},
+      {"SIOCSIFADDR", 0x8916, 0},
+      {"SIOCSIFNETMASK", 0x891c, 0},
+      {"SIOCADDRT", 0x890b, 0},
+      {"SIOCDELRT", 0x890c, 0},
+      {"SIOCBRADDBR", 0x89a0, 0},
+      {"SIOCBRDELBR", 0x89a1, 0},
+      {"SIOCBRADDIF", 0x89a2, 0},
+      {"SIOCBRDELIF", 0x89a3, 0},
+      {"TUNGETFEATURES", 0x800454cf, 4},
+      {"TUNSETIFF (declared int, stores the ifreq)", 0x400454ca, 40},
+      {"TUNGETIFF (declared unsigned int, stores the ifreq)", 0x800454d2, 40},
+      {"TUNGETSNDBUF", 0x800454d3, 4},
+      {"TUNGETVNETHDRSZ", 0x800454d7, 4},
+      {"TUNDETACHFILTER", 0x401054d6, 0},
+      {"TUNGETFILTER", 0x801054db, 16},
+      {"PERF_EVENT_IOC_ENABLE", 0x2400, 0},
+      {"PERF_EVENT_IOC_DISABLE", 0x2401, 0},
+      {"PERF_EVENT_IOC_RESET", 0x2403, 0},
+      {"PERF_EVENT_IOC_ID", 0x80082407, 8},
+  };
+  for (const Case& c : cases) {
+    Ranges expected;
+    if (c.writes != 0) expected.push_back(range(0x1000, c.writes));
+    EXPECT_EQ(outputs(call("ioctl", {3, c.request, 0x1000}, 0)), expected) << c.what;
+    EXPECT_EQ(outputs(call("ioctl", {3, c.request, 0x1000}, -EPERM)), Ranges{}) << c.what;
+  }
+}
+
+// A request the table does not know that the kernel refused wrote nothing;
+// one it answered stops the recording.
+TEST(SyscallTable, UnknownIoctlThatFailedIsKept) {
+  EXPECT_EQ(outputs(call("ioctl", {3, 0xdead, 0x1000}, -ENOTTY)), Ranges{});
+  std::vector<MemRange> out;
+  EXPECT_EQ(outputs_why(call("ioctl", {3, 0x80087602, 0x1000}, 0), out),
+            "ioctl request 0x80087602 is not supported yet");
+}
+
+struct FiemapHeader {
+  uint64_t start, length;
+  uint32_t flags, mapped_extents, extent_count, reserved;
+};
+static_assert(sizeof(FiemapHeader) == 32);
+
+// FS_IOC_FIEMAP: the header and the extents the kernel filled (56 bytes
+// each), also when the call failed after asking the file system.
+TEST(SyscallTable, Fiemap) {
+  const uint32_t kFiemap = 0xc020660b;
+  FakeMem mem;
+  mem.put_val(0x1000, FiemapHeader{0, ~0ull, 0, 3, 10, 0});
+  EXPECT_EQ(outputs(call("ioctl", {3, kFiemap, 0x1000}, 0), mem),
+            (Ranges{range(0x1000, 32), range(0x1020, 3 * 56)}));
+  // With no room for extents the kernel only counts them.
+  mem.put_val(0x2000, FiemapHeader{0, ~0ull, 0, 7, 0, 0});
+  EXPECT_EQ(outputs(call("ioctl", {3, kFiemap, 0x2000}, 0), mem), (Ranges{range(0x2000, 32)}));
+  // Never more than the array holds.
+  mem.put_val(0x3000, FiemapHeader{0, ~0ull, 0, 9, 2, 0});
+  EXPECT_EQ(outputs(call("ioctl", {3, kFiemap, 0x3000}, 0), mem),
+            (Ranges{range(0x3000, 32), range(0x3020, 2 * 56)}));
+  // A failure leaves the header (harmless when the kernel did not store
+  // it); a stale count over memory that is not there records no extents.
+  mem.put_val(0x4000, FiemapHeader{0, ~0ull, 0, 1000, 1000, 0});
+  EXPECT_EQ(outputs(call("ioctl", {3, kFiemap, 0x4000}, -EOPNOTSUPP), mem), (Ranges{range(0x4000, 32)}));
+  std::vector<char> extent(56, 0);
+  mem.put(0x5020, extent.data(), extent.size());
+  mem.put_val(0x5000, FiemapHeader{0, ~0ull, 0, 1, 4, 0});
+  EXPECT_EQ(outputs(call("ioctl", {3, kFiemap, 0x5000}, -EIO), mem),
+            (Ranges{range(0x5000, 32), range(0x5020, 56)}));
+  EXPECT_EQ(outputs(call("ioctl", {3, kFiemap, 0x6000}, -EFAULT), mem), Ranges{});
+}
+
+// SIOCGIFBR: three longs, an operation and its arguments; only
+// BRCTL_GET_BRIDGES writes, `ret` ints at the second.
+TEST(SyscallTable, OldBridgeIoctl) {
+  const uint32_t kSiocgifbr = 0x8940;
+  FakeMem mem;
+  uint64_t get_bridges[3] = {1, 0x2000, 1024};
+  mem.put_val(0x1000, get_bridges);
+  EXPECT_EQ(outputs(call("ioctl", {3, kSiocgifbr, 0x1000}, 2), mem), (Ranges{range(0x2000, 8)}));
+  uint64_t get_version[3] = {0, 0, 0};
+  mem.put_val(0x3000, get_version);
+  EXPECT_EQ(outputs(call("ioctl", {3, kSiocgifbr, 0x3000}, 1), mem), Ranges{});
+  EXPECT_EQ(outputs(call("ioctl", {3, kSiocgifbr, 0x1000}, -EOPNOTSUPP), mem), Ranges{});
+  uint64_t unknown[3] = {0x13371337, 0, 0};
+  mem.put_val(0x4000, unknown);
+  std::vector<MemRange> out;
+  EXPECT_EQ(syscall_outputs(call("ioctl", {3, kSiocgifbr, 0x4000}, 0), mem, out),
+            "ioctl SIOCGIFBR operation 322376503 is not supported yet");
+}
+
 TEST(SyscallTable, UnknownSyscallIsAnError) {
   FakeMem mem;
   std::vector<MemRange> out;
