@@ -36,9 +36,17 @@ std::string sysfs(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string refused_clone(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string refused_unshare(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string refused_setns(const SyscallArgs&, SyscallMemReader&, pid_t);
+std::string refused_mmap(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string msgrcv(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string msgctl(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string semctl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string sysctl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string syslog(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string quotactl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string keyctl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string get_mempolicy(const SyscallArgs&, SyscallMemReader&, Out&);
+// Called whatever the result: E2BIG writes.
+std::string perf_event_open(const SyscallArgs&, SyscallMemReader&, Out&);
 // A number above the table: only the kernel's -ENOSYS can be recorded.
 std::string unknown_number(const SyscallArgs&, SyscallMemReader&, Out&);
 // Whether `ret` is what an interrupted syscall returns at its exit stop.

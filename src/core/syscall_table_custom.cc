@@ -11,11 +11,16 @@
 #include <asm/prctl.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/dqblk_xfs.h>
 #include <linux/futex.h>
+#include <linux/keyctl.h>
+#include <linux/perf_event.h>
+#include <linux/quota.h>
 #include <csignal>
 #include <sys/syscall.h>
 #include <sched.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/prctl.h>
@@ -162,6 +167,18 @@ std::string refused_setns(const SyscallArgs& c, SyscallMemReader&, pid_t tid) {
   return pid_ns ? "setns into a new PID namespace is not supported yet" : std::string();
 }
 
+// A perf_event descriptor's mapping is its ring buffer, which the kernel
+// fills with samples at any moment: no recorded event says when.
+std::string refused_mmap(const SyscallArgs& c, SyscallMemReader&, pid_t tid) {
+  if (c.arg[3] & MAP_ANONYMOUS) return {};
+  char link[64] = "";
+  std::string path = "/proc/" + std::to_string(tid) + "/fd/" + std::to_string((int)c.arg[4]);
+  ssize_t n = readlink(path.c_str(), link, sizeof(link) - 1);
+  std::string target(link, n > 0 ? n : 0);
+  return target == "anon_inode:[perf_event]" ? "mmap of a perf_event descriptor (its ring buffer) is not supported yet"
+                                             : std::string();
+}
+
 // sysfs(2, index, buf) writes a file system type's name (nul-terminated)
 // into buf; the other options write nothing.
 std::string sysfs(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
@@ -183,6 +200,138 @@ std::string unknown_number(const SyscallArgs& c, SyscallMemReader&, Out&) {
   if (c.ret == -ENOSYS) return {};
   return "syscall " + std::to_string(c.nr) + ", unknown to this rr, returned " + std::to_string(c.ret) +
          " on this kernel: it is not supported yet";
+}
+
+// _sysctl is gone from the kernel (5.5): it answers ENOSYS. An older
+// kernel's answer would have written through the arguments' struct, which
+// nothing here describes.
+std::string sysctl(const SyscallArgs& c, SyscallMemReader&, Out&) {
+  if (c.ret == -ENOSYS) return {};
+  return "_sysctl returned " + std::to_string(c.ret) + " on this kernel: only its ENOSYS is supported yet";
+}
+
+// syslog(action, buf, len): the actions that read the kernel's log fill
+// `ret` bytes of buf; the others return a number.
+constexpr uint64_t kSyslogRead = 2, kSyslogReadAll = 3, kSyslogReadClear = 4;
+
+std::string syslog(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  uint64_t action = static_cast<uint32_t>(c.arg[0]);
+  if (action == kSyslogRead || action == kSyslogReadAll || action == kSyslogReadClear)
+    add(out, c.arg[1], std::min(static_cast<uint64_t>(c.ret), c.arg[2]));
+  return {};
+}
+
+// quotactl(cmd, special, id, addr): the getters store one structure at
+// addr; the rest only read it. A command not named here that succeeded
+// may have written anything.
+std::string quotactl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  uint64_t cmd = static_cast<uint32_t>(c.arg[0]) >> SUBCMDSHIFT;
+  switch (cmd) {
+    case Q_GETFMT:
+      add(out, c.arg[3], sizeof(uint32_t));
+      return {};
+    case Q_GETINFO:
+      add(out, c.arg[3], sizeof(struct if_dqinfo));
+      return {};
+    case Q_GETQUOTA:
+      add(out, c.arg[3], sizeof(struct if_dqblk));
+      return {};
+    case Q_GETNEXTQUOTA:
+      add(out, c.arg[3], sizeof(struct if_nextdqblk));
+      return {};
+    case Q_XGETQUOTA:
+    case Q_XGETNEXTQUOTA:
+      add(out, c.arg[3], sizeof(struct fs_disk_quota));
+      return {};
+    case Q_XGETQSTAT:
+      add(out, c.arg[3], sizeof(struct fs_quota_stat));
+      return {};
+    case Q_XGETQSTATV:
+      add(out, c.arg[3], sizeof(struct fs_quota_statv));
+      return {};
+    case Q_SYNC:
+    case Q_QUOTAON:
+    case Q_QUOTAOFF:
+    case Q_SETINFO:
+    case Q_SETQUOTA:
+    case Q_XQUOTAON:
+    case Q_XQUOTAOFF:
+    case Q_XSETQLIM:
+    case Q_XQUOTARM:
+    case Q_XQUOTASYNC:
+      return {};
+  }
+  return "quotactl command " + std::to_string(cmd) + " is not supported yet";
+}
+
+// keyctl(op, ...): the operations that copy something out copy at most
+// the buffer's length of an answer whose full length they return (a
+// buffer too short gets nothing from newer kernels, its first bytes from
+// older ones: recording the prefix covers both). The others write nothing.
+std::string keyctl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  uint64_t ret = static_cast<uint64_t>(c.ret);
+  switch (static_cast<int>(c.arg[0])) {
+    case KEYCTL_DESCRIBE:
+    case KEYCTL_READ:
+    case KEYCTL_GET_SECURITY:
+    case KEYCTL_DH_COMPUTE:  // (params, buffer, buflen, kdf)
+      add(out, c.arg[2], std::min(ret, c.arg[3]));
+      return {};
+    case KEYCTL_CAPABILITIES:  // (buffer, buflen)
+      add(out, c.arg[1], std::min(ret, c.arg[2]));
+      return {};
+    case KEYCTL_PKEY_QUERY:  // (key, reserved, info string, result)
+      add(out, c.arg[4], sizeof(struct keyctl_pkey_query));
+      return {};
+    case KEYCTL_PKEY_ENCRYPT:  // (params, info string, in, out): `ret` bytes out
+    case KEYCTL_PKEY_DECRYPT:
+    case KEYCTL_PKEY_SIGN:
+      add(out, c.arg[4], ret);
+      return {};
+    case KEYCTL_GET_KEYRING_ID:
+    case KEYCTL_JOIN_SESSION_KEYRING:
+    case KEYCTL_UPDATE:
+    case KEYCTL_REVOKE:
+    case KEYCTL_CHOWN:
+    case KEYCTL_SETPERM:
+    case KEYCTL_CLEAR:
+    case KEYCTL_LINK:
+    case KEYCTL_UNLINK:
+    case KEYCTL_SEARCH:
+    case KEYCTL_INSTANTIATE:
+    case KEYCTL_NEGATE:
+    case KEYCTL_SET_REQKEY_KEYRING:
+    case KEYCTL_SET_TIMEOUT:
+    case KEYCTL_ASSUME_AUTHORITY:
+    case KEYCTL_SESSION_TO_PARENT:
+    case KEYCTL_REJECT:
+    case KEYCTL_INSTANTIATE_IOV:
+    case KEYCTL_INVALIDATE:
+    case KEYCTL_GET_PERSISTENT:
+    case KEYCTL_PKEY_VERIFY:
+    case KEYCTL_RESTRICT_KEYRING:
+    case KEYCTL_MOVE:
+      return {};
+  }
+  return "keyctl operation " + std::to_string(c.arg[0]) + " is not supported yet";
+}
+
+// get_mempolicy(mode, nodemask, maxnode, addr, flags): the mode, and a
+// node mask of maxnode - 1 bits rounded up to whole longs (the kernel
+// clears what lies past its own nodes).
+std::string get_mempolicy(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  add(out, c.arg[0], sizeof(int));
+  uint64_t maxnode = c.arg[2];
+  if (maxnode > 0) add(out, c.arg[1], (maxnode - 1 + 63) / 64 * sizeof(uint64_t));
+  return {};
+}
+
+// perf_event_open refuses an attribute struct larger than it knows, whose
+// extra bytes are not zero, by storing the size it knows in attr.size
+// (E2BIG); on success it writes nothing.
+std::string perf_event_open(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  if (c.ret == -E2BIG) add(out, c.arg[0] + offsetof(struct perf_event_attr, size), sizeof(uint32_t));
+  return {};
 }
 
 // msgrcv writes the message's type (a long) and `ret` bytes of text.

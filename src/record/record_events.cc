@@ -265,7 +265,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     record_echo(rt, *desc, call, sc);
   }
   FdTable::on_syscall(rt.fds, nr, call.arg, call.ret, [&](RemotePtr<> a, void* b, size_t n) { return t.read_mem(a, b, n); });
-  if (desc->fds.op == FdOp::NewInResult && !call.failed() && !rt.fds->echo_target(call.ret)) {
+  if (!call.failed() && desc->fds.new_fd_in_result(call.arg) && !rt.fds->echo_target(call.ret)) {
     if (int target = original_output(t.tid(), (int)call.ret)) {
       rt.fds->mark_echo(call.ret, target);
       sc.setNewFdEcho(target);
