@@ -66,14 +66,16 @@ bool signal_is_fatal(Task& t, int sig) {
   return !signal_is_caught(t, sig) && !((proc_sigset(t.tid(), "SigIgn") >> (sig - 1)) & 1);
 }
 
-bool deliver_to_handler(Task& t, int sig) {
-  if (!signal_is_caught(t, sig)) return false;
+HandlerEntry deliver_to_handler(Task& t, int sig) {
+  if (!signal_is_caught(t, sig)) return {};
   t.resume(ResumeHow::SingleStep, sig);
   WaitStatus st = t.wait();
   if (st.ended()) fatal(std::string("the tracee ended while entering its ") + strsignal(sig) + " handler");
+  if (st.stopped() && WSTOPSIG(st.raw()) == SIGSEGV && st.ptrace_event() == 0)
+    return {HandlerEntry::Kind::Refused, st};
   if (!st.stopped() || WSTOPSIG(st.raw()) != SIGTRAP)
     fatal(std::string("entering the ") + strsignal(sig) + " handler stopped with " + st.describe());
-  return true;
+  return {HandlerEntry::Kind::Entered, st};
 }
 
 FrameKernelState read_frame_state(Task& t) {

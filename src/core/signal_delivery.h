@@ -39,10 +39,24 @@ bool signal_is_caught(Task& t, int sig);
 // ignored, and a default action that terminates (with or without a core).
 bool signal_is_fatal(Task& t, int sig);
 
-// Delivers `sig` (the tracee is at its signal-delivery stop) into its handler
-// and leaves the tracee stopped at the handler's first instruction. Returns
-// false, having done nothing, if `sig` has no handler.
-bool deliver_to_handler(Task& t, int sig);
+// What became of a signal's delivery into its handler.
+struct HandlerEntry {
+  enum class Kind {
+    NotCaught,  // no handler: nothing was done
+    Entered,    // the tracee is stopped at the handler's first instruction
+    // The kernel could not write the handler's frame (a bad or overflowed
+    // stack) and forced a SIGSEGV instead, resetting that signal's handler
+    // when it was the one delivered: the tracee is stopped with that
+    // SIGSEGV (`stop`), to be handled as a signal of its own.
+    Refused,
+  };
+  Kind kind = Kind::NotCaught;
+  WaitStatus stop;
+  bool entered() const { return kind == Kind::Entered; }
+};
+
+// Delivers `sig` (the tracee is at its signal-delivery stop) into its handler.
+HandlerEntry deliver_to_handler(Task& t, int sig);
 
 // The kernel-written parts of the signal frame at the handler's first
 // instruction: what the recorder saves and replay restores.

@@ -37,9 +37,14 @@ std::string refused_clone(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string refused_unshare(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string refused_setns(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string refused_mmap(const SyscallArgs&, SyscallMemReader&, pid_t);
+std::string setsockopt(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string msgrcv(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string msgctl(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string semctl(const SyscallArgs&, SyscallMemReader&, Out&);
+// setrlimit or prlimit64 setting a limit that replay must share:
+// RLIMIT_STACK (where a deep recursion faults), RLIMIT_DATA (where brk,
+// which replay executes, fails), RLIMIT_MEMLOCK (mlock, executed too).
+bool sets_replay_limit(const SyscallArgs&);
 std::string sysctl(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string syslog(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string quotactl(const SyscallArgs&, SyscallMemReader&, Out&);

@@ -50,6 +50,7 @@ constexpr uint32_t kStatx = sizeof(struct statx);
 constexpr uint32_t kStatfs = sizeof(struct statfs);
 constexpr uint32_t kRusage = sizeof(struct rusage);
 constexpr uint32_t kSiginfo = sizeof(siginfo_t);
+constexpr uint32_t kWaitidInfo = offsetof(siginfo_t, si_status) + sizeof(int);
 constexpr uint32_t kStackT = sizeof(stack_t);
 constexpr uint32_t kRlimit = sizeof(struct rlimit);
 constexpr uint32_t kTimespec = sizeof(struct timespec);
@@ -83,7 +84,7 @@ struct KernelSigaction {
 constexpr uint32_t kKernelSigaction = sizeof(KernelSigaction);
 
 static_assert(kStat == 144 && kStatx == 256 && kStatfs == 120);
-static_assert(kRusage == 144 && kSiginfo == 128 && kStackT == 24 && kRlimit == 16);
+static_assert(kRusage == 144 && kSiginfo == 128 && kWaitidInfo == 28 && kStackT == 24 && kRlimit == 16);
 static_assert(kTimespec == 16 && kTimeval == 16 && kTimezone == 8);
 static_assert(kItimerspec == 32 && kItimerval == 32 && kTms == 32 && kTimex == 208);
 static_assert(kUtsname == 390 && kSysinfo == 112 && kSchedParam == 4);
@@ -101,6 +102,8 @@ enum class Rule : uint8_t {
   RetTimes,  // ret * n bytes, ret at most arg[size] when size >= 0
   LenAt,     // the u32 at arg[size] after the call, at most n when n > 0;
              // that u32 is written too
+  NameLen,   // LenAt, and the u32 is written even when the buffer is NULL
+             // (getsockname, getpeername store the address's full length)
 };
 
 // Which results the rule applies to. Most syscalls write only on success.
@@ -137,6 +140,9 @@ constexpr OutSpec ret_times(int ptr, uint32_t each, int cap_arg = -1) {
 constexpr OutSpec len_at(int ptr, int len_ptr_arg, uint32_t cap = 0) {
   return {Rule::LenAt, static_cast<int8_t>(ptr), static_cast<int8_t>(len_ptr_arg), cap};
 }
+constexpr OutSpec name_len(int ptr, int len_ptr_arg, uint32_t cap) {
+  return {Rule::NameLen, static_cast<int8_t>(ptr), static_cast<int8_t>(len_ptr_arg), cap};
+}
 
 using CustomFn = std::string (*)(const SyscallArgs&, SyscallMemReader&, std::vector<MemRange>&);
 
@@ -169,6 +175,16 @@ struct Row {
   consteval Row cancel() const {
     Row r = *this;
     r.desc.cancelled = true;
+    return r;
+  }
+  consteval Row unpinning() const {
+    Row r = *this;
+    r.desc.unpins = true;
+    return r;
+  }
+  consteval Row execute_if(bool (*when)(const SyscallArgs&)) const {
+    Row r = *this;
+    r.desc.executed_when = when;
     return r;
   }
   consteval Row refuse_if(EntryCheck check) const {
@@ -393,11 +409,11 @@ constexpr Row kRows[] = {
     special("madvise", kMemoryMap),
     special("pkey_mprotect", kMemoryMap),
     emulate("msync"),
-    emulate("mlock"),
-    emulate("mlock2"),
-    emulate("munlock"),
-    emulate("mlockall"),
-    emulate("munlockall"),
+    execute_same("mlock"),
+    execute_same("mlock2"),
+    execute_same("munlock"),
+    execute_same("mlockall"),
+    execute_same("munlockall"),
     emulate("mincore", custom::mincore),
     emulate("membarrier"),
 
@@ -407,7 +423,10 @@ constexpr Row kRows[] = {
     special("exit", ReplayPolicy::Exit),
     special("exit_group", ReplayPolicy::Exit),
     emulate("wait4", {fixed(1, kInt), fixed(3, kRusage)}),
-    emulate("waitid", {fixed(2, kSiginfo), fixed(4, kRusage)}),
+    // waitid stores six fields of the siginfo (signo, errno, code, pid,
+    // uid, status: its first 28 bytes) whatever the result but EFAULT: a
+    // failed call zeroes them.
+    emulate("waitid", {fixed(2, kWaitidInfo, When::UnlessFault), fixed(4, kRusage)}),
     emulate("getpid"),
     emulate("getppid"),
     emulate("gettid"),
@@ -450,8 +469,8 @@ constexpr Row kRows[] = {
     emulate("sysfs", custom::sysfs),
     emulate("getrusage", {fixed(1, kRusage)}),
     emulate("getrlimit", {fixed(1, kRlimit)}),
-    emulate("setrlimit"),
-    emulate("prlimit64", {fixed(3, kRlimit)}),
+    emulate("setrlimit").execute_if(custom::sets_replay_limit),
+    emulate("prlimit64", {fixed(3, kRlimit)}).execute_if(custom::sets_replay_limit),
     emulate("times", {fixed(0, kTms)}),
     emulate("getcpu", {fixed(0, kInt), fixed(1, kInt)}),
     emulate("getrandom", {ret_bytes(0, 1)}),
@@ -544,7 +563,7 @@ constexpr Row kRows[] = {
     emulate("sched_rr_get_interval", {fixed(1, kTimespec)}),
     // Returns the number of bytes of mask it copied.
     emulate("sched_getaffinity", {ret_bytes(2, 1)}),
-    emulate("sched_setaffinity"),
+    emulate("sched_setaffinity").unpinning(),
     emulate("sched_getattr", {arg_bytes(1, 2)}),
     emulate("sched_setattr"),
 
@@ -618,12 +637,12 @@ constexpr Row kRows[] = {
     emulate("bind"),
     emulate("listen"),
     emulate("shutdown"),
-    emulate("setsockopt"),
+    emulate("setsockopt", custom::setsockopt),
     emulate("getsockopt", {len_at(3, 4)}),
     emulate("accept", {len_at(1, 2, kSockaddrMax)}).fds(new_fd()),
     emulate("accept4", {len_at(1, 2, kSockaddrMax)}).fds(new_fd(3, kOCloexec)),
-    emulate("getsockname", {len_at(1, 2, kSockaddrMax)}),
-    emulate("getpeername", {len_at(1, 2, kSockaddrMax)}),
+    emulate("getsockname", {name_len(1, 2, kSockaddrMax)}),
+    emulate("getpeername", {name_len(1, 2, kSockaddrMax)}),
     emulate("sendto").writes(buf_data(0, 1)),
     emulate("sendmsg").writes(msg_data(0, 1)),
     // The kernel stores msg_len in each mmsghdr it sent; recording the whole
@@ -753,7 +772,7 @@ void apply(const OutSpec& spec, const SyscallArgs& call, SyscallMemReader& mem,
            std::vector<MemRange>& out) {
   if (spec.rule == Rule::None || !applies(spec.when, call)) return;
   uint64_t addr = call.arg[spec.ptr];
-  if (addr == 0) return;
+  if (addr == 0 && spec.rule != Rule::NameLen) return;
   uint64_t ret = call.ret > 0 ? static_cast<uint64_t>(call.ret) : 0;
   uint64_t size_arg = spec.size >= 0 ? call.arg[spec.size] : 0;
   uint64_t capped_ret = spec.size >= 0 ? std::min(ret, size_arg) : ret;
@@ -776,7 +795,8 @@ void apply(const OutSpec& spec, const SyscallArgs& call, SyscallMemReader& mem,
     case Rule::RetTimes:
       len = capped_ret * spec.n;
       break;
-    case Rule::LenAt: {
+    case Rule::LenAt:
+    case Rule::NameLen: {
       uint32_t value = 0;
       if (size_arg == 0 || !mem.read(RemotePtr<>(size_arg), &value, sizeof value)) return;
       add(out, size_arg, sizeof value);

@@ -22,11 +22,12 @@ enum class ReplayPolicy : uint8_t {
   // and registers are identical, so the arguments are valid), and the result
   // checked against the recording. For state the kernel keeps about the task:
   // rt_sigaction, rt_sigprocmask, sigaltstack, arch_prctl, set_tid_address,
-  // set_robust_list (rseq is refused while recording, so replay emulates it).
+  // set_robust_list (rseq is refused while recording, so replay emulates it),
+  // and the mlock family (madvise fails on locked pages).
   ExecuteSame,
   // Shapes the address space; replay has dedicated code (mmap of a file maps
   // the trace's copy, brk is executed, ...): mmap, munmap, mprotect, mremap,
-  // brk, madvise, pkey_mprotect, mlock family where it matters.
+  // brk, madvise, pkey_mprotect.
   MemoryMap,
   // rt_sigreturn: executed for real in replay, and the registers it restores
   // are kept (they are checked against the recording at the next event).
@@ -163,6 +164,14 @@ struct SyscallDesc {
   // at any preemption, and abort critical sections at points replay cannot
   // find again).
   bool cancelled = false;
+  // An Emulate row's calls that replay executes again instead, checking the
+  // result: those that change how the program runs in a way replay must
+  // share (limits on stack growth, the data segment and locked memory).
+  bool (*executed_when)(const SyscallArgs& call) = nullptr;
+  // A success may move the thread in `arg` 0 (0: the caller) off the CPU
+  // the tracees are pinned to (cpuid's answers depend on the CPU, and
+  // replay runs on the recorded one): the recorder pins it back.
+  bool unpins = false;
 };
 
 // The description of `nr`, or nullptr when the table does not know it.

@@ -20,7 +20,13 @@
 #include <sys/syscall.h>
 #include <sched.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <linux/netfilter_ipv4/ip_tables.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/prctl.h>
@@ -192,6 +198,32 @@ std::string sysfs(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
     }
   }
   return "sysfs wrote a name longer than 255 bytes";
+}
+
+// setsockopt reads its option, except iptables' and ip6tables' table
+// replacement, which hands back the old table's counters through a pointer
+// inside the option: num_counters xt_counters.
+std::string setsockopt(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
+  int level = static_cast<int>(c.arg[1]);
+  int name = static_cast<int>(c.arg[2]);
+  bool replace = (level == SOL_IP && name == IPT_SO_SET_REPLACE) || (level == SOL_IPV6 && name == IP6T_SO_SET_REPLACE);
+  if (!replace) return {};
+  static_assert(offsetof(struct ipt_replace, num_counters) == offsetof(struct ip6t_replace, num_counters) &&
+                offsetof(struct ipt_replace, counters) == offsetof(struct ip6t_replace, counters));
+  uint32_t count = 0;
+  uint64_t counters = 0;
+  if (!read_val(mem, RemotePtr<uint32_t>(c.arg[3] + offsetof(struct ipt_replace, num_counters)), count) ||
+      !read_val(mem, RemotePtr<uint64_t>(c.arg[3] + offsetof(struct ipt_replace, counters)), counters))
+    return "setsockopt replaced a netfilter table whose description rr cannot read back";
+  add(out, counters, static_cast<uint64_t>(count) * sizeof(struct xt_counters));
+  return {};
+}
+
+bool sets_replay_limit(const SyscallArgs& c) {
+  bool prlimit = c.nr == SYS_prlimit64;
+  int resource = static_cast<int>(c.arg[prlimit ? 1 : 0]);
+  bool sets = prlimit ? c.arg[2] != 0 : true;
+  return sets && (resource == RLIMIT_STACK || resource == RLIMIT_DATA || resource == RLIMIT_MEMLOCK);
 }
 
 // A number above the table that the kernel ran as no syscall is recorded

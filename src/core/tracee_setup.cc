@@ -24,11 +24,11 @@ int choose_cpu() {
   return 0;
 }
 
-bool pin_to_cpu(int cpu) {
+bool pin_to_cpu(int cpu, pid_t tid) {
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
-  return sched_setaffinity(0, sizeof(set), &set) == 0;
+  return sched_setaffinity(tid, sizeof(set), &set) == 0;
 }
 
 void prepare_tracee_process(int cpu) {

@@ -3,13 +3,15 @@
 // repeatable (docs/architecture.md, "Determinism").
 #pragma once
 
+#include <sys/types.h>
+
 namespace rr {
 
 // The CPU a new recording pins its tracees to: one this process may run on
 // (cpuid's APIC id differs per CPU, so record and replay use the same one).
 int choose_cpu();
-// Pins the calling thread to `cpu`; false if it is not allowed.
-bool pin_to_cpu(int cpu);
+// Pins thread `tid` (0: the calling one) to `cpu`; false if it is not allowed.
+bool pin_to_cpu(int cpu, pid_t tid = 0);
 // In a new tracee process, before it stops for the supervisor: no address
 // randomization, rdtsc/rdtscp trap (PR_SET_TSC), pinned to `cpu`, no
 // blocked signal, every signal action the default.

@@ -23,7 +23,9 @@
 #include "record/record_session.h"
 #include "core/syscall_table.h"
 #include "core/task_mem_reader.h"
+#include "core/tracee_setup.h"
 #include "util/fatal.h"
+#include "util/io.h"
 
 namespace rr {
 
@@ -265,6 +267,12 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     record_echo(rt, *desc, call, sc);
   }
   FdTable::on_syscall(rt.fds, nr, call.arg, call.ret, [&](RemotePtr<> a, void* b, size_t n) { return t.read_mem(a, b, n); });
+  if (desc->unpins && call.ret == 0) {
+    pid_t target = static_cast<pid_t>(call.arg[0]) ? static_cast<pid_t>(call.arg[0]) : t.tid();
+    if (find_task(RecordedTid{target}) && !pin_to_cpu(bound_cpu_, target))
+      return make_error("cannot pin thread " + std::to_string(target) + " back to CPU " + std::to_string(bound_cpu_) +
+                        " after its sched_setaffinity: " + errno_text());
+  }
   if (!call.failed() && desc->fds.new_fd_in_result(call.arg) && !rt.fds->echo_target(call.ret)) {
     if (int target = original_output(t.tid(), (int)call.ret)) {
       rt.fds->mark_echo(call.ret, target);

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -274,6 +275,13 @@ Status RecordSession::write_header(const RecordOptions& options) {
   struct utsname u;
   if (uname(&u) == 0) h.setKernelRelease(u.release);
   h.setBoundCpu(bound_cpu_);
+  // The program inherits rr's limits.
+  struct rlimit stack;
+  if (getrlimit(RLIMIT_STACK, &stack) == 0) {
+    auto limit = h.initStackLimit();
+    limit.setCur(stack.rlim_cur);
+    limit.setMax(stack.rlim_max);
+  }
   return writer_->write_header(msg);
 }
 
@@ -485,7 +493,8 @@ Status RecordSession::resume_running(RecordTask& t) {
   if (t.pending_signal_frame) {
     // The signal event is written once delivery shows whether a handler
     // ran and what the kernel saved in its frame.
-    if (deliver_to_handler(*t.task, t.deliver_sig)) {
+    HandlerEntry entry = deliver_to_handler(*t.task, t.deliver_sig);
+    if (entry.entered()) {
       FrameKernelState state = read_frame_state(*t.task);
       auto ev = t.pending_signal_frame->getRoot<trace::Frame>().getSignal();
       ev.setFrameFpu(capnp_bytes(state.fpu));
@@ -496,6 +505,14 @@ Status RecordSession::resume_running(RecordTask& t) {
     }
     RR_TRY(finish_frame(*t.pending_signal_frame));
     t.pending_signal_frame.reset();
+    if (entry.kind == HandlerEntry::Kind::Refused) {
+      // The SIGSEGV the kernel forced is the task's next stop, already
+      // reached: it is handled (and recorded) as any signal.
+      t.deliver_sig = 0;
+      t.pending = entry.stop;
+      t.state = RecordTask::State::Unprocessed;
+      return handle_stop(t);
+    }
   }
   if (!t.in_syscall) {
     t.cpu_ns_sampled = 0;

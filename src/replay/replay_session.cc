@@ -10,6 +10,7 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <optional>
 #include <sys/resource.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
@@ -40,8 +41,12 @@ namespace {
 
 // The body of a replay tracee before the supervisor rebuilds it: map the rr
 // page where recordings have it, then stop for the supervisor.
-[[noreturn]] void stub_main(int cpu) {
+// `stack`: the recording's RLIMIT_STACK, when the trace has it. Lowering
+// it always works; raising it past this process's hard limit may not, and
+// then a replayed stack overflow diverges (the registers at the fault differ).
+[[noreturn]] void stub_main(int cpu, std::optional<struct rlimit> stack) {
   prepare_tracee_process(cpu);
+  if (stack) setrlimit(RLIMIT_STACK, &*stack);
   // A replayed crash must not write a core file where the recorded one did.
   struct rlimit no_core = {0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
@@ -207,7 +212,12 @@ Result<std::unique_ptr<Task>> ReplaySession::spawn_process(RecordedTid recorded)
   fflush(stderr);
   pid_t pid = ns_ ? ns_->fork_as(recorded.value) : fork();
   if (pid < 0) return make_error("fork: " + errno_text());
-  if (pid == 0) stub_main(reader_->header().getBoundCpu());
+  if (pid == 0) {
+    std::optional<struct rlimit> stack;
+    if (reader_->header().hasStackLimit())
+      stack = rlimit{reader_->header().getStackLimit().getCur(), reader_->header().getStackLimit().getMax()};
+    stub_main(reader_->header().getBoundCpu(), stack);
+  }
   RR_LOG("new process for %d: pid %d in the namespace (live %d)", recorded.value, PidNamespace::inner_tid(pid), pid);
   return attach_new_tracee(pid, recorded, kTraceeOptions, "the replay process");
 }
@@ -332,10 +342,19 @@ std::optional<WaitStatus> ReplaySession::resume_and_wait(ReplayTask& rt, ResumeH
     return std::nullopt;
   }
   bool entered_handler = false;
-  if (rt.pending_sig && deliver_to_handler(t, rt.pending_sig)) {
-    write_frame_state(t, rt.pending_frame);
-    rt.pending_sig = 0;
-    entered_handler = true;
+  if (rt.pending_sig) {
+    HandlerEntry entry = deliver_to_handler(t, rt.pending_sig);
+    if (entry.kind == HandlerEntry::Kind::Refused) {
+      // No frame could be written and the kernel forced a SIGSEGV, as in
+      // the recording, where that stop is the task's next event.
+      rt.pending_sig = 0;
+      return entry.stop;
+    }
+    if (entry.entered()) {
+      write_frame_state(t, rt.pending_frame);
+      rt.pending_sig = 0;
+      entered_handler = true;
+    }
   }
   if (stretch) {
     pause(ReplayStop::StretchBegins, rt);

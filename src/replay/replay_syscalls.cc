@@ -207,6 +207,13 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
   switch (desc->policy) {
     case ReplayPolicy::Emulate:
     case ReplayPolicy::Unsupported:
+      if (desc->executed_when && desc->executed_when(syscall_args(nr, t.regs()))) {
+        ++counters_.executed;
+        Registers after = execute_in_place(rt);
+        RR_TRY(check_result(f, sc, after.syscall_result()));
+        finish_emulated(t, sc);
+        break;
+      }
       ++counters_.emulated;
       replay_mask_swap(rt, sc);
       finish_emulated(t, sc);

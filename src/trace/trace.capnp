@@ -29,6 +29,15 @@ struct TraceHeader {
   kernelRelease @12 :Text;    # uname -r of the recording machine
   boundCpu @13 :Int32;        # the CPU every tracee was pinned to; replay pins to the same one,
                               # because cpuid (APIC ids) and the kernel's CPU numbers depend on it
+  stackLimit @14 :Rlimit;     # the program's RLIMIT_STACK at the start (format 1.4 on): replay's
+                              # processes get the same, since where a deep recursion faults
+                              # depends on it; absent in older traces
+}
+
+# A resource limit (struct rlimit); RLIM_INFINITY is 2^64-1.
+struct Rlimit {
+  cur @0 :UInt64;             # the soft limit, in the resource's unit (bytes for the stack)
+  max @1 :UInt64;             # the hard limit
 }
 
 # x86-64 general-purpose registers, in the order of struct user_regs_struct.

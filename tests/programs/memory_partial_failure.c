@@ -1,6 +1,7 @@
 /* memory_partial_failure: madvise and mprotect over a range with a hole
    in it fail with ENOMEM, yet keep what they did to the mapped part before
-   the hole. The program prints what it finds in the first page after each. */
+   the hole; madvise(MADV_DONTNEED) over a locked page fails with EINVAL
+   after clearing the pages before it. The program prints what it finds. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -43,5 +44,18 @@ int main(void)
     print_prot("first page", p);
     print_prot("third page", p + 2 * pg);
     printf("first page still reads: %c\n", p[0]);
+
+    char* q = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (q == MAP_FAILED) return 1;
+    q[0] = 'a';
+    q[pg] = 'b';
+    if (mlock(q + pg, pg) != 0) {
+        printf("mlock failed: %s\n", strerror(errno));
+        return 0;
+    }
+    errno = 0;
+    r = madvise(q, 2 * pg, MADV_DONTNEED);
+    printf("madvise over a locked page: ret=%d %s\n", r, strerror(errno));
+    printf("pages after it: %s, %c\n", q[0] == 0 ? "zeroed" : "kept", q[pg]);
     return 0;
 }

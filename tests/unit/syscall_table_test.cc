@@ -1,7 +1,11 @@
 #include "core/syscall_table.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>  // before the kernel headers, which then leave its structs alone
+#include <linux/netfilter_ipv4/ip_tables.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <csignal>
 #include <linux/capability.h>
 #include <sys/socket.h>
@@ -569,6 +573,11 @@ TEST(SyscallTable, SocketAddressLengths) {
             (Ranges{range(0x1000, 128), range(0x2000, 4)}));
   // An unreadable length pointer counts as absent.
   EXPECT_EQ(outputs(call("getsockname", {3, 0x1000, 0x7000}, 0), mem), Ranges{});
+  // Without a buffer getsockname and getpeername still store the length;
+  // accept stores nothing then.
+  EXPECT_EQ(outputs(call("getsockname", {3, 0, 0x2000}, 0), mem), (Ranges{range(0x2000, 4)}));
+  EXPECT_EQ(outputs(call("getpeername", {3, 0, 0x2000}, 0), mem), (Ranges{range(0x2000, 4)}));
+  EXPECT_EQ(outputs(call("accept", {3, 0, 0x2000}, 5), mem), Ranges{});
 
   mem.put_val<uint32_t>(0x2000, 4);
   EXPECT_EQ(outputs(call("getsockopt", {3, 1, 7, 0x1000, 0x2000}, 0), mem),
@@ -777,6 +786,46 @@ TEST(SyscallTable, WaitMasks) {
   EXPECT_FALSE(installed_sigmask(call("pselect6", {1, 0, 0, 0, 0, 0}, 0), mem, &mask, &size));
   EXPECT_FALSE(installed_sigmask(call("ppoll", {0x10, 1, 0, 0, 8}, 0), mem, &mask, &size));  // no mask
   EXPECT_FALSE(installed_sigmask(call("poll", {0x10, 1, 0}, 0), mem, &mask, &size));
+}
+
+// waitid stores six fields of the siginfo, its first 28 bytes, on success
+// and on failure (zeroed then), but not when the buffer faulted.
+TEST(SyscallTable, WaitidInfoEvenOnFailure) {
+  EXPECT_EQ(outputs(call("waitid", {3, 5, 0x1000, 4, 0}, 0)), (Ranges{range(0x1000, 28)}));
+  EXPECT_EQ(outputs(call("waitid", {3, 0, 0x1000, 4, 0}, -EBADF)), (Ranges{range(0x1000, 28)}));
+  EXPECT_EQ(outputs(call("waitid", {3, 0, 0x1000, 4, 0}, -EFAULT)), Ranges{});
+  EXPECT_EQ(outputs(call("waitid", {0, 0, 0x1000, 4, 0x2000}, 0)), (Ranges{range(0x1000, 28), range(0x2000, 144)}));
+}
+
+// setsockopt stores nothing, except a netfilter table replacement: the old
+// counters, through the pointer inside the option.
+TEST(SyscallTable, NetfilterReplaceCounters) {
+  FakeMem mem;
+  mem.put_val<uint32_t>(0x1000 + offsetof(struct ipt_replace, num_counters), 3);
+  mem.put_val<uint64_t>(0x1000 + offsetof(struct ipt_replace, counters), 0x5000);
+  EXPECT_EQ(outputs(call("setsockopt", {3, SOL_IP, IPT_SO_SET_REPLACE, 0x1000, 200}, 0), mem),
+            (Ranges{range(0x5000, 3 * sizeof(struct xt_counters))}));
+  EXPECT_EQ(outputs(call("setsockopt", {3, SOL_IPV6, IP6T_SO_SET_REPLACE, 0x1000, 200}, 0), mem),
+            (Ranges{range(0x5000, 48)}));
+  EXPECT_EQ(outputs(call("setsockopt", {3, SOL_SOCKET, SO_REUSEADDR, 0x1000, 4}, 0), mem), Ranges{});
+  EXPECT_EQ(outputs(call("setsockopt", {3, SOL_IP, IPT_SO_SET_REPLACE, 0x1000, 200}, -EPERM), mem), Ranges{});
+}
+
+// Replay executes the limit changes it must share, and only those.
+TEST(SyscallTable, LimitsReplayShares) {
+  auto executed = [](const SyscallArgs& c) {
+    const SyscallDesc* d = syscall_desc(c.nr);
+    return d && d->executed_when && d->executed_when(c);
+  };
+  EXPECT_TRUE(executed(call("setrlimit", {RLIMIT_STACK, 0x1000}, 0)));
+  EXPECT_TRUE(executed(call("setrlimit", {RLIMIT_DATA, 0x1000}, 0)));
+  EXPECT_TRUE(executed(call("prlimit64", {0, RLIMIT_MEMLOCK, 0x1000, 0x2000}, 0)));
+  EXPECT_FALSE(executed(call("prlimit64", {0, RLIMIT_STACK, 0, 0x2000}, 0)));  // only reads it
+  EXPECT_FALSE(executed(call("setrlimit", {RLIMIT_CPU, 0x1000}, 0)));    // would signal replay at its own pace
+  EXPECT_FALSE(executed(call("setrlimit", {RLIMIT_NOFILE, 0x1000}, 0)));
+  EXPECT_FALSE(executed(call("getrlimit", {RLIMIT_STACK, 0x1000}, 0)));
+  EXPECT_TRUE(syscall_desc(syscall_number("sched_setaffinity"))->unpins);
+  EXPECT_FALSE(syscall_desc(syscall_number("sched_getaffinity"))->unpins);
 }
 
 }  // namespace
