@@ -32,6 +32,7 @@ class Registers {
   RemotePtr<> ip() const { return RemotePtr<>(r_.rip); }
   void set_ip(RemotePtr<> ip) { r_.rip = ip.as_int(); }
   RemotePtr<> sp() const { return RemotePtr<>(r_.rsp); }
+  void set_sp(RemotePtr<> sp) { r_.rsp = sp.as_int(); }
   int64_t syscallno() const { return static_cast<int64_t>(r_.orig_rax); }
   void set_syscallno(int64_t nr) { r_.orig_rax = static_cast<uint64_t>(nr); }
   int64_t syscall_result() const { return static_cast<int64_t>(r_.rax); }

@@ -146,6 +146,8 @@ std::string refused_clone(const SyscallArgs& c, SyscallMemReader& mem, pid_t) {
   if (!clone_flags(c, mem, &flags)) return {};  // the call fails with EFAULT
   std::string name = c.nr == SYS_clone3 ? "clone3" : "clone";
   if (flags & CLONE_NEWPID) return name + " into a new PID namespace (CLONE_NEWPID) is not supported yet";
+  // The child would run unseen by the recorder, and replay could not make it.
+  if (flags & CLONE_UNTRACED) return name + " of a child the recorder cannot trace (CLONE_UNTRACED) is not supported yet";
   if ((flags & CLONE_VM) && !(flags & (CLONE_THREAD | CLONE_VFORK)))
     return name + " of a process sharing its parent's memory (CLONE_VM without CLONE_THREAD or CLONE_VFORK) is not supported yet";
   if (!(flags & CLONE_THREAD) && (flags & CSIGNAL) != SIGCHLD && (flags & CSIGNAL) != 0)

@@ -139,12 +139,10 @@ Result<CloneRun> prepare_clone_run(Task& t, const SyscallArgs& call, const Regis
       args.flags = (uint32_t)run_flags & ~(uint64_t)(CSIGNAL | CLONE_DETACHED);
       args.exit_signal = (run_flags & (CLONE_THREAD | CLONE_PARENT)) ? 0 : run_flags & CSIGNAL;
       if (call.nr == SYS_clone) {
-        // clone's stack argument is the new stack pointer; clone3 starts
-        // the child at stack + stack_size.
-        if (call.arg[1]) {
-          args.stack = call.arg[1] - 8;
-          args.stack_size = 8;
-        }
+        // clone's stack argument is the new stack pointer, any value at
+        // all; clone3 takes only a stack it can check (stack + stack_size
+        // in user memory). The child starts on its parent's stack pointer
+        // and gets clone's before it runs (execute_clone).
         args.parent_tid = call.arg[2];
         args.child_tid = call.arg[3];
         args.tls = call.arg[4];
@@ -263,6 +261,7 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, Reco
   Task& c = *child->task;
   Registers cr = c.regs();
   for (int i = 0; i < 6; ++i) cr.set_arg(i, entry.arg(i));
+  if (call.nr == SYS_clone && call.arg[1]) cr.set_sp(RemotePtr<>(call.arg[1]));
   cr.set_syscallno(call.nr);
   c.set_regs(cr);
   if (vfork) child->vfork_parent = rt.recorded();

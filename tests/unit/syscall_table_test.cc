@@ -828,5 +828,20 @@ TEST(SyscallTable, LimitsReplayShares) {
   EXPECT_FALSE(syscall_desc(syscall_number("sched_getaffinity"))->unpins);
 }
 
+// Clones recording cannot follow are refused at their entry, with the
+// reason; the others go on.
+TEST(SyscallTable, ClonesRefusedAtEntry) {
+  FakeMem mem;
+  auto why = [&](uint64_t flags) { return refused_at_entry(call("clone", {flags, 0, 0, 0, 0}, 0), mem, 1); };
+  EXPECT_EQ(why(SIGCHLD), "");
+  EXPECT_EQ(why(CLONE_VM | CLONE_THREAD | CLONE_SIGHAND), "");
+  EXPECT_EQ(why(CLONE_VM | CLONE_VFORK | SIGCHLD), "");
+  EXPECT_NE(why(CLONE_UNTRACED | SIGCHLD).find("CLONE_UNTRACED"), std::string::npos);
+  EXPECT_NE(why(CLONE_NEWPID | SIGCHLD).find("CLONE_NEWPID"), std::string::npos);
+  EXPECT_NE(why(CLONE_VM | SIGCHLD).find("CLONE_VM"), std::string::npos);
+  EXPECT_NE(why(SIGUSR1).find("exit signal"), std::string::npos);
+  EXPECT_EQ(refused_at_entry(call("fork", {}, 0), mem, 1), "");
+}
+
 }  // namespace
 }  // namespace rr
