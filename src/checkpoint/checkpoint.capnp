@@ -70,7 +70,7 @@ struct Counters {
 # One entry of the emulated fd table.
 struct FdEntry {
   fd @0 :Int32;
-  kind @1 :UInt8;                # 0 stdin, 1 stdout, 2 stderr, 3 other (FdTable::Kind)
+  kind @1 :UInt8;                # 0 stdin, 1 stdout, 2 stderr, 3 other, 4 own /proc/PID/mem (FdTable::Kind)
   cloexec @2 :Bool;
 }
 

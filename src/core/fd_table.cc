@@ -19,6 +19,7 @@ const char* FdTable::kind_name(Kind kind) {
     case Kind::Stdout: return "stdout";
     case Kind::Stderr: return "stderr";
     case Kind::Other: return "other";
+    case Kind::SelfMem: return "self-mem";
   }
   return "?";
 }
@@ -101,10 +102,15 @@ void FdTable::on_exec() {
   }
 }
 
-void FdTable::mark_echo(int64_t fd, int target) {
+void FdTable::mark(int64_t fd, Kind kind) {
   auto it = fds_.find((int)fd);
   bool cloexec = it != fds_.end() && it->second.cloexec;
-  set((int)fd, target == 2 ? Kind::Stderr : Kind::Stdout, cloexec);
+  set((int)fd, kind, cloexec);
+}
+
+FdTable::Kind FdTable::kind(int64_t fd) const {
+  auto it = fds_.find((int)fd);
+  return it == fds_.end() ? Kind::Other : it->second.kind;
 }
 
 int FdTable::echo_target(int64_t fd) const {

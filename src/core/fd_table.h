@@ -18,7 +18,9 @@ namespace rr {
 
 class FdTable {
  public:
-  enum class Kind : uint8_t { Stdin, Stdout, Stderr, Other };
+  // SelfMem: the process's own /proc/PID/mem; what is written through it
+  // changes the process's memory (the recorder records those bytes).
+  enum class Kind : uint8_t { Stdin, Stdout, Stderr, Other, SelfMem };
   struct Entry {
     Kind kind = Kind::Other;
     bool cloexec = false;
@@ -38,11 +40,13 @@ class FdTable {
 
   // 1 or 2 when `fd` writes to the original stdout or stderr, else 0.
   int echo_target(int64_t fd) const;
-  // The recording found that the new descriptor `fd` reaches the original
-  // stdout (1) or stderr (2) although the syscalls' results do not say so
-  // (pidfd_getfd of one, an open of /dev/stdout or /proc/self/fd/1): the
-  // trace carries that, and recording and replay mark it here alike.
-  void mark_echo(int64_t fd, int target);
+  // The recording found what the new descriptor `fd` is where the
+  // syscalls' results do not say: the original stdout or stderr (pidfd_getfd
+  // of one, an open of /dev/stdout or /proc/self/fd/1) or the process's own
+  // memory. The trace carries that (SyscallEvent.newFdKind), and recording
+  // and replay mark it here alike.
+  void mark(int64_t fd, Kind kind);
+  Kind kind(int64_t fd) const;
   const std::map<int, Entry>& entries() const { return fds_; }
   void set_entries(std::map<int, Entry> entries) { fds_ = std::move(entries); }
   static const char* kind_name(Kind kind);

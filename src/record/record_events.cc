@@ -183,6 +183,29 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
   return {};
 }
 
+// A write through the process's own /proc/PID/mem changed its memory at
+// the file offset: those bytes are recorded as the kernel's writes.
+Status RecordSession::record_self_mem_write(RecordTask& rt, const SyscallDesc& desc, const SyscallArgs& call,
+                                            std::vector<MemRange>& ranges) {
+  if (!desc.write.writes() || call.failed() || call.ret == 0) return {};
+  int fd = (int)call.arg[desc.write.fd];
+  if (rt.fds->kind(fd) != FdTable::Kind::SelfMem) return {};
+  uint64_t offset = 0;
+  if (call.nr == SYS_pwrite64) {
+    offset = call.arg[3];
+  } else if (call.nr == SYS_write) {
+    auto info = read_file("/proc/" + std::to_string(rt.tid()) + "/fdinfo/" + std::to_string(fd));
+    size_t at = info.ok() ? info.value().find("pos:") : std::string::npos;
+    if (at == std::string::npos) return make_error("cannot read the position of /proc/PID/mem after a write to it");
+    offset = strtoull(info.value().c_str() + at + 4, nullptr, 10) - (uint64_t)call.ret;
+  } else {
+    return make_error(ErrorKind::Unsupported, "writing to the program's own memory through /proc/PID/mem with " +
+                                                  syscall_name(call.nr) + " is not supported yet");
+  }
+  ranges.push_back({RemotePtr<>(offset), (uint64_t)call.ret});
+  return {};
+}
+
 bool RecordSession::writes_to_echo(const RecordTask& t, const Registers& entry) const {
   const SyscallDesc* desc = syscall_desc(entry.syscallno());
   return desc && desc->write.writes() && t.fds->echo_target((int64_t)entry.arg(desc->write.fd));
@@ -228,6 +251,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     std::string why = syscall_outputs(restart_call(rt, call), reader, ranges);
     if (!why.empty()) return make_error(why + " (event " + std::to_string(next_event_) + ")");
     if (!shared_maps_.empty()) record_shared_map_changes(rt, call, ranges);
+    RR_TRY(record_self_mem_write(rt, *desc, call, ranges));
     uint64_t flags = 0;
     if (desc->policy == ReplayPolicy::Clone && clone_flags(call, reader, &flags)) sc.setCloneFlags(flags);
     auto writes = sc.initWrites(ranges.size());
@@ -274,9 +298,10 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
                         " after its sched_setaffinity: " + errno_text());
   }
   if (!call.failed() && desc->fds.new_fd_in_result(call.arg) && !rt.fds->echo_target(call.ret)) {
-    if (int target = original_output(t.tid(), (int)call.ret)) {
-      rt.fds->mark_echo(call.ret, target);
-      sc.setNewFdEcho(target);
+    RR_ASSIGN_OR_RETURN(FdTable::Kind kind, classify_new_fd(rt, (int)call.ret));
+    if (kind != FdTable::Kind::Other) {
+      rt.fds->mark(call.ret, kind);
+      sc.setNewFdKind((uint8_t)kind);
     }
   }
   regs_to_capnp(regs, sc.initExitRegs());

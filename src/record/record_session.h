@@ -151,9 +151,13 @@ class RecordSession : public Session<RecordTask> {
   // another thread at the entry of one waits (EchoWait) until its exit is
   // recorded: the events' order is then the order the bytes arrived in.
   bool writes_to_echo(const RecordTask& t, const Registers& entry) const;
-  // 1 or 2 when thread `tid`'s descriptor `fd` is the file rr's stdout or
-  // stderr was at the start, else 0.
-  int original_output(pid_t tid, int fd) const;
+  Status record_self_mem_write(RecordTask& t, const SyscallDesc& desc, const SyscallArgs& call,
+                               std::vector<MemRange>& ranges);
+  // What the new descriptor `fd` of `t` is, where the syscall does not
+  // say: the file rr's stdout or stderr was at the start, the process's own
+  // /proc/PID/mem, or Other. Another tracee's memory open for writing is
+  // refused (tracees writing each other's memory are not followed yet).
+  Result<FdTable::Kind> classify_new_fd(RecordTask& t, int fd) const;
   void open_echo_gate(const RecordTask& t);
 
   std::unique_ptr<TraceWriter> writer_;

@@ -263,7 +263,13 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
   Task& now = *rt.task;
   if (now.alive() && !rt.exiting) {
     FdTable::on_syscall(rt.fds, nr, args, result, [&](RemotePtr<> a, void* b, size_t n) { return now.read_mem(a, b, n); });
-    if (int target = sc.getNewFdEcho()) rt.fds->mark_echo(result, target);
+    if (uint8_t kind = sc.getNewFdKind()) {
+      if (kind != (uint8_t)FdTable::Kind::Stdout && kind != (uint8_t)FdTable::Kind::Stderr &&
+          kind != (uint8_t)FdTable::Kind::SelfMem)
+        return make_error(ErrorKind::Corrupt, "trace is corrupt: event " + std::to_string(f.getEvent()) +
+                                                  " names descriptor kind " + std::to_string(kind));
+      rt.fds->mark(result, (FdTable::Kind)kind);
+    }
   }
   return {};
 }

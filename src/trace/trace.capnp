@@ -127,10 +127,11 @@ struct SyscallEvent {
   cloneFlags @9 :UInt64;      # for fork, vfork, clone, clone3: the clone flags used
   echo @10 :Echo;             # set with echoFd (format 1.2 on): what the call wrote there;
                               # absent in older traces, whose echo replay does not check
-  newFdEcho @11 :Int32;       # 1 or 2 (format 1.4 on): the descriptor the call returned
-                              # reaches the original stdout/stderr, which the syscall's
-                              # arguments do not show (pidfd_getfd, open of /dev/stdout);
-                              # the recorder compared the files. 0 otherwise
+  newFdKind @11 :UInt8;       # format 1.4 on: what the descriptor the call returned is, where
+                              # the syscall's arguments do not show it: 1 the original stdout,
+                              # 2 stderr (pidfd_getfd, open of /dev/stdout; the recorder compared
+                              # the files), 4 the process's own /proc/PID/mem; 0 nothing to say
+                              # (FdTable::Kind numbers)
 }
 
 # What a syscall wrote to the original stdout or stderr (SyscallEvent.echoFd),

@@ -20,7 +20,7 @@ namespace rr {
 constexpr uint32_t kTraceFormatMajor = 1;
 // 1.2: SyscallEvent.echo; 1.3: events in a stream of numbered blocks with an
 // end mark, and a sums file checked before any other part is used;
-// 1.4: SyscallEvent.newFdEcho, TraceHeader.stackLimit
+// 1.4: SyscallEvent.newFdKind, TraceHeader.stackLimit
 constexpr uint32_t kTraceFormatMinor = 4;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.

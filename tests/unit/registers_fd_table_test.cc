@@ -85,6 +85,27 @@ TEST(FdTable, Dup2OfAFileOverStdoutStopsTheEcho) {
   EXPECT_EQ(t.echo_target(1), 0);
 }
 
+// A kind the recording found (SyscallEvent.newFdKind) goes with the
+// descriptor's copies and ends with it.
+TEST(FdTable, MarkedKindsFollowDupsAndCloses) {
+  auto table = std::make_shared<FdTable>();
+  FdTable& t = *table;
+  uint64_t open_args[6] = {(uint64_t)AT_FDCWD, 0, O_RDWR, 0, 0, 0};
+  FdTable::on_syscall(table, SYS_openat, open_args, 3, no_memory());
+  EXPECT_EQ(t.kind(3), FdTable::Kind::Other);
+  t.mark(3, FdTable::Kind::SelfMem);
+  uint64_t dup_args[6] = {3, 0, 0, 0, 0, 0};
+  FdTable::on_syscall(table, SYS_dup, dup_args, 4, no_memory());
+  EXPECT_EQ(t.kind(4), FdTable::Kind::SelfMem);
+  EXPECT_EQ(t.echo_target(4), 0);
+  t.mark(5, FdTable::Kind::Stdout);
+  EXPECT_EQ(t.echo_target(5), 1);
+  uint64_t close_args[6] = {4, 0, 0, 0, 0, 0};
+  FdTable::on_syscall(table, SYS_close, close_args, 0, no_memory());
+  EXPECT_EQ(t.kind(4), FdTable::Kind::Other);
+  EXPECT_EQ(t.kind(3), FdTable::Kind::SelfMem);
+}
+
 TEST(FdTable, FailedCallsChangeNothing) {
   auto table = std::make_shared<FdTable>();
   FdTable& t = *table;
