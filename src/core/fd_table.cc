@@ -45,7 +45,7 @@ bool FdTable::apply(int64_t nr, const uint64_t args[6], int64_t ret, const MemRe
     case FdOp::None:
       break;
     case FdOp::NewInResult:
-      set((int)ret, Kind::Other, cloexec);
+      if (e.new_fd_in_result(args)) set((int)ret, Kind::Other, cloexec);
       break;
     case FdOp::NewPairAt: {
       int pair[2];

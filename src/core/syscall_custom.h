@@ -18,6 +18,8 @@ using Out = std::vector<MemRange>;
 std::string iov_read(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string recvmsg(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string recvmmsg(const SyscallArgs&, SyscallMemReader&, Out&);
+// Defined in syscall_table_ioctl.cc, with its table of requests; called
+// whatever the result (FS_IOC_FIEMAP writes on failure too).
 std::string ioctl(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string fcntl(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string select(const SyscallArgs&, SyscallMemReader&, Out&);
@@ -34,6 +36,7 @@ std::string sysfs(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string refused_clone(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string refused_unshare(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string refused_setns(const SyscallArgs&, SyscallMemReader&, pid_t);
+std::string refused_mmap(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string setsockopt(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string msgrcv(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string msgctl(const SyscallArgs&, SyscallMemReader&, Out&);
@@ -42,6 +45,13 @@ std::string semctl(const SyscallArgs&, SyscallMemReader&, Out&);
 // RLIMIT_STACK (where a deep recursion faults), RLIMIT_DATA (where brk,
 // which replay executes, fails), RLIMIT_MEMLOCK (mlock, executed too).
 bool sets_replay_limit(const SyscallArgs&);
+std::string sysctl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string syslog(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string quotactl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string keyctl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string get_mempolicy(const SyscallArgs&, SyscallMemReader&, Out&);
+// Called whatever the result: E2BIG writes.
+std::string perf_event_open(const SyscallArgs&, SyscallMemReader&, Out&);
 // A number above the table: only the kernel's -ENOSYS can be recorded.
 std::string unknown_number(const SyscallArgs&, SyscallMemReader&, Out&);
 // Whether `ret` is what an interrupted syscall returns at its exit stop.

@@ -215,6 +215,10 @@ constexpr FdWrite resize(int fd) { return {a8(fd), WrittenData::Resize}; }
 constexpr FdEffect new_fd(int flags_arg = -1, uint32_t cloexec = 0) {
   return {FdOp::NewInResult, -1, a8(flags_arg), cloexec};
 }
+// A new descriptor, except when the argument `arg` has one of `bits`.
+constexpr FdEffect new_fd_unless(int arg, uint32_t bits, uint32_t cloexec) {
+  return {FdOp::NewInResult, -1, -1, cloexec, a8(arg), bits};
+}
 constexpr FdEffect new_pair(int at, int flags_arg = -1, uint32_t cloexec = 0) {
   return {FdOp::NewPairAt, a8(at), a8(flags_arg), cloexec};
 }
@@ -227,6 +231,10 @@ constexpr FdEffect fd_op(FdOp op, int fd, int flags_arg = -1, uint32_t cloexec =
 constexpr uint32_t kOCloexec = 02000000;
 constexpr uint32_t kMfdCloexec = 1;
 constexpr uint32_t kFsCloexec = 1;  // FSOPEN_CLOEXEC, FSMOUNT_CLOEXEC, FSPICK_CLOEXEC
+constexpr uint32_t kPerfFlagFdCloexec = 8;  // PERF_FLAG_FD_CLOEXEC
+// landlock_create_ruleset's LANDLOCK_CREATE_RULESET_VERSION and _ERRATA:
+// the result is the ABI version or the errata bits.
+constexpr uint32_t kLandlockQueries = 3;
 static_assert(kOCloexec == SOCK_CLOEXEC && kOCloexec == EPOLL_CLOEXEC);
 
 consteval Row make_row(std::string_view name, ReplayPolicy policy,
@@ -304,7 +312,7 @@ constexpr Row kRows[] = {
     emulate("dup2").fds(fd_op(FdOp::DupToArg, 0)),
     emulate("dup3").fds(fd_op(FdOp::DupToArg, 0, 2, kOCloexec)),
     emulate("fcntl", custom::fcntl).fds(fd_op(FdOp::Fcntl, 0)),
-    emulate("ioctl", custom::ioctl),
+    emulate("ioctl", custom::ioctl, Failure::MayWrite),
     emulate("flock"),
     emulate("fsync"),
     emulate("fdatasync"),
@@ -393,7 +401,7 @@ constexpr Row kRows[] = {
     emulate("umask"),
 
     // Address space.
-    special("mmap", kMemoryMap),
+    special("mmap", kMemoryMap).refuse_if(custom::refused_mmap),
     special("munmap", kMemoryMap),
     special("mprotect", kMemoryMap),
     special("mremap", kMemoryMap),
@@ -504,6 +512,38 @@ constexpr Row kRows[] = {
     emulate("ioprio_set"),
     emulate("ioprio_get"),
     emulate("kcmp"),
+
+    // The kernel's log, disk quotas, and the sysctl syscall (gone since
+    // 5.5: only its ENOSYS is recorded).
+    emulate("syslog", custom::syslog),
+    emulate("quotactl", custom::quotactl),
+    emulate("_sysctl", custom::sysctl, Failure::MayWrite),
+    // I/O port permissions change what the task's instructions may do:
+    // replay asks for the same (and sees the same refusal without the
+    // privilege).
+    execute_same("ioperm"),
+    execute_same("iopl"),
+
+    // Keys: kept by the kernel, reached only through these calls.
+    emulate("add_key"),
+    emulate("request_key"),
+    emulate("keyctl", custom::keyctl),
+
+    // Landlock restricts which files the task may open; replay opens none
+    // of the program's files, so the restriction needs no replay. The
+    // ruleset is a close-on-exec descriptor.
+    emulate("landlock_create_ruleset").fds(new_fd_unless(2, kLandlockQueries, kOCloexec)),
+    emulate("landlock_add_rule"),
+    emulate("landlock_restrict_self"),
+
+    // NUMA memory policy: where pages are placed, never what they hold.
+    emulate("mbind"),
+    emulate("set_mempolicy"),
+    emulate("get_mempolicy", custom::get_mempolicy),
+
+    // Performance counters: what a counter reads is recorded like any
+    // read; its ring buffer (mmap of the descriptor) is refused with mmap.
+    emulate("perf_event_open", custom::perf_event_open, Failure::MayWrite).fds(new_fd(4, kPerfFlagFdCloexec)),
 
     // System V message queues and semaphores: kernel objects, so results
     // and the bytes received. (Shared memory is refused below: it maps.)
@@ -648,7 +688,6 @@ constexpr Row kRows[] = {
     unsupported("shmat"),
     unsupported("shmdt"),
     unsupported("shmctl"),
-    unsupported("perf_event_open").fds(new_fd()),
     unsupported("bpf"),
     unsupported("seccomp"),
     unsupported("modify_ldt"),

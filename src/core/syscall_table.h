@@ -123,6 +123,16 @@ struct FdEffect {
   int8_t flags = -1;     // the argument holding the close-on-exec flag; -1: none, and
                          // then a non-zero `cloexec` means always close-on-exec
   uint32_t cloexec = 0;  // that flag's bit (O_CLOEXEC, SOCK_CLOEXEC, MFD_CLOEXEC...)
+  // NewInResult: the result is a number, not a descriptor, when the
+  // argument `unless_arg` has any of `unless_bits` (landlock_create_ruleset
+  // asked for its ABI version).
+  int8_t unless_arg = -1;
+  uint32_t unless_bits = 0;
+
+  // Whether a call that succeeded with these arguments returned a new descriptor.
+  bool new_fd_in_result(const uint64_t args[6]) const {
+    return op == FdOp::NewInResult && !(unless_arg >= 0 && (args[unless_arg] & unless_bits));
+  }
 };
 
 // The signal mask a syscall installs while it waits (rt_sigsuspend, ppoll,

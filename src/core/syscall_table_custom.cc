@@ -9,15 +9,19 @@
 // range the kernel did write breaks replay. So where the kernel's behaviour
 // is uncertain these functions err on the side of recording more.
 #include <asm/prctl.h>
-#include <asm/termbits.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/dqblk_xfs.h>
 #include <linux/futex.h>
+#include <linux/keyctl.h>
+#include <linux/perf_event.h>
+#include <linux/quota.h>
 #include <csignal>
 #include <sys/syscall.h>
 #include <sched.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -111,67 +115,6 @@ void add_msghdr(SyscallMemReader& mem, uint64_t msg_addr, uint64_t data_len, Out
   add(out, msg_addr + offsetof(TraceeMsghdr, flags), sizeof msg.flags);
 }
 
-struct IoctlRequest {
-  uint32_t request;
-  uint32_t writes;  // bytes written at the argument pointer
-};
-
-constexpr IoctlRequest kIoctls[] = {
-    // Terminal attributes: the kernel's termios, not libc's larger one.
-    {TCGETS, sizeof(struct termios)},
-    {TCSETS, 0},
-    {TCSETSW, 0},
-    {TCSETSF, 0},
-    {TCGETS2, sizeof(struct termios2)},
-    {TCSETS2, 0},
-    {TCSETSW2, 0},
-    {TCSETSF2, 0},
-    {TCGETA, sizeof(struct termio)},
-    {TCSETA, 0},
-    {TCSETAW, 0},
-    {TCSETAF, 0},
-    {TCSBRK, 0},
-    {TCSBRKP, 0},
-    {TCXONC, 0},
-    {TCFLSH, 0},
-    {TIOCGWINSZ, sizeof(struct winsize)},
-    {TIOCSWINSZ, 0},
-    // Terminal control.
-    {TIOCGPGRP, sizeof(pid_t)},
-    {TIOCSPGRP, 0},
-    {TIOCGSID, sizeof(pid_t)},
-    {TIOCSCTTY, 0},
-    {TIOCNOTTY, 0},
-    {TIOCEXCL, 0},
-    {TIOCNXCL, 0},
-    {TIOCGEXCL, sizeof(int)},
-    {TIOCOUTQ, sizeof(int)},
-    {TIOCSTI, 0},
-    {TIOCMGET, sizeof(int)},
-    {TIOCMSET, 0},
-    {TIOCMBIS, 0},
-    {TIOCMBIC, 0},
-    {TIOCGETD, sizeof(int)},
-    {TIOCSETD, 0},
-    {TIOCPKT, 0},
-    {TIOCGPKT, sizeof(int)},
-    {TIOCSIG, 0},
-    {TIOCVHANGUP, 0},
-    // Pseudo-terminals.
-    {TIOCGPTN, sizeof(unsigned int)},
-    {TIOCSPTLCK, 0},
-    {TIOCGPTLCK, sizeof(int)},
-    {TIOCGPTPEER, 0},
-    // Any file descriptor.
-    {FIONREAD, sizeof(int)},
-    {FIONBIO, 0},
-    {FIOASYNC, 0},
-    {FIOCLEX, 0},
-    {FIONCLEX, 0},
-    {FIOQSIZE, sizeof(loff_t)},
-};
-static_assert(sizeof(struct termios) == 36 && sizeof(struct termios2) == 44);
-static_assert(sizeof(struct termio) == 18 && sizeof(struct winsize) == 8);
 
 // select and pselect6: the fd sets only on success, but the kernel stores
 // the remaining time whatever the result, short of faulting on it.
@@ -232,6 +175,18 @@ std::string refused_setns(const SyscallArgs& c, SyscallMemReader&, pid_t tid) {
   return pid_ns ? "setns into a new PID namespace is not supported yet" : std::string();
 }
 
+// A perf_event descriptor's mapping is its ring buffer, which the kernel
+// fills with samples at any moment: no recorded event says when.
+std::string refused_mmap(const SyscallArgs& c, SyscallMemReader&, pid_t tid) {
+  if (c.arg[3] & MAP_ANONYMOUS) return {};
+  char link[64] = "";
+  std::string path = "/proc/" + std::to_string(tid) + "/fd/" + std::to_string((int)c.arg[4]);
+  ssize_t n = readlink(path.c_str(), link, sizeof(link) - 1);
+  std::string target(link, n > 0 ? n : 0);
+  return target == "anon_inode:[perf_event]" ? "mmap of a perf_event descriptor (its ring buffer) is not supported yet"
+                                             : std::string();
+}
+
 // sysfs(2, index, buf) writes a file system type's name (nul-terminated)
 // into buf; the other options write nothing.
 std::string sysfs(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
@@ -279,6 +234,138 @@ std::string unknown_number(const SyscallArgs& c, SyscallMemReader&, Out&) {
   if (c.ret == -ENOSYS) return {};
   return "syscall " + std::to_string(c.nr) + ", unknown to this rr, returned " + std::to_string(c.ret) +
          " on this kernel: it is not supported yet";
+}
+
+// _sysctl is gone from the kernel (5.5): it answers ENOSYS. An older
+// kernel's answer would have written through the arguments' struct, which
+// nothing here describes.
+std::string sysctl(const SyscallArgs& c, SyscallMemReader&, Out&) {
+  if (c.ret == -ENOSYS) return {};
+  return "_sysctl returned " + std::to_string(c.ret) + " on this kernel: only its ENOSYS is supported yet";
+}
+
+// syslog(action, buf, len): the actions that read the kernel's log fill
+// `ret` bytes of buf; the others return a number.
+constexpr uint64_t kSyslogRead = 2, kSyslogReadAll = 3, kSyslogReadClear = 4;
+
+std::string syslog(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  uint64_t action = static_cast<uint32_t>(c.arg[0]);
+  if (action == kSyslogRead || action == kSyslogReadAll || action == kSyslogReadClear)
+    add(out, c.arg[1], std::min(static_cast<uint64_t>(c.ret), c.arg[2]));
+  return {};
+}
+
+// quotactl(cmd, special, id, addr): the getters store one structure at
+// addr; the rest only read it. A command not named here that succeeded
+// may have written anything.
+std::string quotactl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  uint64_t cmd = static_cast<uint32_t>(c.arg[0]) >> SUBCMDSHIFT;
+  switch (cmd) {
+    case Q_GETFMT:
+      add(out, c.arg[3], sizeof(uint32_t));
+      return {};
+    case Q_GETINFO:
+      add(out, c.arg[3], sizeof(struct if_dqinfo));
+      return {};
+    case Q_GETQUOTA:
+      add(out, c.arg[3], sizeof(struct if_dqblk));
+      return {};
+    case Q_GETNEXTQUOTA:
+      add(out, c.arg[3], sizeof(struct if_nextdqblk));
+      return {};
+    case Q_XGETQUOTA:
+    case Q_XGETNEXTQUOTA:
+      add(out, c.arg[3], sizeof(struct fs_disk_quota));
+      return {};
+    case Q_XGETQSTAT:
+      add(out, c.arg[3], sizeof(struct fs_quota_stat));
+      return {};
+    case Q_XGETQSTATV:
+      add(out, c.arg[3], sizeof(struct fs_quota_statv));
+      return {};
+    case Q_SYNC:
+    case Q_QUOTAON:
+    case Q_QUOTAOFF:
+    case Q_SETINFO:
+    case Q_SETQUOTA:
+    case Q_XQUOTAON:
+    case Q_XQUOTAOFF:
+    case Q_XSETQLIM:
+    case Q_XQUOTARM:
+    case Q_XQUOTASYNC:
+      return {};
+  }
+  return "quotactl command " + std::to_string(cmd) + " is not supported yet";
+}
+
+// keyctl(op, ...): the operations that copy something out copy at most
+// the buffer's length of an answer whose full length they return (a
+// buffer too short gets nothing from newer kernels, its first bytes from
+// older ones: recording the prefix covers both). The others write nothing.
+std::string keyctl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  uint64_t ret = static_cast<uint64_t>(c.ret);
+  switch (static_cast<int>(c.arg[0])) {
+    case KEYCTL_DESCRIBE:
+    case KEYCTL_READ:
+    case KEYCTL_GET_SECURITY:
+    case KEYCTL_DH_COMPUTE:  // (params, buffer, buflen, kdf)
+      add(out, c.arg[2], std::min(ret, c.arg[3]));
+      return {};
+    case KEYCTL_CAPABILITIES:  // (buffer, buflen)
+      add(out, c.arg[1], std::min(ret, c.arg[2]));
+      return {};
+    case KEYCTL_PKEY_QUERY:  // (key, reserved, info string, result)
+      add(out, c.arg[4], sizeof(struct keyctl_pkey_query));
+      return {};
+    case KEYCTL_PKEY_ENCRYPT:  // (params, info string, in, out): `ret` bytes out
+    case KEYCTL_PKEY_DECRYPT:
+    case KEYCTL_PKEY_SIGN:
+      add(out, c.arg[4], ret);
+      return {};
+    case KEYCTL_GET_KEYRING_ID:
+    case KEYCTL_JOIN_SESSION_KEYRING:
+    case KEYCTL_UPDATE:
+    case KEYCTL_REVOKE:
+    case KEYCTL_CHOWN:
+    case KEYCTL_SETPERM:
+    case KEYCTL_CLEAR:
+    case KEYCTL_LINK:
+    case KEYCTL_UNLINK:
+    case KEYCTL_SEARCH:
+    case KEYCTL_INSTANTIATE:
+    case KEYCTL_NEGATE:
+    case KEYCTL_SET_REQKEY_KEYRING:
+    case KEYCTL_SET_TIMEOUT:
+    case KEYCTL_ASSUME_AUTHORITY:
+    case KEYCTL_SESSION_TO_PARENT:
+    case KEYCTL_REJECT:
+    case KEYCTL_INSTANTIATE_IOV:
+    case KEYCTL_INVALIDATE:
+    case KEYCTL_GET_PERSISTENT:
+    case KEYCTL_PKEY_VERIFY:
+    case KEYCTL_RESTRICT_KEYRING:
+    case KEYCTL_MOVE:
+      return {};
+  }
+  return "keyctl operation " + std::to_string(c.arg[0]) + " is not supported yet";
+}
+
+// get_mempolicy(mode, nodemask, maxnode, addr, flags): the mode, and a
+// node mask of maxnode - 1 bits rounded up to whole longs (the kernel
+// clears what lies past its own nodes).
+std::string get_mempolicy(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  add(out, c.arg[0], sizeof(int));
+  uint64_t maxnode = c.arg[2];
+  if (maxnode > 0) add(out, c.arg[1], (maxnode - 1 + 63) / 64 * sizeof(uint64_t));
+  return {};
+}
+
+// perf_event_open refuses an attribute struct larger than it knows, whose
+// extra bytes are not zero, by storing the size it knows in attr.size
+// (E2BIG); on success it writes nothing.
+std::string perf_event_open(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  if (c.ret == -E2BIG) add(out, c.arg[0] + offsetof(struct perf_event_attr, size), sizeof(uint32_t));
+  return {};
 }
 
 // msgrcv writes the message's type (a long) and `ret` bytes of text.
@@ -342,20 +429,6 @@ std::string recvmmsg(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
   // The remaining timeout is written back only when a message arrived.
   if (c.ret > 0) add(out, c.arg[4], sizeof(struct timespec));
   return {};
-}
-
-std::string ioctl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
-  // The kernel takes the request as an unsigned int.
-  uint32_t request = static_cast<uint32_t>(c.arg[1]);
-  for (const IoctlRequest& r : kIoctls) {
-    if (r.request == request) {
-      add(out, c.arg[2], r.writes);
-      return {};
-    }
-  }
-  char msg[64];
-  std::snprintf(msg, sizeof msg, "ioctl request 0x%x is not supported yet", request);
-  return msg;
 }
 
 std::string fcntl(const SyscallArgs& c, SyscallMemReader&, Out& out) {

@@ -297,7 +297,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
       return make_error("cannot pin thread " + std::to_string(target) + " back to CPU " + std::to_string(bound_cpu_) +
                         " after its sched_setaffinity: " + errno_text());
   }
-  if (desc->fds.op == FdOp::NewInResult && !call.failed() && !rt.fds->echo_target(call.ret)) {
+  if (!call.failed() && desc->fds.new_fd_in_result(call.arg) && !rt.fds->echo_target(call.ret)) {
     RR_ASSIGN_OR_RETURN(FdTable::Kind kind, classify_new_fd(rt, (int)call.ret));
     if (kind != FdTable::Kind::Other) {
       rt.fds->mark(call.ret, kind);

@@ -114,6 +114,22 @@ TEST(FdTable, FailedCallsChangeNothing) {
   EXPECT_EQ(t.echo_target(1), 1);
 }
 
+// landlock_create_ruleset with LANDLOCK_CREATE_RULESET_VERSION returns the
+// ABI version (1 is stdout's number), not a descriptor.
+TEST(FdTable, LandlockVersionQueryOpensNoDescriptor) {
+  auto table = std::make_shared<FdTable>();
+  FdTable& t = *table;
+  uint64_t version_args[6] = {0, 0, 1 /* LANDLOCK_CREATE_RULESET_VERSION */, 0, 0, 0};
+  FdTable::on_syscall(table, SYS_landlock_create_ruleset, version_args, 1, no_memory());
+  EXPECT_EQ(t.echo_target(1), 1);
+  uint64_t dup_args[6] = {1, 0, 0, 0, 0, 0};
+  FdTable::on_syscall(table, SYS_dup, dup_args, 4, no_memory());
+  EXPECT_EQ(t.echo_target(4), 1);
+  uint64_t ruleset_args[6] = {0x1000, 8, 0, 0, 0, 0};
+  FdTable::on_syscall(table, SYS_landlock_create_ruleset, ruleset_args, 4, no_memory());
+  EXPECT_EQ(t.echo_target(4), 0);
+}
+
 TEST(FdTable, PipesReadTheirFdsFromTraceeMemoryAndExecDropsCloexec) {
   auto table = std::make_shared<FdTable>();
   FdTable& t = *table;

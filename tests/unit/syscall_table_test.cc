@@ -160,7 +160,13 @@ TEST(SyscallTable, Policies) {
   EXPECT_EQ(policy("rt_sigreturn"), ReplayPolicy::Sigreturn);
   EXPECT_EQ(policy("read"), ReplayPolicy::Emulate);
   EXPECT_EQ(policy("msync"), ReplayPolicy::Emulate);
-  EXPECT_EQ(syscall_desc(syscall_number("keyctl")), nullptr);
+  EXPECT_EQ(policy("ioperm"), ReplayPolicy::ExecuteSame);
+  EXPECT_EQ(policy("iopl"), ReplayPolicy::ExecuteSame);
+  EXPECT_EQ(policy("keyctl"), ReplayPolicy::Emulate);
+  EXPECT_EQ(policy("landlock_restrict_self"), ReplayPolicy::Emulate);
+  EXPECT_EQ(policy("mbind"), ReplayPolicy::Emulate);
+  EXPECT_EQ(policy("perf_event_open"), ReplayPolicy::Emulate);
+  EXPECT_EQ(syscall_desc(syscall_number("lookup_dcookie")), nullptr);
 }
 
 // Numbers the kernel answers with ENOSYS whatever its version are replayed
@@ -292,11 +298,225 @@ TEST(SyscallTable, UnknownIoctlIsAnError) {
             "ioctl request 0xdead is not supported yet");
 }
 
+// The requests whose size is fixed: exactly the bytes the kernel's handler
+// stores, which is not always the size in the request's number.
+TEST(SyscallTable, IoctlFixedSizes) {
+  struct Case {
+    const char* what;
+    uint32_t request;
+    uint64_t writes;
+  };
+  const Case cases[] = {
+      {"FS_IOC_GETVERSION (declared long, stores an int)", 0x80087601, 4},
+      {"FS_IOC_GETFLAGS (declared long, stores an int)", 0x80086601, 4},
+      {"FS_IOC_FSGETXATTR", 0x801c581f, 28},
+      {"RNDGETENTCNT", 0x80045200, 4},
+      {"TIOCGICOUNT", 0x545d, 80},
+      {"TIOCSERGETLSR", 0x5459, 4},
+      {"VT_OPENQRY", 0x5600, 4},
+      {"VT_GETSTATE", 0x5603, 6},
+      {"KDGKBMODE", 0x4b44, 4},
+      {"SIOCGIFFLAGS", 0x8913, 40},
+      {"SIOCGIFINDEX", 0x8933, 40},
+      {"SIOCSIFFLAGS", 0x8914, 0},
+      {"SIOCSIFADDR", 0x8916, 0},
+      {"SIOCSIFNETMASK", 0x891c, 0},
+      {"SIOCADDRT", 0x890b, 0},
+      {"SIOCDELRT", 0x890c, 0},
+      {"SIOCBRADDBR", 0x89a0, 0},
+      {"SIOCBRDELBR", 0x89a1, 0},
+      {"SIOCBRADDIF", 0x89a2, 0},
+      {"SIOCBRDELIF", 0x89a3, 0},
+      {"TUNGETFEATURES", 0x800454cf, 4},
+      {"TUNSETIFF (declared int, stores the ifreq)", 0x400454ca, 40},
+      {"TUNGETIFF (declared unsigned int, stores the ifreq)", 0x800454d2, 40},
+      {"TUNGETSNDBUF", 0x800454d3, 4},
+      {"TUNGETVNETHDRSZ", 0x800454d7, 4},
+      {"TUNDETACHFILTER", 0x401054d6, 0},
+      {"TUNGETFILTER", 0x801054db, 16},
+      {"PERF_EVENT_IOC_ENABLE", 0x2400, 0},
+      {"PERF_EVENT_IOC_DISABLE", 0x2401, 0},
+      {"PERF_EVENT_IOC_RESET", 0x2403, 0},
+      {"PERF_EVENT_IOC_ID", 0x80082407, 8},
+  };
+  for (const Case& c : cases) {
+    Ranges expected;
+    if (c.writes != 0) expected.push_back(range(0x1000, c.writes));
+    EXPECT_EQ(outputs(call("ioctl", {3, c.request, 0x1000}, 0)), expected) << c.what;
+    EXPECT_EQ(outputs(call("ioctl", {3, c.request, 0x1000}, -EPERM)), Ranges{}) << c.what;
+  }
+}
+
+// A request the table does not know that the kernel refused wrote nothing;
+// one it answered stops the recording.
+TEST(SyscallTable, UnknownIoctlThatFailedIsKept) {
+  EXPECT_EQ(outputs(call("ioctl", {3, 0xdead, 0x1000}, -ENOTTY)), Ranges{});
+  std::vector<MemRange> out;
+  EXPECT_EQ(outputs_why(call("ioctl", {3, 0x80087602, 0x1000}, 0), out),
+            "ioctl request 0x80087602 is not supported yet");
+}
+
+struct FiemapHeader {
+  uint64_t start, length;
+  uint32_t flags, mapped_extents, extent_count, reserved;
+};
+static_assert(sizeof(FiemapHeader) == 32);
+
+// FS_IOC_FIEMAP: the header and the extents the kernel filled (56 bytes
+// each), also when the call failed after asking the file system.
+TEST(SyscallTable, Fiemap) {
+  const uint32_t kFiemap = 0xc020660b;
+  FakeMem mem;
+  mem.put_val(0x1000, FiemapHeader{0, ~0ull, 0, 3, 10, 0});
+  EXPECT_EQ(outputs(call("ioctl", {3, kFiemap, 0x1000}, 0), mem),
+            (Ranges{range(0x1000, 32), range(0x1020, 3 * 56)}));
+  // With no room for extents the kernel only counts them.
+  mem.put_val(0x2000, FiemapHeader{0, ~0ull, 0, 7, 0, 0});
+  EXPECT_EQ(outputs(call("ioctl", {3, kFiemap, 0x2000}, 0), mem), (Ranges{range(0x2000, 32)}));
+  // Never more than the array holds.
+  mem.put_val(0x3000, FiemapHeader{0, ~0ull, 0, 9, 2, 0});
+  EXPECT_EQ(outputs(call("ioctl", {3, kFiemap, 0x3000}, 0), mem),
+            (Ranges{range(0x3000, 32), range(0x3020, 2 * 56)}));
+  // A failure leaves the header (harmless when the kernel did not store
+  // it); a stale count over memory that is not there records no extents.
+  mem.put_val(0x4000, FiemapHeader{0, ~0ull, 0, 1000, 1000, 0});
+  EXPECT_EQ(outputs(call("ioctl", {3, kFiemap, 0x4000}, -EOPNOTSUPP), mem), (Ranges{range(0x4000, 32)}));
+  std::vector<char> extent(56, 0);
+  mem.put(0x5020, extent.data(), extent.size());
+  mem.put_val(0x5000, FiemapHeader{0, ~0ull, 0, 1, 4, 0});
+  EXPECT_EQ(outputs(call("ioctl", {3, kFiemap, 0x5000}, -EIO), mem),
+            (Ranges{range(0x5000, 32), range(0x5020, 56)}));
+  EXPECT_EQ(outputs(call("ioctl", {3, kFiemap, 0x6000}, -EFAULT), mem), Ranges{});
+}
+
+// SIOCGIFBR: three longs, an operation and its arguments; only
+// BRCTL_GET_BRIDGES writes, `ret` ints at the second.
+TEST(SyscallTable, OldBridgeIoctl) {
+  const uint32_t kSiocgifbr = 0x8940;
+  FakeMem mem;
+  uint64_t get_bridges[3] = {1, 0x2000, 1024};
+  mem.put_val(0x1000, get_bridges);
+  EXPECT_EQ(outputs(call("ioctl", {3, kSiocgifbr, 0x1000}, 2), mem), (Ranges{range(0x2000, 8)}));
+  uint64_t get_version[3] = {0, 0, 0};
+  mem.put_val(0x3000, get_version);
+  EXPECT_EQ(outputs(call("ioctl", {3, kSiocgifbr, 0x3000}, 1), mem), Ranges{});
+  EXPECT_EQ(outputs(call("ioctl", {3, kSiocgifbr, 0x1000}, -EOPNOTSUPP), mem), Ranges{});
+  uint64_t unknown[3] = {0x13371337, 0, 0};
+  mem.put_val(0x4000, unknown);
+  std::vector<MemRange> out;
+  EXPECT_EQ(syscall_outputs(call("ioctl", {3, kSiocgifbr, 0x4000}, 0), mem, out),
+            "ioctl SIOCGIFBR operation 322376503 is not supported yet");
+}
+
+// syslog: the reading actions (2, 3, 4) fill `ret` bytes.
+TEST(SyscallTable, Syslog) {
+  EXPECT_EQ(outputs(call("syslog", {3, 0x1000, 500}, 120)), (Ranges{range(0x1000, 120)}));
+  EXPECT_EQ(outputs(call("syslog", {2, 0x1000, 500}, 7)), (Ranges{range(0x1000, 7)}));
+  EXPECT_EQ(outputs(call("syslog", {4, 0x1000, 500}, 500)), (Ranges{range(0x1000, 500)}));
+  EXPECT_EQ(outputs(call("syslog", {10, 0x1000, 42}, 65536)), Ranges{});  // SIZE_BUFFER
+  EXPECT_EQ(outputs(call("syslog", {3, 0x1000, 500}, -EPERM)), Ranges{});
+}
+
+TEST(SyscallTable, Quotactl) {
+  auto qcmd = [](uint64_t cmd, uint64_t type) { return (cmd << 8) | type; };
+  EXPECT_EQ(outputs(call("quotactl", {qcmd(0x800007, 0), 0x10, 1000, 0x1000}, 0)),
+            (Ranges{range(0x1000, 72)}));  // Q_GETQUOTA: if_dqblk
+  EXPECT_EQ(outputs(call("quotactl", {qcmd(0x800005, 1), 0x10, 0, 0x1000}, 0)),
+            (Ranges{range(0x1000, 24)}));  // Q_GETINFO: if_dqinfo
+  EXPECT_EQ(outputs(call("quotactl", {qcmd(0x800004, 0), 0x10, 0, 0x1000}, 0)),
+            (Ranges{range(0x1000, 4)}));  // Q_GETFMT
+  EXPECT_EQ(outputs(call("quotactl", {qcmd(0x800009, 0), 0x10, 0, 0x1000}, 0)),
+            (Ranges{range(0x1000, 72)}));  // Q_GETNEXTQUOTA: if_nextdqblk
+  EXPECT_EQ(outputs(call("quotactl", {qcmd(0x5803, 0), 0x10, 0, 0x1000}, 0)),
+            (Ranges{range(0x1000, 112)}));  // Q_XGETQUOTA: fs_disk_quota
+  EXPECT_EQ(outputs(call("quotactl", {qcmd(0x800008, 0), 0x10, 0, 0x1000}, 0)), Ranges{});  // Q_SETQUOTA
+  EXPECT_EQ(outputs(call("quotactl", {qcmd(0x800007, 0), 0x10, 0, 0x1000}, -ESRCH)), Ranges{});
+  // rr's test asks with a command no kernel knows, which fails.
+  EXPECT_EQ(outputs(call("quotactl", {0x12345678, 0x10, 0, 0x1000}, -EINVAL)), Ranges{});
+  std::vector<MemRange> out;
+  EXPECT_EQ(outputs_why(call("quotactl", {0x12345678, 0x10, 0, 0x1000}, 0), out),
+            "quotactl command 1193046 is not supported yet");
+}
+
+// _sysctl: only the ENOSYS of kernels since 5.5 is recorded.
+TEST(SyscallTable, Sysctl) {
+  EXPECT_EQ(outputs(call("_sysctl", {0x1000}, -ENOSYS)), Ranges{});
+  std::vector<MemRange> out;
+  EXPECT_NE(outputs_why(call("_sysctl", {0x1000}, 0), out), "");
+  EXPECT_NE(outputs_why(call("_sysctl", {0x1000}, -EPERM), out), "");
+}
+
+// keyctl: what copies out copies at most the buffer's length of an answer
+// whose full length it returns.
+TEST(SyscallTable, Keyctl) {
+  EXPECT_EQ(outputs(call("keyctl", {6 /* DESCRIBE */, 5, 0x1000, 256}, 30)), (Ranges{range(0x1000, 30)}));
+  EXPECT_EQ(outputs(call("keyctl", {6, 5, 0x1000, 16}, 30)), (Ranges{range(0x1000, 16)}));
+  EXPECT_EQ(outputs(call("keyctl", {6, 5, 0, 0}, 30)), Ranges{});
+  EXPECT_EQ(outputs(call("keyctl", {11 /* READ */, 5, 0x1000, 256}, 10)), (Ranges{range(0x1000, 10)}));
+  EXPECT_EQ(outputs(call("keyctl", {17 /* GET_SECURITY */, 5, 0x1000, 256}, 11)), (Ranges{range(0x1000, 11)}));
+  EXPECT_EQ(outputs(call("keyctl", {23 /* DH_COMPUTE */, 0x2000, 0x1000, 256, 0}, 256)),
+            (Ranges{range(0x1000, 256)}));
+  EXPECT_EQ(outputs(call("keyctl", {31 /* CAPABILITIES */, 0x1000, 8}, 2)), (Ranges{range(0x1000, 2)}));
+  EXPECT_EQ(outputs(call("keyctl", {24 /* PKEY_QUERY */, 5, 0, 0x2000, 0x1000}, 0)), (Ranges{range(0x1000, 56)}));
+  EXPECT_EQ(outputs(call("keyctl", {5 /* SETPERM */, 5, 0x3f3f0000}, 0)), Ranges{});
+  EXPECT_EQ(outputs(call("keyctl", {21 /* INVALIDATE */, 5}, 0)), Ranges{});
+  EXPECT_EQ(outputs(call("keyctl", {11, 5, 0x1000, 256}, -EACCES)), Ranges{});
+  EXPECT_EQ(outputs(call("add_key", {0x10, 0x20, 0x30, 10, (uint64_t)-2}, 77)), Ranges{});
+  std::vector<MemRange> out;
+  EXPECT_EQ(outputs_why(call("keyctl", {99, 0x1000, 8}, 0), out), "keyctl operation 99 is not supported yet");
+}
+
+// get_mempolicy: the mode int, and maxnode - 1 bits rounded up to longs.
+TEST(SyscallTable, GetMempolicy) {
+  EXPECT_EQ(outputs(call("get_mempolicy", {0x1000, 0x2000, 4096, 0, 0}, 0)),
+            (Ranges{range(0x1000, 4), range(0x2000, 512)}));
+  EXPECT_EQ(outputs(call("get_mempolicy", {0x1000, 0x2000, 64, 0, 0}, 0)),
+            (Ranges{range(0x1000, 4), range(0x2000, 8)}));
+  EXPECT_EQ(outputs(call("get_mempolicy", {0x1000, 0x2000, 65, 0, 0}, 0)),
+            (Ranges{range(0x1000, 4), range(0x2000, 8)}));
+  EXPECT_EQ(outputs(call("get_mempolicy", {0x1000, 0x2000, 66, 0, 0}, 0)),
+            (Ranges{range(0x1000, 4), range(0x2000, 16)}));
+  EXPECT_EQ(outputs(call("get_mempolicy", {0, 0, 0, 0, 0}, 0)), Ranges{});
+  EXPECT_EQ(outputs(call("get_mempolicy", {0x1000, 0x2000, 64, 0, 0}, -EINVAL)), Ranges{});
+  EXPECT_EQ(outputs(call("set_mempolicy", {2, 0x2000, 64}, 0)), Ranges{});
+  EXPECT_EQ(outputs(call("mbind", {0x10000, 0x10000, 1, 0, 0, 2}, 0)), Ranges{});
+}
+
+// perf_event_open: a new descriptor (PERF_FLAG_FD_CLOEXEC), and on E2BIG
+// the size it knows stored in attr.size.
+TEST(SyscallTable, PerfEventOpen) {
+  EXPECT_EQ(outputs(call("perf_event_open", {0x1000, 0, (uint64_t)-1, (uint64_t)-1, 0}, 3)), Ranges{});
+  EXPECT_EQ(outputs(call("perf_event_open", {0x1000, 0, (uint64_t)-1, (uint64_t)-1, 0}, -E2BIG)),
+            (Ranges{range(0x1004, 4)}));
+  EXPECT_EQ(outputs(call("perf_event_open", {0x1000, 0, (uint64_t)-1, (uint64_t)-1, 0}, -EACCES)), Ranges{});
+  const SyscallDesc* d = syscall_desc(syscall_number("perf_event_open"));
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->fds.op, FdOp::NewInResult);
+  EXPECT_EQ(d->fds.flags, 4);
+  EXPECT_EQ(d->fds.cloexec, 8u);
+}
+
+// landlock_create_ruleset returns a descriptor, or its ABI version when
+// asked for it.
+TEST(SyscallTable, LandlockRuleset) {
+  const SyscallDesc* d = syscall_desc(syscall_number("landlock_create_ruleset"));
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->policy, ReplayPolicy::Emulate);
+  uint64_t create[6] = {0x1000, 8, 0, 0, 0, 0};
+  uint64_t version[6] = {0, 0, 1, 0, 0, 0};
+  uint64_t errata[6] = {0, 0, 2, 0, 0, 0};
+  EXPECT_TRUE(d->fds.new_fd_in_result(create));
+  EXPECT_FALSE(d->fds.new_fd_in_result(version));
+  EXPECT_FALSE(d->fds.new_fd_in_result(errata));
+  EXPECT_EQ(d->fds.cloexec, 02000000u);
+  EXPECT_EQ(outputs(call("landlock_add_rule", {3, 1, 0x1000, 0}, 0)), Ranges{});
+}
+
 TEST(SyscallTable, UnknownSyscallIsAnError) {
   FakeMem mem;
   std::vector<MemRange> out;
-  EXPECT_EQ(syscall_outputs(call("keyctl", {}, 0), mem, out),
-            "syscall keyctl (250) is not supported yet");
+  EXPECT_EQ(syscall_outputs(call("lookup_dcookie", {}, 0), mem, out),
+            "syscall lookup_dcookie (212) is not supported yet");
   EXPECT_EQ(syscall_outputs(call("io_uring_setup", {}, 3), mem, out),
             "syscall io_uring_setup (425) is not supported yet");
   SyscallArgs c;
