@@ -20,22 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void dump(const char *what, const void *buf, size_t len)
-{
-    const unsigned char *p = buf;
-    printf("%s:", what);
-    for (size_t i = 0; i < len; ++i)
-        printf("%s%02x", i % 8 ? "" : " ", p[i]);
-    printf("\n");
-}
-
-static void result(const char *what, int r)
-{
-    if (r < 0)
-        printf("%s: errno %d\n", what, errno);
-    else
-        printf("%s: %d\n", what, r);
-}
+#include "show.h"
 
 static void file_ioctls(void)
 {

@@ -19,22 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static void dump(const char *what, const void *buf, size_t len)
-{
-    const unsigned char *p = buf;
-    printf("%s:", what);
-    for (size_t i = 0; i < len; ++i)
-        printf("%s%02x", i % 8 ? "" : " ", p[i]);
-    printf("\n");
-}
-
-static void result(const char *what, long r)
-{
-    if (r < 0)
-        printf("%s: errno %d\n", what, errno);
-    else
-        printf("%s: %ld\n", what, r);
-}
+#include "show.h"
 
 static void keys(void)
 {

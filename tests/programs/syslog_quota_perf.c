@@ -18,13 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static void result(const char *what, long r)
-{
-    if (r < 0)
-        printf("%s: errno %d\n", what, errno);
-    else
-        printf("%s: %ld\n", what, r);
-}
+#include "show.h"
 
 static void kernel_log(void)
 {
