@@ -113,6 +113,8 @@ struct TaskState {
   tidAddress @10 :UInt64;        # set_tid_address (clear_child_tid)
   atSyscallEntry @11 :Bool;      # since 2.0: stopped at the entry of a syscall whose end is a later
                                  # event (a blocking syscall); regs are those at the entry
+  seccompFiltered @12 :Bool;     # since 3.1 (2.3): a seccomp filter governed it in the recording
+                                 # (ReplayTask::filtered); older files: none did
 }
 
 struct SigAction {

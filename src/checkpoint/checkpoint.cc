@@ -319,6 +319,7 @@ void write_tasks(const std::vector<const ReplayTask*>& list, ckpt::ProcessState:
     auto task = tlist[k];
     task.setRecordedTid(tk.recorded_tid().value);
     task.setAtSyscallEntry(list[k]->where == ReplayTask::Where::AtEntry);
+    task.setSeccompFiltered(list[k]->filtered);
     kernel_state_to(TaskKernelState::capture(tk, true), task);
     regs_to_capnp(tk.regs(), task.initRegs());
     std::string xs = tk.xsave();

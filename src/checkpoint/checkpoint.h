@@ -25,11 +25,13 @@ class ReplaySession;
 // syscall entry, which a 1.x reader would misread; 1.x files still read.
 // 2.1: `position` (gdb checkpoints); 2.2: counted pieces in it. 3.0: whole
 // counted pieces (positions) in it, which a 2.x reader would reach one
-// execution off; a file without one is still written as 2.2, which every
-// 2.x reader reads right.
+// execution off; a file without one is still written as 2.x, which every
+// 2.x reader reads right. 3.1 and 2.3: TaskState.seccompFiltered (an older
+// reader ignores it and may stop with a divergence where a filter failed a
+// call, never replay wrong).
 constexpr uint32_t kCheckpointMajor = 3;
-constexpr uint32_t kCheckpointMinor = 0;
-constexpr uint32_t kCheckpointMinorOf2 = 2;
+constexpr uint32_t kCheckpointMinor = 1;
+constexpr uint32_t kCheckpointMinorOf2 = 3;
 
 // What writing one checkpoint cost and saved.
 struct CheckpointStats {

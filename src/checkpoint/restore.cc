@@ -148,6 +148,7 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
   auto leader = std::make_unique<ReplayTask>();
   RR_ASSIGN_OR_RETURN(leader->task, s.spawn_process(RecordedTid{tgid}));
   leader->where = states[0].getAtSyscallEntry() ? ReplayTask::Where::AtEntry : ReplayTask::Where::AtEvent;
+  leader->filtered = states[0].getSeccompFiltered();
   ReplayTask& rt = s.adopt_process(
       std::move(leader), std::make_shared<FdTable>(fd_table_from(proc.hasFds() || proc.getTgid() ? proc.getFds() : old_fds)));
   Task* task = rt.task.get();
@@ -170,6 +171,7 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
     auto thread = std::make_unique<ReplayTask>();
     RR_ASSIGN_OR_RETURN(thread->task, s.clone_thread(*task, RecordedTid{tid}));
     thread->where = ts.getAtSyscallEntry() ? ReplayTask::Where::AtEntry : ReplayTask::Where::AtEvent;
+    thread->filtered = ts.getSeccompFiltered();
     Task& t = *s.adopt_thread(rt, std::move(thread)).task;
     t.set_regs(regs_from_capnp(ts.getRegs()));
     t.set_xsave(data_string(ts.getXsave()));

@@ -52,6 +52,13 @@ std::string keyctl(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string get_mempolicy(const SyscallArgs&, SyscallMemReader&, Out&);
 // Called whatever the result: E2BIG writes.
 std::string perf_event_open(const SyscallArgs&, SyscallMemReader&, Out&);
+// seccomp(2) and prctl(PR_SET_SECCOMP): where the filter of a call that
+// installs one is, which calls recording refuses (strict mode, a filter
+// whose notifications would go to a listener fd), and what
+// SECCOMP_GET_NOTIF_SIZES stores.
+int seccomp_filter_arg(const SyscallArgs&);
+std::string refused_seccomp(const SyscallArgs&, SyscallMemReader&, pid_t);
+std::string seccomp(const SyscallArgs&, SyscallMemReader&, Out&);
 // A number above the table: only the kernel's -ENOSYS can be recorded.
 std::string unknown_number(const SyscallArgs&, SyscallMemReader&, Out&);
 // Whether `ret` is what an interrupted syscall returns at its exit stop.

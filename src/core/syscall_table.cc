@@ -177,6 +177,11 @@ struct Row {
     r.desc.cancelled = true;
     return r;
   }
+  consteval Row filter_at(int (*arg)(const SyscallArgs&)) const {
+    Row r = *this;
+    r.desc.filter_arg = arg;
+    return r;
+  }
   consteval Row unpinning() const {
     Row r = *this;
     r.desc.unpins = true;
@@ -461,7 +466,7 @@ constexpr Row kRows[] = {
     emulate("personality"),
     emulate("capget", custom::capget, Failure::MayWrite),
     emulate("capset"),
-    emulate("prctl", custom::prctl),
+    emulate("prctl", custom::prctl).refuse_if(custom::refused_seccomp).filter_at(custom::seccomp_filter_arg),
     execute_same("arch_prctl", custom::arch_prctl),
     execute_same("set_tid_address"),
     execute_same("set_robust_list"),
@@ -689,7 +694,7 @@ constexpr Row kRows[] = {
     unsupported("shmdt"),
     unsupported("shmctl"),
     unsupported("bpf"),
-    unsupported("seccomp"),
+    emulate("seccomp", custom::seccomp).refuse_if(custom::refused_seccomp).filter_at(custom::seccomp_filter_arg),
     unsupported("modify_ldt"),
     unsupported("map_shadow_stack"),
     unsupported("kexec_load"),

@@ -172,6 +172,11 @@ struct SyscallDesc {
   // the tracees are pinned to (cpuid's answers depend on the CPU, and
   // replay runs on the recorded one): the recorder pins it back.
   bool unpins = false;
+  // Installs a seccomp filter: the argument holding the struct sock_fprog
+  // pointer, or -1 for calls that do not (seccomp and prctl have other
+  // operations). Recording installs the program's filter behind a prefix
+  // that lets rr's own injected syscalls through; replay installs none.
+  int (*filter_arg)(const SyscallArgs& call) = nullptr;
 };
 
 // The description of `nr`, or nullptr when the table does not know it.

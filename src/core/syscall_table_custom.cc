@@ -13,6 +13,7 @@
 #include <linux/capability.h>
 #include <linux/dqblk_xfs.h>
 #include <linux/futex.h>
+#include <linux/seccomp.h>
 #include <linux/keyctl.h>
 #include <linux/perf_event.h>
 #include <linux/quota.h>
@@ -218,6 +219,29 @@ std::string setsockopt(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
       !read_val(mem, RemotePtr<uint64_t>(c.arg[3] + offsetof(struct ipt_replace, counters)), counters))
     return "setsockopt replaced a netfilter table whose description rr cannot read back";
   add(out, counters, static_cast<uint64_t>(count) * sizeof(struct xt_counters));
+  return {};
+}
+
+int seccomp_filter_arg(const SyscallArgs& c) {
+  if (c.nr == SYS_seccomp) return c.arg[0] == SECCOMP_SET_MODE_FILTER ? 2 : -1;
+  return c.arg[0] == PR_SET_SECCOMP && c.arg[1] == SECCOMP_MODE_FILTER ? 2 : -1;
+}
+
+std::string refused_seccomp(const SyscallArgs& c, SyscallMemReader&, pid_t) {
+  bool prctl = c.nr == SYS_prctl;
+  if (prctl && c.arg[0] != PR_SET_SECCOMP) return {};
+  uint64_t mode = prctl ? c.arg[1] : c.arg[0];
+  // Strict mode leaves read, write, exit and sigreturn: the recorder could
+  // run nothing in the tracee any more.
+  if (mode == (prctl ? (uint64_t)SECCOMP_MODE_STRICT : (uint64_t)SECCOMP_SET_MODE_STRICT))
+    return "seccomp in strict mode is not supported yet";
+  if (!prctl && c.arg[0] == SECCOMP_SET_MODE_FILTER && (c.arg[1] & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+    return "a seccomp filter whose notifications go to a listener (SECCOMP_FILTER_FLAG_NEW_LISTENER) is not supported yet";
+  return {};
+}
+
+std::string seccomp(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  if (c.arg[0] == SECCOMP_GET_NOTIF_SIZES) add(out, c.arg[2], sizeof(struct seccomp_notif_sizes));
   return {};
 }
 

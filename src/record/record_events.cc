@@ -21,6 +21,7 @@
 #include "core/rr_page.h"
 #include "core/syscall_restart.h"
 #include "record/record_session.h"
+#include "record/seccomp_prefix.h"
 #include "core/syscall_table.h"
 #include "core/task_mem_reader.h"
 #include "core/tracee_setup.h"
@@ -84,12 +85,23 @@ std::string patched_auxv(const std::string& auxv) {
 void RecordSession::on_exec_done(RecordTask& rt, trace::ExecImage::Builder out) {
   Task& t = *rt.task;
   {
+    // The one syscall made from the program's own code: a seccomp filter
+    // kept across the exec judges it as one of the program's (it lets the
+    // rr page's syscalls through), and a filter that forbids executable
+    // mappings would stop the new program's loader as well. The code goes
+    // in through /proc/PID/mem, which writes to read-only pages.
     RemoteSyscalls rs(t, t.regs().ip());
     rs.checked("mapping the rr page", SYS_mmap,
-               {kRrPageAddr, kRrPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+               {kRrPageAddr, kPageSize, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
                 (uint64_t)-1, 0});
     t.write_mem(RemotePtr<>(kRrPageAddr), kRrPageCode, sizeof(kRrPageCode));
-    rs.checked("protecting the rr page", SYS_mprotect, {kRrPageAddr, kPageSize, PROT_READ | PROT_EXEC});
+    rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
+  }
+  {
+    RemoteSyscalls rs(t);
+    rs.checked("mapping the rr scratch page", SYS_mmap,
+               {kRrScratch, kRrScratchSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                (uint64_t)-1, 0});
     rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
   }
   hide_vdso(t);
@@ -150,6 +162,7 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
     std::string refused = refused_at_entry(syscall_args(nr, entry_regs_), reader, t.tid());
     if (!refused.empty()) return make_error(ErrorKind::Unsupported, refused + where);
   }
+  if (desc->filter_arg) RR_TRY(move_filter(rt, *desc));
   if (desc->cancelled) {
     Registers r = entry_regs_;
     r.set_syscallno(-1);
@@ -218,10 +231,53 @@ void RecordSession::open_echo_gate(const RecordTask& t) {
     if (o->state == RecordTask::State::EchoWait) o->state = RecordTask::State::Unprocessed;
 }
 
+Status RecordSession::move_filter(RecordTask& rt, const SyscallDesc& desc) {
+  Task& t = *rt.task;
+  SyscallArgs call = syscall_args(rt.entry_regs.syscallno(), rt.entry_regs);
+  int arg = desc.filter_arg(call);
+  if (arg < 0) return {};
+  // What the kernel would refuse (an unreadable or empty program) it may
+  // refuse as it likes: the call runs unchanged.
+  struct sock_fprog prog = {};
+  if (!t.read_mem(RemotePtr<>(call.arg[arg]), &prog, sizeof prog) || prog.len == 0 || prog.len > BPF_MAXINSNS) return {};
+  std::vector<sock_filter> insns(prog.len);
+  if (!t.read_mem(RemotePtr<>((uint64_t)(uintptr_t)prog.filter), insns.data(), insns.size() * sizeof(sock_filter)))
+    return {};
+  std::vector<sock_filter> full = prefix_filter(insns, kRrSyscallInsn + 2);
+  size_t bytes = sizeof(sock_fprog) + full.size() * sizeof(sock_filter);
+  if (full.size() > BPF_MAXINSNS || bytes > kRrScratchSize)
+    return make_error(ErrorKind::Unsupported, "a seccomp filter of " + std::to_string(prog.len) +
+                                                  " instructions is not supported yet (at most " +
+                                                  std::to_string((kRrScratchSize - sizeof(sock_fprog)) / sizeof(sock_filter) -
+                                                                 kFilterPrefixLength) + ")");
+  rt.moved_filter.scratch = t.read_bytes(RemotePtr<>(kRrScratch), bytes);
+  struct sock_fprog moved = {(unsigned short)full.size(), (sock_filter*)(uintptr_t)(kRrScratch + sizeof(sock_fprog))};
+  t.write_mem(RemotePtr<>(kRrScratch), &moved, sizeof moved);
+  t.write_mem(RemotePtr<>(kRrScratch + sizeof(sock_fprog)), full.data(), full.size() * sizeof(sock_filter));
+  Registers r = t.regs();
+  r.set_arg(arg, kRrScratch);
+  t.set_regs(r);
+  rt.moved_filter.arg = arg;
+  rt.moved_filter.value = call.arg[arg];
+  return {};
+}
+
+void RecordSession::restore_moved_filter(RecordTask& rt) {
+  if (rt.moved_filter.arg < 0) return;
+  Task& t = *rt.task;
+  Registers r = t.regs();
+  r.set_arg(rt.moved_filter.arg, rt.moved_filter.value);
+  t.set_regs(r);
+  t.write_mem(RemotePtr<>(kRrScratch), rt.moved_filter.scratch.data(), rt.moved_filter.scratch.size());
+  rt.moved_filter.arg = -1;
+  rt.moved_filter.scratch.clear();
+}
+
 Status RecordSession::on_syscall_exit(RecordTask& rt) {
   Task& t = *rt.task;
   open_echo_gate(rt);
   rt.echo.restore_registers(t);
+  restore_moved_filter(rt);
   Registers regs = t.regs();
   const Registers& entry_regs_ = rt.entry_regs;
   rt.in_syscall = false;

@@ -75,6 +75,14 @@ struct RecordTask : SessionTask {
   std::chrono::steady_clock::time_point cpu_sampled_at;
   RecordedTid exec_former_tid;         // it execed from a non-leader thread: its tid until the execve's frame
   EchoCapture echo;                    // bytes its current syscall moves to stdout/stderr from another fd
+  // Its current syscall installs a seccomp filter that the recorder moved,
+  // with its prefix, into the scratch page (record/seccomp_prefix.h): the
+  // argument it changed (-1: none), its value and the scratch bytes before.
+  struct {
+    int arg = -1;
+    uint64_t value = 0;
+    std::string scratch;
+  } moved_filter;
   pid_t tid() const { return task->tid(); }
   // Its process's live pid: while recording, the recorded one is the live one.
   pid_t live_tgid() const { return tgid.value; }
@@ -151,6 +159,10 @@ class RecordSession : public Session<RecordTask> {
   // another thread at the entry of one waits (EchoWait) until its exit is
   // recorded: the events' order is then the order the bytes arrived in.
   bool writes_to_echo(const RecordTask& t, const Registers& entry) const;
+  // At the entry of a call installing a seccomp filter: installs it behind
+  // the prefix instead; put back at the exit by restore_moved_filter.
+  Status move_filter(RecordTask& t, const SyscallDesc& desc);
+  void restore_moved_filter(RecordTask& t);
   Status record_self_mem_write(RecordTask& t, const SyscallDesc& desc, const SyscallArgs& call,
                                std::vector<MemRange>& ranges);
   // What the new descriptor `fd` of `t` is, where the syscall does not

@@ -196,6 +196,7 @@ Status ReplaySession::copy_process(ReplaySession& from, RecordedTid tgid, std::m
   auto& table = tables[src.fds.get()];
   if (!table) table = std::make_shared<FdTable>(*src.fds);
   copy->where = src.where;
+  copy->filtered = src.filtered;
   copy->pending_frame = src.pending_frame;
   const ReplayTask& leader_copy = add_process(std::move(copy), table);
 
@@ -207,6 +208,7 @@ Status ReplaySession::copy_process(ReplaySession& from, RecordedTid tgid, std::m
     RR_ASSIGN_OR_RETURN(thread->task, clone_thread(leader, tid));
     RR_TRY(set_state(*thread->task, state));
     thread->where = rt.where;
+    thread->filtered = rt.filtered;
     thread->pending_frame = rt.pending_frame;
     add_thread(leader_copy, std::move(thread));
   }

@@ -271,6 +271,7 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, Reco
   // The kernel wrote the live tid; the program saw the recorded one.
   if ((flags & CLONE_CHILD_SETTID) && ctid) c.write_val(RemotePtr<int32_t>(ctid), recorded_child.value);
   if (!saved_scratch.empty() && !(run_flags & CLONE_VM)) c.write_mem(RemotePtr<>(kRrScratch), saved_scratch.data(), saved_scratch.size());
+  child->filtered = rt.filtered;
   add_clone(rt, std::move(child), flags);
   return {};
 }

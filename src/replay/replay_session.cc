@@ -29,6 +29,7 @@
 #include "core/tracee_setup.h"
 #include "core/syscall_table.h"
 #include "core/task_mem_reader.h"
+#include "core/tracee_abi.h"
 #include "trace/machine.h"
 #include "util/fatal.h"
 #include "util/invariant.h"
@@ -379,11 +380,43 @@ Status ReplaySession::check_regs(trace::Frame::Reader f, Task& t, const char* wh
   return divergence(f, std::string("registers differ ") + what + " (replay != recording): " + d);
 }
 
+// si_code of a seccomp filter's SIGSYS (<asm-generic/siginfo.h>, which
+// clashes with glibc's <signal.h>).
+constexpr int kSysSeccomp = 1;
+
+// A seccomp filter's SIGSYS is forced on the thread: when it is blocked or
+// ignored the kernel unblocks it and resets its action to the default
+// before delivering it. In the recording the kernel did; replay, where no
+// filter runs, sends it with tkill, so it does the same first.
+void ReplaySession::force_as_kernel(Task& t, int sig) {
+  uint64_t bit = 1ull << (sig - 1);
+  uint64_t mask = 0;
+  if (ptrace((__ptrace_request)PTRACE_GETSIGMASK, t.tid(), (void*)sizeof(mask), &mask) != 0)
+    fatal_errno("PTRACE_GETSIGMASK");
+  bool blocked = mask & bit;
+  bool ignored = proc_sigset(t.tid(), "SigIgn") & bit;
+  if (blocked || ignored) {
+    RemoteSyscalls rs(t);
+    TraceeSigaction act = {(uint64_t)SIG_DFL, 0, 0, 0};
+    RemotePtr<TraceeSigaction> p = rs.scratch_val(act);
+    rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, p.as_int(), 0, 8});
+  }
+  if (blocked) {
+    mask &= ~bit;
+    if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, t.tid(), (void*)sizeof(mask), &mask) != 0)
+      fatal_errno("PTRACE_SETSIGMASK");
+  }
+}
+
 Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::Reader ev, ReplayTask& rt) {
   Task& t = *rt.task;
   int sig = ev.getSigno();
   if (rt.where != ReplayTask::Where::AtEvent) return make_error("trace is corrupt: a signal inside a syscall");
   if (!ev.getSynchronous() && rt.queued_sig != sig) {
+    std::string info = data_string(ev.getSiginfo());
+    siginfo_t si = {};
+    if (info.size() == sizeof(si)) memcpy(&si, info.data(), sizeof(si));
+    if (sig == SIGSYS && si.si_code == kSysSeccomp) force_as_kernel(t, sig);
     syscall(SYS_tkill, t.tid(), sig);
     rt.queued_sig = sig;
   }

@@ -72,6 +72,11 @@ struct ReplayTask : SessionTask {
   bool in_vfork = false;             // a vfork parent inside the kernel until its child execs or ends
   RecordedTid vfork_parent;          // a vfork child still in its parent's memory: the parent
   bool in_exec = false;              // out of its vfork parent's memory, its new image not built yet
+  // A seccomp filter governs it in the recording (replay installs none):
+  // a call the recording shows failing may have been failed by the filter,
+  // so a failed call replay would run again is emulated instead. Children
+  // inherit it, exec keeps it.
+  bool filtered = false;
 };
 
 // A signal the event just applied stopped a task with, about to be
@@ -227,6 +232,7 @@ class ReplaySession : public Session<ReplayTask> {
   Status replay_memory_call(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt);
   Status replay_exit_call(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt);
   Status apply_syscall_entry(trace::Frame::Reader f, trace::SyscallEntryEvent::Reader ev, ReplayTask& rt);
+  void force_as_kernel(Task& t, int sig);
   Status apply_signal(trace::Frame::Reader f, trace::SignalEvent::Reader ev, ReplayTask& rt);
   Status apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Reader ev, ReplayTask& rt);
   Status apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reader ev, ReplayTask& rt);

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -204,7 +205,12 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
   bool failed = result < 0 && result >= -4095;
   Task& t = *rt.task;
 
-  switch (desc->policy) {
+  if (failed && rt.filtered &&
+      (desc->policy == ReplayPolicy::ExecuteSame || desc->policy == ReplayPolicy::MemoryMap)) {
+    // The recording's seccomp filter may have failed it; replay has none.
+    ++counters_.emulated;
+    finish_emulated(t, sc);
+  } else switch (desc->policy) {
     case ReplayPolicy::Emulate:
     case ReplayPolicy::Unsupported:
       if (desc->executed_when && desc->executed_when(syscall_args(nr, t.regs()))) {
@@ -259,6 +265,15 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
   }
   uint64_t args[6];
   for (int i = 0; i < 6; ++i) args[i] = regs_from_capnp(sc.getEntryRegs()).arg(i);
+  if (desc->filter_arg && result == 0) {
+    SyscallArgs call = syscall_args(nr, regs_from_capnp(sc.getEntryRegs()));
+    if (desc->filter_arg(call) >= 0) {
+      // SECCOMP_FILTER_FLAG_TSYNC gives the filter to every thread of the process.
+      bool all = nr == SYS_seccomp && (call.arg[1] & SECCOMP_FILTER_FLAG_TSYNC);
+      for (auto& [tid, o] : tasks_)
+        if (o.get() == &rt || (all && o->tgid == rt.tgid)) o->filtered = true;
+    }
+  }
   // An exec of a vfork child replaced rt.task: `t` is gone then.
   Task& now = *rt.task;
   if (now.alive() && !rt.exiting) {
