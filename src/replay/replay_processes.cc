@@ -46,6 +46,13 @@ Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reade
       // Killed from outside: by SIGKILL (kill is emulated, so send it now),
       // by a fatal signal already delivered, or with its process.
       if (ev.getKilledBy() == SIGKILL) syscall(SYS_tkill, t.tid(), SIGKILL);
+      // By a signal the kernel forced with no delivery a tracer sees (a
+      // seccomp filter's SECCOMP_RET_KILL: SIGSYS, its action made the
+      // default and immutable): forced here the same way.
+      if (ev.getKilledBy() != 0 && ev.getKilledBy() != SIGKILL && rt.pending_sig == 0) {
+        force_as_kernel(t, ev.getKilledBy(), true);
+        rt.pending_sig = ev.getKilledBy();
+      }
       t.try_resume(ResumeHow::Cont, rt.pending_sig);
       rt.pending_sig = 0;
     }

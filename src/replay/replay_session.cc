@@ -384,18 +384,18 @@ Status ReplaySession::check_regs(trace::Frame::Reader f, Task& t, const char* wh
 // clashes with glibc's <signal.h>).
 constexpr int kSysSeccomp = 1;
 
-// A seccomp filter's SIGSYS is forced on the thread: when it is blocked or
-// ignored the kernel unblocks it and resets its action to the default
-// before delivering it. In the recording the kernel did; replay, where no
-// filter runs, sends it with tkill, so it does the same first.
-void ReplaySession::force_as_kernel(Task& t, int sig) {
+// A signal the kernel forces on a thread (a seccomp filter's SIGSYS) is
+// unblocked, and its action reset to the default when it was blocked or
+// ignored, before it is delivered. In the recording the kernel did; replay,
+// where no filter runs, sends it with tkill, so it does the same first.
+void ReplaySession::force_as_kernel(Task& t, int sig, bool always_default) {
   uint64_t bit = 1ull << (sig - 1);
   uint64_t mask = 0;
   if (ptrace((__ptrace_request)PTRACE_GETSIGMASK, t.tid(), (void*)sizeof(mask), &mask) != 0)
     fatal_errno("PTRACE_GETSIGMASK");
   bool blocked = mask & bit;
   bool ignored = proc_sigset(t.tid(), "SigIgn") & bit;
-  if (blocked || ignored) {
+  if (blocked || ignored || always_default) {
     RemoteSyscalls rs(t);
     TraceeSigaction act = {(uint64_t)SIG_DFL, 0, 0, 0};
     RemotePtr<TraceeSigaction> p = rs.scratch_val(act);

@@ -3,8 +3,9 @@
    an errno instead of the call (also for mprotect, which replay would
    otherwise run), a SIGSYS with the filter's data (SECCOMP_RET_TRAP), a
    blocked SIGSYS the kernel forces through (the child dies of it), a
-   filter installed with prctl that lasts across an exec, and one given to
-   every thread of the process (SECCOMP_FILTER_FLAG_TSYNC). */
+   filter installed with prctl that lasts across an exec, one given to
+   every thread of the process (SECCOMP_FILTER_FLAG_TSYNC), and one that
+   kills the process at a call (SECCOMP_RET_KILL_PROCESS). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/filter.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -54,6 +56,8 @@ static void on_sigsys(int sig, siginfo_t* si, void* ctx)
     printf("SIGSYS: code %s, syscall %s, data %d\n", si->si_code == SYS_SECCOMP ? "SYS_SECCOMP" : "other",
            si->si_syscall == SYS_read ? "read" : "other", si->si_errno);
 }
+
+static void on_sigsys_plain(int sig) { (void)sig; _exit(5); }
 
 static int install(unsigned flags)
 {
@@ -153,5 +157,22 @@ int main(int argc, char** argv)
         _exit(0);
     }
     wait_child("TSYNC", child);
+
+    child = fork();
+    if (child == 0) {
+        struct sock_filter kill_yield[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sched_yield, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog kill_prog = {4, kill_yield};
+        signal(SIGSYS, on_sigsys_plain);
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &kill_prog);
+        sched_yield();
+        _exit(4);
+    }
+    wait_child("killed by its filter", child);
     return 0;
 }
