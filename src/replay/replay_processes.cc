@@ -49,7 +49,11 @@ Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reade
       // By a signal the kernel forced with no delivery a tracer sees (a
       // seccomp filter's SECCOMP_RET_KILL: SIGSYS, its action made the
       // default and immutable): forced here the same way.
-      if (ev.getKilledBy() != 0 && ev.getKilledBy() != SIGKILL && rt.pending_sig == 0) {
+      // Only a single-threaded process: a thread of a process that dies of
+      // another thread's fatal signal ends with the same status and needs
+      // nothing (and may be gone under an injected syscall); a filter's kill
+      // of one thread among several is not told apart from that yet.
+      if (ev.getKilledBy() == SIGSYS && rt.pending_sig == 0 && thread_count(rt.tgid) == 1) {
         force_as_kernel(t, ev.getKilledBy(), true);
         rt.pending_sig = ev.getKilledBy();
       }
