@@ -10,6 +10,7 @@
 
 #include "core/syscall_custom.h"
 #include "core/syscall_names.h"
+#include "core/syscall_rows.h"
 
 #include <signal.h>
 #include <sched.h>
@@ -39,6 +40,7 @@ namespace rr {
 
 namespace {
 
+using namespace syscall_rows;
 using syscall_names::kNameCount;
 using syscall_names::kNames;
 using syscall_names::nr_of;
@@ -92,118 +94,6 @@ static_assert(kPollfd == 8 && kEpollEvent == 12 && kMmsghdr == 64);
 static_assert(kSockaddrMax == 128 && kKernelSigaction == 32);
 static_assert(sizeof(time_t) == 8 && sizeof(gid_t) == 4 && sizeof(uid_t) == 4);
 
-// How many bytes the kernel wrote at the address in argument `ptr`.
-enum class Rule : uint8_t {
-  None,
-  Fixed,     // n bytes
-  Arg,       // arg[size] bytes
-  Ret,       // ret bytes, at most arg[size] when size >= 0
-  ArgTimes,  // arg[size] * n bytes
-  RetTimes,  // ret * n bytes, ret at most arg[size] when size >= 0
-  LenAt,     // the u32 at arg[size] after the call, at most n when n > 0;
-             // that u32 is written too
-  NameLen,   // LenAt, and the u32 is written even when the buffer is NULL
-             // (getsockname, getpeername store the address's full length)
-};
-
-// Which results the rule applies to. Most syscalls write only on success.
-enum class When : uint8_t {
-  Success,
-  SuccessOrInterrupted,
-  Interrupted,
-  UnlessFault,  // any result but EFAULT: the kernel writes even on failure
-};
-
-struct OutSpec {
-  Rule rule = Rule::None;
-  int8_t ptr = 0;
-  int8_t size = -1;
-  uint32_t n = 0;
-  When when = When::Success;
-};
-
-constexpr OutSpec fixed(int ptr, uint32_t n, When when = When::Success) {
-  return {Rule::Fixed, static_cast<int8_t>(ptr), -1, n, when};
-}
-constexpr OutSpec arg_bytes(int ptr, int size_arg) {
-  return {Rule::Arg, static_cast<int8_t>(ptr), static_cast<int8_t>(size_arg), 0};
-}
-constexpr OutSpec ret_bytes(int ptr, int cap_arg = -1) {
-  return {Rule::Ret, static_cast<int8_t>(ptr), static_cast<int8_t>(cap_arg), 0};
-}
-constexpr OutSpec arg_times(int ptr, int count_arg, uint32_t each, When when = When::Success) {
-  return {Rule::ArgTimes, static_cast<int8_t>(ptr), static_cast<int8_t>(count_arg), each, when};
-}
-constexpr OutSpec ret_times(int ptr, uint32_t each, int cap_arg = -1) {
-  return {Rule::RetTimes, static_cast<int8_t>(ptr), static_cast<int8_t>(cap_arg), each};
-}
-constexpr OutSpec len_at(int ptr, int len_ptr_arg, uint32_t cap = 0) {
-  return {Rule::LenAt, static_cast<int8_t>(ptr), static_cast<int8_t>(len_ptr_arg), cap};
-}
-constexpr OutSpec name_len(int ptr, int len_ptr_arg, uint32_t cap) {
-  return {Rule::NameLen, static_cast<int8_t>(ptr), static_cast<int8_t>(len_ptr_arg), cap};
-}
-
-using CustomFn = std::string (*)(const SyscallArgs&, SyscallMemReader&, std::vector<MemRange>&);
-
-// Whether a custom function is also called for a failed syscall.
-enum class Failure : bool { WritesNothing, MayWrite };
-
-struct Row {
-  SyscallDesc desc;
-  std::array<OutSpec, 3> out{};
-  CustomFn custom = nullptr;
-  Failure failure = Failure::WritesNothing;
-
-  // The other columns, added to a row where they apply:
-  // emulate("write").writes(buf_data(0, 1)).
-  consteval Row writes(FdWrite w) const {
-    Row r = *this;
-    r.desc.write = w;
-    return r;
-  }
-  consteval Row fds(FdEffect e) const {
-    Row r = *this;
-    r.desc.fds = e;
-    return r;
-  }
-  consteval Row wait_mask(int mask, int size) const {
-    Row r = *this;
-    r.desc.wait_mask = {static_cast<int8_t>(mask), static_cast<int8_t>(size), false};
-    return r;
-  }
-  consteval Row cancel() const {
-    Row r = *this;
-    r.desc.cancelled = true;
-    return r;
-  }
-  consteval Row filter_at(int (*arg)(const SyscallArgs&)) const {
-    Row r = *this;
-    r.desc.filter_arg = arg;
-    return r;
-  }
-  consteval Row unpinning() const {
-    Row r = *this;
-    r.desc.unpins = true;
-    return r;
-  }
-  consteval Row execute_if(bool (*when)(const SyscallArgs&)) const {
-    Row r = *this;
-    r.desc.executed_when = when;
-    return r;
-  }
-  consteval Row refuse_if(EntryCheck check) const {
-    Row r = *this;
-    r.desc.refuse = check;
-    return r;
-  }
-  // The mask's address and size are a pair at the address in `pair`.
-  consteval Row wait_mask_pair(int pair) const {
-    Row r = *this;
-    r.desc.wait_mask = {static_cast<int8_t>(pair), -1, true};
-    return r;
-  }
-};
 
 // FdWrite builders, arguments in the order of the FdWrite fields.
 constexpr int8_t a8(int arg) { return static_cast<int8_t>(arg); }
@@ -752,6 +642,11 @@ constexpr Row kAboveTable = [] {
   return row;
 }();
 
+
+}  // namespace
+
+namespace syscall_rows {
+
 const Row* find_row(int64_t nr) {
   if (names_no_syscall(nr)) return &kNoSuchSyscall;
   if (above_table(nr)) return &kAboveTable;
@@ -759,73 +654,7 @@ const Row* find_row(int64_t nr) {
   return &kRows[kIndex[nr]];
 }
 
-bool applies(When when, const SyscallArgs& call) {
-  switch (when) {
-    case When::Success:
-      return !call.failed();
-    case When::SuccessOrInterrupted:
-      return !call.failed() || syscall_custom::interrupted(call.ret);
-    case When::Interrupted:
-      return syscall_custom::interrupted(call.ret);
-    case When::UnlessFault:
-      return call.ret != -EFAULT;
-  }
-  return false;
-}
-
-void add(std::vector<MemRange>& out, uint64_t addr, uint64_t len) {
-  if (addr != 0 && len != 0) out.push_back({RemotePtr<>(addr), len});
-}
-
-void apply(const OutSpec& spec, const SyscallArgs& call, SyscallMemReader& mem,
-           std::vector<MemRange>& out) {
-  if (spec.rule == Rule::None || !applies(spec.when, call)) return;
-  uint64_t addr = call.arg[spec.ptr];
-  if (addr == 0 && spec.rule != Rule::NameLen) return;
-  uint64_t ret = call.ret > 0 ? static_cast<uint64_t>(call.ret) : 0;
-  uint64_t size_arg = spec.size >= 0 ? call.arg[spec.size] : 0;
-  uint64_t capped_ret = spec.size >= 0 ? std::min(ret, size_arg) : ret;
-  uint64_t len = 0;
-  switch (spec.rule) {
-    case Rule::None:
-      return;
-    case Rule::Fixed:
-      len = spec.n;
-      break;
-    case Rule::Arg:
-      len = size_arg;
-      break;
-    case Rule::Ret:
-      len = capped_ret;
-      break;
-    case Rule::ArgTimes:
-      len = size_arg * spec.n;
-      break;
-    case Rule::RetTimes:
-      len = capped_ret * spec.n;
-      break;
-    case Rule::LenAt:
-    case Rule::NameLen: {
-      uint32_t value = 0;
-      if (size_arg == 0 || !mem.read(RemotePtr<>(size_arg), &value, sizeof value)) return;
-      add(out, size_arg, sizeof value);
-      len = spec.n > 0 ? std::min<uint64_t>(value, spec.n) : value;
-      break;
-    }
-  }
-  add(out, addr, len);
-}
-
-std::string not_supported(int64_t nr) {
-  return "syscall " + syscall_name(nr) + " (" + std::to_string(nr) + ") is not supported yet";
-}
-
-}  // namespace
-
-std::string refused_at_entry(const SyscallArgs& call, SyscallMemReader& mem, pid_t tid) {
-  const Row* row = find_row(call.nr);
-  return row && row->desc.refuse ? row->desc.refuse(call, mem, tid) : std::string();
-}
+}  // namespace syscall_rows
 
 SyscallArgs syscall_args(int64_t nr, const Registers& entry) {
   SyscallArgs call;
@@ -849,18 +678,6 @@ int64_t syscall_number(const std::string& name) {
     if (kNames[nr] != nullptr && name == kNames[nr]) return nr;
   }
   return -1;
-}
-
-std::string syscall_outputs(const SyscallArgs& call, SyscallMemReader& mem,
-                            std::vector<MemRange>& out) {
-  const Row* row = find_row(call.nr);
-  if (row == nullptr || row->desc.policy == ReplayPolicy::Unsupported) {
-    return not_supported(call.nr);
-  }
-  for (const OutSpec& spec : row->out) apply(spec, call, mem, out);
-  if (row->custom == nullptr) return {};
-  if (call.failed() && row->failure == Failure::WritesNothing) return {};
-  return row->custom(call, mem, out);
 }
 
 }  // namespace rr

@@ -205,38 +205,6 @@ RecordSession::RecordSession(std::unique_ptr<TraceWriter> writer, std::string ex
   }
 }
 
-// A file is the original stdout or stderr when it is the same inode, except
-// the memory devices (/dev/null, /dev/zero): a program's own /dev/null is
-// not where the user reads, even when rr's stdout is /dev/null too.
-Result<FdTable::Kind> RecordSession::classify_new_fd(RecordTask& t, int fd) const {
-  std::string path = "/proc/" + std::to_string(t.tid()) + "/fd/" + std::to_string(fd);
-  char link[128];
-  ssize_t n = readlink(path.c_str(), link, sizeof link - 1);
-  std::string target = n > 0 ? std::string(link, n) : std::string();
-  // /proc/PID/mem or /proc/PID/task/TID/mem; PID as the recorder sees it.
-  if (target.rfind("/proc/", 0) == 0 && target.size() > 4 && target.compare(target.size() - 4, 4, "/mem") == 0) {
-    pid_t owner = (pid_t)atoi(target.c_str() + 6);
-    const RecordTask* owner_task = find_task(RecordedTid{owner});
-    if (owner == t.live_tgid() || (owner_task && owner_task->tgid == t.tgid)) return FdTable::Kind::SelfMem;
-    std::string info;
-    if (auto fdinfo = read_file("/proc/" + std::to_string(t.tid()) + "/fdinfo/" + std::to_string(fd)); fdinfo.ok())
-      info = fdinfo.value();
-    size_t at = info.find("flags:");
-    unsigned long flags = at == std::string::npos ? O_RDWR : strtoul(info.c_str() + at + 6, nullptr, 8);
-    if ((flags & O_ACCMODE) != O_RDONLY && owner_task)
-      return make_error(ErrorKind::Unsupported, "opening another recorded process's memory (" + target +
-                                                    ") for writing is not supported yet");
-    return FdTable::Kind::Other;
-  }
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return FdTable::Kind::Other;
-  if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1) return FdTable::Kind::Other;
-  for (int k = 0; k < 2; ++k)
-    if (output_files_[k] && output_files_[k]->first == st.st_dev && output_files_[k]->second == st.st_ino)
-      return k == 0 ? FdTable::Kind::Stdout : FdTable::Kind::Stderr;
-  return FdTable::Kind::Other;
-}
-
 RecordSession::~RecordSession() { kill_processes(std::nullopt); }
 
 Result<int> RecordSession::record(const RecordOptions& options) {

@@ -1,5 +1,8 @@
 #include "record/seccomp_prefix.h"
 
+#include "core/rr_page.h"
+#include "record/record_session.h"
+
 #include <linux/seccomp.h>
 #include <cstddef>
 
@@ -20,6 +23,51 @@ std::vector<sock_filter> prefix_filter(const std::vector<sock_filter>& program, 
   static_assert(kFilterPrefixLength == 7);
   out.insert(out.end(), program.begin(), program.end());
   return out;
+}
+
+// At the entry of a call that installs a filter: the filter goes in behind
+// the prefix, from the scratch page (restore_moved_filter puts the
+// program's argument and the page back at the exit).
+Status RecordSession::move_filter(RecordTask& rt, const SyscallDesc& desc) {
+  Task& t = *rt.task;
+  SyscallArgs call = syscall_args(rt.entry_regs.syscallno(), rt.entry_regs);
+  int arg = desc.filter_arg(call);
+  if (arg < 0) return {};
+  // What the kernel would refuse (an unreadable or empty program) it may
+  // refuse as it likes: the call runs unchanged.
+  struct sock_fprog prog = {};
+  if (!t.read_mem(RemotePtr<>(call.arg[arg]), &prog, sizeof prog) || prog.len == 0 || prog.len > BPF_MAXINSNS) return {};
+  std::vector<sock_filter> insns(prog.len);
+  if (!t.read_mem(RemotePtr<>((uint64_t)(uintptr_t)prog.filter), insns.data(), insns.size() * sizeof(sock_filter)))
+    return {};
+  std::vector<sock_filter> full = prefix_filter(insns, kRrSyscallInsn + 2);
+  size_t bytes = sizeof(sock_fprog) + full.size() * sizeof(sock_filter);
+  if (full.size() > BPF_MAXINSNS || bytes > kRrScratchSize)
+    return make_error(ErrorKind::Unsupported, "a seccomp filter of " + std::to_string(prog.len) +
+                                                  " instructions is not supported yet (at most " +
+                                                  std::to_string((kRrScratchSize - sizeof(sock_fprog)) / sizeof(sock_filter) -
+                                                                 kFilterPrefixLength) + ")");
+  rt.moved_filter.scratch = t.read_bytes(RemotePtr<>(kRrScratch), bytes);
+  struct sock_fprog moved = {(unsigned short)full.size(), (sock_filter*)(uintptr_t)(kRrScratch + sizeof(sock_fprog))};
+  t.write_mem(RemotePtr<>(kRrScratch), &moved, sizeof moved);
+  t.write_mem(RemotePtr<>(kRrScratch + sizeof(sock_fprog)), full.data(), full.size() * sizeof(sock_filter));
+  Registers r = t.regs();
+  r.set_arg(arg, kRrScratch);
+  t.set_regs(r);
+  rt.moved_filter.arg = arg;
+  rt.moved_filter.value = call.arg[arg];
+  return {};
+}
+
+void RecordSession::restore_moved_filter(RecordTask& rt) {
+  if (rt.moved_filter.arg < 0) return;
+  Task& t = *rt.task;
+  Registers r = t.regs();
+  r.set_arg(rt.moved_filter.arg, rt.moved_filter.value);
+  t.set_regs(r);
+  t.write_mem(RemotePtr<>(kRrScratch), rt.moved_filter.scratch.data(), rt.moved_filter.scratch.size());
+  rt.moved_filter.arg = -1;
+  rt.moved_filter.scratch.clear();
 }
 
 }  // namespace rr

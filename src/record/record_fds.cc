@@ -1,0 +1,84 @@
+// Where a recorded program's writes go beyond its own memory: the echo gate
+// (the order of writes to stdout), new descriptors that are the original
+// stdout or stderr or the process's own /proc/PID/mem, and writes through
+// the latter (record_session.h).
+#include "record/record_session.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "util/io.h"
+
+namespace rr {
+
+// A file is the original stdout or stderr when it is the same inode, except
+// the memory devices (/dev/null, /dev/zero): a program's own /dev/null is
+// not where the user reads, even when rr's stdout is /dev/null too.
+Result<FdTable::Kind> RecordSession::classify_new_fd(RecordTask& t, int fd) const {
+  std::string path = "/proc/" + std::to_string(t.tid()) + "/fd/" + std::to_string(fd);
+  char link[128];
+  ssize_t n = readlink(path.c_str(), link, sizeof link - 1);
+  std::string target = n > 0 ? std::string(link, n) : std::string();
+  // /proc/PID/mem or /proc/PID/task/TID/mem; PID as the recorder sees it.
+  if (target.rfind("/proc/", 0) == 0 && target.size() > 4 && target.compare(target.size() - 4, 4, "/mem") == 0) {
+    pid_t owner = (pid_t)atoi(target.c_str() + 6);
+    const RecordTask* owner_task = find_task(RecordedTid{owner});
+    if (owner == t.live_tgid() || (owner_task && owner_task->tgid == t.tgid)) return FdTable::Kind::SelfMem;
+    std::string info;
+    if (auto fdinfo = read_file("/proc/" + std::to_string(t.tid()) + "/fdinfo/" + std::to_string(fd)); fdinfo.ok())
+      info = fdinfo.value();
+    size_t at = info.find("flags:");
+    unsigned long flags = at == std::string::npos ? O_RDWR : strtoul(info.c_str() + at + 6, nullptr, 8);
+    if ((flags & O_ACCMODE) != O_RDONLY && owner_task)
+      return make_error(ErrorKind::Unsupported, "opening another recorded process's memory (" + target +
+                                                    ") for writing is not supported yet");
+    return FdTable::Kind::Other;
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return FdTable::Kind::Other;
+  if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1) return FdTable::Kind::Other;
+  for (int k = 0; k < 2; ++k)
+    if (output_files_[k] && output_files_[k]->first == st.st_dev && output_files_[k]->second == st.st_ino)
+      return k == 0 ? FdTable::Kind::Stdout : FdTable::Kind::Stderr;
+  return FdTable::Kind::Other;
+}
+
+// A write through the process's own /proc/PID/mem changed its memory at
+// the file offset: those bytes are recorded as the kernel's writes.
+Status RecordSession::record_self_mem_write(RecordTask& rt, const SyscallDesc& desc, const SyscallArgs& call,
+                                            std::vector<MemRange>& ranges) {
+  if (!desc.write.writes() || call.failed() || call.ret == 0) return {};
+  int fd = (int)call.arg[desc.write.fd];
+  if (rt.fds->kind(fd) != FdTable::Kind::SelfMem) return {};
+  uint64_t offset = 0;
+  if (call.nr == SYS_pwrite64) {
+    offset = call.arg[3];
+  } else if (call.nr == SYS_write) {
+    auto info = read_file("/proc/" + std::to_string(rt.tid()) + "/fdinfo/" + std::to_string(fd));
+    size_t at = info.ok() ? info.value().find("pos:") : std::string::npos;
+    if (at == std::string::npos) return make_error("cannot read the position of /proc/PID/mem after a write to it");
+    offset = strtoull(info.value().c_str() + at + 4, nullptr, 10) - (uint64_t)call.ret;
+  } else {
+    return make_error(ErrorKind::Unsupported, "writing to the program's own memory through /proc/PID/mem with " +
+                                                  syscall_name(call.nr) + " is not supported yet");
+  }
+  ranges.push_back({RemotePtr<>(offset), (uint64_t)call.ret});
+  return {};
+}
+
+bool RecordSession::writes_to_echo(const RecordTask& t, const Registers& entry) const {
+  const SyscallDesc* desc = syscall_desc(entry.syscallno());
+  return desc && desc->write.writes() && t.fds->echo_target((int64_t)entry.arg(desc->write.fd));
+}
+
+void RecordSession::open_echo_gate(const RecordTask& t) {
+  if (echo_writer_ != &t) return;
+  echo_writer_ = nullptr;
+  for (auto& [tid, o] : tasks_)
+    if (o->state == RecordTask::State::EchoWait) o->state = RecordTask::State::Unprocessed;
+}
+
+}  // namespace rr
