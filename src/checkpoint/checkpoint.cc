@@ -1,6 +1,7 @@
 #include "checkpoint/checkpoint.h"
 
 #include <algorithm>
+#include <cpuid.h>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -331,6 +332,13 @@ void write_tasks(const std::vector<const ReplayTask*>& list, ckpt::ProcessState:
 // default every page has.
 constexpr size_t kUserPkeys = 15;
 
+// Whether the kernel enabled protection keys (CPUID.7.0:ECX.OSPKE); without
+// them pkey_alloc fails (ENOSPC) whatever a process holds.
+bool os_has_pkeys() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 4));
+}
+
 // The layout of the process `t` leads: its mappings (trace files by their
 // names in the trace), the kernel's mm fields and the executable.
 Result<ProcessImage> capture_layout(ReplaySession& session, Task& t) {
@@ -373,11 +381,13 @@ Result<ProcessImage> capture_layout(ReplaySession& session, Task& t) {
     // tells no one which keys a process holds: every free key is taken and
     // given back, and the ones that could not be taken are the program's.
     std::vector<int64_t> taken;
-    int64_t got = 0;
-    while (taken.size() < 16 && (got = rs.syscall(SYS_pkey_alloc, {0, 0})) >= 0) taken.push_back(got);
+    while (os_has_pkeys() && taken.size() < 16) {
+      int64_t got = rs.syscall(SYS_pkey_alloc, {0, 0});
+      if (got < 0) break;
+      taken.push_back(got);
+    }
     for (int64_t key : taken) rs.syscall(SYS_pkey_free, {(uint64_t)key});
-    bool keys_exist = got != -EINVAL && got != -ENOSYS;  // no protection keys on this machine
-    if (keys_exist && taken.size() < kUserPkeys)
+    if (os_has_pkeys() && taken.size() < kUserPkeys)
       return make_error(ErrorKind::Unsupported, "the program holds memory protection keys (pkey_alloc) at event " +
                                                     std::to_string(session.current_event()) +
                                                     ": checkpoints do not save them yet");
