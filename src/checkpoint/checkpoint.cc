@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cpuid.h>
+#include <sys/mman.h>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -335,8 +336,11 @@ constexpr size_t kUserPkeys = 15;
 // Whether the kernel enabled protection keys (CPUID.7.0:ECX.OSPKE); without
 // them pkey_alloc fails (ENOSPC) whatever a process holds.
 bool os_has_pkeys() {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 4));
+  static const bool has = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 4));
+  }();
+  return has;
 }
 
 // The layout of the process `t` leads: its mappings (trace files by their
@@ -387,7 +391,12 @@ Result<ProcessImage> capture_layout(ReplaySession& session, Task& t) {
       taken.push_back(got);
     }
     for (int64_t key : taken) rs.syscall(SYS_pkey_free, {(uint64_t)key});
-    if (os_has_pkeys() && taken.size() < kUserPkeys)
+    // An execute-only mapping of the program's (PROT_EXEC alone; not the
+    // kernel's [vsyscall]) makes the kernel take one key for itself.
+    bool exec_only = std::any_of(maps.begin(), maps.end(), [](const MapEntry& e) {
+      return e.prot == PROT_EXEC && (e.name.empty() || e.name[0] != '[');
+    });
+    if (os_has_pkeys() && taken.size() < kUserPkeys - (exec_only ? 1 : 0))
       return make_error(ErrorKind::Unsupported, "the program holds memory protection keys (pkey_alloc) at event " +
                                                     std::to_string(session.current_event()) +
                                                     ": checkpoints do not save them yet");

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <elf.h>
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -172,6 +173,7 @@ bool Task::at_syscall_entry() {
   struct __ptrace_syscall_info info;
   long n = ptrace(static_cast<__ptrace_request>(PTRACE_GET_SYSCALL_INFO), tid_, (void*)sizeof(info), &info);
   if (n <= 0) fatal_errno("PTRACE_GET_SYSCALL_INFO");
+  compat_syscall_ = info.arch == AUDIT_ARCH_I386;
   return info.op == PTRACE_SYSCALL_INFO_ENTRY;
 }
 

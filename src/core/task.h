@@ -91,6 +91,9 @@ class Task {
   unsigned long event_msg();
   // Whether the current syscall stop is an entry (true) or an exit (false).
   bool at_syscall_entry();
+  // Whether the syscall stop at_syscall_entry() last looked at entered the
+  // 32-bit table (int $0x80), as PTRACE_GET_SYSCALL_INFO tells.
+  bool compat_syscall() const { return compat_syscall_; }
 
   // Reads tracee memory; false if any of it is unmapped.
   bool read_mem(RemotePtr<> addr, void* buf, size_t len);
@@ -142,6 +145,7 @@ class Task {
   // kill drops the copy, and so does set_regs, since the kernel may adjust
   // what it is given (flags bits, segments).
   user_regs_struct regs_cache_{};
+  bool compat_syscall_ = false;
   bool regs_cached_ = false;
 };
 

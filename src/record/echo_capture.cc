@@ -27,17 +27,6 @@ mode_t tracee_fd_type(Task& t, uint64_t fd) {
   return stat(path.c_str(), &st) == 0 ? (st.st_mode & S_IFMT) : 0;
 }
 
-// The file position of the tracee's descriptor `fd`, or -1.
-int64_t tracee_fd_pos(Task& t, uint64_t fd) {
-  std::string path = "/proc/" + std::to_string(t.tid()) + "/fdinfo/" + std::to_string((int)fd);
-  FILE* f = fopen(path.c_str(), "re");
-  if (f == nullptr) return -1;
-  long long pos = -1;
-  if (fscanf(f, "pos: %lld", &pos) != 1) pos = -1;
-  fclose(f);
-  return pos;
-}
-
 // Where the `len` bytes the call moved through descriptor `fd` start: the
 // loff_t that argument `off_arg` points to was advanced past them, and so was
 // the file position when there is no such pointer.
@@ -89,6 +78,17 @@ std::optional<std::string> peek_pipe(Task& t, uint64_t fd, uint64_t len) {
 }
 
 }  // namespace
+
+// The file position of the tracee's descriptor `fd`, or -1.
+int64_t tracee_fd_pos(Task& t, uint64_t fd) {
+  std::string path = "/proc/" + std::to_string(t.tid()) + "/fdinfo/" + std::to_string((int)fd);
+  FILE* f = fopen(path.c_str(), "re");
+  if (f == nullptr) return -1;
+  long long pos = -1;
+  if (fscanf(f, "pos: %lld", &pos) != 1) pos = -1;
+  fclose(f);
+  return pos;
+}
 
 void EchoCapture::at_entry(Task& t, const SyscallDesc& desc, const SyscallArgs& call) {
   taken_.reset();

@@ -33,6 +33,9 @@
 
 namespace rr {
 
+// The file position of the tracee's descriptor `fd`, or -1.
+int64_t tracee_fd_pos(Task& t, uint64_t fd);
+
 class EchoCapture {
  public:
   // At the entry of a FromFd writer whose output is an echo target: takes

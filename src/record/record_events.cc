@@ -156,9 +156,8 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
   snprintf(where, sizeof(where), " (event %llu, tid %d)", (unsigned long long)next_event_, t.tid());
   // `int $0x80` enters the kernel's 32-bit table, where the numbers and
   // arguments mean other calls: read as 64-bit ones they would be recorded
-  // wrong.
-  uint8_t insn[2] = {0, 0};
-  if (t.read_mem(entry_regs_.ip() + (uint64_t)-2, insn, sizeof insn) && insn[0] == 0xcd && insn[1] == 0x80)
+  // wrong. (handle_stop asked ptrace which table this stop is in.)
+  if (t.compat_syscall())
     return make_error(ErrorKind::Unsupported, "32-bit syscalls (int $0x80, number " + std::to_string(nr) +
                                                   ") are not supported yet" + where);
   if (!desc) return make_error(ErrorKind::Unsupported, "syscall " + syscall_name(nr) + " (" + std::to_string(nr) + ") is not supported yet" + where);

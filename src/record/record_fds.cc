@@ -53,14 +53,22 @@ Status RecordSession::record_self_mem_write(RecordTask& rt, const SyscallDesc& d
   if (!desc.write.writes() || call.failed() || call.ret == 0) return {};
   int fd = (int)call.arg[desc.write.fd];
   if (rt.fds->kind(fd) != FdTable::Kind::SelfMem) return {};
+  // A child made by fork shares the descriptor, still on its parent's
+  // memory: the bytes went there, not into the caller.
+  char link[128];
+  std::string path = "/proc/" + std::to_string(rt.tid()) + "/fd/" + std::to_string(fd);
+  ssize_t n = readlink(path.c_str(), link, sizeof link - 1);
+  pid_t owner = n > 6 ? (pid_t)atoi(std::string(link, n).c_str() + 6) : 0;
+  const RecordTask* owner_task = find_task(RecordedTid{owner});
+  if (owner != rt.live_tgid() && !(owner_task && owner_task->tgid == rt.tgid))
+    return make_error(ErrorKind::Unsupported, "writing another process's memory through /proc/PID/mem is not supported yet");
   uint64_t offset = 0;
   if (call.nr == SYS_pwrite64) {
     offset = call.arg[3];
   } else if (call.nr == SYS_write) {
-    auto info = read_file("/proc/" + std::to_string(rt.tid()) + "/fdinfo/" + std::to_string(fd));
-    size_t at = info.ok() ? info.value().find("pos:") : std::string::npos;
-    if (at == std::string::npos) return make_error("cannot read the position of /proc/PID/mem after a write to it");
-    offset = strtoull(info.value().c_str() + at + 4, nullptr, 10) - (uint64_t)call.ret;
+    int64_t pos = tracee_fd_pos(*rt.task, fd);
+    if (pos < 0) return make_error("cannot read the position of /proc/PID/mem after a write to it");
+    offset = (uint64_t)pos - (uint64_t)call.ret;
   } else {
     return make_error(ErrorKind::Unsupported, "writing to the program's own memory through /proc/PID/mem with " +
                                                   syscall_name(call.nr) + " is not supported yet");

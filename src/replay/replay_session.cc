@@ -47,7 +47,14 @@ namespace {
 // then a replayed stack overflow diverges (the registers at the fault differ).
 [[noreturn]] void stub_main(int cpu, std::optional<struct rlimit> stack) {
   prepare_tracee_process(cpu);
-  if (stack) setrlimit(RLIMIT_STACK, &*stack);
+  if (stack && setrlimit(RLIMIT_STACK, &*stack) != 0) {
+    // The recorded hard limit is above this one's: the soft one may fit.
+    struct rlimit now;
+    if (getrlimit(RLIMIT_STACK, &now) == 0) {
+      now.rlim_cur = std::min(stack->rlim_cur, now.rlim_max);
+      setrlimit(RLIMIT_STACK, &now);
+    }
+  }
   // A replayed crash must not write a core file where the recorded one did.
   struct rlimit no_core = {0, 0};
   setrlimit(RLIMIT_CORE, &no_core);

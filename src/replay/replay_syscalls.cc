@@ -205,9 +205,14 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
   bool failed = result < 0 && result >= -4095;
   Task& t = *rt.task;
 
-  if (failed && rt.filtered &&
-      (desc->policy == ReplayPolicy::ExecuteSame || desc->policy == ReplayPolicy::MemoryMap)) {
-    // The recording's seccomp filter may have failed it; replay has none.
+  // The recording's seccomp filter may have failed a call replay would run;
+  // replay has no filter. A memory call that the kernel failed part way
+  // (ENOMEM over a hole, EINVAL at a locked page) must run all the same:
+  // if a filter answered with one of those, running it shows a divergence.
+  bool partial = desc->policy == ReplayPolicy::MemoryMap && (result == -ENOMEM || result == -EINVAL);
+  if (failed && rt.filtered && !partial &&
+      (desc->policy == ReplayPolicy::ExecuteSame || desc->policy == ReplayPolicy::MemoryMap ||
+       (desc->executed_when && desc->executed_when(syscall_args(nr, t.regs()))))) {
     ++counters_.emulated;
     finish_emulated(t, sc);
   } else switch (desc->policy) {
