@@ -177,6 +177,16 @@ bool Task::at_syscall_entry() {
   return info.op == PTRACE_SYSCALL_INFO_ENTRY;
 }
 
+uint64_t Task::blocked_signals() {
+  uint64_t mask = 0;
+  if (ptrace((__ptrace_request)PTRACE_GETSIGMASK, tid_, (void*)sizeof(mask), &mask) != 0) fatal_errno("PTRACE_GETSIGMASK");
+  return mask;
+}
+
+void Task::set_blocked_signals(uint64_t mask) {
+  if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, tid_, (void*)sizeof(mask), &mask) != 0) fatal_errno("PTRACE_SETSIGMASK");
+}
+
 bool Task::read_mem(RemotePtr<> addr, void* buf, size_t len) {
   char* p = static_cast<char*>(buf);
   uint64_t a = addr.as_int();

@@ -94,6 +94,9 @@ class Task {
   // Whether the syscall stop at_syscall_entry() last looked at entered the
   // 32-bit table (int $0x80), as PTRACE_GET_SYSCALL_INFO tells.
   bool compat_syscall() const { return compat_syscall_; }
+  // Its blocked signals (bit N-1 for signal N), read and set through ptrace.
+  uint64_t blocked_signals();
+  void set_blocked_signals(uint64_t mask);
 
   // Reads tracee memory; false if any of it is unmapped.
   bool read_mem(RemotePtr<> addr, void* buf, size_t len);

@@ -14,8 +14,7 @@ namespace rr {
 
 TaskKernelState TaskKernelState::capture(Task& t, bool with_actions) {
   TaskKernelState s;
-  if (ptrace((__ptrace_request)PTRACE_GETSIGMASK, t.tid(), (void*)sizeof(s.sigmask), &s.sigmask) != 0)
-    fatal_errno("PTRACE_GETSIGMASK");
+  s.sigmask = t.blocked_signals();
   RemoteSyscalls rs(t);
   RemotePtr<> buf = rs.scratch(std::string(64, '\0').data(), 64);
   for (int sig = 1; with_actions && sig <= 64; ++sig) {
@@ -56,9 +55,7 @@ Status TaskKernelState::apply(Task& t, bool with_actions, const std::string& sou
     if (robust_list_head) rs.checked("restoring the robust list", SYS_set_robust_list, {robust_list_head, robust_list_len});
     rs.syscall(SYS_set_tid_address, {tid_address});
   }
-  uint64_t mask = sigmask;
-  if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, t.tid(), (void*)sizeof(mask), &mask) != 0)
-    fatal_errno("PTRACE_SETSIGMASK");
+  t.set_blocked_signals(sigmask);
   return {};
 }
 

@@ -14,30 +14,49 @@
 
 namespace rr {
 
+namespace {
+
+// What the tracee's descriptor names (the link /proc/TID/fd/N), or empty.
+std::string fd_target(pid_t tid, int fd) {
+  std::string path = "/proc/" + std::to_string(tid) + "/fd/" + std::to_string(fd);
+  char link[128];
+  ssize_t n = readlink(path.c_str(), link, sizeof link - 1);
+  return n > 0 ? std::string(link, n) : std::string();
+}
+
+// The process whose memory `target` is (/proc/PID/mem or
+// /proc/PID/task/TID/mem, PID as the recorder sees it), or 0.
+pid_t mem_owner(const std::string& target) {
+  bool mem = target.rfind("/proc/", 0) == 0 && target.size() > 4 && target.compare(target.size() - 4, 4, "/mem") == 0;
+  return mem ? (pid_t)atoi(target.c_str() + 6) : 0;
+}
+
+}  // namespace
+
+bool RecordSession::same_process(const RecordTask& t, pid_t live_pid) const {
+  const RecordTask* other = find_task(RecordedTid{live_pid});
+  return live_pid == t.live_tgid() || (other && other->tgid == t.tgid);
+}
+
 // A file is the original stdout or stderr when it is the same inode, except
 // the memory devices (/dev/null, /dev/zero): a program's own /dev/null is
 // not where the user reads, even when rr's stdout is /dev/null too.
 Result<FdTable::Kind> RecordSession::classify_new_fd(RecordTask& t, int fd) const {
-  std::string path = "/proc/" + std::to_string(t.tid()) + "/fd/" + std::to_string(fd);
-  char link[128];
-  ssize_t n = readlink(path.c_str(), link, sizeof link - 1);
-  std::string target = n > 0 ? std::string(link, n) : std::string();
-  // /proc/PID/mem or /proc/PID/task/TID/mem; PID as the recorder sees it.
-  if (target.rfind("/proc/", 0) == 0 && target.size() > 4 && target.compare(target.size() - 4, 4, "/mem") == 0) {
-    pid_t owner = (pid_t)atoi(target.c_str() + 6);
-    const RecordTask* owner_task = find_task(RecordedTid{owner});
-    if (owner == t.live_tgid() || (owner_task && owner_task->tgid == t.tgid)) return FdTable::Kind::SelfMem;
+  std::string target = fd_target(t.tid(), fd);
+  if (pid_t owner = mem_owner(target)) {
+    if (same_process(t, owner)) return FdTable::Kind::SelfMem;
     std::string info;
     if (auto fdinfo = read_file("/proc/" + std::to_string(t.tid()) + "/fdinfo/" + std::to_string(fd)); fdinfo.ok())
       info = fdinfo.value();
     size_t at = info.find("flags:");
     unsigned long flags = at == std::string::npos ? O_RDWR : strtoul(info.c_str() + at + 6, nullptr, 8);
-    if ((flags & O_ACCMODE) != O_RDONLY && owner_task)
+    if ((flags & O_ACCMODE) != O_RDONLY && find_task(RecordedTid{owner}))
       return make_error(ErrorKind::Unsupported, "opening another recorded process's memory (" + target +
                                                     ") for writing is not supported yet");
     return FdTable::Kind::Other;
   }
   struct stat st;
+  std::string path = "/proc/" + std::to_string(t.tid()) + "/fd/" + std::to_string(fd);
   if (stat(path.c_str(), &st) != 0) return FdTable::Kind::Other;
   if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1) return FdTable::Kind::Other;
   for (int k = 0; k < 2; ++k)
@@ -55,12 +74,7 @@ Status RecordSession::record_self_mem_write(RecordTask& rt, const SyscallDesc& d
   if (rt.fds->kind(fd) != FdTable::Kind::SelfMem) return {};
   // A child made by fork shares the descriptor, still on its parent's
   // memory: the bytes went there, not into the caller.
-  char link[128];
-  std::string path = "/proc/" + std::to_string(rt.tid()) + "/fd/" + std::to_string(fd);
-  ssize_t n = readlink(path.c_str(), link, sizeof link - 1);
-  pid_t owner = n > 6 ? (pid_t)atoi(std::string(link, n).c_str() + 6) : 0;
-  const RecordTask* owner_task = find_task(RecordedTid{owner});
-  if (owner != rt.live_tgid() && !(owner_task && owner_task->tgid == rt.tgid))
+  if (!same_process(rt, mem_owner(fd_target(rt.tid(), fd))))
     return make_error(ErrorKind::Unsupported, "writing another process's memory through /proc/PID/mem is not supported yet");
   uint64_t offset = 0;
   if (call.nr == SYS_pwrite64) {

@@ -170,6 +170,8 @@ class RecordSession : public Session<RecordTask> {
   // /proc/PID/mem, or Other. Another tracee's memory open for writing is
   // refused (tracees writing each other's memory are not followed yet).
   Result<FdTable::Kind> classify_new_fd(RecordTask& t, int fd) const;
+  // Whether live pid `live_pid` is a thread of `t`'s process.
+  bool same_process(const RecordTask& t, pid_t live_pid) const;
   void open_echo_gate(const RecordTask& t);
 
   std::unique_ptr<TraceWriter> writer_;

@@ -397,9 +397,7 @@ constexpr int kSysSeccomp = 1;
 // where no filter runs, sends it with tkill, so it does the same first.
 void ReplaySession::force_as_kernel(Task& t, int sig, bool always_default) {
   uint64_t bit = 1ull << (sig - 1);
-  uint64_t mask = 0;
-  if (ptrace((__ptrace_request)PTRACE_GETSIGMASK, t.tid(), (void*)sizeof(mask), &mask) != 0)
-    fatal_errno("PTRACE_GETSIGMASK");
+  uint64_t mask = t.blocked_signals();
   bool blocked = mask & bit;
   bool ignored = proc_sigset(t.tid(), "SigIgn") & bit;
   if (blocked || ignored || always_default) {
@@ -409,9 +407,7 @@ void ReplaySession::force_as_kernel(Task& t, int sig, bool always_default) {
     rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, p.as_int(), 0, 8});
   }
   if (blocked) {
-    mask &= ~bit;
-    if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, t.tid(), (void*)sizeof(mask), &mask) != 0)
-      fatal_errno("PTRACE_SETSIGMASK");
+    t.set_blocked_signals(mask & ~bit);
   }
 }
 

@@ -53,11 +53,6 @@ void ReplaySession::restart_without_signal(ReplayTask& rt) {
   rt.task->set_regs(restarted_without_handler(r));
 }
 
-static void set_sigmask(Task& t, uint64_t mask) {
-  if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, t.tid(), (void*)sizeof(mask), &mask) != 0)
-    fatal_errno("PTRACE_SETSIGMASK");
-}
-
 bool ReplaySession::replay_mask_swap(ReplayTask& rt, trace::SyscallEvent::Reader sc) {
   Task& t = *rt.task;
   Registers regs = t.regs();
@@ -81,12 +76,10 @@ bool ReplaySession::replay_mask_swap(ReplayTask& rt, trace::SyscallEvent::Reader
   // task's own mask lets it through, it is blocked until the entry stop of
   // the call, where the mask is put back. The call then saves that mask as
   // the one to restore, installs its own and finds the signal pending.
-  uint64_t own = 0;
-  if (ptrace((__ptrace_request)PTRACE_GETSIGMASK, t.tid(), (void*)sizeof(own), &own) != 0)
-    fatal_errno("PTRACE_GETSIGMASK");
+  uint64_t own = t.blocked_signals();
   uint64_t bit = 1ull << (sig - 1);
   bool hold = !(own & bit);
-  if (hold) set_sigmask(t, own | bit);
+  if (hold) t.set_blocked_signals(own | bit);
   syscall(SYS_tkill, t.tid(), sig);
   rt.queued_sig = sig;
   Registers r = regs;
@@ -97,7 +90,7 @@ bool ReplaySession::replay_mask_swap(ReplayTask& rt, trace::SyscallEvent::Reader
   WaitStatus st;
   if (!reenter_syscall(rt, r, SYS_rt_sigsuspend, &st))
     fatal("re-executing rt_sigsuspend did not reach its entry: " + describe_stop(st));
-  if (hold) set_sigmask(t, own);
+  if (hold) t.set_blocked_signals(own);
   t.resume(ResumeHow::Syscall);
   st = wait_filtered(rt, ResumeHow::Syscall);
   if (!st.is_syscall_stop()) fatal("re-executing rt_sigsuspend did not return: " + describe_stop(st));
