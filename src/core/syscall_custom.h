@@ -37,6 +37,14 @@ std::string refused_clone(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string refused_unshare(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string refused_setns(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string refused_mmap(const SyscallArgs&, SyscallMemReader&, pid_t);
+std::string process_vm_readv(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string process_vm_writev(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string refused_process_vm_writev(const SyscallArgs&, SyscallMemReader&, pid_t);
+// bpf(2): the commands whose effects replay can emulate from the outputs
+// recorded (objects as descriptors the program only passes back to bpf);
+// called whatever the result (the verifier's log).
+std::string refused_bpf(const SyscallArgs&, SyscallMemReader&, pid_t);
+std::string bpf(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string setsockopt(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string msgrcv(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string msgctl(const SyscallArgs&, SyscallMemReader&, Out&);

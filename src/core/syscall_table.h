@@ -71,6 +71,10 @@ class SyscallMemReader {
  public:
   virtual ~SyscallMemReader() = default;
   virtual bool read(RemotePtr<> addr, void* buf, size_t len) = 0;
+  // The thread that made the call, for the few rows that must ask the
+  // kernel about an object the call names (a semaphore set's size); 0 when
+  // there is none (tests of the table alone).
+  virtual pid_t tid() const { return 0; }
 };
 
 // Where the bytes a syscall writes to a file descriptor come from.

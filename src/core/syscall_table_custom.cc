@@ -10,6 +10,7 @@
 // is uncertain these functions err on the side of recording more.
 #include <asm/prctl.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 #include <linux/dqblk_xfs.h>
 #include <linux/futex.h>
@@ -30,6 +31,11 @@
 #include <linux/netfilter_ipv6/ip6_tables.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <dirent.h>
+#include <cstring>
+#include <cstdlib>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -41,6 +47,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
+#include <string>
 
 #include "core/syscall_restart.h"
 #include "core/syscall_custom.h"
@@ -180,12 +187,58 @@ std::string refused_setns(const SyscallArgs& c, SyscallMemReader&, pid_t tid) {
 // fills with samples at any moment: no recorded event says when.
 std::string refused_mmap(const SyscallArgs& c, SyscallMemReader&, pid_t tid) {
   if (c.arg[3] & MAP_ANONYMOUS) return {};
-  char link[64] = "";
+  char link[256] = "";
   std::string path = "/proc/" + std::to_string(tid) + "/fd/" + std::to_string((int)c.arg[4]);
   ssize_t n = readlink(path.c_str(), link, sizeof(link) - 1);
   std::string target(link, n > 0 ? n : 0);
-  return target == "anon_inode:[perf_event]" ? "mmap of a perf_event descriptor (its ring buffer) is not supported yet"
-                                             : std::string();
+  if (target == "anon_inode:[perf_event]") return "mmap of a perf_event descriptor (its ring buffer) is not supported yet";
+  // Replay maps a regular file's trace copy, and /dev/zero as anonymous
+  // memory; what any other object shows through a mapping (a BPF map, a
+  // device, a packet ring) the kernel or others change, unseen.
+  struct stat st;
+  if (n <= 0 || stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return {};
+  if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 5) return {};  // /dev/zero
+  return "mmap of " + target + " (not a regular file) is not supported yet";
+}
+
+// process_vm_readv writes into the caller's own iovecs (arguments 1 and 2),
+// in order, as readv does.
+std::string process_vm_readv(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
+  add_iov(mem, c.arg[1], c.arg[2], static_cast<uint64_t>(c.ret), out);
+  return {};
+}
+
+// process_vm_writev writes into the remote iovecs (arguments 3 and 4),
+// which the entry check let through only when they are the caller's own.
+std::string process_vm_writev(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
+  add_iov(mem, c.arg[3], c.arg[4], static_cast<uint64_t>(c.ret), out);
+  return {};
+}
+
+// A write into another process would change memory the recording does not
+// see change there.
+std::string refused_process_vm_writev(const SyscallArgs& c, SyscallMemReader&, pid_t tid) {
+  pid_t target = static_cast<pid_t>(c.arg[0]);
+  // The pid is as the caller sees it (its PID namespace): compare it with
+  // the last NSpid field of each thread of the caller's process.
+  std::string tasks = "/proc/" + std::to_string(tid) + "/task";
+  DIR* dir = opendir(tasks.c_str());
+  if (!dir) return "process_vm_writev: cannot list the caller's threads";
+  bool own = false;
+  while (struct dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    FILE* f = fopen((tasks + "/" + e->d_name + "/status").c_str(), "r");
+    if (!f) continue;
+    char line[512];
+    while (fgets(line, sizeof(line), f)) {
+      if (strncmp(line, "NSpid:", 6) != 0) continue;
+      const char* last = strrchr(line, '\t');
+      if (last && atoi(last + 1) == target) own = true;
+    }
+    fclose(f);
+  }
+  closedir(dir);
+  return own ? std::string() : "process_vm_writev into another process is not supported yet";
 }
 
 // sysfs(2, index, buf) writes a file system type's name (nul-terminated)
@@ -401,6 +454,29 @@ std::string msgrcv(const SyscallArgs& c, SyscallMemReader&, Out& out) {
 // The IPC_64 bit glibc may add to a System V control command.
 constexpr uint64_t kIpc64 = 0x100;
 
+namespace {
+
+// Whether thread `tid` uses the recorder's own IPC namespace, where the
+// recorder can look up the objects its System V calls name.
+bool shares_ipc_namespace(pid_t tid) {
+  struct stat theirs, ours;
+  if (tid <= 0) return false;
+  std::string path = "/proc/" + std::to_string(tid) + "/ns/ipc";
+  return stat(path.c_str(), &theirs) == 0 && stat("/proc/self/ns/ipc", &ours) == 0 && theirs.st_ino == ours.st_ino &&
+         theirs.st_dev == ours.st_dev;
+}
+
+// How many semaphores set `semid` holds, as thread `tid` sees it.
+bool semaphore_count(pid_t tid, int semid, uint64_t* nsems) {
+  if (!shares_ipc_namespace(tid)) return false;
+  struct semid_ds ds {};
+  if (::semctl(semid, 0, IPC_STAT, &ds) != 0) return false;
+  *nsems = ds.sem_nsems;
+  return true;
+}
+
+}  // namespace
+
 std::string msgctl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
   switch (c.arg[1] & ~kIpc64) {
     case IPC_STAT:
@@ -418,7 +494,7 @@ std::string msgctl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
 
 // semctl's fourth argument is a union passed by value: a pointer for the
 // commands that write.
-std::string semctl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+std::string semctl(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
   switch (c.arg[2] & ~kIpc64) {
     case IPC_STAT:
     case SEM_STAT:
@@ -429,9 +505,16 @@ std::string semctl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
     case SEM_INFO:
       add(out, c.arg[3], sizeof(struct seminfo));
       break;
-    case GETALL:
+    case GETALL: {
       // The set's size is the kernel's to know: the call does not say it.
-      return "semctl GETALL is not supported yet";
+      // The recorder asks the kernel itself, which it can where it shares
+      // the caller's IPC namespace.
+      uint64_t nsems = 0;
+      if (!semaphore_count(mem.tid(), static_cast<int>(c.arg[0]), &nsems))
+        return "semctl GETALL of a set the recorder cannot see (another IPC namespace) is not supported yet";
+      add(out, c.arg[3], nsems * sizeof(unsigned short));
+      break;
+    }
   }
   return {};
 }
@@ -602,6 +685,166 @@ std::string clone3(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
   if (c.arg[1] < sizeof(args) || !mem.read(RemotePtr<>(c.arg[0]), args, sizeof(args))) return {};
   if (args[0] & CLONE_PIDFD) add(out, args[1], sizeof(int32_t));
   if (args[0] & CLONE_PARENT_SETTID) add(out, args[3], sizeof(int32_t));
+  return {};
+}
+
+
+// bpf(2): what each command writes. The attribute union is read only up to
+// the size argument (later fields read as zero); commands not listed here
+// are refused at the entry (refused_bpf), so this only sees known ones.
+namespace {
+
+// What /proc/TID/fdinfo says about a BPF object descriptor: its kind
+// (the anon inode's name) and, for a map, its type and sizes.
+struct BpfObject {
+  std::string kind;  // "bpf-map", "bpf-prog", "bpf_link", "btf", or other
+  int map_type = -1;
+  uint64_t key_size = 0, value_size = 0;
+};
+
+BpfObject bpf_object(pid_t tid, int fd) {
+  BpfObject o;
+  std::string base = "/proc/" + std::to_string(tid);
+  char link[128];
+  ssize_t n = readlink((base + "/fd/" + std::to_string(fd)).c_str(), link, sizeof(link) - 1);
+  std::string target(link, n > 0 ? n : 0);
+  if (target.rfind("anon_inode:", 0) == 0) o.kind = target.substr(11);
+  FILE* f = fopen((base + "/fdinfo/" + std::to_string(fd)).c_str(), "r");
+  if (!f) return o;
+  char line[256];
+  while (fgets(line, sizeof(line), f)) {
+    unsigned long long v = 0;
+    if (sscanf(line, "map_type: %llu", &v) == 1) o.map_type = static_cast<int>(v);
+    if (sscanf(line, "key_size: %llu", &v) == 1) o.key_size = v;
+    if (sscanf(line, "value_size: %llu", &v) == 1) o.value_size = v;
+  }
+  fclose(f);
+  return o;
+}
+
+bool per_cpu_map(int type) {
+  return type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+         type == BPF_MAP_TYPE_LRU_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
+}
+
+// The attribute union as the kernel sees it: the first `size` bytes.
+bool read_bpf_attr(SyscallMemReader& mem, const SyscallArgs& c, union bpf_attr* attr) {
+  memset(attr, 0, sizeof(*attr));
+  size_t size = std::min<uint64_t>(c.arg[2], sizeof(*attr));
+  return size == 0 || mem.read(RemotePtr<>(c.arg[1]), attr, size);
+}
+
+// The pointer fields of struct bpf_prog_info the kernel writes through.
+constexpr size_t kProgInfoPointers[] = {
+    offsetof(struct bpf_prog_info, jited_prog_insns), offsetof(struct bpf_prog_info, xlated_prog_insns),
+    offsetof(struct bpf_prog_info, map_ids),          offsetof(struct bpf_prog_info, jited_ksyms),
+    offsetof(struct bpf_prog_info, jited_func_lens),  offsetof(struct bpf_prog_info, func_info),
+    offsetof(struct bpf_prog_info, line_info),        offsetof(struct bpf_prog_info, jited_line_info),
+    offsetof(struct bpf_prog_info, prog_tags),
+};
+
+}  // namespace
+
+std::string refused_bpf(const SyscallArgs& c, SyscallMemReader& mem, pid_t tid) {
+  union bpf_attr attr;
+  if (!read_bpf_attr(mem, c, &attr)) return {};  // EFAULT
+  switch (c.arg[0]) {
+    case BPF_MAP_CREATE:
+    case BPF_MAP_UPDATE_ELEM:
+    case BPF_MAP_DELETE_ELEM:
+    case BPF_PROG_LOAD:
+    case BPF_BTF_LOAD:
+    case BPF_OBJ_PIN:
+    case BPF_OBJ_GET:
+    case BPF_PROG_ATTACH:
+    case BPF_PROG_DETACH:
+    case BPF_PROG_GET_NEXT_ID:
+    case BPF_MAP_GET_NEXT_ID:
+    case BPF_BTF_GET_NEXT_ID:
+    case BPF_LINK_GET_NEXT_ID:
+    case BPF_PROG_GET_FD_BY_ID:
+    case BPF_MAP_GET_FD_BY_ID:
+    case BPF_BTF_GET_FD_BY_ID:
+    case BPF_LINK_GET_FD_BY_ID:
+    case BPF_PROG_QUERY:
+    case BPF_MAP_FREEZE:
+    case BPF_LINK_CREATE:
+    case BPF_LINK_DETACH:
+    case BPF_PROG_BIND_MAP:
+      return {};
+    case BPF_MAP_LOOKUP_ELEM:
+    case BPF_MAP_LOOKUP_AND_DELETE_ELEM:
+    case BPF_MAP_GET_NEXT_KEY: {
+      BpfObject o = bpf_object(tid, static_cast<int>(attr.map_fd));
+      if (o.kind == "bpf-map" && per_cpu_map(o.map_type))
+        return "bpf lookup in a per-CPU map is not supported yet";
+      return {};
+    }
+    case BPF_OBJ_GET_INFO_BY_FD: {
+      BpfObject o = bpf_object(tid, static_cast<int>(attr.info.bpf_fd));
+      if (o.kind == "bpf-map") return {};
+      if (o.kind != "bpf-prog") return "bpf OBJ_GET_INFO_BY_FD of a " + o.kind + " object is not supported yet";
+      // A program's info points to arrays the kernel fills: not followed yet.
+      for (size_t at : kProgInfoPointers) {
+        uint64_t ptr = 0;
+        if (at + sizeof(ptr) <= attr.info.info_len && mem.read(RemotePtr<>(attr.info.info + at), &ptr, sizeof(ptr)) &&
+            ptr != 0)
+          return "bpf OBJ_GET_INFO_BY_FD asking for a program's arrays is not supported yet";
+      }
+      return {};
+    }
+  }
+  return "bpf command " + std::to_string(c.arg[0]) + " is not supported yet";
+}
+
+std::string bpf(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
+  union bpf_attr attr;
+  if (!read_bpf_attr(mem, c, &attr)) return {};
+  uint64_t attr_size = std::min<uint64_t>(c.arg[2], sizeof(attr));
+  switch (c.arg[0]) {
+    case BPF_PROG_LOAD:
+    case BPF_BTF_LOAD:
+      // The verifier's log, success or not, and the size it needed
+      // (log_true_size, inside the attributes).
+      if (attr.log_level && attr.log_buf && attr.log_size) add(out, attr.log_buf, attr.log_size);
+      add(out, c.arg[1], attr_size);
+      break;
+    case BPF_MAP_LOOKUP_ELEM:
+    case BPF_MAP_LOOKUP_AND_DELETE_ELEM:
+      if (c.failed()) break;
+      if (BpfObject o = bpf_object(mem.tid(), static_cast<int>(attr.map_fd)); o.kind == "bpf-map")
+        add(out, attr.value, o.value_size);
+      else
+        return "bpf lookup in an object rr cannot identify";
+      break;
+    case BPF_MAP_GET_NEXT_KEY:
+      if (c.failed()) break;
+      if (BpfObject o = bpf_object(mem.tid(), static_cast<int>(attr.map_fd)); o.kind == "bpf-map")
+        add(out, attr.next_key, o.key_size);
+      else
+        return "bpf GET_NEXT_KEY in an object rr cannot identify";
+      break;
+    case BPF_PROG_GET_NEXT_ID:
+    case BPF_MAP_GET_NEXT_ID:
+    case BPF_BTF_GET_NEXT_ID:
+    case BPF_LINK_GET_NEXT_ID:
+      if (!c.failed()) add(out, c.arg[1], attr_size);  // next_id
+      break;
+    case BPF_PROG_QUERY:
+      // prog_cnt and attach_flags inside the attributes, and as many ids
+      // (and flags) as the kernel counted, up to the room the caller gave.
+      if (c.failed() && c.ret != -ENOSPC) break;
+      add(out, c.arg[1], attr_size);
+      if (attr.query.prog_ids) add(out, attr.query.prog_ids, uint64_t{attr.query.prog_cnt} * sizeof(uint32_t));
+      if (attr.query.prog_attach_flags)
+        add(out, attr.query.prog_attach_flags, uint64_t{attr.query.prog_cnt} * sizeof(uint32_t));
+      break;
+    case BPF_OBJ_GET_INFO_BY_FD:
+      if (c.failed()) break;
+      add(out, c.arg[1], attr_size);  // info_len
+      add(out, attr.info.info, attr.info.info_len);
+      break;
+  }
   return {};
 }
 

@@ -10,6 +10,7 @@ class TaskMemReader : public SyscallMemReader {
  public:
   explicit TaskMemReader(Task& t) : t_(t) {}
   bool read(RemotePtr<> addr, void* buf, size_t len) override { return t_.read_mem(addr, buf, len); }
+  pid_t tid() const override { return t_.tid(); }
 
  private:
   Task& t_;

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <sys/resource.h>
 #include <csignal>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 #include <sys/socket.h>
 
@@ -228,6 +229,43 @@ TEST(SyscallTable, ReadvDistributesOverIovecs) {
   EXPECT_EQ(outputs(call("preadv", {3, 0x2000, 2, 0, 0}, 3), mem), (Ranges{range(0x3000, 3)}));
   // An unreadable iovec array counts as absent.
   EXPECT_EQ(outputs(call("readv", {3, 0x9000, 2}, 10), mem), Ranges{});
+}
+
+// process_vm_readv fills the caller's iovecs (arguments 1-2), and
+// process_vm_writev the remote ones (3-4), in order up to the result.
+TEST(SyscallTable, ProcessVmReadvWritev) {
+  FakeMem mem;
+  Iov local[2] = {{0x3000, 4}, {0x4000, 8}};
+  Iov remote[2] = {{0x5000, 2}, {0x6000, 8}};
+  mem.put(0x2000, local, sizeof local);
+  mem.put(0x2100, remote, sizeof remote);
+  EXPECT_EQ(outputs(call("process_vm_readv", {77, 0x2000, 2, 0x2100, 2, 0}, 6), mem),
+            (Ranges{range(0x3000, 4), range(0x4000, 2)}));
+  EXPECT_EQ(outputs(call("process_vm_writev", {77, 0x2000, 2, 0x2100, 2, 0}, 5), mem),
+            (Ranges{range(0x5000, 2), range(0x6000, 3)}));
+}
+
+// bpf: the verifier's log whatever the result, the attributes that carry
+// counts back; commands replay cannot emulate are refused at the entry.
+TEST(SyscallTable, Bpf) {
+  FakeMem mem;
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.log_buf = 0x8000;
+  attr.log_size = 256;
+  attr.log_level = 1;
+  mem.put(0x1000, &attr, sizeof attr);
+  EXPECT_EQ(outputs(call("bpf", {BPF_PROG_LOAD, 0x1000, 128}, -EACCES), mem),
+            (Ranges{range(0x1000, 128), range(0x8000, 256)}));
+  memset(&attr, 0, sizeof attr);
+  attr.query.prog_ids = 0x9000;
+  attr.query.prog_cnt = 3;
+  mem.put(0x1000, &attr, sizeof attr);
+  EXPECT_EQ(outputs(call("bpf", {BPF_PROG_QUERY, 0x1000, 64}, 0), mem), (Ranges{range(0x1000, 64), range(0x9000, 12)}));
+  EXPECT_EQ(outputs(call("bpf", {BPF_MAP_UPDATE_ELEM, 0x1000, 64}, 0), mem), Ranges{});
+  EXPECT_EQ(refused_at_entry(call("bpf", {BPF_PROG_TEST_RUN, 0x1000, 64}, 0), mem, 1),
+            "bpf command 10 is not supported yet");
+  EXPECT_EQ(refused_at_entry(call("bpf", {BPF_MAP_CREATE, 0x1000, 64}, 0), mem, 1), "");
 }
 
 TEST(SyscallTable, Recvmsg) {
