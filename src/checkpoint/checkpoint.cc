@@ -380,6 +380,12 @@ Result<ProcessImage> capture_layout(ReplaySession& session, Task& t) {
     KJ_DEFER(t.set_xsave(xsave));
     RemoteSyscalls rs(t);
     img.mm = capture_mm(t, rs);
+    // A local descriptor table (modify_ldt) would be gone after a restore.
+    uint64_t ldt_probe = 0;
+    if (rs.syscall(SYS_modify_ldt, {0, rs.scratch(&ldt_probe, sizeof(ldt_probe)).as_int(), sizeof(ldt_probe)}) > 0)
+      return make_error(ErrorKind::Unsupported, "the program has a local descriptor table (modify_ldt) at event " +
+                                                    std::to_string(session.current_event()) +
+                                                    ": checkpoints do not save it yet");
     // Protection keys the program allocated would not be allocated after a
     // restore, and its pkey_mprotect calls would fail there. The kernel
     // tells no one which keys a process holds: every free key is taken and

@@ -49,6 +49,8 @@ std::string setsockopt(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string msgrcv(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string msgctl(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string semctl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string shmctl(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string modify_ldt(const SyscallArgs&, SyscallMemReader&, Out&);
 // setrlimit or prlimit64 setting a limit that replay must share:
 // RLIMIT_STACK (where a deep recursion faults), RLIMIT_DATA (where brk,
 // which replay executes, fails), RLIMIT_MEMLOCK (mlock, executed too).

@@ -305,8 +305,14 @@ constexpr Row kRows[] = {
     special("brk", kMemoryMap),
     special("madvise", kMemoryMap),
     special("pkey_mprotect", kMemoryMap),
+    // System V shared memory: replay attaches a copy of its own (replay_shm.cc).
+    special("shmat", kMemoryMap),
+    special("shmdt", kMemoryMap),
     // Protection keys are the process's to allocate: replay allocates the
     // same ones, for pkey_mprotect (executed) to tag pages with.
+    // The local descriptor table is the kernel's state of the process:
+    // replay sets it the same way (checkpoints refuse a process with one).
+    execute_same("modify_ldt", custom::modify_ldt),
     execute_same("pkey_alloc"),
     execute_same("pkey_free"),
     emulate("msync"),
@@ -452,6 +458,8 @@ constexpr Row kRows[] = {
     emulate("semop"),
     emulate("semtimedop"),
     emulate("semctl", custom::semctl),
+    emulate("shmget"),
+    emulate("shmctl", custom::shmctl),
 
     // Scheduling.
     emulate("sched_yield"),
@@ -579,13 +587,8 @@ constexpr Row kRows[] = {
     unsupported("io_getevents"),
     unsupported("io_pgetevents"),
     unsupported("userfaultfd").fds(new_fd(0, kOCloexec)),
-    unsupported("shmget"),
-    unsupported("shmat"),
-    unsupported("shmdt"),
-    unsupported("shmctl"),
     emulate("bpf", custom::bpf, Failure::MayWrite).refuse_if(custom::refused_bpf),
     emulate("seccomp", custom::seccomp).refuse_if(custom::refused_seccomp).filter_at(custom::seccomp_filter_arg),
-    unsupported("modify_ldt"),
     unsupported("map_shadow_stack"),
     unsupported("kexec_load"),
     unsupported("kexec_file_load"),

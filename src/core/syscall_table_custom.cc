@@ -31,6 +31,7 @@
 #include <linux/netfilter_ipv6/ip6_tables.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <dirent.h>
@@ -487,6 +488,30 @@ std::string msgctl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
     case IPC_INFO:
     case MSG_INFO:
       add(out, c.arg[2], sizeof(struct msginfo));
+      break;
+  }
+  return {};
+}
+
+// modify_ldt's read functions (0: the table, 2: the default one, zeros)
+// copy `ret` bytes to ptr; the write functions (1, 0x11) write nothing.
+std::string modify_ldt(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  if (c.arg[0] == 0 || c.arg[0] == 2) add(out, c.arg[1], static_cast<uint64_t>(c.ret));
+  return {};
+}
+
+std::string shmctl(const SyscallArgs& c, SyscallMemReader&, Out& out) {
+  switch (c.arg[1] & ~kIpc64) {
+    case IPC_STAT:
+    case SHM_STAT:
+    case SHM_STAT_ANY:
+      add(out, c.arg[2], sizeof(struct shmid_ds));
+      break;
+    case IPC_INFO:
+      add(out, c.arg[2], sizeof(struct shminfo));
+      break;
+    case SHM_INFO:
+      add(out, c.arg[2], sizeof(struct shm_info));
       break;
   }
   return {};

@@ -9,6 +9,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/shm.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -237,6 +238,8 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     if (!why.empty()) return make_error(why + " (event " + std::to_string(next_event_) + ")");
     if (!shared_maps_.empty()) record_shared_map_changes(rt, call, ranges);
     RR_TRY(record_self_mem_write(rt, *desc, call, ranges));
+    uint64_t shm_length = 0;
+    if (nr == SYS_shmat && !call.failed()) RR_TRY(record_shm_attach(rt, call, ranges, &shm_length));
     uint64_t flags = 0;
     if (desc->policy == ReplayPolicy::Clone && clone_flags(call, reader, &flags)) sc.setCloneFlags(flags);
     auto writes = sc.initWrites(ranges.size());
@@ -271,6 +274,17 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
           shared_maps_.push_back({(uint64_t)call.ret, page_ceil(call.arg[1]), (uint64_t)st.st_dev, (uint64_t)st.st_ino,
                                   (call.arg[2] & PROT_WRITE) != 0, stored});
       }
+      sc.setHasMap(true);
+    }
+    if (nr == SYS_shmat && !call.failed()) {
+      // Replay maps an object of its own for the segment, at the same place,
+      // and fills it with the contents recorded as this call's writes.
+      auto map = sc.initMap();
+      map.setStart(call.ret);
+      map.setLength(shm_length);
+      map.setProt(PROT_READ | ((call.arg[2] & SHM_RDONLY) ? 0 : PROT_WRITE) | ((call.arg[2] & SHM_EXEC) ? PROT_EXEC : 0));
+      map.setFlags(MAP_SHARED);
+      map.setShmId(static_cast<int64_t>(static_cast<int>(call.arg[0])));
       sc.setHasMap(true);
     }
     record_echo(rt, *desc, call, sc);
@@ -471,6 +485,45 @@ Status RecordSession::on_signal(RecordTask& rt, int sig) {
   rt.deliver_sig = sig;
   rt.last_event_regs = regs;
   return resume_running(rt);
+}
+
+// A System V segment was attached at call.ret: its length is the mapping's
+// (the kernel's own numbers: the segment may have been made outside the
+// recording, and its size rounded up to pages), and its pages that are not
+// zero are recorded as the call's writes, so that replay's copy of the
+// segment starts with what this one held.
+Status RecordSession::record_shm_attach(RecordTask& rt, const SyscallArgs& call, std::vector<MemRange>& ranges,
+                                        uint64_t* length) {
+  Task& t = *rt.task;
+  std::vector<MapEntry> maps = read_maps(t.tid());
+  RemotePtr<> at(static_cast<uint64_t>(call.ret));
+  auto it = std::find_if(maps.begin(), maps.end(), [&](const MapEntry& e) { return e.start == at; });
+  if (it == maps.end() || it->name.rfind("/SYSV", 0) != 0)
+    return make_error("shmat returned " + std::to_string(call.ret) + ", where no segment is mapped (event " +
+                      std::to_string(next_event_) + ")");
+  // A fresh attachment is one mapping (a later mprotect may split it).
+  RemotePtr<> end = it->end;
+  *length = end.as_int() - at.as_int();
+  constexpr uint64_t kChunk = 64 * kPageSize;
+  std::vector<uint8_t> buf(kChunk);
+  uint64_t run_start = 0, run_len = 0;
+  for (uint64_t off = 0; off < *length; off += kChunk) {
+    uint64_t n = std::min(kChunk, *length - off);
+    if (!t.read_mem(at + off, buf.data(), n))
+      return make_error("cannot read the System V segment shmat attached at " + std::to_string(at.as_int()));
+    for (uint64_t p = 0; p < n; p += kPageSize) {
+      bool zero = is_zero_page(buf.data() + p);
+      if (!zero && run_len && run_start + run_len == off + p) {
+        run_len += kPageSize;
+      } else if (!zero) {
+        if (run_len) ranges.push_back({at + run_start, run_len});
+        run_start = off + p;
+        run_len = kPageSize;
+      }
+    }
+  }
+  if (run_len) ranges.push_back({at + run_start, run_len});
+  return {};
 }
 
 }  // namespace rr

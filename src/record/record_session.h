@@ -147,6 +147,7 @@ class RecordSession : public Session<RecordTask> {
   // recording must show either a signal at that exit or the restarted entry.
   Status check_restart(RecordTask& t, const Registers& now, bool at_entry);
   void record_shared_map_changes(RecordTask& t, const SyscallArgs& call, std::vector<MemRange>& ranges);
+  Status record_shm_attach(RecordTask& rt, const SyscallArgs& call, std::vector<MemRange>& ranges, uint64_t* length);
   // For a call that wrote to the original stdout or stderr: echoFd and what
   // it wrote there, which `replay -a` echoes and checks.
   void record_echo(RecordTask& t, const SyscallDesc& desc, const SyscallArgs& call, trace::SyscallEvent::Builder sc);

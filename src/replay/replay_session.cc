@@ -144,7 +144,7 @@ Result<std::optional<FrameData>> ReplaySession::take_next() {
 }
 
 bool ReplaySession::can_checkpoint() const {
-  if (tasks_.empty() || has_zombies() || current_event_ < 1 || !emulated_files_.empty()) return false;
+  if (tasks_.empty() || has_zombies() || current_event_ < 1 || !emulated_files_.empty() || maps_shm_segment()) return false;
   std::map<RecordedTid, const FdTable*> tables;  // by process
   for (const auto& [tid, rt] : tasks_) {
     if (!rt->task->alive() || rt->exiting || rt->end_seen || rt->in_exec || rt->in_vfork || rt->vfork_parent.value ||

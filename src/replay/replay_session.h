@@ -320,6 +320,14 @@ class ReplaySession : public Session<ReplayTask> {
   // A file descriptor (of this process) holding the shared copy of a trace
   // file that the program mapped shared and writable.
   int emulated_file(const std::string& trace_file);
+  // System V shared memory (replay_shm.cc): shmat and shmdt, what shmget
+  // and shmctl(IPC_RMID) mean for replay's copies of the segments, and
+  // whether a process has one attached (checkpoints and copies of the
+  // session cannot keep a segment shared yet).
+  Status replay_shm_attach(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt);
+  Status replay_shm_detach(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt);
+  void note_shm_call(trace::SyscallEvent::Reader sc);
+  bool maps_shm_segment() const;
   // For a syscall that swaps the signal mask while it waits (rt_sigsuspend,
   // ppoll, pselect6, epoll_pwait): when a signal is delivered right after it,
   // runs rt_sigsuspend with the same mask so that the kernel sets up the
@@ -334,6 +342,11 @@ class ReplaySession : public Session<ReplayTask> {
   StreamPos next_frame_pos_;       // position of the frame after current_event_
   std::set<std::string> shared_files_;
   std::map<std::string, ScopedFd> emulated_files_;
+  struct ShmSegment {
+    ScopedFd fd;           // replay's copy
+    bool removed = false;  // shmctl(IPC_RMID) succeeded
+  };
+  std::map<int64_t, ShmSegment> shm_segments_;  // by the recording's id
   RecordedTid initial_tid_;                            // the first process
   ReplayCounters counters_;
   uint64_t current_event_ = 0;

@@ -222,6 +222,7 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
       replay_mask_swap(rt, sc);
       finish_emulated(t, sc);
       if (sc.getEchoFd()) RR_TRY(echo_write(f, t, sc));
+      if (nr == SYS_shmget || nr == SYS_shmctl) note_shm_call(sc);
       break;
     case ReplayPolicy::Clone:
       ++counters_.executed;
@@ -246,7 +247,10 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
       // way and keep what they did (madvise and mprotect over a range with
       // a hole apply to the mapped part, then fail with ENOMEM): they are
       // executed again and must fail the same way.
-      if (failed && (nr == SYS_mmap || nr == SYS_mremap || nr == SYS_brk)) finish_emulated(t, sc);
+      if (failed && (nr == SYS_mmap || nr == SYS_mremap || nr == SYS_brk || nr == SYS_shmat || nr == SYS_shmdt))
+        finish_emulated(t, sc);
+      else if (nr == SYS_shmat) RR_TRY(replay_shm_attach(f, sc, rt));
+      else if (nr == SYS_shmdt) RR_TRY(replay_shm_detach(f, sc, rt));
       else RR_TRY(replay_memory_call(f, sc, rt));
       break;
     case ReplayPolicy::Exec:

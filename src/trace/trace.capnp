@@ -111,6 +111,8 @@ struct MapResult {
   flags @3 :UInt32;           # the mmap flags the program passed
   offset @4 :UInt64;          # file offset, bytes
   file @5 :Text;              # trace copy that backs it; empty for anonymous
+  shmId @6 :Int64 = -1;       # format 1.5 on: shmat's segment (as the program named it);
+                              # -1 for mmap and mremap
 }
 
 # A syscall, recorded at its exit.
