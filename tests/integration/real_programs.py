@@ -41,6 +41,64 @@ while off < size:
 sys.stdout.write("sent %d bytes\n" % off)
 """
 
+NODE_SNIPPET = r"""
+const fs = require('fs'), os = require('os'), path = require('path');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-node-'));
+const f = path.join(dir, 'a.txt');
+fs.writeFileSync(f, 'hello\n'.repeat(100));
+let n = 0;
+const t = setInterval(() => {
+  fs.appendFileSync(f, `tick ${++n}\n`);
+  if (n < 5) return;
+  clearInterval(t);
+  setTimeout(() => fs.readFile(f, 'utf8', (err, data) => {
+    console.log('lines', data.split('\n').length, 'last', data.trim().split('\n').pop());
+    fs.rmSync(dir, { recursive: true });
+    Promise.resolve(42).then(v => console.log('promise', v, 'sum', [...Array(1000).keys()].reduce((a, b) => a + b)));
+  }), 20);
+}, 10);
+"""
+
+# numpy's linear algebra runs in Debian's OpenBLAS (threads of its own).
+NUMPY_SNIPPET = r"""
+import numpy as np
+rng = np.random.default_rng(7)
+a = rng.standard_normal((300, 300))
+b = a @ a.T
+print("trace %.6f" % np.trace(b))
+print("slogdet sign", np.linalg.slogdet(b + np.eye(300))[0])
+print("largest eigenvalue %.4f" % np.linalg.eigvalsh(b).max())
+"""
+
+# A shell script: a pipeline, subshells, a trap on a signal the script
+# sends itself, background jobs and wait.
+BASH_SCRIPT = r"""
+trap 'echo caught USR1' USR1
+seq 1 3000 | grep 7 | wc -l
+(cd / && echo "subshell in $(pwd)"; exit 3); echo "subshell status $?"
+kill -USR1 $$
+for i in 1 2 3; do (sleep 0.0$i; echo "job $i") & done
+wait
+echo "x=$(( $(echo 6) * 7 ))"
+"""
+
+# An AddressSanitizer build (leak checking off: its helper traces the
+# program, which is another issue's); with an argument it overflows a heap
+# block, and ASan's report and exit status must come back in replay.
+ASAN_PROGRAM = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv) {
+    char *p = malloc(64);
+    strcpy(p, "asan under rr");
+    printf("%s %zu\n", p, strlen(p));
+    free(p);
+    if (argc > 1) { char *q = malloc(8); q[8] = 1; free(q); }
+    return 0;
+}
+"""
+
 PERL_SNIPPET = r"""
 use strict; use warnings;
 my %h; $h{$_} = $_ * 2 for 1 .. 10000;
@@ -137,6 +195,8 @@ def make_inputs(d):
                         "int main(void) { printf(\"%d\\n\", b() + c() + d()); return 0; }\n")
             else:
                 f.write("int %s(void) { return %d; }\n" % (name, i * 10))
+    with open(os.path.join(d, "asan.c"), "w") as f:
+        f.write(ASAN_PROGRAM)
     with open(os.path.join(d, "hello.c"), "w") as f:
         f.write('#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n')
 
@@ -169,7 +229,24 @@ def cases(d):
         "python3_threading": (["/usr/bin/python3", "-c", PYTHON_THREADS], None),
         "python3_multiprocessing": (["/usr/bin/python3", "-c", PYTHON_MULTIPROCESSING], None),
         "xz_T2": (["xz", "-1", "-T2", "--block-size=1MiB", "-c", os.path.join(d, "lines.txt")], None),
+        "node": (["node", "-e", NODE_SNIPPET], None),
+        "numpy": (["/usr/bin/python3", "-c", NUMPY_SNIPPET], None),
+        "bash_script": (["bash", "-c", BASH_SCRIPT], None),
+        "asan": (["env", "ASAN_OPTIONS=detect_leaks=0", os.path.join(d, "asan")], None),
+        "asan_error": (["env", "ASAN_OPTIONS=detect_leaks=0", os.path.join(d, "asan"), "overflow"], None),
     }
+
+
+# rrtest options of some cases: the status they exit with, and checks that
+# belong to the checkpoint issue (memory shared between node's processes
+# cannot be copied yet; rr state hashes all of ASan's terabytes of shadow
+# reservation through /proc/PID/mem).
+CASE_OPTIONS = {
+    "node": ["--no-checkpoints", "node's processes share memory, which copies and checkpoints cannot hold yet"],
+    "asan": ["--no-states", "rr state reads ASan's whole shadow reservation; not yet proportional to populated memory"],
+    "asan_error": ["--exit", "1", "--no-states",
+                   "rr state reads ASan's whole shadow reservation; not yet proportional to populated memory"],
+}
 
 
 def main():
@@ -185,10 +262,13 @@ def main():
         make_inputs(d)
         with open(os.path.join(d, "script.tcl"), "w") as f:
             f.write('set s 0\nfor {set i 0} {$i < 100000} {incr i} {incr s $i}\nputs "sum $s"\nputs [string reverse hello]\n')
+        if a.case.startswith("asan"):
+            subprocess.check_call(["gcc", "-g", "-fsanitize=address", "-o", os.path.join(d, "asan"),
+                                   os.path.join(d, "asan.c")])
         argv, stdin = cases(d)[a.case]
         if shutil.which(argv[0]) is None:
             fatal("%s is not installed (scripts/install-deps installs it)" % argv[0])
-        cmd = rrtest_argv(a.rr)
+        cmd = rrtest_argv(a.rr) + CASE_OPTIONS.get(a.case, [])
         if stdin:
             cmd += ["--stdin", stdin]
         status = subprocess.call(cmd + ["--"] + argv)
