@@ -3,7 +3,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <sys/syscall.h>
 
+#include "core/remote_syscalls.h"
 #include "core/tracee_abi.h"
 #include "util/fatal.h"
 #include "util/io.h"
@@ -100,6 +102,18 @@ void write_frame_state(Task& t, const FrameKernelState& s) {
   if (s.fpu.empty() || !frame_fpu_range(t, frame, addr, len)) return;
   if (len != s.fpu.size()) fatal("the signal frame's FPU image has another size than in the recording");
   t.write_mem(addr, s.fpu.data(), s.fpu.size());
+}
+
+void restore_segv_handler(Task& t, uint64_t handler) {
+  // The kernel's struct sigaction: handler, flags, restorer, mask.
+  uint64_t action[4] = {};
+  RemoteSyscalls rs(t);
+  RemotePtr<> at = rs.scratch(action, sizeof(action));
+  rs.checked("reading SIGSEGV's action", SYS_rt_sigaction, {SIGSEGV, 0, at.as_int(), sizeof(uint64_t)});
+  if (!t.read_mem(at, action, sizeof(action))) fatal("cannot read SIGSEGV's action in the scratch page");
+  action[0] = handler;
+  rs.scratch(action, sizeof(action));
+  rs.checked("putting SIGSEGV's handler back", SYS_rt_sigaction, {SIGSEGV, at.as_int(), 0, sizeof(uint64_t)});
 }
 
 }  // namespace rr

@@ -67,4 +67,8 @@ struct FrameKernelState {
 FrameKernelState read_frame_state(Task& t);
 void write_frame_state(Task& t, const FrameKernelState& state);
 
+// Sets the handler of SIGSEGV back to `handler`, keeping its flags, mask
+// and restorer: after a forced SIGSEGV (the rdtsc trap) reset it.
+void restore_segv_handler(Task& t, uint64_t handler);
+
 }  // namespace rr

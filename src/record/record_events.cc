@@ -20,6 +20,7 @@
 #include "core/address_space.h"
 #include "core/remote_syscalls.h"
 #include "core/rr_page.h"
+#include "core/signal_delivery.h"
 #include "core/syscall_restart.h"
 #include "record/record_session.h"
 #include "record/seccomp_prefix.h"
@@ -228,6 +229,8 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   sc.setResult(call.ret);
 
   if (desc->policy == ReplayPolicy::Exec && rt.exec_seen && call.ret == 0) {
+    // A handler does not survive execve; an ignored signal stays ignored.
+    if (rt.segv->handler != reinterpret_cast<uint64_t>(SIG_IGN)) *rt.segv = {};
     on_exec_done(rt, sc.initImage());
     rt.fds->on_exec();
     regs = t.regs();
@@ -240,6 +243,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     RR_TRY(record_self_mem_write(rt, *desc, call, ranges));
     uint64_t shm_length = 0;
     if (nr == SYS_shmat && !call.failed()) RR_TRY(record_shm_attach(rt, call, ranges, &shm_length));
+    track_segv(rt, call);
     uint64_t flags = 0;
     if (desc->policy == ReplayPolicy::Clone && clone_flags(call, reader, &flags)) sc.setCloneFlags(flags);
     auto writes = sc.initWrites(ranges.size());
@@ -419,6 +423,40 @@ void RecordSession::inject_held_signals(RecordTask& rt) {
   rt.held.clear();
 }
 
+void RecordSession::track_segv(RecordTask& rt, const SyscallArgs& call) {
+  constexpr uint64_t kSegvBit = 1ull << (SIGSEGV - 1);
+  if (call.nr == SYS_rt_sigprocmask || call.nr == SYS_rt_sigreturn) {
+    rt.segv_blocked = rt.task->blocked_signals() & kSegvBit;
+  } else if (call.nr == SYS_rt_sigaction && call.ret == 0 && static_cast<int>(call.arg[0]) == SIGSEGV && call.arg[1]) {
+    // The kernel's struct sigaction starts with the handler and the flags.
+    uint64_t action[2];
+    if (rt.task->read_mem(RemotePtr<>(call.arg[1]), action, sizeof(action))) *rt.segv = {action[0], action[1]};
+  }
+}
+
+void RecordSession::track_segv_at_handler(RecordTask& rt, int sig) {
+  rt.segv_blocked = rt.task->blocked_signals() & (1ull << (SIGSEGV - 1));
+  if (sig == SIGSEGV && (rt.segv->flags & SA_RESETHAND)) *rt.segv = {};
+}
+
+// The kernel delivered the rdtsc trap's SIGSEGV by force: where the program
+// blocked or ignored SIGSEGV, it unblocked it and reset its handler to
+// SIG_DFL. Both are put back, and the event says so for replay, whose
+// kernel does the same.
+void RecordSession::undo_forced_segv(RecordTask& rt, trace::RdtscEvent::Builder ev) {
+  Task& t = *rt.task;
+  bool ignored = rt.segv->handler == reinterpret_cast<uint64_t>(SIG_IGN);
+  if (!rt.segv_blocked && !ignored) return;
+  if (rt.segv_blocked) {
+    t.set_blocked_signals(t.blocked_signals() | (1ull << (SIGSEGV - 1)));
+    ev.setSegvReblocked(true);
+  }
+  if (rt.segv->handler != reinterpret_cast<uint64_t>(SIG_DFL)) {
+    restore_segv_handler(t, rt.segv->handler);
+    ev.setSegvHandler(rt.segv->handler);
+  }
+}
+
 bool RecordSession::try_emulate_rdtsc(RecordTask& rt, const siginfo_t& si) {
   if (si.si_signo != SIGSEGV || si.si_code != SI_KERNEL) return false;
   Task& t = *rt.task;
@@ -439,6 +477,7 @@ bool RecordSession::try_emulate_rdtsc(RecordTask& rt, const siginfo_t& si) {
   ev.setTsc(tsc);
   ev.setAux(aux);
   ev.setRdtscp(rdtscp);
+  undo_forced_segv(rt, ev);
   user_regs_struct& r = regs.raw();
   r.rax = tsc & 0xffffffffu;
   r.rdx = tsc >> 32;

@@ -322,6 +322,14 @@ Status RecordSession::spawn(const RecordOptions& options) {
     }
     if (exec_seen && st.is_syscall_stop() && !task->at_syscall_entry()) break;
   }
+  // SIGSEGV as the program starts with it: the mask and an ignored
+  // disposition survive execve (a handler does not).
+  t.segv_blocked = task->blocked_signals() & (1ull << (SIGSEGV - 1));
+  if (auto status = read_file("/proc/" + std::to_string(pid) + "/status"); status.ok()) {
+    size_t at = status.value().find("\nSigIgn:");
+    if (at != std::string::npos && (strtoull(status.value().c_str() + at + 8, nullptr, 16) & (1ull << (SIGSEGV - 1))))
+      t.segv->handler = reinterpret_cast<uint64_t>(SIG_IGN);
+  }
   capnp::MallocMessageBuilder msg;
   auto frame = msg.initRoot<trace::Frame>();
   frame.setEvent(next_event_);
@@ -482,6 +490,7 @@ Status RecordSession::resume_running(RecordTask& t) {
     // ran and what the kernel saved in its frame.
     HandlerEntry entry = deliver_to_handler(*t.task, t.deliver_sig);
     if (entry.entered()) {
+      track_segv_at_handler(t, t.deliver_sig);
       FrameKernelState state = read_frame_state(*t.task);
       auto ev = t.pending_signal_frame->getRoot<trace::Frame>().getSignal();
       ev.setFrameFpu(capnp_bytes(state.fpu));
@@ -705,6 +714,8 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
   auto owned = std::make_unique<RecordTask>();
   owned->task = std::make_unique<Task>(child, RecordedTid{child});
   RecordTask& c = add_clone(parent, std::move(owned), flags);
+  c.segv_blocked = parent.segv_blocked;
+  c.segv = (flags & CLONE_SIGHAND) ? parent.segv : std::make_shared<RecordTask::SegvAction>(*parent.segv);
   if (cst.ended()) {
     c.task->note_status(cst);
     c.pending = cst;

@@ -83,6 +83,17 @@ struct RecordTask : SessionTask {
     uint64_t value = 0;
     std::string scratch;
   } moved_filter;
+  // SIGSEGV as the program left it: whether this thread blocks it, and its
+  // process's handler and flags (shared by threads). Trapping rdtsc
+  // (PR_SET_TSC) forces a SIGSEGV, and the kernel unblocks a blocked one and
+  // resets its handler when it was blocked or ignored: the recorder puts
+  // both back (record_events.cc, try_emulate_rdtsc).
+  bool segv_blocked = false;
+  struct SegvAction {
+    uint64_t handler = 0;  // SIG_DFL
+    uint64_t flags = 0;
+  };
+  std::shared_ptr<SegvAction> segv = std::make_shared<SegvAction>();
   pid_t tid() const { return task->tid(); }
   // Its process's live pid: while recording, the recorded one is the live one.
   pid_t live_tgid() const { return tgid.value; }
@@ -147,6 +158,11 @@ class RecordSession : public Session<RecordTask> {
   // recording must show either a signal at that exit or the restarted entry.
   Status check_restart(RecordTask& t, const Registers& now, bool at_entry);
   void record_shared_map_changes(RecordTask& t, const SyscallArgs& call, std::vector<MemRange>& ranges);
+  // Follows what a syscall exit, a handler's entry or a new task does to
+  // RecordTask::segv_blocked and segv.
+  void track_segv(RecordTask& rt, const SyscallArgs& call);
+  void track_segv_at_handler(RecordTask& rt, int sig);
+  void undo_forced_segv(RecordTask& rt, trace::RdtscEvent::Builder ev);
   Status record_shm_attach(RecordTask& rt, const SyscallArgs& call, std::vector<MemRange>& ranges, uint64_t* length);
   // For a call that wrote to the original stdout or stderr: echoFd and what
   // it wrote there, which `replay -a` echoes and checks.

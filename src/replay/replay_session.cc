@@ -457,6 +457,9 @@ Status ReplaySession::apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Rea
   ++counters_.rdtsc;
   if (st.stop_sig() != SIGSEGV) return divergence(f, "expected an rdtsc trap, got " + describe_stop(st));
   RR_TRY(check_regs(f, t, "at rdtsc", regs_from_capnp(ev.getRegs())));
+  // The trap's forced SIGSEGV changed here what it changed in the recording.
+  if (ev.getSegvReblocked()) t.set_blocked_signals(t.blocked_signals() | (1ull << (SIGSEGV - 1)));
+  if (ev.getSegvHandler()) restore_segv_handler(t, ev.getSegvHandler());
   Registers r = t.regs();
   user_regs_struct& raw = r.raw();
   raw.rax = ev.getTsc() & 0xffffffffu;

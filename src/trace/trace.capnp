@@ -184,6 +184,11 @@ struct RdtscEvent {
   tsc @1 :UInt64;             # the value returned in edx:eax
   aux @2 :UInt32;             # ecx for rdtscp (TSC_AUX)
   rdtscp @3 :Bool;
+  # Format 1.5 on: the trap's SIGSEGV, forced by the kernel, unblocked a
+  # blocked SIGSEGV and reset its handler; the recorder put back the mask
+  # (segvReblocked) and the handler (segvHandler, 0 when SIG_DFL stays).
+  segvReblocked @4 :Bool;
+  segvHandler @5 :UInt64;
 }
 
 # The end of a task. A fork, vfork or clone is a SyscallEvent of the parent
