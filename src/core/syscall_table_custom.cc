@@ -283,6 +283,9 @@ int seccomp_filter_arg(const SyscallArgs& c) {
 
 std::string refused_seccomp(const SyscallArgs& c, SyscallMemReader&, pid_t) {
   bool prctl = c.nr == SYS_prctl;
+  // The recorder traps rdtsc with this setting: the program may not change
+  // it (its own trap would need SIGSEGVs the recorder emulates away).
+  if (prctl && c.arg[0] == PR_SET_TSC) return "prctl(PR_SET_TSC) is not supported yet (rr traps rdtsc itself)";
   if (prctl && c.arg[0] != PR_SET_SECCOMP) return {};
   uint64_t mode = prctl ? c.arg[1] : c.arg[0];
   // Strict mode leaves read, write, exit and sigreturn: the recorder could

@@ -9,6 +9,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -423,9 +424,15 @@ void RecordSession::inject_held_signals(RecordTask& rt) {
   rt.held.clear();
 }
 
+// (And prctl(PR_GET_TSC), which would show the recorder's rdtsc trap.)
 void RecordSession::track_segv(RecordTask& rt, const SyscallArgs& call) {
   constexpr uint64_t kSegvBit = 1ull << (SIGSEGV - 1);
-  if (call.nr == SYS_rt_sigprocmask || call.nr == SYS_rt_sigreturn) {
+  if (call.nr == SYS_prctl && call.arg[0] == PR_GET_TSC && call.ret == 0) {
+    // The program sees rdtsc as it runs natively, not the recorder's trap
+    // (replay applies the value recorded here).
+    int enabled = PR_TSC_ENABLE;
+    rt.task->try_write_mem(RemotePtr<>(call.arg[1]), &enabled, sizeof(enabled));
+  } else if (call.nr == SYS_rt_sigprocmask || call.nr == SYS_rt_sigreturn) {
     rt.segv_blocked = rt.task->blocked_signals() & kSegvBit;
   } else if (call.nr == SYS_rt_sigaction && call.ret == 0 && static_cast<int>(call.arg[0]) == SIGSEGV && call.arg[1]) {
     // The kernel's struct sigaction starts with the handler and the flags.

@@ -159,7 +159,7 @@ class RecordSession : public Session<RecordTask> {
   Status check_restart(RecordTask& t, const Registers& now, bool at_entry);
   void record_shared_map_changes(RecordTask& t, const SyscallArgs& call, std::vector<MemRange>& ranges);
   // Follows what a syscall exit, a handler's entry or a new task does to
-  // RecordTask::segv_blocked and segv.
+  // RecordTask::segv_blocked and segv; answers PR_GET_TSC as natively.
   void track_segv(RecordTask& rt, const SyscallArgs& call);
   void track_segv_at_handler(RecordTask& rt, int sig);
   void undo_forced_segv(RecordTask& rt, trace::RdtscEvent::Builder ev);

@@ -4,7 +4,7 @@
  * blocked with a handler installed (then a real fault still reaches the
  * handler), ignored, blocked by a handler's sa_mask (rdtsc inside the
  * handler), and blocked across execve (the new image's loader reads the
- * TSC too). */
+ * TSC too). prctl(PR_GET_TSC) answers as natively. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <x86intrin.h>
 
@@ -55,6 +56,9 @@ int main(int argc, char **argv)
         return 0;
     }
     setvbuf(stdout, NULL, _IONBF, 0);
+    int tsc = -1;
+    prctl(PR_GET_TSC, &tsc);
+    printf("PR_GET_TSC: %s\n", tsc == PR_TSC_ENABLE ? "enabled" : tsc == PR_TSC_SIGSEGV ? "SIGSEGV" : "?");
     struct sigaction act;
     memset(&act, 0, sizeof act);
     act.sa_handler = on_segv;

@@ -1,8 +1,10 @@
-/* foreign_memory CASE: calls whose effect on memory recording cannot see.
+/* refused_calls CASE: calls recording cannot follow.
  *   vm_writev: process_vm_writev into a forked child (another process's
  *              memory changes with no event of its own);
  *   mmap_bpf:  a mapping of a BPF array map (the kernel and BPF programs
- *              change it; replay has no map to show).
+ *              change it; replay has no map to show);
+ *   set_tsc:   prctl(PR_SET_TSC), which would undo the recorder's rdtsc
+ *              trap.
  * Each prints "after" only when the call returned, which a refused call
  * must never do. */
 #define _GNU_SOURCE
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -51,6 +54,11 @@ int main(int argc, char **argv)
         printf("after: %s\n", p == MAP_FAILED ? "failed" : "mapped");
         return 0;
     }
-    fprintf(stderr, "usage: foreign_memory vm_writev|mmap_bpf\n");
+    if (argc > 1 && strcmp(argv[1], "set_tsc") == 0) {
+        int r = prctl(PR_SET_TSC, PR_TSC_ENABLE, 0, 0, 0);
+        printf("after: %d\n", r);
+        return 0;
+    }
+    fprintf(stderr, "usage: refused_calls vm_writev|mmap_bpf|set_tsc\n");
     return 2;
 }
