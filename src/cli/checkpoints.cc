@@ -92,7 +92,15 @@ int cmd_create_checkpoints(const Args& args) {
       st = s.run_to(s.current_event() + 1);
       if (!st.ok()) return fail(st.error().message);
     }
-    if (!s.can_checkpoint()) break;
+    if (!s.can_checkpoint()) {
+      if (s.uses_emulated_files()) {
+        bar.done();
+        fprintf(stderr, "rr: no checkpoint from event %" PRIu64 " on: the program maps files that change under "
+                        "their mappings (shared, or written while mapped), whose copies a checkpoint cannot hold "
+                        "yet\n", s.current_event());
+      }
+      break;
+    }
     auto stats = write_checkpoint(s, codec);
     if (!stats.ok() && stats.error().kind == ErrorKind::Unsupported) {
       // What the program does from here on cannot be saved (protection

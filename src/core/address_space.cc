@@ -6,11 +6,13 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "core/remote_syscalls.h"
@@ -23,10 +25,16 @@
 namespace rr {
 
 std::vector<MapEntry> read_maps(pid_t pid) {
+  std::vector<MapEntry> out;
+  if (!try_read_maps(pid, out)) fatal("cannot read /proc/" + std::to_string(pid) + "/maps: " + errno_text());
+  return out;
+}
+
+bool try_read_maps(pid_t pid, std::vector<MapEntry>& out) {
   std::string path = "/proc/" + std::to_string(pid) + "/maps";
   auto text = read_file(path);
-  if (!text.ok()) fatal(text.error().message);
-  std::vector<MapEntry> out;
+  out.clear();
+  if (!text.ok()) return false;
   size_t pos = 0;
   const std::string& s = text.value();
   while (pos < s.size()) {
@@ -46,12 +54,13 @@ std::vector<MapEntry> read_maps(pid_t pid) {
     e.end = RemotePtr<>(end);
     e.offset = offset;
     e.inode = inode;
+    e.dev = makedev(dmaj, dmin);
     e.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) | (perms[2] == 'x' ? PROT_EXEC : 0);
     e.shared = perms[3] == 's';
     if (name_at > 0 && (size_t)name_at <= line.size()) e.name = line.substr(name_at);
     out.push_back(std::move(e));
   }
-  return out;
+  return true;
 }
 
 std::string prot_string(int prot, bool shared) {
@@ -290,11 +299,10 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
       if (m.backing == Backing::Special) continue;
       uint64_t len = m.end - m.start;
       if (m.backing == Backing::File) {
-        RemotePtr<> path = rs.scratch_string(trace_dir + "/" + m.file);
-        int64_t fd = rs.checked(("opening " + m.file).c_str(), SYS_openat, {(uint64_t)AT_FDCWD, path.as_int(), O_RDONLY | O_CLOEXEC});
+        int64_t fd = tracee_file_fd(task, rs, trace_dir + "/" + m.file, O_RDONLY);
+        if (fd < 0) fatal("opening " + m.file + " in the tracee failed: " + strerror((int)-fd));
         rs.checked(("mapping " + m.file).c_str(), SYS_mmap,
                    {m.start.as_int(), len, (uint64_t)m.prot, MAP_PRIVATE | MAP_FIXED, (uint64_t)fd, m.offset});
-        rs.syscall(SYS_close, {(uint64_t)fd});
       } else {
         uint64_t flags = (m.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED;
         if (m.grows_down) flags |= MAP_GROWSDOWN;
@@ -306,6 +314,32 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
   }
   task.set_xsave(image.xsave);
   task.set_regs(image.regs);
+}
+
+int64_t tracee_file_fd(Task& task, RemoteSyscalls& rs, const std::string& path, int flags) {
+  struct stat want;
+  if (stat(path.c_str(), &want) != 0) return -errno;
+  bool write = (flags & O_ACCMODE) == O_RDWR;
+  // In replay the process's descriptors are all rr's (the program's opens
+  // are emulated): one of the same file, open for what is asked, is the one.
+  std::string dir = "/proc/" + std::to_string(task.tid()) + "/fd/";
+  if (DIR* d = opendir(dir.c_str())) {
+    int found = -1;
+    while (dirent* ent = readdir(d)) {
+      if (ent->d_name[0] == '.') continue;
+      std::string link = dir + ent->d_name;
+      struct stat got, mode;
+      if (stat(link.c_str(), &got) != 0 || got.st_dev != want.st_dev || got.st_ino != want.st_ino) continue;
+      // The link's own mode shows the descriptor's access mode.
+      if (lstat(link.c_str(), &mode) != 0 || !(mode.st_mode & S_IRUSR) || (write && !(mode.st_mode & S_IWUSR))) continue;
+      found = atoi(ent->d_name);
+      break;
+    }
+    closedir(d);
+    if (found >= 0) return found;
+  }
+  RemotePtr<> at = rs.scratch_string(path);
+  return rs.syscall(SYS_openat, {(uint64_t)AT_FDCWD, at.as_int(), (uint64_t)(flags | O_CLOEXEC)});
 }
 
 }  // namespace rr

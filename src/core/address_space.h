@@ -27,10 +27,13 @@ struct MapEntry {
   bool shared = false;
   uint64_t offset = 0;
   uint64_t inode = 0;
+  uint64_t dev = 0;  // the device of its file (makedev of the maps line's major:minor)
   std::string name;  // path or [pseudo] name, "" for anonymous
 };
 
 std::vector<MapEntry> read_maps(pid_t pid);
+// The same, false when the process's maps cannot be read (it is gone).
+bool try_read_maps(pid_t pid, std::vector<MapEntry>& out);
 // "r-xp" from prot and shared.
 std::string prot_string(int prot, bool shared);
 
@@ -101,5 +104,15 @@ ProcessImage capture_image(Task& task, RemoteSyscalls& remote, const StoreFile& 
 // fills contents, moves the vDSO, sets mm fields, then the registers and
 // the XSAVE area.
 void restore_image(Task& task, const ProcessImage& image, const std::string& trace_dir);
+
+// A descriptor of `task`'s process for the file at `path` (a path the
+// supervisor can open: a trace copy, or /proc/RR/fd/N of an emulated copy),
+// open with `flags` (O_RDONLY or O_RDWR) and close-on-exec, for mapping it.
+// The descriptor stays open, and the next call for the same file in the
+// process finds it again: every mapping of one file then comes from one open
+// file, as when the program mapped it through one descriptor, so adjacent
+// mappings merge into one VMA as they did in the recording (the kernel merges
+// only mappings of the same open file). A negative errno when it cannot open.
+int64_t tracee_file_fd(Task& task, RemoteSyscalls& rs, const std::string& path, int flags);
 
 }  // namespace rr

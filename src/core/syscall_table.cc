@@ -104,7 +104,12 @@ constexpr FdWrite mmsg_data(int fd, int buf, int count) { return {a8(fd), Writte
 constexpr FdWrite from_fd(int fd, int src, int count, int src_off = -1, int off = -1) {
   return {a8(fd), WrittenData::FromFd, -1, a8(count), a8(src), a8(src_off), a8(off)};
 }
-constexpr FdWrite resize(int fd) { return {a8(fd), WrittenData::Resize}; }
+constexpr FdWrite resize(int fd, int count = -1) { return {a8(fd), WrittenData::Resize, -1, a8(count)}; }
+// The file offset the call writes at is in argument `arg` (FdWrite::at).
+constexpr FdWrite at_offset(FdWrite w, int arg) {
+  w.at = a8(arg);
+  return w;
+}
 
 // FdEffect builders.
 constexpr FdEffect new_fd(int flags_arg = -1, uint32_t cloexec = 0) {
@@ -183,10 +188,10 @@ constexpr Row kRows[] = {
     emulate("preadv", custom::iov_read),
     emulate("preadv2", custom::iov_read),
     emulate("write").writes(buf_data(0, 1)),
-    emulate("pwrite64").writes(buf_data(0, 1)),
+    emulate("pwrite64").writes(at_offset(buf_data(0, 1), 3)),
     emulate("writev").writes(iov_data(0, 1, 2)),
-    emulate("pwritev").writes(iov_data(0, 1, 2)),
-    emulate("pwritev2").writes(iov_data(0, 1, 2)),
+    emulate("pwritev").writes(at_offset(iov_data(0, 1, 2), 3)),
+    emulate("pwritev2").writes(at_offset(iov_data(0, 1, 2), 3)),
     emulate("lseek"),
     emulate("getdents", {ret_bytes(1, 2)}),
     emulate("getdents64", {ret_bytes(1, 2)}),
@@ -218,7 +223,7 @@ constexpr Row kRows[] = {
     emulate("sync_file_range"),
     emulate("truncate"),
     emulate("ftruncate").writes(resize(0)),
-    emulate("fallocate").writes(resize(0)),
+    emulate("fallocate").writes(at_offset(resize(0, 3), 2)),
     emulate("fadvise64"),
     emulate("readahead"),
     emulate("pipe", {fixed(0, 2 * kInt)}).fds(new_pair(0)),

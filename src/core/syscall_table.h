@@ -77,7 +77,8 @@ class SyscallMemReader {
   virtual pid_t tid() const { return 0; }
 };
 
-// Where the bytes a syscall writes to a file descriptor come from.
+// Where the bytes a syscall writes to a file descriptor come from (and, for
+// a file, where they land: FdWrite::at, else the file position).
 enum class WrittenData : uint8_t {
   None,     // the syscall writes to no descriptor
   Buffer,   // `buf` points to them; the result is their length (write, sendto)
@@ -101,10 +102,15 @@ struct FdWrite {
   WrittenData data = WrittenData::None;
   int8_t buf = -1;      // Buffer, Iovec, Msghdr, Mmsghdr: the pointer argument
   int8_t count = -1;    // Iovec, Mmsghdr: the argument with the number of entries;
-                        // FromFd: the one with the most bytes it moves
+                        // FromFd: the one with the most bytes it moves; Resize: the
+                        // length of the range at `at`
   int8_t src = -1;      // FromFd: the argument holding the source descriptor
   int8_t src_off = -1;  // FromFd: the argument pointing to the source's loff_t offset
   int8_t off = -1;      // FromFd: the argument pointing to the output's loff_t offset
+  int8_t at = -1;       // Buffer, Iovec, Resize: the argument holding the file offset the
+                        // call writes at (pwrite64; -1 there means the file position, as
+                        // for a row without it); Resize: the range [at, at + arg[count])
+                        // it may change besides the size (fallocate)
   bool writes() const { return fd >= 0; }
 };
 

@@ -240,7 +240,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     TaskMemReader reader(t);
     std::string why = syscall_outputs(restart_call(rt, call), reader, ranges);
     if (!why.empty()) return make_error(why + " (event " + std::to_string(next_event_) + ")");
-    if (!shared_maps_.empty()) record_shared_map_changes(rt, call, ranges);
+    RR_TRY(record_file_changes(rt, *desc, call, sc));
     RR_TRY(record_self_mem_write(rt, *desc, call, ranges));
     uint64_t shm_length = 0;
     if (nr == SYS_shmat && !call.failed()) RR_TRY(record_shm_attach(rt, call, ranges, &shm_length));
@@ -272,12 +272,8 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
         char target[PATH_MAX];
         ssize_t n = readlink(fd_path.c_str(), target, sizeof(target) - 1);
         std::string name = n > 0 ? std::string(target, n) : "mapped-file";
-        RR_ASSIGN_OR_RETURN(std::string stored, files_.store(fd_path, name));
+        RR_ASSIGN_OR_RETURN(std::string stored, mapped_file(rt, call, fd_path, st, name));
         map.setFile(stored);
-        if ((call.arg[3] & MAP_SHARED) && (call.arg[2] & PROT_WRITE)) shared_files_.insert(stored);
-        if (call.arg[3] & MAP_SHARED)
-          shared_maps_.push_back({(uint64_t)call.ret, page_ceil(call.arg[1]), (uint64_t)st.st_dev, (uint64_t)st.st_ino,
-                                  (call.arg[2] & PROT_WRITE) != 0, stored});
       }
       sc.setHasMap(true);
     }
@@ -391,29 +387,6 @@ SyscallArgs RecordSession::restart_call(RecordTask& rt, const SyscallArgs& call)
   SyscallArgs c = rt.interrupted;
   c.ret = call.ret;
   return c;
-}
-
-void RecordSession::record_shared_map_changes(RecordTask& rt, const SyscallArgs& call, std::vector<MemRange>& ranges) {
-  if (call.nr == SYS_munmap) {
-    std::erase_if(shared_maps_, [&](const SharedMapping& m) {
-      return m.start >= call.arg[0] && m.start + m.len <= call.arg[0] + page_ceil(call.arg[1]);
-    });
-    return;
-  }
-  const SyscallDesc* desc = syscall_desc(call.nr);
-  if (call.failed() || desc == nullptr || !desc->write.writes()) return;
-  int fd = (int)call.arg[desc->write.fd];
-  struct stat st;
-  std::string path = "/proc/" + std::to_string(rt.tid()) + "/fd/" + std::to_string(fd);
-  if (stat(path.c_str(), &st) != 0) return;
-  for (const SharedMapping& m : shared_maps_) {
-    if (m.dev != (uint64_t)st.st_dev || m.ino != (uint64_t)st.st_ino) continue;
-    // Replay backs a file with writable shared mappings by one shared copy,
-    // so the writable mappings carry the change to the read-only ones, which
-    // replay could not write. Other files are private copies in replay.
-    if (!m.writable && shared_files_.count(m.file)) continue;
-    ranges.push_back({RemotePtr<>(m.start), m.len});
-  }
 }
 
 void RecordSession::inject_held_signals(RecordTask& rt) {

@@ -6,6 +6,8 @@
 // in the trace. See docs/architecture.md, "Determinism".
 #pragma once
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <map>
 #include <set>
@@ -157,7 +159,18 @@ class RecordSession : public Session<RecordTask> {
   // replay restarts the call unless a signal event comes first, so the
   // recording must show either a signal at that exit or the restarted entry.
   Status check_restart(RecordTask& t, const Registers& now, bool at_entry);
-  void record_shared_map_changes(RecordTask& t, const SyscallArgs& call, std::vector<MemRange>& ranges);
+  // Files replay emulates (record_files.cc). For the mmap of a regular file
+  // open at `fd_path` (stat `st`, named `name`): the trace copy the mapping
+  // names, the emulated one where replay must share it.
+  Result<std::string> mapped_file(RecordTask& t, const SyscallArgs& call, const std::string& fd_path,
+                                  const struct stat& st, const std::string& name);
+  // For a call that wrote to, resized or punched a file: the FileChanges of
+  // an emulated file; an error for a file mapped from a plain copy.
+  Status record_file_changes(RecordTask& t, const SyscallDesc& desc, const SyscallArgs& call,
+                             trace::SyscallEvent::Builder sc);
+  // Whether a tracee maps the file that /proc/PID/maps names `id` (device,
+  // inode) now, leaving out [skip_start, skip_end) of process `skip_pid`.
+  bool file_mapped_now(std::pair<uint64_t, uint64_t> id, pid_t skip_pid, uint64_t skip_start, uint64_t skip_end) const;
   // Follows what a syscall exit, a handler's entry or a new task does to
   // RecordTask::segv_blocked and segv; answers PR_GET_TSC as natively.
   void track_segv(RecordTask& rt, const SyscallArgs& call);
@@ -207,15 +220,21 @@ class RecordSession : public Session<RecordTask> {
   int spin_limit_ms_ = 3000;
   uint64_t next_event_ = 1;
   int bound_cpu_ = 0;                          // the CPU the tracees run on
-  std::set<std::string> shared_files_;         // trace files mapped shared and writable
-  // Live MAP_SHARED file mappings: a write() to their file changes their
-  // memory, which the recording must then carry.
-  struct SharedMapping {
-    uint64_t start, len, dev, ino;
-    bool writable;
-    std::string file;  // the trace copy
+  std::set<std::string> shared_files_;         // trace files replay emulates (the shared-files list)
+  // Files replay emulates, by (device, inode) as stat of a descriptor shows
+  // them: the trace copy that names the copy replay changes, the file's size
+  // after the last change, and (device, inode) as /proc/PID/maps shows the
+  // file (another device on btrfs subvolumes and overlayfs).
+  struct EmulatedFile {
+    std::string copy;
+    uint64_t size = 0;
+    std::pair<uint64_t, uint64_t> maps_id;
   };
-  std::vector<SharedMapping> shared_maps_;
+  std::map<std::pair<uint64_t, uint64_t>, EmulatedFile> emulated_;
+  // Files mapped from a plain copy (from a read-only descriptor), to
+  // their maps identity: a change to one while it is
+  // mapped is refused.
+  std::map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, uint64_t>> plain_mapped_;
   OutsideSignals outside_;
   std::vector<OutsideSignals::Arrival> forwards_;  // sent to rr by others: passed on unless the tracees got them too
   std::map<int, std::chrono::steady_clock::time_point> last_stop_with_;  // when a tracee last stopped with each signal

@@ -11,7 +11,9 @@
 #include <fstream>
 #include <sstream>
 #include <linux/sched.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -133,7 +135,7 @@ bool has_fork_sensitive_memory(pid_t pid) {
 }  // namespace
 
 bool ReplaySession::can_clone() const {
-  if (!can_checkpoint()) return false;
+  if (!at_rest() || maps_emulated_file()) return false;
   if (ns_ && ns_->level() >= PidNamespace::kMaxLevel) return false;
   for (const auto& [tid, rt] : tasks_)
     if (rt->is_leader() && (maps_shared_memory(*rt) || has_fork_sensitive_memory(rt->task->tid()))) return false;
@@ -155,6 +157,14 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::clone() {
   RR_TRY(c->set_supervisor_state(supervisor_state()));
   c->shared_files_ = shared_files_;
   c->echo_ = echo_;
+  // Emulated files, which nothing maps now: the copy changes copies of its own.
+  for (const auto& [name, fd] : emulated_files_) {
+    ScopedFd mem(memfd_create("rr-shared-file", 0));
+    struct stat st;
+    if (!mem.is_open() || fstat(fd.get(), &st) != 0) return make_error("cannot copy an emulated file: " + errno_text());
+    RR_TRY(copy_sparse(fd.get(), mem.get(), st.st_size, "the emulated copy of " + name));
+    c->emulated_files_.emplace(name, std::move(mem));
+  }
 
   std::map<const FdTable*, std::shared_ptr<FdTable>> tables;
   auto t0 = std::chrono::steady_clock::now();

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/sched.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
@@ -13,8 +14,8 @@
 #include <optional>
 #include <sys/resource.h>
 #include <sys/rseq.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <utility>
@@ -143,8 +144,10 @@ Result<std::optional<FrameData>> ReplaySession::take_next() {
   return f;
 }
 
-bool ReplaySession::can_checkpoint() const {
-  if (tasks_.empty() || has_zombies() || current_event_ < 1 || !emulated_files_.empty() || maps_shm_segment()) return false;
+bool ReplaySession::can_checkpoint() const { return emulated_files_.empty() && at_rest(); }
+
+bool ReplaySession::at_rest() const {
+  if (tasks_.empty() || has_zombies() || current_event_ < 1 || maps_shm_segment()) return false;
   std::map<RecordedTid, const FdTable*> tables;  // by process
   for (const auto& [tid, rt] : tasks_) {
     if (!rt->task->alive() || rt->exiting || rt->end_seen || rt->in_exec || rt->in_vfork || rt->vfork_parent.value ||
@@ -169,6 +172,21 @@ bool ReplaySession::maps_shared_memory(const ReplayTask& leader) const {
   std::string trace_prefix = reader_->dir() + "/";
   for (const MapEntry& e : read_maps(leader.task->tid()))
     if (e.shared && !is_special_mapping(e) && ((e.prot & PROT_WRITE) || e.name.rfind(trace_prefix, 0) != 0)) return true;
+  return false;
+}
+
+bool ReplaySession::maps_emulated_file() const {
+  std::set<std::pair<uint64_t, uint64_t>> files;
+  for (const auto& [name, fd] : emulated_files_) {
+    struct stat st;
+    if (fstat(fd.get(), &st) == 0) files.insert({(uint64_t)st.st_dev, (uint64_t)st.st_ino});
+  }
+  if (files.empty()) return false;
+  for (const auto& [tid, rt] : tasks_) {
+    if (!rt->is_leader()) continue;
+    for (const MapEntry& e : read_maps(rt->task->tid()))
+      if (files.count({e.dev, e.inode})) return true;
+  }
   return false;
 }
 
@@ -199,14 +217,33 @@ int ReplaySession::emulated_file(const std::string& trace_file) {
   if (!mem.is_open()) fatal_errno("memfd_create");
   ScopedFd src(::open((reader_->dir() + "/" + trace_file).c_str(), O_RDONLY | O_CLOEXEC));
   if (!src.is_open()) fatal_errno("cannot open the trace copy " + trace_file);
-  for (;;) {
-    ssize_t n = sendfile(mem.get(), src.get(), nullptr, 1 << 30);
-    if (n < 0) fatal_errno("cannot copy " + trace_file);
-    if (n == 0) break;
-  }
+  struct stat st;
+  if (fstat(src.get(), &st) != 0) fatal_errno("cannot stat the trace copy " + trace_file);
+  // Holes stay holes: a 1 TiB sparse file costs its data.
+  Status copied = copy_sparse(src.get(), mem.get(), st.st_size, "the trace copy " + trace_file);
+  if (!copied.ok()) fatal(copied.error().message);
   int fd = mem.get();
   emulated_files_.emplace(trace_file, std::move(mem));
   return fd;
+}
+
+Status ReplaySession::apply_file_changes(trace::Frame::Reader f, trace::SyscallEvent::Reader sc) {
+  for (auto c : sc.getFileChanges()) {
+    std::string file = c.getFile().cStr();
+    if (!shared_files_.count(file))
+      return make_error(ErrorKind::Corrupt, "trace is corrupt: event " + std::to_string(f.getEvent()) + " changes " +
+                                                file + ", which is no emulated file");
+    int fd = emulated_file(file);
+    auto data = c.getData();
+    if (data.size() > 0) RR_TRY(write_at(fd, data.begin(), data.size(), c.getOffset(), "the emulated copy of " + file));
+    if (c.getZeroLength() > 0 &&
+        fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)c.getOffset(), (off_t)c.getZeroLength()) != 0)
+      return make_error("cannot punch a hole in the emulated copy of " + file + ": " + errno_text());
+    struct stat st;
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size != c.getSize() && ftruncate(fd, (off_t)c.getSize()) != 0)
+      return make_error("cannot resize the emulated copy of " + file + ": " + errno_text());
+  }
+  return {};
 }
 
 ReplaySession::ReplaySession(std::unique_ptr<TraceReader> reader)

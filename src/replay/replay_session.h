@@ -169,6 +169,10 @@ class ReplaySession : public Session<ReplayTask> {
   // no thread group without its leader, no memory or fd table shared
   // between processes).
   bool can_checkpoint() const;
+  // Whether the replay keeps emulated copies of files (see emulated_file):
+  // a checkpoint file cannot hold them yet, so none is taken from their
+  // first use on.
+  bool uses_emulated_files() const { return !emulated_files_.empty(); }
   // Where the next event's frame starts in the events stream.
   // Inside an event (a debugger stopped in its user code), that event's.
   StreamPos next_frame_position() const;
@@ -194,7 +198,9 @@ class ReplaySession : public Session<ReplayTask> {
   // program) against the trace's sums, before they are mapped.
   Status check_image_files(const ProcessImage& img);
 
-  // Whether clone() can copy the replay now: as for can_checkpoint(), and
+  // Whether clone() can copy the replay now: as for can_checkpoint() but
+  // with emulated files as long as no process maps one (the copy gets
+  // copies of them), and
   // no process maps memory shared (a fork would keep sharing it with the
   // copy), and PID namespaces are not nested too deep yet.
   bool can_clone() const;
@@ -310,6 +316,10 @@ class ReplaySession : public Session<ReplayTask> {
   // with it (or a restore would split): shared mappings other than
   // read-only copies of trace files.
   bool maps_shared_memory(const ReplayTask& leader) const;
+  // can_checkpoint() but for emulated files: nothing is under way.
+  bool at_rest() const;
+  // Whether a process maps an emulated file now.
+  bool maps_emulated_file() const;
   // Waits until `rt` stops at PTRACE_EVENT_EXIT or ends (end_seen); false
   // with the stop in *other if it stops otherwise.
   bool wait_for_end_stop(ReplayTask& rt, WaitStatus* other);
@@ -328,6 +338,8 @@ class ReplaySession : public Session<ReplayTask> {
   Status replay_shm_detach(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt);
   void note_shm_call(trace::SyscallEvent::Reader sc);
   bool maps_shm_segment() const;
+  // Makes the FileChanges of syscall `sc` to the emulated copies.
+  Status apply_file_changes(trace::Frame::Reader f, trace::SyscallEvent::Reader sc);
   // For a syscall that swaps the signal mask while it waits (rt_sigsuspend,
   // ppoll, pselect6, epoll_pwait): when a signal is delivered right after it,
   // runs rt_sigsuspend with the same mask so that the kernel sets up the

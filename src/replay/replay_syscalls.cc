@@ -265,6 +265,7 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
       }
       break;
   }
+  RR_TRY(apply_file_changes(f, sc));
   uint64_t args[6];
   for (int i = 0; i < 6; ++i) args[i] = regs_from_capnp(sc.getEntryRegs()).arg(i);
   if (desc->filter_arg && result == 0) {
@@ -335,16 +336,14 @@ Status ReplaySession::replay_memory_call(trace::Frame::Reader f, trace::SyscallE
         bool emulated = shared_files_.count(file) > 0;
         std::string open_path = reader_->dir() + "/" + file;
         if (emulated) open_path = "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(emulated_file(file));
-        RemotePtr<> path = rs.scratch_string(open_path);
-        int64_t fd = rs.checked("opening a mapped file's trace copy", SYS_openat,
-                                {(uint64_t)AT_FDCWD, path.as_int(), (uint64_t)(emulated ? O_RDWR : O_RDONLY) | O_CLOEXEC});
+        int64_t fd = tracee_file_fd(t, rs, open_path, emulated ? O_RDWR : O_RDONLY);
+        if (fd < 0) return make_error("opening " + file + " in the replayed process failed: " + strerror((int)-fd));
         // The trace copy is never written: shared mappings of it become
         // private, except for files with a shared emulated copy.
         bool shared = emulated && (map.getFlags() & MAP_SHARED);
         uint64_t flags = (map.getFlags() & ~(uint64_t)(MAP_SHARED | MAP_SHARED_VALIDATE | MAP_FIXED_NOREPLACE | MAP_PRIVATE)) |
                          (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
         got = rs.syscall(SYS_mmap, {(uint64_t)result, map.getLength(), map.getProt(), flags, (uint64_t)fd, map.getOffset()});
-        rs.syscall(SYS_close, {(uint64_t)fd});
       } else {
         Registers r = t.regs();
         uint64_t flags = (r.arg(3) & ~(uint64_t)MAP_FIXED_NOREPLACE) | MAP_FIXED;

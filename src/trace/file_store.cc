@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,23 +28,6 @@ std::string base_name(const std::string& path) {
   return b;
 }
 
-Status copy_fd(int in, int out, uint64_t size, const std::string& what) {
-  uint64_t done = 0;
-  while (done < size) {
-    ssize_t n = copy_file_range(in, nullptr, out, nullptr, size - done, 0);
-    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
-      n = sendfile(out, in, nullptr, size - done);
-    }
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return make_error("cannot copy " + what + " into the trace: " + errno_text());
-    }
-    if (n == 0) break;  // the file shrank meanwhile
-    done += n;
-  }
-  return {};
-}
-
 }  // namespace
 
 Result<std::string> FileStore::store(const std::string& open_path, const std::string& name_hint) {
@@ -69,7 +51,9 @@ Result<std::string> FileStore::store(const std::string& open_path, const std::st
     mode_t mode = 0444 | (st.st_mode & 0111);
     ScopedFd out(::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
     if (!out.is_open()) return make_error("cannot create " + dest + ": " + errno_text());
-    RR_TRY(copy_fd(in.get(), out.get(), st.st_size, name_hint));
+    // Holes stay holes: a sparse file of 1 TiB with a page of data is a
+    // page in the trace.
+    RR_TRY(copy_sparse(in.get(), out.get(), st.st_size, name_hint + " into the trace"));
   }
   // The sum of what landed in the copy, which replay checks before it maps it.
   RR_ASSIGN_OR_RETURN(PartSum sum, sum_file(dest));

@@ -1,6 +1,6 @@
 // FileStore: the files/ folder of a trace being recorded. Every file the
 // program maps is copied there (copy_file_range: in-kernel, and shared
-// extents where the file system can), once per identity
+// extents where the file system can; holes stay holes), once per identity
 // (device, inode, size, mtime), so that replay never reads the original
 // file system and later changes to the files do not matter.
 #pragma once

@@ -3,7 +3,9 @@
 #   header          one TraceHeader message (Cap'n Proto, unpacked, framed)
 #   events          a block stream (see block_stream.h) of Frame messages, one per event
 #   files/          copies of every file the program mapped, named NAME-N (N: the order stored)
-#   shared-files    trace files the program mapped MAP_SHARED and writable, one per line
+#   shared-files    trace files replay keeps an emulated copy of, one per line: the
+#                   program mapped them from a descriptor open for writing (format 1.6
+#                   on; before, MAP_SHARED and writable)
 #   sums            "<XXH3-64 hex> <size> <path>" per line for header, shared-files and
 #                   each files/ copy, appended as they are written (format 1.3; trace_sums.h)
 #   checkpoints/    persistent checkpoints (see checkpoint.capnp)
@@ -134,6 +136,21 @@ struct SyscallEvent {
                               # 2 stderr (pidfd_getfd, open of /dev/stdout; the recorder compared
                               # the files), 4 the process's own /proc/PID/mem; 0 nothing to say
                               # (FdTable::Kind numbers)
+  fileChanges @12 :List(FileChange);  # format 1.6 on: what the call did to files that
+                              # replay emulates (shared-files), in order
+}
+
+# A change a syscall (write, pwrite64, ftruncate, fallocate...) made to a file
+# that replay keeps an emulated copy of: replay makes the same change to its
+# copy, so that every mapping of it sees what it saw in the recording, and a
+# page past the file's end faults (SIGBUS) where it did.
+struct FileChange {
+  file @0 :Text;              # the emulated file: the trace copy its first mapping named
+  offset @1 :UInt64;          # bytes into the file where `data` or the zeros start
+  data @2 :Data;              # the bytes the file holds there after the call
+  zeroLength @3 :UInt64;      # bytes from `offset` that read as zeros after the call (a
+                              # hole: punched, or never written); 0 when `data` is set
+  size @4 :UInt64;            # the file's size after the call, bytes
 }
 
 # What a syscall wrote to the original stdout or stderr (SyscallEvent.echoFd),

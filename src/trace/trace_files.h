@@ -21,8 +21,10 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // 1.2: SyscallEvent.echo; 1.3: events in a stream of numbered blocks with an
 // end mark, and a sums file checked before any other part is used;
 // 1.4: SyscallEvent.newFdKind, TraceHeader.stackLimit; 1.5: MapResult.shmId
-// (System V shared memory), RdtscEvent.segvReblocked and segvHandler
-constexpr uint32_t kTraceFormatMinor = 5;
+// (System V shared memory), RdtscEvent.segvReblocked and segvHandler;
+// 1.6: SyscallEvent.fileChanges, shared-files lists every file replay
+// emulates, sparse sums ('z') in sums
+constexpr uint32_t kTraceFormatMinor = 6;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();

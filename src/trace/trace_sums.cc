@@ -1,6 +1,8 @@
 #include "trace/trace_sums.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <cinttypes>
 #include <cstdio>
 #include <fcntl.h>
@@ -15,9 +17,54 @@
 
 namespace rr {
 
-Result<PartSum> sum_file(const std::string& path) {
+namespace {
+
+constexpr uint64_t kSumPage = 4096;
+
+// The sparse sum: XXH3 over (page number, page) of every page that is not
+// all zeros, found through the data extents, so a hole costs nothing and the
+// sum does not depend on where the file system keeps holes.
+Result<PartSum> sum_sparse(int fd, uint64_t size, const std::string& path) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  std::vector<char> page(kSumPage);
+  static const char zeros[kSumPage] = {};
+  uint64_t next = 0;  // the first page not yet summed
+  for (const DataExtent& e : data_extents(fd, size)) {
+    for (uint64_t n = std::max(next, e.offset / kSumPage); n * kSumPage < e.offset + e.length; ++n) {
+      uint64_t len = std::min(kSumPage, size - n * kSumPage);
+      ssize_t got = pread(fd, page.data(), len, (off_t)(n * kSumPage));
+      if (got != (ssize_t)len) {
+        XXH3_freeState(state);
+        return make_error("cannot read " + path + ": " + (got < 0 ? errno_text() : std::string("it is shorter than its size")));
+      }
+      if (memcmp(page.data(), zeros, len) == 0) continue;
+      XXH3_64bits_update(state, &n, sizeof n);
+      XXH3_64bits_update(state, page.data(), len);
+      next = n + 1;
+    }
+  }
+  PartSum s{XXH3_64bits_digest(state), size, true};
+  XXH3_freeState(state);
+  return s;
+}
+
+}  // namespace
+
+Result<PartSum> sum_file(const std::string& path, std::optional<bool> sparse) {
   ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.is_open()) return make_error("cannot open " + path + ": " + errno_text());
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) return make_error("cannot stat " + path + ": " + errno_text());
+  if (!sparse) {
+    // A file with holes gets the sparse sum.
+    std::vector<DataExtent> data = data_extents(fd.get(), st.st_size);
+    uint64_t held = 0;
+    for (const DataExtent& e : data) held += e.length;
+    sparse = held < (uint64_t)st.st_size;
+  }
+  if (*sparse) return sum_sparse(fd.get(), st.st_size, path);
+  if (lseek(fd.get(), 0, SEEK_SET) != 0) return make_error("cannot read " + path + ": " + errno_text());
   XXH3_state_t* state = XXH3_createState();
   XXH3_64bits_reset(state);
   std::vector<char> buf(1 << 20);
@@ -45,7 +92,7 @@ Status append_sum(const std::string& trace_dir, const std::string& rel, const Pa
   ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   if (!fd.is_open()) return make_error("cannot open " + path + ": " + errno_text());
   char line[64];
-  snprintf(line, sizeof line, "%016" PRIx64 " %" PRIu64 " ", sum.hash, sum.size);
+  snprintf(line, sizeof line, "%016" PRIx64 "%s %" PRIu64 " ", sum.hash, sum.sparse ? "z" : "", sum.size);
   std::string text = line + rel + "\n";
   return write_all(fd.get(), text.data(), text.size(), path);
 }
@@ -67,10 +114,13 @@ Result<TraceSums> TraceSums::load(const std::string& trace_dir, bool required) {
     std::string line = s.substr(pos, nl - pos);
     pos = nl + 1;
     unsigned long long hash = 0, size = 0;
-    int used = 0;
-    if (sscanf(line.c_str(), "%16llx %llu %n", &hash, &size, &used) != 2 || used <= 0 || (size_t)used >= line.size())
+    int hash_end = 0, used = 0;
+    bool parsed = sscanf(line.c_str(), "%16llx%n", &hash, &hash_end) == 1 && hash_end > 0;
+    bool sparse = parsed && line[hash_end] == 'z';
+    if (!parsed || sscanf(line.c_str() + hash_end + sparse, " %llu %n", &size, &used) != 1 || used <= 0 ||
+        (size_t)(hash_end + sparse + used) >= line.size())
       return make_error(ErrorKind::Corrupt, trace_dir + "/sums is corrupt (line '" + line + "')");
-    t.sums_[line.substr(used)] = PartSum{hash, size};
+    t.sums_[line.substr(hash_end + sparse + used)] = PartSum{hash, size, sparse};
   }
   return t;
 }
@@ -99,7 +149,7 @@ Status TraceSums::check_file(const std::string& rel) {
   if (sound.count(identity)) return {};
   auto it = sums_.find(rel);
   if (it == sums_.end()) return make_error(ErrorKind::Corrupt, dir_ + "/" + rel + " is not listed in the trace's sums");
-  auto got = sum_file(dir_ + "/" + rel);
+  auto got = sum_file(dir_ + "/" + rel, it->second.sparse);
   if (!got.ok()) return make_error(ErrorKind::Corrupt, "the trace is incomplete: " + got.error().message);
   if (got.value().size != it->second.size || got.value().hash != it->second.hash)
     return make_error(ErrorKind::Corrupt, dir_ + "/" + rel + " is damaged (its contents do not match the trace's sums)");

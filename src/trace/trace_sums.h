@@ -1,7 +1,10 @@
 // The `sums` file of a trace: one line per part of the trace that replay
 // trusts besides the event stream (which checks itself block by block):
 // the header, each copy in files/, and the shared-files list. A line is
-// "<XXH3-64 in 16 hex digits> <size in bytes> <path relative to the trace>".
+// "<XXH3-64 in 16 hex digits> <size in bytes> <path relative to the trace>";
+// a 'z' right after the digits marks the sparse sum of a file with holes
+// (format 1.6): XXH3 over (page number, page) of its pages that are not all
+// zeros, which costs nothing for a hole (a 1 TiB memfd with a page of data).
 // Lines are appended as the parts are written, so a recording that is
 // killed still lists what it wrote. Readers check a part before they use
 // it; traces older than format 1.3 have no sums and are not checked.
@@ -9,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "util/result.h"
@@ -18,10 +22,12 @@ namespace rr {
 struct PartSum {
   uint64_t hash = 0;
   uint64_t size = 0;
+  bool sparse = false;  // the sparse sum (see above)
 };
 
-// The sum of a file's contents, or of bytes in memory.
-Result<PartSum> sum_file(const std::string& path);
+// The sum of a file's contents, or of bytes in memory. `sparse` chooses the
+// kind; without it a file with holes gets the sparse sum.
+Result<PartSum> sum_file(const std::string& path, std::optional<bool> sparse = std::nullopt);
 PartSum sum_bytes(const void* data, size_t len);
 
 // Appends "<sum> <size> <rel>" to `trace_dir`/sums.

@@ -1,6 +1,7 @@
 #include "util/io.h"
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -74,6 +75,93 @@ Status make_dirs(const std::string& path) {
 bool path_exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace rr
+
+namespace rr {
+
+std::vector<DataExtent> data_extents(int fd, uint64_t size) {
+  std::vector<DataExtent> out;
+  uint64_t pos = 0;
+  while (pos < size) {
+    off_t data = lseek(fd, (off_t)pos, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // only a hole from here to the end
+      // The file system does not know (or the call failed): all of it.
+      out.assign(1, DataExtent{0, size});
+      return out;
+    }
+    if ((uint64_t)data >= size) break;
+    off_t hole = lseek(fd, data, SEEK_HOLE);
+    uint64_t end = hole < 0 ? size : std::min<uint64_t>((uint64_t)hole, size);
+    if (end <= (uint64_t)data) {
+      out.assign(1, DataExtent{0, size});
+      return out;
+    }
+    out.push_back({(uint64_t)data, end - (uint64_t)data});
+    pos = end;
+  }
+  return out;
+}
+
+namespace {
+
+Status copy_range(int in, int out, uint64_t offset, uint64_t length, const std::string& what) {
+  loff_t in_off = (loff_t)offset, out_off = (loff_t)offset;
+  uint64_t end = offset + length;
+  bool plain = false;
+  std::vector<char> buf;
+  while ((uint64_t)in_off < end) {
+    size_t want = (size_t)std::min<uint64_t>(end - (uint64_t)in_off, 1u << 30);
+    ssize_t n;
+    if (!plain) {
+      n = copy_file_range(in, &in_off, out, &out_off, want, 0);
+      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+        plain = true;
+        continue;
+      }
+    } else {
+      if (buf.empty()) buf.resize(1 << 20);
+      n = pread(in, buf.data(), std::min(want, buf.size()), in_off);
+      if (n > 0) {
+        Status st = write_at(out, buf.data(), (size_t)n, (uint64_t)in_off, what);
+        if (!st.ok()) return st;
+        in_off += n;
+        out_off += n;
+      }
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return make_error("cannot copy " + what + ": " + errno_text());
+    }
+    if (n == 0) break;  // the file shrank meanwhile
+  }
+  return {};
+}
+
+}  // namespace
+
+Status copy_sparse(int in, int out, uint64_t size, const std::string& what) {
+  if (ftruncate(out, (off_t)size) != 0) return make_error("cannot copy " + what + ": " + errno_text());
+  for (const DataExtent& e : data_extents(in, size)) {
+    Status st = copy_range(in, out, e.offset, e.length, what);
+    if (!st.ok()) return st;
+  }
+  return {};
+}
+
+Status write_at(int fd, const void* data, size_t len, uint64_t offset, const std::string& what) {
+  const char* p = static_cast<const char*>(data);
+  while (len > 0) {
+    ssize_t n = pwrite(fd, p, len, (off_t)offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return make_error("cannot write " + what + ": " + (n < 0 ? errno_text() : std::string("no space")));
+    p += n;
+    len -= (size_t)n;
+    offset += (uint64_t)n;
+  }
+  return {};
 }
 
 }  // namespace rr

@@ -1,6 +1,7 @@
 // Small file helpers that turn errno into user-facing errors.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,5 +18,26 @@ Status write_file_atomic(const std::string& path, const void* data, size_t len);
 Status make_dirs(const std::string& path);
 bool path_exists(const std::string& path);
 std::string errno_text();
+
+}  // namespace rr
+
+namespace rr {
+
+// The byte ranges of a file that hold data, from SEEK_DATA/SEEK_HOLE: a
+// hole reads as zeros and takes no space. Where the file system cannot say,
+// the whole [0, size) is one range. Moves the file position of `fd`.
+struct DataExtent {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+std::vector<DataExtent> data_extents(int fd, uint64_t size);
+
+// Copies the `size` bytes of `in` into `out` (both regular files, `out`
+// empty), holes kept as holes: `out` is given the size, then only the data
+// extents are copied (copy_file_range, which shares extents where the file
+// system can; else read and write). `what` names `in` in errors.
+Status copy_sparse(int in, int out, uint64_t size, const std::string& what);
+// pwrite of all `len` bytes at `offset`, or an error naming `what`.
+Status write_at(int fd, const void* data, size_t len, uint64_t offset, const std::string& what);
 
 }  // namespace rr

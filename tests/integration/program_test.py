@@ -35,6 +35,8 @@ def main():
         cmd += ["--exit", opts["exit"]]
     if "signal" in opts:
         cmd += ["--signal", opts["signal"]]
+    if "trace_max" in opts:
+        cmd += ["--trace-max", opts["trace_max"]]
     if opts.get("nondet") == "1":
         cmd += ["--nondet"]
     cmd += ["--", os.path.join(a.bindir, a.name)] + shlex.split(opts.get("args", ""))

@@ -9,8 +9,11 @@ Checks, each with a message that says what was expected and what came:
   - the same state is reached through a persistent checkpoint, and through
     an in-memory copy of the replay (forked tracees) made earlier.
 
+  - with --trace-max, the trace takes at most that many KiB of disk (a
+    sparse file stays sparse in it).
+
 Usage: rrtest.py --rr PATH [--stdin FILE] [--exit N | --signal N] [--nondet]
-                 [--cwd DIR] [--states N] -- PROGRAM [ARGS...]
+                 [--cwd DIR] [--states N] [--trace-max KIB] -- PROGRAM [ARGS...]
 """
 import argparse
 import difflib
@@ -23,6 +26,16 @@ from testlib import fatal, recorder_env, run, scratch_dir, show
 
 def expected_status(args):
     return 128 + args.signal if args.signal else args.exit
+
+
+def disk_kib(path):
+    """The disk space the files under `path` take (allocated blocks, so a
+    hole counts nothing), in KiB."""
+    total = 0
+    for root, dirs, files in os.walk(path):
+        for name in files:
+            total += os.lstat(os.path.join(root, name)).st_blocks * 512
+    return total // 1024
 
 
 def check_checkpoints(args, trace, last):
@@ -102,6 +115,7 @@ def main():
     # the recording and its replay are compared all the same.
     p.add_argument("--no-checkpoints", metavar="WHY", help="skip the checkpoint and copy checks")
     p.add_argument("--no-states", metavar="WHY", help="skip rr state, checkpoints and copies")
+    p.add_argument("--trace-max", type=int, help="KiB of disk the trace may take")
     p.add_argument("argv", nargs="+")
     args = p.parse_args()
 
@@ -126,6 +140,11 @@ def main():
             if rec.stdout != native.stdout:
                 fatal("record stdout differs from native stdout\n native: %s\n record: %s"
                       % (show(native.stdout), show(rec.stdout)))
+
+        if args.trace_max is not None:
+            used = disk_kib(trace)
+            if used > args.trace_max:
+                fatal("the trace takes %d KiB of disk, more than the %d KiB expected" % (used, args.trace_max))
 
         rep = run([args.rr, "replay", "-a", trace], timeout=args.timeout)
         if rep.returncode != want:
