@@ -95,9 +95,9 @@ int cmd_create_checkpoints(const Args& args) {
     if (!s.can_checkpoint()) {
       if (s.uses_emulated_files()) {
         bar.done();
-        fprintf(stderr, "rr: no checkpoint from event %" PRIu64 " on: the program maps files that change under "
-                        "their mappings (shared, or written while mapped), whose copies a checkpoint cannot hold "
-                        "yet\n", s.current_event());
+        fprintf(stderr, "rr: no checkpoint from event %" PRIu64 " on: the program maps files that can change "
+                        "under their mappings (from a descriptor open for writing), whose copies a checkpoint "
+                        "cannot hold yet\n", s.current_event());
       }
       break;
     }

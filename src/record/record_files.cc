@@ -9,11 +9,13 @@
 // Then every mapping, shared or private (for its pages not yet copied on
 // write), sees what it saw, and a page past the end faults where it did.
 //
-// What the recording cannot see is refused where it shows: a file changed
-// by a process outside the recording, or by truncate(2) on its path, while
-// it is mapped (docs/architecture.md, "Files that change under a mapping").
+// What the recording cannot see is refused where it shows: a file whose
+// size changed while it is mapped by a process outside the recording
+// (docs/architecture.md, "Files that change under a mapping").
 #include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstring>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/mman.h>
@@ -62,8 +64,8 @@ Result<std::string> RecordSession::mapped_file(RecordTask& rt, const SyscallArgs
       return make_error(ErrorKind::Unsupported,
                         name + " changed size (" + std::to_string(known->second.size) + " to " +
                             std::to_string(st.st_size) +
-                            " bytes) while mapped, by a change the recording did not see (a process outside it, "
-                            "or truncate on its path): replay could not reproduce it (event " +
+                            " bytes) while mapped, by a change the recording did not see (a process outside it): "
+                            "replay could not reproduce it (event " +
                             std::to_string(next_event_) + ")");
     return known->second.copy;
   }
@@ -79,7 +81,10 @@ Result<std::string> RecordSession::mapped_file(RecordTask& rt, const SyscallArgs
     plain_mapped_[key] = maps_id;
     return stored;
   }
-  emulated_[key] = EmulatedFile{stored, (uint64_t)st.st_size, maps_id};
+  // A mapping of the plain copy that still lives would not see changes.
+  auto plain = plain_mapped_.find(key);
+  bool plain_too = plain != plain_mapped_.end() && file_mapped_now(plain->second, rt.live_tgid(), start, end);
+  emulated_[key] = EmulatedFile{stored, (uint64_t)st.st_size, maps_id, plain_too};
   shared_files_.insert(stored);
   return stored;
 }
@@ -100,13 +105,38 @@ int64_t write_start(Task& t, const FdWrite& w, const SyscallArgs& call, uint64_t
   return pos < 0 ? -1 : pos - (int64_t)written;
 }
 
+// The NUL-terminated string at `at` in the tracee ("" if unreadable).
+std::string tracee_string(Task& t, uint64_t at) {
+  std::string out;
+  char chunk[256];
+  while (out.size() < PATH_MAX) {
+    // Byte by byte at the end of a page, which may be the last readable one.
+    size_t n = std::min<size_t>(sizeof chunk, 4096 - (at + out.size()) % 4096);
+    if (!t.read_mem(RemotePtr<>(at + out.size()), chunk, n)) return "";
+    size_t len = strnlen(chunk, n);
+    out.append(chunk, len);
+    if (len < n) return out;
+  }
+  return "";
+}
+
 }  // namespace
 
 Status RecordSession::record_file_changes(RecordTask& rt, const SyscallDesc& desc, const SyscallArgs& call,
                                           trace::SyscallEvent::Builder sc) {
   const FdWrite& w = desc.write;
-  if (call.failed() || !w.writes() || (emulated_.empty() && plain_mapped_.empty())) return {};
-  std::string fd_path = "/proc/" + std::to_string(rt.tid()) + "/fd/" + std::to_string((int)call.arg[w.fd]);
+  // truncate(2) names the file by its path, which has no row of its own.
+  bool by_path = call.nr == SYS_truncate;
+  if (call.failed() || !(w.writes() || by_path) || (emulated_.empty() && plain_mapped_.empty())) return {};
+  std::string proc = "/proc/" + std::to_string(rt.tid());
+  std::string fd_path;
+  if (!by_path) {
+    fd_path = proc + "/fd/" + std::to_string((int)call.arg[w.fd]);
+  } else {
+    std::string path = tracee_string(*rt.task, call.arg[0]);
+    if (path.empty()) return {};
+    fd_path = path[0] == '/' ? proc + "/root" + path : proc + "/cwd/" + path;
+  }
   struct stat st;
   if (stat(fd_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
   std::pair<uint64_t, uint64_t> key{(uint64_t)st.st_dev, (uint64_t)st.st_ino};
@@ -121,6 +151,11 @@ Status RecordSession::record_file_changes(RecordTask& rt, const SyscallDesc& des
                             "from a copy that does not change" + where);
     return {};
   }
+  if (it->second.plain_too && file_mapped_now(it->second.maps_id, 0, 0, 0))
+    return make_error(ErrorKind::Unsupported,
+                      syscall_name(call.nr) +
+                          " changed a file the program maps both from a read-only descriptor and from a writable "
+                          "one; replay maps the first from a copy that does not change" + where);
   // fallocate's modes that move the data after the range are not followed.
   if (call.nr == SYS_fallocate && (call.arg[1] & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)))
     return make_error(ErrorKind::Unsupported,
@@ -129,7 +164,9 @@ Status RecordSession::record_file_changes(RecordTask& rt, const SyscallDesc& des
   // The range of the file the call may have changed besides its size.
   int64_t start = 0;
   uint64_t len = 0;
-  if (w.data == WrittenData::Resize) {
+  if (by_path) {
+    // Only the size changed.
+  } else if (w.data == WrittenData::Resize) {
     if (w.at >= 0 && w.count >= 0) {
       start = (int64_t)call.arg[w.at];
       len = call.arg[w.count];
@@ -148,7 +185,7 @@ Status RecordSession::record_file_changes(RecordTask& rt, const SyscallDesc& des
       return make_error("cannot read back what " + syscall_name(call.nr) + " wrote into a mapped file: " + errno_text() +
                         where);
     uint64_t pos = (uint64_t)start;
-    for (const DataExtent& e : data_extents(in.get(), size)) {
+    for (const DataExtent& e : data_extents(in.get(), end, pos)) {
       uint64_t a = std::max(pos, e.offset), b = std::min(end, e.offset + e.length);
       if (a >= b) continue;
       if (a > pos) parts.push_back({{pos, a - pos}, false});

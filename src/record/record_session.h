@@ -224,11 +224,14 @@ class RecordSession : public Session<RecordTask> {
   // Files replay emulates, by (device, inode) as stat of a descriptor shows
   // them: the trace copy that names the copy replay changes, the file's size
   // after the last change, and (device, inode) as /proc/PID/maps shows the
-  // file (another device on btrfs subvolumes and overlayfs).
+  // file (another device on btrfs subvolumes and overlayfs); plain_too: a
+  // mapping of a plain copy of it lived when it became emulated, and a
+  // change while the file is mapped is refused.
   struct EmulatedFile {
     std::string copy;
     uint64_t size = 0;
     std::pair<uint64_t, uint64_t> maps_id;
+    bool plain_too = false;
   };
   std::map<std::pair<uint64_t, uint64_t>, EmulatedFile> emulated_;
   // Files mapped from a plain copy (from a read-only descriptor), to

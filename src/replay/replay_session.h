@@ -327,8 +327,9 @@ class ReplaySession : public Session<ReplayTask> {
   // The next frame, read ahead of time (see peek()).
   Result<std::optional<FrameData>> take_next();
   const FrameData* peek();
-  // A file descriptor (of this process) holding the shared copy of a trace
-  // file that the program mapped shared and writable.
+  // A file descriptor (of this process) holding the emulated copy of a
+  // trace file (the shared-files list): a memfd made from the trace's copy,
+  // which every mapping of the file maps and FileChanges change.
   int emulated_file(const std::string& trace_file);
   // System V shared memory (replay_shm.cc): shmat and shmdt, what shmget
   // and shmctl(IPC_RMID) mean for replay's copies of the segments, and

@@ -81,22 +81,22 @@ bool path_exists(const std::string& path) {
 
 namespace rr {
 
-std::vector<DataExtent> data_extents(int fd, uint64_t size) {
+std::vector<DataExtent> data_extents(int fd, uint64_t size, uint64_t from) {
   std::vector<DataExtent> out;
-  uint64_t pos = 0;
+  uint64_t pos = from;
   while (pos < size) {
     off_t data = lseek(fd, (off_t)pos, SEEK_DATA);
     if (data < 0) {
       if (errno == ENXIO) break;  // only a hole from here to the end
       // The file system does not know (or the call failed): all of it.
-      out.assign(1, DataExtent{0, size});
+      out.assign(1, DataExtent{from, size - from});
       return out;
     }
     if ((uint64_t)data >= size) break;
     off_t hole = lseek(fd, data, SEEK_HOLE);
     uint64_t end = hole < 0 ? size : std::min<uint64_t>((uint64_t)hole, size);
     if (end <= (uint64_t)data) {
-      out.assign(1, DataExtent{0, size});
+      out.assign(1, DataExtent{from, size - from});
       return out;
     }
     out.push_back({(uint64_t)data, end - (uint64_t)data});

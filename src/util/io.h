@@ -30,7 +30,8 @@ struct DataExtent {
   uint64_t offset = 0;
   uint64_t length = 0;
 };
-std::vector<DataExtent> data_extents(int fd, uint64_t size);
+// From `from` on only, where it is given.
+std::vector<DataExtent> data_extents(int fd, uint64_t size, uint64_t from = 0);
 
 // Copies the `size` bytes of `in` into `out` (both regular files, `out`
 // empty), holes kept as holes: `out` is given the size, then only the data

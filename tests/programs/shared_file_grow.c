@@ -1,5 +1,6 @@
 /* shared_file_grow: a MAP_SHARED mapping of a file larger than the file,
-   which then grows under it with ftruncate, pwrite and write: the pages
+   which then grows under it with ftruncate, truncate, pwrite, write and
+   fallocate, and shrinks: the pages
    past the end fault with SIGBUS (caught) until the file reaches them, and
    what the calls wrote shows through the mapping. */
 #define _GNU_SOURCE
@@ -72,6 +73,8 @@ int main(void)
     CHECK(write(fd, buf, 10) == 10);
     show("write of 10 bytes at the end", ro, 4);
 
+    CHECK(truncate(path, 2 * PAGE + 1) == 0);
+    show("truncate by path to two pages and a byte", ro, 4);
     CHECK(ftruncate(fd, PAGE) == 0);
     show("ftruncate back to a page", ro, 4);
     CHECK(fallocate(fd, 0, 0, 2 * PAGE) == 0);
