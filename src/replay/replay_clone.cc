@@ -11,9 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <linux/sched.h>
-#include <sys/mman.h>
 #include <sys/ptrace.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -22,6 +20,7 @@
 #include "core/rr_page.h"
 #include "core/task_state.h"
 #include "replay/replay_session.h"
+#include "replay/replay_internal.h"
 #include "util/fatal.h"
 #include "util/invariant.h"
 #include "util/io.h"
@@ -159,10 +158,7 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::clone() {
   c->echo_ = echo_;
   // Emulated files, which nothing maps now: the copy changes copies of its own.
   for (const auto& [name, fd] : emulated_files_) {
-    ScopedFd mem(memfd_create("rr-shared-file", 0));
-    struct stat st;
-    if (!mem.is_open() || fstat(fd.get(), &st) != 0) return make_error("cannot copy an emulated file: " + errno_text());
-    RR_TRY(copy_sparse(fd.get(), mem.get(), st.st_size, "the emulated copy of " + name));
+    RR_ASSIGN_OR_RETURN(ScopedFd mem, memfd_copy(fd.get(), "the emulated copy of " + name));
     c->emulated_files_.emplace(name, std::move(mem));
   }
 

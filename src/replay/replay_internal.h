@@ -10,6 +10,8 @@
 #include "core/perf_counter.h"
 #include "core/task.h"
 #include "trace/trace_files.h"
+#include "util/result.h"
+#include "util/scoped_fd.h"
 
 namespace rr {
 
@@ -21,6 +23,9 @@ void end_thread(Task& t);
 std::string hex(uint64_t v);
 // A stop in words, for divergence messages.
 std::string describe_stop(const WaitStatus& st);
+// A new memfd holding a copy of the file `src` (holes kept as holes): an
+// emulated file's copy (`what` names it in errors).
+Result<ScopedFd> memfd_copy(int src, const std::string& what);
 
 // Counts one instruction's executions over a whole stretch, across its
 // pieces: executions that began since the stretch did, each once, whatever

@@ -213,18 +213,23 @@ const FrameData* ReplaySession::peek() {
 int ReplaySession::emulated_file(const std::string& trace_file) {
   auto it = emulated_files_.find(trace_file);
   if (it != emulated_files_.end()) return it->second.get();
-  ScopedFd mem(memfd_create("rr-shared-file", 0));
-  if (!mem.is_open()) fatal_errno("memfd_create");
   ScopedFd src(::open((reader_->dir() + "/" + trace_file).c_str(), O_RDONLY | O_CLOEXEC));
   if (!src.is_open()) fatal_errno("cannot open the trace copy " + trace_file);
-  struct stat st;
-  if (fstat(src.get(), &st) != 0) fatal_errno("cannot stat the trace copy " + trace_file);
-  // Holes stay holes: a 1 TiB sparse file costs its data.
-  Status copied = copy_sparse(src.get(), mem.get(), st.st_size, "the trace copy " + trace_file);
-  if (!copied.ok()) fatal(copied.error().message);
-  int fd = mem.get();
-  emulated_files_.emplace(trace_file, std::move(mem));
+  auto mem = memfd_copy(src.get(), "the trace copy " + trace_file);
+  if (!mem.ok()) fatal(mem.error().message);
+  int fd = mem.value().get();
+  emulated_files_.emplace(trace_file, std::move(mem.value()));
   return fd;
+}
+
+Result<ScopedFd> memfd_copy(int src, const std::string& what) {
+  ScopedFd mem(memfd_create("rr-shared-file", 0));
+  if (!mem.is_open()) return make_error("cannot make a memfd for " + what + ": " + errno_text());
+  struct stat st;
+  if (fstat(src, &st) != 0) return make_error("cannot stat " + what + ": " + errno_text());
+  // Holes stay holes: a 1 TiB sparse file costs its data.
+  RR_TRY(copy_sparse(src, mem.get(), st.st_size, what));
+  return mem;
 }
 
 Status ReplaySession::apply_file_changes(trace::Frame::Reader f, trace::SyscallEvent::Reader sc) {
