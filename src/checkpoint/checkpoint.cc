@@ -477,6 +477,8 @@ void write_pages(ReplaySession& session, Task& t, const ProcessImage& img, PageB
 Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec, const std::string& path,
                                             const Mark* position, bool durable) {
   auto started = std::chrono::steady_clock::now();
+  std::string pid_ns = session.pid_namespace_refusal();
+  if (!pid_ns.empty()) return make_error(ErrorKind::Unsupported, "no checkpoint can be taken at this event: " + pid_ns);
   if (!session.can_checkpoint()) return make_error("no checkpoint can be taken at this event");
   CheckpointStats stats;
   stats.event = session.current_event();

@@ -82,6 +82,7 @@ int cmd_create_checkpoints(const Args& args) {
   size_t written = 0;
   double write_seconds = 0;
   uint64_t next = start;
+  bool told_pid_ns = false;
   if (s.current_event() >= next) next = s.current_event() + interval;
   while (next <= end) {
     Status st = s.run_to(next);
@@ -89,6 +90,12 @@ int cmd_create_checkpoints(const Args& args) {
     // Events where nothing can be saved (a signal in flight, the exit) are
     // skipped for the next one that can.
     while (!s.can_checkpoint() && s.current_event() < end && !s.exited()) {
+      std::string pid_ns = s.pid_namespace_refusal();
+      if (!pid_ns.empty() && !told_pid_ns) {
+        bar.done();
+        fprintf(stderr, "rr: no checkpoint at event %" PRIu64 " and after while %s\n", s.current_event(), pid_ns.c_str());
+        told_pid_ns = true;
+      }
       st = s.run_to(s.current_event() + 1);
       if (!st.ok()) return fail(st.error().message);
     }

@@ -32,8 +32,11 @@ Result<std::unique_ptr<ReplaySession>> copy_on_the_way(ReplaySession& s, uint64_
   s.set_echo(false);
   RR_TRY(s.run_to(from));
   while (!s.can_clone()) {
-    if (s.current_event() >= to || s.at_end())
-      return make_error("the replay cannot be copied at any event from " + std::to_string(from) + " to " + std::to_string(to));
+    if (s.current_event() >= to || s.at_end()) {
+      std::string why = s.pid_namespace_refusal();
+      return make_error("the replay cannot be copied at any event from " + std::to_string(from) + " to " +
+                        std::to_string(to) + (why.empty() ? "" : " (at the last: " + why + ")"));
+    }
     RR_TRY(s.run_to(s.current_event() + 1));
   }
   return s.clone();

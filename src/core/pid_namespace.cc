@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -219,17 +220,62 @@ pid_t PidNamespace::fork_as(pid_t want) {
   return (pid_t)r;
 }
 
+pid_t PidNamespace::fork_into(int ns_fd, const std::vector<pid_t>& set_tid) {
+  ScopedFd own(open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+  if (!own.is_open() || setns(ns_fd, CLONE_NEWPID) != 0) return -1;
+  struct clone_args args;
+  memset(&args, 0, sizeof(args));
+  args.exit_signal = SIGCHLD;
+  args.set_tid = (uint64_t)(uintptr_t)set_tid.data();
+  args.set_tid_size = set_tid.size();
+  long r = syscall(SYS_clone3, &args, sizeof(args));
+  if (r < 0 && args.set_tid_size) {
+    // Taken (by the task this one replaces, not reaped yet): any will do.
+    args.set_tid = 0;
+    args.set_tid_size = 0;
+    r = syscall(SYS_clone3, &args, sizeof(args));
+  }
+  if (r == 0) return 0;
+  int saved = errno;
+  if (setns(own.get(), CLONE_NEWPID) != 0) fatal_errno("cannot return to the supervisor's PID namespace");
+  errno = saved;
+  return (pid_t)r;
+}
+
 pid_t PidNamespace::inner_tid(pid_t live) {
+  std::vector<pid_t> all = ns_tids(live);
+  return all.empty() ? 0 : all.back();
+}
+
+namespace {
+
+std::vector<pid_t> status_ids(pid_t live, const std::string& key) {
   std::ifstream in("/proc/" + std::to_string(live) + "/status");
   std::string line;
+  std::vector<pid_t> out;
   while (std::getline(in, line)) {
-    if (line.compare(0, 6, "NSpid:") != 0) continue;
-    std::istringstream fields(line.substr(6));
-    pid_t last = 0, v;
-    while (fields >> v) last = v;
-    return last;
+    if (line.compare(0, key.size(), key) != 0) continue;
+    std::istringstream fields(line.substr(key.size()));
+    pid_t v;
+    while (fields >> v) out.push_back(v);
+    break;
   }
-  return 0;
+  return out;
+}
+
+}  // namespace
+
+std::vector<pid_t> PidNamespace::ns_tids(pid_t live) { return status_ids(live, "NSpid:"); }
+
+uint64_t PidNamespace::inode_of(pid_t live) {
+  struct stat st;
+  std::string path = "/proc/" + std::to_string(live) + "/ns/pid";
+  return stat(path.c_str(), &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+bool PidNamespace::in_ns_init_process(pid_t live) {
+  std::vector<pid_t> tgids = status_ids(live, "NStgid:");
+  return tgids.size() > 1 && tgids.back() == 1;
 }
 
 }  // namespace rr

@@ -9,9 +9,11 @@
 // (nested_in()), where the recorded tids are free again.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 #include "util/result.h"
 #include "util/scoped_fd.h"
@@ -47,12 +49,30 @@ class PidNamespace {
   // sees it) in the parent, -1 with errno on failure.
   pid_t fork_as(pid_t want);
 
+  // Forks this (single-threaded at that moment) supervisor thread into
+  // the PID namespace `ns_fd` names (one nested below ours: a program's),
+  // with the tids `set_tid` (innermost namespace first, ours left to the
+  // kernel) when they are free, else any. Returns as fork() does.
+  static pid_t fork_into(int ns_fd, const std::vector<pid_t>& set_tid);
+
   // The file a tracee opens to enter this namespace with setns().
   std::string ns_path() const { return "/proc/" + std::to_string(init_) + "/ns/pid"; }
   int level() const { return level_; }
 
   // The tid a live task (supervisor's view) has inside its namespace, or 0.
   static pid_t inner_tid(pid_t live);
+  // The NSpid line of a live task's /proc/TID/status: its tid in the
+  // namespace of our /proc first, then in each namespace nested below it,
+  // the task's own last. Empty when the task is gone.
+  static std::vector<pid_t> ns_tids(pid_t live);
+  // Whether a live task belongs to the first process (pid 1) of a PID
+  // namespace nested below ours: the NStgid line of its /proc/TID/status.
+  // That process ends only after every other task of its namespace is
+  // gone (the kernel kills them), so its end must not be waited for while
+  // a tracer still has to release those.
+  static bool in_ns_init_process(pid_t live);
+  // The inode of a live task's PID namespace (/proc/TID/ns/pid), 0 when it is gone.
+  static uint64_t inode_of(pid_t live);
 
  private:
   PidNamespace() = default;

@@ -50,9 +50,10 @@ struct SessionTask {
   bool is_leader() const { return recorded() == tgid; }
 };
 
-// Kills every task of `threads` and `leaders` first, then reaps the
-// threads, then the leaders: a leader's end is reported only after its
-// threads', and a thread held in a ptrace stop would never end otherwise.
+// Kills every task of `threads` and `leaders` first, then reaps them as
+// they end: a leader's end is reported only after its threads', a thread
+// held in a ptrace stop would never end otherwise, and the first process of
+// a PID namespace ends only after the rest of it.
 void kill_and_reap(const std::vector<Task*>& threads, const std::vector<Task*>& leaders);
 
 // Waits for the first stop of `pid`, a new tracee that called
@@ -146,12 +147,14 @@ class Session {
 
   // Kills process `tgid` (every process when nullopt): its threads, its
   // leader and its zombie leader, reaped in kill_and_reap's order, and
-  // forgets them.
-  void kill_processes(std::optional<RecordedTid> tgid) {
+  // forgets them. `last_threads` (tasks the session no longer holds) are
+  // killed with them and reaped after the threads it holds.
+  void kill_processes(std::optional<RecordedTid> tgid, const std::vector<Task*>& last_threads = {}) {
     auto chosen = [tgid](RecordedTid process) { return !tgid || process == *tgid; };
     std::vector<Task*> threads, leaders;
     for (auto& [tid, t] : tasks_)
       if (chosen(t->tgid)) (t->is_leader() ? leaders : threads).push_back(t->task.get());
+    threads.insert(threads.end(), last_threads.begin(), last_threads.end());
     for (auto& [leader, z] : zombies_)
       if (chosen(leader)) leaders.push_back(z.get());
     kill_and_reap(threads, leaders);

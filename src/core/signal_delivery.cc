@@ -5,6 +5,7 @@
 #include <cstring>
 #include <sys/syscall.h>
 
+#include "core/pid_namespace.h"
 #include "core/remote_syscalls.h"
 #include "core/tracee_abi.h"
 #include "util/fatal.h"
@@ -66,6 +67,21 @@ bool signal_is_fatal(Task& t, int sig) {
   }
   if (sig == SIGKILL) return true;
   return !signal_is_caught(t, sig) && !((proc_sigset(t.tid(), "SigIgn") >> (sig - 1)) & 1);
+}
+
+bool init_fault_needs_detach(Task& t, int sig) {
+  // A fault the program blocks or ignores is forced with the default action.
+  uint64_t bit = 1ull << (sig - 1);
+  bool caught = proc_sigset(t.tid(), "SigCgt") & bit;
+  bool blocked = proc_sigset(t.tid(), "SigBlk") & bit;
+  if (caught && !blocked) return false;
+  switch (sig) {
+    case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGTRAP: case SIGSYS:
+      break;
+    default:
+      return false;
+  }
+  return PidNamespace::inner_tid(t.tid()) == 1;
 }
 
 HandlerEntry deliver_to_handler(Task& t, int sig) {

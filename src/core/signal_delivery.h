@@ -39,6 +39,14 @@ bool signal_is_caught(Task& t, int sig);
 // ignored, and a default action that terminates (with or without a core).
 bool signal_is_fatal(Task& t, int sig);
 
+// Whether the fault signal `sig` (synchronous, forced by the kernel) kills
+// the task, which is the first process of its PID namespace, when it runs
+// untraced, while under ptrace the kernel ignores it: the kernel lifts such
+// an init's protection from fatal signals only for a fault it forces on an
+// untraced task. The fault takes effect if the tracer detaches the task
+// (it runs the instruction again), as the recorder and replay both do.
+bool init_fault_needs_detach(Task& t, int sig);
+
 // What became of a signal's delivery into its handler.
 struct HandlerEntry {
   enum class Kind {

@@ -34,7 +34,7 @@ std::string clone(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string clone3(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string sysfs(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string refused_clone(const SyscallArgs&, SyscallMemReader&, pid_t);
-std::string refused_unshare(const SyscallArgs&, SyscallMemReader&, pid_t);
+bool unshares_pid_ns(const SyscallArgs&);
 std::string refused_setns(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string refused_mmap(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string process_vm_readv(const SyscallArgs&, SyscallMemReader&, Out&);

@@ -393,7 +393,7 @@ constexpr Row kRows[] = {
     // in replay come from the trace, not from a mount namespace). A new PID
     // namespace is refused at record time: the tids its tasks see are not
     // the ones the recorder sees.
-    emulate("unshare").fds(fd_op(FdOp::Unshare, 0)).refuse_if(custom::refused_unshare),
+    emulate("unshare").fds(fd_op(FdOp::Unshare, 0)).execute_if(custom::unshares_pid_ns),
     emulate("setns").refuse_if(custom::refused_setns),
     emulate("sethostname"),
     emulate("setdomainname"),

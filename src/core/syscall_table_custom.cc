@@ -149,12 +149,28 @@ std::string iov_read(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
   return {};
 }
 
-// Recording follows a new task only where replay can make the same one.
+namespace {
+
+// Flag combinations copy_process refuses with EINVAL before it makes
+// anything: such a call fails whatever else it asks, and replay emulates
+// the failure.
+bool kernel_refuses_clone(uint64_t flags) {
+  auto both = [&](uint64_t a, uint64_t b) { return (flags & a) && (flags & b); };
+  return both(CLONE_NEWNS, CLONE_FS) || both(CLONE_NEWUSER, CLONE_FS) ||
+         ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND)) || ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM)) ||
+         both(CLONE_THREAD, CLONE_NEWUSER | CLONE_NEWPID);
+}
+
+}  // namespace
+
+// Recording follows a new task only where replay can make the same one. A
+// new PID namespace (CLONE_NEWPID) is made again in replay, and its tasks
+// get their recorded tids there (SyscallEvent.childNsTids).
 std::string refused_clone(const SyscallArgs& c, SyscallMemReader& mem, pid_t) {
   uint64_t flags = 0;
   if (!clone_flags(c, mem, &flags)) return {};  // the call fails with EFAULT
+  if (kernel_refuses_clone(flags)) return {};
   std::string name = c.nr == SYS_clone3 ? "clone3" : "clone";
-  if (flags & CLONE_NEWPID) return name + " into a new PID namespace (CLONE_NEWPID) is not supported yet";
   // The child would run unseen by the recorder, and replay could not make it.
   if (flags & CLONE_UNTRACED) return name + " of a child the recorder cannot trace (CLONE_UNTRACED) is not supported yet";
   if ((flags & CLONE_VM) && !(flags & (CLONE_THREAD | CLONE_VFORK)))
@@ -164,11 +180,11 @@ std::string refused_clone(const SyscallArgs& c, SyscallMemReader& mem, pid_t) {
   return {};
 }
 
-// A new PID namespace would give the tasks made after it tids the recorder
-// does not see.
-std::string refused_unshare(const SyscallArgs& c, SyscallMemReader&, pid_t) {
-  return (c.arg[0] & CLONE_NEWPID) ? "unshare into a new PID namespace is not supported yet" : std::string();
-}
+// unshare(CLONE_NEWPID) puts the caller's next children into a new PID
+// namespace: replay makes it again (only that namespace: the others reach
+// the program through recorded results), so that they get their recorded
+// tids there.
+bool unshares_pid_ns(const SyscallArgs& c) { return c.arg[0] & CLONE_NEWPID; }
 
 // setns with type 0 takes the namespace's type from the descriptor: a PID
 // namespace's, or a pidfd (which moves into all of a process's namespaces).
@@ -181,7 +197,8 @@ std::string refused_setns(const SyscallArgs& c, SyscallMemReader&, pid_t tid) {
     std::string target(link, n > 0 ? n : 0);
     pid_ns = target.rfind("pid:", 0) == 0 || target == "anon_inode:[pidfd]";
   }
-  return pid_ns ? "setns into a new PID namespace is not supported yet" : std::string();
+  // Replay has no such descriptor (opens are emulated) to enter the namespace with.
+  return pid_ns ? "setns into another PID namespace is not supported yet" : std::string();
 }
 
 // A perf_event descriptor's mapping is its ring buffer, which the kernel

@@ -33,6 +33,11 @@ Task::~Task() {
   if (alive_) kill();
 }
 
+void Task::detach() {
+  ptrace(PTRACE_DETACH, tid_, nullptr, nullptr);
+  alive_ = false;
+}
+
 void Task::reopen_mem() {
   std::string path = "/proc/" + std::to_string(tid_) + "/mem";
   mem_fd_ = ScopedFd(::open(path.c_str(), O_RDWR | O_CLOEXEC));

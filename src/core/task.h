@@ -136,6 +136,8 @@ class Task {
   void send_kill();
   // The tracee ended (reaped elsewhere, e.g. by wait()).
   void mark_dead() { alive_ = false; }
+  // Lets the stopped task go on untraced (it is no longer ours to end).
+  void detach();
 
  private:
   [[noreturn]] void fatal_unreadable(RemotePtr<> addr, size_t len);

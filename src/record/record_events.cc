@@ -18,6 +18,8 @@
 #include <x86intrin.h>
 #include <xxhash.h>
 
+#include "core/pid_namespace.h"
+#include "core/signal_delivery.h"
 #include "core/address_space.h"
 #include "core/remote_syscalls.h"
 #include "core/rr_page.h"
@@ -152,6 +154,7 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
   rt.in_syscall = true;
   rt.entry_recorded = false;
   rt.new_child = {};
+  rt.new_child_ns_tids.clear();
   const Registers& entry_regs_ = rt.entry_regs;
   int64_t nr = entry_regs_.syscallno();
   const SyscallDesc* desc = syscall_desc(nr);
@@ -247,6 +250,11 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     track_segv(rt, call);
     uint64_t flags = 0;
     if (desc->policy == ReplayPolicy::Clone && clone_flags(call, reader, &flags)) sc.setCloneFlags(flags);
+    if (desc->policy == ReplayPolicy::Clone && rt.new_child.value > 0 && !call.failed()) {
+      sc.setChildTid(rt.new_child.value);
+      auto inner = sc.initChildNsTids(rt.new_child_ns_tids.size());
+      for (size_t i = 0; i < rt.new_child_ns_tids.size(); ++i) inner.set(i, rt.new_child_ns_tids[i]);
+    }
     auto writes = sc.initWrites(ranges.size());
     for (size_t i = 0; i < ranges.size(); ++i) {
       std::string data(ranges[i].len, '\0');
@@ -491,6 +499,7 @@ Status RecordSession::on_signal(RecordTask& rt, int sig) {
       rt.injected.erase(it);
     }
   }
+  bool init_dies = sync && init_fault_needs_detach(t, sig);
   rt.pending_signal_frame = std::make_unique<capnp::MallocMessageBuilder>();
   auto frame = rt.pending_signal_frame->initRoot<trace::Frame>();
   frame.setEvent(next_event_);
@@ -501,8 +510,9 @@ Status RecordSession::on_signal(RecordTask& rt, int sig) {
   ev.setSynchronous(sync);
   regs_to_capnp(regs, ev.initRegs());
   ev.setDeliver(true);
-  rt.deliver_sig = sig;
   rt.last_event_regs = regs;
+  if (init_dies) return end_init_by_fault(rt, sig);
+  rt.deliver_sig = sig;
   return resume_running(rt);
 }
 
@@ -542,6 +552,28 @@ Status RecordSession::record_shm_attach(RecordTask& rt, const SyscallArgs& call,
     }
   }
   if (run_len) ranges.push_back({at + run_start, run_len});
+  return {};
+}
+
+Status RecordSession::end_init_by_fault(RecordTask& rt, int sig) {
+  RR_TRY(finish_frame(*rt.pending_signal_frame));
+  rt.pending_signal_frame.reset();
+  capnp::MallocMessageBuilder msg;
+  auto frame = msg.initRoot<trace::Frame>();
+  frame.setEvent(next_event_);
+  frame.setTid(rt.tid());
+  frame.initExit().setKilledBy(sig);
+  RR_TRY(finish_frame(msg));
+  rt.exit_recorded = true;
+  exiting_groups_.insert(rt.tgid);
+  // Untraced, it faults again and dies of it. Its end is not waited for:
+  // the kernel ends the rest of its namespace first, whose tasks are ours
+  // to reap.
+  RR_LOG("task %d, the first process of its PID namespace, dies of signal %d: detached", rt.tid(), sig);
+  uint64_t ns = PidNamespace::inode_of(rt.tid());
+  rt.task->detach();
+  namespace_ends(ns);
+  remove_task(rt.recorded());
   return {};
 }
 

@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 
 #include "core/address_space.h"
+#include "core/pid_namespace.h"
 #include "core/remote_syscalls.h"
 #include "core/signal_delivery.h"
 #include "core/rr_page.h"
@@ -640,6 +641,8 @@ Status RecordSession::record_entry(RecordTask& t) {
     TaskMemReader reader(*t.task);
     uint64_t flags = 0;
     if (clone_flags(call, reader, &flags)) ev.setCloneFlags(flags);
+    auto inner = ev.initChildNsTids(t.new_child_ns_tids.size());
+    for (size_t i = 0; i < t.new_child_ns_tids.size(); ++i) inner.set(i, t.new_child_ns_tids[i]);
   }
   t.entry_recorded = true;
   t.state = RecordTask::State::InKernel;
@@ -725,6 +728,10 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
     c.state = RecordTask::State::Ready;
   }
   parent.new_child = c.recorded();
+  // A task in a PID namespace the program created has a tid of its own
+  // there (and one in each namespace between), which replay gives it too.
+  std::vector<pid_t> ns_tids = PidNamespace::ns_tids(child);
+  parent.new_child_ns_tids.assign(ns_tids.empty() ? ns_tids.end() : ns_tids.begin() + 1, ns_tids.end());
   RR_TRY(resume_running(parent));
   // A vfork parent waits for its child's exec or exit.
   return settle_syscall(parent);
@@ -747,6 +754,12 @@ Status RecordSession::on_exec_event(RecordTask& t) {
   exiting_groups_.erase(t.tgid);
   running_ = &t;
   return resume_running(t);
+}
+
+void RecordSession::namespace_ends(uint64_t ns) {
+  if (ns == 0) return;
+  for (const auto& [tid, o] : tasks_)
+    if (PidNamespace::inode_of(o->tid()) == ns) exiting_groups_.insert(o->tgid);
 }
 
 Status RecordSession::on_task_end(RecordTask& t, const WaitStatus& status, bool at_exit_stop) {
@@ -780,12 +793,23 @@ Status RecordSession::on_task_end(RecordTask& t, const WaitStatus& status, bool 
     initial_ended_ = true;
   }
   if (at_exit_stop) {
+    // The last thread of the first process of a PID namespace.
+    bool ns_init = thread_count(t.tgid) == 1 && PidNamespace::in_ns_init_process(t.tid());
+    uint64_t ns = ns_init ? PidNamespace::inode_of(t.tid()) : 0;
     t.task->try_resume(ResumeHow::Cont);
+    namespace_ends(ns);
     if (tid == t.tgid && thread_count(t.tgid) > 1) {
       // A leader ends for good only with its last thread.
       running_ = nullptr;
       open_echo_gate(t);
       keep_zombie_leader(tid);
+      return {};
+    }
+    if (ns_init) {
+      // The first process of a PID namespace ends once the kernel has
+      // ended the rest of its namespace, whose ends are ours to see first.
+      // Its own end is taken as it comes (it has no thread left to wake).
+      remove_task(tid);
       return {};
     }
     // What the kernel does as a thread ends (clearing its tid word, waking

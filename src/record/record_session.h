@@ -58,6 +58,7 @@ struct RecordTask : SessionTask {
   bool exec_seen = false;             // PTRACE_EVENT_EXEC seen during the current syscall
   bool exit_recorded = false;         // its ExitEvent is written
   RecordedTid new_child;              // the task the current clone-family syscall created
+  std::vector<pid_t> new_child_ns_tids;  // its tids in PID namespaces below ours (NSpid after the first)
   Registers entry_regs;               // registers at the current syscall's entry
   Registers last_event_regs;          // registers when its last event ended
   int deliver_sig = 0;                // signal to pass at the next resume
@@ -147,6 +148,10 @@ class RecordSession : public Session<RecordTask> {
   Status on_syscall_entry(RecordTask& t);
   Status on_syscall_exit(RecordTask& t);
   Status on_signal(RecordTask& t, int sig);
+  // The first process of a PID namespace got a fault it dies of untraced
+  // (init_fault_needs_detach): its signal and exit are recorded, and it is
+  // detached to die of it.
+  Status end_init_by_fault(RecordTask& rt, int sig);
   Status on_new_task(RecordTask& parent, int event);
   Status on_exec_event(RecordTask& t);
   Status on_task_end(RecordTask& t, const WaitStatus& status, bool at_exit_stop);
@@ -209,6 +214,11 @@ class RecordSession : public Session<RecordTask> {
   std::string exe_path_;
   std::map<pid_t, int> early_stops_;     // stops of new tasks seen before their parent's clone event
   std::set<RecordedTid> exiting_groups_; // processes in exit_group or a fatal signal
+  // The first process of a PID namespace is ending (its last thread was let
+  // go): the kernel kills every other process of the namespace (`ns`, the
+  // inode of its /proc/TID/ns/pid), so none of them may make an event any
+  // more (replay, where the namespace dies at once, could not follow).
+  void namespace_ends(uint64_t ns);
   RecordTask* running_ = nullptr;
   const RecordTask* echo_writer_ = nullptr;  // the echo gate's holder (writes_to_echo)
   std::optional<std::pair<dev_t, ino_t>> output_files_[2];  // rr's stdout and stderr at the start

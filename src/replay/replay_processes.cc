@@ -41,6 +41,17 @@ namespace rr {
 Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reader ev, ReplayTask& rt) {
   Task& t = *rt.task;
   RecordedTid recorded = rt.recorded();
+  if (!rt.end_seen && t.alive() && !rt.exiting && ev.getKilledBy() > 0 && ev.getKilledBy() < 64 &&
+      init_fault_needs_detach(t, ev.getKilledBy())) {
+    // As in the recording: detached, it faults again and dies of it, and
+    // the kernel ends the rest of its namespace, whose ends follow.
+    RR_LOG("task %d, the first process of its PID namespace, dies of signal %d: detached", recorded.value,
+           ev.getKilledBy());
+    rt.pending_sig = 0;
+    t.detach();
+    forget_task(recorded);
+    return {};
+  }
   if (!rt.end_seen && t.alive()) {
     if (!rt.exiting) {
       // Killed from outside: by SIGKILL (kill is emulated, so send it now),
@@ -66,6 +77,9 @@ Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reade
   }
   WaitStatus status = rt.end_status;
   bool at_exit_stop = rt.end_seen && rt.end_is_exit_stop;
+  // As in the recording (RecordSession::on_task_end), the end of the last
+  // thread of such a process comes after the rest of its namespace's.
+  bool ns_init = at_exit_stop && thread_count(rt.tgid) == 1 && PidNamespace::in_ns_init_process(t.tid());
   int code = status.exited() ? status.exit_code() : 0;
   int killed = status.killed() ? status.term_sig() : 0;
   if (ev.getKilledBy() != killed || (!killed && ev.getExitCode() != code))
@@ -79,18 +93,31 @@ Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reade
     leader_outlived = recorded == rt.tgid && thread_count(rt.tgid) > 1;
     // What the kernel does as a thread ends (clearing its tid word) is done
     // before the next event, as in the recording.
-    if (!leader_outlived) t.wait_until_ended();
+    if (!leader_outlived && !ns_init) t.wait_until_ended();
   }
   if (leader_outlived)
     keep_zombie_leader(recorded);
+  else if (ns_init)
+    ending_inits_.push_back(std::move(take_task(recorded)->task));
   else
     forget_task(recorded);
+  reap_ending_inits();
   if (recorded == initial_tid_) {
     exited_ = true;
     exit_code_ = code;
     killed_by_ = killed;
   }
   return {};
+}
+
+void ReplaySession::reap_ending_inits() {
+  std::erase_if(ending_inits_, [](const std::unique_ptr<Task>& t) {
+    int status = 0;
+    pid_t r = waitpid(t->tid(), &status, WNOHANG | __WALL);
+    if (r == 0 || (r > 0 && !WIFEXITED(status) && !WIFSIGNALED(status))) return false;
+    t->mark_dead();
+    return true;
+  });
 }
 
 bool ReplaySession::wait_for_end_stop(ReplayTask& rt, WaitStatus* other) {
@@ -127,18 +154,18 @@ struct CloneRun {
   struct clone_args args;
 };
 
-// `want_tid` > 0: run it as clone3 with set_tid (its arguments in the rr
-// scratch page); else as the recorded call, with `run_flags` (a fork for a
-// vfork that is not kept).
+// `want` not empty: run it as clone3 with set_tid `want` (innermost
+// namespace first; its arguments in the rr scratch page); else as the
+// recorded call, with `run_flags` (a fork for a vfork that is not kept).
 Result<CloneRun> prepare_clone_run(Task& t, const SyscallArgs& call, const Registers& entry, uint64_t run_flags,
-                                   bool vfork, pid_t want_tid) {
+                                   bool vfork, const std::vector<pid_t>& want) {
   CloneRun run;
   run.regs = entry;
   run.nr = call.nr;
   Registers& r = run.regs;
   struct clone_args& args = run.args;
   memset(&args, 0, sizeof(args));
-  if (want_tid > 0) {
+  if (!want.empty()) {
     if (call.nr == SYS_clone3) {
       size_t size = std::min<uint64_t>(call.arg[1], sizeof(args));
       if (size < CLONE_ARGS_SIZE_VER0 || !t.read_mem(RemotePtr<struct clone_args>(call.arg[0]), &args, size))
@@ -162,11 +189,11 @@ Result<CloneRun> prepare_clone_run(Task& t, const SyscallArgs& call, const Regis
     run.ctid = args.child_tid;
     RemotePtr<int32_t> want_at = (kCloneArgsAt + 1).cast<int32_t>();
     args.set_tid = want_at.as_int();
-    args.set_tid_size = 1;
+    args.set_tid_size = want.size();
     args.cgroup = 0;
-    run.saved_scratch = t.read_bytes(kCloneArgsAt, sizeof(args) + sizeof(pid_t));
+    run.saved_scratch = t.read_bytes(kCloneArgsAt, sizeof(args) + want.size() * sizeof(pid_t));
     t.write_val(kCloneArgsAt, args);
-    t.write_val(want_at, want_tid);
+    t.write_mem(want_at, want.data(), want.size() * sizeof(pid_t));
     run.nr = SYS_clone3;
     r.set_arg(0, kCloneArgsAt.as_int());
     r.set_arg(1, sizeof(args));
@@ -194,7 +221,8 @@ Result<CloneRun> prepare_clone_run(Task& t, const SyscallArgs& call, const Regis
 
 }  // namespace
 
-Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, RecordedTid recorded_child, bool keep_vfork) {
+Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, RecordedTid recorded_child,
+                                    std::vector<pid_t> ns_tids, bool keep_vfork) {
   Task& t = *rt.task;
   Registers entry = t.regs();
   SyscallArgs call = syscall_args(entry.syscallno(), entry);
@@ -206,6 +234,7 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, Reco
   // program does not know; the recorded number is written instead.
   // Namespaces the recorded task entered are not entered here: their
   // effects reached the program only through recorded results.
+  // A new PID namespace is made again: its tasks get their recorded tids there.
   const uint64_t kNamespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWNET |
                                CLONE_NEWCGROUP | CLONE_NEWTIME;
   uint64_t run_flags = flags & ~(uint64_t)(CLONE_PIDFD | kNamespaces);
@@ -217,8 +246,15 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, Reco
   // In replay's PID namespace every clone runs as clone3 with set_tid, so
   // the new task gets its recorded tid (and the kernel writes that tid
   // wherever it writes one: tid words, robust futexes).
+  // In a namespace the program made, the task has a tid in each namespace
+  // from its own out to replay's: set_tid lists them innermost first.
   bool exact = ns_ != nullptr && recorded_child.value > 1;
-  auto prepared = prepare_clone_run(t, call, entry, run_flags, vfork, exact ? recorded_child.value : 0);
+  std::vector<pid_t> want;
+  if (exact) {
+    want.assign(ns_tids.rbegin(), ns_tids.rend());
+    want.push_back(recorded_child.value);
+  }
+  auto prepared = prepare_clone_run(t, call, entry, run_flags, vfork, want);
   if (!prepared.ok()) return divergence(f, prepared.error().message);
   CloneRun& run = prepared.value();
   Registers& r = run.regs;
@@ -235,8 +271,8 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, Reco
     if (!(exact && attempt == 0 && st.is_syscall_stop())) break;
     // The recorded tid is taken (by a task replay has not reaped, say):
     // any tid will do, translated like any other.
-    RR_LOG("clone3 with set_tid %d failed (%lld); the task gets another tid", recorded_child.value,
-           (long long)t.regs().syscall_result());
+    RR_LOG("clone3 with set_tid %d (%zu levels) failed (%lld); the task gets another tid", recorded_child.value,
+           want.size(), (long long)t.regs().syscall_result());
     args.set_tid = 0;
     args.set_tid_size = 0;
     t.write_mem(RemotePtr<>(kRrScratch), &args, sizeof(args));
@@ -267,6 +303,7 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, Reco
   RR_LOG("task %d is %d in replay's namespace (live %d)", recorded_child.value, PidNamespace::inner_tid(live_child), live_child);
   auto child = std::make_unique<ReplayTask>();
   child->task = std::make_unique<Task>(live_child, recorded_child);
+  child->ns_tids = std::move(ns_tids);
   WaitStatus cst(cstatus);
   if (!cst.stopped()) return divergence(f, "the new task ended at once: " + cst.describe());
   Task& c = *child->task;
@@ -280,10 +317,35 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, Reco
   // stopped yet, so they are cleared when the child leaves it.
   if (vfork && !saved_scratch.empty()) t.write_mem(RemotePtr<>(kRrScratch), saved_scratch.data(), saved_scratch.size());
   // The kernel wrote the live tid; the program saw the recorded one.
-  if ((flags & CLONE_CHILD_SETTID) && ctid) c.write_val(RemotePtr<int32_t>(ctid), recorded_child.value);
+  if ((flags & CLONE_CHILD_SETTID) && ctid)
+    c.write_val(RemotePtr<int32_t>(ctid), child->ns_tids.empty() ? recorded_child.value : child->ns_tids.back());
   if (!saved_scratch.empty() && !(run_flags & CLONE_VM)) c.write_mem(RemotePtr<>(kRrScratch), saved_scratch.data(), saved_scratch.size());
   child->filtered = rt.filtered;
   add_clone(rt, std::move(child), flags);
+  return {};
+}
+
+Status ReplaySession::replay_unshare_pid_ns(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt) {
+  Task& t = *rt.task;
+  Registers entry = t.regs();
+  // The other namespaces reach the program only through recorded results;
+  // a new user namespace would take replay's rights away.
+  Registers r = entry;
+  r.set_arg(0, CLONE_NEWPID);
+  WaitStatus st;
+  if (!reenter_syscall(rt, r, SYS_unshare, &st))
+    return divergence(f, "re-executing unshare did not reach its entry: " + describe_stop(st));
+  t.resume(ResumeHow::Syscall);
+  st = wait_filtered(rt, ResumeHow::Syscall);
+  if (!st.is_syscall_stop()) return divergence(f, "unshare did not return: " + describe_stop(st));
+  Registers after = t.regs();
+  if (after.syscall_result() != 0)
+    return divergence(f, "unshare(CLONE_NEWPID) failed in replay (" + std::string(strerror((int)-after.syscall_result())) +
+                             "), succeeded in the recording");
+  after.set_arg(0, entry.arg(0));
+  t.set_regs(after);
+  rt.children_in_new_pid_ns = true;
+  finish_emulated(t, sc);
   return {};
 }
 
@@ -328,9 +390,10 @@ ReplaySession::ExecKept ReplaySession::kept_by_exec(const Task& t) {
   return {proc_sigset(t.tid(), "SigIgn"), proc_sigset(t.tid(), "SigBlk")};
 }
 
-Result<std::unique_ptr<Task>> ReplaySession::spawn_exec_process(RecordedTid recorded, ExecKept kept) {
+Result<std::unique_ptr<Task>> ReplaySession::spawn_exec_process(RecordedTid recorded, ExecKept kept, int ns_fd,
+                                                                const std::vector<pid_t>& ns_tids) {
   uint64_t ignored = kept.ignored, blocked = kept.blocked;
-  RR_ASSIGN_OR_RETURN(std::unique_ptr<Task> fresh, spawn_process(recorded));
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<Task> fresh, spawn_process(recorded, ns_fd, ns_tids));
   Task& t = *fresh;
   {
     RemoteSyscalls rs(t);
@@ -346,9 +409,28 @@ Result<std::unique_ptr<Task>> ReplaySession::spawn_exec_process(RecordedTid reco
   return fresh;
 }
 
+std::vector<pid_t> ReplaySession::program_ns_tids(pid_t live) const {
+  std::vector<pid_t> all = PidNamespace::ns_tids(live);
+  size_t own = ns_ ? (size_t)ns_->level() + 1 : 1;  // ours and replay's, then the program's
+  return all.size() > own ? std::vector<pid_t>(all.begin() + own, all.end()) : std::vector<pid_t>{};
+}
+
 Status ReplaySession::detach_vfork_child(ReplayTask& rt) {
   Task& old = *rt.task;
-  RR_ASSIGN_OR_RETURN(std::unique_ptr<Task> fresh, spawn_exec_process(old.recorded_tid(), kept_by_exec(old)));
+  if (PidNamespace::in_ns_init_process(old.tid()))
+    return make_error(ErrorKind::Unsupported,
+                      "an exec of a vfork child that is the first process of a PID namespace cannot be replayed yet "
+                      "(replay rebuilds such a child in a fresh process, and the namespace ends with the old one)");
+  // A process of a PID namespace the program made stays in it (its
+  // children go there, its namespace's end ends it).
+  ScopedFd ns_fd;
+  if (!rt.ns_tids.empty()) {
+    std::string path = "/proc/" + std::to_string(old.tid()) + "/ns/pid";
+    ns_fd = ScopedFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns_fd.is_open()) return make_error("cannot open " + path + ": " + errno_text());
+  }
+  RR_ASSIGN_OR_RETURN(std::unique_ptr<Task> fresh,
+                      spawn_exec_process(old.recorded_tid(), kept_by_exec(old), ns_fd.get(), rt.ns_tids));
   end_thread(old);
   rt.task = std::move(fresh);
   rt.vfork_parent = {};
@@ -362,12 +444,28 @@ Status ReplaySession::exec_from_thread(ReplayTask& rt) {
   // The kernel ends every other thread and hands the leader's tid to this
   // one. Replay ends the whole process and builds the new image in a fresh
   // one that has the leader's pid.
+  if (PidNamespace::in_ns_init_process(rt.task->tid()))
+    return make_error(ErrorKind::Unsupported,
+                      "an exec from a thread of the first process of a PID namespace cannot be replayed yet "
+                      "(replay rebuilds the process in a fresh one, and the namespace ends with the old one)");
   std::unique_ptr<ReplayTask> self = take_task(former);
   ExecKept kept = kept_by_exec(*self->task);
+  // The process's namespace outlives it (its init is another process): the
+  // fresh one goes there, with the leader's tids.
+  ScopedFd ns_fd;
+  if (!self->ns_tids.empty()) {
+    std::string path = "/proc/" + std::to_string(self->task->tid()) + "/ns/pid";
+    ns_fd = ScopedFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns_fd.is_open()) return make_error("cannot open " + path + ": " + errno_text());
+    const ReplayTask* leader = find_task(tgid);
+    const Task* live_leader = leader ? leader->task.get() : zombie(tgid);
+    self->ns_tids = live_leader ? program_ns_tids(live_leader->tid()) : std::vector<pid_t>{};
+  }
   // A thread, reaped before its leader (the SIGKILL ends its whole process).
   self->task->kill();
   kill_processes(tgid);
-  RR_ASSIGN_OR_RETURN(self->task, spawn_exec_process(RecordedTid{tgid}, kept));
+  RR_ASSIGN_OR_RETURN(self->task, spawn_exec_process(RecordedTid{tgid}, kept, ns_fd.get(), self->ns_tids));
+  if (ns_fd.is_open() && self->ns_tids.empty()) self->ns_tids = program_ns_tids(self->task->tid());
   add_task(std::move(self));
   return {};
 }

@@ -144,10 +144,21 @@ Result<std::optional<FrameData>> ReplaySession::take_next() {
   return f;
 }
 
+std::string ReplaySession::pid_namespace_refusal() const {
+  for (const auto& [tid, rt] : tasks_)
+    if (rt->in_program_pid_ns())
+      return "task " + std::to_string(tid.value) +
+             (rt->ns_tids.empty() ? " makes its children in a PID namespace the program created"
+                                  : " lives in a PID namespace the program created") +
+             ", which checkpoints and copies of a replay cannot rebuild yet";
+  return {};
+}
+
 bool ReplaySession::can_checkpoint() const { return emulated_files_.empty() && at_rest(); }
 
 bool ReplaySession::at_rest() const {
   if (tasks_.empty() || has_zombies() || current_event_ < 1 || maps_shm_segment()) return false;
+  if (!pid_namespace_refusal().empty() || !ending_inits_.empty()) return false;
   std::map<RecordedTid, const FdTable*> tables;  // by process
   for (const auto& [tid, rt] : tasks_) {
     if (!rt->task->alive() || rt->exiting || rt->end_seen || rt->in_exec || rt->in_vfork || rt->vfork_parent.value ||
@@ -255,12 +266,28 @@ ReplaySession::ReplaySession(std::unique_ptr<TraceReader> reader)
     : reader_(std::move(reader)), ns_(PidNamespace::root()) {}
 
 // The tracees end before the namespace they live in (ns_) is let go.
-ReplaySession::~ReplaySession() { kill_processes(std::nullopt); }
+ReplaySession::~ReplaySession() {
+  // An ending init waits for the rest of its namespace: reaped after it.
+  std::vector<Task*> inits;
+  for (auto& t : ending_inits_) inits.push_back(t.get());
+  kill_processes(std::nullopt, inits);
+}
 
-Result<std::unique_ptr<Task>> ReplaySession::spawn_process(RecordedTid recorded) {
+Result<std::unique_ptr<Task>> ReplaySession::spawn_process(RecordedTid recorded, int ns_fd,
+                                                           const std::vector<pid_t>& ns_tids) {
   fflush(stdout);
   fflush(stderr);
-  pid_t pid = ns_ ? ns_->fork_as(recorded.value) : fork();
+  pid_t pid;
+  if (ns_fd >= 0) {
+    std::vector<pid_t> want;
+    if (ns_ && !ns_tids.empty()) {
+      want.assign(ns_tids.rbegin(), ns_tids.rend());
+      want.push_back(recorded.value);
+    }
+    pid = PidNamespace::fork_into(ns_fd, want);
+  } else {
+    pid = ns_ ? ns_->fork_as(recorded.value) : fork();
+  }
   if (pid < 0) return make_error("fork: " + errno_text());
   if (pid == 0) {
     std::optional<struct rlimit> stack;

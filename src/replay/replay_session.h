@@ -77,6 +77,13 @@ struct ReplayTask : SessionTask {
   // so a failed call replay would run again is emulated instead. Children
   // inherit it, exec keeps it.
   bool filtered = false;
+  // PID namespaces the program made (a checkpoint or an in-memory copy
+  // cannot rebuild them yet): the task's tids in those below replay's own,
+  // outermost first, its own last (empty: it lives in replay's), and
+  // whether its next children go into a new one (unshare(CLONE_NEWPID)).
+  std::vector<pid_t> ns_tids;
+  bool children_in_new_pid_ns = false;
+  bool in_program_pid_ns() const { return !ns_tids.empty() || children_in_new_pid_ns; }
 };
 
 // A signal the event just applied stopped a task with, about to be
@@ -173,6 +180,10 @@ class ReplaySession : public Session<ReplayTask> {
   // a checkpoint file cannot hold them yet, so none is taken from their
   // first use on.
   bool uses_emulated_files() const { return !emulated_files_.empty(); }
+  // Why no checkpoint can be taken while the program has PID namespaces of
+  // its own (a task in one, or about to make children in one); empty when
+  // it has none.
+  std::string pid_namespace_refusal() const;
   // Where the next event's frame starts in the events stream.
   // Inside an event (a debugger stopped in its user code), that event's.
   StreamPos next_frame_position() const;
@@ -186,7 +197,10 @@ class ReplaySession : public Session<ReplayTask> {
   // namespace, a new thread inside `leader`'s process (clone3 run inside
   // it), and the adoption of rebuilt tasks: a process's first thread with
   // its fd table, and then its other threads.
-  Result<std::unique_ptr<Task>> spawn_process(RecordedTid recorded);
+  // With `ns_fd` (a PID namespace the program made), the process goes
+  // there instead, with the tids `ns_tids` there when they are free.
+  Result<std::unique_ptr<Task>> spawn_process(RecordedTid recorded, int ns_fd = -1,
+                                              const std::vector<pid_t>& ns_tids = {});
   Result<std::unique_ptr<Task>> clone_thread(Task& leader, RecordedTid recorded);
   ReplayTask& adopt_process(std::unique_ptr<ReplayTask> leader, std::shared_ptr<FdTable> fds) {
     return add_process(std::move(leader), std::move(fds));
@@ -281,7 +295,12 @@ class ReplaySession : public Session<ReplayTask> {
   // real (a vfork as a fork), and adopts the new task as `recorded_child`.
   // With `keep_vfork` a vfork stays one (the parent is left inside the
   // kernel, in_vfork); else it runs as a fork.
-  Status execute_clone(trace::Frame::Reader f, ReplayTask& rt, RecordedTid recorded_child, bool keep_vfork);
+  // `ns_tids`: the child's tids in the program's PID namespaces
+  // (SyscallEvent.childNsTids).
+  Status execute_clone(trace::Frame::Reader f, ReplayTask& rt, RecordedTid recorded_child, std::vector<pid_t> ns_tids,
+                       bool keep_vfork);
+  // unshare with CLONE_NEWPID, run again with that flag alone.
+  Status replay_unshare_pid_ns(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt);
   // Replays an execve: the new image replaces the old one in place, or in a
   // fresh process for a vfork child (whose memory is its parent's).
   Status replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace::ExecImage::Reader image);
@@ -296,7 +315,11 @@ class ReplaySession : public Session<ReplayTask> {
   static ExecKept kept_by_exec(const Task& t);
   // A fresh process, as the recorded pid `recorded`, with `kept` set: a new
   // image goes there.
-  Result<std::unique_ptr<Task>> spawn_exec_process(RecordedTid recorded, ExecKept kept);
+  Result<std::unique_ptr<Task>> spawn_exec_process(RecordedTid recorded, ExecKept kept, int ns_fd,
+                                                   const std::vector<pid_t>& ns_tids);
+  // A live task's tids in the PID namespaces the program made (its NSpid
+  // after the supervisor's and replay's own), outermost first.
+  std::vector<pid_t> program_ns_tids(pid_t live) const;
   // An execve from a thread other than the leader: the process is replaced
   // by a fresh one, and `rt` becomes its only thread, with the leader's tid.
   Status exec_from_thread(ReplayTask& rt);
@@ -351,6 +374,11 @@ class ReplaySession : public Session<ReplayTask> {
   // Where new tasks go, to get their recorded tids (nullptr: translated).
   // A clone's is nested in its source's.
   std::shared_ptr<PidNamespace> ns_;
+  // First processes of PID namespaces the program made whose end is under
+  // way: the kernel ends them once the rest of their namespace is gone.
+  // Reaped as they end (reap_ending_inits), or killed with the session.
+  std::vector<std::unique_ptr<Task>> ending_inits_;
+  void reap_ending_inits();
   std::optional<FrameData> lookahead_;
   StreamPos next_frame_pos_;       // position of the frame after current_event_
   std::set<std::string> shared_files_;

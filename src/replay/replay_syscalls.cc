@@ -129,6 +129,16 @@ Registers ReplaySession::execute_in_place(ReplayTask& rt) {
   return t.regs();
 }
 
+namespace {
+
+std::vector<pid_t> to_vector(capnp::List<int32_t>::Reader list) {
+  std::vector<pid_t> out;
+  for (int32_t v : list) out.push_back(v);
+  return out;
+}
+
+}  // namespace
+
 Status ReplaySession::reach_syscall_entry(trace::Frame::Reader f, int64_t nr, trace::Registers::Reader expected,
                                           ReplayTask& rt) {
   Task& t = *rt.task;
@@ -156,7 +166,8 @@ Status ReplaySession::apply_syscall_entry(trace::Frame::Reader f, trace::Syscall
   const SyscallDesc* desc = syscall_desc(nr);
   if (desc && desc->policy == ReplayPolicy::Clone && ev.getChildTid() > 0) {
     // A vfork parent waits while its child runs: the child must exist now.
-    RR_TRY(execute_clone(f, rt, RecordedTid{ev.getChildTid()}, true));
+    std::vector<pid_t> ns_tids = to_vector(ev.getChildNsTids());
+    RR_TRY(execute_clone(f, rt, RecordedTid{ev.getChildTid()}, std::move(ns_tids), true));
     rt.where = ReplayTask::Where::CloneDone;
   }
   return {};
@@ -211,8 +222,14 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
   } else switch (desc->policy) {
     case ReplayPolicy::Emulate:
     case ReplayPolicy::Unsupported:
-      if (desc->executed_when && desc->executed_when(syscall_args(nr, t.regs()))) {
+      // A failed unshare changed nothing, and replay, which keeps out of
+      // the program's user namespaces, may have the right it lacked.
+      if (desc->executed_when && desc->executed_when(syscall_args(nr, t.regs())) && !(nr == SYS_unshare && failed)) {
         ++counters_.executed;
+        if (nr == SYS_unshare) {
+          RR_TRY(replay_unshare_pid_ns(f, sc, rt));
+          break;
+        }
         Registers after = execute_in_place(rt);
         RR_TRY(check_result(f, sc, after.syscall_result()));
         finish_emulated(t, sc);
@@ -297,7 +314,12 @@ Status ReplaySession::replay_clone_call(trace::Frame::Reader f, trace::SyscallEv
   Task& t = *rt.task;
   int64_t result = sc.getResult();
   bool failed = result < 0 && result >= -4095;
-  if (!failed && where != ReplayTask::Where::CloneDone) RR_TRY(execute_clone(f, rt, RecordedTid{(pid_t)result}, false));
+  if (!failed && where != ReplayTask::Where::CloneDone) {
+    // Traces before 1.5 have no childTid: the result is the child then.
+    RecordedTid child{sc.getChildTid() ? sc.getChildTid() : (pid_t)result};
+    std::vector<pid_t> ns_tids = to_vector(sc.getChildNsTids());
+    RR_TRY(execute_clone(f, rt, child, std::move(ns_tids), false));
+  }
   if (rt.in_vfork) {
     // The parent returns once its child has exec'd or ended. A child
     // whose execve entry was an event of its own is inside an exec that

@@ -138,6 +138,14 @@ struct SyscallEvent {
                               # (FdTable::Kind numbers)
   fileChanges @12 :List(FileChange);  # format 1.6 on: what the call did to files that
                               # replay emulates (shared-files), in order
+  childTid @13 :Int32;        # format 1.7 on: for fork, vfork, clone, clone3 that made a task,
+                              # the task (its tid as the recorder saw it); `result` is its pid
+                              # as the caller saw it, which differs in a PID namespace the
+                              # program created. 0 in older traces: `result` is the task
+  childNsTids @14 :List(Int32);  # format 1.7 on, with childTid: the new task's tids in the PID
+                              # namespaces below the recorder's, outermost first, its own
+                              # namespace's last (the NSpid line of /proc/TID/status after
+                              # its first field); empty when it lives in the recorder's
 }
 
 # A change a syscall (write, pwrite64, ftruncate, fallocate...) made to a file
@@ -178,6 +186,7 @@ struct SyscallEntryEvent {
                               # which replay creates at this event because it runs next
   cloneFlags @3 :UInt64;      # with childTid: the call's clone flags (CLONE_THREAD: a thread,
                               # not a process); 0 in traces before it was kept
+  childNsTids @4 :List(Int32);  # with childTid (format 1.7 on): as SyscallEvent.childNsTids
 }
 
 # A signal delivered to the tracee.

@@ -24,7 +24,9 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // (System V shared memory), RdtscEvent.segvReblocked and segvHandler;
 // 1.6: SyscallEvent.fileChanges, shared-files lists every file replay
 // emulates, sparse sums ('z') in sums
-constexpr uint32_t kTraceFormatMinor = 6;
+// 1.7: SyscallEvent.childTid and childNsTids, SyscallEntryEvent.childNsTids
+// (tasks in PID namespaces the program created)
+constexpr uint32_t kTraceFormatMinor = 7;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();

@@ -234,6 +234,10 @@ def cases(d):
         "bash_script": (["bash", "-c", BASH_SCRIPT], None),
         "asan": (["env", "ASAN_OPTIONS=detect_leaks=0", os.path.join(d, "asan")], None),
         "asan_error": (["env", "ASAN_OPTIONS=detect_leaks=0", os.path.join(d, "asan"), "overflow"], None),
+        # PID namespaces the program makes: a shell as pid 1 of a new one,
+        # with a /proc of its own, and what ps sees there.
+        "unshare_pid": (["unshare", "-U", "-r", "--pid", "--fork", "--mount-proc", "sh", "-c",
+                         "echo $$; ps -o pid,ppid,comm; cut -d' ' -f1,4 /proc/self/stat"], None),
     }
 
 

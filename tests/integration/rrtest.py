@@ -93,6 +93,8 @@ def check_clones(args, trace, events):
         c = max(1, e // 2)
         a = run([args.rr, "state", "--clone-at", str(c), "-g", str(e), "--ignore-pcp", trace], timeout=args.timeout)
         b = run([args.rr, "state", "-g", str(e), "--ignore-pcp", trace], timeout=args.timeout)
+        if a.returncode != 0 and b.returncode == 0 and b"a PID namespace the program created" in a.stderr:
+            continue  # copies refuse such states, saying so (README, "What works today")
         if a.returncode != 0 or b.returncode != 0:
             fatal("rr state --clone-at %d -g %d failed: %s | %s" % (c, e, show(a.stderr), show(b.stderr)))
         if a.stdout != b.stdout:
