@@ -79,7 +79,8 @@ Result<Start> find_start(const std::string& dir, unsigned long long go, pid_t ex
       s.process = exec_pid;
       s.exe = exe_file;
       found = true;
-    } else if (fork_pid && fr.which() == trace::Frame::SYSCALL && fr.getSyscall().getResult() == fork_pid &&
+    } else if (fork_pid && fr.which() == trace::Frame::SYSCALL &&
+               (fr.getSyscall().getChildTid() ? fr.getSyscall().getChildTid() : fr.getSyscall().getResult()) == fork_pid &&
                !(fr.getSyscall().getCloneFlags() & CLONE_THREAD) && fr.getSyscall().getCloneFlags() != 0) {
       s.mark.event = fr.getEvent();
       s.process = fork_pid;
