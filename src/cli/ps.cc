@@ -84,7 +84,7 @@ int cmd_ps(const Args& args) {
       case trace::Frame::SYSCALL: {
         auto sc = f.getSyscall();
         // The result is the pid the caller saw, another in a PID namespace
-        // the program made; childTid (format 1.6 on) is the recorder's.
+        // the program made; childTid (format 1.7 on) is the recorder's.
         pid_t child = sc.getChildTid() ? sc.getChildTid() : (pid_t)sc.getResult();
         if (sc.getCloneFlags() && sc.getResult() > 0) add_task(tid, child, sc.getCloneFlags());
         if (sc.hasImage() && tgid.count(tid)) procs[tgid[tid]].argv = argv_of(sc.getImage());
