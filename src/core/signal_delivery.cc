@@ -120,6 +120,17 @@ void write_frame_state(Task& t, const FrameKernelState& s) {
   t.write_mem(addr, s.fpu.data(), s.fpu.size());
 }
 
+bool segv_action(Task& t, uint64_t* handler, uint64_t* flags) {
+  uint64_t action[4] = {};
+  RemoteSyscalls rs(t);
+  RemotePtr<> at = rs.scratch(action, sizeof(action));
+  if (rs.syscall(SYS_rt_sigaction, {SIGSEGV, 0, at.as_int(), sizeof(uint64_t)}) != 0) return false;
+  if (!t.read_mem(at, action, sizeof(action))) return false;
+  *handler = action[0];
+  *flags = action[1];
+  return true;
+}
+
 void restore_segv_handler(Task& t, uint64_t handler) {
   // The kernel's struct sigaction: handler, flags, restorer, mask.
   uint64_t action[4] = {};

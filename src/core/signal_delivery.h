@@ -78,5 +78,7 @@ void write_frame_state(Task& t, const FrameKernelState& state);
 // Sets the handler of SIGSEGV back to `handler`, keeping its flags, mask
 // and restorer: after a forced SIGSEGV (the rdtsc trap) reset it.
 void restore_segv_handler(Task& t, uint64_t handler);
+// SIGSEGV's handler and flags as the kernel holds them for `t`'s process.
+bool segv_action(Task& t, uint64_t* handler, uint64_t* flags);
 
 }  // namespace rr

@@ -68,6 +68,8 @@ std::string perf_event_open(const SyscallArgs&, SyscallMemReader&, Out&);
 // SECCOMP_GET_NOTIF_SIZES stores.
 int seccomp_filter_arg(const SyscallArgs&);
 std::string refused_seccomp(const SyscallArgs&, SyscallMemReader&, pid_t);
+// prctl: PR_SET_TSC (the recorder's rdtsc trap), then refused_seccomp.
+std::string refused_prctl(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string seccomp(const SyscallArgs&, SyscallMemReader&, Out&);
 // A number above the table: only the kernel's -ENOSYS can be recorded.
 std::string unknown_number(const SyscallArgs&, SyscallMemReader&, Out&);

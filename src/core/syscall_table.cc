@@ -369,7 +369,7 @@ constexpr Row kRows[] = {
     emulate("personality"),
     emulate("capget", custom::capget, Failure::MayWrite),
     emulate("capset"),
-    emulate("prctl", custom::prctl).refuse_if(custom::refused_seccomp).filter_at(custom::seccomp_filter_arg),
+    emulate("prctl", custom::prctl).refuse_if(custom::refused_prctl).filter_at(custom::seccomp_filter_arg),
     execute_same("arch_prctl", custom::arch_prctl),
     execute_same("set_tid_address"),
     execute_same("set_robust_list"),

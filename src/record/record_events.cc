@@ -234,7 +234,9 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
 
   if (desc->policy == ReplayPolicy::Exec && rt.exec_seen && call.ret == 0) {
     // A handler does not survive execve; an ignored signal stays ignored.
-    if (rt.segv->handler != reinterpret_cast<uint64_t>(SIG_IGN)) *rt.segv = {};
+    // The process's handlers are its own from here (execve unshares them).
+    rt.segv = std::make_shared<RecordTask::SegvAction>(
+        rt.segv->handler == reinterpret_cast<uint64_t>(SIG_IGN) ? *rt.segv : RecordTask::SegvAction{});
     on_exec_done(rt, sc.initImage());
     rt.fds->on_exec();
     regs = t.regs();
@@ -247,7 +249,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     RR_TRY(record_self_mem_write(rt, *desc, call, ranges));
     uint64_t shm_length = 0;
     if (nr == SYS_shmat && !call.failed()) RR_TRY(record_shm_attach(rt, call, ranges, &shm_length));
-    track_segv(rt, call);
+    after_syscall_exit(rt, call);
     uint64_t flags = 0;
     if (desc->policy == ReplayPolicy::Clone && clone_flags(call, reader, &flags)) sc.setCloneFlags(flags);
     if (desc->policy == ReplayPolicy::Clone && rt.new_child.value > 0 && !call.failed()) {
@@ -406,7 +408,7 @@ void RecordSession::inject_held_signals(RecordTask& rt) {
 }
 
 // (And prctl(PR_GET_TSC), which would show the recorder's rdtsc trap.)
-void RecordSession::track_segv(RecordTask& rt, const SyscallArgs& call) {
+void RecordSession::after_syscall_exit(RecordTask& rt, const SyscallArgs& call) {
   constexpr uint64_t kSegvBit = 1ull << (SIGSEGV - 1);
   if (call.nr == SYS_prctl && call.arg[0] == PR_GET_TSC && call.ret == 0) {
     // The program sees rdtsc as it runs natively, not the recorder's trap
@@ -416,9 +418,10 @@ void RecordSession::track_segv(RecordTask& rt, const SyscallArgs& call) {
   } else if (call.nr == SYS_rt_sigprocmask || call.nr == SYS_rt_sigreturn) {
     rt.segv_blocked = rt.task->blocked_signals() & kSegvBit;
   } else if (call.nr == SYS_rt_sigaction && call.ret == 0 && static_cast<int>(call.arg[0]) == SIGSEGV && call.arg[1]) {
-    // The kernel's struct sigaction starts with the handler and the flags.
-    uint64_t action[2];
-    if (rt.task->read_mem(RemotePtr<>(call.arg[1]), action, sizeof(action))) *rt.segv = {action[0], action[1]};
+    // Asked of the kernel: the new action's buffer may also have received
+    // the old one (sigaction(SIGSEGV, &sa, &sa)).
+    RecordTask::SegvAction now;
+    if (segv_action(*rt.task, &now.handler, &now.flags)) *rt.segv = now;
   }
 }
 

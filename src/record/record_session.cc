@@ -42,6 +42,10 @@
 
 extern char** environ;
 
+#ifndef CLONE_CLEAR_SIGHAND
+#define CLONE_CLEAR_SIGHAND 0x100000000ULL
+#endif
+
 namespace rr {
 
 namespace {
@@ -718,7 +722,12 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
   owned->task = std::make_unique<Task>(child, RecordedTid{child});
   RecordTask& c = add_clone(parent, std::move(owned), flags);
   c.segv_blocked = parent.segv_blocked;
-  c.segv = (flags & CLONE_SIGHAND) ? parent.segv : std::make_shared<RecordTask::SegvAction>(*parent.segv);
+  if (flags & (CLONE_SIGHAND | CLONE_THREAD)) {
+    c.segv = parent.segv;
+  } else {
+    bool cleared = (flags & CLONE_CLEAR_SIGHAND) && parent.segv->handler != reinterpret_cast<uint64_t>(SIG_IGN);
+    c.segv = std::make_shared<RecordTask::SegvAction>(cleared ? RecordTask::SegvAction{} : *parent.segv);
+  }
   if (cst.ended()) {
     c.task->note_status(cst);
     c.pending = cst;

@@ -176,9 +176,10 @@ class RecordSession : public Session<RecordTask> {
   // Whether a tracee maps the file that /proc/PID/maps names `id` (device,
   // inode) now, leaving out [skip_start, skip_end) of process `skip_pid`.
   bool file_mapped_now(std::pair<uint64_t, uint64_t> id, pid_t skip_pid, uint64_t skip_start, uint64_t skip_end) const;
-  // Follows what a syscall exit, a handler's entry or a new task does to
-  // RecordTask::segv_blocked and segv; answers PR_GET_TSC as natively.
-  void track_segv(RecordTask& rt, const SyscallArgs& call);
+  // Follows what a syscall's exit and a handler's entry do to
+  // RecordTask::segv_blocked and segv (on_new_task does a clone's), and
+  // answers PR_GET_TSC as natively.
+  void after_syscall_exit(RecordTask& rt, const SyscallArgs& call);
   void track_segv_at_handler(RecordTask& rt, int sig);
   void undo_forced_segv(RecordTask& rt, trace::RdtscEvent::Builder ev);
   Status record_shm_attach(RecordTask& rt, const SyscallArgs& call, std::vector<MemRange>& ranges, uint64_t* length);

@@ -157,7 +157,7 @@ std::string ReplaySession::pid_namespace_refusal() const {
 bool ReplaySession::can_checkpoint() const { return emulated_files_.empty() && at_rest(); }
 
 bool ReplaySession::at_rest() const {
-  if (tasks_.empty() || has_zombies() || current_event_ < 1 || maps_shm_segment()) return false;
+  if (tasks_.empty() || has_zombies() || current_event_ < 1 || maps_segment(0)) return false;
   if (!pid_namespace_refusal().empty() || !ending_inits_.empty()) return false;
   std::map<RecordedTid, const FdTable*> tables;  // by process
   for (const auto& [tid, rt] : tasks_) {

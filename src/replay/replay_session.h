@@ -361,7 +361,8 @@ class ReplaySession : public Session<ReplayTask> {
   Status replay_shm_attach(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt);
   Status replay_shm_detach(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt);
   void note_shm_call(trace::SyscallEvent::Reader sc);
-  bool maps_shm_segment() const;
+  // Whether a task maps replay's copy of a segment (`inode`; 0: any).
+  bool maps_segment(uint64_t inode) const;
   // Makes the FileChanges of syscall `sc` to the emulated copies.
   Status apply_file_changes(trace::Frame::Reader f, trace::SyscallEvent::Reader sc);
   // For a syscall that swaps the signal mask while it waits (rt_sigsuspend,

@@ -57,7 +57,11 @@ Status ReplaySession::replay_shm_attach(trace::Frame::Reader f, trace::SyscallEv
   }
   struct stat st;
   if (fstat(seg.fd.get(), &st) != 0) return make_error("fstat of replay's copy of a System V segment: " + errno_text());
-  if ((uint64_t)st.st_size < map.getLength() && ftruncate(seg.fd.get(), (off_t)map.getLength()) != 0)
+  // Attached nowhere, the copy starts again from what the recorder found:
+  // only the pages that were not zero are in the trace.
+  if (!maps_segment(st.st_ino) && ftruncate(seg.fd.get(), 0) != 0)
+    return make_error("cannot clear replay's copy of a System V segment: " + errno_text());
+  if (ftruncate(seg.fd.get(), (off_t)std::max<uint64_t>(map.getLength(), st.st_size)) != 0)
     return make_error("cannot size replay's copy of a System V segment: " + errno_text());
   // What the segment held when it was attached, written into the object
   // itself: the mapping may be read-only (SHM_RDONLY).
@@ -76,8 +80,11 @@ Status ReplaySession::replay_shm_attach(trace::Frame::Reader f, trace::SyscallEv
   {
     RemoteSyscalls rs(t);
     std::string path = "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(seg.fd.get());
+    // Opened as the kernel opens the segment for the attachment, so that
+    // mprotect answers alike (SHM_RDONLY: no PROT_WRITE later).
+    uint64_t mode = (map.getProt() & PROT_WRITE) ? O_RDWR : O_RDONLY;
     int64_t fd = rs.checked("opening replay's copy of a System V segment", SYS_openat,
-                            {(uint64_t)AT_FDCWD, rs.scratch_string(path).as_int(), (uint64_t)(O_RDWR | O_CLOEXEC)});
+                            {(uint64_t)AT_FDCWD, rs.scratch_string(path).as_int(), mode | O_CLOEXEC});
     got = rs.syscall(SYS_mmap, {map.getStart(), map.getLength(), map.getProt(), (uint64_t)(MAP_SHARED | MAP_FIXED),
                                 (uint64_t)fd, 0});
     rs.syscall(SYS_close, {(uint64_t)fd});
@@ -92,7 +99,10 @@ Status ReplaySession::replay_shm_attach(trace::Frame::Reader f, trace::SyscallEv
 // shmdt(addr) as the kernel does it: the first mapping from addr on that
 // maps a segment at the offset it would have if attached at addr names
 // the segment; every mapping of that segment within the segment's length
-// from addr, at its matching offset, goes.
+// from addr, at its matching offset, goes. (The kernel keeps to the
+// fragments of that one attachment; replay's copies of one segment are
+// one object, so a fragment of another attachment of the same segment,
+// moved there by mremap at the matching offset, would go too.)
 Status ReplaySession::replay_shm_detach(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt) {
   Task& t = *rt.task;
   uint64_t addr = regs_from_capnp(sc.getEntryRegs()).arg(0);
@@ -121,11 +131,11 @@ Status ReplaySession::replay_shm_detach(trace::Frame::Reader f, trace::SyscallEv
   return {};
 }
 
-bool ReplaySession::maps_shm_segment() const {
+bool ReplaySession::maps_segment(uint64_t inode) const {
   if (shm_segments_.empty()) return false;
   for (const auto& [tid, rt] : tasks_)
     for (const MapEntry& e : read_maps(rt->task->tid()))
-      if (is_shm_mapping(e)) return true;
+      if (is_shm_mapping(e) && (inode == 0 || e.inode == inode)) return true;
   return false;
 }
 

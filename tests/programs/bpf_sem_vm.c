@@ -1,7 +1,7 @@
 /* bpf_sem_vm: syscalls whose output sizes the recorder must ask the kernel
  * for. bpf: a hash map (create, update, lookup, next key, info), a
  * program the verifier rejects (its log, written on failure) and one it
- * loads; semctl GETALL of a three-semaphore set (the set's size is the
+ * loads, a BTF blob it refuses (its log); semctl GETALL of a three-semaphore set (the set's size is the
  * kernel's); process_vm_readv and process_vm_writev on the process
  * itself, one range ending at an unmapped page (a partial transfer).
  * Buffers are filled with a guard byte and printed whole, so a byte the
@@ -103,6 +103,26 @@ static void bpf_programs(void)
     }
 }
 
+/* A BTF blob the kernel refuses: its log comes back through other fields
+   than a program's. */
+static void bpf_btf(void)
+{
+    unsigned char blob[24];
+    memset(blob, 0x5a, sizeof blob);
+    char log[256];
+    memset(log, '#', sizeof log);
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.btf = (uintptr_t)blob;
+    attr.btf_size = sizeof blob;
+    attr.btf_log_buf = (uintptr_t)log;
+    attr.btf_log_size = sizeof log;
+    attr.btf_log_level = 1;
+    long r = bpf(BPF_BTF_LOAD, &attr, sizeof attr);
+    printf("bpf BTF_LOAD of garbage: %s\n", r >= 0 ? "loaded" : strerror(errno));
+    dump("  log", log, 32);
+}
+
 static void sem_getall(void)
 {
     int id = semget(IPC_PRIVATE, 3, 0600);
@@ -134,7 +154,8 @@ static void vm_self(void)
     long n = process_vm_readv(getpid(), local, 2, remote, 1, 0);
     result("process_vm_readv", n);
     dump("  page end", p + page - 8, 8);
-    struct iovec from[1] = {{(void *)"wxyz", 4}};
+    /* Six bytes for 2 + 5 of room, 3 of them past the page: 4 land. */
+    struct iovec from[1] = {{(void *)"uvwxyz", 6}};
     struct iovec to[2] = {{p + 10, 2}, {p + page - 2, 5}};
     n = process_vm_writev(getpid(), from, 1, to, 2, 0);
     result("process_vm_writev", n);
@@ -147,6 +168,7 @@ int main(void)
 {
     bpf_map();
     bpf_programs();
+    bpf_btf();
     sem_getall();
     vm_self();
     return 0;

@@ -4,7 +4,9 @@
  * blocked with a handler installed (then a real fault still reaches the
  * handler), ignored, blocked by a handler's sa_mask (rdtsc inside the
  * handler), and blocked across execve (the new image's loader reads the
- * TSC too). prctl(PR_GET_TSC) answers as natively. */
+ * TSC too). The handler is installed with sigaction(SIGSEGV, &sa, &sa),
+ * whose buffer holds the old action afterwards. prctl(PR_GET_TSC) answers
+ * as natively. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
@@ -61,8 +63,12 @@ int main(int argc, char **argv)
     printf("PR_GET_TSC: %s\n", tsc == PR_TSC_ENABLE ? "enabled" : tsc == PR_TSC_SIGSEGV ? "SIGSEGV" : "?");
     struct sigaction act;
     memset(&act, 0, sizeof act);
-    act.sa_handler = on_segv;
+    act.sa_handler = SIG_DFL;
     sigaction(SIGSEGV, &act, NULL);
+    /* Installed with the old action written over the new one's buffer. */
+    act.sa_handler = on_segv;
+    sigaction(SIGSEGV, &act, &act);
+    act.sa_handler = on_segv;
     sigset_t segv;
     sigemptyset(&segv);
     sigaddset(&segv, SIGSEGV);
