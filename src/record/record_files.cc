@@ -20,6 +20,7 @@
 #include <linux/falloc.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -160,6 +161,9 @@ Status RecordSession::record_file_changes(RecordTask& rt, const SyscallDesc& des
   if (call.nr == SYS_fallocate && (call.arg[1] & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)))
     return make_error(ErrorKind::Unsupported,
                       "fallocate collapsing or inserting a range of a mapped file is not supported yet" + where);
+  // RWF_APPEND writes at the end whatever the offset argument says.
+  if (call.nr == SYS_pwritev2 && (call.arg[5] & RWF_APPEND))
+    return make_error(ErrorKind::Unsupported, "pwritev2 with RWF_APPEND into a mapped file is not supported yet" + where);
   uint64_t size = (uint64_t)st.st_size;
   // The range of the file the call may have changed besides its size.
   int64_t start = 0;
