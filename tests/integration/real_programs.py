@@ -71,14 +71,17 @@ print("largest eigenvalue %.4f" % np.linalg.eigvalsh(b).max())
 """
 
 # A shell script: a pipeline, subshells, a trap on a signal the script
-# sends itself, background jobs and wait.
+# sends itself, background jobs and wait (the jobs write files, printed in
+# order after: their own order is the machine's).
 BASH_SCRIPT = r"""
 trap 'echo caught USR1' USR1
 seq 1 3000 | grep 7 | wc -l
 (cd / && echo "subshell in $(pwd)"; exit 3); echo "subshell status $?"
 kill -USR1 $$
-for i in 1 2 3; do (sleep 0.0$i; echo "job $i") & done
+d=$(mktemp -d)
+for i in 1 2 3; do (sleep 0.0$i; echo "job $i" > $d/job$i) & done
 wait
+cat $d/job1 $d/job2 $d/job3; rm -r $d
 echo "x=$(( $(echo 6) * 7 ))"
 """
 
