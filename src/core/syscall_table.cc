@@ -129,6 +129,7 @@ constexpr FdEffect fd_op(FdOp op, int fd, int flags_arg = -1, uint32_t cloexec =
 // The flag bits, as the kernel defines them (they equal O_CLOEXEC, except
 // SOCK_CLOEXEC which has the same value on x86-64, and MFD_CLOEXEC).
 constexpr uint32_t kOCloexec = 02000000;
+constexpr uint32_t kFanCloexec = 0x1;  // FAN_CLOEXEC
 constexpr uint32_t kMfdCloexec = 1;
 constexpr uint32_t kFsCloexec = 1;  // FSOPEN_CLOEXEC, FSMOUNT_CLOEXEC, FSPICK_CLOEXEC
 constexpr uint32_t kPerfFlagFdCloexec = 8;  // PERF_FLAG_FD_CLOEXEC
@@ -235,6 +236,10 @@ constexpr Row kRows[] = {
     emulate("signalfd4").fds(new_fd(3, kOCloexec)),
     emulate("inotify_init").fds(new_fd()),
     emulate("inotify_init1").fds(new_fd(0, kOCloexec)),
+    // fanotify: events read from the descriptor carry descriptors of their
+    // own, which the program only passes back to emulated calls.
+    emulate("fanotify_init").fds(new_fd(0, kFanCloexec)),
+    emulate("fanotify_mark"),
     emulate("inotify_add_watch"),
     emulate("inotify_rm_watch"),
     // Their descriptors are close-on-exec whatever the flags say.
