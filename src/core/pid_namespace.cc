@@ -193,24 +193,33 @@ bool PidNamespace::start_nested(PidNamespace& parent) {
   return true;
 }
 
-pid_t PidNamespace::fork_as(pid_t want) {
-  if (setns(inner_.get(), CLONE_NEWPID) != 0) return -1;
+namespace {
+
+// A fork into the PID namespace the caller's children go to, with the tids
+// `set_tid` names (innermost first; none: any); when they are taken (a
+// task of ours that has not been reaped yet, or the one this replaces),
+// with any: replay translates tids where they differ.
+long clone3_with_tids(const pid_t* set_tid, size_t count) {
   struct clone_args args;
   memset(&args, 0, sizeof(args));
   args.exit_signal = SIGCHLD;
-  pid_t tid = want;
-  if (want > 1) {
-    args.set_tid = (uint64_t)(uintptr_t)&tid;
-    args.set_tid_size = 1;
-  }
+  args.set_tid = count ? (uint64_t)(uintptr_t)set_tid : 0;  // the kernel wants no array with no count
+  args.set_tid_size = count;
   long r = syscall(SYS_clone3, &args, sizeof(args));
-  if (r < 0 && args.set_tid_size) {
-    // Taken (a task of ours that has not been reaped yet): any tid will
-    // do; replay translates tids where they differ.
+  if (r < 0 && count) {
     args.set_tid = 0;
     args.set_tid_size = 0;
     r = syscall(SYS_clone3, &args, sizeof(args));
   }
+  return r;
+}
+
+}  // namespace
+
+pid_t PidNamespace::fork_as(pid_t want) {
+  if (setns(inner_.get(), CLONE_NEWPID) != 0) return -1;
+  pid_t tid = want;
+  long r = clone3_with_tids(&tid, want > 1 ? 1 : 0);
   if (r == 0) return 0;
   int saved = errno;
   // Threads cannot be created while our children's namespace is not ours.
@@ -223,18 +232,7 @@ pid_t PidNamespace::fork_as(pid_t want) {
 pid_t PidNamespace::fork_into(int ns_fd, const std::vector<pid_t>& set_tid) {
   ScopedFd own(open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
   if (!own.is_open() || setns(ns_fd, CLONE_NEWPID) != 0) return -1;
-  struct clone_args args;
-  memset(&args, 0, sizeof(args));
-  args.exit_signal = SIGCHLD;
-  args.set_tid = (uint64_t)(uintptr_t)set_tid.data();
-  args.set_tid_size = set_tid.size();
-  long r = syscall(SYS_clone3, &args, sizeof(args));
-  if (r < 0 && args.set_tid_size) {
-    // Taken (by the task this one replaces, not reaped yet): any will do.
-    args.set_tid = 0;
-    args.set_tid_size = 0;
-    r = syscall(SYS_clone3, &args, sizeof(args));
-  }
+  long r = clone3_with_tids(set_tid.data(), set_tid.size());
   if (r == 0) return 0;
   int saved = errno;
   if (setns(own.get(), CLONE_NEWPID) != 0) fatal_errno("cannot return to the supervisor's PID namespace");
