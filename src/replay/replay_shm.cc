@@ -81,7 +81,10 @@ Status ReplaySession::replay_shm_attach(trace::Frame::Reader f, trace::SyscallEv
     RemoteSyscalls rs(t);
     std::string path = "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(seg.fd.get());
     // Opened as the kernel opens the segment for the attachment, so that
-    // mprotect answers alike (SHM_RDONLY: no PROT_WRITE later).
+    // mprotect answers alike (SHM_RDONLY: no PROT_WRITE later). Each
+    // attachment gets an open file of its own, as in the kernel, so that
+    // adjacent attachments stay apart: not tracee_file_fd, which reuses one
+    // open file per file so that adjacent mappings merge.
     uint64_t mode = (map.getProt() & PROT_WRITE) ? O_RDWR : O_RDONLY;
     int64_t fd = rs.checked("opening replay's copy of a System V segment", SYS_openat,
                             {(uint64_t)AT_FDCWD, rs.scratch_string(path).as_int(), mode | O_CLOEXEC});
