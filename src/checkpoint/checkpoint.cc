@@ -436,32 +436,36 @@ void write_pages(ReplaySession& session, Task& t, const ProcessImage& img, PageB
   PageScanner scanner(t, session.trace_dir());
   for (const MappingRecord& m : img.mappings) {
     if (m.backing == Backing::Special) continue;
-    scanner.scan(m, [&](RemotePtr<> addr, PageKind kind, const uint8_t* page) {
-      if (kind != PageKind::Untouched && kind != PageKind::Unreadable) stats.resident_bytes += kPageSize;
+    scanner.scan(m, [&](RemotePtr<> addr, size_t n, PageKind kind, const uint8_t* bytes) {
+      if (kind != PageKind::Untouched && kind != PageKind::Unreadable) stats.resident_bytes += n * kPageSize;
       switch (kind) {
         case PageKind::Untouched:
         case PageKind::Zero:
-          ++stats.pages_zero;
+          stats.pages_zero += n;
           return;
         case PageKind::AsFile:
-          ++stats.pages_backed;
+          stats.pages_backed += n;
           return;
         case PageKind::Unreadable:
           return;
         case PageKind::Data:
           break;
       }
-      XXH128_hash_t h = XXH3_128bits(page, kPageSize);
-      auto it = hashes.seen.find(h);
-      if (it != hashes.seen.end()) {
-        ++stats.pages_duplicate;
-        refs.push_back({addr, it->second});
-        return;
+      for (size_t p = 0; p < n; ++p) {
+        const uint8_t* page = bytes + p * kPageSize;
+        RemotePtr<> at = addr + p * kPageSize;
+        XXH128_hash_t h = XXH3_128bits(page, kPageSize);
+        auto it = hashes.seen.find(h);
+        if (it != hashes.seen.end()) {
+          ++stats.pages_duplicate;
+          refs.push_back({at, it->second});
+          continue;
+        }
+        PageBlockWriter::Ref ref = blocks.add(page);
+        hashes.seen.emplace(h, ref);
+        refs.push_back({at, ref});
+        ++stats.pages_stored;
       }
-      PageBlockWriter::Ref ref = blocks.add(page);
-      hashes.seen.emplace(h, ref);
-      refs.push_back({addr, ref});
-      ++stats.pages_stored;
     });
   }
   auto pages = proc.initPages(refs.size());

@@ -39,7 +39,7 @@ struct CheckpointStats {
   uint64_t file_bytes = 0;
   uint64_t resident_bytes = 0;   // bytes of tracee memory present (resident or swapped) when written
   uint64_t pages_stored = 0;     // distinct pages written to the file
-  uint64_t pages_zero = 0;       // skipped: all zero
+  uint64_t pages_zero = 0;       // skipped: all zero, or never touched
   uint64_t pages_backed = 0;     // skipped: identical to the mapped file in the trace
   uint64_t pages_duplicate = 0;  // stored once for several addresses
   double seconds = 0;

@@ -183,8 +183,10 @@ ProcessImage capture_image(Task& task, RemoteSyscalls& remote, const StoreFile& 
     }
     // Only what a rebuilt mapping would not hold already.
     if (m.backing != Backing::Special)
-      scanner.scan(m, [&](RemotePtr<> addr, PageKind kind, const uint8_t* page) {
-        if (kind == PageKind::Data) img.pages.push_back(PageRecord{addr, std::string((const char*)page, kPageSize)});
+      scanner.scan(m, [&](RemotePtr<> addr, size_t pages, PageKind kind, const uint8_t* bytes) {
+        if (kind != PageKind::Data) return;
+        for (size_t p = 0; p < pages; ++p)
+          img.pages.push_back(PageRecord{addr + p * kPageSize, std::string((const char*)bytes + p * kPageSize, kPageSize)});
       });
     img.mappings.push_back(std::move(m));
   }

@@ -1,10 +1,13 @@
 #include "core/page_scan.h"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <cstring>
 
 #include "core/task.h"
@@ -13,18 +16,103 @@
 namespace rr {
 
 namespace {
-constexpr size_t kChunkPages = 1024;  // pages read with one call
+
 constexpr uint64_t kPagemapPresent = 1ull << 63, kPagemapSwapped = 1ull << 62;
+constexpr size_t kPagemapEntries = 64 * 1024;  // pagemap entries read with one call (512 KiB, 256 MiB of memory)
+
+// The PAGEMAP_SCAN ioctl of /proc/PID/pagemap (Linux 6.7 and later). The
+// C library's kernel headers on older distributions do not declare it, so
+// its argument is declared here; the layout and the numbers are fixed by
+// the kernel's user ABI.
+struct ScanRegion {
+  uint64_t start, end;   // [start, end) of pages with the same categories
+  uint64_t categories;   // the page categories (below) asked for in return_mask
+};
+struct ScanArg {
+  uint64_t size;                 // sizeof(ScanArg)
+  uint64_t flags;                // 0: report only (no write protection)
+  uint64_t start, end;           // the range to walk
+  uint64_t walk_end;             // out: where the walk stopped (== end when it went through)
+  uint64_t vec, vec_len;         // the ScanRegion array to fill, and its length
+  uint64_t max_pages;            // 0: no limit
+  uint64_t category_inverted;    // categories that match when absent
+  uint64_t category_mask;        // a page must match all of these
+  uint64_t category_anyof_mask;  // and at least one of these
+  uint64_t return_mask;          // categories reported in ScanRegion.categories
+};
+static_assert(sizeof(ScanArg) == 96);
+constexpr uint64_t kPageIsPresent = 1u << 3, kPageIsSwapped = 1u << 4, kPageIsPfnZero = 1u << 5;
+constexpr unsigned long kPagemapScan = _IOWR('f', 16, ScanArg);
+
+void add_range(std::vector<PopulatedRange>& out, uint64_t start, uint64_t end, bool zero_page) {
+  if (!out.empty() && out.back().end.as_int() == start && out.back().zero_page == zero_page) {
+    out.back().end = RemotePtr<>(end);
+    return;
+  }
+  out.push_back(PopulatedRange{RemotePtr<>(start), RemotePtr<>(end), zero_page});
+}
+
 }  // namespace
 
 PageScanner::PageScanner(Task& t, std::string trace_dir)
     : t_(t),
       trace_dir_(std::move(trace_dir)),
       pagemap_(::open(("/proc/" + std::to_string(t.tid()) + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC)),
-      buf_(kChunkPages * kPageSize),
-      file_buf_(kChunkPages * kPageSize),
-      zeros_(kPageSize, 0),
-      pm_(kChunkPages) {}
+      buf_(kScanChunkPages * kPageSize),
+      file_buf_(kScanChunkPages * kPageSize) {}
+
+bool PageScanner::populated(RemotePtr<> start, RemotePtr<> end, std::vector<PopulatedRange>& out) {
+  out.clear();
+  if (!pagemap_.is_open()) return false;
+  if (ioctl_works_) {
+    if (populated_by_ioctl(start, end, out)) return true;
+    out.clear();
+  }
+  if (populated_by_pagemap(start, end, out)) return true;
+  out.clear();
+  return false;
+}
+
+bool PageScanner::populated_by_ioctl(RemotePtr<> start, RemotePtr<> end, std::vector<PopulatedRange>& out) {
+  std::array<ScanRegion, 256> regions;
+  uint64_t at = start.as_int();
+  while (at < end.as_int()) {
+    ScanArg arg = {};
+    arg.size = sizeof(arg);
+    arg.start = at;
+    arg.end = end.as_int();
+    arg.vec = reinterpret_cast<uint64_t>(regions.data());
+    arg.vec_len = regions.size();
+    arg.category_anyof_mask = kPageIsPresent | kPageIsSwapped;
+    arg.return_mask = kPageIsPresent | kPageIsSwapped | kPageIsPfnZero;
+    int n = ioctl(pagemap_.get(), kPagemapScan, &arg);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      // An older kernel (no such ioctl) is told by the first call; any
+      // other failure leaves the choice to the next mapping.
+      if (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP) ioctl_works_ = false;
+      return false;
+    }
+    for (int i = 0; i < n; ++i)
+      add_range(out, regions[i].start, regions[i].end, (regions[i].categories & kPageIsPfnZero) != 0);
+    // With the array full the walk stops early, and goes on from there.
+    if (arg.walk_end <= at || arg.walk_end > end.as_int()) return false;
+    at = arg.walk_end;
+  }
+  return true;
+}
+
+bool PageScanner::populated_by_pagemap(RemotePtr<> start, RemotePtr<> end, std::vector<PopulatedRange>& out) {
+  pm_.resize(kPagemapEntries);
+  for (uint64_t a = start.as_int(); a < end.as_int();) {
+    size_t n = std::min<uint64_t>(kPagemapEntries, (end.as_int() - a) / kPageSize);
+    if (pread(pagemap_.get(), pm_.data(), n * 8, (a / kPageSize) * 8) != (ssize_t)(n * 8)) return false;
+    for (size_t p = 0; p < n; ++p)
+      if (pm_[p] & (kPagemapPresent | kPagemapSwapped)) add_range(out, a + p * kPageSize, a + (p + 1) * kPageSize, false);
+    a += n * kPageSize;
+  }
+  return true;
+}
 
 void PageScanner::scan(const MappingRecord& m, const Visit& visit, bool untouched_bytes) {
   bool special = m.backing == Backing::Special;
@@ -37,61 +125,80 @@ void PageScanner::scan(const MappingRecord& m, const Visit& visit, bool untouche
     struct stat st;
     if (fstat(file.get(), &st) == 0) file_size = st.st_size;
   }
-  for (RemotePtr<> a = m.start; a < m.end; a += kChunkPages * kPageSize) {
-    size_t pages = std::min<uint64_t>(kChunkPages, (m.end - a) / kPageSize);
-    // A shared mapping's pages may be written through another mapping of
-    // them without being present in this one: read them all.
-    bool have_pagemap = !special && !m.shared && pagemap_.is_open() &&
-                        pread(pagemap_.get(), pm_.data(), pages * 8, (a.as_int() / kPageSize) * 8) == (ssize_t)(pages * 8);
-    auto touched = [&](size_t p) { return !have_pagemap || (pm_[p] & (kPagemapPresent | kPagemapSwapped)); };
-    size_t present = 0;
-    for (size_t p = 0; p < pages; ++p) present += touched(p) ? 1 : 0;
-    // The file's bytes for this chunk (short or none past its end).
-    uint64_t file_off = m.offset + (a - m.start);
-    size_t file_have = 0;
-    if (file_backed && file_off < file_size && (present > 0 || untouched_bytes)) {
-      ssize_t got = pread(file.get(), file_buf_.data(), std::min<uint64_t>(pages * kPageSize, file_size - file_off), file_off);
-      file_have = got > 0 ? (size_t)got : 0;
-    }
-    bool whole = present > 0 && t_.read_mem_fast(a, buf_.data(), pages * kPageSize);
-    for (size_t p = 0; p < pages; ++p) {
-      RemotePtr<> addr = a + p * kPageSize;
-      uint8_t* page = buf_.data() + p * kPageSize;
-      // Past the end of the file no page can be touched (SIGBUS).
-      bool past_file = file_backed && file_off + p * kPageSize >= file_size;
-      if (!touched(p)) {
-        if (past_file) {
-          visit(addr, PageKind::Unreadable, nullptr);
-          continue;
-        }
-        const uint8_t* bytes = nullptr;
-        if (untouched_bytes && file_backed) {
-          // The file's bytes, then zeros after its end inside the page.
-          size_t from = p * kPageSize;
-          size_t n = file_have > from ? std::min(kPageSize, file_have - from) : 0;
-          memcpy(page, file_buf_.data() + from, n);
-          memset(page + n, 0, kPageSize - n);
-          bytes = page;
-        } else if (untouched_bytes) {
-          bytes = zeros_.data();
-        }
-        visit(addr, PageKind::Untouched, bytes);
-        continue;
-      }
-      if (!whole && !t_.read_mem(addr, page, kPageSize)) {
-        visit(addr, PageKind::Unreadable, nullptr);
-        continue;
-      }
-      if (special) {
-        visit(addr, PageKind::Data, page);
-      } else if (file_backed) {
-        bool same = (p + 1) * kPageSize <= file_have && memcmp(page, file_buf_.data() + p * kPageSize, kPageSize) == 0;
-        visit(addr, same ? PageKind::AsFile : PageKind::Data, page);
-      } else {
-        visit(addr, is_zero_page(page) ? PageKind::Zero : PageKind::Data, page);
-      }
-    }
+  // Pages from `past_file` on start at or after the file's end: no page
+  // there can be touched (SIGBUS), and none can be read.
+  RemotePtr<> past_file = m.end;
+  if (file_backed) {
+    uint64_t in_file = file_size > m.offset ? page_ceil(file_size - m.offset) : 0;
+    past_file = in_file < m.end - m.start ? m.start + in_file : m.end;
   }
+  // The file's bytes for pages [a, a + pages): how many it has (short or none past its end).
+  auto read_file_bytes = [&](RemotePtr<> a, size_t pages) -> size_t {
+    uint64_t off = m.offset + (a - m.start);
+    if (off >= file_size) return 0;
+    ssize_t got = pread(file.get(), file_buf_.data(), std::min<uint64_t>(pages * kPageSize, file_size - off), off);
+    return got > 0 ? (size_t)got : 0;
+  };
+
+  // Pages never touched: one run, or chunks of the file's bytes when asked.
+  auto untouched = [&](RemotePtr<> a, RemotePtr<> b) {
+    if (a >= b) return;
+    RemotePtr<> mid = file_backed ? std::clamp(past_file, a, b) : b;
+    if (a < mid && !(file_backed && untouched_bytes)) visit(a, (mid - a) / kPageSize, PageKind::Untouched, nullptr);
+    for (RemotePtr<> c = a; file_backed && untouched_bytes && c < mid; c += kScanChunkPages * kPageSize) {
+      size_t pages = std::min<uint64_t>(kScanChunkPages, (mid - c) / kPageSize);
+      size_t have = read_file_bytes(c, pages);
+      memset(file_buf_.data() + have, 0, pages * kPageSize - have);
+      visit(c, pages, PageKind::Untouched, file_buf_.data());
+    }
+    if (mid < b) visit(mid, (b - mid) / kPageSize, PageKind::Unreadable, nullptr);
+  };
+
+  // Populated pages: read in chunks, each page sorted, runs of one kind
+  // handed over together.
+  auto populated_pages = [&](RemotePtr<> a, RemotePtr<> b) {
+    for (RemotePtr<> c = a; c < b; c += kScanChunkPages * kPageSize) {
+      size_t pages = std::min<uint64_t>(kScanChunkPages, (b - c) / kPageSize);
+      size_t file_have = file_backed ? read_file_bytes(c, pages) : 0;
+      bool whole = t_.read_mem_fast(c, buf_.data(), pages * kPageSize);
+      auto kind_of = [&](size_t p) {
+        uint8_t* page = buf_.data() + p * kPageSize;
+        if (!whole && !t_.read_mem(c + p * kPageSize, page, kPageSize)) return PageKind::Unreadable;
+        if (special) return PageKind::Data;
+        if (file_backed)
+          return (p + 1) * kPageSize <= file_have && memcmp(page, file_buf_.data() + p * kPageSize, kPageSize) == 0
+                     ? PageKind::AsFile
+                     : PageKind::Data;
+        return is_zero_page(page) ? PageKind::Zero : PageKind::Data;
+      };
+      size_t run = 0;
+      PageKind run_kind = kind_of(0);
+      for (size_t p = 1; p <= pages; ++p) {
+        PageKind k = p < pages ? kind_of(p) : run_kind;
+        if (p < pages && k == run_kind) continue;
+        bool with_bytes = run_kind == PageKind::Data || run_kind == PageKind::AsFile;
+        visit(c + run * kPageSize, p - run, run_kind, with_bytes ? buf_.data() + run * kPageSize : nullptr);
+        run = p;
+        run_kind = k;
+      }
+    }
+  };
+
+  std::vector<PopulatedRange> ranges;
+  // A shared mapping's pages may be written through another mapping of
+  // them without being present in this one: read them all.
+  if (special || m.shared || !populated(m.start, m.end, ranges)) ranges.assign(1, PopulatedRange{m.start, m.end, false});
+  RemotePtr<> at = m.start;
+  for (const PopulatedRange& r : ranges) {
+    untouched(at, r.start);
+    // The kernel's zero page stands only in anonymous memory.
+    if (r.zero_page && !file_backed)
+      visit(r.start, (r.end - r.start) / kPageSize, PageKind::Zero, nullptr);
+    else
+      populated_pages(r.start, r.end);
+    at = r.end;
+  }
+  untouched(at, m.end);
 }
 
 }  // namespace rr

@@ -3,6 +3,12 @@
 // (record), persistent checkpoints and `rr state`'s content hashes all
 // walk mappings with it, so that "zero", "same as the file" and "never
 // touched" mean the same everywhere.
+//
+// Its cost is proportional to the populated memory, not to the size of the
+// mappings: the kernel says which pages are present or swapped out
+// (PAGEMAP_SCAN, in ranges), only those are read, and every stretch of
+// untouched pages between them is one run however large (a sanitizer's
+// terabytes of reserved shadow cost what it touched).
 #pragma once
 
 #include <cstdint>
@@ -18,14 +24,20 @@ namespace rr {
 class Task;
 
 enum class PageKind : uint8_t {
-  // Never faulted in (pagemap says neither present nor swapped): it holds
-  // zeros (anonymous memory) or the file's bytes (a file mapping), which a
+  // Never faulted in (neither present nor swapped): it holds zeros
+  // (anonymous memory) or the file's bytes (a file mapping), which a
   // rebuilt mapping holds too.
   Untouched,
-  Zero,        // anonymous memory that is all zero
+  Zero,        // anonymous memory that is all zero (read, or the kernel's zero page)
   AsFile,      // a file mapping's page equal to the file's bytes
   Unreadable,  // cannot be read: past the end of the mapped file
   Data,        // anything else: its bytes must be kept
+};
+
+// Pages of [start, end) the kernel has populated (present or swapped out).
+struct PopulatedRange {
+  RemotePtr<> start, end;
+  bool zero_page = false;  // every page maps the kernel's shared zero page: zeros, nothing to read
 };
 
 class PageScanner {
@@ -33,19 +45,38 @@ class PageScanner {
   // `trace_dir` holds a file mapping's file (MappingRecord::file).
   PageScanner(Task& t, std::string trace_dir);
 
-  // Calls visit(addr, kind, bytes) for every page of `m`, in address order.
-  // `bytes` is the page's content (kPageSize bytes) for Data, Zero and
-  // AsFile, and for Untouched when `untouched_bytes` (zeros, or the file's
-  // bytes padded with zeros); nullptr otherwise. Special mappings (the
-  // vDSO, the rr page) are read as they are: every readable page is Data.
-  using Visit = std::function<void(RemotePtr<> addr, PageKind kind, const uint8_t* bytes)>;
+  // Calls visit(addr, pages, kind, bytes) for runs of consecutive pages of
+  // one kind that together cover `m`, in address order. `bytes` holds the
+  // run's content (pages * kPageSize bytes) for Data and AsFile, and for
+  // Untouched pages of a file mapping when `untouched_bytes` (the file's
+  // bytes, zeros after its end); nullptr otherwise: Zero and Untouched
+  // anonymous pages are zeros, Unreadable ones have none. A run with bytes
+  // is at most kScanChunkPages long; a run without can be the whole mapping.
+  // How a mapping is cut into runs depends on what was populated, so a
+  // caller that must not depend on it (a hash) looks at pages, not runs.
+  // Special mappings (the vDSO, the rr page) and shared ones (another
+  // mapping may have written pages this one never touched) are read whole.
+  using Visit = std::function<void(RemotePtr<> addr, size_t pages, PageKind kind, const uint8_t* bytes)>;
   void scan(const MappingRecord& m, const Visit& visit, bool untouched_bytes = false);
 
+  // The populated pages of [start, end) (page aligned, inside mappings), in
+  // address order, adjacent ranges of one sort merged. With PAGEMAP_SCAN
+  // (Linux 6.7 on) the kernel skips empty page tables; without it,
+  // /proc/PID/pagemap is read in large pieces. False when neither can be
+  // read (then every page must be taken as populated).
+  bool populated(RemotePtr<> start, RemotePtr<> end, std::vector<PopulatedRange>& out);
+
+  static constexpr size_t kScanChunkPages = 1024;  // pages read from the tracee with one call
+
  private:
+  bool populated_by_ioctl(RemotePtr<> start, RemotePtr<> end, std::vector<PopulatedRange>& out);
+  bool populated_by_pagemap(RemotePtr<> start, RemotePtr<> end, std::vector<PopulatedRange>& out);
+
   Task& t_;
   std::string trace_dir_;
   ScopedFd pagemap_;
-  std::vector<uint8_t> buf_, file_buf_, zeros_;
+  bool ioctl_works_ = true;  // cleared when the kernel has no PAGEMAP_SCAN
+  std::vector<uint8_t> buf_, file_buf_;
   std::vector<uint64_t> pm_;
 };
 

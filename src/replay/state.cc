@@ -54,11 +54,25 @@ std::string json_string(const std::string& s) {
 // Contents hash of a mapping, as the program would read it: kernel-
 // maintained pages ([vvar]) are left out because the kernel rewrites them
 // all the time, and a page past the end of a mapped file counts as
-// "unreadable". Pages never touched are hashed as what they hold (zeros,
-// or the trace file's bytes) without reading them from the tracee.
+// "unreadable". The hash covers, in address order, each page that is not
+// all zero (its offset in the mapping and its bytes) and each stretch of
+// unreadable pages (its offset and length); zero pages count by their
+// absence, since the mapping's range is printed beside the hash. So it is
+// the same whether a zero page was ever populated (a replay from the start
+// and a restored checkpoint differ there), and it costs what is populated:
+// pages never touched are known without reading them from the tracee,
+// zeros in anonymous memory, the trace file's bytes in a file mapping.
 uint64_t hash_range(PageScanner& scanner, const MappingState& m) {
   XXH3_state_t* st = XXH3_createState();
   XXH3_64bits_reset(st);
+  // The unreadable stretch not hashed yet: hashed when it cannot grow.
+  uint64_t unreadable_at = 0, unreadable_pages = 0;
+  auto hash_unreadable = [&] {
+    if (unreadable_pages == 0) return;
+    const uint64_t record[3] = {'U', unreadable_at, unreadable_pages};
+    XXH3_64bits_update(st, record, sizeof(record));
+    unreadable_pages = 0;
+  };
   if (m.name.rfind("[vvar", 0) != 0) {
     MappingRecord r;
     r.start = m.start;
@@ -67,11 +81,26 @@ uint64_t hash_range(PageScanner& scanner, const MappingState& m) {
     r.shared = m.shared;
     r.backing = m.backing;
     if (m.backing == Backing::File) r.file = m.name;
-    scanner.scan(r, [&](RemotePtr<>, PageKind kind, const uint8_t* bytes) {
-      if (kind == PageKind::Unreadable) XXH3_64bits_update(st, "unreadable", 10);
-      else XXH3_64bits_update(st, bytes, kPageSize);
+    scanner.scan(r, [&](RemotePtr<> addr, size_t pages, PageKind kind, const uint8_t* bytes) {
+      uint64_t offset = addr - m.start;
+      if (kind == PageKind::Unreadable) {
+        if (unreadable_pages > 0 && unreadable_at + unreadable_pages * kPageSize != offset) hash_unreadable();
+        if (unreadable_pages == 0) unreadable_at = offset;
+        unreadable_pages += pages;
+        return;
+      }
+      if (!bytes) return;  // zeros
+      for (size_t p = 0; p < pages; ++p) {
+        const uint8_t* page = bytes + p * kPageSize;
+        if (is_zero_page(page)) continue;
+        hash_unreadable();
+        const uint64_t record[2] = {'D', offset + p * kPageSize};
+        XXH3_64bits_update(st, record, sizeof(record));
+        XXH3_64bits_update(st, page, kPageSize);
+      }
     }, true);
   }
+  hash_unreadable();
   uint64_t h = XXH3_64bits_digest(st);
   XXH3_freeState(st);
   return h;
