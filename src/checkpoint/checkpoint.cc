@@ -350,17 +350,18 @@ Result<ProcessImage> capture_layout(ReplaySession& session, Task& t) {
   ProcessImage img;
   std::string proc_dir = "/proc/" + std::to_string(t.tid());
   std::string prefix = session.trace_dir() + "/";
-  std::vector<MapEntry> maps = read_maps(t.tid());
+  // smaps, not maps: only it says which mappings are MAP_NORESERVE.
+  auto smaps = read_file(proc_dir + "/smaps");
+  if (!smaps.ok()) return make_error("cannot read " + proc_dir + "/smaps: " + smaps.error().message);
+  std::vector<MapEntry> maps = parse_smaps(smaps.value());
   // Pages tagged with a protection key (pkey_mprotect) would come back
   // untagged, and accesses that fault in the recording would not.
-  if (auto smaps = read_file(proc_dir + "/smaps"); smaps.ok()) {
-    const std::string& s = smaps.value();
-    for (size_t at = s.find("ProtectionKey:"); at != std::string::npos; at = s.find("ProtectionKey:", at + 1))
-      if (strtol(s.c_str() + at + 14, nullptr, 10) != 0)
-        return make_error(ErrorKind::Unsupported, "memory protection keys (pkey_mprotect) are in use at event " +
-                                                      std::to_string(session.current_event()) +
-                                                      ": checkpoints do not save them yet");
-  }
+  const std::string& s = smaps.value();
+  for (size_t at = s.find("ProtectionKey:"); at != std::string::npos; at = s.find("ProtectionKey:", at + 1))
+    if (strtol(s.c_str() + at + 14, nullptr, 10) != 0)
+      return make_error(ErrorKind::Unsupported, "memory protection keys (pkey_mprotect) are in use at event " +
+                                                    std::to_string(session.current_event()) +
+                                                    ": checkpoints do not save them yet");
   for (const MapEntry& e : maps) {
     MappingRecord m = mapping_record(e);
     bool named_file = m.backing != Backing::Special && e.inode != 0 && !e.name.empty() && e.name[0] == '/' &&

@@ -28,10 +28,12 @@ class ReplaySession;
 // execution off; a file without one is still written as 2.x, which every
 // 2.x reader reads right. 3.1 and 2.3: TaskState.seccompFiltered (an older
 // reader ignores it and may stop with a divergence where a filter failed a
-// call, never replay wrong).
+// call, never replay wrong). 3.2 and 2.4: Mapping.noReserve (an older
+// reader rebuilds such a mapping without MAP_NORESERVE, which the kernel
+// refuses for a large one: the restore fails, never differs).
 constexpr uint32_t kCheckpointMajor = 3;
-constexpr uint32_t kCheckpointMinor = 1;
-constexpr uint32_t kCheckpointMinorOf2 = 3;
+constexpr uint32_t kCheckpointMinor = 2;
+constexpr uint32_t kCheckpointMinorOf2 = 4;
 
 // What writing one checkpoint cost and saved.
 struct CheckpointStats {

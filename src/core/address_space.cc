@@ -30,18 +30,23 @@ std::vector<MapEntry> read_maps(pid_t pid) {
   return out;
 }
 
-bool try_read_maps(pid_t pid, std::vector<MapEntry>& out) {
-  std::string path = "/proc/" + std::to_string(pid) + "/maps";
-  auto text = read_file(path);
+namespace {
+
+// The lines of /proc/PID/maps, or of smaps, whose other lines ("Rss: ...",
+// "VmFlags: ...") follow the line of their mapping.
+void parse_map_lines(const std::string& s, std::vector<MapEntry>& out) {
   out.clear();
-  if (!text.ok()) return false;
   size_t pos = 0;
-  const std::string& s = text.value();
   while (pos < s.size()) {
     size_t eol = s.find('\n', pos);
     if (eol == std::string::npos) eol = s.size();
     std::string line = s.substr(pos, eol - pos);
     pos = eol + 1;
+    if (line.rfind("VmFlags:", 0) == 0) {
+      // Two-letter flags separated by spaces.
+      if (!out.empty()) out.back().noreserve = (line + " ").find(" nr ") != std::string::npos;
+      continue;
+    }
     MapEntry e;
     char perms[8] = {};
     unsigned long long start, end, offset, inode;
@@ -60,7 +65,23 @@ bool try_read_maps(pid_t pid, std::vector<MapEntry>& out) {
     if (name_at > 0 && (size_t)name_at <= line.size()) e.name = line.substr(name_at);
     out.push_back(std::move(e));
   }
+}
+
+}  // namespace
+
+bool try_read_maps(pid_t pid, std::vector<MapEntry>& out) {
+  std::string path = "/proc/" + std::to_string(pid) + "/maps";
+  auto text = read_file(path);
+  out.clear();
+  if (!text.ok()) return false;
+  parse_map_lines(text.value(), out);
   return true;
+}
+
+std::vector<MapEntry> parse_smaps(const std::string& text) {
+  std::vector<MapEntry> out;
+  parse_map_lines(text, out);
+  return out;
 }
 
 std::string prot_string(int prot, bool shared) {
@@ -91,6 +112,7 @@ MappingRecord mapping_record(const MapEntry& e) {
   m.offset = e.offset;
   m.name = e.name;
   m.grows_down = e.name == "[stack]";
+  m.noreserve = e.noreserve;
   m.backing = is_special_mapping(e) ? Backing::Special : Backing::Anonymous;
   return m;
 }
@@ -304,10 +326,12 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
         int64_t fd = tracee_file_fd(task, rs, trace_dir + "/" + m.file, O_RDONLY);
         if (fd < 0) fatal("opening " + m.file + " in the tracee failed: " + strerror((int)-fd));
         rs.checked(("mapping " + m.file).c_str(), SYS_mmap,
-                   {m.start.as_int(), len, (uint64_t)m.prot, MAP_PRIVATE | MAP_FIXED, (uint64_t)fd, m.offset});
+                   {m.start.as_int(), len, (uint64_t)m.prot, (uint64_t)(MAP_PRIVATE | MAP_FIXED | (m.noreserve ? MAP_NORESERVE : 0)),
+                    (uint64_t)fd, m.offset});
       } else {
         uint64_t flags = (m.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED;
         if (m.grows_down) flags |= MAP_GROWSDOWN;
+        if (m.noreserve) flags |= MAP_NORESERVE;
         rs.checked("mapping anonymous memory", SYS_mmap, {m.start.as_int(), len, (uint64_t)m.prot, flags, (uint64_t)-1, 0});
       }
     }

@@ -29,11 +29,18 @@ struct MapEntry {
   uint64_t inode = 0;
   uint64_t dev = 0;  // the device of its file (makedev of the maps line's major:minor)
   std::string name;  // path or [pseudo] name, "" for anonymous
+  // Made with MAP_NORESERVE (no swap space set aside: a sanitizer's shadow
+  // reserves terabytes this way). Only /proc/PID/smaps says so (VmFlags
+  // "nr"): read_smaps sets it, read_maps leaves it false.
+  bool noreserve = false;
 };
 
 std::vector<MapEntry> read_maps(pid_t pid);
 // The same, false when the process's maps cannot be read (it is gone).
 bool try_read_maps(pid_t pid, std::vector<MapEntry>& out);
+// The mappings as /proc/PID/smaps lists them, with what only it says
+// (noreserve). `text` is that file's contents.
+std::vector<MapEntry> parse_smaps(const std::string& text);
 // "r-xp" from prot and shared.
 std::string prot_string(int prot, bool shared);
 
@@ -49,6 +56,7 @@ struct MappingRecord {
   Backing backing = Backing::Anonymous;
   std::string file;   // for File: path relative to the trace directory
   bool grows_down = false;
+  bool noreserve = false;  // MAP_NORESERVE: rebuilt with it, or a large reservation is refused
 };
 
 struct PageRecord {

@@ -67,6 +67,9 @@ struct Mapping {
     special @8 :Void;         # kernel pages ([vdso], [vvar], [vsyscall]): moved, never written
   }
   growsDown @9 :Bool;         # the stack mapping, grows on faults below it
+  noReserve @10 :Bool;        # made with MAP_NORESERVE, and rebuilt with it (the kernel would refuse
+                              # a reservation of terabytes without). Set in checkpoints (2.4 and 3.2
+                              # on); a new exec image has no such mapping, so traces never set it
 }
 
 # Contents of one page that differs from what its backing provides.

@@ -60,6 +60,7 @@ void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out) {
     b.setOffset(m.offset);
     b.setName(m.name);
     b.setGrowsDown(m.grows_down);
+    b.setNoReserve(m.noreserve);
     switch (m.backing) {
       case Backing::Anonymous: b.getBacking().setAnonymous(); break;
       case Backing::File: b.getBacking().setFile(m.file); break;
@@ -101,6 +102,7 @@ ProcessImage image_from_capnp(trace::ExecImage::Reader in) {
     m.offset = b.getOffset();
     m.name = b.getName();
     m.grows_down = b.getGrowsDown();
+    m.noreserve = b.getNoReserve();
     switch (b.getBacking().which()) {
       case trace::Mapping::Backing::ANONYMOUS: m.backing = Backing::Anonymous; break;
       case trace::Mapping::Backing::FILE:
