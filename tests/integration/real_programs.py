@@ -246,13 +246,10 @@ def cases(d):
 
 # rrtest options of some cases: the status they exit with, and checks that
 # belong to the checkpoint issue (memory shared between node's processes
-# cannot be copied yet; rr state hashes all of ASan's terabytes of shadow
-# reservation through /proc/PID/mem).
+# cannot be copied yet).
 CASE_OPTIONS = {
     "node": ["--no-checkpoints", "node's processes share memory, which copies and checkpoints cannot hold yet"],
-    "asan": ["--no-states", "rr state reads ASan's whole shadow reservation; not yet proportional to populated memory"],
-    "asan_error": ["--exit", "1", "--no-states",
-                   "rr state reads ASan's whole shadow reservation; not yet proportional to populated memory"],
+    "asan_error": ["--exit", "1"],
 }
 
 
