@@ -12,6 +12,7 @@
 
 #include "core/task.h"
 #include "util/fatal.h"
+#include "util/io.h"
 
 namespace rr {
 
@@ -140,16 +141,34 @@ void PageScanner::scan(const MappingRecord& m, const Visit& visit, bool untouche
     return got > 0 ? (size_t)got : 0;
   };
 
-  // Pages never touched: one run, or chunks of the file's bytes when asked.
+  // The file's bytes of pages [a, b), in chunks.
+  auto file_pages = [&](RemotePtr<> a, RemotePtr<> b) {
+    for (RemotePtr<> c = a; c < b; c += kScanChunkPages * kPageSize) {
+      size_t pages = std::min<uint64_t>(kScanChunkPages, (b - c) / kPageSize);
+      size_t have = read_file_bytes(c, pages);
+      memset(file_buf_.data() + have, 0, pages * kPageSize - have);
+      visit(c, pages, PageKind::Untouched, file_buf_.data());
+    }
+  };
+  // Pages never touched: one run, or, when asked, the file's bytes, where
+  // each hole of the file is one run without bytes (zeros), not read.
   auto untouched = [&](RemotePtr<> a, RemotePtr<> b) {
     if (a >= b) return;
     RemotePtr<> mid = file_backed ? std::clamp(past_file, a, b) : b;
     if (a < mid && !(file_backed && untouched_bytes)) visit(a, (mid - a) / kPageSize, PageKind::Untouched, nullptr);
-    for (RemotePtr<> c = a; file_backed && untouched_bytes && c < mid; c += kScanChunkPages * kPageSize) {
-      size_t pages = std::min<uint64_t>(kScanChunkPages, (mid - c) / kPageSize);
-      size_t have = read_file_bytes(c, pages);
-      memset(file_buf_.data() + have, 0, pages * kPageSize - have);
-      visit(c, pages, PageKind::Untouched, file_buf_.data());
+    if (a < mid && file_backed && untouched_bytes) {
+      uint64_t from = m.offset + (a - m.start), to = m.offset + (mid - m.start);
+      RemotePtr<> at = a;  // pages before `at` are handed over
+      for (const DataExtent& x : data_extents(file.get(), std::min(file_size, to), from)) {
+        // The pages the extent has bytes in, by address.
+        RemotePtr<> first = std::max(at, m.start + ((x.offset & ~(kPageSize - 1)) - m.offset));
+        RemotePtr<> end = std::min(mid, m.start + (page_ceil(x.offset + x.length) - m.offset));
+        if (first >= end) continue;
+        if (at < first) visit(at, (first - at) / kPageSize, PageKind::Untouched, nullptr);
+        file_pages(first, end);
+        at = end;
+      }
+      if (at < mid) visit(at, (mid - at) / kPageSize, PageKind::Untouched, nullptr);
     }
     if (mid < b) visit(mid, (b - mid) / kPageSize, PageKind::Unreadable, nullptr);
   };

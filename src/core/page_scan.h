@@ -49,8 +49,9 @@ class PageScanner {
   // one kind that together cover `m`, in address order. `bytes` holds the
   // run's content (pages * kPageSize bytes) for Data and AsFile, and for
   // Untouched pages of a file mapping when `untouched_bytes` (the file's
-  // bytes, zeros after its end); nullptr otherwise: Zero and Untouched
-  // anonymous pages are zeros, Unreadable ones have none. A run with bytes
+  // bytes, zeros after its end); nullptr otherwise: Zero pages, Untouched
+  // anonymous pages and Untouched pages in a hole of the file are zeros,
+  // Unreadable ones have none. A run with bytes
   // is at most kScanChunkPages long; a run without can be the whole mapping.
   // How a mapping is cut into runs depends on what was populated, so a
   // caller that must not depend on it (a hash) looks at pages, not runs.

@@ -3,10 +3,13 @@
    window at a time (as an allocator does); touches a few scattered pages
    over several events and reads them back, and leaves the rest untouched.
    Also a page only read (the kernel's zero page), a page written and then
-   zeroed again, and one dropped with MADV_DONTNEED. rr state, checkpoints
-   and their restores must cost what was touched, and a restore must
-   reserve the space again (without MAP_NORESERVE the kernel refuses it). */
+   zeroed again, one dropped with MADV_DONTNEED, and a 256 GiB sparse file
+   with two pages of data mapped privately. rr state, checkpoints and their
+   restores must cost what was touched (and what the file holds), and a
+   restore must reserve the space again (without MAP_NORESERVE the kernel
+   refuses it). */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #define PAGE 4096ULL
 #define RESERVE (1ULL << 40)
 #define GUARDED (64ULL << 30)
+#define SPARSE (256ULL << 30)
 
 static const uint64_t spots[] = {
     0, PAGE + 17, (1ULL << 30) + 123, (5ULL << 30) + 2 * PAGE, (RESERVE / 2) + 999,
@@ -33,6 +37,27 @@ int main(void)
     CHECK(g != MAP_FAILED);
     unsigned char *window = g + (3ULL << 30);
     CHECK(mprotect(window, 1 << 20, PROT_READ | PROT_WRITE) == 0);
+
+    char dir[] = "/tmp/rrtest-reserve-XXXXXX";
+    char path[256];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/sparse", dir);
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    CHECK(fd >= 0);
+    CHECK(ftruncate(fd, SPARSE) == 0);
+    char page[PAGE];
+    memset(page, 'S', sizeof page);
+    CHECK(pwrite(fd, page, sizeof page, SPARSE / 2) == PAGE);
+    CHECK(pwrite(fd, page, 100, SPARSE - 100) == 100);  // the last page, partly
+    CHECK(close(fd) == 0);
+    // Mapped from a read-only descriptor: replay maps the trace's copy of
+    // the file (one mapped from a descriptor open for writing would be
+    // replayed from a memfd instead).
+    fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    const unsigned char *f = mmap(NULL, SPARSE, PROT_READ, MAP_PRIVATE, fd, 0);
+    CHECK(f != MAP_FAILED);
+    CHECK(close(fd) == 0);
 
     for (int round = 0; round < 4; round++) {
         // What the earlier rounds wrote, read back after their events.
@@ -55,6 +80,7 @@ int main(void)
     r[(11ULL << 30)] = 7;
     CHECK(madvise(r + (11ULL << 30), PAGE, MADV_DONTNEED) == 0);
     printf("read %d, zeroed %d, dropped %d\n", only_read, r[9ULL << 30], r[11ULL << 30]);
+    printf("file: %c %d %c\n", f[SPARSE / 2 + 5], f[SPARSE / 4], f[SPARSE - 1]);
     fflush(stdout);
 
     uint64_t sum = 0;
@@ -63,5 +89,7 @@ int main(void)
     printf("final %llx\n", (unsigned long long)sum);
     CHECK(munmap(r, RESERVE) == 0);
     CHECK(munmap(g, GUARDED) == 0);
+    CHECK(munmap((void *)f, SPARSE) == 0);
+    CHECK(unlink(path) == 0 && rmdir(dir) == 0);
     return 0;
 }
