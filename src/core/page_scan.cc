@@ -121,7 +121,7 @@ void PageScanner::scan(const MappingRecord& m, const Visit& visit, bool untouche
   ScopedFd file;
   uint64_t file_size = 0;
   if (file_backed) {
-    file = ScopedFd(::open((trace_dir_ + "/" + m.file).c_str(), O_RDONLY | O_CLOEXEC));
+    file = ScopedFd(::open((m.file[0] == '/' ? m.file : trace_dir_ + "/" + m.file).c_str(), O_RDONLY | O_CLOEXEC));
     if (!file.is_open()) fatal_errno("cannot open the trace copy " + m.file);
     struct stat st;
     if (fstat(file.get(), &st) == 0) file_size = st.st_size;
@@ -204,9 +204,14 @@ void PageScanner::scan(const MappingRecord& m, const Visit& visit, bool untouche
   };
 
   std::vector<PopulatedRange> ranges;
-  // A shared mapping's pages may be written through another mapping of
-  // them without being present in this one: read them all.
-  if (special || m.shared || !populated(m.start, m.end, ranges)) ranges.assign(1, PopulatedRange{m.start, m.end, false});
+  // A shared file mapping shows the file: it is read there, holes skipped,
+  // and not through the tracee, where a read faults in each page of shared
+  // memory. Another shared mapping's pages may be written through another
+  // mapping of them without being present in this one: read them all.
+  if (file_backed && m.shared)
+    ranges.clear();
+  else if (special || m.shared || !populated(m.start, m.end, ranges))
+    ranges.assign(1, PopulatedRange{m.start, m.end, false});
   RemotePtr<> at = m.start;
   for (const PopulatedRange& r : ranges) {
     untouched(at, r.start);

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <map>
 #include <vector>
 #include <xxhash.h>
@@ -12,6 +15,7 @@
 #include "core/address_space.h"
 #include "core/page_scan.h"
 #include "replay/replay_session.h"
+#include "util/scoped_fd.h"
 
 namespace rr {
 
@@ -26,6 +30,7 @@ struct MappingState {
   // How its pages are read for the hash (see hash_range).
   Backing backing;
   bool shared;
+  std::string file;  // for File: the file it maps, relative to the trace or absolute
 };
 
 std::string hex(uint64_t v) {
@@ -80,7 +85,7 @@ uint64_t hash_range(PageScanner& scanner, const MappingState& m) {
     r.offset = m.offset;
     r.shared = m.shared;
     r.backing = m.backing;
-    if (m.backing == Backing::File) r.file = m.name;
+    r.file = m.file;
     scanner.scan(r, [&](RemotePtr<> addr, size_t pages, PageKind kind, const uint8_t* bytes) {
       uint64_t offset = addr - m.start;
       if (kind == PageKind::Unreadable) {
@@ -110,17 +115,50 @@ bool m_name_in_trace(const MapEntry& e, const std::string& prefix) {
   return e.inode != 0 && e.name.rfind(prefix, 0) == 0;
 }
 
+// The regular files this process holds open, by device and inode, each as
+// a path that opens it for reading. Replay's copies of the files it
+// emulates and of System V segments are among them, and back the
+// program's mappings of those: read through the file, such a mapping's
+// holes are skipped, and nothing is faulted in (reading a page of shared
+// memory through a mapping allocates it: a sparse file of 4 GiB cost 4 GiB).
+std::map<std::pair<uint64_t, uint64_t>, std::string> own_files() {
+  std::map<std::pair<uint64_t, uint64_t>, std::string> out;
+  DIR* d = opendir("/proc/self/fd");
+  if (!d) return out;
+  while (dirent* ent = readdir(d)) {
+    if (ent->d_name[0] == '.') continue;
+    std::string path = std::string("/proc/self/fd/") + ent->d_name;
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    ScopedFd readable(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (readable.is_open()) out.emplace(std::make_pair((uint64_t)st.st_dev, (uint64_t)st.st_ino), path);
+  }
+  closedir(d);
+  return out;
+}
+
 std::vector<MappingState> mapping_states(ReplaySession& s, Task& t) {
   std::string prefix = s.trace_dir() + "/";
   std::vector<MappingState> out;
+  std::map<std::pair<uint64_t, uint64_t>, std::string> own = own_files();
   for (const MapEntry& e : read_maps(t.tid())) {
-    // Pages never touched are known without reading them only in private
-    // anonymous memory and in trace files; everything else is read.
-    bool trace_file = m_name_in_trace(e, prefix);
-    Backing how = trace_file ? Backing::File
-                  : (e.inode != 0 || is_special_mapping(e)) ? Backing::Special : Backing::Anonymous;
-    MappingState m{e.start, e.end, prot_string(e.prot, e.shared), e.offset, e.name, 0, how, e.shared};
-    if (trace_file) m.name = m.name.substr(prefix.size());
+    // Pages never touched are known without reading them in private
+    // anonymous memory and in files rr can read (the trace's, and its own
+    // copies); everything else is read whole.
+    MappingState m{e.start, e.end, prot_string(e.prot, e.shared), e.offset, e.name, 0, Backing::Anonymous, e.shared, ""};
+    auto own_file = own.find({e.dev, e.inode});
+    if (m_name_in_trace(e, prefix)) {
+      m.backing = Backing::File;
+      m.name = m.file = m.name.substr(prefix.size());
+    } else if (is_special_mapping(e)) {
+      m.backing = Backing::Special;
+    } else if (e.inode != 0 && own_file != own.end()) {
+      m.backing = Backing::File;
+      m.file = own_file->second;
+    } else if (e.inode != 0 && !(e.name.rfind("/dev/zero", 0) == 0 && !e.shared)) {
+      // (A private mapping of /dev/zero is anonymous memory.)
+      m.backing = Backing::Special;
+    }
     // Adjacent pieces of one logical mapping print as one, however the kernel
     // happened to split or merge them.
     if (!out.empty()) {
@@ -132,7 +170,7 @@ std::vector<MappingState> mapping_states(ReplaySession& s, Task& t) {
       bool heap_neighbours = (prev.name.empty() || prev.name == "[heap]") && (m.name.empty() || m.name == "[heap]") &&
                              prev.offset == 0 && m.offset == 0;
       if (prev.end == m.start && prev.perms == m.perms && (prev.name == m.name || heap_neighbours) && contiguous_offset &&
-          prev.backing == m.backing) {
+          prev.backing == m.backing && prev.file == m.file) {
         if (m.name == "[heap]") prev.name = m.name;
         prev.end = m.end;
         continue;

@@ -37,6 +37,8 @@ def main():
         cmd += ["--signal", opts["signal"]]
     if "trace_max" in opts:
         cmd += ["--trace-max", opts["trace_max"]]
+    if "states" in opts:
+        cmd += ["--states", opts["states"]]
     if opts.get("nondet") == "1":
         cmd += ["--nondet"]
     cmd += ["--", os.path.join(a.bindir, a.name)] + shlex.split(opts.get("args", ""))
