@@ -202,6 +202,10 @@ Status restore_checkpoint(ReplaySession& s, const std::string& checkpoint_path) 
     sup.exit_code = info.getExitCode();
     sup.killed_by = info.getKilledBy();
     RR_TRY(s.set_supervisor_state(sup));
+    // The trace is the truth: what the file says of the FPU (which no other
+    // check compares) must be what the recording had at the event. A file
+    // taken inside an event (a gdb position) has no frame to compare with.
+    if (info.getPosition().size() == 0) RR_TRY(s.check_restored_fpu("checkpoint " + checkpoint_path));
   } catch (const FatalError& e) {
     return make_error("cannot restore " + checkpoint_path + ": " + e.what());
   } catch (const kj::Exception& e) {

@@ -138,12 +138,18 @@ void Task::set_regs(const Registers& regs) {
   if (ptrace(PTRACE_SETREGS, tid_, nullptr, &regs.raw()) != 0) fatal_errno("PTRACE_SETREGS");
 }
 
-std::string Task::xsave() {
+std::optional<std::string> Task::try_xsave() {
   std::string buf(4096 * 4, '\0');
   struct iovec iov = {buf.data(), buf.size()};
-  if (ptrace(PTRACE_GETREGSET, tid_, (void*)NT_X86_XSTATE, &iov) != 0) fatal_errno("PTRACE_GETREGSET xstate");
+  if (ptrace(PTRACE_GETREGSET, tid_, (void*)NT_X86_XSTATE, &iov) != 0) return std::nullopt;
   buf.resize(iov.iov_len);
   return buf;
+}
+
+std::string Task::xsave() {
+  std::optional<std::string> area = try_xsave();
+  if (!area) fatal_errno("PTRACE_GETREGSET xstate");
+  return *area;
 }
 
 void Task::set_xsave(const std::string& area) {

@@ -77,6 +77,9 @@ class Task {
   Registers regs();
   void set_regs(const Registers& regs);
   std::string xsave();
+  // The same, or nullopt when the task is not stopped for its tracer (gone,
+  // or running).
+  std::optional<std::string> try_xsave();
   void set_xsave(const std::string& area);
   siginfo_t siginfo();
   // The stop's siginfo, or nullopt where there is none: at a group stop

@@ -26,6 +26,7 @@
 #include "core/signal_delivery.h"
 #include "core/syscall_restart.h"
 #include "record/record_session.h"
+#include "trace/fpu_digest.h"
 #include "record/seccomp_prefix.h"
 #include "core/syscall_table.h"
 #include "core/task_mem_reader.h"
@@ -149,6 +150,7 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
     return {};
   }
   rt.entry_regs = t.regs();
+  rt.entry_fpu = fpu_digest(t);
   RR_TRY(check_restart(rt, rt.entry_regs, true));
   rt.exec_seen = false;
   rt.in_syscall = true;
@@ -315,6 +317,8 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     }
   }
   regs_to_capnp(regs, sc.initExitRegs());
+  // An exec's frame holds the whole XSAVE area of the new image instead.
+  if (!sc.hasImage()) frame.setFpuDigest(fpu_digest(t));
   rt.last_event_regs = regs;
   rt.restart_undecided = restart_undecided(regs);
   RR_TRY(finish_frame(msg));
@@ -468,6 +472,7 @@ bool RecordSession::try_emulate_rdtsc(RecordTask& rt, const siginfo_t& si) {
   ev.setTsc(tsc);
   ev.setAux(aux);
   ev.setRdtscp(rdtscp);
+  frame.setFpuDigest(fpu_digest(t));
   undo_forced_segv(rt, ev);
   user_regs_struct& r = regs.raw();
   r.rax = tsc & 0xffffffffu;
@@ -515,6 +520,8 @@ Status RecordSession::on_signal(RecordTask& rt, int sig) {
   ev.setDeliver(true);
   rt.last_event_regs = regs;
   if (init_dies) return end_init_by_fault(rt, sig);
+  // At the delivery stop, before the kernel gives a handler a fresh FPU state.
+  frame.setFpuDigest(fpu_digest(t));
   rt.deliver_sig = sig;
   return resume_running(rt);
 }

@@ -35,6 +35,7 @@
 #include "core/tracee_setup.h"
 #include "core/syscall_table.h"
 #include "core/task_mem_reader.h"
+#include "trace/fpu_digest.h"
 #include "trace/machine.h"
 #include "util/fatal.h"
 #include "util/invariant.h"
@@ -648,6 +649,7 @@ Status RecordSession::record_entry(RecordTask& t) {
     auto inner = ev.initChildNsTids(t.new_child_ns_tids.size());
     for (size_t i = 0; i < t.new_child_ns_tids.size(); ++i) inner.set(i, t.new_child_ns_tids[i]);
   }
+  frame.setFpuDigest(t.entry_fpu);
   t.entry_recorded = true;
   t.state = RecordTask::State::InKernel;
   if (running_ == &t) running_ = nullptr;

@@ -60,6 +60,8 @@ struct RecordTask : SessionTask {
   RecordedTid new_child;              // the task the current clone-family syscall created
   std::vector<pid_t> new_child_ns_tids;  // its tids in PID namespaces below ours (NSpid after the first)
   Registers entry_regs;               // registers at the current syscall's entry
+  uint64_t entry_fpu = 0;             // fpu_digest at that entry (for an entry event written
+                                      // later, when the task runs in the kernel)
   Registers last_event_regs;          // registers when its last event ended
   int deliver_sig = 0;                // signal to pass at the next resume
   std::unique_ptr<capnp::MallocMessageBuilder> pending_signal_frame;  // written after delivery

@@ -31,6 +31,7 @@
 #include "core/syscall_table.h"
 #include "core/task_mem_reader.h"
 #include "core/tracee_abi.h"
+#include "trace/fpu_digest.h"
 #include "trace/machine.h"
 #include "util/fatal.h"
 #include "util/invariant.h"
@@ -368,6 +369,7 @@ Result<ReplayStop> ReplaySession::run(const RunRequest& req) {
     inside_->frame_pos = frame_pos;
     return *std::exchange(pause_, std::nullopt);
   }
+  RR_TRY(check_fpu_after(f));
   inside_.reset();
   current_event_ = f.getEvent();
   if (progress_ && current_event_ % 4096 == 0) progress_(current_event_);
@@ -454,6 +456,45 @@ Status ReplaySession::check_regs(trace::Frame::Reader f, Task& t, const char* wh
   std::string d = now.diff(expected);
   if (d.empty()) return {};
   return divergence(f, std::string("registers differ ") + what + " (replay != recording): " + d);
+}
+
+Status ReplaySession::check_fpu_after(trace::Frame::Reader f) {
+  uint64_t recorded = f.getFpuDigest();
+  if (recorded == 0) return {};
+  ReplayTask* rt = find_task(RecordedTid{f.getTid()});
+  // A task that is gone, or not stopped, has no state left to compare.
+  std::optional<std::string> area = rt ? rt->task->try_xsave() : std::nullopt;
+  if (!area) return {};
+  uint64_t now = fpu_digest(*area);
+  if (now == recorded) return {};
+  char what[128];
+  snprintf(what, sizeof(what), "FPU state differs (replay != recording): digest %016llx, recorded %016llx",
+           (unsigned long long)now, (unsigned long long)recorded);
+  return divergence(f, what);
+}
+
+Status ReplaySession::check_restored_fpu(const std::string& checkpoint) {
+  StreamPos after = next_frame_pos_;
+  Result<std::optional<FrameData>> before = reader_->frame_before(after);
+  lookahead_.reset();
+  RR_TRY(reader_->seek(after));
+  std::string event = std::to_string(current_event_);
+  // Where the trace cannot be read before the position, the position is
+  // suspect first; a replay from an earlier point finds a damaged trace.
+  if (!before.ok())
+    return make_error(ErrorKind::CorruptCheckpoint, checkpoint + " is corrupt (the frame of its event " + event +
+                                                        " cannot be read: " + before.error().message + ")");
+  if (!before.value() || before.value()->frame().getEvent() != current_event_)
+    return make_error(ErrorKind::CorruptCheckpoint, checkpoint + " is corrupt (its events position does not follow its event " +
+                                                        event + ")");
+  trace::Frame::Reader f = before.value()->frame();
+  uint64_t recorded = f.getFpuDigest();
+  ReplayTask* rt = recorded ? find_task(RecordedTid{f.getTid()}) : nullptr;
+  std::optional<std::string> area = rt ? rt->task->try_xsave() : std::nullopt;
+  if (!area || fpu_digest(*area) == recorded) return {};
+  return make_error(ErrorKind::CorruptCheckpoint, checkpoint + " is untrustworthy: at event " + event + ", tid " +
+                                                      std::to_string(f.getTid()) +
+                                                      ", its FPU state differs from the recording's");
 }
 
 // si_code of a seccomp filter's SIGSYS (<asm-generic/siginfo.h>, which

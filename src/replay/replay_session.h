@@ -191,6 +191,12 @@ class ReplaySession : public Session<ReplayTask> {
   // Puts the supervisor at `s` (a fresh session being rebuilt by a restore
   // or a copy): the trace reader goes to s.next_frame.
   Status set_supervisor_state(const SupervisorState& s);
+  // After a restore from the checkpoint file `checkpoint` at an event
+  // boundary: the task of the current event must have the FPU state the
+  // recording had after that event (Frame.fpuDigest, read again from the
+  // trace); a CorruptCheckpoint error naming the event and task otherwise,
+  // and when the checkpoint's events position does not follow its event.
+  Status check_restored_fpu(const std::string& checkpoint);
 
   // What a restore (checkpoint/restore.h) rebuilds a fresh session with:
   // a new process with recorded pid `recorded` in the session's PID
@@ -326,6 +332,9 @@ class ReplaySession : public Session<ReplayTask> {
   // Ends the other threads of `rt`'s process (before its exec).
   void retire_other_threads(ReplayTask& rt);
   Status check_regs(trace::Frame::Reader f, Task& t, const char* what, const Registers& expected);
+  // Once event `f` has been applied: its task's FPU state against the
+  // recording's (Frame.fpuDigest), a divergence when they differ.
+  Status check_fpu_after(trace::Frame::Reader f);
   Error divergence(trace::Frame::Reader f, const std::string& what);
   // Echoes (with -a) what the call wrote to the original stdout or stderr,
   // after checking it is what the recording wrote there (SyscallEvent.echo).

@@ -336,4 +336,30 @@ Status BlockStreamReader::seek(StreamPos pos) {
   return {};
 }
 
+Result<std::optional<StreamPos>> BlockStreamReader::record_before(StreamPos pos) {
+  if (pos.record_index > 0) return std::optional<StreamPos>(StreamPos{pos.block_offset, pos.record_index - 1});
+  uint64_t offset = kFileHeaderSize;
+  std::optional<uint64_t> previous;
+  while (offset < pos.block_offset) {
+    BlockInfo b;
+    RR_TRY(read_block_header(offset, b));
+    uint64_t next_block = offset + b.header_size + b.stored_size;
+    if (next_block == pos.block_offset) previous = offset;
+    offset = next_block;
+  }
+  if (offset != pos.block_offset) return make_error(ErrorKind::Corrupt, path_ + ": no block starts at offset " + std::to_string(pos.block_offset));
+  if (!previous) return std::optional<StreamPos>();
+  // The records of the previous block: the last one is wanted.
+  RR_TRY(seek(StreamPos{*previous, 0}));
+  std::vector<uint8_t> record;
+  uint32_t count = 0;
+  for (;;) {
+    RR_ASSIGN_OR_RETURN(bool more, next(record));
+    if (!more || block_offset_ != *previous) break;
+    ++count;
+  }
+  if (count == 0) return make_error(ErrorKind::Corrupt, path_ + ": an empty block at offset " + std::to_string(*previous));
+  return std::optional<StreamPos>(StreamPos{*previous, count - 1});
+}
+
 }  // namespace rr

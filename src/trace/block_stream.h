@@ -87,6 +87,10 @@ class BlockStreamReader {
   // Position of the record next() would return.
   StreamPos position() const { return {block_offset_, record_index_}; }
   Status seek(StreamPos pos);
+  // The position of the record just before `pos` (nullopt at the first
+  // record), found by walking the block headers from the start when `pos`
+  // begins a block. Moves the reader: seek afterwards.
+  Result<std::optional<StreamPos>> record_before(StreamPos pos);
   // After next() returned false: whether the stream ended with its end mark
   // (always true for version 1 streams, which have none). False means its
   // writer never finished (killed) or the file was cut at a block boundary.

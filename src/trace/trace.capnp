@@ -241,4 +241,12 @@ struct Frame {
     exit @6 :ExitEvent;       # a task ended; for a process, its exit status
     syscallEntry @7 :SyscallEntryEvent;
   }
+  fpuDigest @8 :UInt64;       # format 1.8 on: fpu_digest (trace/fpu_digest.h, XXH3-64 of the
+                              # XSAVE area without the bytes that are no state) of the task's
+                              # FPU/SSE/AVX state once the event has happened: at a syscall's
+                              # exit, a blocked syscall's entry (syscallEntry), a signal's
+                              # delivery stop (before any handler runs), the rdtsc trap.
+                              # Replay compares its task's after the event, and a restored
+                              # checkpoint's task of its event. 0: not recorded (older traces,
+                              # exec, exit, exit and exit_group, whose task does not go on)
 }

@@ -247,4 +247,11 @@ Result<std::optional<FrameData>> TraceReader::next() {
   }
 }
 
+Result<std::optional<FrameData>> TraceReader::frame_before(StreamPos pos) {
+  RR_ASSIGN_OR_RETURN(std::optional<StreamPos> at, events_.record_before(pos));
+  if (!at) return std::optional<FrameData>();
+  RR_TRY(events_.seek(*at));
+  return next();
+}
+
 }  // namespace rr

@@ -26,7 +26,9 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // emulates, sparse sums ('z') in sums
 // 1.7: SyscallEvent.childTid and childNsTids, SyscallEntryEvent.childNsTids
 // (tasks in PID namespaces the program created)
-constexpr uint32_t kTraceFormatMinor = 7;
+// 1.8: Frame.fpuDigest (replay compares the FPU state, not only the general
+// registers)
+constexpr uint32_t kTraceFormatMinor = 8;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();
@@ -101,6 +103,9 @@ class TraceReader {
   Result<std::string> read_part(const std::string& rel) const;
   StreamPos position() const { return events_.position(); }
   Status seek(StreamPos pos) { return events_.seek(pos); }
+  // The frame just before position `pos` (nullopt when `pos` is the
+  // first). Moves the reader: seek afterwards.
+  Result<std::optional<FrameData>> frame_before(StreamPos pos);
 
  private:
   TraceReader(std::string dir, BlockStreamReader events) : dir_(std::move(dir)), events_(std::move(events)) {}

@@ -1,6 +1,6 @@
-// What the trace-tampering test tools (echo_tamper, header_tamper) share:
-// their command line and their one way out on a failure, which names the
-// tool and says why on stderr.
+// What the trace-tampering test tools (echo_tamper, header_tamper,
+// fpu_tamper) share: their command line and their one way out on a
+// failure, which names the tool and says why on stderr.
 #pragma once
 
 #include <cstdio>

@@ -87,6 +87,50 @@ TEST(BlockStream, ReaderPositionMatchesWriterPosition) {
   }
 }
 
+// A restore reads its event's frame again from the position after it,
+// which may be the start of a block (the record before is then the last of
+// the previous block) or the end of the stream.
+TEST(BlockStream, RecordBeforeAnyPositionIsTheOneReadBeforeIt) {
+  std::string path = temp_path("s");
+  std::vector<StreamPos> positions;
+  write_records(path, Codec::Zstd, 300, &positions);
+  std::vector<StreamPos> after;  // the reader's position after each record
+  {
+    auto r = BlockStreamReader::open(path);
+    std::vector<uint8_t> buf;
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_TRUE(r->next(buf).value());
+      after.push_back(r->position());
+    }
+  }
+  auto r = BlockStreamReader::open(path);
+  ASSERT_TRUE(r.ok());
+  std::vector<uint8_t> buf;
+  int block_starts = 0;
+  for (int i = 0; i < 300; ++i) {
+    // Both names of the point after record i: the reader's, and where the
+    // writer put record i + 1 (the start of a block when i ended one).
+    std::vector<StreamPos> names = {after[i]};
+    if (i + 1 < 300) names.push_back(positions[i + 1]);
+    for (StreamPos p : names) {
+      block_starts += p.record_index == 0;
+      auto before = r->record_before(p);
+      ASSERT_TRUE(before.ok()) << before.error().message;
+      ASSERT_TRUE(before.value().has_value()) << "record " << i;
+      ASSERT_TRUE(r->seek(*before.value()).ok());
+      ASSERT_TRUE(r->next(buf).value());
+      EXPECT_EQ(std::string(buf.begin(), buf.end()), record_text(i));
+    }
+  }
+  EXPECT_GT(block_starts, 2) << "the stream should have several blocks";
+  auto first = r->record_before(positions[0]);
+  ASSERT_TRUE(first.ok());
+  EXPECT_FALSE(first.value().has_value());
+  // An offset where no block starts is corrupt, not a crash.
+  auto bad = r->record_before(StreamPos{positions[0].block_offset + 5, 0});
+  EXPECT_FALSE(bad.ok());
+}
+
 TEST(BlockStream, TruncatedStreamIsReportedNotCrashed) {
   std::string path = temp_path("s");
   write_records(path, Codec::Zstd, 2000);
