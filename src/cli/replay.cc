@@ -9,6 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <set>
+#include <string>
+
 #include "cli/command.h"
 #include "checkpoint/restore.h"
 #include "cli/progress.h"
@@ -118,8 +121,11 @@ int cmd_replay(const Args& args) {
   bool serve_only = false;
   std::string trace;
   std::vector<std::string> gdb_args;
+  std::set<std::string> given;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
+    // Which of two values was meant is not ours to guess.
+    if (a != "--" && a.size() > 1 && a[0] == '-' && !given.insert(a).second) return fail("option " + a + " given twice");
     auto number = [&](unsigned long long& out) {
       if (i + 1 >= args.size() || !parse_event(args[i + 1], out)) return false;
       ++i;

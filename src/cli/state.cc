@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
+#include <string>
 
 #include "cli/command.h"
 #include "checkpoint/restore.h"
@@ -53,8 +55,11 @@ int cmd_state(const Args& args) {
   unsigned long long mem_addr = 0, mem_len = 0;
   unsigned long long clone_at = 0;
   long long only_pid = 0;
+  std::set<std::string> given;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
+    // Which of two values was meant is not ours to guess.
+    if (a.size() > 1 && a[0] == '-' && !given.insert(a).second) return fail("option " + a + " given twice");
     if (a == "-g" || a == "--goto") {
       if (i + 1 >= args.size() || !parse_event(args[i + 1], event) || event == 0)
         return fail("-g needs an event number (from 1)");
