@@ -9,10 +9,12 @@ print exactly what they print for the intact trace, or fail with exactly
 one "rr:" line; never crash, hang or print something else. A damaged
 checkpoint may be skipped (one line) for the same state.
 
-    fuzz_test.py --rr RR --program PROG [--mutants N] [--seed S]
+    fuzz_test.py --rr RR --program PROG [--mutants N] [--seed S] [--all-commands]
 
 The suite runs 300 mutants (about 15 s); run it by hand with --mutants 5000 and other
-seeds for a longer search."""
+seeds for a longer search. --all-commands judges `rr ps`, `rr replay -a`
+and `rr checkpoints` on each mutant too. The counts at the end are per
+command run, for mutants of the trace and of its checkpoints apart."""
 import argparse
 import os
 import random
@@ -50,10 +52,26 @@ def mutate(rng, path):
     else:
         n = rng.randint(1, 256)
         data[at:at] = data[at:at + n]
+    st = os.stat(path)
     os.chmod(path, 0o644)
     with open(path, "wb") as f:
         f.write(bytes(data))
+    # Listings show a checkpoint's time of writing: the damage keeps it.
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     return "%s at %d" % (kind, at)
+
+
+def flags_damage(got, reference):
+    """For `rr checkpoints`: every line that differs from the intact listing
+    marks its file unusable (the listing's way of reporting a bad file)."""
+    ref = set(reference.decode(errors="replace").splitlines())
+    changed = [l for l in got.decode(errors="replace").splitlines() if l not in ref]
+    return bool(changed) and all("unusable" in l for l in changed)
+
+
+def without_sizes(listing):
+    """An `rr checkpoints` listing without its BYTES column."""
+    return [l.split()[:1] + l.split()[2:] for l in listing.decode(errors="replace").splitlines()]
 
 
 def judge(name, what, got, reference):
@@ -65,6 +83,11 @@ def judge(name, what, got, reference):
         failures.append("%s: %s crashed (signal %d): %r" % (name, what, -got.returncode, got.stderr[-300:]))
         return "crash"
     if got.returncode == 0:
+        if what == "checkpoints" and got.stdout != reference:
+            if flags_damage(got.stdout, reference):
+                return "error"
+            if without_sizes(got.stdout) == without_sizes(reference):
+                return "same"  # the damage made the file longer or shorter, as listed
         if got.stdout != reference:
             failures.append("%s: %s printed a different result without an error" % (name, what))
             return "silent"
@@ -85,6 +108,7 @@ def main():
     ap.add_argument("--program", required=True)
     ap.add_argument("--mutants", type=int, default=300)
     ap.add_argument("--seed", type=int, default=20261202)
+    ap.add_argument("--all-commands", action="store_true")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     with scratch_dir("rr-fuzz-") as tmp:
@@ -96,8 +120,17 @@ def main():
         dump = try_run([a.rr, "dump", good], timeout=MUTANT_TIMEOUT)
         last = int(dump.stdout.decode().strip().splitlines()[-1].split()[1])
         state_ref = try_run([a.rr, "state", "-g", str(last), good], timeout=MUTANT_TIMEOUT).stdout
+        # (name, arguments after rr and before the trace, reference output with
+        # the trace's path as TRACE)
+        commands = [("state", ["state", "-g", str(last)], state_ref),
+                    ("dump", ["dump"], dump.stdout.replace(good.encode(), b"TRACE"))]
+        if a.all_commands:
+            for name, argv in (("ps", ["ps"]), ("replay -a", ["replay", "-a"]), ("checkpoints", ["checkpoints"])):
+                ref = try_run([a.rr] + argv + [good], timeout=MUTANT_TIMEOUT).stdout
+                commands.append((name, argv, ref.replace(good.encode(), b"TRACE")))
         targets = parts(good)
         tally = {}
+        by_part = {}
         for i in range(a.mutants):
             part = rng.choice(targets)
             d = os.path.join(tmp, "m")
@@ -105,11 +138,17 @@ def main():
             shutil.copytree(good, d)
             how = mutate(rng, os.path.join(d, part))
             name = "mutant %d (%s: %s)" % (i, part, how)
-            for what, argv, ref in (("state", [a.rr, "state", "-g", str(last), d], state_ref),
-                                    ("dump", [a.rr, "dump", d], dump.stdout.replace(good.encode(), d.encode()))):
-                verdict = judge(name, what, try_run(argv, timeout=MUTANT_TIMEOUT), ref)
+            kind = "checkpoint" if part.startswith("checkpoints/") else "trace"
+            counts = by_part.setdefault(kind, {"mutants": 0})
+            counts["mutants"] += 1
+            for what, argv, ref in commands:
+                verdict = judge(name, what, try_run([a.rr] + argv + [d], timeout=MUTANT_TIMEOUT),
+                                ref.replace(b"TRACE", d.encode()))
                 tally[verdict] = tally.get(verdict, 0) + 1
+                counts[verdict] = counts.get(verdict, 0) + 1
         print("mutants %d, commands: %s" % (a.mutants, ", ".join("%s %d" % kv for kv in sorted(tally.items()))))
+        for kind in sorted(by_part):
+            print("  %s mutants: %s" % (kind, ", ".join("%s %d" % kv for kv in sorted(by_part[kind].items()))))
     failures.report("no crash, hang or silent difference", most=40)
 
 
