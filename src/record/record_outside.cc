@@ -57,8 +57,7 @@ void RecordSession::stop_at_once(int sig) {
   if (stopping_) return;
   stopping_ = true;
   fprintf(stderr, "rr: %s again: stopping the recording now; the trace keeps the events so far\n", strsignal(sig));
-  // By process: a leader that ended before its threads is no task any more.
-  for (const auto& [tid, t] : tasks()) kill(t->live_tgid(), SIGKILL);
+  kill_tracees();
 }
 
 Status RecordSession::handle_outside_signals() {

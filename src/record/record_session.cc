@@ -368,6 +368,7 @@ Result<int> RecordSession::run() {
   // end is its process's exit status.
   while (!tasks_.empty() || has_zombies()) {
     RR_TRY(handle_outside_signals());
+    kill_deferred_tracees();
     continue_group_stops();
     if (!running_) {
       if (RecordTask* next = pick_next()) {
@@ -405,6 +406,34 @@ Result<int> RecordSession::run() {
   if (WIFEXITED(initial_status_)) return WEXITSTATUS(initial_status_);
   if (WIFSIGNALED(initial_status_)) return 128 + WTERMSIG(initial_status_);
   return 1;
+}
+
+// The second interrupt's kill, by process (a leader that ended before its
+// threads is no task any more). A thread whose syscall is in the kernel and
+// does not wait is let finish it first, as its exit stop comes at once: a
+// write the kernel has done would otherwise be on stdout and missing from the
+// trace, and replay would print less than the recording did.
+void RecordSession::kill_tracees() {
+  RecordTask* flight = running_ && running_->in_syscall && !running_->entry_recorded ? running_ : nullptr;
+  if (flight) {
+    char state = proc_state(flight->tid());
+    if (state == 'S' || state == 'D' || state == 0) flight = nullptr;  // it waits: nothing done yet
+  }
+  bool deferred = false;
+  for (const auto& [tid, t] : tasks_) {
+    if (flight && t->tgid == flight->tgid)
+      deferred = true;
+    else
+      kill(t->live_tgid(), SIGKILL);
+  }
+  if (deferred) kill_deferred_until_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+}
+
+void RecordSession::kill_deferred_tracees() {
+  if (!kill_deferred_until_) return;
+  if (running_ && running_->in_syscall && std::chrono::steady_clock::now() < *kill_deferred_until_) return;
+  kill_deferred_until_.reset();
+  for (const auto& [tid, t] : tasks_) kill(t->live_tgid(), SIGKILL);
 }
 
 void RecordSession::stash_status(pid_t pid, int status) {

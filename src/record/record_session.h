@@ -256,6 +256,12 @@ class RecordSession : public Session<RecordTask> {
   std::map<int, std::chrono::steady_clock::time_point> last_stop_with_;  // when a tracee last stopped with each signal
   std::optional<std::chrono::steady_clock::time_point> last_interrupt_;
   bool stopping_ = false;                           // a second interrupt: the tracees are being killed
+  // With stopping_: the process of the thread whose syscall was in the
+  // kernel without waiting is killed once that call's exit is recorded, or
+  // at this time (see kill_tracees).
+  std::optional<std::chrono::steady_clock::time_point> kill_deferred_until_;
+  void kill_tracees();
+  void kill_deferred_tracees();
 };
 
 // Finds `program` the way execvp would; error if absent or not executable.
