@@ -4,7 +4,8 @@
 Workloads:
 sha256sum of a 200 MB file, 20 python3 start-ups, sort of a large file,
 make -j2 of a small C project (8 files, make + gcc driver + cc1 + as + ld),
-and python3 with four threads. Each cell is the median of
+python3 with four threads, and 100,000 getppid syscalls (bench/programs/
+syscall_loop.c: the per-event cost alone). Each cell is the median of
 --runs runs (default 5); the three modes of one workload alternate within
 each round so that machine noise hits them alike. Prints a Markdown table.
 With --base OTHER_RR (an earlier build), each round also records and
@@ -57,7 +58,10 @@ def make_inputs(d):
                         " printf(\"%d\\n\", s); return 0; }\n")
             else:
                 f.write("int %s(int x) { int s = 0; for (int i = 0; i < x * 100; ++i) s += i %% 7; return s; }\n" % n)
-    return blob, lines, proj
+    syscalls = os.path.join(d, "syscall_loop")
+    subprocess.run(["cc", "-O1", "-o", syscalls, os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs",
+                                                                 "syscall_loop.c")], check=True)
+    return blob, lines, proj, syscalls
 
 
 PYTHON_THREADS = r"""
@@ -91,7 +95,7 @@ def main():
     builds = [rr] + ([os.path.abspath(a.base)] if a.base else [])
     tmp = tempfile.mkdtemp(prefix="rr-bench-")
     try:
-        blob, lines, proj = make_inputs(tmp)
+        blob, lines, proj, syscalls = make_inputs(tmp)
         python = "/usr/bin/python3"
         workloads = [
             ("sha256sum 200 MB", ["sha256sum", blob], 1),
@@ -99,6 +103,7 @@ def main():
             ("sort 1M lines (14 MB)", ["sort", lines], 1),
             ("make -j2, 8 C files", ["make", "-s", "-B", "-j2", "-C", proj], 1),
             ("python3, 4 threads", [python, "-c", PYTHON_THREADS], 1),
+            ("100k getppid syscalls", [syscalls], 1),
         ]
         if a.only:
             workloads = [w for w in workloads if any(o in w[0] for o in a.only)]
