@@ -6,6 +6,7 @@
 #include "checkpoint/restore.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -134,6 +135,15 @@ Status restore_pages(const CheckpointReader& ck, ckpt::ProcessState::Reader proc
   return second_result;
 }
 
+// A task's XSAVE area from the checkpoint: one the kernel refuses (reserved
+// bits of MXCSR or of the header set) comes from a damaged or forged file.
+Status set_checkpoint_xsave(Task& t, const std::string& area, const std::string& path, pid_t tid) {
+  if (t.try_set_xsave(area)) return {};
+  if (errno != EINVAL) return make_error("cannot set the XSAVE area of task " + std::to_string(tid) + ": " + errno_text());
+  return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (the kernel refuses the XSAVE area of task " +
+                                                      std::to_string(tid) + ")");
+}
+
 // One process of a checkpoint: a fresh process with its recorded pid, its
 // image rebuilt, its pages written, its other threads cloned inside it.
 Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::ProcessState::Reader proc,
@@ -154,9 +164,11 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
   Task* task = rt.task.get();
   ProcessImage img = image_from_capnp(proc.getImage());
   img.regs = regs_from_capnp(states[0].getRegs());
-  img.xsave = data_string(states[0].getXsave());
+  // Set after the image, where a refusal is an error rather than fatal.
+  img.xsave = task->xsave();
   RR_TRY(s.check_image_files(img));
   restore_image(*task, img, s.trace_dir());
+  RR_TRY(set_checkpoint_xsave(*task, data_string(states[0].getXsave()), path, tgid));
 
   auto t_pages = std::chrono::steady_clock::now();
   RR_TRY(restore_pages(ck, proc, *task));
@@ -174,7 +186,7 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
     thread->filtered = ts.getSeccompFiltered();
     Task& t = *s.adopt_thread(rt, std::move(thread)).task;
     t.set_regs(regs_from_capnp(ts.getRegs()));
-    t.set_xsave(data_string(ts.getXsave()));
+    RR_TRY(set_checkpoint_xsave(t, data_string(ts.getXsave()), path, tid));
     RR_TRY(kernel_state_from(ts).apply(t, false, "checkpoint " + path));
   }
   return {};

@@ -152,10 +152,14 @@ std::string Task::xsave() {
   return *area;
 }
 
-void Task::set_xsave(const std::string& area) {
+bool Task::try_set_xsave(const std::string& area) {
   std::string buf = area;
   struct iovec iov = {buf.data(), buf.size()};
-  if (ptrace(PTRACE_SETREGSET, tid_, (void*)NT_X86_XSTATE, &iov) != 0) fatal_errno("PTRACE_SETREGSET xstate");
+  return ptrace(PTRACE_SETREGSET, tid_, (void*)NT_X86_XSTATE, &iov) == 0;
+}
+
+void Task::set_xsave(const std::string& area) {
+  if (!try_set_xsave(area)) fatal_errno("PTRACE_SETREGSET xstate");
 }
 
 std::optional<siginfo_t> Task::try_siginfo() {

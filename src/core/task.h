@@ -81,6 +81,9 @@ class Task {
   // or running).
   std::optional<std::string> try_xsave();
   void set_xsave(const std::string& area);
+  // The same, false (errno set) where the kernel refuses the area (EINVAL:
+  // reserved bits set, a component it does not know) or the task is gone.
+  bool try_set_xsave(const std::string& area);
   siginfo_t siginfo();
   // The stop's siginfo, or nullopt where there is none: at a group stop
   // (the kernel answers EINVAL there) or when the task is gone.

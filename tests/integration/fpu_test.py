@@ -12,12 +12,21 @@ syscalls of one asm block. Its trace carries an FPU digest per event
   `rr replay -a -g E` with one line naming the checkpoint, the event, the
   task and the FPU state, and both fall back to a replay from the start
   with the right result (before the check, the forged state was restored
-  and replay went on with it)."""
+  and replay went on with it);
+- a sweep of forgeries at random XSAVE bytes of that checkpoint (--sweep N,
+  fixed seed; 12 in the suite): each one either makes `rr state -g E` skip
+  the file in one line (the state differs from the trace's, or the kernel
+  refuses the area: reserved MXCSR bits), or changes nothing the state
+  shows (a byte that is no state: the header, padding, a component in its
+  initial state, which the kernel ignores); never a different state
+  without a word, never a failed command."""
+import argparse
 import os
+import random
 import re
 import shutil
 
-from testlib import Failures, arguments, fatal, run, scratch_dir
+from testlib import Failures, fatal, run, scratch_dir
 
 failures = Failures()
 
@@ -76,8 +85,49 @@ def check_forged_checkpoint(rr, tamper, trace, event, reference, replay_ref):
             print("ok: %s: %s" % (what, lines[0]))
 
 
+def forgery_sweep(rr, tamper, trace, tmp, event, reference, count, seed):
+    """Forges `count` random XSAVE bytes of the checkpoint at `event`, one
+    at a time; returns the counts by verdict."""
+    rng = random.Random(seed)
+    path = os.path.join(trace, "checkpoints", "%d.rrcp" % event)
+    pristine = open(path, "rb").read()
+    tally = {"refused": 0, "no state": 0, "silent-wrong": 0, "crash": 0}
+    for i in range(count):
+        # XSAVE areas are 512 bytes at least; 2696 with AVX-512 here.
+        offset = rng.randrange(2696)
+        with open(path, "wb") as f:
+            f.write(pristine)
+        t = run([tamper, "checkpoint", path, str(offset)])
+        if t.returncode != 0:
+            continue  # past this machine's XSAVE area
+        r = run([rr, "state", "-g", str(event), trace], timeout=120)
+        lines = rr_lines(r.stderr)
+        if r.returncode < 0 or r.returncode != 0:
+            failures.append("forged xsave byte %d: rr state failed (%d): %r" % (offset, r.returncode, r.stderr[-300:]))
+            tally["crash"] += 1
+        elif r.stdout != reference:
+            failures.append("forged xsave byte %d: a different state without a word (%r)" % (offset, lines))
+            tally["silent-wrong"] += 1
+        elif len(lines) == 1 and "skipping checkpoint" in lines[0] and ("FPU state" in lines[0] or "XSAVE" in lines[0]):
+            tally["refused"] += 1  # compared with the trace, or refused by the kernel
+        elif not lines:
+            tally["no state"] += 1
+        else:
+            failures.append("forged xsave byte %d: unexpected lines %r" % (offset, lines))
+            tally["crash"] += 1
+    with open(path, "wb") as f:
+        f.write(pristine)
+    print("forged xsave bytes %d: %s" % (count, ", ".join("%s %d" % kv for kv in tally.items())))
+
+
 def main():
-    a = arguments(__doc__, program="the vector_regs program", tamper="the fpu_tamper tool")
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--rr", required=True)
+    p.add_argument("--program", required=True, help="the vector_regs program")
+    p.add_argument("--tamper", required=True, help="the fpu_tamper tool")
+    p.add_argument("--sweep", type=int, default=12, help="random XSAVE bytes to forge one by one")
+    p.add_argument("--seed", type=int, default=18)
+    a = p.parse_args()
     rr = a.rr
     with scratch_dir("rr-fpu-") as tmp:
         trace = os.path.join(tmp, "t")
@@ -104,6 +154,7 @@ def main():
         failures.expect(restored.stdout == reference and not rr_lines(restored.stderr),
                         "the intact checkpoint at %d: expected the state of a replay from the start, no rr: line; got %r"
                         % (inside, restored.stderr[-300:]))
+        forgery_sweep(rr, a.tamper, trace, tmp, inside, reference, a.sweep, a.seed)
         check_forged_checkpoint(rr, a.tamper, trace, inside, reference, replay_ref)
     failures.report("the FPU state is compared in replay and after a restore")
 
