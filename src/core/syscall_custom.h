@@ -38,6 +38,7 @@ bool unshares_pid_ns(const SyscallArgs&);
 std::string refused_setns(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string refused_mmap(const SyscallArgs&, SyscallMemReader&, pid_t);
 std::string process_vm_readv(const SyscallArgs&, SyscallMemReader&, Out&);
+std::string ptrace(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string process_vm_writev(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string refused_process_vm_writev(const SyscallArgs&, SyscallMemReader&, pid_t);
 // bpf(2): the commands whose effects replay can emulate from the outputs

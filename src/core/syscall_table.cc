@@ -586,7 +586,9 @@ constexpr Row kRows[] = {
     clone_row("clone3", custom::clone3).refuse_if(custom::refused_clone),
 
     // What the engine cannot reproduce yet.
-    unsupported("ptrace"),
+    // Answered by the recorder (record/record_ptrace.cc): the kernel's tracer
+    // of every tracee is rr.
+    emulate("ptrace", custom::ptrace),
     unsupported("io_uring_setup"),
     unsupported("io_uring_enter"),
     unsupported("io_uring_register"),

@@ -225,6 +225,43 @@ std::string process_vm_readv(const SyscallArgs& c, SyscallMemReader& mem, Out& o
   return {};
 }
 
+// ptrace as the recorder answers it for a tracer inside the recording
+// (record/record_ptrace.cc): the requests that store something in the
+// tracer's memory, at `data` (argument 3). The glibc wrapper of the PEEK
+// requests passes its own word as `data`.
+std::string ptrace(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
+  uint64_t data = c.arg[3];
+  switch (c.arg[0]) {
+    case 1:       // PTRACE_PEEKTEXT
+    case 2:       // PTRACE_PEEKDATA
+    case 3:       // PTRACE_PEEKUSER
+    case 0x4201:  // PTRACE_GETEVENTMSG
+    case 0x420a:  // PTRACE_GETSIGMASK
+      add(out, data, 8);
+      break;
+    case 12:      // PTRACE_GETREGS
+      add(out, data, 27 * 8);
+      break;
+    case 14:      // PTRACE_GETFPREGS
+      add(out, data, 512);
+      break;
+    case 0x4202:  // PTRACE_GETSIGINFO
+      add(out, data, 128);
+      break;
+    case 0x4204: {  // PTRACE_GETREGSET: the iovec's length is updated
+      struct iovec iov;
+      if (!mem.read(RemotePtr<>(data), &iov, sizeof(iov))) return "cannot read ptrace's iovec";
+      add(out, data, sizeof(iov));
+      add(out, reinterpret_cast<uint64_t>(iov.iov_base), iov.iov_len);
+      break;
+    }
+    case 0x420e:  // PTRACE_GET_SYSCALL_INFO: at most `addr` bytes
+      add(out, data, std::min<uint64_t>(c.arg[2], static_cast<uint64_t>(c.ret)));
+      break;
+  }
+  return {};
+}
+
 // process_vm_writev writes into the remote iovecs (arguments 3 and 4),
 // which the entry check let through only when they are the caller's own.
 std::string process_vm_writev(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {

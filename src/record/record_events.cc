@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/shm.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -149,12 +150,30 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
     if (running_ == &rt) running_ = nullptr;
     return {};
   }
+  if (must_hold_wait(rt)) {
+    rt.state = RecordTask::State::TracerWaiting;
+    if (running_ == &rt) running_ = nullptr;
+    return {};
+  }
   rt.entry_regs = t.regs();
   rt.entry_fpu = fpu_digest(t);
   RR_TRY(check_restart(rt, rt.entry_regs, true));
   rt.exec_seen = false;
   rt.in_syscall = true;
-  rt.entry_recorded = false;
+  // Shown to its tracer first (PTRACE_SYSCALL): the entry is an event, and
+  // the rest waits until the tracer resumes it, maybe with other registers.
+  bool shown = rt.traced.entry_shown;
+  rt.entry_recorded = shown;
+  if (rt.traced.by.value && rt.traced.syscalls && !shown) {
+    rt.new_child = {};
+    rt.new_child_ns_tids.clear();
+    RR_TRY(record_entry(rt));
+    if (echo_writer_ == &rt) echo_writer_ = nullptr;
+    bool good = rt.traced.options & PTRACE_O_TRACESYSGOOD;
+    int code = good ? (SIGTRAP | 0x80) : SIGTRAP;
+    return enter_tracer_stop(rt, RecordTask::Traced::Stop::SyscallEntry, (code << 8) | 0x7f,
+                             siginfo_for_trap(code, t.tid()));
+  }
   rt.new_child = {};
   rt.new_child_ns_tids.clear();
   const Registers& entry_regs_ = rt.entry_regs;
@@ -175,6 +194,12 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
     TaskMemReader reader(t);
     std::string refused = refused_at_entry(syscall_args(nr, entry_regs_), reader, t.tid());
     if (!refused.empty()) return make_error(ErrorKind::Unsupported, refused + where);
+  }
+  if (nr == SYS_ptrace) {
+    RR_TRY(emulate_ptrace(rt));
+  } else if ((nr == SYS_wait4 || nr == SYS_waitid) && traces_any(rt.tgid)) {
+    RR_ASSIGN_OR_RETURN(bool answered, answer_wait(rt));
+    (void)answered;
   }
   if (desc->filter_arg) RR_TRY(move_filter(rt, *desc));
   if (desc->cancelled) {
@@ -215,10 +240,19 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   open_echo_gate(rt);
   rt.echo.restore_registers(t);
   restore_moved_filter(rt);
-  Registers regs = t.regs();
   const Registers& entry_regs_ = rt.entry_regs;
-  rt.in_syscall = false;
   int64_t nr = entry_regs_.syscallno();
+  if (rt.answered) {
+    // The recorder's answer, in place of the invalid number's ENOSYS.
+    Registers answered = t.regs();
+    answered.set_syscall_result(*rt.answered);
+    answered.set_syscallno(nr);
+    t.set_regs(answered);
+    rt.answered.reset();
+  }
+  Registers regs = t.regs();
+  rt.in_syscall = false;
+  rt.traced.entry_shown = false;
   const SyscallDesc* desc = syscall_desc(nr);
   if (!desc) return make_error("syscall exit without a known entry");
   SyscallArgs call = syscall_args(nr, entry_regs_);
@@ -316,6 +350,17 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
       sc.setNewFdKind((uint8_t)kind);
     }
   }
+  if (nr == SYS_ptrace && rt.ptrace_effect.tracee.value) {
+    sc.setPtraceTracee(rt.ptrace_effect.tracee.value);
+    if (rt.ptrace_effect.regs) regs_to_capnp(*rt.ptrace_effect.regs, sc.initTraceeRegs());
+    if (!rt.ptrace_effect.xsave.empty()) sc.setTraceeXsave(capnp_bytes(rt.ptrace_effect.xsave));
+    auto writes = sc.initTraceeWrites(rt.ptrace_effect.writes.size());
+    for (size_t i = 0; i < rt.ptrace_effect.writes.size(); ++i) {
+      writes[i].setAddr(rt.ptrace_effect.writes[i].first);
+      writes[i].setData(capnp_bytes(rt.ptrace_effect.writes[i].second));
+    }
+    rt.ptrace_effect = {};
+  }
   regs_to_capnp(regs, sc.initExitRegs());
   // An exec's frame holds the whole XSAVE area of the new image instead.
   if (!sc.hasImage()) frame.setFpuDigest(fpu_digest(t));
@@ -323,7 +368,33 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   rt.restart_undecided = restart_undecided(regs);
   RR_TRY(finish_frame(msg));
   inject_held_signals(rt);
-  if ((nr == SYS_sched_yield || slice_events_ >= kSliceEvents) && others_ready(rt)) {
+  if (rt.traced.by.value && desc->policy == ReplayPolicy::Exec && rt.exec_seen && call.ret == 0) {
+    // A traced exec stops at PTRACE_EVENT_EXEC with that option, else the
+    // kernel sends the tracee a SIGTRAP.
+    if (rt.traced.options & PTRACE_O_TRACEEXEC) {
+      // Then the syscall's exit stop, when the tracer resumes it with PTRACE_SYSCALL.
+      rt.traced.exit_stop_after_event = true;
+      rt.traced.event_msg = rt.tid();
+      int status = (PTRACE_EVENT_EXEC << 16) | (SIGTRAP << 8) | 0x7f;
+      return enter_tracer_stop(rt, RecordTask::Traced::Stop::Event, status,
+                               siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_EXEC << 8), t.tid()));
+    }
+    siginfo_t si = {};
+    si.si_signo = SIGTRAP;
+    si.si_code = SI_USER;
+    rt.injected[SIGTRAP] = si;
+    syscall(SYS_tgkill, rt.live_tgid(), rt.tid(), SIGTRAP);
+  }
+  if (rt.traced.by.value && rt.traced.syscalls) {
+    bool good = rt.traced.options & PTRACE_O_TRACESYSGOOD;
+    int code = good ? (SIGTRAP | 0x80) : SIGTRAP;
+    return enter_tracer_stop(rt, RecordTask::Traced::Stop::SyscallExit, (code << 8) | 0x7f,
+                             siginfo_for_trap(code, t.tid()));
+  }
+  // A new process or thread waits for its parent's next turn, as the
+  // kernel usually lets the parent go on first.
+  bool slice_over = slice_events_ >= kSliceEvents && desc->policy != ReplayPolicy::Clone;
+  if ((nr == SYS_sched_yield || slice_over) && others_ready(rt)) {
     rt.state = RecordTask::State::Ready;
     running_ = nullptr;
     return {};
@@ -506,6 +577,10 @@ Status RecordSession::on_signal(RecordTask& rt, int sig) {
       t.set_siginfo(si);
       rt.injected.erase(it);
     }
+  }
+  {
+    RR_ASSIGN_OR_RETURN(bool held_for_tracer, tracer_sees_signal(rt, sig, si, regs));
+    if (held_for_tracer) return {};
   }
   bool init_dies = sync && init_fault_needs_detach(t, sig);
   rt.pending_signal_frame = std::make_unique<capnp::MallocMessageBuilder>();

@@ -396,7 +396,8 @@ Result<int> RecordSession::run() {
     RecordTask& t = *found;
     if (&t == running_ && t.state == RecordTask::State::Unprocessed) {
       RR_TRY(handle_stop(t));
-    } else if (running_ && running_->in_syscall && !running_->entry_recorded && others_ready(*running_)) {
+    } else if (running_ && running_->in_syscall && (!running_->entry_recorded || running_->traced.by.value) &&
+               others_ready(*running_)) {
       // Another thread became ready while the running one is in a syscall:
       // let it run if that syscall blocks.
       RR_TRY(settle_syscall(*running_));
@@ -514,6 +515,7 @@ void RecordSession::remove_task(RecordedTid tid) {
   open_echo_gate(*t);
   RecordedTid tgid = t->tgid;
   forget_task(tid);
+  if (thread_count(tgid) == 0) tracer_ended(tgid);
   if (thread_count(tgid) == 0 && !zombie(tgid)) exiting_groups_.erase(tgid);
 }
 
@@ -534,6 +536,9 @@ Status RecordSession::resume_running(RecordTask& t) {
       ev.setFrameCr2(state.cr2);
       t.deliver_sig = 0;
     }
+    // Numbered as it is written: a delivery a tracer asked for was prepared
+    // before the tracer's own call's event.
+    t.pending_signal_frame->getRoot<trace::Frame>().setEvent(next_event_);
     RR_TRY(finish_frame(*t.pending_signal_frame));
     t.pending_signal_frame.reset();
     if (entry.kind == HandlerEntry::Kind::Refused) {
@@ -561,7 +566,14 @@ Status RecordSession::handle_stop(RecordTask& t) {
   running_ = &t;
   if (st.ended()) return on_task_end(t, st, false);
   int event = st.ptrace_event();
-  if (event == PTRACE_EVENT_EXIT) return on_task_end(t, WaitStatus((int)t.task->event_msg()), true);
+  if (event == PTRACE_EVENT_EXIT) {
+    if (t.traced.by.value && (t.traced.options & PTRACE_O_TRACEEXIT) && !t.traced.exit_shown) {
+      t.traced.event_msg = t.task->event_msg();
+      return enter_tracer_stop(t, RecordTask::Traced::Stop::Event, (PTRACE_EVENT_EXIT << 16) | (SIGTRAP << 8) | 0x7f,
+                               siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_EXIT << 8), t.tid()));
+    }
+    return on_task_end(t, WaitStatus((int)t.task->event_msg()), true);
+  }
   if (exiting_groups_.count(t.tgid)) {
     // Its process is being killed: nothing it does now is an event.
     t.task->try_resume(ResumeHow::Cont);
@@ -602,6 +614,13 @@ Status RecordSession::handle_stop(RecordTask& t) {
 // its next recorded event.
 Status RecordSession::on_group_stop(RecordTask& t) {
   RR_LOG("task %d: group stop", t.tid());
+  if (t.traced.by.value) {
+    // Its tracer sees the group stop and resumes it from there.
+    int sig = WSTOPSIG(t.pending.raw());
+    t.traced.group_stop_sig = sig;
+    int status = t.traced.seized ? (PTRACE_EVENT_STOP << 16) | (sig << 8) | 0x7f : (sig << 8) | 0x7f;
+    return enter_tracer_stop(t, RecordTask::Traced::Stop::Group, status, siginfo_t{});
+  }
   t.state = RecordTask::State::GroupStopped;
   if (running_ == &t) running_ = nullptr;
   return {};
@@ -657,6 +676,14 @@ Status RecordSession::settle_syscall(RecordTask& t) {
     if (waited > std::chrono::milliseconds(2)) break;
     if (waited < std::chrono::microseconds(100)) sched_yield();
     else usleep(20);
+  }
+  if (t.entry_recorded) {
+    // Its entry is an event already (shown to its tracer): it waits in the
+    // kernel while others run.
+    t.state = RecordTask::State::InKernel;
+    if (running_ == &t) running_ = nullptr;
+    if (writes_to_echo(t, t.entry_regs)) echo_writer_ = &t;
+    return {};
   }
   return record_entry(t);
 }
@@ -772,6 +799,7 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
   // there (and one in each namespace between), which replay gives it too.
   std::vector<pid_t> ns_tids = PidNamespace::ns_tids(child);
   parent.new_child_ns_tids.assign(ns_tids.empty() ? ns_tids.end() : ns_tids.begin() + 1, ns_tids.end());
+  if (parent.traced.by.value && (parent.traced.options & (1u << event))) return trace_new_task(parent, c, event);
   RR_TRY(resume_running(parent));
   // A vfork parent waits for its child's exec or exit.
   return settle_syscall(parent);
@@ -803,6 +831,7 @@ void RecordSession::namespace_ends(uint64_t ns) {
 }
 
 Status RecordSession::on_task_end(RecordTask& t, const WaitStatus& status, bool at_exit_stop) {
+  if (t.traced.by.value && !t.traced.kernel_child) note_traced_end(t, status);
   bool thread_exit = t.in_syscall && t.entry_regs.syscallno() == SYS_exit;
   // A thread ended by another thread's execve is not the end of its process.
   bool group_in_exec = false;

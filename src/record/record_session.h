@@ -50,6 +50,11 @@ struct RecordTask : SessionTask {
     GroupStopped, // in a group stop (SIGSTOP and the like): waits for a SIGCONT
     EchoWait,     // at the entry of a write to stdout/stderr while another thread's
                   // is in the kernel: waits for that one's exit (`pending` is the entry)
+    TracerStopped,  // in a ptrace stop of a tracer inside the recording (`tracee.stop`):
+                    // waits for that tracer's resuming request
+    TracerWaiting,  // a tracer at the entry of a wait only its tracees' stops or ends
+                    // can satisfy (the kernel knows no such child): handled again
+                    // from the start when one comes (`pending` is the entry)
   };
   State state = State::Ready;
   WaitStatus pending;                 // the unhandled stop (Unprocessed)
@@ -99,6 +104,44 @@ struct RecordTask : SessionTask {
     uint64_t flags = 0;
   };
   std::shared_ptr<SegvAction> segv = std::make_shared<SegvAction>();
+  // Ptrace between tracees (record/record_ptrace.cc). The kernel's tracer of
+  // every tracee is rr, so a tracer inside the recording is emulated: its
+  // requests are answered by the recorder, the tracee's stops it would see
+  // are held for it (TracerStopped) and reported to its waits.
+  struct Traced {
+    RecordedTid by;                 // the tracer's process (0: not traced)
+    uint64_t options = 0;           // PTRACE_O_* set by SEIZE or SETOPTIONS
+    bool seized = false;
+    bool syscalls = false;          // resumed with PTRACE_SYSCALL: stops at syscall entries and exits
+    enum class Stop { None, Signal, SyscallEntry, SyscallExit, Event, Group } stop = Stop::None;
+    int status = 0;                 // the wait status the tracer's wait reports for the stop
+    bool reported = false;          // a wait of the tracer took it
+    WaitStatus real;                // the kernel stop it stands in (handled again when resumed)
+    siginfo_t siginfo = {};         // GETSIGINFO's answer at the stop
+    uint64_t event_msg = 0;         // GETEVENTMSG's answer
+    bool entry_shown = false;       // its current syscall's entry stop was shown already
+    bool exit_shown = false;        // its PTRACE_EVENT_EXIT stop was shown already
+    int group_stop_sig = 0;         // its process is in a group stop (by this signal) that no
+                                    // SIGCONT ended: an interrupt reports it
+    bool interrupting = false;      // PTRACE_INTERRUPT sent it rr's SIGSTOP to leave a syscall
+    bool exit_stop_after_event = false;  // held at an exec event: a syscall-exit stop follows
+    bool kernel_child = false;      // a process whose parent is its tracer: the kernel
+                                    // reports its end to the tracer's waits
+    uint64_t debug_regs[8] = {};    // as its tracer set them (none enabled: DR7 enabling one is refused)
+  } traced;
+  // A call the recorder answered itself (ptrace, a wait for an emulated
+  // tracee's stop): the kernel ran it as an invalid number, and its result
+  // is put in place at the exit stop.
+  std::optional<int64_t> answered;
+  // What the current ptrace request changed in its tracee, for its frame
+  // (replay makes the same changes): the tracee, its registers after the
+  // call, and bytes written into its memory.
+  struct {
+    RecordedTid tracee;
+    std::optional<Registers> regs;
+    std::vector<std::pair<uint64_t, std::string>> writes;
+    std::string xsave;
+  } ptrace_effect;
   pid_t tid() const { return task->tid(); }
   // Its process's live pid: while recording, the recorded one is the live one.
   pid_t live_tgid() const { return tgid.value; }
@@ -158,6 +201,48 @@ class RecordSession : public Session<RecordTask> {
   Status on_exec_event(RecordTask& t);
   Status on_task_end(RecordTask& t, const WaitStatus& status, bool at_exit_stop);
   bool try_emulate_rdtsc(RecordTask& t, const siginfo_t& si);
+  // Ptrace between tracees (record_ptrace.cc). emulate_ptrace answers a
+  // ptrace call at its entry; answer_wait a wait4 or waitid of a tracer
+  // that an emulated stop satisfies (false: the call goes to the kernel).
+  Status emulate_ptrace(RecordTask& tracer);
+  Result<bool> answer_wait(RecordTask& t);
+  // Holds `t` in a stop its tracer sees, with wait status `status`; the
+  // tracer gets its SIGCHLD.
+  Status enter_tracer_stop(RecordTask& t, RecordTask::Traced::Stop kind, int status, const siginfo_t& si);
+  // The tracer resumes `t` from its stop (CONT, SYSCALL, DETACH...).
+  Status resume_tracee(RecordTask& tracer, RecordTask& t, bool syscalls, int sig);
+  // Tracees whose tracer process `tgid` ended are let go.
+  void tracer_ended(RecordedTid tgid);
+  // A traced task's clone, fork or vfork made `child` with its tracer's
+  // option for that event on: the child is traced too, from a first stop
+  // of its own, and the parent stops at the event.
+  Status trace_new_task(RecordTask& parent, RecordTask& child, int event);
+  // A wait of tracer `t` that only its tracees can satisfy and that would
+  // block: it waits at its entry (TracerWaiting) instead of in the kernel.
+  bool must_hold_wait(RecordTask& t);
+  // Tracer threads of process `tgid` waiting at their entry look again.
+  void wake_tracer(RecordedTid tgid);
+  // The end of a traced task whose tracer is not its parent (or that is a
+  // thread): the tracer's waits report it, as the kernel reports it to a
+  // tracer before the parent.
+  void note_traced_end(RecordTask& t, const WaitStatus& status);
+  struct TracedEnd {
+    RecordedTid tracer;
+    pid_t tid = 0;
+    int status = 0;
+  };
+  std::vector<TracedEnd> traced_ends_;
+  // Runs tracee `t`, just sent a signal for its tracer (PTRACE_ATTACH's
+  // SIGSTOP, an interrupt), to the stop its tracer sees, so that the
+  // tracer's next wait finds it as it would natively (a wait for a thread
+  // cannot go to the kernel, which knows no such child). Gives up after 2 s
+  // (the stop then comes in its turn).
+  Status bring_to_tracer_stop(RecordTask& t);
+  bool traces_any(RecordedTid tgid) const;
+  RecordTask* thread_to_signal(RecordedTid tgid);
+  // The kernel stop `t` is in is one its tracer sees: true when it is now
+  // held for the tracer (the stop is recorded as it must be).
+  Result<bool> tracer_sees_signal(RecordTask& t, int sig, const siginfo_t& si, const Registers& regs);
   Status finish_frame(capnp::MessageBuilder& msg);
   Status write_shared_files();
   void inject_held_signals(RecordTask& t);
@@ -263,6 +348,11 @@ class RecordSession : public Session<RecordTask> {
   void kill_tracees();
   void kill_deferred_tracees();
 };
+
+// The siginfo of a ptrace stop that is no signal's delivery (a syscall or
+// event stop) as its tracer's PTRACE_GETSIGINFO shows it: SIGTRAP, with
+// `code` the stop's signal byte and event.
+siginfo_t siginfo_for_trap(int code, pid_t tracee);
 
 // Finds `program` the way execvp would; error if absent or not executable.
 Result<std::string> find_program(const std::string& program);

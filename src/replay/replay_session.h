@@ -258,6 +258,7 @@ class ReplaySession : public Session<ReplayTask> {
   Status replay_memory_call(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt);
   Status replay_exit_call(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, ReplayTask& rt);
   Status apply_syscall_entry(trace::Frame::Reader f, trace::SyscallEntryEvent::Reader ev, ReplayTask& rt);
+  Status apply_tracer_changes(trace::Frame::Reader f, trace::SyscallEvent::Reader sc);
   // `always_default`: the action becomes the default even when it was caught
   // (a signal that must end the thread).
   void force_as_kernel(Task& t, int sig, bool always_default = false);

@@ -157,10 +157,17 @@ Status ReplaySession::reach_syscall_entry(trace::Frame::Reader f, int64_t nr, tr
 }
 
 Status ReplaySession::apply_syscall_entry(trace::Frame::Reader f, trace::SyscallEntryEvent::Reader ev, ReplayTask& rt) {
-  if (rt.where != ReplayTask::Where::AtEvent)
-    return make_error("trace is corrupt: two syscall entries in a row for task " + std::to_string(f.getTid()));
   int64_t nr = ev.getNumber();
-  RR_TRY(reach_syscall_entry(f, nr, ev.getRegs(), rt));
+  // A clone held at its entry for a tracer inside the recording: the entry
+  // is an event, and so is the point inside it where the child was made
+  // (its tracer saw the fork event there).
+  bool child_of_held = rt.where == ReplayTask::Where::AtEntry && ev.getChildTid() > 0;
+  if (rt.where != ReplayTask::Where::AtEvent && !child_of_held)
+    return make_error("trace is corrupt: two syscall entries in a row for task " + std::to_string(f.getTid()));
+  if (child_of_held)
+    RR_TRY(check_regs(f, *rt.task, ("at the entry of " + syscall_name(nr)).c_str(), regs_from_capnp(ev.getRegs())));
+  else
+    RR_TRY(reach_syscall_entry(f, nr, ev.getRegs(), rt));
   if (pause_) return {};
   rt.where = ReplayTask::Where::AtEntry;
   const SyscallDesc* desc = syscall_desc(nr);
@@ -169,6 +176,24 @@ Status ReplaySession::apply_syscall_entry(trace::Frame::Reader f, trace::Syscall
     std::vector<pid_t> ns_tids = to_vector(ev.getChildNsTids());
     RR_TRY(execute_clone(f, rt, RecordedTid{ev.getChildTid()}, std::move(ns_tids), true));
     rt.where = ReplayTask::Where::CloneDone;
+  }
+  return {};
+}
+
+// A ptrace request of a tracer inside the recording changed its tracee,
+// which is stopped here too (at its last event, or at a syscall entry).
+Status ReplaySession::apply_tracer_changes(trace::Frame::Reader f, trace::SyscallEvent::Reader sc) {
+  ReplayTask* tracee = find_task(RecordedTid{sc.getPtraceTracee()});
+  if (!tracee)
+    return make_error("trace is corrupt: event " + std::to_string(f.getEvent()) + " changes task " +
+                      std::to_string(sc.getPtraceTracee()) + ", which does not exist at that point");
+  Task& t = *tracee->task;
+  if (sc.hasTraceeRegs()) t.set_regs(regs_from_capnp(sc.getTraceeRegs()));
+  if (sc.getTraceeXsave().size()) t.set_xsave(data_string(sc.getTraceeXsave()));
+  for (auto w : sc.getTraceeWrites()) {
+    auto d = w.getData();
+    t.write_mem(RemotePtr<>(w.getAddr()), d.begin(), d.size());
+    counters_.bytes_written += d.size();
   }
   return {};
 }
@@ -283,6 +308,7 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
       break;
   }
   RR_TRY(apply_file_changes(f, sc));
+  if (sc.getPtraceTracee()) RR_TRY(apply_tracer_changes(f, sc));
   uint64_t args[6];
   for (int i = 0; i < 6; ++i) args[i] = regs_from_capnp(sc.getEntryRegs()).arg(i);
   if (desc->filter_arg && result == 0) {

@@ -149,6 +149,15 @@ struct SyscallEvent {
                               # namespaces below the recorder's, outermost first, its own
                               # namespace's last (the NSpid line of /proc/TID/status after
                               # its first field); empty when it lives in the recorder's
+  ptraceTracee @15 :Int32;    # format 1.9 on: a ptrace request of a tracer inside the recording
+                              # that changed its tracee (this tid): replay makes the same changes
+                              # to it after applying the call; 0 for every other call
+  traceeRegs @16 :Registers;  # with ptraceTracee: the tracee's registers after the call, when the
+                              # call set them (SETREGS, SETREGSET, POKEUSER)
+  traceeWrites @17 :List(MemWrite);  # with ptraceTracee: bytes the call wrote into the tracee's
+                              # memory (POKEDATA, POKETEXT)
+  traceeXsave @18 :Data;      # with ptraceTracee: its XSAVE area after the call, when the call
+                              # set its FPU registers (SETFPREGS, SETREGSET); empty otherwise
 }
 
 # A change a syscall (write, pwrite64, ftruncate, fallocate...) made to a file

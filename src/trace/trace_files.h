@@ -28,7 +28,9 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // (tasks in PID namespaces the program created)
 // 1.8: Frame.fpuDigest (replay compares the FPU state, not only the general
 // registers)
-constexpr uint32_t kTraceFormatMinor = 8;
+// 1.9: SyscallEvent.ptraceTracee, traceeRegs, traceeWrites and traceeXsave
+// (ptrace between tracees)
+constexpr uint32_t kTraceFormatMinor = 9;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();

@@ -1,6 +1,7 @@
 #include "core/syscall_table.h"
 
 #include <gtest/gtest.h>
+#include <sys/ptrace.h>
 #include <netinet/in.h>  // before the kernel headers, which then leave its structs alone
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
@@ -243,6 +244,25 @@ TEST(SyscallTable, ProcessVmReadvWritev) {
             (Ranges{range(0x3000, 4), range(0x4000, 2)}));
   EXPECT_EQ(outputs(call("process_vm_writev", {77, 0x2000, 2, 0x2100, 2, 0}, 5), mem),
             (Ranges{range(0x5000, 2), range(0x6000, 3)}));
+}
+
+// ptrace as the recorder answers it for a tracer inside the recording: what
+// each reading request stores at `data`, nothing for the others.
+TEST(SyscallTable, PtraceOutputs) {
+  FakeMem mem;
+  EXPECT_EQ(outputs(call("ptrace", {PTRACE_PEEKDATA, 77, 0x5000, 0x2000}, 0), mem), (Ranges{range(0x2000, 8)}));
+  EXPECT_EQ(outputs(call("ptrace", {PTRACE_GETREGS, 77, 0, 0x2000}, 0), mem), (Ranges{range(0x2000, 216)}));
+  EXPECT_EQ(outputs(call("ptrace", {PTRACE_GETFPREGS, 77, 0, 0x2000}, 0), mem), (Ranges{range(0x2000, 512)}));
+  EXPECT_EQ(outputs(call("ptrace", {PTRACE_GETSIGINFO, 77, 0, 0x2000}, 0), mem), (Ranges{range(0x2000, 128)}));
+  Iov iov = {0x3000, 100};
+  mem.put(0x2100, &iov, sizeof iov);
+  EXPECT_EQ(outputs(call("ptrace", {PTRACE_GETREGSET, 77, 1, 0x2100}, 0), mem),
+            (Ranges{range(0x2100, 16), range(0x3000, 100)}));
+  // GET_SYSCALL_INFO stores at most the size the caller gave.
+  EXPECT_EQ(outputs(call("ptrace", {0x420e, 77, 1, 0x2000}, 80), mem), (Ranges{range(0x2000, 1)}));
+  EXPECT_EQ(outputs(call("ptrace", {PTRACE_POKEDATA, 77, 0x5000, 7}, 0), mem), Ranges{});
+  EXPECT_EQ(outputs(call("ptrace", {PTRACE_CONT, 77, 0, 0}, 0), mem), Ranges{});
+  EXPECT_EQ(outputs(call("ptrace", {PTRACE_PEEKDATA, 77, 0x5000, 0x2000}, -EIO), mem), Ranges{});
 }
 
 // bpf: the verifier's log whatever the result, the attributes that carry

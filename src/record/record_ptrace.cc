@@ -1,0 +1,736 @@
+// RecordSession, ptrace between tracees. rr is the kernel's tracer of every
+// tracee, so a program that traces another one (a debugger, strace, a test
+// of its own children) gets a tracer emulated by the recorder:
+//  - its ptrace calls are answered here at their entry (the kernel runs them
+//    as an invalid number) and their outputs recorded like any call's;
+//    what a request changes in the tracee (registers, poked memory) is in
+//    the call's frame, and replay makes the same changes;
+//  - the tracee's stops the tracer would see (signal delivery, syscall
+//    entry and exit under PTRACE_SYSCALL, PTRACE_EVENT_EXIT and EXEC, group
+//    stops, PTRACE_INTERRUPT) hold it (TracerStopped) until a resuming
+//    request; each stop that moved the tracee is an event of its own (a
+//    signal not delivered, a syscall entry), and a signal the tracer passes
+//    on is a delivery event;
+//  - the tracer's wait4 and waitid are answered here when such a stop is
+//    waiting for them; otherwise they go to the kernel, and the SIGCHLD the
+//    kernel would send the tracer at each stop ends a wait that blocks.
+// What is not followed yet stops recording with a message naming it.
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <elf.h>
+#include <linux/audit.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/pid_namespace.h"
+#include "record/record_session.h"
+#include "util/io.h"
+
+namespace rr {
+
+namespace {
+
+using Stop = RecordTask::Traced::Stop;
+
+// A wait status of a stop: the signal, and a PTRACE_EVENT_* in the third byte.
+int stop_status(int sig, int event = 0) { return (event << 16) | (sig << 8) | 0x7f; }
+
+// The parent process of `tid`, as the kernel knows it (0 if gone).
+pid_t parent_of(pid_t tid) {
+  auto text = read_file("/proc/" + std::to_string(tid) + "/status");
+  if (!text.ok()) return 0;
+  size_t at = text.value().find("\nPPid:");
+  return at == std::string::npos ? 0 : (pid_t)strtol(text.value().c_str() + at + 6, nullptr, 10);
+}
+
+// Options this tracer emulation follows; the vfork-done and seccomp events
+// are not followed yet.
+constexpr uint64_t kFollowedOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC |
+                                      PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+                                      PTRACE_O_TRACECLONE;
+constexpr uint64_t kAllOptions = kFollowedOptions | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
+                                 PTRACE_O_TRACEVFORKDONE | PTRACE_O_TRACESECCOMP | PTRACE_O_SUSPEND_SECCOMP;
+
+std::string options_text(uint64_t options) {
+  char text[32];
+  snprintf(text, sizeof text, "0x%llx", (unsigned long long)options);
+  return text;
+}
+
+// The wait status of PTRACE_INTERRUPT's stop: the group stop's signal
+// while its process is stopped, else SIGTRAP.
+int interrupt_status(const RecordTask& t) {
+  return stop_status(t.traced.group_stop_sig ? t.traced.group_stop_sig : SIGTRAP, PTRACE_EVENT_STOP);
+}
+
+}  // namespace
+
+siginfo_t siginfo_for_trap(int code, pid_t tracee) {
+  siginfo_t si = {};
+  si.si_signo = SIGTRAP;
+  si.si_code = code;
+  si.si_pid = tracee;
+  si.si_uid = getuid();
+  return si;
+}
+
+bool RecordSession::traces_any(RecordedTid tgid) const {
+  for (const auto& [tid, o] : tasks_)
+    if (o->traced.by == tgid) return true;
+  return false;
+}
+
+RecordTask* RecordSession::thread_to_signal(RecordedTid tgid) {
+  RecordTask* any = nullptr;
+  for (RecordedTid tid : threads_of(tgid)) {
+    RecordTask* o = find_task(tid);
+    if (!o) continue;
+    int64_t nr = o->entry_regs.syscallno();
+    if (o->in_syscall && (nr == SYS_wait4 || nr == SYS_waitid)) return o;
+    if (!any || tid == tgid) any = o;
+  }
+  return any;
+}
+
+Status RecordSession::enter_tracer_stop(RecordTask& t, Stop kind, int status, const siginfo_t& si) {
+  RR_LOG("task %d: ptrace stop 0x%x for its tracer %d", t.tid(), status, t.traced.by.value);
+  t.traced.stop = kind;
+  t.traced.status = status;
+  t.traced.reported = false;
+  t.traced.siginfo = si;
+  t.traced.real = t.pending;
+  t.state = RecordTask::State::TracerStopped;
+  if (running_ == &t) running_ = nullptr;
+  wake_tracer(t.traced.by);
+  // The kernel sends the tracer a SIGCHLD at each stop of its tracee; it
+  // also ends a wait of the tracer that went to the kernel.
+  if (RecordTask* tracer = thread_to_signal(t.traced.by)) {
+    siginfo_t chld = {};
+    chld.si_signo = SIGCHLD;
+    chld.si_code = CLD_TRAPPED;
+    chld.si_pid = t.tid();
+    chld.si_uid = getuid();
+    chld.si_status = (status >> 8) & 0x7f;
+    tracer->injected[SIGCHLD] = chld;
+    syscall(SYS_tgkill, tracer->live_tgid(), tracer->tid(), SIGCHLD);
+  }
+  return {};
+}
+
+Result<bool> RecordSession::tracer_sees_signal(RecordTask& rt, int sig, const siginfo_t& si, const Registers& regs) {
+  if (!rt.traced.by.value || sig == SIGKILL) return false;
+  if (sig == SIGCONT) rt.traced.group_stop_sig = 0;
+  bool interrupt = sig == SIGSTOP && rt.traced.interrupting && si.si_code == SI_TKILL && si.si_pid == getpid();
+  // The signal stops the tracee without being delivered: replay brings it
+  // to the same stop and delivers nothing.
+  capnp::MallocMessageBuilder msg;
+  auto frame = msg.initRoot<trace::Frame>();
+  frame.setEvent(next_event_);
+  frame.setTid(rt.tid());
+  auto ev = frame.initSignal();
+  ev.setSigno(sig);
+  ev.setSiginfo(capnp_bytes(&si, sizeof(si)));
+  ev.setSynchronous(si.si_code > 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP));
+  regs_to_capnp(regs, ev.initRegs());
+  ev.setDeliver(false);
+  rt.last_event_regs = regs;
+  RR_TRY(finish_frame(msg));
+  if (interrupt) {
+    // The SIGSTOP that took it out of its syscall for PTRACE_INTERRUPT is
+    // rr's: the tracer sees the interrupt's stop.
+    rt.traced.interrupting = false;
+    RR_TRY(enter_tracer_stop(rt, Stop::Event, interrupt_status(rt), siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_STOP << 8), rt.tid())));
+    return true;
+  }
+  RR_TRY(enter_tracer_stop(rt, Stop::Signal, stop_status(sig), si));
+  return true;
+}
+
+Status RecordSession::resume_tracee(RecordTask& tracer, RecordTask& t, bool syscalls, int sig) {
+  t.traced.syscalls = syscalls;
+  // The tracer may have changed its registers: they are where it goes on from.
+  t.last_event_regs = t.task->regs();
+  Stop kind = t.traced.stop;
+  t.traced.stop = Stop::None;
+  t.traced.reported = false;
+  // A signal passed at a stop that is no signal's delivery is sent to the
+  // tracee, as the kernel does.
+  auto send = [&]() {
+    if (!sig) return;
+    siginfo_t si = {};
+    si.si_signo = sig;
+    si.si_code = SI_KERNEL;
+    t.injected[sig] = si;
+    syscall(SYS_tgkill, t.live_tgid(), t.tid(), sig);
+  };
+  switch (kind) {
+    case Stop::Signal:
+      if (sig) {
+        // Delivered now, from this stop: with the signal's own siginfo (as
+        // the tracer may have set it), or, for another signal, one that
+        // names the tracer as the sender.
+        siginfo_t si = t.traced.siginfo;
+        if (si.si_signo != sig) {
+          si = {};
+          si.si_signo = sig;
+          si.si_code = SI_USER;
+          si.si_pid = tracer.live_tgid();
+          si.si_uid = getuid();
+        }
+        t.task->set_siginfo(si);
+        t.pending_signal_frame = std::make_unique<capnp::MallocMessageBuilder>();
+        auto frame = t.pending_signal_frame->initRoot<trace::Frame>();
+        frame.setEvent(next_event_);
+        frame.setTid(t.tid());
+        auto ev = frame.initSignal();
+        ev.setSigno(sig);
+        ev.setSiginfo(capnp_bytes(&si, sizeof(si)));
+        ev.setSynchronous(false);
+        regs_to_capnp(t.last_event_regs, ev.initRegs());
+        ev.setDeliver(true);
+        t.deliver_sig = sig;
+      }
+      t.state = RecordTask::State::Ready;
+      break;
+    case Stop::SyscallEntry:
+      // The entry is handled again, with the registers the tracer left.
+      t.traced.entry_shown = true;
+      t.pending = t.traced.real;
+      t.state = RecordTask::State::Unprocessed;
+      send();
+      break;
+    case Stop::Event:
+      if (t.traced.real.ptrace_event() == PTRACE_EVENT_EXIT) {
+        t.traced.exit_shown = true;
+        t.pending = t.traced.real;
+        t.state = RecordTask::State::Unprocessed;
+        break;
+      }
+      if (t.traced.exit_stop_after_event) {
+        t.traced.exit_stop_after_event = false;
+        if (syscalls) {
+          int code = (t.traced.options & PTRACE_O_TRACESYSGOOD) ? (SIGTRAP | 0x80) : SIGTRAP;
+          return enter_tracer_stop(t, Stop::SyscallExit, stop_status(code), siginfo_for_trap(code, t.tid()));
+        }
+      }
+      t.state = RecordTask::State::Ready;
+      break;
+    case Stop::SyscallExit:
+    case Stop::Group:
+      t.state = RecordTask::State::Ready;
+      send();
+      break;
+    case Stop::None:
+      break;
+  }
+  return {};
+}
+
+Status RecordSession::bring_to_tracer_stop(RecordTask& t) {
+  RecordTask* tracer = running_;
+  RecordedTid tid = t.recorded();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    RecordTask* o = find_task(tid);
+    if (!o || o->state == RecordTask::State::TracerStopped || std::chrono::steady_clock::now() > deadline) break;
+    if (o->state == RecordTask::State::Unprocessed) {
+      RR_TRY(handle_stop(*o));
+    } else if (o->state == RecordTask::State::Ready) {
+      RR_TRY(resume_running(*o));
+    } else if (o->state == RecordTask::State::Running || o->state == RecordTask::State::InKernel) {
+      int status;
+      pid_t p = waitpid(o->tid(), &status, __WALL | WNOHANG);
+      if (p == o->tid()) {
+        stash_status(p, status);
+        if (o->state == RecordTask::State::InKernel) o->state = RecordTask::State::Unprocessed;
+      } else if (p < 0 && errno != EINTR) {
+        break;
+      } else {
+        usleep(100);
+      }
+    } else {
+      break;  // stopped with its process, or at the echo gate: its turn comes later
+    }
+  }
+  if (RecordTask* o = find_task(tid); o && running_ == o) running_ = nullptr;
+  if (tracer && find_task(tracer->recorded()) == tracer) {
+    running_ = tracer;
+    tracer->state = RecordTask::State::Running;
+  }
+  return {};
+}
+
+Status RecordSession::trace_new_task(RecordTask& parent, RecordTask& child, int event) {
+  child.traced = {};
+  child.traced.by = parent.traced.by;
+  child.traced.options = parent.traced.options;
+  child.traced.seized = parent.traced.seized;
+  child.traced.kernel_child = false;  // its parent is the tracee, not the tracer
+  if (child.state == RecordTask::State::Ready) {
+    if (child.traced.seized) {
+      child.pending = WaitStatus(stop_status(SIGTRAP, PTRACE_EVENT_STOP));
+      RR_TRY(enter_tracer_stop(child, Stop::Event, stop_status(SIGTRAP, PTRACE_EVENT_STOP),
+                               siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_STOP << 8), child.tid())));
+    } else {
+      // It starts with a SIGSTOP, which its tracer sees first.
+      siginfo_t si = {};
+      si.si_signo = SIGSTOP;
+      si.si_code = SI_USER;
+      child.injected[SIGSTOP] = si;
+      syscall(SYS_tgkill, child.live_tgid(), child.tid(), SIGSTOP);
+    }
+  }
+  // The parent stops inside the call: its entry is an event, which makes
+  // the child in replay before the child's own events.
+  parent.traced.event_msg = child.tid();
+  RR_TRY(record_entry(parent));
+  if (echo_writer_ == &parent) echo_writer_ = nullptr;
+  return enter_tracer_stop(parent, Stop::Event, stop_status(SIGTRAP, event),
+                           siginfo_for_trap(SIGTRAP | (event << 8), parent.tid()));
+}
+
+bool RecordSession::must_hold_wait(RecordTask& rt) {
+  Registers r = rt.task->regs();
+  int64_t nr = r.syscallno();
+  if ((nr != SYS_wait4 && nr != SYS_waitid) || !traces_any(rt.tgid)) return false;
+  bool is_waitid = nr == SYS_waitid;
+  if ((int)(is_waitid ? r.arg(3) : r.arg(2)) & WNOHANG) return false;
+  // Something to report already: answer_wait answers it.
+  for (const auto& [tid, o] : tasks_)
+    if (o->traced.by == rt.tgid && o->state == RecordTask::State::TracerStopped && !o->traced.reported) return false;
+  for (const TracedEnd& e : traced_ends_)
+    if (e.tracer == rt.tgid) return false;
+  pid_t want = 0;
+  if (!is_waitid && (pid_t)r.arg(0) > 0) want = (pid_t)r.arg(0);
+  if (is_waitid && r.arg(0) == P_PID) want = (pid_t)r.arg(1);
+  if (want) {
+    RecordTask* o = find_task(RecordedTid{want});
+    return o && o->traced.by == rt.tgid && !o->traced.kernel_child;
+  }
+  // Any child: the kernel blocks only where the tracer has children of its own.
+  for (RecordedTid tid : threads_of(rt.tgid)) {
+    auto kids = read_file("/proc/" + std::to_string(rt.tgid.value) + "/task/" + std::to_string(tid.value) + "/children");
+    if (!kids.ok() || kids.value().find_first_not_of(" \n") != std::string::npos) return false;
+  }
+  return true;
+}
+
+void RecordSession::wake_tracer(RecordedTid tgid) {
+  for (RecordedTid tid : threads_of(tgid))
+    if (RecordTask* o = find_task(tid); o && o->state == RecordTask::State::TracerWaiting)
+      o->state = RecordTask::State::Unprocessed;
+}
+
+void RecordSession::note_traced_end(RecordTask& t, const WaitStatus& status) {
+  traced_ends_.push_back({t.traced.by, t.tid(), status.raw()});
+  if (RecordTask* tracer = thread_to_signal(t.traced.by)) {
+    siginfo_t chld = {};
+    chld.si_signo = SIGCHLD;
+    chld.si_code = status.exited() ? CLD_EXITED : status.core_dumped() ? CLD_DUMPED : CLD_KILLED;
+    chld.si_pid = t.tid();
+    chld.si_uid = getuid();
+    chld.si_status = status.exited() ? status.exit_code() : status.term_sig();
+    tracer->injected[SIGCHLD] = chld;
+    syscall(SYS_tgkill, tracer->live_tgid(), tracer->tid(), SIGCHLD);
+  }
+  wake_tracer(t.traced.by);
+  t.traced = {};
+}
+
+void RecordSession::tracer_ended(RecordedTid tgid) {
+  for (auto& [tid, o] : tasks_) {
+    if (o->traced.by != tgid) continue;
+    bool kill = o->traced.options & PTRACE_O_EXITKILL;
+    o->traced = {};
+    if (o->state == RecordTask::State::TracerStopped) o->state = RecordTask::State::Ready;
+    if (kill) syscall(SYS_tgkill, o->live_tgid(), o->tid(), SIGKILL);
+  }
+}
+
+Result<bool> RecordSession::answer_wait(RecordTask& rt) {
+  Task& t = *rt.task;
+  const Registers& r = rt.entry_regs;
+  bool is_waitid = r.syscallno() == SYS_waitid;
+  int options = (int)(is_waitid ? r.arg(3) : r.arg(2));
+  pid_t caller_pgid = getpgid(t.tid());
+  auto matches = [&](const RecordTask& o) {
+    if (!is_waitid) {
+      pid_t p = (pid_t)r.arg(0);
+      if (p > 0) return o.tid() == p;
+      if (p == -1) return true;
+      return getpgid(o.tid()) == (p == 0 ? caller_pgid : -p);
+    }
+    switch ((idtype_t)r.arg(0)) {
+      case P_ALL: return true;
+      case P_PID: return o.tid() == (pid_t)r.arg(1);
+      case P_PGID: return getpgid(o.tid()) == ((pid_t)r.arg(1) == 0 ? caller_pgid : (pid_t)r.arg(1));
+      default: return false;
+    }
+  };
+  if (is_waitid && r.arg(0) != P_ALL && r.arg(0) != P_PID && r.arg(0) != P_PGID)
+    return make_error(ErrorKind::Unsupported, "waitid by pidfd in a process that traces another is not supported yet");
+  RecordTask* found = nullptr;
+  for (auto& [tid, o] : tasks_)
+    if (o->traced.by == rt.tgid && o->state == RecordTask::State::TracerStopped && !o->traced.reported && matches(*o)) {
+      found = o.get();
+      break;
+    }
+  if (!found) {
+    for (auto it = traced_ends_.begin(); it != traced_ends_.end(); ++it) {
+      if (it->tracer != rt.tgid) continue;
+      pid_t p = is_waitid ? (r.arg(0) == P_PID ? (pid_t)r.arg(1) : -1) : (pid_t)r.arg(0);
+      if (p > 0 && p != it->tid) continue;
+      WaitStatus st(it->status);
+      if (is_waitid) {
+        if (r.arg(2)) {
+          siginfo_t si = {};
+          si.si_signo = SIGCHLD;
+          si.si_code = st.exited() ? CLD_EXITED : st.core_dumped() ? CLD_DUMPED : CLD_KILLED;
+          si.si_pid = it->tid;
+          si.si_uid = getuid();
+          si.si_status = st.exited() ? st.exit_code() : st.term_sig();
+          t.try_write_mem(RemotePtr<>(r.arg(2)), &si, sizeof(si));
+        }
+        rt.answered = 0;
+      } else {
+        if (r.arg(1)) t.try_write_mem(RemotePtr<>(r.arg(1)), &it->status, sizeof(int));
+        if (r.arg(3)) {
+          struct rusage ru = {};
+          t.try_write_mem(RemotePtr<>(r.arg(3)), &ru, sizeof(ru));
+        }
+        rt.answered = it->tid;
+      }
+      if (!(is_waitid && (options & WNOWAIT))) traced_ends_.erase(it);
+      Registers c = t.regs();
+      c.set_syscallno(-1);
+      t.set_regs(c);
+      return true;
+    }
+    // The kernel answers: a real child's change, or a block that the
+    // SIGCHLD of a tracee's next stop ends. A blocked SIGCHLD would not.
+    if (!(options & WNOHANG) && (t.blocked_signals() & (1ull << (SIGCHLD - 1))))
+      return make_error(ErrorKind::Unsupported, "a tracer waiting for its tracee with SIGCHLD blocked is not supported "
+                                                "yet (event " + std::to_string(next_event_) + ", tid " +
+                                                std::to_string(t.tid()) + ")");
+    return false;
+  }
+  int status = found->traced.status;
+  if (is_waitid) {
+    if (!(options & WNOWAIT)) found->traced.reported = true;
+    if (r.arg(2)) {
+      siginfo_t si = {};
+      si.si_signo = SIGCHLD;
+      si.si_code = CLD_TRAPPED;
+      si.si_pid = found->tid();
+      si.si_uid = getuid();
+      si.si_status = status >> 8;
+      if (!t.try_write_mem(RemotePtr<>(r.arg(2)), &si, sizeof(si))) rt.answered = -EFAULT;
+    }
+    if (r.arg(4)) {
+      struct rusage ru = {};
+      t.try_write_mem(RemotePtr<>(r.arg(4)), &ru, sizeof(ru));
+    }
+    if (!rt.answered) rt.answered = 0;
+  } else {
+    found->traced.reported = true;
+    if (r.arg(1) && !t.try_write_mem(RemotePtr<>(r.arg(1)), &status, sizeof(status))) rt.answered = -EFAULT;
+    if (r.arg(3)) {
+      struct rusage ru = {};
+      t.try_write_mem(RemotePtr<>(r.arg(3)), &ru, sizeof(ru));
+    }
+    if (!rt.answered) rt.answered = found->tid();
+  }
+  Registers c = t.regs();
+  c.set_syscallno(-1);
+  t.set_regs(c);
+  return true;
+}
+
+Status RecordSession::emulate_ptrace(RecordTask& rt) {
+  Task& t = *rt.task;
+  const Registers& r = rt.entry_regs;
+  long req = (long)r.arg(0);
+  pid_t pid = (pid_t)r.arg(1);
+  uint64_t addr = r.arg(2), data = r.arg(3);
+  std::string where = " (event " + std::to_string(next_event_) + ", tid " + std::to_string(t.tid()) + ")";
+  auto unsupported = [&](const std::string& what) {
+    return make_error(ErrorKind::Unsupported, what + " is not supported yet" + where);
+  };
+  rt.ptrace_effect = {};
+  auto answer = [&](int64_t v) -> Status {
+    rt.answered = v;
+    Registers c = t.regs();
+    c.set_syscallno(-1);
+    t.set_regs(c);
+    return {};
+  };
+  if (PidNamespace::ns_tids(t.tid()).size() > 1) return unsupported("ptrace from inside a PID namespace the program made");
+  auto write_out = [&](uint64_t at, const void* buf, size_t len) { return t.try_write_mem(RemotePtr<>(at), buf, len); };
+
+  if (req == PTRACE_TRACEME) {
+    if (rt.traced.by.value) return answer(-EPERM);
+    RecordTask* parent = find_task(RecordedTid{parent_of(t.tid())});
+    if (!parent) return unsupported("PTRACE_TRACEME where the parent is not recorded (rr itself)");
+    rt.traced = {};
+    rt.traced.by = parent->tgid;
+    rt.traced.kernel_child = rt.tid() == rt.tgid.value;
+    return answer(0);
+  }
+  if (req == PTRACE_ATTACH || req == PTRACE_SEIZE) {
+    RecordTask* o = find_task(RecordedTid{pid});
+    if (!o) return unsupported("ptrace of a process outside the recording");
+    if (o->tgid == rt.tgid || o->traced.by.value) return answer(-EPERM);
+    if (req == PTRACE_SEIZE && (addr != 0 || (data & ~kAllOptions))) return answer(-EIO);
+    if (req == PTRACE_SEIZE && (data & ~kFollowedOptions)) return unsupported("ptrace options " + options_text(data & ~kFollowedOptions));
+    o->traced = {};
+    o->traced.by = rt.tgid;
+    o->traced.seized = req == PTRACE_SEIZE;
+    o->traced.kernel_child = o->tid() == o->tgid.value && parent_of(o->tid()) == rt.tgid.value;
+    if (req == PTRACE_SEIZE) o->traced.options = data;
+    if (o->state == RecordTask::State::GroupStopped) {
+      // A tracee stopped with its process shows its tracer that stop at once.
+      o->pending = WaitStatus((SIGSTOP << 8) | 0x7f);
+      o->traced.group_stop_sig = SIGSTOP;
+      int status = o->traced.seized ? (PTRACE_EVENT_STOP << 16) | (SIGSTOP << 8) | 0x7f : (SIGSTOP << 8) | 0x7f;
+      RR_TRY(enter_tracer_stop(*o, Stop::Group, status, siginfo_t{}));
+    }
+    if (req == PTRACE_ATTACH) {
+      // PTRACE_ATTACH stops the tracee with a SIGSTOP from the kernel.
+      siginfo_t si = {};
+      si.si_signo = SIGSTOP;
+      si.si_code = SI_KERNEL;
+      o->injected[SIGSTOP] = si;
+      syscall(SYS_tgkill, o->live_tgid(), o->tid(), SIGSTOP);
+      RR_TRY(bring_to_tracer_stop(*o));
+    }
+    return answer(0);
+  }
+  RecordTask* o = find_task(RecordedTid{pid});
+  if (!o || o->traced.by != rt.tgid) return answer(-ESRCH);
+  if (req == PTRACE_KILL) {
+    syscall(SYS_tgkill, o->live_tgid(), o->tid(), SIGKILL);
+    if (o->state == RecordTask::State::TracerStopped) o->state = RecordTask::State::Ready;
+    o->traced.stop = Stop::None;
+    return answer(0);
+  }
+  if (req == PTRACE_INTERRUPT) {
+    if (!o->traced.seized) return answer(-EIO);
+    if (o->state == RecordTask::State::TracerStopped || o->traced.interrupting) return answer(0);
+    if (o->state == RecordTask::State::InKernel) {
+      // Out of its syscall (which restarts when it goes on) with a SIGSTOP
+      // of rr's, which its tracer sees as the interrupt's stop.
+      o->traced.interrupting = true;
+      syscall(SYS_tgkill, o->live_tgid(), o->tid(), SIGSTOP);
+      RR_TRY(bring_to_tracer_stop(*o));
+      return answer(0);
+    }
+    if (o->state != RecordTask::State::Ready) return unsupported("PTRACE_INTERRUPT of a tracee in this state");
+    o->pending = WaitStatus(interrupt_status(*o));
+    RR_TRY(enter_tracer_stop(*o, Stop::Event, interrupt_status(*o),
+                             siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_STOP << 8), o->tid())));
+    return answer(0);
+  }
+  // Every other request needs the tracee in a ptrace stop.
+  if (o->state != RecordTask::State::TracerStopped) return answer(-ESRCH);
+  Task& ot = *o->task;
+  // Sets the tracee's FPU registers as the kernel would for the tracer
+  // (its checks, its errors): the legacy area (`xstate` false) or an XSAVE
+  // area. Returns the call's result.
+  auto set_fpu = [&](bool xstate, std::string bytes) -> int64_t {
+    int r;
+    if (xstate) {
+      struct iovec io = {bytes.data(), bytes.size()};
+      r = (int)::ptrace(PTRACE_SETREGSET, ot.tid(), (void*)NT_X86_XSTATE, &io);
+    } else {
+      r = (int)::ptrace(PTRACE_SETFPREGS, ot.tid(), nullptr, bytes.data());
+    }
+    if (r != 0) return -errno;
+    rt.ptrace_effect.tracee = o->recorded();
+    rt.ptrace_effect.xsave = ot.xsave();
+    return 0;
+  };
+  auto set_regs = [&](const Registers& regs) {
+    ot.set_regs(regs);
+    rt.ptrace_effect.tracee = o->recorded();
+    rt.ptrace_effect.regs = ot.regs();
+  };
+  switch (req) {
+    case PTRACE_CONT:
+    case PTRACE_SYSCALL:
+    case PTRACE_DETACH: {
+      int sig = (int)data;
+      if (sig < 0 || sig > 64) return answer(-EIO);
+      if (req == PTRACE_DETACH) o->traced.by = {};
+      RR_TRY(resume_tracee(rt, *o, req == PTRACE_SYSCALL, sig));
+      if (req == PTRACE_DETACH) o->traced = {};
+      return answer(0);
+    }
+    case PTRACE_SETOPTIONS:
+      if (data & ~kAllOptions) return answer(-EINVAL);
+      if (data & ~kFollowedOptions) return unsupported("ptrace options " + options_text(data & ~kFollowedOptions));
+      o->traced.options = data;
+      return answer(0);
+    case PTRACE_GETEVENTMSG:
+      return answer(write_out(data, &o->traced.event_msg, 8) ? 0 : -EFAULT);
+    case PTRACE_GETSIGINFO:
+      return answer(write_out(data, &o->traced.siginfo, sizeof(siginfo_t)) ? 0 : -EFAULT);
+    case PTRACE_SETSIGINFO: {
+      siginfo_t si;
+      if (!t.read_mem(RemotePtr<>(data), &si, sizeof(si))) return answer(-EFAULT);
+      o->traced.siginfo = si;
+      return answer(0);
+    }
+    case PTRACE_GETSIGMASK: {
+      if (addr != 8) return answer(-EINVAL);
+      uint64_t mask = ot.blocked_signals();
+      return answer(write_out(data, &mask, 8) ? 0 : -EFAULT);
+    }
+    case PTRACE_PEEKTEXT:
+    case PTRACE_PEEKDATA: {
+      uint64_t word;
+      if (!ot.read_mem(RemotePtr<>(addr), &word, 8)) return answer(-EIO);
+      return answer(write_out(data, &word, 8) ? 0 : -EFAULT);
+    }
+    case PTRACE_POKETEXT:
+    case PTRACE_POKEDATA: {
+      if (!ot.try_write_mem(RemotePtr<>(addr), &data, 8)) return answer(-EIO);
+      rt.ptrace_effect.tracee = o->recorded();
+      rt.ptrace_effect.writes.emplace_back(addr, std::string(reinterpret_cast<const char*>(&data), 8));
+      return answer(0);
+    }
+    case PTRACE_PEEKUSER:
+    case PTRACE_POKEUSER: {
+      // The kernel's struct user ends with error_code and fault_address
+      // after glibc's; both read as zero here.
+      constexpr uint64_t kUserSize = sizeof(struct user) + 16;
+      constexpr uint64_t kDebugRegs = offsetof(struct user, u_debugreg);
+      if (addr % 8 || addr >= kUserSize) return answer(-EIO);
+      bool debug = addr >= kDebugRegs && addr < kDebugRegs + 64;
+      int dr = debug ? (int)((addr - kDebugRegs) / 8) : -1;
+      if (req == PTRACE_PEEKUSER) {
+        uint64_t word = 0;
+        Registers regs = ot.regs();
+        if (addr < sizeof(user_regs_struct)) memcpy(&word, reinterpret_cast<const char*>(&regs.raw()) + addr, 8);
+        if (debug) word = o->traced.debug_regs[dr];
+        // The rest of struct user reads as zero.
+        return answer(write_out(data, &word, 8) ? 0 : -EFAULT);
+      }
+      if (debug) {
+        // Addresses are only kept: nothing happens until DR7 enables one.
+        if (dr == 4 || dr == 5) return answer(-EIO);
+        if (dr == 7 && (data & 0xff))
+          return unsupported("debug registers (hardware breakpoints and watchpoints) enabled by a tracer inside "
+                             "the recording");
+        o->traced.debug_regs[dr] = data;
+        return answer(0);
+      }
+      if (addr >= sizeof(user_regs_struct)) return answer(0);
+      Registers regs = ot.regs();
+      memcpy(reinterpret_cast<char*>(&regs.raw()) + addr, &data, 8);
+      set_regs(regs);
+      return answer(0);
+    }
+    case PTRACE_GETREGS: {
+      Registers regs = ot.regs();
+      return answer(write_out(data, &regs.raw(), sizeof(user_regs_struct)) ? 0 : -EFAULT);
+    }
+    case PTRACE_SETREGS: {
+      Registers regs = ot.regs();
+      if (!t.read_mem(RemotePtr<>(data), &regs.raw(), sizeof(user_regs_struct))) return answer(-EFAULT);
+      set_regs(regs);
+      return answer(0);
+    }
+    case PTRACE_GETFPREGS: {
+      std::string area = ot.xsave();
+      if (area.size() < 512) return answer(-EIO);
+      return answer(write_out(data, area.data(), 512) ? 0 : -EFAULT);
+    }
+    case PTRACE_SETFPREGS: {
+      std::string bytes(512, '\0');
+      if (!t.read_mem(RemotePtr<>(data), bytes.data(), bytes.size())) return answer(-EFAULT);
+      return answer(set_fpu(false, bytes));
+    }
+    case PTRACE_GETREGSET:
+    case PTRACE_SETREGSET: {
+      struct iovec iov;
+      if (!t.read_mem(RemotePtr<>(data), &iov, sizeof(iov))) return answer(-EFAULT);
+      std::string bytes;
+      if (addr == NT_PRSTATUS) {
+        Registers regs = ot.regs();
+        bytes.assign(reinterpret_cast<const char*>(&regs.raw()), sizeof(user_regs_struct));
+      } else if (addr == NT_PRFPREG || addr == NT_X86_XSTATE) {
+        bytes = ot.xsave();
+        if (addr == NT_PRFPREG) bytes.resize(512);
+      } else {
+        return unsupported("ptrace " + std::string(req == PTRACE_GETREGSET ? "GETREGSET" : "SETREGSET") +
+                           " of register set " + std::to_string(addr));
+      }
+      size_t len = std::min<size_t>(iov.iov_len, bytes.size());
+      if (req == PTRACE_SETREGSET && addr != NT_PRSTATUS) {
+        std::string in(len, '\0');
+        if (!t.read_mem(RemotePtr<>(reinterpret_cast<uint64_t>(iov.iov_base)), in.data(), len)) return answer(-EFAULT);
+        if (addr == NT_PRFPREG && len != 512) return answer(-EINVAL);
+        return answer(set_fpu(addr == NT_X86_XSTATE, in));
+      }
+      if (req == PTRACE_SETREGSET) {
+        if (len != bytes.size()) return unsupported("ptrace SETREGSET of part of the registers");
+        Registers regs = ot.regs();
+        if (!t.read_mem(RemotePtr<>(reinterpret_cast<uint64_t>(iov.iov_base)), &regs.raw(), len)) return answer(-EFAULT);
+        set_regs(regs);
+        return answer(0);
+      }
+      if (!write_out(reinterpret_cast<uint64_t>(iov.iov_base), bytes.data(), len)) return answer(-EFAULT);
+      iov.iov_len = len;
+      return answer(write_out(data, &iov, sizeof(iov)) ? 0 : -EFAULT);
+    }
+    case PTRACE_GET_SYSCALL_INFO: {
+      struct __ptrace_syscall_info info = {};
+      Registers regs = ot.regs();
+      info.arch = AUDIT_ARCH_X86_64;
+      info.instruction_pointer = regs.ip().as_int();
+      info.stack_pointer = regs.sp().as_int();
+      size_t size = offsetof(struct __ptrace_syscall_info, entry);
+      if (o->traced.stop == Stop::SyscallEntry) {
+        info.op = PTRACE_SYSCALL_INFO_ENTRY;
+        info.entry.nr = regs.syscallno();
+        for (int i = 0; i < 6; ++i) info.entry.args[i] = regs.arg(i);
+        size = offsetof(struct __ptrace_syscall_info, entry) + sizeof(info.entry);
+      } else if (o->traced.stop == Stop::SyscallExit) {
+        info.op = PTRACE_SYSCALL_INFO_EXIT;
+        info.exit.rval = (int64_t)regs.syscall_result();
+        info.exit.is_error = (uint64_t)regs.syscall_result() >= (uint64_t)-4095;
+        size = offsetof(struct __ptrace_syscall_info, exit) + sizeof(info.exit.rval) + sizeof(info.exit.is_error);
+      }
+      if (!write_out(data, &info, std::min<size_t>(size, addr))) return answer(-EFAULT);
+      return answer((int64_t)size);
+    }
+    case PTRACE_SINGLESTEP:
+      return unsupported("PTRACE_SINGLESTEP by a tracer inside the recording");
+    case PTRACE_SYSEMU:
+    case PTRACE_SYSEMU_SINGLESTEP:
+      return unsupported("PTRACE_SYSEMU by a tracer inside the recording");
+    case PTRACE_LISTEN:
+      // Stays stopped with its process, its tracer free to wait for what
+      // ends the stop: a SIGCONT makes it go on (continue_group_stops) and
+      // stop for the tracer at that signal.
+      if (!o->traced.seized || !o->traced.group_stop_sig ||
+          (o->traced.stop != Stop::Group && o->traced.stop != Stop::Event))
+        return answer(-EIO);
+      o->traced.stop = Stop::None;
+      o->traced.reported = false;
+      o->state = RecordTask::State::GroupStopped;
+      return answer(0);
+  }
+  return unsupported("ptrace request " + std::to_string(req));
+}
+
+}  // namespace rr
