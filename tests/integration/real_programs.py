@@ -237,6 +237,10 @@ def cases(d):
         "bash_script": (["bash", "-c", BASH_SCRIPT], None),
         "asan": (["env", "ASAN_OPTIONS=detect_leaks=0", os.path.join(d, "asan")], None),
         "asan_error": (["env", "ASAN_OPTIONS=detect_leaks=0", os.path.join(d, "asan"), "overflow"], None),
+        # A tracer inside the recording: strace following a pipeline's
+        # processes (fork events, syscall stops, its reads of their memory).
+        "strace_pipeline": (["strace", "-f", "-qq", "-e", "trace=execve,pipe2,write,exit_group", "sh", "-c",
+                             "seq 1 3 | tr 1-3 a-c; echo done"], None),
         # PID namespaces the program makes: a shell as pid 1 of a new one,
         # with a /proc of its own, and what ps sees there.
         "unshare_pid": (["unshare", "-U", "-r", "--pid", "--fork", "--mount-proc", "sh", "-c",
@@ -248,6 +252,7 @@ def cases(d):
 # belong to the checkpoint issue (memory shared between node's processes
 # cannot be copied yet).
 CASE_OPTIONS = {
+    "strace_pipeline": ["--nondet"],  # strace prints the pids, which differ from run to run
     "node": ["--no-checkpoints", "node's processes share memory, which copies and checkpoints cannot hold yet"],
     "asan_error": ["--exit", "1"],
 }

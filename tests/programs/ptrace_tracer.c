@@ -1,0 +1,229 @@
+// A program that traces its children, as debuggers and strace do:
+//  1. a child under PTRACE_TRACEME whose syscalls the parent counts with
+//     PTRACE_SYSCALL, one of them changed at its entry and one result faked
+//     at its exit, and whose end it sees at PTRACE_EVENT_EXIT;
+//  2. a breakpoint: int3 poked into the child's code, the SIGTRAP seen, the
+//     instruction put back and rip moved back;
+//  3. a seized child blocked in read: interrupted, its memory peeked and
+//     poked, a signal injected for its handler, then detached;
+//  4. a thread of a child attached while it sleeps in read, its registers
+//     read, then detached.
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <elf.h>
+
+#define CHECK(c)                                                   \
+  do {                                                             \
+    if (!(c)) {                                                    \
+      printf("FAILED line %d: %s (errno %d)\n", __LINE__, #c, errno); \
+      fflush(stdout);                                              \
+      _exit(1);                                                    \
+    }                                                              \
+  } while (0)
+
+static pid_t wait_for(pid_t pid, int* status) {
+  pid_t r;
+  do r = waitpid(pid, status, __WALL);
+  while (r < 0 && errno == EINTR);
+  return r;
+}
+
+// 1. Counting syscalls.
+static void count_syscalls(void) {
+  pid_t child = fork();
+  if (child == 0) {
+    CHECK(ptrace(PTRACE_TRACEME, 0, 0, 0) == 0);
+    raise(SIGSTOP);
+    long a = syscall(SYS_getppid);  // the tracer turns this into getpid
+    long b = syscall(SYS_getuid);   // and fakes this one's result
+    syscall(SYS_getpid);
+    _exit(a == getpid() && b == 4242 ? 7 : 8);
+  }
+  int status;
+  CHECK(wait_for(child, &status) == child);
+  CHECK(WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP);
+  CHECK(ptrace(PTRACE_SETOPTIONS, child, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXIT) == 0);
+  int entries = 0, exits = 0, entering = 1;
+  for (;;) {
+    CHECK(ptrace(PTRACE_SYSCALL, child, 0, 0) == 0);
+    CHECK(wait_for(child, &status) == child);
+    if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))) break;
+    CHECK(WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80));
+    struct user_regs_struct regs;
+    CHECK(ptrace(PTRACE_GETREGS, child, 0, &regs) == 0);
+    struct __ptrace_syscall_info info;
+    long size = ptrace(PTRACE_GET_SYSCALL_INFO, child, sizeof(info), &info);
+    CHECK(size > 0);
+    CHECK(info.op == (entering ? PTRACE_SYSCALL_INFO_ENTRY : PTRACE_SYSCALL_INFO_EXIT));
+    if (entering) {
+      ++entries;
+      printf("entry %d: syscall %llu\n", entries, (unsigned long long)regs.orig_rax);
+      CHECK(info.entry.nr == regs.orig_rax);
+      if (regs.orig_rax == SYS_getppid) {
+        regs.orig_rax = SYS_getpid;
+        CHECK(ptrace(PTRACE_SETREGS, child, 0, &regs) == 0);
+      }
+    } else {
+      ++exits;
+      if (regs.orig_rax == SYS_getuid) {
+        regs.rax = 4242;
+        CHECK(ptrace(PTRACE_SETREGS, child, 0, &regs) == 0);
+      }
+    }
+    entering = !entering;
+  }
+  unsigned long msg = 0;
+  CHECK(ptrace(PTRACE_GETEVENTMSG, child, 0, &msg) == 0);
+  printf("entries %d exits %d, exit event status %lu\n", entries, exits, msg >> 8);
+  CHECK(ptrace(PTRACE_CONT, child, 0, 0) == 0);
+  CHECK(wait_for(child, &status) == child);
+  printf("child 1 exited with %d\n", WEXITSTATUS(status));
+}
+
+// 2. A breakpoint.
+static int __attribute__((noinline)) target(int x) { return x * 3 + 1; }
+
+static void breakpoint(void) {
+  pid_t child = fork();
+  if (child == 0) {
+    CHECK(ptrace(PTRACE_TRACEME, 0, 0, 0) == 0);
+    raise(SIGSTOP);
+    int r = target(5);
+    _exit(r == 16 ? 9 : 10);
+  }
+  int status;
+  CHECK(wait_for(child, &status) == child);
+  uintptr_t at = (uintptr_t)&target;
+  errno = 0;
+  long orig = ptrace(PTRACE_PEEKTEXT, child, at, 0);
+  CHECK(errno == 0);
+  CHECK(ptrace(PTRACE_POKETEXT, child, at, (orig & ~0xffL) | 0xcc) == 0);
+  CHECK(ptrace(PTRACE_CONT, child, 0, 0) == 0);
+  CHECK(wait_for(child, &status) == child);
+  CHECK(WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP);
+  struct user_regs_struct regs;
+  CHECK(ptrace(PTRACE_GETREGS, child, 0, &regs) == 0);
+  printf("breakpoint hit at target+%lld\n", (long long)(regs.rip - at));
+  siginfo_t si;
+  CHECK(ptrace(PTRACE_GETSIGINFO, child, 0, &si) == 0);
+  printf("siginfo signo %d code %d\n", si.si_signo, si.si_code);
+  CHECK(ptrace(PTRACE_POKETEXT, child, at, orig) == 0);
+  regs.rip = at;
+  CHECK(ptrace(PTRACE_SETREGS, child, 0, &regs) == 0);
+  CHECK(ptrace(PTRACE_CONT, child, 0, 0) == 0);
+  CHECK(wait_for(child, &status) == child);
+  printf("child 2 exited with %d\n", WEXITSTATUS(status));
+}
+
+// 3. Seize, interrupt, peek, poke, inject a signal, detach.
+static volatile long shared_value = 1111;
+static volatile sig_atomic_t got_usr1;
+static void on_usr1(int sig) { got_usr1 = sig; }
+
+static void seize_and_inject(void) {
+  int to_child[2], from_child[2];
+  CHECK(pipe(to_child) == 0 && pipe(from_child) == 0);
+  pid_t child = fork();
+  if (child == 0) {
+    signal(SIGUSR1, on_usr1);
+    char c;
+    CHECK(write(from_child[1], "r", 1) == 1);
+    while (read(to_child[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    char line[64];
+    int n = snprintf(line, sizeof line, "value %ld usr1 %d", (long)shared_value, (int)got_usr1);
+    CHECK(write(from_child[1], line, n) == n);
+    _exit(11);
+  }
+  char c;
+  siginfo_t si_seen;
+  CHECK(read(from_child[0], &c, 1) == 1);
+  CHECK(ptrace(PTRACE_SEIZE, child, 0, 0) == 0);
+  CHECK(ptrace(PTRACE_INTERRUPT, child, 0, 0) == 0);
+  int status;
+  CHECK(wait_for(child, &status) == child);
+  printf("interrupt stop: sig %d event %d\n", WSTOPSIG(status), status >> 16);
+  errno = 0;
+  long v = ptrace(PTRACE_PEEKDATA, child, &shared_value, 0);
+  CHECK(errno == 0);
+  printf("peeked %ld\n", v);
+  CHECK(ptrace(PTRACE_POKEDATA, child, &shared_value, 2222) == 0);
+  CHECK(ptrace(PTRACE_PEEKDATA, child, 0, 0) == -1 && errno == EIO);
+  // A signal passed at an interrupt's stop is dropped, as the kernel does.
+  CHECK(ptrace(PTRACE_CONT, child, 0, SIGUSR2) == 0);
+  // SIGUSR2 (fatal to the child) is replaced by SIGUSR1 at its stop.
+  CHECK(kill(child, SIGUSR2) == 0);
+  CHECK(wait_for(child, &status) == child);
+  printf("signal stop: sig %d\n", WSTOPSIG(status));
+  CHECK(ptrace(PTRACE_GETSIGINFO, child, 0, &si_seen) == 0);
+  printf("siginfo signo %d from parent %d\n", si_seen.si_signo, si_seen.si_pid == getpid());
+  CHECK(ptrace(PTRACE_CONT, child, 0, SIGUSR1) == 0);
+  CHECK(ptrace(PTRACE_INTERRUPT, child, 0, 0) == 0);
+  CHECK(wait_for(child, &status) == child);
+  printf("second interrupt stop: sig %d event %d\n", WSTOPSIG(status), status >> 16);
+  CHECK(ptrace(PTRACE_DETACH, child, 0, 0) == 0);
+  CHECK(write(to_child[1], "g", 1) == 1);
+  char line[64] = {0};
+  CHECK(read(from_child[0], line, sizeof line - 1) > 0);
+  printf("child 3 says: %s\n", line);
+  CHECK(wait_for(child, &status) == child);
+  printf("child 3 exited with %d\n", WEXITSTATUS(status));
+}
+
+// 4. Attach to a sleeping thread of a child.
+static int thread_pipe[2], tid_pipe[2];
+static void* sleeper(void* arg) {
+  (void)arg;
+  pid_t tid = syscall(SYS_gettid);
+  CHECK(write(tid_pipe[1], &tid, sizeof tid) == sizeof tid);
+  char c;
+  while (read(thread_pipe[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  return NULL;
+}
+
+static void attach_thread(void) {
+  CHECK(pipe(thread_pipe) == 0 && pipe(tid_pipe) == 0);
+  pid_t child = fork();
+  if (child == 0) {
+    pthread_t t;
+    pthread_create(&t, NULL, sleeper, NULL);
+    pthread_join(t, NULL);
+    _exit(12);
+  }
+  pid_t tid;
+  CHECK(read(tid_pipe[0], &tid, sizeof tid) == sizeof tid);
+  CHECK(ptrace(PTRACE_ATTACH, tid, 0, 0) == 0);
+  int status;
+  CHECK(wait_for(tid, &status) == tid);
+  printf("thread stop: sig %d\n", WSTOPSIG(status));
+  struct user_regs_struct regs;
+  struct iovec iov = {&regs, sizeof regs};
+  CHECK(ptrace(PTRACE_GETREGSET, tid, NT_PRSTATUS, &iov) == 0);
+  printf("regset length %zu, thread's fs base is the process's %d\n", iov.iov_len, regs.fs_base != 0);
+  CHECK(ptrace(PTRACE_DETACH, tid, 0, 0) == 0);
+  CHECK(write(thread_pipe[1], "x", 1) == 1);
+  CHECK(wait_for(child, &status) == child);
+  printf("child 4 exited with %d\n", WEXITSTATUS(status));
+}
+
+int main(void) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  count_syscalls();
+  breakpoint();
+  seize_and_inject();
+  attach_thread();
+  return 0;
+}
