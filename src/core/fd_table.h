@@ -18,8 +18,9 @@ namespace rr {
 
 class FdTable {
  public:
-  // SelfMem: the process's own /proc/PID/mem; what is written through it
-  // changes the process's memory (the recorder records those bytes).
+  // SelfMem: a /proc/PID/mem open for writing, the process's own or another
+  // recorded one's; what is written through it changes that memory (the
+  // recorder records those bytes).
   enum class Kind : uint8_t { Stdin, Stdout, Stderr, Other, SelfMem };
   struct Entry {
     Kind kind = Kind::Other;

@@ -350,7 +350,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
       sc.setNewFdKind((uint8_t)kind);
     }
   }
-  if (nr == SYS_ptrace && rt.ptrace_effect.tracee.value) {
+  if (rt.ptrace_effect.tracee.value) {
     sc.setPtraceTracee(rt.ptrace_effect.tracee.value);
     if (rt.ptrace_effect.regs) regs_to_capnp(*rt.ptrace_effect.regs, sc.initTraceeRegs());
     if (!rt.ptrace_effect.xsave.empty()) sc.setTraceeXsave(capnp_bytes(rt.ptrace_effect.xsave));

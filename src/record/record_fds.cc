@@ -50,9 +50,8 @@ Result<FdTable::Kind> RecordSession::classify_new_fd(RecordTask& t, int fd) cons
       info = fdinfo.value();
     size_t at = info.find("flags:");
     unsigned long flags = at == std::string::npos ? O_RDWR : strtoul(info.c_str() + at + 6, nullptr, 8);
-    if ((flags & O_ACCMODE) != O_RDONLY && find_task(RecordedTid{owner}))
-      return make_error(ErrorKind::Unsupported, "opening another recorded process's memory (" + target +
-                                                    ") for writing is not supported yet");
+    // Writes through it change that process: followed like a tracer's pokes.
+    if ((flags & O_ACCMODE) != O_RDONLY && find_task(RecordedTid{owner})) return FdTable::Kind::SelfMem;
     return FdTable::Kind::Other;
   }
   struct stat st;
@@ -72,10 +71,14 @@ Status RecordSession::record_self_mem_write(RecordTask& rt, const SyscallDesc& d
   if (!desc.write.writes() || call.failed() || call.ret == 0) return {};
   int fd = (int)call.arg[desc.write.fd];
   if (rt.fds->kind(fd) != FdTable::Kind::SelfMem) return {};
-  // A child made by fork shares the descriptor, still on its parent's
-  // memory: the bytes went there, not into the caller.
-  if (!same_process(rt, mem_owner(fd_target(rt.tid(), fd))))
-    return make_error(ErrorKind::Unsupported, "writing another process's memory through /proc/PID/mem is not supported yet");
+  // Another process's memory (a debugger's breakpoints; or a child made by
+  // fork shares the descriptor, still on its parent's memory): the bytes
+  // went there, not into the caller.
+  pid_t owner = mem_owner(fd_target(rt.tid(), fd));
+  bool other = !same_process(rt, owner);
+  RecordTask* target = other ? find_task(RecordedTid{owner}) : nullptr;
+  if (other && !target)
+    return make_error(ErrorKind::Unsupported, "writing through /proc/PID/mem into a process that has ended");
   uint64_t offset = 0;
   if (call.nr == SYS_pwrite64) {
     offset = call.arg[3];
@@ -86,6 +89,15 @@ Status RecordSession::record_self_mem_write(RecordTask& rt, const SyscallDesc& d
   } else {
     return make_error(ErrorKind::Unsupported, "writing to the program's own memory through /proc/PID/mem with " +
                                                   syscall_name(call.nr) + " is not supported yet");
+  }
+  if (other) {
+    // Replay makes the same change to that process (SyscallEvent.traceeWrites).
+    std::string bytes(call.ret, '\0');
+    if (!target->task->read_mem(RemotePtr<>(offset), bytes.data(), bytes.size()))
+      return make_error("cannot read what a write through /proc/PID/mem put into process " + std::to_string(owner));
+    rt.ptrace_effect.tracee = target->recorded();
+    rt.ptrace_effect.writes.emplace_back(offset, std::move(bytes));
+    return {};
   }
   ranges.push_back({RemotePtr<>(offset), (uint64_t)call.ret});
   return {};

@@ -137,7 +137,9 @@ struct SyscallEvent {
   newFdKind @11 :UInt8;       # format 1.4 on: what the descriptor the call returned is, where
                               # the syscall's arguments do not show it: 1 the original stdout,
                               # 2 stderr (pidfd_getfd, open of /dev/stdout; the recorder compared
-                              # the files), 4 the process's own /proc/PID/mem; 0 nothing to say
+                              # the files), 4 a /proc/PID/mem open for writing (the process's
+                              # own; from format 1.9 on also another recorded one's); 0 nothing
+                              # to say
                               # (FdTable::Kind numbers)
   fileChanges @12 :List(FileChange);  # format 1.6 on: what the call did to files that
                               # replay emulates (shared-files), in order
@@ -149,13 +151,14 @@ struct SyscallEvent {
                               # namespaces below the recorder's, outermost first, its own
                               # namespace's last (the NSpid line of /proc/TID/status after
                               # its first field); empty when it lives in the recorder's
-  ptraceTracee @15 :Int32;    # format 1.9 on: a ptrace request of a tracer inside the recording
-                              # that changed its tracee (this tid): replay makes the same changes
-                              # to it after applying the call; 0 for every other call
+  ptraceTracee @15 :Int32;    # format 1.9 on: a ptrace request of a tracer inside the recording,
+                              # or a write through /proc/PID/mem, that changed another task (this
+                              # tid): replay makes the same changes to it after applying the call;
+                              # 0 for every other call
   traceeRegs @16 :Registers;  # with ptraceTracee: the tracee's registers after the call, when the
                               # call set them (SETREGS, SETREGSET, POKEUSER)
   traceeWrites @17 :List(MemWrite);  # with ptraceTracee: bytes the call wrote into the tracee's
-                              # memory (POKEDATA, POKETEXT)
+                              # memory (POKEDATA, POKETEXT, a write to its /proc/PID/mem)
   traceeXsave @18 :Data;      # with ptraceTracee: its XSAVE area after the call, when the call
                               # set its FPU registers (SETFPREGS, SETREGSET); empty otherwise
 }

@@ -7,7 +7,9 @@
 //  3. a seized child blocked in read: interrupted, its memory peeked and
 //     poked, a signal injected for its handler, then detached;
 //  4. a thread of a child attached while it sleeps in read, its registers
-//     read, then detached.
+//     read, then detached;
+//  5. a stopped tracee's memory written through /proc/PID/mem, as gdb
+//     writes breakpoints.
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
@@ -23,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <elf.h>
+#include <fcntl.h>
 
 #define CHECK(c)                                                   \
   do {                                                             \
@@ -219,11 +222,40 @@ static void attach_thread(void) {
   printf("child 4 exited with %d\n", WEXITSTATUS(status));
 }
 
+// 5. Writing a tracee's memory through /proc/PID/mem.
+static volatile long mem_value = 5;
+
+static void proc_mem_write(void) {
+  pid_t child = fork();
+  if (child == 0) {
+    CHECK(ptrace(PTRACE_TRACEME, 0, 0, 0) == 0);
+    raise(SIGSTOP);
+    printf("child 5 sees %ld\n", (long)mem_value);
+    _exit(13);
+  }
+  int status;
+  CHECK(wait_for(child, &status) == child);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/mem", child);
+  int fd = open(path, O_RDWR);
+  CHECK(fd >= 0);
+  long v = 0;
+  CHECK(pread(fd, &v, sizeof v, (off_t)(uintptr_t)&mem_value) == sizeof v);
+  printf("read through mem: %ld\n", v);
+  v = 55555;
+  CHECK(pwrite(fd, &v, sizeof v, (off_t)(uintptr_t)&mem_value) == sizeof v);
+  close(fd);
+  CHECK(ptrace(PTRACE_CONT, child, 0, 0) == 0);
+  CHECK(wait_for(child, &status) == child);
+  printf("child 5 exited with %d\n", WEXITSTATUS(status));
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   count_syscalls();
   breakpoint();
   seize_and_inject();
   attach_thread();
+  proc_mem_write();
   return 0;
 }
