@@ -255,6 +255,9 @@ std::string ptrace(const SyscallArgs& c, SyscallMemReader& mem, Out& out) {
       add(out, reinterpret_cast<uint64_t>(iov.iov_base), iov.iov_len);
       break;
     }
+    case 30:      // PTRACE_ARCH_PRCTL: ARCH_GET_FS and ARCH_GET_GS store at `addr`
+      if (data == ARCH_GET_FS || data == ARCH_GET_GS) add(out, c.arg[2], 8);
+      break;
     case 0x420e:  // PTRACE_GET_SYSCALL_INFO: at most `addr` bytes
       add(out, data, std::min<uint64_t>(c.arg[2], static_cast<uint64_t>(c.ret)));
       break;

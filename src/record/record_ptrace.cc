@@ -17,12 +17,15 @@
 // What is not followed yet stops recording with a message naming it.
 #include <cerrno>
 #include <chrono>
+#include <dirent.h>
+#include <sstream>
 #include <csignal>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <elf.h>
 #include <linux/audit.h>
+#include <asm/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -32,6 +35,7 @@
 #include <unistd.h>
 
 #include "core/pid_namespace.h"
+#include "core/signal_delivery.h"
 #include "record/record_session.h"
 #include "util/io.h"
 
@@ -83,6 +87,16 @@ siginfo_t siginfo_for_trap(int code, pid_t tracee) {
   return si;
 }
 
+void RecordSession::kick_blocked_waiter(RecordTask& tracer) {
+  int64_t nr = tracer.entry_regs.syscallno();
+  bool waiting = tracer.state == RecordTask::State::InKernel && (nr == SYS_wait4 || nr == SYS_waitid);
+  if (!waiting || tracer.kicked) return;
+  // It runs in the kernel: its mask is read from /proc, not with ptrace.
+  if (!(try_proc_sigset(tracer.tid(), "SigBlk").value_or(0) & (1ull << (SIGCHLD - 1)))) return;
+  tracer.kicked = true;
+  syscall(SYS_tgkill, tracer.live_tgid(), tracer.tid(), SIGSTOP);
+}
+
 bool RecordSession::traces_any(RecordedTid tgid) const {
   for (const auto& [tid, o] : tasks_)
     if (o->traced.by == tgid) return true;
@@ -122,11 +136,30 @@ Status RecordSession::enter_tracer_stop(RecordTask& t, Stop kind, int status, co
     chld.si_status = (status >> 8) & 0x7f;
     tracer->injected[SIGCHLD] = chld;
     syscall(SYS_tgkill, tracer->live_tgid(), tracer->tid(), SIGCHLD);
+    kick_blocked_waiter(*tracer);
   }
   return {};
 }
 
 Result<bool> RecordSession::tracer_sees_signal(RecordTask& rt, int sig, const siginfo_t& si, const Registers& regs) {
+  if (sig == SIGSTOP && rt.kicked && si.si_code == SI_TKILL && si.si_pid == getpid()) {
+    // rr's SIGSTOP that took a tracer out of its wait: nothing is delivered,
+    // and the wait starts again (replay brings it to the same stop).
+    rt.kicked = false;
+    capnp::MallocMessageBuilder msg;
+    auto frame = msg.initRoot<trace::Frame>();
+    frame.setEvent(next_event_);
+    frame.setTid(rt.tid());
+    auto ev = frame.initSignal();
+    ev.setSigno(sig);
+    ev.setSiginfo(capnp_bytes(&si, sizeof(si)));
+    regs_to_capnp(regs, ev.initRegs());
+    ev.setDeliver(false);
+    rt.last_event_regs = regs;
+    RR_TRY(finish_frame(msg));
+    RR_TRY(resume_running(rt));
+    return true;
+  }
   if (!rt.traced.by.value || sig == SIGKILL) return false;
   if (sig == SIGCONT) rt.traced.group_stop_sig = 0;
   bool interrupt = sig == SIGSTOP && rt.traced.interrupting && si.si_code == SI_TKILL && si.si_pid == getpid();
@@ -298,6 +331,28 @@ Status RecordSession::trace_new_task(RecordTask& parent, RecordTask& child, int 
                            siginfo_for_trap(SIGTRAP | (event << 8), parent.tid()));
 }
 
+namespace {
+
+// Whether process `tgid` has a child the kernel would report as ended.
+bool has_ended_child(RecordedTid tgid) {
+  std::string dir = "/proc/" + std::to_string(tgid.value) + "/task";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return false;
+  bool ended = false;
+  while (struct dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    auto kids = read_file(dir + "/" + e->d_name + "/children");
+    if (!kids.ok()) continue;
+    std::istringstream in(kids.value());
+    pid_t kid;
+    while (in >> kid) ended |= proc_state(kid) == 'Z';
+  }
+  closedir(d);
+  return ended;
+}
+
+}  // namespace
+
 bool RecordSession::must_hold_wait(RecordTask& rt) {
   Registers r = rt.task->regs();
   int64_t nr = r.syscallno();
@@ -309,6 +364,9 @@ bool RecordSession::must_hold_wait(RecordTask& rt) {
     if (o->traced.by == rt.tgid && o->state == RecordTask::State::TracerStopped && !o->traced.reported) return false;
   for (const TracedEnd& e : traced_ends_)
     if (e.tracer == rt.tgid) return false;
+  // The SIGCHLD of a tracee's stop cannot end a wait in the kernel while
+  // the tracer blocks it: it waits here until a child of its own has ended.
+  if (rt.task->blocked_signals() & (1ull << (SIGCHLD - 1))) return !has_ended_child(rt.tgid);
   pid_t want = 0;
   if (!is_waitid && (pid_t)r.arg(0) > 0) want = (pid_t)r.arg(0);
   if (is_waitid && r.arg(0) == P_PID) want = (pid_t)r.arg(1);
@@ -341,6 +399,7 @@ void RecordSession::note_traced_end(RecordTask& t, const WaitStatus& status) {
     chld.si_status = status.exited() ? status.exit_code() : status.term_sig();
     tracer->injected[SIGCHLD] = chld;
     syscall(SYS_tgkill, tracer->live_tgid(), tracer->tid(), SIGCHLD);
+    kick_blocked_waiter(*tracer);
   }
   wake_tracer(t.traced.by);
   t.traced = {};
@@ -416,11 +475,8 @@ Result<bool> RecordSession::answer_wait(RecordTask& rt) {
       return true;
     }
     // The kernel answers: a real child's change, or a block that the
-    // SIGCHLD of a tracee's next stop ends. A blocked SIGCHLD would not.
-    if (!(options & WNOHANG) && (t.blocked_signals() & (1ull << (SIGCHLD - 1))))
-      return make_error(ErrorKind::Unsupported, "a tracer waiting for its tracee with SIGCHLD blocked is not supported "
-                                                "yet (event " + std::to_string(next_event_) + ", tid " +
-                                                std::to_string(t.tid()) + ")");
+    // SIGCHLD of a tracee's next stop ends (must_hold_wait kept the tracer
+    // out of the kernel where SIGCHLD is blocked).
     return false;
   }
   int status = found->traced.status;
@@ -648,6 +704,23 @@ Status RecordSession::emulate_ptrace(RecordTask& rt) {
       if (!t.read_mem(RemotePtr<>(data), &regs.raw(), sizeof(user_regs_struct))) return answer(-EFAULT);
       set_regs(regs);
       return answer(0);
+    }
+    case PTRACE_ARCH_PRCTL: {
+      Registers regs = ot.regs();
+      user_regs_struct& raw = regs.raw();
+      switch (data) {
+        case ARCH_GET_FS:
+          return answer(write_out(addr, &raw.fs_base, 8) ? 0 : -EFAULT);
+        case ARCH_GET_GS:
+          return answer(write_out(addr, &raw.gs_base, 8) ? 0 : -EFAULT);
+        case ARCH_SET_FS:
+        case ARCH_SET_GS:
+          if (addr >= (1ull << 47)) return answer(-EPERM);
+          (data == ARCH_SET_FS ? raw.fs_base : raw.gs_base) = addr;
+          set_regs(regs);
+          return answer(0);
+      }
+      return answer(-EINVAL);
     }
     case PTRACE_GETFPREGS: {
       std::string area = ot.xsave();

@@ -72,15 +72,6 @@ namespace {
 // Recording also stops at every exec (replay rebuilds images instead).
 constexpr long kPtraceOptions = kTraceeOptions | PTRACE_O_TRACEEXEC;
 
-// The scheduler state letter of a thread in /proc (R, S, D, t, Z...), or 0
-// when it is gone.
-char proc_state(pid_t tid) {
-  auto text = read_file("/proc/" + std::to_string(tid) + "/stat");
-  if (!text.ok()) return 0;
-  size_t close = text.value().rfind(')');
-  if (close == std::string::npos || close + 2 >= text.value().size()) return 0;
-  return text.value()[close + 2];
-}
 
 // waitpid for any tracee, giving up after `timeout`. SIGCHLD is blocked in
 // the recorder and waited for with sigtimedwait, so that a stop that
@@ -158,6 +149,14 @@ std::string update_latest_link(const std::string& dir) {
 }
 
 }  // namespace
+
+char proc_state(pid_t tid) {
+  auto text = read_file("/proc/" + std::to_string(tid) + "/stat");
+  if (!text.ok()) return 0;
+  size_t close = text.value().rfind(')');
+  if (close == std::string::npos || close + 2 >= text.value().size()) return 0;
+  return text.value()[close + 2];
+}
 
 Result<std::string> find_program(const std::string& program) {
   auto check = [](const std::string& path) -> int {
@@ -516,6 +515,9 @@ void RecordSession::remove_task(RecordedTid tid) {
   RecordedTid tgid = t->tgid;
   forget_task(tid);
   if (thread_count(tgid) == 0) tracer_ended(tgid);
+  // A tracer waiting at its entry looks again: the end may be its child's.
+  for (auto& [other, o] : tasks_)
+    if (o->state == RecordTask::State::TracerWaiting) o->state = RecordTask::State::Unprocessed;
   if (thread_count(tgid) == 0 && !zombie(tgid)) exiting_groups_.erase(tgid);
 }
 

@@ -129,6 +129,9 @@ struct RecordTask : SessionTask {
                                     // reports its end to the tracer's waits
     uint64_t debug_regs[8] = {};    // as its tracer set them (none enabled: DR7 enabling one is refused)
   } traced;
+  // rr sent it a SIGSTOP to end a wait of a tracer that blocks SIGCHLD (the
+  // SIGCHLD of its tracee's stop would not): not the program's, not delivered.
+  bool kicked = false;
   // A call the recorder answered itself (ptrace, a wait for an emulated
   // tracee's stop): the kernel ran it as an invalid number, and its result
   // is put in place at the exit stop.
@@ -222,6 +225,9 @@ class RecordSession : public Session<RecordTask> {
   bool must_hold_wait(RecordTask& t);
   // Tracer threads of process `tgid` waiting at their entry look again.
   void wake_tracer(RecordedTid tgid);
+  // A tracer in a wait in the kernel with SIGCHLD blocked gets rr's SIGSTOP,
+  // which ends the wait (RecordTask::kicked).
+  void kick_blocked_waiter(RecordTask& tracer);
   // The end of a traced task whose tracer is not its parent (or that is a
   // thread): the tracer's waits report it, as the kernel reports it to a
   // tracer before the parent.
@@ -353,6 +359,10 @@ class RecordSession : public Session<RecordTask> {
 // event stop) as its tracer's PTRACE_GETSIGINFO shows it: SIGTRAP, with
 // `code` the stop's signal byte and event.
 siginfo_t siginfo_for_trap(int code, pid_t tracee);
+
+// The scheduler state letter of a thread in /proc (R, S, D, t, Z...), or 0
+// when it is gone.
+char proc_state(pid_t tid);
 
 // Finds `program` the way execvp would; error if absent or not executable.
 Result<std::string> find_program(const std::string& program);

@@ -9,7 +9,9 @@
 //  4. a thread of a child attached while it sleeps in read, its registers
 //     read, then detached;
 //  5. a stopped tracee's memory written through /proc/PID/mem, as gdb
-//     writes breakpoints.
+//     writes breakpoints;
+//  6. a tracer that blocks SIGCHLD waiting for its tracee's stop, then
+//     reading its TLS base with PTRACE_ARCH_PRCTL.
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
@@ -26,6 +28,7 @@
 #include <unistd.h>
 #include <elf.h>
 #include <fcntl.h>
+#include <asm/prctl.h>
 
 #define CHECK(c)                                                   \
   do {                                                             \
@@ -250,6 +253,35 @@ static void proc_mem_write(void) {
   printf("child 5 exited with %d\n", WEXITSTATUS(status));
 }
 
+// 6. Waiting with SIGCHLD blocked; ARCH_PRCTL.
+static void blocked_sigchld(void) {
+  int go[2];
+  CHECK(pipe(go) == 0);
+  pid_t child = fork();
+  if (child == 0) {
+    CHECK(ptrace(PTRACE_TRACEME, 0, 0, 0) == 0);
+    char c;
+    CHECK(read(go[0], &c, 1) == 1);
+    raise(SIGUSR2);
+    _exit(14);
+  }
+  sigset_t all, old;
+  sigfillset(&all);
+  CHECK(sigprocmask(SIG_SETMASK, &all, &old) == 0);
+  CHECK(write(go[1], "g", 1) == 1);
+  int status;
+  CHECK(wait_for(child, &status) == child);
+  printf("stop with SIGCHLD blocked: sig %d\n", WSTOPSIG(status));
+  unsigned long fs = 0, own = 0;
+  CHECK(ptrace(PTRACE_ARCH_PRCTL, child, &fs, ARCH_GET_FS) == 0);
+  CHECK(syscall(SYS_arch_prctl, ARCH_GET_FS, &own) == 0);
+  printf("tracee's fs base is the tracer's: %d\n", fs == own);
+  CHECK(ptrace(PTRACE_CONT, child, 0, 0) == 0);
+  CHECK(wait_for(child, &status) == child);
+  printf("child 6 exited with %d\n", WEXITSTATUS(status));
+  CHECK(sigprocmask(SIG_SETMASK, &old, NULL) == 0);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   count_syscalls();
@@ -257,5 +289,6 @@ int main(void) {
   seize_and_inject();
   attach_thread();
   proc_mem_write();
+  blocked_sigchld();
   return 0;
 }
