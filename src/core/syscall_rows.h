@@ -119,6 +119,11 @@ struct Row {
     r.desc.refuse = check;
     return r;
   }
+  consteval Row diverted(DiversionPolicy p) const {
+    Row r = *this;
+    r.desc.diversion = p;
+    return r;
+  }
   // The mask's address and size are a pair at the address in `pair`.
   consteval Row wait_mask_pair(int pair) const {
     Row r = *this;

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -188,9 +189,9 @@ constexpr Row kRows[] = {
     emulate("process_vm_writev", custom::process_vm_writev).refuse_if(custom::refused_process_vm_writev),
     emulate("preadv", custom::iov_read),
     emulate("preadv2", custom::iov_read),
-    emulate("write").writes(buf_data(0, 1)),
+    emulate("write").writes(buf_data(0, 1)).diverted(DiversionPolicy::RunOnStdio),
     emulate("pwrite64").writes(at_offset(buf_data(0, 1), 3)),
-    emulate("writev").writes(iov_data(0, 1, 2)),
+    emulate("writev").writes(iov_data(0, 1, 2)).diverted(DiversionPolicy::RunOnStdio),
     emulate("pwritev").writes(at_offset(iov_data(0, 1, 2), 3)),
     emulate("pwritev2").writes(at_offset(iov_data(0, 1, 2), 3)),
     emulate("lseek"),
@@ -308,12 +309,12 @@ constexpr Row kRows[] = {
     emulate("umask"),
 
     // Address space.
-    special("mmap", kMemoryMap).refuse_if(custom::refused_mmap),
-    special("munmap", kMemoryMap),
-    special("mprotect", kMemoryMap),
-    special("mremap", kMemoryMap),
-    special("brk", kMemoryMap),
-    special("madvise", kMemoryMap),
+    special("mmap", kMemoryMap).refuse_if(custom::refused_mmap).diverted(DiversionPolicy::RunAnonymous),
+    special("munmap", kMemoryMap).diverted(DiversionPolicy::Run),
+    special("mprotect", kMemoryMap).diverted(DiversionPolicy::Run),
+    special("mremap", kMemoryMap).diverted(DiversionPolicy::Run),
+    special("brk", kMemoryMap).diverted(DiversionPolicy::Run),
+    special("madvise", kMemoryMap).diverted(DiversionPolicy::Run),
     special("pkey_mprotect", kMemoryMap),
     // System V shared memory: replay attaches a copy of its own (replay_shm.cc).
     special("shmat", kMemoryMap),
@@ -344,13 +345,13 @@ constexpr Row kRows[] = {
     // uid, status: its first 28 bytes) whatever the result but EFAULT: a
     // failed call zeroes them.
     emulate("waitid", {fixed(2, kWaitidInfo, When::UnlessFault), fixed(4, kRusage)}),
-    emulate("getpid"),
-    emulate("getppid"),
-    emulate("gettid"),
-    emulate("getuid"),
-    emulate("geteuid"),
-    emulate("getgid"),
-    emulate("getegid"),
+    emulate("getpid").diverted(DiversionPolicy::Run),
+    emulate("getppid").diverted(DiversionPolicy::Run),
+    emulate("gettid").diverted(DiversionPolicy::Run),
+    emulate("getuid").diverted(DiversionPolicy::Run),
+    emulate("geteuid").diverted(DiversionPolicy::Run),
+    emulate("getgid").diverted(DiversionPolicy::Run),
+    emulate("getegid").diverted(DiversionPolicy::Run),
     emulate("getresuid", {fixed(0, kInt), fixed(1, kInt), fixed(2, kInt)}),
     emulate("getresgid", {fixed(0, kInt), fixed(1, kInt), fixed(2, kInt)}),
     // With size 0 it returns the count and writes nothing.
@@ -390,7 +391,7 @@ constexpr Row kRows[] = {
     emulate("prlimit64", {fixed(3, kRlimit)}).execute_if(custom::sets_replay_limit),
     emulate("times", {fixed(0, kTms)}),
     emulate("getcpu", {fixed(0, kInt), fixed(1, kInt)}),
-    emulate("getrandom", {ret_bytes(0, 1)}),
+    emulate("getrandom", {ret_bytes(0, 1)}).diverted(DiversionPolicy::Run),
 
     // Namespaces. The recorded tasks move into new ones; replay's stay
     // where they are, because what a namespace changes reaches the program
@@ -472,7 +473,7 @@ constexpr Row kRows[] = {
     emulate("shmctl", custom::shmctl),
 
     // Scheduling.
-    emulate("sched_yield"),
+    emulate("sched_yield").diverted(DiversionPolicy::Run),
     emulate("sched_getscheduler"),
     emulate("sched_setscheduler"),
     emulate("sched_getparam", {fixed(1, kSchedParam)}),
@@ -487,15 +488,15 @@ constexpr Row kRows[] = {
     emulate("sched_setattr"),
 
     // Time.
-    emulate("clock_gettime", {fixed(1, kTimespec)}),
-    emulate("clock_getres", {fixed(1, kTimespec)}),
-    emulate("gettimeofday", {fixed(0, kTimeval), fixed(1, kTimezone)}),
-    emulate("time", {fixed(0, sizeof(time_t))}),
+    emulate("clock_gettime", {fixed(1, kTimespec)}).diverted(DiversionPolicy::Run),
+    emulate("clock_getres", {fixed(1, kTimespec)}).diverted(DiversionPolicy::Run),
+    emulate("gettimeofday", {fixed(0, kTimeval), fixed(1, kTimezone)}).diverted(DiversionPolicy::Run),
+    emulate("time", {fixed(0, sizeof(time_t))}).diverted(DiversionPolicy::Run),
     emulate("adjtimex", {fixed(0, kTimex)}),
     emulate("clock_adjtime", {fixed(1, kTimex)}),
     // The remaining time is written only when a signal cut the sleep short.
-    emulate("nanosleep", {fixed(1, kTimespec, When::Interrupted)}),
-    emulate("clock_nanosleep", custom::clock_nanosleep, Failure::MayWrite),
+    emulate("nanosleep", {fixed(1, kTimespec, When::Interrupted)}).diverted(DiversionPolicy::Run),
+    emulate("clock_nanosleep", custom::clock_nanosleep, Failure::MayWrite).diverted(DiversionPolicy::Run),
     emulate("alarm"),
     emulate("pause"),
     // What restart_syscall writes is what the interrupted call writes: the
@@ -522,7 +523,7 @@ constexpr Row kRows[] = {
 
     // Signals.
     execute_same("rt_sigaction", {fixed(2, kKernelSigaction)}),
-    execute_same("rt_sigprocmask", {arg_bytes(2, 3)}),
+    execute_same("rt_sigprocmask", {arg_bytes(2, 3)}).diverted(DiversionPolicy::Run),
     execute_same("sigaltstack", {fixed(1, kStackT)}),
     special("rt_sigreturn", ReplayPolicy::Sigreturn),
     emulate("rt_sigpending", {arg_bytes(0, 1)}),
@@ -573,7 +574,7 @@ constexpr Row kRows[] = {
     emulate("recvmmsg", custom::recvmmsg),
 
     // Futexes.
-    emulate("futex", custom::futex, Failure::MayWrite),
+    emulate("futex", custom::futex, Failure::MayWrite).diverted(DiversionPolicy::Run),
     emulate("futex_waitv"),
     emulate("futex_wake"),
     emulate("futex_wait"),
@@ -693,6 +694,27 @@ int64_t syscall_number(const std::string& name) {
     if (kNames[nr] != nullptr && name == kNames[nr]) return nr;
   }
   return -1;
+}
+
+bool runs_in_diversion(const SyscallArgs& call, int* err) {
+  const SyscallDesc* d = syscall_desc(call.nr);
+  *err = ENOSYS;
+  if (!d) return false;
+  switch (d->diversion) {
+    case DiversionPolicy::Refuse:
+      return false;
+    case DiversionPolicy::Run:
+      return true;
+    case DiversionPolicy::RunOnStdio: {
+      uint64_t fd = d->write.writes() ? call.arg[d->write.fd] : ~0ull;
+      *err = EPERM;
+      return fd == 1 || fd == 2;
+    }
+    case DiversionPolicy::RunAnonymous:
+      *err = EPERM;
+      return (call.arg[3] & MAP_ANONYMOUS) != 0;
+  }
+  return false;
 }
 
 }  // namespace rr

@@ -46,6 +46,24 @@ enum class ReplayPolicy : uint8_t {
   Unsupported,
 };
 
+// What a diversion (gdb calling a function of the program during a replay,
+// gdb/diversion.h) does with a syscall: the copy of the replay runs live,
+// and may touch nothing outside its own memory but the terminal.
+enum class DiversionPolicy : uint8_t {
+  // Failed with ENOSYS: it could change files, other processes or the
+  // outside world, or needs descriptors the replayed process does not hold.
+  Refuse,
+  // Executed: it changes only the process's own memory and signal state, or
+  // reads clocks and ids (brk, anonymous memory, clock_gettime, futex...).
+  Run,
+  // A writer (its FdWrite column) executed when it writes to descriptor 1 or
+  // 2 (rr's own stdout and stderr, which replayed processes inherit), failed
+  // with EPERM for any other.
+  RunOnStdio,
+  // mmap: executed for anonymous memory, failed with EPERM for a file.
+  RunAnonymous,
+};
+
 // One stretch of tracee memory the kernel wrote during a syscall.
 struct MemRange {
   RemotePtr<> addr;
@@ -187,6 +205,7 @@ struct SyscallDesc {
   // operations). Recording installs the program's filter behind a prefix
   // that lets rr's own injected syscalls through; replay installs none.
   int (*filter_arg)(const SyscallArgs& call) = nullptr;
+  DiversionPolicy diversion = DiversionPolicy::Refuse;
 };
 
 // The description of `nr`, or nullptr when the table does not know it.
@@ -222,6 +241,10 @@ bool installed_sigmask(const SyscallArgs& call, SyscallMemReader& mem, RemotePtr
 // from its argument struct); fork is SIGCHLD, vfork CLONE_VM|CLONE_VFORK|SIGCHLD.
 // Returns false when clone3's struct cannot be read.
 bool clone_flags(const SyscallArgs& call, SyscallMemReader& mem, uint64_t* flags);
+
+// Whether a diversion executes `call` (seen at its entry); when it does not,
+// *err is the errno the call fails with (ENOSYS, EPERM).
+bool runs_in_diversion(const SyscallArgs& call, int* err);
 
 // Why recording cannot follow this call of thread `tid` (its row's refuse
 // column), or empty.

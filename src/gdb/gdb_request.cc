@@ -124,10 +124,20 @@ GdbRequest breakpoint(const std::string& p) {
   return r;
 }
 
-// qXfer:object:read:annex:offset,length
+// qXfer:object:read:annex:offset,length and
+// qXfer:object:write:annex:offset:data (the data is binary: it may hold ':').
 GdbRequest xfer(const std::string& p) {
-  GdbRequest r = simple(Kind::Xfer);
   std::vector<std::string> f = split(p, ':');
+  if (f.size() >= 6 && f[2] == "write") {
+    GdbRequest r = simple(Kind::XferWrite);
+    size_t data_at = f[0].size() + f[1].size() + f[2].size() + f[3].size() + f[4].size() + 5;
+    if (!parse_hex_u64(f[4], r.addr)) return malformed("qXfer write needs object:write:annex:offset:data");
+    r.object = f[1];
+    r.annex = f[3];
+    r.data = p.substr(data_at);
+    return r;
+  }
+  GdbRequest r = simple(Kind::Xfer);
   if (f.size() != 5 || f[2] != "read" || !parse_hex_pair(f[4], r.addr, r.length))
     return malformed("qXfer needs object:read:annex:offset,length");
   r.object = f[1];
@@ -139,6 +149,7 @@ GdbRequest xfer(const std::string& p) {
 GdbRequest pass_signals(const std::string& p) {
   GdbRequest r = simple(Kind::PassSignals);
   std::string list = p.substr(strlen("QPassSignals:"));
+  if (!list.empty() && list.back() == ';') list.pop_back();  // gdb ends the list with one
   if (list.empty()) return r;
   for (const std::string& s : split(list, ';')) {
     uint64_t v;

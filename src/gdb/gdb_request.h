@@ -59,6 +59,7 @@ struct GdbRequest {
     StartNoAck,       // QStartNoAckMode
     Supported,        // qSupported
     Xfer,             // qXfer:object:read:annex:offset,length
+    XferWrite,        // qXfer:object:write:annex:offset:data
     FirstThreads,     // qfThreadInfo
     NextThreads,      // qsThreadInfo
     CurrentThread,    // qC
@@ -79,13 +80,13 @@ struct GdbRequest {
   };
   Kind kind = Kind::Unsupported;
   std::string error;                  // Malformed: why
-  uint64_t addr = 0, length = 0;      // ReadMemory, WriteMemory, *Break (length: the packet's kind field), Xfer (offset)
-  std::string data;                   // WriteMemory: the bytes; WriteRegister: the value's hex digits
+  uint64_t addr = 0, length = 0;      // ReadMemory, WriteMemory, *Break (length: the packet's kind field), Xfer, XferWrite (offset)
+  std::string data;                   // WriteMemory, XferWrite: the bytes; WriteRegister: the value's hex digits
   uint64_t regno = 0;                 // ReadRegister, WriteRegister
   char thread_op = 0;                 // SetThread: 'g' or 'c'
   GdbThreadId thread;                 // SetThread, ThreadAlive (One), ThreadExtraInfo (One)
   GdbBreakKind break_kind = GdbBreakKind::Software;  // InsertBreak, RemoveBreak
-  std::string object, annex;          // Xfer
+  std::string object, annex;          // Xfer, XferWrite
   std::vector<int> signals;           // PassSignals: gdb's numbers
   std::string text;                   // Monitor: the command line
   std::vector<GdbResumeAction> actions;  // Cont

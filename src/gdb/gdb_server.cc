@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <cstring>
+#include <sys/mman.h>
 #include <sys/user.h>
 #include <unistd.h>
 
@@ -25,16 +26,17 @@ std::string stop_signal_hex(int sig) {
 }  // namespace
 
 ReplayTask* GdbServer::find_thread(pid_t tid) {
-  if (!session_) return nullptr;
-  auto it = session_->tasks().find(RecordedTid{tid});
-  if (it == session_->tasks().end() || it->second->tgid != RecordedTid{timeline_->debugged()}) return nullptr;
+  ReplaySession* s = shown();
+  if (!s) return nullptr;
+  auto it = s->tasks().find(RecordedTid{tid});
+  if (it == s->tasks().end() || it->second->tgid != RecordedTid{timeline_->debugged()}) return nullptr;
   return it->second.get();
 }
 
 ReplayTask* GdbServer::any_thread() {
-  if (!session_) return nullptr;
+  if (!shown()) return nullptr;
   if (ReplayTask* t = find_thread(timeline_->debugged())) return t;
-  for (const auto& [tid, rt] : session_->tasks())
+  for (const auto& [tid, rt] : shown()->tasks())
     if (rt->tgid == RecordedTid{timeline_->debugged()}) return rt.get();
   return nullptr;
 }
@@ -47,6 +49,7 @@ pid_t GdbServer::current_thread() {
 }
 
 TimelineJump GdbServer::leave(TimelineJump j) {
+  end_diversion();
   session_ = nullptr;
   range_tid_ = 0;
   return j;
@@ -83,6 +86,7 @@ std::string GdbServer::stop_reply() const {
 }
 
 std::variant<Resume, TimelineJump> GdbServer::stopped(ReplaySession& s, const StopInfo& stop) {
+  end_diversion();
   session_ = &s;
   stop_ = stop;
   stop_.quiet = false;
@@ -137,6 +141,7 @@ std::variant<Resume, TimelineJump> GdbServer::stopped(ReplaySession& s, const St
       continue;
     }
     if (!next) continue;
+    end_diversion();  // the replay goes on from where it stands, as recorded
     if (auto* j = std::get_if<TimelineJump>(&*next)) return leave(*j);
     if (hold_next_resume_) {
       // gdb's `run` continues by itself once the program "started"; rr's
@@ -164,6 +169,10 @@ std::optional<std::variant<Resume, TimelineJump>> GdbServer::serve(const GdbRequ
     case K::Continue:
     case K::Step:
     case K::Cont:
+      if (resumes_diversion()) {
+        reply(resume_diversion(req));
+        return std::nullopt;
+      }
       return resume_forward(req);
     case K::ReverseContinue:
     case K::ReverseStep: {
@@ -214,8 +223,8 @@ std::string GdbServer::answer(const GdbRequest& req) {
     case K::ReadRegisters: return t ? read_registers(t) : "E01";
     case K::ReadRegister: return t && req.regno < gdb_regs().size() ? read_register(t, (int)req.regno) : "E01";
     case K::WriteRegister: return write_register(req);
-    case K::WriteRegisters:
-    case K::WriteMemory: return "E01";  // replay shows what happened; it cannot be changed
+    case K::WriteRegisters: return write_registers(req);
+    case K::WriteMemory: return write_memory(req);
     case K::ReadMemory: return read_memory(req.addr, std::min<uint64_t>(req.length, 0x8000));
     case K::SetThread: return set_thread(req);
     case K::ThreadAlive: return find_thread(req.thread.tid) ? "OK" : "E01";
@@ -223,8 +232,10 @@ std::string GdbServer::answer(const GdbRequest& req) {
     case K::RemoveBreak: return breakpoint(req);
     case K::Supported:
       return "PacketSize=20000;QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;"
+             "qXfer:siginfo:read+;qXfer:siginfo:write+;"
              "swbreak+;hwbreak+;ReverseContinue+;ReverseStep+;vContSupported+;QPassSignals+;QProgramSignals+";
     case K::Xfer: return xfer(req.object, req.annex, req.addr, req.length);
+    case K::XferWrite: return req.object == "siginfo" ? write_siginfo(req) : "";
     case K::FirstThreads: return thread_list();
     case K::NextThreads: return "l";
     case K::CurrentThread: return "QC" + hex_u64(t);
@@ -270,16 +281,6 @@ Resume GdbServer::resume_forward(const GdbRequest& req) {
   return r;
 }
 
-std::string GdbServer::write_register(const GdbRequest& req) {
-  // Replay cannot change what happened. gdb writes orig_rax itself
-  // (to -1, on `run`), and rewrites values unchanged; those are fine.
-  pid_t t = current_thread();
-  const auto& regs = gdb_regs();
-  if (!t || req.regno >= regs.size()) return "E01";
-  bool same = read_register(t, (int)req.regno) == req.data;
-  return same || !strcmp(regs[req.regno].name, "orig_rax") ? "OK" : "E01";
-}
-
 std::string GdbServer::set_thread(const GdbRequest& req) {
   pid_t tid = req.thread.kind == GdbThreadId::One ? req.thread.tid : 0;
   if (tid && !find_thread(tid)) return "E01";
@@ -289,7 +290,7 @@ std::string GdbServer::set_thread(const GdbRequest& req) {
 
 std::string GdbServer::thread_list() {
   std::string r = "m";
-  for (const auto& [tid, rt] : session_->tasks()) {
+  for (const auto& [tid, rt] : shown()->tasks()) {
     if (rt->tgid != RecordedTid{timeline_->debugged()}) continue;
     if (r.size() > 1) r += ",";
     r += hex_u64(tid.value);
@@ -333,11 +334,29 @@ std::string GdbServer::read_memory(uint64_t addr, uint64_t len) {
   return to_hex(buf.data(), got);
 }
 
+bool GdbServer::in_data(RemotePtr<> addr) {
+  ReplayTask* rt = any_thread();
+  std::vector<MapEntry> maps;
+  if (!rt || !try_read_maps(rt->task->tid(), maps)) return false;
+  for (const MapEntry& m : maps)
+    if (addr >= m.start && addr < m.end) return !(m.prot & PROT_EXEC);
+  return false;  // not mapped yet: a library's code, armed once it is there
+}
+
 std::string GdbServer::breakpoint(const GdbRequest& req) {
   bool insert = req.kind == GdbRequest::Kind::InsertBreak;
   RemotePtr<> addr(req.addr);
   if (req.addr >= 0x7ffffffff000ull) return "E01";  // not a user-space address
   if (req.break_kind == GdbBreakKind::Software) {
+    // A breakpoint in memory that does not execute (gdb's return address
+    // for a call, on the stack) is never armed: an int3 there and the
+    // original byte put back after a run would undo the program's own
+    // writes to it. Only a diversion meets it, as a fault at its address.
+    if (!insert && data_breaks_.erase(addr)) return "OK";
+    if (insert && in_data(addr)) {
+      data_breaks_.insert(addr);
+      return "OK";
+    }
     auto it = std::find(traps_.sw.begin(), traps_.sw.end(), addr);
     if (insert && it == traps_.sw.end()) traps_.sw.push_back(addr);
     if (!insert && it != traps_.sw.end()) traps_.sw.erase(it);
@@ -384,6 +403,8 @@ std::string GdbServer::xfer(const std::string& object, const std::string& annex,
     auto a = read_file("/proc/" + std::to_string(rt->task->tid()) + "/auxv");
     if (!a.ok()) return "E01";
     data = a.value();
+  } else if (object == "siginfo") {
+    return read_siginfo(off, len);
   } else if (object == "exec-file") {
     ReplayTask* rt = any_thread();
     if (!rt) return "E01";

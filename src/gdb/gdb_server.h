@@ -10,8 +10,10 @@
 #include <string>
 #include <variant>
 
+#include "gdb/diversion.h"
 #include "gdb/gdb_connection.h"
 #include "gdb/gdb_request.h"
+#include "gdb/gdb_target.h"
 #include "gdb/monitor_commands.h"
 #include "gdb/replay_timeline.h"
 
@@ -38,12 +40,38 @@ class GdbServer : public StopHandler {
   std::string stop_reply() const;
   std::string read_registers(pid_t tid);
   std::string read_register(pid_t tid, int regno);
+  // Writes (gdb_server_diversion.cc): into a diversion, made at the first
+  // write that changes something.
   std::string write_register(const GdbRequest& req);
+  std::string write_registers(const GdbRequest& req);
+  std::string write_memory(const GdbRequest& req);
+  // qXfer:siginfo: gdb saves a thread's siginfo as it begins a call into the
+  // program and writes it back as the call ends: how calls are told from
+  // the user's resumes.
+  std::string read_siginfo(uint64_t off, uint64_t len);
+  std::string write_siginfo(const GdbRequest& req);
+  // The session gdb sees: the diversion's copy while there is one.
+  ReplaySession* shown() const { return diversion_ ? &diversion_->session() : session_; }
+  // Starts a diversion at the current point; "" or why it cannot.
+  std::string divert();
+  // The same, saying why on stderr where it cannot: false then.
+  bool diverted();
+  // Sets registers of thread `t` in the diversion (made first).
+  std::string write_regs(pid_t t, const std::vector<std::pair<const GdbReg*, std::string>>& values);
+  // Back to the replay: the diversion's copy ends.
+  void end_diversion();
+  // Whether a resume runs the diversion (a call gdb set up is under way)
+  // rather than the replay.
+  bool resumes_diversion() const;
+  // Runs the diversion for a resume request; the stop reply.
+  std::string resume_diversion(const GdbRequest& req);
   std::string read_memory(uint64_t addr, uint64_t len);
   std::string set_thread(const GdbRequest& req);
   std::string thread_list();
   std::string xfer(const std::string& object, const std::string& annex, uint64_t off, uint64_t len);
   std::string breakpoint(const GdbRequest& req);
+  // Whether `addr` is mapped without execute permission.
+  bool in_data(RemotePtr<> addr);
   // c, s, vCont: what runs forward (a step wins over continues).
   Resume resume_forward(const GdbRequest& req);
   // vRun: the jump, or an error reply.
@@ -91,6 +119,7 @@ class GdbServer : public StopHandler {
   pid_t g_thread_ = 0;  // Hg: the thread registers and memory are read from
   pid_t c_thread_ = 0;  // Hc: the thread c and s apply to
   TrapSet traps_;
+  std::set<RemotePtr<>> data_breaks_;  // software breakpoints gdb set in memory that does not execute
   // gdb's hardware breakpoints and watchpoints as asked for (any length);
   // traps_.hw holds them split into what debug registers can watch.
   struct WatchRequest {
@@ -102,6 +131,12 @@ class GdbServer : public StopHandler {
   std::vector<WatchRequest> watches_;
   std::set<int> pass_signals_;  // Linux numbers of the signals gdb passes silently
   std::string tdesc_;
+  // Where gdb's calls run (nullptr: reads and writes go to the replay).
+  std::unique_ptr<Diversion> diversion_;
+  StopInfo replay_stop_;  // the replay's stop, shown again when the diversion ends
+  int calls_ = 0;         // calls gdb began (siginfo read) and has not ended (written back)
+  pid_t call_tid_ = 0;    // the thread whose pc gdb set since a call began (0: none)
+  bool call_abandoned_ = false;  // the diversion stopped by a signal: gdb's call is over
 };
 
 }  // namespace rr

@@ -143,6 +143,47 @@ std::string reg_bytes(const GdbReg& r, const user_regs_struct& gp, const std::st
   return out;
 }
 
+bool set_reg_bytes(const GdbReg& r, const std::string& bytes, user_regs_struct& gp, std::string& xsave) {
+  size_t n = r.bits / 8;
+  if (bytes.size() != n) return false;
+  switch (r.src) {
+    case GdbRegSource::Gp: {
+      uint64_t v = 0;
+      memcpy(&v, bytes.data(), std::min<size_t>(n, 8));
+      memcpy(reinterpret_cast<char*>(&gp) + r.offset, &v, 8);
+      return true;
+    }
+    case GdbRegSource::Fx: {
+      if (!strcmp(r.name, "fiseg") || !strcmp(r.name, "foseg")) return true;
+      if (!strcmp(r.name, "ftag")) {
+        // FXSAVE keeps one bit per register: valid unless the tag says empty (3).
+        uint16_t full;
+        memcpy(&full, bytes.data(), 2);
+        uint8_t abridged = 0;
+        for (int i = 0; i < 8; ++i)
+          if (((full >> (2 * i)) & 3) != 3) abridged |= 1 << i;
+        if (xsave.size() > 4) xsave[4] = (char)abridged;
+        return true;
+      }
+      size_t len = (!strcmp(r.name, "fctrl") || !strcmp(r.name, "fstat") || !strcmp(r.name, "fop")) ? 2 : n;
+      if (xsave.size() >= r.offset + len) memcpy(xsave.data() + r.offset, bytes.data(), len);
+      return true;
+    }
+    case GdbRegSource::Ymm: {
+      if (xsave.size() < 576 + 256) return true;
+      if (!(xsave[512] & 4)) {
+        // The AVX state was in its initial form (all zero), which the
+        // area's bytes need not show: make it explicit first.
+        memset(xsave.data() + 576, 0, 256);
+        xsave[512] |= 4;
+      }
+      memcpy(xsave.data() + r.offset, bytes.data(), n);
+      return true;
+    }
+  }
+  return false;
+}
+
 // gdb's remote protocol numbers signals its own way (include/gdb/signals.def):
 // the classic Unix numbering, which Linux follows only up to SIGTERM.
 // Row N is Linux signal N.

@@ -30,6 +30,11 @@ std::string target_xml();
 // Register `r`'s bytes as gdb wants them (little-endian, r.bits / 8 long).
 std::string reg_bytes(const GdbReg& r, const user_regs_struct& gp, const std::string& xsave);
 
+// Sets register `r` from gdb's bytes (r.bits / 8 of them, little-endian) in
+// `gp` or the XSAVE area `xsave`; false when `bytes` has the wrong length.
+// The x87 segment selectors, which 64-bit FXSAVE does not keep, are ignored.
+bool set_reg_bytes(const GdbReg& r, const std::string& bytes, user_regs_struct& gp, std::string& xsave);
+
 // gdb's number for Linux signal `sig`, and back (0 when it has none).
 int gdb_signal(int sig);
 int linux_signal(int gdb_sig);

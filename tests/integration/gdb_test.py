@@ -2,7 +2,8 @@
 """rr replay under real gdb (Debian's gdb 13), one scenario per run
 (`--case NAME`, one ctest each): forward debugging, reverse execution, gdb
 checkpoints in memory and in files, threads, a real program, signals,
-counted pieces and positions, ^C, and a gdb started by hand.
+counted pieces and positions, ^C, a gdb started by hand, and calls into
+the program (diversions).
 
 Each scenario records a program of tests/gdb, runs
 `rr replay TRACE -- -batch -nx -x SCRIPT` and checks what gdb printed."""
@@ -286,6 +287,53 @@ def positions(t):
                  "a position past its stretch stops at the next event", out)
 
 
+def try_command(command):
+    """gdb script lines that run COMMAND and print its error, if any, instead
+    of ending the batch script there."""
+    return ["python", "try:", "    gdb.execute(%r)" % command, "except gdb.error as e:",
+            "    print('command failed: %s' % e)", "end"]
+
+
+def calls(t):
+    """print/call into the replayed program (diversions): a list walked, a
+    string allocated and returned, a global changed by a call and by set
+    var, a register written, a write to stdout run and a file's creation
+    refused; then the replay goes on as recorded, forward and back. A call
+    that crashes is reported and the replay goes on; a breakpoint inside a
+    called function stops it, and finish ends the call."""
+    trace = t.record("calls", [t.build("gdb_calls")], output="sum 15")
+    created = os.path.join(t.tmp, "created")
+    out = t.gdb(trace, ["break step_done if i == 3", "continue", "print sum(head)", "print describe(3)",
+                        "call add_to_total(100)", "print total", "set var total = 5", "print total",
+                        "print say(7)", "print make_file(%s)" % ('"' + created + '"'),
+                        "print $rax = 12345", "print $rax", "delete", "break step_done", "continue",
+                        "print total", "print i", "print $rax", "reverse-continue", "print total", "print i",
+                        "delete", "continue"])
+    v = values(out)
+    t.expect(len(v) >= 6 and v[0] == "6" and v[1].endswith('"a list of 3 nodes"') and v[2:5] == ["106", "106", "5"],
+             "sum(head), describe(3), add_to_total(100), set var in the diversion: %r" % v, out)
+    t.expect(re.search(r"^said 7$", out, re.M) is not None and len(v) >= 6 and v[5] == "7",
+             "a call's write to stdout runs", out)
+    t.expect(len(v) >= 7 and v[6] == "-1" and not os.path.exists(created), "a call cannot create a file: %r" % v, out)
+    t.expect(v[7:9] == ["12345", "12345"], "a register written in the diversion: %r" % v, out)
+    t.expect(v[9:11] == ["10", "4"] and v[11] != "12345", "continue: the replay goes on as recorded: %r" % v, out)
+    t.expect(v[12:14] == ["6", "3"], "reverse-continue: the recorded values before the calls: %r" % v, out)
+    t.expect("sum 15" in out and "diverged" not in out, "the replay ends as recorded", out)
+
+    out = t.gdb(trace, ["break step_done if i >= 2", "continue", *try_command("print crash(0)"), "bt 2", "continue",
+                        "print total", "print i", "break sum", *try_command("print sum(head)"), "bt 2", "finish",
+                        "delete", "print total", "continue"])
+    v = values(out)
+    t.expect("Program received signal SIGSEGV" in out and "signaled while in a function called from GDB" in out and
+             re.search(r"^#1 +<function called from gdb>", out, re.M) is not None, "a crashing call is reported", out)
+    t.expect(v[:2] == ["6", "3"], "after the crash, continue goes on with the replay: %r" % v, out)
+    t.expect(re.search(r"Breakpoint \d+, sum \(n=0x[0-9a-f]+\)", out) is not None and
+             "stopped while in a function called from GDB" in out, "a breakpoint inside a called function", out)
+    t.expect(re.search(r"Value returned is \$\d+ = 6", out) is not None and v[-1] == "6",
+             "finish ends the call; the replay is unchanged: %r" % v, out)
+    t.expect("sum 15" in out and "diverged" not in out, "the replay ends as recorded after the calls", out)
+
+
 def interrupt(t):
     """^C during a reverse-continue stops it where the search is."""
     exe = t.build("gdb_hot")
@@ -318,7 +366,7 @@ def packets(t):
 
 
 CASES = {f.__name__: f for f in (forward, reverse, stepping, checkpoints, persistent, threads, sqlite, signals,
-                                 hot, counted, positions, interrupt, packets)}
+                                 hot, counted, positions, interrupt, packets, calls)}
 
 
 def main():

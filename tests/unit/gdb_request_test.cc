@@ -124,6 +124,12 @@ TEST(GdbRequest, QueriesWithArguments) {
   GdbRequest p = ok("QPassSignals:e;14;1d", K::PassSignals);
   EXPECT_EQ(p.signals, (std::vector<int>{0xe, 0x14, 0x1d}));
   EXPECT_TRUE(ok("QPassSignals:", K::PassSignals).signals.empty());
+  EXPECT_EQ(ok("QPassSignals:e;97;", K::PassSignals).signals, (std::vector<int>{0xe, 0x97}));
+  GdbRequest w = ok("qXfer:siginfo:write::10:a:b", K::XferWrite);
+  EXPECT_EQ(w.object, "siginfo");
+  EXPECT_EQ(w.addr, 0x10u);
+  EXPECT_EQ(w.data, "a:b");
+  EXPECT_EQ(ok("qXfer:siginfo:write::0:", K::XferWrite).data, "");
   EXPECT_EQ(ok("qRcmd,7768656e", K::Monitor).text, "when");
   EXPECT_EQ(ok("qRcmd,", K::Monitor).text, "");
 }
@@ -151,7 +157,7 @@ TEST(GdbRequest, MalformedPacketsAreErrorsWithAReason) {
            "T", "Tzz", "T-1",
            "Z0", "Z0,", "Z0,401000", "Z0,401000,", "Z0,zz,1", "Z0,401000,1,2", "z",
            "qXfer:features:read:target.xml", "qXfer:features:write:target.xml:0,10", "qXfer:auxv:read::0",
-           "qXfer:auxv:read::x,1",
+           "qXfer:auxv:read::x,1", "qXfer:siginfo:write::zz:ab",
            "QPassSignals:zz", "QPassSignals:1;;2", "QPassSignals:100",
            "qThreadExtraInfo,", "qThreadExtraInfo,zz",
            "qRcmd,7", "qRcmd,zz",

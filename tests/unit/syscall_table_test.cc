@@ -6,6 +6,7 @@
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <csignal>
 #include <linux/bpf.h>
@@ -169,6 +170,31 @@ TEST(SyscallTable, Policies) {
   EXPECT_EQ(policy("mbind"), ReplayPolicy::Emulate);
   EXPECT_EQ(policy("perf_event_open"), ReplayPolicy::Emulate);
   EXPECT_EQ(syscall_desc(syscall_number("lookup_dcookie")), nullptr);
+}
+
+// What gdb's calls into a replay may do (gdb/diversion.h): their own memory,
+// clocks, ids and the terminal, nothing else.
+TEST(SyscallTable, Diversions) {
+  auto runs = [](const char* name, std::initializer_list<uint64_t> args, int* err) {
+    SyscallArgs call;
+    call.nr = syscall_number(name);
+    std::copy(args.begin(), args.end(), call.arg);
+    return runs_in_diversion(call, err);
+  };
+  int err = 0;
+  EXPECT_TRUE(runs("write", {1, 0x1000, 4}, &err));
+  EXPECT_TRUE(runs("writev", {2, 0x1000, 1}, &err));
+  EXPECT_FALSE(runs("write", {5, 0x1000, 4}, &err));
+  EXPECT_EQ(err, EPERM);
+  EXPECT_TRUE(runs("mmap", {0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, ~0ull, 0}, &err));
+  EXPECT_FALSE(runs("mmap", {0, 4096, PROT_READ, MAP_PRIVATE, 3, 0}, &err));
+  EXPECT_EQ(err, EPERM);
+  for (const char* name : {"brk", "munmap", "mprotect", "madvise", "clock_gettime", "getpid", "futex"})
+    EXPECT_TRUE(runs(name, {}, &err)) << name;
+  for (const char* name : {"openat", "unlink", "kill", "clone", "execve", "exit_group", "pwrite64", "socket"}) {
+    EXPECT_FALSE(runs(name, {1}, &err)) << name;
+    EXPECT_EQ(err, ENOSYS) << name;
+  }
 }
 
 // Numbers the kernel answers with ENOSYS whatever its version are replayed
