@@ -34,6 +34,31 @@ struct CheckpointInfo {
   # checkpoint was taken. Such files are named <event>-<n>.rrcp (not
   # <event>.rrcp), so that they never seed `-g EVT` as the state at `event`.
   position @14 :List(Piece);
+  # Since format 4.0: memory that processes share, and replay's own copies
+  # of System V segments and emulated files (checkpoint/shared_objects.h).
+  # A reader older than 4.0 would map such memory unshared and empty; it
+  # refuses the file by its major version.
+  objects @15 :List(SharedObject);
+}
+
+# One object of shared memory: every mapping of it, in any process, names
+# it (ProcessState.objectMaps), and a restore makes it once.
+struct SharedObject {
+  kind @0 :UInt8;                # 0 anonymous MAP_SHARED memory, 1 replay's copy of a System V
+                                 # segment, 2 replay's copy of an emulated file
+  size @1 :UInt64;               # bytes
+  file @2 :Text;                 # kind 2: the trace file it is the copy of
+  shmId @3 :Int64;               # kind 1: the recording's segment id
+  removed @4 :Bool;              # kind 1: shmctl(IPC_RMID) was done
+  pages @5 :List(PageRef);       # pages not zero; PageRef.addr is the offset in the object
+}
+
+# A mapping of a shared object: image mapping `mapping` of the process maps
+# object `object` (at the mapping's offset), shared.
+struct ObjectMap {
+  mapping @0 :UInt32;            # index into ProcessState.image.mappings
+  object @1 :UInt32;             # index into CheckpointInfo.objects
+  writable @2 :Bool;             # its descriptor allowed writing (smaps VmFlags "mw")
 }
 
 # One piece of user code run since the event (see Piece in replay/position.h):
@@ -81,6 +106,9 @@ struct ProcessState {
   # Since format 2.0; a 1.x file has one process whose fds are CheckpointInfo.fds:
   tgid @3 :Int32;                # recorded process id
   fds @4 :List(FdEntry);         # the process's fd table as replay tracks it
+  # Since format 4.0:
+  objectMaps @5 :List(ObjectMap);  # its mappings of shared objects
+  fdTableOf @6 :Int32;           # nonzero: it shares the fd table of this earlier process (CLONE_FILES)
 }
 
 # Where one page's 4096 bytes are: identical pages share one stored copy.

@@ -1,5 +1,7 @@
 #include "checkpoint/checkpoint.h"
 
+#include <set>
+
 #include <algorithm>
 #include <cpuid.h>
 #include <sys/mman.h>
@@ -25,6 +27,7 @@
 #include <unordered_map>
 #include <xxhash.h>
 
+#include "checkpoint/shared_objects.h"
 #include "core/address_space.h"
 #include "core/page_scan.h"
 #include "core/remote_syscalls.h"
@@ -329,6 +332,12 @@ void write_tasks(const std::vector<const ReplayTask*>& list, ckpt::ProcessState:
   }
 }
 
+// A mapping of a shared object (ckpt::ObjectMap).
+struct ObjectMapRecord {
+  uint32_t mapping, object;
+  bool writable;
+};
+
 // Protection keys a process can allocate on x86-64: 16, less key 0, the
 // default every page has.
 constexpr size_t kUserPkeys = 15;
@@ -345,7 +354,10 @@ bool os_has_pkeys() {
 
 // The layout of the process `t` leads: its mappings (trace files by their
 // names in the trace), the kernel's mm fields and the executable.
-Result<ProcessImage> capture_layout(ReplaySession& session, Task& t) {
+// Mappings of shared objects (found or added by `objects`) are recorded
+// anonymous and shared, and listed in `object_maps`.
+Result<ProcessImage> capture_layout(ReplaySession& session, Task& t, SharedObjectWriter& objects,
+                                    std::vector<ObjectMapRecord>& object_maps) {
   // Mappings and the kernel's view of the layout.
   ProcessImage img;
   std::string proc_dir = "/proc/" + std::to_string(t.tid());
@@ -364,6 +376,13 @@ Result<ProcessImage> capture_layout(ReplaySession& session, Task& t) {
                                                     ": checkpoints do not save them yet");
   for (const MapEntry& e : maps) {
     MappingRecord m = mapping_record(e);
+    int object = m.backing == Backing::Special ? -1 : objects.object_of(t, e);
+    if (object >= 0) {
+      m.backing = Backing::Anonymous;
+      object_maps.push_back(ObjectMapRecord{(uint32_t)img.mappings.size(), (uint32_t)object, e.maywrite});
+      img.mappings.push_back(m);
+      continue;
+    }
     bool named_file = m.backing != Backing::Special && e.inode != 0 && !e.name.empty() && e.name[0] == '/' &&
                       e.name.rfind("/dev/zero", 0) != 0;
     if (named_file && e.name.rfind(prefix, 0) != 0)
@@ -422,11 +441,28 @@ struct PageHashes {
   std::unordered_map<XXH128_hash_t, PageBlockWriter::Ref, PageHash, PageHashEq> seen;
 };
 
+// Stores `page`, or finds the identical page stored before.
+PageBlockWriter::Ref store_page(const uint8_t* page, PageBlockWriter& blocks, PageHashes& hashes, CheckpointStats& stats) {
+  XXH128_hash_t h = XXH3_128bits(page, kPageSize);
+  auto it = hashes.seen.find(h);
+  if (it != hashes.seen.end()) {
+    ++stats.pages_duplicate;
+    return it->second;
+  }
+  PageBlockWriter::Ref ref = blocks.add(page);
+  hashes.seen.emplace(h, ref);
+  ++stats.pages_stored;
+  return ref;
+}
+
 // The pages of one process that a restore cannot derive: not zero, not
 // equal to the trace file they map, not untouched; identical pages (across
 // processes too) are stored once.
-void write_pages(ReplaySession& session, Task& t, const ProcessImage& img, PageBlockWriter& blocks, PageHashes& hashes,
-                 CheckpointStats& stats, ckpt::ProcessState::Builder proc) {
+// Shared mappings of shared objects are left to SharedObjectWriter; of a
+// private mapping of one, the pages the process has its own copy of.
+Status write_pages(ReplaySession& session, Task& t, const ProcessImage& img, SharedObjectWriter& objects,
+                   const std::vector<ObjectMapRecord>& object_maps, PageBlockWriter& blocks, PageHashes& hashes,
+                   CheckpointStats& stats, ckpt::ProcessState::Builder proc) {
   // Page contents: skip zero pages, pages equal to the trace file they
   // map, and pages never touched; store identical pages once.
   struct Stored {
@@ -435,8 +471,18 @@ void write_pages(ReplaySession& session, Task& t, const ProcessImage& img, PageB
   };
   std::vector<Stored> refs;
   PageScanner scanner(t, session.trace_dir());
-  for (const MappingRecord& m : img.mappings) {
-    if (m.backing == Backing::Special) continue;
+  std::set<uint32_t> shared;
+  for (const ObjectMapRecord& om : object_maps) shared.insert(om.mapping);
+  for (size_t i = 0; i < img.mappings.size(); ++i) {
+    const MappingRecord& m = img.mappings[i];
+    if (shared.count(i) && !m.shared) {
+      RR_TRY(objects.private_pages(t, m, [&](RemotePtr<> at, const uint8_t* page) {
+        stats.resident_bytes += kPageSize;
+        refs.push_back({at, store_page(page, blocks, hashes, stats)});
+      }));
+      continue;
+    }
+    if (m.backing == Backing::Special || shared.count(i)) continue;
     scanner.scan(m, [&](RemotePtr<> addr, size_t n, PageKind kind, const uint8_t* bytes) {
       if (kind != PageKind::Untouched && kind != PageKind::Unreadable) stats.resident_bytes += n * kPageSize;
       switch (kind) {
@@ -452,21 +498,8 @@ void write_pages(ReplaySession& session, Task& t, const ProcessImage& img, PageB
         case PageKind::Data:
           break;
       }
-      for (size_t p = 0; p < n; ++p) {
-        const uint8_t* page = bytes + p * kPageSize;
-        RemotePtr<> at = addr + p * kPageSize;
-        XXH128_hash_t h = XXH3_128bits(page, kPageSize);
-        auto it = hashes.seen.find(h);
-        if (it != hashes.seen.end()) {
-          ++stats.pages_duplicate;
-          refs.push_back({at, it->second});
-          continue;
-        }
-        PageBlockWriter::Ref ref = blocks.add(page);
-        hashes.seen.emplace(h, ref);
-        refs.push_back({at, ref});
-        ++stats.pages_stored;
-      }
+      for (size_t p = 0; p < n; ++p)
+        refs.push_back({addr + p * kPageSize, store_page(bytes + p * kPageSize, blocks, hashes, stats)});
     });
   }
   auto pages = proc.initPages(refs.size());
@@ -475,6 +508,7 @@ void write_pages(ReplaySession& session, Task& t, const ProcessImage& img, PageB
     pages[k].setBlock(refs[k].ref.block);
     pages[k].setOffset(refs[k].ref.offset);
   }
+  return {};
 }
 
 }  // namespace
@@ -516,22 +550,43 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
     PageBlockWriter blocks(fd.get(), sizeof(placeholder), codec, tmp, durable);
     // Identical pages are stored once, across processes too (fork shares most).
     PageHashes hashes;
+    SharedObjectWriter objects(session);
+    // Processes that share an fd table (CLONE_FILES) name the first of them.
+    std::map<const FdTable*, RecordedTid> table_owner;
+    bool shares_tables = false;
     auto plist = info.initProcesses(procs.size());
     size_t pi = 0;
     for (const auto& [tgid, list] : procs) {
       auto proc = plist[pi++];
       proc.setTgid(tgid.value);
       write_fds(*list[0]->fds, proc.initFds(list[0]->fds->entries().size()));
+      auto [owner, first] = table_owner.emplace(list[0]->fds.get(), tgid);
+      if (!first) {
+        proc.setFdTableOf(owner->second.value);
+        shares_tables = true;
+      }
       write_tasks(list, proc);
       Task& t = *list[0]->task;
 
-      RR_ASSIGN_OR_RETURN(ProcessImage img, capture_layout(session, t));
+      std::vector<ObjectMapRecord> object_maps;
+      RR_ASSIGN_OR_RETURN(ProcessImage img, capture_layout(session, t, objects, object_maps));
       image_to_capnp(img, proc.initImage());
+      auto omaps = proc.initObjectMaps(object_maps.size());
+      for (size_t k = 0; k < object_maps.size(); ++k) {
+        omaps[k].setMapping(object_maps[k].mapping);
+        omaps[k].setObject(object_maps[k].object);
+        omaps[k].setWritable(object_maps[k].writable);
+      }
 
       auto pages_started = std::chrono::steady_clock::now();
       RR_LOG("checkpoint: task and layout state %.3f s", std::chrono::duration<double>(pages_started - started).count());
-      write_pages(session, t, img, blocks, hashes, stats, proc);
+      RR_TRY(write_pages(session, t, img, objects, object_maps, blocks, hashes, stats, proc));
     }
+    RR_TRY(objects.write([&](const uint8_t* page) {
+      PageBlockWriter::Ref r = store_page(page, blocks, hashes, stats);
+      return StoredPage{r.block, r.offset};
+    }, stats, info));
+    bool needs_4 = objects.count() > 0 || shares_tables;
     auto pages_read = std::chrono::steady_clock::now();
     RR_TRY(blocks.finish());
     RR_LOG("checkpoint: compression drained %.3f s",
@@ -553,8 +608,9 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
     memcpy(h.magic, kMagic, 8);
     bool positions = position && std::any_of(position->pieces.begin(), position->pieces.end(),
                                              [](const Piece& p) { return p.whole; });
-    h.major = positions ? kCheckpointMajor : 2;
-    h.minor = positions ? kCheckpointMinor : kCheckpointMinorOf2;
+    // The oldest major that reads the file right (see kCheckpointMajor).
+    h.major = needs_4 ? kCheckpointMajor : positions ? 3 : 2;
+    h.minor = needs_4 ? kCheckpointMinor : positions ? kCheckpointMinorOf3 : kCheckpointMinorOf2;
     memcpy(h.uuid, uuid.data(), 16);
     h.event = stats.event;
     h.info_offset = blocks.offset();

@@ -30,9 +30,13 @@ class ReplaySession;
 // reader ignores it and may stop with a divergence where a filter failed a
 // call, never replay wrong). 3.2 and 2.4: Mapping.noReserve (an older
 // reader rebuilds such a mapping without MAP_NORESERVE, which the kernel
-// refuses for a large one: the restore fails, never differs).
-constexpr uint32_t kCheckpointMajor = 3;
-constexpr uint32_t kCheckpointMinor = 2;
+// refuses for a large one: the restore fails, never differs). 4.0: shared
+// memory objects and shared fd tables (CheckpointInfo.objects,
+// ProcessState.objectMaps and fdTableOf), which a 3.x reader would restore
+// unshared and empty; a file without them is still written as 3.2 or 2.4.
+constexpr uint32_t kCheckpointMajor = 4;
+constexpr uint32_t kCheckpointMinor = 0;
+constexpr uint32_t kCheckpointMinorOf3 = 2;
 constexpr uint32_t kCheckpointMinorOf2 = 4;
 
 // What writing one checkpoint cost and saved.

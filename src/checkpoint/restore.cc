@@ -16,6 +16,7 @@
 #include <kj/exception.h>
 
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/shared_objects.h"
 #include "core/address_space.h"
 #include "core/task_state.h"
 #include "replay/replay_session.h"
@@ -146,8 +147,11 @@ Status set_checkpoint_xsave(Task& t, const std::string& area, const std::string&
 
 // One process of a checkpoint: a fresh process with its recorded pid, its
 // image rebuilt, its pages written, its other threads cloned inside it.
+// Its shared mappings come from `objects`; a process that shares an fd
+// table with an earlier one (fdTableOf) gets that one's from `tables`.
 Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::ProcessState::Reader proc,
-                       capnp::List<ckpt::FdEntry>::Reader old_fds) {
+                       capnp::List<ckpt::FdEntry>::Reader old_fds, const SharedObjectRestorer& objects,
+                       std::map<pid_t, std::shared_ptr<FdTable>>& tables) {
   const std::string& path = ck.path();
   auto t_restore = std::chrono::steady_clock::now();
   auto states = proc.getTasks();
@@ -159,8 +163,16 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
   RR_ASSIGN_OR_RETURN(leader->task, s.spawn_process(RecordedTid{tgid}));
   leader->where = states[0].getAtSyscallEntry() ? ReplayTask::Where::AtEntry : ReplayTask::Where::AtEvent;
   leader->filtered = states[0].getSeccompFiltered();
-  ReplayTask& rt = s.adopt_process(
-      std::move(leader), std::make_shared<FdTable>(fd_table_from(proc.hasFds() || proc.getTgid() ? proc.getFds() : old_fds)));
+  std::shared_ptr<FdTable> table;
+  if (proc.getFdTableOf() != 0) {
+    auto shared = tables.find(proc.getFdTableOf());
+    if (shared == tables.end()) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (fd table of an unknown process)");
+    table = shared->second;
+  } else {
+    table = std::make_shared<FdTable>(fd_table_from(proc.hasFds() || proc.getTgid() ? proc.getFds() : old_fds));
+  }
+  tables[tgid] = table;
+  ReplayTask& rt = s.adopt_process(std::move(leader), table);
   Task* task = rt.task.get();
   ProcessImage img = image_from_capnp(proc.getImage());
   img.regs = regs_from_capnp(states[0].getRegs());
@@ -168,6 +180,7 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
   img.xsave = task->xsave();
   RR_TRY(s.check_image_files(img));
   restore_image(*task, img, s.trace_dir());
+  RR_TRY(objects.map_into(*task, proc, img));
   RR_TRY(set_checkpoint_xsave(*task, data_string(states[0].getXsave()), path, tgid));
 
   auto t_pages = std::chrono::steady_clock::now();
@@ -201,7 +214,10 @@ Status restore_checkpoint(ReplaySession& s, const std::string& checkpoint_path) 
     auto info = ck->info();
     auto procs = info.getProcesses();
     if (procs.size() == 0) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + checkpoint_path + " is corrupt (no process)");
-    for (auto proc : procs) RR_TRY(restore_process(s, *ck, proc, info.getFds()));
+    RR_ASSIGN_OR_RETURN(SharedObjectRestorer objects, SharedObjectRestorer::load(*ck));
+    std::map<pid_t, std::shared_ptr<FdTable>> tables;
+    for (auto proc : procs) RR_TRY(restore_process(s, *ck, proc, info.getFds(), objects, tables));
+    objects.hand_over(s);
     // The supervisor state.
     SupervisorState sup;
     sup.event = info.getEvent();

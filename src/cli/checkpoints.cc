@@ -81,11 +81,22 @@ int cmd_create_checkpoints(const Args& args) {
   uint64_t bytes = 0, resident = 0;
   size_t written = 0;
   double write_seconds = 0;
-  uint64_t next = start;
   bool told_pid_ns = false;
-  if (s.current_event() >= next) next = s.current_event() + interval;
-  while (next <= end) {
-    Status st = s.run_to(next);
+  // The requested points: every `interval` events from `start`. One is
+  // achieved by a checkpoint at it or less than an interval after it (an
+  // event where nothing can be saved moves it on); an earlier checkpoint
+  // the replay started from achieves the point it stands at.
+  std::vector<uint64_t> grid;
+  for (uint64_t g = start; g <= end; g += interval) grid.push_back(g);
+  size_t gi = 0, achieved = 0;
+  auto serve = [&](uint64_t at) {
+    for (; gi < grid.size() && grid[gi] <= at; ++gi)
+      if (at < grid[gi] + interval) ++achieved;
+  };
+  for (; gi < grid.size() && grid[gi] < s.current_event(); ++gi) {}
+  if (gi < grid.size() && grid[gi] == s.current_event()) serve(s.current_event());
+  while (gi < grid.size()) {
+    Status st = s.run_to(grid[gi]);
     if (!st.ok()) return fail(st.error().message);
     // Events where nothing can be saved (a signal in flight, the exit) are
     // skipped for the next one that can.
@@ -99,15 +110,7 @@ int cmd_create_checkpoints(const Args& args) {
       st = s.run_to(s.current_event() + 1);
       if (!st.ok()) return fail(st.error().message);
     }
-    if (!s.can_checkpoint()) {
-      if (s.uses_emulated_files()) {
-        bar.done();
-        fprintf(stderr, "rr: no checkpoint from event %" PRIu64 " on: the program maps files that can change "
-                        "under their mappings (from a descriptor open for writing), whose copies a checkpoint "
-                        "cannot hold yet\n", s.current_event());
-      }
-      break;
-    }
+    if (!s.can_checkpoint()) break;
     auto stats = write_checkpoint(s, codec);
     if (!stats.ok() && stats.error().kind == ErrorKind::Unsupported) {
       // What the program does from here on cannot be saved (protection
@@ -124,14 +127,15 @@ int cmd_create_checkpoints(const Args& args) {
     bytes += stats->file_bytes;
     resident += stats->resident_bytes;
     write_seconds += stats->seconds;
+    serve(s.current_event());
     bar.update(s.current_event(), end, ", " + std::to_string(written) + " checkpoints");
-    next = s.current_event() + interval;
   }
   bar.done();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   printf("wrote %zu checkpoints, %" PRIu64 " bytes, %.3f bytes per resident byte, %.2f s (%.2f s writing, %.0f MB/s of resident memory)\n",
          written, bytes, resident ? double(bytes) / double(resident) : 0.0, secs, write_seconds,
          write_seconds > 0 ? resident / 1e6 / write_seconds : 0.0);
+  printf("requested %zu (every %llu events from %llu to %llu), achieved %zu\n", grid.size(), interval, start, end, achieved);
   return 0;
 }
 

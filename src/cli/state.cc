@@ -33,9 +33,13 @@ bool parse_number(const std::string& s, unsigned long long& out) {
 Result<std::unique_ptr<ReplaySession>> copy_on_the_way(ReplaySession& s, uint64_t from, uint64_t to) {
   s.set_echo(false);
   RR_TRY(s.run_to(from));
+  // What stands in the way where the search starts, in case the end has
+  // only something in flight to show.
+  std::string first_why = s.can_clone() ? "" : s.clone_refusal();
   while (!s.can_clone()) {
     if (s.current_event() >= to || s.at_end()) {
-      std::string why = s.pid_namespace_refusal();
+      std::string why = s.clone_refusal();
+      if (why.empty()) why = first_why;
       return make_error("the replay cannot be copied at any event from " + std::to_string(from) + " to " +
                         std::to_string(to) + (why.empty() ? "" : " (at the last: " + why + ")"));
     }

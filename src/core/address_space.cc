@@ -44,7 +44,10 @@ void parse_map_lines(const std::string& s, std::vector<MapEntry>& out) {
     pos = eol + 1;
     if (line.rfind("VmFlags:", 0) == 0) {
       // Two-letter flags separated by spaces.
-      if (!out.empty()) out.back().noreserve = (line + " ").find(" nr ") != std::string::npos;
+      if (!out.empty()) {
+        out.back().noreserve = (line + " ").find(" nr ") != std::string::npos;
+        out.back().maywrite = (line + " ").find(" mw ") != std::string::npos;
+      }
       continue;
     }
     MapEntry e;
@@ -82,6 +85,11 @@ std::vector<MapEntry> parse_smaps(const std::string& text) {
   std::vector<MapEntry> out;
   parse_map_lines(text, out);
   return out;
+}
+
+bool is_anon_shared(const MapEntry& e) {
+  if (!e.shared || e.inode == 0) return false;
+  return e.name == kAnonSharedMaps || e.name.rfind(std::string("/memfd:") + kAnonSharedName + " ", 0) == 0;
 }
 
 std::string prot_string(int prot, bool shared) {

@@ -33,6 +33,9 @@ struct MapEntry {
   // reserves terabytes this way). Only /proc/PID/smaps says so (VmFlags
   // "nr"): read_smaps sets it, read_maps leaves it false.
   bool noreserve = false;
+  // May be made writable (VmFlags "mw"): for a shared file mapping, its
+  // descriptor was open for writing. Only read_smaps sets it.
+  bool maywrite = false;
 };
 
 std::vector<MapEntry> read_maps(pid_t pid);
@@ -85,6 +88,14 @@ struct ProcessImage {
 // The kernel's view of the layout of the stopped `task` (from /proc/PID/stat,
 // /proc/PID/auxv and brk(0) run through `remote`); exe_file is left empty.
 MmRecord capture_mm(Task& task, RemoteSyscalls& remote);
+
+// Anonymous MAP_SHARED memory shows as kAnonSharedMaps; a checkpoint
+// restores it as a memfd named kAnonSharedName (checkpoint/shared_objects.h),
+// which `rr state` names as the kernel does.
+constexpr const char* kAnonSharedMaps = "/dev/zero (deleted)";
+constexpr const char* kAnonSharedName = "rr-shared-anon";
+// Whether a mapping is anonymous shared memory, as the program made it or a restore did.
+bool is_anon_shared(const MapEntry& e);
 
 // Whether a mapping is one of the kernel's own ([vdso], [vvar], ...) or the rr page.
 bool is_special_mapping(const MapEntry& e);

@@ -322,9 +322,6 @@ ReplayTimeline::Outcome<std::optional<Mark>> ReplayTimeline::previous_instructio
 
 Result<int> ReplayTimeline::add_checkpoint(ReplaySession& s, const std::string& note) {
   if (here_.at_exit) return make_error("no checkpoint can be taken at the end of the process");
-  if (s.uses_emulated_files())
-    return make_error("no checkpoint can be taken from here on: the program maps files that can change under "
-                      "their mappings, whose copies a checkpoint cannot hold yet");
   if (!s.can_checkpoint())
     return make_error("no checkpoint can be taken here (a vfork, exec, exit or signal is under way); step on and try again");
   RR_ASSIGN_OR_RETURN(Snapshot snap, cache_.take(s, here_, false));

@@ -134,11 +134,25 @@ bool has_fork_sensitive_memory(pid_t pid) {
 }  // namespace
 
 bool ReplaySession::can_clone() const {
-  if (!at_rest() || maps_emulated_file()) return false;
+  if (!at_rest() || shares_between_processes() || maps_emulated_file()) return false;
   if (ns_ && ns_->level() >= PidNamespace::kMaxLevel) return false;
   for (const auto& [tid, rt] : tasks_)
     if (rt->is_leader() && (maps_shared_memory(*rt) || has_fork_sensitive_memory(rt->task->tid()))) return false;
   return true;
+}
+
+std::string ReplaySession::clone_refusal() const {
+  std::string why = pid_namespace_refusal();
+  if (!why.empty()) return why;
+  bool shared = shares_between_processes() || maps_emulated_file();
+  for (const auto& [tid, rt] : tasks_) shared = shared || (rt->is_leader() && maps_shared_memory(*rt));
+  if (shared)
+    return "processes share memory, a System V segment, an emulated file or an fd table, which in-memory copies "
+           "cannot keep apart from their source yet";
+  for (const auto& [tid, rt] : tasks_)
+    if (rt->is_leader() && has_fork_sensitive_memory(rt->task->tid()))
+      return "memory is marked MADV_DONTFORK or MADV_WIPEONFORK, which in-memory copies cannot copy yet";
+  return {};
 }
 
 Result<std::unique_ptr<ReplaySession>> ReplaySession::clone() {

@@ -155,10 +155,10 @@ std::string ReplaySession::pid_namespace_refusal() const {
   return {};
 }
 
-bool ReplaySession::can_checkpoint() const { return emulated_files_.empty() && at_rest(); }
+bool ReplaySession::can_checkpoint() const { return at_rest(); }
 
 bool ReplaySession::at_rest() const {
-  if (tasks_.empty() || has_zombies() || current_event_ < 1 || maps_segment(0)) return false;
+  if (tasks_.empty() || has_zombies() || current_event_ < 1) return false;
   if (!pid_namespace_refusal().empty() || !ending_inits_.empty()) return false;
   std::map<RecordedTid, const FdTable*> tables;  // by process
   for (const auto& [tid, rt] : tasks_) {
@@ -169,15 +169,22 @@ bool ReplaySession::at_rest() const {
     auto [it, fresh] = tables.emplace(rt->tgid, rt->fds.get());
     if (!fresh && it->second != rt->fds.get()) return false;
   }
+  return true;
+}
+
+bool ReplaySession::shares_between_processes() const {
+  if (maps_segment(0)) return true;
+  std::map<RecordedTid, const FdTable*> tables;  // by process
+  for (const auto& [tid, rt] : tasks_) tables.emplace(rt->tgid, rt->fds.get());
   std::set<const FdTable*> distinct;
   for (const auto& [tgid, table] : tables)
-    if (!distinct.insert(table).second) return false;
+    if (!distinct.insert(table).second) return true;
   if (tables.size() > 1) {
-    // Memory shared between processes would come back as one copy each.
+    // A fork of each process would keep sharing its memory with the source.
     for (const auto& [tgid, table] : tables)
-      if (maps_shared_memory(*find_task(RecordedTid{tgid}))) return false;
+      if (maps_shared_memory(*find_task(RecordedTid{tgid}))) return true;
   }
-  return true;
+  return false;
 }
 
 bool ReplaySession::maps_shared_memory(const ReplayTask& leader) const {

@@ -172,14 +172,23 @@ class ReplaySession : public Session<ReplayTask> {
   // Whether the state after the current event can be saved as a persistent
   // checkpoint: every task is stopped after its last event or at the entry
   // of a blocking syscall, and nothing is in flight (no signal waiting to be
-  // delivered, no exit, exec or vfork under way, no emulated shared files,
-  // no thread group without its leader, no memory or fd table shared
-  // between processes).
+  // delivered, no exit, exec or vfork under way, no thread group without
+  // its leader). Memory and fd tables shared between processes, System V
+  // segments and emulated files are saved (checkpoint/shared_objects.h).
   bool can_checkpoint() const;
-  // Whether the replay keeps emulated copies of files (see emulated_file):
-  // a checkpoint file cannot hold them yet, so none is taken from their
-  // first use on.
-  bool uses_emulated_files() const { return !emulated_files_.empty(); }
+  // Replay's own copies that a checkpoint saves and a restore hands back:
+  // the emulated files (see emulated_file) by trace file name, and the
+  // System V segments by the recording's id.
+  const std::map<std::string, ScopedFd>& emulated_files() const { return emulated_files_; }
+  void adopt_emulated_file(const std::string& trace_file, ScopedFd fd) { emulated_files_[trace_file] = std::move(fd); }
+  struct ShmSegment {
+    ScopedFd fd;           // replay's copy
+    bool removed = false;  // shmctl(IPC_RMID) succeeded
+  };
+  const std::map<int64_t, ShmSegment>& shm_segments() const { return shm_segments_; }
+  void adopt_shm_segment(int64_t id, ScopedFd fd, bool removed) {
+    shm_segments_[id] = ShmSegment{std::move(fd), removed};
+  }
   // Why no checkpoint can be taken while the program has PID namespaces of
   // its own (a task in one, or about to make children in one); empty when
   // it has none.
@@ -224,6 +233,10 @@ class ReplaySession : public Session<ReplayTask> {
   // no process maps memory shared (a fork would keep sharing it with the
   // copy), and PID namespaces are not nested too deep yet.
   bool can_clone() const;
+  // Why can_clone() says no for something the program keeps doing (a PID
+  // namespace, memory or an fd table shared between processes, a mapped
+  // emulated file); empty when nothing such is in the way.
+  std::string clone_refusal() const;
   // An in-memory copy of the replay at this point: every process is forked from its leader (the kernel copies
   // memory on write), its other threads are re-created, and the supervisor
   // state is copied. The copy is left as restore() leaves a session: at
@@ -349,8 +362,12 @@ class ReplaySession : public Session<ReplayTask> {
   // with it (or a restore would split): shared mappings other than
   // read-only copies of trace files.
   bool maps_shared_memory(const ReplayTask& leader) const;
-  // can_checkpoint() but for emulated files: nothing is under way.
+  // can_checkpoint(): nothing is under way.
   bool at_rest() const;
+  // Whether processes share something a fork of each would not keep apart
+  // or together: an fd table, memory mapped shared (not a read-only trace
+  // copy), or an attached System V segment (clone() refuses then).
+  bool shares_between_processes() const;
   // Whether a process maps an emulated file now.
   bool maps_emulated_file() const;
   // Waits until `rt` stops at PTRACE_EVENT_EXIT or ends (end_seen); false
@@ -394,10 +411,6 @@ class ReplaySession : public Session<ReplayTask> {
   StreamPos next_frame_pos_;       // position of the frame after current_event_
   std::set<std::string> shared_files_;
   std::map<std::string, ScopedFd> emulated_files_;
-  struct ShmSegment {
-    ScopedFd fd;           // replay's copy
-    bool removed = false;  // shmctl(IPC_RMID) succeeded
-  };
   std::map<int64_t, ShmSegment> shm_segments_;  // by the recording's id
   RecordedTid initial_tid_;                            // the first process
   ReplayCounters counters_;

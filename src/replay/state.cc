@@ -146,6 +146,7 @@ std::vector<MappingState> mapping_states(ReplaySession& s, Task& t) {
     // anonymous memory and in files rr can read (the trace's, and its own
     // copies); everything else is read whole.
     MappingState m{e.start, e.end, prot_string(e.prot, e.shared), e.offset, e.name, 0, Backing::Anonymous, e.shared, ""};
+    if (is_anon_shared(e)) m.name = kAnonSharedMaps;  // a restore's memfd of it prints as the program's
     auto own_file = own.find({e.dev, e.inode});
     if (m_name_in_trace(e, prefix)) {
       m.backing = Backing::File;

@@ -41,6 +41,8 @@ def main():
         cmd += ["--states", opts["states"]]
     if opts.get("nondet") == "1":
         cmd += ["--nondet"]
+    if opts.get("checkpoints") == "all":
+        cmd += ["--all-checkpoints"]
     cmd += ["--", os.path.join(a.bindir, a.name)] + shlex.split(opts.get("args", ""))
     sys.exit(subprocess.call(cmd))
 

@@ -170,6 +170,19 @@ GIT_SCRIPT = (
 )
 
 
+JAVA_PROGRAM = r'''
+import java.util.*;
+public class Hello {
+    public static void main(String[] args) {
+        Map<Integer, Long> m = new HashMap<>();
+        long s = 0;
+        for (int i = 0; i < 300000; i++) { s += i % 7; m.merge(i % 100, (long) i, Long::sum); }
+        System.out.println("sum " + s + " keys " + m.size() + " m[42] " + m.get(42));
+    }
+}
+'''
+
+
 def make_inputs(d):
     rnd = random.Random(42)
     with open(os.path.join(d, "lines.txt"), "w") as f:
@@ -185,6 +198,9 @@ def make_inputs(d):
             f.write(("content %d\n" % i) * (100 * i + 1))
     with open(os.path.join(d, "query.sql"), "w") as f:
         f.write(SQL)
+    # A database in WAL mode: sqlite maps its -shm file shared and writable.
+    with open(os.path.join(d, "wal.sql"), "w") as f:
+        f.write("PRAGMA journal_mode=WAL;\n" + SQL)
     with open(os.path.join(d, "data.json"), "w") as f:
         f.write('{"a": [1, 2, {"b": "c"}], "n": 3.5, "s": "text"}\n')
     proj = os.path.join(d, "proj")
@@ -217,6 +233,10 @@ def cases(d):
         "python3": (["/usr/bin/python3", "-c", PYTHON_SNIPPET], None),
         "perl": (["perl", "-e", PERL_SNIPPET], None),
         "sqlite3": (["sqlite3", ":memory:"], os.path.join(d, "query.sql")),
+        "sqlite3_wal": (["sh", "-c", 'rm -f "$0" "$0-wal" "$0-shm"; sqlite3 "$0" < "$1"', os.path.join(d, "wal.db"),
+                         os.path.join(d, "wal.sql")], None),
+        # The JVM maps its perf data file (hsperfdata) shared and writable.
+        "java": (["java", "-XX:+UsePerfData", "-cp", d, "Hello"], None),
         "gzip": (["gzip", "-c", os.path.join(d, "blob.bin")], None),
         "xz": (["xz", "-1", "-T1", "-c", os.path.join(d, "lines.txt")], None),
         "tar": (["tar", "c", "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "-C", os.path.join(d, "tree"), "."], None),
@@ -253,8 +273,12 @@ def cases(d):
 # cannot be copied yet).
 CASE_OPTIONS = {
     "strace_pipeline": ["--nondet"],  # strace prints the pids, which differ from run to run
-    "node": ["--no-checkpoints", "node's processes share memory, which copies and checkpoints cannot hold yet"],
     "asan_error": ["--exit", "1"],
+    # Shared writable file mappings and memory shared between processes:
+    # checkpoints at (or within an interval after) every requested point.
+    "java": ["--all-checkpoints"],
+    "sqlite3_wal": ["--all-checkpoints"],
+    "node": ["--all-checkpoints"],
 }
 
 
@@ -271,6 +295,10 @@ def main():
         make_inputs(d)
         with open(os.path.join(d, "script.tcl"), "w") as f:
             f.write('set s 0\nfor {set i 0} {$i < 100000} {incr i} {incr s $i}\nputs "sum $s"\nputs [string reverse hello]\n')
+        if a.case == "java" and shutil.which("javac"):
+            with open(os.path.join(d, "Hello.java"), "w") as f:
+                f.write(JAVA_PROGRAM)
+            subprocess.check_call(["javac", "-d", d, os.path.join(d, "Hello.java")])
         if a.case.startswith("asan"):
             subprocess.check_call(["gcc", "-g", "-fsanitize=address", "-o", os.path.join(d, "asan"),
                                    os.path.join(d, "asan.c")])
