@@ -1,7 +1,9 @@
 /* big_resident: the checkpoint benchmark's tracee. About 1 GiB resident: a
  * third written with zeros, a third one repeated 4 KiB pattern, a third
  * pseudo-random bytes; then many cheap syscalls, so that the trace has a
- * late event far from the start. Usage: big_resident [MiB] [syscalls] */
+ * late event far from the start. With CHURN, every CHURN syscalls 1% of
+ * the pages change (for incremental checkpoints).
+ * Usage: big_resident [MiB] [syscalls] [CHURN] */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +27,17 @@ int main(int argc, char** argv) {
     x ^= x << 13; x ^= x >> 7; x ^= x << 17;
     memcpy(p + off, &x, 8);
   }
+  long churn = argc > 3 ? strtol(argv[3], 0, 10) : 0;
+  size_t pages = total / 4096;
   long sum = 0;
-  for (long i = 0; i < calls; i++) sum += syscall(SYS_getppid) > 0;
+  for (long i = 0; i < calls; i++) {
+    sum += syscall(SYS_getppid) > 0;
+    if (churn > 0 && i % churn == churn - 1)
+      for (size_t k = 0; k < pages / 100; k++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        p[(x % pages) * 4096 + (k % 4096)] ^= (uint8_t)(x >> 32) | 1;
+      }
+  }
   printf("resident %zu MiB, %ld syscalls ok\n", mib, sum);
   return 0;
 }

@@ -39,6 +39,21 @@ struct CheckpointInfo {
   # A reader older than 4.0 would map such memory unshared and empty; it
   # refuses the file by its major version.
   objects @15 :List(SharedObject);
+  # Since format 5.0: an incremental checkpoint, whose pages may be stored in
+  # this earlier full checkpoint of the trace (PageRef.inBase). A reader
+  # older than 5.0 would miss those pages; it refuses the file by its major.
+  base @16 :BaseRef;
+}
+
+# The earlier checkpoint an incremental one takes unchanged pages from
+# (itself full or incremental, to a depth of 9): the file
+# checkpoints/<event>.rrcp whose header has this info checksum (a file
+# written again at that event is another one, and the incremental one is
+# then unusable, reported as such). Base block numbers count the base's
+# own blocks first, then its base's, and so on.
+struct BaseRef {
+  event @0 :UInt64;              # 0: none, a full checkpoint
+  infoChecksum @1 :UInt64;
 }
 
 # One object of shared memory: every mapping of it, in any process, names
@@ -116,6 +131,7 @@ struct PageRef {
   addr @0 :UInt64;               # tracee address
   block @1 :UInt32;              # index into CheckpointInfo.blocks
   offset @2 :UInt32;             # byte offset in the block's raw (decompressed) data
+  inBase @3 :Bool;               # 5.0: `block` is one of the base checkpoint's (CheckpointInfo.base)
 }
 
 # A run of page data, compressed as a whole.
@@ -125,6 +141,9 @@ struct PageBlock {
   rawSize @2 :UInt32;            # bytes after decompression (a multiple of 4096)
   codec @3 :UInt8;               # 0 none, 1 zstd, 2 zlib
   checksum @4 :UInt64;           # XXH64 of the raw bytes
+  pageHashes @5 :Data;           # since 4.1, 3.3, 2.5: XXH128 of each page of the raw data (16 bytes
+                                 # each, low half first), which a later incremental checkpoint
+                                 # compares its pages with instead of reading these
 }
 
 struct TaskState {

@@ -80,14 +80,21 @@ class PageBlockWriter {
 
   struct Ref {
     uint32_t block, offset;
+    bool in_base = false;  // a block of the base checkpoint
   };
 
-  Ref add(const uint8_t* page) {
+  // `hash` is the page's XXH128, kept as the block's pageHashes.
+  Ref add(const uint8_t* page, XXH128_hash_t hash) {
     if (raw_.size() >= kPagesPerBlock * kPageSize) submit();
     Ref r{next_block_, (uint32_t)raw_.size()};
     raw_.insert(raw_.end(), page, page + kPageSize);
+    if (hashes_.size() <= next_block_) hashes_.resize(next_block_ + 1);
+    hashes_[next_block_].append(reinterpret_cast<const char*>(&hash.low64), 8);
+    hashes_[next_block_].append(reinterpret_cast<const char*>(&hash.high64), 8);
     return r;
   }
+  // The page hashes of block `index`.
+  const std::string& hashes(size_t index) const { return hashes_[index]; }
 
   // Submits the last block, waits for the worker and returns its status.
   Status finish() {
@@ -204,6 +211,7 @@ class PageBlockWriter {
   Codec codec_;
   std::string path_;
   std::vector<uint8_t> raw_;
+  std::vector<std::string> hashes_;  // per block, filled by add()
   uint32_t next_block_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -237,10 +245,10 @@ std::string checkpoint_path(const std::string& trace_dir, uint64_t event) {
   return checkpoints_dir(trace_dir) + "/" + std::to_string(event) + ".rrcp";
 }
 
-Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec) {
+Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec, const CheckpointReader* base) {
   const std::string& dir = session.trace_dir();
   RR_TRY(make_dirs(checkpoints_dir(dir)));
-  return write_checkpoint_to(session, codec, checkpoint_path(dir, session.current_event()), nullptr, true);
+  return write_checkpoint_to(session, codec, checkpoint_path(dir, session.current_event()), nullptr, true, base);
 }
 
 Mark checkpoint_position(ckpt::CheckpointInfo::Reader info) {
@@ -439,6 +447,26 @@ Result<ProcessImage> capture_layout(ReplaySession& session, Task& t, SharedObjec
 // A page kept once for several addresses.
 struct PageHashes {
   std::unordered_map<XXH128_hash_t, PageBlockWriter::Ref, PageHash, PageHashEq> seen;
+  // Every page of the base checkpoint and of the bases it builds on,
+  // known by the hashes their blocks carry: a page equal to one of them
+  // is referred to there, by its block's number as the base's reader
+  // counts them (its own blocks, then its base's).
+  void add_base(const CheckpointReader& base) {
+    uint32_t first = 0;
+    for (const CheckpointReader* r = &base; r; r = r->base()) {
+      auto blocks = r->info().getBlocks();
+      for (uint32_t b = 0; b < blocks.size(); ++b) {
+        auto h = blocks[b].getPageHashes();
+        for (size_t k = 0; k + 16 <= h.size(); k += 16) {
+          XXH128_hash_t hash;
+          memcpy(&hash.low64, h.begin() + k, 8);
+          memcpy(&hash.high64, h.begin() + k + 8, 8);
+          seen.emplace(hash, PageBlockWriter::Ref{first + b, (uint32_t)(k / 16 * kPageSize), true});
+        }
+      }
+      first += blocks.size();
+    }
+  }
 };
 
 // Stores `page`, or finds the identical page stored before.
@@ -446,10 +474,10 @@ PageBlockWriter::Ref store_page(const uint8_t* page, PageBlockWriter& blocks, Pa
   XXH128_hash_t h = XXH3_128bits(page, kPageSize);
   auto it = hashes.seen.find(h);
   if (it != hashes.seen.end()) {
-    ++stats.pages_duplicate;
+    ++(it->second.in_base ? stats.pages_in_base : stats.pages_duplicate);
     return it->second;
   }
-  PageBlockWriter::Ref ref = blocks.add(page);
+  PageBlockWriter::Ref ref = blocks.add(page, h);
   hashes.seen.emplace(h, ref);
   ++stats.pages_stored;
   return ref;
@@ -507,6 +535,7 @@ Status write_pages(ReplaySession& session, Task& t, const ProcessImage& img, Sha
     pages[k].setAddr(refs[k].addr.as_int());
     pages[k].setBlock(refs[k].ref.block);
     pages[k].setOffset(refs[k].ref.offset);
+    pages[k].setInBase(refs[k].ref.in_base);
   }
   return {};
 }
@@ -514,7 +543,7 @@ Status write_pages(ReplaySession& session, Task& t, const ProcessImage& img, Sha
 }  // namespace
 
 Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec, const std::string& path,
-                                            const Mark* position, bool durable) {
+                                            const Mark* position, bool durable, const CheckpointReader* base) {
   auto started = std::chrono::steady_clock::now();
   std::string pid_ns = session.pid_namespace_refusal();
   if (!pid_ns.empty()) return make_error(ErrorKind::Unsupported, "no checkpoint can be taken at this event: " + pid_ns);
@@ -550,6 +579,13 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
     PageBlockWriter blocks(fd.get(), sizeof(placeholder), codec, tmp, durable);
     // Identical pages are stored once, across processes too (fork shares most).
     PageHashes hashes;
+    if (base) {
+      hashes.add_base(*base);
+      auto b = info.initBase();
+      b.setEvent(base->info().getEvent());
+      b.setInfoChecksum(base->info_checksum());
+      stats.base_event = base->info().getEvent();
+    }
     SharedObjectWriter objects(session);
     // Processes that share an fd table (CLONE_FILES) name the first of them.
     std::map<const FdTable*, RecordedTid> table_owner;
@@ -584,7 +620,7 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
     }
     RR_TRY(objects.write([&](const uint8_t* page) {
       PageBlockWriter::Ref r = store_page(page, blocks, hashes, stats);
-      return StoredPage{r.block, r.offset};
+      return StoredPage{r.block, r.offset, r.in_base};
     }, stats, info));
     bool needs_4 = objects.count() > 0 || shares_tables;
     auto pages_read = std::chrono::steady_clock::now();
@@ -599,6 +635,7 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
       blist[k].setRawSize(b.raw);
       blist[k].setCodec(b.codec);
       blist[k].setChecksum(b.checksum);
+      blist[k].setPageHashes(capnp_bytes(blocks.hashes(k)));
     }
     info.setResidentBytes(stats.resident_bytes);
 
@@ -609,8 +646,8 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
     bool positions = position && std::any_of(position->pieces.begin(), position->pieces.end(),
                                              [](const Piece& p) { return p.whole; });
     // The oldest major that reads the file right (see kCheckpointMajor).
-    h.major = needs_4 ? kCheckpointMajor : positions ? 3 : 2;
-    h.minor = needs_4 ? kCheckpointMinor : positions ? kCheckpointMinorOf3 : kCheckpointMinorOf2;
+    h.major = base ? kCheckpointMajor : needs_4 ? 4 : positions ? 3 : 2;
+    h.minor = base ? kCheckpointMinor : needs_4 ? kCheckpointMinorOf4 : positions ? kCheckpointMinorOf3 : kCheckpointMinorOf2;
     memcpy(h.uuid, uuid.data(), 16);
     h.event = stats.event;
     h.info_offset = blocks.offset();
@@ -700,6 +737,20 @@ int remove_stale_temporaries(const std::string& trace_dir) {
   return removed;
 }
 
+std::unique_ptr<CheckpointReader> find_base(const std::string& trace_dir, const std::string& uuid, uint64_t event) {
+  std::vector<CheckpointEntry> list = list_checkpoints(trace_dir, uuid);
+  for (auto it = list.rbegin(); it != list.rend(); ++it) {
+    if (it->event >= event || !it->problem.empty()) continue;
+    auto r = CheckpointReader::open(it->path, uuid);
+    if (!r.ok() || r.value()->depth() >= kMaxIncrementalDepth) continue;
+    bool hashed = true;
+    for (const CheckpointReader* c = r.value().get(); c; c = c->base())
+      for (auto b : c->info().getBlocks()) hashed = hashed && b.getPageHashes().size() == b.getRawSize() / kPageSize * 16;
+    if (hashed) return std::move(r.value());
+  }
+  return nullptr;
+}
+
 std::vector<CheckpointEntry> list_checkpoints(const std::string& trace_dir, const std::string& uuid) {
   std::vector<CheckpointEntry> out;
   std::string dir = checkpoints_dir(trace_dir);
@@ -752,19 +803,40 @@ Result<std::unique_ptr<CheckpointReader>> CheckpointReader::open(const std::stri
   if (pread(r->fd_.get(), r->words_.begin(), h.info_size, h.info_offset) != (ssize_t)h.info_size)
     return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is truncated");
   if (XXH64(r->words_.begin(), h.info_size, 0) != h.info_checksum) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (info checksum)");
+  r->info_checksum_ = h.info_checksum;
   try {
     r->message_ = std::make_unique<capnp::FlatArrayMessageReader>(r->words_.asPtr(), big_reader_options());
     r->info_ = r->message_->getRoot<ckpt::CheckpointInfo>();
     if (r->info_.getEvent() != h.event) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (event mismatch)");
     for (auto b : r->info_.getBlocks())
       if (b.getFileOffset() > r->file_size_ || b.getStoredSize() > r->file_size_ - b.getFileOffset()) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is truncated");
+    r->own_blocks_ = r->info_.getBlocks().size();
+    RR_TRY(r->open_base(uuid));
   } catch (const kj::Exception& e) {
     return kj_error(e, ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt: ");
   }
   return r;
 }
 
+Status CheckpointReader::open_base(const std::string& uuid) {
+  auto ref = info_.getBase();
+  if (ref.getEvent() == 0) return {};
+  std::string base_path = path_.substr(0, path_.rfind('/') + 1) + std::to_string(ref.getEvent()) + ".rrcp";
+  auto unusable = [&](const std::string& why) {
+    return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path_ + " is incremental and its base " + base_path + " " + why);
+  };
+  if (ref.getEvent() >= info_.getEvent()) return unusable("is not an earlier one");
+  if (!path_exists(base_path)) return unusable("is missing");
+  auto base = CheckpointReader::open(base_path, uuid);
+  if (!base.ok()) return unusable("is unusable: " + base.error().message);
+  if (base.value()->info_checksum() != ref.getInfoChecksum()) return unusable("is another checkpoint than the one it was written against");
+  if (base.value()->depth() >= kMaxIncrementalDepth) return unusable("is too deep in a chain of incremental checkpoints");
+  base_ = std::move(base.value());
+  return {};
+}
+
 Status CheckpointReader::read_block(uint32_t index, std::vector<uint8_t>& out, std::vector<uint8_t>& stored_) const {
+  if (index >= own_blocks_ && base_) return base_->read_block(index - own_blocks_, out, stored_);
   auto blocks = info_.getBlocks();
   if (index >= blocks.size()) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path_ + " is corrupt (bad block index)");
   auto b = blocks[index];

@@ -19,6 +19,7 @@
 
 namespace rr {
 
+class CheckpointReader;
 class ReplaySession;
 
 // 2.0 adds several processes and threads per file and tasks stopped at a
@@ -34,10 +35,14 @@ class ReplaySession;
 // memory objects and shared fd tables (CheckpointInfo.objects,
 // ProcessState.objectMaps and fdTableOf), which a 3.x reader would restore
 // unshared and empty; a file without them is still written as 3.2 or 2.4.
-constexpr uint32_t kCheckpointMajor = 4;
+// 4.1, 3.3 and 2.5: PageBlock.pageHashes (older readers ignore them). 5.0:
+// incremental checkpoints (CheckpointInfo.base, PageRef.inBase), whose
+// pages partly live in a full checkpoint: a 4.x reader would miss them.
+constexpr uint32_t kCheckpointMajor = 5;
 constexpr uint32_t kCheckpointMinor = 0;
-constexpr uint32_t kCheckpointMinorOf3 = 2;
-constexpr uint32_t kCheckpointMinorOf2 = 4;
+constexpr uint32_t kCheckpointMinorOf4 = 1;
+constexpr uint32_t kCheckpointMinorOf3 = 3;
+constexpr uint32_t kCheckpointMinorOf2 = 5;
 
 // What writing one checkpoint cost and saved.
 struct CheckpointStats {
@@ -48,6 +53,8 @@ struct CheckpointStats {
   uint64_t pages_zero = 0;       // skipped: all zero, or never touched
   uint64_t pages_backed = 0;     // skipped: identical to the mapped file in the trace
   uint64_t pages_duplicate = 0;  // stored once for several addresses
+  uint64_t pages_in_base = 0;    // found in the base checkpoint, not stored again
+  uint64_t base_event = 0;       // the base of an incremental checkpoint; 0: a full one
   double seconds = 0;
   std::string path;
 };
@@ -58,12 +65,15 @@ std::string checkpoint_path(const std::string& trace_dir, uint64_t event);
 
 // Saves the current state of `session` (which must be able to checkpoint)
 // under a temporary name, fsyncs it and renames it into place.
-Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec);
+// With `base` (an earlier checkpoint of the trace, see find_base), an
+// incremental checkpoint: pages the base or its own bases hold are not
+// stored again.
+Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec, const CheckpointReader* base = nullptr);
 // The same, into `path`, with an optional point inside the next event
 // (`position`, see Mark). Without `durable` the file is not fsynced (for
 // snapshots that live as long as a gdb session).
 Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec, const std::string& path,
-                                            const Mark* position, bool durable);
+                                            const Mark* position, bool durable, const CheckpointReader* base = nullptr);
 // The point inside the event a checkpoint file was taken at.
 Mark checkpoint_position(ckpt::CheckpointInfo::Reader info);
 
@@ -86,6 +96,15 @@ struct CheckpointEntry {
 // Every *.rrcp file of the trace, sorted by event. `uuid` is the trace's.
 std::vector<CheckpointEntry> list_checkpoints(const std::string& trace_dir, const std::string& uuid);
 
+// Incremental checkpoints build on one another up to this depth: a
+// restore reads at most this many files plus the full one.
+constexpr int kMaxIncrementalDepth = 9;
+// The latest usable checkpoint of the trace before `event` less than
+// kMaxIncrementalDepth deep whose blocks (and its bases') carry page
+// hashes (4.1, 3.3, 2.5 on), for an incremental one to be written
+// against; nullptr when there is none.
+std::unique_ptr<CheckpointReader> find_base(const std::string& trace_dir, const std::string& uuid, uint64_t event);
+
 class CheckpointReader {
  public:
   // Opens and validates the header and the info message (checksum, version,
@@ -94,14 +113,31 @@ class CheckpointReader {
   ckpt::CheckpointInfo::Reader info() const { return info_; }
   // Decompresses block `index` into `out` after checking its checksum.
   // Safe to call from several threads, each with its own `scratch`.
+  // Blocks of the base checkpoint follow this file's own (see block_of).
   Status read_block(uint32_t index, std::vector<uint8_t>& out, std::vector<uint8_t>& scratch) const;
+  // The index read_block takes for a page reference.
+  uint32_t block_of(ckpt::PageRef::Reader p) const { return p.getInBase() ? own_blocks_ + p.getBlock() : p.getBlock(); }
+  // This file's blocks and its base's.
+  size_t block_count() const { return own_blocks_ + (base_ ? base_->block_count() : 0); }
+  // How many bases it builds on (0: a full checkpoint).
+  int depth() const { return base_ ? base_->depth() + 1 : 0; }
   const std::string& path() const { return path_; }
+  uint64_t info_checksum() const { return info_checksum_; }
+  // The base of an incremental checkpoint (opened and checked with it).
+  const CheckpointReader* base() const { return base_.get(); }
 
  private:
   CheckpointReader() = default;
+  // Opens the base an incremental checkpoint names (and its bases): a
+  // CorruptCheckpoint error when it is missing, unusable, another file, or
+  // too deep a chain.
+  Status open_base(const std::string& uuid);
   std::string path_;
   ScopedFd fd_;
   uint64_t file_size_ = 0;
+  uint64_t info_checksum_ = 0;
+  uint32_t own_blocks_ = 0;
+  std::unique_ptr<CheckpointReader> base_;
   kj::Array<capnp::word> words_;
   std::unique_ptr<capnp::FlatArrayMessageReader> message_;
   ckpt::CheckpointInfo::Reader info_;

@@ -59,11 +59,12 @@ Status restore_pages(const CheckpointReader& ck, ckpt::ProcessState::Reader proc
   // whole region) is then shared out as evenly as the rest. Each worker
   // keeps its last decompressed block. The page faults of the writes are
   // most of the cost, and this spreads them over both cores.
-  size_t nblocks = ck.info().getBlocks().size();
+  size_t nblocks = ck.block_count();
   std::vector<std::vector<std::pair<uint64_t, uint32_t>>> by_block(nblocks);
   for (auto p : proc.getPages()) {
-    if (p.getBlock() >= nblocks) return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (bad page block)");
-    by_block[p.getBlock()].emplace_back(p.getAddr(), p.getOffset());
+    if (ck.block_of(p) >= nblocks || (p.getInBase() && !ck.base()))
+      return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " is corrupt (bad page block)");
+    by_block[ck.block_of(p)].emplace_back(p.getAddr(), p.getOffset());
   }
   struct Piece {
     uint32_t block;

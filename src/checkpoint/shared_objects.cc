@@ -177,6 +177,7 @@ Status SharedObjectWriter::write(const StorePage& store, CheckpointStats& stats,
       refs[k].setAddr(pages[k].first);
       refs[k].setBlock(pages[k].second.block);
       refs[k].setOffset(pages[k].second.offset);
+      refs[k].setInBase(pages[k].second.in_base);
     }
   }
   return {};
@@ -205,12 +206,12 @@ Result<SharedObjectRestorer> SharedObjectRestorer::load(const CheckpointReader& 
     // Pages in block order, so that each block is decompressed once.
     std::vector<ckpt::PageRef::Reader> pages;
     for (auto p : in.getPages()) pages.push_back(p);
-    std::stable_sort(pages.begin(), pages.end(), [](auto a, auto b) { return a.getBlock() < b.getBlock(); });
+    std::stable_sort(pages.begin(), pages.end(), [&](auto a, auto b) { return ck.block_of(a) < ck.block_of(b); });
     for (auto p : pages) {
       if (p.getAddr() % kPageSize || p.getAddr() >= size) return corrupt("a shared page outside its object");
-      if (p.getBlock() != have) {
-        RR_TRY(ck.read_block(p.getBlock(), raw, scratch));
-        have = p.getBlock();
+      if (ck.block_of(p) != have) {
+        RR_TRY(ck.read_block(ck.block_of(p), raw, scratch));
+        have = ck.block_of(p);
       }
       if ((uint64_t)p.getOffset() + kPageSize > raw.size()) return corrupt("page past its block");
       RR_TRY(write_at(o.fd.get(), raw.data() + p.getOffset(), std::min<uint64_t>(kPageSize, size - p.getAddr()), p.getAddr(),

@@ -36,6 +36,7 @@ struct CheckpointStats;
 // Where a page the writer stored is: a block of the file and an offset in it.
 struct StoredPage {
   uint32_t block, offset;
+  bool in_base;  // a block of the base checkpoint (PageRef.inBase)
 };
 using StorePage = std::function<StoredPage(const uint8_t* page)>;
 

@@ -1,4 +1,4 @@
-// rr create-checkpoints [-i N] [-s EVT] [-e EVT] [--codec zstd|zlib|none] [TRACE]
+// rr create-checkpoints [-i N] [-s EVT] [-e EVT] [--codec zstd|zlib|none] [--full] [TRACE]
 // rr checkpoints [--json] [TRACE]
 // rr checkpoints rm EVT... | --all [TRACE]
 #include <chrono>
@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <ctime>
 #include <unistd.h>
+
+#include <map>
 
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/restore.h"
@@ -34,7 +36,7 @@ Result<uint64_t> last_event(const std::string& trace_dir) {
 
 int cmd_create_checkpoints(const Args& args) {
   unsigned long long interval = 0, start = 1, end = 0;
-  bool interval_given = false;
+  bool interval_given = false, full = false;
   Codec codec = Codec::Zstd;
   std::string trace;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -53,6 +55,8 @@ int cmd_create_checkpoints(const Args& args) {
       if (!need(start, "-s")) return fail("-s needs an event number");
     } else if (a == "-e" || a == "--end") {
       if (!need(end, "-e")) return fail("-e needs an event number");
+    } else if (a == "--full") {
+      full = true;
     } else if (a == "--codec") {
       if (i + 1 >= args.size()) return fail("--codec needs zstd, zlib or none");
       auto c = parse_codec(args[++i]);
@@ -82,6 +86,8 @@ int cmd_create_checkpoints(const Args& args) {
   size_t written = 0;
   double write_seconds = 0;
   bool told_pid_ns = false;
+  std::unique_ptr<CheckpointReader> base;
+  size_t incremental = 0;
   // The requested points: every `interval` events from `start`. One is
   // achieved by a checkpoint at it or less than an interval after it (an
   // event where nothing can be saved moves it on); an earlier checkpoint
@@ -111,7 +117,12 @@ int cmd_create_checkpoints(const Args& args) {
       if (!st.ok()) return fail(st.error().message);
     }
     if (!s.can_checkpoint()) break;
-    auto stats = write_checkpoint(s, codec);
+    // Incremental against the checkpoint before it (the last one written
+    // here, or the latest in the folder), up to kMaxIncrementalDepth; then
+    // a full one again.
+    if (!full && !base) base = find_base(dir, s.reader().uuid(), s.current_event());
+    bool take_full = full || !base || base->depth() >= kMaxIncrementalDepth;
+    auto stats = write_checkpoint(s, codec, take_full ? nullptr : base.get());
     if (!stats.ok() && stats.error().kind == ErrorKind::Unsupported) {
       // What the program does from here on cannot be saved (protection
       // keys, say): the checkpoints written so far stay usable.
@@ -123,6 +134,11 @@ int cmd_create_checkpoints(const Args& args) {
       bar.done();
       return fail(stats.error().message);
     }
+    if (!take_full) ++incremental;
+    if (!full) {
+      auto written_base = CheckpointReader::open(stats->path, s.reader().uuid());
+      base = written_base.ok() ? std::move(written_base.value()) : nullptr;
+    }
     ++written;
     bytes += stats->file_bytes;
     resident += stats->resident_bytes;
@@ -132,8 +148,8 @@ int cmd_create_checkpoints(const Args& args) {
   }
   bar.done();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  printf("wrote %zu checkpoints, %" PRIu64 " bytes, %.3f bytes per resident byte, %.2f s (%.2f s writing, %.0f MB/s of resident memory)\n",
-         written, bytes, resident ? double(bytes) / double(resident) : 0.0, secs, write_seconds,
+  printf("wrote %zu checkpoints (%zu incremental), %" PRIu64 " bytes, %.3f bytes per resident byte, %.2f s (%.2f s writing, %.0f MB/s of resident memory)\n",
+         written, incremental, bytes, resident ? double(bytes) / double(resident) : 0.0, secs, write_seconds,
          write_seconds > 0 ? resident / 1e6 / write_seconds : 0.0);
   printf("requested %zu (every %llu events from %llu to %llu), achieved %zu\n", grid.size(), interval, start, end, achieved);
   return 0;
@@ -173,8 +189,25 @@ int cmd_checkpoints(const Args& args) {
       for (const auto& c : list) found |= c.event == ev;
       if (!found) status = fail("no checkpoint at event " + std::to_string(ev));
     }
+    auto removing = [&](uint64_t ev) { return all || std::find(events.begin(), events.end(), ev) != events.end(); };
+    // An incremental checkpoint needs its base: a base is removed only with
+    // every checkpoint built on it, and nothing is removed otherwise.
+    std::map<uint64_t, std::vector<uint64_t>> kept_dependents;
     for (const auto& c : list) {
-      if (!all && std::find(events.begin(), events.end(), c.event) == events.end()) continue;
+      if (!c.problem.empty() || removing(c.event)) continue;
+      auto r = CheckpointReader::open(c.path, reader.value()->uuid());
+      if (r.ok() && r.value()->base() && removing(r.value()->base()->info().getEvent()))
+        kept_dependents[r.value()->base()->info().getEvent()].push_back(c.event);
+    }
+    for (const auto& [ev, deps] : kept_dependents) {
+      std::string names;
+      for (uint64_t d : deps) names += (names.empty() ? "" : ", ") + std::to_string(d);
+      status = fail("checkpoint " + std::to_string(ev) + " is the base of incremental checkpoint" + (deps.size() > 1 ? "s " : " ") +
+                    names + ": remove " + (deps.size() > 1 ? "them" : "it") + " too (or create-checkpoints --full)");
+    }
+    if (!kept_dependents.empty()) return status;
+    for (const auto& c : list) {
+      if (!removing(c.event)) continue;
       if (unlink(c.path.c_str()) != 0) status = fail("cannot remove " + c.path);
     }
     return status;
