@@ -9,6 +9,7 @@
 
 #include "core/address_space.h"
 #include "gdb/gdb_target.h"
+#include "gdb/library_list.h"
 #include "gdb/monitor_commands.h"
 #include "util/fatal.h"
 #include "util/io.h"
@@ -232,7 +233,7 @@ std::string GdbServer::answer(const GdbRequest& req) {
     case K::RemoveBreak: return breakpoint(req);
     case K::Supported:
       return "PacketSize=20000;QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;"
-             "qXfer:siginfo:read+;qXfer:siginfo:write+;"
+             "qXfer:siginfo:read+;qXfer:siginfo:write+;qXfer:libraries-svr4:read+;"
              "swbreak+;hwbreak+;ReverseContinue+;ReverseStep+;vContSupported+;QPassSignals+;QProgramSignals+";
     case K::Xfer: return xfer(req.object, req.annex, req.addr, req.length);
     case K::XferWrite: return req.object == "siginfo" ? write_siginfo(req) : "";
@@ -403,6 +404,11 @@ std::string GdbServer::xfer(const std::string& object, const std::string& annex,
     auto a = read_file("/proc/" + std::to_string(rt->task->tid()) + "/auxv");
     if (!a.ok()) return "E01";
     data = a.value();
+  } else if (object == "libraries-svr4") {
+    ReplayTask* rt = any_thread();
+    if (!rt) return "E01";
+    if (off == 0 || libraries_.empty()) libraries_ = library_list_svr4(*rt->task);
+    data = libraries_;
   } else if (object == "siginfo") {
     return read_siginfo(off, len);
   } else if (object == "exec-file") {

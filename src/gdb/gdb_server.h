@@ -131,6 +131,7 @@ class GdbServer : public StopHandler {
   std::vector<WatchRequest> watches_;
   std::set<int> pass_signals_;  // Linux numbers of the signals gdb passes silently
   std::string tdesc_;
+  std::string libraries_;  // qXfer:libraries-svr4 as its first piece read it
   // Where gdb's calls run (nullptr: reads and writes go to the replay).
   std::unique_ptr<Diversion> diversion_;
   StopInfo replay_stop_;  // the replay's stop, shown again when the diversion ends

@@ -3,7 +3,7 @@
 (`--case NAME`, one ctest each): forward debugging, reverse execution, gdb
 checkpoints in memory and in files, threads, a real program, signals,
 counted pieces and positions, ^C, a gdb started by hand, and calls into
-the program (diversions).
+the program (diversions), shared libraries.
 
 Each scenario records a program of tests/gdb, runs
 `rr replay TRACE -- -batch -nx -x SCRIPT` and checks what gdb printed."""
@@ -334,6 +334,27 @@ def calls(t):
     t.expect("sum 15" in out and "diverged" not in out, "the replay ends as recorded after the calls", out)
 
 
+def libraries(t):
+    """info sharedlibrary and a breakpoint in a library set before it loads,
+    with the library list served by rr (qXfer:libraries-svr4) rather than
+    walked by gdb; the same packet from a gdb started by hand."""
+    trace = t.record("t", [t.build("gdb_target")])
+    out = t.gdb(trace, ["info sharedlibrary", "set breakpoint pending on", "break printf", "continue", "bt 1",
+                        "info sharedlibrary"], env={"RR_GDB_LOG": "1"})
+    t.expect("gdb-> qXfer:libraries-svr4:read" in out, "gdb asks rr for the library list", out)
+    t.expect(re.search(r"Breakpoint 1, [_a-z]*printf", out) is not None, "a pending breakpoint in libc hits", out)
+    t.expect(re.search(r"^0x[0-9a-f]+ +0x[0-9a-f]+ +Yes.*libc\.so\.6$", out, re.M) is not None,
+             "info sharedlibrary lists libc", out)
+
+    def library_list(sock):
+        replies = [exchange(sock, "qSupported"), exchange(sock, "qXfer:libraries-svr4:read::0,fffff")]
+        t.expect("qXfer:libraries-svr4:read+" in replies[0], "libraries-svr4 offered: %r" % replies[0])
+        t.expect(replies[1].startswith("l<library-list-svr4 version=\"1.0\" main-lm=\"0x") and
+                 re.search(r'<library name="[^"]*libc\.so\.6" lm="0x[0-9a-f]+" l_addr="0x[0-9a-f]+"', replies[1])
+                 is not None, "the list at the end holds libc: %r" % replies[1][:300])
+    t.served(["-e", trace], library_list, "after the library list")
+
+
 def interrupt(t):
     """^C during a reverse-continue stops it where the search is."""
     exe = t.build("gdb_hot")
@@ -366,7 +387,8 @@ def packets(t):
 
 
 CASES = {f.__name__: f for f in (forward, reverse, stepping, checkpoints, persistent, threads, sqlite, signals,
-                                 hot, counted, positions, interrupt, packets, calls)}
+                                 hot, counted, positions, interrupt, packets, calls,
+                                 libraries)}
 
 
 def main():
