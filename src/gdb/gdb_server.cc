@@ -67,6 +67,8 @@ std::string GdbServer::stop_reply() const {
       return "T02thread:" + hex_u64(stop_.tid) + ";";
     case StopInfo::Signal:
       return std::string("T") + stop_signal_hex(stop_.sig) + "thread:" + hex_u64(stop_.tid) + ";";
+    case StopInfo::Exec:
+      return "T05thread:" + hex_u64(stop_.tid) + ";exec:" + to_hex(exec_file_) + ";";
     default:
       break;
   }
@@ -96,6 +98,7 @@ std::variant<Resume, TimelineJump> GdbServer::stopped(ReplaySession& s, const St
     if (t) stop_.tid = t->recorded().value;
   }
   g_thread_ = c_thread_ = stop_.tid;
+  if (stop_.kind == StopInfo::Exec) exec_file_ = exec_file();
   s.set_echo(true);
   if (awaiting_stop_ && range_tid_) {
     // Range stepping: a plain step that stays in the range goes on at once.
@@ -233,7 +236,7 @@ std::string GdbServer::answer(const GdbRequest& req) {
     case K::RemoveBreak: return breakpoint(req);
     case K::Supported:
       return "PacketSize=20000;QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;"
-             "qXfer:siginfo:read+;qXfer:siginfo:write+;qXfer:libraries-svr4:read+;"
+             "qXfer:siginfo:read+;qXfer:siginfo:write+;qXfer:libraries-svr4:read+;exec-events+;"
              "swbreak+;hwbreak+;ReverseContinue+;ReverseStep+;vContSupported+;QPassSignals+;QProgramSignals+";
     case K::Xfer: return xfer(req.object, req.annex, req.addr, req.length);
     case K::XferWrite: return req.object == "siginfo" ? write_siginfo(req) : "";
@@ -412,18 +415,22 @@ std::string GdbServer::xfer(const std::string& object, const std::string& annex,
   } else if (object == "siginfo") {
     return read_siginfo(off, len);
   } else if (object == "exec-file") {
-    ReplayTask* rt = any_thread();
-    if (!rt) return "E01";
-    char buf[4096];
-    ssize_t n = readlink(("/proc/" + std::to_string(rt->task->tid()) + "/exe").c_str(), buf, sizeof buf);
-    if (n <= 0) return "E01";
-    data.assign(buf, n);
+    data = exec_file();
+    if (data.empty()) return "E01";
   } else {
     return "";
   }
   if (off >= data.size()) return "l";
   std::string part = data.substr(off, len);
   return (off + part.size() >= data.size() ? "l" : "m") + part;
+}
+
+std::string GdbServer::exec_file() {
+  ReplayTask* rt = any_thread();
+  if (!rt) return "";
+  char buf[4096];
+  ssize_t n = readlink(("/proc/" + std::to_string(rt->task->tid()) + "/exe").c_str(), buf, sizeof buf);
+  return n > 0 ? std::string(buf, n) : std::string();
 }
 
 std::variant<std::string, TimelineJump> GdbServer::run(const GdbRequest& req) {

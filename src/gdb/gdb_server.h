@@ -68,6 +68,8 @@ class GdbServer : public StopHandler {
   std::string read_memory(uint64_t addr, uint64_t len);
   std::string set_thread(const GdbRequest& req);
   std::string thread_list();
+  // The debugged process's program file ("" when there is none).
+  std::string exec_file();
   std::string xfer(const std::string& object, const std::string& annex, uint64_t off, uint64_t len);
   std::string breakpoint(const GdbRequest& req);
   // Whether `addr` is mapped without execute permission.
@@ -131,6 +133,7 @@ class GdbServer : public StopHandler {
   std::vector<WatchRequest> watches_;
   std::set<int> pass_signals_;  // Linux numbers of the signals gdb passes silently
   std::string tdesc_;
+  std::string exec_file_;  // at an Exec stop: the new program
   std::string libraries_;  // qXfer:libraries-svr4 as its first piece read it
   // Where gdb's calls run (nullptr: reads and writes go to the replay).
   std::unique_ptr<Diversion> diversion_;

@@ -26,7 +26,8 @@ namespace rr {
 
 // Why the replay stopped for gdb.
 struct StopInfo {
-  enum Kind { Arrived, Hit, Step, Interrupted, Signal, ProcessExit, HistoryBegin, Ended } kind = Arrived;
+  // Exec: the process just replaced its image (execve), going forward.
+  enum Kind { Arrived, Hit, Step, Interrupted, Signal, ProcessExit, HistoryBegin, Ended, Exec } kind = Arrived;
   pid_t tid = 0;   // recorded tid of the thread to report
   TrapHit hit;     // for Hit
   int sig = 0;     // for Signal: about to be delivered
@@ -138,7 +139,7 @@ class ReplayTimeline {
   RunRequest next_piece(ReplayTask& rt);
   std::optional<Leave> on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hit);
   std::optional<Leave> stretch_ends(ReplayTask& rt);
-  std::optional<Leave> after_event(ReplaySession& s, const SignalStop& sig);
+  std::optional<Leave> after_event(ReplaySession& s, const ReplayStop& stop);
   std::optional<Leave> at_process_exit(ReplaySession& s, ReplayTask& rt);
   // The trace is over: every forward move reports the same end.
   Leave at_trace_end(ReplaySession& s);

@@ -18,7 +18,7 @@ ReplayTimeline::Leave ReplayTimeline::drive(ReplaySession& s) {
     if (stop.kind == ReplayStop::End) return at_trace_end(s);
     req = RunRequest{};
     if (stop.kind == ReplayStop::EventApplied) {
-      if (auto leave = after_event(s, stop.signal)) return *leave;
+      if (auto leave = after_event(s, stop)) return *leave;
       continue;
     }
     ReplayTask& rt = *s.tasks().at(stop.tid);
@@ -303,7 +303,8 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::serve_interrupt(ReplaySessi
   return serve(s, stop);
 }
 
-std::optional<ReplayTimeline::Leave> ReplayTimeline::after_event(ReplaySession& s, const SignalStop& sig) {
+std::optional<ReplayTimeline::Leave> ReplayTimeline::after_event(ReplaySession& s, const ReplayStop& applied) {
+  const SignalStop& sig = applied.signal;
   uint64_t e = s.current_event();
   here_ = Mark{};
   here_.event = e;
@@ -316,6 +317,13 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::after_event(ReplaySession& 
   switch (mode_) {
     case Mode::Serve:
       if (reports(s, sig)) return serve_signal(s, sig);
+      if (applied.exec == RecordedTid{debugged_}) {
+        // gdb loads the new program (catch exec stops there).
+        StopInfo stop;
+        stop.kind = StopInfo::Exec;
+        stop.tid = debugged_;
+        return serve(s, stop);
+      }
       if (step_finishes_after_event_) {
         StopInfo stop;
         stop.kind = StopInfo::Step;

@@ -350,6 +350,7 @@ Status ReplaySession::replay_unshare_pid_ns(trace::Frame::Reader f, trace::Sysca
 }
 
 Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace::ExecImage::Reader image) {
+  exec_applied_ = rt.tgid;  // an execve keeps the process id, from any of its threads
   if (rt.recorded() != rt.tgid) RR_TRY(exec_from_thread(rt));
   retire_other_threads(rt);
   if (rt.vfork_parent.value) RR_TRY(detach_vfork_child(rt));

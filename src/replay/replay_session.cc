@@ -360,6 +360,7 @@ Result<ReplayStop> ReplaySession::run(const RunRequest& req) {
   ReplayCounters before = counters_;
   try {
     signal_stop_ = SignalStop{};
+    exec_applied_ = RecordedTid{};
     pause_.reset();
     request_ = &req;
     Status applied = apply(f);
@@ -382,6 +383,7 @@ Result<ReplayStop> ReplaySession::run(const RunRequest& req) {
   if (progress_ && current_event_ % 4096 == 0) progress_(current_event_);
   ReplayStop applied;
   applied.signal = signal_stop_;
+  applied.exec = exec_applied_;
   return applied;
 }
 

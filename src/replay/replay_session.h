@@ -137,6 +137,7 @@ struct ReplayStop {
   RecordedTid tid;     // the stretch's task, or the exiting one
   TrapHit hit;         // Trap
   SignalStop signal;   // EventApplied, with debugger stops: the signal the event stopped a task with (sig 0: none)
+  RecordedTid exec;    // EventApplied: the process whose image the event's execve replaced (0: none)
 };
 
 class ReplaySession : public Session<ReplayTask> {
@@ -423,6 +424,7 @@ class ReplaySession : public Session<ReplayTask> {
   std::function<void(uint64_t)> progress_;
   bool debugger_stops_ = false;
   SignalStop signal_stop_;  // of the event being applied (with debugger stops)
+  RecordedTid exec_applied_;  // the process the event being applied exec'd (0: none)
   // The event run() stopped inside (its frame, its stretch): the next
   // apply() of the frame goes on from there at resume_and_wait(), the
   // event's one resume of user code, what comes before it being done

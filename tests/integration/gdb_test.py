@@ -3,7 +3,7 @@
 (`--case NAME`, one ctest each): forward debugging, reverse execution, gdb
 checkpoints in memory and in files, threads, a real program, signals,
 counted pieces and positions, ^C, a gdb started by hand, and calls into
-the program (diversions), shared libraries.
+the program (diversions), shared libraries, exec events.
 
 Each scenario records a program of tests/gdb, runs
 `rr replay TRACE -- -batch -nx -x SCRIPT` and checks what gdb printed."""
@@ -355,6 +355,21 @@ def libraries(t):
     t.served(["-e", trace], library_list, "after the library list")
 
 
+def exec_events(t):
+    """catch exec stops at each execve of the debugged process with gdb on
+    the new program; a breakpoint in the last image hits, also with no
+    catchpoint (gdb follows the exec by itself)."""
+    trace = t.record("exec", [t.build("gdb_exec")], output="image 0")
+    out = t.gdb(trace, ["catch exec", "continue", "continue", "break last_image", "continue", "print n", "continue"])
+    t.expect(len(re.findall(r"^Catchpoint 1 \(exec'd .*gdb_exec.*\)", out, re.M)) == 2,
+             "catch exec stops at both execs", out)
+    t.expect(re.search(r"Breakpoint 2, last_image \(n=0\)", out) is not None and values(out) == ["0"],
+             "a breakpoint in the last image", out)
+    out = t.gdb(trace, ["break last_image", "continue", "print n"])
+    t.expect(re.search(r"Breakpoint 1, last_image \(n=0\)", out) is not None and values(out) == ["0"] and
+             "Catchpoint" not in out, "gdb follows the execs by itself", out)
+
+
 def interrupt(t):
     """^C during a reverse-continue stops it where the search is."""
     exe = t.build("gdb_hot")
@@ -388,7 +403,7 @@ def packets(t):
 
 CASES = {f.__name__: f for f in (forward, reverse, stepping, checkpoints, persistent, threads, sqlite, signals,
                                  hot, counted, positions, interrupt, packets, calls,
-                                 libraries)}
+                                 libraries, exec_events)}
 
 
 def main():
