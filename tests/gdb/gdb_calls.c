@@ -1,6 +1,6 @@
 // A program for gdb's calls into a replay (diversions): a list built one
 // node per step, functions that walk it, allocate and return a string,
-// change a global, crash, write to stdout and try to create a file. Built
+// change a global, crash, spin, write to stdout and try to create a file. Built
 // with -O0 -g by tests/integration/gdb_test.py.
 #include <fcntl.h>
 #include <stdio.h>
@@ -45,6 +45,13 @@ int make_file(const char* path) {
   int fd = open(path, O_CREAT | O_WRONLY, 0644);
   if (fd >= 0) close(fd);
   return fd;
+}
+
+// Never returns: gdb's ^C must stop a call to it.
+int spin(void) {
+  volatile int x = 0;
+  for (;;) ++x;
+  return x;
 }
 
 __attribute__((noinline)) void step_done(int i) { (void)i; }

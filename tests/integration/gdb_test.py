@@ -300,7 +300,8 @@ def calls(t):
     var, a register written, a write to stdout run and a file's creation
     refused; then the replay goes on as recorded, forward and back. A call
     that crashes is reported and the replay goes on; a breakpoint inside a
-    called function stops it, and finish ends the call."""
+    called function stops it, and finish ends the call; ^C stops a call
+    that never returns."""
     trace = t.record("calls", [t.build("gdb_calls")], output="sum 15")
     created = os.path.join(t.tmp, "created")
     out = t.gdb(trace, ["break step_done if i == 3", "continue", "print sum(head)", "print describe(3)",
@@ -332,6 +333,20 @@ def calls(t):
     t.expect(re.search(r"Value returned is \$\d+ = 6", out) is not None and v[-1] == "6",
              "finish ends the call; the replay is unchanged: %r" % v, out)
     t.expect("sum 15" in out and "diverged" not in out, "the replay ends as recorded after the calls", out)
+
+    # ^C stops a call that never returns; resuming goes back to the replay.
+    exe = os.path.join(t.tmp, "gdb_calls")
+    spin = int(re.search(r"^([0-9a-f]+) T spin$", run(["nm", exe]).stdout, re.M).group(1), 16) + 0x555555554000
+
+    def interrupted_call(sock):
+        replies = [exchange(sock, "qSupported"), exchange(sock, "?"), exchange(sock, "qXfer:siginfo:read::0,80"),
+                   exchange(sock, "P10=" + spin.to_bytes(8, "little").hex()), exchange(sock, "p10"),
+                   exchange(sock, "vCont;c", then=b"\x03"), exchange(sock, "vCont;c")]
+        t.expect(replies[3] == "OK" and replies[4] == spin.to_bytes(8, "little").hex(),
+                 "the pc written in a diversion: %r" % replies[3:5])
+        t.expect(replies[5].startswith("T02thread:"), "^C stops a call that spins: %r" % replies[5])
+        t.expect(replies[6].startswith("T09thread:"), "continue goes on with the replay, to its exit: %r" % replies[6])
+    t.served([trace], interrupted_call, "after an interrupted call")
 
 
 def libraries(t):
