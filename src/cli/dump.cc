@@ -60,6 +60,13 @@ void print_frame(trace::Frame::Reader f) {
              (unsigned long long)r.ip().as_int());
       break;
     }
+    case trace::Frame::PROGRESS: {
+      auto ev = f.getProgress();
+      Registers r = regs_from_capnp(ev.getRegs());
+      printf("progress trap after %" PRIu64 " counted branches rip 0x%llx\n", ev.getTicks(),
+             (unsigned long long)r.ip().as_int());
+      break;
+    }
     case trace::Frame::EXIT: {
       auto ev = f.getExit();
       if (ev.getKilledBy())

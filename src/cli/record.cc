@@ -1,4 +1,7 @@
-// rr record [-o DIR] PROG [ARGS...]
+// rr record [-o DIR] [--progress-counter [--timeslice N]] PROG [ARGS...]
+#include <cerrno>
+#include <cstdlib>
+
 #include "cli/command.h"
 #include "record/record_session.h"
 
@@ -6,6 +9,7 @@ namespace rr {
 
 int cmd_record(const Args& args) {
   RecordOptions opts;
+  bool timeslice_given = false;
   size_t i = 0;
   for (; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -14,6 +18,18 @@ int cmd_record(const Args& args) {
       opts.output_dir = args[++i];
     } else if (a == "-q" || a == "--quiet") {
       opts.quiet = true;
+    } else if (a == "--progress-counter") {
+      opts.progress_counter = true;
+    } else if (a == "--timeslice") {
+      if (i + 1 >= args.size()) return fail("--timeslice needs a number of counted branches");
+      const std::string& v = args[++i];
+      char* end = nullptr;
+      errno = 0;
+      unsigned long long n = strtoull(v.c_str(), &end, 10);
+      if (v.empty() || v[0] == '-' || *end || errno || n == 0)
+        return fail("--timeslice needs a positive number of counted branches, not '" + v + "'");
+      opts.timeslice = n;
+      timeslice_given = true;
     } else if (a == "--") {
       ++i;
       break;
@@ -23,7 +39,8 @@ int cmd_record(const Args& args) {
       break;
     }
   }
-  if (i >= args.size()) return fail("usage: rr record [-o DIR] PROG [ARGS...]");
+  if (i >= args.size()) return fail("usage: rr record [-o DIR] [--progress-counter [--timeslice N]] PROG [ARGS...]");
+  if (timeslice_given && !opts.progress_counter) return fail("--timeslice needs --progress-counter");
   opts.argv.assign(args.begin() + i, args.end());
   Result<int> status = RecordSession::record(opts);
   if (!status.ok()) return fail(status.error().message);

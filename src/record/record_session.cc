@@ -29,6 +29,7 @@
 
 #include "core/address_space.h"
 #include "core/pid_namespace.h"
+#include "core/progress_counter.h"
 #include "core/remote_syscalls.h"
 #include "core/signal_delivery.h"
 #include "core/rr_page.h"
@@ -222,6 +223,8 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   RecordSession session(std::move(writer), exe, options.spin_limit_ms);
+  session.progress_counter_ = options.progress_counter;
+  session.timeslice_ = options.timeslice;
   RR_TRY(session.write_header(options));
   // latest-trace names the new trace while it is recorded (a recording
   // that is killed can be replayed up to its last event), and goes back to
@@ -339,7 +342,9 @@ Status RecordSession::spawn(const RecordOptions& options) {
   auto frame = msg.initRoot<trace::Frame>();
   frame.setEvent(next_event_);
   frame.setTid(task->tid());
-  on_exec_done(t, frame.initExec());
+  auto exec = frame.initExec();
+  on_exec_done(t, exec);
+  if (progress_counter_) RR_TRY(install_progress_counter(t, exec));
   t.state = RecordTask::State::Ready;
   return finish_frame(msg);
 }
@@ -556,6 +561,7 @@ Status RecordSession::resume_running(RecordTask& t) {
     t.cpu_ns_sampled = 0;
     t.ran_since = std::chrono::steady_clock::now();
   }
+  arm_for_stretch(t);
   int sig = t.deliver_sig;
   t.deliver_sig = 0;
   t.task->try_resume(ResumeHow::Syscall, sig);  // a dying task reports its end next
@@ -604,6 +610,10 @@ Status RecordSession::handle_stop(RecordTask& t) {
       return make_error("unexpected ptrace event " + std::to_string(event) + " in task " + std::to_string(t.tid()));
   }
   int sig = st.stop_sig();
+  if (sig == SIGTRAP && progress_counter_) {
+    Registers regs = t.task->regs();
+    if (at_counter_trap(*t.task, regs)) return on_counter_trap(t, regs);
+  }
   if (sig && is_stop_signal(sig) && !t.task->try_siginfo()) return on_group_stop(t);
   if (sig) return on_signal(t, sig);
   return resume_running(t);
@@ -751,11 +761,18 @@ Status RecordSession::check_long_run() {
   double secs = ran_ns / 1e9;
   std::string why = waiting ? "while thread " + std::to_string(waiting->tid()) + " waits to run"
                             : "while signal " + std::to_string(t->held.front().si_signo) + " waits for it";
-  char text[400];
-  snprintf(text, sizeof text,
-           "thread %d has run for %.1f s%s without a syscall (now at %s) %s; this rr cannot switch threads "
-           "or deliver signals between syscalls yet, so recording stops here (event %llu)",
-           t->tid(), secs, cpu_known ? " of CPU time" : "", where, why.c_str(), (unsigned long long)next_event_);
+  char text[640];
+  if (progress_counter_)
+    snprintf(text, sizeof text,
+             "thread %d has run for %.1f s%s without a syscall (now at %s) %s, in code the progress counter "
+             "does not cover (it counts the branches of the executable's own .text), so recording stops here "
+             "(event %llu)",
+             t->tid(), secs, cpu_known ? " of CPU time" : "", where, why.c_str(), (unsigned long long)next_event_);
+  else
+    snprintf(text, sizeof text,
+             "thread %d has run for %.1f s%s without a syscall (now at %s) %s; this rr cannot switch threads "
+             "or deliver signals between syscalls without --progress-counter, so recording stops here (event %llu)",
+             t->tid(), secs, cpu_known ? " of CPU time" : "", where, why.c_str(), (unsigned long long)next_event_);
   return make_error(text);
 }
 

@@ -36,6 +36,13 @@ struct RecordOptions {
   // How long a thread may run without an event while another thread waits
   // to run (or a signal waits for it) before recording stops with a message.
   int spin_limit_ms = 3000;
+  // --progress-counter: rewrite the executable's branches to count them
+  // (docs/progress-counter.md), so that threads can be preempted and
+  // signals delivered between syscalls.
+  bool progress_counter = false;
+  // --timeslice: counted branches a thread runs before the recorder looks
+  // whether another thread or a signal waits for it.
+  uint64_t timeslice = 1000000;
 };
 
 // One traced thread and what the recorder keeps about it. A thread group
@@ -145,6 +152,12 @@ struct RecordTask : SessionTask {
     std::vector<std::pair<uint64_t, std::string>> writes;
     std::string xsave;
   } ptrace_effect;
+  // The progress counter (record/record_progress.cc): the event number at
+  // which it was last armed for this thread (the start of its stretch), the
+  // counted branches that arming allowed, and those of the stretch before it.
+  uint64_t counter_armed_at = 0;
+  uint64_t ticks_armed = 0;
+  uint64_t ticks_before = 0;
   pid_t tid() const { return task->tid(); }
   // Its process's live pid: while recording, the recorded one is the live one.
   pid_t live_tgid() const { return tgid.value; }
@@ -178,6 +191,10 @@ class RecordSession : public Session<RecordTask> {
   Status settle_syscall(RecordTask& t);
   Status record_entry(RecordTask& t);
   Status check_long_run();
+  // The progress counter (record/record_progress.cc).
+  Status install_progress_counter(RecordTask& rt, trace::ExecImage::Builder out);
+  void arm_for_stretch(RecordTask& rt);
+  Status on_counter_trap(RecordTask& rt, const Registers& regs);
   // A stop signal's delivery stopped `t` with its process (a group stop).
   Status on_group_stop(RecordTask& t);
   // Group-stopped processes that a SIGCONT (or SIGKILL) reached go on.
@@ -322,6 +339,8 @@ class RecordSession : public Session<RecordTask> {
   int initial_status_ = 0;               // the initial process's exit status (as rr's)
   bool initial_ended_ = false;
   int spin_limit_ms_ = 3000;
+  bool progress_counter_ = false;        // --progress-counter
+  uint64_t timeslice_ = 0;               // --timeslice (counted branches)
   uint64_t next_event_ = 1;
   int bound_cpu_ = 0;                          // the CPU the tracees run on
   std::set<std::string> shared_files_;         // trace files replay emulates (the shared-files list)

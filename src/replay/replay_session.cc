@@ -23,6 +23,7 @@
 #include "core/address_space.h"
 #include "core/perf_counter.h"
 #include "core/pid_namespace.h"
+#include "core/progress_counter.h"
 #include "core/remote_syscalls.h"
 #include "core/signal_delivery.h"
 #include "core/rr_page.h"
@@ -402,6 +403,7 @@ Status ReplaySession::apply(trace::Frame::Reader f) {
     case trace::Frame::SIGNAL: return apply_signal(f, f.getSignal(), rt);
     case trace::Frame::RDTSC: return apply_rdtsc(f, f.getRdtsc(), rt);
     case trace::Frame::EXIT: return apply_exit(f, f.getExit(), rt);
+    case trace::Frame::PROGRESS: return apply_progress(f, f.getProgress(), rt);
   }
   return make_error("trace is corrupt: unknown event kind at event " + std::to_string(f.getEvent()));
 }
@@ -417,7 +419,16 @@ Status ReplaySession::apply_exec(trace::Frame::Reader f, trace::ExecImage::Reade
   ProcessImage img = image_from_capnp(image);
   RR_TRY(check_image_files(img));
   RR_TRY(spawn_stub(RecordedTid{f.getTid()}));
-  restore_image(*find_task(RecordedTid{f.getTid()})->task, img, reader_->dir());
+  Task& t = *find_task(RecordedTid{f.getTid()})->task;
+  restore_image(t, img, reader_->dir());
+  if (image.hasProgressCounter()) {
+    // The recorder's rewriting, applied as recorded.
+    auto pc = image.getProgressCounter();
+    if (pc.getCounterPage() != kCounterPageAddr)
+      return make_error(ErrorKind::Corrupt, "trace is corrupt: its progress counter page is not where this rr puts it");
+    RemoteSyscalls rs(t);
+    RR_TRY(install_counter(t, rs, counter_setup_from_capnp(pc)));
+  }
   return {};
 }
 
@@ -587,6 +598,27 @@ Status ReplaySession::apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Rea
   raw.rip += ev.getRdtscp() ? 3 : 2;
   t.set_regs(r);
   return {};
+}
+
+// The progress counter's trap: armed at the thread's previous event (the
+// point the recorder armed it at), it fires at the recorded count. Anything
+// else that stops the thread first, or a trap at other registers, is a
+// divergence.
+Status ReplaySession::apply_progress(trace::Frame::Reader f, trace::ProgressEvent::Reader ev, ReplayTask& rt) {
+  Task& t = *rt.task;
+  if (rt.where != ReplayTask::Where::AtEvent) return make_error("trace is corrupt: a progress trap inside a syscall");
+  if (ev.getTicks() == 0) return make_error(ErrorKind::Corrupt, "trace is corrupt: a progress trap after no branch");
+  // A stretch a debugger stopped inside goes on with the count it has.
+  bool resumed_inside = inside_ && inside_->tid.value;
+  if (!resumed_inside && !arm_counter(t, ev.getTicks()))
+    return make_error(ErrorKind::Corrupt, "trace is corrupt: a progress trap in a process without the counter");
+  std::optional<WaitStatus> stopped = resume_and_wait(rt, ResumeHow::Sysemu);
+  if (!stopped) return {};  // stopped inside for a debugger
+  WaitStatus st = *stopped;
+  std::string expected = "the progress counter's trap after " + std::to_string(ev.getTicks()) + " counted branches";
+  if (st.stop_sig() != SIGTRAP || !at_counter_trap(t, t.regs()))
+    return divergence(f, "expected " + expected + ", got " + describe_stop(st));
+  return check_regs(f, t, ("at " + expected).c_str(), regs_from_capnp(ev.getRegs()));
 }
 
 }  // namespace rr

@@ -278,6 +278,7 @@ class ReplaySession : public Session<ReplayTask> {
   void force_as_kernel(Task& t, int sig, bool always_default = false);
   Status apply_signal(trace::Frame::Reader f, trace::SignalEvent::Reader ev, ReplayTask& rt);
   Status apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Reader ev, ReplayTask& rt);
+  Status apply_progress(trace::Frame::Reader f, trace::ProgressEvent::Reader ev, ReplayTask& rt);
   Status apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reader ev, ReplayTask& rt);
   // Runs `rt` to its next syscall entry and checks the registers there.
   Status reach_syscall_entry(trace::Frame::Reader f, int64_t nr, trace::Registers::Reader expected, ReplayTask& rt);

@@ -106,6 +106,33 @@ struct ExecImage {
   xsave @4 :Data;             # XSAVE area at the exit of execve
   exePath @5 :Text;           # path the program was executed as
   argv @6 :List(Text);        # the command line the new image received (for `rr ps`)
+  progressCounter @7 :ProgressCounterSetup;  # format 1.10 on, the initial image of a recording
+                              # made with --progress-counter: the rewriting replay applies as is
+}
+
+# The software progress counter of a process (docs/progress-counter.md): its
+# counter page, and the stubs and code bytes that make every covered taken
+# branch count. The recorder planned them (core/branch_rewriter.h); replay
+# maps and writes exactly these, after the image is in place.
+struct ProgressCounterSetup {
+  counterPage @0 :UInt64;     # the counter page (rw-, one page): counted branches left
+                              # before the trap at +0, the stubs' saved rcx at +8
+  stubBase @1 :UInt64;        # the stub area (r-x, anonymous, page aligned)
+  stubs @2 :Data;             # its contents from stubBase on (kStubSize bytes per branch)
+  patches @3 :List(MemWrite); # bytes written into the program's code (displacements, islands)
+  counted @4 :UInt32;         # branches that count
+  uncovered @5 :UInt32;       # candidate branches left uncounted (no island in reach)
+  textStart @6 :UInt64;       # the code section rewritten, [textStart, textEnd)
+  textEnd @7 :UInt64;
+}
+
+# The progress counter's trap (format 1.10 on): the thread made `ticks`
+# counted branches since its previous event and the recorder stopped it
+# there, to let another thread run or to deliver a signal. Replay arms the
+# counter with `ticks` at the thread's previous event and runs to the trap.
+struct ProgressEvent {
+  ticks @0 :UInt64;           # counted branches since the thread's previous event (>= 1)
+  regs @1 :Registers;         # registers at the trap (rip just after the stub's int3)
 }
 
 # A mapping a syscall created, with where its contents come from in replay.
@@ -252,6 +279,7 @@ struct Frame {
     rdtsc @5 :RdtscEvent;
     exit @6 :ExitEvent;       # a task ended; for a process, its exit status
     syscallEntry @7 :SyscallEntryEvent;
+    progress @9 :ProgressEvent;  # format 1.10 on
   }
   fpuDigest @8 :UInt64;       # format 1.8 on: fpu_digest (trace/fpu_digest.h, XXH3-64 of the
                               # XSAVE area without the bytes that are no state) of the task's

@@ -91,6 +91,34 @@ void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out) {
   out.setExePath(img.exe_path);
 }
 
+void counter_setup_to_capnp(const CounterSetup& setup, trace::ProgressCounterSetup::Builder out) {
+  const RewritePlan& plan = setup.plan;
+  out.setCounterPage(kCounterPageAddr);
+  out.setStubBase(plan.stub_base);
+  out.setStubs(capnp_bytes(plan.stubs));
+  auto patches = out.initPatches(plan.patches.size());
+  for (size_t i = 0; i < plan.patches.size(); ++i) {
+    patches[i].setAddr(plan.patches[i].addr);
+    patches[i].setData(capnp_bytes(plan.patches[i].bytes));
+  }
+  out.setCounted((uint32_t)plan.counted);
+  out.setUncovered((uint32_t)plan.uncovered);
+  out.setTextStart(setup.text_start);
+  out.setTextEnd(setup.text_end);
+}
+
+CounterSetup counter_setup_from_capnp(trace::ProgressCounterSetup::Reader in) {
+  CounterSetup setup;
+  setup.plan.stub_base = in.getStubBase();
+  setup.plan.stubs = data_string(in.getStubs());
+  for (auto p : in.getPatches()) setup.plan.patches.push_back({p.getAddr(), data_string(p.getData())});
+  setup.plan.counted = in.getCounted();
+  setup.plan.uncovered = in.getUncovered();
+  setup.text_start = in.getTextStart();
+  setup.text_end = in.getTextEnd();
+  return setup;
+}
+
 ProcessImage image_from_capnp(trace::ExecImage::Reader in) {
   ProcessImage img;
   for (auto b : in.getMappings()) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/address_space.h"
+#include "core/progress_counter.h"
 #include "trace/block_stream.h"
 #include "trace/trace.capnp.h"
 #include "trace/trace_sums.h"
@@ -30,7 +31,9 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // registers)
 // 1.9: SyscallEvent.ptraceTracee, traceeRegs, traceeWrites and traceeXsave
 // (ptrace between tracees)
-constexpr uint32_t kTraceFormatMinor = 9;
+// 1.10: ExecImage.progressCounter and Frame.progress (the software progress
+// counter, rr record --progress-counter)
+constexpr uint32_t kTraceFormatMinor = 10;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();
@@ -48,6 +51,8 @@ void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out);
 ProcessImage image_from_capnp(trace::ExecImage::Reader in);
 void regs_to_capnp(const Registers& r, trace::Registers::Builder out);
 Registers regs_from_capnp(trace::Registers::Reader in);
+void counter_setup_to_capnp(const CounterSetup& setup, trace::ProgressCounterSetup::Builder out);
+CounterSetup counter_setup_from_capnp(trace::ProgressCounterSetup::Reader in);
 
 class TraceWriter {
  public:

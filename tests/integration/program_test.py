@@ -43,6 +43,10 @@ def main():
         cmd += ["--nondet"]
     if opts.get("checkpoints") == "all":
         cmd += ["--all-checkpoints"]
+    for arg in shlex.split(opts.get("record", "")):
+        cmd += ["--record-arg=" + arg]
+    if "dump" in opts:
+        cmd += ["--dump-matches", opts["dump"]]
     cmd += ["--", os.path.join(a.bindir, a.name)] + shlex.split(opts.get("args", ""))
     sys.exit(subprocess.call(cmd))
 

@@ -13,7 +13,8 @@ Checks, each with a message that says what was expected and what came:
     sparse file stays sparse in it).
 
 Usage: rrtest.py --rr PATH [--stdin FILE] [--exit N | --signal N] [--nondet]
-                 [--cwd DIR] [--states N] [--trace-max KIB] -- PROGRAM [ARGS...]
+                 [--cwd DIR] [--states N] [--trace-max KIB] [--record-arg=OPT ...]
+                 [--dump-matches REGEX] -- PROGRAM [ARGS...]
 """
 import argparse
 import difflib
@@ -126,6 +127,8 @@ def main():
                    help="create-checkpoints must achieve every requested point but the last")
     p.add_argument("--no-states", metavar="WHY", help="skip rr state, checkpoints and copies")
     p.add_argument("--trace-max", type=int, help="KiB of disk the trace may take")
+    p.add_argument("--record-arg", action="append", default=[], help="an extra rr record option")
+    p.add_argument("--dump-matches", metavar="REGEX", help="rr dump of the recording must match REGEX")
     p.add_argument("argv", nargs="+")
     args = p.parse_args()
 
@@ -139,7 +142,7 @@ def main():
         if native_status != want:
             fatal("native run exited %d, the test expects %d; stderr: %s" % (native_status, want, show(native.stderr)))
 
-        rec = run([args.rr, "record", "-q", "-o", trace] + args.argv, timeout=args.timeout, stdin=args.stdin, cwd=args.cwd,
+        rec = run([args.rr, "record", "-q", "-o", trace] + args.record_arg + args.argv, timeout=args.timeout, stdin=args.stdin, cwd=args.cwd,
                   env=env)
         if rec.returncode != want:
             fatal("rr record exited %d, expected the program's status %d; stderr: %s"
@@ -150,6 +153,12 @@ def main():
             if rec.stdout != native.stdout:
                 fatal("record stdout differs from native stdout\n native: %s\n record: %s"
                       % (show(native.stdout), show(rec.stdout)))
+
+        if args.dump_matches:
+            dump = run([args.rr, "dump", trace], timeout=args.timeout)
+            if dump.returncode != 0 or not re.search(args.dump_matches.encode(), dump.stdout):
+                fatal("rr dump of the recording has no line matching %r (exit %d); stderr: %s"
+                      % (args.dump_matches, dump.returncode, show(dump.stderr)))
 
         if args.trace_max is not None:
             used = disk_kib(trace)

@@ -1,7 +1,7 @@
 // Test helper: changes what a trace or a checkpoint says about a thread's
-// FPU state, the way a forger would (every checksum made to match), so that
-// tests can check that replay and restore compare the FPU state with the
-// recording instead of trusting either.
+// FPU state (or where a progress counter trap is), the way a forger would
+// (every checksum made to match), so that tests can check that replay and
+// restore compare the state with the recording instead of trusting either.
 //
 // Usage:
 //   fpu_tamper checkpoint FILE OFFSET
@@ -11,6 +11,9 @@
 //   fpu_tamper trace TRACE_DIR EVENT
 //       rewrites the trace's events stream with the FPU digest of the first
 //       frame at or after EVENT that has one changed. Prints "tampered event N tid T".
+//   fpu_tamper ticks TRACE_DIR EVENT
+//       the same with the count of the first progress counter trap at or after
+//       EVENT one higher: replay's trap comes one counted branch later.
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <unistd.h>
@@ -68,7 +71,10 @@ int forge_checkpoint(const ToolCommand& tool, const std::string& path, size_t of
   return 0;
 }
 
-int tamper_trace(const ToolCommand& tool, const std::string& dir, uint64_t event) {
+// Rewrites the first frame at or after `event` that `change` changes (it
+// returns false for frames it leaves alone).
+template <typename Change>
+int tamper_trace(const ToolCommand& tool, const std::string& dir, uint64_t event, const char* what, Change change) {
   auto reader = rr::BlockStreamReader::open(dir + "/events");
   if (!reader) return tool.fail(reader.error().message);
   auto writer = rr::BlockStreamWriter::create(dir + "/events.tampered", rr::Codec::Zstd);
@@ -82,14 +88,12 @@ int tamper_trace(const ToolCommand& tool, const std::string& dir, uint64_t event
     if (!*more) break;
     rr::FrameData data(record);
     auto f = data.frame();
-    if (tampered != 0 || f.getEvent() < event || f.getFpuDigest() == 0) {
+    capnp::MallocMessageBuilder msg;
+    if (tampered == 0 && f.getEvent() >= event) msg.setRoot(f);
+    if (tampered != 0 || f.getEvent() < event || !change(msg.getRoot<rr::trace::Frame>())) {
       if (!writer->append(record.data(), record.size())) return tool.fail("cannot write");
       continue;
     }
-    capnp::MallocMessageBuilder msg;
-    msg.setRoot(f);
-    auto out = msg.getRoot<rr::trace::Frame>();
-    out.setFpuDigest(out.getFpuDigest() ^ 0x100);
     kj::Array<capnp::word> words = capnp::messageToFlatArray(msg);
     auto bytes = words.asBytes();
     if (!writer->append(bytes.begin(), bytes.size())) return tool.fail("cannot write");
@@ -97,7 +101,7 @@ int tamper_trace(const ToolCommand& tool, const std::string& dir, uint64_t event
     tid = f.getTid();
   }
   if (!writer->finish()) return tool.fail("cannot finish the stream");
-  if (tampered == 0) return tool.fail("no frame with an FPU digest at or after event " + std::to_string(event));
+  if (tampered == 0) return tool.fail(std::string("no frame with ") + what + " at or after event " + std::to_string(event));
   if (rename((dir + "/events.tampered").c_str(), (dir + "/events").c_str()) != 0) return tool.fail("cannot rename");
   printf("tampered event %llu tid %d\n", (unsigned long long)tampered, tid);
   return 0;
@@ -106,13 +110,25 @@ int tamper_trace(const ToolCommand& tool, const std::string& dir, uint64_t event
 }  // namespace
 
 int main(int argc, char** argv) {
-  const ToolCommand tool("fpu_tamper", "checkpoint FILE OFFSET | trace TRACE_DIR EVENT", argc, argv);
+  const ToolCommand tool("fpu_tamper", "checkpoint FILE OFFSET | trace TRACE_DIR EVENT | ticks TRACE_DIR EVENT", argc,
+                         argv);
   if (!tool.has_args(3)) return tool.usage();
   std::string mode = tool.arg(1);
   char* end = nullptr;
   unsigned long long n = strtoull(tool.arg(3).c_str(), &end, 0);
   if (!end || *end) return tool.usage();
   if (mode == "checkpoint") return forge_checkpoint(tool, tool.arg(2), n);
-  if (mode == "trace") return tamper_trace(tool, tool.arg(2), n);
+  if (mode == "trace")
+    return tamper_trace(tool, tool.arg(2), n, "an FPU digest", [](rr::trace::Frame::Builder f) {
+      if (f.getFpuDigest() == 0) return false;
+      f.setFpuDigest(f.getFpuDigest() ^ 0x100);
+      return true;
+    });
+  if (mode == "ticks")
+    return tamper_trace(tool, tool.arg(2), n, "a progress counter trap", [](rr::trace::Frame::Builder f) {
+      if (!f.isProgress()) return false;
+      f.getProgress().setTicks(f.getProgress().getTicks() + 1);
+      return true;
+    });
   return tool.usage();
 }

@@ -1,0 +1,222 @@
+#include "core/branch_rewriter.h"
+
+#include <Zydis/Zydis.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+
+namespace rr {
+
+namespace {
+
+constexpr uint8_t kJmpRel32 = 0xe9;
+constexpr size_t kIslandSize = 5;  // jmp rel32
+// Instructions decoded this soon after bytes that did not decode may be a
+// misreading of data: they are never rewritten.
+constexpr uint64_t kDesyncShadow = 32;
+
+struct Insn {
+  uint64_t addr = 0;
+  uint8_t len = 0;
+  enum class Kind { Other, ShortJcc, NearJcc, ShortJmp, NearJmp, Ends, Padding } kind = Kind::Other;
+  uint64_t target = 0;     // for the branches
+  uint8_t disp_offset = 0;  // where the displacement is in the instruction
+};
+
+void put32(std::string& s, size_t at, uint32_t v) { memcpy(&s[at], &v, 4); }
+
+bool fits32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
+
+// `mov [abs32], rcx`, `mov rcx, [abs32]`: SIB with no base or index.
+std::string mov_to_abs(uint32_t abs) {
+  std::string s("\x48\x89\x0c\x25\0\0\0\0", 8);
+  put32(s, 4, abs);
+  return s;
+}
+std::string mov_from_abs(uint32_t abs) {
+  std::string s("\x48\x8b\x0c\x25\0\0\0\0", 8);
+  put32(s, 4, abs);
+  return s;
+}
+
+// A stub at `at` that counts one branch to `target` without touching the
+// flags (lea and jrcxz leave them alone: the code after the branch may test
+// them again):
+//    0 mov [saved_rcx], rcx        30 mov rcx, [saved_rcx]
+//    8 mov rcx, [remaining]        38 jmp target
+//   16 lea rcx, [rcx-1]            43 mov rcx, [saved_rcx]     (the trap: the
+//   20 mov [remaining], rcx        51 int3                      program's own
+//   28 jrcxz 43                    52 jmp target                registers)
+std::string make_stub(uint64_t at, uint64_t target, const CounterSlots& slots) {
+  std::string s;
+  s += mov_to_abs((uint32_t)slots.saved_rcx);
+  s += mov_from_abs((uint32_t)slots.remaining);
+  s += std::string("\x48\x8d\x49\xff", 4);
+  s += mov_to_abs((uint32_t)slots.remaining);
+  s += std::string("\xe3\x0d", 2);
+  s += mov_from_abs((uint32_t)slots.saved_rcx);
+  s += std::string("\xe9\0\0\0\0", 5);
+  put32(s, s.size() - 4, (uint32_t)(int32_t)(target - (at + s.size())));
+  s += mov_from_abs((uint32_t)slots.saved_rcx);
+  s += '\xcc';
+  s += std::string("\xe9\0\0\0\0", 5);
+  put32(s, s.size() - 4, (uint32_t)(int32_t)(target - (at + s.size())));
+  s.resize(kStubSize, '\xcc');
+  return s;
+}
+
+Insn classify(const ZydisDecodedInstruction& d, uint64_t addr) {
+  Insn in;
+  in.addr = addr;
+  in.len = d.length;
+  if (d.mnemonic == ZYDIS_MNEMONIC_RET || d.mnemonic == ZYDIS_MNEMONIC_UD2 ||
+      (d.mnemonic == ZYDIS_MNEMONIC_JMP && !d.raw.imm[0].is_relative)) {
+    in.kind = Insn::Kind::Ends;
+    return in;
+  }
+  if (d.mnemonic == ZYDIS_MNEMONIC_NOP || d.mnemonic == ZYDIS_MNEMONIC_INT3) {
+    in.kind = Insn::Kind::Padding;
+    return in;
+  }
+  if (!d.raw.imm[0].is_relative || (d.raw.imm[0].size != 8 && d.raw.imm[0].size != 32)) return in;
+  in.target = addr + d.length + (uint64_t)d.raw.imm[0].value.s;
+  in.disp_offset = d.raw.imm[0].offset;
+  bool short_form = d.raw.imm[0].size == 8;
+  if (d.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && d.opcode >= 0x70 && d.opcode <= 0x7f)
+    in.kind = Insn::Kind::ShortJcc;
+  else if (d.opcode_map == ZYDIS_OPCODE_MAP_0F && d.opcode >= 0x80 && d.opcode <= 0x8f)
+    in.kind = Insn::Kind::NearJcc;
+  else if (d.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && (d.opcode == 0xeb || d.opcode == 0xe9))
+    in.kind = short_form ? Insn::Kind::ShortJmp : Insn::Kind::NearJmp;
+  return in;  // calls and the rest: Other, with their target kept
+}
+
+}  // namespace
+
+RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_addr, uint64_t stub_base,
+                                size_t stub_room, const CounterSlots& slots) {
+  RewritePlan plan;
+  plan.stub_base = stub_base;
+  ZydisDecoder decoder;
+  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  std::vector<Insn> insns;
+  std::set<uint64_t> targets;  // of every direct branch and call: never inside an island
+  uint64_t shadow_end = 0;
+  for (size_t off = 0; off < len;) {
+    ZydisDecodedInstruction d;
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, nullptr, code + off, len - off, &d))) {
+      shadow_end = code_addr + off + 1 + kDesyncShadow;
+      insns.push_back(Insn{code_addr + off, 1});
+      ++off;
+      continue;
+    }
+    Insn in = classify(d, code_addr + off);
+    if (in.target) targets.insert(in.target);
+    if (in.addr < shadow_end) {
+      in.kind = Insn::Kind::Other;  // never rewritten, and no island
+      in.target = 0;
+    }
+    insns.push_back(in);
+    off += d.length;
+  }
+  // Islands: alignment padding after an unconditional jump or return, which
+  // nothing falls into and no direct branch aims at.
+  std::vector<uint64_t> islands;
+  for (size_t i = 1; i < insns.size(); ++i) {
+    Insn::Kind before = insns[i - 1].kind;
+    bool after_end = before == Insn::Kind::Ends || before == Insn::Kind::NearJmp || before == Insn::Kind::ShortJmp;
+    if (insns[i].kind != Insn::Kind::Padding || !after_end) continue;
+    uint64_t start = insns[i].addr, end = start;
+    size_t j = i;
+    while (j < insns.size() && insns[j].kind == Insn::Kind::Padding && insns[j].addr == end) end += insns[j++].len;
+    for (uint64_t a = start; a + kIslandSize <= end; a += kIslandSize) {
+      auto hit = targets.lower_bound(a);
+      if (hit != targets.end() && *hit < a + kIslandSize) continue;
+      islands.push_back(a);
+    }
+    i = j - 1;
+  }
+  std::vector<bool> island_used(islands.size(), false);
+  // Within the reach of an 8-bit displacement from the end of a branch.
+  auto in_reach = [](uint64_t from, uint64_t island) {
+    int64_t d = (int64_t)(island - from);
+    return d >= -128 && d <= 127;
+  };
+  auto take_island = [&](uint64_t from) -> int64_t {
+    auto lo = std::lower_bound(islands.begin(), islands.end(), from >= 128 ? from - 128 : 0);
+    for (auto it = lo; it != islands.end() && *it <= from + 127; ++it) {
+      size_t k = (size_t)(it - islands.begin());
+      if (island_used[k]) continue;
+      island_used[k] = true;
+      return (int64_t)*it;
+    }
+    return -1;
+  };
+  // Branches to one target share its stub, and short ones share an island
+  // to that stub when one is in reach: islands are few.
+  std::map<uint64_t, uint64_t> stub_of_target;
+  std::map<uint64_t, std::vector<uint64_t>> islands_of_stub;
+  auto stub_for = [&](uint64_t target) -> int64_t {
+    auto it = stub_of_target.find(target);
+    if (it != stub_of_target.end()) return (int64_t)it->second;
+    uint64_t stub = stub_base + plan.stubs.size();
+    if (plan.stubs.size() + kStubSize > stub_room || !fits32((int64_t)(target - (stub + kStubSize))) ||
+        !fits32((int64_t)(target - stub)))
+      return -1;
+    plan.stubs += make_stub(stub, target, slots);
+    stub_of_target[target] = stub;
+    return (int64_t)stub;
+  };
+  auto rewrite = [&](const Insn& in) {
+    uint64_t end = in.addr + in.len;
+    bool near = in.kind == Insn::Kind::NearJcc || in.kind == Insn::Kind::NearJmp;
+    int64_t island = -1;
+    if (!near) {
+      // An island first: a stub made for a branch that then finds none
+      // would only take room.
+      auto known = stub_of_target.find(in.target);
+      if (known != stub_of_target.end())
+        for (uint64_t i : islands_of_stub[known->second])
+          if (in_reach(end, i)) island = (int64_t)i;
+      if (island < 0) {
+        island = take_island(end);
+        if (island < 0) return false;
+        int64_t stub = stub_for(in.target);
+        if (stub < 0 || !fits32(stub - (island + (int64_t)kIslandSize))) return false;
+        std::string jump(kIslandSize, '\0');
+        jump[0] = (char)kJmpRel32;
+        put32(jump, 1, (uint32_t)(int32_t)(stub - (island + (int64_t)kIslandSize)));
+        plan.patches.push_back({(uint64_t)island, jump});
+        islands_of_stub[(uint64_t)stub].push_back((uint64_t)island);
+      }
+      plan.patches.push_back({in.addr + in.disp_offset, std::string(1, (char)(int8_t)(island - (int64_t)end))});
+      return true;
+    }
+    int64_t stub = stub_for(in.target);
+    if (stub < 0 || !fits32(stub - (int64_t)end)) return false;
+    std::string d(4, '\0');
+    put32(d, 0, (uint32_t)(int32_t)(stub - (int64_t)end));
+    plan.patches.push_back({in.addr + in.disp_offset, d});
+    return true;
+  };
+  // Backward branches first: loops are what a thread can spin in, and they
+  // need islands most.
+  for (bool backward : {true, false})
+    for (const Insn& in : insns) {
+      bool jcc = in.kind == Insn::Kind::ShortJcc || in.kind == Insn::Kind::NearJcc;
+      bool jmp = in.kind == Insn::Kind::ShortJmp || in.kind == Insn::Kind::NearJmp;
+      bool is_backward = in.target <= in.addr;
+      if (!(jcc || (jmp && is_backward)) || is_backward != backward) continue;
+      if (rewrite(in))
+        ++plan.counted;
+      else
+        ++plan.uncovered;
+    }
+  return plan;
+}
+
+std::string stub_trap_signature(const CounterSlots& slots) { return mov_from_abs((uint32_t)slots.saved_rcx) + '\xcc'; }
+
+}  // namespace rr

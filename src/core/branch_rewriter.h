@@ -1,0 +1,56 @@
+// BranchRewriter: plans the rewriting of x86-64 code so that every taken
+// conditional branch and backward jump it can reach passes through a small
+// stub that counts it in the progress counter (core/progress_counter.h) and
+// traps when the counter's target is reached. Pure: it reads code bytes and
+// returns the bytes to write, so that it can be tested on sample code and
+// the recorder can store its result in the trace for replay to apply as is.
+// See docs/progress-counter.md.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rr {
+
+// Where a rewritten process keeps its counter: two 8-byte slots at absolute
+// addresses below 2 GiB (stubs address them with a 32-bit displacement).
+struct CounterSlots {
+  uint64_t remaining = 0;  // counted branches left before the trap (0: never)
+  uint64_t saved_rcx = 0;  // the stub's scratch: the program's rcx while it counts
+};
+
+// Bytes to write at a tracee address.
+struct CodePatch {
+  uint64_t addr = 0;
+  std::string bytes;
+};
+
+struct RewritePlan {
+  std::vector<CodePatch> patches;  // into the code: new displacements, jump islands
+  uint64_t stub_base = 0;          // where `stubs` goes (an executable mapping of ours)
+  std::string stubs;               // one kStubSize stub per counted branch
+  size_t counted = 0;              // branches that now count
+  size_t uncovered = 0;            // candidates left as they were (no island in reach, out of range)
+};
+
+// Every stub is this long; its trap is the int3 at kStubTrapOffset.
+constexpr size_t kStubSize = 64;
+constexpr size_t kStubTrapOffset = 51;
+
+// Plans the rewriting of `len` bytes of code found at `code_addr` (a code
+// section: it is decoded linearly from its first byte), with stubs laid out
+// from `stub_base` on, at most `stub_room` bytes of them. Short branches
+// (8-bit displacement) reach their stub through a 5-byte jump placed in
+// alignment padding within 127 bytes, after an unconditional jump or
+// return and on no direct branch's target; those with none in reach stay
+// uncounted.
+RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_addr, uint64_t stub_base,
+                                size_t stub_room, const CounterSlots& slots);
+
+// The bytes that end right after a stub's trap (the instruction restoring
+// rcx and the int3): a SIGTRAP whose rip follows them is the counter's.
+std::string stub_trap_signature(const CounterSlots& slots);
+
+}  // namespace rr

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""The progress counter's traps are checked in replay, not trusted, and its
+options refuse bad input.
+
+- counter_alarm recorded with --progress-counter: its SIGALRM is delivered
+  at a progress counter trap (the trap and the signal's delivery at the
+  same rip in `rr dump`), and `replay -a` prints what the recording printed;
+- the same trace with the count of that trap one higher (fpu_tamper ticks):
+  replay's trap comes one turn of the loop later, and `replay -a` stops
+  with one rr: line naming the event and the trap, never a silent replay;
+- `--timeslice 0`, `--timeslice x` and `--timeslice` without
+  `--progress-counter` each get one rr: line and a non-zero exit.
+- counter_pingpong recorded without the counter stops with the message
+  that names --progress-counter (threads cannot switch between syscalls)."""
+import argparse
+import os
+import re
+import shutil
+
+from testlib import Failures, fatal, run, scratch_dir
+
+failures = Failures()
+
+
+def rr_lines(stderr):
+    return [l for l in stderr.decode(errors="replace").splitlines() if l.startswith("rr:")]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--rr", required=True)
+    p.add_argument("--alarm", required=True, help="the counter_alarm program")
+    p.add_argument("--pingpong", required=True, help="the counter_pingpong program")
+    p.add_argument("--tamper", required=True, help="the fpu_tamper tool")
+    a = p.parse_args()
+    rr = a.rr
+    with scratch_dir("rr-progress-") as tmp:
+        trace = os.path.join(tmp, "t")
+        rec = run([rr, "record", "-q", "-o", trace, "--progress-counter", "--timeslice", "20000", a.alarm], timeout=120)
+        if rec.returncode != 0:
+            fatal("recording counter_alarm failed (%d): %r" % (rec.returncode, rec.stderr[-500:]))
+        dump = run([rr, "dump", trace]).stdout.decode()
+        traps = re.findall(r"^event (\d+) tid \d+ progress trap after (\d+) counted branches rip (0x[0-9a-f]+)$", dump, re.M)
+        signal = re.search(r"^event (\d+) tid \d+ signal Alarm clock \(14\) asynchronous rip (0x[0-9a-f]+)$", dump, re.M)
+        if not traps or not signal:
+            fatal("expected a progress trap and an asynchronous SIGALRM in the dump, got %r" % dump[-1500:])
+        trap = [t for t in traps if int(t[0]) == int(signal.group(1)) - 1]
+        failures.expect(trap and trap[0][2] == signal.group(2),
+                        "the SIGALRM (event %s, rip %s) is not delivered at the progress trap just before it: %r"
+                        % (signal.group(1), signal.group(2), traps))
+        rep = run([rr, "replay", "-a", trace], timeout=120)
+        failures.expect(rep.returncode == 0 and rep.stdout == rec.stdout,
+                        "replay -a: expected exit 0 and %r, got %d, %r, %r"
+                        % (rec.stdout, rep.returncode, rep.stdout, rep.stderr[-300:]))
+
+        copy = os.path.join(tmp, "ticks")
+        shutil.copytree(trace, copy)
+        t = run([a.tamper, "ticks", copy, "1"])
+        m = re.match(r"tampered event (\d+) tid (\d+)", t.stdout.decode())
+        if t.returncode != 0 or not m:
+            fatal("fpu_tamper ticks failed: %r %r" % (t.stdout, t.stderr))
+        r = run([rr, "replay", "-a", copy], timeout=120)
+        lines = rr_lines(r.stderr)
+        want = ["replay diverged at event %s" % m.group(1), "progress counter's trap"]
+        failures.expect(r.returncode != 0 and len(lines) == 1 and all(w in lines[0] for w in want),
+                        "replay -a of a trace whose trap count was changed: expected one rr: line with %r, got %d, %r"
+                        % (want, r.returncode, r.stderr[-500:]))
+
+        for bad in (["--progress-counter", "--timeslice", "0"], ["--progress-counter", "--timeslice", "x"],
+                    ["--timeslice", "100"], ["--progress-counter", "--timeslice"]):
+            r = run([rr, "record", "-q", "-o", os.path.join(tmp, "bad")] + bad + [a.alarm], timeout=60)
+            lines = rr_lines(r.stderr)
+            failures.expect(r.returncode != 0 and len(lines) == 1 and not os.path.exists(os.path.join(tmp, "bad")),
+                            "rr record %s: expected one rr: line, a non-zero exit and no trace, got %d, %r"
+                            % (" ".join(bad), r.returncode, r.stderr[-300:]))
+
+        r = run([rr, "record", "-q", "-o", os.path.join(tmp, "plain"), a.pingpong], timeout=120)
+        lines = rr_lines(r.stderr)
+        failures.expect(r.returncode != 0 and len(lines) == 1 and "without --progress-counter" in lines[0],
+                        "counter_pingpong recorded without the counter: expected the one-line stop naming "
+                        "--progress-counter, got %d, %r" % (r.returncode, r.stderr[-500:]))
+    failures.report("progress counter traps are checked in replay; bad --timeslice values are refused")
+
+
+if __name__ == "__main__":
+    main()

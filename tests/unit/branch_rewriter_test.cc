@@ -1,0 +1,173 @@
+// The branch rewriter of the progress counter (core/branch_rewriter.h): what
+// it changes in sample code, and the rewritten code run in this process,
+// counting exactly its taken branches, keeping the flags and rcx, and
+// trapping at the armed count.
+#include "core/branch_rewriter.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include <cstring>
+#include <string>
+
+namespace rr {
+namespace {
+
+// int count_up(int n): counts eax from 1 to n and returns n + n (ecx holds n
+// throughout). Per loop turn below n two short branches are taken (the
+// second tests the flags of the cmp once more, after the first went through
+// a stub); at n the exit branch is taken: 2n - 1 taken branches.
+const uint8_t kLoop[] = {
+    0x31, 0xc0,        // 00 xor eax, eax
+    0x89, 0xf9,        // 02 mov ecx, edi
+    0x31, 0xd2,        // 04 xor edx, edx
+    0xff, 0xc0,        // 06 L: inc eax
+    0x39, 0xf8,        // 08 cmp eax, edi
+    0x7d, 0x06,        // 0a jge done (0x12)
+    0x7c, 0x02,        // 0c jl M (0x10)
+    0x0f, 0x0b,        // 0e ud2
+    0x7c, 0xf4,        // 10 M: jl L (0x06): the flags of the cmp, after a stub
+    0x01, 0xc8,        // 12 done: add eax, ecx
+    0xc3,              // 14 ret
+    0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc,  // 15 padding: three islands
+    0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc,
+};
+
+constexpr uint64_t kSlotsPage = 0x70002000;
+constexpr CounterSlots kSlots{kSlotsPage, kSlotsPage + 8};
+
+TEST(BranchRewriter, RetargetsShortBranchesThroughIslands) {
+  RewritePlan plan = plan_branch_rewrite(kLoop, sizeof kLoop, 0x401000, 0x300000, 1 << 20, kSlots);
+  EXPECT_EQ(plan.counted, 3u);
+  EXPECT_EQ(plan.uncovered, 0u);
+  ASSERT_EQ(plan.stubs.size(), 3 * kStubSize);
+  // Each short branch gets a new displacement byte and an island: a jmp
+  // rel32 to its stub in the padding after the ret. Backward branches are
+  // served first: the loop's jl L gets the first island and stub.
+  ASSERT_EQ(plan.patches.size(), 6u);
+  EXPECT_EQ(plan.patches[0].addr, 0x401015u);  // the island
+  EXPECT_EQ((uint8_t)plan.patches[0].bytes[0], 0xe9);
+  EXPECT_EQ(plan.patches[1].addr, 0x401011u);  // jl L's displacement
+  EXPECT_EQ((int8_t)plan.patches[1].bytes[0], 0x15 - 0x12);
+  int32_t rel;
+  memcpy(&rel, plan.patches[0].bytes.data() + 1, 4);
+  EXPECT_EQ(0x40101au + rel, 0x300000u);  // the first stub
+  memcpy(&rel, plan.stubs.data() + 39, 4);
+  EXPECT_EQ(0x300000u + 43 + rel, 0x401006u);  // which goes on to L
+  // The trap's signature ends at the stub's int3.
+  std::string sig = stub_trap_signature(kSlots);
+  EXPECT_EQ(plan.stubs.substr(kStubTrapOffset + 1 - sig.size(), sig.size()), sig);
+}
+
+TEST(BranchRewriter, BranchesToOneTargetShareAStubAndAnIsland) {
+  // 0: jne 0x0a; 2: jl 0x0a; 4: jg near 0x0a; 0a: ret; 0b: padding
+  const uint8_t code[] = {0x75, 0x08, 0x7c, 0x06, 0x0f, 0x8f, 0x00, 0x00, 0x00, 0x00, 0xc3,
+                          0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc};
+  RewritePlan plan = plan_branch_rewrite(code, sizeof code, 0x401000, 0x300000, 1 << 20, kSlots);
+  EXPECT_EQ(plan.counted, 3u);
+  EXPECT_EQ(plan.stubs.size(), kStubSize);
+  EXPECT_EQ(plan.patches.size(), 4u);  // three displacements, one island
+}
+
+TEST(BranchRewriter, NearBranchesGetANewDisplacement) {
+  // 0: cmp edi, 0; 3: jne near +0x10; 9: ret
+  const uint8_t code[] = {0x83, 0xff, 0x00, 0x0f, 0x85, 0x10, 0x00, 0x00, 0x00, 0xc3};
+  RewritePlan plan = plan_branch_rewrite(code, sizeof code, 0x500000, 0x400000, 1 << 20, kSlots);
+  ASSERT_EQ(plan.counted, 1u);
+  ASSERT_EQ(plan.patches.size(), 1u);
+  EXPECT_EQ(plan.patches[0].addr, 0x500005u);
+  int32_t rel;
+  memcpy(&rel, plan.patches[0].bytes.data(), 4);
+  EXPECT_EQ(0x500009 + (int64_t)rel, 0x400000);
+  // The stub jumps on to the original target, 0x500019.
+  memcpy(&rel, plan.stubs.data() + 39, 4);
+  EXPECT_EQ(0x400000 + 43 + (int64_t)rel, 0x500019);
+}
+
+TEST(BranchRewriter, LeavesWhatItCannotReachOrRead) {
+  // A short loop with no padding after an unconditional end: no island.
+  const uint8_t tight[] = {0xff, 0xc0, 0x39, 0xf8, 0x7c, 0xfa, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90};
+  RewritePlan plan = plan_branch_rewrite(tight, sizeof tight, 0x600000, 0x500000, 1 << 20, kSlots);
+  EXPECT_EQ(plan.counted, 0u);
+  EXPECT_EQ(plan.uncovered, 1u);
+  EXPECT_TRUE(plan.patches.empty());
+  // Bytes that do not decode (0x06 is invalid in 64-bit mode): a near jcc
+  // right after them may be a misreading of data and is left alone.
+  const uint8_t after_junk[] = {0x06, 0x0f, 0x85, 0x10, 0x00, 0x00, 0x00, 0xc3};
+  plan = plan_branch_rewrite(after_junk, sizeof after_junk, 0x600000, 0x500000, 1 << 20, kSlots);
+  EXPECT_EQ(plan.counted, 0u);
+  EXPECT_TRUE(plan.patches.empty());
+  // No room for stubs: candidates stay uncovered.
+  const uint8_t near[] = {0x0f, 0x85, 0x10, 0x00, 0x00, 0x00, 0xc3};
+  plan = plan_branch_rewrite(near, sizeof near, 0x600000, 0x500000, 0, kSlots);
+  EXPECT_EQ(plan.counted, 0u);
+  EXPECT_EQ(plan.uncovered, 1u);
+}
+
+// The rewritten sample, run here: mapped with its stubs and a counter page.
+class RunRewritten : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    page_ = mmap((void*)kSlotsPage, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                 -1, 0);
+    ASSERT_EQ(page_, (void*)kSlotsPage) << "the counter page's address is taken in the test process";
+    // Code and stubs in one mapping: the stubs 64 KiB after the code.
+    area_ = static_cast<uint8_t*>(
+        mmap(nullptr, 1 << 17, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    ASSERT_NE(area_, MAP_FAILED);
+    memcpy(area_, kLoop, sizeof kLoop);
+    uint64_t code = (uint64_t)area_, stubs = code + (1 << 16);
+    plan_ = plan_branch_rewrite(kLoop, sizeof kLoop, code, stubs, 1 << 16, kSlots);
+    ASSERT_EQ(plan_.counted, 3u);
+    memcpy((void*)stubs, plan_.stubs.data(), plan_.stubs.size());
+    for (const CodePatch& p : plan_.patches) memcpy((void*)p.addr, p.bytes.data(), p.bytes.size());
+    __builtin___clear_cache((char*)area_, (char*)area_ + (1 << 17));
+  }
+  void TearDown() override {
+    if (area_ && area_ != MAP_FAILED) munmap(area_, 1 << 17);
+    if (page_ == (void*)kSlotsPage) munmap(page_, 4096);
+  }
+  uint64_t& remaining() { return *reinterpret_cast<uint64_t*>(kSlotsPage); }
+  int call(int n) { return reinterpret_cast<int (*)(int)>(area_)(n); }
+
+  void* page_ = nullptr;
+  uint8_t* area_ = nullptr;
+  RewritePlan plan_;
+};
+
+TEST_F(RunRewritten, CountsEveryTakenBranchAndKeepsFlagsAndRcx) {
+  for (int n : {1, 2, 7, 1000}) {
+    remaining() = 0;  // disarmed: counts down from 2^64
+    EXPECT_EQ(call(n), 2 * n) << "n = " << n;
+    EXPECT_EQ(remaining(), (uint64_t)0 - (uint64_t)(2 * n - 1)) << "n = " << n;
+  }
+}
+
+uint64_t g_trap_rip = 0;
+int g_traps = 0;
+void on_trap(int, siginfo_t*, void* uc) {
+  ++g_traps;
+  g_trap_rip = (uint64_t)static_cast<ucontext_t*>(uc)->uc_mcontext.gregs[REG_RIP];
+}
+
+TEST_F(RunRewritten, TrapsAtTheArmedCount) {
+  struct sigaction sa = {}, old;
+  sa.sa_sigaction = on_trap;
+  sa.sa_flags = SA_SIGINFO;
+  ASSERT_EQ(sigaction(SIGTRAP, &sa, &old), 0);
+  g_traps = 0;
+  remaining() = 4;
+  // n = 5: 9 taken branches (jl M, jl L, jl M, jl L, ..., jge); the 4th is
+  // the second turn's jl L, whose stub is the first (backward branches first).
+  EXPECT_EQ(call(5), 10);
+  sigaction(SIGTRAP, &old, nullptr);
+  EXPECT_EQ(g_traps, 1);
+  uint64_t jl_l_stub = (uint64_t)area_ + (1 << 16);
+  EXPECT_EQ(g_trap_rip, jl_l_stub + kStubTrapOffset + 1);
+  EXPECT_EQ(remaining(), (uint64_t)0 - 5);  // went on counting after the trap
+}
+
+}  // namespace
+}  // namespace rr
