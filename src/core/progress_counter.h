@@ -21,9 +21,10 @@ namespace rr {
 
 class RemoteSyscalls;
 
-// Right after the rr page: below 2 GiB, so that stubs reach it with 32-bit
-// absolute addresses.
-constexpr uint64_t kCounterPageAddr = kRrPageAddr + kRrPageSize;
+// Near the rr page, below 2 GiB, so that stubs reach it with 32-bit
+// absolute addresses; not next to the rr scratch page, with which the kernel
+// would merge it into one mapping that is then neither the rr page's nor ours.
+constexpr uint64_t kCounterPageAddr = kRrPageAddr + 0x10000;
 constexpr CounterSlots kCounterSlots{kCounterPageAddr, kCounterPageAddr + 8};
 // The most stub bytes a process gets (64 KiB branches), placed just below
 // its executable.
