@@ -1,6 +1,7 @@
 """Helpers shared by the benchmarks of bench/."""
 import argparse
 import os
+import random
 import subprocess
 import sys
 import time
@@ -38,3 +39,14 @@ def build_and_record(rr, tmp, source, args=(), flags=("-O1", "-g")):
     trace = os.path.join(tmp, "trace")
     timed([rr, "record", "-q", "-o", trace, prog, *args])
     return trace
+
+
+def random_blob(path, mib, seed):
+    """Writes `mib` MiB of pseudo-random bytes (one random MiB, rotated per
+    MiB) to `path`; returns the generator, for more inputs from the same seed."""
+    rnd = random.Random(seed)
+    chunk = bytes(rnd.getrandbits(8) for _ in range(1 << 20))
+    with open(path, "wb") as f:
+        for i in range(mib):
+            f.write(chunk[i:] + chunk[:i])
+    return rnd

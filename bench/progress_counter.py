@@ -20,7 +20,6 @@ counter records use that timeslice.
 Usage: bench/progress_counter.py [--rr build/rr] [--runs 3] [--timeslice N]
 """
 import os
-import random
 import shutil
 import statistics
 import subprocess
@@ -28,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from common import HERE, arguments
+from common import HERE, arguments, random_blob
 
 
 def timed(argv):
@@ -47,11 +46,7 @@ def workloads(tmp):
     branchy = os.path.join(tmp, "branchy")
     subprocess.run(["cc", "-O2", "-o", branchy, os.path.join(HERE, "programs", "branchy.c")], check=True)
     blob = os.path.join(tmp, "blob.bin")
-    rnd = random.Random(17)
-    chunk = bytes(rnd.getrandbits(8) for _ in range(1 << 20))
-    with open(blob, "wb") as f:
-        for i in range(64):
-            f.write(chunk[i:] + chunk[:i])
+    random_blob(blob, 64, 17)
     small = os.path.join(tmp, "small.bin")
     with open(blob, "rb") as f, open(small, "wb") as g:
         g.write(f.read(16 << 20))

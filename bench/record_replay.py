@@ -15,12 +15,13 @@ Usage: bench/record_replay.py [--rr build/rr] [--base OLD/rr] [--runs 5] [--out 
 """
 import argparse
 import os
-import random
 import shutil
 import statistics
 import subprocess
 import tempfile
 import time
+
+from common import random_blob
 
 
 def timed(argv, stdin=None):
@@ -35,11 +36,7 @@ def timed(argv, stdin=None):
 
 def make_inputs(d):
     blob = os.path.join(d, "blob.bin")
-    rnd = random.Random(7)
-    chunk = bytes(rnd.getrandbits(8) for _ in range(1 << 20))
-    with open(blob, "wb") as f:
-        for i in range(200):
-            f.write(chunk[i:] + chunk[:i])
+    rnd = random_blob(blob, 200, 7)
     lines = os.path.join(d, "lines.txt")
     with open(lines, "w") as f:
         for _ in range(1_000_000):
