@@ -170,10 +170,11 @@ std::string refused_clone(const SyscallArgs& c, SyscallMemReader& mem, pid_t) {
   if (!clone_flags(c, mem, &flags)) return {};  // the call fails with EFAULT
   if (kernel_refuses_clone(flags)) return {};
   std::string name = c.nr == SYS_clone3 ? "clone3" : "clone";
-  // The child would run unseen by the recorder, and replay could not make it.
-  if (flags & CLONE_UNTRACED) return name + " of a child the recorder cannot trace (CLONE_UNTRACED) is not supported yet";
-  if ((flags & CLONE_VM) && !(flags & (CLONE_THREAD | CLONE_VFORK)))
-    return name + " of a process sharing its parent's memory (CLONE_VM without CLONE_THREAD or CLONE_VFORK) is not supported yet";
+  // CLONE_UNTRACED keeps the child from rr: the recorder takes the flag out
+  // of clone's register argument for the call (and puts it back), which it
+  // cannot do in clone3's argument struct.
+  if ((flags & CLONE_UNTRACED) && c.nr == SYS_clone3)
+    return "clone3 of a child the recorder cannot trace (CLONE_UNTRACED) is not supported yet";
   if (!(flags & CLONE_THREAD) && (flags & CSIGNAL) != SIGCHLD && (flags & CSIGNAL) != 0)
     return name + " with an exit signal other than SIGCHLD is not supported yet";
   return {};

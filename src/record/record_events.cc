@@ -164,7 +164,18 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
   // the rest waits until the tracer resumes it, maybe with other registers.
   bool shown = rt.traced.entry_shown;
   rt.entry_recorded = shown;
-  if (rt.traced.by.value && rt.traced.syscalls && !shown) {
+  if (shown && rt.traced.skip_entry) {
+    // A tracer's PTRACE_SYSEMU stopped it here: the kernel runs nothing
+    // (an invalid number leaves rax as the tracer set it).
+    rt.traced.skip_entry = false;
+    rt.skipped_by_tracer = true;
+    Registers r = rt.entry_regs;
+    r.set_syscallno(-1);
+    t.set_regs(r);
+    return resume_running(rt);
+  }
+  if (rt.traced.by.value && (rt.traced.syscalls || rt.traced.sysemu) && !shown) {
+    rt.traced.skip_entry = rt.traced.sysemu;
     rt.new_child = {};
     rt.new_child_ns_tids.clear();
     RR_TRY(record_entry(rt));
@@ -194,6 +205,14 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
     TaskMemReader reader(t);
     std::string refused = refused_at_entry(syscall_args(nr, entry_regs_), reader, t.tid());
     if (!refused.empty()) return make_error(ErrorKind::Unsupported, refused + where);
+  }
+  if (nr == SYS_clone && (entry_regs_.arg(0) & CLONE_UNTRACED)) {
+    // The child must be traced like any other (LeakSanitizer's helper asks
+    // for an untraced one): the kernel runs the call without the flag, and
+    // both parent and child get the program's registers back.
+    Registers r = entry_regs_;
+    r.set_arg(0, r.arg(0) & ~(uint64_t)CLONE_UNTRACED);
+    t.set_regs(r);
   }
   if (nr == SYS_ptrace) {
     RR_TRY(emulate_ptrace(rt));
@@ -242,6 +261,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   restore_moved_filter(rt);
   const Registers& entry_regs_ = rt.entry_regs;
   int64_t nr = entry_regs_.syscallno();
+  if (rt.skipped_by_tracer) return on_skipped_exit(rt);
   if (rt.answered) {
     // The recorder's answer, in place of the invalid number's ENOSYS.
     Registers answered = t.regs();
@@ -249,6 +269,11 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     answered.set_syscallno(nr);
     t.set_regs(answered);
     rt.answered.reset();
+  }
+  if (nr == SYS_clone && (entry_regs_.arg(0) & CLONE_UNTRACED)) {
+    Registers back = t.regs();
+    back.set_arg(0, entry_regs_.arg(0));
+    t.set_regs(back);
   }
   Registers regs = t.regs();
   rt.in_syscall = false;
@@ -352,6 +377,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   }
   if (rt.ptrace_effect.tracee.value) {
     sc.setPtraceTracee(rt.ptrace_effect.tracee.value);
+    sc.setTraceeStep(rt.ptrace_effect.step);
     if (rt.ptrace_effect.regs) regs_to_capnp(*rt.ptrace_effect.regs, sc.initTraceeRegs());
     if (!rt.ptrace_effect.xsave.empty()) sc.setTraceeXsave(capnp_bytes(rt.ptrace_effect.xsave));
     auto writes = sc.initTraceeWrites(rt.ptrace_effect.writes.size());
@@ -385,12 +411,8 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     rt.injected[SIGTRAP] = si;
     syscall(SYS_tgkill, rt.live_tgid(), rt.tid(), SIGTRAP);
   }
-  if (rt.traced.by.value && rt.traced.syscalls) {
-    bool good = rt.traced.options & PTRACE_O_TRACESYSGOOD;
-    int code = good ? (SIGTRAP | 0x80) : SIGTRAP;
-    return enter_tracer_stop(rt, RecordTask::Traced::Stop::SyscallExit, (code << 8) | 0x7f,
-                             siginfo_for_trap(code, t.tid()));
-  }
+  RR_ASSIGN_OR_RETURN(bool stopped, syscall_exit_stop(rt));
+  if (stopped) return {};
   // A new process or thread waits for its parent's next turn, as the
   // kernel usually lets the parent go on first.
   bool slice_over = slice_events_ >= kSliceEvents && desc->policy != ReplayPolicy::Clone;
@@ -399,6 +421,47 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     running_ = nullptr;
     return {};
   }
+  return resume_running(rt);
+}
+
+Result<bool> RecordSession::syscall_exit_stop(RecordTask& rt) {
+  if (!rt.traced.by.value || !rt.traced.syscalls) return false;
+  bool good = rt.traced.options & PTRACE_O_TRACESYSGOOD;
+  int code = good ? (SIGTRAP | 0x80) : SIGTRAP;
+  RR_TRY(enter_tracer_stop(rt, RecordTask::Traced::Stop::SyscallExit, (code << 8) | 0x7f,
+                           siginfo_for_trap(code, rt.tid())));
+  return true;
+}
+
+Status RecordSession::on_skipped_exit(RecordTask& rt) {
+  Task& t = *rt.task;
+  rt.skipped_by_tracer = false;
+  rt.in_syscall = false;
+  rt.traced.entry_shown = false;
+  // The kernel saw an invalid number; the tracer's view keeps the call's.
+  int64_t nr = rt.entry_regs.syscallno();
+  Registers regs = t.regs();
+  regs.set_syscallno(nr);
+  t.set_regs(regs);
+  capnp::MallocMessageBuilder msg;
+  auto frame = msg.initRoot<trace::Frame>();
+  frame.setEvent(next_event_);
+  frame.setTid(rt.frame_tid().value);
+  auto sc = frame.initSyscall();
+  sc.setNumber(nr);
+  regs_to_capnp(rt.entry_regs, sc.initEntryRegs());
+  sc.setResult(regs.syscall_result());
+  sc.setSkippedByTracer(true);
+  regs_to_capnp(regs, sc.initExitRegs());
+  frame.setFpuDigest(fpu_digest(t));
+  rt.last_event_regs = regs;
+  rt.restart_undecided = false;
+  RR_TRY(finish_frame(msg));
+  inject_held_signals(rt);
+  RR_ASSIGN_OR_RETURN(bool stopped, syscall_exit_stop(rt));
+  if (stopped) return {};
+  rt.traced.step = rt.traced.step_after_skip;
+  rt.traced.step_after_skip = false;
   return resume_running(rt);
 }
 

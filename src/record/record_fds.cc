@@ -79,10 +79,14 @@ Status RecordSession::record_self_mem_write(RecordTask& rt, const SyscallDesc& d
   RecordTask* target = other ? find_task(RecordedTid{owner}) : nullptr;
   if (other && !target)
     return make_error(ErrorKind::Unsupported, "writing through /proc/PID/mem into a process that has ended");
+  // The bytes land in one run from the offset, however many buffers the
+  // call gathered them from. pwritev2 at offset -1 writes at the position.
   uint64_t offset = 0;
-  if (call.nr == SYS_pwrite64) {
+  bool positioned = call.nr == SYS_pwrite64 || call.nr == SYS_pwritev ||
+                    (call.nr == SYS_pwritev2 && (int64_t)call.arg[3] != -1);
+  if (positioned) {
     offset = call.arg[3];
-  } else if (call.nr == SYS_write) {
+  } else if (call.nr == SYS_write || call.nr == SYS_writev || call.nr == SYS_pwritev2) {
     int64_t pos = tracee_fd_pos(*rt.task, fd);
     if (pos < 0) return make_error("cannot read the position of /proc/PID/mem after a write to it");
     offset = (uint64_t)pos - (uint64_t)call.ret;

@@ -14,6 +14,9 @@
 //  - the tracer's wait4 and waitid are answered here when such a stop is
 //    waiting for them; otherwise they go to the kernel, and the SIGCHLD the
 //    kernel would send the tracer at each stop ends a wait that blocks.
+//  - PTRACE_SINGLESTEP makes the tracee's next run one instruction, in the
+//    recording and (SyscallEvent.traceeStep) in replay; PTRACE_SYSEMU
+//    skips the next syscall the tracee enters (SyscallEvent.skippedByTracer).
 // What is not followed yet stops recording with a message naming it.
 #include <cerrno>
 #include <chrono>
@@ -56,11 +59,10 @@ pid_t parent_of(pid_t tid) {
   return at == std::string::npos ? 0 : (pid_t)strtol(text.value().c_str() + at + 6, nullptr, 10);
 }
 
-// Options this tracer emulation follows; the vfork-done and seccomp events
-// are not followed yet.
+// Options this tracer emulation follows; the seccomp event is not followed yet.
 constexpr uint64_t kFollowedOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC |
                                       PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-                                      PTRACE_O_TRACECLONE;
+                                      PTRACE_O_TRACECLONE | PTRACE_O_TRACEVFORKDONE;
 constexpr uint64_t kAllOptions = kFollowedOptions | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
                                  PTRACE_O_TRACEVFORKDONE | PTRACE_O_TRACESECCOMP | PTRACE_O_SUSPEND_SECCOMP;
 
@@ -95,6 +97,47 @@ void RecordSession::kick_blocked_waiter(RecordTask& tracer) {
   if (!(try_proc_sigset(tracer.tid(), "SigBlk").value_or(0) & (1ull << (SIGCHLD - 1)))) return;
   tracer.kicked = true;
   syscall(SYS_tgkill, tracer.live_tgid(), tracer.tid(), SIGSTOP);
+}
+
+Status RecordSession::single_step(RecordTask& rt, RecordTask& o, bool sysemu, int sig) {
+  std::string where = " (event " + std::to_string(next_event_) + ", tid " + std::to_string(rt.tid()) + ")";
+  auto refuse = [&](const std::string& what) {
+    return make_error(ErrorKind::Unsupported, std::string(sysemu ? "PTRACE_SYSEMU_SINGLESTEP" : "PTRACE_SINGLESTEP") +
+                                                  " " + what + " is not supported yet" + where);
+  };
+  // A step from a stop inside a syscall (its entry or exit, a fork or exec
+  // event) ends the call first; the kernel's report of such a step differs
+  // from a step of user code, and is not followed.
+  // Only SYSEMU_SINGLESTEP from the entry of a call PTRACE_SYSEMU skips is
+  // followed: the call is skipped, and the step is of the instruction after it.
+  bool in_user_code = o.traced.stop == Stop::Signal ||
+                      (o.traced.stop == Stop::Event && o.traced.real.ptrace_event() == PTRACE_EVENT_STOP && !o.in_syscall);
+  bool skipped_entry = sysemu && o.traced.stop == Stop::SyscallEntry && o.traced.skip_entry;
+  if (!in_user_code && !skipped_entry) return refuse("from a stop inside a syscall or at a ptrace event");
+  // Delivering a signal with the step stops at its handler's first
+  // instruction: not followed.
+  if (sig) return refuse("with a signal to deliver");
+  Task& ot = *o.task;
+  uint8_t code[3] = {};
+  uint64_t ip = ot.regs().ip().as_int();  // after a skipped call's entry: the instruction after it
+  ot.read_mem(RemotePtr<>(ip), code, 3);  // a short read leaves zeros: a fault is stepped like any instruction
+  bool syscall_insn = (code[0] == 0x0f && (code[1] == 0x05 || code[1] == 0x34)) || (code[0] == 0xcd && code[1] == 0x80);
+  if (syscall_insn && sysemu && code[1] == 0x05) {
+    // SYSEMU_SINGLESTEP at a syscall: the kernel stops at its entry and
+    // skips it, and reports no step after it.
+    return resume_tracee(rt, o, false, 0, true);
+  }
+  // A step over a syscall would run it with no entry stop for the recorder,
+  // and one over rdtsc or rdtscp would not trap for it.
+  if (syscall_insn) return refuse("over a syscall instruction");
+  if ((code[0] == 0x0f && code[1] == 0x31) || (code[0] == 0x0f && code[1] == 0x01 && code[2] == 0xf9))
+    return refuse("over rdtsc or rdtscp");
+  RR_TRY(resume_tracee(rt, o, false, 0, sysemu));
+  // A skipped call's exit comes first (RecordSession::on_skipped_exit).
+  (skipped_entry ? o.traced.step_after_skip : o.traced.step) = true;
+  rt.ptrace_effect.tracee = o.recorded();
+  rt.ptrace_effect.step = true;
+  return {};
 }
 
 bool RecordSession::traces_any(RecordedTid tgid) const {
@@ -188,8 +231,11 @@ Result<bool> RecordSession::tracer_sees_signal(RecordTask& rt, int sig, const si
   return true;
 }
 
-Status RecordSession::resume_tracee(RecordTask& tracer, RecordTask& t, bool syscalls, int sig) {
+Status RecordSession::resume_tracee(RecordTask& tracer, RecordTask& t, bool syscalls, int sig, bool sysemu) {
   t.traced.syscalls = syscalls;
+  t.traced.sysemu = sysemu;
+  t.traced.step = false;
+  t.traced.step_after_skip = false;
   // The tracer may have changed its registers: they are where it goes on from.
   t.last_event_regs = t.task->regs();
   Stop kind = t.traced.stop;
@@ -787,10 +833,18 @@ Status RecordSession::emulate_ptrace(RecordTask& rt) {
       return answer((int64_t)size);
     }
     case PTRACE_SINGLESTEP:
-      return unsupported("PTRACE_SINGLESTEP by a tracer inside the recording");
-    case PTRACE_SYSEMU:
-    case PTRACE_SYSEMU_SINGLESTEP:
-      return unsupported("PTRACE_SYSEMU by a tracer inside the recording");
+    case PTRACE_SYSEMU_SINGLESTEP: {
+      int sig = (int)data;
+      if (sig < 0 || sig > 64) return answer(-EIO);
+      RR_TRY(single_step(rt, *o, req == PTRACE_SYSEMU_SINGLESTEP, sig));
+      return answer(0);
+    }
+    case PTRACE_SYSEMU: {
+      int sig = (int)data;
+      if (sig < 0 || sig > 64) return answer(-EIO);
+      RR_TRY(resume_tracee(rt, *o, false, sig, true));
+      return answer(0);
+    }
     case PTRACE_LISTEN:
       // Stays stopped with its process, its tracer free to wait for what
       // ends the stop: a SIGCONT makes it go on (continue_group_stops) and

@@ -71,7 +71,7 @@ uint64_t thread_cpu_ns(pid_t tgid, pid_t tid) {
 namespace {
 
 // Recording also stops at every exec (replay rebuilds images instead).
-constexpr long kPtraceOptions = kTraceeOptions | PTRACE_O_TRACEEXEC;
+constexpr long kPtraceOptions = kTraceeOptions | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEVFORKDONE;
 
 
 // waitpid for any tracee, giving up after `timeout`. SIGCHLD is blocked in
@@ -379,10 +379,14 @@ Result<int> RecordSession::run() {
         running_ = next;
         last_scheduled_ = next->recorded();
         slice_events_ = 0;
-        if (next->state == RecordTask::State::Unprocessed)
+        if (next->state == RecordTask::State::Unprocessed) {
           RR_TRY(handle_stop(*next));
-        else
+        } else {
           RR_TRY(resume_running(*next));
+          // Resumed inside a syscall (from a tracer's stop there, a vfork
+          // parent's event): it may block in it, and the others run then.
+          if (running_ == next && next->in_syscall) RR_TRY(settle_syscall(*next));
+        }
         continue;
       }
     }
@@ -564,7 +568,10 @@ Status RecordSession::resume_running(RecordTask& t) {
   arm_for_stretch(t);
   int sig = t.deliver_sig;
   t.deliver_sig = 0;
-  t.task->try_resume(ResumeHow::Syscall, sig);  // a dying task reports its end next
+  // A tracer inside the recording asked for one instruction (record_ptrace.cc).
+  ResumeHow how = t.traced.step ? ResumeHow::SingleStep : ResumeHow::Syscall;
+  t.traced.step = false;
+  t.task->try_resume(how, sig);  // a dying task reports its end next
   return {};
 }
 
@@ -604,6 +611,15 @@ Status RecordSession::handle_stop(RecordTask& t) {
     case PTRACE_EVENT_CLONE:
       return on_new_task(t, event);
     case PTRACE_EVENT_VFORK_DONE:
+      if (t.traced.by.value && (t.traced.options & PTRACE_O_TRACEVFORKDONE)) {
+        // Its tracer sees the stop, inside the call: the entry is an event.
+        if (!t.entry_recorded) RR_TRY(record_entry(t));
+        if (echo_writer_ == &t) echo_writer_ = nullptr;
+        t.traced.event_msg = t.task->event_msg();
+        return enter_tracer_stop(t, RecordTask::Traced::Stop::Event,
+                                 (PTRACE_EVENT_VFORK_DONE << 16) | (SIGTRAP << 8) | 0x7f,
+                                 siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_VFORK_DONE << 8), t.tid()));
+      }
       RR_TRY(resume_running(t));
       return settle_syscall(t);
     default:
@@ -810,6 +826,12 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
     c.pending = cst;
     c.state = RecordTask::State::Unprocessed;
   } else {
+    if (call.nr == SYS_clone && (call.arg[0] & CLONE_UNTRACED)) {
+      // The kernel ran the call without CLONE_UNTRACED (on_syscall_entry).
+      Registers cr = c.task->regs();
+      cr.set_arg(0, call.arg[0]);
+      c.task->set_regs(cr);
+    }
     c.last_event_regs = c.task->regs();
     c.state = RecordTask::State::Ready;
   }

@@ -135,7 +135,15 @@ struct RecordTask : SessionTask {
     bool kernel_child = false;      // a process whose parent is its tracer: the kernel
                                     // reports its end to the tracer's waits
     uint64_t debug_regs[8] = {};    // as its tracer set them (none enabled: DR7 enabling one is refused)
+    bool step = false;              // resumed for one instruction (PTRACE_SINGLESTEP): its next run is a step
+    bool sysemu = false;            // resumed with PTRACE_SYSEMU(_SINGLESTEP): its next syscall entry
+                                    // stops for the tracer, and the kernel does not run the call
+    bool skip_entry = false;        // held at an entry reached that way: the call is skipped when it goes on
+    bool step_after_skip = false;   // resumed from there with SYSEMU_SINGLESTEP: a step follows the skipped call
   } traced;
+  // Its current syscall is one a tracer's PTRACE_SYSEMU skipped: the kernel
+  // ran it as an invalid number, which leaves rax as the tracer set it.
+  bool skipped_by_tracer = false;
   // rr sent it a SIGSTOP to end a wait of a tracer that blocks SIGCHLD (the
   // SIGCHLD of its tracee's stop would not): not the program's, not delivered.
   bool kicked = false;
@@ -151,6 +159,7 @@ struct RecordTask : SessionTask {
     std::optional<Registers> regs;
     std::vector<std::pair<uint64_t, std::string>> writes;
     std::string xsave;
+    bool step = false;  // the call resumed the tracee for one instruction
   } ptrace_effect;
   // The progress counter (record/record_progress.cc): the event number at
   // which it was last armed for this thread (the start of its stretch), the
@@ -229,8 +238,18 @@ class RecordSession : public Session<RecordTask> {
   // Holds `t` in a stop its tracer sees, with wait status `status`; the
   // tracer gets its SIGCHLD.
   Status enter_tracer_stop(RecordTask& t, RecordTask::Traced::Stop kind, int status, const siginfo_t& si);
-  // The tracer resumes `t` from its stop (CONT, SYSCALL, DETACH...).
-  Status resume_tracee(RecordTask& tracer, RecordTask& t, bool syscalls, int sig);
+  // The tracer resumes `t` from its stop (CONT, SYSCALL, DETACH...); with
+  // `sysemu`, its next syscall entry stops and the call is skipped.
+  Status resume_tracee(RecordTask& tracer, RecordTask& t, bool syscalls, int sig, bool sysemu = false);
+  // PTRACE_SINGLESTEP and SYSEMU_SINGLESTEP from tracer `rt` of stopped
+  // tracee `o`: the tracee's next run is one instruction (or, for
+  // SYSEMU_SINGLESTEP at a syscall instruction, up to that call's entry).
+  Status single_step(RecordTask& rt, RecordTask& o, bool sysemu, int sig);
+  // The exit of a call a tracer's PTRACE_SYSEMU skipped.
+  Status on_skipped_exit(RecordTask& rt);
+  // After a syscall's exit event: its tracer's syscall-exit stop, when it
+  // asked for one (true: `rt` is held for it).
+  Result<bool> syscall_exit_stop(RecordTask& rt);
   // Tracees whose tracer process `tgid` ended are let go.
   void tracer_ended(RecordedTid tgid);
   // A traced task's clone, fork or vfork made `child` with its tracer's

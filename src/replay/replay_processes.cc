@@ -237,7 +237,9 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, Reco
   // A new PID namespace is made again: its tasks get their recorded tids there.
   const uint64_t kNamespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWNET |
                                CLONE_NEWCGROUP | CLONE_NEWTIME;
-  uint64_t run_flags = flags & ~(uint64_t)(CLONE_PIDFD | kNamespaces);
+  // CLONE_UNTRACED was not in the recording's call either (the recorder
+  // takes it out).
+  uint64_t run_flags = flags & ~(uint64_t)(CLONE_PIDFD | CLONE_UNTRACED | kNamespaces);
   bool vfork = (flags & CLONE_VFORK) && !(flags & CLONE_THREAD);
   if (vfork && !keep_vfork) {
     run_flags &= ~(uint64_t)(CLONE_VFORK | CLONE_VM);
@@ -321,6 +323,9 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, Reco
     c.write_val(RemotePtr<int32_t>(ctid), child->ns_tids.empty() ? recorded_child.value : child->ns_tids.back());
   if (!saved_scratch.empty() && !(run_flags & CLONE_VM)) c.write_mem(RemotePtr<>(kRrScratch), saved_scratch.data(), saved_scratch.size());
   child->filtered = rt.filtered;
+  bool shares_vm = (flags & CLONE_VM) && !(flags & (CLONE_THREAD | CLONE_VFORK));
+  child->shares_memory = shares_vm || ((flags & CLONE_THREAD) && rt.shares_memory);
+  if (shares_vm) rt.shares_memory = true;
   add_clone(rt, std::move(child), flags);
   return {};
 }
@@ -353,7 +358,10 @@ Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace:
   exec_applied_ = rt.tgid;  // an execve keeps the process id, from any of its threads
   if (rt.recorded() != rt.tgid) RR_TRY(exec_from_thread(rt));
   retire_other_threads(rt);
-  if (rt.vfork_parent.value) RR_TRY(detach_vfork_child(rt));
+  // A process sharing its memory with another gets its new image in a
+  // fresh process: rebuilding it in place would unmap the other's memory.
+  if (rt.vfork_parent.value || rt.shares_memory) RR_TRY(detach_vfork_child(rt));
+  rt.shares_memory = false;
   Task& t = *rt.task;
   ExecKept kept = kept_by_exec(t);
   uint64_t ignored = kept.ignored, blocked = kept.blocked;

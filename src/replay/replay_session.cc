@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/rseq.h>
 #include <sys/stat.h>
+#include <linux/kcmp.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -160,11 +161,11 @@ bool ReplaySession::can_checkpoint() const { return at_rest(); }
 
 bool ReplaySession::at_rest() const {
   if (tasks_.empty() || has_zombies() || current_event_ < 1) return false;
-  if (!pid_namespace_refusal().empty() || !ending_inits_.empty()) return false;
+  if (!pid_namespace_refusal().empty() || !ending_inits_.empty() || processes_share_memory()) return false;
   std::map<RecordedTid, const FdTable*> tables;  // by process
   for (const auto& [tid, rt] : tasks_) {
     if (!rt->task->alive() || rt->exiting || rt->end_seen || rt->in_exec || rt->in_vfork || rt->vfork_parent.value ||
-        rt->pending_sig != 0 || rt->queued_sig != 0 || rt->where == ReplayTask::Where::CloneDone)
+        rt->pending_sig != 0 || rt->queued_sig != 0 || rt->step_next || rt->where == ReplayTask::Where::CloneDone)
       return false;
     if (!find_task(rt->tgid)) return false;  // its leader has ended
     auto [it, fresh] = tables.emplace(rt->tgid, rt->fds.get());
@@ -173,8 +174,21 @@ bool ReplaySession::at_rest() const {
   return true;
 }
 
+bool ReplaySession::processes_share_memory() const {
+  std::vector<pid_t> live;  // a live thread of each process that has shared its memory
+  std::set<RecordedTid> seen;
+  for (const auto& [tid, rt] : tasks_)
+    if (rt->shares_memory && rt->task->alive() && seen.insert(rt->tgid).second) live.push_back(rt->task->tid());
+  for (size_t i = 0; i < live.size(); ++i)
+    for (size_t j = i + 1; j < live.size(); ++j) {
+      long same = syscall(SYS_kcmp, live[i], live[j], KCMP_VM, 0, 0);
+      if (same <= 0) return true;  // the same memory (or no way to tell)
+    }
+  return false;
+}
+
 bool ReplaySession::shares_between_processes() const {
-  if (maps_segment(0)) return true;
+  if (maps_segment(0) || processes_share_memory()) return true;
   std::map<RecordedTid, const FdTable*> tables;  // by process
   for (const auto& [tid, rt] : tasks_) tables.emplace(rt->tgid, rt->fds.get());
   std::set<const FdTable*> distinct;
@@ -434,6 +448,12 @@ Status ReplaySession::apply_exec(trace::Frame::Reader f, trace::ExecImage::Reade
 
 std::optional<WaitStatus> ReplaySession::resume_and_wait(ReplayTask& rt, ResumeHow how) {
   Task& t = *rt.task;
+  // One instruction a tracer inside the recording stepped: no debugger
+  // stops inside it.
+  if (rt.step_next && how == ResumeHow::Sysemu) {
+    rt.step_next = false;
+    how = ResumeHow::SysemuSingleStep;
+  }
   bool stretch = debugger_stops_ && how == ResumeHow::Sysemu;
   if (stretch && inside_ && inside_->reached) return inside_->reached;
   if (stretch && inside_ && inside_->tid.value) {

@@ -77,6 +77,13 @@ struct ReplayTask : SessionTask {
   // so a failed call replay would run again is emulated instead. Children
   // inherit it, exec keeps it.
   bool filtered = false;
+  // A tracer inside the recording single-stepped it (SyscallEvent.traceeStep):
+  // its next stretch of user code is one instruction.
+  bool step_next = false;
+  // It was made by, or made, a process sharing its memory (CLONE_VM without
+  // CLONE_THREAD or CLONE_VFORK: LeakSanitizer's helper), or is a thread of
+  // one: an exec builds its new image in a fresh process, not in place.
+  bool shares_memory = false;
   // PID namespaces the program made (a checkpoint or an in-memory copy
   // cannot rebuild them yet): the task's tids in those below replay's own,
   // outermost first, its own last (empty: it lives in replay's), and
@@ -366,6 +373,9 @@ class ReplaySession : public Session<ReplayTask> {
   bool maps_shared_memory(const ReplayTask& leader) const;
   // can_checkpoint(): nothing is under way.
   bool at_rest() const;
+  // Whether two processes of the replay share their memory now (neither a
+  // checkpoint nor a copy can rebuild that yet).
+  bool processes_share_memory() const;
   // Whether processes share something a fork of each would not keep apart
   // or together: an fd table, memory mapped shared (not a read-only trace
   // copy), or an attached System V segment (clone() refuses then).

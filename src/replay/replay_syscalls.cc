@@ -190,6 +190,7 @@ Status ReplaySession::apply_tracer_changes(trace::Frame::Reader f, trace::Syscal
   Task& t = *tracee->task;
   if (sc.hasTraceeRegs()) t.set_regs(regs_from_capnp(sc.getTraceeRegs()));
   if (sc.getTraceeXsave().size()) t.set_xsave(data_string(sc.getTraceeXsave()));
+  if (sc.getTraceeStep()) tracee->step_next = true;
   for (auto w : sc.getTraceeWrites()) {
     auto d = w.getData();
     t.write_mem(RemotePtr<>(w.getAddr()), d.begin(), d.size());
@@ -227,6 +228,17 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
   if (pause_) {
     rt.where = where;
     return {};
+  }
+  if (sc.getSkippedByTracer()) {
+    // Its tracer's PTRACE_SYSEMU: the kernel ran nothing, and rax holds
+    // what the tracer left there. No outputs, no descriptor changes.
+    if (where != ReplayTask::Where::AtEntry)
+      return make_error(ErrorKind::Corrupt, "trace is corrupt: event " + std::to_string(f.getEvent()) +
+                                                " skips a call whose entry no tracer saw");
+    ++counters_.emulated;
+    finish_emulated(*rt.task, sc);
+    return check_regs(f, *rt.task, ("after " + syscall_name(nr) + " skipped by its tracer").c_str(),
+                      regs_from_capnp(sc.getExitRegs()));
   }
   const SyscallDesc* desc = syscall_desc(nr);
   if (!desc) return divergence(f, "the trace holds syscall " + syscall_name(nr) + ", unknown to this rr");

@@ -188,6 +188,13 @@ struct SyscallEvent {
                               # memory (POKEDATA, POKETEXT, a write to its /proc/PID/mem)
   traceeXsave @18 :Data;      # with ptraceTracee: its XSAVE area after the call, when the call
                               # set its FPU registers (SETFPREGS, SETREGSET); empty otherwise
+  traceeStep @19 :Bool;       # format 1.11 on, with ptraceTracee: the call resumed the tracee
+                              # for one instruction (PTRACE_SINGLESTEP, or SYSEMU_SINGLESTEP
+                              # away from a syscall): its next stretch of user code is one step
+  skippedByTracer @20 :Bool;  # format 1.11 on: the call's entry stopped for a tracer inside the
+                              # recording that resumed it with PTRACE_SYSEMU: the kernel did not
+                              # run it, `result` is what the tracer left in rax, and it has no
+                              # outputs
 }
 
 # A change a syscall (write, pwrite64, ftruncate, fallocate...) made to a file

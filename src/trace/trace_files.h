@@ -33,7 +33,9 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // (ptrace between tracees)
 // 1.10: ExecImage.progressCounter and Frame.progress (the software progress
 // counter, rr record --progress-counter)
-constexpr uint32_t kTraceFormatMinor = 10;
+// 1.11: SyscallEvent.traceeStep and skippedByTracer (tracers inside the
+// recording that single-step or emulate syscalls)
+constexpr uint32_t kTraceFormatMinor = 11;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();

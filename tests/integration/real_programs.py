@@ -85,21 +85,36 @@ cat $d/job1 $d/job2 $d/job3; rm -r $d
 echo "x=$(( $(echo 6) * 7 ))"
 """
 
-# An AddressSanitizer build (leak checking off: its helper traces the
-# program, which is another issue's); with an argument it overflows a heap
-# block, and ASan's report and exit status must come back in replay.
+# An AddressSanitizer build; with "overflow" it overflows a heap block, with
+# "leak" it loses one, and ASan's report and exit status must come back in
+# replay. Its leak check at exit (on by default) runs a helper process that
+# shares the program's memory and ptraces its threads.
 ASAN_PROGRAM = r"""
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+static void *volatile kept;
 int main(int argc, char **argv) {
     char *p = malloc(64);
     strcpy(p, "asan under rr");
     printf("%s %zu\n", p, strlen(p));
     free(p);
-    if (argc > 1) { char *q = malloc(8); q[8] = 1; free(q); }
+    if (argc > 1 && !strcmp(argv[1], "overflow")) { char *q = malloc(8); q[8] = 1; free(q); }
+    if (argc > 1 && !strcmp(argv[1], "leak")) { kept = malloc(4000); kept = 0; }
     return 0;
 }
+"""
+
+# A program gdb runs inside the recording: a breakpoint, steps, and the
+# crash's backtrace.
+CRASH_PROGRAM = r"""
+#include <stdio.h>
+static int depth(int n) {
+    int x = n * 2;
+    if (n == 0) { int *volatile p = 0; return *p + x; }
+    return depth(n - 1) + x;
+}
+int main(void) { puts("about to crash"); fflush(stdout); return depth(3); }
 """
 
 PERL_SNIPPET = r"""
@@ -216,6 +231,8 @@ def make_inputs(d):
                 f.write("int %s(void) { return %d; }\n" % (name, i * 10))
     with open(os.path.join(d, "asan.c"), "w") as f:
         f.write(ASAN_PROGRAM)
+    with open(os.path.join(d, "crash.c"), "w") as f:
+        f.write(CRASH_PROGRAM)
     with open(os.path.join(d, "hello.c"), "w") as f:
         f.write('#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n')
 
@@ -257,10 +274,18 @@ def cases(d):
         "bash_script": (["bash", "-c", BASH_SCRIPT], None),
         "asan": (["env", "ASAN_OPTIONS=detect_leaks=0", os.path.join(d, "asan")], None),
         "asan_error": (["env", "ASAN_OPTIONS=detect_leaks=0", os.path.join(d, "asan"), "overflow"], None),
+        # Default options: LeakSanitizer runs at exit and reports the leak.
+        "asan_leak": ([os.path.join(d, "asan"), "leak"], None),
         # A tracer inside the recording: strace following a pipeline's
         # processes (fork events, syscall stops, its reads of their memory).
         "strace_pipeline": (["strace", "-f", "-qq", "-e", "trace=execve,pipe2,write,exit_group", "sh", "-c",
                              "seq 1 3 | tr 1-3 a-c; echo done"], None),
+        # gdb inside the recording: it runs the program through a shell,
+        # stops at a breakpoint (written through /proc/PID/mem), steps by
+        # lines and instructions (PTRACE_SINGLESTEP), and prints the crash's
+        # backtrace.
+        "gdb_bt": (["gdb", "-nx", "-batch", "-ex", "break depth", "-ex", "run", "-ex", "next", "-ex", "stepi",
+                    "-ex", "delete", "-ex", "continue", "-ex", "bt", os.path.join(d, "crash")], None),
         # PID namespaces the program makes: a shell as pid 1 of a new one,
         # with a /proc of its own, and what ps sees there.
         "unshare_pid": (["unshare", "-U", "-r", "--pid", "--fork", "--mount-proc", "sh", "-c",
@@ -274,6 +299,9 @@ def cases(d):
 CASE_OPTIONS = {
     "strace_pipeline": ["--nondet"],  # strace prints the pids, which differ from run to run
     "asan_error": ["--exit", "1"],
+    # The leak report names pids and thread ids, which differ from the
+    # native run's; it must be there, and replay must print it again.
+    "asan_leak": ["--exit", "1", "--nondet", "--stderr-has", "ERROR: LeakSanitizer: detected memory leaks"],
     # Shared writable file mappings and memory shared between processes:
     # checkpoints at (or within an interval after) every requested point.
     "java": ["--all-checkpoints"],
@@ -299,6 +327,8 @@ def main():
             with open(os.path.join(d, "Hello.java"), "w") as f:
                 f.write(JAVA_PROGRAM)
             subprocess.check_call(["javac", "-d", d, os.path.join(d, "Hello.java")])
+        if a.case == "gdb_bt":
+            subprocess.check_call(["gcc", "-g", "-O0", "-o", os.path.join(d, "crash"), os.path.join(d, "crash.c")])
         if a.case.startswith("asan"):
             subprocess.check_call(["gcc", "-g", "-fsanitize=address", "-o", os.path.join(d, "asan"),
                                    os.path.join(d, "asan.c")])

@@ -129,6 +129,7 @@ def main():
     p.add_argument("--trace-max", type=int, help="KiB of disk the trace may take")
     p.add_argument("--record-arg", action="append", default=[], help="an extra rr record option")
     p.add_argument("--dump-matches", metavar="REGEX", help="rr dump of the recording must match REGEX")
+    p.add_argument("--stderr-has", metavar="REGEX", help="native and recorded stderr must match REGEX")
     p.add_argument("argv", nargs="+")
     args = p.parse_args()
 
@@ -149,6 +150,10 @@ def main():
                   % (rec.returncode, want, show(rec.stderr)))
         if re.search(rb"^rr: ", rec.stderr, re.M) and not re.search(rb"^rr: ", native.stderr, re.M):
             fatal("rr record reported an error: %s" % show(rec.stderr))
+        if args.stderr_has:
+            for name, got in (("native", native), ("record", rec)):
+                if not re.search(args.stderr_has.encode(), got.stderr):
+                    fatal("%s stderr does not match %r: %s" % (name, args.stderr_has, show(got.stderr)))
         if not args.nondet:
             if rec.stdout != native.stdout:
                 fatal("record stdout differs from native stdout\n native: %s\n record: %s"

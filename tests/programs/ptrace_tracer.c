@@ -9,9 +9,13 @@
 //  4. a thread of a child attached while it sleeps in read, its registers
 //     read, then detached;
 //  5. a stopped tracee's memory written through /proc/PID/mem, as gdb
-//     writes breakpoints;
+//     writes breakpoints (pwrite, pwritev and writev);
 //  6. a tracer that blocks SIGCHLD waiting for its tracee's stop, then
-//     reading its TLS base with PTRACE_ARCH_PRCTL.
+//     reading its TLS base with PTRACE_ARCH_PRCTL;
+//  7. a child single-stepped through a loop with PTRACE_SINGLESTEP;
+//  8. a child whose syscalls the tracer emulates: PTRACE_SYSEMU skips two
+//     calls whose results it fakes, and PTRACE_SYSEMU_SINGLESTEP steps to
+//     the entry of a third.
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
@@ -227,13 +231,14 @@ static void attach_thread(void) {
 
 // 5. Writing a tracee's memory through /proc/PID/mem.
 static volatile long mem_value = 5;
+static volatile long mem_pair[2] = {6, 7};
 
 static void proc_mem_write(void) {
   pid_t child = fork();
   if (child == 0) {
     CHECK(ptrace(PTRACE_TRACEME, 0, 0, 0) == 0);
     raise(SIGSTOP);
-    printf("child 5 sees %ld\n", (long)mem_value);
+    printf("child 5 sees %ld, %ld %ld\n", (long)mem_value, (long)mem_pair[0], (long)mem_pair[1]);
     _exit(13);
   }
   int status;
@@ -247,6 +252,12 @@ static void proc_mem_write(void) {
   printf("read through mem: %ld\n", v);
   v = 55555;
   CHECK(pwrite(fd, &v, sizeof v, (off_t)(uintptr_t)&mem_value) == sizeof v);
+  // Gathered from two buffers, at an offset and at the position.
+  long first = 66, second = 77;
+  struct iovec iov[2] = {{&first, sizeof first}, {&second, sizeof second}};
+  CHECK(pwritev(fd, iov, 1, (off_t)(uintptr_t)&mem_pair[0]) == sizeof first);
+  CHECK(lseek(fd, (off_t)(uintptr_t)&mem_pair[1], SEEK_SET) == (off_t)(uintptr_t)&mem_pair[1]);
+  CHECK(writev(fd, iov + 1, 1) == sizeof second);
   close(fd);
   CHECK(ptrace(PTRACE_CONT, child, 0, 0) == 0);
   CHECK(wait_for(child, &status) == child);
@@ -282,6 +293,92 @@ static void blocked_sigchld(void) {
   CHECK(sigprocmask(SIG_SETMASK, &old, NULL) == 0);
 }
 
+// 7. Single steps.
+static long __attribute__((noinline)) spin(long n) {
+  long acc = 0;
+  for (long i = 0; i < n; ++i) acc = acc * 31 + (i & 7 ? i : -i);
+  return acc;
+}
+
+// Stops itself with a bare kill (raise would make more syscalls after the stop).
+static void stop_self(void) { syscall(SYS_kill, syscall(SYS_getpid), SIGSTOP); }
+
+static void single_steps(void) {
+  pid_t child = fork();
+  if (child == 0) {
+    CHECK(ptrace(PTRACE_TRACEME, 0, 0, 0) == 0);
+    stop_self();
+    volatile long r = spin(1000);
+    _exit(r != 0 ? 17 : 18);
+  }
+  int status;
+  CHECK(wait_for(child, &status) == child);
+  CHECK(WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP);
+  uintptr_t at = (uintptr_t)&spin;
+  int steps = 0, inside = 0;
+  unsigned long long prev = 0, moved = 0;
+  for (; steps < 400; ++steps) {
+    CHECK(ptrace(PTRACE_SINGLESTEP, child, 0, 0) == 0);
+    CHECK(wait_for(child, &status) == child);
+    CHECK(WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP);
+    struct user_regs_struct regs;
+    CHECK(ptrace(PTRACE_GETREGS, child, 0, &regs) == 0);
+    if (regs.rip >= at && regs.rip < at + 128) ++inside;
+    moved += regs.rip != prev;
+    prev = regs.rip;
+  }
+  siginfo_t si;
+  CHECK(ptrace(PTRACE_GETSIGINFO, child, 0, &si) == 0);
+  printf("%d steps, %d inside the loop, rip moved %llu times, last si_code %d\n", steps, inside, moved, si.si_code);
+  CHECK(ptrace(PTRACE_CONT, child, 0, 0) == 0);
+  CHECK(wait_for(child, &status) == child);
+  printf("child 7 exited with %d\n", WEXITSTATUS(status));
+}
+
+// 8. Emulated syscalls.
+static void emulated_syscalls(void) {
+  pid_t child = fork();
+  if (child == 0) {
+    CHECK(ptrace(PTRACE_TRACEME, 0, 0, 0) == 0);
+    stop_self();
+    long a = syscall(SYS_getppid);                      // faked: 777
+    long w = syscall(SYS_write, 1, "not written\n", 12);  // faked: 12, and nothing written
+    volatile long s = spin(20);
+    long b = syscall(SYS_getuid);                       // reached by steps, faked: 4242
+    _exit(a == 777 && w == 12 && b == 4242 && s != 0 ? 19 : 20);
+  }
+  int status;
+  CHECK(wait_for(child, &status) == child);
+  CHECK(ptrace(PTRACE_SETOPTIONS, child, 0, PTRACE_O_TRACESYSGOOD) == 0);
+  for (int i = 0; i < 2; ++i) {
+    CHECK(ptrace(PTRACE_SYSEMU, child, 0, 0) == 0);
+    CHECK(wait_for(child, &status) == child);
+    CHECK(WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80));
+    struct user_regs_struct regs;
+    CHECK(ptrace(PTRACE_GETREGS, child, 0, &regs) == 0);
+    printf("emulating syscall %llu\n", (unsigned long long)regs.orig_rax);
+    regs.rax = regs.orig_rax == SYS_write ? regs.rdx : 777;
+    CHECK(ptrace(PTRACE_SETREGS, child, 0, &regs) == 0);
+  }
+  int steps = 0;
+  for (;;) {
+    CHECK(ptrace(PTRACE_SYSEMU_SINGLESTEP, child, 0, 0) == 0);
+    CHECK(wait_for(child, &status) == child);
+    CHECK(WIFSTOPPED(status));
+    if (WSTOPSIG(status) == (SIGTRAP | 0x80)) break;
+    CHECK(WSTOPSIG(status) == SIGTRAP);
+    ++steps;
+  }
+  struct user_regs_struct regs;
+  CHECK(ptrace(PTRACE_GETREGS, child, 0, &regs) == 0);
+  printf("%d steps to the entry of syscall %llu\n", steps, (unsigned long long)regs.orig_rax);
+  regs.rax = 4242;
+  CHECK(ptrace(PTRACE_SETREGS, child, 0, &regs) == 0);
+  CHECK(ptrace(PTRACE_CONT, child, 0, 0) == 0);
+  CHECK(wait_for(child, &status) == child);
+  printf("child 8 exited with %d\n", WEXITSTATUS(status));
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   count_syscalls();
@@ -290,5 +387,7 @@ int main(void) {
   attach_thread();
   proc_mem_write();
   blocked_sigchld();
+  single_steps();
+  emulated_syscalls();
   return 0;
 }
