@@ -4,8 +4,11 @@
 Workloads:
 sha256sum of a 200 MB file, 20 python3 start-ups, sort of a large file,
 make -j2 of a small C project (8 files, make + gcc driver + cc1 + as + ld),
-python3 with four threads, and 100,000 getppid syscalls (bench/programs/
-syscall_loop.c: the per-event cost alone). Each cell is the median of
+python3 with four threads, 100,000 getppid syscalls (bench/programs/
+syscall_loop.c: the per-event cost alone), and the syscall-heavy work the
+syscall buffer is for (docs/syscall-buffer.md): sqlite3 with a file
+database, grep -r over /usr/include, and a python3 loop of stat calls and
+clock reads. Each cell is the median of
 --runs runs (default 5); the three modes of one workload alternate within
 each round so that machine noise hits them alike. Prints a Markdown table.
 With --base OTHER_RR (an earlier build), each round also records and
@@ -58,8 +61,39 @@ def make_inputs(d):
     syscalls = os.path.join(d, "syscall_loop")
     subprocess.run(["cc", "-O1", "-o", syscalls, os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs",
                                                                  "syscall_loop.c")], check=True)
-    return blob, lines, proj, syscalls
+    sql = os.path.join(d, "bench.sql")
+    with open(sql, "w") as f:
+        f.write(SQLITE_SQL)
+    return blob, lines, proj, syscalls, sql
 
+
+SQLITE_SQL = """
+DROP TABLE IF EXISTS t;
+CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, n INTEGER);
+BEGIN;
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20000)
+INSERT INTO t(name, n) SELECT printf('row%05d', i), i * 7 % 1000 FROM c;
+COMMIT;
+CREATE INDEX t_n ON t(n);
+""" + "".join("INSERT INTO t(name, n) VALUES ('single%d', %d);\n" % (i, i) for i in range(50)) + """
+SELECT n, count(*) FROM t GROUP BY n ORDER BY count(*) DESC, n LIMIT 3;
+SELECT sum(length(name)) FROM t WHERE n BETWEEN 100 AND 200;
+"""
+
+# 20,000 turns of a stat, a wall-clock read and a monotonic-clock read.
+PYTHON_STAT_CLOCK = r"""
+import os, sys, time
+paths = [sys.executable, "/etc/passwd", "/usr/include/stdio.h", "/nonexistent"]
+found = 0
+t0 = time.monotonic()
+for i in range(20000):
+    try:
+        found += os.stat(paths[i % 4]).st_size > 0
+    except FileNotFoundError:
+        pass
+    time.time()
+print(found, time.monotonic() >= t0)
+"""
 
 PYTHON_THREADS = r"""
 import threading
@@ -92,7 +126,7 @@ def main():
     builds = [rr] + ([os.path.abspath(a.base)] if a.base else [])
     tmp = tempfile.mkdtemp(prefix="rr-bench-")
     try:
-        blob, lines, proj, syscalls = make_inputs(tmp)
+        blob, lines, proj, syscalls, sql = make_inputs(tmp)
         python = "/usr/bin/python3"
         workloads = [
             ("sha256sum 200 MB", ["sha256sum", blob], 1),
@@ -101,6 +135,9 @@ def main():
             ("make -j2, 8 C files", ["make", "-s", "-B", "-j2", "-C", proj], 1),
             ("python3, 4 threads", [python, "-c", PYTHON_THREADS], 1),
             ("100k getppid syscalls", [syscalls], 1),
+            ("sqlite3, file database", ["sqlite3", os.path.join(tmp, "bench.db"), ".read " + sql], 1),
+            ("grep -r -c include /usr/include", ["grep", "-r", "-c", "include", "/usr/include"], 1),
+            ("python3 stat + clock loop", [python, "-c", PYTHON_STAT_CLOCK], 1),
         ]
         if a.only:
             workloads = [w for w in workloads if any(o in w[0] for o in a.only)]
