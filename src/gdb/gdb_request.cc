@@ -42,17 +42,6 @@ bool parse_tid(const std::string& s, pid_t& tid) {
   return true;
 }
 
-bool parse_thread(const std::string& s, GdbThreadId& out) {
-  if (s == "-1") {
-    out = GdbThreadId{GdbThreadId::All, 0};
-    return true;
-  }
-  pid_t tid;
-  if (!parse_tid(s, tid)) return false;
-  out = tid ? GdbThreadId{GdbThreadId::One, tid} : GdbThreadId{GdbThreadId::Any, 0};
-  return true;
-}
-
 // The fields of `s` between `sep`s (an empty string has one empty field).
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -63,6 +52,49 @@ std::vector<std::string> split(const std::string& s, char sep) {
     if (next == std::string::npos) return out;
     pos = next + 1;
   }
+}
+
+// A thread without the process part: "-1", "0" or a tid.
+bool parse_bare_thread(const std::string& s, GdbThreadId& out) {
+  if (s == "-1") {
+    out = GdbThreadId{GdbThreadId::All, 0};
+    return true;
+  }
+  pid_t tid;
+  if (!parse_tid(s, tid)) return false;
+  out = tid ? GdbThreadId{GdbThreadId::One, tid} : GdbThreadId{GdbThreadId::Any, 0};
+  return true;
+}
+
+// "pPID.TID", "pPID" (all its threads), or a thread without a process;
+// PID 0 is any process (gdb's "Hgp0.0" before it knows one).
+bool parse_thread(const std::string& s, GdbThreadId& out) {
+  if (s.empty() || s[0] != 'p') return parse_bare_thread(s, out);
+  size_t dot = s.find('.');
+  std::string pid_text = s.substr(1, dot == std::string::npos ? std::string::npos : dot - 1);
+  if (!parse_bare_thread(dot == std::string::npos ? "-1" : s.substr(dot + 1), out)) return false;
+  GdbThreadId process;
+  if (!parse_bare_thread(pid_text, process)) return false;
+  out.pid = process.kind == GdbThreadId::All ? -1 : process.tid;  // p0: any process
+  return true;
+}
+
+// D and vKill: an optional ";PID" in hex.
+GdbRequest with_pid(Kind kind, const std::string& rest) {
+  GdbRequest r = simple(kind);
+  if (rest.empty()) return r;
+  if (rest[0] != ';' || !parse_tid(rest.substr(1), r.pid)) return malformed("a process id after ';' in hex");
+  return r;
+}
+
+// qSupported[:feature;feature...]
+GdbRequest supported(const std::string& p) {
+  GdbRequest r = simple(Kind::Supported);
+  size_t colon = p.find(':');
+  if (colon != std::string::npos)
+    for (const std::string& f : split(p.substr(colon + 1), ';'))
+      if (!f.empty()) r.features.push_back(f);
+  return r;
 }
 
 // p regno
@@ -161,9 +193,8 @@ GdbRequest pass_signals(const std::string& p) {
 
 GdbRequest thread_extra_info(const std::string& p) {
   GdbRequest r = simple(Kind::ThreadExtraInfo);
-  pid_t tid;
-  if (!parse_tid(p.substr(strlen("qThreadExtraInfo,")), tid)) return malformed("qThreadExtraInfo needs a thread");
-  r.thread = GdbThreadId{GdbThreadId::One, tid};
+  if (!parse_thread(p.substr(strlen("qThreadExtraInfo,")), r.thread) || r.thread.kind != GdbThreadId::One)
+    return malformed("qThreadExtraInfo needs a thread");
   return r;
 }
 
@@ -181,9 +212,10 @@ GdbRequest query(const std::string& p) {
   };
   if (auto it = exact.find(p); it != exact.end()) return simple(it->second);
   static const std::vector<std::pair<const char*, std::function<GdbRequest(const std::string&)>>> prefixed = {
-      {"qSupported", [](const std::string&) { return simple(Kind::Supported); }},
+      {"qSupported", supported},
       {"qXfer:", xfer},
       {"qAttached", [](const std::string&) { return simple(Kind::Attached); }},
+
       {"qSymbol", [](const std::string&) { return simple(Kind::Symbol); }},
       {"QPassSignals:", pass_signals},
       {"QPassSignals", [](const std::string&) { return simple(Kind::AcceptSignals); }},
@@ -252,7 +284,7 @@ GdbRequest run(const std::string& p) {
 GdbRequest v_packet(const std::string& p) {
   if (p == "vCont?") return simple(Kind::ContQuery);
   if (starts_with(p, "vCont;")) return cont(p);
-  if (starts_with(p, "vKill")) return simple(Kind::VKill);
+  if (starts_with(p, "vKill")) return with_pid(Kind::VKill, p.substr(strlen("vKill")));
   if (starts_with(p, "vRun")) return run(p);
   if (starts_with(p, "vMustReplyEmpty")) return simple(Kind::MustReplyEmpty);
   return simple(Kind::Unsupported);
@@ -280,9 +312,7 @@ GdbRequest parse_request(const std::string& p) {
     case 'H': return set_thread(p);
     case 'T': {
       GdbRequest r = simple(Kind::ThreadAlive);
-      pid_t tid;
-      if (!parse_tid(p.substr(1), tid)) return malformed("T needs a thread");
-      r.thread = GdbThreadId{GdbThreadId::One, tid};
+      if (!parse_thread(p.substr(1), r.thread) || r.thread.kind != GdbThreadId::One) return malformed("T needs a thread");
       return r;
     }
     case 'c': return simple(Kind::Continue);
@@ -297,7 +327,7 @@ GdbRequest parse_request(const std::string& p) {
     case 'Q': return query(p);
     case 'v': return v_packet(p);
     case 'k': return simple(Kind::Kill);
-    case 'D': return simple(Kind::Detach);
+    case 'D': return with_pid(Kind::Detach, p.substr(1));
     default: return simple(Kind::Unsupported);
   }
 }

@@ -14,10 +14,12 @@
 namespace rr {
 
 // A thread as gdb names it in H, T and vCont: a recorded tid, or one of
-// the two wildcards.
+// the two wildcards; with gdb's multiprocess extensions "pPID.TID", where
+// "pPID" alone is every thread of PID and a PID of -1 every process.
 struct GdbThreadId {
   enum Kind { Any, All, One } kind = Any;  // "0", "-1", a hex tid
   pid_t tid = 0;                           // for One
+  pid_t pid = 0;                           // the process given (0: none given, -1: all)
   bool operator==(const GdbThreadId&) const = default;
 };
 
@@ -72,11 +74,11 @@ struct GdbRequest {
     Monitor,          // qRcmd,hex: a monitor command
     ContQuery,        // vCont?
     Cont,             // vCont;action...
-    VKill,            // vKill
+    VKill,            // vKill[;pid]
     Run,              // vRun;program;arg...
     MustReplyEmpty,   // vMustReplyEmpty
     Kill,             // k
-    Detach,           // D
+    Detach,           // D[;pid]
   };
   Kind kind = Kind::Unsupported;
   std::string error;                  // Malformed: why
@@ -91,6 +93,8 @@ struct GdbRequest {
   std::string text;                   // Monitor: the command line
   std::vector<GdbResumeAction> actions;  // Cont
   std::vector<std::string> args;      // Run: program and arguments, decoded
+  pid_t pid = 0;                      // Detach, VKill: the process named (0: none); Attached: the process asked about
+  std::vector<std::string> features;  // Supported: what gdb says it supports ("multiprocess+", ...)
 };
 
 // The request `payload` asks for. Never throws; any text gives a request.

@@ -18,35 +18,72 @@ namespace rr {
 
 namespace {
 
-std::string stop_signal_hex(int sig) {
+std::string hex_byte(int v) {
   char b[4];
-  snprintf(b, sizeof b, "%02x", gdb_signal(sig));
+  snprintf(b, sizeof b, "%02x", v & 0xff);
   return b;
 }
 
+std::string stop_signal_hex(int sig) { return hex_byte(gdb_signal(sig)); }
+
 }  // namespace
 
-ReplayTask* GdbServer::find_thread(pid_t tid) {
+ReplayTask* GdbServer::find_thread(pid_t tid) const {
   ReplaySession* s = shown();
   if (!s) return nullptr;
   auto it = s->tasks().find(RecordedTid{tid});
-  if (it == s->tasks().end() || it->second->tgid != RecordedTid{timeline_->debugged()}) return nullptr;
+  if (it == s->tasks().end() || !debugs(it->second->tgid.value)) return nullptr;
+  // Without the multiprocess extensions gdb sees one process.
+  if (!multiprocess_ && it->second->tgid != RecordedTid{timeline_->debugged()}) return nullptr;
   return it->second.get();
 }
 
-ReplayTask* GdbServer::any_thread() {
+ReplayTask* GdbServer::thread_of(pid_t pid) const {
+  if (ReplayTask* leader = find_thread(pid); leader && leader->tgid.value == pid) return leader;
   if (!shown()) return nullptr;
-  if (ReplayTask* t = find_thread(timeline_->debugged())) return t;
   for (const auto& [tid, rt] : shown()->tasks())
-    if (rt->tgid == RecordedTid{timeline_->debugged()}) return rt.get();
+    if (rt->tgid.value == pid && find_thread(tid.value)) return rt.get();
   return nullptr;
 }
+
+pid_t GdbServer::process_of(pid_t tid) const {
+  ReplayTask* rt = find_thread(tid);
+  return rt ? rt->tgid.value : 0;
+}
+
+ReplayTask* GdbServer::any_thread() { return find_thread(current_thread()); }
 
 pid_t GdbServer::current_thread() {
   if (find_thread(g_thread_)) return g_thread_;
   if (find_thread(stop_.tid)) return stop_.tid;
-  ReplayTask* t = any_thread();
+  ReplayTask* t = thread_of(timeline_->debugged());
+  if (!t && shown())
+    for (const auto& [tid, rt] : shown()->tasks())
+      if (find_thread(tid.value)) return tid.value;
   return t ? t->recorded().value : 0;
+}
+
+std::string GdbServer::thread_id(pid_t tid) const {
+  if (!multiprocess_) return hex_u64(tid);
+  pid_t pid = process_of(tid);
+  return "p" + hex_u64(pid ? pid : tid) + "." + hex_u64(tid);
+}
+
+ProcessTraps GdbServer::traps() const {
+  ProcessTraps all;
+  for (const auto& [pid, b] : breaks_)
+    if (!b.traps.empty()) all[pid] = b.traps;
+  return all;
+}
+
+bool GdbServer::detach(pid_t pid) {
+  if (!multiprocess_ || !pid) return false;
+  detached_.insert(pid);
+  breaks_.erase(pid);
+  if (!session_) return false;
+  for (const auto& [tid, rt] : session_->tasks())
+    if (debugs(rt->tgid.value)) return true;
+  return false;
 }
 
 TimelineJump GdbServer::leave(TimelineJump j) {
@@ -57,22 +94,28 @@ TimelineJump GdbServer::leave(TimelineJump j) {
 }
 
 std::string GdbServer::stop_reply() const {
+  std::string thread = "thread:" + thread_id(stop_.tid) + ";";
+  // The end of a process: with the multiprocess extensions, which one.
+  std::string process = multiprocess_ ? ";process:" + hex_u64(stop_.process ? stop_.process : timeline_->debugged()) : "";
   switch (stop_.kind) {
     case StopInfo::Ended:
-      if (stop_.killed_by) return std::string("X") + stop_signal_hex(stop_.killed_by);
-      return std::string("W") + stop_signal_hex(stop_.exit_code & 0xff);
+    case StopInfo::ProcessEnded:
+      if (stop_.killed_by) return std::string("X") + stop_signal_hex(stop_.killed_by) + process;
+      return "W" + hex_byte(stop_.exit_code & 0xff) + process;
     case StopInfo::ProcessExit:
-      return "T09thread:" + hex_u64(stop_.tid) + ";";
+      return "T09" + thread;
     case StopInfo::Interrupted:
-      return "T02thread:" + hex_u64(stop_.tid) + ";";
+      return "T02" + thread;
     case StopInfo::Signal:
-      return std::string("T") + stop_signal_hex(stop_.sig) + "thread:" + hex_u64(stop_.tid) + ";";
+      return std::string("T") + stop_signal_hex(stop_.sig) + thread;
     case StopInfo::Exec:
-      return "T05thread:" + hex_u64(stop_.tid) + ";exec:" + to_hex(exec_file_) + ";";
+      return "T05" + thread + "exec:" + to_hex(exec_file_) + ";";
+    case StopInfo::Fork:
+      return "T05fork:p" + hex_u64(stop_.child) + "." + hex_u64(stop_.child) + ";" + thread;
     default:
       break;
   }
-  std::string r = "T05thread:" + hex_u64(stop_.tid) + ";";
+  std::string r = "T05" + thread;
   if (stop_.kind == StopInfo::HistoryBegin) r += "replaylog:begin;";
   if (stop_.kind == StopInfo::Hit) {
     if (stop_.hit.kind == TrapHit::Software) r += "swbreak:;";
@@ -93,22 +136,33 @@ std::variant<Resume, TimelineJump> GdbServer::stopped(ReplaySession& s, const St
   session_ = &s;
   stop_ = stop;
   stop_.quiet = false;
-  if (!find_thread(stop_.tid)) {
+  g_thread_ = 0;
+  // The timeline reports stops of the processes gdb debugs.
+  if (ReplayTask* rt = s.find_task(RecordedTid{stop_.tid}); rt && !detached_.count(rt->tgid.value)) known_.insert(rt->tgid.value);
+  if (!find_thread(stop_.tid) && stop_.kind != StopInfo::ProcessEnded) {
     ReplayTask* t = any_thread();
     if (t) stop_.tid = t->recorded().value;
   }
   g_thread_ = c_thread_ = stop_.tid;
-  if (stop_.kind == StopInfo::Exec) exec_file_ = exec_file();
+  g_process_ = process_of(stop_.tid);
+  if (stop_.kind == StopInfo::ProcessEnded) known_.erase(stop_.process);  // gdb mourns it
+  if (stop_.kind == StopInfo::Fork) {
+    // gdb takes the child on (an inferior of its own) or detaches from it.
+    detached_.erase(stop_.child);
+    known_.insert(stop_.child);
+  }
+  if (stop_.kind == StopInfo::Exec) exec_file_ = exec_file(process_of(stop_.tid));
   s.set_echo(true);
   if (awaiting_stop_ && range_tid_) {
     // Range stepping: a plain step that stays in the range goes on at once.
     ReplayTask* rt = find_thread(range_tid_);
     RemotePtr<> pc = rt ? rt->task->regs().ip() : RemotePtr<>();
     bool in_range = stop.kind == StopInfo::Step && stop.tid == range_tid_ && pc >= range_start_ && pc < range_end_;
-    if (in_range && traps_.breaks_at(pc)) {
+    const TrapSet& traps = breaks_of(range_tid_).traps;
+    if (in_range && traps.breaks_at(pc)) {
       // A breakpoint inside the range ends it, as a hit.
       stop_.kind = StopInfo::Hit;
-      bool sw = std::find(traps_.sw.begin(), traps_.sw.end(), pc) != traps_.sw.end();
+      bool sw = std::find(traps.sw.begin(), traps.sw.end(), pc) != traps.sw.end();
       stop_.hit = TrapHit{sw ? TrapHit::Software : TrapHit::Hardware, pc, WatchKind::Exec};
     } else if (in_range && !conn_.interrupted()) {
       Resume r;
@@ -210,6 +264,7 @@ std::optional<std::variant<Resume, TimelineJump>> GdbServer::serve(const GdbRequ
       return TimelineJump{};
     case K::Detach:
       reply("OK");
+      if (detach(req.pid)) return std::nullopt;
       return TimelineJump{};
     default:
       reply(answer(req));
@@ -235,14 +290,20 @@ std::string GdbServer::answer(const GdbRequest& req) {
     case K::InsertBreak:
     case K::RemoveBreak: return breakpoint(req);
     case K::Supported:
-      return "PacketSize=20000;QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;"
+    {
+      auto said = [&](const char* f) { return std::find(req.features.begin(), req.features.end(), f) != req.features.end(); };
+      multiprocess_ = said("multiprocess+");
+      fork_events_ = multiprocess_ && said("fork-events+");
+      return std::string(multiprocess_ ? "multiprocess+;" : "") + (fork_events_ ? "fork-events+;" : "") +
+             "PacketSize=20000;QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;"
              "qXfer:siginfo:read+;qXfer:siginfo:write+;qXfer:libraries-svr4:read+;exec-events+;"
              "swbreak+;hwbreak+;ReverseContinue+;ReverseStep+;vContSupported+;QPassSignals+;QProgramSignals+";
+    }
     case K::Xfer: return xfer(req.object, req.annex, req.addr, req.length);
     case K::XferWrite: return req.object == "siginfo" ? write_siginfo(req) : "";
     case K::FirstThreads: return thread_list();
     case K::NextThreads: return "l";
-    case K::CurrentThread: return "QC" + hex_u64(t);
+    case K::CurrentThread: return "QC" + thread_id(t);
     case K::Attached: return "1";
     case K::Symbol: return "OK";
     case K::PassSignals: {
@@ -287,18 +348,40 @@ Resume GdbServer::resume_forward(const GdbRequest& req) {
 
 std::string GdbServer::set_thread(const GdbRequest& req) {
   pid_t tid = req.thread.kind == GdbThreadId::One ? req.thread.tid : 0;
+  if (!tid && req.thread.pid > 0) {
+    // pPID.0 or pPID.-1: a thread of that process (gdb names the process
+    // its next breakpoints and memory accesses are for).
+    ReplayTask* t = thread_of(req.thread.pid);
+    if (!t && req.thread_op == 'g' && debugs(req.thread.pid)) {
+      // An inferior gdb holds whose process does not exist here (before
+      // its fork): its breakpoints are kept for when it does.
+      g_thread_ = 0;
+      g_process_ = req.thread.pid;
+      return "OK";
+    }
+    if (!t) return "E01";
+    tid = t->recorded().value;
+  }
   if (tid && !find_thread(tid)) return "E01";
   (req.thread_op == 'g' ? g_thread_ : c_thread_) = tid ? tid : stop_.tid;
+  if (req.thread_op == 'g') g_process_ = process_of(g_thread_);
   return "OK";
 }
 
 std::string GdbServer::thread_list() {
+  // The threads of every process gdb debugs that exists at this point,
+  // leaders first. Only processes gdb heard of from us (the first one,
+  // forks, vAttach): gdb would give a process it found here an inferior
+  // without reading our target description for it.
   std::string r = "m";
-  for (const auto& [tid, rt] : shown()->tasks()) {
-    if (rt->tgid != RecordedTid{timeline_->debugged()}) continue;
+  auto add = [&](pid_t tid) {
     if (r.size() > 1) r += ",";
-    r += hex_u64(tid.value);
-  }
+    r += thread_id(tid);
+  };
+  for (const auto& [tid, rt] : shown()->tasks())
+    if (tid == rt->tgid && find_thread(tid.value)) add(tid.value);
+  for (const auto& [tid, rt] : shown()->tasks())
+    if (tid != rt->tgid && find_thread(tid.value)) add(tid.value);
   return r.size() > 1 ? r : "l";
 }
 
@@ -351,19 +434,23 @@ std::string GdbServer::breakpoint(const GdbRequest& req) {
   bool insert = req.kind == GdbRequest::Kind::InsertBreak;
   RemotePtr<> addr(req.addr);
   if (req.addr >= 0x7ffffffff000ull) return "E01";  // not a user-space address
+  pid_t process = g_process_ ? g_process_ : process_of(current_thread());
+  if (!process) return "E01";
+  // In the process gdb named with Hg (each inferior has its own).
+  ProcessBreaks& b = breaks_[process];
   if (req.break_kind == GdbBreakKind::Software) {
     // A breakpoint in memory that does not execute (gdb's return address
     // for a call, on the stack) is never armed: an int3 there and the
     // original byte put back after a run would undo the program's own
     // writes to it. Only a diversion meets it, as a fault at its address.
-    if (!insert && data_breaks_.erase(addr)) return "OK";
+    if (!insert && b.data_breaks.erase(addr)) return "OK";
     if (insert && in_data(addr)) {
-      data_breaks_.insert(addr);
+      b.data_breaks.insert(addr);
       return "OK";
     }
-    auto it = std::find(traps_.sw.begin(), traps_.sw.end(), addr);
-    if (insert && it == traps_.sw.end()) traps_.sw.push_back(addr);
-    if (!insert && it != traps_.sw.end()) traps_.sw.erase(it);
+    auto it = std::find(b.traps.sw.begin(), b.traps.sw.end(), addr);
+    if (insert && it == b.traps.sw.end()) b.traps.sw.push_back(addr);
+    if (!insert && it != b.traps.sw.end()) b.traps.sw.erase(it);
     return "OK";
   }
   static const std::map<GdbBreakKind, WatchKind> watch_kinds = {
@@ -377,22 +464,22 @@ std::string GdbServer::breakpoint(const GdbRequest& req) {
   w.kind = watch_kinds.at(req.break_kind);
   w.len = req.break_kind == GdbBreakKind::Hardware ? 1 : req.length;
   if (w.len == 0 || w.len > 32) return "E01";
-  auto it = std::find(watches_.begin(), watches_.end(), w);
+  auto it = std::find(b.watches.begin(), b.watches.end(), w);
   if (!insert) {
-    if (it != watches_.end()) watches_.erase(it);
-  } else if (it == watches_.end()) {
-    watches_.push_back(w);
+    if (it != b.watches.end()) b.watches.erase(it);
+  } else if (it == b.watches.end()) {
+    b.watches.push_back(w);
   }
   // Each request becomes aligned pieces; all of them share four debug registers.
   std::vector<HwWatch> hw;
-  for (const WatchRequest& r : watches_)
+  for (const WatchRequest& r : b.watches)
     for (const HwWatch& piece : aligned_watches(r.addr, r.len, r.kind))
       if (std::find(hw.begin(), hw.end(), piece) == hw.end()) hw.push_back(piece);
   if (hw.size() > 4) {
-    watches_.pop_back();  // only an insert can grow it
+    b.watches.pop_back();  // only an insert can grow it
     return "E01";
   }
-  traps_.hw = hw;
+  b.traps.hw = hw;
   return "OK";
 }
 
@@ -415,7 +502,10 @@ std::string GdbServer::xfer(const std::string& object, const std::string& annex,
   } else if (object == "siginfo") {
     return read_siginfo(off, len);
   } else if (object == "exec-file") {
-    data = exec_file();
+    // The annex names the process (gdb asks for each new inferior's).
+    uint64_t pid = 0;
+    if (!annex.empty() && !parse_hex_u64(annex, pid)) return "E01";
+    data = exec_file((pid_t)pid);
     if (data.empty()) return "E01";
   } else {
     return "";
@@ -425,8 +515,8 @@ std::string GdbServer::xfer(const std::string& object, const std::string& annex,
   return (off + part.size() >= data.size() ? "l" : "m") + part;
 }
 
-std::string GdbServer::exec_file() {
-  ReplayTask* rt = any_thread();
+std::string GdbServer::exec_file(pid_t pid) {
+  ReplayTask* rt = pid ? thread_of(pid) : any_thread();
   if (!rt) return "";
   char buf[4096];
   ssize_t n = readlink(("/proc/" + std::to_string(rt->task->tid()) + "/exe").c_str(), buf, sizeof buf);

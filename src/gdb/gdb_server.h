@@ -5,6 +5,7 @@
 // jumps (reverse execution, `run EVT`, `restart N`).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -22,12 +23,17 @@ namespace rr {
 class GdbServer : public StopHandler {
  public:
   explicit GdbServer(GdbConnection& conn) : conn_(conn) {}
-  void set_timeline(ReplayTimeline* t) { timeline_ = t; }
+  void set_timeline(ReplayTimeline* t) {
+    timeline_ = t;
+    known_.insert(t->debugged());  // gdb starts with it
+  }
 
   std::variant<Resume, TimelineJump> stopped(ReplaySession& s, const StopInfo& stop) override;
-  const TrapSet& traps() const override { return traps_; }
+  ProcessTraps traps() const override;
+  bool debugs(pid_t tgid) const override { return known_.count(tgid) && !detached_.count(tgid); }
   bool interrupted() override { return conn_.interrupted(); }
   bool reports_signal(int sig) const override { return !pass_signals_.count(sig); }
+  bool reports_fork(pid_t child) const override { return fork_events_ && !debugs(child); }
 
  private:
   friend const std::vector<MonitorCommand>& monitor_commands();
@@ -68,8 +74,16 @@ class GdbServer : public StopHandler {
   std::string read_memory(uint64_t addr, uint64_t len);
   std::string set_thread(const GdbRequest& req);
   std::string thread_list();
-  // The debugged process's program file ("" when there is none).
-  std::string exec_file();
+  // How gdb names thread `tid` (pPID.TID with the multiprocess extensions).
+  std::string thread_id(pid_t tid) const;
+  // The recorded process of thread `tid` (0: not a thread gdb can see).
+  pid_t process_of(pid_t tid) const;
+  // D;PID: gdb lets go of one process (follow-fork, detach-on-fork,
+  // `detach inferior N`): its stops are no longer reported. True when
+  // other processes remain debugged; otherwise the session ends.
+  bool detach(pid_t pid);
+  // Process `pid`'s program file ("" when there is none); 0: the current one's.
+  std::string exec_file(pid_t pid = 0);
   std::string xfer(const std::string& object, const std::string& annex, uint64_t off, uint64_t len);
   std::string breakpoint(const GdbRequest& req);
   // Whether `addr` is mapped without execute permission.
@@ -78,7 +92,11 @@ class GdbServer : public StopHandler {
   Resume resume_forward(const GdbRequest& req);
   // vRun: the jump, or an error reply.
   std::variant<std::string, TimelineJump> run(const GdbRequest& req);
-  ReplayTask* find_thread(pid_t tid);
+  // A thread gdb can see: of a process it debugs.
+  ReplayTask* find_thread(pid_t tid) const;
+  // A thread of process `pid`, its leader while it lives.
+  ReplayTask* thread_of(pid_t pid) const;
+  // The thread gdb reads registers and memory from (Hg), else the stop's.
   ReplayTask* any_thread();
   pid_t current_thread();
   // Leaves the live replay for `j`: what stopped() returns.
@@ -120,17 +138,34 @@ class GdbServer : public StopHandler {
   RemotePtr<> range_start_, range_end_;  // after `run EVT` / `restart N`: gdb's automatic continue stays put
   pid_t g_thread_ = 0;  // Hg: the thread registers and memory are read from
   pid_t c_thread_ = 0;  // Hc: the thread c and s apply to
-  TrapSet traps_;
-  std::set<RemotePtr<>> data_breaks_;  // software breakpoints gdb set in memory that does not execute
+  // The process of Hg, which breakpoints go to: also one gdb holds that
+  // does not exist at this point (the replay went back before its fork).
+  pid_t g_process_ = 0;
   // gdb's hardware breakpoints and watchpoints as asked for (any length);
-  // traps_.hw holds them split into what debug registers can watch.
+  // ProcessBreaks::traps.hw holds them split into what debug registers can watch.
   struct WatchRequest {
     RemotePtr<> addr;
     uint64_t len = 1;
     WatchKind kind = WatchKind::Write;
     bool operator==(const WatchRequest&) const = default;
   };
-  std::vector<WatchRequest> watches_;
+  // What gdb set in one process (gdb names the process by Hg first).
+  struct ProcessBreaks {
+    TrapSet traps;
+    std::set<RemotePtr<>> data_breaks;  // software breakpoints in memory that does not execute
+    std::vector<WatchRequest> watches;
+  };
+  std::map<pid_t, ProcessBreaks> breaks_;  // by recorded tgid
+  // The breakpoints of the process thread `tid` belongs to.
+  ProcessBreaks& breaks_of(pid_t tid) { return breaks_[process_of(tid)]; }
+  // gdb's multiprocess extensions are on (it said multiprocess+).
+  bool multiprocess_ = false;
+  // gdb hears of forks (it said fork-events+ with the multiprocess
+  // extensions); vforks are not reported (ReplayTimeline::fork_stop).
+  bool fork_events_ = false;
+  // Processes gdb has heard of (the first one, stop replies, forks) and the
+  // ones it detached from; recorded tgids, kept across jumps.
+  std::set<pid_t> known_, detached_;
   std::set<int> pass_signals_;  // Linux numbers of the signals gdb passes silently
   std::string tdesc_;
   std::string exec_file_;  // at an Exec stop: the new program

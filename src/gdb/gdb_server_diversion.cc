@@ -133,7 +133,7 @@ std::string GdbServer::resume_diversion(const GdbRequest& req) {
   if (!find_thread(tid)) tid = call_tid_;
   Diversion::Stop stop;
   for (;;) {
-    auto ran = diversion_->run(RecordedTid{tid}, r.step, traps_, [this] { return conn_.interrupted(); });
+    auto ran = diversion_->run(RecordedTid{tid}, r.step, breaks_of(tid).traps, [this] { return conn_.interrupted(); });
     if (!ran.ok()) {
       fprintf(stderr, "rr: the call cannot go on: %s\n", ran.error().message.c_str());
       call_abandoned_ = true;
@@ -147,7 +147,7 @@ std::string GdbServer::resume_diversion(const GdbRequest& req) {
     // breakpoint is there.
     if (stop.kind != Diversion::Stop::Trap || stop.hit.kind != TrapHit::Step || range_tid_ != tid) break;
     RemotePtr<> pc = find_thread(tid)->task->regs().ip();
-    if (pc < range_start_ || pc >= range_end_ || traps_.breaks_at(pc) || conn_.interrupted()) break;
+    if (pc < range_start_ || pc >= range_end_ || breaks_of(tid).traps.breaks_at(pc) || conn_.interrupted()) break;
   }
   range_tid_ = 0;
   stop_ = StopInfo{};
@@ -162,7 +162,7 @@ std::string GdbServer::resume_diversion(const GdbRequest& req) {
       call_abandoned_ = true;
       break;
     case Diversion::Stop::Signal:
-      if (stop.sig == SIGSEGV && data_breaks_.count(find_thread(tid)->task->regs().ip())) {
+      if (stop.sig == SIGSEGV && breaks_of(tid).data_breaks.count(find_thread(tid)->task->regs().ip())) {
         // gdb's return address for a call is a breakpoint on the stack,
         // which does not execute: the call is over.
         stop_.kind = StopInfo::Hit;

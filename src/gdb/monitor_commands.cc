@@ -80,7 +80,11 @@ std::string gdb_init_script() {
   }
   // Each forwarding command is a class of its own so that gdb's `help
   // NAME` prints its line.
+  // Every process of a replay runs when it goes on: gdb is told so
+  // (schedule-multiple), else it would resume the other inferiors one by
+  // one after a stop in a process it did not resume.
   std::string script = R"GDB(set sysroot /
+set schedule-multiple on
 python
 import gdb
 

@@ -31,7 +31,14 @@ ReplayTimeline::~ReplayTimeline() {
   session_.reset();
 }
 
-bool ReplayTimeline::debuggable(const ReplayTask& rt) const { return rt.tgid == RecordedTid{debugged_}; }
+bool ReplayTimeline::debuggable(const ReplayTask& rt) const { return handler_.debugs(rt.tgid.value); }
+
+const TrapSet& ReplayTimeline::gdb_traps(const ReplayTask& rt) const {
+  static const TrapSet none;
+  if (!debuggable(rt)) return none;
+  auto it = serve_traps_.find(rt.tgid.value);
+  return it == serve_traps_.end() ? none : it->second;
+}
 
 void ReplayTimeline::maybe_snapshot(ReplaySession& s) {
   // RR_GDB_AUTO_SNAPSHOTS=0 turns them off (bench/gdb.py compares).
@@ -129,7 +136,7 @@ ReplayTimeline::Leave ReplayTimeline::go_to(const Mark& target, const StopInfo& 
 
 ReplayTimeline::Outcome<std::optional<std::pair<Mark, TrapHit>>> ReplayTimeline::last_hit_before(const Mark& target) {
   Mark end = target;
-  TrapSet gdb_traps = handler_.traps();
+  ProcessTraps gdb_traps = handler_.traps();
   for (;;) {
     serve_traps_ = gdb_traps;
     last_hit_.reset();

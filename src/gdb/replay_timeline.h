@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -27,8 +28,14 @@ namespace rr {
 // Why the replay stopped for gdb.
 struct StopInfo {
   // Exec: the process just replaced its image (execve), going forward.
-  enum Kind { Arrived, Hit, Step, Interrupted, Signal, ProcessExit, HistoryBegin, Ended, Exec } kind = Arrived;
+  // ProcessExit: a process is about to end and nothing runs past it;
+  // ProcessEnded: one of several processes gdb debugs is about to end (its
+  // exit code in exit_code): gdb hears of its end and the others go on.
+  // Fork: thread `tid` forked process `child`.
+  enum Kind { Arrived, Hit, Step, Interrupted, Signal, ProcessExit, ProcessEnded, HistoryBegin, Ended, Exec, Fork } kind = Arrived;
   pid_t tid = 0;   // recorded tid of the thread to report
+  pid_t process = 0;  // Ended, ProcessEnded: the process that ends (0: the debugged one)
+  pid_t child = 0;    // Fork
   TrapHit hit;     // for Hit
   int sig = 0;     // for Signal: about to be delivered
   int exit_code = 0, killed_by = 0;  // for Ended
@@ -57,6 +64,10 @@ struct TimelineJump {
   bool user_position = false;
 };
 
+// gdb's breakpoints and watchpoints by process (recorded tgid): gdb sets
+// them per inferior, each process has its own.
+using ProcessTraps = std::map<pid_t, TrapSet>;
+
 // The gdb side the timeline reports stops to.
 class StopHandler {
  public:
@@ -65,11 +76,18 @@ class StopHandler {
   // resumes forward or asks for a jump, and returns which.
   virtual std::variant<Resume, TimelineJump> stopped(ReplaySession& s, const StopInfo& stop) = 0;
   // gdb's breakpoints and watchpoints now.
-  virtual const TrapSet& traps() const = 0;
+  virtual ProcessTraps traps() const = 0;
+  // Whether gdb debugs process `tgid` (it has not detached from it): its
+  // stops, signals, execs and exit are reported.
+  virtual bool debugs(pid_t tgid) const = 0;
   // Whether gdb sent an interrupt (^C).
   virtual bool interrupted() = 0;
   // Whether gdb wants to hear of `sig` (not in its QPassSignals list).
   virtual bool reports_signal(int sig) const = 0;
+  // Whether gdb hears of the fork that makes process `child`: its fork
+  // events are on, and it does not hold an inferior for that process
+  // already (from this fork met before the replay went back across it).
+  virtual bool reports_fork(pid_t child) const = 0;
 };
 
 class ReplayTimeline {
@@ -83,8 +101,9 @@ class ReplayTimeline {
 
   // The current point (valid inside StopHandler::stopped).
   const Mark& here() const { return here_; }
+  // The process gdb starts in (its first inferior), and where stops that
+  // belong to no thread (an interrupt between events, the end) are told.
   pid_t debugged() const { return debugged_; }
-  void set_debugged(pid_t tgid) { debugged_ = tgid; }
   // Whether hardware breakpoint counters work here (and are not turned off):
   // without them points keep their routes.
   static bool counters_work();
@@ -209,6 +228,10 @@ class ReplayTimeline {
   // Serve: whether the signal `sig` the event just applied stopped a task
   // with is reported (a debugged task's, one gdb wants to hear of).
   bool reports(ReplaySession& s, const SignalStop& sig) const;
+  // Serve: the fork the event just applied made in a debugged process,
+  // when gdb hears of forks. Not a vfork: its parent waits inside the
+  // kernel in replay, where gdb could not read its registers.
+  std::optional<StopInfo> fork_stop(ReplaySession& s, const ReplayStop& applied) const;
   // Reports it and serves gdb; a fatal one ends in a stuck point.
   std::optional<Leave> serve_signal(ReplaySession& s, const SignalStop& sig);
   // Orders gdb's checkpoints with compare() (re-runs: off the live replay).
@@ -216,6 +239,8 @@ class ReplayTimeline {
   // Leaves an automatic snapshot where one is due.
   void maybe_snapshot(ReplaySession& s);
   bool debuggable(const ReplayTask& rt) const;
+  // gdb's traps in rt's process (none where gdb does not debug it).
+  const TrapSet& gdb_traps(const ReplayTask& rt) const;
   // One step or run of the target's piece `p` done.
   void took_piece(const Piece& p);
 
@@ -238,7 +263,7 @@ class ReplayTimeline {
   Resume resume_;
   bool step_finishes_after_event_ = false;
   pid_t step_stop_tid_ = 0;
-  TrapSet serve_traps_;
+  ProcessTraps serve_traps_;
   TrapSet union_traps_;  // Search: the piece's traps plus gdb's
   // Search: the latest hit found so far before target_.
   std::optional<std::pair<Mark, TrapHit>> last_hit_;

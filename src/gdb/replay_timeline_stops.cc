@@ -88,7 +88,7 @@ RunRequest ReplayTimeline::next_piece(ReplayTask& rt) {
     case Mode::Serve:
       if (!debuggable(rt)) return d;
       d.step = resume_.step && (resume_.step_tid <= 0 || resume_.step_tid == rt.recorded().value);
-      if (!serve_traps_.empty()) d.traps = &serve_traps_;
+      if (!gdb_traps(rt).empty()) d.traps = &gdb_traps(rt);
       return d;
     case Mode::Navigate:
     case Mode::Probe:
@@ -127,11 +127,11 @@ RunRequest ReplayTimeline::next_piece(ReplayTask& rt) {
         const Piece& c = target_.pieces[piece_index_];
         if (!c.until.is_null() && !c.whole && piece_done_ == 0) d.skip_current = d.skip_on_restart = true;
         d.step = p.step;
-        union_traps_ = p.step ? (debuggable(rt) ? serve_traps_ : TrapSet{}) : merged_traps(p.traps, debuggable(rt) ? serve_traps_ : TrapSet{});
+        union_traps_ = p.step ? gdb_traps(rt) : merged_traps(p.traps, gdb_traps(rt));
         d.traps = &union_traps_;
         return d;
       }
-      if (debuggable(rt) && !serve_traps_.empty()) d.traps = &serve_traps_;
+      if (!gdb_traps(rt).empty()) d.traps = &gdb_traps(rt);
       return d;
   }
   return d;
@@ -157,7 +157,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
         fold_from_ = lone && !here_.pieces.empty() ? piece_from_hit_ : RemotePtr<>();
         add_piece(here_, step_piece(1));
       } else if (!fold_from_.is_null() && here_.pieces.size() >= 2 && here_.pieces.back().step && here_.pieces.back().count == 1 &&
-                 !here_.pieces[here_.pieces.size() - 2].step && here_.pieces[here_.pieces.size() - 2].traps == serve_traps_ && serve_traps_.breaks_at(fold_from_)) {
+                 !here_.pieces[here_.pieces.size() - 2].step && here_.pieces[here_.pieces.size() - 2].traps == gdb_traps(rt) && gdb_traps(rt).breaks_at(fold_from_)) {
         // [run to T, step over its hit, run to T] is [run to T twice]: a run
         // steps over the hit it starts from. This keeps a point reached
         // through a million conditional-breakpoint hits one piece long.
@@ -165,7 +165,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
         ++here_.pieces.back().count;
         fold_from_ = {};
       } else {
-        add_piece(here_, run_piece(serve_traps_));
+        add_piece(here_, run_piece(gdb_traps(rt)));
         fold_from_ = {};
       }
       StopInfo stop;
@@ -197,7 +197,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
       return std::nullopt;
     }
     case Mode::Search: {
-      bool gdb_hit = debuggable(rt) && traps_hit(serve_traps_, hit, ip);
+      bool gdb_hit = traps_hit(gdb_traps(rt), hit, ip);
       TrapHit h = hit;
       if (h.kind == TrapHit::Step) {
         h.kind = TrapHit::Software;
@@ -222,7 +222,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
           return Leave::goal();
         }
       } else {
-        add_piece(here_, run_piece(serve_traps_));
+        add_piece(here_, run_piece(gdb_traps(rt)));
       }
       if (gdb_hit) last_hit_ = std::make_pair(here_, h);
       if (interrupt_due()) return serve_interrupt(s, rt.recorded().value);
@@ -317,11 +317,12 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::after_event(ReplaySession& 
   switch (mode_) {
     case Mode::Serve:
       if (reports(s, sig)) return serve_signal(s, sig);
-      if (applied.exec == RecordedTid{debugged_}) {
+      if (auto fork = fork_stop(s, applied)) return serve(s, *fork);
+      if (applied.exec.value && handler_.debugs(applied.exec.value)) {
         // gdb loads the new program (catch exec stops there).
         StopInfo stop;
         stop.kind = StopInfo::Exec;
-        stop.tid = debugged_;
+        stop.tid = applied.exec.value;
         return serve(s, stop);
       }
       if (step_finishes_after_event_) {
@@ -344,6 +345,18 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::after_event(ReplaySession& 
       return std::nullopt;
   }
   return std::nullopt;
+}
+
+std::optional<StopInfo> ReplayTimeline::fork_stop(ReplaySession& s, const ReplayStop& applied) const {
+  if (!applied.fork.child.value || applied.fork.vfork || !handler_.reports_fork(applied.fork.child.value))
+    return std::nullopt;
+  ReplayTask* rt = s.find_task(applied.fork.parent);
+  if (!rt || !debuggable(*rt)) return std::nullopt;
+  StopInfo stop;
+  stop.kind = StopInfo::Fork;
+  stop.tid = applied.fork.parent.value;
+  stop.child = applied.fork.child.value;
+  return stop;
 }
 
 bool ReplayTimeline::reports(ReplaySession& s, const SignalStop& sig) const {
@@ -377,7 +390,14 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::at_process_exit(ReplaySessi
       StopInfo stop;
       stop.kind = StopInfo::ProcessExit;
       stop.tid = rt.recorded().value;
-      return stay(s, stop);
+      for (const auto& [tid, other] : s.tasks())
+        if (other->tgid != rt.tgid && debuggable(*other)) stop.kind = StopInfo::ProcessEnded;
+      if (stop.kind == StopInfo::ProcessExit) return stay(s, stop);
+      // One of the processes gdb debugs ends: gdb hears how (W) and may go
+      // on with the others.
+      stop.process = rt.tgid.value;
+      stop.exit_code = (int)(rt.task->regs().arg(0) & 0xff);
+      return serve(s, stop);
     }
     case Mode::Navigate:
       if (target_.at_exit && (target_.event == e || target_.event == UINT64_MAX)) {

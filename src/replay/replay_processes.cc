@@ -326,6 +326,7 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, Reco
   bool shares_vm = (flags & CLONE_VM) && !(flags & (CLONE_THREAD | CLONE_VFORK));
   child->shares_memory = shares_vm || ((flags & CLONE_THREAD) && rt.shares_memory);
   if (shares_vm) rt.shares_memory = true;
+  if (!(flags & CLONE_THREAD)) forked_ = ReplayStop::Fork{recorded_child, rt.recorded(), (flags & CLONE_VFORK) != 0};
   add_clone(rt, std::move(child), flags);
   return {};
 }

@@ -376,6 +376,7 @@ Result<ReplayStop> ReplaySession::run(const RunRequest& req) {
   try {
     signal_stop_ = SignalStop{};
     exec_applied_ = RecordedTid{};
+    forked_ = ReplayStop::Fork{};
     pause_.reset();
     request_ = &req;
     Status applied = apply(f);
@@ -399,6 +400,7 @@ Result<ReplayStop> ReplaySession::run(const RunRequest& req) {
   ReplayStop applied;
   applied.signal = signal_stop_;
   applied.exec = exec_applied_;
+  applied.fork = forked_;
   return applied;
 }
 

@@ -145,6 +145,13 @@ struct ReplayStop {
   TrapHit hit;         // Trap
   SignalStop signal;   // EventApplied, with debugger stops: the signal the event stopped a task with (sig 0: none)
   RecordedTid exec;    // EventApplied: the process whose image the event's execve replaced (0: none)
+  // EventApplied: the process the event made (fork, vfork, a clone without
+  // CLONE_THREAD; child 0: none), the thread that made it, and whether
+  // that thread waits for it (vfork).
+  struct Fork {
+    RecordedTid child, parent;
+    bool vfork = false;
+  } fork;
 };
 
 class ReplaySession : public Session<ReplayTask> {
@@ -436,6 +443,7 @@ class ReplaySession : public Session<ReplayTask> {
   bool debugger_stops_ = false;
   SignalStop signal_stop_;  // of the event being applied (with debugger stops)
   RecordedTid exec_applied_;  // the process the event being applied exec'd (0: none)
+  ReplayStop::Fork forked_;    // the process the event being applied made (child 0: none)
   // The event run() stopped inside (its frame, its stretch): the next
   // apply() of the frame goes on from there at resume_and_wait(), the
   // event's one resume of user code, what comes before it being done

@@ -385,6 +385,46 @@ def exec_events(t):
              "Catchpoint" not in out, "gdb follows the execs by itself", out)
 
 
+def processes(t):
+    """gdb's inferiors for a program's processes (multiprocess extensions,
+    fork events): catch fork, both processes in info inferiors with
+    detach-on-fork off, a breakpoint in the child, the child's exit, the
+    parent going on; reverse execution back across the fork and forward
+    again; with gdb's default (detach-on-fork on) the child is left alone."""
+    trace = t.record("fork", [t.build("gdb_fork")], output="parent saw 3")
+    out = t.gdb(trace, ["set detach-on-fork off", "catch fork", "continue", "info inferiors", "break child_work",
+                        "continue", "info inferiors", "print n", "print worked", "finish", "print worked", "continue",
+                        "inferior 1", "break parent_done", "continue", "print child_status"])
+    t.expect(re.search(r"^Catchpoint 1 \(forked process (\d+)\)", out, re.M) is not None, "catch fork stops", out)
+    t.expect(re.search(r"hit Breakpoint 2\.\d, child_work \(n=10\)", out) is not None,
+             "the breakpoint in the child hits", out)
+    t.expect(re.search(r"^  1 +process \d+ .*\n\* 2 +process \d+ ", out, re.M) is not None,
+             "info inferiors lists both processes, the child current", out)
+    t.expect(values(out)[:3] == ["10", "0", "45"] and "Value returned is $3 = 45" in out,
+             "the child's values: n, worked before and after child_work", out)
+    t.expect(re.search(r"^\[Inferior 2 \(process \d+\) exited with code 03\]", out, re.M) is not None,
+             "the child's exit is reported", out)
+    t.expect(re.search(r"Breakpoint 3(\.\d)?, parent_done \(child_status=3\)", out) is not None and values(out)[-1] == "3",
+             "the parent goes on to parent_done", out)
+
+    # Back across the fork (to the start: no earlier hit) and forward again:
+    # the child's inferior is the same one and its breakpoint hits again.
+    out = t.gdb(trace, ["set detach-on-fork off", "break child_work", "continue", "print worked", "reverse-continue",
+                        "continue", "info inferiors", "print n", "print worked"])
+    t.expect(len(re.findall(r"hit Breakpoint 1\.\d, child_work \(n=10\)", out)) == 2 and
+             "No more reverse-execution history" in out and values(out) == ["0", "10", "0"],
+             "reverse-continue back before the fork, then the child's breakpoint again", out)
+    t.expect(len(re.findall(r"^\*? +\d +process \d+ ", out, re.M)) == 2 and "internal-error" not in out,
+             "two inferiors after going back and forth", out)
+
+    # gdb's default: it detaches from the child, whose breakpoint stays out.
+    out = t.gdb(trace, ["break child_work", "break parent_done", "continue", "info inferiors"])
+    t.expect(re.search(r"\[Detaching after fork from child process \d+\]", out) is not None and
+             "child_work (n=" not in out and re.search(r"Breakpoint 2, parent_done \(child_status=3\)", out),
+             "detach-on-fork on: the child runs untouched, the parent stops", out)
+    t.expect(len(re.findall(r"^\*? +\d +process \d+ ", out, re.M)) == 1, "one inferior after detaching", out)
+
+
 def interrupt(t):
     """^C during a reverse-continue stops it where the search is."""
     exe = t.build("gdb_hot")
@@ -418,7 +458,7 @@ def packets(t):
 
 CASES = {f.__name__: f for f in (forward, reverse, stepping, checkpoints, persistent, threads, sqlite, signals,
                                  hot, counted, positions, interrupt, packets, calls,
-                                 libraries, exec_events)}
+                                 libraries, exec_events, processes)}
 
 
 def main():

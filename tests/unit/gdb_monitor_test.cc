@@ -46,7 +46,7 @@ TEST(GdbMonitor, TheScriptCarriesEachHelpLine) {
       EXPECT_NE(script.find("\"" + std::string(c.help) + "\""), std::string::npos) << c.name;
     }
   }
-  EXPECT_EQ(script.rfind("set sysroot /\npython\n", 0), 0u);
+  EXPECT_EQ(script.rfind("set sysroot /\nset schedule-multiple on\npython\n", 0), 0u);
   EXPECT_EQ(script.substr(script.size() - 4), "end\n");
 }
 

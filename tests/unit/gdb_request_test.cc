@@ -75,6 +75,30 @@ TEST(GdbRequest, Threads) {
   EXPECT_EQ(ok("qThreadExtraInfo,1f41", K::ThreadExtraInfo).thread.tid, 0x1f41);
 }
 
+TEST(GdbRequest, MultiprocessThreadIds) {
+  // gdb's multiprocess extensions: pPID.TID, pPID (all its threads), p-1.
+  EXPECT_EQ(ok("Hgp1f40.1f41", K::SetThread).thread, (GdbThreadId{GdbThreadId::One, 0x1f41, 0x1f40}));
+  EXPECT_EQ(ok("Hgp1f40.0", K::SetThread).thread, (GdbThreadId{GdbThreadId::Any, 0, 0x1f40}));
+  EXPECT_EQ(ok("Hcp1f40", K::SetThread).thread, (GdbThreadId{GdbThreadId::All, 0, 0x1f40}));
+  EXPECT_EQ(ok("Hcp-1.-1", K::SetThread).thread, (GdbThreadId{GdbThreadId::All, 0, -1}));
+  EXPECT_EQ(ok("Tp10.11", K::ThreadAlive).thread, (GdbThreadId{GdbThreadId::One, 0x11, 0x10}));
+  EXPECT_EQ(ok("qThreadExtraInfo,p10.12", K::ThreadExtraInfo).thread.tid, 0x12);
+  GdbRequest v = ok("vCont;s:p10.11;c:p-1.-1", K::Cont);
+  ASSERT_EQ(v.actions.size(), 2u);
+  EXPECT_EQ(v.actions[0].thread, (GdbThreadId{GdbThreadId::One, 0x11, 0x10}));
+  EXPECT_EQ(v.actions[1].thread.pid, -1);
+  EXPECT_EQ(ok("D;1f40", K::Detach).pid, 0x1f40);
+  EXPECT_EQ(ok("D", K::Detach).pid, 0);
+  EXPECT_EQ(ok("vKill;1f40", K::VKill).pid, 0x1f40);
+  GdbRequest q = ok("qSupported:multiprocess+;fork-events+;swbreak+", K::Supported);
+  EXPECT_EQ(q.features, (std::vector<std::string>{"multiprocess+", "fork-events+", "swbreak+"}));
+  EXPECT_EQ(ok("Hgp0.0", K::SetThread).thread, (GdbThreadId{GdbThreadId::Any, 0, 0}));
+  for (const char* bad : {"Hgp.1", "Hgpz.1", "Tp10", "D;zz", "D1", "vKill;"}) {
+    GdbRequest r = parse_request(bad);
+    EXPECT_EQ(r.kind, K::Malformed) << bad;
+  }
+}
+
 TEST(GdbRequest, BreakpointsAndWatchpoints) {
   GdbRequest z = ok("Z0,401136,1", K::InsertBreak);
   EXPECT_EQ(z.break_kind, GdbBreakKind::Software);
