@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""rr create-checkpoints -j N: the stretches between the checkpoints a trace
+already has are replayed by several processes at once, and the result
+equals a serial run's: the same report (requested and achieved points), a
+checkpoint at the same events, and at each of them the same state (which is
+also a replay's from the start). Bad -j values are refused in one line."""
+import json
+import os
+import re
+import shutil
+
+from testlib import Failures, arguments, fatal, run, scratch_dir, show
+
+failures = Failures()
+
+
+def events_of(rr, trace):
+    r = run([rr, "checkpoints", "--json", trace], text=True)
+    failures.expect(r.returncode == 0, "rr checkpoints --json %s failed: %s" % (trace, show(r.stderr)))
+    entries = json.loads(r.stdout) if r.returncode == 0 else []
+    failures.expect(all(e["usable"] for e in entries), "unusable checkpoints in %s: %r" % (trace, entries))
+    return [e["event"] for e in entries]
+
+
+def state(rr, trace, event, *extra):
+    return run([rr, "state", "-g", str(event)] + list(extra) + [trace], timeout=120, text=True)
+
+
+def main():
+    a = arguments(__doc__, program="a tracee whose memory barely changes (barely_changes)")
+    rr = a.rr
+    with scratch_dir("rr-par-") as d:
+        trace = os.path.join(d, "t")
+        if run([rr, "record", "-q", "-o", trace, a.program]).returncode != 0:
+            fatal("recording %s failed" % a.program)
+        # The checkpoints the trace already has (as a recording with
+        # checkpoints would leave): the segments' starts.
+        r = run([rr, "create-checkpoints", "--full", "-s", "100", "-i", "100", "-e", "300", trace], timeout=300)
+        failures.expect(r.returncode == 0, "the first checkpoints: %s" % show(r.stderr))
+        serial, parallel = os.path.join(d, "serial"), os.path.join(d, "parallel")
+        shutil.copytree(trace, serial)
+        shutil.copytree(trace, parallel)
+        grid = ["-s", "20", "-i", "30", "-e", "420"]
+        one = run([rr, "create-checkpoints"] + grid + [serial], timeout=300, text=True)
+        many = run([rr, "create-checkpoints", "-j", "3"] + grid + [parallel], timeout=300, text=True)
+        failures.expect(one.returncode == 0 and many.returncode == 0,
+                        "create-checkpoints failed: serial %s, -j 3 %s" % (show(one.stderr), show(many.stderr)))
+        requested = lambda out: re.findall(r"^requested .*$", out, re.M)
+        failures.expect(requested(one.stdout) and requested(one.stdout) == requested(many.stdout),
+                        "the reports differ: serial %r, -j 3 %r" % (one.stdout, many.stdout))
+        failures.expect("replayed 4 segments between existing checkpoints, up to 3 at once" in many.stdout,
+                        "-j 3 names its 4 segments (cut at 100, 200 and 300): %r" % many.stdout)
+        ev_one, ev_many = events_of(rr, serial), events_of(rr, parallel)
+        failures.expect(len(ev_one) >= 14 and ev_one == ev_many,
+                        "checkpoints at %r serially, at %r with -j 3" % (ev_one, ev_many))
+        for ev in ev_many:
+            x, y = state(rr, parallel, ev), state(rr, serial, ev)
+            failures.expect(x.returncode == 0 and not x.stderr and x.stdout == y.stdout,
+                            "rr state -g %d: -j 3's checkpoint %s, serial's %s" % (ev, show(x.stderr), show(y.stderr)))
+        for ev in ev_many[1::4]:
+            x, z = state(rr, parallel, ev), state(rr, parallel, ev, "--ignore-pcp")
+            failures.expect(x.stdout == z.stdout, "rr state -g %d through -j 3's checkpoint differs from a replay's" % ev)
+        for bad in (["-j", "0"], ["-j", "x"], ["-j"]):
+            r = run([rr, "create-checkpoints"] + bad + [parallel], text=True)
+            failures.expect(r.returncode != 0 and r.stderr.count("\n") == 1 and "-j needs" in r.stderr,
+                            "create-checkpoints %s: one line and a failure, got %d: %r" % (" ".join(bad), r.returncode, r.stderr))
+    failures.report("create-checkpoints -j 3 equals the serial run")
+
+
+if __name__ == "__main__":
+    main()
