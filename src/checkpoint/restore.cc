@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <future>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -175,19 +176,34 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
   tables[tgid] = table;
   ReplayTask& rt = s.adopt_process(std::move(leader), table);
   Task* task = rt.task.get();
+  auto t_spawned = std::chrono::steady_clock::now();
   ProcessImage img = image_from_capnp(proc.getImage());
   img.regs = regs_from_capnp(states[0].getRegs());
   // Set after the image, where a refusal is an error rather than fatal.
   img.xsave = task->xsave();
-  RR_TRY(s.check_image_files(img));
-  restore_image(*task, img, s.trace_dir());
+  // The trace's copies of the mapped files are checked against its sums
+  // (reading and hashing them all) while the layout is rebuilt: nothing
+  // runs in the process before both are done, and a damaged file fails the
+  // restore as before.
+  auto sums = std::async(std::launch::async, [&s, &img] { return s.check_image_files(img); });
+  try {
+    restore_image(*task, img, s.trace_dir());
+  } catch (const FatalError&) {
+    // A missing file copy is the trace's fault, which the check names.
+    RR_TRY(sums.get());
+    throw;
+  }
+  RR_TRY(sums.get());
+  auto t_checked = std::chrono::steady_clock::now();
   RR_TRY(objects.map_into(*task, proc, img));
   RR_TRY(set_checkpoint_xsave(*task, data_string(states[0].getXsave()), path, tgid));
 
   auto t_pages = std::chrono::steady_clock::now();
   RR_TRY(restore_pages(ck, proc, *task));
-  RR_LOG("restore %d: layout %.3f s, pages %.3f s", tgid, std::chrono::duration<double>(t_pages - t_restore).count(),
-         std::chrono::duration<double>(std::chrono::steady_clock::now() - t_pages).count());
+  auto seconds = [](auto from, auto to) { return std::chrono::duration<double>(to - from).count(); };
+  RR_LOG("restore %d: layout %.3f s (process %.3f s, mappings and file sums %.3f s, shared %.3f s), pages %.3f s", tgid,
+         seconds(t_restore, t_pages), seconds(t_restore, t_spawned), seconds(t_spawned, t_checked), seconds(t_checked, t_pages),
+         seconds(t_pages, std::chrono::steady_clock::now()));
 
   RR_TRY(kernel_state_from(states[0]).apply(*task, true, "checkpoint " + path));
   for (size_t k = 1; k < states.size(); ++k) {
@@ -210,7 +226,10 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
 
 Status restore_checkpoint(ReplaySession& s, const std::string& checkpoint_path) {
   if (!s.tasks().empty()) return make_error("restore needs a fresh replay session");
+  auto t_open = std::chrono::steady_clock::now();
   RR_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> ck, CheckpointReader::open(checkpoint_path, s.reader().uuid()));
+  RR_LOG("restore: opening %s %.3f s", checkpoint_path.c_str(),
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - t_open).count());
   try {
     auto info = ck->info();
     auto procs = info.getProcesses();
@@ -235,6 +254,7 @@ Status restore_checkpoint(ReplaySession& s, const std::string& checkpoint_path) 
     // check compares) must be what the recording had at the event. A file
     // taken inside an event (a gdb position) has no frame to compare with.
     if (info.getPosition().size() == 0) RR_TRY(s.check_restored_fpu("checkpoint " + checkpoint_path));
+    RR_LOG("restore: %.3f s in all", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_open).count());
   } catch (const FatalError& e) {
     return make_error("cannot restore " + checkpoint_path + ": " + e.what());
   } catch (const kj::Exception& e) {

@@ -15,6 +15,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <map>
+#include <optional>
+
 #include "core/remote_syscalls.h"
 #include "core/rr_page.h"
 #include "core/task.h"
@@ -296,10 +299,26 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
     fatal("the trace is incomplete: " + image.mm.exe_file + " is missing from " + trace_dir);
   {
     RemoteSyscalls rs(task);
+    // Everything but the special mappings goes, one run of neighbouring
+    // mappings at a time (the gaps inside a run are unmapped already): a
+    // fresh process (a fork of rr) has a hundred mappings, and each remote
+    // syscall is a round trip through ptrace.
+    std::optional<std::pair<RemotePtr<>, RemotePtr<>>> run;
+    auto unmap_run = [&] {
+      if (run) rs.checked("unmapping", SYS_munmap, {run->first.as_int(), run->second - run->first});
+      run.reset();
+    };
     for (const MapEntry& e : read_maps(task.tid())) {
-      if (is_special_mapping(e)) continue;
-      rs.checked("unmapping", SYS_munmap, {e.start.as_int(), e.end - e.start});
+      if (is_special_mapping(e)) {
+        unmap_run();
+        continue;
+      }
+      if (run)
+        run->second = e.end;
+      else
+        run = std::make_pair(e.start, e.end);
     }
+    unmap_run();
     // Tell the kernel where code, data, heap, stack, arguments and the
     // executable are, as it knew them in the recording. This comes while
     // nothing is mapped: the kernel refuses to switch the executable while
@@ -327,12 +346,17 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
                {PR_SET_MM, PR_SET_MM_MAP, mapp.as_int(), sizeof(map), 0});
     rs.syscall(SYS_close, {(uint64_t)exe_fd});
     place_special_mappings(task, rs, image);
+    // A file mapped several times (code, data, relro...) is looked for or
+    // opened in the tracee once.
+    std::map<std::string, int64_t> fd_of;
     for (const MappingRecord& m : image.mappings) {
       if (m.backing == Backing::Special) continue;
       uint64_t len = m.end - m.start;
       if (m.backing == Backing::File) {
-        int64_t fd = tracee_file_fd(task, rs, trace_dir + "/" + m.file, O_RDONLY);
+        auto known = fd_of.find(m.file);
+        int64_t fd = known != fd_of.end() ? known->second : tracee_file_fd(task, rs, trace_dir + "/" + m.file, O_RDONLY);
         if (fd < 0) fatal("opening " + m.file + " in the tracee failed: " + strerror((int)-fd));
+        fd_of[m.file] = fd;
         rs.checked(("mapping " + m.file).c_str(), SYS_mmap,
                    {m.start.as_int(), len, (uint64_t)m.prot, (uint64_t)(MAP_PRIVATE | MAP_FIXED | (m.noreserve ? MAP_NORESERVE : 0)),
                     (uint64_t)fd, m.offset});

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <mutex>
 #include <set>
 #include <vector>
 #include <xxhash.h>
@@ -139,6 +140,8 @@ Status TraceSums::check_file(const std::string& rel) {
   if (!on_) return {};
   // A file once found sound is not read again while it stays the same
   // file (a debugging session opens many replays of one trace).
+  // Restores check a process's files on a helper thread (restore.cc).
+  static std::mutex sound_lock;
   static std::set<std::string> sound;
   struct stat st;
   std::string path = dir_ + "/" + rel;
@@ -146,13 +149,17 @@ Status TraceSums::check_file(const std::string& rel) {
   if (stat(path.c_str(), &st) == 0)
     identity += " " + std::to_string(st.st_ino) + " " + std::to_string(st.st_size) + " " + std::to_string(st.st_mtim.tv_sec) + "." +
                 std::to_string(st.st_mtim.tv_nsec);
-  if (sound.count(identity)) return {};
+  {
+    std::lock_guard<std::mutex> g(sound_lock);
+    if (sound.count(identity)) return {};
+  }
   auto it = sums_.find(rel);
   if (it == sums_.end()) return make_error(ErrorKind::Corrupt, dir_ + "/" + rel + " is not listed in the trace's sums");
   auto got = sum_file(dir_ + "/" + rel, it->second.sparse);
   if (!got.ok()) return make_error(ErrorKind::Corrupt, "the trace is incomplete: " + got.error().message);
   if (got.value().size != it->second.size || got.value().hash != it->second.hash)
     return make_error(ErrorKind::Corrupt, dir_ + "/" + rel + " is damaged (its contents do not match the trace's sums)");
+  std::lock_guard<std::mutex> g(sound_lock);
   sound.insert(identity);
   return {};
 }
