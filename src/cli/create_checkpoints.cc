@@ -172,13 +172,22 @@ Result<Tally> create_in_parallel(const Plan& plan, const std::vector<Segment>& s
       pid_t pid = fork();
       if (pid < 0) return make_error("cannot start a worker: " + errno_text());
       if (pid == 0) {
+        // The worker ends here whatever happens: nothing may unwind into
+        // the parent's code.
         read_end.reset();
-        auto tally = create_over(plan, segments[next].grid, segments[next].limit, false);
-        if (!tally.ok()) {
-          fprintf(stderr, "rr: %s\n", tally.error().message.c_str());
-          _exit(1);
+        try {
+          auto tally = create_over(plan, segments[next].grid, segments[next].limit, false);
+          if (!tally.ok()) {
+            fprintf(stderr, "rr: %s\n", tally.error().message.c_str());
+            _exit(1);
+          }
+          _exit(write_all(write_end.get(), &tally.value(), sizeof(Tally), "a pipe").ok() ? 0 : 1);
+        } catch (const std::exception& e) {
+          fprintf(stderr, "rr: %s\n", e.what());
+        } catch (...) {
+          fprintf(stderr, "rr: the worker for the segment from event %" PRIu64 " failed\n", segments[next].grid.front());
         }
-        _exit(write_all(write_end.get(), &tally.value(), sizeof(Tally), "a pipe").ok() ? 0 : 1);
+        _exit(1);
       }
       running.emplace(pid, Worker{next++, std::move(read_end)});
     }
