@@ -285,6 +285,11 @@ GdbRequest v_packet(const std::string& p) {
   if (p == "vCont?") return simple(Kind::ContQuery);
   if (starts_with(p, "vCont;")) return cont(p);
   if (starts_with(p, "vKill")) return with_pid(Kind::VKill, p.substr(strlen("vKill")));
+  if (starts_with(p, "vAttach")) {
+    GdbRequest r = with_pid(Kind::VAttach, p.substr(strlen("vAttach")));
+    if (r.kind == Kind::VAttach && !r.pid) return malformed("vAttach needs ;pid");
+    return r;
+  }
   if (starts_with(p, "vRun")) return run(p);
   if (starts_with(p, "vMustReplyEmpty")) return simple(Kind::MustReplyEmpty);
   return simple(Kind::Unsupported);

@@ -75,6 +75,7 @@ struct GdbRequest {
     ContQuery,        // vCont?
     Cont,             // vCont;action...
     VKill,            // vKill[;pid]
+    VAttach,          // vAttach;pid
     Run,              // vRun;program;arg...
     MustReplyEmpty,   // vMustReplyEmpty
     Kill,             // k
@@ -93,7 +94,7 @@ struct GdbRequest {
   std::string text;                   // Monitor: the command line
   std::vector<GdbResumeAction> actions;  // Cont
   std::vector<std::string> args;      // Run: program and arguments, decoded
-  pid_t pid = 0;                      // Detach, VKill: the process named (0: none); Attached: the process asked about
+  pid_t pid = 0;                      // Detach, VKill, VAttach: the process named (0: none)
   std::vector<std::string> features;  // Supported: what gdb says it supports ("multiprocess+", ...)
 };
 

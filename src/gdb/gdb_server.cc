@@ -76,6 +76,23 @@ ProcessTraps GdbServer::traps() const {
   return all;
 }
 
+std::string GdbServer::attach(pid_t pid) {
+  if (!multiprocess_ || !session_ || diversion_) return "E01";
+  auto it = session_->tasks().find(RecordedTid{pid});
+  if (it == session_->tasks().end() || it->second->tgid.value != pid) {
+    fprintf(stderr, "rr: process %d does not exist at this point of the replay (see rr ps)\n", pid);
+    return "E01";
+  }
+  detached_.erase(pid);
+  known_.insert(pid);
+  // Stopped where the replay stands, with no signal: the stop gdb now
+  // knows of (qC and ? name that process's thread).
+  stop_ = StopInfo{};
+  stop_.tid = g_thread_ = c_thread_ = pid;
+  g_process_ = pid;
+  return "T00thread:" + thread_id(pid) + ";";
+}
+
 bool GdbServer::detach(pid_t pid) {
   if (!multiprocess_ || !pid) return false;
   detached_.insert(pid);
@@ -317,6 +334,7 @@ std::string GdbServer::answer(const GdbRequest& req) {
     case K::ThreadExtraInfo: return to_hex("recorded tid " + std::to_string(req.thread.tid));
     case K::ContQuery: return "vCont;c;C;s;S;r";
     case K::VKill: return "OK";
+    case K::VAttach: return attach(req.pid);
     default: return "";  // Unsupported, Offsets, MustReplyEmpty
   }
 }

@@ -82,6 +82,9 @@ class GdbServer : public StopHandler {
   // `detach inferior N`): its stops are no longer reported. True when
   // other processes remain debugged; otherwise the session ends.
   bool detach(pid_t pid);
+  // vAttach;PID: gdb (`attach PID` in an inferior of its own) debugs a
+  // recorded process that exists at this point; the stop reply, or E01.
+  std::string attach(pid_t pid);
   // Process `pid`'s program file ("" when there is none); 0: the current one's.
   std::string exec_file(pid_t pid = 0);
   std::string xfer(const std::string& object, const std::string& annex, uint64_t off, uint64_t len);

@@ -425,6 +425,35 @@ def processes(t):
     t.expect(len(re.findall(r"^\*? +\d +process \d+ ", out, re.M)) == 1, "one inferior after detaching", out)
 
 
+def process_starts(t):
+    """rr replay -f PID and -p PID start gdb in that process's inferior; gdb's
+    attach takes on another recorded process that exists there (vAttach)."""
+    trace = t.record("fork", [t.build("gdb_fork")], output="parent saw 3")
+    ps = run([t.rr, "ps", trace]).stdout
+    rows = re.findall(r"^(\d+)\t(?:\d+|--)\t(\d+)\t(.*)$", ps, re.M)
+    t.expect(len(rows) == 3, "rr ps lists the parent and its two children", ps)
+    if len(rows) != 3:
+        return
+    parent, child, vforked = rows[0][0], rows[1][0], rows[2][0]
+    out = t.gdb(trace, ["info inferiors", "break child_work", "continue", "print n", "add-inferior", "inferior 2",
+                        "attach " + parent, "info inferiors", "bt"], extra=["-f", child])
+    t.expect(re.search(r"^\* 1 +process %s " % child, out, re.M) is not None, "-f: gdb starts in the child", out)
+    t.expect(re.search(r"Breakpoint 1, child_work \(n=10\)", out) is not None and values(out)[:1] == ["10"],
+             "-f: the child's breakpoint", out)
+    t.expect(re.search(r"^  1 +process %s .*\n\* 2 +process %s " % (child, parent), out, re.M) is not None and
+             re.search(r"#\d+ +0x[0-9a-f]+ in main ", out) is not None,
+             "attach: the parent becomes inferior 2, its stack readable", out)
+    out = t.gdb(trace, ["info inferiors", "break main", "continue", "print argc", "print argv[1]", "add-inferior",
+                        "inferior 2", "attach 999999"], extra=["-p", vforked])
+    t.expect("rr: process 999999 does not exist at this point of the replay" in out,
+             "attach to a process that does not exist here is refused with a reason", out)
+    t.expect(re.search(r"^\* 1 +process %s " % vforked, out, re.M) is not None and values(out)[:1] == ["2"] and
+             re.search(r'^\$2 = 0x[0-9a-f]+ "vforked"$', out, re.M) is not None,
+             "-p: gdb starts in the exec'd vfork child, at its main with its arguments", out)
+    out = run([t.rr, "replay", "-p", "999999", trace]).stdout
+    t.expect("process 999999 never execs in this trace" in out, "-p of a process that is not in the trace", out)
+
+
 def interrupt(t):
     """^C during a reverse-continue stops it where the search is."""
     exe = t.build("gdb_hot")
@@ -458,7 +487,7 @@ def packets(t):
 
 CASES = {f.__name__: f for f in (forward, reverse, stepping, checkpoints, persistent, threads, sqlite, signals,
                                  hot, counted, positions, interrupt, packets, calls,
-                                 libraries, exec_events, processes)}
+                                 libraries, exec_events, processes, process_starts)}
 
 
 def main():

@@ -90,10 +90,11 @@ TEST(GdbRequest, MultiprocessThreadIds) {
   EXPECT_EQ(ok("D;1f40", K::Detach).pid, 0x1f40);
   EXPECT_EQ(ok("D", K::Detach).pid, 0);
   EXPECT_EQ(ok("vKill;1f40", K::VKill).pid, 0x1f40);
+  EXPECT_EQ(ok("vAttach;1f41", K::VAttach).pid, 0x1f41);
   GdbRequest q = ok("qSupported:multiprocess+;fork-events+;swbreak+", K::Supported);
   EXPECT_EQ(q.features, (std::vector<std::string>{"multiprocess+", "fork-events+", "swbreak+"}));
   EXPECT_EQ(ok("Hgp0.0", K::SetThread).thread, (GdbThreadId{GdbThreadId::Any, 0, 0}));
-  for (const char* bad : {"Hgp.1", "Hgpz.1", "Tp10", "D;zz", "D1", "vKill;"}) {
+  for (const char* bad : {"Hgp.1", "Hgpz.1", "vAttach", "vAttach;0", "Tp10", "D;zz", "D1", "vKill;"}) {
     GdbRequest r = parse_request(bad);
     EXPECT_EQ(r.kind, K::Malformed) << bad;
   }
