@@ -424,6 +424,12 @@ def processes(t):
              "detach-on-fork on: the child runs untouched, the parent stops", out)
     t.expect(len(re.findall(r"^\*? +\d +process \d+ ", out, re.M)) == 1, "one inferior after detaching", out)
 
+    # follow-fork-mode child: gdb detaches from the parent and follows the child.
+    out = t.gdb(trace, ["set follow-fork-mode child", "break child_work", "continue", "info inferiors", "print n"])
+    t.expect(re.search(r"hit Breakpoint 1, child_work \(n=10\)", out) is not None and values(out) == ["10"] and
+             re.search(r"^  1 +<null> .*\n\* 2 +process \d+ ", out, re.M) is not None,
+             "follow-fork-mode child: the parent let go, the child's breakpoint hits", out)
+
 
 def process_starts(t):
     """rr replay -f PID and -p PID start gdb in that process's inferior; gdb's
