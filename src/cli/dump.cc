@@ -7,13 +7,30 @@
 #include "cli/command.h"
 #include "core/registers.h"
 #include "core/syscall_table.h"
+#include "preload/syscall_buffer.h"
 #include "trace/trace_files.h"
 
 namespace rr {
 
 namespace {
 
+// The calls the syscall buffer recorded before the event, one line.
+void print_buffered(trace::Frame::Reader f) {
+  auto bytes = f.getSyscallBuffer();
+  size_t count = 0;
+  printf("  buffered before it:");
+  for (size_t at = 0; at + sizeof(rr_buffer_record) <= bytes.size(); ++count) {
+    rr_buffer_record rec;
+    memcpy(&rec, bytes.begin() + at, sizeof rec);
+    if (count < 8) printf(" %s = %" PRId64, syscall_name(rec.number).c_str(), rec.result);
+    if (rec.size == 0) break;
+    at += rec.size;
+  }
+  printf(count > 8 ? " ... (%zu calls)\n" : " (%zu calls)\n", count);
+}
+
 void print_frame(trace::Frame::Reader f) {
+  if (f.hasSyscallBuffer()) print_buffered(f);
   printf("event %" PRIu64 " tid %d ", f.getEvent(), f.getTid());
   switch (f.which()) {
     case trace::Frame::EXEC: {

@@ -32,4 +32,11 @@ constexpr bool in_rr_page(RemotePtr<> start, RemotePtr<> end) {
 // The bytes of the code page's start.
 inline constexpr uint8_t kRrPageCode[] = {0x0f, 0x05, 0xcc};
 
+// The syscall buffer's entry (preload/syscall_buffer.h): the one syscall
+// instruction the recorder's seccomp filter lets through, and in replay
+// the same place without a syscall; then the byte that tells the library
+// which road it is on.
+inline constexpr uint8_t kRrBufferedEntryRecord[] = {0x0f, 0x05, 0xc3};  // syscall; ret
+inline constexpr uint8_t kRrBufferedEntryReplay[] = {0x66, 0x90, 0xc3};  // nop; ret
+
 }  // namespace rr

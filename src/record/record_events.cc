@@ -111,6 +111,7 @@ void RecordSession::on_exec_done(RecordTask& rt, trace::ExecImage::Builder out) 
                 (uint64_t)-1, 0});
     rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
   }
+  map_syscall_buffer(rt);
   hide_vdso(t);
   ProcessImage img;
   {
@@ -160,6 +161,9 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
   RR_TRY(check_restart(rt, rt.entry_regs, true));
   rt.exec_seen = false;
   rt.in_syscall = true;
+  // What the syscall buffer holds was made before this call (an execve
+  // would replace it, a fork copy it).
+  RR_TRY(take_buffered_records(rt));
   // Shown to its tracer first (PTRACE_SYSCALL): the entry is an event, and
   // the rest waits until the tracer resumes it, maybe with other registers.
   bool shown = rt.traced.entry_shown;

@@ -576,6 +576,8 @@ Status RecordSession::emulate_ptrace(RecordTask& rt) {
     return {};
   };
   if (PidNamespace::ns_tids(t.tid()).size() > 1) return unsupported("ptrace from inside a PID namespace the program made");
+  if (syscall_buffer_ && (req == PTRACE_TRACEME || req == PTRACE_ATTACH || req == PTRACE_SEIZE))
+    return unsupported("ptrace between recorded programs with --syscall-buffer (record without it)");
   auto write_out = [&](uint64_t at, const void* buf, size_t len) { return t.try_write_mem(RemotePtr<>(at), buf, len); };
 
   if (req == PTRACE_TRACEME) {

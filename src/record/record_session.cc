@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 
 #include "core/address_space.h"
+#include "preload/syscall_buffer.h"
 #include "core/pid_namespace.h"
 #include "core/progress_counter.h"
 #include "core/remote_syscalls.h"
@@ -224,6 +225,7 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   RecordSession session(std::move(writer), exe, options.spin_limit_ms);
   session.progress_counter_ = options.progress_counter;
+  session.syscall_buffer_ = options.syscall_buffer;
   session.timeslice_ = options.timeslice;
   RR_TRY(session.write_header(options));
   // latest-trace names the new trace while it is recorded (a recording
@@ -284,6 +286,18 @@ Status RecordSession::spawn(const RecordOptions& options) {
   std::vector<std::string> env_store;
   for (char** e = environ; *e; ++e) env_store.push_back(*e);
   for (const char* e : kDeterminismEnv) env_store.push_back(e);
+  if (syscall_buffer_) {
+    std::string lib;
+    RR_TRY(write_preload_library(&lib));
+    std::string preload = "LD_PRELOAD=" + lib;
+    for (auto& e : env_store)
+      if (e.rfind("LD_PRELOAD=", 0) == 0) {
+        preload += ":" + e.substr(strlen("LD_PRELOAD="));
+        e.clear();
+      }
+    std::erase(env_store, std::string());
+    env_store.push_back(preload);
+  }
   std::vector<char*> envp;
   for (auto& e : env_store) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -300,6 +314,13 @@ Status RecordSession::spawn(const RecordOptions& options) {
     close(err_pipe[0]);
     prepare_tracee_process(bound_cpu_);
     stop_for_tracer();
+    if (syscall_buffer_) {
+      if (int e = install_syscall_buffer_filter()) {
+        e = -e;  // told apart from execve's errors
+        (void)!write(err_pipe[1], &e, sizeof(e));
+        _exit(127);
+      }
+    }
     execve(exe_path_.c_str(), argv.data(), envp.data());
     int e = errno;
     (void)!write(err_pipe[1], &e, sizeof(e));
@@ -308,7 +329,8 @@ Status RecordSession::spawn(const RecordOptions& options) {
   close(err_pipe[1]);
   ScopedFd err_fd(err_pipe[0]);
   auto owned = std::make_unique<RecordTask>();
-  RR_ASSIGN_OR_RETURN(owned->task, attach_new_tracee(pid, RecordedTid{pid}, kPtraceOptions, "the program's process"));
+  long options_used = kPtraceOptions | (syscall_buffer_ ? PTRACE_O_TRACESECCOMP : 0);
+  RR_ASSIGN_OR_RETURN(owned->task, attach_new_tracee(pid, RecordedTid{pid}, options_used, "the program's process"));
   RecordTask& t = add_process(std::move(owned), std::make_shared<FdTable>());
   initial_tgid_ = t.recorded();
   Task* task = t.task.get();
@@ -319,8 +341,10 @@ Status RecordSession::spawn(const RecordOptions& options) {
     WaitStatus st = task->wait();
     if (st.ended()) {
       int e = 0;
-      if (read(err_fd.get(), &e, sizeof(e)) == (ssize_t)sizeof(e))
+      if (read(err_fd.get(), &e, sizeof(e)) == (ssize_t)sizeof(e)) {
+        if (e < 0) return make_error("cannot install the syscall buffer's seccomp filter: " + std::string(strerror(-e)));
         return make_error("cannot execute " + exe_path_ + ": " + strerror(e));
+      }
       return make_error("the program ended before it started: " + st.describe());
     }
     if (st.ptrace_event() == PTRACE_EVENT_EXEC) {
@@ -358,6 +382,18 @@ Status RecordSession::write_shared_files() {
 }
 
 Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
+  if (syscall_buffer_) {
+    // The records belong to the one thread that ran user code since the
+    // buffer was last emptied: the running one.
+    auto frame = msg.getRoot<trace::Frame>();
+    if (RecordTask* t = find_task(RecordedTid{frame.getTid()})) {
+      if (t == running_) RR_TRY(take_buffered_records(*t));
+      if (!t->buffered_records.empty()) {
+        frame.setSyscallBuffer(capnp_bytes(t->buffered_records));
+        t->buffered_records.clear();
+      }
+    }
+  }
   ++next_event_;
   ++slice_events_;
   return writer_->write_frame(msg);
@@ -569,7 +605,11 @@ Status RecordSession::resume_running(RecordTask& t) {
   int sig = t.deliver_sig;
   t.deliver_sig = 0;
   // A tracer inside the recording asked for one instruction (record_ptrace.cc).
-  ResumeHow how = t.traced.step ? ResumeHow::SingleStep : ResumeHow::Syscall;
+  // With the syscall buffer, its filter stops the traced calls: user code
+  // runs under PTRACE_CONT, and a call's exit is reached with PTRACE_SYSCALL.
+  ResumeHow how = t.traced.step                     ? ResumeHow::SingleStep
+                  : syscall_buffer_ && !t.in_syscall ? ResumeHow::Cont
+                                                     : ResumeHow::Syscall;
   t.traced.step = false;
   t.task->try_resume(how, sig);  // a dying task reports its end next
   return {};
@@ -596,7 +636,19 @@ Status RecordSession::handle_stop(RecordTask& t) {
     running_ = nullptr;
     return {};
   }
+  if (event == PTRACE_EVENT_SECCOMP) {
+    // The syscall buffer's filter traced the call: this is its entry, unless
+    // a PTRACE_SYSCALL entry stop came first.
+    if (!t.in_syscall) return on_syscall_entry(t);
+    t.task->try_resume(ResumeHow::Syscall);
+    return {};
+  }
   if (st.is_syscall_stop()) {
+    if (syscall_buffer_ && !t.in_syscall && t.task->regs().ip() == RemotePtr<>(RR_BUFFERED_ENTRY_AFTER_SYSCALL)) {
+      // A buffered call seen by a PTRACE_SYSCALL resume: it is no event.
+      t.task->try_resume(ResumeHow::Cont);
+      return {};
+    }
     if (t.task->at_syscall_entry()) return on_syscall_entry(t);
     if (!t.in_syscall) return resume_running(t);  // a new task's return from clone
     return on_syscall_exit(t);

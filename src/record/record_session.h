@@ -29,6 +29,11 @@
 
 namespace rr {
 
+// In the program's process before its execve, once rr traces it with
+// PTRACE_O_TRACESECCOMP: the syscall buffer's seccomp filter
+// (record_buffer.cc). Returns 0 or an errno.
+int install_syscall_buffer_filter();
+
 struct RecordOptions {
   std::string output_dir;          // -o: the trace directory, exactly; else a new <exe>-<n>
   std::vector<std::string> argv;   // the program and its arguments
@@ -43,6 +48,9 @@ struct RecordOptions {
   // --timeslice: counted branches a thread runs before the recorder looks
   // whether another thread or a signal waits for it.
   uint64_t timeslice = 1000000;
+  // --syscall-buffer: record the frequent syscalls inside the tracee, without
+  // a ptrace stop (docs/syscall-buffer.md).
+  bool syscall_buffer = false;
 };
 
 // One traced thread and what the recorder keeps about it. A thread group
@@ -92,6 +100,7 @@ struct RecordTask : SessionTask {
   std::chrono::steady_clock::time_point cpu_sampled_at;
   RecordedTid exec_former_tid;         // it execed from a non-leader thread: its tid until the execve's frame
   EchoCapture echo;                    // bytes its current syscall moves to stdout/stderr from another fd
+  std::string buffered_records;        // syscall buffer records taken from its process, for its next frame
   // Its current syscall installs a seccomp filter that the recorder moved,
   // with its prefix, into the scratch page (record/seccomp_prefix.h): the
   // argument it changed (-1: none), its value and the scratch bytes before.
@@ -286,6 +295,10 @@ class RecordSession : public Session<RecordTask> {
   // held for the tracer (the stop is recorded as it must be).
   Result<bool> tracer_sees_signal(RecordTask& t, int sig, const siginfo_t& si, const Registers& regs);
   Status finish_frame(capnp::MessageBuilder& msg);
+  // The syscall buffer (record_buffer.cc, docs/syscall-buffer.md).
+  Status write_preload_library(std::string* path);
+  void map_syscall_buffer(RecordTask& rt);
+  Status take_buffered_records(RecordTask& rt);
   Status write_shared_files();
   void inject_held_signals(RecordTask& t);
   SyscallArgs restart_call(RecordTask& t, const SyscallArgs& call);
@@ -359,6 +372,7 @@ class RecordSession : public Session<RecordTask> {
   bool initial_ended_ = false;
   int spin_limit_ms_ = 3000;
   bool progress_counter_ = false;        // --progress-counter
+  bool syscall_buffer_ = false;          // --syscall-buffer
   uint64_t timeslice_ = 0;               // --timeslice (counted branches)
   uint64_t next_event_ = 1;
   int bound_cpu_ = 0;                          // the CPU the tracees run on

@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "core/address_space.h"
+#include "preload/syscall_buffer.h"
 #include "core/perf_counter.h"
 #include "core/pid_namespace.h"
 #include "core/progress_counter.h"
@@ -77,6 +78,9 @@ namespace {
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (p != (void*)kRrPageAddr) _exit(125);
   memcpy(p, kRrPageCode, sizeof(kRrPageCode));
+  // The syscall buffer's entry makes no syscall in replay.
+  memcpy(static_cast<char*>(p) + (RR_BUFFERED_ENTRY - kRrPageAddr), kRrBufferedEntryReplay, sizeof(kRrBufferedEntryReplay));
+  static_cast<uint8_t*>(p)[RR_ROAD_FLAG_ADDR - kRrPageAddr] = RR_ROAD_REPLAY;
   if (mprotect(p, kPageSize, PROT_READ | PROT_EXEC) != 0) _exit(125);
   syscall(SYS_close_range, 3, ~0u, 0);
   stop_for_tracer();
@@ -394,6 +398,11 @@ Result<ReplayStop> ReplaySession::run(const RunRequest& req) {
     return *std::exchange(pause_, std::nullopt);
   }
   RR_TRY(check_fpu_after(f));
+  // A syscall's records were checked at its entry, before the call could
+  // copy or replace the buffer.
+  if (f.hasSyscallBuffer() && f.which() != trace::Frame::SYSCALL && f.which() != trace::Frame::SYSCALL_ENTRY) {
+    if (ReplayTask* rt = find_task(RecordedTid{f.getTid()})) RR_TRY(finish_buffered_records(f, *rt));
+  }
   inside_.reset();
   current_event_ = f.getEvent();
   if (progress_ && current_event_ % 4096 == 0) progress_(current_event_);
@@ -406,6 +415,7 @@ Result<ReplayStop> ReplaySession::run(const RunRequest& req) {
 
 Status ReplaySession::apply(trace::Frame::Reader f) {
   if (f.which() == trace::Frame::EXEC) return apply_exec(f, f.getExec());
+  feed_buffered_records(f);
   if (initial_tid_.value == 0) return make_error("trace is corrupt: it does not start with an exec");
   ReplayTask* found = find_task(RecordedTid{f.getTid()});
   if (!found)

@@ -365,6 +365,11 @@ class ReplaySession : public Session<ReplayTask> {
   // Once event `f` has been applied: its task's FPU state against the
   // recording's (Frame.fpuDigest), a divergence when they differ.
   Status check_fpu_after(trace::Frame::Reader f);
+  // The syscall buffer (replay_buffer.cc, docs/syscall-buffer.md): the
+  // event's records written into its task's buffer before its user code
+  // runs, and checked and emptied once the event's stop is reached.
+  void feed_buffered_records(trace::Frame::Reader f);
+  Status finish_buffered_records(trace::Frame::Reader f, ReplayTask& rt);
   Error divergence(trace::Frame::Reader f, const std::string& what);
   // Echoes (with -a) what the call wrote to the original stdout or stderr,
   // after checking it is what the recording wrote there (SyscallEvent.echo).

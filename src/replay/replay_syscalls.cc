@@ -152,6 +152,7 @@ Status ReplaySession::reach_syscall_entry(trace::Frame::Reader f, int64_t nr, tr
     return divergence(f, "expected syscall " + syscall_name(nr) + ", got " + describe_stop(st) + " at rip " +
                              hex(t.regs().ip().as_int()));
   RR_TRY(check_regs(f, t, ("at the entry of " + syscall_name(nr)).c_str(), regs_from_capnp(expected)));
+  RR_TRY(finish_buffered_records(f, rt));
   ++counters_.syscalls;
   return {};
 }

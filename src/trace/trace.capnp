@@ -296,4 +296,10 @@ struct Frame {
                               # Replay compares its task's after the event, and a restored
                               # checkpoint's task of its event. 0: not recorded (older traces,
                               # exec, exit, exit and exit_group, whose task does not go on)
+  syscallBuffer @10 :Data;    # format 1.12 on (rr record --syscall-buffer): the records of the
+                              # syscalls the task made without a stop since the buffer was
+                              # last emptied (src/preload/syscall_buffer.h: rr_buffer_record
+                              # after rr_buffer_record, each {number, result, size, output
+                              # length, output bytes}); replay writes them into the task's
+                              # buffer before running the user code that leads to this event
 }

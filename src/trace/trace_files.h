@@ -35,7 +35,8 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // counter, rr record --progress-counter)
 // 1.11: SyscallEvent.traceeStep and skippedByTracer (tracers inside the
 // recording that single-step or emulate syscalls)
-constexpr uint32_t kTraceFormatMinor = 11;
+// 1.12: Frame.syscallBuffer (rr record --syscall-buffer)
+constexpr uint32_t kTraceFormatMinor = 12;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();

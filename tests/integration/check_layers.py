@@ -10,14 +10,16 @@ import sys
 
 # What each folder may include besides itself.
 BELOW = {
+    # The syscall buffer's library, loaded into tracees: plain C, on its own.
+    "preload": set(),
     "util": set(),
-    "core": {"util"},
-    "trace": {"util", "core"},
-    "record": {"util", "core", "trace"},
-    "replay": {"util", "core", "trace"},
-    "checkpoint": {"util", "core", "trace", "replay"},
-    "gdb": {"util", "core", "trace", "replay", "checkpoint"},
-    "cli": {"util", "core", "trace", "record", "replay", "checkpoint", "gdb"},
+    "core": {"util", "preload"},
+    "trace": {"util", "core", "preload"},
+    "record": {"util", "core", "trace", "preload"},
+    "replay": {"util", "core", "trace", "preload"},
+    "checkpoint": {"util", "core", "trace", "replay", "preload"},
+    "gdb": {"util", "core", "trace", "replay", "checkpoint", "preload"},
+    "cli": {"util", "core", "trace", "record", "replay", "checkpoint", "gdb", "preload"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"|^\s*using\s+\w+\s*=\s*import\s*"([^"]+)"', re.M)
 

@@ -1,0 +1,50 @@
+/* The syscall buffer's layout, shared by the preloaded library
+ * (preload.c, plain C) and rr (docs/syscall-buffer.md).
+ *
+ * The buffer is one anonymous mapping at a fixed address in every process
+ * of a recording made with --syscall-buffer: a header, then records. A
+ * record is what one syscall made without a ptrace stop returned: its
+ * number, its result and the bytes the kernel wrote (into the record, never
+ * into the program's memory: the library copies them out). The recorder
+ * empties the buffer at every event and keeps its records in that event's
+ * frame; replay writes them back before running the same library code. */
+#ifndef RR_PRELOAD_SYSCALL_BUFFER_H
+#define RR_PRELOAD_SYSCALL_BUFFER_H
+
+#include <stdint.h>
+
+#define RR_BUFFER_ADDR 0x70020000UL
+#define RR_BUFFER_SIZE 0x10000UL
+#define RR_BUFFER_MAGIC 0x42666652U /* "RRfB" */
+
+/* In the rr page (core/rr_page.h): the one syscall instruction the
+ * recorder's seccomp filter lets through (`syscall; ret` while recording,
+ * `nop; ret` in replay), and the byte that says which road a tracee is on. */
+#define RR_BUFFERED_ENTRY 0x70000010UL
+#define RR_BUFFERED_ENTRY_AFTER_SYSCALL (RR_BUFFERED_ENTRY + 2)
+#define RR_ROAD_FLAG_ADDR 0x70000020UL
+#define RR_ROAD_RECORD 0
+#define RR_ROAD_REPLAY 1
+
+struct rr_buffer_header {
+  uint32_t magic;     /* RR_BUFFER_MAGIC once the supervisor set the buffer up */
+  uint32_t locked;    /* nonzero: every call goes the traced way */
+  uint32_t used;      /* bytes of records after the header */
+  uint32_t available; /* bytes the records may fill: the capacity while
+                         recording, the recorded length in replay */
+};
+
+struct rr_buffer_record {
+  int64_t number;   /* the syscall number */
+  int64_t result;   /* what the kernel returned (a negative errno on failure) */
+  uint32_t size;    /* bytes of this record, header included, a multiple of 8 */
+  uint32_t out_len; /* bytes of kernel output after this header */
+};
+
+#define RR_BUFFER_DATA_SIZE (RR_BUFFER_SIZE - sizeof(struct rr_buffer_header))
+
+static inline uint32_t rr_buffer_record_size(uint32_t out_len) {
+  return (uint32_t)((sizeof(struct rr_buffer_record) + out_len + 7) & ~7UL);
+}
+
+#endif

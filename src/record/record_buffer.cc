@@ -1,0 +1,110 @@
+// RecordSession, the syscall buffer's recorder side (docs/syscall-buffer.md):
+// the preloaded library it writes out, the seccomp filter that lets the
+// library's calls through, the buffer it maps into every new image, and
+// the records it takes out of it for the next frame.
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+
+#include "core/remote_syscalls.h"
+#include "core/rr_page.h"
+#include "core/syscall_table.h"
+#include "preload/syscall_buffer.h"
+#include "record/record_session.h"
+#include "util/io.h"
+#include "util/scoped_fd.h"
+
+// librrpreload.so, built with rr and kept inside it (preload_blob.S).
+extern "C" const char rr_preload_blob_start[];
+extern "C" const char rr_preload_blob_end[];
+
+namespace rr {
+
+int install_syscall_buffer_filter() {
+  constexpr uint32_t kIpLow = offsetof(struct seccomp_data, instruction_pointer);
+  constexpr uint32_t kIpHigh = kIpLow + 4;
+  constexpr uint64_t kBuffered = RR_BUFFERED_ENTRY_AFTER_SYSCALL;
+  constexpr uint64_t kInjected = kRrSyscallInsn + 2;
+  static_assert(kBuffered >> 32 == 0 && kInjected >> 32 == 0);
+  // Calls from the buffer's entry and from the recorder's own injected
+  // syscall instruction run untraced; every other one stops the tracee.
+  struct sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpHigh),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 4),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLow),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)kBuffered, 1, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)kInjected, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
+  };
+  struct sock_fprog prog = {(unsigned short)(sizeof(code) / sizeof(code[0])), code};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) return errno;
+  return 0;
+}
+
+Status RecordSession::write_preload_library(std::string* path) {
+  *path = writer_->dir() + "/librrpreload.so";
+  // LD_PRELOAD separates names with spaces and colons.
+  if (path->find_first_of(" :") != std::string::npos)
+    return make_error(ErrorKind::Usage, "--syscall-buffer needs a trace directory without spaces or colons, not " + *path);
+  ScopedFd fd(open(path->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755));
+  if (!fd.is_open()) return make_error("cannot write " + *path + ": " + errno_text());
+  size_t len = (size_t)(rr_preload_blob_end - rr_preload_blob_start);
+  return write_all(fd.get(), rr_preload_blob_start, len, *path);
+}
+
+// At an exec, before the image is captured: replay rebuilds the buffer with
+// the rest of the image.
+void RecordSession::map_syscall_buffer(RecordTask& rt) {
+  Task& t = *rt.task;
+  t.write_mem(RemotePtr<>(RR_BUFFERED_ENTRY), kRrBufferedEntryRecord, sizeof(kRrBufferedEntryRecord));
+  if (!syscall_buffer_) return;
+  RemoteSyscalls rs(t);
+  rs.checked("mapping the syscall buffer", SYS_mmap,
+             {RR_BUFFER_ADDR, RR_BUFFER_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+              (uint64_t)-1, 0});
+  rr_buffer_header h = {RR_BUFFER_MAGIC, 0, 0, (uint32_t)RR_BUFFER_DATA_SIZE};
+  t.write_mem(RemotePtr<>(RR_BUFFER_ADDR), &h, sizeof h);
+  rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
+}
+
+// Moves the records the task's process made since the last time into the
+// task's next frame, and empties the buffer. Every record must be a call
+// replay emulates from the record alone.
+Status RecordSession::take_buffered_records(RecordTask& rt) {
+  if (!syscall_buffer_) return {};
+  Task& t = *rt.task;
+  rr_buffer_header h;
+  if (!t.alive() || !t.read_mem(RemotePtr<>(RR_BUFFER_ADDR), &h, sizeof h) || h.magic != RR_BUFFER_MAGIC || h.used == 0)
+    return {};
+  if (h.used > RR_BUFFER_DATA_SIZE)
+    return make_error(ErrorKind::Internal, "the syscall buffer of task " + std::to_string(t.tid()) + " says it holds " +
+                                               std::to_string(h.used) + " bytes");
+  std::string bytes = t.read_bytes(RemotePtr<>(RR_BUFFER_ADDR + sizeof h), h.used);
+  for (size_t at = 0; at < bytes.size();) {
+    rr_buffer_record rec;
+    if (bytes.size() - at < sizeof rec) return make_error(ErrorKind::Internal, "a truncated syscall buffer record");
+    memcpy(&rec, bytes.data() + at, sizeof rec);
+    const SyscallDesc* desc = syscall_desc(rec.number);
+    if (rec.size < rr_buffer_record_size(rec.out_len) || rec.size > bytes.size() - at || !desc ||
+        desc->policy != ReplayPolicy::Emulate)
+      return make_error(ErrorKind::Internal, "the syscall buffer kept a call replay cannot feed back: syscall " +
+                                                 std::to_string(rec.number) + ", " + std::to_string(rec.size) + " bytes");
+    at += rec.size;
+  }
+  rt.buffered_records += bytes;
+  uint32_t empty = 0;
+  t.write_mem(RemotePtr<>(RR_BUFFER_ADDR + offsetof(rr_buffer_header, used)), &empty, sizeof empty);
+  return {};
+}
+
+}  // namespace rr

@@ -1,0 +1,54 @@
+// ReplaySession, the syscall buffer's replay side (docs/syscall-buffer.md).
+// The preloaded library runs the same code as in recording; the rr page's
+// entry makes no syscall here and the library takes each result from the
+// record. So before the user code that leads to an event runs, the event's
+// records go into the buffer, and at its stop the buffer must hold exactly
+// them, rewritten in place by the same calls.
+#include <cstddef>
+#include <cstring>
+
+#include "preload/syscall_buffer.h"
+#include "replay/replay_session.h"
+
+namespace rr {
+
+// Applied again after a stop inside the event, this writes the same bytes
+// and leaves `used`, the library's progress, alone.
+void ReplaySession::feed_buffered_records(trace::Frame::Reader f) {
+  if (!f.hasSyscallBuffer()) return;
+  ReplayTask* rt = find_task(RecordedTid{f.getTid()});
+  if (!rt) return;  // apply() reports the missing task
+  auto bytes = f.getSyscallBuffer();
+  if (bytes.size() > RR_BUFFER_DATA_SIZE) return;  // finish_buffered_records reports it
+  Task& t = *rt->task;
+  t.write_mem(RemotePtr<>(RR_BUFFER_ADDR + sizeof(rr_buffer_header)), bytes.begin(), bytes.size());
+  uint32_t available = (uint32_t)bytes.size();
+  t.write_mem(RemotePtr<>(RR_BUFFER_ADDR + offsetof(rr_buffer_header, available)), &available, sizeof available);
+}
+
+Status ReplaySession::finish_buffered_records(trace::Frame::Reader f, ReplayTask& rt) {
+  if (!f.hasSyscallBuffer()) return {};
+  auto want = f.getSyscallBuffer();
+  if (want.size() > RR_BUFFER_DATA_SIZE)
+    return make_error(ErrorKind::Corrupt, "trace is corrupt: event " + std::to_string(f.getEvent()) + " holds " +
+                                              std::to_string(want.size()) + " bytes of syscall buffer records");
+  Task& t = *rt.task;
+  rr_buffer_header h;
+  if (!t.read_mem(RemotePtr<>(RR_BUFFER_ADDR), &h, sizeof h) || h.magic != RR_BUFFER_MAGIC)
+    return divergence(f, "the task has no syscall buffer where the recording had records");
+  if (h.used != want.size())
+    return divergence(f, "the syscall buffer's calls used " + std::to_string(h.used) + " bytes of records, the recording " +
+                             std::to_string(want.size()));
+  std::string got = t.read_bytes(RemotePtr<>(RR_BUFFER_ADDR + sizeof h), want.size());
+  if (memcmp(got.data(), want.begin(), want.size()) != 0) {
+    size_t at = 0;
+    while (got[at] == (char)want[at]) ++at;
+    return divergence(f, "the syscall buffer's calls differ from the recording's at byte " + std::to_string(at) +
+                             " of its records");
+  }
+  uint32_t empty = 0;
+  t.write_mem(RemotePtr<>(RR_BUFFER_ADDR + offsetof(rr_buffer_header, used)), &empty, sizeof empty);
+  return {};
+}
+
+}  // namespace rr
