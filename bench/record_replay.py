@@ -12,9 +12,12 @@ clock reads. Each cell is the median of
 --runs runs (default 5); the three modes of one workload alternate within
 each round so that machine noise hits them alike. Prints a Markdown table.
 With --base OTHER_RR (an earlier build), each round also records and
-replays with that build, and the table gives both and their ratios.
+replays with that build, and the table gives both and their ratios. With
+--syscall-buffer, each round also records with `rr record --syscall-buffer`
+(docs/syscall-buffer.md) and replays that trace, and the table gives both
+ways side by side.
 
-Usage: bench/record_replay.py [--rr build/rr] [--base OLD/rr] [--runs 5] [--out docs/benchmarks.md]
+Usage: bench/record_replay.py [--rr build/rr] [--base OLD/rr | --syscall-buffer] [--runs 5] [--out docs/benchmarks.md]
 """
 import argparse
 import os
@@ -121,9 +124,14 @@ def main():
     p.add_argument("--out")
     p.add_argument("--only", action="append", help="run the workloads whose name contains this (repeatable)")
     p.add_argument("--base", help="an earlier rr to measure in the same rounds")
+    p.add_argument("--syscall-buffer", action="store_true", help="also record with --syscall-buffer in the same rounds")
     a = p.parse_args()
+    if a.base and a.syscall_buffer:
+        p.error("--base and --syscall-buffer do not go together")
     rr = os.path.abspath(a.rr)
-    builds = [rr] + ([os.path.abspath(a.base)] if a.base else [])
+    # (rr, extra record options) per way of recording measured.
+    builds = [(rr, [])] + ([(os.path.abspath(a.base), [])] if a.base else []) + \
+        ([(rr, ["--syscall-buffer"])] if a.syscall_buffer else [])
     tmp = tempfile.mkdtemp(prefix="rr-bench-")
     try:
         blob, lines, proj, syscalls, sql = make_inputs(tmp)
@@ -150,9 +158,9 @@ def main():
                 r, p_ = [0.0] * len(builds), [0.0] * len(builds)
                 for i in range(repeat):
                     n += timed(argv)
-                    for b, build in enumerate(builds):
+                    for b, (build, extra) in enumerate(builds):
                         trace = os.path.join(tmp, "trace-%d-%d-%d" % (run, i, b))
-                        r[b] += timed([build, "record", "-q", "-o", trace] + argv)
+                        r[b] += timed([build, "record", "-q", "-o", trace] + extra + argv)
                         p_[b] += timed([build, "replay", "-a", trace])
                         if b == 0:
                             size = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(trace) for f in fs)
@@ -167,8 +175,13 @@ def main():
             mp = [statistics.median(x) for x in replay]
             rows.append((name, mn, mr, mp, statistics.median(trace_mb)))
             print("%-24s native %.3fs record %.3fs replay %.3fs" % (name, mn, mr[0], mp[0]) +
-                  ("  (base: record %.3fs replay %.3fs)" % (mr[1], mp[1]) if a.base else ""), flush=True)
-        if a.base:
+                  ("  (%s: record %.3fs replay %.3fs)" % ("base" if a.base else "buffer", mr[1], mp[1])
+                   if len(builds) > 1 else ""), flush=True)
+        if a.syscall_buffer:
+            table = ["| workload | native | record | replay | record / native | replay / native | "
+                     "record, buffer | replay, buffer | record / native, buffer | replay / native, buffer | trace size |",
+                     "|---|---|---|---|---|---|---|---|---|---|---|"]
+        elif a.base:
             table = ["| workload | native | record | replay | record / native | replay / native | "
                      "base record | base replay | record / base | replay / base | trace size |",
                      "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -179,6 +192,8 @@ def main():
             cells = "| %s | %.3f s | %.3f s | %.3f s | %.1fx | %.1fx |" % (name, mn, mr[0], mp[0], mr[0] / mn, mp[0] / mn)
             if a.base:
                 cells += " %.3f s | %.3f s | %.2f | %.2f |" % (mr[1], mp[1], mr[0] / mr[1], mp[0] / mp[1])
+            if a.syscall_buffer:
+                cells += " %.3f s | %.3f s | %.1fx | %.1fx |" % (mr[1], mp[1], mr[1] / mn, mp[1] / mn)
             table.append(cells + " %.1f MB |" % mb)
         text = "\n".join(table)
         print()

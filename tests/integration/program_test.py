@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Runs rrtest.py for one tracee program, with the options its line in
-tests/programs/manifest.txt gives."""
+tests/programs/manifest.txt gives. RR_TEST_RECORD_ARGS in the environment
+adds rr record options to every program's recording, so that the program
+tests run with another way of recording, e.g.
+`RR_TEST_RECORD_ARGS=--syscall-buffer ctest -R program.`"""
 import os
 import re
 import shlex
@@ -43,7 +46,7 @@ def main():
         cmd += ["--nondet"]
     if opts.get("checkpoints") == "all":
         cmd += ["--all-checkpoints"]
-    for arg in shlex.split(opts.get("record", "")):
+    for arg in shlex.split(opts.get("record", "")) + shlex.split(os.environ.get("RR_TEST_RECORD_ARGS", "")):
         cmd += ["--record-arg=" + arg]
     if "dump" in opts:
         cmd += ["--dump-matches", opts["dump"]]
