@@ -21,6 +21,7 @@
 #include "core/remote_syscalls.h"
 #include "core/rr_page.h"
 #include "core/task.h"
+#include "preload/syscall_buffer.h"
 #include "util/fatal.h"
 #include "util/io.h"
 #include "util/scoped_fd.h"
@@ -370,6 +371,14 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
     write_pages(task, image.pages);
 
   }
+  // An image recorded with the syscall buffer: the rr page gets the
+  // buffer's replay entry, which makes no syscall (docs/syscall-buffer.md).
+  for (const MappingRecord& m : image.mappings)
+    if (m.start == RemotePtr<>(RR_BUFFER_ADDR)) {
+      task.write_mem(RemotePtr<>(RR_BUFFERED_ENTRY), kRrBufferedEntryReplay, sizeof(kRrBufferedEntryReplay));
+      const uint8_t road = RR_ROAD_REPLAY;
+      task.write_mem(RemotePtr<>(RR_ROAD_FLAG_ADDR), &road, sizeof road);
+    }
   task.set_xsave(image.xsave);
   task.set_regs(image.regs);
 }

@@ -65,9 +65,9 @@ Status RecordSession::write_preload_library(std::string* path) {
 // At an exec, before the image is captured: replay rebuilds the buffer with
 // the rest of the image.
 void RecordSession::map_syscall_buffer(RecordTask& rt) {
+  if (!syscall_buffer_) return;
   Task& t = *rt.task;
   t.write_mem(RemotePtr<>(RR_BUFFERED_ENTRY), kRrBufferedEntryRecord, sizeof(kRrBufferedEntryRecord));
-  if (!syscall_buffer_) return;
   RemoteSyscalls rs(t);
   rs.checked("mapping the syscall buffer", SYS_mmap,
              {RR_BUFFER_ADDR, RR_BUFFER_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,

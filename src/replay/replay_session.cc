@@ -22,7 +22,6 @@
 #include <utility>
 
 #include "core/address_space.h"
-#include "preload/syscall_buffer.h"
 #include "core/perf_counter.h"
 #include "core/pid_namespace.h"
 #include "core/progress_counter.h"
@@ -78,9 +77,6 @@ namespace {
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (p != (void*)kRrPageAddr) _exit(125);
   memcpy(p, kRrPageCode, sizeof(kRrPageCode));
-  // The syscall buffer's entry makes no syscall in replay.
-  memcpy(static_cast<char*>(p) + (RR_BUFFERED_ENTRY - kRrPageAddr), kRrBufferedEntryReplay, sizeof(kRrBufferedEntryReplay));
-  static_cast<uint8_t*>(p)[RR_ROAD_FLAG_ADDR - kRrPageAddr] = RR_ROAD_REPLAY;
   if (mprotect(p, kPageSize, PROT_READ | PROT_EXEC) != 0) _exit(125);
   syscall(SYS_close_range, 3, ~0u, 0);
   stop_for_tracer();
