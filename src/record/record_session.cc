@@ -722,9 +722,13 @@ void RecordSession::continue_group_stops() {
 
 Status RecordSession::settle_syscall(RecordTask& t) {
   const SyscallDesc* desc = syscall_desc(t.entry_regs.syscallno());
-  if (desc && desc->policy == ReplayPolicy::Clone && t.new_child.value == 0) {
-    // A clone never blocks before it creates the task, and replay must know
-    // the new task when the parent's entry is an event of its own.
+  // A clone never blocks before it creates the task, and replay must know
+  // the new task when the parent's entry is an event of its own. A call the
+  // recorder answered runs as an invalid number, which never blocks: its
+  // exit comes before any other task runs, so the changes it made to a
+  // tracee (its registers, a single step) are in the trace before that
+  // tracee's next event, however slow the machine is.
+  if ((desc && desc->policy == ReplayPolicy::Clone && t.new_child.value == 0) || t.answered) {
     for (;;) {
       int status;
       pid_t p = waitpid(t.tid(), &status, __WALL);
