@@ -379,9 +379,14 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
       sc.setNewFdKind((uint8_t)kind);
     }
   }
+  if (!call.failed() && (nr == SYS_recvmsg || nr == SYS_recvmmsg)) RR_TRY(classify_received_fds(rt, call));
   if (rt.ptrace_effect.tracee.value) {
     sc.setPtraceTracee(rt.ptrace_effect.tracee.value);
     sc.setTraceeStep(rt.ptrace_effect.step);
+    if (rt.ptrace_effect.debug_reg >= 0) {
+      sc.setTraceeDebugReg((int8_t)rt.ptrace_effect.debug_reg);
+      sc.setTraceeDebugValue(rt.ptrace_effect.debug_value);
+    }
     if (rt.ptrace_effect.regs) regs_to_capnp(*rt.ptrace_effect.regs, sc.initTraceeRegs());
     if (!rt.ptrace_effect.xsave.empty()) sc.setTraceeXsave(capnp_bytes(rt.ptrace_effect.xsave));
     auto writes = sc.initTraceeWrites(rt.ptrace_effect.writes.size());

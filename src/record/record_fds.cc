@@ -5,6 +5,10 @@
 #include "record/record_session.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <algorithm>
+#include <cstring>
+#include <vector>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -62,6 +66,36 @@ Result<FdTable::Kind> RecordSession::classify_new_fd(RecordTask& t, int fd) cons
     if (output_files_[k] && output_files_[k]->first == st.st_dev && output_files_[k]->second == st.st_ino)
       return k == 0 ? FdTable::Kind::Stdout : FdTable::Kind::Stderr;
   return FdTable::Kind::Other;
+}
+
+Status RecordSession::classify_received_fds(RecordTask& rt, const SyscallArgs& call) {
+  Task& t = *rt.task;
+  std::vector<uint64_t> headers;  // struct msghdr addresses the call filled
+  if (call.nr == SYS_recvmsg) {
+    headers.push_back(call.arg[1]);
+  } else {
+    for (int64_t i = 0; i < call.ret; ++i) headers.push_back(call.arg[1] + i * sizeof(struct mmsghdr));
+  }
+  for (uint64_t at : headers) {
+    struct msghdr h;
+    if (!t.read_mem(RemotePtr<>(at), &h, sizeof(h)) || !h.msg_control || h.msg_controllen == 0) continue;
+    std::vector<char> control(std::min<size_t>(h.msg_controllen, 1 << 16));
+    if (!t.read_mem(RemotePtr<>(reinterpret_cast<uint64_t>(h.msg_control)), control.data(), control.size())) continue;
+    h.msg_control = control.data();
+    h.msg_controllen = control.size();
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0)) continue;
+      size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < n; ++i) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        if (rt.fds->echo_target(fd)) continue;
+        RR_ASSIGN_OR_RETURN(FdTable::Kind kind, classify_new_fd(rt, fd));
+        if (kind != FdTable::Kind::Other) rt.fds->mark(fd, kind);
+      }
+    }
+  }
+  return {};
 }
 
 // A write through the process's own /proc/PID/mem changed its memory at

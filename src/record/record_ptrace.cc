@@ -14,6 +14,8 @@
 //  - the tracer's wait4 and waitid are answered here when such a stop is
 //    waiting for them; otherwise they go to the kernel, and the SIGCHLD the
 //    kernel would send the tracer at each stop ends a wait that blocks.
+//  - debug registers the tracer sets are set in the tracee for real, and
+//    in replay too (SyscallEvent.traceeDebugReg);
 //  - PTRACE_SINGLESTEP makes the tracee's next run one instruction, in the
 //    recording and (SyscallEvent.traceeStep) in replay; PTRACE_SYSEMU
 //    skips the next syscall the tracee enters (SyscallEvent.skippedByTracer).
@@ -724,17 +726,24 @@ Status RecordSession::emulate_ptrace(RecordTask& rt) {
         uint64_t word = 0;
         Registers regs = ot.regs();
         if (addr < sizeof(user_regs_struct)) memcpy(&word, reinterpret_cast<const char*>(&regs.raw()) + addr, 8);
-        if (debug) word = o->traced.debug_regs[dr];
+        if (debug) {
+          // The tracee's own: DR6 says which of them trapped.
+          errno = 0;
+          long v = ::ptrace(PTRACE_PEEKUSER, ot.tid(), (void*)addr, nullptr);
+          if (errno) return answer(-errno);
+          word = (uint64_t)v;
+        }
         // The rest of struct user reads as zero.
         return answer(write_out(data, &word, 8) ? 0 : -EFAULT);
       }
       if (debug) {
-        // Addresses are only kept: nothing happens until DR7 enables one.
-        if (dr == 4 || dr == 5) return answer(-EIO);
-        if (dr == 7 && (data & 0xff))
-          return unsupported("debug registers (hardware breakpoints and watchpoints) enabled by a tracer inside "
-                             "the recording");
-        o->traced.debug_regs[dr] = data;
+        // Set in the tracee for real, with the kernel's checks: its
+        // hardware breakpoints and watchpoints trap as they would natively,
+        // and replay sets the same register (SyscallEvent.traceeDebugReg).
+        if (::ptrace(PTRACE_POKEUSER, ot.tid(), (void*)addr, (void*)data) != 0) return answer(-errno);
+        rt.ptrace_effect.tracee = o->recorded();
+        rt.ptrace_effect.debug_reg = dr;
+        rt.ptrace_effect.debug_value = data;
         return answer(0);
       }
       if (addr >= sizeof(user_regs_struct)) return answer(0);

@@ -143,7 +143,6 @@ struct RecordTask : SessionTask {
     bool exit_stop_after_event = false;  // held at an exec event: a syscall-exit stop follows
     bool kernel_child = false;      // a process whose parent is its tracer: the kernel
                                     // reports its end to the tracer's waits
-    uint64_t debug_regs[8] = {};    // as its tracer set them (none enabled: DR7 enabling one is refused)
     bool step = false;              // resumed for one instruction (PTRACE_SINGLESTEP): its next run is a step
     bool sysemu = false;            // resumed with PTRACE_SYSEMU(_SINGLESTEP): its next syscall entry
                                     // stops for the tracer, and the kernel does not run the call
@@ -169,6 +168,8 @@ struct RecordTask : SessionTask {
     std::vector<std::pair<uint64_t, std::string>> writes;
     std::string xsave;
     bool step = false;  // the call resumed the tracee for one instruction
+    int debug_reg = -1;  // the debug register the call set (POKEUSER), and its value
+    uint64_t debug_value = 0;
   } ptrace_effect;
   // The progress counter (record/record_progress.cc): the event number at
   // which it was last armed for this thread (the start of its stretch), the
@@ -348,6 +349,11 @@ class RecordSession : public Session<RecordTask> {
   // /proc/PID/mem, or Other. Another tracee's memory open for writing is
   // refused (tracees writing each other's memory are not followed yet).
   Result<FdTable::Kind> classify_new_fd(RecordTask& t, int fd) const;
+  // The same for descriptors a recvmsg or recvmmsg received (SCM_RIGHTS):
+  // another process's /proc/PID/mem passed through a socket is followed
+  // too. The recorder alone needs to know (what goes through them is in
+  // the frames of the calls that use them).
+  Status classify_received_fds(RecordTask& t, const SyscallArgs& call);
   // Whether live pid `live_pid` is a thread of `t`'s process.
   bool same_process(const RecordTask& t, pid_t live_pid) const;
   void open_echo_gate(const RecordTask& t);

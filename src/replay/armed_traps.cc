@@ -25,19 +25,30 @@ ArmedTraps::ArmedTraps(Task& t, const TrapSet& traps, RemotePtr<> skip) : t_(t) 
   for (size_t i = 0; i < traps.hw.size() && i < 4; ++i) {
     const HwWatch& w = traps.hw[i];
     if (w.kind == WatchKind::Exec && w.addr == skip) continue;
+    if (!saved_regs_) {
+      // A tracer inside the recording may have set debug registers of its
+      // own in this task (replayed as recorded): they are kept around the
+      // piece, and the slots it does not use keep working during it.
+      saved_regs_ = std::array<uint64_t, 8>{};
+      for (int r : {0, 1, 2, 3, 6, 7}) (*saved_regs_)[r] = t.debug_reg(r);
+    }
     uint64_t rw = w.kind == WatchKind::Exec ? 0 : w.kind == WatchKind::Write ? 1 : 3;
     uint64_t len = w.kind == WatchKind::Exec ? 0 : w.len == 1 ? 0 : w.len == 2 ? 1 : w.len == 8 ? 2 : 3;
     t.set_debug_reg((int)i, w.addr.as_int());
     dr7 |= (1ull << (2 * i)) | (rw << (16 + 4 * i)) | (len << (18 + 4 * i));
+    slots_ |= 1ull << i;
   }
   if (dr7) {
+    uint64_t theirs = (*saved_regs_)[7];
+    for (int i = 0; i < 4; ++i)
+      if (slots_ & (1ull << i)) theirs &= ~((3ull << (2 * i)) | (0xfull << (16 + 4 * i)));
     t.set_debug_reg(6, 0);
-    t.set_debug_reg(7, dr7);
+    t.set_debug_reg(7, dr7 | theirs);
     dr7_set_ = true;
   }
 }
 
-uint64_t ArmedTraps::hits() { return dr7_set_ ? t_.debug_reg(6) & kDr6Hits : 0; }
+uint64_t ArmedTraps::hits() { return dr7_set_ ? t_.debug_reg(6) & kDr6Hits & slots_ : 0; }
 
 bool ArmedTraps::armed_sw(RemotePtr<> a) const {
   for (const auto& s : saved_)
@@ -55,8 +66,13 @@ bool ArmedTraps::take_out() {
   for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) ok &= t_.try_write_mem(it->addr, &it->orig, 1);
   saved_.clear();
   if (dr7_set_) {
-    ok &= t_.try_set_debug_reg(7, 0);
-    ok &= t_.try_set_debug_reg(6, 0);
+    if (saved_regs_ && ((*saved_regs_)[7] & 0xff)) {
+      ok &= t_.try_set_debug_reg(7, 0);
+      for (int r : {0, 1, 2, 3, 6, 7}) ok &= t_.try_set_debug_reg(r, (*saved_regs_)[r]);
+    } else {
+      ok &= t_.try_set_debug_reg(7, 0);
+      ok &= t_.try_set_debug_reg(6, 0);
+    }
     dr7_set_ = false;
   }
   return ok;

@@ -5,6 +5,9 @@
 // user code and gdb's diversions both run under them.
 #pragma once
 
+#include <array>
+#include <optional>
+
 #include <cstdint>
 #include <vector>
 
@@ -39,6 +42,10 @@ class ArmedTraps {
   Task& t_;
   std::vector<Saved> saved_;
   bool dr7_set_ = false;
+  uint64_t slots_ = 0;  // the debug-register slots armed here
+  // DR0-3, DR6 and DR7 before arming (indexes 4 and 5 unused), put back
+  // when a tracer inside the recording had enabled some.
+  std::optional<std::array<uint64_t, 8>> saved_regs_;
 };
 
 }  // namespace rr

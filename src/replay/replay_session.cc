@@ -165,7 +165,8 @@ bool ReplaySession::at_rest() const {
   std::map<RecordedTid, const FdTable*> tables;  // by process
   for (const auto& [tid, rt] : tasks_) {
     if (!rt->task->alive() || rt->exiting || rt->end_seen || rt->in_exec || rt->in_vfork || rt->vfork_parent.value ||
-        rt->pending_sig != 0 || rt->queued_sig != 0 || rt->step_next || rt->where == ReplayTask::Where::CloneDone)
+        rt->pending_sig != 0 || rt->queued_sig != 0 || rt->step_next || (rt->tracer_dr7 & 0xff) ||
+        rt->where == ReplayTask::Where::CloneDone)
       return false;
     if (!find_task(rt->tgid)) return false;  // its leader has ended
     auto [it, fresh] = tables.emplace(rt->tgid, rt->fds.get());

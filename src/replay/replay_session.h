@@ -84,6 +84,9 @@ struct ReplayTask : SessionTask {
   // CLONE_THREAD or CLONE_VFORK: LeakSanitizer's helper), or is a thread of
   // one: an exec builds its new image in a fresh process, not in place.
   bool shares_memory = false;
+  // DR7 as a tracer inside the recording set it (SyscallEvent.traceeDebugReg):
+  // while it enables a slot, no checkpoint or copy is made.
+  uint64_t tracer_dr7 = 0;
   // PID namespaces the program made (a checkpoint or an in-memory copy
   // cannot rebuild them yet): the task's tids in those below replay's own,
   // outermost first, its own last (empty: it lives in replay's), and

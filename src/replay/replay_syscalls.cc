@@ -192,6 +192,12 @@ Status ReplaySession::apply_tracer_changes(trace::Frame::Reader f, trace::Syscal
   if (sc.hasTraceeRegs()) t.set_regs(regs_from_capnp(sc.getTraceeRegs()));
   if (sc.getTraceeXsave().size()) t.set_xsave(data_string(sc.getTraceeXsave()));
   if (sc.getTraceeStep()) tracee->step_next = true;
+  if (int reg = sc.getTraceeDebugReg(); reg >= 0) {
+    if (reg > 7 || reg == 4 || reg == 5 || !t.try_set_debug_reg(reg, sc.getTraceeDebugValue()))
+      return divergence(f, "cannot set debug register " + std::to_string(reg) + " of task " +
+                               std::to_string(sc.getPtraceTracee()) + " as its tracer did: " + errno_text());
+    if (reg == 7) tracee->tracer_dr7 = sc.getTraceeDebugValue();
+  }
   for (auto w : sc.getTraceeWrites()) {
     auto d = w.getData();
     t.write_mem(RemotePtr<>(w.getAddr()), d.begin(), d.size());

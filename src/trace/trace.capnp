@@ -195,6 +195,10 @@ struct SyscallEvent {
                               # recording that resumed it with PTRACE_SYSEMU: the kernel did not
                               # run it, `result` is what the tracer left in rax, and it has no
                               # outputs
+  traceeDebugReg @21 :Int8 = -1;  # format 1.13 on, with ptraceTracee: the debug register (0-7)
+                              # the call set in the tracee (PTRACE_POKEUSER), to
+                              # `traceeDebugValue`; -1 for none
+  traceeDebugValue @22 :UInt64;
 }
 
 # A change a syscall (write, pwrite64, ftruncate, fallocate...) made to a file

@@ -36,7 +36,9 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // 1.11: SyscallEvent.traceeStep and skippedByTracer (tracers inside the
 // recording that single-step or emulate syscalls)
 // 1.12: Frame.syscallBuffer (rr record --syscall-buffer)
-constexpr uint32_t kTraceFormatMinor = 12;
+// 1.13: SyscallEvent.traceeDebugReg and traceeDebugValue (tracers inside the
+// recording that set debug registers)
+constexpr uint32_t kTraceFormatMinor = 13;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();

@@ -9,13 +9,17 @@
 //  4. a thread of a child attached while it sleeps in read, its registers
 //     read, then detached;
 //  5. a stopped tracee's memory written through /proc/PID/mem, as gdb
-//     writes breakpoints (pwrite, pwritev and writev);
+//     writes breakpoints (pwrite, pwritev, and writev through a copy of
+//     the descriptor received over a socket);
 //  6. a tracer that blocks SIGCHLD waiting for its tracee's stop, then
 //     reading its TLS base with PTRACE_ARCH_PRCTL;
 //  7. a child single-stepped through a loop with PTRACE_SINGLESTEP;
 //  8. a child whose syscalls the tracer emulates: PTRACE_SYSEMU skips two
 //     calls whose results it fakes, and PTRACE_SYSEMU_SINGLESTEP steps to
-//     the entry of a third.
+//     the entry of a third;
+//  9. hardware breakpoints: a debug register set on a function's first
+//     instruction, then one watching a variable's writes, each hit with
+//     DR6 read back.
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
@@ -25,6 +29,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -256,8 +261,33 @@ static void proc_mem_write(void) {
   long first = 66, second = 77;
   struct iovec iov[2] = {{&first, sizeof first}, {&second, sizeof second}};
   CHECK(pwritev(fd, iov, 1, (off_t)(uintptr_t)&mem_pair[0]) == sizeof first);
-  CHECK(lseek(fd, (off_t)(uintptr_t)&mem_pair[1], SEEK_SET) == (off_t)(uintptr_t)&mem_pair[1]);
-  CHECK(writev(fd, iov + 1, 1) == sizeof second);
+  // The last one through a copy of the descriptor passed over a socket.
+  int sv[2];
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  char byte = 'm';
+  struct iovec one = {&byte, 1};
+  struct msghdr msg = {0};
+  msg.msg_iov = &one;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  CHECK(sendmsg(sv[0], &msg, 0) == 1);
+  memset(cbuf, 0, sizeof cbuf);
+  CHECK(recvmsg(sv[1], &msg, 0) == 1);
+  int passed;
+  memcpy(&passed, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+  CHECK(passed != fd);
+  CHECK(lseek(passed, (off_t)(uintptr_t)&mem_pair[1], SEEK_SET) == (off_t)(uintptr_t)&mem_pair[1]);
+  CHECK(writev(passed, iov + 1, 1) == sizeof second);
+  close(passed);
+  close(sv[0]);
+  close(sv[1]);
   close(fd);
   CHECK(ptrace(PTRACE_CONT, child, 0, 0) == 0);
   CHECK(wait_for(child, &status) == child);
@@ -379,6 +409,58 @@ static void emulated_syscalls(void) {
   printf("child 8 exited with %d\n", WEXITSTATUS(status));
 }
 
+// 9. Debug registers.
+static void __attribute__((noinline)) hw_target(void) { __asm__ volatile("" ::: "memory"); }
+static volatile long watched;
+
+static void debug_registers(void) {
+  int go[2];
+  CHECK(pipe(go) == 0);
+  pid_t child = fork();
+  if (child == 0) {
+    char c;
+    CHECK(read(go[0], &c, 1) == 1);
+    hw_target();
+    for (int i = 0; i < 3; ++i) watched = watched + 10;
+    _exit(watched == 30 ? 21 : 22);
+  }
+  CHECK(ptrace(PTRACE_ATTACH, child, 0, 0) == 0);
+  int status;
+  CHECK(wait_for(child, &status) == child);
+  CHECK(WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP);
+  size_t dr = offsetof(struct user, u_debugreg);
+  CHECK(ptrace(PTRACE_POKEUSER, child, dr, (void*)&hw_target) == 0);
+  CHECK(ptrace(PTRACE_POKEUSER, child, dr + 7 * 8, (void*)0x1) == 0);  // DR0, on execution
+  errno = 0;
+  CHECK(ptrace(PTRACE_POKEUSER, child, dr + 5 * 8, 0) == -1 && errno == EIO);
+  CHECK(write(go[1], "g", 1) == 1);
+  CHECK(ptrace(PTRACE_CONT, child, 0, 0) == 0);
+  CHECK(wait_for(child, &status) == child);
+  CHECK(WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP);
+  struct user_regs_struct regs;
+  CHECK(ptrace(PTRACE_GETREGS, child, 0, &regs) == 0);
+  long dr6 = ptrace(PTRACE_PEEKUSER, child, dr + 6 * 8, 0);
+  printf("hardware breakpoint: at target %d, DR6 low bits %lx\n", regs.rip == (uintptr_t)&hw_target, dr6 & 0xf);
+  CHECK(ptrace(PTRACE_POKEUSER, child, dr + 6 * 8, 0) == 0);
+  CHECK(ptrace(PTRACE_POKEUSER, child, dr + 7 * 8, 0) == 0);
+  CHECK(ptrace(PTRACE_POKEUSER, child, dr + 1 * 8, (void*)&watched) == 0);
+  CHECK(ptrace(PTRACE_POKEUSER, child, dr + 7 * 8, (void*)(0x4 | (0xdL << 20))) == 0);  // DR1, 8-byte writes
+  for (int i = 0; i < 2; ++i) {
+    CHECK(ptrace(PTRACE_CONT, child, 0, 0) == 0);
+    CHECK(wait_for(child, &status) == child);
+    CHECK(WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP);
+    errno = 0;
+    long value = ptrace(PTRACE_PEEKDATA, child, (void*)&watched, 0);
+    dr6 = ptrace(PTRACE_PEEKUSER, child, dr + 6 * 8, 0);
+    printf("watchpoint %d: value %ld, DR6 low bits %lx\n", i, value, dr6 & 0xf);
+    CHECK(ptrace(PTRACE_POKEUSER, child, dr + 6 * 8, 0) == 0);
+  }
+  CHECK(ptrace(PTRACE_POKEUSER, child, dr + 7 * 8, 0) == 0);
+  CHECK(ptrace(PTRACE_DETACH, child, 0, 0) == 0);
+  CHECK(wait_for(child, &status) == child);
+  printf("child 9 exited with %d\n", WEXITSTATUS(status));
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   count_syscalls();
@@ -389,5 +471,6 @@ int main(void) {
   blocked_sigchld();
   single_steps();
   emulated_syscalls();
+  debug_registers();
   return 0;
 }
