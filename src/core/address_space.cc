@@ -378,6 +378,10 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
       task.write_mem(RemotePtr<>(RR_BUFFERED_ENTRY), kRrBufferedEntryReplay, sizeof(kRrBufferedEntryReplay));
       const uint8_t road = RR_ROAD_REPLAY;
       task.write_mem(RemotePtr<>(RR_ROAD_FLAG_ADDR), &road, sizeof road);
+      // No records until the replayer feeds an event's (an exec's image
+      // holds the recorder's capacity here).
+      const uint32_t none = 0;
+      task.write_mem(RemotePtr<>(RR_BUFFER_ADDR + offsetof(rr_buffer_header, available)), &none, sizeof none);
     }
   task.set_xsave(image.xsave);
   task.set_regs(image.regs);

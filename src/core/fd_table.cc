@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <sched.h>
 
+#include <atomic>
+
 #include "core/syscall_table.h"
 
 namespace rr {
@@ -11,6 +13,11 @@ FdTable::FdTable() {
   set(0, Kind::Stdin, false);
   set(1, Kind::Stdout, false);
   set(2, Kind::Stderr, false);
+}
+
+void FdTable::changed() {
+  static std::atomic<uint64_t> last{0};
+  version_ = ++last;
 }
 
 const char* FdTable::kind_name(Kind kind) {
@@ -56,7 +63,7 @@ bool FdTable::apply(int64_t nr, const uint64_t args[6], int64_t ret, const MemRe
       break;
     }
     case FdOp::Close:
-      fds_.erase((int)fd);
+      if (fds_.erase((int)fd)) changed();
       break;
     case FdOp::CloseRange: {
       uint64_t last = args[e.arg + 1];
@@ -68,6 +75,7 @@ bool FdTable::apply(int64_t nr, const uint64_t args[6], int64_t ret, const MemRe
         } else {
           it = fds_.erase(it);
         }
+        changed();
       }
       break;
     }
@@ -83,7 +91,10 @@ bool FdTable::apply(int64_t nr, const uint64_t args[6], int64_t ret, const MemRe
       if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) dup_to(fd, ret, cmd == F_DUPFD_CLOEXEC);
       if (cmd == F_SETFD) {
         auto it = fds_.find((int)fd);
-        if (it != fds_.end()) it->second.cloexec = args[e.arg + 2] & FD_CLOEXEC;
+        if (it != fds_.end()) {
+          it->second.cloexec = args[e.arg + 2] & FD_CLOEXEC;
+          changed();
+        }
       }
       break;
     }
@@ -95,9 +106,10 @@ bool FdTable::apply(int64_t nr, const uint64_t args[6], int64_t ret, const MemRe
 
 void FdTable::on_exec() {
   for (auto it = fds_.begin(); it != fds_.end();) {
-    if (it->second.cloexec)
+    if (it->second.cloexec) {
       it = fds_.erase(it);
-    else
+      changed();
+    } else
       ++it;
   }
 }

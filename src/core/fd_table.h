@@ -49,15 +49,27 @@ class FdTable {
   void mark(int64_t fd, Kind kind);
   Kind kind(int64_t fd) const;
   const std::map<int, Entry>& entries() const { return fds_; }
-  void set_entries(std::map<int, Entry> entries) { fds_ = std::move(entries); }
+  void set_entries(std::map<int, Entry> entries) {
+    fds_ = std::move(entries);
+    changed();
+  }
+  // Names what the table holds: a new number after every change, never 0,
+  // equal only between a table and its unchanged copies. The recorder
+  // rewrites what the syscall buffer knows of a task's fds when it moves.
+  uint64_t version() const { return version_; }
   static const char* kind_name(Kind kind);
 
  private:
   // Applies the effect to this table; true when the task leaves it for a copy.
   bool apply(int64_t nr, const uint64_t args[6], int64_t ret, const MemReader& read);
-  void set(int fd, Kind kind, bool cloexec) { fds_[fd] = Entry{kind, cloexec}; }
+  void set(int fd, Kind kind, bool cloexec) {
+    fds_[fd] = Entry{kind, cloexec};
+    changed();
+  }
+  void changed();
   void dup_to(int64_t from, int64_t to, bool cloexec);
   std::map<int, Entry> fds_;
+  uint64_t version_ = 0;
 };
 
 }  // namespace rr

@@ -18,7 +18,6 @@
 
 #include "syscall_buffer.h"
 
-#define EXPORT __attribute__((visibility("default")))
 
 #define AT_FDCWD_ (-100)
 #define AT_SYMLINK_NOFOLLOW_ 0x100
@@ -66,120 +65,237 @@ static long as_libc_result(long ret) {
   return ret;
 }
 
-static void copy_bytes(void* to, const void* from, uint32_t n) {
-  volatile uint8_t* d = to;
-  const volatile uint8_t* s = from;
-  for (uint32_t i = 0; i < n; ++i) d[i] = s[i];
+/* rep movsb: fast for the large outputs of reads, and no vector registers
+ * (a plain loop could be turned into a call to libc's memcpy). */
+static void copy_bytes(void* to, const void* from, uint64_t n) {
+  __asm__ volatile("rep movsb" : "+D"(to), "+S"(from), "+c"(n) : : "memory");
 }
 
-/* Makes syscall `nr`; when it writes `out_len` bytes at argument `out_arg`
- * (-1: none), the kernel writes them into the record and they are copied to
- * `out` when the call succeeded. Returns the kernel's result. */
-static long buffered(long nr, long a[5], int out_arg, void* out, uint32_t out_len) {
+/* Whether the recorder lets `fd` be read (`writing` 0) or written (1)
+ * without a stop (struct rr_fd_gate). */
+static int fd_open_to(long fd, int writing) {
+  if (fd < 0 || fd >= RR_FD_LIMIT) return 0;
+  const volatile struct rr_fd_gate* gate = (const volatile struct rr_fd_gate*)RR_FD_GATE_ADDR;
+  uint8_t bits = writing ? gate->write[fd / 8] : gate->read[fd / 8];
+  return (bits >> (fd % 8)) & 1;
+}
+
+enum { kNoFd = -1, kReadFd = 0, kWriteFd = 1 };
+
+/* What one call asks of the buffer: argument `out_arg` (-1: none) points to
+ * `out_len` bytes the kernel writes (all of them, or with `variable` as
+ * many as the result says), and `gate` says whether the call reads or
+ * writes the descriptor in argument 0 (kNoFd: it uses none). */
+struct call_shape {
+  int out_arg;
+  uint32_t out_len;
+  int variable;
+  int gate;
+};
+
+static long traced_call(long nr, long a[5], void* out, struct call_shape shape) {
+  if (shape.out_arg >= 0) a[shape.out_arg] = (long)out;
+  return traced_syscall(nr, a[0], a[1], a[2], a[3], a[4]);
+}
+
+/* Makes syscall `nr`; the kernel writes its output into the record, which
+ * is copied to `out` when the call succeeded. Returns the kernel's result.
+ * Recording, a call is buffered when it fits and its descriptor is open to
+ * it; in replay, exactly when records of this stretch are left (the
+ * recording's buffered calls, in order), so both roads branch alike. */
+static long buffered(long nr, long a[5], void* out, struct call_shape shape) {
   struct rr_buffer_header* h = header();
-  uint32_t size = rr_buffer_record_size(out_len);
-  if (!enabled || h->locked || (out_arg >= 0 && !out) || h->used + size > h->available) {
-    if (out_arg >= 0) a[out_arg] = (long)out;
-    return traced_syscall(nr, a[0], a[1], a[2], a[3], a[4]);
-  }
+  if (!enabled || h->locked || (shape.out_arg >= 0 && !out)) return traced_call(nr, a, out, shape);
+  int replay = replaying();
   struct rr_buffer_record* rec =
       (struct rr_buffer_record*)((char*)RR_BUFFER_ADDR + sizeof(struct rr_buffer_header) + h->used);
-  if (replaying() && (rec->number != nr || rec->size != size)) __builtin_trap();  /* a divergence replay reports */
-  rec->number = nr;
-  rec->size = size;
-  rec->out_len = out_len;
+  uint32_t size = rr_buffer_record_size(shape.out_len);
+  int traced;
+  if (replay) {
+    traced = h->used >= h->available;
+    /* a divergence replay reports */
+    if (!traced && (rec->number != nr || rec->size > h->available - h->used || (!shape.variable && rec->size != size)))
+      __builtin_trap();
+  } else {
+    traced = shape.out_len > RR_BUFFER_DATA_SIZE || h->used + size > h->available ||
+             (shape.gate != kNoFd && !fd_open_to(a[0], shape.gate));
+  }
+  if (traced) return traced_call(nr, a, out, shape);
   char* data = (char*)(rec + 1);
-  if (out_arg >= 0) a[out_arg] = (long)data;
+  if (shape.out_arg >= 0) a[shape.out_arg] = (long)data;
   long ret = syscall_at(RR_BUFFERED_ENTRY, nr, a[0], a[1], a[2], a[3], a[4]);
-  if (replaying()) ret = rec->result;
+  if (replay) ret = rec->result;
   else rec->result = ret;
-  if (ret >= 0 && out_arg >= 0) copy_bytes(out, data, out_len);
-  h->used += size;
+  uint32_t written = shape.out_len;
+  if (shape.variable) {
+    if ((uint64_t)ret > shape.out_len && ret >= 0) __builtin_trap();  /* a result replay cannot have recorded */
+    written = ret > 0 ? (uint32_t)ret : 0;
+  }
+  rec->number = nr;
+  rec->size = rr_buffer_record_size(written);
+  rec->out_len = written;
+  if (ret >= 0 && shape.out_arg >= 0) copy_bytes(out, data, written);
+  h->used += rec->size;
   return ret;
 }
 
-/* Clears what the two roads may leave differently in the scratch
- * registers and the flags before returning to the program. */
-#define CLEAN_RETURN(value)                                                                              \
-  do {                                                                                                   \
-    long v_ = (value);                                                                                   \
-    __asm__ volatile("xor %%ecx, %%ecx\n\txor %%edx, %%edx\n\txor %%esi, %%esi\n\txor %%edi, %%edi\n\t" \
-                     "xor %%r8d, %%r8d\n\txor %%r9d, %%r9d\n\txor %%r10d, %%r10d\n\txor %%r11d, %%r11d"  \
-                     : "+a"(v_)                                                                          \
-                     :                                                                                   \
-                     : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "cc");                      \
-    return v_;                                                                                           \
-  } while (0)
+static const struct call_shape kNoOutput = {-1, 0, 0, kNoFd};
+
+static struct call_shape fixed_output(int arg, uint32_t len) {
+  struct call_shape s = {arg, len, 0, kNoFd};
+  return s;
+}
+
+/* The same code leaves different values in dead stack and scratch
+ * registers on the two roads (the road flag, what the recorder's fd gate
+ * says, the kernel's leftovers), and a program may read either later
+ * (uninitialized locals, padding copied with vector registers): every
+ * entry point returns through here, which zeroes the RR_SCRUB_BYTES below
+ * the stack pointer that the implementation's frames used (its measured
+ * stack use, -fstack-usage, is well below), then the scratch registers and
+ * the flags, keeping the result in rax. */
+#define RR_SCRUB_BYTES 512
+#define STR_(x) #x
+#define STR(x) STR_(x)
+__asm__(".text\nrr_clean_return:\n"
+        "  mov %rax, %r11\n  lea -" STR(RR_SCRUB_BYTES) "(%rsp), %rdi\n  mov $" STR(RR_SCRUB_BYTES) "/8, %ecx\n"
+        "  xor %eax, %eax\n  rep stosq\n  mov %r11, %rax\n"
+        "  xor %ecx, %ecx\n  xor %edx, %edx\n  xor %esi, %esi\n  xor %edi, %edi\n"
+        "  xor %r8d, %r8d\n  xor %r9d, %r9d\n  xor %r10d, %r10d\n  xor %r11d, %r11d\n  ret\n");
 
 static long call0(long nr) {
   long a[5] = {0, 0, 0, 0, 0};
-  return as_libc_result(buffered(nr, a, -1, 0, 0));
+  return as_libc_result(buffered(nr, a, 0, kNoOutput));
 }
 
 static long stat_call(long nr, long a0, long a1, long a2, long a3, int out_arg, void* out, uint32_t len) {
   long a[5] = {a0, a1, a2, a3, 0};
-  return as_libc_result(buffered(nr, a, out_arg, out, len));
+  return as_libc_result(buffered(nr, a, out, fixed_output(out_arg, len)));
 }
 
 enum { kStatSize = 144, kStatxSize = 256 };
 
-EXPORT int clock_gettime(int clock, struct timespec_* ts) {
+int rr_impl_clock_gettime(int clock, struct timespec_* ts) {
   long a[5] = {clock, 0, 0, 0, 0};
-  CLEAN_RETURN(as_libc_result(buffered(SYS_clock_gettime, a, 1, ts, sizeof *ts)));
+  return as_libc_result(buffered(SYS_clock_gettime, a, ts, fixed_output(1, sizeof *ts)));
 }
 
-EXPORT int gettimeofday(void* tv, void* tz) {
+int rr_impl_gettimeofday(void* tv, void* tz) {
   long a[5] = {(long)tv, (long)tz, 0, 0, 0};
-  if (tz) CLEAN_RETURN(as_libc_result(traced_syscall(SYS_gettimeofday, (long)tv, (long)tz, 0, 0, 0)));
-  CLEAN_RETURN(as_libc_result(buffered(SYS_gettimeofday, a, 0, tv, 16)));
+  if (tz) return as_libc_result(traced_syscall(SYS_gettimeofday, (long)tv, (long)tz, 0, 0, 0));
+  return as_libc_result(buffered(SYS_gettimeofday, a, tv, fixed_output(0, 16)));
 }
 
-EXPORT int64_t time(int64_t* tloc) {
+int64_t rr_impl_time(int64_t* tloc) {
   long a[5] = {0, 0, 0, 0, 0};
-  long t = buffered(SYS_time, a, -1, 0, 0);
+  long t = buffered(SYS_time, a, 0, kNoOutput);
   if (t >= 0 && tloc) *tloc = t;
-  CLEAN_RETURN(as_libc_result(t));
+  return as_libc_result(t);
 }
 
-EXPORT int getpid(void) { CLEAN_RETURN(call0(SYS_getpid)); }
-EXPORT int gettid(void) { CLEAN_RETURN(call0(SYS_gettid)); }
+int rr_impl_getpid(void) { return call0(SYS_getpid); }
+int rr_impl_gettid(void) { return call0(SYS_gettid); }
 
-EXPORT int64_t lseek(int fd, int64_t offset, int whence) {
+int64_t rr_impl_lseek(int fd, int64_t offset, int whence) {
   long a[5] = {fd, offset, whence, 0, 0};
-  CLEAN_RETURN(as_libc_result(buffered(SYS_lseek, a, -1, 0, 0)));
+  return as_libc_result(buffered(SYS_lseek, a, 0, kNoOutput));
 }
-EXPORT int64_t lseek64(int fd, int64_t offset, int whence) { return lseek(fd, offset, whence); }
+int64_t rr_impl_lseek64(int fd, int64_t offset, int whence) { return rr_impl_lseek(fd, offset, whence); }
 
-EXPORT int fstatat(int dirfd, const char* path, void* buf, int flags) {
-  CLEAN_RETURN(stat_call(SYS_newfstatat, dirfd, (long)path, (long)buf, flags, 2, buf, kStatSize));
+int rr_impl_fstatat(int dirfd, const char* path, void* buf, int flags) {
+  return stat_call(SYS_newfstatat, dirfd, (long)path, (long)buf, flags, 2, buf, kStatSize);
 }
-EXPORT int fstatat64(int dirfd, const char* path, void* buf, int flags) { return fstatat(dirfd, path, buf, flags); }
-EXPORT int stat(const char* path, void* buf) { return fstatat(AT_FDCWD_, path, buf, 0); }
-EXPORT int stat64(const char* path, void* buf) { return fstatat(AT_FDCWD_, path, buf, 0); }
-EXPORT int lstat(const char* path, void* buf) { return fstatat(AT_FDCWD_, path, buf, AT_SYMLINK_NOFOLLOW_); }
-EXPORT int lstat64(const char* path, void* buf) { return fstatat(AT_FDCWD_, path, buf, AT_SYMLINK_NOFOLLOW_); }
-EXPORT int fstat(int fd, void* buf) { CLEAN_RETURN(stat_call(SYS_fstat, fd, (long)buf, 0, 0, 1, buf, kStatSize)); }
-EXPORT int fstat64(int fd, void* buf) { return fstat(fd, buf); }
+int rr_impl_fstatat64(int dirfd, const char* path, void* buf, int flags) { return rr_impl_fstatat(dirfd, path, buf, flags); }
+int rr_impl_stat(const char* path, void* buf) { return rr_impl_fstatat(AT_FDCWD_, path, buf, 0); }
+int rr_impl_stat64(const char* path, void* buf) { return rr_impl_fstatat(AT_FDCWD_, path, buf, 0); }
+int rr_impl_lstat(const char* path, void* buf) { return rr_impl_fstatat(AT_FDCWD_, path, buf, AT_SYMLINK_NOFOLLOW_); }
+int rr_impl_lstat64(const char* path, void* buf) { return rr_impl_fstatat(AT_FDCWD_, path, buf, AT_SYMLINK_NOFOLLOW_); }
+int rr_impl_fstat(int fd, void* buf) { return stat_call(SYS_fstat, fd, (long)buf, 0, 0, 1, buf, kStatSize); }
+int rr_impl_fstat64(int fd, void* buf) { return rr_impl_fstat(fd, buf); }
 /* The names binaries built against glibc before 2.33 call; `ver` is 1 on
  * x86-64, where the kernel's struct stat is libc's. */
-EXPORT int __xstat(int ver, const char* path, void* buf) { (void)ver; return stat(path, buf); }
-EXPORT int __xstat64(int ver, const char* path, void* buf) { (void)ver; return stat(path, buf); }
-EXPORT int __lxstat(int ver, const char* path, void* buf) { (void)ver; return lstat(path, buf); }
-EXPORT int __lxstat64(int ver, const char* path, void* buf) { (void)ver; return lstat(path, buf); }
-EXPORT int __fxstat(int ver, int fd, void* buf) { (void)ver; return fstat(fd, buf); }
-EXPORT int __fxstat64(int ver, int fd, void* buf) { (void)ver; return fstat(fd, buf); }
-EXPORT int __fxstatat(int ver, int dirfd, const char* path, void* buf, int flags) {
+int rr_impl___xstat(int ver, const char* path, void* buf) { (void)ver; return rr_impl_stat(path, buf); }
+int rr_impl___xstat64(int ver, const char* path, void* buf) { (void)ver; return rr_impl_stat(path, buf); }
+int rr_impl___lxstat(int ver, const char* path, void* buf) { (void)ver; return rr_impl_lstat(path, buf); }
+int rr_impl___lxstat64(int ver, const char* path, void* buf) { (void)ver; return rr_impl_lstat(path, buf); }
+int rr_impl___fxstat(int ver, int fd, void* buf) { (void)ver; return rr_impl_fstat(fd, buf); }
+int rr_impl___fxstat64(int ver, int fd, void* buf) { (void)ver; return rr_impl_fstat(fd, buf); }
+int rr_impl___fxstatat(int ver, int dirfd, const char* path, void* buf, int flags) {
   (void)ver;
-  return fstatat(dirfd, path, buf, flags);
+  return rr_impl_fstatat(dirfd, path, buf, flags);
 }
-EXPORT int __fxstatat64(int ver, int dirfd, const char* path, void* buf, int flags) {
+int rr_impl___fxstatat64(int ver, int dirfd, const char* path, void* buf, int flags) {
   (void)ver;
-  return fstatat(dirfd, path, buf, flags);
+  return rr_impl_fstatat(dirfd, path, buf, flags);
 }
-EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, void* buf) {
+int rr_impl_statx(int dirfd, const char* path, int flags, unsigned mask, void* buf) {
   long a[5] = {dirfd, (long)path, flags, mask, (long)buf};
-  CLEAN_RETURN(as_libc_result(buffered(SYS_statx, a, 4, buf, kStatxSize)));
+  return as_libc_result(buffered(SYS_statx, a, buf, fixed_output(4, kStatxSize)));
 }
+
+/* Reads and writes of regular files (struct rr_fd_gate): the bytes read
+ * go into the record; the bytes written reach the file as natively, and
+ * replay, which never writes to files, needs only the result. */
+static long read_call(long nr, long fd, void* buf, uint64_t count, long offset) {
+  long a[5] = {fd, (long)buf, (long)count, offset, 0};
+  if (count == 0 || count > RR_BUFFER_DATA_SIZE) return as_libc_result(traced_syscall(nr, fd, (long)buf, (long)count, offset, 0));
+  struct call_shape s = {1, (uint32_t)count, 1, kReadFd};
+  return as_libc_result(buffered(nr, a, buf, s));
+}
+
+static long write_call(long nr, long fd, const void* buf, uint64_t count, long offset) {
+  long a[5] = {fd, (long)buf, (long)count, offset, 0};
+  struct call_shape s = {-1, 0, 0, kWriteFd};
+  return as_libc_result(buffered(nr, a, 0, s));
+}
+
+int64_t rr_impl_read(int fd, void* buf, uint64_t count) { return read_call(SYS_read, fd, buf, count, 0); }
+int64_t rr_impl_pread(int fd, void* buf, uint64_t count, int64_t offset) {
+  return read_call(SYS_pread64, fd, buf, count, offset);
+}
+int64_t rr_impl_pread64(int fd, void* buf, uint64_t count, int64_t offset) { return rr_impl_pread(fd, buf, count, offset); }
+int64_t rr_impl_write(int fd, const void* buf, uint64_t count) { return write_call(SYS_write, fd, buf, count, 0); }
+int64_t rr_impl_pwrite(int fd, const void* buf, uint64_t count, int64_t offset) {
+  return write_call(SYS_pwrite64, fd, buf, count, offset);
+}
+int64_t rr_impl_pwrite64(int fd, const void* buf, uint64_t count, int64_t offset) { return rr_impl_pwrite(fd, buf, count, offset); }
+
+
+/* The entry points the program calls: each calls the implementation above,
+ * then wipes the stack it used and the scratch registers (rr_clean_return). */
+#define ENTRY(name) \
+  __asm__(".text\n.globl " #name "\n.type " #name ",@function\n" #name ":\n" \
+          "  sub $8, %rsp\n  call rr_impl_" #name "\n  add $8, %rsp\n  jmp rr_clean_return\n.size " #name ", .-" #name "\n");
+ENTRY(clock_gettime)
+ENTRY(gettimeofday)
+ENTRY(time)
+ENTRY(getpid)
+ENTRY(gettid)
+ENTRY(lseek)
+ENTRY(lseek64)
+ENTRY(fstatat)
+ENTRY(fstatat64)
+ENTRY(stat)
+ENTRY(stat64)
+ENTRY(lstat)
+ENTRY(lstat64)
+ENTRY(fstat)
+ENTRY(fstat64)
+ENTRY(__xstat)
+ENTRY(__xstat64)
+ENTRY(__lxstat)
+ENTRY(__lxstat64)
+ENTRY(__fxstat)
+ENTRY(__fxstat64)
+ENTRY(__fxstatat)
+ENTRY(__fxstatat64)
+ENTRY(statx)
+ENTRY(read)
+ENTRY(pread)
+ENTRY(pread64)
+ENTRY(write)
+ENTRY(pwrite)
+ENTRY(pwrite64)
 
 /* The buffer exists only where rr mapped it (msync fails with ENOMEM on an
  * unmapped page): the check is one traced call per process. */

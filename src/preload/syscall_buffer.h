@@ -14,7 +14,8 @@
 #include <stdint.h>
 
 #define RR_BUFFER_ADDR 0x70020000UL
-#define RR_BUFFER_SIZE 0x10000UL
+/* 1 MiB: reads of up to a few hundred KiB fit without a ptrace stop. */
+#define RR_BUFFER_SIZE 0x100000UL
 #define RR_BUFFER_MAGIC 0x42666652U /* "RRfB" */
 
 /* In the rr page (core/rr_page.h): the one syscall instruction the
@@ -41,7 +42,24 @@ struct rr_buffer_record {
   uint32_t out_len; /* bytes of kernel output after this header */
 };
 
-#define RR_BUFFER_DATA_SIZE (RR_BUFFER_SIZE - sizeof(struct rr_buffer_header))
+/* The last page of the buffer's mapping: which descriptors the library may
+ * read or write without a ptrace stop (bit fd of `read` / `write`), as the
+ * recorder sees them (record/record_buffer.cc). Regular files only, not
+ * under /proc or /sys, never the original stdout or stderr (their writes are
+ * echoed in replay) nor a file the program maps (its changes are recorded);
+ * everything else, and any fd at or above RR_FD_LIMIT, stays traced. The
+ * recorder rewrites the page before the task runs user code whenever its fd
+ * table or the set of mapped files changed since `stamp`. Read only while
+ * recording: replay takes a call as buffered exactly when its records say so. */
+#define RR_FD_LIMIT 1024
+struct rr_fd_gate {
+  uint64_t stamp[2]; /* the fd table version and mapped-file epoch it shows */
+  uint8_t read[RR_FD_LIMIT / 8];
+  uint8_t write[RR_FD_LIMIT / 8];
+};
+#define RR_FD_GATE_ADDR (RR_BUFFER_ADDR + RR_BUFFER_SIZE - 4096UL)
+
+#define RR_BUFFER_DATA_SIZE (RR_BUFFER_SIZE - 4096UL - sizeof(struct rr_buffer_header))
 
 static inline uint32_t rr_buffer_record_size(uint32_t out_len) {
   return (uint32_t)((sizeof(struct rr_buffer_record) + out_len + 7) & ~7UL);

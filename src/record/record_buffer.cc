@@ -7,6 +7,9 @@
 #include <linux/seccomp.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -105,6 +108,42 @@ Status RecordSession::take_buffered_records(RecordTask& rt) {
   uint32_t empty = 0;
   t.write_mem(RemotePtr<>(RR_BUFFER_ADDR + offsetof(rr_buffer_header, used)), &empty, sizeof empty);
   return {};
+}
+
+// Regular files only: they never block (the first slice has no way to let
+// other threads run while a buffered call waits). Writes also stay traced
+// for files in /proc and /sys (/proc/PID/mem, clear_refs: effects on the
+// tracees), for the original stdout and stderr (echoed in replay) and for
+// files the program maps (their changes are recorded, record_files.cc).
+std::pair<bool, bool> RecordSession::fd_gate_for(RecordTask& rt, int fd, FdTable::Kind kind) const {
+  if (kind != FdTable::Kind::Other && kind != FdTable::Kind::Stdin) return {false, false};
+  std::string path = "/proc/" + std::to_string(rt.tid()) + "/fd/" + std::to_string(fd);
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {false, false};
+  struct statfs fs;
+  if (statfs(path.c_str(), &fs) != 0) return {false, false};
+  bool special_fs = fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC;
+  std::pair<uint64_t, uint64_t> key{(uint64_t)st.st_dev, (uint64_t)st.st_ino};
+  bool mapped = emulated_.count(key) || plain_mapped_.count(key);
+  return {true, kind == FdTable::Kind::Other && !special_fs && !mapped};
+}
+
+void RecordSession::refresh_fd_gate(RecordTask& rt) {
+  if (!syscall_buffer_) return;
+  Task& t = *rt.task;
+  uint64_t want[2] = {rt.fds->version(), mapped_files_epoch_};
+  uint64_t have[2];
+  // An image without the buffer (none mapped yet) has no gate.
+  if (!t.read_mem(RemotePtr<>(RR_FD_GATE_ADDR), have, sizeof have) || memcmp(have, want, sizeof want) == 0) return;
+  rr_fd_gate gate = {};
+  memcpy(gate.stamp, want, sizeof want);
+  for (const auto& [fd, e] : rt.fds->entries()) {
+    if (fd < 0 || fd >= RR_FD_LIMIT) continue;
+    auto [read, write] = fd_gate_for(rt, fd, e.kind);
+    if (read) gate.read[fd / 8] |= (uint8_t)(1u << (fd % 8));
+    if (write) gate.write[fd / 8] |= (uint8_t)(1u << (fd % 8));
+  }
+  t.write_mem(RemotePtr<>(RR_FD_GATE_ADDR), &gate, sizeof gate);
 }
 
 }  // namespace rr

@@ -79,13 +79,14 @@ Result<std::string> RecordSession::mapped_file(RecordTask& rt, const SyscallArgs
   bool emulate = writable_fd || known != emulated_.end();
   RR_ASSIGN_OR_RETURN(std::string stored, files_.store(fd_path, name));
   if (!emulate) {
-    plain_mapped_[key] = maps_id;
+    if (plain_mapped_.insert_or_assign(key, maps_id).second) ++mapped_files_epoch_;
     return stored;
   }
   // A mapping of the plain copy that still lives would not see changes.
   auto plain = plain_mapped_.find(key);
   bool plain_too = plain != plain_mapped_.end() && file_mapped_now(plain->second, rt.live_tgid(), start, end);
   emulated_[key] = EmulatedFile{stored, (uint64_t)st.st_size, maps_id, plain_too};
+  ++mapped_files_epoch_;
   shared_files_.insert(stored);
   return stored;
 }

@@ -634,6 +634,7 @@ Status RecordSession::resume_running(RecordTask& t) {
   if (!t.in_syscall) {
     t.cpu_ns_sampled = 0;
     t.ran_since = std::chrono::steady_clock::now();
+    refresh_fd_gate(t);
   }
   arm_for_stretch(t);
   int sig = t.deliver_sig;

@@ -320,6 +320,12 @@ class RecordSession : public Session<RecordTask> {
   Status write_preload_library(std::string* path);
   void map_syscall_buffer(RecordTask& rt);
   Status take_buffered_records(RecordTask& rt);
+  // Before the task runs user code: the syscall buffer's fd gate in its
+  // memory shows its fd table and the files mapped now (struct rr_fd_gate).
+  void refresh_fd_gate(RecordTask& rt);
+  // Whether the library may read (first) or write (second) the task's `fd`
+  // without a stop.
+  std::pair<bool, bool> fd_gate_for(RecordTask& rt, int fd, FdTable::Kind kind) const;
   Status write_shared_files();
   void inject_held_signals(RecordTask& t);
   SyscallArgs restart_call(RecordTask& t, const SyscallArgs& call);
@@ -430,6 +436,9 @@ class RecordSession : public Session<RecordTask> {
   // their maps identity: a change to one while it is
   // mapped is refused.
   std::map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, uint64_t>> plain_mapped_;
+  // Moves on whenever emulated_ or plain_mapped_ gain a file: the syscall
+  // buffer's fd gates are rewritten (writes to a mapped file stay traced).
+  uint64_t mapped_files_epoch_ = 1;
   OutsideSignals outside_;
   std::vector<OutsideSignals::Arrival> forwards_;  // sent to rr by others: passed on unless the tracees got them too
   std::map<int, std::chrono::steady_clock::time_point> last_stop_with_;  // when a tracee last stopped with each signal

@@ -12,8 +12,10 @@
 
 namespace rr {
 
-// Applied again after a stop inside the event, this writes the same bytes
-// and leaves `used`, the library's progress, alone.
+// A frame without records leaves `available` at 0, where the previous
+// event's stop (or the image's restore) put it, so the library's calls go
+// the traced way as they did. Applied again after a stop inside the event,
+// this writes the same bytes and leaves `used`, the library's progress, alone.
 void ReplaySession::feed_buffered_records(trace::Frame::Reader f) {
   if (!f.hasSyscallBuffer()) return;
   ReplayTask* rt = find_task(RecordedTid{f.getTid()});
@@ -46,8 +48,11 @@ Status ReplaySession::finish_buffered_records(trace::Frame::Reader f, ReplayTask
     return divergence(f, "the syscall buffer's calls differ from the recording's at byte " + std::to_string(at) +
                              " of its records");
   }
-  uint32_t empty = 0;
-  t.write_mem(RemotePtr<>(RR_BUFFER_ADDR + offsetof(rr_buffer_header, used)), &empty, sizeof empty);
+  // Emptied as the recorder did; and until the next event's records are
+  // fed, none are left: the library's next call is traced, as it was.
+  uint32_t empty[2] = {0, 0};
+  static_assert(offsetof(rr_buffer_header, available) == offsetof(rr_buffer_header, used) + sizeof(uint32_t));
+  t.write_mem(RemotePtr<>(RR_BUFFER_ADDR + offsetof(rr_buffer_header, used)), empty, sizeof empty);
   return {};
 }
 
