@@ -97,9 +97,10 @@ bool GdbServer::detach(pid_t pid) {
   if (!multiprocess_ || !pid) return false;
   detached_.insert(pid);
   breaks_.erase(pid);
-  if (!session_) return false;
-  for (const auto& [tid, rt] : session_->tasks())
-    if (debugs(rt->tgid.value)) return true;
+  // Also one gdb holds that does not exist at this point (the replay went
+  // back before its fork): gdb lets go of it too before it ends.
+  for (pid_t p : known_)
+    if (!detached_.count(p)) return true;
   return false;
 }
 
@@ -112,15 +113,13 @@ TimelineJump GdbServer::leave(TimelineJump j) {
 
 std::string GdbServer::stop_reply() const {
   std::string thread = "thread:" + thread_id(stop_.tid) + ";";
-  // The end of a process: with the multiprocess extensions, which one.
-  std::string process = multiprocess_ ? ";process:" + hex_u64(stop_.process ? stop_.process : timeline_->debugged()) : "";
   switch (stop_.kind) {
     case StopInfo::Ended:
-    case StopInfo::ProcessEnded:
-      if (stop_.killed_by) return std::string("X") + stop_signal_hex(stop_.killed_by) + process;
-      return "W" + hex_byte(stop_.exit_code & 0xff) + process;
+      return end_reply();
     case StopInfo::ProcessExit:
-      return "T09" + thread;
+      // rr's way: the process is still there, "killed" (gdb can go back
+      // from here); how it ended comes with the next forward resume.
+      return end_told_ ? end_reply() : "T09" + thread;
     case StopInfo::Interrupted:
       return "T02" + thread;
     case StopInfo::Signal:
@@ -148,21 +147,44 @@ std::string GdbServer::stop_reply() const {
   return r;
 }
 
+std::string GdbServer::end_reply() const {
+  // With the multiprocess extensions, which process ended.
+  std::string process = multiprocess_ ? ";process:" + hex_u64(stop_.process ? stop_.process : timeline_->debugged()) : "";
+  if (stop_.killed_by) return std::string("X") + stop_signal_hex(stop_.killed_by) + process;
+  return "W" + hex_byte(stop_.exit_code & 0xff) + process;
+}
+
+std::optional<std::string> GdbServer::tell_end() {
+  if (stop_.kind != StopInfo::ProcessExit) return std::nullopt;
+  if (!end_told_) {
+    // gdb mourns the process: it no longer debugs it, here or elsewhere.
+    end_told_ = true;
+    pid_t ended = stop_.process ? stop_.process : timeline_->debugged();
+    known_.erase(ended);
+    breaks_.erase(ended);
+    return end_reply();
+  }
+  // The replay goes past the exit only for the other processes gdb debugs.
+  for (const auto& [tid, rt] : session_->tasks())
+    if (debugs(rt->tgid.value)) return std::nullopt;
+  return end_reply();
+}
+
 std::variant<Resume, TimelineJump> GdbServer::stopped(ReplaySession& s, const StopInfo& stop) {
   end_diversion();
   session_ = &s;
   stop_ = stop;
   stop_.quiet = false;
+  end_told_ = false;
   g_thread_ = 0;
   // The timeline reports stops of the processes gdb debugs.
   if (ReplayTask* rt = s.find_task(RecordedTid{stop_.tid}); rt && !detached_.count(rt->tgid.value)) known_.insert(rt->tgid.value);
-  if (!find_thread(stop_.tid) && stop_.kind != StopInfo::ProcessEnded) {
+  if (!find_thread(stop_.tid)) {
     ReplayTask* t = any_thread();
     if (t) stop_.tid = t->recorded().value;
   }
   g_thread_ = c_thread_ = stop_.tid;
   g_process_ = process_of(stop_.tid);
-  if (stop_.kind == StopInfo::ProcessEnded) known_.erase(stop_.process);  // gdb mourns it
   if (stop_.kind == StopInfo::Fork) {
     // gdb takes the child on (an inferior of its own) or detaches from it.
     detached_.erase(stop_.child);
@@ -246,6 +268,10 @@ std::optional<std::variant<Resume, TimelineJump>> GdbServer::serve(const GdbRequ
     case K::Cont:
       if (resumes_diversion()) {
         reply(resume_diversion(req));
+        return std::nullopt;
+      }
+      if (auto end = tell_end()) {
+        reply(*end);
         return std::nullopt;
       }
       return resume_forward(req);

@@ -44,6 +44,12 @@ class GdbServer : public StopHandler {
   std::string answer(const GdbRequest& req);
   void reply(const std::string& r);  // a lost connection ends the session (lost_)
   std::string stop_reply() const;
+  // How the process of an Ended or ProcessExit stop ended (W or X).
+  std::string end_reply() const;
+  // A forward resume at a process's exit stop: the reply telling gdb how it
+  // ended (the first time, or again while gdb debugs no other process), or
+  // nullopt when the replay goes on with the others.
+  std::optional<std::string> tell_end();
   std::string read_registers(pid_t tid);
   std::string read_register(pid_t tid, int regno);
   // Writes (gdb_server_diversion.cc): into a diversion, made at the first
@@ -79,8 +85,8 @@ class GdbServer : public StopHandler {
   // The recorded process of thread `tid` (0: not a thread gdb can see).
   pid_t process_of(pid_t tid) const;
   // D;PID: gdb lets go of one process (follow-fork, detach-on-fork,
-  // `detach inferior N`): its stops are no longer reported. True when
-  // other processes remain debugged; otherwise the session ends.
+  // `detach inferior N`): its stops are no longer reported. True when gdb
+  // still holds other processes; otherwise the session ends.
   bool detach(pid_t pid);
   // vAttach;PID: gdb (`attach PID` in an inferior of its own) debugs a
   // recorded process that exists at this point; the stop reply, or E01.
@@ -179,6 +185,7 @@ class GdbServer : public StopHandler {
   int calls_ = 0;         // calls gdb began (siginfo read) and has not ended (written back)
   pid_t call_tid_ = 0;    // the thread whose pc gdb set since a call began (0: none)
   bool call_abandoned_ = false;  // the diversion stopped by a signal: gdb's call is over
+  bool end_told_ = false;  // at a ProcessExit stop: gdb heard how the process ended
 };
 
 }  // namespace rr

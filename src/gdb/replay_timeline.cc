@@ -99,8 +99,6 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::arrive(ReplaySession& s, pi
   if (auto it = s.tasks().find(RecordedTid{tid}); it != s.tasks().end() && !here_.pieces.empty()) here_.ip = it->second->task->regs().ip();
   StopInfo stop = arrival_;
   if (!stop.tid) stop.tid = tid;
-  // Nothing runs past the debugged process's exit.
-  if (stop.kind == StopInfo::ProcessExit) return stay(s, stop);
   return serve(s, stop);
 }
 

@@ -28,17 +28,18 @@ namespace rr {
 // Why the replay stopped for gdb.
 struct StopInfo {
   // Exec: the process just replaced its image (execve), going forward.
-  // ProcessExit: a process is about to end and nothing runs past it;
-  // ProcessEnded: one of several processes gdb debugs is about to end (its
-  // exit code in exit_code): gdb hears of its end and the others go on.
+  // ProcessExit: process `process` is about to end (at the entry of its
+  // exit, or at its fatal signal: killed_by), still there to look at; the
+  // replay goes past it only once gdb has heard how it ended and resumes
+  // other processes it debugs.
   // Fork: thread `tid` forked process `child`.
-  enum Kind { Arrived, Hit, Step, Interrupted, Signal, ProcessExit, ProcessEnded, HistoryBegin, Ended, Exec, Fork } kind = Arrived;
+  enum Kind { Arrived, Hit, Step, Interrupted, Signal, ProcessExit, HistoryBegin, Ended, Exec, Fork } kind = Arrived;
   pid_t tid = 0;   // recorded tid of the thread to report
-  pid_t process = 0;  // Ended, ProcessEnded: the process that ends (0: the debugged one)
+  pid_t process = 0;  // Ended, ProcessExit: the process that ends (0: the debugged one)
   pid_t child = 0;    // Fork
   TrapHit hit;     // for Hit
   int sig = 0;     // for Signal: about to be delivered
-  int exit_code = 0, killed_by = 0;  // for Ended
+  int exit_code = 0, killed_by = 0;  // for Ended, ProcessExit
   // Back at the point gdb was stopped at after work off the live replay (a
   // Locate jump): gdb is not told of a stop; the server finishes the
   // command that asked for the work.
@@ -160,6 +161,8 @@ class ReplayTimeline {
   std::optional<Leave> stretch_ends(ReplayTask& rt);
   std::optional<Leave> after_event(ReplaySession& s, const ReplayStop& stop);
   std::optional<Leave> at_process_exit(ReplaySession& s, ReplayTask& rt);
+  // The stop at rt's exit (rt at the entry of exit or exit_group).
+  static StopInfo exit_stop(ReplayTask& rt);
   // The trace is over: every forward move reports the same end.
   Leave at_trace_end(ReplaySession& s);
 
@@ -232,7 +235,7 @@ class ReplayTimeline {
   // when gdb hears of forks. Not a vfork: its parent waits inside the
   // kernel in replay, where gdb could not read its registers.
   std::optional<StopInfo> fork_stop(ReplaySession& s, const ReplayStop& applied) const;
-  // Reports it and serves gdb; a fatal one ends in a stuck point.
+  // Reports it and serves gdb; a fatal one then stops at the process's end.
   std::optional<Leave> serve_signal(ReplaySession& s, const SignalStop& sig);
   // Orders gdb's checkpoints with compare() (re-runs: off the live replay).
   std::optional<Leave> order_checkpoints();

@@ -373,10 +373,22 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::serve_signal(ReplaySession&
   stop.tid = sig.tid.value;
   if (auto leave = serve(s, stop)) return leave;
   if (!sig.fatal) return std::nullopt;
-  // Nothing of the process runs past its fatal signal: every move forward
-  // comes back here, and gdb can go backwards from the crash.
+  // The process ends with its fatal signal: first a stop at its end, where
+  // it is still there (gdb can go backwards from the crash), as at an exit.
+  ReplayTask* rt = s.find_task(sig.tid);
   stop.kind = StopInfo::ProcessExit;
-  return stay(s, stop);
+  stop.process = rt ? rt->tgid.value : 0;
+  stop.killed_by = sig.sig;
+  return serve(s, stop);
+}
+
+StopInfo ReplayTimeline::exit_stop(ReplayTask& rt) {
+  StopInfo stop;
+  stop.kind = StopInfo::ProcessExit;
+  stop.tid = rt.recorded().value;
+  stop.process = rt.tgid.value;
+  stop.exit_code = (int)(rt.task->regs().arg(0) & 0xff);  // exit's or exit_group's status
+  return stop;
 }
 
 std::optional<ReplayTimeline::Leave> ReplayTimeline::at_process_exit(ReplaySession& s, ReplayTask& rt) {
@@ -387,23 +399,19 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::at_process_exit(ReplaySessi
       here_ = Mark{};
       here_.event = e;
       here_.at_exit = true;
-      StopInfo stop;
-      stop.kind = StopInfo::ProcessExit;
-      stop.tid = rt.recorded().value;
-      for (const auto& [tid, other] : s.tasks())
-        if (other->tgid != rt.tgid && debuggable(*other)) stop.kind = StopInfo::ProcessEnded;
-      if (stop.kind == StopInfo::ProcessExit) return stay(s, stop);
-      // One of the processes gdb debugs ends: gdb hears how (W) and may go
-      // on with the others.
-      stop.process = rt.tgid.value;
-      stop.exit_code = (int)(rt.task->regs().arg(0) & 0xff);
-      return serve(s, stop);
+      // Any process gdb debugs stops at its exit, still there: gdb can look
+      // at it and go back into it. gdb hears how it ended when it resumes
+      // forward from here, and the replay goes past the exit only when gdb
+      // debugs other processes and goes on with them (GdbServer::tell_end).
+      return serve(s, exit_stop(rt));
     }
     case Mode::Navigate:
       if (target_.at_exit && (target_.event == e || target_.event == UINT64_MAX)) {
         target_.event = e;
         target_.pieces.clear();
-        arrival_.kind = StopInfo::ProcessExit;
+        bool quiet = arrival_.quiet;
+        arrival_ = exit_stop(rt);
+        arrival_.quiet = quiet;
         return arrive(s, rt.recorded().value);
       }
       return std::nullopt;

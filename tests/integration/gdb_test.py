@@ -177,12 +177,14 @@ def sqlite(t):
 
 def signals(t):
     """A handled signal stops gdb, stepi enters its handler, one gdb passes
-    silently does not stop; a crash stops, stays stuck, and a reverse watch
-    from it finds the write that broke the pointer."""
+    silently does not stop; a crash stops, then the process's end (SIGKILL,
+    still there), and a reverse watch from it finds the write that broke
+    the pointer; going forward, gdb hears the process died of SIGSEGV."""
     trace = t.record("crash", [t.build("gdb_crash")], status=128 + 11, output="usr1 10 alrm 14")
     out = t.gdb(trace, ["handle SIGALRM nostop noprint", "continue", "stepi", "print $pc == (long)on_usr1",
-                        "continue", "bt 1", "print alrm_seen", "continue", "when", "continue", "when",
-                        "watch target", "reverse-continue", "print i", "bt 1"])
+                        "continue", "bt 1", "print alrm_seen", "when", "continue", "when",
+                        "watch target", "reverse-continue", "print i", "bt 1", "delete", "continue", "continue",
+                        "continue"])
     v = values(out)
     whens = re.findall(r"Current event: (\d+)", out)
     t.expect("Program received signal SIGUSR1" in out, "SIGUSR1 stops gdb", out)
@@ -192,7 +194,11 @@ def signals(t):
              "the crash stops in main", out)
     t.expect(len(v) >= 2 and v[1] == "14", "the passed SIGALRM reached its handler: %r" % v, out)
     t.expect("Program received signal SIGKILL" in out and len(whens) == 2 and whens[0] == whens[1],
-             "continuing from the crash stays there: %r" % whens, out)
+             "continuing from the crash stops at the process's end, at the same event: %r" % whens, out)
+    t.expect(len(re.findall("Program received signal SIGSEGV", out)) == 2 and
+             len(re.findall("Program received signal SIGKILL", out)) == 2 and
+             "Program terminated with signal SIGSEGV" in out,
+             "forward again: the crash, the end stop, then gdb hears the process died of SIGSEGV", out)
     t.expect(re.search(r"Old value = \(int \*[^)]*\) 0x10\n", out) is not None and re.search(r"#0 .*fill \(n=8\)", out) is not None
              and len(v) >= 3 and v[2] == "5", "reverse watch from the crash finds the bad write at i == 5: %r" % v, out)
 
@@ -394,18 +400,27 @@ def processes(t):
     trace = t.record("fork", [t.build("gdb_fork")], output="parent saw 3")
     out = t.gdb(trace, ["set detach-on-fork off", "catch fork", "continue", "info inferiors", "break child_work",
                         "continue", "info inferiors", "print n", "print worked", "finish", "print worked", "continue",
-                        "inferior 1", "break parent_done", "continue", "print child_status"])
+                        "print worked", "reverse-continue", "print worked", "continue", "continue",
+                        "inferior 1", "break parent_done", "continue", "print child_status", "continue", "continue"])
+    v = values(out)
     t.expect(re.search(r"^Catchpoint 1 \(forked process (\d+)\)", out, re.M) is not None, "catch fork stops", out)
-    t.expect(re.search(r"hit Breakpoint 2\.\d, child_work \(n=10\)", out) is not None,
-             "the breakpoint in the child hits", out)
+    t.expect(len(re.findall(r"hit Breakpoint 2\.\d, child_work \(n=10\)", out)) == 2,
+             "the breakpoint in the child hits, and again going back from its exit", out)
     t.expect(re.search(r"^  1 +process \d+ .*\n\* 2 +process \d+ ", out, re.M) is not None,
              "info inferiors lists both processes, the child current", out)
-    t.expect(values(out)[:3] == ["10", "0", "45"] and "Value returned is $3 = 45" in out,
-             "the child's values: n, worked before and after child_work", out)
-    t.expect(re.search(r"^\[Inferior 2 \(process \d+\) exited with code 03\]", out, re.M) is not None,
-             "the child's exit is reported", out)
-    t.expect(re.search(r"Breakpoint 3(\.\d)?, parent_done \(child_status=3\)", out) is not None and values(out)[-1] == "3",
-             "the parent goes on to parent_done", out)
+    t.expect(v[:3] == ["10", "0", "45"] and "Value returned is $3 = 45" in out,
+             "the child's values: n, worked before and after child_work: %r" % v, out)
+    # The child stops at its exit, still there (rr's SIGKILL): gdb goes
+    # back into it from there; continuing then tells gdb how it ended.
+    t.expect(re.search(r"^Thread 2\.1 received signal SIGKILL", out, re.M) is not None and v[3:5] == ["45", "0"],
+             "the child stops at its exit, and reverse-continue goes back into it: %r" % v, out)
+    t.expect(len(re.findall(r"^\[Inferior 2 \(process \d+\) exited with code 03\]", out, re.M)) == 1,
+             "the child's exit is reported once, after its exit stop", out)
+    t.expect(re.search(r"Breakpoint 3(\.\d)?, parent_done \(child_status=3\)", out) is not None and v[-1] == "3",
+             "the parent goes on to parent_done: %r" % v, out)
+    # The last process the same way: its exit stop, then its exit.
+    t.expect(re.search(r"^Thread 1(\.1)? received signal SIGKILL.*\n(.*\n){0,3}\[Inferior 1 \(process \d+\) exited normally\]",
+                       out, re.M) is not None, "the parent's exit stop, then its exit", out)
 
     # Back across the fork (to the start: no earlier hit) and forward again:
     # the child's inferior is the same one and its breakpoint hits again.
