@@ -127,7 +127,10 @@ std::string GdbServer::stop_reply() const {
     case StopInfo::Exec:
       return "T05" + thread + "exec:" + to_hex(exec_file_) + ";";
     case StopInfo::Fork:
-      return "T05fork:p" + hex_u64(stop_.child) + "." + hex_u64(stop_.child) + ";" + thread;
+      return std::string(stop_.vfork ? "T05vfork:p" : "T05fork:p") + hex_u64(stop_.child) + "." + hex_u64(stop_.child) +
+             ";" + thread;
+    case StopInfo::VforkDone:
+      return "T05vforkdone:;" + thread;
     default:
       break;
   }
@@ -189,7 +192,9 @@ std::variant<Resume, TimelineJump> GdbServer::stopped(ReplaySession& s, const St
     // gdb takes the child on (an inferior of its own) or detaches from it.
     detached_.erase(stop_.child);
     known_.insert(stop_.child);
+    if (stop_.vfork) vfork_waiting_.insert(process_of(stop_.tid));
   }
+  if (stop_.kind == StopInfo::VforkDone) vfork_waiting_.erase(process_of(stop_.tid));
   if (stop_.kind == StopInfo::Exec) exec_file_ = exec_file(process_of(stop_.tid));
   s.set_echo(true);
   if (awaiting_stop_ && range_tid_) {
@@ -337,7 +342,9 @@ std::string GdbServer::answer(const GdbRequest& req) {
       auto said = [&](const char* f) { return std::find(req.features.begin(), req.features.end(), f) != req.features.end(); };
       multiprocess_ = said("multiprocess+");
       fork_events_ = multiprocess_ && said("fork-events+");
+      vfork_events_ = multiprocess_ && said("vfork-events+");
       return std::string(multiprocess_ ? "multiprocess+;" : "") + (fork_events_ ? "fork-events+;" : "") +
+             (vfork_events_ ? "vfork-events+;" : "") +
              "PacketSize=20000;QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+;"
              "qXfer:siginfo:read+;qXfer:siginfo:write+;qXfer:libraries-svr4:read+;exec-events+;"
              "swbreak+;hwbreak+;ReverseContinue+;ReverseStep+;vContSupported+;QPassSignals+;QProgramSignals+";
@@ -432,8 +439,8 @@ std::string GdbServer::thread_list() {
 std::string GdbServer::read_registers(pid_t tid) {
   ReplayTask* rt = find_thread(tid);
   if (!rt) return "E01";
-  Registers r = rt->task->regs();
-  std::string xs = rt->task->xsave();
+  Registers r = regs_of(*rt);
+  std::string xs = xsave_of(*rt);
   std::string out;
   for (const GdbReg& reg : gdb_regs()) out += to_hex(reg_bytes(reg, r.raw(), xs));
   return out;
@@ -443,8 +450,8 @@ std::string GdbServer::read_register(pid_t tid, int regno) {
   ReplayTask* rt = find_thread(tid);
   const auto& regs = gdb_regs();
   if (!rt || regno < 0 || regno >= (int)regs.size()) return "E01";
-  Registers r = rt->task->regs();
-  std::string xs = regs[regno].src == GdbRegSource::Gp ? std::string() : rt->task->xsave();
+  Registers r = regs_of(*rt);
+  std::string xs = regs[regno].src == GdbRegSource::Gp ? std::string() : xsave_of(*rt);
   return to_hex(reg_bytes(regs[regno], r.raw(), xs));
 }
 

@@ -33,7 +33,10 @@ class GdbServer : public StopHandler {
   bool debugs(pid_t tgid) const override { return known_.count(tgid) && !detached_.count(tgid); }
   bool interrupted() override { return conn_.interrupted(); }
   bool reports_signal(int sig) const override { return !pass_signals_.count(sig); }
-  bool reports_fork(pid_t child) const override { return fork_events_ && !debugs(child); }
+  bool reports_fork(pid_t child, bool vfork) const override {
+    return (vfork ? vfork_events_ : fork_events_) && !debugs(child);
+  }
+  bool reports_vfork_done(pid_t parent) const override { return vfork_waiting_.count(parent) > 0; }
 
  private:
   friend const std::vector<MonitorCommand>& monitor_commands();
@@ -50,6 +53,10 @@ class GdbServer : public StopHandler {
   // ended (the first time, or again while gdb debugs no other process), or
   // nullopt when the replay goes on with the others.
   std::optional<std::string> tell_end();
+  // A thread's registers and XSAVE area (a vfork parent's as it entered
+  // vfork: the kernel shows them to no one while it waits).
+  static Registers regs_of(ReplayTask& rt) { return rt.in_vfork ? rt.vfork_regs : rt.task->regs(); }
+  static std::string xsave_of(ReplayTask& rt) { return rt.in_vfork ? rt.vfork_xsave : rt.task->xsave(); }
   std::string read_registers(pid_t tid);
   std::string read_register(pid_t tid, int regno);
   // Writes (gdb_server_diversion.cc): into a diversion, made at the first
@@ -169,9 +176,13 @@ class GdbServer : public StopHandler {
   ProcessBreaks& breaks_of(pid_t tid) { return breaks_[process_of(tid)]; }
   // gdb's multiprocess extensions are on (it said multiprocess+).
   bool multiprocess_ = false;
-  // gdb hears of forks (it said fork-events+ with the multiprocess
-  // extensions); vforks are not reported (ReplayTimeline::fork_stop).
+  // gdb hears of forks and vforks (it said fork-events+, vfork-events+
+  // with the multiprocess extensions).
   bool fork_events_ = false;
+  bool vfork_events_ = false;
+  // Processes whose vfork gdb heard of and that wait for their child: gdb
+  // keeps their breakpoints out until it hears the vfork returned.
+  std::set<pid_t> vfork_waiting_;
   // Processes gdb has heard of (the first one, stop replies, forks) and the
   // ones it detached from; recorded tgids, kept across jumps.
   std::set<pid_t> known_, detached_;

@@ -32,11 +32,14 @@ struct StopInfo {
   // exit, or at its fatal signal: killed_by), still there to look at; the
   // replay goes past it only once gdb has heard how it ended and resumes
   // other processes it debugs.
-  // Fork: thread `tid` forked process `child`.
-  enum Kind { Arrived, Hit, Step, Interrupted, Signal, ProcessExit, HistoryBegin, Ended, Exec, Fork } kind = Arrived;
+  // Fork: thread `tid` forked process `child` (vforked with `vfork`: it
+  // waits inside the kernel until the child execs or ends). VforkDone:
+  // thread `tid`'s vfork returned.
+  enum Kind { Arrived, Hit, Step, Interrupted, Signal, ProcessExit, HistoryBegin, Ended, Exec, Fork, VforkDone } kind = Arrived;
   pid_t tid = 0;   // recorded tid of the thread to report
   pid_t process = 0;  // Ended, ProcessExit: the process that ends (0: the debugged one)
   pid_t child = 0;    // Fork
+  bool vfork = false;  // Fork
   TrapHit hit;     // for Hit
   int sig = 0;     // for Signal: about to be delivered
   int exit_code = 0, killed_by = 0;  // for Ended, ProcessExit
@@ -88,7 +91,10 @@ class StopHandler {
   // Whether gdb hears of the fork that makes process `child`: its fork
   // events are on, and it does not hold an inferior for that process
   // already (from this fork met before the replay went back across it).
-  virtual bool reports_fork(pid_t child) const = 0;
+  virtual bool reports_fork(pid_t child, bool vfork) const = 0;
+  // Whether gdb waits to hear that process `parent`'s vfork returned (it
+  // heard of the vfork).
+  virtual bool reports_vfork_done(pid_t parent) const = 0;
 };
 
 class ReplayTimeline {
@@ -231,9 +237,8 @@ class ReplayTimeline {
   // Serve: whether the signal `sig` the event just applied stopped a task
   // with is reported (a debugged task's, one gdb wants to hear of).
   bool reports(ReplaySession& s, const SignalStop& sig) const;
-  // Serve: the fork the event just applied made in a debugged process,
-  // when gdb hears of forks. Not a vfork: its parent waits inside the
-  // kernel in replay, where gdb could not read its registers.
+  // Serve: the fork or vfork the event just applied made in a debugged
+  // process, when gdb hears of them, or the return of a vfork gdb heard of.
   std::optional<StopInfo> fork_stop(ReplaySession& s, const ReplayStop& applied) const;
   // Reports it and serves gdb; a fatal one then stops at the process's end.
   std::optional<Leave> serve_signal(ReplaySession& s, const SignalStop& sig);

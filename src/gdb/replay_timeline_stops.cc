@@ -348,14 +348,21 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::after_event(ReplaySession& 
 }
 
 std::optional<StopInfo> ReplayTimeline::fork_stop(ReplaySession& s, const ReplayStop& applied) const {
-  if (!applied.fork.child.value || applied.fork.vfork || !handler_.reports_fork(applied.fork.child.value))
+  StopInfo stop;
+  if (ReplayTask* parent = s.find_task(applied.vfork_done);
+      parent && debuggable(*parent) && handler_.reports_vfork_done(parent->tgid.value)) {
+    stop.kind = StopInfo::VforkDone;
+    stop.tid = applied.vfork_done.value;
+    return stop;
+  }
+  if (!applied.fork.child.value || !handler_.reports_fork(applied.fork.child.value, applied.fork.vfork))
     return std::nullopt;
   ReplayTask* rt = s.find_task(applied.fork.parent);
   if (!rt || !debuggable(*rt)) return std::nullopt;
-  StopInfo stop;
   stop.kind = StopInfo::Fork;
   stop.tid = applied.fork.parent.value;
   stop.child = applied.fork.child.value;
+  stop.vfork = applied.fork.vfork;
   return stop;
 }
 

@@ -286,6 +286,11 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, Reco
   int cstatus = 0;
   while (waitpid(live_child, &cstatus, __WALL) < 0)
     if (errno != EINTR) return divergence(f, "the new task vanished: " + errno_text());
+  if (vfork) {
+    // Seen from outside, it is at the entry of its vfork until it returns.
+    rt.vfork_regs = entry;
+    rt.vfork_xsave = t.xsave();
+  }
   t.resume(ResumeHow::Syscall);
   if (vfork) {
     // The parent stays in the kernel until the child execs or ends; its

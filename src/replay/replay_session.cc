@@ -378,6 +378,7 @@ Result<ReplayStop> ReplaySession::run(const RunRequest& req) {
     signal_stop_ = SignalStop{};
     exec_applied_ = RecordedTid{};
     forked_ = ReplayStop::Fork{};
+    vfork_done_ = RecordedTid{};
     pause_.reset();
     request_ = &req;
     Status applied = apply(f);
@@ -407,6 +408,7 @@ Result<ReplayStop> ReplaySession::run(const RunRequest& req) {
   applied.signal = signal_stop_;
   applied.exec = exec_applied_;
   applied.fork = forked_;
+  applied.vfork_done = vfork_done_;
   return applied;
 }
 

@@ -70,6 +70,10 @@ struct ReplayTask : SessionTask {
   bool end_is_exit_stop = false;     // end_seen at the PTRACE_EVENT_EXIT stop (else ended)
   WaitStatus end_status;
   bool in_vfork = false;             // a vfork parent inside the kernel until its child execs or ends
+  // While in_vfork: its registers and XSAVE area as it entered vfork, what
+  // a debugger shows of it while it waits (the kernel lets no one read them).
+  Registers vfork_regs;
+  std::string vfork_xsave;
   RecordedTid vfork_parent;          // a vfork child still in its parent's memory: the parent
   bool in_exec = false;              // out of its vfork parent's memory, its new image not built yet
   // A seccomp filter governs it in the recording (replay installs none):
@@ -155,6 +159,9 @@ struct ReplayStop {
     RecordedTid child, parent;
     bool vfork = false;
   } fork;
+  // EventApplied: the vfork parent whose vfork returned in this event (its
+  // child exec'd or ended; 0: none).
+  RecordedTid vfork_done;
 };
 
 class ReplaySession : public Session<ReplayTask> {
@@ -452,6 +459,7 @@ class ReplaySession : public Session<ReplayTask> {
   SignalStop signal_stop_;  // of the event being applied (with debugger stops)
   RecordedTid exec_applied_;  // the process the event being applied exec'd (0: none)
   ReplayStop::Fork forked_;    // the process the event being applied made (child 0: none)
+  RecordedTid vfork_done_;     // the vfork parent the event being applied let go (0: none)
   // The event run() stopped inside (its frame, its stretch): the next
   // apply() of the frame goes on from there at resume_and_wait(), the
   // event's one resume of user code, what comes before it being done

@@ -378,6 +378,8 @@ Status ReplaySession::replay_clone_call(trace::Frame::Reader f, trace::SyscallEv
     WaitStatus st = wait_filtered(rt, ResumeHow::Syscall);
     if (!st.is_syscall_stop()) return divergence(f, "the vfork parent did not return: " + describe_stop(st));
     rt.in_vfork = false;
+    rt.vfork_xsave.clear();
+    vfork_done_ = rt.recorded();
     Registers r = t.regs();
     Registers entry = regs_from_capnp(sc.getEntryRegs());
     for (int i = 0; i < 6; ++i) r.set_arg(i, entry.arg(i));

@@ -1,11 +1,12 @@
 // A program for gdb's calls into a replay (diversions): a list built one
 // node per step, functions that walk it, allocate and return a string,
-// change a global, crash, spin, write to stdout and try to create a file. Built
-// with -O0 -g by tests/integration/gdb_test.py.
+// change a global, crash, spin, read the clock, write to stdout and try to
+// create a file. Built with -O0 -g by tests/integration/gdb_test.py.
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct node {
@@ -45,6 +46,13 @@ int make_file(const char* path) {
   int fd = open(path, O_CREAT | O_WRONLY, 0644);
   if (fd >= 0) close(fd);
   return fd;
+}
+
+// A clock read, which a diversion runs for real: seconds since 1970.
+long now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (long)ts.tv_sec;
 }
 
 // Never returns: gdb's ^C must stop a call to it.

@@ -1,6 +1,7 @@
 // A parent and its children, for gdb's inferiors and fork events: a fork
 // child that waits on a pipe until the parent has been seen with it, then
-// works and exits with 3; a vfork child that execs this program again.
+// works and exits with 3; a vfork child that execs this program again
+// (vfork_returned marks the parent's return from vfork).
 // Built with -O0 -g by tests/integration/gdb_test.py.
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@ __attribute__((noinline)) int child_work(int n) {
 __attribute__((noinline)) void parent_ready(pid_t child) { (void)child; }
 
 __attribute__((noinline)) int parent_done(int child_status) { return child_status; }
+
+// The parent, back from its vfork (the child has exec'd).
+__attribute__((noinline)) void vfork_returned(pid_t child) { (void)child; }
 
 int main(int argc, char** argv) {
   if (argc > 1) {
@@ -49,6 +53,7 @@ int main(int argc, char** argv) {
     execl("/proc/self/exe", argv[0], "vforked", (char*)NULL);
     _exit(127);
   }
+  vfork_returned(pid);
   waitpid(pid, &status, 0);
   printf("done\n");
   return 0;

@@ -306,8 +306,9 @@ def calls(t):
     var, a register written, a write to stdout run and a file's creation
     refused; then the replay goes on as recorded, forward and back. A call
     that crashes is reported and the replay goes on; a breakpoint inside a
-    called function stops it, and finish ends the call; ^C stops a call
-    that never returns."""
+    called function stops it, and finish ends the call; a watchpoint does
+    not stop a call (as natively) but the replay after it; a clock read in
+    a call; ^C stops a call that never returns."""
     trace = t.record("calls", [t.build("gdb_calls")], output="sum 15")
     created = os.path.join(t.tmp, "created")
     out = t.gdb(trace, ["break step_done if i == 3", "continue", "print sum(head)", "print describe(3)",
@@ -339,6 +340,16 @@ def calls(t):
     t.expect(re.search(r"Value returned is \$\d+ = 6", out) is not None and v[-1] == "6",
              "finish ends the call; the replay is unchanged: %r" % v, out)
     t.expect("sum 15" in out and "diverged" not in out, "the replay ends as recorded after the calls", out)
+
+    # A watchpoint does not stop a call (gdb does not stop there natively
+    # either) and then stops the replay at the recorded write, with the
+    # recorded values; a clock read runs; next after a call steps the replay.
+    out = t.gdb(trace, ["break step_done if i == 3", "continue", "watch total", "print add_to_total(100)",
+                        "print now() > 1700000000", "print total", "continue", "print total", "print add_to_total(1)",
+                        "next", "print total"])
+    v = values(out)
+    t.expect(v == ["106", "1", "106", "10", "11", "10"] and re.search(r"Old value = 6\nNew value = 10\n", out) is not None,
+             "watchpoint, clock read and next around calls: %r" % v, out)
 
     # ^C stops a call that never returns; resuming goes back to the replay.
     exe = os.path.join(t.tmp, "gdb_calls")
@@ -394,14 +405,17 @@ def exec_events(t):
 def processes(t):
     """gdb's inferiors for a program's processes (multiprocess extensions,
     fork events): catch fork, both processes in info inferiors with
-    detach-on-fork off, a breakpoint in the child, the child's exit, the
-    parent going on; reverse execution back across the fork and forward
-    again; with gdb's default (detach-on-fork on) the child is left alone."""
+    detach-on-fork off, a breakpoint in the child, the child's exit stop
+    and reverse-continue from it back into the child, its exit, the parent
+    going on, the vfork child's and the parent's exits; reverse execution
+    back across the fork and forward again; with gdb's default
+    (detach-on-fork on) the child is left alone."""
     trace = t.record("fork", [t.build("gdb_fork")], output="parent saw 3")
     out = t.gdb(trace, ["set detach-on-fork off", "catch fork", "continue", "info inferiors", "break child_work",
                         "continue", "info inferiors", "print n", "print worked", "finish", "print worked", "continue",
                         "print worked", "reverse-continue", "print worked", "continue", "continue",
-                        "inferior 1", "break parent_done", "continue", "print child_status", "continue", "continue"])
+                        "inferior 1", "break parent_done", "continue", "print child_status", "continue", "continue",
+                        "inferior 1", "continue", "continue"])
     v = values(out)
     t.expect(re.search(r"^Catchpoint 1 \(forked process (\d+)\)", out, re.M) is not None, "catch fork stops", out)
     t.expect(len(re.findall(r"hit Breakpoint 2\.\d, child_work \(n=10\)", out)) == 2,
@@ -418,7 +432,10 @@ def processes(t):
              "the child's exit is reported once, after its exit stop", out)
     t.expect(re.search(r"Breakpoint 3(\.\d)?, parent_done \(child_status=3\)", out) is not None and v[-1] == "3",
              "the parent goes on to parent_done: %r" % v, out)
-    # The last process the same way: its exit stop, then its exit.
+    # The vfork child (inferior 3, followed into its exec) and the last
+    # process the same way: the exit stop, then the exit.
+    t.expect(re.search(r"^Thread 3\.1 received signal SIGKILL.*\n(.*\n){0,3}\[Inferior 3 \(process \d+\) exited normally\]",
+                       out, re.M) is not None, "the vfork child's exit stop, then its exit", out)
     t.expect(re.search(r"^Thread 1(\.1)? received signal SIGKILL.*\n(.*\n){0,3}\[Inferior 1 \(process \d+\) exited normally\]",
                        out, re.M) is not None, "the parent's exit stop, then its exit", out)
 
@@ -444,6 +461,37 @@ def processes(t):
     t.expect(re.search(r"hit Breakpoint 1, child_work \(n=10\)", out) is not None and values(out) == ["10"] and
              re.search(r"^  1 +<null> .*\n\* 2 +process \d+ ", out, re.M) is not None,
              "follow-fork-mode child: the parent let go, the child's breakpoint hits", out)
+
+
+def vfork_events(t):
+    """catch vfork stops at the parent's vfork, whose registers and stack gdb
+    reads while it waits inside the kernel; gdb detaches the child, and the
+    parent's breakpoint after the vfork hits once gdb hears it returned
+    (vforkdone). With detach-on-fork off the vfork child is an inferior of
+    its own, followed into its exec."""
+    trace = t.record("fork", [t.build("gdb_fork")], output="parent saw 3")
+    rows = re.findall(r"^(\d+)\t(?:\d+|--)\t(\d+)\t(.*)$", run([t.rr, "ps", trace]).stdout, re.M)
+    if not t.expect(len(rows) == 3, "rr ps lists the parent and its two children: %r" % rows):
+        return
+    parent, vforked = rows[0][0], rows[2][0]
+    out = t.gdb(trace, ["catch vfork", "break vfork_returned", "continue", "bt 2", "continue", "print child",
+                        "info inferiors"])
+    t.expect(re.search(r"^Catchpoint 1 \(vforked process %s\), .*vfork" % vforked, out, re.M) is not None and
+             re.search(r"^#1 +0x[0-9a-f]+ in main ", out, re.M) is not None,
+             "catch vfork stops in the parent's vfork, its stack readable", out)
+    t.expect("[Detaching after vfork from child process %s]" % vforked in out and
+             re.search(r"^Breakpoint 2, vfork_returned \(child=%s\)" % vforked, out, re.M) is not None and
+             values(out) == [vforked] and len(re.findall(r"^\*? +\d +process \d+ ", out, re.M)) == 1,
+             "the child detached, the parent's breakpoint after its vfork hits", out)
+    out = t.gdb(trace, ["set detach-on-fork off", "catch vfork", "continue", "continue", "inferior 1", "continue",
+                        "break vfork_returned", "continue", "info inferiors"])
+    t.expect(re.search(r"hit Catchpoint 1 \(vforked process %s\)" % vforked, out) is not None and
+             "[New inferior 3 (process %s)]" % vforked in out and
+             "process %s is executing new program" % vforked in out,
+             "detach-on-fork off: the vfork child becomes inferior 3 and gdb follows its exec", out)
+    t.expect(re.search(r"hit Breakpoint 2\.1, vfork_returned \(child=%s\)" % vforked, out) is not None and
+             re.search(r"^\* 1 +process %s .*\n  3 +process %s " % (parent, vforked), out, re.M) is not None,
+             "the parent's breakpoint after the vfork, both processes in info inferiors", out)
 
 
 def process_starts(t):
@@ -508,7 +556,7 @@ def packets(t):
 
 CASES = {f.__name__: f for f in (forward, reverse, stepping, checkpoints, persistent, threads, sqlite, signals,
                                  hot, counted, positions, interrupt, packets, calls,
-                                 libraries, exec_events, processes, process_starts)}
+                                 libraries, exec_events, processes, vfork_events, process_starts)}
 
 
 def main():
