@@ -236,11 +236,7 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
     if (nr == SYS_exit_group) exiting_groups_.insert(rt.tgid);
     capnp::MallocMessageBuilder msg;
     auto frame = msg.initRoot<trace::Frame>();
-    frame.setEvent(next_event_);
-    frame.setTid(t.tid());
-    auto sc = frame.initSyscall();
-    sc.setNumber(nr);
-    regs_to_capnp(entry_regs_, sc.initEntryRegs());
+    auto sc = start_syscall_frame(rt, frame, t.tid());
     regs_to_capnp(entry_regs_, sc.initExitRegs());
     RR_TRY(finish_frame(msg));
     // That frame is its last syscall event: when the task is slow to reach
@@ -289,12 +285,8 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
 
   capnp::MallocMessageBuilder msg;
   auto frame = msg.initRoot<trace::Frame>();
-  frame.setEvent(next_event_);
-  frame.setTid(rt.frame_tid().value);
+  auto sc = start_syscall_frame(rt, frame, rt.frame_tid().value);
   rt.exec_former_tid = {};
-  auto sc = frame.initSyscall();
-  sc.setNumber(nr);
-  regs_to_capnp(entry_regs_, sc.initEntryRegs());
   sc.setResult(call.ret);
 
   if (desc->policy == ReplayPolicy::Exec && rt.exec_seen && call.ret == 0) {
@@ -396,13 +388,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     }
     rt.ptrace_effect = {};
   }
-  regs_to_capnp(regs, sc.initExitRegs());
-  // An exec's frame holds the whole XSAVE area of the new image instead.
-  if (!sc.hasImage()) frame.setFpuDigest(fpu_digest(t));
-  rt.last_event_regs = regs;
-  rt.restart_undecided = restart_undecided(regs);
-  RR_TRY(finish_frame(msg));
-  inject_held_signals(rt);
+  RR_TRY(end_syscall_exit_frame(rt, msg, frame, sc, regs, restart_undecided(regs)));
   if (rt.traced.by.value && desc->policy == ReplayPolicy::Exec && rt.exec_seen && call.ret == 0) {
     // A traced exec stops at PTRACE_EVENT_EXEC with that option, else the
     // kernel sends the tracee a SIGTRAP.
@@ -433,6 +419,29 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   return resume_running(rt);
 }
 
+trace::SyscallEvent::Builder RecordSession::start_syscall_frame(RecordTask& rt, trace::Frame::Builder frame,
+                                                               pid_t tid) {
+  frame.setEvent(next_event_);
+  frame.setTid(tid);
+  auto sc = frame.initSyscall();
+  sc.setNumber(rt.entry_regs.syscallno());
+  regs_to_capnp(rt.entry_regs, sc.initEntryRegs());
+  return sc;
+}
+
+Status RecordSession::end_syscall_exit_frame(RecordTask& rt, capnp::MessageBuilder& msg, trace::Frame::Builder frame,
+                                             trace::SyscallEvent::Builder sc, const Registers& regs,
+                                             bool undecided) {
+  regs_to_capnp(regs, sc.initExitRegs());
+  // An exec's frame holds the whole XSAVE area of the new image instead.
+  if (!sc.hasImage()) frame.setFpuDigest(fpu_digest(*rt.task));
+  rt.last_event_regs = regs;
+  rt.restart_undecided = undecided;
+  RR_TRY(finish_frame(msg));
+  inject_held_signals(rt);
+  return {};
+}
+
 Result<bool> RecordSession::syscall_exit_stop(RecordTask& rt) {
   if (!rt.traced.by.value || !rt.traced.syscalls) return false;
   bool good = rt.traced.options & PTRACE_O_TRACESYSGOOD;
@@ -454,19 +463,10 @@ Status RecordSession::on_skipped_exit(RecordTask& rt) {
   t.set_regs(regs);
   capnp::MallocMessageBuilder msg;
   auto frame = msg.initRoot<trace::Frame>();
-  frame.setEvent(next_event_);
-  frame.setTid(rt.frame_tid().value);
-  auto sc = frame.initSyscall();
-  sc.setNumber(nr);
-  regs_to_capnp(rt.entry_regs, sc.initEntryRegs());
+  auto sc = start_syscall_frame(rt, frame, rt.frame_tid().value);
   sc.setResult(regs.syscall_result());
   sc.setSkippedByTracer(true);
-  regs_to_capnp(regs, sc.initExitRegs());
-  frame.setFpuDigest(fpu_digest(t));
-  rt.last_event_regs = regs;
-  rt.restart_undecided = false;
-  RR_TRY(finish_frame(msg));
-  inject_held_signals(rt);
+  RR_TRY(end_syscall_exit_frame(rt, msg, frame, sc, regs, false));
   RR_ASSIGN_OR_RETURN(bool stopped, syscall_exit_stop(rt));
   if (stopped) return {};
   rt.traced.step = rt.traced.step_after_skip;

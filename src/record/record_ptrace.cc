@@ -669,12 +669,16 @@ Status RecordSession::emulate_ptrace(RecordTask& rt) {
     rt.ptrace_effect.tracee = o->recorded();
     rt.ptrace_effect.regs = ot.regs();
   };
+  // The requests that resume the tracee take a signal to deliver in `data`;
+  // the kernel refuses a number out of range before anything else.
+  bool resumes = req == PTRACE_CONT || req == PTRACE_SYSCALL || req == PTRACE_DETACH || req == PTRACE_SINGLESTEP ||
+                 req == PTRACE_SYSEMU || req == PTRACE_SYSEMU_SINGLESTEP;
+  int sig = (int)data;
+  if (resumes && (sig < 0 || sig > 64)) return answer(-EIO);
   switch (req) {
     case PTRACE_CONT:
     case PTRACE_SYSCALL:
     case PTRACE_DETACH: {
-      int sig = (int)data;
-      if (sig < 0 || sig > 64) return answer(-EIO);
       if (req == PTRACE_DETACH) o->traced.by = {};
       RR_TRY(resume_tracee(rt, *o, req == PTRACE_SYSCALL, sig));
       if (req == PTRACE_DETACH) o->traced = {};
@@ -845,14 +849,10 @@ Status RecordSession::emulate_ptrace(RecordTask& rt) {
     }
     case PTRACE_SINGLESTEP:
     case PTRACE_SYSEMU_SINGLESTEP: {
-      int sig = (int)data;
-      if (sig < 0 || sig > 64) return answer(-EIO);
       RR_TRY(single_step(rt, *o, req == PTRACE_SYSEMU_SINGLESTEP, sig));
       return answer(0);
     }
     case PTRACE_SYSEMU: {
-      int sig = (int)data;
-      if (sig < 0 || sig > 64) return answer(-EIO);
       RR_TRY(resume_tracee(rt, *o, false, sig, true));
       return answer(0);
     }

@@ -316,6 +316,14 @@ class RecordSession : public Session<RecordTask> {
   // held for the tracer (the stop is recorded as it must be).
   Result<bool> tracer_sees_signal(RecordTask& t, int sig, const siginfo_t& si, const Registers& regs);
   Status finish_frame(capnp::MessageBuilder& msg);
+  // A syscall frame of `rt`'s current call, as thread `tid`: its event,
+  // number and entry registers.
+  trace::SyscallEvent::Builder start_syscall_frame(RecordTask& rt, trace::Frame::Builder frame, pid_t tid);
+  // The end of the frame of a syscall's exit: the exit registers `regs`,
+  // the FPU digest, what the next stop is compared with (`undecided`: a
+  // restart is still possible); written, and held signals injected.
+  Status end_syscall_exit_frame(RecordTask& rt, capnp::MessageBuilder& msg, trace::Frame::Builder frame,
+                                trace::SyscallEvent::Builder sc, const Registers& regs, bool undecided);
   // The syscall buffer (record_buffer.cc, docs/syscall-buffer.md).
   Status write_preload_library(std::string* path);
   void map_syscall_buffer(RecordTask& rt);
