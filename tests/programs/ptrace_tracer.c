@@ -19,7 +19,9 @@
 //     the entry of a third;
 //  9. hardware breakpoints: a debug register set on a function's first
 //     instruction, then one watching a variable's writes, each hit with
-//     DR6 read back.
+//     DR6 read back;
+// 10. a thread of a child attached while it runs a loop of syscalls, its
+//     loop count peeked and its stop flag poked before the detach.
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
@@ -461,6 +463,44 @@ static void debug_registers(void) {
   printf("child 9 exited with %d\n", WEXITSTATUS(status));
 }
 
+// 10. Attach to a running thread (one making syscalls in a loop).
+static volatile long spins;
+static volatile long spin_stop;
+static void* spinner(void* arg) {
+  (void)arg;
+  pid_t tid = syscall(SYS_gettid);
+  CHECK(write(tid_pipe[1], &tid, sizeof tid) == sizeof tid);
+  while (!spin_stop) {
+    syscall(SYS_getppid);
+    spins++;
+  }
+  return NULL;
+}
+
+static void attach_running_thread(void) {
+  pid_t child = fork();
+  if (child == 0) {
+    pthread_t t;
+    pthread_create(&t, NULL, spinner, NULL);
+    pthread_join(t, NULL);
+    _exit(spins > 0 ? 13 : 1);
+  }
+  pid_t tid;
+  CHECK(read(tid_pipe[0], &tid, sizeof tid) == sizeof tid);
+  CHECK(ptrace(PTRACE_ATTACH, tid, 0, 0) == 0);
+  int status;
+  CHECK(wait_for(tid, &status) == tid);
+  printf("running thread stop: sig %d\n", WSTOPSIG(status));
+  errno = 0;
+  long before = ptrace(PTRACE_PEEKDATA, tid, (void*)&spins, 0);
+  CHECK(errno == 0);
+  CHECK(ptrace(PTRACE_POKEDATA, tid, (void*)&spin_stop, (void*)1L) == 0);
+  CHECK(ptrace(PTRACE_DETACH, tid, 0, 0) == 0);
+  CHECK(wait_for(child, &status) == child);
+  printf("child 10 exited with %d\n", WEXITSTATUS(status));
+  (void)before;
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   count_syscalls();
@@ -472,5 +512,6 @@ int main(void) {
   single_steps();
   emulated_syscalls();
   debug_registers();
+  attach_running_thread();
   return 0;
 }
