@@ -7,10 +7,12 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <linux/nsfs.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <sstream>
 #include <string>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -269,6 +271,21 @@ uint64_t PidNamespace::inode_of(pid_t live) {
   struct stat st;
   std::string path = "/proc/" + std::to_string(live) + "/ns/pid";
   return stat(path.c_str(), &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+std::vector<uint64_t> PidNamespace::ns_chain(pid_t live, size_t levels) {
+  std::vector<uint64_t> chain;
+  std::string path = "/proc/" + std::to_string(live) + "/ns/pid";
+  ScopedFd ns(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  while (ns.get() >= 0 && chain.size() < levels) {
+    struct stat st;
+    if (fstat(ns.get(), &st) != 0) break;
+    chain.insert(chain.begin(), (uint64_t)st.st_ino);
+    if (chain.size() == levels) break;
+    ns = ScopedFd(ioctl(ns.get(), NS_GET_PARENT));
+  }
+  if (chain.size() != levels) chain.clear();
+  return chain;
 }
 
 bool PidNamespace::in_ns_init_process(pid_t live) {

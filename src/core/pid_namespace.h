@@ -73,6 +73,10 @@ class PidNamespace {
   static bool in_ns_init_process(pid_t live);
   // The inode of a live task's PID namespace (/proc/TID/ns/pid), 0 when it is gone.
   static uint64_t inode_of(pid_t live);
+  // The inodes of a live task's PID namespace and of each one above it, up
+  // to ours, ordered as ns_tids() (ours first): `levels` entries, or empty
+  // when the task is gone or the chain cannot be read.
+  static std::vector<uint64_t> ns_chain(pid_t live, size_t levels);
 
  private:
   PidNamespace() = default;

@@ -395,7 +395,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     if (rt.traced.options & PTRACE_O_TRACEEXEC) {
       // Then the syscall's exit stop, when the tracer resumes it with PTRACE_SYSCALL.
       rt.traced.exit_stop_after_event = true;
-      rt.traced.event_msg = rt.tid();
+      rt.traced.event_msg = pid_for_tracer(rt, rt);
       int status = (PTRACE_EVENT_EXEC << 16) | (SIGTRAP << 8) | 0x7f;
       return enter_tracer_stop(rt, RecordTask::Traced::Stop::Event, status,
                                siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_EXEC << 8), t.tid()));

@@ -86,9 +86,31 @@ siginfo_t siginfo_for_trap(int code, pid_t tracee) {
   siginfo_t si = {};
   si.si_signo = SIGTRAP;
   si.si_code = code;
-  si.si_pid = tracee;
+  // The kernel names the tracee as its own namespace sees it.
+  pid_t own = PidNamespace::inner_tid(tracee);
+  si.si_pid = own ? own : tracee;
   si.si_uid = getuid();
   return si;
+}
+
+pid_t RecordSession::pid_seen_by(const RecordTask& viewer, const RecordTask& o) {
+  if (viewer.ns_ids.size() <= 1) return o.tid();
+  size_t level = viewer.ns_ids.size() - 1;
+  if (o.ns_ids.size() <= level || o.ns_chain.size() <= level || viewer.ns_chain.size() <= level) return 0;
+  return o.ns_chain[level] == viewer.ns_chain[level] ? o.ns_ids[level] : 0;
+}
+
+RecordTask* RecordSession::task_named_by(const RecordTask& viewer, pid_t pid) {
+  if (viewer.ns_ids.size() <= 1) return find_task(RecordedTid{pid});
+  if (pid <= 0) return nullptr;
+  for (auto& [tid, o] : tasks_)
+    if (pid_seen_by(viewer, *o) == pid) return o.get();
+  return nullptr;
+}
+
+pid_t RecordSession::pid_for_tracer(const RecordTask& t, const RecordTask& o) {
+  RecordTask* tracer = thread_to_signal(t.traced.by);
+  return tracer ? pid_seen_by(*tracer, o) : o.tid();
 }
 
 void RecordSession::kick_blocked_waiter(RecordTask& tracer) {
@@ -176,7 +198,7 @@ Status RecordSession::enter_tracer_stop(RecordTask& t, Stop kind, int status, co
     siginfo_t chld = {};
     chld.si_signo = SIGCHLD;
     chld.si_code = CLD_TRAPPED;
-    chld.si_pid = t.tid();
+    chld.si_pid = pid_seen_by(*tracer, t);
     chld.si_uid = getuid();
     chld.si_status = (status >> 8) & 0x7f;
     tracer->injected[SIGCHLD] = chld;
@@ -264,7 +286,8 @@ Status RecordSession::resume_tracee(RecordTask& tracer, RecordTask& t, bool sysc
           si = {};
           si.si_signo = sig;
           si.si_code = SI_USER;
-          si.si_pid = tracer.live_tgid();
+          RecordTask* leader = find_task(tracer.tgid);
+          si.si_pid = leader ? pid_seen_by(t, *leader) : tracer.live_tgid();
           si.si_uid = getuid();
         }
         t.task->set_siginfo(si);
@@ -372,7 +395,7 @@ Status RecordSession::trace_new_task(RecordTask& parent, RecordTask& child, int 
   }
   // The parent stops inside the call: its entry is an event, which makes
   // the child in replay before the child's own events.
-  parent.traced.event_msg = child.tid();
+  parent.traced.event_msg = pid_for_tracer(parent, child);
   RR_TRY(record_entry(parent));
   if (echo_writer_ == &parent) echo_writer_ = nullptr;
   return enter_tracer_stop(parent, Stop::Event, stop_status(SIGTRAP, event),
@@ -419,7 +442,7 @@ bool RecordSession::must_hold_wait(RecordTask& rt) {
   if (!is_waitid && (pid_t)r.arg(0) > 0) want = (pid_t)r.arg(0);
   if (is_waitid && r.arg(0) == P_PID) want = (pid_t)r.arg(1);
   if (want) {
-    RecordTask* o = find_task(RecordedTid{want});
+    RecordTask* o = task_named_by(rt, want);
     return o && o->traced.by == rt.tgid && !o->traced.kernel_child;
   }
   // Any child: the kernel blocks only where the tracer has children of its own.
@@ -437,12 +460,12 @@ void RecordSession::wake_tracer(RecordedTid tgid) {
 }
 
 void RecordSession::note_traced_end(RecordTask& t, const WaitStatus& status) {
-  traced_ends_.push_back({t.traced.by, t.tid(), status.raw()});
+  traced_ends_.push_back({t.traced.by, pid_for_tracer(t, t), status.raw()});
   if (RecordTask* tracer = thread_to_signal(t.traced.by)) {
     siginfo_t chld = {};
     chld.si_signo = SIGCHLD;
     chld.si_code = status.exited() ? CLD_EXITED : status.core_dumped() ? CLD_DUMPED : CLD_KILLED;
-    chld.si_pid = t.tid();
+    chld.si_pid = pid_seen_by(*tracer, t);
     chld.si_uid = getuid();
     chld.si_status = status.exited() ? status.exit_code() : status.term_sig();
     tracer->injected[SIGCHLD] = chld;
@@ -469,17 +492,23 @@ Result<bool> RecordSession::answer_wait(RecordTask& rt) {
   bool is_waitid = r.syscallno() == SYS_waitid;
   int options = (int)(is_waitid ? r.arg(3) : r.arg(2));
   pid_t caller_pgid = getpgid(t.tid());
+  // A process group as the caller names it (its leader's pid), in our view.
+  auto group = [&](pid_t named) {
+    if (named == 0) return caller_pgid;
+    RecordTask* leader = task_named_by(rt, named);
+    return leader ? leader->tid() : (rt.ns_ids.size() > 1 ? -1 : named);
+  };
   auto matches = [&](const RecordTask& o) {
     if (!is_waitid) {
       pid_t p = (pid_t)r.arg(0);
-      if (p > 0) return o.tid() == p;
+      if (p > 0) return pid_seen_by(rt, o) == p;
       if (p == -1) return true;
-      return getpgid(o.tid()) == (p == 0 ? caller_pgid : -p);
+      return getpgid(o.tid()) == group(p == 0 ? 0 : -p);
     }
     switch ((idtype_t)r.arg(0)) {
       case P_ALL: return true;
-      case P_PID: return o.tid() == (pid_t)r.arg(1);
-      case P_PGID: return getpgid(o.tid()) == ((pid_t)r.arg(1) == 0 ? caller_pgid : (pid_t)r.arg(1));
+      case P_PID: return pid_seen_by(rt, o) == (pid_t)r.arg(1);
+      case P_PGID: return getpgid(o.tid()) == group((pid_t)r.arg(1));
       default: return false;
     }
   };
@@ -534,7 +563,7 @@ Result<bool> RecordSession::answer_wait(RecordTask& rt) {
       siginfo_t si = {};
       si.si_signo = SIGCHLD;
       si.si_code = CLD_TRAPPED;
-      si.si_pid = found->tid();
+      si.si_pid = pid_seen_by(rt, *found);
       si.si_uid = getuid();
       si.si_status = status >> 8;
       if (!t.try_write_mem(RemotePtr<>(r.arg(2)), &si, sizeof(si))) rt.answered = -EFAULT;
@@ -551,7 +580,7 @@ Result<bool> RecordSession::answer_wait(RecordTask& rt) {
       struct rusage ru = {};
       t.try_write_mem(RemotePtr<>(r.arg(3)), &ru, sizeof(ru));
     }
-    if (!rt.answered) rt.answered = found->tid();
+    if (!rt.answered) rt.answered = pid_seen_by(rt, *found);
   }
   Registers c = t.regs();
   c.set_syscallno(-1);
@@ -577,7 +606,8 @@ Status RecordSession::emulate_ptrace(RecordTask& rt) {
     t.set_regs(c);
     return {};
   };
-  if (PidNamespace::ns_tids(t.tid()).size() > 1) return unsupported("ptrace from inside a PID namespace the program made");
+  if (rt.ns_ids.size() > 1 && rt.ns_chain.size() != rt.ns_ids.size())
+    return unsupported("ptrace from inside a PID namespace whose ancestry cannot be read");
   if (syscall_buffer_ && (req == PTRACE_TRACEME || req == PTRACE_ATTACH || req == PTRACE_SEIZE))
     return unsupported("ptrace between recorded programs with --syscall-buffer (record without it)");
   auto write_out = [&](uint64_t at, const void* buf, size_t len) { return t.try_write_mem(RemotePtr<>(at), buf, len); };
@@ -592,7 +622,7 @@ Status RecordSession::emulate_ptrace(RecordTask& rt) {
     return answer(0);
   }
   if (req == PTRACE_ATTACH || req == PTRACE_SEIZE) {
-    RecordTask* o = find_task(RecordedTid{pid});
+    RecordTask* o = task_named_by(rt, pid);
     if (!o) return unsupported("ptrace of a process outside the recording");
     if (o->tgid == rt.tgid || o->traced.by.value) return answer(-EPERM);
     if (req == PTRACE_SEIZE && (addr != 0 || (data & ~kAllOptions))) return answer(-EIO);
@@ -620,7 +650,7 @@ Status RecordSession::emulate_ptrace(RecordTask& rt) {
     }
     return answer(0);
   }
-  RecordTask* o = find_task(RecordedTid{pid});
+  RecordTask* o = task_named_by(rt, pid);
   if (!o || o->traced.by != rt.tgid) return answer(-ESRCH);
   if (req == PTRACE_KILL) {
     syscall(SYS_tgkill, o->live_tgid(), o->tid(), SIGKILL);

@@ -703,6 +703,8 @@ Status RecordSession::handle_stop(RecordTask& t) {
         if (!t.entry_recorded) RR_TRY(record_entry(t));
         if (echo_writer_ == &t) echo_writer_ = nullptr;
         t.traced.event_msg = t.task->event_msg();
+        if (RecordTask* child = find_task(RecordedTid{(pid_t)t.traced.event_msg}))
+          t.traced.event_msg = pid_for_tracer(t, *child);
         return enter_tracer_stop(t, RecordTask::Traced::Stop::Event,
                                  (PTRACE_EVENT_VFORK_DONE << 16) | (SIGTRAP << 8) | 0x7f,
                                  siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_VFORK_DONE << 8), t.tid()));
@@ -931,6 +933,10 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
   // there (and one in each namespace between), which replay gives it too.
   std::vector<pid_t> ns_tids = PidNamespace::ns_tids(child);
   parent.new_child_ns_tids.assign(ns_tids.empty() ? ns_tids.end() : ns_tids.begin() + 1, ns_tids.end());
+  if (ns_tids.size() > 1) {
+    c.ns_ids = ns_tids;
+    c.ns_chain = PidNamespace::ns_chain(child, ns_tids.size());
+  }
   if (parent.traced.by.value && (parent.traced.options & (1u << event))) return trace_new_task(parent, c, event);
   RR_TRY(resume_running(parent));
   // A vfork parent waits for its child's exec or exit.

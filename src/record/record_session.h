@@ -99,6 +99,12 @@ struct RecordTask : SessionTask {
   bool exit_recorded = false;         // its ExitEvent is written
   RecordedTid new_child;              // the task the current clone-family syscall created
   std::vector<pid_t> new_child_ns_tids;  // its tids in PID namespaces below ours (NSpid after the first)
+  // Its tids in our PID namespace and in each one below it down to its own
+  // (NSpid), and those namespaces' inodes, as they were when it was made;
+  // empty for a task of our namespace. A tracer inside a namespace the
+  // program made names tasks by the tids of its own level.
+  std::vector<pid_t> ns_ids;
+  std::vector<uint64_t> ns_chain;
   Registers entry_regs;               // registers at the current syscall's entry
   uint64_t entry_fpu = 0;             // fpu_digest at that entry (for an entry event written
                                       // later, when the task runs in the kernel)
@@ -300,7 +306,7 @@ class RecordSession : public Session<RecordTask> {
   void note_traced_end(RecordTask& t, const WaitStatus& status);
   struct TracedEnd {
     RecordedTid tracer;
-    pid_t tid = 0;
+    pid_t tid = 0;  // as the tracer names it
     int status = 0;
   };
   std::vector<TracedEnd> traced_ends_;
@@ -312,6 +318,13 @@ class RecordSession : public Session<RecordTask> {
   Status bring_to_tracer_stop(RecordTask& t);
   bool traces_any(RecordedTid tgid) const;
   RecordTask* thread_to_signal(RecordedTid tgid);
+  // The pid by which task `viewer` names task `o` (its tid in viewer's PID
+  // namespace), 0 when `o` is outside that namespace and those below it.
+  static pid_t pid_seen_by(const RecordTask& viewer, const RecordTask& o);
+  // The task `viewer` names `pid`, or nullptr.
+  RecordTask* task_named_by(const RecordTask& viewer, pid_t pid);
+  // The pid by which the tracer of `t` names task `o`.
+  pid_t pid_for_tracer(const RecordTask& t, const RecordTask& o);
   // The kernel stop `t` is in is one its tracer sees: true when it is now
   // held for the tracer (the stop is recorded as it must be).
   Result<bool> tracer_sees_signal(RecordTask& t, int sig, const siginfo_t& si, const Registers& regs);
