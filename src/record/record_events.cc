@@ -159,6 +159,7 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
   rt.entry_regs = t.regs();
   rt.entry_fpu = fpu_digest(t);
   RR_TRY(check_restart(rt, rt.entry_regs, true));
+  RR_TRY(sync_seccomp_events(rt));
   rt.exec_seen = false;
   rt.in_syscall = true;
   // What the syscall buffer holds was made before this call (an execve
@@ -188,6 +189,29 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
     int code = good ? (SIGTRAP | 0x80) : SIGTRAP;
     return enter_tracer_stop(rt, RecordTask::Traced::Stop::SyscallEntry, (code << 8) | 0x7f,
                              siginfo_for_trap(code, t.tid()));
+  }
+  if (rt.traced.by.value && (rt.traced.options & PTRACE_O_TRACESECCOMP)) {
+    if (rt.traced.seccomp_shown && rt.entry_regs.syscallno() == -1) {
+      // The tracer skipped the call at its seccomp stop: nothing runs.
+      rt.skipped_by_tracer = true;
+      return resume_running(rt);
+    }
+    if (!rt.traced.seccomp_shown) {
+      // The program's filter gives the call to its tracer: the stop comes
+      // after any entry stop and before the call (the filters run here,
+      // on the same registers the kernel's would see).
+      RR_ASSIGN_OR_RETURN(std::optional<uint32_t> data, seccomp_trace_data(rt));
+      if (data) {
+        rt.traced.seccomp_shown = true;
+        rt.new_child = {};
+        rt.new_child_ns_tids.clear();
+        if (!shown) RR_TRY(record_entry(rt));
+        if (echo_writer_ == &rt) echo_writer_ = nullptr;
+        rt.traced.event_msg = *data;
+        return enter_tracer_stop(rt, RecordTask::Traced::Stop::Event, (PTRACE_EVENT_SECCOMP << 16) | (SIGTRAP << 8) | 0x7f,
+                                 siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_SECCOMP << 8), t.tid()));
+      }
+    }
   }
   rt.new_child = {};
   rt.new_child_ns_tids.clear();
@@ -278,6 +302,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   Registers regs = t.regs();
   rt.in_syscall = false;
   rt.traced.entry_shown = false;
+  rt.traced.seccomp_shown = false;
   const SyscallDesc* desc = syscall_desc(nr);
   if (!desc) return make_error("syscall exit without a known entry");
   SyscallArgs call = syscall_args(nr, entry_regs_);
@@ -456,6 +481,7 @@ Status RecordSession::on_skipped_exit(RecordTask& rt) {
   rt.skipped_by_tracer = false;
   rt.in_syscall = false;
   rt.traced.entry_shown = false;
+  rt.traced.seccomp_shown = false;
   // The kernel saw an invalid number; the tracer's view keeps the call's.
   int64_t nr = rt.entry_regs.syscallno();
   Registers regs = t.regs();

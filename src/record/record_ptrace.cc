@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "core/pid_namespace.h"
+#include "record/seccomp_eval.h"
 #include "core/signal_delivery.h"
 #include "record/record_session.h"
 #include "util/io.h"
@@ -61,10 +62,10 @@ pid_t parent_of(pid_t tid) {
   return at == std::string::npos ? 0 : (pid_t)strtol(text.value().c_str() + at + 6, nullptr, 10);
 }
 
-// Options this tracer emulation follows; the seccomp event is not followed yet.
+// Options this tracer emulation follows (all but PTRACE_O_SUSPEND_SECCOMP).
 constexpr uint64_t kFollowedOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC |
                                       PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-                                      PTRACE_O_TRACECLONE | PTRACE_O_TRACEVFORKDONE;
+                                      PTRACE_O_TRACECLONE | PTRACE_O_TRACEVFORKDONE | PTRACE_O_TRACESECCOMP;
 constexpr uint64_t kAllOptions = kFollowedOptions | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
                                  PTRACE_O_TRACEVFORKDONE | PTRACE_O_TRACESECCOMP | PTRACE_O_SUSPEND_SECCOMP;
 
@@ -313,6 +314,14 @@ Status RecordSession::resume_tracee(RecordTask& tracer, RecordTask& t, bool sysc
       send();
       break;
     case Stop::Event:
+      if ((t.traced.status >> 16) == PTRACE_EVENT_SECCOMP) {
+        // As from an entry stop: the entry is handled again, with the
+        // registers the tracer left (an orig_rax of -1 skips the call).
+        t.traced.entry_shown = true;
+        t.pending = t.traced.real;
+        t.state = RecordTask::State::Unprocessed;
+        break;
+      }
       if (t.traced.real.ptrace_event() == PTRACE_EVENT_EXIT) {
         t.traced.exit_shown = true;
         t.pending = t.traced.real;
@@ -337,6 +346,29 @@ Status RecordSession::resume_tracee(RecordTask& tracer, RecordTask& t, bool sysc
       break;
   }
   return {};
+}
+
+Result<std::optional<uint32_t>> RecordSession::seccomp_trace_data(RecordTask& rt) {
+  const Registers& r = rt.entry_regs;
+  seccomp_data data = {};
+  data.nr = (int)r.syscallno();
+  data.arch = AUDIT_ARCH_X86_64;
+  data.instruction_pointer = r.ip().as_int();
+  for (int i = 0; i < 6; ++i) data.args[i] = r.arg(i);
+  // Index 0 is the filter installed last; the kernel runs them all.
+  std::vector<uint32_t> returns;
+  for (unsigned long i = 0;; ++i) {
+    long n = ::ptrace(PTRACE_SECCOMP_GET_FILTER, rt.tid(), (void*)i, nullptr);
+    if (n < 0 && (errno == ENOENT || (errno == EINVAL && i == 0))) break;  // no more (or none)
+    std::vector<sock_filter> program(n > 0 ? n : 0);
+    if (n <= 0 || ::ptrace(PTRACE_SECCOMP_GET_FILTER, rt.tid(), (void*)i, program.data()) != n)
+      return make_error(ErrorKind::Unsupported, "a tracer's seccomp stops where the program's filters cannot be read (" +
+                                                    errno_text() + ") are not supported yet");
+    returns.push_back(run_seccomp_filter(program, data));
+  }
+  uint32_t ret = combine_seccomp_returns(returns);
+  if ((ret & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_TRACE) return std::optional<uint32_t>();
+  return std::optional<uint32_t>(ret & SECCOMP_RET_DATA);
 }
 
 Status RecordSession::bring_to_tracer_stop(RecordTask& t) {

@@ -338,6 +338,7 @@ Status RecordSession::spawn(const RecordOptions& options) {
   long options_used = kPtraceOptions | (syscall_buffer_ ? PTRACE_O_TRACESECCOMP : 0);
   RR_ASSIGN_OR_RETURN(owned->task, attach_new_tracee(pid, RecordedTid{pid}, options_used, "the program's process"));
   RecordTask& t = add_process(std::move(owned), std::make_shared<FdTable>());
+  t.seccomp_events = syscall_buffer_;
   initial_tgid_ = t.recorded();
   Task* task = t.task.get();
   // Run to the end of execve.
@@ -755,6 +756,16 @@ void RecordSession::continue_group_stops() {
   }
   for (const auto& [tid, t] : tasks_)
     if (t->state == RecordTask::State::GroupStopped && continued.count(t->tgid)) t->state = RecordTask::State::Ready;
+}
+
+Status RecordSession::sync_seccomp_events(RecordTask& rt) {
+  bool want = syscall_buffer_ || (rt.traced.by.value && (rt.traced.options & PTRACE_O_TRACESECCOMP));
+  if (rt.seccomp_events == want) return {};
+  long options = kPtraceOptions | (want ? PTRACE_O_TRACESECCOMP : 0);
+  if (::ptrace(PTRACE_SETOPTIONS, rt.tid(), nullptr, options) != 0)
+    return make_error("cannot set the ptrace options of task " + std::to_string(rt.tid()) + ": " + errno_text());
+  rt.seccomp_events = want;
+  return {};
 }
 
 Status RecordSession::settle_syscall(RecordTask& t) {

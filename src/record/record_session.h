@@ -105,6 +105,10 @@ struct RecordTask : SessionTask {
   // program made names tasks by the tids of its own level.
   std::vector<pid_t> ns_ids;
   std::vector<uint64_t> ns_chain;
+  // Whether PTRACE_O_TRACESECCOMP is among the kernel's options for it
+  // (unknown for a new task): on while the syscall buffer's filter or a
+  // tracer inside the recording needs its seccomp stops.
+  std::optional<bool> seccomp_events;
   Registers entry_regs;               // registers at the current syscall's entry
   uint64_t entry_fpu = 0;             // fpu_digest at that entry (for an entry event written
                                       // later, when the task runs in the kernel)
@@ -162,6 +166,7 @@ struct RecordTask : SessionTask {
     siginfo_t siginfo = {};         // GETSIGINFO's answer at the stop
     uint64_t event_msg = 0;         // GETEVENTMSG's answer
     bool entry_shown = false;       // its current syscall's entry stop was shown already
+    bool seccomp_shown = false;     // and its seccomp stop (PTRACE_O_TRACESECCOMP)
     bool exit_shown = false;        // its PTRACE_EVENT_EXIT stop was shown already
     int group_stop_sig = 0;         // its process is in a group stop (by this signal) that no
                                     // SIGCONT ended: an interrupt reports it
@@ -281,6 +286,13 @@ class RecordSession : public Session<RecordTask> {
   // tracee `o`: the tracee's next run is one instruction (or, for
   // SYSEMU_SINGLESTEP at a syscall instruction, up to that call's entry).
   Status single_step(RecordTask& rt, RecordTask& o, bool sysemu, int sig);
+  // At a syscall entry of `rt`, before its program's seccomp filters run:
+  // the kernel's PTRACE_O_TRACESECCOMP made to match what is needed.
+  Status sync_seccomp_events(RecordTask& rt);
+  // The data of the SECCOMP_RET_TRACE the program's filters return for
+  // `rt`'s current call (its entry registers), or none when they return
+  // another action.
+  Result<std::optional<uint32_t>> seccomp_trace_data(RecordTask& rt);
   // The exit of a call a tracer's PTRACE_SYSEMU skipped.
   Status on_skipped_exit(RecordTask& rt);
   // After a syscall's exit event: its tracer's syscall-exit stop, when it

