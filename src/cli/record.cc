@@ -1,10 +1,8 @@
-// rr record [-o DIR] [--syscall-buffer] [--progress-counter [--timeslice N]] [--checkpoint-every N|Ns] PROG [ARGS...]
+// rr record [-o DIR] [--syscall-buffer] [--progress-counter [--timeslice N]] PROG [ARGS...]
 #include <cerrno>
 #include <cstdlib>
-#include <memory>
 
 #include "cli/command.h"
-#include "cli/record_checkpoints.h"
 #include "record/record_session.h"
 
 namespace rr {
@@ -34,11 +32,6 @@ int cmd_record(const Args& args) {
         return fail("--timeslice needs a positive number of counted branches, not '" + v + "'");
       opts.timeslice = n;
       timeslice_given = true;
-    } else if (a == "--checkpoint-every") {
-      if (i + 1 >= args.size()) return fail("--checkpoint-every needs a number of events (N) or of seconds (Ns)");
-      auto every = parse_checkpoint_every(args[++i]);
-      if (!every.ok()) return fail(every.error().message);
-      opts.checkpoint_every = every.value();
     } else if (a == "--") {
       ++i;
       break;
@@ -48,23 +41,10 @@ int cmd_record(const Args& args) {
       break;
     }
   }
-  if (i >= args.size())
-    return fail(
-        "usage: rr record [-o DIR] [--syscall-buffer] [--progress-counter [--timeslice N]] [--checkpoint-every N|Ns] "
-        "PROG [ARGS...]");
+  if (i >= args.size()) return fail("usage: rr record [-o DIR] [--syscall-buffer] [--progress-counter [--timeslice N]] PROG [ARGS...]");
   if (timeslice_given && !opts.progress_counter) return fail("--timeslice needs --progress-counter");
   opts.argv.assign(args.begin() + i, args.end());
-  // Checkpoints while recording: a follower replays the trace as it is
-  // written (record_checkpoints.h).
-  std::unique_ptr<RecordCheckpointer> checkpointer;
-  if (opts.checkpoint_every.on()) {
-    checkpointer = std::make_unique<RecordCheckpointer>(opts.checkpoint_every);
-    opts.on_point = [&](const std::string& dir, uint64_t event, size_t shared_files) {
-      checkpointer->on_point(dir, event, shared_files);
-    };
-  }
   Result<int> status = RecordSession::record(opts);
-  if (checkpointer) checkpointer->finish(opts.quiet || !status.ok());
   if (!status.ok()) return fail(status.error().message);
   return status.value();
 }
