@@ -179,13 +179,6 @@ MmRecord capture_mm(Task& task, RemoteSyscalls& remote) {
   return mm;
 }
 
-namespace {
-
-// Where to open the file behind mapping `e` of process `proc` from. Its
-// /proc/PID/map_files entry names the very file, even deleted or renamed,
-// but only a process with CAP_SYS_ADMIN may open it; others (rr run by an
-// ordinary user) open the path the mapping names when it still holds the
-// same file (same inode).
 std::string map_file_path(const std::string& proc, const MapEntry& e) {
   char range[64];
   snprintf(range, sizeof(range), "/map_files/%" PRIx64 "-%" PRIx64, e.start.as_int(), e.end.as_int());
@@ -200,7 +193,6 @@ std::string map_file_path(const std::string& proc, const MapEntry& e) {
   return path;  // opening it fails and names the file
 }
 
-}  // namespace
 
 ProcessImage capture_image(Task& task, RemoteSyscalls& remote, const StoreFile& store_file, const std::string& trace_dir) {
   ProcessImage img;

@@ -113,6 +113,13 @@ MappingRecord mapping_record(const MapEntry& e);
 // trace's files/ folder (trace/file_store.h).
 using StoreFile = std::function<Result<std::string>(const std::string& open_path, const std::string& name_hint)>;
 
+// Where to open the file behind mapping `e` of process `proc` ("/proc/PID")
+// from. Its /proc/PID/map_files entry names the very file, even deleted or
+// renamed, but only a process with CAP_SYS_ADMIN may open it; others (rr run
+// by an ordinary user) open the path the mapping names when it still holds
+// the same file (same inode).
+std::string map_file_path(const std::string& proc, const MapEntry& e);
+
 // Captures the image of the stopped `task`, keeping mapped files with
 // `store_file`. `remote` runs the syscalls the capture needs (brk(0)).
 ProcessImage capture_image(Task& task, RemoteSyscalls& remote, const StoreFile& store_file,

@@ -11,6 +11,7 @@
 
 #include "core/address_space.h"
 #include "core/remote_syscalls.h"
+#include "util/fatal.h"
 #include "util/io.h"
 
 namespace rr {
@@ -26,13 +27,13 @@ std::string hex(uint64_t v) {
 }
 
 struct Section {
-  uint64_t addr = 0, size = 0;
+  uint64_t addr = 0, offset = 0, size = 0;
 };
 
 // The .text section of an ELF file, by its section headers.
 Result<Section> text_section(const std::string& elf) {
-  auto bad = [] { return make_error("the executable's section headers cannot be read"); };
-  if (elf.size() < sizeof(Elf64_Ehdr) || memcmp(elf.data(), ELFMAG, SELFMAG) != 0) return bad();
+  auto bad = [] { return make_error("its section headers cannot be read"); };
+  if (elf.size() < sizeof(Elf64_Ehdr) || memcmp(elf.data(), ELFMAG, SELFMAG) != 0) return make_error("it is no ELF file");
   Elf64_Ehdr eh;
   memcpy(&eh, elf.data(), sizeof eh);
   if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shstrndx >= eh.e_shnum ||
@@ -52,50 +53,77 @@ Result<Section> text_section(const std::string& elf) {
     size_t room = names.sh_size - s.sh_name;
     if (strnlen(name, room) == room || strcmp(name, ".text") != 0) continue;
     if (s.sh_type != SHT_PROGBITS || !(s.sh_flags & SHF_EXECINSTR)) return bad();
-    return Section{s.sh_addr, s.sh_size};
+    return Section{s.sh_addr, s.sh_offset, s.sh_size};
   }
-  return make_error("the executable has no .text section");
+  return make_error("it has no .text section");
 }
 
 }  // namespace
 
-Result<CounterSetup> plan_counter(Task& t) {
-  std::string exe = "/proc/" + std::to_string(t.tid()) + "/exe";
-  struct stat st;
-  if (stat(exe.c_str(), &st) != 0) return make_error("the progress counter cannot read " + exe + ": " + errno_text());
-  RR_ASSIGN_OR_RETURN(std::string elf, read_file(exe));
-  RR_ASSIGN_OR_RETURN(Section text, text_section(elf));
-  Elf64_Ehdr eh;
-  memcpy(&eh, elf.data(), sizeof eh);
-  std::vector<MapEntry> maps = read_maps(t.tid());
-  uint64_t lowest = UINT64_MAX, bias = 0;
-  for (const MapEntry& m : maps) {
-    if (m.inode != st.st_ino || m.dev != st.st_dev) continue;
-    lowest = std::min(lowest, m.start.as_int());
-    if (m.offset == 0 && eh.e_type == ET_DYN) bias = m.start.as_int();
+uint64_t free_room_below(const std::vector<MapEntry>& maps, uint64_t below, uint64_t lowest, uint64_t len) {
+  if (below < lowest + len) return 0;
+  std::vector<std::pair<uint64_t, uint64_t>> used;
+  for (const MapEntry& m : maps) used.push_back({m.start.as_int(), m.end.as_int()});
+  std::sort(used.begin(), used.end());
+  uint64_t top = below;  // the free room considered ends here
+  for (auto it = used.rbegin(); it != used.rend(); ++it) {
+    if (it->first >= top) continue;
+    if (it->second <= top && top - it->second >= len) return top - len;  // the gap above this mapping
+    top = std::min(top, it->first);
+    if (top < lowest + len) return 0;
   }
-  if (lowest == UINT64_MAX) return make_error("the progress counter does not find the executable's mappings");
-  if (lowest < kLowestMappable + kPageSize) return make_error("no room for the progress counter's stubs below the executable");
-  uint64_t room = std::min(kStubAreaMax, (lowest - kLowestMappable) & ~(kPageSize - 1));
-  uint64_t stub_base = lowest - room;
-  for (const MapEntry& m : maps)
-    if (m.end.as_int() > stub_base && m.start.as_int() < lowest)
-      return make_error("no room for the progress counter's stubs below the executable");
+  return top >= lowest + len ? top - len : 0;
+}
+
+bool rewritable_code(const MapEntry& m) {
+  return (m.prot & PROT_EXEC) && !m.shared && m.inode != 0 && !is_special_mapping(m);
+}
+
+std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_path, const MapEntry& mapping,
+                                             const std::vector<MapEntry>& maps) {
+  auto skip = [&](const std::string& why) -> std::optional<CounterSetup> {
+    RR_LOG("progress counter: the code at 0x%llx (%s) is not rewritten: %s", (unsigned long long)mapping.start.as_int(),
+           mapping.name.c_str(), why.c_str());
+    return std::nullopt;
+  };
+  Result<std::string> elf = read_file(file_path);
+  if (!elf.ok()) return skip("cannot read " + file_path);
+  Result<Section> text = text_section(elf.value());
+  if (!text.ok()) return skip(text.error().message);
+  uint64_t len = mapping.end.as_int() - mapping.start.as_int();
+  if (text.value().offset < mapping.offset || text.value().offset + text.value().size > mapping.offset + len)
+    return skip("the mapping does not hold all of its .text");
   CounterSetup setup;
-  setup.text_start = bias + text.addr;
-  setup.text_end = setup.text_start + text.size;
-  std::string code = t.read_bytes(RemotePtr<>(setup.text_start), text.size);
-  setup.plan = plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), setup.text_start,
-                                   stub_base, room, kCounterSlots);
+  setup.text_start = mapping.start.as_int() + (text.value().offset - mapping.offset);
+  setup.text_end = setup.text_start + text.value().size;
+  std::string code = t.read_bytes(RemotePtr<>(setup.text_start), text.value().size);
+  auto plan = [&](uint64_t base, uint64_t room) {
+    return plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), setup.text_start, base,
+                               room, kCounterSlots);
+  };
+  // How many stub bytes it needs, with stubs as near as they can be; then
+  // where they go. Every stub is within 2 GiB of the code that jumps to it.
+  uint64_t near = setup.text_start > kStubAreaMax ? setup.text_start - kStubAreaMax : 0;
+  uint64_t need = (plan(near, kStubAreaMax).stubs.size() + kPageSize - 1) & ~(kPageSize - 1);
+  if (need == 0) need = kPageSize;
+  uint64_t reach = (1ull << 31) - kStubAreaMax;
+  uint64_t lowest = setup.text_end > reach + kLowestMappable ? setup.text_end - reach : kLowestMappable;
+  uint64_t base = free_room_below(maps, mapping.start.as_int(), lowest, need);
+  if (base == 0) return skip("no room for its stubs within reach below it");
+  setup.plan = plan(base, need);
   return setup;
 }
 
-Status install_counter(Task& t, RemoteSyscalls& rs, const CounterSetup& setup) {
+Status map_counter_page(RemoteSyscalls& rs) {
   int64_t page = rs.syscall(SYS_mmap, {kCounterPageAddr, kPageSize, PROT_READ | PROT_WRITE,
                                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (uint64_t)-1, 0});
   if (page != (int64_t)kCounterPageAddr)
     return make_error("cannot map the progress counter page at 0x" + hex(kCounterPageAddr) + " (" +
                       std::to_string(page) + ")");
+  return {};
+}
+
+Status install_rewrite(Task& t, RemoteSyscalls& rs, const CounterSetup& setup) {
   const RewritePlan& plan = setup.plan;
   if (!plan.stubs.empty()) {
     uint64_t len = (plan.stubs.size() + kPageSize - 1) & ~(kPageSize - 1);

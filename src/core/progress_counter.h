@@ -3,14 +3,18 @@
 // before it traps, and stubs that every covered taken branch of the program
 // passes through. Only one tracee thread runs at a time, so the threads of a
 // process share the page: the recorder and replay set it for the thread they
-// are about to run. Record plans the rewriting of the main executable;
-// record and replay apply the same plan (replay reads it from the trace).
+// are about to run. Record plans the rewriting of the code of every image
+// (the executable and the dynamic loader at execve, shared libraries at their
+// mmap); record and replay apply the same plan (replay reads it from the
+// trace).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "core/address_space.h"
 #include "core/branch_rewriter.h"
 #include "core/registers.h"
 #include "core/rr_page.h"
@@ -26,29 +30,44 @@ class RemoteSyscalls;
 // would merge it into one mapping that is then neither the rr page's nor ours.
 constexpr uint64_t kCounterPageAddr = kRrPageAddr + 0x10000;
 constexpr CounterSlots kCounterSlots{kCounterPageAddr, kCounterPageAddr + 8};
-// The most stub bytes a process gets (64 KiB branches), placed just below
-// its executable.
-constexpr uint64_t kStubAreaMax = 4ull << 20;
+// The most stub bytes one code section gets (256 Ki branch targets), placed
+// in the free room nearest below it.
+constexpr uint64_t kStubAreaMax = 16ull << 20;
 
-// The rewriting of one process's executable code and where it applies.
+// The rewriting of one code section of a process and where it applies.
 struct CounterSetup {
   RewritePlan plan;
   uint64_t text_start = 0, text_end = 0;
 };
 
-// Plans the rewriting of the .text section of the executable `t` runs
-// (read from /proc/PID/exe), with the stub area just below its lowest
-// mapping. Fails with a message when the executable cannot be read or
-// there is no room for stubs.
-Result<CounterSetup> plan_counter(Task& t);
+// Plans the rewriting of the .text section of the ELF file at `file_path` (a
+// path the supervisor can open), where `mapping` of `t`'s process holds
+// that section, with the stubs in the free room nearest below it (`maps`:
+// the process's mappings now). nullopt when there is nothing to rewrite:
+// the file is no ELF file with a .text section, the mapping does not hold
+// all of it, or no room for stubs is in reach (the reason is logged).
+std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_path, const MapEntry& mapping,
+                                             const std::vector<MapEntry>& maps);
 
-// Maps the counter page and the stub area and writes the stubs and the
-// code patches: the same in record and replay.
-Status install_counter(Task& t, RemoteSyscalls& rs, const CounterSetup& setup);
+// The highest `len` bytes (page-aligned) of address space no mapping of
+// `maps` uses that end at or below `below` and start at or above `lowest`;
+// 0 when there are none. Where the stubs of code at `below` go.
+uint64_t free_room_below(const std::vector<MapEntry>& maps, uint64_t below, uint64_t lowest, uint64_t len);
+
+// Whether a mapping is one whose code the counter rewrites: executable,
+// private, backed by a file.
+bool rewritable_code(const MapEntry& m);
+
+// Maps the counter page of `t`'s process (once per image, after execve).
+Status map_counter_page(RemoteSyscalls& rs);
+
+// Maps the stub area and writes the stubs and the code patches: the same in
+// record and replay.
+Status install_rewrite(Task& t, RemoteSyscalls& rs, const CounterSetup& setup);
 
 // The thread about to run traps after `ticks` more counted branches (0:
 // not before 2^64 of them). False when the process has no counter page
-// (an image that execed after the first).
+// (an image of a trace older than format 1.14 that execed after the first).
 bool arm_counter(Task& t, uint64_t ticks);
 
 // Counted branches left before the trap, or nullopt without a counter page.

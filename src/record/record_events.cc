@@ -320,6 +320,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     rt.segv = std::make_shared<RecordTask::SegvAction>(
         rt.segv->handler == reinterpret_cast<uint64_t>(SIG_IGN) ? *rt.segv : RecordTask::SegvAction{});
     on_exec_done(rt, sc.initImage());
+    if (progress_counter_) RR_TRY(install_progress_counter(rt, sc.getImage()));
     rt.fds->on_exec();
     regs = t.regs();
   } else {
@@ -366,6 +367,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
         std::string name = n > 0 ? std::string(target, n) : "mapped-file";
         RR_ASSIGN_OR_RETURN(std::string stored, mapped_file(rt, call, fd_path, st, name));
         map.setFile(stored);
+        if (progress_counter_) RR_TRY(rewrite_mapped_code(rt, call, fd_path, name, sc));
       }
       sc.setHasMap(true);
     }

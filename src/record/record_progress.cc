@@ -1,28 +1,100 @@
 // RecordSession, the software progress counter (docs/progress-counter.md):
-// rewriting the initial executable's branches, arming the counter at the
+// rewriting the branches of every image and shared library, arming the counter at the
 // start of each stretch of user code, and the trap at the end of a
 // timeslice, where the recorder switches threads or delivers a held signal
 // and writes a ProgressEvent that replay runs to.
+#include <sys/mman.h>
+#include <sys/stat.h>
+
 #include <csignal>
 
 #include "core/progress_counter.h"
 #include "core/remote_syscalls.h"
 #include "record/record_session.h"
 #include "trace/fpu_digest.h"
+#include "util/fatal.h"
+#include "util/io.h"
 
 namespace rr {
 
+namespace {
+
+// The syscall buffer's library is never rewritten: the recorder takes its
+// records at every event, and a trap must not stop a thread halfway
+// through writing one.
+bool is_preload_library(const std::string& name) {
+  const std::string lib = "/librrpreload.so";
+  return name.size() >= lib.size() && name.compare(name.size() - lib.size(), lib.size(), lib) == 0;
+}
+
+void log_setup(const CounterSetup& setup, const std::string& name) {
+  RR_LOG("progress counter: %zu branches counted, %zu left uncounted in [0x%llx, 0x%llx) (%s)", setup.plan.counted,
+         setup.plan.uncovered, (unsigned long long)setup.text_start, (unsigned long long)setup.text_end, name.c_str());
+}
+
+}  // namespace
+
+// After each execve: the counter page, then the executable's code, then the
+// other code the kernel mapped (the dynamic loader), each planned once the
+// stubs of the one before are in place (they take room the next one's
+// stubs may not).
 Status RecordSession::install_progress_counter(RecordTask& rt, trace::ExecImage::Builder out) {
   Task& t = *rt.task;
-  RR_ASSIGN_OR_RETURN(CounterSetup setup, plan_counter(t));
+  std::string proc = "/proc/" + std::to_string(t.tid());
+  struct stat exe;
+  if (stat((proc + "/exe").c_str(), &exe) != 0)
+    return make_error("the progress counter cannot read " + proc + "/exe: " + errno_text());
+  RemoteSyscalls rs(t);
+  RR_TRY(map_counter_page(rs));
+  std::optional<CounterSetup> main;
+  std::vector<CounterSetup> others;
+  std::vector<MapEntry> initial = read_maps(t.tid());
+  for (bool exe_pass : {true, false})
+    for (const MapEntry& m : initial) {
+      bool is_exe = m.inode == exe.st_ino && m.dev == exe.st_dev;
+      if (is_exe != exe_pass || !rewritable_code(m) || is_preload_library(m.name)) continue;
+      if (is_exe && main) continue;
+      std::optional<CounterSetup> setup =
+          plan_mapped_code(t, is_exe ? proc + "/exe" : map_file_path(proc, m), m, read_maps(t.tid()));
+      if (!setup) continue;
+      RR_TRY(install_rewrite(t, rs, *setup));
+      log_setup(*setup, m.name);
+      if (is_exe)
+        main = std::move(setup);
+      else
+        others.push_back(std::move(*setup));
+    }
+  rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
+  counter_setup_to_capnp(main.value_or(CounterSetup{}), out.initProgressCounter());
+  auto list = out.initCodeCounters(others.size());
+  for (size_t i = 0; i < others.size(); ++i) counter_setup_to_capnp(others[i], list[i]);
+  return {};
+}
+
+// At the exit of an mmap that made executable code of a file (a shared
+// library's text, mapped by the loader): its .text is rewritten now,
+// before any of it runs.
+Status RecordSession::rewrite_mapped_code(RecordTask& rt, const SyscallArgs& call, const std::string& fd_path,
+                                          const std::string& name, trace::SyscallEvent::Builder sc) {
+  MapEntry m;
+  m.start = RemotePtr<>(call.ret);
+  m.end = RemotePtr<>(call.ret + page_ceil(call.arg[1]));
+  m.prot = (int)call.arg[2];
+  m.shared = (call.arg[3] & MAP_TYPE) != MAP_PRIVATE;
+  m.offset = call.arg[5];
+  m.inode = 1;  // a file
+  m.name = name;
+  if (!rewritable_code(m) || is_preload_library(name)) return {};
+  Task& t = *rt.task;
+  std::optional<CounterSetup> setup = plan_mapped_code(t, fd_path, m, read_maps(t.tid()));
+  if (!setup) return {};
   {
     RemoteSyscalls rs(t);
-    RR_TRY(install_counter(t, rs, setup));
+    RR_TRY(install_rewrite(t, rs, *setup));
     rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
   }
-  counter_setup_to_capnp(setup, out.initProgressCounter());
-  RR_LOG("progress counter: %zu branches counted, %zu left uncounted in [0x%llx, 0x%llx)", setup.plan.counted,
-         setup.plan.uncovered, (unsigned long long)setup.text_start, (unsigned long long)setup.text_end);
+  log_setup(*setup, name);
+  counter_setup_to_capnp(*setup, sc.initCounter());
   return {};
 }
 

@@ -851,7 +851,8 @@ Status RecordSession::check_long_run() {
   if (progress_counter_)
     snprintf(text, sizeof text,
              "thread %d has run for %.1f s%s without a syscall (now at %s) %s, in code the progress counter "
-             "does not cover (it counts the branches of the executable's own .text), so recording stops here "
+             "does not cover (it counts the branches of the .text of executables and of libraries mapped from "
+             "files, not of code made at run time), so recording stops here "
              "(event %llu)",
              t->tid(), secs, cpu_known ? " of CPU time" : "", where, why.c_str(), (unsigned long long)next_event_);
   else

@@ -223,6 +223,8 @@ class RecordSession : public Session<RecordTask> {
   Status check_long_run();
   // The progress counter (record/record_progress.cc).
   Status install_progress_counter(RecordTask& rt, trace::ExecImage::Builder out);
+  Status rewrite_mapped_code(RecordTask& rt, const SyscallArgs& call, const std::string& fd_path,
+                             const std::string& name, trace::SyscallEvent::Builder sc);
   void arm_for_stretch(RecordTask& rt);
   Status on_counter_trap(RecordTask& rt, const Registers& regs);
   // A stop signal's delivery stopped `t` with its process (a group stop).

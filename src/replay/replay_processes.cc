@@ -403,6 +403,7 @@ Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace:
   ProcessImage img = image_from_capnp(image);
   RR_TRY(check_image_files(img));
   restore_image(t, img, reader_->dir());
+  RR_TRY(install_image_counter(t, image));
   rt.in_exec = false;
   rt.fds->on_exec();
   return {};

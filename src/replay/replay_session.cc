@@ -446,14 +446,20 @@ Status ReplaySession::apply_exec(trace::Frame::Reader f, trace::ExecImage::Reade
   RR_TRY(spawn_stub(RecordedTid{f.getTid()}));
   Task& t = *find_task(RecordedTid{f.getTid()})->task;
   restore_image(t, img, reader_->dir());
-  if (image.hasProgressCounter()) {
-    // The recorder's rewriting, applied as recorded.
-    auto pc = image.getProgressCounter();
-    if (pc.getCounterPage() != kCounterPageAddr)
-      return make_error(ErrorKind::Corrupt, "trace is corrupt: its progress counter page is not where this rr puts it");
-    RemoteSyscalls rs(t);
-    RR_TRY(install_counter(t, rs, counter_setup_from_capnp(pc)));
-  }
+  return install_image_counter(t, image);
+}
+
+// The recorder's rewriting of an image's code, applied as recorded: the
+// counter page, the executable's, then the other code's (the loader).
+Status ReplaySession::install_image_counter(Task& t, trace::ExecImage::Reader image) {
+  if (!image.hasProgressCounter()) return {};
+  auto pc = image.getProgressCounter();
+  if (pc.getCounterPage() != kCounterPageAddr)
+    return make_error(ErrorKind::Corrupt, "trace is corrupt: its progress counter page is not where this rr puts it");
+  RemoteSyscalls rs(t);
+  RR_TRY(map_counter_page(rs));
+  RR_TRY(install_rewrite(t, rs, counter_setup_from_capnp(pc)));
+  for (auto more : image.getCodeCounters()) RR_TRY(install_rewrite(t, rs, counter_setup_from_capnp(more)));
   return {};
 }
 

@@ -302,6 +302,7 @@ class ReplaySession : public Session<ReplayTask> {
   void force_as_kernel(Task& t, int sig, bool always_default = false);
   Status apply_signal(trace::Frame::Reader f, trace::SignalEvent::Reader ev, ReplayTask& rt);
   Status apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Reader ev, ReplayTask& rt);
+  Status install_image_counter(Task& t, trace::ExecImage::Reader image);
   Status apply_progress(trace::Frame::Reader f, trace::ProgressEvent::Reader ev, ReplayTask& rt);
   Status apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reader ev, ReplayTask& rt);
   // Runs `rt` to its next syscall entry and checks the registers there.

@@ -25,6 +25,7 @@
 #include "core/address_space.h"
 #include "core/perf_counter.h"
 #include "core/pid_namespace.h"
+#include "core/progress_counter.h"
 #include "core/remote_syscalls.h"
 #include "core/signal_delivery.h"
 #include "core/rr_page.h"
@@ -413,6 +414,9 @@ Status ReplaySession::replay_memory_call(trace::Frame::Reader f, trace::SyscallE
         uint64_t flags = (map.getFlags() & ~(uint64_t)(MAP_SHARED | MAP_SHARED_VALIDATE | MAP_FIXED_NOREPLACE | MAP_PRIVATE)) |
                          (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
         got = rs.syscall(SYS_mmap, {(uint64_t)result, map.getLength(), map.getProt(), flags, (uint64_t)fd, map.getOffset()});
+        // The recorder rewrote the library's code at the call's exit (the
+        // progress counter): the same bytes, before any of it runs.
+        if (got == result && sc.hasCounter()) RR_TRY(install_rewrite(t, rs, counter_setup_from_capnp(sc.getCounter())));
       } else {
         Registers r = t.regs();
         uint64_t flags = (r.arg(3) & ~(uint64_t)MAP_FIXED_NOREPLACE) | MAP_FIXED;

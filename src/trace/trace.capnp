@@ -107,7 +107,12 @@ struct ExecImage {
   exePath @5 :Text;           # path the program was executed as
   argv @6 :List(Text);        # the command line the new image received (for `rr ps`)
   progressCounter @7 :ProgressCounterSetup;  # format 1.10 on, the initial image of a recording
-                              # made with --progress-counter: the rewriting replay applies as is
+                              # made with --progress-counter, and (format 1.14 on) every later
+                              # image of one: the counter page and the executable's rewriting,
+                              # which replay applies as is
+  codeCounters @8 :List(ProgressCounterSetup);  # format 1.14 on, with progressCounter: the
+                              # rewriting of the image's other code (the dynamic loader), applied
+                              # in this order after progressCounter's
 }
 
 # The software progress counter of a process (docs/progress-counter.md): its
@@ -199,6 +204,10 @@ struct SyscallEvent {
                               # the call set in the tracee (PTRACE_POKEUSER), to
                               # `traceeDebugValue`; -1 for none
   traceeDebugValue @22 :UInt64;
+  counter @23 :ProgressCounterSetup;  # format 1.14 on (--progress-counter): for an mmap that
+                              # made executable code of a file (a shared library), the rewriting
+                              # of its .text the recorder applied at the call's exit; replay
+                              # applies it after the call. Absent when nothing was rewritten
 }
 
 # A change a syscall (write, pwrite64, ftruncate, fallocate...) made to a file

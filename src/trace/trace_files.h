@@ -38,7 +38,9 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // 1.12: Frame.syscallBuffer (rr record --syscall-buffer)
 // 1.13: SyscallEvent.traceeDebugReg and traceeDebugValue (tracers inside the
 // recording that set debug registers)
-constexpr uint32_t kTraceFormatMinor = 13;
+// 1.14: ExecImage.codeCounters and SyscallEvent.counter (the progress
+// counter covers the dynamic loader, shared libraries and later images)
+constexpr uint32_t kTraceFormatMinor = 14;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();
