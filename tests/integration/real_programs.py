@@ -269,10 +269,11 @@ def cases(d):
         "python3_threading": (["/usr/bin/python3", "-c", PYTHON_THREADS], None),
         "python3_multiprocessing": (["/usr/bin/python3", "-c", PYTHON_MULTIPROCESSING], None),
         "xz_T2": (["xz", "-1", "-T2", "--block-size=1MiB", "-c", os.path.join(d, "lines.txt")], None),
-        # Two threads compressing 8 MiB blocks of a 16 MiB file in liblzma
-        # while the main one waits to run: without the progress counter
-        # recording stops after 3 s; with it they are preempted in liblzma.
-        "xz_T2_counter": (["xz", "-1", "-T2", "--block-size=8MiB", "-c", os.path.join(d, "big.txt")], None),
+        # Two threads compressing 4 MiB blocks of an 8 MiB file in liblzma
+        # while the main one waits to run: they are preempted in liblzma (the
+        # same with 8 MiB blocks of 16 MiB stops after 3 s without the
+        # progress counter; too slow for the suite on a loaded machine).
+        "xz_T2_counter": (["xz", "-1", "-T2", "--block-size=4MiB", "-c", os.path.join(d, "big.txt")], None),
         "node": (["node", "-e", NODE_SNIPPET], None),
         "numpy": (["/usr/bin/python3", "-c", NUMPY_SNIPPET], None),
         "bash_script": (["bash", "-c", BASH_SCRIPT], None),
@@ -341,7 +342,7 @@ def main():
             with open(os.path.join(d, "lines.txt"), "rb") as f:
                 lines = f.read()
             with open(os.path.join(d, "big.txt"), "wb") as f:
-                f.write((lines * 4)[:16 << 20])
+                f.write((lines * 2)[:8 << 20])
         argv, stdin = cases(d)[a.case]
         if shutil.which(argv[0]) is None:
             fatal("%s is not installed (scripts/install-deps installs it)" % argv[0])
