@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/syscall.h>
 
+#include "preload.h"
 #include "syscall_buffer.h"
 
 
@@ -37,7 +38,7 @@ static int replaying(void) { return *(volatile uint8_t*)RR_ROAD_FLAG_ADDR == RR_
 /* The library's own `syscall; ret`, which the recorder's filter traces:
  * a call made there is an event of its own. */
 extern char rr_traced_entry[];
-__asm__(".text\nrr_traced_entry:\n  syscall\n  ret\n");
+__asm__(".text\n.globl rr_traced_entry\n.hidden rr_traced_entry\nrr_traced_entry:\n  syscall\n  ret\n");
 
 /* Syscall `nr` through `entry`: the traced one above, or the rr page's
  * buffered one (the kernel while recording, nothing in replay, where rax
@@ -53,9 +54,10 @@ static long syscall_at(uint64_t entry, long nr, long a0, long a1, long a2, long 
   return ret;
 }
 
-static long traced_syscall(long nr, long a0, long a1, long a2, long a3, long a4) {
+long rr_traced_syscall(long nr, long a0, long a1, long a2, long a3, long a4) {
   return syscall_at((uint64_t)rr_traced_entry, nr, a0, a1, a2, a3, a4);
 }
+#define traced_syscall rr_traced_syscall
 
 static long as_libc_result(long ret) {
   if (ret < 0 && ret > -4096) {
@@ -67,9 +69,10 @@ static long as_libc_result(long ret) {
 
 /* rep movsb: fast for the large outputs of reads, and no vector registers
  * (a plain loop could be turned into a call to libc's memcpy). */
-static void copy_bytes(void* to, const void* from, uint64_t n) {
+void rr_copy_bytes(void* to, const void* from, uint64_t n) {
   __asm__ volatile("rep movsb" : "+D"(to), "+S"(from), "+c"(n) : : "memory");
 }
+#define copy_bytes rr_copy_bytes
 
 /* Whether the recorder lets `fd` be read (`writing` 0) or written (1)
  * without a stop (struct rr_fd_gate). */
@@ -98,45 +101,53 @@ static long traced_call(long nr, long a[5], void* out, struct call_shape shape) 
   return traced_syscall(nr, a[0], a[1], a[2], a[3], a[4]);
 }
 
-/* Makes syscall `nr`; the kernel writes its output into the record, which
- * is copied to `out` when the call succeeded. Returns the kernel's result.
- * Recording, a call is buffered when it fits and its descriptor is open to
- * it; in replay, exactly when records of this stretch are left (the
- * recording's buffered calls, in order), so both roads branch alike. */
-static long buffered(long nr, long a[5], void* out, struct call_shape shape) {
+/* Makes syscall `nr` without a stop when it can: the kernel writes its
+ * output into the record, which is copied to `out` when the call succeeded;
+ * `*ret` is the kernel's result. Returns 0, having done nothing, for a call
+ * that must go the traced way. Recording, a call is buffered when it fits
+ * and its descriptor is open to it; in replay, exactly when records of this
+ * stretch are left (the recording's buffered calls, in order), so both
+ * roads branch alike. */
+static int try_buffered(long nr, long a[5], void* out, struct call_shape shape, long* ret) {
   struct rr_buffer_header* h = header();
-  if (!enabled || h->locked || (shape.out_arg >= 0 && !out)) return traced_call(nr, a, out, shape);
+  if (!enabled || h->locked || (shape.out_arg >= 0 && !out)) return 0;
   int replay = replaying();
   struct rr_buffer_record* rec =
       (struct rr_buffer_record*)((char*)RR_BUFFER_ADDR + sizeof(struct rr_buffer_header) + h->used);
   uint32_t size = rr_buffer_record_size(shape.out_len);
-  int traced;
   if (replay) {
-    traced = h->used >= h->available;
+    if (h->used >= h->available) return 0;
     /* a divergence replay reports */
-    if (!traced && (rec->number != nr || rec->size > h->available - h->used || (!shape.variable && rec->size != size)))
+    if (rec->number != nr || rec->size > h->available - h->used || (!shape.variable && rec->size != size))
       __builtin_trap();
-  } else {
-    traced = shape.out_len > RR_BUFFER_DATA_SIZE || h->used + size > h->available ||
-             (shape.gate != kNoFd && !fd_open_to(a[0], shape.gate));
+  } else if (shape.out_len > RR_BUFFER_DATA_SIZE || h->used + size > h->available ||
+             (shape.gate != kNoFd && !fd_open_to(a[0], shape.gate))) {
+    return 0;
   }
-  if (traced) return traced_call(nr, a, out, shape);
   char* data = (char*)(rec + 1);
   if (shape.out_arg >= 0) a[shape.out_arg] = (long)data;
-  long ret = syscall_at(RR_BUFFERED_ENTRY, nr, a[0], a[1], a[2], a[3], a[4]);
-  if (replay) ret = rec->result;
-  else rec->result = ret;
+  long r = syscall_at(RR_BUFFERED_ENTRY, nr, a[0], a[1], a[2], a[3], a[4]);
+  if (replay) r = rec->result;
+  else rec->result = r;
   uint32_t written = shape.out_len;
   if (shape.variable) {
-    if ((uint64_t)ret > shape.out_len && ret >= 0) __builtin_trap();  /* a result replay cannot have recorded */
-    written = ret > 0 ? (uint32_t)ret : 0;
+    if ((uint64_t)r > shape.out_len && r >= 0) __builtin_trap();  /* a result replay cannot have recorded */
+    written = r > 0 ? (uint32_t)r : 0;
   }
   rec->number = nr;
   rec->size = rr_buffer_record_size(written);
   rec->out_len = written;
-  if (ret >= 0 && shape.out_arg >= 0) copy_bytes(out, data, written);
+  if (r >= 0 && shape.out_arg >= 0) copy_bytes(out, data, written);
   h->used += rec->size;
-  return ret;
+  *ret = r;
+  return 1;
+}
+
+/* As try_buffered, or else through the traced instruction. */
+static long buffered(long nr, long a[5], void* out, struct call_shape shape) {
+  long ret;
+  if (try_buffered(nr, a, out, shape, &ret)) return ret;
+  return traced_call(nr, a, out, shape);
 }
 
 static const struct call_shape kNoOutput = {-1, 0, 0, kNoFd};
@@ -297,9 +308,88 @@ ENTRY(write)
 ENTRY(pwrite)
 ENTRY(pwrite64)
 
+/* The calls a patched syscall instruction of libc may hand to the buffer
+ * (libc_patch.c), as the raw syscalls they are: the same shapes as the
+ * entry points above. `len_arg` is the argument that gives the output's
+ * length (then `out_len` is the most it may be), `zero_arg` one that must
+ * be 0 for the call to be buffered (gettimeofday's timezone, time's tloc). */
+struct raw_shape {
+  int16_t nr;
+  int8_t out_arg;
+  int8_t len_arg;
+  int8_t zero_arg;
+  int8_t gate;
+  uint32_t out_len;
+};
+static const struct raw_shape kRawShapes[] = {
+    {SYS_read, 1, 2, -1, kReadFd, 0},
+    {SYS_pread64, 1, 2, -1, kReadFd, 0},
+    {SYS_write, -1, -1, -1, kWriteFd, 0},
+    {SYS_pwrite64, -1, -1, -1, kWriteFd, 0},
+    {SYS_lseek, -1, -1, -1, kNoFd, 0},
+    {SYS_fstat, 1, -1, -1, kNoFd, kStatSize},
+    {SYS_stat, 1, -1, -1, kNoFd, kStatSize},
+    {SYS_lstat, 1, -1, -1, kNoFd, kStatSize},
+    {SYS_newfstatat, 2, -1, -1, kNoFd, kStatSize},
+    {SYS_statx, 4, -1, -1, kNoFd, kStatxSize},
+    {SYS_clock_gettime, 1, -1, -1, kNoFd, sizeof(struct timespec_)},
+    {SYS_gettimeofday, 0, -1, 1, kNoFd, 16},
+    {SYS_time, -1, -1, 0, kNoFd, 0},
+    {SYS_getpid, -1, -1, -1, kNoFd, 0},
+    {SYS_gettid, -1, -1, -1, kNoFd, 0},
+};
+
+/* rr_syscall_hook's frame: the call as the patched instruction would have
+ * made it, and whether the buffer took it. */
+struct hook_call {
+  long nr;
+  long a[6];
+  long handled;
+};
+
+long rr_hook_impl(struct hook_call* c) {
+  c->handled = 0;
+  for (uint32_t i = 0; i < sizeof kRawShapes / sizeof kRawShapes[0]; ++i) {
+    const struct raw_shape* r = &kRawShapes[i];
+    if (r->nr != c->nr) continue;
+    if (r->zero_arg >= 0 && c->a[r->zero_arg] != 0) return 0;
+    struct call_shape shape = {r->out_arg, r->out_len, 0, r->gate};
+    if (r->len_arg >= 0) {
+      uint64_t len = (uint64_t)c->a[r->len_arg];
+      if (len == 0 || len > RR_BUFFER_DATA_SIZE) return 0;
+      shape.out_len = (uint32_t)len;
+      shape.variable = 1;
+    }
+    long a[5] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]};
+    long ret = 0;
+    c->handled = try_buffered(c->nr, a, r->out_arg >= 0 ? (void*)c->a[r->out_arg] : 0, shape, &ret);
+    return ret;
+  }
+  return 0;
+}
+
+/* The hook keeps every register but rax, rcx and r11 (which the syscall
+ * instruction itself leaves changed), runs the C code on an aligned stack
+ * below the caller's, and wipes what that code left there, as
+ * rr_clean_return does. */
+__asm__(".text\n.globl rr_syscall_hook\n.hidden rr_syscall_hook\n.type rr_syscall_hook,@function\n"
+        "rr_syscall_hook:\n"
+        "  push %rbp\n  mov %rsp, %rbp\n  and $-16, %rsp\n  sub $64, %rsp\n"
+        "  mov %rax, 0(%rsp)\n  mov %rdi, 8(%rsp)\n  mov %rsi, 16(%rsp)\n  mov %rdx, 24(%rsp)\n"
+        "  mov %r10, 32(%rsp)\n  mov %r8, 40(%rsp)\n  mov %r9, 48(%rsp)\n"
+        "  mov %rsp, %rdi\n  call rr_hook_impl\n"
+        "  mov %rax, %r11\n  lea -" STR(RR_SCRUB_BYTES) "(%rsp), %rdi\n  mov $" STR(RR_SCRUB_BYTES) "/8, %ecx\n"
+        "  xor %eax, %eax\n  rep stosq\n  mov %r11, %rax\n"
+        "  mov 8(%rsp), %rdi\n  mov 16(%rsp), %rsi\n  mov 24(%rsp), %rdx\n"
+        "  mov 32(%rsp), %r10\n  mov 40(%rsp), %r8\n  mov 48(%rsp), %r9\n"
+        "  xor %r11d, %r11d\n  cmpq $0, 56(%rsp)\n  jne 1f\n"
+        "  mov 0(%rsp), %rax\n  mov $1, %r11d\n"
+        "1:\n  xor %ecx, %ecx\n  leave\n  ret\n.size rr_syscall_hook, .-rr_syscall_hook\n");
+
 /* The buffer exists only where rr mapped it (msync fails with ENOMEM on an
  * unmapped page): the check is one traced call per process. */
 __attribute__((constructor)) static void start(void) {
   if (traced_syscall(SYS_msync, RR_BUFFER_ADDR, 4096, MS_ASYNC_, 0, 0) != 0) return;
   enabled = header()->magic == RR_BUFFER_MAGIC;
+  if (enabled && (*(volatile uint32_t*)RR_OPTIONS_ADDR & RR_OPTION_PATCH_LIBC)) rr_patch_libc();
 }

@@ -59,6 +59,15 @@ struct rr_fd_gate {
 };
 #define RR_FD_GATE_ADDR (RR_BUFFER_ADDR + RR_BUFFER_SIZE - 4096UL)
 
+/* In the gate page's second half, outside the gate the recorder rewrites:
+ * what the recorder asked of the library when it mapped the buffer. Part of
+ * the image, so replay's library reads the same. RR_OPTION_PATCH_LIBC: at
+ * start, rewrite the syscall instructions of libc and ld.so that have a
+ * known shape into jumps to the library (libc_patch.c), so that the calls
+ * libc makes to itself (stdio's reads) reach the buffer too. */
+#define RR_OPTIONS_ADDR (RR_FD_GATE_ADDR + 2048UL)
+#define RR_OPTION_PATCH_LIBC 1U
+
 #define RR_BUFFER_DATA_SIZE (RR_BUFFER_SIZE - 4096UL - sizeof(struct rr_buffer_header))
 
 static inline uint32_t rr_buffer_record_size(uint32_t out_len) {

@@ -77,6 +77,8 @@ void RecordSession::map_syscall_buffer(RecordTask& rt) {
               (uint64_t)-1, 0});
   rr_buffer_header h = {RR_BUFFER_MAGIC, 0, 0, (uint32_t)RR_BUFFER_DATA_SIZE};
   t.write_mem(RemotePtr<>(RR_BUFFER_ADDR), &h, sizeof h);
+  uint32_t options = RR_OPTION_PATCH_LIBC;
+  t.write_mem(RemotePtr<>(RR_OPTIONS_ADDR), &options, sizeof options);
   rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
 }
 
