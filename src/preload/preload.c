@@ -94,6 +94,7 @@ struct call_shape {
   uint32_t out_len;
   int variable;
   int gate;
+  int keeps_args; /* the record's output is the call's arguments (rr_buffer_keeps_args) */
 };
 
 static long traced_call(long nr, long a[5], void* out, struct call_shape shape) {
@@ -114,6 +115,7 @@ static int try_buffered(long nr, long a[5], void* out, struct call_shape shape, 
   int replay = replaying();
   struct rr_buffer_record* rec =
       (struct rr_buffer_record*)((char*)RR_BUFFER_ADDR + sizeof(struct rr_buffer_header) + h->used);
+  if (shape.keeps_args) shape.out_len = RR_RECORD_ARGS_LEN;
   uint32_t size = rr_buffer_record_size(shape.out_len);
   if (replay) {
     if (h->used >= h->available) return 0;
@@ -138,6 +140,7 @@ static int try_buffered(long nr, long a[5], void* out, struct call_shape shape, 
   rec->size = rr_buffer_record_size(written);
   rec->out_len = written;
   if (r >= 0 && shape.out_arg >= 0) copy_bytes(out, data, written);
+  if (shape.keeps_args) copy_bytes(data, a, RR_RECORD_ARGS_LEN);
   h->used += rec->size;
   *ret = r;
   return 1;
@@ -150,10 +153,10 @@ static long buffered(long nr, long a[5], void* out, struct call_shape shape) {
   return traced_call(nr, a, out, shape);
 }
 
-static const struct call_shape kNoOutput = {-1, 0, 0, kNoFd};
+static const struct call_shape kNoOutput = {-1, 0, 0, kNoFd, 0};
 
 static struct call_shape fixed_output(int arg, uint32_t len) {
-  struct call_shape s = {arg, len, 0, kNoFd};
+  struct call_shape s = {arg, len, 0, kNoFd, 0};
   return s;
 }
 
@@ -250,13 +253,13 @@ int rr_impl_statx(int dirfd, const char* path, int flags, unsigned mask, void* b
 static long read_call(long nr, long fd, void* buf, uint64_t count, long offset) {
   long a[5] = {fd, (long)buf, (long)count, offset, 0};
   if (count == 0 || count > RR_BUFFER_DATA_SIZE) return as_libc_result(traced_syscall(nr, fd, (long)buf, (long)count, offset, 0));
-  struct call_shape s = {1, (uint32_t)count, 1, kReadFd};
+  struct call_shape s = {1, (uint32_t)count, 1, kReadFd, 0};
   return as_libc_result(buffered(nr, a, buf, s));
 }
 
 static long write_call(long nr, long fd, const void* buf, uint64_t count, long offset) {
   long a[5] = {fd, (long)buf, (long)count, offset, 0};
-  struct call_shape s = {-1, 0, 0, kWriteFd};
+  struct call_shape s = {-1, 0, 0, kWriteFd, 0};
   return as_libc_result(buffered(nr, a, 0, s));
 }
 
@@ -326,6 +329,8 @@ static const struct raw_shape kRawShapes[] = {
     {SYS_pread64, 1, 2, -1, kReadFd, 0},
     {SYS_write, -1, -1, -1, kWriteFd, 0},
     {SYS_pwrite64, -1, -1, -1, kWriteFd, 0},
+    {SYS_writev, -1, -1, -1, kWriteFd, 0},
+    {SYS_getdents64, 1, 2, -1, kReadFd, 0},
     {SYS_lseek, -1, -1, -1, kNoFd, 0},
     {SYS_fstat, 1, -1, -1, kNoFd, kStatSize},
     {SYS_stat, 1, -1, -1, kNoFd, kStatSize},
@@ -347,13 +352,70 @@ struct hook_call {
   long handled;
 };
 
+#define O_ACCMODE_ 3
+#define O_NONBLOCK_ 04000
+#define O_LARGEFILE_ 0100000
+#define O_DIRECTORY_ 0200000
+#define O_NOFOLLOW_ 0400000
+#define O_CLOEXEC_ 02000000
+#define S_IFMT_ 0170000
+#define S_IFREG_ 0100000
+#define S_IFDIR_ 0040000
+#define kStatModeOffset 24 /* st_mode in the kernel's struct stat */
+
+static void set_gate_bits(long fd, int read) {
+  if (fd < 0 || fd >= RR_FD_LIMIT) return;
+  volatile struct rr_fd_gate* gate = (volatile struct rr_fd_gate*)RR_FD_GATE_ADDR;
+  uint8_t bit = (uint8_t)(1u << (fd % 8));
+  if (read) {
+    gate->read[fd / 8] |= bit;
+  } else {
+    gate->read[fd / 8] &= (uint8_t)~bit;
+    gate->write[fd / 8] &= (uint8_t)~bit;
+  }
+}
+
+/* An open for reading of what is, a moment before, a regular file or a
+ * directory: it cannot block (a FIFO or a device could) and the new
+ * descriptor is of the kind the recorder would find (FdTable::Kind::Other).
+ * The library opens the gate for reading it at once; the recorder learns of
+ * the descriptor from the record at the next event. */
+static int buffered_openat(long a[5], long* ret) {
+  long allowed = O_NONBLOCK_ | O_LARGEFILE_ | O_DIRECTORY_ | O_NOFOLLOW_ | O_CLOEXEC_;
+  if ((a[2] & O_ACCMODE_) != 0 || (a[2] & ~(allowed | O_ACCMODE_)) != 0) return 0;
+  uint64_t st[kStatSize / 8];
+  long sa[5] = {a[0], a[1], (long)st, (a[2] & O_NOFOLLOW_) ? AT_SYMLINK_NOFOLLOW_ : 0, 0};
+  long r;
+  if (!try_buffered(SYS_newfstatat, sa, st, fixed_output(2, kStatSize), &r) || r != 0) return 0;
+  uint32_t mode = ((uint32_t*)st)[kStatModeOffset / 4] & S_IFMT_;
+  if (mode != S_IFREG_ && mode != S_IFDIR_) return 0;
+  struct call_shape shape = {-1, 0, 0, kNoFd, 1};
+  if (!try_buffered(SYS_openat, a, 0, shape, ret)) return 0;
+  if (*ret >= 0 && !replaying()) set_gate_bits(*ret, 1);
+  return 1;
+}
+
+/* A close of a descriptor the gate lets be read (a file or a directory). */
+static int buffered_close(long a[5], long* ret) {
+  struct call_shape shape = {-1, 0, 0, kReadFd, 1};
+  if (!try_buffered(SYS_close, a, 0, shape, ret)) return 0;
+  if (*ret == 0 && !replaying()) set_gate_bits(a[0], 0);
+  return 1;
+}
+
 long rr_hook_impl(struct hook_call* c) {
   c->handled = 0;
+  if (c->nr == SYS_openat || c->nr == SYS_close) {
+    long a[5] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]};
+    long ret = 0;
+    c->handled = c->nr == SYS_openat ? buffered_openat(a, &ret) : buffered_close(a, &ret);
+    return ret;
+  }
   for (uint32_t i = 0; i < sizeof kRawShapes / sizeof kRawShapes[0]; ++i) {
     const struct raw_shape* r = &kRawShapes[i];
     if (r->nr != c->nr) continue;
     if (r->zero_arg >= 0 && c->a[r->zero_arg] != 0) return 0;
-    struct call_shape shape = {r->out_arg, r->out_len, 0, r->gate};
+    struct call_shape shape = {r->out_arg, r->out_len, 0, r->gate, 0};
     if (r->len_arg >= 0) {
       uint64_t len = (uint64_t)c->a[r->len_arg];
       if (len == 0 || len > RR_BUFFER_DATA_SIZE) return 0;

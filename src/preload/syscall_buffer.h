@@ -44,8 +44,8 @@ struct rr_buffer_record {
 
 /* The last page of the buffer's mapping: which descriptors the library may
  * read or write without a ptrace stop (bit fd of `read` / `write`), as the
- * recorder sees them (record/record_buffer.cc). Regular files only, not
- * under /proc or /sys, never the original stdout or stderr (their writes are
+ * recorder sees them (record/record_buffer.cc). Regular files only (and
+ * directories, for getdents64's reading), not under /proc or /sys, never the original stdout or stderr (their writes are
  * echoed in replay) nor a file the program maps (its changes are recorded);
  * everything else, and any fd at or above RR_FD_LIMIT, stays traced. The
  * recorder rewrites the page before the task runs user code whenever its fd
@@ -69,6 +69,12 @@ struct rr_fd_gate {
 #define RR_OPTION_PATCH_LIBC 1U
 
 #define RR_BUFFER_DATA_SIZE (RR_BUFFER_SIZE - 4096UL - sizeof(struct rr_buffer_header))
+
+/* The calls that change the fd table (openat, close) keep their first five
+ * arguments as the record's output, so that the recorder and replay apply
+ * the same change to the tables they keep (FdTable::on_syscall). */
+#define RR_RECORD_ARGS_LEN 40U
+static inline int rr_buffer_keeps_args(int64_t nr) { return nr == 257 /* openat */ || nr == 3 /* close */; }
 
 static inline uint32_t rr_buffer_record_size(uint32_t out_len) {
   return (uint32_t)((sizeof(struct rr_buffer_record) + out_len + 7) & ~7UL);

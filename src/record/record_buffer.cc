@@ -15,8 +15,10 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 
+#include "core/buffered_records.h"
 #include "core/remote_syscalls.h"
 #include "core/rr_page.h"
 #include "core/syscall_table.h"
@@ -77,14 +79,18 @@ void RecordSession::map_syscall_buffer(RecordTask& rt) {
               (uint64_t)-1, 0});
   rr_buffer_header h = {RR_BUFFER_MAGIC, 0, 0, (uint32_t)RR_BUFFER_DATA_SIZE};
   t.write_mem(RemotePtr<>(RR_BUFFER_ADDR), &h, sizeof h);
-  uint32_t options = RR_OPTION_PATCH_LIBC;
+  // RR_NO_LIBC_PATCH=1 leaves libc as it is: to measure what the rewriting
+  // brings, or to rule it out when a recording goes wrong.
+  const char* no_patch = getenv("RR_NO_LIBC_PATCH");
+  uint32_t options = no_patch && strcmp(no_patch, "1") == 0 ? 0 : RR_OPTION_PATCH_LIBC;
   t.write_mem(RemotePtr<>(RR_OPTIONS_ADDR), &options, sizeof options);
   rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
 }
 
 // Moves the records the task's process made since the last time into the
 // task's next frame, and empties the buffer. Every record must be a call
-// replay emulates from the record alone.
+// replay emulates from the record alone; the opens and closes among them
+// change the task's fd table here as replay's at the frame's stop.
 Status RecordSession::take_buffered_records(RecordTask& rt) {
   if (!syscall_buffer_) return {};
   Task& t = *rt.task;
@@ -95,25 +101,16 @@ Status RecordSession::take_buffered_records(RecordTask& rt) {
     return make_error(ErrorKind::Internal, "the syscall buffer of task " + std::to_string(t.tid()) + " says it holds " +
                                                std::to_string(h.used) + " bytes");
   std::string bytes = t.read_bytes(RemotePtr<>(RR_BUFFER_ADDR + sizeof h), h.used);
-  for (size_t at = 0; at < bytes.size();) {
-    rr_buffer_record rec;
-    if (bytes.size() - at < sizeof rec) return make_error(ErrorKind::Internal, "a truncated syscall buffer record");
-    memcpy(&rec, bytes.data() + at, sizeof rec);
-    const SyscallDesc* desc = syscall_desc(rec.number);
-    if (rec.size < rr_buffer_record_size(rec.out_len) || rec.size > bytes.size() - at || !desc ||
-        desc->policy != ReplayPolicy::Emulate)
-      return make_error(ErrorKind::Internal, "the syscall buffer kept a call replay cannot feed back: syscall " +
-                                                 std::to_string(rec.number) + ", " + std::to_string(rec.size) + " bytes");
-    at += rec.size;
-  }
+  RR_ASSIGN_OR_RETURN(std::vector<BufferedRecord> records, parse_buffered_records(bytes));
+  apply_buffered_fd_changes(rt.fds, records);
   rt.buffered_records += bytes;
   uint32_t empty = 0;
   t.write_mem(RemotePtr<>(RR_BUFFER_ADDR + offsetof(rr_buffer_header, used)), &empty, sizeof empty);
   return {};
 }
 
-// Regular files only: they never block (the first slice has no way to let
-// other threads run while a buffered call waits). Writes also stay traced
+// Regular files and directories only: they never block (the buffer has no
+// way yet to let other threads run while a buffered call waits). Writes also stay traced
 // for files in /proc and /sys (/proc/PID/mem, clear_refs: effects on the
 // tracees), for the original stdout and stderr (echoed in replay) and for
 // files the program maps (their changes are recorded, record_files.cc).
@@ -121,7 +118,10 @@ std::pair<bool, bool> RecordSession::fd_gate_for(RecordTask& rt, int fd, FdTable
   if (kind != FdTable::Kind::Other && kind != FdTable::Kind::Stdin) return {false, false};
   std::string path = "/proc/" + std::to_string(rt.tid()) + "/fd/" + std::to_string(fd);
   struct stat st;
-  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {false, false};
+  if (stat(path.c_str(), &st) != 0) return {false, false};
+  // A directory never blocks either: getdents64 reads it (read fails at once).
+  if (S_ISDIR(st.st_mode)) return {true, false};
+  if (!S_ISREG(st.st_mode)) return {false, false};
   struct statfs fs;
   if (statfs(path.c_str(), &fs) != 0) return {false, false};
   bool special_fs = fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC;

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "core/buffered_records.h"
 #include "preload/syscall_buffer.h"
 #include "replay/replay_session.h"
 
@@ -48,6 +49,11 @@ Status ReplaySession::finish_buffered_records(trace::Frame::Reader f, ReplayTask
     return divergence(f, "the syscall buffer's calls differ from the recording's at byte " + std::to_string(at) +
                              " of its records");
   }
+  // The opens and closes among them change the fd table as they did for the
+  // recorder (which took them out of the buffer before this event's call).
+  auto records = parse_buffered_records(std::string_view(got.data(), got.size()));
+  if (!records.ok()) return divergence(f, records.error().message);
+  apply_buffered_fd_changes(rt.fds, records.value());
   // Emptied as the recorder did; and until the next event's records are
   // fed, none are left: the library's next call is traced, as it was.
   uint32_t empty[2] = {0, 0};

@@ -1,21 +1,25 @@
 /* buffered_libc: the calls libc makes to itself, which reach the syscall
  * buffer only through its rewritten syscall instructions
  * (docs/syscall-buffer.md, "Patching libc"): stdio reading and writing a
- * file (libc's own read, write and lseek), opendir's fstat, glibc's
- * syscall() with calls the buffer takes (getpid, gettid, clock_gettime)
- * and with calls it leaves to the stub's own syscall instruction (getppid,
- * a fork made through syscall(), whose child returns inside the stub),
- * from two threads taking turns. The program never calls read, write,
- * lseek, stat or getpid through their own entry points. Prints only what
- * does not change between runs. */
+ * file (libc's own read, write and lseek), writev of a file, readdir's
+ * getdents64 and opendir's fstat, opens for reading and closes of files
+ * and directories (whose descriptors traced calls then use), glibc's syscall() with calls the buffer
+ * takes (getpid, gettid, clock_gettime) and with calls it leaves to the
+ * stub's own syscall instruction (getppid, a fork made through syscall(),
+ * whose child returns inside the stub), from two threads. The program
+ * never calls read, write, lseek, stat or getpid through their own entry
+ * points. Prints only what does not change between runs. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,21 +62,14 @@ static uint32_t stdio_round(const char* name, int lines, int salt)
     return s;
 }
 
-static pthread_mutex_t turn = PTHREAD_MUTEX_INITIALIZER;
-
+/* Each thread its own file; they run in turns the recorder picks. */
 static void* worker(void* arg)
 {
-    long id = (long)arg;
     char name[128];
-    snprintf(name, sizeof name, "%s/thread%ld", dir, id);
+    snprintf(name, sizeof name, "%s/thread%ld", dir, (long)arg);
     uint32_t s = 0;
-    for (int round = 0; round < 5; round++) {
-        pthread_mutex_lock(&turn);
-        s = s * 3 + stdio_round(name, 300, round + (int)id);
-        long tid = syscall(SYS_gettid);
-        if (tid <= 0) s = 0;
-        pthread_mutex_unlock(&turn);
-    }
+    for (int round = 0; round < 5; round++)
+        s = s * 3 + stdio_round(name, 300, round + (int)(long)arg) + (syscall(SYS_gettid) > 0);
     unlink(name);
     return (void*)(uintptr_t)s;
 }
@@ -106,14 +103,62 @@ int main(void)
     waitpid((pid_t)child, &status, 0);
     printf("fork child: exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 
-    /* opendir checks the descriptor with libc's own fstat */
+    /* writev of a file; a directory of 300 entries read with readdir
+     * (getdents64), opened by opendir, which checks it with libc's fstat */
+    snprintf(name, sizeof name, "%s/vec", dir);
+    int fd = open(name, O_CREAT | O_TRUNC | O_RDWR, 0600);
+    struct iovec iov[3] = {{"one ", 4}, {"two ", 4}, {"three\n", 6}};
+    long vec = 0;
+    for (int i = 0; i < 300; i++) vec += writev(fd, iov, 3);
+    close(fd);
+    printf("writev: %ld bytes\n", vec);
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "%s/entry%03d", dir, i);
+        close(open(name, O_CREAT | O_WRONLY, 0600));
+    }
     DIR* d = opendir(dir);
     int entries = 0;
+    uint32_t names = 0;
     if (d) {
-        while (readdir(d)) entries++;
+        struct dirent* e;
+        while ((e = readdir(d))) {
+            entries++;
+            names += sum((unsigned char*)e->d_name, strlen(e->d_name));  /* order-free */
+        }
         closedir(d);
     }
-    printf("dir entries: %d\n", entries);
+    printf("dir entries: %d, names %u\n", entries, names);
+    snprintf(name, sizeof name, "%s/vec", dir);
+    unlink(name);
+
+    /* opens for reading and closes of files and directories: in the buffer,
+     * and the descriptors work with traced calls as well (fcntl, dup);
+     * a FIFO is opened the traced way */
+    uint32_t opened = 0;
+    for (int i = 0; i < 50; i++) {
+        snprintf(name, sizeof name, "%s/entry%03d", dir, i);
+        int fd = open(name, O_RDONLY | O_CLOEXEC);
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+        char b[8];
+        opened = opened * 3 + (fd >= 0) + (dfd >= 0) + (uint32_t)read(fd, b, sizeof b);
+        if (i % 10 == 0) {
+            int copy = dup(fd);
+            opened += (fcntl(fd, F_GETFD) & FD_CLOEXEC) + (copy > fd) + (close(copy) == 0);
+        }
+        close(fd);
+        close(dfd);
+    }
+    snprintf(name, sizeof name, "%s/fifo", dir);
+    mkfifo(name, 0600);
+    int ffd = open(name, O_RDONLY | O_NONBLOCK);
+    char fb[4];
+    printf("opened: %u, fifo read %ld\n", opened, ffd >= 0 ? (long)read(ffd, fb, sizeof fb) : -2L);
+    close(ffd);
+    unlink(name);
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "%s/entry%03d", dir, i);
+        unlink(name);
+    }
 
     pthread_t t[2];
     for (long i = 0; i < 2; i++) pthread_create(&t[i], NULL, worker, (void*)i);
