@@ -1,4 +1,4 @@
-// rr record [-o DIR] [--syscall-buffer] [--progress-counter [--timeslice N]] PROG [ARGS...]
+// rr record [-o DIR] [-w] [--syscall-buffer] [--progress-counter [--timeslice N]] PROG [ARGS...]
 #include <cerrno>
 #include <cstdlib>
 
@@ -18,6 +18,8 @@ int cmd_record(const Args& args) {
       opts.output_dir = args[++i];
     } else if (a == "-q" || a == "--quiet") {
       opts.quiet = true;
+    } else if (a == "-w" || a == "--wait") {
+      opts.wait_for_all = true;
     } else if (a == "--syscall-buffer") {
       opts.syscall_buffer = true;
     } else if (a == "--progress-counter") {
@@ -41,7 +43,7 @@ int cmd_record(const Args& args) {
       break;
     }
   }
-  if (i >= args.size()) return fail("usage: rr record [-o DIR] [--syscall-buffer] [--progress-counter [--timeslice N]] PROG [ARGS...]");
+  if (i >= args.size()) return fail("usage: rr record [-o DIR] [-w] [--syscall-buffer] [--progress-counter [--timeslice N]] PROG [ARGS...]");
   if (timeslice_given && !opts.progress_counter) return fail("--timeslice needs --progress-counter");
   opts.argv.assign(args.begin() + i, args.end());
   Result<int> status = RecordSession::record(opts);

@@ -227,6 +227,7 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   session.progress_counter_ = options.progress_counter;
   session.syscall_buffer_ = options.syscall_buffer;
   session.timeslice_ = options.timeslice;
+  session.wait_for_all_ = options.wait_for_all;
   RR_TRY(session.write_header(options));
   // latest-trace names the new trace while it is recorded (a recording
   // that is killed can be replayed up to its last event), and goes back to
@@ -409,6 +410,7 @@ Result<int> RecordSession::run() {
   // end is its process's exit status.
   while (!tasks_.empty() || has_zombies()) {
     RR_TRY(handle_outside_signals());
+    kill_rest_after_initial();
     kill_deferred_tracees();
     continue_group_stops();
     if (!running_) {
@@ -470,16 +472,35 @@ void RecordSession::kill_tracees() {
     if (flight && t->tgid == flight->tgid)
       deferred = true;
     else
-      kill(t->live_tgid(), SIGKILL);
+      kill_process_of(*t);
   }
   if (deferred) kill_deferred_until_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+}
+
+void RecordSession::kill_process_of(const RecordTask& t) {
+  if (!killed_.insert(t.tgid).second) return;
+  kill(t.live_tgid(), SIGKILL);
+  // Nothing its threads do from now on is an event: a stop already waited
+  // for is stale (the task has left it), and each one's end comes next.
+  exiting_groups_.insert(t.tgid);
+}
+
+void RecordSession::kill_rest_after_initial() {
+  if (!wait_for_all_ && !rest_killed_ && initial_ended_ && thread_count(initial_tgid_) == 0 &&
+      !zombie(initial_tgid_)) {
+    rest_killed_ = true;
+    kill_tracees();
+  }
+  // A process forked by one being killed, before its kill, is killed too.
+  if ((rest_killed_ || stopping_) && !kill_deferred_until_)
+    for (const auto& [tid, t] : tasks_) kill_process_of(*t);
 }
 
 void RecordSession::kill_deferred_tracees() {
   if (!kill_deferred_until_) return;
   if (running_ && running_->in_syscall && std::chrono::steady_clock::now() < *kill_deferred_until_) return;
   kill_deferred_until_.reset();
-  for (const auto& [tid, t] : tasks_) kill(t->live_tgid(), SIGKILL);
+  for (const auto& [tid, t] : tasks_) kill_process_of(*t);
 }
 
 void RecordSession::stash_status(pid_t pid, int status) {
@@ -711,14 +732,17 @@ Status RecordSession::on_group_stop(RecordTask& t) {
 }
 
 void RecordSession::continue_group_stops() {
-  constexpr uint64_t kWakes = (1ull << (SIGCONT - 1)) | (1ull << (SIGKILL - 1));
+  constexpr uint64_t kCont = 1ull << (SIGCONT - 1), kKill = 1ull << (SIGKILL - 1);
   std::set<RecordedTid> continued;
   for (const auto& [tid, t] : tasks_) {
     if (t->state != RecordTask::State::GroupStopped) continue;
     // A SIGCONT sent to the process is pending in the shared set of every
     // thread until one takes it: all of them are looked at before any runs.
+    // A SIGKILL wakes the stopped threads by itself, and each reports its
+    // exit stop: resumed by us meanwhile, one would pass that stop unseen
+    // (a leader left a zombie that the recorder waited on for ever).
     uint64_t pending = try_proc_sigset(t->tid(), "ShdPnd").value_or(0) | try_proc_sigset(t->tid(), "SigPnd").value_or(0);
-    if (pending & kWakes) continued.insert(t->tgid);
+    if ((pending & kCont) && !(pending & kKill)) continued.insert(t->tgid);
   }
   for (const auto& [tid, t] : tasks_)
     if (t->state == RecordTask::State::GroupStopped && continued.count(t->tgid)) t->state = RecordTask::State::Ready;

@@ -51,6 +51,10 @@ struct RecordOptions {
   // --syscall-buffer: record the frequent syscalls inside the tracee, without
   // a ptrace stop (docs/syscall-buffer.md).
   bool syscall_buffer = false;
+  // -w / --wait: the recording ends when every recorded process has ended.
+  // Without it, it ends with the initial process: what is left then (a
+  // daemon, a stopped tracee, a sleeping child) is killed, as rr does.
+  bool wait_for_all = false;
 };
 
 // One traced thread and what the recorder keeps about it. A thread group
@@ -417,6 +421,12 @@ class RecordSession : public Session<RecordTask> {
   RecordedTid initial_tgid_;
   int initial_status_ = 0;               // the initial process's exit status (as rr's)
   bool initial_ended_ = false;
+  bool wait_for_all_ = false;            // -w
+  bool rest_killed_ = false;             // the initial process is gone and the others were killed
+  // Without -w, once every thread of the initial process has ended, the
+  // tracees left are killed; their ends are recorded as they come. After
+  // that (or a second interrupt), a process that appears is killed too.
+  void kill_rest_after_initial();
   int spin_limit_ms_ = 3000;
   bool progress_counter_ = false;        // --progress-counter
   bool syscall_buffer_ = false;          // --syscall-buffer
@@ -455,6 +465,8 @@ class RecordSession : public Session<RecordTask> {
   std::optional<std::chrono::steady_clock::time_point> kill_deferred_until_;
   void kill_tracees();
   void kill_deferred_tracees();
+  std::set<RecordedTid> killed_;  // processes the recorder killed (kill_process_of)
+  void kill_process_of(const RecordTask& t);
 };
 
 // The siginfo of a ptrace stop that is no signal's delivery (a syscall or

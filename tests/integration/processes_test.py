@@ -170,6 +170,39 @@ def main():
         left = [(pid, cmd) for pid, cmd in live_processes_naming([tree]) if not ends_within(pid, 10)]
         expect(not left, "processes left behind by a killed replay of %s: %r" % (tree, left))
 
+        # The recording ends with the initial process, as rr's does: what it
+        # left behind (a sleeping child holding the output pipe, a process
+        # stopped by SIGSTOP, a subshell about to print) is killed then, and
+        # each end is in the trace; `rr record -w` waits for every process.
+        def record_shell(name, script, *options):
+            path = os.path.join(tmp, name)
+            t0 = time.time()
+            try:
+                r = run([rr, "record", "-q", *options, "-o", path, "sh", "-c", script], timeout=60)
+            except subprocess.TimeoutExpired:
+                expect(False, "rr record %s sh -c %r did not end within 60 s" % (" ".join(options), script))
+                return None, None, None
+            return path, r, time.time() - t0
+
+        left_script = 'sleep 7301 & sh -c "kill -STOP \\$\\$; echo never" & (sleep 5; echo late) & echo started'
+        path, r, took = record_shell("left", left_script)
+        if path:
+            expect(r.returncode == 0 and r.stdout == "started\n" and took < 30,
+                   "processes left by the initial one are killed when it ends (%.1f s): %r %r" % (took, r.stdout, r.stderr))
+            kills = re.findall(r"^event \d+ tid \d+ exit killed by .*\(9\)$", run([rr, "dump", path]).stdout, re.M)
+            expect(len(kills) >= 3, "the trace has the ends of the 3 processes left behind: %r" % kills)
+            rep = run([rr, "replay", "-a", path], timeout=60)
+            expect(rep.returncode == 0 and rep.stdout == r.stdout, "replay of what was killed: %r" % rep.stderr[-300:])
+            left = live_processes_naming(["7301"])
+            expect(not left, "processes left behind by a recording: %r" % left)
+        path, r, took = record_shell("wait", "(sleep 0.3; echo late) & echo started", "-w")
+        if path:
+            dump = run([rr, "dump", path]).stdout
+            expect(r.returncode == 0 and r.stdout == "started\nlate\n" and "killed by" not in dump,
+                   "rr record -w waits for the subshell: %r %r" % (r.stdout, r.stderr))
+            rep = run([rr, "replay", "-a", path], timeout=60)
+            expect(rep.returncode == 0 and rep.stdout == r.stdout, "replay of rr record -w: %r" % rep.stderr[-300:])
+
         # A thread spinning without syscalls while another waits: a clear
         # message naming the thread, within seconds, never a silent hang.
         t0 = time.time()
