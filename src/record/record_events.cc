@@ -188,7 +188,7 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
     bool good = rt.traced.options & PTRACE_O_TRACESYSGOOD;
     int code = good ? (SIGTRAP | 0x80) : SIGTRAP;
     return enter_tracer_stop(rt, RecordTask::Traced::Stop::SyscallEntry, (code << 8) | 0x7f,
-                             siginfo_for_trap(code, t.tid()));
+                             siginfo_for_trap(code, rt));
   }
   if (rt.traced.by.value && (rt.traced.options & PTRACE_O_TRACESECCOMP)) {
     if (rt.traced.seccomp_shown && rt.entry_regs.syscallno() == -1) {
@@ -209,7 +209,7 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
         if (echo_writer_ == &rt) echo_writer_ = nullptr;
         rt.traced.event_msg = *data;
         return enter_tracer_stop(rt, RecordTask::Traced::Stop::Event, (PTRACE_EVENT_SECCOMP << 16) | (SIGTRAP << 8) | 0x7f,
-                                 siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_SECCOMP << 8), t.tid()));
+                                 siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_SECCOMP << 8), rt));
       }
     }
   }
@@ -391,12 +391,9 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
       return make_error("cannot pin thread " + std::to_string(target) + " back to CPU " + std::to_string(bound_cpu_) +
                         " after its sched_setaffinity: " + errno_text());
   }
-  if (!call.failed() && desc->fds.new_fd_in_result(call.arg) && !rt.fds->echo_target(call.ret)) {
-    RR_ASSIGN_OR_RETURN(FdTable::Kind kind, classify_new_fd(rt, (int)call.ret));
-    if (kind != FdTable::Kind::Other) {
-      rt.fds->mark(call.ret, kind);
-      sc.setNewFdKind((uint8_t)kind);
-    }
+  if (!call.failed() && desc->fds.new_fd_in_result(call.arg)) {
+    RR_ASSIGN_OR_RETURN(FdTable::Kind kind, classify_and_mark_fd(rt, (int)call.ret));
+    if (kind != FdTable::Kind::Other) sc.setNewFdKind((uint8_t)kind);
   }
   if (!call.failed() && (nr == SYS_recvmsg || nr == SYS_recvmmsg)) RR_TRY(classify_received_fds(rt, call));
   if (rt.ptrace_effect.tracee.value) {
@@ -425,7 +422,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
       rt.traced.event_msg = pid_for_tracer(rt, rt);
       int status = (PTRACE_EVENT_EXEC << 16) | (SIGTRAP << 8) | 0x7f;
       return enter_tracer_stop(rt, RecordTask::Traced::Stop::Event, status,
-                               siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_EXEC << 8), t.tid()));
+                               siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_EXEC << 8), rt));
     }
     siginfo_t si = {};
     si.si_signo = SIGTRAP;
@@ -474,7 +471,7 @@ Result<bool> RecordSession::syscall_exit_stop(RecordTask& rt) {
   bool good = rt.traced.options & PTRACE_O_TRACESYSGOOD;
   int code = good ? (SIGTRAP | 0x80) : SIGTRAP;
   RR_TRY(enter_tracer_stop(rt, RecordTask::Traced::Stop::SyscallExit, (code << 8) | 0x7f,
-                           siginfo_for_trap(code, rt.tid())));
+                           siginfo_for_trap(code, rt)));
   return true;
 }
 

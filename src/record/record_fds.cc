@@ -68,6 +68,13 @@ Result<FdTable::Kind> RecordSession::classify_new_fd(RecordTask& t, int fd) cons
   return FdTable::Kind::Other;
 }
 
+Result<FdTable::Kind> RecordSession::classify_and_mark_fd(RecordTask& rt, int fd) {
+  if (rt.fds->echo_target(fd)) return FdTable::Kind::Other;
+  RR_ASSIGN_OR_RETURN(FdTable::Kind kind, classify_new_fd(rt, fd));
+  if (kind != FdTable::Kind::Other) rt.fds->mark(fd, kind);
+  return kind;
+}
+
 Status RecordSession::classify_received_fds(RecordTask& rt, const SyscallArgs& call) {
   Task& t = *rt.task;
   std::vector<uint64_t> headers;  // struct msghdr addresses the call filled
@@ -89,9 +96,8 @@ Status RecordSession::classify_received_fds(RecordTask& rt, const SyscallArgs& c
       for (size_t i = 0; i < n; ++i) {
         int fd;
         memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-        if (rt.fds->echo_target(fd)) continue;
-        RR_ASSIGN_OR_RETURN(FdTable::Kind kind, classify_new_fd(rt, fd));
-        if (kind != FdTable::Kind::Other) rt.fds->mark(fd, kind);
+        RR_ASSIGN_OR_RETURN(FdTable::Kind kind, classify_and_mark_fd(rt, fd));
+        (void)kind;
       }
     }
   }

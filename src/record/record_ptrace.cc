@@ -66,8 +66,7 @@ pid_t parent_of(pid_t tid) {
 constexpr uint64_t kFollowedOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC |
                                       PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
                                       PTRACE_O_TRACECLONE | PTRACE_O_TRACEVFORKDONE | PTRACE_O_TRACESECCOMP;
-constexpr uint64_t kAllOptions = kFollowedOptions | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
-                                 PTRACE_O_TRACEVFORKDONE | PTRACE_O_TRACESECCOMP | PTRACE_O_SUSPEND_SECCOMP;
+constexpr uint64_t kAllOptions = kFollowedOptions | PTRACE_O_SUSPEND_SECCOMP;
 
 std::string options_text(uint64_t options) {
   char text[32];
@@ -83,13 +82,13 @@ int interrupt_status(const RecordTask& t) {
 
 }  // namespace
 
-siginfo_t siginfo_for_trap(int code, pid_t tracee) {
+siginfo_t siginfo_for_trap(int code, const RecordTask& tracee) {
   siginfo_t si = {};
   si.si_signo = SIGTRAP;
   si.si_code = code;
-  // The kernel names the tracee as its own namespace sees it.
-  pid_t own = PidNamespace::inner_tid(tracee);
-  si.si_pid = own ? own : tracee;
+  // The kernel names the tracee as its own namespace sees it (its NSpid,
+  // kept from its creation; none kept: it is in rr's namespace).
+  si.si_pid = tracee.ns_ids.empty() ? tracee.tid() : tracee.ns_ids.back();
   si.si_uid = getuid();
   return si;
 }
@@ -249,7 +248,7 @@ Result<bool> RecordSession::tracer_sees_signal(RecordTask& rt, int sig, const si
     // The SIGSTOP that took it out of its syscall for PTRACE_INTERRUPT is
     // rr's: the tracer sees the interrupt's stop.
     rt.traced.interrupting = false;
-    RR_TRY(enter_tracer_stop(rt, Stop::Event, interrupt_status(rt), siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_STOP << 8), rt.tid())));
+    RR_TRY(enter_tracer_stop(rt, Stop::Event, interrupt_status(rt), siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_STOP << 8), rt)));
     return true;
   }
   RR_TRY(enter_tracer_stop(rt, Stop::Signal, stop_status(sig), si));
@@ -332,7 +331,7 @@ Status RecordSession::resume_tracee(RecordTask& tracer, RecordTask& t, bool sysc
         t.traced.exit_stop_after_event = false;
         if (syscalls) {
           int code = (t.traced.options & PTRACE_O_TRACESYSGOOD) ? (SIGTRAP | 0x80) : SIGTRAP;
-          return enter_tracer_stop(t, Stop::SyscallExit, stop_status(code), siginfo_for_trap(code, t.tid()));
+          return enter_tracer_stop(t, Stop::SyscallExit, stop_status(code), siginfo_for_trap(code, t));
         }
       }
       t.state = RecordTask::State::Ready;
@@ -415,7 +414,7 @@ Status RecordSession::trace_new_task(RecordTask& parent, RecordTask& child, int 
     if (child.traced.seized) {
       child.pending = WaitStatus(stop_status(SIGTRAP, PTRACE_EVENT_STOP));
       RR_TRY(enter_tracer_stop(child, Stop::Event, stop_status(SIGTRAP, PTRACE_EVENT_STOP),
-                               siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_STOP << 8), child.tid())));
+                               siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_STOP << 8), child)));
     } else {
       // It starts with a SIGSTOP, which its tracer sees first.
       siginfo_t si = {};
@@ -431,7 +430,7 @@ Status RecordSession::trace_new_task(RecordTask& parent, RecordTask& child, int 
   RR_TRY(record_entry(parent));
   if (echo_writer_ == &parent) echo_writer_ = nullptr;
   return enter_tracer_stop(parent, Stop::Event, stop_status(SIGTRAP, event),
-                           siginfo_for_trap(SIGTRAP | (event << 8), parent.tid()));
+                           siginfo_for_trap(SIGTRAP | (event << 8), parent));
 }
 
 namespace {
@@ -704,7 +703,7 @@ Status RecordSession::emulate_ptrace(RecordTask& rt) {
     if (o->state != RecordTask::State::Ready) return unsupported("PTRACE_INTERRUPT of a tracee in this state");
     o->pending = WaitStatus(interrupt_status(*o));
     RR_TRY(enter_tracer_stop(*o, Stop::Event, interrupt_status(*o),
-                             siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_STOP << 8), o->tid())));
+                             siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_STOP << 8), *o)));
     return answer(0);
   }
   // Every other request needs the tracee in a ptrace stop.

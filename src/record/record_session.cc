@@ -648,7 +648,7 @@ Status RecordSession::handle_stop(RecordTask& t) {
     if (t.traced.by.value && (t.traced.options & PTRACE_O_TRACEEXIT) && !t.traced.exit_shown) {
       t.traced.event_msg = t.task->event_msg();
       return enter_tracer_stop(t, RecordTask::Traced::Stop::Event, (PTRACE_EVENT_EXIT << 16) | (SIGTRAP << 8) | 0x7f,
-                               siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_EXIT << 8), t.tid()));
+                               siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_EXIT << 8), t));
     }
     return on_task_end(t, WaitStatus((int)t.task->event_msg()), true);
   }
@@ -695,7 +695,7 @@ Status RecordSession::handle_stop(RecordTask& t) {
           t.traced.event_msg = pid_for_tracer(t, *child);
         return enter_tracer_stop(t, RecordTask::Traced::Stop::Event,
                                  (PTRACE_EVENT_VFORK_DONE << 16) | (SIGTRAP << 8) | 0x7f,
-                                 siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_VFORK_DONE << 8), t.tid()));
+                                 siginfo_for_trap(SIGTRAP | (PTRACE_EVENT_VFORK_DONE << 8), t));
       }
       RR_TRY(resume_running(t));
       return settle_syscall(t);

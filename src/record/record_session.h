@@ -398,6 +398,10 @@ class RecordSession : public Session<RecordTask> {
   // another process's /proc/PID/mem passed through a socket is followed
   // too. The recorder alone needs to know (what goes through them is in
   // the frames of the calls that use them).
+  // A descriptor the task got (a call's result, SCM_RIGHTS): its kind,
+  // marked in the task's table unless it is Other or an echo target (then
+  // Other is returned).
+  Result<FdTable::Kind> classify_and_mark_fd(RecordTask& t, int fd);
   Status classify_received_fds(RecordTask& t, const SyscallArgs& call);
   // Whether live pid `live_pid` is a thread of `t`'s process.
   bool same_process(const RecordTask& t, pid_t live_pid) const;
@@ -472,7 +476,7 @@ class RecordSession : public Session<RecordTask> {
 // The siginfo of a ptrace stop that is no signal's delivery (a syscall or
 // event stop) as its tracer's PTRACE_GETSIGINFO shows it: SIGTRAP, with
 // `code` the stop's signal byte and event.
-siginfo_t siginfo_for_trap(int code, pid_t tracee);
+siginfo_t siginfo_for_trap(int code, const RecordTask& tracee);
 
 // The scheduler state letter of a thread in /proc (R, S, D, t, Z...), or 0
 // when it is gone.
