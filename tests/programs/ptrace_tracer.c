@@ -24,7 +24,9 @@
 //     loop count peeked and its stop flag poked before the detach;
 // 11. seccomp stops: a child's own filter gives getppid and getuid to its
 //     tracer (SECCOMP_RET_TRACE), which sees each with PTRACE_O_TRACESECCOMP,
-//     lets the first run and turns the second into getpid; a second child
+//     lets the first run and turns the second into getpid, and a third
+//     (getuid again) into getgid, which the filter fails with EACCES (the
+//     kernel runs the filters again on the call a tracer leaves); a second child
 //     whose tracer did not ask for those stops gets ENOSYS, as the kernel
 //     answers when no tracer takes the call.
 #include <errno.h>
@@ -516,6 +518,8 @@ static void install_trace_filter(void) {
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | 7),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getuid, 0, 1),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | 8),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getgid, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
   struct sock_fprog prog = {sizeof f / sizeof f[0], f};
@@ -532,12 +536,15 @@ static void seccomp_stops(void) {
     stop_self();
     long ppid = syscall(SYS_getppid);
     long uid = syscall(SYS_getuid);
-    _exit((ppid == parent ? 0 : 1) | (uid == syscall(SYS_getpid) ? 0 : 2) | 20);
+    errno = 0;
+    long gid = syscall(SYS_getuid);
+    int refused = gid == -1 && errno == EACCES;
+    _exit((ppid == parent ? 0 : 1) | (uid == syscall(SYS_getpid) ? 0 : 2) | (refused ? 0 : 4) | 24);
   }
   int status;
   CHECK(wait_for(child, &status) == child && WIFSTOPPED(status));
   CHECK(ptrace(PTRACE_SETOPTIONS, child, 0, PTRACE_O_TRACESECCOMP) == 0);
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < 3; ++i) {
     CHECK(ptrace(PTRACE_CONT, child, 0, 0) == 0);
     CHECK(wait_for(child, &status) == child && WIFSTOPPED(status));
     unsigned long msg = 0;
@@ -547,7 +554,7 @@ static void seccomp_stops(void) {
     printf("seccomp stop %d: event %d, data %lu, call %s\n", i, status >> 16 == PTRACE_EVENT_SECCOMP, msg,
            regs.orig_rax == SYS_getppid ? "getppid" : regs.orig_rax == SYS_getuid ? "getuid" : "other");
     if (regs.orig_rax == SYS_getuid) {
-      regs.orig_rax = SYS_getpid;
+      regs.orig_rax = i == 1 ? SYS_getpid : SYS_getgid;
       CHECK(ptrace(PTRACE_SETREGS, child, 0, &regs) == 0);
     }
   }
