@@ -105,7 +105,9 @@ int cmd_dump(const Args& args) {
   auto reader = TraceReader::open(resolve_trace_dir(trace));
   if (!reader.ok()) return fail(reader.error().message);
   auto h = reader.value()->header();
-  printf("trace format %u.%u, program %s\n", h.getFormatMajor(), h.getFormatMinor(), h.getExePath().cStr());
+  printf("trace format %u.%u, program %s", h.getFormatMajor(), h.getFormatMinor(), h.getExePath().cStr());
+  if (h.getChaos()) printf(", chaos mode with seed %llu", (unsigned long long)h.getChaosSeed());
+  printf("\n");
   uint64_t last = 0;
   for (;;) {
     auto next = reader.value()->next();

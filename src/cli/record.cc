@@ -1,6 +1,10 @@
-// rr record [-o DIR] [-w] [--syscall-buffer] [--progress-counter [--timeslice N]] PROG [ARGS...]
+// rr record [-o DIR] [-w] [--syscall-buffer] [--progress-counter [--timeslice N]] [--chaos] PROG [ARGS...]
+#include <sys/random.h>
+
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <string>
 
 #include "cli/command.h"
 #include "record/record_session.h"
@@ -24,6 +28,9 @@ int cmd_record(const Args& args) {
       opts.syscall_buffer = true;
     } else if (a == "--progress-counter") {
       opts.progress_counter = true;
+    } else if (a == "--chaos") {
+      opts.chaos = true;
+      opts.progress_counter = true;
     } else if (a == "--timeslice") {
       if (i + 1 >= args.size()) return fail("--timeslice needs a number of counted branches");
       const std::string& v = args[++i];
@@ -43,8 +50,10 @@ int cmd_record(const Args& args) {
       break;
     }
   }
-  if (i >= args.size()) return fail("usage: rr record [-o DIR] [-w] [--syscall-buffer] [--progress-counter [--timeslice N]] PROG [ARGS...]");
+  if (i >= args.size()) return fail("usage: rr record [-o DIR] [-w] [--syscall-buffer] [--progress-counter [--timeslice N]] [--chaos] PROG [ARGS...]");
   if (timeslice_given && !opts.progress_counter) return fail("--timeslice needs --progress-counter");
+  if (opts.chaos && getrandom(&opts.chaos_seed, sizeof opts.chaos_seed, 0) != sizeof opts.chaos_seed)
+    return fail("--chaos cannot draw a seed: " + std::string(strerror(errno)));
   opts.argv.assign(args.begin() + i, args.end());
   Result<int> status = RecordSession::record(opts);
   if (!status.ok()) return fail(status.error().message);

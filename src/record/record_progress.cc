@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include "core/progress_counter.h"
@@ -105,7 +106,8 @@ void RecordSession::arm_for_stretch(RecordTask& rt) {
   if (!progress_counter_ || rt.in_syscall || rt.counter_armed_at == next_event_) return;
   rt.counter_armed_at = next_event_;
   rt.ticks_before = 0;
-  rt.ticks_armed = arm_counter(*rt.task, timeslice_) ? timeslice_ : 0;
+  uint64_t slice = next_timeslice();
+  rt.ticks_armed = arm_counter(*rt.task, slice) ? slice : 0;
 }
 
 Status RecordSession::on_counter_trap(RecordTask& rt, const Registers& regs) {
@@ -114,7 +116,8 @@ Status RecordSession::on_counter_trap(RecordTask& rt, const Registers& regs) {
   if (!others_ready(rt) && rt.held.empty()) {
     // Nobody waits for it: the stretch goes on, and counts on.
     rt.ticks_before = ticks;
-    rt.ticks_armed = arm_counter(t, timeslice_) ? timeslice_ : 0;
+    uint64_t slice = next_timeslice();
+    rt.ticks_armed = arm_counter(t, slice) ? slice : 0;
     return resume_running(rt);
   }
   capnp::MallocMessageBuilder msg;
@@ -136,6 +139,37 @@ Status RecordSession::on_counter_trap(RecordTask& rt, const Registers& regs) {
     return {};
   }
   return resume_running(rt);
+}
+
+// Chaos mode, after rr's: a fair scheduler with long timeslices makes the
+// same interleaving on every run, and a race that needs a thread preempted
+// inside a short window never shows. Random timeslice lengths put the
+// preemption anywhere; random priorities let one thread run several turns in
+// a row, or starve for a while. Every draw comes from the recorded seed, and
+// replay needs none of them: the switches are events of the trace.
+uint64_t RecordSession::next_timeslice() {
+  if (!chaos_) return timeslice_;
+  int bits = 0;
+  while (bits < 63 && (2ull << bits) <= timeslice_) ++bits;
+  uint64_t ceiling = 1ull << std::uniform_int_distribution<int>(0, bits)(chaos_rng_);
+  return std::min(timeslice_, std::uniform_int_distribution<uint64_t>(1, ceiling)(chaos_rng_));
+}
+
+RecordTask* RecordSession::pick_by_chaos() {
+  constexpr uint64_t kPicksPerDraw = 16;
+  if (chaos_picks_++ % kPicksPerDraw == 0)
+    for (auto& [tid, t] : tasks_) t->chaos_priority = chaos_rng_();
+  std::vector<RecordTask*> ready;
+  for (auto& [tid, t] : tasks_)
+    if (t->state == RecordTask::State::Ready || t->state == RecordTask::State::Unprocessed) ready.push_back(t.get());
+  if (ready.empty()) return nullptr;
+  // Mostly the highest priority; at times any ready thread, so that a
+  // thread spinning for one of lower priority does not wait for the next
+  // draw.
+  if (std::uniform_int_distribution<int>(0, 3)(chaos_rng_) == 0)
+    return ready[std::uniform_int_distribution<size_t>(0, ready.size() - 1)(chaos_rng_)];
+  return *std::max_element(ready.begin(), ready.end(),
+                           [](const RecordTask* a, const RecordTask* b) { return a->chaos_priority < b->chaos_priority; });
 }
 
 }  // namespace rr

@@ -228,6 +228,8 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   session.syscall_buffer_ = options.syscall_buffer;
   session.timeslice_ = options.timeslice;
   session.wait_for_all_ = options.wait_for_all;
+  session.chaos_ = options.chaos;
+  session.chaos_rng_.seed(options.chaos_seed);
   RR_TRY(session.write_header(options));
   // latest-trace names the new trace while it is recorded (a recording
   // that is killed can be replayed up to its last event), and goes back to
@@ -270,6 +272,10 @@ Status RecordSession::write_header(const RecordOptions& options) {
   clock_gettime(CLOCK_REALTIME, &ts);
   h.setRecordedAtNs(uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec);
   machine_to_header(this_machine(), h);
+  if (options.chaos) {
+    h.setChaos(true);
+    h.setChaosSeed(options.chaos_seed);
+  }
   struct utsname u;
   if (uname(&u) == 0) h.setKernelRelease(u.release);
   h.setBoundCpu(bound_cpu_);
@@ -564,6 +570,7 @@ bool RecordSession::others_ready(const RecordTask& t) const {
 }
 
 RecordTask* RecordSession::pick_next() {
+  if (chaos_) return pick_by_chaos();
   auto ready = [](const RecordTask& t) {
     return t.state == RecordTask::State::Ready || t.state == RecordTask::State::Unprocessed;
   };

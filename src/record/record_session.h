@@ -13,6 +13,7 @@
 #include <set>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,12 @@ struct RecordOptions {
   // --timeslice: counted branches a thread runs before the recorder looks
   // whether another thread or a signal waits for it.
   uint64_t timeslice = 1000000;
+  // --chaos (implies progress_counter): timeslices of random length up to
+  // `timeslice` and threads picked by random priorities, drawn from
+  // `chaos_seed`, so that orderings a fair scheduler never makes show up
+  // (record/record_progress.cc). The seed is in the trace header.
+  bool chaos = false;
+  uint64_t chaos_seed = 0;
   // --syscall-buffer: record the frequent syscalls inside the tracee, without
   // a ptrace stop (docs/syscall-buffer.md).
   bool syscall_buffer = false;
@@ -192,6 +199,7 @@ struct RecordTask : SessionTask {
   uint64_t counter_armed_at = 0;
   uint64_t ticks_armed = 0;
   uint64_t ticks_before = 0;
+  uint64_t chaos_priority = 0;  // --chaos: the ready thread with the highest runs first
   pid_t tid() const { return task->tid(); }
   // Its process's live pid: while recording, the recorded one is the live one.
   pid_t live_tgid() const { return tgid.value; }
@@ -230,6 +238,11 @@ class RecordSession : public Session<RecordTask> {
   Status rewrite_mapped_code(RecordTask& rt, const SyscallArgs& call, const std::string& fd_path,
                              const std::string& name, trace::SyscallEvent::Builder sc);
   void arm_for_stretch(RecordTask& rt);
+  // The counted branches of the next timeslice: --timeslice, or under
+  // --chaos a random length up to it (log-uniform: short ones are common).
+  uint64_t next_timeslice();
+  // --chaos: a ready thread by random priorities, drawn again now and then.
+  RecordTask* pick_by_chaos();
   Status on_counter_trap(RecordTask& rt, const Registers& regs);
   // A stop signal's delivery stopped `t` with its process (a group stop).
   Status on_group_stop(RecordTask& t);
@@ -435,6 +448,9 @@ class RecordSession : public Session<RecordTask> {
   bool progress_counter_ = false;        // --progress-counter
   bool syscall_buffer_ = false;          // --syscall-buffer
   uint64_t timeslice_ = 0;               // --timeslice (counted branches)
+  bool chaos_ = false;                   // --chaos
+  std::mt19937_64 chaos_rng_;            // drawn from the recorded seed
+  uint64_t chaos_picks_ = 0;             // picks since the priorities were drawn
   uint64_t next_event_ = 1;
   int bound_cpu_ = 0;                          // the CPU the tracees run on
   std::set<std::string> shared_files_;         // trace files replay emulates (the shared-files list)

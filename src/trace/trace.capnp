@@ -34,6 +34,9 @@ struct TraceHeader {
   stackLimit @14 :Rlimit;     # the program's RLIMIT_STACK at the start (format 1.4 on): replay's
                               # processes get the same, since where a deep recursion faults
                               # depends on it; absent in older traces
+  chaos @15 :Bool;            # format 1.15 on: recorded with --chaos (random timeslices and
+                              # thread priorities; replay follows the recorded switches)
+  chaosSeed @16 :UInt64;      # with chaos: the seed every random draw came from
 }
 
 # A resource limit (struct rlimit); RLIM_INFINITY is 2^64-1.

@@ -40,7 +40,8 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // recording that set debug registers)
 // 1.14: ExecImage.codeCounters and SyscallEvent.counter (the progress
 // counter covers the dynamic loader, shared libraries and later images)
-constexpr uint32_t kTraceFormatMinor = 14;
+// 1.15: TraceHeader.chaos and chaosSeed (rr record --chaos)
+constexpr uint32_t kTraceFormatMinor = 15;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();
