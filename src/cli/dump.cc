@@ -80,8 +80,11 @@ void print_frame(trace::Frame::Reader f) {
     case trace::Frame::PROGRESS: {
       auto ev = f.getProgress();
       Registers r = regs_from_capnp(ev.getRegs());
-      printf("progress trap after %" PRIu64 " counted branches rip 0x%llx\n", ev.getTicks(),
-             (unsigned long long)r.ip().as_int());
+      if (ev.getSpin())
+        printf("progress spin site rip 0x%llx\n", (unsigned long long)r.ip().as_int());
+      else
+        printf("progress trap after %" PRIu64 " counted branches rip 0x%llx\n", ev.getTicks(),
+               (unsigned long long)r.ip().as_int());
       break;
     }
     case trace::Frame::EXIT: {

@@ -23,6 +23,7 @@ struct Insn {
   enum class Kind { Other, ShortJcc, NearJcc, ShortJmp, NearJmp, Ends, Padding } kind = Kind::Other;
   uint64_t target = 0;     // for the branches
   uint8_t disp_offset = 0;  // where the displacement is in the instruction
+  bool inert = false;       // a nop or a pause: changes nothing but rip
 };
 
 void put32(std::string& s, size_t at, uint32_t v) { memcpy(&s[at], &v, 4); }
@@ -76,6 +77,7 @@ Insn classify(const ZydisDecodedInstruction& d, uint64_t addr) {
     in.kind = Insn::Kind::Ends;
     return in;
   }
+  in.inert = d.mnemonic == ZYDIS_MNEMONIC_NOP || d.mnemonic == ZYDIS_MNEMONIC_PAUSE;
   if (d.mnemonic == ZYDIS_MNEMONIC_NOP || d.mnemonic == ZYDIS_MNEMONIC_INT3) {
     in.kind = Insn::Kind::Padding;
     return in;
@@ -91,6 +93,21 @@ Insn classify(const ZydisDecodedInstruction& d, uint64_t addr) {
   else if (d.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && (d.opcode == 0xeb || d.opcode == 0xe9))
     in.kind = short_form ? Insn::Kind::ShortJmp : Insn::Kind::NearJmp;
   return in;  // calls and the rest: Other, with their target kept
+}
+
+// Whether insns[i], a backward jump, closes a loop that does nothing: its
+// target is an instruction boundary and every instruction from there up to
+// the jump is a nop or a pause.
+bool is_spin_site(const std::vector<Insn>& insns, size_t i) {
+  const Insn& jump = insns[i];
+  if ((jump.kind != Insn::Kind::ShortJmp && jump.kind != Insn::Kind::NearJmp) || jump.target > jump.addr) return false;
+  uint64_t at = jump.addr;
+  for (size_t j = i; j > 0 && at > jump.target; --j) {
+    const Insn& before = insns[j - 1];
+    if (!before.inert || before.addr + before.len != at) return false;
+    at = before.addr;
+  }
+  return at == jump.target;
 }
 
 }  // namespace
@@ -117,6 +134,7 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
     if (in.addr < shadow_end) {
       in.kind = Insn::Kind::Other;  // never rewritten, and no island
       in.target = 0;
+      in.inert = false;
     }
     insns.push_back(in);
     off += d.length;
@@ -201,10 +219,15 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
     plan.patches.push_back({in.addr + in.disp_offset, d});
     return true;
   };
+  std::set<uint64_t> spins;
+  for (size_t i = 0; i < insns.size(); ++i)
+    if (is_spin_site(insns, i)) spins.insert(insns[i].addr);
+  plan.spin_sites.assign(spins.begin(), spins.end());
   // Backward branches first: loops are what a thread can spin in, and they
   // need islands most.
   for (bool backward : {true, false})
     for (const Insn& in : insns) {
+      if (spins.count(in.addr)) continue;
       bool jcc = in.kind == Insn::Kind::ShortJcc || in.kind == Insn::Kind::NearJcc;
       bool jmp = in.kind == Insn::Kind::ShortJmp || in.kind == Insn::Kind::NearJmp;
       bool is_backward = in.target <= in.addr;

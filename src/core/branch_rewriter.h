@@ -33,7 +33,17 @@ struct RewritePlan {
   std::string stubs;               // one kStubSize stub per counted branch
   size_t counted = 0;              // branches that now count
   size_t uncovered = 0;            // candidates left as they were (no island in reach, out of range)
+  // Spin sites: backward jumps whose loop does nothing but nops and pauses
+  // (`jmp .`, `pause; jmp .-2`), so that a thread that reaches one stays in
+  // it until a signal or its death, with nothing in its state changing.
+  // Their first byte becomes kSpinTrapByte (install_rewrite), not a jump to a
+  // stub: the thread traps at its first turn and the recorder parks it
+  // there instead of counting turns that change nothing.
+  std::vector<uint64_t> spin_sites;
 };
+
+// An int3: the byte a spin site's jump begins with once rewritten.
+constexpr uint8_t kSpinTrapByte = 0xcc;
 
 // Every stub is this long; its trap is the int3 at kStubTrapOffset.
 constexpr size_t kStubSize = 64;

@@ -138,6 +138,22 @@ Status install_rewrite(Task& t, RemoteSyscalls& rs, const CounterSetup& setup) {
   for (const CodePatch& p : plan.patches)
     if (!t.try_write_mem(RemotePtr<>(p.addr), p.bytes.data(), p.bytes.size()))
       return make_error("cannot rewrite the branch at 0x" + hex(p.addr));
+  if (plan.spin_sites.empty()) return {};
+  uint64_t count = 0;
+  if (!t.read_mem(RemotePtr<>(kSpinSiteCount), &count, sizeof count) || count > kMaxSpinSites)
+    return make_error("cannot read the progress counter's spin sites");
+  for (uint64_t site : plan.spin_sites) {
+    if (count == kMaxSpinSites) {
+      RR_LOG("progress counter: no room for the spin site at 0x%llx", (unsigned long long)site);
+      continue;
+    }
+    if (!t.try_write_mem(RemotePtr<>(kSpinSiteList + 8 * count), &site, sizeof site) ||
+        !t.try_write_mem(RemotePtr<>(site), &kSpinTrapByte, 1))
+      return make_error("cannot rewrite the spin site at 0x" + hex(site));
+    ++count;
+  }
+  if (!t.try_write_mem(RemotePtr<>(kSpinSiteCount), &count, sizeof count))
+    return make_error("cannot write the progress counter's spin sites");
   return {};
 }
 
@@ -158,6 +174,15 @@ bool at_counter_trap(Task& t, const Registers& regs) {
   std::string before(signature.size(), '\0');
   if (!t.read_mem(RemotePtr<>(ip - signature.size()), before.data(), before.size())) return false;
   return before == signature;
+}
+
+bool at_spin_site(Task& t, const Registers& regs) {
+  uint64_t count = 0;
+  if (!t.read_mem(RemotePtr<>(kSpinSiteCount), &count, sizeof count) || count == 0 || count > kMaxSpinSites)
+    return false;
+  std::vector<uint64_t> sites(count);
+  if (!t.read_mem(RemotePtr<>(kSpinSiteList), sites.data(), count * sizeof(uint64_t))) return false;
+  return std::find(sites.begin(), sites.end(), regs.ip().as_int() - 1) != sites.end();
 }
 
 }  // namespace rr

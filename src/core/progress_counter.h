@@ -30,6 +30,12 @@ class RemoteSyscalls;
 // would merge it into one mapping that is then neither the rr page's nor ours.
 constexpr uint64_t kCounterPageAddr = kRrPageAddr + 0x10000;
 constexpr CounterSlots kCounterSlots{kCounterPageAddr, kCounterPageAddr + 8};
+// The rest of the page lists the process's spin sites (RewritePlan::
+// spin_sites): how many at +16, their addresses from +24 on. It is memory of
+// the process, so a fork copies it and an exec starts a new one.
+constexpr uint64_t kSpinSiteCount = kCounterPageAddr + 16;
+constexpr uint64_t kSpinSiteList = kCounterPageAddr + 24;
+constexpr uint64_t kMaxSpinSites = (kPageSize - 24) / 8;
 // The most stub bytes one code section gets (256 Ki branch targets), placed
 // in the free room nearest below it.
 constexpr uint64_t kStubAreaMax = 16ull << 20;
@@ -61,8 +67,9 @@ bool rewritable_code(const MapEntry& m);
 // Maps the counter page of `t`'s process (once per image, after execve).
 Status map_counter_page(RemoteSyscalls& rs);
 
-// Maps the stub area and writes the stubs and the code patches: the same in
-// record and replay.
+// Maps the stub area and writes the stubs and the code patches, and turns
+// the spin sites into traps while the page's list has room for them (the
+// others stay as they were, uncounted): the same in record and replay.
 Status install_rewrite(Task& t, RemoteSyscalls& rs, const CounterSetup& setup);
 
 // The thread about to run traps after `ticks` more counted branches (0:
@@ -75,5 +82,9 @@ std::optional<uint64_t> counter_remaining(Task& t);
 
 // Whether a SIGTRAP stop with registers `regs` is the counter's trap.
 bool at_counter_trap(Task& t, const Registers& regs);
+
+// Whether a SIGTRAP stop with registers `regs` is the trap of one of the
+// process's spin sites (rip just after its int3).
+bool at_spin_site(Task& t, const Registers& regs);
 
 }  // namespace rr

@@ -5,12 +5,14 @@
 // and writes a ProgressEvent that replay runs to.
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <algorithm>
 #include <csignal>
 
 #include "core/progress_counter.h"
 #include "core/remote_syscalls.h"
+#include "core/rr_page.h"
 #include "record/record_session.h"
 #include "trace/fpu_digest.h"
 #include "util/fatal.h"
@@ -170,6 +172,65 @@ RecordTask* RecordSession::pick_by_chaos() {
     return ready[std::uniform_int_distribution<size_t>(0, ready.size() - 1)(chaos_rng_)];
   return *std::max_element(ready.begin(), ready.end(),
                            [](const RecordTask* a, const RecordTask* b) { return a->chaos_priority < b->chaos_priority; });
+}
+
+// A spin site traps at the first turn of its loop; every later turn would
+// pass the same point with the same registers and memory (the loop changes
+// nothing, and only this thread runs), so that point stands for all of them:
+// it is an event, and the thread stays there until a signal or its death
+// reaches it. Replay runs the thread to the same trap (the first turn).
+// Parked, the thread waits in a pause() made at the rr page's syscall
+// instruction, where the kernel wakes it for a signal as it would the loop
+// (a ptrace stop would hide the signal until the recorder looked).
+Status RecordSession::on_spin_trap(RecordTask& rt, Registers regs) {
+  Task& t = *rt.task;
+  regs.set_ip(regs.ip() - 1);
+  t.set_regs(regs);
+  capnp::MallocMessageBuilder msg;
+  auto frame = msg.initRoot<trace::Frame>();
+  frame.setEvent(next_event_);
+  frame.setTid(t.tid());
+  auto ev = frame.initProgress();
+  ev.setSpin(true);
+  regs_to_capnp(regs, ev.initRegs());
+  frame.setFpuDigest(fpu_digest(t));
+  rt.last_event_regs = regs;
+  RR_TRY(finish_frame(msg));
+  RR_LOG("task %d: parked at the spin site 0x%llx", t.tid(), (unsigned long long)regs.ip().as_int());
+  if (!rt.held.empty()) {
+    // Delivered before the jump runs again.
+    inject_held_signals(rt);
+    return resume_running(rt);
+  }
+  rt.spin_regs = regs;
+  Registers pause = regs;
+  pause.set_ip(RemotePtr<>(kRrSyscallInsn));
+  pause.raw().rax = SYS_pause;
+  t.set_regs(pause);
+  t.try_resume(ResumeHow::Cont);
+  rt.state = RecordTask::State::Spinning;
+  if (running_ == &rt) running_ = nullptr;
+  return {};
+}
+
+bool RecordSession::still_parked(RecordTask& rt, const WaitStatus& st) {
+  if (st.ended()) {
+    rt.spin_regs.reset();
+    return false;
+  }
+  if (st.ptrace_event() == PTRACE_EVENT_SECCOMP) {
+    // The syscall buffer's filter stopped our pause(): it goes in.
+    rt.task->try_resume(ResumeHow::Cont);
+    rt.state = RecordTask::State::Spinning;
+    if (running_ == &rt) running_ = nullptr;
+    return true;
+  }
+  // A signal's delivery, a group stop or its end: back at the spin site
+  // (orig_rax -1 as at the trap: pause() is not restarted), where the stop
+  // is handled as any.
+  rt.task->set_regs(*rt.spin_regs);
+  rt.spin_regs.reset();
+  return false;
 }
 
 }  // namespace rr

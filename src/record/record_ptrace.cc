@@ -381,7 +381,8 @@ Status RecordSession::bring_to_tracer_stop(RecordTask& t) {
       RR_TRY(handle_stop(*o));
     } else if (o->state == RecordTask::State::Ready) {
       RR_TRY(resume_running(*o));
-    } else if (o->state == RecordTask::State::Running || o->state == RecordTask::State::InKernel) {
+    } else if (o->state == RecordTask::State::Running || o->state == RecordTask::State::InKernel ||
+               o->state == RecordTask::State::Spinning) {
       int status;
       pid_t p = waitpid(o->tid(), &status, __WALL | WNOHANG);
       if (p == o->tid()) {

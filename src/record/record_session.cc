@@ -647,6 +647,7 @@ Status RecordSession::resume_running(RecordTask& t) {
 
 Status RecordSession::handle_stop(RecordTask& t) {
   WaitStatus st = t.pending;
+  if (t.spin_regs && still_parked(t, st)) return {};
   t.state = RecordTask::State::Running;
   running_ = &t;
   if (st.ended()) return on_task_end(t, st, false);
@@ -713,6 +714,7 @@ Status RecordSession::handle_stop(RecordTask& t) {
   if (sig == SIGTRAP && progress_counter_) {
     Registers regs = t.task->regs();
     if (at_counter_trap(*t.task, regs)) return on_counter_trap(t, regs);
+    if (at_spin_site(*t.task, regs)) return on_spin_trap(t, regs);
   }
   if (sig && is_stop_signal(sig) && !t.task->try_siginfo()) return on_group_stop(t);
   if (sig) return on_signal(t, sig);

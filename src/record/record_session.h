@@ -81,6 +81,9 @@ struct RecordTask : SessionTask {
     TracerWaiting,  // a tracer at the entry of a wait only its tracees' stops or ends
                     // can satisfy (the kernel knows no such child): handled again
                     // from the start when one comes (`pending` is the entry)
+    Spinning,       // at a spin site (`spin_regs`), where it would loop changing nothing
+                    // until a signal or its death: parked in a pause() of ours until
+                    // one comes (record/record_progress.cc)
   };
   State state = State::Ready;
   WaitStatus pending;                 // the unhandled stop (Unprocessed)
@@ -200,6 +203,8 @@ struct RecordTask : SessionTask {
   uint64_t ticks_armed = 0;
   uint64_t ticks_before = 0;
   uint64_t chaos_priority = 0;  // --chaos: the ready thread with the highest runs first
+  // Spinning: its registers at the spin site, put back at its next stop.
+  std::optional<Registers> spin_regs;
   pid_t tid() const { return task->tid(); }
   // Its process's live pid: while recording, the recorded one is the live one.
   pid_t live_tgid() const { return tgid.value; }
@@ -244,6 +249,11 @@ class RecordSession : public Session<RecordTask> {
   // --chaos: a ready thread by random priorities, drawn again now and then.
   RecordTask* pick_by_chaos();
   Status on_counter_trap(RecordTask& rt, const Registers& regs);
+  // A spin site's trap: an event, and the thread parks there.
+  Status on_spin_trap(RecordTask& rt, Registers regs);
+  // The next stop of a parked thread: a signal or its end wakes it at the
+  // spin site (false: handle the stop as any); else it stays parked (true).
+  bool still_parked(RecordTask& rt, const WaitStatus& st);
   // A stop signal's delivery stopped `t` with its process (a group stop).
   Status on_group_stop(RecordTask& t);
   // Group-stopped processes that a SIGCONT (or SIGKILL) reached go on.

@@ -644,6 +644,7 @@ Status ReplaySession::apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Rea
 Status ReplaySession::apply_progress(trace::Frame::Reader f, trace::ProgressEvent::Reader ev, ReplayTask& rt) {
   Task& t = *rt.task;
   if (rt.where != ReplayTask::Where::AtEvent) return make_error("trace is corrupt: a progress trap inside a syscall");
+  if (ev.getSpin()) return apply_spin(f, ev, rt);
   if (ev.getTicks() == 0) return make_error(ErrorKind::Corrupt, "trace is corrupt: a progress trap after no branch");
   // A stretch a debugger stopped inside goes on with the count it has.
   bool resumed_inside = inside_ && inside_->tid.value;
@@ -656,6 +657,22 @@ Status ReplaySession::apply_progress(trace::Frame::Reader f, trace::ProgressEven
   if (st.stop_sig() != SIGTRAP || !at_counter_trap(t, t.regs()))
     return divergence(f, "expected " + expected + ", got " + describe_stop(st));
   return check_regs(f, t, ("at " + expected).c_str(), regs_from_capnp(ev.getRegs()));
+}
+
+// A spin site's trap: the thread's first turn of the loop, where the
+// recorder parked it. The counter is not armed (no count is recorded).
+Status ReplaySession::apply_spin(trace::Frame::Reader f, trace::ProgressEvent::Reader ev, ReplayTask& rt) {
+  Task& t = *rt.task;
+  std::optional<WaitStatus> stopped = resume_and_wait(rt, ResumeHow::Sysemu);
+  if (!stopped) return {};  // stopped inside for a debugger
+  WaitStatus st = *stopped;
+  Registers regs = t.regs();
+  if (st.stop_sig() != SIGTRAP || !at_spin_site(t, regs))
+    return divergence(f, "expected the trap of the spin site at " + hex(regs_from_capnp(ev.getRegs()).ip().as_int()) +
+                             ", got " + describe_stop(st));
+  regs.set_ip(regs.ip() - 1);
+  t.set_regs(regs);
+  return check_regs(f, t, "at a spin site", regs_from_capnp(ev.getRegs()));
 }
 
 }  // namespace rr

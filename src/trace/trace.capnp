@@ -132,6 +132,10 @@ struct ProgressCounterSetup {
   uncovered @5 :UInt32;       # candidate branches left uncounted (no island in reach)
   textStart @6 :UInt64;       # the code section rewritten, [textStart, textEnd)
   textEnd @7 :UInt64;
+  spinSites @8 :List(UInt64); # format 1.16 on: backward jumps whose loop does nothing (nops
+                              # and pauses only), whose first byte is made an int3; each is
+                              # listed in the counter page (count at +16, addresses from +24)
+                              # while it has room, in this order
 }
 
 # The progress counter's trap (format 1.10 on): the thread made `ticks`
@@ -139,8 +143,14 @@ struct ProgressCounterSetup {
 # there, to let another thread run or to deliver a signal. Replay arms the
 # counter with `ticks` at the thread's previous event and runs to the trap.
 struct ProgressEvent {
-  ticks @0 :UInt64;           # counted branches since the thread's previous event (>= 1)
-  regs @1 :Registers;         # registers at the trap (rip just after the stub's int3)
+  ticks @0 :UInt64;           # counted branches since the thread's previous event (>= 1);
+                              # 0 with spin
+  regs @1 :Registers;         # registers at the trap (rip just after the stub's int3; with
+                              # spin, rip at the spin site's jump)
+  spin @2 :Bool;              # format 1.16 on: the trap of a spin site (ProgressCounterSetup.
+                              # spinSites) the thread reached: it stays there until a signal
+                              # or its death. Replay runs it to that trap without arming the
+                              # counter (a spin site traps at every thread's first turn)
 }
 
 # A mapping a syscall created, with where its contents come from in replay.

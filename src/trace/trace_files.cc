@@ -105,6 +105,8 @@ void counter_setup_to_capnp(const CounterSetup& setup, trace::ProgressCounterSet
   out.setUncovered((uint32_t)plan.uncovered);
   out.setTextStart(setup.text_start);
   out.setTextEnd(setup.text_end);
+  auto spins = out.initSpinSites(plan.spin_sites.size());
+  for (size_t i = 0; i < plan.spin_sites.size(); ++i) spins.set(i, plan.spin_sites[i]);
 }
 
 CounterSetup counter_setup_from_capnp(trace::ProgressCounterSetup::Reader in) {
@@ -116,6 +118,7 @@ CounterSetup counter_setup_from_capnp(trace::ProgressCounterSetup::Reader in) {
   setup.plan.uncovered = in.getUncovered();
   setup.text_start = in.getTextStart();
   setup.text_end = in.getTextEnd();
+  for (uint64_t site : in.getSpinSites()) setup.plan.spin_sites.push_back(site);
   return setup;
 }
 

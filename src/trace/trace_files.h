@@ -41,7 +41,9 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // 1.14: ExecImage.codeCounters and SyscallEvent.counter (the progress
 // counter covers the dynamic loader, shared libraries and later images)
 // 1.15: TraceHeader.chaos and chaosSeed (rr record --chaos)
-constexpr uint32_t kTraceFormatMinor = 15;
+// 1.16: ProgressCounterSetup.spinSites and ProgressEvent.spin (loops that
+// change nothing park the thread that reaches them)
+constexpr uint32_t kTraceFormatMinor = 16;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();

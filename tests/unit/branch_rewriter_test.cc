@@ -106,6 +106,36 @@ TEST(BranchRewriter, LeavesWhatItCannotReachOrRead) {
   EXPECT_EQ(plan.uncovered, 1u);
 }
 
+TEST(BranchRewriter, FindsLoopsThatChangeNothing) {
+  // -O0's `while (1);` (jmp .), `for (;;) pause;` and a near jmp back over
+  // nops: spin sites, never counted (a turn of them changes nothing).
+  const uint8_t spins[] = {
+      0x31, 0xc0,                    // 00 xor eax, eax
+      0xeb, 0xfe,                    // 02 jmp .
+      0xf3, 0x90,                    // 04 pause
+      0xeb, 0xfc,                    // 06 jmp 04
+      0x90, 0x0f, 0x1f, 0x00,        // 08 nop; nop [rax]
+      0xe9, 0xf7, 0xff, 0xff, 0xff,  // 0c jmp 08 (near)
+      0xc3,                          // 11 ret
+  };
+  RewritePlan plan = plan_branch_rewrite(spins, sizeof spins, 0x600000, 0x500000, 1 << 20, kSlots);
+  EXPECT_EQ(plan.spin_sites, (std::vector<uint64_t>{0x600002, 0x600006, 0x60000c}));
+  EXPECT_EQ(plan.counted, 0u);
+  EXPECT_EQ(plan.uncovered, 0u);
+  EXPECT_TRUE(plan.patches.empty());
+  // Loops whose turn changes something, or that jump into the middle of an
+  // instruction, are no spin sites: inc eax; jmp back. A forward jmp never is.
+  const uint8_t busy[] = {
+      0xff, 0xc0,        // 00 inc eax
+      0xeb, 0xfc,        // 02 jmp 00
+      0xeb, 0xfd,        // 04 jmp 03 (inside the jmp before)
+      0xeb, 0x00,        // 06 jmp 08
+      0xc3,              // 08 ret
+  };
+  plan = plan_branch_rewrite(busy, sizeof busy, 0x600000, 0x500000, 1 << 20, kSlots);
+  EXPECT_TRUE(plan.spin_sites.empty());
+}
+
 // The rewritten sample, run here: mapped with its stubs and a counter page.
 class RunRewritten : public ::testing::Test {
  protected:
