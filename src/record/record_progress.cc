@@ -112,6 +112,25 @@ void RecordSession::arm_for_stretch(RecordTask& rt) {
   rt.ticks_armed = arm_counter(*rt.task, slice) ? slice : 0;
 }
 
+trace::Frame::Builder RecordSession::new_frame(capnp::MessageBuilder& msg, pid_t tid) {
+  auto frame = msg.initRoot<trace::Frame>();
+  frame.setEvent(next_event_);
+  frame.setTid(tid);
+  return frame;
+}
+
+Status RecordSession::write_progress_event(RecordTask& rt, const Registers& regs, uint64_t ticks, bool spin) {
+  capnp::MallocMessageBuilder msg;
+  trace::Frame::Builder frame = new_frame(msg, rt.tid());
+  auto ev = frame.initProgress();
+  ev.setTicks(ticks);
+  ev.setSpin(spin);
+  regs_to_capnp(regs, ev.initRegs());
+  frame.setFpuDigest(fpu_digest(*rt.task));
+  rt.last_event_regs = regs;
+  return finish_frame(msg);
+}
+
 Status RecordSession::on_counter_trap(RecordTask& rt, const Registers& regs) {
   Task& t = *rt.task;
   uint64_t ticks = rt.ticks_before + rt.ticks_armed;
@@ -122,16 +141,7 @@ Status RecordSession::on_counter_trap(RecordTask& rt, const Registers& regs) {
     rt.ticks_armed = arm_counter(t, slice) ? slice : 0;
     return resume_running(rt);
   }
-  capnp::MallocMessageBuilder msg;
-  auto frame = msg.initRoot<trace::Frame>();
-  frame.setEvent(next_event_);
-  frame.setTid(t.tid());
-  auto ev = frame.initProgress();
-  ev.setTicks(ticks);
-  regs_to_capnp(regs, ev.initRegs());
-  frame.setFpuDigest(fpu_digest(t));
-  rt.last_event_regs = regs;
-  RR_TRY(finish_frame(msg));
+  RR_TRY(write_progress_event(rt, regs, ticks, false));
   // A held signal stops the thread again before its next instruction, where
   // on_signal records its delivery at this point.
   inject_held_signals(rt);
@@ -186,16 +196,7 @@ Status RecordSession::on_spin_trap(RecordTask& rt, Registers regs) {
   Task& t = *rt.task;
   regs.set_ip(regs.ip() - 1);
   t.set_regs(regs);
-  capnp::MallocMessageBuilder msg;
-  auto frame = msg.initRoot<trace::Frame>();
-  frame.setEvent(next_event_);
-  frame.setTid(t.tid());
-  auto ev = frame.initProgress();
-  ev.setSpin(true);
-  regs_to_capnp(regs, ev.initRegs());
-  frame.setFpuDigest(fpu_digest(t));
-  rt.last_event_regs = regs;
-  RR_TRY(finish_frame(msg));
+  RR_TRY(write_progress_event(rt, regs, 0, true));
   RR_LOG("task %d: parked at the spin site 0x%llx", t.tid(), (unsigned long long)regs.ip().as_int());
   if (!rt.held.empty()) {
     // Delivered before the jump runs again.

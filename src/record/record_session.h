@@ -248,6 +248,11 @@ class RecordSession : public Session<RecordTask> {
   uint64_t next_timeslice();
   // --chaos: a ready thread by random priorities, drawn again now and then.
   RecordTask* pick_by_chaos();
+  // The frame of the next event, of thread `tid`, as the root of `msg`.
+  trace::Frame::Builder new_frame(capnp::MessageBuilder& msg, pid_t tid);
+  // A ProgressEvent of `rt` at `regs`: a counter trap after `ticks`, or a
+  // spin site's trap.
+  Status write_progress_event(RecordTask& rt, const Registers& regs, uint64_t ticks, bool spin);
   Status on_counter_trap(RecordTask& rt, const Registers& regs);
   // A spin site's trap: an event, and the thread parks there.
   Status on_spin_trap(RecordTask& rt, Registers regs);
