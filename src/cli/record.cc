@@ -1,12 +1,14 @@
-// rr record [-o DIR] [-w] [--syscall-buffer] [--progress-counter [--timeslice N]] [--chaos] PROG [ARGS...]
+// rr record [-o DIR] [-w] [--syscall-buffer] [--progress-counter [--timeslice N]] [--chaos] [--checkpoint-every N|Ns] PROG [ARGS...]
 #include <sys/random.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "cli/command.h"
+#include "cli/record_checkpoints.h"
 #include "record/record_session.h"
 
 namespace rr {
@@ -41,6 +43,11 @@ int cmd_record(const Args& args) {
         return fail("--timeslice needs a positive number of counted branches, not '" + v + "'");
       opts.timeslice = n;
       timeslice_given = true;
+    } else if (a == "--checkpoint-every") {
+      if (i + 1 >= args.size()) return fail("--checkpoint-every needs a number of events (N) or of seconds (Ns)");
+      auto every = parse_checkpoint_every(args[++i]);
+      if (!every.ok()) return fail(every.error().message);
+      opts.checkpoint_every = every.value();
     } else if (a == "--") {
       ++i;
       break;
@@ -50,12 +57,22 @@ int cmd_record(const Args& args) {
       break;
     }
   }
-  if (i >= args.size()) return fail("usage: rr record [-o DIR] [-w] [--syscall-buffer] [--progress-counter [--timeslice N]] [--chaos] PROG [ARGS...]");
+  if (i >= args.size()) return fail("usage: rr record [-o DIR] [-w] [--syscall-buffer] [--progress-counter [--timeslice N]] [--chaos] [--checkpoint-every N|Ns] PROG [ARGS...]");
   if (timeslice_given && !opts.progress_counter) return fail("--timeslice needs --progress-counter");
   if (opts.chaos && getrandom(&opts.chaos_seed, sizeof opts.chaos_seed, 0) != sizeof opts.chaos_seed)
     return fail("--chaos cannot draw a seed: " + std::string(strerror(errno)));
   opts.argv.assign(args.begin() + i, args.end());
+  // Checkpoints while recording: a follower replays the trace as it is
+  // written (record_checkpoints.h).
+  std::unique_ptr<RecordCheckpointer> checkpointer;
+  if (opts.checkpoint_every.on()) {
+    checkpointer = std::make_unique<RecordCheckpointer>(opts.checkpoint_every);
+    opts.on_point = [&](const std::string& dir, uint64_t event, size_t shared_files) {
+      checkpointer->on_point(dir, event, shared_files);
+    };
+  }
   Result<int> status = RecordSession::record(opts);
+  if (checkpointer) checkpointer->finish(opts.quiet || !status.ok());
   if (!status.ok()) return fail(status.error().message);
   return status.value();
 }

@@ -230,6 +230,12 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   session.wait_for_all_ = options.wait_for_all;
   session.chaos_ = options.chaos;
   session.chaos_rng_.seed(options.chaos_seed);
+  session.checkpoint_every_ = options.checkpoint_every;
+  session.on_point_ = options.on_point;
+  session.next_point_event_ = options.checkpoint_every.events;
+  session.next_point_time_ = std::chrono::steady_clock::now() +
+                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                 std::chrono::duration<double>(options.checkpoint_every.seconds));
   RR_TRY(session.write_header(options));
   // latest-trace names the new trace while it is recorded (a recording
   // that is killed can be replayed up to its last event), and goes back to
@@ -404,7 +410,35 @@ Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
   }
   ++next_event_;
   ++slice_events_;
-  return writer_->write_frame(msg);
+  RR_TRY(writer_->write_frame(msg));
+  return note_checkpoint_point(next_event_ - 1);
+}
+
+// --checkpoint-every: a point is the event whose frame was just written
+// when its turn came; the hook hears of it once the next frame is written
+// too (replay looks one frame ahead), after both are flushed to the file.
+Status RecordSession::note_checkpoint_point(uint64_t written) {
+  if (!on_point_ || !checkpoint_every_.on()) return {};
+  if (point_pending_ && written > *point_pending_) {
+    RR_TRY(writer_->flush());
+    if (shared_files_.size() != shared_files_written_) {
+      RR_TRY(write_shared_files());
+      shared_files_written_ = shared_files_.size();
+    }
+    on_point_(writer_->dir(), *point_pending_, shared_files_.size());
+    point_pending_.reset();
+  }
+  if (point_pending_) return {};
+  if (checkpoint_every_.events > 0 && written >= next_point_event_) {
+    point_pending_ = written;
+    while (next_point_event_ <= written) next_point_event_ += checkpoint_every_.events;
+  } else if (checkpoint_every_.seconds > 0 && std::chrono::steady_clock::now() >= next_point_time_) {
+    point_pending_ = written;
+    next_point_time_ = std::chrono::steady_clock::now() +
+                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(checkpoint_every_.seconds));
+  }
+  return {};
 }
 
 // The scheduler. At most one thread runs user code (running_); the others

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <set>
 #include <memory>
@@ -34,6 +35,21 @@ namespace rr {
 // PTRACE_O_TRACESECCOMP: the syscall buffer's seccomp filter
 // (record_buffer.cc). Returns 0 or an errno.
 int install_syscall_buffer_filter();
+
+// --checkpoint-every N / Ns: the points where checkpoints are asked for
+// while recording, every `events` events or every `seconds` of recording
+// (one of them nonzero).
+struct CheckpointEvery {
+  uint64_t events = 0;
+  double seconds = 0;
+  bool on() const { return events > 0 || seconds > 0; }
+};
+
+// Told of each point of --checkpoint-every in the trace `trace_dir` once
+// the events file holds its frame and the next one (what a replay reads to
+// apply it), and the shared-files list is written as it stands: `event` is
+// the point, `shared_files` how many files that list names now.
+using CheckpointPointHook = std::function<void(const std::string& trace_dir, uint64_t event, size_t shared_files)>;
 
 struct RecordOptions {
   std::string output_dir;          // -o: the trace directory, exactly; else a new <exe>-<n>
@@ -62,6 +78,10 @@ struct RecordOptions {
   // Without it, it ends with the initial process: what is left then (a
   // daemon, a stopped tracee, a sleeping child) is killed, as rr does.
   bool wait_for_all = false;
+  // --checkpoint-every: `on_point` is called at each point (see
+  // CheckpointPointHook); the caller writes the checkpoints.
+  CheckpointEvery checkpoint_every;
+  CheckpointPointHook on_point;
 };
 
 // One traced thread and what the recorder keeps about it. A thread group
@@ -467,6 +487,16 @@ class RecordSession : public Session<RecordTask> {
   std::mt19937_64 chaos_rng_;            // drawn from the recorded seed
   uint64_t chaos_picks_ = 0;             // picks since the priorities were drawn
   uint64_t next_event_ = 1;
+  // --checkpoint-every (record_session.cc, note_checkpoint_point): the
+  // next point by event or time, a point chosen whose next frame is not
+  // written yet, and how many shared files the written list names.
+  CheckpointEvery checkpoint_every_;
+  CheckpointPointHook on_point_;
+  uint64_t next_point_event_ = 0;
+  std::chrono::steady_clock::time_point next_point_time_;
+  std::optional<uint64_t> point_pending_;
+  size_t shared_files_written_ = 0;
+  Status note_checkpoint_point(uint64_t written);
   int bound_cpu_ = 0;                          // the CPU the tracees run on
   std::set<std::string> shared_files_;         // trace files replay emulates (the shared-files list)
   // Files replay emulates, by (device, inode) as stat of a descriptor shows

@@ -274,6 +274,14 @@ Status BlockStreamReader::check_end_mark(uint64_t seq, const std::string& at) {
 Result<bool> BlockStreamReader::next(std::vector<uint8_t>& out) {
   while (!loaded_ || cursor_ >= raw_.size()) {
     uint64_t at = loaded_ ? next_block_ : block_offset_;
+    if (at >= file_size_ && !end_seen_ && wait_for_more_) {
+      bool writer_alive = wait_for_more_();
+      if (!writer_alive) wait_for_more_ = nullptr;
+      struct stat st;
+      if (fstat(fd_.get(), &st) != 0) return make_error("cannot stat " + path_ + ": " + strerror(errno));
+      file_size_ = st.st_size;
+      continue;
+    }
     if (at >= file_size_ || end_seen_) {
       // Leave the position at the end so that position() names it.
       if (loaded_) {

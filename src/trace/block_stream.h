@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,7 +55,8 @@ class BlockStreamWriter {
   BlockStreamWriter& operator=(BlockStreamWriter&&) = default;
 
   Status append(const void* data, size_t len);
-  // Writes the pending records as a block (no-op when there are none).
+  // Writes the pending records as a block (no-op when there are none): a
+  // reader that opens or follows the file afterwards sees them.
   Status flush();
   // Flushes and fsyncs; the writer is finished afterwards.
   Status finish();
@@ -98,6 +100,11 @@ class BlockStreamReader {
   // Whether the file ends with a sound end mark, read from its last bytes
   // only (for listings; the counts in it are checked by a full read).
   bool ends_with_mark();
+  // Follows a stream its writer is still appending to: where the file ends
+  // without its end mark, next() calls `wait_for_more`, which returns once
+  // the writer has flushed more (true) or is gone (false; the stream then
+  // ends where the file does, finished or not).
+  void follow(std::function<bool()> wait_for_more) { wait_for_more_ = std::move(wait_for_more); }
 
  private:
   struct BlockInfo {
@@ -122,6 +129,7 @@ class BlockStreamReader {
   std::optional<uint64_t> next_seq_;         // the number the next block must have (unknown after a seek)
   std::optional<uint64_t> records_counted_;  // records read from the start (unknown after a seek)
   bool end_seen_ = false;
+  std::function<bool()> wait_for_more_;  // see follow()
   std::vector<uint8_t> raw_;
   std::vector<uint8_t> stored_;
 };

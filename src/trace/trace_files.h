@@ -72,6 +72,9 @@ class TraceWriter {
   Status write_frame(capnp::MessageBuilder& frame);
   // Writes a small file of the trace (`rel`, e.g. "shared-files") and its sum.
   Status write_part(const std::string& rel, const void* data, size_t len);
+  // Writes the frames written so far into the events file (not synced), so
+  // that a reader following the trace (TraceReader::follow) sees them.
+  Status flush() { return events_.flush(); }
   // Flushes and syncs the streams; the trace is complete afterwards.
   Status finish();
   const std::string& dir() const { return dir_; }
@@ -120,6 +123,11 @@ class TraceReader {
   Result<std::string> read_part(const std::string& rel) const;
   StreamPos position() const { return events_.position(); }
   Status seek(StreamPos pos) { return events_.seek(pos); }
+  // Reads a trace while it is recorded: at the end of what is written,
+  // next() waits with `wait_for_more` (see BlockStreamReader::follow).
+  // Files the recording adds to the trace meanwhile are found in the sums
+  // as they are checked (TraceSums::check_file reads the sums again).
+  void follow(std::function<bool()> wait_for_more) { events_.follow(std::move(wait_for_more)); }
   // The frame just before position `pos` (nullopt when `pos` is the
   // first). Moves the reader: seek afterwards.
   Result<std::optional<FrameData>> frame_before(StreamPos pos);

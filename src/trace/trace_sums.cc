@@ -154,6 +154,13 @@ Status TraceSums::check_file(const std::string& rel) {
     if (sound.count(identity)) return {};
   }
   auto it = sums_.find(rel);
+  if (it == sums_.end()) {
+    // A trace read while it is recorded (TraceReader::follow) lists the
+    // files copied since it was opened only in the sums as they are now.
+    auto now = load(dir_, true);
+    if (now.ok()) sums_ = std::move(now.value().sums_);
+    it = sums_.find(rel);
+  }
   if (it == sums_.end()) return make_error(ErrorKind::Corrupt, dir_ + "/" + rel + " is not listed in the trace's sums");
   auto got = sum_file(dir_ + "/" + rel, it->second.sparse);
   if (!got.ok()) return make_error(ErrorKind::Corrupt, "the trace is incomplete: " + got.error().message);

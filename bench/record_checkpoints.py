@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Record overhead of checkpoints written while recording.
+
+The checkpoint benchmark's tracee (bench/programs/big_resident.c: about
+1 GiB resident, then many cheap syscalls) is recorded without and with
+`--checkpoint-every 5s`, alternating within each round; prints the median
+wall time of `rr record` (which includes waiting for the checkpoint writer
+after the program's end), the ratio, and what the writer wrote.
+
+Usage: bench/record_checkpoints.py [--rr build/rr] [--mib 1024] [--events 500000] [--every 5s] [--runs 3] [--out FILE]
+"""
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+
+
+def run(argv):
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        raise SystemExit("%s failed: %s" % (" ".join(argv[:4]), r.stderr[-800:]))
+    return r
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    p = argparse.ArgumentParser()
+    p.add_argument("--rr", default=os.path.join(here, "..", "build", "rr"))
+    p.add_argument("--mib", type=int, default=1024)
+    p.add_argument("--events", type=int, default=500000)
+    p.add_argument("--every", default="5s")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--out")
+    a = p.parse_args()
+    rr = os.path.abspath(a.rr)
+    tmp = tempfile.mkdtemp(prefix="rr-rcpbench-")
+    try:
+        prog = os.path.join(tmp, "big_resident")
+        run(["cc", "-O2", "-o", prog, os.path.join(here, "programs", "big_resident.c")])
+        t0 = time.perf_counter()
+        run([prog, str(a.mib), str(a.events)])
+        native = time.perf_counter() - t0
+        plain, with_ckpt, after_end, written, sizes = [], [], [], [], []
+        for k in range(a.runs):
+            for mode in ("plain", "checkpoints"):
+                trace = os.path.join(tmp, "trace-%s-%d" % (mode, k))
+                extra = ["--checkpoint-every", a.every] if mode == "checkpoints" else []
+                os.sync()
+                t0 = time.perf_counter()
+                r = run([rr, "record", "-o", trace] + extra + [prog, str(a.mib), str(a.events)])
+                secs = time.perf_counter() - t0
+                if mode == "plain":
+                    plain.append(secs)
+                else:
+                    with_ckpt.append(secs)
+                    m = re.search(r"wrote (\d+) checkpoints while recording \((\d+) incremental\), (\d+) bytes; "
+                                  r"requested (\d+) .* achieved (\d+); ([0-9.]+) s after", r.stderr)
+                    if not m:
+                        raise SystemExit("no checkpoint report: " + r.stderr[-500:])
+                    written.append("%s of %s requested (%s incremental)" % (m.group(1), m.group(4), m.group(2)))
+                    sizes.append(int(m.group(3)))
+                    after_end.append(float(m.group(6)))
+                print("round %d %-11s %.2f s" % (k, mode, secs), flush=True)
+                shutil.rmtree(trace)
+        p_med, c_med = statistics.median(plain), statistics.median(with_ckpt)
+        lines = [
+            "Tracee: bench/programs/big_resident.c, %d MiB resident, %d syscalls (native %.2f s); median of %d rounds."
+            % (a.mib, a.events, native, a.runs),
+            "",
+            "| rr record | wall time | / without | checkpoints written | their bytes | writer after the program's end |",
+            "|---|---|---|---|---|---|",
+            "| without checkpoints | %.2f s | 1.00x | | | |" % p_med,
+            "| `--checkpoint-every %s` | %.2f s | %.2fx | %s | %.0f MB | %.2f s |"
+            % (a.every, c_med, c_med / p_med, written[len(written) // 2], statistics.median(sizes) / 1e6,
+               statistics.median(after_end)),
+        ]
+        text = "\n".join(lines) + "\n"
+        print(text)
+        if a.out:
+            with open(a.out, "w") as f:
+                f.write(text)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

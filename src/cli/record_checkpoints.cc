@@ -1,0 +1,317 @@
+#include "cli/record_checkpoints.h"
+
+#include <cerrno>
+#include <cinttypes>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "checkpoint/checkpoint.h"
+#include "replay/replay_session.h"
+#include "util/io.h"
+
+namespace rr {
+
+namespace {
+
+// The message that tells the follower to stop and remove what it wrote
+// (every other message is a point's event number).
+constexpr uint64_t kStop = ~0ull;
+
+// The follower's nice value: it runs beside the recording, which goes first
+// when both want the same CPU (replay pins its tracees to the recording's CPU).
+constexpr int kFollowerNice = 10;
+
+// What the follower wrote, handed to the recorder through a pipe (plain
+// data, less than PIPE_BUF: one write, whole or absent).
+struct Tally {
+  uint64_t written = 0, incremental = 0, bytes = 0, achieved = 0;
+  uint64_t stopped_at = 0;  // nonzero: the follower stopped early at this event (it said why)
+  bool removed = false;     // told to stop: it removed what it had written
+};
+
+// The follower's end of the control pipe: points queue up as they come,
+// also while the replay waits for more of the trace.
+class Control {
+ public:
+  explicit Control(int fd) : fd_(fd) {}
+  // Reads one message; false once the recorder closed the pipe (the trace
+  // is complete) or said stop.
+  bool read_one() {
+    if (closed_ || stop_) return false;
+    uint64_t v;
+    ssize_t n;
+    do n = read(fd_, &v, sizeof v);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof v) {
+      closed_ = true;
+      return false;
+    }
+    if (v == kStop) {
+      stop_ = true;
+      return false;
+    }
+    points_.push_back(v);
+    return true;
+  }
+  std::deque<uint64_t>& points() { return points_; }
+  bool stop() const { return stop_; }
+
+ private:
+  int fd_;
+  bool closed_ = false, stop_ = false;
+  std::deque<uint64_t> points_;
+};
+
+// Replays the trace at `dir` as it is recorded and writes a checkpoint at
+// each point (or at the first event after it where one can be written),
+// incremental ones on the one before as create-checkpoints does.
+Tally follow_recording(const std::string& dir, Control& control, const CheckpointEvery& every) {
+  Tally tally;
+  std::vector<std::string> written;
+  auto stop_early = [&](uint64_t at, const std::string& why) {
+    fprintf(stderr, "rr: checkpoints while recording stop at event %" PRIu64 ": %s\n", at, why.c_str());
+    tally.stopped_at = at ? at : 1;
+  };
+  auto session = ReplaySession::open(dir);
+  if (!session.ok()) {
+    stop_early(1, session.error().message);
+    return tally;
+  }
+  ReplaySession& s = *session.value();
+  s.set_echo(false);
+  s.reader().follow([&] { return control.read_one(); });
+  std::unique_ptr<CheckpointReader> base;
+  bool told_pid_ns = false;
+  for (;;) {
+    if (control.points().empty() && !control.read_one()) break;
+    if (control.points().empty()) continue;
+    uint64_t point = control.points().front();
+    Status st;
+    if (point > s.current_event()) st = s.run_to(point);
+    // Events where nothing can be saved (a signal in flight, the exit) are
+    // skipped for the next one that can.
+    while (st.ok() && !s.can_checkpoint() && !s.exited() && !s.at_end()) {
+      std::string pid_ns = s.pid_namespace_refusal();
+      if (!pid_ns.empty() && !told_pid_ns) {
+        fprintf(stderr, "rr: no checkpoint at event %" PRIu64 " and after while %s\n", s.current_event(), pid_ns.c_str());
+        told_pid_ns = true;
+      }
+      auto stop = s.run(RunRequest{});
+      if (!stop.ok()) st = stop.take_error();
+    }
+    if (control.stop()) break;
+    if (!st.ok()) {
+      stop_early(s.current_event(), st.error().message);
+      break;
+    }
+    if (!s.can_checkpoint()) break;  // the program's end
+    if (!base) base = find_base(dir, s.reader().uuid(), s.current_event());
+    bool take_full = !base || base->depth() >= kMaxIncrementalDepth;
+    auto stats = write_checkpoint(s, Codec::Zstd, take_full ? nullptr : base.get());
+    if (!stats.ok()) {
+      stop_early(s.current_event(), stats.error().message);
+      break;
+    }
+    written.push_back(stats->path);
+    auto reopened = CheckpointReader::open(stats->path, s.reader().uuid());
+    base = reopened.ok() ? std::move(reopened.value()) : nullptr;
+    ++tally.written;
+    if (!take_full) ++tally.incremental;
+    tally.bytes += stats->file_bytes;
+    // The points this checkpoint stands for: a point is achieved by a
+    // checkpoint at it or after it, before the next point (by events:
+    // less than one interval after it).
+    uint64_t at = s.current_event();
+    uint64_t latest = 0;
+    while (!control.points().empty() && control.points().front() <= at) {
+      latest = control.points().front();
+      if (every.events > 0 && at < latest + every.events) ++tally.achieved;
+      control.points().pop_front();
+    }
+    if (every.events == 0 && latest) ++tally.achieved;
+  }
+  if (control.stop()) {
+    for (auto it = written.rbegin(); it != written.rend(); ++it) unlink(it->c_str());
+    tally.removed = true;
+  }
+  return tally;
+}
+
+// Closes every descriptor of this process above 2 but `keep`.
+void close_other_fds(const std::vector<int>& keep) {
+  std::vector<int> open_fds;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (dirent* e = readdir(d)) {
+      int fd = atoi(e->d_name);
+      if (fd > 2 && fd != dirfd(d)) open_fds.push_back(fd);
+    }
+    closedir(d);
+  }
+  for (int fd : open_fds)
+    if (std::find(keep.begin(), keep.end(), fd) == keep.end()) close(fd);
+}
+
+}  // namespace
+
+Result<CheckpointEvery> parse_checkpoint_every(const std::string& value) {
+  CheckpointEvery every;
+  bool seconds = !value.empty() && value.back() == 's';
+  std::string number = seconds ? value.substr(0, value.size() - 1) : value;
+  char* end = nullptr;
+  errno = 0;
+  if (!number.empty() && number[0] != '-' && number[0] != '+' && !isspace((unsigned char)number[0])) {
+    if (seconds) {
+      every.seconds = strtod(number.c_str(), &end);
+      if (*end || errno || !(every.seconds > 0) || every.seconds > 1e9) every.seconds = 0;
+    } else {
+      unsigned long long n = strtoull(number.c_str(), &end, 10);
+      if (!*end && !errno) every.events = n;
+    }
+  }
+  if (!every.on())
+    return make_error(ErrorKind::Usage, "--checkpoint-every needs a number of events (N) or of seconds (Ns) above 0, not '" +
+                                            value + "'");
+  return every;
+}
+
+RecordCheckpointer::~RecordCheckpointer() {
+  // A recording that ends by an error: the follower ends with the pipe.
+  control_.reset();
+}
+
+Status RecordCheckpointer::start(const std::string& trace_dir) {
+  int c[2], r[2];
+  if (pipe2(c, O_CLOEXEC) != 0) return make_error("cannot make a pipe: " + errno_text());
+  ScopedFd control_read(c[0]), control_write(c[1]);
+  if (pipe2(r, O_CLOEXEC) != 0) return make_error("cannot make a pipe: " + errno_text());
+  ScopedFd result_read(r[0]), result_write(r[1]);
+  fflush(stdout);
+  fflush(stderr);
+  pid_t child = fork();
+  if (child < 0) return make_error("cannot start the checkpoint writer: " + errno_text());
+  if (child == 0) {
+    // A grandchild of the recorder, so that the recorder's waits for any
+    // tracee never see it; it ends here whatever happens, and nothing
+    // unwinds into the recorder's code.
+    pid_t follower = fork();
+    if (follower != 0) _exit(follower < 0 ? 1 : 0);
+    try {
+      // Out of the terminal's process group (^C is the program's, and the
+      // follower ends when the recorder closes the pipe), with the
+      // signal dispositions and mask a fresh rr has.
+      setpgid(0, 0);
+      for (int sig : OutsideSignals::handled()) signal(sig, SIG_DFL);
+      signal(SIGCHLD, SIG_DFL);
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, nullptr);
+      setpriority(PRIO_PROCESS, 0, kFollowerNice);
+      control_write.reset();
+      result_read.reset();
+      close_other_fds({control_read.get(), result_write.get()});
+      int null_fd = open("/dev/null", O_WRONLY);
+      if (null_fd >= 0) dup2(null_fd, 1);
+      if (null_fd > 2) close(null_fd);
+      Control control(control_read.get());
+      Tally tally = follow_recording(trace_dir, control, every_);
+      _exit(write_all(result_write.get(), &tally, sizeof tally, "a pipe").ok() ? 0 : 1);
+    } catch (const std::exception& e) {
+      fprintf(stderr, "rr: checkpoints while recording stop: %s\n", e.what());
+    } catch (...) {
+      fprintf(stderr, "rr: checkpoints while recording stop: an unexpected failure\n");
+    }
+    _exit(1);
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return make_error("cannot start the checkpoint writer");
+  control_ = std::move(control_write);
+  result_ = std::move(result_read);
+  return {};
+}
+
+void RecordCheckpointer::send(uint64_t message) {
+  if (!control_.is_open()) return;
+  // Eight bytes, less than PIPE_BUF; a follower gone (EPIPE) shows in finish().
+  sigset_t pipe_sig, old;
+  sigemptyset(&pipe_sig);
+  sigaddset(&pipe_sig, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_sig, &old);
+  ssize_t n;
+  do n = write(control_.get(), &message, sizeof message);
+  while (n < 0 && errno == EINTR);
+  struct timespec zero = {0, 0};
+  if (n < 0 && errno == EPIPE) sigtimedwait(&pipe_sig, nullptr, &zero);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (n != (ssize_t)sizeof message) control_.reset();
+}
+
+void RecordCheckpointer::on_point(const std::string& trace_dir, uint64_t event, size_t shared_files) {
+  if (stopped_) return;
+  if (!started_) {
+    started_ = true;
+    shared_files_at_start_ = shared_files;
+    Status st = start(trace_dir);
+    if (!st.ok()) {
+      fprintf(stderr, "rr: no checkpoints while recording: %s\n", st.error().message.c_str());
+      stopped_ = true;
+      return;
+    }
+  }
+  if (shared_files != shared_files_at_start_) {
+    // A file became one replay emulates after the follower began: the
+    // follower's replay did not know it from the start, as a replay of the
+    // finished trace does, and what it wrote may differ from that.
+    fprintf(stderr,
+            "rr: checkpoints while recording stop at event %" PRIu64
+            ": a file mapped from a descriptor open for writing joined the shared-files list, which a replay must know "
+            "from its start; the checkpoints written while recording are removed (rr create-checkpoints writes them "
+            "from the finished trace)\n",
+            event);
+    send(kStop);
+    stopped_ = true;
+    return;
+  }
+  ++requested_;
+  send(event);
+}
+
+void RecordCheckpointer::finish(bool quiet) {
+  if (!started_ || !result_.is_open()) return;
+  control_.reset();
+  auto waited_from = std::chrono::steady_clock::now();
+  Tally tally;
+  ssize_t n;
+  do n = read(result_.get(), &tally, sizeof tally);
+  while (n < 0 && errno == EINTR);
+  result_.reset();
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - waited_from).count();
+  if (n != (ssize_t)sizeof tally) {
+    fprintf(stderr, "rr: the checkpoint writer of this recording failed (see above)\n");
+    return;
+  }
+  if (tally.removed || quiet) return;
+  char every[64];
+  if (every_.events)
+    snprintf(every, sizeof every, "%" PRIu64 " events", every_.events);
+  else
+    snprintf(every, sizeof every, "%g s", every_.seconds);
+  fprintf(stderr, "rr: wrote %" PRIu64 " checkpoints while recording (%" PRIu64 " incremental), %" PRIu64
+                  " bytes; requested %" PRIu64 " (every %s), achieved %" PRIu64 "; %.2f s after the program's end\n",
+          tally.written, tally.incremental, tally.bytes, requested_, every, tally.achieved, waited);
+}
+
+}  // namespace rr

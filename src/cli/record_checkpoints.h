@@ -1,0 +1,47 @@
+// Checkpoints written while recording (rr record --checkpoint-every N|Ns,
+// docs/record-checkpoints.md): a follower process replays the trace as the
+// recorder writes it, a little behind, and writes a checkpoint at each
+// point the recorder names. Its checkpoints are a replay's by construction:
+// their state is the one any replay reaches at their event.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "record/record_session.h"
+#include "util/result.h"
+#include "util/scoped_fd.h"
+
+namespace rr {
+
+// --checkpoint-every's value: "N" events or "Ns" seconds (a decimal number
+// of seconds, more than 0).
+Result<CheckpointEvery> parse_checkpoint_every(const std::string& value);
+
+// The recorder's side of the follower: started at the first point, told
+// of each point through a pipe, and waited for once the trace is complete.
+class RecordCheckpointer {
+ public:
+  explicit RecordCheckpointer(CheckpointEvery every) : every_(every) {}
+  ~RecordCheckpointer();
+  // RecordOptions::on_point.
+  void on_point(const std::string& trace_dir, uint64_t event, size_t shared_files);
+  // After the recording (the trace is finished, or recording failed): the
+  // follower writes the checkpoints of the points it was told of, then
+  // ends; prints what it wrote (unless `quiet`), and why it stopped early
+  // if it did.
+  void finish(bool quiet);
+
+ private:
+  Status start(const std::string& trace_dir);
+  void send(uint64_t message);
+  CheckpointEvery every_;
+  ScopedFd control_;  // write end: points, then end of file when the trace is complete
+  ScopedFd result_;   // read end: the follower's tally, then end of file
+  bool started_ = false;
+  bool stopped_ = false;  // told to stop (and remove what it wrote)
+  size_t shared_files_at_start_ = 0;
+  uint64_t requested_ = 0;
+};
+
+}  // namespace rr

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""rr record --checkpoint-every N|Ns writes checkpoints while recording: for
+a threaded program, a forking one and python3, the recording leaves
+checkpoints (incremental ones built on the record-time ones before them),
+`rr state -g E` through each equals the state a replay from the start
+reaches, replay from one goes on to the program's end, create-checkpoints
+-j uses them as segment starts, and bad values are refused in one line."""
+import json
+import os
+import re
+import shutil
+
+from testlib import Failures, arguments, fatal, run, scratch_dir, show
+
+failures = Failures()
+REPORT = re.compile(r"rr: wrote (\d+) checkpoints while recording \((\d+) incremental\), \d+ bytes; "
+                    r"requested (\d+) \(every [^)]*\), achieved (\d+); [0-9.]+ s after the program's end")
+
+
+def checkpoint_events(rr, trace):
+    r = run([rr, "checkpoints", "--json", trace], text=True)
+    failures.expect(r.returncode == 0, "rr checkpoints --json %s failed: %s" % (trace, show(r.stderr)))
+    entries = json.loads(r.stdout) if r.returncode == 0 else []
+    failures.expect(all(e["usable"] for e in entries), "unusable checkpoints in %s: %r" % (trace, entries))
+    return [e["event"] for e in entries]
+
+
+def state(rr, trace, event, *extra):
+    return run([rr, "state", "-g", str(event)] + list(extra) + [trace], timeout=300, text=True)
+
+
+def record(rr, trace, every, argv, min_written):
+    """Records argv with --checkpoint-every `every`; returns the events of
+    the checkpoints it left."""
+    r = run([rr, "record", "-o", trace, "--checkpoint-every", every] + argv, timeout=300, text=True)
+    failures.expect(r.returncode == 0, "rr record --checkpoint-every %s %s failed: %s" % (every, argv[0], show(r.stderr)))
+    m = REPORT.search(r.stderr)
+    failures.expect(m is not None, "rr record --checkpoint-every %s %s: no report of the checkpoints in %s"
+                    % (every, argv[0], show(r.stderr)))
+    events = checkpoint_events(rr, trace)
+    if m:
+        written, incremental, requested, achieved = map(int, m.groups())
+        failures.expect(written >= min_written and written == len(events),
+                        "%s: %d checkpoints written while recording, %d in the trace (at least %d expected): %s"
+                        % (argv[0], written, len(events), min_written, show(r.stderr)))
+        failures.expect(incremental == max(0, written - 1 - (written - 1) // 10),
+                        "%s: %d of %d incremental (each builds on the one before, a full one every 10)"
+                        % (argv[0], incremental, written))
+        failures.expect(achieved >= requested - 1 and requested >= written,
+                        "%s: requested %d, achieved %d, written %d" % (argv[0], requested, achieved, written))
+    return events
+
+
+def same_states(rr, trace, events, name):
+    for ev in events:
+        x, y = state(rr, trace, ev), state(rr, trace, ev, "--ignore-pcp")
+        failures.expect(x.returncode == 0 and not x.stderr and y.returncode == 0 and x.stdout == y.stdout,
+                        "%s: rr state -g %d through the record-time checkpoint (%s) differs from a replay's (%s)"
+                        % (name, ev, show(x.stderr), show(y.stderr)))
+
+
+def replays_on(rr, trace, event, expected_out, name):
+    r = run([rr, "replay", "-a", "-g", str(event), trace], timeout=300, text=True)
+    failures.expect(r.returncode == 0 and not r.stderr.strip() and expected_out.endswith(r.stdout),
+                    "%s: replay -a -g %d from the record-time checkpoint: status %d, stderr %s, stdout %s (the "
+                    "recording printed %s)" % (name, event, r.returncode, show(r.stderr), show(r.stdout),
+                                               show(expected_out)))
+
+
+def main():
+    a = arguments(__doc__, threads="a threaded program (many_threads)", forks="a forking program (fork_tree)")
+    rr = a.rr
+    with scratch_dir("rr-rcp-") as d:
+        # A threaded program and a forking one, by events.
+        for name, program, every in (("threads", a.threads, "40"), ("forks", a.forks, "40")):
+            trace = os.path.join(d, name)
+            native = run([program], text=True)
+            events = record(rr, trace, every, [program], 3)
+            same_states(rr, trace, events, name)
+            if events:
+                replays_on(rr, trace, events[len(events) // 2], native.stdout, name)
+            # An incremental checkpoint's base is an earlier record-time one.
+            if len(events) >= 2:
+                r = run([rr, "checkpoints", "rm", str(events[0]), trace], text=True)
+                failures.expect(r.returncode != 0 and "is the base of incremental checkpoint" in r.stderr,
+                                "%s: removing the first record-time checkpoint %d (a base) is refused: %s"
+                                % (name, events[0], show(r.stderr)))
+        # create-checkpoints -j cuts its work at the record-time checkpoints.
+        trace = os.path.join(d, "forks")
+        events = checkpoint_events(rr, trace)
+        if len(events) >= 2:
+            copy = os.path.join(d, "forks-j")
+            shutil.copytree(trace, copy)
+            r = run([rr, "create-checkpoints", "-j", "2", "-s", "10", "-i", "20", copy], timeout=300, text=True)
+            m = re.search(r"replayed (\d+) segments between existing checkpoints", r.stdout)
+            failures.expect(r.returncode == 0 and m and int(m.group(1)) >= 2,
+                            "create-checkpoints -j 2 after a recording with checkpoints: %s %s"
+                            % (show(r.stdout), show(r.stderr)))
+            later = [e for e in checkpoint_events(rr, copy) if e not in events]
+            same_states(rr, copy, later[::3], "forks, -j 2 from record-time checkpoints")
+
+        # python3, by seconds of recording.
+        python = shutil.which("python3")
+        if not python:
+            fatal("python3 is not installed")
+        script = os.path.join(d, "work.py")
+        with open(script, "w") as f:
+            f.write("import time, hashlib\n"
+                    "blob = bytearray(8 << 20)\n"
+                    "h = hashlib.sha256()\n"
+                    "for i in range(60):\n"
+                    "    blob[i * 4096] = i & 255\n"
+                    "    h.update(blob[:65536])\n"
+                    "    time.sleep(0.02)\n"
+                    "print(h.hexdigest())\n")
+        trace = os.path.join(d, "python")
+        native = run([python, script], text=True)
+        events = record(rr, trace, "0.4s", [python, script], 2)
+        same_states(rr, trace, events[:4], "python3")
+        if events:
+            replays_on(rr, trace, events[-1], native.stdout, "python3")
+
+        for bad in ("0", "x", "-5", "0s", "s", "1.5", "3e", ""):
+            r = run([rr, "record", "-o", os.path.join(d, "bad"), "--checkpoint-every", bad, a.threads], text=True)
+            failures.expect(r.returncode != 0 and r.stderr.count("\n") == 1 and "--checkpoint-every needs" in r.stderr
+                            and not os.path.exists(os.path.join(d, "bad")),
+                            "--checkpoint-every %r: one line and a failure, got %d: %r" % (bad, r.returncode, r.stderr))
+        r = run([rr, "record", "--checkpoint-every"], text=True)
+        failures.expect(r.returncode != 0 and r.stderr.count("\n") == 1, "--checkpoint-every alone: %r" % r.stderr)
+    failures.report("checkpoints written while recording equal a replay's")
+
+
+if __name__ == "__main__":
+    main()
