@@ -10,13 +10,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def arguments(doc, **extra):
-    """An argument parser with --rr and --runs; `extra` adds integer options
-    with their defaults (name=default)."""
+    """An argument parser with --rr and --runs; `extra` adds options with
+    their defaults (name=default), of the default's type."""
     p = argparse.ArgumentParser(description=doc)
     p.add_argument("--rr", default=os.path.join(HERE, "..", "build", "rr"))
     p.add_argument("--runs", type=int, default=3)
     for name, default in extra.items():
-        p.add_argument("--" + name, type=int, default=default)
+        p.add_argument("--" + name, type=type(default), default=default)
     a = p.parse_args()
     a.rr = os.path.abspath(a.rr)
     return a

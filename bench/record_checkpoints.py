@@ -9,7 +9,6 @@ after the program's end), the ratio, and what the writer wrote.
 
 Usage: bench/record_checkpoints.py [--rr build/rr] [--mib 1024] [--events 500000] [--every 5s] [--runs 3] [--out FILE]
 """
-import argparse
 import os
 import re
 import shutil
@@ -17,6 +16,8 @@ import statistics
 import subprocess
 import tempfile
 import time
+
+from common import HERE, arguments
 
 
 def run(argv):
@@ -27,20 +28,12 @@ def run(argv):
 
 
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    p = argparse.ArgumentParser()
-    p.add_argument("--rr", default=os.path.join(here, "..", "build", "rr"))
-    p.add_argument("--mib", type=int, default=1024)
-    p.add_argument("--events", type=int, default=500000)
-    p.add_argument("--every", default="5s")
-    p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--out")
-    a = p.parse_args()
-    rr = os.path.abspath(a.rr)
+    a = arguments(__doc__, mib=1024, events=500000, every="5s", out="")
+    rr = a.rr
     tmp = tempfile.mkdtemp(prefix="rr-rcpbench-")
     try:
         prog = os.path.join(tmp, "big_resident")
-        run(["cc", "-O2", "-o", prog, os.path.join(here, "programs", "big_resident.c")])
+        run(["cc", "-O2", "-o", prog, os.path.join(HERE, "programs", "big_resident.c")])
         t0 = time.perf_counter()
         run([prog, str(a.mib), str(a.events)])
         native = time.perf_counter() - t0

@@ -4,26 +4,21 @@ already has are replayed by several processes at once, and the result
 equals a serial run's: the same report (requested and achieved points), a
 checkpoint at the same events, and at each of them the same state (which is
 also a replay's from the start). Bad -j values are refused in one line."""
-import json
 import os
 import re
 import shutil
 
-from testlib import Failures, arguments, fatal, run, scratch_dir, show
+from testlib import Failures, arguments, fatal, run, scratch_dir, show, state_at, usable_checkpoint_events
 
 failures = Failures()
 
 
 def events_of(rr, trace):
-    r = run([rr, "checkpoints", "--json", trace], text=True)
-    failures.expect(r.returncode == 0, "rr checkpoints --json %s failed: %s" % (trace, show(r.stderr)))
-    entries = json.loads(r.stdout) if r.returncode == 0 else []
-    failures.expect(all(e["usable"] for e in entries), "unusable checkpoints in %s: %r" % (trace, entries))
-    return [e["event"] for e in entries]
+    return usable_checkpoint_events(rr, trace, failures)
 
 
 def state(rr, trace, event, *extra):
-    return run([rr, "state", "-g", str(event)] + list(extra) + [trace], timeout=120, text=True)
+    return state_at(rr, trace, event, *extra, timeout=120)
 
 
 def main():

@@ -5,12 +5,11 @@ checkpoints (incremental ones built on the record-time ones before them),
 `rr state -g E` through each equals the state a replay from the start
 reaches, replay from one goes on to the program's end, create-checkpoints
 -j uses them as segment starts, and bad values are refused in one line."""
-import json
 import os
 import re
 import shutil
 
-from testlib import Failures, arguments, fatal, run, scratch_dir, show
+from testlib import Failures, arguments, fatal, run, scratch_dir, show, state_at, usable_checkpoint_events
 
 failures = Failures()
 REPORT = re.compile(r"rr: wrote (\d+) checkpoints while recording \((\d+) incremental\), \d+ bytes; "
@@ -18,15 +17,7 @@ REPORT = re.compile(r"rr: wrote (\d+) checkpoints while recording \((\d+) increm
 
 
 def checkpoint_events(rr, trace):
-    r = run([rr, "checkpoints", "--json", trace], text=True)
-    failures.expect(r.returncode == 0, "rr checkpoints --json %s failed: %s" % (trace, show(r.stderr)))
-    entries = json.loads(r.stdout) if r.returncode == 0 else []
-    failures.expect(all(e["usable"] for e in entries), "unusable checkpoints in %s: %r" % (trace, entries))
-    return [e["event"] for e in entries]
-
-
-def state(rr, trace, event, *extra):
-    return run([rr, "state", "-g", str(event)] + list(extra) + [trace], timeout=300, text=True)
+    return usable_checkpoint_events(rr, trace, failures)
 
 
 def record(rr, trace, every, argv, min_written):
@@ -53,7 +44,7 @@ def record(rr, trace, every, argv, min_written):
 
 def same_states(rr, trace, events, name):
     for ev in events:
-        x, y = state(rr, trace, ev), state(rr, trace, ev, "--ignore-pcp")
+        x, y = state_at(rr, trace, ev), state_at(rr, trace, ev, "--ignore-pcp")
         failures.expect(x.returncode == 0 and not x.stderr and y.returncode == 0 and x.stdout == y.stdout,
                         "%s: rr state -g %d through the record-time checkpoint (%s) differs from a replay's (%s)"
                         % (name, ev, show(x.stderr), show(y.stderr)))

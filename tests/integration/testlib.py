@@ -89,6 +89,22 @@ class Failures(list):
         print(ok_line)
 
 
+def usable_checkpoint_events(rr, trace, failures):
+    """The events of the trace's checkpoints (rr checkpoints --json), each
+    expected usable; a failure is noted in `failures`."""
+    import json
+    r = run([rr, "checkpoints", "--json", trace], text=True)
+    failures.expect(r.returncode == 0, "rr checkpoints --json %s failed: %s" % (trace, show(r.stderr)))
+    entries = json.loads(r.stdout) if r.returncode == 0 else []
+    failures.expect(all(e["usable"] for e in entries), "unusable checkpoints in %s: %r" % (trace, entries))
+    return [e["event"] for e in entries]
+
+
+def state_at(rr, trace, event, *extra, timeout=300):
+    """rr state -g EVENT [EXTRA...] TRACE, as text."""
+    return run([rr, "state", "-g", str(event)] + list(extra) + [trace], timeout=timeout, text=True)
+
+
 @contextlib.contextmanager
 def scratch_dir(prefix, keep_on_failure=False):
     """A temporary folder for traces and inputs, removed when the block ends.
