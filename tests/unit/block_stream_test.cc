@@ -254,6 +254,48 @@ TEST(BlockStream, AnUnfinishedStreamIsToldApart) {
   EXPECT_EQ(n, 500);
 }
 
+// A reader that follows a stream while it is written (a replay behind a
+// recording) waits at the end of what is written instead of ending there,
+// sees each flushed batch in order, and ends at the end mark.
+TEST(BlockStream, AFollowingReaderWaitsForEachFlush) {
+  std::string path = temp_path("s");
+  auto w = BlockStreamWriter::create(path, Codec::Zstd, 1 << 20);
+  ASSERT_TRUE(w.ok());
+  int written = 0;
+  auto write_batch = [&](int n) {
+    for (int i = 0; i < n; ++i, ++written) {
+      std::string s = record_text(written);
+      ASSERT_TRUE(w->append(s.data(), s.size()).ok());
+    }
+    ASSERT_TRUE(w->flush().ok());
+  };
+  write_batch(10);
+  auto r = BlockStreamReader::open(path);
+  ASSERT_TRUE(r.ok());
+  int waits = 0;
+  r->follow([&] {
+    ++waits;
+    if (waits < 3) {
+      write_batch(7);
+      return true;
+    }
+    EXPECT_TRUE(w->finish().ok());
+    return false;  // the writer is gone
+  });
+  std::vector<uint8_t> rec;
+  int n = 0;
+  for (;;) {
+    auto got = r->next(rec);
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    if (!got.value()) break;
+    EXPECT_EQ(std::string(rec.begin(), rec.end()), record_text(n));
+    ++n;
+  }
+  EXPECT_EQ(n, 24);
+  EXPECT_EQ(waits, 3);
+  EXPECT_TRUE(r->finished());
+}
+
 TEST(BlockStream, BlocksMissingRepeatedMovedOrCutAreFound) {
   std::string path = temp_path("s");
   write_records(path, Codec::Zstd, 3000);
