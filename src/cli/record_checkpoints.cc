@@ -94,6 +94,7 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
   s.set_echo(false);
   s.reader().follow([&] { return control.read_one(); });
   std::unique_ptr<CheckpointReader> base;
+  uint64_t last_written = 0;  // the event of the last checkpoint written
   bool told_pid_ns = false;
   for (;;) {
     if (control.points().empty() && !control.read_one()) break;
@@ -118,23 +119,29 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
       break;
     }
     if (!s.can_checkpoint()) break;  // the program's end
-    if (!base) base = find_base(dir, s.reader().uuid(), s.current_event());
-    bool take_full = !base || base->depth() >= kMaxIncrementalDepth;
-    auto stats = write_checkpoint(s, Codec::Zstd, take_full ? nullptr : base.get());
-    if (!stats.ok()) {
-      stop_early(s.current_event(), stats.error().message);
-      break;
+    uint64_t at = s.current_event();
+    // A point named after the replay went past it (skipping events where
+    // nothing can be saved) is stood for by the checkpoint already written
+    // here: writing another would replace that file with one based on itself.
+    if (at != last_written) {
+      if (!base) base = find_base(dir, s.reader().uuid(), at);
+      bool take_full = !base || base->depth() >= kMaxIncrementalDepth;
+      auto stats = write_checkpoint(s, Codec::Zstd, take_full ? nullptr : base.get());
+      if (!stats.ok()) {
+        stop_early(at, stats.error().message);
+        break;
+      }
+      written.push_back(stats->path);
+      auto reopened = CheckpointReader::open(stats->path, s.reader().uuid());
+      base = reopened.ok() ? std::move(reopened.value()) : nullptr;
+      ++tally.written;
+      if (!take_full) ++tally.incremental;
+      tally.bytes += stats->file_bytes;
+      last_written = at;
     }
-    written.push_back(stats->path);
-    auto reopened = CheckpointReader::open(stats->path, s.reader().uuid());
-    base = reopened.ok() ? std::move(reopened.value()) : nullptr;
-    ++tally.written;
-    if (!take_full) ++tally.incremental;
-    tally.bytes += stats->file_bytes;
     // The points this checkpoint stands for: a point is achieved by a
     // checkpoint at it or after it, before the next point (by events:
     // less than one interval after it).
-    uint64_t at = s.current_event();
     uint64_t latest = 0;
     while (!control.points().empty() && control.points().front() <= at) {
       latest = control.points().front();
