@@ -20,14 +20,16 @@
 
 #include "checkpoint/checkpoint.h"
 #include "replay/replay_session.h"
+#include "util/invariant.h"
 #include "util/io.h"
 
 namespace rr {
 
 namespace {
 
-// The message that tells the follower to stop and remove what it wrote
-// (every other message is a point's event number).
+// The message that tells the follower to stop and remove what it wrote, for
+// a follower that starts again (every other message is a point's event
+// number).
 constexpr uint64_t kStop = ~0ull;
 
 // The follower's nice value: it runs beside the recording, which goes first
@@ -39,7 +41,6 @@ constexpr int kFollowerNice = 10;
 struct Tally {
   uint64_t written = 0, incremental = 0, bytes = 0, achieved = 0;
   uint64_t stopped_at = 0;  // nonzero: the follower stopped early at this event (it said why)
-  bool removed = false;     // told to stop: it removed what it had written
 };
 
 // The follower's end of the control pipe: points queue up as they come,
@@ -78,9 +79,23 @@ class Control {
 // Replays the trace at `dir` as it is recorded and writes a checkpoint at
 // each point (or at the first event after it where one can be written),
 // incremental ones on the one before as create-checkpoints does.
-Tally follow_recording(const std::string& dir, Control& control, const CheckpointEvery& every) {
+// Waits for the end of the follower this one replaces (the end of file
+// of its result pipe, `fd`): it removes what it wrote before it ends, and
+// waited for its own predecessor likewise.
+void wait_for_predecessor(int& fd) {
+  if (fd < 0) return;
+  char buf[sizeof(Tally)];
+  ssize_t n;
+  do n = read(fd, buf, sizeof buf);
+  while (n > 0 || (n < 0 && errno == EINTR));
+  close(fd);
+  fd = -1;
+}
+
+Tally follow_recording(const std::string& dir, Control& control, const CheckpointEvery& every, int predecessor) {
   Tally tally;
   std::vector<std::string> written;
+  KJ_DEFER(wait_for_predecessor(predecessor));
   auto stop_early = [&](uint64_t at, const std::string& why) {
     fprintf(stderr, "rr: checkpoints while recording stop at event %" PRIu64 ": %s\n", at, why.c_str());
     tally.stopped_at = at ? at : 1;
@@ -119,6 +134,7 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
       break;
     }
     if (!s.can_checkpoint()) break;  // the program's end
+    wait_for_predecessor(predecessor);
     uint64_t at = s.current_event();
     // A point named after the replay went past it (skipping events where
     // nothing can be saved) is stood for by the checkpoint already written
@@ -150,10 +166,8 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
     }
     if (every.events == 0 && latest) ++tally.achieved;
   }
-  if (control.stop()) {
+  if (control.stop())
     for (auto it = written.rbegin(); it != written.rend(); ++it) unlink(it->c_str());
-    tally.removed = true;
-  }
   return tally;
 }
 
@@ -199,7 +213,7 @@ RecordCheckpointer::~RecordCheckpointer() {
   control_.reset();
 }
 
-Status RecordCheckpointer::start(const std::string& trace_dir) {
+Status RecordCheckpointer::start(const std::string& trace_dir, ScopedFd predecessor) {
   int c[2], r[2];
   if (pipe2(c, O_CLOEXEC) != 0) return make_error("cannot make a pipe: " + errno_text());
   ScopedFd control_read(c[0]), control_write(c[1]);
@@ -228,12 +242,12 @@ Status RecordCheckpointer::start(const std::string& trace_dir) {
       setpriority(PRIO_PROCESS, 0, kFollowerNice);
       control_write.reset();
       result_read.reset();
-      close_other_fds({control_read.get(), result_write.get()});
+      close_other_fds({control_read.get(), result_write.get(), predecessor.get()});
       int null_fd = open("/dev/null", O_WRONLY);
       if (null_fd >= 0) dup2(null_fd, 1);
       if (null_fd > 2) close(null_fd);
       Control control(control_read.get());
-      Tally tally = follow_recording(trace_dir, control, every_);
+      Tally tally = follow_recording(trace_dir, control, every_, predecessor.release());
       _exit(write_all(result_write.get(), &tally, sizeof tally, "a pipe").ok() ? 0 : 1);
     } catch (const std::exception& e) {
       fprintf(stderr, "rr: checkpoints while recording stop: %s\n", e.what());
@@ -267,33 +281,36 @@ void RecordCheckpointer::send(uint64_t message) {
 }
 
 void RecordCheckpointer::on_point(const std::string& trace_dir, uint64_t event, size_t shared_files) {
-  if (stopped_) return;
-  if (!started_) {
-    started_ = true;
-    shared_files_at_start_ = shared_files;
-    Status st = start(trace_dir);
-    if (!st.ok()) {
-      fprintf(stderr, "rr: no checkpoints while recording: %s\n", st.error().message.c_str());
-      stopped_ = true;
-      return;
-    }
-  }
-  if (shared_files != shared_files_at_start_) {
-    // A file became one replay emulates after the follower began: the
-    // follower's replay did not know it from the start, as a replay of the
-    // finished trace does, and what it wrote may differ from that.
-    fprintf(stderr,
-            "rr: checkpoints while recording stop at event %" PRIu64
-            ": a file mapped from a descriptor open for writing joined the shared-files list, which a replay must know "
-            "from its start; the checkpoints written while recording are removed (rr create-checkpoints writes them "
-            "from the finished trace)\n",
-            event);
-    send(kStop);
-    stopped_ = true;
+  if (failed_) return;
+  points_.push_back(event);
+  if (started_ && shared_files == shared_files_at_start_) {
+    send(event);
     return;
   }
-  ++requested_;
-  send(event);
+  ScopedFd predecessor;
+  if (started_) {
+    // A file joined the shared-files list since the follower began: its
+    // replay did not know it from the start, as a replay of the finished
+    // trace does, and what it wrote may differ from that.
+    send(kStop);
+    control_.reset();
+    predecessor = std::move(result_);
+    if (restarts_++ == 0)
+      fprintf(stderr,
+              "rr: checkpoints while recording start again at event %" PRIu64
+              ": a file mapped from a descriptor open for writing joined the shared-files list, which a replay must "
+              "know from its start\n",
+              event);
+  }
+  started_ = true;
+  shared_files_at_start_ = shared_files;
+  Status st = start(trace_dir, std::move(predecessor));
+  if (!st.ok()) {
+    fprintf(stderr, "rr: no checkpoints while recording: %s\n", st.error().message.c_str());
+    failed_ = true;
+    return;
+  }
+  for (uint64_t point : points_) send(point);
 }
 
 void RecordCheckpointer::finish(bool quiet) {
@@ -310,7 +327,7 @@ void RecordCheckpointer::finish(bool quiet) {
     fprintf(stderr, "rr: the checkpoint writer of this recording failed (see above)\n");
     return;
   }
-  if (tally.removed || quiet) return;
+  if (quiet) return;
   char every[64];
   if (every_.events)
     snprintf(every, sizeof every, "%" PRIu64 " events", every_.events);
@@ -318,7 +335,7 @@ void RecordCheckpointer::finish(bool quiet) {
     snprintf(every, sizeof every, "%g s", every_.seconds);
   fprintf(stderr, "rr: wrote %" PRIu64 " checkpoints while recording (%" PRIu64 " incremental), %" PRIu64
                   " bytes; requested %" PRIu64 " (every %s), achieved %" PRIu64 "; %.2f s after the program's end\n",
-          tally.written, tally.incremental, tally.bytes, requested_, every, tally.achieved, waited);
+          tally.written, tally.incremental, tally.bytes, (uint64_t)points_.size(), every, tally.achieved, waited);
 }
 
 }  // namespace rr

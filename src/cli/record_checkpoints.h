@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "record/record_session.h"
 #include "util/result.h"
@@ -20,6 +21,10 @@ Result<CheckpointEvery> parse_checkpoint_every(const std::string& value);
 
 // The recorder's side of the follower: started at the first point, told
 // of each point through a pipe, and waited for once the trace is complete.
+// When a file joins the shared-files list (which a replay must know from
+// its start), the follower is told to stop and remove what it wrote, and a
+// new one replays from the start with the list as it stands, told of every
+// point again.
 class RecordCheckpointer {
  public:
   explicit RecordCheckpointer(CheckpointEvery every) : every_(every) {}
@@ -33,15 +38,18 @@ class RecordCheckpointer {
   void finish(bool quiet);
 
  private:
-  Status start(const std::string& trace_dir);
+  // Starts a follower; `predecessor` is the result pipe of the one it
+  // replaces (told to stop), whose end it waits for before it writes or ends.
+  Status start(const std::string& trace_dir, ScopedFd predecessor);
   void send(uint64_t message);
   CheckpointEvery every_;
   ScopedFd control_;  // write end: points, then end of file when the trace is complete
   ScopedFd result_;   // read end: the follower's tally, then end of file
   bool started_ = false;
-  bool stopped_ = false;  // told to stop (and remove what it wrote)
+  bool failed_ = false;  // no follower could be started
+  int restarts_ = 0;
   size_t shared_files_at_start_ = 0;
-  uint64_t requested_ = 0;
+  std::vector<uint64_t> points_;  // every point told so far
 };
 
 }  // namespace rr

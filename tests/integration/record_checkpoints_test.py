@@ -4,7 +4,9 @@ a threaded program, a forking one and python3, the recording leaves
 checkpoints (incremental ones built on the record-time ones before them),
 `rr state -g E` through each equals the state a replay from the start
 reaches, replay from one goes on to the program's end, create-checkpoints
--j uses them as segment starts, and bad values are refused in one line."""
+-j uses them as segment starts, and bad values are refused in one line. A
+file that joins the shared-files list after the first point restarts the
+checkpoint writer, whose checkpoints still equal a replay's."""
 import os
 import re
 import shutil
@@ -59,7 +61,8 @@ def replays_on(rr, trace, event, expected_out, name):
 
 
 def main():
-    a = arguments(__doc__, threads="a threaded program (many_threads)", forks="a forking program (fork_tree)")
+    a = arguments(__doc__, threads="a threaded program (many_threads)", forks="a forking program (fork_tree)",
+                  shared="a program that maps a file it writes (pwrite_shared_view)")
     rr = a.rr
     with scratch_dir("rr-rcp-") as d:
         # A threaded program and a forking one, by events.
@@ -76,6 +79,21 @@ def main():
                 failures.expect(r.returncode != 0 and "is the base of incremental checkpoint" in r.stderr,
                                 "%s: removing the first record-time checkpoint %d (a base) is refused: %s"
                                 % (name, events[0], show(r.stderr)))
+        # A file mapped from a descriptor open for writing after the first
+        # point: the follower starts again knowing it, and its checkpoints
+        # still equal a replay's.
+        trace = os.path.join(d, "shared")
+        native = run([a.shared], text=True)
+        r = run([rr, "record", "-o", trace, "--checkpoint-every", "3", a.shared], timeout=300, text=True)
+        failures.expect(r.returncode == 0 and "checkpoints while recording start again at event" in r.stderr
+                        and REPORT.search(r.stderr),
+                        "a file joining the shared-files list restarts the checkpoint writer: %s" % show(r.stderr))
+        events = checkpoint_events(rr, trace)
+        failures.expect(len(events) >= 10, "shared: checkpoints at %r" % events)
+        same_states(rr, trace, events[::4], "shared")
+        if events:
+            replays_on(rr, trace, events[-1], native.stdout, "shared")
+
         # create-checkpoints -j cuts its work at the record-time checkpoints.
         trace = os.path.join(d, "forks")
         events = checkpoint_events(rr, trace)
