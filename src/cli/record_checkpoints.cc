@@ -134,7 +134,13 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
       break;
     }
     if (!s.can_checkpoint()) break;  // the program's end
-    wait_for_predecessor(predecessor);
+    if (predecessor >= 0) {
+      // What the followers before this one wrote is gone once they end;
+      // and what one that ended early (on an error, before it was told to
+      // stop) left is removed here: none of them knew the whole list.
+      wait_for_predecessor(predecessor);
+      for (const CheckpointEntry& c : list_checkpoints(dir, s.reader().uuid())) unlink(c.path.c_str());
+    }
     uint64_t at = s.current_event();
     // A point named after the replay went past it (skipping events where
     // nothing can be saved) is stood for by the checkpoint already written
