@@ -120,7 +120,7 @@ class TraceReader {
   // naming it.
   Status check_file(const std::string& rel) { return sums_.check_file(rel); }
   // Reads a small file of the trace, checked against its sum.
-  Result<std::string> read_part(const std::string& rel) const;
+  Result<std::string> read_part(const std::string& rel);
   StreamPos position() const { return events_.position(); }
   Status seek(StreamPos pos) { return events_.seek(pos); }
   // Reads a trace while it is recorded: at the end of what is written,

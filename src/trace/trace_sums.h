@@ -8,12 +8,17 @@
 // Lines are appended as the parts are written, so a recording that is
 // killed still lists what it wrote. Readers check a part before they use
 // it; traces older than format 1.3 have no sums and are not checked.
+// A part the recorder rewrites (the shared-files list) has a line per
+// version, appended before that version replaces the file, so a reader of
+// a trace that is still recorded (the checkpoint writer of `rr record
+// --checkpoint-every`) finds the line of whatever version it read.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "util/result.h"
 
@@ -38,8 +43,11 @@ class TraceSums {
   // Loads `trace_dir`/sums; `required` (format 1.3 and later) makes a
   // missing file an error, else checks are off.
   static Result<TraceSums> load(const std::string& trace_dir, bool required);
-  // Checks bytes already read (the header) against their line.
-  Status check_bytes(const std::string& rel, const void* data, size_t len) const;
+  // Checks bytes already read (the header, a list) against the lines of
+  // `rel`: they must be one version the recorder listed. Bytes that match
+  // none are checked again against the sums as they are now (a version
+  // written since they were loaded).
+  Status check_bytes(const std::string& rel, const void* data, size_t len);
   // Checks the file `rel` of the trace (once per process while the file
   // keeps its inode, size and modification time).
   Status check_file(const std::string& rel);
@@ -47,7 +55,9 @@ class TraceSums {
  private:
   std::string dir_;
   bool on_ = false;
-  std::map<std::string, PartSum> sums_;
+  // Every version listed of each part, in the order written (files in
+  // files/ have one).
+  std::map<std::string, std::vector<PartSum>> sums_;
 };
 
 }  // namespace rr
