@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <map>
+#include <optional>
 #include <random>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -245,10 +246,35 @@ std::string checkpoint_path(const std::string& trace_dir, uint64_t event) {
   return checkpoints_dir(trace_dir) + "/" + std::to_string(event) + ".rrcp";
 }
 
+namespace {
+
+// The usable checkpoint of trace `uuid` at the start of `event` under
+// `path`, as what a write that keeps it returns; nullopt when there is none
+// (or it is damaged, foreign, or stands inside the event).
+std::optional<CheckpointStats> usable_at(const std::string& path, const std::string& uuid, uint64_t event) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return std::nullopt;
+  auto r = CheckpointReader::open(path, uuid);
+  if (!r.ok() || r.value()->info().getEvent() != event || !checkpoint_position(r.value()->info()).at_boundary())
+    return std::nullopt;
+  CheckpointStats kept;
+  kept.event = event;
+  kept.path = path;
+  kept.file_bytes = (uint64_t)st.st_size;
+  kept.base_event = r.value()->info().getBase().getEvent();
+  kept.kept = true;
+  return kept;
+}
+
+}  // namespace
+
 Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec, const CheckpointReader* base) {
   const std::string& dir = session.trace_dir();
   RR_TRY(make_dirs(checkpoints_dir(dir)));
-  return write_checkpoint_to(session, codec, checkpoint_path(dir, session.current_event()), nullptr, true, base);
+  std::string path = checkpoint_path(dir, session.current_event());
+  // Replacing it would break the incremental checkpoints written against it.
+  if (auto kept = usable_at(path, session.reader().uuid(), session.current_event())) return *kept;
+  return write_checkpoint_to(session, codec, path, nullptr, true, base);
 }
 
 Mark checkpoint_position(ckpt::CheckpointInfo::Reader info) {
@@ -667,7 +693,14 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
          std::chrono::duration<double>(before_sync - started).count(),
          std::chrono::duration<double>(std::chrono::steady_clock::now() - before_sync).count());
   fd.reset();
-  if (rename(tmp.c_str(), stats.path.c_str()) != 0) return make_error("cannot rename " + tmp + ": " + errno_text());
+  // A usable checkpoint another writer put under the name meanwhile stays
+  // (see write_checkpoint); anything else there is replaced.
+  if (renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, stats.path.c_str(), RENAME_NOREPLACE) != 0) {
+    if (errno != EEXIST && errno != EINVAL) return make_error("cannot rename " + tmp + ": " + errno_text());
+    if (errno == EEXIST && !position)
+      if (auto kept = usable_at(stats.path, uuid, stats.event)) return *kept;
+    if (rename(tmp.c_str(), stats.path.c_str()) != 0) return make_error("cannot rename " + tmp + ": " + errno_text());
+  }
   keep_tmp = true;
   if (durable) {
     ScopedFd dfd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -57,6 +57,11 @@ struct CheckpointStats {
   uint64_t base_event = 0;       // the base of an incremental checkpoint; 0: a full one
   double seconds = 0;
   std::string path;
+  // A usable checkpoint of the same event was under the name already (an
+  // earlier run's, or a concurrent writer's that renamed first): it stays,
+  // as incremental checkpoints may have been written against it, and this
+  // one was dropped. Only event, path, file_bytes and base_event are set.
+  bool kept = false;
 };
 
 // The checkpoints/ folder of a trace and the file name of one checkpoint.
@@ -64,7 +69,8 @@ std::string checkpoints_dir(const std::string& trace_dir);
 std::string checkpoint_path(const std::string& trace_dir, uint64_t event);
 
 // Saves the current state of `session` (which must be able to checkpoint)
-// under a temporary name, fsyncs it and renames it into place.
+// under a temporary name, fsyncs it and renames it into place, unless a
+// usable checkpoint of this event is there (see CheckpointStats::kept).
 // With `base` (an earlier checkpoint of the trace, see find_base), an
 // incremental checkpoint: pages the base or its own bases hold are not
 // stored again.

@@ -112,15 +112,17 @@ Result<Tally> create_over(const Plan& plan, const std::vector<uint64_t>& grid, u
       break;
     }
     if (!stats.ok()) return stats.take_error();
-    if (!take_full) ++tally.incremental;
     if (!plan.full) {
       auto written_base = CheckpointReader::open(stats->path, s.reader().uuid());
       base = written_base.ok() ? std::move(written_base.value()) : nullptr;
     }
-    ++tally.written;
-    tally.bytes += stats->file_bytes;
-    tally.resident += stats->resident_bytes;
-    tally.write_seconds += stats->seconds;
+    if (!stats->kept) {  // else the one there stays (an earlier run's, another segment's)
+      if (!take_full) ++tally.incremental;
+      ++tally.written;
+      tally.bytes += stats->file_bytes;
+      tally.resident += stats->resident_bytes;
+      tally.write_seconds += stats->seconds;
+    }
     serve(s.current_event());
     bar.update(s.current_event(), limit, ", " + std::to_string(tally.written) + " checkpoints");
   }

@@ -153,12 +153,14 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
         stop_early(at, stats.error().message);
         break;
       }
-      written.push_back(stats->path);
       auto reopened = CheckpointReader::open(stats->path, s.reader().uuid());
       base = reopened.ok() ? std::move(reopened.value()) : nullptr;
-      ++tally.written;
-      if (!take_full) ++tally.incremental;
-      tally.bytes += stats->file_bytes;
+      if (!stats->kept) {  // else one already there stays, not this follower's to remove
+        written.push_back(stats->path);
+        ++tally.written;
+        if (!take_full) ++tally.incremental;
+        tally.bytes += stats->file_bytes;
+      }
       last_written = at;
     }
     // The points this checkpoint stands for: a point is achieved by a

@@ -3,7 +3,8 @@
 already has are replayed by several processes at once, and the result
 equals a serial run's: the same report (requested and achieved points), a
 checkpoint at the same events, and at each of them the same state (which is
-also a replay's from the start). Bad -j values are refused in one line."""
+also a replay's from the start). A second pass keeps the checkpoints it
+finds at its points. Bad -j values are refused in one line."""
 import os
 import re
 import shutil
@@ -55,6 +56,19 @@ def main():
         for ev in ev_many[1::4]:
             x, z = state(rr, parallel, ev), state(rr, parallel, ev, "--ignore-pcp")
             failures.expect(x.stdout == z.stdout, "rr state -g %d through -j 3's checkpoint differs from a replay's" % ev)
+        # A second pass over points that have checkpoints (the full ones at
+        # 100, 200 and 300 that later ones were written against, and the
+        # grid's) keeps every file: a checkpoint replaced under its name
+        # would leave the incremental ones on it unusable.
+        before = {n: os.stat(os.path.join(parallel, "checkpoints", n)) for n in os.listdir(os.path.join(parallel, "checkpoints"))}
+        for again in (["-s", "100", "-i", "100", "-e", "300"], ["-j", "3"] + grid):
+            r = run([rr, "create-checkpoints"] + again + [parallel], timeout=300, text=True)
+            failures.expect(r.returncode == 0 and "wrote 0 checkpoints" in r.stdout,
+                            "create-checkpoints %s again writes nothing: %s %s" % (" ".join(again), show(r.stdout), show(r.stderr)))
+        failures.expect(events_of(rr, parallel) == ev_many, "after the second pass: %r" % events_of(rr, parallel))
+        for n, st in before.items():
+            now = os.stat(os.path.join(parallel, "checkpoints", n))
+            failures.expect((now.st_ino, now.st_mtime_ns) == (st.st_ino, st.st_mtime_ns), "%s was replaced by the second pass" % n)
         for bad in (["-j", "0"], ["-j", "x"], ["-j"]):
             r = run([rr, "create-checkpoints"] + bad + [parallel], text=True)
             failures.expect(r.returncode != 0 and r.stderr.count("\n") == 1 and "-j needs" in r.stderr,
