@@ -804,12 +804,16 @@ Status RecordSession::sync_seccomp_events(RecordTask& rt) {
 Status RecordSession::settle_syscall(RecordTask& t) {
   const SyscallDesc* desc = syscall_desc(t.entry_regs.syscallno());
   // A clone never blocks before it creates the task, and replay must know
-  // the new task when the parent's entry is an event of its own. A call the
+  // the new task when the parent's entry is an event of its own; nor after,
+  // but for a vfork: its exit is waited for, so that the entry is no event
+  // of its own however slow the machine (replay can write no checkpoint
+  // while a clone's entry waits for its exit, and a loaded machine made
+  // that last a hundred events of a process tree). A call the
   // recorder answered runs as an invalid number, which never blocks: its
   // exit comes before any other task runs, so the changes it made to a
   // tracee (its registers, a single step) are in the trace before that
   // tracee's next event, however slow the machine is.
-  if ((desc && desc->policy == ReplayPolicy::Clone && t.new_child.value == 0) || t.answered) {
+  if ((desc && desc->policy == ReplayPolicy::Clone && (t.new_child.value == 0 || !t.new_child_vfork)) || t.answered) {
     for (;;) {
       int status;
       pid_t p = waitpid(t.tid(), &status, __WALL);
@@ -974,6 +978,7 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
     c.state = RecordTask::State::Ready;
   }
   parent.new_child = c.recorded();
+  parent.new_child_vfork = event == PTRACE_EVENT_VFORK;
   // A task in a PID namespace the program created has a tid of its own
   // there (and one in each namespace between), which replay gives it too.
   std::vector<pid_t> ns_tids = PidNamespace::ns_tids(child);

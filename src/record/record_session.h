@@ -112,6 +112,7 @@ struct RecordTask : SessionTask {
   bool exec_seen = false;             // PTRACE_EVENT_EXEC seen during the current syscall
   bool exit_recorded = false;         // its ExitEvent is written
   RecordedTid new_child;              // the task the current clone-family syscall created
+  bool new_child_vfork = false;       // with new_child: made by a vfork (the parent waits for its exec or end)
   std::vector<pid_t> new_child_ns_tids;  // its tids in PID namespaces below ours (NSpid after the first)
   // Its tids in our PID namespace and in each one below it down to its own
   // (NSpid), and those namespaces' inodes, as they were when it was made;
