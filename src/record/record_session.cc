@@ -247,8 +247,10 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   if (options.output_dir.empty()) previous_latest = update_latest_link(dir);
   RR_TRY(session.spawn(options));
   Result<int> status = session.run();
-  Status fin = session.writer_->finish();
-  if (fin.ok()) fin = session.write_shared_files();
+  // The list before the end mark: a trace that reads as finished has it
+  // (the checkpoint writer of --checkpoint-every may open the trace now).
+  Status fin = session.write_shared_files();
+  if (fin.ok()) fin = session.writer_->finish();
   if (!status.ok()) return status;
   if (!fin.ok()) return fin.take_error();
   keep_latest = true;
