@@ -179,7 +179,7 @@ void PageScanner::scan(const MappingRecord& m, const Visit& visit, bool untouche
     for (RemotePtr<> c = a; c < b; c += kScanChunkPages * kPageSize) {
       size_t pages = std::min<uint64_t>(kScanChunkPages, (b - c) / kPageSize);
       size_t file_have = file_backed ? read_file_bytes(c, pages) : 0;
-      bool whole = t_.read_mem_fast(c, buf_.data(), pages * kPageSize);
+      bool whole = t_.read_mem(c, buf_.data(), pages * kPageSize);
       auto kind_of = [&](size_t p) {
         uint8_t* page = buf_.data() + p * kPageSize;
         if (!whole && !t_.read_mem(c + p * kPageSize, page, kPageSize)) return PageKind::Unreadable;

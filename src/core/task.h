@@ -104,11 +104,10 @@ class Task {
   uint64_t blocked_signals();
   void set_blocked_signals(uint64_t mask);
 
-  // Reads tracee memory; false if any of it is unmapped.
+  // Reads tracee memory; false if any of it is unmapped. Large ranges go
+  // through process_vm_readv, the rest (and what it refuses) through the
+  // memory file.
   bool read_mem(RemotePtr<> addr, void* buf, size_t len);
-  // Like read_mem, through process_vm_readv (faster for large ranges, but
-  // only for readable memory; falls back to read_mem).
-  bool read_mem_fast(RemotePtr<> addr, void* buf, size_t len);
   std::string read_bytes(RemotePtr<> addr, size_t len);  // fatal if unreadable
   template <typename T>
     requires std::is_trivially_copyable_v<T>
@@ -117,7 +116,9 @@ class Task {
     if (!read_mem(addr, &v, sizeof(v))) fatal_unreadable(addr, sizeof(v));
     return v;
   }
-  // Writes tracee memory, also read-only pages (as a debugger does).
+  // Writes tracee memory, also read-only pages (as a debugger does): large
+  // ranges through process_vm_writev where the memory is writable, the rest
+  // through the memory file.
   void write_mem(RemotePtr<> addr, const void* buf, size_t len);
   // Like write_mem, but false instead of fatal when it cannot be written.
   bool try_write_mem(RemotePtr<> addr, const void* buf, size_t len);
