@@ -17,7 +17,11 @@ replays with that build, and the table gives both and their ratios. With
 (docs/syscall-buffer.md) and replays that trace, and the table gives both
 ways side by side.
 
-Usage: bench/record_replay.py [--rr build/rr] [--base OLD/rr | --syscall-buffer] [--runs 5] [--out docs/benchmarks.md]
+--record-option OPT gives every recording OPT, the base build's too (so
+--base OLD/rr --record-option=--syscall-buffer compares two builds'
+buffers).
+
+Usage: bench/record_replay.py [--rr build/rr] [--base OLD/rr | --syscall-buffer] [--record-option OPT] [--runs 5] [--out docs/benchmarks.md]
 """
 import argparse
 import os
@@ -125,13 +129,16 @@ def main():
     p.add_argument("--only", action="append", help="run the workloads whose name contains this (repeatable)")
     p.add_argument("--base", help="an earlier rr to measure in the same rounds")
     p.add_argument("--syscall-buffer", action="store_true", help="also record with --syscall-buffer in the same rounds")
+    p.add_argument("--record-option", action="append", default=[],
+                   help="an option every recording gets, with --base too (repeatable; --record-option=--syscall-buffer)")
     a = p.parse_args()
     if a.base and a.syscall_buffer:
-        p.error("--base and --syscall-buffer do not go together")
+        p.error("--base and --syscall-buffer do not go together (--record-option=--syscall-buffer records with both builds)")
     rr = os.path.abspath(a.rr)
     # (rr, extra record options) per way of recording measured.
-    builds = [(rr, [])] + ([(os.path.abspath(a.base), [])] if a.base else []) + \
-        ([(rr, ["--syscall-buffer"])] if a.syscall_buffer else [])
+    opts = a.record_option
+    builds = [(rr, opts)] + ([(os.path.abspath(a.base), opts)] if a.base else []) + \
+        ([(rr, opts + ["--syscall-buffer"])] if a.syscall_buffer else [])
     tmp = tempfile.mkdtemp(prefix="rr-bench-")
     try:
         blob, lines, proj, syscalls, sql = make_inputs(tmp)
