@@ -560,7 +560,10 @@ void RecordSession::stash_status(pid_t pid, int status) {
     if (st.ended()) {
       if (recorded == initial_tgid_) initial_status_ = st.raw();
       take_zombie(recorded);
-      if (thread_count(recorded) == 0) exiting_groups_.erase(recorded);
+      if (thread_count(recorded) == 0) {
+        exiting_groups_.erase(recorded);
+        killed_.erase(recorded);
+      }
     } else {
       zombie_leader->try_resume(ResumeHow::Cont);
     }
@@ -628,7 +631,10 @@ void RecordSession::remove_task(RecordedTid tid) {
   // A tracer waiting at its entry looks again: the end may be its child's.
   for (auto& [other, o] : tasks_)
     if (o->state == RecordTask::State::TracerWaiting) o->state = RecordTask::State::Unprocessed;
-  if (thread_count(tgid) == 0 && !zombie(tgid)) exiting_groups_.erase(tgid);
+  if (thread_count(tgid) == 0 && !zombie(tgid)) {
+    exiting_groups_.erase(tgid);
+    killed_.erase(tgid);  // its pid may come back for a process forked meanwhile
+  }
 }
 
 Status RecordSession::resume_running(RecordTask& t) {

@@ -531,7 +531,7 @@ class RecordSession : public Session<RecordTask> {
   std::optional<std::chrono::steady_clock::time_point> kill_deferred_until_;
   void kill_tracees();
   void kill_deferred_tracees();
-  std::set<RecordedTid> killed_;  // processes the recorder killed (kill_process_of)
+  std::set<RecordedTid> killed_;  // live processes the recorder killed (kill_process_of)
   void kill_process_of(const RecordTask& t);
 };
 
