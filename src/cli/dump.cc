@@ -73,7 +73,7 @@ void print_frame(trace::Frame::Reader f) {
     case trace::Frame::RDTSC: {
       auto ev = f.getRdtsc();
       Registers r = regs_from_capnp(ev.getRegs());
-      printf("%s = 0x%" PRIx64 " rip 0x%llx\n", ev.getRdtscp() ? "rdtscp" : "rdtsc", ev.getTsc(),
+      printf("%s = 0x%" PRIx64 " rip 0x%llx\n", ev.getRandom() ? "rdrand/rdseed" : ev.getRdtscp() ? "rdtscp" : "rdtsc", ev.getTsc(),
              (unsigned long long)r.ip().as_int());
       break;
     }

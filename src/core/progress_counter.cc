@@ -26,12 +26,9 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
-struct Section {
-  uint64_t addr = 0, offset = 0, size = 0;
-};
+}  // namespace
 
-// The .text section of an ELF file, by its section headers.
-Result<Section> text_section(const std::string& elf) {
+Result<TextSection> text_section(const std::string& elf) {
   auto bad = [] { return make_error("its section headers cannot be read"); };
   if (elf.size() < sizeof(Elf64_Ehdr) || memcmp(elf.data(), ELFMAG, SELFMAG) != 0) return make_error("it is no ELF file");
   Elf64_Ehdr eh;
@@ -53,12 +50,10 @@ Result<Section> text_section(const std::string& elf) {
     size_t room = names.sh_size - s.sh_name;
     if (strnlen(name, room) == room || strcmp(name, ".text") != 0) continue;
     if (s.sh_type != SHT_PROGBITS || !(s.sh_flags & SHF_EXECINSTR)) return bad();
-    return Section{s.sh_addr, s.sh_offset, s.sh_size};
+    return TextSection{s.sh_addr, s.sh_offset, s.sh_size};
   }
   return make_error("it has no .text section");
 }
-
-}  // namespace
 
 uint64_t free_room_below(const std::vector<MapEntry>& maps, uint64_t below, uint64_t lowest, uint64_t len) {
   if (below < lowest + len) return 0;
@@ -88,7 +83,7 @@ std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_pa
   };
   Result<std::string> elf = read_file(file_path);
   if (!elf.ok()) return skip("cannot read " + file_path);
-  Result<Section> text = text_section(elf.value());
+  Result<TextSection> text = text_section(elf.value());
   if (!text.ok()) return skip(text.error().message);
   uint64_t len = mapping.end.as_int() - mapping.start.as_int();
   if (text.value().offset < mapping.offset || text.value().offset + text.value().size > mapping.offset + len)

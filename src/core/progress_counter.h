@@ -46,6 +46,15 @@ struct CounterSetup {
   uint64_t text_start = 0, text_end = 0;
 };
 
+// Where an ELF file's .text section is: its address in the file's own
+// layout, its offset in the file and its size.
+struct TextSection {
+  uint64_t addr = 0, offset = 0, size = 0;
+};
+// The .text section of the ELF file `elf` (its bytes), by its section
+// headers; an error saying why there is none.
+Result<TextSection> text_section(const std::string& elf);
+
 // Plans the rewriting of the .text section of the ELF file at `file_path` (a
 // path the supervisor can open), where `mapping` of `t`'s process holds
 // that section, with the stubs in the free room nearest below it (`maps`:

@@ -120,27 +120,27 @@ void write_frame_state(Task& t, const FrameKernelState& s) {
   t.write_mem(addr, s.fpu.data(), s.fpu.size());
 }
 
-bool segv_action(Task& t, uint64_t* handler, uint64_t* flags) {
+bool segv_action(Task& t, int sig, uint64_t* handler, uint64_t* flags) {
   uint64_t action[4] = {};
   RemoteSyscalls rs(t);
   RemotePtr<> at = rs.scratch(action, sizeof(action));
-  if (rs.syscall(SYS_rt_sigaction, {SIGSEGV, 0, at.as_int(), sizeof(uint64_t)}) != 0) return false;
+  if (rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, 0, at.as_int(), sizeof(uint64_t)}) != 0) return false;
   if (!t.read_mem(at, action, sizeof(action))) return false;
   *handler = action[0];
   *flags = action[1];
   return true;
 }
 
-void restore_segv_handler(Task& t, uint64_t handler) {
+void restore_segv_handler(Task& t, int sig, uint64_t handler) {
   // The kernel's struct sigaction: handler, flags, restorer, mask.
   uint64_t action[4] = {};
   RemoteSyscalls rs(t);
   RemotePtr<> at = rs.scratch(action, sizeof(action));
-  rs.checked("reading SIGSEGV's action", SYS_rt_sigaction, {SIGSEGV, 0, at.as_int(), sizeof(uint64_t)});
-  if (!t.read_mem(at, action, sizeof(action))) fatal("cannot read SIGSEGV's action in the scratch page");
+  rs.checked("reading the trap signal's action", SYS_rt_sigaction, {(uint64_t)sig, 0, at.as_int(), sizeof(uint64_t)});
+  if (!t.read_mem(at, action, sizeof(action))) fatal("cannot read the trap signal's action in the scratch page");
   action[0] = handler;
   rs.scratch(action, sizeof(action));
-  rs.checked("putting SIGSEGV's handler back", SYS_rt_sigaction, {SIGSEGV, at.as_int(), 0, sizeof(uint64_t)});
+  rs.checked("putting the trap signal's handler back", SYS_rt_sigaction, {(uint64_t)sig, at.as_int(), 0, sizeof(uint64_t)});
 }
 
 }  // namespace rr

@@ -75,10 +75,11 @@ struct FrameKernelState {
 FrameKernelState read_frame_state(Task& t);
 void write_frame_state(Task& t, const FrameKernelState& state);
 
-// Sets the handler of SIGSEGV back to `handler`, keeping its flags, mask
-// and restorer: after a forced SIGSEGV (the rdtsc trap) reset it.
-void restore_segv_handler(Task& t, uint64_t handler);
-// SIGSEGV's handler and flags as the kernel holds them for `t`'s process.
-bool segv_action(Task& t, uint64_t* handler, uint64_t* flags);
+// Sets the handler of `sig` (SIGSEGV or SIGILL) back to `handler`, keeping
+// its flags, mask and restorer: after a forced SIGSEGV (the rdtsc trap) or
+// SIGILL (an rdrand trap) reset it.
+void restore_segv_handler(Task& t, int sig, uint64_t handler);
+// The handler and flags of `sig` as the kernel holds them for `t`'s process.
+bool segv_action(Task& t, int sig, uint64_t* handler, uint64_t* flags);
 
 }  // namespace rr

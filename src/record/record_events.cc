@@ -317,10 +317,14 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   if (desc->policy == ReplayPolicy::Exec && rt.exec_seen && call.ret == 0) {
     // A handler does not survive execve; an ignored signal stays ignored.
     // The process's handlers are its own from here (execve unshares them).
-    rt.segv = std::make_shared<RecordTask::SegvAction>(
-        rt.segv->handler == reinterpret_cast<uint64_t>(SIG_IGN) ? *rt.segv : RecordTask::SegvAction{});
+    auto kept = [](const RecordTask::SegvAction& a) {
+      return a.handler == reinterpret_cast<uint64_t>(SIG_IGN) ? a : RecordTask::SegvAction{};
+    };
+    rt.traps = std::make_shared<RecordTask::TrapActions>(
+        RecordTask::TrapActions{kept(rt.traps->segv), kept(rt.traps->ill)});
     on_exec_done(rt, sc.initImage());
     if (progress_counter_) RR_TRY(install_progress_counter(rt, sc.getImage()));
+    RR_TRY(install_random_sites(rt, sc.getImage()));
     rt.fds->on_exec();
     regs = t.regs();
   } else {
@@ -368,6 +372,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
         RR_ASSIGN_OR_RETURN(std::string stored, mapped_file(rt, call, fd_path, st, name));
         map.setFile(stored);
         if (progress_counter_) RR_TRY(rewrite_mapped_code(rt, call, fd_path, name, sc));
+        patch_mapped_random(rt, call, fd_path, sc);
       }
       sc.setHasMap(true);
     }
@@ -581,42 +586,46 @@ void RecordSession::inject_held_signals(RecordTask& rt) {
 
 // (And prctl(PR_GET_TSC), which would show the recorder's rdtsc trap.)
 void RecordSession::after_syscall_exit(RecordTask& rt, const SyscallArgs& call) {
-  constexpr uint64_t kSegvBit = 1ull << (SIGSEGV - 1);
+  constexpr uint64_t kTrapBits = (1ull << (SIGSEGV - 1)) | (1ull << (SIGILL - 1));
   if (call.nr == SYS_prctl && call.arg[0] == PR_GET_TSC && call.ret == 0) {
     // The program sees rdtsc as it runs natively, not the recorder's trap
     // (replay applies the value recorded here).
     int enabled = PR_TSC_ENABLE;
     rt.task->try_write_mem(RemotePtr<>(call.arg[1]), &enabled, sizeof(enabled));
   } else if (call.nr == SYS_rt_sigprocmask || call.nr == SYS_rt_sigreturn) {
-    rt.segv_blocked = rt.task->blocked_signals() & kSegvBit;
-  } else if (call.nr == SYS_rt_sigaction && call.ret == 0 && static_cast<int>(call.arg[0]) == SIGSEGV && call.arg[1]) {
+    rt.trap_blocked = rt.task->blocked_signals() & kTrapBits;
+  } else if (call.nr == SYS_rt_sigaction && call.ret == 0 &&
+             (static_cast<int>(call.arg[0]) == SIGSEGV || static_cast<int>(call.arg[0]) == SIGILL) && call.arg[1]) {
     // Asked of the kernel: the new action's buffer may also have received
     // the old one (sigaction(SIGSEGV, &sa, &sa)).
+    int sig = static_cast<int>(call.arg[0]);
     RecordTask::SegvAction now;
-    if (segv_action(*rt.task, &now.handler, &now.flags)) *rt.segv = now;
+    if (segv_action(*rt.task, sig, &now.handler, &now.flags)) rt.traps->of(sig) = now;
   }
 }
 
 void RecordSession::track_segv_at_handler(RecordTask& rt, int sig) {
-  rt.segv_blocked = rt.task->blocked_signals() & (1ull << (SIGSEGV - 1));
-  if (sig == SIGSEGV && (rt.segv->flags & SA_RESETHAND)) *rt.segv = {};
+  rt.trap_blocked = rt.task->blocked_signals() & ((1ull << (SIGSEGV - 1)) | (1ull << (SIGILL - 1)));
+  if ((sig == SIGSEGV || sig == SIGILL) && (rt.traps->of(sig).flags & SA_RESETHAND)) rt.traps->of(sig) = {};
 }
 
-// The kernel delivered the rdtsc trap's SIGSEGV by force: where the program
-// blocked or ignored SIGSEGV, it unblocked it and reset its handler to
-// SIG_DFL. Both are put back, and the event says so for replay, whose
-// kernel does the same.
-void RecordSession::undo_forced_segv(RecordTask& rt, trace::RdtscEvent::Builder ev) {
+// The kernel delivered the rdtsc trap's SIGSEGV (or an rdrand trap's
+// SIGILL) by force: where the program blocked or ignored it, it unblocked
+// it and reset its handler to SIG_DFL. Both are put back, and the event says
+// so for replay, whose kernel does the same.
+void RecordSession::undo_forced_segv(RecordTask& rt, trace::RdtscEvent::Builder ev, int sig) {
   Task& t = *rt.task;
-  bool ignored = rt.segv->handler == reinterpret_cast<uint64_t>(SIG_IGN);
-  if (!rt.segv_blocked && !ignored) return;
-  if (rt.segv_blocked) {
-    t.set_blocked_signals(t.blocked_signals() | (1ull << (SIGSEGV - 1)));
+  const RecordTask::SegvAction& action = rt.traps->of(sig);
+  bool blocked = rt.trap_blocked & (1ull << (sig - 1));
+  bool ignored = action.handler == reinterpret_cast<uint64_t>(SIG_IGN);
+  if (!blocked && !ignored) return;
+  if (blocked) {
+    t.set_blocked_signals(t.blocked_signals() | (1ull << (sig - 1)));
     ev.setSegvReblocked(true);
   }
-  if (rt.segv->handler != reinterpret_cast<uint64_t>(SIG_DFL)) {
-    restore_segv_handler(t, rt.segv->handler);
-    ev.setSegvHandler(rt.segv->handler);
+  if (action.handler != reinterpret_cast<uint64_t>(SIG_DFL)) {
+    restore_segv_handler(t, sig, action.handler);
+    ev.setSegvHandler(action.handler);
   }
 }
 
@@ -659,7 +668,7 @@ Status RecordSession::on_signal(RecordTask& rt, int sig) {
   siginfo_t si = t.siginfo();
   Registers regs = t.regs();
   RR_TRY(check_restart(rt, regs, false));
-  if (try_emulate_rdtsc(rt, si)) return resume_running(rt);
+  if (try_emulate_rdtsc(rt, si) || try_emulate_random(rt, si)) return resume_running(rt);
   bool sync = is_synchronous(sig, si);
   if (!sync && !(regs == rt.last_event_regs)) {
     // User code ran since the last event: this point cannot be found again

@@ -370,13 +370,15 @@ Status RecordSession::spawn(const RecordOptions& options) {
     }
     if (exec_seen && st.is_syscall_stop() && !task->at_syscall_entry()) break;
   }
-  // SIGSEGV as the program starts with it: the mask and an ignored
-  // disposition survive execve (a handler does not).
-  t.segv_blocked = task->blocked_signals() & (1ull << (SIGSEGV - 1));
+  // SIGSEGV and SIGILL as the program starts with them: the mask and an
+  // ignored disposition survive execve (a handler does not).
+  constexpr uint64_t kTrapBits = (1ull << (SIGSEGV - 1)) | (1ull << (SIGILL - 1));
+  t.trap_blocked = task->blocked_signals() & kTrapBits;
   if (auto status = read_file("/proc/" + std::to_string(pid) + "/status"); status.ok()) {
     size_t at = status.value().find("\nSigIgn:");
-    if (at != std::string::npos && (strtoull(status.value().c_str() + at + 8, nullptr, 16) & (1ull << (SIGSEGV - 1))))
-      t.segv->handler = reinterpret_cast<uint64_t>(SIG_IGN);
+    uint64_t ignored = at == std::string::npos ? 0 : strtoull(status.value().c_str() + at + 8, nullptr, 16);
+    for (int sig : {SIGSEGV, SIGILL})
+      if (ignored & (1ull << (sig - 1))) t.traps->of(sig).handler = reinterpret_cast<uint64_t>(SIG_IGN);
   }
   capnp::MallocMessageBuilder msg;
   auto frame = msg.initRoot<trace::Frame>();
@@ -385,6 +387,7 @@ Status RecordSession::spawn(const RecordOptions& options) {
   auto exec = frame.initExec();
   on_exec_done(t, exec);
   if (progress_counter_) RR_TRY(install_progress_counter(t, exec));
+  RR_TRY(install_random_sites(t, exec));
   t.state = RecordTask::State::Ready;
   return finish_frame(msg);
 }
@@ -964,12 +967,14 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
   auto owned = std::make_unique<RecordTask>();
   owned->task = std::make_unique<Task>(child, RecordedTid{child});
   RecordTask& c = add_clone(parent, std::move(owned), flags);
-  c.segv_blocked = parent.segv_blocked;
+  c.trap_blocked = parent.trap_blocked;
   if (flags & (CLONE_SIGHAND | CLONE_THREAD)) {
-    c.segv = parent.segv;
+    c.traps = parent.traps;
   } else {
-    bool cleared = (flags & CLONE_CLEAR_SIGHAND) && parent.segv->handler != reinterpret_cast<uint64_t>(SIG_IGN);
-    c.segv = std::make_shared<RecordTask::SegvAction>(cleared ? RecordTask::SegvAction{} : *parent.segv);
+    c.traps = std::make_shared<RecordTask::TrapActions>(*parent.traps);
+    if (flags & CLONE_CLEAR_SIGHAND)
+      for (int sig : {SIGSEGV, SIGILL})
+        if (c.traps->of(sig).handler != reinterpret_cast<uint64_t>(SIG_IGN)) c.traps->of(sig) = {};
   }
   if (cst.ended()) {
     c.task->note_status(cst);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <csignal>
 #include <functional>
 #include <map>
 #include <set>
@@ -154,17 +155,23 @@ struct RecordTask : SessionTask {
     uint64_t value = 0;
     std::string scratch;
   } moved_filter;
-  // SIGSEGV as the program left it: whether this thread blocks it, and its
-  // process's handler and flags (shared by threads). Trapping rdtsc
-  // (PR_SET_TSC) forces a SIGSEGV, and the kernel unblocks a blocked one and
-  // resets its handler when it was blocked or ignored: the recorder puts
-  // both back (record_events.cc, try_emulate_rdtsc).
-  bool segv_blocked = false;
+  // SIGSEGV and SIGILL as the program left them: which of the two this
+  // thread blocks (a mask of their bits), and its process's handlers and
+  // flags (shared by threads). Trapping rdtsc (PR_SET_TSC) forces a
+  // SIGSEGV, an rdrand or rdseed made a ud2 (core/random_insns.h) a SIGILL,
+  // and the kernel unblocks a blocked one and resets its handler when it
+  // was blocked or ignored: the recorder puts both back (record_events.cc,
+  // try_emulate_rdtsc, try_emulate_random).
+  uint64_t trap_blocked = 0;
   struct SegvAction {
     uint64_t handler = 0;  // SIG_DFL
     uint64_t flags = 0;
   };
-  std::shared_ptr<SegvAction> segv = std::make_shared<SegvAction>();
+  struct TrapActions {
+    SegvAction segv, ill;
+    SegvAction& of(int sig) { return sig == SIGILL ? ill : segv; }
+  };
+  std::shared_ptr<TrapActions> traps = std::make_shared<TrapActions>();
   // Ptrace between tracees (record/record_ptrace.cc). The kernel's tracer of
   // every tracee is rr, so a tracer inside the recording is emulated: its
   // requests are answered by the recorder, the tracee's stops it would see
@@ -306,6 +313,15 @@ class RecordSession : public Session<RecordTask> {
   Status on_exec_event(RecordTask& t);
   Status on_task_end(RecordTask& t, const WaitStatus& status, bool at_exit_stop);
   bool try_emulate_rdtsc(RecordTask& t, const siginfo_t& si);
+  // rdrand and rdseed (record/record_random.cc, core/random_insns.h): those
+  // of an image's code after execve, and of a file's code at the mmap that
+  // maps it executable, become traps (their addresses go to `out`); at the
+  // trap's SIGILL the recorder supplies a value and records it.
+  Status install_random_sites(RecordTask& rt, trace::ExecImage::Builder out);
+  void patch_mapped_random(RecordTask& rt, const SyscallArgs& call, const std::string& fd_path,
+                           trace::SyscallEvent::Builder sc);
+  std::vector<uint64_t> patch_random_sites(Task& t, const std::string& file_path, const MapEntry& m);
+  bool try_emulate_random(RecordTask& t, const siginfo_t& si);
   // Ptrace between tracees (record_ptrace.cc). emulate_ptrace answers a
   // ptrace call at its entry; answer_wait a wait4 or waitid of a tracer
   // that an emulated stop satisfies (false: the call goes to the kernel).
@@ -414,11 +430,12 @@ class RecordSession : public Session<RecordTask> {
   // inode) now, leaving out [skip_start, skip_end) of process `skip_pid`.
   bool file_mapped_now(std::pair<uint64_t, uint64_t> id, pid_t skip_pid, uint64_t skip_start, uint64_t skip_end) const;
   // Follows what a syscall's exit and a handler's entry do to
-  // RecordTask::segv_blocked and segv (on_new_task does a clone's), and
+  // RecordTask::trap_blocked and traps (on_new_task does a clone's), and
   // answers PR_GET_TSC as natively.
   void after_syscall_exit(RecordTask& rt, const SyscallArgs& call);
   void track_segv_at_handler(RecordTask& rt, int sig);
-  void undo_forced_segv(RecordTask& rt, trace::RdtscEvent::Builder ev);
+  // Puts back what forcing `sig` (SIGSEGV or SIGILL) changed, as `ev` says.
+  void undo_forced_segv(RecordTask& rt, trace::RdtscEvent::Builder ev, int sig = SIGSEGV);
   Status record_shm_attach(RecordTask& rt, const SyscallArgs& call, std::vector<MemRange>& ranges, uint64_t* length);
   // For a call that wrote to the original stdout or stderr: echoFd and what
   // it wrote there, which `replay -a` echoes and checks.
@@ -532,6 +549,14 @@ class RecordSession : public Session<RecordTask> {
   void kill_tracees();
   void kill_deferred_tracees();
   std::set<RecordedTid> killed_;  // live processes the recorder killed (kill_process_of)
+  // Per file (device, inode) mapped executable: its size and mtime when it
+  // was read, and the file offsets of its rdrand and rdseed bytes that
+  // patch_random_sites turns into traps (sorted; empty for most files).
+  struct RandomSites {
+    int64_t size = 0, mtime_ns = 0;
+    std::vector<uint64_t> offsets;
+  };
+  std::map<std::pair<uint64_t, uint64_t>, RandomSites> random_sites_;
   void kill_process_of(const RecordTask& t);
 };
 

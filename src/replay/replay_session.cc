@@ -25,6 +25,7 @@
 #include "core/perf_counter.h"
 #include "core/pid_namespace.h"
 #include "core/progress_counter.h"
+#include "core/random_insns.h"
 #include "core/remote_syscalls.h"
 #include "core/signal_delivery.h"
 #include "core/rr_page.h"
@@ -449,9 +450,13 @@ Status ReplaySession::apply_exec(trace::Frame::Reader f, trace::ExecImage::Reade
   return install_image_counter(t, image);
 }
 
-// The recorder's rewriting of an image's code, applied as recorded: the
-// counter page, the executable's, then the other code's (the loader).
+// The recorder's rewriting of an image's code, applied as recorded: its
+// rdrand and rdseed traps; the counter page, the executable's, then the
+// other code's (the loader).
 Status ReplaySession::install_image_counter(Task& t, trace::ExecImage::Reader image) {
+  for (uint64_t addr : image.getRandomSites())
+    if (!install_random_trap(t, addr))
+      return make_error("replay cannot make the rdrand or rdseed at 0x" + hex(addr - 1) + " trap as the recording did");
   if (!image.hasProgressCounter()) return {};
   auto pc = image.getProgressCounter();
   if (pc.getCounterPage() != kCounterPageAddr)
@@ -622,12 +627,24 @@ Status ReplaySession::apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Rea
   if (!stopped) return {};  // stopped inside for a debugger
   WaitStatus st = *stopped;
   ++counters_.rdtsc;
-  if (st.stop_sig() != SIGSEGV) return divergence(f, "expected an rdtsc trap, got " + describe_stop(st));
-  RR_TRY(check_regs(f, t, "at rdtsc", regs_from_capnp(ev.getRegs())));
-  // The trap's forced SIGSEGV changed here what it changed in the recording.
-  if (ev.getSegvReblocked()) t.set_blocked_signals(t.blocked_signals() | (1ull << (SIGSEGV - 1)));
-  if (ev.getSegvHandler()) restore_segv_handler(t, ev.getSegvHandler());
+  int sig = ev.getRandom() ? SIGILL : SIGSEGV;
+  if (st.stop_sig() != sig)
+    return divergence(f, std::string(ev.getRandom() ? "expected an rdrand or rdseed trap" : "expected an rdtsc trap") +
+                             ", got " + describe_stop(st));
+  RR_TRY(check_regs(f, t, ev.getRandom() ? "at rdrand" : "at rdtsc", regs_from_capnp(ev.getRegs())));
+  // The trap's forced signal changed here what it changed in the recording.
+  if (ev.getSegvReblocked()) t.set_blocked_signals(t.blocked_signals() | (1ull << (sig - 1)));
+  if (ev.getSegvHandler()) restore_segv_handler(t, sig, ev.getSegvHandler());
   Registers r = t.regs();
+  if (ev.getRandom()) {
+    uint8_t bytes[8] = {};
+    std::optional<RandomInsn> insn;
+    if (t.read_mem(r.ip(), bytes, sizeof(bytes))) insn = decode_random_trap(bytes, sizeof(bytes));
+    if (!insn) return divergence(f, "the trap of an rdrand or rdseed is at code that is not one");
+    apply_random(r, *insn, ev.getTsc());
+    t.set_regs(r);
+    return {};
+  }
   user_regs_struct& raw = r.raw();
   raw.rax = ev.getTsc() & 0xffffffffu;
   raw.rdx = ev.getTsc() >> 32;

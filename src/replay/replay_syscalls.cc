@@ -26,6 +26,7 @@
 #include "core/perf_counter.h"
 #include "core/pid_namespace.h"
 #include "core/progress_counter.h"
+#include "core/random_insns.h"
 #include "core/remote_syscalls.h"
 #include "core/signal_delivery.h"
 #include "core/rr_page.h"
@@ -417,6 +418,10 @@ Status ReplaySession::replay_memory_call(trace::Frame::Reader f, trace::SyscallE
         // The recorder rewrote the library's code at the call's exit (the
         // progress counter): the same bytes, before any of it runs.
         if (got == result && sc.hasCounter()) RR_TRY(install_rewrite(t, rs, counter_setup_from_capnp(sc.getCounter())));
+        if (got == result)
+          for (uint64_t addr : sc.getRandomSites())
+            if (!install_random_trap(t, addr))
+              return make_error("replay cannot make the rdrand or rdseed in " + file + " trap as the recording did");
       } else {
         Registers r = t.regs();
         uint64_t flags = (r.arg(3) & ~(uint64_t)MAP_FIXED_NOREPLACE) | MAP_FIXED;

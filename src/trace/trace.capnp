@@ -116,6 +116,10 @@ struct ExecImage {
   codeCounters @8 :List(ProgressCounterSetup);  # format 1.14 on, with progressCounter: the
                               # rewriting of the image's other code (the dynamic loader), applied
                               # in this order after progressCounter's
+  randomSites @9 :List(UInt64);  # format 1.17 on: the rdrand and rdseed of the image's code
+                              # (executable and loader) turned into traps at the exit of execve
+                              # (core/random_insns.h): addresses of the bytes that became
+                              # kRandomTrapByte; replay patches the same
 }
 
 # The software progress counter of a process (docs/progress-counter.md): its
@@ -221,6 +225,9 @@ struct SyscallEvent {
                               # made executable code of a file (a shared library), the rewriting
                               # of its .text the recorder applied at the call's exit; replay
                               # applies it after the call. Absent when nothing was rewritten
+  randomSites @24 :List(UInt64);  # format 1.17 on: for an mmap that made executable code of a
+                              # file, its rdrand and rdseed turned into traps at the call's exit
+                              # (as ExecImage.randomSites)
 }
 
 # A change a syscall (write, pwrite64, ftruncate, fallocate...) made to a file
@@ -290,6 +297,10 @@ struct RdtscEvent {
   # (segvReblocked) and the handler (segvHandler, 0 when SIG_DFL stays).
   segvReblocked @4 :Bool;
   segvHandler @5 :UInt64;
+  # Format 1.17 on: the trap of an rdrand or rdseed made a ud2 (a SIGILL,
+  # forced like the SIGSEGV above, whose two fields then name SIGILL's mask
+  # and handler); `tsc` is the value the instruction returned.
+  random @6 :Bool;
 }
 
 # The end of a task. A fork, vfork or clone is a SyscallEvent of the parent

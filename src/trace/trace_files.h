@@ -43,7 +43,9 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // 1.15: TraceHeader.chaos and chaosSeed (rr record --chaos)
 // 1.16: ProgressCounterSetup.spinSites and ProgressEvent.spin (loops that
 // change nothing park the thread that reaches them)
-constexpr uint32_t kTraceFormatMinor = 16;
+// 1.17: ExecImage.randomSites, SyscallEvent.randomSites and RdtscEvent.random
+// (rdrand and rdseed trap and are emulated)
+constexpr uint32_t kTraceFormatMinor = 17;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();

@@ -198,6 +198,15 @@ public class Hello {
 '''
 
 
+# A passphrase-encrypted message, decrypted again, in a fresh home, with
+# no gpg-agent (starting one takes seconds).
+GPG_SCRIPT = r"""
+rm -rf "$0" && mkdir -m 700 "$0" && export GNUPGHOME="$0"
+echo 'a secret line' | gpg --batch --no-autostart --pinentry-mode loopback --passphrase x --symmetric -o - |
+  gpg --batch --no-autostart --pinentry-mode loopback --passphrase x --decrypt 2>/dev/null
+"""
+
+
 def make_inputs(d):
     rnd = random.Random(42)
     with open(os.path.join(d, "lines.txt"), "w") as f:
@@ -258,6 +267,8 @@ def cases(d):
         "xz": (["xz", "-1", "-T1", "-c", os.path.join(d, "lines.txt")], None),
         "tar": (["tar", "c", "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "-C", os.path.join(d, "tree"), "."], None),
         "openssl": (["openssl", "dgst", "-sha256", os.path.join(d, "blob.bin")], None),
+        # libgcrypt gathers entropy with rdrand where cpuid offers it.
+        "gpg": (["sh", "-c", GPG_SCRIPT, os.path.join(d, "gnupg")], None),
         "jq": (["jq", ".a[2].b", os.path.join(d, "data.json")], None),
         "file": (["file", os.path.join(d, "blob.bin"), "/usr/bin/ls"], None),
         "tclsh": (["tclsh"], os.path.join(d, "script.tcl")),
@@ -302,6 +313,7 @@ def cases(d):
 # belong to the checkpoint issue (memory shared between node's processes
 # cannot be copied yet).
 CASE_OPTIONS = {
+    "gpg": ["--dump-matches", "rdrand/rdseed = "],
     "strace_pipeline": ["--nondet"],  # strace prints the pids, which differ from run to run
     "asan_error": ["--exit", "1"],
     # The leak report names pids and thread ids, which differ from the
