@@ -56,7 +56,14 @@ Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reade
     if (!rt.exiting) {
       // Killed from outside: by SIGKILL (kill is emulated, so send it now),
       // by a fatal signal already delivered, or with its process.
-      if (ev.getKilledBy() == SIGKILL) syscall(SYS_tkill, t.tid(), SIGKILL);
+      if (ev.getKilledBy() == SIGKILL) {
+        syscall(SYS_tkill, t.tid(), SIGKILL);
+        // It ends the whole process: the other threads are on their way
+        // out too (their ends are the next events), and no injected
+        // syscall may go into them now (a checkpoint between those events).
+        for (auto& [tid, o] : tasks_)
+          if (o->tgid == rt.tgid) o->exiting = true;
+      }
       // By a signal the kernel forced with no delivery a tracer sees (a
       // seccomp filter's SECCOMP_RET_KILL: SIGSYS, its action made the
       // default and immutable): forced here the same way.

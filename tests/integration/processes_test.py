@@ -195,6 +195,22 @@ def main():
             expect(rep.returncode == 0 and rep.stdout == r.stdout, "replay of what was killed: %r" % rep.stderr[-300:])
             left = live_processes_naming(["7301"])
             expect(not left, "processes left behind by a recording: %r" % left)
+        # A process of two threads left behind: its two ends are two events,
+        # and between them (the first thread killed, the whole process with
+        # it) no checkpoint can be made; create-checkpoints goes on to the
+        # next point instead of injecting syscalls into the dying thread.
+        ready = os.path.join(tmp, "threads-ready")
+        threads_script = ('python3 -c "import threading, time; threading.Thread(target=time.sleep, args=(7302,)).start(); '
+                          'open(\'%s\', \'w\').close(); time.sleep(7302)" & '
+                          'while [ ! -e %s ]; do sleep 0.05; done; echo started' % (ready, ready))
+        path, r, took = record_shell("threads-left", threads_script)
+        if path:
+            ends = [int(e) for e in re.findall(r"^event (\d+) tid \d+ exit killed by .*\(9\)$", run([rr, "dump", path]).stdout, re.M)]
+            expect(r.returncode == 0 and len(ends) == 2, "the two threads left behind end killed: %r %r" % (ends, r.stderr))
+            if len(ends) == 2:
+                made = run([rr, "create-checkpoints", "-s", str(ends[0] - 1), "-e", str(ends[0]), "-i", "1", path], timeout=120)
+                expect(made.returncode == 0, "checkpoints around the first end of a killed process: %r" % made.stderr[-300:])
+            expect(not live_processes_naming(["7302"]), "the threads left behind are gone")
         path, r, took = record_shell("wait", "(sleep 0.3; echo late) & echo started", "-w")
         if path:
             dump = run([rr, "dump", path]).stdout
