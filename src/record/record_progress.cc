@@ -74,11 +74,7 @@ Status RecordSession::install_progress_counter(RecordTask& rt, trace::ExecImage:
   return {};
 }
 
-// At the exit of an mmap that made executable code of a file (a shared
-// library's text, mapped by the loader): its .text is rewritten now,
-// before any of it runs.
-Status RecordSession::rewrite_mapped_code(RecordTask& rt, const SyscallArgs& call, const std::string& fd_path,
-                                          const std::string& name, trace::SyscallEvent::Builder sc) {
+MapEntry file_mapping_made_by(const SyscallArgs& call, const std::string& name) {
   MapEntry m;
   m.start = RemotePtr<>(call.ret);
   m.end = RemotePtr<>(call.ret + page_ceil(call.arg[1]));
@@ -87,6 +83,15 @@ Status RecordSession::rewrite_mapped_code(RecordTask& rt, const SyscallArgs& cal
   m.offset = call.arg[5];
   m.inode = 1;  // a file
   m.name = name;
+  return m;
+}
+
+// At the exit of an mmap that made executable code of a file (a shared
+// library's text, mapped by the loader): its .text is rewritten now,
+// before any of it runs.
+Status RecordSession::rewrite_mapped_code(RecordTask& rt, const SyscallArgs& call, const std::string& fd_path,
+                                          const std::string& name, trace::SyscallEvent::Builder sc) {
+  MapEntry m = file_mapping_made_by(call, name);
   if (!rewritable_code(m) || is_preload_library(name)) return {};
   Task& t = *rt.task;
   std::optional<CounterSetup> setup = plan_mapped_code(t, fd_path, m, read_maps(t.tid()));

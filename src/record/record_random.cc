@@ -72,13 +72,7 @@ Status RecordSession::install_random_sites(RecordTask& rt, trace::ExecImage::Bui
 // At the exit of an mmap of a file that made executable code (a library).
 void RecordSession::patch_mapped_random(RecordTask& rt, const SyscallArgs& call, const std::string& fd_path,
                                         trace::SyscallEvent::Builder sc) {
-  MapEntry m;
-  m.start = RemotePtr<>(call.ret);
-  m.end = RemotePtr<>(call.ret + page_ceil(call.arg[1]));
-  m.prot = (int)call.arg[2];
-  m.shared = (call.arg[3] & MAP_TYPE) != MAP_PRIVATE;
-  m.offset = call.arg[5];
-  m.inode = 1;  // a file
+  MapEntry m = file_mapping_made_by(call, "");
   if (!rewritable_code(m)) return;
   std::vector<uint64_t> got = patch_random_sites(*rt.task, fd_path, m);
   if (got.empty()) return;

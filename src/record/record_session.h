@@ -240,6 +240,10 @@ struct RecordTask : SessionTask {
   RecordedTid frame_tid() const { return exec_former_tid.value ? exec_former_tid : recorded(); }
 };
 
+// The mapping a successful mmap of a file (`call`, at its exit) made, as
+// /proc/PID/maps would list it (the inode only says "a file").
+MapEntry file_mapping_made_by(const SyscallArgs& call, const std::string& name);
+
 class RecordSession : public Session<RecordTask> {
  public:
   // Records the program; returns the exit status rr should exit with (the
