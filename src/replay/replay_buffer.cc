@@ -42,7 +42,11 @@ Status ReplaySession::finish_buffered_records(trace::Frame::Reader f, ReplayTask
   if (h.used != want.size())
     return divergence(f, "the syscall buffer's calls used " + std::to_string(h.used) + " bytes of records, the recording " +
                              std::to_string(want.size()));
-  std::string got = t.read_bytes(RemotePtr<>(RR_BUFFER_ADDR + sizeof h), want.size());
+  // Read back into bytes kept from event to event: a full buffer costs one
+  // copy and no fresh pages.
+  std::string& got = buffer_read_back_;
+  got.resize(want.size());
+  t.read_exact(RemotePtr<>(RR_BUFFER_ADDR + sizeof h), got.data(), want.size());
   if (memcmp(got.data(), want.begin(), want.size()) != 0) {
     size_t at = 0;
     while (got[at] == (char)want[at]) ++at;

@@ -471,6 +471,7 @@ class ReplaySession : public Session<ReplayTask> {
   // apply() returns at once, and run() returns it.
   std::optional<ReplayStop> pause_;
   const RunRequest* request_ = nullptr;  // what the run() under way asked for
+  std::string buffer_read_back_;  // the syscall buffer as an event's stop found it (kept for its capacity)
 };
 
 }  // namespace rr
