@@ -243,8 +243,12 @@ bool Task::read_mem(RemotePtr<> addr, void* buf, size_t len) {
 
 std::string Task::read_bytes(RemotePtr<> addr, size_t len) {
   std::string out(len, '\0');
-  if (!read_mem(addr, out.data(), len)) fatal_unreadable(addr, len);
+  read_exact(addr, out.data(), len);
   return out;
+}
+
+void Task::read_exact(RemotePtr<> addr, void* buf, size_t len) {
+  if (!read_mem(addr, buf, len)) fatal_unreadable(addr, len);
 }
 
 void Task::write_mem(RemotePtr<> addr, const void* buf, size_t len) {

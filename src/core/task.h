@@ -109,6 +109,7 @@ class Task {
   // memory file.
   bool read_mem(RemotePtr<> addr, void* buf, size_t len);
   std::string read_bytes(RemotePtr<> addr, size_t len);  // fatal if unreadable
+  void read_exact(RemotePtr<> addr, void* buf, size_t len);  // fatal if unreadable
   template <typename T>
     requires std::is_trivially_copyable_v<T>
   T read_val(RemotePtr<T> addr) {

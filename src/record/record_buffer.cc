@@ -100,10 +100,19 @@ Status RecordSession::take_buffered_records(RecordTask& rt) {
   if (h.used > RR_BUFFER_DATA_SIZE)
     return make_error(ErrorKind::Internal, "the syscall buffer of task " + std::to_string(t.tid()) + " says it holds " +
                                                std::to_string(h.used) + " bytes");
-  std::string bytes = t.read_bytes(RemotePtr<>(RR_BUFFER_ADDR + sizeof h), h.used);
-  RR_ASSIGN_OR_RETURN(std::vector<BufferedRecord> records, parse_buffered_records(bytes));
-  apply_buffered_fd_changes(rt.fds, records);
-  rt.buffered_records += bytes;
+  // Read straight onto the end of what the frame will hold: the string keeps
+  // its capacity from event to event, so a full buffer costs one copy and no
+  // fresh pages.
+  std::string& kept = rt.buffered_records;
+  size_t start = kept.size();
+  kept.resize(start + h.used);
+  t.read_exact(RemotePtr<>(RR_BUFFER_ADDR + sizeof h), kept.data() + start, h.used);
+  auto records = parse_buffered_records(std::string_view(kept).substr(start));
+  if (!records.ok()) {
+    kept.resize(start);
+    return records.take_error();
+  }
+  apply_buffered_fd_changes(rt.fds, records.value());
   uint32_t empty = 0;
   t.write_mem(RemotePtr<>(RR_BUFFER_ADDR + offsetof(rr_buffer_header, used)), &empty, sizeof empty);
   return {};

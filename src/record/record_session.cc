@@ -401,6 +401,7 @@ Status RecordSession::write_shared_files() {
 }
 
 Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
+  RecordTask* records_of = nullptr;
   if (syscall_buffer_) {
     // The records belong to the one thread that ran user code since the
     // buffer was last emptied: the running one.
@@ -408,14 +409,18 @@ Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
     if (RecordTask* t = find_task(RecordedTid{frame.getTid()})) {
       if (t == running_) RR_TRY(take_buffered_records(*t));
       if (!t->buffered_records.empty()) {
-        frame.setSyscallBuffer(capnp_bytes(t->buffered_records));
-        t->buffered_records.clear();
+        // Referenced, not copied (records are whole words): the string
+        // keeps its bytes until the frame is written, and its capacity after.
+        frame.adoptSyscallBuffer(msg.getOrphanage().referenceExternalData(capnp_bytes(t->buffered_records)));
+        records_of = t;
       }
     }
   }
   ++next_event_;
   ++slice_events_;
-  RR_TRY(writer_->write_frame(msg));
+  Status written = writer_->write_frame(msg);
+  if (records_of) records_of->buffered_records.clear();
+  RR_TRY(std::move(written));
   return note_checkpoint_point(next_event_ - 1);
 }
 

@@ -139,11 +139,15 @@ Result<BlockStreamWriter> BlockStreamWriter::create(const std::string& path, Cod
 }
 
 Status BlockStreamWriter::append(const void* data, size_t len) {
+  return append_filled(len, [&](uint8_t* out) { memcpy(out, data, len); });
+}
+
+Status BlockStreamWriter::append_filled(size_t len, const std::function<void(uint8_t*)>& fill) {
   uint32_t n = static_cast<uint32_t>(len);
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(&n);
-  pending_.insert(pending_.end(), p, p + 4);
-  const uint8_t* d = static_cast<const uint8_t*>(data);
-  pending_.insert(pending_.end(), d, d + len);
+  size_t at = pending_.size();
+  pending_.resize(at + 4 + len);
+  memcpy(pending_.data() + at, &n, 4);
+  fill(pending_.data() + at + 4);
   ++pending_records_;
   if (pending_.size() >= block_bytes_) return flush();
   return {};

@@ -55,6 +55,10 @@ class BlockStreamWriter {
   BlockStreamWriter& operator=(BlockStreamWriter&&) = default;
 
   Status append(const void* data, size_t len);
+  // Appends a record of `len` bytes that `fill` writes in place, so that a
+  // large record (a frame with a megabyte of syscall buffer records) is not
+  // built somewhere else first and copied.
+  Status append_filled(size_t len, const std::function<void(uint8_t*)>& fill);
   // Writes the pending records as a block (no-op when there are none): a
   // reader that opens or follows the file afterwards sees them.
   Status flush();

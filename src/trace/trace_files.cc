@@ -195,10 +195,14 @@ Status TraceWriter::write_part(const std::string& rel, const void* data, size_t 
   return write_file_atomic(dir_ + "/" + rel, data, len);
 }
 
+// Serialized in place in the stream's pending block: a frame that carries a
+// megabyte of syscall buffer records is copied once, with no fresh pages.
 Status TraceWriter::write_frame(capnp::MessageBuilder& frame) {
-  kj::Array<capnp::word> words = capnp::messageToFlatArray(frame);
-  auto b = words.asBytes();
-  return events_.append(b.begin(), b.size());
+  size_t len = capnp::computeSerializedSizeInWords(frame) * sizeof(capnp::word);
+  return events_.append_filled(len, [&](uint8_t* out) {
+    kj::ArrayOutputStream stream(kj::arrayPtr(out, len));
+    capnp::writeMessage(stream, frame);
+  });
 }
 
 Status TraceWriter::finish() { return events_.finish(); }
