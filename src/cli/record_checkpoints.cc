@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
@@ -290,11 +291,22 @@ void RecordCheckpointer::send(uint64_t message) {
 
 void RecordCheckpointer::on_point(const std::string& trace_dir, uint64_t event, size_t shared_files) {
   if (failed_) return;
+  trace_dir_ = trace_dir;
   points_.push_back(event);
   if (started_ && shared_files == shared_files_at_start_) {
     send(event);
     return;
   }
+  if (started_ && restarts_ == 0)
+    fprintf(stderr,
+            "rr: checkpoints while recording start again at event %" PRIu64
+            ": a file mapped from a descriptor open for writing joined the shared-files list, which a replay must "
+            "know from its start\n",
+            event);
+  start_follower(shared_files);
+}
+
+void RecordCheckpointer::start_follower(size_t shared_files) {
   ScopedFd predecessor;
   if (started_) {
     // A file joined the shared-files list since the follower began: its
@@ -303,16 +315,11 @@ void RecordCheckpointer::on_point(const std::string& trace_dir, uint64_t event, 
     send(kStop);
     control_.reset();
     predecessor = std::move(result_);
-    if (restarts_++ == 0)
-      fprintf(stderr,
-              "rr: checkpoints while recording start again at event %" PRIu64
-              ": a file mapped from a descriptor open for writing joined the shared-files list, which a replay must "
-              "know from its start\n",
-              event);
+    ++restarts_;
   }
   started_ = true;
   shared_files_at_start_ = shared_files;
-  Status st = start(trace_dir, std::move(predecessor));
+  Status st = start(trace_dir_, std::move(predecessor));
   if (!st.ok()) {
     fprintf(stderr, "rr: no checkpoints while recording: %s\n", st.error().message.c_str());
     failed_ = true;
@@ -321,8 +328,29 @@ void RecordCheckpointer::on_point(const std::string& trace_dir, uint64_t event, 
   for (uint64_t point : points_) send(point);
 }
 
+// The finished trace's shared-files list, one file a line; nullopt when it
+// cannot be read (a recording that failed before writing it).
+std::optional<size_t> RecordCheckpointer::final_shared_files() const {
+  auto text = read_file(trace_dir_ + "/shared-files");
+  if (!text.ok()) return std::nullopt;
+  return (size_t)std::count(text->begin(), text->end(), '\n');
+}
+
 void RecordCheckpointer::finish(bool quiet) {
   if (!started_ || !result_.is_open()) return;
+  // A file that joined the list after the last point: the follower's
+  // replay did not know it, and its checkpoints may differ from a replay
+  // of the finished trace (a plain copy of the file mapped before it
+  // joined is the shared emulated copy there). A new follower replays the
+  // finished trace, told of every point.
+  std::optional<size_t> final_list = final_shared_files();
+  if (final_list && *final_list != shared_files_at_start_) {
+    fprintf(stderr,
+            "rr: checkpoints while recording start again after the recording: a file mapped from a descriptor open "
+            "for writing joined the shared-files list after the last point\n");
+    start_follower(*final_list);
+    if (failed_) return;
+  }
   control_.reset();
   auto waited_from = std::chrono::steady_clock::now();
   Tally tally;

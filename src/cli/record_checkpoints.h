@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,8 @@ Result<CheckpointEvery> parse_checkpoint_every(const std::string& value);
 // When a file joins the shared-files list (which a replay must know from
 // its start), the follower is told to stop and remove what it wrote, and a
 // new one replays from the start with the list as it stands, told of every
-// point again.
+// point again; likewise once more when the recording ends if a file joined
+// after the last point.
 class RecordCheckpointer {
  public:
   explicit RecordCheckpointer(CheckpointEvery every) : every_(every) {}
@@ -42,6 +44,12 @@ class RecordCheckpointer {
   // replaces (told to stop), whose end it waits for before it writes or ends.
   Status start(const std::string& trace_dir, ScopedFd predecessor);
   void send(uint64_t message);
+  // Starts the first follower, or stops the one running (which removes
+  // what it wrote) and starts a new one from the start of the trace, which
+  // knows a list of `shared_files` files; tells it of every point so far.
+  void start_follower(size_t shared_files);
+  std::optional<size_t> final_shared_files() const;
+  std::string trace_dir_;
   CheckpointEvery every_;
   ScopedFd control_;  // write end: points, then end of file when the trace is complete
   ScopedFd result_;   // read end: the follower's tally, then end of file

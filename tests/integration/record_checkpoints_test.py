@@ -7,7 +7,8 @@ the forking one on a busy machine, with no fork's entry apart from its exit),
 reaches, replay from one goes on to the program's end, create-checkpoints
 -j uses them as segment starts, and bad values are refused in one line. A
 file that joins the shared-files list after the first point restarts the
-checkpoint writer, whose checkpoints still equal a replay's."""
+checkpoint writer, whose checkpoints still equal a replay's; so does one
+that joins after the last point, when the recording ends."""
 import contextlib
 import os
 import re
@@ -79,7 +80,8 @@ def replays_on(rr, trace, event, expected_out, name):
 
 def main():
     a = arguments(__doc__, threads="a threaded program (many_threads)", forks="a forking program (fork_tree)",
-                  shared="a program that maps a file it writes (pwrite_shared_view)")
+                  shared="a program that maps a file it writes (pwrite_shared_view)",
+                  late_shared="a program that maps a file writable after many events (late_shared_map)")
     rr = a.rr
     with scratch_dir("rr-rcp-") as d:
         # A threaded program and a forking one, by events; the forking one
@@ -119,6 +121,36 @@ def main():
         same_states(rr, trace, events[::4], "shared")
         if events:
             replays_on(rr, trace, events[-1], native.stdout, "shared")
+
+        # A file mapped read-only (a plain copy) before the last point and
+        # writable (joining the shared-files list) after it: a replay of
+        # the finished trace maps the first mapping from the emulated copy
+        # too, so the follower starts again when the recording ends. The
+        # point falls between the two mappings and no point after them.
+        late_argv = [a.late_shared, "400"]
+        native = run(late_argv, text=True)
+        plain = os.path.join(d, "late-plain")
+        r = run([rr, "record", "-o", plain] + late_argv, timeout=300, text=True)
+        dump = run([rr, "dump", plain], text=True).stdout
+        maps = [int(m) for m in re.findall(r"^event (\d+) .*syscall mmap\(.*\[maps files/rrtest-lateshared-", dump, re.M)]
+        last = re.findall(r"^event (\d+) ", dump, re.M)
+        if r.returncode != 0 or len(maps) != 2 or not last:
+            fatal("late_shared_map: recording without checkpoints: %s; its file mappings at %r" % (show(r.stderr), maps))
+        every = (maps[0] + maps[1]) // 2
+        failures.expect(2 * every > int(last[-1]), "late_shared_map: no single point between the mappings (%r, end %s)"
+                        % (maps, last[-1]))
+        trace = os.path.join(d, "late")
+        r = run([rr, "record", "-o", trace, "--checkpoint-every", str(every)] + late_argv, timeout=300, text=True)
+        failures.expect(r.returncode == 0 and r.stdout == native.stdout
+                        and "checkpoints while recording start again after the recording" in r.stderr
+                        and REPORT.search(r.stderr),
+                        "a file joining the shared-files list after the last point restarts the checkpoint writer "
+                        "at the end: %s" % show(r.stderr))
+        events = checkpoint_events(rr, trace)
+        failures.expect(events == [every], "late_shared_map: checkpoints at %r, expected [%d]" % (events, every))
+        same_states(rr, trace, events, "late_shared_map")
+        if events:
+            replays_on(rr, trace, events[-1], native.stdout, "late_shared_map")
 
         # create-checkpoints -j cuts its work at the record-time checkpoints.
         trace = os.path.join(d, "forks")
