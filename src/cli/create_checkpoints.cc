@@ -21,6 +21,7 @@
 #include "cli/progress.h"
 #include "replay/replay_session.h"
 #include "trace/trace_files.h"
+#include "util/fatal.h"
 #include "util/io.h"
 
 namespace rr {
@@ -88,6 +89,8 @@ Result<Tally> create_over(const Plan& plan, const std::vector<uint64_t>& grid, u
     RR_TRY(s.run_to(grid[gi]));
     // Events where nothing can be saved (a signal in flight, the exit) are
     // skipped for the next one that can.
+    if (!s.can_checkpoint())
+      RR_LOG("no checkpoint at event %" PRIu64 ": %s", s.current_event(), s.why_no_checkpoint().c_str());
     while (!s.can_checkpoint() && s.current_event() < limit && !s.exited()) {
       std::string pid_ns = s.pid_namespace_refusal();
       if (!pid_ns.empty() && !told_pid_ns) {

@@ -102,12 +102,21 @@ Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reade
     // before the next event, as in the recording.
     if (!leader_outlived && !ns_init) t.wait_until_ended();
   }
+  RecordedTid tgid = rt.tgid;
   if (leader_outlived)
     keep_zombie_leader(recorded);
   else if (ns_init)
     ending_inits_.push_back(std::move(take_task(recorded)->task));
   else
     forget_task(recorded);
+  if (recorded != tgid && thread_count(tgid) == 0 && zombie(tgid)) {
+    // The last thread of a process whose leader ended first (an
+    // exit_group from the leader, as Go's programs end): the leader ends
+    // for good with it, as in the recording. Kept, it would stand for a
+    // process not yet reaped and keep every later event from a checkpoint.
+    std::unique_ptr<Task> leader = take_zombie(tgid);
+    if (leader->alive()) leader->wait_until_ended();
+  }
   reap_ending_inits();
   if (recorded == initial_tid_) {
     exited_ = true;

@@ -160,20 +160,32 @@ std::string ReplaySession::pid_namespace_refusal() const {
 
 bool ReplaySession::can_checkpoint() const { return at_rest(); }
 
-bool ReplaySession::at_rest() const {
-  if (tasks_.empty() || has_zombies() || current_event_ < 1) return false;
-  if (!pid_namespace_refusal().empty() || !ending_inits_.empty() || processes_share_memory()) return false;
+std::string ReplaySession::why_no_checkpoint() const { return why_not_at_rest(); }
+
+std::string ReplaySession::why_not_at_rest() const {
+  if (tasks_.empty()) return "no task";
+  if (current_event_ < 1) return "before the first event";
+  if (has_zombies()) return "a process ended and is not reaped";
+  std::string pid_ns = pid_namespace_refusal();
+  if (!pid_ns.empty()) return pid_ns;
+  if (!ending_inits_.empty()) return "a PID namespace is ending";
+  if (processes_share_memory()) return "two processes share their memory";
   std::map<RecordedTid, const FdTable*> tables;  // by process
   for (const auto& [tid, rt] : tasks_) {
-    if (!rt->task->alive() || rt->exiting || rt->end_seen || rt->in_exec || rt->in_vfork || rt->vfork_parent.value ||
-        rt->pending_sig != 0 || rt->queued_sig != 0 || rt->step_next || (rt->tracer_dr7 & 0xff) ||
-        rt->where == ReplayTask::Where::CloneDone)
-      return false;
-    if (!find_task(rt->tgid)) return false;  // its leader has ended
+    std::string task = "task " + std::to_string(tid.value) + " ";
+    if (!rt->task->alive()) return task + "is gone";
+    if (rt->exiting || rt->end_seen) return task + "is exiting";
+    if (rt->in_exec) return task + "is in an exec";
+    if (rt->in_vfork) return task + "waits for its vfork child";
+    if (rt->vfork_parent.value) return task + "is a vfork child before its exec";
+    if (rt->pending_sig != 0 || rt->queued_sig != 0) return task + "has a signal in flight";
+    if (rt->step_next || (rt->tracer_dr7 & 0xff)) return task + "is stepped or watched by its tracer";
+    if (rt->where == ReplayTask::Where::CloneDone) return task + "has a clone whose exit is not replayed yet";
+    if (!find_task(rt->tgid)) return task + "has lost its thread group leader";
     auto [it, fresh] = tables.emplace(rt->tgid, rt->fds.get());
-    if (!fresh && it->second != rt->fds.get()) return false;
+    if (!fresh && it->second != rt->fds.get()) return task + "has an fd table of its own in a shared process";
   }
-  return true;
+  return "";
 }
 
 bool ReplaySession::processes_share_memory() const {

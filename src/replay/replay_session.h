@@ -201,6 +201,9 @@ class ReplaySession : public Session<ReplayTask> {
   // its leader). Memory and fd tables shared between processes, System V
   // segments and emulated files are saved (checkpoint/shared_objects.h).
   bool can_checkpoint() const;
+  // Why can_checkpoint() is false now, in a few words naming the task
+  // ("" when it is true).
+  std::string why_no_checkpoint() const;
   // Replay's own copies that a checkpoint saves and a restore hands back:
   // the emulated files (see emulated_file) by trace file name, and the
   // System V segments by the recording's id.
@@ -396,7 +399,8 @@ class ReplaySession : public Session<ReplayTask> {
   // read-only copies of trace files.
   bool maps_shared_memory(const ReplayTask& leader) const;
   // can_checkpoint(): nothing is under way.
-  bool at_rest() const;
+  bool at_rest() const { return why_not_at_rest().empty(); }
+  std::string why_not_at_rest() const;
   // Whether two processes of the replay share their memory now (neither a
   // checkpoint nor a copy can rebuild that yet).
   bool processes_share_memory() const;
