@@ -121,6 +121,8 @@ class CheckpointReader {
   // Safe to call from several threads, each with its own `scratch`.
   // Blocks of the base checkpoint follow this file's own (see block_of).
   Status read_block(uint32_t index, std::vector<uint8_t>& out, std::vector<uint8_t>& scratch) const;
+  // Whether `raw`, a block's bytes, are the ones its checksums name.
+  static bool block_matches(ckpt::PageBlock::Reader b, const std::vector<uint8_t>& raw);
   // The index read_block takes for a page reference.
   uint32_t block_of(ckpt::PageRef::Reader p) const { return p.getInBase() ? own_blocks_ + p.getBlock() : p.getBlock(); }
   // This file's blocks and its base's.
