@@ -70,6 +70,20 @@ print("slogdet sign", np.linalg.slogdet(b + np.eye(300))[0])
 print("largest eigenvalue %.4f" % np.linalg.eigvalsh(b).max())
 """
 
+# go build of a one-file module, with a build cache and module path of its
+# own (empty: the compiler, assembler and linker all run), then the program.
+# The go command and its tools are threaded Go programs that end by
+# exit_group from their main thread, and go runs its tools with vfork.
+GO_BUILD_SCRIPT = r"""
+set -e
+export GOCACHE="$(mktemp -d)" GOPATH="$(mktemp -d)" GOFLAGS=-mod=mod GOTOOLCHAIN=local GOTELEMETRY=off
+cd "$0"
+go build -o "$GOCACHE/hello" .
+"$GOCACHE/hello"
+chmod -R u+w "$GOCACHE" "$GOPATH"
+rm -rf "$GOCACHE" "$GOPATH"
+"""
+
 # A shell script: a pipeline, subshells, a trap on a signal the script
 # sends itself, background jobs and wait (the jobs write files, printed in
 # order after: their own order is the machine's).
@@ -240,6 +254,11 @@ def make_inputs(d):
                 f.write("int %s(void) { return %d; }\n" % (name, i * 10))
     with open(os.path.join(d, "asan.c"), "w") as f:
         f.write(ASAN_PROGRAM)
+    os.mkdir(os.path.join(d, "gomod"))
+    with open(os.path.join(d, "gomod", "go.mod"), "w") as f:
+        f.write("module example.com/hello\n\ngo 1.19\n")
+    with open(os.path.join(d, "gomod", "main.go"), "w") as f:
+        f.write('package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello from go", 6*7) }\n')
     with open(os.path.join(d, "crash.c"), "w") as f:
         f.write(CRASH_PROGRAM)
     with open(os.path.join(d, "hello.c"), "w") as f:
@@ -288,6 +307,7 @@ def cases(d):
         "node": (["node", "-e", NODE_SNIPPET], None),
         "numpy": (["/usr/bin/python3", "-c", NUMPY_SNIPPET], None),
         "bash_script": (["bash", "-c", BASH_SCRIPT], None),
+        "go_build": (["sh", "-c", GO_BUILD_SCRIPT, os.path.join(d, "gomod")], None),
         "asan": (["env", "ASAN_OPTIONS=detect_leaks=0", os.path.join(d, "asan")], None),
         "asan_error": (["env", "ASAN_OPTIONS=detect_leaks=0", os.path.join(d, "asan"), "overflow"], None),
         # Default options: LeakSanitizer runs at exit and reports the leak.
@@ -324,6 +344,7 @@ CASE_OPTIONS = {
     "java": ["--all-checkpoints"],
     "sqlite3_wal": ["--all-checkpoints"],
     "node": ["--all-checkpoints"],
+    "go_build": ["--all-checkpoints"],
     "xz_T2_counter": ["--record-arg=--progress-counter", "--dump-matches", "progress trap", "--states", "2"],
 }
 
@@ -356,6 +377,8 @@ def main():
             with open(os.path.join(d, "big.txt"), "wb") as f:
                 f.write((lines * 2)[:8 << 20])
         argv, stdin = cases(d)[a.case]
+        if a.case == "go_build" and shutil.which("go") is None:
+            fatal("go is not installed (scripts/install-deps installs golang-go)")
         if shutil.which(argv[0]) is None:
             fatal("%s is not installed (scripts/install-deps installs it)" % argv[0])
         cmd = rrtest_argv(a.rr) + CASE_OPTIONS.get(a.case, [])
