@@ -82,6 +82,8 @@ void print_frame(trace::Frame::Reader f) {
       Registers r = regs_from_capnp(ev.getRegs());
       if (ev.getSpin())
         printf("progress spin site rip 0x%llx\n", (unsigned long long)r.ip().as_int());
+      else if (ev.getPoll())
+        printf("progress poll site rip 0x%llx\n", (unsigned long long)r.ip().as_int());
       else
         printf("progress trap after %" PRIu64 " counted branches rip 0x%llx\n", ev.getTicks(),
                (unsigned long long)r.ip().as_int());

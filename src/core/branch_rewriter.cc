@@ -110,6 +110,119 @@ bool is_spin_site(const std::vector<Insn>& insns, size_t i) {
   return at == jump.target;
 }
 
+
+// The instructions a poll loop may hold: loads, compares and arithmetic on
+// registers, nops and pauses. Nothing here writes memory once its memory
+// operands are checked, makes a system call or leaves the line.
+bool poll_mnemonic(ZydisMnemonic m) {
+  switch (m) {
+    case ZYDIS_MNEMONIC_MOV: case ZYDIS_MNEMONIC_MOVZX: case ZYDIS_MNEMONIC_MOVSX: case ZYDIS_MNEMONIC_MOVSXD:
+    case ZYDIS_MNEMONIC_TEST: case ZYDIS_MNEMONIC_CMP: case ZYDIS_MNEMONIC_AND: case ZYDIS_MNEMONIC_OR:
+    case ZYDIS_MNEMONIC_XOR: case ZYDIS_MNEMONIC_ADD: case ZYDIS_MNEMONIC_SUB: case ZYDIS_MNEMONIC_LEA:
+    case ZYDIS_MNEMONIC_NOP: case ZYDIS_MNEMONIC_PAUSE: case ZYDIS_MNEMONIC_LFENCE: case ZYDIS_MNEMONIC_MFENCE:
+    case ZYDIS_MNEMONIC_JB: case ZYDIS_MNEMONIC_JBE: case ZYDIS_MNEMONIC_JL: case ZYDIS_MNEMONIC_JLE:
+    case ZYDIS_MNEMONIC_JNB: case ZYDIS_MNEMONIC_JNBE: case ZYDIS_MNEMONIC_JNL: case ZYDIS_MNEMONIC_JNLE:
+    case ZYDIS_MNEMONIC_JNO: case ZYDIS_MNEMONIC_JNP: case ZYDIS_MNEMONIC_JNS: case ZYDIS_MNEMONIC_JNZ:
+    case ZYDIS_MNEMONIC_JO: case ZYDIS_MNEMONIC_JP: case ZYDIS_MNEMONIC_JS: case ZYDIS_MNEMONIC_JZ:
+      return true;
+    default:
+      return false;
+  }
+}
+
+constexpr ZydisAccessedFlagsMask kStatusFlags = ZYDIS_CPUFLAG_CF | ZYDIS_CPUFLAG_PF | ZYDIS_CPUFLAG_AF |
+                                                ZYDIS_CPUFLAG_ZF | ZYDIS_CPUFLAG_SF | ZYDIS_CPUFLAG_OF;
+
+// What one instruction of a loop reads and writes, by whole register
+// (`rflags` stands for the status flags).
+struct Access {
+  std::set<ZydisRegister> reads, writes, defines;  // defines: written whole, whatever was there
+};
+
+// False when the instruction writes memory or is none a poll loop may hold.
+bool poll_access(const ZydisDecodedInstruction& d, const ZydisDecodedOperand* ops, Access& a) {
+  if (!poll_mnemonic(d.mnemonic) || (d.attributes & (ZYDIS_ATTRIB_HAS_LOCK | ZYDIS_ATTRIB_HAS_REP))) return false;
+  // `xor eax, eax` and `sub eax, eax` read nothing.
+  bool zero_idiom = (d.mnemonic == ZYDIS_MNEMONIC_XOR || d.mnemonic == ZYDIS_MNEMONIC_SUB) &&
+                    d.operand_count_visible == 2 && ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+                    ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER && ops[0].reg.value == ops[1].reg.value;
+  auto whole = [](ZydisRegister r) { return ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r); };
+  auto read = [&](ZydisRegister r) {
+    if (r != ZYDIS_REGISTER_NONE && r != ZYDIS_REGISTER_RIP) a.reads.insert(whole(r));
+  };
+  for (size_t k = 0; k < d.operand_count; ++k) {
+    const ZydisDecodedOperand& op = ops[k];
+    if (op.type == ZYDIS_OPERAND_TYPE_MEMORY) {
+      if (op.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) return false;
+      read(op.mem.base);
+      read(op.mem.index);
+      continue;
+    }
+    if (op.type != ZYDIS_OPERAND_TYPE_REGISTER) continue;
+    ZydisRegister r = op.reg.value;
+    ZydisRegisterClass c = ZydisRegisterGetClass(r);
+    if (c == ZYDIS_REGCLASS_FLAGS || c == ZYDIS_REGCLASS_IP) continue;  // the flags: below
+    if ((op.actions & ZYDIS_OPERAND_ACTION_MASK_READ) && !zero_idiom) read(r);
+    if (!(op.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE)) continue;
+    a.writes.insert(whole(r));
+    // A write of 32 or 64 bits of a general register replaces all of it;
+    // a narrower one keeps the rest, which is read.
+    bool full = op.actions & ZYDIS_OPERAND_ACTION_WRITE && (c == ZYDIS_REGCLASS_GPR32 || c == ZYDIS_REGCLASS_GPR64);
+    if (full)
+      a.defines.insert(whole(r));
+    else
+      read(r);
+  }
+  if (d.cpu_flags) {
+    const ZydisAccessedFlags& f = *d.cpu_flags;
+    ZydisAccessedFlagsMask written = f.modified | f.set_0 | f.set_1 | f.undefined;
+    if (f.tested & kStatusFlags) a.reads.insert(ZYDIS_REGISTER_RFLAGS);
+    if (written & kStatusFlags) a.writes.insert(ZYDIS_REGISTER_RFLAGS);
+    if ((written & kStatusFlags) == kStatusFlags) a.defines.insert(ZYDIS_REGISTER_RFLAGS);
+    else if (written & kStatusFlags) a.reads.insert(ZYDIS_REGISTER_RFLAGS);
+  }
+  return true;
+}
+
+// Whether insns[i], a backward conditional branch, closes a loop that only
+// reads: every instruction from its target up to it is one poll_access
+// allows, none writes memory, and no register (or flag) is read in a turn
+// before that turn writes it, if any instruction of the loop writes it. A
+// turn of such a loop is then a function of the memory it reads alone, and
+// once the branch is taken it is taken at every turn until another thread,
+// a signal handler or the kernel changes that memory.
+bool is_poll_site(const uint8_t* code, uint64_t code_addr, const std::vector<Insn>& insns, size_t i) {
+  constexpr size_t kPollLoopMax = 16;  // instructions
+  const Insn& br = insns[i];
+  if ((br.kind != Insn::Kind::ShortJcc && br.kind != Insn::Kind::NearJcc) || br.target >= br.addr) return false;
+  size_t first = i;
+  while (first > 0 && insns[first - 1].addr >= br.target && i - first < kPollLoopMax) --first;
+  if (first == i || insns[first].addr != br.target) return false;
+  ZydisDecoder decoder;
+  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  std::vector<Access> turn;
+  std::set<ZydisRegister> written;
+  for (size_t k = first; k <= i; ++k) {
+    if (k > first && insns[k - 1].addr + insns[k - 1].len != insns[k].addr) return false;
+    if (k < i && insns[k].target) return false;  // one line: no branch out of or inside the loop
+    ZydisDecodedInstruction d;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    uint64_t off = insns[k].addr - code_addr;
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code + off, insns[k].len, &d, ops))) return false;
+    Access a;
+    if (!poll_access(d, ops, a)) return false;
+    written.insert(a.writes.begin(), a.writes.end());
+    turn.push_back(std::move(a));
+  }
+  std::set<ZydisRegister> defined;
+  for (const Access& a : turn) {
+    for (ZydisRegister r : a.reads)
+      if (written.count(r) && !defined.count(r)) return false;
+    defined.insert(a.defines.begin(), a.defines.end());
+  }
+  return true;
+}
+
 }  // namespace
 
 RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_addr, uint64_t stub_base,
@@ -225,6 +338,7 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
   plan.spin_sites.assign(spins.begin(), spins.end());
   // Backward branches first: loops are what a thread can spin in, and they
   // need islands most.
+  std::vector<size_t> uncounted;
   for (bool backward : {true, false})
     for (const Insn& in : insns) {
       if (spins.count(in.addr)) continue;
@@ -235,8 +349,22 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
       if (rewrite(in))
         ++plan.counted;
       else
-        ++plan.uncovered;
+        uncounted.push_back(&in - insns.data());
     }
+  // Uncounted loops that only read wait for memory to change: their branch
+  // becomes a trap the recorder and replay both handle (a poll site), unless
+  // a patch (an island) lies in the loop.
+  for (size_t i : uncounted) {
+    const Insn& in = insns[i];
+    bool patched = std::any_of(plan.patches.begin(), plan.patches.end(), [&](const CodePatch& p) {
+      return p.addr < in.addr + in.len && p.addr + p.bytes.size() > in.target;
+    });
+    if (in.target < in.addr && !patched && is_poll_site(code, code_addr, insns, i))
+      plan.poll_sites.push_back(in.addr);
+    else
+      ++plan.uncovered;
+  }
+  std::sort(plan.poll_sites.begin(), plan.poll_sites.end());
   return plan;
 }
 

@@ -40,6 +40,13 @@ struct RewritePlan {
   // stub: the thread traps at its first turn and the recorder parks it
   // there instead of counting turns that change nothing.
   std::vector<uint64_t> spin_sites;
+  // Poll sites: backward conditional branches left uncounted whose loop only
+  // reads (`while (!flag);` at -O0: a load, a test, a 2-byte `je` back), so
+  // that once the branch is taken it is taken at every turn until something
+  // else changes the memory the loop reads. Their first byte becomes
+  // kSpinTrapByte too; the recorder and replay take the branch themselves
+  // (core/progress_counter.h, poll_site_at), and a taken one is an event.
+  std::vector<uint64_t> poll_sites;
 };
 
 // An int3: the byte a spin site's jump begins with once rewritten.

@@ -133,20 +133,31 @@ Status install_rewrite(Task& t, RemoteSyscalls& rs, const CounterSetup& setup) {
   for (const CodePatch& p : plan.patches)
     if (!t.try_write_mem(RemotePtr<>(p.addr), p.bytes.data(), p.bytes.size()))
       return make_error("cannot rewrite the branch at 0x" + hex(p.addr));
-  if (plan.spin_sites.empty()) return {};
+  if (plan.spin_sites.empty() && plan.poll_sites.empty()) return {};
   uint64_t count = 0;
   if (!t.read_mem(RemotePtr<>(kSpinSiteCount), &count, sizeof count) || count > kMaxSpinSites)
     return make_error("cannot read the progress counter's spin sites");
-  for (uint64_t site : plan.spin_sites) {
+  // A poll site's entry keeps the first byte of its branch, which the trap
+  // replaces: the recorder and replay decode the branch from it.
+  auto add_site = [&](uint64_t site, bool poll) -> Status {
     if (count == kMaxSpinSites) {
-      RR_LOG("progress counter: no room for the spin site at 0x%llx", (unsigned long long)site);
-      continue;
+      RR_LOG("progress counter: no room for the %s site at 0x%llx", poll ? "poll" : "spin", (unsigned long long)site);
+      return {};
     }
-    if (!t.try_write_mem(RemotePtr<>(kSpinSiteList + 8 * count), &site, sizeof site) ||
+    uint64_t entry = site;
+    if (poll) {
+      uint8_t first = 0;
+      if (!t.read_mem(RemotePtr<>(site), &first, 1)) return make_error("cannot read the poll site at 0x" + hex(site));
+      entry |= kPollSiteTag | (uint64_t)first << 48;
+    }
+    if (!t.try_write_mem(RemotePtr<>(kSpinSiteList + 8 * count), &entry, sizeof entry) ||
         !t.try_write_mem(RemotePtr<>(site), &kSpinTrapByte, 1))
-      return make_error("cannot rewrite the spin site at 0x" + hex(site));
+      return make_error(std::string("cannot rewrite the ") + (poll ? "poll" : "spin") + " site at 0x" + hex(site));
     ++count;
-  }
+    return {};
+  };
+  for (uint64_t site : plan.spin_sites) RR_TRY(add_site(site, false));
+  for (uint64_t site : plan.poll_sites) RR_TRY(add_site(site, true));
   if (!t.try_write_mem(RemotePtr<>(kSpinSiteCount), &count, sizeof count))
     return make_error("cannot write the progress counter's spin sites");
   return {};
@@ -171,13 +182,74 @@ bool at_counter_trap(Task& t, const Registers& regs) {
   return before == signature;
 }
 
+namespace {
+std::vector<uint64_t> site_list(Task& t);
+}  // namespace
+
 bool at_spin_site(Task& t, const Registers& regs) {
-  uint64_t count = 0;
-  if (!t.read_mem(RemotePtr<>(kSpinSiteCount), &count, sizeof count) || count == 0 || count > kMaxSpinSites)
-    return false;
-  std::vector<uint64_t> sites(count);
-  if (!t.read_mem(RemotePtr<>(kSpinSiteList), sites.data(), count * sizeof(uint64_t))) return false;
+  std::vector<uint64_t> sites = site_list(t);
   return std::find(sites.begin(), sites.end(), regs.ip().as_int() - 1) != sites.end();
+}
+
+namespace {
+
+std::vector<uint64_t> site_list(Task& t) {
+  uint64_t count = 0;
+  if (!t.read_mem(RemotePtr<>(kSpinSiteCount), &count, sizeof count) || count == 0 || count > kMaxSpinSites) return {};
+  std::vector<uint64_t> sites(count);
+  if (!t.read_mem(RemotePtr<>(kSpinSiteList), sites.data(), count * sizeof(uint64_t))) return {};
+  return sites;
+}
+
+}  // namespace
+
+std::optional<PollSite> poll_site_at(Task& t, const Registers& regs) {
+  uint64_t at = regs.ip().as_int() - 1;
+  for (uint64_t entry : site_list(t)) {
+    if (!(entry & kPollSiteTag) || (entry & kSiteAddrMask) != at) continue;
+    uint8_t code[6] = {};
+    if (!t.read_mem(RemotePtr<>(at), code, sizeof code)) return std::nullopt;
+    code[0] = (uint8_t)(entry >> 48);
+    PollSite site;
+    site.addr = at;
+    if (code[0] >= 0x70 && code[0] <= 0x7f) {
+      site.cond = code[0] & 0xf;
+      site.len = 2;
+      site.target = at + 2 + (int64_t)(int8_t)code[1];
+    } else if (code[0] == 0x0f && code[1] >= 0x80 && code[1] <= 0x8f) {
+      int32_t disp;
+      memcpy(&disp, code + 2, 4);
+      site.cond = code[1] & 0xf;
+      site.len = 6;
+      site.target = at + 6 + (int64_t)disp;
+    } else {
+      return std::nullopt;
+    }
+    return site;
+  }
+  return std::nullopt;
+}
+
+bool branch_taken(uint8_t cond, uint64_t eflags) {
+  bool cf = eflags & 0x1, pf = eflags & 0x4, zf = eflags & 0x40, sf = eflags & 0x80, of = eflags & 0x800;
+  bool r = false;
+  switch (cond >> 1) {
+    case 0: r = of; break;              // jo
+    case 1: r = cf; break;              // jb
+    case 2: r = zf; break;              // je
+    case 3: r = cf || zf; break;        // jbe
+    case 4: r = sf; break;              // js
+    case 5: r = pf; break;              // jp
+    case 6: r = sf != of; break;        // jl
+    case 7: r = zf || sf != of; break;  // jle
+  }
+  return (cond & 1) ? !r : r;  // the odd codes are the negations
+}
+
+Registers take_poll_branch(const PollSite& site, Registers regs, bool* taken) {
+  *taken = branch_taken(site.cond, regs.raw().eflags);
+  regs.set_ip(RemotePtr<>(*taken ? site.target : site.addr + site.len));
+  return regs;
 }
 
 }  // namespace rr

@@ -36,6 +36,11 @@ constexpr CounterSlots kCounterSlots{kCounterPageAddr, kCounterPageAddr + 8};
 constexpr uint64_t kSpinSiteCount = kCounterPageAddr + 16;
 constexpr uint64_t kSpinSiteList = kCounterPageAddr + 24;
 constexpr uint64_t kMaxSpinSites = (kPageSize - 24) / 8;
+// A poll site's entry in that list (RewritePlan::poll_sites): its address,
+// the first byte of its branch at bits 48-55 (the int3 took its place), and
+// this tag.
+constexpr uint64_t kPollSiteTag = 1ull << 56;
+constexpr uint64_t kSiteAddrMask = (1ull << 48) - 1;
 // The most stub bytes one code section gets (256 Ki branch targets), placed
 // in the free room nearest below it.
 constexpr uint64_t kStubAreaMax = 16ull << 20;
@@ -95,5 +100,24 @@ bool at_counter_trap(Task& t, const Registers& regs);
 // Whether a SIGTRAP stop with registers `regs` is the trap of one of the
 // process's spin sites (rip just after its int3).
 bool at_spin_site(Task& t, const Registers& regs);
+
+// A poll site's conditional branch, as it was before its trap replaced it.
+struct PollSite {
+  uint64_t addr = 0;    // the branch
+  uint64_t target = 0;  // where it goes when taken (the loop's top)
+  uint8_t len = 0;      // its length (2 or 6)
+  uint8_t cond = 0;     // its condition code (the low nibble of the opcode)
+};
+
+// The poll site whose trap stopped a thread with registers `regs` (rip just
+// after its int3), if that is one.
+std::optional<PollSite> poll_site_at(Task& t, const Registers& regs);
+
+// Whether a jcc of condition code `cond` is taken with these flags.
+bool branch_taken(uint8_t cond, uint64_t eflags);
+
+// The registers after the thread made `site`'s branch from `regs`, and
+// whether it was taken: the recorder and replay both take it so.
+Registers take_poll_branch(const PollSite& site, Registers regs, bool* taken);
 
 }  // namespace rr

@@ -124,12 +124,13 @@ trace::Frame::Builder RecordSession::new_frame(capnp::MessageBuilder& msg, pid_t
   return frame;
 }
 
-Status RecordSession::write_progress_event(RecordTask& rt, const Registers& regs, uint64_t ticks, bool spin) {
+Status RecordSession::write_progress_event(RecordTask& rt, const Registers& regs, uint64_t ticks, ProgressKind kind) {
   capnp::MallocMessageBuilder msg;
   trace::Frame::Builder frame = new_frame(msg, rt.tid());
   auto ev = frame.initProgress();
   ev.setTicks(ticks);
-  ev.setSpin(spin);
+  ev.setSpin(kind == ProgressKind::Spin);
+  ev.setPoll(kind == ProgressKind::Poll);
   regs_to_capnp(regs, ev.initRegs());
   frame.setFpuDigest(fpu_digest(*rt.task));
   rt.last_event_regs = regs;
@@ -146,7 +147,7 @@ Status RecordSession::on_counter_trap(RecordTask& rt, const Registers& regs) {
     rt.ticks_armed = arm_counter(t, slice) ? slice : 0;
     return resume_running(rt);
   }
-  RR_TRY(write_progress_event(rt, regs, ticks, false));
+  RR_TRY(write_progress_event(rt, regs, ticks, ProgressKind::Trap));
   // A held signal stops the thread again before its next instruction, where
   // on_signal records its delivery at this point.
   inject_held_signals(rt);
@@ -201,28 +202,94 @@ Status RecordSession::on_spin_trap(RecordTask& rt, Registers regs) {
   Task& t = *rt.task;
   regs.set_ip(regs.ip() - 1);
   t.set_regs(regs);
-  RR_TRY(write_progress_event(rt, regs, 0, true));
+  RR_TRY(write_progress_event(rt, regs, 0, ProgressKind::Spin));
   RR_LOG("task %d: parked at the spin site 0x%llx", t.tid(), (unsigned long long)regs.ip().as_int());
   if (!rt.held.empty()) {
     // Delivered before the jump runs again.
     inject_held_signals(rt);
     return resume_running(rt);
   }
+  park(rt, regs);
+  return {};
+}
+
+void RecordSession::park(RecordTask& rt, const Registers& regs) {
   rt.spin_regs = regs;
   Registers pause = regs;
   pause.set_ip(RemotePtr<>(kRrSyscallInsn));
   pause.raw().rax = SYS_pause;
-  t.set_regs(pause);
-  t.try_resume(ResumeHow::Cont);
+  rt.task->set_regs(pause);
+  rt.task->try_resume(ResumeHow::Cont);
   rt.state = RecordTask::State::Spinning;
   if (running_ == &rt) running_ = nullptr;
+}
+
+// A poll site is a loop that only reads (`while (!flag);` at -O0) whose
+// branch the counter could not reach: its branch is an int3, and the
+// recorder makes the branch itself. Untaken, the thread goes on. Taken, it
+// would turn with the same registers until the memory it reads changes, which
+// only another thread, a signal handler or its death can do while it is the
+// one thread running: the taken branch is an event, at the loop's top
+// (replay runs the thread to its first taken poll site), after which the
+// thread yields to a ready one, takes a held signal, or parks until another
+// thread has had an event (wake_pollers) or a signal comes.
+Status RecordSession::on_poll_trap(RecordTask& rt, const PollSite& site, const Registers& at_trap) {
+  Task& t = *rt.task;
+  bool taken = false;
+  Registers regs = take_poll_branch(site, at_trap, &taken);
+  t.set_regs(regs);
+  if (!taken) return resume_running(rt);
+  // At the loop's top: its next turn reads the memory again.
+  RR_TRY(write_progress_event(rt, regs, 0, ProgressKind::Poll));
+  if (!rt.held.empty()) {
+    inject_held_signals(rt);
+    return resume_running(rt);
+  }
+  if (others_ready(rt)) {
+    rt.state = RecordTask::State::Ready;
+    running_ = nullptr;
+    return {};
+  }
+  RR_LOG("task %d: parked at the poll site 0x%llx", t.tid(), (unsigned long long)site.addr);
+  park(rt, regs);
+  rt.poll_parked = true;
+  rt.parked_at_change = changes_;
   return {};
+}
+
+void RecordSession::wake_pollers() {
+  for (auto& [tid, t] : tasks_) {
+    if (t->state != RecordTask::State::Spinning || !t->poll_parked || t->poll_kicked ||
+        t->parked_at_change == changes_)
+      continue;
+    t->poll_kicked = true;
+    RR_LOG("task %d: woken at its poll site", t->tid());
+    syscall(SYS_tgkill, t->live_tgid(), t->tid(), SIGSTOP);
+  }
+}
+
+bool RecordSession::our_wakeup(RecordTask& rt, int sig) {
+  if (sig != SIGSTOP || !rt.poll_kicked) return false;
+  std::optional<siginfo_t> si = rt.task->try_siginfo();
+  if (!si || si->si_code != SI_TKILL || si->si_pid != getpid()) return false;
+  rt.poll_kicked = false;
+  return true;
 }
 
 bool RecordSession::still_parked(RecordTask& rt, const WaitStatus& st) {
   if (st.ended()) {
     rt.spin_regs.reset();
+    rt.poll_parked = false;
     return false;
+  }
+  if (our_wakeup(rt, st.stop_sig())) {
+    // Woken to look at its loop again: back on the branch, with no event.
+    rt.task->set_regs(*rt.spin_regs);
+    rt.spin_regs.reset();
+    rt.poll_parked = false;
+    rt.state = RecordTask::State::Ready;
+    if (running_ == &rt) running_ = nullptr;
+    return true;
   }
   if (st.ptrace_event() == PTRACE_EVENT_SECCOMP) {
     // The syscall buffer's filter stopped our pause(): it goes in.
@@ -236,6 +303,7 @@ bool RecordSession::still_parked(RecordTask& rt, const WaitStatus& st) {
   // is handled as any.
   rt.task->set_regs(*rt.spin_regs);
   rt.spin_regs.reset();
+  rt.poll_parked = false;
   return false;
 }
 

@@ -418,6 +418,10 @@ Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
   }
   ++next_event_;
   ++slice_events_;
+  {
+    auto frame = msg.getRoot<trace::Frame>();
+    if (!(frame.isProgress() && frame.getProgress().getPoll())) ++changes_;
+  }
   Status written = writer_->write_frame(msg);
   if (records_of) records_of->buffered_records.clear();
   RR_TRY(std::move(written));
@@ -463,6 +467,7 @@ Result<int> RecordSession::run() {
     kill_rest_after_initial();
     kill_deferred_tracees();
     continue_group_stops();
+    if (progress_counter_) wake_pollers();
     if (!running_) {
       if (RecordTask* next = pick_next()) {
         running_ = next;
@@ -765,7 +770,9 @@ Status RecordSession::handle_stop(RecordTask& t) {
     Registers regs = t.task->regs();
     if (at_counter_trap(*t.task, regs)) return on_counter_trap(t, regs);
     if (at_spin_site(*t.task, regs)) return on_spin_trap(t, regs);
+    if (std::optional<PollSite> site = poll_site_at(*t.task, regs)) return on_poll_trap(t, *site, regs);
   }
+  if (our_wakeup(t, sig)) return resume_running(t);  // it came after another stop: nothing to undo
   if (sig && is_stop_signal(sig) && !t.task->try_siginfo()) return on_group_stop(t);
   if (sig) return on_signal(t, sig);
   return resume_running(t);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/fd_table.h"
+#include "core/progress_counter.h"
 #include "core/registers.h"
 #include "core/session.h"
 #include "core/task.h"
@@ -233,6 +234,13 @@ struct RecordTask : SessionTask {
   uint64_t chaos_priority = 0;  // --chaos: the ready thread with the highest runs first
   // Spinning: its registers at the spin site, put back at its next stop.
   std::optional<Registers> spin_regs;
+  // Spinning at a poll site (a loop that only reads): it waits for memory to
+  // change, so it is woken when another thread has had an event since
+  // `parked_at_change` (RecordSession::changes_); `poll_kicked`: rr's
+  // SIGSTOP that wakes it is on its way (not the program's, not delivered).
+  bool poll_parked = false;
+  uint64_t parked_at_change = 0;
+  bool poll_kicked = false;
   pid_t tid() const { return task->tid(); }
   // Its process's live pid: while recording, the recorded one is the live one.
   pid_t live_tgid() const { return tgid.value; }
@@ -282,12 +290,22 @@ class RecordSession : public Session<RecordTask> {
   RecordTask* pick_by_chaos();
   // The frame of the next event, of thread `tid`, as the root of `msg`.
   trace::Frame::Builder new_frame(capnp::MessageBuilder& msg, pid_t tid);
-  // A ProgressEvent of `rt` at `regs`: a counter trap after `ticks`, or a
-  // spin site's trap.
-  Status write_progress_event(RecordTask& rt, const Registers& regs, uint64_t ticks, bool spin);
+  // A ProgressEvent of `rt` at `regs`: a counter trap after `ticks`, a spin
+  // site's trap, or a poll site's taken branch.
+  enum class ProgressKind { Trap, Spin, Poll };
+  Status write_progress_event(RecordTask& rt, const Registers& regs, uint64_t ticks, ProgressKind kind);
   Status on_counter_trap(RecordTask& rt, const Registers& regs);
   // A spin site's trap: an event, and the thread parks there.
   Status on_spin_trap(RecordTask& rt, Registers regs);
+  // A poll site's trap: the branch is made here; a taken one is an event, and
+  // the thread parks there when no other thread can change what it reads.
+  Status on_poll_trap(RecordTask& rt, const PollSite& site, const Registers& regs);
+  // Parks `rt` at `regs` (a spin or poll site) in a pause() of ours.
+  void park(RecordTask& rt, const Registers& regs);
+  // Threads parked at a poll site since an event of another thread are woken.
+  void wake_pollers();
+  // Whether `sig`, a SIGSTOP stop of `rt`, is rr's that wakes it from a poll site.
+  bool our_wakeup(RecordTask& rt, int sig);
   // The next stop of a parked thread: a signal or its end wakes it at the
   // spin site (false: handle the stop as any); else it stays parked (true).
   bool still_parked(RecordTask& rt, const WaitStatus& st);
@@ -509,6 +527,9 @@ class RecordSession : public Session<RecordTask> {
   std::mt19937_64 chaos_rng_;            // drawn from the recorded seed
   uint64_t chaos_picks_ = 0;             // picks since the priorities were drawn
   uint64_t next_event_ = 1;
+  // Events that may have changed memory (all but a poll site's taken
+  // branch): a thread parked at a poll site wakes when this moves.
+  uint64_t changes_ = 0;
   // --checkpoint-every (record_session.cc, note_checkpoint_point): the
   // next point by event or time, a point chosen whose next frame is not
   // written yet, and how many shared files the written list names.

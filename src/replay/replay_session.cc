@@ -674,6 +674,7 @@ Status ReplaySession::apply_progress(trace::Frame::Reader f, trace::ProgressEven
   Task& t = *rt.task;
   if (rt.where != ReplayTask::Where::AtEvent) return make_error("trace is corrupt: a progress trap inside a syscall");
   if (ev.getSpin()) return apply_spin(f, ev, rt);
+  if (ev.getPoll()) return apply_poll(f, ev, rt);
   if (ev.getTicks() == 0) return make_error(ErrorKind::Corrupt, "trace is corrupt: a progress trap after no branch");
   // A stretch a debugger stopped inside goes on with the count it has.
   bool resumed_inside = inside_ && inside_->tid.value;
@@ -702,6 +703,24 @@ Status ReplaySession::apply_spin(trace::Frame::Reader f, trace::ProgressEvent::R
   regs.set_ip(regs.ip() - 1);
   t.set_regs(regs);
   return check_regs(f, t, "at a spin site", regs_from_capnp(ev.getRegs()));
+}
+
+// A poll site's taken branch: the first the thread reaches (the untaken ones
+// are made on the way, wait_filtered). The branch is made: the thread stands
+// at the loop's top.
+Status ReplaySession::apply_poll(trace::Frame::Reader f, trace::ProgressEvent::Reader ev, ReplayTask& rt) {
+  Task& t = *rt.task;
+  std::optional<WaitStatus> stopped = resume_and_wait(rt, ResumeHow::Sysemu);
+  if (!stopped) return {};  // stopped inside for a debugger
+  WaitStatus st = *stopped;
+  Registers regs = t.regs();
+  std::optional<PollSite> site = st.stop_sig() == SIGTRAP ? poll_site_at(t, regs) : std::nullopt;
+  if (!site)
+    return divergence(f, "expected the taken branch of the poll site at " +
+                             hex(regs_from_capnp(ev.getRegs()).ip().as_int()) + ", got " + describe_stop(st));
+  bool taken = false;
+  t.set_regs(take_poll_branch(*site, regs, &taken));
+  return check_regs(f, t, "at a poll site", regs_from_capnp(ev.getRegs()));
 }
 
 }  // namespace rr

@@ -23,6 +23,7 @@
 
 #include "core/address_space.h"
 #include "core/perf_counter.h"
+#include "core/progress_counter.h"
 #include "core/pid_namespace.h"
 #include "core/remote_syscalls.h"
 #include "core/signal_delivery.h"
@@ -44,6 +45,19 @@ namespace {
 constexpr int kSiKernel = 0x80;  // si_code of an int3 trap
 constexpr uint64_t kEflagsResume = 1ull << 16;  // RF: skip instruction breakpoints once
 
+
+// A poll site's trap whose branch is not taken (core/progress_counter.h):
+// the branch is made here, as the recorder made it.
+bool take_untaken_poll_branch(Task& t) {
+  Registers regs = t.regs();
+  std::optional<PollSite> site = poll_site_at(t, regs);
+  if (!site) return false;
+  bool taken = false;
+  Registers after = take_poll_branch(*site, regs, &taken);
+  if (taken) return false;
+  t.set_regs(after);
+  return true;
+}
 
 }  // namespace
 
@@ -205,6 +219,17 @@ WaitStatus ReplaySession::wait_filtered(ReplayTask& rt, ResumeHow how) {
   for (;;) {
     WaitStatus st = rt.task->wait();
     int sig = st.stop_sig();
+    if (sig == SIGTRAP && take_untaken_poll_branch(*rt.task)) {
+      // The recorder made it too, with no event. A step ends there.
+      if (how == ResumeHow::SysemuSingleStep || how == ResumeHow::SingleStep) {
+        siginfo_t si = rt.task->siginfo();
+        si.si_code = TRAP_TRACE;
+        rt.task->set_siginfo(si);
+        return st;
+      }
+      rt.task->resume(how, 0);
+      continue;
+    }
     if (sig && !raised_by_instruction(sig) && sig != rt.queued_sig) {
       rt.task->resume(how, 0);
       continue;

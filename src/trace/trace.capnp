@@ -140,6 +140,11 @@ struct ProgressCounterSetup {
                               # and pauses only), whose first byte is made an int3; each is
                               # listed in the counter page (count at +16, addresses from +24)
                               # while it has room, in this order
+  pollSites @9 :List(UInt64); # format 1.18 on: backward conditional branches left uncounted
+                              # whose loop only reads memory (core/branch_rewriter.h), whose
+                              # first byte is made an int3; listed in the counter page after
+                              # the spin sites, tagged (bit 56) with their first byte at
+                              # bits 48-55
 }
 
 # The progress counter's trap (format 1.10 on): the thread made `ticks`
@@ -155,6 +160,11 @@ struct ProgressEvent {
                               # spinSites) the thread reached: it stays there until a signal
                               # or its death. Replay runs it to that trap without arming the
                               # counter (a spin site traps at every thread's first turn)
+  poll @3 :Bool;              # format 1.18 on: the taken branch of a poll site (Progress-
+                              # CounterSetup.pollSites), rip at its target, ticks 0: every
+                              # taken one is an event. Replay runs the thread to its first
+                              # taken poll site without arming the counter (the recorder and
+                              # replay make the untaken ones themselves)
 }
 
 # A mapping a syscall created, with where its contents come from in replay.

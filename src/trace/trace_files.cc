@@ -107,6 +107,8 @@ void counter_setup_to_capnp(const CounterSetup& setup, trace::ProgressCounterSet
   out.setTextEnd(setup.text_end);
   auto spins = out.initSpinSites(plan.spin_sites.size());
   for (size_t i = 0; i < plan.spin_sites.size(); ++i) spins.set(i, plan.spin_sites[i]);
+  auto polls = out.initPollSites(plan.poll_sites.size());
+  for (size_t i = 0; i < plan.poll_sites.size(); ++i) polls.set(i, plan.poll_sites[i]);
 }
 
 CounterSetup counter_setup_from_capnp(trace::ProgressCounterSetup::Reader in) {
@@ -119,6 +121,7 @@ CounterSetup counter_setup_from_capnp(trace::ProgressCounterSetup::Reader in) {
   setup.text_start = in.getTextStart();
   setup.text_end = in.getTextEnd();
   for (uint64_t site : in.getSpinSites()) setup.plan.spin_sites.push_back(site);
+  for (uint64_t site : in.getPollSites()) setup.plan.poll_sites.push_back(site);
   return setup;
 }
 

@@ -45,7 +45,9 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // change nothing park the thread that reaches them)
 // 1.17: ExecImage.randomSites, SyscallEvent.randomSites and RdtscEvent.random
 // (rdrand and rdseed trap and are emulated)
-constexpr uint32_t kTraceFormatMinor = 17;
+// 1.18: ProgressCounterSetup.pollSites and ProgressEvent.poll (loops that
+// only read memory are events when their branch is taken)
+constexpr uint32_t kTraceFormatMinor = 18;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();

@@ -136,6 +136,52 @@ TEST(BranchRewriter, FindsLoopsThatChangeNothing) {
   EXPECT_TRUE(plan.spin_sites.empty());
 }
 
+TEST(BranchRewriter, FindsLoopsThatOnlyRead) {
+  // -O0's `while (!flag);` (a load, a test, a short je back, no padding in
+  // reach), `while (turn != me);` comparing with a local, and a loop that
+  // loads into a register it tests after a pause: poll sites, not counted.
+  const uint8_t polls[] = {
+      0x8b, 0x05, 0x00, 0x10, 0x00, 0x00,  // 00 mov eax, [rip+0x1000]
+      0x85, 0xc0,                          // 06 test eax, eax
+      0x74, 0xf6,                          // 08 je 00
+      0x8b, 0x05, 0x00, 0x10, 0x00, 0x00,  // 0a mov eax, [rip+0x1000]
+      0x39, 0x45, 0xfc,                    // 10 cmp [rbp-4], eax
+      0x75, 0xf5,                          // 13 jne 0a
+      0xf3, 0x90,                          // 15 pause
+      0x0f, 0xb6, 0x07,                    // 17 movzx eax, byte [rdi]
+      0x84, 0xc0,                          // 1a test al, al
+      0x74, 0xf7,                          // 1c je 15
+      0xc3,                                // 1e ret
+  };
+  RewritePlan plan = plan_branch_rewrite(polls, sizeof polls, 0x600000, 0x500000, 1 << 20, kSlots);
+  EXPECT_EQ(plan.poll_sites, (std::vector<uint64_t>{0x600008, 0x600013, 0x60001c}));
+  EXPECT_EQ(plan.counted, 0u);
+  EXPECT_EQ(plan.uncovered, 0u);
+  EXPECT_TRUE(plan.patches.empty());
+  // Loops that write memory, carry a register from one turn to the next,
+  // lock, or call, stay uncounted: no poll sites.
+  const uint8_t busy[] = {
+      0x83, 0x45, 0xfc, 0x01,              // 00 add dword [rbp-4], 1
+      0x8b, 0x45, 0xfc,                    // 04 mov eax, [rbp-4]
+      0x85, 0xc0,                          // 07 test eax, eax
+      0x75, 0xf5,                          // 09 jne 00
+      0x83, 0xc0, 0x01,                    // 0b add eax, 1
+      0x39, 0xf8,                          // 0e cmp eax, edi
+      0x7c, 0xf9,                          // 10 jl 0b
+      0xb8, 0x01, 0x00, 0x00, 0x00,        // 12 mov eax, 1
+      0xf0, 0x0f, 0xb1, 0x17,              // 17 lock cmpxchg [rdi], edx
+      0x85, 0xc0,                          // 1b test eax, eax
+      0x74, 0xf3,                          // 1d je 12
+      0xe8, 0x00, 0x00, 0x00, 0x00,        // 1f call 24
+      0x85, 0xc0,                          // 24 test eax, eax
+      0x74, 0xf7,                          // 26 je 1f
+      0xc3,                                // 28 ret
+  };
+  plan = plan_branch_rewrite(busy, sizeof busy, 0x600000, 0x500000, 1 << 20, kSlots);
+  EXPECT_TRUE(plan.poll_sites.empty());
+  EXPECT_EQ(plan.uncovered, 4u);
+}
+
 // The rewritten sample, run here: mapped with its stubs and a counter page.
 class RunRewritten : public ::testing::Test {
  protected:
