@@ -673,8 +673,7 @@ Status ReplaySession::apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Rea
 Status ReplaySession::apply_progress(trace::Frame::Reader f, trace::ProgressEvent::Reader ev, ReplayTask& rt) {
   Task& t = *rt.task;
   if (rt.where != ReplayTask::Where::AtEvent) return make_error("trace is corrupt: a progress trap inside a syscall");
-  if (ev.getSpin()) return apply_spin(f, ev, rt);
-  if (ev.getPoll()) return apply_poll(f, ev, rt);
+  if (ev.getSpin() || ev.getPoll()) return apply_site_trap(f, ev, rt);
   if (ev.getTicks() == 0) return make_error(ErrorKind::Corrupt, "trace is corrupt: a progress trap after no branch");
   // A stretch a debugger stopped inside goes on with the count it has.
   bool resumed_inside = inside_ && inside_->tid.value;
@@ -689,38 +688,32 @@ Status ReplaySession::apply_progress(trace::Frame::Reader f, trace::ProgressEven
   return check_regs(f, t, ("at " + expected).c_str(), regs_from_capnp(ev.getRegs()));
 }
 
-// A spin site's trap: the thread's first turn of the loop, where the
-// recorder parked it. The counter is not armed (no count is recorded).
-Status ReplaySession::apply_spin(trace::Frame::Reader f, trace::ProgressEvent::Reader ev, ReplayTask& rt) {
+// A spin site's trap (the thread's first turn of the loop, where the
+// recorder parked it), or a poll site's taken branch (the first the thread
+// reaches: the untaken ones are made on the way, wait_filtered). The counter
+// is not armed (no count is recorded). The thread stands on the spin site's
+// jump, or at the poll loop's top with the branch made.
+Status ReplaySession::apply_site_trap(trace::Frame::Reader f, trace::ProgressEvent::Reader ev, ReplayTask& rt) {
   Task& t = *rt.task;
   std::optional<WaitStatus> stopped = resume_and_wait(rt, ResumeHow::Sysemu);
   if (!stopped) return {};  // stopped inside for a debugger
   WaitStatus st = *stopped;
+  bool poll = ev.getPoll();
   Registers regs = t.regs();
-  if (st.stop_sig() != SIGTRAP || !at_spin_site(t, regs))
-    return divergence(f, "expected the trap of the spin site at " + hex(regs_from_capnp(ev.getRegs()).ip().as_int()) +
-                             ", got " + describe_stop(st));
-  regs.set_ip(regs.ip() - 1);
-  t.set_regs(regs);
-  return check_regs(f, t, "at a spin site", regs_from_capnp(ev.getRegs()));
-}
-
-// A poll site's taken branch: the first the thread reaches (the untaken ones
-// are made on the way, wait_filtered). The branch is made: the thread stands
-// at the loop's top.
-Status ReplaySession::apply_poll(trace::Frame::Reader f, trace::ProgressEvent::Reader ev, ReplayTask& rt) {
-  Task& t = *rt.task;
-  std::optional<WaitStatus> stopped = resume_and_wait(rt, ResumeHow::Sysemu);
-  if (!stopped) return {};  // stopped inside for a debugger
-  WaitStatus st = *stopped;
-  Registers regs = t.regs();
-  std::optional<PollSite> site = st.stop_sig() == SIGTRAP ? poll_site_at(t, regs) : std::nullopt;
-  if (!site)
-    return divergence(f, "expected the taken branch of the poll site at " +
-                             hex(regs_from_capnp(ev.getRegs()).ip().as_int()) + ", got " + describe_stop(st));
-  bool taken = false;
-  t.set_regs(take_poll_branch(*site, regs, &taken));
-  return check_regs(f, t, "at a poll site", regs_from_capnp(ev.getRegs()));
+  std::optional<Registers> after;
+  std::optional<PollSite> site = st.stop_sig() == SIGTRAP && poll ? poll_site_at(t, regs) : std::nullopt;
+  if (site) {
+    bool taken = false;
+    after = take_poll_branch(*site, regs, &taken);
+  } else if (st.stop_sig() == SIGTRAP && !poll && at_spin_site(t, regs)) {
+    after = regs;
+    after->set_ip(regs.ip() - 1);
+  }
+  if (!after)
+    return divergence(f, std::string("expected ") + (poll ? "the taken branch of the poll site" : "the trap of the spin site") +
+                             " at " + hex(regs_from_capnp(ev.getRegs()).ip().as_int()) + ", got " + describe_stop(st));
+  t.set_regs(*after);
+  return check_regs(f, t, poll ? "at a poll site" : "at a spin site", regs_from_capnp(ev.getRegs()));
 }
 
 }  // namespace rr

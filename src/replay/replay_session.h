@@ -307,8 +307,7 @@ class ReplaySession : public Session<ReplayTask> {
   Status apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Reader ev, ReplayTask& rt);
   Status install_image_counter(Task& t, trace::ExecImage::Reader image);
   Status apply_progress(trace::Frame::Reader f, trace::ProgressEvent::Reader ev, ReplayTask& rt);
-  Status apply_spin(trace::Frame::Reader f, trace::ProgressEvent::Reader ev, ReplayTask& rt);
-  Status apply_poll(trace::Frame::Reader f, trace::ProgressEvent::Reader ev, ReplayTask& rt);
+  Status apply_site_trap(trace::Frame::Reader f, trace::ProgressEvent::Reader ev, ReplayTask& rt);
   Status apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reader ev, ReplayTask& rt);
   // Runs `rt` to its next syscall entry and checks the registers there.
   Status reach_syscall_entry(trace::Frame::Reader f, int64_t nr, trace::Registers::Reader expected, ReplayTask& rt);
