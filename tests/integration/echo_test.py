@@ -7,7 +7,7 @@ divergence instead of printing other bytes:
     os.copy_file_range(fd, 1, ...) to a file;
   - bytes spliced from a socket (which the recorder cannot capture) are
     reported missing by the recorder and by replay -a, never silently lost;
-  - a write whose bytes differ in replay (an rdrand value) is a divergence;
+  - a write whose bytes differ in replay (an rdrand value from code made at run time) is a divergence;
   - a trace whose recorded echo was tampered with is a divergence."""
 import os
 import re
