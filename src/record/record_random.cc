@@ -41,13 +41,11 @@ std::vector<uint64_t> RecordSession::patch_random_sites(Task& t, const std::stri
   uint64_t len = m.end.as_int() - m.start.as_int();
   for (uint64_t off : sites.offsets) {
     if (off < m.offset || off - m.offset >= len) continue;
-    RemotePtr<> addr(m.start.as_int() + (off - m.offset));
-    uint8_t now = 0;
-    // Only where the memory holds what the file does.
-    if (!t.read_mem(addr, &now, 1) || now != 0xc7) continue;
-    if (!t.try_write_mem(addr, &kRandomTrapByte, 1)) continue;
-    RR_LOG("rdrand/rdseed at 0x%llx (%s) traps", (unsigned long long)addr.as_int() - 1, m.name.c_str());
-    patched.push_back(addr.as_int());
+    uint64_t addr = m.start.as_int() + (off - m.offset);
+    // Only where the memory holds what the file does (as replay checks too).
+    if (!install_random_trap(t, addr)) continue;
+    RR_LOG("rdrand/rdseed at 0x%llx (%s) traps", (unsigned long long)addr - 1, m.name.c_str());
+    patched.push_back(addr);
   }
   return patched;
 }
