@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,29 +36,54 @@ struct Plan {
   Codec codec = Codec::Zstd;
   bool full = false;
   uint64_t interval = 0;
+  // The first event of the program's exit (see read_trace), 0 if none.
+  uint64_t exit_start = 0;
 };
 
 // What one replay over some requested points wrote. Plain data: a worker
 // process hands it to its parent through a pipe.
 struct Tally {
   uint64_t written = 0, incremental = 0, bytes = 0, resident = 0, achieved = 0;
+  // Of the achieved points, those in the program's exit, stood for by the
+  // checkpoint just before it (at `before_exit`).
+  uint64_t in_exit = 0, before_exit = 0;
   double write_seconds = 0;
   void add(const Tally& o) {
     written += o.written, incremental += o.incremental, bytes += o.bytes, resident += o.resident, achieved += o.achieved;
+    in_exit += o.in_exit, before_exit = std::max(before_exit, o.before_exit);
     write_seconds += o.write_seconds;
   }
 };
 
+// A frame of the kind that closes a trace: a task's end, an exit or
+// exit_group call, a signal (the one that kills the program, or whose
+// handler exits).
+bool ends_a_task(trace::Frame::Reader f) {
+  if (f.isExit() || f.isSignal()) return true;
+  if (!f.isSyscall()) return false;
+  int64_t nr = f.getSyscall().getNumber();
+  return nr == SYS_exit || nr == SYS_exit_group;
+}
+
 // The number of the last event and the trace's id, by reading the event
-// stream once.
-Status read_trace(const std::string& dir, uint64_t* last, std::string* uuid) {
+// stream once; and where the program's exit begins: the first event of the
+// run of such frames (ends_a_task) that closes the trace. Nothing can be
+// saved inside that run (its tasks are ending, or a signal is in flight),
+// and nothing but its tasks' ends happens there, so the checkpoint just
+// before it stands for the requested points in it.
+Status read_trace(const std::string& dir, uint64_t* last, std::string* uuid, uint64_t* exit_start) {
   RR_ASSIGN_OR_RETURN(std::unique_ptr<TraceReader> r, TraceReader::open(dir));
   *uuid = r->uuid();
   *last = 0;
+  *exit_start = 0;
   for (;;) {
     RR_ASSIGN_OR_RETURN(std::optional<FrameData> f, r->next());
     if (!f) break;
     *last = f->frame().getEvent();
+    if (!ends_a_task(f->frame()))
+      *exit_start = 0;
+    else if (*exit_start == 0)
+      *exit_start = *last;
   }
   return {};
 }
@@ -78,6 +104,38 @@ Result<Tally> create_over(const Plan& plan, const std::vector<uint64_t>& grid, u
   if (show_progress) s.set_progress([&](uint64_t at) { bar.update(at, limit); });
   bool told_pid_ns = false;
   std::unique_ptr<CheckpointReader> base;
+  uint64_t last_written = 0;
+  // Writes a checkpoint at the current event; false when what the program
+  // does from here on cannot be saved (protection keys, say): the
+  // checkpoints written so far stay usable.
+  auto write_here = [&]() -> Result<bool> {
+    // Incremental against the checkpoint before it (the last one written
+    // here, or the latest in the folder), up to kMaxIncrementalDepth; then
+    // a full one again.
+    if (!plan.full && !base) base = find_base(plan.dir, s.reader().uuid(), s.current_event());
+    bool take_full = plan.full || !base || base->depth() >= kMaxIncrementalDepth;
+    auto stats = write_checkpoint(s, plan.codec, take_full ? nullptr : base.get());
+    if (!stats.ok() && stats.error().kind == ErrorKind::Unsupported) {
+      bar.done();
+      fprintf(stderr, "rr: no checkpoint from event %" PRIu64 " on: %s\n", s.current_event(), stats.error().message.c_str());
+      return false;
+    }
+    if (!stats.ok()) return stats.take_error();
+    if (!plan.full) {
+      auto written_base = CheckpointReader::open(stats->path, s.reader().uuid());
+      base = written_base.ok() ? std::move(written_base.value()) : nullptr;
+    }
+    if (!stats->kept) {  // else the one there stays (an earlier run's, another segment's)
+      if (!take_full) ++tally.incremental;
+      ++tally.written;
+      tally.bytes += stats->file_bytes;
+      tally.resident += stats->resident_bytes;
+      tally.write_seconds += stats->seconds;
+    }
+    last_written = s.current_event();
+    bar.update(s.current_event(), limit, ", " + std::to_string(tally.written) + " checkpoints");
+    return true;
+  };
   size_t gi = 0;
   auto serve = [&](uint64_t at) {
     for (; gi < grid.size() && grid[gi] <= at; ++gi)
@@ -86,6 +144,24 @@ Result<Tally> create_over(const Plan& plan, const std::vector<uint64_t>& grid, u
   for (; gi < grid.size() && grid[gi] < s.current_event(); ++gi) {}
   if (gi < grid.size() && grid[gi] == s.current_event()) serve(s.current_event());
   while (gi < grid.size()) {
+    // The points in the program's exit are stood for by a checkpoint just
+    // before it, where the replay can still save every task.
+    if (plan.exit_start > 1 && grid[gi] >= plan.exit_start) {
+      uint64_t before = plan.exit_start - 1;
+      if (before > s.current_event()) RR_TRY(s.run_to(before));
+      if (s.current_event() == before && s.can_checkpoint()) {
+        if (last_written != before) {
+          RR_ASSIGN_OR_RETURN(bool written, write_here());
+          if (!written) break;
+        }
+        tally.in_exit += grid.size() - gi;
+        tally.achieved += grid.size() - gi;
+        tally.before_exit = before;
+        break;
+      }
+      RR_LOG("no checkpoint before the program's exit (event %" PRIu64 "): %s", s.current_event(),
+             s.why_no_checkpoint().c_str());
+    }
     RR_TRY(s.run_to(grid[gi]));
     // Events where nothing can be saved (a signal in flight, the exit) are
     // skipped for the next one that can.
@@ -101,33 +177,11 @@ Result<Tally> create_over(const Plan& plan, const std::vector<uint64_t>& grid, u
       RR_TRY(s.run_to(s.current_event() + 1));
     }
     if (!s.can_checkpoint()) break;
-    // Incremental against the checkpoint before it (the last one written
-    // here, or the latest in the folder), up to kMaxIncrementalDepth; then
-    // a full one again.
-    if (!plan.full && !base) base = find_base(plan.dir, s.reader().uuid(), s.current_event());
-    bool take_full = plan.full || !base || base->depth() >= kMaxIncrementalDepth;
-    auto stats = write_checkpoint(s, plan.codec, take_full ? nullptr : base.get());
-    if (!stats.ok() && stats.error().kind == ErrorKind::Unsupported) {
-      // What the program does from here on cannot be saved (protection
-      // keys, say): the checkpoints written so far stay usable.
-      bar.done();
-      fprintf(stderr, "rr: no checkpoint from event %" PRIu64 " on: %s\n", s.current_event(), stats.error().message.c_str());
-      break;
-    }
-    if (!stats.ok()) return stats.take_error();
-    if (!plan.full) {
-      auto written_base = CheckpointReader::open(stats->path, s.reader().uuid());
-      base = written_base.ok() ? std::move(written_base.value()) : nullptr;
-    }
-    if (!stats->kept) {  // else the one there stays (an earlier run's, another segment's)
-      if (!take_full) ++tally.incremental;
-      ++tally.written;
-      tally.bytes += stats->file_bytes;
-      tally.resident += stats->resident_bytes;
-      tally.write_seconds += stats->seconds;
+    if (last_written != s.current_event()) {
+      RR_ASSIGN_OR_RETURN(bool written, write_here());
+      if (!written) break;
     }
     serve(s.current_event());
-    bar.update(s.current_event(), limit, ", " + std::to_string(tally.written) + " checkpoints");
   }
   return tally;
 }
@@ -251,7 +305,7 @@ int cmd_create_checkpoints(const Args& args) {
   plan.dir = resolve_trace_dir(trace);
   uint64_t last_ev = 0;
   std::string uuid;
-  Status read = read_trace(plan.dir, &last_ev, &uuid);
+  Status read = read_trace(plan.dir, &last_ev, &uuid, &plan.exit_start);
   if (!read.ok()) return fail(read.error().message);
   if (end == 0 || end > last_ev) end = last_ev;
   if (start < 1) start = 1;
@@ -279,7 +333,11 @@ int cmd_create_checkpoints(const Args& args) {
          " bytes, %.3f bytes per resident byte, %.2f s (%.2f s writing, %.0f MB/s of resident memory)\n",
          t.written, t.incremental, t.bytes, t.resident ? double(t.bytes) / double(t.resident) : 0.0, secs, t.write_seconds,
          t.write_seconds > 0 ? t.resident / 1e6 / t.write_seconds : 0.0);
-  printf("requested %zu (every %llu events from %llu to %llu), achieved %" PRIu64 "\n", grid.size(), interval, start, end, t.achieved);
+  printf("requested %zu (every %llu events from %llu to %llu), achieved %" PRIu64, grid.size(), interval, start, end, t.achieved);
+  if (t.in_exit)
+    printf(" (%" PRIu64 " in the program's exit, from event %" PRIu64 ", by the checkpoint at %" PRIu64 " before it)", t.in_exit,
+           t.before_exit + 1, t.before_exit);
+  printf("\n");
   if (jobs > 1) printf("replayed %zu segments between existing checkpoints, up to %llu at once\n", segment_count, jobs);
   return 0;
 }

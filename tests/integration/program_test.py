@@ -44,7 +44,7 @@ def main():
         cmd += ["--states", opts["states"]]
     if opts.get("nondet") == "1":
         cmd += ["--nondet"]
-    if opts.get("checkpoints") == "all":
+    if opts.get("checkpoints") != "partial":
         cmd += ["--all-checkpoints"]
     for arg in shlex.split(opts.get("record", "")) + shlex.split(os.environ.get("RR_TEST_RECORD_ARGS", "")):
         cmd += ["--record-arg=" + arg]
