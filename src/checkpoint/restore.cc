@@ -182,9 +182,10 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
   // Set after the image, where a refusal is an error rather than fatal.
   img.xsave = task->xsave();
   // The trace's copies of the mapped files are checked against its sums
-  // (reading and hashing them all) while the layout is rebuilt: nothing
-  // runs in the process before both are done, and a damaged file fails the
-  // restore as before.
+  // (reading and hashing them all: java maps 166 MB of them) while the
+  // layout is rebuilt and the pages are written: nothing runs in the
+  // process before all is done, and a damaged file fails the restore as
+  // before. The check touches only the trace reader and `img`.
   auto sums = std::async(std::launch::async, [&s, &img] { return s.check_image_files(img); });
   try {
     restore_image(*task, img, s.trace_dir());
@@ -193,17 +194,21 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
     RR_TRY(sums.get());
     throw;
   }
-  RR_TRY(sums.get());
-  auto t_checked = std::chrono::steady_clock::now();
+  auto t_mapped = std::chrono::steady_clock::now();
   RR_TRY(objects.map_into(*task, proc, img));
   RR_TRY(set_checkpoint_xsave(*task, data_string(states[0].getXsave()), path, tgid));
 
   auto t_pages = std::chrono::steady_clock::now();
-  RR_TRY(restore_pages(ck, proc, *task));
+  Status pages = restore_pages(ck, proc, *task);
+  auto t_written = std::chrono::steady_clock::now();
+  // A damaged file copy is named before what it may have caused.
+  RR_TRY(sums.get());
+  RR_TRY(std::move(pages));
   auto seconds = [](auto from, auto to) { return std::chrono::duration<double>(to - from).count(); };
-  RR_LOG("restore %d: layout %.3f s (process %.3f s, mappings and file sums %.3f s, shared %.3f s), pages %.3f s", tgid,
-         seconds(t_restore, t_pages), seconds(t_restore, t_spawned), seconds(t_spawned, t_checked), seconds(t_checked, t_pages),
-         seconds(t_pages, std::chrono::steady_clock::now()));
+  auto t_checked = std::chrono::steady_clock::now();
+  RR_LOG("restore %d: layout %.3f s (process %.3f s, mappings %.3f s, shared %.3f s), pages %.3f s, file sums done %.3f s "
+         "after", tgid, seconds(t_restore, t_pages), seconds(t_restore, t_spawned), seconds(t_spawned, t_mapped),
+         seconds(t_mapped, t_pages), seconds(t_pages, t_written), seconds(t_written, t_checked));
 
   RR_TRY(kernel_state_from(states[0]).apply(*task, true, "checkpoint " + path));
   for (size_t k = 1; k < states.size(); ++k) {
