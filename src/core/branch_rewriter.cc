@@ -68,6 +68,24 @@ std::string make_stub(uint64_t at, uint64_t target, const CounterSlots& slots) {
   return s;
 }
 
+// A lean stub at `at` for a target whose code writes the status flags
+// before it reads any (flags_dead_at), so that the count may change them:
+//    0 sub qword [remaining], 1
+//    9 jne target
+//   15 int3                        (the trap)
+//   16 jmp target
+std::string make_lean_stub(uint64_t at, uint64_t target, const CounterSlots& slots) {
+  std::string s("\x48\x83\x2c\x25\0\0\0\0\x01", 9);
+  put32(s, 4, (uint32_t)slots.remaining);
+  s += std::string("\x0f\x85\0\0\0\0", 6);
+  put32(s, s.size() - 4, (uint32_t)(int32_t)(target - (at + s.size())));
+  s += '\xcc';
+  s += std::string("\xe9\0\0\0\0", 5);
+  put32(s, s.size() - 4, (uint32_t)(int32_t)(target - (at + s.size())));
+  s.resize(kLeanStubSize, '\xcc');
+  return s;
+}
+
 Insn classify(const ZydisDecodedInstruction& d, uint64_t addr) {
   Insn in;
   in.addr = addr;
@@ -223,6 +241,58 @@ bool is_poll_site(const uint8_t* code, uint64_t code_addr, const std::vector<Ins
   return true;
 }
 
+// Whether the code at `target` writes every status flag before it reads
+// any, on its one way on (following direct jmps, through at most 32
+// instructions), so that a stub in front of it may change them: a lean stub
+// serves it. Anything the walk cannot see through is taken to read them: a
+// conditional branch, cmov or setcc of a flag not yet written, a return (a
+// hand-written routine may return in the flags), an indirect jump, a system
+// call (it copies the flags into r11), a call (the callee may make one before
+// it writes the flags), an interrupt, bytes that do not decode or a target
+// that is no instruction boundary. A shift or rotate by a count in a register
+// writes none (a count of 0 leaves the flags as they were).
+// The flags a lean stub leaves depend on the count, which differs between
+// the recording and replay (replay arms the counter only for a recorded
+// trap): they must never reach a syscall's r11 or an event's registers.
+bool flags_dead_at(const uint8_t* code, uint64_t code_addr, const std::vector<Insn>& insns, uint64_t target) {
+  constexpr int kWalkMax = 32;
+  ZydisDecoder decoder;
+  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  ZydisAccessedFlagsMask unknown = kStatusFlags;  // flags the code may still read as they came
+  uint64_t at = target;
+  for (int n = 0; n < kWalkMax; ++n) {
+    auto it = std::lower_bound(insns.begin(), insns.end(), at, [](const Insn& in, uint64_t a) { return in.addr < a; });
+    if (it == insns.end() || it->addr != at || it->len == 0) return false;
+    const Insn& in = *it;
+    ZydisDecodedInstruction d;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code + (in.addr - code_addr), in.len, &d, ops))) return false;
+    switch (d.meta.category) {
+      case ZYDIS_CATEGORY_UNCOND_BR:
+        if (in.kind != Insn::Kind::ShortJmp && in.kind != Insn::Kind::NearJmp) return false;
+        at = in.target;
+        continue;
+      case ZYDIS_CATEGORY_CALL: case ZYDIS_CATEGORY_RET: case ZYDIS_CATEGORY_SYSCALL: case ZYDIS_CATEGORY_SYSRET:
+      case ZYDIS_CATEGORY_INTERRUPT: case ZYDIS_CATEGORY_SYSTEM: case ZYDIS_CATEGORY_INVALID:
+        return false;
+      default:
+        break;
+    }
+    if (d.cpu_flags) {
+      if (d.cpu_flags->tested & unknown) return false;
+      bool counted_shift = (d.meta.category == ZYDIS_CATEGORY_SHIFT || d.meta.category == ZYDIS_CATEGORY_ROTATE) &&
+                           d.operand_count_visible >= 2 &&
+                           ops[d.operand_count_visible - 1].type == ZYDIS_OPERAND_TYPE_REGISTER;
+      if (!counted_shift)
+        unknown &= ~(d.cpu_flags->modified | d.cpu_flags->set_0 | d.cpu_flags->set_1 | d.cpu_flags->undefined);
+      if (!(unknown & kStatusFlags)) return true;
+    }
+    if (d.meta.category == ZYDIS_CATEGORY_COND_BR) return false;  // leaves the one way on
+    at = in.addr + in.len;
+  }
+  return false;
+}
+
 }  // namespace
 
 RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_addr, uint64_t stub_base,
@@ -293,10 +363,13 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
     auto it = stub_of_target.find(target);
     if (it != stub_of_target.end()) return (int64_t)it->second;
     uint64_t stub = stub_base + plan.stubs.size();
-    if (plan.stubs.size() + kStubSize > stub_room || !fits32((int64_t)(target - (stub + kStubSize))) ||
+    bool lean = flags_dead_at(code, code_addr, insns, target);
+    size_t size = lean ? kLeanStubSize : kStubSize;
+    if (plan.stubs.size() + size > stub_room || !fits32((int64_t)(target - (stub + size))) ||
         !fits32((int64_t)(target - stub)))
       return -1;
-    plan.stubs += make_stub(stub, target, slots);
+    plan.stubs += lean ? make_lean_stub(stub, target, slots) : make_stub(stub, target, slots);
+    plan.lean_stubs += lean;
     stub_of_target[target] = stub;
     return (int64_t)stub;
   };
@@ -354,11 +427,19 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
   // Uncounted loops that only read wait for memory to change: their branch
   // becomes a trap the recorder and replay both handle (a poll site), unless
   // a patch (an island) lies in the loop.
+  // (Patches by address, looked up per loop: a scan of all of them per
+  // loop cost seconds on python3's 35,000 uncounted branches.)
+  std::vector<std::pair<uint64_t, uint64_t>> patched_ranges;  // [addr, end), by addr
+  for (const CodePatch& p : plan.patches) patched_ranges.push_back({p.addr, p.addr + p.bytes.size()});
+  std::sort(patched_ranges.begin(), patched_ranges.end());
   for (size_t i : uncounted) {
     const Insn& in = insns[i];
-    bool patched = std::any_of(plan.patches.begin(), plan.patches.end(), [&](const CodePatch& p) {
-      return p.addr < in.addr + in.len && p.addr + p.bytes.size() > in.target;
-    });
+    // Patches are at most kIslandSize bytes long.
+    auto it = std::lower_bound(patched_ranges.begin(), patched_ranges.end(),
+                               std::make_pair(in.target > kIslandSize ? in.target - kIslandSize : 0, (uint64_t)0));
+    bool patched = false;
+    for (; it != patched_ranges.end() && it->first < in.addr + in.len; ++it)
+      if (it->second > in.target) patched = true;
     if (in.target < in.addr && !patched && is_poll_site(code, code_addr, insns, i))
       plan.poll_sites.push_back(in.addr);
     else
@@ -368,6 +449,29 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
   return plan;
 }
 
-std::string stub_trap_signature(const CounterSlots& slots) { return mov_from_abs((uint32_t)slots.saved_rcx) + '\xcc'; }
+std::optional<uint64_t> stub_target_of(const uint8_t* head, size_t len, uint64_t at, const CounterSlots& slots) {
+  int32_t rel;
+  std::string lean = make_lean_stub(0, 0, slots);
+  if (len >= kLeanStubSize && memcmp(head, lean.data(), 11) == 0) {
+    memcpy(&rel, head + 11, 4);  // its jne
+    return at + 15 + rel;
+  }
+  std::string full = make_stub(0, 0, slots);
+  if (len >= kStubSize && memcmp(head, full.data(), 38) == 0 && head[38] == 0xe9) {
+    memcpy(&rel, head + 39, 4);  // its jmp after the count
+    return at + 43 + rel;
+  }
+  return std::nullopt;
+}
+
+bool ends_at_stub_trap(const uint8_t* before, const CounterSlots& slots) {
+  // A full stub: `mov rcx, [saved_rcx]; int3`.
+  std::string full = mov_from_abs((uint32_t)slots.saved_rcx) + '\xcc';
+  if (memcmp(before + kStubTrapLookback - full.size(), full.data(), full.size()) == 0) return true;
+  // A lean one: `sub qword [remaining], 1; jne rel32; int3`.
+  std::string lean = make_lean_stub(0, 0, slots);
+  static_assert(kLeanStubTrapOffset + 1 == kStubTrapLookback, "a lean stub's trap ends its lookback");
+  return memcmp(before, lean.data(), 11) == 0 && before[kLeanStubTrapOffset] == 0xcc;
+}
 
 }  // namespace rr

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,9 @@ struct CodePatch {
 struct RewritePlan {
   std::vector<CodePatch> patches;  // into the code: new displacements, jump islands
   uint64_t stub_base = 0;          // where `stubs` goes (an executable mapping of ours)
-  std::string stubs;               // one kStubSize stub per counted branch
+  std::string stubs;               // one stub per branch target: kStubSize or kLeanStubSize bytes
   size_t counted = 0;              // branches that now count
+  size_t lean_stubs = 0;           // stubs that are lean ones (the flags are dead at their target)
   size_t uncovered = 0;            // candidates left as they were (no island in reach, out of range)
   // Spin sites: backward jumps whose loop does nothing but nops and pauses
   // (`jmp .`, `pause; jmp .-2`), so that a thread that reaches one stays in
@@ -52,9 +54,18 @@ struct RewritePlan {
 // An int3: the byte a spin site's jump begins with once rewritten.
 constexpr uint8_t kSpinTrapByte = 0xcc;
 
-// Every stub is this long; its trap is the int3 at kStubTrapOffset.
+// A stub counts one branch and goes on to the branch's target. The full one
+// keeps every register and flag of the program (it borrows rcx through the
+// counter page); its trap is the int3 at kStubTrapOffset.
 constexpr size_t kStubSize = 64;
 constexpr size_t kStubTrapOffset = 51;
+// The lean one (`sub [remaining], 1; jne target; int3; jmp target`) changes
+// the status flags, and serves targets whose code writes them before it
+// reads any; its trap is the int3 at kLeanStubTrapOffset.
+constexpr size_t kLeanStubSize = 32;
+constexpr size_t kLeanStubTrapOffset = 15;
+// How many bytes before a trap's rip ends_at_stub_trap looks at.
+constexpr size_t kStubTrapLookback = 16;
 
 // Plans the rewriting of `len` bytes of code found at `code_addr` (a code
 // section: it is decoded linearly from its first byte), with stubs laid out
@@ -66,8 +77,13 @@ constexpr size_t kStubTrapOffset = 51;
 RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_addr, uint64_t stub_base,
                                 size_t stub_room, const CounterSlots& slots);
 
-// The bytes that end right after a stub's trap (the instruction restoring
-// rcx and the int3): a SIGTRAP whose rip follows them is the counter's.
-std::string stub_trap_signature(const CounterSlots& slots);
+// Where the stub at `at` whose first `len` bytes are `head` goes on to (the
+// counted branch's target), if they are a stub's for these slots: the first
+// kLeanStubSize bytes tell a lean stub's, a full one needs kStubSize.
+std::optional<uint64_t> stub_target_of(const uint8_t* head, size_t len, uint64_t at, const CounterSlots& slots);
+
+// Whether the kStubTrapLookback bytes `before` a SIGTRAP's rip are the
+// end of a stub's trap (of either kind): then the trap is the counter's.
+bool ends_at_stub_trap(const uint8_t* before, const CounterSlots& slots);
 
 }  // namespace rr

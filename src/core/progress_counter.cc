@@ -74,8 +74,41 @@ bool rewritable_code(const MapEntry& m) {
   return (m.prot & PROT_EXEC) && !m.shared && m.inode != 0 && !is_special_mapping(m);
 }
 
+PlanCache::Entry* PlanCache::find(const std::string& code, uint64_t code_addr, uint64_t stub_base,
+                                   uint64_t stub_room, bool sizing) {
+  for (Entry& e : entries_)
+    if (e.sizing == sizing && e.code_addr == code_addr && e.stub_base == stub_base && e.stub_room == stub_room &&
+        e.code == code)
+      return &e;
+  return nullptr;
+}
+
+PlanCache::Entry& PlanCache::add(Entry e) {
+  if (entries_.size() >= kMaxEntries) entries_.erase(entries_.begin());
+  entries_.push_back(std::move(e));
+  return entries_.back();
+}
+
+const RewritePlan& PlanCache::plan(const std::string& code, uint64_t code_addr, uint64_t stub_base,
+                                   uint64_t stub_room) {
+  if (Entry* e = find(code, code_addr, stub_base, stub_room, false)) return e->plan;
+  Entry e{code, code_addr, stub_base, stub_room, {}, false};
+  e.plan = plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), code_addr, stub_base,
+                               stub_room, kCounterSlots);
+  return add(std::move(e)).plan;
+}
+
+uint64_t PlanCache::stub_bytes(const std::string& code, uint64_t code_addr, uint64_t stub_base, uint64_t stub_room) {
+  if (Entry* e = find(code, code_addr, stub_base, stub_room, true)) return e->plan.stubs.size();
+  Entry e{code, code_addr, stub_base, stub_room, {}, true};
+  RewritePlan p = plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), code_addr,
+                                      stub_base, stub_room, kCounterSlots);
+  e.plan.stubs.resize(p.stubs.size());  // only its size is kept
+  return add(std::move(e)).plan.stubs.size();
+}
+
 std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_path, const MapEntry& mapping,
-                                             const std::vector<MapEntry>& maps) {
+                                             const std::vector<MapEntry>& maps, PlanCache& plans) {
   auto skip = [&](const std::string& why) -> std::optional<CounterSetup> {
     RR_LOG("progress counter: the code at 0x%llx (%s) is not rewritten: %s", (unsigned long long)mapping.start.as_int(),
            mapping.name.c_str(), why.c_str());
@@ -92,20 +125,16 @@ std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_pa
   setup.text_start = mapping.start.as_int() + (text.value().offset - mapping.offset);
   setup.text_end = setup.text_start + text.value().size;
   std::string code = t.read_bytes(RemotePtr<>(setup.text_start), text.value().size);
-  auto plan = [&](uint64_t base, uint64_t room) {
-    return plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), setup.text_start, base,
-                               room, kCounterSlots);
-  };
   // How many stub bytes it needs, with stubs as near as they can be; then
   // where they go. Every stub is within 2 GiB of the code that jumps to it.
   uint64_t near = setup.text_start > kStubAreaMax ? setup.text_start - kStubAreaMax : 0;
-  uint64_t need = (plan(near, kStubAreaMax).stubs.size() + kPageSize - 1) & ~(kPageSize - 1);
+  uint64_t need = (plans.stub_bytes(code, setup.text_start, near, kStubAreaMax) + kPageSize - 1) & ~(kPageSize - 1);
   if (need == 0) need = kPageSize;
   uint64_t reach = (1ull << 31) - kStubAreaMax;
   uint64_t lowest = setup.text_end > reach + kLowestMappable ? setup.text_end - reach : kLowestMappable;
   uint64_t base = free_room_below(maps, mapping.start.as_int(), lowest, need);
   if (base == 0) return skip("no room for its stubs within reach below it");
-  setup.plan = plan(base, need);
+  setup.plan = plans.plan(code, setup.text_start, base, need);
   return setup;
 }
 
@@ -173,13 +202,37 @@ std::optional<uint64_t> counter_remaining(Task& t) {
   return v;
 }
 
+std::optional<uint64_t> past_counter_stub(Task& t, uint64_t ip) {
+  auto stub_at = [&](uint64_t at) -> std::optional<uint64_t> {
+    uint8_t head[kStubSize];
+    if (!t.read_mem(RemotePtr<>(at), head, kLeanStubSize)) return std::nullopt;
+    if (auto to = stub_target_of(head, kLeanStubSize, at, kCounterSlots)) return to;
+    if (!t.read_mem(RemotePtr<>(at), head, kStubSize)) return std::nullopt;
+    return stub_target_of(head, kStubSize, at, kCounterSlots);
+  };
+  if (auto to = stub_at(ip)) return to;
+  uint8_t jump[5];  // an island: jmp rel32 to a stub
+  if (!t.read_mem(RemotePtr<>(ip), jump, sizeof jump) || jump[0] != 0xe9) return std::nullopt;
+  int32_t rel;
+  memcpy(&rel, jump + 1, 4);
+  return stub_at(ip + 5 + rel);
+}
+
+bool step_past_counter_stub(Task& t) {
+  Registers regs = t.regs();
+  std::optional<uint64_t> to = past_counter_stub(t, regs.ip().as_int());
+  if (!to) return false;
+  regs.set_ip(RemotePtr<>(*to));
+  t.set_regs(regs);
+  return true;
+}
+
 bool at_counter_trap(Task& t, const Registers& regs) {
-  static const std::string signature = stub_trap_signature(kCounterSlots);
   uint64_t ip = regs.ip().as_int();
-  if (ip < signature.size()) return false;
-  std::string before(signature.size(), '\0');
-  if (!t.read_mem(RemotePtr<>(ip - signature.size()), before.data(), before.size())) return false;
-  return before == signature;
+  if (ip < kStubTrapLookback) return false;
+  uint8_t before[kStubTrapLookback];
+  if (!t.read_mem(RemotePtr<>(ip - kStubTrapLookback), before, sizeof before)) return false;
+  return ends_at_stub_trap(before, kCounterSlots);
 }
 
 namespace {

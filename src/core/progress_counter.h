@@ -60,6 +60,34 @@ struct TextSection {
 // headers; an error saying why there is none.
 Result<TextSection> text_section(const std::string& elf);
 
+// Plans made before in one recording. Every process maps the loader, libc
+// and its executable at the same addresses (ASLR is off), and planning
+// libc's code takes tens of milliseconds, which a shell script that runs
+// hundreds of programs paid at every execve. A plan is a function of the
+// code's bytes and of where the code and its stubs are, so one made for the
+// same bytes (compared whole) at the same addresses is the same plan.
+class PlanCache {
+ public:
+  // The plan of `code` at `code_addr`, its stubs from `stub_base` on, at
+  // most `stub_room` bytes of them (plan_branch_rewrite).
+  const RewritePlan& plan(const std::string& code, uint64_t code_addr, uint64_t stub_base, uint64_t stub_room);
+  // How many stub bytes that code needs where its stubs are as near as they
+  // can be (the first of plan_mapped_code's two plans).
+  uint64_t stub_bytes(const std::string& code, uint64_t code_addr, uint64_t stub_base, uint64_t stub_room);
+
+ private:
+  struct Entry {
+    std::string code;
+    uint64_t code_addr = 0, stub_base = 0, stub_room = 0;
+    RewritePlan plan;  // or only its stubs' size, for a sizing entry
+    bool sizing = false;
+  };
+  Entry* find(const std::string& code, uint64_t code_addr, uint64_t stub_base, uint64_t stub_room, bool sizing);
+  Entry& add(Entry e);
+  std::vector<Entry> entries_;  // the latest last; at most kMaxEntries
+  static constexpr size_t kMaxEntries = 64;
+};
+
 // Plans the rewriting of the .text section of the ELF file at `file_path` (a
 // path the supervisor can open), where `mapping` of `t`'s process holds
 // that section, with the stubs in the free room nearest below it (`maps`:
@@ -67,7 +95,7 @@ Result<TextSection> text_section(const std::string& elf);
 // the file is no ELF file with a .text section, the mapping does not hold
 // all of it, or no room for stubs is in reach (the reason is logged).
 std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_path, const MapEntry& mapping,
-                                             const std::vector<MapEntry>& maps);
+                                             const std::vector<MapEntry>& maps, PlanCache& plans);
 
 // The highest `len` bytes (page-aligned) of address space no mapping of
 // `maps` uses that end at or below `below` and start at or above `lowest`;
@@ -93,6 +121,17 @@ bool arm_counter(Task& t, uint64_t ticks);
 
 // Counted branches left before the trap, or nullopt without a counter page.
 std::optional<uint64_t> counter_remaining(Task& t);
+
+// Where a thread standing at `ip`, an island or a stub's first instruction,
+// comes out of the stub: the target of the counted branch it took. A
+// tracer inside the recording that single-steps its tracee over a taken
+// counted branch sees it land there, as it would natively: the recorder and
+// replay both move the tracee's rip so after such a step (the branch is
+// then not counted, in both).
+std::optional<uint64_t> past_counter_stub(Task& t, uint64_t ip);
+// Moves a thread that a tracer's single step left at an island or a stub's
+// first instruction to where the stub goes on to; whether it did.
+bool step_past_counter_stub(Task& t);
 
 // Whether a SIGTRAP stop with registers `regs` is the counter's trap.
 bool at_counter_trap(Task& t, const Registers& regs);

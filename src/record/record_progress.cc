@@ -31,8 +31,10 @@ bool is_preload_library(const std::string& name) {
 }
 
 void log_setup(const CounterSetup& setup, const std::string& name) {
-  RR_LOG("progress counter: %zu branches counted, %zu left uncounted in [0x%llx, 0x%llx) (%s)", setup.plan.counted,
-         setup.plan.uncovered, (unsigned long long)setup.text_start, (unsigned long long)setup.text_end, name.c_str());
+  size_t stubs = setup.plan.lean_stubs + (setup.plan.stubs.size() - setup.plan.lean_stubs * kLeanStubSize) / kStubSize;
+  RR_LOG("progress counter: %zu branches counted (%zu stubs, %zu of them lean), %zu left uncounted in [0x%llx, 0x%llx) (%s)",
+         setup.plan.counted, stubs, setup.plan.lean_stubs, setup.plan.uncovered, (unsigned long long)setup.text_start,
+         (unsigned long long)setup.text_end, name.c_str());
 }
 
 }  // namespace
@@ -58,7 +60,7 @@ Status RecordSession::install_progress_counter(RecordTask& rt, trace::ExecImage:
       if (is_exe != exe_pass || !rewritable_code(m) || is_preload_library(m.name)) continue;
       if (is_exe && main) continue;
       std::optional<CounterSetup> setup =
-          plan_mapped_code(t, is_exe ? proc + "/exe" : map_file_path(proc, m), m, read_maps(t.tid()));
+          plan_mapped_code(t, is_exe ? proc + "/exe" : map_file_path(proc, m), m, read_maps(t.tid()), plans_);
       if (!setup) continue;
       RR_TRY(install_rewrite(t, rs, *setup));
       log_setup(*setup, m.name);
@@ -94,7 +96,7 @@ Status RecordSession::rewrite_mapped_code(RecordTask& rt, const SyscallArgs& cal
   MapEntry m = file_mapping_made_by(call, name);
   if (!rewritable_code(m) || is_preload_library(name)) return {};
   Task& t = *rt.task;
-  std::optional<CounterSetup> setup = plan_mapped_code(t, fd_path, m, read_maps(t.tid()));
+  std::optional<CounterSetup> setup = plan_mapped_code(t, fd_path, m, read_maps(t.tid()), plans_);
   if (!setup) return {};
   {
     RemoteSyscalls rs(t);

@@ -695,6 +695,7 @@ Status RecordSession::resume_running(RecordTask& t) {
   ResumeHow how = t.traced.step                     ? ResumeHow::SingleStep
                   : syscall_buffer_ && !t.in_syscall ? ResumeHow::Cont
                                                      : ResumeHow::Syscall;
+  t.traced.stepped = t.traced.step;
   t.traced.step = false;
   t.task->try_resume(how, sig);  // a dying task reports its end next
   return {};
@@ -766,7 +767,11 @@ Status RecordSession::handle_stop(RecordTask& t) {
       return make_error("unexpected ptrace event " + std::to_string(event) + " in task " + std::to_string(t.tid()));
   }
   int sig = st.stop_sig();
+  bool stepped = t.traced.stepped;
+  t.traced.stepped = false;
   if (sig == SIGTRAP && progress_counter_) {
+    // A tracer's step that took a counted branch lands where the branch goes.
+    if (stepped) step_past_counter_stub(*t.task);
     Registers regs = t.task->regs();
     if (at_counter_trap(*t.task, regs)) return on_counter_trap(t, regs);
     if (at_spin_site(*t.task, regs)) return on_spin_trap(t, regs);

@@ -202,6 +202,7 @@ struct RecordTask : SessionTask {
                                     // stops for the tracer, and the kernel does not run the call
     bool skip_entry = false;        // held at an entry reached that way: the call is skipped when it goes on
     bool step_after_skip = false;   // resumed from there with SYSEMU_SINGLESTEP: a step follows the skipped call
+    bool stepped = false;           // its last run was such a step: its SIGTRAP stop ends it
   } traced;
   // Its current syscall is one a tracer's PTRACE_SYSEMU skipped: the kernel
   // ran it as an invalid number, which leaves rax as the tracer set it.
@@ -521,6 +522,7 @@ class RecordSession : public Session<RecordTask> {
   void kill_rest_after_initial();
   int spin_limit_ms_ = 3000;
   bool progress_counter_ = false;        // --progress-counter
+  PlanCache plans_;                      // its plans, made once per code and place
   bool syscall_buffer_ = false;          // --syscall-buffer
   uint64_t timeslice_ = 0;               // --timeslice (counted branches)
   bool chaos_ = false;                   // --chaos

@@ -484,7 +484,8 @@ std::optional<WaitStatus> ReplaySession::resume_and_wait(ReplayTask& rt, ResumeH
   Task& t = *rt.task;
   // One instruction a tracer inside the recording stepped: no debugger
   // stops inside it.
-  if (rt.step_next && how == ResumeHow::Sysemu) {
+  bool tracer_step = rt.step_next && how == ResumeHow::Sysemu;
+  if (tracer_step) {
     rt.step_next = false;
     how = ResumeHow::SysemuSingleStep;
   }
@@ -517,7 +518,11 @@ std::optional<WaitStatus> ReplaySession::resume_and_wait(ReplayTask& rt, ResumeH
   }
   t.resume(how, rt.pending_sig);
   rt.pending_sig = 0;
-  return wait_filtered(rt, how);
+  std::optional<WaitStatus> stop = wait_filtered(rt, how);
+  // As in the recording: a step that took a counted branch lands where the
+  // branch goes (past_counter_stub).
+  if (tracer_step && stop && stop->stop_sig() == SIGTRAP) step_past_counter_stub(t);
+  return stop;
 }
 
 Error ReplaySession::divergence(trace::Frame::Reader f, const std::string& what) {

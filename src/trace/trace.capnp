@@ -130,7 +130,8 @@ struct ProgressCounterSetup {
   counterPage @0 :UInt64;     # the counter page (rw-, one page): counted branches left
                               # before the trap at +0, the stubs' saved rcx at +8
   stubBase @1 :UInt64;        # the stub area (r-x, anonymous, page aligned)
-  stubs @2 :Data;             # its contents from stubBase on (kStubSize bytes per branch)
+  stubs @2 :Data;             # its contents from stubBase on (one stub per branch target,
+                              # kStubSize or, format 1.19 on, kLeanStubSize bytes)
   patches @3 :List(MemWrite); # bytes written into the program's code (displacements, islands)
   counted @4 :UInt32;         # branches that count
   uncovered @5 :UInt32;       # candidate branches left uncounted (no island in reach)

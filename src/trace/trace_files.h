@@ -47,7 +47,10 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // (rdrand and rdseed trap and are emulated)
 // 1.18: ProgressCounterSetup.pollSites and ProgressEvent.poll (loops that
 // only read memory are events when their branch is taken)
-constexpr uint32_t kTraceFormatMinor = 18;
+// 1.19: ProgressCounterSetup.stubs may hold lean stubs (they change the
+// status flags, for targets whose code writes them before reading any),
+// whose trap at_counter_trap knows
+constexpr uint32_t kTraceFormatMinor = 19;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();

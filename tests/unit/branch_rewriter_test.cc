@@ -10,6 +10,7 @@
 #include <ucontext.h>
 
 #include <cstring>
+#include <map>
 #include <string>
 
 namespace rr {
@@ -38,11 +39,24 @@ const uint8_t kLoop[] = {
 constexpr uint64_t kSlotsPage = 0x70002000;
 constexpr CounterSlots kSlots{kSlotsPage, kSlotsPage + 8};
 
+// Where a stub of either kind jumps on to (its last jmp rel32).
+uint64_t stub_target(const RewritePlan& plan, uint64_t stub) {
+  size_t at = stub - plan.stub_base;
+  bool lean = (uint8_t)plan.stubs[at] == 0x48 && (uint8_t)plan.stubs[at + 1] == 0x83;
+  size_t end = at + (lean ? kLeanStubTrapOffset + 6 : kStubTrapOffset + 6);
+  int32_t rel;
+  memcpy(&rel, plan.stubs.data() + end - 4, 4);
+  return plan.stub_base + end + rel;
+}
+
 TEST(BranchRewriter, RetargetsShortBranchesThroughIslands) {
   RewritePlan plan = plan_branch_rewrite(kLoop, sizeof kLoop, 0x401000, 0x300000, 1 << 20, kSlots);
   EXPECT_EQ(plan.counted, 3u);
   EXPECT_EQ(plan.uncovered, 0u);
-  ASSERT_EQ(plan.stubs.size(), 3 * kStubSize);
+  // L (inc; cmp) and done (add) write the flags before reading them: lean
+  // stubs; M's jl reads the cmp's flags: a full one.
+  EXPECT_EQ(plan.lean_stubs, 2u);
+  ASSERT_EQ(plan.stubs.size(), 2 * kLeanStubSize + kStubSize);
   // Each short branch gets a new displacement byte and an island: a jmp
   // rel32 to its stub in the padding after the ret. Backward branches are
   // served first: the loop's jl L gets the first island and stub.
@@ -54,11 +68,47 @@ TEST(BranchRewriter, RetargetsShortBranchesThroughIslands) {
   int32_t rel;
   memcpy(&rel, plan.patches[0].bytes.data() + 1, 4);
   EXPECT_EQ(0x40101au + rel, 0x300000u);  // the first stub
-  memcpy(&rel, plan.stubs.data() + 39, 4);
-  EXPECT_EQ(0x300000u + 43 + rel, 0x401006u);  // which goes on to L
-  // The trap's signature ends at the stub's int3.
-  std::string sig = stub_trap_signature(kSlots);
-  EXPECT_EQ(plan.stubs.substr(kStubTrapOffset + 1 - sig.size(), sig.size()), sig);
+  EXPECT_EQ(stub_target(plan, 0x300000), 0x401006u);  // which goes on to L
+  EXPECT_EQ(stub_target(plan, 0x300000 + kLeanStubSize), 0x401012u);  // then done's
+  EXPECT_EQ(stub_target(plan, 0x300000 + 2 * kLeanStubSize), 0x401010u);  // then M's
+  // Both kinds end their trap where at_counter_trap looks for it.
+  const uint8_t* stubs = reinterpret_cast<const uint8_t*>(plan.stubs.data());
+  EXPECT_TRUE(ends_at_stub_trap(stubs + kLeanStubTrapOffset + 1 - kStubTrapLookback, kSlots));
+  EXPECT_TRUE(ends_at_stub_trap(stubs + 2 * kLeanStubSize + kStubTrapOffset + 1 - kStubTrapLookback, kSlots));
+  EXPECT_FALSE(ends_at_stub_trap(stubs + 2 * kLeanStubSize + kStubTrapOffset - kStubTrapLookback, kSlots));
+  EXPECT_FALSE(ends_at_stub_trap(stubs + kLeanStubSize - kStubTrapLookback, kSlots));
+}
+
+TEST(BranchRewriter, LeanStubsWhereTheFlagsAreDead) {
+  // Each jne goes forward to a sequence that starts at a ret (0x1f). Which
+  // targets let their stub change the flags:
+  const uint8_t code[] = {
+      0x0f, 0x85, 0x1b, 0x00, 0x00, 0x00,  // 00 jne 0x21: cmp (writes all)
+      0x0f, 0x85, 0x19, 0x00, 0x00, 0x00,  // 06 jne 0x25: inc (not CF), then adc (reads CF)
+      0x0f, 0x85, 0x17, 0x00, 0x00, 0x00,  // 0c jne 0x29: shl by cl (maybe writes none), then sete
+      0x0f, 0x85, 0x16, 0x00, 0x00, 0x00,  // 12 jne 0x2e: jmp to 0x21 (followed)
+      0x0f, 0x85, 0x12, 0x00, 0x00, 0x00,  // 18 jne 0x30: a call (the callee may make a syscall first)
+      0xc3,                                // 1e ret
+      0xc3,                                // 1f ret (M: a return may hand back flags)
+      0xcc,                                // 20
+      0x39, 0xf8, 0xeb, 0xfa,              // 21 cmp eax, edi; jmp 1f
+      0xff, 0xc0, 0x11, 0xc8,              // 25 inc eax; adc eax, ecx
+      0xd3, 0xe0, 0x0f, 0x94, 0xc0,        // 29 shl eax, cl; sete al
+      0xeb, 0xf1,                          // 2e jmp 21
+      0xe8, 0xea, 0xff, 0xff, 0xff,        // 30 call 1f
+      0x0f, 0x85, 0xe4, 0xff, 0xff, 0xff,  // 35 jne 0x1f: ret first
+  };
+  RewritePlan plan = plan_branch_rewrite(code, sizeof code, 0x500000, 0x400000, 1 << 20, kSlots);
+  EXPECT_EQ(plan.counted, 6u);  // the six jne (the two short jmps back find no island)
+  std::map<uint64_t, bool> lean;  // by target
+  for (size_t at = 0; at < plan.stubs.size();) {
+    bool is_lean = (uint8_t)plan.stubs[at] == 0x48 && (uint8_t)plan.stubs[at + 1] == 0x83;
+    lean[stub_target(plan, plan.stub_base + at)] = is_lean;
+    at += is_lean ? kLeanStubSize : kStubSize;
+  }
+  EXPECT_EQ(lean, (std::map<uint64_t, bool>{{0x50001f, false}, {0x500021, true}, {0x500025, false},
+                                            {0x500029, false}, {0x50002e, true}, {0x500030, false}}));
+  EXPECT_EQ(plan.lean_stubs, 2u);
 }
 
 TEST(BranchRewriter, BranchesToOneTargetShareAStubAndAnIsland) {
@@ -67,7 +117,7 @@ TEST(BranchRewriter, BranchesToOneTargetShareAStubAndAnIsland) {
                           0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc};
   RewritePlan plan = plan_branch_rewrite(code, sizeof code, 0x401000, 0x300000, 1 << 20, kSlots);
   EXPECT_EQ(plan.counted, 3u);
-  EXPECT_EQ(plan.stubs.size(), kStubSize);
+  EXPECT_EQ(plan.stubs.size(), kStubSize);  // a ret at the target: the flags may be live
   EXPECT_EQ(plan.patches.size(), 4u);  // three displacements, one island
 }
 
@@ -82,8 +132,7 @@ TEST(BranchRewriter, NearBranchesGetANewDisplacement) {
   memcpy(&rel, plan.patches[0].bytes.data(), 4);
   EXPECT_EQ(0x500009 + (int64_t)rel, 0x400000);
   // The stub jumps on to the original target, 0x500019.
-  memcpy(&rel, plan.stubs.data() + 39, 4);
-  EXPECT_EQ(0x400000 + 43 + (int64_t)rel, 0x500019);
+  EXPECT_EQ(stub_target(plan, 0x400000), 0x500019u);
 }
 
 TEST(BranchRewriter, LeavesWhatItCannotReachOrRead) {
@@ -238,8 +287,8 @@ TEST_F(RunRewritten, TrapsAtTheArmedCount) {
   EXPECT_EQ(call(5), 10);
   sigaction(SIGTRAP, &old, nullptr);
   EXPECT_EQ(g_traps, 1);
-  uint64_t jl_l_stub = (uint64_t)area_ + (1 << 16);
-  EXPECT_EQ(g_trap_rip, jl_l_stub + kStubTrapOffset + 1);
+  uint64_t jl_l_stub = (uint64_t)area_ + (1 << 16);  // a lean one
+  EXPECT_EQ(g_trap_rip, jl_l_stub + kLeanStubTrapOffset + 1);
   EXPECT_EQ(remaining(), (uint64_t)0 - 5);  // went on counting after the trap
 }
 
