@@ -293,41 +293,103 @@ bool flags_dead_at(const uint8_t* code, uint64_t code_addr, const std::vector<In
   return false;
 }
 
+// Islands in the alignment padding that ends at `function` (a function's
+// start), within bytes from `from` on that no function holds (code without
+// unwind tables, such as the C runtime's start-up stubs, or data). The
+// padding is the shortest stretch ending there that decodes as nothing but
+// nops and int3s, at most kMaxAlignment bytes; islands go from its end
+// backwards, where it is surely the assembler's alignment and not the tail
+// of a table. It only serves if the function is aligned (padding leads into
+// it) and the stretch begins after something that is not padding.
+std::vector<uint64_t> padding_islands_before(const uint8_t* code, uint64_t code_addr, uint64_t from,
+                                             uint64_t function) {
+  constexpr uint64_t kMaxAlignment = 64;
+  std::vector<uint64_t> out;
+  if (function % 16 != 0 || function - from < kIslandSize) return out;
+  ZydisDecoder decoder;
+  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  auto all_padding = [&](uint64_t start) {
+    for (uint64_t at = start; at < function;) {
+      ZydisDecodedInstruction d;
+      if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, nullptr, code + (at - code_addr), function - at, &d)) ||
+          classify(d, at).kind != Insn::Kind::Padding)
+        return false;
+      at += d.length;
+    }
+    return true;
+  };
+  uint64_t lowest = std::max(from + 1, function >= kMaxAlignment ? function - kMaxAlignment : 0);
+  uint64_t start = function;
+  for (uint64_t p = lowest; p + kIslandSize <= function; ++p)
+    if (all_padding(p)) {
+      start = p;
+      break;
+    }
+  for (uint64_t end = function; end >= start + kIslandSize; end -= kIslandSize) out.push_back(end - kIslandSize);
+  return out;
+}
+
 }  // namespace
 
-RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_addr, uint64_t stub_base,
-                                size_t stub_room, const CounterSlots& slots) {
+RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_addr,
+                                const std::vector<AddrRange>& functions, uint64_t stub_base, size_t stub_room,
+                                const CounterSlots& slots) {
   RewritePlan plan;
   plan.stub_base = stub_base;
   ZydisDecoder decoder;
   ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
   std::vector<Insn> insns;
   std::set<uint64_t> targets;  // of every direct branch and call: never inside an island
-  uint64_t shadow_end = 0;
-  for (size_t off = 0; off < len;) {
-    ZydisDecodedInstruction d;
-    if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, nullptr, code + off, len - off, &d))) {
-      shadow_end = code_addr + off + 1 + kDesyncShadow;
-      insns.push_back(Insn{code_addr + off, 1});
-      ++off;
-      continue;
+  uint64_t section_end = code_addr + len;
+  std::vector<uint64_t> before_functions;  // islands in the alignment padding that leads into a function
+  if (!functions.empty() && functions[0].start > code_addr)
+    before_functions = padding_islands_before(code, code_addr, code_addr, std::min(functions[0].start, section_end));
+  for (size_t f = 0; f < functions.size(); ++f) {
+    uint64_t start = std::max(functions[f].start, code_addr), end = std::min(functions[f].end, section_end);
+    uint64_t shadow_end = 0;
+    for (uint64_t at = start; at < end;) {
+      size_t off = at - code_addr;
+      ZydisDecodedInstruction d;
+      if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, nullptr, code + off, end - at, &d))) {
+        shadow_end = at + 1 + kDesyncShadow;
+        insns.push_back(Insn{at, 1});
+        ++at;
+        continue;
+      }
+      Insn in = classify(d, at);
+      if (in.target) targets.insert(in.target);
+      if (in.addr < shadow_end) {
+        in.kind = Insn::Kind::Other;  // never rewritten, and no island
+        in.target = 0;
+        in.inert = false;
+      }
+      insns.push_back(in);
+      at += d.length;
     }
-    Insn in = classify(d, code_addr + off);
-    if (in.target) targets.insert(in.target);
-    if (in.addr < shadow_end) {
-      in.kind = Insn::Kind::Other;  // never rewritten, and no island
-      in.target = 0;
-      in.inert = false;
+    // The padding right after the function, up to the next one: what
+    // follows it there may be data, and is not looked at.
+    uint64_t gap_end = f + 1 < functions.size() ? std::min(functions[f + 1].start, section_end) : section_end;
+    uint64_t at = end;
+    while (at < gap_end) {
+      ZydisDecodedInstruction d;
+      if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, nullptr, code + (at - code_addr), gap_end - at, &d)))
+        break;
+      Insn in = classify(d, at);
+      if (in.kind != Insn::Kind::Padding) break;
+      insns.push_back(in);
+      at += d.length;
     }
-    insns.push_back(in);
-    off += d.length;
+    if (at < gap_end && gap_end < section_end) {
+      for (uint64_t island : padding_islands_before(code, code_addr, at, gap_end)) before_functions.push_back(island);
+    }
   }
   // Islands: alignment padding after an unconditional jump or return, which
   // nothing falls into and no direct branch aims at.
   std::vector<uint64_t> islands;
   for (size_t i = 1; i < insns.size(); ++i) {
     Insn::Kind before = insns[i - 1].kind;
-    bool after_end = before == Insn::Kind::Ends || before == Insn::Kind::NearJmp || before == Insn::Kind::ShortJmp;
+    bool after_end = (before == Insn::Kind::Ends || before == Insn::Kind::NearJmp || before == Insn::Kind::ShortJmp) &&
+                     insns[i - 1].addr + insns[i - 1].len == insns[i].addr;
     if (insns[i].kind != Insn::Kind::Padding || !after_end) continue;
     uint64_t start = insns[i].addr, end = start;
     size_t j = i;
@@ -339,6 +401,11 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
     }
     i = j - 1;
   }
+  for (uint64_t a : before_functions) {
+    auto hit = targets.lower_bound(a);
+    if (hit == targets.end() || *hit >= a + kIslandSize) islands.push_back(a);
+  }
+  std::sort(islands.begin(), islands.end());
   std::vector<bool> island_used(islands.size(), false);
   // Within the reach of an 8-bit displacement from the end of a branch.
   auto in_reach = [](uint64_t from, uint64_t island) {

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "core/elf_code.h"
+
 namespace rr {
 
 // Where a rewritten process keeps its counter: two 8-byte slots at absolute
@@ -67,15 +69,19 @@ constexpr size_t kLeanStubTrapOffset = 15;
 // How many bytes before a trap's rip ends_at_stub_trap looks at.
 constexpr size_t kStubTrapLookback = 16;
 
-// Plans the rewriting of `len` bytes of code found at `code_addr` (a code
-// section: it is decoded linearly from its first byte), with stubs laid out
-// from `stub_base` on, at most `stub_room` bytes of them. Short branches
+// Plans the rewriting of `len` bytes of a code section found at
+// `code_addr`, with stubs laid out from `stub_base` on, at most `stub_room`
+// bytes of them. Only `functions` (sorted, disjoint [start, end) addresses
+// within the section, core/elf_code.h) are code: each is decoded linearly
+// from its start, and the bytes between them are data or padding; the
+// padding that directly follows a function may hold islands. Short branches
 // (8-bit displacement) reach their stub through a 5-byte jump placed in
 // alignment padding within 127 bytes, after an unconditional jump or
 // return and on no direct branch's target; those with none in reach stay
 // uncounted.
-RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_addr, uint64_t stub_base,
-                                size_t stub_room, const CounterSlots& slots);
+RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_addr,
+                                const std::vector<AddrRange>& functions, uint64_t stub_base, size_t stub_room,
+                                const CounterSlots& slots);
 
 // Where the stub at `at` whose first `len` bytes are `head` goes on to (the
 // counted branch's target), if they are a stub's for these slots: the first

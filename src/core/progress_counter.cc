@@ -1,6 +1,5 @@
 #include "core/progress_counter.h"
 
-#include <elf.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -28,33 +27,6 @@ std::string hex(uint64_t v) {
 
 }  // namespace
 
-Result<TextSection> text_section(const std::string& elf) {
-  auto bad = [] { return make_error("its section headers cannot be read"); };
-  if (elf.size() < sizeof(Elf64_Ehdr) || memcmp(elf.data(), ELFMAG, SELFMAG) != 0) return make_error("it is no ELF file");
-  Elf64_Ehdr eh;
-  memcpy(&eh, elf.data(), sizeof eh);
-  if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shstrndx >= eh.e_shnum ||
-      eh.e_shoff > elf.size() || (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr) > elf.size() - eh.e_shoff)
-    return bad();
-  auto shdr = [&](size_t i) {
-    Elf64_Shdr s;
-    memcpy(&s, elf.data() + eh.e_shoff + i * sizeof(Elf64_Shdr), sizeof s);
-    return s;
-  };
-  Elf64_Shdr names = shdr(eh.e_shstrndx);
-  if (names.sh_offset > elf.size() || names.sh_size > elf.size() - names.sh_offset) return bad();
-  for (size_t i = 0; i < eh.e_shnum; ++i) {
-    Elf64_Shdr s = shdr(i);
-    if (s.sh_name >= names.sh_size) continue;
-    const char* name = elf.data() + names.sh_offset + s.sh_name;
-    size_t room = names.sh_size - s.sh_name;
-    if (strnlen(name, room) == room || strcmp(name, ".text") != 0) continue;
-    if (s.sh_type != SHT_PROGBITS || !(s.sh_flags & SHF_EXECINSTR)) return bad();
-    return TextSection{s.sh_addr, s.sh_offset, s.sh_size};
-  }
-  return make_error("it has no .text section");
-}
-
 uint64_t free_room_below(const std::vector<MapEntry>& maps, uint64_t below, uint64_t lowest, uint64_t len) {
   if (below < lowest + len) return 0;
   std::vector<std::pair<uint64_t, uint64_t>> used;
@@ -74,11 +46,11 @@ bool rewritable_code(const MapEntry& m) {
   return (m.prot & PROT_EXEC) && !m.shared && m.inode != 0 && !is_special_mapping(m);
 }
 
-PlanCache::Entry* PlanCache::find(const std::string& code, uint64_t code_addr, uint64_t stub_base,
-                                   uint64_t stub_room, bool sizing) {
+PlanCache::Entry* PlanCache::find(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
+                                   uint64_t stub_base, uint64_t stub_room, bool sizing) {
   for (Entry& e : entries_)
     if (e.sizing == sizing && e.code_addr == code_addr && e.stub_base == stub_base && e.stub_room == stub_room &&
-        e.code == code)
+        e.functions == functions && e.code == code)
       return &e;
   return nullptr;
 }
@@ -89,20 +61,21 @@ PlanCache::Entry& PlanCache::add(Entry e) {
   return entries_.back();
 }
 
-const RewritePlan& PlanCache::plan(const std::string& code, uint64_t code_addr, uint64_t stub_base,
-                                   uint64_t stub_room) {
-  if (Entry* e = find(code, code_addr, stub_base, stub_room, false)) return e->plan;
-  Entry e{code, code_addr, stub_base, stub_room, {}, false};
-  e.plan = plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), code_addr, stub_base,
-                               stub_room, kCounterSlots);
+const RewritePlan& PlanCache::plan(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
+                                   uint64_t stub_base, uint64_t stub_room) {
+  if (Entry* e = find(code, code_addr, functions, stub_base, stub_room, false)) return e->plan;
+  Entry e{code, code_addr, stub_base, stub_room, functions, {}, false};
+  e.plan = plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), code_addr, functions,
+                               stub_base, stub_room, kCounterSlots);
   return add(std::move(e)).plan;
 }
 
-uint64_t PlanCache::stub_bytes(const std::string& code, uint64_t code_addr, uint64_t stub_base, uint64_t stub_room) {
-  if (Entry* e = find(code, code_addr, stub_base, stub_room, true)) return e->plan.stubs.size();
-  Entry e{code, code_addr, stub_base, stub_room, {}, true};
+uint64_t PlanCache::stub_bytes(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
+                               uint64_t stub_base, uint64_t stub_room) {
+  if (Entry* e = find(code, code_addr, functions, stub_base, stub_room, true)) return e->plan.stubs.size();
+  Entry e{code, code_addr, stub_base, stub_room, functions, {}, true};
   RewritePlan p = plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), code_addr,
-                                      stub_base, stub_room, kCounterSlots);
+                                      functions, stub_base, stub_room, kCounterSlots);
   e.plan.stubs.resize(p.stubs.size());  // only its size is kept
   return add(std::move(e)).plan.stubs.size();
 }
@@ -124,17 +97,22 @@ std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_pa
   CounterSetup setup;
   setup.text_start = mapping.start.as_int() + (text.value().offset - mapping.offset);
   setup.text_end = setup.text_start + text.value().size;
+  Result<std::vector<AddrRange>> in_file = code_ranges(elf.value(), text.value());
+  if (!in_file.ok()) return skip(in_file.error().message);
+  std::vector<AddrRange> functions;  // where they are in the tracee
+  for (const AddrRange& f : in_file.value())
+    functions.push_back({setup.text_start + (f.start - text.value().addr), setup.text_start + (f.end - text.value().addr)});
   std::string code = t.read_bytes(RemotePtr<>(setup.text_start), text.value().size);
   // How many stub bytes it needs, with stubs as near as they can be; then
   // where they go. Every stub is within 2 GiB of the code that jumps to it.
   uint64_t near = setup.text_start > kStubAreaMax ? setup.text_start - kStubAreaMax : 0;
-  uint64_t need = (plans.stub_bytes(code, setup.text_start, near, kStubAreaMax) + kPageSize - 1) & ~(kPageSize - 1);
+  uint64_t need = (plans.stub_bytes(code, setup.text_start, functions, near, kStubAreaMax) + kPageSize - 1) & ~(kPageSize - 1);
   if (need == 0) need = kPageSize;
   uint64_t reach = (1ull << 31) - kStubAreaMax;
   uint64_t lowest = setup.text_end > reach + kLowestMappable ? setup.text_end - reach : kLowestMappable;
   uint64_t base = free_room_below(maps, mapping.start.as_int(), lowest, need);
   if (base == 0) return skip("no room for its stubs within reach below it");
-  setup.plan = plans.plan(code, setup.text_start, base, need);
+  setup.plan = plans.plan(code, setup.text_start, functions, base, need);
   return setup;
 }
 

@@ -16,6 +16,7 @@
 
 #include "core/address_space.h"
 #include "core/branch_rewriter.h"
+#include "core/elf_code.h"
 #include "core/registers.h"
 #include "core/rr_page.h"
 #include "core/task.h"
@@ -51,15 +52,6 @@ struct CounterSetup {
   uint64_t text_start = 0, text_end = 0;
 };
 
-// Where an ELF file's .text section is: its address in the file's own
-// layout, its offset in the file and its size.
-struct TextSection {
-  uint64_t addr = 0, offset = 0, size = 0;
-};
-// The .text section of the ELF file `elf` (its bytes), by its section
-// headers; an error saying why there is none.
-Result<TextSection> text_section(const std::string& elf);
-
 // Plans made before in one recording. Every process maps the loader, libc
 // and its executable at the same addresses (ASLR is off), and planning
 // libc's code takes tens of milliseconds, which a shell script that runs
@@ -68,21 +60,26 @@ Result<TextSection> text_section(const std::string& elf);
 // same bytes (compared whole) at the same addresses is the same plan.
 class PlanCache {
  public:
-  // The plan of `code` at `code_addr`, its stubs from `stub_base` on, at
-  // most `stub_room` bytes of them (plan_branch_rewrite).
-  const RewritePlan& plan(const std::string& code, uint64_t code_addr, uint64_t stub_base, uint64_t stub_room);
+  // The plan of `code` at `code_addr` whose `functions` are code, its
+  // stubs from `stub_base` on, at most `stub_room` bytes of them
+  // (plan_branch_rewrite).
+  const RewritePlan& plan(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
+                          uint64_t stub_base, uint64_t stub_room);
   // How many stub bytes that code needs where its stubs are as near as they
   // can be (the first of plan_mapped_code's two plans).
-  uint64_t stub_bytes(const std::string& code, uint64_t code_addr, uint64_t stub_base, uint64_t stub_room);
+  uint64_t stub_bytes(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
+                      uint64_t stub_base, uint64_t stub_room);
 
  private:
   struct Entry {
     std::string code;
     uint64_t code_addr = 0, stub_base = 0, stub_room = 0;
+    std::vector<AddrRange> functions;
     RewritePlan plan;  // or only its stubs' size, for a sizing entry
     bool sizing = false;
   };
-  Entry* find(const std::string& code, uint64_t code_addr, uint64_t stub_base, uint64_t stub_room, bool sizing);
+  Entry* find(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions, uint64_t stub_base,
+              uint64_t stub_room, bool sizing);
   Entry& add(Entry e);
   std::vector<Entry> entries_;  // the latest last; at most kMaxEntries
   static constexpr size_t kMaxEntries = 64;
@@ -93,7 +90,8 @@ class PlanCache {
 // that section, with the stubs in the free room nearest below it (`maps`:
 // the process's mappings now). nullopt when there is nothing to rewrite:
 // the file is no ELF file with a .text section, the mapping does not hold
-// all of it, or no room for stubs is in reach (the reason is logged).
+// all of it, nothing says which of its bytes are code (core/elf_code.h), or
+// no room for stubs is in reach (the reason is logged).
 std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_path, const MapEntry& mapping,
                                              const std::vector<MapEntry>& maps, PlanCache& plans);
 

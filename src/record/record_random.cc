@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <csignal>
 
+#include "core/elf_code.h"
 #include "core/progress_counter.h"
 #include "core/random_insns.h"
 #include "record/record_session.h"
@@ -32,9 +33,16 @@ std::vector<uint64_t> RecordSession::patch_random_sites(Task& t, const std::stri
     if (elf.ok()) {
       const std::string& bytes = elf.value();
       Result<TextSection> text = text_section(bytes);
-      if (text.ok() && text.value().offset <= bytes.size() && text.value().size <= bytes.size() - text.value().offset) {
-        const uint8_t* code = reinterpret_cast<const uint8_t*>(bytes.data()) + text.value().offset;
-        for (size_t at : find_random_insns(code, text.value().size)) sites.offsets.push_back(text.value().offset + at);
+      Result<std::vector<AddrRange>> functions =
+          text.ok() ? code_ranges(bytes, text.value()) : Result<std::vector<AddrRange>>(text.error());
+      if (!functions.ok()) RR_LOG("rdrand/rdseed: %s is not looked at: %s", file_path.c_str(), functions.error().message.c_str());
+      if (functions.ok() && text.value().offset <= bytes.size() && text.value().size <= bytes.size() - text.value().offset) {
+        // Only the functions: data in .text is never patched.
+        for (const AddrRange& f : functions.value()) {
+          uint64_t off = text.value().offset + (f.start - text.value().addr);
+          const uint8_t* code = reinterpret_cast<const uint8_t*>(bytes.data()) + off;
+          for (size_t at : find_random_insns(code, f.end - f.start)) sites.offsets.push_back(off + at);
+        }
       }
     }
   }

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <ucontext.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <string>
@@ -49,8 +50,11 @@ uint64_t stub_target(const RewritePlan& plan, uint64_t stub) {
   return plan.stub_base + end + rel;
 }
 
+// The whole sample as one function.
+std::vector<AddrRange> whole(uint64_t at, size_t len) { return {{at, at + len}}; }
+
 TEST(BranchRewriter, RetargetsShortBranchesThroughIslands) {
-  RewritePlan plan = plan_branch_rewrite(kLoop, sizeof kLoop, 0x401000, 0x300000, 1 << 20, kSlots);
+  RewritePlan plan = plan_branch_rewrite(kLoop, sizeof kLoop, 0x401000, whole(0x401000, sizeof kLoop), 0x300000, 1 << 20, kSlots);
   EXPECT_EQ(plan.counted, 3u);
   EXPECT_EQ(plan.uncovered, 0u);
   // L (inc; cmp) and done (add) write the flags before reading them: lean
@@ -98,7 +102,7 @@ TEST(BranchRewriter, LeanStubsWhereTheFlagsAreDead) {
       0xe8, 0xea, 0xff, 0xff, 0xff,        // 30 call 1f
       0x0f, 0x85, 0xe4, 0xff, 0xff, 0xff,  // 35 jne 0x1f: ret first
   };
-  RewritePlan plan = plan_branch_rewrite(code, sizeof code, 0x500000, 0x400000, 1 << 20, kSlots);
+  RewritePlan plan = plan_branch_rewrite(code, sizeof code, 0x500000, whole(0x500000, sizeof code), 0x400000, 1 << 20, kSlots);
   EXPECT_EQ(plan.counted, 6u);  // the six jne (the two short jmps back find no island)
   std::map<uint64_t, bool> lean;  // by target
   for (size_t at = 0; at < plan.stubs.size();) {
@@ -115,7 +119,7 @@ TEST(BranchRewriter, BranchesToOneTargetShareAStubAndAnIsland) {
   // 0: jne 0x0a; 2: jl 0x0a; 4: jg near 0x0a; 0a: ret; 0b: padding
   const uint8_t code[] = {0x75, 0x08, 0x7c, 0x06, 0x0f, 0x8f, 0x00, 0x00, 0x00, 0x00, 0xc3,
                           0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc};
-  RewritePlan plan = plan_branch_rewrite(code, sizeof code, 0x401000, 0x300000, 1 << 20, kSlots);
+  RewritePlan plan = plan_branch_rewrite(code, sizeof code, 0x401000, whole(0x401000, sizeof code), 0x300000, 1 << 20, kSlots);
   EXPECT_EQ(plan.counted, 3u);
   EXPECT_EQ(plan.stubs.size(), kStubSize);  // a ret at the target: the flags may be live
   EXPECT_EQ(plan.patches.size(), 4u);  // three displacements, one island
@@ -124,7 +128,7 @@ TEST(BranchRewriter, BranchesToOneTargetShareAStubAndAnIsland) {
 TEST(BranchRewriter, NearBranchesGetANewDisplacement) {
   // 0: cmp edi, 0; 3: jne near +0x10; 9: ret
   const uint8_t code[] = {0x83, 0xff, 0x00, 0x0f, 0x85, 0x10, 0x00, 0x00, 0x00, 0xc3};
-  RewritePlan plan = plan_branch_rewrite(code, sizeof code, 0x500000, 0x400000, 1 << 20, kSlots);
+  RewritePlan plan = plan_branch_rewrite(code, sizeof code, 0x500000, whole(0x500000, sizeof code), 0x400000, 1 << 20, kSlots);
   ASSERT_EQ(plan.counted, 1u);
   ASSERT_EQ(plan.patches.size(), 1u);
   EXPECT_EQ(plan.patches[0].addr, 0x500005u);
@@ -138,21 +142,70 @@ TEST(BranchRewriter, NearBranchesGetANewDisplacement) {
 TEST(BranchRewriter, LeavesWhatItCannotReachOrRead) {
   // A short loop with no padding after an unconditional end: no island.
   const uint8_t tight[] = {0xff, 0xc0, 0x39, 0xf8, 0x7c, 0xfa, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90};
-  RewritePlan plan = plan_branch_rewrite(tight, sizeof tight, 0x600000, 0x500000, 1 << 20, kSlots);
+  RewritePlan plan = plan_branch_rewrite(tight, sizeof tight, 0x600000, whole(0x600000, sizeof tight), 0x500000, 1 << 20, kSlots);
   EXPECT_EQ(plan.counted, 0u);
   EXPECT_EQ(plan.uncovered, 1u);
   EXPECT_TRUE(plan.patches.empty());
   // Bytes that do not decode (0x06 is invalid in 64-bit mode): a near jcc
   // right after them may be a misreading of data and is left alone.
   const uint8_t after_junk[] = {0x06, 0x0f, 0x85, 0x10, 0x00, 0x00, 0x00, 0xc3};
-  plan = plan_branch_rewrite(after_junk, sizeof after_junk, 0x600000, 0x500000, 1 << 20, kSlots);
+  plan = plan_branch_rewrite(after_junk, sizeof after_junk, 0x600000, whole(0x600000, sizeof after_junk), 0x500000, 1 << 20, kSlots);
   EXPECT_EQ(plan.counted, 0u);
   EXPECT_TRUE(plan.patches.empty());
   // No room for stubs: candidates stay uncovered.
   const uint8_t near[] = {0x0f, 0x85, 0x10, 0x00, 0x00, 0x00, 0xc3};
-  plan = plan_branch_rewrite(near, sizeof near, 0x600000, 0x500000, 0, kSlots);
+  plan = plan_branch_rewrite(near, sizeof near, 0x600000, whole(0x600000, sizeof near), 0x500000, 0, kSlots);
   EXPECT_EQ(plan.counted, 0u);
   EXPECT_EQ(plan.uncovered, 1u);
+}
+
+// Two functions with a table of constants between them, as hand-written
+// assembly keeps in .text (SHA-1's round constants, whose 0x79 bytes decode
+// as `jns`): only the functions the unwind tables name are read.
+TEST(BranchRewriter, LeavesDataBetweenFunctionsAlone) {
+  uint8_t code[0x40];
+  const uint8_t function[] = {0x31, 0xc0, 0xff, 0xc0, 0x39, 0xf8, 0x7c, 0xfa, 0xc3};  // xor; L: inc; cmp; jl L; ret
+  memset(code, 0xcc, sizeof code);
+  memcpy(code, function, sizeof function);
+  for (int i = 0; i < 4; ++i) memcpy(code + 0x10 + 4 * i, "\x99\x79\x82\x5a", 4);  // 0x5a827999
+  memcpy(code + 0x20, function, sizeof function);
+  const uint64_t at = 0x600000;
+  auto touches_table = [&](const RewritePlan& plan) {
+    return std::any_of(plan.patches.begin(), plan.patches.end(), [&](const CodePatch& p) {
+      return p.addr < at + 0x20 && p.addr + p.bytes.size() > at + 0x10;
+    });
+  };
+  RewritePlan swept = plan_branch_rewrite(code, sizeof code, at, whole(at, sizeof code), 0x500000, 1 << 20, kSlots);
+  ASSERT_TRUE(touches_table(swept)) << "a linear sweep reads the table as branches (what this test guards against)";
+  std::vector<AddrRange> functions = {{at, at + sizeof function}, {at + 0x20, at + 0x20 + sizeof function}};
+  RewritePlan plan = plan_branch_rewrite(code, sizeof code, at, functions, 0x500000, 1 << 20, kSlots);
+  EXPECT_FALSE(touches_table(plan));
+  EXPECT_EQ(plan.counted, 2u) << "both loops count, through islands in the padding after each function";
+  EXPECT_EQ(plan.uncovered, 0u);
+}
+
+// A function whose only padding in reach is the alignment that leads into
+// it, after code no unwind table names (the C runtime's start-up stubs):
+// the island goes at the end of that padding, and the code before it stays.
+TEST(BranchRewriter, FindsIslandsInThePaddingBeforeAFunction) {
+  const uint8_t code[] = {
+      0x48, 0x89, 0xc8, 0x48, 0x89, 0xc8, 0x48, 0x89, 0xc8,  // 00 code of no function: mov rax, rcx (x3)
+      0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00,              // 09 nopl 0x0(%rax): alignment to 0x10
+      0x31, 0xc0, 0xff, 0xc0, 0x39, 0xf8, 0x7c, 0xfa, 0xc3,  // 10 xor; L: inc; cmp; jl L; ret
+  };
+  const uint64_t at = 0x600000;
+  RewritePlan plan = plan_branch_rewrite(code, sizeof code, at, {{at + 0x10, at + sizeof code}}, 0x500000, 1 << 20, kSlots);
+  EXPECT_EQ(plan.counted, 1u);
+  ASSERT_EQ(plan.patches.size(), 2u);
+  std::sort(plan.patches.begin(), plan.patches.end(), [](const CodePatch& a, const CodePatch& b) { return a.addr < b.addr; });
+  EXPECT_EQ(plan.patches[0].addr, at + 0x0b) << "the island ends where the function begins";
+  EXPECT_EQ(plan.patches[0].bytes.size(), 5u);
+  // Without an aligned function start there is no padding to trust.
+  RewritePlan unaligned =
+      plan_branch_rewrite(code, sizeof code, at + 1, {{at + 0x11, at + 1 + sizeof code}}, 0x500000, 1 << 20, kSlots);
+  EXPECT_EQ(unaligned.counted, 0u);
+  EXPECT_EQ(unaligned.uncovered, 1u);
+  EXPECT_TRUE(unaligned.patches.empty());
 }
 
 TEST(BranchRewriter, FindsLoopsThatChangeNothing) {
@@ -167,7 +220,7 @@ TEST(BranchRewriter, FindsLoopsThatChangeNothing) {
       0xe9, 0xf7, 0xff, 0xff, 0xff,  // 0c jmp 08 (near)
       0xc3,                          // 11 ret
   };
-  RewritePlan plan = plan_branch_rewrite(spins, sizeof spins, 0x600000, 0x500000, 1 << 20, kSlots);
+  RewritePlan plan = plan_branch_rewrite(spins, sizeof spins, 0x600000, whole(0x600000, sizeof spins), 0x500000, 1 << 20, kSlots);
   EXPECT_EQ(plan.spin_sites, (std::vector<uint64_t>{0x600002, 0x600006, 0x60000c}));
   EXPECT_EQ(plan.counted, 0u);
   EXPECT_EQ(plan.uncovered, 0u);
@@ -181,7 +234,7 @@ TEST(BranchRewriter, FindsLoopsThatChangeNothing) {
       0xeb, 0x00,        // 06 jmp 08
       0xc3,              // 08 ret
   };
-  plan = plan_branch_rewrite(busy, sizeof busy, 0x600000, 0x500000, 1 << 20, kSlots);
+  plan = plan_branch_rewrite(busy, sizeof busy, 0x600000, whole(0x600000, sizeof busy), 0x500000, 1 << 20, kSlots);
   EXPECT_TRUE(plan.spin_sites.empty());
 }
 
@@ -202,7 +255,7 @@ TEST(BranchRewriter, FindsLoopsThatOnlyRead) {
       0x74, 0xf7,                          // 1c je 15
       0xc3,                                // 1e ret
   };
-  RewritePlan plan = plan_branch_rewrite(polls, sizeof polls, 0x600000, 0x500000, 1 << 20, kSlots);
+  RewritePlan plan = plan_branch_rewrite(polls, sizeof polls, 0x600000, whole(0x600000, sizeof polls), 0x500000, 1 << 20, kSlots);
   EXPECT_EQ(plan.poll_sites, (std::vector<uint64_t>{0x600008, 0x600013, 0x60001c}));
   EXPECT_EQ(plan.counted + plan.uncovered + plan.patches.size(), 0u) << "a poll site is neither counted nor patched";
   // Loops that write memory, carry a register from one turn to the next,
@@ -224,7 +277,7 @@ TEST(BranchRewriter, FindsLoopsThatOnlyRead) {
       0x74, 0xf7,                          // 26 je 1f
       0xc3,                                // 28 ret
   };
-  plan = plan_branch_rewrite(busy, sizeof busy, 0x600000, 0x500000, 1 << 20, kSlots);
+  plan = plan_branch_rewrite(busy, sizeof busy, 0x600000, whole(0x600000, sizeof busy), 0x500000, 1 << 20, kSlots);
   EXPECT_TRUE(plan.poll_sites.empty());
   EXPECT_EQ(plan.uncovered, 4u);
 }
@@ -242,7 +295,7 @@ class RunRewritten : public ::testing::Test {
     ASSERT_NE(area_, MAP_FAILED);
     memcpy(area_, kLoop, sizeof kLoop);
     uint64_t code = (uint64_t)area_, stubs = code + (1 << 16);
-    plan_ = plan_branch_rewrite(kLoop, sizeof kLoop, code, stubs, 1 << 16, kSlots);
+    plan_ = plan_branch_rewrite(kLoop, sizeof kLoop, code, whole(code, sizeof kLoop), stubs, 1 << 16, kSlots);
     ASSERT_EQ(plan_.counted, 3u);
     memcpy((void*)stubs, plan_.stubs.data(), plan_.stubs.size());
     for (const CodePatch& p : plan_.patches) memcpy((void*)p.addr, p.bytes.data(), p.bytes.size());

@@ -1,0 +1,47 @@
+// Where the code of an ELF file is, as opposed to its data: the .text
+// section by its section headers, and inside it the functions its unwind
+// tables (.eh_frame) describe. Code rewriting (the progress counter's
+// branches, rdrand and rdseed traps) reads only inside those functions:
+// hand-written assembly keeps constant tables and strings in .text (OpenSSL's
+// SHA-1 and SHA-512 round constants, AES tables, version strings), and a
+// linear sweep of .text decodes them as instructions, some of them branches,
+// whose rewriting would change the program's data. Pure functions of the
+// file's bytes. See docs/progress-counter.md, "Which bytes are code".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace rr {
+
+// Where an ELF file's .text section is: its address in the file's own
+// layout, its offset in the file and its size.
+struct TextSection {
+  uint64_t addr = 0, offset = 0, size = 0;
+};
+// The .text section of the ELF file `elf` (its bytes), by its section
+// headers; an error saying why there is none.
+Result<TextSection> text_section(const std::string& elf);
+
+// [start, end) in the file's own address layout.
+struct AddrRange {
+  uint64_t start = 0, end = 0;
+  bool operator==(const AddrRange&) const = default;
+};
+
+// The address ranges of the functions the .eh_frame section of `elf`
+// describes (one per FDE), sorted, overlaps merged, empty ones dropped.
+// Empty when the file has no .eh_frame; an error when it has one that
+// cannot be read to its end (then nothing of it is trusted).
+Result<std::vector<AddrRange>> eh_frame_functions(const std::string& elf);
+
+// The parts of `text` that are code and may be decoded from their start:
+// the functions of eh_frame_functions within .text; the whole of .text for a
+// Go program (which has no unwind tables and keeps no data in .text); an
+// error saying why nothing is trusted otherwise.
+Result<std::vector<AddrRange>> code_ranges(const std::string& elf, const TextSection& text);
+
+}  // namespace rr

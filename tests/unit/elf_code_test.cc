@@ -1,0 +1,115 @@
+// Where an ELF file's code is (core/elf_code.h): the functions of this test
+// program's own unwind tables, and what a damaged or missing .eh_frame gives.
+#include "core/elf_code.h"
+
+#include <elf.h>
+#include <gtest/gtest.h>
+#include <link.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+namespace rr {
+namespace {
+
+std::string self_exe() {
+  std::ifstream f("/proc/self/exe", std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// This program's load bias: where its file's address 0 is in memory.
+uint64_t load_bias() {
+  uint64_t bias = 0;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* out) {
+        *static_cast<uint64_t*>(out) = info->dlpi_addr;
+        return 1;  // the first object is the program itself
+      },
+      &bias);
+  return bias;
+}
+
+// The header of section `name` and where its name's string is in the file
+// (so that a test can rename the section in a copy); a zeroed header and 0
+// when there is none.
+std::pair<Elf64_Shdr, size_t> section(const std::string& elf, const char* name) {
+  Elf64_Ehdr eh;
+  memcpy(&eh, elf.data(), sizeof eh);
+  Elf64_Shdr names;
+  memcpy(&names, elf.data() + eh.e_shoff + eh.e_shstrndx * sizeof(Elf64_Shdr), sizeof names);
+  for (size_t i = 0; i < eh.e_shnum; ++i) {
+    Elf64_Shdr s;
+    memcpy(&s, elf.data() + eh.e_shoff + i * sizeof(Elf64_Shdr), sizeof s);
+    if (strcmp(elf.data() + names.sh_offset + s.sh_name, name) == 0) return {s, names.sh_offset + s.sh_name};
+  }
+  return {Elf64_Shdr{}, 0};
+}
+
+__attribute__((noinline)) int probe_function(int x) { return x * 3 + 1; }
+
+TEST(ElfCode, FunctionsOfThisProgramsUnwindTables) {
+  std::string elf = self_exe();
+  Result<TextSection> text = text_section(elf);
+  ASSERT_TRUE(text.ok()) << text.error().message;
+  Result<std::vector<AddrRange>> functions = eh_frame_functions(elf);
+  ASSERT_TRUE(functions.ok()) << functions.error().message;
+  ASSERT_GT(functions.value().size(), 100u) << "a test program of this size has many functions";
+  EXPECT_TRUE(std::is_sorted(functions.value().begin(), functions.value().end(),
+                             [](const AddrRange& a, const AddrRange& b) { return a.end <= b.start; }))
+      << "sorted and disjoint";
+  uint64_t probe = reinterpret_cast<uint64_t>(&probe_function) - load_bias();
+  auto holds = [&](const std::vector<AddrRange>& rs) {
+    return std::any_of(rs.begin(), rs.end(), [&](const AddrRange& r) { return r.start <= probe && probe < r.end; });
+  };
+  EXPECT_TRUE(holds(functions.value())) << "no FDE covers probe_function at 0x" << std::hex << probe;
+  Result<std::vector<AddrRange>> code = code_ranges(elf, text.value());
+  ASSERT_TRUE(code.ok()) << code.error().message;
+  EXPECT_TRUE(holds(code.value()));
+  for (const AddrRange& r : code.value()) {
+    EXPECT_GE(r.start, text.value().addr);
+    EXPECT_LE(r.end, text.value().addr + text.value().size);
+  }
+  EXPECT_EQ(probe_function(2), 7);
+}
+
+TEST(ElfCode, DamagedUnwindTablesAreNotTrusted) {
+  std::string elf = self_exe();
+  Elf64_Shdr eh_frame = section(elf, ".eh_frame").first;
+  ASSERT_GT(eh_frame.sh_size, 64u);
+  // The second entry's length made to run past the section's end.
+  uint32_t first_len;
+  memcpy(&first_len, elf.data() + eh_frame.sh_offset, 4);
+  uint32_t huge = 0x7ffffff0;
+  memcpy(&elf[eh_frame.sh_offset + 4 + first_len], &huge, 4);
+  Result<std::vector<AddrRange>> functions = eh_frame_functions(elf);
+  ASSERT_FALSE(functions.ok());
+  EXPECT_NE(functions.error().message.find(".eh_frame"), std::string::npos) << functions.error().message;
+  Result<TextSection> text = text_section(elf);
+  ASSERT_TRUE(text.ok());
+  EXPECT_FALSE(code_ranges(elf, text.value()).ok());
+}
+
+TEST(ElfCode, NoUnwindTablesMeansNoKnownCode) {
+  std::string elf = self_exe();
+  size_t name = section(elf, ".eh_frame").second;
+  ASSERT_NE(name, 0u);
+  elf[name + 1] = 'x';  // ".xh_frame": the section is no longer found
+  Result<std::vector<AddrRange>> functions = eh_frame_functions(elf);
+  ASSERT_TRUE(functions.ok());
+  EXPECT_TRUE(functions.value().empty());
+  Result<TextSection> text = text_section(elf);
+  ASSERT_TRUE(text.ok());
+  Result<std::vector<AddrRange>> code = code_ranges(elf, text.value());
+  ASSERT_FALSE(code.ok()) << "a file without unwind tables that is no Go program has no known code";
+  EXPECT_NE(code.error().message.find("unwind tables"), std::string::npos) << code.error().message;
+}
+
+TEST(ElfCode, NotAnElfFile) {
+  EXPECT_FALSE(text_section("#!/bin/sh\n").ok());
+  EXPECT_FALSE(eh_frame_functions(std::string(10, '\0')).ok());
+}
+
+}  // namespace
+}  // namespace rr
