@@ -204,21 +204,25 @@ bool ReplaySession::processes_share_memory() const {
 bool ReplaySession::shares_between_processes() const {
   if (maps_segment(0) || processes_share_memory()) return true;
   std::map<RecordedTid, const FdTable*> tables;  // by process
-  for (const auto& [tid, rt] : tasks_) tables.emplace(rt->tgid, rt->fds.get());
+  std::map<RecordedTid, const ReplayTask*> member;  // a thread of each (its leader may have ended)
+  for (const auto& [tid, rt] : tasks_) {
+    tables.emplace(rt->tgid, rt->fds.get());
+    member.emplace(rt->tgid, rt.get());
+  }
   std::set<const FdTable*> distinct;
   for (const auto& [tgid, table] : tables)
     if (!distinct.insert(table).second) return true;
   if (tables.size() > 1) {
     // A fork of each process would keep sharing its memory with the source.
-    for (const auto& [tgid, table] : tables)
-      if (maps_shared_memory(*find_task(RecordedTid{tgid}))) return true;
+    for (const auto& [tgid, task] : member)
+      if (maps_shared_memory(*task)) return true;
   }
   return false;
 }
 
-bool ReplaySession::maps_shared_memory(const ReplayTask& leader) const {
+bool ReplaySession::maps_shared_memory(const ReplayTask& member) const {
   std::string trace_prefix = reader_->dir() + "/";
-  for (const MapEntry& e : read_maps(leader.task->tid()))
+  for (const MapEntry& e : read_maps(member.task->tid()))
     if (e.shared && !is_special_mapping(e) && ((e.prot & PROT_WRITE) || e.name.rfind(trace_prefix, 0) != 0)) return true;
   return false;
 }

@@ -394,10 +394,11 @@ class ReplaySession : public Session<ReplayTask> {
   // `from`'s process `tgid`, forked from its leader, its other threads
   // re-created.
   Status copy_process(ReplaySession& from, RecordedTid tgid, std::map<const FdTable*, std::shared_ptr<FdTable>>& tables);
-  // Whether process `leader` maps memory that a copy of it would share
-  // with it (or a restore would split): shared mappings other than
-  // read-only copies of trace files.
-  bool maps_shared_memory(const ReplayTask& leader) const;
+  // Whether the process of `member` (any of its threads: its leader may
+  // have ended before them) maps memory that a copy of it would share with
+  // it (or a restore would split): shared mappings other than read-only
+  // copies of trace files.
+  bool maps_shared_memory(const ReplayTask& member) const;
   // can_checkpoint(): nothing is under way.
   bool at_rest() const { return why_not_at_rest().empty(); }
   std::string why_not_at_rest() const;
