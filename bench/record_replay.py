@@ -13,9 +13,10 @@ clock reads. Each cell is the median of
 each round so that machine noise hits them alike. Prints a Markdown table.
 With --base OTHER_RR (an earlier build), each round also records and
 replays with that build, and the table gives both and their ratios. With
---syscall-buffer, each round also records with `rr record --syscall-buffer`
-(docs/syscall-buffer.md) and replays that trace, and the table gives both
-ways side by side.
+--syscall-buffer, each round records both with `rr record
+--no-syscall-buffer` (the first columns) and with `--syscall-buffer`
+(docs/syscall-buffer.md), whatever the default, and replays both traces,
+and the table gives both ways side by side.
 
 --record-option OPT gives every recording OPT, the base build's too (so
 --base OLD/rr --record-option=--syscall-buffer compares two builds'
@@ -128,7 +129,8 @@ def main():
     p.add_argument("--out")
     p.add_argument("--only", action="append", help="run the workloads whose name contains this (repeatable)")
     p.add_argument("--base", help="an earlier rr to measure in the same rounds")
-    p.add_argument("--syscall-buffer", action="store_true", help="also record with --syscall-buffer in the same rounds")
+    p.add_argument("--syscall-buffer", action="store_true",
+                   help="record with and without the syscall buffer in the same rounds (the first columns without)")
     p.add_argument("--record-option", action="append", default=[],
                    help="an option every recording gets, with --base too (repeatable; --record-option=--syscall-buffer)")
     a = p.parse_args()
@@ -137,8 +139,10 @@ def main():
     rr = os.path.abspath(a.rr)
     # (rr, extra record options) per way of recording measured.
     opts = a.record_option
-    builds = [(rr, opts)] + ([(os.path.abspath(a.base), opts)] if a.base else []) + \
-        ([(rr, opts + ["--syscall-buffer"])] if a.syscall_buffer else [])
+    if a.syscall_buffer:
+        builds = [(rr, opts + ["--no-syscall-buffer"]), (rr, opts + ["--syscall-buffer"])]
+    else:
+        builds = [(rr, opts)] + ([(os.path.abspath(a.base), opts)] if a.base else [])
     tmp = tempfile.mkdtemp(prefix="rr-bench-")
     try:
         blob, lines, proj, syscalls, sql = make_inputs(tmp)

@@ -1,4 +1,4 @@
-// rr record [-o DIR] [-w] [--syscall-buffer] [--progress-counter [--timeslice N]] [--chaos] [--checkpoint-every N|Ns] PROG [ARGS...]
+// rr record [-o DIR] [-w] [--syscall-buffer|--no-syscall-buffer] [--progress-counter [--timeslice N]] [--chaos] [--checkpoint-every N|Ns] PROG [ARGS...]
 #include <sys/random.h>
 
 #include <cerrno>
@@ -26,6 +26,8 @@ int cmd_record(const Args& args) {
       opts.quiet = true;
     } else if (a == "-w" || a == "--wait") {
       opts.wait_for_all = true;
+    } else if (a == "--no-syscall-buffer") {
+      opts.syscall_buffer = false;
     } else if (a == "--syscall-buffer") {
       opts.syscall_buffer = true;
     } else if (a == "--progress-counter") {
@@ -57,7 +59,7 @@ int cmd_record(const Args& args) {
       break;
     }
   }
-  if (i >= args.size()) return fail("usage: rr record [-o DIR] [-w] [--syscall-buffer] [--progress-counter [--timeslice N]] [--chaos] [--checkpoint-every N|Ns] PROG [ARGS...]");
+  if (i >= args.size()) return fail("usage: rr record [-o DIR] [-w] [--syscall-buffer|--no-syscall-buffer] [--progress-counter [--timeslice N]] [--chaos] [--checkpoint-every N|Ns] PROG [ARGS...]");
   if (timeslice_given && !opts.progress_counter) return fail("--timeslice needs --progress-counter");
   if (opts.chaos && getrandom(&opts.chaos_seed, sizeof opts.chaos_seed, 0) != sizeof opts.chaos_seed)
     return fail("--chaos cannot draw a seed: " + std::string(strerror(errno)));

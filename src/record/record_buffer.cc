@@ -24,6 +24,7 @@
 #include "core/syscall_table.h"
 #include "preload/syscall_buffer.h"
 #include "record/record_session.h"
+#include "util/fatal.h"
 #include "util/io.h"
 #include "util/scoped_fd.h"
 
@@ -48,7 +49,7 @@ int install_syscall_buffer_filter() {
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)kBuffered, 1, 0),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)kInjected, 0, 1),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | kBufferFilterData),
   };
   struct sock_fprog prog = {(unsigned short)(sizeof(code) / sizeof(code[0])), code};
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
@@ -58,9 +59,13 @@ int install_syscall_buffer_filter() {
 
 Status RecordSession::write_preload_library(std::string* path) {
   *path = writer_->dir() + "/librrpreload.so";
-  // LD_PRELOAD separates names with spaces and colons.
-  if (path->find_first_of(" :") != std::string::npos)
-    return make_error(ErrorKind::Usage, "--syscall-buffer needs a trace directory without spaces or colons, not " + *path);
+  // LD_PRELOAD separates names with spaces and colons: such a trace
+  // directory is recorded without the buffer, as it was before it.
+  if (path->find_first_of(" :") != std::string::npos) {
+    RR_LOG("no syscall buffer: LD_PRELOAD cannot name %s", path->c_str());
+    path->clear();
+    return {};
+  }
   ScopedFd fd(open(path->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755));
   if (!fd.is_open()) return make_error("cannot write " + *path + ": " + errno_text());
   size_t len = (size_t)(rr_preload_blob_end - rr_preload_blob_start);
@@ -77,7 +82,7 @@ void RecordSession::map_syscall_buffer(RecordTask& rt) {
   rs.checked("mapping the syscall buffer", SYS_mmap,
              {RR_BUFFER_ADDR, RR_BUFFER_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
               (uint64_t)-1, 0});
-  rr_buffer_header h = {RR_BUFFER_MAGIC, 0, 0, (uint32_t)RR_BUFFER_DATA_SIZE};
+  rr_buffer_header h = {RR_BUFFER_MAGIC, rt.unbuffered ? 1u : 0u, 0, (uint32_t)RR_BUFFER_DATA_SIZE};
   t.write_mem(RemotePtr<>(RR_BUFFER_ADDR), &h, sizeof h);
   // RR_NO_LIBC_PATCH=1 leaves libc as it is: to measure what the rewriting
   // brings, or to rule it out when a recording goes wrong.
@@ -85,6 +90,22 @@ void RecordSession::map_syscall_buffer(RecordTask& rt) {
   uint32_t options = no_patch && strcmp(no_patch, "1") == 0 ? 0 : RR_OPTION_PATCH_LIBC;
   t.write_mem(RemotePtr<>(RR_OPTIONS_ADDR), &options, sizeof options);
   rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
+}
+
+// From now on every call of `rt` reaches the recorder (RecordTask::unbuffered):
+// a program's seccomp filter would judge the buffer's calls too, and one it
+// refuses or traps would leave replay with a call the trace lacks; a tracer
+// inside the recording must see every call. The lock is in the buffer, so
+// every thread of the address space goes the traced way, and it stays. The
+// records made before belong to the frame being written.
+void RecordSession::stop_buffering(RecordTask& rt) {
+  if (!syscall_buffer_ || rt.unbuffered) return;
+  rt.unbuffered = true;
+  Task& t = *rt.task;
+  uint32_t magic = 0;
+  if (!t.alive() || !t.read_mem(RemotePtr<>(RR_BUFFER_ADDR), &magic, sizeof magic) || magic != RR_BUFFER_MAGIC) return;
+  uint32_t locked = 1;
+  t.write_mem(RemotePtr<>(RR_BUFFER_ADDR + offsetof(rr_buffer_header, locked)), &locked, sizeof locked);
 }
 
 // Moves the records the task's process made since the last time into the

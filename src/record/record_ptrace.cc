@@ -20,6 +20,7 @@
 //    recording and (SyscallEvent.traceeStep) in replay; PTRACE_SYSEMU
 //    skips the next syscall the tracee enters (SyscallEvent.skippedByTracer).
 // What is not followed yet stops recording with a message naming it.
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <dirent.h>
@@ -354,7 +355,8 @@ Result<std::optional<uint32_t>> RecordSession::seccomp_trace_data(RecordTask& rt
   data.arch = AUDIT_ARCH_X86_64;
   data.instruction_pointer = r.ip().as_int();
   for (int i = 0; i < 6; ++i) data.args[i] = r.arg(i);
-  // Index 0 is the filter installed last; the kernel runs them all.
+  // Index 0 is the oldest filter (the kernel counts back from the newest);
+  // the kernel runs them all, and of equal actions the newest one's data wins.
   std::vector<uint32_t> returns;
   for (unsigned long i = 0;; ++i) {
     long n = ::ptrace(PTRACE_SECCOMP_GET_FILTER, rt.tid(), (void*)i, nullptr);
@@ -365,6 +367,9 @@ Result<std::optional<uint32_t>> RecordSession::seccomp_trace_data(RecordTask& rt
                                                     errno_text() + ") are not supported yet");
     returns.push_back(run_seccomp_filter(program, data));
   }
+  // The oldest is the syscall buffer's, which the program does not know of.
+  if (syscall_buffer_ && !returns.empty()) returns.erase(returns.begin());
+  std::reverse(returns.begin(), returns.end());  // newest first, as combine_seccomp_returns takes them
   uint32_t ret = combine_seccomp_returns(returns);
   if ((ret & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_TRACE) return std::optional<uint32_t>();
   return std::optional<uint32_t>(ret & SECCOMP_RET_DATA);
@@ -640,8 +645,6 @@ Status RecordSession::emulate_ptrace(RecordTask& rt) {
   };
   if (rt.ns_ids.size() > 1 && rt.ns_chain.size() != rt.ns_ids.size())
     return unsupported("ptrace from inside a PID namespace whose ancestry cannot be read");
-  if (syscall_buffer_ && (req == PTRACE_TRACEME || req == PTRACE_ATTACH || req == PTRACE_SEIZE))
-    return unsupported("ptrace between recorded programs with --syscall-buffer (record without it)");
   auto write_out = [&](uint64_t at, const void* buf, size_t len) { return t.try_write_mem(RemotePtr<>(at), buf, len); };
 
   if (req == PTRACE_TRACEME) {
@@ -650,6 +653,7 @@ Status RecordSession::emulate_ptrace(RecordTask& rt) {
     if (!parent) return unsupported("PTRACE_TRACEME where the parent is not recorded (rr itself)");
     rt.traced = {};
     rt.traced.by = parent->tgid;
+    stop_buffering(rt);
     rt.traced.kernel_child = rt.tid() == rt.tgid.value;
     return answer(0);
   }
@@ -661,6 +665,7 @@ Status RecordSession::emulate_ptrace(RecordTask& rt) {
     if (req == PTRACE_SEIZE && (data & ~kFollowedOptions)) return unsupported("ptrace options " + options_text(data & ~kFollowedOptions));
     o->traced = {};
     o->traced.by = rt.tgid;
+    stop_buffering(*o);
     o->traced.seized = req == PTRACE_SEIZE;
     o->traced.kernel_child = o->tid() == o->tgid.value && parent_of(o->tid()) == rt.tgid.value;
     if (req == PTRACE_SEIZE) o->traced.options = data;

@@ -301,9 +301,12 @@ Status RecordSession::spawn(const RecordOptions& options) {
   std::vector<std::string> env_store;
   for (char** e = environ; *e; ++e) env_store.push_back(*e);
   for (const char* e : kDeterminismEnv) env_store.push_back(e);
+  std::string lib;
   if (syscall_buffer_) {
-    std::string lib;
     RR_TRY(write_preload_library(&lib));
+    syscall_buffer_ = !lib.empty();
+  }
+  if (syscall_buffer_) {
     std::string preload = "LD_PRELOAD=" + lib;
     for (auto& e : env_store)
       if (e.rfind("LD_PRELOAD=", 0) == 0) {
@@ -692,9 +695,9 @@ Status RecordSession::resume_running(RecordTask& t) {
   // A tracer inside the recording asked for one instruction (record_ptrace.cc).
   // With the syscall buffer, its filter stops the traced calls: user code
   // runs under PTRACE_CONT, and a call's exit is reached with PTRACE_SYSCALL.
-  ResumeHow how = t.traced.step                     ? ResumeHow::SingleStep
-                  : syscall_buffer_ && !t.in_syscall ? ResumeHow::Cont
-                                                     : ResumeHow::Syscall;
+  ResumeHow how = t.traced.step                                     ? ResumeHow::SingleStep
+                  : syscall_buffer_ && !t.in_syscall && !t.unbuffered ? ResumeHow::Cont
+                                                                      : ResumeHow::Syscall;
   t.traced.stepped = t.traced.step;
   t.traced.step = false;
   t.task->try_resume(how, sig);  // a dying task reports its end next
@@ -725,15 +728,28 @@ Status RecordSession::handle_stop(RecordTask& t) {
   }
   if (event == PTRACE_EVENT_SECCOMP) {
     // The syscall buffer's filter traced the call: this is its entry, unless
-    // a PTRACE_SYSCALL entry stop came first.
+    // a PTRACE_SYSCALL entry stop came first (a task that is unbuffered);
+    // then the call runs on from here and may block, as after the entry.
     if (!t.in_syscall) return on_syscall_entry(t);
+    if (t.task->event_msg() != kBufferFilterData && !(t.traced.by.value && (t.traced.options & PTRACE_O_TRACESECCOMP))) {
+      // The program's own filter returned SECCOMP_RET_TRACE, and no tracer
+      // of its takes seccomp stops: the kernel would fail the call with
+      // ENOSYS, had rr not asked for the stops itself. The call is skipped
+      // here as the kernel would skip it.
+      Registers r = t.task->regs();
+      r.set_syscallno(-1);
+      r.set_syscall_result(-ENOSYS);
+      t.task->set_regs(r);
+      t.answered = -ENOSYS;
+    }
     t.task->try_resume(ResumeHow::Syscall);
+    if (others_ready(t)) return settle_syscall(t);
     return {};
   }
   if (st.is_syscall_stop()) {
     if (syscall_buffer_ && !t.in_syscall && t.task->regs().ip() == RemotePtr<>(RR_BUFFERED_ENTRY_AFTER_SYSCALL)) {
       // A buffered call seen by a PTRACE_SYSCALL resume: it is no event.
-      t.task->try_resume(ResumeHow::Cont);
+      t.task->try_resume(t.unbuffered ? ResumeHow::Syscall : ResumeHow::Cont);
       return {};
     }
     if (t.task->at_syscall_entry()) return on_syscall_entry(t);
@@ -985,6 +1001,7 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
   owned->task = std::make_unique<Task>(child, RecordedTid{child});
   RecordTask& c = add_clone(parent, std::move(owned), flags);
   c.trap_blocked = parent.trap_blocked;
+  c.unbuffered = parent.unbuffered;
   if (flags & (CLONE_SIGHAND | CLONE_THREAD)) {
     c.traps = parent.traps;
   } else {

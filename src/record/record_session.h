@@ -37,6 +37,10 @@ namespace rr {
 // PTRACE_O_TRACESECCOMP: the syscall buffer's seccomp filter
 // (record_buffer.cc). Returns 0 or an errno.
 int install_syscall_buffer_filter();
+// The data of that filter's SECCOMP_RET_TRACE, which a seccomp stop's event
+// message shows unless a program's own filter (installed later, so it wins
+// a tie) returned SECCOMP_RET_TRACE too.
+constexpr uint32_t kBufferFilterData = 0x7272;
 
 // --checkpoint-every N / Ns: the points where checkpoints are asked for
 // while recording, every `events` events or every `seconds` of recording
@@ -73,8 +77,9 @@ struct RecordOptions {
   // (record/record_progress.cc). The seed is in the trace header.
   bool chaos = false;
   uint64_t chaos_seed = 0;
-  // --syscall-buffer: record the frequent syscalls inside the tracee, without
-  // a ptrace stop (docs/syscall-buffer.md).
+  // --syscall-buffer: record the frequent syscalls inside the tracee,
+  // without a ptrace stop (docs/syscall-buffer.md); --no-syscall-buffer
+  // turns it off again.
   bool syscall_buffer = false;
   // -w / --wait: the recording ends when every recorded process has ended.
   // Without it, it ends with the initial process: what is left then (a
@@ -148,6 +153,12 @@ struct RecordTask : SessionTask {
   RecordedTid exec_former_tid;         // it execed from a non-leader thread: its tid until the execve's frame
   EchoCapture echo;                    // bytes its current syscall moves to stdout/stderr from another fd
   std::string buffered_records;        // syscall buffer records taken from its process, for its next frame
+  // Every call it makes must reach the recorder: a program's seccomp filter
+  // judges its calls, or a tracer inside the recording traces it. Its
+  // process's buffer is locked (so the library makes every call the traced
+  // way) and it runs under PTRACE_SYSCALL, whose entry stop comes before any
+  // filter. Kept for good and passed to the tasks it makes, as filters are.
+  bool unbuffered = false;
   // Its current syscall installs a seccomp filter that the recorder moved,
   // with its prefix, into the scratch page (record/seccomp_prefix.h): the
   // argument it changed (-1: none), its value and the scratch bytes before.
@@ -426,6 +437,7 @@ class RecordSession : public Session<RecordTask> {
   // The syscall buffer (record_buffer.cc, docs/syscall-buffer.md).
   Status write_preload_library(std::string* path);
   void map_syscall_buffer(RecordTask& rt);
+  void stop_buffering(RecordTask& rt);
   Status take_buffered_records(RecordTask& rt);
   // Before the task runs user code: the syscall buffer's fd gate in its
   // memory shows its fd table and the files mapped now (struct rr_fd_gate).
@@ -523,7 +535,7 @@ class RecordSession : public Session<RecordTask> {
   int spin_limit_ms_ = 3000;
   bool progress_counter_ = false;        // --progress-counter
   PlanCache plans_;                      // its plans, made once per code and place
-  bool syscall_buffer_ = false;          // --syscall-buffer
+  bool syscall_buffer_ = false;          // RecordOptions::syscall_buffer
   uint64_t timeslice_ = 0;               // --timeslice (counted branches)
   bool chaos_ = false;                   // --chaos
   std::mt19937_64 chaos_rng_;            // drawn from the recorded seed

@@ -34,10 +34,11 @@ Status RecordSession::move_filter(RecordTask& rt, const SyscallDesc& desc) {
   int arg = desc.filter_arg(call);
   if (arg < 0) return {};
   // The program's filter would judge the buffer's calls too, and one that
-  // refuses a call keeps it from the recorder (docs/syscall-buffer.md).
-  if (syscall_buffer_)
-    return make_error(ErrorKind::Unsupported,
-                      "a program's own seccomp filter with --syscall-buffer is not supported yet (record without it)");
+  // refuses a call keeps it from the recorder: the process's calls all go
+  // the traced way from now on (a filter given to every thread with
+  // SECCOMP_FILTER_FLAG_TSYNC included).
+  for (RecordedTid tid : threads_of(rt.tgid))
+    if (RecordTask* o = find_task(tid)) stop_buffering(*o);
   // What the kernel would refuse (an unreadable or empty program) it may
   // refuse as it likes: the call runs unchanged.
   struct sock_fprog prog = {};

@@ -3,14 +3,17 @@
 tests/programs/manifest.txt gives. RR_TEST_RECORD_ARGS in the environment
 adds rr record options to every program's recording, so that the program
 tests run with another way of recording, e.g.
-`RR_TEST_RECORD_ARGS=--syscall-buffer ctest -R program.`"""
+`RR_TEST_RECORD_ARGS=--progress-counter ctest -R program.`; --record-arg
+adds one for this test (the program_buffered.* tests record with
+--syscall-buffer)."""
+import argparse
 import os
 import re
 import shlex
 import subprocess
 import sys
 
-from testlib import arguments, fatal, rrtest_argv
+from testlib import fatal, rrtest_argv
 
 
 def manifest_entry(srcdir, name):
@@ -28,8 +31,13 @@ def manifest_entry(srcdir, name):
 
 
 def main():
-    a = arguments(__doc__, bindir="the built test programs", srcdir="tests/programs, with manifest.txt",
-                  name="the program to test")
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--rr", required=True, help="the rr under test")
+    p.add_argument("--bindir", required=True, help="the built test programs")
+    p.add_argument("--srcdir", required=True, help="tests/programs, with manifest.txt")
+    p.add_argument("--name", required=True, help="the program to test")
+    p.add_argument("--record-arg", action="append", default=[], help="an rr record option for this test (repeatable)")
+    a = p.parse_args()
     opts = manifest_entry(a.srcdir, a.name)
     cmd = rrtest_argv(a.rr)
     if "stdin" in opts:
@@ -42,11 +50,16 @@ def main():
         cmd += ["--trace-max", opts["trace_max"]]
     if "states" in opts:
         cmd += ["--states", opts["states"]]
-    if opts.get("nondet") == "1":
+    record = shlex.split(opts.get("record", "")) + a.record_arg + shlex.split(os.environ.get("RR_TEST_RECORD_ARGS", ""))
+    buffered = False  # the syscall buffer: the last of its options says
+    for arg in record:
+        if arg in ("--syscall-buffer", "--no-syscall-buffer"):
+            buffered = arg == "--syscall-buffer"
+    if opts.get("nondet") == "1" or (opts.get("nondet_buffered") == "1" and buffered):
         cmd += ["--nondet"]
     if opts.get("checkpoints") != "partial":
         cmd += ["--all-checkpoints"]
-    for arg in shlex.split(opts.get("record", "")) + shlex.split(os.environ.get("RR_TEST_RECORD_ARGS", "")):
+    for arg in record:
         cmd += ["--record-arg=" + arg]
     if "dump" in opts:
         cmd += ["--dump-matches", opts["dump"]]

@@ -141,7 +141,11 @@ def recorder_env(rr, scratch):
     shutil.rmtree(trace, ignore_errors=True)
     if r.returncode != 0:
         fatal("cannot record /usr/bin/env to learn the recorder's environment: %s" % show(r.stderr))
-    return dict(line.split("=", 1) for line in r.stdout.decode().splitlines() if "=" in line)
+    env = dict(line.split("=", 1) for line in r.stdout.decode().splitlines() if "=" in line)
+    # The syscall buffer's library, in the trace just removed: only a
+    # recording loads it.
+    env.pop("LD_PRELOAD", None)
+    return env
 
 
 def free_port():
