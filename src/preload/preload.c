@@ -95,7 +95,24 @@ struct call_shape {
   int variable;
   int gate;
   int keeps_args; /* the record's output is the call's arguments (rr_buffer_keeps_args) */
+  int iov;        /* out_arg is an iovec array (readv): the kernel reads into the record
+                     through one iovec, and the bytes are spread over the program's */
 };
+
+struct iovec_ {
+  void* base;
+  uint64_t len;
+};
+
+/* Spreads `n` bytes over the iovecs `iov` in order. */
+static void scatter(const struct iovec_* iov, const char* from, uint64_t n) {
+  for (; n > 0; ++iov) {
+    uint64_t part = iov->len < n ? iov->len : n;
+    rr_copy_bytes(iov->base, from, part);
+    from += part;
+    n -= part;
+  }
+}
 
 static long traced_call(long nr, long a[5], void* out, struct call_shape shape) {
   if (shape.out_arg >= 0) a[shape.out_arg] = (long)out;
@@ -127,7 +144,13 @@ static int try_buffered(long nr, long a[5], void* out, struct call_shape shape, 
     return 0;
   }
   char* data = (char*)(rec + 1);
-  if (shape.out_arg >= 0) a[shape.out_arg] = (long)data;
+  struct iovec_ one = {data, shape.out_len};
+  if (shape.iov) {
+    a[shape.out_arg] = (long)&one;
+    a[shape.out_arg + 1] = 1;
+  } else if (shape.out_arg >= 0) {
+    a[shape.out_arg] = (long)data;
+  }
   long r = syscall_at(RR_BUFFERED_ENTRY, nr, a[0], a[1], a[2], a[3], a[4]);
   if (replay) r = rec->result;
   else rec->result = r;
@@ -139,7 +162,8 @@ static int try_buffered(long nr, long a[5], void* out, struct call_shape shape, 
   rec->number = nr;
   rec->size = rr_buffer_record_size(written);
   rec->out_len = written;
-  if (r >= 0 && shape.out_arg >= 0) copy_bytes(out, data, written);
+  if (r >= 0 && shape.iov) scatter((const struct iovec_*)out, data, written);
+  else if (r >= 0 && shape.out_arg >= 0) copy_bytes(out, data, written);
   if (shape.keeps_args) copy_bytes(data, a, RR_RECORD_ARGS_LEN);
   h->used += rec->size;
   *ret = r;
@@ -153,10 +177,10 @@ static long buffered(long nr, long a[5], void* out, struct call_shape shape) {
   return traced_call(nr, a, out, shape);
 }
 
-static const struct call_shape kNoOutput = {-1, 0, 0, kNoFd, 0};
+static const struct call_shape kNoOutput = {-1, 0, 0, kNoFd, 0, 0};
 
 static struct call_shape fixed_output(int arg, uint32_t len) {
-  struct call_shape s = {arg, len, 0, kNoFd, 0};
+  struct call_shape s = {arg, len, 0, kNoFd, 0, 0};
   return s;
 }
 
@@ -253,13 +277,39 @@ int rr_impl_statx(int dirfd, const char* path, int flags, unsigned mask, void* b
 static long read_call(long nr, long fd, void* buf, uint64_t count, long offset) {
   long a[5] = {fd, (long)buf, (long)count, offset, 0};
   if (count == 0 || count > RR_BUFFER_DATA_SIZE) return as_libc_result(traced_syscall(nr, fd, (long)buf, (long)count, offset, 0));
-  struct call_shape s = {1, (uint32_t)count, 1, kReadFd, 0};
+  struct call_shape s = {1, (uint32_t)count, 1, kReadFd, 0, 0};
   return as_libc_result(buffered(nr, a, buf, s));
+}
+
+/* readv and preadv of a regular file read the iovecs' total into the
+ * record as one read would (a file's readv is one read spread over them);
+ * no more than 64 iovecs, and at most what the buffer holds. Returns 0,
+ * having done nothing, for a call that must go the traced way. */
+#define RR_MAX_IOV 64
+static int try_buffered_readv(long nr, long a[5], long* ret) {
+  const struct iovec_* iov = (const struct iovec_*)a[1];
+  long count = a[2];
+  if (!iov || count <= 0 || count > RR_MAX_IOV) return 0;
+  uint64_t total = 0;
+  for (long i = 0; i < count; ++i) {
+    if (iov[i].len > RR_BUFFER_DATA_SIZE) return 0;
+    total += iov[i].len;
+  }
+  if (total == 0 || total > RR_BUFFER_DATA_SIZE) return 0;
+  struct call_shape s = {1, (uint32_t)total, 1, kReadFd, 0, 1};
+  return try_buffered(nr, a, (void*)iov, s, ret);
+}
+
+static long readv_call(long nr, long fd, const void* iov, long count, long offset) {
+  long a[5] = {fd, (long)iov, count, offset, 0};
+  long ret;
+  if (try_buffered_readv(nr, a, &ret)) return as_libc_result(ret);
+  return as_libc_result(traced_syscall(nr, fd, (long)iov, count, offset, 0));
 }
 
 static long write_call(long nr, long fd, const void* buf, uint64_t count, long offset) {
   long a[5] = {fd, (long)buf, (long)count, offset, 0};
-  struct call_shape s = {-1, 0, 0, kWriteFd, 0};
+  struct call_shape s = {-1, 0, 0, kWriteFd, 0, 0};
   return as_libc_result(buffered(nr, a, 0, s));
 }
 
@@ -268,6 +318,11 @@ int64_t rr_impl_pread(int fd, void* buf, uint64_t count, int64_t offset) {
   return read_call(SYS_pread64, fd, buf, count, offset);
 }
 int64_t rr_impl_pread64(int fd, void* buf, uint64_t count, int64_t offset) { return rr_impl_pread(fd, buf, count, offset); }
+int64_t rr_impl_readv(int fd, const void* iov, int count) { return readv_call(SYS_readv, fd, iov, count, 0); }
+int64_t rr_impl_preadv(int fd, const void* iov, int count, int64_t offset) {
+  return readv_call(SYS_preadv, fd, iov, count, offset);
+}
+int64_t rr_impl_preadv64(int fd, const void* iov, int count, int64_t offset) { return rr_impl_preadv(fd, iov, count, offset); }
 int64_t rr_impl_write(int fd, const void* buf, uint64_t count) { return write_call(SYS_write, fd, buf, count, 0); }
 int64_t rr_impl_pwrite(int fd, const void* buf, uint64_t count, int64_t offset) {
   return write_call(SYS_pwrite64, fd, buf, count, offset);
@@ -307,6 +362,9 @@ ENTRY(statx)
 ENTRY(read)
 ENTRY(pread)
 ENTRY(pread64)
+ENTRY(readv)
+ENTRY(preadv)
+ENTRY(preadv64)
 ENTRY(write)
 ENTRY(pwrite)
 ENTRY(pwrite64)
@@ -389,7 +447,7 @@ static int buffered_openat(long a[5], long* ret) {
   if (!try_buffered(SYS_newfstatat, sa, st, fixed_output(2, kStatSize), &r) || r != 0) return 0;
   uint32_t mode = ((uint32_t*)st)[kStatModeOffset / 4] & S_IFMT_;
   if (mode != S_IFREG_ && mode != S_IFDIR_) return 0;
-  struct call_shape shape = {-1, 0, 0, kNoFd, 1};
+  struct call_shape shape = {-1, 0, 0, kNoFd, 1, 0};
   if (!try_buffered(SYS_openat, a, 0, shape, ret)) return 0;
   if (*ret >= 0 && !replaying()) set_gate_bits(*ret, 1);
   return 1;
@@ -397,7 +455,7 @@ static int buffered_openat(long a[5], long* ret) {
 
 /* A close of a descriptor the gate lets be read (a file or a directory). */
 static int buffered_close(long a[5], long* ret) {
-  struct call_shape shape = {-1, 0, 0, kReadFd, 1};
+  struct call_shape shape = {-1, 0, 0, kReadFd, 1, 0};
   if (!try_buffered(SYS_close, a, 0, shape, ret)) return 0;
   if (*ret == 0 && !replaying()) set_gate_bits(a[0], 0);
   return 1;
@@ -405,6 +463,12 @@ static int buffered_close(long a[5], long* ret) {
 
 long rr_hook_impl(struct hook_call* c) {
   c->handled = 0;
+  if (c->nr == SYS_readv || c->nr == SYS_preadv) {
+    long a[5] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]};
+    long ret = 0;
+    c->handled = try_buffered_readv(c->nr, a, &ret);
+    return ret;
+  }
   if (c->nr == SYS_openat || c->nr == SYS_close) {
     long a[5] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]};
     long ret = 0;
@@ -415,7 +479,7 @@ long rr_hook_impl(struct hook_call* c) {
     const struct raw_shape* r = &kRawShapes[i];
     if (r->nr != c->nr) continue;
     if (r->zero_arg >= 0 && c->a[r->zero_arg] != 0) return 0;
-    struct call_shape shape = {r->out_arg, r->out_len, 0, r->gate, 0};
+    struct call_shape shape = {r->out_arg, r->out_len, 0, r->gate, 0, 0};
     if (r->len_arg >= 0) {
       uint64_t len = (uint64_t)c->a[r->len_arg];
       if (len == 0 || len > RR_BUFFER_DATA_SIZE) return 0;

@@ -1,5 +1,5 @@
 /* buffered_io: reads and writes the syscall buffer records without a ptrace
- * stop (regular files: read, write, pread, pwrite) and those that must stay
+ * stop (regular files: read, write, pread, pwrite, readv, preadv) and those that must stay
  * traced (docs/syscall-buffer.md): stdout, a pipe, a directory, a file the
  * program maps shared (the mapping sees the write), its own memory through
  * /proc/self/mem (the write changes a variable), a read larger than the
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,6 +89,16 @@ int main(void)
     memset(block, 'a', sizeof block);
     int ok = pwrite(fd, block, sizeof block, 0) == sizeof block && pread(fd, block, sizeof block, 0) == sizeof block;
     printf("first: %d\n", ok);
+    /* readv and preadv spread what they read over their iovecs. */
+    {
+        char head[7], body[4089], tail[100];
+        struct iovec iov[2] = {{head, sizeof head}, {body, sizeof body}};
+        memset(block, 'b', 50);
+        ssize_t n = pwrite(fd, block, 50, 3) == 50 && lseek(fd, 0, SEEK_SET) == 0 ? readv(fd, iov, 2) : -1;
+        struct iovec one = {tail, sizeof tail};
+        ssize_t m = preadv(fd, &one, 1, 3996);
+        printf("readv: %zd %.7s %c%c, preadv: %zd %c\n", n, head, body[0], body[4088], m, tail[99]);
+    }
 
     /* 2000 blocks read back three ways: many times the buffer. */
     printf("file: %08x\n", write_then_read(fd, 2000, 0));
