@@ -293,6 +293,21 @@ bool flags_dead_at(const uint8_t* code, uint64_t code_addr, const std::vector<In
   return false;
 }
 
+// Where the run of padding (nops and int3s) that starts at `at` ends, at
+// most at `limit`; its instructions go to `out` when it is given.
+uint64_t padding_run(const ZydisDecoder& decoder, const uint8_t* code, uint64_t code_addr, uint64_t at, uint64_t limit,
+                     std::vector<Insn>* out) {
+  while (at < limit) {
+    ZydisDecodedInstruction d;
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, nullptr, code + (at - code_addr), limit - at, &d))) break;
+    Insn in = classify(d, at);
+    if (in.kind != Insn::Kind::Padding) break;
+    if (out) out->push_back(in);
+    at += d.length;
+  }
+  return at;
+}
+
 // Islands in the alignment padding that ends at `function` (a function's
 // start), within bytes from `from` on that no function holds (code without
 // unwind tables, such as the C runtime's start-up stubs, or data). The
@@ -308,16 +323,7 @@ std::vector<uint64_t> padding_islands_before(const uint8_t* code, uint64_t code_
   if (function % 16 != 0 || function - from < kIslandSize) return out;
   ZydisDecoder decoder;
   ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-  auto all_padding = [&](uint64_t start) {
-    for (uint64_t at = start; at < function;) {
-      ZydisDecodedInstruction d;
-      if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, nullptr, code + (at - code_addr), function - at, &d)) ||
-          classify(d, at).kind != Insn::Kind::Padding)
-        return false;
-      at += d.length;
-    }
-    return true;
-  };
+  auto all_padding = [&](uint64_t start) { return padding_run(decoder, code, code_addr, start, function, nullptr) == function; };
   uint64_t lowest = std::max(from + 1, function >= kMaxAlignment ? function - kMaxAlignment : 0);
   uint64_t start = function;
   for (uint64_t p = lowest; p + kIslandSize <= function; ++p)
@@ -369,16 +375,7 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
     // The padding right after the function, up to the next one: what
     // follows it there may be data, and is not looked at.
     uint64_t gap_end = f + 1 < functions.size() ? std::min(functions[f + 1].start, section_end) : section_end;
-    uint64_t at = end;
-    while (at < gap_end) {
-      ZydisDecodedInstruction d;
-      if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, nullptr, code + (at - code_addr), gap_end - at, &d)))
-        break;
-      Insn in = classify(d, at);
-      if (in.kind != Insn::Kind::Padding) break;
-      insns.push_back(in);
-      at += d.length;
-    }
+    uint64_t at = padding_run(decoder, code, code_addr, end, gap_end, &insns);
     if (at < gap_end && gap_end < section_end) {
       for (uint64_t island : padding_islands_before(code, code_addr, at, gap_end)) before_functions.push_back(island);
     }
