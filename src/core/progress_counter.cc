@@ -205,6 +205,41 @@ bool step_past_counter_stub(Task& t) {
   return true;
 }
 
+bool in_counter_stub(Task& t, uint64_t ip) {
+  uint64_t slot = ip & ~uint64_t(31);
+  for (uint64_t start : {slot, slot - 32}) {
+    uint8_t head[kStubSize];
+    if (start > ip || !t.read_mem(RemotePtr<>(start), head, kLeanStubSize)) continue;
+    if (stub_target_of(head, kLeanStubSize, start, kCounterSlots)) {
+      if (ip < start + kLeanStubSize) return true;
+      continue;
+    }
+    if (t.read_mem(RemotePtr<>(start), head, kStubSize) && stub_target_of(head, kStubSize, start, kCounterSlots) &&
+        ip < start + kStubSize)
+      return true;
+  }
+  return false;
+}
+
+bool jumps_to_stub(Task& t, uint64_t at) {
+  uint8_t jump[5];
+  if (!t.read_mem(RemotePtr<>(at), jump, sizeof jump) || jump[0] != 0xe9) return false;
+  int32_t rel;
+  memcpy(&rel, jump + 1, 4);
+  uint64_t to = at + 5 + rel;
+  uint8_t head[kStubSize];
+  if (t.read_mem(RemotePtr<>(to), head, kLeanStubSize) && stub_target_of(head, kLeanStubSize, to, kCounterSlots))
+    return true;
+  return t.read_mem(RemotePtr<>(to), head, kStubSize) && stub_target_of(head, kStubSize, to, kCounterSlots);
+}
+
+bool island_hop(Task& t, uint64_t from, uint64_t at) {
+  uint8_t insn[2];
+  if (!t.read_mem(RemotePtr<>(from), insn, sizeof insn)) return false;
+  bool short_branch = (insn[0] >= 0x70 && insn[0] <= 0x7f) || insn[0] == 0xeb;
+  return short_branch && from + 2 + (int64_t)(int8_t)insn[1] == at && jumps_to_stub(t, at);
+}
+
 bool at_counter_trap(Task& t, const Registers& regs) {
   uint64_t ip = regs.ip().as_int();
   if (ip < kStubTrapLookback) return false;

@@ -131,6 +131,21 @@ std::optional<uint64_t> past_counter_stub(Task& t, uint64_t ip);
 // first instruction to where the stub goes on to; whether it did.
 bool step_past_counter_stub(Task& t);
 
+// For a debugger stepping the replay instruction by instruction (gdb's
+// stepi, next, reverse-stepi), where the counter's own code lies on the
+// way: such steps go on until they are back in the program's code.
+// Whether `ip` is inside one of the counter's stubs (any of its
+// instructions). Stubs start 32-byte aligned in their area, so the two
+// aligned slots at or before `ip` are looked at.
+bool in_counter_stub(Task& t, uint64_t ip);
+// Whether `at` holds a `jmp rel32` to a stub: an island, or a counted
+// near jmp of the program's (the bytes do not tell which).
+bool jumps_to_stub(Task& t, uint64_t at);
+// Whether a step from `from` that stopped at `at` took a counted short
+// branch into its island: the instruction at `from` is a short jcc or jmp
+// aiming at `at`, and `at` jumps to a stub.
+bool island_hop(Task& t, uint64_t from, uint64_t at);
+
 // Whether a SIGTRAP stop with registers `regs` is the counter's trap.
 bool at_counter_trap(Task& t, const Registers& regs);
 

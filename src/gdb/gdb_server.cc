@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/address_space.h"
+#include "core/progress_counter.h"
 #include "gdb/gdb_target.h"
 #include "gdb/library_list.h"
 #include "gdb/monitor_commands.h"
@@ -197,6 +198,9 @@ std::variant<Resume, TimelineJump> GdbServer::stopped(ReplaySession& s, const St
   if (stop_.kind == StopInfo::VforkDone) vfork_waiting_.erase(process_of(stop_.tid));
   if (stop_.kind == StopInfo::Exec) exec_file_ = exec_file(process_of(stop_.tid));
   s.set_echo(true);
+  if (awaiting_stop_) {
+    if (auto next = through_counter_code(stop)) return *next;
+  }
   if (awaiting_stop_ && range_tid_) {
     // Range stepping: a plain step that stays in the range goes on at once.
     ReplayTask* rt = find_thread(range_tid_);
@@ -212,6 +216,9 @@ std::variant<Resume, TimelineJump> GdbServer::stopped(ReplaySession& s, const St
       Resume r;
       r.step = true;
       r.step_tid = range_tid_;
+      counter_step_ = CounterStep::Forward;
+      counter_step_tid_ = range_tid_;
+      step_from_ = pc.as_int();
       return r;
     }
     range_tid_ = 0;
@@ -283,6 +290,8 @@ std::optional<std::variant<Resume, TimelineJump>> GdbServer::serve(const GdbRequ
     case K::ReverseContinue:
     case K::ReverseStep: {
       awaiting_stop_ = true;
+      counter_step_ = req.kind == K::ReverseStep ? CounterStep::Back : CounterStep::None;
+      counter_step_tid_ = c_thread_ ? c_thread_ : stop_.tid;
       TimelineJump j;
       j.kind = req.kind == K::ReverseContinue ? TimelineJump::ReverseContinue : TimelineJump::ReverseStep;
       return j;
@@ -374,6 +383,62 @@ std::string GdbServer::answer(const GdbRequest& req) {
 
 Resume GdbServer::resume_forward(const GdbRequest& req) {
   range_tid_ = 0;
+  Resume r = resume_request(req);
+  counter_step_ = r.step ? CounterStep::Forward : CounterStep::None;
+  counter_step_tid_ = r.step_tid;
+  ReplayTask* rt = r.step ? find_thread(r.step_tid) : nullptr;
+  step_from_ = rt ? rt->task->regs().ip().as_int() : 0;
+  return r;
+}
+
+std::optional<std::variant<Resume, TimelineJump>> GdbServer::through_counter_code(const StopInfo& stop) {
+  CounterStep mode = counter_step_;
+  counter_step_ = CounterStep::None;
+  if (mode == CounterStep::None || stop.kind != StopInfo::Step || stop.tid != counter_step_tid_ || conn_.interrupted())
+    return std::nullopt;
+  ReplayTask* rt = find_thread(stop.tid);
+  if (!rt) return std::nullopt;
+  Task& t = *rt->task;
+  uint64_t pc = t.regs().ip().as_int();
+  auto step_on = [&]() -> std::variant<Resume, TimelineJump> {
+    counter_step_ = CounterStep::Forward;
+    step_from_ = pc;
+    Resume r;
+    r.step = true;
+    r.step_tid = stop.tid;
+    return r;
+  };
+  auto step_back = [&](CounterStep next) -> std::variant<Resume, TimelineJump> {
+    counter_step_ = next;
+    TimelineJump j;
+    j.kind = TimelineJump::ReverseStep;
+    return leave(j);
+  };
+  switch (mode) {
+    case CounterStep::Forward:
+      // Into a stub, or from a short branch into its island.
+      if (in_counter_stub(t, pc) || island_hop(t, step_from_, pc)) return step_on();
+      return std::nullopt;
+    case CounterStep::Back:
+      if (in_counter_stub(t, pc)) return step_back(CounterStep::Back);
+      if (jumps_to_stub(t, pc)) {
+        // An island or a counted near jmp of the program's: the step before
+        // tells (a short branch aiming here took the island).
+        probe_at_ = pc;
+        return step_back(CounterStep::BackProbe);
+      }
+      return std::nullopt;
+    case CounterStep::BackProbe:
+      if (island_hop(t, pc, probe_at_)) return std::nullopt;  // at the branch that took the island
+      // The jump was the program's own instruction: one step forward, to it.
+      return step_on();
+    case CounterStep::None:
+      break;
+  }
+  return std::nullopt;
+}
+
+Resume GdbServer::resume_request(const GdbRequest& req) {
   Resume r;
   Resume* resume = &r;
   pid_t default_tid = c_thread_ ? c_thread_ : stop_.tid;

@@ -106,6 +106,11 @@ class GdbServer : public StopHandler {
   bool in_data(RemotePtr<> addr);
   // c, s, vCont: what runs forward (a step wins over continues).
   Resume resume_forward(const GdbRequest& req);
+  // The Resume a c, s or vCont request asks for (and the range of a vCont;r).
+  Resume resume_request(const GdbRequest& req);
+  // After a step stop: the step or the jump back that goes on through the
+  // counter's code, or nullopt when the stop is gdb's.
+  std::optional<std::variant<Resume, TimelineJump>> through_counter_code(const StopInfo& stop);
   // vRun: the jump, or an error reply.
   std::variant<std::string, TimelineJump> run(const GdbRequest& req);
   // A thread gdb can see: of a process it debugs.
@@ -152,6 +157,14 @@ class GdbServer : public StopHandler {
   // vCont;r: keep stepping this thread while its pc is in [range_start_, range_end_).
   pid_t range_tid_ = 0;
   RemotePtr<> range_start_, range_end_;  // after `run EVT` / `restart N`: gdb's automatic continue stays put
+  // A step (forward or back) that stops inside the progress counter's own
+  // code (a stub, an island) goes on until it is back in the program's, so
+  // that gdb never sees it: through_counter_code.
+  enum class CounterStep { None, Forward, Back, BackProbe };
+  CounterStep counter_step_ = CounterStep::None;
+  pid_t counter_step_tid_ = 0;
+  uint64_t step_from_ = 0;  // Forward: the pc the step started at
+  uint64_t probe_at_ = 0;   // BackProbe: the jump to a stub the steps back went past
   pid_t g_thread_ = 0;  // Hg: the thread registers and memory are read from
   pid_t c_thread_ = 0;  // Hc: the thread c and s apply to
   // The process of Hg, which breakpoints go to: also one gdb holds that

@@ -32,11 +32,12 @@ class Scenario:
         subprocess.run(["cc", "-O0", "-g", *flags, "-o", exe, os.path.join(self.src, name + ".c")], check=True)
         return exe
 
-    def record(self, name, argv, status=0, output=None):
-        """Records argv into a trace called NAME; checks its exit status and,
-        if given, a piece of its output."""
+    def record(self, name, argv, status=0, output=None, args=(), env=None):
+        """Records argv into a trace called NAME (with rr record's ARGS);
+        checks its exit status and, if given, a piece of its output."""
         trace = os.path.join(self.tmp, name)
-        r = run([self.rr, "record", "-q", "-o", trace, *argv])
+        r = run([self.rr, "record", "-q", *args, "-o", trace, *argv], env=env)
+        self.record_output = r.stdout
         self.expect(r.returncode == status and (output is None or output in r.stdout),
                     "recording %s: status %d, wanted %d%s" % (name, r.returncode, status,
                                                                "" if output is None else " and %r" % output), r.stdout)

@@ -8,6 +8,7 @@ the program (diversions), shared libraries, exec events.
 Each scenario records a program of tests/gdb, runs
 `rr replay TRACE -- -batch -nx -x SCRIPT` and checks what gdb printed."""
 import argparse
+import difflib
 import os
 import re
 import shutil
@@ -243,6 +244,31 @@ def counted(t):
                  "without counters here (%s), rr steps and says why: %r" % (why, slow1), out1)
     t.expect(c2 is None and v2 == v1 and rips2 == rips1, "the stepping road agrees: %r %r" % (v2, rips2), out2)
     t.expect(slow2 and all("RR_GDB_COUNTERS=0" in w for w in slow2), "the stepping road is announced: %r" % slow2, out2)
+
+
+def counter_steps(t):
+    """Stepping through code the progress counter rewrote (-O2, recorded
+    with --progress-counter: a counted branch jumps through an island to a
+    stub): next, stepi, reverse-stepi and reverse-next stop only at the
+    program's instructions, so gdb prints exactly what it prints for a
+    recording without the counter."""
+    exe = t.build("gdb_counted_loop", "-O2")
+    env = dict(os.environ, RR_LOG="progress")
+    counted = t.record("counted", [exe], output="work 48", args=["--progress-counter"], env=env)
+    m = re.search(r"progress counter: (\d+) branches counted .*gdb_counted_loop\)", t.record_output)
+    t.expect(m is not None and int(m.group(1)) >= 1, "the loop's branches are counted", t.record_output)
+    plain = t.record("plain", [exe], output="work 48")
+    script = ["break work", "continue"] + ["next"] * 8 + ["info registers rip"] + ["stepi"] * 6 + ["info registers rip"] + \
+             ["reverse-stepi"] * 6 + ["info registers rip"] + ["reverse-next"] * 4 + ["bt", "finish"]
+    outs = []
+    for trace in (counted, plain):
+        out = t.gdb(trace, script)
+        outs.append([l for l in out.splitlines() if not l.startswith("[Inferior ")])
+    r = rips("\n".join(outs[0]))
+    t.expect(len(r) == 3 and r[0] == r[2] and r[1] != r[0], "6 stepi then 6 reverse-stepi come back: %r" % r, "\n".join(outs[0]))
+    t.expect("Value returned is $1 = 48" in outs[0], "finish returns work's value", "\n".join(outs[0]))
+    t.expect(outs[0] == outs[1], "gdb prints the same with and without the counter",
+             "\n".join(difflib.unified_diff(outs[1], outs[0], "plain", "counted", lineterm="")))
 
 
 # The loop iterations the positions case stops at. gdb evaluates each
@@ -555,7 +581,7 @@ def packets(t):
 
 
 CASES = {f.__name__: f for f in (forward, reverse, stepping, checkpoints, persistent, threads, sqlite, signals,
-                                 hot, counted, positions, interrupt, packets, calls,
+                                 hot, counted, counter_steps, positions, interrupt, packets, calls,
                                  libraries, exec_events, processes, vfork_events, process_starts)}
 
 
