@@ -868,6 +868,7 @@ Status RecordSession::settle_syscall(RecordTask& t) {
       if (p < 0 && errno != EINTR) return make_error("waitpid for task " + std::to_string(t.tid()) + ": " + errno_text());
     }
   }
+  if (desc && executed_in_replay(*desc)) return await_executed_call(t, *desc);
   auto start = std::chrono::steady_clock::now();
   for (int spins = 0;; ++spins) {
     int status;
@@ -899,6 +900,41 @@ Status RecordSession::settle_syscall(RecordTask& t) {
     return {};
   }
   return record_entry(t);
+}
+
+// Replay executes these calls at their exit event, one task at a time, so
+// the kernel must have run them in that order while recording: a call of
+// this kind in flight while another thread runs could be done by the kernel
+// before that thread's own call, yet reach its exit after it (a munmap
+// that frees the place where another thread's mmap then goes: replay maps
+// over the old mapping with the recorded address and then unmaps both, and
+// the program faults in replay only). None of them waits for another task
+// (userfaultfd is refused), so the recorder waits for the exit; a bound
+// keeps a file system served by a tracee (FUSE) from hanging the recording.
+bool RecordSession::executed_in_replay(const SyscallDesc& desc) {
+  return desc.policy == ReplayPolicy::MemoryMap || desc.policy == ReplayPolicy::ExecuteSame;
+}
+
+Status RecordSession::await_executed_call(RecordTask& t, const SyscallDesc& desc) {
+  constexpr auto kBound = std::chrono::seconds(30);
+  auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    int status;
+    pid_t p = waitpid(t.tid(), &status, WNOHANG | __WALL);
+    if (p == t.tid()) {
+      stash_status(p, status);
+      return handle_stop(t);
+    }
+    if (p < 0 && errno != EINTR) return make_error("waitpid for task " + std::to_string(t.tid()) + ": " + errno_text());
+    auto waited = std::chrono::steady_clock::now() - start;
+    if (waited > kBound)
+      return make_error(ErrorKind::Unsupported,
+                        "syscall " + std::string(desc.name) + " of task " + std::to_string(t.tid()) +
+                            " has not returned after 30 s; replay runs it at its exit, so no other thread may run "
+                            "before then, and it seems to wait for one (a file system served by a recorded process?)");
+    if (waited < std::chrono::microseconds(100)) sched_yield();
+    else usleep(20);
+  }
 }
 
 Status RecordSession::record_entry(RecordTask& t) {

@@ -288,6 +288,9 @@ class RecordSession : public Session<RecordTask> {
   // After `t` entered a syscall: waits briefly for it to return. If it
   // blocks, records its entry and lets other threads run.
   Status settle_syscall(RecordTask& t);
+  // A call replay executes never returns later: `t` runs alone to its exit.
+  static bool executed_in_replay(const SyscallDesc& desc);
+  Status await_executed_call(RecordTask& t, const SyscallDesc& desc);
   Status record_entry(RecordTask& t);
   Status check_long_run();
   // The progress counter (record/record_progress.cc).
