@@ -730,7 +730,12 @@ Status RecordSession::handle_stop(RecordTask& t) {
     // The syscall buffer's filter traced the call: this is its entry, unless
     // a PTRACE_SYSCALL entry stop came first (a task that is unbuffered);
     // then the call runs on from here and may block, as after the entry.
-    if (!t.in_syscall) return on_syscall_entry(t);
+    if (!t.in_syscall) {
+      // Which table the call is in: a seccomp stop comes before any
+      // syscall stop, and `int $0x80` must be refused by its 32-bit number.
+      (void)t.task->at_syscall_entry();
+      return on_syscall_entry(t);
+    }
     if (t.task->event_msg() != kBufferFilterData && !(t.traced.by.value && (t.traced.options & PTRACE_O_TRACESECCOMP))) {
       // The program's own filter returned SECCOMP_RET_TRACE, and no tracer
       // of its takes seccomp stops: the kernel would fail the call with
