@@ -58,7 +58,10 @@ int install_syscall_buffer_filter() {
 }
 
 Status RecordSession::write_preload_library(std::string* path) {
-  *path = writer_->dir() + "/librrpreload.so";
+  // Absolute: a program that changes its directory still finds it.
+  char dir[PATH_MAX];
+  if (!realpath(writer_->dir().c_str(), dir)) return make_error("cannot resolve " + writer_->dir() + ": " + errno_text());
+  *path = std::string(dir) + "/librrpreload.so";
   // LD_PRELOAD separates names with spaces and colons: such a trace
   // directory is recorded without the buffer, as it was before it.
   if (path->find_first_of(" :") != std::string::npos) {
