@@ -2,6 +2,7 @@
 // the preloaded library it writes out, the seccomp filter that lets the
 // library's calls through, the buffer it maps into every new image, and
 // the records it takes out of it for the next frame.
+#include <elf.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -13,10 +14,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "core/buffered_records.h"
 #include "core/remote_syscalls.h"
@@ -93,6 +99,95 @@ void RecordSession::map_syscall_buffer(RecordTask& rt) {
   uint32_t options = no_patch && strcmp(no_patch, "1") == 0 ? 0 : RR_OPTION_PATCH_LIBC;
   t.write_mem(RemotePtr<>(RR_OPTIONS_ADDR), &options, sizeof options);
   rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
+}
+
+namespace {
+
+// The DT_NEEDED names of the ELF file at `path`: the libraries ld.so loads
+// for it. Empty for a static file, or one that cannot be read.
+std::vector<std::string> needed_libraries(const std::string& path) {
+  std::vector<std::string> out;
+  ScopedFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  Elf64_Ehdr eh;
+  if (!fd.is_open() || pread(fd.get(), &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > 256)
+    return out;
+  std::vector<Elf64_Phdr> ph(eh.e_phnum);
+  ssize_t ph_len = (ssize_t)(ph.size() * sizeof(Elf64_Phdr));
+  if (pread(fd.get(), ph.data(), ph_len, (off_t)eh.e_phoff) != ph_len) return out;
+  // The dynamic section names its string table by address: the file offset
+  // is found through the loadable segment that holds it.
+  auto offset_of = [&](uint64_t addr) -> std::optional<uint64_t> {
+    for (const Elf64_Phdr& p : ph)
+      if (p.p_type == PT_LOAD && addr >= p.p_vaddr && addr < p.p_vaddr + p.p_filesz) return addr - p.p_vaddr + p.p_offset;
+    return std::nullopt;
+  };
+  for (const Elf64_Phdr& p : ph) {
+    if (p.p_type != PT_DYNAMIC || p.p_filesz > (1u << 20)) continue;
+    std::vector<Elf64_Dyn> dyn(p.p_filesz / sizeof(Elf64_Dyn));
+    ssize_t dyn_len = (ssize_t)(dyn.size() * sizeof(Elf64_Dyn));
+    if (pread(fd.get(), dyn.data(), dyn_len, (off_t)p.p_offset) != dyn_len) return out;
+    std::optional<uint64_t> strtab;
+    for (const Elf64_Dyn& d : dyn)
+      if (d.d_tag == DT_STRTAB) strtab = offset_of(d.d_un.d_ptr);
+    if (!strtab) return out;
+    for (const Elf64_Dyn& d : dyn) {
+      if (d.d_tag == DT_NULL) break;
+      if (d.d_tag != DT_NEEDED) continue;
+      char name[256];
+      ssize_t n = pread(fd.get(), name, sizeof name - 1, (off_t)(*strtab + d.d_un.d_val));
+      if (n <= 0) continue;
+      name[n] = 0;
+      out.emplace_back(name);
+    }
+  }
+  return out;
+}
+
+bool is_asan_runtime(const std::string& name) {
+  return name.find("libasan.so") != std::string::npos || name.find("libclang_rt.asan") != std::string::npos;
+}
+
+}  // namespace
+
+// ASan's runtime, when the program links it dynamically, stops the program
+// at start unless the runtime is the first library loaded after the
+// program itself ("ASan runtime does not come first in initial library
+// list"), and LD_PRELOAD puts our library first. Such a program runs
+// without the library: its name in the LD_PRELOAD value of the new image's
+// environment (where ld.so is about to read it) becomes spaces, which
+// LD_PRELOAD skips, so the value keeps its length and nothing else on the
+// stack moves. Its calls all go the traced way, as without the buffer; the
+// environment it passes on keeps the spaces, so the programs it starts run
+// without the library too. Part of the image, so replay sees the same bytes.
+void RecordSession::preload_behind_sanitizer(RecordTask& rt) {
+  if (!syscall_buffer_ || preload_path_.empty()) return;
+  Task& t = *rt.task;
+  char exe[4096];
+  std::string link = "/proc/" + std::to_string(t.tid()) + "/exe";
+  ssize_t n = readlink(link.c_str(), exe, sizeof exe - 1);
+  if (n <= 0) return;
+  exe[n] = 0;
+  std::vector<std::string> needed = needed_libraries(exe);
+  if (std::none_of(needed.begin(), needed.end(), is_asan_runtime)) return;
+  RemotePtr<uint64_t> sp = t.regs().sp().cast<uint64_t>();
+  uint64_t argc = t.read_val(sp);
+  const std::string key = "LD_PRELOAD=";
+  for (RemotePtr<uint64_t> envp = sp + (argc + 2);; envp += 1) {
+    uint64_t at = t.read_val(envp);
+    if (at == 0) return;
+    std::string head(key.size() + preload_path_.size() + 1, '\0');
+    if (!t.read_mem(RemotePtr<>(at), head.data(), head.size()) || head.rfind(key, 0) != 0) continue;
+    // Ours is the first name (spawn puts it there); any name the user
+    // preloads follows a colon and stays.
+    char after = head.back();
+    if (head.compare(key.size(), preload_path_.size(), preload_path_) != 0 || (after != 0 && after != ':' && after != ' '))
+      return;
+    std::string blank(preload_path_.size(), ' ');
+    t.write_mem(RemotePtr<>(at + key.size()), blank.data(), blank.size());
+    RR_LOG("%s needs ASan's runtime first: recorded without the syscall buffer", exe);
+    return;
+  }
 }
 
 // From now on every call of `rt` reaches the recorder (RecordTask::unbuffered):

@@ -112,6 +112,7 @@ void RecordSession::on_exec_done(RecordTask& rt, trace::ExecImage::Builder out) 
     rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
   }
   map_syscall_buffer(rt);
+  preload_behind_sanitizer(rt);
   hide_vdso(t);
   ProcessImage img;
   {

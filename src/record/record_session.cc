@@ -305,6 +305,7 @@ Status RecordSession::spawn(const RecordOptions& options) {
   if (syscall_buffer_) {
     RR_TRY(write_preload_library(&lib));
     syscall_buffer_ = !lib.empty();
+    preload_path_ = lib;
   }
   if (syscall_buffer_) {
     std::string preload = "LD_PRELOAD=" + lib;

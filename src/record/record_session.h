@@ -440,6 +440,9 @@ class RecordSession : public Session<RecordTask> {
   // The syscall buffer (record_buffer.cc, docs/syscall-buffer.md).
   Status write_preload_library(std::string* path);
   void map_syscall_buffer(RecordTask& rt);
+  // At an exec, before the image is captured: a program that needs ASan's
+  // runtime gets no preloaded library (its link-order check would stop it).
+  void preload_behind_sanitizer(RecordTask& rt);
   void stop_buffering(RecordTask& rt);
   Status take_buffered_records(RecordTask& rt);
   // Before the task runs user code: the syscall buffer's fd gate in its
@@ -539,6 +542,7 @@ class RecordSession : public Session<RecordTask> {
   bool progress_counter_ = false;        // --progress-counter
   PlanCache plans_;                      // its plans, made once per code and place
   bool syscall_buffer_ = false;          // RecordOptions::syscall_buffer
+  std::string preload_path_;             // the library LD_PRELOAD names (write_preload_library)
   uint64_t timeslice_ = 0;               // --timeslice (counted branches)
   bool chaos_ = false;                   // --chaos
   std::mt19937_64 chaos_rng_;            // drawn from the recorded seed
