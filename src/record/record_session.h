@@ -77,10 +77,10 @@ struct RecordOptions {
   // (record/record_progress.cc). The seed is in the trace header.
   bool chaos = false;
   uint64_t chaos_seed = 0;
-  // --syscall-buffer: record the frequent syscalls inside the tracee,
-  // without a ptrace stop (docs/syscall-buffer.md); --no-syscall-buffer
-  // turns it off again.
-  bool syscall_buffer = false;
+  // Record the frequent syscalls inside the tracee, without a ptrace stop
+  // (docs/syscall-buffer.md): the default; --no-syscall-buffer turns it
+  // off, --syscall-buffer on again.
+  bool syscall_buffer = true;
   // -w / --wait: the recording ends when every recorded process has ended.
   // Without it, it ends with the initial process: what is left then (a
   // daemon, a stopped tracee, a sleeping child) is killed, as rr does.

@@ -4,8 +4,8 @@ tests/programs/manifest.txt gives. RR_TEST_RECORD_ARGS in the environment
 adds rr record options to every program's recording, so that the program
 tests run with another way of recording, e.g.
 `RR_TEST_RECORD_ARGS=--progress-counter ctest -R program.`; --record-arg
-adds one for this test (the program_buffered.* tests record with
---syscall-buffer)."""
+adds one for this test (the program_nobuffer.* tests record with
+--no-syscall-buffer)."""
 import argparse
 import os
 import re
@@ -51,7 +51,7 @@ def main():
     if "states" in opts:
         cmd += ["--states", opts["states"]]
     record = shlex.split(opts.get("record", "")) + a.record_arg + shlex.split(os.environ.get("RR_TEST_RECORD_ARGS", ""))
-    buffered = False  # the syscall buffer: the last of its options says
+    buffered = True  # the syscall buffer (on by default): the last of its options says
     for arg in record:
         if arg in ("--syscall-buffer", "--no-syscall-buffer"):
             buffered = arg == "--syscall-buffer"
