@@ -86,6 +86,16 @@ std::string make_lean_stub(uint64_t at, uint64_t target, const CounterSlots& slo
   return s;
 }
 
+// A decoder for the sweep over all instructions, which needs only their
+// length, mnemonic, opcode and immediate: Zydis's minimal mode skips the
+// rest (operands, flags), which took most of the planner's time.
+ZydisDecoder sweep_decoder() {
+  ZydisDecoder decoder;
+  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  ZydisDecoderEnableMode(&decoder, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE);
+  return decoder;
+}
+
 Insn classify(const ZydisDecodedInstruction& d, uint64_t addr) {
   Insn in;
   in.addr = addr;
@@ -321,8 +331,7 @@ std::vector<uint64_t> padding_islands_before(const uint8_t* code, uint64_t code_
   constexpr uint64_t kMaxAlignment = 64;
   std::vector<uint64_t> out;
   if (function % 16 != 0 || function - from < kIslandSize) return out;
-  ZydisDecoder decoder;
-  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  ZydisDecoder decoder = sweep_decoder();
   auto all_padding = [&](uint64_t start) { return padding_run(decoder, code, code_addr, start, function, nullptr) == function; };
   uint64_t lowest = std::max(from + 1, function >= kMaxAlignment ? function - kMaxAlignment : 0);
   uint64_t start = function;
@@ -342,10 +351,10 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
                                 const CounterSlots& slots) {
   RewritePlan plan;
   plan.stub_base = stub_base;
-  ZydisDecoder decoder;
-  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  ZydisDecoder decoder = sweep_decoder();
   std::vector<Insn> insns;
-  std::set<uint64_t> targets;  // of every direct branch and call: never inside an island
+  insns.reserve(len / 3);  // compiled x86-64 averages about 4 bytes an instruction
+  std::vector<uint64_t> targets;  // of every direct branch and call: never inside an island
   uint64_t section_end = code_addr + len;
   std::vector<uint64_t> before_functions;  // islands in the alignment padding that leads into a function
   if (!functions.empty() && functions[0].start > code_addr)
@@ -363,7 +372,7 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
         continue;
       }
       Insn in = classify(d, at);
-      if (in.target) targets.insert(in.target);
+      if (in.target) targets.push_back(in.target);
       if (in.addr < shadow_end) {
         in.kind = Insn::Kind::Other;  // never rewritten, and no island
         in.target = 0;
@@ -380,6 +389,8 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
       for (uint64_t island : padding_islands_before(code, code_addr, at, gap_end)) before_functions.push_back(island);
     }
   }
+  std::sort(targets.begin(), targets.end());
+  targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
   // Islands: alignment padding after an unconditional jump or return, which
   // nothing falls into and no direct branch aims at.
   std::vector<uint64_t> islands;
@@ -392,14 +403,14 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
     size_t j = i;
     while (j < insns.size() && insns[j].kind == Insn::Kind::Padding && insns[j].addr == end) end += insns[j++].len;
     for (uint64_t a = start; a + kIslandSize <= end; a += kIslandSize) {
-      auto hit = targets.lower_bound(a);
+      auto hit = std::lower_bound(targets.begin(), targets.end(), a);
       if (hit != targets.end() && *hit < a + kIslandSize) continue;
       islands.push_back(a);
     }
     i = j - 1;
   }
   for (uint64_t a : before_functions) {
-    auto hit = targets.lower_bound(a);
+    auto hit = std::lower_bound(targets.begin(), targets.end(), a);
     if (hit == targets.end() || *hit >= a + kIslandSize) islands.push_back(a);
   }
   std::sort(islands.begin(), islands.end());
@@ -423,14 +434,19 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
   // to that stub when one is in reach: islands are few.
   std::map<uint64_t, uint64_t> stub_of_target;
   std::map<uint64_t, std::vector<uint64_t>> islands_of_stub;
+  bool out_of_reach = false;  // of the branch being rewritten
+  auto reaches = [&](int64_t displacement) {
+    if (!fits32(displacement)) out_of_reach = true;
+    return !out_of_reach;
+  };
   auto stub_for = [&](uint64_t target) -> int64_t {
     auto it = stub_of_target.find(target);
     if (it != stub_of_target.end()) return (int64_t)it->second;
     uint64_t stub = stub_base + plan.stubs.size();
     bool lean = flags_dead_at(code, code_addr, insns, target);
     size_t size = lean ? kLeanStubSize : kStubSize;
-    if (plan.stubs.size() + size > stub_room || !fits32((int64_t)(target - (stub + size))) ||
-        !fits32((int64_t)(target - stub)))
+    if (plan.stubs.size() + size > stub_room || !reaches((int64_t)(target - (stub + size))) ||
+        !reaches((int64_t)(target - stub)))
       return -1;
     plan.stubs += lean ? make_lean_stub(stub, target, slots) : make_stub(stub, target, slots);
     plan.lean_stubs += lean;
@@ -452,7 +468,7 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
         island = take_island(end);
         if (island < 0) return false;
         int64_t stub = stub_for(in.target);
-        if (stub < 0 || !fits32(stub - (island + (int64_t)kIslandSize))) return false;
+        if (stub < 0 || !reaches(stub - (island + (int64_t)kIslandSize))) return false;
         std::string jump(kIslandSize, '\0');
         jump[0] = (char)kJmpRel32;
         put32(jump, 1, (uint32_t)(int32_t)(stub - (island + (int64_t)kIslandSize)));
@@ -463,7 +479,7 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
       return true;
     }
     int64_t stub = stub_for(in.target);
-    if (stub < 0 || !fits32(stub - (int64_t)end)) return false;
+    if (stub < 0 || !reaches(stub - (int64_t)end)) return false;
     std::string d(4, '\0');
     put32(d, 0, (uint32_t)(int32_t)(stub - (int64_t)end));
     plan.patches.push_back({in.addr + in.disp_offset, d});
@@ -483,10 +499,13 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
       bool jmp = in.kind == Insn::Kind::ShortJmp || in.kind == Insn::Kind::NearJmp;
       bool is_backward = in.target <= in.addr;
       if (!(jcc || (jmp && is_backward)) || is_backward != backward) continue;
-      if (rewrite(in))
+      out_of_reach = false;
+      if (rewrite(in)) {
         ++plan.counted;
-      else
-        uncounted.push_back(&in - insns.data());
+        continue;
+      }
+      uncounted.push_back(&in - insns.data());
+      plan.out_of_reach += out_of_reach;
     }
   // Uncounted loops that only read wait for memory to change: their branch
   // becomes a trap the recorder and replay both handle (a poll site), unless
@@ -511,6 +530,38 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
   }
   std::sort(plan.poll_sites.begin(), plan.poll_sites.end());
   return plan;
+}
+
+std::optional<RewritePlan> relocate_plan(const RewritePlan& plan, uint64_t stub_base, const CounterSlots& slots) {
+  if (plan.out_of_reach) return std::nullopt;
+  int64_t delta = (int64_t)(stub_base - plan.stub_base);
+  RewritePlan out = plan;
+  out.stub_base = stub_base;
+  out.stubs.clear();
+  // Each stub again at its new address, to the same target.
+  for (size_t at = 0; at < plan.stubs.size();) {
+    const uint8_t* head = reinterpret_cast<const uint8_t*>(plan.stubs.data()) + at;
+    size_t left = plan.stubs.size() - at;
+    std::optional<uint64_t> target = stub_target_of(head, left, plan.stub_base + at, slots);
+    if (!target) return std::nullopt;
+    size_t size = left >= kLeanStubSize && stub_target_of(head, kLeanStubSize, 0, slots) ? kLeanStubSize : kStubSize;
+    uint64_t stub = stub_base + at;
+    if (!fits32((int64_t)(*target - (stub + size))) || !fits32((int64_t)(*target - stub))) return std::nullopt;
+    out.stubs += size == kLeanStubSize ? make_lean_stub(stub, *target, slots) : make_stub(stub, *target, slots);
+    at += size;
+  }
+  // The code's displacements into the stubs: a near branch's (4 bytes) and
+  // an island's jump (5). A short branch's (1 byte) aims at its island,
+  // which stays where it is.
+  for (CodePatch& p : out.patches) {
+    size_t disp_at = p.bytes.size() == 4 ? 0 : p.bytes.size() == kIslandSize ? 1 : p.bytes.size();
+    if (disp_at == p.bytes.size()) continue;
+    int32_t rel;
+    memcpy(&rel, &p.bytes[disp_at], 4);
+    if (!fits32((int64_t)rel + delta)) return std::nullopt;
+    put32(p.bytes, disp_at, (uint32_t)(int32_t)((int64_t)rel + delta));
+  }
+  return out;
 }
 
 std::optional<uint64_t> stub_target_of(const uint8_t* head, size_t len, uint64_t at, const CounterSlots& slots) {

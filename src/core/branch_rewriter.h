@@ -37,6 +37,10 @@ struct RewritePlan {
   size_t counted = 0;              // branches that now count
   size_t lean_stubs = 0;           // stubs that are lean ones (the flags are dead at their target)
   size_t uncovered = 0;            // candidates left as they were (no island in reach, out of range)
+  // Branches left uncounted because their stub would have been beyond a
+  // 32-bit displacement: a plan with its stubs elsewhere may count them
+  // (relocate_plan refuses such a plan). Not kept in the trace.
+  size_t out_of_reach = 0;
   // Spin sites: backward jumps whose loop does nothing but nops and pauses
   // (`jmp .`, `pause; jmp .-2`), so that a thread that reaches one stays in
   // it until a signal or its death, with nothing in its state changing.
@@ -82,6 +86,15 @@ constexpr size_t kStubTrapLookback = 16;
 RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_addr,
                                 const std::vector<AddrRange>& functions, uint64_t stub_base, size_t stub_room,
                                 const CounterSlots& slots);
+
+// The plan `plan_branch_rewrite` makes for the same code with its stubs at
+// `stub_base` (and room for them), made from `plan` by moving every
+// displacement into and out of the stubs: the decoding and choices are
+// done once, and the recorder learns the stubs' size before it chooses
+// where they go. nullopt when `plan` left a branch out for want of reach or
+// a displacement would no longer fit in 32 bits: then only a new plan says
+// what can be counted there.
+std::optional<RewritePlan> relocate_plan(const RewritePlan& plan, uint64_t stub_base, const CounterSlots& slots);
 
 // Where the stub at `at` whose first `len` bytes are `head` goes on to (the
 // counted branch's target), if they are a stub's for these slots: the first

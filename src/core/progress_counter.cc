@@ -46,38 +46,18 @@ bool rewritable_code(const MapEntry& m) {
   return (m.prot & PROT_EXEC) && !m.shared && m.inode != 0 && !is_special_mapping(m);
 }
 
-PlanCache::Entry* PlanCache::find(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
-                                   uint64_t stub_base, uint64_t stub_room, bool sizing) {
+const RewritePlan& PlanCache::plan(const std::string& code, uint64_t code_addr,
+                                   const std::vector<AddrRange>& functions) {
   for (Entry& e : entries_)
-    if (e.sizing == sizing && e.code_addr == code_addr && e.stub_base == stub_base && e.stub_room == stub_room &&
-        e.functions == functions && e.code == code)
-      return &e;
-  return nullptr;
-}
-
-PlanCache::Entry& PlanCache::add(Entry e) {
+    if (e.code_addr == code_addr && e.functions == functions && e.code == code) return e.plan;
+  uint64_t near = code_addr > kStubAreaMax ? code_addr - kStubAreaMax : 0;
+  Entry e{code, code_addr, functions, {}};
+  e.plan = plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), code_addr, functions, near,
+                               kStubAreaMax, kCounterSlots);
+  ++made_;
   if (entries_.size() >= kMaxEntries) entries_.erase(entries_.begin());
   entries_.push_back(std::move(e));
-  return entries_.back();
-}
-
-const RewritePlan& PlanCache::plan(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
-                                   uint64_t stub_base, uint64_t stub_room) {
-  if (Entry* e = find(code, code_addr, functions, stub_base, stub_room, false)) return e->plan;
-  Entry e{code, code_addr, stub_base, stub_room, functions, {}, false};
-  e.plan = plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), code_addr, functions,
-                               stub_base, stub_room, kCounterSlots);
-  return add(std::move(e)).plan;
-}
-
-uint64_t PlanCache::stub_bytes(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
-                               uint64_t stub_base, uint64_t stub_room) {
-  if (Entry* e = find(code, code_addr, functions, stub_base, stub_room, true)) return e->plan.stubs.size();
-  Entry e{code, code_addr, stub_base, stub_room, functions, {}, true};
-  RewritePlan p = plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), code_addr,
-                                      functions, stub_base, stub_room, kCounterSlots);
-  e.plan.stubs.resize(p.stubs.size());  // only its size is kept
-  return add(std::move(e)).plan.stubs.size();
+  return entries_.back().plan;
 }
 
 std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_path, const MapEntry& mapping,
@@ -103,16 +83,24 @@ std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_pa
   for (const AddrRange& f : in_file.value())
     functions.push_back({setup.text_start + (f.start - text.value().addr), setup.text_start + (f.end - text.value().addr)});
   std::string code = t.read_bytes(RemotePtr<>(setup.text_start), text.value().size);
-  // How many stub bytes it needs, with stubs as near as they can be; then
-  // where they go. Every stub is within 2 GiB of the code that jumps to it.
-  uint64_t near = setup.text_start > kStubAreaMax ? setup.text_start - kStubAreaMax : 0;
-  uint64_t need = (plans.stub_bytes(code, setup.text_start, functions, near, kStubAreaMax) + kPageSize - 1) & ~(kPageSize - 1);
+  // Planned once with the stubs as near as they can be, which says how many
+  // stub bytes it needs; then the stubs move to where they go. Every stub
+  // is within 2 GiB of the code that jumps to it.
+  const RewritePlan& near = plans.plan(code, setup.text_start, functions);
+  uint64_t need = (near.stubs.size() + kPageSize - 1) & ~(kPageSize - 1);
   if (need == 0) need = kPageSize;
   uint64_t reach = (1ull << 31) - kStubAreaMax;
   uint64_t lowest = setup.text_end > reach + kLowestMappable ? setup.text_end - reach : kLowestMappable;
   uint64_t base = free_room_below(maps, mapping.start.as_int(), lowest, need);
   if (base == 0) return skip("no room for its stubs within reach below it");
-  setup.plan = plans.plan(code, setup.text_start, functions, base, need);
+  if (std::optional<RewritePlan> moved = relocate_plan(near, base, kCounterSlots)) {
+    setup.plan = std::move(*moved);
+    return setup;
+  }
+  // Some branch was out of reach of the first place, or would be of this
+  // one: only a plan made here says which ones count.
+  setup.plan = plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), setup.text_start,
+                                   functions, base, need, kCounterSlots);
   return setup;
 }
 
@@ -124,6 +112,40 @@ Status map_counter_page(RemoteSyscalls& rs) {
                       std::to_string(page) + ")");
   return {};
 }
+
+namespace {
+
+// Writes the patches in runs of nearby ones: each run is read once, patched
+// here and written back whole. python3's code has 85,000 patches, and a
+// write through /proc/PID/mem each took a quarter of the recorder's time
+// at its start (the bytes between patches are written as they were: no
+// other thread of the tracee runs meanwhile).
+Status write_patches(Task& t, const std::vector<CodePatch>& patches) {
+  constexpr uint64_t kRunMax = 64 << 10;  // bytes read and written at once
+  constexpr uint64_t kGapMax = 4096;      // patches farther apart start a new run
+  std::vector<const CodePatch*> sorted;
+  for (const CodePatch& p : patches) sorted.push_back(&p);
+  std::sort(sorted.begin(), sorted.end(), [](const CodePatch* a, const CodePatch* b) { return a->addr < b->addr; });
+  std::string run;
+  for (size_t i = 0; i < sorted.size();) {
+    uint64_t start = sorted[i]->addr, end = start + sorted[i]->bytes.size();
+    size_t j = i + 1;
+    for (; j < sorted.size() && sorted[j]->addr <= end + kGapMax &&
+           std::max(end, sorted[j]->addr + sorted[j]->bytes.size()) - start <= kRunMax;
+         ++j)
+      end = std::max(end, sorted[j]->addr + sorted[j]->bytes.size());
+    run.resize(end - start);
+    if (!t.read_mem(RemotePtr<>(start), run.data(), run.size()))
+      return make_error("cannot read the code at 0x" + hex(start) + " to rewrite its branches");
+    for (size_t k = i; k < j; ++k) run.replace(sorted[k]->addr - start, sorted[k]->bytes.size(), sorted[k]->bytes);
+    if (!t.try_write_mem(RemotePtr<>(start), run.data(), run.size()))
+      return make_error("cannot rewrite the branches in [0x" + hex(start) + ", 0x" + hex(end) + ")");
+    i = j;
+  }
+  return {};
+}
+
+}  // namespace
 
 Status install_rewrite(Task& t, RemoteSyscalls& rs, const CounterSetup& setup) {
   const RewritePlan& plan = setup.plan;
@@ -137,9 +159,7 @@ Status install_rewrite(Task& t, RemoteSyscalls& rs, const CounterSetup& setup) {
     if (!t.try_write_mem(RemotePtr<>(plan.stub_base), plan.stubs.data(), plan.stubs.size()))
       return make_error("cannot write the progress counter's stubs");
   }
-  for (const CodePatch& p : plan.patches)
-    if (!t.try_write_mem(RemotePtr<>(p.addr), p.bytes.data(), p.bytes.size()))
-      return make_error("cannot rewrite the branch at 0x" + hex(p.addr));
+  RR_TRY(write_patches(t, plan.patches));
   if (plan.spin_sites.empty() && plan.poll_sites.empty()) return {};
   uint64_t count = 0;
   if (!t.read_mem(RemotePtr<>(kSpinSiteCount), &count, sizeof count) || count > kMaxSpinSites)

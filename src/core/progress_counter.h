@@ -56,32 +56,27 @@ struct CounterSetup {
 // and its executable at the same addresses (ASLR is off), and planning
 // libc's code takes tens of milliseconds, which a shell script that runs
 // hundreds of programs paid at every execve. A plan is a function of the
-// code's bytes and of where the code and its stubs are, so one made for the
-// same bytes (compared whole) at the same addresses is the same plan.
+// code's bytes and of where the code and its stubs are; the stubs can be
+// moved (relocate_plan), so one plan made for the same bytes (compared
+// whole) at the same address serves wherever the stubs go.
 class PlanCache {
  public:
-  // The plan of `code` at `code_addr` whose `functions` are code, its
-  // stubs from `stub_base` on, at most `stub_room` bytes of them
-  // (plan_branch_rewrite).
-  const RewritePlan& plan(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
-                          uint64_t stub_base, uint64_t stub_room);
-  // How many stub bytes that code needs where its stubs are as near as they
-  // can be (the first of plan_mapped_code's two plans).
-  uint64_t stub_bytes(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
-                      uint64_t stub_base, uint64_t stub_room);
+  // The plan of `code` at `code_addr` whose `functions` are code, with its
+  // stubs as near below the code as they can be (kStubAreaMax bytes below
+  // it at most): what plan_mapped_code moves to where the stubs go.
+  const RewritePlan& plan(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions);
+  // How many plans were made (not found here): a test's measure.
+  size_t made() const { return made_; }
 
  private:
   struct Entry {
     std::string code;
-    uint64_t code_addr = 0, stub_base = 0, stub_room = 0;
+    uint64_t code_addr = 0;
     std::vector<AddrRange> functions;
-    RewritePlan plan;  // or only its stubs' size, for a sizing entry
-    bool sizing = false;
+    RewritePlan plan;
   };
-  Entry* find(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions, uint64_t stub_base,
-              uint64_t stub_room, bool sizing);
-  Entry& add(Entry e);
   std::vector<Entry> entries_;  // the latest last; at most kMaxEntries
+  size_t made_ = 0;
   static constexpr size_t kMaxEntries = 64;
 };
 
