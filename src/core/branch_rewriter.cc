@@ -24,6 +24,8 @@ struct Insn {
   uint64_t target = 0;     // for the branches
   uint8_t disp_offset = 0;  // where the displacement is in the instruction
   bool inert = false;       // a nop or a pause: changes nothing but rip
+  bool shadowed = false;    // soon after bytes that did not decode: never rewritten nor moved
+  uint32_t fn = 0;          // the function (index in `functions`) it belongs to
 };
 
 void put32(std::string& s, size_t at, uint32_t v) { memcpy(&s[at], &v, 4); }
@@ -344,6 +346,170 @@ std::vector<uint64_t> padding_islands_before(const uint8_t* code, uint64_t code_
   return out;
 }
 
+// Whether an instruction may run elsewhere than where it is: what it does
+// does not depend on its address (but for a rip-relative operand, which
+// the move corrects: *rip_relative), it does not leave the straight line,
+// enter the kernel, or read what the recorder must see (the clock, random
+// numbers, cpuid).
+bool movable(const ZydisDecodedInstruction& d, const ZydisDecodedOperand* ops, bool* rip_relative) {
+  switch (d.meta.category) {
+    case ZYDIS_CATEGORY_DATAXFER: case ZYDIS_CATEGORY_BINARY: case ZYDIS_CATEGORY_LOGICAL:
+    case ZYDIS_CATEGORY_SHIFT: case ZYDIS_CATEGORY_ROTATE: case ZYDIS_CATEGORY_BITBYTE:
+    case ZYDIS_CATEGORY_CMOV: case ZYDIS_CATEGORY_SETCC: case ZYDIS_CATEGORY_CONVERT:
+    case ZYDIS_CATEGORY_PUSH: case ZYDIS_CATEGORY_POP: case ZYDIS_CATEGORY_SEMAPHORE:
+    case ZYDIS_CATEGORY_STRINGOP: case ZYDIS_CATEGORY_SSE: case ZYDIS_CATEGORY_AVX:
+    case ZYDIS_CATEGORY_AVX2: case ZYDIS_CATEGORY_AVX512: case ZYDIS_CATEGORY_LOGICAL_FP:
+    case ZYDIS_CATEGORY_BMI1: case ZYDIS_CATEGORY_BMI2: case ZYDIS_CATEGORY_BLEND:
+    case ZYDIS_CATEGORY_BROADCAST: case ZYDIS_CATEGORY_VFMA: case ZYDIS_CATEGORY_X87_ALU:
+    case ZYDIS_CATEGORY_FCMOV: case ZYDIS_CATEGORY_LZCNT:
+      break;
+    case ZYDIS_CATEGORY_MISC:
+      if (d.mnemonic != ZYDIS_MNEMONIC_LEA) return false;
+      break;
+    default:
+      return false;
+  }
+  *rip_relative = false;
+  for (size_t k = 0; k < d.operand_count; ++k) {
+    const ZydisDecodedOperand& op = ops[k];
+    if (op.type == ZYDIS_OPERAND_TYPE_IMMEDIATE && op.imm.is_relative) return false;
+    if (op.type == ZYDIS_OPERAND_TYPE_MEMORY && (op.mem.base == ZYDIS_REGISTER_RIP || op.mem.base == ZYDIS_REGISTER_EIP)) {
+      if (d.raw.disp.size != 32) return false;
+      *rip_relative = true;
+    }
+    if (op.type == ZYDIS_OPERAND_TYPE_REGISTER && op.reg.value == ZYDIS_REGISTER_RIP) return false;
+  }
+  return true;
+}
+
+// Short backward branches that found no island (`left`, indices into
+// `insns`): each whose instructions just before it can be moved, together with it, into a
+// block among the stubs counts through that block. The run moved is the
+// shortest that ends with the branch and is at least a jump long; it stays
+// in one function, holds nothing but `movable` instructions, none that
+// bytes which did not decode shadow, no direct branch's target but at its
+// first instruction, nothing of a poll site's loop, and lies in no
+// function with an indirect jump. Its first instruction becomes a jump to
+// the block (int3s fill the rest, never run), so that every way into the
+// run (at its start: a branch, a return, a fall through) still works. The
+// block runs the moved instructions (rip-relative operands corrected), then
+// the branch: taken, as a near one to the target's stub (which counts and
+// goes on); not taken, back to the instruction after it.
+template <typename StubFor>
+void move_into_blocks(const uint8_t* code, uint64_t code_addr, const std::vector<Insn>& insns,
+                      const std::vector<uint64_t>& targets, const std::vector<bool>& indirect_jump,
+                      const std::vector<std::pair<uint64_t, uint64_t>>& poll_loops, const std::vector<size_t>& left,
+                      StubFor& stub_for, size_t stub_room, RewritePlan& plan) {
+  ZydisDecoder decoder;
+  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  auto is_target = [&](uint64_t a) { return std::binary_search(targets.begin(), targets.end(), a); };
+  auto in_poll_loop = [&](uint64_t from, uint64_t to) {
+    for (const auto& [start, end] : poll_loops)
+      if (start < to && from < end) return true;
+    return false;
+  };
+  struct Run {
+    size_t first, branch;
+    int64_t stub;
+    std::vector<bool> rip_relative;  // per moved instruction
+  };
+  std::vector<Run> runs;
+  for (size_t i : left) {
+    const Insn& br = insns[i];
+    // Backward ones only: every loop has one, which is what a thread that
+    // computes needs counted, and each block costs a few instructions.
+    if ((br.kind != Insn::Kind::ShortJcc && br.kind != Insn::Kind::ShortJmp) || br.target > br.addr || br.len != 2 ||
+        br.shadowed || indirect_jump[br.fn] || is_target(br.addr))
+      continue;
+    uint64_t end = br.addr + br.len;
+    size_t first = i;
+    std::vector<bool> rip_relative;
+    bool ok = false;
+    while (first > 0) {
+      const Insn& prev = insns[first - 1];
+      if (prev.fn != br.fn || prev.shadowed || prev.kind != Insn::Kind::Other || prev.addr + prev.len != insns[first].addr)
+        break;
+      // Moving `prev` makes the instruction after it an inner one.
+      if (first != i && is_target(insns[first].addr)) break;
+      ZydisDecodedInstruction d;
+      ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+      bool rel = false;
+      if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code + (prev.addr - code_addr), prev.len, &d, ops)) ||
+          !movable(d, ops, &rel))
+        break;
+      --first;
+      rip_relative.insert(rip_relative.begin(), rel);
+      if (end - insns[first].addr >= kIslandSize) {
+        ok = true;
+        break;
+      }
+    }
+    if (!ok || in_poll_loop(insns[first].addr, end)) continue;
+    int64_t stub = stub_for(br.target);
+    if (stub < 0) continue;
+    runs.push_back(Run{first, i, stub, std::move(rip_relative)});
+  }
+  // The blocks, after every stub.
+  plan.blocks_at = plan.stubs.size();
+  for (const Run& r : runs) {
+    const Insn& br = insns[r.branch];
+    uint64_t start = insns[r.first].addr, end = br.addr + br.len;
+    size_t header = (plan.stubs.size() + 15) & ~size_t(15);
+    size_t at = header + kMovedHeaderSize;  // the block's offset
+    std::string block;
+    std::vector<uint32_t> outward;
+    bool fits = true;
+    auto rel_to = [&](uint64_t to, size_t field_end) { return (int64_t)to - (int64_t)(plan.stub_base + at + field_end); };
+    for (size_t k = r.first; k < r.branch; ++k) {
+      const Insn& in = insns[k];
+      size_t off = block.size();
+      block.append(reinterpret_cast<const char*>(code + (in.addr - code_addr)), in.len);
+      if (!r.rip_relative[k - r.first]) continue;
+      ZydisDecodedInstruction d;
+      ZydisDecoderDecodeInstruction(&decoder, nullptr, code + (in.addr - code_addr), in.len, &d);
+      int32_t disp;
+      memcpy(&disp, &block[off + d.raw.disp.offset], 4);
+      int64_t moved = rel_to(in.addr + in.len + disp, off + in.len);
+      fits = fits && fits32(moved);
+      put32(block, off + d.raw.disp.offset, (uint32_t)(int32_t)moved);
+      outward.push_back((uint32_t)(at + off + d.raw.disp.offset));
+    }
+    if (br.kind == Insn::Kind::ShortJcc) {
+      block += '\x0f';
+      block += (char)(0x80 | (code[br.addr - code_addr] & 0x0f));
+      block += std::string(4, '\0');
+      put32(block, block.size() - 4, (uint32_t)(int32_t)(r.stub - (int64_t)(plan.stub_base + at + block.size())));
+      block += (char)kJmpRel32;
+      block += std::string(4, '\0');
+      int64_t back = rel_to(end, block.size());
+      fits = fits && fits32(back);
+      put32(block, block.size() - 4, (uint32_t)(int32_t)back);
+      outward.push_back((uint32_t)(at + block.size() - 4));
+    } else {
+      block += (char)kJmpRel32;
+      block += std::string(4, '\0');
+      put32(block, block.size() - 4, (uint32_t)(int32_t)(r.stub - (int64_t)(plan.stub_base + at + block.size())));
+    }
+    int64_t into = (int64_t)(plan.stub_base + at) - (int64_t)(start + kIslandSize);
+    if (!fits || !fits32(into) || at + block.size() > stub_room || block.size() > 255) {
+      ++plan.uncovered;
+      continue;
+    }
+    plan.stubs.resize(header + 8, '\xcc');
+    plan.stubs.append(kMovedMagic, 7);
+    plan.stubs += (char)block.size();
+    plan.stubs += block;
+    plan.outward.insert(plan.outward.end(), outward.begin(), outward.end());
+    std::string jump(end - start, '\xcc');
+    jump[0] = (char)kJmpRel32;
+    put32(jump, 1, (uint32_t)(int32_t)into);
+    plan.patches.push_back({start, jump});
+    ++plan.counted;
+    ++plan.moved;
+  }
+  plan.uncovered += left.size() - runs.size();
+}
+
 }  // namespace
 
 RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_addr,
@@ -359,6 +525,10 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
   std::vector<uint64_t> before_functions;  // islands in the alignment padding that leads into a function
   if (!functions.empty() && functions[0].start > code_addr)
     before_functions = padding_islands_before(code, code_addr, code_addr, std::min(functions[0].start, section_end));
+  // Functions with an indirect jump (a switch's table, a computed goto)
+  // may be entered at instructions no direct branch names: none of their
+  // code is moved.
+  std::vector<bool> indirect_jump(functions.size(), false);
   for (size_t f = 0; f < functions.size(); ++f) {
     uint64_t start = std::max(functions[f].start, code_addr), end = std::min(functions[f].end, section_end);
     uint64_t shadow_end = 0;
@@ -372,11 +542,14 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
         continue;
       }
       Insn in = classify(d, at);
+      in.fn = (uint32_t)f;
       if (in.target) targets.push_back(in.target);
+      if (d.mnemonic == ZYDIS_MNEMONIC_JMP && !d.raw.imm[0].is_relative) indirect_jump[f] = true;
       if (in.addr < shadow_end) {
         in.kind = Insn::Kind::Other;  // never rewritten, and no island
         in.target = 0;
         in.inert = false;
+        in.shadowed = true;
       }
       insns.push_back(in);
       at += d.length;
@@ -515,6 +688,8 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
   std::vector<std::pair<uint64_t, uint64_t>> patched_ranges;  // [addr, end), by addr
   for (const CodePatch& p : plan.patches) patched_ranges.push_back({p.addr, p.addr + p.bytes.size()});
   std::sort(patched_ranges.begin(), patched_ranges.end());
+  std::vector<size_t> left;  // neither counted nor poll sites
+  std::vector<std::pair<uint64_t, uint64_t>> poll_loops;  // [target, end of branch)
   for (size_t i : uncounted) {
     const Insn& in = insns[i];
     // Patches are at most kIslandSize bytes long.
@@ -523,11 +698,15 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
     bool patched = false;
     for (; it != patched_ranges.end() && it->first < in.addr + in.len; ++it)
       if (it->second > in.target) patched = true;
-    if (in.target < in.addr && !patched && is_poll_site(code, code_addr, insns, i))
+    if (in.target < in.addr && !patched && is_poll_site(code, code_addr, insns, i)) {
       plan.poll_sites.push_back(in.addr);
-    else
-      ++plan.uncovered;
+      poll_loops.push_back({in.target, in.addr + in.len});
+    } else {
+      left.push_back(i);
+    }
   }
+  std::sort(poll_loops.begin(), poll_loops.end());
+  move_into_blocks(code, code_addr, insns, targets, indirect_jump, poll_loops, left, stub_for, stub_room, plan);
   std::sort(plan.poll_sites.begin(), plan.poll_sites.end());
   return plan;
 }
@@ -539,9 +718,10 @@ std::optional<RewritePlan> relocate_plan(const RewritePlan& plan, uint64_t stub_
   out.stub_base = stub_base;
   out.stubs.clear();
   // Each stub again at its new address, to the same target.
-  for (size_t at = 0; at < plan.stubs.size();) {
+  size_t stubs_end = plan.moved ? plan.blocks_at : plan.stubs.size();
+  for (size_t at = 0; at < stubs_end;) {
     const uint8_t* head = reinterpret_cast<const uint8_t*>(plan.stubs.data()) + at;
-    size_t left = plan.stubs.size() - at;
+    size_t left = stubs_end - at;
     std::optional<uint64_t> target = stub_target_of(head, left, plan.stub_base + at, slots);
     if (!target) return std::nullopt;
     size_t size = left >= kLeanStubSize && stub_target_of(head, kLeanStubSize, 0, slots) ? kLeanStubSize : kStubSize;
@@ -550,11 +730,22 @@ std::optional<RewritePlan> relocate_plan(const RewritePlan& plan, uint64_t stub_
     out.stubs += size == kLeanStubSize ? make_lean_stub(stub, *target, slots) : make_stub(stub, *target, slots);
     at += size;
   }
-  // The code's displacements into the stubs: a near branch's (4 bytes) and
-  // an island's jump (5). A short branch's (1 byte) aims at its island,
-  // which stays where it is.
+  // The moved blocks as they are (their jumps to the stubs move with them)
+  // but for their displacements that aim out of the stub area.
+  out.stubs.append(plan.stubs, stubs_end, std::string::npos);
+  for (uint32_t at : plan.outward) {
+    int32_t rel;
+    memcpy(&rel, &out.stubs[at], 4);
+    if (!fits32((int64_t)rel - delta)) return std::nullopt;
+    put32(out.stubs, at, (uint32_t)(int32_t)((int64_t)rel - delta));
+  }
+  // The code's displacements into the stubs: a near branch's (4 bytes), an
+  // island's jump (5) and the jump to a moved block (5 or more, int3s after
+  // it). A short branch's (1 byte) aims at its island, which stays where it is.
   for (CodePatch& p : out.patches) {
-    size_t disp_at = p.bytes.size() == 4 ? 0 : p.bytes.size() == kIslandSize ? 1 : p.bytes.size();
+    size_t disp_at = p.bytes.size() == 4                                             ? 0
+                     : p.bytes.size() >= kIslandSize && (uint8_t)p.bytes[0] == kJmpRel32 ? 1
+                                                                                    : p.bytes.size();
     if (disp_at == p.bytes.size()) continue;
     int32_t rel;
     memcpy(&rel, &p.bytes[disp_at], 4);

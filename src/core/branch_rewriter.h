@@ -41,6 +41,17 @@ struct RewritePlan {
   // 32-bit displacement: a plan with its stubs elsewhere may count them
   // (relocate_plan refuses such a plan). Not kept in the trace.
   size_t out_of_reach = 0;
+  // Short branches with no island in reach that count through a moved
+  // block instead: the instructions just before the branch, and the
+  // branch, are moved into a block among the stubs (a header of
+  // kMovedHeaderSize bytes before it names it), and a jump to the block
+  // takes their place. Blocks follow every stub, from `blocks_at` on;
+  // `outward` holds where, in `stubs`, their 32-bit displacements that aim
+  // out of the stub area are (back into the code, rip-relative operands):
+  // relocate_plan moves those. Neither is kept in the trace.
+  size_t moved = 0;
+  size_t blocks_at = 0;
+  std::vector<uint32_t> outward;
   // Spin sites: backward jumps whose loop does nothing but nops and pauses
   // (`jmp .`, `pause; jmp .-2`), so that a thread that reaches one stays in
   // it until a signal or its death, with nothing in its state changing.
@@ -56,6 +67,12 @@ struct RewritePlan {
   // (core/progress_counter.h, poll_site_at), and a taken one is an event.
   std::vector<uint64_t> poll_sites;
 };
+
+// A moved block's header: kMovedHeaderSize bytes right before the block,
+// int3s, then kMovedMagic, then the block's length in one byte. Never run;
+// it lets a debugger's step tell a block from the program's code.
+constexpr size_t kMovedHeaderSize = 16;
+constexpr char kMovedMagic[] = "rrMOVED";  // 7 bytes, at offset 8
 
 // An int3: the byte a spin site's jump begins with once rewritten.
 constexpr uint8_t kSpinTrapByte = 0xcc;

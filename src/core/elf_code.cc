@@ -202,7 +202,7 @@ Result<std::vector<AddrRange>> eh_frame_functions(const std::string& elf) {
   std::sort(out.begin(), out.end(), [](const AddrRange& a, const AddrRange& b) { return a.start < b.start; });
   std::vector<AddrRange> merged;
   for (const AddrRange& a : out) {
-    if (!merged.empty() && a.start <= merged.back().end)
+    if (!merged.empty() && a.start < merged.back().end)
       merged.back().end = std::max(merged.back().end, a.end);
     else
       merged.push_back(a);

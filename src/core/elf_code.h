@@ -33,7 +33,8 @@ struct AddrRange {
 };
 
 // The address ranges of the functions the .eh_frame section of `elf`
-// describes (one per FDE), sorted, overlaps merged, empty ones dropped.
+// describes (one per FDE), sorted, overlaps merged (adjacent ones are
+// not: each stays a function of its own), empty ones dropped.
 // Empty when the file has no .eh_frame; an error when it has one that
 // cannot be read to its end (then nothing of it is trusted).
 Result<std::vector<AddrRange>> eh_frame_functions(const std::string& elf);

@@ -226,6 +226,14 @@ bool step_past_counter_stub(Task& t) {
 }
 
 bool in_counter_stub(Task& t, uint64_t ip) {
+  // A moved block: its header is right before it, 16-byte aligned, and
+  // no block is 64 bytes long.
+  for (uint64_t b = ip & ~uint64_t(15); b + 64 > ip && b >= kMovedHeaderSize; b -= 16) {
+    uint8_t h[kMovedHeaderSize];
+    if (t.read_mem(RemotePtr<>(b - kMovedHeaderSize), h, sizeof h) && memcmp(h + 8, kMovedMagic, 7) == 0 &&
+        ip < b + h[15])
+      return true;
+  }
   uint64_t slot = ip & ~uint64_t(31);
   for (uint64_t start : {slot, slot - 32}) {
     uint8_t head[kStubSize];

@@ -129,9 +129,10 @@ bool step_past_counter_stub(Task& t);
 // For a debugger stepping the replay instruction by instruction (gdb's
 // stepi, next, reverse-stepi), where the counter's own code lies on the
 // way: such steps go on until they are back in the program's code.
-// Whether `ip` is inside one of the counter's stubs (any of its
-// instructions). Stubs start 32-byte aligned in their area, so the two
-// aligned slots at or before `ip` are looked at.
+// Whether `ip` is inside one of the counter's stubs or moved blocks (any
+// of their instructions). Stubs start 32-byte aligned in their area, so
+// the two aligned slots at or before `ip` are looked at; a block is named by
+// its header.
 bool in_counter_stub(Task& t, uint64_t ip);
 // Whether `at` holds a `jmp rel32` to a stub: an island, or a counted
 // near jmp of the program's (the bytes do not tell which).

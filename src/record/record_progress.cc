@@ -31,9 +31,12 @@ bool is_preload_library(const std::string& name) {
 }
 
 void log_setup(const CounterSetup& setup, const std::string& name) {
-  size_t stubs = setup.plan.lean_stubs + (setup.plan.stubs.size() - setup.plan.lean_stubs * kLeanStubSize) / kStubSize;
-  RR_LOG("progress counter: %zu branches counted (%zu stubs, %zu of them lean), %zu left uncounted in [0x%llx, 0x%llx) (%s)",
-         setup.plan.counted, stubs, setup.plan.lean_stubs, setup.plan.uncovered, (unsigned long long)setup.text_start,
+  size_t stub_bytes = setup.plan.moved ? setup.plan.blocks_at : setup.plan.stubs.size();
+  size_t stubs = setup.plan.lean_stubs + (stub_bytes - setup.plan.lean_stubs * kLeanStubSize) / kStubSize;
+  RR_LOG("progress counter: %zu branches counted (%zu stubs, %zu of them lean, %zu through moved blocks), %zu left "
+         "uncounted in [0x%llx, 0x%llx) (%s)",
+         setup.plan.counted, stubs, setup.plan.lean_stubs, setup.plan.moved, setup.plan.uncovered,
+         (unsigned long long)setup.text_start,
          (unsigned long long)setup.text_end, name.c_str());
 }
 

@@ -1,4 +1,4 @@
-// A loop built with -O2 for the gdb test of stepping through the progress
+// A loop built with -O2 and -O0 for the gdb test of stepping through the progress
 // counter's code (tests/integration/gdb_test.py, counter_steps): its
 // branches jump through islands and stubs when recorded with
 // --progress-counter, and gdb must see only the program's instructions.

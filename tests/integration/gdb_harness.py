@@ -6,6 +6,7 @@ integration test shares is in testlib.py."""
 import ctypes
 import os
 import re
+import shlex
 import subprocess
 
 import testlib
@@ -36,7 +37,10 @@ class Scenario:
         """Records argv into a trace called NAME (with rr record's ARGS);
         checks its exit status and, if given, a piece of its output."""
         trace = os.path.join(self.tmp, name)
-        r = run([self.rr, "record", "-q", *args, "-o", trace, *argv], env=env)
+        # RR_TEST_RECORD_ARGS: more record arguments for every scenario
+        # (`RR_TEST_RECORD_ARGS=--progress-counter ctest -R gdb.`).
+        extra = shlex.split(os.environ.get("RR_TEST_RECORD_ARGS", ""))
+        r = run([self.rr, "record", "-q", *args, *extra, "-o", trace, *argv], env=env)
         self.record_output = r.stdout
         self.expect(r.returncode == status and (output is None or output in r.stdout),
                     "recording %s: status %d, wanted %d%s" % (name, r.returncode, status,

@@ -247,28 +247,35 @@ def counted(t):
 
 
 def counter_steps(t):
-    """Stepping through code the progress counter rewrote (-O2, recorded
-    with --progress-counter: a counted branch jumps through an island to a
-    stub): next, stepi, reverse-stepi and reverse-next stop only at the
-    program's instructions, so gdb prints exactly what it prints for a
+    """Stepping through code the progress counter rewrote, recorded with
+    --progress-counter: at -O2 a counted branch jumps through an island to
+    a stub; at -O0 (no padding, so no islands) the loop's compare and branch
+    moved into a block. next, stepi, reverse-stepi and reverse-next stop only
+    at the program's instructions, so gdb prints exactly what it prints for a
     recording without the counter."""
-    exe = t.build("gdb_counted_loop", "-O2")
-    env = dict(os.environ, RR_LOG="progress")
-    counted = t.record("counted", [exe], output="work 48", args=["--progress-counter"], env=env)
-    m = re.search(r"progress counter: (\d+) branches counted .*gdb_counted_loop\)", t.record_output)
-    t.expect(m is not None and int(m.group(1)) >= 1, "the loop's branches are counted", t.record_output)
-    plain = t.record("plain", [exe], output="work 48")
-    script = ["break work", "continue"] + ["next"] * 8 + ["info registers rip"] + ["stepi"] * 6 + ["info registers rip"] + \
-             ["reverse-stepi"] * 6 + ["info registers rip"] + ["reverse-next"] * 4 + ["bt", "finish"]
-    outs = []
-    for trace in (counted, plain):
-        out = t.gdb(trace, script)
-        outs.append([l for l in out.splitlines() if not l.startswith("[Inferior ")])
-    r = rips("\n".join(outs[0]))
-    t.expect(len(r) == 3 and r[0] == r[2] and r[1] != r[0], "6 stepi then 6 reverse-stepi come back: %r" % r, "\n".join(outs[0]))
-    t.expect("Value returned is $1 = 48" in outs[0], "finish returns work's value", "\n".join(outs[0]))
-    t.expect(outs[0] == outs[1], "gdb prints the same with and without the counter",
-             "\n".join(difflib.unified_diff(outs[1], outs[0], "plain", "counted", lineterm="")))
+    for opt, via in (("-O2", None), ("-O0", "moved")):
+        exe = t.build("gdb_counted_loop", opt)
+        env = dict(os.environ, RR_LOG="progress")
+        counted = t.record("counted" + opt, [exe], output="work 48", args=["--progress-counter"], env=env)
+        m = re.search(r"progress counter: (\d+) branches counted \(.*, (\d+) through moved blocks\).*gdb_counted_loop\)",
+                      t.record_output)
+        t.expect(m is not None and int(m.group(1)) >= 1 and (via is None or int(m.group(2)) >= 1),
+                 "%s: the loop's branches are counted%s" % (opt, "" if via is None else ", through moved blocks"),
+                 t.record_output)
+        plain = t.record("plain" + opt, [exe], output="work 48", env=env)  # the same environment, the same stack
+        script = ["break work", "continue"] + ["next"] * 8 + ["info registers rip"] + ["stepi"] * 6 + \
+                 ["info registers rip"] + ["reverse-stepi"] * 6 + ["info registers rip"] + ["reverse-next"] * 4 + \
+                 ["bt", "finish"]
+        outs = []
+        for trace in (counted, plain):
+            out = t.gdb(trace, script)
+            outs.append([l for l in out.splitlines() if not l.startswith("[Inferior ")])
+        r = rips("\n".join(outs[0]))
+        t.expect(len(r) == 3 and r[0] == r[2] and r[1] != r[0], "%s: 6 stepi then 6 reverse-stepi come back: %r" % (opt, r),
+                 "\n".join(outs[0]))
+        t.expect("Value returned is $1 = 48" in outs[0], "%s: finish returns work's value" % opt, "\n".join(outs[0]))
+        t.expect(outs[0] == outs[1], "%s: gdb prints the same with and without the counter" % opt,
+                 "\n".join(difflib.unified_diff(outs[1], outs[0], "plain", "counted", lineterm="")))
 
 
 # The loop iterations the positions case stops at. gdb evaluates each

@@ -55,7 +55,9 @@ def main():
     for arg in record:
         if arg in ("--syscall-buffer", "--no-syscall-buffer"):
             buffered = arg == "--syscall-buffer"
-    if opts.get("nondet") == "1" or (opts.get("nondet_buffered") == "1" and buffered):
+    counter = any(arg in ("--progress-counter", "--chaos") for arg in record)
+    if opts.get("nondet") == "1" or (opts.get("nondet_buffered") == "1" and buffered) or \
+            (opts.get("nondet_counter") == "1" and counter):
         cmd += ["--nondet"]
     if opts.get("checkpoints") != "partial":
         cmd += ["--all-checkpoints"]

@@ -143,8 +143,10 @@ TEST(BranchRewriter, NearBranchesGetANewDisplacement) {
 }
 
 TEST(BranchRewriter, LeavesWhatItCannotReachOrRead) {
-  // A short loop with no padding after an unconditional end: no island.
-  const uint8_t tight[] = {0xff, 0xc0, 0x39, 0xf8, 0x7c, 0xfa, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90};
+  // A short loop with no padding after an unconditional end (no island),
+  // whose branch and the instruction before it are shorter than a jump and
+  // come after a call, which cannot move: `L: call; test eax, eax; je L`.
+  const uint8_t tight[] = {0xe8, 0x00, 0x00, 0x00, 0x00, 0x85, 0xc0, 0x74, 0xf7, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90};
   RewritePlan plan = plan_branch_rewrite(tight, sizeof tight, 0x600000, whole(0x600000, sizeof tight), 0x500000, 1 << 20, kSlots);
   EXPECT_EQ(plan.counted, 0u);
   EXPECT_EQ(plan.uncovered, 1u);
@@ -257,12 +259,16 @@ TEST(BranchRewriter, FindsIslandsInThePaddingBeforeAFunction) {
   std::sort(plan.patches.begin(), plan.patches.end(), [](const CodePatch& a, const CodePatch& b) { return a.addr < b.addr; });
   EXPECT_EQ(plan.patches[0].addr, at + 0x0b) << "the island ends where the function begins";
   EXPECT_EQ(plan.patches[0].bytes.size(), 5u);
-  // Without an aligned function start there is no padding to trust.
+  // Without an aligned function start there is no padding to trust: the
+  // loop's branch counts through a moved block instead (inc; cmp; jl: its
+  // first instruction becomes the jump to the block).
   RewritePlan unaligned =
       plan_branch_rewrite(code, sizeof code, at + 1, {{at + 0x11, at + 1 + sizeof code}}, 0x500000, 1 << 20, kSlots);
-  EXPECT_EQ(unaligned.counted, 0u);
-  EXPECT_EQ(unaligned.uncovered, 1u);
-  EXPECT_TRUE(unaligned.patches.empty());
+  EXPECT_EQ(unaligned.counted, 1u);
+  EXPECT_EQ(unaligned.moved, 1u);
+  ASSERT_EQ(unaligned.patches.size(), 1u);
+  EXPECT_EQ(unaligned.patches[0].addr, at + 1 + 0x12);
+  EXPECT_EQ(unaligned.patches[0].bytes, std::string("\xe9", 1) + std::string(4, '\0').replace(0, 4, unaligned.patches[0].bytes.substr(1, 4)) + "\xcc");
 }
 
 TEST(BranchRewriter, FindsLoopsThatChangeNothing) {
@@ -336,7 +342,9 @@ TEST(BranchRewriter, FindsLoopsThatOnlyRead) {
   };
   plan = plan_branch_rewrite(busy, sizeof busy, 0x600000, whole(0x600000, sizeof busy), 0x500000, 1 << 20, kSlots);
   EXPECT_TRUE(plan.poll_sites.empty());
-  EXPECT_EQ(plan.uncovered, 4u);
+  // Three count through moved blocks; the loop back to the call cannot.
+  EXPECT_EQ(plan.moved, 3u);
+  EXPECT_EQ(plan.uncovered, 1u);
 }
 
 // The rewritten sample, run here: mapped with its stubs and a counter page.
@@ -400,6 +408,85 @@ TEST_F(RunRewritten, TrapsAtTheArmedCount) {
   uint64_t jl_l_stub = (uint64_t)area_ + (1 << 16);  // a lean one
   EXPECT_EQ(g_trap_rip, jl_l_stub + kLeanStubTrapOffset + 1);
   EXPECT_EQ(remaining(), (uint64_t)0 - 5);  // went on counting after the trap
+}
+
+// A loop as -O0 builds it, with no padding anywhere (so no island): the
+// condition, `cmp ecx, [rip+limit]; jl body`, moves into a block, its
+// rip-relative operand corrected; run here, planned near the code and then
+// moved elsewhere (relocate_plan), it computes what it did and counts every
+// taken branch.
+TEST(BranchRewriter, MovedBlocksRunAndCount) {
+  const uint8_t code[] = {
+      0x31, 0xc0,                          // 00 xor eax, eax
+      0x31, 0xc9,                          // 02 xor ecx, ecx
+      0xeb, 0x05,                          // 04 jmp 0b
+      0x01, 0xf8,                          // 06 add eax, edi
+      0x83, 0xc1, 0x01,                    // 08 add ecx, 1
+      0x3b, 0x0d, 0x2f, 0x00, 0x00, 0x00,  // 0b cmp ecx, [rip+0x2f]: limit, at 0x40
+      0x7c, 0xf3,                          // 11 jl 06
+      0xc3,                                // 13 ret
+  };
+  void* page = mmap((void*)kSlotsPage, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                    -1, 0);
+  ASSERT_EQ(page, (void*)kSlotsPage);
+  auto* area = static_cast<uint8_t*>(
+      mmap(nullptr, 1 << 17, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(area, MAP_FAILED);
+  uint64_t at = (uint64_t)area;
+  RewritePlan near = plan_branch_rewrite(code, sizeof code, at, whole(at, sizeof code), at + 0x1000, 1 << 12, kSlots);
+  EXPECT_EQ(near.counted, 1u);
+  EXPECT_EQ(near.moved, 1u);
+  EXPECT_EQ(near.uncovered, 0u);
+  ASSERT_EQ(near.patches.size(), 1u);
+  EXPECT_EQ(near.patches[0].addr, at + 0x0b) << "the block's jump replaces the compare, the loop's entry";
+  EXPECT_EQ(near.patches[0].bytes.size(), 8u);
+  std::optional<RewritePlan> plan = relocate_plan(near, at + 0x10000, kSlots);
+  ASSERT_TRUE(plan.has_value());
+  memcpy(area, code, sizeof code);
+  int32_t limit = 10;
+  memcpy(area + 0x40, &limit, 4);
+  memcpy(area + 0x10000, plan->stubs.data(), plan->stubs.size());
+  for (const CodePatch& p : plan->patches) memcpy((void*)p.addr, p.bytes.data(), p.bytes.size());
+  __builtin___clear_cache((char*)area, (char*)area + (1 << 17));
+  auto f = reinterpret_cast<int (*)(int)>(area);
+  uint64_t& remaining = *reinterpret_cast<uint64_t*>(kSlotsPage);
+  remaining = 0;
+  EXPECT_EQ(f(3), 30);
+  EXPECT_EQ(remaining, (uint64_t)0 - 10) << "ten taken jl";
+  limit = 0;
+  memcpy(area + 0x40, &limit, 4);
+  remaining = 0;
+  EXPECT_EQ(f(3), 0) << "the branch is not taken: the body never runs";
+  EXPECT_EQ(remaining, 0u);
+  munmap(area, 1 << 17);
+  munmap(page, 4096);
+}
+
+// A run with a direct branch's target inside it, or in a function with an
+// indirect jump (a switch's table may name any instruction), is not moved.
+TEST(BranchRewriter, MovesNoRunThatCanBeEnteredInside) {
+  const uint8_t inner_target[] = {
+      0xeb, 0x04,                          // 00 jmp 06
+      0x31, 0xc0,                          // 02 L: xor eax, eax
+      0xff, 0xc0,                          // 04 inc eax
+      0x39, 0xf8,                          // 06 cmp eax, edi   (a target)
+      0x7c, 0xf8,                          // 08 jl 02
+      0xc3,                                // 0a ret
+  };
+  RewritePlan plan = plan_branch_rewrite(inner_target, sizeof inner_target, 0x600000,
+                                         whole(0x600000, sizeof inner_target), 0x500000, 1 << 20, kSlots);
+  EXPECT_EQ(plan.moved, 0u);
+  EXPECT_EQ(plan.uncovered, 1u);
+  const uint8_t with_table[] = {
+      0xff, 0xc0,                          // 00 L: inc eax
+      0x39, 0xf8,                          // 02 cmp eax, edi
+      0x7c, 0xfa,                          // 04 jl 00
+      0xff, 0xe1,                          // 06 jmp rcx
+  };
+  plan = plan_branch_rewrite(with_table, sizeof with_table, 0x600000, whole(0x600000, sizeof with_table), 0x500000,
+                             1 << 20, kSlots);
+  EXPECT_EQ(plan.moved, 0u);
+  EXPECT_EQ(plan.uncovered, 1u);
 }
 
 }  // namespace
