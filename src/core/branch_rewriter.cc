@@ -98,7 +98,10 @@ ZydisDecoder sweep_decoder() {
   return decoder;
 }
 
-Insn classify(const ZydisDecodedInstruction& d, uint64_t addr) {
+// `nops_are_padding`: whether a nop may be alignment padding (never
+// reached but by falling through from padding before it) or, as in Go's
+// code, may be the first instruction of a block an indirect jump aims at.
+Insn classify(const ZydisDecodedInstruction& d, uint64_t addr, bool nops_are_padding) {
   Insn in;
   in.addr = addr;
   in.len = d.length;
@@ -108,7 +111,7 @@ Insn classify(const ZydisDecodedInstruction& d, uint64_t addr) {
     return in;
   }
   in.inert = d.mnemonic == ZYDIS_MNEMONIC_NOP || d.mnemonic == ZYDIS_MNEMONIC_PAUSE;
-  if (d.mnemonic == ZYDIS_MNEMONIC_NOP || d.mnemonic == ZYDIS_MNEMONIC_INT3) {
+  if ((d.mnemonic == ZYDIS_MNEMONIC_NOP && nops_are_padding) || d.mnemonic == ZYDIS_MNEMONIC_INT3) {
     in.kind = Insn::Kind::Padding;
     return in;
   }
@@ -308,11 +311,11 @@ bool flags_dead_at(const uint8_t* code, uint64_t code_addr, const std::vector<In
 // Where the run of padding (nops and int3s) that starts at `at` ends, at
 // most at `limit`; its instructions go to `out` when it is given.
 uint64_t padding_run(const ZydisDecoder& decoder, const uint8_t* code, uint64_t code_addr, uint64_t at, uint64_t limit,
-                     std::vector<Insn>* out) {
+                     bool nops_are_padding, std::vector<Insn>* out) {
   while (at < limit) {
     ZydisDecodedInstruction d;
     if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, nullptr, code + (at - code_addr), limit - at, &d))) break;
-    Insn in = classify(d, at);
+    Insn in = classify(d, at, nops_are_padding);
     if (in.kind != Insn::Kind::Padding) break;
     if (out) out->push_back(in);
     at += d.length;
@@ -329,12 +332,12 @@ uint64_t padding_run(const ZydisDecoder& decoder, const uint8_t* code, uint64_t 
 // of a table. It only serves if the function is aligned (padding leads into
 // it) and the stretch begins after something that is not padding.
 std::vector<uint64_t> padding_islands_before(const uint8_t* code, uint64_t code_addr, uint64_t from,
-                                             uint64_t function) {
+                                             uint64_t function, bool nops_are_padding) {
   constexpr uint64_t kMaxAlignment = 64;
   std::vector<uint64_t> out;
   if (function % 16 != 0 || function - from < kIslandSize) return out;
   ZydisDecoder decoder = sweep_decoder();
-  auto all_padding = [&](uint64_t start) { return padding_run(decoder, code, code_addr, start, function, nullptr) == function; };
+  auto all_padding = [&](uint64_t start) { return padding_run(decoder, code, code_addr, start, function, nops_are_padding, nullptr) == function; };
   uint64_t lowest = std::max(from + 1, function >= kMaxAlignment ? function - kMaxAlignment : 0);
   uint64_t start = function;
   for (uint64_t p = lowest; p + kIslandSize <= function; ++p)
@@ -514,7 +517,7 @@ void move_into_blocks(const uint8_t* code, uint64_t code_addr, const std::vector
 
 RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_addr,
                                 const std::vector<AddrRange>& functions, uint64_t stub_base, size_t stub_room,
-                                const CounterSlots& slots) {
+                                const CounterSlots& slots, bool nops_are_padding) {
   RewritePlan plan;
   plan.stub_base = stub_base;
   ZydisDecoder decoder = sweep_decoder();
@@ -524,7 +527,8 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
   uint64_t section_end = code_addr + len;
   std::vector<uint64_t> before_functions;  // islands in the alignment padding that leads into a function
   if (!functions.empty() && functions[0].start > code_addr)
-    before_functions = padding_islands_before(code, code_addr, code_addr, std::min(functions[0].start, section_end));
+    before_functions = padding_islands_before(code, code_addr, code_addr, std::min(functions[0].start, section_end),
+                                              nops_are_padding);
   // Functions with an indirect jump (a switch's table, a computed goto)
   // may be entered at instructions no direct branch names: none of their
   // code is moved.
@@ -541,7 +545,7 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
         ++at;
         continue;
       }
-      Insn in = classify(d, at);
+      Insn in = classify(d, at, nops_are_padding);
       in.fn = (uint32_t)f;
       if (in.target) targets.push_back(in.target);
       if (d.mnemonic == ZYDIS_MNEMONIC_JMP && !d.raw.imm[0].is_relative) indirect_jump[f] = true;
@@ -557,9 +561,9 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
     // The padding right after the function, up to the next one: what
     // follows it there may be data, and is not looked at.
     uint64_t gap_end = f + 1 < functions.size() ? std::min(functions[f + 1].start, section_end) : section_end;
-    uint64_t at = padding_run(decoder, code, code_addr, end, gap_end, &insns);
+    uint64_t at = padding_run(decoder, code, code_addr, end, gap_end, nops_are_padding, &insns);
     if (at < gap_end && gap_end < section_end) {
-      for (uint64_t island : padding_islands_before(code, code_addr, at, gap_end)) before_functions.push_back(island);
+      for (uint64_t island : padding_islands_before(code, code_addr, at, gap_end, nops_are_padding)) before_functions.push_back(island);
     }
   }
   std::sort(targets.begin(), targets.end());

@@ -99,10 +99,13 @@ constexpr size_t kStubTrapLookback = 16;
 // (8-bit displacement) reach their stub through a 5-byte jump placed in
 // alignment padding within 127 bytes, after an unconditional jump or
 // return and on no direct branch's target; those with none in reach stay
-// uncounted.
+// uncounted. Padding is int3s and nops; with `nops_are_padding` false only
+// int3s (Go's code: its compiler emits nops as marks of inlined calls,
+// which may begin a block its jump tables aim at, and pads between
+// functions with int3s).
 RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_addr,
                                 const std::vector<AddrRange>& functions, uint64_t stub_base, size_t stub_room,
-                                const CounterSlots& slots);
+                                const CounterSlots& slots, bool nops_are_padding = true);
 
 // The plan `plan_branch_rewrite` makes for the same code with its stubs at
 // `stub_base` (and room for them), made from `plan` by moving every

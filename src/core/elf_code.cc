@@ -210,6 +210,14 @@ Result<std::vector<AddrRange>> eh_frame_functions(const std::string& elf) {
   return merged;
 }
 
+bool is_go_program(const std::string& elf) {
+  for (const char* go : {".gopclntab", ".go.buildinfo"}) {
+    Result<std::optional<Elf64_Shdr>> found = find_section(elf, go);
+    if (found.ok() && found.value()) return true;
+  }
+  return false;
+}
+
 Result<std::vector<AddrRange>> code_ranges(const std::string& elf, const TextSection& text) {
   Result<std::vector<AddrRange>> functions = eh_frame_functions(elf);
   if (!functions.ok()) return functions.error();
@@ -220,10 +228,7 @@ Result<std::vector<AddrRange>> code_ranges(const std::string& elf, const TextSec
     if (start < end) in_text.push_back({start, end});
   }
   if (!in_text.empty()) return in_text;
-  for (const char* go : {".gopclntab", ".go.buildinfo"}) {
-    Result<std::optional<Elf64_Shdr>> found = find_section(elf, go);
-    if (found.ok() && found.value()) return std::vector<AddrRange>{{text.addr, text_end}};
-  }
+  if (is_go_program(elf)) return std::vector<AddrRange>{{text.addr, text_end}};
   return make_error("no unwind tables (.eh_frame) say where the functions of its .text are");
 }
 

@@ -39,6 +39,9 @@ struct AddrRange {
 // cannot be read to its end (then nothing of it is trusted).
 Result<std::vector<AddrRange>> eh_frame_functions(const std::string& elf);
 
+// Whether `elf` is a program built by Go's toolchain (its sections say so).
+bool is_go_program(const std::string& elf);
+
 // The parts of `text` that are code and may be decoded from their start:
 // the functions of eh_frame_functions within .text; the whole of .text for a
 // Go program (which has no unwind tables and keeps no data in .text); an

@@ -47,13 +47,15 @@ bool rewritable_code(const MapEntry& m) {
 }
 
 const RewritePlan& PlanCache::plan(const std::string& code, uint64_t code_addr,
-                                   const std::vector<AddrRange>& functions) {
+                                   const std::vector<AddrRange>& functions, bool nops_are_padding) {
   for (Entry& e : entries_)
-    if (e.code_addr == code_addr && e.functions == functions && e.code == code) return e.plan;
+    if (e.code_addr == code_addr && e.nops_are_padding == nops_are_padding && e.functions == functions &&
+        e.code == code)
+      return e.plan;
   uint64_t near = code_addr > kStubAreaMax ? code_addr - kStubAreaMax : 0;
-  Entry e{code, code_addr, functions, {}};
+  Entry e{code, code_addr, functions, nops_are_padding, {}};
   e.plan = plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), code_addr, functions, near,
-                               kStubAreaMax, kCounterSlots);
+                               kStubAreaMax, kCounterSlots, nops_are_padding);
   ++made_;
   if (entries_.size() >= kMaxEntries) entries_.erase(entries_.begin());
   entries_.push_back(std::move(e));
@@ -86,7 +88,9 @@ std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_pa
   // Planned once with the stubs as near as they can be, which says how many
   // stub bytes it needs; then the stubs move to where they go. Every stub
   // is within 2 GiB of the code that jumps to it.
-  const RewritePlan& near = plans.plan(code, setup.text_start, functions);
+  // Go's compiler emits nops that are code (core/branch_rewriter.h).
+  bool nops_are_padding = !is_go_program(elf.value());
+  const RewritePlan& near = plans.plan(code, setup.text_start, functions, nops_are_padding);
   uint64_t need = (near.stubs.size() + kPageSize - 1) & ~(kPageSize - 1);
   if (need == 0) need = kPageSize;
   uint64_t reach = (1ull << 31) - kStubAreaMax;
@@ -100,7 +104,7 @@ std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_pa
   // Some branch was out of reach of the first place, or would be of this
   // one: only a plan made here says which ones count.
   setup.plan = plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), setup.text_start,
-                                   functions, base, need, kCounterSlots);
+                                   functions, base, need, kCounterSlots, nops_are_padding);
   return setup;
 }
 

@@ -64,7 +64,9 @@ class PlanCache {
   // The plan of `code` at `code_addr` whose `functions` are code, with its
   // stubs as near below the code as they can be (kStubAreaMax bytes below
   // it at most): what plan_mapped_code moves to where the stubs go.
-  const RewritePlan& plan(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions);
+  // `nops_are_padding` as for plan_branch_rewrite.
+  const RewritePlan& plan(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
+                          bool nops_are_padding);
   // How many plans were made (not found here): a test's measure.
   size_t made() const { return made_; }
 
@@ -73,6 +75,7 @@ class PlanCache {
     std::string code;
     uint64_t code_addr = 0;
     std::vector<AddrRange> functions;
+    bool nops_are_padding = true;
     RewritePlan plan;
   };
   std::vector<Entry> entries_;  // the latest last; at most kMaxEntries

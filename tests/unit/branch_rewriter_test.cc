@@ -218,6 +218,32 @@ TEST(BranchRewriter, AMovedPlanIsThePlanMadeWhereItsStubsGo) {
   EXPECT_FALSE(relocate_plan(far, 0x300000, kSlots));
 }
 
+// Go's compiler emits nops that are code: marks of inlined calls, which may
+// be the first instruction of a block its jump tables aim at (an island
+// over one made Go's own compiler crash under recording). In Go's code
+// only int3s are padding.
+TEST(BranchRewriter, NopsAreCodeInGoPrograms) {
+  const uint8_t code[] = {
+      0xff, 0xc0, 0x39, 0xf8, 0x7c, 0xfa,  // 00 L: inc; cmp; jl L
+      0xeb, 0x05,                          // 06 jmp 0x0d
+      0x90, 0x90, 0x90, 0x90, 0x90,        // 08 nops a jump table may aim at
+      0xc3,                                // 0d ret
+      0xcc, 0xcc, 0xcc, 0xcc, 0xcc,        // 0e int3s between functions
+  };
+  const uint64_t at = 0x600000;
+  RewritePlan c = plan_branch_rewrite(code, sizeof code, at, whole(at, sizeof code), 0x500000, 1 << 20, kSlots);
+  ASSERT_EQ(c.counted, 1u);
+  auto island_at = [](const RewritePlan& plan) {
+    for (const CodePatch& p : plan.patches)
+      if (p.bytes.size() == 5) return p.addr;
+    return uint64_t(0);
+  };
+  EXPECT_EQ(island_at(c), at + 0x08) << "in C's code the nops after a jmp are padding";
+  RewritePlan go = plan_branch_rewrite(code, sizeof code, at, whole(at, sizeof code), 0x500000, 1 << 20, kSlots, false);
+  ASSERT_EQ(go.counted, 1u);
+  EXPECT_EQ(island_at(go), at + 0x0e) << "in Go's code only the int3s are";
+}
+
 // Two functions with a table of constants between them, as hand-written
 // assembly keeps in .text (SHA-1's round constants, whose 0x79 bytes decode
 // as `jns`): only the functions the unwind tables name are read.
