@@ -1,4 +1,4 @@
-// rr record [-o DIR] [-w] [--syscall-buffer|--no-syscall-buffer] [--progress-counter [--timeslice N]] [--chaos] [--checkpoint-every N|Ns] PROG [ARGS...]
+// rr record [-o DIR] [-w] [--syscall-buffer|--no-syscall-buffer] [--progress-counter|--no-progress-counter] [--timeslice N] [--chaos] [--checkpoint-every N|Ns] PROG [ARGS...]
 #include <sys/random.h>
 
 #include <cerrno>
@@ -32,6 +32,8 @@ int cmd_record(const Args& args) {
       opts.syscall_buffer = true;
     } else if (a == "--progress-counter") {
       opts.progress_counter = true;
+    } else if (a == "--no-progress-counter") {
+      opts.progress_counter = false;
     } else if (a == "--chaos") {
       opts.chaos = true;
       opts.progress_counter = true;
@@ -59,7 +61,7 @@ int cmd_record(const Args& args) {
       break;
     }
   }
-  if (i >= args.size()) return fail("usage: rr record [-o DIR] [-w] [--syscall-buffer|--no-syscall-buffer] [--progress-counter [--timeslice N]] [--chaos] [--checkpoint-every N|Ns] PROG [ARGS...]");
+  if (i >= args.size()) return fail("usage: rr record [-o DIR] [-w] [--syscall-buffer|--no-syscall-buffer] [--progress-counter|--no-progress-counter] [--timeslice N] [--chaos] [--checkpoint-every N|Ns] PROG [ARGS...]");
   if (timeslice_given && !opts.progress_counter) return fail("--timeslice needs --progress-counter");
   if (opts.chaos && getrandom(&opts.chaos_seed, sizeof opts.chaos_seed, 0) != sizeof opts.chaos_seed)
     return fail("--chaos cannot draw a seed: " + std::string(strerror(errno)));
