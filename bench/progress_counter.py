@@ -8,18 +8,26 @@ Workloads (single-threaded compute, no syscall in the hot loop):
               instructions), 100M turns
   sha256sum   of a 64 MiB file (coreutils' own SHA-256, in the executable)
   python3     /usr/bin/python3.11 (Debian's: the interpreter is in the
-              executable) running a loop of 2M turns
-  xz -T1      -c of a 16 MiB file (the work is in liblzma, which the counter
-              does not cover: what uncovered code costs)
+              executable, which the counter rewrites; a pyenv python3.11 on
+              PATH would be another program): start-up alone (-c pass), and
+              a loop of 2M and of 10M turns
+  xz -T1      -c of a 16 MiB file (the work is in liblzma)
 Each cell is the median of --runs runs (default 3); the modes of one
 workload alternate within a round. Prints a Markdown table: native time,
-record and replay ratios to native without and with the counter, and the
-counter's extra factor (counter / plain) for each. With --timeslice N the
-counter records use that timeslice.
+record and replay ratios to native without and with the counter, the
+counter's extra factor (counter / plain) and its extra seconds (counter -
+plain) for each. Then the counter's cost on python3 split in two: the fixed
+part (rewriting the code at start: the start-up row's extra seconds) and
+the part that grows with the work (the two loops' difference: how much
+slower each extra turn runs with the counter than without). With
+--timeslice N the counter records use that timeslice; --only WORD runs the
+workloads whose name holds WORD; --clock cpu measures CPU time (user and
+system, of rr and of every process it ran) instead of wall-clock time.
 
-Usage: bench/progress_counter.py [--rr build/rr] [--runs 3] [--timeslice N]
+Usage: bench/progress_counter.py [--rr build/rr] [--runs 3] [--timeslice N] [--only WORD] [--clock wall|cpu]
 """
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -30,16 +38,32 @@ import time
 from common import HERE, arguments, random_blob
 
 
+CPU = False  # --clock cpu
+
+
 def timed(argv):
-    """Seconds argv takes, its output thrown away (xz writes binary)."""
+    """Seconds argv takes, its output thrown away (xz writes binary): wall
+    clock, or with --clock cpu the CPU time (user and system) of it and of
+    every process it waited for, which a machine loaded by other work
+    disturbs far less."""
     t = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     took = time.monotonic() - t
+    if CPU:
+        took = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if r.returncode != 0:
         sys.exit("failed: %s\n%s" % (" ".join(argv), r.stderr.decode(errors="replace")[-2000:]))
     return took
 
-PY = "s = 0\nfor i in range(2000000):\n    if i % 3 == 0: s += i\n    elif i % 7 == 1: s ^= i\n    else: s -= 1\nprint(s)\n"
+def python_loop(turns):
+    return ("s = 0\nfor i in range(%d):\n    if i %% 3 == 0: s += i\n"
+            "    elif i %% 7 == 1: s ^= i\n    else: s -= 1\nprint(s)\n" % turns)
+
+
+PYTHON = "/usr/bin/python3.11"
+START, SHORT, LONG = "python3 start-up", "python3 loop 2M", "python3 loop 10M"
 
 
 def workloads(tmp):
@@ -53,22 +77,46 @@ def workloads(tmp):
     return [
         ("branchy (100M turns)", [branchy, "100000000"]),
         ("sha256sum 64 MiB", ["/usr/bin/sha256sum", blob]),
-        ("python3 loop 2M", ["/usr/bin/python3.11", "-c", PY]),
+        (START, [PYTHON, "-c", "pass"]),
+        (SHORT, [PYTHON, "-c", python_loop(2000000)]),
+        (LONG, [PYTHON, "-c", python_loop(10000000)]),
         ("xz -T1 16 MiB", ["/usr/bin/xz", "-T1", "-c", "-k", small]),
     ]
 
 
+def split_python_cost(rows):
+    """The counter's cost on python3: fixed (at start) and per loop turn."""
+    m = dict(rows)
+    if not all(k in m for k in (START, SHORT, LONG)):
+        return
+    turns = 8e6  # LONG - SHORT
+    print()
+    print("| python3 | fixed: start-up extra | per extra loop turn, plain | with counter | counter / plain |")
+    print("|---|---|---|---|---|")
+    for mode in ("record", "replay"):
+        fixed = m[START][mode + "_c"] - m[START][mode]
+        plain = (m[LONG][mode] - m[SHORT][mode]) / turns
+        counted = (m[LONG][mode + "_c"] - m[SHORT][mode + "_c"]) / turns
+        print("| %s | %.3f s | %.0f ns | %.0f ns | %.2fx |" % (mode, fixed, plain * 1e9, counted * 1e9, counted / plain))
+
+
 def main():
-    a = arguments(__doc__, timeslice=0)
+    global CPU
+    a = arguments(__doc__, timeslice=0, only="", clock="wall")
+    if a.clock not in ("wall", "cpu"):
+        sys.exit("--clock is wall or cpu, not " + a.clock)
+    CPU = a.clock == "cpu"
     counter = ["--progress-counter"] + (["--timeslice", str(a.timeslice)] if a.timeslice else [])
     tmp = tempfile.mkdtemp(prefix="rr-bench-counter-")
     try:
         rows = []
         for name, argv in workloads(tmp):
+            if a.only not in name:
+                continue
             times = {k: [] for k in ("native", "record", "replay", "record_c", "replay_c")}
             for _ in range(a.runs):
                 times["native"].append(timed(argv))
-                for key, extra in (("", []), ("_c", counter)):
+                for key, extra in (("", ["--no-progress-counter"]), ("_c", counter)):
                     trace = os.path.join(tmp, "t" + key)
                     shutil.rmtree(trace, ignore_errors=True)
                     times["record" + key].append(timed([a.rr, "record", "-q", "-o", trace] + extra + argv))
@@ -76,13 +124,15 @@ def main():
             m = {k: statistics.median(v) for k, v in times.items()}
             rows.append((name, m))
             print(name, {k: round(v, 3) for k, v in m.items()}, file=sys.stderr)
-        print("| workload | native | record | record, counter | extra | replay | replay, counter | extra |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| workload | native | record | record, counter | extra | extra s | replay | replay, counter | extra | extra s |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for name, m in rows:
             n = m["native"]
-            print("| %s | %.3f s | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx |" % (
+            print("| %s | %.3f s | %.2fx | %.2fx | %.2fx | %+.3f | %.2fx | %.2fx | %.2fx | %+.3f |" % (
                 name, n, m["record"] / n, m["record_c"] / n, m["record_c"] / m["record"],
-                m["replay"] / n, m["replay_c"] / n, m["replay_c"] / m["replay"]))
+                m["record_c"] - m["record"], m["replay"] / n, m["replay_c"] / n, m["replay_c"] / m["replay"],
+                m["replay_c"] - m["replay"]))
+        split_python_cost(rows)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
