@@ -534,6 +534,23 @@ Error ReplaySession::divergence(trace::Frame::Reader f, const std::string& what)
                     std::to_string(f.getTid()) + ": " + what);
 }
 
+// A lean stub of the progress counter (core/branch_rewriter.h) leaves
+// status flags that depend on the count, which replay does not arm as the
+// recorder did; the code after it writes them before it reads any, but an
+// instruction on the way may fault first (a division by zero, a load from
+// a bad address), and the fault's signal is delivered with them. When
+// nothing else differs, the thread takes the recorded status flags, so that
+// the handler's frame holds what it held in the recording.
+void ReplaySession::take_lean_stub_flags(Task& t, const Registers& recorded) {
+  constexpr uint64_t kStatusFlags = 0x8d5;  // CF PF AF ZF SF OF
+  Registers now = t.regs();
+  if (now.raw().eflags == recorded.raw().eflags || !counter_remaining(t)) return;
+  Registers with = now;
+  with.raw().eflags = (now.raw().eflags & ~kStatusFlags) | (recorded.raw().eflags & kStatusFlags);
+  if (!with.diff(recorded).empty()) return;
+  t.set_regs(with);
+}
+
 Status ReplaySession::check_regs(trace::Frame::Reader f, Task& t, const char* what, const Registers& expected) {
   Registers now = t.regs();
   std::string d = now.diff(expected);
@@ -623,7 +640,9 @@ Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::R
   rt.queued_sig = 0;
   if (st.stop_sig() != sig)
     return divergence(f, std::string("expected signal ") + strsignal(sig) + ", got " + describe_stop(st));
-  RR_TRY(check_regs(f, t, (std::string("at delivery of ") + strsignal(sig)).c_str(), regs_from_capnp(ev.getRegs())));
+  Registers recorded = regs_from_capnp(ev.getRegs());
+  if (ev.getSynchronous()) take_lean_stub_flags(t, recorded);
+  RR_TRY(check_regs(f, t, (std::string("at delivery of ") + strsignal(sig)).c_str(), recorded));
   if (!ev.getSynchronous()) {
     std::string info = data_string(ev.getSiginfo());
     if (info.size() != sizeof(siginfo_t)) return make_error("trace is corrupt: bad siginfo size");
