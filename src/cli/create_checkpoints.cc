@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,22 +54,9 @@ struct Tally {
   }
 };
 
-// A frame of the kind that closes a trace: a task's end, an exit or
-// exit_group call, a signal (the one that kills the program, or whose
-// handler exits).
-bool ends_a_task(trace::Frame::Reader f) {
-  if (f.isExit() || f.isSignal()) return true;
-  if (!f.isSyscall()) return false;
-  int64_t nr = f.getSyscall().getNumber();
-  return nr == SYS_exit || nr == SYS_exit_group;
-}
-
 // The number of the last event and the trace's id, by reading the event
 // stream once; and where the program's exit begins: the first event of the
-// run of such frames (ends_a_task) that closes the trace. Nothing can be
-// saved inside that run (its tasks are ending, or a signal is in flight),
-// and nothing but its tasks' ends happens there, so the checkpoint just
-// before it stands for the requested points in it.
+// run of frames that end a task (frame_ends_a_task) closing the trace.
 Status read_trace(const std::string& dir, uint64_t* last, std::string* uuid, uint64_t* exit_start) {
   RR_ASSIGN_OR_RETURN(std::unique_ptr<TraceReader> r, TraceReader::open(dir));
   *uuid = r->uuid();
@@ -80,7 +66,7 @@ Status read_trace(const std::string& dir, uint64_t* last, std::string* uuid, uin
     RR_ASSIGN_OR_RETURN(std::optional<FrameData> f, r->next());
     if (!f) break;
     *last = f->frame().getEvent();
-    if (!ends_a_task(f->frame()))
+    if (!frame_ends_a_task(f->frame()))
       *exit_start = 0;
     else if (*exit_start == 0)
       *exit_start = *last;

@@ -247,9 +247,10 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   if (options.output_dir.empty()) previous_latest = update_latest_link(dir);
   RR_TRY(session.spawn(options));
   Result<int> status = session.run();
+  Status fin = status.ok() ? session.tell_point_before_exit() : Status{};
   // The list before the end mark: a trace that reads as finished has it
   // (the checkpoint writer of --checkpoint-every may open the trace now).
-  Status fin = session.write_shared_files();
+  if (fin.ok()) fin = session.write_shared_files();
   if (fin.ok()) fin = session.writer_->finish();
   if (!status.ok()) return status;
   if (!fin.ok()) return fin.take_error();
@@ -425,6 +426,10 @@ Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
   {
     auto frame = msg.getRoot<trace::Frame>();
     if (!(frame.isProgress() && frame.getProgress().getPoll())) ++changes_;
+    if (!frame_ends_a_task(frame))
+      exit_run_start_ = 0;
+    else if (exit_run_start_ == 0)
+      exit_run_start_ = next_event_ - 1;
   }
   Status written = writer_->write_frame(msg);
   if (records_of) records_of->buffered_records.clear();
@@ -435,17 +440,15 @@ Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
 // --checkpoint-every: a point is the event whose frame was just written
 // when its turn came; the hook hears of it once the next frame is written
 // too (replay looks one frame ahead), after both are flushed to the file.
+// A point inside a run of frames that end tasks waits for the run's end:
+// if a frame of another kind follows, the point is told (the replay
+// writes its checkpoint at the first event after it where one can be
+// written); if the trace ends, the run was the program's exit, and the
+// event just before it stands for the point (tell_point_before_exit).
 Status RecordSession::note_checkpoint_point(uint64_t written) {
   if (!on_point_ || !checkpoint_every_.on()) return {};
-  if (point_pending_ && written > *point_pending_) {
-    RR_TRY(writer_->flush());
-    if (shared_files_.size() != shared_files_written_) {
-      RR_TRY(write_shared_files());
-      shared_files_written_ = shared_files_.size();
-    }
-    on_point_(writer_->dir(), *point_pending_, shared_files_.size());
-    point_pending_.reset();
-  }
+  if (point_pending_ && written > *point_pending_ && !(exit_run_start_ != 0 && exit_run_start_ <= *point_pending_))
+    RR_TRY(tell_point(*point_pending_));
   if (point_pending_) return {};
   if (checkpoint_every_.events > 0 && written >= next_point_event_) {
     point_pending_ = written;
@@ -457,6 +460,22 @@ Status RecordSession::note_checkpoint_point(uint64_t written) {
                            std::chrono::duration<double>(checkpoint_every_.seconds));
   }
   return {};
+}
+
+Status RecordSession::tell_point(uint64_t event) {
+  RR_TRY(writer_->flush());
+  if (shared_files_.size() != shared_files_written_) {
+    RR_TRY(write_shared_files());
+    shared_files_written_ = shared_files_.size();
+  }
+  on_point_(writer_->dir(), event, shared_files_.size());
+  point_pending_.reset();
+  return {};
+}
+
+Status RecordSession::tell_point_before_exit() {
+  if (!on_point_ || !point_pending_ || exit_run_start_ <= 1 || exit_run_start_ > *point_pending_) return {};
+  return tell_point(exit_run_start_ - 1);
 }
 
 // The scheduler. At most one thread runs user code (running_); the others

@@ -560,7 +560,16 @@ class RecordSession : public Session<RecordTask> {
   std::chrono::steady_clock::time_point next_point_time_;
   std::optional<uint64_t> point_pending_;
   size_t shared_files_written_ = 0;
+  // The first event of the run of frames that end tasks (frame_ends_a_task)
+  // the last frame written belongs to; 0 when it ends none.
+  uint64_t exit_run_start_ = 0;
   Status note_checkpoint_point(uint64_t written);
+  // Tells the hook of point `event` (its next frame is written), after
+  // flushing the events and writing the shared-files list if it grew.
+  Status tell_point(uint64_t event);
+  // A point held inside the run of frames that closed the trace: the event
+  // before that run stands for it.
+  Status tell_point_before_exit();
   int bound_cpu_ = 0;                          // the CPU the tracees run on
   std::set<std::string> shared_files_;         // trace files replay emulates (the shared-files list)
   // Files replay emulates, by (device, inode) as stat of a descriptor shows

@@ -6,12 +6,20 @@
 #include <cstring>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/invariant.h"
 #include "util/io.h"
 
 namespace rr {
+
+bool frame_ends_a_task(trace::Frame::Reader f) {
+  if (f.isExit() || f.isSignal()) return true;
+  if (!f.isSyscall()) return false;
+  int64_t nr = f.getSyscall().getNumber();
+  return nr == SYS_exit || nr == SYS_exit_group;
+}
 
 capnp::ReaderOptions big_reader_options() {
   capnp::ReaderOptions o;

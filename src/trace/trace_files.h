@@ -63,6 +63,14 @@ kj::ArrayPtr<const kj::byte> capnp_bytes(const void* data, size_t len);
 inline kj::ArrayPtr<const kj::byte> capnp_bytes(const std::string& s) { return capnp_bytes(s.data(), s.size()); }
 std::string data_string(capnp::Data::Reader d);
 
+// A frame of the kind that closes a trace: a task's end, an exit or
+// exit_group call, a signal (the one that kills the program, or whose
+// handler exits). The run of such frames that ends a trace is the
+// program's exit, where no checkpoint can be written (its tasks are
+// ending, or a signal is in flight) and nothing but those ends happens:
+// the checkpoint just before it stands for the points inside it.
+bool frame_ends_a_task(trace::Frame::Reader f);
+
 // capnp <-> C++ for process images.
 void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out);
 ProcessImage image_from_capnp(trace::ExecImage::Reader in);
