@@ -64,9 +64,9 @@ def seek(rr, trace, event):
     out = timed([rr, "state", "-g", str(event), "--time-seek", trace], env=dict(os.environ, RR_LOG="1"))[1]
     if "skipping checkpoint" in out:
         sys.exit("the checkpoint at %d was not used: %s" % (event, out))
-    phases = re.findall(r"restore \d+: layout ([0-9.]+) s.*pages ([0-9.]+) s", out)
+    phases = re.findall(r"restore \d+: layout ([0-9.]+) s.*pages ([0-9.]+) s(?: \((\d+) written\))?", out)
     return (float(re.search(r"seek: ([0-9.]+) s", out).group(1)),
-            sum(float(p[0]) for p in phases), sum(float(p[1]) for p in phases))
+            sum(float(p[0]) for p in phases), sum(float(p[1]) for p in phases), sum(int(p[2] or 0) for p in phases))
 
 
 def main():
@@ -99,18 +99,24 @@ def main():
             for label, _ in builds:
                 size, resident, secs = written[label]
                 t = [statistics.median(x[i] for x in times[label]) for i in range(3)]
-                rows.append((name, event, label, size, resident, secs, *t))
-                print("%s at %d, %s: %d bytes (%.0f resident), write %.2f s, restore %.3f s (layout %.3f, pages %.3f)"
-                      % (name, event, label, size, resident, secs, *t), flush=True)
+                written_pages = max(x[3] for x in times[label])
+                rows.append((name, event, label, size, resident, secs, *t, written_pages))
+                print("%s at %d, %s: %d bytes (%.0f resident), write %.2f s, restore %.3f s (layout %.3f, pages %.3f; "
+                      "%d pages written)" % (name, event, label, size, resident, secs, *t, written_pages), flush=True)
             for c in copies.values():
                 shutil.rmtree(c, ignore_errors=True)
             shutil.rmtree(trace, ignore_errors=True)
-        print("\n| tracee (event) | build | checkpoint bytes | per resident byte | write | restore | layout / pages | MB/s of resident memory |")
-        print("|---|---|---|---|---|---|---|---|")
-        for name, event, label, size, resident, secs, t, layout, pages in rows:
-            print("| %s (%d) | %s | %s | %.3f | %.2f s | %.3f s | %.3f / %.3f s | %.0f |"
+        # Per resident byte favours memory that is zero pages (not written)
+        # or one page repeated (read once); per byte written into the
+        # tracee (pages the restore wrote, from RR_LOG) compares the work.
+        print("\n| tracee (event) | build | checkpoint bytes | per resident byte | write | restore | layout / pages "
+              "| MB/s of resident memory | pages written | MB/s written (pages phase) |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for name, event, label, size, resident, secs, t, layout, pages, wp in rows:
+            print("| %s (%d) | %s | %s | %.3f | %.2f s | %.3f s | %.3f / %.3f s | %.0f | %s | %s |"
                   % (name, event, label, format(size, ","), size / resident if resident else 0, secs, t, layout, pages,
-                     resident / t / 1e6 if t else 0))
+                     resident / t / 1e6 if t else 0, format(wp, ",") if wp else "",
+                     "%.0f" % (wp * 4096 / pages / 1e6) if wp and pages else ""))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -206,9 +206,10 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
   RR_TRY(std::move(pages));
   auto seconds = [](auto from, auto to) { return std::chrono::duration<double>(to - from).count(); };
   auto t_checked = std::chrono::steady_clock::now();
-  RR_LOG("restore %d: layout %.3f s (process %.3f s, mappings %.3f s, shared %.3f s), pages %.3f s, file sums done %.3f s "
-         "after", tgid, seconds(t_restore, t_pages), seconds(t_restore, t_spawned), seconds(t_spawned, t_mapped),
-         seconds(t_mapped, t_pages), seconds(t_pages, t_written), seconds(t_written, t_checked));
+  RR_LOG("restore %d: layout %.3f s (process %.3f s, mappings %.3f s, shared %.3f s), pages %.3f s (%u written), file "
+         "sums done %.3f s after", tgid, seconds(t_restore, t_pages), seconds(t_restore, t_spawned),
+         seconds(t_spawned, t_mapped), seconds(t_mapped, t_pages), seconds(t_pages, t_written), proc.getPages().size(),
+         seconds(t_written, t_checked));
 
   RR_TRY(kernel_state_from(states[0]).apply(*task, true, "checkpoint " + path));
   for (size_t k = 1; k < states.size(); ++k) {
