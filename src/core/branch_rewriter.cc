@@ -414,7 +414,7 @@ void move_into_blocks(const uint8_t* code, uint64_t code_addr, const std::vector
   struct Run {
     size_t first, branch;
     int64_t stub;
-    std::vector<bool> rip_relative;  // per moved instruction
+    std::vector<uint8_t> disp_at;  // per moved instruction: where its rip-relative displacement is (0: none)
   };
   std::vector<Run> runs;
   for (size_t i : left) {
@@ -426,7 +426,7 @@ void move_into_blocks(const uint8_t* code, uint64_t code_addr, const std::vector
       continue;
     uint64_t end = br.addr + br.len;
     size_t first = i;
-    std::vector<bool> rip_relative;
+    std::vector<uint8_t> disp_at;
     bool ok = false;
     while (first > 0) {
       const Insn& prev = insns[first - 1];
@@ -441,7 +441,7 @@ void move_into_blocks(const uint8_t* code, uint64_t code_addr, const std::vector
           !movable(d, ops, &rel))
         break;
       --first;
-      rip_relative.insert(rip_relative.begin(), rel);
+      disp_at.insert(disp_at.begin(), rel ? d.raw.disp.offset : 0);
       if (end - insns[first].addr >= kIslandSize) {
         ok = true;
         break;
@@ -450,7 +450,7 @@ void move_into_blocks(const uint8_t* code, uint64_t code_addr, const std::vector
     if (!ok || in_poll_loop(insns[first].addr, end)) continue;
     int64_t stub = stub_for(br.target);
     if (stub < 0) continue;
-    runs.push_back(Run{first, i, stub, std::move(rip_relative)});
+    runs.push_back(Run{first, i, stub, std::move(disp_at)});
   }
   // The blocks, after every stub.
   plan.blocks_at = plan.stubs.size();
@@ -467,15 +467,14 @@ void move_into_blocks(const uint8_t* code, uint64_t code_addr, const std::vector
       const Insn& in = insns[k];
       size_t off = block.size();
       block.append(reinterpret_cast<const char*>(code + (in.addr - code_addr)), in.len);
-      if (!r.rip_relative[k - r.first]) continue;
-      ZydisDecodedInstruction d;
-      ZydisDecoderDecodeInstruction(&decoder, nullptr, code + (in.addr - code_addr), in.len, &d);
+      size_t disp_at = r.disp_at[k - r.first];
+      if (disp_at == 0) continue;
       int32_t disp;
-      memcpy(&disp, &block[off + d.raw.disp.offset], 4);
+      memcpy(&disp, &block[off + disp_at], 4);
       int64_t moved = rel_to(in.addr + in.len + disp, off + in.len);
       fits = fits && fits32(moved);
-      put32(block, off + d.raw.disp.offset, (uint32_t)(int32_t)moved);
-      outward.push_back((uint32_t)(at + off + d.raw.disp.offset));
+      put32(block, off + disp_at, (uint32_t)(int32_t)moved);
+      outward.push_back((uint32_t)(at + off + disp_at));
     }
     if (br.kind == Insn::Kind::ShortJcc) {
       block += '\x0f';
@@ -494,7 +493,7 @@ void move_into_blocks(const uint8_t* code, uint64_t code_addr, const std::vector
       put32(block, block.size() - 4, (uint32_t)(int32_t)(r.stub - (int64_t)(plan.stub_base + at + block.size())));
     }
     int64_t into = (int64_t)(plan.stub_base + at) - (int64_t)(start + kIslandSize);
-    if (!fits || !fits32(into) || at + block.size() > stub_room || block.size() > 255) {
+    if (!fits || !fits32(into) || at + block.size() > stub_room || block.size() > kMovedBlockMax) {
       ++plan.uncovered;
       continue;
     }

@@ -73,6 +73,10 @@ struct RewritePlan {
 // it lets a debugger's step tell a block from the program's code.
 constexpr size_t kMovedHeaderSize = 16;
 constexpr char kMovedMagic[] = "rrMOVED";  // 7 bytes, at offset 8
+// The longest a block may be (a run is at most a few bytes and one
+// instruction, then a jcc and a jmp: about 30), so that a debugger's step
+// looks for a header at most this far back.
+constexpr size_t kMovedBlockMax = 48;
 
 // An int3: the byte a spin site's jump begins with once rewritten.
 constexpr uint8_t kSpinTrapByte = 0xcc;

@@ -204,20 +204,40 @@ std::optional<uint64_t> counter_remaining(Task& t) {
   return v;
 }
 
-std::optional<uint64_t> past_counter_stub(Task& t, uint64_t ip) {
-  auto stub_at = [&](uint64_t at) -> std::optional<uint64_t> {
-    uint8_t head[kStubSize];
-    if (!t.read_mem(RemotePtr<>(at), head, kLeanStubSize)) return std::nullopt;
-    if (auto to = stub_target_of(head, kLeanStubSize, at, kCounterSlots)) return to;
-    if (!t.read_mem(RemotePtr<>(at), head, kStubSize)) return std::nullopt;
-    return stub_target_of(head, kStubSize, at, kCounterSlots);
-  };
-  if (auto to = stub_at(ip)) return to;
-  uint8_t jump[5];  // an island: jmp rel32 to a stub
-  if (!t.read_mem(RemotePtr<>(ip), jump, sizeof jump) || jump[0] != 0xe9) return std::nullopt;
+namespace {
+
+// The stub that starts at `at`, if one does: its size and where it goes on
+// to (the counted branch's target).
+struct StubAt {
+  size_t size = 0;
+  uint64_t target = 0;
+};
+std::optional<StubAt> stub_at(Task& t, uint64_t at) {
+  uint8_t head[kStubSize];
+  if (!t.read_mem(RemotePtr<>(at), head, kLeanStubSize)) return std::nullopt;
+  if (auto to = stub_target_of(head, kLeanStubSize, at, kCounterSlots)) return StubAt{kLeanStubSize, *to};
+  if (!t.read_mem(RemotePtr<>(at), head, kStubSize)) return std::nullopt;
+  if (auto to = stub_target_of(head, kStubSize, at, kCounterSlots)) return StubAt{kStubSize, *to};
+  return std::nullopt;
+}
+
+// The stub that the `jmp rel32` at `at` goes to (an island's, or a counted
+// near jmp's), if `at` holds one.
+std::optional<StubAt> stub_behind_jump(Task& t, uint64_t at) {
+  uint8_t jump[5];
+  if (!t.read_mem(RemotePtr<>(at), jump, sizeof jump) || jump[0] != 0xe9) return std::nullopt;
   int32_t rel;
   memcpy(&rel, jump + 1, 4);
-  return stub_at(ip + 5 + rel);
+  return stub_at(t, at + 5 + rel);
+}
+
+}  // namespace
+
+std::optional<uint64_t> past_counter_stub(Task& t, uint64_t ip) {
+  std::optional<StubAt> stub = stub_at(t, ip);
+  if (!stub) stub = stub_behind_jump(t, ip);  // an island
+  if (!stub) return std::nullopt;
+  return stub->target;
 }
 
 bool step_past_counter_stub(Task& t) {
@@ -231,8 +251,8 @@ bool step_past_counter_stub(Task& t) {
 
 bool in_counter_stub(Task& t, uint64_t ip) {
   // A moved block: its header is right before it, 16-byte aligned, and
-  // no block is 64 bytes long.
-  for (uint64_t b = ip & ~uint64_t(15); b + 64 > ip && b >= kMovedHeaderSize; b -= 16) {
+  // no block is longer than kMovedBlockMax.
+  for (uint64_t b = ip & ~uint64_t(15); b + kMovedBlockMax > ip && b >= kMovedHeaderSize; b -= 16) {
     uint8_t h[kMovedHeaderSize];
     if (t.read_mem(RemotePtr<>(b - kMovedHeaderSize), h, sizeof h) && memcmp(h + 8, kMovedMagic, 7) == 0 &&
         ip < b + h[15])
@@ -240,30 +260,14 @@ bool in_counter_stub(Task& t, uint64_t ip) {
   }
   uint64_t slot = ip & ~uint64_t(31);
   for (uint64_t start : {slot, slot - 32}) {
-    uint8_t head[kStubSize];
-    if (start > ip || !t.read_mem(RemotePtr<>(start), head, kLeanStubSize)) continue;
-    if (stub_target_of(head, kLeanStubSize, start, kCounterSlots)) {
-      if (ip < start + kLeanStubSize) return true;
-      continue;
-    }
-    if (t.read_mem(RemotePtr<>(start), head, kStubSize) && stub_target_of(head, kStubSize, start, kCounterSlots) &&
-        ip < start + kStubSize)
-      return true;
+    if (start > ip) continue;
+    std::optional<StubAt> stub = stub_at(t, start);
+    if (stub && ip < start + stub->size) return true;
   }
   return false;
 }
 
-bool jumps_to_stub(Task& t, uint64_t at) {
-  uint8_t jump[5];
-  if (!t.read_mem(RemotePtr<>(at), jump, sizeof jump) || jump[0] != 0xe9) return false;
-  int32_t rel;
-  memcpy(&rel, jump + 1, 4);
-  uint64_t to = at + 5 + rel;
-  uint8_t head[kStubSize];
-  if (t.read_mem(RemotePtr<>(to), head, kLeanStubSize) && stub_target_of(head, kLeanStubSize, to, kCounterSlots))
-    return true;
-  return t.read_mem(RemotePtr<>(to), head, kStubSize) && stub_target_of(head, kStubSize, to, kCounterSlots);
-}
+bool jumps_to_stub(Task& t, uint64_t at) { return stub_behind_jump(t, at).has_value(); }
 
 bool island_hop(Task& t, uint64_t from, uint64_t at) {
   uint8_t insn[2];
