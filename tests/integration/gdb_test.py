@@ -256,13 +256,16 @@ def counter_steps(t):
     for opt, via in (("-O2", None), ("-O0", "moved")):
         exe = t.build("gdb_counted_loop", opt)
         env = dict(os.environ, RR_LOG="progress")
-        counted = t.record("counted" + opt, [exe], output="work 48", args=["--progress-counter"], env=env)
+        # The two traces' names have the same length: LD_PRELOAD names the
+        # preloaded library inside the trace directory, so the length of the
+        # trace's path moves the program's stack (argv's address in bt).
+        counted = t.record("counter" + opt, [exe], output="work 48", args=["--progress-counter"], env=env)
         m = re.search(r"progress counter: (\d+) branches counted \(.*, (\d+) through moved blocks\).*gdb_counted_loop\)",
                       t.record_output)
         t.expect(m is not None and int(m.group(1)) >= 1 and (via is None or int(m.group(2)) >= 1),
                  "%s: the loop's branches are counted%s" % (opt, "" if via is None else ", through moved blocks"),
                  t.record_output)
-        plain = t.record("plain" + opt, [exe], output="work 48", env=env)  # the same environment, the same stack
+        plain = t.record("nocount" + opt, [exe], output="work 48", env=env)  # the same environment, the same stack
         script = ["break work", "continue"] + ["next"] * 8 + ["info registers rip"] + ["stepi"] * 6 + \
                  ["info registers rip"] + ["reverse-stepi"] * 6 + ["info registers rip"] + ["reverse-next"] * 4 + \
                  ["bt", "finish"]
