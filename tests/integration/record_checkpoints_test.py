@@ -166,6 +166,9 @@ def main():
         m = REPORT.search(r.stderr)
         failures.expect(r.returncode == 0 and m and m.group(3) == "1" and m.group(4) == "1",
                         "a point at the program's exit (event %d): %s" % (exit_start, show(r.stderr)))
+        own = re.findall(r"^event (\d+) .*(?:syscall exit_group\(|exit status)", run([rr, "dump", trace], text=True).stdout, re.M)
+        failures.expect(own[:1] == [str(exit_start)], "exit: the program's exit starts at event %s in this recording, at "
+                        "%d in the one before (the program makes the same syscalls every run)" % (own[:1], exit_start))
         events = checkpoint_events(rr, trace)
         failures.expect(events == [exit_start - 1], "exit: checkpoints at %r, expected [%d]" % (events, exit_start - 1))
         same_states(rr, trace, events, "exit")

@@ -26,8 +26,13 @@ static void show(const char *what, const volatile unsigned char *view)
 int main(int argc, char **argv)
 {
     int calls = argc > 1 ? atoi(argv[1]) : 200;
-    char path[] = "/tmp/rrtest-lateshared-XXXXXX";
-    int fd = mkstemp(path);
+    /* Named by the pid, not by mkstemp: mkstemp draws random names and
+       draws again when a draw falls in a biased range, so its number of
+       syscalls, and the trace's event numbers, vary from run to run (the
+       test picks a point by the event numbers of another recording). */
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/rrtest-lateshared-%d", (int)getpid());
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
     CHECK(fd >= 0);
     unsigned char page[PAGE];
     for (int k = 0; k < 2; k++) {
