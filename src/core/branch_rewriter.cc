@@ -71,15 +71,24 @@ std::string make_stub(uint64_t at, uint64_t target, const CounterSlots& slots) {
 }
 
 // A lean stub at `at` for a target whose code writes the status flags
-// before it reads any (flags_dead_at), so that the count may change them:
+// before it reads any (flags_dead_at), so that the stub may change them:
 //    0 sub qword [remaining], 1
-//    9 jne target
-//   15 int3                        (the trap)
-//   16 jmp target
+//    9 je 18
+//   11 cmp eax, eax                (the flags: ZF PF set, CF OF SF AF clear)
+//   13 jmp target
+//   18 int3                        (the trap)
+//   19 jmp target
+// The `sub`'s flags depend on the count, which replay does not arm as the
+// recorder did (only for a recorded trap); the `cmp` makes them the same
+// whatever the count, and a `sub` that reaches 0 (the trap) leaves those
+// same flags. So the flags the program has after a lean stub never depend
+// on the count, and an event before its code writes them (a fault, an
+// rdrand trap, a tracer's single step) sees them alike in both.
 std::string make_lean_stub(uint64_t at, uint64_t target, const CounterSlots& slots) {
   std::string s("\x48\x83\x2c\x25\0\0\0\0\x01", 9);
   put32(s, 4, (uint32_t)slots.remaining);
-  s += std::string("\x0f\x85\0\0\0\0", 6);
+  s += std::string("\x74\x07\x39\xc0", 4);
+  s += std::string("\xe9\0\0\0\0", 5);
   put32(s, s.size() - 4, (uint32_t)(int32_t)(target - (at + s.size())));
   s += '\xcc';
   s += std::string("\xe9\0\0\0\0", 5);
@@ -266,9 +275,8 @@ bool is_poll_site(const uint8_t* code, uint64_t code_addr, const std::vector<Ins
 // it writes the flags), an interrupt, bytes that do not decode or a target
 // that is no instruction boundary. A shift or rotate by a count in a register
 // writes none (a count of 0 leaves the flags as they were).
-// The flags a lean stub leaves depend on the count, which differs between
-// the recording and replay (replay arms the counter only for a recorded
-// trap): they must never reach a syscall's r11 or an event's registers.
+// A lean stub's flags do not depend on the count (make_lean_stub), but
+// they are not the program's: they must not reach code that reads them.
 bool flags_dead_at(const uint8_t* code, uint64_t code_addr, const std::vector<Insn>& insns, uint64_t target) {
   constexpr int kWalkMax = 32;
   ZydisDecoder decoder;
@@ -761,9 +769,9 @@ std::optional<RewritePlan> relocate_plan(const RewritePlan& plan, uint64_t stub_
 std::optional<uint64_t> stub_target_of(const uint8_t* head, size_t len, uint64_t at, const CounterSlots& slots) {
   int32_t rel;
   std::string lean = make_lean_stub(0, 0, slots);
-  if (len >= kLeanStubSize && memcmp(head, lean.data(), 11) == 0) {
-    memcpy(&rel, head + 11, 4);  // its jne
-    return at + 15 + rel;
+  if (len >= kLeanStubSize && memcmp(head, lean.data(), 14) == 0) {
+    memcpy(&rel, head + 14, 4);  // its jmp after the count
+    return at + 18 + rel;
   }
   std::string full = make_stub(0, 0, slots);
   if (len >= kStubSize && memcmp(head, full.data(), 38) == 0 && head[38] == 0xe9) {
@@ -777,10 +785,10 @@ bool ends_at_stub_trap(const uint8_t* before, const CounterSlots& slots) {
   // A full stub: `mov rcx, [saved_rcx]; int3`.
   std::string full = mov_from_abs((uint32_t)slots.saved_rcx) + '\xcc';
   if (memcmp(before + kStubTrapLookback - full.size(), full.data(), full.size()) == 0) return true;
-  // A lean one: `sub qword [remaining], 1; jne rel32; int3`.
+  // A lean one: `sub qword [remaining], 1; je; cmp eax, eax; jmp rel32; int3`.
   std::string lean = make_lean_stub(0, 0, slots);
   static_assert(kLeanStubTrapOffset + 1 == kStubTrapLookback, "a lean stub's trap ends its lookback");
-  return memcmp(before, lean.data(), 11) == 0 && before[kLeanStubTrapOffset] == 0xcc;
+  return memcmp(before, lean.data(), 14) == 0 && before[kLeanStubTrapOffset] == 0xcc;
 }
 
 }  // namespace rr

@@ -86,13 +86,14 @@ constexpr uint8_t kSpinTrapByte = 0xcc;
 // counter page); its trap is the int3 at kStubTrapOffset.
 constexpr size_t kStubSize = 64;
 constexpr size_t kStubTrapOffset = 51;
-// The lean one (`sub [remaining], 1; jne target; int3; jmp target`) changes
-// the status flags, and serves targets whose code writes them before it
-// reads any; its trap is the int3 at kLeanStubTrapOffset.
+// The lean one (`sub [remaining], 1; je trap; cmp eax, eax; jmp target`,
+// then `int3; jmp target`) sets the status flags to the same values at any
+// count, and serves targets whose code writes them before it reads any; its
+// trap is the int3 at kLeanStubTrapOffset.
 constexpr size_t kLeanStubSize = 32;
-constexpr size_t kLeanStubTrapOffset = 15;
+constexpr size_t kLeanStubTrapOffset = 18;
 // How many bytes before a trap's rip ends_at_stub_trap looks at.
-constexpr size_t kStubTrapLookback = 16;
+constexpr size_t kStubTrapLookback = 19;
 
 // Plans the rewriting of `len` bytes of a code section found at
 // `code_addr`, with stubs laid out from `stub_base` on, at most `stub_room`

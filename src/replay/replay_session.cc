@@ -474,6 +474,12 @@ Status ReplaySession::install_image_counter(Task& t, trace::ExecImage::Reader im
     if (!install_random_trap(t, addr))
       return make_error("replay cannot make the rdrand or rdseed at 0x" + hex(addr - 1) + " trap as the recording did");
   if (!image.hasProgressCounter()) return {};
+  // Format 1.19's lean stubs left flags that depended on the count, which
+  // replay cannot reproduce (docs/progress-counter.md, the lean stub).
+  if (reader_->header().getFormatMajor() == 1 && reader_->header().getFormatMinor() == 19)
+    return make_error(ErrorKind::Unsupported,
+                      "this trace was recorded with format 1.19's progress counter, whose lean stubs this rr does not "
+                      "replay: record it again");
   auto pc = image.getProgressCounter();
   if (pc.getCounterPage() != kCounterPageAddr)
     return make_error(ErrorKind::Corrupt, "trace is corrupt: its progress counter page is not where this rr puts it");
@@ -532,23 +538,6 @@ std::optional<WaitStatus> ReplaySession::resume_and_wait(ReplayTask& rt, ResumeH
 Error ReplaySession::divergence(trace::Frame::Reader f, const std::string& what) {
   return make_error(ErrorKind::Divergence, "replay diverged at event " + std::to_string(f.getEvent()) + ", tid " +
                     std::to_string(f.getTid()) + ": " + what);
-}
-
-// A lean stub of the progress counter (core/branch_rewriter.h) leaves
-// status flags that depend on the count, which replay does not arm as the
-// recorder did; the code after it writes them before it reads any, but an
-// instruction on the way may fault first (a division by zero, a load from
-// a bad address), and the fault's signal is delivered with them. When
-// nothing else differs, the thread takes the recorded status flags, so that
-// the handler's frame holds what it held in the recording.
-void ReplaySession::take_lean_stub_flags(Task& t, const Registers& recorded) {
-  constexpr uint64_t kStatusFlags = 0x8d5;  // CF PF AF ZF SF OF
-  Registers now = t.regs();
-  if (now.raw().eflags == recorded.raw().eflags || !counter_remaining(t)) return;
-  Registers with = now;
-  with.raw().eflags = (now.raw().eflags & ~kStatusFlags) | (recorded.raw().eflags & kStatusFlags);
-  if (!with.diff(recorded).empty()) return;
-  t.set_regs(with);
 }
 
 Status ReplaySession::check_regs(trace::Frame::Reader f, Task& t, const char* what, const Registers& expected) {
@@ -641,7 +630,6 @@ Status ReplaySession::apply_signal(trace::Frame::Reader f, trace::SignalEvent::R
   if (st.stop_sig() != sig)
     return divergence(f, std::string("expected signal ") + strsignal(sig) + ", got " + describe_stop(st));
   Registers recorded = regs_from_capnp(ev.getRegs());
-  if (ev.getSynchronous()) take_lean_stub_flags(t, recorded);
   RR_TRY(check_regs(f, t, (std::string("at delivery of ") + strsignal(sig)).c_str(), recorded));
   if (!ev.getSynchronous()) {
     std::string info = data_string(ev.getSiginfo());

@@ -377,7 +377,6 @@ class ReplaySession : public Session<ReplayTask> {
   // Ends the other threads of `rt`'s process (before its exec).
   void retire_other_threads(ReplayTask& rt);
   Status check_regs(trace::Frame::Reader f, Task& t, const char* what, const Registers& expected);
-  void take_lean_stub_flags(Task& t, const Registers& recorded);
   // Once event `f` has been applied: its task's FPU state against the
   // recording's (Frame.fpuDigest), a divergence when they differ.
   Status check_fpu_after(trace::Frame::Reader f);

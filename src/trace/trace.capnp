@@ -131,7 +131,8 @@ struct ProgressCounterSetup {
                               # before the trap at +0, the stubs' saved rcx at +8
   stubBase @1 :UInt64;        # the stub area (r-x, anonymous, page aligned)
   stubs @2 :Data;             # its contents from stubBase on (one stub per branch target,
-                              # kStubSize or, format 1.19 on, kLeanStubSize bytes)
+                              # kStubSize or, format 1.19 on, kLeanStubSize bytes; 1.19's
+                              # lean stubs left flags that depend on the count, 1.20's do not)
   patches @3 :List(MemWrite); # bytes written into the program's code (displacements, islands)
   counted @4 :UInt32;         # branches that count
   uncovered @5 :UInt32;       # candidate branches left uncounted (no island in reach)

@@ -50,7 +50,9 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // 1.19: ProgressCounterSetup.stubs may hold lean stubs (they change the
 // status flags, for targets whose code writes them before reading any),
 // whose trap at_counter_trap knows
-constexpr uint32_t kTraceFormatMinor = 19;
+// 1.20: lean stubs leave the same status flags at any count (`cmp eax, eax`
+// after the count); replay refuses 1.19's, whose flags depended on it
+constexpr uint32_t kTraceFormatMinor = 20;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();

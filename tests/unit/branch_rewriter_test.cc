@@ -5,6 +5,7 @@
 #include "core/branch_rewriter.h"
 
 #include <gtest/gtest.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -436,6 +437,99 @@ TEST_F(RunRewritten, TrapsAtTheArmedCount) {
   EXPECT_EQ(remaining(), (uint64_t)0 - 5);  // went on counting after the trap
 }
 
+// A counter page at kSlotsPage and 128 KiB of memory to run code and its
+// stubs in, unmapped at the end of the test.
+struct ScratchCode {
+  ScratchCode()
+      : page(mmap((void*)kSlotsPage, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                  -1, 0)),
+        area(static_cast<uint8_t*>(
+            mmap(nullptr, 1 << 17, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))) {}
+  ~ScratchCode() {
+    if (area != MAP_FAILED) munmap(area, 1 << 17);
+    if (page != MAP_FAILED) munmap(page, 4096);
+  }
+  ScratchCode(const ScratchCode&) = delete;
+  ScratchCode& operator=(const ScratchCode&) = delete;
+  bool ok() const { return page == (void*)kSlotsPage && area != MAP_FAILED; }
+  // The code at `area`, its stubs 64 KiB after it, as `plan` rewrites them.
+  void install(const uint8_t* code, size_t len, const RewritePlan& plan) {
+    memcpy(area, code, len);
+    memcpy(area + 0x10000, plan.stubs.data(), plan.stubs.size());
+    for (const CodePatch& p : plan.patches) memcpy((void*)p.addr, p.bytes.data(), p.bytes.size());
+    __builtin___clear_cache((char*)area, (char*)area + (1 << 17));
+  }
+  void* page;
+  uint8_t* area;
+};
+
+// A loop whose top divides by its counter (esi, n down to 0) before
+// anything writes the flags: its jns gets a lean stub, and the division by
+// zero after the n-th taken jns faults with the flags that stub left. They
+// must not depend on the count (replay does not arm it as the recorder
+// did): the same at any count, on the trap's way too, and as a
+// `cmp eax, eax` leaves them.
+uint64_t g_fpe_flags = 0;
+sigjmp_buf g_fpe_back;
+void on_fpe(int, siginfo_t*, void* uc) {
+  g_fpe_flags = (uint64_t)static_cast<ucontext_t*>(uc)->uc_mcontext.gregs[REG_EFL];
+  siglongjmp(g_fpe_back, 1);
+}
+void on_counter_trap(int, siginfo_t*, void*) { ++g_traps; }
+// Runs f(n) until its SIGFPE: the flags its handler saw, nullopt without one.
+std::optional<uint64_t> flags_at_fpe(void (*f)(int), int n) {
+  if (sigsetjmp(g_fpe_back, 1) != 0) return g_fpe_flags;
+  f(n);
+  return std::nullopt;
+}
+
+TEST(BranchRewriter, LeanStubFlagsDoNotDependOnTheCount) {
+  const uint8_t code[] = {
+      0x89, 0xfe,                          // 00 mov esi, edi
+      0xb8, 0xe8, 0x03, 0x00, 0x00,        // 02 T: mov eax, 1000
+      0xba, 0x00, 0x00, 0x00, 0x00,        // 07 mov edx, 0
+      0xf7, 0xf6,                          // 0c div esi   (faults at esi = 0)
+      0xff, 0xce,                          // 0e dec esi
+      0x79, 0xf0,                          // 10 jns T
+      0xc3,                                // 12 ret
+      0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc,  // 13 padding: an island
+      0xcc, 0xcc, 0xcc, 0xcc, 0xcc,
+  };
+  ScratchCode scratch;
+  ASSERT_TRUE(scratch.ok()) << "the counter page's address is taken in the test process";
+  uint8_t* area = scratch.area;
+  uint64_t at = (uint64_t)area;
+  RewritePlan plan = plan_branch_rewrite(code, sizeof code, at, whole(at, sizeof code), at + 0x10000, 1 << 12, kSlots);
+  ASSERT_EQ(plan.counted, 1u);
+  ASSERT_EQ(plan.lean_stubs, 1u) << "the division writes the flags before anything reads them";
+  scratch.install(code, sizeof code, plan);
+  struct sigaction fpe = {}, trap = {}, old_fpe, old_trap;
+  fpe.sa_sigaction = on_fpe;
+  fpe.sa_flags = SA_SIGINFO | SA_NODEFER;
+  trap.sa_sigaction = on_counter_trap;
+  trap.sa_flags = SA_SIGINFO;
+  ASSERT_EQ(sigaction(SIGFPE, &fpe, &old_fpe), 0);
+  ASSERT_EQ(sigaction(SIGTRAP, &trap, &old_trap), 0);
+  auto f = reinterpret_cast<void (*)(int)>(area);
+  uint64_t& remaining = *reinterpret_cast<uint64_t*>(kSlotsPage);
+  constexpr uint64_t kStatusFlags = 0x8d5;  // CF PF AF ZF SF OF
+  constexpr int n = 5;                      // taken jns before the fault
+  g_traps = 0;
+  // Disarmed (0), armed far and near, with every flag of a `sub` differing
+  // (sign, carry, overflow, parity, adjust), and armed to trap at the last.
+  for (uint64_t armed : {(uint64_t)0, (uint64_t)1000000, (uint64_t)0x8000000000000003, (uint64_t)0x13,
+                         (uint64_t)0x20, (uint64_t)n + 1, (uint64_t)n}) {
+    remaining = armed;
+    std::optional<uint64_t> flags = flags_at_fpe(f, n);
+    ASSERT_TRUE(flags.has_value()) << "no SIGFPE, armed " << armed;
+    EXPECT_EQ(*flags & kStatusFlags, 0x44u) << "ZF and PF only, armed " << armed;
+    EXPECT_EQ(remaining, armed - n) << "armed " << armed;
+  }
+  EXPECT_EQ(g_traps, 1) << "the count armed to n trapped at the n-th branch";
+  sigaction(SIGFPE, &old_fpe, nullptr);
+  sigaction(SIGTRAP, &old_trap, nullptr);
+}
+
 // A loop as -O0 builds it, with no padding anywhere (so no island): the
 // condition, `cmp ecx, [rip+limit]; jl body`, moves into a block, its
 // rip-relative operand corrected; run here, planned near the code and then
@@ -452,12 +546,9 @@ TEST(BranchRewriter, MovedBlocksRunAndCount) {
       0x7c, 0xf3,                          // 11 jl 06
       0xc3,                                // 13 ret
   };
-  void* page = mmap((void*)kSlotsPage, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-                    -1, 0);
-  ASSERT_EQ(page, (void*)kSlotsPage);
-  auto* area = static_cast<uint8_t*>(
-      mmap(nullptr, 1 << 17, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-  ASSERT_NE(area, MAP_FAILED);
+  ScratchCode scratch;
+  ASSERT_TRUE(scratch.ok()) << "the counter page's address is taken in the test process";
+  uint8_t* area = scratch.area;
   uint64_t at = (uint64_t)area;
   RewritePlan near = plan_branch_rewrite(code, sizeof code, at, whole(at, sizeof code), at + 0x1000, 1 << 12, kSlots);
   EXPECT_EQ(near.counted, 1u);
@@ -468,12 +559,9 @@ TEST(BranchRewriter, MovedBlocksRunAndCount) {
   EXPECT_EQ(near.patches[0].bytes.size(), 8u);
   std::optional<RewritePlan> plan = relocate_plan(near, at + 0x10000, kSlots);
   ASSERT_TRUE(plan.has_value());
-  memcpy(area, code, sizeof code);
+  scratch.install(code, sizeof code, *plan);
   int32_t limit = 10;
   memcpy(area + 0x40, &limit, 4);
-  memcpy(area + 0x10000, plan->stubs.data(), plan->stubs.size());
-  for (const CodePatch& p : plan->patches) memcpy((void*)p.addr, p.bytes.data(), p.bytes.size());
-  __builtin___clear_cache((char*)area, (char*)area + (1 << 17));
   auto f = reinterpret_cast<int (*)(int)>(area);
   uint64_t& remaining = *reinterpret_cast<uint64_t*>(kSlotsPage);
   remaining = 0;
@@ -484,8 +572,6 @@ TEST(BranchRewriter, MovedBlocksRunAndCount) {
   remaining = 0;
   EXPECT_EQ(f(3), 0) << "the branch is not taken: the body never runs";
   EXPECT_EQ(remaining, 0u);
-  munmap(area, 1 << 17);
-  munmap(page, 4096);
 }
 
 // A run with a direct branch's target inside it, or in a function with an
