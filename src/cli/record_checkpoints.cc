@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <climits>
 #include <cstring>
 #include <deque>
 #include <dirent.h>
@@ -21,6 +22,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "replay/replay_session.h"
+#include "util/fatal.h"
 #include "util/invariant.h"
 #include "util/io.h"
 
@@ -42,7 +44,13 @@ constexpr int kFollowerNice = 10;
 struct Tally {
   uint64_t written = 0, incremental = 0, bytes = 0, achieved = 0;
   uint64_t stopped_at = 0;  // nonzero: the follower stopped early at this event (it said why)
+  // The first point not achieved (0: none), the event of the first
+  // checkpoint after it (0: none), and why nothing could be saved at the
+  // point (or that a later point took the same checkpoint).
+  uint64_t first_missed = 0, first_missed_checkpoint = 0;
+  char first_missed_why[200] = {};
 };
+static_assert(sizeof(Tally) < PIPE_BUF, "the tally is written to a pipe in one piece");
 
 // The follower's end of the control pipe: points queue up as they come,
 // also while the replay waits for more of the trace.
@@ -112,6 +120,14 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
   std::unique_ptr<CheckpointReader> base;
   uint64_t last_written = 0;  // the event of the last checkpoint written
   bool told_pid_ns = false;
+  auto note_missed = [&](uint64_t point, uint64_t checkpoint, const std::string& why) {
+    RR_LOG("checkpoints while recording: point %" PRIu64 " not achieved (the first checkpoint after it is at %" PRIu64
+           "): %s", point, checkpoint, why.c_str());
+    if (tally.first_missed) return;
+    tally.first_missed = point;
+    tally.first_missed_checkpoint = checkpoint;
+    snprintf(tally.first_missed_why, sizeof tally.first_missed_why, "%s", why.c_str());
+  };
   for (;;) {
     if (control.points().empty() && !control.read_one()) break;
     if (control.points().empty()) continue;
@@ -120,6 +136,9 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
     if (point > s.current_event()) st = s.run_to(point);
     // Events where nothing can be saved (a signal in flight, the exit) are
     // skipped for the next one that can.
+    std::string why_not;  // why nothing can be saved where the replay stands for this point
+    if (st.ok() && !s.can_checkpoint() && !s.exited() && !s.at_end())
+      why_not = "at event " + std::to_string(s.current_event()) + " " + s.why_no_checkpoint();
     while (st.ok() && !s.can_checkpoint() && !s.exited() && !s.at_end()) {
       std::string pid_ns = s.pid_namespace_refusal();
       if (!pid_ns.empty() && !told_pid_ns) {
@@ -134,7 +153,11 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
       stop_early(s.current_event(), st.error().message);
       break;
     }
-    if (!s.can_checkpoint()) break;  // the program's end
+    if (!s.can_checkpoint()) {  // the program's end
+      for (uint64_t p : control.points())
+        note_missed(p, 0, why_not.empty() ? "the program ended" : why_not);
+      break;
+    }
     if (predecessor >= 0) {
       // What the followers before this one wrote is gone once they end;
       // and what one that ended early (on an error, before it was told to
@@ -170,8 +193,11 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
     uint64_t latest = 0;
     while (!control.points().empty() && control.points().front() <= at) {
       latest = control.points().front();
-      if (every.events > 0 && at < latest + every.events) ++tally.achieved;
       control.points().pop_front();
+      bool next_passed = !control.points().empty() && control.points().front() <= at;
+      if (every.events > 0 && at < latest + every.events) ++tally.achieved;
+      else if (every.events > 0 || next_passed)
+        note_missed(latest, at, latest == point && !why_not.empty() ? why_not : "a later point took the same checkpoint");
     }
     if (every.events == 0 && latest) ++tally.achieved;
   }
@@ -372,6 +398,15 @@ void RecordCheckpointer::finish(bool quiet) {
   fprintf(stderr, "rr: wrote %" PRIu64 " checkpoints while recording (%" PRIu64 " incremental), %" PRIu64
                   " bytes; requested %" PRIu64 " (every %s), achieved %" PRIu64 "; %.2f s after the program's end\n",
           tally.written, tally.incremental, tally.bytes, (uint64_t)points_.size(), every, tally.achieved, waited);
+  // A point missed is named, with why (a test's log then says what a
+  // loaded machine did to the recording).
+  tally.first_missed_why[sizeof tally.first_missed_why - 1] = 0;
+  if (tally.first_missed && tally.first_missed_checkpoint)
+    fprintf(stderr, "rr: point %" PRIu64 " not achieved: the first checkpoint after it is at %" PRIu64 " (%s)\n",
+            tally.first_missed, tally.first_missed_checkpoint, tally.first_missed_why);
+  else if (tally.first_missed)
+    fprintf(stderr, "rr: point %" PRIu64 " not achieved: no checkpoint after it (%s)\n", tally.first_missed,
+            tally.first_missed_why);
 }
 
 }  // namespace rr
