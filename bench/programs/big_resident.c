@@ -2,8 +2,10 @@
  * third written with zeros, a third one repeated 4 KiB pattern, a third
  * pseudo-random bytes; then many cheap syscalls, so that the trace has a
  * late event far from the start. With CHURN, every CHURN syscalls 1% of
- * the pages change (for incremental checkpoints).
- * Usage: big_resident [MiB] [syscalls] [CHURN] */
+ * the pages change (for incremental checkpoints). With "random" all of it
+ * is pseudo-random bytes, each page distinct (the contents of a real
+ * program's heap: no zero page to skip, no repeated one).
+ * Usage: big_resident [MiB] [syscalls] [CHURN] [random] */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +20,15 @@ int main(int argc, char** argv) {
   size_t total = mib << 20, third = (total / 3) & ~(size_t)4095;
   uint8_t* p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return 1;
-  memset(p, 0, third);
-  uint8_t pattern[4096];
-  for (int i = 0; i < 4096; i++) pattern[i] = (uint8_t)(i * 7 + 3);
-  for (size_t off = third; off < 2 * third; off += 4096) memcpy(p + off, pattern, 4096);
+  size_t random_from = argc > 4 && strcmp(argv[4], "random") == 0 ? 0 : 2 * third;
+  if (random_from) {
+    memset(p, 0, third);
+    uint8_t pattern[4096];
+    for (int i = 0; i < 4096; i++) pattern[i] = (uint8_t)(i * 7 + 3);
+    for (size_t off = third; off < 2 * third; off += 4096) memcpy(p + off, pattern, 4096);
+  }
   uint64_t x = 88172645463325252ull;
-  for (size_t off = 2 * third; off + 8 <= total; off += 8) {
+  for (size_t off = random_from; off + 8 <= total; off += 8) {
     x ^= x << 13; x ^= x >> 7; x ^= x << 17;
     memcpy(p + off, &x, 8);
   }

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cinttypes>
+#include <ctime>
 #include <chrono>
 #include <future>
 #include <cstdio>
@@ -51,8 +53,25 @@ TaskKernelState kernel_state_from(ckpt::TaskState::Reader ts) {
 }
 
 
+// Where a pages phase spent its time, summed over both workers, for
+// RR_LOG: reading blocks (pread, decompression, page hashes) and writing
+// pages into the tracee (process_vm_writev, whose faults allocate and clear
+// the fresh pages), each as wall time and as the workers' own CPU time
+// (which a loaded machine does not inflate).
+struct PagesPhase {
+  double read_wall = 0, read_cpu = 0, write_wall = 0, write_cpu = 0;
+  uint64_t blocks = 0, block_bytes = 0, pages = 0, pieces[2] = {0, 0};
+};
+
+// The calling thread's CPU time, in seconds.
+double thread_cpu_seconds() {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 // Writes the pages of one process of checkpoint `ck` into `task`'s memory.
-Status restore_pages(const CheckpointReader& ck, ckpt::ProcessState::Reader proc, Task& task) {
+Status restore_pages(const CheckpointReader& ck, ckpt::ProcessState::Reader proc, Task& task, PagesPhase& phase) {
   const std::string& path = ck.path();
   // Page contents. The pages of each block (in address order) are cut into
   // pieces of at most 4 MiB of tracee memory, which two workers take in
@@ -88,20 +107,27 @@ Status restore_pages(const CheckpointReader& ck, ckpt::ProcessState::Reader proc
     *k = from_front ? front++ : --back;
     return true;
   };
-  auto restore_pieces = [&](bool from_front, Status* result) {
+  auto restore_pieces = [&](bool from_front, Status* result, PagesPhase* mine) {
     std::vector<uint8_t> raw, scratch;
     std::vector<Task::PageWrite> writes;
     uint32_t have = UINT32_MAX;
     size_t k;
     while (take(from_front, &k)) {
       const Piece& piece = pieces[k];
+      ++mine->pieces[from_front ? 0 : 1];
       if (piece.block != have) {
+        auto wall = std::chrono::steady_clock::now();
+        double cpu = thread_cpu_seconds();
         Status st = ck.read_block(piece.block, raw, scratch);
         if (!st.ok()) {
           *result = st;
           return;
         }
         have = piece.block;
+        mine->read_cpu += thread_cpu_seconds() - cpu;
+        mine->read_wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - wall).count();
+        ++mine->blocks;
+        mine->block_bytes += raw.size();
       }
       writes.clear();
       for (size_t i = piece.begin; i < piece.end; ++i) {
@@ -112,19 +138,25 @@ Status restore_pages(const CheckpointReader& ck, ckpt::ProcessState::Reader proc
         }
         writes.push_back({RemotePtr<>(addr), raw.data() + offset});
       }
+      auto wall = std::chrono::steady_clock::now();
+      double cpu = thread_cpu_seconds();
       try {
         task.write_pages(writes);
       } catch (const FatalError& e) {
         *result = make_error(e.what());
         return;
       }
+      mine->write_cpu += thread_cpu_seconds() - cpu;
+      mine->write_wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - wall).count();
+      mine->pages += writes.size();
     }
   };
   Status second_result, first_result;
   // Nothing may leave a worker by an exception: the helper thread must be joined.
+  PagesPhase own[2];
   auto guarded = [&](bool from_front, Status* result) {
     try {
-      restore_pieces(from_front, result);
+      restore_pieces(from_front, result, &own[from_front ? 0 : 1]);
     } catch (const std::exception& e) {
       *result = make_error("restoring pages of " + path + ": " + e.what());
     } catch (...) {
@@ -134,6 +166,17 @@ Status restore_pages(const CheckpointReader& ck, ckpt::ProcessState::Reader proc
   std::thread helper(guarded, false, &second_result);
   guarded(true, &first_result);
   helper.join();
+  for (const PagesPhase& w : own) {
+    phase.read_wall += w.read_wall;
+    phase.read_cpu += w.read_cpu;
+    phase.write_wall += w.write_wall;
+    phase.write_cpu += w.write_cpu;
+    phase.blocks += w.blocks;
+    phase.block_bytes += w.block_bytes;
+    phase.pages += w.pages;
+  }
+  phase.pieces[0] = own[0].pieces[0];
+  phase.pieces[1] = own[1].pieces[1];
   RR_TRY(first_result);
   return second_result;
 }
@@ -199,7 +242,8 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
   RR_TRY(set_checkpoint_xsave(*task, data_string(states[0].getXsave()), path, tgid));
 
   auto t_pages = std::chrono::steady_clock::now();
-  Status pages = restore_pages(ck, proc, *task);
+  PagesPhase phase;
+  Status pages = restore_pages(ck, proc, *task, phase);
   auto t_written = std::chrono::steady_clock::now();
   // A damaged file copy is named before what it may have caused.
   RR_TRY(sums.get());
@@ -210,6 +254,9 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
          "sums done %.3f s after", tgid, seconds(t_restore, t_pages), seconds(t_restore, t_spawned),
          seconds(t_spawned, t_mapped), seconds(t_mapped, t_pages), seconds(t_pages, t_written), proc.getPages().size(),
          seconds(t_written, t_checked));
+  RR_LOG("restore %d: pages: %" PRIu64 " blocks read (%.1f MB) %.3f s wall, %.3f s CPU; %" PRIu64 " pages written "
+         "%.3f s wall, %.3f s CPU; pieces %" PRIu64 " + %" PRIu64, tgid, phase.blocks, phase.block_bytes / 1e6,
+         phase.read_wall, phase.read_cpu, phase.pages, phase.write_wall, phase.write_cpu, phase.pieces[0], phase.pieces[1]);
 
   RR_TRY(kernel_state_from(states[0]).apply(*task, true, "checkpoint " + path));
   for (size_t k = 1; k < states.size(); ++k) {
