@@ -411,6 +411,7 @@ struct hook_call {
 };
 
 #define O_ACCMODE_ 3
+#define O_NOCTTY_ 0400
 #define O_NONBLOCK_ 04000
 #define O_LARGEFILE_ 0100000
 #define O_DIRECTORY_ 0200000
@@ -434,19 +435,24 @@ static void set_gate_bits(long fd, int read) {
 }
 
 /* An open for reading of what is, a moment before, a regular file or a
- * directory: it cannot block (a FIFO or a device could) and the new
- * descriptor is of the kind the recorder would find (FdTable::Kind::Other).
+ * directory, or nothing: it cannot block (a FIFO or a device could) and the
+ * new descriptor is of the kind the recorder would find (FdTable::Kind::Other).
  * The library opens the gate for reading it at once; the recorder learns of
  * the descriptor from the record at the next event. */
 static int buffered_openat(long a[5], long* ret) {
-  long allowed = O_NONBLOCK_ | O_LARGEFILE_ | O_DIRECTORY_ | O_NOFOLLOW_ | O_CLOEXEC_;
+  /* O_NOCTTY does nothing to a file or a directory (grep's fts opens
+   * every directory and file with it). */
+  long allowed = O_NOCTTY_ | O_NONBLOCK_ | O_LARGEFILE_ | O_DIRECTORY_ | O_NOFOLLOW_ | O_CLOEXEC_;
   if ((a[2] & O_ACCMODE_) != 0 || (a[2] & ~(allowed | O_ACCMODE_)) != 0) return 0;
   uint64_t st[kStatSize / 8];
   long sa[5] = {a[0], a[1], (long)st, (a[2] & O_NOFOLLOW_) ? AT_SYMLINK_NOFOLLOW_ : 0, 0};
   long r;
-  if (!try_buffered(SYS_newfstatat, sa, st, fixed_output(2, kStatSize), &r) || r != 0) return 0;
+  if (!try_buffered(SYS_newfstatat, sa, st, fixed_output(2, kStatSize), &r)) return 0;
+  /* Nothing there: the open fails the same way (every process's start-up
+   * looks for locale and library files that do not exist). */
+  if (r != 0 && r != -ENOENT) return 0;
   uint32_t mode = ((uint32_t*)st)[kStatModeOffset / 4] & S_IFMT_;
-  if (mode != S_IFREG_ && mode != S_IFDIR_) return 0;
+  if (r == 0 && mode != S_IFREG_ && mode != S_IFDIR_) return 0;
   struct call_shape shape = {-1, 0, 0, kNoFd, 1, 0};
   if (!try_buffered(SYS_openat, a, 0, shape, ret)) return 0;
   if (*ret >= 0 && !replaying()) set_gate_bits(*ret, 1);
@@ -461,6 +467,27 @@ static int buffered_close(long a[5], long* ret) {
   return 1;
 }
 
+#define F_DUPFD_ 0
+#define F_GETFD_ 1
+#define F_SETFD_ 2
+#define F_GETFL_ 3
+#define F_DUPFD_CLOEXEC_ 1030
+
+/* fcntl of a descriptor the gate lets be read (a file or a directory), for
+ * the commands that never block and write no memory: the descriptor's
+ * flags read, close-on-exec set, and a duplicate made (fts does all three
+ * for every directory it enters). The record keeps the arguments, so the
+ * recorder's and replay's fd tables follow F_SETFD and the duplicates; the
+ * duplicate may be read at once, as its original. */
+static int buffered_fcntl(long a[5], long* ret) {
+  long cmd = a[1];
+  if (cmd != F_GETFD_ && cmd != F_GETFL_ && cmd != F_SETFD_ && cmd != F_DUPFD_ && cmd != F_DUPFD_CLOEXEC_) return 0;
+  struct call_shape shape = {-1, 0, 0, kReadFd, 1, 0};
+  if (!try_buffered(SYS_fcntl, a, 0, shape, ret)) return 0;
+  if ((cmd == F_DUPFD_ || cmd == F_DUPFD_CLOEXEC_) && *ret >= 0 && !replaying()) set_gate_bits(*ret, 1);
+  return 1;
+}
+
 long rr_hook_impl(struct hook_call* c) {
   c->handled = 0;
   if (c->nr == SYS_readv || c->nr == SYS_preadv) {
@@ -469,10 +496,12 @@ long rr_hook_impl(struct hook_call* c) {
     c->handled = try_buffered_readv(c->nr, a, &ret);
     return ret;
   }
-  if (c->nr == SYS_openat || c->nr == SYS_close) {
+  if (c->nr == SYS_openat || c->nr == SYS_close || c->nr == SYS_fcntl) {
     long a[5] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]};
     long ret = 0;
-    c->handled = c->nr == SYS_openat ? buffered_openat(a, &ret) : buffered_close(a, &ret);
+    if (c->nr == SYS_openat) c->handled = buffered_openat(a, &ret);
+    else if (c->nr == SYS_close) c->handled = buffered_close(a, &ret);
+    else c->handled = buffered_fcntl(a, &ret);
     return ret;
   }
   for (uint32_t i = 0; i < sizeof kRawShapes / sizeof kRawShapes[0]; ++i) {

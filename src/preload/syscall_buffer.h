@@ -70,11 +70,13 @@ struct rr_fd_gate {
 
 #define RR_BUFFER_DATA_SIZE (RR_BUFFER_SIZE - 4096UL - sizeof(struct rr_buffer_header))
 
-/* The calls that change the fd table (openat, close) keep their first five
+/* The calls that change the fd table (openat, close, fcntl) keep their first five
  * arguments as the record's output, so that the recorder and replay apply
  * the same change to the tables they keep (FdTable::on_syscall). */
 #define RR_RECORD_ARGS_LEN 40U
-static inline int rr_buffer_keeps_args(int64_t nr) { return nr == 257 /* openat */ || nr == 3 /* close */; }
+static inline int rr_buffer_keeps_args(int64_t nr) {
+  return nr == 257 /* openat */ || nr == 3 /* close */ || nr == 72 /* fcntl */;
+}
 
 static inline uint32_t rr_buffer_record_size(uint32_t out_len) {
   return (uint32_t)((sizeof(struct rr_buffer_record) + out_len + 7) & ~7UL);
