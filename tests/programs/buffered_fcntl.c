@@ -3,7 +3,8 @@
  * (docs/syscall-buffer.md, "The fd gate"): opens relative to a directory
  * descriptor with O_NOCTTY|O_NONBLOCK|O_NOFOLLOW, fcntl's F_GETFL, F_GETFD
  * and F_SETFD, and F_DUPFD_CLOEXEC, whose duplicate is read, its directory
- * listed, and closed; an open of a file that is not there. Then a child execs itself: the descriptors made
+ * listed, and closed; an open of a file that is not there; readlink,
+ * readlinkat, access and faccessat (a compiler driver's lookups). Then a child execs itself: the descriptors made
  * close-on-exec by buffered calls are gone there and the others are not,
  * so the fd tables the recorder and replay keep followed the buffered
  * F_SETFD and F_DUPFD_CLOEXEC (rr state compares them too). Prints only
@@ -59,6 +60,8 @@ int main(int argc, char** argv)
         fprintf(f, "file %d says %d\n", i, i * i * 1009);
         fclose(f);
     }
+    snprintf(path, sizeof path, "%s/link", dir);
+    if (symlink("f0", path) != 0) return 1;
 
     /* One stretch from here: the write to stdout is the event before it. */
     printf("files: 5\n");
@@ -87,6 +90,16 @@ int main(int argc, char** argv)
     printf("entries: %d, total %ld\n", entries, total);
     fflush(stdout);
     printf("missing: %ld\n", visit(dirfd, "missing"));
+    fflush(stdout);
+    /* What a compiler driver does to find itself and its programs. */
+    char target[64];
+    snprintf(path, sizeof path, "%s/link", dir);
+    long at_len = readlinkat(dirfd, "link", target, sizeof target);
+    long len = readlink(path, target, sizeof target);
+    snprintf(path, sizeof path, "%s/f1", dir);
+    int can = access(path, R_OK);
+    int cannot = faccessat(dirfd, "nothere", F_OK, 0);
+    printf("links: %ld %ld %.*s, access %d %d\n", at_len, len, len > 0 ? (int)len : 0, target, can, cannot);
 
     /* A descriptor left open (F_SETFD 0 above) and one close-on-exec. */
     int gone = fcntl(dirfd, F_DUPFD_CLOEXEC, 20);
@@ -109,6 +122,8 @@ int main(int argc, char** argv)
         snprintf(path, sizeof path, "%s/f%d", dir, i);
         unlink(path);
     }
+    snprintf(path, sizeof path, "%s/link", dir);
+    unlink(path);
     rmdir(dir);
     return 0;
 }
