@@ -38,7 +38,7 @@ bool parse_event(const std::string& s, unsigned long long& out) {
 
 const std::vector<Command>& command_table() {
   static const std::vector<Command> table = {
-      {"record", "rr record [-o DIR] [-w] [--no-syscall-buffer] [--progress-counter [--timeslice N]] [--chaos] [--checkpoint-every N|Ns] PROG [ARGS...]", "run PROG and record its execution", cmd_record},
+      {"record", "rr record [-o DIR] [-w] [--no-syscall-buffer] [--no-progress-counter] [--timeslice N] [--chaos] [--checkpoint-every N|Ns] PROG [ARGS...]", "run PROG and record its execution", cmd_record},
       {"replay", "rr replay [-a] [-g EVT] [-p PID] [-f PID] [-e] [-s PORT] [--ignore-pcp] [TRACE] [-- GDB-ARGS...]",
        "replay a trace under gdb (reverse execution, checkpoints), or to its end with -a", cmd_replay},
       {"dump", "rr dump [TRACE]", "print the events of a trace", cmd_dump},

@@ -36,7 +36,6 @@ int cmd_record(const Args& args) {
       opts.progress_counter = false;
     } else if (a == "--chaos") {
       opts.chaos = true;
-      opts.progress_counter = true;
     } else if (a == "--timeslice") {
       if (i + 1 >= args.size()) return fail("--timeslice needs a number of counted branches");
       const std::string& v = args[++i];
@@ -62,7 +61,8 @@ int cmd_record(const Args& args) {
     }
   }
   if (i >= args.size()) return fail("usage: rr record [-o DIR] [-w] [--syscall-buffer|--no-syscall-buffer] [--progress-counter|--no-progress-counter] [--timeslice N] [--chaos] [--checkpoint-every N|Ns] PROG [ARGS...]");
-  if (timeslice_given && !opts.progress_counter) return fail("--timeslice needs --progress-counter");
+  if (timeslice_given && !opts.progress_counter) return fail("--timeslice needs the progress counter (not --no-progress-counter)");
+  if (opts.chaos && !opts.progress_counter) return fail("--chaos needs the progress counter (not --no-progress-counter)");
   if (opts.chaos && getrandom(&opts.chaos_seed, sizeof opts.chaos_seed, 0) != sizeof opts.chaos_seed)
     return fail("--chaos cannot draw a seed: " + std::string(strerror(errno)));
   opts.argv.assign(args.begin() + i, args.end());

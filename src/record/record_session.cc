@@ -1034,7 +1034,7 @@ Status RecordSession::check_long_run() {
   else
     snprintf(text, sizeof text,
              "thread %d has run for %.1f s%s without a syscall (now at %s) %s; this rr cannot switch threads "
-             "or deliver signals between syscalls without --progress-counter, so recording stops here (event %llu)",
+             "or deliver signals between syscalls with --no-progress-counter, so recording stops here (event %llu)",
              t->tid(), secs, cpu_known ? " of CPU time" : "", where, why.c_str(), (unsigned long long)next_event_);
   return make_error(text);
 }

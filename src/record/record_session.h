@@ -64,14 +64,15 @@ struct RecordOptions {
   // How long a thread may run without an event while another thread waits
   // to run (or a signal waits for it) before recording stops with a message.
   int spin_limit_ms = 3000;
-  // --progress-counter: rewrite the executable's branches to count them
+  // Rewrite the branches of the program's code to count them
   // (docs/progress-counter.md), so that threads can be preempted and
-  // signals delivered between syscalls.
-  bool progress_counter = false;
+  // signals delivered between syscalls: on by default,
+  // --no-progress-counter turns it off.
+  bool progress_counter = true;
   // --timeslice: counted branches a thread runs before the recorder looks
   // whether another thread or a signal waits for it.
   uint64_t timeslice = 1000000;
-  // --chaos (implies progress_counter): timeslices of random length up to
+  // --chaos (needs progress_counter): timeslices of random length up to
   // `timeslice` and threads picked by random priorities, drawn from
   // `chaos_seed`, so that orderings a fair scheduler never makes show up
   // (record/record_progress.cc). The seed is in the trace header.
@@ -539,7 +540,7 @@ class RecordSession : public Session<RecordTask> {
   // that (or a second interrupt), a process that appears is killed too.
   void kill_rest_after_initial();
   int spin_limit_ms_ = 3000;
-  bool progress_counter_ = false;        // --progress-counter
+  bool progress_counter_ = false;        // RecordOptions::progress_counter
   PlanCache plans_;                      // its plans, made once per code and place
   bool syscall_buffer_ = false;          // RecordOptions::syscall_buffer
   std::string preload_path_;             // the library LD_PRELOAD names (write_preload_library)

@@ -252,7 +252,7 @@ def counter_steps(t):
     a stub; at -O0 (no padding, so no islands) the loop's compare and branch
     moved into a block. next, stepi, reverse-stepi and reverse-next stop only
     at the program's instructions, so gdb prints exactly what it prints for a
-    recording without the counter."""
+    recording with --no-progress-counter."""
     for opt, via in (("-O2", None), ("-O0", "moved")):
         exe = t.build("gdb_counted_loop", opt)
         env = dict(os.environ, RR_LOG="progress")
@@ -265,7 +265,8 @@ def counter_steps(t):
         t.expect(m is not None and int(m.group(1)) >= 1 and (via is None or int(m.group(2)) >= 1),
                  "%s: the loop's branches are counted%s" % (opt, "" if via is None else ", through moved blocks"),
                  t.record_output)
-        plain = t.record("nocount" + opt, [exe], output="work 48", env=env)  # the same environment, the same stack
+        plain = t.record("nocount" + opt, [exe], output="work 48", args=["--no-progress-counter"],
+                         env=env)  # the same environment, the same stack
         script = ["break work", "continue"] + ["next"] * 8 + ["info registers rip"] + ["stepi"] * 6 + \
                  ["info registers rip"] + ["reverse-stepi"] * 6 + ["info registers rip"] + ["reverse-next"] * 4 + \
                  ["bt", "finish"]

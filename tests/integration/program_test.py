@@ -3,9 +3,10 @@
 tests/programs/manifest.txt gives. RR_TEST_RECORD_ARGS in the environment
 adds rr record options to every program's recording, so that the program
 tests run with another way of recording, e.g.
-`RR_TEST_RECORD_ARGS=--progress-counter ctest -R program.`; --record-arg
+`RR_TEST_RECORD_ARGS=--no-progress-counter ctest -R program.`; --record-arg
 adds one for this test (the program_nobuffer.* tests record with
---no-syscall-buffer)."""
+--no-syscall-buffer, and --no-progress-counter but for the counter's own
+programs)."""
 import argparse
 import os
 import re
@@ -55,7 +56,10 @@ def main():
     for arg in record:
         if arg in ("--syscall-buffer", "--no-syscall-buffer"):
             buffered = arg == "--syscall-buffer"
-    counter = any(arg in ("--progress-counter", "--chaos") for arg in record)
+    counter = True  # the progress counter (on by default): the last of its options says
+    for arg in record:
+        if arg in ("--progress-counter", "--no-progress-counter"):
+            counter = arg == "--progress-counter"
     if opts.get("nondet") == "1" or (opts.get("nondet_buffered") == "1" and buffered) or \
             (opts.get("nondet_counter") == "1" and counter):
         cmd += ["--nondet"]

@@ -2,20 +2,25 @@
 """The progress counter's traps are checked in replay, not trusted, and its
 options refuse bad input.
 
-- counter_alarm recorded with --progress-counter: its SIGALRM is delivered
+- counter_alarm recorded with the counter (on by default): its SIGALRM is delivered
   at a progress counter trap (the trap and the signal's delivery at the
   same rip in `rr dump`), and `replay -a` prints what the recording printed;
 - the same trace with the count of that trap one higher (fpu_tamper ticks):
   replay's trap comes one turn of the loop later, and `replay -a` stops
   with one rr: line naming the event and the trap, never a silent replay;
-- `--timeslice 0`, `--timeslice x` and `--timeslice` without
-  `--progress-counter` each get one rr: line and a non-zero exit.
-- counter_pingpong recorded without the counter stops with the message
-  that names --progress-counter (threads cannot switch between syscalls)."""
+- the same trace with its format set to 1.19 (header_tamper), whose lean
+  stubs left flags that depended on the count: `replay -a` refuses it in
+  one rr: line naming 1.19;
+- `--timeslice 0`, `--timeslice x`, `--timeslice` or `--chaos` with
+  `--no-progress-counter` each get one rr: line and a non-zero exit;
+- counter_pingpong recorded with --no-progress-counter stops with the
+  message that names it (threads cannot switch between syscalls); recorded
+  with no option it records (the counter is on by default)."""
 import argparse
 import os
 import re
 import shutil
+import subprocess
 
 from testlib import Failures, fatal, run, scratch_dir
 
@@ -32,11 +37,12 @@ def main():
     p.add_argument("--alarm", required=True, help="the counter_alarm program")
     p.add_argument("--pingpong", required=True, help="the counter_pingpong program")
     p.add_argument("--tamper", required=True, help="the fpu_tamper tool")
+    p.add_argument("--header-tamper", required=True, help="the header_tamper tool")
     a = p.parse_args()
     rr = a.rr
     with scratch_dir("rr-progress-") as tmp:
         trace = os.path.join(tmp, "t")
-        rec = run([rr, "record", "-q", "-o", trace, "--progress-counter", "--timeslice", "20000", a.alarm], timeout=120)
+        rec = run([rr, "record", "-q", "-o", trace, "--timeslice", "20000", a.alarm], timeout=120)
         if rec.returncode != 0:
             fatal("recording counter_alarm failed (%d): %r" % (rec.returncode, rec.stderr[-500:]))
         dump = run([rr, "dump", trace]).stdout.decode()
@@ -66,19 +72,31 @@ def main():
                         "replay -a of a trace whose trap count was changed: expected one rr: line with %r, got %d, %r"
                         % (want, r.returncode, r.stderr[-500:]))
 
-        for bad in (["--progress-counter", "--timeslice", "0"], ["--progress-counter", "--timeslice", "x"],
-                    ["--timeslice", "100"], ["--progress-counter", "--timeslice"]):
+        old = os.path.join(tmp, "v119")
+        shutil.copytree(trace, old)
+        subprocess.run([a.header_tamper, old, "formatMinor", "19"], check=True)
+        r = run([rr, "replay", "-a", old], timeout=120)
+        lines = rr_lines(r.stderr)
+        failures.expect(r.returncode != 0 and len(lines) == 1 and "1.19" in lines[0] and not r.stdout,
+                        "replay -a of the trace marked format 1.19: expected one rr: line naming 1.19 and no output, "
+                        "got %d, %r, %r" % (r.returncode, r.stdout[-200:], r.stderr[-500:]))
+
+        for bad in (["--timeslice", "0"], ["--timeslice", "x"], ["--no-progress-counter", "--timeslice", "100"],
+                    ["--timeslice"], ["--no-progress-counter", "--chaos"]):
             r = run([rr, "record", "-q", "-o", os.path.join(tmp, "bad")] + bad + [a.alarm], timeout=60)
             lines = rr_lines(r.stderr)
             failures.expect(r.returncode != 0 and len(lines) == 1 and not os.path.exists(os.path.join(tmp, "bad")),
                             "rr record %s: expected one rr: line, a non-zero exit and no trace, got %d, %r"
                             % (" ".join(bad), r.returncode, r.stderr[-300:]))
 
-        r = run([rr, "record", "-q", "-o", os.path.join(tmp, "plain"), a.pingpong], timeout=120)
+        r = run([rr, "record", "-q", "-o", os.path.join(tmp, "plain"), "--no-progress-counter", a.pingpong], timeout=120)
         lines = rr_lines(r.stderr)
-        failures.expect(r.returncode != 0 and len(lines) == 1 and "without --progress-counter" in lines[0],
-                        "counter_pingpong recorded without the counter: expected the one-line stop naming "
-                        "--progress-counter, got %d, %r" % (r.returncode, r.stderr[-500:]))
+        failures.expect(r.returncode != 0 and len(lines) == 1 and "with --no-progress-counter" in lines[0],
+                        "counter_pingpong recorded with --no-progress-counter: expected the one-line stop naming "
+                        "it, got %d, %r" % (r.returncode, r.stderr[-500:]))
+        r = run([rr, "record", "-q", "-o", os.path.join(tmp, "default"), a.pingpong], timeout=120)
+        failures.expect(r.returncode == 0, "counter_pingpong recorded with no option (the counter on by default): "
+                        "expected it to record, got %d, %r" % (r.returncode, r.stderr[-500:]))
     failures.report("progress counter traps are checked in replay; bad --timeslice values are refused")
 
 

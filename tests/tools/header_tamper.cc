@@ -4,8 +4,9 @@
 // (and replays it with the override).
 //
 // Usage: header_tamper TRACE_DIR FIELD VALUE
-// FIELD: boundCpu, cpuid1Ecx, cpuid7Ebx or xsaveSize; VALUE: a number
-// (decimal or 0x hex), or "+N" to add N to the recorded value.
+// FIELD: boundCpu, cpuid1Ecx, cpuid7Ebx, xsaveSize or formatMinor (as an
+// older rr would have written it); VALUE: a number (decimal or 0x hex), or
+// "+N" to add N to the recorded value.
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   else if (field == "cpuid1Ecx") h.setCpuid1Ecx(uint32_t((relative ? h.getCpuid1Ecx() : 0) + v));
   else if (field == "cpuid7Ebx") h.setCpuid7Ebx(uint32_t((relative ? h.getCpuid7Ebx() : 0) + v));
   else if (field == "xsaveSize") h.setXsaveSize(uint32_t((relative ? h.getXsaveSize() : 0) + v));
+  else if (field == "formatMinor") h.setFormatMinor(uint32_t((relative ? h.getFormatMinor() : 0) + v));
   else return tool.fail("unknown field " + field);
   kj::Array<capnp::word> flat = capnp::messageToFlatArray(out);
   auto b = flat.asBytes();
