@@ -52,11 +52,19 @@ const RewritePlan& PlanCache::plan(const std::string& code, uint64_t code_addr,
     if (e.code_addr == code_addr && e.nops_are_padding == nops_are_padding && e.functions == functions &&
         e.code == code)
       return e.plan;
-  uint64_t near = code_addr > kStubAreaMax ? code_addr - kStubAreaMax : 0;
   Entry e{code, code_addr, functions, nops_are_padding, {}};
-  e.plan = plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), code_addr, functions, near,
-                               kStubAreaMax, kCounterSlots, nops_are_padding);
-  ++made_;
+  PlanKey key;
+  if (!store_.dir().empty()) key = plan_key(code, code_addr, functions, nops_are_padding);
+  if (std::optional<RewritePlan> stored = store_.load(key)) {
+    e.plan = std::move(*stored);
+    ++loaded_;
+  } else {
+    uint64_t near = code_addr > kStubAreaMax ? code_addr - kStubAreaMax : 0;
+    e.plan = plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), code_addr, functions,
+                                 near, kStubAreaMax, kCounterSlots, nops_are_padding);
+    ++made_;
+    store_.store(key, e.plan);
+  }
   if (entries_.size() >= kMaxEntries) entries_.erase(entries_.begin());
   entries_.push_back(std::move(e));
   return entries_.back().plan;

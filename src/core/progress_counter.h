@@ -17,6 +17,7 @@
 #include "core/address_space.h"
 #include "core/branch_rewriter.h"
 #include "core/elf_code.h"
+#include "core/plan_store.h"
 #include "core/registers.h"
 #include "core/rr_page.h"
 #include "core/task.h"
@@ -61,14 +62,19 @@ struct CounterSetup {
 // whole) at the same address serves wherever the stubs go.
 class PlanCache {
  public:
+  // Plans are also looked for in `store`, and the ones made here are
+  // written to it (core/plan_store.h): the recorder's, across recordings.
+  void keep_in(PlanStore store) { store_ = std::move(store); }
   // The plan of `code` at `code_addr` whose `functions` are code, with its
   // stubs as near below the code as they can be (kStubAreaMax bytes below
   // it at most): what plan_mapped_code moves to where the stubs go.
   // `nops_are_padding` as for plan_branch_rewrite.
   const RewritePlan& plan(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
                           bool nops_are_padding);
-  // How many plans were made (not found here): a test's measure.
+  // How many plans were made (not found here nor in the store), and how
+  // many were read from the store: a test's measure.
   size_t made() const { return made_; }
+  size_t loaded() const { return loaded_; }
 
  private:
   struct Entry {
@@ -79,7 +85,8 @@ class PlanCache {
     RewritePlan plan;
   };
   std::vector<Entry> entries_;  // the latest last; at most kMaxEntries
-  size_t made_ = 0;
+  size_t made_ = 0, loaded_ = 0;
+  PlanStore store_{""};
   static constexpr size_t kMaxEntries = 64;
 };
 

@@ -225,6 +225,7 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   RecordSession session(std::move(writer), exe, options.spin_limit_ms);
   session.progress_counter_ = options.progress_counter;
+  if (options.progress_counter) session.plans_.keep_in(PlanStore(PlanStore::default_dir()));
   session.syscall_buffer_ = options.syscall_buffer;
   session.timeslice_ = options.timeslice;
   session.wait_for_all_ = options.wait_for_all;

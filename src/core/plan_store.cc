@@ -1,0 +1,240 @@
+#include "core/plan_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "util/fatal.h"
+#include "util/io.h"
+#include "util/scoped_fd.h"
+
+namespace rr {
+
+namespace {
+
+// The first 8 bytes of a plan's file; the number changes with the layout.
+constexpr char kMagic[8] = {'r', 'r', 'p', 'l', 'a', 'n', 's', 1};
+// magic, key (16 bytes), payload size, payload XXH3-64.
+constexpr size_t kHeaderSize = 8 + 16 + 8 + 8;
+
+// This build of the recorder: plans made by another build (another
+// planner) are other keys. Its executable's identity, not its bytes: a
+// stat instead of reading 20 MB at every recording.
+const std::string& build_identity() {
+  static const std::string id = [] {
+    struct stat st;
+    if (stat("/proc/self/exe", &st) != 0) return std::string("unknown");
+    char buf[128];
+    snprintf(buf, sizeof buf, "%llx:%llx:%llx:%lld.%09ld", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino, (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec,
+             st.st_mtim.tv_nsec);
+    return std::string(buf);
+  }();
+  return id;
+}
+
+void put_u64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); }
+void put_u32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
+void put_bytes(std::string& out, const std::string& s) {
+  put_u64(out, s.size());
+  out += s;
+}
+
+// Reads what put_* wrote; every read is checked against the end.
+class Cursor {
+ public:
+  explicit Cursor(const std::string& s) : p_(s.data()), end_(s.data() + s.size()) {}
+  bool u64(uint64_t& v) { return raw(&v, 8); }
+  bool u32(uint32_t& v) { return raw(&v, 4); }
+  bool bytes(std::string& s) {
+    uint64_t n;
+    if (!u64(n) || n > (uint64_t)(end_ - p_)) return false;
+    s.assign(p_, n);
+    p_ += n;
+    return true;
+  }
+  // A count of items of at least `item` bytes each that can still be there.
+  bool count(uint64_t& n, size_t item) { return u64(n) && n <= (uint64_t)(end_ - p_) / item; }
+  bool at_end() const { return p_ == end_; }
+
+ private:
+  bool raw(void* v, size_t n) {
+    if ((size_t)(end_ - p_) < n) return false;
+    memcpy(v, p_, n);
+    p_ += n;
+    return true;
+  }
+  const char* p_;
+  const char* end_;
+};
+
+}  // namespace
+
+std::string PlanKey::hex() const {
+  char buf[40];
+  snprintf(buf, sizeof buf, "%016llx%016llx", (unsigned long long)high, (unsigned long long)low);
+  return buf;
+}
+
+PlanKey plan_key(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
+                 bool nops_are_padding) {
+  std::string head = build_identity();
+  head.push_back('\0');
+  put_u64(head, code_addr);
+  put_u64(head, nops_are_padding);
+  put_u64(head, functions.size());
+  for (const AddrRange& f : functions) {
+    put_u64(head, f.start);
+    put_u64(head, f.end);
+  }
+  put_u64(head, code.size());
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_128bits_reset(state);
+  XXH3_128bits_update(state, head.data(), head.size());
+  XXH3_128bits_update(state, code.data(), code.size());
+  XXH128_hash_t h = XXH3_128bits_digest(state);
+  XXH3_freeState(state);
+  return {h.low64, h.high64};
+}
+
+std::string serialize_plan(const RewritePlan& plan) {
+  std::string out;
+  for (uint64_t v : {plan.stub_base, (uint64_t)plan.counted, (uint64_t)plan.lean_stubs, (uint64_t)plan.uncovered,
+                     (uint64_t)plan.out_of_reach, (uint64_t)plan.moved, (uint64_t)plan.blocks_at})
+    put_u64(out, v);
+  put_bytes(out, plan.stubs);
+  put_u64(out, plan.patches.size());
+  for (const CodePatch& p : plan.patches) {
+    put_u64(out, p.addr);
+    put_bytes(out, p.bytes);
+  }
+  put_u64(out, plan.outward.size());
+  for (uint32_t v : plan.outward) put_u32(out, v);
+  for (const std::vector<uint64_t>* sites : {&plan.spin_sites, &plan.poll_sites}) {
+    put_u64(out, sites->size());
+    for (uint64_t v : *sites) put_u64(out, v);
+  }
+  return out;
+}
+
+std::optional<RewritePlan> parse_plan(const std::string& bytes) {
+  Cursor c(bytes);
+  RewritePlan plan;
+  uint64_t counted, lean, uncovered, out_of_reach, moved, blocks_at, n;
+  if (!c.u64(plan.stub_base) || !c.u64(counted) || !c.u64(lean) || !c.u64(uncovered) || !c.u64(out_of_reach) ||
+      !c.u64(moved) || !c.u64(blocks_at) || !c.bytes(plan.stubs))
+    return std::nullopt;
+  plan.counted = counted;
+  plan.lean_stubs = lean;
+  plan.uncovered = uncovered;
+  plan.out_of_reach = out_of_reach;
+  plan.moved = moved;
+  plan.blocks_at = blocks_at;
+  if (!c.count(n, 16)) return std::nullopt;
+  plan.patches.resize(n);
+  for (CodePatch& p : plan.patches)
+    if (!c.u64(p.addr) || !c.bytes(p.bytes)) return std::nullopt;
+  if (!c.count(n, 4)) return std::nullopt;
+  plan.outward.resize(n);
+  for (uint32_t& v : plan.outward)
+    if (!c.u32(v)) return std::nullopt;
+  for (std::vector<uint64_t>* sites : {&plan.spin_sites, &plan.poll_sites}) {
+    if (!c.count(n, 8)) return std::nullopt;
+    sites->resize(n);
+    for (uint64_t& v : *sites)
+      if (!c.u64(v)) return std::nullopt;
+  }
+  if (!c.at_end()) return std::nullopt;
+  return plan;
+}
+
+std::string PlanStore::default_dir() {
+  if (const char* own = getenv("RR_PLAN_CACHE")) return strcmp(own, "off") == 0 ? std::string() : std::string(own);
+  if (const char* xdg = getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/rr/plans";
+  if (const char* home = getenv("HOME"); home && *home) return std::string(home) + "/.cache/rr/plans";
+  return {};
+}
+
+std::optional<RewritePlan> PlanStore::load(const PlanKey& key) const {
+  if (dir_.empty()) return std::nullopt;
+  std::string path = dir_ + "/" + key.hex();
+  if (!path_exists(path)) return std::nullopt;
+  Result<std::string> file = read_file(path);
+  auto bad = [&](const char* why) -> std::optional<RewritePlan> {
+    RR_LOG("progress counter: the stored plan %s is not used: %s", path.c_str(), why);
+    return std::nullopt;
+  };
+  if (!file.ok()) return bad(file.error().message.c_str());
+  const std::string& f = file.value();
+  if (f.size() < kHeaderSize || memcmp(f.data(), kMagic, 8) != 0) return bad("not a plan of this format");
+  PlanKey stored;
+  uint64_t size, sum;
+  memcpy(&stored.low, f.data() + 8, 8);
+  memcpy(&stored.high, f.data() + 16, 8);
+  memcpy(&size, f.data() + 24, 8);
+  memcpy(&sum, f.data() + 32, 8);
+  if (!(stored == key)) return bad("another key");
+  if (size != f.size() - kHeaderSize || XXH3_64bits(f.data() + kHeaderSize, size) != sum)
+    return bad("its contents do not match their sum");
+  std::optional<RewritePlan> plan = parse_plan(f.substr(kHeaderSize));
+  if (!plan) return bad("its contents are not a plan");
+  utimensat(AT_FDCWD, path.c_str(), nullptr, 0);  // used now
+  return plan;
+}
+
+void PlanStore::store(const PlanKey& key, const RewritePlan& plan) const {
+  if (dir_.empty()) return;
+  if (Status st = make_dirs(dir_); !st.ok()) {
+    RR_LOG("progress counter: plans are not stored: %s", st.error().message.c_str());
+    return;
+  }
+  std::string payload = serialize_plan(plan);
+  std::string file(kMagic, 8);
+  put_u64(file, key.low);
+  put_u64(file, key.high);
+  put_u64(file, payload.size());
+  put_u64(file, XXH3_64bits(payload.data(), payload.size()));
+  file += payload;
+  // No fsync: a file cut short by a crash fails its sum and is made again.
+  std::string path = dir_ + "/" + key.hex();
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  ScopedFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  Status st = fd.is_open() ? write_all(fd.get(), file.data(), file.size(), tmp)
+                           : make_error("cannot create " + tmp + ": " + errno_text());
+  fd.reset();
+  if (st.ok() && rename(tmp.c_str(), path.c_str()) != 0)
+    st = make_error("cannot rename " + tmp + " to " + path + ": " + errno_text());
+  if (!st.ok()) {
+    unlink(tmp.c_str());
+    RR_LOG("progress counter: a plan is not stored: %s", st.error().message.c_str());
+    return;
+  }
+  trim();
+}
+
+void PlanStore::trim() const {
+  DIR* d = opendir(dir_.c_str());
+  if (!d) return;
+  std::vector<std::pair<timespec, std::string>> files;
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name.size() != 32 || name.find_first_not_of("0123456789abcdef") != std::string::npos) continue;
+    struct stat st;
+    if (stat((dir_ + "/" + name).c_str(), &st) == 0) files.push_back({st.st_mtim, name});
+  }
+  closedir(d);
+  if (files.size() <= kMaxFiles) return;
+  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) {
+    return a.first.tv_sec != b.first.tv_sec ? a.first.tv_sec < b.first.tv_sec : a.first.tv_nsec < b.first.tv_nsec;
+  });
+  for (size_t i = 0; i + kMaxFiles < files.size(); ++i) unlink((dir_ + "/" + files[i].second).c_str());
+}
+
+}  // namespace rr

@@ -1,0 +1,76 @@
+// PlanStore: the progress counter's plans kept on disk between recordings.
+// Planning the rewrite of a program's code (core/branch_rewriter.h) takes
+// most of what the counter costs a short program: python3's executable,
+// libc and the loader are about 0.3 s of the recorder's CPU at every
+// `rr record python3 ...`, where the program itself runs in 20 ms. A plan is
+// a function of the code's bytes, where they are, which of them are code,
+// and of the planner; with ASLR off the same program maps the same code at
+// the same place in every recording, so a plan made once serves them all.
+//
+// One file per plan, named by a 128-bit XXH3 of everything the plan depends
+// on (the key): the recorder's own build (its executable's identity), the
+// code's address, its function ranges, whether nops are padding, and the
+// code bytes. The file repeats the key and sums its contents; a file that
+// does not check is not used (and the plan is made again and written over
+// it). Whatever is read, the plan goes into the trace as it is, so replay
+// applies what the recording ran: a store can make a recording faster or
+// slower, never different from one made without it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/branch_rewriter.h"
+
+namespace rr {
+
+struct PlanKey {
+  uint64_t low = 0, high = 0;
+  bool operator==(const PlanKey&) const = default;
+  std::string hex() const;  // 32 hex digits: the file's name
+};
+
+// The key of the plan of `code` at `code_addr` with these `functions` and
+// `nops_are_padding` (PlanCache::plan's arguments), made by this build.
+PlanKey plan_key(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
+                 bool nops_are_padding);
+
+// A plan as the store's file holds it (after the header), and back; nullopt
+// for bytes that are not one.
+std::string serialize_plan(const RewritePlan& plan);
+std::optional<RewritePlan> parse_plan(const std::string& bytes);
+
+class PlanStore {
+ public:
+  // The store in `dir` (made when first written to); an empty `dir` keeps
+  // nothing.
+  explicit PlanStore(std::string dir) : dir_(std::move(dir)) {}
+
+  // Where recordings keep their plans: $RR_PLAN_CACHE when it is set (empty
+  // or "off": nowhere), else $XDG_CACHE_HOME/rr/plans, else
+  // $HOME/.cache/rr/plans; empty when none of them is set.
+  static std::string default_dir();
+
+  // The plan stored under `key`, if a file that checks holds it (its time
+  // is set to now: trimming removes the plans least recently used).
+  std::optional<RewritePlan> load(const PlanKey& key) const;
+  // Writes `plan` under `key` (a temporary file renamed into place, so
+  // recordings that run at once never see half a file), then removes the
+  // least recently used files beyond kMaxFiles. A store that cannot be
+  // written is logged (RR_LOG) and otherwise ignored: the plan was made.
+  void store(const PlanKey& key, const RewritePlan& plan) const;
+
+  const std::string& dir() const { return dir_; }
+
+  // python3's executable, libc and the loader take about 3 MB of plans;
+  // this many files are a few hundred programs' worth.
+  static constexpr size_t kMaxFiles = 512;
+
+ private:
+  void trim() const;
+  std::string dir_;
+};
+
+}  // namespace rr

@@ -1,0 +1,187 @@
+// The progress counter's plans kept on disk between recordings
+// (core/plan_store.h): a plan reads back as it was written, a second
+// recorder's cache finds it instead of planning, a damaged or foreign file
+// is not used, and the store keeps at most kMaxFiles plans.
+#include "core/plan_store.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "core/progress_counter.h"
+
+namespace rr {
+namespace {
+
+// A counted loop and a spin site (`jmp .`), then padding for islands.
+const uint8_t kCode[] = {
+    0x31, 0xc0,  // xor eax, eax
+    0xff, 0xc0,  // L: inc eax
+    0x39, 0xf8,  // cmp eax, edi
+    0x7c, 0xfa,  // jl L
+    0xeb, 0xfe,  // jmp .
+    0xc3,        // ret
+    0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc,
+};
+const std::string kCodeBytes(reinterpret_cast<const char*>(kCode), sizeof kCode);
+constexpr uint64_t kAt = 0x401000;
+const std::vector<AddrRange> kFunctions = {{kAt, kAt + sizeof kCode}};
+
+void expect_same(const RewritePlan& a, const RewritePlan& b) {
+  ASSERT_EQ(a.patches.size(), b.patches.size());
+  for (size_t i = 0; i < a.patches.size(); ++i) {
+    EXPECT_EQ(a.patches[i].addr, b.patches[i].addr);
+    EXPECT_EQ(a.patches[i].bytes, b.patches[i].bytes);
+  }
+  EXPECT_EQ(a.stub_base, b.stub_base);
+  EXPECT_EQ(a.stubs, b.stubs);
+  EXPECT_EQ(a.counted, b.counted);
+  EXPECT_EQ(a.lean_stubs, b.lean_stubs);
+  EXPECT_EQ(a.uncovered, b.uncovered);
+  EXPECT_EQ(a.out_of_reach, b.out_of_reach);
+  EXPECT_EQ(a.moved, b.moved);
+  EXPECT_EQ(a.blocks_at, b.blocks_at);
+  EXPECT_EQ(a.outward, b.outward);
+  EXPECT_EQ(a.spin_sites, b.spin_sites);
+  EXPECT_EQ(a.poll_sites, b.poll_sites);
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/rr-plan-store-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+  size_t files() const {
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(path_)) ++n;
+    return n;
+  }
+
+ private:
+  std::string path_;
+};
+
+TEST(PlanStore, APlanReadsBackWhole) {
+  RewritePlan plan = plan_branch_rewrite(kCode, sizeof kCode, kAt, kFunctions, 0x300000, 1 << 20, kCounterSlots);
+  ASSERT_GT(plan.counted, 0u);
+  ASSERT_EQ(plan.spin_sites.size(), 1u);
+  // Every field, the ones this sample leaves empty too.
+  plan.out_of_reach = 3;
+  plan.moved = 4;
+  plan.blocks_at = 5;
+  plan.outward = {7, 9};
+  plan.poll_sites = {kAt + 2 + kPollSiteTag};
+  std::string bytes = serialize_plan(plan);
+  std::optional<RewritePlan> back = parse_plan(bytes);
+  ASSERT_TRUE(back);
+  expect_same(plan, *back);
+  EXPECT_FALSE(parse_plan(bytes.substr(0, bytes.size() - 1))) << "cut short";
+  EXPECT_FALSE(parse_plan(bytes + "x")) << "a byte more";
+  std::string huge = bytes;
+  huge[7 * 8 + 7] = 0x40;  // the stubs' length, far beyond the file
+  EXPECT_FALSE(parse_plan(huge));
+}
+
+TEST(PlanStore, ASecondRecorderFindsThePlan) {
+  TempDir dir;
+  PlanCache first;
+  first.keep_in(PlanStore(dir.path()));
+  RewritePlan made = first.plan(kCodeBytes, kAt, kFunctions, true);
+  EXPECT_EQ(first.made(), 1u);
+  EXPECT_EQ(first.loaded(), 0u);
+  EXPECT_EQ(dir.files(), 1u);
+
+  PlanCache second;
+  second.keep_in(PlanStore(dir.path()));
+  expect_same(made, second.plan(kCodeBytes, kAt, kFunctions, true));
+  EXPECT_EQ(second.made(), 0u);
+  EXPECT_EQ(second.loaded(), 1u);
+
+  // Any of the key's parts changed is another plan.
+  std::string other_code = kCodeBytes;
+  other_code[1] = 0xc9;  // xor ecx, ecx
+  second.plan(other_code, kAt, kFunctions, true);
+  second.plan(kCodeBytes, kAt + 0x1000, {{kAt + 0x1000, kAt + 0x1000 + sizeof kCode}}, true);
+  second.plan(kCodeBytes, kAt, kFunctions, false);
+  second.plan(kCodeBytes, kAt, {{kAt, kAt + 8}}, true);
+  EXPECT_EQ(second.made(), 4u);
+  EXPECT_EQ(dir.files(), 5u);
+}
+
+TEST(PlanStore, ADamagedFileIsMadeAgain) {
+  TempDir dir;
+  PlanStore store(dir.path());
+  PlanKey key = plan_key(kCodeBytes, kAt, kFunctions, true);
+  PlanCache plain;  // no store: the plan a recorder makes
+  RewritePlan plan = plain.plan(kCodeBytes, kAt, kFunctions, true);
+  store.store(key, plan);
+  std::string path = dir.path() + "/" + key.hex();
+  ASSERT_TRUE(store.load(key));
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-1, std::ios::end);
+    f.put('\x55');
+  }
+  EXPECT_FALSE(store.load(key)) << "a byte changed";
+  PlanCache cache;
+  cache.keep_in(PlanStore(dir.path()));
+  expect_same(plan, cache.plan(kCodeBytes, kAt, kFunctions, true));
+  EXPECT_EQ(cache.made(), 1u);
+  EXPECT_TRUE(store.load(key)) << "written again";
+  // A file under another key's name is not that key's plan.
+  PlanKey other = key;
+  other.low ^= 1;
+  std::filesystem::copy_file(path, dir.path() + "/" + other.hex());
+  EXPECT_FALSE(store.load(other));
+  EXPECT_FALSE(PlanStore("").load(key)) << "no store";
+}
+
+TEST(PlanStore, KeepsThePlansUsedLast) {
+  TempDir dir;
+  PlanStore store(dir.path());
+  RewritePlan plan = plan_branch_rewrite(kCode, sizeof kCode, kAt, kFunctions, 0x300000, 1 << 20, kCounterSlots);
+  const size_t full = PlanStore::kMaxFiles;
+  for (size_t i = 0; i < full; ++i) {
+    store.store(PlanKey{i, 0}, plan);
+    // Used one second after another, long ago.
+    timespec times[2] = {{(time_t)(1000 + i), 0}, {(time_t)(1000 + i), 0}};
+    ASSERT_EQ(utimensat(AT_FDCWD, (dir.path() + "/" + PlanKey{i, 0}.hex()).c_str(), times, 0), 0);
+  }
+  EXPECT_EQ(dir.files(), full);
+  ASSERT_TRUE(store.load(PlanKey{0, 0}));  // the oldest, used now
+  for (size_t i = full; i < full + 3; ++i) store.store(PlanKey{i, 0}, plan);
+  EXPECT_EQ(dir.files(), full);
+  EXPECT_TRUE(store.load(PlanKey{0, 0}));
+  for (size_t i = 1; i <= 3; ++i) EXPECT_FALSE(store.load(PlanKey{i, 0})) << i;
+  for (size_t i = 4; i < full + 3; i += 97) EXPECT_TRUE(store.load(PlanKey{i, 0})) << i;
+  EXPECT_TRUE(store.load(PlanKey{full + 2, 0}));
+}
+
+TEST(PlanStore, WhereRecordingsKeepThem) {
+  const char* saved[3] = {getenv("RR_PLAN_CACHE"), getenv("XDG_CACHE_HOME"), getenv("HOME")};
+  std::string keep[3];
+  for (int i = 0; i < 3; ++i) keep[i] = saved[i] ? saved[i] : "";
+  setenv("HOME", "/home/u", 1);
+  unsetenv("XDG_CACHE_HOME");
+  unsetenv("RR_PLAN_CACHE");
+  EXPECT_EQ(PlanStore::default_dir(), "/home/u/.cache/rr/plans");
+  setenv("XDG_CACHE_HOME", "/c", 1);
+  EXPECT_EQ(PlanStore::default_dir(), "/c/rr/plans");
+  setenv("RR_PLAN_CACHE", "/p", 1);
+  EXPECT_EQ(PlanStore::default_dir(), "/p");
+  setenv("RR_PLAN_CACHE", "off", 1);
+  EXPECT_EQ(PlanStore::default_dir(), "");
+  const char* names[3] = {"RR_PLAN_CACHE", "XDG_CACHE_HOME", "HOME"};
+  for (int i = 0; i < 3; ++i) saved[i] ? (void)setenv(names[i], keep[i].c_str(), 1) : (void)unsetenv(names[i]);
+}
+
+}  // namespace
+}  // namespace rr
