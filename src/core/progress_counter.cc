@@ -58,6 +58,8 @@ const RewritePlan& PlanCache::plan(const std::string& code, uint64_t code_addr,
   if (std::optional<RewritePlan> stored = store_.load(key)) {
     e.plan = std::move(*stored);
     ++loaded_;
+    RR_LOG("progress counter: the plan of the code at 0x%llx read from %s/%s", (unsigned long long)code_addr,
+           store_.dir().c_str(), key.hex().c_str());
   } else {
     uint64_t near = code_addr > kStubAreaMax ? code_addr - kStubAreaMax : 0;
     e.plan = plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), code_addr, functions,
@@ -70,6 +72,38 @@ const RewritePlan& PlanCache::plan(const std::string& code, uint64_t code_addr,
   return entries_.back().plan;
 }
 
+std::optional<RewritePlan> PlanCache::placed(const RewritePlan& near, uint64_t stub_base) {
+  for (Entry& e : entries_) {
+    if (&e.plan != &near) continue;
+    if (!e.placed || e.placed->first != stub_base) {
+      std::optional<RewritePlan> moved = relocate_plan(near, stub_base, kCounterSlots);
+      if (!moved) return std::nullopt;
+      e.placed.emplace(stub_base, std::move(*moved));
+    }
+    return e.placed->second;
+  }
+  return relocate_plan(near, stub_base, kCounterSlots);
+}
+
+Result<PlanCache::CodeFile> PlanCache::code_file(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return make_error("cannot read " + path + ": " + errno_text());
+  char id[160];
+  snprintf(id, sizeof id, "%llx:%llx:%llx:%lld.%09ld:%lld.%09ld", (unsigned long long)st.st_dev,
+           (unsigned long long)st.st_ino, (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec,
+           st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+  if (auto it = files_.find(id); it != files_.end()) return it->second;
+  Result<std::string> elf = read_file(path);
+  if (!elf.ok()) return make_error("cannot read " + path);
+  Result<TextSection> text = text_section(elf.value());
+  if (!text.ok()) return text.error();
+  Result<std::vector<AddrRange>> functions = code_ranges(elf.value(), text.value());
+  if (!functions.ok()) return functions.error();
+  CodeFile f{text.value(), std::move(functions.value()), is_go_program(elf.value())};
+  if (files_.size() >= kMaxEntries) files_.erase(files_.begin());
+  return files_[id] = std::move(f);
+}
+
 std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_path, const MapEntry& mapping,
                                              const std::vector<MapEntry>& maps, PlanCache& plans) {
   auto skip = [&](const std::string& why) -> std::optional<CounterSetup> {
@@ -77,27 +111,24 @@ std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_pa
            mapping.name.c_str(), why.c_str());
     return std::nullopt;
   };
-  Result<std::string> elf = read_file(file_path);
-  if (!elf.ok()) return skip("cannot read " + file_path);
-  Result<TextSection> text = text_section(elf.value());
-  if (!text.ok()) return skip(text.error().message);
+  Result<PlanCache::CodeFile> file = plans.code_file(file_path);
+  if (!file.ok()) return skip(file.error().message);
+  const TextSection& text = file.value().text;
   uint64_t len = mapping.end.as_int() - mapping.start.as_int();
-  if (text.value().offset < mapping.offset || text.value().offset + text.value().size > mapping.offset + len)
+  if (text.offset < mapping.offset || text.offset + text.size > mapping.offset + len)
     return skip("the mapping does not hold all of its .text");
   CounterSetup setup;
-  setup.text_start = mapping.start.as_int() + (text.value().offset - mapping.offset);
-  setup.text_end = setup.text_start + text.value().size;
-  Result<std::vector<AddrRange>> in_file = code_ranges(elf.value(), text.value());
-  if (!in_file.ok()) return skip(in_file.error().message);
+  setup.text_start = mapping.start.as_int() + (text.offset - mapping.offset);
+  setup.text_end = setup.text_start + text.size;
   std::vector<AddrRange> functions;  // where they are in the tracee
-  for (const AddrRange& f : in_file.value())
-    functions.push_back({setup.text_start + (f.start - text.value().addr), setup.text_start + (f.end - text.value().addr)});
-  std::string code = t.read_bytes(RemotePtr<>(setup.text_start), text.value().size);
+  for (const AddrRange& f : file.value().functions)
+    functions.push_back({setup.text_start + (f.start - text.addr), setup.text_start + (f.end - text.addr)});
+  std::string code = t.read_bytes(RemotePtr<>(setup.text_start), text.size);
   // Planned once with the stubs as near as they can be, which says how many
   // stub bytes it needs; then the stubs move to where they go. Every stub
   // is within 2 GiB of the code that jumps to it.
   // Go's compiler emits nops that are code (core/branch_rewriter.h).
-  bool nops_are_padding = !is_go_program(elf.value());
+  bool nops_are_padding = !file.value().go;
   const RewritePlan& near = plans.plan(code, setup.text_start, functions, nops_are_padding);
   uint64_t need = (near.stubs.size() + kPageSize - 1) & ~(kPageSize - 1);
   if (need == 0) need = kPageSize;
@@ -105,7 +136,7 @@ std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_pa
   uint64_t lowest = setup.text_end > reach + kLowestMappable ? setup.text_end - reach : kLowestMappable;
   uint64_t base = free_room_below(maps, mapping.start.as_int(), lowest, need);
   if (base == 0) return skip("no room for its stubs within reach below it");
-  if (std::optional<RewritePlan> moved = relocate_plan(near, base, kCounterSlots)) {
+  if (std::optional<RewritePlan> moved = plans.placed(near, base)) {
     setup.plan = std::move(*moved);
     return setup;
   }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,10 +72,25 @@ class PlanCache {
   // `nops_are_padding` as for plan_branch_rewrite.
   const RewritePlan& plan(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
                           bool nops_are_padding);
+  // `near` (a plan this cache returned) with its stubs moved to
+  // `stub_base` (relocate_plan), kept with it: every process of a
+  // recording that maps the same code puts its stubs at the same place.
+  std::optional<RewritePlan> placed(const RewritePlan& near, uint64_t stub_base);
   // How many plans were made (not found here nor in the store), and how
   // many were read from the store: a test's measure.
   size_t made() const { return made_; }
   size_t loaded() const { return loaded_; }
+
+  // What plan_mapped_code reads of an ELF file: its .text section, the
+  // ranges of its functions (in the file's layout) and whether Go made it.
+  struct CodeFile {
+    TextSection text;
+    std::vector<AddrRange> functions;
+    bool go = false;
+  };
+  // The file's, once per file and recording (by its device, inode, size
+  // and times: python3's 6.8 MB and cc1's 30 MB were read at every exec).
+  Result<CodeFile> code_file(const std::string& path);
 
  private:
   struct Entry {
@@ -83,10 +99,12 @@ class PlanCache {
     std::vector<AddrRange> functions;
     bool nops_are_padding = true;
     RewritePlan plan;
+    std::optional<std::pair<uint64_t, RewritePlan>> placed;  // the latest placed(plan, base)
   };
   std::vector<Entry> entries_;  // the latest last; at most kMaxEntries
   size_t made_ = 0, loaded_ = 0;
   PlanStore store_{""};
+  std::map<std::string, CodeFile> files_;  // by the file's identity
   static constexpr size_t kMaxEntries = 64;
 };
 

@@ -13,6 +13,10 @@ options refuse bad input.
   one rr: line naming 1.19;
 - `--timeslice 0`, `--timeslice x`, `--timeslice` or `--chaos` with
   `--no-progress-counter` each get one rr: line and a non-zero exit;
+- plans kept between recordings (RR_PLAN_CACHE): a second recording reads
+  every plan from the store and rewrites the same branches (RR_LOG's
+  counts alike) and replays; a store whose files were damaged is not used
+  (planned again, replays), nor one that cannot be written;
 - counter_pingpong recorded with --no-progress-counter stops with the
   message that names it (threads cannot switch between syscalls); recorded
   with no option it records (the counter is on by default)."""
@@ -29,6 +33,47 @@ failures = Failures()
 
 def rr_lines(stderr):
     return [l for l in stderr.decode(errors="replace").splitlines() if l.startswith("rr:")]
+
+
+def check_plan_store(rr, program, tmp):
+    store = os.path.join(tmp, "plans")
+    counted = re.compile(r"^\[rr\] progress counter: \d+ branches counted.*$", re.M)
+    read = re.compile(r"^\[rr\] progress counter: the plan of the code at 0x[0-9a-f]+ read from ", re.M)
+    runs = {}
+    for name, env_store in (("first", store), ("second", store), ("damaged", store),
+                            ("unwritable", os.path.join(tmp, "t", "version", "plans"))):
+        if name == "damaged":
+            for f in os.listdir(store):
+                with open(os.path.join(store, f), "r+b") as fh:
+                    fh.seek(-1, os.SEEK_END)
+                    last = fh.read(1)
+                    fh.seek(-1, os.SEEK_END)
+                    fh.write(bytes([last[0] ^ 0xff]))
+        trace = os.path.join(tmp, "store-" + name)
+        env = dict(os.environ, RR_PLAN_CACHE=env_store, RR_LOG="1")
+        r = run([rr, "record", "-q", "-o", trace, "--timeslice", "20000", program], env=env, timeout=120)
+        log = r.stderr.decode(errors="replace")
+        runs[name] = (sorted(counted.findall(log)), len(read.findall(log)), log.count("is not used"))
+        rep = run([rr, "replay", "-a", trace], timeout=120)
+        failures.expect(r.returncode == 0 and r.stdout and rep.returncode == 0 and rep.stdout == r.stdout,
+                        "recorded with the plan store (%s): expected exit 0 and the recording's output from replay, "
+                        "got %d %r, %d %r %r" % (name, r.returncode, r.stdout, rep.returncode, rep.stdout,
+                                                 rep.stderr[-300:]))
+        if name == "first":
+            files = os.listdir(store) if os.path.isdir(store) else []
+            failures.expect(len(files) >= 2 and runs[name][1] == 0,
+                            "the first recording with an empty store: expected plans written to it and none read, "
+                            "got files %r, %d read" % (files, runs[name][1]))
+    first = runs["first"][0]
+    failures.expect(len(first) >= 2, "expected RR_LOG's counts of the rewritten code, got %r" % first)
+    failures.expect(runs["second"] == (first, len(first), 0),
+                    "the second recording: expected every plan (%d) read from the store and the same counts %r, "
+                    "got %r" % (len(first), first, runs["second"]))
+    failures.expect(runs["damaged"] == (first, 0, len(first)),
+                    "a store of damaged files: expected none used (%d 'is not used') and the same counts, got %r"
+                    % (len(first), runs["damaged"]))
+    failures.expect(runs["unwritable"] == (first, 0, 0),
+                    "a store that cannot be written: expected the same counts, got %r" % (runs["unwritable"],))
 
 
 def main():
@@ -80,6 +125,8 @@ def main():
         failures.expect(r.returncode != 0 and len(lines) == 1 and "1.19" in lines[0] and not r.stdout,
                         "replay -a of the trace marked format 1.19: expected one rr: line naming 1.19 and no output, "
                         "got %d, %r, %r" % (r.returncode, r.stdout[-200:], r.stderr[-500:]))
+
+        check_plan_store(rr, a.alarm, tmp)
 
         for bad in (["--timeslice", "0"], ["--timeslice", "x"], ["--no-progress-counter", "--timeslice", "100"],
                     ["--timeslice"], ["--no-progress-counter", "--chaos"]):
