@@ -143,6 +143,7 @@ def main():
         builds = [(rr, opts + ["--no-syscall-buffer"]), (rr, opts + ["--syscall-buffer"])]
     else:
         builds = [(rr, opts)] + ([(os.path.abspath(a.base), opts)] if a.base else [])
+    load_start = os.getloadavg()[0]
     tmp = tempfile.mkdtemp(prefix="rr-bench-")
     try:
         blob, lines, proj, syscalls, sql = make_inputs(tmp)
@@ -206,7 +207,16 @@ def main():
             if a.syscall_buffer:
                 cells += " %.3f s | %.3f s | %.1fx | %.1fx |" % (mr[1], mp[1], mr[1] / mn, mp[1] / mn)
             table.append(cells + " %.1f MB |" % mb)
-        text = "\n".join(table)
+        # Which engine each column records with: the build's defaults (the
+        # syscall buffer and the progress counter are on unless an option
+        # turns them off) plus the options named.
+        labels = (["", "buffer"] if a.syscall_buffer else ["", "base"])[:len(builds)]
+        engines = ["%s: `%s record%s`" % ("record" + (", " + l if l else ""), b,
+                                          "".join(" " + o for o in extra)) for l, (b, extra) in zip(labels, builds)]
+        plans = os.environ.get("RR_PLAN_CACHE", "~/.cache/rr/plans (the default)")
+        text = "\n".join(["Engines: " + "; ".join(engines) + "; progress counter plans kept in " + plans +
+                          ". Load average %.1f at the start, %.1f at the end." % (load_start, os.getloadavg()[0]),
+                          ""] + table)
         print()
         print(text)
         if a.out:
