@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <map>
 #include <set>
+#include <unordered_map>
 
 namespace rr {
 
@@ -277,23 +277,27 @@ bool is_poll_site(const uint8_t* code, uint64_t code_addr, const std::vector<Ins
 // writes none (a count of 0 leaves the flags as they were).
 // A lean stub's flags do not depend on the count (make_lean_stub), but
 // they are not the program's: they must not reach code that reads them.
-bool flags_dead_at(const uint8_t* code, uint64_t code_addr, const std::vector<Insn>& insns, uint64_t target) {
+bool flags_dead_at(const ZydisDecoder& decoder, const uint8_t* code, uint64_t code_addr,
+                   const std::vector<Insn>& insns, uint64_t target) {
   constexpr int kWalkMax = 32;
-  ZydisDecoder decoder;
-  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
   ZydisAccessedFlagsMask unknown = kStatusFlags;  // flags the code may still read as they came
-  uint64_t at = target;
+  auto at_addr = [&](uint64_t a) -> size_t {  // the instruction at `a`, or insns.size()
+    auto it = std::lower_bound(insns.begin(), insns.end(), a, [](const Insn& in, uint64_t x) { return in.addr < x; });
+    return it != insns.end() && it->addr == a ? (size_t)(it - insns.begin()) : insns.size();
+  };
+  size_t k = at_addr(target);
   for (int n = 0; n < kWalkMax; ++n) {
-    auto it = std::lower_bound(insns.begin(), insns.end(), at, [](const Insn& in, uint64_t a) { return in.addr < a; });
-    if (it == insns.end() || it->addr != at || it->len == 0) return false;
-    const Insn& in = *it;
+    if (k == insns.size() || insns[k].len == 0) return false;
+    const Insn& in = insns[k];
+    // Operands are decoded only for the shifts and rotates that need them.
+    ZydisDecoderContext context;
     ZydisDecodedInstruction d;
-    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code + (in.addr - code_addr), in.len, &d, ops))) return false;
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, &context, code + (in.addr - code_addr), in.len, &d)))
+      return false;
     switch (d.meta.category) {
       case ZYDIS_CATEGORY_UNCOND_BR:
         if (in.kind != Insn::Kind::ShortJmp && in.kind != Insn::Kind::NearJmp) return false;
-        at = in.target;
+        k = at_addr(in.target);
         continue;
       case ZYDIS_CATEGORY_CALL: case ZYDIS_CATEGORY_RET: case ZYDIS_CATEGORY_SYSCALL: case ZYDIS_CATEGORY_SYSRET:
       case ZYDIS_CATEGORY_INTERRUPT: case ZYDIS_CATEGORY_SYSTEM: case ZYDIS_CATEGORY_INVALID:
@@ -303,15 +307,20 @@ bool flags_dead_at(const uint8_t* code, uint64_t code_addr, const std::vector<In
     }
     if (d.cpu_flags) {
       if (d.cpu_flags->tested & unknown) return false;
-      bool counted_shift = (d.meta.category == ZYDIS_CATEGORY_SHIFT || d.meta.category == ZYDIS_CATEGORY_ROTATE) &&
-                           d.operand_count_visible >= 2 &&
-                           ops[d.operand_count_visible - 1].type == ZYDIS_OPERAND_TYPE_REGISTER;
+      bool counted_shift = false;
+      if ((d.meta.category == ZYDIS_CATEGORY_SHIFT || d.meta.category == ZYDIS_CATEGORY_ROTATE) &&
+          d.operand_count_visible >= 2) {
+        ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT_VISIBLE];
+        if (!ZYAN_SUCCESS(ZydisDecoderDecodeOperands(&decoder, &context, &d, ops, d.operand_count_visible)))
+          return false;
+        counted_shift = ops[d.operand_count_visible - 1].type == ZYDIS_OPERAND_TYPE_REGISTER;
+      }
       if (!counted_shift)
         unknown &= ~(d.cpu_flags->modified | d.cpu_flags->set_0 | d.cpu_flags->set_1 | d.cpu_flags->undefined);
       if (!(unknown & kStatusFlags)) return true;
     }
     if (d.meta.category == ZYDIS_CATEGORY_COND_BR) return false;  // leaves the one way on
-    at = in.addr + in.len;
+    k = k + 1 < insns.size() && insns[k + 1].addr == in.addr + in.len ? k + 1 : insns.size();
   }
   return false;
 }
@@ -616,25 +625,34 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
   };
   // Branches to one target share its stub, and short ones share an island
   // to that stub when one is in reach: islands are few.
-  std::map<uint64_t, uint64_t> stub_of_target;
-  std::map<uint64_t, std::vector<uint64_t>> islands_of_stub;
+  // (Each target's stub by its index in `targets`, which holds every
+  // branch's: a map's lookups were a tenth of the planner's time.)
+  constexpr uint64_t kNoStub = ~0ull;
+  std::vector<uint64_t> stub_of_target(targets.size(), kNoStub);
+  auto target_index = [&](uint64_t target) {
+    return (size_t)(std::lower_bound(targets.begin(), targets.end(), target) - targets.begin());
+  };
+  std::unordered_map<uint64_t, std::vector<uint64_t>> islands_of_stub;
+  ZydisDecoder full_decoder;  // flags_dead_at's: it needs the flags each instruction reads and writes
+  ZydisDecoderInit(&full_decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
   bool out_of_reach = false;  // of the branch being rewritten
   auto reaches = [&](int64_t displacement) {
     if (!fits32(displacement)) out_of_reach = true;
     return !out_of_reach;
   };
   auto stub_for = [&](uint64_t target) -> int64_t {
-    auto it = stub_of_target.find(target);
-    if (it != stub_of_target.end()) return (int64_t)it->second;
+    size_t index = target_index(target);
+    if (index == targets.size() || targets[index] != target) return -1;  // every branch's target is there
+    if (stub_of_target[index] != kNoStub) return (int64_t)stub_of_target[index];
     uint64_t stub = stub_base + plan.stubs.size();
-    bool lean = flags_dead_at(code, code_addr, insns, target);
+    bool lean = flags_dead_at(full_decoder, code, code_addr, insns, target);
     size_t size = lean ? kLeanStubSize : kStubSize;
     if (plan.stubs.size() + size > stub_room || !reaches((int64_t)(target - (stub + size))) ||
         !reaches((int64_t)(target - stub)))
       return -1;
     plan.stubs += lean ? make_lean_stub(stub, target, slots) : make_stub(stub, target, slots);
     plan.lean_stubs += lean;
-    stub_of_target[target] = stub;
+    stub_of_target[index] = stub;
     return (int64_t)stub;
   };
   auto rewrite = [&](const Insn& in) {
@@ -644,9 +662,9 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
     if (!near) {
       // An island first: a stub made for a branch that then finds none
       // would only take room.
-      auto known = stub_of_target.find(in.target);
-      if (known != stub_of_target.end())
-        for (uint64_t i : islands_of_stub[known->second])
+      size_t index = target_index(in.target);
+      if (index < targets.size() && stub_of_target[index] != kNoStub)
+        for (uint64_t i : islands_of_stub[stub_of_target[index]])
           if (in_reach(end, i)) island = (int64_t)i;
       if (island < 0) {
         island = take_island(end);
