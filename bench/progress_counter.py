@@ -16,7 +16,12 @@ Each cell is the median of --runs runs (default 3); the modes of one
 workload alternate within a round. Prints a Markdown table: native time,
 record and replay ratios to native without and with the counter, the
 counter's extra factor (counter / plain) and its extra seconds (counter -
-plain) for each. Then the counter's cost on python3 split in two: the fixed
+plain) for each. The counter's recordings use a plan store of their own
+(RR_PLAN_CACHE, core/plan_store.h), filled by one recording of each
+workload before the rounds, as a user's store holds the plans of the
+programs recorded before; "first" records with no store (RR_PLAN_CACHE=off):
+every plan made anew, the cost of a program's first recording. Then the
+counter's cost on python3 split in two: the fixed
 part (rewriting the code at start: the start-up row's extra seconds) and
 the part that grows with the work (the two loops' difference: how much
 slower each extra turn runs with the counter than without). With
@@ -41,14 +46,15 @@ from common import HERE, arguments, random_blob
 CPU = False  # --clock cpu
 
 
-def timed(argv):
+def timed(argv, env=None):
     """Seconds argv takes, its output thrown away (xz writes binary): wall
     clock, or with --clock cpu the CPU time (user and system) of it and of
     every process it waited for, which a machine loaded by other work
     disturbs far less."""
     t = time.monotonic()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       env=dict(os.environ, **env) if env else None)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     took = time.monotonic() - t
     if CPU:
@@ -93,10 +99,11 @@ def split_python_cost(rows):
     print()
     print("| python3 | fixed: start-up extra | per extra loop turn, plain | with counter | counter / plain |")
     print("|---|---|---|---|---|")
-    for mode in ("record", "replay"):
-        fixed = m[START][mode + "_c"] - m[START][mode]
-        plain = (m[LONG][mode] - m[SHORT][mode]) / turns
-        counted = (m[LONG][mode + "_c"] - m[SHORT][mode + "_c"]) / turns
+    for mode, c in (("record", "_c"), ("record, first", "_f"), ("replay", "_c")):
+        base = mode.split(",")[0]
+        fixed = m[START][base + c] - m[START][base]
+        plain = (m[LONG][base] - m[SHORT][base]) / turns
+        counted = (m[LONG][base + c] - m[SHORT][base + c]) / turns
         print("| %s | %.3f s | %.0f ns | %.0f ns | %.2fx |" % (mode, fixed, plain * 1e9, counted * 1e9, counted / plain))
 
 
@@ -108,30 +115,36 @@ def main():
     CPU = a.clock == "cpu"
     counter = ["--progress-counter"] + (["--timeslice", str(a.timeslice)] if a.timeslice else [])
     tmp = tempfile.mkdtemp(prefix="rr-bench-counter-")
+    stored = {"RR_PLAN_CACHE": os.path.join(tmp, "plans")}
     try:
         rows = []
         for name, argv in workloads(tmp):
             if a.only not in name:
                 continue
-            times = {k: [] for k in ("native", "record", "replay", "record_c", "replay_c")}
+            trace = os.path.join(tmp, "warm")
+            timed([a.rr, "record", "-q", "-o", trace] + counter + argv, stored)  # fills the plan store
+            shutil.rmtree(trace, ignore_errors=True)
+            times = {k: [] for k in ("native", "record", "replay", "record_c", "replay_c", "record_f")}
             for _ in range(a.runs):
                 times["native"].append(timed(argv))
-                for key, extra in (("", ["--no-progress-counter"]), ("_c", counter)):
+                for key, extra, env in (("", ["--no-progress-counter"], None), ("_c", counter, stored),
+                                        ("_f", counter, {"RR_PLAN_CACHE": "off"})):
                     trace = os.path.join(tmp, "t" + key)
                     shutil.rmtree(trace, ignore_errors=True)
-                    times["record" + key].append(timed([a.rr, "record", "-q", "-o", trace] + extra + argv))
-                    times["replay" + key].append(timed([a.rr, "replay", "-a", trace]))
+                    times["record" + key].append(timed([a.rr, "record", "-q", "-o", trace] + extra + argv, env))
+                    if key != "_f":  # the same plans as _c's: replay does not plan
+                        times["replay" + key].append(timed([a.rr, "replay", "-a", trace]))
             m = {k: statistics.median(v) for k, v in times.items()}
             rows.append((name, m))
             print(name, {k: round(v, 3) for k, v in m.items()}, file=sys.stderr)
-        print("| workload | native | record | record, counter | extra | extra s | replay | replay, counter | extra | extra s |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("| workload | native | record | record, counter | extra | extra s | extra, first | replay | replay, counter | extra | extra s |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for name, m in rows:
             n = m["native"]
-            print("| %s | %.3f s | %.2fx | %.2fx | %.2fx | %+.3f | %.2fx | %.2fx | %.2fx | %+.3f |" % (
+            print("| %s | %.3f s | %.2fx | %.2fx | %.2fx | %+.3f | %.2fx | %.2fx | %.2fx | %.2fx | %+.3f |" % (
                 name, n, m["record"] / n, m["record_c"] / n, m["record_c"] / m["record"],
-                m["record_c"] - m["record"], m["replay"] / n, m["replay_c"] / n, m["replay_c"] / m["replay"],
-                m["replay_c"] - m["replay"]))
+                m["record_c"] - m["record"], m["record_f"] / m["record"], m["replay"] / n, m["replay_c"] / n,
+                m["replay_c"] / m["replay"], m["replay_c"] - m["replay"]))
         split_python_cost(rows)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
