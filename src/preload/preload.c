@@ -38,18 +38,23 @@ static int replaying(void) { return *(volatile uint8_t*)RR_ROAD_FLAG_ADDR == RR_
 /* The library's own `syscall; ret`, which the recorder's filter traces:
  * a call made there is an event of its own. */
 extern char rr_traced_entry[];
-__asm__(".text\n.globl rr_traced_entry\n.hidden rr_traced_entry\nrr_traced_entry:\n  syscall\n  ret\n");
+/* The compare sets every status flag the same way on both roads (the flags
+ * are saved in r11 at the stop), whatever the code before it computed. */
+__asm__(".text\n.globl rr_traced_entry\n.hidden rr_traced_entry\nrr_traced_entry:\n  cmp %rax, %rax\n  syscall\n  ret\n");
 
 /* Syscall `nr` through `entry`: the traced one above, or the rr page's
  * buffered one (the kernel while recording, nothing in replay, where rax
  * still holds the number on return). */
+/* r9 is 0: every register a traced call's stop shows is set here, none is
+ * left over from what the two roads did before. */
 static long syscall_at(uint64_t entry, long nr, long a0, long a1, long a2, long a3, long a4) {
   register long r10 __asm__("r10") = a3;
   register long r8 __asm__("r8") = a4;
+  register long r9 __asm__("r9") = 0;
   long ret;
   __asm__ volatile("call *%[entry]"
                    : "=a"(ret)
-                   : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), [entry] "r"(entry)
+                   : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9), [entry] "r"(entry)
                    : "rcx", "r11", "memory");
   return ret;
 }
@@ -85,6 +90,29 @@ static int fd_open_to(long fd, int writing) {
 
 enum { kNoFd = -1, kReadFd = 0, kWriteFd = 1 };
 
+/* Whether a call on `fd` may block (a pipe or a socket, struct rr_fd_gate). */
+static int fd_may_block(long fd) {
+  const volatile struct rr_fd_gate* gate = (const volatile struct rr_fd_gate*)RR_FD_GATE_ADDR;
+  return (gate->block[fd / 8] >> (fd % 8)) & 1;
+}
+
+/* This thread's desched event (struct rr_desched). */
+static __thread struct rr_desched desched __attribute__((tls_model("initial-exec")));
+
+/* Once per thread, on both roads alike (a traced call is an event): asks
+ * the recorder for the thread's desched event. A forked child's copy says
+ * it asked and names its parent's event: the recorder gives the child an
+ * event of its own under the same number at the fork. */
+static void ask_for_desched(void) {
+  if (!enabled || desched.asked) return;
+  desched.asked = 1;
+  long fd = rr_traced_syscall(SYS_getppid, (long)RR_DESCHED_REQUEST, (long)&desched, 0, 0, 0);
+  desched.fd = fd >= 0 && fd < 0x7fffffff ? (int32_t)fd : -1;
+}
+
+#define PERF_EVENT_IOC_ENABLE_ 0x2400
+#define PERF_EVENT_IOC_DISABLE_ 0x2401
+
 /* What one call asks of the buffer: argument `out_arg` (-1: none) points to
  * `out_len` bytes the kernel writes (all of them, or with `variable` as
  * many as the result says), and `gate` says whether the call reads or
@@ -97,6 +125,8 @@ struct call_shape {
   int keeps_args; /* the record's output is the call's arguments (rr_buffer_keeps_args) */
   int iov;        /* out_arg is an iovec array (readv): the kernel reads into the record
                      through one iovec, and the bytes are spread over the program's */
+  int blocks;     /* the call may block whatever its descriptor (a futex wait) */
+  uint32_t in_len;  /* bytes the call writes to its descriptor (RR_BLOCKING_WRITE_MAX) */
 };
 
 struct iovec_ {
@@ -126,7 +156,7 @@ static long traced_call(long nr, long a[5], void* out, struct call_shape shape) 
  * and its descriptor is open to it; in replay, exactly when records of this
  * stretch are left (the recording's buffered calls, in order), so both
  * roads branch alike. */
-static int try_buffered(long nr, long a[5], void* out, struct call_shape shape, long* ret) {
+__attribute__((noinline)) static int try_buffered(long nr, long a[5], void* out, struct call_shape shape, long* ret) {
   struct rr_buffer_header* h = header();
   if (!enabled || h->locked || (shape.out_arg >= 0 && !out)) return 0;
   int replay = replaying();
@@ -134,6 +164,7 @@ static int try_buffered(long nr, long a[5], void* out, struct call_shape shape, 
       (struct rr_buffer_record*)((char*)RR_BUFFER_ADDR + sizeof(struct rr_buffer_header) + h->used);
   if (shape.keeps_args) shape.out_len = RR_RECORD_ARGS_LEN;
   uint32_t size = rr_buffer_record_size(shape.out_len);
+  int may_block = 0;
   if (replay) {
     if (h->used >= h->available) return 0;
     /* a divergence replay reports */
@@ -142,6 +173,9 @@ static int try_buffered(long nr, long a[5], void* out, struct call_shape shape, 
   } else if (shape.out_len > RR_BUFFER_DATA_SIZE || h->used + size > h->available ||
              (shape.gate != kNoFd && !fd_open_to(a[0], shape.gate))) {
     return 0;
+  } else {
+    may_block = shape.blocks || (shape.gate != kNoFd && fd_may_block(a[0]));
+    if (may_block && (!desched.asked || desched.fd < 0 || shape.in_len > RR_BLOCKING_WRITE_MAX)) return 0;
   }
   char* data = (char*)(rec + 1);
   struct iovec_ one = {data, shape.out_len};
@@ -151,9 +185,25 @@ static int try_buffered(long nr, long a[5], void* out, struct call_shape shape, 
   } else if (shape.out_arg >= 0) {
     a[shape.out_arg] = (long)data;
   }
+  /* Recording only: in replay nothing blocks, and the records say which
+   * calls were buffered. */
+  if (may_block) {
+    desched.armed = 1;
+    syscall_at(RR_BUFFERED_ENTRY, SYS_ioctl, desched.fd, PERF_EVENT_IOC_ENABLE_, 0, 0, 0);
+  }
   long r = syscall_at(RR_BUFFERED_ENTRY, nr, a[0], a[1], a[2], a[3], a[4]);
-  if (replay) r = rec->result;
-  else rec->result = r;
+  if (may_block) {
+    syscall_at(RR_BUFFERED_ENTRY, SYS_ioctl, desched.fd, PERF_EVENT_IOC_DISABLE_, 0, 0, 0);
+    desched.armed = 0;
+  }
+  if (replay) {
+    r = rec->result;
+  } else {
+    /* It blocked, and the recorder did not run it: it goes the traced way,
+     * where replay, whose records of this stretch end here, goes too. */
+    if (r == RR_RESULT_BLOCKED) return 0;
+    rec->result = r;
+  }
   uint32_t written = shape.out_len;
   if (shape.variable) {
     if ((uint64_t)r > shape.out_len && r >= 0) __builtin_trap();  /* a result replay cannot have recorded */
@@ -190,9 +240,11 @@ static struct call_shape fixed_output(int arg, uint32_t len) {
  * (uninitialized locals, padding copied with vector registers): every
  * entry point returns through here, which zeroes the RR_SCRUB_BYTES below
  * the stack pointer that the implementation's frames used (its measured
- * stack use, -fstack-usage, is well below), then the scratch registers and
- * the flags, keeping the result in rax. */
-#define RR_SCRUB_BYTES 512
+ * stack use, -fstack-usage, is about 600 bytes at most: the hook's 400 and
+ * try_buffered's 150; 512 left the deepest frames unwiped, and bash and gdb
+ * diverged in replay on an FPU state that a vector copy of dead stack gave
+ * them), then the scratch registers and the flags, keeping the result in rax. */
+#define RR_SCRUB_BYTES 1024
 #define STR_(x) #x
 #define STR(x) STR_(x)
 __asm__(".text\nrr_clean_return:\n"
@@ -277,7 +329,8 @@ int rr_impl_statx(int dirfd, const char* path, int flags, unsigned mask, void* b
 static long read_call(long nr, long fd, void* buf, uint64_t count, long offset) {
   long a[5] = {fd, (long)buf, (long)count, offset, 0};
   if (count == 0 || count > RR_BUFFER_DATA_SIZE) return as_libc_result(traced_syscall(nr, fd, (long)buf, (long)count, offset, 0));
-  struct call_shape s = {1, (uint32_t)count, 1, kReadFd, 0, 0};
+  struct call_shape s = {1, (uint32_t)count, 1, kReadFd, 0, 0, 0, 0};
+  ask_for_desched();
   return as_libc_result(buffered(nr, a, buf, s));
 }
 
@@ -303,13 +356,15 @@ static int try_buffered_readv(long nr, long a[5], long* ret) {
 static long readv_call(long nr, long fd, const void* iov, long count, long offset) {
   long a[5] = {fd, (long)iov, count, offset, 0};
   long ret;
+  ask_for_desched();
   if (try_buffered_readv(nr, a, &ret)) return as_libc_result(ret);
   return as_libc_result(traced_syscall(nr, fd, (long)iov, count, offset, 0));
 }
 
 static long write_call(long nr, long fd, const void* buf, uint64_t count, long offset) {
   long a[5] = {fd, (long)buf, (long)count, offset, 0};
-  struct call_shape s = {-1, 0, 0, kWriteFd, 0, 0};
+  struct call_shape s = {-1, 0, 0, kWriteFd, 0, 0, 0, count > 0xffffffffUL ? 0xffffffffU : (uint32_t)count};
+  ask_for_desched();
   return as_libc_result(buffered(nr, a, 0, s));
 }
 
@@ -496,11 +551,40 @@ static int buffered_fcntl(long a[5], long* ret) {
   return 1;
 }
 
+/* FUTEX_WAIT and FUTEX_WAKE (private or not; a wait's relative timeout is
+ * only read): no output; a wait may block. */
+#define FUTEX_CMD_MASK_ (~(128 | 256)) /* FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME */
+static int buffered_futex(long a[5], long* ret) {
+  long cmd = a[1] & FUTEX_CMD_MASK_;
+  if (cmd != 0 && cmd != 1) return 0;
+  struct call_shape shape = {-1, 0, 0, kNoFd, 0, 0, cmd == 0, 0};
+  ask_for_desched();
+  return try_buffered(SYS_futex, a, 0, shape, ret);
+}
+
+/* The bytes a write, pwrite64 or writev hands to its descriptor (for
+ * RR_BLOCKING_WRITE_MAX; more than that when unknown). */
+static uint32_t written_len(const struct hook_call* c) {
+  if (c->nr != SYS_writev) return (uint64_t)c->a[2] > 0xffffffffUL ? 0xffffffffU : (uint32_t)c->a[2];
+  const struct iovec_* iov = (const struct iovec_*)c->a[1];
+  uint64_t total = 0;
+  if (!iov || c->a[2] < 0 || c->a[2] > RR_MAX_IOV) return 0xffffffffU;
+  for (long i = 0; i < c->a[2]; ++i) total += iov[i].len;
+  return total > 0xffffffffUL ? 0xffffffffU : (uint32_t)total;
+}
+
 long rr_hook_impl(struct hook_call* c) {
   c->handled = 0;
+  if (c->nr == SYS_futex) {
+    long a[5] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]};
+    long ret = 0;
+    c->handled = buffered_futex(a, &ret);
+    return ret;
+  }
   if (c->nr == SYS_readv || c->nr == SYS_preadv) {
     long a[5] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]};
     long ret = 0;
+    ask_for_desched();
     c->handled = try_buffered_readv(c->nr, a, &ret);
     return ret;
   }
@@ -516,7 +600,9 @@ long rr_hook_impl(struct hook_call* c) {
     const struct raw_shape* r = &kRawShapes[i];
     if (r->nr != c->nr) continue;
     if (r->zero_arg >= 0 && c->a[r->zero_arg] != 0) return 0;
-    struct call_shape shape = {r->out_arg, r->out_len, 0, r->gate, 0, 0};
+    struct call_shape shape = {r->out_arg, r->out_len, 0, r->gate, 0, 0, 0, 0};
+    if (r->gate != kNoFd) ask_for_desched();
+    if (r->gate == kWriteFd) shape.in_len = written_len(c);
     if (r->len_arg >= 0) {
       uint64_t len = (uint64_t)c->a[r->len_arg];
       if (len == 0 || len > RR_BUFFER_DATA_SIZE) return 0;
@@ -555,4 +641,5 @@ __attribute__((constructor)) static void start(void) {
   if (traced_syscall(SYS_msync, RR_BUFFER_ADDR, 4096, MS_ASYNC_, 0, 0) != 0) return;
   enabled = header()->magic == RR_BUFFER_MAGIC;
   if (enabled && (*(volatile uint32_t*)RR_OPTIONS_ADDR & RR_OPTION_PATCH_LIBC)) rr_patch_libc();
+  ask_for_desched();
 }

@@ -56,6 +56,9 @@ struct rr_fd_gate {
   uint64_t stamp[2]; /* the fd table version and mapped-file epoch it shows */
   uint8_t read[RR_FD_LIMIT / 8];
   uint8_t write[RR_FD_LIMIT / 8];
+  uint8_t block[RR_FD_LIMIT / 8]; /* a pipe or a socket: a call on it may block,
+                                     and is made with the thread's desched
+                                     event armed (struct rr_desched) */
 };
 #define RR_FD_GATE_ADDR (RR_BUFFER_ADDR + RR_BUFFER_SIZE - 4096UL)
 
@@ -67,6 +70,38 @@ struct rr_fd_gate {
  * libc makes to itself (stdio's reads) reach the buffer too. */
 #define RR_OPTIONS_ADDR (RR_FD_GATE_ADDR + 2048UL)
 #define RR_OPTION_PATCH_LIBC 1U
+
+/* Blocking calls (docs/syscall-buffer.md, "Blocking calls"). Each thread
+ * has a software context-switch perf event (PERF_COUNT_SW_CONTEXT_SWITCHES,
+ * sample period 1) whose signal, RR_DESCHED_SIGNAL, goes to the thread
+ * itself: the library enables it just before a call that may block and
+ * disables it after. A thread that blocks is switched out, the signal
+ * interrupts the call and stops the thread under ptrace, and the recorder
+ * makes the call return RR_RESULT_BLOCKED without running it: the library
+ * then makes it the traced way, as an ordinary event that may block while
+ * other threads run. The library asks for the thread's event once per
+ * thread, on both roads (a traced call is an event): a getppid whose first
+ * argument is RR_DESCHED_REQUEST and second the address of the thread's
+ * struct rr_desched. The recorder opens the event inside the thread at that
+ * call's exit and makes the call return its descriptor (-1: none), which
+ * replay returns too: the struct, in the program's thread-local memory,
+ * holds the same bytes on both roads (a string function's vector load that
+ * reads past a neighbour into it sees no difference). */
+#define RR_DESCHED_SIGNAL 30 /* SIGPWR, as rr's */
+#define RR_DESCHED_REQUEST 0x72726473UL
+#define RR_RESULT_BLOCKED (-4096L) /* no errno, no result of a call that may block */
+/* Writes that may block are buffered up to a pipe's atomic size: such a
+ * write either writes everything or waits having written nothing, so an
+ * interrupted one has no partial result to lose. */
+#define RR_BLOCKING_WRITE_MAX 4096U
+struct rr_desched {
+  int32_t fd;    /* the event's descriptor, the request's result (-1: none:
+                    calls that may block go the traced way) */
+  int32_t armed; /* 1 between enabling the event and disabling it (the recorder
+                    reads it at the event's signal) */
+  int32_t asked; /* the request was made */
+  int32_t unused;
+};
 
 #define RR_BUFFER_DATA_SIZE (RR_BUFFER_SIZE - 4096UL - sizeof(struct rr_buffer_header))
 

@@ -5,16 +5,23 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/perf_event.h>
 #include <linux/seccomp.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <linux/magic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <cerrno>
 #include <climits>
 #include <cstddef>
@@ -27,7 +34,9 @@
 #include "core/buffered_records.h"
 #include "core/remote_syscalls.h"
 #include "core/rr_page.h"
+#include "core/syscall_restart.h"
 #include "core/syscall_table.h"
+#include "core/task_mem_reader.h"
 #include "preload/syscall_buffer.h"
 #include "record/record_session.h"
 #include "util/fatal.h"
@@ -84,6 +93,15 @@ Status RecordSession::write_preload_library(std::string* path) {
 // At an exec, before the image is captured: replay rebuilds the buffer with
 // the rest of the image.
 void RecordSession::map_syscall_buffer(RecordTask& rt) {
+  // The new image's library asks for a desched event again; the old one
+  // was closed with the image (close-on-exec), as were those of the threads
+  // that ended.
+  rt.desched_slot = 0;
+  rt.desched_wanted = false;
+  rt.desched_fd = -1;
+  rt.desched_copy.reset();
+  rt.desched_inherited.clear();
+  orphan_desched_.erase(rt.tgid);
   if (!syscall_buffer_) return;
   Task& t = *rt.task;
   t.write_mem(RemotePtr<>(RR_BUFFERED_ENTRY), kRrBufferedEntryRecord, sizeof(kRrBufferedEntryRecord));
@@ -237,25 +255,27 @@ Status RecordSession::take_buffered_records(RecordTask& rt) {
   return {};
 }
 
-// Regular files and directories only: they never block (the buffer has no
-// way yet to let other threads run while a buffered call waits). Writes also stay traced
-// for files in /proc and /sys (/proc/PID/mem, clear_refs: effects on the
-// tracees), for the original stdout and stderr (echoed in replay) and for
-// files the program maps (their changes are recorded, record_files.cc).
-std::pair<bool, bool> RecordSession::fd_gate_for(RecordTask& rt, int fd, FdTable::Kind kind) const {
-  if (kind != FdTable::Kind::Other && kind != FdTable::Kind::Stdin) return {false, false};
+// Regular files and directories, which never block, and pipes and sockets,
+// whose calls may block and are made with the thread's desched event armed
+// (struct rr_desched). Writes stay traced for files in /proc and /sys
+// (/proc/PID/mem, clear_refs: effects on the tracees), for the original
+// stdout and stderr (echoed in replay) and for files the program maps (their
+// changes are recorded, record_files.cc).
+RecordSession::FdGate RecordSession::fd_gate_for(RecordTask& rt, int fd, FdTable::Kind kind) const {
+  if (kind != FdTable::Kind::Other && kind != FdTable::Kind::Stdin) return {};
   std::string path = "/proc/" + std::to_string(rt.tid()) + "/fd/" + std::to_string(fd);
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) return {false, false};
+  if (stat(path.c_str(), &st) != 0) return {};
   // A directory never blocks either: getdents64 reads it (read fails at once).
-  if (S_ISDIR(st.st_mode)) return {true, false};
-  if (!S_ISREG(st.st_mode)) return {false, false};
+  if (S_ISDIR(st.st_mode)) return {true, false, false};
+  if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) return {true, kind == FdTable::Kind::Other, true};
+  if (!S_ISREG(st.st_mode)) return {};
   struct statfs fs;
-  if (statfs(path.c_str(), &fs) != 0) return {false, false};
+  if (statfs(path.c_str(), &fs) != 0) return {};
   bool special_fs = fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC;
   std::pair<uint64_t, uint64_t> key{(uint64_t)st.st_dev, (uint64_t)st.st_ino};
   bool mapped = emulated_.count(key) || plain_mapped_.count(key);
-  return {true, kind == FdTable::Kind::Other && !special_fs && !mapped};
+  return {true, kind == FdTable::Kind::Other && !special_fs && !mapped, false};
 }
 
 void RecordSession::refresh_fd_gate(RecordTask& rt) {
@@ -269,11 +289,254 @@ void RecordSession::refresh_fd_gate(RecordTask& rt) {
   memcpy(gate.stamp, want, sizeof want);
   for (const auto& [fd, e] : rt.fds->entries()) {
     if (fd < 0 || fd >= RR_FD_LIMIT) continue;
-    auto [read, write] = fd_gate_for(rt, fd, e.kind);
-    if (read) gate.read[fd / 8] |= (uint8_t)(1u << (fd % 8));
-    if (write) gate.write[fd / 8] |= (uint8_t)(1u << (fd % 8));
+    FdGate g = fd_gate_for(rt, fd, e.kind);
+    uint8_t bit = (uint8_t)(1u << (fd % 8));
+    if (g.read) gate.read[fd / 8] |= bit;
+    if (g.write) gate.write[fd / 8] |= bit;
+    if (g.block) gate.block[fd / 8] |= bit;
   }
   t.write_mem(RemotePtr<>(RR_FD_GATE_ADDR), &gate, sizeof gate);
+}
+
+// Blocking calls (docs/syscall-buffer.md, "Blocking calls").
+
+// At the exit of the library's request: the event is opened now and the
+// call returns its descriptor, which the frame records (replay returns it
+// too, so the library keeps the same bytes on both roads).
+void RecordSession::answer_desched_request(RecordTask& rt) {
+  const Registers& entry = rt.entry_regs;
+  if (!syscall_buffer_ || entry.syscallno() != SYS_getppid || entry.arg(0) != RR_DESCHED_REQUEST || entry.arg(1) == 0)
+    return;
+  rt.desched_slot = entry.arg(1);
+  int fd = open_desched(rt, -1);
+  Registers r = rt.task->regs();
+  r.set_syscall_result(fd);
+  rt.task->set_regs(r);
+}
+
+namespace {
+
+// The lowest number the event's descriptor takes in the tracee, out of the
+// way of the numbers programs count on (the lowest free one); below it
+// when the program's RLIMIT_NOFILE is lower.
+constexpr uint64_t kDeschedFdFloor = 700;
+
+bool is_desched_siginfo(const siginfo_t& si) {
+  return si.si_signo == RR_DESCHED_SIGNAL && (si.si_code == POLL_IN || si.si_code == POLL_HUP);
+}
+
+// The recorder's own descriptor of the tracee's `fd` (pidfd_getfd), or -1.
+int copy_tracee_fd(pid_t tid, int fd) {
+  constexpr unsigned kPidfdThread = O_EXCL;  // PIDFD_THREAD (Linux 6.9)
+  ScopedFd pidfd((int)syscall(SYS_pidfd_open, tid, kPidfdThread));
+  if (!pidfd.is_open()) return -1;
+  return (int)syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0);
+}
+
+}  // namespace
+
+// Inside the thread, with injected calls that are no events (replay has no
+// event to disarm: its library never blocks): a context-switch counter of
+// the thread itself, disabled until the library enables it, whose every
+// overflow (each switch) sends RR_DESCHED_SIGNAL to the thread (F_SETOWN_EX,
+// F_SETSIG, O_ASYNC). Its descriptor is `at` when that is not -1 (a forked
+// child's, the number its copy of the library's struct names). Returns the
+// descriptor, or -1 when the event cannot be had.
+int RecordSession::open_desched(RecordTask& rt, int at) {
+  rt.desched_wanted = false;
+  rt.desched_fd = -1;
+  rt.desched_copy.reset();
+  Task& t = *rt.task;
+  RemoteSyscalls rs(t);
+  for (int fd : rt.desched_inherited) rs.syscall(SYS_close, {(uint64_t)fd});
+  rt.desched_inherited.clear();
+  perf_event_attr attr = {};
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.size = sizeof attr;
+  attr.config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+  attr.sample_period = 1;
+  attr.disabled = 1;
+  // Switches happen in the kernel: the event must count there, which
+  // perf_event_paranoid 2 and above refuse to a user without CAP_PERFMON
+  // (the calls that may block then stay traced).
+  attr.exclude_kernel = 0;
+  int64_t fd = rs.syscall(SYS_perf_event_open,
+                          {rs.scratch(&attr, sizeof attr).as_int(), 0, (uint64_t)-1, (uint64_t)-1, PERF_FLAG_FD_CLOEXEC});
+  if (fd >= 0) {
+    int64_t moved = at >= 0 ? rs.syscall(SYS_dup3, {(uint64_t)fd, (uint64_t)at, O_CLOEXEC})
+                            : rs.syscall(SYS_fcntl, {(uint64_t)fd, F_DUPFD_CLOEXEC, kDeschedFdFloor});
+    if (moved >= 0) {
+      rs.syscall(SYS_close, {(uint64_t)fd});
+      fd = moved;
+    }
+    // The owner is named as the thread's own PID namespace names it; the
+    // signal's si_fd is the number O_ASYNC was set on.
+    struct f_owner_ex owner = {F_OWNER_TID, rt.ns_ids.empty() ? t.tid() : rt.ns_ids.back()};
+    bool ok = (at < 0 || fd == at) &&
+              rs.syscall(SYS_fcntl, {(uint64_t)fd, F_SETOWN_EX, rs.scratch(&owner, sizeof owner, 512).as_int()}) == 0 &&
+              rs.syscall(SYS_fcntl, {(uint64_t)fd, F_SETSIG, RR_DESCHED_SIGNAL}) == 0 &&
+              rs.syscall(SYS_fcntl, {(uint64_t)fd, F_SETFL, O_ASYNC}) == 0;
+    int copy = ok ? copy_tracee_fd(t.tid(), (int)fd) : -1;
+    if (copy >= 0) {
+      rt.desched_copy.reset(copy);
+      rt.desched_fd = (int)fd;
+    } else {
+      rs.syscall(SYS_close, {(uint64_t)fd});
+    }
+  }
+  for (const siginfo_t& si : rs.stashed_signals())
+    if (!is_desched_siginfo(si)) rt.held.push_back(si);
+  if (rt.desched_fd < 0) RR_LOG("task %d: no desched event; its calls that may block stay traced", t.tid());
+  return rt.desched_fd;
+}
+
+// The events of the process's threads that ended are closed inside it.
+void RecordSession::close_orphan_desched(RecordTask& rt) {
+  auto it = orphan_desched_.find(rt.tgid);
+  if (it == orphan_desched_.end()) return;
+  std::vector<int> fds = std::move(it->second);
+  orphan_desched_.erase(it);
+  RemoteSyscalls rs(*rt.task);
+  for (int fd : fds) rs.syscall(SYS_close, {(uint64_t)fd});
+  for (const siginfo_t& si : rs.stashed_signals())
+    if (!is_desched_siginfo(si)) rt.held.push_back(si);
+}
+
+bool RecordSession::is_desched_stop(RecordTask& rt, int sig) {
+  if (sig == SIGSTOP && rt.desched_kicked) {
+    rt.desched_kicked = false;
+    return true;
+  }
+  if (sig != RR_DESCHED_SIGNAL || rt.desched_fd < 0) return false;
+  std::optional<siginfo_t> si = rt.task->try_siginfo();
+  return si && is_desched_siginfo(*si) && si->si_fd == rt.desched_fd;
+}
+
+// The thread stopped with its desched signal (or rr's kick). Unless it is
+// between enabling and disabling its event (`armed`), the signal came late
+// and means nothing. Else it is about to make, or in, or just past its
+// buffered call; the event is disabled (each stop is a switch, which would
+// signal again) and the thread goes on under PTRACE_SYSCALL to its next
+// syscall entry, as rr does: at the disabling ioctl the call is done, and
+// its result stands; at the buffered call (interrupted and restarted, or
+// not made yet) the call is skipped with RR_RESULT_BLOCKED in rax, and the
+// library makes it the traced way. None of this is an event: the thread's
+// stretch of user code goes on.
+Status RecordSession::on_desched(RecordTask& rt) {
+  Task& t = *rt.task;
+  ResumeHow user = rt.unbuffered ? ResumeHow::Syscall : ResumeHow::Cont;
+  auto disable = [&] {
+    if (rt.desched_copy.is_open()) ioctl(rt.desched_copy.get(), PERF_EVENT_IOC_DISABLE, 0);
+  };
+  disable();
+  rr_desched d = {};
+  if (!rt.desched_slot || !t.read_mem(RemotePtr<>(rt.desched_slot), &d, sizeof d) || !d.armed) {
+    t.try_resume(user);
+    return {};
+  }
+  const RemotePtr<> after_call(RR_BUFFERED_ENTRY_AFTER_SYSCALL);
+  Registers r = t.regs();
+  if (r.ip() == after_call && r.syscallno() >= 0 && r.syscallno() != SYS_ioctl && r.syscall_result() == -EINTR) {
+    // Interrupted for good (epoll_wait, a socket's timeout): the kernel
+    // would not restart it, and the program must not see an EINTR that no
+    // signal of its own caused. Restarted here.
+    r.set_ip(RemotePtr<>(RR_BUFFERED_ENTRY));
+    r.set_syscall_result(r.syscallno());
+    t.set_regs(r);
+  }
+  for (;;) {
+    t.try_resume(ResumeHow::Syscall);
+    int status;
+    pid_t p = waitpid(t.tid(), &status, __WALL);
+    if (p < 0 && errno == EINTR) continue;
+    if (p != t.tid()) return make_error("waitpid for task " + std::to_string(t.tid()) + ": " + errno_text());
+    WaitStatus st(status);
+    if (st.ended() || st.ptrace_event() != 0) {
+      // Its end, or an exit stop (a kill): handled as any stop.
+      stash_status(p, status);
+      return handle_stop(rt);
+    }
+    t.note_status(st);
+    if (st.is_syscall_stop()) {
+      if (!t.at_syscall_entry()) continue;  // a skipped call's exit
+      Registers now = t.regs();
+      if (now.ip() != after_call) {
+        // The thread left the library's window: an ordinary entry.
+        stash_status(p, status);
+        return handle_stop(rt);
+      }
+      if (now.syscallno() == SYS_ioctl && now.arg(1) == PERF_EVENT_IOC_DISABLE) {
+        t.try_resume(user);  // the buffered call is done
+        return {};
+      }
+      bool enabling = now.syscallno() == SYS_ioctl && now.arg(1) == PERF_EVENT_IOC_ENABLE;
+      now.set_syscallno(-1);  // an invalid number leaves rax as set here
+      if (enabling) {
+        now.set_syscall_result(0);  // enabling (again): nothing to do
+        t.set_regs(now);
+        continue;
+      }
+      now.set_syscall_result(RR_RESULT_BLOCKED);
+      t.set_regs(now);
+      t.try_resume(user);
+      return {};
+    }
+    int sig = st.stop_sig();
+    std::optional<siginfo_t> si = t.try_siginfo();
+    disable();
+    if (sig == SIGSTOP && rt.desched_kicked) {
+      rt.desched_kicked = false;
+      continue;
+    }
+    if (!si || is_desched_siginfo(*si)) continue;
+    // Another signal: user code ran since the last event, so it waits for
+    // the next one, as on_signal holds it.
+    rt.held.push_back(*si);
+  }
+}
+
+// A signal (not the desched one) stopped the thread inside a buffered call
+// that it interrupted, or that failed with EPIPE and raised SIGPIPE: the
+// call did nothing. Its result becomes RR_RESULT_BLOCKED (the kernel does
+// not restart it), so the library makes it again the traced way, where the
+// signal, held by on_signal and sent again at that call's entry, reaches it
+// as it would natively (a handler runs before the call returns; SIGPIPE's
+// default action kills before the program sees EPIPE).
+void RecordSession::abort_interrupted_buffered_call(RecordTask& rt) {
+  Task& t = *rt.task;
+  Registers r = t.regs();
+  if (r.ip() != RemotePtr<>(RR_BUFFERED_ENTRY_AFTER_SYSCALL) || r.syscallno() < 0 || r.syscallno() == SYS_ioctl) return;
+  int64_t ret = r.syscall_result();
+  bool nothing_done = ret == -EINTR || ret == -EPIPE || ret == kERestartSys || ret == kERestartNoIntr ||
+                      ret == kERestartNoHand || ret == kERestartRestartBlock;
+  if (!nothing_done) return;
+  r.set_syscall_result(RR_RESULT_BLOCKED);
+  t.set_regs(r);
+}
+
+// A thread running user code that sleeps in the buffered entry for a while
+// with no stop: no desched signal woke it (the program blocks the signal,
+// closed the event's descriptor, or is a vfork child using its parent's).
+// A SIGSTOP interrupts the call, and on_desched takes it from there.
+void RecordSession::kick_blocked_buffered_call() {
+  constexpr auto kAfter = std::chrono::milliseconds(200);
+  RecordTask* t = running_;
+  if (!syscall_buffer_ || !t || t->state != RecordTask::State::Running || t->in_syscall || t->desched_kicked) return;
+  auto now = std::chrono::steady_clock::now();
+  if (now - t->ran_since < kAfter || now - last_kick_look_ < kAfter) return;
+  last_kick_look_ = now;
+  std::ifstream in("/proc/" + std::to_string(t->tid()) + "/syscall");
+  std::string line;
+  if (!std::getline(in, line)) return;
+  std::istringstream fields(line);
+  std::vector<std::string> f{std::istream_iterator<std::string>(fields), std::istream_iterator<std::string>()};
+  if (f.size() < 3 || f[0] == "running" || f[0] == std::to_string(SYS_ioctl)) return;
+  if (std::strtoull(f.back().c_str(), nullptr, 16) != RR_BUFFERED_ENTRY_AFTER_SYSCALL) return;
+  char state = proc_state(t->tid());
+  if (state != 'S' && state != 'D') return;
+  RR_LOG("task %d: asleep in buffered syscall %s without a desched signal: interrupted", t->tid(), f[0].c_str());
+  t->desched_kicked = true;
+  syscall(SYS_tgkill, t->live_tgid(), t->tid(), SIGSTOP);
 }
 
 }  // namespace rr

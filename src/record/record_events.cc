@@ -274,6 +274,10 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
     SyscallArgs call = syscall_args(nr, entry_regs_);
     rt.echo.at_entry(t, *desc, call);
   }
+  // Signals held since user code ran (one that came during a buffered call)
+  // are sent again now, not at the exit: the call may wait for what their
+  // handlers do. One that interrupts it is an event at its exit.
+  if (!rt.held.empty()) inject_held_signals(rt);
   RR_TRY(resume_running(rt));
   if (others_ready(rt)) return settle_syscall(rt);
   return {};
@@ -300,6 +304,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     back.set_arg(0, entry_regs_.arg(0));
     t.set_regs(back);
   }
+  answer_desched_request(rt);
   Registers regs = t.regs();
   rt.in_syscall = false;
   rt.traced.entry_shown = false;

@@ -512,6 +512,7 @@ Result<int> RecordSession::run() {
     int status;
     if (!wait_any(std::chrono::milliseconds(250), &pid, &status)) {
       if (pid < 0) break;  // no tracee left
+      kick_blocked_buffered_call();
       RR_TRY(check_long_run());
       continue;
     }
@@ -520,6 +521,7 @@ Result<int> RecordSession::run() {
     RecordTask* found = find_task(RecordedTid{pid});
     if (!found) continue;
     RecordTask& t = *found;
+    if (&t != running_) kick_blocked_buffered_call();
     if (&t == running_ && t.state == RecordTask::State::Unprocessed) {
       RR_TRY(handle_stop(t));
     } else if (running_ && running_->in_syscall && (!running_->entry_recorded || running_->traced.by.value) &&
@@ -663,11 +665,13 @@ void RecordSession::remove_task(RecordedTid tid) {
   if (running_ == t) running_ = nullptr;
   open_echo_gate(*t);
   RecordedTid tgid = t->tgid;
+  if (t->desched_fd >= 0 && !exiting_groups_.count(tgid)) orphan_desched_[tgid].push_back(t->desched_fd);
   forget_task(tid);
   if (thread_count(tgid) == 0) tracer_ended(tgid);
   // A tracer waiting at its entry looks again: the end may be its child's.
   for (auto& [other, o] : tasks_)
     if (o->state == RecordTask::State::TracerWaiting) o->state = RecordTask::State::Unprocessed;
+  if (thread_count(tgid) == 0) orphan_desched_.erase(tgid);
   if (thread_count(tgid) == 0 && !zombie(tgid)) {
     exiting_groups_.erase(tgid);
     killed_.erase(tgid);  // its pid may come back for a process forked meanwhile
@@ -709,6 +713,8 @@ Status RecordSession::resume_running(RecordTask& t) {
     t.cpu_ns_sampled = 0;
     t.ran_since = std::chrono::steady_clock::now();
     refresh_fd_gate(t);
+    if (t.desched_wanted) open_desched(t, t.desched_fd);
+    if (!orphan_desched_.empty() && !exiting_groups_.count(t.tgid)) close_orphan_desched(t);
   }
   arm_for_stretch(t);
   int sig = t.deliver_sig;
@@ -809,6 +815,8 @@ Status RecordSession::handle_stop(RecordTask& t) {
       return make_error("unexpected ptrace event " + std::to_string(event) + " in task " + std::to_string(t.tid()));
   }
   int sig = st.stop_sig();
+  if (sig && is_desched_stop(t, sig)) return on_desched(t);
+  if (sig && syscall_buffer_ && !t.unbuffered) abort_interrupted_buffered_call(t);
   bool stepped = t.traced.stepped;
   t.traced.stepped = false;
   if (sig == SIGTRAP && progress_counter_) {
@@ -1064,6 +1072,18 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
   RecordTask& c = add_clone(parent, std::move(owned), flags);
   c.trap_blocked = parent.trap_blocked;
   c.unbuffered = parent.unbuffered;
+  if (!(flags & CLONE_VM) && parent.desched_slot) {
+    // A fork copies the thread's struct rr_desched, and the events of its
+    // process's threads, which count those threads: the child gets its own.
+    c.desched_slot = parent.desched_slot;
+    c.desched_wanted = parent.desched_fd >= 0;
+    c.desched_fd = parent.desched_fd;
+    for (const auto& [tid, o] : tasks_)
+      if (o->tgid == parent.tgid && o->desched_fd >= 0) c.desched_inherited.push_back(o->desched_fd);
+    auto orphans = orphan_desched_.find(parent.tgid);
+    if (orphans != orphan_desched_.end())
+      c.desched_inherited.insert(c.desched_inherited.end(), orphans->second.begin(), orphans->second.end());
+  }
   if (flags & (CLONE_SIGHAND | CLONE_THREAD)) {
     c.traps = parent.traps;
   } else {

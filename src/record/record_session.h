@@ -30,6 +30,7 @@
 #include "trace/file_store.h"
 #include "trace/trace_files.h"
 #include "util/result.h"
+#include "util/scoped_fd.h"
 
 namespace rr {
 
@@ -160,6 +161,21 @@ struct RecordTask : SessionTask {
   // way) and it runs under PTRACE_SYSCALL, whose entry stop comes before any
   // filter. Kept for good and passed to the tasks it makes, as filters are.
   bool unbuffered = false;
+  // Its desched event (record/record_buffer.cc, struct rr_desched): where
+  // the library keeps the struct (0: it has not asked), whether the event
+  // is to be opened before the thread runs user code again (a forked child,
+  // under the number `desched_fd` its parent's had), the event's descriptor
+  // in the tracee (-1: none) and the recorder's copy of it, which disables
+  // it at a stop. `desched_inherited`: the events of its parent's threads a
+  // fork left open in it, closed with that opening.
+  uint64_t desched_slot = 0;
+  bool desched_wanted = false;
+  int desched_fd = -1;
+  ScopedFd desched_copy;
+  std::vector<int> desched_inherited;
+  // rr sent it a SIGSTOP because it sleeps in a buffered call with no
+  // desched signal to wake it (kick_blocked_buffered_call).
+  bool desched_kicked = false;
   // Its current syscall installs a seccomp filter that the recorder moved,
   // with its prefix, into the scratch page (record/seccomp_prefix.h): the
   // argument it changed (-1: none), its value and the scratch bytes before.
@@ -445,13 +461,34 @@ class RecordSession : public Session<RecordTask> {
   // runtime gets no preloaded library (its link-order check would stop it).
   void preload_behind_sanitizer(RecordTask& rt);
   void stop_buffering(RecordTask& rt);
+  // Blocking buffered calls (record_buffer.cc, struct rr_desched): the
+  // library's request for a desched event, answered at its getppid's exit
+  // with the event opened inside the thread; a stop the event's signal (or rr's
+  // kick) made, where a buffered call that blocked is made to return
+  // RR_RESULT_BLOCKED without running; and the kick, for a thread asleep in
+  // a buffered call that no signal wakes (its event is gone or its signal
+  // blocked).
+  void answer_desched_request(RecordTask& rt);
+  int open_desched(RecordTask& rt, int at);
+  bool is_desched_stop(RecordTask& rt, int sig);
+  Status on_desched(RecordTask& rt);
+  void kick_blocked_buffered_call();
+  void abort_interrupted_buffered_call(RecordTask& rt);
+  std::chrono::steady_clock::time_point last_kick_look_;
+  // The desched events of threads that ended, by process: closed inside the
+  // process at its next thread's resume (close_orphan_desched).
+  std::map<RecordedTid, std::vector<int>> orphan_desched_;
+  void close_orphan_desched(RecordTask& rt);
   Status take_buffered_records(RecordTask& rt);
   // Before the task runs user code: the syscall buffer's fd gate in its
   // memory shows its fd table and the files mapped now (struct rr_fd_gate).
   void refresh_fd_gate(RecordTask& rt);
-  // Whether the library may read (first) or write (second) the task's `fd`
-  // without a stop.
-  std::pair<bool, bool> fd_gate_for(RecordTask& rt, int fd, FdTable::Kind kind) const;
+  // Whether the library may read or write the task's `fd` without a stop,
+  // and whether such a call may block (a pipe, a socket).
+  struct FdGate {
+    bool read = false, write = false, block = false;
+  };
+  FdGate fd_gate_for(RecordTask& rt, int fd, FdTable::Kind kind) const;
   Status write_shared_files();
   void inject_held_signals(RecordTask& t);
   SyscallArgs restart_call(RecordTask& t, const SyscallArgs& call);
