@@ -52,7 +52,8 @@ Registers RemoteSyscalls::run(const Registers& regs) {
                strsignal(sig), (unsigned long long)task_.regs().ip().as_int());
       fatal(msg);
     }
-    if (sig != 0 && sig != SIGSTOP) stashed_.push_back(task_.siginfo());
+    if (sig == SIGSTOP) stop_suppressed_ = true;
+    else if (sig != 0) stashed_.push_back(task_.siginfo());
     task_.resume(ResumeHow::Cont);
   }
 }

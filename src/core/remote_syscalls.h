@@ -42,6 +42,9 @@ class RemoteSyscalls {
   // Async signals that reached the tracee while it ran injected code; they
   // were suppressed and the caller decides what to do with them.
   const std::vector<siginfo_t>& stashed_signals() const { return stashed_; }
+  // A SIGSTOP stopped it meanwhile; it was suppressed too (a caller that
+  // cannot tell it from one of its own sends it again).
+  bool stop_suppressed() const { return stop_suppressed_; }
   // The live tid of the task an injected fork or clone created (0: none).
   // It is a ptrace child of ours, not waited for yet.
   pid_t spawned() const { return spawned_; }
@@ -55,6 +58,7 @@ class RemoteSyscalls {
   std::string patched_bytes_;
   size_t scratch_used_ = 0;
   std::vector<siginfo_t> stashed_;
+  bool stop_suppressed_ = false;
   pid_t spawned_ = 0;
 };
 

@@ -90,8 +90,11 @@ static int fd_open_to(long fd, int writing) {
 
 enum { kNoFd = -1, kReadFd = 0, kWriteFd = 1 };
 
-/* Whether a call on `fd` may block (a pipe or a socket, struct rr_fd_gate). */
+/* Whether a call on `fd` may block (a pipe or a socket, struct rr_fd_gate).
+ * Recording only: replay keeps no gate, and takes the calls the records
+ * say were buffered. */
 static int fd_may_block(long fd) {
+  if (fd < 0 || fd >= RR_FD_LIMIT) return 0;
   const volatile struct rr_fd_gate* gate = (const volatile struct rr_fd_gate*)RR_FD_GATE_ADDR;
   return (gate->block[fd / 8] >> (fd % 8)) & 1;
 }
@@ -494,6 +497,7 @@ static void set_gate_bits(long fd, int read) {
   } else {
     gate->read[fd / 8] &= (uint8_t)~bit;
     gate->write[fd / 8] &= (uint8_t)~bit;
+    gate->block[fd / 8] &= (uint8_t)~bit;
   }
 }
 
@@ -522,8 +526,10 @@ static int buffered_openat(long a[5], long* ret) {
   return 1;
 }
 
-/* A close of a descriptor the gate lets be read (a file or a directory). */
+/* A close of a descriptor the gate lets be read that cannot block (a file
+ * or a directory; a socket's may wait, SO_LINGER). */
 static int buffered_close(long a[5], long* ret) {
+  if (!replaying() && fd_may_block(a[0])) return 0;
   struct call_shape shape = {-1, 0, 0, kReadFd, 1, 0};
   if (!try_buffered(SYS_close, a, 0, shape, ret)) return 0;
   if (*ret == 0 && !replaying()) set_gate_bits(a[0], 0);
@@ -545,6 +551,8 @@ static int buffered_close(long a[5], long* ret) {
 static int buffered_fcntl(long a[5], long* ret) {
   long cmd = a[1];
   if (cmd != F_GETFD_ && cmd != F_GETFL_ && cmd != F_SETFD_ && cmd != F_DUPFD_ && cmd != F_DUPFD_CLOEXEC_) return 0;
+  /* A pipe's or a socket's duplicate would need its "block" bit too: traced. */
+  if (!replaying() && fd_may_block(a[0])) return 0;
   struct call_shape shape = {-1, 0, 0, kReadFd, 1, 0};
   if (!try_buffered(SYS_fcntl, a, 0, shape, ret)) return 0;
   if ((cmd == F_DUPFD_ || cmd == F_DUPFD_CLOEXEC_) && *ret >= 0 && !replaying()) set_gate_bits(*ret, 1);

@@ -308,7 +308,9 @@ void RecordSession::answer_desched_request(RecordTask& rt) {
   if (!syscall_buffer_ || entry.syscallno() != SYS_getppid || entry.arg(0) != RR_DESCHED_REQUEST || entry.arg(1) == 0)
     return;
   rt.desched_slot = entry.arg(1);
-  int fd = open_desched(rt, -1);
+  // A task a tracer inside the recording traces makes every call the
+  // traced way: no event, and no injected calls its tracer could see.
+  int fd = rt.unbuffered || rt.traced.by.value ? -1 : open_desched(rt, -1);
   Registers r = rt.task->regs();
   r.set_syscall_result(fd);
   rt.task->set_regs(r);
@@ -331,6 +333,18 @@ int copy_tracee_fd(pid_t tid, int fd) {
   ScopedFd pidfd((int)syscall(SYS_pidfd_open, tid, kPidfdThread));
   if (!pidfd.is_open()) return -1;
   return (int)syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0);
+}
+
+// The signals that came while the recorder made calls inside the thread
+// (as it goes to run user code): held for its next event, as any that comes
+// during user code, but for a late desched signal, which means nothing. A
+// SIGSTOP is sent again: it is most often the recorder's own, whose stop
+// something waits for (an emulated PTRACE_ATTACH's, the tracer's wait a
+// PTRACE_INTERRUPT ends); lost, the tracer waits for good.
+void keep_signals(RecordTask& rt, const RemoteSyscalls& rs) {
+  for (const siginfo_t& si : rs.stashed_signals())
+    if (!is_desched_siginfo(si)) rt.held.push_back(si);
+  if (rs.stop_suppressed()) syscall(SYS_tgkill, rt.live_tgid(), rt.tid(), SIGSTOP);
 }
 
 }  // namespace
@@ -384,8 +398,7 @@ int RecordSession::open_desched(RecordTask& rt, int at) {
       rs.syscall(SYS_close, {(uint64_t)fd});
     }
   }
-  for (const siginfo_t& si : rs.stashed_signals())
-    if (!is_desched_siginfo(si)) rt.held.push_back(si);
+  keep_signals(rt, rs);
   if (rt.desched_fd < 0) RR_LOG("task %d: no desched event; its calls that may block stay traced", t.tid());
   return rt.desched_fd;
 }
@@ -398,8 +411,7 @@ void RecordSession::close_orphan_desched(RecordTask& rt) {
   orphan_desched_.erase(it);
   RemoteSyscalls rs(*rt.task);
   for (int fd : fds) rs.syscall(SYS_close, {(uint64_t)fd});
-  for (const siginfo_t& si : rs.stashed_signals())
-    if (!is_desched_siginfo(si)) rt.held.push_back(si);
+  keep_signals(rt, rs);
 }
 
 bool RecordSession::is_desched_stop(RecordTask& rt, int sig) {

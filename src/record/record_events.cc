@@ -276,8 +276,10 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
   }
   // Signals held since user code ran (one that came during a buffered call)
   // are sent again now, not at the exit: the call may wait for what their
-  // handlers do. One that interrupts it is an event at its exit.
-  if (!rt.held.empty()) inject_held_signals(rt);
+  // handlers do. One that interrupts it is an event at its exit. Not for a
+  // tracer or a tracee inside the recording, whose stops the recorder
+  // emulates (their signals wait for the exit as before).
+  if (!rt.held.empty() && !rt.traced.by.value && !traces_any(rt.tgid)) inject_held_signals(rt);
   RR_TRY(resume_running(rt));
   if (others_ready(rt)) return settle_syscall(rt);
   return {};
