@@ -36,7 +36,15 @@ def main():
         if r.returncode != 0:
             failures.append("recording failed: %r" % r.stderr)
             failures.report("")
-        made = run([rr, "create-checkpoints", "-s", "60", "-i", "40", "-e", "440", trace], timeout=300)
+        # From the first turn on (the heap is filled by then): its getppid's
+        # event, the first that is not the syscall buffer's desched request.
+        dump = run([rr, "dump", trace], text=True).stdout
+        turns = [int(m.group(1)) for m in re.finditer(r"^event (\d+) tid \d+ syscall getppid\((?!0x72726473,)", dump, re.M)]
+        if len(turns) != 400:
+            failures.append("expected the 400 turns' getppid events, found %d" % len(turns))
+            failures.report("")
+        span = ["-s", str(turns[0]), "-i", "40", "-e", str(turns[0] + 380)]
+        made = run([rr, "create-checkpoints"] + span + [trace], timeout=300)
         failures.expect(made.returncode == 0, "create-checkpoints failed: %r" % made.stderr)
         m = re.search(rb"wrote (\d+) checkpoints \((\d+) incremental\)", made.stdout)
         failures.expect(m and int(m.group(1)) >= 10 and int(m.group(2)) == int(m.group(1)) - 1,
@@ -62,7 +70,7 @@ def main():
         # Full checkpoints of the same points, for comparison.
         full = os.path.join(d, "full")
         shutil.copytree(trace, full, ignore=shutil.ignore_patterns("checkpoints"))
-        run([rr, "create-checkpoints", "-s", "60", "-i", "40", "-e", "440", "--full", full], timeout=300)
+        run([rr, "create-checkpoints"] + span + ["--full", full], timeout=300)
         full_sizes = [e["bytes"] for e in listing(rr, full)]
         failures.expect(len(full_sizes) == len(sizes) and sum(full_sizes) > 3 * sum(sizes),
                         "full checkpoints (%r) should cost several times incremental ones (%r)" % (full_sizes, sizes))
