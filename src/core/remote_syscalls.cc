@@ -22,8 +22,19 @@ RemoteSyscalls::RemoteSyscalls(Task& task, RemotePtr<> patch_at) : task_(task), 
   patched_ = true;
 }
 
+RemoteSyscalls::RemoteSyscalls(Task& task, MayDie) : task_(task), insn_(kRrSyscallInsn), may_die_(true) {
+  std::optional<Registers> regs = task_.try_regs();
+  if (regs) saved_ = *regs;
+  else died_ = true;
+}
+
 RemoteSyscalls::~RemoteSyscalls() {
   if (!task_.alive()) return;
+  if (died_) {
+    // At its exit stop, or on its way there: what can be put back is.
+    task_.try_set_regs(saved_);
+    return;
+  }
   if (scratch_used_ > 0) {
     std::string zeros(scratch_used_, '\0');
     task_.write_mem(RemotePtr<>(kRrScratch), zeros.data(), zeros.size());
@@ -33,18 +44,33 @@ RemoteSyscalls::~RemoteSyscalls() {
 }
 
 Registers RemoteSyscalls::run(const Registers& regs) {
-  task_.set_regs(regs);
-  task_.resume(ResumeHow::Cont);
+  auto dead = [&](std::optional<int> status) {
+    died_ = true;
+    end_status_ = status;
+    Registers r = regs;
+    r.set_syscall_result(-ESRCH);
+    return r;
+  };
+  if (died_) return dead(end_status_);
+  if (may_die_) {
+    if (!task_.try_set_regs(regs) || !task_.try_resume(ResumeHow::Cont)) return dead(std::nullopt);
+  } else {
+    task_.set_regs(regs);
+    task_.resume(ResumeHow::Cont);
+  }
   for (;;) {
     WaitStatus st = task_.wait();
+    if (may_die_ && (st.ended() || st.ptrace_event() == PTRACE_EVENT_EXIT)) return dead(st.raw());
     if (st.ended()) fatal("tracee " + std::to_string(task_.tid()) + " ended during an injected syscall (" + st.describe() + ")");
     int event = st.ptrace_event();
     if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE)
       spawned_ = (pid_t)task_.event_msg();
     int sig = st.stop_sig();
     if (sig == SIGTRAP) {
-      Registers after = task_.regs();
-      if (after.ip().as_int() == insn_.as_int() + 3) return after;
+      std::optional<Registers> after = task_.try_regs();
+      if (!after && may_die_) return dead(std::nullopt);
+      if (!after) fatal_errno("PTRACE_GETREGS");
+      if (after->ip().as_int() == insn_.as_int() + 3) return *after;
     }
     if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGTRAP || sig == SIGFPE) {
       char msg[160];
@@ -52,9 +78,15 @@ Registers RemoteSyscalls::run(const Registers& regs) {
                strsignal(sig), (unsigned long long)task_.regs().ip().as_int());
       fatal(msg);
     }
-    if (sig == SIGSTOP) stop_suppressed_ = true;
-    else if (sig != 0) stashed_.push_back(task_.siginfo());
-    task_.resume(ResumeHow::Cont);
+    if (sig == SIGSTOP) {
+      stop_suppressed_ = true;
+    } else if (sig != 0) {
+      std::optional<siginfo_t> si = task_.try_siginfo();
+      if (!si && may_die_) return dead(std::nullopt);
+      stashed_.push_back(si ? *si : task_.siginfo());
+    }
+    if (!may_die_) task_.resume(ResumeHow::Cont);
+    else if (!task_.try_resume(ResumeHow::Cont)) return dead(std::nullopt);
   }
 }
 
@@ -78,7 +110,8 @@ int64_t RemoteSyscalls::checked(const char* what, int64_t nr, std::initializer_l
 
 RemotePtr<> RemoteSyscalls::scratch(const void* data, size_t len, size_t offset) {
   KJ_REQUIRE(len <= kRrScratchSize && offset <= kRrScratchSize - len, "injected syscall arguments do not fit in the scratch page", offset, len);
-  task_.write_mem(RemotePtr<>(kRrScratch + offset), data, len);
+  if (!may_die_) task_.write_mem(RemotePtr<>(kRrScratch + offset), data, len);
+  else if (!task_.try_write_mem(RemotePtr<>(kRrScratch + offset), data, len)) died_ = true;
   scratch_used_ = std::max(scratch_used_, offset + len);
   return RemotePtr<>(kRrScratch + offset);
 }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,13 @@ class RemoteSyscalls {
   // Uses `patch_at`, temporarily overwriting 3 bytes there: for a tracee that
   // has no rr page yet (right after exec).
   RemoteSyscalls(Task& task, RemotePtr<> patch_at);
+  // For a tracee the kernel may kill meanwhile (a SIGKILL wakes a stopped
+  // tracee and ends it: its PID namespace's end, another process's kill),
+  // whose end must not stop rr: from then on every call returns -ESRCH,
+  // died() says so and end_status() holds the stop or end the wait saw,
+  // which the caller hands on (none when the tracee was not waited for).
+  struct MayDie {};
+  RemoteSyscalls(Task& task, MayDie);
   ~RemoteSyscalls();  // restores registers (and patched bytes)
   RemoteSyscalls(const RemoteSyscalls&) = delete;
   RemoteSyscalls& operator=(const RemoteSyscalls&) = delete;
@@ -45,6 +53,8 @@ class RemoteSyscalls {
   // A SIGSTOP stopped it meanwhile; it was suppressed too (a caller that
   // cannot tell it from one of its own sends it again).
   bool stop_suppressed() const { return stop_suppressed_; }
+  bool died() const { return died_; }
+  std::optional<int> end_status() const { return end_status_; }
   // The live tid of the task an injected fork or clone created (0: none).
   // It is a ptrace child of ours, not waited for yet.
   pid_t spawned() const { return spawned_; }
@@ -59,6 +69,9 @@ class RemoteSyscalls {
   size_t scratch_used_ = 0;
   std::vector<siginfo_t> stashed_;
   bool stop_suppressed_ = false;
+  bool may_die_ = false;
+  bool died_ = false;
+  std::optional<int> end_status_;
   pid_t spawned_ = 0;
 };
 

@@ -126,16 +126,26 @@ WaitStatus Task::wait_until_ended() {
 }
 
 Registers Task::regs() {
+  std::optional<Registers> r = try_regs();
+  if (!r) fatal_errno("PTRACE_GETREGS");
+  return *r;
+}
+
+std::optional<Registers> Task::try_regs() {
   if (!regs_cached_) {
-    if (ptrace(PTRACE_GETREGS, tid_, nullptr, &regs_cache_) != 0) fatal_errno("PTRACE_GETREGS");
+    if (ptrace(PTRACE_GETREGS, tid_, nullptr, &regs_cache_) != 0) return std::nullopt;
     regs_cached_ = true;
   }
   return Registers(regs_cache_);
 }
 
 void Task::set_regs(const Registers& regs) {
+  if (!try_set_regs(regs)) fatal_errno("PTRACE_SETREGS");
+}
+
+bool Task::try_set_regs(const Registers& regs) {
   regs_cached_ = false;
-  if (ptrace(PTRACE_SETREGS, tid_, nullptr, &regs.raw()) != 0) fatal_errno("PTRACE_SETREGS");
+  return ptrace(PTRACE_SETREGS, tid_, nullptr, &regs.raw()) == 0;
 }
 
 std::optional<std::string> Task::try_xsave() {

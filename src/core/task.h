@@ -76,6 +76,9 @@ class Task {
 
   Registers regs();
   void set_regs(const Registers& regs);
+  // Without failing when the tracee is not in a stop (a SIGKILL woke it).
+  std::optional<Registers> try_regs();
+  bool try_set_regs(const Registers& regs);
   std::string xsave();
   // The same, or nullopt when the task is not stopped for its tracer (gone,
   // or running).

@@ -311,6 +311,7 @@ void RecordSession::answer_desched_request(RecordTask& rt) {
   // A task a tracer inside the recording traces makes every call the
   // traced way: no event, and no injected calls its tracer could see.
   int fd = rt.unbuffered || rt.traced.by.value ? -1 : open_desched(rt, -1);
+  if (rt.state == RecordTask::State::Unprocessed) return;  // killed meanwhile: its end comes next
   Registers r = rt.task->regs();
   r.set_syscall_result(fd);
   rt.task->set_regs(r);
@@ -335,19 +336,23 @@ int copy_tracee_fd(pid_t tid, int fd) {
   return (int)syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0);
 }
 
-// The signals that came while the recorder made calls inside the thread
-// (as it goes to run user code): held for its next event, as any that comes
-// during user code, but for a late desched signal, which means nothing. A
-// SIGSTOP is sent again: it is most often the recorder's own, whose stop
-// something waits for (an emulated PTRACE_ATTACH's, the tracer's wait a
-// PTRACE_INTERRUPT ends); lost, the tracer waits for good.
-void keep_signals(RecordTask& rt, const RemoteSyscalls& rs) {
+}  // namespace
+
+// What came while the recorder made calls inside the thread (as it goes to
+// run user code, or at the desched request's exit). Signals are held for
+// its next event, as any that comes during user code, but for a late
+// desched signal, which means nothing. A SIGSTOP is sent again: it is most
+// often the recorder's own, whose stop something waits for (an emulated
+// PTRACE_ATTACH's, the tracer's wait a PTRACE_INTERRUPT ends); lost, the
+// tracer waits for good. A SIGKILL that ended the thread meanwhile (its PID
+// namespace's end, another process's kill): the stop or end the calls
+// waited for is the thread's next, handled as any.
+void RecordSession::after_calls_inside(RecordTask& rt, const RemoteSyscalls& rs) {
   for (const siginfo_t& si : rs.stashed_signals())
     if (!is_desched_siginfo(si)) rt.held.push_back(si);
   if (rs.stop_suppressed()) syscall(SYS_tgkill, rt.live_tgid(), rt.tid(), SIGSTOP);
+  if (rs.end_status()) stash_status(rt.tid(), *rs.end_status());
 }
-
-}  // namespace
 
 // Inside the thread, with injected calls that are no events (replay has no
 // event to disarm: its library never blocks): a context-switch counter of
@@ -361,7 +366,7 @@ int RecordSession::open_desched(RecordTask& rt, int at) {
   rt.desched_fd = -1;
   rt.desched_copy.reset();
   Task& t = *rt.task;
-  RemoteSyscalls rs(t);
+  RemoteSyscalls rs(t, RemoteSyscalls::MayDie{});
   for (int fd : rt.desched_inherited) rs.syscall(SYS_close, {(uint64_t)fd});
   rt.desched_inherited.clear();
   perf_event_attr attr = {};
@@ -398,7 +403,7 @@ int RecordSession::open_desched(RecordTask& rt, int at) {
       rs.syscall(SYS_close, {(uint64_t)fd});
     }
   }
-  keep_signals(rt, rs);
+  after_calls_inside(rt, rs);
   if (rt.desched_fd < 0) RR_LOG("task %d: no desched event; its calls that may block stay traced", t.tid());
   return rt.desched_fd;
 }
@@ -409,9 +414,9 @@ void RecordSession::close_orphan_desched(RecordTask& rt) {
   if (it == orphan_desched_.end()) return;
   std::vector<int> fds = std::move(it->second);
   orphan_desched_.erase(it);
-  RemoteSyscalls rs(*rt.task);
+  RemoteSyscalls rs(*rt.task, RemoteSyscalls::MayDie{});
   for (int fd : fds) rs.syscall(SYS_close, {(uint64_t)fd});
-  keep_signals(rt, rs);
+  after_calls_inside(rt, rs);
 }
 
 bool RecordSession::is_desched_stop(RecordTask& rt, int sig) {

@@ -715,6 +715,8 @@ Status RecordSession::resume_running(RecordTask& t) {
     refresh_fd_gate(t);
     if (t.desched_wanted) open_desched(t, t.desched_fd);
     if (!orphan_desched_.empty() && !exiting_groups_.count(t.tgid)) close_orphan_desched(t);
+    // Killed while the recorder made calls inside it: its end is next.
+    if (t.state == RecordTask::State::Unprocessed) return handle_stop(t);
   }
   arm_for_stretch(t);
   int sig = t.deliver_sig;

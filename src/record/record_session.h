@@ -34,6 +34,8 @@
 
 namespace rr {
 
+class RemoteSyscalls;
+
 // In the program's process before its execve, once rr traces it with
 // PTRACE_O_TRACESECCOMP: the syscall buffer's seccomp filter
 // (record_buffer.cc). Returns 0 or an errno.
@@ -479,6 +481,7 @@ class RecordSession : public Session<RecordTask> {
   // process at its next thread's resume (close_orphan_desched).
   std::map<RecordedTid, std::vector<int>> orphan_desched_;
   void close_orphan_desched(RecordTask& rt);
+  void after_calls_inside(RecordTask& rt, const RemoteSyscalls& rs);
   Status take_buffered_records(RecordTask& rt);
   // Before the task runs user code: the syscall buffer's fd gate in its
   // memory shows its fd table and the files mapped now (struct rr_fd_gate).
