@@ -118,8 +118,9 @@ static void ask_for_desched(void) {
 
 /* What one call asks of the buffer: argument `out_arg` (-1: none) points to
  * `out_len` bytes the kernel writes (all of them, or with `variable` as
- * many as the result says), and `gate` says whether the call reads or
- * writes the descriptor in argument 0 (kNoFd: it uses none). */
+ * many as the result says, in units of `unit` bytes), and `gate` says
+ * whether the call reads or writes the descriptor in argument 0 (kNoFd: it
+ * uses none). */
 struct call_shape {
   int out_arg;
   uint32_t out_len;
@@ -130,6 +131,9 @@ struct call_shape {
                      through one iovec, and the bytes are spread over the program's */
   int blocks;     /* the call may block whatever its descriptor (a futex wait) */
   uint32_t in_len;  /* bytes the call writes to its descriptor (RR_BLOCKING_WRITE_MAX) */
+  uint32_t unit;    /* with `variable`: bytes per unit of the result (0: 1) */
+  int in_out;       /* the kernel reads the output bytes first (poll's array): the
+                       record starts as a copy of them */
 };
 
 struct iovec_ {
@@ -181,6 +185,15 @@ __attribute__((noinline)) static int try_buffered(long nr, long a[5], void* out,
     if (may_block && (!desched.asked || desched.fd < 0 || shape.in_len > RR_BLOCKING_WRITE_MAX)) return 0;
   }
   char* data = (char*)(rec + 1);
+  if (shape.in_out) {
+    /* Read on both roads, so that a bad pointer faults at the same
+     * instruction in both; only recording copies (replay's record holds
+     * what the kernel wrote). */
+    const volatile char* in = (const volatile char*)out;
+    for (uint32_t i = 0; i < shape.out_len; i += 4096) (void)in[i];
+    (void)in[shape.out_len - 1];
+    if (!replay) copy_bytes(data, out, shape.out_len);
+  }
   struct iovec_ one = {data, shape.out_len};
   if (shape.iov) {
     a[shape.out_arg] = (long)&one;
@@ -209,8 +222,9 @@ __attribute__((noinline)) static int try_buffered(long nr, long a[5], void* out,
   }
   uint32_t written = shape.out_len;
   if (shape.variable) {
-    if ((uint64_t)r > shape.out_len && r >= 0) __builtin_trap();  /* a result replay cannot have recorded */
-    written = r > 0 ? (uint32_t)r : 0;
+    uint64_t unit = shape.unit ? shape.unit : 1;
+    if (r >= 0 && (uint64_t)r > shape.out_len / unit) __builtin_trap();  /* a result replay cannot have recorded */
+    written = r > 0 ? (uint32_t)((uint64_t)r * unit) : 0;
   }
   rec->number = nr;
   rec->size = rr_buffer_record_size(written);
@@ -570,6 +584,50 @@ static int buffered_futex(long a[5], long* ret) {
   return try_buffered(SYS_futex, a, 0, shape, ret);
 }
 
+/* Waiting for descriptors: poll and epoll_wait read no descriptor (any
+ * kind may be waited for) and may block unless their timeout is 0. poll's
+ * array is read and written in place; epoll_wait writes as many 12-byte
+ * events as it returns. At most RR_WAIT_MAX entries. */
+#define RR_WAIT_MAX 1024
+#define kPollfdSize 8
+#define kEpollEventSize 12 /* packed on x86-64 */
+static int buffered_poll(long a[5], long* ret) {
+  if (a[1] <= 0 || a[1] > RR_WAIT_MAX) return 0;
+  struct call_shape shape = {0, (uint32_t)(a[1] * kPollfdSize), 0, kNoFd, 0, 0, a[2] != 0, 0, 0, 1};
+  ask_for_desched();
+  return try_buffered(SYS_poll, a, (void*)a[0], shape, ret);
+}
+
+static int buffered_epoll_wait(long a[5], long* ret) {
+  if (a[2] <= 0 || a[2] > RR_WAIT_MAX) return 0;
+  struct call_shape shape = {1, (uint32_t)(a[2] * kEpollEventSize), 1, kNoFd, 0, 0, a[3] != 0, 0, kEpollEventSize, 0};
+  ask_for_desched();
+  return try_buffered(SYS_epoll_wait, a, (void*)a[1], shape, ret);
+}
+
+/* recv and send (recvfrom and sendto without an address, as glibc makes
+ * them) of a descriptor the gate opens: a socket's may block, a file's
+ * fails at once. MSG_PEEK and MSG_DONTWAIT only for recv: MSG_TRUNC returns
+ * more than the record holds, MSG_WAITALL would return part of what it
+ * waits for when the desched signal interrupts it, and MSG_ERRQUEUE reads
+ * another queue. */
+#define MSG_PEEK_ 0x2
+#define MSG_DONTWAIT_ 0x40
+static int buffered_recvfrom(long a[5], long* ret) {
+  if (a[4] != 0 || (a[3] & ~(long)(MSG_PEEK_ | MSG_DONTWAIT_)) != 0) return 0;
+  if (a[2] <= 0 || (uint64_t)a[2] > RR_BUFFER_DATA_SIZE) return 0;
+  struct call_shape shape = {1, (uint32_t)a[2], 1, kReadFd, 0, 0, 0, 0, 0, 0};
+  ask_for_desched();
+  return try_buffered(SYS_recvfrom, a, (void*)a[1], shape, ret);
+}
+
+static int buffered_sendto(long a[5], long* ret) {
+  if (a[4] != 0) return 0;
+  struct call_shape shape = {-1, 0, 0, kWriteFd, 0, 0, 0, (uint64_t)a[2] > 0xffffffffUL ? 0xffffffffU : (uint32_t)a[2], 0, 0};
+  ask_for_desched();
+  return try_buffered(SYS_sendto, a, 0, shape, ret);
+}
+
 /* The bytes a write, pwrite64 or writev hands to its descriptor (for
  * RR_BLOCKING_WRITE_MAX; more than that when unknown). */
 static uint32_t written_len(const struct hook_call* c) {
@@ -594,6 +652,15 @@ long rr_hook_impl(struct hook_call* c) {
     long ret = 0;
     ask_for_desched();
     c->handled = try_buffered_readv(c->nr, a, &ret);
+    return ret;
+  }
+  if (c->nr == SYS_poll || c->nr == SYS_epoll_wait || c->nr == SYS_recvfrom || c->nr == SYS_sendto) {
+    long a[5] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]};
+    long ret = 0;
+    if (c->nr == SYS_poll) c->handled = buffered_poll(a, &ret);
+    else if (c->nr == SYS_epoll_wait) c->handled = buffered_epoll_wait(a, &ret);
+    else if (c->nr == SYS_recvfrom) c->handled = buffered_recvfrom(a, &ret);
+    else c->handled = buffered_sendto(a, &ret);
     return ret;
   }
   if (c->nr == SYS_openat || c->nr == SYS_close || c->nr == SYS_fcntl) {

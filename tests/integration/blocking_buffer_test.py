@@ -14,7 +14,10 @@ without it:
   the trace has at most three quarters of the events of the other (each
   blocking read or wait still is an event: another thread must run);
 - the waits that blocked became traced calls: futex waits are events in
-  both traces."""
+  both traces;
+- over a socket pair, no recv and almost no send is an event with the
+  buffer, and the polls that find data waiting are records (a hundred
+  fewer poll events)."""
 import re
 
 from testlib import Failures, arguments, run, scratch_dir, show
@@ -52,6 +55,8 @@ def main():
                 "waits": len(re.findall(r"syscall futex\(0x[0-9a-f]+, 0x80,", dump)),
                 "pipe writes": len(re.findall(r"syscall write\(0x[0-9a-f]+, 0x[0-9a-f]+, 0x(1|64),", dump)),
                 "records": sum(int(n) for n in re.findall(r"\((\d+) calls\)", dump)),
+                "socket calls": len(re.findall(r"syscall (?:recvfrom|sendto)\(", dump)),
+                "polls": len(re.findall(r"syscall (?:poll|epoll_wait)\(", dump)),
             }
     b, p = counts.get("buffered"), counts.get("plain")
     if b and p:
@@ -64,6 +69,13 @@ def main():
         failures.expect(b["waits"] >= 100 and p["waits"] >= 100,
                         "futex waits that are events: %d with the buffer, %d without (both block)" % (b["waits"], p["waits"]))
         failures.expect(b["records"] >= 1000, "%d buffered records (expected 1000 and more)" % b["records"])
+        failures.expect(p["socket calls"] >= 1600 and b["socket calls"] <= p["socket calls"] // 10,
+                        "recv and send that are events: %d with the buffer, %d without (expected a tenth at most)"
+                        % (b["socket calls"], p["socket calls"]))
+        # The consumer's 160 or so polls find data waiting: records, not events.
+        failures.expect(p["polls"] >= 700 and b["polls"] + 100 <= p["polls"],
+                        "polls and epoll_waits that are events: %d with the buffer, %d without (expected 100 fewer)"
+                        % (b["polls"], p["polls"]))
         failures.expect(b["events"] * 4 <= p["events"] * 3,
                         "%d events with the buffer, %d without (expected three quarters at most)" % (b["events"], p["events"]))
     failures.report("ok: events with the buffer / without: %s / %s" % (b, p))

@@ -4,8 +4,10 @@
  * not), a producer whose reader mostly finds data waiting, a forked child
  * ping-ponging with its parent, and a read that blocks while the thread
  * blocks the desched signal (SIGPWR) until a timer's SIGALRM, whose handler
- * writes what the read returns. Prints only what does not change between
- * runs. */
+ * writes what the read returns; then a socket pair between two threads,
+ * one waiting with poll and the other with epoll_wait before each recv
+ * and send, and a producer whose consumer polls before each recv. Prints
+ * only what does not change between runs. */
 #define _GNU_SOURCE
 #include <linux/futex.h>
 #include <pthread.h>
@@ -14,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -194,6 +199,82 @@ static int read_until_alarm(void)
     return n == 1 ? c : -1;
 }
 
+static int sock[2];
+
+static void* socket_partner(void* arg)
+{
+    (void)arg;
+    unsigned char c;
+    for (int i = 0; i < ROUNDS; i++) {
+        struct pollfd p = {sock[1], POLLIN, 0};
+        if (poll(&p, 1, -1) != 1 || !(p.revents & POLLIN)) return (void*)1;
+        if (recv(sock[1], &c, 1, 0) != 1) return (void*)1;
+        c = (unsigned char)(c * 5 + 2);
+        if (send(sock[1], &c, 1, 0) != 1) return (void*)1;
+    }
+    return NULL;
+}
+
+static int socket_pingpong(void)
+{
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sock) != 0) return -1;
+    int ep = epoll_create1(0);
+    struct epoll_event want = {EPOLLIN, {.u32 = 42}};
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, sock[0], &want) != 0) return -1;
+    pthread_t th;
+    pthread_create(&th, NULL, socket_partner, NULL);
+    unsigned char c = 3;
+    unsigned sum = 0;
+    for (int i = 0; i < ROUNDS; i++) {
+        if (send(sock[0], &c, 1, 0) != 1) return -1;
+        struct epoll_event got[4];
+        if (epoll_wait(ep, got, 4, -1) != 1 || got[0].data.u32 != 42) return -1;
+        if (recv(sock[0], &c, 1, 0) != 1) return -1;
+        sum = sum * 7 + c;
+    }
+    void* r;
+    pthread_join(th, &r);
+    close(ep);
+    close(sock[0]);
+    close(sock[1]);
+    return r ? -1 : (int)(sum & 0x7fffffff);
+}
+
+static void* socket_producer(void* arg)
+{
+    (void)arg;
+    char msg[100];
+    for (int i = 0; i < 400; i++) {
+        memset(msg, 'A' + i % 26, sizeof msg);
+        if (send(sock[1], msg, sizeof msg, 0) != sizeof msg) return (void*)1;
+    }
+    shutdown(sock[1], SHUT_WR);
+    return NULL;
+}
+
+static int socket_producer_consumer(void)
+{
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sock) != 0) return -1;
+    pthread_t th;
+    pthread_create(&th, NULL, socket_producer, NULL);
+    char buf[256];
+    unsigned sum = 0;
+    long total = 0;
+    for (;;) {
+        struct pollfd p = {sock[0], POLLIN, 0};
+        if (poll(&p, 1, 5000) != 1) return -1;
+        ssize_t n = recv(sock[0], buf, sizeof buf, 0);
+        if (n <= 0) break;
+        for (ssize_t i = 0; i < n; i++) sum += (unsigned char)buf[i];
+        total += n;
+    }
+    void* r;
+    pthread_join(th, &r);
+    close(sock[0]);
+    close(sock[1]);
+    return r || total != 40000 ? -1 : (int)sum;
+}
+
 int main(void)
 {
     printf("pipe ping-pong: %d\n", pipe_pingpong());
@@ -201,5 +282,7 @@ int main(void)
     printf("producer and consumer: %d\n", producer_consumer());
     printf("forked ping-pong: %d\n", fork_pingpong());
     printf("read until the alarm: %c\n", read_until_alarm());
+    printf("socket ping-pong: %d\n", socket_pingpong());
+    printf("socket producer and consumer: %d\n", socket_producer_consumer());
     return 0;
 }
