@@ -67,6 +67,11 @@ int install_syscall_buffer_filter() {
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | kBufferFilterData),
   };
   struct sock_fprog prog = {(unsigned short)(sizeof(code) / sizeof(code[0])), code};
+  // Without CAP_SYS_ADMIN the kernel takes a filter only from a process
+  // with no_new_privs, which setuid programs then lose; with it (root) the
+  // program keeps its no_new_privs as it was.
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0) return 0;
+  if (errno != EACCES) return errno;
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
   if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) return errno;
   return 0;

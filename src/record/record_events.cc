@@ -9,6 +9,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/shm.h>
@@ -315,6 +316,8 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   if (!desc) return make_error("syscall exit without a known entry");
   SyscallArgs call = syscall_args(nr, entry_regs_);
   call.ret = regs.syscall_result();
+  show_native_prctl(rt, call);
+  regs.set_syscall_result(call.ret);
 
   capnp::MallocMessageBuilder msg;
   auto frame = msg.initRoot<trace::Frame>();
@@ -590,6 +593,32 @@ void RecordSession::inject_held_signals(RecordTask& rt) {
     syscall(SYS_tgkill, rt.live_tgid(), rt.tid(), si.si_signo);
   }
   rt.held.clear();
+}
+
+// The syscall buffer's seccomp filter (and the no_new_privs a recorder
+// without CAP_SYS_ADMIN sets to install it) are the recorder's: prctl tells
+// the program what it would see without them (rr's own state, and what the
+// program set itself), and the frame records that answer.
+void RecordSession::show_native_prctl(RecordTask& rt, SyscallArgs& call) {
+  if (call.nr == SYS_seccomp && call.arg[0] == SECCOMP_SET_MODE_FILTER && call.ret == 0) {
+    if (call.arg[1] & SECCOMP_FILTER_FLAG_TSYNC) {
+      for (RecordedTid tid : threads_of(rt.tgid))
+        if (RecordTask* o = find_task(tid)) o->own_seccomp = true;
+    }
+    rt.own_seccomp = true;
+  }
+  if (call.nr != SYS_prctl || !syscall_buffer_) return;
+  int64_t native = -1;
+  if (call.arg[0] == PR_SET_SECCOMP && call.arg[1] == SECCOMP_MODE_FILTER && call.ret == 0) rt.own_seccomp = true;
+  if (call.arg[0] == PR_SET_NO_NEW_PRIVS && call.ret == 0) rt.own_no_new_privs = true;
+  if (call.arg[0] == PR_GET_SECCOMP && call.ret == SECCOMP_MODE_FILTER)
+    native = rt.own_seccomp ? SECCOMP_MODE_FILTER : inherited_seccomp_;
+  if (call.arg[0] == PR_GET_NO_NEW_PRIVS && call.ret == 1) native = rt.own_no_new_privs ? 1 : inherited_no_new_privs_;
+  if (native < 0 || native == call.ret) return;
+  Registers r = rt.task->regs();
+  r.set_syscall_result(native);
+  rt.task->set_regs(r);
+  call.ret = native;
 }
 
 // (And prctl(PR_GET_TSC), which would show the recorder's rdtsc trap.)

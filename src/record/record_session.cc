@@ -13,6 +13,7 @@
 #include <set>
 #include <sys/mman.h>
 #include <sys/personality.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/ptrace.h>
@@ -227,6 +228,8 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   session.progress_counter_ = options.progress_counter;
   if (options.progress_counter) session.plans_.keep_in(PlanStore(PlanStore::default_dir()));
   session.syscall_buffer_ = options.syscall_buffer;
+  session.inherited_seccomp_ = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) > 0 ? SECCOMP_MODE_FILTER : 0;
+  session.inherited_no_new_privs_ = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) > 0 ? 1 : 0;
   session.timeslice_ = options.timeslice;
   session.wait_for_all_ = options.wait_for_all;
   session.chaos_ = options.chaos;
@@ -1086,6 +1089,8 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
     if (orphans != orphan_desched_.end())
       c.desched_inherited.insert(c.desched_inherited.end(), orphans->second.begin(), orphans->second.end());
   }
+  c.own_seccomp = parent.own_seccomp;
+  c.own_no_new_privs = parent.own_no_new_privs;
   if (flags & (CLONE_SIGHAND | CLONE_THREAD)) {
     c.traps = parent.traps;
   } else {

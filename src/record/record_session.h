@@ -178,6 +178,11 @@ struct RecordTask : SessionTask {
   // rr sent it a SIGSTOP because it sleeps in a buffered call with no
   // desched signal to wake it (kick_blocked_buffered_call).
   bool desched_kicked = false;
+  // It (or a task it came from) installed a seccomp filter or set
+  // no_new_privs itself: prctl's answers show those, not the buffer's
+  // filter and the no_new_privs it needs (RecordSession::show_native_prctl).
+  bool own_seccomp = false;
+  bool own_no_new_privs = false;
   // Its current syscall installs a seccomp filter that the recorder moved,
   // with its prefix, into the scratch page (record/seccomp_prefix.h): the
   // argument it changed (-1: none), its value and the scratch bytes before.
@@ -515,6 +520,7 @@ class RecordSession : public Session<RecordTask> {
   // RecordTask::trap_blocked and traps (on_new_task does a clone's), and
   // answers PR_GET_TSC as natively.
   void after_syscall_exit(RecordTask& rt, const SyscallArgs& call);
+  void show_native_prctl(RecordTask& rt, SyscallArgs& call);
   void track_segv_at_handler(RecordTask& rt, int sig);
   // Puts back what forcing `sig` (SIGSEGV or SIGILL) changed, as `ev` says.
   void undo_forced_segv(RecordTask& rt, trace::RdtscEvent::Builder ev, int sig = SIGSEGV);
@@ -583,6 +589,11 @@ class RecordSession : public Session<RecordTask> {
   bool progress_counter_ = false;        // RecordOptions::progress_counter
   PlanCache plans_;                      // its plans, made once per code and place
   bool syscall_buffer_ = false;          // RecordOptions::syscall_buffer
+  // What prctl(PR_GET_SECCOMP) and prctl(PR_GET_NO_NEW_PRIVS) answer in
+  // rr itself: what a program started here has before it changes them
+  // (the buffer's filter, and no_new_privs where it needs it, are ours).
+  int inherited_seccomp_ = 0;
+  int inherited_no_new_privs_ = 0;
   std::string preload_path_;             // the library LD_PRELOAD names (write_preload_library)
   uint64_t timeslice_ = 0;               // --timeslice (counted branches)
   bool chaos_ = false;                   // --chaos
