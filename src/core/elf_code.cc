@@ -1,13 +1,31 @@
 #include "core/elf_code.h"
 
 #include <elf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <optional>
 
+#include "util/io.h"
+#include "util/scoped_fd.h"
+
 namespace rr {
+
+Result<std::string> read_elf_file(const std::string& path) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.is_open()) return make_error("cannot open " + path + ": " + errno_text());
+  struct stat st;
+  char magic[SELFMAG];
+  if (fstat(fd.get(), &st) != 0) return make_error("cannot stat " + path + ": " + errno_text());
+  if (pread(fd.get(), magic, SELFMAG, 0) != SELFMAG || memcmp(magic, ELFMAG, SELFMAG) != 0)
+    return make_error("it is no ELF file");
+  if ((uint64_t)st.st_size > kMaxElfFile) return make_error("it is larger than 2 GiB");
+  return read_file(path);
+}
 
 namespace {
 

@@ -26,6 +26,13 @@ struct TextSection {
 // headers; an error saying why there is none.
 Result<TextSection> text_section(const std::string& elf);
 
+// The bytes of the ELF file at `path`, for text_section and code_ranges; an
+// error, without reading it all, when it is no ELF file or larger than
+// kMaxElfFile (a mapped file of code may be anything: a JIT's double-mapped
+// memfd of 20 GB, mostly a hole, is no ELF file).
+constexpr uint64_t kMaxElfFile = 1ull << 31;
+Result<std::string> read_elf_file(const std::string& path);
+
 // [start, end) in the file's own address layout.
 struct AddrRange {
   uint64_t start = 0, end = 0;

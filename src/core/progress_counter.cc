@@ -93,7 +93,7 @@ Result<PlanCache::CodeFile> PlanCache::code_file(const std::string& path) {
            (unsigned long long)st.st_ino, (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec,
            st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
   if (auto it = files_.find(id); it != files_.end()) return it->second;
-  Result<std::string> elf = read_file(path);
+  Result<std::string> elf = read_elf_file(path);
   if (!elf.ok()) return make_error("cannot read " + path);
   Result<TextSection> text = text_section(elf.value());
   if (!text.ok()) return text.error();

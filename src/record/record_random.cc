@@ -29,7 +29,7 @@ std::vector<uint64_t> RecordSession::patch_random_sites(Task& t, const std::stri
   RandomSites& sites = random_sites_[{(uint64_t)st.st_dev, (uint64_t)st.st_ino}];
   if (sites.size != (int64_t)st.st_size || sites.mtime_ns != mtime_ns) {
     sites = RandomSites{(int64_t)st.st_size, mtime_ns, {}};
-    Result<std::string> elf = read_file(file_path);
+    Result<std::string> elf = read_elf_file(file_path);
     if (elf.ok()) {
       const std::string& bytes = elf.value();
       Result<TextSection> text = text_section(bytes);
