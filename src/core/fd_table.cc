@@ -96,6 +96,10 @@ bool FdTable::apply(int64_t nr, const uint64_t args[6], int64_t ret, const MemRe
           changed();
         }
       }
+      // The status flags (O_DIRECT, O_NONBLOCK...) decide whether the
+      // syscall buffer may take its reads and writes: the recorder looks
+      // at the descriptor again.
+      if (cmd == F_SETFL && ret == 0 && fds_.count((int)fd)) changed();
       break;
     }
     case FdOp::Unshare:

@@ -275,6 +275,11 @@ RecordSession::FdGate RecordSession::fd_gate_for(RecordTask& rt, int fd, FdTable
   if (S_ISDIR(st.st_mode)) return {true, false, false};
   if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) return {true, kind == FdTable::Kind::Other, true};
   if (!S_ISREG(st.st_mode)) return {};
+  // O_DIRECT wants the caller's buffer aligned; the library reads into its
+  // own buffer and would get EINVAL where the program would not.
+  auto info = read_file("/proc/" + std::to_string(rt.tid()) + "/fdinfo/" + std::to_string(fd));
+  size_t at = info.ok() ? info.value().find("flags:") : std::string::npos;
+  if (at == std::string::npos || (strtoul(info.value().c_str() + at + 6, nullptr, 8) & O_DIRECT)) return {};
   struct statfs fs;
   if (statfs(path.c_str(), &fs) != 0) return {};
   bool special_fs = fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC;
