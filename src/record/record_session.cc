@@ -551,14 +551,24 @@ void RecordSession::kill_tracees() {
     char state = proc_state(flight->tid());
     if (state == 'S' || state == 'D' || state == 0) flight = nullptr;  // it waits: nothing done yet
   }
-  bool deferred = false;
+  bool deferred = false, exiting = false;
   for (const auto& [tid, t] : tasks_) {
-    if (flight && t->tgid == flight->tgid)
+    if (flight && t->tgid == flight->tgid) {
       deferred = true;
-    else
+    } else if (ending_by_itself(*t)) {
+      // Its exit_group is recorded: it ends with its own status, which
+      // replay reproduces; a kill now would race with that exit.
+      exiting = true;
+    } else {
       kill_process_of(*t);
+    }
   }
-  if (deferred) kill_deferred_until_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  if (deferred || exiting)
+    kill_deferred_until_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(exiting ? 2000 : 500);
+}
+
+bool RecordSession::ending_by_itself(const RecordTask& t) const {
+  return exiting_groups_.count(t.tgid) && !killed_.count(t.tgid);
 }
 
 void RecordSession::kill_process_of(const RecordTask& t) {
@@ -582,7 +592,9 @@ void RecordSession::kill_rest_after_initial() {
 
 void RecordSession::kill_deferred_tracees() {
   if (!kill_deferred_until_) return;
-  if (running_ && running_->in_syscall && std::chrono::steady_clock::now() < *kill_deferred_until_) return;
+  bool waiting = running_ && running_->in_syscall;
+  for (const auto& [tid, t] : tasks_) waiting = waiting || ending_by_itself(*t);
+  if (waiting && std::chrono::steady_clock::now() < *kill_deferred_until_) return;
   kill_deferred_until_.reset();
   for (const auto& [tid, t] : tasks_) kill_process_of(*t);
 }

@@ -665,6 +665,8 @@ class RecordSession : public Session<RecordTask> {
   };
   std::map<std::pair<uint64_t, uint64_t>, RandomSites> random_sites_;
   void kill_process_of(const RecordTask& t);
+  // Its process's exit_group is recorded and nothing killed it.
+  bool ending_by_itself(const RecordTask& t) const;
 };
 
 // The siginfo of a ptrace stop that is no signal's delivery (a syscall or
