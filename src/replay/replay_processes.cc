@@ -114,8 +114,14 @@ Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reade
     // exit_group from the leader, as Go's programs end): the leader ends
     // for good with it, as in the recording. Kept, it would stand for a
     // process not yet reaped and keep every later event from a checkpoint.
+    // A PID namespace's first process (its last thread's exit_group kills
+    // the rest of the namespace) ends only when the kernel has reaped the
+    // rest, whose ends are later events: it is reaped as they come.
     std::unique_ptr<Task> leader = take_zombie(tgid);
-    if (leader->alive()) leader->wait_until_ended();
+    if (leader->alive() && ns_init)
+      ending_inits_.push_back(std::move(leader));
+    else if (leader->alive())
+      leader->wait_until_ended();
   }
   reap_ending_inits();
   if (recorded == initial_tid_) {
