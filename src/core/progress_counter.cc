@@ -94,7 +94,7 @@ Result<PlanCache::CodeFile> PlanCache::code_file(const std::string& path) {
            st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
   if (auto it = files_.find(id); it != files_.end()) return it->second;
   Result<std::string> elf = read_elf_file(path);
-  if (!elf.ok()) return make_error("cannot read " + path);
+  if (!elf.ok()) return elf.error();
   Result<TextSection> text = text_section(elf.value());
   if (!text.ok()) return text.error();
   Result<std::vector<AddrRange>> functions = code_ranges(elf.value(), text.value());
