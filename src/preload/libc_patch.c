@@ -109,10 +109,13 @@ static const struct site_shape* shape_at(const uint8_t* p, const uint8_t* end) {
   return 0;
 }
 
-/* The stub for a site: below the caller's red zone, call the hook; if it
- * declined, make the syscall here with the registers as they came; then
- * the site's compare, and back to the instruction after it. */
-static int write_stub(uint8_t* stub, uintptr_t site, const struct site_shape* s) {
+/* The stub for a site: below the caller's red zone, `before` (the site's
+ * own instructions that set rax, for a site that sets its number), call the
+ * hook; if it declined, make the syscall here with the registers as they
+ * came; then `after` (the site's compare, for a site that checks its
+ * result), and back to the instruction after the site's `len` bytes. */
+static int write_stub(uint8_t* stub, uintptr_t site, int len, const uint8_t* before, int before_len, const uint8_t* after,
+                      int after_len) {
   uint8_t b[STUB_SIZE];
   for (int i = 0; i < STUB_SIZE; ++i) b[i] = 0xcc;
   static const uint8_t head[] = {0x48, 0x8d, 0x64, 0x24, 0x80}; /* lea -0x80(%rsp), %rsp */
@@ -120,15 +123,17 @@ static int write_stub(uint8_t* stub, uintptr_t site, const struct site_shape* s)
                                  0x4d, 0x85, 0xdb,                               /* test %r11, %r11 */
                                  0x74, 0x02,                                     /* je 1f */
                                  0x0f, 0x05};                                    /* syscall; 1: */
+  if ((int)(sizeof head + sizeof tail) + before_len + after_len + 10 > STUB_SIZE) return 0;
   int n = 0;
   for (size_t i = 0; i < sizeof head; ++i) b[n++] = head[i];
+  for (int i = 0; i < before_len; ++i) b[n++] = before[i];
   int64_t to_hook = (int64_t)((uintptr_t)rr_syscall_hook - ((uintptr_t)stub + n + 5));
   b[n] = 0xe8; /* call rr_syscall_hook */
   put_rel32(b + n + 1, to_hook);
   n += 5;
   for (size_t i = 0; i < sizeof tail; ++i) b[n++] = tail[i];
-  for (int i = 2; i < s->len; ++i) b[n++] = s->bytes[i];
-  int64_t back = (int64_t)(site + s->len - ((uintptr_t)stub + n + 5));
+  for (int i = 0; i < after_len; ++i) b[n++] = after[i];
+  int64_t back = (int64_t)(site + len - ((uintptr_t)stub + n + 5));
   b[n] = 0xe9; /* jmp back */
   put_rel32(b + n + 1, back);
   n += 5;
@@ -137,21 +142,45 @@ static int write_stub(uint8_t* stub, uintptr_t site, const struct site_shape* s)
   return 1;
 }
 
+/* A syscall instruction whose number is set by the instruction just before
+ * it, `mov $nr, %eax` (5 bytes), and whose result is not compared (glibc's
+ * futex wakes and the waits of its condition variables, gettid, the calls
+ * in ld.so): the two are replaced together, for the calls the hook may
+ * take (rr_hook_may_take) only. No direct jump of Debian 12's libc or ld.so
+ * lands on such a syscall instruction (63 and 11 sites, checked with
+ * objdump). */
+static int mov_site_number(const uint8_t* p, const uint8_t* end, long* nr) {
+  if (end - p < 7 || p[0] != 0xb8 || p[5] != 0x0f || p[6] != 0x05) return 0;
+  if (shape_at(p + 5, end)) return 0; /* the compare's shape takes it */
+  *nr = (long)((uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24);
+  return rr_hook_may_take(*nr);
+}
+
 /* Rewrites the sites of [r->start, r->end) with stubs from *next on;
  * returns where the stubs end. */
 static uint8_t* patch_range(const struct code_range* r, uint8_t* next, uint8_t* stubs_end) {
   const uint8_t* end = (const uint8_t*)r->end;
   for (uint8_t* p = (uint8_t*)r->start; p < end && next + STUB_SIZE <= stubs_end; ++p) {
-    if (p[0] != 0x0f || p[1] != 0x05) continue;
-    const struct site_shape* s = shape_at(p, end);
-    if (!s) continue;
+    const struct site_shape* s = 0;
+    long nr;
+    int len;
+    int ok;
+    if (p[0] == 0x0f && p[1] == 0x05 && (s = shape_at(p, end)) != 0) {
+      len = s->len;
+      ok = write_stub(next, (uintptr_t)p, len, 0, 0, s->bytes + 2, len - 2);
+    } else if (mov_site_number(p, end, &nr)) {
+      len = 7;
+      ok = write_stub(next, (uintptr_t)p, len, p, 5, 0, 0);
+    } else {
+      continue;
+    }
     int64_t to_stub = (int64_t)((uintptr_t)next - ((uintptr_t)p + 5));
-    if (!fits_rel32(to_stub) || !write_stub(next, (uintptr_t)p, s)) continue;
+    if (!ok || !fits_rel32(to_stub)) continue;
     uint8_t jump[8] = {0xe9, 0, 0, 0, 0, 0xcc, 0xcc, 0xcc};
     put_rel32(jump + 1, to_stub);
-    rr_copy_bytes(p, jump, s->len);
+    rr_copy_bytes(p, jump, (uint64_t)len);
     next += STUB_SIZE;
-    p += s->len - 1;
+    p += len - 1;
   }
   return next;
 }

@@ -45,12 +45,13 @@ __asm__(".text\n.globl rr_traced_entry\n.hidden rr_traced_entry\nrr_traced_entry
 /* Syscall `nr` through `entry`: the traced one above, or the rr page's
  * buffered one (the kernel while recording, nothing in replay, where rax
  * still holds the number on return). */
-/* r9 is 0: every register a traced call's stop shows is set here, none is
- * left over from what the two roads did before. */
-static long syscall_at(uint64_t entry, long nr, long a0, long a1, long a2, long a3, long a4) {
+/* Every register a traced call's stop shows is set here (r9 to the sixth
+ * argument, 0 for a call of five), none is left over from what the two
+ * roads did before. */
+static long syscall_at(uint64_t entry, long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
   register long r10 __asm__("r10") = a3;
   register long r8 __asm__("r8") = a4;
-  register long r9 __asm__("r9") = 0;
+  register long r9 __asm__("r9") = a5;
   long ret;
   __asm__ volatile("call *%[entry]"
                    : "=a"(ret)
@@ -60,7 +61,7 @@ static long syscall_at(uint64_t entry, long nr, long a0, long a1, long a2, long 
 }
 
 long rr_traced_syscall(long nr, long a0, long a1, long a2, long a3, long a4) {
-  return syscall_at((uint64_t)rr_traced_entry, nr, a0, a1, a2, a3, a4);
+  return syscall_at((uint64_t)rr_traced_entry, nr, a0, a1, a2, a3, a4, 0);
 }
 #define traced_syscall rr_traced_syscall
 
@@ -116,6 +117,8 @@ static void ask_for_desched(void) {
 #define PERF_EVENT_IOC_ENABLE_ 0x2400
 #define PERF_EVENT_IOC_DISABLE_ 0x2401
 
+struct in_out_region;
+
 /* What one call asks of the buffer: argument `out_arg` (-1: none) points to
  * `out_len` bytes the kernel writes (all of them, or with `variable` as
  * many as the result says, in units of `unit` bytes), and `gate` says
@@ -134,7 +137,23 @@ struct call_shape {
   uint32_t unit;    /* with `variable`: bytes per unit of the result (0: 1) */
   int in_out;       /* the kernel reads the output bytes first (poll's array): the
                        record starts as a copy of them */
+  const struct in_out_region* regions; /* with `nregions`, instead of out_arg: memory
+                       the kernel reads and may write back (select's fd sets and
+                       timeout), each a copy in the record, end to end */
+  int nregions;
+  uint32_t prefix;  /* with `variable`: fixed bytes of output before those the
+                       result counts (recvmsg's flags) */
 };
+
+/* One of a call's in-out arguments (struct call_shape's regions): argument
+ * `arg` points to `len` bytes (none when the pointer is null). Copied back
+ * whatever the result: bytes the kernel did not write are copied back
+ * unchanged. */
+struct in_out_region {
+  int arg;
+  uint32_t len;
+};
+#define RR_MAX_REGIONS 4
 
 struct iovec_ {
   void* base;
@@ -151,7 +170,7 @@ static void scatter(const struct iovec_* iov, const char* from, uint64_t n) {
   }
 }
 
-static long traced_call(long nr, long a[5], void* out, struct call_shape shape) {
+static long traced_call(long nr, long a[6], void* out, struct call_shape shape) {
   if (shape.out_arg >= 0) a[shape.out_arg] = (long)out;
   return traced_syscall(nr, a[0], a[1], a[2], a[3], a[4]);
 }
@@ -163,13 +182,15 @@ static long traced_call(long nr, long a[5], void* out, struct call_shape shape) 
  * and its descriptor is open to it; in replay, exactly when records of this
  * stretch are left (the recording's buffered calls, in order), so both
  * roads branch alike. */
-__attribute__((noinline)) static int try_buffered(long nr, long a[5], void* out, struct call_shape shape, long* ret) {
+__attribute__((noinline)) static int try_buffered(long nr, long a[6], void* out, struct call_shape shape, long* ret) {
   struct rr_buffer_header* h = header();
   if (!enabled || h->locked || (shape.out_arg >= 0 && !out)) return 0;
   int replay = replaying();
   struct rr_buffer_record* rec =
       (struct rr_buffer_record*)((char*)RR_BUFFER_ADDR + sizeof(struct rr_buffer_header) + h->used);
-  if (shape.keeps_args) shape.out_len = RR_RECORD_ARGS_LEN;
+  /* The record keeps the arguments as the program passed them. */
+  long args[6] = {a[0], a[1], a[2], a[3], a[4], a[5]};
+  if (shape.keeps_args) shape.out_len += RR_RECORD_ARGS_LEN;
   uint32_t size = rr_buffer_record_size(shape.out_len);
   int may_block = 0;
   if (replay) {
@@ -185,6 +206,22 @@ __attribute__((noinline)) static int try_buffered(long nr, long a[5], void* out,
     if (may_block && (!desched.asked || desched.fd < 0 || shape.in_len > RR_BLOCKING_WRITE_MAX)) return 0;
   }
   char* data = (char*)(rec + 1);
+  /* Where the in-out regions start: after the arguments the record keeps. */
+  const uint32_t regions_at = shape.keeps_args ? RR_RECORD_ARGS_LEN : 0;
+  if (shape.nregions) {
+    /* As poll's array below, for each region. */
+    uint32_t at = regions_at;
+    for (int i = 0; i < shape.nregions; ++i) {
+      const struct in_out_region* g = &shape.regions[i];
+      const volatile char* in = (const volatile char*)a[g->arg];
+      if (!in) continue;
+      for (uint32_t k = 0; k < g->len; k += 4096) (void)in[k];
+      (void)in[g->len - 1];
+      if (!replay) copy_bytes(data + at, (const void*)in, g->len);
+      a[g->arg] = (long)(data + at);
+      at += g->len;
+    }
+  }
   if (shape.in_out) {
     /* Read on both roads, so that a bad pointer faults at the same
      * instruction in both; only recording copies (replay's record holds
@@ -205,11 +242,11 @@ __attribute__((noinline)) static int try_buffered(long nr, long a[5], void* out,
    * calls were buffered. */
   if (may_block) {
     desched.armed = 1;
-    syscall_at(RR_BUFFERED_ENTRY, SYS_ioctl, desched.fd, PERF_EVENT_IOC_ENABLE_, 0, 0, 0);
+    syscall_at(RR_BUFFERED_ENTRY, SYS_ioctl, desched.fd, PERF_EVENT_IOC_ENABLE_, 0, 0, 0, 0);
   }
-  long r = syscall_at(RR_BUFFERED_ENTRY, nr, a[0], a[1], a[2], a[3], a[4]);
+  long r = syscall_at(RR_BUFFERED_ENTRY, nr, a[0], a[1], a[2], a[3], a[4], a[5]);
   if (may_block) {
-    syscall_at(RR_BUFFERED_ENTRY, SYS_ioctl, desched.fd, PERF_EVENT_IOC_DISABLE_, 0, 0, 0);
+    syscall_at(RR_BUFFERED_ENTRY, SYS_ioctl, desched.fd, PERF_EVENT_IOC_DISABLE_, 0, 0, 0, 0);
     desched.armed = 0;
   }
   if (replay) {
@@ -223,22 +260,31 @@ __attribute__((noinline)) static int try_buffered(long nr, long a[5], void* out,
   uint32_t written = shape.out_len;
   if (shape.variable) {
     uint64_t unit = shape.unit ? shape.unit : 1;
-    if (r >= 0 && (uint64_t)r > shape.out_len / unit) __builtin_trap();  /* a result replay cannot have recorded */
-    written = r > 0 ? (uint32_t)((uint64_t)r * unit) : 0;
+    if (r >= 0 && (uint64_t)r > (shape.out_len - shape.prefix) / unit) __builtin_trap();  /* a result replay cannot have recorded */
+    written = shape.prefix + (r > 0 ? (uint32_t)((uint64_t)r * unit) : 0);
   }
   rec->number = nr;
   rec->size = rr_buffer_record_size(written);
   rec->out_len = written;
+  if (shape.nregions) {
+    uint32_t at = regions_at;
+    for (int i = 0; i < shape.nregions; ++i) {
+      const struct in_out_region* g = &shape.regions[i];
+      if (!a[g->arg]) continue;
+      copy_bytes(((void* const*)out)[i], data + at, g->len);
+      at += g->len;
+    }
+  }
   if (r >= 0 && shape.iov) scatter((const struct iovec_*)out, data, written);
   else if (r >= 0 && shape.out_arg >= 0) copy_bytes(out, data, written);
-  if (shape.keeps_args) copy_bytes(data, a, RR_RECORD_ARGS_LEN);
+  if (shape.keeps_args) copy_bytes(data, args, RR_RECORD_ARGS_LEN);
   h->used += rec->size;
   *ret = r;
   return 1;
 }
 
 /* As try_buffered, or else through the traced instruction. */
-static long buffered(long nr, long a[5], void* out, struct call_shape shape) {
+static long buffered(long nr, long a[6], void* out, struct call_shape shape) {
   long ret;
   if (try_buffered(nr, a, out, shape, &ret)) return ret;
   return traced_call(nr, a, out, shape);
@@ -271,30 +317,30 @@ __asm__(".text\nrr_clean_return:\n"
         "  xor %r8d, %r8d\n  xor %r9d, %r9d\n  xor %r10d, %r10d\n  xor %r11d, %r11d\n  ret\n");
 
 static long call0(long nr) {
-  long a[5] = {0, 0, 0, 0, 0};
+  long a[6] = {0, 0, 0, 0, 0};
   return as_libc_result(buffered(nr, a, 0, kNoOutput));
 }
 
 static long stat_call(long nr, long a0, long a1, long a2, long a3, int out_arg, void* out, uint32_t len) {
-  long a[5] = {a0, a1, a2, a3, 0};
+  long a[6] = {a0, a1, a2, a3, 0};
   return as_libc_result(buffered(nr, a, out, fixed_output(out_arg, len)));
 }
 
 enum { kStatSize = 144, kStatxSize = 256 };
 
 int rr_impl_clock_gettime(int clock, struct timespec_* ts) {
-  long a[5] = {clock, 0, 0, 0, 0};
+  long a[6] = {clock, 0, 0, 0, 0};
   return as_libc_result(buffered(SYS_clock_gettime, a, ts, fixed_output(1, sizeof *ts)));
 }
 
 int rr_impl_gettimeofday(void* tv, void* tz) {
-  long a[5] = {(long)tv, (long)tz, 0, 0, 0};
+  long a[6] = {(long)tv, (long)tz, 0, 0, 0};
   if (tz) return as_libc_result(traced_syscall(SYS_gettimeofday, (long)tv, (long)tz, 0, 0, 0));
   return as_libc_result(buffered(SYS_gettimeofday, a, tv, fixed_output(0, 16)));
 }
 
 int64_t rr_impl_time(int64_t* tloc) {
-  long a[5] = {0, 0, 0, 0, 0};
+  long a[6] = {0, 0, 0, 0, 0};
   long t = buffered(SYS_time, a, 0, kNoOutput);
   if (t >= 0 && tloc) *tloc = t;
   return as_libc_result(t);
@@ -304,7 +350,7 @@ int rr_impl_getpid(void) { return call0(SYS_getpid); }
 int rr_impl_gettid(void) { return call0(SYS_gettid); }
 
 int64_t rr_impl_lseek(int fd, int64_t offset, int whence) {
-  long a[5] = {fd, offset, whence, 0, 0};
+  long a[6] = {fd, offset, whence, 0, 0};
   return as_libc_result(buffered(SYS_lseek, a, 0, kNoOutput));
 }
 int64_t rr_impl_lseek64(int fd, int64_t offset, int whence) { return rr_impl_lseek(fd, offset, whence); }
@@ -336,7 +382,7 @@ int rr_impl___fxstatat64(int ver, int dirfd, const char* path, void* buf, int fl
   return rr_impl_fstatat(dirfd, path, buf, flags);
 }
 int rr_impl_statx(int dirfd, const char* path, int flags, unsigned mask, void* buf) {
-  long a[5] = {dirfd, (long)path, flags, mask, (long)buf};
+  long a[6] = {dirfd, (long)path, flags, mask, (long)buf};
   return as_libc_result(buffered(SYS_statx, a, buf, fixed_output(4, kStatxSize)));
 }
 
@@ -344,7 +390,7 @@ int rr_impl_statx(int dirfd, const char* path, int flags, unsigned mask, void* b
  * go into the record; the bytes written reach the file as natively, and
  * replay, which never writes to files, needs only the result. */
 static long read_call(long nr, long fd, void* buf, uint64_t count, long offset) {
-  long a[5] = {fd, (long)buf, (long)count, offset, 0};
+  long a[6] = {fd, (long)buf, (long)count, offset, 0};
   if (count == 0 || count > RR_BUFFER_DATA_SIZE) return as_libc_result(traced_syscall(nr, fd, (long)buf, (long)count, offset, 0));
   struct call_shape s = {1, (uint32_t)count, 1, kReadFd, 0, 0, 0, 0};
   ask_for_desched();
@@ -356,7 +402,7 @@ static long read_call(long nr, long fd, void* buf, uint64_t count, long offset) 
  * no more than 64 iovecs, and at most what the buffer holds. Returns 0,
  * having done nothing, for a call that must go the traced way. */
 #define RR_MAX_IOV 64
-static int try_buffered_readv(long nr, long a[5], long* ret) {
+static int try_buffered_readv(long nr, long a[6], long* ret) {
   const struct iovec_* iov = (const struct iovec_*)a[1];
   long count = a[2];
   if (!iov || count <= 0 || count > RR_MAX_IOV) return 0;
@@ -371,7 +417,7 @@ static int try_buffered_readv(long nr, long a[5], long* ret) {
 }
 
 static long readv_call(long nr, long fd, const void* iov, long count, long offset) {
-  long a[5] = {fd, (long)iov, count, offset, 0};
+  long a[6] = {fd, (long)iov, count, offset, 0};
   long ret;
   ask_for_desched();
   if (try_buffered_readv(nr, a, &ret)) return as_libc_result(ret);
@@ -379,7 +425,7 @@ static long readv_call(long nr, long fd, const void* iov, long count, long offse
 }
 
 static long write_call(long nr, long fd, const void* buf, uint64_t count, long offset) {
-  long a[5] = {fd, (long)buf, (long)count, offset, 0};
+  long a[6] = {fd, (long)buf, (long)count, offset, 0};
   struct call_shape s = {-1, 0, 0, kWriteFd, 0, 0, 0, count > 0xffffffffUL ? 0xffffffffU : (uint32_t)count};
   ask_for_desched();
   return as_libc_result(buffered(nr, a, 0, s));
@@ -520,13 +566,13 @@ static void set_gate_bits(long fd, int read) {
  * new descriptor is of the kind the recorder would find (FdTable::Kind::Other).
  * The library opens the gate for reading it at once; the recorder learns of
  * the descriptor from the record at the next event. */
-static int buffered_openat(long a[5], long* ret) {
+static int buffered_openat(long a[6], long* ret) {
   /* O_NOCTTY does nothing to a file or a directory (grep's fts opens
    * every directory and file with it). */
   long allowed = O_NOCTTY_ | O_NONBLOCK_ | O_LARGEFILE_ | O_DIRECTORY_ | O_NOFOLLOW_ | O_CLOEXEC_;
   if ((a[2] & O_ACCMODE_) != 0 || (a[2] & ~(allowed | O_ACCMODE_)) != 0) return 0;
   uint64_t st[kStatSize / 8];
-  long sa[5] = {a[0], a[1], (long)st, (a[2] & O_NOFOLLOW_) ? AT_SYMLINK_NOFOLLOW_ : 0, 0};
+  long sa[6] = {a[0], a[1], (long)st, (a[2] & O_NOFOLLOW_) ? AT_SYMLINK_NOFOLLOW_ : 0, 0};
   long r;
   if (!try_buffered(SYS_newfstatat, sa, st, fixed_output(2, kStatSize), &r)) return 0;
   /* Nothing there: the open fails the same way (every process's start-up
@@ -542,7 +588,7 @@ static int buffered_openat(long a[5], long* ret) {
 
 /* A close of a descriptor the gate lets be read that cannot block (a file
  * or a directory; a socket's may wait, SO_LINGER). */
-static int buffered_close(long a[5], long* ret) {
+static int buffered_close(long a[6], long* ret) {
   if (!replaying() && fd_may_block(a[0])) return 0;
   struct call_shape shape = {-1, 0, 0, kReadFd, 1, 0};
   if (!try_buffered(SYS_close, a, 0, shape, ret)) return 0;
@@ -562,7 +608,7 @@ static int buffered_close(long a[5], long* ret) {
  * for every directory it enters). The record keeps the arguments, so the
  * recorder's and replay's fd tables follow F_SETFD and the duplicates; the
  * duplicate may be read at once, as its original. */
-static int buffered_fcntl(long a[5], long* ret) {
+static int buffered_fcntl(long a[6], long* ret) {
   long cmd = a[1];
   if (cmd != F_GETFD_ && cmd != F_GETFL_ && cmd != F_SETFD_ && cmd != F_DUPFD_ && cmd != F_DUPFD_CLOEXEC_) return 0;
   /* A pipe's or a socket's duplicate would need its "block" bit too: traced. */
@@ -573,13 +619,22 @@ static int buffered_fcntl(long a[5], long* ret) {
   return 1;
 }
 
-/* FUTEX_WAIT and FUTEX_WAKE (private or not; a wait's relative timeout is
- * only read): no output; a wait may block. */
+/* FUTEX_WAIT, FUTEX_WAKE, and their BITSET forms, which glibc's condition
+ * variables and timed waits use (private or not, with FUTEX_CLOCK_REALTIME
+ * or not): no output, the futex word unchanged (a wait's timeout, relative
+ * or absolute, is only read); a wait may block. A wait that blocked is
+ * made again the traced way with the same timeout: a relative one then
+ * waits longer than natively, as under rr. */
 #define FUTEX_CMD_MASK_ (~(128 | 256)) /* FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME */
-static int buffered_futex(long a[5], long* ret) {
+#define FUTEX_WAIT_ 0
+#define FUTEX_WAKE_ 1
+#define FUTEX_WAIT_BITSET_ 9
+#define FUTEX_WAKE_BITSET_ 10
+static int buffered_futex(long a[6], long* ret) {
   long cmd = a[1] & FUTEX_CMD_MASK_;
-  if (cmd != 0 && cmd != 1) return 0;
-  struct call_shape shape = {-1, 0, 0, kNoFd, 0, 0, cmd == 0, 0};
+  if (cmd != FUTEX_WAIT_ && cmd != FUTEX_WAKE_ && cmd != FUTEX_WAIT_BITSET_ && cmd != FUTEX_WAKE_BITSET_) return 0;
+  int wait = cmd == FUTEX_WAIT_ || cmd == FUTEX_WAIT_BITSET_;
+  struct call_shape shape = {-1, 0, 0, kNoFd, 0, 0, wait, 0};
   ask_for_desched();
   return try_buffered(SYS_futex, a, 0, shape, ret);
 }
@@ -591,18 +646,61 @@ static int buffered_futex(long a[5], long* ret) {
 #define RR_WAIT_MAX 1024
 #define kPollfdSize 8
 #define kEpollEventSize 12 /* packed on x86-64 */
-static int buffered_poll(long a[5], long* ret) {
+static int buffered_poll(long a[6], long* ret) {
   if (a[1] <= 0 || a[1] > RR_WAIT_MAX) return 0;
   struct call_shape shape = {0, (uint32_t)(a[1] * kPollfdSize), 0, kNoFd, 0, 0, a[2] != 0, 0, 0, 1};
   ask_for_desched();
   return try_buffered(SYS_poll, a, (void*)a[0], shape, ret);
 }
 
-static int buffered_epoll_wait(long a[5], long* ret) {
-  if (a[2] <= 0 || a[2] > RR_WAIT_MAX) return 0;
+/* epoll_pwait too, without a signal mask (its fifth argument null). */
+static int buffered_epoll_wait(long nr, long a[6], long* ret) {
+  if (a[2] <= 0 || a[2] > RR_WAIT_MAX || (nr == SYS_epoll_pwait && a[4] != 0)) return 0;
   struct call_shape shape = {1, (uint32_t)(a[2] * kEpollEventSize), 1, kNoFd, 0, 0, a[3] != 0, 0, kEpollEventSize, 0};
   ask_for_desched();
-  return try_buffered(SYS_epoll_wait, a, (void*)a[1], shape, ret);
+  return try_buffered(nr, a, (void*)a[1], shape, ret);
+}
+
+/* The waits with in-out arguments besides their descriptors: ppoll's array
+ * and remaining time, select's and pselect6's three fd sets and remaining
+ * time, all copied into the record and back (struct in_out_region). Only
+ * without a signal mask (ppoll's fourth argument null, pselect6's sixth
+ * null or naming a null mask, as glibc's select and pselect without one):
+ * a mask the kernel swaps in for the wait would decide which signals
+ * interrupt it. `time_arg` is the timeout's argument (null: wait for good)
+ * and `time_len` its size. */
+static int buffered_waits(long nr, long a[6], struct in_out_region* regions, int n, int time_arg, uint32_t time_len,
+                          long* ret) {
+  void* out[RR_MAX_REGIONS];
+  uint32_t total = 0;
+  regions[n].arg = time_arg;
+  regions[n].len = time_len;
+  ++n;
+  for (int i = 0; i < n; ++i) {
+    out[i] = (void*)a[regions[i].arg];
+    if (out[i]) total += regions[i].len;
+  }
+  /* A zero timeout never blocks. */
+  const int64_t* t = (const int64_t*)a[time_arg];
+  int may_block = !t || t[0] != 0 || t[1] != 0;
+  struct call_shape shape = {-1, total, 0, kNoFd, 0, 0, may_block, 0, 0, 0, regions, n};
+  ask_for_desched();
+  return try_buffered(nr, a, out, shape, ret);
+}
+
+static int buffered_ppoll(long a[6], long* ret) {
+  if (a[1] <= 0 || a[1] > RR_WAIT_MAX || a[3] != 0 || !a[0]) return 0;
+  struct in_out_region regions[2] = {{0, (uint32_t)(a[1] * kPollfdSize)}};
+  return buffered_waits(SYS_ppoll, a, regions, 1, 2, 16, ret);
+}
+
+/* The kernel reads and writes whole longs of each fd set. */
+static int buffered_select(long nr, long a[6], long* ret) {
+  if (a[0] <= 0 || a[0] > RR_FD_LIMIT) return 0;
+  if (nr == SYS_pselect6 && a[5] && *(const long*)a[5] != 0) return 0;
+  uint32_t set_len = (uint32_t)((a[0] + 63) / 64 * 8);
+  struct in_out_region regions[4] = {{1, set_len}, {2, set_len}, {3, set_len}};
+  return buffered_waits(nr, a, regions, 3, 4, 16, ret);
 }
 
 /* recv and send (recvfrom and sendto without an address, as glibc makes
@@ -613,7 +711,7 @@ static int buffered_epoll_wait(long a[5], long* ret) {
  * another queue. */
 #define MSG_PEEK_ 0x2
 #define MSG_DONTWAIT_ 0x40
-static int buffered_recvfrom(long a[5], long* ret) {
+static int buffered_recvfrom(long a[6], long* ret) {
   if (a[4] != 0 || (a[3] & ~(long)(MSG_PEEK_ | MSG_DONTWAIT_)) != 0) return 0;
   if (a[2] <= 0 || (uint64_t)a[2] > RR_BUFFER_DATA_SIZE) return 0;
   struct call_shape shape = {1, (uint32_t)a[2], 1, kReadFd, 0, 0, 0, 0, 0, 0};
@@ -621,11 +719,130 @@ static int buffered_recvfrom(long a[5], long* ret) {
   return try_buffered(SYS_recvfrom, a, (void*)a[1], shape, ret);
 }
 
-static int buffered_sendto(long a[5], long* ret) {
+static int buffered_sendto(long a[6], long* ret) {
   if (a[4] != 0) return 0;
   struct call_shape shape = {-1, 0, 0, kWriteFd, 0, 0, 0, (uint64_t)a[2] > 0xffffffffUL ? 0xffffffffU : (uint32_t)a[2], 0, 0};
   ask_for_desched();
   return try_buffered(SYS_sendto, a, 0, shape, ret);
+}
+
+/* sendmsg and recvmsg of a descriptor the gate opens, without an address
+ * and without control data (no descriptors passed, nothing the kernel
+ * writes back but the bytes, msg_flags and msg_controllen): sendmsg as
+ * sendto (the kernel only reads the msghdr); recvmsg reads into the record
+ * through a msghdr of the library's with one iovec, and the bytes are
+ * spread over the program's iovecs, with the flags as recv's. The record
+ * holds the msghdr's msg_flags (8 bytes) and the bytes read. */
+struct msghdr_ {
+  void* name;
+  uint32_t namelen;
+  const struct iovec_* iov;
+  uint64_t iovlen;
+  void* control;
+  uint64_t controllen;
+  int32_t flags;
+};
+#define kMsgFlagsLen 8U
+
+/* The iovecs' total, or 0 when there are none, too many, or more bytes than
+ * the buffer holds. */
+static uint64_t iov_total(const struct iovec_* iov, uint64_t count) {
+  if (!iov || count == 0 || count > RR_MAX_IOV) return 0;
+  uint64_t total = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (iov[i].len > RR_BUFFER_DATA_SIZE) return 0;
+    total += iov[i].len;
+  }
+  return total > RR_BUFFER_DATA_SIZE ? 0 : total;
+}
+
+static int plain_msghdr(const struct msghdr_* m) { return m && !m->name && m->controllen == 0; }
+
+static int buffered_sendmsg(long a[6], long* ret) {
+  const struct msghdr_* m = (const struct msghdr_*)a[1];
+  if (!plain_msghdr(m)) return 0;
+  uint64_t total = iov_total(m->iov, m->iovlen);
+  if (total == 0) return 0;
+  struct call_shape shape = {-1, 0, 0, kWriteFd, 0, 0, 0, (uint32_t)total, 0, 0};
+  ask_for_desched();
+  return try_buffered(SYS_sendmsg, a, 0, shape, ret);
+}
+
+static int buffered_recvmsg(long a[6], long* ret) {
+  struct msghdr_* m = (struct msghdr_*)a[1];
+  if (!plain_msghdr(m) || (a[2] & ~(long)(MSG_PEEK_ | MSG_DONTWAIT_)) != 0) return 0;
+  uint64_t total = iov_total(m->iov, m->iovlen);
+  if (total == 0 || total + kMsgFlagsLen > RR_BUFFER_DATA_SIZE) return 0;
+  struct rr_buffer_header* h = header();
+  struct rr_buffer_record* rec =
+      (struct rr_buffer_record*)((char*)RR_BUFFER_ADDR + sizeof(struct rr_buffer_header) + h->used);
+  char* data = (char*)(rec + 1);
+  /* The kernel reads into the record through the library's msghdr, and
+   * writes its msg_flags there; recording copies them into the record. */
+  struct iovec_ one = {data + kMsgFlagsLen, total};
+  struct msghdr_ mine = {0, 0, &one, 1, 0, 0, 0};
+  long b[6] = {a[0], (long)&mine, a[2], 0, 0, 0};
+  struct call_shape shape = {-1, (uint32_t)(kMsgFlagsLen + total), 1, kReadFd, 0, 0, 0, 0, 0, 0, 0, 0, kMsgFlagsLen};
+  ask_for_desched();
+  if (!try_buffered(SYS_recvmsg, b, 0, shape, ret)) return 0;
+  /* try_buffered took the result as the record's length: the flags come
+   * first. Recording, the record holds what the kernel wrote. */
+  if (*ret >= 0) {
+    if (!replaying()) *(int32_t*)data = mine.flags;
+    scatter(m->iov, data + kMsgFlagsLen, (uint64_t)*ret);
+    m->flags = *(const int32_t*)data;
+    m->controllen = 0;
+  }
+  return 1;
+}
+
+/* connect may block (a stream socket's, until the peer answers); one that
+ * blocked is made again the traced way, where the kernel goes on with the
+ * connection the first began, as it does at a restart. No output. */
+static int buffered_connect(long a[6], long* ret) {
+  struct call_shape shape = {-1, 0, 0, kReadFd, 0, 0, 0, 0, 0, 0};
+  ask_for_desched();
+  return try_buffered(SYS_connect, a, 0, shape, ret);
+}
+
+/* accept and accept4 of a listening socket the gate opens (they may block)
+ * make a descriptor: the record keeps the arguments, as an open's, so the
+ * recorder's and replay's fd tables follow, then the peer's address and its
+ * length as in-out regions (the kernel writes no more of the address than
+ * the length it is given). The new descriptor stays shut in the gate until
+ * the recorder's next look at the fd table. */
+#define kSockaddrMax 128U
+static int buffered_accept(long nr, long a[6], long* ret) {
+  const uint32_t* len = (const uint32_t*)a[2];
+  if (a[1] && (!len || *len > kSockaddrMax)) return 0;
+  struct in_out_region regions[2] = {{1, a[1] ? *len : 0}, {2, 4}};
+  int n = a[1] ? 2 : 0;
+  void* out[2] = {(void*)a[1], (void*)a[2]};
+  uint32_t total = a[1] ? *len + 4 : 0;
+  if (n && regions[0].len == 0) return 0; /* an empty region cannot be read */
+  struct call_shape shape = {-1, total, 0, kReadFd, 1, 0, 0, 0, 0, 0, regions, n};
+  ask_for_desched();
+  if (!try_buffered(nr, a, n ? out : 0, shape, ret)) return 0;
+  if (*ret >= 0 && !replaying()) set_gate_bits(*ret, 0);
+  return 1;
+}
+
+/* madvise with advice that changes nothing replay could see (contents,
+ * mappings, how later faults and forks behave, the mapping's flags, which
+ * split or merge its entry in /proc/PID/maps): replay, which does not make
+ * a buffered call, must not need it. MADV_WILLNEED (read-ahead), MADV_COLD
+ * and MADV_PAGEOUT (reclaim, contents kept). MADV_DONTNEED, which drops the
+ * pages (zeroes private anonymous memory, resets private file pages) and
+ * which glibc makes at every thread's end and malloc trim, must happen in
+ * replay too, and stays traced, as do MADV_FREE (lazy and nondeterministic),
+ * the fork advice (DONTFORK, WIPEONFORK) and the flag advice (RANDOM,
+ * SEQUENTIAL, HUGEPAGE, MERGEABLE, DONTDUMP...). rr_buffer_madvise_ok
+ * says which. */
+static int buffered_madvise(long a[6], long* ret) {
+  if (!rr_buffer_madvise_ok(a[2])) return 0;
+  /* The record keeps the arguments: the recorder checks the advice. */
+  struct call_shape shape = {-1, 0, 0, kNoFd, 1, 0};
+  return try_buffered(SYS_madvise, a, 0, shape, ret);
 }
 
 /* The bytes a write, pwrite64 or writev hands to its descriptor (for
@@ -639,32 +856,60 @@ static uint32_t written_len(const struct hook_call* c) {
   return total > 0xffffffffUL ? 0xffffffffU : (uint32_t)total;
 }
 
+/* The calls the hook takes that are not in kRawShapes. */
+static const int16_t kHookCalls[] = {SYS_futex,    SYS_readv,  SYS_preadv, SYS_poll,  SYS_epoll_wait, SYS_epoll_pwait,
+                                     SYS_ppoll,    SYS_select, SYS_pselect6, SYS_recvfrom, SYS_sendto, SYS_openat,
+                                     SYS_close,    SYS_fcntl,  SYS_sendmsg, SYS_recvmsg, SYS_connect, SYS_accept,
+                                     SYS_accept4,  SYS_madvise};
+
+int rr_hook_may_take(long nr) {
+  for (uint32_t i = 0; i < sizeof kHookCalls / sizeof kHookCalls[0]; ++i)
+    if (kHookCalls[i] == nr) return 1;
+  for (uint32_t i = 0; i < sizeof kRawShapes / sizeof kRawShapes[0]; ++i)
+    if (kRawShapes[i].nr == nr) return 1;
+  return 0;
+}
+
 long rr_hook_impl(struct hook_call* c) {
   c->handled = 0;
   if (c->nr == SYS_futex) {
-    long a[5] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]};
+    long a[6] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]};
     long ret = 0;
     c->handled = buffered_futex(a, &ret);
     return ret;
   }
   if (c->nr == SYS_readv || c->nr == SYS_preadv) {
-    long a[5] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]};
+    long a[6] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]};
     long ret = 0;
     ask_for_desched();
     c->handled = try_buffered_readv(c->nr, a, &ret);
     return ret;
   }
-  if (c->nr == SYS_poll || c->nr == SYS_epoll_wait || c->nr == SYS_recvfrom || c->nr == SYS_sendto) {
-    long a[5] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]};
+  if (c->nr == SYS_poll || c->nr == SYS_epoll_wait || c->nr == SYS_recvfrom || c->nr == SYS_sendto || c->nr == SYS_ppoll ||
+      c->nr == SYS_epoll_pwait || c->nr == SYS_select || c->nr == SYS_pselect6) {
+    long a[6] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]};
     long ret = 0;
     if (c->nr == SYS_poll) c->handled = buffered_poll(a, &ret);
-    else if (c->nr == SYS_epoll_wait) c->handled = buffered_epoll_wait(a, &ret);
+    else if (c->nr == SYS_epoll_wait || c->nr == SYS_epoll_pwait) c->handled = buffered_epoll_wait(c->nr, a, &ret);
+    else if (c->nr == SYS_ppoll) c->handled = buffered_ppoll(a, &ret);
+    else if (c->nr == SYS_select || c->nr == SYS_pselect6) c->handled = buffered_select(c->nr, a, &ret);
     else if (c->nr == SYS_recvfrom) c->handled = buffered_recvfrom(a, &ret);
     else c->handled = buffered_sendto(a, &ret);
     return ret;
   }
+  if (c->nr == SYS_sendmsg || c->nr == SYS_recvmsg || c->nr == SYS_connect || c->nr == SYS_accept ||
+      c->nr == SYS_accept4 || c->nr == SYS_madvise) {
+    long a[6] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]};
+    long ret = 0;
+    if (c->nr == SYS_sendmsg) c->handled = buffered_sendmsg(a, &ret);
+    else if (c->nr == SYS_recvmsg) c->handled = buffered_recvmsg(a, &ret);
+    else if (c->nr == SYS_connect) c->handled = buffered_connect(a, &ret);
+    else if (c->nr == SYS_madvise) c->handled = buffered_madvise(a, &ret);
+    else c->handled = buffered_accept(c->nr, a, &ret);
+    return ret;
+  }
   if (c->nr == SYS_openat || c->nr == SYS_close || c->nr == SYS_fcntl) {
-    long a[5] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]};
+    long a[6] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]};
     long ret = 0;
     if (c->nr == SYS_openat) c->handled = buffered_openat(a, &ret);
     else if (c->nr == SYS_close) c->handled = buffered_close(a, &ret);
@@ -684,7 +929,7 @@ long rr_hook_impl(struct hook_call* c) {
       shape.out_len = (uint32_t)len;
       shape.variable = 1;
     }
-    long a[5] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]};
+    long a[6] = {c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]};
     long ret = 0;
     c->handled = try_buffered(c->nr, a, r->out_arg >= 0 ? (void*)c->a[r->out_arg] : 0, shape, &ret);
     return ret;

@@ -19,6 +19,10 @@ void rr_copy_bytes(void* to, const void* from, uint64_t n);
  * itself. rcx is zero on return; every other register is kept. */
 extern char rr_syscall_hook[];
 
+/* Whether rr_syscall_hook may take syscall `nr` (else it always declines):
+ * libc_patch.c rewrites the sites whose number it knows only for these. */
+int rr_hook_may_take(long nr);
+
 /* Rewrites the syscall instructions of libc and ld.so that have a known
  * shape into jumps to stubs that call rr_syscall_hook (libc_patch.c). */
 void rr_patch_libc(void);

@@ -105,12 +105,22 @@ struct rr_desched {
 
 #define RR_BUFFER_DATA_SIZE (RR_BUFFER_SIZE - 4096UL - sizeof(struct rr_buffer_header))
 
-/* The calls that change the fd table (openat, close, fcntl) keep their first five
- * arguments as the record's output, so that the recorder and replay apply
- * the same change to the tables they keep (FdTable::on_syscall). */
+/* The calls that change the fd table (openat, close, fcntl, accept,
+ * accept4) keep their first five arguments at the start of the record's
+ * output (accept's address follows them), so that the recorder and replay
+ * apply the same change to the tables they keep (FdTable::on_syscall). */
 #define RR_RECORD_ARGS_LEN 40U
 static inline int rr_buffer_keeps_args(int64_t nr) {
-  return nr == 257 /* openat */ || nr == 3 /* close */ || nr == 72 /* fcntl */;
+  return nr == 257 /* openat */ || nr == 3 /* close */ || nr == 72 /* fcntl */ || nr == 43 /* accept */ ||
+         nr == 288 /* accept4 */ || nr == 28 /* madvise: the recorder checks its advice */;
+}
+
+/* The madvise advice a buffered call may give: what changes nothing replay,
+ * which does not make the call, could see (memory contents, mappings and
+ * their flags, later faults and forks). MADV_WILLNEED (read-ahead),
+ * MADV_COLD and MADV_PAGEOUT (reclaim; contents kept). */
+static inline int rr_buffer_madvise_ok(int64_t advice) {
+  return advice == 3 /* MADV_WILLNEED */ || advice == 20 /* MADV_COLD */ || advice == 21 /* MADV_PAGEOUT */;
 }
 
 static inline uint32_t rr_buffer_record_size(uint32_t out_len) {

@@ -20,35 +20,17 @@ without it:
   fewer poll events)."""
 import re
 
-from testlib import Failures, arguments, run, scratch_dir, show
+from testlib import Failures, arguments, dumps_with_and_without_buffer, scratch_dir
 
 failures = Failures()
 
 
-def events(rr, trace):
-    dump = run([rr, "dump", trace], text=True)
-    failures.expect(dump.returncode == 0, "rr dump %s failed: %s" % (trace, show(dump.stderr)))
-    return dump.stdout
-
-
 def main():
     a = arguments(__doc__, program="tests/programs' buffered_blocking, built")
-    native = run([a.program], text=True)
-    if native.returncode != 0:
-        failures.expect(False, "the program failed natively: %s" % show(native.stderr))
-        failures.report("")
     counts = {}
     with scratch_dir("rr-blocking-", keep_on_failure=True) as d:
-        for name, flags in (("buffered", []), ("plain", ["--no-syscall-buffer"])):
-            trace = "%s/%s" % (d, name)
-            rec = run([a.rr, "record", "-q", "-o", trace] + flags + [a.program], text=True, timeout=120)
-            failures.expect(rec.returncode == 0 and rec.stdout == native.stdout,
-                            "%s: record printed %r (status %d), natively %r; %s"
-                            % (name, rec.stdout, rec.returncode, native.stdout, show(rec.stderr)))
-            rep = run([a.rr, "replay", "-a", trace], text=True, timeout=120)
-            failures.expect(rep.returncode == 0 and rep.stdout == native.stdout,
-                            "%s: replay printed %r (status %d); %s" % (name, rep.stdout, rep.returncode, show(rep.stderr)))
-            dump = events(a.rr, trace)
+        dumps = dumps_with_and_without_buffer(a.rr, a.program, failures, d) or {}
+        for name, dump in dumps.items():
             counts[name] = {
                 "events": len(re.findall(r"^event ", dump, re.M)),
                 "wakes": len(re.findall(r"syscall futex\(0x[0-9a-f]+, 0x81,", dump)),

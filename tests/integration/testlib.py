@@ -125,6 +125,31 @@ def scratch_dir(prefix, keep_on_failure=False):
             print("the trace is kept in %s for debugging" % d)
 
 
+def dumps_with_and_without_buffer(rr, program, failures, scratch):
+    """Records PROGRAM with the syscall buffer and without it, expects each
+    recording and its replay to print what the program prints natively, and
+    returns {"buffered": dump, "plain": dump}: the text of rr dump of each
+    (None when the program failed natively)."""
+    native = run([program], text=True)
+    if native.returncode != 0:
+        failures.expect(False, "the program failed natively: %s" % show(native.stderr))
+        return None
+    dumps = {}
+    for name, flags in (("buffered", []), ("plain", ["--no-syscall-buffer"])):
+        trace = "%s/%s" % (scratch, name)
+        rec = run([rr, "record", "-q", "-o", trace] + flags + [program], text=True, timeout=120)
+        failures.expect(rec.returncode == 0 and rec.stdout == native.stdout,
+                        "%s: record printed %r (status %d), natively %r; %s"
+                        % (name, rec.stdout, rec.returncode, native.stdout, show(rec.stderr)))
+        rep = run([rr, "replay", "-a", trace], text=True, timeout=120)
+        failures.expect(rep.returncode == 0 and rep.stdout == native.stdout,
+                        "%s: replay printed %r (status %d); %s" % (name, rep.stdout, rep.returncode, show(rep.stderr)))
+        dump = run([rr, "dump", trace], text=True)
+        failures.expect(dump.returncode == 0, "rr dump %s failed: %s" % (trace, show(dump.stderr)))
+        dumps[name] = dump.stdout
+    return dumps
+
+
 def rrtest_argv(rr):
     """The command line of rrtest.py with the rr under test; the program and
     rrtest's options go after it."""
