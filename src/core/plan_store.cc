@@ -216,25 +216,39 @@ void PlanStore::store(const PlanKey& key, const RewritePlan& plan) const {
     RR_LOG("progress counter: a plan is not stored: %s", st.error().message.c_str());
     return;
   }
-  trim();
+  trim(key.hex());
 }
 
-void PlanStore::trim() const {
+void PlanStore::trim(const std::string& keep) const {
   DIR* d = opendir(dir_.c_str());
   if (!d) return;
-  std::vector<std::pair<timespec, std::string>> files;
+  struct File {
+    timespec used;
+    uint64_t bytes;
+    std::string name;
+  };
+  std::vector<File> files;
+  uint64_t total = 0;
   while (dirent* e = readdir(d)) {
     std::string name = e->d_name;
     if (name.size() != 32 || name.find_first_not_of("0123456789abcdef") != std::string::npos) continue;
     struct stat st;
-    if (stat((dir_ + "/" + name).c_str(), &st) == 0) files.push_back({st.st_mtim, name});
+    if (stat((dir_ + "/" + name).c_str(), &st) != 0) continue;
+    files.push_back({st.st_mtim, (uint64_t)st.st_size, name});
+    total += (uint64_t)st.st_size;
   }
   closedir(d);
-  if (files.size() <= kMaxFiles) return;
-  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) {
-    return a.first.tv_sec != b.first.tv_sec ? a.first.tv_sec < b.first.tv_sec : a.first.tv_nsec < b.first.tv_nsec;
+  if (files.size() <= kMaxFiles && total <= max_bytes_) return;
+  std::sort(files.begin(), files.end(), [](const File& a, const File& b) {
+    return a.used.tv_sec != b.used.tv_sec ? a.used.tv_sec < b.used.tv_sec : a.used.tv_nsec < b.used.tv_nsec;
   });
-  for (size_t i = 0; i + kMaxFiles < files.size(); ++i) unlink((dir_ + "/" + files[i].second).c_str());
+  size_t left = files.size();
+  for (size_t i = 0; i < files.size() && (left > kMaxFiles || total > max_bytes_); ++i) {
+    if (files[i].name == keep) continue;
+    unlink((dir_ + "/" + files[i].name).c_str());
+    --left;
+    total -= files[i].bytes;
+  }
 }
 
 }  // namespace rr

@@ -44,9 +44,9 @@ std::optional<RewritePlan> parse_plan(const std::string& bytes);
 
 class PlanStore {
  public:
-  // The store in `dir` (made when first written to); an empty `dir` keeps
-  // nothing.
-  explicit PlanStore(std::string dir) : dir_(std::move(dir)) {}
+  // The store in `dir` (made when first written to), holding at most
+  // `max_bytes` of plans; an empty `dir` keeps nothing.
+  explicit PlanStore(std::string dir, uint64_t max_bytes = kMaxBytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {}
 
   // Where recordings keep their plans: $RR_PLAN_CACHE when it is set (empty
   // or "off": nowhere), else $XDG_CACHE_HOME/rr/plans, else
@@ -58,7 +58,8 @@ class PlanStore {
   std::optional<RewritePlan> load(const PlanKey& key) const;
   // Writes `plan` under `key` (a temporary file renamed into place, so
   // recordings that run at once never see half a file), then removes the
-  // least recently used files beyond kMaxFiles. A store that cannot be
+  // least recently used files beyond kMaxFiles or beyond its bytes (the
+  // file just written stays). A store that cannot be
   // written is logged (RR_LOG) and otherwise ignored: the plan was made.
   void store(const PlanKey& key, const RewritePlan& plan) const;
 
@@ -67,10 +68,17 @@ class PlanStore {
   // python3's executable, libc and the loader take about 3 MB of plans;
   // this many files are a few hundred programs' worth.
   static constexpr size_t kMaxFiles = 512;
+  // A plan is about 0.3 bytes per byte of code (gcc's cc1, 30 MB of .text,
+  // has a 30 MB plan with its code's copy): a few large programs' worth.
+  // Every rebuilt rr plans anew (its build is in the key), so without a cap
+  // in bytes a developer's store grew to 464 MB.
+  static constexpr uint64_t kMaxBytes = 256ull << 20;
 
  private:
-  void trim() const;
+  // Removes the least recently used files but `keep` beyond the limits.
+  void trim(const std::string& keep) const;
   std::string dir_;
+  uint64_t max_bytes_;
 };
 
 }  // namespace rr

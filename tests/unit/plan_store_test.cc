@@ -165,6 +165,32 @@ TEST(PlanStore, KeepsThePlansUsedLast) {
   EXPECT_TRUE(store.load(PlanKey{full + 2, 0}));
 }
 
+TEST(PlanStore, KeepsItsBytesBelowItsCap) {
+  TempDir dir;
+  RewritePlan plan = plan_branch_rewrite(kCode, sizeof kCode, kAt, kFunctions, 0x300000, 1 << 20, kCounterSlots);
+  PlanStore probe(dir.path());
+  probe.store(PlanKey{99, 0}, plan);
+  struct stat st;
+  ASSERT_EQ(stat((dir.path() + "/" + PlanKey{99, 0}.hex()).c_str(), &st), 0);
+  ASSERT_EQ(unlink((dir.path() + "/" + PlanKey{99, 0}.hex()).c_str()), 0);
+  uint64_t size = (uint64_t)st.st_size;
+  // Room for three files and a half.
+  PlanStore store(dir.path(), size * 7 / 2);
+  for (size_t i = 0; i < 6; ++i) {
+    store.store(PlanKey{i, 0}, plan);
+    timespec times[2] = {{(time_t)(1000 + i), 0}, {(time_t)(1000 + i), 0}};
+    ASSERT_EQ(utimensat(AT_FDCWD, (dir.path() + "/" + PlanKey{i, 0}.hex()).c_str(), times, 0), 0);
+  }
+  EXPECT_EQ(dir.files(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_FALSE(store.load(PlanKey{i, 0})) << i;
+  for (size_t i = 3; i < 6; ++i) EXPECT_TRUE(store.load(PlanKey{i, 0})) << i;
+  // A cap below one file keeps the file just written.
+  PlanStore tiny(dir.path(), 1);
+  tiny.store(PlanKey{7, 0}, plan);
+  EXPECT_EQ(dir.files(), 1u);
+  EXPECT_TRUE(tiny.load(PlanKey{7, 0}));
+}
+
 TEST(PlanStore, WhereRecordingsKeepThem) {
   const char* saved[3] = {getenv("RR_PLAN_CACHE"), getenv("XDG_CACHE_HOME"), getenv("HOME")};
   std::string keep[3];
