@@ -7,12 +7,15 @@ The checkpoint benchmark's tracee (bench/programs/big_resident.c: about
 wall time of `rr record` (which includes waiting for the checkpoint writer
 after the program's end), the ratio, the same up to the program's end
 (the wall time less that wait: what the recording itself took), and what
-the writer wrote.
+the writer wrote; and the CPU time of rr record (the recorder and its
+tracees) and of the writer (as rr record reports it), which is what a
+machine whose cores are taken turns into wall time.
 
 Usage: bench/record_checkpoints.py [--rr build/rr] [--mib 1024] [--events 500000] [--every 5s] [--runs 3] [--out FILE]
 """
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -20,6 +23,11 @@ import tempfile
 import time
 
 from common import HERE, arguments
+
+
+def children_cpu():
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime
 
 
 def run(argv):
@@ -40,30 +48,41 @@ def main():
         run([prog, str(a.mib), str(a.events)])
         native = time.perf_counter() - t0
         plain, with_ckpt, until_end, after_end, written, sizes = [], [], [], [], [], []
+        # CPU seconds: of rr record (the recorder and its tracees; the writer
+        # is not its child), and of the writer as it reports it.
+        record_cpu, writer_cpu = {"plain": [], "checkpoints": []}, []
         for k in range(a.runs):
             for mode in ("plain", "checkpoints"):
                 trace = os.path.join(tmp, "trace-%s-%d" % (mode, k))
                 extra = ["--checkpoint-every", a.every] if mode == "checkpoints" else []
                 os.sync()
+                c0 = children_cpu()
                 t0 = time.perf_counter()
                 r = run([rr, "record", "-o", trace] + extra + [prog, str(a.mib), str(a.events)])
                 secs = time.perf_counter() - t0
+                record_cpu[mode].append(children_cpu() - c0)
                 if mode == "plain":
                     plain.append(secs)
                 else:
                     with_ckpt.append(secs)
                     m = re.search(r"wrote (\d+) checkpoints while recording \((\d+) incremental\), (\d+) bytes; "
-                                  r"requested (\d+) .* achieved (\d+); ([0-9.]+) s after", r.stderr)
+                                  r"requested (\d+) .* achieved (\d+); ([0-9.]+) s after the program's end "
+                                  r"\(the writer used ([0-9.]+) s of CPU\)", r.stderr)
                     if not m:
                         raise SystemExit("no checkpoint report: " + r.stderr[-500:])
                     written.append("%s of %s requested (%s incremental)" % (m.group(1), m.group(4), m.group(2)))
                     sizes.append(int(m.group(3)))
                     after_end.append(float(m.group(6)))
                     until_end.append(secs - after_end[-1])
-                print("round %d %-11s %.2f s%s" % (k, mode, secs, " (%.2f s to the program's end)" % until_end[-1]
-                                                   if mode == "checkpoints" else ""), flush=True)
+                    writer_cpu.append(float(m.group(7)))
+                print("round %d %-11s %.2f s%s, rr record's CPU %.2f s%s, load %.1f"
+                      % (k, mode, secs, " (%.2f s to the program's end)" % until_end[-1] if mode == "checkpoints" else "",
+                         record_cpu[mode][-1], ", the writer's CPU %.2f s" % writer_cpu[-1] if mode == "checkpoints" else "",
+                         os.getloadavg()[0]), flush=True)
                 shutil.rmtree(trace)
         p_med, c_med, u_med = statistics.median(plain), statistics.median(with_ckpt), statistics.median(until_end)
+        p_cpu, c_cpu = statistics.median(record_cpu["plain"]), statistics.median(record_cpu["checkpoints"])
+        w_cpu = statistics.median(writer_cpu)
         lines = [
             "Tracee: bench/programs/big_resident.c, %d MiB resident, %d syscalls (native %.2f s); median of %d rounds."
             % (a.mib, a.events, native, a.runs),
@@ -77,6 +96,9 @@ def main():
                statistics.median(sizes) / 1e6, statistics.median(after_end)),
             "",
             "Rounds (without / with, s): " + ", ".join("%.1f / %.1f" % (x, y) for x, y in zip(plain, with_ckpt)),
+            "",
+            "CPU (median): rr record without %.2f s, with %.2f s; the writer %.2f s (%.2fx the recording's own): "
+            "on a machine whose cores are taken, the writer's CPU is wall time." % (p_cpu, c_cpu, w_cpu, w_cpu / p_cpu),
         ]
         text = "\n".join(lines) + "\n"
         print(text)

@@ -44,6 +44,10 @@ constexpr int kFollowerNice = 10;
 struct Tally {
   uint64_t written = 0, incremental = 0, bytes = 0, achieved = 0;
   uint64_t stopped_at = 0;  // nonzero: the follower stopped early at this event (it said why)
+  // The follower's CPU time, its own and its tracees' (reaped with its
+  // replay session), seconds: the cost of the checkpoints beside the
+  // recording's.
+  double cpu_seconds = 0;
   // The first point not achieved (0: none), the event of the first
   // checkpoint after it (0: none), and why nothing could be saved at the
   // point (or that a later point took the same checkpoint).
@@ -206,6 +210,13 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
   return tally;
 }
 
+double cpu_seconds(int who) {
+  rusage u{};
+  getrusage(who, &u);
+  auto secs = [](const timeval& t) { return (double)t.tv_sec + (double)t.tv_usec / 1e6; };
+  return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
 // Closes every descriptor of this process above 2 but `keep`.
 void close_other_fds(const std::vector<int>& keep) {
   std::vector<int> open_fds;
@@ -283,6 +294,7 @@ Status RecordCheckpointer::start(const std::string& trace_dir, ScopedFd predeces
       if (null_fd > 2) close(null_fd);
       Control control(control_read.get());
       Tally tally = follow_recording(trace_dir, control, every_, predecessor.release());
+      tally.cpu_seconds = cpu_seconds(RUSAGE_SELF) + cpu_seconds(RUSAGE_CHILDREN);
       _exit(write_all(result_write.get(), &tally, sizeof tally, "a pipe").ok() ? 0 : 1);
     } catch (const std::exception& e) {
       fprintf(stderr, "rr: checkpoints while recording stop: %s\n", e.what());
@@ -396,8 +408,10 @@ void RecordCheckpointer::finish(bool quiet) {
   else
     snprintf(every, sizeof every, "%g s", every_.seconds);
   fprintf(stderr, "rr: wrote %" PRIu64 " checkpoints while recording (%" PRIu64 " incremental), %" PRIu64
-                  " bytes; requested %" PRIu64 " (every %s), achieved %" PRIu64 "; %.2f s after the program's end\n",
-          tally.written, tally.incremental, tally.bytes, (uint64_t)points_.size(), every, tally.achieved, waited);
+                  " bytes; requested %" PRIu64 " (every %s), achieved %" PRIu64 "; %.2f s after the program's end"
+                  " (the writer used %.2f s of CPU)\n",
+          tally.written, tally.incremental, tally.bytes, (uint64_t)points_.size(), every, tally.achieved, waited,
+          tally.cpu_seconds);
   // A point missed is named, with why (a test's log then says what a
   // loaded machine did to the recording).
   tally.first_missed_why[sizeof tally.first_missed_why - 1] = 0;

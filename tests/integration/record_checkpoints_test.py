@@ -22,7 +22,8 @@ from testlib import Failures, arguments, fatal, run, scratch_dir, show, state_at
 
 failures = Failures()
 REPORT = re.compile(r"rr: wrote (\d+) checkpoints while recording \((\d+) incremental\), \d+ bytes; "
-                    r"requested (\d+) \(every [^)]*\), achieved (\d+); [0-9.]+ s after the program's end")
+                    r"requested (\d+) \(every [^)]*\), achieved (\d+); [0-9.]+ s after the program's end "
+                    r"\(the writer used ([0-9.]+) s of CPU\)")
 
 
 def checkpoint_events(rr, trace):
@@ -39,7 +40,10 @@ def record(rr, trace, every, argv, min_written):
                     % (every, argv[0], show(r.stderr)))
     events = checkpoint_events(rr, trace)
     if m:
-        written, incremental, requested, achieved = map(int, m.groups())
+        written, incremental, requested, achieved = map(int, m.groups()[:4])
+        # The writer's CPU (its replay and its tracees'): a replay of the
+        # program cannot take none.
+        failures.expect(float(m.group(5)) > 0, "%s: the writer used %s s of CPU: %s" % (argv[0], m.group(5), show(r.stderr)))
         failures.expect(written >= min_written and written == len(events),
                         "%s: %d checkpoints written while recording, %d in the trace (at least %d expected): %s"
                         % (argv[0], written, len(events), min_written, show(r.stderr)))
