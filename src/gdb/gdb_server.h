@@ -134,6 +134,7 @@ class GdbServer : public StopHandler {
   bool locate_first(bool needed);
   std::string when(const std::string& arg);
   std::string when_position(const std::string& arg);
+  std::string when_ticks(const std::string& arg);
   std::string checkpoint(const std::string& arg);
   std::string info_checkpoints(const std::string& arg);
   std::string delete_checkpoint(const std::string& arg);

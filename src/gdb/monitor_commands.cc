@@ -15,6 +15,9 @@ const std::vector<MonitorCommand>& monitor_commands() {
       {"when", "", "print the current event", InGdb::Forward, &GdbServer::when},
       {"when-position", "", "print the current position, EVT:0xADDR:K (ADDR has run K times since event EVT)",
        InGdb::Forward, &GdbServer::when_position},
+      {"when-ticks", "",
+       "print the progress counter's ticks (counted branches) of the current thread since the current event",
+       InGdb::Forward, &GdbServer::when_ticks},
       {"checkpoint", "", "save the current point as a gdb checkpoint", InGdb::Forward, &GdbServer::checkpoint},
       {"info checkpoints", "", "list gdb checkpoints in replay order (* marks the current point)", InGdb::Forward,
        &GdbServer::info_checkpoints},
@@ -133,11 +136,15 @@ std::string describe(const Mark& m) {
   if (m.located()) return "position " + position_text(m);
   if (m.pieces.empty()) return d;
   size_t steps = 0, runs = 0, counted = 0;
+  std::optional<uint32_t> tick;
   for (const Piece& p : m.pieces) {
-    if (!p.until.is_null()) ++counted;
+    if (p.ticks) tick = p.count;
+    else if (!p.until.is_null()) ++counted;
     else (p.step ? steps : runs) += p.count;
   }
-  d += " + " + std::to_string(runs) + " runs, " + std::to_string(steps) + " steps";
+  d += " + ";
+  if (tick) d += "tick " + std::to_string(*tick) + ", ";
+  d += std::to_string(runs) + " runs, " + std::to_string(steps) + " steps";
   if (counted) d += ", " + std::to_string(counted) + " counted";
   return d + " (" + std::to_string(m.pieces.size()) + " pieces)";
 }
@@ -169,6 +176,15 @@ bool GdbServer::locate_first(bool needed) {
 
 std::string GdbServer::when(const std::string&) {
   return "Current event: " + std::to_string(timeline_->here().event) + "\n";
+}
+
+std::string GdbServer::when_ticks(const std::string&) {
+  if (!timeline_->counter_trace())
+    return "rr: no ticks: the trace was recorded without the progress counter (rr record --no-progress-counter)\n";
+  std::optional<uint64_t> t = timeline_->ticks_here();
+  if (!t) return "rr: the progress counter's ticks are not known here\n";
+  return "Current tick: " + std::to_string(*t) + " (counted branches since event " +
+         std::to_string(timeline_->here().event) + ")\n";
 }
 
 std::string GdbServer::when_position(const std::string&) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,8 +25,42 @@ constexpr uint64_t kNearSpan = 1024;  // the farthest copy left before a replay'
 
 }  // namespace
 
+namespace {
+
+// Whether the trace's first image has the progress counter (a recording
+// made with it rewrites every image it meets; one made without, none).
+bool recorded_with_counter(const std::string& trace_dir) {
+  auto reader = TraceReader::open(trace_dir);
+  if (!reader.ok()) return false;
+  auto first = reader.value()->next();
+  if (!first.ok() || !first.value()) return false;
+  trace::Frame::Reader f = first.value()->frame();
+  return f.which() == trace::Frame::EXEC && f.getExec().hasProgressCounter();
+}
+
+}  // namespace
+
+bool ReplayTimeline::same_registers(const Registers& a, const Registers& b) {
+  constexpr uint64_t kDebugFlags = (1ull << 16) | (1ull << 8);
+  user_regs_struct x = a.raw(), y = b.raw();
+  x.eflags &= ~kDebugFlags;
+  y.eflags &= ~kDebugFlags;
+  x.orig_rax = y.orig_rax = 0;
+  return memcmp(&x, &y, sizeof x) == 0;
+}
+
 ReplayTimeline::ReplayTimeline(std::string trace_dir, pid_t debugged, StopHandler& handler, bool use_checkpoints)
-    : trace_dir_(trace_dir), debugged_(debugged), handler_(handler), cache_(trace_dir, use_checkpoints) {}
+    : trace_dir_(trace_dir), debugged_(debugged), handler_(handler), cache_(trace_dir, use_checkpoints) {
+  counter_trace_ = recorded_with_counter(trace_dir_);
+  const char* v = getenv("RR_GDB_TICKS");
+  ticks_road_ = counter_trace_ && !(v && std::string(v) == "0");
+}
+
+std::optional<uint64_t> ReplayTimeline::ticks_here() const {
+  if (here_.at_exit) return std::nullopt;
+  if (here_.at_boundary()) return counter_trace_ ? std::optional<uint64_t>(0) : std::nullopt;
+  return here_.ticks;
+}
 
 ReplayTimeline::~ReplayTimeline() {
   session_.reset();
@@ -69,20 +104,27 @@ void ReplayTimeline::maybe_snapshot(ReplaySession& s) {
 
 Result<std::unique_ptr<ReplaySession>> ReplayTimeline::open_for(const Mark& target, Mark* start, bool strict) {
   session_.reset();  // its tasks hold the recorded pids a restore needs
+  stretch_base_.reset();
+  ticks_now_.reset();
   RR_ASSIGN_OR_RETURN(std::vector<Snapshot> choices, cache_.starting_points());
+  bool by_ticks = has_tick_piece(target);
   for (const Snapshot& c : choices) {
     if (!at_or_before(c.mark, target) || c.mark.at_exit || (strict && c.mark == target)) continue;
+    // A tick piece needs the ticks made before the snapshot in its stretch.
+    if (by_ticks && !c.mark.pieces.empty() && !c.mark.ticks) continue;
     RR_ASSIGN_OR_RETURN(std::unique_ptr<ReplaySession> s, cache_.start_from(c));
     if (!s) continue;
     *start = c.mark;
     s->set_echo(false);
     s->set_debugger_stops(true);
+    s->set_report_ticks(counter_trace_);
     return s;
   }
   RR_ASSIGN_OR_RETURN(std::unique_ptr<ReplaySession> s, ReplaySession::open(trace_dir_));
   *start = Mark{};
   s->set_echo(false);
   s->set_debugger_stops(true);
+  s->set_report_ticks(counter_trace_);
   return s;
 }
 
@@ -96,7 +138,15 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::arrive(ReplaySession& s, pi
     skip_ip_ = {};  // as `run EVT` leaves it
   }
   locating_ = false;
-  if (auto it = s.tasks().find(RecordedTid{tid}); it != s.tasks().end() && !here_.pieces.empty()) here_.ip = it->second->task->regs().ip();
+  if (auto it = s.tasks().find(RecordedTid{tid}); it != s.tasks().end() && !here_.pieces.empty()) {
+    here_.ip = it->second->task->regs().ip();
+    // Arrived by running (a stretch began in this replay): what the stop
+    // knows; else the start's own hints stay (go_to).
+    if (!stretch_ip_.is_null()) {
+      here_.ticks = ticks_now_;
+      here_.regs = it->second->task->regs();
+    }
+  }
   StopInfo stop = arrival_;
   if (!stop.tid) stop.tid = tid;
   return serve(s, stop);
@@ -127,6 +177,8 @@ ReplayTimeline::Leave ReplayTimeline::go_to(const Mark& target, const StopInfo& 
   arrival_ = stop;
   if (start == target && start.event > 0) {
     stretch_ip_ = {};  // not seen: no stretch began in this replay
+    target_.ticks = start.ticks;
+    target_.regs = start.regs;
     if (auto leave = arrive(*session_, debugged_)) return *leave;
   }
   return drive(*session_);
@@ -280,7 +332,16 @@ ReplayTimeline::Outcome<std::optional<Mark>> ReplayTimeline::previous_instructio
   if (!target.pieces.empty() && target.pieces.back().step) {
     Mark m = target;
     if (--m.pieces.back().count == 0) m.pieces.pop_back();
+    m.ticks.reset();  // the target's, not this point's
+    m.regs.reset();
     return std::optional<Mark>(m);
+  }
+  // In a trace with the progress counter, the target's ticks and registers
+  // name it: one replay to the tick before it and a few steps.
+  if (ticks_road_) {
+    auto by_ticks = previous_by_ticks(target);
+    if (auto* leave = std::get_if<Leave>(&by_ticks)) return *leave;
+    if (auto& prev = std::get<std::optional<Mark>>(by_ticks)) return prev;
   }
   // Deep in a long stretch, stepping from the point before the last run is
   // slow: name the target by its position (X, k) instead, reach (X, k - 1)
@@ -294,6 +355,8 @@ ReplayTimeline::Outcome<std::optional<Mark>> ReplayTimeline::previous_instructio
     if (l.located()) t = l;
   }
   Mark base = t;
+  base.ticks.reset();  // the target's, not the base's
+  base.regs.reset();
   probe_to_event_ = t.pieces.empty();
   if (!t.pieces.empty()) {
     const Piece last = t.pieces.back();
@@ -318,6 +381,35 @@ ReplayTimeline::Outcome<std::optional<Mark>> ReplayTimeline::previous_instructio
     base.event = target.event - 1;
   }
   if (auto leave = replay_for_goal(Mode::Probe, base, false, nullptr)) return *leave;
+  Mark prev = base;
+  if (probe_steps_ > 0) add_piece(prev, step_piece(probe_steps_));
+  return std::optional<Mark>(prev);
+}
+
+ReplayTimeline::Outcome<std::optional<Mark>> ReplayTimeline::previous_by_ticks(const Mark& target) {
+  if (target.pieces.empty() || target.at_exit || !target.ticks || !target.regs || *target.ticks > UINT32_MAX)
+    return std::optional<Mark>();
+  uint64_t t = *target.ticks;
+  // From tick t - 1 (in its stub, before tick t's branch) on, the target is
+  // the first stop at tick t with its registers. Tick 0 and 1: from the
+  // stretch's start.
+  Mark base;
+  base.event = target.event;
+  if (t >= 2) base.pieces.push_back(tick_piece((uint32_t)(t - 1)));
+  probe_state_ = target.regs;
+  probe_ticks_ = t;
+  probe_gave_up_ = false;
+  probe_to_event_ = false;
+  probe_goal_ = Piece{};
+  auto leave = replay_for_goal(Mode::Probe, base, false, nullptr);
+  probe_state_.reset();
+  if (leave) return *leave;
+  if (probe_gave_up_) {
+    tell_slow_road("the progress counter did not lead back to the point (event " + std::to_string(target.event) +
+                   ", tick " + std::to_string(t) + ") within " + std::to_string(kTickProbeSteps) +
+                   " steps; going back another way");
+    return std::optional<Mark>();
+  }
   Mark prev = base;
   if (probe_steps_ > 0) add_piece(prev, step_piece(probe_steps_));
   return std::optional<Mark>(prev);

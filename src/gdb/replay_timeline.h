@@ -116,6 +116,16 @@ class ReplayTimeline {
   static bool counters_work();
   // Why they cannot be used ("" where they can).
   static std::string counters_unavailable();
+  // Whether the trace was recorded with the software progress counter
+  // (docs/progress-counter.md): stops know the ticks their stretch made,
+  // and points are reached by them where that is cheaper.
+  bool counter_trace() const { return counter_trace_; }
+  // Whether going back uses the counter's ticks (a counter trace, and not
+  // turned off by RR_GDB_TICKS=0, which tests and bench/ use to compare).
+  bool ticks_road() const { return ticks_road_; }
+  // The ticks the current stretch made before the current point (nullopt:
+  // not known, or no counter).
+  std::optional<uint64_t> ticks_here() const;
   // Why the last locate() or count re-run named no position.
   const std::string& no_position_why() const { return no_count_why_; }
   // Whether the current point and gdb's checkpoints are named by positions
@@ -161,7 +171,23 @@ class ReplayTimeline {
   // At each stop of the replay (ReplaySession::run), what the mode makes
   // of it; nullopt goes on. The piece to run next inside a stretch comes
   // from next_piece().
-  void stretch_begins(ReplaySession& s, ReplayTask& rt);
+  // `at`: the stop's hit (the progress counter's value there).
+  void stretch_begins(ReplaySession& s, ReplayTask& rt, const TrapHit& at);
+  // The ticks of the stretch at a stop inside it, from the counter's value.
+  void note_ticks(const TrapHit& hit);
+  // The point one instruction before `target` found by the progress
+  // counter: replay to the tick before the target's (or to the stretch's
+  // start), then single steps until the task is at the target's ticks and
+  // registers. nullopt where the target's ticks or registers are not known,
+  // or when that takes too many steps (another road is then taken).
+  Outcome<std::optional<Mark>> previous_by_ticks(const Mark& target);
+  // The most single steps going back by ticks takes from the tick before a
+  // point to it: more means a long run without a counted branch (code the
+  // counter does not cover), where another road is cheaper.
+  static constexpr uint32_t kTickProbeSteps = 100000;
+  // Whether a stop is the point whose registers are `b`: the flags a step
+  // or a trap set for the debugger (RF, TF) and orig_rax aside.
+  static bool same_registers(const Registers& a, const Registers& b);
   RunRequest next_piece(ReplayTask& rt);
   std::optional<Leave> on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hit);
   std::optional<Leave> stretch_ends(ReplayTask& rt);
@@ -293,6 +319,16 @@ class ReplayTimeline {
   RemotePtr<> piece_from_hit_;  // the piece running started at a hit at this address
   RemotePtr<> fold_from_;  // Serve: here_ ends with one step taken from a hit here
   uint64_t since_interrupt_check_ = 0;  // events and search hits
+  bool counter_trace_ = false;
+  bool ticks_road_ = false;
+  // The progress counter's value where the current stretch began (ticks =
+  // base - value), and the ticks at the last stop; nullopt: not known.
+  std::optional<uint64_t> stretch_base_;
+  std::optional<uint64_t> ticks_now_;
+  // Probe by ticks: the state to find (registers at tick probe_ticks_).
+  std::optional<Registers> probe_state_;
+  uint64_t probe_ticks_ = 0;
+  bool probe_gave_up_ = false;
 };
 
 }  // namespace rr

@@ -25,11 +25,12 @@ ReplayTimeline::Leave ReplayTimeline::drive(ReplaySession& s) {
     std::optional<Leave> leave;
     switch (stop.kind) {
       case ReplayStop::StretchBegins:
-        stretch_begins(s, rt);
+        stretch_begins(s, rt, stop.hit);
         req = next_piece(rt);
         req.stretch_counter = counting_ && in_target_stretch_ ? count_addr_ : RemotePtr<>();
         break;
       case ReplayStop::Trap:
+        note_ticks(stop.hit);
         leave = on_trap(s, rt, stop.hit);
         if (!leave) req = next_piece(rt);
         break;
@@ -57,15 +58,31 @@ ReplayTimeline::Leave ReplayTimeline::at_trace_end(ReplaySession& s) {
   return stay(s, end);
 }
 
-void ReplayTimeline::stretch_begins(ReplaySession& s, ReplayTask& rt) {
+void ReplayTimeline::note_ticks(const TrapHit& hit) {
+  ticks_now_.reset();
+  if (stretch_base_ && hit.remaining) ticks_now_ = *stretch_base_ - *hit.remaining;
+}
+
+void ReplayTimeline::stretch_begins(ReplaySession& s, ReplayTask& rt, const TrapHit& at) {
   uint64_t e = s.current_event();
   if (here_.event == e && !here_.pieces.empty() && !here_.at_exit) {
     // Resumed inside a stretch (a restore): it stopped at a hit or a
-    // counted arrival unless its last piece was a step.
+    // counted arrival unless its last piece was a step. Its ticks so far
+    // are the snapshot's, when it knew them.
     const Piece& last = here_.pieces.back();
     skip_ip_ = last.step ? RemotePtr<>() : rt.task->regs().ip();
+    stretch_base_.reset();
+    ticks_now_.reset();
+    if (at.remaining && here_.ticks) {
+      stretch_base_ = *at.remaining + *here_.ticks;
+      ticks_now_ = here_.ticks;
+    }
     return;
   }
+  // The counter's value before the stretch's first instruction.
+  stretch_base_ = at.remaining;
+  ticks_now_.reset();
+  if (at.remaining) ticks_now_ = 0;
   skip_ip_ = {};
   fold_from_ = {};
   here_ = Mark{};
@@ -78,6 +95,12 @@ void ReplayTimeline::stretch_begins(ReplaySession& s, ReplayTask& rt) {
 
 RunRequest ReplayTimeline::next_piece(ReplayTask& rt) {
   RunRequest d;
+  // A tick piece: the ticks still to run to its count. None when the
+  // count is not ahead of the stretch (or its ticks are not known): the
+  // stretch then runs to its end, and the target is reported missed.
+  auto ticks_to = [&](const Piece& p) -> uint64_t {
+    return ticks_now_ && *ticks_now_ < p.count ? p.count - *ticks_now_ : 0;
+  };
   piece_from_hit_ = {};
   if (!skip_ip_.is_null()) {
     d.skip_current = skip_ip_ == rt.task->regs().ip();
@@ -95,6 +118,10 @@ RunRequest ReplayTimeline::next_piece(ReplayTask& rt) {
       if (!in_target_stretch_) return d;
       if (piece_index_ < target_.pieces.size()) {
         const Piece& p = target_.pieces[piece_index_];
+        if (p.ticks) {
+          d.ticks = ticks_to(p);
+          return d;
+        }
         if (!p.until.is_null()) {
           d.until = p.until;
           d.until_count = p.count;
@@ -127,6 +154,7 @@ RunRequest ReplayTimeline::next_piece(ReplayTask& rt) {
         const Piece& c = target_.pieces[piece_index_];
         if (!c.until.is_null() && !c.whole && piece_done_ == 0) d.skip_current = d.skip_on_restart = true;
         d.step = p.step;
+        if (p.ticks) d.ticks = ticks_to(p);
         union_traps_ = p.step ? gdb_traps(rt) : merged_traps(p.traps, gdb_traps(rt));
         d.traps = &union_traps_;
         return d;
@@ -140,6 +168,9 @@ RunRequest ReplayTimeline::next_piece(ReplayTask& rt) {
 std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hit) {
   RemotePtr<> ip = rt.task->regs().ip();
   here_.ip = ip;
+  here_.ticks = ticks_now_;
+  here_.regs.reset();
+  if (counter_trace_) here_.regs = rt.task->regs();
   // Stopped before an instruction with a breakpoint, or at a counted
   // arrival there (a position: about to run it): the next run steps over a
   // breakpoint at it, whichever road reached the point.
@@ -177,7 +208,11 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
     case Mode::Navigate:
     case Mode::Probe: {
       if (piece_index_ < target_.pieces.size()) {
-        took_piece(target_.pieces[piece_index_]);
+        const Piece& p = target_.pieces[piece_index_];
+        if (p.ticks && hit.kind != TrapHit::Ticked)
+          return Leave::failed("the replay stopped before the progress counter's tick " + std::to_string(p.count) +
+                               " it was running to (event " + std::to_string(target_.event + 1) + ")");
+        took_piece(p);
         if (piece_index_ == target_.pieces.size() && counting_) {
           count_result_ = Count{hit.executions, ip, stretch_ip_, hit.inside};
           return Leave::goal();
@@ -189,6 +224,19 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
       // Probe, stepping past the base.
       ++probe_steps_;
       add_piece(here_, step_piece(1));
+      if (probe_state_) {
+        // By ticks: the first stop at the target's ticks and registers.
+        if (ticks_now_ == probe_ticks_ && same_registers(rt.task->regs(), *probe_state_)) {
+          --probe_steps_;
+          return Leave::goal();
+        }
+        if (!ticks_now_ || *ticks_now_ > probe_ticks_ || probe_steps_ > kTickProbeSteps) {
+          probe_gave_up_ = true;
+          return Leave::goal();
+        }
+        if (interrupt_due()) return serve_interrupt(s, rt.recorded().value);
+        return std::nullopt;
+      }
       if (!probe_to_event_ && traps_hit(probe_goal_.traps, hit, ip)) {
         --probe_steps_;  // one step before the goal
         return Leave::goal();
@@ -205,8 +253,10 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
       }
       if (in_target_stretch_ && piece_index_ < target_.pieces.size()) {
         const Piece p = search_form(target_.pieces[piece_index_]);
-        if (p.step) {
+        if (p.step || (p.ticks && hit.kind == TrapHit::Ticked)) {
           took_piece(p);
+        } else if (p.ticks) {
+          add_piece(here_, run_piece(union_traps_));  // a hit of gdb's on the way
         } else {
           // gdb's traps may stop it short of the piece's own.
           add_piece(here_, run_piece(union_traps_));
@@ -234,9 +284,9 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
 
 void ReplayTimeline::took_piece(const Piece& p) {
   Piece one = p;
-  if (p.until.is_null()) one.count = 1;  // a counted piece is done in one run
+  if (p.until.is_null() && !p.ticks) one.count = 1;  // a counted or tick piece is done in one run
   add_piece(here_, one);
-  if (!p.until.is_null() || ++piece_done_ == p.count) {
+  if (!p.until.is_null() || p.ticks || ++piece_done_ == p.count) {
     ++piece_index_;
     piece_done_ = 0;
   }
@@ -265,6 +315,10 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::stretch_ends(ReplayTask& rt
     return Leave::failed("the replay did not come back to the point it was asked to go to (event " +
                          std::to_string(target_.event + 1) + ", piece " + std::to_string(piece_index_ + 1) + " of " +
                          std::to_string(target_.pieces.size()) + ")");
+  if (mode_ == Mode::Probe && in_target_stretch_ && probe_state_) {
+    probe_gave_up_ = true;  // the stretch ended before its target's state
+    return Leave::goal();
+  }
   if (mode_ == Mode::Probe && in_target_stretch_ && piece_index_ >= target_.pieces.size()) {
     if (probe_to_event_) return Leave::goal();
     return Leave::failed("the replay did not come back to the point gdb stopped at (event " +

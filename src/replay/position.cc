@@ -87,6 +87,17 @@ Piece whole_piece(RemotePtr<> addr, uint32_t k) {
   return p;
 }
 
+Piece tick_piece(uint32_t n) {
+  Piece p;
+  p.ticks = true;
+  p.count = n;
+  return p;
+}
+
+bool has_tick_piece(const Mark& m) {
+  return std::any_of(m.pieces.begin(), m.pieces.end(), [](const Piece& p) { return p.ticks; });
+}
+
 Piece search_form(const Piece& p) {
   if (p.until.is_null()) return p;
   Piece r;
@@ -100,8 +111,14 @@ void add_piece(Mark& m, const Piece& p) {
     m.pieces[0].count = p.count;
     return;
   }
-  if (!m.pieces.empty() && p.until.is_null() && m.pieces.back().until.is_null() && m.pieces.back().step == p.step &&
-      (p.step || m.pieces.back().traps == p.traps)) {
+  // A later tick of the same stretch replaces an earlier one: counts are
+  // from the stretch's start.
+  if (p.ticks && !m.pieces.empty() && m.pieces.back().ticks) {
+    m.pieces.back().count = p.count;
+    return;
+  }
+  if (!m.pieces.empty() && p.until.is_null() && !p.ticks && m.pieces.back().until.is_null() && !m.pieces.back().ticks &&
+      m.pieces.back().step == p.step && (p.step || m.pieces.back().traps == p.traps)) {
     m.pieces.back().count += p.count;
     return;
   }
@@ -118,7 +135,7 @@ bool at_or_before(const Mark& a, const Mark& b) {
     const Piece& y = b.pieces[i];
     // A counted piece of a route is reached whole or not at all; of two
     // positions at one instruction, the one with fewer executions is first.
-    bool partial_ok = x.step == y.step && x.traps == y.traps && x.until == y.until && x.whole == y.whole &&
+    bool partial_ok = x.step == y.step && x.traps == y.traps && x.until == y.until && x.whole == y.whole && x.ticks == y.ticks &&
                       x.count <= y.count && (x.until.is_null() || x.whole || x.count == y.count);
     if (i + 1 < a.pieces.size() ? !(x == y) : !partial_ok) return false;
   }

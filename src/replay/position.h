@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/registers.h"
 #include "replay/traps.h"
 
 namespace rr {
@@ -32,12 +33,20 @@ namespace rr {
 // - without, it is a step of a route: to just before execution number
 //   `count` of `until` since the piece's start (the instruction it starts
 //   at does not count).
+//
+// A tick piece (`ticks` set; no traps, no step) runs until the stretch has
+// made `count` ticks of the software progress counter since it began
+// (docs/progress-counter.md): counted branches, which replay stops at
+// exactly by arming the counter. It stops at the target of the branch that
+// made tick `count`, its stub done. Ticks only grow, so of two tick
+// pieces at the same place in two routes the smaller count comes first.
 struct Piece {
   bool step = false;
   uint32_t count = 1;
   TrapSet traps;
   RemotePtr<> until;  // the counted instruction (null: not a counted piece)
   bool whole = false;
+  bool ticks = false;
   bool operator==(const Piece&) const = default;
 };
 
@@ -58,6 +67,12 @@ struct Mark {
   // The instruction the stretch's task is at when known (null: not known).
   // A hint for going back from here; not part of the point's name.
   RemotePtr<> ip;
+  // Hints too, in a trace recorded with the progress counter: the ticks
+  // the stretch made before this point, and the task's registers here.
+  // Together with the event they name the point (as rr's ticks do), which
+  // is how going back one instruction finds it again (ReplayTimeline).
+  std::optional<uint64_t> ticks;
+  std::optional<Registers> regs;
   bool operator==(const Mark& o) const { return event == o.event && pieces == o.pieces && at_exit == o.at_exit; }
   bool at_boundary() const { return pieces.empty() && !at_exit; }
   // Whether the point is named by its position (one whole counted piece).
@@ -94,6 +109,10 @@ Piece run_piece(const TrapSet& traps);
 Piece counted_piece(RemotePtr<> addr, uint32_t n);
 // The whole counted piece of position (addr, k).
 Piece whole_piece(RemotePtr<> addr, uint32_t k);
+// To the progress counter's tick `n` since the stretch began.
+Piece tick_piece(uint32_t n);
+// Whether m's route runs a tick piece.
+bool has_tick_piece(const Mark& m);
 // A counted piece as a search runs it: to the n-th arrival at its
 // instruction, by breakpoint (the search's other traps join in). A whole
 // piece (X, k) is arrival k + 1, the stretch's first instruction included.

@@ -397,6 +397,7 @@ Result<ReplayStop> ReplaySession::run(const RunRequest& req) {
     forked_ = ReplayStop::Fork{};
     vfork_done_ = RecordedTid{};
     pause_.reset();
+    progress_stretch_ = f.which() == trace::Frame::PROGRESS && !f.getProgress().getSpin() && !f.getProgress().getPoll();
     request_ = &req;
     Status applied = apply(f);
     request_ = nullptr;
@@ -521,7 +522,9 @@ std::optional<WaitStatus> ReplaySession::resume_and_wait(ReplayTask& rt, ResumeH
     }
   }
   if (stretch) {
-    pause(ReplayStop::StretchBegins, rt);
+    TrapHit begins;
+    if (report_ticks_) begins.remaining = counter_remaining(t);
+    pause(ReplayStop::StretchBegins, rt, begins);
     inside_->tid = rt.recorded();
     inside_->entered_handler = entered_handler;
     return std::nullopt;

@@ -130,6 +130,14 @@ struct RunRequest {
   // The first piece of a stretch only: an instruction whose executions the
   // whole stretch counts (reported in TrapHit::executions), or null.
   RemotePtr<> stretch_counter;
+  // The software progress counter (docs/progress-counter.md), in a trace
+  // recorded with it (ReplaySession::set_report_ticks): with `ticks` > 0,
+  // the piece runs until
+  // `ticks` more counted branches have run, and stops at the counter's trap
+  // (a Ticked hit; no other traps, no step). The counter is armed only
+  // while the piece runs and put back at every stop as if it never was, so
+  // the program's memory is the same on every road.
+  uint64_t ticks = 0;
 };
 
 // What ReplaySession::run stopped at. Each event (current_event() + 1)
@@ -188,6 +196,11 @@ class ReplaySession : public Session<ReplayTask> {
 
   // Whether run() stops inside events for a debugger (see ReplayStop).
   void set_debugger_stops(bool on) { debugger_stops_ = on; }
+  // The trace was recorded with the progress counter: debugger stops
+  // inside a stretch report the counter's value (TrapHit::remaining), and
+  // a piece may run to a count (RunRequest::ticks). Never on for a trace
+  // without it, whose program may use the counter page's address.
+  void set_report_ticks(bool on) { report_ticks_ = on; }
 
   // Echo the program's writes to stdout/stderr (on by default).
   void set_echo(bool on) { echo_ = on; }
@@ -463,6 +476,10 @@ class ReplaySession : public Session<ReplayTask> {
   bool echo_ = true;
   std::function<void(uint64_t)> progress_;
   bool debugger_stops_ = false;
+  bool report_ticks_ = false;
+  // The event being applied is a ProgressEvent's count: replay armed the
+  // counter for it, and a piece must not arm it past that trap.
+  bool progress_stretch_ = false;
   SignalStop signal_stop_;  // of the event being applied (with debugger stops)
   RecordedTid exec_applied_;  // the process the event being applied exec'd (0: none)
   ReplayStop::Fork forked_;    // the process the event being applied made (child 0: none)

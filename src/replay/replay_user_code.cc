@@ -116,6 +116,7 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
       // Entering a signal handler was the step: stop at its first instruction.
       TrapHit h;
       if (whole) h.executions = whole->executions();
+      if (report_ticks_) h.remaining = counter_remaining(t);
       pause(ReplayStop::Trap, rt, h);
       return;
     }
@@ -125,6 +126,7 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
   // a breakpoint inside the piece does not restart it).
   // (A unique_ptr: GCC 12 warns wrongly about an optional's destructor here.)
   std::unique_ptr<ExecutionCounter> counter;
+  uint64_t ticks_left = report_ticks_ ? d.ticks : 0;
   for (;;) {
     if (!counter && !d.until.is_null()) {
       // The instruction the piece starts at does not count, unless it starts
@@ -149,6 +151,20 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
     TrapHit hit;
     bool ours = false;
     bool instruction_break = false;  // stopped by an instruction breakpoint or counter at its address
+    // The progress counter armed for the piece's count, and its value
+    // without that arming (put back at the stop).
+    bool armed_ticks = false;
+    uint64_t unarmed = 0;
+    if (ticks_left) {
+      std::optional<uint64_t> value = counter_remaining(t);
+      // In a ProgressEvent's stretch the counter holds what is left to
+      // its trap: a count at or past it is not in this stretch.
+      if (value && (*value == 0 || !progress_stretch_ || ticks_left < *value)) {
+        unarmed = *value;
+        armed_ticks = true;
+        if (!arm_counter(t, ticks_left)) fatal("cannot arm the progress counter for a debugger's count");
+      }
+    }
     {
       ArmedTraps armed(t, traps, at_break ? ip : RemotePtr<>());
       if (whole) {
@@ -161,7 +177,32 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
       rt.pending_sig = 0;
       // A signal replay passes over must not turn a step into a run.
       st = wait_filtered(rt, stepping ? ResumeHow::SysemuSingleStep : ResumeHow::Sysemu);
-      if (st.stop_sig() == SIGTRAP) {
+      bool ticked = false;
+      if (armed_ticks && t.alive()) {
+        std::optional<uint64_t> left = counter_remaining(t);
+        if (!left) fatal("the progress counter page cannot be read after a debugger's count");
+        uint64_t ran = ticks_left - *left;
+        ticks_left = *left;
+        arm_counter(t, unarmed - ran);
+        ticked = *left == 0 && st.stop_sig() == SIGTRAP && at_counter_trap(t, t.regs());
+      }
+      if (ticked) {
+        // Past the stub's last `jmp`, at the counted branch's target: the
+        // trap's way out and the untrapped one leave every register, flag
+        // and byte of memory the same there, so the point is one an
+        // unarmed replay passes through too (rip in the stub after the trap
+        // is not: that way out is taken only when armed).
+        Registers r = t.regs();
+        uint8_t jump[5];
+        if (!t.read_mem(r.ip(), jump, sizeof jump) || jump[0] != 0xe9)
+          fatal("the progress counter's trap at 0x" + hex(r.ip().as_int()) + " is not followed by its jump");
+        int32_t rel;
+        memcpy(&rel, jump + 1, sizeof rel);
+        r.set_ip(r.ip() + 5 + rel);
+        t.set_regs(r);
+        hit.kind = TrapHit::Ticked;
+        ours = true;
+      } else if (st.stop_sig() == SIGTRAP) {
         siginfo_t si = t.siginfo();
         uint64_t slots = armed.hits();
         Registers r = t.regs();
@@ -201,6 +242,7 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
       return;
     }
     hit.inside = !instruction_break && (t.regs().raw().eflags & kEflagsResume);
+    if (report_ticks_) hit.remaining = counter_remaining(t);
     if (whole) {
       whole->stopped(instruction_break, hit.inside);
       hit.executions = whole->executions();

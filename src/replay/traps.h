@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "util/types.h"
@@ -52,7 +53,9 @@ struct TrapSet {
 
 // Why a run of user code stopped short of its event.
 struct TrapHit {
-  enum Kind { Step, Software, Hardware, Counted } kind = Step;
+  // Ticked: the progress counter's trap a piece armed (RunRequest::ticks);
+  // the task is at the counted branch's target, its stub done.
+  enum Kind { Step, Software, Hardware, Counted, Ticked } kind = Step;
   RemotePtr<> addr;       // breakpoint address, or the watched address that hit
   WatchKind watch = WatchKind::Exec;
   // Executions of the stretch's counted instruction (RunRequest's
@@ -63,6 +66,11 @@ struct TrapHit {
   // The instruction at the stop has begun and not finished: a repeated
   // string instruction between iterations (after a step or a watchpoint).
   bool inside = false;
+  // With RunRequest::read_ticks, in a process with the progress counter:
+  // the counter's `remaining` at this point (it falls by one at each
+  // counted branch, so two stops of one stretch differ by the branches
+  // counted between them). Also at a StretchBegins stop.
+  std::optional<uint64_t> remaining;
 };
 
 // `a` plus the traps of `b` it lacks (at most four debug registers).

@@ -223,13 +223,14 @@ def counted(t):
     """A reverse watch deep inside one long stretch: where this machine has
     breakpoint counters, the point before the write is reached with one (a
     counted piece); the stepping road (counters off, or none here) lands at
-    the same place, and rr says why it took it."""
+    the same place, and rr says why it took it. (RR_GDB_TICKS=0: the trace
+    has the progress counter, whose road the `ticks` case tests.)"""
     trace = t.record("loop", [t.build("gdb_loop")])
     have, why = counters_available()
     script = ["watch flag", "continue", "continue", "reverse-continue", "print i", "info registers rip",
               "checkpoint", "reverse-stepi", "info registers rip", "stepi", "info registers rip"]
     roads = []
-    for env in ({}, {"RR_GDB_COUNTERS": "0"}):
+    for env in ({"RR_GDB_TICKS": "0"}, {"RR_GDB_TICKS": "0", "RR_GDB_COUNTERS": "0"}):
         out = t.gdb(trace, script, env=env)
         c = re.search(r"Checkpoint 1 at event \d+ \+ .*?(, (\d+) counted)? \(", out)
         roads.append((values(out), rips(out), c.group(2) if c else None, SLOW_ROAD.findall(out), out))
@@ -280,6 +281,50 @@ def counter_steps(t):
         t.expect("Value returned is $1 = 48" in outs[0], "%s: finish returns work's value" % opt, "\n".join(outs[0]))
         t.expect(outs[0] == outs[1], "%s: gdb prints the same with and without the counter" % opt,
                  "\n".join(difflib.unified_diff(outs[1], outs[0], "plain", "counted", lineterm="")))
+
+
+def ticks(t):
+    """Going back by the progress counter's ticks (docs/progress-counter.md,
+    "gdb: going back by ticks"): in a trace recorded with the counter, the
+    point one instruction back is reached by replaying to the tick before
+    the point and stepping from there. The same session (a reverse watch in
+    a loop of one long stretch, reverse-stepi across the loop's branch and
+    its stub, a reverse-continue over a conditional breakpoint, checkpoints
+    there and restarts) prints the same registers, values and ticks on
+    every road: ticks (the default), ticks without breakpoint counters
+    (RR_GDB_COUNTERS=0: the fallback of a machine that has none), and the
+    breakpoint counters (RR_GDB_TICKS=0). (Single steps, both off, take
+    minutes for this session: `counted` compares that road.) About 45 s."""
+    trace = t.record("loop", [t.build("gdb_loop")])
+    script = ["watch flag", "continue", "continue", "reverse-continue", "print i", "info registers", "when-ticks",
+              "checkpoint"] + ["reverse-stepi", "info registers rip", "when-ticks"] * 20 + \
+             ["info registers", "checkpoint", "stepi", "info registers rip", "when-ticks",
+              "delete", "break gdb_loop.c:12 if i == 2985", "reverse-continue", "print i", "info registers",
+              "when-ticks", "reverse-stepi", "reverse-stepi", "info registers", "when-ticks", "checkpoint",
+              "restart 1", "print i", "info registers", "when-ticks", "restart 2", "info registers", "when-ticks",
+              "restart 3", "print i", "info registers", "when-ticks", "reverse-stepi", "info registers"]
+    roads = [("ticks", {}), ("ticks, no breakpoint counters", {"RR_GDB_COUNTERS": "0"}),
+             ("breakpoint counters", {"RR_GDB_TICKS": "0"})]
+    seen = []
+    for name, env in roads:
+        out = t.gdb(trace, script, env=env)
+        # What gdb shows; not how each road names its checkpoints.
+        shown = [l for l in out.splitlines() if not l.startswith(("[Inferior ", "rr: going back", "Checkpoint "))]
+        described = re.findall(r"^Checkpoint \d+ at (.*)$", out, re.M)
+        seen.append((name, shown, described, SLOW_ROAD.findall(out), out))
+    name0, shown0, described0, slow0, out0 = seen[0]
+    ticks_shown = re.findall(r"^Current tick: (\d+) \(counted branches since event (\d+)\)$", out0, re.M)
+    t.expect(values(out0) == ["2990", "2985", "2990", "2984"] and len(ticks_shown) == script.count("when-ticks") and
+             len(set(ticks_shown)) >= 4,
+             "ticks: the session ran, with a tick count at each point: %r %r" % (values(out0), ticks_shown), out0)
+    t.expect(not slow0 and len(described0) == 3 and all("tick " in d for d in described0[1:]),
+             "ticks: no single-step road, the points found by ticks: %r %r" % (described0, slow0), out0)
+    for name, shown, described, slow, out in seen[1:]:
+        t.expect(shown == shown0, "%s: gdb prints the same as by ticks" % name,
+                 "\n".join(difflib.unified_diff(shown0, shown, "ticks", name, lineterm="")))
+    t.expect(not seen[1][3] and all("tick " in d for d in seen[1][2][1:]),
+             "ticks without breakpoint counters: no single-step road: %r %r" % (seen[1][2], seen[1][3]), seen[1][4])
+    t.expect(not any("tick " in d for d in seen[2][2]), "breakpoint counters: no tick pieces: %r" % seen[2][2], seen[2][4])
 
 
 # The loop iterations the positions case stops at. gdb evaluates each
@@ -592,7 +637,7 @@ def packets(t):
 
 
 CASES = {f.__name__: f for f in (forward, reverse, stepping, checkpoints, persistent, threads, sqlite, signals,
-                                 hot, counted, counter_steps, positions, interrupt, packets, calls,
+                                 hot, counted, ticks, counter_steps, positions, interrupt, packets, calls,
                                  libraries, exec_events, processes, vfork_events, process_starts)}
 
 

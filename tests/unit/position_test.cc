@@ -98,6 +98,43 @@ TEST(Route, AWholePieceReplacesOneOfTheSameInstruction) {
   EXPECT_FALSE(m.located());
 }
 
+TEST(Route, TickPiecesAreCountsFromTheStretchStart) {
+  // A later tick replaces an earlier one (counts are from the stretch's
+  // start), and never merges with a run to no traps.
+  Mark m;
+  m.event = 5;
+  add_piece(m, tick_piece(10));
+  add_piece(m, tick_piece(12));
+  ASSERT_EQ(m.pieces.size(), 1u);
+  EXPECT_TRUE(m.pieces[0].ticks);
+  EXPECT_EQ(m.pieces[0].count, 12u);
+  add_piece(m, run_piece(TrapSet{}));
+  add_piece(m, step_piece(3));
+  EXPECT_EQ(m.pieces.size(), 3u);
+  EXPECT_TRUE(has_tick_piece(m));
+  Mark r;
+  r.event = 5;
+  add_piece(r, run_piece(TrapSet{}));
+  add_piece(r, tick_piece(4));
+  EXPECT_EQ(r.pieces.size(), 2u);
+  EXPECT_FALSE(r.pieces[0].ticks);
+  // Ticks only grow: a smaller count on the same route comes first; a run
+  // to no traps is not a tick piece.
+  Mark a, b;
+  a.event = b.event = 5;
+  add_piece(a, tick_piece(7));
+  add_piece(b, tick_piece(9));
+  add_piece(b, step_piece(2));
+  EXPECT_TRUE(at_or_before(a, b));
+  EXPECT_FALSE(at_or_before(b, a));
+  Mark c;
+  c.event = 5;
+  c.pieces.push_back(run_piece(TrapSet{}));
+  c.pieces[0].count = 9;
+  EXPECT_FALSE(at_or_before(a, c));
+  EXPECT_FALSE(has_tick_piece(c));
+}
+
 TEST(Route, SearchFormRunsToArrivalsByBreakpoint) {
   Piece whole = search_form(whole_piece(ptr(0x400), 4));
   EXPECT_EQ(whole.traps, sw(0x400));
