@@ -9,6 +9,7 @@
 
 #include "core/buffered_records.h"
 #include "preload/syscall_buffer.h"
+#include "replay/replay_internal.h"
 #include "replay/replay_session.h"
 
 namespace rr {
@@ -31,6 +32,9 @@ void ReplaySession::feed_buffered_records(trace::Frame::Reader f) {
 
 Status ReplaySession::finish_buffered_records(trace::Frame::Reader f, ReplayTask& rt) {
   if (!f.hasSyscallBuffer()) return {};
+  // Applied again after a stop that came after this check (a process's
+  // exit stop): it was done, the buffer emptied, the fd changes made.
+  if (inside_ && inside_->records_finished) return {};
   auto want = f.getSyscallBuffer();
   if (want.size() > RR_BUFFER_DATA_SIZE)
     return make_error(ErrorKind::Corrupt, "trace is corrupt: event " + std::to_string(f.getEvent()) + " holds " +
@@ -63,6 +67,7 @@ Status ReplaySession::finish_buffered_records(trace::Frame::Reader f, ReplayTask
   uint32_t empty[2] = {0, 0};
   static_assert(offsetof(rr_buffer_header, available) == offsetof(rr_buffer_header, used) + sizeof(uint32_t));
   t.write_mem(RemotePtr<>(RR_BUFFER_ADDR + offsetof(rr_buffer_header, used)), empty, sizeof empty);
+  if (inside_) inside_->records_finished = true;
   return {};
 }
 

@@ -69,6 +69,10 @@ struct InsideEvent {
   std::unique_ptr<StretchCounter> whole; // the instruction counted over the stretch
   std::optional<WaitStatus> reached;     // the stretch's end: the event's stop
   bool exit_reported = false;            // stopped at ProcessExit already
+  // The event's syscall buffer records were checked and emptied
+  // (finish_buffered_records): a stop after that, at a process's exit,
+  // must not check them again against the emptied buffer.
+  bool records_finished = false;
 };
 
 }  // namespace rr

@@ -605,6 +605,31 @@ def process_starts(t):
     t.expect("process 999999 never execs in this trace" in out, "-p of a process that is not in the trace", out)
 
 
+def exit_records(t):
+    """A child's exit stop, whose event holds the syscall buffer's record of
+    its last call: gdb hears the child ended and goes on with the parent, so
+    the replay runs past that exit; its records were checked at the stop and
+    are not checked again against the emptied buffer. The same with the
+    child detached (gdb's default), whose exit stop gdb never sees."""
+    trace = t.record("exit", [t.build("gdb_exit_records")])
+    dump = run([t.rr, "dump", trace]).stdout
+    child = re.search(r"^  buffered before it: read = 1 \(1 calls\)\nevent \d+ tid (\d+) syscall exit_group\(", dump, re.M)
+    if not t.expect(child is not None, "the child's exit_group event carries its buffered read", dump):
+        return
+    out = t.gdb(trace, ["set detach-on-fork off", "break child_gone", "continue", "continue", "inferior 1",
+                        "continue", "print status"])
+    t.expect(re.search(r"^Thread 2\.1 received signal SIGKILL.*\n(.*\n){0,3}\[Inferior 2 \(process %s\) exited with code 05\]"
+                       % child.group(1), out, re.M) is not None, "the child's exit stop, then its exit", out)
+    t.expect(re.search(r"hit Breakpoint 1\.1, child_gone \(status=5\)", out) is not None and values(out) == ["5"] and
+             "diverged" not in out, "the parent goes on past the child's exit to its breakpoint", out)
+    # gdb's default: the child detached, the replay stops at its exit all the
+    # same (for no one) and goes on at once.
+    out = t.gdb(trace, ["break child_gone", "continue", "print status"])
+    t.expect("[Detaching after fork from child process %s]" % child.group(1) in out and
+             re.search(r"^Breakpoint 1, child_gone \(status=5\)", out, re.M) is not None and values(out) == ["5"] and
+             "diverged" not in out, "detach-on-fork on: the parent's breakpoint past the detached child's exit", out)
+
+
 def interrupt(t):
     """^C during a reverse-continue stops it where the search is."""
     exe = t.build("gdb_hot")
@@ -638,7 +663,7 @@ def packets(t):
 
 CASES = {f.__name__: f for f in (forward, reverse, stepping, checkpoints, persistent, threads, sqlite, signals,
                                  hot, counted, ticks, counter_steps, positions, interrupt, packets, calls,
-                                 libraries, exec_events, processes, vfork_events, process_starts)}
+                                 libraries, exec_events, processes, vfork_events, process_starts, exit_records)}
 
 
 def main():
