@@ -1,7 +1,9 @@
 // A parent and its children, for gdb's inferiors and fork events: a fork
 // child that waits on a pipe until the parent has been seen with it, then
 // works and exits with 3; a vfork child that execs this program again
-// (vfork_returned marks the parent's return from vfork).
+// (vfork_returned marks the parent's return from vfork) and waits on the same
+// pipe until the parent is past vfork_returned, so the parent's stop there
+// comes before the child's end in every recording.
 // Built with -O0 -g by tests/integration/gdb_test.py.
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,12 @@ __attribute__((noinline)) void vfork_returned(pid_t child) { (void)child; }
 int main(int argc, char** argv) {
   if (argc > 1) {
     printf("exec'd %s\n", argv[1]);
+    fflush(stdout);
+    char go;
+    // The pipe's read end, inherited through the exec (fd 3 when the
+    // parent made it; when run alone there is none and it goes on).
+    ssize_t got = read(3, &go, 1);
+    (void)got;
     return 0;
   }
   int fds[2];
@@ -54,6 +62,7 @@ int main(int argc, char** argv) {
     _exit(127);
   }
   vfork_returned(pid);
+  write(fds[1], "\x01", 1);
   waitpid(pid, &status, 0);
   printf("done\n");
   return 0;
