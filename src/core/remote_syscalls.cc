@@ -28,10 +28,35 @@ RemoteSyscalls::RemoteSyscalls(Task& task, MayDie) : task_(task), insn_(kRrSysca
   else died_ = true;
 }
 
+RemoteSyscalls::RemoteSyscalls(Task& task, RemotePtr<> patch_at, MayDie)
+    : task_(task), insn_(patch_at), may_die_(true) {
+  std::optional<Registers> regs = task_.try_regs();
+  patched_bytes_.resize(sizeof(kRrPageCode));
+  if (!regs || !task_.read_mem(patch_at, patched_bytes_.data(), patched_bytes_.size()) ||
+      !task_.try_write_mem(patch_at, kRrPageCode, sizeof(kRrPageCode))) {
+    died_ = true;
+    return;
+  }
+  saved_ = *regs;
+  patched_ = true;
+}
+
 RemoteSyscalls::~RemoteSyscalls() {
   if (!task_.alive()) return;
   if (died_) {
     // At its exit stop, or on its way there: what can be put back is.
+    if (patched_) task_.try_write_mem(insn_, patched_bytes_.data(), patched_bytes_.size());
+    task_.try_set_regs(saved_);
+    return;
+  }
+  if (may_die_) {
+    // Killed since its last call, it may be past the point of stopping:
+    // nothing here may fail.
+    if (scratch_used_ > 0) {
+      std::string zeros(scratch_used_, '\0');
+      task_.try_write_mem(RemotePtr<>(kRrScratch), zeros.data(), zeros.size());
+    }
+    if (patched_) task_.try_write_mem(insn_, patched_bytes_.data(), patched_bytes_.size());
     task_.try_set_regs(saved_);
     return;
   }
@@ -103,7 +128,7 @@ int64_t RemoteSyscalls::syscall(int64_t nr, std::initializer_list<uint64_t> args
 
 int64_t RemoteSyscalls::checked(const char* what, int64_t nr, std::initializer_list<uint64_t> args) {
   int64_t ret = syscall(nr, args);
-  if (ret < 0 && ret >= -4095)
+  if (ret < 0 && ret >= -4095 && !died_)
     fatal(std::string("in the tracee, ") + what + " (" + syscall_name(nr) + ") failed: " + strerror((int)-ret));
   return ret;
 }

@@ -27,8 +27,11 @@ class RemoteSyscalls {
   // whose end must not stop rr: from then on every call returns -ESRCH,
   // died() says so and end_status() holds the stop or end the wait saw,
   // which the caller hands on (none when the tracee was not waited for).
+  // checked() then fails only for a call the live tracee failed, and the
+  // destructor puts back what it can without failing.
   struct MayDie {};
   RemoteSyscalls(Task& task, MayDie);
+  RemoteSyscalls(Task& task, RemotePtr<> patch_at, MayDie);
   ~RemoteSyscalls();  // restores registers (and patched bytes)
   RemoteSyscalls(const RemoteSyscalls&) = delete;
   RemoteSyscalls& operator=(const RemoteSyscalls&) = delete;

@@ -110,10 +110,13 @@ void RecordSession::map_syscall_buffer(RecordTask& rt) {
   if (!syscall_buffer_) return;
   Task& t = *rt.task;
   t.write_mem(RemotePtr<>(RR_BUFFERED_ENTRY), kRrBufferedEntryRecord, sizeof(kRrBufferedEntryRecord));
-  RemoteSyscalls rs(t);
-  rs.checked("mapping the syscall buffer", SYS_mmap,
-             {RR_BUFFER_ADDR, RR_BUFFER_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-              (uint64_t)-1, 0});
+  {
+    RemoteSyscalls rs(t, RemoteSyscalls::MayDie{});
+    rs.checked("mapping the syscall buffer", SYS_mmap,
+               {RR_BUFFER_ADDR, RR_BUFFER_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                (uint64_t)-1, 0});
+    if (!after_calls_inside(rt, rs)) return;
+  }
   rr_buffer_header h = {RR_BUFFER_MAGIC, rt.unbuffered ? 1u : 0u, 0, (uint32_t)RR_BUFFER_DATA_SIZE};
   t.write_mem(RemotePtr<>(RR_BUFFER_ADDR), &h, sizeof h);
   // RR_NO_LIBC_PATCH=1 leaves libc as it is: to measure what the rewriting
@@ -121,7 +124,6 @@ void RecordSession::map_syscall_buffer(RecordTask& rt) {
   const char* no_patch = getenv("RR_NO_LIBC_PATCH");
   uint32_t options = no_patch && strcmp(no_patch, "1") == 0 ? 0 : RR_OPTION_PATCH_LIBC;
   t.write_mem(RemotePtr<>(RR_OPTIONS_ADDR), &options, sizeof options);
-  rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
 }
 
 namespace {
@@ -356,12 +358,28 @@ int copy_tracee_fd(pid_t tid, int fd) {
 // PTRACE_ATTACH's, the tracer's wait a PTRACE_INTERRUPT ends); lost, the
 // tracer waits for good. A SIGKILL that ended the thread meanwhile (its PID
 // namespace's end, another process's kill): the stop or end the calls
-// waited for is the thread's next, handled as any.
-void RecordSession::after_calls_inside(RecordTask& rt, const RemoteSyscalls& rs) {
+// waited for is the thread's next, handled as any. Every RemoteSyscalls the
+// recorder makes in a thread running the program ends here; returns whether
+// the thread is still there.
+bool RecordSession::after_calls_inside(RecordTask& rt, const RemoteSyscalls& rs) {
   for (const siginfo_t& si : rs.stashed_signals())
     if (!is_desched_siginfo(si)) rt.held.push_back(si);
   if (rs.stop_suppressed()) syscall(SYS_tgkill, rt.live_tgid(), rt.tid(), SIGSTOP);
   if (rs.end_status()) stash_status(rt.tid(), *rs.end_status());
+  if (rs.died()) {
+    RR_LOG("task %d ended while the recorder made calls inside it", rt.tid());
+    rt.died_in_calls = true;
+  }
+  return !rs.died();
+}
+
+// The thread ended under the recorder's calls (rt.died_in_calls), and the
+// event it was at is dropped: its end, which those calls waited for when
+// they stopped at it, is handled now (no wait would see it again); else it
+// comes with the thread's next wait status.
+Status RecordSession::end_after_calls_inside(RecordTask& rt) {
+  if (rt.state == RecordTask::State::Unprocessed) return handle_stop(rt);
+  return {};
 }
 
 // Inside the thread, with injected calls that are no events (replay has no

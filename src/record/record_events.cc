@@ -89,7 +89,9 @@ std::string patched_auxv(const std::string& auxv) {
 }  // namespace
 
 // At the exit of a successful execve: map the rr page, hide the vDSO and
-// capture the new image.
+// capture the new image. A SIGKILL that ends the task meanwhile (its calls
+// inside it meet its end) leaves `rt.died_in_calls` set and the image
+// unfinished: the caller drops the event.
 void RecordSession::on_exec_done(RecordTask& rt, trace::ExecImage::Builder out) {
   Task& t = *rt.task;
   {
@@ -98,30 +100,31 @@ void RecordSession::on_exec_done(RecordTask& rt, trace::ExecImage::Builder out) 
     // rr page's syscalls through), and a filter that forbids executable
     // mappings would stop the new program's loader as well. The code goes
     // in through /proc/PID/mem, which writes to read-only pages.
-    RemoteSyscalls rs(t, t.regs().ip());
+    RemoteSyscalls rs(t, t.regs().ip(), RemoteSyscalls::MayDie{});
     rs.checked("mapping the rr page", SYS_mmap,
                {kRrPageAddr, kPageSize, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
                 (uint64_t)-1, 0});
+    if (!after_calls_inside(rt, rs)) return;
     t.write_mem(RemotePtr<>(kRrPageAddr), kRrPageCode, sizeof(kRrPageCode));
-    rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
   }
   {
-    RemoteSyscalls rs(t);
+    RemoteSyscalls rs(t, RemoteSyscalls::MayDie{});
     rs.checked("mapping the rr scratch page", SYS_mmap,
                {kRrScratch, kRrScratchSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
                 (uint64_t)-1, 0});
-    rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
+    if (!after_calls_inside(rt, rs)) return;
   }
   map_syscall_buffer(rt);
+  if (rt.died_in_calls) return;
   preload_behind_sanitizer(rt);
   hide_vdso(t);
   ProcessImage img;
   {
-    RemoteSyscalls rs(t);
+    RemoteSyscalls rs(t, RemoteSyscalls::MayDie{});
     img = capture_image(
         t, rs, [this](const std::string& path, const std::string& hint) { return files_.store(path, hint); },
         writer_->dir());
-    rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
+    if (!after_calls_inside(rt, rs)) return;
   }
   img.mm.auxv = patched_auxv(img.mm.auxv);
   img.regs = t.regs();
@@ -334,7 +337,10 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     rt.traps = std::make_shared<RecordTask::TrapActions>(
         RecordTask::TrapActions{kept(rt.traps->segv), kept(rt.traps->ill)});
     on_exec_done(rt, sc.initImage());
-    if (progress_counter_) RR_TRY(install_progress_counter(rt, sc.getImage()));
+    if (progress_counter_ && !rt.died_in_calls) RR_TRY(install_progress_counter(rt, sc.getImage()));
+    // Killed as the recorder set the new image up: the exec is not an event
+    // (replay kills the task before it, where its end comes next).
+    if (rt.died_in_calls) return end_after_calls_inside(rt);
     RR_TRY(install_random_sites(rt, sc.getImage()));
     rt.fds->on_exec();
     regs = t.regs();
@@ -383,6 +389,8 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
         RR_ASSIGN_OR_RETURN(std::string stored, mapped_file(rt, call, fd_path, st, name));
         map.setFile(stored);
         if (progress_counter_) RR_TRY(rewrite_mapped_code(rt, call, fd_path, name, sc));
+        // Killed as the recorder rewrote the code: the mmap is not an event.
+        if (rt.died_in_calls) return end_after_calls_inside(rt);
         patch_mapped_random(rt, call, fd_path, sc);
       }
       sc.setHasMap(true);

@@ -52,8 +52,13 @@ Status RecordSession::install_progress_counter(RecordTask& rt, trace::ExecImage:
   struct stat exe;
   if (stat((proc + "/exe").c_str(), &exe) != 0)
     return make_error("the progress counter cannot read " + proc + "/exe: " + errno_text());
-  RemoteSyscalls rs(t);
-  RR_TRY(map_counter_page(rs));
+  RemoteSyscalls rs(t, RemoteSyscalls::MayDie{});
+  // A failure is an error but for the task's end (after_calls_inside).
+  auto failed = [&](Status s) -> Status {
+    if (!after_calls_inside(rt, rs)) return {};
+    return s;
+  };
+  if (Status s = map_counter_page(rs); !s.ok()) return failed(std::move(s));
   std::optional<CounterSetup> main;
   std::vector<CounterSetup> others;
   std::vector<MapEntry> initial = read_maps(t.tid());
@@ -65,14 +70,14 @@ Status RecordSession::install_progress_counter(RecordTask& rt, trace::ExecImage:
       std::optional<CounterSetup> setup =
           plan_mapped_code(t, is_exe ? proc + "/exe" : map_file_path(proc, m), m, read_maps(t.tid()), plans_);
       if (!setup) continue;
-      RR_TRY(install_rewrite(t, rs, *setup));
+      if (Status s = install_rewrite(t, rs, *setup); !s.ok()) return failed(std::move(s));
       log_setup(*setup, m.name);
       if (is_exe)
         main = std::move(setup);
       else
         others.push_back(std::move(*setup));
     }
-  rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
+  if (!after_calls_inside(rt, rs)) return {};
   counter_setup_to_capnp(main.value_or(CounterSetup{}), out.initProgressCounter());
   auto list = out.initCodeCounters(others.size());
   for (size_t i = 0; i < others.size(); ++i) counter_setup_to_capnp(others[i], list[i]);
@@ -102,9 +107,11 @@ Status RecordSession::rewrite_mapped_code(RecordTask& rt, const SyscallArgs& cal
   std::optional<CounterSetup> setup = plan_mapped_code(t, fd_path, m, read_maps(t.tid()), plans_);
   if (!setup) return {};
   {
-    RemoteSyscalls rs(t);
-    RR_TRY(install_rewrite(t, rs, *setup));
-    rt.held.insert(rt.held.end(), rs.stashed_signals().begin(), rs.stashed_signals().end());
+    RemoteSyscalls rs(t, RemoteSyscalls::MayDie{});
+    Status s = install_rewrite(t, rs, *setup);
+    // Killed meanwhile: its end comes next, and the mmap is no event.
+    if (!after_calls_inside(rt, rs)) return {};
+    RR_TRY(std::move(s));
   }
   log_setup(*setup, name);
   counter_setup_to_capnp(*setup, sc.initCounter());

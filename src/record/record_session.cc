@@ -395,7 +395,8 @@ Status RecordSession::spawn(const RecordOptions& options) {
   frame.setTid(task->tid());
   auto exec = frame.initExec();
   on_exec_done(t, exec);
-  if (progress_counter_) RR_TRY(install_progress_counter(t, exec));
+  if (progress_counter_ && !t.died_in_calls) RR_TRY(install_progress_counter(t, exec));
+  if (t.died_in_calls) return make_error("the program's process was killed as it started");
   RR_TRY(install_random_sites(t, exec));
   t.state = RecordTask::State::Ready;
   return finish_frame(msg);

@@ -183,6 +183,11 @@ struct RecordTask : SessionTask {
   // filter and the no_new_privs it needs (RecordSession::show_native_prctl).
   bool own_seccomp = false;
   bool own_no_new_privs = false;
+  // The recorder's calls inside it met its end (a SIGKILL: another
+  // process's, or its PID namespace's): what the recorder was doing for it
+  // (an exec's image, a library's rewriting) is dropped, and its end is its
+  // next event (after_calls_inside).
+  bool died_in_calls = false;
   // Its current syscall installs a seccomp filter that the recorder moved,
   // with its prefix, into the scratch page (record/seccomp_prefix.h): the
   // argument it changed (-1: none), its value and the scratch bytes before.
@@ -486,7 +491,8 @@ class RecordSession : public Session<RecordTask> {
   // process at its next thread's resume (close_orphan_desched).
   std::map<RecordedTid, std::vector<int>> orphan_desched_;
   void close_orphan_desched(RecordTask& rt);
-  void after_calls_inside(RecordTask& rt, const RemoteSyscalls& rs);
+  bool after_calls_inside(RecordTask& rt, const RemoteSyscalls& rs);
+  Status end_after_calls_inside(RecordTask& rt);
   Status take_buffered_records(RecordTask& rt);
   // Before the task runs user code: the syscall buffer's fd gate in its
   // memory shows its fd table and the files mapped now (struct rr_fd_gate).
