@@ -5,8 +5,8 @@
 
 This process becomes a child subreaper (PR_SET_CHILD_SUBREAPER), so every
 process the test starts that outlives its parent (a tracee, rr's PID
-namespace init, a gdb) is reparented here instead of to pid 1. After the
-test ends, anything still alive a few seconds later is reported by pid and
+namespace init, a gdb) is reparented here instead of to pid 1, and reaped
+here when it ends, as pid 1 would. After the test ends, anything still alive a few seconds later is reported by pid and
 command line, killed, and fails the test; the test's own status is kept
 otherwise."""
 import ctypes
@@ -62,7 +62,18 @@ def main():
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         print("FAIL: cannot become a child subreaper: errno %d" % ctypes.get_errno())
         return 1
-    status = subprocess.call(argv)
+    # Reaps as pid 1 would while the test runs: an orphan that ends is
+    # collected at once. A zombie left unreaped here would hold up what waits
+    # for it: a PID namespace's init, killed with rr, ends only once every
+    # task of its namespace is reaped, and tasks rr forked into it are
+    # reparented here when rr dies.
+    test = subprocess.Popen(argv)
+    while True:
+        pid, wstatus = os.waitpid(-1, 0)
+        if pid == test.pid:
+            status = os.waitstatus_to_exitcode(wstatus)
+            test.returncode = status  # reaped here; Popen must not wait for it
+            break
     me = os.getpid()
     deadline = time.monotonic() + GRACE_SECONDS
     left = children(me)
