@@ -17,6 +17,8 @@ prints natively, and with the buffer:
   still events (another thread must run);
 - no sendmsg, connect or accept4 is an event, and the 50 recvmsgs of
   waiting datagrams are records;
+(with room for calls a loaded machine's scheduler switches out, which go
+the traced way: 10% of them, or 3);
 - madvise WILLNEED is a record, DONTNEED an event (replay must zero the
   pages too);
 - the trace has at most 60% of the events of the other."""
@@ -54,13 +56,17 @@ def main():
             failures.expect(ok, "%s that are events: %d with the buffer, %d without (expected %s)"
                             % (what, b[what], p[what], wanted))
         expect("wakes", p["wakes"] >= 200 and b["wakes"] <= 10, "at most 10, and 200 without")
-        expect("bitset waits", b["bitset waits"] + 50 <= p["bitset waits"], "50 fewer")
-        expect("pselect6", b["pselect6"] + 200 <= p["pselect6"], "200 fewer")
-        expect("ppoll", b["ppoll"] + 100 <= p["ppoll"] and b["ppoll"] >= 100, "100 fewer, and the ping-pong's")
+        # A buffered call that the scheduler switches out (any context
+        # switch, a loaded machine's preemption too) is made the traced way:
+        # the bounds leave 10% of the calls, or 3, to that (one pselect6 and
+        # one sendmsg more than these exact counts at load 11).
+        expect("bitset waits", b["bitset waits"] + 45 <= p["bitset waits"], "45 fewer")
+        expect("pselect6", b["pselect6"] + 180 <= p["pselect6"], "180 fewer")
+        expect("ppoll", b["ppoll"] + 90 <= p["ppoll"] and b["ppoll"] >= 90, "90 fewer, and the ping-pong's")
         expect("epoll_pwait", p["epoll_pwait"] >= 100 and b["epoll_pwait"] == 0, "none, and 100 without")
         for call in ("sendmsg", "connect", "accept4"):
-            expect(call, p[call] >= 20 and b[call] <= 2, "at most 2, and 20 without")
-        expect("recvmsg", b["recvmsg"] + 50 <= p["recvmsg"], "50 fewer")
+            expect(call, p[call] >= 20 and b[call] <= 5, "at most 5, and 20 without")
+        expect("recvmsg", b["recvmsg"] + 45 <= p["recvmsg"], "45 fewer")
         expect("madvise", p["madvise"] >= 100 and 1 <= b["madvise"] <= 10, "DONTNEED's and the threads' only")
         expect("events", b["events"] * 10 <= p["events"] * 6, "60% at most")
     failures.report("ok: events with the buffer / without: %s / %s" % (b, p))
