@@ -126,9 +126,13 @@ def persistent(t):
     # event), or by its route where counters cannot name it.
     ids = re.findall(r"^(\d+)\s+(?:position \d+:0x[0-9a-f]+:\d+|event \d+ \+ [^\t]*)\t", out2, re.M)
     t.expect(len(ids) == 1, "load-checkpoints lists the saved gdb checkpoint: %r" % ids, out2)
-    if counters_available()[0]:
+    have, why = counters_available()
+    if have:
         t.expect(re.search(r"^\d+\s+position \d+:0x[0-9a-f]+:\d+\t", out2, re.M) is not None,
                  "with counters the saved checkpoint is at a position", out2)
+    else:
+        print("not checked: that the saved checkpoint is named by its position, which needs the hardware "
+              "breakpoint counters this machine lacks (%s)" % why)
     if ids:
         out2 = t.gdb(trace, ["load-checkpoints", "restart " + ids[0], "print counter", "print by",
                              "info registers rip rsp rax"])
