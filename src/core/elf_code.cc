@@ -24,7 +24,7 @@ Result<std::string> read_elf_file(const std::string& path) {
   if (pread(fd.get(), magic, SELFMAG, 0) != SELFMAG || memcmp(magic, ELFMAG, SELFMAG) != 0)
     return make_error("it is no ELF file");
   if ((uint64_t)st.st_size > kMaxElfFile) return make_error("it is larger than 2 GiB");
-  return read_file(path);
+  return read_fd(fd.get(), path);  // pread left the position at 0
 }
 
 namespace {

@@ -30,19 +30,23 @@ Status write_all(int fd, const void* data, size_t len, const std::string& what) 
 Result<std::string> read_file(const std::string& path) {
   ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.is_open()) return make_error("cannot open " + path + ": " + errno_text());
+  return read_fd(fd.get(), path);
+}
+
+Result<std::string> read_fd(int fd, const std::string& what) {
   // Read in place into a string sized by fstat (an executable the recorder
   // scans at every exec is megabytes: growing by appends copied it about
   // twice more); /proc files say 0 and grow as they are read.
   struct stat st;
-  size_t want = fstat(fd.get(), &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
+  size_t want = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
   std::string out(want, '\0');
   size_t have = 0;
   for (;;) {
     if (have == out.size()) out.resize(out.size() * 2);
-    ssize_t n = ::read(fd.get(), out.data() + have, out.size() - have);
+    ssize_t n = ::read(fd, out.data() + have, out.size() - have);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return make_error("cannot read " + path + ": " + errno_text());
+      return make_error("cannot read " + what + ": " + errno_text());
     }
     if (n == 0) break;
     have += (size_t)n;

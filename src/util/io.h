@@ -12,6 +12,8 @@ namespace rr {
 // Writes all of `len` bytes or fails naming `what` (a path) and the reason.
 Status write_all(int fd, const void* data, size_t len, const std::string& what);
 Result<std::string> read_file(const std::string& path);
+// The rest of open file `fd` from its position; `what` names it in errors.
+Result<std::string> read_fd(int fd, const std::string& what);
 // Writes `data` to `path` through a temporary file, fsync and rename, so a
 // reader never sees a half-written file under the real name.
 Status write_file_atomic(const std::string& path, const void* data, size_t len);
