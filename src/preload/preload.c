@@ -402,16 +402,22 @@ static long read_call(long nr, long fd, void* buf, uint64_t count, long offset) 
  * no more than 64 iovecs, and at most what the buffer holds. Returns 0,
  * having done nothing, for a call that must go the traced way. */
 #define RR_MAX_IOV 64
-static int try_buffered_readv(long nr, long a[6], long* ret) {
-  const struct iovec_* iov = (const struct iovec_*)a[1];
-  long count = a[2];
-  if (!iov || count <= 0 || count > RR_MAX_IOV) return 0;
+/* The iovecs' total, or 0 when there are none, too many, or more bytes than
+ * the buffer holds. */
+static uint64_t iov_total(const struct iovec_* iov, uint64_t count) {
+  if (!iov || count == 0 || count > RR_MAX_IOV) return 0;
   uint64_t total = 0;
-  for (long i = 0; i < count; ++i) {
+  for (uint64_t i = 0; i < count; ++i) {
     if (iov[i].len > RR_BUFFER_DATA_SIZE) return 0;
     total += iov[i].len;
   }
-  if (total == 0 || total > RR_BUFFER_DATA_SIZE) return 0;
+  return total > RR_BUFFER_DATA_SIZE ? 0 : total;
+}
+
+static int try_buffered_readv(long nr, long a[6], long* ret) {
+  const struct iovec_* iov = (const struct iovec_*)a[1];
+  uint64_t total = a[2] > 0 ? iov_total(iov, (uint64_t)a[2]) : 0;
+  if (total == 0) return 0;
   struct call_shape s = {1, (uint32_t)total, 1, kReadFd, 0, 1};
   return try_buffered(nr, a, (void*)iov, s, ret);
 }
@@ -743,18 +749,6 @@ struct msghdr_ {
   int32_t flags;
 };
 #define kMsgFlagsLen 8U
-
-/* The iovecs' total, or 0 when there are none, too many, or more bytes than
- * the buffer holds. */
-static uint64_t iov_total(const struct iovec_* iov, uint64_t count) {
-  if (!iov || count == 0 || count > RR_MAX_IOV) return 0;
-  uint64_t total = 0;
-  for (uint64_t i = 0; i < count; ++i) {
-    if (iov[i].len > RR_BUFFER_DATA_SIZE) return 0;
-    total += iov[i].len;
-  }
-  return total > RR_BUFFER_DATA_SIZE ? 0 : total;
-}
 
 static int plain_msghdr(const struct msghdr_* m) { return m && !m->name && m->controllen == 0; }
 
