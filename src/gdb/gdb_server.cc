@@ -662,7 +662,12 @@ std::variant<std::string, TimelineJump> GdbServer::run(const GdbRequest& req) {
     } else {
       auto pos = parse_position(a);
       if (!pos) {
-        fprintf(stderr, "rr: run takes an event number or a position EVT:0xADDR:K, not '%s'\n", a.c_str());
+        fprintf(stderr, "rr: run takes an event number or a position EVT:tT+S or EVT:0xADDR:K, not '%s'\n", a.c_str());
+        return "E01";
+      }
+      if (pos->ticks && !timeline_->counter_trace()) {
+        fprintf(stderr, "rr: %s names a point by the progress counter's ticks, which this trace does not have "
+                "(recorded with --no-progress-counter)\n", a.c_str());
         return "E01";
       }
       j.mark = *pos;

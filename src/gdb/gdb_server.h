@@ -131,7 +131,8 @@ class GdbServer : public StopHandler {
   // live replay and come back to the same point (a Locate jump), once.
   // True when the jump is asked for (in locate_jump_): the command is
   // answered after it, and returns at once.
-  bool locate_first(bool needed);
+  // With `for_files`, by the breakpoint counters' positions only.
+  bool locate_first(bool needed, bool for_files = false);
   std::string when(const std::string& arg);
   std::string when_position(const std::string& arg);
   std::string when_ticks(const std::string& arg);

@@ -13,7 +13,9 @@ using InGdb = MonitorCommand::InGdb;
 const std::vector<MonitorCommand>& monitor_commands() {
   static const std::vector<MonitorCommand> table = {
       {"when", "", "print the current event", InGdb::Forward, &GdbServer::when},
-      {"when-position", "", "print the current position, EVT:0xADDR:K (ADDR has run K times since event EVT)",
+      {"when-position", "",
+       "print the current position: EVT:tT+S (tick T of the progress counter since event EVT, then S steps) or "
+       "EVT:0xADDR:K (ADDR has run K times since event EVT)",
        InGdb::Forward, &GdbServer::when_position},
       {"when-ticks", "",
        "print the progress counter's ticks (counted branches) of the current thread since the current event",
@@ -27,7 +29,10 @@ const std::vector<MonitorCommand>& monitor_commands() {
       {"load-checkpoints", "", "make the trace's checkpoint files gdb checkpoints", InGdb::Forward,
        &GdbServer::load_checkpoints},
       {"restart", "N", "restart at gdb checkpoint N (see info checkpoints)", InGdb::Restart, nullptr},
-      {"run", "EVT|EVT:0xADDR:K", "restart at event EVT, or where ADDR has run K times since event EVT", InGdb::GdbRun,
+      {"run", "EVT|EVT:tT+S|EVT:0xADDR:K",
+       "restart at event EVT, at tick T since event EVT (then S steps), or where ADDR has run K times since event EVT",
+       InGdb::GdbRun, nullptr},
+      {"seek-ticks", "N", "go to the progress counter's tick N since the current event (run EVT:tN)", InGdb::SeekTicks,
        nullptr},
       {"help", "", "list rr's commands", InGdb::MonitorOnly, &GdbServer::help},
   };
@@ -76,10 +81,11 @@ std::string py_string(const std::string& s) {
 }  // namespace
 
 std::string gdb_init_script() {
-  std::string forwards, restart_doc;
+  std::string forwards, restart_doc, seek_doc;
   for (const MonitorCommand& c : monitor_commands()) {
     if (c.in_gdb == InGdb::Forward) forwards += "    (" + py_string(c.name) + ", " + py_string(c.help) + "),\n";
     if (c.in_gdb == InGdb::Restart) restart_doc = c.help;
+    if (c.in_gdb == InGdb::SeekTicks) seek_doc = c.help;
   }
   // Each forwarding command is a class of its own so that gdb's `help
   // NAME` prints its line.
@@ -102,6 +108,30 @@ _RR_COMMANDS = [
 )GDB" + forwards + R"GDB(]
 for _name, _doc in _RR_COMMANDS:
     type("_RrMonitor", (_RrMonitor,), {"__doc__": _doc})(_name, _name)
+)GDB";
+  // `seek-ticks N` is gdb's `run EVT:tN` at the current event (`monitor
+  // when`): gdb's `run` makes it drop what it knew of the threads.
+  if (!seek_doc.empty())
+    script += R"GDB(
+class _RrSeekTicks(gdb.Command):
+    )GDB" + py_string(seek_doc) + R"GDB(
+    def __init__(self):
+        super().__init__("seek-ticks", gdb.COMMAND_RUNNING)
+    def invoke(self, arg, from_tty):
+        ticks = arg.strip()
+        if not ticks.isdigit():
+            raise gdb.GdbError("seek-ticks needs a tick count (see when-ticks)")
+        when = gdb.execute("monitor when", to_string=True).split()
+        if len(when) != 3 or not when[2].isdigit():
+            raise gdb.GdbError("seek-ticks: no current event (%s)" % " ".join(when))
+        confirm = gdb.parameter("confirm")
+        gdb.execute("set confirm off")
+        try:
+            gdb.execute("run %s:t%s" % (when[2], ticks), from_tty)
+        finally:
+            gdb.execute("set confirm " + ("on" if confirm else "off"))
+
+_RrSeekTicks()
 )GDB";
   if (restart_doc.empty()) return script + "end\n";
   // `restart N` is gdb's `run cN`, which the server turns into checkpoint N.
@@ -133,7 +163,7 @@ namespace {
 std::string describe(const Mark& m) {
   std::string d = "event " + std::to_string(m.event);
   if (m.at_exit) return d + ", at the process's exit";
-  if (m.located()) return "position " + position_text(m);
+  if (m.located() || m.tick_located()) return "position " + position_text(m);
   if (m.pieces.empty()) return d;
   size_t steps = 0, runs = 0, counted = 0;
   std::optional<uint32_t> tick;
@@ -161,13 +191,14 @@ std::string GdbServer::monitor(const std::string& line) {
   return (this->*c->handler)(arg);
 }
 
-bool GdbServer::locate_first(bool needed) {
-  if (!needed || located_ || !ReplayTimeline::counters_work() || stop_.kind == StopInfo::ProcessExit ||
-      stop_.kind == StopInfo::Ended)
+bool GdbServer::locate_first(bool needed, bool for_files) {
+  bool can = ReplayTimeline::counters_work() || (timeline_->ticks_road() && !for_files);
+  if (!needed || located_ || !can || stop_.kind == StopInfo::ProcessExit || stop_.kind == StopInfo::Ended)
     return false;
   pending_monitor_ = monitor_line_;
   TimelineJump j;
   j.kind = TimelineJump::Locate;
+  j.for_files = for_files;
   j.stop = stop_;
   j.stop.tid = current_thread();
   locate_jump_ = j;
@@ -190,9 +221,11 @@ std::string GdbServer::when_ticks(const std::string&) {
 std::string GdbServer::when_position(const std::string&) {
   if (locate_first(!timeline_->all_located())) return "";
   const Mark& m = timeline_->here();
-  if (m.located() || m.at_boundary()) return "Current position: " + position_text(m) + "\n";
+  if (m.located() || (timeline_->ticks_road() && m.tick_located()) || m.at_boundary())
+    return "Current position: " + position_text(m) + "\n";
   if (m.at_exit) return "Current position: event " + std::to_string(m.event) + ", at the process's exit\n";
-  std::string why = ReplayTimeline::counters_work() ? timeline_->no_position_why() : ReplayTimeline::counters_unavailable();
+  std::string why = timeline_->no_position_why();
+  if (why.empty() && !ReplayTimeline::counters_work()) why = ReplayTimeline::counters_unavailable();
   return "rr: no position here: " + (why.empty() ? std::string("it could not be named") : why) + " (" + describe(m) + ")\n";
 }
 
@@ -210,7 +243,7 @@ std::string GdbServer::info_checkpoints(const std::string&) {
   std::string out;
   const Mark& here = timeline_->here();
   for (const Snapshot* s : timeline_->checkpoints_in_order()) {
-    bool current = s->mark == here && (s->mark.located() || s->mark.at_boundary());
+    bool current = s->mark == here && (s->mark.located() || s->mark.tick_located() || s->mark.at_boundary());
     out += std::string(current ? "* " : "") + std::to_string(s->id) + "\t" + describe(s->mark) +
            (s->note.empty() ? "" : "\t" + s->note) + (s->persistent ? "\t(saved)" : "") +
            (s->frozen ? "\t(in memory)" : "") + "\n";
@@ -227,7 +260,7 @@ std::string GdbServer::delete_checkpoint(const std::string& arg) {
 }
 
 std::string GdbServer::write_checkpoints(const std::string&) {
-  if (locate_first(!timeline_->all_located())) return "";
+  if (locate_first(!timeline_->all_located(true), true)) return "";
   auto n = timeline_->write_checkpoints();
   if (!n.ok()) return "rr: " + n.error().message + "\n";
   return "Wrote " + std::to_string(n.value()) + " checkpoints to the trace.\n";

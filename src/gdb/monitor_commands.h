@@ -18,6 +18,7 @@ struct MonitorCommand {
     Forward,      // a gdb command of the same name sends `monitor NAME ARGS`
     Restart,      // gdb's `restart N` becomes `run cN` (vRun), a gdb checkpoint
     GdbRun,       // gdb's own `run ARG` (vRun)
+    SeekTicks,    // a gdb command that becomes `run EVT:tN` at the current event
     MonitorOnly,  // only as `monitor NAME`
   };
   const char* name;  // as typed, words separated by one space ("info checkpoints")

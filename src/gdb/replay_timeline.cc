@@ -268,8 +268,103 @@ ReplayTimeline::Outcome<std::optional<ReplayTimeline::Count>> ReplayTimeline::co
   return count_result_;
 }
 
-ReplayTimeline::Outcome<Mark> ReplayTimeline::locate(const Mark m) {
+ReplayTimeline::Outcome<Mark> ReplayTimeline::locate(const Mark m, bool counters_only) {
   if (m.located() || m.pieces.empty() || m.at_exit) return m;
+  std::string ticks_why;
+  if (ticks_road_ && !counters_only) {
+    if (m.tick_located()) return m;
+    auto by_ticks = locate_by_ticks(m);
+    if (auto* leave = std::get_if<Leave>(&by_ticks)) return *leave;
+    const Mark& l = std::get<Mark>(by_ticks);
+    if (l.tick_located() || l.at_boundary()) return l;
+    ticks_why = no_count_why_;
+  }
+  auto counted = locate_by_counters(m);
+  if (auto* l = std::get_if<Mark>(&counted); l && !ticks_why.empty() && !l->located() && !l->at_boundary())
+    no_count_why_ = ticks_why + "; " + no_count_why_;
+  return counted;
+}
+
+ReplayTimeline::Outcome<Mark> ReplayTimeline::locate_by_ticks(const Mark m) {
+  if (!m.ticks || !m.regs || *m.ticks > UINT32_MAX) {
+    no_count_why_ = "the progress counter's ticks at the point are not known";
+    return m;
+  }
+  uint64_t t = *m.ticks;
+  // From the point where the stretch made tick t (or from its start), the
+  // point is the first stop at tick t with its registers.
+  Mark base;
+  base.event = m.event;
+  if (t > 0) base.pieces.push_back(tick_piece((uint32_t)t));
+  probe_state_ = m.regs;
+  probe_ticks_ = t;
+  probe_gave_up_ = false;
+  probe_to_event_ = false;
+  probe_goal_ = Piece{};
+  probe_found_steps_.reset();
+  // Strictly before the base: a snapshot at it would start past the check
+  // of the base itself.
+  auto leave = replay_for_goal(Mode::Probe, base, true, nullptr);
+  probe_state_.reset();
+  if (leave) return *leave;
+  if (!probe_found_steps_) {
+    no_count_why_ = "the replay to the progress counter's tick " + std::to_string(t) + " (event " +
+                    std::to_string(m.event) + ") did not come to the point within " + std::to_string(kTickProbeSteps) +
+                    " steps";
+    return m;
+  }
+  Mark l = Mark::at(TickPosition{m.event, t, *probe_found_steps_});
+  l.ip = m.ip;
+  l.regs = m.regs;
+  return l;
+}
+
+ReplayTimeline::Leave ReplayTimeline::go_to_by_ticks(const Mark& m, const StopInfo& stop) {
+  if (!m.ticks || !m.regs || *m.ticks > UINT32_MAX || m.pieces.empty() || m.at_exit) return go_to(m, stop);
+  uint64_t t = *m.ticks;
+  Mark base;
+  base.event = m.event;
+  if (t > 0) base.pieces.push_back(tick_piece((uint32_t)t));
+  Mark start;
+  auto opened = open_toward(Mode::Probe, base, true, &start);
+  if (!opened.ok()) return Leave::failed(opened.error().message);
+  session_ = std::move(opened.value());
+  probe_state_ = m.regs;
+  probe_ticks_ = t;
+  probe_gave_up_ = false;
+  probe_to_event_ = false;
+  probe_goal_ = Piece{};
+  probe_found_steps_.reset();
+  probe_arrives_ = true;
+  arrival_ = stop;
+  lenient_ = false;
+  Leave leave = drive(*session_);
+  probe_arrives_ = false;
+  probe_state_.reset();
+  // Not found (code the counter does not cover): by the point's route.
+  if (leave.kind == Leave::Goal) return go_to(m, stop);
+  return leave;
+}
+
+std::optional<ReplayTimeline::Leave> ReplayTimeline::tick_probe_found(ReplaySession& s, ReplayTask& rt, uint32_t steps) {
+  probe_found_steps_ = steps;
+  if (!probe_arrives_) return Leave::goal();
+  // go_to_by_ticks: the point, named by its ticks, is where gdb is served.
+  probe_arrives_ = false;
+  probe_state_.reset();
+  mode_ = Mode::Navigate;
+  Mark m = Mark::at(TickPosition{target_.event, probe_ticks_, steps});
+  target_ = m;
+  RemotePtr<> ip = rt.task->regs().ip();
+  // Stopped at a breakpoint gdb was told of: the next run steps over it,
+  // as after a run that hit it.
+  if (arrival_.kind == StopInfo::Hit && (arrival_.hit.kind == TrapHit::Software ||
+                                          (arrival_.hit.kind == TrapHit::Hardware && arrival_.hit.watch == WatchKind::Exec)))
+    skip_ip_ = ip;
+  return arrive(s, rt.recorded().value);
+}
+
+ReplayTimeline::Outcome<Mark> ReplayTimeline::locate_by_counters(const Mark m) {
   if (m.ip.is_null()) {
     no_count_why_ = "the point has no instruction address";
     return m;
@@ -302,11 +397,20 @@ ReplayTimeline::Outcome<Mark> ReplayTimeline::locate(const Mark m) {
 
 ReplayTimeline::Outcome<std::optional<int>> ReplayTimeline::compare(const Mark a, const Mark b) {
   if (auto known = route_order(a, b)) return known;
-  auto located_b = locate(b);
+  // At the same tick (different ticks compare as they are): each named by
+  // its ticks, the steps from that tick order them.
+  if (ticks_road_ && a.ticks && b.ticks) {
+    auto ta = locate(a);
+    if (auto* leave = std::get_if<Leave>(&ta)) return *leave;
+    auto tb = locate(b);
+    if (auto* leave = std::get_if<Leave>(&tb)) return *leave;
+    if (auto known = route_order(std::get<Mark>(ta), std::get<Mark>(tb))) return known;
+  }
+  auto located_b = locate(b, true);
   if (auto* leave = std::get_if<Leave>(&located_b)) return *leave;
   const Mark lb = std::get<Mark>(located_b);
   if (lb.at_boundary()) {
-    auto located_a = locate(a);
+    auto located_a = locate(a, true);
     if (auto* leave = std::get_if<Leave>(&located_a)) return *leave;
     return std::optional<int>(std::get<Mark>(located_a).at_boundary() ? 0 : 1);
   }
@@ -348,7 +452,7 @@ ReplayTimeline::Outcome<std::optional<Mark>> ReplayTimeline::previous_instructio
   // with a counter, and step only from there.
   Mark t = target;
   if (!t.pieces.empty() && !t.located()) {
-    auto located = locate(t);
+    auto located = locate(t, true);  // the ticks' road was tried above
     if (auto* leave = std::get_if<Leave>(&located)) return *leave;
     const Mark l = std::get<Mark>(located);
     if (l.at_boundary()) return previous_instruction(l);
@@ -425,8 +529,10 @@ Result<int> ReplayTimeline::add_checkpoint(ReplaySession& s, const std::string& 
   return cache_.add_checkpoint(std::move(snap), note);
 }
 
-bool ReplayTimeline::all_located() const {
-  auto named = [](const Mark& m) { return m.located() || m.pieces.empty() || m.ip.is_null(); };
+bool ReplayTimeline::all_located(bool for_files) const {
+  auto named = [&](const Mark& m) {
+    return m.located() || (!for_files && ticks_road_ && m.tick_located()) || m.pieces.empty() || m.ip.is_null();
+  };
   if (!named(here_)) return false;
   return std::all_of(cache_.all().begin(), cache_.all().end(),
                      [&](const Snapshot& c) { return !c.id || c.persistent || named(c.mark); });
@@ -509,14 +615,14 @@ ReplayTimeline::Leave ReplayTimeline::take(const TimelineJump& j) {
       // Off the live replay: each locate() re-runs a stretch. Then back
       // to the same point, by its position now.
       locating_ = true;  // no ^C stop inside the re-runs or the way back
-      auto located_here = locate(here_);
+      auto located_here = locate(here_, j.for_files);
       if (auto* leave = std::get_if<Leave>(&located_here)) return *leave;
       Mark back = std::get<Mark>(located_here);
       // Re-runs add and drop automatic snapshots: find each one by id again.
       for (int id : cache_.checkpoint_ids()) {
         Snapshot* c = cache_.checkpoint(id);
         if (!c || c->persistent) continue;
-        auto located = locate(c->mark);
+        auto located = locate(c->mark, j.for_files);
         if (auto* leave = std::get_if<Leave>(&located)) return *leave;
         if ((c = cache_.checkpoint(id))) c->mark = std::get<Mark>(located);
       }
@@ -544,6 +650,9 @@ ReplayTimeline::Leave ReplayTimeline::take(const TimelineJump& j) {
         if (auto* leave = std::get_if<Leave>(&probed)) return *leave;
         if (const auto& prev = std::get<std::optional<Mark>>(probed)) where = *prev;
       }
+      // A breakpoint's hit whose ticks are known: one replay to its tick
+      // and a few steps, where its route re-runs every hit before it.
+      if (ticks_road_ && where.ticks && where.regs) return go_to_by_ticks(where, stop);
       return go_to(where, stop);
     }
     case TimelineJump::ReverseStep: {

@@ -63,6 +63,9 @@ struct TimelineJump {
   enum Kind { ReverseContinue, ReverseStep, Goto, Locate, Quit } kind = Quit;
   Mark mark;         // Goto
   StopInfo stop;     // Goto, Locate: how to report the arrival
+  // Locate: name the points by breakpoint counters only (a checkpoint file
+  // keeps positions, not ticks), not by ticks.
+  bool for_files = false;
   // Goto: the mark is a position gdb's user gave, which may not exist: then
   // the replay stops at the end of its event, with a warning.
   bool user_position = false;
@@ -129,8 +132,10 @@ class ReplayTimeline {
   // Why the last locate() or count re-run named no position.
   const std::string& no_position_why() const { return no_count_why_; }
   // Whether the current point and gdb's checkpoints are named by positions
-  // (else a Locate jump does it).
-  bool all_located() const;
+  // (else a Locate jump does it). With `for_files`, by the breakpoint
+  // counters' positions, which checkpoint files keep (tick positions do
+  // not count).
+  bool all_located(bool for_files = false) const;
   // gdb's checkpoints as the replay meets them, once a Locate jump has
   // ordered them (checkpoints_ordered()); by number before that.
   std::vector<const Snapshot*> checkpoints_in_order() const;
@@ -214,7 +219,24 @@ class ReplayTimeline {
   // one re-run of the stretch. Returns m itself where that cannot be done
   // (no counters), at a boundary or exit, or when already so named. Ends
   // the live replay.
-  Outcome<Mark> locate(Mark m);  // by value: m may be here_
+  // In a trace with the progress counter, a point whose ticks and
+  // registers are known is named by its ticks instead (locate_by_ticks),
+  // unless `counters_only`.
+  Outcome<Mark> locate(Mark m, bool counters_only = false);  // by value: m may be here_
+  // Names m by its TickPosition: one replay to its tick (or the stretch's
+  // start) and single steps until the task is at m's registers. Returns m
+  // itself where that cannot be done (its ticks or registers not known, too
+  // many steps: code the counter does not cover). Ends the live replay.
+  Outcome<Mark> locate_by_ticks(Mark m);  // by value: m may be here_
+  // The breakpoint counters' road of locate().
+  Outcome<Mark> locate_by_counters(Mark m);  // by value: m may be here_
+  // Probe by ticks: the point is found `steps` single steps past the base.
+  // Ends the probe (its goal), or with probe_arrives_ serves gdb there.
+  std::optional<Leave> tick_probe_found(ReplaySession& s, ReplayTask& rt, uint32_t steps);
+  // Goes to m (a point whose ticks and registers are known) by its ticks
+  // and serves gdb there: the replay to its tick, then steps to its
+  // registers, in one replay. Takes go_to(m) where that cannot be done.
+  Leave go_to_by_ticks(const Mark& m, const StopInfo& stop);
   // Orders two points of the replay: <0 when a comes first, 0 for the same
   // point, >0 after. Routes that extend one another and positions at the
   // same instruction compare as they are; other points of one stretch by
@@ -329,6 +351,11 @@ class ReplayTimeline {
   std::optional<Registers> probe_state_;
   uint64_t probe_ticks_ = 0;
   bool probe_gave_up_ = false;
+  // Probe by ticks from a base that may be the point itself (the base is
+  // at its tick): the steps from the base to it, once found.
+  std::optional<uint32_t> probe_found_steps_;
+  // Probe by ticks: serve gdb where the point is found (go_to_by_ticks).
+  bool probe_arrives_ = false;
 };
 
 }  // namespace rr

@@ -218,6 +218,10 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
           return Leave::goal();
         }
         if (piece_index_ == target_.pieces.size() && mode_ == Mode::Navigate) return arrive(s, rt.recorded().value);
+        // By ticks from the point's own tick: the base may be the point.
+        if (piece_index_ == target_.pieces.size() && probe_state_ && ticks_now_ == probe_ticks_ &&
+            same_registers(rt.task->regs(), *probe_state_))
+          return tick_probe_found(s, rt, 0);
         if (interrupt_due()) return serve_interrupt(s, rt.recorded().value);
         return std::nullopt;
       }
@@ -228,7 +232,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
         // By ticks: the first stop at the target's ticks and registers.
         if (ticks_now_ == probe_ticks_ && same_registers(rt.task->regs(), *probe_state_)) {
           --probe_steps_;
-          return Leave::goal();
+          return tick_probe_found(s, rt, probe_steps_ + 1);
         }
         if (!ticks_now_ || *ticks_now_ > probe_ticks_ || probe_steps_ > kTickProbeSteps) {
           probe_gave_up_ = true;
@@ -299,12 +303,16 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::stretch_ends(ReplayTask& rt
     step_stop_tid_ = rt.recorded().value;
   }
   if (mode_ == Mode::Navigate && in_target_stretch_ && piece_index_ < target_.pieces.size() && lenient_ &&
-      target_.located()) {
+      (target_.located() || target_.tick_located())) {
     // A position gdb's user asked for that the stretch never reaches: stop
     // at the event that ends it.
-    fprintf(stderr, "rr: 0x%llx does not run %llu times after event %llu; stopping at event %llu\n",
-            (unsigned long long)target_.pieces[0].until.as_int(), (unsigned long long)target_.pieces[0].count + 1,
-            (unsigned long long)target_.event, (unsigned long long)target_.event + 1);
+    if (target_.located())
+      fprintf(stderr, "rr: 0x%llx does not run %llu times after event %llu; stopping at event %llu\n",
+              (unsigned long long)target_.pieces[0].until.as_int(), (unsigned long long)target_.pieces[0].count + 1,
+              (unsigned long long)target_.event, (unsigned long long)target_.event + 1);
+    else
+      fprintf(stderr, "rr: the stretch after event %llu ends before %s; stopping at event %llu\n",
+              (unsigned long long)target_.event, position_text(target_).c_str(), (unsigned long long)target_.event + 1);
     uint64_t next = target_.event + 1;
     target_ = Mark{};
     target_.event = next;

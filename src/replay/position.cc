@@ -22,7 +22,54 @@ bool whole_number(const std::string& s, int base, uint64_t* out) {
   return true;
 }
 
+bool all_digits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return isdigit((unsigned char)c); });
+}
+
+// "EVT:tT" or "EVT:tT+S"; `c1` is the colon's index.
+std::optional<Mark> parse_tick_position(const std::string& text, size_t c1) {
+  std::string rest = text.substr(c1 + 2);
+  size_t plus = rest.find('+');
+  std::string t = rest.substr(0, plus), s = plus == std::string::npos ? "0" : rest.substr(plus + 1);
+  uint64_t event = 0, ticks = 0, steps = 0;
+  if (!all_digits(text.substr(0, c1)) || !all_digits(t) || !all_digits(s)) return std::nullopt;
+  // A tick piece counts in 32 bits, and so do steps.
+  if (!whole_number(text.substr(0, c1), 10, &event) || event == 0 || !whole_number(t, 10, &ticks) ||
+      ticks > UINT32_MAX || !whole_number(s, 10, &steps) || steps > UINT32_MAX)
+    return std::nullopt;
+  return Mark::at(TickPosition{event, ticks, (uint32_t)steps});
+}
+
 }  // namespace
+
+bool Mark::tick_located() const {
+  if (at_exit || !ticks || pieces.empty() || pieces.size() > 2) return false;
+  size_t i = 0;
+  uint64_t t = 0;
+  if (pieces[0].ticks) t = pieces[i++].count;
+  if (t != *ticks) return false;
+  if (i == pieces.size()) return true;
+  return i + 1 == pieces.size() && pieces[i].step;
+}
+
+TickPosition Mark::tick_position() const {
+  TickPosition p;
+  p.event = event;
+  for (const Piece& piece : pieces) {
+    if (piece.ticks) p.ticks = piece.count;
+    if (piece.step) p.steps = piece.count;
+  }
+  return p;
+}
+
+Mark Mark::at(const TickPosition& p) {
+  Mark m;
+  m.event = p.event;
+  m.ticks = p.ticks;
+  if (p.ticks) m.pieces.push_back(tick_piece((uint32_t)p.ticks));
+  if (p.steps) m.pieces.push_back(step_piece(p.steps));
+  return m;
+}
 
 std::optional<Mark> parse_position(const std::string& text) {
   size_t c1 = text.find(':');
@@ -33,6 +80,7 @@ std::optional<Mark> parse_position(const std::string& text) {
     m.event = event;
     return m;
   }
+  if (c1 + 1 < text.size() && text[c1 + 1] == 't') return parse_tick_position(text, c1);
   size_t c2 = text.find(':', c1 + 1);
   if (c2 == std::string::npos) return std::nullopt;
   std::string addr = text.substr(c1 + 1, c2 - c1 - 1);
@@ -51,6 +99,11 @@ std::optional<Mark> parse_position(const std::string& text) {
 }
 
 std::string position_text(const Mark& m) {
+  if (m.tick_located()) {
+    TickPosition p = m.tick_position();
+    std::string t = std::to_string(p.event) + ":t" + std::to_string(p.ticks);
+    return p.steps ? t + "+" + std::to_string(p.steps) : t;
+  }
   if (!m.located()) return std::to_string(m.event);
   char buf[96];
   Position p = m.position();
@@ -146,6 +199,12 @@ std::optional<int> route_order(const Mark& a, const Mark& b) {
   if (a.event != b.event) return a.event < b.event ? -1 : 1;
   if (a.at_exit || b.at_exit) return a.at_exit == b.at_exit ? 0 : a.at_exit ? 1 : -1;
   if (a == b) return 0;
+  // The counter's ticks only grow along the stretch.
+  if (a.ticks && b.ticks && *a.ticks != *b.ticks) return *a.ticks < *b.ticks ? -1 : 1;
+  if (a.tick_located() && b.tick_located()) {
+    uint32_t x = a.tick_position().steps, y = b.tick_position().steps;
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
   if (at_or_before(a, b)) return -1;  // a route that goes on to b
   if (at_or_before(b, a)) return 1;
   return std::nullopt;

@@ -57,6 +57,19 @@ struct Position {
   uint64_t hits = 0;  // executions of addr since the stretch began
 };
 
+// A point inside an event named by the software progress counter
+// (docs/progress-counter.md, "Positions by ticks"): the stretch after
+// event `event` has made `ticks` ticks, and `steps` single steps have run
+// since the point where it made the last of them (the target of the
+// counted branch, its stub done), or since the stretch began for tick 0.
+// Ticks only grow and the steps are those of one line of execution, so two
+// such points compare by (ticks, steps) without a re-run.
+struct TickPosition {
+  uint64_t event = 0;
+  uint64_t ticks = 0;
+  uint32_t steps = 0;
+};
+
 // A point of the replay: after `event` events, plus `pieces` of the user
 // code of the event after it; or, with `at_exit`, at the entry of the exit
 // that ends the debugged process (during the event after `event`).
@@ -78,6 +91,12 @@ struct Mark {
   // Whether the point is named by its position (one whole counted piece).
   bool located() const { return pieces.size() == 1 && !pieces[0].until.is_null() && pieces[0].whole && !at_exit; }
   Position position() const { return Position{event, pieces[0].until, pieces[0].count}; }
+  // Whether the point is named by its ticks: its route is a tick piece
+  // then steps, one of them or none, and its ticks are the tick piece's
+  // (steps that made a tick since name another point).
+  bool tick_located() const;
+  TickPosition tick_position() const;
+  static Mark at(const TickPosition& p);
   static Mark at(const Position& p) {
     Mark m;
     m.event = p.event;
@@ -92,10 +111,12 @@ struct Mark {
 };
 
 // A position as users write it, "EVT:0xADDR:K" (the point where ADDR has
-// run K times since event EVT, and is about to run again), or a plain
-// event number for a boundary. nullopt for anything else.
+// run K times since event EVT, and is about to run again), "EVT:tT" or
+// "EVT:tT+S" (a TickPosition: tick T of the stretch after event EVT, then
+// S single steps), or a plain event number for a boundary. nullopt for
+// anything else.
 std::optional<Mark> parse_position(const std::string& text);
-// A located mark or a boundary in that form.
+// A located or tick-located mark, or a boundary, in that form.
 std::string position_text(const Mark& m);
 
 // --- Pieces ------------------------------------------------------------------
@@ -130,7 +151,8 @@ void add_piece(Mark& m, const Piece& p);
 bool at_or_before(const Mark& a, const Mark& b);
 // The order of two points where it needs no re-run: <0 when a comes first,
 // 0 for the same point, >0 after; nullopt for two points of one stretch
-// whose routes do not extend one another.
+// whose routes do not extend one another. Two points of one stretch whose
+// ticks are known (Mark::ticks) and differ are in the order of their ticks.
 std::optional<int> route_order(const Mark& a, const Mark& b);
 // How far into b's pieces a, a beginning of them (at_or_before(a, b)), has
 // come: the piece under way and how much of it is done. Into a whole

@@ -321,14 +321,17 @@ def ticks(t):
     t.expect(values(out0) == ["2990", "2985", "2990", "2984"] and len(ticks_shown) == script.count("when-ticks") and
              len(set(ticks_shown)) >= 4,
              "ticks: the session ran, with a tick count at each point: %r %r" % (values(out0), ticks_shown), out0)
-    t.expect(not slow0 and len(described0) == 3 and all("tick " in d for d in described0[1:]),
+    # A point the ticks reached is described by its tick piece, or named by
+    # its tick position (EVT:tT+S).
+    by_ticks = lambda d: re.search(r"tick |:t\d", d) is not None
+    t.expect(not slow0 and len(described0) == 3 and all(by_ticks(d) for d in described0[1:]),
              "ticks: no single-step road, the points found by ticks: %r %r" % (described0, slow0), out0)
     for name, shown, described, slow, out in seen[1:]:
         t.expect(shown == shown0, "%s: gdb prints the same as by ticks" % name,
                  "\n".join(difflib.unified_diff(shown0, shown, "ticks", name, lineterm="")))
-    t.expect(not seen[1][3] and all("tick " in d for d in seen[1][2][1:]),
+    t.expect(not seen[1][3] and all(by_ticks(d) for d in seen[1][2][1:]),
              "ticks without breakpoint counters: no single-step road: %r %r" % (seen[1][2], seen[1][3]), seen[1][4])
-    t.expect(not any("tick " in d for d in seen[2][2]), "breakpoint counters: no tick pieces: %r" % seen[2][2], seen[2][4])
+    t.expect(not any(by_ticks(d) for d in seen[2][2]), "breakpoint counters: no tick pieces: %r" % seen[2][2], seen[2][4])
 
 
 # The loop iterations the positions case stops at. gdb evaluates each
@@ -344,6 +347,9 @@ def positions(t):
     ordered by re-running the stretch (info checkpoints lists them in replay
     order, `*` at the current one). Without counters, no position is given,
     rr says why, and the session goes on."""
+    # The breakpoint counters' road (the trace's ticks name points first:
+    # tick_positions tests that road).
+    os.environ["RR_GDB_TICKS"] = "0"
     trace = t.record("loop", [t.build("gdb_loop")])
     have, why = counters_available()
     no_counters = t.gdb(trace, ["break gdb_loop.c:12 if i == %d" % EARLY, "continue", "when-position", "print i"],
@@ -377,6 +383,67 @@ def positions(t):
                  "run to a position reaches i == EARLY at it", out)
         t.expect("does not run 100000000 times after event %s" % e in out and "Current event: %d" % (int(e) + 1) in out,
                  "a position past its stretch stops at the next event", out)
+
+
+TICK_POSITION = re.compile(r"^Current position: (\d+):t(\d+)(?:\+(\d+))?$", re.M)
+
+
+def tick_positions(t):
+    """Positions by the progress counter's ticks (docs/progress-counter.md,
+    "Positions by ticks"): in a trace recorded with the counter a point
+    inside an event is named EVT:tT+S (tick T of the stretch, then S single
+    steps), without hardware breakpoint counters (RR_GDB_COUNTERS=0 here):
+    when-position names it, `run EVT:tT+S` and `seek-ticks T` go there, two
+    gdb checkpoints of one stretch are listed in replay order by their ticks
+    (no re-run), a reverse-continue arrives at its hit by ticks (the
+    checkpoint taken there is at a tick position), and gdb prints the same
+    values and registers as on the breakpoint counters' road
+    (RR_GDB_TICKS=0). A trace without the counter refuses a tick position
+    with one line."""
+    trace = t.record("loop", [t.build("gdb_loop")])
+    script = ["break gdb_loop.c:13 if i == %d" % LATE, "continue", "checkpoint", "delete",
+              "break gdb_loop.c:12 if i == %d" % EARLY, "reverse-continue", "checkpoint", "print i",
+              "info registers rip", "when-position", "stepi", "stepi", "when-position", "print i", "delete",
+              "info checkpoints", "restart 1", "info checkpoints", "print i"]
+    out = t.gdb(trace, script, env={"RR_GDB_COUNTERS": "0"})
+    pos = TICK_POSITION.findall(out)
+    r = rips(out)
+    t.expect(len(pos) == 2 and len(r) == 1 and pos[0][0] == pos[1][0] and
+             (int(pos[0][1]), int(pos[0][2] or 0)) < (int(pos[1][1]), int(pos[1][2] or 0)),
+             "when-position names the points by ticks, the second after the first: %r" % pos, out)
+    t.expect(values(out) == [str(EARLY), str(EARLY), str(LATE)],
+             "reverse-continue to i == EARLY, restart 1 at LATE: %r" % values(out), out)
+    cps = re.findall(r"^Checkpoint (\d+) at (.*)\.$", out, re.M)
+    t.expect(len(cps) == 2 and re.fullmatch(r"position \d+:t\d+(\+\d+)?", cps[1][1]) is not None,
+             "the reverse-continue arrived at its hit by ticks: the checkpoint there is at a tick position: %r" % cps, out)
+    listed = re.findall(r"^(\* )?(\d+)\tposition (\d+:t\d+(?:\+\d+)?)\t", out, re.M)
+    t.expect(len(listed) == 4 and [l[1] for l in listed] == ["2", "1", "2", "1"] and
+             [bool(l[0]) for l in listed] == [False, False, False, True],
+             "info checkpoints in replay order by ticks (checkpoint 2, taken second, comes first), "
+             "the current one marked after restart 1: %r" % listed, out)
+    t.expect("no position here" not in out and not SLOW_ROAD.findall(out), "no position missing, no slow road", out)
+    # The same session on the breakpoint counters' road prints the same.
+    plain = t.gdb(trace, script, env={"RR_GDB_TICKS": "0"})
+    t.expect(values(plain) == values(out) and rips(plain) == r,
+             "the breakpoint counters' road prints the same values and rip: %r %r" % (values(plain), rips(plain)), plain)
+    if len(pos) == 2:
+        e, tk, st = pos[0]
+        p = "%s:t%s" % (e, tk) + ("+" + st if st else "")
+        out = t.gdb(trace, ["run " + p, "print i", "info registers rip", "when-position", "seek-ticks %s" % tk,
+                            "when-ticks", "when-position", "run %s:t99999999" % e, "when", "run %s:t5+3x" % e],
+                    env={"RR_GDB_COUNTERS": "0"})
+        t.expect(values(out) == [str(EARLY)] and rips(out) == r and "Current position: %s\n" % p in out,
+                 "run %s reaches i == EARLY at the same rip and names it the same" % p, out)
+        t.expect("Current tick: %s (counted branches since event %s)" % (tk, e) in out and
+                 "Current position: %s:t%s\n" % (e, tk) in out, "seek-ticks %s goes to that tick" % tk, out)
+        t.expect("rr: the stretch after event %s ends before %s:t99999999; stopping at event %d" % (e, e, int(e) + 1) in out
+                 and "Current event: %d" % (int(e) + 1) in out, "a tick past the stretch stops at the next event", out)
+        t.expect("rr: run takes an event number or a position EVT:tT+S or EVT:0xADDR:K, not '%s:t5+3x'" % e in out,
+                 "a malformed tick position is refused with one line", out)
+    plain_trace = t.record("plain", [t.build("gdb_loop")], args=["--no-progress-counter"])
+    out = t.gdb(plain_trace, ["run 5:t3", "when"])
+    t.expect("rr: 5:t3 names a point by the progress counter's ticks, which this trace does not have" in out,
+             "a trace without the counter refuses a tick position", out)
 
 
 def try_command(command):
@@ -666,7 +733,7 @@ def packets(t):
 
 
 CASES = {f.__name__: f for f in (forward, reverse, stepping, checkpoints, persistent, threads, sqlite, signals,
-                                 hot, counted, ticks, counter_steps, positions, interrupt, packets, calls,
+                                 hot, counted, ticks, counter_steps, positions, tick_positions, interrupt, packets, calls,
                                  libraries, exec_events, processes, vfork_events, process_starts, exit_records)}
 
 

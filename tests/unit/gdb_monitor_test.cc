@@ -33,16 +33,17 @@ std::set<std::string> script_commands(const std::string& script) {
 TEST(GdbMonitor, TheScriptDefinesExactlyTheTablesGdbCommands) {
   std::set<std::string> wanted;
   for (const MonitorCommand& c : monitor_commands())
-    if (c.in_gdb == InGdb::Forward || c.in_gdb == InGdb::Restart) wanted.insert(c.name);
+    if (c.in_gdb == InGdb::Forward || c.in_gdb == InGdb::Restart || c.in_gdb == InGdb::SeekTicks) wanted.insert(c.name);
   EXPECT_EQ(script_commands(gdb_init_script()), wanted);
-  EXPECT_TRUE(wanted.count("restart") && wanted.count("when") && wanted.count("info checkpoints"));
+  EXPECT_TRUE(wanted.count("restart") && wanted.count("when") && wanted.count("info checkpoints") &&
+              wanted.count("seek-ticks"));
   EXPECT_FALSE(wanted.count("help"));  // gdb has its own; rr's is `monitor help`
 }
 
 TEST(GdbMonitor, TheScriptCarriesEachHelpLine) {
   std::string script = gdb_init_script();
   for (const MonitorCommand& c : monitor_commands()) {
-    if (c.in_gdb == InGdb::Forward || c.in_gdb == InGdb::Restart) {
+    if (c.in_gdb == InGdb::Forward || c.in_gdb == InGdb::Restart || c.in_gdb == InGdb::SeekTicks) {
       EXPECT_NE(script.find("\"" + std::string(c.help) + "\""), std::string::npos) << c.name;
     }
   }
@@ -87,7 +88,7 @@ TEST(GdbMonitor, NamesAreUniqueAndRowsComplete) {
   for (const MonitorCommand& c : monitor_commands()) {
     EXPECT_TRUE(names.insert(c.name).second) << c.name;
     EXPECT_NE(std::string(c.help), "") << c.name;
-    bool via_run = c.in_gdb == InGdb::Restart || c.in_gdb == InGdb::GdbRun;
+    bool via_run = c.in_gdb == InGdb::Restart || c.in_gdb == InGdb::GdbRun || c.in_gdb == InGdb::SeekTicks;
     EXPECT_EQ(c.handler == nullptr, via_run) << c.name;
   }
 }

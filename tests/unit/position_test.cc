@@ -40,6 +40,43 @@ TEST(Position, RejectsMalformedText) {
   }
 }
 
+TEST(Position, TickPositionsParseAndPrintTheSameText) {
+  auto m = parse_position("37:t1200+7");
+  ASSERT_TRUE(m.has_value());
+  ASSERT_TRUE(m->tick_located());
+  EXPECT_FALSE(m->located());
+  EXPECT_EQ(m->tick_position().event, 37u);
+  EXPECT_EQ(m->tick_position().ticks, 1200u);
+  EXPECT_EQ(m->tick_position().steps, 7u);
+  ASSERT_EQ(m->pieces.size(), 2u);
+  EXPECT_EQ(m->pieces[0], tick_piece(1200));
+  EXPECT_EQ(m->pieces[1], step_piece(7));
+  EXPECT_EQ(position_text(*m), "37:t1200+7");
+  auto at_tick = parse_position("37:t1200");
+  ASSERT_TRUE(at_tick.has_value() && at_tick->tick_located());
+  EXPECT_EQ(position_text(*at_tick), "37:t1200");
+  // Before the stretch's first tick: steps from its start.
+  auto early = parse_position("37:t0+3");
+  ASSERT_TRUE(early.has_value() && early->tick_located());
+  EXPECT_EQ(early->pieces, std::vector<Piece>{step_piece(3)});
+  EXPECT_EQ(position_text(*early), "37:t0+3");
+  // Tick 0 and no step: the event's boundary.
+  auto boundary = parse_position("37:t0");
+  ASSERT_TRUE(boundary.has_value());
+  EXPECT_TRUE(boundary->at_boundary());
+  for (const char* bad : {"37:t", "37:t+3", "37:t5+", "37:t-5", "37:tx", "37:t5+3+1", "0:t5", "37:t4294967296",
+                          "37:t5+4294967296", "37:t 5", "37:t5:3", "x:t5"})
+    EXPECT_FALSE(parse_position(bad).has_value()) << bad;
+}
+
+TEST(Position, AStepThatMadeATickIsNotATickPosition) {
+  // Reached from tick 4 by steps, the point is at tick 5: not (4, 3).
+  Mark m = Mark::at(TickPosition{9, 4, 3});
+  m.ticks = 5;
+  EXPECT_FALSE(m.tick_located());
+  EXPECT_EQ(position_text(m), "9");
+}
+
 TEST(Position, LocatedMarksCompareByTheirPosition) {
   Mark a = Mark::at(Position{10, ptr(0x400), 3});
   Mark b = Mark::at(Position{10, ptr(0x400), 3});
@@ -231,6 +268,26 @@ TEST(Traps, HitsMatchTheirTraps) {
   // A step that lands on a breakpoint is where a run would have stopped.
   EXPECT_TRUE(traps_hit(t, TrapHit{TrapHit::Step}, ptr(0x400)));
   EXPECT_FALSE(traps_hit(t, TrapHit{TrapHit::Step}, ptr(0x401)));
+}
+
+TEST(Position, PointsOfOneStretchCompareByTheirTicks) {
+  Mark a = Mark::at(TickPosition{9, 40, 12});
+  Mark b = Mark::at(TickPosition{9, 41, 0});
+  Mark c = Mark::at(TickPosition{9, 41, 2});
+  EXPECT_EQ(route_order(a, b), -1);
+  EXPECT_EQ(route_order(c, b), 1);
+  EXPECT_EQ(route_order(b, c), -1);
+  EXPECT_EQ(route_order(c, c), 0);
+  // Any two points whose ticks are known, whatever their routes.
+  Mark hit = route(9, {run_piece(sw(0x400)), run_piece(sw(0x400))});
+  hit.ticks = 100;
+  Mark counted = Mark::at(Position{9, ptr(0x500), 3});
+  counted.ticks = 60;
+  EXPECT_EQ(route_order(counted, hit), -1);
+  EXPECT_EQ(route_order(hit, a), 1);
+  // Equal ticks by different roads: not known without a re-run.
+  counted.ticks = 100;
+  EXPECT_FALSE(route_order(counted, hit).has_value());
 }
 
 }  // namespace
