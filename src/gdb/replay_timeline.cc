@@ -146,6 +146,10 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::arrive(ReplaySession& s, pi
       here_.ticks = ticks_now_;
       here_.regs = it->second->task->regs();
     }
+    // At a tick position, as at a position (X, k), the next run steps over
+    // a breakpoint here: gdb may not know this thread stopped at it (a
+    // restart reports the debugged process's first thread).
+    if (here_.tick_located()) skip_ip_ = here_.ip;
   }
   StopInfo stop = arrival_;
   if (!stop.tid) stop.tid = tid;

@@ -70,7 +70,9 @@ void ReplayTimeline::stretch_begins(ReplaySession& s, ReplayTask& rt, const Trap
     // counted arrival unless its last piece was a step. Its ticks so far
     // are the snapshot's, when it knew them.
     const Piece& last = here_.pieces.back();
-    skip_ip_ = last.step ? RemotePtr<>() : rt.task->regs().ip();
+    // A tick position is a position like (X, k): a breakpoint at it is
+    // stepped over, whichever road reached it.
+    skip_ip_ = last.step && !here_.tick_located() ? RemotePtr<>() : rt.task->regs().ip();
     stretch_base_.reset();
     ticks_now_.reset();
     if (at.remaining && here_.ticks) {
