@@ -43,6 +43,12 @@ struct CheckpointInfo {
   # this earlier full checkpoint of the trace (PageRef.inBase). A reader
   # older than 5.0 would miss those pages; it refuses the file by its major.
   base @16 :BaseRef;
+  # Since format 6.0: the progress counter's ticks the event's user code had
+  # made at `position` (a hint for going back by ticks from the point; with
+  # a tick piece in `position`, a reader older than 6.0 would take it for a
+  # run to no breakpoint, and refuses the file by its major).
+  positionTicksKnown @17 :Bool;
+  positionTicks @18 :UInt64;
 }
 
 # The earlier checkpoint an incremental one takes unchanged pages from
@@ -89,6 +95,9 @@ struct Piece {
   whole @5 :Bool;                # 3.0: with `until`, the position (event, until,
                                  # count): `until` ran `count` times since the
                                  # event's user code began
+  ticks @6 :Bool;                # 6.0: a tick piece: to the point where the
+                                 # event's user code has made `count` ticks of
+                                 # the progress counter (docs/progress-counter.md)
 }
 
 struct Watch {

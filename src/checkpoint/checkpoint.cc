@@ -298,10 +298,12 @@ Mark checkpoint_position(ckpt::CheckpointInfo::Reader info) {
     piece.count = p.getCount();
     piece.until = RemotePtr<>(p.getUntil());
     piece.whole = p.getWhole();
+    piece.ticks = p.getTicks();
     for (uint64_t a : p.getBreaks()) piece.traps.sw.push_back(RemotePtr<>(a));
     for (auto w : p.getWatches()) piece.traps.hw.push_back(HwWatch{RemotePtr<>(w.getAddr()), w.getLen(), (WatchKind)w.getKind()});
     m.pieces.push_back(std::move(piece));
   }
+  if (info.getPositionTicksKnown() && !m.pieces.empty()) m.ticks = info.getPositionTicks();
   return m;
 }
 
@@ -339,6 +341,7 @@ void write_supervisor(ckpt::CheckpointInfo::Builder info, ReplaySession& session
       plist[i].setCount(p.count);
       plist[i].setUntil(p.until.as_int());
       plist[i].setWhole(p.whole);
+      plist[i].setTicks(p.ticks);
       auto b = plist[i].initBreaks(p.traps.sw.size());
       for (size_t k = 0; k < p.traps.sw.size(); ++k) b.set(k, p.traps.sw[k].as_int());
       auto w = plist[i].initWatches(p.traps.hw.size());
@@ -347,6 +350,10 @@ void write_supervisor(ckpt::CheckpointInfo::Builder info, ReplaySession& session
         w[k].setLen(p.traps.hw[k].len);
         w[k].setKind((uint8_t)p.traps.hw[k].kind);
       }
+    }
+    if (position->ticks) {
+      info.setPositionTicksKnown(true);
+      info.setPositionTicks(*position->ticks);
     }
   }
 }
@@ -683,9 +690,14 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
     memcpy(h.magic, kMagic, 8);
     bool positions = position && std::any_of(position->pieces.begin(), position->pieces.end(),
                                              [](const Piece& p) { return p.whole; });
+    bool ticks = position && has_tick_piece(*position);
     // The oldest major that reads the file right (see kCheckpointMajor).
-    h.major = base ? kCheckpointMajor : needs_4 ? 4 : positions ? 3 : 2;
-    h.minor = base ? kCheckpointMinor : needs_4 ? kCheckpointMinorOf4 : positions ? kCheckpointMinorOf3 : kCheckpointMinorOf2;
+    h.major = ticks ? 6 : base ? 5 : needs_4 ? 4 : positions ? 3 : 2;
+    h.minor = ticks  ? kCheckpointMinor
+              : base ? kCheckpointMinorOf5
+              : needs_4 ? kCheckpointMinorOf4
+              : positions ? kCheckpointMinorOf3
+                          : kCheckpointMinorOf2;
     memcpy(h.uuid, uuid.data(), 16);
     h.event = stats.event;
     h.info_offset = blocks.offset();

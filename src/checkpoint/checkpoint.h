@@ -38,8 +38,12 @@ class ReplaySession;
 // 4.1, 3.3 and 2.5: PageBlock.pageHashes (older readers ignore them). 5.0:
 // incremental checkpoints (CheckpointInfo.base, PageRef.inBase), whose
 // pages partly live in a full checkpoint: a 4.x reader would miss them.
-constexpr uint32_t kCheckpointMajor = 5;
+// 6.0: tick pieces in `position` (Piece.ticks: a gdb checkpoint reached by
+// the progress counter's ticks), which a 5.x reader would take for runs to
+// no breakpoint; a file without one is still written as 5.0 or older.
+constexpr uint32_t kCheckpointMajor = 6;
 constexpr uint32_t kCheckpointMinor = 0;
+constexpr uint32_t kCheckpointMinorOf5 = 0;
 constexpr uint32_t kCheckpointMinorOf4 = 1;
 constexpr uint32_t kCheckpointMinorOf3 = 3;
 constexpr uint32_t kCheckpointMinorOf2 = 5;

@@ -169,11 +169,6 @@ Result<int> SnapshotCache::write_checkpoints() {
   int written = 0;
   for (Snapshot& s : snapshots_) {
     if (s.id == 0 || s.persistent) continue;
-    // A file names a point by its pieces, which have no tick piece yet.
-    if (has_tick_piece(s.mark))
-      return make_error("checkpoint " + std::to_string(s.id) +
-                        " is at a point reached by the progress counter's ticks, which a checkpoint file cannot name "
-                        "yet (with hardware breakpoint counters it is named by its position first)");
     // A point inside an event gets a name that never seeds `-g EVT`.
     std::string name = checkpoint_path(trace_dir_, s.mark.event);
     for (int k = 0; !s.mark.at_boundary() || path_exists(name); ++k) {

@@ -12,6 +12,7 @@ import difflib
 import os
 import re
 import shutil
+import struct
 
 from gdb_harness import Scenario, counters_available, exchange, rips, run, values
 from testlib import scratch_dir
@@ -396,10 +397,10 @@ def tick_positions(t):
     when-position names it, `run EVT:tT+S` and `seek-ticks T` go there, two
     gdb checkpoints of one stretch are listed in replay order by their ticks
     (no re-run), a reverse-continue arrives at its hit by ticks (the
-    checkpoint taken there is at a tick position), and gdb prints the same
-    values and registers as on the breakpoint counters' road
-    (RR_GDB_TICKS=0). A trace without the counter refuses a tick position
-    with one line."""
+    checkpoint taken there is at a tick position), and a checkpoint there
+    saved with write-checkpoints (format 6.0) restores in a new session at
+    the same registers and position. A trace without the counter refuses a
+    tick position with one line."""
     trace = t.record("loop", [t.build("gdb_loop")])
     script = ["break gdb_loop.c:13 if i == %d" % LATE, "continue", "checkpoint", "delete",
               "break gdb_loop.c:12 if i == %d" % EARLY, "reverse-continue", "checkpoint", "print i",
@@ -422,10 +423,8 @@ def tick_positions(t):
              "info checkpoints in replay order by ticks (checkpoint 2, taken second, comes first), "
              "the current one marked after restart 1: %r" % listed, out)
     t.expect("no position here" not in out and not SLOW_ROAD.findall(out), "no position missing, no slow road", out)
-    # The same session on the breakpoint counters' road prints the same.
-    plain = t.gdb(trace, script, env={"RR_GDB_TICKS": "0"})
-    t.expect(values(plain) == values(out) and rips(plain) == r,
-             "the breakpoint counters' road prints the same values and rip: %r %r" % (values(plain), rips(plain)), plain)
+    bp = re.findall(r"^Breakpoint 2 at (0x[0-9a-f]+): file", out, re.M)
+    t.expect(len(bp) == 1 and r[:1] == bp, "the reverse-continue stopped at the breakpoint's address: %r %r" % (bp, r), out)
     if len(pos) == 2:
         e, tk, st = pos[0]
         p = "%s:t%s" % (e, tk) + ("+" + st if st else "")
@@ -440,6 +439,28 @@ def tick_positions(t):
                  and "Current event: %d" % (int(e) + 1) in out, "a tick past the stretch stops at the next event", out)
         t.expect("rr: run takes an event number or a position EVT:tT+S or EVT:0xADDR:K, not '%s:t5+3x'" % e in out,
                  "a malformed tick position is refused with one line", out)
+    # A gdb checkpoint reached by ticks, saved without breakpoint counters:
+    # its file keeps the tick piece (format 6.0) and restores in a new
+    # session at the same point, named the same.
+    no_counters = {"RR_GDB_COUNTERS": "0"}
+    out1 = t.gdb(trace, ["break gdb_loop.c:12 if i == %d" % LATE, "continue", "delete",
+                         "break gdb_loop.c:12 if i == %d" % EARLY, "reverse-continue", "stepi", "checkpoint",
+                         "print i", "info registers rip rsp rax", "write-checkpoints"], env=no_counters)
+    cp = re.search(r"^Checkpoint 1 at position (\d+:t\d+(?:\+\d+)?)\.$", out1, re.M)
+    t.expect(cp is not None and "Wrote 1 checkpoints to the trace." in out1,
+             "a checkpoint at a tick position is written without breakpoint counters", out1)
+    files = [f for f in os.listdir(os.path.join(trace, "checkpoints")) if "-" in f]
+    versions = [open(os.path.join(trace, "checkpoints", f), "rb").read(16)[8:16] for f in files]
+    t.expect(len(files) == 1 and versions == [struct.pack("<II", 6, 0)],
+             "its file is of format 6.0 (a tick piece): %r %r" % (files, versions))
+    out2 = t.gdb(trace, ["load-checkpoints", "info checkpoints", "restart 1", "print i", "info registers rip rsp rax",
+                         "when-position"], env=no_counters)
+    r1 = re.findall(r"^(rip|rsp|rax) +(0x[0-9a-f]+)", out1, re.M)
+    r2 = re.findall(r"^(rip|rsp|rax) +(0x[0-9a-f]+)", out2, re.M)
+    t.expect(cp is not None and re.search(r"^1\tposition %s\t" % re.escape(cp.group(1)), out2, re.M) is not None and
+             values(out2) == values(out1) == [str(EARLY)] and len(r1) == 3 and r1 == r2 and
+             "Current position: %s\n" % cp.group(1) in out2,
+             "the saved tick position restores in a new session: %r %r %r" % (values(out2), r1, r2), out2)
     plain_trace = t.record("plain", [t.build("gdb_loop")], args=["--no-progress-counter"])
     out = t.gdb(plain_trace, ["run 5:t3", "when"])
     t.expect("rr: 5:t3 names a point by the progress counter's ticks, which this trace does not have" in out,
