@@ -72,17 +72,22 @@ const RewritePlan& PlanCache::plan(const std::string& code, uint64_t code_addr,
   return entries_.back().plan;
 }
 
-std::optional<RewritePlan> PlanCache::placed(const RewritePlan& near, uint64_t stub_base) {
+std::shared_ptr<const RewritePlan> PlanCache::placed(const RewritePlan& near, uint64_t stub_base) {
+  auto relocated = [&]() -> std::shared_ptr<const RewritePlan> {
+    std::optional<RewritePlan> moved = relocate_plan(near, stub_base, kCounterSlots);
+    if (!moved) return nullptr;
+    return std::make_shared<const RewritePlan>(std::move(*moved));
+  };
   for (Entry& e : entries_) {
     if (&e.plan != &near) continue;
     if (!e.placed || e.placed->first != stub_base) {
-      std::optional<RewritePlan> moved = relocate_plan(near, stub_base, kCounterSlots);
-      if (!moved) return std::nullopt;
-      e.placed.emplace(stub_base, std::move(*moved));
+      std::shared_ptr<const RewritePlan> moved = relocated();
+      if (!moved) return nullptr;
+      e.placed.emplace(stub_base, std::move(moved));
     }
     return e.placed->second;
   }
-  return relocate_plan(near, stub_base, kCounterSlots);
+  return relocated();
 }
 
 Result<PlanCache::CodeFile> PlanCache::code_file(const std::string& path) {
@@ -136,14 +141,15 @@ std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_pa
   uint64_t lowest = setup.text_end > reach + kLowestMappable ? setup.text_end - reach : kLowestMappable;
   uint64_t base = free_room_below(maps, mapping.start.as_int(), lowest, need);
   if (base == 0) return skip("no room for its stubs within reach below it");
-  if (std::optional<RewritePlan> moved = plans.placed(near, base)) {
-    setup.plan = std::move(*moved);
+  if (std::shared_ptr<const RewritePlan> moved = plans.placed(near, base)) {
+    setup.plan = std::move(moved);
     return setup;
   }
   // Some branch was out of reach of the first place, or would be of this
   // one: only a plan made here says which ones count.
-  setup.plan = plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), setup.text_start,
-                                   functions, base, need, kCounterSlots, nops_are_padding);
+  setup.plan = std::make_shared<const RewritePlan>(plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()),
+                                                                       code.size(), setup.text_start, functions, base,
+                                                                       need, kCounterSlots, nops_are_padding));
   return setup;
 }
 
@@ -191,7 +197,8 @@ Status write_patches(Task& t, const std::vector<CodePatch>& patches) {
 }  // namespace
 
 Status install_rewrite(Task& t, RemoteSyscalls& rs, const CounterSetup& setup) {
-  const RewritePlan& plan = setup.plan;
+  if (!setup.plan) return {};
+  const RewritePlan& plan = *setup.plan;
   if (!plan.stubs.empty()) {
     uint64_t len = (plan.stubs.size() + kPageSize - 1) & ~(kPageSize - 1);
     int64_t got = rs.syscall(SYS_mmap, {plan.stub_base, len, PROT_READ | PROT_EXEC,

@@ -31,11 +31,12 @@ bool is_preload_library(const std::string& name) {
 }
 
 void log_setup(const CounterSetup& setup, const std::string& name) {
-  size_t stub_bytes = setup.plan.moved ? setup.plan.blocks_at : setup.plan.stubs.size();
-  size_t stubs = setup.plan.lean_stubs + (stub_bytes - setup.plan.lean_stubs * kLeanStubSize) / kStubSize;
+  const RewritePlan& plan = *setup.plan;
+  size_t stub_bytes = plan.moved ? plan.blocks_at : plan.stubs.size();
+  size_t stubs = plan.lean_stubs + (stub_bytes - plan.lean_stubs * kLeanStubSize) / kStubSize;
   RR_LOG("progress counter: %zu branches counted (%zu stubs, %zu of them lean, %zu through moved blocks), %zu left "
          "uncounted in [0x%llx, 0x%llx) (%s)",
-         setup.plan.counted, stubs, setup.plan.lean_stubs, setup.plan.moved, setup.plan.uncovered,
+         plan.counted, stubs, plan.lean_stubs, plan.moved, plan.uncovered,
          (unsigned long long)setup.text_start,
          (unsigned long long)setup.text_end, name.c_str());
 }
@@ -78,9 +79,9 @@ Status RecordSession::install_progress_counter(RecordTask& rt, trace::ExecImage:
         others.push_back(std::move(*setup));
     }
   if (!after_calls_inside(rt, rs)) return {};
-  counter_setup_to_capnp(main.value_or(CounterSetup{}), out.initProgressCounter());
+  RR_TRY(writer_->write_counter_setup(main.value_or(CounterSetup{}), out.initProgressCounter()));
   auto list = out.initCodeCounters(others.size());
-  for (size_t i = 0; i < others.size(); ++i) counter_setup_to_capnp(others[i], list[i]);
+  for (size_t i = 0; i < others.size(); ++i) RR_TRY(writer_->write_counter_setup(others[i], list[i]));
   return {};
 }
 
@@ -114,8 +115,7 @@ Status RecordSession::rewrite_mapped_code(RecordTask& rt, const SyscallArgs& cal
     RR_TRY(std::move(s));
   }
   log_setup(*setup, name);
-  counter_setup_to_capnp(*setup, sc.initCounter());
-  return {};
+  return writer_->write_counter_setup(*setup, sc.initCounter());
 }
 
 // A stretch starts at the first resume after one of the thread's events;

@@ -486,8 +486,12 @@ Status ReplaySession::install_image_counter(Task& t, trace::ExecImage::Reader im
     return make_error(ErrorKind::Corrupt, "trace is corrupt: its progress counter page is not where this rr puts it");
   RemoteSyscalls rs(t);
   RR_TRY(map_counter_page(rs));
-  RR_TRY(install_rewrite(t, rs, counter_setup_from_capnp(pc)));
-  for (auto more : image.getCodeCounters()) RR_TRY(install_rewrite(t, rs, counter_setup_from_capnp(more)));
+  RR_ASSIGN_OR_RETURN(CounterSetup main, reader_->counter_setup(pc));
+  RR_TRY(install_rewrite(t, rs, main));
+  for (auto more : image.getCodeCounters()) {
+    RR_ASSIGN_OR_RETURN(CounterSetup setup, reader_->counter_setup(more));
+    RR_TRY(install_rewrite(t, rs, setup));
+  }
   return {};
 }
 

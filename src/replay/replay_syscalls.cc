@@ -417,7 +417,10 @@ Status ReplaySession::replay_memory_call(trace::Frame::Reader f, trace::SyscallE
         got = rs.syscall(SYS_mmap, {(uint64_t)result, map.getLength(), map.getProt(), flags, (uint64_t)fd, map.getOffset()});
         // The recorder rewrote the library's code at the call's exit (the
         // progress counter): the same bytes, before any of it runs.
-        if (got == result && sc.hasCounter()) RR_TRY(install_rewrite(t, rs, counter_setup_from_capnp(sc.getCounter())));
+        if (got == result && sc.hasCounter()) {
+          RR_ASSIGN_OR_RETURN(CounterSetup setup, reader_->counter_setup(sc.getCounter()));
+          RR_TRY(install_rewrite(t, rs, setup));
+        }
         if (got == result)
           for (uint64_t addr : sc.getRandomSites())
             if (!install_random_trap(t, addr))

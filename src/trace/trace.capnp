@@ -130,10 +130,12 @@ struct ProgressCounterSetup {
   counterPage @0 :UInt64;     # the counter page (rw-, one page): counted branches left
                               # before the trap at +0, the stubs' saved rcx at +8
   stubBase @1 :UInt64;        # the stub area (r-x, anonymous, page aligned)
-  stubs @2 :Data;             # its contents from stubBase on (one stub per branch target,
-                              # kStubSize or, format 1.19 on, kLeanStubSize bytes; 1.19's
+  stubs @2 :Data;             # before format 1.21: its contents from stubBase on (one stub
+                              # per branch target, kStubSize or, format 1.19 on,
+                              # kLeanStubSize bytes; 1.19's
                               # lean stubs left flags that depend on the count, 1.20's do not)
-  patches @3 :List(MemWrite); # bytes written into the program's code (displacements, islands)
+  patches @3 :List(MemWrite); # before format 1.21: bytes written into the program's code
+                              # (displacements, islands)
   counted @4 :UInt32;         # branches that count
   uncovered @5 :UInt32;       # candidate branches left uncounted (no island in reach)
   textStart @6 :UInt64;       # the code section rewritten, [textStart, textEnd)
@@ -147,6 +149,12 @@ struct ProgressCounterSetup {
                               # first byte is made an int3; listed in the counter page after
                               # the spin sites, tagged (bit 56) with their first byte at
                               # bits 48-55
+  planFile @10 :Text;         # format 1.21 on: the trace file (plans/<XXH3-128 of its bytes>)
+                              # that holds the plan: the stubs (from stubBase on), the code
+                              # patches, the spin and poll sites, in the plan store's layout
+                              # (core/plan_store.h, serialize_plan), listed in sums. stubs,
+                              # patches, spinSites and pollSites are then empty. Processes
+                              # that map the same code at the same place name the same file
 }
 
 # The progress counter's trap (format 1.10 on): the thread made `ticks`

@@ -7,10 +7,14 @@
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <xxhash.h>
 
+#include "core/plan_store.h"
 #include "util/invariant.h"
 #include "util/io.h"
+#include "util/scoped_fd.h"
 
 namespace rr {
 
@@ -99,37 +103,83 @@ void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out) {
   out.setExePath(img.exe_path);
 }
 
-void counter_setup_to_capnp(const CounterSetup& setup, trace::ProgressCounterSetup::Builder out) {
-  const RewritePlan& plan = setup.plan;
-  out.setCounterPage(kCounterPageAddr);
-  out.setStubBase(plan.stub_base);
-  out.setStubs(capnp_bytes(plan.stubs));
-  auto patches = out.initPatches(plan.patches.size());
-  for (size_t i = 0; i < plan.patches.size(); ++i) {
-    patches[i].setAddr(plan.patches[i].addr);
-    patches[i].setData(capnp_bytes(plan.patches[i].bytes));
-  }
-  out.setCounted((uint32_t)plan.counted);
-  out.setUncovered((uint32_t)plan.uncovered);
-  out.setTextStart(setup.text_start);
-  out.setTextEnd(setup.text_end);
-  auto spins = out.initSpinSites(plan.spin_sites.size());
-  for (size_t i = 0; i < plan.spin_sites.size(); ++i) spins.set(i, plan.spin_sites[i]);
-  auto polls = out.initPollSites(plan.poll_sites.size());
-  for (size_t i = 0; i < plan.poll_sites.size(); ++i) polls.set(i, plan.poll_sites[i]);
+namespace {
+
+std::string plan_file_name(const std::string& bytes) {
+  XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
+  char buf[48];
+  snprintf(buf, sizeof buf, "plans/%016llx%016llx", (unsigned long long)h.high64, (unsigned long long)h.low64);
+  return buf;
 }
 
-CounterSetup counter_setup_from_capnp(trace::ProgressCounterSetup::Reader in) {
+}  // namespace
+
+Status TraceWriter::write_counter_setup(const CounterSetup& setup, trace::ProgressCounterSetup::Builder out) {
+  out.setCounterPage(kCounterPageAddr);
+  out.setTextStart(setup.text_start);
+  out.setTextEnd(setup.text_end);
+  if (!setup.plan) return {};
+  const RewritePlan& plan = *setup.plan;
+  out.setStubBase(plan.stub_base);
+  out.setCounted((uint32_t)plan.counted);
+  out.setUncovered((uint32_t)plan.uncovered);
+  std::string bytes = serialize_plan(plan);
+  std::string rel = plan_file_name(bytes);
+  if (!plans_.count(rel)) {
+    if (plans_.empty()) RR_TRY(make_dirs(dir_ + "/plans"));
+    // The sum first, as write_part does; not synced, as the files/ copies
+    // and the events are not until the end.
+    RR_TRY(append_sum(dir_, rel, sum_bytes(bytes.data(), bytes.size())));
+    std::string path = dir_ + "/" + rel, tmp = path + ".tmp";
+    ScopedFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd.is_open()) return make_error("cannot create " + tmp + ": " + errno_text());
+    RR_TRY(write_all(fd.get(), bytes.data(), bytes.size(), tmp));
+    fd.reset();
+    // Renamed into place: a reader following the recording never sees half.
+    if (rename(tmp.c_str(), path.c_str()) != 0) return make_error("cannot rename " + tmp + ": " + errno_text());
+    plans_.insert(rel);
+  }
+  out.setPlanFile(rel);
+  return {};
+}
+
+Result<CounterSetup> TraceReader::counter_setup(trace::ProgressCounterSetup::Reader in) {
   CounterSetup setup;
-  setup.plan.stub_base = in.getStubBase();
-  setup.plan.stubs = data_string(in.getStubs());
-  for (auto p : in.getPatches()) setup.plan.patches.push_back({p.getAddr(), data_string(p.getData())});
-  setup.plan.counted = in.getCounted();
-  setup.plan.uncovered = in.getUncovered();
   setup.text_start = in.getTextStart();
   setup.text_end = in.getTextEnd();
-  for (uint64_t site : in.getSpinSites()) setup.plan.spin_sites.push_back(site);
-  for (uint64_t site : in.getPollSites()) setup.plan.poll_sites.push_back(site);
+  if (!in.hasPlanFile()) {  // format 1.20 and before: the plan is in the event
+    auto plan = std::make_shared<RewritePlan>();
+    plan->stub_base = in.getStubBase();
+    plan->stubs = data_string(in.getStubs());
+    for (auto p : in.getPatches()) plan->patches.push_back({p.getAddr(), data_string(p.getData())});
+    plan->counted = in.getCounted();
+    plan->uncovered = in.getUncovered();
+    for (uint64_t site : in.getSpinSites()) plan->spin_sites.push_back(site);
+    for (uint64_t site : in.getPollSites()) plan->poll_sites.push_back(site);
+    setup.plan = std::move(plan);
+    return setup;
+  }
+  std::string rel = in.getPlanFile();
+  if (auto it = plans_.find(rel); it != plans_.end()) {
+    setup.plan = it->second;
+    return setup;
+  }
+  if (rel.rfind("plans/", 0) != 0 || rel.find("..") != std::string::npos)
+    return make_error(ErrorKind::Corrupt, "trace is corrupt: a progress counter plan is named " + rel);
+  Result<std::string> bytes = read_part(rel);
+  if (!bytes.ok())
+    return bytes.error().kind == ErrorKind::Corrupt ? bytes.error()
+                                                    : make_error(ErrorKind::Corrupt, bytes.error().message);
+  std::optional<RewritePlan> plan = parse_plan(bytes.value());
+  if (!plan || plan->stub_base != in.getStubBase())
+    return make_error(ErrorKind::Corrupt, "trace is corrupt: " + rel + " is not the progress counter plan its event names");
+  setup.plan = std::make_shared<const RewritePlan>(std::move(*plan));
+  if (plan_order_.size() >= kPlansKept) {
+    plans_.erase(plan_order_.front());
+    plan_order_.erase(plan_order_.begin());
+  }
+  plans_[rel] = setup.plan;
+  plan_order_.push_back(rel);
   return setup;
 }
 

@@ -5,7 +5,9 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <memory>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,7 +54,10 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // whose trap at_counter_trap knows
 // 1.20: lean stubs leave the same status flags at any count (`cmp eax, eax`
 // after the count); replay refuses 1.19's, whose flags depended on it
-constexpr uint32_t kTraceFormatMinor = 20;
+// 1.21: ProgressCounterSetup.planFile (a plan is a file of the trace, written
+// once per trace and named by the processes that use it, not a part of
+// every process's event)
+constexpr uint32_t kTraceFormatMinor = 21;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();
@@ -78,8 +83,6 @@ void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out);
 ProcessImage image_from_capnp(trace::ExecImage::Reader in);
 void regs_to_capnp(const Registers& r, trace::Registers::Builder out);
 Registers regs_from_capnp(trace::Registers::Reader in);
-void counter_setup_to_capnp(const CounterSetup& setup, trace::ProgressCounterSetup::Builder out);
-CounterSetup counter_setup_from_capnp(trace::ProgressCounterSetup::Reader in);
 
 class TraceWriter {
  public:
@@ -89,6 +92,13 @@ class TraceWriter {
   Status write_frame(capnp::MessageBuilder& frame);
   // Writes a small file of the trace (`rel`, e.g. "shared-files") and its sum.
   Status write_part(const std::string& rel, const void* data, size_t len);
+  // Writes a progress counter's setup into `out`: its plan goes into a file
+  // of its own (plans/, named by its bytes' hash, written once per trace
+  // and listed in sums before any frame names it), which `out` names.
+  // Compressing every process's plans into its events was about a sixth of
+  // `rr record python3 -c pass`'s CPU (python3's and its libraries' plans
+  // are 8 MB).
+  Status write_counter_setup(const CounterSetup& setup, trace::ProgressCounterSetup::Builder out);
   // Writes the frames written so far into the events file (not synced), so
   // that a reader following the trace (TraceReader::follow) sees them.
   Status flush() { return events_.flush(); }
@@ -101,6 +111,7 @@ class TraceWriter {
       : dir_(std::move(dir)), events_(std::move(events)) {}
   std::string dir_;
   BlockStreamWriter events_;
+  std::set<std::string> plans_;  // the plan files written
 };
 
 // One decoded frame; keeps the bytes its reader points into alive.
@@ -138,6 +149,12 @@ class TraceReader {
   Status check_file(const std::string& rel) { return sums_.check_file(rel); }
   // Reads a small file of the trace, checked against its sum.
   Result<std::string> read_part(const std::string& rel);
+  // The progress counter's setup `in` (ExecImage.progressCounter and
+  // codeCounters, SyscallEvent.counter) with its plan, read from the plan
+  // file it names (format 1.21 on; checked against its sum, read once per
+  // trace) or from `in` itself (older traces). A file missing, damaged or
+  // not a plan is a Corrupt error naming it.
+  Result<CounterSetup> counter_setup(trace::ProgressCounterSetup::Reader in);
   StreamPos position() const { return events_.position(); }
   Status seek(StreamPos pos) { return events_.seek(pos); }
   // Reads a trace while it is recorded: at the end of what is written,
@@ -157,6 +174,12 @@ class TraceReader {
   kj::Array<capnp::word> header_words_;
   std::unique_ptr<capnp::FlatArrayMessageReader> header_reader_;
   std::vector<uint8_t> buf_;
+  // Plans read from plan files, by file: the processes of a trace that
+  // map the same code at the same place name the same file. The latest
+  // few only (a build's cc1 has a 30 MB plan).
+  std::map<std::string, std::shared_ptr<const RewritePlan>> plans_;
+  std::vector<std::string> plan_order_;  // plans_'s keys, the latest last
+  static constexpr size_t kPlansKept = 16;
 };
 
 capnp::ReaderOptions big_reader_options();
