@@ -50,7 +50,7 @@ void put_bytes(std::string& out, const std::string& s) {
 // Reads what put_* wrote; every read is checked against the end.
 class Cursor {
  public:
-  explicit Cursor(const std::string& s) : p_(s.data()), end_(s.data() + s.size()) {}
+  explicit Cursor(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
   bool u64(uint64_t& v) { return raw(&v, 8); }
   bool u32(uint32_t& v) { return raw(&v, 4); }
   bool bytes(std::string& s) {
@@ -124,7 +124,7 @@ std::string serialize_plan(const RewritePlan& plan) {
   return out;
 }
 
-std::optional<RewritePlan> parse_plan(const std::string& bytes) {
+std::optional<RewritePlan> parse_plan(std::string_view bytes) {
   Cursor c(bytes);
   RewritePlan plan;
   uint64_t counted, lean, uncovered, out_of_reach, moved, blocks_at, n;
@@ -162,46 +162,87 @@ std::string PlanStore::default_dir() {
   return {};
 }
 
-std::optional<RewritePlan> PlanStore::load(const PlanKey& key) const {
-  if (dir_.empty()) return std::nullopt;
-  std::string path = dir_ + "/" + key.hex();
-  if (!path_exists(path)) return std::nullopt;
-  Result<std::string> file = read_file(path);
-  auto bad = [&](const char* why) -> std::optional<RewritePlan> {
-    RR_LOG("progress counter: the stored plan %s is not used: %s", path.c_str(), why);
-    return std::nullopt;
-  };
-  if (!file.ok()) return bad(file.error().message.c_str());
-  const std::string& f = file.value();
-  if (f.size() < kHeaderSize || memcmp(f.data(), kMagic, 8) != 0) return bad("not a plan of this format");
-  PlanKey stored;
-  uint64_t size, sum;
-  memcpy(&stored.low, f.data() + 8, 8);
-  memcpy(&stored.high, f.data() + 16, 8);
-  memcpy(&size, f.data() + 24, 8);
-  memcpy(&sum, f.data() + 32, 8);
-  if (!(stored == key)) return bad("another key");
-  if (size != f.size() - kHeaderSize || XXH3_64bits(f.data() + kHeaderSize, size) != sum)
-    return bad("its contents do not match their sum");
-  std::optional<RewritePlan> plan = parse_plan(f.substr(kHeaderSize));
-  if (!plan) return bad("its contents are not a plan");
-  utimensat(AT_FDCWD, path.c_str(), nullptr, 0);  // used now
-  return plan;
+PlanKey placed_plan_key(const PlanKey& near, uint64_t stub_base) {
+  std::string in = "placed";
+  put_u64(in, near.low);
+  put_u64(in, near.high);
+  put_u64(in, stub_base);
+  XXH128_hash_t h = XXH3_128bits(in.data(), in.size());
+  return {h.low64, h.high64};
 }
 
-void PlanStore::store(const PlanKey& key, const RewritePlan& plan) const {
-  if (dir_.empty()) return;
-  if (Status st = make_dirs(dir_); !st.ok()) {
-    RR_LOG("progress counter: plans are not stored: %s", st.error().message.c_str());
-    return;
-  }
-  std::string payload = serialize_plan(plan);
+std::string plan_file_bytes(const PlanKey& key, const std::string& payload) {
   std::string file(kMagic, 8);
   put_u64(file, key.low);
   put_u64(file, key.high);
   put_u64(file, payload.size());
   put_u64(file, XXH3_64bits(payload.data(), payload.size()));
   file += payload;
+  return file;
+}
+
+std::optional<RewritePlan> parse_plan_file(const std::string& f, PlanKey* key, std::string* why) {
+  if (f.size() < kHeaderSize || memcmp(f.data(), kMagic, 8) != 0) {
+    *why = "not a plan of this format";
+    return std::nullopt;
+  }
+  uint64_t size, sum;
+  memcpy(&key->low, f.data() + 8, 8);
+  memcpy(&key->high, f.data() + 16, 8);
+  memcpy(&size, f.data() + 24, 8);
+  memcpy(&sum, f.data() + 32, 8);
+  if (size != f.size() - kHeaderSize || XXH3_64bits(f.data() + kHeaderSize, size) != sum) {
+    *why = "its contents do not match their sum";
+    return std::nullopt;
+  }
+  std::optional<RewritePlan> plan = parse_plan(std::string_view(f).substr(kHeaderSize));
+  if (!plan) *why = "its contents are not a plan";
+  return plan;
+}
+
+std::optional<RewritePlan> PlanStore::load(const PlanKey& key, StoredPlanFile* file) const {
+  if (dir_.empty()) return std::nullopt;
+  std::string path = dir_ + "/" + key.hex();
+  if (!path_exists(path)) return std::nullopt;
+  Result<std::string> bytes = read_file(path);
+  auto bad = [&](const std::string& why) -> std::optional<RewritePlan> {
+    RR_LOG("progress counter: the stored plan %s is not used: %s", path.c_str(), why.c_str());
+    return std::nullopt;
+  };
+  if (!bytes.ok()) return bad(bytes.error().message);
+  PlanKey stored;
+  std::string why;
+  std::optional<RewritePlan> plan = parse_plan_file(bytes.value(), &stored, &why);
+  if (!plan) return bad(why);
+  if (!(stored == key)) return bad("another key");
+  utimensat(AT_FDCWD, path.c_str(), nullptr, 0);  // used now
+  if (file) *file = {path, key.hex(), bytes.value().size(), XXH3_64bits(bytes.value().data(), bytes.value().size())};
+  return plan;
+}
+
+std::optional<uint64_t> PlanStore::stub_bytes(const PlanKey& key) const {
+  if (dir_.empty()) return std::nullopt;
+  ScopedFd fd(::open((dir_ + "/" + key.hex()).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.is_open()) return std::nullopt;
+  // The header, then the payload's seven numbers and the stubs' length.
+  char head[kHeaderSize + 8 * 8];
+  if (pread(fd.get(), head, sizeof head, 0) != (ssize_t)sizeof head || memcmp(head, kMagic, 8) != 0) return std::nullopt;
+  PlanKey stored;
+  memcpy(&stored.low, head + 8, 8);
+  memcpy(&stored.high, head + 16, 8);
+  if (!(stored == key)) return std::nullopt;
+  uint64_t n;
+  memcpy(&n, head + kHeaderSize + 7 * 8, 8);
+  return n;
+}
+
+std::optional<StoredPlanFile> PlanStore::store(const PlanKey& key, const RewritePlan& plan) const {
+  if (dir_.empty()) return std::nullopt;
+  if (Status st = make_dirs(dir_); !st.ok()) {
+    RR_LOG("progress counter: plans are not stored: %s", st.error().message.c_str());
+    return std::nullopt;
+  }
+  std::string file = plan_file_bytes(key, serialize_plan(plan));
   // No fsync: a file cut short by a crash fails its sum and is made again.
   std::string path = dir_ + "/" + key.hex();
   std::string tmp = path + ".tmp." + std::to_string(getpid());
@@ -214,9 +255,10 @@ void PlanStore::store(const PlanKey& key, const RewritePlan& plan) const {
   if (!st.ok()) {
     unlink(tmp.c_str());
     RR_LOG("progress counter: a plan is not stored: %s", st.error().message.c_str());
-    return;
+    return std::nullopt;
   }
   trim(key.hex());
+  return StoredPlanFile{path, key.hex(), file.size(), XXH3_64bits(file.data(), file.size())};
 }
 
 void PlanStore::trim(const std::string& keep) const {

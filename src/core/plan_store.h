@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/branch_rewriter.h"
@@ -40,7 +41,30 @@ PlanKey plan_key(const std::string& code, uint64_t code_addr, const std::vector<
 // A plan as the store's file holds it (after the header), and back; nullopt
 // for bytes that are not one.
 std::string serialize_plan(const RewritePlan& plan);
-std::optional<RewritePlan> parse_plan(const std::string& bytes);
+std::optional<RewritePlan> parse_plan(std::string_view bytes);
+
+// The key of the plan made from the one under `near` by moving its stubs to
+// `stub_base` (relocate_plan): the store keeps placed plans too, so that a
+// recording that finds one reads neither the plan it was moved from nor
+// moves it again, and a trace links the store's file (trace/trace_files.h)
+// instead of writing the plan.
+PlanKey placed_plan_key(const PlanKey& near, uint64_t stub_base);
+
+// A whole plan file (a header with the magic, `key`, the payload's size and
+// sum, then `payload`, a serialize_plan), as the store writes it; a trace's
+// plan files have the same layout. parse_plan_file checks the header and
+// the sum and reads the plan back (nullopt, with `why`, for a file that is
+// not one); `key` is set to the file's.
+std::string plan_file_bytes(const PlanKey& key, const std::string& payload);
+std::optional<RewritePlan> parse_plan_file(const std::string& bytes, PlanKey* key, std::string* why);
+
+// A file of the store holding a plan, as a trace lists it.
+struct StoredPlanFile {
+  std::string path;   // where it is
+  std::string name;   // its name, the key's hex digits
+  uint64_t size = 0;  // its size in bytes
+  uint64_t sum = 0;   // the XXH3-64 of its bytes (a trace's sums line)
+};
 
 class PlanStore {
  public:
@@ -54,14 +78,20 @@ class PlanStore {
   static std::string default_dir();
 
   // The plan stored under `key`, if a file that checks holds it (its time
-  // is set to now: trimming removes the plans least recently used).
-  std::optional<RewritePlan> load(const PlanKey& key) const;
+  // is set to now: trimming removes the plans least recently used), and in
+  // `file` (when given) the file it was read from.
+  std::optional<RewritePlan> load(const PlanKey& key, StoredPlanFile* file = nullptr) const;
+  // The size of the stubs of the plan stored under `key`, read from the
+  // start of its file only (not checked against its sum: a caller uses it
+  // to find where the stubs go, and checks the placed plan it then loads).
+  std::optional<uint64_t> stub_bytes(const PlanKey& key) const;
   // Writes `plan` under `key` (a temporary file renamed into place, so
   // recordings that run at once never see half a file), then removes the
   // least recently used files beyond kMaxFiles or beyond its bytes (the
   // file just written stays). A store that cannot be
   // written is logged (RR_LOG) and otherwise ignored: the plan was made.
-  void store(const PlanKey& key, const RewritePlan& plan) const;
+  // The file written, if it was.
+  std::optional<StoredPlanFile> store(const PlanKey& key, const RewritePlan& plan) const;
 
   const std::string& dir() const { return dir_; }
 

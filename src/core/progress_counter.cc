@@ -46,15 +46,34 @@ bool rewritable_code(const MapEntry& m) {
   return (m.prot & PROT_EXEC) && !m.shared && m.inode != 0 && !is_special_mapping(m);
 }
 
+namespace {
+
+// A plan made, its patches in address order, as install_rewrite writes
+// them: sorted once here, not at every process's install in record and
+// replay (relocate_plan keeps the order).
+RewritePlan sorted_by_address(RewritePlan plan) {
+  std::sort(plan.patches.begin(), plan.patches.end(),
+            [](const CodePatch& a, const CodePatch& b) { return a.addr < b.addr; });
+  return plan;
+}
+
+}  // namespace
+
 const RewritePlan& PlanCache::plan(const std::string& code, uint64_t code_addr,
                                    const std::vector<AddrRange>& functions, bool nops_are_padding) {
+  PlanKey key;
+  if (!store_.dir().empty()) key = plan_key(code, code_addr, functions, nops_are_padding);
+  return near_plan(code, code_addr, functions, nops_are_padding, key);
+}
+
+const RewritePlan& PlanCache::near_plan(const std::string& code, uint64_t code_addr,
+                                        const std::vector<AddrRange>& functions, bool nops_are_padding,
+                                        const PlanKey& key) {
   for (Entry& e : entries_)
     if (e.code_addr == code_addr && e.nops_are_padding == nops_are_padding && e.functions == functions &&
         e.code == code)
       return e.plan;
   Entry e{code, code_addr, functions, nops_are_padding, {}};
-  PlanKey key;
-  if (!store_.dir().empty()) key = plan_key(code, code_addr, functions, nops_are_padding);
   if (std::optional<RewritePlan> stored = store_.load(key)) {
     e.plan = std::move(*stored);
     ++loaded_;
@@ -62,8 +81,9 @@ const RewritePlan& PlanCache::plan(const std::string& code, uint64_t code_addr,
            store_.dir().c_str(), key.hex().c_str());
   } else {
     uint64_t near = code_addr > kStubAreaMax ? code_addr - kStubAreaMax : 0;
-    e.plan = plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(), code_addr, functions,
-                                 near, kStubAreaMax, kCounterSlots, nops_are_padding);
+    e.plan = sorted_by_address(plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(),
+                                                   code_addr, functions, near, kStubAreaMax, kCounterSlots,
+                                                   nops_are_padding));
     ++made_;
     store_.store(key, e.plan);
   }
@@ -88,6 +108,59 @@ std::shared_ptr<const RewritePlan> PlanCache::placed(const RewritePlan& near, ui
     return e.placed->second;
   }
   return relocated();
+}
+
+PlanCache::Placed PlanCache::place(const std::string& code, uint64_t code_addr,
+                                   const std::vector<AddrRange>& functions, bool nops_are_padding,
+                                   const std::function<uint64_t(uint64_t need)>& room) {
+  auto need_of = [](uint64_t stub_bytes) { return std::max<uint64_t>(page_ceil(stub_bytes), kPageSize); };
+  auto remembered = [&](const PlanKey& placed_key) -> const Placed* {
+    for (auto& [k, p] : placed_)
+      if (k == placed_key) return &p;
+    return nullptr;
+  };
+  auto remember = [&](const PlanKey& placed_key, const Placed& p) {
+    if (placed_.size() >= kMaxEntries) placed_.erase(placed_.begin());
+    placed_.push_back({placed_key, p});
+  };
+  bool stored = !store_.dir().empty();
+  PlanKey key;
+  if (stored) {
+    key = plan_key(code, code_addr, functions, nops_are_padding);
+    // The stored plan's stub size says where its stubs go; the placed
+    // plan's own file then checks (its sum, its place and its size).
+    if (std::optional<uint64_t> stub_bytes = store_.stub_bytes(key)) {
+      uint64_t need = need_of(*stub_bytes);
+      if (uint64_t base = room(need); base != 0) {
+        PlanKey placed_key = placed_plan_key(key, base);
+        if (const Placed* p = remembered(placed_key)) return *p;
+        StoredPlanFile file;
+        std::optional<RewritePlan> plan = store_.load(placed_key, &file);
+        if (plan && plan->stub_base == base && need_of(plan->stubs.size()) <= need) {
+          ++loaded_;
+          RR_LOG("progress counter: the plan of the code at 0x%llx read from %s (placed at 0x%llx)",
+                 (unsigned long long)code_addr, file.path.c_str(), (unsigned long long)base);
+          Placed p{base, need, std::make_shared<const RewritePlan>(std::move(*plan)), file};
+          remember(placed_key, p);
+          return p;
+        }
+      }
+    }
+  }
+  const RewritePlan& near = near_plan(code, code_addr, functions, nops_are_padding, key);
+  Placed p;
+  p.need = need_of(near.stubs.size());
+  p.base = room(p.need);
+  if (p.base == 0) return p;
+  PlanKey placed_key = placed_plan_key(key, p.base);
+  if (stored)
+    if (const Placed* known = remembered(placed_key)) return *known;
+  p.plan = placed(near, p.base);
+  if (p.plan && stored) {
+    p.file = store_.store(placed_key, *p.plan);
+    remember(placed_key, p);
+  }
+  return p;
 }
 
 Result<PlanCache::CodeFile> PlanCache::code_file(const std::string& path) {
@@ -134,22 +207,23 @@ std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_pa
   // is within 2 GiB of the code that jumps to it.
   // Go's compiler emits nops that are code (core/branch_rewriter.h).
   bool nops_are_padding = !file.value().go;
-  const RewritePlan& near = plans.plan(code, setup.text_start, functions, nops_are_padding);
-  uint64_t need = (near.stubs.size() + kPageSize - 1) & ~(kPageSize - 1);
-  if (need == 0) need = kPageSize;
   uint64_t reach = (1ull << 31) - kStubAreaMax;
   uint64_t lowest = setup.text_end > reach + kLowestMappable ? setup.text_end - reach : kLowestMappable;
-  uint64_t base = free_room_below(maps, mapping.start.as_int(), lowest, need);
-  if (base == 0) return skip("no room for its stubs within reach below it");
-  if (std::shared_ptr<const RewritePlan> moved = plans.placed(near, base)) {
-    setup.plan = std::move(moved);
+  PlanCache::Placed placed =
+      plans.place(code, setup.text_start, functions, nops_are_padding,
+                  [&](uint64_t need) { return free_room_below(maps, mapping.start.as_int(), lowest, need); });
+  if (placed.base == 0) return skip("no room for its stubs within reach below it");
+  uint64_t base = placed.base, need = placed.need;
+  if (placed.plan) {
+    setup.plan = std::move(placed.plan);
+    setup.file = std::move(placed.file);
     return setup;
   }
   // Some branch was out of reach of the first place, or would be of this
   // one: only a plan made here says which ones count.
-  setup.plan = std::make_shared<const RewritePlan>(plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()),
-                                                                       code.size(), setup.text_start, functions, base,
-                                                                       need, kCounterSlots, nops_are_padding));
+  setup.plan = std::make_shared<const RewritePlan>(
+      sorted_by_address(plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(),
+                                            setup.text_start, functions, base, need, kCounterSlots, nops_are_padding)));
   return setup;
 }
 
@@ -172,9 +246,13 @@ namespace {
 Status write_patches(Task& t, const std::vector<CodePatch>& patches) {
   constexpr uint64_t kRunMax = 64 << 10;  // bytes read and written at once
   constexpr uint64_t kGapMax = 4096;      // patches farther apart start a new run
+  // The recorder's plans come sorted (sorted_by_address); sorting python3's
+  // 85,000 patches at every install was a tenth of a replay's CPU.
   std::vector<const CodePatch*> sorted;
+  sorted.reserve(patches.size());
   for (const CodePatch& p : patches) sorted.push_back(&p);
-  std::sort(sorted.begin(), sorted.end(), [](const CodePatch* a, const CodePatch* b) { return a->addr < b->addr; });
+  auto by_addr = [](const CodePatch* a, const CodePatch* b) { return a->addr < b->addr; };
+  if (!std::is_sorted(sorted.begin(), sorted.end(), by_addr)) std::sort(sorted.begin(), sorted.end(), by_addr);
   std::string run;
   for (size_t i = 0; i < sorted.size();) {
     uint64_t start = sorted[i]->addr, end = start + sorted[i]->bytes.size();

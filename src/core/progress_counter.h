@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,6 +57,9 @@ constexpr uint64_t kStubAreaMax = 16ull << 20;
 struct CounterSetup {
   std::shared_ptr<const RewritePlan> plan;
   uint64_t text_start = 0, text_end = 0;
+  // The plan store's file that holds `plan`, when there is one: the trace
+  // links it instead of writing the plan again.
+  std::optional<StoredPlanFile> file;
 };
 
 // Plans made before in one recording. Every process maps the loader, libc
@@ -80,6 +84,19 @@ class PlanCache {
   // `stub_base` (relocate_plan), kept with it: every process of a
   // recording that maps the same code puts its stubs at the same place.
   std::shared_ptr<const RewritePlan> placed(const RewritePlan& near, uint64_t stub_base);
+  // The plan of `code` (as plan()'s) with its stubs at the place `room`
+  // gives for the stub bytes it needs (page-rounded; room returns 0 for
+  // none): from this recording's plans, else from the store's placed plans
+  // (whose stub size the store's plan tells without being read whole),
+  // else moved here (placed()) and stored. `base` 0: no room; `plan` null:
+  // the plan could not move there (plan_mapped_code plans there anew).
+  struct Placed {
+    uint64_t base = 0, need = 0;
+    std::shared_ptr<const RewritePlan> plan;
+    std::optional<StoredPlanFile> file;
+  };
+  Placed place(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
+               bool nops_are_padding, const std::function<uint64_t(uint64_t need)>& room);
   // How many plans were made (not found here nor in the store), and how
   // many were read from the store: a test's measure.
   size_t made() const { return made_; }
@@ -105,7 +122,10 @@ class PlanCache {
     RewritePlan plan;
     std::optional<std::pair<uint64_t, std::shared_ptr<const RewritePlan>>> placed;  // the latest placed(plan, base)
   };
+  const RewritePlan& near_plan(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
+                               bool nops_are_padding, const PlanKey& key);
   std::vector<Entry> entries_;  // the latest last; at most kMaxEntries
+  std::vector<std::pair<PlanKey, Placed>> placed_;  // place()'s with the store, by placed key; the latest last
   size_t made_ = 0, loaded_ = 0;
   PlanStore store_{""};
   std::map<std::string, CodeFile> files_;  // by the file's identity

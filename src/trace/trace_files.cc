@@ -103,17 +103,6 @@ void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out) {
   out.setExePath(img.exe_path);
 }
 
-namespace {
-
-std::string plan_file_name(const std::string& bytes) {
-  XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
-  char buf[48];
-  snprintf(buf, sizeof buf, "plans/%016llx%016llx", (unsigned long long)h.high64, (unsigned long long)h.low64);
-  return buf;
-}
-
-}  // namespace
-
 Status TraceWriter::write_counter_setup(const CounterSetup& setup, trace::ProgressCounterSetup::Builder out) {
   out.setCounterPage(kCounterPageAddr);
   out.setTextStart(setup.text_start);
@@ -123,10 +112,35 @@ Status TraceWriter::write_counter_setup(const CounterSetup& setup, trace::Progre
   out.setStubBase(plan.stub_base);
   out.setCounted((uint32_t)plan.counted);
   out.setUncovered((uint32_t)plan.uncovered);
-  std::string bytes = serialize_plan(plan);
-  std::string rel = plan_file_name(bytes);
+  // The store's file of this plan is linked in, not written (python3's
+  // plans are 8 MB); without one (no store, another file system) the plan
+  // is written in the store's layout, named by the hash of its contents.
+  std::string rel;
+  if (setup.file) {
+    rel = "plans/" + setup.file->name;
+    if (plans_.count(rel)) {
+      out.setPlanFile(rel);
+      return {};
+    }
+    if (plans_.empty()) RR_TRY(make_dirs(dir_ + "/plans"));
+    // The sum goes first, as in write_part: linked under a temporary name,
+    // listed, then renamed into place.
+    std::string path = dir_ + "/" + rel, tmp = path + ".tmp";
+    if (link(setup.file->path.c_str(), tmp.c_str()) == 0) {
+      RR_TRY(append_sum(dir_, rel, PartSum{setup.file->sum, setup.file->size}));
+      if (rename(tmp.c_str(), path.c_str()) != 0) return make_error("cannot rename " + tmp + ": " + errno_text());
+      plans_.insert(rel);
+      out.setPlanFile(rel);
+      return {};
+    }
+  }
+  std::string payload = serialize_plan(plan);
+  XXH128_hash_t h = XXH3_128bits(payload.data(), payload.size());
+  PlanKey key{h.low64, h.high64};
+  rel = "plans/" + key.hex();
   if (!plans_.count(rel)) {
     if (plans_.empty()) RR_TRY(make_dirs(dir_ + "/plans"));
+    std::string bytes = plan_file_bytes(key, payload);
     // The sum first, as write_part does; not synced, as the files/ copies
     // and the events are not until the end.
     RR_TRY(append_sum(dir_, rel, sum_bytes(bytes.data(), bytes.size())));
@@ -170,8 +184,11 @@ Result<CounterSetup> TraceReader::counter_setup(trace::ProgressCounterSetup::Rea
   if (!bytes.ok())
     return bytes.error().kind == ErrorKind::Corrupt ? bytes.error()
                                                     : make_error(ErrorKind::Corrupt, bytes.error().message);
-  std::optional<RewritePlan> plan = parse_plan(bytes.value());
-  if (!plan || plan->stub_base != in.getStubBase())
+  PlanKey key;
+  std::string why;
+  std::optional<RewritePlan> plan = parse_plan_file(bytes.value(), &key, &why);
+  if (!plan) return make_error(ErrorKind::Corrupt, "trace is corrupt: " + rel + " is no progress counter plan: " + why);
+  if (plan->stub_base != in.getStubBase() || rel != "plans/" + key.hex())
     return make_error(ErrorKind::Corrupt, "trace is corrupt: " + rel + " is not the progress counter plan its event names");
   setup.plan = std::make_shared<const RewritePlan>(std::move(*plan));
   if (plan_order_.size() >= kPlansKept) {

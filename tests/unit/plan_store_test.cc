@@ -144,6 +144,65 @@ TEST(PlanStore, ADamagedFileIsMadeAgain) {
   EXPECT_FALSE(PlanStore("").load(key)) << "no store";
 }
 
+// The store keeps plans moved to where their stubs go too: a later
+// recording that finds one reads neither the plan it was moved from nor
+// moves it again, and its trace links the placed plan's file.
+TEST(PlanStore, APlacedPlanIsFoundWithoutThePlanItWasMovedFrom) {
+  TempDir dir;
+  uint64_t where = 0x200000;
+  auto room = [&](uint64_t need) {
+    EXPECT_GE(need, kPageSize);
+    return where;
+  };
+  PlanCache plain;  // no store
+  std::optional<RewritePlan> want =
+      relocate_plan(plain.plan(kCodeBytes, kAt, kFunctions, true), where, kCounterSlots);
+  ASSERT_TRUE(want);
+
+  PlanCache first;
+  first.keep_in(PlanStore(dir.path()));
+  PlanCache::Placed a = first.place(kCodeBytes, kAt, kFunctions, true, room);
+  ASSERT_TRUE(a.plan);
+  ASSERT_TRUE(a.file);
+  EXPECT_EQ(a.base, where);
+  expect_same(*want, *a.plan);
+  EXPECT_EQ(first.made(), 1u);
+  EXPECT_EQ(dir.files(), 2u) << "the plan and its placed one";
+  std::ifstream in(a.file->path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(bytes.size(), a.file->size);
+  PlanKey key;
+  std::string why;
+  std::optional<RewritePlan> back = parse_plan_file(bytes, &key, &why);
+  ASSERT_TRUE(back) << why;
+  expect_same(*want, *back);
+  EXPECT_EQ(key.hex(), a.file->name);
+
+  // The plan it was moved from is damaged: a second recorder does not read it.
+  std::string near_path = dir.path() + "/" + plan_key(kCodeBytes, kAt, kFunctions, true).hex();
+  {
+    std::fstream f(near_path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-1, std::ios::end);
+    f.put('\x55');
+  }
+  PlanCache second;
+  second.keep_in(PlanStore(dir.path()));
+  PlanCache::Placed b = second.place(kCodeBytes, kAt, kFunctions, true, room);
+  ASSERT_TRUE(b.plan);
+  expect_same(*want, *b.plan);
+  EXPECT_EQ(second.made(), 0u);
+  EXPECT_EQ(second.loaded(), 1u);
+  // Elsewhere, the plan is moved again, from a plan made again.
+  where = 0x100000;
+  PlanCache::Placed c = second.place(kCodeBytes, kAt, kFunctions, true, room);
+  ASSERT_TRUE(c.plan);
+  EXPECT_EQ(c.plan->stub_base, where);
+  EXPECT_EQ(second.made(), 1u);
+  // No room: nothing placed.
+  where = 0;
+  EXPECT_EQ(second.place(kCodeBytes, kAt, kFunctions, true, room).base, 0u);
+}
+
 TEST(PlanStore, KeepsThePlansUsedLast) {
   TempDir dir;
   PlanStore store(dir.path());

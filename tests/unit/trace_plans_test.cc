@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <capnp/message.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "core/plan_store.h"
 #include "core/progress_counter.h"
 #include "trace/trace_files.h"
 
@@ -111,6 +113,28 @@ TEST(TracePlans, AreWrittenOncePerTraceAndReadBackWhole) {
     ASSERT_TRUE(got.ok()) << got.error().message;
     expect_plan(*libc, *got.value().plan);
   }
+}
+
+// A plan the store holds is linked into the trace, not written again.
+TEST(TracePlans, AStoredPlanIsLinked) {
+  TraceDir dir, store_dir;
+  PlanStore store(store_dir.path() + "/plans");
+  auto plan = sample_plan(0x3f0000, 'c');
+  std::optional<StoredPlanFile> file = store.store(PlanKey{5, 6}, *plan);
+  ASSERT_TRUE(file);
+  CounterSetup setup{plan, 0x401000, 0x402000, file};
+  capnp::MallocMessageBuilder msg;
+  auto reader = write_trace(dir.path() + "/trace", {setup}, msg);
+  ASSERT_TRUE(reader);
+  auto pc = msg.getRoot<trace::Frame>().asReader().getExec().getProgressCounter();
+  EXPECT_EQ(std::string(pc.getPlanFile()), "plans/" + (PlanKey{5, 6}).hex());
+  struct stat linked, stored;
+  ASSERT_EQ(stat((dir.path() + "/trace/" + std::string(pc.getPlanFile())).c_str(), &linked), 0);
+  ASSERT_EQ(stat(file->path.c_str(), &stored), 0);
+  EXPECT_EQ(linked.st_ino, stored.st_ino);
+  auto got = reader->counter_setup(pc);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  expect_plan(*plan, *got.value().plan);
 }
 
 TEST(TracePlans, ADamagedPlanFileIsCorrupt) {
