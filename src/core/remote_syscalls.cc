@@ -41,18 +41,12 @@ RemoteSyscalls::RemoteSyscalls(Task& task, RemotePtr<> patch_at, MayDie)
   patched_ = true;
 }
 
-RemoteSyscalls::~RemoteSyscalls() {
+RemoteSyscalls::~RemoteSyscalls() noexcept(false) {
   if (!task_.alive()) return;
-  if (died_) {
-    // At its exit stop, or on its way there: what can be put back is.
-    if (patched_) task_.try_write_mem(insn_, patched_bytes_.data(), patched_bytes_.size());
-    task_.try_set_regs(saved_);
-    return;
-  }
-  if (may_die_) {
-    // Killed since its last call, it may be past the point of stopping:
-    // nothing here may fail.
-    if (scratch_used_ > 0) {
+  if (died_ || may_die_ || std::uncaught_exceptions() > uncaught_at_start_) {
+    // Dead, on its way out (at its exit stop or past the point of
+    // stopping), or left by a failure: what can be put back is.
+    if (scratch_used_ > 0 && !died_) {
       std::string zeros(scratch_used_, '\0');
       task_.try_write_mem(RemotePtr<>(kRrScratch), zeros.data(), zeros.size());
     }

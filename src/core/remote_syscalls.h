@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -32,7 +33,12 @@ class RemoteSyscalls {
   struct MayDie {};
   RemoteSyscalls(Task& task, MayDie);
   RemoteSyscalls(Task& task, RemotePtr<> patch_at, MayDie);
-  ~RemoteSyscalls();  // restores registers (and patched bytes)
+  // Restores registers (and patched bytes). With MayDie, after the tracee
+  // died, or while an exception unwinds (a failure inside the tracee's
+  // handling, which may be its death), it puts back what it can and never
+  // fails: a destructor that threw then would end rr. Otherwise a failure
+  // to put them back is thrown (FatalError) like any other.
+  ~RemoteSyscalls() noexcept(false);
   RemoteSyscalls(const RemoteSyscalls&) = delete;
   RemoteSyscalls& operator=(const RemoteSyscalls&) = delete;
 
@@ -76,6 +82,7 @@ class RemoteSyscalls {
   bool died_ = false;
   std::optional<int> end_status_;
   pid_t spawned_ = 0;
+  int uncaught_at_start_ = std::uncaught_exceptions();
 };
 
 }  // namespace rr

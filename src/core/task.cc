@@ -83,7 +83,10 @@ bool Task::try_resume(ResumeHow how, int sig) {
     case ResumeHow::SingleStep: req = PTRACE_SINGLESTEP; break;
     case ResumeHow::SysemuSingleStep: req = PTRACE_SYSEMU_SINGLESTEP; break;
   }
-  if (ptrace(static_cast<__ptrace_request>(req), tid_, nullptr, (void*)(long)sig) == 0) return true;
+  if (ptrace(static_cast<__ptrace_request>(req), tid_, nullptr, (void*)(long)sig) == 0) {
+    held_ = false;
+    return true;
+  }
   if (errno == ESRCH) return false;
   fatal_errno("cannot resume tracee " + std::to_string(tid_));
 }
@@ -113,7 +116,7 @@ WaitStatus Task::wait() {
     fatal_errno("waitpid for tracee " + std::to_string(tid_));
   }
   WaitStatus st(status);
-  if (st.ended()) alive_ = false;
+  note_status(st);
   return st;
 }
 

@@ -71,8 +71,16 @@ class Task {
   WaitStatus wait_until_ended();
   // Records a status the caller obtained with waitpid itself.
   void note_status(const WaitStatus& st) {
+    last_status_ = st;
+    held_ = st.stopped();
     if (st.ended()) alive_ = false;
   }
+  // Whether the last status seen was a stop and the task was not resumed
+  // since: the recorder holds it there, unless a SIGKILL took it out.
+  bool held() const { return held_; }
+  // The last status a wait gave (wait() or note_status): a caller that finds
+  // the task gone learns from it whether its end was already seen.
+  const WaitStatus& last_status() const { return last_status_; }
 
   Registers regs();
   void set_regs(const Registers& regs);
@@ -156,6 +164,8 @@ class Task {
   RecordedTid recorded_tid_;
   ScopedFd mem_fd_;
   bool alive_ = true;
+  WaitStatus last_status_;
+  bool held_ = false;
   // The registers as PTRACE_GETREGS last read them during this stop. A
   // stopped tracee's registers change only through this Task: a resume or
   // kill drops the copy, and so does set_regs, since the kernel may adjust

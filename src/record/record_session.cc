@@ -491,54 +491,105 @@ Result<int> RecordSession::run() {
   // A leader that ended before its threads is still to be reaped, and its
   // end is its process's exit status.
   while (!tasks_.empty() || has_zombies()) {
-    RR_TRY(handle_outside_signals());
-    kill_rest_after_initial();
-    kill_deferred_tracees();
-    continue_group_stops();
-    if (progress_counter_) wake_pollers();
-    if (!running_) {
-      if (RecordTask* next = pick_next()) {
-        running_ = next;
-        last_scheduled_ = next->recorded();
-        slice_events_ = 0;
-        if (next->state == RecordTask::State::Unprocessed) {
-          RR_TRY(handle_stop(*next));
-        } else {
-          RR_TRY(resume_running(*next));
-          // Resumed inside a syscall (from a tracer's stop there, a vfork
-          // parent's event): it may block in it, and the others run then.
-          if (running_ == next && next->in_syscall) RR_TRY(settle_syscall(*next));
-        }
-        continue;
-      }
-    }
-    pid_t pid;
-    int status;
-    if (!wait_any(std::chrono::milliseconds(250), &pid, &status)) {
-      if (pid < 0) break;  // no tracee left
-      kick_blocked_buffered_call();
-      RR_TRY(check_long_run());
-      continue;
-    }
-    stash_status(pid, status);
-    if (int sig = WaitStatus(status).stop_sig()) last_stop_with_[sig] = std::chrono::steady_clock::now();
-    RecordTask* found = find_task(RecordedTid{pid});
-    if (!found) continue;
-    RecordTask& t = *found;
-    if (&t != running_) kick_blocked_buffered_call();
-    if (&t == running_ && t.state == RecordTask::State::Unprocessed) {
-      RR_TRY(handle_stop(t));
-    } else if (running_ && running_->in_syscall && (!running_->entry_recorded || running_->traced.by.value) &&
-               others_ready(*running_)) {
-      // Another thread became ready while the running one is in a syscall:
-      // let it run if that syscall blocks.
-      RR_TRY(settle_syscall(*running_));
+    try {
+      Result<bool> go_on = run_once();
+      if (!go_on.ok() && ended_under_handling()) continue;
+      if (!go_on.ok()) return go_on.take_error();
+      if (!*go_on) break;
+    } catch (const FatalError&) {
+      if (!ended_under_handling()) throw;
     }
   }
   if (!initial_ended_) return make_error("the program's main process ended without an exit status");
   if (WIFEXITED(initial_status_)) return WEXITSTATUS(initial_status_);
   if (WIFSIGNALED(initial_status_)) return 128 + WTERMSIG(initial_status_);
   return 1;
+}
+
+bool RecordSession::ended_under_handling() {
+  RecordTask* t = running_;
+  if (!t) return false;
+  Task& task = *t->task;
+  const WaitStatus& last = task.last_status();
+  std::optional<WaitStatus> end;
+  if (!task.alive() || (last.stopped() && last.ptrace_event() == PTRACE_EVENT_EXIT)) {
+    // A wait of the recorder's own (an injected call's) saw the end.
+    end = last;
+  } else {
+    // A task in a ptrace stop answers any request: one that refuses with
+    // ESRCH has left the stop the recorder holds it in, which only a
+    // SIGKILL does. Its exit stop (or its end) follows at once.
+    unsigned long msg;
+    if (!task.held()) return false;
+    if (ptrace(PTRACE_GETEVENTMSG, t->tid(), nullptr, &msg) == 0 || errno != ESRCH) return false;
+    for (int i = 0; i < 10000 && !end; ++i) {
+      int status;
+      pid_t r = waitpid(t->tid(), &status, __WALL | WNOHANG);
+      if (r < 0) return false;
+      if (r == 0) {
+        usleep(1000);
+        continue;
+      }
+      WaitStatus st(status);
+      if (!st.ended() && st.ptrace_event() != PTRACE_EVENT_EXIT) {
+        stash_status(t->tid(), status);
+        return false;
+      }
+      end = st;
+    }
+    if (!end) return false;
+  }
+  RR_LOG("task %d was killed while the recorder handled its stop: its event is dropped", t->tid());
+  if (task.alive() || end->ended()) stash_status(t->tid(), end->raw());
+  if (running_ == t) running_ = nullptr;
+  return true;
+}
+
+Result<bool> RecordSession::run_once() {
+  RR_TRY(handle_outside_signals());
+  kill_rest_after_initial();
+  kill_deferred_tracees();
+  continue_group_stops();
+  if (progress_counter_) wake_pollers();
+  if (!running_) {
+    if (RecordTask* next = pick_next()) {
+      running_ = next;
+      last_scheduled_ = next->recorded();
+      slice_events_ = 0;
+      if (next->state == RecordTask::State::Unprocessed) {
+        RR_TRY(handle_stop(*next));
+      } else {
+        RR_TRY(resume_running(*next));
+        // Resumed inside a syscall (from a tracer's stop there, a vfork
+        // parent's event): it may block in it, and the others run then.
+        if (running_ == next && next->in_syscall) RR_TRY(settle_syscall(*next));
+      }
+      return true;
+    }
+  }
+  pid_t pid;
+  int status;
+  if (!wait_any(std::chrono::milliseconds(250), &pid, &status)) {
+    if (pid < 0) return false;  // no tracee left
+    kick_blocked_buffered_call();
+    RR_TRY(check_long_run());
+    return true;
+  }
+  stash_status(pid, status);
+  if (int sig = WaitStatus(status).stop_sig()) last_stop_with_[sig] = std::chrono::steady_clock::now();
+  RecordTask* found = find_task(RecordedTid{pid});
+  if (!found) return true;
+  RecordTask& t = *found;
+  if (&t != running_) kick_blocked_buffered_call();
+  if (&t == running_ && t.state == RecordTask::State::Unprocessed) {
+    RR_TRY(handle_stop(t));
+  } else if (running_ && running_->in_syscall && (!running_->entry_recorded || running_->traced.by.value) &&
+             others_ready(*running_)) {
+    // Another thread became ready while the running one is in a syscall:
+    // let it run if that syscall blocks.
+    RR_TRY(settle_syscall(*running_));
+  }
+  return true;
 }
 
 // The second interrupt's kill, by process (a leader that ended before its
@@ -653,6 +704,7 @@ void RecordSession::adopt_exec_thread(RecordedTid tgid, RecordedTid former, int 
   execer->task = std::move(leader_thread);
   execer->exec_former_tid = former;
   execer->pending = WaitStatus(status);
+  execer->task->note_status(execer->pending);
   execer->state = RecordTask::State::Unprocessed;
   add_task(std::move(execer));
 }
@@ -1087,6 +1139,7 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
   if (!clone_flags(call, reader, &flags)) flags = event == PTRACE_EVENT_CLONE ? CLONE_THREAD | CLONE_VM | CLONE_FILES : SIGCHLD;
   auto owned = std::make_unique<RecordTask>();
   owned->task = std::make_unique<Task>(child, RecordedTid{child});
+  owned->task->note_status(cst);
   RecordTask& c = add_clone(parent, std::move(owned), flags);
   c.trap_blocked = parent.trap_blocked;
   c.unbuffered = parent.unbuffered;
@@ -1171,14 +1224,22 @@ Status RecordSession::on_task_end(RecordTask& t, const WaitStatus& status, bool 
   if (t.traced.by.value && !t.traced.kernel_child) note_traced_end(t, status);
   bool thread_exit = t.in_syscall && t.entry_regs.syscallno() == SYS_exit;
   // A thread ended by another thread's execve is not the end of its process.
+  // (One ended in its own execve, killed before the exec's event, is.)
   bool group_in_exec = false;
   for (const auto& [tid, o] : tasks_) {
     int64_t nr = o->entry_regs.syscallno();
-    group_in_exec |= o->tgid == t.tgid && o->in_syscall && (nr == SYS_execve || nr == SYS_execveat);
+    group_in_exec |= o.get() != &t && o->tgid == t.tgid && o->in_syscall && (nr == SYS_execve || nr == SYS_execveat);
   }
   if (!thread_exit && !group_in_exec) exiting_groups_.insert(t.tgid);
   // Its end is part of the execve event (replay ends such threads there).
   if (group_in_exec && !thread_exit) t.exit_recorded = true;
+  if (t.in_syscall && !t.entry_recorded && t.new_child.value > 0 && find_task(t.new_child)) {
+    // Killed inside a fork or clone after the kernel made the child, before
+    // the call's exit stop: the child lives on and its events follow, so
+    // the call is an event (its entry, naming the child, which replay makes
+    // there) before the end.
+    RR_TRY(record_entry(t));
+  }
   if (!t.exit_recorded) {
     capnp::MallocMessageBuilder msg;
     auto frame = msg.initRoot<trace::Frame>();

@@ -313,6 +313,15 @@ class RecordSession : public Session<RecordTask> {
   void adopt_exec_thread(RecordedTid tgid, RecordedTid former, int status);
   bool others_ready(const RecordTask& t) const;
   Status handle_stop(RecordTask& t);
+  // After a failure (FatalError) while the recorder handled the running
+  // task: whether the task was killed from outside meanwhile (a SIGKILL
+  // wakes a task from its ptrace stop and ends it, so the recorder's next
+  // ptrace request or memory read fails). If so, the event it was at is
+  // dropped and its end is handled next, as for a kill under the recorder's
+  // own calls (after_calls_inside).
+  bool ended_under_handling();
+  // One turn of run()'s loop: false when no tracee is left to wait for.
+  Result<bool> run_once();
   Status resume_running(RecordTask& t);
   // After `t` entered a syscall: waits briefly for it to return. If it
   // blocks, records its entry and lets other threads run.
