@@ -1,4 +1,5 @@
 #include "core/task.h"
+#include "core/xsave_fit.h"
 
 #include <cerrno>
 #include <sys/syscall.h>
@@ -13,6 +14,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "util/fatal.h"
 
@@ -151,11 +153,15 @@ bool Task::try_set_regs(const Registers& regs) {
   return ptrace(PTRACE_SETREGS, tid_, nullptr, &regs.raw()) == 0;
 }
 
+// This machine's user XSAVE size, learnt from the first area read.
+static std::atomic<size_t> g_xsave_size{0};
+
 std::optional<std::string> Task::try_xsave() {
   std::string buf(4096 * 4, '\0');
   struct iovec iov = {buf.data(), buf.size()};
   if (ptrace(PTRACE_GETREGSET, tid_, (void*)NT_X86_XSTATE, &iov) != 0) return std::nullopt;
   buf.resize(iov.iov_len);
+  g_xsave_size = iov.iov_len;
   return buf;
 }
 
@@ -166,7 +172,17 @@ std::string Task::xsave() {
 }
 
 bool Task::try_set_xsave(const std::string& area) {
+  if (g_xsave_size == 0) (void)try_xsave();
   std::string buf = area;
+  if (g_xsave_size != 0 && area.size() != g_xsave_size) {
+    // Written on a machine of another XSAVE layout (core/xsave_fit.h).
+    std::optional<std::string> fitted = fit_xsave_area(area, g_xsave_size, this_xcr0());
+    if (!fitted) {
+      errno = EINVAL;
+      return false;
+    }
+    buf = std::move(*fitted);
+  }
   struct iovec iov = {buf.data(), buf.size()};
   return ptrace(PTRACE_SETREGSET, tid_, (void*)NT_X86_XSTATE, &iov) == 0;
 }

@@ -117,6 +117,14 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::open(const std::string& tr
   std::string other_machine = machine_difference(reader->header());
   if (!other_machine.empty()) return make_error(ErrorKind::Unsupported, other_machine);
   std::unique_ptr<ReplaySession> s(new ReplaySession(std::move(reader)));
+  // Only reached here with RR_IGNORE_MACHINE where the layouts differ: a
+  // digest taken over another machine's XSAVE layout (other components,
+  // another size) cannot equal one taken here, whatever the state.
+  uint32_t recorded_xsave = s->reader_->header().getXsaveSize();
+  s->fpu_comparable_ = recorded_xsave == 0 || recorded_xsave == this_machine().xsave_size;
+  if (!s->fpu_comparable_)
+    RR_LOG("the trace's XSAVE area is %u bytes, %u here: FPU digests are not compared", recorded_xsave,
+           this_machine().xsave_size);
   // Written when recording finishes: a finished trace must have it.
   auto shared = s->reader_->read_part("shared-files");
   if (!shared.ok() && (shared.error().kind == ErrorKind::Corrupt || s->reader_->ends_finished()))
@@ -556,7 +564,7 @@ Status ReplaySession::check_regs(trace::Frame::Reader f, Task& t, const char* wh
 
 Status ReplaySession::check_fpu_after(trace::Frame::Reader f) {
   uint64_t recorded = f.getFpuDigest();
-  if (recorded == 0) return {};
+  if (recorded == 0 || !fpu_comparable_) return {};
   ReplayTask* rt = find_task(RecordedTid{f.getTid()});
   // A task that is gone, or not stopped, has no state left to compare.
   std::optional<std::string> area = rt ? rt->task->try_xsave() : std::nullopt;
@@ -584,7 +592,7 @@ Status ReplaySession::check_restored_fpu(const std::string& checkpoint) {
     return make_error(ErrorKind::CorruptCheckpoint, checkpoint + " is corrupt (its events position does not follow its event " +
                                                         event + ")");
   trace::Frame::Reader f = before.value()->frame();
-  uint64_t recorded = f.getFpuDigest();
+  uint64_t recorded = fpu_comparable_ ? f.getFpuDigest() : 0;
   ReplayTask* rt = recorded ? find_task(RecordedTid{f.getTid()}) : nullptr;
   std::optional<std::string> area = rt ? rt->task->try_xsave() : std::nullopt;
   if (!area || fpu_digest(*area) == recorded) return {};

@@ -470,6 +470,10 @@ class ReplaySession : public Session<ReplayTask> {
   ReplayCounters counters_;
   uint64_t current_event_ = 0;
   bool at_end_ = false;
+  // Whether the trace's FPU digests were taken over this machine's XSAVE
+  // layout (its header's xsaveSize); not where RR_IGNORE_MACHINE lets a
+  // trace of another layout replay.
+  bool fpu_comparable_ = true;
   bool exited_ = false;
   int exit_code_ = 0;
   int killed_by_ = 0;

@@ -76,6 +76,15 @@ def check_position(rr, name, trace, expected_dir, scratch, output):
 
 def main():
     a = arguments(__doc__, golden="tests/golden, the folder of the golden sets")
+    # A set is written once, on one machine, and read on every machine
+    # after it: replay's check of the CPU features the program could see
+    # (trace/machine.h) would refuse it wherever the cpuid answers differ
+    # (a VM moved to another host changed CPUID leaf 7's HLE and RTM bits
+    # here, and the test failed on a machine it had passed on). The golden
+    # program is static, without libc, and never executes cpuid: no
+    # feature can change its path, and replay still compares every event
+    # and the program's memory checksum. So the check is waived here.
+    os.environ["RR_IGNORE_MACHINE"] = "1"
     sets = sorted(d for d in os.listdir(a.golden) if os.path.isdir(os.path.join(a.golden, d, "trace")))
     failures.expect(sets, "no golden set in %s" % a.golden)
     for name in sets:
