@@ -508,6 +508,7 @@ Result<int> RecordSession::run() {
 
 bool RecordSession::ended_under_handling() {
   RecordTask* t = running_;
+  RR_LOG("a failure while the recorder handled task %d: was it killed?", t ? t->tid() : 0);
   if (!t) return false;
   Task& task = *t->task;
   const WaitStatus& last = task.last_status();
@@ -516,26 +517,43 @@ bool RecordSession::ended_under_handling() {
     // A wait of the recorder's own (an injected call's) saw the end.
     end = last;
   } else {
-    // A task in a ptrace stop answers any request: one that refuses with
-    // ESRCH has left the stop the recorder holds it in, which only a
-    // SIGKILL does. Its exit stop (or its end) follows at once.
-    unsigned long msg;
-    if (!task.held()) return false;
-    if (ptrace(PTRACE_GETEVENTMSG, t->tid(), nullptr, &msg) == 0 || errno != ESRCH) return false;
+    if (!task.held()) {
+      RR_LOG("task %d is not held in a stop", t->tid());
+      return false;
+    }
+    // The recorder took the stop it holds the task in: any status the task
+    // reports now is a new stop, which only a SIGKILL brings (it wakes the
+    // task, which goes to its exit stop). A task still held answers any
+    // ptrace request; one on its way out refuses with ESRCH until it
+    // reaches that stop.
     for (int i = 0; i < 10000 && !end; ++i) {
       int status;
       pid_t r = waitpid(t->tid(), &status, __WALL | WNOHANG);
       if (r < 0) return false;
-      if (r == 0) {
-        usleep(1000);
-        continue;
+      if (r == t->tid()) {
+        WaitStatus st(status);
+        if (!st.ended() && st.ptrace_event() != PTRACE_EVENT_EXIT) {
+          stash_status(t->tid(), status);
+          return false;
+        }
+        end = st;
+        break;
       }
-      WaitStatus st(status);
-      if (!st.ended() && st.ptrace_event() != PTRACE_EVENT_EXIT) {
-        stash_status(t->tid(), status);
-        return false;
+      unsigned long msg;
+      if (ptrace(PTRACE_GETEVENTMSG, t->tid(), nullptr, &msg) == 0) {
+        // In a ptrace stop: still held, or at its exit stop just reached.
+        r = waitpid(t->tid(), &status, __WALL | WNOHANG);
+        if (r != t->tid()) return false;
+        WaitStatus st(status);
+        if (!st.ended() && st.ptrace_event() != PTRACE_EVENT_EXIT) {
+          stash_status(t->tid(), status);
+          return false;
+        }
+        end = st;
+        break;
       }
-      end = st;
+      if (errno != ESRCH) return false;
+      usleep(1000);
     }
     if (!end) return false;
   }
