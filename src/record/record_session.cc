@@ -526,30 +526,29 @@ bool RecordSession::ended_under_handling() {
     // task, which goes to its exit stop). A task still held answers any
     // ptrace request; one on its way out refuses with ESRCH until it
     // reaches that stop.
+    // A status reported now: the end on its way (true), or another stop,
+    // kept for the loop (false).
+    auto is_end = [&](int status) {
+      WaitStatus st(status);
+      if (!st.ended() && st.ptrace_event() != PTRACE_EVENT_EXIT) {
+        stash_status(t->tid(), status);
+        return false;
+      }
+      end = st;
+      return true;
+    };
     for (int i = 0; i < 10000 && !end; ++i) {
       int status;
       pid_t r = waitpid(t->tid(), &status, __WALL | WNOHANG);
       if (r < 0) return false;
       if (r == t->tid()) {
-        WaitStatus st(status);
-        if (!st.ended() && st.ptrace_event() != PTRACE_EVENT_EXIT) {
-          stash_status(t->tid(), status);
-          return false;
-        }
-        end = st;
+        if (!is_end(status)) return false;
         break;
       }
       unsigned long msg;
       if (ptrace(PTRACE_GETEVENTMSG, t->tid(), nullptr, &msg) == 0) {
         // In a ptrace stop: still held, or at its exit stop just reached.
-        r = waitpid(t->tid(), &status, __WALL | WNOHANG);
-        if (r != t->tid()) return false;
-        WaitStatus st(status);
-        if (!st.ended() && st.ptrace_event() != PTRACE_EVENT_EXIT) {
-          stash_status(t->tid(), status);
-          return false;
-        }
-        end = st;
+        if (waitpid(t->tid(), &status, __WALL | WNOHANG) != t->tid() || !is_end(status)) return false;
         break;
       }
       if (errno != ESRCH) return false;

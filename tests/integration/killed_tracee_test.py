@@ -16,7 +16,7 @@ import signal
 import subprocess
 import time
 
-from testlib import Failures, arguments, run, scratch_dir
+from testlib import Failures, arguments, read_first_line, run, scratch_dir
 
 ROUNDS = 24
 failures = Failures()
@@ -25,12 +25,7 @@ failures = Failures()
 def one_round(rr, prog, trace, delay):
     p = subprocess.Popen([rr, "record", "-q", "-o", trace, prog], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          start_new_session=True)
-    first = b""
-    while not first.endswith(b"\n"):
-        c = os.read(p.stdout.fileno(), 1)
-        if not c:
-            break
-        first += c
+    first = read_first_line(p.stdout)
     if first != b"ready\n":
         p.kill()
         out, err = p.communicate()

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 
-from testlib import Failures, arguments, run, scratch_dir
+from testlib import Failures, arguments, read_first_line, run, scratch_dir
 
 failures = Failures()
 
@@ -20,14 +20,7 @@ def start(rr, trace, prog, mode):
     # program but not this test.
     p = subprocess.Popen([rr, "record", "-q", "-o", trace, prog, mode], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, start_new_session=True)
-    # Byte by byte from the pipe itself: a buffered readline could take
-    # more than the line, which communicate() would then not see.
-    first = b""
-    while not first.endswith(b"\n"):
-        c = os.read(p.stdout.fileno(), 1)
-        if not c:
-            break
-        first += c
+    first = read_first_line(p.stdout)
     if first != b"ready\n":
         p.kill()
         raise RuntimeError("the program did not start under rr: %r %r" % (first, p.stderr.read()))

@@ -55,6 +55,20 @@ def try_run(argv, timeout=300, **kwargs):
         return None
 
 
+def read_first_line(stream):
+    """The first line a child writes to the pipe `stream` (its stdout),
+    read byte by byte from the pipe itself: a buffered readline could take
+    more than the line, which communicate() would then not see. Returns
+    what came before the pipe closed if no newline did."""
+    line = b""
+    while not line.endswith(b"\n"):
+        c = os.read(stream.fileno(), 1)
+        if not c:
+            break
+        line += c
+    return line
+
+
 def show(data, limit=600):
     """Output for a failure message: text, cut after `limit` characters with
     a note of how much more there was."""
