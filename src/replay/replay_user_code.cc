@@ -59,6 +59,28 @@ bool take_untaken_poll_branch(Task& t) {
   return true;
 }
 
+// Whether the instruction at the task's ip is a string instruction with a
+// rep prefix: only such an instruction can be stopped between two of its
+// iterations.
+bool rep_string_at(Task& t, RemotePtr<> ip) {
+  uint8_t code[15];
+  size_t n = 0;
+  for (; n < sizeof code; ++n)
+    if (!t.read_mem(ip + n, &code[n], 1)) break;
+  bool rep = false;
+  size_t i = 0;
+  for (; i < n; ++i) {
+    uint8_t b = code[i];
+    if (b == 0xf2 || b == 0xf3) rep = true;
+    else if (!(b == 0x66 || b == 0x67 || b == 0xf0 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x26 || b == 0x64 || b == 0x65))
+      break;
+  }
+  if (i < n && (code[i] & 0xf0) == 0x40) ++i;  // REX
+  if (!rep || i >= n) return false;
+  uint8_t op = code[i];
+  return (op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf) || (op >= 0x6c && op <= 0x6f);
+}
+
 }  // namespace
 
 StretchCounter::StretchCounter(Task& t, RemotePtr<> addr) : t_(t), addr_(addr) {
@@ -241,10 +263,19 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
       pause(ReplayStop::StretchEnds, rt);
       return;
     }
-    hit.inside = !instruction_break && (t.regs().raw().eflags & kEflagsResume);
+    // The resume flag at a stop that no instruction breakpoint made says the
+    // instruction at ip was counted already: either it was stopped between two
+    // iterations of a repeated string instruction, or (Intel) the trap of
+    // the instruction before it (a data watchpoint's) also reported the
+    // execution breakpoint at ip, which the kernel counted and set the flag
+    // for, though the instruction has not started. Only a rep string
+    // instruction can be inside; one that is may also be the Intel case, and
+    // then it says inside, which makes positions take another road.
+    bool counted_early = !instruction_break && (t.regs().raw().eflags & kEflagsResume);
+    hit.inside = counted_early && rep_string_at(t, t.regs().ip());
     if (report_ticks_) hit.remaining = counter_remaining(t);
     if (whole) {
-      whole->stopped(instruction_break, hit.inside);
+      whole->stopped(instruction_break, counted_early);
       hit.executions = whole->executions();
     }
     // Stepping over a breakpoint is ours alone, unless asked for.
