@@ -30,6 +30,7 @@
 #include "core/rr_page.h"
 #include "core/syscall_restart.h"
 #include "core/tracee_setup.h"
+#include "core/x86_insn.h"
 #include "core/syscall_table.h"
 #include "core/task_mem_reader.h"
 #include "util/fatal.h"
@@ -60,25 +61,14 @@ bool take_untaken_poll_branch(Task& t) {
 }
 
 // Whether the instruction at the task's ip is a string instruction with a
-// rep prefix: only such an instruction can be stopped between two of its
-// iterations.
+// rep prefix (core/x86_insn.h). Read byte by byte: the instruction may end
+// at the last readable byte before an unmapped page.
 bool rep_string_at(Task& t, RemotePtr<> ip) {
   uint8_t code[15];
   size_t n = 0;
   for (; n < sizeof code; ++n)
     if (!t.read_mem(ip + n, &code[n], 1)) break;
-  bool rep = false;
-  size_t i = 0;
-  for (; i < n; ++i) {
-    uint8_t b = code[i];
-    if (b == 0xf2 || b == 0xf3) rep = true;
-    else if (!(b == 0x66 || b == 0x67 || b == 0xf0 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x26 || b == 0x64 || b == 0x65))
-      break;
-  }
-  if (i < n && (code[i] & 0xf0) == 0x40) ++i;  // REX
-  if (!rep || i >= n) return false;
-  uint8_t op = code[i];
-  return (op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf) || (op >= 0x6c && op <= 0x6f);
+  return rep_string_insn(code, n);
 }
 
 }  // namespace

@@ -1,0 +1,17 @@
+// Questions about one x86-64 instruction's bytes, answered by the same
+// decoder (Zydis) the progress counter's planner uses.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace rr {
+
+// Whether `code` (up to `n` bytes, an instruction's start) is a string
+// instruction with a rep, repe or repne prefix (movs, stos, lods, cmps,
+// scas, ins, outs): the only instructions a stop can find between two of
+// their iterations. A rep prefix on anything else (`rep ret`, `pause`) or
+// bytes that do not decode answer false.
+bool rep_string_insn(const uint8_t* code, size_t n);
+
+}  // namespace rr
