@@ -525,9 +525,8 @@ bool RecordSession::ended_under_handling() {
     // reports now is a new stop, which only a SIGKILL brings (it wakes the
     // task, which goes to its exit stop). A task still held answers any
     // ptrace request; one on its way out refuses with ESRCH until it
-    // reaches that stop.
-    // A status reported now: the end on its way (true), or another stop,
-    // kept for the loop (false).
+    // reaches that stop. is_end takes a status reported now: the end on
+    // its way (true), or another stop, kept for the loop (false).
     auto is_end = [&](int status) {
       WaitStatus st(status);
       if (!st.ended() && st.ptrace_event() != PTRACE_EVENT_EXIT) {

@@ -121,10 +121,10 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::open(const std::string& tr
   // digest taken over another machine's XSAVE layout (other components,
   // another size) cannot equal one taken here, whatever the state.
   uint32_t recorded_xsave = s->reader_->header().getXsaveSize();
-  s->fpu_comparable_ = recorded_xsave == 0 || recorded_xsave == this_machine().xsave_size;
+  uint32_t here_xsave = this_machine().xsave_size;
+  s->fpu_comparable_ = recorded_xsave == 0 || recorded_xsave == here_xsave;
   if (!s->fpu_comparable_)
-    RR_LOG("the trace's XSAVE area is %u bytes, %u here: FPU digests are not compared", recorded_xsave,
-           this_machine().xsave_size);
+    RR_LOG("the trace's XSAVE area is %u bytes, %u here: FPU digests are not compared", recorded_xsave, here_xsave);
   // Written when recording finishes: a finished trace must have it.
   auto shared = s->reader_->read_part("shared-files");
   if (!shared.ok() && (shared.error().kind == ErrorKind::Corrupt || s->reader_->ends_finished()))
