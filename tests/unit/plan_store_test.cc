@@ -6,6 +6,8 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include "scratch_dir.h"
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -51,22 +53,10 @@ void expect_same(const RewritePlan& a, const RewritePlan& b) {
   EXPECT_EQ(a.poll_sites, b.poll_sites);
 }
 
-class TempDir {
+// A folder of this test's own.
+class TempDir : public ScratchDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/rr-plan-store-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-  size_t files() const {
-    size_t n = 0;
-    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(path_)) ++n;
-    return n;
-  }
-
- private:
-  std::string path_;
+  TempDir() : ScratchDir("rr-plan-store") {}
 };
 
 TEST(PlanStore, APlanReadsBackWhole) {

@@ -4,6 +4,8 @@
 // damaged plan file is a Corrupt error, never a plan applied.
 #include <gtest/gtest.h>
 
+#include "scratch_dir.h"
+
 #include <capnp/message.h>
 #include <sys/stat.h>
 
@@ -31,17 +33,10 @@ std::shared_ptr<const RewritePlan> sample_plan(uint64_t stub_base, char fill) {
   return p;
 }
 
-class TraceDir {
+// A folder of this test's own.
+class TraceDir : public ScratchDir {
  public:
-  TraceDir() {
-    char tmpl[] = "/tmp/rr-trace-plans-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TraceDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TraceDir() : ScratchDir("rr-trace-plans") {}
 };
 
 // Writes a trace whose header is the only other part, with one frame whose
