@@ -289,11 +289,14 @@ ReplayTimeline::Outcome<Mark> ReplayTimeline::locate(const Mark m, bool counters
   return counted;
 }
 
-// From the point where the stretch made tick t (or from its start), the
-// point m is the first stop at tick t with its registers: the probe looks
-// for it from the returned base.
-Mark ReplayTimeline::arm_tick_probe(const Mark& m) {
+ReplayTimeline::Outcome<Mark> ReplayTimeline::locate_by_ticks(const Mark m) {
+  if (!m.ticks || !m.regs || *m.ticks > UINT32_MAX) {
+    no_count_why_ = "the progress counter's ticks at the point are not known";
+    return m;
+  }
   uint64_t t = *m.ticks;
+  // From the point where the stretch made tick t (or from its start), the
+  // point is the first stop at tick t with its registers.
   Mark base;
   base.event = m.event;
   if (t > 0) base.pieces.push_back(tick_piece((uint32_t)t));
@@ -303,16 +306,6 @@ Mark ReplayTimeline::arm_tick_probe(const Mark& m) {
   probe_to_event_ = false;
   probe_goal_ = Piece{};
   probe_found_steps_.reset();
-  return base;
-}
-
-ReplayTimeline::Outcome<Mark> ReplayTimeline::locate_by_ticks(const Mark m) {
-  if (!m.ticks || !m.regs || *m.ticks > UINT32_MAX) {
-    no_count_why_ = "the progress counter's ticks at the point are not known";
-    return m;
-  }
-  uint64_t t = *m.ticks;
-  Mark base = arm_tick_probe(m);
   // Strictly before the base: a snapshot at it would start past the check
   // of the base itself.
   auto leave = replay_for_goal(Mode::Probe, base, true, nullptr);
@@ -332,11 +325,20 @@ ReplayTimeline::Outcome<Mark> ReplayTimeline::locate_by_ticks(const Mark m) {
 
 ReplayTimeline::Leave ReplayTimeline::go_to_by_ticks(const Mark& m, const StopInfo& stop) {
   if (!m.ticks || !m.regs || *m.ticks > UINT32_MAX || m.pieces.empty() || m.at_exit) return go_to(m, stop);
-  Mark base = arm_tick_probe(m);
+  uint64_t t = *m.ticks;
+  Mark base;
+  base.event = m.event;
+  if (t > 0) base.pieces.push_back(tick_piece((uint32_t)t));
   Mark start;
   auto opened = open_toward(Mode::Probe, base, true, &start);
   if (!opened.ok()) return Leave::failed(opened.error().message);
   session_ = std::move(opened.value());
+  probe_state_ = m.regs;
+  probe_ticks_ = t;
+  probe_gave_up_ = false;
+  probe_to_event_ = false;
+  probe_goal_ = Piece{};
+  probe_found_steps_.reset();
   probe_arrives_ = true;
   arrival_ = stop;
   lenient_ = false;

@@ -237,9 +237,6 @@ class ReplayTimeline {
   // and serves gdb there: the replay to its tick, then steps to its
   // registers, in one replay. Takes go_to(m) where that cannot be done.
   Leave go_to_by_ticks(const Mark& m, const StopInfo& stop);
-  // Sets the probe up to find m (whose ticks and registers are known) and
-  // returns the mark it starts from: tick m.ticks of m's stretch.
-  Mark arm_tick_probe(const Mark& m);
   // Orders two points of the replay: <0 when a comes first, 0 for the same
   // point, >0 after. Routes that extend one another and positions at the
   // same instruction compare as they are; other points of one stretch by
