@@ -69,6 +69,10 @@ def main():
         cmd += ["--record-arg=" + arg]
     if "dump" in opts:
         cmd += ["--dump-matches", opts["dump"]]
+    if "dump_buffered" in opts:
+        # Without the buffer the same calls are traced events: the dump's
+        # syscall lines are what the test then looks for.
+        cmd += ["--dump-matches", opts["dump_buffered"] if buffered else opts.get("dump_traced", ".")]
     cmd += ["--", os.path.join(a.bindir, a.name)] + shlex.split(opts.get("args", ""))
     sys.exit(subprocess.call(cmd))
 
