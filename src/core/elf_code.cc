@@ -2,6 +2,7 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,13 +10,29 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <utility>
 
 #include "util/io.h"
 #include "util/scoped_fd.h"
 
 namespace rr {
 
-Result<std::string> read_elf_file(const std::string& path) {
+ElfBytes::ElfBytes(ElfBytes&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+
+ElfBytes& ElfBytes::operator=(ElfBytes&& o) noexcept {
+  if (this != &o) {
+    if (data_) munmap(data_, size_);
+    data_ = std::exchange(o.data_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+  }
+  return *this;
+}
+
+ElfBytes::~ElfBytes() {
+  if (data_) munmap(data_, size_);
+}
+
+Result<ElfBytes> read_elf_file(const std::string& path, bool with_text) {
   ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.is_open()) return make_error("cannot open " + path + ": " + errno_text());
   struct stat st;
@@ -24,14 +41,60 @@ Result<std::string> read_elf_file(const std::string& path) {
   if (pread(fd.get(), magic, SELFMAG, 0) != SELFMAG || memcmp(magic, ELFMAG, SELFMAG) != 0)
     return make_error("it is no ELF file");
   if ((uint64_t)st.st_size > kMaxElfFile) return make_error("it is larger than 2 GiB");
-  return read_fd(fd.get(), path);  // pread left the position at 0
+  ElfBytes out;
+  void* image = mmap(nullptr, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (image == MAP_FAILED) return make_error("cannot map an image of " + path + ": " + errno_text());
+  out.data_ = static_cast<char*>(image);
+  out.size_ = (size_t)st.st_size;
+  const uint64_t size = out.size_;
+  // The bytes [off, off + len) of the file, cut to its size: what lies
+  // beyond it the readers find out of bounds by themselves.
+  auto fill = [&](uint64_t off, uint64_t len) -> Status {
+    if (off >= size) return {};
+    len = std::min(len, size - off);
+    while (len > 0) {
+      ssize_t n = pread(fd.get(), out.data_ + off, len, (off_t)off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return make_error("cannot read " + path + ": " + errno_text());
+      if (n == 0) return make_error(path + " became shorter while it was read");
+      off += (uint64_t)n;
+      len -= (uint64_t)n;
+    }
+    return {};
+  };
+  RR_TRY(fill(0, sizeof(Elf64_Ehdr)));
+  Elf64_Ehdr eh;
+  memcpy(&eh, out.data_, std::min<size_t>(sizeof eh, size));
+  // Headers find_section would refuse: it refuses them from what was read.
+  if (size < sizeof eh || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_shentsize != sizeof(Elf64_Shdr) ||
+      eh.e_shstrndx >= eh.e_shnum)
+    return out;
+  RR_TRY(fill(eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr)));
+  if (eh.e_shoff > size || (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr) > size - eh.e_shoff) return out;
+  auto shdr = [&](size_t i) {
+    Elf64_Shdr s;
+    memcpy(&s, out.data_ + eh.e_shoff + i * sizeof(Elf64_Shdr), sizeof s);
+    return s;
+  };
+  Elf64_Shdr names = shdr(eh.e_shstrndx);
+  RR_TRY(fill(names.sh_offset, names.sh_size));
+  if (names.sh_offset > size || names.sh_size > size - names.sh_offset) return out;
+  for (size_t i = 0; i < eh.e_shnum; ++i) {
+    Elf64_Shdr s = shdr(i);
+    if (s.sh_name >= names.sh_size || s.sh_type == SHT_NOBITS) continue;
+    const char* name = out.data_ + names.sh_offset + s.sh_name;
+    size_t room = names.sh_size - s.sh_name;
+    if (strnlen(name, room) == room) continue;
+    if (strcmp(name, ".eh_frame") == 0 || (with_text && strcmp(name, ".text") == 0)) RR_TRY(fill(s.sh_offset, s.sh_size));
+  }
+  return out;
 }
 
 namespace {
 
 // The section called `name` of the ELF file `elf`; nullopt when there is none,
 // an error when the section headers cannot be read.
-Result<std::optional<Elf64_Shdr>> find_section(const std::string& elf, const char* name) {
+Result<std::optional<Elf64_Shdr>> find_section(std::string_view elf, const char* name) {
   auto bad = [] { return make_error("its section headers cannot be read"); };
   if (elf.size() < sizeof(Elf64_Ehdr) || memcmp(elf.data(), ELFMAG, SELFMAG) != 0) return make_error("it is no ELF file");
   Elf64_Ehdr eh;
@@ -168,7 +231,7 @@ std::optional<uint8_t> cie_fde_encoding(const uint8_t* data, size_t size, size_t
 
 }  // namespace
 
-Result<TextSection> text_section(const std::string& elf) {
+Result<TextSection> text_section(std::string_view elf) {
   Result<std::optional<Elf64_Shdr>> found = find_section(elf, ".text");
   if (!found.ok()) return found.error();
   if (!found.value()) return make_error("it has no .text section");
@@ -177,7 +240,7 @@ Result<TextSection> text_section(const std::string& elf) {
   return TextSection{s.sh_addr, s.sh_offset, s.sh_size};
 }
 
-Result<std::vector<AddrRange>> eh_frame_functions(const std::string& elf) {
+Result<std::vector<AddrRange>> eh_frame_functions(std::string_view elf) {
   Result<std::optional<Elf64_Shdr>> found = find_section(elf, ".eh_frame");
   if (!found.ok()) return found.error();
   std::vector<AddrRange> out;
@@ -228,7 +291,7 @@ Result<std::vector<AddrRange>> eh_frame_functions(const std::string& elf) {
   return merged;
 }
 
-bool is_go_program(const std::string& elf) {
+bool is_go_program(std::string_view elf) {
   for (const char* go : {".gopclntab", ".go.buildinfo"}) {
     Result<std::optional<Elf64_Shdr>> found = find_section(elf, go);
     if (found.ok() && found.value()) return true;
@@ -236,7 +299,7 @@ bool is_go_program(const std::string& elf) {
   return false;
 }
 
-Result<std::vector<AddrRange>> code_ranges(const std::string& elf, const TextSection& text) {
+Result<std::vector<AddrRange>> code_ranges(std::string_view elf, const TextSection& text) {
   Result<std::vector<AddrRange>> functions = eh_frame_functions(elf);
   if (!functions.ok()) return functions.error();
   uint64_t text_end = text.addr + text.size;

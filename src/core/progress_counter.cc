@@ -171,13 +171,15 @@ Result<PlanCache::CodeFile> PlanCache::code_file(const std::string& path) {
            (unsigned long long)st.st_ino, (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec,
            st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
   if (auto it = files_.find(id); it != files_.end()) return it->second;
-  Result<std::string> elf = read_elf_file(path);
+  // Not its .text: the counter plans the code as the tracee holds it.
+  Result<ElfBytes> elf = read_elf_file(path, false);
   if (!elf.ok()) return elf.error();
-  Result<TextSection> text = text_section(elf.value());
+  std::string_view bytes = elf.value().view();
+  Result<TextSection> text = text_section(bytes);
   if (!text.ok()) return text.error();
-  Result<std::vector<AddrRange>> functions = code_ranges(elf.value(), text.value());
+  Result<std::vector<AddrRange>> functions = code_ranges(bytes, text.value());
   if (!functions.ok()) return functions.error();
-  CodeFile f{text.value(), std::move(functions.value()), is_go_program(elf.value())};
+  CodeFile f{text.value(), std::move(functions.value()), is_go_program(bytes)};
   if (files_.size() >= kMaxEntries) files_.erase(files_.begin());
   return files_[id] = std::move(f);
 }

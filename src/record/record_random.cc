@@ -29,9 +29,9 @@ std::vector<uint64_t> RecordSession::patch_random_sites(Task& t, const std::stri
   RandomSites& sites = random_sites_[{(uint64_t)st.st_dev, (uint64_t)st.st_ino}];
   if (sites.size != (int64_t)st.st_size || sites.mtime_ns != mtime_ns) {
     sites = RandomSites{(int64_t)st.st_size, mtime_ns, {}};
-    Result<std::string> elf = read_elf_file(file_path);
+    Result<ElfBytes> elf = read_elf_file(file_path, true);
     if (elf.ok()) {
-      const std::string& bytes = elf.value();
+      std::string_view bytes = elf.value().view();
       Result<TextSection> text = text_section(bytes);
       Result<std::vector<AddrRange>> functions =
           text.ok() ? code_ranges(bytes, text.value()) : Result<std::vector<AddrRange>>(text.error());

@@ -106,6 +106,45 @@ TEST(ElfCode, NoUnwindTablesMeansNoKnownCode) {
   EXPECT_NE(code.error().message.find("unwind tables"), std::string::npos) << code.error().message;
 }
 
+// read_elf_file reads only the parts the parsers look at: what they find in
+// its image is what they find in the whole file, and the other bytes are
+// zeros (a .data byte that is not zero in the file reads as zero).
+TEST(ElfCode, TheImageReadHoldsWhatTheParsersLookAt) {
+  static volatile int in_data = 0x5a5a5a5a;  // so that .data holds something
+  ASSERT_EQ(in_data, 0x5a5a5a5a);
+  std::string whole = self_exe();
+  Result<TextSection> text = text_section(whole);
+  ASSERT_TRUE(text.ok()) << text.error().message;
+  Result<std::vector<AddrRange>> code = code_ranges(whole, text.value());
+  ASSERT_TRUE(code.ok()) << code.error().message;
+  for (bool with_text : {false, true}) {
+    Result<ElfBytes> image = read_elf_file("/proc/self/exe", with_text);
+    ASSERT_TRUE(image.ok()) << image.error().message;
+    std::string_view bytes = image.value().view();
+    ASSERT_EQ(bytes.size(), whole.size());
+    Result<TextSection> t = text_section(bytes);
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    EXPECT_EQ(t.value().offset, text.value().offset);
+    EXPECT_EQ(t.value().size, text.value().size);
+    Result<std::vector<AddrRange>> c = code_ranges(bytes, t.value());
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ(c.value(), code.value());
+    EXPECT_EQ(is_go_program(bytes), is_go_program(whole));
+    std::string_view text_bytes = bytes.substr(text.value().offset, text.value().size);
+    if (with_text)
+      EXPECT_EQ(text_bytes, std::string_view(whole).substr(text.value().offset, text.value().size));
+    else
+      EXPECT_EQ(text_bytes.find_first_not_of('\0'), std::string_view::npos) << ".text read though not asked for";
+    Elf64_Shdr data = section(whole, ".data").first;
+    ASSERT_GT(data.sh_size, 0u);
+    std::string_view file_data = std::string_view(whole).substr(data.sh_offset, data.sh_size);
+    ASSERT_NE(file_data.find_first_not_of('\0'), std::string_view::npos);
+    EXPECT_EQ(bytes.substr(data.sh_offset, data.sh_size).find_first_not_of('\0'), std::string_view::npos)
+        << ".data read though no parser looks at it";
+  }
+  EXPECT_FALSE(read_elf_file("/proc/self/status", false).ok()) << "no ELF file";
+}
+
 TEST(ElfCode, NotAnElfFile) {
   EXPECT_FALSE(text_section("#!/bin/sh\n").ok());
   EXPECT_FALSE(eh_frame_functions(std::string(10, '\0')).ok());
