@@ -20,7 +20,9 @@ constexpr uint64_t kDesyncShadow = 32;
 struct Insn {
   uint64_t addr = 0;
   uint8_t len = 0;
-  enum class Kind { Other, ShortJcc, NearJcc, ShortJmp, NearJmp, Ends, Padding } kind = Kind::Other;
+  // ShortLoop: `loop`, `loope`, `loopne` and `jrcxz`, conditional branches
+  // with an 8-bit displacement only (and no near form to widen them to).
+  enum class Kind { Other, ShortJcc, NearJcc, ShortJmp, NearJmp, ShortLoop, Ends, Padding } kind = Kind::Other;
   uint64_t target = 0;     // for the branches
   uint8_t disp_offset = 0;  // where the displacement is in the instruction
   bool inert = false;       // a nop or a pause: changes nothing but rip
@@ -134,6 +136,8 @@ Insn classify(const ZydisDecodedInstruction& d, uint64_t addr, bool nops_are_pad
     in.kind = Insn::Kind::NearJcc;
   else if (d.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && (d.opcode == 0xeb || d.opcode == 0xe9))
     in.kind = short_form ? Insn::Kind::ShortJmp : Insn::Kind::NearJmp;
+  else if (d.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && d.opcode >= 0xe0 && d.opcode <= 0xe3 && d.length == 2)
+    in.kind = Insn::Kind::ShortLoop;  // with an address-size prefix (ecx) they stay Other: uncounted
   return in;  // calls and the rest: Other, with their target kept
 }
 
@@ -403,18 +407,23 @@ bool movable(const ZydisDecodedInstruction& d, const ZydisDecodedOperand* ops, b
 }
 
 // Short backward branches that found no island (`left`, indices into
-// `insns`): each whose instructions just before it can be moved, together with it, into a
-// block among the stubs counts through that block. The run moved is the
-// shortest that ends with the branch and is at least a jump long; it stays
-// in one function, holds nothing but `movable` instructions, none that
-// bytes which did not decode shadow, no direct branch's target but at its
-// first instruction, nothing of a poll site's loop, and lies in no
-// function with an indirect jump. Its first instruction becomes a jump to
-// the block (int3s fill the rest, never run), so that every way into the
-// run (at its start: a branch, a return, a fall through) still works. The
-// block runs the moved instructions (rip-relative operands corrected), then
-// the branch: taken, as a near one to the target's stub (which counts and
-// goes on); not taken, back to the instruction after it.
+// `insns`): each whose instructions just before it, or just after it, can
+// be moved together with it into a block among the stubs counts through
+// that block. The run moved is the shortest that ends with the branch
+// (a *preceding* run) and is at least a jump long; failing that, for a
+// conditional branch, the shortest that starts with it (a *following* run:
+// `loop .`, whose target is itself, has no preceding run that nothing
+// enters inside). A run stays in one function, holds nothing but `movable`
+// instructions besides the branch, none that bytes which did not decode
+// shadow, no direct branch's target but at its first instruction, nothing
+// of a poll site's loop, and lies in no function with an indirect jump.
+// Its first instruction becomes a jump to the block (int3s fill the rest,
+// never run), so that every way into the run (at its start: a branch, a
+// return, a fall through) still works. The block runs the run's
+// instructions in their order (rip-relative operands corrected); its copy
+// of the branch, taken, goes on to the target's stub (which counts and
+// goes on to the target), and the block ends with a jump back to the
+// instruction after the run.
 template <typename StubFor>
 void move_into_blocks(const uint8_t* code, uint64_t code_addr, const std::vector<Insn>& insns,
                       const std::vector<uint64_t>& targets, const std::vector<bool>& indirect_jump,
@@ -429,59 +438,117 @@ void move_into_blocks(const uint8_t* code, uint64_t code_addr, const std::vector
     return false;
   };
   struct Run {
-    size_t first, branch;
+    size_t first, branch, last;  // insns[first..last], the branch among them (first or last)
     int64_t stub;
-    std::vector<uint8_t> disp_at;  // per moved instruction: where its rip-relative displacement is (0: none)
+    std::vector<uint8_t> disp_at;  // per instruction of the run: where its rip-relative displacement is (0: none)
+  };
+  // Whether insns[k] may move into a block with the branch insns[br]:
+  // `disp_at` is set to where its rip-relative displacement is (0: none).
+  auto may_move = [&](size_t k, size_t br, uint8_t* disp_at) {
+    const Insn& in = insns[k];
+    if (in.fn != insns[br].fn || in.shadowed || in.kind != Insn::Kind::Other) return false;
+    ZydisDecodedInstruction d;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    bool rel = false;
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code + (in.addr - code_addr), in.len, &d, ops)) ||
+        !movable(d, ops, &rel))
+      return false;
+    *disp_at = rel ? d.raw.disp.offset : 0;
+    return true;
   };
   std::vector<Run> runs;
+  // Instructions a run already chosen moves: runs may not overlap (one
+  // branch's following run and the next one's preceding run could).
+  std::vector<bool> claimed(insns.size(), false);
   for (size_t i : left) {
     const Insn& br = insns[i];
     // Backward ones only: every loop has one, which is what a thread that
     // computes needs counted, and each block costs a few instructions.
-    if ((br.kind != Insn::Kind::ShortJcc && br.kind != Insn::Kind::ShortJmp) || br.target > br.addr || br.len != 2 ||
-        br.shadowed || indirect_jump[br.fn] || is_target(br.addr))
+    bool conditional = br.kind == Insn::Kind::ShortJcc || br.kind == Insn::Kind::ShortLoop;
+    if ((!conditional && br.kind != Insn::Kind::ShortJmp) || br.target > br.addr || br.len != 2 || br.shadowed ||
+        indirect_jump[br.fn])
       continue;
-    uint64_t end = br.addr + br.len;
-    size_t first = i;
-    std::vector<uint8_t> disp_at;
+    Run run{i, i, i, -1, {0}};
     bool ok = false;
-    while (first > 0) {
+    // Preceding: nothing may aim at the branch, which becomes an inner one.
+    for (size_t first = i; !is_target(br.addr) && first > 0;) {
       const Insn& prev = insns[first - 1];
-      if (prev.fn != br.fn || prev.shadowed || prev.kind != Insn::Kind::Other || prev.addr + prev.len != insns[first].addr)
-        break;
+      if (prev.addr + prev.len != insns[first].addr) break;
       // Moving `prev` makes the instruction after it an inner one.
       if (first != i && is_target(insns[first].addr)) break;
-      ZydisDecodedInstruction d;
-      ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-      bool rel = false;
-      if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code + (prev.addr - code_addr), prev.len, &d, ops)) ||
-          !movable(d, ops, &rel))
-        break;
+      uint8_t disp_at = 0;
+      if (claimed[first - 1] || !may_move(first - 1, i, &disp_at)) break;
       --first;
-      disp_at.insert(disp_at.begin(), rel ? d.raw.disp.offset : 0);
-      if (end - insns[first].addr >= kIslandSize) {
+      run.disp_at.insert(run.disp_at.begin(), disp_at);
+      if (br.addr + br.len - insns[first].addr >= kIslandSize) {
+        run.first = first;
         ok = true;
         break;
       }
     }
-    if (!ok || in_poll_loop(insns[first].addr, end)) continue;
-    int64_t stub = stub_for(br.target);
-    if (stub < 0) continue;
-    runs.push_back(Run{first, i, stub, std::move(disp_at)});
+    // Following: what comes after a conditional branch is reached by
+    // falling through it, so it is no landing pad nor return address.
+    if (!ok && conditional) {
+      run.disp_at = {0};
+      for (size_t last = i; last + 1 < insns.size();) {
+        const Insn& next = insns[last + 1];
+        if (insns[last].addr + insns[last].len != next.addr || is_target(next.addr)) break;
+        uint8_t disp_at = 0;
+        if (claimed[last + 1] || !may_move(last + 1, i, &disp_at)) break;
+        ++last;
+        run.disp_at.push_back(disp_at);
+        if (next.addr + next.len - br.addr >= kIslandSize) {
+          run.last = last;
+          ok = true;
+          break;
+        }
+      }
+    }
+    if (!ok || in_poll_loop(insns[run.first].addr, insns[run.last].addr + insns[run.last].len)) continue;
+    run.stub = stub_for(br.target);
+    if (run.stub < 0) continue;
+    for (size_t k = run.first; k <= run.last; ++k) claimed[k] = true;
+    runs.push_back(std::move(run));
   }
   // The blocks, after every stub.
   plan.blocks_at = plan.stubs.size();
   for (const Run& r : runs) {
     const Insn& br = insns[r.branch];
-    uint64_t start = insns[r.first].addr, end = br.addr + br.len;
+    uint64_t start = insns[r.first].addr, end = insns[r.last].addr + insns[r.last].len;
     size_t header = (plan.stubs.size() + 15) & ~size_t(15);
     size_t at = header + kMovedHeaderSize;  // the block's offset
     std::string block;
     std::vector<uint32_t> outward;
     bool fits = true;
     auto rel_to = [&](uint64_t to, size_t field_end) { return (int64_t)to - (int64_t)(plan.stub_base + at + field_end); };
-    for (size_t k = r.first; k < r.branch; ++k) {
+    auto jump = [&](uint8_t opcode_head, uint64_t to, bool out) {  // a rel32 jump or jcc to `to`
+      if (opcode_head != kJmpRel32) block += '\x0f';
+      block += (char)opcode_head;
+      block += std::string(4, '\0');
+      int64_t d = rel_to(to, block.size());
+      fits = fits && fits32(d);
+      put32(block, block.size() - 4, (uint32_t)(int32_t)d);
+      if (out) outward.push_back((uint32_t)(at + block.size() - 4));
+    };
+    for (size_t k = r.first; k <= r.last; ++k) {
       const Insn& in = insns[k];
+      if (k == r.branch) {
+        uint8_t op = code[br.addr - code_addr];
+        if (br.kind == Insn::Kind::ShortJmp) {
+          jump(kJmpRel32, (uint64_t)r.stub, false);
+        } else if (br.kind == Insn::Kind::ShortJcc && r.branch == r.last) {
+          jump((uint8_t)(0x80 | (op & 0x0f)), (uint64_t)r.stub, false);
+        } else {
+          // The branch as it is, taken over a short jump to a jump to the
+          // stub (`loop` has no near form; a jcc in a following run keeps
+          // the block's shape one).
+          block += (char)op;
+          block += '\x02';
+          block += std::string("\xeb\x05", 2);
+          jump(kJmpRel32, (uint64_t)r.stub, false);
+        }
+        continue;
+      }
       size_t off = block.size();
       block.append(reinterpret_cast<const char*>(code + (in.addr - code_addr)), in.len);
       size_t disp_at = r.disp_at[k - r.first];
@@ -493,22 +560,7 @@ void move_into_blocks(const uint8_t* code, uint64_t code_addr, const std::vector
       put32(block, off + disp_at, (uint32_t)(int32_t)moved);
       outward.push_back((uint32_t)(at + off + disp_at));
     }
-    if (br.kind == Insn::Kind::ShortJcc) {
-      block += '\x0f';
-      block += (char)(0x80 | (code[br.addr - code_addr] & 0x0f));
-      block += std::string(4, '\0');
-      put32(block, block.size() - 4, (uint32_t)(int32_t)(r.stub - (int64_t)(plan.stub_base + at + block.size())));
-      block += (char)kJmpRel32;
-      block += std::string(4, '\0');
-      int64_t back = rel_to(end, block.size());
-      fits = fits && fits32(back);
-      put32(block, block.size() - 4, (uint32_t)(int32_t)back);
-      outward.push_back((uint32_t)(at + block.size() - 4));
-    } else {
-      block += (char)kJmpRel32;
-      block += std::string(4, '\0');
-      put32(block, block.size() - 4, (uint32_t)(int32_t)(r.stub - (int64_t)(plan.stub_base + at + block.size())));
-    }
+    if (br.kind != Insn::Kind::ShortJmp) jump(kJmpRel32, end, true);  // not taken: on after the run
     int64_t into = (int64_t)(plan.stub_base + at) - (int64_t)(start + kIslandSize);
     if (!fits || !fits32(into) || at + block.size() > stub_room || block.size() > kMovedBlockMax) {
       ++plan.uncovered;
@@ -519,10 +571,10 @@ void move_into_blocks(const uint8_t* code, uint64_t code_addr, const std::vector
     plan.stubs += (char)block.size();
     plan.stubs += block;
     plan.outward.insert(plan.outward.end(), outward.begin(), outward.end());
-    std::string jump(end - start, '\xcc');
-    jump[0] = (char)kJmpRel32;
-    put32(jump, 1, (uint32_t)(int32_t)into);
-    plan.patches.push_back({start, jump});
+    std::string into_block(end - start, '\xcc');
+    into_block[0] = (char)kJmpRel32;
+    put32(into_block, 1, (uint32_t)(int32_t)into);
+    plan.patches.push_back({start, into_block});
     ++plan.counted;
     ++plan.moved;
   }
@@ -697,7 +749,7 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
   for (bool backward : {true, false})
     for (const Insn& in : insns) {
       if (spins.count(in.addr)) continue;
-      bool jcc = in.kind == Insn::Kind::ShortJcc || in.kind == Insn::Kind::NearJcc;
+      bool jcc = in.kind == Insn::Kind::ShortJcc || in.kind == Insn::Kind::NearJcc || in.kind == Insn::Kind::ShortLoop;
       bool jmp = in.kind == Insn::Kind::ShortJmp || in.kind == Insn::Kind::NearJmp;
       bool is_backward = in.target <= in.addr;
       if (!(jcc || (jmp && is_backward)) || is_backward != backward) continue;

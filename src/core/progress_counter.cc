@@ -398,7 +398,8 @@ bool jumps_to_stub(Task& t, uint64_t at) { return stub_behind_jump(t, at).has_va
 bool island_hop(Task& t, uint64_t from, uint64_t at) {
   uint8_t insn[2];
   if (!t.read_mem(RemotePtr<>(from), insn, sizeof insn)) return false;
-  bool short_branch = (insn[0] >= 0x70 && insn[0] <= 0x7f) || insn[0] == 0xeb;
+  // jcc, jmp, and loop/loope/loopne/jrcxz: the short branches an island serves.
+  bool short_branch = (insn[0] >= 0x70 && insn[0] <= 0x7f) || insn[0] == 0xeb || (insn[0] >= 0xe0 && insn[0] <= 0xe3);
   return short_branch && from + 2 + (int64_t)(int8_t)insn[1] == at && jumps_to_stub(t, at);
 }
 

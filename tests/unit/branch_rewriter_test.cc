@@ -574,6 +574,114 @@ TEST(BranchRewriter, MovedBlocksRunAndCount) {
   EXPECT_EQ(remaining, 0u);
 }
 
+// `loop` (decrement rcx, branch while it is not 0) is a conditional
+// branch with an 8-bit displacement only. With padding near, it counts
+// through an island as a short jcc does; without, through a moved block:
+// `loop .`, whose target is itself (a delay loop), with the instruction
+// after it (a following run), and `add eax, 2; loop` back to the add with
+// the instruction before it. Run here, both ways give the same result and
+// count every turn but the last of each loop.
+TEST(BranchRewriter, LoopInstructionsCount) {
+  const uint8_t code[] = {
+      0x89, 0xf9,                          // 00 mov ecx, edi
+      0xe2, 0xfe,                          // 02 L1: loop L1
+      0xb8, 0x05, 0x00, 0x00, 0x00,        // 04 mov eax, 5
+      0x89, 0xf9,                          // 09 mov ecx, edi
+      0x83, 0xc0, 0x02,                    // 0b L2: add eax, 2
+      0xe2, 0xfb,                          // 0e loop L2
+      0xc3,                                // 10 ret
+      0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc,  // 11 padding: two islands (only with_padding)
+      0xcc, 0xcc,
+  };
+  for (bool with_padding : {true, false}) {
+    SCOPED_TRACE(with_padding ? "islands" : "moved blocks");
+    size_t len = with_padding ? sizeof code : 0x11;
+    ScratchCode scratch;
+    ASSERT_TRUE(scratch.ok()) << "the counter page's address is taken in the test process";
+    uint64_t at = (uint64_t)scratch.area;
+    RewritePlan near = plan_branch_rewrite(code, len, at, whole(at, len), at + 0x1000, 1 << 12, kSlots);
+    EXPECT_EQ(near.counted, 2u);
+    EXPECT_EQ(near.moved, with_padding ? 0u : 2u);
+    EXPECT_EQ(near.uncovered, 0u);
+    if (!with_padding) {
+      std::map<uint64_t, size_t> patched;
+      for (const CodePatch& p : near.patches) patched[p.addr - at] = p.bytes.size();
+      EXPECT_EQ(patched, (std::map<uint64_t, size_t>{{0x02, 7}, {0x0b, 5}}))
+          << "the self loop moves with the mov after it, the other with the add before it";
+    }
+    std::optional<RewritePlan> plan = relocate_plan(near, at + 0x10000, kSlots);
+    ASSERT_TRUE(plan.has_value());
+    scratch.install(code, len, *plan);
+    auto f = reinterpret_cast<int (*)(int)>(scratch.area);
+    uint64_t& remaining = *reinterpret_cast<uint64_t*>(kSlotsPage);
+    for (int n : {1, 2, 10, 1000}) {
+      remaining = 0;
+      EXPECT_EQ(f(n), 5 + 2 * n) << "n = " << n;
+      EXPECT_EQ(remaining, (uint64_t)0 - (uint64_t)(2 * n - 2)) << "n = " << n;
+    }
+  }
+}
+
+// Two backward jne around a compare, as in glibc's getenv: the first has
+// no preceding run (a call before its test), so it moves with the compare
+// after it; the second's preceding run would be that same compare, so it
+// moves with the lea after it instead. Runs never overlap (one's jump to
+// its block would be written over another's).
+TEST(BranchRewriter, MovedRunsDoNotOverlap) {
+  const uint8_t code[] = {
+      0xe8, 0x00, 0x00, 0x00, 0x00,        // 00 L: call 05
+      0x85, 0xc0,                          // 05 test eax, eax
+      0x75, 0xf7,                          // 07 jne L
+      0x80, 0x3b, 0x3d,                    // 09 cmp byte [rbx], 0x3d
+      0x75, 0xf2,                          // 0c jne L
+      0x48, 0x8d, 0x5b, 0x01,              // 0e lea rbx, [rbx+1]
+      0xc3,                                // 12 ret
+  };
+  RewritePlan plan = plan_branch_rewrite(code, sizeof code, 0x600000, whole(0x600000, sizeof code), 0x500000, 1 << 20, kSlots);
+  EXPECT_EQ(plan.moved, 2u);
+  std::map<uint64_t, size_t> patched;
+  for (const CodePatch& p : plan.patches) patched[p.addr - 0x600000] = p.bytes.size();
+  EXPECT_EQ(patched, (std::map<uint64_t, size_t>{{0x07, 5}, {0x0c, 6}}));
+}
+
+// No two patches of a plan of real code overlap: this program's and the C
+// library's it runs with (the one /proc/self/maps names).
+TEST(BranchRewriter, PatchesOfRealCodeDoNotOverlap) {
+  std::vector<std::string> files{"/proc/self/exe"};
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    size_t at = line.find("/libc.so.6");
+    if (at != std::string::npos) {
+      files.push_back(line.substr(line.find('/')));
+      break;
+    }
+  }
+  ASSERT_EQ(files.size(), 2u) << "no libc.so.6 in /proc/self/maps";
+  for (const std::string& file : files) {
+    SCOPED_TRACE(file);
+    std::ifstream f(file, std::ios::binary);
+    std::string elf((std::istreambuf_iterator<char>(f)), {});
+    Result<TextSection> text = text_section(elf);
+    ASSERT_TRUE(text.ok()) << text.error().message;
+    Result<std::vector<AddrRange>> ranges = code_ranges(elf, text.value());
+    ASSERT_TRUE(ranges.ok()) << ranges.error().message;
+    const uint64_t code_addr = 0x7ffff0000000 + (text.value().addr & 0xfff);
+    std::vector<AddrRange> functions;
+    for (const AddrRange& r : ranges.value())
+      functions.push_back({code_addr + (r.start - text.value().addr), code_addr + (r.end - text.value().addr)});
+    const uint8_t* code = reinterpret_cast<const uint8_t*>(elf.data() + text.value().offset);
+    RewritePlan plan =
+        plan_branch_rewrite(code, text.value().size, code_addr, functions, code_addr - (16 << 20), 16 << 20, kSlots);
+    ASSERT_GT(plan.moved, 0u);
+    std::vector<std::pair<uint64_t, uint64_t>> spans;
+    for (const CodePatch& p : plan.patches) spans.push_back({p.addr, p.addr + p.bytes.size()});
+    std::sort(spans.begin(), spans.end());
+    for (size_t k = 1; k < spans.size(); ++k)
+      ASSERT_LE(spans[k - 1].second, spans[k].first) << "patches at 0x" << std::hex << spans[k - 1].first << " and 0x"
+                                                     << spans[k].first;
+  }
+}
+
 // A run with a direct branch's target inside it, or in a function with an
 // indirect jump (a switch's table may name any instruction), is not moved.
 TEST(BranchRewriter, MovesNoRunThatCanBeEnteredInside) {
