@@ -393,6 +393,19 @@ bool in_counter_stub(Task& t, uint64_t ip) {
   return false;
 }
 
+bool counter_update_in_flight(Task& t, uint64_t ip) {
+  // make_stub's layout: the load of `remaining` ends at 16, its store
+  // begins at 20 and ends at 28. A lean stub's `sub` is one instruction.
+  constexpr uint64_t kLoaded = 16, kStored = 28;
+  uint64_t slot = ip & ~uint64_t(31);
+  for (uint64_t start : {slot, slot - 32}) {
+    if (start > ip || ip - start < kLoaded || ip - start >= kStored) continue;
+    std::optional<StubAt> stub = stub_at(t, start);
+    if (stub && stub->size == kStubSize) return true;
+  }
+  return false;
+}
+
 bool jumps_to_stub(Task& t, uint64_t at) { return stub_behind_jump(t, at).has_value(); }
 
 bool island_hop(Task& t, uint64_t from, uint64_t at) {

@@ -167,6 +167,11 @@ bool arm_counter(Task& t, uint64_t ticks);
 // Counted branches left before the trap, or nullopt without a counter page.
 std::optional<uint64_t> counter_remaining(Task& t);
 
+// Whether a thread stopped at `ip` is inside a full stub between its load of
+// the count and its store of the count less one: a count written into the
+// counter page now would be written over by the stub.
+bool counter_update_in_flight(Task& t, uint64_t ip);
+
 // Where a thread standing at `ip`, an island or a stub's first instruction,
 // comes out of the stub: the target of the counted branch it took. A
 // tracer inside the recording that single-steps its tracee over a taken

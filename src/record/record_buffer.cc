@@ -566,7 +566,11 @@ void RecordSession::abort_interrupted_buffered_call(RecordTask& rt) {
 void RecordSession::kick_blocked_buffered_call() {
   constexpr auto kAfter = std::chrono::milliseconds(200);
   RecordTask* t = running_;
-  if (!syscall_buffer_ || !t || t->state != RecordTask::State::Running || t->in_syscall || t->desched_kicked) return;
+  // One SIGSTOP of rr's at a time (two would be one stop): not while the
+  // long run's nudge is on its way.
+  if (!syscall_buffer_ || !t || t->state != RecordTask::State::Running || t->in_syscall || t->desched_kicked ||
+      t->nudge_kicked)
+    return;
   auto now = std::chrono::steady_clock::now();
   if (now - t->ran_since < kAfter || now - last_kick_look_ < kAfter) return;
   last_kick_look_ = now;

@@ -125,6 +125,7 @@ void RecordSession::arm_for_stretch(RecordTask& rt) {
   if (!progress_counter_ || rt.in_syscall || rt.counter_armed_at == next_event_) return;
   rt.counter_armed_at = next_event_;
   rt.ticks_before = 0;
+  rt.nudged = false;
   uint64_t slice = next_timeslice();
   rt.ticks_armed = arm_counter(*rt.task, slice) ? slice : 0;
 }
@@ -152,6 +153,7 @@ Status RecordSession::write_progress_event(RecordTask& rt, const Registers& regs
 Status RecordSession::on_counter_trap(RecordTask& rt, const Registers& regs) {
   Task& t = *rt.task;
   uint64_t ticks = rt.ticks_before + rt.ticks_armed;
+  rt.nudged = false;
   if (!others_ready(rt) && rt.held.empty()) {
     // Nobody waits for it: the stretch goes on, and counts on.
     rt.ticks_before = ticks;
@@ -280,12 +282,41 @@ void RecordSession::wake_pollers() {
   }
 }
 
-bool RecordSession::our_wakeup(RecordTask& rt, int sig) {
-  if (sig != SIGSTOP || !rt.poll_kicked) return false;
+bool RecordSession::our_sigstop(RecordTask& rt, int sig, bool kicked) {
+  if (sig != SIGSTOP || !kicked) return false;
   std::optional<siginfo_t> si = rt.task->try_siginfo();
-  if (!si || si->si_code != SI_TKILL || si->si_pid != getpid()) return false;
+  return si && si->si_code == SI_TKILL && si->si_pid == getpid();
+}
+
+bool RecordSession::our_wakeup(RecordTask& rt, int sig) {
+  if (!our_sigstop(rt, sig, rt.poll_kicked)) return false;
   rt.poll_kicked = false;
   return true;
+}
+
+// A thread that has run long without a counted branch while another waits
+// (check_long_run) may be in work that takes no branch for a long time: one
+// `rep movsb` of a large copy, a `rep stosb` of a large fill. Stopped here
+// by rr's SIGSTOP, it is asked to trap at its very next counted branch: the
+// count it has left becomes 1, and the trap's tick count is what it counted
+// since its stretch began, plus that one (exact: the thread is stopped, and
+// the count is read, not guessed). Replay is unchanged: it runs to the
+// recorded count as to any other trap. Not while a full stub holds the
+// count it read in rcx (it would write it back over the 1): the next look
+// sends another SIGSTOP.
+Status RecordSession::on_nudge(RecordTask& rt) {
+  rt.nudge_kicked = false;
+  Task& t = *rt.task;
+  if (!rt.in_syscall && rt.ticks_armed && !counter_update_in_flight(t, t.regs().ip().as_int())) {
+    std::optional<uint64_t> left = counter_remaining(t);
+    if (left && *left > 1 && *left <= rt.ticks_armed && arm_counter(t, 1)) {
+      rt.ticks_armed -= *left - 1;
+      rt.nudged = true;
+      RR_LOG("task %d: asked to trap at its next counted branch (at 0x%llx, %llu ticks into its stretch)", t.tid(),
+             (unsigned long long)t.regs().ip().as_int(), (unsigned long long)(rt.ticks_before + rt.ticks_armed - 1));
+    }
+  }
+  return resume_running(rt);
 }
 
 bool RecordSession::still_parked(RecordTask& rt, const WaitStatus& st) {

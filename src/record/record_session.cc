@@ -914,6 +914,7 @@ Status RecordSession::handle_stop(RecordTask& t) {
     if (std::optional<PollSite> site = poll_site_at(*t.task, regs)) return on_poll_trap(t, *site, regs);
   }
   if (our_wakeup(t, sig)) return resume_running(t);  // it came after another stop: nothing to undo
+  if (our_sigstop(t, sig, t.nudge_kicked)) return on_nudge(t);
   if (sig && is_stop_signal(sig) && !t.task->try_siginfo()) return on_group_stop(t);
   if (sig) return on_signal(t, sig);
   return resume_running(t);
@@ -1102,7 +1103,6 @@ Status RecordSession::check_long_run() {
   }
   bool cpu_known = now_ns != 0 && t->cpu_ns_sampled != 0 && now_ns >= t->cpu_ns_sampled;
   uint64_t ran_ns = cpu_known ? now_ns - t->cpu_ns_sampled + nanos(t->cpu_sampled_at - t->ran_since) : wall_ns;
-  if (ran_ns < limit_ns && wall_ns < 20 * limit_ns) return {};
   const RecordTask* waiting = nullptr;
   for (const auto& [tid, o] : tasks_)
     if (o.get() != t && (o->state == RecordTask::State::Ready || o->state == RecordTask::State::Unprocessed)) {
@@ -1110,6 +1110,18 @@ Status RecordSession::check_long_run() {
       break;
     }
   if (!waiting && t->held.empty()) return {};
+  // At the first look (a quarter second without a stop): the thread is
+  // asked to trap at its next counted branch (on_nudge), which ends work
+  // that takes no branch for long, such as one large `rep movsb`.
+  // Not while rr's SIGSTOP for a blocked buffered call is on its way (two
+  // would be one stop), nor when it sleeps (it is not computing).
+  if (progress_counter_ && t->ticks_armed && !t->nudged && !t->nudge_kicked && !t->desched_kicked &&
+      proc_state(t->tid()) == 'R') {
+    t->nudge_kicked = true;
+    syscall(SYS_tgkill, t->live_tgid(), t->tid(), SIGSTOP);
+    return {};
+  }
+  if (ran_ns < limit_ns && wall_ns < 20 * limit_ns) return {};
   // Stop it to say where it is.
   syscall(SYS_tgkill, t->live_tgid(), t->tid(), SIGSTOP);
   WaitStatus st = t->task->wait();
@@ -1121,11 +1133,12 @@ Status RecordSession::check_long_run() {
   char text[640];
   if (progress_counter_)
     snprintf(text, sizeof text,
-             "thread %d has run for %.1f s%s without a syscall (now at %s) %s, in code the progress counter "
-             "does not cover (it counts the branches of the .text of executables and of libraries mapped from "
-             "files, not of code made at run time), so recording stops here "
-             "(event %llu)",
-             t->tid(), secs, cpu_known ? " of CPU time" : "", where, why.c_str(), (unsigned long long)next_event_);
+             "thread %d has run for %.1f s%s without a syscall (now at %s) %s, and took no counted branch %s: "
+             "its code is one the progress counter does not cover (it counts the branches of the .text of "
+             "executables and of libraries mapped from files, not of code made at run time, and a few it cannot "
+             "rewrite), so recording stops here (event %llu)",
+             t->tid(), secs, cpu_known ? " of CPU time" : "", where, why.c_str(),
+             t->nudged ? "since rr asked it to trap at its next one" : "in that time", (unsigned long long)next_event_);
   else
     snprintf(text, sizeof text,
              "thread %d has run for %.1f s%s without a syscall (now at %s) %s; this rr cannot switch threads "

@@ -282,6 +282,11 @@ struct RecordTask : SessionTask {
   bool poll_parked = false;
   uint64_t parked_at_change = 0;
   bool poll_kicked = false;
+  // A long run while others wait: rr's SIGSTOP that asks it to trap at its
+  // next counted branch is on its way (`nudge_kicked`), or was applied in
+  // this stretch (`nudged`: `remaining` was set to 1; RecordSession::on_nudge).
+  bool nudge_kicked = false;
+  bool nudged = false;
   pid_t tid() const { return task->tid(); }
   // Its process's live pid: while recording, the recorded one is the live one.
   pid_t live_tgid() const { return tgid.value; }
@@ -359,6 +364,9 @@ class RecordSession : public Session<RecordTask> {
   void wake_pollers();
   // Whether `sig`, a SIGSTOP stop of `rt`, is rr's that wakes it from a poll site.
   bool our_wakeup(RecordTask& rt, int sig);
+  // rr's own SIGSTOP: the poll site's wake-up or the long run's nudge.
+  bool our_sigstop(RecordTask& rt, int sig, bool kicked);
+  Status on_nudge(RecordTask& rt);
   // The next stop of a parked thread: a signal or its end wakes it at the
   // spin site (false: handle the stop as any); else it stays parked (true).
   bool still_parked(RecordTask& rt, const WaitStatus& st);
