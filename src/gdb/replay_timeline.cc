@@ -115,6 +115,11 @@ Result<std::unique_ptr<ReplaySession>> ReplayTimeline::open_for(const Mark& targ
     RR_ASSIGN_OR_RETURN(std::unique_ptr<ReplaySession> s, cache_.start_from(c));
     if (!s) continue;
     *start = c.mark;
+    // A checkpoint file inside a stretch knows its ticks but not the
+    // registers that, with them, name its point for going back by ticks:
+    // the restored task of the stretch has them.
+    if (counter_trace_ && !c.path.empty() && !start->pieces.empty() && start->ticks && !start->regs)
+      if ((start->regs = s->next_event_task_regs())) start->ip = start->regs->ip();
     s->set_echo(false);
     s->set_debugger_stops(true);
     s->set_report_ticks(counter_trace_);

@@ -261,6 +261,14 @@ const FdTable& ReplaySession::fds() const {
   return *tasks_.begin()->second->fds;
 }
 
+std::optional<Registers> ReplaySession::next_event_task_regs() {
+  const FrameData* next = peek();
+  if (!next) return std::nullopt;
+  auto it = tasks_.find(RecordedTid{next->frame().getTid()});
+  if (it == tasks_.end()) return std::nullopt;
+  return it->second->task->regs();
+}
+
 const FrameData* ReplaySession::peek() {
   if (!lookahead_) {
     auto next = reader_->next();

@@ -193,6 +193,10 @@ class ReplaySession : public Session<ReplayTask> {
   int killed_by() const { return killed_by_; }
   // The recorded pid of the trace's first process (0 before its exec).
   RecordedTid initial_tid() const { return initial_tid_; }
+  // The registers of the task whose event comes next (the task that runs
+  // the current stretch), nullopt at the trace's end or for a task replay
+  // does not have.
+  std::optional<Registers> next_event_task_regs();
 
   // Whether run() stops inside events for a debugger (see ReplayStop).
   void set_debugger_stops(bool on) { debugger_stops_ = on; }

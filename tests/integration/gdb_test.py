@@ -446,20 +446,26 @@ def tick_positions(t):
     # session at the same point, named the same.
     no_counters = {"RR_GDB_COUNTERS": "0"}
     out1 = t.gdb(trace, ["break gdb_loop.c:12 if i == %d" % LATE, "continue", "delete",
-                         "break gdb_loop.c:12 if i == %d" % EARLY, "reverse-continue", "stepi", "checkpoint",
-                         "print i", "info registers rip rsp rax", "write-checkpoints"], env=no_counters)
-    cp = re.search(r"^Checkpoint 1 at position (\d+:t\d+(?:\+\d+)?)\.$", out1, re.M)
-    t.expect(cp is not None and "Wrote 1 checkpoints to the trace." in out1,
-             "a checkpoint at a tick position is written without breakpoint counters", out1)
+                         "break gdb_loop.c:12 if i == %d" % EARLY, "reverse-continue", "checkpoint", "stepi",
+                         "checkpoint", "print i", "info registers rip rsp rax", "write-checkpoints"], env=no_counters)
+    cp = re.search(r"^Checkpoint 2 at position (\d+:t\d+(?:\+\d+)?)\.$", out1, re.M)
+    t.expect(cp is not None and "Wrote 2 checkpoints to the trace." in out1,
+             "checkpoints at tick positions are written without breakpoint counters", out1)
     files = [f for f in os.listdir(os.path.join(trace, "checkpoints")) if "-" in f]
     versions = [open(os.path.join(trace, "checkpoints", f), "rb").read(16)[8:16] for f in files]
-    t.expect(len(files) == 1 and versions == [struct.pack("<II", 6, 0)],
-             "its file is of format 6.0 (a tick piece): %r %r" % (files, versions))
-    out2 = t.gdb(trace, ["load-checkpoints", "info checkpoints", "restart 1", "print i", "info registers rip rsp rax",
-                         "when-position"], env=no_counters)
+    t.expect(len(files) == 2 and versions == [struct.pack("<II", 6, 0)] * 2,
+             "their files are of format 6.0 (a tick piece): %r %r" % (files, versions))
+    # Loaded in replay order: 1 is the hit, 2 one instruction after it. From
+    # the restored hit, going back one instruction is by ticks too: the
+    # file's ticks and its restored task's registers name the point.
+    out2 = t.gdb(trace, ["load-checkpoints", "info checkpoints", "restart 2", "print i", "info registers rip rsp rax",
+                         "when-position", "restart 1", "reverse-stepi", "when-position"], env=no_counters)
+    back = TICK_POSITION.findall(out2)
+    t.expect(len(back) == 2 and not SLOW_ROAD.findall(out2) and "no position here" not in out2,
+             "reverse-stepi from a restored checkpoint file's tick position goes back by ticks: %r" % back, out2)
     r1 = re.findall(r"^(rip|rsp|rax) +(0x[0-9a-f]+)", out1, re.M)
     r2 = re.findall(r"^(rip|rsp|rax) +(0x[0-9a-f]+)", out2, re.M)
-    t.expect(cp is not None and re.search(r"^1\tposition %s\t" % re.escape(cp.group(1)), out2, re.M) is not None and
+    t.expect(cp is not None and re.search(r"^2\tposition %s\t" % re.escape(cp.group(1)), out2, re.M) is not None and
              values(out2) == values(out1) == [str(EARLY)] and len(r1) == 3 and r1 == r2 and
              "Current position: %s\n" % cp.group(1) in out2,
              "the saved tick position restores in a new session: %r %r %r" % (values(out2), r1, r2), out2)
