@@ -257,6 +257,14 @@ def main():
         expect(cpu is None or 3.0 <= float(cpu.group(1)) < 6.0,
                "the spinning thread should be noticed after 3 to 6 s of its CPU time: %r" % r.stderr)
         expect(took < 60 + 10, "the spinning thread was noticed after %.1f s of wall time (limit: 60 s)" % took)
+        # With the counter: a loop in code made at run time (not covered)
+        # takes no counted branch even after rr stopped it and asked it to
+        # trap at its next one; the message says so.
+        r = run([rr, "record", "-q", "-o", os.path.join(tmp, "jit"), os.path.join(a.bindir, "spin_thread"), "jit"],
+                timeout=90)
+        expect(r.returncode != 0 and "took no counted branch since rr asked it to trap at its next one" in r.stderr
+               and "does not cover" in r.stderr,
+               "a thread spinning in code made at run time: the counter's message: %r" % r.stderr)
     failures.report("ok")
 
 
