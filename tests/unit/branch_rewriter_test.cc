@@ -57,6 +57,29 @@ uint64_t stub_target(const RewritePlan& plan, uint64_t stub) {
 // The whole sample as one function.
 std::vector<AddrRange> whole(uint64_t at, size_t len) { return {{at, at + len}}; }
 
+// The .text of an ELF file and its functions, as if mapped at code_addr.
+struct FileText {
+  std::string elf;
+  TextSection text;
+  uint64_t code_addr = 0;
+  std::vector<AddrRange> functions;
+  const uint8_t* code() const { return reinterpret_cast<const uint8_t*>(elf.data() + text.offset); }
+};
+// Reads `path` into *out; what went wrong, or "".
+std::string read_file_text(const std::string& path, FileText* out) {
+  std::ifstream f(path, std::ios::binary);
+  out->elf.assign(std::istreambuf_iterator<char>(f), {});
+  Result<TextSection> text = text_section(out->elf);
+  if (!text.ok()) return text.error().message;
+  out->text = text.value();
+  Result<std::vector<AddrRange>> ranges = code_ranges(out->elf, out->text);
+  if (!ranges.ok()) return ranges.error().message;
+  out->code_addr = 0x7ffff0000000 + (out->text.addr & 0xfff);
+  for (const AddrRange& r : ranges.value())
+    out->functions.push_back({out->code_addr + (r.start - out->text.addr), out->code_addr + (r.end - out->text.addr)});
+  return "";
+}
+
 TEST(BranchRewriter, RetargetsShortBranchesThroughIslands) {
   RewritePlan plan = plan_branch_rewrite(kLoop, sizeof kLoop, 0x401000, whole(0x401000, sizeof kLoop), 0x300000, 1 << 20, kSlots);
   EXPECT_EQ(plan.counted, 3u);
@@ -179,18 +202,12 @@ bool same_plan(const RewritePlan& a, const RewritePlan& b) {
 // own code (thousands of functions, both kinds of stubs, islands) and on
 // the sample loop.
 TEST(BranchRewriter, AMovedPlanIsThePlanMadeWhereItsStubsGo) {
-  std::ifstream f("/proc/self/exe", std::ios::binary);
-  std::string elf((std::istreambuf_iterator<char>(f)), {});
-  Result<TextSection> text = text_section(elf);
-  ASSERT_TRUE(text.ok()) << text.error().message;
-  Result<std::vector<AddrRange>> in_file = code_ranges(elf, text.value());
-  ASSERT_TRUE(in_file.ok()) << in_file.error().message;
-  const uint64_t code_addr = 0x7ffff0000000 + (text.value().addr & 0xfff);
-  std::vector<AddrRange> functions;
-  for (const AddrRange& r : in_file.value())
-    functions.push_back({code_addr + (r.start - text.value().addr), code_addr + (r.end - text.value().addr)});
-  const uint8_t* code = reinterpret_cast<const uint8_t*>(elf.data() + text.value().offset);
-  size_t len = text.value().size;
+  FileText file;
+  ASSERT_EQ(read_file_text("/proc/self/exe", &file), "");
+  const uint64_t code_addr = file.code_addr;
+  const std::vector<AddrRange>& functions = file.functions;
+  const uint8_t* code = file.code();
+  size_t len = file.text.size;
   RewritePlan near = plan_branch_rewrite(code, len, code_addr, functions, code_addr - (16 << 20), 16 << 20, kSlots);
   ASSERT_GT(near.counted, 1000u);
   ASSERT_GT(near.lean_stubs, 0u);
@@ -199,9 +216,15 @@ TEST(BranchRewriter, AMovedPlanIsThePlanMadeWhereItsStubsGo) {
   for (uint64_t base : bases) {
     size_t room = (near.stubs.size() + 4095) & ~size_t(4095);
     std::optional<RewritePlan> moved = relocate_plan(near, base, kSlots);
-    ASSERT_TRUE(moved) << std::hex << base;
-    EXPECT_TRUE(same_plan(*moved, plan_branch_rewrite(code, len, code_addr, functions, base, room, kSlots)))
-        << "stubs at 0x" << std::hex << base;
+    RewritePlan there = plan_branch_rewrite(code, len, code_addr, functions, base, room, kSlots);
+    if (!moved) {
+      // Refused only where a displacement would not fit: a block's
+      // rip-relative operand aiming at data far above the code (a large
+      // Debug/ASan build), which a plan made there leaves out.
+      EXPECT_LT(there.moved, near.moved) << "a move refused for no reason, stubs at 0x" << std::hex << base;
+      continue;
+    }
+    EXPECT_TRUE(same_plan(*moved, there)) << "stubs at 0x" << std::hex << base;
   }
   RewritePlan loop = plan_branch_rewrite(kLoop, sizeof kLoop, 0x401000, whole(0x401000, sizeof kLoop), 0x300000, 1 << 20, kSlots);
   std::optional<RewritePlan> moved = relocate_plan(loop, 0x200000, kSlots);
@@ -657,21 +680,12 @@ TEST(BranchRewriter, PatchesOfRealCodeDoNotOverlap) {
     }
   }
   ASSERT_EQ(files.size(), 2u) << "no libc.so.6 in /proc/self/maps";
-  for (const std::string& file : files) {
-    SCOPED_TRACE(file);
-    std::ifstream f(file, std::ios::binary);
-    std::string elf((std::istreambuf_iterator<char>(f)), {});
-    Result<TextSection> text = text_section(elf);
-    ASSERT_TRUE(text.ok()) << text.error().message;
-    Result<std::vector<AddrRange>> ranges = code_ranges(elf, text.value());
-    ASSERT_TRUE(ranges.ok()) << ranges.error().message;
-    const uint64_t code_addr = 0x7ffff0000000 + (text.value().addr & 0xfff);
-    std::vector<AddrRange> functions;
-    for (const AddrRange& r : ranges.value())
-      functions.push_back({code_addr + (r.start - text.value().addr), code_addr + (r.end - text.value().addr)});
-    const uint8_t* code = reinterpret_cast<const uint8_t*>(elf.data() + text.value().offset);
-    RewritePlan plan =
-        plan_branch_rewrite(code, text.value().size, code_addr, functions, code_addr - (16 << 20), 16 << 20, kSlots);
+  for (const std::string& path : files) {
+    SCOPED_TRACE(path);
+    FileText file;
+    ASSERT_EQ(read_file_text(path, &file), "");
+    RewritePlan plan = plan_branch_rewrite(file.code(), file.text.size, file.code_addr, file.functions,
+                                           file.code_addr - (16 << 20), 16 << 20, kSlots);
     ASSERT_GT(plan.moved, 0u);
     std::vector<std::pair<uint64_t, uint64_t>> spans;
     for (const CodePatch& p : plan.patches) spans.push_back({p.addr, p.addr + p.bytes.size()});
