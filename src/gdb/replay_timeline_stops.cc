@@ -324,7 +324,8 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::stretch_ends(ReplayTask& rt
   if (mode_ == Mode::Navigate && in_target_stretch_ && piece_index_ < target_.pieces.size())
     return Leave::failed("the replay did not come back to the point it was asked to go to (event " +
                          std::to_string(target_.event + 1) + ", piece " + std::to_string(piece_index_ + 1) + " of " +
-                         std::to_string(target_.pieces.size()) + ")");
+                         std::to_string(target_.pieces.size()) + ", " + std::to_string(piece_done_) + " of its " +
+                         std::to_string(target_.pieces[piece_index_].count) + " done when the stretch ended)");
   if (mode_ == Mode::Probe && in_target_stretch_ && probe_state_) {
     probe_gave_up_ = true;  // the stretch ended before its target's state
     return Leave::goal();
