@@ -124,7 +124,7 @@ static void tun_ioctls(void)
 {
     int fd = open("/dev/net/tun", O_RDWR);
     if (fd < 0) {
-        printf("/dev/net/tun: not available\n");
+        printf("/dev/net/tun: not available (%s): the TUN ioctls are not checked\n", strerror(errno));
         return;
     }
     unsigned int features[2];
