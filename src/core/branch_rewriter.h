@@ -86,6 +86,10 @@ constexpr uint8_t kSpinTrapByte = 0xcc;
 // counter page); its trap is the int3 at kStubTrapOffset.
 constexpr size_t kStubSize = 64;
 constexpr size_t kStubTrapOffset = 51;
+// Where the full stub's count is in flight: its load of `remaining` into
+// rcx ends here, and its store of the count less one ends at the second.
+constexpr size_t kStubCountLoaded = 16;
+constexpr size_t kStubCountStored = 28;
 // The lean one (`sub [remaining], 1; je trap; cmp eax, eax; jmp target`,
 // then `int3; jmp target`) sets the status flags to the same values at any
 // count, and serves targets whose code writes them before it reads any; its

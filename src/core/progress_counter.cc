@@ -347,6 +347,19 @@ std::optional<StubAt> stub_at(Task& t, uint64_t at) {
   return std::nullopt;
 }
 
+// The stub whose bytes hold `ip` (where it starts, and what it is): stubs
+// start 32-byte aligned in their area and are at most 64 bytes long, so
+// the two aligned slots at or before `ip` are looked at.
+std::optional<std::pair<uint64_t, StubAt>> stub_holding(Task& t, uint64_t ip) {
+  uint64_t slot = ip & ~uint64_t(31);
+  for (uint64_t start : {slot, slot - 32}) {
+    if (start > ip) continue;
+    std::optional<StubAt> stub = stub_at(t, start);
+    if (stub && ip < start + stub->size) return std::make_pair(start, *stub);
+  }
+  return std::nullopt;
+}
+
 // The stub that the `jmp rel32` at `at` goes to (an island's, or a counted
 // near jmp's), if `at` holds one.
 std::optional<StubAt> stub_behind_jump(Task& t, uint64_t at) {
@@ -384,26 +397,15 @@ bool in_counter_stub(Task& t, uint64_t ip) {
         ip < b + h[15])
       return true;
   }
-  uint64_t slot = ip & ~uint64_t(31);
-  for (uint64_t start : {slot, slot - 32}) {
-    if (start > ip) continue;
-    std::optional<StubAt> stub = stub_at(t, start);
-    if (stub && ip < start + stub->size) return true;
-  }
-  return false;
+  return stub_holding(t, ip).has_value();
 }
 
 bool counter_update_in_flight(Task& t, uint64_t ip) {
-  // make_stub's layout: the load of `remaining` ends at 16, its store
-  // begins at 20 and ends at 28. A lean stub's `sub` is one instruction.
-  constexpr uint64_t kLoaded = 16, kStored = 28;
-  uint64_t slot = ip & ~uint64_t(31);
-  for (uint64_t start : {slot, slot - 32}) {
-    if (start > ip || ip - start < kLoaded || ip - start >= kStored) continue;
-    std::optional<StubAt> stub = stub_at(t, start);
-    if (stub && stub->size == kStubSize) return true;
-  }
-  return false;
+  // A lean stub's `sub` is one instruction: never in flight.
+  std::optional<std::pair<uint64_t, StubAt>> stub = stub_holding(t, ip);
+  if (!stub || stub->second.size != kStubSize) return false;
+  uint64_t at = ip - stub->first;
+  return at >= kStubCountLoaded && at < kStubCountStored;
 }
 
 bool jumps_to_stub(Task& t, uint64_t at) { return stub_behind_jump(t, at).has_value(); }

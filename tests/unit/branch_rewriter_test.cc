@@ -142,6 +142,31 @@ TEST(BranchRewriter, LeanStubsWhereTheFlagsAreDead) {
   EXPECT_EQ(plan.lean_stubs, 2u);
 }
 
+// The recorder's nudge (core/progress_counter.h, counter_update_in_flight)
+// knows where a full stub holds the count in rcx: after the load of
+// `remaining` and before the store of the count less one.
+TEST(BranchRewriter, FullStubsLoadAndStoreTheCountWhereTheRecorderLooks) {
+  RewritePlan plan = plan_branch_rewrite(kLoop, sizeof kLoop, 0x401000, whole(0x401000, sizeof kLoop), 0x300000, 1 << 20, kSlots);
+  size_t full = 0;
+  for (size_t at = 0; at < plan.stubs.size();) {
+    const uint8_t* stub = reinterpret_cast<const uint8_t*>(plan.stubs.data()) + at;
+    bool lean = stub[0] == 0x48 && stub[1] == 0x83;
+    if (!lean) {
+      ++full;
+      const uint8_t load[] = {0x48, 0x8b, 0x0c, 0x25}, store[] = {0x48, 0x89, 0x0c, 0x25};
+      EXPECT_EQ(memcmp(stub + kStubCountLoaded - 8, load, 4), 0) << "mov rcx, [remaining] ends at kStubCountLoaded";
+      EXPECT_EQ(memcmp(stub + kStubCountStored - 8, store, 4), 0) << "mov [remaining], rcx ends at kStubCountStored";
+      uint32_t slot = 0;
+      memcpy(&slot, stub + kStubCountLoaded - 4, 4);
+      EXPECT_EQ(slot, kSlots.remaining);
+      memcpy(&slot, stub + kStubCountStored - 4, 4);
+      EXPECT_EQ(slot, kSlots.remaining);
+    }
+    at += lean ? kLeanStubSize : kStubSize;
+  }
+  EXPECT_GT(full, 0u);
+}
+
 TEST(BranchRewriter, BranchesToOneTargetShareAStubAndAnIsland) {
   // 0: jne 0x0a; 2: jl 0x0a; 4: jg near 0x0a; 0a: ret; 0b: padding
   const uint8_t code[] = {0x75, 0x08, 0x7c, 0x06, 0x0f, 0x8f, 0x00, 0x00, 0x00, 0x00, 0xc3,
