@@ -202,7 +202,7 @@ Result<std::string> find_program(const std::string& program) {
 
 RecordSession::RecordSession(std::unique_ptr<TraceWriter> writer, std::string exe_path, int spin_limit_ms)
     : writer_(std::move(writer)),
-      files_(writer_->dir()),
+      files_(writer_->dir(), FileCache(FileCache::default_dir())),
       exe_path_(std::move(exe_path)),
       spin_limit_ms_(spin_limit_ms),
       bound_cpu_(choose_cpu()) {

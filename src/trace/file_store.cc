@@ -43,8 +43,16 @@ Result<std::string> FileStore::store(const std::string& open_path, const std::st
   RR_TRY(make_dirs(dir));
   std::string rel = "files/" + base_name(name_hint) + "-" + std::to_string(stored_.size());
   std::string dest = trace_dir_ + "/" + rel;
-  // Always a copy: a hard link would change the original's link count,
-  // which the program can see (ls -l), and would follow in-place changes.
+  // A copy made by an earlier recording, linked (trace/file_cache.h). Never
+  // the original itself: a link would change its link count, which the
+  // program can see (ls -l), and would follow in-place changes.
+  bool cacheable = cache_.cacheable(st);
+  if (cacheable)
+    if (std::optional<PartSum> sum = cache_.link_into(st, dest)) {
+      RR_TRY(append_sum(trace_dir_, rel, *sum));
+      stored_.emplace(key, rel);
+      return rel;
+    }
   {
     // Read-only, but executable where the original is: replay makes the copy
     // of the program its /proc/PID/exe, which the kernel wants executable.
@@ -58,6 +66,13 @@ Result<std::string> FileStore::store(const std::string& open_path, const std::st
   // The sum of what landed in the copy, which replay checks before it maps it.
   RR_ASSIGN_OR_RETURN(PartSum sum, sum_file(dest));
   RR_TRY(append_sum(trace_dir_, rel, sum));
+  // Kept for later recordings only if the file did not change while it was
+  // copied (its identity then names these bytes).
+  struct stat after;
+  if (cacheable && fstat(in.get(), &after) == 0 && Key{after.st_dev, after.st_ino, after.st_size, after.st_mtim.tv_sec,
+                                                       after.st_mtim.tv_nsec} == key &&
+      after.st_ctim.tv_sec == st.st_ctim.tv_sec && after.st_ctim.tv_nsec == st.st_ctim.tv_nsec)
+    cache_.keep(st, dest, sum);
   stored_.emplace(key, rel);
   return rel;
 }
