@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 #include "util/fatal.h"
 #include "util/io.h"
@@ -23,6 +25,8 @@ namespace {
 constexpr char kMagic[8] = {'r', 'r', 'p', 'l', 'a', 'n', 's', 1};
 // magic, key (16 bytes), payload size, payload XXH3-64.
 constexpr size_t kHeaderSize = 8 + 16 + 8 + 8;
+// The first 8 bytes of a file of code facts (same header, its own payload).
+constexpr char kFactsMagic[8] = {'r', 'r', 'f', 'a', 'c', 't', 's', 1};
 
 // This build of the recorder: plans made by another build (another
 // planner) are other keys. Its executable's identity, not its bytes: a
@@ -155,6 +159,81 @@ std::optional<RewritePlan> parse_plan(std::string_view bytes) {
   return plan;
 }
 
+std::string serialize_code_facts(const CodeFacts& f) {
+  std::string out;
+  for (uint64_t v : {f.text.addr, f.text.offset, f.text.size, (uint64_t)f.go, (uint64_t)f.functions.size()})
+    put_u64(out, v);
+  for (const AddrRange& r : f.functions) {
+    put_u64(out, r.start);
+    put_u64(out, r.end);
+  }
+  put_u64(out, f.random_sites.size());
+  for (uint64_t v : f.random_sites) put_u64(out, v);
+  return out;
+}
+
+std::optional<CodeFacts> parse_code_facts(std::string_view bytes) {
+  Cursor c(bytes);
+  CodeFacts f;
+  uint64_t go, n;
+  if (!c.u64(f.text.addr) || !c.u64(f.text.offset) || !c.u64(f.text.size) || !c.u64(go) || go > 1 ||
+      !c.count(n, 16))
+    return std::nullopt;
+  f.go = go;
+  f.functions.resize(n);
+  for (AddrRange& r : f.functions)
+    if (!c.u64(r.start) || !c.u64(r.end)) return std::nullopt;
+  if (!c.count(n, 8)) return std::nullopt;
+  f.random_sites.resize(n);
+  for (uint64_t& v : f.random_sites)
+    if (!c.u64(v)) return std::nullopt;
+  if (!c.at_end()) return std::nullopt;
+  return f;
+}
+
+namespace {
+
+// The kernel's cachestat(2) (Linux 6.5), which glibc 2.36 does not wrap.
+constexpr long kSysCachestat = 451;
+struct CachestatRange {
+  uint64_t off, len;  // len 0: to the end of the file
+};
+struct Cachestat {
+  uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+};
+
+}  // namespace
+
+bool settled_file(int fd, const struct stat& st, int64_t seconds) {
+  if (!S_ISREG(st.st_mode)) return false;
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  auto ns = [](const timespec& t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; };
+  if (ns(now) - std::max(ns(st.st_mtim), ns(st.st_ctim)) < seconds * 1000000000) return false;
+  CachestatRange range{0, 0};
+  Cachestat cs{};
+  if (syscall(kSysCachestat, fd, &range, &cs, 0) != 0) return false;
+  return cs.nr_dirty == 0 && cs.nr_writeback == 0;
+}
+
+bool same_identity(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+         a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+PlanKey code_facts_key(const struct stat& st) {
+  std::string in = "code facts";
+  in.push_back('\0');
+  in += build_identity();
+  in.push_back('\0');
+  for (uint64_t v : {(uint64_t)st.st_dev, (uint64_t)st.st_ino, (uint64_t)st.st_size, (uint64_t)st.st_mtim.tv_sec,
+                     (uint64_t)st.st_mtim.tv_nsec, (uint64_t)st.st_ctim.tv_sec, (uint64_t)st.st_ctim.tv_nsec})
+    put_u64(in, v);
+  XXH128_hash_t h = XXH3_128bits(in.data(), in.size());
+  return {h.low64, h.high64};
+}
+
 std::string PlanStore::default_dir() {
   if (const char* own = getenv("RR_PLAN_CACHE")) return strcmp(own, "off") == 0 ? std::string() : std::string(own);
   if (const char* xdg = getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/rr/plans";
@@ -243,6 +322,12 @@ std::optional<StoredPlanFile> PlanStore::store(const PlanKey& key, const Rewrite
     return std::nullopt;
   }
   std::string file = plan_file_bytes(key, serialize_plan(plan));
+  std::optional<std::string> path = write(key, file);
+  if (!path) return std::nullopt;
+  return StoredPlanFile{*path, key.hex(), file.size(), XXH3_64bits(file.data(), file.size())};
+}
+
+std::optional<std::string> PlanStore::write(const PlanKey& key, const std::string& file) const {
   // No fsync: a file cut short by a crash fails its sum and is made again.
   std::string path = dir_ + "/" + key.hex();
   std::string tmp = path + ".tmp." + std::to_string(getpid());
@@ -254,11 +339,50 @@ std::optional<StoredPlanFile> PlanStore::store(const PlanKey& key, const Rewrite
     st = make_error("cannot rename " + tmp + " to " + path + ": " + errno_text());
   if (!st.ok()) {
     unlink(tmp.c_str());
-    RR_LOG("progress counter: a plan is not stored: %s", st.error().message.c_str());
+    RR_LOG("progress counter: a file of the plan store is not written: %s", st.error().message.c_str());
     return std::nullopt;
   }
   trim(key.hex());
-  return StoredPlanFile{path, key.hex(), file.size(), XXH3_64bits(file.data(), file.size())};
+  return path;
+}
+
+std::optional<CodeFacts> PlanStore::load_facts(const PlanKey& key) const {
+  if (dir_.empty()) return std::nullopt;
+  std::string path = dir_ + "/" + key.hex();
+  if (!path_exists(path)) return std::nullopt;
+  Result<std::string> bytes = read_file(path);
+  if (!bytes.ok()) return std::nullopt;
+  const std::string& f = bytes.value();
+  uint64_t size = 0, sum = 0;
+  PlanKey stored;
+  if (f.size() >= kHeaderSize) {
+    memcpy(&stored.low, f.data() + 8, 8);
+    memcpy(&stored.high, f.data() + 16, 8);
+    memcpy(&size, f.data() + 24, 8);
+    memcpy(&sum, f.data() + 32, 8);
+  }
+  std::optional<CodeFacts> facts;
+  if (f.size() >= kHeaderSize && memcmp(f.data(), kFactsMagic, 8) == 0 && stored == key &&
+      size == f.size() - kHeaderSize && XXH3_64bits(f.data() + kHeaderSize, size) == sum)
+    facts = parse_code_facts(std::string_view(f).substr(kHeaderSize));
+  if (!facts) {
+    RR_LOG("progress counter: the stored code facts %s are not read: they do not check", path.c_str());
+    return std::nullopt;
+  }
+  utimensat(AT_FDCWD, path.c_str(), nullptr, 0);  // used now
+  return facts;
+}
+
+void PlanStore::store_facts(const PlanKey& key, const CodeFacts& facts) const {
+  if (dir_.empty()) return;
+  if (Status s = make_dirs(dir_); !s.ok()) {
+    RR_LOG("progress counter: code facts are not stored: %s", s.error().message.c_str());
+    return;
+  }
+  std::string payload = serialize_code_facts(facts);
+  std::string file = plan_file_bytes(key, payload);
+  memcpy(file.data(), kFactsMagic, 8);
+  write(key, file);
 }
 
 void PlanStore::trim(const std::string& keep) const {

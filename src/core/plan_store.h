@@ -17,6 +17,8 @@
 // slower, never different from one made without it.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -58,6 +60,42 @@ PlanKey placed_plan_key(const PlanKey& near, uint64_t stub_base);
 std::string plan_file_bytes(const PlanKey& key, const std::string& payload);
 std::optional<RewritePlan> parse_plan_file(const std::string& bytes, PlanKey* key, std::string* why);
 
+// What the recorder reads of an ELF file of code at every exec and mmap
+// that maps it: its .text section, the ranges of its functions (in the
+// file's layout, core/elf_code.h), whether Go made it, and the file offsets
+// of the second opcode byte (0xc7) of its rdrand and rdseed instructions
+// (core/random_insns.h; sorted). Decoding python3's 2.75 MB of .text for
+// the last, at every recording, was 3.4% of the recorder's samples; the
+// store keeps them by the file's identity.
+struct CodeFacts {
+  TextSection text;
+  std::vector<AddrRange> functions;
+  bool go = false;
+  std::vector<uint64_t> random_sites;
+};
+std::string serialize_code_facts(const CodeFacts& facts);
+std::optional<CodeFacts> parse_code_facts(std::string_view bytes);
+
+// Whether what is derived from the bytes of the file open at `fd`, whose
+// identity (device, inode, size, mtime, ctime) is `st`, may be kept by that
+// identity: a write moves the mtime or the ctime, and userspace cannot set a
+// ctime, so a file whose identity is unchanged has the same bytes, provided
+// - its times are at least `seconds` old: a second write within a time
+//   stamp's granularity would keep them;
+// - none of its pages in the page cache is dirty or under writeback
+//   (cachestat): a write through a shared mapping moves the mtime only when
+//   it dirties a clean page, so a file written that way keeps its times
+//   while its dirty pages change. Where the kernel has no cachestat, no file
+//   is.
+// A caller checks this before it reads the file and that the identity did
+// not move by the end of the read.
+bool settled_file(int fd, const struct stat& st, int64_t seconds);
+// Whether two stats are of the same file identity.
+bool same_identity(const struct stat& a, const struct stat& b);
+// The key of the code facts of the file whose identity is `st`, made by
+// this build.
+PlanKey code_facts_key(const struct stat& st);
+
 // A file of the store holding a plan, as a trace lists it.
 struct StoredPlanFile {
   std::string path;   // where it is
@@ -92,6 +130,11 @@ class PlanStore {
   // written is logged (RR_LOG) and otherwise ignored: the plan was made.
   // The file written, if it was.
   std::optional<StoredPlanFile> store(const PlanKey& key, const RewritePlan& plan) const;
+  // The code facts stored under `key` (a file of their own layout beside
+  // the plans, trimmed with them), if a file that checks holds them; and
+  // writing them, as store() writes a plan.
+  std::optional<CodeFacts> load_facts(const PlanKey& key) const;
+  void store_facts(const PlanKey& key, const CodeFacts& facts) const;
 
   const std::string& dir() const { return dir_; }
 
@@ -105,6 +148,9 @@ class PlanStore {
   static constexpr uint64_t kMaxBytes = 256ull << 20;
 
  private:
+  // Writes `bytes` as the file of `key`, then trims; the path, or nullopt
+  // (logged) when it could not be written.
+  std::optional<std::string> write(const PlanKey& key, const std::string& bytes) const;
   // Removes the least recently used files but `keep` beyond the limits.
   void trim(const std::string& keep) const;
   std::string dir_;

@@ -1,5 +1,6 @@
 #include "core/progress_counter.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -9,9 +10,11 @@
 #include <cstring>
 
 #include "core/address_space.h"
+#include "core/random_insns.h"
 #include "core/remote_syscalls.h"
 #include "util/fatal.h"
 #include "util/io.h"
+#include "util/scoped_fd.h"
 
 namespace rr {
 
@@ -171,15 +174,43 @@ Result<PlanCache::CodeFile> PlanCache::code_file(const std::string& path) {
            (unsigned long long)st.st_ino, (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec,
            st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
   if (auto it = files_.find(id); it != files_.end()) return it->second;
-  // Not its .text: the counter plans the code as the tracee holds it.
-  Result<ElfBytes> elf = read_elf_file(path, false);
+  // Kept by the file's identity, when it may be: checked before the read,
+  // and the identity again after it.
+  ScopedFd fd;
+  struct stat held;
+  bool keep = !store_.dir().empty() && S_ISREG(st.st_mode) &&
+              (fd = ScopedFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC))).is_open() && fstat(fd.get(), &held) == 0 &&
+              same_identity(held, st) && settled_file(fd.get(), st, kSettledSeconds);
+  PlanKey key;
+  if (keep) {
+    key = code_facts_key(st);
+    if (std::optional<CodeFacts> stored = store_.load_facts(key)) {
+      ++facts_loaded_;
+      if (files_.size() >= kMaxEntries) files_.erase(files_.begin());
+      return files_[id] = std::move(*stored);
+    }
+  }
+  // Its .text only for the rdrand scan: the counter plans the code as the
+  // tracee holds it.
+  Result<ElfBytes> elf = read_elf_file(path, true);
   if (!elf.ok()) return elf.error();
   std::string_view bytes = elf.value().view();
   Result<TextSection> text = text_section(bytes);
   if (!text.ok()) return text.error();
   Result<std::vector<AddrRange>> functions = code_ranges(bytes, text.value());
   if (!functions.ok()) return functions.error();
-  CodeFile f{text.value(), std::move(functions.value()), is_go_program(bytes)};
+  CodeFile f{text.value(), std::move(functions.value()), is_go_program(bytes), {}};
+  if (text.value().offset <= bytes.size() && text.value().size <= bytes.size() - text.value().offset) {
+    // Only the functions: data in .text is never patched.
+    for (const AddrRange& fn : f.functions) {
+      uint64_t off = text.value().offset + (fn.start - text.value().addr);
+      const uint8_t* code = reinterpret_cast<const uint8_t*>(bytes.data()) + off;
+      for (size_t at : find_random_insns(code, fn.end - fn.start)) f.random_sites.push_back(off + at);
+    }
+  }
+  // Kept only if the file's identity did not move while it was read.
+  struct stat after;
+  if (keep && fstat(fd.get(), &after) == 0 && same_identity(after, st)) store_.store_facts(key, f);
   if (files_.size() >= kMaxEntries) files_.erase(files_.begin());
   return files_[id] = std::move(f);
 }

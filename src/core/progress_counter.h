@@ -101,17 +101,19 @@ class PlanCache {
   // many were read from the store: a test's measure.
   size_t made() const { return made_; }
   size_t loaded() const { return loaded_; }
+  size_t facts_loaded() const { return facts_loaded_; }  // code facts read from the store
 
-  // What plan_mapped_code reads of an ELF file: its .text section, the
-  // ranges of its functions (in the file's layout) and whether Go made it.
-  struct CodeFile {
-    TextSection text;
-    std::vector<AddrRange> functions;
-    bool go = false;
-  };
-  // The file's, once per file and recording (by its device, inode, size
-  // and times: python3's 6.8 MB and cc1's 30 MB were read at every exec).
+  // What plan_mapped_code and the rdrand scan read of an ELF file
+  // (core/plan_store.h). The file's, once per file and recording (by its
+  // device, inode, size and times: python3's 6.8 MB and cc1's 30 MB were
+  // read at every exec), and from the store once the file's times are
+  // settled (kSettledSeconds), where the first recording to read it keeps
+  // them.
+  using CodeFile = CodeFacts;
   Result<CodeFile> code_file(const std::string& path);
+  // Code facts are kept in the store only for files whose times are this
+  // old (settled_file).
+  static constexpr int64_t kSettledSeconds = 10;
 
  private:
   struct Entry {
@@ -126,7 +128,7 @@ class PlanCache {
                                bool nops_are_padding, const PlanKey& key);
   std::vector<Entry> entries_;  // the latest last; at most kMaxEntries
   std::vector<std::pair<PlanKey, Placed>> placed_;  // place()'s with the store, by placed key; the latest last
-  size_t made_ = 0, loaded_ = 0;
+  size_t made_ = 0, loaded_ = 0, facts_loaded_ = 0;
   PlanStore store_{""};
   std::map<std::string, CodeFile> files_;  // by the file's identity
   static constexpr size_t kMaxEntries = 64;

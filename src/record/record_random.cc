@@ -19,8 +19,9 @@
 namespace rr {
 
 // The sites of the file at `file_path` (a path the supervisor can open) that
-// `m` maps, patched in `t`'s memory; their addresses. The file is read and
-// decoded once per (device, inode, size, mtime) in a recording.
+// `m` maps, patched in `t`'s memory; their addresses. The file's sites are
+// found once per (device, inode, size, mtime) in a recording, and kept with
+// the progress counter's plans between recordings (PlanCache::code_file).
 std::vector<uint64_t> RecordSession::patch_random_sites(Task& t, const std::string& file_path, const MapEntry& m) {
   std::vector<uint64_t> patched;
   struct stat st;
@@ -29,22 +30,11 @@ std::vector<uint64_t> RecordSession::patch_random_sites(Task& t, const std::stri
   RandomSites& sites = random_sites_[{(uint64_t)st.st_dev, (uint64_t)st.st_ino}];
   if (sites.size != (int64_t)st.st_size || sites.mtime_ns != mtime_ns) {
     sites = RandomSites{(int64_t)st.st_size, mtime_ns, {}};
-    Result<ElfBytes> elf = read_elf_file(file_path, true);
-    if (elf.ok()) {
-      std::string_view bytes = elf.value().view();
-      Result<TextSection> text = text_section(bytes);
-      Result<std::vector<AddrRange>> functions =
-          text.ok() ? code_ranges(bytes, text.value()) : Result<std::vector<AddrRange>>(text.error());
-      if (!functions.ok()) RR_LOG("rdrand/rdseed: %s is not looked at: %s", file_path.c_str(), functions.error().message.c_str());
-      if (functions.ok() && text.value().offset <= bytes.size() && text.value().size <= bytes.size() - text.value().offset) {
-        // Only the functions: data in .text is never patched.
-        for (const AddrRange& f : functions.value()) {
-          uint64_t off = text.value().offset + (f.start - text.value().addr);
-          const uint8_t* code = reinterpret_cast<const uint8_t*>(bytes.data()) + off;
-          for (size_t at : find_random_insns(code, f.end - f.start)) sites.offsets.push_back(off + at);
-        }
-      }
-    }
+    Result<PlanCache::CodeFile> code = plans_.code_file(file_path);
+    if (code.ok())
+      sites.offsets = code.value().random_sites;
+    else
+      RR_LOG("rdrand/rdseed: %s is not looked at: %s", file_path.c_str(), code.error().message.c_str());
   }
   uint64_t len = m.end.as_int() - m.start.as_int();
   for (uint64_t off : sites.offsets) {

@@ -10,9 +10,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <vector>
 
+#include "core/plan_store.h"
 #include "util/fatal.h"
 #include "util/io.h"
 #include "util/scoped_fd.h"
@@ -72,12 +72,8 @@ std::string FileCache::default_dir() {
   return {};
 }
 
-bool FileCache::cacheable(const struct stat& st) const {
-  if (dir_.empty() || !S_ISREG(st.st_mode) || st.st_nlink == 0) return false;
-  timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  int64_t newest = std::max(ns_of(st.st_mtim), ns_of(st.st_ctim));
-  return ns_of(now) - newest >= settled_ns_;
+bool FileCache::cacheable(int fd, const struct stat& st) const {
+  return !dir_.empty() && st.st_nlink > 0 && settled_file(fd, st, settled_seconds_);
 }
 
 std::string FileCache::name_of(const struct stat& st) const {
@@ -91,7 +87,6 @@ std::string FileCache::name_of(const struct stat& st) const {
 }
 
 std::optional<PartSum> FileCache::link_into(const struct stat& st, const std::string& dest) const {
-  if (!cacheable(st)) return std::nullopt;
   std::string path = dir_ + "/" + name_of(st);
   Result<std::string> text = read_file(path + ".sum");
   if (!text.ok()) return std::nullopt;
@@ -116,7 +111,6 @@ std::optional<PartSum> FileCache::link_into(const struct stat& st, const std::st
 }
 
 void FileCache::keep(const struct stat& st, const std::string& copy, const PartSum& sum) const {
-  if (!cacheable(st)) return;
   if (Status s = make_dirs(dir_); !s.ok()) {
     RR_LOG("file cache: copies are not kept: %s", s.error().message.c_str());
     return;

@@ -10,11 +10,11 @@
 // ctime stay as the program knows them).
 //
 // A copy stands for the file whose identity (device, inode, size, mtime and
-// ctime, to the nanosecond) it was made from. Any write to a file moves its
-// mtime or ctime, and userspace cannot set a ctime, so a file with that
-// identity today has those bytes; only files whose times lie kSettledSeconds
-// or more in the past are cached (a file written twice within a time stamp's
-// granularity would otherwise keep its identity across the second write).
+// ctime, to the nanosecond) it was made from, so that a file with that
+// identity today has those bytes: only files whose times lie
+// kSettledSeconds or more in the past and that have no dirty pages are
+// cached, and only when their identity did not move while they were copied
+// (settled_file in core/plan_store.h says why).
 // Each copy has a note (`<name>.sum`) with its sum and the copy's own inode,
 // size and mtime: a copy written since (by hand) no longer matches its note
 // and is not used. And whatever a trace links, its sums file lists the
@@ -39,28 +39,28 @@ class FileCache {
   // `max_bytes` of copies and caching only files whose times are at least
   // `settled_seconds` old; an empty `dir` keeps nothing.
   explicit FileCache(std::string dir, uint64_t max_bytes = kMaxBytes, int64_t settled_seconds = kSettledSeconds)
-      : dir_(std::move(dir)), max_bytes_(max_bytes), settled_ns_(settled_seconds * 1000000000) {}
+      : dir_(std::move(dir)), max_bytes_(max_bytes), settled_seconds_(settled_seconds) {}
 
   // Where recordings keep their copies: $RR_FILE_CACHE when it is set
   // (empty or "off": nowhere), else $XDG_CACHE_HOME/rr/files, else
   // $HOME/.cache/rr/files; empty when none of them is set.
   static std::string default_dir();
 
-  // Whether the file whose identity is `st` may be cached: a regular file
-  // with a name, both its times settled.
-  bool cacheable(const struct stat& st) const;
+  // Whether the file open at `fd`, whose identity is `st`, may be cached
+  // (checked before it is copied): a regular file with a name, settled.
+  bool cacheable(int fd, const struct stat& st) const;
 
-  // Links the cached copy of the file whose identity is `st` at `dest` (a
-  // new name) and returns its sum; nullopt when the cache holds no copy
-  // that checks against its note, or the link cannot be made (another file
-  // system, no permission): the caller copies the file.
+  // Links the cached copy of the file whose identity is `st` (cacheable)
+  // at `dest` (a new name) and returns its sum; nullopt when the cache
+  // holds no copy that checks against its note, or the link cannot be made
+  // (another file system, no permission): the caller copies the file.
   std::optional<PartSum> link_into(const struct stat& st, const std::string& dest) const;
 
-  // Keeps `copy` (a new copy, made from the file whose identity was `st`
-  // before and after the copy, with sum `sum`) as that file's cached copy,
-  // by linking it; then removes the least recently used copies beyond the
-  // limits. A cache that cannot be written is logged (RR_LOG) and otherwise
-  // ignored: the trace has its copy.
+  // Keeps `copy` (a new copy, made from the file whose identity was `st`,
+  // cacheable before the copy and the same after it, with sum `sum`) as
+  // that file's cached copy, by linking it; then removes the least
+  // recently used copies beyond the limits. A cache that cannot be written
+  // is logged (RR_LOG) and otherwise ignored: the trace has its copy.
   void keep(const struct stat& st, const std::string& copy, const PartSum& sum) const;
 
   const std::string& dir() const { return dir_; }
@@ -76,7 +76,7 @@ class FileCache {
   void trim(const std::string& keep) const;
   std::string dir_;
   uint64_t max_bytes_;
-  int64_t settled_ns_;
+  int64_t settled_seconds_;
 };
 
 }  // namespace rr

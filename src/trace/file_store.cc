@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/plan_store.h"
 #include "trace/trace_sums.h"
 #include "util/io.h"
 #include "util/scoped_fd.h"
@@ -46,7 +47,7 @@ Result<std::string> FileStore::store(const std::string& open_path, const std::st
   // A copy made by an earlier recording, linked (trace/file_cache.h). Never
   // the original itself: a link would change its link count, which the
   // program can see (ls -l), and would follow in-place changes.
-  bool cacheable = cache_.cacheable(st);
+  bool cacheable = cache_.cacheable(in.get(), st);
   if (cacheable)
     if (std::optional<PartSum> sum = cache_.link_into(st, dest)) {
       RR_TRY(append_sum(trace_dir_, rel, *sum));
@@ -69,10 +70,7 @@ Result<std::string> FileStore::store(const std::string& open_path, const std::st
   // Kept for later recordings only if the file did not change while it was
   // copied (its identity then names these bytes).
   struct stat after;
-  if (cacheable && fstat(in.get(), &after) == 0 && Key{after.st_dev, after.st_ino, after.st_size, after.st_mtim.tv_sec,
-                                                       after.st_mtim.tv_nsec} == key &&
-      after.st_ctim.tv_sec == st.st_ctim.tv_sec && after.st_ctim.tv_nsec == st.st_ctim.tv_nsec)
-    cache_.keep(st, dest, sum);
+  if (cacheable && fstat(in.get(), &after) == 0 && same_identity(after, st)) cache_.keep(st, dest, sum);
   stored_.emplace(key, rel);
   return rel;
 }

@@ -31,8 +31,13 @@ class TempDir : public ScratchDir {
 
 // Writes `bytes` into `path` and dates its mtime `age` seconds back (its
 // ctime is now: a file the test made).
+// Synced: a file with dirty pages is not cached.
 void write_original(const std::string& path, const std::string& bytes, int age) {
   { std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes; }
+  int fd = open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(fsync(fd), 0);
+  close(fd);
   timespec t[2];
   clock_gettime(CLOCK_REALTIME, &t[0]);
   t[0].tv_sec -= age;

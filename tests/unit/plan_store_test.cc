@@ -9,6 +9,7 @@
 
 #include "plan_compare.h"
 #include "scratch_dir.h"
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -17,6 +18,7 @@
 #include <string>
 
 #include "core/progress_counter.h"
+#include "util/scoped_fd.h"
 
 namespace rr {
 namespace {
@@ -232,6 +234,100 @@ TEST(PlanStore, KeepsItsBytesBelowItsCap) {
   tiny.store(PlanKey{7, 0}, plan);
   EXPECT_EQ(dir.files(), 1u);
   EXPECT_TRUE(tiny.load(PlanKey{7, 0}));
+}
+
+TEST(PlanStore, CodeFactsReadBackWholeAndDamagedOnesAreNotRead) {
+  TempDir dir;
+  PlanStore store(dir.path());
+  CodeFacts facts{{0x1000, 0x800, 0x4000}, {{0x1000, 0x1200}, {0x1240, 0x5000}}, true, {0x900, 0x2345}};
+  store.store_facts(PlanKey{5, 6}, facts);
+  std::optional<CodeFacts> back = store.load_facts(PlanKey{5, 6});
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->text.addr, facts.text.addr);
+  EXPECT_EQ(back->text.offset, facts.text.offset);
+  EXPECT_EQ(back->text.size, facts.text.size);
+  EXPECT_EQ(back->functions, facts.functions);
+  EXPECT_EQ(back->go, facts.go);
+  EXPECT_EQ(back->random_sites, facts.random_sites);
+  // Not a plan, and no plan reads as facts.
+  EXPECT_FALSE(store.load(PlanKey{5, 6}));
+  RewritePlan plan = plan_branch_rewrite(kCode, sizeof kCode, kAt, kFunctions, 0x300000, 1 << 20, kCounterSlots);
+  store.store(PlanKey{7, 8}, plan);
+  EXPECT_FALSE(store.load_facts(PlanKey{7, 8}));
+  // One byte of the payload changed: not read.
+  std::string path = dir.path() + "/" + PlanKey{5, 6}.hex();
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-3, std::ios::end);
+    f.put('\x7f');
+  }
+  EXPECT_FALSE(store.load_facts(PlanKey{5, 6}));
+}
+
+TEST(PlanStore, CodeFactsAreKeptByTheFilesIdentityOnceItsTimesAreSettled) {
+  TempDir dir;
+  std::string file = dir.path() + "/code";
+  { std::ofstream(file) << std::string(8192, 'c'); }
+  ScopedFd fd(open(file.c_str(), O_RDWR));
+  ASSERT_TRUE(fd.is_open());
+  struct stat st;
+  ASSERT_EQ(fstat(fd.get(), &st), 0);
+  // Just written: its pages wait for writeback.
+  EXPECT_FALSE(settled_file(fd.get(), st, 0));
+  ASSERT_EQ(fsync(fd.get()), 0);
+  EXPECT_TRUE(settled_file(fd.get(), st, 0));
+  // Its ctime is now, whatever its mtime says.
+  timespec old[2] = {{1000, 0}, {1000, 0}};
+  ASSERT_EQ(futimens(fd.get(), old), 0);
+  struct stat dated;
+  ASSERT_EQ(fstat(fd.get(), &dated), 0);
+  EXPECT_FALSE(settled_file(fd.get(), dated, 10));
+  EXPECT_TRUE(settled_file(fd.get(), dated, 0));
+  EXPECT_FALSE(code_facts_key(st) == code_facts_key(dated));  // the mtime moved
+  // A write through a shared mapping dirties a page: not settled, whatever
+  // the times say, until the page is written back.
+  void* map = mmap(nullptr, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  ASSERT_NE(map, MAP_FAILED);
+  static_cast<char*>(map)[4096] = 'd';
+  struct stat mapped;
+  ASSERT_EQ(fstat(fd.get(), &mapped), 0);
+  EXPECT_FALSE(settled_file(fd.get(), mapped, 0));
+  ASSERT_EQ(msync(map, 8192, MS_SYNC), 0);
+  EXPECT_TRUE(settled_file(fd.get(), mapped, 0));
+  munmap(map, 8192);
+  { std::ofstream(file, std::ios::app) << "more"; }
+  struct stat grown;
+  ASSERT_EQ(stat(file.c_str(), &grown), 0);
+  EXPECT_FALSE(code_facts_key(grown) == code_facts_key(dated));
+
+  // A real program's facts (python3's files are old): a second recorder's
+  // cache reads the first one's from the store, and they are the ones read
+  // from the file.
+  const char* exe = "/usr/bin/python3";
+  struct stat py;
+  ScopedFd pyfd(open(exe, O_RDONLY));
+  ASSERT_TRUE(pyfd.is_open());
+  ASSERT_EQ(fstat(pyfd.get(), &py), 0);
+  ASSERT_TRUE(settled_file(pyfd.get(), py, PlanCache::kSettledSeconds));
+  PlanCache fresh;
+  Result<PlanCache::CodeFile> read = fresh.code_file(exe);
+  ASSERT_TRUE(read.ok());
+  TempDir stored;
+  PlanCache first, second;
+  first.keep_in(PlanStore(stored.path()));
+  second.keep_in(PlanStore(stored.path()));
+  ASSERT_TRUE(first.code_file(exe).ok());
+  ASSERT_TRUE(PlanStore(stored.path()).load_facts(code_facts_key(py)));
+  EXPECT_EQ(first.facts_loaded(), 0u);
+  Result<PlanCache::CodeFile> again = second.code_file(exe);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(second.facts_loaded(), 1u);
+  EXPECT_EQ(again.value().text.offset, read.value().text.offset);
+  EXPECT_EQ(again.value().text.size, read.value().text.size);
+  EXPECT_EQ(again.value().functions, read.value().functions);
+  EXPECT_EQ(again.value().go, read.value().go);
+  EXPECT_EQ(again.value().random_sites, read.value().random_sites);
+  EXPECT_GT(read.value().functions.size(), 1000u);
 }
 
 TEST(PlanStore, WhereRecordingsKeepThem) {
