@@ -59,8 +59,8 @@ PageScanner::PageScanner(Task& t, std::string trace_dir)
     : t_(t),
       trace_dir_(std::move(trace_dir)),
       pagemap_(::open(("/proc/" + std::to_string(t.tid()) + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC)),
-      buf_(kScanChunkPages * kPageSize),
-      file_buf_(kScanChunkPages * kPageSize) {}
+      buf_(new uint8_t[kScanChunkPages * kPageSize]),
+      file_buf_(new uint8_t[kScanChunkPages * kPageSize]) {}
 
 bool PageScanner::populated(RemotePtr<> start, RemotePtr<> end, std::vector<PopulatedRange>& out) {
   out.clear();
@@ -137,7 +137,7 @@ void PageScanner::scan(const MappingRecord& m, const Visit& visit, bool untouche
   auto read_file_bytes = [&](RemotePtr<> a, size_t pages) -> size_t {
     uint64_t off = m.offset + (a - m.start);
     if (off >= file_size) return 0;
-    ssize_t got = pread(file.get(), file_buf_.data(), std::min<uint64_t>(pages * kPageSize, file_size - off), off);
+    ssize_t got = pread(file.get(), file_buf_.get(), std::min<uint64_t>(pages * kPageSize, file_size - off), off);
     return got > 0 ? (size_t)got : 0;
   };
 
@@ -146,8 +146,8 @@ void PageScanner::scan(const MappingRecord& m, const Visit& visit, bool untouche
     for (RemotePtr<> c = a; c < b; c += kScanChunkPages * kPageSize) {
       size_t pages = std::min<uint64_t>(kScanChunkPages, (b - c) / kPageSize);
       size_t have = read_file_bytes(c, pages);
-      memset(file_buf_.data() + have, 0, pages * kPageSize - have);
-      visit(c, pages, PageKind::Untouched, file_buf_.data());
+      memset(file_buf_.get() + have, 0, pages * kPageSize - have);
+      visit(c, pages, PageKind::Untouched, file_buf_.get());
     }
   };
   // Pages never touched: one run, or, when asked, the file's bytes, where
@@ -179,13 +179,13 @@ void PageScanner::scan(const MappingRecord& m, const Visit& visit, bool untouche
     for (RemotePtr<> c = a; c < b; c += kScanChunkPages * kPageSize) {
       size_t pages = std::min<uint64_t>(kScanChunkPages, (b - c) / kPageSize);
       size_t file_have = file_backed ? read_file_bytes(c, pages) : 0;
-      bool whole = t_.read_mem(c, buf_.data(), pages * kPageSize);
+      bool whole = t_.read_mem(c, buf_.get(), pages * kPageSize);
       auto kind_of = [&](size_t p) {
-        uint8_t* page = buf_.data() + p * kPageSize;
+        uint8_t* page = buf_.get() + p * kPageSize;
         if (!whole && !t_.read_mem(c + p * kPageSize, page, kPageSize)) return PageKind::Unreadable;
         if (special) return PageKind::Data;
         if (file_backed)
-          return (p + 1) * kPageSize <= file_have && memcmp(page, file_buf_.data() + p * kPageSize, kPageSize) == 0
+          return (p + 1) * kPageSize <= file_have && memcmp(page, file_buf_.get() + p * kPageSize, kPageSize) == 0
                      ? PageKind::AsFile
                      : PageKind::Data;
         return is_zero_page(page) ? PageKind::Zero : PageKind::Data;
@@ -196,7 +196,7 @@ void PageScanner::scan(const MappingRecord& m, const Visit& visit, bool untouche
         PageKind k = p < pages ? kind_of(p) : run_kind;
         if (p < pages && k == run_kind) continue;
         bool with_bytes = run_kind == PageKind::Data || run_kind == PageKind::AsFile;
-        visit(c + run * kPageSize, p - run, run_kind, with_bytes ? buf_.data() + run * kPageSize : nullptr);
+        visit(c + run * kPageSize, p - run, run_kind, with_bytes ? buf_.get() + run * kPageSize : nullptr);
         run = p;
         run_kind = k;
       }

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -77,7 +78,10 @@ class PageScanner {
   std::string trace_dir_;
   ScopedFd pagemap_;
   bool ioctl_works_ = true;  // cleared when the kernel has no PAGEMAP_SCAN
-  std::vector<uint8_t> buf_, file_buf_;
+  // Left uninitialized: every byte read from them was written first, and
+  // zeroing 8 MiB at each exec's image capture (its pages faulted in) was
+  // 2% of rr record python3 -c pass's samples.
+  std::unique_ptr<uint8_t[]> buf_, file_buf_;
   std::vector<uint64_t> pm_;
 };
 
