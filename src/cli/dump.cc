@@ -98,6 +98,11 @@ void print_frame(trace::Frame::Reader f) {
       break;
     }
   }
+  if (f.hasLockedBuffers()) {
+    printf("  syscall buffer locked for");
+    for (int32_t tid : f.getLockedBuffers()) printf(" %d", tid);
+    printf("\n");
+  }
 }
 
 }  // namespace

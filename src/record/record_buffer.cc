@@ -229,6 +229,9 @@ void RecordSession::stop_buffering(RecordTask& rt) {
   if (!t.alive() || !t.read_mem(RemotePtr<>(RR_BUFFER_ADDR), &magic, sizeof magic) || magic != RR_BUFFER_MAGIC) return;
   uint32_t locked = 1;
   t.write_mem(RemotePtr<>(RR_BUFFER_ADDR + offsetof(rr_buffer_header, locked)), &locked, sizeof locked);
+  // Replay locks it at the same event: the library reads the lock before
+  // anything else, and a tracer that single-steps it sees those steps.
+  locked_buffers_.push_back(rt.tid());
 }
 
 // Moves the records the task's process made since the last time into the

@@ -426,6 +426,12 @@ Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
       }
     }
   }
+  if (!locked_buffers_.empty()) {
+    auto frame = msg.getRoot<trace::Frame>();
+    auto list = frame.initLockedBuffers((unsigned)locked_buffers_.size());
+    for (unsigned i = 0; i < locked_buffers_.size(); ++i) list.set(i, locked_buffers_[i]);
+    locked_buffers_.clear();
+  }
   ++next_event_;
   ++slice_events_;
   {

@@ -612,6 +612,7 @@ class RecordSession : public Session<RecordTask> {
   bool progress_counter_ = false;        // RecordOptions::progress_counter
   PlanCache plans_;                      // its plans, made once per code and place
   bool syscall_buffer_ = false;          // RecordOptions::syscall_buffer
+  std::vector<pid_t> locked_buffers_;    // buffers stop_buffering locked since the last frame (Frame.lockedBuffers)
   // What prctl(PR_GET_SECCOMP) and prctl(PR_GET_NO_NEW_PRIVS) answer in
   // rr itself: what a program started here has before it changes them
   // (the buffer's filter, and no_new_privs where it needs it, are ours).

@@ -30,6 +30,22 @@ void ReplaySession::feed_buffered_records(trace::Frame::Reader f) {
   t.write_mem(RemotePtr<>(RR_BUFFER_ADDR + offsetof(rr_buffer_header, available)), &available, sizeof available);
 }
 
+// The buffers the recorder locked during this event (Frame.lockedBuffers):
+// from here on the library of those processes returns at the lock, as it
+// did while recording, instead of finding no records.
+void ReplaySession::lock_buffers(trace::Frame::Reader f) {
+  if (!f.hasLockedBuffers()) return;
+  for (int32_t tid : f.getLockedBuffers()) {
+    ReplayTask* rt = find_task(RecordedTid{tid});
+    if (!rt) continue;
+    uint32_t magic = 0;
+    Task& t = *rt->task;
+    if (!t.read_mem(RemotePtr<>(RR_BUFFER_ADDR), &magic, sizeof magic) || magic != RR_BUFFER_MAGIC) continue;
+    uint32_t locked = 1;
+    t.write_mem(RemotePtr<>(RR_BUFFER_ADDR + offsetof(rr_buffer_header, locked)), &locked, sizeof locked);
+  }
+}
+
 Status ReplaySession::finish_buffered_records(trace::Frame::Reader f, ReplayTask& rt) {
   if (!f.hasSyscallBuffer()) return {};
   // Applied again after a stop that came after this check (a process's

@@ -435,6 +435,7 @@ Result<ReplayStop> ReplaySession::run(const RunRequest& req) {
   if (f.hasSyscallBuffer() && f.which() != trace::Frame::SYSCALL && f.which() != trace::Frame::SYSCALL_ENTRY) {
     if (ReplayTask* rt = find_task(RecordedTid{f.getTid()})) RR_TRY(finish_buffered_records(f, *rt));
   }
+  lock_buffers(f);
   inside_.reset();
   current_event_ = f.getEvent();
   if (progress_ && current_event_ % 4096 == 0) progress_(current_event_);

@@ -402,6 +402,7 @@ class ReplaySession : public Session<ReplayTask> {
   // runs, and checked and emptied once the event's stop is reached.
   void feed_buffered_records(trace::Frame::Reader f);
   Status finish_buffered_records(trace::Frame::Reader f, ReplayTask& rt);
+  void lock_buffers(trace::Frame::Reader f);
   Error divergence(trace::Frame::Reader f, const std::string& what);
   // Echoes (with -a) what the call wrote to the original stdout or stderr,
   // after checking it is what the recording wrote there (SyscallEvent.echo).

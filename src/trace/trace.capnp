@@ -359,4 +359,9 @@ struct Frame {
                               # after rr_buffer_record, each {number, result, size, output
                               # length, output bytes}); replay writes them into the task's
                               # buffer before running the user code that leads to this event
+  lockedBuffers @11 :List(Int32);  # format 1.22 on: recorded tids whose process's syscall
+                              # buffer the recorder locked during this event (a tracer inside
+                              # the recording, a seccomp filter of the program); replay locks
+                              # them too once the event is applied, so that the library runs
+                              # the same code in both roads there (a tracer may single-step it)
 }

@@ -57,7 +57,9 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // 1.21: ProgressCounterSetup.planFile (a plan is a file of the trace, written
 // once per trace and named by the processes that use it, not a part of
 // every process's event)
-constexpr uint32_t kTraceFormatMinor = 21;
+// 1.22: Frame.lockedBuffers (replay locks a syscall buffer where the recorder
+// did: the library's code in an unbuffered task is the same in both roads)
+constexpr uint32_t kTraceFormatMinor = 22;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();
