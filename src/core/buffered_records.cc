@@ -13,11 +13,15 @@ namespace rr {
 
 namespace {
 
-// The advice of a madvise record (its third argument, kept in the record).
-bool harmless_madvise(std::string_view out) {
+// A record of a call replay executes when it is traced, which this one's
+// arguments (kept in the record) say it need not: madvise with advice that
+// changes nothing replay sees, rt_sigaction that sets no action.
+bool needs_no_replay(int64_t nr, std::string_view out) {
   uint64_t args[5];
   memcpy(args, out.data(), sizeof args);
-  return rr_buffer_madvise_ok((int64_t)args[2]);
+  if (nr == SYS_madvise) return rr_buffer_madvise_ok((int64_t)args[2]);
+  if (nr == SYS_rt_sigaction) return rr_buffer_sigaction_query(args);
+  return false;
 }
 
 }  // namespace
@@ -31,10 +35,11 @@ Result<std::vector<BufferedRecord>> parse_buffered_records(std::string_view byte
     const SyscallDesc* desc = syscall_desc(rec.number);
     bool args_ok = !rr_buffer_keeps_args(rec.number) || rec.out_len >= RR_RECORD_ARGS_LEN;
     bool sized = rec.size >= rr_buffer_record_size(rec.out_len) && rec.size <= bytes.size() - at;
-    // A call replay executes cannot be a record: but madvise with advice
-    // that changes nothing replay sees (rr_buffer_madvise_ok) needs no replay.
-    bool replayable = desc && (desc->policy == ReplayPolicy::Emulate || (rec.number == SYS_madvise && args_ok && sized &&
-                                                                          harmless_madvise(bytes.substr(at + sizeof rec))));
+    // A call replay executes cannot be a record, unless its arguments say
+    // that it changes nothing replay sees (needs_no_replay).
+    bool replayable = desc && (desc->policy == ReplayPolicy::Emulate ||
+                               (rr_buffer_keeps_args(rec.number) && args_ok && sized &&
+                                needs_no_replay(rec.number, bytes.substr(at + sizeof rec))));
     if (!sized || !replayable || !args_ok)
       return make_error(ErrorKind::Internal, "the syscall buffer kept a call replay cannot feed back: syscall " +
                                                  std::to_string(rec.number) + ", " + std::to_string(rec.size) + " bytes");

@@ -112,8 +112,13 @@ struct rr_desched {
 #define RR_RECORD_ARGS_LEN 40U
 static inline int rr_buffer_keeps_args(int64_t nr) {
   return nr == 257 /* openat */ || nr == 3 /* close */ || nr == 72 /* fcntl */ || nr == 43 /* accept */ ||
-         nr == 288 /* accept4 */ || nr == 28 /* madvise: the recorder checks its advice */;
+         nr == 288 /* accept4 */ || nr == 28 /* madvise: the recorder checks its advice */ ||
+         nr == 13 /* rt_sigaction: the recorder checks that it sets no action */;
 }
+
+/* A buffered rt_sigaction only asks (no new action, argument 1 null):
+ * replay, which executes the calls that set an action, has nothing to do. */
+static inline int rr_buffer_sigaction_query(const uint64_t args[5]) { return args[1] == 0; }
 
 /* The madvise advice a buffered call may give: what changes nothing replay,
  * which does not make the call, could see (memory contents, mappings and

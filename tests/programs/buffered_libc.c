@@ -82,6 +82,9 @@ int main(void)
     snprintf(name, sizeof name, "%s/main", dir);
     printf("stdio: %u\n", stdio_round(name, 2000, 1));
     unlink(name);
+    /* A traced call, so that rr dump lists the two below as a group of
+     * their own (the unlink is buffered too). */
+    syscall(SYS_getppid);
 
     /* glibc's syscall(): taken by the buffer, or made by the stub */
     long pid = syscall(SYS_getpid), tid = syscall(SYS_gettid), ppid = syscall(SYS_getppid);

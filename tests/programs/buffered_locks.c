@@ -2,8 +2,8 @@
  * buffer takes without a ptrace stop (docs/syscall-buffer.md, "Record
  * locks and syncs"): fcntl record locks set and tested without
  * waiting (F_SETLK, F_GETLK, F_OFD_SETLK, F_OFD_GETLK), fdatasync and fsync
- * of the file, fchown of it to its owner (the ids around it are still
- * traced calls). A child
+ * of the file, fchown of it to its owner and the ids around it (buffered
+ * too since "Calls that only ask, and names"). A child
  * process tests the parent's locks and fails to take one, so the tests see
  * a conflict (the struct flock the kernel writes back) and a refusal
  * (EAGAIN). Prints only what does not change between runs. */

@@ -2,6 +2,7 @@
 // split in order, malformed ones refused, and the opens and closes among
 // them change an fd table as the same calls made with a stop would.
 #include <fcntl.h>
+#include <signal.h>
 #include <gtest/gtest.h>
 #include <sys/syscall.h>
 
@@ -42,6 +43,21 @@ TEST(BufferedRecords, MalformedOnesAreRefused) {
   EXPECT_FALSE(parse_buffered_records(good.substr(0, good.size() - 8)).ok()) << "truncated";
   EXPECT_FALSE(parse_buffered_records(record(SYS_mmap, 0, "")).ok()) << "a call replay executes";
   EXPECT_FALSE(parse_buffered_records(record(SYS_close, 0, "")).ok()) << "a close without its arguments";
+}
+
+// Calls replay executes when traced are records only where their kept
+// arguments say they change nothing: madvise's harmless advice, and
+// rt_sigaction that asks without setting an action.
+TEST(BufferedRecords, ExecutedCallsOnlyWhenTheyChangeNothing) {
+  std::string old_action(32, 'x');
+  EXPECT_TRUE(parse_buffered_records(record(SYS_rt_sigaction, 0, args(SIGINT, 0, 0x1000) + old_action)).ok())
+      << "a query";
+  EXPECT_FALSE(parse_buffered_records(record(SYS_rt_sigaction, 0, args(SIGINT, 0x2000, 0x1000) + old_action)).ok())
+      << "an action set";
+  EXPECT_FALSE(parse_buffered_records(record(SYS_rt_sigaction, 0, old_action.substr(0, 16))).ok())
+      << "without its arguments";
+  EXPECT_TRUE(parse_buffered_records(record(SYS_madvise, 0, args(0x1000, 4096, 3 /* MADV_WILLNEED */))).ok());
+  EXPECT_FALSE(parse_buffered_records(record(SYS_madvise, 0, args(0x1000, 4096, 4 /* MADV_DONTNEED */))).ok());
 }
 
 TEST(BufferedRecords, OpensAndClosesChangeTheFdTable) {
