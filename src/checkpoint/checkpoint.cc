@@ -31,12 +31,14 @@
 // same hashes, four times the speed of XXH64 here with AVX2).
 #include <xxh_x86dispatch.h>
 
+#include "checkpoint/base_pages.h"
 #include "checkpoint/shared_objects.h"
 #include "core/address_space.h"
 #include "core/page_scan.h"
 #include "core/remote_syscalls.h"
 #include "core/task.h"
 #include "core/task_state.h"
+#include "core/write_tracker.h"
 #include "replay/replay_session.h"
 #include "trace/trace_files.h"
 #include "util/fatal.h"
@@ -280,13 +282,14 @@ std::optional<CheckpointStats> usable_at(const std::string& path, const std::str
 
 }  // namespace
 
-Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec, const CheckpointReader* base) {
+Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec, const CheckpointReader* base,
+                                         WriteTracker* tracker) {
   const std::string& dir = session.trace_dir();
   RR_TRY(make_dirs(checkpoints_dir(dir)));
   std::string path = checkpoint_path(dir, session.current_event());
   // Replacing it would break the incremental checkpoints written against it.
   if (auto kept = usable_at(path, session.reader().uuid(), session.current_event())) return *kept;
-  return write_checkpoint_to(session, codec, path, nullptr, true, base);
+  return write_checkpoint_to(session, codec, path, nullptr, true, base, tracker);
 }
 
 Mark checkpoint_position(ckpt::CheckpointInfo::Reader info) {
@@ -533,9 +536,12 @@ PageBlockWriter::Ref store_page(const uint8_t* page, PageBlockWriter& blocks, Pa
 // processes too) are stored once.
 // Shared mappings of shared objects are left to SharedObjectWriter; of a
 // private mapping of one, the pages the process has its own copy of.
+// With `unwritten_in` (write tracking trusted since that base), pages not
+// written since are the base's, not read.
 Status write_pages(ReplaySession& session, Task& t, const ProcessImage& img, SharedObjectWriter& objects,
                    const std::vector<ObjectMapRecord>& object_maps, PageBlockWriter& blocks, PageHashes& hashes,
-                   CheckpointStats& stats, ckpt::ProcessState::Builder proc) {
+                   CheckpointStats& stats, ckpt::ProcessState::Builder proc, bool tracking,
+                   const BasePages* unwritten_in) {
   // Page contents: skip zero pages, pages equal to the trace file they
   // map, and pages never touched; store identical pages once.
   struct Stored {
@@ -544,6 +550,8 @@ Status write_pages(ReplaySession& session, Task& t, const ProcessImage& img, Sha
   };
   std::vector<Stored> refs;
   PageScanner scanner(t, session.trace_dir());
+  if (tracking) scanner.track_writes(unwritten_in != nullptr);
+  bool verify = unwritten_in && verify_write_tracking();
   std::set<uint32_t> shared;
   for (const ObjectMapRecord& om : object_maps) shared.insert(om.mapping);
   for (size_t i = 0; i < img.mappings.size(); ++i) {
@@ -556,9 +564,23 @@ Status write_pages(ReplaySession& session, Task& t, const ProcessImage& img, Sha
       continue;
     }
     if (m.backing == Backing::Special || shared.count(i)) continue;
+    std::vector<std::pair<RemotePtr<>, size_t>> unwritten;
     scanner.scan(m, [&](RemotePtr<> addr, size_t n, PageKind kind, const uint8_t* bytes) {
       if (kind != PageKind::Untouched && kind != PageKind::Unreadable) stats.resident_bytes += n * kPageSize;
       switch (kind) {
+        case PageKind::Unwritten:
+          stats.pages_unwritten += n;
+          if (verify) unwritten.emplace_back(addr, n);
+          for (size_t p = 0; p < n; ++p) {
+            RemotePtr<> a = addr + p * kPageSize;
+            if (const BasePages::Page* b = unwritten_in->find(a)) {
+              refs.push_back({a, PageBlockWriter::Ref{b->block, b->offset, true}});
+              ++stats.pages_in_base;
+            } else {
+              ++(m.backing == Backing::File ? stats.pages_backed : stats.pages_zero);
+            }
+          }
+          return;
         case PageKind::Untouched:
         case PageKind::Zero:
           stats.pages_zero += n;
@@ -574,6 +596,7 @@ Status write_pages(ReplaySession& session, Task& t, const ProcessImage& img, Sha
       for (size_t p = 0; p < n; ++p)
         refs.push_back({addr + p * kPageSize, store_page(bytes + p * kPageSize, blocks, hashes, stats)});
     });
+    if (!unwritten.empty()) RR_TRY(verify_unwritten(t, session.trace_dir(), m, unwritten, *unwritten_in));
   }
   auto pages = proc.initPages(refs.size());
   for (size_t k = 0; k < refs.size(); ++k) {
@@ -588,8 +611,16 @@ Status write_pages(ReplaySession& session, Task& t, const ProcessImage& img, Sha
 }  // namespace
 
 Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec, const std::string& path,
-                                            const Mark* position, bool durable, const CheckpointReader* base) {
+                                            const Mark* position, bool durable, const CheckpointReader* base,
+                                            WriteTracker* tracker) {
   auto started = std::chrono::steady_clock::now();
+  // Pages unwritten since the tracker's protection hold what its checkpoint
+  // holds: trusted only when that checkpoint is this one's base. The scans
+  // below protect again, so until this file is in place the protection
+  // dates from no file.
+  bool trust = tracker && base && tracker->since(base->path(), base->info_checksum());
+  if (tracker) tracker->clear_since();
+  uint64_t info_checksum = 0;
   std::string pid_ns = session.pid_namespace_refusal();
   if (!pid_ns.empty()) return make_error(ErrorKind::Unsupported, "no checkpoint can be taken at this event: " + pid_ns);
   if (!session.can_checkpoint()) return make_error("no checkpoint can be taken at this event");
@@ -637,6 +668,7 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
     bool shares_tables = false;
     auto plist = info.initProcesses(procs.size());
     size_t pi = 0;
+    std::set<pid_t> live_leaders;  // for the tracker
     for (const auto& [tgid, list] : procs) {
       auto proc = plist[pi++];
       proc.setTgid(tgid.value);
@@ -651,6 +683,18 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
 
       std::vector<ObjectMapRecord> object_maps;
       RR_ASSIGN_OR_RETURN(ProcessImage img, capture_layout(session, t, objects, object_maps));
+      std::optional<BasePages> unwritten_in;
+      if (tracker) {
+        std::set<uint32_t> of_objects;
+        for (const ObjectMapRecord& om : object_maps) of_objects.insert(om.mapping);
+        std::vector<MappingRecord> own;
+        for (size_t k = 0; k < img.mappings.size(); ++k)
+          if (!of_objects.count(k)) own.push_back(img.mappings[k]);
+        tracker->register_mappings(t, own);
+        live_leaders.insert(t.tid());
+        if (trust) unwritten_in.emplace(*base, tgid);
+        if (unwritten_in && !unwritten_in->has_process()) unwritten_in.reset();
+      }
       image_to_capnp(img, proc.initImage());
       auto omaps = proc.initObjectMaps(object_maps.size());
       for (size_t k = 0; k < object_maps.size(); ++k) {
@@ -661,8 +705,10 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
 
       auto pages_started = std::chrono::steady_clock::now();
       RR_LOG("checkpoint: task and layout state %.3f s", std::chrono::duration<double>(pages_started - started).count());
-      RR_TRY(write_pages(session, t, img, objects, object_maps, blocks, hashes, stats, proc));
+      RR_TRY(write_pages(session, t, img, objects, object_maps, blocks, hashes, stats, proc, tracker != nullptr,
+                         unwritten_in ? &*unwritten_in : nullptr));
     }
+    if (tracker) tracker->forget_all_but(live_leaders);
     RR_TRY(objects.write([&](const uint8_t* page) {
       PageBlockWriter::Ref r = store_page(page, blocks, hashes, stats);
       return StoredPage{r.block, r.offset, r.in_base};
@@ -703,6 +749,7 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
     h.info_offset = blocks.offset();
     h.info_size = info_bytes.size();
     h.info_checksum = XXH64(info_bytes.begin(), info_bytes.size(), 0);
+    info_checksum = h.info_checksum;
     RR_TRY(write_all(fd.get(), info_bytes.begin(), info_bytes.size(), tmp));
     if (pwrite(fd.get(), &h, sizeof(h), 0) != (ssize_t)sizeof(h)) return make_error("cannot write " + tmp + ": " + errno_text());
     stats.file_bytes = h.info_offset + h.info_size;
@@ -726,6 +773,7 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
     if (rename(tmp.c_str(), stats.path.c_str()) != 0) return make_error("cannot rename " + tmp + ": " + errno_text());
   }
   keep_tmp = true;
+  if (tracker) tracker->set_since(stats.path, info_checksum);
   if (durable) {
     ScopedFd dfd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dfd.is_open()) fsync(dfd.get());

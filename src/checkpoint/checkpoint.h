@@ -21,6 +21,7 @@ namespace rr {
 
 class CheckpointReader;
 class ReplaySession;
+class WriteTracker;
 
 // 2.0 adds several processes and threads per file and tasks stopped at a
 // syscall entry, which a 1.x reader would misread; 1.x files still read.
@@ -58,6 +59,7 @@ struct CheckpointStats {
   uint64_t pages_backed = 0;     // skipped: identical to the mapped file in the trace
   uint64_t pages_duplicate = 0;  // stored once for several addresses
   uint64_t pages_in_base = 0;    // found in the base checkpoint, not stored again
+  uint64_t pages_unwritten = 0;  // not read: write tracking says they hold what the base holds
   uint64_t base_event = 0;       // the base of an incremental checkpoint; 0: a full one
   double seconds = 0;
   std::string path;
@@ -77,13 +79,19 @@ std::string checkpoint_path(const std::string& trace_dir, uint64_t event);
 // usable checkpoint of this event is there (see CheckpointStats::kept).
 // With `base` (an earlier checkpoint of the trace, see find_base), an
 // incremental checkpoint: pages the base or its own bases hold are not
-// stored again.
-Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec, const CheckpointReader* base = nullptr);
+// stored again. With `tracker` (one per replay session), the pages of the
+// session's processes are write-protected as they are scanned; when `base`
+// is the checkpoint the tracker last protected them for, pages not written
+// since are taken from it without being read (RR_VERIFY_WRITE_TRACKING=1
+// reads and checks them anyway).
+Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec, const CheckpointReader* base = nullptr,
+                                         WriteTracker* tracker = nullptr);
 // The same, into `path`, with an optional point inside the next event
 // (`position`, see Mark). Without `durable` the file is not fsynced (for
 // snapshots that live as long as a gdb session).
 Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec, const std::string& path,
-                                            const Mark* position, bool durable, const CheckpointReader* base = nullptr);
+                                            const Mark* position, bool durable, const CheckpointReader* base = nullptr,
+                                            WriteTracker* tracker = nullptr);
 // The point inside the event a checkpoint file was taken at.
 Mark checkpoint_position(ckpt::CheckpointInfo::Reader info);
 

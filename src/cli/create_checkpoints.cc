@@ -18,6 +18,7 @@
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/restore.h"
 #include "cli/command.h"
+#include "core/write_tracker.h"
 #include "cli/progress.h"
 #include "replay/replay_session.h"
 #include "trace/trace_files.h"
@@ -46,9 +47,13 @@ struct Tally {
   // Of the achieved points, those in the program's exit, stood for by the
   // checkpoint just before it (at `before_exit`).
   uint64_t in_exit = 0, before_exit = 0;
+  // Resident bytes write tracking knew unchanged since the checkpoint
+  // before (not read).
+  uint64_t unwritten = 0;
   double write_seconds = 0;
   void add(const Tally& o) {
     written += o.written, incremental += o.incremental, bytes += o.bytes, resident += o.resident, achieved += o.achieved;
+    unwritten += o.unwritten;
     in_exit += o.in_exit, before_exit = std::max(before_exit, o.before_exit);
     write_seconds += o.write_seconds;
   }
@@ -90,6 +95,9 @@ Result<Tally> create_over(const Plan& plan, const std::vector<uint64_t>& grid, u
   if (show_progress) s.set_progress([&](uint64_t at) { bar.update(at, limit); });
   bool told_pid_ns = false;
   std::unique_ptr<CheckpointReader> base;
+  // Pages written since the last checkpoint (full ones need no tracking).
+  std::unique_ptr<WriteTracker> tracker = !plan.full && WriteTracker::wanted() ? std::make_unique<WriteTracker>() : nullptr;
+  s.set_write_tracker(tracker.get());
   uint64_t last_written = 0;
   // Writes a checkpoint at the current event; false when what the program
   // does from here on cannot be saved (protection keys, say): the
@@ -100,7 +108,7 @@ Result<Tally> create_over(const Plan& plan, const std::vector<uint64_t>& grid, u
     // a full one again.
     if (!plan.full && !base) base = find_base(plan.dir, s.reader().uuid(), s.current_event());
     bool take_full = plan.full || !base || base->depth() >= kMaxIncrementalDepth;
-    auto stats = write_checkpoint(s, plan.codec, take_full ? nullptr : base.get());
+    auto stats = write_checkpoint(s, plan.codec, take_full ? nullptr : base.get(), tracker.get());
     if (!stats.ok() && stats.error().kind == ErrorKind::Unsupported) {
       bar.done();
       fprintf(stderr, "rr: no checkpoint from event %" PRIu64 " on: %s\n", s.current_event(), stats.error().message.c_str());
@@ -116,6 +124,7 @@ Result<Tally> create_over(const Plan& plan, const std::vector<uint64_t>& grid, u
       ++tally.written;
       tally.bytes += stats->file_bytes;
       tally.resident += stats->resident_bytes;
+      tally.unwritten += stats->pages_unwritten * kPageSize;
       tally.write_seconds += stats->seconds;
     }
     last_written = s.current_event();
@@ -319,6 +328,9 @@ int cmd_create_checkpoints(const Args& args) {
          " bytes, %.3f bytes per resident byte, %.2f s (%.2f s writing, %.0f MB/s of resident memory)\n",
          t.written, t.incremental, t.bytes, t.resident ? double(t.bytes) / double(t.resident) : 0.0, secs, t.write_seconds,
          t.write_seconds > 0 ? t.resident / 1e6 / t.write_seconds : 0.0);
+  if (t.unwritten)
+    printf("write tracking: %" PRIu64 " of the %" PRIu64 " resident bytes were unchanged since the checkpoint before, not read\n",
+           t.unwritten, t.resident);
   printf("requested %zu (every %llu events from %llu to %llu), achieved %" PRIu64, grid.size(), interval, start, end, t.achieved);
   if (t.in_exit)
     printf(" (%" PRIu64 " in the program's exit, from event %" PRIu64 ", by the checkpoint at %" PRIu64 " before it)", t.in_exit,

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
+#include "core/write_tracker.h"
 #include "replay/replay_session.h"
 #include "util/fatal.h"
 #include "util/invariant.h"
@@ -122,6 +123,9 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
   s.set_echo(false);
   s.reader().follow([&] { return control.read_one(); });
   std::unique_ptr<CheckpointReader> base;
+  // Pages written since the last checkpoint.
+  std::unique_ptr<WriteTracker> tracker = WriteTracker::wanted() ? std::make_unique<WriteTracker>() : nullptr;
+  s.set_write_tracker(tracker.get());
   uint64_t last_written = 0;  // the event of the last checkpoint written
   bool told_pid_ns = false;
   auto note_missed = [&](uint64_t point, uint64_t checkpoint, const std::string& why) {
@@ -176,7 +180,7 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
     if (at != last_written) {
       if (!base) base = find_base(dir, s.reader().uuid(), at);
       bool take_full = !base || base->depth() >= kMaxIncrementalDepth;
-      auto stats = write_checkpoint(s, Codec::Zstd, take_full ? nullptr : base.get());
+      auto stats = write_checkpoint(s, Codec::Zstd, take_full ? nullptr : base.get(), tracker.get());
       if (!stats.ok()) {
         stop_early(at, stats.error().message);
         break;

@@ -42,15 +42,21 @@ struct ScanArg {
   uint64_t return_mask;          // categories reported in ScanRegion.categories
 };
 static_assert(sizeof(ScanArg) == 96);
+constexpr uint64_t kPageIsWritten = 1u << 1, kPageIsFile = 1u << 2;
 constexpr uint64_t kPageIsPresent = 1u << 3, kPageIsSwapped = 1u << 4, kPageIsPfnZero = 1u << 5;
+// Write-protect the pages reported written (they are reported as they were
+// before); fail with EPERM, protecting nothing, where the range is not
+// registered for asynchronous write protection.
+constexpr uint64_t kScanWpMatching = 1u << 0, kScanCheckWpAsync = 1u << 1;
 constexpr unsigned long kPagemapScan = _IOWR('f', 16, ScanArg);
 
-void add_range(std::vector<PopulatedRange>& out, uint64_t start, uint64_t end, bool zero_page) {
-  if (!out.empty() && out.back().end.as_int() == start && out.back().zero_page == zero_page) {
+void add_range(std::vector<PopulatedRange>& out, uint64_t start, uint64_t end, bool zero_page, bool unwritten = false) {
+  if (!out.empty() && out.back().end.as_int() == start && out.back().zero_page == zero_page &&
+      out.back().unwritten == unwritten) {
     out.back().end = RemotePtr<>(end);
     return;
   }
-  out.push_back(PopulatedRange{RemotePtr<>(start), RemotePtr<>(end), zero_page});
+  out.push_back(PopulatedRange{RemotePtr<>(start), RemotePtr<>(end), zero_page, unwritten});
 }
 
 }  // namespace
@@ -74,7 +80,7 @@ bool PageScanner::populated(RemotePtr<> start, RemotePtr<> end, std::vector<Popu
   return false;
 }
 
-bool PageScanner::populated_by_ioctl(RemotePtr<> start, RemotePtr<> end, std::vector<PopulatedRange>& out) {
+bool PageScanner::populated_by_ioctl(RemotePtr<> start, RemotePtr<> end, std::vector<PopulatedRange>& out, bool protect) {
   std::array<ScanRegion, 256> regions;
   uint64_t at = start.as_int();
   while (at < end.as_int()) {
@@ -84,18 +90,34 @@ bool PageScanner::populated_by_ioctl(RemotePtr<> start, RemotePtr<> end, std::ve
     arg.end = end.as_int();
     arg.vec = reinterpret_cast<uint64_t>(regions.data());
     arg.vec_len = regions.size();
+    // Holes never match, so protection never reaches them: a page
+    // populated after this scan is reported written.
     arg.category_anyof_mask = kPageIsPresent | kPageIsSwapped;
     arg.return_mask = kPageIsPresent | kPageIsSwapped | kPageIsPfnZero;
+    if (protect) {
+      arg.flags = kScanWpMatching | kScanCheckWpAsync;
+      arg.return_mask |= kPageIsWritten | kPageIsFile;
+    }
     int n = ioctl(pagemap_.get(), kPagemapScan, &arg);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && protect) return false;
     if (n < 0) {
       // An older kernel (no such ioctl) is told by the first call; any
       // other failure leaves the choice to the next mapping.
       if (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP) ioctl_works_ = false;
       return false;
     }
-    for (int i = 0; i < n; ++i)
-      add_range(out, regions[i].start, regions[i].end, (regions[i].categories & kPageIsPfnZero) != 0);
+    for (int i = 0; i < n; ++i) {
+      uint64_t c = regions[i].categories;
+      // Only a page in memory that is the process's own copy keeps what it
+      // held when protected. A copy the process had made of a file's page
+      // and then dropped (MADV_DONTNEED) leaves a marker that keeps the
+      // protection: the kernel reports it swapped and unwritten, and once
+      // read back it is the file's page (PAGE_IS_FILE), still protected.
+      // Swapped pages are read like the rest.
+      bool unwritten = protect && (c & kPageIsPresent) && !(c & (kPageIsWritten | kPageIsFile | kPageIsPfnZero));
+      add_range(out, regions[i].start, regions[i].end, (c & kPageIsPfnZero) != 0, unwritten);
+    }
     // With the array full the walk stops early, and goes on from there.
     if (arg.walk_end <= at || arg.walk_end > end.as_int()) return false;
     at = arg.walk_end;
@@ -210,6 +232,8 @@ void PageScanner::scan(const MappingRecord& m, const Visit& visit, bool untouche
   // mapping of them without being present in this one: read them all.
   if (file_backed && m.shared)
     ranges.clear();
+  else if (!special && !m.shared && tracking_ && pagemap_.is_open() && populated_by_ioctl(m.start, m.end, ranges, true))
+    ;  // registered with the write tracker: protected again, unwritten pages known
   else if (special || m.shared || !populated(m.start, m.end, ranges))
     ranges.assign(1, PopulatedRange{m.start, m.end, false});
   RemotePtr<> at = m.start;
@@ -218,6 +242,8 @@ void PageScanner::scan(const MappingRecord& m, const Visit& visit, bool untouche
     // The kernel's zero page stands only in anonymous memory.
     if (r.zero_page && !file_backed)
       visit(r.start, (r.end - r.start) / kPageSize, PageKind::Zero, nullptr);
+    else if (r.unwritten && trust_)
+      visit(r.start, (r.end - r.start) / kPageSize, PageKind::Unwritten, nullptr);
     else
       populated_pages(r.start, r.end);
     at = r.end;

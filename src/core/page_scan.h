@@ -33,12 +33,20 @@ enum class PageKind : uint8_t {
   AsFile,      // a file mapping's page equal to the file's bytes
   Unreadable,  // cannot be read: past the end of the mapped file
   Data,        // anything else: its bytes must be kept
+  // In memory, the process's own copy (not a file's page, not the zero
+  // page), and not written since the write tracker last protected it
+  // (WriteTracker): it holds what it held then. Only a scan that trusts
+  // the tracking reports it; no bytes.
+  Unwritten,
 };
 
 // Pages of [start, end) the kernel has populated (present or swapped out).
 struct PopulatedRange {
   RemotePtr<> start, end;
   bool zero_page = false;  // every page maps the kernel's shared zero page: zeros, nothing to read
+  // Every page is the process's own copy and kept the write protection the
+  // write tracker gave it (see PageKind::Unwritten).
+  bool unwritten = false;
 };
 
 class PageScanner {
@@ -68,16 +76,31 @@ class PageScanner {
   // read (then every page must be taken as populated).
   bool populated(RemotePtr<> start, RemotePtr<> end, std::vector<PopulatedRange>& out);
 
+  // Write tracking (see WriteTracker): from now on a scan of a private
+  // mapping the tracker registered write-protects its populated pages again
+  // as it finds them (so that the next checkpoint sees what was written
+  // after this one) and, with `trust` (the protection dates from the
+  // checkpoint this one is written against), reports the pages not written
+  // since as Unwritten runs instead of reading them. A mapping the tracker
+  // did not register is scanned as without tracking.
+  void track_writes(bool trust) {
+    tracking_ = true;
+    trust_ = trust;
+  }
+
   static constexpr size_t kScanChunkPages = 1024;  // pages read from the tracee with one call
 
  private:
-  bool populated_by_ioctl(RemotePtr<> start, RemotePtr<> end, std::vector<PopulatedRange>& out);
+  // `protect`: PM_SCAN_WP_MATCHING, refused (false) unless the range is
+  // registered for asynchronous write protection.
+  bool populated_by_ioctl(RemotePtr<> start, RemotePtr<> end, std::vector<PopulatedRange>& out, bool protect = false);
   bool populated_by_pagemap(RemotePtr<> start, RemotePtr<> end, std::vector<PopulatedRange>& out);
 
   Task& t_;
   std::string trace_dir_;
   ScopedFd pagemap_;
   bool ioctl_works_ = true;  // cleared when the kernel has no PAGEMAP_SCAN
+  bool tracking_ = false, trust_ = false;  // see track_writes
   // Left uninitialized: every byte read from them was written first, and
   // zeroing 8 MiB at each exec's image capture (its pages faulted in) was
   // 2% of rr record python3 -c pass's samples.

@@ -27,6 +27,7 @@
 namespace rr {
 
 class PidNamespace;
+class WriteTracker;
 struct InsideEvent;  // replay_internal.h
 
 // Counters the supervisor keeps during replay; part of `rr state`.
@@ -208,6 +209,9 @@ class ReplaySession : public Session<ReplayTask> {
 
   // Echo the program's writes to stdout/stderr (on by default).
   void set_echo(bool on) { echo_ = on; }
+  // The write tracker of the checkpoints written from this replay (see
+  // WriteTracker), told when a process must leave its tracking.
+  void set_write_tracker(WriteTracker* tracker) { write_tracker_ = tracker; }
   // Called every few thousand events during run_to (for progress displays).
   void set_progress(std::function<void(uint64_t event)> f) { progress_ = std::move(f); }
 
@@ -483,6 +487,7 @@ class ReplaySession : public Session<ReplayTask> {
   int exit_code_ = 0;
   int killed_by_ = 0;
   bool echo_ = true;
+  WriteTracker* write_tracker_ = nullptr;
   std::function<void(uint64_t)> progress_;
   bool debugger_stops_ = false;
   bool report_ticks_ = false;

@@ -28,6 +28,7 @@
 #include "core/progress_counter.h"
 #include "core/random_insns.h"
 #include "core/remote_syscalls.h"
+#include "core/write_tracker.h"
 #include "core/signal_delivery.h"
 #include "core/rr_page.h"
 #include "core/syscall_restart.h"
@@ -399,6 +400,8 @@ Status ReplaySession::replay_memory_call(trace::Frame::Reader f, trace::SyscallE
   if (nr == SYS_mmap) {
     auto map = sc.getMap();
     int64_t got;
+    bool mapped_shared = false;  // as replay maps it
+    uint64_t mapped_len = 0;
     {
       RemoteSyscalls rs(t);
       if (sc.getHasMap() && map.hasFile() && map.getFile().size() > 0) {
@@ -415,6 +418,8 @@ Status ReplaySession::replay_memory_call(trace::Frame::Reader f, trace::SyscallE
         uint64_t flags = (map.getFlags() & ~(uint64_t)(MAP_SHARED | MAP_SHARED_VALIDATE | MAP_FIXED_NOREPLACE | MAP_PRIVATE)) |
                          (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
         got = rs.syscall(SYS_mmap, {(uint64_t)result, map.getLength(), map.getProt(), flags, (uint64_t)fd, map.getOffset()});
+        mapped_shared = shared;
+        mapped_len = map.getLength();
         // The recorder rewrote the library's code at the call's exit (the
         // progress counter): the same bytes, before any of it runs.
         if (got == result && sc.hasCounter()) {
@@ -434,9 +439,20 @@ Status ReplaySession::replay_memory_call(trace::Frame::Reader f, trace::SyscallE
         }
         if ((flags & MAP_SHARED_VALIDATE) == MAP_SHARED_VALIDATE) flags = (flags & ~(uint64_t)MAP_SHARED_VALIDATE) | MAP_SHARED;
         got = rs.syscall(SYS_mmap, {(uint64_t)result, r.arg(1), r.arg(2), flags, (uint64_t)-1, 0});
+        mapped_shared = (flags & MAP_SHARED) != 0;
+        mapped_len = r.arg(1);
       }
     }
     RR_TRY(check_result(f, sc, got));
+    // A mapping made while the write tracker registers the process's
+    // mappings is registered at once: the kernel merges two adjacent
+    // mappings only when both are registered or neither, so one left
+    // unregistered beside a registered neighbour would stay apart from it
+    // where the recording's kernel merged them (and an mremap over both
+    // would fail). Its pages are not protected: they count as written.
+    auto leader = tasks_.find(rt.tgid);
+    if (write_tracker_ && !mapped_shared && leader != tasks_.end())
+      write_tracker_->register_range(leader->second->task->tid(), RemotePtr<>((uint64_t)result), page_ceil(mapped_len));
     finish_emulated(t, sc);
   } else if (nr == SYS_mremap) {
     // The kernel would pick another place for a moved mapping (replay
