@@ -13,6 +13,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "util/cache_dir.h"
 #include "util/fatal.h"
 #include "util/io.h"
 #include "util/scoped_fd.h"
@@ -386,35 +387,12 @@ void PlanStore::store_facts(const PlanKey& key, const CodeFacts& facts) const {
 }
 
 void PlanStore::trim(const std::string& keep) const {
-  DIR* d = opendir(dir_.c_str());
-  if (!d) return;
-  struct File {
-    timespec used;
-    uint64_t bytes;
-    std::string name;
-  };
-  std::vector<File> files;
-  uint64_t total = 0;
-  while (dirent* e = readdir(d)) {
-    std::string name = e->d_name;
-    if (name.size() != 32 || name.find_first_not_of("0123456789abcdef") != std::string::npos) continue;
-    struct stat st;
-    if (stat((dir_ + "/" + name).c_str(), &st) != 0) continue;
-    files.push_back({st.st_mtim, (uint64_t)st.st_size, name});
-    total += (uint64_t)st.st_size;
-  }
-  closedir(d);
-  if (files.size() <= kMaxFiles && total <= max_bytes_) return;
-  std::sort(files.begin(), files.end(), [](const File& a, const File& b) {
-    return a.used.tv_sec != b.used.tv_sec ? a.used.tv_sec < b.used.tv_sec : a.used.tv_nsec < b.used.tv_nsec;
-  });
-  size_t left = files.size();
-  for (size_t i = 0; i < files.size() && (left > kMaxFiles || total > max_bytes_); ++i) {
-    if (files[i].name == keep) continue;
-    unlink((dir_ + "/" + files[i].name).c_str());
-    --left;
-    total -= files[i].bytes;
-  }
+  trim_cache_dir(
+      dir_, keep, kMaxFiles, max_bytes_,
+      [](const std::string&, const struct stat& st) {
+        return CacheEntryUse{(int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, (uint64_t)st.st_size};
+      },
+      [&](const std::string& name) { unlink((dir_ + "/" + name).c_str()); });
 }
 
 }  // namespace rr

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/plan_store.h"
+#include "util/cache_dir.h"
 #include "util/fatal.h"
 #include "util/io.h"
 #include "util/scoped_fd.h"
@@ -145,36 +146,19 @@ void FileCache::keep(const struct stat& st, const std::string& copy, const PartS
 }
 
 void FileCache::trim(const std::string& keep) const {
-  DIR* d = opendir(dir_.c_str());
-  if (!d) return;
-  struct Copy {
-    int64_t used_ns;  // the note's mtime: when the copy was last linked
-    uint64_t bytes;
-    std::string name;
-  };
-  std::vector<Copy> copies;
-  uint64_t total = 0;
-  while (dirent* e = readdir(d)) {
-    std::string name = e->d_name;
-    if (name.size() != 32 || name.find_first_not_of("0123456789abcdef") != std::string::npos) continue;
-    struct stat st, note;
-    if (stat((dir_ + "/" + name).c_str(), &st) != 0) continue;
-    int64_t used = stat((dir_ + "/" + name + ".sum").c_str(), &note) == 0 ? ns_of(note.st_mtim) : 0;
-    copies.push_back({used, (uint64_t)st.st_blocks * 512, name});
-    total += (uint64_t)st.st_blocks * 512;
-  }
-  closedir(d);
-  if (copies.size() <= kMaxFiles && total <= max_bytes_) return;
-  std::sort(copies.begin(), copies.end(), [](const Copy& a, const Copy& b) { return a.used_ns < b.used_ns; });
-  size_t left = copies.size();
-  for (size_t i = 0; i < copies.size() && (left > kMaxFiles || total > max_bytes_); ++i) {
-    if (copies[i].name == keep) continue;
-    // The note first: a copy without its note is never used.
-    unlink((dir_ + "/" + copies[i].name + ".sum").c_str());
-    unlink((dir_ + "/" + copies[i].name).c_str());
-    --left;
-    total -= copies[i].bytes;
-  }
+  // A copy's use is its note's mtime (when it was last linked); the note
+  // goes first: a copy without its note is never used.
+  trim_cache_dir(
+      dir_, keep, kMaxFiles, max_bytes_,
+      [&](const std::string& name, const struct stat& st) {
+        struct stat note;
+        int64_t used = stat((dir_ + "/" + name + ".sum").c_str(), &note) == 0 ? ns_of(note.st_mtim) : 0;
+        return CacheEntryUse{used, (uint64_t)st.st_blocks * 512};
+      },
+      [&](const std::string& name) {
+        unlink((dir_ + "/" + name + ".sum").c_str());
+        unlink((dir_ + "/" + name).c_str());
+      });
 }
 
 }  // namespace rr
