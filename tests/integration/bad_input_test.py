@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 
-from testlib import Failures, arguments, connect, fatal, free_port, run, scratch_dir, try_run
+from testlib import Failures, arguments, connect, fatal, flip_byte, free_port, run, scratch_dir, try_run
 
 failures = Failures()
 
@@ -137,13 +137,7 @@ def main():
 
         def damage_file_copy(d):
             files = os.path.join(d, "files")
-            p = os.path.join(files, sorted(os.listdir(files))[0])
-            os.chmod(p, 0o644)
-            with open(p, "r+b") as f:
-                f.seek(64)
-                b = f.read(1)
-                f.seek(64)
-                f.write(bytes([b[0] ^ 1]))
+            flip_byte(os.path.join(files, sorted(os.listdir(files))[0]))
         check("a damaged copy in files/", [rr, "replay", "-a", variant("filecopy", damage_file_copy)], "is damaged")
 
         def damage_header_text(d):

@@ -14,7 +14,7 @@ cached):
 import argparse
 import os
 
-from testlib import Failures, fatal, run, scratch_dir
+from testlib import Failures, fatal, flip_byte, run, scratch_dir
 
 failures = Failures()
 PROGRAM = ["/usr/bin/python3", "-c", "print('cached')"]
@@ -72,12 +72,7 @@ def main():
         if not libc:
             fatal("no copy of libc in %r" % sorted(second))
         written = os.path.join(t2, "files", libc[0])
-        os.chmod(written, 0o644)
-        with open(written, "r+b") as f:
-            f.seek(64)
-            b = f.read(1)
-            f.seek(64)
-            f.write(bytes([b[0] ^ 1]))
+        flip_byte(written)
         record(rr, t3, env)
         third = files_of(t3)
         failures.expect(third[libc[0]].st_ino != second[libc[0]].st_ino,

@@ -69,6 +69,17 @@ def read_first_line(stream):
     return line
 
 
+def flip_byte(path, at=64):
+    """Changes one bit of the byte at `at` of a file (made writable first):
+    a trace's copy damaged as a disk or a hand would."""
+    os.chmod(path, 0o644)
+    with open(path, "r+b") as f:
+        f.seek(at)
+        b = f.read(1)
+        f.seek(at)
+        f.write(bytes([b[0] ^ 1]))
+
+
 def show(data, limit=600):
     """Output for a failure message: text, cut after `limit` characters with
     a note of how much more there was."""
