@@ -133,6 +133,9 @@ struct ProcessState {
   # Since format 4.0:
   objectMaps @5 :List(ObjectMap);  # its mappings of shared objects
   fdTableOf @6 :Int32;           # nonzero: it shares the fd table of this earlier process (CLONE_FILES)
+  # Since format 7.0 (a 6.x reader would restore the pages untagged and the
+  # keys not allocated: the file is written as 7.0 only where either is set):
+  pkeys @7 :UInt16;              # bit k: the process holds protection key k (pkey_alloc)
 }
 
 # Where one page's 4096 bytes are: identical pages share one stored copy.

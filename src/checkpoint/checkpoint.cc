@@ -394,20 +394,6 @@ struct ObjectMapRecord {
   bool writable;
 };
 
-// Protection keys a process can allocate on x86-64: 16, less key 0, the
-// default every page has.
-constexpr size_t kUserPkeys = 15;
-
-// Whether the kernel enabled protection keys (CPUID.7.0:ECX.OSPKE); without
-// them pkey_alloc fails (ENOSPC) whatever a process holds.
-bool os_has_pkeys() {
-  static const bool has = [] {
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 4));
-  }();
-  return has;
-}
-
 // The layout of the process `t` leads: its mappings (trace files by their
 // names in the trace), the kernel's mm fields and the executable.
 // Mappings of shared objects (found or added by `objects`) are recorded
@@ -422,14 +408,6 @@ Result<ProcessImage> capture_layout(ReplaySession& session, Task& t, SharedObjec
   auto smaps = read_file(proc_dir + "/smaps");
   if (!smaps.ok()) return make_error("cannot read " + proc_dir + "/smaps: " + smaps.error().message);
   std::vector<MapEntry> maps = parse_smaps(smaps.value());
-  // Pages tagged with a protection key (pkey_mprotect) would come back
-  // untagged, and accesses that fault in the recording would not.
-  const std::string& s = smaps.value();
-  for (size_t at = s.find("ProtectionKey:"); at != std::string::npos; at = s.find("ProtectionKey:", at + 1))
-    if (strtol(s.c_str() + at + 14, nullptr, 10) != 0)
-      return make_error(ErrorKind::Unsupported, "memory protection keys (pkey_mprotect) are in use at event " +
-                                                    std::to_string(session.current_event()) +
-                                                    ": checkpoints do not save them yet");
   for (const MapEntry& e : maps) {
     MappingRecord m = mapping_record(e);
     int object = m.backing == Backing::Special ? -1 : objects.object_of(t, e);
@@ -462,10 +440,10 @@ Result<ProcessImage> capture_layout(ReplaySession& session, Task& t, SharedObjec
       return make_error(ErrorKind::Unsupported, "the program has a local descriptor table (modify_ldt) at event " +
                                                     std::to_string(session.current_event()) +
                                                     ": checkpoints do not save it yet");
-    // Protection keys the program allocated would not be allocated after a
-    // restore, and its pkey_mprotect calls would fail there. The kernel
-    // tells no one which keys a process holds: every free key is taken and
-    // given back, and the ones that could not be taken are the program's.
+    // Protection keys the program allocated, for a restore to allocate
+    // again. The kernel tells no one which keys a process holds: every
+    // free key is taken and given back, and the ones that could not be
+    // taken are held.
     std::vector<int64_t> taken;
     while (os_has_pkeys() && taken.size() < 16) {
       int64_t got = rs.syscall(SYS_pkey_alloc, {0, 0});
@@ -473,15 +451,23 @@ Result<ProcessImage> capture_layout(ReplaySession& session, Task& t, SharedObjec
       taken.push_back(got);
     }
     for (int64_t key : taken) rs.syscall(SYS_pkey_free, {(uint64_t)key});
+    uint16_t held = 0;
+    if (os_has_pkeys()) {
+      held = 0xfffe;
+      for (int64_t key : taken)
+        if (key > 0 && key < 16) held &= (uint16_t)~(1u << key);
+    }
     // An execute-only mapping of the program's (PROT_EXEC alone; not the
-    // kernel's [vsyscall]) makes the kernel take one key for itself.
-    bool exec_only = std::any_of(maps.begin(), maps.end(), [](const MapEntry& e) {
-      return e.prot == PROT_EXEC && (e.name.empty() || e.name[0] != '[');
-    });
-    if (os_has_pkeys() && taken.size() < kUserPkeys - (exec_only ? 1 : 0))
-      return make_error(ErrorKind::Unsupported, "the program holds memory protection keys (pkey_alloc) at event " +
-                                                    std::to_string(session.current_event()) +
-                                                    ": checkpoints do not save them yet");
+    // kernel's [vsyscall]) makes the kernel take a key for itself, the first
+    // free one when the mapping was made, and deny reads through it in PKRU:
+    // a restore could not make the kernel take the same one.
+    for (const MapEntry& e : maps)
+      if (e.prot == PROT_EXEC && e.pkey != 0 && (e.name.empty() || e.name[0] != '['))
+        return make_error(ErrorKind::Unsupported, "the program has an execute-only mapping (the kernel's protection key " +
+                                                      std::to_string(e.pkey) + ") at event " +
+                                                      std::to_string(session.current_event()) +
+                                                      ": checkpoints do not save it yet");
+    img.pkeys = held;
   }
   char exe[4096];
   ssize_t n = readlink((proc_dir + "/exe").c_str(), exe, sizeof(exe) - 1);
@@ -666,6 +652,7 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
     // Processes that share an fd table (CLONE_FILES) name the first of them.
     std::map<const FdTable*, RecordedTid> table_owner;
     bool shares_tables = false;
+    bool uses_pkeys = false;
     auto plist = info.initProcesses(procs.size());
     size_t pi = 0;
     std::set<pid_t> live_leaders;  // for the tracker
@@ -696,6 +683,9 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
         if (unwritten_in && !unwritten_in->has_process()) unwritten_in.reset();
       }
       image_to_capnp(img, proc.initImage());
+      proc.setPkeys(img.pkeys);
+      uses_pkeys = uses_pkeys || img.pkeys != 0 ||
+                   std::any_of(img.mappings.begin(), img.mappings.end(), [](const MappingRecord& m) { return m.pkey != 0; });
       auto omaps = proc.initObjectMaps(object_maps.size());
       for (size_t k = 0; k < object_maps.size(); ++k) {
         omaps[k].setMapping(object_maps[k].mapping);
@@ -738,9 +728,10 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
                                              [](const Piece& p) { return p.whole; });
     bool ticks = position && has_tick_piece(*position);
     // The oldest major that reads the file right (see kCheckpointMajor).
-    h.major = ticks ? 6 : base ? 5 : needs_4 ? 4 : positions ? 3 : 2;
-    h.minor = ticks  ? kCheckpointMinor
-              : base ? kCheckpointMinorOf5
+    h.major = uses_pkeys ? 7 : ticks ? 6 : base ? 5 : needs_4 ? 4 : positions ? 3 : 2;
+    h.minor = uses_pkeys ? kCheckpointMinor
+              : ticks    ? kCheckpointMinorOf6
+              : base     ? kCheckpointMinorOf5
               : needs_4 ? kCheckpointMinorOf4
               : positions ? kCheckpointMinorOf3
                           : kCheckpointMinorOf2;

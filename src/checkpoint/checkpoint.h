@@ -42,8 +42,13 @@ class WriteTracker;
 // 6.0: tick pieces in `position` (Piece.ticks: a gdb checkpoint reached by
 // the progress counter's ticks), which a 5.x reader would take for runs to
 // no breakpoint; a file without one is still written as 5.0 or older.
-constexpr uint32_t kCheckpointMajor = 6;
+// 7.0: memory protection keys (ProcessState.pkeys, Mapping.pkey), which a
+// 6.x reader would leave unallocated and the pages untagged, so that an
+// access the recording faulted on would not fault; a file without them is
+// still written as 6.0 or older.
+constexpr uint32_t kCheckpointMajor = 7;
 constexpr uint32_t kCheckpointMinor = 0;
+constexpr uint32_t kCheckpointMinorOf6 = 0;
 constexpr uint32_t kCheckpointMinorOf5 = 0;
 constexpr uint32_t kCheckpointMinorOf4 = 1;
 constexpr uint32_t kCheckpointMinorOf3 = 3;

@@ -12,15 +12,19 @@
 #include <chrono>
 #include <future>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
+
+#include <sys/syscall.h>
 
 #include <kj/exception.h>
 
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/shared_objects.h"
 #include "core/address_space.h"
+#include "core/remote_syscalls.h"
 #include "core/task_state.h"
 #include "replay/replay_session.h"
 #include "util/fatal.h"
@@ -183,6 +187,43 @@ Status restore_pages(const CheckpointReader& ck, ckpt::ProcessState::Reader proc
 
 // A task's XSAVE area from the checkpoint: one the kernel refuses (reserved
 // bits of MXCSR or of the header set) comes from a damaged or forged file.
+// The protection keys the process held, allocated again, and its tagged
+// pages tagged again. The kernel hands out the lowest free key, so every
+// key up to the highest held one is taken and the others given back. PKRU,
+// the rights through each key, comes back with the FPU state after this.
+Status restore_pkeys(Task& t, const ProcessImage& img, uint16_t held, const std::string& path) {
+  bool tagged = std::any_of(img.mappings.begin(), img.mappings.end(), [](const MappingRecord& m) { return m.pkey != 0; });
+  if (held == 0 && !tagged) return {};
+  if (!os_has_pkeys())
+    return make_error(ErrorKind::Unsupported, "checkpoint " + path + " holds memory protection keys, which this machine "
+                                              "does not have (pkey_alloc)");
+  RemoteSyscalls rs(t);
+  std::vector<int64_t> spare;
+  uint16_t got = 0;
+  while ((got & held) != held) {
+    int64_t key = rs.syscall(SYS_pkey_alloc, {0, 0});
+    if (key <= 0 || key >= 16)
+      return make_error("allocating protection keys in a restored process failed: " +
+                        std::string(key < 0 ? strerror((int)-key) : "an unexpected key"));
+    if (held & (1u << key))
+      got |= (uint16_t)(1u << key);
+    else
+      spare.push_back(key);
+  }
+  for (int64_t key : spare) rs.syscall(SYS_pkey_free, {(uint64_t)key});
+  for (const MappingRecord& m : img.mappings) {
+    if (m.pkey == 0) continue;
+    int64_t r = rs.syscall(SYS_pkey_mprotect, {m.start.as_int(), m.end - m.start, (uint64_t)m.prot, (uint64_t)m.pkey});
+    if (r != 0) {
+      char at[32];
+      snprintf(at, sizeof at, "0x%" PRIx64, m.start.as_int());
+      return make_error(std::string("tagging memory at ") + at + " with protection key " + std::to_string(m.pkey) +
+                        " in a restored process failed: " + strerror(r < 0 ? (int)-r : EINVAL));
+    }
+  }
+  return {};
+}
+
 Status set_checkpoint_xsave(Task& t, const std::string& area, const std::string& path, pid_t tid) {
   if (t.try_set_xsave(area)) return {};
   if (errno != EINVAL) return make_error("cannot set the XSAVE area of task " + std::to_string(tid) + ": " + errno_text());
@@ -239,6 +280,7 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
   }
   auto t_mapped = std::chrono::steady_clock::now();
   RR_TRY(objects.map_into(*task, proc, img));
+  RR_TRY(restore_pkeys(*task, img, proc.getPkeys(), path));
   RR_TRY(set_checkpoint_xsave(*task, data_string(states[0].getXsave()), path, tgid));
 
   auto t_pages = std::chrono::steady_clock::now();

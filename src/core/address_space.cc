@@ -3,6 +3,7 @@
 #include "core/page_scan.h"
 
 #include <cerrno>
+#include <cpuid.h>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -54,6 +55,10 @@ void parse_map_lines(const std::string& s, std::vector<MapEntry>& out) {
       }
       continue;
     }
+    if (line.rfind("ProtectionKey:", 0) == 0) {
+      if (!out.empty()) out.back().pkey = (int)strtol(line.c_str() + 14, nullptr, 10);
+      continue;
+    }
     MapEntry e;
     char perms[8] = {};
     unsigned long long start, end, offset, inode;
@@ -96,6 +101,14 @@ bool is_anon_shared(const MapEntry& e) {
   return e.name == kAnonSharedMaps || e.name.rfind(std::string("/memfd:") + kAnonSharedName + " ", 0) == 0;
 }
 
+bool os_has_pkeys() {
+  static const bool has = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 4));
+  }();
+  return has;
+}
+
 std::string prot_string(int prot, bool shared) {
   std::string s = "----";
   if (prot & PROT_READ) s[0] = 'r';
@@ -125,6 +138,7 @@ MappingRecord mapping_record(const MapEntry& e) {
   m.name = e.name;
   m.grows_down = e.name == "[stack]";
   m.noreserve = e.noreserve;
+  m.pkey = e.pkey;
   m.backing = is_special_mapping(e) ? Backing::Special : Backing::Anonymous;
   return m;
 }

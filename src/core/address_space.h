@@ -36,6 +36,9 @@ struct MapEntry {
   // May be made writable (VmFlags "mw"): for a shared file mapping, its
   // descriptor was open for writing. Only read_smaps sets it.
   bool maywrite = false;
+  // The protection key its pages are tagged with (pkey_mprotect; 0, the
+  // default, for all others). Only /proc/PID/smaps says it ("ProtectionKey").
+  int pkey = 0;
 };
 
 std::vector<MapEntry> read_maps(pid_t pid);
@@ -44,6 +47,9 @@ bool try_read_maps(pid_t pid, std::vector<MapEntry>& out);
 // The mappings as /proc/PID/smaps lists them, with what only it says
 // (noreserve). `text` is that file's contents.
 std::vector<MapEntry> parse_smaps(const std::string& text);
+// Whether the kernel enabled memory protection keys (CPUID.7.0:ECX.OSPKE);
+// without them pkey_alloc fails (ENOSPC) and smaps shows no ProtectionKey.
+bool os_has_pkeys();
 // "r-xp" from prot and shared.
 std::string prot_string(int prot, bool shared);
 
@@ -60,6 +66,7 @@ struct MappingRecord {
   std::string file;   // for File: path relative to the trace directory
   bool grows_down = false;
   bool noreserve = false;  // MAP_NORESERVE: rebuilt with it, or a large reservation is refused
+  int pkey = 0;            // protection key of its pages (pkey_mprotect); checkpoints only
 };
 
 struct PageRecord {
@@ -83,6 +90,8 @@ struct ProcessImage {
   Registers regs;
   std::string xsave;
   std::string exe_path;
+  // Bit k: the program holds protection key k (pkey_alloc); checkpoints only.
+  uint16_t pkeys = 0;
 };
 
 // The kernel's view of the layout of the stopped `task` (from /proc/PID/stat,

@@ -15,6 +15,7 @@
 #include "core/address_space.h"
 #include "core/page_scan.h"
 #include "replay/replay_session.h"
+#include "util/io.h"
 #include "util/scoped_fd.h"
 
 namespace rr {
@@ -31,6 +32,7 @@ struct MappingState {
   Backing backing;
   bool shared;
   std::string file;  // for File: the file it maps, relative to the trace or absolute
+  int pkey = 0;      // the protection key its pages are tagged with (pkey_mprotect)
 };
 
 std::string hex(uint64_t v) {
@@ -141,11 +143,19 @@ std::vector<MappingState> mapping_states(ReplaySession& s, Task& t) {
   std::string prefix = s.trace_dir() + "/";
   std::vector<MappingState> out;
   std::map<std::pair<uint64_t, uint64_t>, std::string> own = own_files();
-  for (const MapEntry& e : read_maps(t.tid())) {
+  // Where the kernel has protection keys, smaps, which alone says which
+  // key a mapping's pages are tagged with.
+  std::vector<MapEntry> entries;
+  if (os_has_pkeys()) {
+    auto smaps = read_file("/proc/" + std::to_string(t.tid()) + "/smaps");
+    if (smaps.ok()) entries = parse_smaps(smaps.value());
+  }
+  if (entries.empty()) entries = read_maps(t.tid());
+  for (const MapEntry& e : entries) {
     // Pages never touched are known without reading them in private
     // anonymous memory and in files rr can read (the trace's, and its own
     // copies); everything else is read whole.
-    MappingState m{e.start, e.end, prot_string(e.prot, e.shared), e.offset, e.name, 0, Backing::Anonymous, e.shared, ""};
+    MappingState m{e.start, e.end, prot_string(e.prot, e.shared), e.offset, e.name, 0, Backing::Anonymous, e.shared, "", e.pkey};
     if (is_anon_shared(e)) m.name = kAnonSharedMaps;  // a restore's memfd of it prints as the program's
     auto own_file = own.find({e.dev, e.inode});
     if (m_name_in_trace(e, prefix)) {
@@ -171,7 +181,7 @@ std::vector<MappingState> mapping_states(ReplaySession& s, Task& t) {
       bool heap_neighbours = (prev.name.empty() || prev.name == "[heap]") && (m.name.empty() || m.name == "[heap]") &&
                              prev.offset == 0 && m.offset == 0;
       if (prev.end == m.start && prev.perms == m.perms && (prev.name == m.name || heap_neighbours) && contiguous_offset &&
-          prev.backing == m.backing && prev.file == m.file) {
+          prev.backing == m.backing && prev.file == m.file && prev.pkey == m.pkey) {
         if (m.name == "[heap]") prev.name = m.name;
         prev.end = m.end;
         continue;
@@ -279,7 +289,8 @@ std::string describe_state(ReplaySession& s, bool json, pid_t only_pid) {
         const MappingState& m = p.maps[i];
         out += std::string(i ? ", " : "") + "{\"start\": \"" + hex(m.start.as_int()) + "\", \"end\": \"" + hex(m.end.as_int()) +
                "\", \"perms\": \"" + m.perms + "\", \"offset\": \"" + hex(m.offset) + "\", \"name\": " +
-               json_string(m.name) + ", \"hash\": \"" + hex(m.hash) + "\"}";
+               json_string(m.name) + ", \"hash\": \"" + hex(m.hash) + "\"" +
+               (m.pkey ? ", \"pkey\": " + std::to_string(m.pkey) : std::string()) + "}";
       }
       out += "], \"fds\": [";
       bool first = true;
@@ -310,7 +321,7 @@ std::string describe_state(ReplaySession& s, bool json, pid_t only_pid) {
       char line[160];
       snprintf(line, sizeof line, "map %016" PRIx64 "-%016" PRIx64 " %s %08" PRIx64 " %016" PRIx64 " ", m.start.as_int(), m.end.as_int(),
                m.perms.c_str(), m.offset, m.hash);
-      out += line + m.name + "\n";
+      out += line + m.name + (m.pkey ? " pkey " + std::to_string(m.pkey) : std::string()) + "\n";
     }
     for (const auto& [fd, e] : p.fds->entries())
       out += "fd " + std::to_string(fd) + " " + FdTable::kind_name(e.kind) + (e.cloexec ? " cloexec" : "") + "\n";

@@ -73,6 +73,8 @@ struct Mapping {
   noReserve @10 :Bool;        # made with MAP_NORESERVE, and rebuilt with it (the kernel would refuse
                               # a reservation of terabytes without). Set in checkpoints (2.4 and 3.2
                               # on); a new exec image has no such mapping, so traces never set it
+  pkey @11 :UInt8;            # the protection key its pages are tagged with (pkey_mprotect), and
+                              # tagged again with; 0 is the default key. Set in checkpoints (7.0 on)
 }
 
 # Contents of one page that differs from what its backing provides.

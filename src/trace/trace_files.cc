@@ -73,6 +73,7 @@ void image_to_capnp(const ProcessImage& img, trace::ExecImage::Builder out) {
     b.setName(m.name);
     b.setGrowsDown(m.grows_down);
     b.setNoReserve(m.noreserve);
+    b.setPkey((uint8_t)m.pkey);
     switch (m.backing) {
       case Backing::Anonymous: b.getBacking().setAnonymous(); break;
       case Backing::File: b.getBacking().setFile(m.file); break;
@@ -212,6 +213,7 @@ ProcessImage image_from_capnp(trace::ExecImage::Reader in) {
     m.name = b.getName();
     m.grows_down = b.getGrowsDown();
     m.noreserve = b.getNoReserve();
+    m.pkey = b.getPkey();
     switch (b.getBacking().which()) {
       case trace::Mapping::Backing::ANONYMOUS: m.backing = Backing::Anonymous; break;
       case trace::Mapping::Backing::FILE:

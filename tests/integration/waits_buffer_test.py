@@ -13,7 +13,7 @@ prints natively, and with the buffer:
   instructions, which the library rewrites), and the 50 timed waits are
   records (FUTEX_WAIT_BITSET);
 - the waits that find data waiting are records: 200 fewer select and
-  pselect6 events, 100 fewer ppoll, no epoll_pwait; those that block are
+  pselect6 events, 100 fewer ppoll, no epoll_pwait (but for those switched out); those that block are
   still events (another thread must run);
 - no sendmsg, connect or accept4 is an event, and the 50 recvmsgs of
   waiting datagrams are records;
@@ -63,7 +63,8 @@ def main():
         expect("bitset waits", b["bitset waits"] + 45 <= p["bitset waits"], "45 fewer")
         expect("pselect6", b["pselect6"] + 180 <= p["pselect6"], "180 fewer")
         expect("ppoll", b["ppoll"] + 90 <= p["ppoll"] and b["ppoll"] >= 90, "90 fewer, and the ping-pong's")
-        expect("epoll_pwait", p["epoll_pwait"] >= 100 and b["epoll_pwait"] == 0, "none, and 100 without")
+        # (A clean-clone CI run saw one of the 100 switched out.)
+        expect("epoll_pwait", p["epoll_pwait"] >= 100 and b["epoll_pwait"] <= 10, "at most 10, and 100 without")
         for call in ("sendmsg", "connect", "accept4"):
             expect(call, p[call] >= 20 and b[call] <= 5, "at most 5, and 20 without")
         expect("recvmsg", b["recvmsg"] + 45 <= p["recvmsg"], "45 fewer")
