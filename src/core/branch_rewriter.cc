@@ -767,7 +767,7 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
   // (Patches by address, looked up per loop: a scan of all of them per
   // loop cost seconds on python3's 35,000 uncounted branches.)
   std::vector<std::pair<uint64_t, uint64_t>> patched_ranges;  // [addr, end), by addr
-  for (const CodePatch& p : plan.patches) patched_ranges.push_back({p.addr, p.addr + p.bytes.size()});
+  for (const PatchList::Ref& p : plan.patches) patched_ranges.push_back({p.addr, p.addr + p.bytes.size()});
   std::sort(patched_ranges.begin(), patched_ranges.end());
   std::vector<size_t> left;  // neither counted nor poll sites
   std::vector<std::pair<uint64_t, uint64_t>> poll_loops;  // [target, end of branch)
@@ -790,6 +790,63 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
   move_into_blocks(code, code_addr, insns, targets, indirect_jump, poll_loops, left, stub_for, stub_room, plan);
   std::sort(plan.poll_sites.begin(), plan.poll_sites.end());
   return plan;
+}
+
+PatchList::Ref PatchList::operator[](size_t i) const {
+  const char* r = raw_.data() + at_[i];
+  uint64_t addr, len;
+  memcpy(&addr, r, 8);
+  memcpy(&len, r + 8, 8);
+  return {addr, std::string_view(r + 16, len)};
+}
+
+void PatchList::push_back(const CodePatch& p) {
+  if (raw_.size() + 16 + p.bytes.size() > UINT32_MAX) abort();  // a plan of 4 GiB: never made
+  at_.push_back((uint32_t)raw_.size());
+  uint64_t len = p.bytes.size();
+  raw_.append(reinterpret_cast<const char*>(&p.addr), 8);
+  raw_.append(reinterpret_cast<const char*>(&len), 8);
+  raw_ += p.bytes;
+}
+
+bool PatchList::is_sorted_by_address() const {
+  for (size_t i = 1; i < size(); ++i)
+    if ((*this)[i].addr < (*this)[i - 1].addr) return false;
+  return true;
+}
+
+PatchList PatchList::sorted_by_address() const {
+  std::vector<uint32_t> order(size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = (uint32_t)i;
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return (*this)[a].addr < (*this)[b].addr; });
+  PatchList out;
+  out.raw_.reserve(raw_.size());
+  out.at_.reserve(at_.size());
+  for (uint32_t i : order) {
+    Ref r = (*this)[i];
+    out.at_.push_back((uint32_t)out.raw_.size());
+    out.raw_.append(raw_, at_[i], 16 + r.bytes.size());
+  }
+  return out;
+}
+
+std::optional<PatchList> PatchList::parse(const char** p, const char* end, uint64_t n) {
+  const char* start = *p;
+  const char* q = start;
+  if ((uint64_t)(end - start) > UINT32_MAX) end = start + UINT32_MAX;
+  PatchList out;
+  out.at_.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t len;
+    if ((size_t)(end - q) < 16) return std::nullopt;
+    memcpy(&len, q + 8, 8);
+    if (len > (uint64_t)(end - q) - 16) return std::nullopt;
+    out.at_.push_back((uint32_t)(q - start));
+    q += 16 + len;
+  }
+  out.raw_.assign(start, q - start);
+  *p = q;
+  return out;
 }
 
 std::optional<RewritePlan> relocate_plan(const RewritePlan& plan, uint64_t stub_base, const CounterSlots& slots) {
@@ -831,15 +888,18 @@ std::optional<RewritePlan> relocate_plan(const RewritePlan& plan, uint64_t stub_
   // The code's displacements into the stubs: a near branch's (4 bytes), an
   // island's jump (5) and the jump to a moved block (5 or more, int3s after
   // it). A short branch's (1 byte) aims at its island, which stays where it is.
-  for (CodePatch& p : out.patches) {
-    size_t disp_at = p.bytes.size() == 4                                             ? 0
-                     : p.bytes.size() >= kIslandSize && (uint8_t)p.bytes[0] == kJmpRel32 ? 1
-                                                                                    : p.bytes.size();
-    if (disp_at == p.bytes.size()) continue;
+  for (size_t i = 0; i < out.patches.size(); ++i) {
+    size_t len = out.patches[i].bytes.size();
+    char* bytes = out.patches.mutable_bytes(i);
+    size_t disp_at = len == 4                                                  ? 0
+                     : len >= kIslandSize && (uint8_t)bytes[0] == kJmpRel32 ? 1
+                                                                            : len;
+    if (disp_at == len) continue;
     int32_t rel;
-    memcpy(&rel, &p.bytes[disp_at], 4);
+    memcpy(&rel, bytes + disp_at, 4);
     if (!fits32((int64_t)rel + delta)) return std::nullopt;
-    put32(p.bytes, disp_at, (uint32_t)(int32_t)((int64_t)rel + delta));
+    int32_t moved = (int32_t)((int64_t)rel + delta);
+    memcpy(bytes + disp_at, &moved, 4);
   }
   return out;
 }

@@ -9,8 +9,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/elf_code.h"
@@ -30,8 +32,61 @@ struct CodePatch {
   std::string bytes;
 };
 
+// A plan's patches, kept flat as the plan store's files hold them: per
+// patch a u64 address, a u64 length and its bytes, one after the other, and
+// where each starts. A plan read from a file is one copy of that part of
+// it: parsed into one CodePatch each, python3's 140,000 patches were a
+// tenth of a recording's and of a replay's CPU at every start (allocation,
+// page faults, and freeing them at the end).
+class PatchList {
+ public:
+  struct Ref {
+    uint64_t addr;
+    std::string_view bytes;
+  };
+  class const_iterator {
+   public:
+    using iterator_category = std::random_access_iterator_tag;
+    using value_type = Ref;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = Ref;
+    const_iterator(const PatchList* list, size_t i) : list_(list), i_(i) {}
+    Ref operator*() const { return (*list_)[i_]; }
+    const_iterator& operator++() { ++i_; return *this; }
+    const_iterator operator+(difference_type n) const { return {list_, i_ + n}; }
+    difference_type operator-(const const_iterator& o) const { return (difference_type)i_ - (difference_type)o.i_; }
+    bool operator==(const const_iterator& o) const { return i_ == o.i_; }
+    bool operator!=(const const_iterator& o) const { return i_ != o.i_; }
+
+   private:
+    const PatchList* list_;
+    size_t i_;
+  };
+
+  size_t size() const { return at_.size(); }
+  bool empty() const { return at_.empty(); }
+  Ref operator[](size_t i) const;
+  const_iterator begin() const { return {this, 0}; }
+  const_iterator end() const { return {this, size()}; }
+  void push_back(const CodePatch& p);
+  // The bytes of patch `i`, to change in place (a relocation).
+  char* mutable_bytes(size_t i) { return &raw_[at_[i] + 16]; }
+  // The same patches in address order (stable among equal addresses).
+  PatchList sorted_by_address() const;
+  bool is_sorted_by_address() const;
+  // The records as a plan file holds them, without their count.
+  const std::string& raw() const { return raw_; }
+  // `n` records from `*p` on, each checked against `end`; *p moves past them.
+  static std::optional<PatchList> parse(const char** p, const char* end, uint64_t n);
+
+ private:
+  std::string raw_;
+  std::vector<uint32_t> at_;  // where each record starts in raw_ (a plan of 4 GiB is refused)
+};
+
 struct RewritePlan {
-  std::vector<CodePatch> patches;  // into the code: new displacements, jump islands
+  PatchList patches;  // into the code: new displacements, jump islands
   uint64_t stub_base = 0;          // where `stubs` goes (an executable mapping of ours)
   std::string stubs;               // one stub per branch target: kStubSize or kLeanStubSize bytes
   size_t counted = 0;              // branches that now count

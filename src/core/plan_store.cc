@@ -68,6 +68,7 @@ class Cursor {
   // A count of items of at least `item` bytes each that can still be there.
   bool count(uint64_t& n, size_t item) { return u64(n) && n <= (uint64_t)(end_ - p_) / item; }
   bool at_end() const { return p_ == end_; }
+  std::optional<PatchList> patches(uint64_t n) { return PatchList::parse(&p_, end_, n); }
 
  private:
   bool raw(void* v, size_t n) {
@@ -116,10 +117,7 @@ std::string serialize_plan(const RewritePlan& plan) {
     put_u64(out, v);
   put_bytes(out, plan.stubs);
   put_u64(out, plan.patches.size());
-  for (const CodePatch& p : plan.patches) {
-    put_u64(out, p.addr);
-    put_bytes(out, p.bytes);
-  }
+  out += plan.patches.raw();
   put_u64(out, plan.outward.size());
   for (uint32_t v : plan.outward) put_u32(out, v);
   for (const std::vector<uint64_t>* sites : {&plan.spin_sites, &plan.poll_sites}) {
@@ -143,9 +141,9 @@ std::optional<RewritePlan> parse_plan(std::string_view bytes) {
   plan.moved = moved;
   plan.blocks_at = blocks_at;
   if (!c.count(n, 16)) return std::nullopt;
-  plan.patches.resize(n);
-  for (CodePatch& p : plan.patches)
-    if (!c.u64(p.addr) || !c.bytes(p.bytes)) return std::nullopt;
+  std::optional<PatchList> patches = c.patches(n);
+  if (!patches) return std::nullopt;
+  plan.patches = std::move(*patches);
   if (!c.count(n, 4)) return std::nullopt;
   plan.outward.resize(n);
   for (uint32_t& v : plan.outward)

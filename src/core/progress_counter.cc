@@ -55,8 +55,7 @@ namespace {
 // them: sorted once here, not at every process's install in record and
 // replay (relocate_plan keeps the order).
 RewritePlan sorted_by_address(RewritePlan plan) {
-  std::sort(plan.patches.begin(), plan.patches.end(),
-            [](const CodePatch& a, const CodePatch& b) { return a.addr < b.addr; });
+  plan.patches = plan.patches.sorted_by_address();
   return plan;
 }
 
@@ -276,28 +275,29 @@ namespace {
 // write through /proc/PID/mem each took a quarter of the recorder's time
 // at its start (the bytes between patches are written as they were: no
 // other thread of the tracee runs meanwhile).
-Status write_patches(Task& t, const std::vector<CodePatch>& patches) {
+Status write_patches(Task& t, const PatchList& list) {
   constexpr uint64_t kRunMax = 64 << 10;  // bytes read and written at once
   constexpr uint64_t kGapMax = 4096;      // patches farther apart start a new run
   // The recorder's plans come sorted (sorted_by_address); sorting python3's
   // 85,000 patches at every install was a tenth of a replay's CPU.
-  std::vector<const CodePatch*> sorted;
-  sorted.reserve(patches.size());
-  for (const CodePatch& p : patches) sorted.push_back(&p);
-  auto by_addr = [](const CodePatch* a, const CodePatch* b) { return a->addr < b->addr; };
-  if (!std::is_sorted(sorted.begin(), sorted.end(), by_addr)) std::sort(sorted.begin(), sorted.end(), by_addr);
+  std::optional<PatchList> resorted;
+  if (!list.is_sorted_by_address()) resorted = list.sorted_by_address();
+  const PatchList& sorted = resorted ? *resorted : list;
   std::string run;
   for (size_t i = 0; i < sorted.size();) {
-    uint64_t start = sorted[i]->addr, end = start + sorted[i]->bytes.size();
+    uint64_t start = sorted[i].addr, end = start + sorted[i].bytes.size();
     size_t j = i + 1;
-    for (; j < sorted.size() && sorted[j]->addr <= end + kGapMax &&
-           std::max(end, sorted[j]->addr + sorted[j]->bytes.size()) - start <= kRunMax;
+    for (; j < sorted.size() && sorted[j].addr <= end + kGapMax &&
+           std::max(end, sorted[j].addr + sorted[j].bytes.size()) - start <= kRunMax;
          ++j)
-      end = std::max(end, sorted[j]->addr + sorted[j]->bytes.size());
+      end = std::max(end, sorted[j].addr + sorted[j].bytes.size());
     run.resize(end - start);
     if (!t.read_mem(RemotePtr<>(start), run.data(), run.size()))
       return make_error("cannot read the code at 0x" + hex(start) + " to rewrite its branches");
-    for (size_t k = i; k < j; ++k) run.replace(sorted[k]->addr - start, sorted[k]->bytes.size(), sorted[k]->bytes);
+    for (size_t k = i; k < j; ++k) {
+      PatchList::Ref p = sorted[k];
+      memcpy(&run[p.addr - start], p.bytes.data(), p.bytes.size());
+    }
     if (!t.try_write_mem(RemotePtr<>(start), run.data(), run.size()))
       return make_error("cannot rewrite the branches in [0x" + hex(start) + ", 0x" + hex(end) + ")");
     i = j;

@@ -283,7 +283,7 @@ TEST(BranchRewriter, NopsAreCodeInGoPrograms) {
   RewritePlan c = plan_branch_rewrite(code, sizeof code, at, whole(at, sizeof code), 0x500000, 1 << 20, kSlots);
   ASSERT_EQ(c.counted, 1u);
   auto island_at = [](const RewritePlan& plan) {
-    for (const CodePatch& p : plan.patches)
+    for (const auto& p : plan.patches)
       if (p.bytes.size() == 5) return p.addr;
     return uint64_t(0);
   };
@@ -305,7 +305,7 @@ TEST(BranchRewriter, LeavesDataBetweenFunctionsAlone) {
   memcpy(code + 0x20, function, sizeof function);
   const uint64_t at = 0x600000;
   auto touches_table = [&](const RewritePlan& plan) {
-    return std::any_of(plan.patches.begin(), plan.patches.end(), [&](const CodePatch& p) {
+    return std::any_of(plan.patches.begin(), plan.patches.end(), [&](const PatchList::Ref& p) {
       return p.addr < at + 0x20 && p.addr + p.bytes.size() > at + 0x10;
     });
   };
@@ -331,7 +331,7 @@ TEST(BranchRewriter, FindsIslandsInThePaddingBeforeAFunction) {
   RewritePlan plan = plan_branch_rewrite(code, sizeof code, at, {{at + 0x10, at + sizeof code}}, 0x500000, 1 << 20, kSlots);
   EXPECT_EQ(plan.counted, 1u);
   ASSERT_EQ(plan.patches.size(), 2u);
-  std::sort(plan.patches.begin(), plan.patches.end(), [](const CodePatch& a, const CodePatch& b) { return a.addr < b.addr; });
+  plan.patches = plan.patches.sorted_by_address();
   EXPECT_EQ(plan.patches[0].addr, at + 0x0b) << "the island ends where the function begins";
   EXPECT_EQ(plan.patches[0].bytes.size(), 5u);
   // Without an aligned function start there is no padding to trust: the
@@ -438,7 +438,7 @@ class RunRewritten : public ::testing::Test {
     plan_ = plan_branch_rewrite(kLoop, sizeof kLoop, code, whole(code, sizeof kLoop), stubs, 1 << 16, kSlots);
     ASSERT_EQ(plan_.counted, 3u);
     memcpy((void*)stubs, plan_.stubs.data(), plan_.stubs.size());
-    for (const CodePatch& p : plan_.patches) memcpy((void*)p.addr, p.bytes.data(), p.bytes.size());
+    for (const auto& p : plan_.patches) memcpy((void*)p.addr, p.bytes.data(), p.bytes.size());
     __builtin___clear_cache((char*)area_, (char*)area_ + (1 << 17));
   }
   void TearDown() override {
@@ -504,7 +504,7 @@ struct ScratchCode {
   void install(const uint8_t* code, size_t len, const RewritePlan& plan) {
     memcpy(area, code, len);
     memcpy(area + 0x10000, plan.stubs.data(), plan.stubs.size());
-    for (const CodePatch& p : plan.patches) memcpy((void*)p.addr, p.bytes.data(), p.bytes.size());
+    for (const auto& p : plan.patches) memcpy((void*)p.addr, p.bytes.data(), p.bytes.size());
     __builtin___clear_cache((char*)area, (char*)area + (1 << 17));
   }
   void* page;
@@ -653,7 +653,7 @@ TEST(BranchRewriter, LoopInstructionsCount) {
     EXPECT_EQ(near.uncovered, 0u);
     if (!with_padding) {
       std::map<uint64_t, size_t> patched;
-      for (const CodePatch& p : near.patches) patched[p.addr - at] = p.bytes.size();
+      for (const auto& p : near.patches) patched[p.addr - at] = p.bytes.size();
       EXPECT_EQ(patched, (std::map<uint64_t, size_t>{{0x02, 7}, {0x0b, 5}}))
           << "the self loop moves with the mov after it, the other with the add before it";
     }
@@ -688,7 +688,7 @@ TEST(BranchRewriter, MovedRunsDoNotOverlap) {
   RewritePlan plan = plan_branch_rewrite(code, sizeof code, 0x600000, whole(0x600000, sizeof code), 0x500000, 1 << 20, kSlots);
   EXPECT_EQ(plan.moved, 2u);
   std::map<uint64_t, size_t> patched;
-  for (const CodePatch& p : plan.patches) patched[p.addr - 0x600000] = p.bytes.size();
+  for (const auto& p : plan.patches) patched[p.addr - 0x600000] = p.bytes.size();
   EXPECT_EQ(patched, (std::map<uint64_t, size_t>{{0x07, 5}, {0x0c, 6}}));
 }
 
@@ -713,7 +713,7 @@ TEST(BranchRewriter, PatchesOfRealCodeDoNotOverlap) {
                                            file.code_addr - (16 << 20), 16 << 20, kSlots);
     ASSERT_GT(plan.moved, 0u);
     std::vector<std::pair<uint64_t, uint64_t>> spans;
-    for (const CodePatch& p : plan.patches) spans.push_back({p.addr, p.addr + p.bytes.size()});
+    for (const auto& p : plan.patches) spans.push_back({p.addr, p.addr + p.bytes.size()});
     std::sort(spans.begin(), spans.end());
     for (size_t k = 1; k < spans.size(); ++k)
       ASSERT_LE(spans[k - 1].second, spans[k].first) << "patches at 0x" << std::hex << spans[k - 1].first << " and 0x"

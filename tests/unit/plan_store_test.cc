@@ -76,6 +76,44 @@ TEST(PlanStore, APlanReadsBackWhole) {
   EXPECT_FALSE(parse_plan(huge));
 }
 
+// A plan's patches are kept flat, as the file holds them (PatchList): each
+// record's length is checked against the end, and sorting keeps each
+// patch's bytes with its address.
+TEST(PlanStore, FlatPatchesReadBackAndSort) {
+  PatchList list;
+  list.push_back({0x2000, std::string("\xe9\x01\x02\x03\x04", 5)});
+  list.push_back({0x1000, std::string("\x10", 1)});
+  list.push_back({0x1800, std::string("\x01\x02\x03\x04", 4)});
+  EXPECT_FALSE(list.is_sorted_by_address());
+  PatchList sorted = list.sorted_by_address();
+  ASSERT_EQ(sorted.size(), 3u);
+  EXPECT_TRUE(sorted.is_sorted_by_address());
+  EXPECT_EQ(sorted[0].addr, 0x1000u);
+  EXPECT_EQ(sorted[0].bytes, std::string("\x10", 1));
+  EXPECT_EQ(sorted[1].addr, 0x1800u);
+  EXPECT_EQ(sorted[1].bytes, std::string("\x01\x02\x03\x04", 4));
+  EXPECT_EQ(sorted[2].bytes, std::string("\xe9\x01\x02\x03\x04", 5));
+  sorted.mutable_bytes(1)[0] = 9;
+  EXPECT_EQ(sorted[1].bytes[0], 9);
+  const std::string& raw = list.raw();
+  EXPECT_EQ(raw.size(), 3 * 16 + 10u);
+  const char* p = raw.data();
+  std::optional<PatchList> back = PatchList::parse(&p, raw.data() + raw.size(), 3);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(p, raw.data() + raw.size());
+  ASSERT_EQ(back->size(), 3u);
+  EXPECT_EQ((*back)[2].addr, 0x1800u);
+  EXPECT_EQ((*back)[0].bytes, list[0].bytes);
+  p = raw.data();
+  EXPECT_FALSE(PatchList::parse(&p, raw.data() + raw.size() - 1, 3)) << "the last record cut short";
+  p = raw.data();
+  EXPECT_FALSE(PatchList::parse(&p, raw.data() + raw.size(), 4)) << "a record more than there is";
+  std::string huge = raw;
+  huge[8 + 7] = 0x40;  // the first record's length, far beyond the end
+  p = huge.data();
+  EXPECT_FALSE(PatchList::parse(&p, huge.data() + huge.size(), 3));
+}
+
 TEST(PlanStore, ASecondRecorderFindsThePlan) {
   TempDir dir;
   PlanCache first;

@@ -38,6 +38,17 @@ TEST(Smaps, NoReserveComesFromVmFlags) {
   EXPECT_TRUE(mapping_record(maps[1]).noreserve);
 }
 
+TEST(Smaps, ProtectionKeyOfEachMapping) {
+  std::vector<MapEntry> maps = parse_smaps("1000-2000 rw-p 00000000 00:00 0 \nProtectionKey:         3\nVmFlags: rd wr\n"
+                                           "2000-3000 rw-p 00000000 00:00 0 \nProtectionKey:         0\n"
+                                           "3000-4000 rw-p 00000000 00:00 0 \n");
+  ASSERT_EQ(maps.size(), 3u);
+  EXPECT_EQ(maps[0].pkey, 3);
+  EXPECT_EQ(mapping_record(maps[0]).pkey, 3);
+  EXPECT_EQ(maps[1].pkey, 0);
+  EXPECT_EQ(maps[2].pkey, 0) << "a kernel without protection keys prints no line";
+}
+
 TEST(Smaps, FlagAtTheEndOfTheLine) {
   std::vector<MapEntry> maps = parse_smaps("1000-2000 rw-p 00000000 00:00 0 \nVmFlags: rd wr nr\n"
                                            "2000-3000 rw-p 00000000 00:00 0 \nVmFlags: rd wr mr nrx\n");

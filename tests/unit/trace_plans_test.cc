@@ -26,7 +26,8 @@ std::shared_ptr<const RewritePlan> sample_plan(uint64_t stub_base, char fill) {
   auto p = std::make_shared<RewritePlan>();
   p->stub_base = stub_base;
   p->stubs = std::string(3 * kLeanStubSize, fill);
-  p->patches = {{0x401006, std::string("\x7c\x10", 2)}, {0x401020, std::string("\xe9\x01\x02\x03\x04", 5)}};
+  p->patches.push_back({0x401006, std::string("\x7c\x10", 2)});
+  p->patches.push_back({0x401020, std::string("\xe9\x01\x02\x03\x04", 5)});
   p->counted = 2;
   p->uncovered = 1;
   p->spin_sites = {0x401008};
