@@ -221,6 +221,20 @@ bool same_identity(const struct stat& a, const struct stat& b) {
          a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
 }
 
+PlanKey plan_key_of_file(const PlanKey& file, uint64_t code_addr, uint64_t code_size,
+                         const std::vector<AddrRange>& functions, bool nops_are_padding) {
+  std::string in = "code of a settled file";
+  in.push_back('\0');
+  for (uint64_t v : {file.low, file.high, code_addr, code_size, (uint64_t)nops_are_padding, (uint64_t)functions.size()})
+    put_u64(in, v);
+  for (const AddrRange& f : functions) {
+    put_u64(in, f.start);
+    put_u64(in, f.end);
+  }
+  XXH128_hash_t h = XXH3_128bits(in.data(), in.size());
+  return {h.low64, h.high64};
+}
+
 PlanKey code_facts_key(const struct stat& st) {
   std::string in = "code facts";
   in.push_back('\0');

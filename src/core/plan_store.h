@@ -39,6 +39,12 @@ struct PlanKey {
 // `nops_are_padding` (PlanCache::plan's arguments), made by this build.
 PlanKey plan_key(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
                  bool nops_are_padding);
+// The same for the code of a settled file (one whose identity, `file`
+// from code_facts_key, the store may trust: see settled_file) mapped so
+// that its .text, `code_size` bytes, is at `code_addr`: a fresh mapping's
+// code is the file's bytes there, so the key needs none of them.
+PlanKey plan_key_of_file(const PlanKey& file, uint64_t code_addr, uint64_t code_size,
+                         const std::vector<AddrRange>& functions, bool nops_are_padding);
 
 // A plan as the store's file holds it (after the header), and back; nullopt
 // for bytes that are not one.
@@ -72,6 +78,10 @@ struct CodeFacts {
   std::vector<AddrRange> functions;
   bool go = false;
   std::vector<uint64_t> random_sites;
+  // Not kept in the store: the file's identity key (code_facts_key) when
+  // PlanCache::code_file found the file settled, which then also names the
+  // plans of its code (plan_key_of_file) without the code being read.
+  std::optional<PlanKey> settled;
 };
 std::string serialize_code_facts(const CodeFacts& facts);
 std::optional<CodeFacts> parse_code_facts(std::string_view bytes);

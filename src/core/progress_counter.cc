@@ -115,6 +115,14 @@ std::shared_ptr<const RewritePlan> PlanCache::placed(const RewritePlan& near, ui
 PlanCache::Placed PlanCache::place(const std::string& code, uint64_t code_addr,
                                    const std::vector<AddrRange>& functions, bool nops_are_padding,
                                    const std::function<uint64_t(uint64_t need)>& room) {
+  return place([&]() -> const std::string& { return code; }, std::nullopt, code_addr, functions, nops_are_padding,
+               room);
+}
+
+PlanCache::Placed PlanCache::place(const std::function<const std::string&()>& code,
+                                   const std::optional<PlanKey>& file_key, uint64_t code_addr,
+                                   const std::vector<AddrRange>& functions, bool nops_are_padding,
+                                   const std::function<uint64_t(uint64_t need)>& room) {
   auto need_of = [](uint64_t stub_bytes) { return std::max<uint64_t>(page_ceil(stub_bytes), kPageSize); };
   auto remembered = [&](const PlanKey& placed_key) -> const Placed* {
     for (auto& [k, p] : placed_)
@@ -128,7 +136,7 @@ PlanCache::Placed PlanCache::place(const std::string& code, uint64_t code_addr,
   bool stored = !store_.dir().empty();
   PlanKey key;
   if (stored) {
-    key = plan_key(code, code_addr, functions, nops_are_padding);
+    key = file_key ? *file_key : plan_key(code(), code_addr, functions, nops_are_padding);
     // The stored plan's stub size says where its stubs go; the placed
     // plan's own file then checks (its sum, its place and its size).
     if (std::optional<uint64_t> stub_bytes = store_.stub_bytes(key)) {
@@ -149,7 +157,7 @@ PlanCache::Placed PlanCache::place(const std::string& code, uint64_t code_addr,
       }
     }
   }
-  const RewritePlan& near = near_plan(code, code_addr, functions, nops_are_padding, key);
+  const RewritePlan& near = near_plan(code(), code_addr, functions, nops_are_padding, key);
   Placed p;
   p.need = need_of(near.stubs.size());
   p.base = room(p.need);
@@ -185,6 +193,7 @@ Result<PlanCache::CodeFile> PlanCache::code_file(const std::string& path) {
     key = code_facts_key(st);
     if (std::optional<CodeFacts> stored = store_.load_facts(key)) {
       ++facts_loaded_;
+      stored->settled = key;
       if (files_.size() >= kMaxEntries) files_.erase(files_.begin());
       return files_[id] = std::move(*stored);
     }
@@ -209,7 +218,10 @@ Result<PlanCache::CodeFile> PlanCache::code_file(const std::string& path) {
   }
   // Kept only if the file's identity did not move while it was read.
   struct stat after;
-  if (keep && fstat(fd.get(), &after) == 0 && same_identity(after, st)) store_.store_facts(key, f);
+  if (keep && fstat(fd.get(), &after) == 0 && same_identity(after, st)) {
+    store_.store_facts(key, f);
+    f.settled = key;
+  }
   if (files_.size() >= kMaxEntries) files_.erase(files_.begin());
   return files_[id] = std::move(f);
 }
@@ -233,16 +245,25 @@ std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_pa
   std::vector<AddrRange> functions;  // where they are in the tracee
   for (const AddrRange& f : file.value().functions)
     functions.push_back({setup.text_start + (f.start - text.addr), setup.text_start + (f.end - text.addr)});
-  std::string code = t.read_bytes(RemotePtr<>(setup.text_start), text.size);
+  // Read from the tracee only where a plan is made, or where the file is
+  // not settled and the code's bytes are the plan's key.
+  std::optional<std::string> code_read;
+  auto code = [&]() -> const std::string& {
+    if (!code_read) code_read = t.read_bytes(RemotePtr<>(setup.text_start), text.size);
+    return *code_read;
+  };
   // Planned once with the stubs as near as they can be, which says how many
   // stub bytes it needs; then the stubs move to where they go. Every stub
   // is within 2 GiB of the code that jumps to it.
   // Go's compiler emits nops that are code (core/branch_rewriter.h).
   bool nops_are_padding = !file.value().go;
+  std::optional<PlanKey> file_key;
+  if (file.value().settled)
+    file_key = plan_key_of_file(*file.value().settled, setup.text_start, text.size, functions, nops_are_padding);
   uint64_t reach = (1ull << 31) - kStubAreaMax;
   uint64_t lowest = setup.text_end > reach + kLowestMappable ? setup.text_end - reach : kLowestMappable;
   PlanCache::Placed placed =
-      plans.place(code, setup.text_start, functions, nops_are_padding,
+      plans.place(code, file_key, setup.text_start, functions, nops_are_padding,
                   [&](uint64_t need) { return free_room_below(maps, mapping.start.as_int(), lowest, need); });
   if (placed.base == 0) return skip("no room for its stubs within reach below it");
   uint64_t base = placed.base, need = placed.need;
@@ -254,7 +275,7 @@ std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_pa
   // Some branch was out of reach of the first place, or would be of this
   // one: only a plan made here says which ones count.
   setup.plan = std::make_shared<const RewritePlan>(
-      sorted_by_address(plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code.data()), code.size(),
+      sorted_by_address(plan_branch_rewrite(reinterpret_cast<const uint8_t*>(code().data()), code().size(),
                                             setup.text_start, functions, base, need, kCounterSlots, nops_are_padding)));
   return setup;
 }

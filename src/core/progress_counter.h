@@ -97,6 +97,13 @@ class PlanCache {
   };
   Placed place(const std::string& code, uint64_t code_addr, const std::vector<AddrRange>& functions,
                bool nops_are_padding, const std::function<uint64_t(uint64_t need)>& room);
+  // The same with the code read only where it is needed: `code` reads it;
+  // `file_key` (plan_key_of_file), when there is one, names the stored
+  // plans instead of the code's bytes, so that a plan found in the store
+  // costs no read of the code.
+  Placed place(const std::function<const std::string&()>& code, const std::optional<PlanKey>& file_key,
+               uint64_t code_addr, const std::vector<AddrRange>& functions, bool nops_are_padding,
+               const std::function<uint64_t(uint64_t need)>& room);
   // How many plans were made (not found here nor in the store), and how
   // many were read from the store: a test's measure.
   size_t made() const { return made_; }

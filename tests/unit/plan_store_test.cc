@@ -227,6 +227,45 @@ TEST(PlanStore, APlacedPlanIsFoundWithoutThePlanItWasMovedFrom) {
   EXPECT_EQ(second.place(kCodeBytes, kAt, kFunctions, true, room).base, 0u);
 }
 
+// A settled file's code is named by the file's identity (plan_key_of_file):
+// a second recorder that finds its placed plan in the store does not read
+// the code; another identity (the file changed) is another plan, planned
+// from the code read then.
+TEST(PlanStore, ASettledFilesPlanIsFoundWithoutItsCode) {
+  TempDir dir;
+  auto room = [](uint64_t) { return (uint64_t)0x200000; };
+  PlanKey file{0x1234, 0x5678};
+  PlanKey file_key = plan_key_of_file(file, kAt, kCodeBytes.size(), kFunctions, true);
+  EXPECT_FALSE(file_key == plan_key_of_file(file, kAt + 0x1000, kCodeBytes.size(), kFunctions, true));
+  EXPECT_FALSE(file_key == plan_key_of_file(PlanKey{0x1234, 0x5679}, kAt, kCodeBytes.size(), kFunctions, true));
+  size_t reads = 0;
+  auto code = [&]() -> const std::string& {
+    ++reads;
+    return kCodeBytes;
+  };
+  PlanCache first;
+  first.keep_in(PlanStore(dir.path()));
+  PlanCache::Placed a = first.place(code, file_key, kAt, kFunctions, true, room);
+  ASSERT_TRUE(a.plan);
+  EXPECT_EQ(first.made(), 1u);
+  EXPECT_GE(reads, 1u) << "planned from the code";
+  reads = 0;
+  PlanCache second;
+  second.keep_in(PlanStore(dir.path()));
+  PlanCache::Placed b = second.place(code, file_key, kAt, kFunctions, true, room);
+  ASSERT_TRUE(b.plan);
+  expect_same(*a.plan, *b.plan);
+  EXPECT_EQ(second.made(), 0u);
+  EXPECT_EQ(reads, 0u) << "the stored plan was found by the file's identity";
+  PlanCache third;
+  third.keep_in(PlanStore(dir.path()));
+  PlanKey changed = plan_key_of_file(PlanKey{0x1234, 0x5679}, kAt, kCodeBytes.size(), kFunctions, true);
+  PlanCache::Placed c = third.place(code, changed, kAt, kFunctions, true, room);
+  ASSERT_TRUE(c.plan);
+  EXPECT_EQ(third.made(), 1u);
+  EXPECT_GE(reads, 1u);
+}
+
 TEST(PlanStore, KeepsThePlansUsedLast) {
   TempDir dir;
   PlanStore store(dir.path());
