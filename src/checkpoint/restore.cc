@@ -189,23 +189,32 @@ Status restore_pages(const CheckpointReader& ck, ckpt::ProcessState::Reader proc
 // bits of MXCSR or of the header set) comes from a damaged or forged file.
 // The protection keys the process held, allocated again, and its tagged
 // pages tagged again. The kernel hands out the lowest free key, so every
-// key up to the highest held one is taken and the others given back. PKRU,
-// the rights through each key, comes back with the FPU state after this.
+// key up to the highest needed one is taken and the others given back. A
+// key the program freed while pages still carry it (the kernel allows
+// that) is taken for the tagging and given back after. PKRU, the rights
+// through each key, comes back with the FPU state after this.
 Status restore_pkeys(Task& t, const ProcessImage& img, uint16_t held, const std::string& path) {
-  bool tagged = std::any_of(img.mappings.begin(), img.mappings.end(), [](const MappingRecord& m) { return m.pkey != 0; });
-  if (held == 0 && !tagged) return {};
+  uint16_t needed = held;
+  for (const MappingRecord& m : img.mappings) {
+    if (m.pkey < 0 || m.pkey >= 16)
+      return make_error(ErrorKind::CorruptCheckpoint,
+                        "checkpoint " + path + " is corrupt (protection key " + std::to_string(m.pkey) + ")");
+    if (m.pkey != 0) needed |= (uint16_t)(1u << m.pkey);
+  }
+  if (needed == 0) return {};
+  // Not usable on this machine, where an earlier checkpoint may be.
   if (!os_has_pkeys())
-    return make_error(ErrorKind::Unsupported, "checkpoint " + path + " holds memory protection keys, which this machine "
-                                              "does not have (pkey_alloc)");
+    return make_error(ErrorKind::CorruptCheckpoint, "checkpoint " + path + " holds memory protection keys, which this "
+                                                    "machine does not have (pkey_alloc)");
   RemoteSyscalls rs(t);
   std::vector<int64_t> spare;
   uint16_t got = 0;
-  while ((got & held) != held) {
+  while ((got & needed) != needed) {
     int64_t key = rs.syscall(SYS_pkey_alloc, {0, 0});
     if (key <= 0 || key >= 16)
       return make_error("allocating protection keys in a restored process failed: " +
                         std::string(key < 0 ? strerror((int)-key) : "an unexpected key"));
-    if (held & (1u << key))
+    if (needed & (1u << key))
       got |= (uint16_t)(1u << key);
     else
       spare.push_back(key);
@@ -221,6 +230,8 @@ Status restore_pkeys(Task& t, const ProcessImage& img, uint16_t held, const std:
                         " in a restored process failed: " + strerror(r < 0 ? (int)-r : EINVAL));
     }
   }
+  for (int key = 1; key < 16; ++key)
+    if ((needed & ~held) & (1u << key)) rs.syscall(SYS_pkey_free, {(uint64_t)key});
   return {};
 }
 

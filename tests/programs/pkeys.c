@@ -2,8 +2,9 @@
    with it, denies itself access through the key (PKRU, no syscall) and
    touches the page: a SIGSEGV with SEGV_PKUERR, whose handler tags the page
    with the default key (PKRU itself comes back from the signal frame).
-   Then it frees the key. Prints what it saw; on a machine without
-   protection keys it says so. */
+   Then it frees the key, takes one again, tags the page with it and frees
+   it while the page still carries it. Prints what it saw; on a machine
+   without protection keys it says so. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -47,5 +48,16 @@ int main(void)
     page[1] = 'b';
     printf("after the fault: %c%c, %d fault(s), access rights now %d\n", page[0], page[1], faults, pkey_get(key));
     printf("pkey_free: %d\n", pkey_free(key));
+    /* A key freed while a page still carries it (the kernel allows that):
+       the page keeps the key, which no one holds. */
+    int again = pkey_alloc(0, 0);
+    printf("a key again: %s\n", again == key ? "the same" : again >= 0 ? "another" : "none");
+    if (again >= 0) {
+        printf("pkey_mprotect: %d\n", pkey_mprotect(page, 4096, PROT_READ | PROT_WRITE, again));
+        printf("pkey_free while tagged: %d\n", pkey_free(again));
+        page[2] = 'c';
+        printf("the page after: %c%c%c\n", page[0], page[1], page[2]);
+        printf("pkey_mprotect to the default key: %d\n", pkey_mprotect(page, 4096, PROT_READ | PROT_WRITE, 0));
+    }
     return 0;
 }
