@@ -313,4 +313,34 @@ Result<std::vector<AddrRange>> code_ranges(std::string_view elf, const TextSecti
   return make_error("no unwind tables (.eh_frame) say where the functions of its .text are");
 }
 
+std::string elf_build_id(int fd) {
+  Elf64_Ehdr eh;
+  if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
+      eh.e_phnum > 256)
+    return "";
+  std::vector<Elf64_Phdr> ph(eh.e_phnum);
+  size_t bytes = ph.size() * sizeof(Elf64_Phdr);
+  if (pread(fd, ph.data(), bytes, (off_t)eh.e_phoff) != (ssize_t)bytes) return "";
+  for (const Elf64_Phdr& p : ph) {
+    if (p.p_type != PT_NOTE || p.p_filesz == 0 || p.p_filesz > 64 * 1024) continue;
+    std::string notes(p.p_filesz, '\0');
+    if (pread(fd, notes.data(), notes.size(), (off_t)p.p_offset) != (ssize_t)notes.size()) continue;
+    size_t at = 0;
+    auto align4 = [](size_t n) { return (n + 3) & ~(size_t)3; };
+    while (at + sizeof(Elf64_Nhdr) <= notes.size()) {
+      Elf64_Nhdr nh;
+      memcpy(&nh, notes.data() + at, sizeof nh);
+      size_t name_at = at + sizeof nh, desc_at = name_at + align4(nh.n_namesz);
+      if (nh.n_namesz > notes.size() || nh.n_descsz > notes.size() || desc_at + nh.n_descsz > notes.size()) break;
+      std::string_view name(notes.data() + name_at, nh.n_namesz);
+      if ((nh.n_type == NT_GNU_BUILD_ID && name == std::string_view("GNU\0", 4)) ||
+          (nh.n_type == 4 && name == std::string_view("Go\0\0", 4)))
+        if (nh.n_descsz > 0) return std::string(notes.data() + desc_at, nh.n_descsz);
+      at = desc_at + align4(nh.n_descsz);
+    }
+  }
+  return "";
+}
+
 }  // namespace rr

@@ -81,4 +81,10 @@ bool is_go_program(std::string_view elf);
 // error saying why nothing is trusted otherwise.
 Result<std::vector<AddrRange>> code_ranges(std::string_view elf, const TextSection& text);
 
+// The build id the linker wrote in the ELF file open at `fd` (a note of
+// type NT_GNU_BUILD_ID named "GNU", or Go's of type 4 named "Go"), read
+// from its program headers' notes; empty where it has none or is no ELF
+// file. A function of the file's contents at link time.
+std::string elf_build_id(int fd);
+
 }  // namespace rr

@@ -235,11 +235,12 @@ PlanKey plan_key_of_file(const PlanKey& file, uint64_t code_addr, uint64_t code_
   return {h.low64, h.high64};
 }
 
-PlanKey code_facts_key(const struct stat& st) {
+PlanKey code_facts_key(const struct stat& st, const std::string& build_id) {
   std::string in = "code facts";
   in.push_back('\0');
   in += build_identity();
   in.push_back('\0');
+  put_bytes(in, build_id);
   for (uint64_t v : {(uint64_t)st.st_dev, (uint64_t)st.st_ino, (uint64_t)st.st_size, (uint64_t)st.st_mtim.tv_sec,
                      (uint64_t)st.st_mtim.tv_nsec, (uint64_t)st.st_ctim.tv_sec, (uint64_t)st.st_ctim.tv_nsec})
     put_u64(in, v);

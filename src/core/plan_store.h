@@ -78,9 +78,10 @@ struct CodeFacts {
   std::vector<AddrRange> functions;
   bool go = false;
   std::vector<uint64_t> random_sites;
-  // Not kept in the store: the file's identity key (code_facts_key) when
-  // PlanCache::code_file found the file settled, which then also names the
-  // plans of its code (plan_key_of_file) without the code being read.
+  // Not kept in the store: the file's identity key (code_facts_key, its
+  // build id included) when PlanCache::code_file found the file settled
+  // and with a build id, which then also names the plans of its code
+  // (plan_key_of_file) without the code being read.
   std::optional<PlanKey> settled;
 };
 std::string serialize_code_facts(const CodeFacts& facts);
@@ -104,7 +105,10 @@ bool settled_file(int fd, const struct stat& st, int64_t seconds);
 bool same_identity(const struct stat& a, const struct stat& b);
 // The key of the code facts of the file whose identity is `st`, made by
 // this build.
-PlanKey code_facts_key(const struct stat& st);
+// `build_id` (elf_build_id), where the file has one, is part of the key: an
+// identity the kernel reuses (a read-only image's fixed times, device and
+// inode numbers) does not name another file's facts or plans.
+PlanKey code_facts_key(const struct stat& st, const std::string& build_id = "");
 
 // A file of the store holding a plan, as a trace lists it.
 struct StoredPlanFile {

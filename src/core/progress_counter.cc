@@ -189,11 +189,16 @@ Result<PlanCache::CodeFile> PlanCache::code_file(const std::string& path) {
               (fd = ScopedFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC))).is_open() && fstat(fd.get(), &held) == 0 &&
               same_identity(held, st) && settled_file(fd.get(), st, kSettledSeconds);
   PlanKey key;
+  // Plans are named by the file's identity only where it has a build id
+  // (the code facts are kept either way, as before).
+  bool has_build_id = false;
   if (keep) {
-    key = code_facts_key(st);
+    std::string build_id = elf_build_id(fd.get());
+    has_build_id = !build_id.empty();
+    key = code_facts_key(st, build_id);
     if (std::optional<CodeFacts> stored = store_.load_facts(key)) {
       ++facts_loaded_;
-      stored->settled = key;
+      if (has_build_id) stored->settled = key;
       if (files_.size() >= kMaxEntries) files_.erase(files_.begin());
       return files_[id] = std::move(*stored);
     }
@@ -220,7 +225,7 @@ Result<PlanCache::CodeFile> PlanCache::code_file(const std::string& path) {
   struct stat after;
   if (keep && fstat(fd.get(), &after) == 0 && same_identity(after, st)) {
     store_.store_facts(key, f);
-    f.settled = key;
+    if (has_build_id) f.settled = key;
   }
   if (files_.size() >= kMaxEntries) files_.erase(files_.begin());
   return files_[id] = std::move(f);

@@ -4,7 +4,9 @@
 
 #include <elf.h>
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <link.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -148,6 +150,46 @@ TEST(ElfCode, TheImageReadHoldsWhatTheParsersLookAt) {
 TEST(ElfCode, NotAnElfFile) {
   EXPECT_FALSE(text_section("#!/bin/sh\n").ok());
   EXPECT_FALSE(eh_frame_functions(std::string(10, '\0')).ok());
+}
+
+// The linker's build id, as `readelf -n` shows it: this test program's
+// (GNU ld writes one by default here) is the note the loader mapped, and
+// a file that is no ELF file, or one whose notes are cut short, has none.
+TEST(ElfCode, BuildIdOfThisProgram) {
+  int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  std::string id = elf_build_id(fd);
+  close(fd);
+  ASSERT_FALSE(id.empty());
+  // The same bytes through the loader's view of the notes.
+  std::string mapped;
+  dl_iterate_phdr(
+      [](struct dl_phdr_info* info, size_t, void* out) {
+        if (info->dlpi_name && info->dlpi_name[0]) return 0;  // the program is the first, unnamed
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& p = info->dlpi_phdr[i];
+          if (p.p_type != PT_NOTE) continue;
+          const char* at = reinterpret_cast<const char*>(info->dlpi_addr + p.p_vaddr);
+          for (size_t off = 0; off + sizeof(ElfW(Nhdr)) <= p.p_memsz;) {
+            ElfW(Nhdr) nh;
+            memcpy(&nh, at + off, sizeof nh);
+            size_t desc = off + sizeof nh + ((nh.n_namesz + 3) & ~3u);
+            if (nh.n_type == NT_GNU_BUILD_ID) *static_cast<std::string*>(out) = std::string(at + desc, nh.n_descsz);
+            off = desc + ((nh.n_descsz + 3) & ~3u);
+          }
+        }
+        return 1;
+      },
+      &mapped);
+  EXPECT_EQ(id, mapped);
+  char path[] = "/tmp/rr-build-id-XXXXXX";
+  int other = mkstemp(path);
+  ASSERT_GE(other, 0);
+  unlink(path);
+  EXPECT_EQ(elf_build_id(other), "") << "an empty file";
+  ASSERT_EQ(write(other, "not an ELF file at all, but long enough for a header of sixty-four bytes", 72), 72);
+  EXPECT_EQ(elf_build_id(other), "");
+  close(other);
 }
 
 }  // namespace

@@ -361,6 +361,7 @@ TEST(PlanStore, CodeFactsAreKeptByTheFilesIdentityOnceItsTimesAreSettled) {
   EXPECT_FALSE(settled_file(fd.get(), dated, 10));
   EXPECT_TRUE(settled_file(fd.get(), dated, 0));
   EXPECT_FALSE(code_facts_key(st) == code_facts_key(dated));  // the mtime moved
+  EXPECT_FALSE(code_facts_key(st, "\x01\x02") == code_facts_key(st, "\x01\x03"));  // another build id
   // A write through a shared mapping dirties a page: not settled, whatever
   // the times say, until the page is written back.
   void* map = mmap(nullptr, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
@@ -394,7 +395,10 @@ TEST(PlanStore, CodeFactsAreKeptByTheFilesIdentityOnceItsTimesAreSettled) {
   first.keep_in(PlanStore(stored.path()));
   second.keep_in(PlanStore(stored.path()));
   ASSERT_TRUE(first.code_file(exe).ok());
-  ASSERT_TRUE(PlanStore(stored.path()).load_facts(code_facts_key(py)));
+  std::string build_id = elf_build_id(pyfd.get());
+  EXPECT_FALSE(build_id.empty()) << "Debian's python3 has a build id";
+  ASSERT_TRUE(PlanStore(stored.path()).load_facts(code_facts_key(py, build_id)));
+  EXPECT_FALSE(PlanStore(stored.path()).load_facts(code_facts_key(py))) << "kept under the build id too";
   EXPECT_EQ(first.facts_loaded(), 0u);
   Result<PlanCache::CodeFile> again = second.code_file(exe);
   ASSERT_TRUE(again.ok());
@@ -405,6 +409,9 @@ TEST(PlanStore, CodeFactsAreKeptByTheFilesIdentityOnceItsTimesAreSettled) {
   EXPECT_EQ(again.value().go, read.value().go);
   EXPECT_EQ(again.value().random_sites, read.value().random_sites);
   EXPECT_GT(read.value().functions.size(), 1000u);
+  // With a build id, the identity also names the plans of its code.
+  ASSERT_TRUE(again.value().settled);
+  EXPECT_TRUE(*again.value().settled == code_facts_key(py, build_id));
 }
 
 TEST(PlanStore, WhereRecordingsKeepThem) {
