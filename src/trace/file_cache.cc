@@ -12,6 +12,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/elf_code.h"
 #include "core/plan_store.h"
 #include "util/cache_dir.h"
 #include "util/fatal.h"
@@ -77,18 +78,35 @@ bool FileCache::cacheable(int fd, const struct stat& st) const {
   return !dir_.empty() && st.st_nlink > 0 && settled_file(fd, st, settled_seconds_);
 }
 
-std::string FileCache::name_of(const struct stat& st) const {
+std::string FileCache::content_tag(int fd, const struct stat& st) {
+  std::string tag = elf_build_id(fd);
+  char page[2][4096];
+  ssize_t first = pread(fd, page[0], sizeof page[0], 0);
+  off_t last_at = st.st_size > (off_t)sizeof page[1] ? st.st_size - (off_t)sizeof page[1] : 0;
+  ssize_t last = pread(fd, page[1], sizeof page[1], last_at);
+  uint64_t sums[2] = {XXH3_64bits(page[0], first > 0 ? first : 0), XXH3_64bits(page[1], last > 0 ? last : 0)};
+  tag.append(reinterpret_cast<const char*>(sums), sizeof sums);
+  return tag;
+}
+
+std::string FileCache::name_of(const struct stat& st, const std::string& tag) const {
   uint64_t id[7] = {(uint64_t)st.st_dev,        (uint64_t)st.st_ino,        (uint64_t)st.st_size,
                     (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec, (uint64_t)st.st_ctim.tv_sec,
                     (uint64_t)st.st_ctim.tv_nsec};
-  XXH128_hash_t h = XXH3_128bits(id, sizeof id);
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_128bits_reset(state);
+  XXH3_128bits_update(state, id, sizeof id);
+  XXH3_128bits_update(state, tag.data(), tag.size());
+  XXH128_hash_t h = XXH3_128bits_digest(state);
+  XXH3_freeState(state);
   char buf[40];
   snprintf(buf, sizeof buf, "%016llx%016llx", (unsigned long long)h.high64, (unsigned long long)h.low64);
   return buf;
 }
 
-std::optional<PartSum> FileCache::link_into(const struct stat& st, const std::string& dest) const {
-  std::string path = dir_ + "/" + name_of(st);
+std::optional<PartSum> FileCache::link_into(const struct stat& st, const std::string& tag,
+                                           const std::string& dest) const {
+  std::string path = dir_ + "/" + name_of(st, tag);
   Result<std::string> text = read_file(path + ".sum");
   if (!text.ok()) return std::nullopt;
   std::optional<Note> note = parse_note(text.value());
@@ -111,12 +129,13 @@ std::optional<PartSum> FileCache::link_into(const struct stat& st, const std::st
   return note->sum;
 }
 
-void FileCache::keep(const struct stat& st, const std::string& copy, const PartSum& sum) const {
+void FileCache::keep(const struct stat& st, const std::string& tag, const std::string& copy,
+                     const PartSum& sum) const {
   if (Status s = make_dirs(dir_); !s.ok()) {
     RR_LOG("file cache: copies are not kept: %s", s.error().message.c_str());
     return;
   }
-  std::string name = name_of(st), path = dir_ + "/" + name;
+  std::string name = name_of(st, tag), path = dir_ + "/" + name;
   std::string tmp = path + ".tmp." + std::to_string(getpid());
   // On disk before its note is: a copy cut short by a crash would be
   // linked into every later trace (whose replay would then refuse it).

@@ -54,14 +54,22 @@ class FileCache {
   // at `dest` (a new name) and returns its sum; nullopt when the cache
   // holds no copy that checks against its note, or the link cannot be made
   // (another file system, no permission): the caller copies the file.
-  std::optional<PartSum> link_into(const struct stat& st, const std::string& dest) const;
+  std::optional<PartSum> link_into(const struct stat& st, const std::string& tag, const std::string& dest) const;
 
   // Keeps `copy` (a new copy, made from the file whose identity was `st`,
   // cacheable before the copy and the same after it, with sum `sum`) as
   // that file's cached copy, by linking it; then removes the least
   // recently used copies beyond the limits. A cache that cannot be written
   // is logged (RR_LOG) and otherwise ignored: the trace has its copy.
-  void keep(const struct stat& st, const std::string& copy, const PartSum& sum) const;
+  void keep(const struct stat& st, const std::string& tag, const std::string& copy, const PartSum& sum) const;
+
+  // What of the contents of the file open at `fd` (identity `st`) joins its
+  // identity in naming its copy (`tag` above): its build id where it is an
+  // ELF file with one, and a hash of its first and last pages. On a
+  // read-only image the times are fixed and device and inode numbers are
+  // reused by the next image on the same loop device, so another file of
+  // the same size can have the same identity; its contents differ there.
+  static std::string content_tag(int fd, const struct stat& st);
 
   const std::string& dir() const { return dir_; }
 
@@ -72,7 +80,7 @@ class FileCache {
   static constexpr int64_t kSettledSeconds = 10;
 
  private:
-  std::string name_of(const struct stat& st) const;  // 32 hex digits
+  std::string name_of(const struct stat& st, const std::string& tag) const;  // 32 hex digits
   void trim(const std::string& keep) const;
   std::string dir_;
   uint64_t max_bytes_;

@@ -48,8 +48,9 @@ Result<std::string> FileStore::store(const std::string& open_path, const std::st
   // the original itself: a link would change its link count, which the
   // program can see (ls -l), and would follow in-place changes.
   bool cacheable = cache_.cacheable(in.get(), st);
+  std::string tag = cacheable ? FileCache::content_tag(in.get(), st) : "";
   if (cacheable)
-    if (std::optional<PartSum> sum = cache_.link_into(st, dest)) {
+    if (std::optional<PartSum> sum = cache_.link_into(st, tag, dest)) {
       RR_TRY(append_sum(trace_dir_, rel, *sum));
       stored_.emplace(key, rel);
       return rel;
@@ -70,7 +71,7 @@ Result<std::string> FileStore::store(const std::string& open_path, const std::st
   // Kept for later recordings only if the file did not change while it was
   // copied (its identity then names these bytes).
   struct stat after;
-  if (cacheable && fstat(in.get(), &after) == 0 && same_identity(after, st)) cache_.keep(st, dest, sum);
+  if (cacheable && fstat(in.get(), &after) == 0 && same_identity(after, st)) cache_.keep(st, tag, dest, sum);
   stored_.emplace(key, rel);
   return rel;
 }

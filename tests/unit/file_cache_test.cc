@@ -18,6 +18,7 @@
 
 #include "scratch_dir.h"
 #include "trace/file_store.h"
+#include "util/scoped_fd.h"
 #include "trace/trace_sums.h"
 #include "util/io.h"
 
@@ -115,6 +116,33 @@ TEST(FileCache, AFileChangedSinceIsCopiedAgain) {
   EXPECT_EQ(contents(first), "old bytes");
   EXPECT_NE(stat_of(first).st_ino, stat_of(second).st_ino);
   EXPECT_TRUE(check_in_trace(dir.path() + "/t2", second).ok());
+}
+
+// The identity names a copy only with the file's contents' tag (build id,
+// first and last pages): another file with the same identity, as a
+// read-only image's can be, is not given the copy of the first.
+TEST(FileCache, ACopyIsNamedByItsIdentityAndItsContentsTag) {
+  TempDir dir;
+  std::string a = dir.path() + "/a", b = dir.path() + "/b", cache = dir.path() + "/cache";
+  write_original(a, std::string(9000, 'a') + "end", 60);
+  write_original(b, std::string(9000, 'a') + "END", 60);
+  auto tag_of = [](const std::string& path) {
+    ScopedFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    return FileCache::content_tag(fd.get(), stat_of(path));
+  };
+  EXPECT_NE(tag_of(a), tag_of(b)) << "the last page differs";
+  EXPECT_EQ(tag_of(a), tag_of(a));
+  // a's copy kept under a's identity and tag.
+  std::filesystem::create_directories(dir.path() + "/t");
+  std::string copy = dir.path() + "/t/copy";
+  std::filesystem::copy_file(a, copy);
+  Result<PartSum> sum = sum_file(copy);
+  ASSERT_TRUE(sum.ok());
+  FileCache c(cache, FileCache::kMaxBytes, 0);
+  struct stat st = stat_of(a);
+  c.keep(st, tag_of(a), copy, sum.value());
+  EXPECT_FALSE(c.link_into(st, tag_of(b), dir.path() + "/t/other")) << "the same identity, other contents";
+  EXPECT_TRUE(c.link_into(st, tag_of(a), dir.path() + "/t/same"));
 }
 
 TEST(FileCache, ACopyWrittenSinceItWasKeptIsNotUsedAndTheTracesLinkingItFailTheirCheck) {
