@@ -444,25 +444,18 @@ Result<ProcessImage> capture_layout(ReplaySession& session, Task& t, SharedObjec
     // again. The kernel tells no one which keys a process holds: every
     // free key is taken and given back, and the ones that could not be
     // taken are held.
-    std::vector<int64_t> taken;
-    int64_t refused = 0;
-    while (os_has_pkeys() && taken.size() < 16) {
-      int64_t got = rs.syscall(SYS_pkey_alloc, {0, 0});
-      if (got < 0) {
-        refused = got;
-        break;
-      }
-      taken.push_back(got);
-    }
-    for (int64_t key : taken) rs.syscall(SYS_pkey_free, {(uint64_t)key});
-    // Only "no key left" says the rest are held; any other refusal (a
-    // seccomp filter's, say) says nothing about them.
-    if (os_has_pkeys() && refused != -ENOSPC)
-      return make_error(ErrorKind::Unsupported, "cannot tell which memory protection keys the program holds at event " +
-                                                    std::to_string(session.current_event()) + " (pkey_alloc: " +
-                                                    strerror(refused < 0 ? (int)-refused : EINVAL) + ")");
     uint16_t held = 0;
     if (os_has_pkeys()) {
+      std::vector<int64_t> taken;
+      int64_t got = 0;
+      while (taken.size() < 16 && (got = rs.syscall(SYS_pkey_alloc, {0, 0})) >= 0) taken.push_back(got);
+      for (int64_t key : taken) rs.syscall(SYS_pkey_free, {(uint64_t)key});
+      // Only "no key left" says the rest are held; any other refusal (a
+      // seccomp filter's, say) says nothing about them.
+      if (got != -ENOSPC)
+        return make_error(ErrorKind::Unsupported, "cannot tell which memory protection keys the program holds at event " +
+                                                      std::to_string(session.current_event()) + " (pkey_alloc: " +
+                                                      strerror(got < 0 ? (int)-got : EINVAL) + ")");
       held = 0xfffe;
       for (int64_t key : taken)
         if (key > 0 && key < 16) held &= (uint16_t)~(1u << key);

@@ -185,8 +185,6 @@ Status restore_pages(const CheckpointReader& ck, ckpt::ProcessState::Reader proc
   return second_result;
 }
 
-// A task's XSAVE area from the checkpoint: one the kernel refuses (reserved
-// bits of MXCSR or of the header set) comes from a damaged or forged file.
 // The protection keys the process held, allocated again, and its tagged
 // pages tagged again. The kernel hands out the lowest free key, so every
 // key up to the highest needed one is taken and the others given back. A
@@ -235,6 +233,8 @@ Status restore_pkeys(Task& t, const ProcessImage& img, uint16_t held, const std:
   return {};
 }
 
+// A task's XSAVE area from the checkpoint: one the kernel refuses (reserved
+// bits of MXCSR or of the header set) comes from a damaged or forged file.
 Status set_checkpoint_xsave(Task& t, const std::string& area, const std::string& path, pid_t tid) {
   if (t.try_set_xsave(area)) return {};
   if (errno != EINVAL) return make_error("cannot set the XSAVE area of task " + std::to_string(tid) + ": " + errno_text());

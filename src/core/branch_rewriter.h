@@ -46,7 +46,7 @@ class PatchList {
   };
   class const_iterator {
    public:
-    using iterator_category = std::random_access_iterator_tag;
+    using iterator_category = std::forward_iterator_tag;
     using value_type = Ref;
     using difference_type = std::ptrdiff_t;
     using pointer = void;
@@ -54,8 +54,6 @@ class PatchList {
     const_iterator(const PatchList* list, size_t i) : list_(list), i_(i) {}
     Ref operator*() const { return (*list_)[i_]; }
     const_iterator& operator++() { ++i_; return *this; }
-    const_iterator operator+(difference_type n) const { return {list_, i_ + n}; }
-    difference_type operator-(const const_iterator& o) const { return (difference_type)i_ - (difference_type)o.i_; }
     bool operator==(const const_iterator& o) const { return i_ == o.i_; }
     bool operator!=(const const_iterator& o) const { return i_ != o.i_; }
 

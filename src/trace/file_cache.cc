@@ -93,12 +93,9 @@ std::string FileCache::name_of(const struct stat& st, const std::string& tag) co
   uint64_t id[7] = {(uint64_t)st.st_dev,        (uint64_t)st.st_ino,        (uint64_t)st.st_size,
                     (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec, (uint64_t)st.st_ctim.tv_sec,
                     (uint64_t)st.st_ctim.tv_nsec};
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_128bits_reset(state);
-  XXH3_128bits_update(state, id, sizeof id);
-  XXH3_128bits_update(state, tag.data(), tag.size());
-  XXH128_hash_t h = XXH3_128bits_digest(state);
-  XXH3_freeState(state);
+  std::string in(reinterpret_cast<const char*>(id), sizeof id);
+  in += tag;
+  XXH128_hash_t h = XXH3_128bits(in.data(), in.size());
   char buf[40];
   snprintf(buf, sizeof buf, "%016llx%016llx", (unsigned long long)h.high64, (unsigned long long)h.low64);
   return buf;

@@ -41,7 +41,9 @@ def main():
             failures.expect(False, "recording failed: %s" % show(rec.stderr))
             failures.report("")
         if b"no protection keys here" in rec.stdout:
-            print("skipped: this kernel has no memory protection keys (%s)" % show(rec.stdout))
+            print("skipped: this machine has no memory protection keys (its kernel did not enable them, CPUID OSPKE "
+                  "clear, so pkey_alloc fails), and with no key to hold or page to tag there is nothing for a "
+                  "checkpoint to save; the program said: %s" % show(rec.stdout))
             sys.exit(77)
         failures.expect(b"SEGV_PKUERR" in rec.stdout, "the recording did not fault through the key: %s" % show(rec.stdout))
         dump = run([a.rr, "dump", trace], text=True).stdout
