@@ -1,9 +1,18 @@
 #include "trace/block_stream.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <pthread.h>
+#include <csignal>
+#include <system_error>
+#include <thread>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -122,19 +131,201 @@ Status decompress_block(Codec codec, const uint8_t* stored, size_t len, size_t r
   return make_error(ErrorKind::Corrupt, "block has an unknown codec");
 }
 
+struct BlockStreamWriter::State {
+  std::string path;
+  ScopedFd fd;
+  Codec codec = Codec::Zstd;
+  size_t block_bytes = 0;
+  // The calling thread's: the records of the block being filled.
+  std::vector<uint8_t> pending;
+  size_t pending_records = 0;
+  uint64_t blocks = 0;   // data blocks handed off
+  uint64_t records = 0;  // records in them
+
+  // The block writer's (the worker's while it runs, else the caller's).
+  uint64_t file_offset = 0;  // where the next block goes
+  std::vector<uint8_t> scratch;
+
+  // A block on its way: compressed by any worker, written in order.
+  struct Job {
+    uint64_t seq;
+    std::vector<uint8_t> raw;
+    std::vector<uint8_t> stored;
+    uint64_t checksum = 0;
+    bool taken = false;  // a worker compresses it
+    bool done = false;   // compressed (or failed)
+    std::optional<Error> failed;
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::unique_ptr<Job>> inflight;  // under mu, in block order
+  bool writing = false;                       // under mu: a worker writes blocks
+  bool stop = false;                          // under mu
+  std::optional<Error> failed;                // under mu: the first failure
+  std::vector<std::vector<uint8_t>> spare;    // under mu: written blocks' buffers, for reuse
+  std::vector<std::thread> workers;
+  size_t max_inflight = 2;
+
+  ~State() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stop = true;
+    }
+    cv.notify_all();
+    for (auto& w : workers) w.join();
+  }
+
+  Status write_stored(uint64_t seq, Codec c, uint8_t flags, uint32_t raw_size, uint64_t checksum,
+                      const std::vector<uint8_t>& stored) {
+    BlockHeader h{};
+    h.magic = kBlockMagic;
+    h.codec = static_cast<uint8_t>(c);
+    h.flags = flags;
+    h.stored_size = static_cast<uint32_t>(stored.size());
+    h.raw_size = raw_size;
+    h.seq = seq;
+    h.checksum = checksum;
+    RR_TRY(write_all(fd.get(), &h, sizeof(h), path));
+    RR_TRY(write_all(fd.get(), stored.data(), stored.size(), path));
+    file_offset += sizeof(h) + stored.size();
+    return {};
+  }
+
+  // On the caller's thread, with no worker busy.
+  Status write_block(uint64_t seq, uint8_t flags, const std::vector<uint8_t>& raw) {
+    Codec c = flags & kEndMark ? Codec::None : codec;
+    RR_TRY(compress_block(c, raw.data(), raw.size(), scratch));
+    return write_stored(seq, c, flags, static_cast<uint32_t>(raw.size()), XXH64(raw.data(), raw.size(), seq), scratch);
+  }
+
+  Job* untaken() {
+    for (auto& j : inflight)
+      if (!j->taken) return j.get();
+    return nullptr;
+  }
+
+  // A worker: compresses the first block no one has taken, then, unless
+  // another worker is writing, writes the blocks that are ready in order.
+  // After a failure the rest are dropped (the stream is cut short there,
+  // as by a crash).
+  void work() {
+    std::unique_lock<std::mutex> lock(mu);
+    for (;;) {
+      cv.wait(lock, [&] { return stop || untaken(); });
+      Job* job = untaken();
+      if (!job) return;
+      job->taken = true;
+      bool skip = failed.has_value();
+      lock.unlock();
+      if (!skip) {
+        Status st = compress_block(codec, job->raw.data(), job->raw.size(), job->stored);
+        if (!st.ok()) job->failed = st.error();
+        job->checksum = XXH64(job->raw.data(), job->raw.size(), job->seq);
+      }
+      lock.lock();
+      job->done = true;
+      if (job->failed && !failed) failed = job->failed;
+      if (!writing) {
+        writing = true;
+        while (!inflight.empty() && inflight.front()->done) {
+          std::unique_ptr<Job> j = std::move(inflight.front());
+          inflight.pop_front();
+          bool write = !failed.has_value();
+          lock.unlock();
+          Status st = write ? write_stored(j->seq, codec, 0, static_cast<uint32_t>(j->raw.size()), j->checksum, j->stored)
+                            : Status{};
+          j->raw.clear();
+          lock.lock();
+          if (!st.ok() && !failed) failed = st.error();
+          if (spare.size() < max_inflight) spare.push_back(std::move(j->raw));
+          cv.notify_all();
+        }
+        writing = false;
+      }
+      cv.notify_all();
+    }
+  }
+
+  Status take_failure() {
+    if (failed) return *failed;
+    return {};
+  }
+
+  // Starts the workers (one per CPU, at most four), with every signal
+  // blocked: signals are the recorder's main thread's, whose waits they
+  // interrupt. Where no thread can be had, blocks are written by the
+  // caller's thread.
+  void start_workers() {
+    unsigned n = std::min(4u, std::max(1u, std::thread::hardware_concurrency()));
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    for (unsigned i = 0; i < n; ++i) {
+      try {
+        workers.emplace_back([this] { work(); });
+      } catch (const std::system_error&) {
+        break;
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    max_inflight = workers.size() + 1;
+  }
+
+  // Hands the pending records to the workers as block number `blocks`.
+  Status hand_off() {
+    if (pending_records == 0) return {};
+    if (blocks == 0 && workers.empty()) start_workers();
+    if (workers.empty()) {
+      RR_TRY(write_block(blocks, 0, pending));
+      pending.clear();
+    } else {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return inflight.size() < max_inflight || failed; });
+      RR_TRY(take_failure());
+      auto job = std::make_unique<Job>();
+      job->seq = blocks;
+      job->raw = std::move(pending);
+      inflight.push_back(std::move(job));
+      pending.clear();
+      if (!spare.empty()) {
+        pending = std::move(spare.back());
+        spare.pop_back();
+      }
+      cv.notify_all();
+    }
+    ++blocks;
+    records += pending_records;
+    pending_records = 0;
+    return {};
+  }
+
+  // Waits until the workers have written every block handed to them.
+  Status drain() {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return (inflight.empty() && !writing) || failed; });
+    return take_failure();
+  }
+};
+
+BlockStreamWriter::BlockStreamWriter() : s_(std::make_unique<State>()) {}
+BlockStreamWriter::BlockStreamWriter(BlockStreamWriter&&) noexcept = default;
+BlockStreamWriter& BlockStreamWriter::operator=(BlockStreamWriter&&) noexcept = default;
+BlockStreamWriter::~BlockStreamWriter() = default;
+
 Result<BlockStreamWriter> BlockStreamWriter::create(const std::string& path, Codec codec,
                                                     size_t block_bytes) {
   BlockStreamWriter w;
-  w.path_ = path;
-  w.fd_ = ScopedFd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!w.fd_.is_open()) return make_error("cannot create " + path + ": " + strerror(errno));
-  w.codec_ = codec;
-  w.block_bytes_ = block_bytes;
+  State& s = *w.s_;
+  s.path = path;
+  s.fd = ScopedFd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!s.fd.is_open()) return make_error("cannot create " + path + ": " + strerror(errno));
+  s.codec = codec;
+  s.block_bytes = block_bytes;
   uint8_t header[kFileHeaderSize] = {};
   memcpy(header, kFileMagic, 8);
   memcpy(header + 8, &kFileVersion, 4);
-  RR_TRY(write_all(w.fd_.get(), header, sizeof(header), path));
-  w.file_offset_ = kFileHeaderSize;
+  RR_TRY(write_all(s.fd.get(), header, sizeof(header), path));
+  s.file_offset = kFileHeaderSize;
   return w;
 }
 
@@ -143,49 +334,36 @@ Status BlockStreamWriter::append(const void* data, size_t len) {
 }
 
 Status BlockStreamWriter::append_filled(size_t len, const std::function<void(uint8_t*)>& fill) {
+  State& s = *s_;
   uint32_t n = static_cast<uint32_t>(len);
-  size_t at = pending_.size();
-  pending_.resize(at + 4 + len);
-  memcpy(pending_.data() + at, &n, 4);
-  fill(pending_.data() + at + 4);
-  ++pending_records_;
-  if (pending_.size() >= block_bytes_) return flush();
-  return {};
-}
-
-Status BlockStreamWriter::write_block(uint8_t flags, const std::vector<uint8_t>& raw) {
-  RR_TRY(compress_block(flags & kEndMark ? Codec::None : codec_, raw.data(), raw.size(), scratch_));
-  BlockHeader h{};
-  h.magic = kBlockMagic;
-  h.codec = static_cast<uint8_t>(flags & kEndMark ? Codec::None : codec_);
-  h.flags = flags;
-  h.stored_size = static_cast<uint32_t>(scratch_.size());
-  h.raw_size = static_cast<uint32_t>(raw.size());
-  h.seq = blocks_;
-  h.checksum = XXH64(raw.data(), raw.size(), h.seq);
-  RR_TRY(write_all(fd_.get(), &h, sizeof(h), path_));
-  RR_TRY(write_all(fd_.get(), scratch_.data(), scratch_.size(), path_));
-  file_offset_ += sizeof(h) + scratch_.size();
+  size_t at = s.pending.size();
+  s.pending.resize(at + 4 + len);
+  memcpy(s.pending.data() + at, &n, 4);
+  fill(s.pending.data() + at + 4);
+  ++s.pending_records;
+  if (s.pending.size() >= s.block_bytes) return s.hand_off();
   return {};
 }
 
 Status BlockStreamWriter::flush() {
-  if (pending_records_ == 0) return {};
-  RR_TRY(write_block(0, pending_));
-  ++blocks_;
-  records_ += pending_records_;
-  pending_.clear();
-  pending_records_ = 0;
-  return {};
+  RR_TRY(s_->hand_off());
+  return s_->drain();
+}
+
+StreamPos BlockStreamWriter::position() {
+  Status ignored = s_->drain();  // a failure comes back from the next flush
+  (void)ignored;
+  return {s_->file_offset, static_cast<uint32_t>(s_->pending_records)};
 }
 
 Status BlockStreamWriter::finish() {
+  State& s = *s_;
   RR_TRY(flush());
-  EndMark end{blocks_, records_};
+  EndMark end{s.blocks, s.records};
   std::vector<uint8_t> raw(reinterpret_cast<const uint8_t*>(&end), reinterpret_cast<const uint8_t*>(&end) + sizeof(end));
-  RR_TRY(write_block(kEndMark, raw));
-  if (fsync(fd_.get()) != 0) return make_error("cannot sync " + path_ + ": " + strerror(errno));
-  fd_.reset();
+  RR_TRY(s.write_block(s.blocks, kEndMark, raw));
+  if (fsync(s.fd.get()) != 0) return make_error("cannot sync " + s.path + ": " + strerror(errno));
+  s.fd.reset();
   return {};
 }
 

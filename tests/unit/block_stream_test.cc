@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <csignal>
 #include <unistd.h>
 
 #include <cstring>
@@ -252,6 +254,90 @@ TEST(BlockStream, AnUnfinishedStreamIsToldApart) {
   EXPECT_EQ(read_all(path, &finished, &n), "");
   EXPECT_FALSE(finished);
   EXPECT_EQ(n, 500);
+}
+
+// Blocks are compressed by several workers at once; whichever finishes
+// first, the file holds them in order. Records of mixed sizes and contents
+// (random bytes compress slowly, runs of one byte fast) over many blocks.
+TEST(BlockStream, BlocksFromTheWorkersComeOutInOrder) {
+  std::string path = temp_path("s");
+  std::vector<std::string> records;
+  uint64_t x = 88172645463325252ull;
+  for (int i = 0; i < 3000; ++i) {
+    std::string s = record_text(i);
+    size_t extra = (i * 7919) % 6000;
+    for (size_t k = 0; k < extra; ++k) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      s.push_back(i % 3 == 0 ? static_cast<char>(x) : 'y');
+    }
+    records.push_back(s);
+  }
+  {
+    auto w = BlockStreamWriter::create(path, Codec::Zstd, 8192);
+    ASSERT_TRUE(w.ok());
+    for (auto& s : records) ASSERT_TRUE(w->append(s.data(), s.size()).ok());
+    ASSERT_TRUE(w->finish().ok());
+  }
+  auto r = BlockStreamReader::open(path);
+  ASSERT_TRUE(r.ok());
+  std::vector<uint8_t> rec;
+  size_t n = 0;
+  for (;; ++n) {
+    auto got = r->next(rec);
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    if (!got.value()) break;
+    ASSERT_LT(n, records.size());
+    ASSERT_EQ(std::string(rec.begin(), rec.end()), records[n]) << "record " << n;
+  }
+  EXPECT_EQ(n, records.size());
+  EXPECT_TRUE(r->finished());
+}
+
+// A write that fails on a worker (here the file size limit, as a full
+// disk would) comes back from the writer's next call, and the stream reads
+// as unfinished up to what was written.
+TEST(BlockStream, AWorkersFailedWriteComesBackFromTheWriter) {
+  std::string path = temp_path("s");
+  struct rlimit old;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto old_handler = signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old;
+  small.rlim_cur = 64 << 10;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  Status failure;
+  {
+    auto w = BlockStreamWriter::create(path, Codec::None, 4096);
+    ASSERT_TRUE(w.ok());
+    std::string s(3000, 'z');
+    for (int i = 0; i < 200 && failure.ok(); ++i) failure = w->append(s.data(), s.size());
+    // 600 KB against a 64 KiB limit: an append reports it, long before
+    // finish() would.
+    EXPECT_FALSE(failure.ok()) << "no append reported the failed write";
+    if (failure.ok()) failure = w->finish();
+  }
+  setrlimit(RLIMIT_FSIZE, &old);
+  signal(SIGXFSZ, old_handler);
+  ASSERT_FALSE(failure.ok());
+  EXPECT_NE(failure.error().message.find(path), std::string::npos) << failure.error().message;
+  // Read up to the cut (a block the limit cut in two reads as truncated).
+  auto r = BlockStreamReader::open(path);
+  ASSERT_TRUE(r.ok());
+  std::vector<uint8_t> rec;
+  int n = 0;
+  for (;;) {
+    auto got = r->next(rec);
+    if (!got.ok()) {
+      EXPECT_NE(got.error().message.find("truncated"), std::string::npos) << got.error().message;
+      break;
+    }
+    if (!got.value()) {
+      EXPECT_FALSE(r->finished());
+      break;
+    }
+    ++n;
+  }
+  EXPECT_GT(n, 0);
+  EXPECT_LT(n, 200);
 }
 
 // A reader that follows a stream while it is written (a replay behind a
