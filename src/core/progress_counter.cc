@@ -141,7 +141,11 @@ PlanCache::Placed PlanCache::place(const std::function<const std::string&()>& co
     // plan's own file then checks (its sum, its place and its size).
     if (std::optional<uint64_t> stub_bytes = store_.stub_bytes(key)) {
       uint64_t need = need_of(*stub_bytes);
-      if (uint64_t base = room(need); base != 0) {
+      uint64_t base = room(need);
+      // No room for the stubs: the code is not rewritten, and neither the
+      // code (cc1's 25 MB) nor its plan needs reading to know it.
+      if (base == 0) return Placed{0, need, nullptr, {}};
+      {
         PlanKey placed_key = placed_plan_key(key, base);
         if (const Placed* p = remembered(placed_key)) return *p;
         StoredPlanFile file;

@@ -266,6 +266,37 @@ TEST(PlanStore, ASettledFilesPlanIsFoundWithoutItsCode) {
   EXPECT_GE(reads, 1u);
 }
 
+// Code whose stubs find no room (cc1, a non-PIE program with 20 MB of
+// code 6 MB above the lowest address) is not rewritten; when the store
+// knows its stubs' size, that is known without reading the code or its
+// plan (both were read at every exec of cc1).
+TEST(PlanStore, NoRoomForAStoredPlansStubsNeedsNoCode) {
+  TempDir dir;
+  PlanKey file_key = plan_key_of_file(PlanKey{0x1234, 0x5678}, kAt, kCodeBytes.size(), kFunctions, true);
+  size_t reads = 0;
+  auto code = [&]() -> const std::string& {
+    ++reads;
+    return kCodeBytes;
+  };
+  PlanCache first;
+  first.keep_in(PlanStore(dir.path()));
+  ASSERT_TRUE(first.place(code, file_key, kAt, kFunctions, true, [](uint64_t) { return (uint64_t)0x200000; }).plan);
+  reads = 0;
+  PlanCache second;
+  second.keep_in(PlanStore(dir.path()));
+  uint64_t asked = 0;
+  PlanCache::Placed none = second.place(code, file_key, kAt, kFunctions, true, [&](uint64_t need) {
+    asked = need;
+    return (uint64_t)0;
+  });
+  EXPECT_EQ(none.base, 0u);
+  EXPECT_FALSE(none.plan);
+  EXPECT_GT(asked, 0u);
+  EXPECT_EQ(none.need, asked);
+  EXPECT_EQ(reads, 0u) << "the code was read to learn there is no room";
+  EXPECT_EQ(second.loaded(), 0u) << "a plan was read to learn there is no room";
+}
+
 TEST(PlanStore, KeepsThePlansUsedLast) {
   TempDir dir;
   PlanStore store(dir.path());
