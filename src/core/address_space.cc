@@ -2,6 +2,7 @@
 
 #include "core/page_scan.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cpuid.h>
 #include <cinttypes>
@@ -18,6 +19,7 @@
 
 #include <map>
 #include <optional>
+#include <string_view>
 
 #include "core/remote_syscalls.h"
 #include "core/rr_page.h"
@@ -39,43 +41,96 @@ namespace {
 
 // The lines of /proc/PID/maps, or of smaps, whose other lines ("Rss: ...",
 // "VmFlags: ...") follow the line of their mapping.
+// A maps line's fields, read by hand: sscanf was a third of reading
+// /proc/PID/maps, which the recorder does at every mmap and exec.
+// The number in [p, end) in `base`, or nullopt when there is none (the
+// line is not a mapping's: smaps' "Size: ..." lines).
+std::optional<unsigned long long> take_number(const char*& p, const char* end, int base) {
+  unsigned long long v = 0;
+  const char* from = p;
+  for (; p < end; ++p) {
+    int d;
+    if (*p >= '0' && *p <= '9') d = *p - '0';
+    else if (base == 16 && *p >= 'a' && *p <= 'f') d = *p - 'a' + 10;
+    else if (base == 16 && *p >= 'A' && *p <= 'F') d = *p - 'A' + 10;
+    else break;
+    v = v * base + d;
+  }
+  if (p == from) return std::nullopt;
+  return v;
+}
+
+bool take_char(const char*& p, const char* end, char c) {
+  if (p == end || *p != c) return false;
+  ++p;
+  return true;
+}
+
+// "start-end perms offset major:minor inode   name"
+bool parse_map_line(std::string_view line, MapEntry& e) {
+  const char* p = line.data();
+  const char* end = p + line.size();
+  auto start = take_number(p, end, 16);
+  if (!start || !take_char(p, end, '-')) return false;
+  auto stop = take_number(p, end, 16);
+  if (!stop || !take_char(p, end, ' ') || end - p < 5 || p[4] != ' ') return false;
+  const char* perms = p;
+  p += 5;
+  auto offset = take_number(p, end, 16);
+  if (!offset || !take_char(p, end, ' ')) return false;
+  auto dmaj = take_number(p, end, 16);
+  if (!dmaj || !take_char(p, end, ':')) return false;
+  auto dmin = take_number(p, end, 16);
+  if (!dmin || !take_char(p, end, ' ')) return false;
+  auto inode = take_number(p, end, 10);
+  if (!inode) return false;
+  while (p < end && isspace(static_cast<unsigned char>(*p))) ++p;
+  e.start = RemotePtr<>(*start);
+  e.end = RemotePtr<>(*stop);
+  e.offset = *offset;
+  e.inode = *inode;
+  e.dev = makedev(static_cast<unsigned>(*dmaj), static_cast<unsigned>(*dmin));
+  e.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) | (perms[2] == 'x' ? PROT_EXEC : 0);
+  e.shared = perms[3] == 's';
+  e.name.assign(p, end);
+  return true;
+}
+
+// Whether the space-separated flags of a VmFlags line hold `flag`.
+bool has_vm_flag(std::string_view flags, std::string_view flag) {
+  size_t at = 0;
+  while ((at = flags.find(flag, at)) != std::string_view::npos) {
+    bool starts = at == 0 || flags[at - 1] == ' ';
+    bool ends = at + flag.size() == flags.size() || flags[at + flag.size()] == ' ';
+    if (starts && ends) return true;
+    at += 1;
+  }
+  return false;
+}
+
 void parse_map_lines(const std::string& s, std::vector<MapEntry>& out) {
   out.clear();
+  std::string_view all(s);
   size_t pos = 0;
-  while (pos < s.size()) {
-    size_t eol = s.find('\n', pos);
-    if (eol == std::string::npos) eol = s.size();
-    std::string line = s.substr(pos, eol - pos);
+  while (pos < all.size()) {
+    size_t eol = all.find('\n', pos);
+    if (eol == std::string_view::npos) eol = all.size();
+    std::string_view line = all.substr(pos, eol - pos);
     pos = eol + 1;
-    if (line.rfind("VmFlags:", 0) == 0) {
+    if (line.substr(0, 8) == "VmFlags:") {
       // Two-letter flags separated by spaces.
       if (!out.empty()) {
-        out.back().noreserve = (line + " ").find(" nr ") != std::string::npos;
-        out.back().maywrite = (line + " ").find(" mw ") != std::string::npos;
+        out.back().noreserve = has_vm_flag(line.substr(8), "nr");
+        out.back().maywrite = has_vm_flag(line.substr(8), "mw");
       }
       continue;
     }
-    if (line.rfind("ProtectionKey:", 0) == 0) {
-      if (!out.empty()) out.back().pkey = (int)strtol(line.c_str() + 14, nullptr, 10);
+    if (line.substr(0, 14) == "ProtectionKey:") {
+      if (!out.empty()) out.back().pkey = (int)strtol(std::string(line.substr(14)).c_str(), nullptr, 10);
       continue;
     }
     MapEntry e;
-    char perms[8] = {};
-    unsigned long long start, end, offset, inode;
-    unsigned dmaj, dmin;
-    int name_at = 0;
-    if (sscanf(line.c_str(), "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &offset, &dmaj, &dmin,
-               &inode, &name_at) < 7)
-      continue;
-    e.start = RemotePtr<>(start);
-    e.end = RemotePtr<>(end);
-    e.offset = offset;
-    e.inode = inode;
-    e.dev = makedev(dmaj, dmin);
-    e.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) | (perms[2] == 'x' ? PROT_EXEC : 0);
-    e.shared = perms[3] == 's';
-    if (name_at > 0 && (size_t)name_at <= line.size()) e.name = line.substr(name_at);
-    out.push_back(std::move(e));
+    if (parse_map_line(line, e)) out.push_back(std::move(e));
   }
 }
 

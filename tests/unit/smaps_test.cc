@@ -2,6 +2,7 @@
 // (MAP_NORESERVE, from the VmFlags line that follows each mapping's line).
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/sysmacros.h>
 
 #include <string>
 
@@ -55,6 +56,36 @@ TEST(Smaps, FlagAtTheEndOfTheLine) {
   ASSERT_EQ(maps.size(), 2u);
   EXPECT_TRUE(maps[0].noreserve);
   EXPECT_FALSE(maps[1].noreserve);
+}
+
+// Every field of a maps line (read by hand, not sscanf): hex device
+// numbers, names with spaces and " (deleted)", a mapping without a name,
+// the special ones, and lines that are no mapping's.
+TEST(Smaps, EveryFieldOfAMapsLine) {
+  std::vector<MapEntry> maps = parse_smaps(
+      "7ffff7dd0000-7ffff7df6000 r--p 00026000 fd:1a 1311031                    /usr/lib/a b.so (deleted)\n"
+      "7ffff7df6000-7ffff7df7000 rw-s 00000000 00:01 77                         /dev/zero (deleted)\n"
+      "7ffff7df7000-7ffff7df8000 ---p 00000000 00:00 0\n"
+      "Rss: 4 kB\n"
+      "not a mapping\n"
+      "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]");
+  ASSERT_EQ(maps.size(), 4u);
+  EXPECT_EQ(maps[0].start.as_int(), 0x7ffff7dd0000u);
+  EXPECT_EQ(maps[0].end.as_int(), 0x7ffff7df6000u);
+  EXPECT_EQ(maps[0].prot, PROT_READ);
+  EXPECT_FALSE(maps[0].shared);
+  EXPECT_EQ(maps[0].offset, 0x26000u);
+  EXPECT_EQ(maps[0].dev, makedev(0xfd, 0x1a));
+  EXPECT_EQ(maps[0].inode, 1311031u);
+  EXPECT_EQ(maps[0].name, "/usr/lib/a b.so (deleted)");
+  EXPECT_EQ(maps[1].prot, PROT_READ | PROT_WRITE);
+  EXPECT_TRUE(maps[1].shared);
+  EXPECT_EQ(maps[1].inode, 77u);
+  EXPECT_EQ(maps[2].prot, 0);
+  EXPECT_EQ(maps[2].name, "");
+  EXPECT_EQ(maps[3].start.as_int(), 0xffffffffff600000u);
+  EXPECT_EQ(maps[3].prot, PROT_EXEC);
+  EXPECT_EQ(maps[3].name, "[vsyscall]");
 }
 
 }  // namespace
