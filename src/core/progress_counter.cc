@@ -11,6 +11,7 @@
 
 #include "core/address_space.h"
 #include "core/random_insns.h"
+#include "preload/syscall_buffer.h"
 #include "core/remote_syscalls.h"
 #include "util/fatal.h"
 #include "util/io.h"
@@ -43,6 +44,19 @@ uint64_t free_room_below(const std::vector<MapEntry>& maps, uint64_t below, uint
     if (top < lowest + len) return 0;
   }
   return top >= lowest + len ? top - len : 0;
+}
+
+uint64_t stub_room(const std::vector<MapEntry>& maps, uint64_t mapping_start, uint64_t text_start, uint64_t text_end,
+                   uint64_t need) {
+  uint64_t reach = (1ull << 31) - kStubAreaMax;
+  uint64_t lowest = text_end > reach + kLowestMappable ? text_end - reach : kLowestMappable;
+  if (uint64_t base = free_room_below(maps, mapping_start, lowest, need)) return base;
+  std::vector<MapEntry> taken = maps;
+  MapEntry rr_pages;
+  rr_pages.start = RemotePtr<>(kRrPageAddr);
+  rr_pages.end = RemotePtr<>(RR_BUFFER_ADDR + RR_BUFFER_SIZE);
+  taken.push_back(rr_pages);
+  return free_room_below(taken, (text_start + reach) & ~(kPageSize - 1), text_end, need);
 }
 
 bool rewritable_code(const MapEntry& m) {
@@ -269,12 +283,11 @@ std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_pa
   std::optional<PlanKey> file_key;
   if (file.value().settled)
     file_key = plan_key_of_file(*file.value().settled, setup.text_start, text.size, functions, nops_are_padding);
-  uint64_t reach = (1ull << 31) - kStubAreaMax;
-  uint64_t lowest = setup.text_end > reach + kLowestMappable ? setup.text_end - reach : kLowestMappable;
   PlanCache::Placed placed =
-      plans.place(code, file_key, setup.text_start, functions, nops_are_padding,
-                  [&](uint64_t need) { return free_room_below(maps, mapping.start.as_int(), lowest, need); });
-  if (placed.base == 0) return skip("no room for its stubs within reach below it");
+      plans.place(code, file_key, setup.text_start, functions, nops_are_padding, [&](uint64_t need) {
+        return stub_room(maps, mapping.start.as_int(), setup.text_start, setup.text_end, need);
+      });
+  if (placed.base == 0) return skip("no room for its stubs within reach");
   uint64_t base = placed.base, need = placed.need;
   if (placed.plan) {
     setup.plan = std::move(placed.plan);

@@ -156,6 +156,18 @@ std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_pa
 // 0 when there are none. Where the stubs of code at `below` go.
 uint64_t free_room_below(const std::vector<MapEntry>& maps, uint64_t below, uint64_t lowest, uint64_t len);
 
+// Where `need` bytes of stubs go for the code section [text_start,
+// text_end) of the mapping that starts at `mapping_start`, every stub
+// within 2 GiB of every branch: the highest room below the mapping where
+// there is some; else, for code linked at a fixed low address (a non-PIE
+// program: cc1 at 0x400000 with 20 MB of code, Go's programs), the
+// highest room within reach above the code, as far as can be from the
+// heap that brk grows up from its data. rr's own fixed pages (the rr page,
+// the counter page, the syscall buffer) count as taken, mapped yet or
+// not. 0 when there is no room.
+uint64_t stub_room(const std::vector<MapEntry>& maps, uint64_t mapping_start, uint64_t text_start, uint64_t text_end,
+                   uint64_t need);
+
 // Whether a mapping is one whose code the counter rewrites: executable,
 // private, backed by a file.
 bool rewritable_code(const MapEntry& m);

@@ -45,5 +45,36 @@ TEST(StubRoom, AMappingAcrossTheTopEndsTheRoomThere) {
   EXPECT_EQ(free_room_below(maps, 0x800000, 0x10000, kPage), 0x700000 - kPage);
 }
 
+// Code linked at the lowest address (a non-PIE program at 0x10000): no
+// room below it, so the stubs go as high above it as reach allows, clear
+// of its data and of rr's fixed pages.
+TEST(StubRoom, AboveCodeLinkedLow) {
+  std::vector<MapEntry> maps = {mapping(0x10000, 0x11000), mapping(0x11000, 0x12000), mapping(0x12000, 0x14000),
+                                mapping(0x70000000, 0x70001000)};
+  uint64_t need = 4 * kPage;
+  uint64_t base = stub_room(maps, 0x11000, 0x11060, 0x11209, need);
+  ASSERT_NE(base, 0u);
+  EXPECT_EQ(base % kPage, 0u) << "a mapping's address";
+  EXPECT_GT(base, 0x70120000u) << "far above the heap's start, clear of rr's pages";
+  EXPECT_LE(base + need, 0x11060 + (1ull << 31) - kStubAreaMax) << "within a rel32 of the code's first byte";
+  EXPECT_GE(base + need, 0x11060 + (1ull << 31) - kStubAreaMax - kPage) << "as high as reach allows";
+  // PIE code with room below keeps its stubs right below it.
+  std::vector<MapEntry> pie = {mapping(0x555555554000, 0x555555556000)};
+  EXPECT_EQ(stub_room(pie, 0x555555554000, 0x555555554100, 0x555555555000, need), 0x555555554000 - need);
+}
+
+// Where the room within reach above the code is taken down to rr's fixed
+// pages, the stubs skip those pages, though the syscall buffer is not
+// mapped yet when an executable's code is planned.
+TEST(StubRoom, NeverOverRrsOwnPages) {
+  std::vector<MapEntry> maps = {mapping(0x10000, 0x11000), mapping(0x11000, 0x12000),
+                                mapping(0x70120000 + kPage, 0x7f100000)};
+  uint64_t need = 2 * kPage;
+  uint64_t base = stub_room(maps, 0x11000, 0x11000, 0x11800, need);
+  ASSERT_NE(base, 0u);
+  EXPECT_TRUE(base + need <= 0x70000000 || base >= 0x70120000) << std::hex << base;
+  EXPECT_EQ(base, 0x70000000 - need);
+}
+
 }  // namespace
 }  // namespace rr
