@@ -792,16 +792,9 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
   return plan;
 }
 
-PatchList::Ref PatchList::operator[](size_t i) const {
-  const char* r = raw_.data() + at_[i];
-  uint64_t addr, len;
-  memcpy(&addr, r, 8);
-  memcpy(&len, r + 8, 8);
-  return {addr, std::string_view(r + 16, len)};
-}
-
 void PatchList::push_back(const CodePatch& p) {
   if (raw_.size() + 16 + p.bytes.size() > UINT32_MAX) abort();  // a plan of 4 GiB: never made
+  sorted_ = -1;
   at_.push_back((uint32_t)raw_.size());
   uint64_t len = p.bytes.size();
   raw_.append(reinterpret_cast<const char*>(&p.addr), 8);
@@ -810,9 +803,15 @@ void PatchList::push_back(const CodePatch& p) {
 }
 
 bool PatchList::is_sorted_by_address() const {
-  for (size_t i = 1; i < size(); ++i)
-    if ((*this)[i].addr < (*this)[i - 1].addr) return false;
-  return true;
+  if (sorted_ < 0) {
+    sorted_ = 1;
+    for (size_t i = 1; i < size(); ++i)
+      if ((*this)[i].addr < (*this)[i - 1].addr) {
+        sorted_ = 0;
+        break;
+      }
+  }
+  return sorted_ == 1;
 }
 
 PatchList PatchList::sorted_by_address() const {

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
 #include <optional>
 #include <string>
@@ -64,7 +65,13 @@ class PatchList {
 
   size_t size() const { return at_.size(); }
   bool empty() const { return at_.empty(); }
-  Ref operator[](size_t i) const;
+  Ref operator[](size_t i) const {
+    const char* r = raw_.data() + at_[i];
+    uint64_t addr, len;
+    memcpy(&addr, r, 8);
+    memcpy(&len, r + 8, 8);
+    return {addr, std::string_view(r + 16, len)};
+  }
   const_iterator begin() const { return {this, 0}; }
   const_iterator end() const { return {this, size()}; }
   void push_back(const CodePatch& p);
@@ -72,6 +79,8 @@ class PatchList {
   char* mutable_bytes(size_t i) { return &raw_[at_[i] + 16]; }
   // The same patches in address order (stable among equal addresses).
   PatchList sorted_by_address() const;
+  // (Known after the first call, until a patch is added: every install of
+  // a plan asks, cc1's has 600,000 patches.)
   bool is_sorted_by_address() const;
   // The records as a plan file holds them, without their count.
   const std::string& raw() const { return raw_; }
@@ -81,6 +90,7 @@ class PatchList {
  private:
   std::string raw_;
   std::vector<uint32_t> at_;  // where each record starts in raw_ (a plan of 4 GiB is refused)
+  mutable int8_t sorted_ = -1;  // is_sorted_by_address(), once known
 };
 
 struct RewritePlan {

@@ -328,12 +328,15 @@ Status write_patches(Task& t, const PatchList& list) {
   const PatchList& sorted = resorted ? *resorted : list;
   std::string run;
   for (size_t i = 0; i < sorted.size();) {
-    uint64_t start = sorted[i].addr, end = start + sorted[i].bytes.size();
+    PatchList::Ref first = sorted[i];
+    uint64_t start = first.addr, end = start + first.bytes.size();
     size_t j = i + 1;
-    for (; j < sorted.size() && sorted[j].addr <= end + kGapMax &&
-           std::max(end, sorted[j].addr + sorted[j].bytes.size()) - start <= kRunMax;
-         ++j)
-      end = std::max(end, sorted[j].addr + sorted[j].bytes.size());
+    for (; j < sorted.size(); ++j) {
+      PatchList::Ref next = sorted[j];
+      uint64_t next_end = next.addr + next.bytes.size();
+      if (next.addr > end + kGapMax || std::max(end, next_end) - start > kRunMax) break;
+      end = std::max(end, next_end);
+    }
     run.resize(end - start);
     if (!t.read_mem(RemotePtr<>(start), run.data(), run.size()))
       return make_error("cannot read the code at 0x" + hex(start) + " to rewrite its branches");

@@ -1,5 +1,6 @@
 #include "trace/trace_files.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -177,6 +178,8 @@ Result<CounterSetup> TraceReader::counter_setup(trace::ProgressCounterSetup::Rea
   std::string rel = in.getPlanFile();
   if (auto it = plans_.find(rel); it != plans_.end()) {
     setup.plan = it->second;
+    plan_order_.erase(std::find(plan_order_.begin(), plan_order_.end(), rel));
+    plan_order_.push_back(rel);
     return setup;
   }
   if (rel.rfind("plans/", 0) != 0 || rel.find("..") != std::string::npos)
@@ -192,12 +195,16 @@ Result<CounterSetup> TraceReader::counter_setup(trace::ProgressCounterSetup::Rea
   if (plan->stub_base != in.getStubBase() || rel != "plans/" + key.hex())
     return make_error(ErrorKind::Corrupt, "trace is corrupt: " + rel + " is not the progress counter plan its event names");
   setup.plan = std::make_shared<const RewritePlan>(std::move(*plan));
-  if (plan_order_.size() >= kPlansKept) {
-    plans_.erase(plan_order_.front());
-    plan_order_.erase(plan_order_.begin());
-  }
+  auto bytes_of = [](const RewritePlan& p) { return p.patches.raw().size() + p.stubs.size(); };
+  plan_bytes_ += bytes_of(*setup.plan);
   plans_[rel] = setup.plan;
   plan_order_.push_back(rel);
+  while (plan_bytes_ > kPlanBytesKept && plan_order_.size() > 1) {
+    auto it = plans_.find(plan_order_.front());
+    plan_bytes_ -= bytes_of(*it->second);
+    plans_.erase(it);
+    plan_order_.erase(plan_order_.begin());
+  }
   return setup;
 }
 

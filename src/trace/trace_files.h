@@ -177,11 +177,14 @@ class TraceReader {
   std::unique_ptr<capnp::FlatArrayMessageReader> header_reader_;
   std::vector<uint8_t> buf_;
   // Plans read from plan files, by file: the processes of a trace that
-  // map the same code at the same place name the same file. The latest
-  // few only (a build's cc1 has a 30 MB plan).
+  // map the same code at the same place name the same file. Those used
+  // last, up to kPlanBytesKept bytes (a build's cc1 has a 30 MB plan; a
+  // make's processes name some 25 plans, and keeping the latest 16 read
+  // cc1's again at every exec of it).
   std::map<std::string, std::shared_ptr<const RewritePlan>> plans_;
-  std::vector<std::string> plan_order_;  // plans_'s keys, the latest last
-  static constexpr size_t kPlansKept = 16;
+  std::vector<std::string> plan_order_;  // plans_'s keys, the one used last last
+  size_t plan_bytes_ = 0;                // of the plans kept
+  static constexpr size_t kPlanBytesKept = 256u << 20;
 };
 
 capnp::ReaderOptions big_reader_options();
