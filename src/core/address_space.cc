@@ -39,9 +39,7 @@ std::vector<MapEntry> read_maps(pid_t pid) {
 
 namespace {
 
-// The lines of /proc/PID/maps, or of smaps, whose other lines ("Rss: ...",
-// "VmFlags: ...") follow the line of their mapping.
-// A maps line's fields, read by hand: sscanf was a third of reading
+// A maps line's fields are read by hand: sscanf was a third of reading
 // /proc/PID/maps, which the recorder does at every mmap and exec.
 // The number in [p, end) in `base`, or nullopt when there is none (the
 // line is not a mapping's: smaps' "Size: ..." lines).
@@ -108,6 +106,8 @@ bool has_vm_flag(std::string_view flags, std::string_view flag) {
   return false;
 }
 
+// The lines of /proc/PID/maps, or of smaps, whose other lines ("Rss: ...",
+// "VmFlags: ...") follow the line of their mapping.
 void parse_map_lines(const std::string& s, std::vector<MapEntry>& out) {
   out.clear();
   std::string_view all(s);

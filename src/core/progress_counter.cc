@@ -36,6 +36,14 @@ uint64_t free_room_below(const std::vector<MapEntry>& maps, uint64_t below, uint
   std::vector<std::pair<uint64_t, uint64_t>> used;
   for (const MapEntry& m : maps) used.push_back({m.start.as_int(), m.end.as_int()});
   std::sort(used.begin(), used.end());
+  // Overlapping ranges made one (rr's fixed pages, added whole by
+  // stub_room, overlap the counter page mapped among them).
+  std::vector<std::pair<uint64_t, uint64_t>> merged;
+  for (const auto& r : used) {
+    if (!merged.empty() && r.first <= merged.back().second) merged.back().second = std::max(merged.back().second, r.second);
+    else merged.push_back(r);
+  }
+  used.swap(merged);
   uint64_t top = below;  // the free room considered ends here
   for (auto it = used.rbegin(); it != used.rend(); ++it) {
     if (it->first >= top) continue;
@@ -48,14 +56,17 @@ uint64_t free_room_below(const std::vector<MapEntry>& maps, uint64_t below, uint
 
 uint64_t stub_room(const std::vector<MapEntry>& maps, uint64_t mapping_start, uint64_t text_start, uint64_t text_end,
                    uint64_t need) {
-  uint64_t reach = (1ull << 31) - kStubAreaMax;
-  uint64_t lowest = text_end > reach + kLowestMappable ? text_end - reach : kLowestMappable;
-  if (uint64_t base = free_room_below(maps, mapping_start, lowest, need)) return base;
   std::vector<MapEntry> taken = maps;
   MapEntry rr_pages;
   rr_pages.start = RemotePtr<>(kRrPageAddr);
   rr_pages.end = RemotePtr<>(RR_BUFFER_ADDR + RR_BUFFER_SIZE);
   taken.push_back(rr_pages);
+  uint64_t reach = (1ull << 31) - kStubAreaMax;
+  uint64_t lowest = text_end > reach + kLowestMappable ? text_end - reach : kLowestMappable;
+  if (uint64_t base = free_room_below(taken, mapping_start, lowest, need)) return base;
+  // Above only code below rr's pages (linked low): above a library near
+  // the top of the address space is the stack's room to grow.
+  if (text_end > kRrPageAddr) return 0;
   return free_room_below(taken, (text_start + reach) & ~(kPageSize - 1), text_end, need);
 }
 

@@ -159,12 +159,13 @@ uint64_t free_room_below(const std::vector<MapEntry>& maps, uint64_t below, uint
 // Where `need` bytes of stubs go for the code section [text_start,
 // text_end) of the mapping that starts at `mapping_start`, every stub
 // within 2 GiB of every branch: the highest room below the mapping where
-// there is some; else, for code linked at a fixed low address (a non-PIE
-// program: cc1 at 0x400000 with 20 MB of code, Go's programs), the
-// highest room within reach above the code, as far as can be from the
-// heap that brk grows up from its data. rr's own fixed pages (the rr page,
-// the counter page, the syscall buffer) count as taken, mapped yet or
-// not. 0 when there is no room.
+// there is some; else, for code below rr's pages (linked at a fixed low
+// address: a non-PIE program, cc1 at 0x400000 with 20 MB of code, Go's
+// programs), the highest room above the code within 2 GiB less
+// kStubAreaMax of its first byte, as far as can be from the heap that brk
+// grows up from its data. rr's own fixed pages (the rr page, the counter
+// page, the syscall buffer) count as taken, mapped yet or not. 0 when
+// there is no room.
 uint64_t stub_room(const std::vector<MapEntry>& maps, uint64_t mapping_start, uint64_t text_start, uint64_t text_end,
                    uint64_t need);
 

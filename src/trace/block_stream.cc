@@ -160,6 +160,7 @@ struct BlockStreamWriter::State {
   std::condition_variable cv;
   std::deque<std::unique_ptr<Job>> inflight;  // under mu, in block order
   bool writing = false;                       // under mu: a worker writes blocks
+  size_t alive = 0;                           // under mu: blocks handed off and not yet written
   bool stop = false;                          // under mu
   std::optional<Error> failed;                // under mu: the first failure
   std::vector<std::vector<uint8_t>> spare;    // under mu: written blocks' buffers, for reuse
@@ -237,6 +238,7 @@ struct BlockStreamWriter::State {
           j->raw.clear();
           lock.lock();
           if (!st.ok() && !failed) failed = st.error();
+          --alive;
           if (spare.size() < max_inflight) spare.push_back(std::move(j->raw));
           cv.notify_all();
         }
@@ -280,8 +282,9 @@ struct BlockStreamWriter::State {
       pending.clear();
     } else {
       std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return inflight.size() < max_inflight || failed; });
+      cv.wait(lock, [&] { return alive < max_inflight || failed; });
       RR_TRY(take_failure());
+      ++alive;
       auto job = std::make_unique<Job>();
       job->seq = blocks;
       job->raw = std::move(pending);
@@ -302,7 +305,9 @@ struct BlockStreamWriter::State {
   // Waits until the workers have written every block handed to them.
   Status drain() {
     std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return (inflight.empty() && !writing) || failed; });
+    // After a failure the rest are dropped, not written; a write under
+    // way still ends first (file_offset is read next).
+    cv.wait(lock, [&] { return (inflight.empty() || failed) && !writing; });
     return take_failure();
   }
 };

@@ -48,13 +48,14 @@ struct StreamPos {
   bool operator==(const StreamPos&) const = default;
 };
 
-// Blocks are compressed and written on a worker thread (started with the
-// first full block, with every signal blocked), so that compressing what a
-// tracee read overlaps with the tracee and the recorder: zstd on this
-// class of machine does about 220 MB/s, which was two thirds of
-// `rr record grep -r` over 134 MB of headers. At most two full blocks wait
-// for it; a failure of the worker (a full disk) is returned by the next
-// append, flush or finish.
+// Full blocks are compressed by worker threads (one per CPU, at most
+// four, started with the first block, every signal blocked) and written in
+// order, so that compressing what a tracee read overlaps with the tracee
+// and the recorder: zstd on this class of machine does about 220 MB/s,
+// which was two thirds of `rr record grep -r` over 134 MB of headers. At
+// most workers + 1 handed-off blocks are not yet written; a failure of a
+// worker (a full disk) is returned by the next flush or finish, or by the
+// next append that completes a block.
 class BlockStreamWriter {
  public:
   static Result<BlockStreamWriter> create(const std::string& path, Codec codec,

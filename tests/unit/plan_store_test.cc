@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 
 #include "core/progress_counter.h"
@@ -227,6 +228,14 @@ TEST(PlanStore, APlacedPlanIsFoundWithoutThePlanItWasMovedFrom) {
   EXPECT_EQ(second.place(kCodeBytes, kAt, kFunctions, true, room).base, 0u);
 }
 
+// The test code, counting how often it is read.
+std::function<const std::string&()> code_counting(size_t& reads) {
+  return [&reads]() -> const std::string& {
+    ++reads;
+    return kCodeBytes;
+  };
+}
+
 // A settled file's code is named by the file's identity (plan_key_of_file):
 // a second recorder that finds its placed plan in the store does not read
 // the code; another identity (the file changed) is another plan, planned
@@ -239,10 +248,7 @@ TEST(PlanStore, ASettledFilesPlanIsFoundWithoutItsCode) {
   EXPECT_FALSE(file_key == plan_key_of_file(file, kAt + 0x1000, kCodeBytes.size(), kFunctions, true));
   EXPECT_FALSE(file_key == plan_key_of_file(PlanKey{0x1234, 0x5679}, kAt, kCodeBytes.size(), kFunctions, true));
   size_t reads = 0;
-  auto code = [&]() -> const std::string& {
-    ++reads;
-    return kCodeBytes;
-  };
+  auto code = code_counting(reads);
   PlanCache first;
   first.keep_in(PlanStore(dir.path()));
   PlanCache::Placed a = first.place(code, file_key, kAt, kFunctions, true, room);
@@ -266,18 +272,15 @@ TEST(PlanStore, ASettledFilesPlanIsFoundWithoutItsCode) {
   EXPECT_GE(reads, 1u);
 }
 
-// Code whose stubs find no room (cc1, a non-PIE program with 20 MB of
-// code 6 MB above the lowest address) is not rewritten; when the store
-// knows its stubs' size, that is known without reading the code or its
-// plan (both were read at every exec of cc1).
+// Code whose stubs find no room is not rewritten; when the store knows
+// its stubs' size, that is known without reading the code or its plan
+// (both were read at every exec of cc1, before its stubs could go above
+// it).
 TEST(PlanStore, NoRoomForAStoredPlansStubsNeedsNoCode) {
   TempDir dir;
   PlanKey file_key = plan_key_of_file(PlanKey{0x1234, 0x5678}, kAt, kCodeBytes.size(), kFunctions, true);
   size_t reads = 0;
-  auto code = [&]() -> const std::string& {
-    ++reads;
-    return kCodeBytes;
-  };
+  auto code = code_counting(reads);
   PlanCache first;
   first.keep_in(PlanStore(dir.path()));
   ASSERT_TRUE(first.place(code, file_key, kAt, kFunctions, true, [](uint64_t) { return (uint64_t)0x200000; }).plan);

@@ -67,13 +67,37 @@ TEST(StubRoom, AboveCodeLinkedLow) {
 // pages, the stubs skip those pages, though the syscall buffer is not
 // mapped yet when an executable's code is planned.
 TEST(StubRoom, NeverOverRrsOwnPages) {
+  // The rr page and the counter page are mapped; the syscall buffer is not
+  // yet (when an executable's code is planned).
   std::vector<MapEntry> maps = {mapping(0x10000, 0x11000), mapping(0x11000, 0x12000),
+                                mapping(0x70000000, 0x70001000), mapping(0x70010000, 0x70011000),
                                 mapping(0x70120000 + kPage, 0x7f100000)};
   uint64_t need = 2 * kPage;
   uint64_t base = stub_room(maps, 0x11000, 0x11000, 0x11800, need);
   ASSERT_NE(base, 0u);
   EXPECT_TRUE(base + need <= 0x70000000 || base >= 0x70120000) << std::hex << base;
   EXPECT_EQ(base, 0x70000000 - need);
+}
+
+// Overlapping ranges (a mapping inside another's range) are one.
+TEST(StubRoom, OverlappingRangesAreOne) {
+  std::vector<MapEntry> maps = {mapping(0x400000, 0x500000), mapping(0x300000, 0x3c0000), mapping(0x310000, 0x311000)};
+  EXPECT_EQ(free_room_below(maps, 0x400000, 0x10000, kPage), 0x400000 - kPage);
+  EXPECT_EQ(free_room_below(maps, 0x3c0000, 0x10000, kPage), 0x300000 - kPage)
+      << "not the gap above the inner mapping, which is inside the outer one";
+}
+
+// Code above rr's pages with no room below (a library near the top of the
+// address space, with ASLR off) gets no stubs above it: there is the
+// stack's room to grow.
+TEST(StubRoom, NeverAboveCodeNearTheTop) {
+  std::vector<MapEntry> maps = {mapping(0x7ffff7fc3000, 0x7ffff7fc5000), mapping(0x7ffff7fc5000, 0x7ffff7fef000),
+                                mapping(0x7ffffffde000, 0x7ffffffff000)};
+  uint64_t lowest_in_reach = 0x7ffff7fef000 - ((1ull << 31) - kStubAreaMax);
+  std::vector<MapEntry> full = maps;
+  full.push_back(mapping(lowest_in_reach - kPage, 0x7ffff7fc3000));
+  EXPECT_EQ(stub_room(full, 0x7ffff7fc5000, 0x7ffff7fc5000, 0x7ffff7fef000, kPage), 0u);
+  EXPECT_EQ(stub_room(maps, 0x7ffff7fc5000, 0x7ffff7fc5000, 0x7ffff7fef000, kPage), 0x7ffff7fc3000 - kPage);
 }
 
 }  // namespace
