@@ -22,7 +22,7 @@ import json
 import os
 import re
 
-from testlib import fatal, recorder_env, run, scratch_dir, show
+from testlib import fatal, recorder_env, run, scratch_dir, show, show_difference
 
 
 def expected_status(args):
@@ -169,8 +169,8 @@ def main():
                     fatal("%s stderr does not match %r: %s" % (name, args.stderr_has, show(got.stderr)))
         if not args.nondet:
             if rec.stdout != native.stdout:
-                fatal("record stdout differs from native stdout\n native: %s\n record: %s"
-                      % (show(native.stdout), show(rec.stdout)))
+                fatal("record stdout differs from native stdout, %s"
+                      % show_difference(native.stdout, rec.stdout, ("native", "record")))
 
         if args.dump_matches:
             dump = run([args.rr, "dump", trace], timeout=args.timeout)
@@ -188,8 +188,8 @@ def main():
             fatal("rr replay -a exited %d, expected the program's status %d as the recording; stderr: %s"
                   % (rep.returncode, want, show(rep.stderr)))
         if rep.stdout != rec.stdout:
-            fatal("replay stdout differs from record stdout\n record: %s\n replay: %s"
-                  % (show(rec.stdout), show(rep.stdout)))
+            fatal("replay stdout differs from record stdout, %s"
+                  % show_difference(rec.stdout, rep.stdout, ("record", "replay")))
         if rep.stderr != rec.stderr:
             fatal("replay stderr differs from record stderr\n record: %s\n replay: %s"
                   % (show(rec.stderr), show(rep.stderr)))

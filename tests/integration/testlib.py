@@ -87,6 +87,16 @@ def show(data, limit=600):
     return text if len(text) <= limit else text[:limit] + "...[%d more bytes]" % (len(text) - limit)
 
 
+def show_difference(a, b, names=("expected", "got")):
+    """Two outputs that differ, for a failure message: where they first
+    differ, with the bytes around that place in each (a long output cut at
+    its start hides a difference further on)."""
+    at = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
+    lo = max(0, at - 80)
+    return "first difference at byte %d of %d and %d\n %s: %s\n %s: %s" % (
+        at, len(a), len(b), names[0], show(a[lo:at + 120]), names[1], show(b[lo:at + 120]))
+
+
 def fatal(message):
     """Ends the test at once: a failure after which nothing else can be
     checked (the reference trace could not be recorded, ...)."""

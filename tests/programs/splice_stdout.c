@@ -94,9 +94,12 @@ int main(void)
     CHECK(n == 14 * 2 && soff == 14 * 2);
     say("-- sent lines 0..1 by offset\n");
 
-    /* vmsplice: bytes from memory, like writev. */
-    char a[] = "vmspliced ", b[] = "from two iovecs\n";
-    struct iovec iov[2] = {{a, strlen(a)}, {b, strlen(b)}};
+    /* vmsplice: bytes from memory, like writev. The pipe holds the pages
+     * themselves until the reader takes them, so the bytes must stay as they
+     * are: not on the stack, which the calls below write over (the harness
+     * once read the record run's stdout with those bytes changed). */
+    static const char a[] = "vmspliced ", b[] = "from two iovecs\n";
+    struct iovec iov[2] = {{(void *)a, strlen(a)}, {(void *)b, strlen(b)}};
     n = vmsplice(1, iov, 2, 0);
     if (!out_is_pipe) {
         printf("vmsplice: stdout is not a pipe\n");
