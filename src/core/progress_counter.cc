@@ -168,21 +168,19 @@ PlanCache::Placed PlanCache::place(const std::function<const std::string&()>& co
       uint64_t need = need_of(*stub_bytes);
       uint64_t base = room(need);
       // No room for the stubs: the code is not rewritten, and neither the
-      // code (cc1's 25 MB) nor its plan needs reading to know it.
+      // code (cc1's 20 MB) nor its plan needs reading to know it.
       if (base == 0) return Placed{0, need, nullptr, {}};
-      {
-        PlanKey placed_key = placed_plan_key(key, base);
-        if (const Placed* p = remembered(placed_key)) return *p;
-        StoredPlanFile file;
-        std::optional<RewritePlan> plan = store_.load(placed_key, &file);
-        if (plan && plan->stub_base == base && need_of(plan->stubs.size()) <= need) {
-          ++loaded_;
-          RR_LOG("progress counter: the plan of the code at 0x%llx read from %s (placed at 0x%llx)",
-                 (unsigned long long)code_addr, file.path.c_str(), (unsigned long long)base);
-          Placed p{base, need, std::make_shared<const RewritePlan>(std::move(*plan)), file};
-          remember(placed_key, p);
-          return p;
-        }
+      PlanKey placed_key = placed_plan_key(key, base);
+      if (const Placed* p = remembered(placed_key)) return *p;
+      StoredPlanFile file;
+      std::optional<RewritePlan> plan = store_.load(placed_key, &file);
+      if (plan && plan->stub_base == base && need_of(plan->stubs.size()) <= need) {
+        ++loaded_;
+        RR_LOG("progress counter: the plan of the code at 0x%llx read from %s (placed at 0x%llx)",
+               (unsigned long long)code_addr, file.path.c_str(), (unsigned long long)base);
+        Placed p{base, need, std::make_shared<const RewritePlan>(std::move(*plan)), file};
+        remember(placed_key, p);
+        return p;
       }
     }
   }

@@ -154,7 +154,6 @@ struct BlockStreamWriter::State {
     uint64_t checksum = 0;
     bool taken = false;  // a worker compresses it
     bool done = false;   // compressed (or failed)
-    std::optional<Error> failed;
   };
   std::mutex mu;
   std::condition_variable cv;
@@ -218,14 +217,14 @@ struct BlockStreamWriter::State {
       job->taken = true;
       bool skip = failed.has_value();
       lock.unlock();
+      Status compressed;
       if (!skip) {
-        Status st = compress_block(codec, job->raw.data(), job->raw.size(), job->stored);
-        if (!st.ok()) job->failed = st.error();
+        compressed = compress_block(codec, job->raw.data(), job->raw.size(), job->stored);
         job->checksum = XXH64(job->raw.data(), job->raw.size(), job->seq);
       }
       lock.lock();
       job->done = true;
-      if (job->failed && !failed) failed = job->failed;
+      if (!compressed.ok() && !failed) failed = compressed.error();
       if (!writing) {
         writing = true;
         while (!inflight.empty() && inflight.front()->done) {
