@@ -566,10 +566,11 @@ void move_into_blocks(const uint8_t* code, uint64_t code_addr, const std::vector
       ++plan.uncovered;
       continue;
     }
-    plan.stubs.resize(header + 8, '\xcc');
-    plan.stubs.append(kMovedMagic, 7);
-    plan.stubs += (char)block.size();
-    plan.stubs += block;
+    std::string& stubs = plan.stubs.own();
+    stubs.resize(header + 8, '\xcc');
+    stubs.append(kMovedMagic, 7);
+    stubs += (char)block.size();
+    stubs += block;
     plan.outward.insert(plan.outward.end(), outward.begin(), outward.end());
     std::string into_block(end - start, '\xcc');
     into_block[0] = (char)kJmpRel32;
@@ -702,7 +703,7 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
     if (plan.stubs.size() + size > stub_room || !reaches((int64_t)(target - (stub + size))) ||
         !reaches((int64_t)(target - stub)))
       return -1;
-    plan.stubs += lean ? make_lean_stub(stub, target, slots) : make_stub(stub, target, slots);
+    plan.stubs.own() += lean ? make_lean_stub(stub, target, slots) : make_stub(stub, target, slots);
     plan.lean_stubs += lean;
     stub_of_target[index] = stub;
     return (int64_t)stub;
@@ -795,11 +796,12 @@ RewritePlan plan_branch_rewrite(const uint8_t* code, size_t len, uint64_t code_a
 void PatchList::push_back(const CodePatch& p) {
   if (raw_.size() + 16 + p.bytes.size() > UINT32_MAX) abort();  // a plan of 4 GiB: never made
   sorted_ = -1;
-  at_.push_back((uint32_t)raw_.size());
+  std::string& raw = raw_.own();
+  at_.push_back((uint32_t)raw.size());
   uint64_t len = p.bytes.size();
-  raw_.append(reinterpret_cast<const char*>(&p.addr), 8);
-  raw_.append(reinterpret_cast<const char*>(&len), 8);
-  raw_ += p.bytes;
+  raw.append(reinterpret_cast<const char*>(&p.addr), 8);
+  raw.append(reinterpret_cast<const char*>(&len), 8);
+  raw += p.bytes;
 }
 
 bool PatchList::is_sorted_by_address() const {
@@ -819,17 +821,19 @@ PatchList PatchList::sorted_by_address() const {
   for (size_t i = 0; i < order.size(); ++i) order[i] = (uint32_t)i;
   std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return (*this)[a].addr < (*this)[b].addr; });
   PatchList out;
-  out.raw_.reserve(raw_.size());
+  std::string& raw = out.raw_.own();
+  raw.reserve(raw_.size());
   out.at_.reserve(at_.size());
   for (uint32_t i : order) {
     Ref r = (*this)[i];
-    out.at_.push_back((uint32_t)out.raw_.size());
-    out.raw_.append(raw_, at_[i], 16 + r.bytes.size());
+    out.at_.push_back((uint32_t)raw.size());
+    raw.append(raw_.data() + at_[i], 16 + r.bytes.size());
   }
   return out;
 }
 
-std::optional<PatchList> PatchList::parse(const char** p, const char* end, uint64_t n) {
+std::optional<PatchList> PatchList::parse(const char** p, const char* end, uint64_t n,
+                                          std::shared_ptr<const void> keep) {
   const char* start = *p;
   const char* q = start;
   if ((uint64_t)(end - start) > UINT32_MAX) end = start + UINT32_MAX;
@@ -843,7 +847,8 @@ std::optional<PatchList> PatchList::parse(const char** p, const char* end, uint6
     out.at_.push_back((uint32_t)(q - start));
     q += 16 + len;
   }
-  out.raw_.assign(start, q - start);
+  std::string_view records(start, q - start);
+  out.raw_ = keep ? SharedBytes(std::move(keep), records) : SharedBytes(std::string(records));
   *p = q;
   return out;
 }
@@ -853,6 +858,7 @@ std::optional<RewritePlan> relocate_plan(const RewritePlan& plan, uint64_t stub_
   int64_t delta = (int64_t)(stub_base - plan.stub_base);
   RewritePlan out = plan;
   out.stub_base = stub_base;
+  std::string& stubs = out.stubs.own();
   // Each stub moves to the same offset of the new area, to the same
   // target: its two jumps there (the count's way on and the trap's) aim
   // back by as much as it moved. (Making each stub anew took a sixth of
@@ -873,16 +879,16 @@ std::optional<RewritePlan> relocate_plan(const RewritePlan& plan, uint64_t stub_
     uint64_t target = plan.stub_base + at + jumps[0] + 4 + rel;
     uint64_t stub = stub_base + at;
     if (!fits32((int64_t)(target - (stub + size))) || !fits32((int64_t)(target - stub))) return std::nullopt;
-    for (size_t k = 0; k < 2; ++k) put32(out.stubs, at + jumps[k], (uint32_t)(int32_t)(target - (stub + jumps[k] + 4)));
+    for (size_t k = 0; k < 2; ++k) put32(stubs, at + jumps[k], (uint32_t)(int32_t)(target - (stub + jumps[k] + 4)));
     at += size;
   }
   // The moved blocks as they are (their jumps to the stubs move with them)
   // but for their displacements that aim out of the stub area.
   for (uint32_t at : plan.outward) {
     int32_t rel;
-    memcpy(&rel, &out.stubs[at], 4);
+    memcpy(&rel, &stubs[at], 4);
     if (!fits32((int64_t)rel - delta)) return std::nullopt;
-    put32(out.stubs, at, (uint32_t)(int32_t)((int64_t)rel - delta));
+    put32(stubs, at, (uint32_t)(int32_t)((int64_t)rel - delta));
   }
   // The code's displacements into the stubs: a near branch's (4 bytes), an
   // island's jump (5) and the jump to a moved block (5 or more, int3s after

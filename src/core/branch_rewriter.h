@@ -11,12 +11,14 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/elf_code.h"
+#include "util/shared_bytes.h"
 
 namespace rr {
 
@@ -76,19 +78,22 @@ class PatchList {
   const_iterator end() const { return {this, size()}; }
   void push_back(const CodePatch& p);
   // The bytes of patch `i`, to change in place (a relocation).
-  char* mutable_bytes(size_t i) { return &raw_[at_[i] + 16]; }
+  char* mutable_bytes(size_t i) { return &raw_.own()[at_[i] + 16]; }
   // The same patches in address order (stable among equal addresses).
   PatchList sorted_by_address() const;
   // (Known after the first call, until a patch is added: every install of
   // a plan asks, cc1's has 600,000 patches.)
   bool is_sorted_by_address() const;
   // The records as a plan file holds them, without their count.
-  const std::string& raw() const { return raw_; }
+  std::string_view raw() const { return raw_.view(); }
   // `n` records from `*p` on, each checked against `end`; *p moves past them.
-  static std::optional<PatchList> parse(const char** p, const char* end, uint64_t n);
+  // With `keep`, the list is a view of those bytes, which `keep` keeps
+  // alive (a mapped plan file); without, a copy.
+  static std::optional<PatchList> parse(const char** p, const char* end, uint64_t n,
+                                        std::shared_ptr<const void> keep = nullptr);
 
  private:
-  std::string raw_;
+  SharedBytes raw_;
   std::vector<uint32_t> at_;  // where each record starts in raw_ (a plan of 4 GiB is refused)
   mutable int8_t sorted_ = -1;  // is_sorted_by_address(), once known
 };
@@ -96,7 +101,7 @@ class PatchList {
 struct RewritePlan {
   PatchList patches;  // into the code: new displacements, jump islands
   uint64_t stub_base = 0;          // where `stubs` goes (an executable mapping of ours)
-  std::string stubs;               // one stub per branch target: kStubSize or kLeanStubSize bytes
+  SharedBytes stubs;               // one stub per branch target: kStubSize or kLeanStubSize bytes
   size_t counted = 0;              // branches that now count
   size_t lean_stubs = 0;           // stubs that are lean ones (the flags are dead at their target)
   size_t uncovered = 0;            // candidates left as they were (no island in reach, out of range)

@@ -47,7 +47,7 @@ const std::string& build_identity() {
 
 void put_u64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); }
 void put_u32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
-void put_bytes(std::string& out, const std::string& s) {
+void put_bytes(std::string& out, std::string_view s) {
   put_u64(out, s.size());
   out += s;
 }
@@ -55,20 +55,24 @@ void put_bytes(std::string& out, const std::string& s) {
 // Reads what put_* wrote; every read is checked against the end.
 class Cursor {
  public:
-  explicit Cursor(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
+  // With `keep`, the bytes and patches read are views of `s`, which `keep`
+  // keeps alive; without, copies.
+  explicit Cursor(std::string_view s, std::shared_ptr<const void> keep = nullptr)
+      : p_(s.data()), end_(s.data() + s.size()), keep_(std::move(keep)) {}
   bool u64(uint64_t& v) { return raw(&v, 8); }
   bool u32(uint32_t& v) { return raw(&v, 4); }
-  bool bytes(std::string& s) {
+  bool bytes(SharedBytes& s) {
     uint64_t n;
     if (!u64(n) || n > (uint64_t)(end_ - p_)) return false;
-    s.assign(p_, n);
+    std::string_view v(p_, n);
+    s = keep_ ? SharedBytes(keep_, v) : SharedBytes(std::string(v));
     p_ += n;
     return true;
   }
   // A count of items of at least `item` bytes each that can still be there.
   bool count(uint64_t& n, size_t item) { return u64(n) && n <= (uint64_t)(end_ - p_) / item; }
   bool at_end() const { return p_ == end_; }
-  std::optional<PatchList> patches(uint64_t n) { return PatchList::parse(&p_, end_, n); }
+  std::optional<PatchList> patches(uint64_t n) { return PatchList::parse(&p_, end_, n, keep_); }
 
  private:
   bool raw(void* v, size_t n) {
@@ -79,6 +83,7 @@ class Cursor {
   }
   const char* p_;
   const char* end_;
+  std::shared_ptr<const void> keep_;
 };
 
 }  // namespace
@@ -115,7 +120,7 @@ std::string serialize_plan(const RewritePlan& plan) {
   for (uint64_t v : {plan.stub_base, (uint64_t)plan.counted, (uint64_t)plan.lean_stubs, (uint64_t)plan.uncovered,
                      (uint64_t)plan.out_of_reach, (uint64_t)plan.moved, (uint64_t)plan.blocks_at})
     put_u64(out, v);
-  put_bytes(out, plan.stubs);
+  put_bytes(out, plan.stubs.view());
   put_u64(out, plan.patches.size());
   out += plan.patches.raw();
   put_u64(out, plan.outward.size());
@@ -127,8 +132,8 @@ std::string serialize_plan(const RewritePlan& plan) {
   return out;
 }
 
-std::optional<RewritePlan> parse_plan(std::string_view bytes) {
-  Cursor c(bytes);
+std::optional<RewritePlan> parse_plan(std::string_view bytes, std::shared_ptr<const void> keep) {
+  Cursor c(bytes, std::move(keep));
   RewritePlan plan;
   uint64_t counted, lean, uncovered, out_of_reach, moved, blocks_at, n;
   if (!c.u64(plan.stub_base) || !c.u64(counted) || !c.u64(lean) || !c.u64(uncovered) || !c.u64(out_of_reach) ||
@@ -274,7 +279,8 @@ std::string plan_file_bytes(const PlanKey& key, const std::string& payload) {
   return file;
 }
 
-std::optional<RewritePlan> parse_plan_file(const std::string& f, PlanKey* key, std::string* why) {
+std::optional<RewritePlan> parse_plan_file(std::string_view f, PlanKey* key, std::string* why,
+                                           std::shared_ptr<const void> keep) {
   if (f.size() < kHeaderSize || memcmp(f.data(), kMagic, 8) != 0) {
     *why = "not a plan of this format";
     return std::nullopt;
@@ -288,7 +294,7 @@ std::optional<RewritePlan> parse_plan_file(const std::string& f, PlanKey* key, s
     *why = "its contents do not match their sum";
     return std::nullopt;
   }
-  std::optional<RewritePlan> plan = parse_plan(std::string_view(f).substr(kHeaderSize));
+  std::optional<RewritePlan> plan = parse_plan(f.substr(kHeaderSize), std::move(keep));
   if (!plan) *why = "its contents are not a plan";
   return plan;
 }
@@ -297,19 +303,22 @@ std::optional<RewritePlan> PlanStore::load(const PlanKey& key, StoredPlanFile* f
   if (dir_.empty()) return std::nullopt;
   std::string path = dir_ + "/" + key.hex();
   if (!path_exists(path)) return std::nullopt;
-  Result<std::string> bytes = read_file(path);
+  // Mapped, and the plan a view of it: the store's files are replaced by a
+  // rename, never changed in place.
+  Result<std::shared_ptr<const MappedFile>> mapped = MappedFile::open(path);
   auto bad = [&](const std::string& why) -> std::optional<RewritePlan> {
     RR_LOG("progress counter: the stored plan %s is not used: %s", path.c_str(), why.c_str());
     return std::nullopt;
   };
-  if (!bytes.ok()) return bad(bytes.error().message);
+  if (!mapped.ok()) return bad(mapped.error().message);
+  std::string_view bytes = mapped.value()->view();
   PlanKey stored;
   std::string why;
-  std::optional<RewritePlan> plan = parse_plan_file(bytes.value(), &stored, &why);
+  std::optional<RewritePlan> plan = parse_plan_file(bytes, &stored, &why, mapped.value());
   if (!plan) return bad(why);
   if (!(stored == key)) return bad("another key");
   utimensat(AT_FDCWD, path.c_str(), nullptr, 0);  // used now
-  if (file) *file = {path, key.hex(), bytes.value().size(), XXH3_64bits(bytes.value().data(), bytes.value().size())};
+  if (file) *file = {path, key.hex(), bytes.size(), XXH3_64bits(bytes.data(), bytes.size())};
   return plan;
 }
 

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,7 +50,7 @@ PlanKey plan_key_of_file(const PlanKey& file, uint64_t code_addr, uint64_t code_
 // A plan as the store's file holds it (after the header), and back; nullopt
 // for bytes that are not one.
 std::string serialize_plan(const RewritePlan& plan);
-std::optional<RewritePlan> parse_plan(std::string_view bytes);
+std::optional<RewritePlan> parse_plan(std::string_view bytes, std::shared_ptr<const void> keep = nullptr);
 
 // The key of the plan made from the one under `near` by moving its stubs to
 // `stub_base` (relocate_plan): the store keeps placed plans too, so that a
@@ -64,7 +65,10 @@ PlanKey placed_plan_key(const PlanKey& near, uint64_t stub_base);
 // the sum and reads the plan back (nullopt, with `why`, for a file that is
 // not one); `key` is set to the file's.
 std::string plan_file_bytes(const PlanKey& key, const std::string& payload);
-std::optional<RewritePlan> parse_plan_file(const std::string& bytes, PlanKey* key, std::string* why);
+// With `keep`, the plan's stubs and patches are views of `bytes`, which
+// `keep` keeps alive (a mapped file); without, copies.
+std::optional<RewritePlan> parse_plan_file(std::string_view bytes, PlanKey* key, std::string* why,
+                                           std::shared_ptr<const void> keep = nullptr);
 
 // What the recorder reads of an ELF file of code at every exec and mmap
 // that maps it: its .text section, the ranges of its functions (in the

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,6 +54,25 @@ Result<std::string> read_fd(int fd, const std::string& what) {
   }
   out.resize(have);
   return out;
+}
+
+Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& path) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.is_open()) return make_error("cannot open " + path + ": " + errno_text());
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) return make_error("cannot read " + path + ": " + errno_text());
+  if (!S_ISREG(st.st_mode)) return make_error("cannot read " + path + ": not a regular file");
+  size_t size = (size_t)st.st_size;
+  void* data = nullptr;
+  if (size > 0) {
+    data = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
+    if (data == MAP_FAILED) return make_error("cannot read " + path + ": " + errno_text());
+  }
+  return std::shared_ptr<const MappedFile>(new MappedFile(data, size));
+}
+
+MappedFile::~MappedFile() {
+  if (size_ > 0) munmap(data_, size_);
 }
 
 Status write_file_atomic(const std::string& path, const void* data, size_t len) {

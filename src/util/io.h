@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/result.h"
@@ -14,6 +16,25 @@ Status write_all(int fd, const void* data, size_t len, const std::string& what);
 Result<std::string> read_file(const std::string& path);
 // The rest of open file `fd` from its position; `what` names it in errors.
 Result<std::string> read_fd(int fd, const std::string& what);
+// A file's bytes mapped read-only (private, populated at once): the page
+// cache's pages themselves, without the copy and the fresh pages a read
+// into a string costs. Only for files that are replaced by a rename, never
+// changed or cut short in place (the plan store's, a trace's copies of
+// them): a file cut short under the mapping faults at its missing pages.
+// The size is the file's when it was mapped.
+class MappedFile {
+ public:
+  static Result<std::shared_ptr<const MappedFile>> open(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  std::string_view view() const { return {static_cast<const char*>(data_), size_}; }
+
+ private:
+  MappedFile(void* data, size_t size) : data_(data), size_(size) {}
+  void* data_;
+  size_t size_;
+};
 // Writes `data` to `path` through a temporary file, fsync and rename, so a
 // reader never sees a half-written file under the real name.
 Status write_file_atomic(const std::string& path, const void* data, size_t len);

@@ -96,7 +96,7 @@ TEST(PlanStore, FlatPatchesReadBackAndSort) {
   EXPECT_EQ(sorted[2].bytes, std::string("\xe9\x01\x02\x03\x04", 5));
   sorted.mutable_bytes(1)[0] = 9;
   EXPECT_EQ(sorted[1].bytes[0], 9);
-  const std::string& raw = list.raw();
+  std::string_view raw = list.raw();
   EXPECT_EQ(raw.size(), 3 * 16 + 10u);
   const char* p = raw.data();
   std::optional<PatchList> back = PatchList::parse(&p, raw.data() + raw.size(), 3);
@@ -109,7 +109,7 @@ TEST(PlanStore, FlatPatchesReadBackAndSort) {
   EXPECT_FALSE(PatchList::parse(&p, raw.data() + raw.size() - 1, 3)) << "the last record cut short";
   p = raw.data();
   EXPECT_FALSE(PatchList::parse(&p, raw.data() + raw.size(), 4)) << "a record more than there is";
-  std::string huge = raw;
+  std::string huge(raw);
   huge[8 + 7] = 0x40;  // the first record's length, far beyond the end
   p = huge.data();
   EXPECT_FALSE(PatchList::parse(&p, huge.data() + huge.size(), 3));
@@ -139,6 +139,48 @@ TEST(PlanStore, ASecondRecorderFindsThePlan) {
   second.plan(kCodeBytes, kAt, {{kAt, kAt + 8}}, true);
   EXPECT_EQ(second.made(), 4u);
   EXPECT_EQ(dir.files(), 5u);
+}
+
+// A plan read from the store is a view of its mapped file (no copy): a
+// relocation or a change to a copy of it changes neither the plan read nor
+// the file (mapped read-only, a write into it would fault), and the plan
+// stays whole after its file is removed.
+TEST(PlanStore, APlanReadFromItsFileChangesOnlyAsACopy) {
+  TempDir dir;
+  PlanStore store(dir.path());
+  RewritePlan plan = plan_branch_rewrite(kCode, sizeof kCode, kAt, kFunctions, 0x300000, 1 << 20, kCounterSlots);
+  ASSERT_GT(plan.patches.size(), 0u);
+  ASSERT_GT(plan.stubs.size(), 0u);
+  PlanKey key = plan_key(kCodeBytes, kAt, kFunctions, true);
+  std::optional<StoredPlanFile> file = store.store(key, plan);
+  ASSERT_TRUE(file);
+  std::string before;
+  {
+    std::ifstream in(file->path, std::ios::binary);
+    before.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::optional<RewritePlan> loaded = store.load(key);
+  ASSERT_TRUE(loaded);
+  expect_same(plan, *loaded);
+
+  std::optional<RewritePlan> moved = relocate_plan(*loaded, 0x310000, kCounterSlots);
+  ASSERT_TRUE(moved);
+  EXPECT_NE(moved->stubs, loaded->stubs) << "the stubs' jumps back moved";
+  RewritePlan changed = *loaded;
+  changed.patches.mutable_bytes(0)[0] ^= 1;
+  changed.stubs.own()[0] ^= 1;
+  EXPECT_NE(changed.patches[0].bytes, loaded->patches[0].bytes);
+  EXPECT_NE(changed.stubs, loaded->stubs);
+  expect_same(plan, *loaded);
+  {
+    std::ifstream in(file->path, std::ios::binary);
+    std::string after(std::istreambuf_iterator<char>(in), {});
+    EXPECT_EQ(after, before) << "the store's file is as it was written";
+  }
+
+  ASSERT_EQ(unlink(file->path.c_str()), 0);
+  expect_same(plan, *loaded);
+  EXPECT_EQ(serialize_plan(*loaded), serialize_plan(plan));
 }
 
 TEST(PlanStore, ADamagedFileIsMadeAgain) {
