@@ -410,7 +410,7 @@ void PlanStore::store_facts(const PlanKey& key, const CodeFacts& facts) const {
 
 void PlanStore::trim(const std::string& keep) const {
   trim_cache_dir(
-      dir_, keep, kMaxFiles, max_bytes_,
+      dir_, keep, max_files_, max_bytes_,
       [](const std::string&, const struct stat& st) {
         return CacheEntryUse{(int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, (uint64_t)st.st_size};
       },

@@ -126,7 +126,8 @@ class PlanStore {
  public:
   // The store in `dir` (made when first written to), holding at most
   // `max_bytes` of plans; an empty `dir` keeps nothing.
-  explicit PlanStore(std::string dir, uint64_t max_bytes = kMaxBytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {}
+  explicit PlanStore(std::string dir, uint64_t max_bytes = kMaxBytes, size_t max_files = kMaxFiles)
+      : dir_(std::move(dir)), max_bytes_(max_bytes), max_files_(max_files) {}
 
   // Where recordings keep their plans: $RR_PLAN_CACHE when it is set (empty
   // or "off": nowhere), else $XDG_CACHE_HOME/rr/plans, else
@@ -143,7 +144,7 @@ class PlanStore {
   std::optional<uint64_t> stub_bytes(const PlanKey& key) const;
   // Writes `plan` under `key` (a temporary file renamed into place, so
   // recordings that run at once never see half a file), then removes the
-  // least recently used files beyond kMaxFiles or beyond its bytes (the
+  // least recently used files beyond its count of files or its bytes (the
   // file just written stays). A store that cannot be
   // written is logged (RR_LOG) and otherwise ignored: the plan was made.
   // The file written, if it was.
@@ -156,9 +157,14 @@ class PlanStore {
 
   const std::string& dir() const { return dir_; }
 
-  // python3's executable, libc and the loader take about 3 MB of plans;
-  // this many files are a few hundred programs' worth.
-  static constexpr size_t kMaxFiles = 512;
+  // Each file of code a recording meets leaves up to three files here (its
+  // code facts, its plan, the plan placed where its stubs went): python3's
+  // start leaves 18, and a python program that imports a few packages
+  // maps a hundred extension modules. 512 files (the count before) was a
+  // few such programs: a store that full planned again at nearly every
+  // recording of them (python3's start took 0.6 s instead of 0.06 s after
+  // a test suite's run). The bytes' cap below decides for large plans.
+  static constexpr size_t kMaxFiles = 4096;
   // A plan is about 0.3 bytes per byte of code (gcc's cc1, 30 MB of .text,
   // has a 30 MB plan with its code's copy): a few large programs' worth.
   // Every rebuilt rr plans anew (its build is in the key), so without a cap
@@ -173,6 +179,7 @@ class PlanStore {
   void trim(const std::string& keep) const;
   std::string dir_;
   uint64_t max_bytes_;
+  size_t max_files_;
 };
 
 }  // namespace rr

@@ -344,9 +344,10 @@ TEST(PlanStore, NoRoomForAStoredPlansStubsNeedsNoCode) {
 
 TEST(PlanStore, KeepsThePlansUsedLast) {
   TempDir dir;
-  PlanStore store(dir.path());
+  // A store of fewer files than kMaxFiles: each store reads the folder.
+  const size_t full = 300;
+  PlanStore store(dir.path(), PlanStore::kMaxBytes, full);
   RewritePlan plan = plan_branch_rewrite(kCode, sizeof kCode, kAt, kFunctions, 0x300000, 1 << 20, kCounterSlots);
-  const size_t full = PlanStore::kMaxFiles;
   for (size_t i = 0; i < full; ++i) {
     store.store(PlanKey{i, 0}, plan);
     // Used one second after another, long ago.
