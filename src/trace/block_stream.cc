@@ -418,6 +418,120 @@ Status BlockStreamReader::read_block_header(uint64_t offset, BlockInfo& b) {
   return {};
 }
 
+// Reading ahead: while replay uses the records of one block, a worker
+// thread reads, decompresses and checks the next (decompression was half
+// of the replay of `grep -r` over /usr/include). A stream that is still
+// being written (follow()) is not read ahead. The worker has every signal
+// blocked (signals are the main thread's, whose waits they interrupt) and
+// uses only its own buffers and pread, which moves no file position. The
+// main thread takes a block from it only when the worker read the block it
+// wants, with the same header and a sound checksum; anything else (a seek
+// elsewhere, a damaged block) is read as before, which names the damage.
+struct BlockStreamReader::Ahead {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::thread worker;
+  pid_t owner = getpid();  // a fork's child has a copy of this, not the thread
+  bool stop = false;
+  bool busy = false;  // a job is asked for and not done
+  // The job: the block at `offset` of the file `fd` (of `file_size` bytes).
+  int fd = -1;
+  uint64_t offset = 0;
+  uint64_t file_size = 0;
+  size_t header_size = 0;
+  // Its result, once !busy: `ok` when it read and checked.
+  bool ok = false;
+  BlockInfo info{};
+  std::vector<uint8_t> stored, raw;
+
+  void run() {
+    std::unique_lock<std::mutex> lock(mu);
+    for (;;) {
+      cv.wait(lock, [&] { return stop || busy; });
+      if (stop) return;
+      lock.unlock();
+      bool good = read_one();
+      lock.lock();
+      ok = good;
+      busy = false;
+      cv.notify_all();
+    }
+  }
+
+  bool read_one() {
+    BlockHeader h{};
+    if (offset > file_size || header_size > file_size - offset ||
+        pread(fd, &h, sizeof(h), offset) != (ssize_t)sizeof(h) || h.magic != kBlockMagic ||
+        h.raw_size > kMaxBlockBytes || h.stored_size > file_size - offset - header_size ||
+        h.codec > static_cast<uint8_t>(Codec::Zlib))
+      return false;
+    stored.resize(h.stored_size);
+    if (pread(fd, stored.data(), h.stored_size, offset + header_size) != (ssize_t)h.stored_size) return false;
+    if (!decompress_block(static_cast<Codec>(h.codec), stored.data(), stored.size(), h.raw_size, raw).ok()) return false;
+    if (XXH64(raw.data(), raw.size(), h.seq) != h.checksum) return false;
+    info = BlockInfo{h.codec, h.flags, h.stored_size, h.raw_size, h.seq, h.checksum, header_size};
+    return true;
+  }
+};
+
+void BlockStreamReader::AheadDeleter::operator()(Ahead* a) const {
+  // In a fork's child the thread is the parent's: the copy is left as it
+  // is (the child execs or exits).
+  if (a->owner != getpid()) return;
+  if (a->worker.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(a->mu);
+      a->stop = true;
+    }
+    a->cv.notify_all();
+    a->worker.join();
+  }
+  delete a;
+}
+
+bool BlockStreamReader::take_ahead(uint64_t offset, const BlockInfo& h) {
+  if (!ahead_ || ahead_->owner != getpid()) return false;
+  std::unique_lock<std::mutex> lock(ahead_->mu);
+  if (ahead_->offset != offset || ahead_->fd != fd_.get()) return false;
+  ahead_->cv.wait(lock, [&] { return !ahead_->busy; });
+  const BlockInfo& got = ahead_->info;
+  bool same = ahead_->ok && got.codec == h.codec && got.flags == h.flags && got.stored_size == h.stored_size &&
+              got.raw_size == h.raw_size && got.seq == h.seq && got.checksum == h.checksum &&
+              got.header_size == h.header_size;
+  ahead_->ok = false;
+  ahead_->offset = UINT64_MAX;
+  if (!same) return false;
+  raw_.swap(ahead_->raw);
+  return true;
+}
+
+void BlockStreamReader::read_ahead(bool last_block) {
+  if (version_ < 2 || wait_for_more_ || last_block || next_block_ >= file_size_) return;
+  if (!ahead_) {
+    std::unique_ptr<Ahead, AheadDeleter> a(new Ahead);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    try {
+      a->worker = std::thread([p = a.get()] { p->run(); });
+    } catch (const std::system_error&) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (!a->worker.joinable()) return;  // no thread to be had: read as before
+    ahead_ = std::move(a);
+  }
+  if (ahead_->owner != getpid()) return;
+  std::lock_guard<std::mutex> lock(ahead_->mu);
+  if (ahead_->busy) return;  // still reading one a seek left behind
+  ahead_->fd = fd_.get();
+  ahead_->offset = next_block_;
+  ahead_->file_size = file_size_;
+  ahead_->header_size = sizeof(BlockHeader);
+  ahead_->ok = false;
+  ahead_->busy = true;
+  ahead_->cv.notify_all();
+}
+
 Status BlockStreamReader::load_block(uint64_t offset) {
   BlockInfo h;
   RR_TRY(read_block_header(offset, h));
@@ -427,13 +541,15 @@ Status BlockStreamReader::load_block(uint64_t offset) {
   if (version_ >= 2 && next_seq_ && h.seq != *next_seq_)
     return make_error(ErrorKind::Corrupt, path_ + " is corrupt (block " + std::to_string(h.seq) + " where block " +
                       std::to_string(*next_seq_) + " belongs" + at + ": blocks missing, repeated or out of order)");
-  stored_.resize(h.stored_size);
-  if (pread(fd_.get(), stored_.data(), h.stored_size, offset + h.header_size) != (ssize_t)h.stored_size)
-    return make_error("cannot read " + path_ + ": " + strerror(errno));
-  Status st = decompress_block(static_cast<Codec>(h.codec), stored_.data(), stored_.size(), h.raw_size, raw_);
-  if (!st.ok()) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (" + st.error().message + ")");
-  if (XXH64(raw_.data(), raw_.size(), h.seq) != h.checksum)
-    return make_error(ErrorKind::Corrupt, path_ + " is corrupt (block checksum mismatch" + at + ")");
+  if (!take_ahead(offset, h)) {
+    stored_.resize(h.stored_size);
+    if (pread(fd_.get(), stored_.data(), h.stored_size, offset + h.header_size) != (ssize_t)h.stored_size)
+      return make_error("cannot read " + path_ + ": " + strerror(errno));
+    Status st = decompress_block(static_cast<Codec>(h.codec), stored_.data(), stored_.size(), h.raw_size, raw_);
+    if (!st.ok()) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (" + st.error().message + at + ")");
+    if (XXH64(raw_.data(), raw_.size(), h.seq) != h.checksum)
+      return make_error(ErrorKind::Corrupt, path_ + " is corrupt (block checksum mismatch" + at + ")");
+  }
   block_offset_ = offset;
   next_block_ = offset + h.header_size + h.stored_size;
   record_index_ = 0;
@@ -441,6 +557,7 @@ Status BlockStreamReader::load_block(uint64_t offset) {
   loaded_ = true;
   next_seq_ = h.seq + 1;
   if (h.flags & kEndMark) RR_TRY(check_end_mark(h.seq, at));
+  read_ahead(h.flags & kEndMark);
   return {};
 }
 

@@ -121,9 +121,19 @@ class BlockStreamReader {
     uint64_t seq, checksum;
     size_t header_size;
   };
+  struct Ahead;
+  // Frees an Ahead in the process whose thread it has (see Ahead).
+  struct AheadDeleter {
+    void operator()(Ahead* a) const;
+  };
   BlockStreamReader() = default;
   Status read_block_header(uint64_t offset, BlockInfo& b);
   Status load_block(uint64_t offset);
+  // The block at `offset`, if the worker read it ahead and it checked
+  // (with the header `h` read here), into raw_.
+  bool take_ahead(uint64_t offset, const BlockInfo& h);
+  // Asks the worker for the block after the one just loaded.
+  void read_ahead(bool last_block);
   Status check_end_mark(uint64_t seq, const std::string& at);
   std::string path_;
   ScopedFd fd_;
@@ -140,6 +150,8 @@ class BlockStreamReader {
   std::function<bool()> wait_for_more_;  // see follow()
   std::vector<uint8_t> raw_;
   std::vector<uint8_t> stored_;
+  // After fd_: freed (its worker joined) before the file is closed.
+  std::unique_ptr<Ahead, AheadDeleter> ahead_;
 };
 
 }  // namespace rr

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <csignal>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -452,6 +453,85 @@ TEST(BlockStream, AfterASeekTheRestIsStillChecked) {
   while (r->next(buf).value()) ++n;
   EXPECT_EQ(n, 2990);
   EXPECT_TRUE(r->finished());
+}
+
+// The reader reads the next block ahead on a worker thread: a damaged
+// block in the middle of a stream still ends the read at it, with every
+// record before it read and the same message a reader without the worker
+// gives (the worker's read of it fails, and the block is read again here,
+// which names the damage). Seeks back and forth between read-ahead blocks
+// return the records at their positions.
+TEST(BlockStream, ReadingAheadKeepsRecordsSeeksAndDamageAsTheyWere) {
+  std::string path = temp_path("s");
+  std::vector<StreamPos> positions;
+  write_records(path, Codec::Zstd, 3000, &positions);
+  {
+    auto r = BlockStreamReader::open(path);
+    std::vector<uint8_t> buf;
+    for (int i : {2999, 5, 1500, 1501, 40, 2000}) {
+      ASSERT_TRUE(r->seek(positions[i]).ok()) << i;
+      for (int k = i; k < std::min(i + 300, 3000); ++k) {
+        auto more = r->next(buf);
+        ASSERT_TRUE(more.ok() && more.value()) << k;
+        ASSERT_EQ(std::string(buf.begin(), buf.end()), record_text(k));
+      }
+    }
+  }
+  // Damage a block well after the first: the one holding record 1700.
+  uint64_t damaged = positions[1700].block_offset;
+  ASSERT_GT(damaged, positions[1000].block_offset);
+  int fd = ::open(path.c_str(), O_RDWR);
+  char c = 0;
+  ASSERT_EQ(pread(fd, &c, 1, damaged + 32 + 20), 1);  // inside its compressed bytes
+  c ^= 0x5a;
+  ASSERT_EQ(pwrite(fd, &c, 1, damaged + 32 + 20), 1);
+  close(fd);
+  auto r = BlockStreamReader::open(path);
+  std::vector<uint8_t> buf;
+  int read = 0;
+  std::string error;
+  for (;;) {
+    auto more = r->next(buf);
+    if (!more.ok()) {
+      error = more.error().message;
+      EXPECT_EQ(more.error().kind, ErrorKind::Corrupt);
+      break;
+    }
+    ASSERT_TRUE(more.value()) << "the damaged stream ended cleanly";
+    ASSERT_EQ(std::string(buf.begin(), buf.end()), record_text(read));
+    ++read;
+  }
+  EXPECT_EQ(read, 1700 - (int)positions[1700].record_index) << "every record before the damaged block, none of it";
+  EXPECT_NE(error.find("is corrupt"), std::string::npos) << error;
+  EXPECT_NE(error.find("offset " + std::to_string(damaged)), std::string::npos) << "names the damaged block: " << error;
+}
+
+// A fork's child (replay forks its tracees from the reader's process) goes
+// on reading without the parent's worker, which it does not have.
+TEST(BlockStream, AForksChildReadsOnWithoutTheWorker) {
+  std::string path = temp_path("s");
+  write_records(path, Codec::Zstd, 3000);
+  auto r = BlockStreamReader::open(path);
+  std::vector<uint8_t> buf;
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(r->next(buf).value());
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    alarm(20);
+    int i = 1000;
+    for (;; ++i) {
+      auto more = r->next(buf);
+      if (!more.ok() || !more.value()) break;
+      if (std::string(buf.begin(), buf.end()) != record_text(i)) _exit(2);
+    }
+    _exit(i == 3000 && r->finished() ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  int i = 1000;
+  while (r->next(buf).value()) ++i;
+  EXPECT_EQ(i, 3000);
 }
 
 }  // namespace
