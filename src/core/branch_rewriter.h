@@ -37,10 +37,11 @@ struct CodePatch {
 
 // A plan's patches, kept flat as the plan store's files hold them: per
 // patch a u64 address, a u64 length and its bytes, one after the other, and
-// where each starts. A plan read from a file is one copy of that part of
-// it: parsed into one CodePatch each, python3's 140,000 patches were a
-// tenth of a recording's and of a replay's CPU at every start (allocation,
-// page faults, and freeing them at the end).
+// where each starts. A plan read from a file is a view of that part of it
+// (util/shared_bytes.h), copied only to be changed: parsed into one
+// CodePatch each, python3's 140,000 patches were a tenth of a recording's
+// and of a replay's CPU at every start (allocation, page faults, and
+// freeing them at the end).
 class PatchList {
  public:
   struct Ref {
@@ -77,7 +78,8 @@ class PatchList {
   const_iterator begin() const { return {this, 0}; }
   const_iterator end() const { return {this, size()}; }
   void push_back(const CodePatch& p);
-  // The bytes of patch `i`, to change in place (a relocation).
+  // The bytes of patch `i`, to change in place (a relocation); a list that
+  // is a view of a file's bytes becomes a copy of its own first.
   char* mutable_bytes(size_t i) { return &raw_.own()[at_[i] + 16]; }
   // The same patches in address order (stable among equal addresses).
   PatchList sorted_by_address() const;

@@ -365,7 +365,7 @@ std::optional<std::string> PlanStore::write(const PlanKey& key, const std::strin
     RR_LOG("progress counter: a file of the plan store is not written: %s", st.error().message.c_str());
     return std::nullopt;
   }
-  trim(key.hex());
+  trim(key.hex(), file.size());
   return path;
 }
 
@@ -408,8 +408,13 @@ void PlanStore::store_facts(const PlanKey& key, const CodeFacts& facts) const {
   write(key, file);
 }
 
-void PlanStore::trim(const std::string& keep) const {
-  trim_cache_dir(
+void PlanStore::trim(const std::string& keep, uint64_t written) const {
+  if (known_) {
+    ++known_->files;  // (a file written over another counts twice: a read comes sooner)
+    known_->bytes += written;
+    if (known_->files <= max_files_ && known_->bytes <= max_bytes_) return;
+  }
+  known_ = trim_cache_dir(
       dir_, keep, max_files_, max_bytes_,
       [](const std::string&, const struct stat& st) {
         return CacheEntryUse{(int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, (uint64_t)st.st_size};

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/branch_rewriter.h"
+#include "util/cache_dir.h"
 
 namespace rr {
 
@@ -125,7 +126,8 @@ struct StoredPlanFile {
 class PlanStore {
  public:
   // The store in `dir` (made when first written to), holding at most
-  // `max_bytes` of plans; an empty `dir` keeps nothing.
+  // `max_bytes` of plans in at most `max_files` files; an empty `dir`
+  // keeps nothing.
   explicit PlanStore(std::string dir, uint64_t max_bytes = kMaxBytes, size_t max_files = kMaxFiles)
       : dir_(std::move(dir)), max_bytes_(max_bytes), max_files_(max_files) {}
 
@@ -176,10 +178,15 @@ class PlanStore {
   // (logged) when it could not be written.
   std::optional<std::string> write(const PlanKey& key, const std::string& bytes) const;
   // Removes the least recently used files but `keep` beyond the limits.
-  void trim(const std::string& keep) const;
+  // The folder is read whole (a stat per file) at this store's first write
+  // and then only when the files it wrote since may take it beyond them:
+  // at 4096 files a read at every write was some 6 ms, and a first
+  // recording of a program with a hundred libraries writes 300 files.
+  void trim(const std::string& keep, uint64_t written) const;
   std::string dir_;
   uint64_t max_bytes_;
   size_t max_files_;
+  mutable std::optional<CacheTotals> known_;  // what the folder held at the last read, plus what was written since
 };
 
 }  // namespace rr

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -418,12 +419,30 @@ Status BlockStreamReader::read_block_header(uint64_t offset, BlockInfo& b) {
   return {};
 }
 
-// Reading ahead: while replay uses the records of one block, a worker
-// thread reads, decompresses and checks the next (decompression was half
-// of the replay of `grep -r` over /usr/include). A stream that is still
-// being written (follow()) is not read ahead. The worker has every signal
-// blocked (signals are the main thread's, whose waits they interrupt) and
-// uses only its own buffers and pread, which moves no file position. The
+namespace {
+
+// Counts the forks of this process's children: a child's count is one more
+// than its parent's was, whatever its pid (a child made in a PID namespace
+// may have its parent's pid number).
+std::atomic<uint64_t> fork_generation{0};
+void count_fork_in_child() { fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+uint64_t this_fork_generation() {
+  static std::once_flag registered;
+  std::call_once(registered, [] { pthread_atfork(nullptr, nullptr, count_fork_in_child); });
+  return fork_generation.load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
+// Reading ahead: while replay reads the records of one block in order, a
+// worker thread reads, decompresses and checks the next (decompression was
+// half of the replay of `grep -r` over /usr/include). Only reading on in
+// order asks for it, not a seek (gdb's reverse execution seeks often), and
+// not a stream still being written (follow()). The worker has every signal
+// blocked (signals are the main thread's, whose waits they interrupt),
+// reads its own descriptor of the file with pread and uses only its own
+// buffers; an exception in it (no memory) is a block not read ahead. The
 // main thread takes a block from it only when the worker read the block it
 // wants, with the same header and a sound checksum; anything else (a seek
 // elsewhere, a damaged block) is read as before, which names the damage.
@@ -431,11 +450,17 @@ struct BlockStreamReader::Ahead {
   std::mutex mu;
   std::condition_variable cv;
   std::thread worker;
-  pid_t owner = getpid();  // a fork's child has a copy of this, not the thread
+  // The process the thread is of, by its fork generation and its pid: a
+  // fork's child has a copy of this object, not the thread (the pid alone
+  // may be the same number in a PID namespace; the generation alone misses
+  // a child made by the clone syscall itself, which runs no fork handler).
+  uint64_t generation = this_fork_generation();
+  pid_t owner = getpid();
+  bool ours() const { return generation == this_fork_generation() && owner == getpid(); }
   bool stop = false;
   bool busy = false;  // a job is asked for and not done
-  // The job: the block at `offset` of the file `fd` (of `file_size` bytes).
-  int fd = -1;
+  ScopedFd fd;        // the worker's own descriptor of the file
+  // The job: the block at `offset` of the file (of `file_size` bytes).
   uint64_t offset = 0;
   uint64_t file_size = 0;
   size_t header_size = 0;
@@ -450,7 +475,11 @@ struct BlockStreamReader::Ahead {
       cv.wait(lock, [&] { return stop || busy; });
       if (stop) return;
       lock.unlock();
-      bool good = read_one();
+      bool good = false;
+      try {
+        good = read_one();
+      } catch (...) {
+      }
       lock.lock();
       ok = good;
       busy = false;
@@ -461,12 +490,12 @@ struct BlockStreamReader::Ahead {
   bool read_one() {
     BlockHeader h{};
     if (offset > file_size || header_size > file_size - offset ||
-        pread(fd, &h, sizeof(h), offset) != (ssize_t)sizeof(h) || h.magic != kBlockMagic ||
+        pread(fd.get(), &h, sizeof(h), offset) != (ssize_t)sizeof(h) || h.magic != kBlockMagic ||
         h.raw_size > kMaxBlockBytes || h.stored_size > file_size - offset - header_size ||
         h.codec > static_cast<uint8_t>(Codec::Zlib))
       return false;
     stored.resize(h.stored_size);
-    if (pread(fd, stored.data(), h.stored_size, offset + header_size) != (ssize_t)h.stored_size) return false;
+    if (pread(fd.get(), stored.data(), h.stored_size, offset + header_size) != (ssize_t)h.stored_size) return false;
     if (!decompress_block(static_cast<Codec>(h.codec), stored.data(), stored.size(), h.raw_size, raw).ok()) return false;
     if (XXH64(raw.data(), raw.size(), h.seq) != h.checksum) return false;
     info = BlockInfo{h.codec, h.flags, h.stored_size, h.raw_size, h.seq, h.checksum, header_size};
@@ -477,7 +506,7 @@ struct BlockStreamReader::Ahead {
 void BlockStreamReader::AheadDeleter::operator()(Ahead* a) const {
   // In a fork's child the thread is the parent's: the copy is left as it
   // is (the child execs or exits).
-  if (a->owner != getpid()) return;
+  if (!a->ours()) return;
   if (a->worker.joinable()) {
     {
       std::lock_guard<std::mutex> lock(a->mu);
@@ -490,9 +519,9 @@ void BlockStreamReader::AheadDeleter::operator()(Ahead* a) const {
 }
 
 bool BlockStreamReader::take_ahead(uint64_t offset, const BlockInfo& h) {
-  if (!ahead_ || ahead_->owner != getpid()) return false;
+  if (!ahead_ || !ahead_->ours()) return false;
   std::unique_lock<std::mutex> lock(ahead_->mu);
-  if (ahead_->offset != offset || ahead_->fd != fd_.get()) return false;
+  if (ahead_->offset != offset) return false;
   ahead_->cv.wait(lock, [&] { return !ahead_->busy; });
   const BlockInfo& got = ahead_->info;
   bool same = ahead_->ok && got.codec == h.codec && got.flags == h.flags && got.stored_size == h.stored_size &&
@@ -505,25 +534,30 @@ bool BlockStreamReader::take_ahead(uint64_t offset, const BlockInfo& h) {
   return true;
 }
 
-void BlockStreamReader::read_ahead(bool last_block) {
-  if (version_ < 2 || wait_for_more_ || last_block || next_block_ >= file_size_) return;
+void BlockStreamReader::read_ahead() {
+  if (version_ < 2 || wait_for_more_ || end_seen_ || next_block_ >= file_size_ || no_ahead_) return;
   if (!ahead_) {
     std::unique_ptr<Ahead, AheadDeleter> a(new Ahead);
+    a->fd = ScopedFd(fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0));
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    try {
-      a->worker = std::thread([p = a.get()] { p->run(); });
-    } catch (const std::system_error&) {
+    if (a->fd.is_open()) {
+      try {
+        a->worker = std::thread([p = a.get()] { p->run(); });
+      } catch (...) {
+      }
     }
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    if (!a->worker.joinable()) return;  // no thread to be had: read as before
+    if (!a->worker.joinable()) {  // no descriptor or thread to be had: read as before, from now on
+      no_ahead_ = true;
+      return;
+    }
     ahead_ = std::move(a);
   }
-  if (ahead_->owner != getpid()) return;
+  if (!ahead_->ours()) return;
   std::lock_guard<std::mutex> lock(ahead_->mu);
   if (ahead_->busy) return;  // still reading one a seek left behind
-  ahead_->fd = fd_.get();
   ahead_->offset = next_block_;
   ahead_->file_size = file_size_;
   ahead_->header_size = sizeof(BlockHeader);
@@ -557,7 +591,6 @@ Status BlockStreamReader::load_block(uint64_t offset) {
   loaded_ = true;
   next_seq_ = h.seq + 1;
   if (h.flags & kEndMark) RR_TRY(check_end_mark(h.seq, at));
-  read_ahead(h.flags & kEndMark);
   return {};
 }
 
@@ -597,6 +630,7 @@ Result<bool> BlockStreamReader::next(std::vector<uint8_t>& out) {
       return false;
     }
     RR_TRY(load_block(at));
+    read_ahead();
   }
   uint32_t len;
   if (cursor_ + 4 > raw_.size()) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (record header past block end)");

@@ -133,7 +133,7 @@ class BlockStreamReader {
   // (with the header `h` read here), into raw_.
   bool take_ahead(uint64_t offset, const BlockInfo& h);
   // Asks the worker for the block after the one just loaded.
-  void read_ahead(bool last_block);
+  void read_ahead();
   Status check_end_mark(uint64_t seq, const std::string& at);
   std::string path_;
   ScopedFd fd_;
@@ -150,8 +150,8 @@ class BlockStreamReader {
   std::function<bool()> wait_for_more_;  // see follow()
   std::vector<uint8_t> raw_;
   std::vector<uint8_t> stored_;
-  // After fd_: freed (its worker joined) before the file is closed.
-  std::unique_ptr<Ahead, AheadDeleter> ahead_;
+  std::unique_ptr<Ahead, AheadDeleter> ahead_;  // the worker reading ahead, once asked for
+  bool no_ahead_ = false;                        // no worker could be had: none is asked for again
 };
 
 }  // namespace rr

@@ -7,11 +7,11 @@
 
 namespace rr {
 
-void trim_cache_dir(const std::string& dir, const std::string& keep, size_t max_files, uint64_t max_bytes,
+CacheTotals trim_cache_dir(const std::string& dir, const std::string& keep, size_t max_files, uint64_t max_bytes,
                     const std::function<CacheEntryUse(const std::string& name, const struct stat& st)>& describe,
                     const std::function<void(const std::string& name)>& remove) {
   DIR* d = opendir(dir.c_str());
-  if (!d) return;
+  if (!d) return {};
   struct Entry {
     CacheEntryUse use;
     std::string name;
@@ -27,7 +27,7 @@ void trim_cache_dir(const std::string& dir, const std::string& keep, size_t max_
     total += entries.back().use.bytes;
   }
   closedir(d);
-  if (entries.size() <= max_files && total <= max_bytes) return;
+  if (entries.size() <= max_files && total <= max_bytes) return {entries.size(), total};
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.use.used_ns < b.use.used_ns; });
   size_t left = entries.size();
   for (size_t i = 0; i < entries.size() && (left > max_files || total > max_bytes); ++i) {
@@ -36,6 +36,7 @@ void trim_cache_dir(const std::string& dir, const std::string& keep, size_t max_
     --left;
     total -= entries[i].use.bytes;
   }
+  return {left, total};
 }
 
 }  // namespace rr

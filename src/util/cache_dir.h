@@ -16,11 +16,18 @@ struct CacheEntryUse {
   uint64_t bytes;   // what it takes
 };
 
+// What a cache's folder holds: its entries and the bytes they take.
+struct CacheTotals {
+  size_t files = 0;
+  uint64_t bytes = 0;
+};
+
 // Removes entries of `dir`, least recently used first, until at most
 // `max_files` are left and they take at most `max_bytes`. `describe` says
 // of an entry (its name and stat) when it was used and what it takes;
-// `remove` removes it (with anything kept beside it). `keep` is never removed.
-void trim_cache_dir(const std::string& dir, const std::string& keep, size_t max_files, uint64_t max_bytes,
+// `remove` removes it (with anything kept beside it). `keep` is never
+// removed. Returns what is left.
+CacheTotals trim_cache_dir(const std::string& dir, const std::string& keep, size_t max_files, uint64_t max_bytes,
                     const std::function<CacheEntryUse(const std::string& name, const struct stat& st)>& describe,
                     const std::function<void(const std::string& name)>& remove);
 

@@ -62,17 +62,23 @@ Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& pa
   struct stat st;
   if (fstat(fd.get(), &st) != 0) return make_error("cannot read " + path + ": " + errno_text());
   if (!S_ISREG(st.st_mode)) return make_error("cannot read " + path + ": not a regular file");
-  size_t size = (size_t)st.st_size;
-  void* data = nullptr;
-  if (size > 0) {
-    data = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
-    if (data == MAP_FAILED) return make_error("cannot read " + path + ": " + errno_text());
+  std::shared_ptr<MappedFile> f(new MappedFile);
+  f->size_ = (size_t)st.st_size;
+  if (f->size_ == 0) return std::shared_ptr<const MappedFile>(std::move(f));
+  void* data = mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
+  if (data != MAP_FAILED) {
+    f->data_ = data;
+    f->mapped_ = true;
+    return std::shared_ptr<const MappedFile>(std::move(f));
   }
-  return std::shared_ptr<const MappedFile>(new MappedFile(data, size));
+  RR_ASSIGN_OR_RETURN(f->read_, read_fd(fd.get(), path));
+  f->data_ = f->read_.data();
+  f->size_ = f->read_.size();
+  return std::shared_ptr<const MappedFile>(std::move(f));
 }
 
 MappedFile::~MappedFile() {
-  if (size_ > 0) munmap(data_, size_);
+  if (mapped_) munmap(data_, size_);
 }
 
 Status write_file_atomic(const std::string& path, const void* data, size_t len) {

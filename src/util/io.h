@@ -21,7 +21,8 @@ Result<std::string> read_fd(int fd, const std::string& what);
 // into a string costs. Only for files that are replaced by a rename, never
 // changed or cut short in place (the plan store's, a trace's copies of
 // them): a file cut short under the mapping faults at its missing pages.
-// The size is the file's when it was mapped.
+// The size is the file's when it was opened. Where the file system cannot
+// map the file, its bytes are read into memory of the object's own.
 class MappedFile {
  public:
   static Result<std::shared_ptr<const MappedFile>> open(const std::string& path);
@@ -29,11 +30,14 @@ class MappedFile {
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
   std::string_view view() const { return {static_cast<const char*>(data_), size_}; }
+  bool mapped() const { return mapped_; }
 
  private:
-  MappedFile(void* data, size_t size) : data_(data), size_(size) {}
-  void* data_;
-  size_t size_;
+  MappedFile() = default;
+  void* data_ = nullptr;
+  size_t size_ = 0;
+  bool mapped_ = false;
+  std::string read_;  // the bytes, where the file could not be mapped
 };
 // Writes `data` to `path` through a temporary file, fsync and rename, so a
 // reader never sees a half-written file under the real name.

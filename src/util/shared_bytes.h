@@ -15,8 +15,13 @@ class SharedBytes {
  public:
   SharedBytes() = default;
   SharedBytes(std::string s) : own_(std::move(s)) {}  // NOLINT: a string is owned bytes
-  // `view` stays valid as long as `keep` lives.
-  SharedBytes(std::shared_ptr<const void> keep, std::string_view view) : keep_(std::move(keep)), view_(view) {}
+  // `view` stays valid as long as `keep` lives (without `keep`, a copy).
+  SharedBytes(std::shared_ptr<const void> keep, std::string_view view) : keep_(std::move(keep)), view_(view) {
+    if (!keep_) {
+      own_.assign(view);
+      view_ = {};
+    }
+  }
 
   const char* data() const { return keep_ ? view_.data() : own_.data(); }
   size_t size() const { return keep_ ? view_.size() : own_.size(); }

@@ -1,6 +1,6 @@
 // The tracee of the golden checkpoints (tests/golden/README.md): static,
-// without libc, so that its trace holds no copy of a library and stays a
-// few tens of KB. It fills private and shared memory with known bytes,
+// without libc, so that its trace holds no copy of a library (rr's own
+// preload library aside, in later sets) and stays small. It fills private and shared memory with known bytes,
 // changes a little of it between syscalls, and passes a checksum of all of
 // it as the argument of its last syscalls: a replay continued from a
 // restored checkpoint whose memory differs stops there with a divergence.

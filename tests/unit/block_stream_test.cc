@@ -457,10 +457,10 @@ TEST(BlockStream, AfterASeekTheRestIsStillChecked) {
 
 // The reader reads the next block ahead on a worker thread: a damaged
 // block in the middle of a stream still ends the read at it, with every
-// record before it read and the same message a reader without the worker
-// gives (the worker's read of it fails, and the block is read again here,
-// which names the damage). Seeks back and forth between read-ahead blocks
-// return the records at their positions.
+// record before it read and a message that names the block by its offset
+// (the worker's read of it fails, and the block is read again by the
+// reader, which names the damage). Seeks back and forth among blocks read
+// ahead return the records at their positions.
 TEST(BlockStream, ReadingAheadKeepsRecordsSeeksAndDamageAsTheyWere) {
   std::string path = temp_path("s");
   std::vector<StreamPos> positions;

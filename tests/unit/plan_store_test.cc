@@ -1,7 +1,8 @@
 // The progress counter's plans kept on disk between recordings
 // (core/plan_store.h): a plan reads back as it was written, a second
 // recorder's cache finds it instead of planning, a damaged or foreign file
-// is not used, and the store keeps at most kMaxFiles plans.
+// is not used, and the store keeps at most its count of files, reading its
+// folder only when it may hold more.
 #include "core/plan_store.h"
 
 #include <fcntl.h>
@@ -162,6 +163,20 @@ TEST(PlanStore, APlanReadFromItsFileChangesOnlyAsACopy) {
   std::optional<RewritePlan> loaded = store.load(key);
   ASSERT_TRUE(loaded);
   expect_same(plan, *loaded);
+  // Its stubs are in the file's mapping, not a copy.
+  {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    bool inside = false;
+    auto at = reinterpret_cast<uintptr_t>(loaded->stubs.data());
+    while (std::getline(maps, line)) {
+      if (line.find(file->path) == std::string::npos) continue;
+      unsigned long start = 0, end = 0;
+      ASSERT_EQ(sscanf(line.c_str(), "%lx-%lx", &start, &end), 2);
+      inside = inside || (at >= start && at + loaded->stubs.size() <= end);
+    }
+    EXPECT_TRUE(inside) << "the loaded plan's stubs are not in the mapping of " << file->path;
+  }
 
   std::optional<RewritePlan> moved = relocate_plan(*loaded, 0x310000, kCounterSlots);
   ASSERT_TRUE(moved);
@@ -362,6 +377,24 @@ TEST(PlanStore, KeepsThePlansUsedLast) {
   for (size_t i = 1; i <= 3; ++i) EXPECT_FALSE(store.load(PlanKey{i, 0})) << i;
   for (size_t i = 4; i < full + 3; i += 97) EXPECT_TRUE(store.load(PlanKey{i, 0})) << i;
   EXPECT_TRUE(store.load(PlanKey{full + 2, 0}));
+}
+
+// The folder is read (a stat per file) at a store's first write, and then
+// only once the files it wrote since may take it past its count: files
+// another recording added meanwhile stay until then, and go then.
+TEST(PlanStore, ReadsItsFolderOnlyWhenItMayBeFull) {
+  TempDir dir;
+  PlanStore store(dir.path(), PlanStore::kMaxBytes, 10);
+  RewritePlan plan = plan_branch_rewrite(kCode, sizeof kCode, kAt, kFunctions, 0x300000, 1 << 20, kCounterSlots);
+  for (uint64_t i = 0; i < 5; ++i) store.store(PlanKey{i, 0}, plan);
+  PlanStore other(dir.path(), PlanStore::kMaxBytes, 1000);
+  for (uint64_t i = 100; i < 120; ++i) other.store(PlanKey{i, 0}, plan);
+  EXPECT_EQ(dir.files(), 25u);
+  for (uint64_t i = 5; i < 10; ++i) store.store(PlanKey{i, 0}, plan);
+  EXPECT_EQ(dir.files(), 30u) << "ten files written by this store: not past its count, the folder not read";
+  store.store(PlanKey{10, 0}, plan);
+  EXPECT_EQ(dir.files(), 10u) << "the eleventh: the folder read and trimmed";
+  EXPECT_TRUE(store.load(PlanKey{10, 0}));
 }
 
 TEST(PlanStore, KeepsItsBytesBelowItsCap) {
