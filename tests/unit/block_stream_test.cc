@@ -1,6 +1,7 @@
 #include "trace/block_stream.h"
 
 #include <gtest/gtest.h>
+#include "scratch_dir.h"
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <csignal>
@@ -16,11 +17,7 @@
 namespace rr {
 namespace {
 
-std::string temp_path(const char* name) {
-  char tmpl[] = "/tmp/rr-unit-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
-  return dir + "/" + name;
-}
+std::string temp_path(const char* name) { return scratch_dir_until_exit("rr-unit") + "/" + name; }
 
 std::string record_text(int i) { return "record-" + std::to_string(i) + std::string(i % 97, 'x'); }
 

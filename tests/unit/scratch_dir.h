@@ -5,7 +5,9 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace rr {
 
@@ -29,5 +31,14 @@ class ScratchDir {
  private:
   std::string path_;
 };
+
+// A folder like ScratchDir's for helpers that hand out paths, not objects:
+// removed when the test program ends (a fork's child that calls _exit
+// leaves it to its parent).
+inline std::string scratch_dir_until_exit(const std::string& prefix) {
+  static std::vector<std::unique_ptr<ScratchDir>> dirs;
+  dirs.push_back(std::make_unique<ScratchDir>(prefix));
+  return dirs.back()->path();
+}
 
 }  // namespace rr

@@ -1,6 +1,7 @@
 // Sparse files in the trace: copy_sparse keeps holes as holes, and the
 // sparse sum does not depend on where the file system keeps them.
 #include <gtest/gtest.h>
+#include "scratch_dir.h"
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,10 +19,7 @@ namespace {
 
 constexpr uint64_t kBig = 1ull << 32;  // 4 GiB, almost all hole
 
-std::string temp_dir() {
-  char tmpl[] = "/tmp/rr-unit-XXXXXX";
-  return mkdtemp(tmpl);
-}
+std::string temp_dir() { return scratch_dir_until_exit("rr-unit"); }
 
 // A file of `size` bytes holding "data" at each of `at`.
 void make_sparse(const std::string& path, uint64_t size, std::initializer_list<uint64_t> at) {

@@ -3,6 +3,7 @@
 // written after it loaded the sums, and refuses bytes the recorder never
 // listed.
 #include <gtest/gtest.h>
+#include "scratch_dir.h"
 #include <unistd.h>
 
 #include <cstdlib>
@@ -14,10 +15,7 @@
 namespace rr {
 namespace {
 
-std::string temp_dir() {
-  char tmpl[] = "/tmp/rr-unit-XXXXXX";
-  return mkdtemp(tmpl);
-}
+std::string temp_dir() { return scratch_dir_until_exit("rr-unit"); }
 
 Status list_version(const std::string& dir, const std::string& text) {
   return append_sum(dir, "shared-files", sum_bytes(text.data(), text.size()));
