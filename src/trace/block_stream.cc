@@ -7,12 +7,12 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <pthread.h>
 #include <csignal>
-#include <system_error>
 #include <thread>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -130,6 +130,22 @@ Status decompress_block(Codec codec, const uint8_t* stored, size_t len, size_t r
     }
   }
   return make_error(ErrorKind::Corrupt, "block has an unknown codec");
+}
+
+// A thread running `body` with every signal blocked (signals are the
+// main thread's, whose waits they interrupt), or a thread that is not
+// joinable where none can be had.
+std::thread thread_with_signals_blocked(std::function<void()> body) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  std::thread t;
+  try {
+    t = std::thread(std::move(body));
+  } catch (...) {
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return t;
 }
 
 struct BlockStreamWriter::State {
@@ -259,17 +275,11 @@ struct BlockStreamWriter::State {
   // caller's thread.
   void start_workers() {
     unsigned n = std::min(4u, std::max(1u, std::thread::hardware_concurrency()));
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
     for (unsigned i = 0; i < n; ++i) {
-      try {
-        workers.emplace_back([this] { work(); });
-      } catch (const std::system_error&) {
-        break;
-      }
+      std::thread t = thread_with_signals_blocked([this] { work(); });
+      if (!t.joinable()) break;
+      workers.push_back(std::move(t));
     }
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
     max_inflight = workers.size() + 1;
   }
 
@@ -439,9 +449,10 @@ uint64_t this_fork_generation() {
 // worker thread reads, decompresses and checks the next (decompression was
 // half of the replay of `grep -r` over /usr/include). Only reading on in
 // order asks for it, not a seek (gdb's reverse execution seeks often), and
-// not a stream still being written (follow()). The worker has every signal
-// blocked (signals are the main thread's, whose waits they interrupt),
-// reads its own descriptor of the file with pread and uses only its own
+// not a stream still being written (follow()). The main thread reads and
+// checks the next block's header and hands it over; the worker reads the
+// rest as the main thread does (read_block_data), with every signal
+// blocked, from its own descriptor of the file with pread, into its own
 // buffers; an exception in it (no memory) is a block not read ahead. The
 // main thread takes a block from it only when the worker read the block it
 // wants, with the same header and a sound checksum; anything else (a seek
@@ -460,13 +471,11 @@ struct BlockStreamReader::Ahead {
   bool stop = false;
   bool busy = false;  // a job is asked for and not done
   ScopedFd fd;        // the worker's own descriptor of the file
-  // The job: the block at `offset` of the file (of `file_size` bytes).
+  // The job: the block at `offset`, whose header is `info`.
   uint64_t offset = 0;
-  uint64_t file_size = 0;
-  size_t header_size = 0;
+  BlockInfo info{};
   // Its result, once !busy: `ok` when it read and checked.
   bool ok = false;
-  BlockInfo info{};
   std::vector<uint8_t> stored, raw;
 
   void run() {
@@ -477,7 +486,7 @@ struct BlockStreamReader::Ahead {
       lock.unlock();
       bool good = false;
       try {
-        good = read_one();
+        good = read_block_data(fd.get(), std::string(), offset, info, stored, raw).ok();
       } catch (...) {
       }
       lock.lock();
@@ -485,21 +494,6 @@ struct BlockStreamReader::Ahead {
       busy = false;
       cv.notify_all();
     }
-  }
-
-  bool read_one() {
-    BlockHeader h{};
-    if (offset > file_size || header_size > file_size - offset ||
-        pread(fd.get(), &h, sizeof(h), offset) != (ssize_t)sizeof(h) || h.magic != kBlockMagic ||
-        h.raw_size > kMaxBlockBytes || h.stored_size > file_size - offset - header_size ||
-        h.codec > static_cast<uint8_t>(Codec::Zlib))
-      return false;
-    stored.resize(h.stored_size);
-    if (pread(fd.get(), stored.data(), h.stored_size, offset + header_size) != (ssize_t)h.stored_size) return false;
-    if (!decompress_block(static_cast<Codec>(h.codec), stored.data(), stored.size(), h.raw_size, raw).ok()) return false;
-    if (XXH64(raw.data(), raw.size(), h.seq) != h.checksum) return false;
-    info = BlockInfo{h.codec, h.flags, h.stored_size, h.raw_size, h.seq, h.checksum, header_size};
-    return true;
   }
 };
 
@@ -539,16 +533,7 @@ void BlockStreamReader::read_ahead() {
   if (!ahead_) {
     std::unique_ptr<Ahead, AheadDeleter> a(new Ahead);
     a->fd = ScopedFd(fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0));
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    if (a->fd.is_open()) {
-      try {
-        a->worker = std::thread([p = a.get()] { p->run(); });
-      } catch (...) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (a->fd.is_open()) a->worker = thread_with_signals_blocked([p = a.get()] { p->run(); });
     if (!a->worker.joinable()) {  // no descriptor or thread to be had: read as before, from now on
       no_ahead_ = true;
       return;
@@ -556,14 +541,30 @@ void BlockStreamReader::read_ahead() {
     ahead_ = std::move(a);
   }
   if (!ahead_->ours()) return;
+  // A header that does not check is left for load_block to name.
+  BlockInfo next;
+  if (!read_block_header(next_block_, next).ok()) return;
   std::lock_guard<std::mutex> lock(ahead_->mu);
   if (ahead_->busy) return;  // still reading one a seek left behind
   ahead_->offset = next_block_;
-  ahead_->file_size = file_size_;
-  ahead_->header_size = sizeof(BlockHeader);
+  ahead_->info = next;
   ahead_->ok = false;
   ahead_->busy = true;
   ahead_->cv.notify_all();
+}
+
+Status BlockStreamReader::read_block_data(int fd, const std::string& path, uint64_t offset, const BlockInfo& h,
+                                          std::vector<uint8_t>& stored, std::vector<uint8_t>& raw) {
+  auto corrupt = [&](const std::string& what) {
+    return make_error(ErrorKind::Corrupt, path + " is corrupt (" + what + " at offset " + std::to_string(offset) + ")");
+  };
+  stored.resize(h.stored_size);
+  if (pread(fd, stored.data(), h.stored_size, offset + h.header_size) != (ssize_t)h.stored_size)
+    return make_error("cannot read " + path + ": " + strerror(errno));
+  Status st = decompress_block(static_cast<Codec>(h.codec), stored.data(), stored.size(), h.raw_size, raw);
+  if (!st.ok()) return corrupt(st.error().message);
+  if (XXH64(raw.data(), raw.size(), h.seq) != h.checksum) return corrupt("block checksum mismatch");
+  return {};
 }
 
 Status BlockStreamReader::load_block(uint64_t offset) {
@@ -575,15 +576,7 @@ Status BlockStreamReader::load_block(uint64_t offset) {
   if (version_ >= 2 && next_seq_ && h.seq != *next_seq_)
     return make_error(ErrorKind::Corrupt, path_ + " is corrupt (block " + std::to_string(h.seq) + " where block " +
                       std::to_string(*next_seq_) + " belongs" + at + ": blocks missing, repeated or out of order)");
-  if (!take_ahead(offset, h)) {
-    stored_.resize(h.stored_size);
-    if (pread(fd_.get(), stored_.data(), h.stored_size, offset + h.header_size) != (ssize_t)h.stored_size)
-      return make_error("cannot read " + path_ + ": " + strerror(errno));
-    Status st = decompress_block(static_cast<Codec>(h.codec), stored_.data(), stored_.size(), h.raw_size, raw_);
-    if (!st.ok()) return make_error(ErrorKind::Corrupt, path_ + " is corrupt (" + st.error().message + at + ")");
-    if (XXH64(raw_.data(), raw_.size(), h.seq) != h.checksum)
-      return make_error(ErrorKind::Corrupt, path_ + " is corrupt (block checksum mismatch" + at + ")");
-  }
+  if (!take_ahead(offset, h)) RR_TRY(read_block_data(fd_.get(), path_, offset, h, stored_, raw_));
   block_offset_ = offset;
   next_block_ = offset + h.header_size + h.stored_size;
   record_index_ = 0;

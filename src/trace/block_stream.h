@@ -128,6 +128,11 @@ class BlockStreamReader {
   };
   BlockStreamReader() = default;
   Status read_block_header(uint64_t offset, BlockInfo& b);
+  // Reads the stored bytes of the block at `offset` of file `fd` (`path`
+  // in errors), whose header is `h`, into `stored`, decompresses them into
+  // `raw` and checks their sum: the reader's and its worker's way.
+  static Status read_block_data(int fd, const std::string& path, uint64_t offset, const BlockInfo& h,
+                                std::vector<uint8_t>& stored, std::vector<uint8_t>& raw);
   Status load_block(uint64_t offset);
   // The block at `offset`, if the worker read it ahead and it checked
   // (with the header `h` read here), into raw_.
