@@ -847,8 +847,7 @@ std::optional<PatchList> PatchList::parse(const char** p, const char* end, uint6
     out.at_.push_back((uint32_t)(q - start));
     q += 16 + len;
   }
-  std::string_view records(start, q - start);
-  out.raw_ = keep ? SharedBytes(std::move(keep), records) : SharedBytes(std::string(records));
+  out.raw_ = SharedBytes(std::move(keep), std::string_view(start, q - start));
   *p = q;
   return out;
 }

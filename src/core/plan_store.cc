@@ -64,8 +64,7 @@ class Cursor {
   bool bytes(SharedBytes& s) {
     uint64_t n;
     if (!u64(n) || n > (uint64_t)(end_ - p_)) return false;
-    std::string_view v(p_, n);
-    s = keep_ ? SharedBytes(keep_, v) : SharedBytes(std::string(v));
+    s = SharedBytes(keep_, std::string_view(p_, n));
     p_ += n;
     return true;
   }
