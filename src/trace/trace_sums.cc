@@ -69,7 +69,7 @@ Result<PartSum> sum_file(const std::string& path, std::optional<bool> sparse) {
   // once and never changed in place): a read into a zeroed buffer of 1 MB
   // per file was a tenth of a replay of python3's start, which checks its
   // 10 MB of copies at every replay. The same XXH3-64 as one read by parts.
-  RR_ASSIGN_OR_RETURN(std::shared_ptr<const MappedFile> mapped, MappedFile::open(path));
+  RR_ASSIGN_OR_RETURN(std::shared_ptr<const MappedFile> mapped, MappedFile::of(fd.get(), path));
   std::string_view bytes = mapped->view();
   return PartSum{XXH3_64bits(bytes.data(), bytes.size()), bytes.size()};
 }

@@ -59,19 +59,24 @@ Result<std::string> read_fd(int fd, const std::string& what) {
 Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& path) {
   ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.is_open()) return make_error("cannot open " + path + ": " + errno_text());
+  return of(fd.get(), path);
+}
+
+Result<std::shared_ptr<const MappedFile>> MappedFile::of(int fd, const std::string& path) {
   struct stat st;
-  if (fstat(fd.get(), &st) != 0) return make_error("cannot read " + path + ": " + errno_text());
+  if (fstat(fd, &st) != 0) return make_error("cannot read " + path + ": " + errno_text());
   if (!S_ISREG(st.st_mode)) return make_error("cannot read " + path + ": not a regular file");
   std::shared_ptr<MappedFile> f(new MappedFile);
   f->size_ = (size_t)st.st_size;
   if (f->size_ == 0) return std::shared_ptr<const MappedFile>(std::move(f));
-  void* data = mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
+  void* data = mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
   if (data != MAP_FAILED) {
     f->data_ = data;
     f->mapped_ = true;
     return std::shared_ptr<const MappedFile>(std::move(f));
   }
-  RR_ASSIGN_OR_RETURN(f->read_, read_fd(fd.get(), path));
+  if (lseek(fd, 0, SEEK_SET) != 0) return make_error("cannot read " + path + ": " + errno_text());
+  RR_ASSIGN_OR_RETURN(f->read_, read_fd(fd, path));
   f->data_ = f->read_.data();
   f->size_ = f->read_.size();
   return std::shared_ptr<const MappedFile>(std::move(f));

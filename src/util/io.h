@@ -29,8 +29,9 @@ class MappedFile {
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
+  // The same, of the open file `fd` (`path` in errors).
+  static Result<std::shared_ptr<const MappedFile>> of(int fd, const std::string& path);
   std::string_view view() const { return {static_cast<const char*>(data_), size_}; }
-  bool mapped() const { return mapped_; }
 
  private:
   MappedFile() = default;
