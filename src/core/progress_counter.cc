@@ -31,12 +31,15 @@ std::string hex(uint64_t v) {
 
 }  // namespace
 
-uint64_t free_room_below(const std::vector<MapEntry>& maps, uint64_t below, uint64_t lowest, uint64_t len) {
+uint64_t free_room_below(const std::vector<MapEntry>& maps, uint64_t below, uint64_t lowest, uint64_t len,
+                         std::pair<uint64_t, uint64_t> also_taken) {
   if (below < lowest + len) return 0;
   std::vector<std::pair<uint64_t, uint64_t>> used;
+  used.reserve(maps.size() + 1);
   for (const MapEntry& m : maps) used.push_back({m.start.as_int(), m.end.as_int()});
+  if (also_taken.first < also_taken.second) used.push_back(also_taken);
   std::sort(used.begin(), used.end());
-  // Overlapping ranges made one (rr's fixed pages, added whole by
+  // Overlapping ranges made one (rr's fixed pages, taken whole by
   // stub_room, overlap the counter page mapped among them).
   std::vector<std::pair<uint64_t, uint64_t>> merged;
   for (const auto& r : used) {
@@ -56,18 +59,14 @@ uint64_t free_room_below(const std::vector<MapEntry>& maps, uint64_t below, uint
 
 uint64_t stub_room(const std::vector<MapEntry>& maps, uint64_t mapping_start, uint64_t text_start, uint64_t text_end,
                    uint64_t need) {
-  std::vector<MapEntry> taken = maps;
-  MapEntry rr_pages;
-  rr_pages.start = RemotePtr<>(kRrPageAddr);
-  rr_pages.end = RemotePtr<>(RR_BUFFER_ADDR + RR_BUFFER_SIZE);
-  taken.push_back(rr_pages);
+  const std::pair<uint64_t, uint64_t> rr_pages{kRrPageAddr, RR_BUFFER_ADDR + RR_BUFFER_SIZE};
   uint64_t reach = (1ull << 31) - kStubAreaMax;
   uint64_t lowest = text_end > reach + kLowestMappable ? text_end - reach : kLowestMappable;
-  if (uint64_t base = free_room_below(taken, mapping_start, lowest, need)) return base;
+  if (uint64_t base = free_room_below(maps, mapping_start, lowest, need, rr_pages)) return base;
   // Above only code below rr's pages (linked low): above a library near
   // the top of the address space is the stack's room to grow.
   if (text_end > kRrPageAddr) return 0;
-  return free_room_below(taken, (text_start + reach) & ~(kPageSize - 1), text_end, need);
+  return free_room_below(maps, (text_start + reach) & ~(kPageSize - 1), text_end, need, rr_pages);
 }
 
 bool rewritable_code(const MapEntry& m) {

@@ -152,9 +152,11 @@ std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_pa
                                              const std::vector<MapEntry>& maps, PlanCache& plans);
 
 // The highest `len` bytes (page-aligned) of address space no mapping of
-// `maps` uses that end at or below `below` and start at or above `lowest`;
-// 0 when there are none. Where the stubs of code at `below` go.
-uint64_t free_room_below(const std::vector<MapEntry>& maps, uint64_t below, uint64_t lowest, uint64_t len);
+// `maps` uses, nor the range `also_taken` ([start, end); empty by default),
+// that end at or below `below` and start at or above `lowest`; 0 when
+// there are none. Where the stubs of code at `below` go.
+uint64_t free_room_below(const std::vector<MapEntry>& maps, uint64_t below, uint64_t lowest, uint64_t len,
+                         std::pair<uint64_t, uint64_t> also_taken = {0, 0});
 
 // Where `need` bytes of stubs go for the code section [text_start,
 // text_end) of the mapping that starts at `mapping_start`, every stub
