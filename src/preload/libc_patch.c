@@ -156,17 +156,6 @@ static int mov_site_number(const uint8_t* p, const uint8_t* end, long* nr) {
   return rr_hook_may_take(*nr);
 }
 
-/* Rewrites the site at p (len bytes) with the stub at *next, if the stub
- * could be written and a jump reaches it; returns whether it did. */
-static int rewrite_site(uint8_t* p, int len, int ok, uint8_t* next) {
-  int64_t to_stub = (int64_t)((uintptr_t)next - ((uintptr_t)p + 5));
-  if (!ok || !fits_rel32(to_stub)) return 0;
-  uint8_t jump[8] = {0xe9, 0, 0, 0, 0, 0xcc, 0xcc, 0xcc};
-  put_rel32(jump + 1, to_stub);
-  rr_copy_bytes(p, jump, (uint64_t)len);
-  return 1;
-}
-
 /* Eight bytes of code read at once (the code is page aligned), whatever
  * type the compiler thinks they have. */
 typedef uint64_t __attribute__((may_alias)) code_word;
@@ -199,19 +188,28 @@ static uint8_t* patch_range(const struct code_range* r, uint8_t* next, uint8_t* 
       if (q[0] != 0x0f) continue;
       const struct site_shape* s = shape_at(q, end);
       long nr;
+      uint8_t* p;
+      int len;
+      int ok;
       if (s) {
         if (q < free_from) continue;
-        if (rewrite_site(q, s->len, write_stub(next, (uintptr_t)q, s->len, 0, 0, s->bytes + 2, s->len - 2), next)) {
-          next += STUB_SIZE;
-          free_from = q + s->len;
-        }
+        p = q;
+        len = s->len;
+        ok = write_stub(next, (uintptr_t)p, len, 0, 0, s->bytes + 2, len - 2);
       } else if (q_at - 1 >= 5 && start + (q_at - 1 - 5) >= free_from && mov_site_number(q - 5, end, &nr)) {
-        uint8_t* p = q - 5;
-        if (rewrite_site(p, 7, write_stub(next, (uintptr_t)p, 7, p, 5, 0, 0), next)) {
-          next += STUB_SIZE;
-          free_from = p + 7;
-        }
+        p = q - 5;
+        len = 7;
+        ok = write_stub(next, (uintptr_t)p, len, p, 5, 0, 0);
+      } else {
+        continue;
       }
+      int64_t to_stub = (int64_t)((uintptr_t)next - ((uintptr_t)p + 5));
+      if (!ok || !fits_rel32(to_stub)) continue;
+      uint8_t jump[8] = {0xe9, 0, 0, 0, 0, 0xcc, 0xcc, 0xcc};
+      put_rel32(jump + 1, to_stub);
+      rr_copy_bytes(p, jump, (uint64_t)len);
+      next += STUB_SIZE;
+      free_from = p + len;
     }
   }
   return next;
