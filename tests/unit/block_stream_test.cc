@@ -32,6 +32,18 @@ void write_records(const std::string& path, Codec codec, int n, std::vector<Stre
   ASSERT_TRUE(w->finish().ok());
 }
 
+// After a seek to the position of record `from`, the next `count` records
+// are write_records' from `from` on.
+void expect_records_after_seek(BlockStreamReader& r, const std::vector<StreamPos>& positions, int from, int count) {
+  ASSERT_TRUE(r.seek(positions[from]).ok()) << from;
+  std::vector<uint8_t> buf;
+  for (int k = from; k < from + count; ++k) {
+    auto more = r.next(buf);
+    ASSERT_TRUE(more.ok() && more.value()) << k;
+    ASSERT_EQ(std::string(buf.begin(), buf.end()), record_text(k));
+  }
+}
+
 class BlockStreamCodecs : public ::testing::TestWithParam<Codec> {};
 
 TEST_P(BlockStreamCodecs, RoundTripsEveryRecord) {
@@ -59,12 +71,7 @@ TEST(BlockStream, SeekReturnsTheRecordAtAPosition) {
   write_records(path, Codec::Zstd, 300, &positions);
   auto r = BlockStreamReader::open(path);
   ASSERT_TRUE(r.ok());
-  std::vector<uint8_t> buf;
-  for (int i : {250, 3, 0, 299, 128}) {
-    ASSERT_TRUE(r->seek(positions[i]).ok());
-    ASSERT_TRUE(r->next(buf).value());
-    EXPECT_EQ(std::string(buf.begin(), buf.end()), record_text(i));
-  }
+  for (int i : {250, 3, 0, 299, 128}) expect_records_after_seek(*r, positions, i, 1);
 }
 
 TEST(BlockStream, ReaderPositionMatchesWriterPosition) {
@@ -464,15 +471,8 @@ TEST(BlockStream, ReadingAheadKeepsRecordsSeeksAndDamageAsTheyWere) {
   write_records(path, Codec::Zstd, 3000, &positions);
   {
     auto r = BlockStreamReader::open(path);
-    std::vector<uint8_t> buf;
-    for (int i : {2999, 5, 1500, 1501, 40, 2000}) {
-      ASSERT_TRUE(r->seek(positions[i]).ok()) << i;
-      for (int k = i; k < std::min(i + 300, 3000); ++k) {
-        auto more = r->next(buf);
-        ASSERT_TRUE(more.ok() && more.value()) << k;
-        ASSERT_EQ(std::string(buf.begin(), buf.end()), record_text(k));
-      }
-    }
+    ASSERT_TRUE(r.ok());
+    for (int i : {2999, 5, 1500, 1501, 40, 2000}) expect_records_after_seek(*r, positions, i, std::min(300, 3000 - i));
   }
   // Damage a block well after the first: the one holding record 1700.
   uint64_t damaged = positions[1700].block_offset;
