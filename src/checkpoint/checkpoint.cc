@@ -51,8 +51,6 @@ namespace {
 
 constexpr char kMagic[8] = {'R', 'R', 'C', 'K', 'P', 'T', '\0', '\1'};
 constexpr size_t kPagesPerBlock = 256;  // 1 MiB of raw page data per block
-// A block is stored compressed only if that saves more than 1/64 of it.
-constexpr size_t kWorthCompressing = 64;
 
 struct FileHeader {
   char magic[8];
@@ -159,7 +157,7 @@ class PageBlockWriter {
   Status write_block(const std::vector<uint8_t>& raw, std::vector<uint8_t>& stored) {
     RR_TRY(compress_block(codec_, raw.data(), raw.size(), stored));
     Codec codec = codec_;
-    if (codec != Codec::None && stored.size() >= raw.size() - raw.size() / kWorthCompressing) {
+    if (codec != Codec::None && !worth_compressing(stored.size(), raw.size())) {
       // Random bytes: kept as they are, which a restore reads straight
       // into place instead of through the decompressor's copy.
       codec = Codec::None;

@@ -247,14 +247,14 @@ Status RecordSession::take_buffered_records(RecordTask& rt) {
   if (h.used > RR_BUFFER_DATA_SIZE)
     return make_error(ErrorKind::Internal, "the syscall buffer of task " + std::to_string(t.tid()) + " says it holds " +
                                                std::to_string(h.used) + " bytes");
-  // Read straight onto the end of what the frame will hold: the string keeps
+  // Read straight onto the end of what the frame will hold: the buffer keeps
   // its capacity from event to event, so a full buffer costs one copy and no
   // fresh pages.
-  std::string& kept = rt.buffered_records;
+  ByteBuffer& kept = rt.buffered_records;
   size_t start = kept.size();
   kept.resize(start + h.used);
   t.read_exact(RemotePtr<>(RR_BUFFER_ADDR + sizeof h), kept.data() + start, h.used);
-  auto records = parse_buffered_records(std::string_view(kept).substr(start));
+  auto records = parse_buffered_records(std::string_view(reinterpret_cast<const char*>(kept.data()) + start, h.used));
   if (!records.ok()) {
     kept.resize(start);
     return records.take_error();

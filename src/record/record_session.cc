@@ -419,9 +419,10 @@ Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
     if (RecordTask* t = find_task(RecordedTid{frame.getTid()})) {
       if (t == running_) RR_TRY(take_buffered_records(*t));
       if (!t->buffered_records.empty()) {
-        // Referenced, not copied (records are whole words): the string
+        // Referenced, not copied (records are whole words): the buffer
         // keeps its bytes until the frame is written, and its capacity after.
-        frame.adoptSyscallBuffer(msg.getOrphanage().referenceExternalData(capnp_bytes(t->buffered_records)));
+        frame.adoptSyscallBuffer(msg.getOrphanage().referenceExternalData(
+            capnp_bytes(t->buffered_records.data(), t->buffered_records.size())));
         records_of = t;
       }
     }

@@ -29,6 +29,7 @@
 #include "core/syscall_table.h"
 #include "trace/file_store.h"
 #include "trace/trace_files.h"
+#include "util/byte_buffer.h"
 #include "util/result.h"
 #include "util/scoped_fd.h"
 
@@ -156,7 +157,7 @@ struct RecordTask : SessionTask {
   std::chrono::steady_clock::time_point cpu_sampled_at;
   RecordedTid exec_former_tid;         // it execed from a non-leader thread: its tid until the execve's frame
   EchoCapture echo;                    // bytes its current syscall moves to stdout/stderr from another fd
-  std::string buffered_records;        // syscall buffer records taken from its process, for its next frame
+  ByteBuffer buffered_records;         // syscall buffer records taken from its process, for its next frame
   // Every call it makes must reach the recorder: a program's seccomp filter
   // judges its calls, or a tracer inside the recording traces it. Its
   // process's buffer is locked (so the library makes every call the traced

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "util/byte_buffer.h"
 #include "util/result.h"
 #include "util/scoped_fd.h"
 
@@ -35,11 +36,17 @@ enum class Codec : uint8_t { None = 0, Zstd = 1, Zlib = 2 };
 Result<Codec> parse_codec(const std::string& name);
 const char* codec_name(Codec codec);
 
-// Compresses `raw` with `codec` into `out`.
-Status compress_block(Codec codec, const uint8_t* raw, size_t len, std::vector<uint8_t>& out);
-// Decompresses `stored` into exactly `raw_len` bytes.
-Status decompress_block(Codec codec, const uint8_t* stored, size_t len, size_t raw_len,
-                        std::vector<uint8_t>& out);
+// Compresses `raw` with `codec` into `out` (a std::vector<uint8_t> or a
+// ByteBuffer).
+template <typename Bytes>
+Status compress_block(Codec codec, const uint8_t* raw, size_t len, Bytes& out);
+// Whether `stored` compressed bytes of `raw` save enough to be kept
+// compressed: at least a 64th. Blocks that save less are stored as they
+// are, which a reader copies straight into place.
+inline bool worth_compressing(size_t stored, size_t raw) { return stored < raw - raw / 64; }
+// Decompresses `stored` into exactly `raw_len` bytes (`out` as above).
+template <typename Bytes>
+Status decompress_block(Codec codec, const uint8_t* stored, size_t len, size_t raw_len, Bytes& out);
 
 // Where a record sits: the file offset of its block and its index in it.
 struct StreamPos {
@@ -55,7 +62,8 @@ struct StreamPos {
 // which was two thirds of `rr record grep -r` over 134 MB of headers. At
 // most workers + 1 handed-off blocks are not yet written; a failure of a
 // worker (a full disk) is returned by the next flush or finish, or by the
-// next append that completes a block.
+// next append that completes a block. A block compression would barely
+// shrink is stored as it is (Codec::None; see worth_compressing).
 class BlockStreamWriter {
  public:
   static Result<BlockStreamWriter> create(const std::string& path, Codec codec,
@@ -132,7 +140,7 @@ class BlockStreamReader {
   // in errors), whose header is `h`, into `stored`, decompresses them into
   // `raw` and checks their sum: the reader's and its worker's way.
   static Status read_block_data(int fd, const std::string& path, uint64_t offset, const BlockInfo& h,
-                                std::vector<uint8_t>& stored, std::vector<uint8_t>& raw);
+                                ByteBuffer& stored, ByteBuffer& raw);
   Status load_block(uint64_t offset);
   // The block at `offset`, if the worker read it ahead and it checked
   // (with the header `h` read here), into raw_.
@@ -153,8 +161,8 @@ class BlockStreamReader {
   std::optional<uint64_t> records_counted_;  // records read from the start (unknown after a seek)
   bool end_seen_ = false;
   std::function<bool()> wait_for_more_;  // see follow()
-  std::vector<uint8_t> raw_;
-  std::vector<uint8_t> stored_;
+  ByteBuffer raw_;
+  ByteBuffer stored_;
   std::unique_ptr<Ahead, AheadDeleter> ahead_;  // the worker reading ahead, once asked for
   bool no_ahead_ = false;                        // no worker could be had: none is asked for again
 };

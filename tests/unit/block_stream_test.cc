@@ -298,6 +298,69 @@ TEST(BlockStream, BlocksFromTheWorkersComeOutInOrder) {
   EXPECT_TRUE(r->finished());
 }
 
+// Blocks of random bytes gain nothing from compression and are stored as
+// they are; blocks of text after them are compressed again (after a block
+// that did not compress, the next is first tried on a sample of it). Both
+// kinds read back as written, and a kept block whose stored size no longer
+// matches its raw size is corrupt, not read past.
+TEST(BlockStream, RandomBlocksAreKeptAsTheyAreAndTextAfterThemCompressed) {
+  std::string path = temp_path("s");
+  // 32 records of 32 KiB with their lengths fill a 1 MiB block exactly.
+  constexpr size_t kRecord = (32 << 10) - 4;
+  std::vector<std::string> records;
+  uint64_t x = 88172645463325252ull;
+  for (int i = 0; i < 32 * 6; ++i) {
+    std::string s(kRecord, 'y');
+    if (i < 32 * 3)
+      for (auto& c : s) x ^= x << 13, x ^= x >> 7, x ^= x << 17, c = static_cast<char>(x);
+    else
+      for (size_t k = 0; k < s.size(); ++k) s[k] = "the quick brown fox "[(k + i) % 20];
+    records.push_back(s);
+  }
+  {
+    auto w = BlockStreamWriter::create(path, Codec::Zstd, 1 << 20);
+    ASSERT_TRUE(w.ok());
+    for (auto& s : records) ASSERT_TRUE(w->append(s.data(), s.size()).ok());
+    ASSERT_TRUE(w->finish().ok());
+  }
+  std::string file = slurp(path);
+  std::vector<std::string> blocks = split_blocks(file);
+  ASSERT_EQ(blocks.size(), 7u);  // six of data, the end mark
+  for (size_t b = 0; b < 6; ++b) {
+    uint8_t codec = static_cast<uint8_t>(blocks[b][4]);
+    uint32_t stored, raw;
+    memcpy(&stored, blocks[b].data() + 8, 4);
+    memcpy(&raw, blocks[b].data() + 12, 4);
+    EXPECT_EQ(raw, 1u << 20) << "block " << b;
+    if (b < 3) {
+      EXPECT_EQ(codec, static_cast<uint8_t>(Codec::None)) << "block " << b;
+      EXPECT_EQ(stored, raw) << "block " << b;
+    } else {
+      EXPECT_EQ(codec, static_cast<uint8_t>(Codec::Zstd)) << "block " << b;
+      EXPECT_LT(stored, raw / 10) << "block " << b;
+    }
+  }
+  auto r = BlockStreamReader::open(path);
+  ASSERT_TRUE(r.ok());
+  std::vector<uint8_t> rec;
+  for (size_t n = 0; n < records.size(); ++n) {
+    auto got = r->next(rec);
+    ASSERT_TRUE(got.ok() && got.value()) << n;
+    ASSERT_EQ(std::string(rec.begin(), rec.end()), records[n]) << "record " << n;
+  }
+  auto end = r->next(rec);
+  ASSERT_TRUE(end.ok() && !end.value());
+  EXPECT_TRUE(r->finished());
+
+  // The first block's raw size made one byte larger than what is stored.
+  std::string bad = file;
+  uint32_t raw = (1u << 20) + 1;
+  memcpy(bad.data() + 16 + 12, &raw, 4);
+  spit(path, bad);
+  EXPECT_NE(read_all(path).find("stored block size does not match its raw size at offset 16"), std::string::npos)
+      << read_all(path);
+}
+
 // A write that fails on a worker (here the file size limit, as a full
 // disk would) comes back from the writer's next call, and the stream reads
 // as unfinished up to what was written.
