@@ -244,7 +244,9 @@ Status RecordSession::take_buffered_records(RecordTask& rt) {
   rr_buffer_header h;
   if (!t.alive() || !t.read_mem(RemotePtr<>(RR_BUFFER_ADDR), &h, sizeof h) || h.magic != RR_BUFFER_MAGIC || h.used == 0)
     return {};
-  if (h.used > RR_BUFFER_DATA_SIZE)
+  // Records are whole words (rr_buffer_record_size), and the frame
+  // references them whole words at a time.
+  if (h.used > RR_BUFFER_DATA_SIZE || h.used % 8 != 0)
     return make_error(ErrorKind::Internal, "the syscall buffer of task " + std::to_string(t.tid()) + " says it holds " +
                                                std::to_string(h.used) + " bytes");
   // Read straight onto the end of what the frame will hold: the buffer keeps

@@ -193,6 +193,7 @@ struct BlockStreamWriter::State {
   // Whether the last block compressed was not worth compressing: a hint
   // for the next (any value gives a sound stream).
   std::atomic<bool> last_incompressible{false};
+  std::atomic<unsigned> sampled{0};  // blocks judged by a sample, or due to be
   uint64_t written_back = kFileHeaderSize;  // the block writer's: writeback started below here
 
   ~State() {
@@ -235,14 +236,19 @@ struct BlockStreamWriter::State {
   }
 
   // Compresses `raw` into `stored` and says how it is to be stored: with
-  // the stream's codec, or as it is (Codec::None, `stored` untouched) where
-  // compressing saves too little (records of random bytes: a replay then
-  // reads them straight into place). After such a block the next one is
-  // first tried on a sample, which costs a sixteenth of compressing it.
+  // the stream's codec, or as it is (Codec::None: `raw` is written, and
+  // `stored` holds nothing to write) where compressing saves too little
+  // (records of random bytes: a replay then reads them straight into
+  // place). After a block that did not compress (the last one a worker
+  // finished), a block of 256 KiB or more is first tried on a 64 KiB
+  // sample of its middle, a sixteenth of a full block; every 16th block so
+  // judged is compressed whole, so that a stream whose blocks are random
+  // only in the middle still gets compressed.
   Result<Codec> compress(const ByteBuffer& raw, ByteBuffer& stored) {
     if (codec == Codec::None) return Codec::None;
     constexpr size_t kSample = 64 << 10;
-    if (last_incompressible.load(std::memory_order_relaxed) && raw.size() >= 4 * kSample) {
+    if (last_incompressible.load(std::memory_order_relaxed) && raw.size() >= 4 * kSample &&
+        sampled.fetch_add(1, std::memory_order_relaxed) % 16 != 15) {
       RR_TRY(compress_block(codec, raw.data() + (raw.size() - kSample) / 2, kSample, stored));
       if (!worth_compressing(stored.size(), kSample)) return Codec::None;
     }
@@ -637,7 +643,17 @@ Status BlockStreamReader::load_block(uint64_t offset) {
   if (version_ >= 2 && next_seq_ && h.seq != *next_seq_)
     return make_error(ErrorKind::Corrupt, path_ + " is corrupt (block " + std::to_string(h.seq) + " where block " +
                       std::to_string(*next_seq_) + " belongs" + at + ": blocks missing, repeated or out of order)");
-  if (!take_ahead(offset, h)) RR_TRY(read_block_data(fd_.get(), path_, offset, h, stored_, raw_));
+  if (!take_ahead(offset, h)) {
+    Status read = read_block_data(fd_.get(), path_, offset, h, stored_, raw_);
+    if (!read.ok()) {
+      // raw_ holds the failed block's unchecked bytes now: a next() after
+      // this error loads that block again (and fails again), instead of
+      // reading on from the last position in those bytes.
+      raw_.clear();
+      cursor_ = 0;
+      return read;
+    }
+  }
   block_offset_ = offset;
   next_block_ = offset + h.header_size + h.stored_size;
   record_index_ = 0;

@@ -41,8 +41,8 @@ const char* codec_name(Codec codec);
 template <typename Bytes>
 Status compress_block(Codec codec, const uint8_t* raw, size_t len, Bytes& out);
 // Whether `stored` compressed bytes of `raw` save enough to be kept
-// compressed: at least a 64th. Blocks that save less are stored as they
-// are, which a reader copies straight into place.
+// compressed: more than a 64th. Blocks that save a 64th or less are
+// stored as they are, which a reader reads straight into place.
 inline bool worth_compressing(size_t stored, size_t raw) { return stored < raw - raw / 64; }
 // Decompresses `stored` into exactly `raw_len` bytes (`out` as above).
 template <typename Bytes>
@@ -136,9 +136,10 @@ class BlockStreamReader {
   };
   BlockStreamReader() = default;
   Status read_block_header(uint64_t offset, BlockInfo& b);
-  // Reads the stored bytes of the block at `offset` of file `fd` (`path`
-  // in errors), whose header is `h`, into `stored`, decompresses them into
-  // `raw` and checks their sum: the reader's and its worker's way.
+  // Reads the block at `offset` of file `fd` (`path` in errors), whose
+  // header is `h`, into `raw` (a compressed one through `stored`) and
+  // checks its sum: the reader's and its worker's way. On an error `raw`
+  // holds bytes that did not check.
   static Status read_block_data(int fd, const std::string& path, uint64_t offset, const BlockInfo& h,
                                 ByteBuffer& stored, ByteBuffer& raw);
   Status load_block(uint64_t offset);

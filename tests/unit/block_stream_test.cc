@@ -361,6 +361,72 @@ TEST(BlockStream, RandomBlocksAreKeptAsTheyAreAndTextAfterThemCompressed) {
       << read_all(path);
 }
 
+// After a block kept as it is, blocks are judged by a sample of their
+// middle; every 16th is compressed whole, so blocks whose middle is random
+// but whose rest is text are not kept as they are for ever.
+TEST(BlockStream, BlocksRandomOnlyInTheMiddleAreCompressedInTheEnd) {
+  std::string path = temp_path("s");
+  constexpr size_t kRecord = (32 << 10) - 4;  // 32 of them fill a 1 MiB block
+  uint64_t x = 88172645463325252ull;
+  auto random_record = [&] {
+    std::string s(kRecord, 0);
+    for (auto& c : s) x ^= x << 13, x ^= x >> 7, x ^= x << 17, c = static_cast<char>(x);
+    return s;
+  };
+  std::string text(kRecord, 0);
+  for (size_t k = 0; k < text.size(); ++k) text[k] = "the quick brown fox "[k % 20];
+  constexpr int kBlocks = 41;
+  {
+    auto w = BlockStreamWriter::create(path, Codec::Zstd, 1 << 20);
+    ASSERT_TRUE(w.ok());
+    for (int b = 0; b < kBlocks; ++b)
+      for (int r = 0; r < 32; ++r) {
+        // Block 0 all random; the others random in records 14 to 17 (the
+        // 64 KiB sample in the middle), text around them.
+        std::string s = b == 0 || (r >= 14 && r < 18) ? random_record() : text;
+        ASSERT_TRUE(w->append(s.data(), s.size()).ok());
+      }
+    ASSERT_TRUE(w->finish().ok());
+  }
+  std::vector<std::string> blocks = split_blocks(slurp(path));
+  ASSERT_EQ(blocks.size(), static_cast<size_t>(kBlocks + 1));
+  auto codec_of = [&](size_t b) { return static_cast<uint8_t>(blocks[b][4]); };
+  EXPECT_EQ(codec_of(0), static_cast<uint8_t>(Codec::None));
+  EXPECT_EQ(codec_of(1), static_cast<uint8_t>(Codec::None));  // judged by its sample
+  for (size_t b = kBlocks - 20; b < kBlocks; ++b) EXPECT_EQ(codec_of(b), static_cast<uint8_t>(Codec::Zstd)) << "block " << b;
+  EXPECT_EQ(read_all(path), "");
+}
+
+// A block that fails its check fails again when the reader is asked for
+// the next record once more: the reader does not read on in its bytes.
+TEST(BlockStream, ABlockThatFailedFailsAgainOnTheNextRead) {
+  std::string path = temp_path("s");
+  {
+    auto w = BlockStreamWriter::create(path, Codec::None, 4096);
+    ASSERT_TRUE(w.ok());
+    // Block 0: five records of 1000 bytes; block 1: three of 2000 (larger,
+    // so that the last position in block 0 lies inside block 1's bytes).
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(w->append(std::string(1000, 'a').data(), 1000).ok());
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(w->append(std::string(2000, 'b').data(), 2000).ok());
+    ASSERT_TRUE(w->finish().ok());
+  }
+  std::string file = slurp(path);
+  std::vector<std::string> blocks = split_blocks(file);
+  ASSERT_EQ(blocks.size(), 3u);
+  file[16 + blocks[0].size() + 32 + 3000] ^= 1;  // a byte of block 1's records
+  spit(path, file);
+  auto r = BlockStreamReader::open(path);
+  ASSERT_TRUE(r.ok());
+  std::vector<uint8_t> rec;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(r->next(rec).ok()) << i;
+  auto first = r->next(rec);
+  ASSERT_FALSE(first.ok());
+  EXPECT_NE(first.error().message.find("block checksum mismatch"), std::string::npos) << first.error().message;
+  auto again = r->next(rec);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().message, first.error().message);
+}
+
 // A write that fails on a worker (here the file size limit, as a full
 // disk would) comes back from the writer's next call, and the stream reads
 // as unfinished up to what was written.
