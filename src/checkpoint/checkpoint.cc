@@ -155,14 +155,14 @@ class PageBlockWriter {
   }
 
   Status write_block(const std::vector<uint8_t>& raw, std::vector<uint8_t>& stored) {
-    RR_TRY(compress_block(codec_, raw.data(), raw.size(), stored));
     Codec codec = codec_;
-    if (codec != Codec::None && !worth_compressing(stored.size(), raw.size())) {
-      // Random bytes: kept as they are, which a restore reads straight
+    if (codec != Codec::None) {
+      RR_TRY(compress_block(codec, raw.data(), raw.size(), stored));
+      // Random bytes are kept as they are, which a restore reads straight
       // into place instead of through the decompressor's copy.
-      codec = Codec::None;
-      stored.assign(raw.begin(), raw.end());
+      if (!worth_compressing(stored.size(), raw.size())) codec = Codec::None;
     }
+    const std::vector<uint8_t>& out = codec == Codec::None ? raw : stored;
     if (codec == Codec::None) {
       // Page-aligned, so that a reader could map uncompressed data directly.
       uint64_t aligned = page_ceil(offset_);
@@ -172,11 +172,11 @@ class PageBlockWriter {
         offset_ = aligned;
       }
     }
-    reserve(offset_ + stored.size());
-    RR_TRY(write_all(fd_, stored.data(), stored.size(), path_));
-    blocks_.push_back(Block{offset_, (uint32_t)stored.size(), (uint32_t)raw.size(), (uint8_t)codec,
+    reserve(offset_ + out.size());
+    RR_TRY(write_all(fd_, out.data(), out.size(), path_));
+    blocks_.push_back(Block{offset_, (uint32_t)out.size(), (uint32_t)raw.size(), (uint8_t)codec,
                             XXH64(raw.data(), raw.size(), 0)});
-    offset_ += stored.size();
+    offset_ += out.size();
     if (drop_cache_) writeback();
     return {};
   }
