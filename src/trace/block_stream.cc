@@ -142,7 +142,7 @@ template Status decompress_block(Codec, const uint8_t*, size_t, size_t, ByteBuff
 // A thread running `body` with every signal blocked (signals are the
 // main thread's, whose waits they interrupt), or a thread that is not
 // joinable where none can be had.
-std::thread thread_with_signals_blocked(std::function<void()> body) {
+static std::thread thread_with_signals_blocked(std::function<void()> body) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -205,21 +205,22 @@ struct BlockStreamWriter::State {
     for (auto& w : workers) w.join();
   }
 
-  // Writes a block whose stored bytes are `stored` (the raw bytes
-  // themselves where `c` is None).
-  Status write_stored(uint64_t seq, Codec c, uint8_t flags, uint32_t raw_size, uint64_t checksum,
+  // Writes the block of `raw`, stored as `c` says: `stored` (compress's
+  // output), or `raw` itself where `c` is None.
+  Status write_stored(uint64_t seq, Codec c, uint8_t flags, uint64_t checksum, const ByteBuffer& raw,
                       const ByteBuffer& stored) {
+    const ByteBuffer& out = c == Codec::None ? raw : stored;
     BlockHeader h{};
     h.magic = kBlockMagic;
     h.codec = static_cast<uint8_t>(c);
     h.flags = flags;
-    h.stored_size = static_cast<uint32_t>(stored.size());
-    h.raw_size = raw_size;
+    h.stored_size = static_cast<uint32_t>(out.size());
+    h.raw_size = static_cast<uint32_t>(raw.size());
     h.seq = seq;
     h.checksum = checksum;
     RR_TRY(write_all(fd.get(), &h, sizeof(h), path));
-    RR_TRY(write_all(fd.get(), stored.data(), stored.size(), path));
-    file_offset += sizeof(h) + stored.size();
+    RR_TRY(write_all(fd.get(), out.data(), out.size(), path));
+    file_offset += sizeof(h) + out.size();
     start_writeback();
     return {};
   }
@@ -264,8 +265,7 @@ struct BlockStreamWriter::State {
     if (!(flags & kEndMark)) {
       RR_ASSIGN_OR_RETURN(c, compress(raw, scratch));
     }
-    return write_stored(seq, c, flags, static_cast<uint32_t>(raw.size()), XXH64(raw.data(), raw.size(), seq),
-                        c == Codec::None ? raw : scratch);
+    return write_stored(seq, c, flags, XXH64(raw.data(), raw.size(), seq), raw, scratch);
   }
 
   Job* untaken() {
@@ -306,9 +306,7 @@ struct BlockStreamWriter::State {
           inflight.pop_front();
           bool write = !failed.has_value();
           lock.unlock();
-          Status st = write ? write_stored(j->seq, j->stored_as, 0, static_cast<uint32_t>(j->raw.size()), j->checksum,
-                                           j->stored_as == Codec::None ? j->raw : j->stored)
-                            : Status{};
+          Status st = write ? write_stored(j->seq, j->stored_as, 0, j->checksum, j->raw, j->stored) : Status{};
           j->raw.clear();
           lock.lock();
           if (!st.ok() && !failed) failed = st.error();
