@@ -216,6 +216,31 @@ std::string slurp(const std::string& path) {
 
 void spit(const std::string& path, const std::string& data) { std::ofstream(path, std::ios::binary | std::ios::trunc) << data; }
 
+// `n` pseudo-random bytes (xorshift), from and advancing `state`.
+std::string random_bytes(size_t n, uint64_t& state) {
+  std::string s(n, 0);
+  for (auto& c : s) state ^= state << 13, state ^= state >> 7, state ^= state << 17, c = static_cast<char>(state);
+  return s;
+}
+
+// `n` bytes of a repeated phrase, starting `shift` characters into it.
+std::string text_bytes(size_t n, size_t shift = 0) {
+  std::string s(n, 0);
+  for (size_t k = 0; k < n; ++k) s[k] = "the quick brown fox "[(k + shift) % 20];
+  return s;
+}
+
+// Writes `records` to a new stream at `path` with blocks of `block_bytes`.
+void write_stream(const std::string& path, Codec codec, size_t block_bytes, const std::vector<std::string>& records) {
+  auto w = BlockStreamWriter::create(path, codec, block_bytes);
+  ASSERT_TRUE(w.ok());
+  for (auto& s : records) ASSERT_TRUE(w->append(s.data(), s.size()).ok());
+  ASSERT_TRUE(w->finish().ok());
+}
+
+// The codec byte of a block as split_blocks cuts it.
+uint8_t codec_of(const std::string& block) { return static_cast<uint8_t>(block[4]); }
+
 // Reads the whole stream: the error, or "" when it ends cleanly (then
 // `finished` says whether with its end mark).
 std::string read_all(const std::string& path, bool* finished = nullptr, int* records = nullptr) {
@@ -277,12 +302,7 @@ TEST(BlockStream, BlocksFromTheWorkersComeOutInOrder) {
     }
     records.push_back(s);
   }
-  {
-    auto w = BlockStreamWriter::create(path, Codec::Zstd, 8192);
-    ASSERT_TRUE(w.ok());
-    for (auto& s : records) ASSERT_TRUE(w->append(s.data(), s.size()).ok());
-    ASSERT_TRUE(w->finish().ok());
-  }
+  write_stream(path, Codec::Zstd, 8192, records);
   auto r = BlockStreamReader::open(path);
   ASSERT_TRUE(r.ok());
   std::vector<uint8_t> rec;
@@ -309,25 +329,13 @@ TEST(BlockStream, RandomBlocksAreKeptAsTheyAreAndTextAfterThemCompressed) {
   constexpr size_t kRecord = (32 << 10) - 4;
   std::vector<std::string> records;
   uint64_t x = 88172645463325252ull;
-  for (int i = 0; i < 32 * 6; ++i) {
-    std::string s(kRecord, 'y');
-    if (i < 32 * 3)
-      for (auto& c : s) x ^= x << 13, x ^= x >> 7, x ^= x << 17, c = static_cast<char>(x);
-    else
-      for (size_t k = 0; k < s.size(); ++k) s[k] = "the quick brown fox "[(k + i) % 20];
-    records.push_back(s);
-  }
-  {
-    auto w = BlockStreamWriter::create(path, Codec::Zstd, 1 << 20);
-    ASSERT_TRUE(w.ok());
-    for (auto& s : records) ASSERT_TRUE(w->append(s.data(), s.size()).ok());
-    ASSERT_TRUE(w->finish().ok());
-  }
+  for (int i = 0; i < 32 * 6; ++i) records.push_back(i < 32 * 3 ? random_bytes(kRecord, x) : text_bytes(kRecord, i));
+  write_stream(path, Codec::Zstd, 1 << 20, records);
   std::string file = slurp(path);
   std::vector<std::string> blocks = split_blocks(file);
   ASSERT_EQ(blocks.size(), 7u);  // six of data, the end mark
   for (size_t b = 0; b < 6; ++b) {
-    uint8_t codec = static_cast<uint8_t>(blocks[b][4]);
+    uint8_t codec = codec_of(blocks[b]);
     uint32_t stored, raw;
     memcpy(&stored, blocks[b].data() + 8, 4);
     memcpy(&raw, blocks[b].data() + 12, 4);
@@ -368,32 +376,20 @@ TEST(BlockStream, BlocksRandomOnlyInTheMiddleAreCompressedInTheEnd) {
   std::string path = temp_path("s");
   constexpr size_t kRecord = (32 << 10) - 4;  // 32 of them fill a 1 MiB block
   uint64_t x = 88172645463325252ull;
-  auto random_record = [&] {
-    std::string s(kRecord, 0);
-    for (auto& c : s) x ^= x << 13, x ^= x >> 7, x ^= x << 17, c = static_cast<char>(x);
-    return s;
-  };
-  std::string text(kRecord, 0);
-  for (size_t k = 0; k < text.size(); ++k) text[k] = "the quick brown fox "[k % 20];
   constexpr int kBlocks = 41;
-  {
-    auto w = BlockStreamWriter::create(path, Codec::Zstd, 1 << 20);
-    ASSERT_TRUE(w.ok());
-    for (int b = 0; b < kBlocks; ++b)
-      for (int r = 0; r < 32; ++r) {
-        // Block 0 all random; the others random in records 14 to 17 (the
-        // 64 KiB sample in the middle), text around them.
-        std::string s = b == 0 || (r >= 14 && r < 18) ? random_record() : text;
-        ASSERT_TRUE(w->append(s.data(), s.size()).ok());
-      }
-    ASSERT_TRUE(w->finish().ok());
-  }
+  std::vector<std::string> records;
+  for (int b = 0; b < kBlocks; ++b)
+    for (int r = 0; r < 32; ++r)
+      // Block 0 all random; the others random in records 14 to 17 (the
+      // 64 KiB sample in the middle), text around them.
+      records.push_back(b == 0 || (r >= 14 && r < 18) ? random_bytes(kRecord, x) : text_bytes(kRecord));
+  write_stream(path, Codec::Zstd, 1 << 20, records);
   std::vector<std::string> blocks = split_blocks(slurp(path));
   ASSERT_EQ(blocks.size(), static_cast<size_t>(kBlocks + 1));
-  auto codec_of = [&](size_t b) { return static_cast<uint8_t>(blocks[b][4]); };
-  EXPECT_EQ(codec_of(0), static_cast<uint8_t>(Codec::None));
-  EXPECT_EQ(codec_of(1), static_cast<uint8_t>(Codec::None));  // judged by its sample
-  for (size_t b = kBlocks - 20; b < kBlocks; ++b) EXPECT_EQ(codec_of(b), static_cast<uint8_t>(Codec::Zstd)) << "block " << b;
+  EXPECT_EQ(codec_of(blocks[0]), static_cast<uint8_t>(Codec::None));
+  EXPECT_EQ(codec_of(blocks[1]), static_cast<uint8_t>(Codec::None));  // judged by its sample
+  for (size_t b = kBlocks - 20; b < kBlocks; ++b)
+    EXPECT_EQ(codec_of(blocks[b]), static_cast<uint8_t>(Codec::Zstd)) << "block " << b;
   EXPECT_EQ(read_all(path), "");
 }
 
