@@ -300,6 +300,7 @@ std::optional<CounterSetup> plan_mapped_code(Task& t, const std::string& file_pa
   if (placed.plan) {
     setup.plan = std::move(placed.plan);
     setup.file = std::move(placed.file);
+    setup.settled = file.value().settled;
     return setup;
   }
   // Some branch was out of reach of the first place, or would be of this
@@ -359,13 +360,43 @@ Status write_patches(Task& t, const PatchList& list) {
   return {};
 }
 
+// Maps `image` over the code it holds, private, as the original was; false
+// (logged) if it cannot, and the patches are then written instead. The
+// kernel refuses a descriptor or arguments before it removes the mapping a
+// MAP_FIXED replaces; a failure after that (no memory) leaves nothing to
+// write the patches into, which write_patches then reports.
+// `fresh`: where nothing is mapped yet (the stubs' area), which it keeps so.
+bool map_code_image(RemoteSyscalls& rs, const CodeImage& image, bool fresh = false) {
+  if (image.path.size() >= kRrScratchSize) return false;
+  int64_t fd = rs.syscall(SYS_openat, {(uint64_t)AT_FDCWD, rs.scratch_string(image.path).as_int(),
+                                       (uint64_t)(O_RDONLY | O_CLOEXEC)});
+  if (fd < 0) {
+    RR_LOG("progress counter: the code image %s is not mapped: openat failed (%lld)", image.path.c_str(),
+           (long long)fd);
+    return false;
+  }
+  int64_t got = rs.syscall(SYS_mmap, {image.start, image.length, (uint64_t)image.prot,
+                                      (uint64_t)(MAP_PRIVATE | (fresh ? MAP_FIXED_NOREPLACE : MAP_FIXED)),
+                                      (uint64_t)fd, image.offset});
+  rs.syscall(SYS_close, {(uint64_t)fd});
+  if (got != (int64_t)image.start) {
+    RR_LOG("progress counter: the code image %s is not mapped: mmap failed (%lld)", image.path.c_str(),
+           (long long)got);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Status install_rewrite(Task& t, RemoteSyscalls& rs, const CounterSetup& setup) {
   if (!setup.plan) return {};
   const RewritePlan& plan = *setup.plan;
-  if (!plan.stubs.empty()) {
-    uint64_t len = (plan.stubs.size() + kPageSize - 1) & ~(kPageSize - 1);
+  uint64_t stubs_len = (plan.stubs.size() + kPageSize - 1) & ~(kPageSize - 1);
+  if (!plan.stubs.empty() && !(setup.stubs_image && setup.stubs_image->length == stubs_len &&
+                               setup.stubs_image->start == plan.stub_base &&
+                               map_code_image(rs, *setup.stubs_image, true))) {
+    uint64_t len = stubs_len;
     int64_t got = rs.syscall(SYS_mmap, {plan.stub_base, len, PROT_READ | PROT_EXEC,
                                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (uint64_t)-1, 0});
     if (got != (int64_t)plan.stub_base)
@@ -374,7 +405,7 @@ Status install_rewrite(Task& t, RemoteSyscalls& rs, const CounterSetup& setup) {
     if (!t.try_write_mem(RemotePtr<>(plan.stub_base), plan.stubs.data(), plan.stubs.size()))
       return make_error("cannot write the progress counter's stubs");
   }
-  RR_TRY(write_patches(t, plan.patches));
+  if (!setup.image || !map_code_image(rs, *setup.image)) RR_TRY(write_patches(t, plan.patches));
   if (plan.spin_sites.empty() && plan.poll_sites.empty()) return {};
   uint64_t count = 0;
   if (!t.read_mem(RemotePtr<>(kSpinSiteCount), &count, sizeof count) || count > kMaxSpinSites)

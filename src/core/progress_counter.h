@@ -19,6 +19,7 @@
 
 #include "core/address_space.h"
 #include "core/branch_rewriter.h"
+#include "core/code_image.h"
 #include "core/elf_code.h"
 #include "core/plan_store.h"
 #include "core/registers.h"
@@ -60,6 +61,15 @@ struct CounterSetup {
   // The plan store's file that holds `plan`, when there is one: the trace
   // links it instead of writing the plan again.
   std::optional<StoredPlanFile> file;
+  // The identity of the file whose code it is, when that file is settled
+  // (PlanCache::code_file): what a code image may be made from.
+  std::optional<PlanKey> settled;
+  // The image install_rewrite maps over the code instead of writing the
+  // patches (core/code_image.h), when there is one.
+  std::optional<CodeImage> image;
+  // The same for the stubs: mapped at the stub base instead of an
+  // anonymous area the stubs are written into.
+  std::optional<CodeImage> stubs_image;
 };
 
 // Plans made before in one recording. Every process maps the loader, libc

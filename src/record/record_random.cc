@@ -23,11 +23,16 @@ namespace rr {
 // found once per (device, inode, size, mtime) in a recording, and kept with
 // the progress counter's plans between recordings (PlanCache::code_file).
 std::vector<uint64_t> RecordSession::patch_random_sites(Task& t, const std::string& file_path, const MapEntry& m) {
-  std::vector<uint64_t> patched;
   struct stat st;
-  if (stat(file_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return patched;
+  if (stat(file_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
+  return patch_sites(t, random_sites_of(file_path, {(uint64_t)st.st_dev, (uint64_t)st.st_ino}, st), m);
+}
+
+const RecordSession::RandomSites& RecordSession::random_sites_of(const std::string& file_path,
+                                                                 std::pair<uint64_t, uint64_t> id,
+                                                                 const struct stat& st) {
   int64_t mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-  RandomSites& sites = random_sites_[{(uint64_t)st.st_dev, (uint64_t)st.st_ino}];
+  RandomSites& sites = random_sites_[id];
   if (sites.size != (int64_t)st.st_size || sites.mtime_ns != mtime_ns) {
     sites = RandomSites{(int64_t)st.st_size, mtime_ns, {}};
     Result<PlanCache::CodeFile> code = plans_.code_file(file_path);
@@ -36,6 +41,11 @@ std::vector<uint64_t> RecordSession::patch_random_sites(Task& t, const std::stri
     else
       RR_LOG("rdrand/rdseed: %s is not looked at: %s", file_path.c_str(), code.error().message.c_str());
   }
+  return sites;
+}
+
+std::vector<uint64_t> RecordSession::patch_sites(Task& t, const RandomSites& sites, const MapEntry& m) {
+  std::vector<uint64_t> patched;
   uint64_t len = m.end.as_int() - m.start.as_int();
   for (uint64_t off : sites.offsets) {
     if (off < m.offset || off - m.offset >= len) continue;
@@ -56,7 +66,11 @@ Status RecordSession::install_random_sites(RecordTask& rt, trace::ExecImage::Bui
   std::vector<uint64_t> all;
   for (const MapEntry& m : read_maps(t.tid())) {
     if (!rewritable_code(m)) continue;
-    std::vector<uint64_t> got = patch_random_sites(t, map_file_path(proc, m), m);
+    // A code image's sites are its original's, found before it was mapped.
+    auto origin = image_origin_.find({m.dev, m.inode});
+    auto found = origin == image_origin_.end() ? random_sites_.end() : random_sites_.find(origin->second);
+    std::vector<uint64_t> got = found != random_sites_.end() ? patch_sites(t, found->second, m)
+                                                             : patch_random_sites(t, map_file_path(proc, m), m);
     all.insert(all.end(), got.begin(), got.end());
   }
   if (all.empty()) return {};
@@ -92,7 +106,8 @@ bool RecordSession::try_emulate_random(RecordTask& rt, const siginfo_t& si) {
   bool ours = false;
   for (const MapEntry& m : read_maps(t.tid())) {
     if (patched < m.start.as_int() || patched >= m.end.as_int()) continue;
-    auto it = random_sites_.find({m.dev, m.inode});
+    auto origin = image_origin_.find({m.dev, m.inode});
+    auto it = random_sites_.find(origin == image_origin_.end() ? std::make_pair(m.dev, m.inode) : origin->second);
     uint64_t off = m.offset + (patched - m.start.as_int());
     ours = m.inode != 0 && it != random_sites_.end() &&
            std::binary_search(it->second.offsets.begin(), it->second.offsets.end(), off);

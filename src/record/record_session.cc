@@ -226,7 +226,10 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   RecordSession session(std::move(writer), exe, options.spin_limit_ms);
   session.progress_counter_ = options.progress_counter;
-  if (options.progress_counter) session.plans_.keep_in(PlanStore(PlanStore::default_dir()));
+  if (options.progress_counter) {
+    session.plans_.keep_in(PlanStore(PlanStore::default_dir()));
+    session.images_ = CodeImageStore(PlanStore::default_dir());
+  }
   session.syscall_buffer_ = options.syscall_buffer;
   session.inherited_seccomp_ = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) > 0 ? SECCOMP_MODE_FILTER : 0;
   session.inherited_no_new_privs_ = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) > 0 ? 1 : 0;

@@ -341,6 +341,11 @@ class RecordSession : public Session<RecordTask> {
   Status install_progress_counter(RecordTask& rt, trace::ExecImage::Builder out);
   Status rewrite_mapped_code(RecordTask& rt, const SyscallArgs& call, const std::string& fd_path,
                              const std::string& name, trace::SyscallEvent::Builder sc);
+  // Gives `setup` the code image of `m` (core/code_image.h) when one can
+  // serve: the file at `file_path` is settled, the plan stored, and the
+  // task's calls are not judged by a filter of the program's (the image is
+  // opened and mapped by calls injected into it).
+  void attach_code_image(RecordTask& rt, CounterSetup& setup, const std::string& file_path, const MapEntry& m);
   void arm_for_stretch(RecordTask& rt);
   // The counted branches of the next timeslice: --timeslice, or under
   // --chaos a random length up to it (log-uniform: short ones are common).
@@ -405,6 +410,11 @@ class RecordSession : public Session<RecordTask> {
   void patch_mapped_random(RecordTask& rt, const SyscallArgs& call, const std::string& fd_path,
                            trace::SyscallEvent::Builder sc);
   std::vector<uint64_t> patch_random_sites(Task& t, const std::string& file_path, const MapEntry& m);
+  // The rdrand sites of the file at `file_path` (found once per identity).
+  struct RandomSites;
+  const RandomSites& random_sites_of(const std::string& file_path, std::pair<uint64_t, uint64_t> id,
+                                     const struct stat& st);
+  std::vector<uint64_t> patch_sites(Task& t, const RandomSites& sites, const MapEntry& m);
   bool try_emulate_random(RecordTask& t, const siginfo_t& si);
   // Ptrace between tracees (record_ptrace.cc). emulate_ptrace answers a
   // ptrace call at its entry; answer_wait a wait4 or waitid of a tracer
@@ -689,6 +699,11 @@ class RecordSession : public Session<RecordTask> {
     std::vector<uint64_t> offsets;
   };
   std::map<std::pair<uint64_t, uint64_t>, RandomSites> random_sites_;
+  // The code images in the store (core/code_image.h), and for each image
+  // file mapped (device, inode) the file it is an image of: its rdrand
+  // sites are the original's, at the same file offsets.
+  CodeImageStore images_;
+  std::map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, uint64_t>> image_origin_;
   void kill_process_of(const RecordTask& t);
   // Its process's exit_group is recorded and nothing killed it.
   bool ending_by_itself(const RecordTask& t) const;

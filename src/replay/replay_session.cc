@@ -488,9 +488,16 @@ Status ReplaySession::apply_exec(trace::Frame::Reader f, trace::ExecImage::Reade
 // rdrand and rdseed traps; the counter page, the executable's, then the
 // other code's (the loader).
 Status ReplaySession::install_image_counter(Task& t, trace::ExecImage::Reader image) {
+  RR_TRY(install_image_rewrite(t, image));
+  // After the rewrite, as the recorder made them: a code image mapped over
+  // the code holds the rewrite, not these traps.
   for (uint64_t addr : image.getRandomSites())
     if (!install_random_trap(t, addr))
       return make_error("replay cannot make the rdrand or rdseed at 0x" + hex(addr - 1) + " trap as the recording did");
+  return {};
+}
+
+Status ReplaySession::install_image_rewrite(Task& t, trace::ExecImage::Reader image) {
   if (!image.hasProgressCounter()) return {};
   // Format 1.19's lean stubs left flags that depended on the count, which
   // replay cannot reproduce (docs/progress-counter.md, the lean stub).

@@ -327,6 +327,8 @@ class ReplaySession : public Session<ReplayTask> {
   Status apply_signal(trace::Frame::Reader f, trace::SignalEvent::Reader ev, ReplayTask& rt);
   Status apply_rdtsc(trace::Frame::Reader f, trace::RdtscEvent::Reader ev, ReplayTask& rt);
   Status install_image_counter(Task& t, trace::ExecImage::Reader image);
+  // The progress counter's part of it: the counter page and the rewrites.
+  Status install_image_rewrite(Task& t, trace::ExecImage::Reader image);
   Status apply_progress(trace::Frame::Reader f, trace::ProgressEvent::Reader ev, ReplayTask& rt);
   Status apply_site_trap(trace::Frame::Reader f, trace::ProgressEvent::Reader ev, ReplayTask& rt);
   Status apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reader ev, ReplayTask& rt);

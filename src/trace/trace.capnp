@@ -157,6 +157,21 @@ struct ProgressCounterSetup {
                               # (core/plan_store.h, serialize_plan), listed in sums. stubs,
                               # patches, spinSites and pollSites are then empty. Processes
                               # that map the same code at the same place name the same file
+  image @11 :Text;            # format 1.23 on, when the recorder mapped one: the trace file
+                              # (images/<key>, core/code_image.h, listed in sums) holding the
+                              # mapping [imageStart, imageStart + imageLength) with the plan's
+                              # patches applied, at file offset imageOffset; replay maps it there
+                              # (private, imageProt) instead of writing the patches, and writes
+                              # them where it cannot map it: the same bytes either way
+  imageStart @12 :UInt64;
+  imageLength @13 :UInt64;
+  imageOffset @14 :UInt64;
+  imageProt @15 :UInt32;
+  stubsImage @16 :Text;       # format 1.23 on, when the recorder mapped one: the trace file
+                              # (images/<key>) holding the stubs from stubBase on, the rest of
+                              # the last of its stubsImageLength bytes zeros; replay maps it at
+                              # stubBase (private, r-x) instead of writing the stubs
+  stubsImageLength @17 :UInt64;
 }
 
 # The progress counter's trap (format 1.10 on): the thread made `ticks`

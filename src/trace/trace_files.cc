@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dirent.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
@@ -110,6 +111,25 @@ Status TraceWriter::write_counter_setup(const CounterSetup& setup, trace::Progre
   out.setTextStart(setup.text_start);
   out.setTextEnd(setup.text_end);
   if (!setup.plan) return {};
+  if (setup.image) {
+    Result<std::string> rel = link_code_image(*setup.image);
+    if (!rel.ok()) return rel.take_error();
+    if (!rel.value().empty()) {
+      out.setImage(rel.value());
+      out.setImageStart(setup.image->start);
+      out.setImageLength(setup.image->length);
+      out.setImageOffset(setup.image->offset);
+      out.setImageProt((uint32_t)setup.image->prot);
+    }
+  }
+  if (setup.stubs_image) {
+    Result<std::string> rel = link_code_image(*setup.stubs_image);
+    if (!rel.ok()) return rel.take_error();
+    if (!rel.value().empty()) {
+      out.setStubsImage(rel.value());
+      out.setStubsImageLength(setup.stubs_image->length);
+    }
+  }
   const RewritePlan& plan = *setup.plan;
   out.setStubBase(plan.stub_base);
   out.setCounted((uint32_t)plan.counted);
@@ -159,10 +179,55 @@ Status TraceWriter::write_counter_setup(const CounterSetup& setup, trace::Progre
   return {};
 }
 
+Result<std::string> TraceWriter::link_code_image(const CodeImage& image) {
+  std::string rel = "images/" + image.name;
+  if (images_.count(rel)) return rel;
+  if (images_.empty()) RR_TRY(make_dirs(dir_ + "/images"));
+  // As a plan's: linked under a temporary name, listed, renamed into place.
+  std::string path = dir_ + "/" + rel, tmp = path + ".tmp";
+  unlink(tmp.c_str());
+  if (link(image.path.c_str(), tmp.c_str()) != 0) {
+    RR_LOG("progress counter: the code image %s is not linked into the trace: %s", image.path.c_str(),
+           errno_text().c_str());
+    return std::string();
+  }
+  Result<PartSum> sum = sum_file(tmp);
+  if (!sum.ok()) {
+    unlink(tmp.c_str());
+    return sum.take_error();
+  }
+  RR_TRY(append_sum(dir_, rel, sum.value()));
+  if (rename(tmp.c_str(), path.c_str()) != 0) return make_error("cannot rename " + tmp + ": " + errno_text());
+  images_.insert(rel);
+  return rel;
+}
+
 Result<CounterSetup> TraceReader::counter_setup(trace::ProgressCounterSetup::Reader in) {
   CounterSetup setup;
   setup.text_start = in.getTextStart();
   setup.text_end = in.getTextEnd();
+  // The trace's code images (format 1.23 on), checked against their sums.
+  auto image = [&](const std::string& rel, uint64_t start, uint64_t length, uint64_t offset,
+                   int prot) -> Result<CodeImage> {
+    if (rel.rfind("images/", 0) != 0 || rel.size() != 7 + 32 ||
+        rel.find_first_not_of("0123456789abcdef", 7) != std::string::npos)
+      return make_error(ErrorKind::Corrupt, "trace is corrupt: a code image is named " + rel);
+    if (Status sum = sums_.check_file(rel); !sum.ok())
+      return sum.error().kind == ErrorKind::Corrupt ? sum.error() : make_error(ErrorKind::Corrupt, sum.error().message);
+    return CodeImage{dir_ + "/" + rel, rel.substr(7), start, length, offset, prot};
+  };
+  if (in.hasImage()) {
+    Result<CodeImage> got = image(in.getImage(), in.getImageStart(), in.getImageLength(), in.getImageOffset(),
+                                  (int)in.getImageProt());
+    if (!got.ok()) return got.take_error();
+    setup.image = std::move(got.value());
+  }
+  if (in.hasStubsImage()) {
+    Result<CodeImage> got =
+        image(in.getStubsImage(), in.getStubBase(), in.getStubsImageLength(), 0, PROT_READ | PROT_EXEC);
+    if (!got.ok()) return got.take_error();
+    setup.stubs_image = std::move(got.value());
+  }
   if (!in.hasPlanFile()) {  // format 1.20 and before: the plan is in the event
     auto plan = std::make_shared<RewritePlan>();
     plan->stub_base = in.getStubBase();

@@ -59,7 +59,9 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // every process's event)
 // 1.22: Frame.lockedBuffers (replay locks a syscall buffer where the recorder
 // did: the library's code in an unbuffered task is the same in both roads)
-constexpr uint32_t kTraceFormatMinor = 22;
+// 1.23: ProgressCounterSetup.image (the rewritten code is a file of the trace
+// that replay maps, not patches it writes into every process)
+constexpr uint32_t kTraceFormatMinor = 23;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();
@@ -114,6 +116,11 @@ class TraceWriter {
   std::string dir_;
   BlockStreamWriter events_;
   std::set<std::string> plans_;  // the plan files written
+  std::set<std::string> images_;  // the code images linked in
+  // Links a code image into the trace (images/<key>, listed in sums) and
+  // returns its name there; empty when it cannot be linked (another file
+  // system): it is then left out, and replay writes the bytes instead.
+  Result<std::string> link_code_image(const CodeImage& image);
 };
 
 // One decoded frame; keeps the bytes its reader points into alive.

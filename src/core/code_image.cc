@@ -1,0 +1,197 @@
+#include "core/code_image.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <climits>
+#include <cstring>
+
+#include "core/elf_code.h"
+#include "util/cache_dir.h"
+#include "util/fatal.h"
+#include "util/io.h"
+#include "util/scoped_fd.h"
+
+namespace rr {
+
+namespace {
+
+// The last bytes of an image's file; the magic changes with the layout.
+struct Trailer {
+  char magic[8];
+  uint64_t key_low, key_high;
+  uint64_t offset, length;  // where the patched bytes are in the file, and how many
+  uint64_t sum;             // their XXH3-64
+};
+constexpr char kMagic[8] = {'r', 'r', 'c', 'i', 'm', 'g', 'e', 1};
+
+void put_u64(std::string& s, uint64_t v) { s.append(reinterpret_cast<const char*>(&v), sizeof v); }
+
+// The XXH3-64 of `length` bytes of `fd` from `offset`, if they can all be read.
+std::optional<uint64_t> sum_range(int fd, uint64_t offset, uint64_t length) {
+  if (length == 0) return XXH3_64bits(nullptr, 0);
+  void* p = mmap(nullptr, length, PROT_READ, MAP_PRIVATE, fd, (off_t)offset);
+  if (p == MAP_FAILED) return std::nullopt;
+  uint64_t sum = XXH3_64bits(p, length);
+  munmap(p, length);
+  return sum;
+}
+
+}  // namespace
+
+PlanKey code_image_key(const PlanKey& settled, const std::string& plan_name, const MapEntry& m) {
+  std::string in = "code image";
+  in.push_back('\0');
+  put_u64(in, settled.low);
+  put_u64(in, settled.high);
+  in += plan_name;
+  in.push_back('\0');
+  put_u64(in, m.start.as_int());
+  put_u64(in, m.end.as_int() - m.start.as_int());
+  put_u64(in, m.offset);
+  XXH128_hash_t h = XXH3_128bits(in.data(), in.size());
+  return {h.low64, h.high64};
+}
+
+PlanKey stubs_image_key(const std::string& plan_name, const RewritePlan& plan) {
+  std::string in = "stubs image";
+  in.push_back('\0');
+  in += plan_name;
+  in.push_back('\0');
+  put_u64(in, plan.stub_base);
+  put_u64(in, plan.stubs.size());
+  XXH128_hash_t h = XXH3_128bits(in.data(), in.size());
+  return {h.low64, h.high64};
+}
+
+bool code_image_checks(const std::string& path, const std::string& name, uint64_t offset, uint64_t length) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st;
+  Trailer t;
+  if (!fd.is_open() || fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      (uint64_t)st.st_size != offset + length + sizeof t ||
+      pread(fd.get(), &t, sizeof t, (off_t)(offset + length)) != (ssize_t)sizeof t)
+    return false;
+  if (memcmp(t.magic, kMagic, sizeof kMagic) != 0 || PlanKey{t.key_low, t.key_high}.hex() != name ||
+      t.offset != offset || t.length != length)
+    return false;
+  std::optional<uint64_t> sum = sum_range(fd.get(), offset, length);
+  return sum && *sum == t.sum;
+}
+
+CodeImageStore::CodeImageStore(std::string plan_dir, uint64_t max_bytes) : max_bytes_(max_bytes) {
+  if (plan_dir.empty()) return;
+  // Absolute: the tracee opens it, from a working directory of its own.
+  if (plan_dir[0] != '/') {
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) return;
+    plan_dir = std::string(cwd) + "/" + plan_dir;
+  }
+  dir_ = plan_dir + "/images";
+}
+
+std::optional<CodeImage> CodeImageStore::image_for(const std::string& file_path, const PlanKey& settled,
+                                                   const MapEntry& m, const RewritePlan& plan,
+                                                   const std::string& plan_name) {
+  if (m.end <= m.start) return std::nullopt;
+  uint64_t length = m.end.as_int() - m.start.as_int();
+  CodeImage image{"", "", m.start.as_int(), length, m.offset, m.prot};
+  return make(code_image_key(settled, plan_name, m), image, m.name, [&](std::string& bytes) -> Status {
+    // Made from the file itself, which must be the one the key names.
+    ScopedFd fd(::open(file_path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st;
+    if (!fd.is_open() || fstat(fd.get(), &st) != 0) return make_error("cannot open " + file_path + ": " + errno_text());
+    if (!S_ISREG(st.st_mode) || !(code_facts_key(st, elf_build_id(fd.get())) == settled))
+      return make_error("the file is not the one its plan was made for");
+    uint64_t file_pages = ((uint64_t)st.st_size + kPageSize - 1) & ~(kPageSize - 1);
+    if (m.offset > file_pages || length > file_pages - m.offset)
+      return make_error("the mapping reaches past the file's end");
+    bytes.assign(length, '\0');  // past the end of the file: zeros, as the mapping shows
+    for (uint64_t got = 0; got < length;) {
+      ssize_t n = pread(fd.get(), bytes.data() + got, length - got, (off_t)(m.offset + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return make_error("cannot read " + file_path + ": " + errno_text());
+      if (n == 0) break;
+      got += (uint64_t)n;
+    }
+    for (size_t i = 0; i < plan.patches.size(); ++i) {
+      PatchList::Ref p = plan.patches[i];
+      if (p.addr < m.start.as_int() || p.bytes.size() > length || p.addr - m.start.as_int() > length - p.bytes.size())
+        return make_error("a patch at " + std::to_string(p.addr) + " lies outside the mapping");
+      memcpy(bytes.data() + (p.addr - m.start.as_int()), p.bytes.data(), p.bytes.size());
+    }
+    return {};
+  });
+}
+
+std::optional<CodeImage> CodeImageStore::stubs_image_for(const RewritePlan& plan, const std::string& plan_name) {
+  if (plan.stubs.empty()) return std::nullopt;
+  uint64_t length = (plan.stubs.size() + kPageSize - 1) & ~(kPageSize - 1);
+  CodeImage image{"", "", plan.stub_base, length, 0, PROT_READ | PROT_EXEC};
+  return make(stubs_image_key(plan_name, plan), image, "stubs", [&](std::string& bytes) -> Status {
+    bytes.assign(plan.stubs.data(), plan.stubs.size());
+    bytes.resize(length, '\0');  // the rest of the last page, zeros as in an anonymous one
+    return {};
+  });
+}
+
+std::optional<CodeImage> CodeImageStore::make(const PlanKey& key, CodeImage image, const std::string& what,
+                                              const std::function<Status(std::string&)>& fill) {
+  if (dir_.empty()) return std::nullopt;
+  image.name = key.hex();
+  image.path = dir_ + "/" + image.name;
+  if (auto known = checked_.find(image.name); known != checked_.end())
+    return known->second ? std::optional<CodeImage>(image) : std::nullopt;
+  auto fail = [&](const std::string& why) -> std::optional<CodeImage> {
+    RR_LOG("progress counter: no code image of %s at 0x%llx: %s", what.c_str(), (unsigned long long)image.start,
+           why.c_str());
+    checked_[image.name] = false;
+    return std::nullopt;
+  };
+  if (path_exists(image.path) && code_image_checks(image.path, image.name, image.offset, image.length)) {
+    utimensat(AT_FDCWD, image.path.c_str(), nullptr, 0);  // used now
+    checked_[image.name] = true;
+    return image;
+  }
+  std::string bytes;
+  if (Status s = fill(bytes); !s.ok()) return fail(s.error().message);
+  if (bytes.size() != image.length) return fail("its bytes are not the mapping's length");
+  Trailer t;
+  memcpy(t.magic, kMagic, sizeof kMagic);
+  t.key_low = key.low;
+  t.key_high = key.high;
+  t.offset = image.offset;
+  t.length = image.length;
+  t.sum = XXH3_64bits(bytes.data(), bytes.size());
+  if (Status s = make_dirs(dir_); !s.ok()) return fail(s.error().message);
+  // Written under a temporary name and renamed into place: a recording
+  // that runs at once never maps half an image.
+  std::string tmp = image.path + ".tmp." + std::to_string(getpid());
+  ScopedFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444));
+  Status written = out.is_open() ? Status{} : make_error("cannot create " + tmp + ": " + errno_text());
+  // The bytes before the mapping's offset stay a hole.
+  if (written.ok() && lseek(out.get(), (off_t)image.offset, SEEK_SET) != (off_t)image.offset)
+    written = make_error("cannot seek in " + tmp + ": " + errno_text());
+  if (written.ok()) written = write_all(out.get(), bytes.data(), bytes.size(), tmp);
+  if (written.ok()) written = write_all(out.get(), &t, sizeof t, tmp);
+  out.reset();
+  if (written.ok() && rename(tmp.c_str(), image.path.c_str()) != 0)
+    written = make_error("cannot rename " + tmp + ": " + errno_text());
+  if (!written.ok()) {
+    unlink(tmp.c_str());
+    return fail(written.error().message);
+  }
+  trim_cache_dir(
+      dir_, image.name, SIZE_MAX, max_bytes_,
+      [](const std::string&, const struct stat& s) {
+        return CacheEntryUse{(int64_t)s.st_mtim.tv_sec * 1000000000 + s.st_mtim.tv_nsec, (uint64_t)s.st_blocks * 512};
+      },
+      [&](const std::string& name) { unlink((dir_ + "/" + name).c_str()); });
+  checked_[image.name] = true;
+  return image;
+}
+
+}  // namespace rr
