@@ -2,11 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/elf_code.h"
@@ -23,20 +26,21 @@ namespace {
 struct Trailer {
   char magic[8];
   uint64_t key_low, key_high;
-  uint64_t offset, length;  // where the patched bytes are in the file, and how many
+  uint64_t offset, length;  // the mapping's part of the file (the patched bytes)
+  uint64_t size;            // the bytes before the trailer
   uint64_t sum;             // their XXH3-64
 };
-constexpr char kMagic[8] = {'r', 'r', 'c', 'i', 'm', 'g', 'e', 1};
+constexpr char kMagic[8] = {'r', 'r', 'c', 'i', 'm', 'g', 'e', 2};
 
 void put_u64(std::string& s, uint64_t v) { s.append(reinterpret_cast<const char*>(&v), sizeof v); }
 
-// The XXH3-64 of `length` bytes of `fd` from `offset`, if they can all be read.
-std::optional<uint64_t> sum_range(int fd, uint64_t offset, uint64_t length) {
-  if (length == 0) return XXH3_64bits(nullptr, 0);
-  void* p = mmap(nullptr, length, PROT_READ, MAP_PRIVATE, fd, (off_t)offset);
+// The XXH3-64 of the first `size` bytes of `fd`, if they can all be read.
+std::optional<uint64_t> sum_start(int fd, uint64_t size) {
+  if (size == 0) return XXH3_64bits(nullptr, 0);
+  void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   if (p == MAP_FAILED) return std::nullopt;
-  uint64_t sum = XXH3_64bits(p, length);
-  munmap(p, length);
+  uint64_t sum = XXH3_64bits(p, size);
+  munmap(p, size);
   return sum;
 }
 
@@ -67,18 +71,20 @@ PlanKey stubs_image_key(const std::string& plan_name, const RewritePlan& plan) {
   return {h.low64, h.high64};
 }
 
-bool code_image_checks(const std::string& path, const std::string& name, uint64_t offset, uint64_t length) {
+bool code_image_checks(const std::string& path, const std::string& name, uint64_t offset, uint64_t length,
+                       bool with_sum) {
   ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st;
   Trailer t;
-  if (!fd.is_open() || fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
-      (uint64_t)st.st_size != offset + length + sizeof t ||
-      pread(fd.get(), &t, sizeof t, (off_t)(offset + length)) != (ssize_t)sizeof t)
+  if (!fd.is_open() || fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < sizeof t ||
+      pread(fd.get(), &t, sizeof t, (off_t)(st.st_size - sizeof t)) != (ssize_t)sizeof t)
     return false;
   if (memcmp(t.magic, kMagic, sizeof kMagic) != 0 || PlanKey{t.key_low, t.key_high}.hex() != name ||
-      t.offset != offset || t.length != length)
+      t.offset != offset || t.length != length || t.size != (uint64_t)st.st_size - sizeof t || offset > t.size ||
+      length > t.size - offset)
     return false;
-  std::optional<uint64_t> sum = sum_range(fd.get(), offset, length);
+  if (!with_sum) return true;
+  std::optional<uint64_t> sum = sum_start(fd.get(), t.size);
   return sum && *sum == t.sum;
 }
 
@@ -91,6 +97,15 @@ CodeImageStore::CodeImageStore(std::string plan_dir, uint64_t max_bytes) : max_b
     plan_dir = std::string(cwd) + "/" + plan_dir;
   }
   dir_ = plan_dir + "/images";
+}
+
+std::optional<std::string> CodeImageStore::image_named(const std::string& path) const {
+  if (!resolved_ || path.size() != dir_.size() + 1 + 32 || path.compare(0, dir_.size(), dir_) != 0 ||
+      path[dir_.size()] != '/')
+    return std::nullopt;
+  std::string name = path.substr(dir_.size() + 1);
+  if (name.find_first_not_of("0123456789abcdef") != std::string::npos) return std::nullopt;
+  return name;
 }
 
 std::optional<CodeImage> CodeImageStore::image_for(const std::string& file_path, const PlanKey& settled,
@@ -106,22 +121,27 @@ std::optional<CodeImage> CodeImageStore::image_for(const std::string& file_path,
     if (!fd.is_open() || fstat(fd.get(), &st) != 0) return make_error("cannot open " + file_path + ": " + errno_text());
     if (!S_ISREG(st.st_mode) || !(code_facts_key(st, elf_build_id(fd.get())) == settled))
       return make_error("the file is not the one its plan was made for");
-    uint64_t file_pages = ((uint64_t)st.st_size + kPageSize - 1) & ~(kPageSize - 1);
+    uint64_t size = (uint64_t)st.st_size;
+    uint64_t file_pages = (size + kPageSize - 1) & ~(kPageSize - 1);
     if (m.offset > file_pages || length > file_pages - m.offset)
       return make_error("the mapping reaches past the file's end");
-    bytes.assign(length, '\0');  // past the end of the file: zeros, as the mapping shows
-    for (uint64_t got = 0; got < length;) {
-      ssize_t n = pread(fd.get(), bytes.data() + got, length - got, (off_t)(m.offset + got));
+    // The whole file, so that the image is the file with its code
+    // rewritten (a tool that opens what /proc/PID/maps names finds an ELF
+    // file), and up to the mapping's end: past the end of the file, zeros,
+    // as the mapping shows.
+    bytes.assign(std::max(size, m.offset + length), '\0');
+    for (uint64_t got = 0; got < size;) {
+      ssize_t n = pread(fd.get(), bytes.data() + got, size - got, (off_t)got);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return make_error("cannot read " + file_path + ": " + errno_text());
-      if (n == 0) break;
+      if (n == 0) return make_error(file_path + " became shorter while it was read");
       got += (uint64_t)n;
     }
     for (size_t i = 0; i < plan.patches.size(); ++i) {
       PatchList::Ref p = plan.patches[i];
       if (p.addr < m.start.as_int() || p.bytes.size() > length || p.addr - m.start.as_int() > length - p.bytes.size())
         return make_error("a patch at " + std::to_string(p.addr) + " lies outside the mapping");
-      memcpy(bytes.data() + (p.addr - m.start.as_int()), p.bytes.data(), p.bytes.size());
+      memcpy(bytes.data() + m.offset + (p.addr - m.start.as_int()), p.bytes.data(), p.bytes.size());
     }
     return {};
   });
@@ -141,6 +161,20 @@ std::optional<CodeImage> CodeImageStore::stubs_image_for(const RewritePlan& plan
 std::optional<CodeImage> CodeImageStore::make(const PlanKey& key, CodeImage image, const std::string& what,
                                               const std::function<Status(std::string&)>& fill) {
   if (dir_.empty()) return std::nullopt;
+  if (!resolved_) {
+    // Made, and named as /proc/PID/maps will name what is mapped from it
+    // (no symbolic link on the way): image_named recognizes those names.
+    resolved_ = true;
+    if (Status st = make_dirs(dir_); !st.ok()) {
+      RR_LOG("progress counter: no code images: %s", st.error().message.c_str());
+      dir_.clear();
+      return std::nullopt;
+    }
+    if (char* real = realpath(dir_.c_str(), nullptr)) {
+      dir_ = real;
+      free(real);
+    }
+  }
   image.name = key.hex();
   image.path = dir_ + "/" + image.name;
   if (auto known = checked_.find(image.name); known != checked_.end())
@@ -151,30 +185,30 @@ std::optional<CodeImage> CodeImageStore::make(const PlanKey& key, CodeImage imag
     checked_[image.name] = false;
     return std::nullopt;
   };
-  if (path_exists(image.path) && code_image_checks(image.path, image.name, image.offset, image.length)) {
+  if (path_exists(image.path) && code_image_checks(image.path, image.name, image.offset, image.length, true)) {
     utimensat(AT_FDCWD, image.path.c_str(), nullptr, 0);  // used now
     checked_[image.name] = true;
     return image;
   }
   std::string bytes;
   if (Status s = fill(bytes); !s.ok()) return fail(s.error().message);
-  if (bytes.size() != image.length) return fail("its bytes are not the mapping's length");
+  if (bytes.size() < image.offset || bytes.size() - image.offset < image.length)
+    return fail("its bytes do not reach the mapping's end");
   Trailer t;
   memcpy(t.magic, kMagic, sizeof kMagic);
   t.key_low = key.low;
   t.key_high = key.high;
   t.offset = image.offset;
   t.length = image.length;
+  t.size = bytes.size();
   t.sum = XXH3_64bits(bytes.data(), bytes.size());
-  if (Status s = make_dirs(dir_); !s.ok()) return fail(s.error().message);
-  // Written under a temporary name and renamed into place: a recording
+  // Written under a name of its own and renamed into place: a recording
   // that runs at once never maps half an image.
-  std::string tmp = image.path + ".tmp." + std::to_string(getpid());
-  ScopedFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444));
+  uint64_t nonce = 0;
+  if (getrandom(&nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce) nonce = (uint64_t)getpid();
+  std::string tmp = image.path + ".tmp." + std::to_string(nonce);
+  ScopedFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
   Status written = out.is_open() ? Status{} : make_error("cannot create " + tmp + ": " + errno_text());
-  // The bytes before the mapping's offset stay a hole.
-  if (written.ok() && lseek(out.get(), (off_t)image.offset, SEEK_SET) != (off_t)image.offset)
-    written = make_error("cannot seek in " + tmp + ": " + errno_text());
   if (written.ok()) written = write_all(out.get(), bytes.data(), bytes.size(), tmp);
   if (written.ok()) written = write_all(out.get(), &t, sizeof t, tmp);
   out.reset();

@@ -16,14 +16,17 @@
 // holds the file's bytes, and only with a plan from the plan store (whose
 // key names the patches). Its file, in the store's directory `images/`, is
 // named by a key of both and of where the mapping lies:
-//   [a hole up to the mapping's file offset][the mapping's bytes, patched]
-//   [trailer: magic, key, offset, length, XXH3-64 of the patched bytes]
+//   [the file's bytes, the mapping's part patched (zeros past the file's
+//    end up to the mapping's)][trailer: magic, key, the mapping's offset
+//    and length, the size and XXH3-64 of the bytes before the trailer]
 // so that it is mapped at the original's file offset and the offsets of
-// the original hold (the rdrand sites, by file offset). A file that does
-// not check is made again; images are trimmed by size, least recently used
-// first, as plans are. A trace links the image it used (images/<key>),
-// listed in its sums; replay maps that, and a replay or recording that
-// cannot map it writes the patches instead: the same bytes either way.
+// the original hold (the rdrand sites), and a tool that opens the file
+// /proc/PID/maps names finds the same ELF file with its code rewritten. A
+// file that does not check is made again; images are trimmed by size,
+// least recently used first, as plans are. A trace links the image it used
+// (images/<key>), listed in its sums; replay maps that, and a replay or
+// recording that cannot map it writes the patches instead: the same bytes
+// either way.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +55,9 @@ class CodeImageStore {
   explicit CodeImageStore(std::string plan_dir = {}, uint64_t max_bytes = kMaxBytes);
 
   const std::string& dir() const { return dir_; }
+  // The name of the image at `path`, a path as /proc/PID/maps shows it, if
+  // it is one of this store's (made or found since it was made).
+  std::optional<std::string> image_named(const std::string& path) const;
 
   // The image of `m`, a fresh private mapping of the file at `file_path`
   // (a path the supervisor can open), whose identity is the settled key
@@ -78,6 +84,7 @@ class CodeImageStore {
   std::optional<CodeImage> make(const PlanKey& key, CodeImage image, const std::string& what,
                                 const std::function<Status(std::string&)>& fill);
   std::string dir_;
+  bool resolved_ = false;  // dir_ made and resolved (realpath)
   uint64_t max_bytes_;
   std::map<std::string, bool> checked_;  // names checked or made by this store, and whether they are good
 };
@@ -86,8 +93,11 @@ class CodeImageStore {
 PlanKey code_image_key(const PlanKey& settled, const std::string& plan_name, const MapEntry& m);
 PlanKey stubs_image_key(const std::string& plan_name, const RewritePlan& plan);
 
-// Whether the image file at `path` checks: its trailer names `name`'s key,
-// the mapping's offset and length, and its patched bytes match their sum.
-bool code_image_checks(const std::string& path, const std::string& name, uint64_t offset, uint64_t length);
+// Whether the image file at `path` checks: its trailer names `name`'s key
+// and the mapping's offset and length, within the file; and `with_sum`,
+// its bytes match their sum (a trace's image is checked against the
+// trace's sums instead).
+bool code_image_checks(const std::string& path, const std::string& name, uint64_t offset, uint64_t length,
+                       bool with_sum);
 
 }  // namespace rr

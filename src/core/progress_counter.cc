@@ -389,13 +389,17 @@ bool map_code_image(RemoteSyscalls& rs, const CodeImage& image, bool fresh = fal
 
 }  // namespace
 
-Status install_rewrite(Task& t, RemoteSyscalls& rs, const CounterSetup& setup) {
+Status install_rewrite(Task& t, RemoteSyscalls& rs, CounterSetup& setup) {
   if (!setup.plan) return {};
   const RewritePlan& plan = *setup.plan;
+  // An image not mapped is dropped, so that the trace names only what the
+  // recording mapped (madvise(MADV_DONTNEED) brings back a mapping's file
+  // pages: the image's, or the original's).
   uint64_t stubs_len = (plan.stubs.size() + kPageSize - 1) & ~(kPageSize - 1);
-  if (!plan.stubs.empty() && !(setup.stubs_image && setup.stubs_image->length == stubs_len &&
-                               setup.stubs_image->start == plan.stub_base &&
-                               map_code_image(rs, *setup.stubs_image, true))) {
+  if (setup.stubs_image && !(setup.stubs_image->length == stubs_len && setup.stubs_image->start == plan.stub_base &&
+                             map_code_image(rs, *setup.stubs_image, true)))
+    setup.stubs_image.reset();
+  if (!plan.stubs.empty() && !setup.stubs_image) {
     uint64_t len = stubs_len;
     int64_t got = rs.syscall(SYS_mmap, {plan.stub_base, len, PROT_READ | PROT_EXEC,
                                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (uint64_t)-1, 0});
@@ -405,7 +409,8 @@ Status install_rewrite(Task& t, RemoteSyscalls& rs, const CounterSetup& setup) {
     if (!t.try_write_mem(RemotePtr<>(plan.stub_base), plan.stubs.data(), plan.stubs.size()))
       return make_error("cannot write the progress counter's stubs");
   }
-  if (!setup.image || !map_code_image(rs, *setup.image)) RR_TRY(write_patches(t, plan.patches));
+  if (setup.image && !map_code_image(rs, *setup.image)) setup.image.reset();
+  if (!setup.image) RR_TRY(write_patches(t, plan.patches));
   if (plan.spin_sites.empty() && plan.poll_sites.empty()) return {};
   uint64_t count = 0;
   if (!t.read_mem(RemotePtr<>(kSpinSiteCount), &count, sizeof count) || count > kMaxSpinSites)

@@ -188,10 +188,11 @@ bool rewritable_code(const MapEntry& m);
 // Maps the counter page of `t`'s process (once per image, after execve).
 Status map_counter_page(RemoteSyscalls& rs);
 
-// Maps the stub area and writes the stubs and the code patches, and turns
-// the spin sites into traps while the page's list has room for them (the
-// others stay as they were, uncounted): the same in record and replay.
-Status install_rewrite(Task& t, RemoteSyscalls& rs, const CounterSetup& setup);
+// Maps the stub area and writes the stubs and the code patches (or maps
+// `setup`'s images of them, and drops from it the ones it cannot map), and
+// turns the spin sites into traps while the page's list has room for them
+// (the others stay as they were, uncounted): the same in record and replay.
+Status install_rewrite(Task& t, RemoteSyscalls& rs, CounterSetup& setup);
 
 // The thread about to run traps after `ticks` more counted branches (0:
 // not before 2^64 of them). False when the process has no counter page

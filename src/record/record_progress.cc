@@ -71,7 +71,7 @@ Status RecordSession::install_progress_counter(RecordTask& rt, trace::ExecImage:
       std::string path = is_exe ? proc + "/exe" : map_file_path(proc, m);
       std::optional<CounterSetup> setup = plan_mapped_code(t, path, m, read_maps(t.tid()), plans_);
       if (!setup) continue;
-      attach_code_image(rt, *setup, path, m);
+      attach_code_image(*setup, path, m);
       if (Status s = install_rewrite(t, rs, *setup); !s.ok()) return failed(std::move(s));
       log_setup(*setup, m.name);
       if (is_exe)
@@ -108,7 +108,7 @@ Status RecordSession::rewrite_mapped_code(RecordTask& rt, const SyscallArgs& cal
   Task& t = *rt.task;
   std::optional<CounterSetup> setup = plan_mapped_code(t, fd_path, m, read_maps(t.tid()), plans_);
   if (!setup) return {};
-  attach_code_image(rt, *setup, fd_path, m);
+  attach_code_image(*setup, fd_path, m);
   {
     RemoteSyscalls rs(t, RemoteSyscalls::MayDie{});
     Status s = install_rewrite(t, rs, *setup);
@@ -120,21 +120,21 @@ Status RecordSession::rewrite_mapped_code(RecordTask& rt, const SyscallArgs& cal
   return writer_->write_counter_setup(*setup, sc.initCounter());
 }
 
-void RecordSession::attach_code_image(RecordTask& rt, CounterSetup& setup, const std::string& file_path,
-                                      const MapEntry& m) {
-  if (!setup.plan || !setup.file || rt.unbuffered || images_.dir().empty()) return;
+void RecordSession::attach_code_image(CounterSetup& setup, const std::string& file_path, const MapEntry& m) {
+  if (!setup.plan || !setup.file || images_.dir().empty()) return;
   setup.stubs_image = images_.stubs_image_for(*setup.plan, setup.file->name);
-  if (!setup.settled || m.shared) return;
+  // Code that is also writable: at an execve the kernel zeroes the end of
+  // such a segment's last page (its .bss), which no file holds.
+  if (!setup.settled || m.shared || (m.prot & PROT_WRITE)) return;
   struct stat orig;
   if (stat(file_path.c_str(), &orig) != 0) return;
   std::pair<uint64_t, uint64_t> orig_id{(uint64_t)orig.st_dev, (uint64_t)orig.st_ino};
   // The original's rdrand sites, while its path still opens it.
   random_sites_of(file_path, orig_id, orig);
-  std::optional<CodeImage> image = images_.image_for(file_path, *setup.settled, m, *setup.plan, setup.file->name);
-  struct stat held;
-  if (!image || stat(image->path.c_str(), &held) != 0) return;
-  image_origin_[{(uint64_t)held.st_dev, (uint64_t)held.st_ino}] = orig_id;
-  setup.image = std::move(image);
+  setup.image = images_.image_for(file_path, *setup.settled, m, *setup.plan, setup.file->name);
+  // The image's name stands for the file it was made from (its key holds
+  // that file's identity).
+  if (setup.image) image_origin_[setup.image->name] = orig_id;
 }
 
 // A stretch starts at the first resume after one of the thread's events;

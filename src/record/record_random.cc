@@ -58,6 +58,14 @@ std::vector<uint64_t> RecordSession::patch_sites(Task& t, const RandomSites& sit
   return patched;
 }
 
+std::optional<std::pair<uint64_t, uint64_t>> RecordSession::image_origin(const MapEntry& m) const {
+  std::optional<std::string> name = images_.image_named(m.name);
+  if (!name) return std::nullopt;
+  auto it = image_origin_.find(*name);
+  if (it == image_origin_.end()) return std::nullopt;
+  return it->second;
+}
+
 // After each execve: the code the kernel mapped (the executable and the
 // dynamic loader).
 Status RecordSession::install_random_sites(RecordTask& rt, trace::ExecImage::Builder out) {
@@ -66,11 +74,16 @@ Status RecordSession::install_random_sites(RecordTask& rt, trace::ExecImage::Bui
   std::vector<uint64_t> all;
   for (const MapEntry& m : read_maps(t.tid())) {
     if (!rewritable_code(m)) continue;
-    // A code image's sites are its original's, found before it was mapped.
-    auto origin = image_origin_.find({m.dev, m.inode});
-    auto found = origin == image_origin_.end() ? random_sites_.end() : random_sites_.find(origin->second);
-    std::vector<uint64_t> got = found != random_sites_.end() ? patch_sites(t, found->second, m)
-                                                             : patch_random_sites(t, map_file_path(proc, m), m);
+    // A code image's sites are its original's, found before it was mapped
+    // (a stubs image has none).
+    std::vector<uint64_t> got;
+    if (images_.image_named(m.name)) {
+      std::optional<std::pair<uint64_t, uint64_t>> origin = image_origin(m);
+      auto found = origin ? random_sites_.find(*origin) : random_sites_.end();
+      if (found != random_sites_.end()) got = patch_sites(t, found->second, m);
+    } else {
+      got = patch_random_sites(t, map_file_path(proc, m), m);
+    }
     all.insert(all.end(), got.begin(), got.end());
   }
   if (all.empty()) return {};
@@ -106,8 +119,9 @@ bool RecordSession::try_emulate_random(RecordTask& rt, const siginfo_t& si) {
   bool ours = false;
   for (const MapEntry& m : read_maps(t.tid())) {
     if (patched < m.start.as_int() || patched >= m.end.as_int()) continue;
-    auto origin = image_origin_.find({m.dev, m.inode});
-    auto it = random_sites_.find(origin == image_origin_.end() ? std::make_pair(m.dev, m.inode) : origin->second);
+    std::pair<uint64_t, uint64_t> id = images_.image_named(m.name) ? image_origin(m).value_or(std::make_pair(0, 0))
+                                                                     : std::make_pair(m.dev, m.inode);
+    auto it = random_sites_.find(id);
     uint64_t off = m.offset + (patched - m.start.as_int());
     ours = m.inode != 0 && it != random_sites_.end() &&
            std::binary_search(it->second.offsets.begin(), it->second.offsets.end(), off);

@@ -341,11 +341,14 @@ class RecordSession : public Session<RecordTask> {
   Status install_progress_counter(RecordTask& rt, trace::ExecImage::Builder out);
   Status rewrite_mapped_code(RecordTask& rt, const SyscallArgs& call, const std::string& fd_path,
                              const std::string& name, trace::SyscallEvent::Builder sc);
-  // Gives `setup` the code image of `m` (core/code_image.h) when one can
-  // serve: the file at `file_path` is settled, the plan stored, and the
-  // task's calls are not judged by a filter of the program's (the image is
-  // opened and mapped by calls injected into it).
-  void attach_code_image(RecordTask& rt, CounterSetup& setup, const std::string& file_path, const MapEntry& m);
+  // Gives `setup` the images of its stubs and of the code of `m` (core/
+  // code_image.h) where they can serve: the plan is stored, and for the
+  // code, the file at `file_path` is settled and `m` is private and not
+  // writable.
+  void attach_code_image(CounterSetup& setup, const std::string& file_path, const MapEntry& m);
+  // The file (device, inode) the code image `m` maps was made from; nullopt
+  // for a mapping of no code image (a stubs image: its own sites are none).
+  std::optional<std::pair<uint64_t, uint64_t>> image_origin(const MapEntry& m) const;
   void arm_for_stretch(RecordTask& rt);
   // The counted branches of the next timeslice: --timeslice, or under
   // --chaos a random length up to it (log-uniform: short ones are common).
@@ -700,10 +703,10 @@ class RecordSession : public Session<RecordTask> {
   };
   std::map<std::pair<uint64_t, uint64_t>, RandomSites> random_sites_;
   // The code images in the store (core/code_image.h), and for each image
-  // file mapped (device, inode) the file it is an image of: its rdrand
-  // sites are the original's, at the same file offsets.
+  // of code made or found, by name, the file (device, inode) it is an
+  // image of: its rdrand sites are the original's, at the same offsets.
   CodeImageStore images_;
-  std::map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, uint64_t>> image_origin_;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> image_origin_;
   void kill_process_of(const RecordTask& t);
   // Its process's exit_group is recorded and nothing killed it.
   bool ending_by_itself(const RecordTask& t) const;

@@ -214,12 +214,23 @@ Result<CounterSetup> TraceReader::counter_setup(trace::ProgressCounterSetup::Rea
       return make_error(ErrorKind::Corrupt, "trace is corrupt: a code image is named " + rel);
     if (Status sum = sums_.check_file(rel); !sum.ok())
       return sum.error().kind == ErrorKind::Corrupt ? sum.error() : make_error(ErrorKind::Corrupt, sum.error().message);
+    // Where it goes: whole pages of code, not writable, that its trailer
+    // names (the file holds them).
+    bool pages = length > 0 && start % kPageSize == 0 && length % kPageSize == 0 && offset % kPageSize == 0 &&
+                 start + length > start;
+    if (!pages || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) != 0 || !(prot & PROT_EXEC) || (prot & PROT_WRITE) ||
+        !code_image_checks(dir_ + "/" + rel, rel.substr(7), offset, length, false))
+      return make_error(ErrorKind::Corrupt, "trace is corrupt: the code image " + rel + " is not the mapping its event names");
     return CodeImage{dir_ + "/" + rel, rel.substr(7), start, length, offset, prot};
   };
   if (in.hasImage()) {
     Result<CodeImage> got = image(in.getImage(), in.getImageStart(), in.getImageLength(), in.getImageOffset(),
                                   (int)in.getImageProt());
     if (!got.ok()) return got.take_error();
+    if (setup.text_start < got.value().start || setup.text_end > got.value().start + got.value().length ||
+        setup.text_start > setup.text_end)
+      return make_error(ErrorKind::Corrupt, "trace is corrupt: the code image " + std::string(in.getImage().cStr()) +
+                                                " does not hold the code its event rewrites");
     setup.image = std::move(got.value());
   }
   if (in.hasStubsImage()) {

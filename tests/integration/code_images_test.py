@@ -14,10 +14,15 @@ recording and its replay map, not patches written into every process.
   recording, which replays;
 - a trace whose image was damaged (a copy of the trace, so the store's
   file stays whole) is refused by replay in one rr: line naming the image;
-  one whose image is missing too."""
+  one whose image is missing too;
+- rdrand_rdseed copied and left to settle, so that its own code is mapped
+  from an image: its rdrand sites (the original file's, by offset) trap in
+  the image, the recording emulates them and replay prints the same
+  values."""
 import os
 import re
 import shutil
+import time
 
 from testlib import Failures, arguments, fatal, flip_byte, run, scratch_dir, show, state_at
 
@@ -46,8 +51,30 @@ def inodes(folder):
     return {f: os.stat(os.path.join(folder, f)).st_ino for f in os.listdir(folder)}
 
 
+def check_rdrand(rr, program, tmp, store):
+    copy = os.path.join(tmp, "rdrand_rdseed")
+    shutil.copy(program, copy)
+    fd = os.open(copy, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    # Settled: its times 10 s old (core/plan_store.h, settled_file).
+    time.sleep(max(0.0, os.stat(copy).st_ctime + 11 - time.time()))
+    trace = os.path.join(tmp, "rdrand")
+    env = dict(os.environ, RR_PLAN_CACHE=store, RR_LOG="1")
+    rec = run([rr, "record", "-q", "-o", trace, copy], env=env, timeout=120)
+    log = rec.stderr.decode(errors="replace")
+    trapped = re.findall(r"rdrand/rdseed at 0x[0-9a-f]+ \((\S+)\) traps", log)
+    failures.expect(rec.returncode == 0 and trapped and
+                    all(os.path.dirname(p) == os.path.realpath(os.path.join(store, "images")) for p in trapped),
+                    "rdrand_rdseed settled: expected its rdrand sites trapped in its code image, got %d %r %s"
+                    % (rec.returncode, trapped, show(rec.stderr)))
+    failures.expect(rec.stdout.startswith(b"rdrand ") and b"ud2 raised its SIGILL: yes" in rec.stdout,
+                    "rdrand_rdseed printed %s" % show(rec.stdout))
+    replays(rr, trace, rec, "rdrand_rdseed from its code image")
+
+
 def main():
-    a = arguments(__doc__)
+    a = arguments(__doc__, rdrand="the rdrand_rdseed program")
     rr = a.rr
     with scratch_dir("rr-images-") as tmp:
         store = os.path.join(tmp, "plans")
@@ -55,10 +82,16 @@ def main():
         trace = os.path.join(tmp, "first")
         rec = record(rr, trace, store)
         maps = rec.stdout.decode(errors="replace")
-        mapped = set(re.findall(r"r-xp \S+ \S+ \d+\s+(%s/[0-9a-f]{32})$" % re.escape(images), maps, re.M))
-        failures.expect(len(mapped) >= 2,
+        real_images = os.path.realpath(images)
+        lines = re.findall(r"^\S+ r-xp ([0-9a-f]+) \S+ \d+\s+(%s/[0-9a-f]{32})$" % re.escape(real_images), maps, re.M)
+        mapped = set(path for _, path in lines)
+        # Code at a file offset (a library's text), not only stubs (offset 0).
+        code = set(path for offset, path in lines if int(offset, 16) != 0)
+        failures.expect(len(code) >= 2,
                         "expected cat's code and its libraries' mapped from the store's images, got maps %s"
                         % show(maps.encode(), 1200))
+        failures.expect(b"is not mapped" not in rec.stderr and b"no code image" not in rec.stderr,
+                        "the first recording: every image expected mapped, got %s" % show(rec.stderr, 1500))
         linked = inodes(os.path.join(trace, "images"))
         stored = inodes(images)
         failures.expect(linked and all(stored.get(f) == ino for f, ino in linked.items()),
@@ -123,6 +156,7 @@ def main():
             failures.expect(r.returncode != 0 and len(lines) == 1 and "images/" + victim in lines[0],
                             "replay of a trace whose image is %s: expected one rr: line naming it, got %d %s"
                             % (name, r.returncode, show(r.stderr)))
+        check_rdrand(rr, a.rdrand, tmp, store)
     failures.report("code images: mapped from the store and the trace, checked, made again when damaged")
 
 

@@ -1,6 +1,5 @@
-// Code images (core/code_image.h): an image holds the mapping's bytes of
-// its file with the plan's patches, at the file's offset, and maps to what
-// writing the patches gives; a second store finds it without making it
+// Code images (core/code_image.h): an image is its file with the mapping's
+// part patched, and maps to what writing the patches gives; a second store finds it without making it
 // again; a damaged image is made again; a file that is not the one the key
 // names, a mapping past its end or a patch outside it get no image; the
 // stubs' image is the stubs and zeros.
@@ -95,7 +94,18 @@ TEST(CodeImage, MapsToThePatchedBytesAtTheFilesOffset) {
   EXPECT_EQ(image->offset, kPageSize);
   EXPECT_EQ(image->prot, PROT_READ | PROT_EXEC);
   EXPECT_EQ(mapped(*image), f.patched());
-  EXPECT_TRUE(code_image_checks(image->path, image->name, kPageSize, 4 * kPageSize));
+  EXPECT_TRUE(code_image_checks(image->path, image->name, kPageSize, 4 * kPageSize, true));
+  // The file is the original with its code rewritten: the bytes before the
+  // mapping (the ELF header, in a real file) are the file's.
+  {
+    ScopedFd fd(::open(image->path.c_str(), O_RDONLY));
+    std::string head(kPageSize, '\0');
+    ASSERT_EQ(pread(fd.get(), head.data(), head.size(), 0), (ssize_t)head.size());
+    EXPECT_EQ(head, f.contents.substr(0, kPageSize));
+  }
+  EXPECT_EQ(store.image_named(image->path), image->name);
+  EXPECT_FALSE(store.image_named(f.file));
+  EXPECT_FALSE(store.image_named(image->path + "x"));
   // The same name from the same inputs, another for another place.
   EXPECT_EQ(image->name, code_image_key(f.settled, "plan0", f.m).hex());
   MapEntry elsewhere = f.m;
@@ -134,17 +144,24 @@ TEST(CodeImage, AnotherStoreFindsItAndADamagedOneIsMadeAgain) {
     ScopedFd fd(::open(first->path.c_str(), O_WRONLY));
     ASSERT_EQ(pwrite(fd.get(), "X", 1, (off_t)(kPageSize + 100)), 1);
   }
-  EXPECT_FALSE(code_image_checks(first->path, first->name, kPageSize, 4 * kPageSize));
+  EXPECT_FALSE(code_image_checks(first->path, first->name, kPageSize, 4 * kPageSize, true));
+  EXPECT_TRUE(code_image_checks(first->path, first->name, kPageSize, 4 * kPageSize, false))
+      << "without its sum only the trailer is checked";
   std::optional<CodeImage> remade = CodeImageStore(f.dir.path()).image_for(f.file, f.settled, f.m, f.plan, "p");
   ASSERT_TRUE(remade);
   EXPECT_EQ(mapped(*remade), f.patched());
-  EXPECT_TRUE(code_image_checks(remade->path, remade->name, kPageSize, 4 * kPageSize));
+  EXPECT_TRUE(code_image_checks(remade->path, remade->name, kPageSize, 4 * kPageSize, true));
 
   // Cut short (a crash while it was written, before the rename): not used.
+  ASSERT_EQ(chmod(remade->path.c_str(), 0644), 0);
   ASSERT_EQ(truncate(remade->path.c_str(), (off_t)(kPageSize + 10)), 0);
-  EXPECT_FALSE(code_image_checks(remade->path, remade->name, kPageSize, 4 * kPageSize));
-  // Checked against another name's key: not that image.
-  EXPECT_FALSE(code_image_checks(first->path, std::string(32, '0'), kPageSize, 4 * kPageSize));
+  EXPECT_FALSE(code_image_checks(remade->path, remade->name, kPageSize, 4 * kPageSize, false));
+  // Checked against another name's key, or another place: not that image.
+  std::optional<CodeImage> whole = CodeImageStore(f.dir.path()).image_for(f.file, f.settled, f.m, f.plan, "p");
+  ASSERT_TRUE(whole);
+  EXPECT_FALSE(code_image_checks(whole->path, std::string(32, '0'), kPageSize, 4 * kPageSize, false));
+  EXPECT_FALSE(code_image_checks(whole->path, whole->name, 2 * kPageSize, 4 * kPageSize, false));
+  EXPECT_FALSE(code_image_checks(whole->path, whole->name, kPageSize, 5 * kPageSize, false));
 }
 
 TEST(CodeImage, NoImageWhereItCouldDiffer) {
