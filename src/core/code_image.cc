@@ -99,8 +99,14 @@ CodeImageStore::CodeImageStore(std::string plan_dir, uint64_t max_bytes) : max_b
   dir_ = plan_dir + "/images";
 }
 
-std::optional<std::string> CodeImageStore::image_named(const std::string& path) const {
-  if (!resolved_ || path.size() != dir_.size() + 1 + 32 || path.compare(0, dir_.size(), dir_) != 0 ||
+std::optional<std::string> CodeImageStore::image_named(const std::string& shown) const {
+  // An image replaced or trimmed while mapped shows as "PATH (deleted)":
+  // its name still stands for what it holds.
+  const std::string deleted = " (deleted)";
+  std::string path = shown;
+  if (path.size() > deleted.size() && path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0)
+    path.resize(path.size() - deleted.size());
+  if (!resolved_ || dir_.empty() || path.size() != dir_.size() + 1 + 32 || path.compare(0, dir_.size(), dir_) != 0 ||
       path[dir_.size()] != '/')
     return std::nullopt;
   std::string name = path.substr(dir_.size() + 1);
@@ -113,7 +119,7 @@ std::optional<CodeImage> CodeImageStore::image_for(const std::string& file_path,
                                                    const std::string& plan_name) {
   if (m.end <= m.start) return std::nullopt;
   uint64_t length = m.end.as_int() - m.start.as_int();
-  CodeImage image{"", "", m.start.as_int(), length, m.offset, m.prot};
+  CodeImage image{"", "", m.start.as_int(), length, m.offset, m.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)};
   return make(code_image_key(settled, plan_name, m), image, m.name, [&](std::string& bytes) -> Status {
     // Made from the file itself, which must be the one the key names.
     ScopedFd fd(::open(file_path.c_str(), O_RDONLY | O_CLOEXEC));

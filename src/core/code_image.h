@@ -55,9 +55,10 @@ class CodeImageStore {
   explicit CodeImageStore(std::string plan_dir = {}, uint64_t max_bytes = kMaxBytes);
 
   const std::string& dir() const { return dir_; }
-  // The name of the image at `path`, a path as /proc/PID/maps shows it, if
-  // it is one of this store's (made or found since it was made).
-  std::optional<std::string> image_named(const std::string& path) const;
+  // The name of the image at `shown`, a path as /proc/PID/maps shows it
+  // (" (deleted)" after it when the file was replaced or trimmed since), if
+  // it is in this store's folder.
+  std::optional<std::string> image_named(const std::string& shown) const;
 
   // The image of `m`, a fresh private mapping of the file at `file_path`
   // (a path the supervisor can open), whose identity is the settled key

@@ -119,8 +119,10 @@ bool RecordSession::try_emulate_random(RecordTask& rt, const siginfo_t& si) {
   bool ours = false;
   for (const MapEntry& m : read_maps(t.tid())) {
     if (patched < m.start.as_int() || patched >= m.end.as_int()) continue;
-    std::pair<uint64_t, uint64_t> id = images_.image_named(m.name) ? image_origin(m).value_or(std::make_pair(0, 0))
-                                                                     : std::make_pair(m.dev, m.inode);
+    // A code image's sites are its original's; a mapping of the store's
+    // that this recording did not make (a recording inside it, sharing the
+    // store) had its own sites found by its own identity.
+    std::pair<uint64_t, uint64_t> id = image_origin(m).value_or(std::make_pair(m.dev, m.inode));
     auto it = random_sites_.find(id);
     uint64_t off = m.offset + (patched - m.start.as_int());
     ours = m.inode != 0 && it != random_sites_.end() &&

@@ -187,9 +187,27 @@ Result<std::string> TraceWriter::link_code_image(const CodeImage& image) {
   std::string path = dir_ + "/" + rel, tmp = path + ".tmp";
   unlink(tmp.c_str());
   if (link(image.path.c_str(), tmp.c_str()) != 0) {
-    RR_LOG("progress counter: the code image %s is not linked into the trace: %s", image.path.c_str(),
-           errno_text().c_str());
-    return std::string();
+    // Another file system: a copy (shared extents where the file system
+    // can). A recording whose image went meanwhile (another recorder
+    // trimmed the store) names none: its process mapped it, and replay
+    // writes the same bytes.
+    int link_errno = errno;
+    ScopedFd in(::open(image.path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st;
+    Status copied = in.is_open() && fstat(in.get(), &st) == 0
+                        ? Status{}
+                        : make_error("cannot link " + image.path + ": " + strerror(link_errno));
+    if (copied.ok()) {
+      ScopedFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+      copied = out.is_open() ? copy_sparse(in.get(), out.get(), (uint64_t)st.st_size, tmp)
+                             : make_error("cannot create " + tmp + ": " + errno_text());
+    }
+    if (!copied.ok()) {
+      unlink(tmp.c_str());
+      RR_LOG("progress counter: the code image %s is not in the trace: %s", image.path.c_str(),
+             copied.error().message.c_str());
+      return std::string();
+    }
   }
   Result<PartSum> sum = sum_file(tmp);
   if (!sum.ok()) {

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "core/elf_code.h"
@@ -88,7 +89,10 @@ TEST(CodeImage, MapsToThePatchedBytesAtTheFilesOffset) {
   CodeImageStore store(f.dir.path() + "/plans");
   std::optional<CodeImage> image = store.image_for(f.file, f.settled, f.m, f.plan, "plan0");
   ASSERT_TRUE(image);
-  EXPECT_EQ(image->path, f.dir.path() + "/plans/images/" + image->name);
+  char* real = realpath(f.dir.path().c_str(), nullptr);
+  ASSERT_TRUE(real);
+  EXPECT_EQ(image->path, std::string(real) + "/plans/images/" + image->name);
+  free(real);
   EXPECT_EQ(image->start, kMapAt);
   EXPECT_EQ(image->length, 4 * kPageSize);
   EXPECT_EQ(image->offset, kPageSize);
@@ -106,6 +110,8 @@ TEST(CodeImage, MapsToThePatchedBytesAtTheFilesOffset) {
   EXPECT_EQ(store.image_named(image->path), image->name);
   EXPECT_FALSE(store.image_named(f.file));
   EXPECT_FALSE(store.image_named(image->path + "x"));
+  // Replaced or trimmed while mapped: the same name.
+  EXPECT_EQ(store.image_named(image->path + " (deleted)"), image->name);
   // The same name from the same inputs, another for another place.
   EXPECT_EQ(image->name, code_image_key(f.settled, "plan0", f.m).hex());
   MapEntry elsewhere = f.m;
