@@ -15,6 +15,8 @@ recording and its replay map, not patches written into every process.
 - a trace whose image was damaged (a copy of the trace, so the store's
   file stays whole) is refused by replay in one rr: line naming the image;
   one whose image is missing too;
+- a trace on another file system than the store (/dev/shm) holds copies
+  of the images, and replays;
 - rdrand_rdseed copied and left to settle, so that its own code is mapped
   from an image: its rdrand sites (the original file's, by offset) trap in
   the image, the recording emulates them and replay prints the same
@@ -22,6 +24,7 @@ recording and its replay map, not patches written into every process.
 import os
 import re
 import shutil
+import tempfile
 import time
 
 from testlib import Failures, arguments, fatal, flip_byte, run, scratch_dir, show, state_at
@@ -49,6 +52,23 @@ def inodes(folder):
     if not os.path.isdir(folder):
         return {}
     return {f: os.stat(os.path.join(folder, f)).st_ino for f in os.listdir(folder)}
+
+
+def check_other_file_system(rr, store, stored):
+    shm = "/dev/shm"
+    if not os.path.isdir(shm) or os.stat(shm).st_dev == os.stat(store).st_dev:
+        print("not checked: a trace on another file system than the store (no %s of another one)" % shm)
+        return
+    trace = tempfile.mkdtemp(prefix="rr-images-", dir=shm)
+    try:
+        rec = record(rr, os.path.join(trace, "t"), store)
+        copies = inodes(os.path.join(trace, "t", "images"))
+        failures.expect(copies and set(copies) <= set(stored) and
+                        all(os.stat(os.path.join(trace, "t", "images", f)).st_nlink == 1 for f in copies),
+                        "a trace on another file system: expected copies of the store's images, got %r" % copies)
+        replays(rr, os.path.join(trace, "t"), rec, "a trace on another file system")
+    finally:
+        shutil.rmtree(trace, ignore_errors=True)
 
 
 def check_rdrand(rr, program, tmp, store):
@@ -159,6 +179,7 @@ def main():
             failures.expect(r.returncode != 0 and len(lines) == 1 and "images/" + victim in lines[0],
                             "replay of a trace whose image is %s: expected one rr: line naming it, got %d %s"
                             % (name, r.returncode, show(r.stderr)))
+        check_other_file_system(rr, store, stored)
         check_rdrand(rr, a.rdrand, tmp, store)
     failures.report("code images: mapped from the store and the trace, checked, made again when damaged")
 
