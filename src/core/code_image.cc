@@ -34,15 +34,26 @@ constexpr char kMagic[8] = {'r', 'r', 'c', 'i', 'm', 'g', 'e', 2};
 
 void put_u64(std::string& s, uint64_t v) { s.append(reinterpret_cast<const char*>(&v), sizeof v); }
 
-// The XXH3-64 of the first `size` bytes of `fd`, if they can all be read.
-std::optional<uint64_t> sum_start(int fd, uint64_t size) {
-  if (size == 0) return XXH3_64bits(nullptr, 0);
-  void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+// The XXH3-64 of the first `size` bytes of `fd` and of all of its `total`
+// bytes, if they can all be read.
+std::optional<std::pair<uint64_t, uint64_t>> sum_start(int fd, uint64_t size, uint64_t total) {
+  void* p = total == 0 ? nullptr : mmap(nullptr, total, PROT_READ, MAP_PRIVATE, fd, 0);
   if (p == MAP_FAILED) return std::nullopt;
-  uint64_t sum = XXH3_64bits(p, size);
-  munmap(p, size);
-  return sum;
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  XXH3_64bits_update(state, p, size);
+  uint64_t start = XXH3_64bits_digest(state);
+  XXH3_64bits_update(state, static_cast<const char*>(p) + size, total - size);
+  uint64_t whole = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  if (p) munmap(p, total);
+  return std::make_pair(start, whole);
 }
+
+// The checks of code_image_checks; the whole file's sum in `whole` when
+// `whole` is given.
+bool checks(const std::string& path, const std::string& name, uint64_t offset, uint64_t length,
+            std::pair<uint64_t, uint64_t>* whole);
 
 }  // namespace
 
@@ -73,6 +84,22 @@ PlanKey stubs_image_key(const std::string& plan_name, const RewritePlan& plan) {
 
 bool code_image_checks(const std::string& path, const std::string& name, uint64_t offset, uint64_t length,
                        bool with_sum) {
+  std::pair<uint64_t, uint64_t> whole;
+  return checks(path, name, offset, length, with_sum ? &whole : nullptr);
+}
+
+bool code_image_checks(CodeImage& image) {
+  std::pair<uint64_t, uint64_t> whole;
+  if (!checks(image.path, image.name, image.offset, image.length, &whole)) return false;
+  image.file_sum = whole.first;
+  image.file_size = whole.second;
+  return true;
+}
+
+namespace {
+
+bool checks(const std::string& path, const std::string& name, uint64_t offset, uint64_t length,
+            std::pair<uint64_t, uint64_t>* whole) {
   ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st;
   Trailer t;
@@ -83,10 +110,14 @@ bool code_image_checks(const std::string& path, const std::string& name, uint64_
       t.offset != offset || t.length != length || t.size != (uint64_t)st.st_size - sizeof t || offset > t.size ||
       length > t.size - offset)
     return false;
-  if (!with_sum) return true;
-  std::optional<uint64_t> sum = sum_start(fd.get(), t.size);
-  return sum && *sum == t.sum;
+  if (!whole) return true;
+  std::optional<std::pair<uint64_t, uint64_t>> sums = sum_start(fd.get(), t.size, (uint64_t)st.st_size);
+  if (!sums || sums->first != t.sum) return false;
+  *whole = {sums->second, (uint64_t)st.st_size};
+  return true;
 }
+
+}  // namespace
 
 CodeImageStore::CodeImageStore(std::string plan_dir, uint64_t max_bytes) : max_bytes_(max_bytes) {
   if (plan_dir.empty()) return;
@@ -183,17 +214,21 @@ std::optional<CodeImage> CodeImageStore::make(const PlanKey& key, CodeImage imag
   }
   image.name = key.hex();
   image.path = dir_ + "/" + image.name;
-  if (auto known = checked_.find(image.name); known != checked_.end())
-    return known->second ? std::optional<CodeImage>(image) : std::nullopt;
+  if (auto known = checked_.find(image.name); known != checked_.end()) {
+    if (!known->second) return std::nullopt;
+    image.file_sum = known->second->first;
+    image.file_size = known->second->second;
+    return image;
+  }
   auto fail = [&](const std::string& why) -> std::optional<CodeImage> {
     RR_LOG("progress counter: no code image of %s at 0x%llx: %s", what.c_str(), (unsigned long long)image.start,
            why.c_str());
-    checked_[image.name] = false;
+    checked_[image.name] = std::nullopt;
     return std::nullopt;
   };
-  if (path_exists(image.path) && code_image_checks(image.path, image.name, image.offset, image.length, true)) {
+  if (path_exists(image.path) && code_image_checks(image)) {
     utimensat(AT_FDCWD, image.path.c_str(), nullptr, 0);  // used now
-    checked_[image.name] = true;
+    checked_[image.name] = std::make_pair(image.file_sum, image.file_size);
     return image;
   }
   std::string bytes;
@@ -217,6 +252,13 @@ std::optional<CodeImage> CodeImageStore::make(const PlanKey& key, CodeImage imag
   Status written = out.is_open() ? Status{} : make_error("cannot create " + tmp + ": " + errno_text());
   if (written.ok()) written = write_all(out.get(), bytes.data(), bytes.size(), tmp);
   if (written.ok()) written = write_all(out.get(), &t, sizeof t, tmp);
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  XXH3_64bits_update(state, bytes.data(), bytes.size());
+  XXH3_64bits_update(state, &t, sizeof t);
+  image.file_sum = XXH3_64bits_digest(state);
+  image.file_size = bytes.size() + sizeof t;
+  XXH3_freeState(state);
   out.reset();
   if (written.ok() && rename(tmp.c_str(), image.path.c_str()) != 0)
     written = make_error("cannot rename " + tmp + ": " + errno_text());
@@ -230,7 +272,7 @@ std::optional<CodeImage> CodeImageStore::make(const PlanKey& key, CodeImage imag
         return CacheEntryUse{(int64_t)s.st_mtim.tv_sec * 1000000000 + s.st_mtim.tv_nsec, (uint64_t)s.st_blocks * 512};
       },
       [&](const std::string& name) { unlink((dir_ + "/" + name).c_str()); });
-  checked_[image.name] = true;
+  checked_[image.name] = std::make_pair(image.file_sum, image.file_size);
   return image;
 }
 

@@ -47,6 +47,9 @@ struct CodeImage {
   std::string name;  // its key's 32 hex digits
   uint64_t start = 0, length = 0, offset = 0;  // the mapping it replaces, and its file offset
   int prot = 0;
+  // The XXH3-64 and size of the whole file (a trace's sums line), known to
+  // the store that checked or made it; 0 when not known.
+  uint64_t file_sum = 0, file_size = 0;
 };
 
 class CodeImageStore {
@@ -87,7 +90,9 @@ class CodeImageStore {
   std::string dir_;
   bool resolved_ = false;  // dir_ made and resolved (realpath)
   uint64_t max_bytes_;
-  std::map<std::string, bool> checked_;  // names checked or made by this store, and whether they are good
+  // Names checked or made by this store: the whole file's sum and size
+  // when it is good.
+  std::map<std::string, std::optional<std::pair<uint64_t, uint64_t>>> checked_;
 };
 
 // The keys of the images (exposed for tests).
@@ -100,5 +105,8 @@ PlanKey stubs_image_key(const std::string& plan_name, const RewritePlan& plan);
 // trace's sums instead).
 bool code_image_checks(const std::string& path, const std::string& name, uint64_t offset, uint64_t length,
                        bool with_sum);
+// The same with the sum, which also gives the XXH3-64 and size of the
+// whole file in `image` (read once: the trace's sums line needs it).
+bool code_image_checks(CodeImage& image);
 
 }  // namespace rr

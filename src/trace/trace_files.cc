@@ -209,7 +209,12 @@ Result<std::string> TraceWriter::link_code_image(const CodeImage& image) {
       return std::string();
     }
   }
-  Result<PartSum> sum = sum_file(tmp);
+  // The store knows the file's sum when it checked or made it (the same
+  // inode, linked); a copy, or an image from elsewhere, is read.
+  struct stat linked;
+  Result<PartSum> sum = image.file_size && stat(tmp.c_str(), &linked) == 0 && (uint64_t)linked.st_size == image.file_size
+                            ? Result<PartSum>(PartSum{image.file_sum, image.file_size, false})
+                            : sum_file(tmp);
   if (!sum.ok()) {
     unlink(tmp.c_str());
     return sum.take_error();

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <cstdlib>
 #include <string>
@@ -106,6 +107,21 @@ TEST(CodeImage, MapsToThePatchedBytesAtTheFilesOffset) {
     std::string head(kPageSize, '\0');
     ASSERT_EQ(pread(fd.get(), head.data(), head.size(), 0), (ssize_t)head.size());
     EXPECT_EQ(head, f.contents.substr(0, kPageSize));
+  }
+  // The whole file's sum, for the trace's sums line, from the store that
+  // made it and from one that checked it.
+  {
+    ScopedFd fd(::open(image->path.c_str(), O_RDONLY));
+    struct stat st;
+    ASSERT_EQ(fstat(fd.get(), &st), 0);
+    std::string all(st.st_size, '\0');
+    ASSERT_EQ(pread(fd.get(), all.data(), all.size(), 0), (ssize_t)all.size());
+    EXPECT_EQ(image->file_size, (uint64_t)st.st_size);
+    EXPECT_EQ(image->file_sum, XXH3_64bits(all.data(), all.size()));
+    std::optional<CodeImage> found = CodeImageStore(f.dir.path() + "/plans").image_for(f.file, f.settled, f.m, f.plan, "plan0");
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->file_sum, image->file_sum);
+    EXPECT_EQ(found->file_size, image->file_size);
   }
   EXPECT_EQ(store.image_named(image->path), image->name);
   EXPECT_FALSE(store.image_named(f.file));
