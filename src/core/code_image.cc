@@ -34,26 +34,44 @@ constexpr char kMagic[8] = {'r', 'r', 'c', 'i', 'm', 'g', 'e', 2};
 
 void put_u64(std::string& s, uint64_t v) { s.append(reinterpret_cast<const char*>(&v), sizeof v); }
 
-// The XXH3-64 of the first `size` bytes of `fd` and of all of its `total`
-// bytes, if they can all be read.
-std::optional<std::pair<uint64_t, uint64_t>> sum_start(int fd, uint64_t size, uint64_t total) {
-  void* p = total == 0 ? nullptr : mmap(nullptr, total, PROT_READ, MAP_PRIVATE, fd, 0);
-  if (p == MAP_FAILED) return std::nullopt;
+// The XXH3-64 of an image's `size` bytes before its trailer `t`, and of
+// its whole file (the bytes, then `t`: the trace's sums line), in one pass.
+// Writing an image (`set`), t.sum becomes the first before `t` is summed.
+std::pair<uint64_t, uint64_t> sums_of(const void* data, size_t size, Trailer& t, bool set) {
   XXH3_state_t* state = XXH3_createState();
   XXH3_64bits_reset(state);
-  XXH3_64bits_update(state, p, size);
+  XXH3_64bits_update(state, data, size);
   uint64_t start = XXH3_64bits_digest(state);
-  XXH3_64bits_update(state, static_cast<const char*>(p) + size, total - size);
+  if (set) t.sum = start;
+  XXH3_64bits_update(state, &t, sizeof t);
   uint64_t whole = XXH3_64bits_digest(state);
   XXH3_freeState(state);
-  if (p) munmap(p, total);
-  return std::make_pair(start, whole);
+  return {start, whole};
 }
 
-// The checks of code_image_checks; the whole file's sum in `whole` when
-// `whole` is given.
+// The checks of code_image_checks; the whole file's sum and size in
+// `whole` when `whole` is given.
 bool checks(const std::string& path, const std::string& name, uint64_t offset, uint64_t length,
-            std::pair<uint64_t, uint64_t>* whole);
+            std::pair<uint64_t, uint64_t>* whole) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st;
+  Trailer t;
+  if (!fd.is_open() || fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < sizeof t ||
+      pread(fd.get(), &t, sizeof t, (off_t)(st.st_size - sizeof t)) != (ssize_t)sizeof t)
+    return false;
+  if (memcmp(t.magic, kMagic, sizeof kMagic) != 0 || PlanKey{t.key_low, t.key_high}.hex() != name ||
+      t.offset != offset || t.length != length || t.size != (uint64_t)st.st_size - sizeof t || offset > t.size ||
+      length > t.size - offset)
+    return false;
+  if (!whole) return true;
+  Result<std::shared_ptr<const MappedFile>> file = MappedFile::of(fd.get(), path);
+  if (!file.ok() || file.value()->view().size() != (uint64_t)st.st_size) return false;
+  std::string_view bytes = file.value()->view();
+  std::pair<uint64_t, uint64_t> sums = sums_of(bytes.data(), t.size, t, false);
+  if (sums.first != t.sum) return false;
+  *whole = {sums.second, (uint64_t)st.st_size};
+  return true;
+}
 
 }  // namespace
 
@@ -95,29 +113,6 @@ bool code_image_checks(CodeImage& image) {
   image.file_size = whole.second;
   return true;
 }
-
-namespace {
-
-bool checks(const std::string& path, const std::string& name, uint64_t offset, uint64_t length,
-            std::pair<uint64_t, uint64_t>* whole) {
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  struct stat st;
-  Trailer t;
-  if (!fd.is_open() || fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < sizeof t ||
-      pread(fd.get(), &t, sizeof t, (off_t)(st.st_size - sizeof t)) != (ssize_t)sizeof t)
-    return false;
-  if (memcmp(t.magic, kMagic, sizeof kMagic) != 0 || PlanKey{t.key_low, t.key_high}.hex() != name ||
-      t.offset != offset || t.length != length || t.size != (uint64_t)st.st_size - sizeof t || offset > t.size ||
-      length > t.size - offset)
-    return false;
-  if (!whole) return true;
-  std::optional<std::pair<uint64_t, uint64_t>> sums = sum_start(fd.get(), t.size, (uint64_t)st.st_size);
-  if (!sums || sums->first != t.sum) return false;
-  *whole = {sums->second, (uint64_t)st.st_size};
-  return true;
-}
-
-}  // namespace
 
 CodeImageStore::CodeImageStore(std::string plan_dir, uint64_t max_bytes) : max_bytes_(max_bytes) {
   if (plan_dir.empty()) return;
@@ -166,14 +161,11 @@ std::optional<CodeImage> CodeImageStore::image_for(const std::string& file_path,
     // rewritten (a tool that opens what /proc/PID/maps names finds an ELF
     // file), and up to the mapping's end: past the end of the file, zeros,
     // as the mapping shows.
-    bytes.assign(std::max(size, m.offset + length), '\0');
-    for (uint64_t got = 0; got < size;) {
-      ssize_t n = pread(fd.get(), bytes.data() + got, size - got, (off_t)got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return make_error("cannot read " + file_path + ": " + errno_text());
-      if (n == 0) return make_error(file_path + " became shorter while it was read");
-      got += (uint64_t)n;
-    }
+    Result<std::string> read = read_fd(fd.get(), file_path);
+    if (!read.ok()) return read.take_error();
+    if (read.value().size() != size) return make_error(file_path + " changed size while it was read");
+    bytes = std::move(read.value());
+    bytes.resize(std::max(size, m.offset + length), '\0');
     for (size_t i = 0; i < plan.patches.size(); ++i) {
       PatchList::Ref p = plan.patches[i];
       if (p.addr < m.start.as_int() || p.bytes.size() > length || p.addr - m.start.as_int() > length - p.bytes.size())
@@ -242,7 +234,8 @@ std::optional<CodeImage> CodeImageStore::make(const PlanKey& key, CodeImage imag
   t.offset = image.offset;
   t.length = image.length;
   t.size = bytes.size();
-  t.sum = XXH3_64bits(bytes.data(), bytes.size());
+  image.file_sum = sums_of(bytes.data(), bytes.size(), t, true).second;
+  image.file_size = bytes.size() + sizeof t;
   // Written under a name of its own and renamed into place: a recording
   // that runs at once never maps half an image.
   uint64_t nonce = 0;
@@ -252,13 +245,6 @@ std::optional<CodeImage> CodeImageStore::make(const PlanKey& key, CodeImage imag
   Status written = out.is_open() ? Status{} : make_error("cannot create " + tmp + ": " + errno_text());
   if (written.ok()) written = write_all(out.get(), bytes.data(), bytes.size(), tmp);
   if (written.ok()) written = write_all(out.get(), &t, sizeof t, tmp);
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_64bits_reset(state);
-  XXH3_64bits_update(state, bytes.data(), bytes.size());
-  XXH3_64bits_update(state, &t, sizeof t);
-  image.file_sum = XXH3_64bits_digest(state);
-  image.file_size = bytes.size() + sizeof t;
-  XXH3_freeState(state);
   out.reset();
   if (written.ok() && rename(tmp.c_str(), image.path.c_str()) != 0)
     written = make_error("cannot rename " + tmp + ": " + errno_text());
