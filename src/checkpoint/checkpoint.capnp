@@ -174,6 +174,10 @@ struct TaskState {
                                  # event (a blocking syscall); regs are those at the entry
   seccompFiltered @12 :Bool;     # since 3.1 (2.3): a seccomp filter governed it in the recording
                                  # (ReplayTask::filtered); older files: none did
+  altStackNeverSet @13 :Bool;    # since 7.1 (6.1, 5.1, 4.2, 3.4, 2.6): it never had an alternate
+                                 # signal stack (altStackFlags, as sigaltstack answers, is SS_DISABLE
+                                 # all the same); its signal frames show uc_stack.ss_flags 0, not the 2
+                                 # of a stack dropped (an older reader drops it: its frames show 2)
 }
 
 struct SigAction {

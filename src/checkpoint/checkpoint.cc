@@ -379,7 +379,10 @@ void write_tasks(const std::vector<const ReplayTask*>& list, ckpt::ProcessState:
     task.setRecordedTid(tk.recorded_tid().value);
     task.setAtSyscallEntry(list[k]->where == ReplayTask::Where::AtEntry);
     task.setSeccompFiltered(list[k]->filtered);
-    kernel_state_to(TaskKernelState::capture(tk, true), task);
+    TaskKernelState kernel = TaskKernelState::capture(tk, true);
+    kernel_state_to(kernel, task);
+    // sigaltstack answers SS_DISABLE also for a task that never set a stack.
+    task.setAltStackNeverSet((kernel.altstack_flags & SS_DISABLE) && !list[k]->altstack_disabled);
     regs_to_capnp(tk.regs(), task.initRegs());
     std::string xs = tk.xsave();
     task.setXsave(capnp_bytes(xs));

@@ -46,13 +46,16 @@ class WriteTracker;
 // 6.x reader would leave unallocated and the pages untagged, so that an
 // access the recording faulted on would not fault; a file without them is
 // still written as 6.0 or older.
+// 7.1, 6.1, 5.1, 4.2, 3.4 and 2.6: TaskState.altStackNeverSet (an older
+// reader drops the alternate signal stack of such a thread, whose signal
+// frames then show SS_DISABLE where the recording's showed 0).
 constexpr uint32_t kCheckpointMajor = 7;
-constexpr uint32_t kCheckpointMinor = 0;
-constexpr uint32_t kCheckpointMinorOf6 = 0;
-constexpr uint32_t kCheckpointMinorOf5 = 0;
-constexpr uint32_t kCheckpointMinorOf4 = 1;
-constexpr uint32_t kCheckpointMinorOf3 = 3;
-constexpr uint32_t kCheckpointMinorOf2 = 5;
+constexpr uint32_t kCheckpointMinor = 1;
+constexpr uint32_t kCheckpointMinorOf6 = 1;
+constexpr uint32_t kCheckpointMinorOf5 = 1;
+constexpr uint32_t kCheckpointMinorOf4 = 2;
+constexpr uint32_t kCheckpointMinorOf3 = 4;
+constexpr uint32_t kCheckpointMinorOf2 = 6;
 
 // What writing one checkpoint cost and saved.
 struct CheckpointStats {

@@ -50,6 +50,8 @@ TaskKernelState kernel_state_from(ckpt::TaskState::Reader ts) {
   k.altstack_sp = ts.getAltStackSp();
   k.altstack_flags = ts.getAltStackFlags();
   k.altstack_size = ts.getAltStackSize();
+  // None was ever set: left as the fresh task has it (flags 0).
+  if (ts.getAltStackNeverSet()) k.altstack_flags = 0, k.altstack_size = 0;
   k.robust_list_head = ts.getRobustListHead();
   k.robust_list_len = ts.getRobustListLen();
   k.tid_address = ts.getTidAddress();
@@ -260,6 +262,7 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
   RR_ASSIGN_OR_RETURN(leader->task, s.spawn_process(RecordedTid{tgid}));
   leader->where = states[0].getAtSyscallEntry() ? ReplayTask::Where::AtEntry : ReplayTask::Where::AtEvent;
   leader->filtered = states[0].getSeccompFiltered();
+  leader->altstack_disabled = (states[0].getAltStackFlags() & SS_DISABLE) && !states[0].getAltStackNeverSet();
   std::shared_ptr<FdTable> table;
   if (proc.getFdTableOf() != 0) {
     auto shared = tables.find(proc.getFdTableOf());
@@ -320,6 +323,7 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
     RR_ASSIGN_OR_RETURN(thread->task, s.clone_thread(*task, RecordedTid{tid}));
     thread->where = ts.getAtSyscallEntry() ? ReplayTask::Where::AtEntry : ReplayTask::Where::AtEvent;
     thread->filtered = ts.getSeccompFiltered();
+    thread->altstack_disabled = (ts.getAltStackFlags() & SS_DISABLE) && !ts.getAltStackNeverSet();
     Task& t = *s.adopt_thread(rt, std::move(thread)).task;
     t.set_regs(regs_from_capnp(ts.getRegs()));
     RR_TRY(set_checkpoint_xsave(t, data_string(ts.getXsave()), path, tid));

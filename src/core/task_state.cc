@@ -44,7 +44,12 @@ Status TaskKernelState::apply(Task& t, bool with_actions, const std::string& sou
       RemotePtr<TraceeSigaction> act = rs.scratch(raw.data(), raw.size()).cast<TraceeSigaction>();
       rs.checked("restoring a signal action", SYS_rt_sigaction, {(uint64_t)signo, act.as_int(), 0, 8});
     }
-    if (!(altstack_flags & SS_DISABLE)) {
+    if (altstack_flags & SS_DISABLE) {
+      stack_t none = {};
+      none.ss_flags = SS_DISABLE;
+      RemotePtr<stack_t> p = rs.scratch_val(none, 64);
+      rs.checked("dropping the signal stack", SYS_sigaltstack, {p.as_int(), 0});
+    } else if (altstack_size != 0) {
       stack_t ss = {};
       ss.ss_sp = (void*)altstack_sp;
       ss.ss_flags = altstack_flags & ~SS_ONSTACK;

@@ -21,7 +21,14 @@ struct TaskKernelState {
   // Every signal whose action is not the default: (signo, the kernel's
   // 32-byte struct sigaction as rt_sigaction reads it).
   std::vector<std::pair<int, std::string>> sigactions;
-  uint64_t altstack_sp = 0;  // sigaltstack: base, flags, size
+  // sigaltstack: base, flags, size. Flags 0 with size 0: none was ever set
+  // (what a process fresh from execve has, and its signal frames show as
+  // uc_stack.ss_flags 0); SS_DISABLE: one was dropped, or the thread was
+  // made sharing memory (its frames show 2). sigaltstack answers SS_DISABLE
+  // for both, so capture() gives SS_DISABLE; a checkpoint says which
+  // (TaskState.altStackNeverSet, from ReplayTask::altstack_disabled).
+  // apply() leaves a thread's as it is for 0 with size 0.
+  uint64_t altstack_sp = 0;
   int32_t altstack_flags = 0;
   uint64_t altstack_size = 0;
   uint64_t robust_list_head = 0;  // set_robust_list

@@ -38,9 +38,18 @@ static int replaying(void) { return *(volatile uint8_t*)RR_ROAD_FLAG_ADDR == RR_
 /* The library's own `syscall; ret`, which the recorder's filter traces:
  * a call made there is an event of its own. */
 extern char rr_traced_entry[];
-/* The compare sets every status flag the same way on both roads (the flags
- * are saved in r11 at the stop), whatever the code before it computed. */
-__asm__(".text\n.globl rr_traced_entry\n.hidden rr_traced_entry\nrr_traced_entry:\n  cmp %rax, %rax\n  syscall\n  ret\n");
+/* The call's stop is an event inside the library, whose dead stack below
+ * the stack pointer holds what the two roads computed differently (the road
+ * flag in try_buffered's frame): the 1024 bytes there are zeroed first,
+ * with r11 alone (the syscall takes it and rcx), so that the process's
+ * memory at the event is the same in recording and replay (a writer of
+ * checkpoints that copies the recorded process needs it;
+ * tests/integration/record_state_test.py compares). The compare then sets
+ * every status flag the same way on both roads (the flags are saved in r11
+ * at the stop), whatever the code before it computed. */
+__asm__(".text\n.globl rr_traced_entry\n.hidden rr_traced_entry\nrr_traced_entry:\n"
+        "  mov $-1024, %r11\n1:\n  movq $0, (%rsp,%r11)\n  add $8, %r11\n  jnz 1b\n"
+        "  cmp %rax, %rax\n  syscall\n  ret\n");
 
 /* Syscall `nr` through `entry`: the traced one above, or the rr page's
  * buffered one (the kernel while recording, nothing in replay, where rax
@@ -92,7 +101,7 @@ static int fd_open_to(long fd, int writing) {
 enum { kNoFd = -1, kReadFd = 0, kWriteFd = 1 };
 
 /* Whether a call on `fd` may block (a pipe or a socket, struct rr_fd_gate).
- * Recording only: replay keeps no gate, and takes the calls the records
+ * Recording only: replay reads no gate, and takes the calls the records
  * say were buffered. */
 static int fd_may_block(long fd) {
   if (fd < 0 || fd >= RR_FD_LIMIT) return 0;
@@ -580,6 +589,9 @@ struct hook_call {
 #define S_IFDIR_ 0040000
 #define kStatModeOffset 24 /* st_mode in the kernel's struct stat */
 
+/* In both roads: the gate is memory of the process, which replay keeps as
+ * the recording had it (the recorder's own rewrites reach replay in the
+ * trace, Frame.fdGate), though only the recording reads it. */
 static void set_gate_bits(long fd, int read) {
   if (fd < 0 || fd >= RR_FD_LIMIT) return;
   volatile struct rr_fd_gate* gate = (volatile struct rr_fd_gate*)RR_FD_GATE_ADDR;
@@ -614,7 +626,7 @@ static int buffered_openat(long a[6], long* ret) {
   if (r == 0 && mode != S_IFREG_ && mode != S_IFDIR_) return 0;
   struct call_shape shape = {-1, 0, 0, kNoFd, 1, 0};
   if (!try_buffered(SYS_openat, a, 0, shape, ret)) return 0;
-  if (*ret >= 0 && !replaying()) set_gate_bits(*ret, 1);
+  if (*ret >= 0) set_gate_bits(*ret, 1);
   return 1;
 }
 
@@ -624,7 +636,7 @@ static int buffered_close(long a[6], long* ret) {
   if (!replaying() && fd_may_block(a[0])) return 0;
   struct call_shape shape = {-1, 0, 0, kReadFd, 1, 0};
   if (!try_buffered(SYS_close, a, 0, shape, ret)) return 0;
-  if (*ret == 0 && !replaying()) set_gate_bits(a[0], 0);
+  if (*ret == 0) set_gate_bits(a[0], 0);
   return 1;
 }
 
@@ -672,7 +684,7 @@ static int buffered_fcntl(long a[6], long* ret) {
   if (cmd != F_GETFD_ && cmd != F_GETFL_ && cmd != F_SETFD_ && cmd != F_DUPFD_ && cmd != F_DUPFD_CLOEXEC_) return 0;
   struct call_shape shape = {-1, 0, 0, kReadFd, 1, 0};
   if (!try_buffered(SYS_fcntl, a, 0, shape, ret)) return 0;
-  if ((cmd == F_DUPFD_ || cmd == F_DUPFD_CLOEXEC_) && *ret >= 0 && !replaying()) set_gate_bits(*ret, 1);
+  if ((cmd == F_DUPFD_ || cmd == F_DUPFD_CLOEXEC_) && *ret >= 0) set_gate_bits(*ret, 1);
   return 1;
 }
 
@@ -899,7 +911,7 @@ static int buffered_accept(long nr, long a[6], long* ret) {
   struct call_shape shape = {-1, total, 0, kReadFd, 1, 0, 0, 0, 0, 0, regions, n};
   ask_for_desched();
   if (!try_buffered(nr, a, n ? out : 0, shape, ret)) return 0;
-  if (*ret >= 0 && !replaying()) set_gate_bits(*ret, 0);
+  if (*ret >= 0) set_gate_bits(*ret, 0);
   return 1;
 }
 

@@ -313,6 +313,8 @@ void RecordSession::refresh_fd_gate(RecordTask& rt) {
     if (g.block) gate.block[fd / 8] |= bit;
   }
   t.write_mem(RemotePtr<>(RR_FD_GATE_ADDR), &gate, sizeof gate);
+  // Replay writes it at the same point (Frame.fdGate of the thread's next event).
+  rt.gate_written.assign(reinterpret_cast<const char*>(&gate), sizeof gate);
 }
 
 // Blocking calls (docs/syscall-buffer.md, "Blocking calls").

@@ -305,6 +305,13 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     t.set_regs(answered);
     rt.answered.reset();
   }
+  if (const SyscallDesc* cancelled = syscall_desc(nr); cancelled && cancelled->cancelled) {
+    // The kernel saw -1 (cancelled at the entry); replay, which emulates
+    // the call, keeps its number there, and so does the recording.
+    Registers back = t.regs();
+    back.set_syscallno(nr);
+    t.set_regs(back);
+  }
   if (nr == SYS_clone && (entry_regs_.arg(0) & CLONE_UNTRACED)) {
     Registers back = t.regs();
     back.set_arg(0, entry_regs_.arg(0));
@@ -336,6 +343,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     };
     rt.traps = std::make_shared<RecordTask::TrapActions>(
         RecordTask::TrapActions{kept(rt.traps->segv), kept(rt.traps->ill)});
+    rt.counter_delta = std::make_shared<uint64_t>(0);  // a new counter page, replay's alike
     on_exec_done(rt, sc.initImage());
     if (progress_counter_ && !rt.died_in_calls) RR_TRY(install_progress_counter(rt, sc.getImage()));
     // Killed as the recorder set the new image up: the exec is not an event

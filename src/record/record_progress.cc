@@ -146,7 +146,7 @@ void RecordSession::arm_for_stretch(RecordTask& rt) {
   rt.ticks_before = 0;
   rt.nudged = false;
   uint64_t slice = next_timeslice();
-  rt.ticks_armed = arm_counter(*rt.task, slice) ? slice : 0;
+  rt.ticks_armed = arm_counter_tracked(rt, slice) ? slice : 0;
 }
 
 trace::Frame::Builder RecordSession::new_frame(capnp::MessageBuilder& msg, pid_t tid) {
@@ -170,16 +170,17 @@ Status RecordSession::write_progress_event(RecordTask& rt, const Registers& regs
 }
 
 Status RecordSession::on_counter_trap(RecordTask& rt, const Registers& regs) {
-  Task& t = *rt.task;
   uint64_t ticks = rt.ticks_before + rt.ticks_armed;
   rt.nudged = false;
   if (!others_ready(rt) && rt.held.empty()) {
     // Nobody waits for it: the stretch goes on, and counts on.
     rt.ticks_before = ticks;
     uint64_t slice = next_timeslice();
-    rt.ticks_armed = arm_counter(t, slice) ? slice : 0;
+    rt.ticks_armed = arm_counter_tracked(rt, slice) ? slice : 0;
     return resume_running(rt);
   }
+  // Replay armed it for this count, and both slots are 0 here.
+  *rt.counter_delta = 0;
   RR_TRY(write_progress_event(rt, regs, ticks, ProgressKind::Trap));
   // A held signal stops the thread again before its next instruction, where
   // on_signal records its delivery at this point.
@@ -328,7 +329,7 @@ Status RecordSession::on_nudge(RecordTask& rt) {
   Task& t = *rt.task;
   if (!rt.in_syscall && rt.ticks_armed && !counter_update_in_flight(t, t.regs().ip().as_int())) {
     std::optional<uint64_t> left = counter_remaining(t);
-    if (left && *left > 1 && *left <= rt.ticks_armed && arm_counter(t, 1)) {
+    if (left && *left > 1 && *left <= rt.ticks_armed && arm_counter_tracked(rt, 1)) {
       rt.ticks_armed -= *left - 1;
       rt.nudged = true;
       RR_LOG("task %d: asked to trap at its next counted branch (at 0x%llx, %llu ticks into its stretch)", t.tid(),

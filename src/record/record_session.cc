@@ -1,4 +1,5 @@
 #include "record/record_session.h"
+#include "trace/counter_model.h"
 
 #include <cerrno>
 #include <algorithm>
@@ -217,6 +218,7 @@ RecordSession::~RecordSession() { kill_processes(std::nullopt); }
 
 Result<int> RecordSession::record(const RecordOptions& options) {
   RR_ASSIGN_OR_RETURN(std::string exe, find_program(options.argv[0]));
+  RR_ASSIGN_OR_RETURN(StateOption state_opt, state_option());
   std::string dir = options.output_dir.empty() ? next_trace_dir(exe) : options.output_dir;
   RR_ASSIGN_OR_RETURN(std::unique_ptr<TraceWriter> writer, TraceWriter::create(dir));
   // Tracee stops are waited for with sigtimedwait (see wait_any).
@@ -234,6 +236,7 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   session.inherited_seccomp_ = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) > 0 ? SECCOMP_MODE_FILTER : 0;
   session.inherited_no_new_privs_ = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) > 0 ? 1 : 0;
   session.timeslice_ = options.timeslice;
+  session.use_state_option(state_opt);
   session.wait_for_all_ = options.wait_for_all;
   session.chaos_ = options.chaos;
   session.chaos_rng_.seed(options.chaos_seed);
@@ -428,6 +431,11 @@ Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
             capnp_bytes(t->buffered_records.data(), t->buffered_records.size())));
         records_of = t;
       }
+      // A task's end carries none: replay may find its memory gone.
+      if (!t->gate_written.empty() && frame.which() != trace::Frame::EXIT) {
+        frame.setFdGate(capnp_bytes(t->gate_written));
+        t->gate_written.clear();
+      }
     }
   }
   if (!locked_buffers_.empty()) {
@@ -449,6 +457,7 @@ Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
   Status written = writer_->write_frame(msg);
   if (records_of) records_of->buffered_records.clear();
   RR_TRY(std::move(written));
+  if (counter_model_) note_frame_for_state(msg.getRoot<trace::Frame>());
   return note_checkpoint_point(next_event_ - 1);
 }
 
@@ -1196,6 +1205,7 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
   }
   c.own_seccomp = parent.own_seccomp;
   c.own_no_new_privs = parent.own_no_new_privs;
+  c.counter_delta = flags & CLONE_VM ? parent.counter_delta : std::make_shared<uint64_t>(*parent.counter_delta);
   if (flags & (CLONE_SIGHAND | CLONE_THREAD)) {
     c.traps = parent.traps;
   } else {

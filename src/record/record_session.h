@@ -36,6 +36,7 @@
 namespace rr {
 
 class RemoteSyscalls;
+class ReplayCounterModel;
 
 // In the program's process before its execve, once rr traces it with
 // PTRACE_O_TRACESECCOMP: the syscall buffer's seccomp filter
@@ -158,6 +159,7 @@ struct RecordTask : SessionTask {
   RecordedTid exec_former_tid;         // it execed from a non-leader thread: its tid until the execve's frame
   EchoCapture echo;                    // bytes its current syscall moves to stdout/stderr from another fd
   ByteBuffer buffered_records;         // syscall buffer records taken from its process, for its next frame
+  std::string gate_written;            // the fd gate refresh_fd_gate wrote before its stretch, for its next frame
   // Every call it makes must reach the recorder: a program's seccomp filter
   // judges its calls, or a tracer inside the recording traces it. Its
   // process's buffer is locked (so the library makes every call the traced
@@ -273,6 +275,12 @@ struct RecordTask : SessionTask {
   uint64_t counter_armed_at = 0;
   uint64_t ticks_armed = 0;
   uint64_t ticks_before = 0;
+  // Replay's value of its process's counter slot less the recording's, at
+  // event boundaries (kept only with RR_RECORD_STATE, record/record_state.cc):
+  // the recorder's writes to the slot (arming, nudges) change it, a trap's
+  // event, where both are 0, clears it. Shared by the tasks that share the
+  // slot (its memory).
+  std::shared_ptr<uint64_t> counter_delta = std::make_shared<uint64_t>(0);
   uint64_t chaos_priority = 0;  // --chaos: the ready thread with the highest runs first
   // Spinning: its registers at the spin site, put back at its next stop.
   std::optional<Registers> spin_regs;
@@ -654,6 +662,21 @@ class RecordSession : public Session<RecordTask> {
   // the last frame written belongs to; 0 when it ends none.
   uint64_t exit_run_start_ = 0;
   Status note_checkpoint_point(uint64_t written);
+  // RR_RECORD_STATE=N:DIR (record/record_state.cc): the recorder's state
+  // in `rr state`'s form every N events, for tests.
+  struct StateOption {
+    uint64_t every = 0;  // 0: off
+    std::string dir;
+  };
+  static Result<StateOption> state_option();
+  void use_state_option(const StateOption& o);
+  void note_frame_for_state(trace::Frame::Reader f);
+  std::string state_now(uint64_t event, std::string& reason);
+  // arm_counter, keeping RecordTask::counter_delta.
+  bool arm_counter_tracked(RecordTask& rt, uint64_t ticks);
+  std::unique_ptr<ReplayCounterModel> counter_model_;
+  std::string state_dir_;
+  uint64_t state_every_ = 0;
   // Tells the hook of point `event` (its next frame is written), after
   // flushing the events and writing the shared-files list if it grew.
   Status tell_point(uint64_t event);

@@ -14,6 +14,28 @@
 
 namespace rr {
 
+// The recorder's rewrite of the fd gate before the stretch (Frame.fdGate),
+// as it was. Once: the event applied again from its start (after a stop
+// inside it, or in a copy or restore made there) finds the gate's stamp in
+// place, and writing it again would undo the bits the library set since.
+// The recorder rewrites the gate only when its stamp changes.
+Status ReplaySession::apply_fd_gate(trace::Frame::Reader f) {
+  if (!f.hasFdGate() || f.which() == trace::Frame::EXIT) return {};
+  auto gate = f.getFdGate();
+  if (gate.size() != sizeof(rr_fd_gate))
+    return make_error(ErrorKind::Corrupt, "trace is corrupt: event " + std::to_string(f.getEvent()) + " holds an fd gate of " +
+                                              std::to_string(gate.size()) + " bytes");
+  ReplayTask* rt = find_task(RecordedTid{f.getTid()});
+  if (!rt || !rt->task->alive() || rt->exiting) return {};  // apply() reports a missing task
+  uint64_t stamp[2];
+  static_assert(offsetof(rr_fd_gate, stamp) == 0 && sizeof(stamp) == sizeof(rr_fd_gate::stamp));
+  if (rt->task->read_mem(RemotePtr<>(RR_FD_GATE_ADDR), stamp, sizeof stamp) && memcmp(stamp, gate.begin(), sizeof stamp) == 0)
+    return {};
+  if (!rt->task->try_write_mem(RemotePtr<>(RR_FD_GATE_ADDR), gate.begin(), gate.size()))
+    return divergence(f, "cannot write the syscall buffer's fd gate as the recorder did (the process has no buffer)");
+  return {};
+}
+
 // A frame without records leaves `available` at 0, where the previous
 // event's stop (or the image's restore) put it, so the library's calls go
 // the traced way as they did. Applied again after a stop inside the event,

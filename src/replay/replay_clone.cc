@@ -193,9 +193,11 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::clone() {
 Status ReplaySession::copy_process(ReplaySession& from, RecordedTid tgid, std::map<const FdTable*, std::shared_ptr<FdTable>>& tables) {
   const ReplayTask& src = *from.find_task(tgid);
   ThreadState leader_state = capture(*src.task);
-  // fork keeps the leader's alternate signal stack; setting it again would
-  // fail while the leader runs on it (in a handler).
-  leader_state.kernel.altstack_flags = SS_DISABLE;
+  // fork keeps the leader's alternate signal stack as it is (flags
+  // included); setting it again would fail while the leader runs on it (in
+  // a handler): none is left as it is.
+  leader_state.kernel.altstack_flags = 0;
+  leader_state.kernel.altstack_size = 0;
   RR_ASSIGN_OR_RETURN(Forked forked, fork_tracee(*src.task, ns_.get(), tgid.value));
   pid_t live = forked.live;
   RR_LOG("copy of process %d: pid %d in its namespace (live %d)", tgid.value, PidNamespace::inner_tid(live), live);
@@ -217,6 +219,7 @@ Status ReplaySession::copy_process(ReplaySession& from, RecordedTid tgid, std::m
   if (!table) table = std::make_shared<FdTable>(*src.fds);
   copy->where = src.where;
   copy->filtered = src.filtered;
+  copy->altstack_disabled = src.altstack_disabled;
   copy->pending_frame = src.pending_frame;
   const ReplayTask& leader_copy = add_process(std::move(copy), table);
 
@@ -229,6 +232,7 @@ Status ReplaySession::copy_process(ReplaySession& from, RecordedTid tgid, std::m
     RR_TRY(set_state(*thread->task, state));
     thread->where = rt.where;
     thread->filtered = rt.filtered;
+    thread->altstack_disabled = rt.altstack_disabled;
     thread->pending_frame = rt.pending_frame;
     add_thread(leader_copy, std::move(thread));
   }

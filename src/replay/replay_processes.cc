@@ -350,6 +350,8 @@ Status ReplaySession::execute_clone(trace::Frame::Reader f, ReplayTask& rt, Reco
     c.write_val(RemotePtr<int32_t>(ctid), child->ns_tids.empty() ? recorded_child.value : child->ns_tids.back());
   if (!saved_scratch.empty() && !(run_flags & CLONE_VM)) c.write_mem(RemotePtr<>(kRrScratch), saved_scratch.data(), saved_scratch.size());
   child->filtered = rt.filtered;
+  // A thread (CLONE_VM without CLONE_VFORK) starts with its stack dropped.
+  child->altstack_disabled = ((flags & CLONE_VM) && !(flags & CLONE_VFORK)) || rt.altstack_disabled;
   bool shares_vm = (flags & CLONE_VM) && !(flags & (CLONE_THREAD | CLONE_VFORK));
   child->shares_memory = shares_vm || ((flags & CLONE_THREAD) && rt.shares_memory);
   if (shares_vm) rt.shares_memory = true;
@@ -415,10 +417,23 @@ Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace:
       RemotePtr<TraceeSigaction> p = rs.scratch_val(act);
       rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, p.as_int(), 0, 8});
     }
-    stack_t none = {};
-    none.ss_flags = SS_DISABLE;
-    RemotePtr<stack_t> p = rs.scratch_val(none, 64);
-    rs.syscall(SYS_sigaltstack, {p.as_int(), 0});
+    // The kernel's execve clears the stack's address and size and keeps its
+    // flags, which signal frames show in uc_stack.ss_flags: 0 for a thread
+    // that never had one or had one set, SS_DISABLE for one that dropped
+    // it or was made sharing memory. A stack set here is dropped, which
+    // stores SS_DISABLE where the recording kept 0 (not reproduced: no
+    // call stores 0); a fresh process (an exec from a thread or of a vfork
+    // child) starts with 0 and drops one where the recording's had.
+    stack_t now = {};
+    RemotePtr<stack_t> q = rs.scratch_val(now, 64);
+    bool set = rs.syscall(SYS_sigaltstack, {0, q.as_int()}) == 0 && t.read_mem(q, &now, sizeof now) &&
+               !(now.ss_flags & SS_DISABLE);
+    if (set || rt.altstack_disabled) {
+      stack_t none = {};
+      none.ss_flags = SS_DISABLE;
+      RemotePtr<stack_t> p = rs.scratch_val(none, 64);
+      if (rs.syscall(SYS_sigaltstack, {p.as_int(), 0}) == 0) rt.altstack_disabled = true;
+    }
   }
   if (ptrace((__ptrace_request)PTRACE_SETSIGMASK, t.tid(), (void*)sizeof(blocked), &blocked) != 0)
     return divergence(f, "cannot set the signal mask after execve: " + errno_text());

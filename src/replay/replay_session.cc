@@ -29,6 +29,7 @@
 #include "core/remote_syscalls.h"
 #include "core/signal_delivery.h"
 #include "core/rr_page.h"
+#include "preload/syscall_buffer.h"
 #include "core/syscall_restart.h"
 #include "core/tracee_setup.h"
 #include "core/syscall_table.h"
@@ -71,9 +72,17 @@ namespace {
       syscall(SYS_rseq, area, __rseq_size, RSEQ_FLAG_UNREGISTER, RSEQ_SIG);
   }
   syscall(SYS_set_tid_address, nullptr);
-  stack_t no_stack = {};
-  no_stack.ss_flags = SS_DISABLE;
-  sigaltstack(&no_stack, nullptr);
+  // An alternate signal stack of the supervisor's is dropped; none is left
+  // as it is. Dropping one stores SS_DISABLE, which the kernel then writes
+  // into every signal frame's uc_stack.ss_flags, where a process that never
+  // had one (the recording's, fresh from execve) shows 0: a handler that
+  // reads it would see another value in replay.
+  stack_t inherited = {};
+  if (sigaltstack(nullptr, &inherited) == 0 && !(inherited.ss_flags & SS_DISABLE)) {
+    stack_t no_stack = {};
+    no_stack.ss_flags = SS_DISABLE;
+    sigaltstack(&no_stack, nullptr);
+  }
   void* p = mmap((void*)kRrPageAddr, kRrPageSize, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (p != (void*)kRrPageAddr) _exit(125);
@@ -449,6 +458,7 @@ Result<ReplayStop> ReplaySession::run(const RunRequest& req) {
 
 Status ReplaySession::apply(trace::Frame::Reader f) {
   if (f.which() == trace::Frame::EXEC) return apply_exec(f, f.getExec());
+  RR_TRY(apply_fd_gate(f));
   feed_buffered_records(f);
   if (initial_tid_.value == 0) return make_error("trace is corrupt: it does not start with an exec");
   ReplayTask* found = find_task(RecordedTid{f.getTid()});

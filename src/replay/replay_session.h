@@ -21,6 +21,7 @@
 #include "core/signal_delivery.h"
 #include "core/task.h"
 #include "replay/traps.h"
+#include "trace/counter_model.h"
 #include "trace/trace_files.h"
 #include "util/result.h"
 
@@ -29,16 +30,6 @@ namespace rr {
 class PidNamespace;
 class WriteTracker;
 struct InsideEvent;  // replay_internal.h
-
-// Counters the supervisor keeps during replay; part of `rr state`.
-struct ReplayCounters {
-  uint64_t syscalls = 0;
-  uint64_t emulated = 0;
-  uint64_t executed = 0;
-  uint64_t signals = 0;
-  uint64_t rdtsc = 0;
-  uint64_t bytes_written = 0;  // tracee memory written from the trace
-};
 
 // The supervisor's side of a replay at an event boundary, as a plain value:
 // what clone() copies and a persistent checkpoint stores besides the
@@ -82,6 +73,11 @@ struct ReplayTask : SessionTask {
   // so a failed call replay would run again is emulated instead. Children
   // inherit it, exec keeps it.
   bool filtered = false;
+  // The kernel keeps SS_DISABLE as its alternate signal stack's flags (it
+  // dropped one, or was made sharing memory): its signal frames show 2 in
+  // uc_stack.ss_flags, where a task that never had one shows 0. sigaltstack
+  // answers SS_DISABLE for both; a checkpoint needs to know which.
+  bool altstack_disabled = false;
   // A tracer inside the recording single-stepped it (SyscallEvent.traceeStep):
   // its next stretch of user code is one instruction.
   bool step_next = false;
@@ -407,6 +403,7 @@ class ReplaySession : public Session<ReplayTask> {
   // event's records written into its task's buffer before its user code
   // runs, and checked and emptied once the event's stop is reached.
   void feed_buffered_records(trace::Frame::Reader f);
+  Status apply_fd_gate(trace::Frame::Reader f);
   Status finish_buffered_records(trace::Frame::Reader f, ReplayTask& rt);
   void lock_buffers(trace::Frame::Reader f);
   Error divergence(trace::Frame::Reader f, const std::string& what);

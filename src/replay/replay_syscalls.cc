@@ -333,6 +333,15 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
   if (sc.getPtraceTracee()) RR_TRY(apply_tracer_changes(f, sc));
   uint64_t args[6];
   for (int i = 0; i < 6; ++i) args[i] = regs_from_capnp(sc.getEntryRegs()).arg(i);
+  if (nr == SYS_sigaltstack && result == 0 && args[0] && rt.task->alive() && !rt.exiting) {
+    // A stack set, or SS_DISABLE stored: asked of the kernel (the call's
+    // own argument may be its old-stack output too).
+    RemoteSyscalls rs(*rt.task);
+    stack_t now = {};
+    RemotePtr<stack_t> q = rs.scratch_val(now, 64);
+    if (rs.syscall(SYS_sigaltstack, {0, q.as_int()}) == 0 && rt.task->read_mem(q, &now, sizeof now))
+      rt.altstack_disabled = (now.ss_flags & SS_DISABLE) != 0;
+  }
   if (desc->filter_arg && result == 0) {
     SyscallArgs call = syscall_args(nr, regs_from_capnp(sc.getEntryRegs()));
     if (desc->filter_arg(call) >= 0) {

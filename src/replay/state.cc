@@ -22,97 +22,6 @@ namespace rr {
 
 namespace {
 
-struct MappingState {
-  RemotePtr<> start, end;
-  std::string perms;
-  uint64_t offset;
-  std::string name;
-  uint64_t hash;
-  // How its pages are read for the hash (see hash_range).
-  Backing backing;
-  bool shared;
-  std::string file;  // for File: the file it maps, relative to the trace or absolute
-  int pkey = 0;      // the protection key its pages are tagged with (pkey_mprotect)
-};
-
-std::string hex(uint64_t v) {
-  char b[24];
-  snprintf(b, sizeof b, "0x%" PRIx64, v);
-  return b;
-}
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if ((unsigned char)c < 0x20) {
-      char b[8];
-      snprintf(b, sizeof b, "\\u%04x", c);
-      out += b;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
-// Contents hash of a mapping, as the program would read it: kernel-
-// maintained pages ([vvar]) are left out because the kernel rewrites them
-// all the time, and a page past the end of a mapped file counts as
-// "unreadable". The hash covers, in address order, each page that is not
-// all zero (its offset in the mapping and its bytes) and each stretch of
-// unreadable pages (its offset and length); zero pages count by their
-// absence, since the mapping's range is printed beside the hash. So it is
-// the same whether a zero page was ever populated (a replay from the start
-// and a restored checkpoint differ there), and it costs what is populated:
-// pages never touched are known without reading them from the tracee,
-// zeros in anonymous memory, the trace file's bytes in a file mapping.
-uint64_t hash_range(PageScanner& scanner, const MappingState& m) {
-  XXH3_state_t* st = XXH3_createState();
-  XXH3_64bits_reset(st);
-  // The unreadable stretch not hashed yet: hashed when it cannot grow.
-  uint64_t unreadable_at = 0, unreadable_pages = 0;
-  auto hash_unreadable = [&] {
-    if (unreadable_pages == 0) return;
-    const uint64_t record[3] = {'U', unreadable_at, unreadable_pages};
-    XXH3_64bits_update(st, record, sizeof(record));
-    unreadable_pages = 0;
-  };
-  if (m.name.rfind("[vvar", 0) != 0) {
-    MappingRecord r;
-    r.start = m.start;
-    r.end = m.end;
-    r.offset = m.offset;
-    r.shared = m.shared;
-    r.backing = m.backing;
-    r.file = m.file;
-    scanner.scan(r, [&](RemotePtr<> addr, size_t pages, PageKind kind, const uint8_t* bytes) {
-      uint64_t offset = addr - m.start;
-      if (kind == PageKind::Unreadable) {
-        if (unreadable_pages > 0 && unreadable_at + unreadable_pages * kPageSize != offset) hash_unreadable();
-        if (unreadable_pages == 0) unreadable_at = offset;
-        unreadable_pages += pages;
-        return;
-      }
-      if (!bytes) return;  // zeros
-      for (size_t p = 0; p < pages; ++p) {
-        const uint8_t* page = bytes + p * kPageSize;
-        if (is_zero_page(page)) continue;
-        hash_unreadable();
-        const uint64_t record[2] = {'D', offset + p * kPageSize};
-        XXH3_64bits_update(st, record, sizeof(record));
-        XXH3_64bits_update(st, page, kPageSize);
-      }
-    }, true);
-  }
-  hash_unreadable();
-  uint64_t h = XXH3_64bits_digest(st);
-  XXH3_freeState(st);
-  return h;
-}
-
 bool m_name_in_trace(const MapEntry& e, const std::string& prefix) {
   return e.inode != 0 && e.name.rfind(prefix, 0) == 0;
 }
@@ -139,195 +48,56 @@ std::map<std::pair<uint64_t, uint64_t>, std::string> own_files() {
   return out;
 }
 
-std::vector<MappingState> mapping_states(ReplaySession& s, Task& t) {
-  std::string prefix = s.trace_dir() + "/";
-  std::vector<MappingState> out;
-  std::map<std::pair<uint64_t, uint64_t>, std::string> own = own_files();
-  // Where the kernel has protection keys, smaps, which alone says which
-  // key a mapping's pages are tagged with.
-  std::vector<MapEntry> entries;
-  if (os_has_pkeys()) {
-    auto smaps = read_file("/proc/" + std::to_string(t.tid()) + "/smaps");
-    if (smaps.ok()) entries = parse_smaps(smaps.value());
+// How replay names a mapping: a trace file by its name in the trace, a
+// file replay holds open (its copies of emulated files and System V
+// segments) by that descriptor, the kernel's and rr's own by their kind.
+MappingName replay_mapping_name(const MapEntry& e, const std::string& prefix,
+                                const std::map<std::pair<uint64_t, uint64_t>, std::string>& own) {
+  MappingName n{Backing::Anonymous, e.name, ""};
+  if (is_anon_shared(e)) n.name = kAnonSharedMaps;  // a restore's memfd of it prints as the program's
+  auto own_file = own.find({e.dev, e.inode});
+  if (m_name_in_trace(e, prefix)) {
+    n.backing = Backing::File;
+    n.name = n.file = n.name.substr(prefix.size());
+  } else if (is_special_mapping(e)) {
+    n.backing = Backing::Special;
+  } else if (e.inode != 0 && own_file != own.end()) {
+    n.backing = Backing::File;
+    n.file = own_file->second;
+  } else if (e.inode != 0 && !(e.name.rfind("/dev/zero", 0) == 0 && !e.shared)) {
+    // (A private mapping of /dev/zero is anonymous memory.)
+    n.backing = Backing::Special;
   }
-  if (entries.empty()) entries = read_maps(t.tid());
-  for (const MapEntry& e : entries) {
-    // Pages never touched are known without reading them in private
-    // anonymous memory and in files rr can read (the trace's, and its own
-    // copies); everything else is read whole.
-    MappingState m{e.start, e.end, prot_string(e.prot, e.shared), e.offset, e.name, 0, Backing::Anonymous, e.shared, "", e.pkey};
-    if (is_anon_shared(e)) m.name = kAnonSharedMaps;  // a restore's memfd of it prints as the program's
-    auto own_file = own.find({e.dev, e.inode});
-    if (m_name_in_trace(e, prefix)) {
-      m.backing = Backing::File;
-      m.name = m.file = m.name.substr(prefix.size());
-    } else if (is_special_mapping(e)) {
-      m.backing = Backing::Special;
-    } else if (e.inode != 0 && own_file != own.end()) {
-      m.backing = Backing::File;
-      m.file = own_file->second;
-    } else if (e.inode != 0 && !(e.name.rfind("/dev/zero", 0) == 0 && !e.shared)) {
-      // (A private mapping of /dev/zero is anonymous memory.)
-      m.backing = Backing::Special;
-    }
-    // Adjacent pieces of one logical mapping print as one, however the kernel
-    // happened to split or merge them.
-    if (!out.empty()) {
-      MappingState& prev = out.back();
-      bool contiguous_offset = prev.name.empty() || prev.name[0] == '[' || prev.offset + (prev.end - prev.start) == m.offset;
-      // The kernel names "[heap]" whatever VMA overlaps the break range, so
-      // an unnamed anonymous neighbour merged into it on one road and not
-      // on another must print alike.
-      bool heap_neighbours = (prev.name.empty() || prev.name == "[heap]") && (m.name.empty() || m.name == "[heap]") &&
-                             prev.offset == 0 && m.offset == 0;
-      if (prev.end == m.start && prev.perms == m.perms && (prev.name == m.name || heap_neighbours) && contiguous_offset &&
-          prev.backing == m.backing && prev.file == m.file && prev.pkey == m.pkey) {
-        if (m.name == "[heap]") prev.name = m.name;
-        prev.end = m.end;
-        continue;
-      }
-    }
-    out.push_back(m);
-  }
-  PageScanner scanner(t, s.trace_dir());
-  for (MappingState& m : out) m.hash = hash_range(scanner, m);
-  return out;
-}
-
-// FXSAVE legacy area up to the XMM registers, the upper halves of the YMM
-// registers and PKRU: the architectural state, without bookkeeping bytes that depend
-// on how the kernel last saved it. The x87 last-instruction fields (FOP, FIP,
-// FDP, bytes 6..23) are left out too: AMD CPUs do not restore them, so they
-// keep whatever the kernel's own FPU code left there at the last context
-// switch, which depends on timing.
-uint64_t fpu_hash(Task& t) {
-  std::string x = t.xsave();
-  if (x.size() >= 24) std::fill(x.begin() + 6, x.begin() + 24, '\0');
-  XXH3_state_t* st = XXH3_createState();
-  XXH3_64bits_reset(st);
-  XXH3_64bits_update(st, x.data(), std::min<size_t>(x.size(), 416));
-  if (x.size() >= 832) XXH3_64bits_update(st, x.data() + 576, 256);
-  // PKRU, the rights to the memory protection keys (XSAVE component 9, at
-  // the offset CPUID leaf 0xD gives): its value, 0 when the header marks the
-  // component as in its initial state, as the kernel reads it.
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (__get_cpuid_count(0xd, 9, &eax, &ebx, &ecx, &edx) && eax == 4 && x.size() >= 520 && ebx + 4 <= x.size()) {
-    uint64_t bv = 0;
-    memcpy(&bv, x.data() + 512, sizeof bv);
-    uint32_t pkru = 0;
-    if (bv & (1u << 9)) memcpy(&pkru, x.data() + ebx, sizeof pkru);
-    XXH3_64bits_update(st, &pkru, sizeof pkru);
-  }
-  uint64_t h = XXH3_64bits_digest(st);
-  XXH3_freeState(st);
-  return h;
+  return n;
 }
 
 }  // namespace
 
 std::string describe_state(ReplaySession& s, bool json, pid_t only_pid) {
-  std::string out;
-  const ReplayCounters& c = s.counters();
-  struct Counter {
-    const char* name;
-    uint64_t value;
-  };
-  const Counter counters[] = {{"syscalls", c.syscalls}, {"emulated", c.emulated}, {"executed", c.executed},
-                              {"signals", c.signals},   {"rdtsc", c.rdtsc},       {"bytes_written", c.bytes_written}};
-  // Live threads grouped by process, both by recorded id.
-  struct TaskState {
-    pid_t tid;
-    Registers regs;
-    uint64_t fpu;
-    const char* waiting;  // inside the kernel, no registers: where (else nullptr)
-  };
-  struct ProcessState {
-    pid_t pid;
-    std::vector<TaskState> tasks;
-    std::vector<MappingState> maps;
-    const FdTable* fds;
-  };
-  std::map<pid_t, ProcessState> procs;  // by recorded pid
+  StateView v;
+  v.event = s.current_event();
+  v.exited = s.exited();
+  v.exit_code = s.exit_code();
+  v.killed_by = s.killed_by();
+  v.counters = s.counters();
+  std::string prefix = s.trace_dir() + "/";
+  std::map<std::pair<uint64_t, uint64_t>, std::string> own = own_files();
+  MappingNamer namer = [&](const MapEntry& e) { return replay_mapping_name(e, prefix, own); };
   for (const auto& [tid, rt] : s.tasks()) {
     // Tasks on their way out (after exit or exit_group) are not part of it.
     if (!rt->task->alive() || rt->exiting || (only_pid && rt->tgid != RecordedTid{only_pid})) continue;
-    auto [it, fresh] = procs.try_emplace(rt->tgid.value, ProcessState{rt->tgid.value, {}, {}, rt->fds.get()});
+    auto [it, fresh] = v.procs.try_emplace(rt->tgid.value, StateProcess{rt->tgid.value, {}, {}, rt->fds.get()});
     // A vfork child between leaving its parent's memory and getting its new
     // image has neither registers nor mappings of its own yet.
-    if (fresh && !rt->in_exec) it->second.maps = mapping_states(s, *rt->task);
+    if (fresh && !rt->in_exec) it->second.maps = mapping_states(*rt->task, s.trace_dir(), namer);
     // A vfork parent waits inside the kernel (not stopped): no registers.
     if (rt->in_vfork || rt->in_exec)
       it->second.tasks.push_back({tid.value, Registers(), 0, rt->in_vfork ? "waiting in vfork" : "inside execve"});
     else
       it->second.tasks.push_back({tid.value, rt->task->regs(), fpu_hash(*rt->task), nullptr});
   }
-  if (json) {
-    out += "{\"event\": " + std::to_string(s.current_event());
-    out += ", \"exited\": " + std::string(s.exited() ? "true" : "false");
-    if (s.exited()) out += ", \"exit_code\": " + std::to_string(s.exit_code()) + ", \"killed_by\": " + std::to_string(s.killed_by());
-    out += ", \"processes\": [";
-    bool first_proc = true;
-    for (const auto& [pid, p] : procs) {
-      out += std::string(first_proc ? "" : ", ") + "{\"pid\": " + std::to_string(pid) + ", \"tasks\": [";
-      first_proc = false;
-      for (size_t k = 0; k < p.tasks.size(); ++k) {
-        out += std::string(k ? ", " : "") + "{\"tid\": " + std::to_string(p.tasks[k].tid);
-        if (p.tasks[k].waiting) {
-          out += ", \"waiting\": \"" + std::string(p.tasks[k].waiting) + "\"}";
-          continue;
-        }
-        out += ", \"regs\": {";
-        bool first = true;
-        for (const RegisterInfo& r : register_table()) {
-          out += std::string(first ? "" : ", ") + "\"" + r.name + "\": \"" + hex(p.tasks[k].regs.get(r)) + "\"";
-          first = false;
-        }
-        out += "}, \"fpu_hash\": \"" + hex(p.tasks[k].fpu) + "\"}";
-      }
-      out += "], \"mappings\": [";
-      for (size_t i = 0; i < p.maps.size(); ++i) {
-        const MappingState& m = p.maps[i];
-        out += std::string(i ? ", " : "") + "{\"start\": \"" + hex(m.start.as_int()) + "\", \"end\": \"" + hex(m.end.as_int()) +
-               "\", \"perms\": \"" + m.perms + "\", \"offset\": \"" + hex(m.offset) + "\", \"name\": " +
-               json_string(m.name) + ", \"hash\": \"" + hex(m.hash) + "\"" +
-               (m.pkey ? ", \"pkey\": " + std::to_string(m.pkey) : std::string()) + "}";
-      }
-      out += "], \"fds\": [";
-      bool first = true;
-      for (const auto& [fd, e] : p.fds->entries()) {
-        out += std::string(first ? "" : ", ") + "{\"fd\": " + std::to_string(fd) + ", \"kind\": \"" +
-               FdTable::kind_name(e.kind) + "\", \"cloexec\": " + (e.cloexec ? "true" : "false") + "}";
-        first = false;
-      }
-      out += "]}";
-    }
-    out += "], \"counters\": {";
-    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); ++i)
-      out += std::string(i ? ", " : "") + "\"" + counters[i].name + "\": " + std::to_string(counters[i].value);
-    out += "}}\n";
-    return out;
-  }
-  out += "event " + std::to_string(s.current_event()) + "\n";
-  if (s.exited()) out += "exited code " + std::to_string(s.exit_code()) + " signal " + std::to_string(s.killed_by()) + "\n";
-  for (const auto& [pid, p] : procs) {
-    out += "process " + std::to_string(pid) + "\n";
-    for (const TaskState& t : p.tasks) {
-      out += "task " + std::to_string(t.tid) + (t.waiting ? std::string(" ") + t.waiting + "\n" : "\n");
-      if (t.waiting) continue;
-      for (const RegisterInfo& r : register_table()) out += std::string("  ") + r.name + " " + hex(t.regs.get(r)) + "\n";
-      out += "  fpu_hash " + hex(t.fpu) + "\n";
-    }
-    for (const MappingState& m : p.maps) {
-      char line[160];
-      snprintf(line, sizeof line, "map %016" PRIx64 "-%016" PRIx64 " %s %08" PRIx64 " %016" PRIx64 " ", m.start.as_int(), m.end.as_int(),
-               m.perms.c_str(), m.offset, m.hash);
-      out += line + m.name + (m.pkey ? " pkey " + std::to_string(m.pkey) : std::string()) + "\n";
-    }
-    for (const auto& [fd, e] : p.fds->entries())
-      out += "fd " + std::to_string(fd) + " " + FdTable::kind_name(e.kind) + (e.cloexec ? " cloexec" : "") + "\n";
-  }
-  for (const Counter& k : counters) out += std::string("counter ") + k.name + " " + std::to_string(k.value) + "\n";
-  return out;
+  return format_state(v, json);
 }
+
 
 }  // namespace rr

@@ -381,4 +381,11 @@ struct Frame {
                               # the recording, a seccomp filter of the program); replay locks
                               # them too once the event is applied, so that the library runs
                               # the same code in both roads there (a tracer may single-step it)
+  fdGate @12 :Data;           # format 1.24 on: the fd gate (struct rr_fd_gate, src/preload/
+                              # syscall_buffer.h) the recorder wrote into the process's buffer
+                              # before the stretch of user code that led to this event; replay
+                              # writes the same bytes there before running it, so that the
+                              # process's memory is the recording's (replay's library never
+                              # reads the gate; a writer of checkpoints that copies the
+                              # recorded processes needs the two to agree)
 }

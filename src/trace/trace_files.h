@@ -61,7 +61,9 @@ constexpr uint32_t kTraceFormatMajor = 1;
 // did: the library's code in an unbuffered task is the same in both roads)
 // 1.23: ProgressCounterSetup.image (the rewritten code is a file of the trace
 // that replay maps, not patches it writes into every process)
-constexpr uint32_t kTraceFormatMinor = 23;
+// 1.24: Frame.fdGate (replay writes the recorder's rewrites of the syscall
+// buffer's fd gate, so that the buffer's memory is the same in both roads)
+constexpr uint32_t kTraceFormatMinor = 24;
 
 // Where traces live: $_RR_TRACE_DIR, else ~/.local/share/rr.
 std::string trace_root();

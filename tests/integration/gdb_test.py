@@ -409,7 +409,7 @@ def tick_positions(t):
     gdb checkpoints of one stretch are listed in replay order by their ticks
     (no re-run), a reverse-continue arrives at its hit by ticks (the
     checkpoint taken there is at a tick position), and a checkpoint there
-    saved with write-checkpoints (format 6.0) restores in a new session at
+    saved with write-checkpoints (format 6.1) restores in a new session at
     the same registers and position. A trace without the counter refuses a
     tick position with one line."""
     trace = t.record("loop", [t.build("gdb_loop")])
@@ -462,8 +462,8 @@ def tick_positions(t):
              "checkpoints at tick positions are written without breakpoint counters", out1)
     files = [f for f in os.listdir(os.path.join(trace, "checkpoints")) if "-" in f]
     versions = [open(os.path.join(trace, "checkpoints", f), "rb").read(16)[8:16] for f in files]
-    t.expect(len(files) == 2 and versions == [struct.pack("<II", 6, 0)] * 2,
-             "their files are of format 6.0 (a tick piece): %r %r" % (files, versions))
+    t.expect(len(files) == 2 and versions == [struct.pack("<II", 6, 1)] * 2,
+             "their files are of format 6.1 (a tick piece): %r %r" % (files, versions))
     # Loaded in replay order: 1 is the hit, 2 one instruction after it. From
     # the restored hit, going back one instruction is by ticks too: the
     # file's ticks and its restored task's registers name the point.
