@@ -262,7 +262,7 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
   RR_ASSIGN_OR_RETURN(leader->task, s.spawn_process(RecordedTid{tgid}));
   leader->where = states[0].getAtSyscallEntry() ? ReplayTask::Where::AtEntry : ReplayTask::Where::AtEvent;
   leader->filtered = states[0].getSeccompFiltered();
-  leader->altstack_disabled = (states[0].getAltStackFlags() & SS_DISABLE) && !states[0].getAltStackNeverSet();
+  leader->altstack_disabled = kernel_state_from(states[0]).altstack_flags & SS_DISABLE;
   std::shared_ptr<FdTable> table;
   if (proc.getFdTableOf() != 0) {
     auto shared = tables.find(proc.getFdTableOf());
@@ -323,7 +323,7 @@ Status restore_process(ReplaySession& s, const CheckpointReader& ck, ckpt::Proce
     RR_ASSIGN_OR_RETURN(thread->task, s.clone_thread(*task, RecordedTid{tid}));
     thread->where = ts.getAtSyscallEntry() ? ReplayTask::Where::AtEntry : ReplayTask::Where::AtEvent;
     thread->filtered = ts.getSeccompFiltered();
-    thread->altstack_disabled = (ts.getAltStackFlags() & SS_DISABLE) && !ts.getAltStackNeverSet();
+    thread->altstack_disabled = kernel_state_from(ts).altstack_flags & SS_DISABLE;
     Task& t = *s.adopt_thread(rt, std::move(thread)).task;
     t.set_regs(regs_from_capnp(ts.getRegs()));
     RR_TRY(set_checkpoint_xsave(t, data_string(ts.getXsave()), path, tid));

@@ -12,6 +12,13 @@
 
 namespace rr {
 
+std::optional<stack_t> query_altstack(Task& t, RemoteSyscalls& rs) {
+  stack_t now = {};
+  RemotePtr<stack_t> at = rs.scratch_val(now, 64);
+  if (rs.syscall(SYS_sigaltstack, {0, at.as_int()}) != 0 || !t.read_mem(at, &now, sizeof now)) return std::nullopt;
+  return now;
+}
+
 TaskKernelState TaskKernelState::capture(Task& t, bool with_actions) {
   TaskKernelState s;
   s.sigmask = t.blocked_signals();

@@ -5,7 +5,9 @@
 // it (checkpoint/) and in-memory copies of a replay carry it (replay/).
 #pragma once
 
+#include <csignal>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,7 +16,12 @@
 
 namespace rr {
 
+class RemoteSyscalls;
 class Task;
+
+// The alternate signal stack of the stopped thread `rs` runs calls in, as
+// sigaltstack answers (nullopt: the call or the read failed).
+std::optional<stack_t> query_altstack(Task& t, RemoteSyscalls& rs);
 
 struct TaskKernelState {
   uint64_t sigmask = 0;  // blocked signals

@@ -29,6 +29,7 @@
 #include "core/syscall_restart.h"
 #include "core/tracee_setup.h"
 #include "core/syscall_table.h"
+#include "core/task_state.h"
 #include "core/task_mem_reader.h"
 #include "core/tracee_abi.h"
 #include "util/fatal.h"
@@ -424,10 +425,8 @@ Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace:
     // stores SS_DISABLE where the recording kept 0 (not reproduced: no
     // call stores 0); a fresh process (an exec from a thread or of a vfork
     // child) starts with 0 and drops one where the recording's had.
-    stack_t now = {};
-    RemotePtr<stack_t> q = rs.scratch_val(now, 64);
-    bool set = rs.syscall(SYS_sigaltstack, {0, q.as_int()}) == 0 && t.read_mem(q, &now, sizeof now) &&
-               !(now.ss_flags & SS_DISABLE);
+    std::optional<stack_t> now = query_altstack(t, rs);
+    bool set = now && !(now->ss_flags & SS_DISABLE);
     if (set || rt.altstack_disabled) {
       stack_t none = {};
       none.ss_flags = SS_DISABLE;

@@ -34,6 +34,7 @@
 #include "core/syscall_restart.h"
 #include "core/tracee_setup.h"
 #include "core/syscall_table.h"
+#include "core/task_state.h"
 #include "core/task_mem_reader.h"
 #include "util/fatal.h"
 #include "util/io.h"
@@ -337,10 +338,7 @@ Status ReplaySession::apply_syscall(trace::Frame::Reader f, trace::SyscallEvent:
     // A stack set, or SS_DISABLE stored: asked of the kernel (the call's
     // own argument may be its old-stack output too).
     RemoteSyscalls rs(*rt.task);
-    stack_t now = {};
-    RemotePtr<stack_t> q = rs.scratch_val(now, 64);
-    if (rs.syscall(SYS_sigaltstack, {0, q.as_int()}) == 0 && rt.task->read_mem(q, &now, sizeof now))
-      rt.altstack_disabled = (now.ss_flags & SS_DISABLE) != 0;
+    if (std::optional<stack_t> now = query_altstack(*rt.task, rs)) rt.altstack_disabled = (now->ss_flags & SS_DISABLE) != 0;
   }
   if (desc->filter_arg && result == 0) {
     SyscallArgs call = syscall_args(nr, regs_from_capnp(sc.getEntryRegs()));
