@@ -313,16 +313,14 @@ namespace {
 // The supervisor's part of the info: the event, where the next frame is,
 // the counters, the first process's fate, and the point inside the next
 // event (`position`) for a gdb checkpoint.
-void write_supervisor(ckpt::CheckpointInfo::Builder info, ReplaySession& session, const std::string& uuid,
-                      const Mark* position) {
-  info.setEvent(session.current_event());
-  info.setTraceUuid(capnp_bytes(uuid));
+void write_supervisor(ckpt::CheckpointInfo::Builder info, const CheckpointSource& source, const Mark* position) {
+  info.setEvent(source.event);
+  info.setTraceUuid(capnp_bytes(source.uuid));
   info.setCreatedAtNs(std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count());
-  StreamPos pos = session.next_frame_position();
-  info.setEventsBlock(pos.block_offset);
-  info.setEventsIndex(pos.record_index);
-  const ReplayCounters& c = session.counters();
+  info.setEventsBlock(source.next_frame.block_offset);
+  info.setEventsIndex(source.next_frame.record_index);
+  const ReplayCounters& c = source.counters;
   auto counters = info.initCounters();
   counters.setSyscalls(c.syscalls);
   counters.setEmulated(c.emulated);
@@ -330,10 +328,10 @@ void write_supervisor(ckpt::CheckpointInfo::Builder info, ReplaySession& session
   counters.setSignals(c.signals);
   counters.setRdtsc(c.rdtsc);
   counters.setBytesWritten(c.bytes_written);
-  info.setInitialTid(session.initial_tid().value);
-  info.setInitialExited(session.exited());
-  info.setExitCode(session.exit_code());
-  info.setKilledBy(session.killed_by());
+  info.setInitialTid(source.initial_tid.value);
+  info.setInitialExited(source.exited);
+  info.setExitCode(source.exit_code);
+  info.setKilledBy(source.killed_by);
   if (position && !position->pieces.empty()) {
     auto plist = info.initPosition(position->pieces.size());
     for (size_t i = 0; i < position->pieces.size(); ++i) {
@@ -369,17 +367,26 @@ void write_fds(const FdTable& table, capnp::List<ckpt::FdEntry>::Builder out) {
   }
 }
 
+// Runs `body` with calls inside `t`, as the source wants them made.
+void with_calls_inside(const CheckpointSource& source, Task& t, const std::function<void(RemoteSyscalls&)>& body) {
+  if (source.calls_inside) return source.calls_inside(t, body);
+  RemoteSyscalls rs(t);
+  body(rs);
+}
+
 // Every thread of one process, its leader first: registers, XSAVE and
 // the kernel-side state.
-void write_tasks(const std::vector<const ReplayTask*>& list, ckpt::ProcessState::Builder proc) {
+void write_tasks(const CheckpointSource& source, const std::vector<const SourceTask*>& list,
+                 ckpt::ProcessState::Builder proc) {
   auto tlist = proc.initTasks(list.size());
   for (size_t k = 0; k < list.size(); ++k) {
     Task& tk = *list[k]->task;
     auto task = tlist[k];
     task.setRecordedTid(tk.recorded_tid().value);
-    task.setAtSyscallEntry(list[k]->where == ReplayTask::Where::AtEntry);
+    task.setAtSyscallEntry(list[k]->at_entry);
     task.setSeccompFiltered(list[k]->filtered);
-    TaskKernelState kernel = TaskKernelState::capture(tk, true);
+    TaskKernelState kernel;
+    with_calls_inside(source, tk, [&](RemoteSyscalls& rs) { kernel = TaskKernelState::capture(tk, rs, true); });
     kernel_state_to(kernel, task);
     // sigaltstack answers SS_DISABLE also for a task that never set a stack.
     task.setAltStackNeverSet((kernel.altstack_flags & SS_DISABLE) && !list[k]->altstack_disabled);
@@ -395,23 +402,74 @@ struct ObjectMapRecord {
   bool writable;
 };
 
+// The kernel's view of the layout of `t`'s process, its local descriptor
+// table and its protection keys, asked through calls `rs` makes in `t`.
+Status probe_layout(const CheckpointSource& source, Task& t, RemoteSyscalls& rs, const std::vector<MapEntry>& maps,
+                    ProcessImage& img) {
+  // pkey_alloc also grants access through the keys it hands out (PKRU),
+  // which pkey_free does not take back: the register is put back after.
+  std::string xsave = t.xsave();
+  KJ_DEFER(t.set_xsave(xsave));
+  img.mm = capture_mm(t, rs);
+  // A local descriptor table (modify_ldt) would be gone after a restore.
+  uint64_t ldt_probe = 0;
+  if (rs.syscall(SYS_modify_ldt, {0, rs.scratch(&ldt_probe, sizeof(ldt_probe)).as_int(), sizeof(ldt_probe)}) > 0)
+    return make_error(ErrorKind::Unsupported, "the program has a local descriptor table (modify_ldt) at event " +
+                                                  std::to_string(source.event) +
+                                                  ": checkpoints do not save it yet");
+  // Protection keys the program allocated, for a restore to allocate
+  // again. The kernel tells no one which keys a process holds: every
+  // free key is taken and given back, and the ones that could not be
+  // taken are held.
+  uint16_t held = 0;
+  if (os_has_pkeys()) {
+    std::vector<int64_t> taken;
+    int64_t got = 0;
+    while (taken.size() < 16 && (got = rs.syscall(SYS_pkey_alloc, {0, 0})) >= 0) taken.push_back(got);
+    for (int64_t key : taken) rs.syscall(SYS_pkey_free, {(uint64_t)key});
+    // Only "no key left" says the rest are held; any other refusal (a
+    // seccomp filter's, say) says nothing about them.
+    if (got != -ENOSPC)
+      return make_error(ErrorKind::Unsupported, "cannot tell which memory protection keys the program holds at event " +
+                                                    std::to_string(source.event) + " (pkey_alloc: " +
+                                                    strerror(got < 0 ? (int)-got : EINVAL) + ")");
+    held = 0xfffe;
+    for (int64_t key : taken)
+      if (key > 0 && key < 16) held &= (uint16_t)~(1u << key);
+  }
+  // An execute-only mapping of the program's (PROT_EXEC alone; not the
+  // kernel's [vsyscall]) makes the kernel take a key for itself, the first
+  // free one when the mapping was made, and deny reads through it in PKRU:
+  // a restore could not make the kernel take the same one.
+  for (const MapEntry& e : maps)
+    if (e.prot == PROT_EXEC && e.pkey != 0 && (e.name.empty() || e.name[0] != '['))
+      return make_error(ErrorKind::Unsupported, "the program has an execute-only mapping (the kernel's protection key " +
+                                                    std::to_string(e.pkey) + ") at event " +
+                                                    std::to_string(source.event) +
+                                                    ": checkpoints do not save it yet");
+  img.pkeys = held;
+  return {};
+}
+
 // The layout of the process `t` leads: its mappings (trace files by their
 // names in the trace), the kernel's mm fields and the executable.
 // Mappings of shared objects (found or added by `objects`) are recorded
 // anonymous and shared, and listed in `object_maps`.
-Result<ProcessImage> capture_layout(ReplaySession& session, Task& t, SharedObjectWriter& objects,
-                                    std::vector<ObjectMapRecord>& object_maps) {
+Result<ProcessImage> capture_layout(const CheckpointSource& source, Task& t, std::vector<ObjectMapRecord>& object_maps) {
   // Mappings and the kernel's view of the layout.
   ProcessImage img;
   std::string proc_dir = "/proc/" + std::to_string(t.tid());
-  std::string prefix = session.trace_dir() + "/";
+  std::string prefix = source.trace_dir + "/";
   // smaps, not maps: only it says which mappings are MAP_NORESERVE.
   auto smaps = read_file(proc_dir + "/smaps");
   if (!smaps.ok()) return make_error("cannot read " + proc_dir + "/smaps: " + smaps.error().message);
   std::vector<MapEntry> maps = parse_smaps(smaps.value());
   for (const MapEntry& e : maps) {
     MappingRecord m = mapping_record(e);
-    int object = m.backing == Backing::Special ? -1 : objects.object_of(t, e);
+    if (!source.objects && m.backing != Backing::Special && is_anon_shared(e))
+      return make_error(ErrorKind::Unsupported, "the program has shared memory at event " + std::to_string(source.event) +
+                                                    ": this writer does not save it");
+    int object = m.backing == Backing::Special || !source.objects ? -1 : source.objects->object_of(t, e);
     if (object >= 0) {
       m.backing = Backing::Anonymous;
       object_maps.push_back(ObjectMapRecord{(uint32_t)img.mappings.size(), (uint32_t)object, e.maywrite});
@@ -420,65 +478,22 @@ Result<ProcessImage> capture_layout(ReplaySession& session, Task& t, SharedObjec
     }
     bool named_file = m.backing != Backing::Special && e.inode != 0 && !e.name.empty() && e.name[0] == '/' &&
                       e.name.rfind("/dev/zero", 0) != 0;
-    if (named_file && e.name.rfind(prefix, 0) != 0)
-      return make_error("mapping of " + e.name + " is not part of the trace; cannot checkpoint");
     if (named_file) {
+      RR_ASSIGN_OR_RETURN(MappingName n, source.file_in_trace(t, e));
       m.backing = Backing::File;
-      m.file = e.name.substr(prefix.size());
+      m.file = n.file;
+      m.name = prefix + n.file;
+      if (n.as_private) m.shared = false;
     }
     img.mappings.push_back(m);
   }
-  {
-    // pkey_alloc also grants access through the keys it hands out (PKRU),
-    // which pkey_free does not take back: the register is put back after.
-    std::string xsave = t.xsave();
-    KJ_DEFER(t.set_xsave(xsave));
-    RemoteSyscalls rs(t);
-    img.mm = capture_mm(t, rs);
-    // A local descriptor table (modify_ldt) would be gone after a restore.
-    uint64_t ldt_probe = 0;
-    if (rs.syscall(SYS_modify_ldt, {0, rs.scratch(&ldt_probe, sizeof(ldt_probe)).as_int(), sizeof(ldt_probe)}) > 0)
-      return make_error(ErrorKind::Unsupported, "the program has a local descriptor table (modify_ldt) at event " +
-                                                    std::to_string(session.current_event()) +
-                                                    ": checkpoints do not save it yet");
-    // Protection keys the program allocated, for a restore to allocate
-    // again. The kernel tells no one which keys a process holds: every
-    // free key is taken and given back, and the ones that could not be
-    // taken are held.
-    uint16_t held = 0;
-    if (os_has_pkeys()) {
-      std::vector<int64_t> taken;
-      int64_t got = 0;
-      while (taken.size() < 16 && (got = rs.syscall(SYS_pkey_alloc, {0, 0})) >= 0) taken.push_back(got);
-      for (int64_t key : taken) rs.syscall(SYS_pkey_free, {(uint64_t)key});
-      // Only "no key left" says the rest are held; any other refusal (a
-      // seccomp filter's, say) says nothing about them.
-      if (got != -ENOSPC)
-        return make_error(ErrorKind::Unsupported, "cannot tell which memory protection keys the program holds at event " +
-                                                      std::to_string(session.current_event()) + " (pkey_alloc: " +
-                                                      strerror(got < 0 ? (int)-got : EINVAL) + ")");
-      held = 0xfffe;
-      for (int64_t key : taken)
-        if (key > 0 && key < 16) held &= (uint16_t)~(1u << key);
-    }
-    // An execute-only mapping of the program's (PROT_EXEC alone; not the
-    // kernel's [vsyscall]) makes the kernel take a key for itself, the first
-    // free one when the mapping was made, and deny reads through it in PKRU:
-    // a restore could not make the kernel take the same one.
-    for (const MapEntry& e : maps)
-      if (e.prot == PROT_EXEC && e.pkey != 0 && (e.name.empty() || e.name[0] != '['))
-        return make_error(ErrorKind::Unsupported, "the program has an execute-only mapping (the kernel's protection key " +
-                                                      std::to_string(e.pkey) + ") at event " +
-                                                      std::to_string(session.current_event()) +
-                                                      ": checkpoints do not save it yet");
-    img.pkeys = held;
-  }
+  Status probed;
+  with_calls_inside(source, t, [&](RemoteSyscalls& rs) { probed = probe_layout(source, t, rs, maps, img); });
+  RR_TRY(std::move(probed));
   char exe[4096];
   ssize_t n = readlink((proc_dir + "/exe").c_str(), exe, sizeof(exe) - 1);
-  std::string exe_path = n > 0 ? std::string(exe, n) : "";
-  if (exe_path.rfind(prefix, 0) != 0) return make_error("the executable is not part of the trace; cannot checkpoint");
-  img.mm.exe_file = exe_path.substr(prefix.size());
-  img.exe_path = exe_path;
+  RR_ASSIGN_OR_RETURN(img.mm.exe_file, source.exe_in_trace(t, n > 0 ? std::string(exe, n) : ""));
+  img.exe_path = prefix + img.mm.exe_file;
   return img;
 }
 
@@ -528,7 +543,7 @@ PageBlockWriter::Ref store_page(const uint8_t* page, PageBlockWriter& blocks, Pa
 // private mapping of one, the pages the process has its own copy of.
 // With `unwritten_in` (write tracking trusted since that base), pages not
 // written since are the base's, not read.
-Status write_pages(ReplaySession& session, Task& t, const ProcessImage& img, SharedObjectWriter& objects,
+Status write_pages(const CheckpointSource& source, Task& t, const ProcessImage& img,
                    const std::vector<ObjectMapRecord>& object_maps, PageBlockWriter& blocks, PageHashes& hashes,
                    CheckpointStats& stats, ckpt::ProcessState::Builder proc, bool tracking,
                    const BasePages* unwritten_in) {
@@ -539,7 +554,10 @@ Status write_pages(ReplaySession& session, Task& t, const ProcessImage& img, Sha
     PageBlockWriter::Ref ref;
   };
   std::vector<Stored> refs;
-  PageScanner scanner(t, session.trace_dir());
+  PageScanner scanner(t, source.trace_dir);
+  MemoryOverlay overlay;
+  if (source.overlay) overlay = source.overlay(t);
+  std::vector<uint8_t> patched;
   if (tracking) scanner.track_writes(unwritten_in != nullptr);
   bool verify = unwritten_in && verify_write_tracking();
   std::set<uint32_t> shared;
@@ -547,7 +565,7 @@ Status write_pages(ReplaySession& session, Task& t, const ProcessImage& img, Sha
   for (size_t i = 0; i < img.mappings.size(); ++i) {
     const MappingRecord& m = img.mappings[i];
     if (shared.count(i) && !m.shared) {
-      RR_TRY(objects.private_pages(t, m, [&](RemotePtr<> at, const uint8_t* page) {
+      RR_TRY(source.objects->private_pages(t, m, [&](RemotePtr<> at, const uint8_t* page) {
         stats.resident_bytes += kPageSize;
         refs.push_back({at, store_page(page, blocks, hashes, stats)});
       }));
@@ -557,6 +575,33 @@ Status write_pages(ReplaySession& session, Task& t, const ProcessImage& img, Sha
     std::vector<std::pair<RemotePtr<>, size_t>> unwritten;
     scanner.scan(m, [&](RemotePtr<> addr, size_t n, PageKind kind, const uint8_t* bytes) {
       if (kind != PageKind::Untouched && kind != PageKind::Unreadable) stats.resident_bytes += n * kPageSize;
+      if (!overlay.empty() && m.backing == Backing::Anonymous &&
+          (kind == PageKind::Data || kind == PageKind::Zero || kind == PageKind::Untouched) &&
+          overlay_touches(overlay, addr.as_int(), n)) {
+        // Pages where replay's bytes are the overlay's, stored as such. A
+        // run without bytes (zeros) can be long: only the pages the
+        // overlay's pieces fall in are looked at.
+        std::set<uint64_t> at_pages;
+        if (bytes) {
+          for (size_t p = 0; p < n; ++p) at_pages.insert(addr.as_int() + p * kPageSize);
+        } else {
+          uint64_t end = addr.as_int() + n * kPageSize;
+          for (auto it = overlay.lower_bound(addr.as_int() >= kPageSize ? addr.as_int() - kPageSize : 0);
+               it != overlay.end() && it->first < end; ++it)
+            for (uint64_t a = it->first & ~(kPageSize - 1); a < it->first + it->second.size() && a < end; a += kPageSize)
+              if (a >= addr.as_int()) at_pages.insert(a);
+          stats.pages_zero += n - at_pages.size();
+        }
+        for (uint64_t at : at_pages) {
+          const uint8_t* own = bytes ? bytes + (at - addr.as_int()) : nullptr;
+          const uint8_t* page = overlay_page(overlay, at, own, patched);
+          if (!page || is_zero_page(page))
+            ++stats.pages_zero;
+          else
+            refs.push_back({RemotePtr<>(at), store_page(page, blocks, hashes, stats)});
+        }
+        return;
+      }
       switch (kind) {
         case PageKind::Unwritten:
           stats.pages_unwritten += n;
@@ -586,7 +631,7 @@ Status write_pages(ReplaySession& session, Task& t, const ProcessImage& img, Sha
       for (size_t p = 0; p < n; ++p)
         refs.push_back({addr + p * kPageSize, store_page(bytes + p * kPageSize, blocks, hashes, stats)});
     });
-    if (!unwritten.empty()) RR_TRY(verify_unwritten(t, session.trace_dir(), m, unwritten, *unwritten_in));
+    if (!unwritten.empty()) RR_TRY(verify_unwritten(t, source.trace_dir, m, unwritten, *unwritten_in));
   }
   auto pages = proc.initPages(refs.size());
   for (size_t k = 0; k < refs.size(); ++k) {
@@ -603,6 +648,41 @@ Status write_pages(ReplaySession& session, Task& t, const ProcessImage& img, Sha
 Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec, const std::string& path,
                                             const Mark* position, bool durable, const CheckpointReader* base,
                                             WriteTracker* tracker) {
+  std::string pid_ns = session.pid_namespace_refusal();
+  if (!pid_ns.empty()) return make_error(ErrorKind::Unsupported, "no checkpoint can be taken at this event: " + pid_ns);
+  if (!session.can_checkpoint()) return make_error("no checkpoint can be taken at this event");
+  CheckpointSource source;
+  source.trace_dir = session.trace_dir();
+  source.uuid = session.reader().uuid();
+  source.event = session.current_event();
+  source.next_frame = session.next_frame_position();
+  source.counters = session.counters();
+  source.initial_tid = session.initial_tid();
+  source.exited = session.exited();
+  source.exit_code = session.exit_code();
+  source.killed_by = session.killed_by();
+  for (const auto& [tid, rt] : session.tasks())
+    source.tasks.push_back(SourceTask{rt->task.get(), rt->tgid, rt->where == ReplayTask::Where::AtEntry, rt->filtered,
+                                      rt->altstack_disabled, rt->fds.get()});
+  // A replay's processes map the trace's own copies.
+  std::string prefix = source.trace_dir + "/";
+  source.file_in_trace = [&](Task&, const MapEntry& e) -> Result<MappingName> {
+    if (e.name.rfind(prefix, 0) != 0) return make_error("mapping of " + e.name + " is not part of the trace; cannot checkpoint");
+    std::string rel = e.name.substr(prefix.size());
+    return MappingName{Backing::File, rel, rel};
+  };
+  source.exe_in_trace = [&](Task&, const std::string& exe) -> Result<std::string> {
+    if (exe.rfind(prefix, 0) != 0) return make_error("the executable is not part of the trace; cannot checkpoint");
+    return exe.substr(prefix.size());
+  };
+  SharedObjectWriter objects(session);
+  source.objects = &objects;
+  return write_checkpoint_from(source, codec, path, position, durable, base, tracker);
+}
+
+Result<CheckpointStats> write_checkpoint_from(const CheckpointSource& source, Codec codec, const std::string& path,
+                                              const Mark* position, bool durable, const CheckpointReader* base,
+                                              WriteTracker* tracker) {
   auto started = std::chrono::steady_clock::now();
   // Pages unwritten since the tracker's protection hold what its checkpoint
   // holds: trusted only when that checkpoint is this one's base. The scans
@@ -611,11 +691,8 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
   bool trust = tracker && base && tracker->since(base->path(), base->info_checksum());
   if (tracker) tracker->clear_since();
   uint64_t info_checksum = 0;
-  std::string pid_ns = session.pid_namespace_refusal();
-  if (!pid_ns.empty()) return make_error(ErrorKind::Unsupported, "no checkpoint can be taken at this event: " + pid_ns);
-  if (!session.can_checkpoint()) return make_error("no checkpoint can be taken at this event");
   CheckpointStats stats;
-  stats.event = session.current_event();
+  stats.event = source.event;
   stats.path = path;
   std::string folder = path.substr(0, path.rfind('/'));
   static std::mt19937_64 rng(std::random_device{}());
@@ -628,14 +705,15 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
 
   capnp::MallocMessageBuilder msg;
   auto info = msg.initRoot<ckpt::CheckpointInfo>();
-  std::string uuid = session.reader().uuid();
-  write_supervisor(info, session, uuid, position);
+  const std::string& uuid = source.uuid;
+  write_supervisor(info, source, position);
 
   // Processes by recorded pid, each with its leader first.
-  std::map<RecordedTid, std::vector<const ReplayTask*>> procs;
-  for (const auto& [tid, rt] : session.tasks()) procs[rt->tgid].push_back(rt.get());
+  std::map<RecordedTid, std::vector<const SourceTask*>> procs;
+  for (const SourceTask& st : source.tasks) procs[st.tgid].push_back(&st);
   for (auto& [tgid, list] : procs)
-    std::stable_partition(list.begin(), list.end(), [tgid = tgid](const ReplayTask* rt) { return rt->recorded() == tgid; });
+    std::stable_partition(list.begin(), list.end(),
+                          [tgid = tgid](const SourceTask* st) { return st->task->recorded_tid() == tgid; });
   // A 1.0 reader takes the fd table from here (it only reads one process).
   write_fds(*procs.begin()->second[0]->fds, info.initFds(procs.begin()->second[0]->fds->entries().size()));
 
@@ -652,7 +730,6 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
       b.setInfoChecksum(base->info_checksum());
       stats.base_event = base->info().getEvent();
     }
-    SharedObjectWriter objects(session);
     // Processes that share an fd table (CLONE_FILES) name the first of them.
     std::map<const FdTable*, RecordedTid> table_owner;
     bool shares_tables = false;
@@ -664,16 +741,16 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
       auto proc = plist[pi++];
       proc.setTgid(tgid.value);
       write_fds(*list[0]->fds, proc.initFds(list[0]->fds->entries().size()));
-      auto [owner, first] = table_owner.emplace(list[0]->fds.get(), tgid);
+      auto [owner, first] = table_owner.emplace(list[0]->fds, tgid);
       if (!first) {
         proc.setFdTableOf(owner->second.value);
         shares_tables = true;
       }
-      write_tasks(list, proc);
+      write_tasks(source, list, proc);
       Task& t = *list[0]->task;
 
       std::vector<ObjectMapRecord> object_maps;
-      RR_ASSIGN_OR_RETURN(ProcessImage img, capture_layout(session, t, objects, object_maps));
+      RR_ASSIGN_OR_RETURN(ProcessImage img, capture_layout(source, t, object_maps));
       std::optional<BasePages> unwritten_in;
       if (tracker) {
         std::set<uint32_t> of_objects;
@@ -699,15 +776,16 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
 
       auto pages_started = std::chrono::steady_clock::now();
       RR_LOG("checkpoint: task and layout state %.3f s", std::chrono::duration<double>(pages_started - started).count());
-      RR_TRY(write_pages(session, t, img, objects, object_maps, blocks, hashes, stats, proc, tracker != nullptr,
+      RR_TRY(write_pages(source, t, img, object_maps, blocks, hashes, stats, proc, tracker != nullptr,
                          unwritten_in ? &*unwritten_in : nullptr));
     }
     if (tracker) tracker->forget_all_but(live_leaders);
-    RR_TRY(objects.write([&](const uint8_t* page) {
-      PageBlockWriter::Ref r = store_page(page, blocks, hashes, stats);
-      return StoredPage{r.block, r.offset, r.in_base};
-    }, stats, info));
-    bool needs_4 = objects.count() > 0 || shares_tables;
+    if (source.objects)
+      RR_TRY(source.objects->write([&](const uint8_t* page) {
+        PageBlockWriter::Ref r = store_page(page, blocks, hashes, stats);
+        return StoredPage{r.block, r.offset, r.in_base};
+      }, stats, info));
+    bool needs_4 = (source.objects && source.objects->count() > 0) || shares_tables;
     auto pages_read = std::chrono::steady_clock::now();
     RR_TRY(blocks.finish());
     RR_LOG("checkpoint: compression drained %.3f s",

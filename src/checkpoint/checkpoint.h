@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,8 @@
 #include <capnp/serialize.h>
 
 #include "checkpoint/checkpoint.capnp.h"
+#include "core/registers.h"
+#include "core/state_view.h"
 #include "replay/position.h"
 #include "trace/block_stream.h"
 #include "util/result.h"
@@ -20,7 +23,12 @@
 namespace rr {
 
 class CheckpointReader;
+class FdTable;
+class RecordSession;
+class RemoteSyscalls;
 class ReplaySession;
+class SharedObjectWriter;
+class Task;
 class WriteTracker;
 
 // 2.0 adds several processes and threads per file and tasks stopped at a
@@ -82,6 +90,44 @@ struct CheckpointStats {
 std::string checkpoints_dir(const std::string& trace_dir);
 std::string checkpoint_path(const std::string& trace_dir, uint64_t event);
 
+// What a checkpoint is written from: a replay standing at an event
+// (write_checkpoint_to), or the recorder's processes at the event whose
+// frame it has just written (write_recording_checkpoint), described as a
+// replay has them there.
+struct SourceTask {
+  Task* task = nullptr;
+  RecordedTid tgid;
+  bool at_entry = false;           // held at the entry of a blocking call (TaskState.atSyscallEntry)
+  bool filtered = false;           // TaskState.seccompFiltered
+  bool altstack_disabled = false;  // the kernel keeps SS_DISABLE (ReplayTask::altstack_disabled)
+  const FdTable* fds = nullptr;    // its process's fd table as replay tracks it
+};
+struct CheckpointSource {
+  std::string trace_dir, uuid;
+  uint64_t event = 0;
+  StreamPos next_frame;  // where the events stream's next frame is
+  ReplayCounters counters;
+  RecordedTid initial_tid;
+  bool exited = false;
+  int exit_code = 0, killed_by = 0;
+  std::vector<SourceTask> tasks;
+  // The trace's copy of what a file mapping `e` of `t`'s process maps
+  // (MappingName::file, relative to trace_dir; as_private: replay maps it
+  // privately), or why it has none.
+  std::function<Result<MappingName>(Task& t, const MapEntry& e)> file_in_trace;
+  // The same for `t`'s executable, `exe` as /proc/PID/exe shows it.
+  std::function<Result<std::string>(Task& t, const std::string& exe)> exe_in_trace;
+  // Replay's values of bytes where the process's own differ by design
+  // (none for a replay).
+  std::function<MemoryOverlay(Task& t)> overlay;
+  // Runs `body` with calls inside the stopped thread `t` (null: plain
+  // RemoteSyscalls). The recorder's threads run the program: what came
+  // meanwhile (a signal, their end) is handed back to the recorder.
+  std::function<void(Task& t, const std::function<void(RemoteSyscalls&)>& body)> calls_inside;
+  // Replay's shared objects; null: the writer refuses shared memory.
+  SharedObjectWriter* objects = nullptr;
+};
+
 // Saves the current state of `session` (which must be able to checkpoint)
 // under a temporary name, fsyncs it and renames it into place, unless a
 // usable checkpoint of this event is there (see CheckpointStats::kept).
@@ -100,6 +146,10 @@ Result<CheckpointStats> write_checkpoint(ReplaySession& session, Codec codec, co
 Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec, const std::string& path,
                                             const Mark* position, bool durable, const CheckpointReader* base = nullptr,
                                             WriteTracker* tracker = nullptr);
+// The same from any source (see CheckpointSource), into `path`.
+Result<CheckpointStats> write_checkpoint_from(const CheckpointSource& source, Codec codec, const std::string& path,
+                                              const Mark* position, bool durable, const CheckpointReader* base = nullptr,
+                                              WriteTracker* tracker = nullptr);
 // The point inside the event a checkpoint file was taken at.
 Mark checkpoint_position(ckpt::CheckpointInfo::Reader info);
 

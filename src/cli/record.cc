@@ -69,7 +69,17 @@ int cmd_record(const Args& args) {
   // Checkpoints while recording: a follower replays the trace as it is
   // written (record_checkpoints.h).
   std::unique_ptr<RecordCheckpointer> checkpointer;
-  if (opts.checkpoint_every.on()) {
+  // RR_CHECKPOINT_WRITER=copy: copied from the recorded processes instead
+  // (record_checkpoints.h, RecordCopier; not finished, see
+  // docs/record-checkpoints.md).
+  std::unique_ptr<RecordCopier> copier;
+  const char* writer = getenv("RR_CHECKPOINT_WRITER");
+  if (writer && *writer && std::string(writer) != "copy" && std::string(writer) != "replay")
+    return fail(std::string("RR_CHECKPOINT_WRITER must be copy or replay, not ") + writer);
+  if (opts.checkpoint_every.on() && writer && std::string(writer) == "copy") {
+    copier = std::make_unique<RecordCopier>(opts.checkpoint_every);
+    opts.on_copy_point = [&](const RecordPoint& point) { return copier->on_point(point); };
+  } else if (opts.checkpoint_every.on()) {
     checkpointer = std::make_unique<RecordCheckpointer>(opts.checkpoint_every);
     opts.on_point = [&](const std::string& dir, uint64_t event, size_t shared_files) {
       checkpointer->on_point(dir, event, shared_files);
@@ -77,6 +87,7 @@ int cmd_record(const Args& args) {
   }
   Result<int> status = RecordSession::record(opts);
   if (checkpointer) checkpointer->finish(opts.quiet || !status.ok());
+  if (copier) copier->finish(opts.quiet || !status.ok());
   if (!status.ok()) return fail(status.error().message);
   return status.value();
 }

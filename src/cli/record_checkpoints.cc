@@ -1,5 +1,7 @@
 #include "cli/record_checkpoints.h"
 
+#include "checkpoint/record_writer.h"
+
 #include <cerrno>
 #include <cinttypes>
 #include <csignal>
@@ -18,6 +20,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
@@ -425,6 +428,79 @@ void RecordCheckpointer::finish(bool quiet) {
   else if (tally.first_missed)
     fprintf(stderr, "rr: point %" PRIu64 " not achieved: no checkpoint after it (%s)\n", tally.first_missed,
             tally.first_missed_why);
+}
+
+Status RecordCopier::on_point(const RecordPoint& point) {
+  if (point.missed) {
+    ++requested_;
+    if (!first_missed_) first_missed_.emplace(point.point, point.why);
+    return {};
+  }
+  trace_dir_ = point.trace_dir;
+  // Each on the one before, a full one again after kMaxIncrementalDepth
+  // (as the follower writes them).
+  if (!base_) base_ = find_base(point.trace_dir, point.uuid, point.event);
+  bool take_full = !base_ || base_->depth() >= kMaxIncrementalDepth;
+  Result<CheckpointStats> stats = write_recording_checkpoint(point, Codec::Zstd, take_full ? nullptr : base_.get());
+  if (!stats.ok()) {
+    if (stats.error().kind == ErrorKind::Unsupported) {
+      RR_LOG("point %" PRIu64 ": no copy at event %" PRIu64 ": %s", point.point, point.event,
+             stats.error().message.c_str());
+      return stats.take_error();
+    }
+    fprintf(stderr, "rr: checkpoints while recording stop at event %" PRIu64 ": %s\n", point.event,
+            stats.error().message.c_str());
+    stopped_ = true;
+    ++requested_;
+    if (!first_missed_) first_missed_.emplace(point.point, stats.error().message);
+    return stats.take_error();
+  }
+  ++requested_;
+  seconds_ += stats->seconds;
+  auto reopened = CheckpointReader::open(stats->path, point.uuid);
+  base_ = reopened.ok() ? std::move(reopened.value()) : nullptr;
+  written_.push_back({stats->event, stats->path, stats->file_bytes, stats->base_event, point.shared_files});
+  return {};
+}
+
+void RecordCopier::finish(bool quiet) {
+  if (trace_dir_.empty() && requested_ == 0) return;
+  // How many files the finished trace's shared-files list names.
+  size_t final_list = 0;
+  if (!trace_dir_.empty()) {
+    auto text = read_file(trace_dir_ + "/shared-files");
+    if (text.ok()) final_list = (size_t)std::count(text->begin(), text->end(), '\n');
+  }
+  uint64_t bytes = 0, incremental = 0;
+  std::set<uint64_t> dropped;
+  std::vector<Written> kept;
+  for (const Written& w : written_) {
+    // A checkpoint written against one that is dropped goes too.
+    if (w.shared_files < final_list || dropped.count(w.base_event)) {
+      unlink(w.path.c_str());
+      dropped.insert(w.event);
+      continue;
+    }
+    kept.push_back(w);
+    bytes += w.bytes;
+    incremental += w.base_event != 0;
+  }
+  if (!dropped.empty())
+    fprintf(stderr,
+            "rr: %" PRIu64 " checkpoints written while recording were removed: a file mapped from a descriptor open for "
+            "writing joined the shared-files list after them\n",
+            (uint64_t)dropped.size());
+  if (quiet) return;
+  char every[64];
+  if (every_.events)
+    snprintf(every, sizeof every, "%" PRIu64 " events", every_.events);
+  else
+    snprintf(every, sizeof every, "%g s", every_.seconds);
+  fprintf(stderr, "rr: wrote %zu checkpoints while recording, copied from the recorded processes (%" PRIu64
+                  " incremental), %" PRIu64 " bytes; requested %" PRIu64 " (every %s), achieved %zu; %.2f s writing\n",
+          kept.size(), incremental, bytes, requested_, every, kept.size(), seconds_);
+  if (first_missed_)
+    fprintf(stderr, "rr: point %" PRIu64 " not achieved (%s)\n", first_missed_->first, first_missed_->second.c_str());
 }
 
 }  // namespace rr

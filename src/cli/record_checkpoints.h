@@ -6,10 +6,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "checkpoint/checkpoint.h"
 #include "record/record_session.h"
 #include "util/result.h"
 #include "util/scoped_fd.h"
@@ -58,6 +60,40 @@ class RecordCheckpointer {
   int restarts_ = 0;
   size_t shared_files_at_start_ = 0;
   std::vector<uint64_t> points_;  // every point told so far
+};
+
+// The recorder's side of the copying writer (RR_CHECKPOINT_WRITER=copy):
+// each point's checkpoint is written from the recorded processes, in the
+// recorder, at the point or the first event after it where they stand
+// where replay has them (RecordOptions::on_copy_point). The recording waits
+// while it is written.
+class RecordCopier {
+ public:
+  explicit RecordCopier(CheckpointEvery every) : every_(every) {}
+  // RecordOptions::on_copy_point.
+  Status on_point(const RecordPoint& point);
+  // After the recording: drops the checkpoints written before a file
+  // joined the shared-files list (a replay of the finished trace maps that
+  // file from its emulated copy, the checkpoint from the plain one), and
+  // prints what was written (unless `quiet`).
+  void finish(bool quiet);
+
+ private:
+  struct Written {
+    uint64_t event;
+    std::string path;
+    uint64_t bytes;
+    uint64_t base_event;  // 0: a full one
+    size_t shared_files;
+  };
+  CheckpointEvery every_;
+  std::string trace_dir_;
+  std::vector<Written> written_;
+  uint64_t requested_ = 0;
+  double seconds_ = 0;
+  std::optional<std::pair<uint64_t, std::string>> first_missed_;
+  std::unique_ptr<CheckpointReader> base_;  // the last one written
+  bool stopped_ = false;
 };
 
 }  // namespace rr

@@ -21,6 +21,30 @@
 
 namespace rr {
 
+bool overlay_touches(const MemoryOverlay& overlay, uint64_t at, size_t pages) {
+  auto from = overlay.lower_bound(at >= kPageSize ? at - kPageSize : 0);
+  for (auto it = from; it != overlay.end() && it->first < at + pages * kPageSize; ++it)
+    if (it->first + it->second.size() > at) return true;
+  return false;
+}
+
+const uint8_t* overlay_page(const MemoryOverlay& overlay, uint64_t at, const uint8_t* page,
+                            std::vector<uint8_t>& patched) {
+  patched.clear();
+  for (auto it = overlay.lower_bound(at >= kPageSize ? at - kPageSize : 0);
+       it != overlay.end() && it->first < at + kPageSize; ++it) {
+    uint64_t end = it->first + it->second.size();
+    if (end <= at) continue;
+    if (patched.empty()) {
+      patched.assign(kPageSize, 0);
+      if (page) memcpy(patched.data(), page, kPageSize);
+    }
+    uint64_t lo = std::max(at, it->first), hi = std::min(at + kPageSize, end);
+    memcpy(patched.data() + (lo - at), it->second.data() + (lo - it->first), hi - lo);
+  }
+  return patched.empty() ? page : patched.data();
+}
+
 namespace {
 
 std::string hex(uint64_t v) {
@@ -87,10 +111,7 @@ uint64_t hash_range(PageScanner& scanner, const MappingState& m, const MemoryOve
         unreadable_pages += pages;
         return;
       }
-      // The overlay's pieces that fall in these pages.
-      auto from = overlay ? overlay->lower_bound(addr.as_int() >= kPageSize ? addr.as_int() - kPageSize : 0)
-                          : MemoryOverlay::const_iterator();
-      bool overlaid = overlay && from != overlay->end() && from->first < addr.as_int() + pages * kPageSize;
+      bool overlaid = overlay && overlay_touches(*overlay, addr.as_int(), pages);
       if (!bytes && !overlaid) return;  // zeros
       std::vector<uint8_t> patched;
       for (size_t p = 0; p < pages; ++p) {
@@ -99,19 +120,7 @@ uint64_t hash_range(PageScanner& scanner, const MappingState& m, const MemoryOve
         patched.clear();
         bool dead = at < dead_hi && at + kPageSize > dead_lo;
         if (dead && at >= dead_lo && at + kPageSize <= dead_hi) continue;
-        if (overlaid) {
-          for (auto it = from; it != overlay->end() && it->first < at + kPageSize; ++it) {
-            uint64_t end = it->first + it->second.size();
-            if (end <= at) continue;
-            if (patched.empty()) {
-              patched.assign(kPageSize, 0);
-              if (page) memcpy(patched.data(), page, kPageSize);
-            }
-            uint64_t lo = std::max(at, it->first), hi = std::min(at + kPageSize, end);
-            memcpy(patched.data() + (lo - at), it->second.data() + (lo - it->first), hi - lo);
-          }
-          if (!patched.empty()) page = patched.data();
-        }
+        if (overlaid) page = overlay_page(*overlay, at, page, patched);
         if (dead && page) {
           if (patched.empty()) patched.assign(page, page + kPageSize);
           uint64_t lo = std::max(at, dead_lo), hi = std::min(at + kPageSize, dead_hi);

@@ -88,6 +88,12 @@ std::string format_state(const StateView& view, bool json);
 // this way), by address; the pieces do not overlap and are shorter than a
 // page.
 using MemoryOverlay = std::map<uint64_t, std::string>;
+// Whether a piece of `overlay` falls in the `pages` pages from `at`.
+bool overlay_touches(const MemoryOverlay& overlay, uint64_t at, size_t pages);
+// The page at `at` (`page`, or zeros when null) with the overlay's pieces
+// in it: `page` itself when none falls there, else `patched`'s bytes.
+const uint8_t* overlay_page(const MemoryOverlay& overlay, uint64_t at, const uint8_t* page,
+                            std::vector<uint8_t>& patched);
 std::vector<MappingState> mapping_states(Task& t, const std::string& trace_dir, const MappingNamer& namer,
                                          const MemoryOverlay* overlay = nullptr);
 // A hash of the architectural FPU/SSE/AVX state of `t` (and PKRU).

@@ -20,9 +20,13 @@ std::optional<stack_t> query_altstack(Task& t, RemoteSyscalls& rs) {
 }
 
 TaskKernelState TaskKernelState::capture(Task& t, bool with_actions) {
+  RemoteSyscalls rs(t);
+  return capture(t, rs, with_actions);
+}
+
+TaskKernelState TaskKernelState::capture(Task& t, RemoteSyscalls& rs, bool with_actions) {
   TaskKernelState s;
   s.sigmask = t.blocked_signals();
-  RemoteSyscalls rs(t);
   RemotePtr<> buf = rs.scratch(std::string(64, '\0').data(), 64);
   for (int sig = 1; with_actions && sig <= 64; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;

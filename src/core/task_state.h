@@ -45,6 +45,8 @@ struct TaskKernelState {
   // Reads it from stopped thread `t`; the signal actions (which belong to
   // the process) only `with_actions`.
   static TaskKernelState capture(Task& t, bool with_actions);
+  // The same through calls `rs` runs in `t`.
+  static TaskKernelState capture(Task& t, RemoteSyscalls& rs, bool with_actions);
   // Sets it in stopped thread `t`, the actions only `with_actions`.
   // `source` names where the state came from in errors.
   Status apply(Task& t, bool with_actions, const std::string& source) const;

@@ -369,15 +369,19 @@ int copy_tracee_fd(pid_t tid, int fd) {
 // recorder makes in a thread running the program ends here; returns whether
 // the thread is still there.
 bool RecordSession::after_calls_inside(RecordTask& rt, const RemoteSyscalls& rs) {
-  for (const siginfo_t& si : rs.stashed_signals())
-    if (!is_desched_siginfo(si)) rt.held.push_back(si);
-  if (rs.stop_suppressed()) syscall(SYS_tgkill, rt.live_tgid(), rt.tid(), SIGSTOP);
-  if (rs.end_status()) stash_status(rt.tid(), *rs.end_status());
+  hand_back_calls(rt, rs);
   if (rs.died()) {
     RR_LOG("task %d ended while the recorder made calls inside it", rt.tid());
     rt.died_in_calls = true;
   }
   return !rs.died();
+}
+
+void RecordSession::hand_back_calls(RecordTask& rt, const RemoteSyscalls& rs) {
+  for (const siginfo_t& si : rs.stashed_signals())
+    if (!is_desched_siginfo(si)) rt.held.push_back(si);
+  if (rs.stop_suppressed()) syscall(SYS_tgkill, rt.live_tgid(), rt.tid(), SIGSTOP);
+  if (rs.end_status()) stash_status(rt.tid(), *rs.end_status());
 }
 
 // The thread ended under the recorder's calls (rt.died_in_calls), and the

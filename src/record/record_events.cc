@@ -28,6 +28,7 @@
 #include "core/signal_delivery.h"
 #include "core/syscall_restart.h"
 #include "record/record_session.h"
+#include "core/task_state.h"
 #include "trace/fpu_digest.h"
 #include "record/seccomp_prefix.h"
 #include "core/syscall_table.h"
@@ -328,6 +329,13 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   call.ret = regs.syscall_result();
   show_native_prctl(rt, call);
   regs.set_syscall_result(call.ret);
+  if (nr == SYS_sigaltstack && call.ret == 0 && call.arg[0]) {
+    // A stack set, or SS_DISABLE stored: asked of the kernel (the call's
+    // own argument may be its old-stack output too).
+    RemoteSyscalls rs(t, RemoteSyscalls::MayDie{});
+    std::optional<stack_t> now = query_altstack(t, rs);
+    if (now) rt.altstack_disabled = (now->ss_flags & SS_DISABLE) != 0;
+  }
 
   capnp::MallocMessageBuilder msg;
   auto frame = msg.initRoot<trace::Frame>();

@@ -241,7 +241,11 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   session.chaos_ = options.chaos;
   session.chaos_rng_.seed(options.chaos_seed);
   session.checkpoint_every_ = options.checkpoint_every;
-  session.on_point_ = options.on_point;
+  session.on_point_ = options.on_copy_point ? CheckpointPointHook() : options.on_point;
+  session.on_copy_point_ = options.on_copy_point;
+  // The copying writer writes replay's counters, which the frames give.
+  if (options.on_copy_point && options.checkpoint_every.on() && !session.counter_model_)
+    session.counter_model_ = std::make_unique<ReplayCounterModel>();
   session.next_point_event_ = options.checkpoint_every.events;
   session.next_point_time_ = std::chrono::steady_clock::now() +
                              std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -258,6 +262,7 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   RR_TRY(session.spawn(options));
   Result<int> status = session.run();
   Status fin = status.ok() ? session.tell_point_before_exit() : Status{};
+  if (fin.ok() && status.ok()) fin = session.copy_point_missed();
   // The list before the end mark: a trace that reads as finished has it
   // (the checkpoint writer of --checkpoint-every may open the trace now).
   if (fin.ok()) fin = session.write_shared_files();
@@ -278,6 +283,7 @@ Status RecordSession::write_header(const RecordOptions& options) {
   std::random_device rd;
   for (auto& b : uuid) b = static_cast<uint8_t>(rd());
   h.setUuid(capnp_bytes(uuid, 16));
+  uuid_.assign(reinterpret_cast<const char*>(uuid), 16);
   h.setArch("x86_64");
   h.setExePath(exe_path_);
   auto argv = h.initArgv(options.argv.size());
@@ -458,6 +464,7 @@ Status RecordSession::finish_frame(capnp::MessageBuilder& msg) {
   if (records_of) records_of->buffered_records.clear();
   RR_TRY(std::move(written));
   if (counter_model_) note_frame_for_state(msg.getRoot<trace::Frame>());
+  RR_TRY(note_copy_point(msg.getRoot<trace::Frame>()));
   return note_checkpoint_point(next_event_ - 1);
 }
 
@@ -1205,6 +1212,8 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
   }
   c.own_seccomp = parent.own_seccomp;
   c.own_no_new_privs = parent.own_no_new_privs;
+  // A thread, or a process sharing memory, starts with SS_DISABLE stored.
+  c.altstack_disabled = ((flags & CLONE_VM) && !(flags & CLONE_VFORK)) || parent.altstack_disabled;
   c.counter_delta = flags & CLONE_VM ? parent.counter_delta : std::make_shared<uint64_t>(*parent.counter_delta);
   if (flags & (CLONE_SIGHAND | CLONE_THREAD)) {
     c.traps = parent.traps;

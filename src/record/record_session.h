@@ -23,6 +23,7 @@
 #include "core/progress_counter.h"
 #include "core/registers.h"
 #include "core/session.h"
+#include "core/state_view.h"
 #include "core/task.h"
 #include "record/echo_capture.h"
 #include "record/outside_signals.h"
@@ -62,6 +63,47 @@ struct CheckpointEvery {
 // the point, `shared_files` how many files that list names now.
 using CheckpointPointHook = std::function<void(const std::string& trace_dir, uint64_t event, size_t shared_files)>;
 
+// The recorder's processes at the event whose frame it has just written,
+// described as a replay has them there (record/record_state.cc), for a
+// writer of checkpoints that copies them instead of replaying the trace
+// (checkpoint/record_writer.cc). Told only where every live thread stands
+// where replay would hold it and nothing in the processes is replay's own
+// (RecordSession::copy_refusal).
+struct RecordPoint {
+  uint64_t point = 0;   // the point asked for (--checkpoint-every)
+  // It could not be had before the next point was due, or before the
+  // recording ended (`why`: the last reason); nothing else is set.
+  bool missed = false;
+  std::string why;
+  uint64_t event = 0;   // the event whose frame was just written, at or after `point`
+  size_t shared_files = 0;  // how many files the shared-files list names now
+  std::string trace_dir, uuid;
+  StreamPos next_frame;      // where the events stream's next frame goes (flushed)
+  ReplayCounters counters;   // replay's, from the frames (ReplayCounterModel)
+  RecordedTid initial_tid;
+  struct Thread {
+    Task* task;
+    RecordedTid tgid;
+    bool altstack_disabled;  // RecordTask::altstack_disabled
+    const FdTable* fds;
+  };
+  std::vector<Thread> threads;
+  // The trace's name for a file mapping, or why it has none (`reason` set).
+  std::function<MappingName(Task& t, const MapEntry& e, std::string& reason)> name;
+  // The trace's copy of `t`'s executable (/proc/PID/exe, `path` as it
+  // shows it), named as an exec's image names it.
+  std::function<Result<std::string>(Task& t, const std::string& path)> exe_in_trace;
+  // Replay's values of rr's own bytes in `t`'s process.
+  std::function<MemoryOverlay(Task& t)> overlay;
+  // Runs `body` with calls inside the thread `t`, handing what came
+  // meanwhile back to the recorder; throws FatalError if `t` ended.
+  std::function<void(Task& t, const std::function<void(RemoteSyscalls&)>& body)> calls_inside;
+};
+// Writes a checkpoint of `point`. An Unsupported error: none can be written
+// at this event (the point waits for a later one); any other error ends
+// the copying for this recording (the hook says why).
+using CopyPointHook = std::function<Status(const RecordPoint& point)>;
+
 struct RecordOptions {
   std::string output_dir;          // -o: the trace directory, exactly; else a new <exe>-<n>
   std::vector<std::string> argv;   // the program and its arguments
@@ -95,6 +137,10 @@ struct RecordOptions {
   // CheckpointPointHook); the caller writes the checkpoints.
   CheckpointEvery checkpoint_every;
   CheckpointPointHook on_point;
+  // With checkpoint_every: checkpoints copied from the recorded processes
+  // at each point (or the first event after it where they can be), instead
+  // of on_point's replay that follows the recording.
+  CopyPointHook on_copy_point;
 };
 
 // One traced thread and what the recorder keeps about it. A thread group
@@ -186,6 +232,9 @@ struct RecordTask : SessionTask {
   // filter and the no_new_privs it needs (RecordSession::show_native_prctl).
   bool own_seccomp = false;
   bool own_no_new_privs = false;
+  // The kernel keeps SS_DISABLE as its alternate signal stack's flags (it
+  // dropped one, or was made sharing memory), as ReplayTask::altstack_disabled.
+  bool altstack_disabled = false;
   // The recorder's calls inside it met its end (a SIGKILL: another
   // process's, or its PID namespace's): what the recorder was doing for it
   // (an exec's image, a library's rewriting) is dropped, and its end is its
@@ -531,6 +580,9 @@ class RecordSession : public Session<RecordTask> {
   std::map<RecordedTid, std::vector<int>> orphan_desched_;
   void close_orphan_desched(RecordTask& rt);
   bool after_calls_inside(RecordTask& rt, const RemoteSyscalls& rs);
+  // after_calls_inside's part that hands what came meanwhile back: signals
+  // held for the thread's next event, a SIGSTOP sent again, an end to the loop.
+  void hand_back_calls(RecordTask& rt, const RemoteSyscalls& rs);
   Status end_after_calls_inside(RecordTask& rt);
   Status take_buffered_records(RecordTask& rt);
   // Before the task runs user code: the syscall buffer's fd gate in its
@@ -622,6 +674,7 @@ class RecordSession : public Session<RecordTask> {
   RecordedTid last_scheduled_;
   int slice_events_ = 0;                 // events of running_ since it was picked
   RecordedTid initial_tgid_;
+  std::string uuid_;                     // the trace's id (16 bytes), as its header holds it
   int initial_status_ = 0;               // the initial process's exit status (as rr's)
   bool initial_ended_ = false;
   bool wait_for_all_ = false;            // -w
@@ -662,6 +715,21 @@ class RecordSession : public Session<RecordTask> {
   // the last frame written belongs to; 0 when it ends none.
   uint64_t exit_run_start_ = 0;
   Status note_checkpoint_point(uint64_t written);
+  // --checkpoint-every with RecordOptions::on_copy_point: at a point, or
+  // the first frame after it where the processes can be copied.
+  Status note_copy_point(trace::Frame::Reader f);
+  // Why the recorder's processes cannot stand for replay's now (empty:
+  // they can): a thread inside a syscall, a stop of another kind, a file
+  // replay emulates. `for_copy` adds what the copying writer does not save.
+  std::string copy_refusal(bool for_copy);
+  // Names a mapping of `t`'s process as replay maps it (the trace's copy
+  // of its file or code image); `reason` says why it cannot.
+  MappingName replay_mapping_name(Task& t, const MapEntry& e, std::string& reason);
+  // Tells the hook the point waiting is missed.
+  Status copy_point_missed();
+  CopyPointHook on_copy_point_;
+  bool copy_off_ = false;  // a copy failed for another reason than the event: no more
+  std::string copy_refused_;  // why the point waiting was not copied at the last frame
   // RR_RECORD_STATE=N:DIR (record/record_state.cc): the recorder's state
   // in `rr state`'s form every N events, for tests.
   struct StateOption {

@@ -14,9 +14,11 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/progress_counter.h"
+#include "core/remote_syscalls.h"
 #include "core/rr_page.h"
 #include "preload/syscall_buffer.h"
 #include "record/record_session.h"
@@ -55,7 +57,7 @@ void RecordSession::use_state_option(const StateOption& o) {
 void RecordSession::note_frame_for_state(trace::Frame::Reader f) {
   if (!counter_model_) return;
   counter_model_->apply(f);
-  if (f.getEvent() % state_every_ != 0) return;
+  if (state_every_ == 0 || f.getEvent() % state_every_ != 0) return;
   std::string reason;
   std::string text;
   if (f.which() == trace::Frame::SIGNAL)
@@ -100,27 +102,24 @@ MemoryOverlay replay_view_of_rr_pages(Task& t, uint64_t counter_delta) {
 
 }  // namespace
 
-std::string RecordSession::state_now(uint64_t event, std::string& reason) {
-  StateView v;
-  v.event = event;
-  v.counters = counter_model_->counters();
-  if (initial_ended_) {
-    reason = "the program's first process has ended";
-    return {};
-  }
-  std::string trace_dir = writer_->dir();
+std::string RecordSession::copy_refusal(bool for_copy) {
+  if (initial_ended_) return "the program's first process has ended";
   for (const auto& [tid, rt] : tasks()) {
-    if (!rt->task->alive() || rt->exit_recorded) continue;
-    if (rt->state == RecordTask::State::InKernel || rt->in_syscall) {
-      reason = "task " + std::to_string(tid.value) + " is inside a syscall";
-      return {};
+    if (!rt->task->alive() || rt->exit_recorded) {
+      if (for_copy) return "task " + std::to_string(tid.value) + " is ending";
+      continue;
     }
+    if (rt->state == RecordTask::State::InKernel || rt->in_syscall)
+      return "task " + std::to_string(tid.value) + " is inside a syscall";
     const char* waits = nullptr;
     switch (rt->state) {
       case RecordTask::State::Ready:
       case RecordTask::State::Running:
-      case RecordTask::State::Unprocessed:
       case RecordTask::State::InKernel:
+        break;
+      case RecordTask::State::Unprocessed:
+        // Its stop is not an event yet: it ran code replay has not run.
+        if (for_copy) waits = "at a stop not handled yet";
         break;
       case RecordTask::State::GroupStopped: waits = "in a group stop"; break;
       case RecordTask::State::EchoWait: waits = "waiting for another thread's write to the terminal"; break;
@@ -128,45 +127,60 @@ std::string RecordSession::state_now(uint64_t event, std::string& reason) {
       case RecordTask::State::TracerWaiting: waits = "waiting for its tracees"; break;
       case RecordTask::State::Spinning: waits = "parked at a spin site (in the recorder's pause)"; break;
     }
-    if (waits) {
-      reason = "task " + std::to_string(tid.value) + " is " + waits;
-      return {};
+    if (waits) return "task " + std::to_string(tid.value) + " is " + waits;
+    if (!for_copy) continue;
+    if (rt->spin_regs) return "task " + std::to_string(tid.value) + " is parked at a spin site (in the recorder's pause)";
+    if (rt->own_seccomp) return "task " + std::to_string(tid.value) + " has a seccomp filter of the program's";
+    if (!rt->ns_ids.empty()) return "task " + std::to_string(tid.value) + " is in a PID namespace of the program's";
+    if (rt->traced.by.value != 0) return "task " + std::to_string(tid.value) + " is traced inside the recording";
+  }
+  return {};
+}
+
+MappingName RecordSession::replay_mapping_name(Task& t, const MapEntry& e, std::string& reason) {
+  MappingName n{Backing::Anonymous, e.name, ""};
+  if (is_anon_shared(e)) {
+    n.name = kAnonSharedMaps;
+    n.backing = Backing::Special;
+  } else if (is_special_mapping(e)) {
+    n.backing = Backing::Special;
+  } else if (std::optional<std::string> image = images_.image_named(e.name)) {
+    n.backing = Backing::File;
+    n.name = n.file = "images/" + *image;
+  } else if (e.name.rfind("/SYSV", 0) == 0) {
+    if (reason.empty()) reason = "the program maps a System V segment, of which replay maps its own copy";
+  } else if (e.inode != 0 && !e.name.empty() && e.name[0] == '/' && !(e.name.rfind("/dev/zero", 0) == 0 && !e.shared)) {
+    if (emulated_.count({e.dev, e.inode})) {
+      if (reason.empty()) reason = "the program maps " + e.name + ", a file replay emulates";
+      return n;
     }
+    Result<std::string> stored = files_.store(map_file_path("/proc/" + std::to_string(t.tid()), e), e.name);
+    if (!stored.ok()) {
+      if (reason.empty()) reason = "cannot name " + e.name + " in the trace: " + stored.error().message;
+      return n;
+    }
+    n.backing = Backing::File;
+    n.name = n.file = stored.value();
+    n.as_private = true;  // replay maps a copy it does not emulate privately
+  } else if (e.inode != 0 && !(e.name.rfind("/dev/zero", 0) == 0 && !e.shared)) {
+    n.backing = Backing::Special;
+  }
+  return n;
+}
+
+std::string RecordSession::state_now(uint64_t event, std::string& reason) {
+  StateView v;
+  v.event = event;
+  v.counters = counter_model_->counters();
+  reason = copy_refusal(false);
+  if (!reason.empty()) return {};
+  std::string trace_dir = writer_->dir();
+  for (const auto& [tid, rt] : tasks()) {
+    if (!rt->task->alive() || rt->exit_recorded) continue;
     auto [it, fresh] = v.procs.try_emplace(rt->tgid.value, StateProcess{rt->tgid.value, {}, {}, rt->fds.get()});
     if (fresh) {
       Task& t = *rt->task;
-      MappingNamer namer = [&](const MapEntry& e) {
-        MappingName n{Backing::Anonymous, e.name, ""};
-        if (is_anon_shared(e)) {
-          n.name = kAnonSharedMaps;
-          n.backing = Backing::Special;
-        } else if (is_special_mapping(e)) {
-          n.backing = Backing::Special;
-        } else if (std::optional<std::string> image = images_.image_named(e.name)) {
-          n.backing = Backing::File;
-          n.name = n.file = "images/" + *image;
-        } else if (e.name.rfind("/SYSV", 0) == 0) {
-          if (reason.empty()) reason = "the program maps a System V segment, of which replay maps its own copy";
-          return n;
-        } else if (e.inode != 0 && !e.name.empty() && e.name[0] == '/' &&
-                   !(e.name.rfind("/dev/zero", 0) == 0 && !e.shared)) {
-          if (emulated_.count({e.dev, e.inode})) {
-            if (reason.empty()) reason = "the program maps " + e.name + ", a file replay emulates";
-            return n;
-          }
-          Result<std::string> stored = files_.store(map_file_path("/proc/" + std::to_string(t.tid()), e), e.name);
-          if (!stored.ok()) {
-            if (reason.empty()) reason = "cannot name " + e.name + " in the trace: " + stored.error().message;
-            return n;
-          }
-          n.backing = Backing::File;
-          n.name = n.file = stored.value();
-          n.as_private = true;  // replay maps a copy it does not emulate privately
-        } else if (e.inode != 0 && !(e.name.rfind("/dev/zero", 0) == 0 && !e.shared)) {
-          n.backing = Backing::Special;
-        }
-        return n;
-      };
+      MappingNamer namer = [&](const MapEntry& e) { return replay_mapping_name(t, e, reason); };
       MemoryOverlay overlay = replay_view_of_rr_pages(t, *rt->counter_delta);
       it->second.maps = mapping_states(t, trace_dir, namer, &overlay);
       if (!reason.empty()) return {};
@@ -177,6 +191,92 @@ std::string RecordSession::state_now(uint64_t event, std::string& reason) {
     it->second.tasks.push_back({tid.value, regs, fpu_hash(*rt->task), nullptr});
   }
   return format_state(v, false);
+}
+
+// --checkpoint-every with a copying writer: a point waits for the first
+// frame after which the recorder's processes stand where replay has them
+// (copy_refusal); the events stream is flushed there, so that the next
+// frame starts a block a restore can seek to. A point still waiting when
+// the next one is due, or when the recording ends, is missed.
+Status RecordSession::note_copy_point(trace::Frame::Reader f) {
+  if (!on_copy_point_ || !checkpoint_every_.on()) return {};
+  uint64_t written = f.getEvent();
+  bool due = false;
+  if (checkpoint_every_.events > 0 && written >= next_point_event_) {
+    due = true;
+    while (next_point_event_ <= written) next_point_event_ += checkpoint_every_.events;
+  } else if (checkpoint_every_.seconds > 0 && std::chrono::steady_clock::now() >= next_point_time_) {
+    due = true;
+    next_point_time_ = std::chrono::steady_clock::now() +
+                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(checkpoint_every_.seconds));
+  }
+  if (due) {
+    if (point_pending_) RR_TRY(copy_point_missed());
+    point_pending_ = written;
+  }
+  if (!point_pending_ || copy_off_) return {};
+  // A signal's frame is written once its handler is entered, where replay
+  // stands at the delivery; a frame that ends a task leaves it half gone.
+  if (f.which() == trace::Frame::SIGNAL)
+    copy_refused_ = "its frame is a signal's delivery";
+  else if (exit_run_start_ != 0)
+    copy_refused_ = "a task is ending";
+  else
+    copy_refused_ = copy_refusal(true);
+  if (!copy_refused_.empty()) return {};
+  RecordPoint point;
+  point.point = *point_pending_;
+  point.event = written;
+  point.trace_dir = writer_->dir();
+  point.uuid = uuid_;
+  RR_TRY(writer_->flush());
+  point.next_frame = writer_->next_frame_position();
+  point.counters = counter_model_->counters();
+  point.initial_tid = initial_tgid_;
+  point.shared_files = shared_files_.size();
+  std::map<Task*, RecordTask*> by_task;
+  for (const auto& [tid, rt] : tasks()) {
+    point.threads.push_back({rt->task.get(), rt->tgid, rt->altstack_disabled, rt->fds.get()});
+    by_task[rt->task.get()] = rt.get();
+  }
+  point.name = [this](Task& t, const MapEntry& e, std::string& reason) { return replay_mapping_name(t, e, reason); };
+  point.exe_in_trace = [this](Task& t, const std::string& path) {
+    return files_.store("/proc/" + std::to_string(t.tid()) + "/exe", path);
+  };
+  point.overlay = [&by_task](Task& t) { return replay_view_of_rr_pages(t, *by_task.at(&t)->counter_delta); };
+  point.calls_inside = [this, &by_task](Task& t, const std::function<void(RemoteSyscalls&)>& body) {
+    RecordTask& rt = *by_task.at(&t);
+    RemoteSyscalls rs(t, RemoteSyscalls::MayDie{});
+    // What came meanwhile goes back to the recorder as after any calls of
+    // its own, but the thread is at no event to drop.
+    try {
+      body(rs);
+    } catch (...) {
+      hand_back_calls(rt, rs);
+      throw;
+    }
+    hand_back_calls(rt, rs);
+    if (rs.died()) throw FatalError("task " + std::to_string(rt.tid()) + " ended while it was copied");
+  };
+  Status copied = on_copy_point_(point);
+  if (!copied.ok() && copied.error().kind == ErrorKind::Unsupported) {
+    copy_refused_ = copied.error().message;
+    return {};
+  }
+  point_pending_.reset();
+  if (!copied.ok()) copy_off_ = true;
+  return {};
+}
+
+Status RecordSession::copy_point_missed() {
+  if (!on_copy_point_ || !point_pending_) return {};
+  RecordPoint missed;
+  missed.point = *point_pending_;
+  missed.missed = true;
+  missed.why = copy_off_ ? "the copying stopped" : copy_refused_.empty() ? "the recording ended" : copy_refused_;
+  point_pending_.reset();
+  return on_copy_point_(missed);
 }
 
 }  // namespace rr

@@ -108,6 +108,8 @@ class TraceWriter {
   // Writes the frames written so far into the events file (not synced), so
   // that a reader following the trace (TraceReader::follow) sees them.
   Status flush() { return events_.flush(); }
+  // Where the next frame goes in the events stream.
+  StreamPos next_frame_position() { return events_.position(); }
   // Flushes and syncs the streams; the trace is complete afterwards.
   Status finish();
   const std::string& dir() const { return dir_; }

@@ -17,7 +17,7 @@ BELOW = {
     "trace": {"util", "core", "preload"},
     "record": {"util", "core", "trace", "preload"},
     "replay": {"util", "core", "trace", "preload"},
-    "checkpoint": {"util", "core", "trace", "replay", "preload"},
+    "checkpoint": {"util", "core", "trace", "record", "replay", "preload"},
     "gdb": {"util", "core", "trace", "replay", "checkpoint", "preload"},
     "cli": {"util", "core", "trace", "record", "replay", "checkpoint", "gdb", "preload"},
 }

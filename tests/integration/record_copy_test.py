@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""rr record --checkpoint-every with RR_CHECKPOINT_WRITER=copy writes each
+checkpoint from the recorded processes themselves, not from a replay that
+follows the recording: for threads, forks, signal handlers that read their
+frames, threads preempted by the progress counter, blocking buffered calls
+and python3, the recording prints what the program prints natively, every
+checkpoint it reports is in the trace (incremental ones built on the ones
+before), `rr state -g E` through each equals the state a replay from the
+start reaches, and replay from one goes on to the program's end. A point
+where the processes cannot be copied waits for the first event where they
+can; one that cannot be had before the next point is counted as missed and
+named with why (shared memory, a thread inside a syscall). Checkpoints
+written before a file joined the shared-files list are removed when the
+recording ends. A bad value of the variable is refused in one line."""
+import os
+import re
+import shutil
+
+from testlib import Failures, arguments, fatal, run, scratch_dir, show, state_at, usable_checkpoint_events
+
+failures = Failures()
+REPORT = re.compile(r"rr: wrote (\d+) checkpoints while recording, copied from the recorded processes \((\d+) "
+                    r"incremental\), (\d+) bytes; requested (\d+) \(every [^)]*\), achieved (\d+); [0-9.]+ s writing")
+MISSED = re.compile(r"^rr: point (\d+) not achieved \((.*)\)$", re.M)
+
+
+def copy_env():
+    env = dict(os.environ)
+    env["RR_CHECKPOINT_WRITER"] = "copy"
+    return env
+
+
+def record(rr, trace, every, argv, name, min_written):
+    """Records argv with the copying writer; returns (events of the
+    checkpoints in the trace, rr's stderr)."""
+    native = run(argv, text=True)
+    r = run([rr, "record", "-o", trace, "--checkpoint-every", every] + argv, timeout=300, text=True, env=copy_env())
+    failures.expect(r.returncode == native.returncode and r.stdout == native.stdout,
+                    "%s: recorded with the copying writer, status %d and output %s; natively %d and %s; stderr %s"
+                    % (name, r.returncode, show(r.stdout), native.returncode, show(native.stdout), show(r.stderr)))
+    m = REPORT.search(r.stderr)
+    failures.expect(m is not None, "%s: no report of the copied checkpoints: %s" % (name, show(r.stderr)))
+    events = usable_checkpoint_events(rr, trace, failures)
+    if m:
+        written, incremental, _, requested, achieved = map(int, m.groups())
+        failures.expect(written >= min_written and written == len(events) == achieved and requested >= written,
+                        "%s: %d written, %d achieved of %d requested, checkpoints in the trace at %r (at least %d "
+                        "expected): %s" % (name, written, achieved, requested, events, min_written, show(r.stderr)))
+        failures.expect(incremental == max(0, written - 1 - (written - 1) // 10),
+                        "%s: %d of %d incremental (each builds on the one before, a full one every 10)"
+                        % (name, incremental, written))
+        missed = MISSED.findall(r.stderr)
+        failures.expect((requested > achieved) == bool(missed),
+                        "%s: %d of %d points achieved, and rr names %r as missed" % (name, achieved, requested, missed))
+    return events, r.stderr, native.stdout
+
+
+def same_states(rr, trace, events, name):
+    for ev in events:
+        x, y = state_at(rr, trace, ev), state_at(rr, trace, ev, "--ignore-pcp")
+        failures.expect(x.returncode == 0 and not x.stderr and y.returncode == 0 and x.stdout == y.stdout,
+                        "%s: rr state -g %d through the copied checkpoint (%s) differs from a replay's (%s)"
+                        % (name, ev, show(x.stderr), show(y.stderr)))
+
+
+def replays_on(rr, trace, event, expected_out, name):
+    r = run([rr, "replay", "-a", "-g", str(event), trace], timeout=300, text=True)
+    failures.expect(r.returncode == 0 and not r.stderr.strip() and expected_out.endswith(r.stdout),
+                    "%s: replay -a -g %d from the copied checkpoint: status %d, stderr %s, stdout %s (the "
+                    "recording printed %s)" % (name, event, r.returncode, show(r.stderr), show(r.stdout),
+                                               show(expected_out)))
+
+
+def main():
+    a = arguments(__doc__, threads="a threaded program (many_threads)", forks="a forking program (fork_tree)",
+                  signals="signal handlers that read their frames (altstack_flags)",
+                  spin="threads the progress counter preempts (counter_spin)",
+                  waits="blocking buffered calls (buffered_waits)",
+                  shared="processes sharing anonymous memory (shared_between)",
+                  late_shared="a program that maps a file writable after many events (late_shared_map)")
+    rr = a.rr
+    with scratch_dir("rr-copy-") as d:
+        for name, program, every, least in (("threads", a.threads, "20", 4), ("forks", a.forks, "20", 2),
+                                            ("signals", a.signals, "10", 4), ("spin", a.spin, "10", 4),
+                                            ("waits", a.waits, "25", 3)):
+            trace = os.path.join(d, name)
+            events, _, out = record(rr, trace, every, [program], name, least)
+            same_states(rr, trace, events, name)
+            for ev in sorted(set(events[len(events) // 2:len(events) // 2 + 1] + events[-1:])):
+                replays_on(rr, trace, ev, out, name)
+
+        # Blocking calls: a point while a thread waits inside one waits for
+        # its return, and the first such point missed says so.
+        _, err, _ = record(rr, os.path.join(d, "waits-every"), "5", [a.waits], "waits every 5", 3)
+        failures.expect(any("is inside a syscall" in why for _, why in MISSED.findall(err)),
+                        "waits every 5: a point missed while a thread waits in a call, named: %s" % show(err))
+
+        # Shared memory is not copied: its points are missed, named.
+        trace = os.path.join(d, "shared")
+        events, err, out = record(rr, trace, "5", [a.shared], "shared", 0)
+        failures.expect(any(re.search(r"shared memory|System V segment|shared and writable", why)
+                            for _, why in MISSED.findall(err)),
+                        "shared: the points are missed for the shared memory, and named: %s" % show(err))
+        same_states(rr, trace, events, "shared")
+
+        # A file that joins the shared-files list after checkpoints were
+        # copied: a replay of the finished trace maps it from its emulated
+        # copy, where those checkpoints map the plain one; they are removed.
+        trace = os.path.join(d, "late")
+        events, err, out = record(rr, trace, "10", [a.late_shared, "400"], "late_shared_map", 0)
+        m = re.search(r"rr: (\d+) checkpoints written while recording were removed: a file mapped from a descriptor "
+                      r"open for writing joined the shared-files list after them", err)
+        failures.expect(m is not None and int(m.group(1)) > 0,
+                        "late_shared_map: the checkpoints copied before its file joined the list are removed: %s"
+                        % show(err))
+        same_states(rr, trace, events, "late_shared_map")
+
+        # python3, by seconds of recording.
+        python = shutil.which("python3")
+        if not python:
+            fatal("python3 is not installed")
+        script = os.path.join(d, "work.py")
+        with open(script, "w") as f:
+            f.write("import time, hashlib\n"
+                    "blob = bytearray(8 << 20)\n"
+                    "h = hashlib.sha256()\n"
+                    "for i in range(60):\n"
+                    "    blob[i * 4096] = i & 255\n"
+                    "    h.update(blob[:65536])\n"
+                    "    time.sleep(0.02)\n"
+                    "print(h.hexdigest())\n")
+        trace = os.path.join(d, "python")
+        events, _, out = record(rr, trace, "0.4s", [python, script], "python3", 2)
+        same_states(rr, trace, events[:4], "python3")
+        if events:
+            replays_on(rr, trace, events[-1], out, "python3")
+
+        env = copy_env()
+        env["RR_CHECKPOINT_WRITER"] = "fork"
+        r = run([rr, "record", "-o", os.path.join(d, "bad"), "--checkpoint-every", "5", a.threads], text=True, env=env)
+        failures.expect(r.returncode != 0 and r.stderr.count("\n") == 1 and "RR_CHECKPOINT_WRITER" in r.stderr
+                        and not os.path.exists(os.path.join(d, "bad")),
+                        "RR_CHECKPOINT_WRITER=fork: one line and a failure, got %d: %r" % (r.returncode, r.stderr))
+    failures.report("checkpoints copied from the recorded processes equal a replay's")
+
+
+if __name__ == "__main__":
+    main()
