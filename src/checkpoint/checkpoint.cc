@@ -466,6 +466,7 @@ Result<ProcessImage> capture_layout(const CheckpointSource& source, Task& t, std
   std::vector<MapEntry> maps = parse_smaps(smaps.value());
   for (const MapEntry& e : maps) {
     MappingRecord m = mapping_record(e);
+    if (source.no_fork_copy && m.backing != Backing::Special) RR_TRY(source.no_fork_copy(e));
     if (!source.objects && m.backing != Backing::Special && is_anon_shared(e))
       return make_error(ErrorKind::Unsupported, "the program has shared memory at event " + std::to_string(source.event) +
                                                     ": this writer does not save it");
@@ -544,9 +545,9 @@ PageBlockWriter::Ref store_page(const uint8_t* page, PageBlockWriter& blocks, Pa
 // With `unwritten_in` (write tracking trusted since that base), pages not
 // written since are the base's, not read.
 Status write_pages(const CheckpointSource& source, Task& t, const ProcessImage& img,
-                   const std::vector<ObjectMapRecord>& object_maps, PageBlockWriter& blocks, PageHashes& hashes,
-                   CheckpointStats& stats, ckpt::ProcessState::Builder proc, bool tracking,
-                   const BasePages* unwritten_in) {
+                   const std::vector<ObjectMapRecord>& object_maps, const MemoryOverlay& overlay,
+                   PageBlockWriter& blocks, PageHashes& hashes, CheckpointStats& stats,
+                   ckpt::ProcessState::Builder proc, bool tracking, const BasePages* unwritten_in) {
   // Page contents: skip zero pages, pages equal to the trace file they
   // map, and pages never touched; store identical pages once.
   struct Stored {
@@ -555,8 +556,6 @@ Status write_pages(const CheckpointSource& source, Task& t, const ProcessImage& 
   };
   std::vector<Stored> refs;
   PageScanner scanner(t, source.trace_dir);
-  MemoryOverlay overlay;
-  if (source.overlay) overlay = source.overlay(t);
   std::vector<uint8_t> patched;
   if (tracking) scanner.track_writes(unwritten_in != nullptr);
   bool verify = unwritten_in && verify_write_tracking();
@@ -680,37 +679,93 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
   return write_checkpoint_from(source, codec, path, position, durable, base, tracker);
 }
 
-Result<CheckpointStats> write_checkpoint_from(const CheckpointSource& source, Codec codec, const std::string& path,
-                                              const Mark* position, bool durable, const CheckpointReader* base,
-                                              WriteTracker* tracker) {
-  auto started = std::chrono::steady_clock::now();
+namespace {
+
+// One checkpoint being written: state() reads everything but the pages
+// from the source's live processes, pages() reads the pages (from the
+// processes themselves, or from copies of them made at the same moment)
+// and close() writes the info and renames the file into place.
+class CheckpointWriter {
+ public:
+  CheckpointWriter(const CheckpointSource& source, Codec codec, const std::string& path, const Mark* position,
+                   bool durable, const CheckpointReader* base, WriteTracker* tracker)
+      : source_(source), codec_(codec), position_(position ? std::optional<Mark>(*position) : std::nullopt),
+        durable_(durable), base_(base), tracker_(tracker) {
+    stats_.event = source.event;
+    stats_.path = path;
+  }
+  ~CheckpointWriter() {
+    blocks_.reset();
+    if (!tmp_.empty() && !keep_tmp_) unlink(tmp_.c_str());
+  }
+  Status state(bool with_pages);
+  // The pages of every process, read through `page_tasks` (by process, in
+  // the order state() found them) when given.
+  Status pages(const std::vector<Task*>* page_tasks);
+  Result<CheckpointStats> close();
+  // The leaders state() found, in its order.
+  std::vector<Task*> leaders() const {
+    std::vector<Task*> out;
+    for (const Process& p : procs_) out.push_back(p.leader);
+    return out;
+  }
+
+ private:
+  struct Process {
+    Task* leader;
+    RecordedTid tgid;
+    ProcessImage img;
+    std::vector<ObjectMapRecord> object_maps;
+    std::optional<BasePages> unwritten_in;
+    MemoryOverlay overlay;
+    size_t index;  // in info.processes
+  };
+  Status process_pages(Process& p, Task& reader);
+  const CheckpointSource& source_;
+  Codec codec_;
+  std::optional<Mark> position_;
+  bool durable_;
+  const CheckpointReader* base_;
+  WriteTracker* tracker_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  bool trust_ = false;
+  CheckpointStats stats_;
+  std::string folder_, tmp_;
+  ScopedFd fd_;
+  bool keep_tmp_ = false;  // set once the file is renamed into place
+  capnp::MallocMessageBuilder msg_;
+  std::unique_ptr<PageBlockWriter> blocks_;
+  PageHashes hashes_;
+  bool base_hashes_loaded_ = false;
+  std::vector<Process> procs_;
+  std::set<pid_t> live_leaders_;  // for the tracker
+  bool shares_tables_ = false, uses_pkeys_ = false;
+};
+
+Status CheckpointWriter::state(bool with_pages) {
   // Pages unwritten since the tracker's protection hold what its checkpoint
   // holds: trusted only when that checkpoint is this one's base. The scans
   // below protect again, so until this file is in place the protection
   // dates from no file.
-  bool trust = tracker && base && tracker->since(base->path(), base->info_checksum());
-  if (tracker) tracker->clear_since();
-  uint64_t info_checksum = 0;
-  CheckpointStats stats;
-  stats.event = source.event;
-  stats.path = path;
-  std::string folder = path.substr(0, path.rfind('/'));
+  trust_ = tracker_ && base_ && tracker_->since(base_->path(), base_->info_checksum());
+  if (tracker_) tracker_->clear_since();
+  folder_ = stats_.path.substr(0, stats_.path.rfind('/'));
   static std::mt19937_64 rng(std::random_device{}());
-  std::string tmp = folder + "/.tmp-" + std::to_string(stats.event) + "-" + std::to_string(getpid()) + "-" +
-                    std::to_string(rng() % 1000000000);
-  ScopedFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (!fd.is_open()) return make_error("cannot create " + tmp + ": " + errno_text());
-  bool keep_tmp = false;  // set once the file is renamed into place
-  KJ_DEFER(if (!keep_tmp) unlink(tmp.c_str()));
+  tmp_ = folder_ + "/.tmp-" + std::to_string(stats_.event) + "-" + std::to_string(getpid()) + "-" +
+         std::to_string(rng() % 1000000000);
+  fd_ = ScopedFd(::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd_.is_open()) {
+    std::string failed = tmp_;
+    tmp_.clear();
+    return make_error("cannot create " + failed + ": " + errno_text());
+  }
 
-  capnp::MallocMessageBuilder msg;
-  auto info = msg.initRoot<ckpt::CheckpointInfo>();
-  const std::string& uuid = source.uuid;
-  write_supervisor(info, source, position);
+  auto info = msg_.initRoot<ckpt::CheckpointInfo>();
+  write_supervisor(info, source_, position_ ? &*position_ : nullptr);
 
   // Processes by recorded pid, each with its leader first.
   std::map<RecordedTid, std::vector<const SourceTask*>> procs;
-  for (const SourceTask& st : source.tasks) procs[st.tgid].push_back(&st);
+  for (const SourceTask& st : source_.tasks) procs[st.tgid].push_back(&st);
   for (auto& [tgid, list] : procs)
     std::stable_partition(list.begin(), list.end(),
                           [tgid = tgid](const SourceTask* st) { return st->task->recorded_tid() == tgid; });
@@ -719,140 +774,194 @@ Result<CheckpointStats> write_checkpoint_from(const CheckpointSource& source, Co
 
   try {
     FileHeader placeholder = {};
-    RR_TRY(write_all(fd.get(), &placeholder, sizeof(placeholder), tmp));
-    PageBlockWriter blocks(fd.get(), sizeof(placeholder), codec, tmp, durable);
+    RR_TRY(write_all(fd_.get(), &placeholder, sizeof(placeholder), tmp_));
+    blocks_ = std::make_unique<PageBlockWriter>(fd_.get(), sizeof(placeholder), codec_, tmp_, durable_);
     // Identical pages are stored once, across processes too (fork shares most).
-    PageHashes hashes;
-    if (base) {
-      hashes.add_base(*base);
+    if (base_) {
       auto b = info.initBase();
-      b.setEvent(base->info().getEvent());
-      b.setInfoChecksum(base->info_checksum());
-      stats.base_event = base->info().getEvent();
+      b.setEvent(base_->info().getEvent());
+      b.setInfoChecksum(base_->info_checksum());
+      stats_.base_event = base_->info().getEvent();
     }
     // Processes that share an fd table (CLONE_FILES) name the first of them.
     std::map<const FdTable*, RecordedTid> table_owner;
-    bool shares_tables = false;
-    bool uses_pkeys = false;
     auto plist = info.initProcesses(procs.size());
     size_t pi = 0;
-    std::set<pid_t> live_leaders;  // for the tracker
     for (const auto& [tgid, list] : procs) {
-      auto proc = plist[pi++];
+      auto proc = plist[pi];
       proc.setTgid(tgid.value);
       write_fds(*list[0]->fds, proc.initFds(list[0]->fds->entries().size()));
       auto [owner, first] = table_owner.emplace(list[0]->fds, tgid);
       if (!first) {
         proc.setFdTableOf(owner->second.value);
-        shares_tables = true;
+        shares_tables_ = true;
       }
-      write_tasks(source, list, proc);
+      write_tasks(source_, list, proc);
       Task& t = *list[0]->task;
 
-      std::vector<ObjectMapRecord> object_maps;
-      RR_ASSIGN_OR_RETURN(ProcessImage img, capture_layout(source, t, object_maps));
-      std::optional<BasePages> unwritten_in;
-      if (tracker) {
+      Process p{&t, tgid, {}, {}, {}, {}, pi++};
+      RR_ASSIGN_OR_RETURN(p.img, capture_layout(source_, t, p.object_maps));
+      if (tracker_) {
         std::set<uint32_t> of_objects;
-        for (const ObjectMapRecord& om : object_maps) of_objects.insert(om.mapping);
+        for (const ObjectMapRecord& om : p.object_maps) of_objects.insert(om.mapping);
         std::vector<MappingRecord> own;
-        for (size_t k = 0; k < img.mappings.size(); ++k)
-          if (!of_objects.count(k)) own.push_back(img.mappings[k]);
-        tracker->register_mappings(t, own);
-        live_leaders.insert(t.tid());
-        if (trust) unwritten_in.emplace(*base, tgid);
-        if (unwritten_in && !unwritten_in->has_process()) unwritten_in.reset();
+        for (size_t k = 0; k < p.img.mappings.size(); ++k)
+          if (!of_objects.count(k)) own.push_back(p.img.mappings[k]);
+        tracker_->register_mappings(t, own);
+        live_leaders_.insert(t.tid());
+        if (trust_) p.unwritten_in.emplace(*base_, tgid);
+        if (p.unwritten_in && !p.unwritten_in->has_process()) p.unwritten_in.reset();
       }
-      image_to_capnp(img, proc.initImage());
-      proc.setPkeys(img.pkeys);
-      uses_pkeys = uses_pkeys || img.pkeys != 0 ||
-                   std::any_of(img.mappings.begin(), img.mappings.end(), [](const MappingRecord& m) { return m.pkey != 0; });
-      auto omaps = proc.initObjectMaps(object_maps.size());
-      for (size_t k = 0; k < object_maps.size(); ++k) {
-        omaps[k].setMapping(object_maps[k].mapping);
-        omaps[k].setObject(object_maps[k].object);
-        omaps[k].setWritable(object_maps[k].writable);
+      image_to_capnp(p.img, proc.initImage());
+      proc.setPkeys(p.img.pkeys);
+      uses_pkeys_ = uses_pkeys_ || p.img.pkeys != 0 ||
+                    std::any_of(p.img.mappings.begin(), p.img.mappings.end(),
+                                [](const MappingRecord& m) { return m.pkey != 0; });
+      auto omaps = proc.initObjectMaps(p.object_maps.size());
+      for (size_t k = 0; k < p.object_maps.size(); ++k) {
+        omaps[k].setMapping(p.object_maps[k].mapping);
+        omaps[k].setObject(p.object_maps[k].object);
+        omaps[k].setWritable(p.object_maps[k].writable);
       }
-
-      auto pages_started = std::chrono::steady_clock::now();
-      RR_LOG("checkpoint: task and layout state %.3f s", std::chrono::duration<double>(pages_started - started).count());
-      RR_TRY(write_pages(source, t, img, object_maps, blocks, hashes, stats, proc, tracker != nullptr,
-                         unwritten_in ? &*unwritten_in : nullptr));
+      if (source_.overlay) p.overlay = source_.overlay(t);
+      RR_LOG("checkpoint: task and layout state %.3f s",
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+      procs_.push_back(std::move(p));
+      if (with_pages) RR_TRY(process_pages(procs_.back(), t));
     }
-    if (tracker) tracker->forget_all_but(live_leaders);
-    if (source.objects)
-      RR_TRY(source.objects->write([&](const uint8_t* page) {
-        PageBlockWriter::Ref r = store_page(page, blocks, hashes, stats);
+  } catch (const FatalError& e) {
+    return make_error(std::string("cannot checkpoint event ") + std::to_string(stats_.event) + ": " + e.what());
+  }
+  return {};
+}
+
+Status CheckpointWriter::process_pages(Process& p, Task& reader) {
+  // The base's pages by their hashes: loaded with the pages (a writer that
+  // reads copies does it on its own thread).
+  if (base_ && !base_hashes_loaded_) {
+    hashes_.add_base(*base_);
+    base_hashes_loaded_ = true;
+  }
+  auto info = msg_.getRoot<ckpt::CheckpointInfo>();
+  return write_pages(source_, reader, p.img, p.object_maps, p.overlay, *blocks_, hashes_, stats_,
+                     info.getProcesses()[p.index], tracker_ != nullptr, p.unwritten_in ? &*p.unwritten_in : nullptr);
+}
+
+Status CheckpointWriter::pages(const std::vector<Task*>* page_tasks) {
+  try {
+    for (size_t k = 0; k < procs_.size(); ++k) RR_TRY(process_pages(procs_[k], *(*page_tasks)[k]));
+  } catch (const FatalError& e) {
+    return make_error(std::string("cannot checkpoint event ") + std::to_string(stats_.event) + ": " + e.what());
+  }
+  return {};
+}
+
+Result<CheckpointStats> CheckpointWriter::close() {
+  uint64_t info_checksum = 0;
+  auto info = msg_.getRoot<ckpt::CheckpointInfo>();
+  try {
+    if (tracker_) tracker_->forget_all_but(live_leaders_);
+    if (source_.objects)
+      RR_TRY(source_.objects->write([&](const uint8_t* page) {
+        PageBlockWriter::Ref r = store_page(page, *blocks_, hashes_, stats_);
         return StoredPage{r.block, r.offset, r.in_base};
-      }, stats, info));
-    bool needs_4 = (source.objects && source.objects->count() > 0) || shares_tables;
+      }, stats_, info));
+    bool needs_4 = (source_.objects && source_.objects->count() > 0) || shares_tables_;
     auto pages_read = std::chrono::steady_clock::now();
-    RR_TRY(blocks.finish());
+    RR_TRY(blocks_->finish());
     RR_LOG("checkpoint: compression drained %.3f s",
            std::chrono::duration<double>(std::chrono::steady_clock::now() - pages_read).count());
-    auto blist = info.initBlocks(blocks.blocks().size());
-    for (size_t k = 0; k < blocks.blocks().size(); ++k) {
-      const auto& b = blocks.blocks()[k];
+    auto blist = info.initBlocks(blocks_->blocks().size());
+    for (size_t k = 0; k < blocks_->blocks().size(); ++k) {
+      const auto& b = blocks_->blocks()[k];
       blist[k].setFileOffset(b.file_offset);
       blist[k].setStoredSize(b.stored);
       blist[k].setRawSize(b.raw);
       blist[k].setCodec(b.codec);
       blist[k].setChecksum(b.checksum);
-      blist[k].setPageHashes(capnp_bytes(blocks.hashes(k)));
+      blist[k].setPageHashes(capnp_bytes(blocks_->hashes(k)));
     }
-    info.setResidentBytes(stats.resident_bytes);
+    info.setResidentBytes(stats_.resident_bytes);
 
-    kj::Array<capnp::word> words = capnp::messageToFlatArray(msg);
+    kj::Array<capnp::word> words = capnp::messageToFlatArray(msg_);
     auto info_bytes = words.asBytes();
     FileHeader h = {};
     memcpy(h.magic, kMagic, 8);
+    const Mark* position = position_ ? &*position_ : nullptr;
     bool positions = position && std::any_of(position->pieces.begin(), position->pieces.end(),
                                              [](const Piece& p) { return p.whole; });
     bool ticks = position && has_tick_piece(*position);
     // The oldest major that reads the file right (see kCheckpointMajor).
-    h.major = uses_pkeys ? 7 : ticks ? 6 : base ? 5 : needs_4 ? 4 : positions ? 3 : 2;
-    h.minor = uses_pkeys ? kCheckpointMinor
-              : ticks    ? kCheckpointMinorOf6
-              : base     ? kCheckpointMinorOf5
-              : needs_4 ? kCheckpointMinorOf4
+    h.major = uses_pkeys_ ? 7 : ticks ? 6 : base_ ? 5 : needs_4 ? 4 : positions ? 3 : 2;
+    h.minor = uses_pkeys_ ? kCheckpointMinor
+              : ticks     ? kCheckpointMinorOf6
+              : base_     ? kCheckpointMinorOf5
+              : needs_4   ? kCheckpointMinorOf4
               : positions ? kCheckpointMinorOf3
                           : kCheckpointMinorOf2;
-    memcpy(h.uuid, uuid.data(), 16);
-    h.event = stats.event;
-    h.info_offset = blocks.offset();
+    memcpy(h.uuid, source_.uuid.data(), 16);
+    h.event = stats_.event;
+    h.info_offset = blocks_->offset();
     h.info_size = info_bytes.size();
     h.info_checksum = XXH64(info_bytes.begin(), info_bytes.size(), 0);
     info_checksum = h.info_checksum;
-    RR_TRY(write_all(fd.get(), info_bytes.begin(), info_bytes.size(), tmp));
-    if (pwrite(fd.get(), &h, sizeof(h), 0) != (ssize_t)sizeof(h)) return make_error("cannot write " + tmp + ": " + errno_text());
-    stats.file_bytes = h.info_offset + h.info_size;
-    if (ftruncate(fd.get(), stats.file_bytes) != 0) return make_error("cannot truncate " + tmp + ": " + errno_text());
+    RR_TRY(write_all(fd_.get(), info_bytes.begin(), info_bytes.size(), tmp_));
+    if (pwrite(fd_.get(), &h, sizeof(h), 0) != (ssize_t)sizeof(h)) return make_error("cannot write " + tmp_ + ": " + errno_text());
+    stats_.file_bytes = h.info_offset + h.info_size;
+    if (ftruncate(fd_.get(), stats_.file_bytes) != 0) return make_error("cannot truncate " + tmp_ + ": " + errno_text());
   } catch (const FatalError& e) {
-    return make_error(std::string("cannot checkpoint event ") + std::to_string(stats.event) + ": " + e.what());
+    return make_error(std::string("cannot checkpoint event ") + std::to_string(stats_.event) + ": " + e.what());
   }
   auto before_sync = std::chrono::steady_clock::now();
-  if (durable && fsync(fd.get()) != 0) return make_error("cannot sync " + tmp + ": " + errno_text());
-  if (durable) posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);  // see PageBlockWriter::writeback
-  RR_LOG("checkpoint %" PRIu64 ": capture+write %.3f s, fsync %.3f s", stats.event,
-         std::chrono::duration<double>(before_sync - started).count(),
+  if (durable_ && fsync(fd_.get()) != 0) return make_error("cannot sync " + tmp_ + ": " + errno_text());
+  if (durable_) posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_DONTNEED);  // see PageBlockWriter::writeback
+  RR_LOG("checkpoint %" PRIu64 ": capture+write %.3f s, fsync %.3f s", stats_.event,
+         std::chrono::duration<double>(before_sync - started_).count(),
          std::chrono::duration<double>(std::chrono::steady_clock::now() - before_sync).count());
-  fd.reset();
+  blocks_.reset();
+  fd_.reset();
   // A usable checkpoint another writer put under the name meanwhile stays
   // (see write_checkpoint); anything else there is replaced.
-  if (renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, stats.path.c_str(), RENAME_NOREPLACE) != 0) {
-    if (errno != EEXIST && errno != EINVAL) return make_error("cannot rename " + tmp + ": " + errno_text());
-    if (errno == EEXIST && !position)
-      if (auto kept = usable_at(stats.path, uuid, stats.event)) return *kept;
-    if (rename(tmp.c_str(), stats.path.c_str()) != 0) return make_error("cannot rename " + tmp + ": " + errno_text());
+  if (renameat2(AT_FDCWD, tmp_.c_str(), AT_FDCWD, stats_.path.c_str(), RENAME_NOREPLACE) != 0) {
+    if (errno != EEXIST && errno != EINVAL) return make_error("cannot rename " + tmp_ + ": " + errno_text());
+    if (errno == EEXIST && !position_)
+      if (auto kept = usable_at(stats_.path, source_.uuid, stats_.event)) return *kept;
+    if (rename(tmp_.c_str(), stats_.path.c_str()) != 0) return make_error("cannot rename " + tmp_ + ": " + errno_text());
   }
-  keep_tmp = true;
-  if (tracker) tracker->set_since(stats.path, info_checksum);
-  if (durable) {
-    ScopedFd dfd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  keep_tmp_ = true;
+  if (tracker_) tracker_->set_since(stats_.path, info_checksum);
+  if (durable_) {
+    ScopedFd dfd(::open(folder_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dfd.is_open()) fsync(dfd.get());
   }
-  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  return stats;
+  stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  return stats_;
+}
+
+}  // namespace
+
+Result<CheckpointStats> write_checkpoint_from(const CheckpointSource& source, Codec codec, const std::string& path,
+                                              const Mark* position, bool durable, const CheckpointReader* base,
+                                              WriteTracker* tracker) {
+  CheckpointWriter w(source, codec, path, position, durable, base, tracker);
+  RR_TRY(w.state(true));
+  return w.close();
+}
+
+Result<CheckpointJob> start_checkpoint_from(std::shared_ptr<const CheckpointSource> source, Codec codec,
+                                            const std::string& path, const CheckpointReader* base,
+                                            const std::function<Result<Task*>(Task& leader)>& copy_of) {
+  auto w = std::make_shared<CheckpointWriter>(*source, codec, path, nullptr, true, base, nullptr);
+  RR_TRY(w->state(false));
+  auto copies = std::make_shared<std::vector<Task*>>();
+  for (Task* leader : w->leaders()) {
+    RR_ASSIGN_OR_RETURN(Task* copy, copy_of(*leader));
+    copies->push_back(copy);
+  }
+  return CheckpointJob([source, w, copies]() -> Result<CheckpointStats> {
+    RR_TRY(w->pages(copies.get()));
+    return w->close();
+  });
 }
 
 namespace {

@@ -124,6 +124,9 @@ struct CheckpointSource {
   // RemoteSyscalls). The recorder's threads run the program: what came
   // meanwhile (a signal, their end) is handed back to the recorder.
   std::function<void(Task& t, const std::function<void(RemoteSyscalls&)>& body)> calls_inside;
+  // Whether a mapping can be read from a copy made by fork (a writer that
+  // reads copies: start_checkpoint_from); null: every one can.
+  std::function<Status(const MapEntry& e)> no_fork_copy;
   // Replay's shared objects; null: the writer refuses shared memory.
   SharedObjectWriter* objects = nullptr;
 };
@@ -150,6 +153,17 @@ Result<CheckpointStats> write_checkpoint_to(ReplaySession& session, Codec codec,
 Result<CheckpointStats> write_checkpoint_from(const CheckpointSource& source, Codec codec, const std::string& path,
                                               const Mark* position, bool durable, const CheckpointReader* base = nullptr,
                                               WriteTracker* tracker = nullptr);
+// A checkpoint's writing left to do (see start_checkpoint_from), to be run
+// once, on any thread.
+using CheckpointJob = std::function<Result<CheckpointStats>()>;
+// The same in two parts: what is read from the source's live processes
+// now (their threads, layout, descriptors and the overlay), and a job that
+// reads the pages from `copy_of(leader)` for each process (a copy of it
+// made now, whose memory is the process's at this moment) and writes the
+// file. The job owns `source`; the copies must live until it returns.
+Result<CheckpointJob> start_checkpoint_from(std::shared_ptr<const CheckpointSource> source, Codec codec,
+                                            const std::string& path, const CheckpointReader* base,
+                                            const std::function<Result<Task*>(Task& leader)>& copy_of);
 // The point inside the event a checkpoint file was taken at.
 Mark checkpoint_position(ckpt::CheckpointInfo::Reader info);
 

@@ -1,5 +1,6 @@
 #include "checkpoint/record_writer.h"
 
+#include <cstdio>
 #include <sys/mman.h>
 
 #include "core/fd_table.h"
@@ -7,20 +8,20 @@
 
 namespace rr {
 
-Result<CheckpointStats> write_recording_checkpoint(const RecordPoint& point, Codec codec, const CheckpointReader* base) {
-  CheckpointSource source;
-  source.trace_dir = point.trace_dir;
-  source.uuid = point.uuid;
-  source.event = point.event;
-  source.next_frame = point.next_frame;
-  source.counters = point.counters;
-  source.initial_tid = point.initial_tid;
+Result<CheckpointJob> start_recording_checkpoint(const RecordPoint& point, Codec codec, const CheckpointReader* base) {
+  auto source = std::make_shared<CheckpointSource>();
+  source->trace_dir = point.trace_dir;
+  source->uuid = point.uuid;
+  source->event = point.event;
+  source->next_frame = point.next_frame;
+  source->counters = point.counters;
+  source->initial_tid = point.initial_tid;
   for (const RecordPoint::Thread& th : point.threads)
-    source.tasks.push_back(SourceTask{th.task, th.tgid, false, false, th.altstack_disabled, th.fds});
+    source->tasks.push_back(SourceTask{th.task, th.tgid, false, false, th.altstack_disabled, th.fds});
   std::string at = " at event " + std::to_string(point.event);
-  source.file_in_trace = [&](Task& t, const MapEntry& e) -> Result<MappingName> {
+  source->file_in_trace = [name = point.name, at](Task& t, const MapEntry& e) -> Result<MappingName> {
     std::string reason;
-    MappingName n = point.name(t, e, reason);
+    MappingName n = name(t, e, reason);
     if (!reason.empty()) return make_error(ErrorKind::Unsupported, reason + at);
     // Written through by the program, and maybe by others: replay emulates
     // such a file once its descriptor is known to write (the shared-files
@@ -31,11 +32,21 @@ Result<CheckpointStats> write_recording_checkpoint(const RecordPoint& point, Cod
       return make_error(ErrorKind::Unsupported, "the program maps " + e.name + ", which replay maps from no trace file" + at);
     return n;
   };
-  source.exe_in_trace = point.exe_in_trace;
-  source.overlay = point.overlay;
-  source.calls_inside = point.calls_inside;
+  source->exe_in_trace = point.exe_in_trace;
+  source->overlay = point.overlay;
+  source->calls_inside = point.calls_inside;
+  source->no_fork_copy = [at](const MapEntry& e) -> Status {
+    // A copy made by fork lacks what is not copied at a fork, and holds
+    // zeros where memory is wiped at one.
+    if (!e.dontfork && !e.wipeonfork) return {};
+    char where[40];
+    snprintf(where, sizeof where, "0x%llx", (unsigned long long)e.start.as_int());
+    return make_error(ErrorKind::Unsupported, std::string("the program's mapping at ") + where +
+                                                  (e.dontfork ? " is not copied at a fork (MADV_DONTFORK)"
+                                                              : " is wiped at a fork (MADV_WIPEONFORK)") + at);
+  };
   RR_TRY(make_dirs(checkpoints_dir(point.trace_dir)));
-  return write_checkpoint_from(source, codec, checkpoint_path(point.trace_dir, point.event), nullptr, true, base);
+  return start_checkpoint_from(source, codec, checkpoint_path(point.trace_dir, point.event), base, point.copy_of);
 }
 
 }  // namespace rr

@@ -9,12 +9,16 @@
 
 namespace rr {
 
-// Writes the checkpoint of `point.event` into the trace's checkpoints/
-// folder, incremental on `base` if given. An
-// Unsupported error: the processes hold something this writer does not
-// save at this event (shared memory, a writable shared file mapping, a
-// local descriptor table...); the point waits for a later event.
-Result<CheckpointStats> write_recording_checkpoint(const RecordPoint& point, Codec codec,
-                                                   const CheckpointReader* base = nullptr);
+// Starts the checkpoint of `point.event` in the trace's checkpoints/
+// folder, incremental on `base` if given (kept alive by the caller until
+// the job has run): reads the threads, the layout and rr's own bytes from
+// the live processes now, copies each process (RecordPoint::copy_of), and
+// returns the job that reads the pages from the copies and writes the
+// file (start_checkpoint_from). An Unsupported error: the processes hold
+// something this writer does not save at this event (shared memory, a
+// writable shared file mapping, a local descriptor table, memory a fork
+// does not copy...); the point waits for a later event.
+Result<CheckpointJob> start_recording_checkpoint(const RecordPoint& point, Codec codec,
+                                                 const CheckpointReader* base = nullptr);
 
 }  // namespace rr

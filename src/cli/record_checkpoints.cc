@@ -430,37 +430,49 @@ void RecordCheckpointer::finish(bool quiet) {
             tally.first_missed_why);
 }
 
-Status RecordCopier::on_point(const RecordPoint& point) {
+Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
   if (point.missed) {
     ++requested_;
     if (!first_missed_) first_missed_.emplace(point.point, point.why);
-    return {};
+    return CopyJob();
   }
   trace_dir_ = point.trace_dir;
   // Each on the one before, a full one again after kMaxIncrementalDepth
   // (as the follower writes them).
   if (!base_) base_ = find_base(point.trace_dir, point.uuid, point.event);
-  bool take_full = !base_ || base_->depth() >= kMaxIncrementalDepth;
-  Result<CheckpointStats> stats = write_recording_checkpoint(point, Codec::Zstd, take_full ? nullptr : base_.get());
-  if (!stats.ok()) {
-    if (stats.error().kind == ErrorKind::Unsupported) {
+  std::shared_ptr<CheckpointReader> base = base_;
+  if (base && base->depth() >= kMaxIncrementalDepth) base.reset();
+  Result<CheckpointJob> started = start_recording_checkpoint(point, Codec::Zstd, base.get());
+  auto stop = [this](uint64_t point_event, uint64_t event, const std::string& why) {
+    fprintf(stderr, "rr: checkpoints while recording stop at event %" PRIu64 ": %s\n", event, why.c_str());
+    if (!first_missed_) first_missed_.emplace(point_event, why);
+  };
+  if (!started.ok()) {
+    if (started.error().kind == ErrorKind::Unsupported) {
       RR_LOG("point %" PRIu64 ": no copy at event %" PRIu64 ": %s", point.point, point.event,
-             stats.error().message.c_str());
-      return stats.take_error();
+             started.error().message.c_str());
+      return started.take_error();
     }
-    fprintf(stderr, "rr: checkpoints while recording stop at event %" PRIu64 ": %s\n", point.event,
-            stats.error().message.c_str());
-    stopped_ = true;
     ++requested_;
-    if (!first_missed_) first_missed_.emplace(point.point, stats.error().message);
-    return stats.take_error();
+    stop(point.point, point.event, started.error().message);
+    return started.take_error();
   }
   ++requested_;
-  seconds_ += stats->seconds;
-  auto reopened = CheckpointReader::open(stats->path, point.uuid);
-  base_ = reopened.ok() ? std::move(reopened.value()) : nullptr;
-  written_.push_back({stats->event, stats->path, stats->file_bytes, stats->base_event, point.shared_files});
-  return {};
+  // The rest runs on the recorder's thread for it while the program goes
+  // on; the recorder waits for it before the next point and at the end.
+  return CopyJob([this, job = std::move(started.value()), base, stop, point_event = point.point, event = point.event,
+                  uuid = point.uuid, shared_files = point.shared_files]() -> Status {
+    Result<CheckpointStats> stats = job();
+    if (!stats.ok()) {
+      stop(point_event, event, stats.error().message);
+      return stats.take_error();
+    }
+    seconds_ += stats->seconds;
+    auto reopened = CheckpointReader::open(stats->path, uuid);
+    base_ = reopened.ok() ? std::shared_ptr<CheckpointReader>(std::move(reopened.value())) : nullptr;
+    written_.push_back({stats->event, stats->path, stats->file_bytes, stats->base_event, shared_files});
+    return {};
+  });
 }
 
 void RecordCopier::finish(bool quiet) {

@@ -65,13 +65,15 @@ class RecordCheckpointer {
 // The recorder's side of the copying writer (RR_CHECKPOINT_WRITER=copy):
 // each point's checkpoint is written from the recorded processes, in the
 // recorder, at the point or the first event after it where they stand
-// where replay has them (RecordOptions::on_copy_point). The recording waits
-// while it is written.
+// where replay has them (RecordOptions::on_copy_point): the threads' state
+// and the layout are read then, the pages from a copy of each process
+// (made by a fork inside it) on a thread of the recorder's while the
+// program runs on.
 class RecordCopier {
  public:
   explicit RecordCopier(CheckpointEvery every) : every_(every) {}
   // RecordOptions::on_copy_point.
-  Status on_point(const RecordPoint& point);
+  Result<CopyJob> on_point(const RecordPoint& point);
   // After the recording: drops the checkpoints written before a file
   // joined the shared-files list (a replay of the finished trace maps that
   // file from its emulated copy, the checkpoint from the plain one), and
@@ -92,8 +94,7 @@ class RecordCopier {
   uint64_t requested_ = 0;
   double seconds_ = 0;
   std::optional<std::pair<uint64_t, std::string>> first_missed_;
-  std::unique_ptr<CheckpointReader> base_;  // the last one written
-  bool stopped_ = false;
+  std::shared_ptr<CheckpointReader> base_;  // the last one written
 };
 
 }  // namespace rr

@@ -122,6 +122,8 @@ void parse_map_lines(const std::string& s, std::vector<MapEntry>& out) {
       if (!out.empty()) {
         out.back().noreserve = has_vm_flag(line.substr(8), "nr");
         out.back().maywrite = has_vm_flag(line.substr(8), "mw");
+        out.back().dontfork = has_vm_flag(line.substr(8), "dc");
+        out.back().wipeonfork = has_vm_flag(line.substr(8), "wf");
       }
       continue;
     }

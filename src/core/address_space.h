@@ -36,6 +36,8 @@ struct MapEntry {
   // May be made writable (VmFlags "mw"): for a shared file mapping, its
   // descriptor was open for writing. Only read_smaps sets it.
   bool maywrite = false;
+  bool dontfork = false;    // smaps VmFlags "dc": a fork does not copy it (MADV_DONTFORK)
+  bool wipeonfork = false;  // "wf": a fork's child finds it zeroed (MADV_WIPEONFORK)
   // The protection key its pages are tagged with (pkey_mprotect; 0, the
   // default, for all others). Only /proc/PID/smaps says it ("ProtectionKey").
   int pkey = 0;

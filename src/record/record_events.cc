@@ -332,9 +332,17 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   if (nr == SYS_sigaltstack && call.ret == 0 && call.arg[0]) {
     // A stack set, or SS_DISABLE stored: asked of the kernel (the call's
     // own argument may be its old-stack output too).
-    RemoteSyscalls rs(t, RemoteSyscalls::MayDie{});
-    std::optional<stack_t> now = query_altstack(t, rs);
-    if (now) rt.altstack_disabled = (now->ss_flags & SS_DISABLE) != 0;
+    std::optional<stack_t> now;
+    {
+      RemoteSyscalls rs(t, RemoteSyscalls::MayDie{});
+      now = query_altstack(t, rs);
+      // Killed meanwhile: the call is no event (its end comes next).
+      if (!after_calls_inside(rt, rs)) return end_after_calls_inside(rt);
+    }
+    if (now) {
+      rt.altstack_disabled = (now->ss_flags & SS_DISABLE) != 0;
+      rt.altstack_set = !rt.altstack_disabled;
+    }
   }
 
   capnp::MallocMessageBuilder msg;
@@ -357,6 +365,11 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     // Killed as the recorder set the new image up: the exec is not an event
     // (replay kills the task before it, where its end comes next).
     if (rt.died_in_calls) return end_after_calls_inside(rt);
+    // The kernel's execve clears a stack the program set and keeps its
+    // flags (0); replay, which builds the image itself, drops the stack,
+    // which stores SS_DISABLE: kept as replay has it, for checkpoints.
+    if (rt.altstack_set) rt.altstack_disabled = true;
+    rt.altstack_set = false;
     RR_TRY(install_random_sites(rt, sc.getImage()));
     rt.fds->on_exec();
     regs = t.regs();

@@ -214,7 +214,15 @@ RecordSession::RecordSession(std::unique_ptr<TraceWriter> writer, std::string ex
   }
 }
 
-RecordSession::~RecordSession() { kill_processes(std::nullopt); }
+RecordSession::~RecordSession() {
+  // The copying writer's job reads the copies: they go first, and the job
+  // ends with them.
+  std::vector<Task*> copies;
+  for (ProcessCopy& c : copies_) copies.push_back(c.task.get());
+  if (!copies.empty()) kill_and_reap({}, copies);
+  if (copy_thread_.joinable()) copy_thread_.join();
+  kill_processes(std::nullopt);
+}
 
 Result<int> RecordSession::record(const RecordOptions& options) {
   RR_ASSIGN_OR_RETURN(std::string exe, find_program(options.argv[0]));
@@ -261,6 +269,8 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   if (options.output_dir.empty()) previous_latest = update_latest_link(dir);
   RR_TRY(session.spawn(options));
   Result<int> status = session.run();
+  // The copying writer's last job: its checkpoint, then its copies.
+  session.end_copy_job(true, false);
   Status fin = status.ok() ? session.tell_point_before_exit() : Status{};
   if (fin.ok() && status.ok()) fin = session.copy_point_missed();
   // The list before the end mark: a trace that reads as finished has it
@@ -615,6 +625,14 @@ Result<bool> RecordSession::run_once() {
     if (pid < 0) return false;  // no tracee left
     kick_blocked_buffered_call();
     RR_TRY(check_long_run());
+    return true;
+  }
+  if (copy_pid(pid)) {
+    // A copy of a process (the copying writer's): it never runs; a signal
+    // to its process group stops it, its end is its own.
+    for (const auto* list : {&copies_, &copies_to_reap_})
+      for (const ProcessCopy& c : *list)
+        if (c.task->tid() == pid) c.task->note_status(WaitStatus(status));
     return true;
   }
   stash_status(pid, status);
@@ -1214,6 +1232,13 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
   c.own_no_new_privs = parent.own_no_new_privs;
   // A thread, or a process sharing memory, starts with SS_DISABLE stored.
   c.altstack_disabled = ((flags & CLONE_VM) && !(flags & CLONE_VFORK)) || parent.altstack_disabled;
+  c.altstack_set = (flags & CLONE_VM) && !(flags & CLONE_VFORK) ? false : parent.altstack_set;
+  c.shares_memory = parent.shares_memory && (flags & CLONE_THREAD);
+  if ((flags & CLONE_VM) && !(flags & (CLONE_THREAD | CLONE_VFORK))) {
+    c.shares_memory = true;
+    for (const auto& [tid, o] : tasks_)
+      if (o->tgid == parent.tgid) o->shares_memory = true;
+  }
   c.counter_delta = flags & CLONE_VM ? parent.counter_delta : std::make_shared<uint64_t>(*parent.counter_delta);
   if (flags & (CLONE_SIGHAND | CLONE_THREAD)) {
     c.traps = parent.traps;

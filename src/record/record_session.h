@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <functional>
@@ -17,6 +18,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/fd_table.h"
@@ -98,11 +100,21 @@ struct RecordPoint {
   // Runs `body` with calls inside the thread `t`, handing what came
   // meanwhile back to the recorder; throws FatalError if `t` ended.
   std::function<void(Task& t, const std::function<void(RemoteSyscalls&)>& body)> calls_inside;
+  // A copy of the process `leader` belongs to, made now by a fork inside
+  // it (copy-on-write: its memory stays this moment's while the program
+  // runs on), stopped for good; the recorder kills it once the job the
+  // hook returned has ended.
+  std::function<Result<Task*>(Task& leader)> copy_of;
 };
-// Writes a checkpoint of `point`. An Unsupported error: none can be written
-// at this event (the point waits for a later one); any other error ends
-// the copying for this recording (the hook says why).
-using CopyPointHook = std::function<Status(const RecordPoint& point)>;
+// What is left of writing a checkpoint once the program may run on: run on
+// a thread of the recorder's, beside the recording; an error ends the
+// copying for this recording (the job says why).
+using CopyJob = std::function<Status()>;
+// Starts a checkpoint of `point`: reads what must be read now and returns
+// the rest as a job (empty: nothing left, or `point.missed`). An
+// Unsupported error: none can be written at this event (the point waits
+// for a later one); any other error ends the copying (the hook says why).
+using CopyPointHook = std::function<Result<CopyJob>(const RecordPoint& point)>;
 
 struct RecordOptions {
   std::string output_dir;          // -o: the trace directory, exactly; else a new <exe>-<n>
@@ -235,6 +247,10 @@ struct RecordTask : SessionTask {
   // The kernel keeps SS_DISABLE as its alternate signal stack's flags (it
   // dropped one, or was made sharing memory), as ReplayTask::altstack_disabled.
   bool altstack_disabled = false;
+  bool altstack_set = false;  // a stack is set (sigaltstack), as replay's task has it
+  // It was made by, or made, a process sharing its memory (CLONE_VM
+  // without CLONE_THREAD or CLONE_VFORK), or is a thread of one.
+  bool shares_memory = false;
   // The recorder's calls inside it met its end (a SIGKILL: another
   // process's, or its PID namespace's): what the recorder was doing for it
   // (an exec's image, a library's rewriting) is dropped, and its end is its
@@ -725,11 +741,39 @@ class RecordSession : public Session<RecordTask> {
   // Names a mapping of `t`'s process as replay maps it (the trace's copy
   // of its file or code image); `reason` says why it cannot.
   MappingName replay_mapping_name(Task& t, const MapEntry& e, std::string& reason);
+  // A file replay emulates, by either identity (emulated_).
+  bool emulated_mapping(const MapEntry& e) const;
+  // What the copying writer would refuse in the processes' mappings
+  // (shared memory, emulated files, memory a fork does not copy), read from
+  // smaps alone; empty: nothing.
+  std::string copy_mapping_refusal();
   // Tells the hook the point waiting is missed.
   Status copy_point_missed();
+  // The copying writer's job and its copies of the processes
+  // (RecordPoint::copy_of). Copies are killed once the job has ended; each
+  // is then a zombie of the program's process, which the recorder reaps
+  // by a wait4 inside that process at the next point, where the program
+  // cannot see it (a copy has no exit signal: only a wait for clone
+  // children would see it).
+  struct ProcessCopy {
+    std::unique_ptr<Task> task;
+    RecordedTid of;  // the process it is a copy of (its parent)
+  };
+  std::vector<ProcessCopy> copies_;
+  std::vector<ProcessCopy> copies_to_reap_;  // killed; zombies of their processes
+  std::thread copy_thread_;
+  std::atomic<bool> copy_job_done_{false};
+  Status copy_job_status_;
+  Result<Task*> copy_process(Task& leader);
+  // Waits for the job (if `wait`; else only if it has ended), then kills
+  // the copies; with `reap` (every thread stands between events), reaps
+  // their zombies inside their processes.
+  void end_copy_job(bool wait, bool reap);
+  bool copy_pid(pid_t pid) const;
   CopyPointHook on_copy_point_;
   bool copy_off_ = false;  // a copy failed for another reason than the event: no more
   std::string copy_refused_;  // why the point waiting was not copied at the last frame
+  bool copy_task_died_ = false;  // a thread ended under the copying writer's calls
   // RR_RECORD_STATE=N:DIR (record/record_state.cc): the recorder's state
   // in `rr state`'s form every N events, for tests.
   struct StateOption {

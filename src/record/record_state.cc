@@ -13,6 +13,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <linux/kcmp.h>
+#include <pthread.h>
+#include <sys/wait.h>
+#include <cstring>
+#include <csignal>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -104,6 +110,9 @@ MemoryOverlay replay_view_of_rr_pages(Task& t, uint64_t counter_delta) {
 
 std::string RecordSession::copy_refusal(bool for_copy) {
   if (initial_ended_) return "the program's first process has ended";
+  if (for_copy && has_zombies()) return "a process ended and is not reaped";
+  std::map<RecordedTid, const FdTable*> tables;  // by process
+  std::vector<pid_t> sharing;                     // a thread of each process that made or is a memory-sharing one
   for (const auto& [tid, rt] : tasks()) {
     if (!rt->task->alive() || rt->exit_recorded) {
       if (for_copy) return "task " + std::to_string(tid.value) + " is ending";
@@ -129,10 +138,55 @@ std::string RecordSession::copy_refusal(bool for_copy) {
     }
     if (waits) return "task " + std::to_string(tid.value) + " is " + waits;
     if (!for_copy) continue;
-    if (rt->spin_regs) return "task " + std::to_string(tid.value) + " is parked at a spin site (in the recorder's pause)";
+    std::string task = "task " + std::to_string(tid.value) + " ";
+    if (rt->spin_regs) return task + "is parked at a spin site (in the recorder's pause)";
+    if (!find_task(rt->tgid)) return task + "has lost its thread group leader";
+    auto [table, fresh] = tables.emplace(rt->tgid, rt->fds.get());
+    if (fresh) {
+      if (rt->shares_memory) sharing.push_back(rt->tid());
+      // Children made in a PID namespace of the program's (unshare).
+      std::string proc = "/proc/" + std::to_string(rt->tid()) + "/ns/";
+      char own[64] = {}, children[64] = {};
+      if (readlink((proc + "pid").c_str(), own, sizeof own - 1) > 0 &&
+          readlink((proc + "pid_for_children").c_str(), children, sizeof children - 1) > 0 &&
+          strcmp(own, children) != 0)
+        return task + "makes its children in a PID namespace the program created";
+    } else if (table->second != rt->fds.get()) {
+      return task + "has an fd table of its own in a shared process";
+    }
     if (rt->own_seccomp) return "task " + std::to_string(tid.value) + " has a seccomp filter of the program's";
     if (!rt->ns_ids.empty()) return "task " + std::to_string(tid.value) + " is in a PID namespace of the program's";
     if (rt->traced.by.value != 0) return "task " + std::to_string(tid.value) + " is traced inside the recording";
+  }
+  for (size_t i = 0; i < sharing.size(); ++i)
+    for (size_t j = i + 1; j < sharing.size(); ++j)
+      if (syscall(SYS_kcmp, sharing[i], sharing[j], KCMP_VM, 0, 0) <= 0) return "two processes share their memory";
+  return {};
+}
+
+bool RecordSession::emulated_mapping(const MapEntry& e) const {
+  // /proc/PID/maps may show another device than stat (btrfs, overlayfs).
+  std::pair<uint64_t, uint64_t> id{e.dev, e.inode};
+  if (emulated_.count(id)) return true;
+  for (const auto& [key, file] : emulated_)
+    if (file.maps_id == id) return true;
+  return false;
+}
+
+std::string RecordSession::copy_mapping_refusal() {
+  for (const auto& [tid, rt] : tasks()) {
+    if (!rt->is_leader()) continue;
+    std::string proc = "/proc/" + std::to_string(rt->tid());
+    auto smaps = read_file(proc + "/smaps");
+    if (!smaps.ok()) return "cannot read " + proc + "/smaps";
+    for (const MapEntry& e : parse_smaps(smaps.value())) {
+      if (is_special_mapping(e)) continue;
+      if (is_anon_shared(e)) return "the program has shared memory";
+      if (e.name.rfind("/SYSV", 0) == 0) return "the program maps a System V segment, of which replay maps its own copy";
+      if (e.inode != 0 && emulated_mapping(e)) return "the program maps " + e.name + ", a file replay emulates";
+      if (e.shared && (e.prot & PROT_WRITE)) return "the program maps " + e.name + " shared and writable";
+      if (e.dontfork || e.wipeonfork) return "the program has memory a fork does not copy (MADV_DONTFORK, MADV_WIPEONFORK)";
+    }
   }
   return {};
 }
@@ -150,7 +204,7 @@ MappingName RecordSession::replay_mapping_name(Task& t, const MapEntry& e, std::
   } else if (e.name.rfind("/SYSV", 0) == 0) {
     if (reason.empty()) reason = "the program maps a System V segment, of which replay maps its own copy";
   } else if (e.inode != 0 && !e.name.empty() && e.name[0] == '/' && !(e.name.rfind("/dev/zero", 0) == 0 && !e.shared)) {
-    if (emulated_.count({e.dev, e.inode})) {
+    if (emulated_mapping(e)) {
       if (reason.empty()) reason = "the program maps " + e.name + ", a file replay emulates";
       return n;
     }
@@ -200,6 +254,9 @@ std::string RecordSession::state_now(uint64_t event, std::string& reason) {
 // the next one is due, or when the recording ends, is missed.
 Status RecordSession::note_copy_point(trace::Frame::Reader f) {
   if (!on_copy_point_ || !checkpoint_every_.on()) return {};
+  // A job that has ended lets its copies go (their memory is the
+  // program's as it was, which its writes since have made copies of).
+  end_copy_job(false, false);
   uint64_t written = f.getEvent();
   bool due = false;
   if (checkpoint_every_.events > 0 && written >= next_point_event_) {
@@ -224,7 +281,15 @@ Status RecordSession::note_copy_point(trace::Frame::Reader f) {
     copy_refused_ = "a task is ending";
   else
     copy_refused_ = copy_refusal(true);
+  // What the writer would refuse in the mappings, found without calls
+  // inside the threads.
+  if (copy_refused_.empty()) copy_refused_ = copy_mapping_refusal();
   if (!copy_refused_.empty()) return {};
+  // The job before this one has to end first (its copies read, its file
+  // the base of this one); every thread stands between events, so the
+  // zombies of the copies can be reaped inside their processes.
+  end_copy_job(true, true);
+  if (copy_off_) return {};
   RecordPoint point;
   point.point = *point_pending_;
   point.event = written;
@@ -257,16 +322,105 @@ Status RecordSession::note_copy_point(trace::Frame::Reader f) {
       throw;
     }
     hand_back_calls(rt, rs);
+    if (rs.died()) copy_task_died_ = true;
     if (rs.died()) throw FatalError("task " + std::to_string(rt.tid()) + " ended while it was copied");
   };
-  Status copied = on_copy_point_(point);
-  if (!copied.ok() && copied.error().kind == ErrorKind::Unsupported) {
-    copy_refused_ = copied.error().message;
+  point.copy_of = [this](Task& leader) { return copy_process(leader); };
+  copy_task_died_ = false;
+  Result<CopyJob> job = on_copy_point_(point);
+  if (!job.ok()) {
+    // Copies made before the failure go now.
+    end_copy_job(true, true);
+    // A thread that ended under the writer's calls: its end is the loop's
+    // now, and the point waits.
+    if (job.error().kind == ErrorKind::Unsupported || copy_task_died_) {
+      copy_refused_ = job.error().message;
+      return {};
+    }
+    point_pending_.reset();
+    copy_off_ = true;
     return {};
   }
   point_pending_.reset();
-  if (!copied.ok()) copy_off_ = true;
+  if (*job) {
+    copy_job_done_ = false;
+    copy_thread_ = std::thread([this, run = std::move(*job)] {
+      // Signals are the recorder's main thread's to take.
+      sigset_t all;
+      sigfillset(&all);
+      pthread_sigmask(SIG_BLOCK, &all, nullptr);
+      copy_job_status_ = run();
+      copy_job_done_ = true;
+    });
+  } else {
+    end_copy_job(true, true);
+  }
   return {};
+}
+
+Result<Task*> RecordSession::copy_process(Task& leader) {
+  RecordTask* rt = find_task(leader.recorded_tid());
+  if (!rt) return make_error("no task " + std::to_string(leader.tid()) + " to copy");
+  RemoteSyscalls rs(leader, RemoteSyscalls::MayDie{});
+  // No exit signal, so that only a wait for clone children (__WCLONE,
+  // __WALL) could see it; traced by rr (PTRACE_O_TRACECLONE), so that it
+  // never runs.
+  int64_t r = rs.syscall(SYS_clone, {0, 0, 0, 0, 0});
+  pid_t child = rs.spawned();
+  hand_back_calls(*rt, rs);
+  if (child <= 0 && r > 0) child = (pid_t)r;
+  if (child > 0) {
+    int status = 0;
+    pid_t w;
+    do w = waitpid(child, &status, __WALL);
+    while (w < 0 && errno == EINTR);
+    auto copy = std::make_unique<Task>(child, RecordedTid{child});
+    if (w == child) copy->note_status(WaitStatus(status));
+    copies_.push_back({std::move(copy), rt->tgid});
+    if (w != child || !WIFSTOPPED(status))
+      return make_error("the copy of process " + std::to_string(rt->tgid.value) + " did not stop");
+  }
+  if (rs.died())
+    return make_error(ErrorKind::Unsupported, "task " + std::to_string(rt->tid()) + " ended while it was copied");
+  if (r < 0 || child <= 0)
+    return make_error(ErrorKind::Unsupported, "cannot copy process " + std::to_string(rt->tgid.value) +
+                                                  " (clone: " + strerror(r < 0 ? (int)-r : EINVAL) + ")");
+  return copies_.back().task.get();
+}
+
+bool RecordSession::copy_pid(pid_t pid) const {
+  for (const auto* list : {&copies_, &copies_to_reap_})
+    for (const ProcessCopy& c : *list)
+      if (c.task->tid() == pid) return true;
+  return false;
+}
+
+void RecordSession::end_copy_job(bool wait, bool reap) {
+  if (copy_thread_.joinable()) {
+    if (!wait && !copy_job_done_) return;
+    copy_thread_.join();
+    if (!copy_job_status_.ok()) copy_off_ = true;
+    copy_job_status_ = {};
+  }
+  if (!copies_.empty()) {
+    std::vector<Task*> leaders;
+    for (ProcessCopy& c : copies_) leaders.push_back(c.task.get());
+    kill_and_reap({}, leaders);
+    for (ProcessCopy& c : copies_) copies_to_reap_.push_back(std::move(c));
+    copies_.clear();
+  }
+  if (!reap) return;
+  for (ProcessCopy& c : copies_to_reap_) {
+    // Its process may have ended (the zombie went to init with it).
+    RecordTask* in = nullptr;
+    for (const auto& [tid, rt] : tasks())
+      if (rt->tgid == c.of && rt->task->alive() && !rt->exit_recorded) in = rt.get();
+    if (!in) continue;
+    RemoteSyscalls rs(*in->task, RemoteSyscalls::MayDie{});
+    rs.syscall(SYS_wait4, {(uint64_t)c.task->tid(), 0, __WALL | WNOHANG, 0});
+    hand_back_calls(*in, rs);
+  }
+  copies_to_reap_.clear();
 }
 
 Status RecordSession::copy_point_missed() {
@@ -276,7 +430,9 @@ Status RecordSession::copy_point_missed() {
   missed.missed = true;
   missed.why = copy_off_ ? "the copying stopped" : copy_refused_.empty() ? "the recording ended" : copy_refused_;
   point_pending_.reset();
-  return on_copy_point_(missed);
+  Result<CopyJob> told = on_copy_point_(missed);
+  if (!told.ok()) return told.take_error();
+  return {};
 }
 
 }  // namespace rr

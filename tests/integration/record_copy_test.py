@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """rr record --checkpoint-every with RR_CHECKPOINT_WRITER=copy writes each
 checkpoint from the recorded processes themselves, not from a replay that
-follows the recording: for threads, forks, signal handlers that read their
-frames, threads preempted by the progress counter, blocking buffered calls
-and python3, the recording prints what the program prints natively, every
+follows the recording: their threads and layout at the point, their pages
+from a copy of each process made then by a fork inside it, read while the
+program runs on. For threads, forks, signal handlers that read their
+frames, threads preempted by the progress counter, blocking buffered calls,
+a program that writes its pages in every way between its calls, and
+python3, the recording prints what the program prints natively, every
 checkpoint it reports is in the trace (incremental ones built on the ones
 before), `rr state -g E` through each equals the state a replay from the
 start reaches, and replay from one goes on to the program's end. A point
 where the processes cannot be copied waits for the first event where they
 can; one that cannot be had before the next point is counted as missed and
-named with why (shared memory, a thread inside a syscall). Checkpoints
+named with why (shared memory, processes sharing their memory, a thread
+inside a syscall). No copy of a process outlives the recording. Checkpoints
 written before a file joined the shared-files list are removed when the
 recording ends. A bad value of the variable is refused in one line."""
 import os
@@ -55,6 +59,22 @@ def record(rr, trace, every, argv, name, min_written):
     return events, r.stderr, native.stdout
 
 
+def live_copies(program):
+    """Processes still running `program` (the copies are its processes'
+    forks) that are not zombies."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+            exe = os.readlink("/proc/%s/exe" % pid)
+        except OSError:
+            continue
+        if exe == os.path.realpath(program) and state != "Z":
+            found.append(int(pid))
+    return found
+
+
 def same_states(rr, trace, events, name):
     for ev in events:
         x, y = state_at(rr, trace, ev), state_at(rr, trace, ev, "--ignore-pcp")
@@ -77,14 +97,18 @@ def main():
                   spin="threads the progress counter preempts (counter_spin)",
                   waits="blocking buffered calls (buffered_waits)",
                   shared="processes sharing anonymous memory (shared_between)",
+                  writes="a program that writes its pages in every way (write_roads)",
+                  vm_process="a process made sharing its parent's memory (clone_vm_process)",
                   late_shared="a program that maps a file writable after many events (late_shared_map)")
     rr = a.rr
     with scratch_dir("rr-copy-") as d:
         for name, program, every, least in (("threads", a.threads, "20", 4), ("forks", a.forks, "20", 2),
                                             ("signals", a.signals, "10", 4), ("spin", a.spin, "10", 4),
-                                            ("waits", a.waits, "25", 3)):
+                                            ("waits", a.waits, "25", 3), ("writes", a.writes, "10", 5)):
             trace = os.path.join(d, name)
             events, _, out = record(rr, trace, every, [program], name, least)
+            copies = live_copies(program)
+            failures.expect(not copies, "%s: copies of its processes outlive the recording: %r" % (name, copies))
             same_states(rr, trace, events, name)
             for ev in sorted(set(events[len(events) // 2:len(events) // 2 + 1] + events[-1:])):
                 replays_on(rr, trace, ev, out, name)
@@ -102,6 +126,15 @@ def main():
                             for _, why in MISSED.findall(err)),
                         "shared: the points are missed for the shared memory, and named: %s" % show(err))
         same_states(rr, trace, events, "shared")
+
+        # A process made sharing its parent's memory (CLONE_VM without
+        # CLONE_THREAD): copies of each would not share it any more.
+        trace = os.path.join(d, "vm_process")
+        events, err, out = record(rr, trace, "1", [a.vm_process], "clone_vm_process", 0)
+        failures.expect(any("two processes share their memory" in why for _, why in MISSED.findall(err)),
+                        "clone_vm_process: the points while two processes share their memory are missed, named: %s"
+                        % show(err))
+        same_states(rr, trace, events[::8], "clone_vm_process")
 
         # A file that joins the shared-files list after checkpoints were
         # copied: a replay of the finished trace maps it from its emulated
