@@ -44,6 +44,7 @@
 #include "util/fatal.h"
 #include "util/invariant.h"
 #include "util/io.h"
+#include "util/threads.h"
 
 namespace rr {
 
@@ -78,7 +79,10 @@ class PageBlockWriter {
  public:
   // With `drop_cache`, written data leaves the page cache as it goes (see writeback()).
   PageBlockWriter(int fd, uint64_t offset, Codec codec, std::string path, bool drop_cache)
-      : fd_(fd), offset_(offset), drop_cache_(drop_cache), codec_(codec), path_(std::move(path)), worker_([this] { work(); }) {}
+      : fd_(fd), offset_(offset), drop_cache_(drop_cache), codec_(codec), path_(std::move(path)),
+        worker_(thread_with_signals_blocked([this] { work(); })) {
+    if (!worker_.joinable()) throw FatalError("cannot start the checkpoint's compression thread");
+  }
   ~PageBlockWriter() {
     Status ignored = finish();
     (void)ignored;
@@ -830,6 +834,8 @@ Status CheckpointWriter::state(bool with_pages) {
       if (with_pages) RR_TRY(process_pages(procs_.back(), t));
     }
   } catch (const FatalError& e) {
+    if (source_.interrupted && source_.interrupted())
+      return make_error(ErrorKind::Unsupported, std::string("at event ") + std::to_string(stats_.event) + ": " + e.what());
     return make_error(std::string("cannot checkpoint event ") + std::to_string(stats_.event) + ": " + e.what());
   }
   return {};
@@ -849,7 +855,12 @@ Status CheckpointWriter::process_pages(Process& p, Task& reader) {
 
 Status CheckpointWriter::pages(const std::vector<Task*>* page_tasks) {
   try {
-    for (size_t k = 0; k < procs_.size(); ++k) RR_TRY(process_pages(procs_[k], *(*page_tasks)[k]));
+    for (size_t k = 0; k < procs_.size(); ++k) {
+      if (source_.copies_intact) RR_TRY(source_.copies_intact());
+      RR_TRY(process_pages(procs_[k], *(*page_tasks)[k]));
+    }
+    // A copy killed meanwhile reads as unreadable pages: not this moment's.
+    if (source_.copies_intact) RR_TRY(source_.copies_intact());
   } catch (const FatalError& e) {
     return make_error(std::string("cannot checkpoint event ") + std::to_string(stats_.event) + ": " + e.what());
   }
@@ -920,6 +931,7 @@ Result<CheckpointStats> CheckpointWriter::close() {
          std::chrono::duration<double>(std::chrono::steady_clock::now() - before_sync).count());
   blocks_.reset();
   fd_.reset();
+  if (source_.copies_intact) RR_TRY(source_.copies_intact());
   // A usable checkpoint another writer put under the name meanwhile stays
   // (see write_checkpoint); anything else there is replaced.
   if (renameat2(AT_FDCWD, tmp_.c_str(), AT_FDCWD, stats_.path.c_str(), RENAME_NOREPLACE) != 0) {
@@ -948,7 +960,7 @@ Result<CheckpointStats> write_checkpoint_from(const CheckpointSource& source, Co
   return w.close();
 }
 
-Result<CheckpointJob> start_checkpoint_from(std::shared_ptr<const CheckpointSource> source, Codec codec,
+Result<CheckpointJob> start_checkpoint_from(std::shared_ptr<CheckpointSource> source, Codec codec,
                                             const std::string& path, const CheckpointReader* base,
                                             const std::function<Result<Task*>(Task& leader)>& copy_of) {
   auto w = std::make_shared<CheckpointWriter>(*source, codec, path, nullptr, true, base, nullptr);
@@ -958,6 +970,14 @@ Result<CheckpointJob> start_checkpoint_from(std::shared_ptr<const CheckpointSour
     RR_ASSIGN_OR_RETURN(Task* copy, copy_of(*leader));
     copies->push_back(copy);
   }
+  // What reads the live processes is not for the job (its captures may not
+  // outlive this call).
+  source->file_in_trace = nullptr;
+  source->exe_in_trace = nullptr;
+  source->overlay = nullptr;
+  source->calls_inside = nullptr;
+  source->no_fork_copy = nullptr;
+  source->interrupted = nullptr;
   return CheckpointJob([source, w, copies]() -> Result<CheckpointStats> {
     RR_TRY(w->pages(copies.get()));
     return w->close();

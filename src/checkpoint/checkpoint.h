@@ -127,6 +127,13 @@ struct CheckpointSource {
   // Whether a mapping can be read from a copy made by fork (a writer that
   // reads copies: start_checkpoint_from); null: every one can.
   std::function<Status(const MapEntry& e)> no_fork_copy;
+  // After a failure inside the threads' calls: whether a thread ended
+  // under them (the event cannot be had: an Unsupported error).
+  std::function<bool()> interrupted;
+  // For a writer that reads copies: whether every copy is still as it was
+  // made (none killed meanwhile), checked once its pages are read and
+  // before the file is put in place; an error names what happened.
+  std::function<Status()> copies_intact;
   // Replay's shared objects; null: the writer refuses shared memory.
   SharedObjectWriter* objects = nullptr;
 };
@@ -160,8 +167,9 @@ using CheckpointJob = std::function<Result<CheckpointStats>()>;
 // now (their threads, layout, descriptors and the overlay), and a job that
 // reads the pages from `copy_of(leader)` for each process (a copy of it
 // made now, whose memory is the process's at this moment) and writes the
-// file. The job owns `source`; the copies must live until it returns.
-Result<CheckpointJob> start_checkpoint_from(std::shared_ptr<const CheckpointSource> source, Codec codec,
+// file. The job owns `source` (its callbacks are dropped once the live
+// processes are read); the copies must live until it returns.
+Result<CheckpointJob> start_checkpoint_from(std::shared_ptr<CheckpointSource> source, Codec codec,
                                             const std::string& path, const CheckpointReader* base,
                                             const std::function<Result<Task*>(Task& leader)>& copy_of);
 // The point inside the event a checkpoint file was taken at.

@@ -35,9 +35,13 @@ Result<CheckpointJob> start_recording_checkpoint(const RecordPoint& point, Codec
   source->exe_in_trace = point.exe_in_trace;
   source->overlay = point.overlay;
   source->calls_inside = point.calls_inside;
+  source->interrupted = point.interrupted;
+  source->copies_intact = point.copies_intact;
   source->no_fork_copy = [at](const MapEntry& e) -> Status {
     // A copy made by fork lacks what is not copied at a fork, and holds
     // zeros where memory is wiped at one.
+    if (e.userfaultfd)
+      return make_error(ErrorKind::Unsupported, "the program has memory registered with a userfaultfd" + at);
     if (!e.dontfork && !e.wipeonfork) return {};
     char where[40];
     snprintf(where, sizeof where, "0x%llx", (unsigned long long)e.start.as_int());

@@ -432,7 +432,10 @@ void RecordCheckpointer::finish(bool quiet) {
 
 Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
   if (point.missed) {
-    ++requested_;
+    // A job that failed was counted when it started.
+    if (!point.job_failed) ++requested_;
+    if (point.stop)
+      fprintf(stderr, "rr: checkpoints while recording stop at event %" PRIu64 ": %s\n", point.event, point.why.c_str());
     if (!first_missed_) first_missed_.emplace(point.point, point.why);
     return CopyJob();
   }
@@ -443,10 +446,6 @@ Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
   std::shared_ptr<CheckpointReader> base = base_;
   if (base && base->depth() >= kMaxIncrementalDepth) base.reset();
   Result<CheckpointJob> started = start_recording_checkpoint(point, Codec::Zstd, base.get());
-  auto stop = [this](uint64_t point_event, uint64_t event, const std::string& why) {
-    fprintf(stderr, "rr: checkpoints while recording stop at event %" PRIu64 ": %s\n", event, why.c_str());
-    if (!first_missed_) first_missed_.emplace(point_event, why);
-  };
   if (!started.ok()) {
     if (started.error().kind == ErrorKind::Unsupported) {
       RR_LOG("point %" PRIu64 ": no copy at event %" PRIu64 ": %s", point.point, point.event,
@@ -454,19 +453,20 @@ Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
       return started.take_error();
     }
     ++requested_;
-    stop(point.point, point.event, started.error().message);
+    fprintf(stderr, "rr: checkpoints while recording stop at event %" PRIu64 ": %s\n", point.event,
+            started.error().message.c_str());
+    if (!first_missed_) first_missed_.emplace(point.point, started.error().message);
     return started.take_error();
   }
   ++requested_;
   // The rest runs on the recorder's thread for it while the program goes
-  // on; the recorder waits for it before the next point and at the end.
-  return CopyJob([this, job = std::move(started.value()), base, stop, point_event = point.point, event = point.event,
-                  uuid = point.uuid, shared_files = point.shared_files]() -> Status {
+  // on; the recorder waits for it before the next point and at the end,
+  // and tells a failure back here on its main thread (point.job_failed).
+  // Until then nothing else touches what it sets.
+  return CopyJob([this, job = std::move(started.value()), base, uuid = point.uuid,
+                  shared_files = point.shared_files]() -> Status {
     Result<CheckpointStats> stats = job();
-    if (!stats.ok()) {
-      stop(point_event, event, stats.error().message);
-      return stats.take_error();
-    }
+    if (!stats.ok()) return stats.take_error();
     seconds_ += stats->seconds;
     auto reopened = CheckpointReader::open(stats->path, uuid);
     base_ = reopened.ok() ? std::shared_ptr<CheckpointReader>(std::move(reopened.value())) : nullptr;

@@ -124,6 +124,8 @@ void parse_map_lines(const std::string& s, std::vector<MapEntry>& out) {
         out.back().maywrite = has_vm_flag(line.substr(8), "mw");
         out.back().dontfork = has_vm_flag(line.substr(8), "dc");
         out.back().wipeonfork = has_vm_flag(line.substr(8), "wf");
+        out.back().userfaultfd = has_vm_flag(line.substr(8), "um") || has_vm_flag(line.substr(8), "uw") ||
+                                 has_vm_flag(line.substr(8), "ui");
       }
       continue;
     }

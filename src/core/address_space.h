@@ -38,6 +38,7 @@ struct MapEntry {
   bool maywrite = false;
   bool dontfork = false;    // smaps VmFlags "dc": a fork does not copy it (MADV_DONTFORK)
   bool wipeonfork = false;  // "wf": a fork's child finds it zeroed (MADV_WIPEONFORK)
+  bool userfaultfd = false; // "um", "uw", "ui": registered with a userfaultfd
   // The protection key its pages are tagged with (pkey_mprotect; 0, the
   // default, for all others). Only /proc/PID/smaps says it ("ProtectionKey").
   int pkey = 0;

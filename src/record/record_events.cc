@@ -164,6 +164,14 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
   }
   rt.entry_regs = t.regs();
   rt.entry_fpu = fpu_digest(t);
+  // A copy of this process (the copying writer's) goes before an exec:
+  // reaped after it, the kernel would tell the new program with a SIGCHLD.
+  if (rt.entry_regs.syscallno() == SYS_execve || rt.entry_regs.syscallno() == SYS_execveat)
+    for (const ProcessCopy& c : copies_)
+      if (c.of == rt.tgid) {
+        end_copy_job(true, false);
+        break;
+      }
   RR_TRY(check_restart(rt, rt.entry_regs, true));
   RR_TRY(sync_seccomp_events(rt));
   rt.exec_seen = false;
@@ -333,12 +341,14 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     // A stack set, or SS_DISABLE stored: asked of the kernel (the call's
     // own argument may be its old-stack output too).
     std::optional<stack_t> now;
+    bool alive = true;
     {
       RemoteSyscalls rs(t, RemoteSyscalls::MayDie{});
       now = query_altstack(t, rs);
-      // Killed meanwhile: the call is no event (its end comes next).
-      if (!after_calls_inside(rt, rs)) return end_after_calls_inside(rt);
+      alive = after_calls_inside(rt, rs);
     }
+    // Killed meanwhile: the call is no event (its end comes next).
+    if (!alive) return end_after_calls_inside(rt);
     if (now) {
       rt.altstack_disabled = (now->ss_flags & SS_DISABLE) != 0;
       rt.altstack_set = !rt.altstack_disabled;

@@ -219,6 +219,7 @@ RecordSession::~RecordSession() {
   // ends with them.
   std::vector<Task*> copies;
   for (ProcessCopy& c : copies_) copies.push_back(c.task.get());
+  copies_cancelled_ = true;
   if (!copies.empty()) kill_and_reap({}, copies);
   if (copy_thread_.joinable()) copy_thread_.join();
   kill_processes(std::nullopt);
@@ -598,6 +599,8 @@ bool RecordSession::ended_under_handling() {
 }
 
 Result<bool> RecordSession::run_once() {
+  // The copying writer's copies go as soon as its job has ended.
+  end_copy_job(false, false);
   RR_TRY(handle_outside_signals());
   kill_rest_after_initial();
   kill_deferred_tracees();
@@ -630,9 +633,8 @@ Result<bool> RecordSession::run_once() {
   if (copy_pid(pid)) {
     // A copy of a process (the copying writer's): it never runs; a signal
     // to its process group stops it, its end is its own.
-    for (const auto* list : {&copies_, &copies_to_reap_})
-      for (const ProcessCopy& c : *list)
-        if (c.task->tid() == pid) c.task->note_status(WaitStatus(status));
+    for (const ProcessCopy& c : copies_)
+      if (c.task->tid() == pid) c.task->note_status(WaitStatus(status));
     return true;
   }
   stash_status(pid, status);

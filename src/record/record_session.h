@@ -74,8 +74,12 @@ using CheckpointPointHook = std::function<void(const std::string& trace_dir, uin
 struct RecordPoint {
   uint64_t point = 0;   // the point asked for (--checkpoint-every)
   // It could not be had before the next point was due, or before the
-  // recording ended (`why`: the last reason); nothing else is set.
+  // recording ended (`why`: the last reason); nothing else is set but
+  // `event` for a job that failed (`job_failed`: the point was counted
+  // when it started; `stop`: the copying ends, as after an error writing).
   bool missed = false;
+  bool job_failed = false;
+  bool stop = false;
   std::string why;
   uint64_t event = 0;   // the event whose frame was just written, at or after `point`
   size_t shared_files = 0;  // how many files the shared-files list names now
@@ -105,6 +109,11 @@ struct RecordPoint {
   // runs on), stopped for good; the recorder kills it once the job the
   // hook returned has ended.
   std::function<Result<Task*>(Task& leader)> copy_of;
+  // After a failure inside the threads' calls: whether a thread ended under them.
+  std::function<bool()> interrupted;
+  // Whether every copy made is still stopped as it was made (read by the
+  // job, on its thread).
+  std::function<Status()> copies_intact;
 };
 // What is left of writing a checkpoint once the program may run on: run on
 // a thread of the recorder's, beside the recording; an error ends the
@@ -763,7 +772,9 @@ class RecordSession : public Session<RecordTask> {
   std::vector<ProcessCopy> copies_to_reap_;  // killed; zombies of their processes
   std::thread copy_thread_;
   std::atomic<bool> copy_job_done_{false};
+  std::atomic<bool> copies_cancelled_{false};  // the copies are being killed under the job
   Status copy_job_status_;
+  uint64_t copy_job_point_ = 0, copy_job_event_ = 0;  // what the job writes
   Result<Task*> copy_process(Task& leader);
   // Waits for the job (if `wait`; else only if it has ended), then kills
   // the copies; with `reap` (every thread stands between events), reaps

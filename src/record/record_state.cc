@@ -31,6 +31,7 @@
 #include "trace/counter_model.h"
 #include "core/state_view.h"
 #include "util/io.h"
+#include "util/threads.h"
 
 namespace rr {
 
@@ -186,6 +187,9 @@ std::string RecordSession::copy_mapping_refusal() {
       if (e.inode != 0 && emulated_mapping(e)) return "the program maps " + e.name + ", a file replay emulates";
       if (e.shared && (e.prot & PROT_WRITE)) return "the program maps " + e.name + " shared and writable";
       if (e.dontfork || e.wipeonfork) return "the program has memory a fork does not copy (MADV_DONTFORK, MADV_WIPEONFORK)";
+      // A fork waits for the monitor of a userfaultfd that asked for fork
+      // events (UFFD_FEATURE_EVENT_FORK), which may be a stopped thread.
+      if (e.userfaultfd) return "the program has memory registered with a userfaultfd";
     }
   }
   return {};
@@ -326,6 +330,20 @@ Status RecordSession::note_copy_point(trace::Frame::Reader f) {
     if (rs.died()) throw FatalError("task " + std::to_string(rt.tid()) + " ended while it was copied");
   };
   point.copy_of = [this](Task& leader) { return copy_process(leader); };
+  point.interrupted = [this] { return copy_task_died_; };
+  point.copies_intact = [this]() -> Status {
+    if (copies_cancelled_) return make_error("the recording is ending");
+    for (const ProcessCopy& c : copies_) {
+      // In its tracing stop ('t') since it was made; a copy killed (by a
+      // signal to its process group, say) reads as pages gone.
+      auto stat = read_file("/proc/" + std::to_string(c.task->tid()) + "/stat");
+      size_t close = stat.ok() ? stat->rfind(')') : std::string::npos;
+      if (close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] != 't')
+        return make_error(ErrorKind::Unsupported,
+                          "the copy of process " + std::to_string(c.of.value) + " ended while it was read");
+    }
+    return {};
+  };
   copy_task_died_ = false;
   Result<CopyJob> job = on_copy_point_(point);
   if (!job.ok()) {
@@ -344,14 +362,23 @@ Status RecordSession::note_copy_point(trace::Frame::Reader f) {
   point_pending_.reset();
   if (*job) {
     copy_job_done_ = false;
-    copy_thread_ = std::thread([this, run = std::move(*job)] {
-      // Signals are the recorder's main thread's to take.
-      sigset_t all;
-      sigfillset(&all);
-      pthread_sigmask(SIG_BLOCK, &all, nullptr);
-      copy_job_status_ = run();
+    copy_job_point_ = point.point;
+    copy_job_event_ = point.event;
+    copy_thread_ = thread_with_signals_blocked([this, run = std::move(*job)] {
+      try {
+        copy_job_status_ = run();
+      } catch (const std::exception& e) {
+        copy_job_status_ = make_error(std::string("writing the checkpoint failed: ") + e.what());
+      } catch (...) {
+        copy_job_status_ = make_error("writing the checkpoint failed");
+      }
       copy_job_done_ = true;
     });
+    if (!copy_thread_.joinable()) {
+      copy_job_status_ = make_error("cannot start a thread to write the checkpoint");
+      copy_job_done_ = true;
+      end_copy_job(true, true);
+    }
   } else {
     end_copy_job(true, true);
   }
@@ -377,8 +404,17 @@ Result<Task*> RecordSession::copy_process(Task& leader) {
     auto copy = std::make_unique<Task>(child, RecordedTid{child});
     if (w == child) copy->note_status(WaitStatus(status));
     copies_.push_back({std::move(copy), rt->tgid});
-    if (w != child || !WIFSTOPPED(status))
-      return make_error("the copy of process " + std::to_string(rt->tgid.value) + " did not stop");
+    // Its first stop, the SIGSTOP of a new tracee.
+    if (w != child || !WIFSTOPPED(status) || WSTOPSIG(status) != SIGSTOP || (status >> 16) != 0)
+      return make_error(ErrorKind::Unsupported, "the copy of process " + std::to_string(rt->tgid.value) +
+                                                    " did not stop as made (" + WaitStatus(status).describe() + ")");
+    // Without the program's descriptors: a pipe's other end, a lock or a
+    // socket held by the copy would keep the program waiting.
+    RemoteSyscalls in_copy(*copies_.back().task, RemoteSyscalls::MayDie{});
+    int64_t closed = in_copy.syscall(SYS_close_range, {0, ~0u, 0});
+    if (closed != 0 || in_copy.died())
+      return make_error(ErrorKind::Unsupported, "cannot close the descriptors of the copy of process " +
+                                                    std::to_string(rt->tgid.value));
   }
   if (rs.died())
     return make_error(ErrorKind::Unsupported, "task " + std::to_string(rt->tid()) + " ended while it was copied");
@@ -389,9 +425,9 @@ Result<Task*> RecordSession::copy_process(Task& leader) {
 }
 
 bool RecordSession::copy_pid(pid_t pid) const {
-  for (const auto* list : {&copies_, &copies_to_reap_})
-    for (const ProcessCopy& c : *list)
-      if (c.task->tid() == pid) return true;
+  // Only live ones: a reaped copy's pid may be a new task's.
+  for (const ProcessCopy& c : copies_)
+    if (c.task->tid() == pid) return true;
   return false;
 }
 
@@ -399,7 +435,19 @@ void RecordSession::end_copy_job(bool wait, bool reap) {
   if (copy_thread_.joinable()) {
     if (!wait && !copy_job_done_) return;
     copy_thread_.join();
-    if (!copy_job_status_.ok()) copy_off_ = true;
+    if (!copy_job_status_.ok()) {
+      // Told on this thread: the point is missed, and an error other than
+      // the event's (a copy killed) ends the copying.
+      RecordPoint failed;
+      failed.point = copy_job_point_;
+      failed.event = copy_job_event_;
+      failed.missed = failed.job_failed = true;
+      failed.stop = copy_job_status_.error().kind != ErrorKind::Unsupported;
+      failed.why = copy_job_status_.error().message;
+      if (failed.stop) copy_off_ = true;
+      Result<CopyJob> told = on_copy_point_(failed);
+      (void)told;
+    }
     copy_job_status_ = {};
   }
   if (!copies_.empty()) {

@@ -1,5 +1,7 @@
 #include "trace/block_stream.h"
 
+#include "util/threads.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -138,22 +140,6 @@ template Status compress_block(Codec, const uint8_t*, size_t, std::vector<uint8_
 template Status compress_block(Codec, const uint8_t*, size_t, ByteBuffer&);
 template Status decompress_block(Codec, const uint8_t*, size_t, size_t, std::vector<uint8_t>&);
 template Status decompress_block(Codec, const uint8_t*, size_t, size_t, ByteBuffer&);
-
-// A thread running `body` with every signal blocked (signals are the
-// main thread's, whose waits they interrupt), or a thread that is not
-// joinable where none can be had.
-static std::thread thread_with_signals_blocked(std::function<void()> body) {
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  std::thread t;
-  try {
-    t = std::thread(std::move(body));
-  } catch (...) {
-  }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  return t;
-}
 
 struct BlockStreamWriter::State {
   std::string path;
