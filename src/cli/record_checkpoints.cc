@@ -34,6 +34,20 @@ namespace rr {
 
 namespace {
 
+// "every N events" or "every N s", as the reports print it.
+std::string every_text(const CheckpointEvery& every) {
+  char text[64];
+  if (every.events)
+    snprintf(text, sizeof text, "%" PRIu64 " events", every.events);
+  else
+    snprintf(text, sizeof text, "%g s", every.seconds);
+  return text;
+}
+
+}  // namespace
+
+namespace {
+
 // The message that tells the follower to stop and remove what it wrote, for
 // a follower that starts again (every other message is a point's event
 // number).
@@ -409,15 +423,11 @@ void RecordCheckpointer::finish(bool quiet) {
     return;
   }
   if (quiet) return;
-  char every[64];
-  if (every_.events)
-    snprintf(every, sizeof every, "%" PRIu64 " events", every_.events);
-  else
-    snprintf(every, sizeof every, "%g s", every_.seconds);
+  std::string every = every_text(every_);
   fprintf(stderr, "rr: wrote %" PRIu64 " checkpoints while recording (%" PRIu64 " incremental), %" PRIu64
                   " bytes; requested %" PRIu64 " (every %s), achieved %" PRIu64 "; %.2f s after the program's end"
                   " (the writer used %.2f s of CPU)\n",
-          tally.written, tally.incremental, tally.bytes, (uint64_t)points_.size(), every, tally.achieved, waited,
+          tally.written, tally.incremental, tally.bytes, (uint64_t)points_.size(), every.c_str(), tally.achieved, waited,
           tally.cpu_seconds);
   // A point missed is named, with why (a test's log then says what a
   // loaded machine did to the recording).
@@ -503,14 +513,10 @@ void RecordCopier::finish(bool quiet) {
             "writing joined the shared-files list after them\n",
             (uint64_t)dropped.size());
   if (quiet) return;
-  char every[64];
-  if (every_.events)
-    snprintf(every, sizeof every, "%" PRIu64 " events", every_.events);
-  else
-    snprintf(every, sizeof every, "%g s", every_.seconds);
+  std::string every = every_text(every_);
   fprintf(stderr, "rr: wrote %zu checkpoints while recording, copied from the recorded processes (%" PRIu64
                   " incremental), %" PRIu64 " bytes; requested %" PRIu64 " (every %s), achieved %zu; %.2f s writing\n",
-          kept.size(), incremental, bytes, requested_, every, kept.size(), seconds_);
+          kept.size(), incremental, bytes, requested_, every.c_str(), kept.size(), seconds_);
   if (first_missed_)
     fprintf(stderr, "rr: point %" PRIu64 " not achieved (%s)\n", first_missed_->first, first_missed_->second.c_str());
 }

@@ -492,16 +492,22 @@ Status RecordSession::note_checkpoint_point(uint64_t written) {
   if (point_pending_ && written > *point_pending_ && !(exit_run_start_ != 0 && exit_run_start_ <= *point_pending_))
     RR_TRY(tell_point(*point_pending_));
   if (point_pending_) return {};
+  if (point_due(written)) point_pending_ = written;
+  return {};
+}
+
+bool RecordSession::point_due(uint64_t written) {
   if (checkpoint_every_.events > 0 && written >= next_point_event_) {
-    point_pending_ = written;
     while (next_point_event_ <= written) next_point_event_ += checkpoint_every_.events;
-  } else if (checkpoint_every_.seconds > 0 && std::chrono::steady_clock::now() >= next_point_time_) {
-    point_pending_ = written;
+    return true;
+  }
+  if (checkpoint_every_.seconds > 0 && std::chrono::steady_clock::now() >= next_point_time_) {
     next_point_time_ = std::chrono::steady_clock::now() +
                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                            std::chrono::duration<double>(checkpoint_every_.seconds));
+    return true;
   }
-  return {};
+  return false;
 }
 
 Status RecordSession::tell_point(uint64_t event) {

@@ -740,6 +740,9 @@ class RecordSession : public Session<RecordTask> {
   // the last frame written belongs to; 0 when it ends none.
   uint64_t exit_run_start_ = 0;
   Status note_checkpoint_point(uint64_t written);
+  // Whether a point is due once the frame of event `written` is written
+  // (by events or by time); moves the next one on if so.
+  bool point_due(uint64_t written);
   // --checkpoint-every with RecordOptions::on_copy_point: at a point, or
   // the first frame after it where the processes can be copied.
   Status note_copy_point(trace::Frame::Reader f);

@@ -262,17 +262,7 @@ Status RecordSession::note_copy_point(trace::Frame::Reader f) {
   // program's as it was, which its writes since have made copies of).
   end_copy_job(false, false);
   uint64_t written = f.getEvent();
-  bool due = false;
-  if (checkpoint_every_.events > 0 && written >= next_point_event_) {
-    due = true;
-    while (next_point_event_ <= written) next_point_event_ += checkpoint_every_.events;
-  } else if (checkpoint_every_.seconds > 0 && std::chrono::steady_clock::now() >= next_point_time_) {
-    due = true;
-    next_point_time_ = std::chrono::steady_clock::now() +
-                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                           std::chrono::duration<double>(checkpoint_every_.seconds));
-  }
-  if (due) {
+  if (point_due(written)) {
     if (point_pending_) RR_TRY(copy_point_missed());
     point_pending_ = written;
   }

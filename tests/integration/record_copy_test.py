@@ -22,7 +22,8 @@ import os
 import re
 import shutil
 
-from testlib import Failures, arguments, fatal, run, scratch_dir, show, state_at, usable_checkpoint_events
+from testlib import (Failures, arguments, fatal, replays_on_from_checkpoint, run, same_states_through_checkpoints,
+                     scratch_dir, show, usable_checkpoint_events)
 
 failures = Failures()
 REPORT = re.compile(r"rr: wrote (\d+) checkpoints while recording, copied from the recorded processes \((\d+) "
@@ -62,19 +63,11 @@ def record(rr, trace, every, argv, name, min_written):
 
 
 def same_states(rr, trace, events, name):
-    for ev in events:
-        x, y = state_at(rr, trace, ev), state_at(rr, trace, ev, "--ignore-pcp")
-        failures.expect(x.returncode == 0 and not x.stderr and y.returncode == 0 and x.stdout == y.stdout,
-                        "%s: rr state -g %d through the copied checkpoint (%s) differs from a replay's (%s)"
-                        % (name, ev, show(x.stderr), show(y.stderr)))
+    same_states_through_checkpoints(rr, trace, events, name, failures, "copied checkpoint")
 
 
 def replays_on(rr, trace, event, expected_out, name):
-    r = run([rr, "replay", "-a", "-g", str(event), trace], timeout=300, text=True)
-    failures.expect(r.returncode == 0 and not r.stderr.strip() and expected_out.endswith(r.stdout),
-                    "%s: replay -a -g %d from the copied checkpoint: status %d, stderr %s, stdout %s (the "
-                    "recording printed %s)" % (name, event, r.returncode, show(r.stderr), show(r.stdout),
-                                               show(expected_out)))
+    replays_on_from_checkpoint(rr, trace, event, expected_out, name, failures, "copied checkpoint")
 
 
 def main():

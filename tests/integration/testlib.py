@@ -140,6 +140,25 @@ def state_at(rr, trace, event, *extra, timeout=300):
     return run([rr, "state", "-g", str(event)] + list(extra) + [trace], timeout=timeout, text=True)
 
 
+def same_states_through_checkpoints(rr, trace, events, name, failures, what):
+    """rr state -g E through the checkpoint of each event (`what` names
+    them) equals the state a replay from the start reaches (--ignore-pcp)."""
+    for ev in events:
+        x, y = state_at(rr, trace, ev), state_at(rr, trace, ev, "--ignore-pcp")
+        failures.expect(x.returncode == 0 and not x.stderr and y.returncode == 0 and x.stdout == y.stdout,
+                        "%s: rr state -g %d through the %s (%s) differs from a replay's (%s)"
+                        % (name, ev, what, show(x.stderr), show(y.stderr)))
+
+
+def replays_on_from_checkpoint(rr, trace, event, expected_out, name, failures, what):
+    """rr replay -a -g EVENT (through the checkpoint `what` names) goes on to
+    the program's end and prints the end of what the recording printed."""
+    r = run([rr, "replay", "-a", "-g", str(event), trace], timeout=300, text=True)
+    failures.expect(r.returncode == 0 and not r.stderr.strip() and expected_out.endswith(r.stdout),
+                    "%s: replay -a -g %d from the %s: status %d, stderr %s, stdout %s (the recording printed %s)"
+                    % (name, event, what, r.returncode, show(r.stderr), show(r.stdout), show(expected_out)))
+
+
 @contextlib.contextmanager
 def scratch_dir(prefix, keep_on_failure=False):
     """A temporary folder for traces and inputs, removed when the block ends.
