@@ -18,8 +18,8 @@ import re
 import shutil
 import subprocess
 
-from testlib import (Failures, arguments, fatal, replays_on_from_checkpoint, run, same_states_through_checkpoints,
-                     scratch_dir, show, usable_checkpoint_events)
+from testlib import (Failures, arguments, fatal, python_heap_workload, replays_on_from_checkpoint, run,
+                     same_states_through_checkpoints, scratch_dir, show, usable_checkpoint_events)
 
 failures = Failures()
 REPORT = re.compile(r"rr: wrote (\d+) checkpoints while recording \((\d+) incremental\), \d+ bytes; "
@@ -209,19 +209,7 @@ def main():
                         "checkpoint after it: %s; checkpoints at %r" % (show(r.stderr), events[:20]))
 
         # python3, by seconds of recording.
-        python = shutil.which("python3")
-        if not python:
-            fatal("python3 is not installed")
-        script = os.path.join(d, "work.py")
-        with open(script, "w") as f:
-            f.write("import time, hashlib\n"
-                    "blob = bytearray(8 << 20)\n"
-                    "h = hashlib.sha256()\n"
-                    "for i in range(60):\n"
-                    "    blob[i * 4096] = i & 255\n"
-                    "    h.update(blob[:65536])\n"
-                    "    time.sleep(0.02)\n"
-                    "print(h.hexdigest())\n")
+        python, script = python_heap_workload(d)
         trace = os.path.join(d, "python")
         native = run([python, script], text=True)
         events = record(rr, trace, "0.4s", [python, script], 2)

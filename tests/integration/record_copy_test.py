@@ -22,8 +22,8 @@ import os
 import re
 import shutil
 
-from testlib import (Failures, arguments, fatal, replays_on_from_checkpoint, run, same_states_through_checkpoints,
-                     scratch_dir, show, usable_checkpoint_events)
+from testlib import (Failures, arguments, python_heap_workload, replays_on_from_checkpoint, run,
+                     same_states_through_checkpoints, scratch_dir, show, usable_checkpoint_events)
 
 failures = Failures()
 REPORT = re.compile(r"rr: wrote (\d+) checkpoints while recording, copied from the recorded processes \((\d+) "
@@ -143,19 +143,7 @@ def main():
         same_states(rr, trace, events, "late_shared_map")
 
         # python3, by seconds of recording.
-        python = shutil.which("python3")
-        if not python:
-            fatal("python3 is not installed")
-        script = os.path.join(d, "work.py")
-        with open(script, "w") as f:
-            f.write("import time, hashlib\n"
-                    "blob = bytearray(8 << 20)\n"
-                    "h = hashlib.sha256()\n"
-                    "for i in range(60):\n"
-                    "    blob[i * 4096] = i & 255\n"
-                    "    h.update(blob[:65536])\n"
-                    "    time.sleep(0.02)\n"
-                    "print(h.hexdigest())\n")
+        python, script = python_heap_workload(d)
         trace = os.path.join(d, "python")
         events, _, out = record(rr, trace, "0.4s", [python, script], "python3", 2)
         same_states(rr, trace, events[:4], "python3")

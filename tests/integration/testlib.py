@@ -159,6 +159,26 @@ def replays_on_from_checkpoint(rr, trace, event, expected_out, name, failures, w
                     % (name, event, what, r.returncode, show(r.stderr), show(r.stdout), show(expected_out)))
 
 
+def python_heap_workload(d):
+    """python3 and a script in folder `d` that changes one page of an 8 MiB
+    heap buffer at a time between short sleeps and prints a digest (a
+    program whose memory barely changes, by seconds of recording)."""
+    python = shutil.which("python3")
+    if not python:
+        fatal("python3 is not installed")
+    script = os.path.join(d, "work.py")
+    with open(script, "w") as f:
+        f.write("import time, hashlib\n"
+                "blob = bytearray(8 << 20)\n"
+                "h = hashlib.sha256()\n"
+                "for i in range(60):\n"
+                "    blob[i * 4096] = i & 255\n"
+                "    h.update(blob[:65536])\n"
+                "    time.sleep(0.02)\n"
+                "print(h.hexdigest())\n")
+    return python, script
+
+
 @contextlib.contextmanager
 def scratch_dir(prefix, keep_on_failure=False):
     """A temporary folder for traces and inputs, removed when the block ends.
