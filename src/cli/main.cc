@@ -61,6 +61,15 @@ static void usage(FILE* out) {
 
 }  // namespace rr
 
+#ifdef __SANITIZE_ADDRESS__
+// The sanitizer's runtime would give rr's main thread an alternate signal
+// stack, which rr itself never has: a new tracee's alternate stack state
+// comes from that thread, and replay, finding a stack set, drops it, which
+// stores SS_DISABLE where the recording's signal frames showed 0
+// (docs/record-checkpoints.md, the alternate signal stack).
+extern "C" const char* __asan_default_options() { return "use_sigaltstack=0"; }
+#endif
+
 int main(int argc, char** argv) {
   using namespace rr;
   // Large buffers (a plan file, a code read from a tracee, a file copy's
