@@ -470,7 +470,7 @@ Result<ProcessImage> capture_layout(const CheckpointSource& source, Task& t, std
   std::vector<MapEntry> maps = parse_smaps(smaps.value());
   for (const MapEntry& e : maps) {
     MappingRecord m = mapping_record(e);
-    if (source.no_fork_copy && m.backing != Backing::Special) RR_TRY(source.no_fork_copy(e));
+    if (source.refuse_mapping && m.backing != Backing::Special) RR_TRY(source.refuse_mapping(e));
     if (!source.objects && m.backing != Backing::Special && is_anon_shared(e))
       return make_error(ErrorKind::Unsupported, "the program has shared memory at event " + std::to_string(source.event) +
                                                     ": this writer does not save it");
@@ -976,7 +976,7 @@ Result<CheckpointJob> start_checkpoint_from(std::shared_ptr<CheckpointSource> so
   source->exe_in_trace = nullptr;
   source->overlay = nullptr;
   source->calls_inside = nullptr;
-  source->no_fork_copy = nullptr;
+  source->refuse_mapping = nullptr;
   source->interrupted = nullptr;
   return CheckpointJob([source, w, copies]() -> Result<CheckpointStats> {
     RR_TRY(w->pages(copies.get()));

@@ -124,9 +124,9 @@ struct CheckpointSource {
   // RemoteSyscalls). The recorder's threads run the program: what came
   // meanwhile (a signal, their end) is handed back to the recorder.
   std::function<void(Task& t, const std::function<void(RemoteSyscalls&)>& body)> calls_inside;
-  // Whether a mapping can be read from a copy made by fork (a writer that
-  // reads copies: start_checkpoint_from); null: every one can.
-  std::function<Status(const MapEntry& e)> no_fork_copy;
+  // Whether the source can save mapping `e` (a writer that reads copies
+  // made by fork cannot save everything); null: every one.
+  std::function<Status(const MapEntry& e)> refuse_mapping;
   // After a failure inside the threads' calls: whether a thread ended
   // under them (the event cannot be had: an Unsupported error).
   std::function<bool()> interrupted;

@@ -1,8 +1,5 @@
 #include "checkpoint/record_writer.h"
 
-#include <cstdio>
-#include <sys/mman.h>
-
 #include "core/fd_table.h"
 #include "util/io.h"
 
@@ -23,11 +20,6 @@ Result<CheckpointJob> start_recording_checkpoint(const RecordPoint& point, Codec
     std::string reason;
     MappingName n = name(t, e, reason);
     if (!reason.empty()) return make_error(ErrorKind::Unsupported, reason + at);
-    // Written through by the program, and maybe by others: replay emulates
-    // such a file once its descriptor is known to write (the shared-files
-    // list), which the recording may learn only later.
-    if (e.shared && (e.prot & PROT_WRITE))
-      return make_error(ErrorKind::Unsupported, "the program maps " + e.name + " shared and writable" + at);
     if (n.backing != Backing::File || n.file.empty())
       return make_error(ErrorKind::Unsupported, "the program maps " + e.name + ", which replay maps from no trace file" + at);
     return n;
@@ -37,17 +29,10 @@ Result<CheckpointJob> start_recording_checkpoint(const RecordPoint& point, Codec
   source->calls_inside = point.calls_inside;
   source->interrupted = point.interrupted;
   source->copies_intact = point.copies_intact;
-  source->no_fork_copy = [at](const MapEntry& e) -> Status {
-    // A copy made by fork lacks what is not copied at a fork, and holds
-    // zeros where memory is wiped at one.
-    if (e.userfaultfd)
-      return make_error(ErrorKind::Unsupported, "the program has memory registered with a userfaultfd" + at);
-    if (!e.dontfork && !e.wipeonfork) return {};
-    char where[40];
-    snprintf(where, sizeof where, "0x%llx", (unsigned long long)e.start.as_int());
-    return make_error(ErrorKind::Unsupported, std::string("the program's mapping at ") + where +
-                                                  (e.dontfork ? " is not copied at a fork (MADV_DONTFORK)"
-                                                              : " is wiped at a fork (MADV_WIPEONFORK)") + at);
+  source->refuse_mapping = [problem_of = point.mapping_problem, at](const MapEntry& e) -> Status {
+    std::string problem = problem_of(e);
+    if (!problem.empty()) return make_error(ErrorKind::Unsupported, problem + at);
+    return {};
   };
   RR_TRY(make_dirs(checkpoints_dir(point.trace_dir)));
   return start_checkpoint_from(source, codec, checkpoint_path(point.trace_dir, point.event), base, point.copy_of);

@@ -44,9 +44,14 @@ std::string every_text(const CheckpointEvery& every) {
   return text;
 }
 
-}  // namespace
-
-namespace {
+// How many files the shared-files list of the finished trace in
+// `trace_dir` names, one a line; nullopt when it cannot be read (a
+// recording that failed before writing it).
+std::optional<size_t> shared_files_count(const std::string& trace_dir) {
+  auto text = read_file(trace_dir + "/shared-files");
+  if (!text.ok()) return std::nullopt;
+  return (size_t)std::count(text->begin(), text->end(), '\n');
+}
 
 // The message that tells the follower to stop and remove what it wrote, for
 // a follower that starts again (every other message is a point's event
@@ -387,14 +392,6 @@ void RecordCheckpointer::start_follower(size_t shared_files) {
   for (uint64_t point : points_) send(point);
 }
 
-// The finished trace's shared-files list, one file a line; nullopt when it
-// cannot be read (a recording that failed before writing it).
-std::optional<size_t> RecordCheckpointer::final_shared_files() const {
-  auto text = read_file(trace_dir_ + "/shared-files");
-  if (!text.ok()) return std::nullopt;
-  return (size_t)std::count(text->begin(), text->end(), '\n');
-}
-
 void RecordCheckpointer::finish(bool quiet) {
   if (!started_ || !result_.is_open()) return;
   // A file that joined the list after the last point: the follower's
@@ -402,7 +399,7 @@ void RecordCheckpointer::finish(bool quiet) {
   // of the finished trace (a plain copy of the file mapped before it
   // joined is the shared emulated copy there). A new follower replays the
   // finished trace, told of every point.
-  std::optional<size_t> final_list = final_shared_files();
+  std::optional<size_t> final_list = shared_files_count(trace_dir_);
   if (final_list && *final_list != shared_files_at_start_) {
     fprintf(stderr,
             "rr: checkpoints while recording start again after the recording: a file mapped from a descriptor open "
@@ -444,8 +441,7 @@ Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
   if (point.missed) {
     // A job that failed was counted when it started.
     if (!point.job_failed) ++requested_;
-    if (point.stop)
-      fprintf(stderr, "rr: checkpoints while recording stop at event %" PRIu64 ": %s\n", point.event, point.why.c_str());
+    if (point.stop) stopped(point.event, point.why);
     if (!first_missed_) first_missed_.emplace(point.point, point.why);
     return CopyJob();
   }
@@ -463,8 +459,7 @@ Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
       return started.take_error();
     }
     ++requested_;
-    fprintf(stderr, "rr: checkpoints while recording stop at event %" PRIu64 ": %s\n", point.event,
-            started.error().message.c_str());
+    stopped(point.event, started.error().message);
     if (!first_missed_) first_missed_.emplace(point.point, started.error().message);
     return started.take_error();
   }
@@ -485,14 +480,13 @@ Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
   });
 }
 
+void RecordCopier::stopped(uint64_t event, const std::string& why) {
+  fprintf(stderr, "rr: checkpoints while recording stop at event %" PRIu64 ": %s\n", event, why.c_str());
+}
+
 void RecordCopier::finish(bool quiet) {
   if (trace_dir_.empty() && requested_ == 0) return;
-  // How many files the finished trace's shared-files list names.
-  size_t final_list = 0;
-  if (!trace_dir_.empty()) {
-    auto text = read_file(trace_dir_ + "/shared-files");
-    if (text.ok()) final_list = (size_t)std::count(text->begin(), text->end(), '\n');
-  }
+  size_t final_list = trace_dir_.empty() ? 0 : shared_files_count(trace_dir_).value_or(0);
   uint64_t bytes = 0, incremental = 0;
   std::set<uint64_t> dropped;
   std::vector<Written> kept;

@@ -50,7 +50,6 @@ class RecordCheckpointer {
   // what it wrote) and starts a new one from the start of the trace, which
   // knows a list of `shared_files` files; tells it of every point so far.
   void start_follower(size_t shared_files);
-  std::optional<size_t> final_shared_files() const;
   std::string trace_dir_;
   CheckpointEvery every_;
   ScopedFd control_;  // write end: points, then end of file when the trace is complete
@@ -81,6 +80,8 @@ class RecordCopier {
   void finish(bool quiet);
 
  private:
+  // Says that the copying stops at `event`, and why.
+  void stopped(uint64_t event, const std::string& why);
   struct Written {
     uint64_t event;
     std::string path;

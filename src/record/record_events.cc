@@ -337,9 +337,10 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
   call.ret = regs.syscall_result();
   show_native_prctl(rt, call);
   regs.set_syscall_result(call.ret);
-  if (nr == SYS_sigaltstack && call.ret == 0 && call.arg[0]) {
+  if (on_copy_point_ && nr == SYS_sigaltstack && call.ret == 0 && call.arg[0]) {
     // A stack set, or SS_DISABLE stored: asked of the kernel (the call's
-    // own argument may be its old-stack output too).
+    // own argument may be its old-stack output too). Only the copying
+    // writer needs to know, so only it pays for the call.
     std::optional<stack_t> now;
     bool alive = true;
     {

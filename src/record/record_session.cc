@@ -636,11 +636,10 @@ Result<bool> RecordSession::run_once() {
     RR_TRY(check_long_run());
     return true;
   }
-  if (copy_pid(pid)) {
+  if (Task* copy = copy_task(pid)) {
     // A copy of a process (the copying writer's): it never runs; a signal
     // to its process group stops it, its end is its own.
-    for (const ProcessCopy& c : copies_)
-      if (c.task->tid() == pid) c.task->note_status(WaitStatus(status));
+    copy->note_status(WaitStatus(status));
     return true;
   }
   stash_status(pid, status);

@@ -96,6 +96,9 @@ struct RecordPoint {
   std::vector<Thread> threads;
   // The trace's name for a file mapping, or why it has none (`reason` set).
   std::function<MappingName(Task& t, const MapEntry& e, std::string& reason)> name;
+  // Why a mapping cannot be copied (RecordSession::copy_mapping_problem,
+  // checked over every mapping before the point is told); empty: it can.
+  std::function<std::string(const MapEntry& e)> mapping_problem;
   // The trace's copy of `t`'s executable (/proc/PID/exe, `path` as it
   // shows it), named as an exec's image names it.
   std::function<Result<std::string>(Task& t, const std::string& path)> exe_in_trace;
@@ -755,9 +758,11 @@ class RecordSession : public Session<RecordTask> {
   MappingName replay_mapping_name(Task& t, const MapEntry& e, std::string& reason);
   // A file replay emulates, by either identity (emulated_).
   bool emulated_mapping(const MapEntry& e) const;
-  // What the copying writer would refuse in the processes' mappings
-  // (shared memory, emulated files, memory a fork does not copy), read from
-  // smaps alone; empty: nothing.
+  // Why the copying writer cannot save mapping `e` (shared memory, an
+  // emulated file, memory a fork does not copy...); empty: it can.
+  std::string copy_mapping_problem(const MapEntry& e) const;
+  // copy_mapping_problem over every process's mappings, read from smaps
+  // alone (no calls inside the threads); empty: nothing.
   std::string copy_mapping_refusal();
   // Tells the hook the point waiting is missed.
   Status copy_point_missed();
@@ -783,7 +788,8 @@ class RecordSession : public Session<RecordTask> {
   // the copies; with `reap` (every thread stands between events), reaps
   // their zombies inside their processes.
   void end_copy_job(bool wait, bool reap);
-  bool copy_pid(pid_t pid) const;
+  // The live copy whose pid is `pid`, or null.
+  Task* copy_task(pid_t pid) const;
   CopyPointHook on_copy_point_;
   bool copy_off_ = false;  // a copy failed for another reason than the event: no more
   std::string copy_refused_;  // why the point waiting was not copied at the last frame

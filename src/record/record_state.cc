@@ -155,9 +155,9 @@ std::string RecordSession::copy_refusal(bool for_copy) {
     } else if (table->second != rt->fds.get()) {
       return task + "has an fd table of its own in a shared process";
     }
-    if (rt->own_seccomp) return "task " + std::to_string(tid.value) + " has a seccomp filter of the program's";
-    if (!rt->ns_ids.empty()) return "task " + std::to_string(tid.value) + " is in a PID namespace of the program's";
-    if (rt->traced.by.value != 0) return "task " + std::to_string(tid.value) + " is traced inside the recording";
+    if (rt->own_seccomp) return task + "has a seccomp filter of the program's";
+    if (!rt->ns_ids.empty()) return task + "is in a PID namespace of the program's";
+    if (rt->traced.by.value != 0) return task + "is traced inside the recording";
   }
   for (size_t i = 0; i < sharing.size(); ++i)
     for (size_t j = i + 1; j < sharing.size(); ++j)
@@ -174,23 +174,32 @@ bool RecordSession::emulated_mapping(const MapEntry& e) const {
   return false;
 }
 
+std::string RecordSession::copy_mapping_problem(const MapEntry& e) const {
+  if (is_special_mapping(e)) return {};
+  if (is_anon_shared(e)) return "the program has shared memory";
+  if (e.name.rfind("/SYSV", 0) == 0) return "the program maps a System V segment, of which replay maps its own copy";
+  if (e.inode != 0 && emulated_mapping(e)) return "the program maps " + e.name + ", a file replay emulates";
+  // Written through by the program, and maybe by others: replay emulates
+  // such a file once its descriptor is known to write (the shared-files
+  // list), which the recording may learn only later.
+  if (e.shared && (e.prot & PROT_WRITE)) return "the program maps " + e.name + " shared and writable";
+  // A copy made by fork lacks what is not copied at a fork, and holds
+  // zeros where memory is wiped at one.
+  if (e.dontfork || e.wipeonfork) return "the program has memory a fork does not copy (MADV_DONTFORK, MADV_WIPEONFORK)";
+  // A fork waits for the monitor of a userfaultfd that asked for fork
+  // events (UFFD_FEATURE_EVENT_FORK), which may be a stopped thread.
+  if (e.userfaultfd) return "the program has memory registered with a userfaultfd";
+  return {};
+}
+
 std::string RecordSession::copy_mapping_refusal() {
   for (const auto& [tid, rt] : tasks()) {
     if (!rt->is_leader()) continue;
     std::string proc = "/proc/" + std::to_string(rt->tid());
     auto smaps = read_file(proc + "/smaps");
     if (!smaps.ok()) return "cannot read " + proc + "/smaps";
-    for (const MapEntry& e : parse_smaps(smaps.value())) {
-      if (is_special_mapping(e)) continue;
-      if (is_anon_shared(e)) return "the program has shared memory";
-      if (e.name.rfind("/SYSV", 0) == 0) return "the program maps a System V segment, of which replay maps its own copy";
-      if (e.inode != 0 && emulated_mapping(e)) return "the program maps " + e.name + ", a file replay emulates";
-      if (e.shared && (e.prot & PROT_WRITE)) return "the program maps " + e.name + " shared and writable";
-      if (e.dontfork || e.wipeonfork) return "the program has memory a fork does not copy (MADV_DONTFORK, MADV_WIPEONFORK)";
-      // A fork waits for the monitor of a userfaultfd that asked for fork
-      // events (UFFD_FEATURE_EVENT_FORK), which may be a stopped thread.
-      if (e.userfaultfd) return "the program has memory registered with a userfaultfd";
-    }
+    for (const MapEntry& e : parse_smaps(smaps.value()))
+      if (std::string problem = copy_mapping_problem(e); !problem.empty()) return problem;
   }
   return {};
 }
@@ -300,6 +309,7 @@ Status RecordSession::note_copy_point(trace::Frame::Reader f) {
     by_task[rt->task.get()] = rt.get();
   }
   point.name = [this](Task& t, const MapEntry& e, std::string& reason) { return replay_mapping_name(t, e, reason); };
+  point.mapping_problem = [this](const MapEntry& e) { return copy_mapping_problem(e); };
   point.exe_in_trace = [this](Task& t, const std::string& path) {
     return files_.store("/proc/" + std::to_string(t.tid()) + "/exe", path);
   };
@@ -316,8 +326,10 @@ Status RecordSession::note_copy_point(trace::Frame::Reader f) {
       throw;
     }
     hand_back_calls(rt, rs);
-    if (rs.died()) copy_task_died_ = true;
-    if (rs.died()) throw FatalError("task " + std::to_string(rt.tid()) + " ended while it was copied");
+    if (rs.died()) {
+      copy_task_died_ = true;
+      throw FatalError("task " + std::to_string(rt.tid()) + " ended while it was copied");
+    }
   };
   point.copy_of = [this](Task& leader) { return copy_process(leader); };
   point.interrupted = [this] { return copy_task_died_; };
@@ -414,11 +426,11 @@ Result<Task*> RecordSession::copy_process(Task& leader) {
   return copies_.back().task.get();
 }
 
-bool RecordSession::copy_pid(pid_t pid) const {
+Task* RecordSession::copy_task(pid_t pid) const {
   // Only live ones: a reaped copy's pid may be a new task's.
   for (const ProcessCopy& c : copies_)
-    if (c.task->tid() == pid) return true;
-  return false;
+    if (c.task->tid() == pid) return c.task.get();
+  return nullptr;
 }
 
 void RecordSession::end_copy_job(bool wait, bool reap) {
