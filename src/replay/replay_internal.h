@@ -27,6 +27,10 @@ std::string describe_stop(const WaitStatus& st);
 // emulated file's copy (`what` names it in errors).
 Result<ScopedFd> memfd_copy(int src, const std::string& what);
 
+// Whether the instruction at `ip` in `t` is a string instruction with a
+// rep prefix (core/x86_insn.h).
+bool rep_string_at(Task& t, RemotePtr<> ip);
+
 // Counts one instruction's executions over a whole stretch, across its
 // pieces: executions that began since the stretch did, each once, whatever
 // stopped the task in between. The kernel counts an execution when the

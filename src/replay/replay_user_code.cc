@@ -65,17 +65,6 @@ bool take_untaken_poll_branch(Task& t) {
   return true;
 }
 
-// Whether the instruction at the task's ip is a string instruction with a
-// rep prefix (core/x86_insn.h). Read byte by byte: the instruction may end
-// at the last readable byte before an unmapped page.
-bool rep_string_at(Task& t, RemotePtr<> ip) {
-  uint8_t code[15];
-  size_t n = 0;
-  for (; n < sizeof code; ++n)
-    if (!t.read_mem(ip + n, &code[n], 1)) break;
-  return rep_string_insn(code, n);
-}
-
 // A counted piece's stop by its counter (si_code TRAP_PERF) must be the
 // counter's own: the kernel sends it when the count reaches the stop count,
 // before the counted instruction runs. Any other count or place is a signal
@@ -135,6 +124,16 @@ uint64_t watched_bytes(Task& t, const HwWatch& w) {
 }
 
 }  // namespace
+
+// Read byte by byte: the instruction may end at the last readable byte
+// before an unmapped page.
+bool rep_string_at(Task& t, RemotePtr<> ip) {
+  uint8_t code[15];
+  size_t n = 0;
+  for (; n < sizeof code; ++n)
+    if (!t.read_mem(ip + n, &code[n], 1)) break;
+  return rep_string_insn(code, n);
+}
 
 StretchCounter::StretchCounter(Task& t, RemotePtr<> addr) : t_(t), addr_(addr) {
   auto c = ExecutionCounter::open(t.tid(), addr, 0);
