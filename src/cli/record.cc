@@ -66,17 +66,17 @@ int cmd_record(const Args& args) {
   if (opts.chaos && getrandom(&opts.chaos_seed, sizeof opts.chaos_seed, 0) != sizeof opts.chaos_seed)
     return fail("--chaos cannot draw a seed: " + std::string(strerror(errno)));
   opts.argv.assign(args.begin() + i, args.end());
-  // Checkpoints while recording: a follower replays the trace as it is
-  // written (record_checkpoints.h).
+  // Checkpoints while recording (record_checkpoints.h,
+  // docs/record-checkpoints.md): by default copied from the recorded
+  // processes, and the points no copy achieved replayed to once the
+  // recording has ended; RR_CHECKPOINT_WRITER=copy copies only, =replay
+  // starts a follower that replays the trace as it is written.
   std::unique_ptr<RecordCheckpointer> checkpointer;
-  // RR_CHECKPOINT_WRITER=copy: copied from the recorded processes instead
-  // (record_checkpoints.h, RecordCopier; not finished, see
-  // docs/record-checkpoints.md).
   std::unique_ptr<RecordCopier> copier;
-  const char* writer = getenv("RR_CHECKPOINT_WRITER");
-  if (writer && *writer && std::string(writer) != "copy" && std::string(writer) != "replay")
-    return fail(std::string("RR_CHECKPOINT_WRITER must be copy or replay, not ") + writer);
-  if (opts.checkpoint_every.on() && writer && std::string(writer) == "copy") {
+  const std::string writer = getenv("RR_CHECKPOINT_WRITER") ? getenv("RR_CHECKPOINT_WRITER") : "";
+  if (!writer.empty() && writer != "hybrid" && writer != "copy" && writer != "replay")
+    return fail("RR_CHECKPOINT_WRITER must be hybrid, copy or replay, not " + writer);
+  if (opts.checkpoint_every.on() && writer != "replay") {
     copier = std::make_unique<RecordCopier>(opts.checkpoint_every);
     opts.on_copy_point = [&](const RecordPoint& point) { return copier->on_point(point); };
   } else if (opts.checkpoint_every.on()) {
@@ -87,7 +87,7 @@ int cmd_record(const Args& args) {
   }
   Result<int> status = RecordSession::record(opts);
   if (checkpointer) checkpointer->finish(opts.quiet || !status.ok());
-  if (copier) copier->finish(opts.quiet || !status.ok());
+  if (copier) copier->finish(opts.quiet || !status.ok(), status.ok() && writer != "copy");
   if (!status.ok()) return fail(status.error().message);
   return status.value();
 }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
+#include "cli/checkpoint_series.h"
 #include "core/write_tracker.h"
 #include "replay/replay_session.h"
 #include "util/fatal.h"
@@ -438,14 +439,14 @@ void RecordCheckpointer::finish(bool quiet) {
 }
 
 Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
+  if (!point.trace_dir.empty()) trace_dir_ = point.trace_dir;
   if (point.missed) {
     // A job that failed was counted when it started.
-    if (!point.job_failed) ++requested_;
+    if (!point.job_failed) points_.push_back(point.point);
     if (point.stop) stopped(point.event, point.why);
     if (!first_missed_) first_missed_.emplace(point.point, point.why);
     return CopyJob();
   }
-  trace_dir_ = point.trace_dir;
   // Each on the one before, a full one again after kMaxIncrementalDepth
   // (as the follower writes them).
   if (!base_) base_ = find_base(point.trace_dir, point.uuid, point.event);
@@ -458,12 +459,12 @@ Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
              started.error().message.c_str());
       return started.take_error();
     }
-    ++requested_;
+    points_.push_back(point.point);
     stopped(point.event, started.error().message);
     if (!first_missed_) first_missed_.emplace(point.point, started.error().message);
     return started.take_error();
   }
-  ++requested_;
+  points_.push_back(point.point);
   // The rest runs on the recorder's thread for it while the program goes
   // on; the recorder waits for it before the next point and at the end,
   // and tells a failure back here on its main thread (point.job_failed).
@@ -481,15 +482,15 @@ Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
 }
 
 void RecordCopier::stopped(uint64_t event, const std::string& why) {
+  stopped_ = true;
   fprintf(stderr, "rr: checkpoints while recording stop at event %" PRIu64 ": %s\n", event, why.c_str());
 }
 
-void RecordCopier::finish(bool quiet) {
-  if (trace_dir_.empty() && requested_ == 0) return;
+void RecordCopier::finish(bool quiet, bool fill) {
+  if (points_.empty()) return;
   size_t final_list = trace_dir_.empty() ? 0 : shared_files_count(trace_dir_).value_or(0);
   uint64_t bytes = 0, incremental = 0;
-  std::set<uint64_t> dropped;
-  std::vector<Written> kept;
+  std::set<uint64_t> dropped, kept;
   for (const Written& w : written_) {
     // A checkpoint written against one that is dropped goes too.
     if (w.shared_files < final_list || dropped.count(w.base_event)) {
@@ -497,7 +498,7 @@ void RecordCopier::finish(bool quiet) {
       dropped.insert(w.event);
       continue;
     }
-    kept.push_back(w);
+    kept.insert(w.event);
     bytes += w.bytes;
     incremental += w.base_event != 0;
   }
@@ -506,13 +507,61 @@ void RecordCopier::finish(bool quiet) {
             "rr: %" PRIu64 " checkpoints written while recording were removed: a file mapped from a descriptor open for "
             "writing joined the shared-files list after them\n",
             (uint64_t)dropped.size());
-  if (quiet) return;
+  // A point is achieved by a checkpoint at it or after it, before the next
+  // point (a copy waits no longer).
+  std::vector<RequestedPoint> missed;
+  for (size_t i = 0; i < points_.size(); ++i) {
+    uint64_t until = i + 1 < points_.size() ? points_[i + 1] : UINT64_MAX;
+    auto at = kept.lower_bound(points_[i]);
+    if (at == kept.end() || *at >= until) missed.push_back({points_[i], until});
+  }
   std::string every = every_text(every_);
-  fprintf(stderr, "rr: wrote %zu checkpoints while recording, copied from the recorded processes (%" PRIu64
-                  " incremental), %" PRIu64 " bytes; requested %" PRIu64 " (every %s), achieved %zu; %.2f s writing\n",
-          kept.size(), incremental, bytes, requested_, every.c_str(), kept.size(), seconds_);
-  if (first_missed_)
+  if (!quiet)
+    fprintf(stderr, "rr: wrote %zu checkpoints while recording, copied from the recorded processes (%" PRIu64
+                    " incremental), %" PRIu64 " bytes; requested %zu (every %s), achieved %zu; %.2f s writing\n",
+            kept.size(), incremental, bytes, points_.size(), every.c_str(), points_.size() - missed.size(), seconds_);
+  if (fill && !stopped_ && !missed.empty() && !trace_dir_.empty()) {
+    fill_missed(missed, quiet);
+    return;
+  }
+  if (!quiet && first_missed_)
     fprintf(stderr, "rr: point %" PRIu64 " not achieved (%s)\n", first_missed_->first, first_missed_->second.c_str());
+}
+
+void RecordCopier::fill_missed(const std::vector<RequestedPoint>& missed, bool quiet) {
+  auto t0 = std::chrono::steady_clock::now();
+  SeriesPlan plan;
+  plan.dir = trace_dir_;
+  uint64_t last = 0;
+  std::string uuid;
+  Status read = read_series_trace(plan.dir, &last, &uuid, &plan.exit_start);
+  if (!read.ok()) {
+    fprintf(stderr, "rr: the %zu points the copies missed have no checkpoints: %s\n", missed.size(),
+            read.error().message.c_str());
+    return;
+  }
+  if (!quiet && isatty(STDERR_FILENO))
+    fprintf(stderr, "rr: replaying from the copied checkpoints to the %zu points the copies missed...\n", missed.size());
+  // The program has ended: its CPUs are free for the replays.
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  unsigned jobs = (unsigned)std::clamp<long>(cpus, 1, 8);
+  size_t segments = 0;
+  Result<SeriesTally> tally = write_series(plan, uuid, missed, last, jobs, false, &segments);
+  if (!tally.ok()) {
+    fprintf(stderr, "rr: the points the copies missed have no checkpoints: %s\n", tally.error().message.c_str());
+    return;
+  }
+  if (quiet) return;
+  const SeriesTally& t = tally.value();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  fprintf(stderr,
+          "rr: replayed to the %zu points the copies missed: wrote %" PRIu64 " checkpoints (%" PRIu64 " incremental), %" PRIu64
+          " bytes, achieved %" PRIu64 "; %.2f s after the program's end, %zu replays from the copied checkpoints\n",
+          missed.size(), t.written, t.incremental, t.bytes, t.achieved, secs, segments);
+  if (t.first_missed) {
+    std::string why = first_missed_ && first_missed_->first == t.first_missed ? " (" + first_missed_->second + ")" : "";
+    fprintf(stderr, "rr: point %" PRIu64 " not achieved: neither copied nor replayed to%s\n", t.first_missed, why.c_str());
+  }
 }
 
 }  // namespace rr

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
+#include "cli/checkpoint_series.h"
 #include "record/record_session.h"
 #include "util/result.h"
 #include "util/scoped_fd.h"
@@ -61,13 +62,16 @@ class RecordCheckpointer {
   std::vector<uint64_t> points_;  // every point told so far
 };
 
-// The recorder's side of the copying writer (RR_CHECKPOINT_WRITER=copy):
-// each point's checkpoint is written from the recorded processes, in the
-// recorder, at the point or the first event after it where they stand
-// where replay has them (RecordOptions::on_copy_point): the threads' state
-// and the layout are read then, the pages from a copy of each process
-// (made by a fork inside it) on a thread of the recorder's while the
-// program runs on.
+// The recorder's side of the copying writer (the default; with
+// RR_CHECKPOINT_WRITER=copy, without the replays below): each point's
+// checkpoint is written from the recorded processes, in the recorder, at
+// the point or the first event after it where they stand where replay has
+// them (RecordOptions::on_copy_point): the threads' state and the layout
+// are read then, the pages from a copy of each process (made by a fork
+// inside it) on a thread of the recorder's while the program runs on. Once
+// the recording has ended, the points no copy achieved are written by
+// replays of the finished trace, each from the copied checkpoint before it
+// (checkpoint_series.h).
 class RecordCopier {
  public:
   explicit RecordCopier(CheckpointEvery every) : every_(every) {}
@@ -75,13 +79,17 @@ class RecordCopier {
   Result<CopyJob> on_point(const RecordPoint& point);
   // After the recording: drops the checkpoints written before a file
   // joined the shared-files list (a replay of the finished trace maps that
-  // file from its emulated copy, the checkpoint from the plain one), and
+  // file from its emulated copy, the checkpoint from the plain one), with
+  // `fill` writes the points no copy achieved by replaying to them, and
   // prints what was written (unless `quiet`).
-  void finish(bool quiet);
+  void finish(bool quiet, bool fill);
 
  private:
   // Says that the copying stops at `event`, and why.
   void stopped(uint64_t event, const std::string& why);
+  // Replays the finished trace to `missed`, each from the latest
+  // checkpoint before it, and writes a checkpoint at each.
+  void fill_missed(const std::vector<RequestedPoint>& missed, bool quiet);
   struct Written {
     uint64_t event;
     std::string path;
@@ -92,7 +100,8 @@ class RecordCopier {
   CheckpointEvery every_;
   std::string trace_dir_;
   std::vector<Written> written_;
-  uint64_t requested_ = 0;
+  std::vector<uint64_t> points_;  // every point asked for, copied or missed
+  bool stopped_ = false;          // the copying stopped on an error
   double seconds_ = 0;
   std::optional<std::pair<uint64_t, std::string>> first_missed_;
   std::shared_ptr<CheckpointReader> base_;  // the last one written

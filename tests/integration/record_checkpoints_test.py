@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""rr record --checkpoint-every N|Ns writes checkpoints while recording: for
+"""rr record --checkpoint-every N|Ns with RR_CHECKPOINT_WRITER=replay (the
+follower) writes checkpoints while recording: for
 a threaded program, a forking one and python3, the recording leaves
 checkpoints (incremental ones built on the record-time ones before them;
 the forking one on a busy machine, with no fork's entry apart from its exit),
@@ -82,6 +83,8 @@ def replays_on(rr, trace, event, expected_out, name):
 
 
 def main():
+    # This test is the follower's (the default writer copies: record_hybrid).
+    os.environ["RR_CHECKPOINT_WRITER"] = "replay"
     a = arguments(__doc__, threads="a threaded program (many_threads)", forks="a forking program (fork_tree)",
                   few_threads="a program with three short threads (thread_tls)",
                   shared="a program that maps a file it writes (pwrite_shared_view)",
