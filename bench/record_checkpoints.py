@@ -3,10 +3,11 @@
 
 The checkpoint benchmark's tracee (bench/programs/big_resident.c: about
 1 GiB resident, then many cheap syscalls) is recorded without and with
-`--checkpoint-every 5s`, by the follower (a replay behind the recording)
-and by the copying writer (RR_CHECKPOINT_WRITER=copy: copies of the
+`--checkpoint-every 5s`, by the follower (RR_CHECKPOINT_WRITER=replay: a
+replay behind the recording) and by the default writer (copies of the
 processes made by fork at each point, written by a thread of the
-recorder), alternating within each round; prints the median
+recorder; the points no copy was had at replayed to after the program's
+end), alternating within each round; prints the median
 wall time of `rr record` (which includes waiting for the checkpoint writer
 after the program's end), the ratio, the same up to the program's end
 (the wall time less that wait: what the recording itself took), and what
@@ -35,6 +36,8 @@ def children_cpu():
 
 COPY_REPORT = re.compile(r"wrote (\d+) checkpoints while recording, copied from the recorded processes \((\d+) "
                          r"incremental\), (\d+) bytes; requested (\d+) \(every [^)]*\), achieved (\d+)")
+FILL_REPORT = re.compile(r"replayed to the (\d+) points the copies missed: wrote (\d+) checkpoints \((\d+) incremental\), "
+                         r"(\d+) bytes, achieved (\d+); ([0-9.]+) s after the program's end")
 
 
 def run(argv, env=None):
@@ -64,7 +67,9 @@ def main():
             for mode in ("plain", "checkpoints", "copy"):
                 trace = os.path.join(tmp, "trace-%s-%d" % (mode, k))
                 extra = ["--checkpoint-every", a.every] if mode != "plain" else []
-                env = dict(os.environ, RR_CHECKPOINT_WRITER="copy" if mode == "copy" else "replay")
+                env = dict(os.environ, RR_CHECKPOINT_WRITER="replay")
+                if mode == "copy":
+                    del env["RR_CHECKPOINT_WRITER"]  # the default writer
                 os.sync()
                 c0 = children_cpu()
                 t0 = time.perf_counter()
@@ -78,8 +83,10 @@ def main():
                     m = COPY_REPORT.search(r.stderr)
                     if not m:
                         raise SystemExit("no report of the copied checkpoints: " + r.stderr[-500:])
-                    copied_written.append("%s of %s requested (%s incremental)" % (m.group(1), m.group(4), m.group(2)))
-                    copied_sizes.append(int(m.group(3)))
+                    fill = FILL_REPORT.search(r.stderr)
+                    copied_written.append("%s of %s requested (%s incremental), %s replayed to after the end"
+                                          % (m.group(5), m.group(4), m.group(2), fill.group(5) if fill else 0))
+                    copied_sizes.append(int(m.group(3)) + (int(fill.group(4)) if fill else 0))
                 else:
                     with_ckpt.append(secs)
                     m = re.search(r"wrote (\d+) checkpoints while recording \((\d+) incremental\), (\d+) bytes; "
@@ -113,14 +120,14 @@ def main():
             "| `--checkpoint-every %s`, follower | %.2f s | %.2fx | %.2f s | %.2fx | %s | %.0f MB | %.2f s |"
             % (a.every, c_med, c_med / p_med, u_med, u_med / p_med, written[len(written) // 2],
                statistics.median(sizes) / 1e6, statistics.median(after_end)),
-            "| `--checkpoint-every %s`, copying writer | %.2f s | %.2fx | | | %s | %.0f MB | |"
+            "| `--checkpoint-every %s`, default (copies) | %.2f s | %.2fx | | | %s | %.0f MB | |"
             % (a.every, k_med, k_med / p_med, copied_written[len(copied_written) // 2],
                statistics.median(copied_sizes) / 1e6),
             "",
-            "Rounds (without / follower / copying, s): "
+            "Rounds (without / follower / default, s): "
             + ", ".join("%.1f / %.1f / %.1f" % (x, y, z) for x, y, z in zip(plain, with_ckpt, copied)),
             "",
-            "CPU (median): rr record without %.2f s, with the follower %.2f s, with the copying writer %.2f s "
+            "CPU (median): rr record without %.2f s, with the follower %.2f s, with the default writer %.2f s "
             "(its thread included); the follower %.2f s (%.2fx the recording's own): on a machine whose cores are "
             "taken, the follower's CPU is wall time." % (p_cpu, c_cpu, k_cpu, w_cpu, w_cpu / p_cpu),
         ]
