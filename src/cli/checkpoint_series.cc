@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <memory>
 
 #include "checkpoint/restore.h"
@@ -63,8 +64,12 @@ Result<SeriesTally> create_over(const SeriesPlan& plan, const std::vector<Reques
   RR_ASSIGN_OR_RETURN(std::unique_ptr<ReplaySession> session, open_replay_at(plan.dir, grid.front().at, false));
   ReplaySession& s = *session;
   s.set_echo(false);
-  Progress bar("rr: creating checkpoints");
-  if (show_progress) s.set_progress([&](uint64_t at) { bar.update(at, limit); });
+  // A worker's replay draws none (several would share the line).
+  std::optional<Progress> bar;
+  if (show_progress) {
+    bar.emplace("rr: creating checkpoints");
+    s.set_progress([&](uint64_t at) { bar->update(at, limit); });
+  }
   bool told_pid_ns = false;
   std::unique_ptr<CheckpointReader> base;
   // Pages written since the last checkpoint (full ones need no tracking).
@@ -82,7 +87,7 @@ Result<SeriesTally> create_over(const SeriesPlan& plan, const std::vector<Reques
     bool take_full = plan.full || !base || base->depth() >= kMaxIncrementalDepth;
     auto stats = write_checkpoint(s, plan.codec, take_full ? nullptr : base.get(), tracker.get());
     if (!stats.ok() && stats.error().kind == ErrorKind::Unsupported) {
-      bar.done();
+      if (bar) bar->done();
       fprintf(stderr, "rr: no checkpoint from event %" PRIu64 " on: %s\n", s.current_event(), stats.error().message.c_str());
       return false;
     }
@@ -100,7 +105,7 @@ Result<SeriesTally> create_over(const SeriesPlan& plan, const std::vector<Reques
       tally.write_seconds += stats->seconds;
     }
     last_written = s.current_event();
-    bar.update(s.current_event(), limit, ", " + std::to_string(tally.written) + " checkpoints");
+    if (bar) bar->update(s.current_event(), limit, ", " + std::to_string(tally.written) + " checkpoints");
     return true;
   };
   size_t gi = 0;
@@ -142,7 +147,7 @@ Result<SeriesTally> create_over(const SeriesPlan& plan, const std::vector<Reques
     while (!s.can_checkpoint() && s.current_event() < limit && !s.exited()) {
       std::string pid_ns = s.pid_namespace_refusal();
       if (!pid_ns.empty() && !told_pid_ns) {
-        bar.done();
+        if (bar) bar->done();
         fprintf(stderr, "rr: no checkpoint at event %" PRIu64 " and after while %s\n", s.current_event(), pid_ns.c_str());
         told_pid_ns = true;
       }
@@ -189,42 +194,57 @@ std::vector<Segment> segments_of(const std::vector<RequestedPoint>& grid, const 
 }
 
 // Runs each segment in a worker process, `jobs` at a time, and adds up
-// what they wrote. A worker that fails has printed why.
+// what they wrote; a worker that fails has printed why, and is counted in
+// `failed_segments`.
 Result<SeriesTally> create_in_parallel(const SeriesPlan& plan, const std::vector<Segment>& segments, unsigned jobs) {
   struct Worker {
     size_t segment;
     ScopedFd result;
   };
   std::map<pid_t, Worker> running;
+  // On an error of the parent's, the workers started go with it.
+  auto give_up = [&](const std::string& why) -> Result<SeriesTally> {
+    for (auto& [pid, w] : running) kill(pid, SIGKILL);
+    for (auto& [pid, w] : running) waitpid(pid, nullptr, 0);
+    return make_error(why);
+  };
   SeriesTally total;
-  size_t next = 0, failed = 0;
+  size_t next = 0;
   fflush(stdout);
   fflush(stderr);
   while (next < segments.size() || !running.empty()) {
     while (next < segments.size() && running.size() < jobs) {
       int fds[2];
-      if (pipe2(fds, O_CLOEXEC) != 0) return make_error("cannot make a pipe for a worker: " + errno_text());
+      if (pipe2(fds, O_CLOEXEC) != 0) return give_up("cannot make a pipe for a worker: " + errno_text());
       ScopedFd read_end(fds[0]), write_end(fds[1]);
       pid_t parent = getpid();
       pid_t pid = fork();
-      if (pid < 0) return make_error("cannot start a worker: " + errno_text());
+      if (pid < 0) return give_up("cannot start a worker: " + errno_text());
       if (pid == 0) {
         // The worker ends here whatever happens: nothing may unwind into
-        // the parent's code. It ends with its parent (its tracees with it).
+        // the parent's code. It ends with its parent (its tracees with it),
+        // and starts with the signal mask and SIGCHLD action a fresh rr
+        // has (a recorder's may differ).
         read_end.reset();
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent) _exit(1);
+        signal(SIGCHLD, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
+        const char* what = plan.worker_what.c_str();
         try {
           auto tally = create_over(plan, segments[next].grid, segments[next].limit, false);
           if (!tally.ok()) {
-            fprintf(stderr, "rr: %s\n", tally.error().message.c_str());
+            fprintf(stderr, "rr: %s%s\n", what, tally.error().message.c_str());
             _exit(1);
           }
           _exit(write_all(write_end.get(), &tally.value(), sizeof(SeriesTally), "a pipe").ok() ? 0 : 1);
         } catch (const std::exception& e) {
-          fprintf(stderr, "rr: %s\n", e.what());
+          fprintf(stderr, "rr: %s%s\n", what, e.what());
         } catch (...) {
-          fprintf(stderr, "rr: the worker for the segment from event %" PRIu64 " failed\n", segments[next].grid.front().at);
+          fprintf(stderr, "rr: %sthe worker for the segment from event %" PRIu64 " failed\n", what,
+                  segments[next].grid.front().at);
         }
         _exit(1);
       }
@@ -232,7 +252,7 @@ Result<SeriesTally> create_in_parallel(const SeriesPlan& plan, const std::vector
     }
     int status = 0;
     pid_t pid = waitpid(-1, &status, 0);
-    if (pid < 0) return make_error("waiting for the workers failed: " + errno_text());
+    if (pid < 0) return give_up("waiting for the workers failed: " + errno_text());
     auto it = running.find(pid);
     if (it == running.end()) continue;
     SeriesTally t;
@@ -240,20 +260,19 @@ Result<SeriesTally> create_in_parallel(const SeriesPlan& plan, const std::vector
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && read(it->second.result.get(), &t, sizeof t) == (ssize_t)sizeof t)
       total.add(t);
     else
-      ++failed;
+      ++total.failed_segments;
     running.erase(it);
   }
-  if (failed) return make_error(std::to_string(failed) + " of " + std::to_string(segments.size()) + " segments failed (see above)");
   return total;
 }
 
 }  // namespace
 
 Result<SeriesTally> write_series(const SeriesPlan& plan, const std::string& uuid, const std::vector<RequestedPoint>& points,
-                                 uint64_t end, unsigned jobs, bool progress, size_t* segment_count) {
+                                 uint64_t end, unsigned jobs, size_t* segment_count) {
   *segment_count = 1;
   if (points.empty()) return SeriesTally{};
-  if (jobs <= 1) return create_over(plan, points, std::min(end, points.back().until - 1), progress);
+  if (jobs == 0) return create_over(plan, points, std::min(end, points.back().until - 1), true);
   std::vector<Segment> segments = segments_of(points, plan.dir, uuid, end);
   *segment_count = segments.size();
   return create_in_parallel(plan, segments, jobs);

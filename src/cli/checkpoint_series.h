@@ -22,6 +22,8 @@ struct SeriesPlan {
   bool full = false;
   // The first event of the program's exit (read_series_trace), 0 if none.
   uint64_t exit_start = 0;
+  // Put before a worker's error, to say what it was doing.
+  std::string worker_what;
 };
 
 // A requested point: a checkpoint at an event from `at` up to, not
@@ -42,6 +44,9 @@ struct SeriesTally {
   uint64_t unwritten = 0;
   // The first point not achieved, 0 if none.
   uint64_t first_missed = 0;
+  // Segments whose worker failed (it said why): their points are not
+  // achieved, and nothing else of theirs is counted.
+  uint64_t failed_segments = 0;
   double write_seconds = 0;
   void add(const SeriesTally& o);
 };
@@ -54,10 +59,11 @@ Status read_series_trace(const std::string& dir, uint64_t* last, std::string* uu
 // Writes a checkpoint at each point of `points` (in order), or at the first
 // event after it where one can be written, never past `end`; each replay
 // starts from the latest usable checkpoint at or before its first point.
-// With `jobs` > 1 the points are cut into segments at the trace's usable
-// checkpoints, replayed by up to `jobs` processes at once (`segments`: how
-// many); else one replay, with a progress bar on a terminal if `progress`.
+// With `jobs` 0, one replay in this process, with a progress bar on a
+// terminal; else the points are cut into segments at the trace's usable
+// checkpoints (`segments`: how many), each replayed by a worker process,
+// up to `jobs` at once.
 Result<SeriesTally> write_series(const SeriesPlan& plan, const std::string& uuid, const std::vector<RequestedPoint>& points,
-                                 uint64_t end, unsigned jobs, bool progress, size_t* segments);
+                                 uint64_t end, unsigned jobs, size_t* segments);
 
 }  // namespace rr

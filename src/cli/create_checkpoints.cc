@@ -7,7 +7,9 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 
 #include "checkpoint/checkpoint.h"
 #include "cli/checkpoint_series.h"
@@ -61,11 +63,17 @@ int cmd_create_checkpoints(const Args& args) {
   remove_stale_temporaries(plan.dir);
   // The requested points: every `interval` events from `start`.
   std::vector<RequestedPoint> grid;
-  for (uint64_t g = start; g <= end; g += interval) grid.push_back({g, g + interval});
+  for (uint64_t g = start; g <= end; g += interval) {
+    grid.push_back({g, g + std::min<uint64_t>(interval, UINT64_MAX - g)});
+    if (interval > end - g) break;
+  }
   auto t0 = std::chrono::steady_clock::now();
   size_t segment_count = 1;
-  Result<SeriesTally> tally = write_series(plan, uuid, grid, end, (unsigned)jobs, true, &segment_count);
+  Result<SeriesTally> tally = write_series(plan, uuid, grid, end, jobs > 1 ? (unsigned)jobs : 0, &segment_count);
   if (!tally.ok()) return fail(tally.error().message);
+  if (tally->failed_segments)
+    return fail(std::to_string(tally->failed_segments) + " of " + std::to_string(segment_count) +
+                " segments failed (see above)");
   const SeriesTally& t = tally.value();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   printf("wrote %" PRIu64 " checkpoints (%" PRIu64 " incremental), %" PRIu64

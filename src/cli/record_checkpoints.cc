@@ -12,6 +12,7 @@
 #include <deque>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -445,6 +446,7 @@ Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
     if (!point.job_failed) points_.push_back(point.point);
     if (point.stop) stopped(point.event, point.why);
     if (!first_missed_) first_missed_.emplace(point.point, point.why);
+    missed_why_.emplace(point.point, point.why);
     return CopyJob();
   }
   // Each on the one before, a full one again after kMaxIncrementalDepth
@@ -454,7 +456,9 @@ Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
   if (base && base->depth() >= kMaxIncrementalDepth) base.reset();
   Result<CheckpointJob> started = start_recording_checkpoint(point, Codec::Zstd, base.get());
   if (!started.ok()) {
-    if (started.error().kind == ErrorKind::Unsupported) {
+    // A thread that ended under the writer's calls: the recorder keeps the
+    // point waiting, as for an event where none can be written.
+    if (started.error().kind == ErrorKind::Unsupported || point.interrupted()) {
       RR_LOG("point %" PRIu64 ": no copy at event %" PRIu64 ": %s", point.point, point.event,
              started.error().message.c_str());
       return started.take_error();
@@ -474,6 +478,7 @@ Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
     Result<CheckpointStats> stats = job();
     if (!stats.ok()) return stats.take_error();
     seconds_ += stats->seconds;
+    max_resident_ = std::max(max_resident_, stats->resident_bytes);
     auto reopened = CheckpointReader::open(stats->path, uuid);
     base_ = reopened.ok() ? std::shared_ptr<CheckpointReader>(std::move(reopened.value())) : nullptr;
     written_.push_back({stats->event, stats->path, stats->file_bytes, stats->base_event, shared_files});
@@ -482,7 +487,6 @@ Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
 }
 
 void RecordCopier::stopped(uint64_t event, const std::string& why) {
-  stopped_ = true;
   fprintf(stderr, "rr: checkpoints while recording stop at event %" PRIu64 ": %s\n", event, why.c_str());
 }
 
@@ -520,7 +524,7 @@ void RecordCopier::finish(bool quiet, bool fill) {
     fprintf(stderr, "rr: wrote %zu checkpoints while recording, copied from the recorded processes (%" PRIu64
                     " incremental), %" PRIu64 " bytes; requested %zu (every %s), achieved %zu; %.2f s writing\n",
             kept.size(), incremental, bytes, points_.size(), every.c_str(), points_.size() - missed.size(), seconds_);
-  if (fill && !stopped_ && !missed.empty() && !trace_dir_.empty()) {
+  if (fill && !missed.empty() && !trace_dir_.empty()) {
     fill_missed(missed, quiet);
     return;
   }
@@ -528,10 +532,34 @@ void RecordCopier::finish(bool quiet, bool fill) {
     fprintf(stderr, "rr: point %" PRIu64 " not achieved (%s)\n", first_missed_->first, first_missed_->second.c_str());
 }
 
+// How many replays of a segment may run at once: one per CPU this process
+// may use, up to 8, and no more than the memory free holds (each restores
+// and replays the program's whole memory; `resident` is the most a copied
+// checkpoint held, 0 if none was copied).
+static unsigned fill_jobs(uint64_t resident) {
+  cpu_set_t set;
+  long cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+  unsigned jobs = (unsigned)std::clamp<long>(cpus, 1, 8);
+  uint64_t available_kib = 0;
+  auto meminfo = read_file("/proc/meminfo");
+  if (meminfo.ok()) {
+    size_t at = meminfo->find("MemAvailable:");
+    if (at != std::string::npos) available_kib = strtoull(meminfo->c_str() + at + strlen("MemAvailable:"), nullptr, 10);
+  }
+  if (resident && available_kib) {
+    // Twice the program's memory each: the replay's tracees and what its
+    // supervisor reads and compresses.
+    uint64_t fit = available_kib * 1024 / (2 * resident);
+    jobs = (unsigned)std::clamp<uint64_t>(fit, 1, jobs);
+  }
+  return jobs;
+}
+
 void RecordCopier::fill_missed(const std::vector<RequestedPoint>& missed, bool quiet) {
   auto t0 = std::chrono::steady_clock::now();
   SeriesPlan plan;
   plan.dir = trace_dir_;
+  plan.worker_what = "replaying to the points the copies missed: ";
   uint64_t last = 0;
   std::string uuid;
   Status read = read_series_trace(plan.dir, &last, &uuid, &plan.exit_start);
@@ -542,25 +570,34 @@ void RecordCopier::fill_missed(const std::vector<RequestedPoint>& missed, bool q
   }
   if (!quiet && isatty(STDERR_FILENO))
     fprintf(stderr, "rr: replaying from the copied checkpoints to the %zu points the copies missed...\n", missed.size());
-  // The program has ended: its CPUs are free for the replays.
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  unsigned jobs = (unsigned)std::clamp<long>(cpus, 1, 8);
+  // The stretches between copied checkpoints that hold missed points, each
+  // replayed by a worker from the checkpoint it starts at.
   size_t segments = 0;
-  Result<SeriesTally> tally = write_series(plan, uuid, missed, last, jobs, false, &segments);
+  Result<SeriesTally> tally = write_series(plan, uuid, missed, last, fill_jobs(max_resident_), &segments);
+  // What a worker stopped by an error left half written.
+  remove_stale_temporaries(plan.dir);
   if (!tally.ok()) {
-    fprintf(stderr, "rr: the points the copies missed have no checkpoints: %s\n", tally.error().message.c_str());
+    fprintf(stderr, "rr: replaying to the points the copies missed failed: %s\n", tally.error().message.c_str());
     return;
   }
-  if (quiet) return;
   const SeriesTally& t = tally.value();
+  if (t.failed_segments)
+    fprintf(stderr,
+            "rr: replaying to the points the copies missed failed in %" PRIu64 " of %zu stretches (see above); %" PRIu64
+            " checkpoints written by the others\n",
+            t.failed_segments, segments, t.written);
+  if (quiet) return;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fprintf(stderr,
           "rr: replayed to the %zu points the copies missed: wrote %" PRIu64 " checkpoints (%" PRIu64 " incremental), %" PRIu64
           " bytes, achieved %" PRIu64 "; %.2f s after the program's end, %zu replays from the copied checkpoints\n",
           missed.size(), t.written, t.incremental, t.bytes, t.achieved, secs, segments);
   if (t.first_missed) {
-    std::string why = first_missed_ && first_missed_->first == t.first_missed ? " (" + first_missed_->second + ")" : "";
-    fprintf(stderr, "rr: point %" PRIu64 " not achieved: neither copied nor replayed to%s\n", t.first_missed, why.c_str());
+    // The first point neither writer achieved (a failed stretch's are told
+    // above), and why the copy was not had.
+    auto why = missed_why_.find(t.first_missed);
+    fprintf(stderr, "rr: point %" PRIu64 " not achieved: neither copied nor replayed to%s\n", t.first_missed,
+            why == missed_why_.end() ? "" : (" (the copy: " + why->second + ")").c_str());
   }
 }
 

@@ -1,11 +1,14 @@
 // Checkpoints written while recording (rr record --checkpoint-every N|Ns,
-// docs/record-checkpoints.md): a follower process replays the trace as the
+// docs/record-checkpoints.md). By default the recorder copies each point
+// from the recorded processes (RecordCopier), and the points no copy was
+// had at are replayed to once the recording has ended; with
+// RR_CHECKPOINT_WRITER=replay a follower process replays the trace as the
 // recorder writes it, a little behind, and writes a checkpoint at each
-// point the recorder names. Its checkpoints are a replay's by construction:
-// their state is the one any replay reaches at their event.
+// point the recorder names (RecordCheckpointer).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -101,7 +104,8 @@ class RecordCopier {
   std::string trace_dir_;
   std::vector<Written> written_;
   std::vector<uint64_t> points_;  // every point asked for, copied or missed
-  bool stopped_ = false;          // the copying stopped on an error
+  std::map<uint64_t, std::string> missed_why_;  // why each point missed was not copied
+  uint64_t max_resident_ = 0;     // the most memory a copied checkpoint held
   double seconds_ = 0;
   std::optional<std::pair<uint64_t, std::string>> first_missed_;
   std::shared_ptr<CheckpointReader> base_;  // the last one written

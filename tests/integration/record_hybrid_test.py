@@ -7,13 +7,18 @@ threads wait in blocking calls (most points not copied), processes sharing
 memory (none copied), a file that joins the shared-files list late (the
 copies before it removed) and a threaded program, the recording prints
 what the program prints natively, rr reports both writers, every point is
-achieved by one or the other, every checkpoint reported is in the trace,
+achieved by one or the other (checked from the trace: a checkpoint in
+each point's window), every checkpoint reported is in the trace,
 `rr state -g E` through each equals the state a replay from the start
 reaches, and replay from a replayed-to one and a copied one goes on to the
 program's end. With RR_CHECKPOINT_WRITER=copy the missed points stay
-missed (nothing is replayed); =hybrid is the default's name."""
+missed (nothing is replayed); =hybrid is the default's name. With -q the
+replays run and nothing is printed; no process of rr record's is left
+after it returns."""
+import json
 import os
 import re
+import subprocess
 
 from testlib import (Failures, arguments, replays_on_from_checkpoint, run, same_states_through_checkpoints,
                      scratch_dir, show, usable_checkpoint_events)
@@ -57,13 +62,51 @@ def record(rr, trace, every, argv, name, writer=None):
                         "%s: %d copied, %d checkpoints in the trace at %r" % (name, written, len(events), events))
         return events, achieved, requested, None, r.stderr, native.stdout
     missed, fill_written, _, _, fill_achieved, replays = map(int, filled.groups())
-    failures.expect(missed == requested - achieved and replays >= 1,
+    # One replay per stretch between copied checkpoints that holds missed
+    # points: at most one more than the copies.
+    failures.expect(missed == requested - achieved and 1 <= replays <= written + 1,
                     "%s: %d requested, %d copied, and rr replayed to %d missed (%d replays): %s"
                     % (name, requested, achieved, missed, replays, show(r.stderr)))
     failures.expect(written + fill_written == len(events),
                     "%s: %d copied and %d replayed to, %d checkpoints in the trace at %r"
                     % (name, written, fill_written, len(events), events))
     return events, achieved, requested, fill_achieved, r.stderr, native.stdout
+
+
+def no_process_left(trace, name):
+    """No worker of rr record's (whose command line names the trace) is
+    left once it has returned."""
+    left = subprocess.run(["pgrep", "-f", "-a", trace], stdout=subprocess.PIPE, text=True).stdout.strip()
+    failures.expect(not left, "%s: processes left after rr record: %s" % (name, left))
+
+
+def unachieved(rr, trace, every, events):
+    """The points of a recording with a point every `every` events that no
+    checkpoint in `events` achieves, from the trace itself: a checkpoint
+    from the point to the next achieves it; a point in the program's exit
+    (the run of task ends closing the trace) is stood for by a checkpoint
+    just before the run."""
+    lines = re.findall(r"^event (\d+) (.*)$", run([rr, "dump", trace], text=True).stdout, re.M)
+    if not lines:
+        return ["no events"]
+    last = int(lines[-1][0])
+    exit_start = None
+    for ev, text in reversed(lines):
+        if not re.search(r"syscall exit_group\(|syscall exit\(|exit status|killed by", text):
+            break
+        exit_start = int(ev)
+    have = set(events)
+    return [p for p in range(every, last + 1, every)
+            if not any(p <= e < p + every for e in have)
+            and not (exit_start and p >= exit_start and exit_start - 1 in have)]
+
+
+def replayed_to(rr, trace, count):
+    """The events of the `count` checkpoints written last: the replays for
+    the missed points run after every copy was written."""
+    listing = json.loads(run([rr, "checkpoints", "--json", trace], text=True).stdout or "[]")
+    by_time = sorted((c["created_ns"], c["event"]) for c in listing if c.get("usable"))
+    return sorted(e for _, e in by_time[len(by_time) - count:]) if count else []
 
 
 def same_states(rr, trace, events, name):
@@ -85,29 +128,43 @@ def main():
         # Each one is replayed to, from the copied checkpoint before it.
         trace = os.path.join(d, "waits")
         events, copied, requested, filled, err, out = record(rr, trace, "10", [a.waits], "waits")
+        no_process_left(trace, "waits")
         failures.expect(filled is not None and copied < requested and copied + filled == requested and copied >= 1,
                         "waits: %d requested, %d copied, %r replayed to (some of each expected, all achieved): %s"
                         % (requested, copied, filled, show(err)))
         failures.expect("not achieved" not in err, "waits: a point not achieved: %s" % show(err))
+        missing = unachieved(rr, trace, 10, events)
+        failures.expect(not missing, "waits: points with no checkpoint in their window: %r" % missing[:10])
         same_states(rr, trace, events, "waits")
         # Replay goes on from a replayed-to checkpoint and from the last one.
         # Which are replayed to: those at no event a copy-only recording of
         # the same program copied at (its schedule is the same but for
         # timing, so a few may be copies: the check holds for either).
-        only = os.path.join(d, "waits-copy-only")
-        copy_events, c_copied, c_requested, c_filled, c_err, _ = record(rr, only, "10", [a.waits], "waits, copy only",
-                                                                          "copy")
-        failures.expect(c_filled is None and c_copied < c_requested and "not achieved" in c_err,
-                        "waits, copy only: nothing replayed to, the missed points named: %s" % show(c_err))
-        replayed_to = [e for e in events if e not in copy_events]
-        for ev in sorted(set(replayed_to[len(replayed_to) // 2:len(replayed_to) // 2 + 1] + events[-1:])):
+        filled_events = replayed_to(rr, trace, filled or 0)
+        failures.expect(filled_events, "waits: no checkpoint written after the copies")
+        for ev in sorted(set(filled_events[len(filled_events) // 2:len(filled_events) // 2 + 1] + events[-1:])):
             replays_on(rr, trace, ev, out, "waits")
+        # Copies only: the missed points stay missed, and are named.
+        only = os.path.join(d, "waits-copy-only")
+        _, c_copied, c_requested, _, c_err, _ = record(rr, only, "10", [a.waits], "waits, copy only", "copy")
+        failures.expect(c_copied < c_requested and "replayed to" not in c_err
+                        and re.search(r"^rr: point \d+ not achieved \(", c_err, re.M),
+                        "waits, copy only: nothing replayed to, the missed points named: %s" % show(c_err))
+        # Quiet: the replays run, and say nothing.
+        quiet = os.path.join(d, "waits-quiet")
+        r = run([rr, "record", "-q", "-o", quiet, "--checkpoint-every", "10", a.waits], timeout=300, text=True,
+                env=env_with(None))
+        q_events = usable_checkpoint_events(rr, quiet, failures)
+        failures.expect(r.returncode == 0 and not r.stderr and len(q_events) >= len(events) - 2,
+                        "waits, -q: status %d, %d checkpoints (%d without -q), stderr %s"
+                        % (r.returncode, len(q_events), len(events), show(r.stderr)))
 
         # Shared memory is not copied: every point is replayed to.
         trace = os.path.join(d, "shared")
         events, copied, requested, filled, err, out = record(rr, trace, "5", [a.shared], "shared",
                                                              "hybrid")
-        failures.expect(filled is not None and copied + filled == requested and len(events) >= 2,
+        failures.expect(filled is not None and copied + filled == requested and len(events) >= 2
+                        and not unachieved(rr, trace, 5, events),
                         "shared: %d requested, %d copied, %r replayed to, checkpoints at %r: %s"
                         % (requested, copied, filled, events, show(err)))
         same_states(rr, trace, events, "shared")
