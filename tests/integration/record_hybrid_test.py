@@ -136,10 +136,8 @@ def main():
         missing = unachieved(rr, trace, 10, events)
         failures.expect(not missing, "waits: points with no checkpoint in their window: %r" % missing[:10])
         same_states(rr, trace, events, "waits")
-        # Replay goes on from a replayed-to checkpoint and from the last one.
-        # Which are replayed to: those at no event a copy-only recording of
-        # the same program copied at (its schedule is the same but for
-        # timing, so a few may be copies: the check holds for either).
+        # Replay goes on from a replayed-to checkpoint (the replays write
+        # after every copy: the last ones created) and from the last one.
         filled_events = replayed_to(rr, trace, filled or 0)
         failures.expect(filled_events, "waits: no checkpoint written after the copies")
         for ev in sorted(set(filled_events[len(filled_events) // 2:len(filled_events) // 2 + 1] + events[-1:])):
@@ -155,9 +153,8 @@ def main():
         r = run([rr, "record", "-q", "-o", quiet, "--checkpoint-every", "10", a.waits], timeout=300, text=True,
                 env=env_with(None))
         q_events = usable_checkpoint_events(rr, quiet, failures)
-        failures.expect(r.returncode == 0 and not r.stderr and len(q_events) >= len(events) - 2,
-                        "waits, -q: status %d, %d checkpoints (%d without -q), stderr %s"
-                        % (r.returncode, len(q_events), len(events), show(r.stderr)))
+        failures.expect(r.returncode == 0 and not r.stderr and q_events and not unachieved(rr, quiet, 10, q_events),
+                        "waits, -q: status %d, checkpoints at %r, stderr %s" % (r.returncode, q_events, show(r.stderr)))
 
         # Shared memory is not copied: every point is replayed to.
         trace = os.path.join(d, "shared")
