@@ -445,7 +445,6 @@ Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
     // A job that failed was counted when it started.
     if (!point.job_failed) points_.push_back(point.point);
     if (point.stop) stopped(point.event, point.why);
-    if (!first_missed_) first_missed_.emplace(point.point, point.why);
     missed_why_.emplace(point.point, point.why);
     return CopyJob();
   }
@@ -465,7 +464,7 @@ Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
     }
     points_.push_back(point.point);
     stopped(point.event, started.error().message);
-    if (!first_missed_) first_missed_.emplace(point.point, started.error().message);
+    missed_why_.emplace(point.point, started.error().message);
     return started.take_error();
   }
   points_.push_back(point.point);
@@ -528,8 +527,10 @@ void RecordCopier::finish(bool quiet, bool fill) {
     fill_missed(missed, quiet);
     return;
   }
-  if (!quiet && first_missed_)
-    fprintf(stderr, "rr: point %" PRIu64 " not achieved (%s)\n", first_missed_->first, first_missed_->second.c_str());
+  // The first point missed (points come in order), with why.
+  if (!quiet && !missed_why_.empty())
+    fprintf(stderr, "rr: point %" PRIu64 " not achieved (%s)\n", missed_why_.begin()->first,
+            missed_why_.begin()->second.c_str());
 }
 
 // How many replays of a segment may run at once: one per CPU this process

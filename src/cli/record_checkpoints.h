@@ -104,10 +104,9 @@ class RecordCopier {
   std::string trace_dir_;
   std::vector<Written> written_;
   std::vector<uint64_t> points_;  // every point asked for, copied or missed
-  std::map<uint64_t, std::string> missed_why_;  // why each point missed was not copied
+  std::map<uint64_t, std::string> missed_why_;  // why each point missed was not copied (the first reason)
   uint64_t max_resident_ = 0;     // the most memory a copied checkpoint held
   double seconds_ = 0;
-  std::optional<std::pair<uint64_t, std::string>> first_missed_;
   std::shared_ptr<CheckpointReader> base_;  // the last one written
 };
 

@@ -75,7 +75,7 @@ struct RecordPoint {
   uint64_t point = 0;   // the point asked for (--checkpoint-every)
   // It could not be had before the next point was due, or before the
   // recording ended (`why`: the last reason); nothing else is set but the
-  // trace's directory and id, or `event` for a job that failed
+  // trace's directory, or `event` for a job that failed
   // (`job_failed`: the point was counted when it started; `stop`: the
   // copying ends, as after an error writing).
   bool missed = false;

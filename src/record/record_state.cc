@@ -479,7 +479,6 @@ Status RecordSession::copy_point_missed() {
   missed.point = *point_pending_;
   missed.missed = true;
   missed.trace_dir = writer_->dir();
-  missed.uuid = uuid_;
   missed.why = copy_off_ ? "the copying stopped" : copy_refused_.empty() ? "the recording ended" : copy_refused_;
   point_pending_.reset();
   Result<CopyJob> told = on_copy_point_(missed);

@@ -27,6 +27,10 @@ std::string describe_stop(const WaitStatus& st);
 // emulated file's copy (`what` names it in errors).
 Result<ScopedFd> memfd_copy(int src, const std::string& what);
 
+// RF in eflags: instruction breakpoints at the next instruction are skipped
+// once.
+constexpr uint64_t kEflagsResume = 1ull << 16;
+
 // Whether the instruction at `ip` in `t` is a string instruction with a
 // rep prefix (core/x86_insn.h).
 bool rep_string_at(Task& t, RemotePtr<> ip);

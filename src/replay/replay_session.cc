@@ -593,9 +593,8 @@ Status ReplaySession::check_regs(trace::Frame::Reader f, Task& t, const char* wh
   // pages fault is no part of the program's execution (write tracking
   // protects pages the recording wrote freely; a page present on one road
   // is absent on the other), so the task takes the recording's flag.
-  constexpr uint64_t kResumeFlag = 1ull << 16;
   Registers as_recorded = now;
-  as_recorded.raw().eflags ^= kResumeFlag;
+  as_recorded.raw().eflags ^= kEflagsResume;
   if (as_recorded.diff(expected).empty() && rep_string_at(t, now.ip())) {
     RR_LOG("event %" PRIu64 ": the resume flag inside a repeated string instruction taken as recorded", (uint64_t)f.getEvent());
     t.set_regs(as_recorded);

@@ -44,7 +44,6 @@ namespace rr {
 namespace {
 
 constexpr int kSiKernel = 0x80;  // si_code of an int3 trap
-constexpr uint64_t kEflagsResume = 1ull << 16;  // RF: skip instruction breakpoints once
 constexpr uint64_t kDr6Causes = 0x400f;  // DR6: BS (single step) and B0-B3 (breakpoint slots)
 constexpr uint8_t kIcebp = 0xf1;       // int1
 const char* const kLostCauseWhy =
