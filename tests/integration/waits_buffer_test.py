@@ -65,8 +65,11 @@ def main():
         expect("ppoll", b["ppoll"] + 90 <= p["ppoll"] and b["ppoll"] >= 90, "90 fewer, and the ping-pong's")
         # (A clean-clone CI run saw one of the 100 switched out.)
         expect("epoll_pwait", p["epoll_pwait"] >= 100 and b["epoll_pwait"] <= 10, "at most 10, and 100 without")
+        # (A clean-clone CI run at load 2 saw 6 of 451 sendmsgs switched
+        # out: the ping-pong's send wakes the peer, which can preempt it.)
         for call in ("sendmsg", "connect", "accept4"):
-            expect(call, p[call] >= 20 and b[call] <= 5, "at most 5, and 20 without")
+            expect(call, p[call] >= 20 and b[call] <= max(5, p[call] // 10),
+                   "at most 10% or 5, and 20 without")
         expect("recvmsg", b["recvmsg"] + 45 <= p["recvmsg"], "45 fewer")
         expect("madvise", p["madvise"] >= 100 and 1 <= b["madvise"] <= 10, "DONTNEED's and the threads' only")
         expect("events", b["events"] * 10 <= p["events"] * 6, "60% at most")
