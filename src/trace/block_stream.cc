@@ -618,6 +618,22 @@ Status BlockStreamReader::read_block_data(int fd, const std::string& path, uint6
   return {};
 }
 
+bool BlockStreamReader::partial_at(uint64_t offset) {
+  size_t header_size = version_ >= 2 ? sizeof(BlockHeader) : sizeof(BlockHeaderV1);
+  if (header_size > file_size_ - offset) return true;
+  uint64_t stored = 0;
+  if (version_ >= 2) {
+    BlockHeader h;
+    if (pread(fd_.get(), &h, sizeof(h), offset) != (ssize_t)sizeof(h)) return false;  // read_block_header says why
+    stored = h.stored_size;
+  } else {
+    BlockHeaderV1 v1;
+    if (pread(fd_.get(), &v1, sizeof(v1), offset) != (ssize_t)sizeof(v1)) return false;
+    stored = v1.stored_size;
+  }
+  return stored > file_size_ - offset - header_size;
+}
+
 Status BlockStreamReader::load_block(uint64_t offset) {
   BlockInfo h;
   RR_TRY(read_block_header(offset, h));
@@ -664,7 +680,9 @@ Status BlockStreamReader::check_end_mark(uint64_t seq, const std::string& at) {
 Result<bool> BlockStreamReader::next(std::vector<uint8_t>& out) {
   while (!loaded_ || cursor_ >= raw_.size()) {
     uint64_t at = loaded_ ? next_block_ : block_offset_;
-    if (at >= file_size_ && !end_seen_ && wait_for_more_) {
+    // Following a stream, a block the writer has begun but not finished
+    // (its header and its bytes are two writes) is waited for as the end.
+    if (!end_seen_ && wait_for_more_ && (at >= file_size_ || partial_at(at))) {
       bool writer_alive = wait_for_more_();
       if (!writer_alive) wait_for_more_ = nullptr;
       struct stat st;

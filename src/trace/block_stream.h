@@ -136,6 +136,8 @@ class BlockStreamReader {
   };
   BlockStreamReader() = default;
   Status read_block_header(uint64_t offset, BlockInfo& b);
+  // Whether the file ends inside the block at `offset` (offset < file size).
+  bool partial_at(uint64_t offset);
   // Reads the block at `offset` of file `fd` (`path` in errors), whose
   // header is `h`, into `raw` (a compressed one through `stored`) and
   // checks its sum: the reader's and its worker's way. On an error `raw`

@@ -523,6 +523,43 @@ TEST(BlockStream, AFollowingReaderWaitsForEachFlush) {
   EXPECT_TRUE(r->finished());
 }
 
+// A block the writer has begun but not finished (its header written, part
+// of its bytes) is waited for like the end of what is written, not
+// reported as a truncated stream: the reader may look at the file between
+// the writer's two writes.
+TEST(BlockStream, AFollowingReaderWaitsForABlockWrittenInPart) {
+  std::string whole_path = temp_path("whole");
+  write_records(whole_path, Codec::Zstd, 3000);
+  std::string whole = slurp(whole_path);
+  std::vector<std::string> blocks = split_blocks(whole);
+  ASSERT_GE(blocks.size(), 3u);
+  for (size_t cut : {size_t(10), blocks[1].size() / 2}) {  // inside its header, inside its bytes
+    size_t upto = 16 + blocks[0].size() + cut;
+    std::string path = temp_path("part");
+    spit(path, whole.substr(0, upto));
+    auto r = BlockStreamReader::open(path);
+    ASSERT_TRUE(r.ok());
+    int waits = 0;
+    r->follow([&] {
+      ++waits;
+      if (waits == 1) spit(path, whole);  // the writer finishes the block, and the stream
+      return false;                      // then it is gone
+    });
+    std::vector<uint8_t> rec;
+    int n = 0;
+    for (;;) {
+      auto got = r->next(rec);
+      ASSERT_TRUE(got.ok()) << "cut " << cut << ": " << got.error().message;
+      if (!got.value()) break;
+      EXPECT_EQ(std::string(rec.begin(), rec.end()), record_text(n));
+      ++n;
+    }
+    EXPECT_EQ(n, 3000);
+    EXPECT_EQ(waits, 1);
+    EXPECT_TRUE(r->finished());
+  }
+}
+
 TEST(BlockStream, BlocksMissingRepeatedMovedOrCutAreFound) {
   std::string path = temp_path("s");
   write_records(path, Codec::Zstd, 3000);
