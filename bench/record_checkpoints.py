@@ -6,8 +6,8 @@ The checkpoint benchmark's tracee (bench/programs/big_resident.c: about
 `--checkpoint-every 5s`, by the follower (RR_CHECKPOINT_WRITER=replay: a
 replay behind the recording) and by the default writer (copies of the
 processes made by fork at each point, written by a thread of the
-recorder; the points no copy was had at replayed to after the program's
-end), alternating within each round; prints the median
+recorder; the points no copy was had at replayed to by a replay beside
+the recording, then after the program's end), alternating within each round; prints the median
 wall time of `rr record` (which includes waiting for the checkpoint writer
 after the program's end), the ratio, the same up to the program's end
 (the wall time less that wait: what the recording itself took), and what
@@ -36,7 +36,9 @@ def children_cpu():
 
 COPY_REPORT = re.compile(r"wrote (\d+) checkpoints while recording, copied from the recorded processes \((\d+) "
                          r"incremental\), (\d+) bytes; requested (\d+) \(every [^)]*\), achieved (\d+)")
-FILL_REPORT = re.compile(r"replayed to the (\d+) points the copies missed: wrote (\d+) checkpoints \((\d+) incremental\), "
+BESIDE_REPORT = re.compile(r"replayed beside the recording to the (\d+) points the copies missed while it ran: wrote "
+                           r"(\d+) checkpoints \((\d+) incremental\), (\d+) bytes, achieved (\d+)")
+FILL_REPORT = re.compile(r"replayed to the (\d+) points still missed: wrote (\d+) checkpoints \((\d+) incremental\), "
                          r"(\d+) bytes, achieved (\d+); ([0-9.]+) s after the program's end")
 
 
@@ -83,10 +85,14 @@ def main():
                     m = COPY_REPORT.search(r.stderr)
                     if not m:
                         raise SystemExit("no report of the copied checkpoints: " + r.stderr[-500:])
+                    beside = BESIDE_REPORT.search(r.stderr)
                     fill = FILL_REPORT.search(r.stderr)
-                    copied_written.append("%s of %s requested (%s incremental), %s replayed to after the end"
-                                          % (m.group(5), m.group(4), m.group(2), fill.group(5) if fill else 0))
-                    copied_sizes.append(int(m.group(3)) + (int(fill.group(4)) if fill else 0))
+                    copied_written.append("%s of %s requested (%s incremental), %s replayed to beside the recording, "
+                                          "%s after the end"
+                                          % (m.group(5), m.group(4), m.group(2), beside.group(5) if beside else 0,
+                                             fill.group(5) if fill else 0))
+                    copied_sizes.append(int(m.group(3)) + (int(beside.group(4)) if beside else 0)
+                                        + (int(fill.group(4)) if fill else 0))
                 else:
                     with_ckpt.append(secs)
                     m = re.search(r"wrote (\d+) checkpoints while recording \((\d+) incremental\), (\d+) bytes; "

@@ -77,7 +77,7 @@ int cmd_record(const Args& args) {
   if (!writer.empty() && writer != "hybrid" && writer != "copy" && writer != "replay")
     return fail("RR_CHECKPOINT_WRITER must be hybrid, copy or replay, not " + writer);
   if (opts.checkpoint_every.on() && writer != "replay") {
-    copier = std::make_unique<RecordCopier>(opts.checkpoint_every);
+    copier = std::make_unique<RecordCopier>(opts.checkpoint_every, writer != "copy");
     opts.on_copy_point = [&](const RecordPoint& point) { return copier->on_point(point); };
   } else if (opts.checkpoint_every.on()) {
     checkpointer = std::make_unique<RecordCheckpointer>(opts.checkpoint_every);

@@ -12,6 +12,7 @@
 #include <deque>
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -19,15 +20,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <set>
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/restore.h"
 #include "cli/checkpoint_series.h"
 #include "core/write_tracker.h"
 #include "replay/replay_session.h"
+#include "trace/trace_files.h"
 #include "util/fatal.h"
 #include "util/invariant.h"
 #include "util/io.h"
@@ -57,16 +61,25 @@ std::optional<size_t> shared_files_count(const std::string& trace_dir) {
 
 // The message that tells the follower to stop and remove what it wrote, for
 // a follower that starts again (every other message is a point's event
-// number).
+// number, or a copied checkpoint's with kCopy).
 constexpr uint64_t kStop = ~0ull;
+// Beside the copying writer: a copied checkpoint at this event (the bit
+// cleared) that the replay may start from, once its file is there.
+constexpr uint64_t kCopy = 1ull << 62;
+// Beside the copying writer, once the recording has ended: stop at the next
+// point, keeping what was written (replays of the finished trace write the
+// rest, several at once).
+constexpr uint64_t kHalt = ~0ull - 1;
 
 // The follower's nice value: it runs beside the recording, which goes first
 // when both want the same CPU (replay pins its tracees to the recording's CPU).
 constexpr int kFollowerNice = 10;
 
+}  // namespace
+
 // What the follower wrote, handed to the recorder through a pipe (plain
 // data, less than PIPE_BUF: one write, whole or absent).
-struct Tally {
+struct FollowerTally {
   uint64_t written = 0, incremental = 0, bytes = 0, achieved = 0;
   uint64_t stopped_at = 0;  // nonzero: the follower stopped early at this event (it said why)
   // The follower's CPU time, its own and its tracees' (reaped with its
@@ -78,8 +91,16 @@ struct Tally {
   // point (or that a later point took the same checkpoint).
   uint64_t first_missed = 0, first_missed_checkpoint = 0;
   char first_missed_why[200] = {};
+  // Beside the copying writer: the copied checkpoint it started from (0:
+  // the start of the trace), and how many times it went on from a later
+  // copy instead of replaying to it.
+  uint64_t started_from = 0, restores = 0;
 };
-static_assert(sizeof(Tally) < PIPE_BUF, "the tally is written to a pipe in one piece");
+static_assert(sizeof(FollowerTally) < PIPE_BUF, "the tally is written to a pipe in one piece");
+
+namespace {
+
+using Tally = FollowerTally;
 
 // The follower's end of the control pipe: points queue up as they come,
 // also while the replay waits for more of the trace.
@@ -102,16 +123,32 @@ class Control {
       stop_ = true;
       return false;
     }
-    points_.push_back(v);
+    if (v == kHalt) {
+      halt_ = true;
+      return false;
+    }
+    if (v & kCopy)
+      copies_.insert(v & ~kCopy);
+    else
+      points_.push_back(v);
     return true;
   }
   std::deque<uint64_t>& points() { return points_; }
+  const std::set<uint64_t>& copies() const { return copies_; }
   bool stop() const { return stop_; }
+  bool halted() const { return halt_; }
+  bool closed() const { return closed_; }
+  // Reads the messages already sent, without waiting.
+  void drain() {
+    pollfd p = {fd_, POLLIN, 0};
+    while (!closed_ && !stop_ && !halt_ && poll(&p, 1, 0) > 0) read_one();
+  }
 
  private:
   int fd_;
-  bool closed_ = false, stop_ = false;
+  bool closed_ = false, stop_ = false, halt_ = false;
   std::deque<uint64_t> points_;
+  std::set<uint64_t> copies_;  // copied checkpoints told (kCopy)
 };
 
 // Replays the trace at `dir` as it is recorded and writes a checkpoint at
@@ -130,7 +167,14 @@ void wait_for_predecessor(int& fd) {
   fd = -1;
 }
 
-Tally follow_recording(const std::string& dir, Control& control, const CheckpointEvery& every, int predecessor) {
+// Beside the copying writer (`beside_copies`), the replay starts from the
+// latest copied checkpoint told before the first point (or the start of
+// the trace), goes on from a later copy instead of replaying to it when
+// one lies before the next point, and writes its checkpoints
+// incremental on the copy it started from or on its own, never on another
+// writer's (which the recorder may drop when the recording ends).
+Tally follow_recording(const std::string& dir, Control& control, const CheckpointEvery& every, int predecessor,
+                       bool beside_copies) {
   Tally tally;
   std::vector<std::string> written;
   KJ_DEFER(wait_for_predecessor(predecessor));
@@ -138,19 +182,53 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
     fprintf(stderr, "rr: checkpoints while recording stop at event %" PRIu64 ": %s\n", at, why.c_str());
     tally.stopped_at = at ? at : 1;
   };
-  auto session = ReplaySession::open(dir);
-  if (!session.ok()) {
-    stop_early(1, session.error().message);
-    return tally;
-  }
-  ReplaySession& s = *session.value();
-  s.set_echo(false);
-  s.reader().follow([&] { return control.read_one(); });
+  std::unique_ptr<ReplaySession> session;
   std::unique_ptr<CheckpointReader> base;
-  // Pages written since the last checkpoint.
-  std::unique_ptr<WriteTracker> tracker = WriteTracker::wanted() ? std::make_unique<WriteTracker>() : nullptr;
-  s.set_write_tracker(tracker.get());
-  uint64_t last_written = 0;  // the event of the last checkpoint written
+  // Pages written since the last checkpoint (one per replay session).
+  std::unique_ptr<WriteTracker> tracker;
+  uint64_t last_written = 0;  // the event of the last checkpoint written (or started from)
+  // A replay of the trace from its start, or from the checkpoint `from`.
+  auto open_session = [&](const CheckpointEntry* from) -> Status {
+    session.reset();  // its tracees end before the new ones start
+    base.reset();
+    RR_ASSIGN_OR_RETURN(session, ReplaySession::open(dir));
+    if (from) {
+      RR_TRY(restore_checkpoint(*session, from->path));
+      auto reopened = CheckpointReader::open(from->path, session->reader().uuid());
+      if (reopened.ok()) base = std::move(reopened.value());
+      last_written = from->event;
+    }
+    session->set_echo(false);
+    session->reader().follow([&] { return control.read_one(); });
+    tracker = WriteTracker::wanted() ? std::make_unique<WriteTracker>() : nullptr;
+    session->set_write_tracker(tracker.get());
+    return {};
+  };
+  // The latest copy told at an event in (after, upto] whose file is there
+  // and sound.
+  std::string uuid;
+  auto copy_between = [&](uint64_t after, uint64_t upto) -> std::optional<CheckpointEntry> {
+    auto it = control.copies().upper_bound(upto);
+    if (it == control.copies().begin() || *std::prev(it) <= after) return std::nullopt;
+    std::vector<CheckpointEntry> list = list_checkpoints(dir, uuid);
+    for (auto e = list.rbegin(); e != list.rend(); ++e)
+      if (e->problem.empty() && e->event > after && e->event <= upto && control.copies().count(e->event)) return *e;
+    return std::nullopt;
+  };
+  if (beside_copies) {
+    auto reader = TraceReader::open(dir);
+    if (!reader.ok()) {
+      stop_early(1, reader.error().message);
+      return tally;
+    }
+    uuid = reader.value()->uuid();
+  } else {
+    Status opened = open_session(nullptr);
+    if (!opened.ok()) {
+      stop_early(1, opened.error().message);
+      return tally;
+    }
+  }
   bool told_pid_ns = false;
   auto note_missed = [&](uint64_t point, uint64_t checkpoint, const std::string& why) {
     RR_LOG("checkpoints while recording: point %" PRIu64 " not achieved (the first checkpoint after it is at %" PRIu64
@@ -161,9 +239,28 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
     snprintf(tally.first_missed_why, sizeof tally.first_missed_why, "%s", why.c_str());
   };
   for (;;) {
+    // Beside the copies the recorder halts the follower before it closes
+    // the pipe: a pipe closed without that is a recorder gone.
+    if (beside_copies) control.drain();
+    if (control.halted() || (beside_copies && control.closed())) break;
     if (control.points().empty() && !control.read_one()) break;
     if (control.points().empty()) continue;
     uint64_t point = control.points().front();
+    if (beside_copies) {
+      // From a copy rather than by replaying to it.
+      uint64_t now = session ? session->current_event() : 0;
+      std::optional<CheckpointEntry> from = copy_between(now, point);
+      if (!session || from) {
+        Status opened = open_session(from ? &*from : nullptr);
+        if (!opened.ok()) {
+          stop_early(now ? now : 1, opened.error().message);
+          break;
+        }
+        if (from && tally.started_from == 0 && now == 0) tally.started_from = from->event;
+        else if (from) ++tally.restores;
+      }
+    }
+    ReplaySession& s = *session;
     Status st;
     if (point > s.current_event()) st = s.run_to(point);
     // Events where nothing can be saved (a signal in flight, the exit) are
@@ -172,6 +269,8 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
     if (st.ok() && !s.can_checkpoint() && !s.exited() && !s.at_end())
       why_not = "at event " + std::to_string(s.current_event()) + " " + s.why_no_checkpoint();
     while (st.ok() && !s.can_checkpoint() && !s.exited() && !s.at_end()) {
+      if (beside_copies) control.drain();
+      if (control.halted()) break;
       std::string pid_ns = s.pid_namespace_refusal();
       if (!pid_ns.empty() && !told_pid_ns) {
         fprintf(stderr, "rr: no checkpoint at event %" PRIu64 " and after while %s\n", s.current_event(), pid_ns.c_str());
@@ -180,7 +279,11 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
       auto stop = s.run(RunRequest{});
       if (!stop.ok()) st = stop.take_error();
     }
-    if (control.stop()) break;
+    // Halted, the trace is complete: a checkpoint where the replay stands
+    // is written if one can be, and the follower ends. A pipe closed
+    // without the halt is a recorder gone, whose trace may end anywhere.
+    if (control.stop() || (beside_copies && control.closed() && !control.halted())) break;
+    if (control.halted() && !s.can_checkpoint()) break;
     if (!st.ok()) {
       stop_early(s.current_event(), st.error().message);
       break;
@@ -202,15 +305,19 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
     // nothing can be saved) is stood for by the checkpoint already written
     // here: writing another would replace that file with one based on itself.
     if (at != last_written) {
-      if (!base) base = find_base(dir, s.reader().uuid(), at);
+      if (!base && !beside_copies) base = find_base(dir, s.reader().uuid(), at);
       bool take_full = !base || base->depth() >= kMaxIncrementalDepth;
       auto stats = write_checkpoint(s, Codec::Zstd, take_full ? nullptr : base.get(), tracker.get());
       if (!stats.ok()) {
         stop_early(at, stats.error().message);
         break;
       }
-      auto reopened = CheckpointReader::open(stats->path, s.reader().uuid());
-      base = reopened.ok() ? std::move(reopened.value()) : nullptr;
+      // Beside the copies, one already there (a copy of the same event)
+      // is not built on: the recorder may drop it.
+      if (!stats->kept || !beside_copies) {
+        auto reopened = CheckpointReader::open(stats->path, s.reader().uuid());
+        base = reopened.ok() ? std::move(reopened.value()) : nullptr;
+      }
       if (!stats->kept) {  // else one already there stays, not this follower's to remove
         written.push_back(stats->path);
         ++tally.written;
@@ -232,9 +339,11 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
         note_missed(latest, at, latest == point && !why_not.empty() ? why_not : "a later point took the same checkpoint");
     }
     if (every.events == 0 && latest) ++tally.achieved;
+    if (control.halted()) break;
   }
   if (control.stop())
     for (auto it = written.rbegin(); it != written.rend(); ++it) unlink(it->c_str());
+  session.reset();
   return tally;
 }
 
@@ -321,7 +430,7 @@ Status RecordCheckpointer::start(const std::string& trace_dir, ScopedFd predeces
       if (null_fd >= 0) dup2(null_fd, 1);
       if (null_fd > 2) close(null_fd);
       Control control(control_read.get());
-      Tally tally = follow_recording(trace_dir, control, every_, predecessor.release());
+      Tally tally = follow_recording(trace_dir, control, every_, predecessor.release(), beside_copies_);
       tally.cpu_seconds = cpu_seconds(RUSAGE_SELF) + cpu_seconds(RUSAGE_CHILDREN);
       _exit(write_all(result_write.get(), &tally, sizeof tally, "a pipe").ok() ? 0 : 1);
     } catch (const std::exception& e) {
@@ -439,20 +548,62 @@ void RecordCheckpointer::finish(bool quiet) {
             tally.first_missed_why);
 }
 
+Status RecordCheckpointer::start_beside(const std::string& trace_dir, size_t shared_files,
+                                        const std::vector<uint64_t>& copies) {
+  trace_dir_ = trace_dir;
+  started_ = true;
+  shared_files_at_start_ = shared_files;
+  Status st = start(trace_dir, ScopedFd());
+  if (!st.ok()) {
+    failed_ = true;
+    return st;
+  }
+  for (uint64_t event : copies) send(kCopy | event);
+  return {};
+}
+
+void RecordCheckpointer::tell_copy(uint64_t event) { send(kCopy | event); }
+
+void RecordCheckpointer::tell_stop() { send(kStop); }
+
+bool RecordCheckpointer::collect(FollowerEnd end, FollowerTally* tally, double* waited) {
+  if (!result_.is_open()) return false;
+  if (end == FollowerEnd::Stop) send(kStop);
+  if (end == FollowerEnd::Halt) send(kHalt);
+  control_.reset();
+  auto waited_from = std::chrono::steady_clock::now();
+  ssize_t n;
+  do n = read(result_.get(), tally, sizeof *tally);
+  while (n < 0 && errno == EINTR);
+  result_.reset();
+  *waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - waited_from).count();
+  return n == (ssize_t)sizeof *tally;
+}
+
 Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
   if (!point.trace_dir.empty()) trace_dir_ = point.trace_dir;
+  if (!point.uuid.empty()) uuid_ = point.uuid;
   if (point.missed) {
     // A job that failed was counted when it started.
     if (!point.job_failed) points_.push_back(point.point);
     if (point.stop) stopped(point.event, point.why);
     missed_why_.emplace(point.point, point.why);
+    tell_follower(point);
     return CopyJob();
   }
   // Each on the one before, a full one again after kMaxIncrementalDepth
-  // (as the follower writes them).
-  if (!base_) base_ = find_base(point.trace_dir, point.uuid, point.event);
+  // (as the follower writes them); never on the follower's, which go when
+  // it is stopped. The job before this one has ended: written_ is this
+  // thread's again.
   std::shared_ptr<CheckpointReader> base = base_;
   if (base && base->depth() >= kMaxIncrementalDepth) base.reset();
+  bool uniform = !base || (!written_.empty() && written_.back().uniform && written_.back().shared_files == point.shared_files);
+  if (uniform) {
+    uniform_copies_.push_back({point.event, point.shared_files});
+    // The follower may go on from it (once its file is there).
+    if (follower_ && !follower_stopped_ && point.shared_files == follower_->shared_files_at_start())
+      follower_->tell_copy(point.event);
+  }
   Result<CheckpointJob> started = start_recording_checkpoint(point, Codec::Zstd, base.get());
   if (!started.ok()) {
     // A thread that ended under the writer's calls: the recorder keeps the
@@ -473,16 +624,49 @@ Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
   // and tells a failure back here on its main thread (point.job_failed).
   // Until then nothing else touches what it sets.
   return CopyJob([this, job = std::move(started.value()), base, uuid = point.uuid,
-                  shared_files = point.shared_files]() -> Status {
+                  shared_files = point.shared_files, uniform]() -> Status {
     Result<CheckpointStats> stats = job();
     if (!stats.ok()) return stats.take_error();
     seconds_ += stats->seconds;
     max_resident_ = std::max(max_resident_, stats->resident_bytes);
+    // One already there (the follower's, at the same event) stays and is
+    // not the copier's: the next copy builds on the copy before.
+    if (stats->kept) return {};
     auto reopened = CheckpointReader::open(stats->path, uuid);
     base_ = reopened.ok() ? std::shared_ptr<CheckpointReader>(std::move(reopened.value())) : nullptr;
-    written_.push_back({stats->event, stats->path, stats->file_bytes, stats->base_event, shared_files});
+    written_.push_back({stats->event, stats->path, stats->file_bytes, stats->base_event, shared_files, uniform});
     return {};
   });
+}
+
+void RecordCopier::tell_follower(const RecordPoint& point) {
+  // A point missed once the program has ended is left to the replays
+  // after the end, which start now.
+  if (!beside_ || follower_stopped_ || point.trace_dir.empty() || point.recording_ended) return;
+  if (follower_ && follower_->shared_files_at_start() != point.shared_files) {
+    // A file joined the list since the follower started: a replay of the
+    // finished trace maps it from its emulated copy from the start, and
+    // what the follower wrote may differ (it is removed; the replays after
+    // the recording write those points).
+    follower_stopped_ = true;
+    follower_->tell_stop();
+    RR_LOG("the replay beside the recording stops at point %" PRIu64 ": the shared-files list grew", point.point);
+    return;
+  }
+  if (!follower_) {
+    follower_ = std::make_unique<RecordCheckpointer>(every_, true);
+    std::vector<uint64_t> copies;
+    for (const auto& [event, list] : uniform_copies_)
+      if (list == point.shared_files) copies.push_back(event);
+    Status st = follower_->start_beside(point.trace_dir, point.shared_files, copies);
+    if (!st.ok()) {
+      fprintf(stderr, "rr: no replay beside the recording: %s\n", st.error().message.c_str());
+      follower_.reset();
+      beside_ = false;  // the replays after the end write the missed points
+      return;
+    }
+  }
+  if (follower_->tell_point(point.point)) ++told_;
 }
 
 void RecordCopier::stopped(uint64_t event, const std::string& why) {
@@ -492,9 +676,21 @@ void RecordCopier::stopped(uint64_t event, const std::string& why) {
 void RecordCopier::finish(bool quiet, bool fill) {
   if (points_.empty()) return;
   size_t final_list = trace_dir_.empty() ? 0 : shared_files_count(trace_dir_).value_or(0);
+  // The follower stops at its next point (the replays below write the
+  // rest, several at once), or stops and removes what it wrote if a file
+  // joined the list after it started (or the recording failed).
+  FollowerTally beside;
+  double beside_waited = 0;
+  bool beside_ok = false, beside_dropped = false;
+  if (follower_) {
+    beside_dropped = !fill || follower_stopped_ || final_list != follower_->shared_files_at_start();
+    beside_ok = follower_->collect(beside_dropped ? FollowerEnd::Stop : FollowerEnd::Halt, &beside, &beside_waited);
+  }
   uint64_t bytes = 0, incremental = 0;
   std::set<uint64_t> dropped, kept;
+  std::set<std::string> copy_paths;
   for (const Written& w : written_) {
+    copy_paths.insert(w.path);
     // A checkpoint written against one that is dropped goes too.
     if (w.shared_files < final_list || dropped.count(w.base_event)) {
       unlink(w.path.c_str());
@@ -510,25 +706,64 @@ void RecordCopier::finish(bool quiet, bool fill) {
             "rr: %" PRIu64 " checkpoints written while recording were removed: a file mapped from a descriptor open for "
             "writing joined the shared-files list after them\n",
             (uint64_t)dropped.size());
+  // The follower's: every other checkpoint of the trace. It built only on
+  // its own and on copies whose bases all knew its list, which stay when
+  // the list did not grow.
+  std::set<uint64_t> followed;
+  if (follower_ && !trace_dir_.empty()) {
+    for (const CheckpointEntry& e : list_checkpoints(trace_dir_, uuid_)) {
+      if (copy_paths.count(e.path)) continue;
+      if (beside_dropped)
+        unlink(e.path.c_str());
+      else if (e.problem.empty())
+        followed.insert(e.event);
+    }
+    remove_stale_temporaries(trace_dir_);
+  }
   // A point is achieved by a checkpoint at it or after it, before the next
   // point (a copy waits no longer).
-  std::vector<RequestedPoint> missed;
-  for (size_t i = 0; i < points_.size(); ++i) {
-    uint64_t until = i + 1 < points_.size() ? points_[i + 1] : UINT64_MAX;
-    auto at = kept.lower_bound(points_[i]);
-    if (at == kept.end() || *at >= until) missed.push_back({points_[i], until});
-  }
+  auto missed_with = [&](const std::set<uint64_t>& have) {
+    std::vector<RequestedPoint> missed;
+    for (size_t i = 0; i < points_.size(); ++i) {
+      uint64_t until = i + 1 < points_.size() ? points_[i + 1] : UINT64_MAX;
+      auto at = have.lower_bound(points_[i]);
+      if (at == have.end() || *at >= until) missed.push_back({points_[i], until});
+    }
+    return missed;
+  };
+  std::vector<RequestedPoint> missed = missed_with(kept);
   std::string every = every_text(every_);
   if (!quiet)
     fprintf(stderr, "rr: wrote %zu checkpoints while recording, copied from the recorded processes (%" PRIu64
                     " incremental), %" PRIu64 " bytes; requested %zu (every %s), achieved %zu; %.2f s writing\n",
             kept.size(), incremental, bytes, points_.size(), every.c_str(), points_.size() - missed.size(), seconds_);
+  if (follower_) {
+    std::set<uint64_t> both = kept;
+    both.insert(followed.begin(), followed.end());
+    std::vector<RequestedPoint> still = missed_with(both);
+    if (!quiet && beside_dropped && fill)
+      fprintf(stderr,
+              "rr: the replay beside the recording stopped, and what it wrote was removed: a file mapped from a "
+              "descriptor open for writing joined the shared-files list after it started\n");
+    else if (!quiet && beside_ok) {
+      std::string from = beside.started_from ? "the copied checkpoint at " + std::to_string(beside.started_from)
+                                             : std::string("the start");
+      fprintf(stderr,
+              "rr: replayed beside the recording to the %zu points the copies missed while it ran: wrote %zu "
+              "checkpoints (%" PRIu64 " incremental), %" PRIu64 " bytes, achieved %zu; it stopped %.2f s after the program's end "
+              "(the replay used %.2f s of CPU), from %s, going on from %" PRIu64 " later copies\n",
+              told_, followed.size(), beside.incremental, beside.bytes, missed.size() - still.size(),
+              beside_waited, beside.cpu_seconds, from.c_str(), beside.restores);
+    } else if (!beside_ok && fill)
+      fprintf(stderr, "rr: the replay beside the recording failed (see above)\n");
+    missed = std::move(still);
+  }
   if (fill && !missed.empty() && !trace_dir_.empty()) {
     fill_missed(missed, quiet);
     return;
   }
   // The first point missed (points come in order), with why.
-  if (!quiet && !missed_why_.empty())
+  if (!quiet && !missed_why_.empty() && !missed.empty())
     fprintf(stderr, "rr: point %" PRIu64 " not achieved (%s)\n", missed_why_.begin()->first,
             missed_why_.begin()->second.c_str());
 }
@@ -590,8 +825,8 @@ void RecordCopier::fill_missed(const std::vector<RequestedPoint>& missed, bool q
   if (quiet) return;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fprintf(stderr,
-          "rr: replayed to the %zu points the copies missed: wrote %" PRIu64 " checkpoints (%" PRIu64 " incremental), %" PRIu64
-          " bytes, achieved %" PRIu64 "; %.2f s after the program's end, %zu replays from the copied checkpoints\n",
+          "rr: replayed to the %zu points still missed: wrote %" PRIu64 " checkpoints (%" PRIu64 " incremental), %" PRIu64
+          " bytes, achieved %" PRIu64 "; %.2f s after the program's end, %zu replays from the checkpoints before them\n",
           missed.size(), t.written, t.incremental, t.bytes, t.achieved, secs, segments);
   if (t.first_missed) {
     // The first point neither writer achieved (a failed stretch's are told

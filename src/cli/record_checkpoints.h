@@ -33,9 +33,18 @@ Result<CheckpointEvery> parse_checkpoint_every(const std::string& value);
 // new one replays from the start with the list as it stands, told of every
 // point again; likewise once more when the recording ends if a file joined
 // after the last point.
+struct FollowerTally;
+
+// How RecordCheckpointer::collect ends a follower: it stops at the next
+// point keeping what it wrote (Halt), or it stops and removes what it
+// wrote (Stop).
+enum class FollowerEnd { Halt, Stop };
+
 class RecordCheckpointer {
  public:
-  explicit RecordCheckpointer(CheckpointEvery every) : every_(every) {}
+  // `beside_copies`: the follower of RecordCopier (start_beside).
+  explicit RecordCheckpointer(CheckpointEvery every, bool beside_copies = false)
+      : every_(every), beside_copies_(beside_copies) {}
   ~RecordCheckpointer();
   // RecordOptions::on_point.
   void on_point(const std::string& trace_dir, uint64_t event, size_t shared_files);
@@ -44,6 +53,27 @@ class RecordCheckpointer {
   // ends; prints what it wrote (unless `quiet`), and why it stopped early
   // if it did.
   void finish(bool quiet);
+
+  // Beside the copying writer: starts a follower that knows a list of
+  // `shared_files` files and may start from the copied checkpoints at
+  // `copies` (whose bases all knew that list); then it is told the points
+  // no copy achieved (send) and the copies made since (tell_copy). It is
+  // never started again: when the list grows it is stopped (collect).
+  Status start_beside(const std::string& trace_dir, size_t shared_files, const std::vector<uint64_t>& copies);
+  // False once the follower is gone (it said why).
+  bool tell_point(uint64_t event) {
+    send(event);
+    return control_.is_open();
+  }
+  void tell_copy(uint64_t event);
+  // Tells the follower to stop and remove what it wrote (collect waits).
+  void tell_stop();
+  bool started() const { return started_ && !failed_; }
+  size_t shared_files_at_start() const { return shared_files_at_start_; }
+  // Once the trace is complete, or to stop it (FollowerEnd): waits for the
+  // follower's end and reads what it wrote; false when it failed (it said
+  // why) or none runs.
+  bool collect(FollowerEnd end, FollowerTally* tally, double* waited);
 
  private:
   // Starts a follower; `predecessor` is the result pipe of the one it
@@ -56,6 +86,7 @@ class RecordCheckpointer {
   void start_follower(size_t shared_files);
   std::string trace_dir_;
   CheckpointEvery every_;
+  bool beside_copies_ = false;
   ScopedFd control_;  // write end: points, then end of file when the trace is complete
   ScopedFd result_;   // read end: the follower's tally, then end of file
   bool started_ = false;
@@ -77,7 +108,11 @@ class RecordCheckpointer {
 // (checkpoint_series.h).
 class RecordCopier {
  public:
-  explicit RecordCopier(CheckpointEvery every) : every_(every) {}
+  // `beside`: the points no copy achieved are replayed to during the
+  // recording by a follower (RecordCheckpointer::start_beside), started at
+  // the first one from the latest copy before it, and the rest once the
+  // recording has ended (the default writer); else they stay missed.
+  RecordCopier(CheckpointEvery every, bool beside) : every_(every), beside_(beside) {}
   // RecordOptions::on_copy_point.
   Result<CopyJob> on_point(const RecordPoint& point);
   // After the recording: drops the checkpoints written before a file
@@ -93,14 +128,28 @@ class RecordCopier {
   // Replays the finished trace to `missed`, each from the latest
   // checkpoint before it, and writes a checkpoint at each.
   void fill_missed(const std::vector<RequestedPoint>& missed, bool quiet);
+  // A point no copy achieved: told to the follower (started at the first),
+  // which is stopped instead when the shared-files list has grown since it
+  // started.
+  void tell_follower(const RecordPoint& point);
   struct Written {
     uint64_t event;
     std::string path;
     uint64_t bytes;
     uint64_t base_event;  // 0: a full one
     size_t shared_files;
+    bool uniform;  // it and its bases all knew the same shared-files list
   };
   CheckpointEvery every_;
+  bool beside_ = false;
+  std::unique_ptr<RecordCheckpointer> follower_;
+  bool follower_stopped_ = false;  // the list grew: what it wrote goes
+  size_t told_ = 0;                // points told to the follower
+  // The copies started whose bases all knew their list (Written::uniform):
+  // event and list length. Kept on the recorder's main thread (written_ is
+  // the copying thread's while a job runs).
+  std::vector<std::pair<uint64_t, size_t>> uniform_copies_;
+  std::string uuid_;
   std::string trace_dir_;
   std::vector<Written> written_;
   std::vector<uint64_t> points_;  // every point asked for, copied or missed

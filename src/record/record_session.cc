@@ -273,6 +273,7 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   // The copying writer's last job: its checkpoint, then its copies.
   session.end_copy_job(true, false);
   Status fin = status.ok() ? session.tell_point_before_exit() : Status{};
+  session.recording_ended_ = true;
   if (fin.ok() && status.ok()) fin = session.copy_point_missed();
   // The list before the end mark: a trace that reads as finished has it
   // (the checkpoint writer of --checkpoint-every may open the trace now).

@@ -75,10 +75,12 @@ struct RecordPoint {
   uint64_t point = 0;   // the point asked for (--checkpoint-every)
   // It could not be had before the next point was due, or before the
   // recording ended (`why`: the last reason); nothing else is set but the
-  // trace's directory, or `event` for a job that failed
-  // (`job_failed`: the point was counted when it started; `stop`: the
-  // copying ends, as after an error writing).
+  // trace's directory and id and the shared-files list's length (the
+  // events stream flushed, the list written), and `event` for a job that
+  // failed (`job_failed`: the point was counted when it started; `stop`:
+  // the copying ends, as after an error writing).
   bool missed = false;
+  bool recording_ended = false;  // missed: told once the program has ended
   bool job_failed = false;
   bool stop = false;
   std::string why;
@@ -750,6 +752,9 @@ class RecordSession : public Session<RecordTask> {
   // --checkpoint-every with RecordOptions::on_copy_point: at a point, or
   // the first frame after it where the processes can be copied.
   Status note_copy_point(trace::Frame::Reader f);
+  // Flushes the events stream and writes the shared-files list if it grew,
+  // and names the trace and the list's length in `missed`.
+  Status share_trace_so_far(RecordPoint& missed);
   // Why the recorder's processes cannot stand for replay's now (empty:
   // they can): a thread inside a syscall, a stop of another kind, a file
   // replay emulates. `for_copy` adds what the copying writer does not save.
@@ -793,6 +798,7 @@ class RecordSession : public Session<RecordTask> {
   Task* copy_task(pid_t pid) const;
   CopyPointHook on_copy_point_;
   bool copy_off_ = false;  // a copy failed for another reason than the event: no more
+  bool recording_ended_ = false;  // run() has returned: a point missed now is the last
   std::string copy_refused_;  // why the point waiting was not copied at the last frame
   bool copy_task_died_ = false;  // a thread ended under the copying writer's calls
   // RR_RECORD_STATE=N:DIR (record/record_state.cc): the recorder's state

@@ -447,6 +447,9 @@ void RecordSession::end_copy_job(bool wait, bool reap) {
       failed.stop = copy_job_status_.error().kind != ErrorKind::Unsupported;
       failed.why = copy_job_status_.error().message;
       if (failed.stop) copy_off_ = true;
+      // Not told to a replay beside the recording if the trace could not
+      // be flushed (the failure shows at the next frame).
+      if (!share_trace_so_far(failed).ok()) failed.trace_dir.clear();
       Result<CopyJob> told = on_copy_point_(failed);
       (void)told;
     }
@@ -473,14 +476,31 @@ void RecordSession::end_copy_job(bool wait, bool reap) {
   copies_to_reap_.clear();
 }
 
+// A replay beside the recording may write the missed point's checkpoint
+// (RecordCopier): it reads the trace as far as it is flushed, and the
+// shared-files list as it stands, which it must know from its start.
+Status RecordSession::share_trace_so_far(RecordPoint& missed) {
+  missed.trace_dir = writer_->dir();
+  missed.uuid = uuid_;
+  missed.shared_files = shared_files_.size();
+  RR_TRY(writer_->flush());
+  if (shared_files_.size() != shared_files_written_) {
+    RR_TRY(write_shared_files());
+    shared_files_written_ = shared_files_.size();
+  }
+  return {};
+}
+
 Status RecordSession::copy_point_missed() {
   if (!on_copy_point_ || !point_pending_) return {};
   RecordPoint missed;
   missed.point = *point_pending_;
   missed.missed = true;
+  missed.recording_ended = recording_ended_;
   missed.trace_dir = writer_->dir();
   missed.why = copy_off_ ? "the copying stopped" : copy_refused_.empty() ? "the recording ended" : copy_refused_;
   point_pending_.reset();
+  RR_TRY(share_trace_so_far(missed));
   Result<CopyJob> told = on_copy_point_(missed);
   if (!told.ok()) return told.take_error();
   return {};

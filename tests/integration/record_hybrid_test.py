@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
 """rr record --checkpoint-every's default writer copies each point's
-checkpoint from the recorded processes, and once the recording has ended
-writes the points no copy achieved by replaying the finished trace to
-them, each from the copied checkpoint before it. For a program whose
-threads wait in blocking calls (most points not copied), processes sharing
-memory (none copied), a file that joins the shared-files list late (the
-copies before it removed) and a threaded program, the recording prints
-what the program prints natively, rr reports both writers, every point is
-achieved by one or the other (checked from the trace: a checkpoint in
-each point's window), every checkpoint reported is in the trace,
-`rr state -g E` through each equals the state a replay from the start
-reaches, and replay from a replayed-to one and a copied one goes on to the
-program's end. With RR_CHECKPOINT_WRITER=copy the missed points stay
-missed (nothing is replayed); =hybrid is the default's name. With -q the
-replays run and nothing is printed; no process of rr record's is left
-after it returns."""
+checkpoint from the recorded processes; from the first point no copy
+achieved, a replay beside the recording (started from the copied
+checkpoint before it) writes the missed points; once the recording has
+ended, what that replay has not reached is written by replays of the
+finished trace, each from the checkpoint before it. For a program whose
+threads wait in blocking calls (most points not copied), one whose thread
+waits in a call the whole run while the other computes (no point copied
+after its start: the replay beside the recording writes checkpoints before
+the recording's end), processes sharing memory (none copied), a file that
+joins the shared-files list late (the copies before it removed, and the
+replay beside the recording stopped) and a threaded program, the
+recording prints what the program prints natively, rr's reports agree
+with one another and with the checkpoints in the trace, every point is
+achieved (checked from the trace: a checkpoint in each point's window),
+`rr state -g E` through the checkpoints equals the state a replay from the
+start reaches, and replay from a checkpoint goes on to the program's end.
+With RR_CHECKPOINT_WRITER=copy the missed points stay missed (nothing is
+replayed); =hybrid is the default's name. With -q the replays run and
+nothing is printed; no process of rr record's is left after it returns."""
 import json
 import os
 import re
@@ -26,9 +30,13 @@ from testlib import (Failures, arguments, replays_on_from_checkpoint, run, same_
 failures = Failures()
 COPIED = re.compile(r"rr: wrote (\d+) checkpoints while recording, copied from the recorded processes \((\d+) "
                     r"incremental\), (\d+) bytes; requested (\d+) \(every [^)]*\), achieved (\d+); [0-9.]+ s writing")
-FILLED = re.compile(r"rr: replayed to the (\d+) points the copies missed: wrote (\d+) checkpoints \((\d+) incremental\), "
-                    r"(\d+) bytes, achieved (\d+); [0-9.]+ s after the program's end, (\d+) replays from the copied "
-                    r"checkpoints")
+BESIDE = re.compile(r"rr: replayed beside the recording to the (\d+) points the copies missed while it ran: wrote (\d+) checkpoints "
+                    r"\((\d+) incremental\), (\d+) bytes, achieved (\d+); it stopped [0-9.]+ s after the program's end \(the "
+                    r"replay used [0-9.]+ s of CPU\), from (?:the start|the copied checkpoint at (\d+)), going on "
+                    r"from (\d+) later copies")
+FILLED = re.compile(r"rr: replayed to the (\d+) points still missed: wrote (\d+) checkpoints \((\d+) incremental\), "
+                    r"(\d+) bytes, achieved (\d+); [0-9.]+ s after the program's end, (\d+) replays from the "
+                    r"checkpoints before them")
 
 
 def env_with(writer):
@@ -39,38 +47,77 @@ def env_with(writer):
     return env
 
 
+class Recorded:
+    """What record() found: the events of the checkpoints in the trace,
+    the points requested and those the copies achieved, the replay beside
+    the recording's report (None: it did not run) and the replays' after
+    the recording (None: none ran), rr's stderr and the program's output."""
+    def __init__(self):
+        self.events, self.requested, self.copied, self.copies_written = [], 0, 0, 0
+        self.beside = self.filled = None
+        self.err = self.out = ""
+
+    def replayed(self):
+        """Points achieved by replays, beside the recording or after it
+        (None when neither ran)."""
+        if self.beside is None and self.filled is None:
+            return None
+        return (self.beside or {}).get("achieved", 0) + (self.filled or {}).get("achieved", 0)
+
+
 def record(rr, trace, every, argv, name, writer=None):
     """Records argv with --checkpoint-every `every` and the writer named
-    (None: the default); returns (events of the checkpoints in the trace,
-    copied points achieved, points requested, points replayed to (None if
-    rr reported no replays), rr's stderr, the program's output)."""
+    (None: the default) and checks rr's reports against one another and
+    against the checkpoints in the trace; returns a Recorded."""
+    got = Recorded()
     native = run(argv, text=True)
     r = run([rr, "record", "-o", trace, "--checkpoint-every", every] + argv, timeout=300, text=True,
             env=env_with(writer))
+    got.err, got.out = r.stderr, native.stdout
     failures.expect(r.returncode == native.returncode and r.stdout == native.stdout,
                     "%s: recorded, status %d and output %s; natively %d and %s; stderr %s"
                     % (name, r.returncode, show(r.stdout), native.returncode, show(native.stdout), show(r.stderr)))
-    events = usable_checkpoint_events(rr, trace, failures)
+    got.events = usable_checkpoint_events(rr, trace, failures)
     copied = COPIED.search(r.stderr)
     failures.expect(copied is not None, "%s: no report of the copied checkpoints: %s" % (name, show(r.stderr)))
     if not copied:
-        return events, 0, 0, None, r.stderr, native.stdout
-    written, _, _, requested, achieved = map(int, copied.groups())
+        return got
+    got.copies_written, _, _, got.requested, got.copied = map(int, copied.groups())
+    missed = got.requested - got.copied
+    total = got.copies_written
+    beside = BESIDE.search(r.stderr)
+    if beside:
+        told, written, _, _, achieved, start, _ = beside.groups()
+        got.beside = {"told": int(told), "written": int(written), "achieved": int(achieved),
+                      "from": int(start) if start else None}
+        # (Copies removed when the recording ends were not missed while
+        # it ran.)
+        failures.expect(1 <= int(told) <= missed and int(achieved) <= missed,
+                        "%s: %d requested, %d copied, the replay beside the recording told of %s and achieved %s: %s"
+                        % (name, got.requested, got.copied, told, achieved, show(r.stderr)))
+        missed -= int(achieved)
+        total += int(written)
     filled = FILLED.search(r.stderr)
-    if not filled:
-        failures.expect(written == len(events),
-                        "%s: %d copied, %d checkpoints in the trace at %r" % (name, written, len(events), events))
-        return events, achieved, requested, None, r.stderr, native.stdout
-    missed, fill_written, _, _, fill_achieved, replays = map(int, filled.groups())
-    # One replay per stretch between copied checkpoints that holds missed
-    # points: at most one more than the copies.
-    failures.expect(missed == requested - achieved and 1 <= replays <= written + 1,
-                    "%s: %d requested, %d copied, and rr replayed to %d missed (%d replays): %s"
-                    % (name, requested, achieved, missed, replays, show(r.stderr)))
-    failures.expect(written + fill_written == len(events),
-                    "%s: %d copied and %d replayed to, %d checkpoints in the trace at %r"
-                    % (name, written, fill_written, len(events), events))
-    return events, achieved, requested, fill_achieved, r.stderr, native.stdout
+    if filled:
+        still, fill_written, _, _, fill_achieved, replays = map(int, filled.groups())
+        got.filled = {"still": still, "written": fill_written, "achieved": fill_achieved}
+        # One replay per stretch between checkpoints that holds missed
+        # points: at most one more than the checkpoints before.
+        failures.expect(still == missed and 1 <= replays <= total + 1,
+                        "%s: %d requested, %d copied, %d left by the replay beside, and rr replayed to %d (%d "
+                        "replays): %s" % (name, got.requested, got.copied, missed, still, replays, show(r.stderr)))
+        total += fill_written
+    failures.expect(total == len(got.events), "%s: %d checkpoints reported, %d in the trace at %r"
+                    % (name, total, len(got.events), got.events))
+    return got
+
+
+def written_during(rr, trace):
+    """The events of the checkpoints written before the recording ended
+    (the events stream's end mark, its last write)."""
+    end = os.stat(os.path.join(trace, "events")).st_mtime_ns
+    listing = json.loads(run([rr, "checkpoints", "--json", trace], text=True).stdout or "[]")
+    return sorted(c["event"] for c in listing if c.get("usable") and c["created_ns"] < end)
 
 
 def no_process_left(trace, name):
@@ -101,14 +148,6 @@ def unachieved(rr, trace, every, events):
             and not (exit_start and p >= exit_start and exit_start - 1 in have)]
 
 
-def replayed_to(rr, trace, count):
-    """The events of the `count` checkpoints written last: the replays for
-    the missed points run after every copy was written."""
-    listing = json.loads(run([rr, "checkpoints", "--json", trace], text=True).stdout or "[]")
-    by_time = sorted((c["created_ns"], c["event"]) for c in listing if c.get("usable"))
-    return sorted(e for _, e in by_time[len(by_time) - count:]) if count else []
-
-
 def same_states(rr, trace, events, name):
     same_states_through_checkpoints(rr, trace, events, name, failures, "checkpoint")
 
@@ -120,34 +159,37 @@ def replays_on(rr, trace, event, expected_out, name):
 def main():
     a = arguments(__doc__, threads="a threaded program (many_threads)",
                   waits="blocking buffered calls (buffered_waits)",
+                  waiting="a thread waiting in a call while the other computes (waiting_thread)",
                   shared="processes sharing anonymous memory (shared_between)",
                   late_shared="a program that maps a file writable after many events (late_shared_map)")
     rr = a.rr
     with scratch_dir("rr-hybrid-") as d:
         # Threads that wait in blocking calls: most points are not copied.
-        # Each one is replayed to, from the copied checkpoint before it.
+        # Each one is replayed to, beside the recording or after it.
         trace = os.path.join(d, "waits")
-        events, copied, requested, filled, err, out = record(rr, trace, "10", [a.waits], "waits")
+        w = record(rr, trace, "10", [a.waits], "waits")
         no_process_left(trace, "waits")
-        failures.expect(filled is not None and copied < requested and copied + filled == requested and copied >= 1,
+        failures.expect(w.replayed() is not None and w.copied < w.requested and w.copied + w.replayed() == w.requested
+                        and w.copied >= 1,
                         "waits: %d requested, %d copied, %r replayed to (some of each expected, all achieved): %s"
-                        % (requested, copied, filled, show(err)))
-        failures.expect("not achieved" not in err, "waits: a point not achieved: %s" % show(err))
-        missing = unachieved(rr, trace, 10, events)
+                        % (w.requested, w.copied, w.replayed(), show(w.err)))
+        failures.expect("not achieved" not in w.err, "waits: a point not achieved: %s" % show(w.err))
+        # Its first points are copied: the replay beside the recording
+        # starts from the copy before the first point missed.
+        failures.expect(w.beside is not None and w.beside["from"] in w.events,
+                        "waits: the replay beside the recording did not start from a copied checkpoint: %s"
+                        % show(w.err))
+        missing = unachieved(rr, trace, 10, w.events)
         failures.expect(not missing, "waits: points with no checkpoint in their window: %r" % missing[:10])
-        same_states(rr, trace, events, "waits")
-        # Replay goes on from a replayed-to checkpoint (the replays write
-        # after every copy: the last ones created) and from the last one.
-        filled_events = replayed_to(rr, trace, filled or 0)
-        failures.expect(filled_events, "waits: no checkpoint written after the copies")
-        for ev in sorted(set(filled_events[len(filled_events) // 2:len(filled_events) // 2 + 1] + events[-1:])):
-            replays_on(rr, trace, ev, out, "waits")
+        same_states(rr, trace, w.events, "waits")
+        for ev in sorted(set(w.events[len(w.events) // 2:len(w.events) // 2 + 1] + w.events[-1:])):
+            replays_on(rr, trace, ev, w.out, "waits")
         # Copies only: the missed points stay missed, and are named.
         only = os.path.join(d, "waits-copy-only")
-        _, c_copied, c_requested, _, c_err, _ = record(rr, only, "10", [a.waits], "waits, copy only", "copy")
-        failures.expect(c_copied < c_requested and "replayed to" not in c_err
-                        and re.search(r"^rr: point \d+ not achieved \(", c_err, re.M),
-                        "waits, copy only: nothing replayed to, the missed points named: %s" % show(c_err))
+        c = record(rr, only, "10", [a.waits], "waits, copy only", "copy")
+        failures.expect(c.copied < c.requested and c.replayed() is None and "replayed" not in c.err
+                        and re.search(r"^rr: point \d+ not achieved \(", c.err, re.M),
+                        "waits, copy only: nothing replayed to, the missed points named: %s" % show(c.err))
         # Quiet: the replays run, and say nothing.
         quiet = os.path.join(d, "waits-quiet")
         r = run([rr, "record", "-q", "-o", quiet, "--checkpoint-every", "10", a.waits], timeout=300, text=True,
@@ -155,38 +197,65 @@ def main():
         q_events = usable_checkpoint_events(rr, quiet, failures)
         failures.expect(r.returncode == 0 and not r.stderr and q_events and not unachieved(rr, quiet, 10, q_events),
                         "waits, -q: status %d, checkpoints at %r, stderr %s" % (r.returncode, q_events, show(r.stderr)))
+        no_process_left(quiet, "waits, -q")
+
+        # A thread waits in a call the whole time: no point after its start
+        # is copied, and the replay beside the recording writes them while
+        # the program runs (checkpoints created before the recording's end
+        # that are not copies), starting from the copy before the first.
+        trace = os.path.join(d, "waiting")
+        w = record(rr, trace, "50", [a.waiting, "6000"], "waiting")
+        no_process_left(trace, "waiting")
+        during = written_during(rr, trace)
+        failures.expect(w.beside is not None and w.beside["achieved"] >= 1
+                        and w.copied + w.replayed() == w.requested and len(during) > w.copies_written,
+                        "waiting: %d requested, %d copied (%d written), beside the recording %r, %d checkpoints "
+                        "written before its end: %s" % (w.requested, w.copied, w.copies_written, w.beside,
+                                                        len(during), show(w.err)))
+        missing = unachieved(rr, trace, 50, w.events)
+        failures.expect(not missing, "waiting: points with no checkpoint in their window: %r" % missing[:10])
+        # A sample (a replay from the start to each is long): the first ones
+        # written beside the recording, then across the trace.
+        sample = sorted(set(during[w.copies_written:w.copies_written + 2] + w.events[::max(1, len(w.events) // 4)]
+                            + w.events[-1:]))
+        same_states(rr, trace, sample, "waiting")
+        replays_on(rr, trace, w.events[len(w.events) // 2], w.out, "waiting")
 
         # Shared memory is not copied: every point is replayed to.
         trace = os.path.join(d, "shared")
-        events, copied, requested, filled, err, out = record(rr, trace, "5", [a.shared], "shared",
-                                                             "hybrid")
-        failures.expect(filled is not None and copied + filled == requested and len(events) >= 2
-                        and not unachieved(rr, trace, 5, events),
+        w = record(rr, trace, "5", [a.shared], "shared", "hybrid")
+        # The shared-files list grows after the first point missed: the
+        # replay beside the recording is stopped, what it wrote removed.
+        failures.expect(w.replayed() is not None and w.copied + w.replayed() == w.requested and len(w.events) >= 2
+                        and not unachieved(rr, trace, 5, w.events)
+                        and "rr: the replay beside the recording stopped, and what it wrote was removed" in w.err,
                         "shared: %d requested, %d copied, %r replayed to, checkpoints at %r: %s"
-                        % (requested, copied, filled, events, show(err)))
-        same_states(rr, trace, events, "shared")
-        if events:
-            replays_on(rr, trace, events[len(events) // 2], out, "shared")
+                        % (w.requested, w.copied, w.replayed(), w.events, show(w.err)))
+        same_states(rr, trace, w.events, "shared")
+        if w.events:
+            replays_on(rr, trace, w.events[len(w.events) // 2], w.out, "shared")
 
         # A file that joins the shared-files list after checkpoints were
-        # copied: those are removed, and their points replayed to.
+        # copied: those are removed, with what the replay beside the
+        # recording wrote (it is stopped), and their points replayed to.
         trace = os.path.join(d, "late")
-        events, copied, requested, filled, err, out = record(rr, trace, "10", [a.late_shared, "400"], "late_shared_map")
-        failures.expect(re.search(r"rr: \d+ checkpoints written while recording were removed", err)
-                        and filled is not None and copied + filled == requested,
+        w = record(rr, trace, "10", [a.late_shared, "400"], "late_shared_map")
+        failures.expect(re.search(r"rr: \d+ checkpoints written while recording were removed", w.err)
+                        and w.filled is not None and w.copied + w.replayed() == w.requested,
                         "late_shared_map: the removed copies' points replayed to, %d requested, %d copied, %r "
-                        "replayed to: %s" % (requested, copied, filled, show(err)))
-        same_states(rr, trace, events, "late_shared_map")
+                        "replayed to: %s" % (w.requested, w.copied, w.replayed(), show(w.err)))
+        same_states(rr, trace, w.events, "late_shared_map")
 
         # Threads: whatever the copies miss (a thread ending, one inside a
         # call) is replayed to; a recording whose copies achieved every
         # point replays nothing.
         trace = os.path.join(d, "threads")
-        events, copied, requested, filled, err, out = record(rr, trace, "20", [a.threads], "threads")
-        failures.expect(requested >= 4 and copied + (filled or 0) == requested
-                        and (filled is None) == (copied == requested),
-                        "threads: %d requested, %d copied, %r replayed to: %s" % (requested, copied, filled, show(err)))
-        same_states(rr, trace, events, "threads")
+        w = record(rr, trace, "20", [a.threads], "threads")
+        failures.expect(w.requested >= 4 and w.copied + (w.replayed() or 0) == w.requested
+                        and (w.replayed() is None) == (w.copied == w.requested),
+                        "threads: %d requested, %d copied, %r replayed to: %s"
+                        % (w.requested, w.copied, w.replayed(), show(w.err)))
+        same_states(rr, trace, w.events, "threads")
     failures.report("checkpoints copied while recording, and replayed to where no copy was had, equal a replay's")
 
 
