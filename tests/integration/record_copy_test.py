@@ -13,7 +13,9 @@ start reaches, and replay from one goes on to the program's end. A point
 where the processes cannot be copied waits for the first event where they
 can; one that cannot be had before the next point is counted as missed and
 named with why (shared memory, a thread inside a syscall); none is
-written while two processes share their memory. A shell pipeline, whose
+written while two processes share their memory. No process runs the
+program's executable (a copy of its own) once rr record has returned: no
+copy of a process outlives the recording. A shell pipeline, whose
 processes' copies would hold the pipe's ends, records and replays as it
 runs natively. Checkpoints
 written before a file joined the shared-files list are removed when the
@@ -37,11 +39,39 @@ def copy_env():
     return env
 
 
+def own_copy(program, d):
+    """A copy of `program` in the scratch folder `d`: no other process on
+    the machine (another test's run of the same program, under ctest -j)
+    runs that file."""
+    path = os.path.join(d, "own-" + os.path.basename(program))
+    if not os.path.exists(path):
+        shutil.copy2(program, path)
+    return path
+
+
+def running(exe):
+    """The pids of the live processes whose executable is `exe`."""
+    pids = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if os.readlink("/proc/%s/exe" % pid) == exe:
+                    pids.append(int(pid))
+            except OSError:
+                pass  # gone, a zombie, or a kernel thread
+    return pids
+
+
 def record(rr, trace, every, argv, name, min_written):
     """Records argv with the copying writer; returns (events of the
-    checkpoints in the trace, rr's stderr)."""
+    checkpoints in the trace, rr's stderr). When argv[0] is a copy of its
+    own (own_copy), no process runs it once rr record has returned: not the
+    program's, not a copy of one the writer made."""
     native = run(argv, text=True)
     r = run([rr, "record", "-o", trace, "--checkpoint-every", every] + argv, timeout=300, text=True, env=copy_env())
+    if os.path.basename(argv[0]).startswith("own-"):
+        left = running(argv[0])
+        failures.expect(not left, "%s: processes running %s after rr record returned: %r" % (name, argv[0], left))
     failures.expect(r.returncode == native.returncode and r.stdout == native.stdout,
                     "%s: recorded with the copying writer, status %d and output %s; natively %d and %s; stderr %s"
                     % (name, r.returncode, show(r.stdout), native.returncode, show(native.stdout), show(r.stderr)))
@@ -85,20 +115,20 @@ def main():
                                             ("signals", a.signals, "10", 4), ("spin", a.spin, "10", 4),
                                             ("waits", a.waits, "25", 3), ("writes", a.writes, "10", 5)):
             trace = os.path.join(d, name)
-            events, _, out = record(rr, trace, every, [program], name, least)
+            events, _, out = record(rr, trace, every, [own_copy(program, d)], name, least)
             same_states(rr, trace, events, name)
             for ev in sorted(set(events[len(events) // 2:len(events) // 2 + 1] + events[-1:])):
                 replays_on(rr, trace, ev, out, name)
 
         # Blocking calls: a point while a thread waits inside one waits for
         # its return, and the first such point missed says so.
-        _, err, _ = record(rr, os.path.join(d, "waits-every"), "5", [a.waits], "waits every 5", 3)
+        _, err, _ = record(rr, os.path.join(d, "waits-every"), "5", [own_copy(a.waits, d)], "waits every 5", 3)
         failures.expect(any("is inside a syscall" in why for _, why in MISSED.findall(err)),
                         "waits every 5: a point missed while a thread waits in a call, named: %s" % show(err))
 
         # Shared memory is not copied: its points are missed, named.
         trace = os.path.join(d, "shared")
-        events, err, out = record(rr, trace, "5", [a.shared], "shared", 0)
+        events, err, out = record(rr, trace, "5", [own_copy(a.shared, d)], "shared", 0)
         failures.expect(any(re.search(r"shared memory|System V segment|shared and writable", why)
                             for _, why in MISSED.findall(err)),
                         "shared: the points are missed for the shared memory, and named: %s" % show(err))
@@ -107,7 +137,7 @@ def main():
         # A process made sharing its parent's memory (CLONE_VM without
         # CLONE_THREAD): copies of each would not share it any more.
         trace = os.path.join(d, "vm_process")
-        events, err, out = record(rr, trace, "1", [a.vm_process], "clone_vm_process", 0)
+        events, err, out = record(rr, trace, "1", [own_copy(a.vm_process, d)], "clone_vm_process", 0)
         dump = run([rr, "dump", trace], text=True).stdout
         windows = []
         for m in re.finditer(r"^event (\d+) tid \d+ syscall clone\(.*= (\d+) \[clone flags (0x[0-9a-f]+)\]", dump, re.M):
