@@ -70,6 +70,9 @@ constexpr uint64_t kCopy = 1ull << 62;
 // point, keeping what was written (replays of the finished trace write the
 // rest, several at once).
 constexpr uint64_t kHalt = ~0ull - 1;
+// Beside the copies, the follower looks for a halt after this many events
+// of a replay to a point.
+constexpr uint64_t kHaltCheckEvents = 10;
 
 // The follower's nice value: it runs beside the recording, which goes first
 // when both want the same CPU (replay pins its tracees to the recording's CPU).
@@ -262,7 +265,18 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
     }
     ReplaySession& s = *session;
     Status st;
-    if (point > s.current_event()) st = s.run_to(point);
+    if (!beside_copies) {
+      if (point > s.current_event()) st = s.run_to(point);
+    } else {
+      // In steps, so that a halt (the recording has ended: replays from
+      // every checkpoint take over) is seen within a few events.
+      while (st.ok() && point > s.current_event()) {
+        st = s.run_to(std::min(point, s.current_event() + kHaltCheckEvents));
+        control.drain();
+        if (control.halted()) break;
+      }
+    }
+    if (control.halted() && s.current_event() < point) break;
     // Events where nothing can be saved (a signal in flight, the exit) are
     // skipped for the next one that can.
     std::string why_not;  // why nothing can be saved where the replay stands for this point
