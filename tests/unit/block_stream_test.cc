@@ -481,6 +481,20 @@ TEST(BlockStream, AWorkersFailedWriteComesBackFromTheWriter) {
   EXPECT_LT(n, 200);
 }
 
+// Reads `r` to its end, each record write_records' next one; how many
+// were read before the end or the first error (which fails the test).
+int read_in_order(BlockStreamReader& r) {
+  std::vector<uint8_t> rec;
+  int n = 0;
+  for (;;) {
+    auto got = r.next(rec);
+    EXPECT_TRUE(got.ok()) << got.error().message;
+    if (!got.ok() || !got.value()) return n;
+    EXPECT_EQ(std::string(rec.begin(), rec.end()), record_text(n));
+    ++n;
+  }
+}
+
 // A reader that follows a stream while it is written (a replay behind a
 // recording) waits at the end of what is written instead of ending there,
 // sees each flushed batch in order, and ends at the end mark.
@@ -509,16 +523,7 @@ TEST(BlockStream, AFollowingReaderWaitsForEachFlush) {
     EXPECT_TRUE(w->finish().ok());
     return false;  // the writer is gone
   });
-  std::vector<uint8_t> rec;
-  int n = 0;
-  for (;;) {
-    auto got = r->next(rec);
-    ASSERT_TRUE(got.ok()) << got.error().message;
-    if (!got.value()) break;
-    EXPECT_EQ(std::string(rec.begin(), rec.end()), record_text(n));
-    ++n;
-  }
-  EXPECT_EQ(n, 24);
+  EXPECT_EQ(read_in_order(*r), 24);
   EXPECT_EQ(waits, 3);
   EXPECT_TRUE(r->finished());
 }
@@ -545,16 +550,7 @@ TEST(BlockStream, AFollowingReaderWaitsForABlockWrittenInPart) {
       if (waits == 1) spit(path, whole);  // the writer finishes the block, and the stream
       return false;                      // then it is gone
     });
-    std::vector<uint8_t> rec;
-    int n = 0;
-    for (;;) {
-      auto got = r->next(rec);
-      ASSERT_TRUE(got.ok()) << "cut " << cut << ": " << got.error().message;
-      if (!got.value()) break;
-      EXPECT_EQ(std::string(rec.begin(), rec.end()), record_text(n));
-      ++n;
-    }
-    EXPECT_EQ(n, 3000);
+    EXPECT_EQ(read_in_order(*r), 3000) << "cut " << cut;
     EXPECT_EQ(waits, 1);
     EXPECT_TRUE(r->finished());
   }
