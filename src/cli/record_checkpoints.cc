@@ -532,15 +532,9 @@ void RecordCheckpointer::finish(bool quiet) {
     start_follower(*final_list);
     if (failed_) return;
   }
-  control_.reset();
-  auto waited_from = std::chrono::steady_clock::now();
   Tally tally;
-  ssize_t n;
-  do n = read(result_.get(), &tally, sizeof tally);
-  while (n < 0 && errno == EINTR);
-  result_.reset();
-  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - waited_from).count();
-  if (n != (ssize_t)sizeof tally) {
+  double waited = 0;
+  if (!read_tally(&tally, &waited)) {
     fprintf(stderr, "rr: the checkpoint writer of this recording failed (see above)\n");
     return;
   }
@@ -580,10 +574,7 @@ void RecordCheckpointer::tell_copy(uint64_t event) { send(kCopy | event); }
 
 void RecordCheckpointer::tell_stop() { send(kStop); }
 
-bool RecordCheckpointer::collect(FollowerEnd end, FollowerTally* tally, double* waited) {
-  if (!result_.is_open()) return false;
-  if (end == FollowerEnd::Stop) send(kStop);
-  if (end == FollowerEnd::Halt) send(kHalt);
+bool RecordCheckpointer::read_tally(FollowerTally* tally, double* waited) {
   control_.reset();
   auto waited_from = std::chrono::steady_clock::now();
   ssize_t n;
@@ -592,6 +583,12 @@ bool RecordCheckpointer::collect(FollowerEnd end, FollowerTally* tally, double* 
   result_.reset();
   *waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - waited_from).count();
   return n == (ssize_t)sizeof *tally;
+}
+
+bool RecordCheckpointer::collect(FollowerEnd end, FollowerTally* tally, double* waited) {
+  if (!result_.is_open()) return false;
+  send(end == FollowerEnd::Stop ? kStop : kHalt);
+  return read_tally(tally, waited);
 }
 
 Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {

@@ -26,13 +26,6 @@ namespace rr {
 // of seconds, more than 0).
 Result<CheckpointEvery> parse_checkpoint_every(const std::string& value);
 
-// The recorder's side of the follower: started at the first point, told
-// of each point through a pipe, and waited for once the trace is complete.
-// When a file joins the shared-files list (which a replay must know from
-// its start), the follower is told to stop and remove what it wrote, and a
-// new one replays from the start with the list as it stands, told of every
-// point again; likewise once more when the recording ends if a file joined
-// after the last point.
 struct FollowerTally;
 
 // How RecordCheckpointer::collect ends a follower: it stops at the next
@@ -40,6 +33,13 @@ struct FollowerTally;
 // wrote (Stop).
 enum class FollowerEnd { Halt, Stop };
 
+// The recorder's side of the follower: started at the first point, told
+// of each point through a pipe, and waited for once the trace is complete.
+// When a file joins the shared-files list (which a replay must know from
+// its start), the follower is told to stop and remove what it wrote, and a
+// new one replays from the start with the list as it stands, told of every
+// point again; likewise once more when the recording ends if a file joined
+// after the last point.
 class RecordCheckpointer {
  public:
   // `beside_copies`: the follower of RecordCopier (start_beside).
@@ -68,7 +68,6 @@ class RecordCheckpointer {
   void tell_copy(uint64_t event);
   // Tells the follower to stop and remove what it wrote (collect waits).
   void tell_stop();
-  bool started() const { return started_ && !failed_; }
   size_t shared_files_at_start() const { return shared_files_at_start_; }
   // Once the trace is complete, or to stop it (FollowerEnd): waits for the
   // follower's end and reads what it wrote; false when it failed (it said
@@ -80,6 +79,9 @@ class RecordCheckpointer {
   // replaces (told to stop), whose end it waits for before it writes or ends.
   Status start(const std::string& trace_dir, ScopedFd predecessor);
   void send(uint64_t message);
+  // Closes the control pipe (the trace is complete, or a last message was
+  // sent), waits for the follower's tally and end; false when it sent none.
+  bool read_tally(FollowerTally* tally, double* waited);
   // Starts the first follower, or stops the one running (which removes
   // what it wrote) and starts a new one from the start of the trace, which
   // knows a list of `shared_files` files; tells it of every point so far.
