@@ -45,7 +45,7 @@ const std::vector<Command>& command_table() {
       {"dump", "rr dump [TRACE]", "print the events of a trace", cmd_dump},
       {"ps", "rr ps [TRACE]", "list the processes of a trace: pid, parent, exit status, command", cmd_ps},
       {"ls", "rr ls", "list the recorded traces", cmd_ls},
-      {"state", "rr state [-g EVT] [-p PID] [--ignore-pcp] [--json] [TRACE]", "print the state of the tracees at an event", cmd_state},
+      {"state", "rr state [-g EVT[,EVT...]] [-p PID] [--ignore-pcp] [--json] [TRACE]", "print the state of the tracees at an event", cmd_state},
       {"create-checkpoints", "rr create-checkpoints [-i N] [-s EVT] [-e EVT] [--codec C] [--full] [-j N] [TRACE]",
        "replay once and save a persistent checkpoint every N events", cmd_create_checkpoints},
       {"checkpoints", "rr checkpoints [--json] [TRACE] | rr checkpoints rm EVT...|--all [TRACE]",

@@ -1,10 +1,12 @@
-// rr state [-g EVT] [-p PID] [--json] [TRACE]: the canonical state at an event.
+// rr state [-g EVT[,EVT...]] [-p PID] [--json] [TRACE]: the canonical state
+// at an event, or at each of several (ascending) in one replay.
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "cli/command.h"
 #include "checkpoint/restore.h"
@@ -48,10 +50,35 @@ Result<std::unique_ptr<ReplaySession>> copy_on_the_way(ReplaySession& s, uint64_
   return s.clone();
 }
 
+bool has_process(ReplaySession& s, long long pid) {
+  for (const auto& [tid, rt] : s.tasks())
+    if (rt->tgid.value == pid) return true;
+  return false;
+}
+
+// "E1,E2,...": events from 1, each after the one before.
+bool parse_events(const std::string& s, std::vector<unsigned long long>& out) {
+  out.clear();
+  size_t at = 0;
+  while (true) {
+    size_t comma = s.find(',', at);
+    unsigned long long e = 0;
+    if (!parse_event(s.substr(at, comma == std::string::npos ? std::string::npos : comma - at), e) || e == 0)
+      return false;
+    if (!out.empty() && e <= out.back()) return false;
+    out.push_back(e);
+    if (comma == std::string::npos) return true;
+    at = comma + 1;
+  }
+}
+
 }  // namespace
 
 int cmd_state(const Args& args) {
   unsigned long long event = 0;
+  // -g E1,E2,...: the state at each, in one replay (for tests, which
+  // compare many events against a replay from the start).
+  std::vector<unsigned long long> events;
   bool json = false;
   bool ignore_pcp = false;
   bool time_seek = false;
@@ -65,8 +92,9 @@ int cmd_state(const Args& args) {
     // Which of two values was meant is not ours to guess.
     if (a.size() > 1 && a[0] == '-' && !given.insert(a).second) return fail("option " + a + " given twice");
     if (a == "-g" || a == "--goto") {
-      if (i + 1 >= args.size() || !parse_event(args[i + 1], event) || event == 0)
-        return fail("-g needs an event number (from 1)");
+      if (i + 1 >= args.size() || !parse_events(args[i + 1], events))
+        return fail("-g needs an event number (from 1), or several in ascending order with commas between");
+      event = events.back();
       ++i;
     } else if (a == "-p" || a == "--pid") {
       if (i + 1 >= args.size()) return fail("-p needs a process id");
@@ -98,9 +126,12 @@ int cmd_state(const Args& args) {
       return status;
     }
   }
+  if (events.size() > 1 && (clone_at || mem_len || json || time_seek))
+    return fail("-g with several events takes none of --clone-at, --memory, --json and --time-seek");
   if (clone_at && (event == 0 || clone_at > event)) return fail("--clone-at needs -g EVT at or after it");
   auto t0 = std::chrono::steady_clock::now();
-  auto session = open_replay_at(resolve_trace_dir(trace), clone_at ? clone_at : event, ignore_pcp);
+  auto session = open_replay_at(resolve_trace_dir(trace), clone_at ? clone_at : events.empty() ? 0 : events.front(),
+                                ignore_pcp);
   if (!session.ok()) return fail(session.error().message);
   std::unique_ptr<ReplaySession> source;
   if (clone_at) {
@@ -111,6 +142,26 @@ int cmd_state(const Args& args) {
   }
   ReplaySession& s = *session.value();
   s.set_echo(false);
+  if (events.size() > 1) {
+    // Each state as the single form prints it, one after the other.
+    Progress progress("rr: replaying to event " + std::to_string(event));
+    s.set_progress([&](uint64_t at) { progress.update(at, event); });
+    for (unsigned long long e : events) {
+      Status st = s.run_to(e);
+      if (!st.ok()) {
+        progress.done();
+        return fail(st.error().message);
+      }
+      if (only_pid && !has_process(s, only_pid)) {
+        progress.done();
+        return fail("no process " + std::to_string(only_pid) + " is alive at event " + std::to_string(s.current_event()));
+      }
+      std::string text = describe_state(s, false, (pid_t)only_pid);
+      fwrite(text.data(), 1, text.size(), stdout);
+    }
+    progress.done();
+    return 0;
+  }
   Progress progress("rr: replaying to event " + std::to_string(event));
   s.set_progress([&](uint64_t at) { progress.update(at, event); });
   Status st = s.run_to(event);
@@ -139,9 +190,7 @@ int cmd_state(const Args& args) {
     return 0;
   }
   if (only_pid) {
-    bool found = false;
-    for (const auto& [tid, rt] : s.tasks()) found |= rt->tgid.value == only_pid;
-    if (!found) return fail("no process " + std::to_string(only_pid) + " is alive at event " + std::to_string(s.current_event()));
+    if (!has_process(s, only_pid)) return fail("no process " + std::to_string(only_pid) + " is alive at event " + std::to_string(s.current_event()));
   }
   std::string text = describe_state(s, json, (pid_t)only_pid);
   fwrite(text.data(), 1, text.size(), stdout);

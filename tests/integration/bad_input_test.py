@@ -169,6 +169,20 @@ def main():
 
         check("event past the end", [rr, "state", "-g", "1000000", good], "past the end")
         check("event zero", [rr, "state", "-g", "0", good], "event number")
+        check("events out of order", [rr, "state", "-g", "5,3", good], "ascending order")
+        check("an event repeated", [rr, "state", "-g", "3,3", good], "ascending order")
+        check("an empty event in a list", [rr, "state", "-g", "3,", good], "ascending order")
+        check("events and --json", [rr, "state", "-g", "1,3", "--json", good], "none of --clone-at")
+        check("events and --clone-at", [rr, "state", "-g", "1,3", "--clone-at", "1", good], "none of --clone-at")
+        check("a list past the end", [rr, "state", "-g", "1,1000000", good], "past the end")
+        # Several events: the states one after the other, each as -g prints it.
+        one = b"".join(run([rr, "state", "-g", str(e), good]).stdout for e in (1, 3, 5))
+        listed = run([rr, "state", "-g", "1,3,5", good])
+        if listed.returncode != 0 or listed.stdout != one or not one.startswith(b"event 1\n"):
+            failures.append("rr state -g 1,3,5 does not print the three states -g prints (exit %d): %r"
+                            % (listed.returncode, listed.stderr[-300:]))
+        else:
+            print("ok: rr state -g 1,3,5 prints the three states")
         check("bad event", [rr, "replay", "-a", "-g", "abc", good], "event number")
         check("program not found", [rr, "record", "-o", os.path.join(tmp, "t1"), "/nonexistent/prog"], "not found")
         check("program not on PATH", [rr, "record", "-o", os.path.join(tmp, "t2"), "no_such_prog_xyz"], "not found")

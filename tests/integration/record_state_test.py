@@ -16,7 +16,7 @@ variable is refused in one line."""
 import os
 import re
 
-from testlib import Failures, arguments, run, scratch_dir, show, show_difference, state_at
+from testlib import Failures, arguments, run, scratch_dir, show, show_difference, states_in_one_replay
 
 failures = Failures()
 KNOWN_SKIPS = re.compile(r"^(task \d+ is inside a syscall|task \d+ is parked at a spin site .*|a signal's delivery: .*|"
@@ -41,6 +41,11 @@ def check(rr, scratch, name, argv, every, after_signal=False):
         return
     compared = skipped = 0
     files = sorted(os.listdir(states), key=lambda f: int(f.split(".")[0]))
+    # Replay's states at every event the recorder wrote, from one replay.
+    wanted = [int(f.split(".")[0]) for f in files if not f.endswith(".skip")]
+    replayed = states_in_one_replay(rr, trace, wanted) if wanted else {}
+    if not failures.expect(not isinstance(replayed, str), "%s: %s" % (name, replayed)):
+        return
     for f in files:
         event = int(f.split(".")[0])
         with open(os.path.join(states, f)) as fp:
@@ -52,11 +57,9 @@ def check(rr, scratch, name, argv, every, after_signal=False):
                             "%s: event %d skipped for a reason the test does not know: %s" % (name, event, text.strip()))
             continue
         compared += 1
-        got = state_at(rr, trace, event)
-        if not failures.expect(got.returncode == 0, "%s: rr state -g %d failed: %s" % (name, event, show(got.stderr))):
-            continue
-        failures.expect(got.stdout == text, "%s: at event %d the recording's state differs from replay's: %s"
-                        % (name, event, show_difference(text, got.stdout, ("recording", "replay"))))
+        got = replayed[event].decode()
+        failures.expect(got == text, "%s: at event %d the recording's state differs from replay's: %s"
+                        % (name, event, show_difference(text, got, ("recording", "replay"))))
     failures.expect(compared >= 3, "%s: %d states compared (%d skipped), at least 3 expected" % (name, compared, skipped))
     # Every multiple of N up to the last file has one, compared or skipped.
     last = int(files[-1].split(".")[0]) if files else 0

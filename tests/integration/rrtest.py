@@ -22,7 +22,7 @@ import json
 import os
 import re
 
-from testlib import fatal, recorder_env, run, scratch_dir, show, show_difference
+from testlib import fatal, recorder_env, run, scratch_dir, show, show_difference, states_in_one_replay
 
 
 def expected_status(args):
@@ -78,18 +78,19 @@ def check_checkpoints(args, trace, last):
     events |= {min(last - 1, p + max(1, interval // 2)) for p in points}
     events.add(max(1, last - 1))
     events = sorted(e for e in events if 1 <= e < last)
+    # From the start: every event's state in one replay.
+    from_start = states_at(args, trace, events, ["--ignore-pcp"])
     for e in events:
         a = run([args.rr, "state", "-g", str(e), trace], timeout=args.timeout)
-        b = run([args.rr, "state", "-g", str(e), "--ignore-pcp", trace], timeout=args.timeout)
-        if a.returncode != 0 or b.returncode != 0:
-            fatal("rr state -g %d (with/without checkpoints) failed: %s | %s" % (e, show(a.stderr), show(b.stderr)))
+        if a.returncode != 0:
+            fatal("rr state -g %d (from a checkpoint) failed: %s" % (e, show(a.stderr)))
         if a.stderr:
             fatal("rr state -g %d complained about a checkpoint: %s" % (e, show(a.stderr)))
-        if a.stdout != b.stdout:
-            diff = "\n".join(list(difflib.unified_diff(b.stdout.decode().splitlines(), a.stdout.decode().splitlines(),
+        if a.stdout != from_start[e]:
+            diff = "\n".join(list(difflib.unified_diff(from_start[e].decode().splitlines(), a.stdout.decode().splitlines(),
                                                        "from start", "from checkpoint", lineterm=""))[:30])
             fatal("rr state -g %d differs between a restore and a replay from the start:\n%s" % (e, diff))
-    check_clones(args, trace, events)
+    check_clones(args, trace, events, from_start)
     for e in events[:: max(1, len(events) // 3)]:
         a = run([args.rr, "replay", "-a", "-g", str(e), trace], timeout=args.timeout)
         b = run([args.rr, "replay", "-a", "-g", str(e), "--ignore-pcp", trace], timeout=args.timeout)
@@ -103,21 +104,29 @@ def check_checkpoints(args, trace, last):
     return events
 
 
-def check_clones(args, trace, events):
+def states_at(args, trace, events, extra):
+    """`rr state -g E1,E2,...` (one replay): each event's state, by event."""
+    states = states_in_one_replay(args.rr, trace, events, *extra, timeout=args.timeout)
+    if isinstance(states, str):
+        fatal(states)
+    return states
+
+
+def check_clones(args, trace, events, from_start):
     """In-memory copies: a replay forked at event C (or the first event after
     it where a copy can be made) and run on to E reaches the state a replay
-    from the start reaches, and so does its source (rr state checks that)."""
+    from the start reaches (`from_start`, by event), and so does its source
+    (rr state checks that)."""
     for e in events[:: max(1, len(events) // 2)]:
         c = max(1, e // 2)
         a = run([args.rr, "state", "--clone-at", str(c), "-g", str(e), "--ignore-pcp", trace], timeout=args.timeout)
-        b = run([args.rr, "state", "-g", str(e), "--ignore-pcp", trace], timeout=args.timeout)
-        if a.returncode != 0 and b.returncode == 0 and (b"a PID namespace the program created" in a.stderr or
-                                                        b"which in-memory copies cannot" in a.stderr):
+        if a.returncode != 0 and (b"a PID namespace the program created" in a.stderr or
+                                  b"which in-memory copies cannot" in a.stderr):
             continue  # copies refuse such states, saying so (README, "What works today")
-        if a.returncode != 0 or b.returncode != 0:
-            fatal("rr state --clone-at %d -g %d failed: %s | %s" % (c, e, show(a.stderr), show(b.stderr)))
-        if a.stdout != b.stdout:
-            diff = "\n".join(list(difflib.unified_diff(b.stdout.decode().splitlines(), a.stdout.decode().splitlines(),
+        if a.returncode != 0:
+            fatal("rr state --clone-at %d -g %d failed: %s" % (c, e, show(a.stderr)))
+        if a.stdout != from_start[e]:
+            diff = "\n".join(list(difflib.unified_diff(from_start[e].decode().splitlines(), a.stdout.decode().splitlines(),
                                                        "from start", "through a copy", lineterm=""))[:30])
             fatal("rr state -g %d differs between a replay copied at %d and one from the start:\n%s" % (e, c, diff))
 
@@ -205,14 +214,10 @@ def main():
             print("ok: %d events; rr state, checkpoints and copies not checked: %s" % (last, args.no_states))
             return
         picks = sorted({max(1, (last - 1) * k // args.states) for k in range(1, args.states + 1)} | {1})
+        # Two replays (each through the picks in one run) agree.
+        a, b = states_at(args, trace, picks, []), states_at(args, trace, picks, [])
         for e in picks:
-            a = run([args.rr, "state", "-g", str(e), trace], timeout=args.timeout)
-            b = run([args.rr, "state", "-g", str(e), trace], timeout=args.timeout)
-            if a.returncode != 0 or b.returncode != 0:
-                fatal("rr state -g %d failed: %s %s" % (e, show(a.stderr), show(b.stderr)))
-            if not a.stdout.startswith(b"event %d\n" % e):
-                fatal("rr state -g %d printed another event: %s" % (e, show(a.stdout, 80)))
-            if a.stdout != b.stdout:
+            if a[e] != b[e]:
                 fatal("rr state -g %d differs between two replays" % e)
         if args.no_checkpoints:
             print("ok: %d events, states compared at %s; checkpoints and copies not checked: %s"
