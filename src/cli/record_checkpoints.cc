@@ -653,7 +653,7 @@ Result<CopyJob> RecordCopier::on_point(const RecordPoint& point) {
 void RecordCopier::tell_follower(const RecordPoint& point) {
   // A point missed once the program has ended is left to the replays
   // after the end, which start now.
-  if (!beside_ || follower_stopped_ || point.trace_dir.empty() || point.recording_ended) return;
+  if (!beside_ || follower_stopped_ || !point.shared || point.recording_ended) return;
   if (follower_ && follower_->shared_files_at_start() != point.shared_files) {
     // A file joined the list since the follower started: a replay of the
     // finished trace maps it from its emulated copy from the start, and

@@ -124,6 +124,11 @@ class RecordCopier {
   // prints what was written (unless `quiet`).
   void finish(bool quiet, bool fill);
 
+  // Whether a point missed now would be told to a replay beside the
+  // recording (RecordOptions::share_missed_points): not with the copies
+  // alone, nor once that replay was stopped or could not start.
+  bool tells_missed_points() const { return beside_ && !follower_stopped_; }
+
  private:
   // Says that the copying stops at `event`, and why.
   void stopped(uint64_t event, const std::string& why);

@@ -252,6 +252,7 @@ Result<int> RecordSession::record(const RecordOptions& options) {
   session.checkpoint_every_ = options.checkpoint_every;
   session.on_point_ = options.on_copy_point ? CheckpointPointHook() : options.on_point;
   session.on_copy_point_ = options.on_copy_point;
+  session.share_missed_points_ = options.share_missed_points;
   // The copying writer writes replay's counters, which the frames give.
   if (options.on_copy_point && options.checkpoint_every.on() && !session.counter_model_)
     session.counter_model_ = std::make_unique<ReplayCounterModel>();

@@ -81,6 +81,9 @@ struct RecordPoint {
   // the copying ends, as after an error writing).
   bool missed = false;
   bool recording_ended = false;  // missed: told once the program has ended
+  // missed: the events stream is flushed and the shared-files list written,
+  // for a replay beside the recording (RecordOptions::share_missed_points)
+  bool shared = false;
   bool job_failed = false;
   bool stop = false;
   std::string why;
@@ -168,6 +171,13 @@ struct RecordOptions {
   // at each point (or the first event after it where they can be), instead
   // of on_point's replay that follows the recording.
   CopyPointHook on_copy_point;
+  // With on_copy_point: asked at each point missed while the program runs,
+  // whether a replay beside the recording may be told it. If so, the
+  // events stream is flushed and the shared-files list written first, so
+  // that the replay can read that far; if not (unset, or false), the
+  // recorder does neither, and the point comes with only its trace's
+  // directory and id.
+  std::function<bool()> share_missed_points;
 };
 
 // One traced thread and what the recorder keeps about it. A thread group
@@ -797,6 +807,7 @@ class RecordSession : public Session<RecordTask> {
   // The live copy whose pid is `pid`, or null.
   Task* copy_task(pid_t pid) const;
   CopyPointHook on_copy_point_;
+  std::function<bool()> share_missed_points_;
   bool copy_off_ = false;  // a copy failed for another reason than the event: no more
   bool recording_ended_ = false;  // run() has returned: a point missed now is the last
   std::string copy_refused_;  // why the point waiting was not copied at the last frame

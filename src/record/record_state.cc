@@ -449,7 +449,7 @@ void RecordSession::end_copy_job(bool wait, bool reap) {
       if (failed.stop) copy_off_ = true;
       // Not told to a replay beside the recording if the trace could not
       // be flushed (the failure shows at the next frame).
-      if (!share_trace_so_far(failed).ok()) failed.trace_dir.clear();
+      if (!share_trace_so_far(failed).ok()) failed.shared = false;
       Result<CopyJob> told = on_copy_point_(failed);
       (void)told;
     }
@@ -478,16 +478,20 @@ void RecordSession::end_copy_job(bool wait, bool reap) {
 
 // A replay beside the recording may write the missed point's checkpoint
 // (RecordCopier): it reads the trace as far as it is flushed, and the
-// shared-files list as it stands, which it must know from its start.
+// shared-files list as it stands, which it must know from its start. Not
+// done when no such replay will be told (RecordOptions::share_missed_points):
+// flushing cuts the stream into smaller blocks, for no reader.
 Status RecordSession::share_trace_so_far(RecordPoint& missed) {
   missed.trace_dir = writer_->dir();
   missed.uuid = uuid_;
   missed.shared_files = shared_files_.size();
+  if (recording_ended_ || !share_missed_points_ || !share_missed_points_()) return {};
   RR_TRY(writer_->flush());
   if (shared_files_.size() != shared_files_written_) {
     RR_TRY(write_shared_files());
     shared_files_written_ = shared_files_.size();
   }
+  missed.shared = true;
   return {};
 }
 
