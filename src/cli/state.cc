@@ -157,7 +157,9 @@ int cmd_state(const Args& args) {
         return fail("no process " + std::to_string(only_pid) + " is alive at event " + std::to_string(s.current_event()));
       }
       std::string text = describe_state(s, false, (pid_t)only_pid);
+      progress.done();  // the line is drawn again on the way to the next
       fwrite(text.data(), 1, text.size(), stdout);
+      fflush(stdout);
     }
     progress.done();
     return 0;
