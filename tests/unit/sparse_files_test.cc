@@ -19,7 +19,7 @@ namespace {
 
 constexpr uint64_t kBig = 1ull << 32;  // 4 GiB, almost all hole
 
-std::string temp_dir() { return scratch_dir_until_exit("rr-unit"); }
+std::string sparse_dir() { return scratch_dir_until_exit("rr-unit"); }
 
 // A file of `size` bytes holding "data" at each of `at`.
 void make_sparse(const std::string& path, uint64_t size, std::initializer_list<uint64_t> at) {
@@ -36,7 +36,7 @@ uint64_t allocated(const std::string& path) {
 }
 
 TEST(SparseFiles, CopyKeepsHolesAndData) {
-  std::string dir = temp_dir();
+  std::string dir = sparse_dir();
   make_sparse(dir + "/in", kBig, {0, kBig / 2 + 7, kBig - 4});
   ScopedFd in(::open((dir + "/in").c_str(), O_RDONLY));
   ScopedFd out(::open((dir + "/out").c_str(), O_CREAT | O_RDWR | O_TRUNC, 0600));
@@ -56,7 +56,7 @@ TEST(SparseFiles, CopyKeepsHolesAndData) {
 }
 
 TEST(SparseFiles, SparseSumIgnoresWhereHolesAre) {
-  std::string dir = temp_dir();
+  std::string dir = sparse_dir();
   // The same bytes, once with a hole and once written out as zeros.
   make_sparse(dir + "/holes", 1 << 20, {100, 600000});
   {
@@ -83,7 +83,7 @@ TEST(SparseFiles, SparseSumIgnoresWhereHolesAre) {
 }
 
 TEST(SparseFiles, SumsFileMarksSparseSums) {
-  std::string dir = temp_dir();
+  std::string dir = sparse_dir();
   ASSERT_EQ(0, mkdir((dir + "/files").c_str(), 0700));
   make_sparse(dir + "/files/big-0", kBig, {kBig / 3});
   auto sum = sum_file(dir + "/files/big-0");

@@ -15,14 +15,14 @@
 namespace rr {
 namespace {
 
-std::string temp_dir() { return scratch_dir_until_exit("rr-unit"); }
+std::string sums_dir() { return scratch_dir_until_exit("rr-unit"); }
 
 Status list_version(const std::string& dir, const std::string& text) {
   return append_sum(dir, "shared-files", sum_bytes(text.data(), text.size()));
 }
 
 TEST(TraceSums, APartRewrittenWhileReadIsCheckedAgainstEveryVersion) {
-  std::string dir = temp_dir();
+  std::string dir = sums_dir();
   const std::string first = "files/a\n", second = "files/a\nfiles/b\n", third = "files/a\nfiles/b\nfiles/c\n";
   ASSERT_TRUE(list_version(dir, "").ok());
   ASSERT_TRUE(list_version(dir, first).ok());
