@@ -50,10 +50,11 @@ Result<std::unique_ptr<ReplaySession>> copy_on_the_way(ReplaySession& s, uint64_
   return s.clone();
 }
 
-bool has_process(ReplaySession& s, long long pid) {
+// -p PID: the process must be alive where the state is printed.
+Status process_alive(ReplaySession& s, long long pid) {
   for (const auto& [tid, rt] : s.tasks())
-    if (rt->tgid.value == pid) return true;
-  return false;
+    if (rt->tgid.value == pid) return {};
+  return make_error("no process " + std::to_string(pid) + " is alive at event " + std::to_string(s.current_event()));
 }
 
 // "E1,E2,...": events from 1, each after the one before.
@@ -142,30 +143,19 @@ int cmd_state(const Args& args) {
   }
   ReplaySession& s = *session.value();
   s.set_echo(false);
-  if (events.size() > 1) {
-    // Each state as the single form prints it, one after the other.
-    Progress progress("rr: replaying to event " + std::to_string(event));
-    s.set_progress([&](uint64_t at) { progress.update(at, event); });
-    for (unsigned long long e : events) {
-      Status st = s.run_to(e);
-      if (!st.ok()) {
-        progress.done();
-        return fail(st.error().message);
-      }
-      if (only_pid && !has_process(s, only_pid)) {
-        progress.done();
-        return fail("no process " + std::to_string(only_pid) + " is alive at event " + std::to_string(s.current_event()));
-      }
-      std::string text = describe_state(s, false, (pid_t)only_pid);
-      progress.done();  // the line is drawn again on the way to the next
-      fwrite(text.data(), 1, text.size(), stdout);
-      fflush(stdout);
-    }
-    progress.done();
-    return 0;
-  }
   Progress progress("rr: replaying to event " + std::to_string(event));
   s.set_progress([&](uint64_t at) { progress.update(at, event); });
+  // -g E1,E2,...: the states before the last, printed on the way to it as
+  // the last is below (no option that changes that form is allowed then).
+  for (size_t k = 0; k + 1 < events.size(); ++k) {
+    Status st = s.run_to(events[k]);
+    if (st.ok() && only_pid) st = process_alive(s, only_pid);
+    progress.done();  // drawn again on the way to the next
+    if (!st.ok()) return fail(st.error().message);
+    std::string text = describe_state(s, false, (pid_t)only_pid);
+    fwrite(text.data(), 1, text.size(), stdout);
+    fflush(stdout);
+  }
   Status st = s.run_to(event);
   progress.done();
   if (!st.ok()) return fail(st.error().message);
@@ -192,7 +182,8 @@ int cmd_state(const Args& args) {
     return 0;
   }
   if (only_pid) {
-    if (!has_process(s, only_pid)) return fail("no process " + std::to_string(only_pid) + " is alive at event " + std::to_string(s.current_event()));
+    st = process_alive(s, only_pid);
+    if (!st.ok()) return fail(st.error().message);
   }
   std::string text = describe_state(s, json, (pid_t)only_pid);
   fwrite(text.data(), 1, text.size(), stdout);

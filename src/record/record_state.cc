@@ -448,8 +448,10 @@ void RecordSession::end_copy_job(bool wait, bool reap) {
       failed.why = copy_job_status_.error().message;
       if (failed.stop) copy_off_ = true;
       // Not told to a replay beside the recording if the trace could not
-      // be flushed (the failure shows at the next frame).
-      if (!share_trace_so_far(failed).ok()) failed.shared = false;
+      // be flushed (RecordPoint::shared stays false; the failure shows at
+      // the next frame).
+      Status shared = share_trace_so_far(failed);
+      (void)shared;
       Result<CopyJob> told = on_copy_point_(failed);
       (void)told;
     }
