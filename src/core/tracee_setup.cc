@@ -1,5 +1,7 @@
 #include "core/tracee_setup.h"
 
+#include "core/tracee_abi.h"
+
 #include <sched.h>
 #include <signal.h>
 #include <sys/personality.h>
@@ -38,7 +40,12 @@ void prepare_tracee_process(int cpu) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int s = 1; s < NSIG; ++s) signal(s, SIG_DFL);
+  // Every action the default with no flags, mask or restorer, as an
+  // execve leaves them (libc's signal() would add SA_RESTART, the signal's
+  // own bit and its restorer): a process replay builds without an exec
+  // holds the same actions as the recorded one.
+  TraceeSigaction default_action = {(uint64_t)SIG_DFL, 0, 0, 0};
+  for (int s = 1; s < NSIG; ++s) syscall(SYS_rt_sigaction, s, &default_action, nullptr, 8);
 }
 
 void stop_for_tracer() {
