@@ -383,21 +383,44 @@ void with_calls_inside(const CheckpointSource& source, Task& t, const std::funct
 void write_tasks(const CheckpointSource& source, const std::vector<const SourceTask*>& list,
                  ckpt::ProcessState::Builder proc) {
   auto tlist = proc.initTasks(list.size());
-  for (size_t k = 0; k < list.size(); ++k) {
-    Task& tk = *list[k]->task;
+  // The process's signal actions, for threads held inside calls, read
+  // through a thread that is not.
+  std::optional<std::vector<std::pair<int, std::string>>> actions;
+  auto write_one = [&](size_t k) {
+    const SourceTask& st = *list[k];
+    Task& tk = *st.task;
     auto task = tlist[k];
     task.setRecordedTid(tk.recorded_tid().value);
-    task.setAtSyscallEntry(list[k]->at_entry);
-    task.setSeccompFiltered(list[k]->filtered);
+    task.setAtSyscallEntry(st.at_entry);
+    task.setSeccompFiltered(st.filtered);
     TaskKernelState kernel;
-    with_calls_inside(source, tk, [&](RemoteSyscalls& rs) { kernel = TaskKernelState::capture(tk, rs, true); });
+    if (st.held) {
+      kernel = st.held->kernel;
+      kernel.sigactions = *actions;
+    } else {
+      with_calls_inside(source, tk, [&](RemoteSyscalls& rs) { kernel = TaskKernelState::capture(tk, rs, true); });
+      if (!actions) actions = kernel.sigactions;
+    }
     kernel_state_to(kernel, task);
     // sigaltstack answers SS_DISABLE also for a task that never set a stack.
-    task.setAltStackNeverSet((kernel.altstack_flags & SS_DISABLE) && !list[k]->altstack_disabled);
-    regs_to_capnp(tk.regs(), task.initRegs());
-    std::string xs = tk.xsave();
+    task.setAltStackNeverSet((kernel.altstack_flags & SS_DISABLE) && !st.altstack_disabled);
+    regs_to_capnp(st.held ? st.held->regs : tk.regs(), task.initRegs());
+    std::string xs = st.held ? st.held->xsave : tk.xsave();
     task.setXsave(capnp_bytes(xs));
-  }
+  };
+  for (size_t k = 0; k < list.size(); ++k)
+    if (!list[k]->held) write_one(k);
+  if (!actions) throw FatalError("every thread of process " + std::to_string(list[0]->tgid.value) + " is inside a syscall");
+  for (size_t k = 0; k < list.size(); ++k)
+    if (list[k]->held) write_one(k);
+}
+
+// The thread of a process through which its calls are made and its memory
+// read: its leader, or the first that is not held inside a call.
+Task& process_actor(const std::vector<const SourceTask*>& list) {
+  for (const SourceTask* st : list)
+    if (!st->held) return *st->task;
+  return *list[0]->task;
 }
 
 // A mapping of a shared object (ckpt::ObjectMap).
@@ -801,7 +824,7 @@ Status CheckpointWriter::state(bool with_pages) {
         shares_tables_ = true;
       }
       write_tasks(source_, list, proc);
-      Task& t = *list[0]->task;
+      Task& t = process_actor(list);
 
       Process p{&t, tgid, {}, {}, {}, {}, pi++};
       RR_ASSIGN_OR_RETURN(p.img, capture_layout(source_, t, p.object_maps));

@@ -13,6 +13,7 @@
 #include <capnp/serialize.h>
 
 #include "checkpoint/checkpoint.capnp.h"
+#include "core/task_state.h"
 #include "core/registers.h"
 #include "core/state_view.h"
 #include "replay/position.h"
@@ -101,6 +102,9 @@ struct SourceTask {
   bool filtered = false;           // TaskState.seccompFiltered
   bool altstack_disabled = false;  // the kernel keeps SS_DISABLE (ReplayTask::altstack_disabled)
   const FdTable* fds = nullptr;    // its process's fd table as replay tracks it
+  // Held inside a blocking call (with at_entry): its state at the entry,
+  // given by the source; nothing is read from the thread or run in it.
+  std::optional<HeldAtEntry> held;
 };
 struct CheckpointSource {
   std::string trace_dir, uuid;

@@ -14,7 +14,7 @@ Result<CheckpointJob> start_recording_checkpoint(const RecordPoint& point, Codec
   source->counters = point.counters;
   source->initial_tid = point.initial_tid;
   for (const RecordPoint::Thread& th : point.threads)
-    source->tasks.push_back(SourceTask{th.task, th.tgid, false, false, th.altstack_disabled, th.fds});
+    source->tasks.push_back(SourceTask{th.task, th.tgid, th.held.has_value(), false, th.altstack_disabled, th.fds, th.held});
   std::string at = " at event " + std::to_string(point.event);
   source->file_in_trace = [name = point.name, at](Task& t, const MapEntry& e) -> Result<MappingName> {
     std::string reason;

@@ -151,8 +151,9 @@ uint64_t hash_range(PageScanner& scanner, const MappingState& m, const MemoryOve
 // FDP, bytes 6..23) are left out too: AMD CPUs do not restore them, so they
 // keep whatever the kernel's own FPU code left there at the last context
 // switch, which depends on timing.
-uint64_t fpu_hash(Task& t) {
-  std::string x = t.xsave();
+uint64_t fpu_hash(Task& t) { return fpu_hash(t.xsave()); }
+
+uint64_t fpu_hash(std::string x) {
   if (x.size() >= 24) std::fill(x.begin() + 6, x.begin() + 24, '\0');
   XXH3_state_t* st = XXH3_createState();
   XXH3_64bits_reset(st);

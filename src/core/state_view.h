@@ -98,5 +98,7 @@ std::vector<MappingState> mapping_states(Task& t, const std::string& trace_dir, 
                                          const MemoryOverlay* overlay = nullptr);
 // A hash of the architectural FPU/SSE/AVX state of `t` (and PKRU).
 uint64_t fpu_hash(Task& t);
+// The same for an XSAVE area as PTRACE_GETREGSET NT_X86_XSTATE gives it.
+uint64_t fpu_hash(std::string xsave);
 
 }  // namespace rr

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/registers.h"
 #include "util/result.h"
 
 namespace rr {
@@ -50,6 +51,16 @@ struct TaskKernelState {
   // Sets it in stopped thread `t`, the actions only `with_actions`.
   // `source` names where the state came from in errors.
   Status apply(Task& t, bool with_actions, const std::string& source) const;
+};
+
+// A thread that runs inside a blocking call whose entry is an event, as
+// replay holds it at that entry: the registers and XSAVE area of the
+// entry, and its kernel-side state there (without the signal actions,
+// which belong to the process and are read through another thread).
+struct HeldAtEntry {
+  Registers regs;
+  std::string xsave;
+  TaskKernelState kernel;
 };
 
 }  // namespace rr

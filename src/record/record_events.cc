@@ -163,7 +163,10 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
     return {};
   }
   rt.entry_regs = t.regs();
-  rt.entry_fpu = fpu_digest(t);
+  std::optional<std::string> area = t.try_xsave();
+  rt.entry_xsave = area ? std::move(*area) : std::string();
+  rt.entry_fpu = area ? fpu_digest(rt.entry_xsave) : 0;
+  note_entry_for_copies(rt);
   // A copy of this process (the copying writer's) goes before an exec:
   // reaped after it, the kernel would tell the new program with a SIGCHLD.
   if (rt.entry_regs.syscallno() == SYS_execve || rt.entry_regs.syscallno() == SYS_execveat)

@@ -823,6 +823,8 @@ Status RecordSession::resume_running(RecordTask& t) {
     // ran and what the kernel saved in its frame.
     HandlerEntry entry = deliver_to_handler(*t.task, t.deliver_sig);
     if (entry.entered()) {
+      // The delivery may have dropped the signal stack (SS_AUTODISARM).
+      t.own_kernel_state.reset();
       track_segv_at_handler(t, t.deliver_sig);
       FrameKernelState state = read_frame_state(*t.task);
       auto ev = t.pending_signal_frame->getRoot<trace::Frame>().getSignal();
@@ -852,12 +854,19 @@ Status RecordSession::resume_running(RecordTask& t) {
     refresh_fd_gate(t);
     if (t.desched_wanted) open_desched(t, t.desched_fd);
     if (!orphan_desched_.empty() && !exiting_groups_.count(t.tgid)) close_orphan_desched(t);
+    // Not in a thread with a filter of the program's, which could refuse
+    // or trap the calls (copies refuse such threads anyway).
+    if (copies_held() && !t.own_kernel_state && !t.own_kernel_state_unread && !t.own_seccomp &&
+        !exiting_groups_.count(t.tgid))
+      read_own_kernel_state(t);
     // Killed while the recorder made calls inside it: its end is next.
     if (t.state == RecordTask::State::Unprocessed) return handle_stop(t);
   }
   arm_for_stretch(t);
   int sig = t.deliver_sig;
   t.deliver_sig = 0;
+  // Delivered as it runs: the handler's entry may drop the signal stack.
+  if (sig != 0) t.own_kernel_state.reset();
   // A tracer inside the recording asked for one instruction (record_ptrace.cc).
   // With the syscall buffer, its filter stops the traced calls: user code
   // runs under PTRACE_CONT, and a call's exit is reached with PTRACE_SYSCALL.
@@ -1069,6 +1078,7 @@ Status RecordSession::settle_syscall(RecordTask& t) {
     // Its entry is an event already (shown to its tracer): it waits in the
     // kernel while others run.
     t.state = RecordTask::State::InKernel;
+    note_held_call(t);
     if (running_ == &t) running_ = nullptr;
     if (writes_to_echo(t, t.entry_regs)) echo_writer_ = &t;
     return {};
@@ -1131,6 +1141,7 @@ Status RecordSession::record_entry(RecordTask& t) {
   frame.setFpuDigest(t.entry_fpu);
   t.entry_recorded = true;
   t.state = RecordTask::State::InKernel;
+  note_held_call(t);
   if (running_ == &t) running_ = nullptr;
   if (writes_to_echo(t, t.entry_regs)) echo_writer_ = &t;
   return finish_frame(msg);

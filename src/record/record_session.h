@@ -27,6 +27,7 @@
 #include "core/session.h"
 #include "core/state_view.h"
 #include "core/task.h"
+#include "core/task_state.h"
 #include "record/echo_capture.h"
 #include "record/outside_signals.h"
 #include "core/syscall_table.h"
@@ -98,6 +99,9 @@ struct RecordPoint {
     RecordedTid tgid;
     bool altstack_disabled;  // RecordTask::altstack_disabled
     const FdTable* fds;
+    // Inside a blocking call whose entry is an event: its state there
+    // (the writer makes no call inside it and reads nothing from it).
+    std::optional<HeldAtEntry> held;
   };
   std::vector<Thread> threads;
   // The trace's name for a file mapping, or why it has none (`reason` set).
@@ -223,6 +227,18 @@ struct RecordTask : SessionTask {
   Registers entry_regs;               // registers at the current syscall's entry
   uint64_t entry_fpu = 0;             // fpu_digest at that entry (for an entry event written
                                       // later, when the task runs in the kernel)
+  std::string entry_xsave;            // its XSAVE area at that entry (empty: the kernel gave none)
+  // While the copying writer may copy it held inside a blocking call
+  // (RecordSession::copies_held): its signal mask at that entry, ...
+  std::optional<uint64_t> entry_sigmask;
+  // ... the kernel state of its own (signal stack, robust list, tid
+  // address) as read when it last went to run user code, dropped by what
+  // may change it (a signal's delivery, the calls that set it, an exec) ...
+  std::optional<TaskKernelState> own_kernel_state;
+  bool own_kernel_state_unread = false;  // reading it failed: not tried again until it changes
+  // ... and, once it waits inside the call, why it cannot be copied there
+  // (a call that may write its outputs before it returns; empty: none).
+  std::string held_refusal;
   Registers last_event_regs;          // registers when its last event ended
   int deliver_sig = 0;                // signal to pass at the next resume
   std::unique_ptr<capnp::MallocMessageBuilder> pending_signal_frame;  // written after delivery
@@ -769,6 +785,25 @@ class RecordSession : public Session<RecordTask> {
   // they can): a thread inside a syscall, a stop of another kind, a file
   // replay emulates. `for_copy` adds what the copying writer does not save.
   std::string copy_refusal(bool for_copy);
+  // Whether `rt` runs inside a call whose entry is an event, where replay
+  // holds it (with the registers and XSAVE area of that entry).
+  bool held_at_entry(const RecordTask& rt);
+  // Whether the copying writer may copy threads held inside blocking calls
+  // (it copies at all): the recorder then keeps what it needs of them
+  // (RecordTask::entry_sigmask, own_kernel_state, held_refusal).
+  bool copies_held() const { return on_copy_point_ && checkpoint_every_.on() && !copy_off_; }
+  // At a syscall's entry: the kernel state the call may change dropped,
+  // and for copies_held the signal mask.
+  void note_entry_for_copies(RecordTask& rt);
+  // As `rt` goes to wait inside its call (its entry an event): why a copy
+  // could not hold it there (RecordTask::held_refusal).
+  void note_held_call(RecordTask& rt);
+  // As `rt` goes to run user code: its own kernel state, read when it is
+  // not known (calls inside the thread).
+  void read_own_kernel_state(RecordTask& rt);
+  // The state `rt`, held inside its call, has at the call's entry, or why
+  // none can be given.
+  Result<HeldAtEntry> held_state(const RecordTask& rt);
   // Names a mapping of `t`'s process as replay maps it (the trace's copy
   // of its file or code image); `reason` says why it cannot.
   MappingName replay_mapping_name(Task& t, const MapEntry& e, std::string& reason);

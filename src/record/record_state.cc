@@ -14,11 +14,15 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <linux/futex.h>
 #include <linux/kcmp.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <pthread.h>
 #include <sys/wait.h>
 #include <cstring>
 #include <csignal>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -109,6 +113,190 @@ MemoryOverlay replay_view_of_rr_pages(Task& t, uint64_t counter_delta) {
 
 }  // namespace
 
+namespace {
+
+// Why a copy cannot hold a thread inside call `entry` (empty: it can): the
+// copy is made while the call sleeps, and must hold none of its outputs,
+// which replay writes at the call's exit. Only calls that write their
+// outputs as they return are taken (a read of a terminal or a socket may
+// write what has come and sleep again for more; a PI futex, sendmmsg and a
+// recvmmsg write before they sleep or between messages).
+std::string held_call_refusal(const Registers& entry, pid_t tid) {
+  int64_t nr = entry.syscallno();
+  switch (nr) {
+    case SYS_read:
+    case SYS_readv:
+    case SYS_recvfrom:
+    case SYS_recvmsg: {
+      struct stat st;
+      int fd = (int)entry.arg(0);
+      std::string path = "/proc/" + std::to_string(tid) + "/fd/" + std::to_string(fd);
+      if (stat(path.c_str(), &st) != 0) return "a read of a descriptor rr cannot see";
+      if (S_ISFIFO(st.st_mode) && (nr == SYS_read || nr == SYS_readv)) return {};
+      if (!S_ISSOCK(st.st_mode)) return "a read of other than a pipe or a socket";
+      uint64_t flags = nr == SYS_recvfrom ? entry.arg(3) : nr == SYS_recvmsg ? entry.arg(2) : 0;
+      if (flags & MSG_WAITALL) return "a read that waits for all it asked (MSG_WAITALL)";
+      // A stream socket's read returns once SO_RCVLOWAT bytes have come,
+      // writing those that came before it sleeps again.
+      // PIDFD_THREAD (O_EXCL, Linux 6.9): a thread's own, where a thread
+      // that leads no process has no pidfd of the plain kind.
+      int pidfd = (int)syscall(SYS_pidfd_open, tid, O_EXCL);
+      if (pidfd < 0) pidfd = (int)syscall(SYS_pidfd_open, tid, 0);
+      if (pidfd < 0) return "a read of a socket rr cannot look at";
+      int sock = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+      close(pidfd);
+      if (sock < 0) return "a read of a socket rr cannot look at";
+      int type = 0, lowat = 0;
+      socklen_t len = sizeof type, len2 = sizeof lowat;
+      bool known = getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+                   getsockopt(sock, SOL_SOCKET, SO_RCVLOWAT, &lowat, &len2) == 0;
+      close(sock);
+      if (!known) return "a read of a socket rr cannot look at";
+      if (type == SOCK_STREAM && lowat > 1) return "a read of a stream socket with SO_RCVLOWAT above 1";
+      return {};
+    }
+    case SYS_futex: {
+      int op = (int)entry.arg(1) & FUTEX_CMD_MASK;
+      if (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET) return {};
+      return "a futex operation other than a wait";
+    }
+    case SYS_fcntl:
+      if (entry.arg(1) == F_SETLKW || entry.arg(1) == F_OFD_SETLKW) return {};
+      return "fcntl";
+    case SYS_write:
+    case SYS_writev:
+    case SYS_pwrite64:
+    case SYS_sendto:
+    case SYS_sendmsg:
+    case SYS_connect:
+    case SYS_accept:
+    case SYS_accept4:
+    case SYS_poll:
+    case SYS_ppoll:
+    case SYS_select:
+    case SYS_pselect6:
+    case SYS_epoll_wait:
+    case SYS_epoll_pwait:
+    case SYS_epoll_pwait2:
+    case SYS_nanosleep:
+    case SYS_clock_nanosleep:
+    case SYS_wait4:
+    case SYS_waitid:
+    case SYS_pause:
+    case SYS_rt_sigsuspend:
+    case SYS_rt_sigtimedwait:
+    case SYS_msgsnd:
+    case SYS_msgrcv:
+    case SYS_semop:
+    case SYS_semtimedop:
+    case SYS_flock:
+    case SYS_open:
+    case SYS_openat:
+      return {};
+    default:
+      return syscall_name(nr) + ", which may write outputs before it returns";
+  }
+}
+
+// The calls that change what RecordTask::own_kernel_state keeps.
+bool changes_own_kernel_state(int64_t nr) {
+  return nr == SYS_sigaltstack || nr == SYS_rt_sigreturn || nr == SYS_set_tid_address || nr == SYS_set_robust_list ||
+         nr == SYS_execve || nr == SYS_execveat;
+}
+
+}  // namespace
+
+namespace {
+
+// A thread asleep in the kernel, interruptibly (S): its context switches
+// so far (voluntary and not); nullopt when it is not (running, stopped,
+// gone, or in an uninterruptible sleep, D).
+std::optional<uint64_t> asleep_switches(pid_t tid) {
+  auto status = read_file("/proc/" + std::to_string(tid) + "/status");
+  if (!status.ok()) return std::nullopt;
+  const std::string& text = status.value();
+  size_t state = text.find("\nState:\t");
+  if (state == std::string::npos || state + 8 >= text.size()) return std::nullopt;
+  // Not D: a call copying its outputs out sleeps so on a page fault.
+  if (text[state + 8] != 'S') return std::nullopt;
+  uint64_t total = 0;
+  for (const char* key : {"\nvoluntary_ctxt_switches:\t", "\nnonvoluntary_ctxt_switches:\t"}) {
+    size_t at = text.find(key);
+    if (at == std::string::npos) return std::nullopt;
+    total += strtoull(text.c_str() + at + strlen(key), nullptr, 10);
+  }
+  return total;
+}
+
+}  // namespace
+
+void RecordSession::note_entry_for_copies(RecordTask& rt) {
+  int64_t nr = rt.entry_regs.syscallno();
+  if (changes_own_kernel_state(nr)) {
+    rt.own_kernel_state.reset();
+    rt.own_kernel_state_unread = false;
+  }
+  rt.entry_sigmask.reset();
+  rt.held_refusal = "not seen going to wait in it";
+  if (!copies_held()) return;
+  uint64_t mask = 0;
+  if (ptrace((__ptrace_request)PTRACE_GETSIGMASK, rt.tid(), (void*)sizeof mask, &mask) == 0) rt.entry_sigmask = mask;
+}
+
+void RecordSession::note_held_call(RecordTask& rt) {
+  // No other thread has run user code since the entry (one runs at a time):
+  // its descriptor is still the call's.
+  rt.held_refusal = copies_held() || state_every_ != 0 ? held_call_refusal(rt.entry_regs, rt.tid())
+                                                        : std::string("neither copies nor states are written");
+}
+
+void RecordSession::read_own_kernel_state(RecordTask& rt) {
+  Task& t = *rt.task;
+  RemoteSyscalls rs(t, RemoteSyscalls::MayDie{});
+  TaskKernelState k;
+  bool read = false;
+  if (std::optional<stack_t> ss = query_altstack(t, rs)) {
+    k.altstack_sp = (uint64_t)ss->ss_sp;
+    k.altstack_flags = ss->ss_flags;
+    k.altstack_size = ss->ss_size;
+    uint64_t v[2] = {};
+    RemotePtr<> buf = rs.scratch(v, sizeof v, 128);
+    if (rs.syscall(SYS_get_robust_list, {0, buf.as_int(), buf.as_int() + 8}) == 0 && t.read_mem(buf, v, sizeof v)) {
+      k.robust_list_head = v[0];
+      k.robust_list_len = v[1];
+      if (rs.syscall(SYS_prctl, {PR_GET_TID_ADDRESS, buf.as_int(), 0, 0, 0}) == 0 && t.read_mem(buf, v, 8)) {
+        k.tid_address = v[0];
+        read = true;
+      }
+    }
+  }
+  if (after_calls_inside(rt, rs) && read) rt.own_kernel_state = k;
+  else rt.own_kernel_state_unread = true;
+}
+
+Result<HeldAtEntry> RecordSession::held_state(const RecordTask& rt) {
+  std::string inside = "task " + std::to_string(rt.tid()) + " is inside a syscall";
+  if (!rt.held_refusal.empty()) return make_error(ErrorKind::Unsupported, inside + " (" + rt.held_refusal + ")");
+  if (!rt.entry_sigmask || !rt.own_kernel_state || rt.entry_xsave.empty())
+    return make_error(ErrorKind::Unsupported, inside + " (its state at the entry is not known)");
+  HeldAtEntry h{rt.entry_regs, rt.entry_xsave, *rt.own_kernel_state};
+  h.kernel.sigmask = *rt.entry_sigmask;
+  // SS_ONSTACK as sigaltstack answers it at the entry's stack pointer.
+  const int32_t autodisarm = (int32_t)(1u << 31);  // SS_AUTODISARM (linux/signal.h)
+  int32_t flags = h.kernel.altstack_flags & ~SS_ONSTACK;
+  uint64_t sp = h.regs.sp().as_int(), base = h.kernel.altstack_sp;
+  if (!(flags & SS_DISABLE) && !(flags & autodisarm) && h.kernel.altstack_size != 0 && sp > base &&
+      sp - base <= h.kernel.altstack_size)
+    flags |= SS_ONSTACK;
+  h.kernel.altstack_flags = flags;
+  return h;
+}
+
+bool RecordSession::held_at_entry(const RecordTask& rt) {
+  return rt.state == RecordTask::State::InKernel && rt.in_syscall && rt.entry_recorded && !rt.entry_xsave.empty() &&
+         !exiting_groups_.count(rt.tgid);
+}
+
 std::string RecordSession::copy_refusal(bool for_copy) {
   if (initial_ended_) return "the program's first process has ended";
   if (for_copy && has_zombies()) return "a process ended and is not reaped";
@@ -119,25 +307,43 @@ std::string RecordSession::copy_refusal(bool for_copy) {
       if (for_copy) return "task " + std::to_string(tid.value) + " is ending";
       continue;
     }
-    if (rt->state == RecordTask::State::InKernel || rt->in_syscall)
-      return "task " + std::to_string(tid.value) + " is inside a syscall";
-    const char* waits = nullptr;
-    switch (rt->state) {
-      case RecordTask::State::Ready:
-      case RecordTask::State::Running:
-      case RecordTask::State::InKernel:
-        break;
-      case RecordTask::State::Unprocessed:
-        // Its stop is not an event yet: it ran code replay has not run.
-        if (for_copy) waits = "at a stop not handled yet";
-        break;
-      case RecordTask::State::GroupStopped: waits = "in a group stop"; break;
-      case RecordTask::State::EchoWait: waits = "waiting for another thread's write to the terminal"; break;
-      case RecordTask::State::TracerStopped: waits = "in a stop of its tracer's"; break;
-      case RecordTask::State::TracerWaiting: waits = "waiting for its tracees"; break;
-      case RecordTask::State::Spinning: waits = "parked at a spin site (in the recorder's pause)"; break;
+    if (held_at_entry(*rt)) {
+      // Replay holds it at the call's entry, with the registers of that
+      // entry; a tracer inside the recording may have changed them since.
+      std::string inside = "task " + std::to_string(tid.value) + " is inside a syscall";
+      if (rt->traced.by.value != 0) return inside + " (traced inside the recording)";
+      if (!rt->held_refusal.empty()) return inside + " (" + rt->held_refusal + ")";
+      if (for_copy) {
+        Result<HeldAtEntry> held = held_state(*rt);
+        if (!held.ok()) return held.error().message;
+        // Calls inside the process are made by another of its threads.
+        bool other = false;
+        for (const auto& [otid, o] : tasks())
+          if (o->tgid == rt->tgid && o.get() != rt.get() && o->task->alive() && !o->exit_recorded && !held_at_entry(*o))
+            other = true;
+        if (!other) return "every thread of process " + std::to_string(rt->tgid.value) + " is inside a syscall";
+      }
+    } else {
+      if (rt->state == RecordTask::State::InKernel || rt->in_syscall)
+        return "task " + std::to_string(tid.value) + " is inside a syscall";
+      const char* waits = nullptr;
+      switch (rt->state) {
+        case RecordTask::State::Ready:
+        case RecordTask::State::Running:
+        case RecordTask::State::InKernel:
+          break;
+        case RecordTask::State::Unprocessed:
+          // Its stop is not an event yet: it ran code replay has not run.
+          if (for_copy) waits = "at a stop not handled yet";
+          break;
+        case RecordTask::State::GroupStopped: waits = "in a group stop"; break;
+        case RecordTask::State::EchoWait: waits = "waiting for another thread's write to the terminal"; break;
+        case RecordTask::State::TracerStopped: waits = "in a stop of its tracer's"; break;
+        case RecordTask::State::TracerWaiting: waits = "waiting for its tracees"; break;
+        case RecordTask::State::Spinning: waits = "parked at a spin site (in the recorder's pause)"; break;
+      }
+      if (waits) return "task " + std::to_string(tid.value) + " is " + waits;
     }
-    if (waits) return "task " + std::to_string(tid.value) + " is " + waits;
     if (!for_copy) continue;
     std::string task = "task " + std::to_string(tid.value) + " ";
     if (rt->spin_regs) return task + "is parked at a spin site (in the recorder's pause)";
@@ -241,6 +447,18 @@ std::string RecordSession::state_now(uint64_t event, std::string& reason) {
   v.counters = counter_model_->counters();
   reason = copy_refusal(false);
   if (!reason.empty()) return {};
+  // Threads held inside calls: asleep from before their memory is read
+  // to after it, without running (as for a copy, copy_process).
+  std::vector<std::pair<pid_t, uint64_t>> asleep;
+  for (const auto& [tid, rt] : tasks()) {
+    if (!held_at_entry(*rt)) continue;
+    std::optional<uint64_t> switches = asleep_switches(rt->tid());
+    if (!switches) {
+      reason = "task " + std::to_string(rt->tid()) + " left its syscall's sleep";
+      return {};
+    }
+    asleep.emplace_back(rt->tid(), *switches);
+  }
   std::string trace_dir = writer_->dir();
   for (const auto& [tid, rt] : tasks()) {
     if (!rt->task->alive() || rt->exit_recorded) continue;
@@ -254,9 +472,19 @@ std::string RecordSession::state_now(uint64_t event, std::string& reason) {
     }
     // A thread parked at a spin site waits in a pause() of the recorder's;
     // replay has it at the site, with the registers put back at its next stop.
+    if (held_at_entry(*rt)) {
+      // Inside a call whose entry is an event: replay holds it at that entry.
+      it->second.tasks.push_back({tid.value, rt->entry_regs, fpu_hash(rt->entry_xsave), nullptr});
+      continue;
+    }
     Registers regs = rt->spin_regs ? *rt->spin_regs : rt->task->regs();
     it->second.tasks.push_back({tid.value, regs, fpu_hash(*rt->task), nullptr});
   }
+  for (const auto& [tid, before] : asleep)
+    if (asleep_switches(tid) != before) {
+      reason = "task " + std::to_string(tid) + " ran in its syscall while its state was read";
+      return {};
+    }
   return format_state(v, false);
 }
 
@@ -305,7 +533,16 @@ Status RecordSession::note_copy_point(trace::Frame::Reader f) {
   point.shared_files = shared_files_.size();
   std::map<Task*, RecordTask*> by_task;
   for (const auto& [tid, rt] : tasks()) {
-    point.threads.push_back({rt->task.get(), rt->tgid, rt->altstack_disabled, rt->fds.get()});
+    point.threads.push_back({rt->task.get(), rt->tgid, rt->altstack_disabled, rt->fds.get(), std::nullopt});
+    if (held_at_entry(*rt)) {
+      // copy_refusal found it can be had
+      Result<HeldAtEntry> held = held_state(*rt);
+      if (!held.ok()) {
+        copy_refused_ = held.error().message;
+        return {};
+      }
+      point.threads.back().held = std::move(held.value());
+    }
     by_task[rt->task.get()] = rt.get();
   }
   point.name = [this](Task& t, const MapEntry& e, std::string& reason) { return replay_mapping_name(t, e, reason); };
@@ -390,6 +627,17 @@ Status RecordSession::note_copy_point(trace::Frame::Reader f) {
 Result<Task*> RecordSession::copy_process(Task& leader) {
   RecordTask* rt = find_task(leader.recorded_tid());
   if (!rt) return make_error("no task " + std::to_string(leader.tid()) + " to copy");
+  // Threads of the process held inside calls (copy_refusal took only calls
+  // that write their outputs as they return): asleep from before the copy
+  // to after it, without running, they wrote none into it.
+  std::vector<std::pair<pid_t, uint64_t>> held;
+  for (const auto& [tid, o] : tasks()) {
+    if (o->tgid != rt->tgid || !held_at_entry(*o)) continue;
+    std::optional<uint64_t> switches = asleep_switches(o->tid());
+    if (!switches)
+      return make_error(ErrorKind::Unsupported, "task " + std::to_string(o->tid()) + " left its syscall's sleep");
+    held.emplace_back(o->tid(), *switches);
+  }
   RemoteSyscalls rs(leader, RemoteSyscalls::MayDie{});
   // No exit signal, so that only a wait for clone children (__WCLONE,
   // __WALL) could see it; traced by rr (PTRACE_O_TRACECLONE), so that it
@@ -397,6 +645,10 @@ Result<Task*> RecordSession::copy_process(Task& leader) {
   int64_t r = rs.syscall(SYS_clone, {0, 0, 0, 0, 0});
   pid_t child = rs.spawned();
   hand_back_calls(*rt, rs);
+  std::string woke;
+  for (const auto& [tid, before] : held)
+    if (asleep_switches(tid) != before && woke.empty())
+      woke = "task " + std::to_string(tid) + " ran in its syscall while its process was copied";
   if (child <= 0 && r > 0) child = (pid_t)r;
   if (child > 0) {
     int status = 0;
@@ -423,6 +675,7 @@ Result<Task*> RecordSession::copy_process(Task& leader) {
   if (r < 0 || child <= 0)
     return make_error(ErrorKind::Unsupported, "cannot copy process " + std::to_string(rt->tgid.value) +
                                                   " (clone: " + strerror(r < 0 ? (int)-r : EINVAL) + ")");
+  if (!woke.empty()) return make_error(ErrorKind::Unsupported, woke);
   return copies_.back().task.get();
 }
 
@@ -467,9 +720,10 @@ void RecordSession::end_copy_job(bool wait, bool reap) {
   if (!reap) return;
   for (ProcessCopy& c : copies_to_reap_) {
     // Its process may have ended (the zombie went to init with it).
+    // Through a thread in a stop: not one held inside a call.
     RecordTask* in = nullptr;
     for (const auto& [tid, rt] : tasks())
-      if (rt->tgid == c.of && rt->task->alive() && !rt->exit_recorded) in = rt.get();
+      if (rt->tgid == c.of && rt->task->alive() && !rt->exit_recorded && !held_at_entry(*rt)) in = rt.get();
     if (!in) continue;
     RemoteSyscalls rs(*in->task, RemoteSyscalls::MayDie{});
     rs.syscall(SYS_wait4, {(uint64_t)c.task->tid(), 0, __WALL | WNOHANG, 0});

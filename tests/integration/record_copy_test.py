@@ -12,8 +12,14 @@ before), `rr state -g E` through each equals the state a replay from the
 start reaches, and replay from one goes on to the program's end. A point
 where the processes cannot be copied waits for the first event where they
 can; one that cannot be had before the next point is counted as missed and
-named with why (shared memory, a thread inside a syscall); none is
-written while two processes share their memory. No process runs the
+named with why (shared memory, a thread inside a call that may write its
+outputs before it returns); none is written while two processes share their
+memory. A thread held inside a blocking call (a read of a pipe) is copied
+as replay holds it at the call's entry: every point of a program whose
+thread waits in one the whole run is copied, and for it, blocking buffered
+calls and signal handlers, the threads saved in a copied checkpoint
+(registers, signal mask and actions, signal stack, robust list, tid
+address) equal those a replay writes at the same event. No process runs the
 program's executable (a copy of its own) once rr record has returned: no
 copy of a process outlives the recording. A shell pipeline, whose
 processes' copies would hold the pipe's ends, records and replays as it
@@ -25,7 +31,8 @@ import re
 import shutil
 
 from testlib import (Failures, arguments, python_heap_workload, replays_on_from_checkpoint, run,
-                     same_states_through_checkpoints, scratch_dir, show, usable_checkpoint_events)
+                     same_states_through_checkpoints, same_task_states_as_replay, scratch_dir, show,
+                     usable_checkpoint_events)
 
 failures = Failures()
 REPORT = re.compile(r"rr: wrote (\d+) checkpoints while recording, copied from the recorded processes \((\d+) "
@@ -96,6 +103,10 @@ def same_states(rr, trace, events, name):
     same_states_through_checkpoints(rr, trace, events, name, failures, "copied checkpoint")
 
 
+def same_task_states(rr, trace, events, name, d):
+    same_task_states_as_replay(rr, trace, events, name, failures, "copied checkpoint", d)
+
+
 def replays_on(rr, trace, event, expected_out, name):
     replays_on_from_checkpoint(rr, trace, event, expected_out, name, failures, "copied checkpoint")
 
@@ -108,7 +119,8 @@ def main():
                   shared="processes sharing anonymous memory (shared_between)",
                   writes="a program that writes its pages in every way (write_roads)",
                   vm_process="a process made sharing its parent's memory (clone_vm_process)",
-                  late_shared="a program that maps a file writable after many events (late_shared_map)")
+                  late_shared="a program that maps a file writable after many events (late_shared_map)",
+                  waiting="a thread waiting in a read while another computes (waiting_thread)")
     rr = a.rr
     with scratch_dir("rr-copy-") as d:
         for name, program, every, least in (("threads", a.threads, "20", 4), ("forks", a.forks, "20", 2),
@@ -119,12 +131,32 @@ def main():
             same_states(rr, trace, events, name)
             for ev in sorted(set(events[len(events) // 2:len(events) // 2 + 1] + events[-1:])):
                 replays_on(rr, trace, ev, out, name)
+            if name in ("waits", "signals"):
+                same_task_states(rr, trace, events[::max(1, len(events) // 4)], name, d)
 
-        # Blocking calls: a point while a thread waits inside one waits for
-        # its return, and the first such point missed says so.
-        _, err, _ = record(rr, os.path.join(d, "waits-every"), "5", [own_copy(a.waits, d)], "waits every 5", 3)
-        failures.expect(any("is inside a syscall" in why for _, why in MISSED.findall(err)),
-                        "waits every 5: a point missed while a thread waits in a call, named: %s" % show(err))
+        # A thread held inside a blocking call is copied as replay holds it
+        # at the call's entry: waiting_thread's reader waits in a read of a
+        # pipe the whole run, and every point is copied.
+        trace = os.path.join(d, "held")
+        events, err, out = record(rr, trace, "50", [own_copy(a.waiting, d), "3000"], "waiting_thread", 20)
+        m = REPORT.search(err)
+        failures.expect(m is not None and int(m.group(4)) == int(m.group(5)),
+                        "waiting_thread: every point copied while a thread waits in a read: %s" % show(err))
+        same_states(rr, trace, events[::5], "waiting_thread")
+        same_task_states(rr, trace, events[1::15], "waiting_thread", d)
+        if events:
+            replays_on(rr, trace, events[len(events) // 2], out, "waiting_thread")
+
+        # A call that may write its outputs before it returns (here a read
+        # of a socket that waits for all it asked, MSG_WAITALL) is not
+        # held: a point while a thread waits inside one waits for its
+        # return, and the first such point missed says so.
+        _, err, _ = record(rr, os.path.join(d, "waitall"), "50", [own_copy(a.waiting, d), "300", "waitall"],
+                           "waiting_thread waitall", 1)
+        failures.expect(any("is inside a syscall (a read that waits for all it asked" in why
+                            for _, why in MISSED.findall(err)),
+                        "waiting_thread waitall: a point missed while a thread waits in recv(MSG_WAITALL), named: %s"
+                        % show(err))
 
         # Shared memory is not copied: its points are missed, named.
         trace = os.path.join(d, "shared")

@@ -4,11 +4,13 @@ checkpoint from the recorded processes; from the first point no copy
 achieved, a replay beside the recording (started from the copied
 checkpoint before it) writes the missed points; once the recording has
 ended, what that replay has not reached is written by replays of the
-finished trace, each from the checkpoint before it. For a program whose
-threads wait in blocking calls (most points not copied), one whose thread
-waits in a call the whole run while the other computes (no point copied
-after its start: the replay beside the recording writes checkpoints before
-the recording's end), processes sharing memory (none copied), a file that
+finished trace, each from the checkpoint before it. For two processes
+that wait for each other in blocking reads (most points not copied: while
+one runs, the other's only thread waits, and the copying writer makes its
+calls through a thread that does not), one whose thread waits the whole
+run, in a call the copies cannot hold (recv with MSG_WAITALL), while the
+other computes (no point copied after its start: the replay beside the
+recording writes checkpoints before the recording's end), processes sharing memory (none copied), a file that
 joins the shared-files list late (the copies before it removed, and the
 replay beside the recording stopped) and a threaded program, the
 recording prints what the program prints natively, rr's reports agree
@@ -158,13 +160,13 @@ def replays_on(rr, trace, event, expected_out, name):
 
 def main():
     a = arguments(__doc__, threads="a threaded program (many_threads)",
-                  waits="blocking buffered calls (buffered_waits)",
+                  waits="two processes that wait for each other in blocking reads (socketpair_pingpong)",
                   waiting="a thread waiting in a call while the other computes (waiting_thread)",
                   shared="processes sharing anonymous memory (shared_between)",
                   late_shared="a program that maps a file writable after many events (late_shared_map)")
     rr = a.rr
     with scratch_dir("rr-hybrid-") as d:
-        # Threads that wait in blocking calls: most points are not copied.
+        # Processes that wait for each other: most points are not copied.
         # Each one is replayed to, beside the recording or after it.
         trace = os.path.join(d, "waits")
         w = record(rr, trace, "10", [a.waits], "waits")
@@ -199,12 +201,13 @@ def main():
                         "waits, -q: status %d, checkpoints at %r, stderr %s" % (r.returncode, q_events, show(r.stderr)))
         no_process_left(quiet, "waits, -q")
 
-        # A thread waits in a call the whole time: no point after its start
-        # is copied, and the replay beside the recording writes them while
-        # the program runs (checkpoints created before the recording's end
-        # that are not copies), starting from the copy before the first.
+        # A thread waits the whole time in a call the copies cannot hold: no
+        # point after its start is copied, and the replay beside the
+        # recording writes them while the program runs (checkpoints created
+        # before the recording's end that are not copies), starting from the
+        # copy before the first.
         trace = os.path.join(d, "waiting")
-        w = record(rr, trace, "50", [a.waiting, "6000"], "waiting")
+        w = record(rr, trace, "50", [a.waiting, "6000", "waitall"], "waiting")
         no_process_left(trace, "waiting")
         during = written_during(rr, trace)
         failures.expect(w.beside is not None and w.beside["achieved"] >= 1

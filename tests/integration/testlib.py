@@ -177,6 +177,72 @@ def same_states_through_checkpoints(rr, trace, events, name, failures, what):
                         % (name, ev, what, show(x.stderr)))
 
 
+def checkpoint_task_states(path):
+    """The threads' saved state in checkpoint `path`, one string per process,
+    as `capnp decode` prints its TaskState list (registers, signal mask and
+    actions, signal stack, robust list, tid address, whether it is held at a
+    call's entry); or why it cannot be read, as a string. Left out: the
+    XSAVE bytes (their bookkeeping bytes differ from run to run; `rr state`
+    compares the FPU state) and SIGTRAP's bit of the mask, which the kernel
+    clears when it forces the SIGTRAP of a breakpoint or a single step on a
+    thread that blocks it: rr's injected calls and replay's own steps
+    leave it cleared on either road."""
+    import struct
+    schema = os.path.join(HERE, "..", "..", "src", "checkpoint", "checkpoint.capnp")
+    with open(path, "rb") as f:
+        header = f.read(64)
+        offset, size = struct.unpack_from("<QQ", header, 40)
+        f.seek(offset)
+        info = f.read(size)
+    r = subprocess.run(["capnp", "decode", schema, "CheckpointInfo"], input=info, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=300)
+    if r.returncode != 0:
+        return "capnp decode of %s failed: %s" % (path, show(r.stderr))
+    text = r.stdout.decode()
+    text = re.sub(r'xsave = "(?:[^"\\]|\\.)*"', "xsave = ...", text)
+    text = re.sub(r"sigmask = (\d+)", lambda m: "sigmask = %d" % (int(m.group(1)) & ~(1 << 4)), text)
+    lists = []
+    at = 0
+    while True:
+        start = text.find("tasks = [", at)
+        if start < 0:
+            break
+        depth, end, quoted, escaped = 0, start, False, False
+        for end in range(start + len("tasks = "), len(text)):
+            c = text[end]
+            if quoted:
+                quoted = escaped or c != '"'
+                escaped = not escaped and c == "\\"
+                continue
+            quoted = c == '"'
+            depth += {"[": 1, "]": -1}.get(c, 0)
+            if depth == 0:
+                break
+        lists.append(text[start:end + 1])
+        at = end
+    return lists or "no tasks in %s" % path
+
+
+def same_task_states_as_replay(rr, trace, events, name, failures, what, scratch):
+    """For each event, the threads' saved state in the trace's checkpoint
+    there (`what` names them) equals the one `rr create-checkpoints` writes
+    at the same event by replaying a copy of the trace from its start."""
+    for ev in events:
+        copy = os.path.join(scratch, "replayed-%s-%d" % (name.replace(" ", "_"), ev))
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(trace, copy, ignore=shutil.ignore_patterns("checkpoints"))
+        r = run([rr, "create-checkpoints", "-i", "1000000000", "-s", str(ev), "-e", str(ev), copy], text=True)
+        replayed = os.path.join(copy, "checkpoints", "%d.rrcp" % ev)
+        if not failures.expect(r.returncode == 0 and os.path.exists(replayed),
+                               "%s: create-checkpoints at %d failed: %s" % (name, ev, show(r.stderr))):
+            continue
+        mine = checkpoint_task_states(os.path.join(trace, "checkpoints", "%d.rrcp" % ev))
+        theirs = checkpoint_task_states(replayed)
+        failures.expect(mine == theirs, "%s: the threads saved in the %s at %d differ from a replay's: %s"
+                        % (name, what, ev, show_difference(str(theirs), str(mine), ("replay", what))))
+        shutil.rmtree(copy, ignore_errors=True)
+
+
 def replays_on_from_checkpoint(rr, trace, event, expected_out, name, failures, what):
     """rr replay -a -g EVENT (through the checkpoint `what` names) goes on to
     the program's end and prints the end of what the recording printed."""
