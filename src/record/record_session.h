@@ -236,8 +236,10 @@ struct RecordTask : SessionTask {
   // may change it (a signal's delivery, the calls that set it, an exec) ...
   std::optional<TaskKernelState> own_kernel_state;
   bool own_kernel_state_unread = false;  // reading it failed: not tried again until it changes
-  // ... and, once it waits inside the call, why it cannot be copied there
-  // (a call that may write its outputs before it returns; empty: none).
+  // ... and, once it waits inside the call (held_call_seen), why it cannot
+  // be copied there (a call that may write its outputs before it returns;
+  // empty: none).
+  bool held_call_seen = false;
   std::string held_refusal;
   Registers last_event_regs;          // registers when its last event ended
   int deliver_sig = 0;                // signal to pass at the next resume
@@ -784,7 +786,9 @@ class RecordSession : public Session<RecordTask> {
   // Why the recorder's processes cannot stand for replay's now (empty:
   // they can): a thread inside a syscall, a stop of another kind, a file
   // replay emulates. `for_copy` adds what the copying writer does not save.
-  std::string copy_refusal(bool for_copy);
+  // With `held_states`, for_copy also gives the state each thread held
+  // inside a call is saved with.
+  std::string copy_refusal(bool for_copy, std::map<const RecordTask*, HeldAtEntry>* held_states = nullptr);
   // Whether `rt` runs inside a call whose entry is an event, where replay
   // holds it (with the registers and XSAVE area of that entry).
   bool held_at_entry(const RecordTask& rt);
@@ -804,6 +808,16 @@ class RecordSession : public Session<RecordTask> {
   // The state `rt`, held inside its call, has at the call's entry, or why
   // none can be given.
   Result<HeldAtEntry> held_state(const RecordTask& rt);
+  // The threads held inside calls (of process `tgid`, or of all), each
+  // asleep (S) with its count of context switches so far; an error names
+  // one that is not asleep.
+  using AsleepMarks = std::vector<std::pair<pid_t, uint64_t>>;
+  Result<AsleepMarks> mark_held_asleep(std::optional<RecordedTid> tgid);
+  // The first of `marks` that is no longer asleep or has run since (0: none).
+  static pid_t first_woken(const AsleepMarks& marks);
+  // A live thread of process `tgid` not held inside a call (the one calls
+  // inside the process go through), or nullptr.
+  RecordTask* unheld_thread_of(RecordedTid tgid);
   // Names a mapping of `t`'s process as replay maps it (the trace's copy
   // of its file or code image); `reason` says why it cannot.
   MappingName replay_mapping_name(Task& t, const MapEntry& e, std::string& reason);

@@ -228,7 +228,36 @@ std::optional<uint64_t> asleep_switches(pid_t tid) {
   return total;
 }
 
+// Why `rt`, held inside its call, cannot be copied there (empty: it can).
+std::string why_not_held(const RecordTask& rt) {
+  return rt.held_call_seen ? rt.held_refusal : "not seen going to wait in it";
+}
+
 }  // namespace
+
+Result<RecordSession::AsleepMarks> RecordSession::mark_held_asleep(std::optional<RecordedTid> tgid) {
+  AsleepMarks marks;
+  for (const auto& [tid, rt] : tasks()) {
+    if ((tgid && rt->tgid != *tgid) || !held_at_entry(*rt)) continue;
+    std::optional<uint64_t> switches = asleep_switches(rt->tid());
+    if (!switches)
+      return make_error(ErrorKind::Unsupported, "task " + std::to_string(rt->tid()) + " left its syscall's sleep");
+    marks.emplace_back(rt->tid(), *switches);
+  }
+  return marks;
+}
+
+pid_t RecordSession::first_woken(const AsleepMarks& marks) {
+  for (const auto& [tid, before] : marks)
+    if (asleep_switches(tid) != before) return tid;
+  return 0;
+}
+
+RecordTask* RecordSession::unheld_thread_of(RecordedTid tgid) {
+  for (const auto& [tid, rt] : tasks())
+    if (rt->tgid == tgid && rt->task->alive() && !rt->exit_recorded && !held_at_entry(*rt)) return rt.get();
+  return nullptr;
+}
 
 void RecordSession::note_entry_for_copies(RecordTask& rt) {
   int64_t nr = rt.entry_regs.syscallno();
@@ -237,7 +266,7 @@ void RecordSession::note_entry_for_copies(RecordTask& rt) {
     rt.own_kernel_state_unread = false;
   }
   rt.entry_sigmask.reset();
-  rt.held_refusal = "not seen going to wait in it";
+  rt.held_call_seen = false;
   if (!copies_held()) return;
   uint64_t mask = 0;
   if (ptrace((__ptrace_request)PTRACE_GETSIGMASK, rt.tid(), (void*)sizeof mask, &mask) == 0) rt.entry_sigmask = mask;
@@ -246,6 +275,7 @@ void RecordSession::note_entry_for_copies(RecordTask& rt) {
 void RecordSession::note_held_call(RecordTask& rt) {
   // No other thread has run user code since the entry (one runs at a time):
   // its descriptor is still the call's.
+  rt.held_call_seen = true;
   rt.held_refusal = copies_held() || state_every_ != 0 ? held_call_refusal(rt.entry_regs, rt.tid())
                                                         : std::string("neither copies nor states are written");
 }
@@ -276,7 +306,8 @@ void RecordSession::read_own_kernel_state(RecordTask& rt) {
 
 Result<HeldAtEntry> RecordSession::held_state(const RecordTask& rt) {
   std::string inside = "task " + std::to_string(rt.tid()) + " is inside a syscall";
-  if (!rt.held_refusal.empty()) return make_error(ErrorKind::Unsupported, inside + " (" + rt.held_refusal + ")");
+  if (std::string why = why_not_held(rt); !why.empty())
+    return make_error(ErrorKind::Unsupported, inside + " (" + why + ")");
   if (!rt.entry_sigmask || !rt.own_kernel_state || rt.entry_xsave.empty())
     return make_error(ErrorKind::Unsupported, inside + " (its state at the entry is not known)");
   HeldAtEntry h{rt.entry_regs, rt.entry_xsave, *rt.own_kernel_state};
@@ -297,7 +328,7 @@ bool RecordSession::held_at_entry(const RecordTask& rt) {
          !exiting_groups_.count(rt.tgid);
 }
 
-std::string RecordSession::copy_refusal(bool for_copy) {
+std::string RecordSession::copy_refusal(bool for_copy, std::map<const RecordTask*, HeldAtEntry>* held_states) {
   if (initial_ended_) return "the program's first process has ended";
   if (for_copy && has_zombies()) return "a process ended and is not reaped";
   std::map<RecordedTid, const FdTable*> tables;  // by process
@@ -312,16 +343,14 @@ std::string RecordSession::copy_refusal(bool for_copy) {
       // entry; a tracer inside the recording may have changed them since.
       std::string inside = "task " + std::to_string(tid.value) + " is inside a syscall";
       if (rt->traced.by.value != 0) return inside + " (traced inside the recording)";
-      if (!rt->held_refusal.empty()) return inside + " (" + rt->held_refusal + ")";
+      if (std::string why = why_not_held(*rt); !why.empty()) return inside + " (" + why + ")";
       if (for_copy) {
         Result<HeldAtEntry> held = held_state(*rt);
         if (!held.ok()) return held.error().message;
         // Calls inside the process are made by another of its threads.
-        bool other = false;
-        for (const auto& [otid, o] : tasks())
-          if (o->tgid == rt->tgid && o.get() != rt.get() && o->task->alive() && !o->exit_recorded && !held_at_entry(*o))
-            other = true;
-        if (!other) return "every thread of process " + std::to_string(rt->tgid.value) + " is inside a syscall";
+        if (!unheld_thread_of(rt->tgid))
+          return "every thread of process " + std::to_string(rt->tgid.value) + " is inside a syscall";
+        if (held_states) held_states->emplace(rt.get(), std::move(held.value()));
       }
     } else {
       if (rt->state == RecordTask::State::InKernel || rt->in_syscall)
@@ -449,15 +478,10 @@ std::string RecordSession::state_now(uint64_t event, std::string& reason) {
   if (!reason.empty()) return {};
   // Threads held inside calls: asleep from before their memory is read
   // to after it, without running (as for a copy, copy_process).
-  std::vector<std::pair<pid_t, uint64_t>> asleep;
-  for (const auto& [tid, rt] : tasks()) {
-    if (!held_at_entry(*rt)) continue;
-    std::optional<uint64_t> switches = asleep_switches(rt->tid());
-    if (!switches) {
-      reason = "task " + std::to_string(rt->tid()) + " left its syscall's sleep";
-      return {};
-    }
-    asleep.emplace_back(rt->tid(), *switches);
+  Result<AsleepMarks> asleep = mark_held_asleep(std::nullopt);
+  if (!asleep.ok()) {
+    reason = asleep.error().message;
+    return {};
   }
   std::string trace_dir = writer_->dir();
   for (const auto& [tid, rt] : tasks()) {
@@ -480,11 +504,10 @@ std::string RecordSession::state_now(uint64_t event, std::string& reason) {
     Registers regs = rt->spin_regs ? *rt->spin_regs : rt->task->regs();
     it->second.tasks.push_back({tid.value, regs, fpu_hash(*rt->task), nullptr});
   }
-  for (const auto& [tid, before] : asleep)
-    if (asleep_switches(tid) != before) {
-      reason = "task " + std::to_string(tid) + " ran in its syscall while its state was read";
-      return {};
-    }
+  if (pid_t woke = first_woken(asleep.value())) {
+    reason = "task " + std::to_string(woke) + " ran in its syscall while its state was read";
+    return {};
+  }
   return format_state(v, false);
 }
 
@@ -504,6 +527,7 @@ Status RecordSession::note_copy_point(trace::Frame::Reader f) {
     point_pending_ = written;
   }
   if (!point_pending_ || copy_off_) return {};
+  std::map<const RecordTask*, HeldAtEntry> held;  // the threads held inside calls, as saved
   // A signal's frame is written once its handler is entered, where replay
   // stands at the delivery; a frame that ends a task leaves it half gone.
   if (f.which() == trace::Frame::SIGNAL)
@@ -511,7 +535,7 @@ Status RecordSession::note_copy_point(trace::Frame::Reader f) {
   else if (exit_run_start_ != 0)
     copy_refused_ = "a task is ending";
   else
-    copy_refused_ = copy_refusal(true);
+    copy_refused_ = copy_refusal(true, &held);
   // What the writer would refuse in the mappings, found without calls
   // inside the threads.
   if (copy_refused_.empty()) copy_refused_ = copy_mapping_refusal();
@@ -535,13 +559,12 @@ Status RecordSession::note_copy_point(trace::Frame::Reader f) {
   for (const auto& [tid, rt] : tasks()) {
     point.threads.push_back({rt->task.get(), rt->tgid, rt->altstack_disabled, rt->fds.get(), std::nullopt});
     if (held_at_entry(*rt)) {
-      // copy_refusal found it can be had
-      Result<HeldAtEntry> held = held_state(*rt);
-      if (!held.ok()) {
-        copy_refused_ = held.error().message;
+      auto h = held.find(rt.get());
+      if (h == held.end()) {  // not held when copy_refusal looked
+        copy_refused_ = "task " + std::to_string(rt->tid()) + " is inside a syscall";
         return {};
       }
-      point.threads.back().held = std::move(held.value());
+      point.threads.back().held = std::move(h->second);
     }
     by_task[rt->task.get()] = rt.get();
   }
@@ -630,14 +653,8 @@ Result<Task*> RecordSession::copy_process(Task& leader) {
   // Threads of the process held inside calls (copy_refusal took only calls
   // that write their outputs as they return): asleep from before the copy
   // to after it, without running, they wrote none into it.
-  std::vector<std::pair<pid_t, uint64_t>> held;
-  for (const auto& [tid, o] : tasks()) {
-    if (o->tgid != rt->tgid || !held_at_entry(*o)) continue;
-    std::optional<uint64_t> switches = asleep_switches(o->tid());
-    if (!switches)
-      return make_error(ErrorKind::Unsupported, "task " + std::to_string(o->tid()) + " left its syscall's sleep");
-    held.emplace_back(o->tid(), *switches);
-  }
+  Result<AsleepMarks> held = mark_held_asleep(rt->tgid);
+  if (!held.ok()) return held.take_error();
   RemoteSyscalls rs(leader, RemoteSyscalls::MayDie{});
   // No exit signal, so that only a wait for clone children (__WCLONE,
   // __WALL) could see it; traced by rr (PTRACE_O_TRACECLONE), so that it
@@ -645,10 +662,7 @@ Result<Task*> RecordSession::copy_process(Task& leader) {
   int64_t r = rs.syscall(SYS_clone, {0, 0, 0, 0, 0});
   pid_t child = rs.spawned();
   hand_back_calls(*rt, rs);
-  std::string woke;
-  for (const auto& [tid, before] : held)
-    if (asleep_switches(tid) != before && woke.empty())
-      woke = "task " + std::to_string(tid) + " ran in its syscall while its process was copied";
+  pid_t woke = first_woken(held.value());
   if (child <= 0 && r > 0) child = (pid_t)r;
   if (child > 0) {
     int status = 0;
@@ -675,7 +689,9 @@ Result<Task*> RecordSession::copy_process(Task& leader) {
   if (r < 0 || child <= 0)
     return make_error(ErrorKind::Unsupported, "cannot copy process " + std::to_string(rt->tgid.value) +
                                                   " (clone: " + strerror(r < 0 ? (int)-r : EINVAL) + ")");
-  if (!woke.empty()) return make_error(ErrorKind::Unsupported, woke);
+  if (woke)
+    return make_error(ErrorKind::Unsupported,
+                      "task " + std::to_string(woke) + " ran in its syscall while its process was copied");
   return copies_.back().task.get();
 }
 
@@ -721,9 +737,7 @@ void RecordSession::end_copy_job(bool wait, bool reap) {
   for (ProcessCopy& c : copies_to_reap_) {
     // Its process may have ended (the zombie went to init with it).
     // Through a thread in a stop: not one held inside a call.
-    RecordTask* in = nullptr;
-    for (const auto& [tid, rt] : tasks())
-      if (rt->tgid == c.of && rt->task->alive() && !rt->exit_recorded && !held_at_entry(*rt)) in = rt.get();
+    RecordTask* in = unheld_thread_of(c.of);
     if (!in) continue;
     RemoteSyscalls rs(*in->task, RemoteSyscalls::MayDie{});
     rs.syscall(SYS_wait4, {(uint64_t)c.task->tid(), 0, __WALL | WNOHANG, 0});
