@@ -794,13 +794,14 @@ class RecordSession : public Session<RecordTask> {
   bool held_at_entry(const RecordTask& rt);
   // Whether the copying writer may copy threads held inside blocking calls
   // (it copies at all): the recorder then keeps what it needs of them
-  // (RecordTask::entry_sigmask, own_kernel_state, held_refusal).
+  // (RecordTask::entry_sigmask, own_kernel_state, held_call_seen and
+  // held_refusal).
   bool copies_held() const { return on_copy_point_ && checkpoint_every_.on() && !copy_off_; }
   // At a syscall's entry: the kernel state the call may change dropped,
   // and for copies_held the signal mask.
   void note_entry_for_copies(RecordTask& rt);
   // As `rt` goes to wait inside its call (its entry an event): why a copy
-  // could not hold it there (RecordTask::held_refusal).
+  // could not hold it there (RecordTask::held_call_seen, held_refusal).
   void note_held_call(RecordTask& rt);
   // As `rt` goes to run user code: its own kernel state, read when it is
   // not known (calls inside the thread).
