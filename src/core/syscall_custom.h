@@ -15,6 +15,10 @@ namespace rr {
 
 namespace syscall_custom {
 using Out = std::vector<MemRange>;
+// The range [addr, addr + len) into `out`, unless empty or at null.
+inline void add(Out& out, uint64_t addr, uint64_t len) {
+  if (addr != 0 && len != 0) out.push_back({RemotePtr<>(addr), len});
+}
 std::string iov_read(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string recvmsg(const SyscallArgs&, SyscallMemReader&, Out&);
 std::string recvmmsg(const SyscallArgs&, SyscallMemReader&, Out&);

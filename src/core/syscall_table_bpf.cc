@@ -19,10 +19,6 @@
 namespace rr::syscall_custom {
 namespace {
 
-void add(Out& out, uint64_t addr, uint64_t len) {
-  if (addr != 0 && len != 0) out.push_back({RemotePtr<>(addr), len});
-}
-
 // What /proc/TID/fdinfo says about a BPF object descriptor: its kind
 // (the anon inode's name) and, for a map, its type and sizes.
 struct BpfObject {

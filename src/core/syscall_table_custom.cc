@@ -65,7 +65,6 @@
 namespace rr::syscall_custom {
 namespace {
 
-
 static_assert(sizeof(struct timespec) == 16 && sizeof(struct timeval) == 16);
 static_assert(sizeof(struct pollfd) == 8);
 static_assert(sizeof(struct flock) == 32);
@@ -74,11 +73,8 @@ static_assert(sizeof(struct __user_cap_header_struct) == 8);
 static_assert(sizeof(struct __user_cap_data_struct) == 12);
 static_assert(sizeof(struct sockaddr_storage) == 128);
 
-void add(Out& out, uint64_t addr, uint64_t len) {
-  if (addr != 0 && len != 0) out.push_back({RemotePtr<>(addr), len});
-}
-
-// The whole of the T at addr.
+// A range (syscall_custom.h), or the whole of the T at addr.
+using syscall_custom::add;
 template <typename T>
 void add(Out& out, RemotePtr<T> addr) {
   add(out, addr.as_int(), sizeof(T));

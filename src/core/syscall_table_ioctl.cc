@@ -28,10 +28,6 @@
 namespace rr::syscall_custom {
 namespace {
 
-void add(Out& out, uint64_t addr, uint64_t len) {
-  if (addr != 0 && len != 0) out.push_back({RemotePtr<>(addr), len});
-}
-
 // Whether every page of [addr, addr + len) can be read; probes one byte a
 // page, so that a stale length in a failed call's struct costs nothing.
 bool readable(SyscallMemReader& mem, uint64_t addr, uint64_t len) {

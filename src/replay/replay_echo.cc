@@ -10,18 +10,13 @@
 
 #include "core/syscall_table.h"
 #include "core/task_mem_reader.h"
+#include "replay/replay_internal.h"
 #include "replay/replay_session.h"
 #include "util/io.h"
 
 namespace rr {
 
 namespace {
-
-std::string hex(uint64_t v) {
-  char b[24];
-  snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
-  return b;
-}
 
 // A few bytes of `s` for a message, escaped.
 std::string excerpt(const std::string& s) {
