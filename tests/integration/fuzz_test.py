@@ -20,7 +20,7 @@ import os
 import random
 import shutil
 
-from testlib import Failures, fatal, scratch_dir, try_run
+from testlib import Failures, fatal, sanitized_run, scratch_dir, try_run
 
 failures = Failures()
 # Seconds a command on a (damaged) trace of a tiny program may take before it
@@ -114,7 +114,7 @@ def main():
     # The sanitized build's run (RR_TEST_SANITIZED=1, scripts/run-tests)
     # tries 150 other mutants: under ASan each command takes about 5 times
     # as long, and the plain build's run has tried the suite's 300.
-    sanitized = os.environ.get("RR_TEST_SANITIZED") == "1"
+    sanitized = sanitized_run()
     if a.mutants is None:
         a.mutants = 150 if sanitized else 300
     if a.seed is None:

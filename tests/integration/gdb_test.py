@@ -15,7 +15,7 @@ import shutil
 import struct
 
 from gdb_harness import Scenario, counters_available, exchange, rips, run, values
-from testlib import scratch_dir
+from testlib import sanitized_run, scratch_dir
 
 
 def forward(t):
@@ -349,7 +349,7 @@ def ticks(t):
 # machine, 700 and 900 took the case past ctest's limit. The sanitized
 # build's run (RR_TEST_SANITIZED=1, scripts/run-tests) stops ten times
 # less often, on the same roads.
-EARLY, LATE = (20, 30) if os.environ.get("RR_TEST_SANITIZED") == "1" else (200, 300)
+EARLY, LATE = (20, 30) if sanitized_run() else (200, 300)
 
 
 def positions(t):

@@ -30,7 +30,7 @@ import os
 import re
 import shutil
 
-from testlib import (Failures, arguments, python_heap_workload, replays_on_from_checkpoint, run,
+from testlib import (Failures, arguments, python_heap_workload, replays_on_from_checkpoint, run, sanitized_run,
                      same_states_through_checkpoints, same_task_states_as_replay, scratch_dir, show,
                      usable_checkpoint_events)
 
@@ -104,11 +104,8 @@ def record(rr, trace, every, argv, name, min_written):
 # the checkpoints (the first, a middle and the last), where the plain
 # build's run compares every one asked for (under ASan the test took 77 s,
 # the longest of the sanitized sample).
-SANITIZED = os.environ.get("RR_TEST_SANITIZED") == "1"
-
-
 def same_states(rr, trace, events, name):
-    if SANITIZED and len(events) > 3:
+    if sanitized_run() and len(events) > 3:
         events = [events[0], events[len(events) // 2], events[-1]]
     same_states_through_checkpoints(rr, trace, events, name, failures, "copied checkpoint")
 

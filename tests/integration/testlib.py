@@ -21,6 +21,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def sanitized_run():
+    """Whether this is the ASan/UBSan build's run (RR_TEST_SANITIZED=1,
+    scripts/run-tests), where the cases that scale do less of the same."""
+    return os.environ.get("RR_TEST_SANITIZED") == "1"
+
+
 def arguments(doc, **required):
     """Parses a test's command line: --rr, the rr under test, and for each
     name=help in `required` an option --name (underscores written as
