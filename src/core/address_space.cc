@@ -233,6 +233,10 @@ std::vector<uint64_t> read_stat_fields(pid_t pid) {
 }  // namespace
 
 MmRecord capture_mm(Task& task, RemoteSyscalls& remote) {
+  return capture_mm(task, static_cast<uint64_t>(remote.syscall(SYS_brk, {0})));
+}
+
+MmRecord capture_mm(Task& task, uint64_t brk) {
   MmRecord mm;
   std::vector<uint64_t> f = read_stat_fields(task.tid());
   auto field = [&](size_t n) { return n <= f.size() ? f[n - 1] : 0; };
@@ -246,10 +250,50 @@ MmRecord capture_mm(Task& task, RemoteSyscalls& remote) {
   mm.arg_end = RemotePtr<>(field(49));
   mm.env_start = RemotePtr<>(field(50));
   mm.env_end = RemotePtr<>(field(51));
-  mm.brk = RemotePtr<>(static_cast<uint64_t>(remote.syscall(SYS_brk, {0})));
+  mm.brk = RemotePtr<>(brk);
   auto auxv = read_file("/proc/" + std::to_string(task.tid()) + "/auxv");
   if (auxv.ok()) mm.auxv = auxv.value();
   return mm;
+}
+
+namespace {
+
+void ask_layout(RemoteSyscalls& remote, LayoutByCalls& out) {
+  out.brk = static_cast<uint64_t>(remote.syscall(SYS_brk, {0}));
+  uint64_t ldt_probe = 0;
+  out.has_ldt = remote.syscall(SYS_modify_ldt, {0, remote.scratch(&ldt_probe, sizeof ldt_probe).as_int(),
+                                                sizeof ldt_probe}) > 0;
+  if (!os_has_pkeys()) return;
+  std::vector<int64_t> taken;
+  int64_t got = 0;
+  while (taken.size() < 16 && (got = remote.syscall(SYS_pkey_alloc, {0, 0})) >= 0) taken.push_back(got);
+  for (int64_t key : taken) remote.syscall(SYS_pkey_free, {(uint64_t)key});
+  // Only "no key left" says the rest are held; any other refusal (a
+  // seccomp filter's, say) says nothing about them.
+  if (got != -ENOSPC) {
+    out.pkeys_unknown = std::string("pkey_alloc: ") + strerror(got < 0 ? (int)-got : EINVAL);
+    return;
+  }
+  out.pkeys = 0xfffe;
+  for (int64_t key : taken)
+    if (key > 0 && key < 16) out.pkeys &= (uint16_t)~(1u << key);
+}
+
+}  // namespace
+
+LayoutByCalls probe_layout_by_calls(Task& task, RemoteSyscalls& remote) {
+  LayoutByCalls out;
+  // pkey_alloc also grants access through the keys it hands out (PKRU),
+  // which pkey_free does not take back.
+  std::string xsave = task.xsave();
+  try {
+    ask_layout(remote, out);
+  } catch (...) {
+    task.try_set_xsave(xsave);
+    throw;
+  }
+  task.set_xsave(xsave);
+  return out;
 }
 
 std::string map_file_path(const std::string& proc, const MapEntry& e) {

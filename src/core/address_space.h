@@ -100,6 +100,23 @@ struct ProcessImage {
 // The kernel's view of the layout of the stopped `task` (from /proc/PID/stat,
 // /proc/PID/auxv and brk(0) run through `remote`); exe_file is left empty.
 MmRecord capture_mm(Task& task, RemoteSyscalls& remote);
+// The same with the program break `brk` as known otherwise: nothing runs
+// in `task`, which need not be stopped.
+MmRecord capture_mm(Task& task, uint64_t brk);
+
+// What of a process's layout only calls inside it tell: its program break,
+// whether it has a local descriptor table (modify_ldt), and which memory
+// protection keys it holds (the kernel answers pkey_alloc for free ones
+// only, so every free key is taken and given back).
+struct LayoutByCalls {
+  uint64_t brk = 0;
+  bool has_ldt = false;
+  uint16_t pkeys = 0;         // bit k: the program holds key k
+  std::string pkeys_unknown;  // why the keys could not be told (empty: they were)
+};
+// Asked through calls `remote` runs in the stopped `task`; its PKRU, which
+// pkey_alloc changes, is put back after.
+LayoutByCalls probe_layout_by_calls(Task& task, RemoteSyscalls& remote);
 
 // Anonymous MAP_SHARED memory shows as kAnonSharedMaps; a checkpoint
 // restores it as a memfd named kAnonSharedName (checkpoint/shared_objects.h),

@@ -19,6 +19,18 @@ std::optional<stack_t> query_altstack(Task& t, RemoteSyscalls& rs) {
   return now;
 }
 
+std::vector<std::pair<int, std::string>> read_sigactions(Task& t, RemoteSyscalls& rs, uint64_t which) {
+  std::vector<std::pair<int, std::string>> out;
+  RemotePtr<> buf = rs.scratch(std::string(64, '\0').data(), 64);
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP || !(which & (1ull << (sig - 1)))) continue;
+    if (rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, 0, buf.as_int(), 8}) != 0) continue;
+    std::string act = t.read_bytes(buf.cast<TraceeSigaction>(), sizeof(TraceeSigaction));
+    if (act != std::string(sizeof(TraceeSigaction), '\0')) out.emplace_back(sig, act);
+  }
+  return out;
+}
+
 TaskKernelState TaskKernelState::capture(Task& t, bool with_actions) {
   RemoteSyscalls rs(t);
   return capture(t, rs, with_actions);
@@ -27,13 +39,8 @@ TaskKernelState TaskKernelState::capture(Task& t, bool with_actions) {
 TaskKernelState TaskKernelState::capture(Task& t, RemoteSyscalls& rs, bool with_actions) {
   TaskKernelState s;
   s.sigmask = t.blocked_signals();
+  if (with_actions) s.sigactions = read_sigactions(t, rs, ~0ull);
   RemotePtr<> buf = rs.scratch(std::string(64, '\0').data(), 64);
-  for (int sig = 1; with_actions && sig <= 64; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    if (rs.syscall(SYS_rt_sigaction, {(uint64_t)sig, 0, buf.as_int(), 8}) != 0) continue;
-    std::string act = t.read_bytes(buf.cast<TraceeSigaction>(), sizeof(TraceeSigaction));
-    if (act != std::string(sizeof(TraceeSigaction), '\0')) s.sigactions.emplace_back(sig, act);
-  }
   stack_t ss = {};
   if (rs.syscall(SYS_sigaltstack, {0, buf.as_int()}) == 0) ss = t.read_val(buf.cast<stack_t>());
   s.altstack_sp = (uint64_t)ss.ss_sp;

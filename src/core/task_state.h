@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/address_space.h"
 #include "core/registers.h"
 #include "util/result.h"
 
@@ -23,6 +24,11 @@ class Task;
 // The alternate signal stack of the stopped thread `rs` runs calls in, as
 // sigaltstack answers (nullopt: the call or the read failed).
 std::optional<stack_t> query_altstack(Task& t, RemoteSyscalls& rs);
+
+// The actions of the signals in `which` (bit sig-1) that are not the
+// default, each as the kernel's 32-byte struct sigaction rt_sigaction
+// reads, asked through calls `rs` runs in the stopped thread `t`.
+std::vector<std::pair<int, std::string>> read_sigactions(Task& t, RemoteSyscalls& rs, uint64_t which);
 
 struct TaskKernelState {
   uint64_t sigmask = 0;  // blocked signals
@@ -61,6 +67,15 @@ struct HeldAtEntry {
   Registers regs;
   std::string xsave;
   TaskKernelState kernel;
+};
+
+// A process whose every thread is held inside a call, where no call can be
+// made: what a writer of checkpoints needs of it that only calls inside it
+// tell, as the recorder read it when one of its threads last went to run
+// user code and kept it since (RecordTask::ProcessKnown).
+struct ProcessAsleep {
+  std::vector<std::pair<int, std::string>> actions;  // as TaskKernelState::sigactions
+  LayoutByCalls layout;
 };
 
 }  // namespace rr
