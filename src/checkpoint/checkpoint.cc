@@ -410,7 +410,12 @@ void write_tasks(const CheckpointSource& source, const std::vector<const SourceT
   };
   for (size_t k = 0; k < list.size(); ++k)
     if (!list[k]->held) write_one(k);
-  if (!actions) throw FatalError("every thread of process " + std::to_string(list[0]->tgid.value) + " is inside a syscall");
+  if (!actions) {
+    auto asleep = source.asleep.find(list[0]->tgid);
+    if (asleep == source.asleep.end())
+      throw FatalError("every thread of process " + std::to_string(list[0]->tgid.value) + " is inside a syscall");
+    actions = asleep->second.actions;
+  }
   for (size_t k = 0; k < list.size(); ++k)
     if (list[k]->held) write_one(k);
 }
@@ -430,40 +435,20 @@ struct ObjectMapRecord {
 };
 
 // The kernel's view of the layout of `t`'s process, its local descriptor
-// table and its protection keys, asked through calls `rs` makes in `t`.
-Status probe_layout(const CheckpointSource& source, Task& t, RemoteSyscalls& rs, const std::vector<MapEntry>& maps,
-                    ProcessImage& img) {
-  // pkey_alloc also grants access through the keys it hands out (PKRU),
-  // which pkey_free does not take back: the register is put back after.
-  std::string xsave = t.xsave();
-  KJ_DEFER(t.set_xsave(xsave));
-  img.mm = capture_mm(t, rs);
+// table and its protection keys, from what calls inside it answered
+// (`asked`), with what a restore could not make again refused.
+Status check_layout(const CheckpointSource& source, Task& t, const LayoutByCalls& asked,
+                    const std::vector<MapEntry>& maps, ProcessImage& img) {
+  img.mm = capture_mm(t, asked.brk);
   // A local descriptor table (modify_ldt) would be gone after a restore.
-  uint64_t ldt_probe = 0;
-  if (rs.syscall(SYS_modify_ldt, {0, rs.scratch(&ldt_probe, sizeof(ldt_probe)).as_int(), sizeof(ldt_probe)}) > 0)
+  if (asked.has_ldt)
     return make_error(ErrorKind::Unsupported, "the program has a local descriptor table (modify_ldt) at event " +
                                                   std::to_string(source.event) +
                                                   ": checkpoints do not save it yet");
-  // Protection keys the program allocated, for a restore to allocate
-  // again. The kernel tells no one which keys a process holds: every
-  // free key is taken and given back, and the ones that could not be
-  // taken are held.
-  uint16_t held = 0;
-  if (os_has_pkeys()) {
-    std::vector<int64_t> taken;
-    int64_t got = 0;
-    while (taken.size() < 16 && (got = rs.syscall(SYS_pkey_alloc, {0, 0})) >= 0) taken.push_back(got);
-    for (int64_t key : taken) rs.syscall(SYS_pkey_free, {(uint64_t)key});
-    // Only "no key left" says the rest are held; any other refusal (a
-    // seccomp filter's, say) says nothing about them.
-    if (got != -ENOSPC)
-      return make_error(ErrorKind::Unsupported, "cannot tell which memory protection keys the program holds at event " +
-                                                    std::to_string(source.event) + " (pkey_alloc: " +
-                                                    strerror(got < 0 ? (int)-got : EINVAL) + ")");
-    held = 0xfffe;
-    for (int64_t key : taken)
-      if (key > 0 && key < 16) held &= (uint16_t)~(1u << key);
-  }
+  // Protection keys the program allocated, for a restore to allocate again.
+  if (!asked.pkeys_unknown.empty())
+    return make_error(ErrorKind::Unsupported, "cannot tell which memory protection keys the program holds at event " +
+                                                  std::to_string(source.event) + " (" + asked.pkeys_unknown + ")");
   // An execute-only mapping of the program's (PROT_EXEC alone; not the
   // kernel's [vsyscall]) makes the kernel take a key for itself, the first
   // free one when the mapping was made, and deny reads through it in PKRU:
@@ -474,7 +459,7 @@ Status probe_layout(const CheckpointSource& source, Task& t, RemoteSyscalls& rs,
                                                     std::to_string(e.pkey) + ") at event " +
                                                     std::to_string(source.event) +
                                                     ": checkpoints do not save it yet");
-  img.pkeys = held;
+  img.pkeys = asked.pkeys;
   return {};
 }
 
@@ -482,7 +467,8 @@ Status probe_layout(const CheckpointSource& source, Task& t, RemoteSyscalls& rs,
 // names in the trace), the kernel's mm fields and the executable.
 // Mappings of shared objects (found or added by `objects`) are recorded
 // anonymous and shared, and listed in `object_maps`.
-Result<ProcessImage> capture_layout(const CheckpointSource& source, Task& t, std::vector<ObjectMapRecord>& object_maps) {
+Result<ProcessImage> capture_layout(const CheckpointSource& source, Task& t, RecordedTid tgid,
+                                    std::vector<ObjectMapRecord>& object_maps) {
   // Mappings and the kernel's view of the layout.
   ProcessImage img;
   std::string proc_dir = "/proc/" + std::to_string(t.tid());
@@ -515,9 +501,11 @@ Result<ProcessImage> capture_layout(const CheckpointSource& source, Task& t, std
     }
     img.mappings.push_back(m);
   }
-  Status probed;
-  with_calls_inside(source, t, [&](RemoteSyscalls& rs) { probed = probe_layout(source, t, rs, maps, img); });
-  RR_TRY(std::move(probed));
+  auto asleep = source.asleep.find(tgid);
+  LayoutByCalls asked;
+  if (asleep != source.asleep.end()) asked = asleep->second.layout;
+  else with_calls_inside(source, t, [&](RemoteSyscalls& rs) { asked = probe_layout_by_calls(t, rs); });
+  RR_TRY(check_layout(source, t, asked, maps, img));
   char exe[4096];
   ssize_t n = readlink((proc_dir + "/exe").c_str(), exe, sizeof(exe) - 1);
   RR_ASSIGN_OR_RETURN(img.mm.exe_file, source.exe_in_trace(t, n > 0 ? std::string(exe, n) : ""));
@@ -727,8 +715,17 @@ class CheckpointWriter {
   }
   Status state(bool with_pages);
   // The pages of every process, read through `page_tasks` (by process, in
-  // the order state() found them) when given.
+  // the order state() found them; null: read already by pages_now).
   Status pages(const std::vector<Task*>* page_tasks);
+  // The pages of the k-th process state() found, read through its leader now.
+  Status pages_now(size_t k) {
+    try {
+      return process_pages(procs_[k], *procs_[k].leader);
+    } catch (const FatalError& e) {
+      return make_error(ErrorKind::Unsupported,
+                        std::string("cannot checkpoint event ") + std::to_string(stats_.event) + ": " + e.what());
+    }
+  }
   Result<CheckpointStats> close();
   // The leaders state() found, in its order.
   std::vector<Task*> leaders() const {
@@ -827,7 +824,7 @@ Status CheckpointWriter::state(bool with_pages) {
       Task& t = process_actor(list);
 
       Process p{&t, tgid, {}, {}, {}, {}, pi++};
-      RR_ASSIGN_OR_RETURN(p.img, capture_layout(source_, t, p.object_maps));
+      RR_ASSIGN_OR_RETURN(p.img, capture_layout(source_, t, tgid, p.object_maps));
       if (tracker_) {
         std::set<uint32_t> of_objects;
         for (const ObjectMapRecord& om : p.object_maps) of_objects.insert(om.mapping);
@@ -879,6 +876,7 @@ Status CheckpointWriter::process_pages(Process& p, Task& reader) {
 Status CheckpointWriter::pages(const std::vector<Task*>* page_tasks) {
   try {
     for (size_t k = 0; k < procs_.size(); ++k) {
+      if (!(*page_tasks)[k]) continue;  // read already (pages_now)
       if (source_.copies_intact) RR_TRY(source_.copies_intact());
       RR_TRY(process_pages(procs_[k], *(*page_tasks)[k]));
     }
@@ -989,10 +987,17 @@ Result<CheckpointJob> start_checkpoint_from(std::shared_ptr<CheckpointSource> so
   auto w = std::make_shared<CheckpointWriter>(*source, codec, path, nullptr, true, base, nullptr);
   RR_TRY(w->state(false));
   auto copies = std::make_shared<std::vector<Task*>>();
-  for (Task* leader : w->leaders()) {
-    RR_ASSIGN_OR_RETURN(Task* copy, copy_of(*leader));
+  std::vector<Task*> leaders = w->leaders();
+  for (size_t k = 0; k < leaders.size(); ++k) {
+    RR_ASSIGN_OR_RETURN(Task* copy, copy_of(*leaders[k]));
+    // A process whose threads all wait inside calls is read now.
+    if (copy == leaders[k]) {
+      RR_TRY(w->pages_now(k));
+      copy = nullptr;
+    }
     copies->push_back(copy);
   }
+  if (source->asleep_intact) RR_TRY(source->asleep_intact());
   // What reads the live processes is not for the job (its captures may not
   // outlive this call).
   source->file_in_trace = nullptr;
@@ -1001,6 +1006,7 @@ Result<CheckpointJob> start_checkpoint_from(std::shared_ptr<CheckpointSource> so
   source->calls_inside = nullptr;
   source->refuse_mapping = nullptr;
   source->interrupted = nullptr;
+  source->asleep_intact = nullptr;
   return CheckpointJob([source, w, copies]() -> Result<CheckpointStats> {
     RR_TRY(w->pages(copies.get()));
     return w->close();

@@ -134,6 +134,15 @@ struct CheckpointSource {
   // After a failure inside the threads' calls: whether a thread ended
   // under them (the event cannot be had: an Unsupported error).
   std::function<bool()> interrupted;
+  // Processes (by recorded pid) whose every thread is held inside a call:
+  // their signal actions and layout are the source's, and their pages are
+  // read from the process itself before start_checkpoint_from returns
+  // (`copy_of` gives its leader back), while the source keeps its threads
+  // asleep.
+  std::map<RecordedTid, ProcessAsleep> asleep;
+  // Whether their threads slept throughout (none ran in its call), asked
+  // once their pages are read; an error (Unsupported) names one that ran.
+  std::function<Status()> asleep_intact;
   // For a writer that reads copies: whether every copy is still as it was
   // made (none killed meanwhile), checked once its pages are read and
   // before the file is put in place; an error names what happened.

@@ -29,6 +29,8 @@ Result<CheckpointJob> start_recording_checkpoint(const RecordPoint& point, Codec
   source->calls_inside = point.calls_inside;
   source->interrupted = point.interrupted;
   source->copies_intact = point.copies_intact;
+  source->asleep = point.asleep;
+  source->asleep_intact = point.asleep_intact;
   source->refuse_mapping = [problem_of = point.mapping_problem, at](const MapEntry& e) -> Status {
     std::string problem = problem_of(e);
     if (!problem.empty()) return make_error(ErrorKind::Unsupported, problem + at);

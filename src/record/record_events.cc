@@ -374,6 +374,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     rt.traps = std::make_shared<RecordTask::TrapActions>(
         RecordTask::TrapActions{kept(rt.traps->segv), kept(rt.traps->ill)});
     rt.counter_delta = std::make_shared<uint64_t>(0);  // a new counter page, replay's alike
+    rt.known = std::make_shared<RecordTask::ProcessKnown>();
     on_exec_done(rt, sc.initImage());
     if (progress_counter_ && !rt.died_in_calls) RR_TRY(install_progress_counter(rt, sc.getImage()));
     // Killed as the recorder set the new image up: the exec is not an event
@@ -397,6 +398,7 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     uint64_t shm_length = 0;
     if (nr == SYS_shmat && !call.failed()) RR_TRY(record_shm_attach(rt, call, ranges, &shm_length));
     after_syscall_exit(rt, call);
+    if (copies_held()) note_known_changes(rt, call, true);
     uint64_t flags = 0;
     if (desc->policy == ReplayPolicy::Clone && clone_flags(call, reader, &flags)) sc.setCloneFlags(flags);
     if (desc->policy == ReplayPolicy::Clone && rt.new_child.value > 0 && !call.failed()) {

@@ -826,6 +826,7 @@ Status RecordSession::resume_running(RecordTask& t) {
       // The delivery may have dropped the signal stack (SS_AUTODISARM).
       t.own_kernel_state.reset();
       track_segv_at_handler(t, t.deliver_sig);
+      note_known_delivery(t, t.deliver_sig);
       FrameKernelState state = read_frame_state(*t.task);
       auto ev = t.pending_signal_frame->getRoot<trace::Frame>().getSignal();
       ev.setFrameFpu(capnp_bytes(state.fpu));
@@ -856,17 +857,23 @@ Status RecordSession::resume_running(RecordTask& t) {
     if (!orphan_desched_.empty() && !exiting_groups_.count(t.tgid)) close_orphan_desched(t);
     // Not in a thread with a filter of the program's, which could refuse
     // or trap the calls (copies refuse such threads anyway).
-    if (copies_held() && !t.own_kernel_state && !t.own_kernel_state_unread && !t.own_seccomp &&
-        !exiting_groups_.count(t.tgid))
-      read_own_kernel_state(t);
+    if (copies_held() && !t.own_seccomp && !exiting_groups_.count(t.tgid)) {
+      if (!t.own_kernel_state && !t.own_kernel_state_unread) read_own_kernel_state(t);
+      if (t.state != RecordTask::State::Unprocessed && !t.known->complete() && !t.known->unread)
+        read_process_known(t);
+    }
     // Killed while the recorder made calls inside it: its end is next.
     if (t.state == RecordTask::State::Unprocessed) return handle_stop(t);
   }
   arm_for_stretch(t);
   int sig = t.deliver_sig;
   t.deliver_sig = 0;
-  // Delivered as it runs: the handler's entry may drop the signal stack.
-  if (sig != 0) t.own_kernel_state.reset();
+  // Delivered as it runs: the handler's entry may drop the signal stack,
+  // and reset the handler.
+  if (sig != 0) {
+    t.own_kernel_state.reset();
+    note_known_delivery(t, sig);
+  }
   // A tracer inside the recording asked for one instruction (record_ptrace.cc).
   // With the syscall buffer, its filter stops the traced calls: user code
   // runs under PTRACE_CONT, and a call's exit is reached with PTRACE_SYSCALL.
@@ -1260,6 +1267,13 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
       if (o->tgid == parent.tgid) o->shares_memory = true;
   }
   c.counter_delta = flags & CLONE_VM ? parent.counter_delta : std::make_shared<uint64_t>(*parent.counter_delta);
+  // A fork copies the actions and the layout (an LDT, protection keys).
+  if (flags & (CLONE_SIGHAND | CLONE_THREAD)) {
+    c.known = parent.known;
+  } else {
+    c.known = std::make_shared<RecordTask::ProcessKnown>(*parent.known);
+    if (flags & CLONE_CLEAR_SIGHAND) c.known->actions.reset();
+  }
   if (flags & (CLONE_SIGHAND | CLONE_THREAD)) {
     c.traps = parent.traps;
   } else {

@@ -104,6 +104,12 @@ struct RecordPoint {
     std::optional<HeldAtEntry> held;
   };
   std::vector<Thread> threads;
+  // Processes whose every thread is held inside a call, where the writer
+  // can make no call: what it would ask them, as the recorder knows it
+  // (RecordTask::ProcessKnown). Their pages are read from them at once,
+  // and `asleep_intact` says whether their threads slept throughout.
+  std::map<RecordedTid, ProcessAsleep> asleep;
+  std::function<Status()> asleep_intact;
   // The trace's name for a file mapping, or why it has none (`reason` set).
   std::function<MappingName(Task& t, const MapEntry& e, std::string& reason)> name;
   // Why a mapping cannot be copied (RecordSession::copy_mapping_problem,
@@ -324,6 +330,21 @@ struct RecordTask : SessionTask {
     SegvAction& of(int sig) { return sig == SIGILL ? ill : segv; }
   };
   std::shared_ptr<TrapActions> traps = std::make_shared<TrapActions>();
+  // For the copying writer, what only calls inside the process tell (its
+  // signal actions, LayoutByCalls), shared by its threads: read when one of
+  // them goes to run user code and something is missing or stale
+  // (RecordSession::read_process_known), and marked stale by the calls that
+  // may change it (note_known_changes). A process whose every thread waits
+  // inside a call is copied with it (RecordSession::copy_refusal).
+  struct ProcessKnown {
+    std::optional<std::vector<std::pair<int, std::string>>> actions;
+    uint64_t stale_actions = 0;  // signals (bit sig-1) whose action may have changed
+    std::optional<LayoutByCalls> layout;
+    bool brk_stale = false;  // a brk-changing call not seen returning
+    bool unread = false;     // reading failed: not tried again until something changes
+    bool complete() const { return actions && stale_actions == 0 && layout && !brk_stale; }
+  };
+  std::shared_ptr<ProcessKnown> known = std::make_shared<ProcessKnown>();
   // Ptrace between tracees (record/record_ptrace.cc). The kernel's tracer of
   // every tracee is rr, so a tracer inside the recording is emulated: its
   // requests are answered by the recorder, the tracee's stops it would see
@@ -806,6 +827,13 @@ class RecordSession : public Session<RecordTask> {
   // As `rt` goes to run user code: its own kernel state, read when it is
   // not known (calls inside the thread).
   void read_own_kernel_state(RecordTask& rt);
+  // RecordTask::known: marks what `call` may change, at its entry and
+  // again at its exit (`at_exit`: its result is set), and what the kernel
+  // changes as signal `delivered` is delivered; reads what is missing or
+  // stale.
+  void note_known_changes(RecordTask& rt, const SyscallArgs& call, bool at_exit);
+  void note_known_delivery(RecordTask& rt, int delivered);
+  void read_process_known(RecordTask& rt);
   // The state `rt`, held inside its call, has at the call's entry, or why
   // none can be given.
   Result<HeldAtEntry> held_state(const RecordTask& rt);

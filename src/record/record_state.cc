@@ -8,6 +8,7 @@
 // the frames by ReplayCounterModel). Where the recorder cannot see that
 // state (a thread inside the kernel, an emulated file, the program's end)
 // it writes DIR/<event>.skip with the reason instead.
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -29,6 +30,7 @@
 
 #include "core/progress_counter.h"
 #include "core/remote_syscalls.h"
+#include "core/tracee_abi.h"
 #include "core/rr_page.h"
 #include "preload/syscall_buffer.h"
 #include "record/record_session.h"
@@ -268,8 +270,94 @@ void RecordSession::note_entry_for_copies(RecordTask& rt) {
   rt.entry_sigmask.reset();
   rt.held_call_seen = false;
   if (!copies_held()) return;
+  note_known_changes(rt, syscall_args(nr, rt.entry_regs), false);
   uint64_t mask = 0;
   if (ptrace((__ptrace_request)PTRACE_GETSIGMASK, rt.tid(), (void*)sizeof mask, &mask) == 0) rt.entry_sigmask = mask;
+}
+
+void RecordSession::note_known_changes(RecordTask& rt, const SyscallArgs& call, bool at_exit) {
+  RecordTask::ProcessKnown& k = *rt.known;
+  switch (call.nr) {
+    case SYS_rt_sigaction: {
+      int sig = (int)call.arg[0];
+      if (call.arg[1] == 0 || sig < 1 || sig > 64) return;
+      k.stale_actions |= 1ull << (sig - 1);
+      break;
+    }
+    case SYS_brk:
+      // Its result is the break (also when it refuses to move it).
+      if (!at_exit) {
+        k.brk_stale = true;
+      } else {
+        if (k.layout) k.layout->brk = (uint64_t)call.ret;
+        k.brk_stale = false;
+      }
+      break;
+    case SYS_prctl:
+      if (call.arg[0] != PR_SET_MM) return;
+      k.brk_stale = true;
+      break;
+    case SYS_modify_ldt:
+      if (call.arg[0] == 0 || call.arg[0] == 2) return;  // reads
+      k.layout.reset();
+      break;
+    case SYS_pkey_alloc:
+    case SYS_pkey_free:
+      k.layout.reset();
+      break;
+    case SYS_execve:
+    case SYS_execveat:
+      k = {};
+      break;
+    default:
+      return;
+  }
+  k.unread = false;
+}
+
+void RecordSession::note_known_delivery(RecordTask& rt, int delivered) {
+  RecordTask::ProcessKnown& k = *rt.known;
+  if (!k.actions || delivered < 1 || delivered > 64) return;
+  for (const auto& [sig, raw] : *k.actions) {
+    if (sig != delivered || raw.size() != sizeof(TraceeSigaction)) continue;
+    TraceeSigaction act;
+    memcpy(&act, raw.data(), sizeof act);
+    // Reset to the default as it is delivered.
+    if (act.flags & SA_RESETHAND) {
+      k.stale_actions |= 1ull << (sig - 1);
+      k.unread = false;
+    }
+  }
+}
+
+void RecordSession::read_process_known(RecordTask& rt) {
+  RecordTask::ProcessKnown& k = *rt.known;
+  Task& t = *rt.task;
+  RemoteSyscalls rs(t, RemoteSyscalls::MayDie{});
+  RecordTask::ProcessKnown now = k;
+  try {
+    if (!now.actions) {
+      now.actions = read_sigactions(t, rs, ~0ull);
+    } else if (now.stale_actions) {
+      std::vector<std::pair<int, std::string>> kept;
+      for (auto& a : *now.actions)
+        if (!(now.stale_actions & (1ull << (a.first - 1)))) kept.push_back(std::move(a));
+      for (auto& a : read_sigactions(t, rs, now.stale_actions)) kept.push_back(std::move(a));
+      std::sort(kept.begin(), kept.end());
+      now.actions = std::move(kept);
+    }
+    now.stale_actions = 0;
+    if (!now.layout) now.layout = probe_layout_by_calls(t, rs);
+    else if (now.brk_stale) now.layout->brk = (uint64_t)rs.syscall(SYS_brk, {0});
+    now.brk_stale = false;
+  } catch (const FatalError&) {
+    now.unread = true;
+  }
+  if (!after_calls_inside(rt, rs) || now.unread) {
+    k.unread = true;
+    return;
+  }
+  k = std::move(now);
 }
 
 void RecordSession::note_held_call(RecordTask& rt) {
@@ -347,14 +435,17 @@ std::string RecordSession::copy_refusal(bool for_copy, std::map<const RecordTask
       if (for_copy) {
         Result<HeldAtEntry> held = held_state(*rt);
         if (!held.ok()) return held.error().message;
-        // Calls inside the process are made by another of its threads.
-        if (!unheld_thread_of(rt->tgid))
-          return "every thread of process " + std::to_string(rt->tgid.value) + " is inside a syscall";
+        // Calls inside the process are made by another of its threads, or
+        // what they would tell is known.
+        if (!unheld_thread_of(rt->tgid) && !rt->known->complete())
+          return "every thread of process " + std::to_string(rt->tgid.value) +
+                 " is inside a syscall, and its signal actions or layout changed since one last ran";
         if (held_states) held_states->emplace(rt.get(), std::move(held.value()));
       }
     } else {
       if (rt->state == RecordTask::State::InKernel || rt->in_syscall)
-        return "task " + std::to_string(tid.value) + " is inside a syscall";
+        return "task " + std::to_string(tid.value) + " is inside a syscall (" +
+               syscall_name(rt->entry_regs.syscallno()) + ", whose entry is no event)";
       const char* waits = nullptr;
       switch (rt->state) {
         case RecordTask::State::Ready:
@@ -555,6 +646,27 @@ Status RecordSession::note_copy_point(trace::Frame::Reader f) {
   point.counters = counter_model_->counters();
   point.initial_tid = initial_tgid_;
   point.shared_files = shared_files_.size();
+  // Processes whose every thread is held: no call can be made in them.
+  // What calls would tell is known (copy_refusal), and their pages are read
+  // at once; their threads must sleep from here until that is done.
+  AsleepMarks asleep_marks;
+  for (const auto& [tid, rt] : tasks()) {
+    if (!held_at_entry(*rt) || point.asleep.count(rt->tgid) || unheld_thread_of(rt->tgid)) continue;
+    const RecordTask::ProcessKnown& k = *rt->known;
+    point.asleep[rt->tgid] = ProcessAsleep{*k.actions, *k.layout};
+    Result<AsleepMarks> marks = mark_held_asleep(rt->tgid);
+    if (!marks.ok()) {
+      copy_refused_ = marks.error().message;
+      return {};
+    }
+    asleep_marks.insert(asleep_marks.end(), marks->begin(), marks->end());
+  }
+  point.asleep_intact = [&asleep_marks]() -> Status {
+    if (pid_t woke = first_woken(asleep_marks))
+      return make_error(ErrorKind::Unsupported,
+                        "task " + std::to_string(woke) + " ran in its syscall while its process was read");
+    return {};
+  };
   std::map<Task*, RecordTask*> by_task;
   for (const auto& [tid, rt] : tasks()) {
     point.threads.push_back({rt->task.get(), rt->tgid, rt->altstack_disabled, rt->fds.get(), std::nullopt});
@@ -591,7 +703,11 @@ Status RecordSession::note_copy_point(trace::Frame::Reader f) {
       throw FatalError("task " + std::to_string(rt.tid()) + " ended while it was copied");
     }
   };
-  point.copy_of = [this](Task& leader) { return copy_process(leader); };
+  point.copy_of = [this, &point](Task& leader) -> Result<Task*> {
+    // Read where it is (CheckpointSource::asleep).
+    if (point.asleep.count(leader.recorded_tid())) return &leader;
+    return copy_process(leader);
+  };
   point.interrupted = [this] { return copy_task_died_; };
   point.copies_intact = [this]() -> Status {
     if (copies_cancelled_) return make_error("the recording is ending");

@@ -16,7 +16,10 @@ named with why (shared memory, a thread inside a call that may write its
 outputs before it returns); none is written while two processes share their
 memory. A thread held inside a blocking call (a read of a pipe) is copied
 as replay holds it at the call's entry: every point of a program whose
-thread waits in one the whole run is copied, and for it, blocking buffered
+thread waits in one the whole run is copied, and so is every point of two
+processes that wait for each other in reads (a process whose only thread
+waits is copied from what the recorder knows of it: its signal actions,
+which change as it runs, and its program break). For those two, blocking buffered
 calls and signal handlers, the threads saved in a copied checkpoint
 (registers, signal mask and actions, signal stack, robust list, tid
 address) equal those a replay writes at the same event. No process runs the
@@ -127,7 +130,8 @@ def main():
                   writes="a program that writes its pages in every way (write_roads)",
                   vm_process="a process made sharing its parent's memory (clone_vm_process)",
                   late_shared="a program that maps a file writable after many events (late_shared_map)",
-                  waiting="a thread waiting in a read while another computes (waiting_thread)")
+                  waiting="a thread waiting in a read while another computes (waiting_thread)",
+                  pingpong="two processes that wait for each other in blocking reads (socketpair_pingpong)")
     rr = a.rr
     with scratch_dir("rr-copy-") as d:
         for name, program, every, least in (("threads", a.threads, "20", 4), ("forks", a.forks, "20", 2),
@@ -153,6 +157,28 @@ def main():
         same_task_states(rr, trace, sorted(set(events[2:3] + events[-1:])), "waiting_thread", d)
         if events:
             replays_on(rr, trace, events[len(events) // 2], out, "waiting_thread")
+
+        # Two processes that wait for each other in blocking reads: while
+        # one runs, the other's only thread waits, and no call can be made
+        # inside it. Its copy is made from what the recorder knows of it
+        # (its signal actions, read when it last ran and kept as its calls
+        # and signal deliveries change them; its program break) and its
+        # pages read at once: every point is copied. The child's actions
+        # change as it runs (SIGUSR2 ignored at its 50th round, SIGUSR1's
+        # handler reset by its delivery) and its break moves: the threads
+        # saved equal a replay's at events across the run, and replay from
+        # the copies goes on to the end (a wrong break would show at its
+        # next brk).
+        trace = os.path.join(d, "pingpong")
+        events, err, out = record(rr, trace, "10", [own_copy(a.pingpong, d)], "socketpair_pingpong", 40)
+        m = REPORT.search(err)
+        failures.expect(m is not None and int(m.group(4)) == int(m.group(5)),
+                        "socketpair_pingpong: every point copied while one process's only thread waits: %s" % show(err))
+        same_states(rr, trace, events, "socketpair_pingpong")
+        quarter = events[::max(1, len(events) // 4)]
+        same_task_states(rr, trace, sorted(set(quarter + events[-1:])), "socketpair_pingpong", d)
+        for ev in sorted(set(quarter[1:3] + events[-1:])):
+            replays_on(rr, trace, ev, out, "socketpair_pingpong")
 
         # A call that may write its outputs before it returns (here a read
         # of a socket that waits for all it asked, MSG_WAITALL) is not
@@ -182,7 +208,9 @@ def main():
         for m in re.finditer(r"^event (\d+) tid \d+ syscall clone\(.*= (\d+) \[clone flags (0x[0-9a-f]+)\]", dump, re.M):
             flags = int(m.group(3), 16)
             if flags & 0x100 and not flags & 0x10000:  # CLONE_VM without CLONE_THREAD
-                end = re.search(r"^event (\d+) tid %s exit status" % m.group(2), dump, re.M)
+                # Until it ends, or execs (a new memory of its own).
+                end = re.search(r"^event (\d+) tid %s (?:exit status|syscall execve\(.*\) = 0 )" % m.group(2),
+                                dump, re.M)
                 if end:
                     windows.append((int(m.group(1)), int(end.group(1))))
         inside = [e for e in events for lo, hi in windows if lo <= e < hi]

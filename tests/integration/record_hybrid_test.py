@@ -5,9 +5,9 @@ achieved, a replay beside the recording (started from the copied
 checkpoint before it) writes the missed points; once the recording has
 ended, what that replay has not reached is written by replays of the
 finished trace, each from the checkpoint before it. For two processes
-that wait for each other in blocking reads (most points not copied: while
-one runs, the other's only thread waits, and the copying writer makes its
-calls through a thread that does not), one whose thread waits the whole
+that wait for each other in blocking reads, one of them in recv with
+MSG_WAITALL (the points while the other runs are not copied: a copy cannot
+hold a call that may write before it returns), one whose thread waits the whole
 run, in a call the copies cannot hold (recv with MSG_WAITALL), while the
 other computes (no point copied after its start: the replay beside the
 recording writes checkpoints before the recording's end), processes sharing memory (none copied), a file that
@@ -166,10 +166,11 @@ def main():
                   late_shared="a program that maps a file writable after many events (late_shared_map)")
     rr = a.rr
     with scratch_dir("rr-hybrid-") as d:
-        # Processes that wait for each other: most points are not copied.
-        # Each one is replayed to, beside the recording or after it.
+        # Processes that wait for each other, one in recv(MSG_WAITALL): the
+        # points while the other runs are not copied. Each one is replayed
+        # to, beside the recording or after it.
         trace = os.path.join(d, "waits")
-        w = record(rr, trace, "10", [a.waits], "waits")
+        w = record(rr, trace, "10", [a.waits, "waitall"], "waits")
         no_process_left(trace, "waits")
         failures.expect(w.replayed() is not None and w.copied < w.requested and w.copied + w.replayed() == w.requested
                         and w.copied >= 1,
@@ -188,13 +189,13 @@ def main():
             replays_on(rr, trace, ev, w.out, "waits")
         # Copies only: the missed points stay missed, and are named.
         only = os.path.join(d, "waits-copy-only")
-        c = record(rr, only, "10", [a.waits], "waits, copy only", "copy")
+        c = record(rr, only, "10", [a.waits, "waitall"], "waits, copy only", "copy")
         failures.expect(c.copied < c.requested and c.replayed() is None and "replayed" not in c.err
                         and re.search(r"^rr: point \d+ not achieved \(", c.err, re.M),
                         "waits, copy only: nothing replayed to, the missed points named: %s" % show(c.err))
         # Quiet: the replays run, and say nothing.
         quiet = os.path.join(d, "waits-quiet")
-        r = run([rr, "record", "-q", "-o", quiet, "--checkpoint-every", "10", a.waits], timeout=300, text=True,
+        r = run([rr, "record", "-q", "-o", quiet, "--checkpoint-every", "10", a.waits, "waitall"], timeout=300, text=True,
                 env=env_with(None))
         q_events = usable_checkpoint_events(rr, quiet, failures)
         failures.expect(r.returncode == 0 and not r.stderr and q_events and not unachieved(rr, quiet, 10, q_events),
