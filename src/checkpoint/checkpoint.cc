@@ -722,15 +722,14 @@ class CheckpointWriter {
     try {
       return process_pages(procs_[k], *procs_[k].leader);
     } catch (const FatalError& e) {
-      return make_error(ErrorKind::Unsupported,
-                        std::string("cannot checkpoint event ") + std::to_string(stats_.event) + ": " + e.what());
+      return make_error(std::string("cannot checkpoint event ") + std::to_string(stats_.event) + ": " + e.what());
     }
   }
   Result<CheckpointStats> close();
-  // The leaders state() found, in its order.
-  std::vector<Task*> leaders() const {
-    std::vector<Task*> out;
-    for (const Process& p : procs_) out.push_back(p.leader);
+  // The leaders state() found, in its order, with their processes' recorded pids.
+  std::vector<std::pair<Task*, RecordedTid>> leaders() const {
+    std::vector<std::pair<Task*, RecordedTid>> out;
+    for (const Process& p : procs_) out.emplace_back(p.leader, p.tgid);
     return out;
   }
 
@@ -987,14 +986,18 @@ Result<CheckpointJob> start_checkpoint_from(std::shared_ptr<CheckpointSource> so
   auto w = std::make_shared<CheckpointWriter>(*source, codec, path, nullptr, true, base, nullptr);
   RR_TRY(w->state(false));
   auto copies = std::make_shared<std::vector<Task*>>();
-  std::vector<Task*> leaders = w->leaders();
+  std::vector<std::pair<Task*, RecordedTid>> leaders = w->leaders();
   for (size_t k = 0; k < leaders.size(); ++k) {
-    RR_ASSIGN_OR_RETURN(Task* copy, copy_of(*leaders[k]));
-    // A process whose threads all wait inside calls is read now.
-    if (copy == leaders[k]) {
-      RR_TRY(w->pages_now(k));
-      copy = nullptr;
+    // A process whose threads all wait inside calls is read now, from
+    // itself; one that ended meanwhile is told as such.
+    if (source->asleep.count(leaders[k].second)) {
+      Status read = w->pages_now(k);
+      if (!read.ok() && source->asleep_intact) RR_TRY(source->asleep_intact());
+      RR_TRY(std::move(read));
+      copies->push_back(nullptr);
+      continue;
     }
+    RR_ASSIGN_OR_RETURN(Task* copy, copy_of(*leaders[k].first));
     copies->push_back(copy);
   }
   if (source->asleep_intact) RR_TRY(source->asleep_intact());

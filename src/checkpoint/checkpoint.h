@@ -137,8 +137,7 @@ struct CheckpointSource {
   // Processes (by recorded pid) whose every thread is held inside a call:
   // their signal actions and layout are the source's, and their pages are
   // read from the process itself before start_checkpoint_from returns
-  // (`copy_of` gives its leader back), while the source keeps its threads
-  // asleep.
+  // (no copy is made), while the source keeps its threads asleep.
   std::map<RecordedTid, ProcessAsleep> asleep;
   // Whether their threads slept throughout (none ran in its call), asked
   // once their pages are read; an error (Unsupported) names one that ran.

@@ -374,7 +374,9 @@ Status RecordSession::on_syscall_exit(RecordTask& rt) {
     rt.traps = std::make_shared<RecordTask::TrapActions>(
         RecordTask::TrapActions{kept(rt.traps->segv), kept(rt.traps->ill)});
     rt.counter_delta = std::make_shared<uint64_t>(0);  // a new counter page, replay's alike
-    rt.known = std::make_shared<RecordTask::ProcessKnown>();
+    rt.known_actions = std::make_shared<RecordTask::ActionsKnown>();
+    rt.known_actions->from_exec = true;
+    rt.known_layout = std::make_shared<RecordTask::LayoutKnown>();
     on_exec_done(rt, sc.initImage());
     if (progress_counter_ && !rt.died_in_calls) RR_TRY(install_progress_counter(rt, sc.getImage()));
     // Killed as the recorder set the new image up: the exec is not an event

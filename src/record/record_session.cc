@@ -822,11 +822,13 @@ Status RecordSession::resume_running(RecordTask& t) {
     // The signal event is written once delivery shows whether a handler
     // ran and what the kernel saved in its frame.
     HandlerEntry entry = deliver_to_handler(*t.task, t.deliver_sig);
+    // Delivered, entered or not (a handler whose frame cannot be written):
+    // the kernel may have reset the action.
+    note_known_delivery(t, t.deliver_sig);
     if (entry.entered()) {
       // The delivery may have dropped the signal stack (SS_AUTODISARM).
       t.own_kernel_state.reset();
       track_segv_at_handler(t, t.deliver_sig);
-      note_known_delivery(t, t.deliver_sig);
       FrameKernelState state = read_frame_state(*t.task);
       auto ev = t.pending_signal_frame->getRoot<trace::Frame>().getSignal();
       ev.setFrameFpu(capnp_bytes(state.fpu));
@@ -859,8 +861,7 @@ Status RecordSession::resume_running(RecordTask& t) {
     // or trap the calls (copies refuse such threads anyway).
     if (copies_held() && !t.own_seccomp && !exiting_groups_.count(t.tgid)) {
       if (!t.own_kernel_state && !t.own_kernel_state_unread) read_own_kernel_state(t);
-      if (t.state != RecordTask::State::Unprocessed && !t.known->complete() && !t.known->unread)
-        read_process_known(t);
+      if (t.state != RecordTask::State::Unprocessed && t.may_read_process()) read_process_known(t);
     }
     // Killed while the recorder made calls inside it: its end is next.
     if (t.state == RecordTask::State::Unprocessed) return handle_stop(t);
@@ -1267,12 +1268,19 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
       if (o->tgid == parent.tgid) o->shares_memory = true;
   }
   c.counter_delta = flags & CLONE_VM ? parent.counter_delta : std::make_shared<uint64_t>(*parent.counter_delta);
-  // A fork copies the actions and the layout (an LDT, protection keys).
+  // A fork copies the actions and the layout (the break, an LDT, protection keys).
   if (flags & (CLONE_SIGHAND | CLONE_THREAD)) {
-    c.known = parent.known;
+    c.known_actions = parent.known_actions;
   } else {
-    c.known = std::make_shared<RecordTask::ProcessKnown>(*parent.known);
-    if (flags & CLONE_CLEAR_SIGHAND) c.known->actions.reset();
+    c.known_actions = std::make_shared<RecordTask::ActionsKnown>(*parent.known_actions);
+    c.known_actions->unread = false;
+    if (flags & CLONE_CLEAR_SIGHAND) c.known_actions->actions.reset();
+  }
+  if (flags & CLONE_VM) {
+    c.known_layout = parent.known_layout;
+  } else {
+    c.known_layout = std::make_shared<RecordTask::LayoutKnown>(*parent.known_layout);
+    c.known_layout->unread = false;
   }
   if (flags & (CLONE_SIGHAND | CLONE_THREAD)) {
     c.traps = parent.traps;

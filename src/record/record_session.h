@@ -330,21 +330,38 @@ struct RecordTask : SessionTask {
     SegvAction& of(int sig) { return sig == SIGILL ? ill : segv; }
   };
   std::shared_ptr<TrapActions> traps = std::make_shared<TrapActions>();
-  // For the copying writer, what only calls inside the process tell (its
-  // signal actions, LayoutByCalls), shared by its threads: read when one of
-  // them goes to run user code and something is missing or stale
-  // (RecordSession::read_process_known), and marked stale by the calls that
-  // may change it (note_known_changes). A process whose every thread waits
-  // inside a call is copied with it (RecordSession::copy_refusal).
-  struct ProcessKnown {
+  // For the copying writer, what only calls inside the process tell: its
+  // signal actions, shared by what shares its handlers (threads,
+  // CLONE_SIGHAND), and its layout (LayoutByCalls), shared by what shares
+  // its memory (CLONE_VM). Read when one of its threads goes to run user
+  // code and something is missing or stale (RecordSession::
+  // read_process_known), marked stale by what may change it
+  // (note_known_changes, note_known_delivery). A process whose every thread
+  // waits inside a call is copied with them (RecordSession::copy_refusal).
+  struct ActionsKnown {
     std::optional<std::vector<std::pair<int, std::string>>> actions;
-    uint64_t stale_actions = 0;  // signals (bit sig-1) whose action may have changed
-    std::optional<LayoutByCalls> layout;
-    bool brk_stale = false;  // a brk-changing call not seen returning
-    bool unread = false;     // reading failed: not tried again until something changes
-    bool complete() const { return actions && stale_actions == 0 && layout && !brk_stale; }
+    uint64_t stale = 0;   // signals (bit sig-1) whose action may have changed
+    bool unread = false;  // reading failed: not tried again until something changes
+    // Made by an exec, whose actions are the default but for the ignored
+    // signals, which keep SIG_IGN and nothing else: read from /proc, with
+    // calls only for those marked stale since.
+    bool from_exec = false;
+    bool complete() const { return actions && stale == 0; }
   };
-  std::shared_ptr<ProcessKnown> known = std::make_shared<ProcessKnown>();
+  struct LayoutKnown {
+    std::optional<LayoutByCalls> layout;
+    bool brk_stale = false;  // a break-changing call not seen returning
+    bool unread = false;
+    bool complete() const { return layout && !brk_stale; }
+  };
+  std::shared_ptr<ActionsKnown> known_actions = std::make_shared<ActionsKnown>();
+  std::shared_ptr<LayoutKnown> known_layout = std::make_shared<LayoutKnown>();
+  bool knows_process() const { return known_actions->complete() && known_layout->complete(); }
+  // Whether a read would tell something new (not failed before since the last change).
+  bool may_read_process() const {
+    return (!known_actions->complete() && !known_actions->unread) ||
+           (!known_layout->complete() && !known_layout->unread);
+  }
   // Ptrace between tracees (record/record_ptrace.cc). The kernel's tracer of
   // every tracee is rr, so a tracer inside the recording is emulated: its
   // requests are answered by the recorder, the tracee's stops it would see
@@ -827,7 +844,7 @@ class RecordSession : public Session<RecordTask> {
   // As `rt` goes to run user code: its own kernel state, read when it is
   // not known (calls inside the thread).
   void read_own_kernel_state(RecordTask& rt);
-  // RecordTask::known: marks what `call` may change, at its entry and
+  // RecordTask::known_actions and known_layout: marks what `call` may change, at its entry and
   // again at its exit (`at_exit`: its result is set), and what the kernel
   // changes as signal `delivered` is delivered; reads what is missing or
   // stale.

@@ -32,6 +32,7 @@
 #include "core/remote_syscalls.h"
 #include "core/tracee_abi.h"
 #include "core/rr_page.h"
+#include "core/signal_delivery.h"
 #include "preload/syscall_buffer.h"
 #include "record/record_session.h"
 #include "trace/counter_model.h"
@@ -276,88 +277,112 @@ void RecordSession::note_entry_for_copies(RecordTask& rt) {
 }
 
 void RecordSession::note_known_changes(RecordTask& rt, const SyscallArgs& call, bool at_exit) {
-  RecordTask::ProcessKnown& k = *rt.known;
+  RecordTask::ActionsKnown& a = *rt.known_actions;
+  RecordTask::LayoutKnown& l = *rt.known_layout;
   switch (call.nr) {
     case SYS_rt_sigaction: {
       int sig = (int)call.arg[0];
       if (call.arg[1] == 0 || sig < 1 || sig > 64) return;
-      k.stale_actions |= 1ull << (sig - 1);
-      break;
+      a.stale |= 1ull << (sig - 1);
+      a.unread = false;
+      return;
     }
     case SYS_brk:
       // Its result is the break (also when it refuses to move it).
       if (!at_exit) {
-        k.brk_stale = true;
+        l.brk_stale = true;
       } else {
-        if (k.layout) k.layout->brk = (uint64_t)call.ret;
-        k.brk_stale = false;
+        if (l.layout) l.layout->brk = (uint64_t)call.ret;
+        l.brk_stale = false;
       }
       break;
     case SYS_prctl:
       if (call.arg[0] != PR_SET_MM) return;
-      k.brk_stale = true;
+      l.brk_stale = true;
       break;
     case SYS_modify_ldt:
       if (call.arg[0] == 0 || call.arg[0] == 2) return;  // reads
-      k.layout.reset();
+      l.layout.reset();
       break;
     case SYS_pkey_alloc:
     case SYS_pkey_free:
-      k.layout.reset();
+      l.layout.reset();
       break;
-    case SYS_execve:
-    case SYS_execveat:
-      k = {};
+    case SYS_mmap:
+    case SYS_mprotect:
+    case SYS_pkey_mprotect:
+      // Memory made execute-only takes a protection key the kernel
+      // allocates for itself.
+      if ((call.arg[2] & (PROT_READ | PROT_WRITE | PROT_EXEC)) != PROT_EXEC) return;
+      l.layout.reset();
       break;
     default:
       return;
   }
-  k.unread = false;
+  l.unread = false;
 }
 
 void RecordSession::note_known_delivery(RecordTask& rt, int delivered) {
-  RecordTask::ProcessKnown& k = *rt.known;
-  if (!k.actions || delivered < 1 || delivered > 64) return;
-  for (const auto& [sig, raw] : *k.actions) {
+  RecordTask::ActionsKnown& a = *rt.known_actions;
+  if (!a.actions || delivered < 1 || delivered > 64) return;
+  for (const auto& [sig, raw] : *a.actions) {
     if (sig != delivered || raw.size() != sizeof(TraceeSigaction)) continue;
     TraceeSigaction act;
     memcpy(&act, raw.data(), sizeof act);
     // Reset to the default as it is delivered.
     if (act.flags & SA_RESETHAND) {
-      k.stale_actions |= 1ull << (sig - 1);
-      k.unread = false;
+      a.stale |= 1ull << (sig - 1);
+      a.unread = false;
     }
   }
 }
 
 void RecordSession::read_process_known(RecordTask& rt) {
-  RecordTask::ProcessKnown& k = *rt.known;
   Task& t = *rt.task;
   RemoteSyscalls rs(t, RemoteSyscalls::MayDie{});
-  RecordTask::ProcessKnown now = k;
+  RecordTask::ActionsKnown a = *rt.known_actions;
+  RecordTask::LayoutKnown l = *rt.known_layout;
+  bool failed = false;
   try {
-    if (!now.actions) {
-      now.actions = read_sigactions(t, rs, ~0ull);
-    } else if (now.stale_actions) {
-      std::vector<std::pair<int, std::string>> kept;
-      for (auto& a : *now.actions)
-        if (!(now.stale_actions & (1ull << (a.first - 1)))) kept.push_back(std::move(a));
-      for (auto& a : read_sigactions(t, rs, now.stale_actions)) kept.push_back(std::move(a));
-      std::sort(kept.begin(), kept.end());
-      now.actions = std::move(kept);
+    if (!a.complete() && !a.unread) {
+      std::optional<uint64_t> ignored = a.from_exec ? try_proc_sigset(t.tid(), "SigIgn") : std::nullopt;
+      if (!a.actions && ignored) {
+        a.actions.emplace();
+        for (int sig = 1; sig <= 64; ++sig) {
+          if (!(*ignored & (1ull << (sig - 1))) || (a.stale & (1ull << (sig - 1)))) continue;
+          TraceeSigaction act = {};
+          act.handler = (uint64_t)SIG_IGN;
+          a.actions->emplace_back(sig, std::string(reinterpret_cast<const char*>(&act), sizeof act));
+        }
+      }
+      if (!a.actions) {
+        a.actions = read_sigactions(t, rs, ~0ull);
+      } else if (a.stale) {
+        std::vector<std::pair<int, std::string>> kept;
+        for (auto& one : *a.actions)
+          if (!(a.stale & (1ull << (one.first - 1)))) kept.push_back(std::move(one));
+        for (auto& one : read_sigactions(t, rs, a.stale)) kept.push_back(std::move(one));
+        std::sort(kept.begin(), kept.end());
+        a.actions = std::move(kept);
+      }
+      a.stale = 0;
+      a.from_exec = false;
     }
-    now.stale_actions = 0;
-    if (!now.layout) now.layout = probe_layout_by_calls(t, rs);
-    else if (now.brk_stale) now.layout->brk = (uint64_t)rs.syscall(SYS_brk, {0});
-    now.brk_stale = false;
+    if (!l.complete() && !l.unread) {
+      if (!l.layout) l.layout = probe_layout_by_calls(t, rs);
+      else l.layout->brk = (uint64_t)rs.syscall(SYS_brk, {0});
+      l.brk_stale = false;
+    }
   } catch (const FatalError&) {
-    now.unread = true;
+    failed = true;
   }
-  if (!after_calls_inside(rt, rs) || now.unread) {
-    k.unread = true;
+  if (!after_calls_inside(rt, rs) || failed) {
+    if (!rt.known_actions->complete()) rt.known_actions->unread = true;
+    if (!rt.known_layout->complete()) rt.known_layout->unread = true;
     return;
   }
-  k = std::move(now);
+  *rt.known_actions = std::move(a);
+  *rt.known_layout = std::move(l);
 }
 
 void RecordSession::note_held_call(RecordTask& rt) {
@@ -437,7 +462,7 @@ std::string RecordSession::copy_refusal(bool for_copy, std::map<const RecordTask
         if (!held.ok()) return held.error().message;
         // Calls inside the process are made by another of its threads, or
         // what they would tell is known.
-        if (!unheld_thread_of(rt->tgid) && !rt->known->complete())
+        if (!unheld_thread_of(rt->tgid) && !rt->knows_process())
           return "every thread of process " + std::to_string(rt->tgid.value) +
                  " is inside a syscall, and its signal actions or layout changed since one last ran";
         if (held_states) held_states->emplace(rt.get(), std::move(held.value()));
@@ -652,8 +677,7 @@ Status RecordSession::note_copy_point(trace::Frame::Reader f) {
   AsleepMarks asleep_marks;
   for (const auto& [tid, rt] : tasks()) {
     if (!held_at_entry(*rt) || point.asleep.count(rt->tgid) || unheld_thread_of(rt->tgid)) continue;
-    const RecordTask::ProcessKnown& k = *rt->known;
-    point.asleep[rt->tgid] = ProcessAsleep{*k.actions, *k.layout};
+    point.asleep[rt->tgid] = ProcessAsleep{*rt->known_actions->actions, *rt->known_layout->layout};
     Result<AsleepMarks> marks = mark_held_asleep(rt->tgid);
     if (!marks.ok()) {
       copy_refused_ = marks.error().message;
@@ -703,11 +727,7 @@ Status RecordSession::note_copy_point(trace::Frame::Reader f) {
       throw FatalError("task " + std::to_string(rt.tid()) + " ended while it was copied");
     }
   };
-  point.copy_of = [this, &point](Task& leader) -> Result<Task*> {
-    // Read where it is (CheckpointSource::asleep).
-    if (point.asleep.count(leader.recorded_tid())) return &leader;
-    return copy_process(leader);
-  };
+  point.copy_of = [this](Task& leader) { return copy_process(leader); };
   point.interrupted = [this] { return copy_task_died_; };
   point.copies_intact = [this]() -> Status {
     if (copies_cancelled_) return make_error("the recording is ending");
@@ -850,16 +870,24 @@ void RecordSession::end_copy_job(bool wait, bool reap) {
     copies_.clear();
   }
   if (!reap) return;
+  std::vector<ProcessCopy> later;
   for (ProcessCopy& c : copies_to_reap_) {
-    // Its process may have ended (the zombie went to init with it).
-    // Through a thread in a stop: not one held inside a call.
+    // Through a thread in a stop: not one held inside a call. A process
+    // whose threads all wait is left for a later point; one that ended
+    // took the zombie with it (to init).
     RecordTask* in = unheld_thread_of(c.of);
-    if (!in) continue;
+    if (!in) {
+      bool lives = false;
+      for (const auto& [tid, rt] : tasks())
+        lives = lives || (rt->tgid == c.of && rt->task->alive() && !rt->exit_recorded);
+      if (lives) later.push_back(std::move(c));
+      continue;
+    }
     RemoteSyscalls rs(*in->task, RemoteSyscalls::MayDie{});
     rs.syscall(SYS_wait4, {(uint64_t)c.task->tid(), 0, __WALL | WNOHANG, 0});
     hand_back_calls(*in, rs);
   }
-  copies_to_reap_.clear();
+  copies_to_reap_ = std::move(later);
 }
 
 // A replay beside the recording may write the missed point's checkpoint

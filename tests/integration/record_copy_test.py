@@ -218,6 +218,13 @@ def main():
                         "clone_vm_process: no checkpoint while two processes share their memory (between %r), "
                         "checkpoints at %r" % (windows, events))
         same_states(rr, trace, events[::8], "clone_vm_process")
+        # After the last child's exec, while the parent waits for it: the
+        # parent's break (moved by that child) is as replay has it, or
+        # replay from the copy stops at the parent's next brk.
+        if windows:
+            after = [e for e in events if e >= windows[-1][1]]
+            if failures.expect(after, "clone_vm_process: no checkpoint after the last child's exec, at %r" % events):
+                replays_on(rr, trace, after[0], out, "clone_vm_process")
 
         # A pipeline: each process's copy is made without its descriptors.
         trace = os.path.join(d, "pipeline")

@@ -5,8 +5,9 @@
 //     waits for it and reads what it wrote;
 //  2. a child made with CLONE_UNTRACED (which the recorder must trace all
 //     the same) and no exit signal, waited for with __WALL;
-//  3. a child that maps memory the parent then reads, and execs: the
-//     parent's memory is untouched by the exec.
+//  3. a child that maps memory the parent then reads, moves the shared
+//     program break (sbrk), and execs: the parent's memory is untouched by
+//     the exec, and the parent's break is where the child left it.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
@@ -53,6 +54,7 @@ static int execer(void* arg) {
   if (m == MAP_FAILED) return 9;
   strcpy(m, "written by the child before its exec");
   mapped = m;
+  if (sbrk(8192) == (void*)-1) return 11;
   char* argv[] = {"/bin/echo", "echo run by a child that shared its parent's memory", NULL};
   execv(argv[0], argv);
   return 10;
@@ -83,9 +85,13 @@ int main(void) {
   printf("2: child exited %d, counter %ld\n", WEXITSTATUS(status), counter);
 
   long before = written;
+  char* brk_before = sbrk(0);
   pid_t c = clone(execer, stack + size, CLONE_VM | SIGCHLD, NULL);
   CHECK(c > 0);
   CHECK(wait_all(c, &status) == c);
+  char* brk_after = sbrk(0);
+  CHECK(brk_after == brk_before + 8192);
+  CHECK(sbrk(4096) == brk_after && sbrk(0) == brk_after + 4096);
   printf("3: child exited %d; it left \"%s\"; parent's memory %s\n", WEXITSTATUS(status),
          mapped ? mapped : "(nothing)", written == before ? "intact" : "changed");
   return 0;
