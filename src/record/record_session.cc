@@ -1237,7 +1237,10 @@ Status RecordSession::on_new_task(RecordTask& parent, int event) {
   SyscallArgs call = syscall_args(parent.entry_regs.syscallno(), parent.entry_regs);
   uint64_t flags = 0;
   TaskMemReader reader(*parent.task);
-  if (!clone_flags(call, reader, &flags)) flags = event == PTRACE_EVENT_CLONE ? CLONE_THREAD | CLONE_VM | CLONE_FILES : SIGCHLD;
+  if (!clone_flags(call, reader, &flags))
+    flags = event == PTRACE_EVENT_CLONE   ? CLONE_THREAD | CLONE_VM | CLONE_FILES
+            : event == PTRACE_EVENT_VFORK ? CLONE_VM | CLONE_VFORK | SIGCHLD
+                                          : SIGCHLD;
   auto owned = std::make_unique<RecordTask>();
   owned->task = std::make_unique<Task>(child, RecordedTid{child});
   owned->task->note_status(cst);

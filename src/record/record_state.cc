@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <sys/wait.h>
 #include <cstring>
+#include <map>
 #include <csignal>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -229,6 +230,36 @@ std::optional<uint64_t> asleep_switches(pid_t tid) {
     total += strtoull(text.c_str() + at + strlen(key), nullptr, 10);
   }
   return total;
+}
+
+// The signal actions the recorder kept (`actions`, as read_sigactions
+// gives them) checked against what /proc says of each signal now (caught,
+// ignored or neither): the kernel resets a handler to the default, keeping
+// the flags, mask and restorer, where the recorder may not see it (a
+// forced SIGTRAP or SIGSEGV where the signal is blocked or ignored, a
+// delivery with SA_RESETHAND); such a reset is applied. Any other
+// difference is told (empty: none).
+std::string reconcile_actions(std::vector<std::pair<int, std::string>>& actions, uint64_t caught, uint64_t ignored) {
+  std::map<int, std::string> by_sig(actions.begin(), actions.end());
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    uint64_t bit = 1ull << (sig - 1);
+    auto it = by_sig.find(sig);
+    TraceeSigaction act = {};
+    if (it != by_sig.end()) {
+      if (it->second.size() != sizeof act) return "a signal action of the wrong size";
+      memcpy(&act, it->second.data(), sizeof act);
+    }
+    bool kept_ignored = act.handler == (uint64_t)SIG_IGN, kept_caught = act.handler != 0 && !kept_ignored;
+    bool now_ignored = ignored & bit, now_caught = caught & bit;
+    if (kept_ignored == now_ignored && kept_caught == now_caught) continue;
+    if (now_ignored || now_caught) return "the action of signal " + std::to_string(sig) + " changed unseen";
+    act.handler = 0;  // reset by the kernel
+    if (act.flags == 0 && act.restorer == 0 && act.mask == 0) by_sig.erase(it);
+    else it->second.assign(reinterpret_cast<const char*>(&act), sizeof act);
+  }
+  actions.assign(by_sig.begin(), by_sig.end());
+  return {};
 }
 
 // Why `rt`, held inside its call, cannot be copied there (empty: it can).
@@ -677,7 +708,22 @@ Status RecordSession::note_copy_point(trace::Frame::Reader f) {
   AsleepMarks asleep_marks;
   for (const auto& [tid, rt] : tasks()) {
     if (!held_at_entry(*rt) || point.asleep.count(rt->tgid) || unheld_thread_of(rt->tgid)) continue;
-    point.asleep[rt->tgid] = ProcessAsleep{*rt->known_actions->actions, *rt->known_layout->layout};
+    // Known when copy_refusal looked; a thread that ended since (the
+    // reaping above runs calls inside one) leaves its process here unknown.
+    std::string inside = "every thread of process " + std::to_string(rt->tgid.value) + " is inside a syscall";
+    if (!rt->knows_process()) {
+      copy_refused_ = inside + ", and its signal actions or layout are not known";
+      return {};
+    }
+    ProcessAsleep asleep{*rt->known_actions->actions, *rt->known_layout->layout};
+    std::optional<uint64_t> caught = try_proc_sigset(rt->tid(), "SigCgt"), ignored = try_proc_sigset(rt->tid(), "SigIgn");
+    std::string differ = caught && ignored ? reconcile_actions(asleep.actions, *caught, *ignored)
+                                           : std::string("its signal actions cannot be read in /proc");
+    if (!differ.empty()) {
+      copy_refused_ = inside + ", and " + differ;
+      return {};
+    }
+    point.asleep[rt->tgid] = std::move(asleep);
     Result<AsleepMarks> marks = mark_held_asleep(rt->tgid);
     if (!marks.ok()) {
       copy_refused_ = marks.error().message;
