@@ -499,9 +499,15 @@ std::string RecordSession::copy_refusal(bool for_copy, std::map<const RecordTask
         if (held_states) held_states->emplace(rt.get(), std::move(held.value()));
       }
     } else {
-      if (rt->state == RecordTask::State::InKernel || rt->in_syscall)
-        return "task " + std::to_string(tid.value) + " is inside a syscall (" +
-               syscall_name(rt->entry_regs.syscallno()) + ", whose entry is no event)";
+      if (rt->state == RecordTask::State::InKernel || rt->in_syscall) {
+        std::string inside = "task " + std::to_string(tid.value) + " ";
+        std::string call = syscall_name(rt->entry_regs.syscallno());
+        // A stop that ended or interrupted the call, not handled yet (its
+        // outputs may be written).
+        if (rt->state == RecordTask::State::Unprocessed) return inside + "has a stop not handled yet inside " + call;
+        if (!rt->entry_recorded) return inside + "is inside a syscall (" + call + ", whose entry is no event)";
+        return inside + "is inside a syscall (" + call + ")";
+      }
       const char* waits = nullptr;
       switch (rt->state) {
         case RecordTask::State::Ready:

@@ -23,6 +23,7 @@ from testlib import Failures, arguments, run, scratch_dir, show, show_difference
 
 failures = Failures()
 KNOWN_SKIPS = re.compile(r"^(task \d+ is inside a syscall|task \d+ is inside a syscall \(.*\)|"
+                         r"task \d+ has a stop not handled yet inside \w+|"
                          r"task \d+ left its syscall's sleep|task \d+ ran in its syscall while its state was read|"
                          r"task \d+ is parked at a spin site .*|a signal's delivery: .*|"
                          r"the program maps .* a file replay emulates|the program maps a System V segment, .*|"
