@@ -72,7 +72,7 @@ struct HeldAtEntry {
 // A process whose every thread is held inside a call, where no call can be
 // made: what a writer of checkpoints needs of it that only calls inside it
 // tell, as the recorder read it when one of its threads last went to run
-// user code and kept it since (RecordTask::ProcessKnown).
+// user code and kept it since (RecordTask::ActionsKnown, LayoutKnown).
 struct ProcessAsleep {
   std::vector<std::pair<int, std::string>> actions;  // as TaskKernelState::sigactions
   LayoutByCalls layout;

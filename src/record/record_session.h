@@ -106,7 +106,7 @@ struct RecordPoint {
   std::vector<Thread> threads;
   // Processes whose every thread is held inside a call, where the writer
   // can make no call: what it would ask them, as the recorder knows it
-  // (RecordTask::ProcessKnown). Their pages are read from them at once,
+  // (RecordTask::known_actions, known_layout). Their pages are read from them at once,
   // and `asleep_intact` says whether their threads slept throughout.
   std::map<RecordedTid, ProcessAsleep> asleep;
   std::function<Status()> asleep_intact;
@@ -844,10 +844,10 @@ class RecordSession : public Session<RecordTask> {
   // As `rt` goes to run user code: its own kernel state, read when it is
   // not known (calls inside the thread).
   void read_own_kernel_state(RecordTask& rt);
-  // RecordTask::known_actions and known_layout: marks what `call` may change, at its entry and
-  // again at its exit (`at_exit`: its result is set), and what the kernel
-  // changes as signal `delivered` is delivered; reads what is missing or
-  // stale.
+  // RecordTask::known_actions and known_layout: marks what `call` may
+  // change, at its entry and again at its exit (`at_exit`: its result is
+  // set), and what the kernel changes as signal `delivered` is delivered;
+  // reads what is missing or stale.
   void note_known_changes(RecordTask& rt, const SyscallArgs& call, bool at_exit);
   void note_known_delivery(RecordTask& rt, int delivered);
   void read_process_known(RecordTask& rt);
