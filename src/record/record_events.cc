@@ -157,6 +157,10 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
     if (running_ == &rt) running_ = nullptr;
     return {};
   }
+  {
+    RR_ASSIGN_OR_RETURN(bool again, reap_copies_before_wait(rt));
+    if (again) return {};
+  }
   if (must_hold_wait(rt)) {
     rt.state = RecordTask::State::TracerWaiting;
     if (running_ == &rt) running_ = nullptr;

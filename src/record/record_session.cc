@@ -858,8 +858,11 @@ Status RecordSession::resume_running(RecordTask& t) {
     if (t.desched_wanted) open_desched(t, t.desched_fd);
     if (!orphan_desched_.empty() && !exiting_groups_.count(t.tgid)) close_orphan_desched(t);
     // Not in a thread with a filter of the program's, which could refuse
-    // or trap the calls (copies refuse such threads anyway).
-    if (copies_held() && !t.own_seccomp && !exiting_groups_.count(t.tgid)) {
+    // or trap the calls, nor in one traced inside the recording, whose
+    // signals must reach its tracer in order (a SIGCONT that came during
+    // the calls was held for later, and strace -f lost its child): copies
+    // refuse both anyway.
+    if (copies_held() && !t.own_seccomp && !t.traced.by.value && !exiting_groups_.count(t.tgid)) {
       if (!t.own_kernel_state && !t.own_kernel_state_unread) read_own_kernel_state(t);
       if (t.state != RecordTask::State::Unprocessed && t.may_read_process()) read_process_known(t);
     }

@@ -899,6 +899,13 @@ class RecordSession : public Session<RecordTask> {
   // the copies; with `reap` (every thread stands between events), reaps
   // their zombies inside their processes.
   void end_copy_job(bool wait, bool reap);
+  // A copy is a child of its process that only a wait for clone children
+  // (__WALL, __WCLONE) sees: one at the entry of `rt`'s call would make
+  // such a wait block, or return the copy's pid, where the program's own
+  // children alone would not. Before that call runs, its process's copies
+  // are killed and reaped through `rt`, and the call is made again from
+  // its instruction (true: `rt` was resumed to enter it once more).
+  Result<bool> reap_copies_before_wait(RecordTask& rt);
   // The live copy whose pid is `pid`, or null.
   Task* copy_task(pid_t pid) const;
   CopyPointHook on_copy_point_;

@@ -262,6 +262,15 @@ std::string reconcile_actions(std::vector<std::pair<int, std::string>>& actions,
   return {};
 }
 
+// Whether the call at `entry` is a wait that sees clone children (those
+// whose exit signal is not SIGCHLD), as the copies are.
+bool waits_for_clone_children(const Registers& entry) {
+  int64_t nr = entry.syscallno();
+  if (nr != SYS_wait4 && nr != SYS_waitid) return false;
+  uint64_t options = nr == SYS_wait4 ? entry.arg(2) : entry.arg(3);
+  return (options & (__WALL | __WCLONE)) != 0;
+}
+
 // Why `rt`, held inside its call, cannot be copied there (empty: it can).
 std::string why_not_held(const RecordTask& rt) {
   return rt.held_call_seen ? rt.held_refusal : "not seen going to wait in it";
@@ -491,6 +500,11 @@ std::string RecordSession::copy_refusal(bool for_copy, std::map<const RecordTask
       if (for_copy) {
         Result<HeldAtEntry> held = held_state(*rt);
         if (!held.ok()) return held.error().message;
+        // A copy made through another of its threads would be seen by
+        // this wait (reap_copies_before_wait keeps them from its entry).
+        if (waits_for_clone_children(rt->entry_regs) && unheld_thread_of(rt->tgid))
+          return inside + " (" + syscall_name(rt->entry_regs.syscallno()) +
+                 " for clone children, which would see the copy of its process)";
         // Calls inside the process are made by another of its threads, or
         // what they would tell is known.
         if (!unheld_thread_of(rt->tgid) && !rt->knows_process())
@@ -940,6 +954,45 @@ void RecordSession::end_copy_job(bool wait, bool reap) {
     hand_back_calls(*in, rs);
   }
   copies_to_reap_ = std::move(later);
+}
+
+Result<bool> RecordSession::reap_copies_before_wait(RecordTask& rt) {
+  Task& t = *rt.task;
+  std::optional<Registers> entry = t.try_regs();
+  // Not in a thread traced inside the recording: a signal held over the
+  // calls would wait for the call's exit, which may never come. (A copy is
+  // never made while a thread is traced; one made before its tracer
+  // attached may still be unreaped then.)
+  if (rt.traced.by.value || !entry || !waits_for_clone_children(*entry)) return false;
+  auto of_this = [&rt](const ProcessCopy& c) { return c.of == rt.tgid; };
+  if (std::any_of(copies_.begin(), copies_.end(), of_this)) end_copy_job(true, false);
+  if (std::none_of(copies_to_reap_.begin(), copies_to_reap_.end(), of_this)) return false;
+  bool alive;
+  {
+    // At the entry stop: the first injected call skips the program's.
+    RemoteSyscalls rs(t, RemoteSyscalls::MayDie{});
+    std::erase_if(copies_to_reap_, [&](const ProcessCopy& c) {
+      if (!of_this(c)) return false;
+      int64_t r = rs.syscall(SYS_wait4, {(uint64_t)c.task->tid(), 0, __WALL | WNOHANG, 0});
+      return r == c.task->tid() || r == -ECHILD;
+    });
+    alive = after_calls_inside(rt, rs);
+  }
+  if (!alive) {
+    RR_TRY(end_after_calls_inside(rt));
+    return true;
+  }
+  // Back at its syscall instruction (2 bytes, as the kernel takes an
+  // interrupted call back to restart it) with the call's number, as just
+  // before it entered: it enters it again. A signal that comes first is
+  // one that came before the call.
+  Registers again = *entry;
+  again.set_ip(RemotePtr<>(entry->ip().as_int() - 2));
+  again.set_syscall_result(entry->syscallno());
+  again.set_syscallno(-1);
+  if (!t.try_set_regs(again)) return true;  // killed: its end comes next
+  RR_TRY(resume_running(rt));
+  return true;
 }
 
 // A replay beside the recording may write the missed point's checkpoint

@@ -28,7 +28,11 @@ copy of a process outlives the recording. A shell pipeline, whose
 processes' copies would hold the pipe's ends, records and replays as it
 runs natively. Checkpoints
 written before a file joined the shared-files list are removed when the
-recording ends. A bad value of the variable is refused in one line."""
+recording ends. A copy is a child of its process: the program's waits for
+clone children (__WALL), a thread's blocked one and polls, return only its
+own children and end with ECHILD, and strace -f (a tracer inside the
+recording) reports what it reports natively. A bad value of the variable is
+refused in one line."""
 import os
 import re
 import shutil
@@ -106,7 +110,7 @@ def record(rr, trace, every, argv, name, min_written):
 # for memory errors on the same roads: it compares the state at three of
 # the checkpoints (the first, a middle and the last), where the plain
 # build's run compares every one asked for (under ASan the test took 77 s,
-# the longest of the sanitized sample).
+# the longest of the sanitized sample), and the saved threads at two.
 def same_states(rr, trace, events, name):
     if sanitized_run() and len(events) > 3:
         events = [events[0], events[len(events) // 2], events[-1]]
@@ -114,6 +118,10 @@ def same_states(rr, trace, events, name):
 
 
 def same_task_states(rr, trace, events, name, d):
+    # Each event asks for a replay that writes a checkpoint there: the
+    # sanitized run compares the first and the last.
+    if sanitized_run() and len(events) > 2:
+        events = [events[0], events[-1]]
     same_task_states_as_replay(rr, trace, events, name, failures, "copied checkpoint", d)
 
 
@@ -131,7 +139,8 @@ def main():
                   vm_process="a process made sharing its parent's memory (clone_vm_process)",
                   late_shared="a program that maps a file writable after many events (late_shared_map)",
                   waiting="a thread waiting in a read while another computes (waiting_thread)",
-                  pingpong="two processes that wait for each other in blocking reads (socketpair_pingpong)")
+                  pingpong="two processes that wait for each other in blocking reads (socketpair_pingpong)",
+                  wall="waits for clone children, blocked and polled (wait_clone_children)")
     rr = a.rr
     with scratch_dir("rr-copy-") as d:
         for name, program, every, least in (("threads", a.threads, "20", 4), ("forks", a.forks, "20", 2),
@@ -179,6 +188,50 @@ def main():
         same_task_states(rr, trace, sorted(set(quarter + events[-1:])), "socketpair_pingpong", d)
         for ev in sorted(set(quarter[1:3] + events[-1:])):
             replays_on(rr, trace, ev, out, "socketpair_pingpong")
+
+        # A copy is a child of its process that only waits for clone
+        # children (__WALL, __WCLONE) can see. wait_clone_children waits
+        # so, in a thread blocked while the main thread makes calls (no
+        # copy is made through the main thread then), then in polls between
+        # calls (each poll's entry first
+        # ends the copies of the process): every pid its waits return is
+        # one of its two children, and the last wait fails with ECHILD.
+        trace = os.path.join(d, "wall")
+        events, err, out = record(rr, trace, "10", [own_copy(a.wall, d)], "wait_clone_children", 10)
+        failures.expect("ECHILD after them; 0 other pids" in out,
+                        "wait_clone_children: natively, its waits see only its children: %s" % show(out))
+        dump = run([rr, "dump", trace], text=True).stdout
+        entry = re.search(r"^event (\d+) tid (\d+) syscall entry wait4, returns later", dump, re.M)
+        back = entry and re.search(r"^event (\d+) tid %s syscall wait4\(" % entry.group(2), dump[entry.end():], re.M)
+        if failures.expect(back, "wait_clone_children: the thread's wait4(__WALL) has an entry event and returns"):
+            inside = [e for e in events if int(entry.group(1)) < e < int(back.group(1))]
+            failures.expect(int(back.group(1)) - int(entry.group(1)) > 30 and not inside,
+                            "wait_clone_children: no checkpoint copied while a thread waits for clone children "
+                            "(events %s to %s): %r" % (entry.group(1), back.group(1), inside))
+        same_states(rr, trace, events[::4], "wait_clone_children")
+        if events:
+            replays_on(rr, trace, events[-1], out, "wait_clone_children")
+
+        # A tracer inside the recording: strace -f starts its child stopped,
+        # seizes it and sends it SIGCONT, a stop it must see. The recorder
+        # makes no calls inside a traced thread for the copies (a signal
+        # that came during them would be held, and strace lose its child):
+        # strace reports the same calls of the same processes as natively.
+        # (No copy is made while a thread is traced.)
+        argv = ["strace", "-f", "-qq", "-e", "trace=execve,exit_group", "sh", "-c",
+                "for i in 1 2 3; do /bin/true; done; echo done"]
+        calls = re.compile(r"^(?:\[pid +\d+\] )?(\w+)\(|^(--- SIG\w+)", re.M)
+
+        def reported(err):
+            return sorted(m.group(1) or m.group(2) for m in calls.finditer(err))
+        native = run(argv, text=True)
+        r = run([rr, "record", "-o", os.path.join(d, "strace"), "--checkpoint-every", "20"] + argv, timeout=300,
+                text=True, env=copy_env())
+        failures.expect(r.returncode == 0 and r.stdout == native.stdout and "Stray" not in r.stderr and
+                        reported(r.stderr) == reported(native.stderr) and len(reported(native.stderr)) >= 11,
+                        "strace -f: recorded with the copying writer, status %d, output %s, strace reported %r; "
+                        "natively %r: %s" % (r.returncode, show(r.stdout), reported(r.stderr),
+                                             reported(native.stderr), show(r.stderr)))
 
         # A call that may write its outputs before it returns (here a read
         # of a socket that waits for all it asked, MSG_WAITALL) is not
