@@ -378,6 +378,29 @@ Result<std::unique_ptr<ReplaySession>> open_replay_at(const std::string& trace_d
   RR_ASSIGN_OR_RETURN(std::unique_ptr<ReplaySession> s, ReplaySession::open(trace_dir));
   if (ignore_checkpoints) return s;
   std::vector<CheckpointEntry> list = list_checkpoints(s->trace_dir(), s->reader().uuid());
+  // Files passed over for the same reason (every checkpoint after a
+  // pkey_alloc, on a machine without protection keys) are told in one
+  // line, when the search ends.
+  struct Skipped {
+    std::string reason;  // the first one's message, its path replaced by {}
+    std::string message;
+    std::vector<uint64_t> events;
+  };
+  std::vector<Skipped> skipped;
+  auto tell_skipped = [&skipped] {
+    for (const Skipped& k : skipped) {
+      if (k.events.size() == 1) {
+        fprintf(stderr, "rr: skipping checkpoint: %s\n", k.message.c_str());
+        continue;
+      }
+      std::string events;
+      for (size_t i = 0; i < k.events.size(); ++i)
+        events += (i == 0 ? "" : i + 1 == k.events.size() ? " and " : ", ") + std::to_string(k.events[i]);
+      fprintf(stderr, "rr: skipping the checkpoints at events %s, all for one reason: %s\n", events.c_str(),
+              k.message.c_str());
+    }
+    skipped.clear();
+  };
   for (auto it = list.rbegin(); it != list.rend(); ++it) {
     if (target != 0 && it->event > target) continue;
     if (!it->problem.empty()) {
@@ -385,18 +408,27 @@ Result<std::unique_ptr<ReplaySession>> open_replay_at(const std::string& trace_d
       continue;
     }
     Status st = restore_checkpoint(*s, it->path);
-    if (st.ok()) return s;
+    if (st.ok()) {
+      tell_skipped();
+      return s;
+    }
     // Only a bad file is passed over for an earlier one: any other failure
     // (a tracee gone, a refused syscall, a bug) would recur from there too,
     // or hide a fault of the engine behind a slower replay.
     // A damaged trace (its events or file copies) is not the checkpoint's fault.
+    if (st.error().kind == ErrorKind::Corrupt || st.error().kind != ErrorKind::CorruptCheckpoint) tell_skipped();
     if (st.error().kind == ErrorKind::Corrupt) return st.take_error();
     if (st.error().kind != ErrorKind::CorruptCheckpoint)
       return make_error(st.error().kind, "cannot start from checkpoint " + it->path + ": " + st.error().message +
                                              " (--ignore-pcp replays from the start)");
-    fprintf(stderr, "rr: skipping checkpoint: %s\n", st.error().message.c_str());
+    std::string reason = st.error().message;
+    for (size_t at; (at = reason.find(it->path)) != std::string::npos;) reason.replace(at, it->path.size(), "{}");
+    auto same = std::find_if(skipped.begin(), skipped.end(), [&](const Skipped& k) { return k.reason == reason; });
+    if (same != skipped.end()) same->events.push_back(it->event);
+    else skipped.push_back({reason, st.error().message, {it->event}});
     RR_ASSIGN_OR_RETURN(s, ReplaySession::open(trace_dir));
   }
+  tell_skipped();
   return s;
 }
 

@@ -227,6 +227,12 @@ void ReplaySession::finish_emulated(Task& t, trace::SyscallEvent::Reader sc) {
 
 Status ReplaySession::check_result(trace::Frame::Reader f, trace::SyscallEvent::Reader sc, int64_t got) {
   if (got == sc.getResult()) return {};
+  if (sc.getNumber() == SYS_pkey_alloc && sc.getResult() >= 0 && got < 0 && !os_has_pkeys())
+    return make_error(ErrorKind::Unsupported,
+                      "the recording allocated memory protection key " + std::to_string(sc.getResult()) +
+                          " (pkey_alloc, event " + std::to_string(f.getEvent()) +
+                          "), and this machine has none (its kernel did not enable them): the trace cannot be "
+                          "replayed past that event here");
   return divergence(f, syscall_name(sc.getNumber()) + " returned " + std::to_string(got) + " in replay, " +
                            std::to_string(sc.getResult()) + " in the recording");
 }
