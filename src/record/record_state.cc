@@ -963,18 +963,26 @@ Result<bool> RecordSession::reap_copies_before_wait(RecordTask& rt) {
   // calls would wait for the call's exit, which may never come. (A copy is
   // never made while a thread is traced; one made before its tracer
   // attached may still be unreaped then.)
-  if (rt.traced.by.value || !entry || !waits_for_clone_children(*entry)) return false;
+  // Nor in one with a filter of the program's, which could refuse the calls.
+  if (rt.traced.by.value || rt.own_seccomp || !entry || !waits_for_clone_children(*entry)) return false;
   auto of_this = [&rt](const ProcessCopy& c) { return c.of == rt.tgid; };
   if (std::any_of(copies_.begin(), copies_.end(), of_this)) end_copy_job(true, false);
   if (std::none_of(copies_to_reap_.begin(), copies_to_reap_.end(), of_this)) return false;
+  // The restart of an interrupted call is checked here, at its entry: the
+  // registers the thread comes back with are no longer the kernel's.
+  RR_TRY(check_restart(rt, *entry, true));
   bool alive;
   {
     // At the entry stop: the first injected call skips the program's.
+    // Each copy is tried once (a failure to reap it must not bring the
+    // thread back here for ever).
     RemoteSyscalls rs(t, RemoteSyscalls::MayDie{});
     std::erase_if(copies_to_reap_, [&](const ProcessCopy& c) {
       if (!of_this(c)) return false;
       int64_t r = rs.syscall(SYS_wait4, {(uint64_t)c.task->tid(), 0, __WALL | WNOHANG, 0});
-      return r == c.task->tid() || r == -ECHILD;
+      if (r != c.task->tid() && r != -ECHILD && !rs.died())
+        RR_LOG("the copy %d of process %d was not reaped (%lld)", c.task->tid(), rt.tgid.value, (long long)r);
+      return !rs.died();
     });
     alive = after_calls_inside(rt, rs);
   }
