@@ -396,7 +396,7 @@ Result<std::unique_ptr<ReplaySession>> open_replay_at(const std::string& trace_d
       std::string events;
       for (size_t i = 0; i < k.events.size(); ++i)
         events += (i == 0 ? "" : i + 1 == k.events.size() ? " and " : ", ") + std::to_string(k.events[i]);
-      fprintf(stderr, "rr: skipping the checkpoints at events %s, all for one reason: %s\n", events.c_str(),
+      fprintf(stderr, "rr: skipping checkpoints at events %s, all for one reason: %s\n", events.c_str(),
               k.message.c_str());
     }
     skipped.clear();
