@@ -175,7 +175,7 @@ Status RecordSession::on_syscall_entry(RecordTask& rt) {
   // reaped after it, the kernel would tell the new program with a SIGCHLD.
   if (rt.entry_regs.syscallno() == SYS_execve || rt.entry_regs.syscallno() == SYS_execveat)
     for (const ProcessCopy& c : copies_)
-      if (c.of == rt.tgid) {
+      if (c.of == rt.tgid && !c.ours) {
         end_copy_job(true, false);
         break;
       }

@@ -878,17 +878,24 @@ class RecordSession : public Session<RecordTask> {
   // Tells the hook the point waiting is missed.
   Status copy_point_missed();
   // The copying writer's job and its copies of the processes
-  // (RecordPoint::copy_of). Copies are killed once the job has ended; each
-  // is then a zombie of the program's process, which the recorder reaps
-  // by a wait4 inside that process at the next point, where the program
-  // cannot see it (a copy has no exit signal: only a wait for clone
-  // children would see it).
+  // (RecordPoint::copy_of). Copies are killed once the job has ended. A
+  // copy of a process whose parent is rr (the program's first process) is
+  // made a child of rr's (CLONE_PARENT), which reaps it: the program never
+  // sees it. Any other is a child of its process, with no exit signal,
+  // seen only by a wait for clone children (reap_copies_before_wait);
+  // killed, it is a zombie of that process, which the recorder reaps by a
+  // wait4 inside the process at the next point. Its times and peak
+  // resident size then count among the process's children's
+  // (getrusage(RUSAGE_CHILDREN), times()).
   struct ProcessCopy {
     std::unique_ptr<Task> task;
-    RecordedTid of;  // the process it is a copy of (its parent)
+    RecordedTid of;     // the process it is a copy of
+    bool ours = false;  // a child of rr's, reaped by its wait
   };
   std::vector<ProcessCopy> copies_;
   std::vector<ProcessCopy> copies_to_reap_;  // killed; zombies of their processes
+  // Whether process `tgid`'s parent is rr: its copies are made rr's.
+  static bool parent_is_rr(RecordedTid tgid);
   std::thread copy_thread_;
   std::atomic<bool> copy_job_done_{false};
   std::atomic<bool> copies_cancelled_{false};  // the copies are being killed under the job

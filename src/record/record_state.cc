@@ -502,7 +502,7 @@ std::string RecordSession::copy_refusal(bool for_copy, std::map<const RecordTask
         if (!held.ok()) return held.error().message;
         // A copy made through another of its threads would be seen by
         // this wait (reap_copies_before_wait keeps them from its entry).
-        if (waits_for_clone_children(rt->entry_regs) && unheld_thread_of(rt->tgid))
+        if (waits_for_clone_children(rt->entry_regs) && unheld_thread_of(rt->tgid) && !parent_is_rr(rt->tgid))
           return inside + " (" + syscall_name(rt->entry_regs.syscallno()) +
                  " for clone children, which would see the copy of its process)";
         // Calls inside the process are made by another of its threads, or
@@ -857,11 +857,13 @@ Result<Task*> RecordSession::copy_process(Task& leader) {
   // to after it, without running, they wrote none into it.
   Result<AsleepMarks> held = mark_held_asleep(rt->tgid);
   if (!held.ok()) return held.take_error();
+  bool ours = parent_is_rr(rt->tgid);
   RemoteSyscalls rs(leader, RemoteSyscalls::MayDie{});
-  // No exit signal, so that only a wait for clone children (__WCLONE,
-  // __WALL) could see it; traced by rr (PTRACE_O_TRACECLONE), so that it
-  // never runs.
-  int64_t r = rs.syscall(SYS_clone, {0, 0, 0, 0, 0});
+  // A child of rr's where the process is one (CLONE_PARENT; it takes the
+  // process's own exit signal), else of the process, with no exit signal,
+  // so that only a wait for clone children (__WALL, __WCLONE) could see
+  // it; traced by rr (PTRACE_O_TRACECLONE), so that it never runs.
+  int64_t r = rs.syscall(SYS_clone, {ours ? (uint64_t)CLONE_PARENT : 0, 0, 0, 0, 0});
   pid_t child = rs.spawned();
   hand_back_calls(*rt, rs);
   pid_t woke = first_woken(held.value());
@@ -873,7 +875,7 @@ Result<Task*> RecordSession::copy_process(Task& leader) {
     while (w < 0 && errno == EINTR);
     auto copy = std::make_unique<Task>(child, RecordedTid{child});
     if (w == child) copy->note_status(WaitStatus(status));
-    copies_.push_back({std::move(copy), rt->tgid});
+    copies_.push_back({std::move(copy), rt->tgid, ours});
     // Its first stop, the SIGSTOP of a new tracee.
     if (w != child || !WIFSTOPPED(status) || WSTOPSIG(status) != SIGSTOP || (status >> 16) != 0)
       return make_error(ErrorKind::Unsupported, "the copy of process " + std::to_string(rt->tgid.value) +
@@ -895,6 +897,15 @@ Result<Task*> RecordSession::copy_process(Task& leader) {
     return make_error(ErrorKind::Unsupported,
                       "task " + std::to_string(woke) + " ran in its syscall while its process was copied");
   return copies_.back().task.get();
+}
+
+bool RecordSession::parent_is_rr(RecordedTid tgid) {
+  auto stat = read_file("/proc/" + std::to_string(tgid.value) + "/stat");
+  size_t close = stat.ok() ? stat->rfind(')') : std::string::npos;
+  if (close == std::string::npos) return false;
+  int ppid = 0;
+  char state = 0;
+  return sscanf(stat->c_str() + close + 1, " %c %d", &state, &ppid) == 2 && ppid == getpid();
 }
 
 Task* RecordSession::copy_task(pid_t pid) const {
@@ -932,7 +943,9 @@ void RecordSession::end_copy_job(bool wait, bool reap) {
     std::vector<Task*> leaders;
     for (ProcessCopy& c : copies_) leaders.push_back(c.task.get());
     kill_and_reap({}, leaders);
-    for (ProcessCopy& c : copies_) copies_to_reap_.push_back(std::move(c));
+    // rr's own are reaped by its wait.
+    for (ProcessCopy& c : copies_)
+      if (!c.ours) copies_to_reap_.push_back(std::move(c));
     copies_.clear();
   }
   if (!reap) return;
@@ -965,7 +978,7 @@ Result<bool> RecordSession::reap_copies_before_wait(RecordTask& rt) {
   // attached may still be unreaped then.)
   // Nor in one with a filter of the program's, which could refuse the calls.
   if (rt.traced.by.value || rt.own_seccomp || !entry || !waits_for_clone_children(*entry)) return false;
-  auto of_this = [&rt](const ProcessCopy& c) { return c.of == rt.tgid; };
+  auto of_this = [&rt](const ProcessCopy& c) { return c.of == rt.tgid && !c.ours; };
   if (std::any_of(copies_.begin(), copies_.end(), of_this)) end_copy_job(true, false);
   if (std::none_of(copies_to_reap_.begin(), copies_to_reap_.end(), of_this)) return false;
   // The restart of an interrupted call is checked here, at its entry: the

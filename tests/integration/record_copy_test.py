@@ -31,7 +31,8 @@ written before a file joined the shared-files list are removed when the
 recording ends. A copy is a child of its process: the program's waits for
 clone children (__WALL), a thread's blocked one and polls, return only its
 own children and end with ECHILD, and strace -f (a tracer inside the
-recording) reports what it reports natively. A bad value of the variable is
+recording) reports what it reports natively. A copy of the first process
+is rr's child, whose times the program does not see. A bad value of the variable is
 refused in one line."""
 import os
 import re
@@ -140,7 +141,8 @@ def main():
                   late_shared="a program that maps a file writable after many events (late_shared_map)",
                   waiting="a thread waiting in a read while another computes (waiting_thread)",
                   pingpong="two processes that wait for each other in blocking reads (socketpair_pingpong)",
-                  wall="waits for clone children, blocked and polled (wait_clone_children)")
+                  wall="waits for clone children, blocked and polled (wait_clone_children)",
+                  rusage="a program that reads its children's times (rlimit_rusage)")
     rr = a.rr
     with scratch_dir("rr-copy-") as d:
         for name, program, every, least in (("threads", a.threads, "20", 4), ("forks", a.forks, "20", 2),
@@ -201,9 +203,14 @@ def main():
         failures.expect("ECHILD after them; 0 other pids" in out,
                         "wait_clone_children: natively, its waits see only its children: %s" % show(out))
         dump = run([rr, "dump", trace], text=True).stdout
-        entry = re.search(r"^event (\d+) tid (\d+) syscall entry wait4, returns later", dump, re.M)
-        back = entry and re.search(r"^event (\d+) tid %s syscall wait4\(" % entry.group(2), dump[entry.end():], re.M)
-        if failures.expect(back, "wait_clone_children: the thread's wait4(__WALL) has an entry event and returns"):
+        # The thread's wait4(-1, __WALL) that returns the first child, and
+        # its entry event before.
+        back = re.search(r"^event (\d+) tid (\d+) syscall wait4\(0xffffffff, 0x[0-9a-f]+, 0x40000000, .*\) = [1-9]",
+                         dump, re.M)
+        entry = back and list(re.finditer(r"^event (\d+) tid %s syscall entry wait4, returns later" % back.group(2),
+                                          dump[:back.start()], re.M))
+        entry = entry[-1] if entry else None
+        if failures.expect(entry, "wait_clone_children: the thread's wait4(__WALL) has an entry event and returns"):
             inside = [e for e in events if int(entry.group(1)) < e < int(back.group(1))]
             failures.expect(int(back.group(1)) - int(entry.group(1)) > 30 and not inside,
                             "wait_clone_children: no checkpoint copied while a thread waits for clone children "
@@ -232,6 +239,11 @@ def main():
                         "strace -f: recorded with the copying writer, status %d, output %s, strace reported %r; "
                         "natively %r: %s" % (r.returncode, show(r.stdout), reported(r.stderr),
                                              reported(native.stderr), show(r.stderr)))
+
+        # A copy of the program's first process is a child of rr's, which
+        # reaps it: its times count nowhere in the program's (rlimit_rusage
+        # checks that its children's user time is 0, as natively).
+        record(rr, os.path.join(d, "rusage"), "20", [own_copy(a.rusage, d)], "rlimit_rusage", 1)
 
         # A call that may write its outputs before it returns (here a read
         # of a socket that waits for all it asked, MSG_WAITALL) is not

@@ -4,7 +4,8 @@
 // second child between calls of its own. Every pid a wait returns must be
 // one of the program's two children, each reaped once with its status, and
 // a wait with no child left must fail with ECHILD: a child the program did
-// not make (a copy of its process, say) would show in these waits.
+// not make (a copy of its process, say) would show in these waits. All of
+// it runs in a child of the first process.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -54,8 +55,7 @@ static void* waiter(void* arg) {
   }
 }
 
-int main(int argc, char** argv) {
-  int rounds = argc > 1 ? atoi(argv[1]) : 400;
+static int run(int rounds) {
   kids[0] = child(rounds, 7);
   pthread_t th;
   pthread_create(&th, NULL, waiter, NULL);
@@ -83,4 +83,17 @@ int main(int argc, char** argv) {
          last < 0 && errno == ECHILD ? "ECHILD" : "no ECHILD", strangers);
   (void)polls;
   return strangers != 0 || statuses[0] != 7 || statuses[1] != 9;
+}
+
+// In a process of its own: the first process of a recording is rr's child,
+// and rr makes that one's copies its own children, which no wait of the
+// program's can see.
+int main(int argc, char** argv) {
+  int rounds = argc > 1 ? atoi(argv[1]) : 400;
+  fflush(stdout);
+  pid_t worker = fork();
+  if (worker == 0) exit(run(rounds));
+  int st;
+  if (waitpid(worker, &st, 0) != worker) return 1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
