@@ -88,7 +88,9 @@ Result<SeriesTally> create_over(const SeriesPlan& plan, const std::vector<Reques
     auto stats = write_checkpoint(s, plan.codec, take_full ? nullptr : base.get(), tracker.get());
     if (!stats.ok() && stats.error().kind == ErrorKind::Unsupported) {
       if (bar) bar->done();
-      fprintf(stderr, "rr: no checkpoint from event %" PRIu64 " on: %s\n", s.current_event(), stats.error().message.c_str());
+      if (!plan.quiet)
+        fprintf(stderr, "rr: no checkpoint from event %" PRIu64 " on: %s\n", s.current_event(),
+                stats.error().message.c_str());
       return false;
     }
     if (!stats.ok()) return stats.take_error();
@@ -148,7 +150,9 @@ Result<SeriesTally> create_over(const SeriesPlan& plan, const std::vector<Reques
       std::string pid_ns = s.pid_namespace_refusal();
       if (!pid_ns.empty() && !told_pid_ns) {
         if (bar) bar->done();
-        fprintf(stderr, "rr: no checkpoint at event %" PRIu64 " and after while %s\n", s.current_event(), pid_ns.c_str());
+        if (!plan.quiet)
+          fprintf(stderr, "rr: no checkpoint at event %" PRIu64 " and after while %s\n", s.current_event(),
+                  pid_ns.c_str());
         told_pid_ns = true;
       }
       RR_TRY(s.run_to(s.current_event() + 1));

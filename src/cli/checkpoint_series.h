@@ -24,6 +24,8 @@ struct SeriesPlan {
   uint64_t exit_start = 0;
   // Put before a worker's error, to say what it was doing.
   std::string worker_what;
+  // No notice of points where nothing can be written (rr record -q).
+  bool quiet = false;
 };
 
 // A requested point: a checkpoint at an event from `at` up to, not

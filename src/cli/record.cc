@@ -78,10 +78,12 @@ int cmd_record(const Args& args) {
     return fail("RR_CHECKPOINT_WRITER must be hybrid, copy or replay, not " + writer);
   if (opts.checkpoint_every.on() && writer != "replay") {
     copier = std::make_unique<RecordCopier>(opts.checkpoint_every, writer != "copy");
+    copier->set_quiet(opts.quiet);
     opts.on_copy_point = [&](const RecordPoint& point) { return copier->on_point(point); };
     opts.share_missed_points = [&] { return copier->tells_missed_points(); };
   } else if (opts.checkpoint_every.on()) {
     checkpointer = std::make_unique<RecordCheckpointer>(opts.checkpoint_every);
+    checkpointer->set_quiet(opts.quiet);
     opts.on_point = [&](const std::string& dir, uint64_t event, size_t shared_files) {
       checkpointer->on_point(dir, event, shared_files);
     };

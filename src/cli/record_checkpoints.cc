@@ -177,7 +177,7 @@ void wait_for_predecessor(int& fd) {
 // incremental on the copy it started from or on its own, never on another
 // writer's (which the recorder may drop when the recording ends).
 Tally follow_recording(const std::string& dir, Control& control, const CheckpointEvery& every, int predecessor,
-                       bool beside_copies) {
+                       bool beside_copies, bool quiet) {
   Tally tally;
   std::vector<std::string> written;
   KJ_DEFER(wait_for_predecessor(predecessor));
@@ -287,7 +287,9 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
       if (control.halted()) break;
       std::string pid_ns = s.pid_namespace_refusal();
       if (!pid_ns.empty() && !told_pid_ns) {
-        fprintf(stderr, "rr: no checkpoint at event %" PRIu64 " and after while %s\n", s.current_event(), pid_ns.c_str());
+        if (!quiet)
+          fprintf(stderr, "rr: no checkpoint at event %" PRIu64 " and after while %s\n", s.current_event(),
+                  pid_ns.c_str());
         told_pid_ns = true;
       }
       auto stop = s.run(RunRequest{});
@@ -444,7 +446,7 @@ Status RecordCheckpointer::start(const std::string& trace_dir, ScopedFd predeces
       if (null_fd >= 0) dup2(null_fd, 1);
       if (null_fd > 2) close(null_fd);
       Control control(control_read.get());
-      Tally tally = follow_recording(trace_dir, control, every_, predecessor.release(), beside_copies_);
+      Tally tally = follow_recording(trace_dir, control, every_, predecessor.release(), beside_copies_, quiet_);
       tally.cpu_seconds = cpu_seconds(RUSAGE_SELF) + cpu_seconds(RUSAGE_CHILDREN);
       _exit(write_all(result_write.get(), &tally, sizeof tally, "a pipe").ok() ? 0 : 1);
     } catch (const std::exception& e) {
@@ -666,6 +668,7 @@ void RecordCopier::tell_follower(const RecordPoint& point) {
   }
   if (!follower_) {
     follower_ = std::make_unique<RecordCheckpointer>(every_, true);
+    follower_->set_quiet(quiet_);
     std::vector<uint64_t> copies;
     for (const auto& [event, list] : uniform_copies_)
       if (list == point.shared_files) copies.push_back(event);
@@ -712,7 +715,7 @@ void RecordCopier::finish(bool quiet, bool fill) {
     bytes += w.bytes;
     incremental += w.base_event != 0;
   }
-  if (!dropped.empty())
+  if (!dropped.empty() && !quiet)
     fprintf(stderr,
             "rr: %" PRIu64 " checkpoints written while recording were removed: a file mapped from a descriptor open for "
             "writing joined the shared-files list after them\n",
@@ -807,6 +810,7 @@ void RecordCopier::fill_missed(const std::vector<RequestedPoint>& missed, bool q
   SeriesPlan plan;
   plan.dir = trace_dir_;
   plan.worker_what = "replaying to the points the copies missed: ";
+  plan.quiet = quiet;
   uint64_t last = 0;
   std::string uuid;
   Status read = read_series_trace(plan.dir, &last, &uuid, &plan.exit_start);

@@ -46,6 +46,8 @@ class RecordCheckpointer {
   explicit RecordCheckpointer(CheckpointEvery every, bool beside_copies = false)
       : every_(every), beside_copies_(beside_copies) {}
   ~RecordCheckpointer();
+  // rr record -q: no notice of points it cannot write (a PID namespace).
+  void set_quiet(bool quiet) { quiet_ = quiet; }
   // RecordOptions::on_point.
   void on_point(const std::string& trace_dir, uint64_t event, size_t shared_files);
   // After the recording (the trace is finished, or recording failed): the
@@ -89,6 +91,7 @@ class RecordCheckpointer {
   std::string trace_dir_;
   CheckpointEvery every_;
   bool beside_copies_ = false;
+  bool quiet_ = false;
   ScopedFd control_;  // write end: points, then end of file when the trace is complete
   ScopedFd result_;   // read end: the follower's tally, then end of file
   bool started_ = false;
@@ -115,6 +118,8 @@ class RecordCopier {
   // the first one from the latest copy before it, and the rest once the
   // recording has ended (the default writer); else they stay missed.
   RecordCopier(CheckpointEvery every, bool beside) : every_(every), beside_(beside) {}
+  // rr record -q: its follower tells no notices either.
+  void set_quiet(bool quiet) { quiet_ = quiet; }
   // RecordOptions::on_copy_point.
   Result<CopyJob> on_point(const RecordPoint& point);
   // After the recording: drops the checkpoints written before a file
@@ -149,6 +154,7 @@ class RecordCopier {
   };
   CheckpointEvery every_;
   bool beside_ = false;
+  bool quiet_ = false;
   std::unique_ptr<RecordCheckpointer> follower_;
   bool follower_stopped_ = false;  // the list grew: what it wrote goes
   size_t told_ = 0;                // points told to the follower

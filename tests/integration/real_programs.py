@@ -7,6 +7,7 @@ files. Usage: real_programs.py --rr PATH CASE  (or --list)."""
 import argparse
 import os
 import random
+import shlex
 import shutil
 import subprocess
 import sys
@@ -410,6 +411,10 @@ def main():
             opts = [o for o in opts if o != "--no-all-checkpoints"]
         else:
             opts = ["--all-checkpoints"] + opts
+        # RR_TEST_RECORD_ARGS: more rr record options, as for the program
+        # tests (`RR_TEST_RECORD_ARGS="--checkpoint-every 200" ctest -R real.`).
+        for extra in shlex.split(os.environ.get("RR_TEST_RECORD_ARGS", "")):
+            opts += ["--record-arg=" + extra]
         cmd = rrtest_argv(a.rr) + opts
         if stdin:
             cmd += ["--stdin", stdin]
