@@ -48,20 +48,19 @@
 
 namespace rr {
 
-namespace {
-
-using Stop = RecordTask::Traced::Stop;
-
-// A wait status of a stop: the signal, and a PTRACE_EVENT_* in the third byte.
-int stop_status(int sig, int event = 0) { return (event << 16) | (sig << 8) | 0x7f; }
-
-// The parent process of `tid`, as the kernel knows it (0 if gone).
 pid_t parent_of(pid_t tid) {
   auto text = read_file("/proc/" + std::to_string(tid) + "/status");
   if (!text.ok()) return 0;
   size_t at = text.value().find("\nPPid:");
   return at == std::string::npos ? 0 : (pid_t)strtol(text.value().c_str() + at + 6, nullptr, 10);
 }
+
+namespace {
+
+using Stop = RecordTask::Traced::Stop;
+
+// A wait status of a stop: the signal, and a PTRACE_EVENT_* in the third byte.
+int stop_status(int sig, int event = 0) { return (event << 16) | (sig << 8) | 0x7f; }
 
 // Options this tracer emulation follows (all but PTRACE_O_SUSPEND_SECCOMP).
 constexpr uint64_t kFollowedOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC |

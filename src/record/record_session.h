@@ -453,6 +453,9 @@ struct RecordTask : SessionTask {
 // /proc/PID/maps would list it (the inode only says "a file").
 MapEntry file_mapping_made_by(const SyscallArgs& call, const std::string& name);
 
+// The parent process of `tid`, as the kernel knows it (0 if gone).
+pid_t parent_of(pid_t tid);
+
 class RecordSession : public Session<RecordTask> {
  public:
   // Records the program; returns the exit status rr should exit with (the

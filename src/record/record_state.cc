@@ -899,14 +899,7 @@ Result<Task*> RecordSession::copy_process(Task& leader) {
   return copies_.back().task.get();
 }
 
-bool RecordSession::parent_is_rr(RecordedTid tgid) {
-  auto stat = read_file("/proc/" + std::to_string(tgid.value) + "/stat");
-  size_t close = stat.ok() ? stat->rfind(')') : std::string::npos;
-  if (close == std::string::npos) return false;
-  int ppid = 0;
-  char state = 0;
-  return sscanf(stat->c_str() + close + 1, " %c %d", &state, &ppid) == 2 && ppid == getpid();
-}
+bool RecordSession::parent_is_rr(RecordedTid tgid) { return parent_of(tgid.value) == getpid(); }
 
 Task* RecordSession::copy_task(pid_t pid) const {
   // Only live ones: a reaped copy's pid may be a new task's.
