@@ -416,7 +416,7 @@ Result<std::unique_ptr<ReplaySession>> open_replay_at(const std::string& trace_d
     // (a tracee gone, a refused syscall, a bug) would recur from there too,
     // or hide a fault of the engine behind a slower replay.
     // A damaged trace (its events or file copies) is not the checkpoint's fault.
-    if (st.error().kind == ErrorKind::Corrupt || st.error().kind != ErrorKind::CorruptCheckpoint) tell_skipped();
+    if (st.error().kind != ErrorKind::CorruptCheckpoint) tell_skipped();
     if (st.error().kind == ErrorKind::Corrupt) return st.take_error();
     if (st.error().kind != ErrorKind::CorruptCheckpoint)
       return make_error(st.error().kind, "cannot start from checkpoint " + it->path + ": " + st.error().message +
