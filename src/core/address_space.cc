@@ -457,26 +457,36 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
     rs.syscall(SYS_close, {(uint64_t)exe_fd});
     place_special_mappings(task, rs, image);
     // A file mapped several times (code, data, relro...) is looked for or
-    // opened in the tracee once.
+    // opened in the tracee once. The mappings are then made in one batch.
     std::map<std::string, int64_t> fd_of;
+    TraceeFds fds(task.tid());
+    std::vector<RemoteSyscalls::Call> maps;
+    std::vector<const MappingRecord*> mapped;
     for (const MappingRecord& m : image.mappings) {
       if (m.backing == Backing::Special) continue;
       uint64_t len = m.end - m.start;
       if (m.backing == Backing::File) {
         auto known = fd_of.find(m.file);
-        int64_t fd = known != fd_of.end() ? known->second : tracee_file_fd(task, rs, trace_dir + "/" + m.file, O_RDONLY);
+        int64_t fd = known != fd_of.end() ? known->second : fds.file_fd(rs, trace_dir + "/" + m.file, O_RDONLY);
         if (fd < 0) fatal("opening " + m.file + " in the tracee failed: " + strerror((int)-fd));
         fd_of[m.file] = fd;
-        rs.checked(("mapping " + m.file).c_str(), SYS_mmap,
-                   {m.start.as_int(), len, (uint64_t)m.prot, (uint64_t)(MAP_PRIVATE | MAP_FIXED | (m.noreserve ? MAP_NORESERVE : 0)),
-                    (uint64_t)fd, m.offset});
+        maps.push_back({SYS_mmap, {m.start.as_int(), len, (uint64_t)m.prot,
+                                   (uint64_t)(MAP_PRIVATE | MAP_FIXED | (m.noreserve ? MAP_NORESERVE : 0)), (uint64_t)fd, m.offset}});
       } else {
         uint64_t flags = (m.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED;
         if (m.grows_down) flags |= MAP_GROWSDOWN;
         if (m.noreserve) flags |= MAP_NORESERVE;
-        rs.checked("mapping anonymous memory", SYS_mmap, {m.start.as_int(), len, (uint64_t)m.prot, flags, (uint64_t)-1, 0});
+        maps.push_back({SYS_mmap, {m.start.as_int(), len, (uint64_t)m.prot, flags, (uint64_t)-1, 0}});
       }
+      mapped.push_back(&m);
     }
+    std::vector<int64_t> got = rs.batch(maps);
+    if (!got.empty() && got.back() < 0 && got.back() >= -4095) {
+      const MappingRecord& m = *mapped[got.size() - 1];
+      fatal("in the tracee, " + (m.backing == Backing::File ? "mapping " + m.file : std::string("mapping anonymous memory")) +
+            " (mmap) failed: " + strerror((int)-got.back()));
+    }
+    if (got.size() != maps.size()) fatal("in the tracee, rebuilding the mappings stopped after " + std::to_string(got.size()) + " of " + std::to_string(maps.size()));
     write_pages(task, image.pages);
 
   }
@@ -496,30 +506,38 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
   task.set_regs(image.regs);
 }
 
-int64_t tracee_file_fd(Task& task, RemoteSyscalls& rs, const std::string& path, int flags) {
+TraceeFds::TraceeFds(pid_t tid) : dir_("/proc/" + std::to_string(tid) + "/fd/") {
+  DIR* d = opendir(dir_.c_str());
+  if (!d) return;
+  while (dirent* ent = readdir(d)) {
+    if (ent->d_name[0] == '.') continue;
+    struct stat got;
+    if (stat((dir_ + ent->d_name).c_str(), &got) == 0) fds_.push_back({got.st_dev, got.st_ino, atoi(ent->d_name), -1});
+  }
+  closedir(d);
+}
+
+int64_t TraceeFds::file_fd(RemoteSyscalls& rs, const std::string& path, int flags) {
   struct stat want;
   if (stat(path.c_str(), &want) != 0) return -errno;
   bool write = (flags & O_ACCMODE) == O_RDWR;
   // In replay the process's descriptors are all rr's (the program's opens
   // are emulated): one of the same file, open for what is asked, is the one.
-  std::string dir = "/proc/" + std::to_string(task.tid()) + "/fd/";
-  if (DIR* d = opendir(dir.c_str())) {
-    int found = -1;
-    while (dirent* ent = readdir(d)) {
-      if (ent->d_name[0] == '.') continue;
-      std::string link = dir + ent->d_name;
-      struct stat got, mode;
-      if (stat(link.c_str(), &got) != 0 || got.st_dev != want.st_dev || got.st_ino != want.st_ino) continue;
-      // The link's own mode shows the descriptor's access mode.
-      if (lstat(link.c_str(), &mode) != 0 || !(mode.st_mode & S_IRUSR) || (write && !(mode.st_mode & S_IWUSR))) continue;
-      found = atoi(ent->d_name);
-      break;
-    }
-    closedir(d);
-    if (found >= 0) return found;
+  for (Open& o : fds_) {
+    if (o.dev != want.st_dev || o.ino != want.st_ino) continue;
+    // The link's own mode shows the descriptor's access mode.
+    struct stat mode;
+    if (o.mode < 0) o.mode = lstat((dir_ + std::to_string(o.fd)).c_str(), &mode) == 0 ? (int)mode.st_mode : 0;
+    if ((o.mode & S_IRUSR) && (!write || (o.mode & S_IWUSR))) return o.fd;
   }
   RemotePtr<> at = rs.scratch_string(path);
-  return rs.syscall(SYS_openat, {(uint64_t)AT_FDCWD, at.as_int(), (uint64_t)(flags | O_CLOEXEC)});
+  int64_t fd = rs.syscall(SYS_openat, {(uint64_t)AT_FDCWD, at.as_int(), (uint64_t)(flags | O_CLOEXEC)});
+  if (fd >= 0) fds_.push_back({want.st_dev, want.st_ino, (int)fd, (int)(S_IRUSR | (write ? S_IWUSR : 0))});
+  return fd;
+}
+
+int64_t tracee_file_fd(Task& task, RemoteSyscalls& rs, const std::string& path, int flags) {
+  return TraceeFds(task.tid()).file_fd(rs, path, flags);
 }
 
 }  // namespace rr

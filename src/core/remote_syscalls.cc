@@ -62,7 +62,7 @@ RemoteSyscalls::~RemoteSyscalls() noexcept(false) {
   task_.set_regs(saved_);
 }
 
-Registers RemoteSyscalls::run(const Registers& regs) {
+Registers RemoteSyscalls::run(const Registers& regs, RemotePtr<> trap_end) {
   auto dead = [&](std::optional<int> status) {
     died_ = true;
     end_status_ = status;
@@ -89,7 +89,7 @@ Registers RemoteSyscalls::run(const Registers& regs) {
       std::optional<Registers> after = task_.try_regs();
       if (!after && may_die_) return dead(std::nullopt);
       if (!after) fatal_errno("PTRACE_GETREGS");
-      if (after->ip().as_int() == insn_.as_int() + 3) return *after;
+      if (after->ip() == trap_end) return *after;
     }
     if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGTRAP || sig == SIGFPE) {
       char msg[160];
@@ -116,8 +116,85 @@ int64_t RemoteSyscalls::syscall(int64_t nr, std::initializer_list<uint64_t> args
   r.set_syscallno(-1);
   int i = 0;
   for (uint64_t a : args) r.set_arg(i++, a);
-  Registers after = run(r);
+  Registers after = run(r, insn_ + 3);
   return after.syscall_result();
+}
+
+namespace {
+
+// The loop of RemoteSyscalls::batch: rbx points at a table of 64-byte
+// entries (number, six arguments, result) that ends with number -1.
+//   0: mov rax, [rbx]; cmp rax, -1; je end
+//      mov rdi, [rbx+8]; mov rsi, [rbx+16]; mov rdx, [rbx+24]
+//      mov r10, [rbx+32]; mov r8, [rbx+40]; mov r9, [rbx+48]
+//      syscall; mov [rbx+56], rax
+//      cmp rax, -4095; jae end (a failure)
+//      add rbx, 64; jmp 0
+//   end: int3
+constexpr uint8_t kBatchLoop[] = {
+    0x48, 0x8b, 0x03, 0x48, 0x83, 0xf8, 0xff, 0x74, 0x2c, 0x48, 0x8b, 0x7b, 0x08, 0x48, 0x8b, 0x73,
+    0x10, 0x48, 0x8b, 0x53, 0x18, 0x4c, 0x8b, 0x53, 0x20, 0x4c, 0x8b, 0x43, 0x28, 0x4c, 0x8b, 0x4b,
+    0x30, 0x0f, 0x05, 0x48, 0x89, 0x43, 0x38, 0x48, 0x3d, 0x01, 0xf0, 0xff, 0xff, 0x73, 0x06, 0x48,
+    0x83, 0xc3, 0x40, 0xeb, 0xcb, 0xcc};
+
+struct BatchEntry {
+  int64_t nr;
+  uint64_t args[6];
+  int64_t result;
+};
+static_assert(sizeof(BatchEntry) == 64);
+
+bool failed(int64_t result) { return result < 0 && result >= -4095; }
+
+}  // namespace
+
+std::vector<int64_t> RemoteSyscalls::batch(const std::vector<Call>& calls) {
+  std::vector<int64_t> results;
+  if (patched_ || may_die_) {
+    for (const Call& c : calls) {
+      Registers r = saved_;
+      r.set_ip(insn_);
+      r.set_syscall_result(c.nr);
+      r.set_syscallno(-1);
+      for (int i = 0; i < 6; ++i) r.set_arg(i, c.args[i]);
+      results.push_back(run(r, insn_ + 3).syscall_result());
+      if (failed(results.back())) break;
+    }
+    return results;
+  }
+  constexpr size_t kPerRun = kRrScratchSize / sizeof(BatchEntry) - 1;  // and the end mark
+  std::string kept = task_.read_bytes(RemotePtr<>(kRrBatchCode), sizeof(kBatchLoop));
+  task_.write_mem(RemotePtr<>(kRrBatchCode), kBatchLoop, sizeof(kBatchLoop));
+  // The page gets its bytes back also when a failure unwinds from here.
+  struct PutBack {
+    Task& task;
+    const std::string& bytes;
+    ~PutBack() { task.try_write_mem(RemotePtr<>(kRrBatchCode), bytes.data(), bytes.size()); }
+  } put_back{task_, kept};
+  std::vector<BatchEntry> table;
+  for (size_t from = 0; from < calls.size(); from += kPerRun) {
+    size_t n = std::min(kPerRun, calls.size() - from);
+    table.assign(n + 1, BatchEntry{});
+    for (size_t i = 0; i < n; ++i) {
+      table[i].nr = calls[from + i].nr;
+      std::copy(std::begin(calls[from + i].args), std::end(calls[from + i].args), table[i].args);
+    }
+    table[n].nr = -1;
+    RemotePtr<> at = scratch(table.data(), table.size() * sizeof(BatchEntry));
+    Registers r = saved_;
+    r.set_ip(RemotePtr<>(kRrBatchCode));
+    r.set_syscallno(-1);
+    r.raw().rbx = at.as_int();
+    run(r, RemotePtr<>(kRrBatchCode + sizeof(kBatchLoop)));
+    std::string done = task_.read_bytes(at, n * sizeof(BatchEntry));
+    memcpy(table.data(), done.data(), done.size());
+    for (size_t i = 0; i < n; ++i) {
+      results.push_back(table[i].result);
+      if (failed(table[i].result)) break;
+    }
+    if (results.size() < from + n) break;
+  }
+  return results;
 }
 
 int64_t RemoteSyscalls::checked(const char* what, int64_t nr, std::initializer_list<uint64_t> args) {

@@ -47,6 +47,19 @@ class RemoteSyscalls {
   // Like syscall(), but fails with a message naming the call when it fails.
   int64_t checked(const char* what, int64_t nr, std::initializer_list<uint64_t> args = {});
 
+  // Several calls with one resume of the tracee: rebuilding a layout makes a
+  // hundred or more, and each round trip through ptrace costs tens of
+  // microseconds. They run in order from a loop put on the rr page for the
+  // while, their table in the scratch page (so their arguments are values,
+  // not pointers into it), and stop after the first that fails. Returns the
+  // results of the calls made, a failure last. A tracee without the rr page
+  // (patched) or that may die makes them one at a time.
+  struct Call {
+    int64_t nr;
+    uint64_t args[6];
+  };
+  std::vector<int64_t> batch(const std::vector<Call>& calls);
+
   // Copies `data` into the rr scratch page at `offset` and returns its address.
   RemotePtr<> scratch(const void* data, size_t len, size_t offset = 0);
   RemotePtr<> scratch_string(const std::string& s, size_t offset = 0);
@@ -69,7 +82,8 @@ class RemoteSyscalls {
   pid_t spawned() const { return spawned_; }
 
  private:
-  Registers run(const Registers& regs);
+  // Runs the tracee from `regs` until the breakpoint trap that ends at `trap_end`.
+  Registers run(const Registers& regs, RemotePtr<> trap_end);
   Task& task_;
   Registers saved_;
   RemotePtr<> insn_;

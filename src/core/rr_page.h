@@ -24,6 +24,10 @@ constexpr uint64_t kRrScratchSize = kPageSize;
 // followed by the one tid its set_tid asks for.
 inline constexpr RemotePtr<clone_args> kCloneArgsAt{kRrScratch};
 
+// Where RemoteSyscalls::batch puts its loop of calls, on the code page,
+// for the while it runs (the page holds nothing else there).
+constexpr uint64_t kRrBatchCode = kRrPageAddr + 0x800;
+
 // Whether [start, end) lies within the rr page.
 constexpr bool in_rr_page(RemotePtr<> start, RemotePtr<> end) {
   return start >= RemotePtr<>(kRrPageAddr) && end <= RemotePtr<>(kRrPageAddr) + kRrPageSize;
