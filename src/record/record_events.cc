@@ -666,9 +666,12 @@ void RecordSession::show_native_prctl(RecordTask& rt, SyscallArgs& call) {
     }
     rt.own_seccomp = true;
   }
+  // Known with the syscall buffer off as well: copies are not made of a
+  // task under the program's filter, whose checkpoint would lack it.
+  if (call.nr == SYS_prctl && call.arg[0] == PR_SET_SECCOMP && call.arg[1] == SECCOMP_MODE_FILTER && call.ret == 0)
+    rt.own_seccomp = true;
   if (call.nr != SYS_prctl || !syscall_buffer_) return;
   int64_t native = -1;
-  if (call.arg[0] == PR_SET_SECCOMP && call.arg[1] == SECCOMP_MODE_FILTER && call.ret == 0) rt.own_seccomp = true;
   if (call.arg[0] == PR_SET_NO_NEW_PRIVS && call.ret == 0) rt.own_no_new_privs = true;
   if (call.arg[0] == PR_GET_SECCOMP && call.ret == SECCOMP_MODE_FILTER)
     native = rt.own_seccomp ? SECCOMP_MODE_FILTER : inherited_seccomp_;
