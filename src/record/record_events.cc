@@ -95,6 +95,7 @@ std::string patched_auxv(const std::string& auxv) {
 // unfinished: the caller drops the event.
 void RecordSession::on_exec_done(RecordTask& rt, trace::ExecImage::Builder out) {
   Task& t = *rt.task;
+  rt.tracer_debug = 0;  // the kernel clears them
   {
     // The one syscall made from the program's own code: a seccomp filter
     // kept across the exec judges it as one of the program's (it lets the

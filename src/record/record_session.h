@@ -293,6 +293,10 @@ struct RecordTask : SessionTask {
   // filter and the no_new_privs it needs (RecordSession::show_native_prctl).
   bool own_seccomp = false;
   bool own_no_new_privs = false;
+  // Debug registers its tracer set (PTRACE_POKEUSER): DR0-3 holding an
+  // address (bits 0-3) and DR7 enabling a slot (bit 7). A copy would lack
+  // them, so none is made while any is set; an exec clears them.
+  uint8_t tracer_debug = 0;
   // The kernel keeps SS_DISABLE as its alternate signal stack's flags (it
   // dropped one, or was made sharing memory), as ReplayTask::altstack_disabled.
   bool altstack_disabled = false;

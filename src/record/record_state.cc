@@ -558,6 +558,7 @@ std::string RecordSession::copy_refusal(bool for_copy, std::map<const RecordTask
       return task + "has an fd table of its own in a shared process";
     }
     if (rt->own_seccomp) return task + "has a seccomp filter of the program's";
+    if (rt->tracer_debug) return task + "has debug registers its tracer set";
     if (!rt->ns_ids.empty()) return task + "is in a PID namespace of the program's";
     if (rt->traced.by.value != 0) return task + "is traced inside the recording";
   }

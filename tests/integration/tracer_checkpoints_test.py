@@ -57,6 +57,40 @@ def main():
             whole = run([rr, "replay", "-a", "-g", str(points[len(points) * 2 // 3]), "--ignore-pcp", trace])
             failures.expect(tail.returncode == 0 and tail.stdout == whole.stdout and b"child 9 exited" in tail.stdout,
                             "a replay from a checkpoint prints another tail: %r | %r" % (tail.stdout[-200:], tail.stderr))
+        # A checkpoint holds no debug registers: none is made from the
+        # tracer's setting of an address in DR0-3 on (PTRACE_POKEUSER), also
+        # before DR7 enables it, or a replay from it misses the trap. With
+        # a checkpoint asked for at every event around the first such
+        # window, the state after the trap through them is replay's.
+        pokes = re.finditer(rb"^event (\d+) tid \d+ syscall ptrace\(0x6, (0x[0-9a-f]+), (0x[0-9a-f]+), (0x[0-9a-f]+),",
+                            dump.stdout, re.M)
+        address = enable = None
+        for p in pokes:
+            offset, value = int(p.group(3), 16), int(p.group(4), 16)
+            if address is None and 0x350 <= offset < 0x370 and value:
+                address, tracee = int(p.group(1)), int(p.group(2), 16)
+            elif address is not None and offset == 0x388 and value & 0xff:
+                enable = int(p.group(1))
+                break
+        trap = None
+        if enable is not None:
+            t = re.search(rb"^event (\d+) tid %d signal Trace/breakpoint trap" % tracee, dump.stdout[dump.stdout.find(
+                b"event %d " % enable):], re.M)
+            trap = int(t.group(1)) if t else None
+        if failures.expect(trap is not None, "no debug register set, enabled and trapping in the trace"):
+            around = run([rr, "create-checkpoints", "-i", "1", "-s", str(address - 2), "-e", str(trap + 1), trace], timeout=600)
+            failures.expect(around.returncode == 0, "create-checkpoints around the debug register failed: %r" % around.stderr)
+            listing = run([rr, "checkpoints", "--json", trace])
+            points = [e["event"] for e in json.loads(listing.stdout)] if listing.returncode == 0 else []
+            inside = [e for e in points if address <= e <= trap]
+            failures.expect(not inside and address - 1 in points,
+                            "checkpoints at %r, while a debug register its tracer set (event %d, enabled at %d, "
+                            "trapping at %d) was set; none was expected there, and one at %d"
+                            % (inside, address, enable, trap, address - 1))
+            x, y = state(rr, trace, trap + 1), state(rr, trace, trap + 1, "--ignore-pcp")
+            failures.expect(x.returncode == 0 and not x.stderr and x.stdout == y.stdout,
+                            "rr state -g %d, after the tracer's hardware breakpoint trapped, through a checkpoint "
+                            "differs from a replay from the start, or complains: %r" % (trap + 1, x.stderr))
     failures.report("ok: checkpoints of tracers and their tracees agree with replays from the start")
 
 
