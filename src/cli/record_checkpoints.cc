@@ -181,8 +181,12 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
   Tally tally;
   std::vector<std::string> written;
   KJ_DEFER(wait_for_predecessor(predecessor));
-  auto stop_early = [&](uint64_t at, const std::string& why) {
-    fprintf(stderr, "rr: checkpoints while recording stop at event %" PRIu64 ": %s\n", at, why.c_str());
+  // A state no checkpoint can hold yet (a local descriptor table) is a
+  // notice, which -q silences as it silences the points missed; a
+  // failure is always told.
+  auto stop_early = [&](uint64_t at, const Error& why) {
+    if (!quiet || why.kind != ErrorKind::Unsupported)
+      fprintf(stderr, "rr: checkpoints while recording stop at event %" PRIu64 ": %s\n", at, why.message.c_str());
     tally.stopped_at = at ? at : 1;
   };
   std::unique_ptr<ReplaySession> session;
@@ -221,14 +225,14 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
   if (beside_copies) {
     auto reader = TraceReader::open(dir);
     if (!reader.ok()) {
-      stop_early(1, reader.error().message);
+      stop_early(1, reader.error());
       return tally;
     }
     uuid = reader.value()->uuid();
   } else {
     Status opened = open_session(nullptr);
     if (!opened.ok()) {
-      stop_early(1, opened.error().message);
+      stop_early(1, opened.error());
       return tally;
     }
   }
@@ -256,7 +260,7 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
       if (!session || from) {
         Status opened = open_session(from ? &*from : nullptr);
         if (!opened.ok()) {
-          stop_early(now ? now : 1, opened.error().message);
+          stop_early(now ? now : 1, opened.error());
           break;
         }
         if (from && tally.started_from == 0 && now == 0) tally.started_from = from->event;
@@ -301,7 +305,7 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
     if (control.stop() || (beside_copies && control.closed() && !control.halted())) break;
     if (control.halted() && !s.can_checkpoint()) break;
     if (!st.ok()) {
-      stop_early(s.current_event(), st.error().message);
+      stop_early(s.current_event(), st.error());
       break;
     }
     if (!s.can_checkpoint()) {  // the program's end
@@ -325,7 +329,7 @@ Tally follow_recording(const std::string& dir, Control& control, const Checkpoin
       bool take_full = !base || base->depth() >= kMaxIncrementalDepth;
       auto stats = write_checkpoint(s, Codec::Zstd, take_full ? nullptr : base.get(), tracker.get());
       if (!stats.ok()) {
-        stop_early(at, stats.error().message);
+        stop_early(at, stats.error());
         break;
       }
       // Beside the copies, one already there (a copy of the same event)
