@@ -862,7 +862,10 @@ Status RecordSession::resume_running(RecordTask& t) {
     // signals must reach its tracer in order (a SIGCONT that came during
     // the calls was held for later, and strace -f lost its child): copies
     // refuse both anyway.
-    if (copies_held() && !t.own_seccomp && !t.traced.by.value && !exiting_groups_.count(t.tgid)) {
+    // Nor at the end of an interrupted wait that put in a signal mask of its
+    // own (holds_call_sigmask).
+    if (copies_held() && !t.own_seccomp && !t.traced.by.value && !exiting_groups_.count(t.tgid) &&
+        !holds_call_sigmask(t.task->regs())) {
       if (!t.own_kernel_state && !t.own_kernel_state_unread) read_own_kernel_state(t);
       if (t.state != RecordTask::State::Unprocessed && t.may_read_process()) read_process_known(t);
     }

@@ -460,6 +460,15 @@ MapEntry file_mapping_made_by(const SyscallArgs& call, const std::string& name);
 // The parent process of `tid`, as the kernel knows it (0 if gone).
 pid_t parent_of(pid_t tid);
 
+// Whether a task stopped with `regs` is at the end of a call that put in a
+// signal mask of its own (ppoll, pselect6, epoll_pwait, epoll_pwait2,
+// io_pgetevents, rt_sigsuspend) and was interrupted: the kernel keeps that
+// mask until the signal is delivered and the program's own to put back
+// after. No call may be injected there: a signal that comes during it is
+// held by rr, and the kernel, finding none to deliver, puts the program's
+// mask back, so the handler would run without the call's mask.
+bool holds_call_sigmask(const Registers& regs);
+
 class RecordSession : public Session<RecordTask> {
  public:
   // Records the program; returns the exit status rr should exit with (the

@@ -202,6 +202,27 @@ std::string held_call_refusal(const Registers& entry, pid_t tid) {
   }
 }
 
+}  // namespace
+
+bool holds_call_sigmask(const Registers& regs) {
+  switch (regs.syscallno()) {
+    case SYS_ppoll:
+    case SYS_pselect6:
+    case SYS_epoll_pwait:
+    case SYS_epoll_pwait2:
+    case SYS_io_pgetevents:
+    case SYS_rt_sigsuspend:
+      break;
+    default:
+      return false;
+  }
+  int64_t ret = regs.syscall_result();
+  // EINTR, and ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK.
+  return ret == -EINTR || (ret <= -512 && ret >= -516);
+}
+
+namespace {
+
 // The calls that change what RecordTask::own_kernel_state keeps.
 bool changes_own_kernel_state(int64_t nr) {
   return nr == SYS_sigaltstack || nr == SYS_rt_sigreturn || nr == SYS_set_tid_address || nr == SYS_set_robust_list ||
@@ -539,6 +560,9 @@ std::string RecordSession::copy_refusal(bool for_copy, std::map<const RecordTask
         case RecordTask::State::Spinning: waits = "parked at a spin site (in the recorder's pause)"; break;
       }
       if (waits) return "task " + std::to_string(tid.value) + " is " + waits;
+      if (for_copy && holds_call_sigmask(rt->task->regs()))
+        return "task " + std::to_string(tid.value) + " is at the end of an interrupted " +
+               syscall_name(rt->task->regs().syscallno()) + ", whose signal mask the kernel keeps until a delivery";
     }
     if (!for_copy) continue;
     std::string task = "task " + std::to_string(tid.value) + " ";

@@ -144,7 +144,8 @@ def main():
                   pingpong="two processes that wait for each other in blocking reads (socketpair_pingpong)",
                   wall="waits for clone children, blocked and polled (wait_clone_children)",
                   rusage="a program that reads its children's times (rlimit_rusage)",
-                  seccomp="processes under seccomp filters of their own (seccomp_filters)")
+                  seccomp="processes under seccomp filters of their own (seccomp_filters)",
+                  masks="waits with a signal mask of their own, interrupted (mask_wait_signals)")
     rr = a.rr
     with scratch_dir("rr-copy-") as d:
         for name, program, every, least in (("threads", a.threads, "20", 4), ("forks", a.forks, "20", 2),
@@ -260,6 +261,15 @@ def main():
                         "seccomp_filters: the points while a filter is on are missed, and named: %s" % show(err))
         for ev in events:
             replays_on(rr, trace, ev, out, "seccomp_filters")
+
+        # A wait that puts in a signal mask of its own (ppoll, pselect,
+        # epoll_pwait), interrupted: until the signal is delivered the
+        # kernel keeps that mask, and a call injected there (a copy, or a
+        # read of the thread's kernel state) let the handler run under the
+        # program's mask instead ("SIGUSR2 blocked in the handler: no").
+        for every in ("1", "3"):
+            record(rr, os.path.join(d, "masks" + every), every, [own_copy(a.masks, d)], "mask_wait_signals every " + every,
+                   1, ["--no-syscall-buffer"])
 
         # A call that may write its outputs before it returns (here a read
         # of a socket that waits for all it asked, MSG_WAITALL) is not
