@@ -192,7 +192,8 @@ std::vector<int64_t> RemoteSyscalls::batch(const std::vector<Call>& calls) {
       results.push_back(table[i].result);
       if (failed(table[i].result)) break;
     }
-    if (results.size() < from + n) break;
+    // A failure ends the calls, also the last of a table.
+    if (results.size() < from + n || failed(results.back())) break;
   }
   return results;
 }

@@ -855,8 +855,12 @@ Status RecordSession::resume_running(RecordTask& t) {
     t.cpu_ns_sampled = 0;
     t.ran_since = std::chrono::steady_clock::now();
     refresh_fd_gate(t);
-    if (t.desched_wanted) open_desched(t, t.desched_fd);
-    if (!orphan_desched_.empty() && !exiting_groups_.count(t.tgid)) close_orphan_desched(t);
+    // No call inside it at the end of an interrupted wait that put in a
+    // signal mask of its own (holds_call_sigmask): these wait for its
+    // next resume.
+    bool keeps_mask = holds_call_sigmask(*t.task);
+    if (t.desched_wanted && !keeps_mask) open_desched(t, t.desched_fd);
+    if (!orphan_desched_.empty() && !exiting_groups_.count(t.tgid) && !keeps_mask) close_orphan_desched(t);
     // Not in a thread with a filter of the program's, which could refuse
     // or trap the calls, nor in one traced inside the recording, whose
     // signals must reach its tracer in order (a SIGCONT that came during
@@ -864,8 +868,7 @@ Status RecordSession::resume_running(RecordTask& t) {
     // refuse both anyway.
     // Nor at the end of an interrupted wait that put in a signal mask of its
     // own (holds_call_sigmask).
-    if (copies_held() && !t.own_seccomp && !t.traced.by.value && !exiting_groups_.count(t.tgid) &&
-        !holds_call_sigmask(t.task->regs())) {
+    if (copies_held() && !t.own_seccomp && !t.traced.by.value && !exiting_groups_.count(t.tgid) && !keeps_mask) {
       if (!t.own_kernel_state && !t.own_kernel_state_unread) read_own_kernel_state(t);
       if (t.state != RecordTask::State::Unprocessed && t.may_read_process()) read_process_known(t);
     }

@@ -462,12 +462,16 @@ pid_t parent_of(pid_t tid);
 
 // Whether a task stopped with `regs` is at the end of a call that put in a
 // signal mask of its own (ppoll, pselect6, epoll_pwait, epoll_pwait2,
-// io_pgetevents, rt_sigsuspend) and was interrupted: the kernel keeps that
+// io_uring_enter, io_pgetevents, rt_sigsuspend) and was interrupted, or for
+// io_pgetevents may have been (it keeps the mask while a signal is
+// pending, events or not): the kernel keeps that
 // mask until the signal is delivered and the program's own to put back
 // after. No call may be injected there: a signal that comes during it is
 // held by rr, and the kernel, finding none to deliver, puts the program's
 // mask back, so the handler would run without the call's mask.
 bool holds_call_sigmask(const Registers& regs);
+// The same of the stopped `t` (false if its registers cannot be read: it died).
+bool holds_call_sigmask(Task& t);
 
 class RecordSession : public Session<RecordTask> {
  public:

@@ -210,15 +210,23 @@ bool holds_call_sigmask(const Registers& regs) {
     case SYS_pselect6:
     case SYS_epoll_pwait:
     case SYS_epoll_pwait2:
-    case SYS_io_pgetevents:
+    case SYS_io_uring_enter:
     case SYS_rt_sigsuspend:
       break;
+    case SYS_io_pgetevents:
+      // Keeps it whenever a signal is pending, events or not.
+      return true;
     default:
       return false;
   }
   int64_t ret = regs.syscall_result();
   // EINTR, and ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK.
   return ret == -EINTR || (ret <= -512 && ret >= -516);
+}
+
+bool holds_call_sigmask(Task& t) {
+  std::optional<Registers> regs = t.try_regs();
+  return regs && holds_call_sigmask(*regs);
 }
 
 namespace {
@@ -560,9 +568,9 @@ std::string RecordSession::copy_refusal(bool for_copy, std::map<const RecordTask
         case RecordTask::State::Spinning: waits = "parked at a spin site (in the recorder's pause)"; break;
       }
       if (waits) return "task " + std::to_string(tid.value) + " is " + waits;
-      if (for_copy && holds_call_sigmask(rt->task->regs()))
+      if (for_copy && holds_call_sigmask(*rt->task))
         return "task " + std::to_string(tid.value) + " is at the end of an interrupted " +
-               syscall_name(rt->task->regs().syscallno()) + ", whose signal mask the kernel keeps until a delivery";
+               syscall_name(rt->entry_regs.syscallno()) + ", whose signal mask the kernel keeps until a delivery";
     }
     if (!for_copy) continue;
     std::string task = "task " + std::to_string(tid.value) + " ";

@@ -74,7 +74,8 @@ Result<PartSum> sum_file(const std::string& path, std::optional<bool> sparse) {
   XXH3_64bits_reset(state);
   uint64_t done = 0;
   while (done < (uint64_t)st.st_size) {
-    ssize_t got = pread(fd.get(), buffer.data(), buffer.size(), (off_t)done);
+    size_t want = (size_t)std::min<uint64_t>(buffer.size(), (uint64_t)st.st_size - done);
+    ssize_t got = pread(fd.get(), buffer.data(), want, (off_t)done);
     if (got <= 0) {
       XXH3_freeState(state);
       return make_error("cannot read " + path + ": " + (got < 0 ? errno_text() : std::string("it is shorter than its size")));

@@ -79,7 +79,7 @@ def running(exe):
 
 def record(rr, trace, every, argv, name, min_written, options=()):
     """Records argv with the copying writer; returns (events of the
-    checkpoints in the trace, rr's stderr). When argv[0] is a copy of its
+    checkpoints in the trace, rr's stderr, the native run's output). When argv[0] is a copy of its
     own (own_copy), no process runs it once rr record has returned: not the
     program's, not a copy of one the writer made."""
     native = run(argv, text=True)

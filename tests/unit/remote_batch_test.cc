@@ -51,16 +51,22 @@ TEST(RemoteBatch, RunsEveryCallInOrderAcrossTables) {
   std::vector<RemoteSyscalls::Call> calls;
   // More than one table holds (63 calls each), so the loop runs three times.
   for (uint64_t i = 0; i < 150; ++i) calls.push_back(batch_map_page(i));
+  // In the third table, page 5's unmapping: in another order it would be
+  // mapped again after.
+  calls.push_back({SYS_munmap, {kBatchArea + 5 * 2 * kPageSize, kPageSize, 0, 0, 0, 0}});
   std::vector<int64_t> got;
   {
     RemoteSyscalls rs(*t);
     got = rs.batch(calls);
   }
   ASSERT_EQ(got.size(), calls.size());
-  for (uint64_t i = 0; i < calls.size(); ++i) EXPECT_EQ((uint64_t)got[i], kBatchArea + i * 2 * kPageSize) << "call " << i;
-  // Each page is there, and the one between two is not.
+  for (uint64_t i = 0; i < 150; ++i) EXPECT_EQ((uint64_t)got[i], kBatchArea + i * 2 * kPageSize) << "call " << i;
+  EXPECT_EQ(got[150], 0);
+  // Each page is there but the one unmapped last, and the one between two is not.
   char byte = 0;
   EXPECT_TRUE(t->read_mem(RemotePtr<>(kBatchArea + 149 * 2 * kPageSize), &byte, 1));
+  EXPECT_TRUE(t->read_mem(RemotePtr<>(kBatchArea + 4 * 2 * kPageSize), &byte, 1));
+  EXPECT_FALSE(t->read_mem(RemotePtr<>(kBatchArea + 5 * 2 * kPageSize), &byte, 1)) << "the calls ran out of order";
   EXPECT_FALSE(t->read_mem(RemotePtr<>(kBatchArea + kPageSize), &byte, 1));
   EXPECT_EQ(t->regs().diff(before), "");
   EXPECT_TRUE(t->read_bytes(RemotePtr<>(kRrPageAddr), kPageSize) == code_before) << "the loop was left on the rr page";
@@ -85,6 +91,25 @@ TEST(RemoteBatch, StopsAtTheFirstFailure) {
   ASSERT_EQ(got.size(), 71u);
   EXPECT_EQ((uint64_t)got[69], kBatchArea + 69 * 2 * kPageSize);
   EXPECT_EQ(got[70], -EINVAL);
+  char byte = 0;
+  EXPECT_FALSE(t->read_mem(RemotePtr<>(kBatchArea + 200 * 2 * kPageSize), &byte, 1)) << "a call after the failure was made";
+}
+
+// The last call of a full table fails: the next table is not run.
+TEST(RemoteBatch, StopsAtAFailureThatEndsATable) {
+  auto t = start_batch_tracee();
+  ASSERT_TRUE(t);
+  std::vector<RemoteSyscalls::Call> calls;
+  for (uint64_t i = 0; i < 62; ++i) calls.push_back(batch_map_page(i));
+  calls.push_back({SYS_mmap, {kBatchArea, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, (uint64_t)-1, 0}});
+  calls.push_back(batch_map_page(200));
+  std::vector<int64_t> got;
+  {
+    RemoteSyscalls rs(*t);
+    got = rs.batch(calls);
+  }
+  ASSERT_EQ(got.size(), 63u);
+  EXPECT_EQ(got[62], -EINVAL);
   char byte = 0;
   EXPECT_FALSE(t->read_mem(RemotePtr<>(kBatchArea + 200 * 2 * kPageSize), &byte, 1)) << "a call after the failure was made";
 }
