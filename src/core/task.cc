@@ -13,10 +13,15 @@
 #include <cstddef>
 #include <sys/wait.h>
 
+#include <sched.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 
 #include "util/fatal.h"
+#include "util/io.h"
 
 namespace rr {
 
@@ -127,6 +132,21 @@ WaitStatus Task::wait_until_ended() {
     WaitStatus st = wait();
     if (st.ended()) return st;
     try_resume(ResumeHow::Cont);
+  }
+}
+
+void Task::wait_until_zombie() {
+  std::string stat = "/proc/" + std::to_string(tid_) + "/stat";
+  auto start = std::chrono::steady_clock::now();
+  for (int round = 0;; ++round) {
+    auto text = read_file(stat);
+    if (!text.ok()) return;  // gone
+    size_t close = text.value().rfind(')');
+    char state = close != std::string::npos && close + 2 < text.value().size() ? text.value()[close + 2] : 0;
+    if (state == 'Z' || state == 'X' || state == 0) return;
+    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(1)) return;
+    if (round < 50) sched_yield();
+    else usleep(100);
   }
 }
 

@@ -69,6 +69,14 @@ class Task {
   // Waits until the tracee ends, letting it go on from any stop on the way
   // (PTRACE_EVENT_EXIT, signals).
   WaitStatus wait_until_ended();
+  // For a thread group leader let go from its exit stop while other
+  // threads of its process live (it stays a zombie until they end, and
+  // no wait reports it): waits until it is one (Z in /proc), which it
+  // becomes after the kernel's work for its end (clearing its tid word,
+  // waking a joiner). That work then lands before the next event, in
+  // recording and replay alike, not at a moment of the scheduler's. Gives
+  // up after a second (a leader held in an uninterruptible sleep).
+  void wait_until_zombie();
   // Records a status the caller obtained with waitpid itself.
   void note_status(const WaitStatus& st) {
     last_status_ = st;

@@ -1403,7 +1403,9 @@ Status RecordSession::on_task_end(RecordTask& t, const WaitStatus& status, bool 
     t.task->try_resume(ResumeHow::Cont);
     namespace_ends(ns);
     if (tid == t.tgid && thread_count(t.tgid) > 1) {
-      // A leader ends for good only with its last thread.
+      // A leader ends for good only with its last thread; its tid word is
+      // cleared before any other thread runs (Task::wait_until_zombie).
+      t.task->wait_until_zombie();
       running_ = nullptr;
       open_echo_gate(t);
       keep_zombie_leader(tid);

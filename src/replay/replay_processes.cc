@@ -102,6 +102,10 @@ Status ReplaySession::apply_exit(trace::Frame::Reader f, trace::ExitEvent::Reade
     // What the kernel does as a thread ends (clearing its tid word) is done
     // before the next event, as in the recording.
     if (!leader_outlived && !ns_init) t.wait_until_ended();
+    // A leader whose threads live on stays a zombie: the kernel's work for
+    // its end (clearing its tid word) is waited for before the next event,
+    // as in the recording.
+    if (leader_outlived) t.wait_until_zombie();
   }
   RecordedTid tgid = rt.tgid;
   if (leader_outlived)
