@@ -144,7 +144,14 @@ void Task::wait_until_zombie() {
     size_t close = text.value().rfind(')');
     char state = close != std::string::npos && close + 2 < text.value().size() ? text.value()[close + 2] : 0;
     if (state == 'Z' || state == 'X' || state == 0) return;
-    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(1)) return;
+    // Stopped: not the leader any more but a thread that exec'ed and took
+    // its tid (the kernel freed the leader), now at its exec stop; a
+    // leader past its exit stop never stops again.
+    if (state == 't' || state == 'T') return;
+    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(1)) {
+      RR_LOG("task %d did not become a zombie within a second (state %c)", tid_, state);
+      return;
+    }
     if (round < 50) sched_yield();
     else usleep(100);
   }

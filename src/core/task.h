@@ -74,7 +74,8 @@ class Task {
   // no wait reports it): waits until it is one (Z in /proc), which it
   // becomes after the kernel's work for its end (clearing its tid word,
   // waking a joiner). That work then lands before the next event, in
-  // recording and replay alike, not at a moment of the scheduler's. Gives
+  // recording and replay alike, not at a moment of the scheduler's. Stops
+  // at a stop in /proc: a thread that exec'ed took the leader's tid. Gives
   // up after a second (a leader held in an uninterruptible sleep).
   void wait_until_zombie();
   // Records a status the caller obtained with waitpid itself.
