@@ -74,45 +74,33 @@ TEST(RemoteBatch, RunsEveryCallInOrderAcrossTables) {
       << "the table was left in the scratch page";
 }
 
-TEST(RemoteBatch, StopsAtTheFirstFailure) {
+// `good` mappings, then one that fails (a mapping of no length), then one
+// more: the batch returns the results up to the failure and makes no call
+// after it (that last page stays unmapped).
+void expect_stop_after(uint64_t good) {
   auto t = start_batch_tracee();
   ASSERT_TRUE(t);
   std::vector<RemoteSyscalls::Call> calls;
-  for (uint64_t i = 0; i < 70; ++i) calls.push_back(batch_map_page(i));
-  // Call 70 (in the second table) fails: a mapping of no length.
+  for (uint64_t i = 0; i < good; ++i) calls.push_back(batch_map_page(i));
   calls.push_back({SYS_mmap, {kBatchArea, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, (uint64_t)-1, 0}});
-  // Not made: its page stays unmapped.
   calls.push_back(batch_map_page(200));
   std::vector<int64_t> got;
   {
     RemoteSyscalls rs(*t);
     got = rs.batch(calls);
   }
-  ASSERT_EQ(got.size(), 71u);
-  EXPECT_EQ((uint64_t)got[69], kBatchArea + 69 * 2 * kPageSize);
-  EXPECT_EQ(got[70], -EINVAL);
+  ASSERT_EQ(got.size(), good + 1);
+  EXPECT_EQ((uint64_t)got[good - 1], kBatchArea + (good - 1) * 2 * kPageSize);
+  EXPECT_EQ(got[good], -EINVAL);
   char byte = 0;
   EXPECT_FALSE(t->read_mem(RemotePtr<>(kBatchArea + 200 * 2 * kPageSize), &byte, 1)) << "a call after the failure was made";
 }
 
-// The last call of a full table fails: the next table is not run.
-TEST(RemoteBatch, StopsAtAFailureThatEndsATable) {
-  auto t = start_batch_tracee();
-  ASSERT_TRUE(t);
-  std::vector<RemoteSyscalls::Call> calls;
-  for (uint64_t i = 0; i < 62; ++i) calls.push_back(batch_map_page(i));
-  calls.push_back({SYS_mmap, {kBatchArea, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, (uint64_t)-1, 0}});
-  calls.push_back(batch_map_page(200));
-  std::vector<int64_t> got;
-  {
-    RemoteSyscalls rs(*t);
-    got = rs.batch(calls);
-  }
-  ASSERT_EQ(got.size(), 63u);
-  EXPECT_EQ(got[62], -EINVAL);
-  char byte = 0;
-  EXPECT_FALSE(t->read_mem(RemotePtr<>(kBatchArea + 200 * 2 * kPageSize), &byte, 1)) << "a call after the failure was made";
-}
+// Call 70, in the second table (63 calls each), fails.
+TEST(RemoteBatch, StopsAtTheFirstFailure) { expect_stop_after(70); }
+
+// The last call of the first table fails: the next table is not run.
+TEST(RemoteBatch, StopsAtAFailureThatEndsATable) { expect_stop_after(62); }
 
 }  // namespace
 }  // namespace rr
