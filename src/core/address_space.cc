@@ -481,7 +481,7 @@ void restore_image(Task& task, const ProcessImage& image, const std::string& tra
       mapped.push_back(&m);
     }
     std::vector<int64_t> got = rs.batch(maps);
-    if (!got.empty() && got.back() < 0 && got.back() >= -4095) {
+    if (!got.empty() && RemoteSyscalls::failed(got.back())) {
       const MappingRecord& m = *mapped[got.size() - 1];
       fatal("in the tracee, " + (m.backing == Backing::File ? "mapping " + m.file : std::string("mapping anonymous memory")) +
             " (mmap) failed: " + strerror((int)-got.back()));

@@ -144,20 +144,13 @@ struct BatchEntry {
 };
 static_assert(sizeof(BatchEntry) == 64);
 
-bool failed(int64_t result) { return result < 0 && result >= -4095; }
-
 }  // namespace
 
 std::vector<int64_t> RemoteSyscalls::batch(const std::vector<Call>& calls) {
   std::vector<int64_t> results;
   if (patched_ || may_die_) {
     for (const Call& c : calls) {
-      Registers r = saved_;
-      r.set_ip(insn_);
-      r.set_syscall_result(c.nr);
-      r.set_syscallno(-1);
-      for (int i = 0; i < 6; ++i) r.set_arg(i, c.args[i]);
-      results.push_back(run(r, insn_ + 3).syscall_result());
+      results.push_back(syscall(c.nr, {c.args[0], c.args[1], c.args[2], c.args[3], c.args[4], c.args[5]}));
       if (failed(results.back())) break;
     }
     return results;
@@ -200,7 +193,7 @@ std::vector<int64_t> RemoteSyscalls::batch(const std::vector<Call>& calls) {
 
 int64_t RemoteSyscalls::checked(const char* what, int64_t nr, std::initializer_list<uint64_t> args) {
   int64_t ret = syscall(nr, args);
-  if (ret < 0 && ret >= -4095 && !died_)
+  if (failed(ret) && !died_)
     fatal(std::string("in the tracee, ") + what + " (" + syscall_name(nr) + ") failed: " + strerror((int)-ret));
   return ret;
 }

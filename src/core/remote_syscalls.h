@@ -44,6 +44,8 @@ class RemoteSyscalls {
 
   // Returns the raw result (negative errno on failure).
   int64_t syscall(int64_t nr, std::initializer_list<uint64_t> args = {});
+  // Whether a raw result is an error (-4095 to -1).
+  static bool failed(int64_t result) { return result < 0 && result >= -4095; }
   // Like syscall(), but fails with a message naming the call when it fails.
   int64_t checked(const char* what, int64_t nr, std::initializer_list<uint64_t> args = {});
 

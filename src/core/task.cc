@@ -135,15 +135,26 @@ WaitStatus Task::wait_until_ended() {
   }
 }
 
+char proc_state(pid_t tid) {
+  auto text = read_file("/proc/" + std::to_string(tid) + "/stat");
+  if (!text.ok()) return 0;
+  size_t close = text.value().rfind(')');
+  if (close == std::string::npos || close + 2 >= text.value().size()) return 0;
+  return text.value()[close + 2];
+}
+
+uint8_t debug_regs_in_use(uint8_t bits, int reg, uint64_t value) {
+  if (reg < 0 || (reg > 3 && reg != 7)) return bits;
+  uint8_t bit = (uint8_t)(1u << reg);
+  bool set = reg == 7 ? (value & 0xff) != 0 : value != 0;
+  return set ? (uint8_t)(bits | bit) : (uint8_t)(bits & ~bit);
+}
+
 void Task::wait_until_zombie() {
-  std::string stat = "/proc/" + std::to_string(tid_) + "/stat";
   auto start = std::chrono::steady_clock::now();
   for (int round = 0;; ++round) {
-    auto text = read_file(stat);
-    if (!text.ok()) return;  // gone
-    size_t close = text.value().rfind(')');
-    char state = close != std::string::npos && close + 2 < text.value().size() ? text.value()[close + 2] : 0;
-    if (state == 'Z' || state == 'X' || state == 0) return;
+    char state = proc_state(tid_);
+    if (state == 'Z' || state == 'X' || state == 0) return;  // 0: gone
     // Stopped: not the leader any more but a thread that exec'ed and took
     // its tid (the kernel freed the leader), now at its exec stop; a
     // leader past its exit stop never stops again.

@@ -47,6 +47,16 @@ class WaitStatus {
 
 enum class ResumeHow { Cont, Syscall, Sysemu, SingleStep, SysemuSingleStep };
 
+// The scheduler state letter of a thread in /proc (R, S, D, t, Z...), or 0
+// when it is gone.
+char proc_state(pid_t tid);
+
+// Debug registers a tracer inside the recording left in use, as bits:
+// DR0-3 holding an address (bits 0-3), DR7 enabling a slot (bit 7). A
+// checkpoint or copy holds no debug registers. Returns `bits` after the
+// tracer set register `reg` to `value`.
+uint8_t debug_regs_in_use(uint8_t bits, int reg, uint64_t value);
+
 class Task {
  public:
   // Adopts `tid`, already a ptrace child of this thread and stopped.

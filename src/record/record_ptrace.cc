@@ -811,11 +811,7 @@ Status RecordSession::emulate_ptrace(RecordTask& rt) {
         // hardware breakpoints and watchpoints trap as they would natively,
         // and replay sets the same register (SyscallEvent.traceeDebugReg).
         if (::ptrace(PTRACE_POKEUSER, ot.tid(), (void*)addr, (void*)data) != 0) return answer(-errno);
-        if (dr < 4 || dr == 7) {
-          uint8_t bit = (uint8_t)(1u << dr);
-          bool set = dr == 7 ? (data & 0xff) != 0 : data != 0;
-          o->tracer_debug = set ? (uint8_t)(o->tracer_debug | bit) : (uint8_t)(o->tracer_debug & ~bit);
-        }
+        o->tracer_debug = debug_regs_in_use(o->tracer_debug, dr, data);
         rt.ptrace_effect.tracee = o->recorded();
         rt.ptrace_effect.debug_reg = dr;
         rt.ptrace_effect.debug_value = data;

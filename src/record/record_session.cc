@@ -154,14 +154,6 @@ std::string update_latest_link(const std::string& dir) {
 
 }  // namespace
 
-char proc_state(pid_t tid) {
-  auto text = read_file("/proc/" + std::to_string(tid) + "/stat");
-  if (!text.ok()) return 0;
-  size_t close = text.value().rfind(')');
-  if (close == std::string::npos || close + 2 >= text.value().size()) return 0;
-  return text.value()[close + 2];
-}
-
 Result<std::string> find_program(const std::string& program) {
   auto check = [](const std::string& path) -> int {
     struct stat st;
@@ -855,20 +847,20 @@ Status RecordSession::resume_running(RecordTask& t) {
     t.cpu_ns_sampled = 0;
     t.ran_since = std::chrono::steady_clock::now();
     refresh_fd_gate(t);
+    bool orphans = !orphan_desched_.empty() && !exiting_groups_.count(t.tgid);
+    // Reads for copies: not in a thread with a filter of the program's,
+    // which could refuse or trap the calls, nor in one traced inside the
+    // recording, whose signals must reach its tracer in order (a SIGCONT
+    // that came during the calls was held for later, and strace -f lost
+    // its child): copies refuse both anyway.
+    bool reads = copies_held() && !t.own_seccomp && !t.traced.by.value && !exiting_groups_.count(t.tgid);
     // No call inside it at the end of an interrupted wait that put in a
     // signal mask of its own (holds_call_sigmask): these wait for its
-    // next resume.
-    bool keeps_mask = holds_call_sigmask(*t.task);
+    // next resume. Its registers are read only when a call is due.
+    bool keeps_mask = (t.desched_wanted || orphans || reads) && holds_call_sigmask(*t.task);
     if (t.desched_wanted && !keeps_mask) open_desched(t, t.desched_fd);
-    if (!orphan_desched_.empty() && !exiting_groups_.count(t.tgid) && !keeps_mask) close_orphan_desched(t);
-    // Not in a thread with a filter of the program's, which could refuse
-    // or trap the calls, nor in one traced inside the recording, whose
-    // signals must reach its tracer in order (a SIGCONT that came during
-    // the calls was held for later, and strace -f lost its child): copies
-    // refuse both anyway.
-    // Nor at the end of an interrupted wait that put in a signal mask of its
-    // own (holds_call_sigmask).
-    if (copies_held() && !t.own_seccomp && !t.traced.by.value && !exiting_groups_.count(t.tgid) && !keeps_mask) {
+    if (orphans && !keeps_mask) close_orphan_desched(t);
+    if (reads && !keeps_mask) {
       if (!t.own_kernel_state && !t.own_kernel_state_unread) read_own_kernel_state(t);
       if (t.state != RecordTask::State::Unprocessed && t.may_read_process()) read_process_known(t);
     }

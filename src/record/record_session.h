@@ -293,9 +293,9 @@ struct RecordTask : SessionTask {
   // filter and the no_new_privs it needs (RecordSession::show_native_prctl).
   bool own_seccomp = false;
   bool own_no_new_privs = false;
-  // Debug registers its tracer set (PTRACE_POKEUSER): DR0-3 holding an
-  // address (bits 0-3) and DR7 enabling a slot (bit 7). A copy would lack
-  // them, so none is made while any is set; an exec clears them.
+  // Debug registers its tracer set (PTRACE_POKEUSER), as debug_regs_in_use
+  // keeps them. A copy would lack them, so none is made while any is set;
+  // an exec clears them.
   uint8_t tracer_debug = 0;
   // The kernel keeps SS_DISABLE as its alternate signal stack's flags (it
   // dropped one, or was made sharing memory), as ReplayTask::altstack_disabled.
@@ -1019,9 +1019,6 @@ class RecordSession : public Session<RecordTask> {
 // `code` the stop's signal byte and event.
 siginfo_t siginfo_for_trap(int code, const RecordTask& tracee);
 
-// The scheduler state letter of a thread in /proc (R, S, D, t, Z...), or 0
-// when it is gone.
-char proc_state(pid_t tid);
 
 // Finds `program` the way execvp would; error if absent or not executable.
 Result<std::string> find_program(const std::string& program);

@@ -398,13 +398,13 @@ Status ReplaySession::replay_exec(trace::Frame::Reader f, ReplayTask& rt, trace:
   if (rt.vfork_parent.value || rt.shares_memory) RR_TRY(detach_vfork_child(rt));
   rt.shares_memory = false;
   Task& t = *rt.task;
-  if (rt.tracer_dr7 || rt.tracer_dr_addrs) {
+  if (rt.tracer_dr7 || rt.tracer_debug) {
     // execve clears the debug registers a tracer set (the image is rebuilt
     // in place here, not by the kernel).
     t.set_debug_reg(7, 0);
     for (int r : {0, 1, 2, 3, 6}) t.set_debug_reg(r, 0);
     rt.tracer_dr7 = 0;
-    rt.tracer_dr_addrs = 0;
+    rt.tracer_debug = 0;
   }
   ExecKept kept = kept_by_exec(t);
   uint64_t ignored = kept.ignored, blocked = kept.blocked;

@@ -198,7 +198,7 @@ std::string ReplaySession::why_not_at_rest() const {
     if (rt->vfork_parent.value) return task + "is a vfork child before its exec";
     if (rt->pending_sig != 0 || rt->queued_sig != 0) return task + "has a signal in flight";
     if (rt->step_next || (rt->tracer_dr7 & 0xff)) return task + "is stepped or watched by its tracer";
-    if (rt->tracer_dr_addrs) return task + "has debug registers its tracer set";
+    if (rt->tracer_debug) return task + "has debug registers its tracer set";
     if (rt->where == ReplayTask::Where::CloneDone) return task + "has a clone whose exit is not replayed yet";
     if (!find_task(rt->tgid)) return task + "has lost its thread group leader";
     auto [it, fresh] = tables.emplace(rt->tgid, rt->fds.get());

@@ -88,10 +88,10 @@ struct ReplayTask : SessionTask {
   // DR7 as a tracer inside the recording set it (SyscallEvent.traceeDebugReg):
   // while it enables a slot, no checkpoint or copy is made.
   uint64_t tracer_dr7 = 0;
-  // DR0-3 that such a tracer set to an address (a bit each): a checkpoint
-  // holds no debug registers, so none is made while one is set either (the
-  // tracer may enable it in DR7 after the checkpoint's event).
-  uint8_t tracer_dr_addrs = 0;
+  // The same and DR0-3 holding an address, as debug_regs_in_use keeps
+  // them: a checkpoint holds no debug registers, so none is made while one
+  // is set either (the tracer may enable it in DR7 after the event).
+  uint8_t tracer_debug = 0;
   // PID namespaces the program made (a checkpoint or an in-memory copy
   // cannot rebuild them yet): the task's tids in those below replay's own,
   // outermost first, its own last (empty: it lives in replay's), and

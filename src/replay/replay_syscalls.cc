@@ -201,9 +201,7 @@ Status ReplaySession::apply_tracer_changes(trace::Frame::Reader f, trace::Syscal
       return divergence(f, "cannot set debug register " + std::to_string(reg) + " of task " +
                                std::to_string(sc.getPtraceTracee()) + " as its tracer did: " + errno_text());
     if (reg == 7) tracee->tracer_dr7 = sc.getTraceeDebugValue();
-    if (reg < 4)
-      tracee->tracer_dr_addrs = sc.getTraceeDebugValue() ? (uint8_t)(tracee->tracer_dr_addrs | (1u << reg))
-                                                         : (uint8_t)(tracee->tracer_dr_addrs & ~(1u << reg));
+    tracee->tracer_debug = debug_regs_in_use(tracee->tracer_debug, reg, sc.getTraceeDebugValue());
   }
   for (auto w : sc.getTraceeWrites()) {
     auto d = w.getData();
