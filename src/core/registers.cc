@@ -73,4 +73,13 @@ std::string Registers::diff(const Registers& other) const {
   return out;
 }
 
+bool Registers::same_point(const Registers& other) const {
+  constexpr unsigned long long kDebugFlags = (1ull << 16) | (1ull << 8);  // RF, TF
+  user_regs_struct x = r_, y = other.r_;
+  x.eflags &= ~kDebugFlags;
+  y.eflags &= ~kDebugFlags;
+  x.orig_rax = y.orig_rax = 0;
+  return memcmp(&x, &y, sizeof x) == 0;
+}
+
 }  // namespace rr

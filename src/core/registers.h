@@ -50,6 +50,9 @@ class Registers {
   // Empty when equal.
   std::string diff(const Registers& other) const;
   bool operator==(const Registers& other) const { return diff(other).empty(); }
+  // Equal but for the debug flags (RF, TF) and orig_rax: the same point of
+  // a program, however a debugger stopped it there.
+  bool same_point(const Registers& other) const;
 
  private:
   user_regs_struct r_{};

@@ -30,6 +30,7 @@ Result<ScopedFd> memfd_copy(int src, const std::string& what);
 // RF in eflags: instruction breakpoints at the next instruction are skipped
 // once.
 constexpr uint64_t kEflagsResume = 1ull << 16;
+constexpr uint64_t kEflagsTrap = 1ull << 8;  // TF: the program steps itself
 
 // Whether the instruction at `ip` in `t` is a string instruction with a
 // rep prefix (core/x86_insn.h).
@@ -56,6 +57,7 @@ class StretchCounter {
   void stopped(bool at_instruction_break, bool inside);
   // Executions that began before the task's current point.
   uint64_t executions() const;
+  RemotePtr<> addr() const { return addr_; }
 
  private:
   Task& t_;

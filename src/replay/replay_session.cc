@@ -505,7 +505,7 @@ Status ReplaySession::install_image_counter(Task& t, trace::ExecImage::Reader im
   // the code holds the rewrite, not these traps.
   for (uint64_t addr : image.getRandomSites())
     if (!install_random_trap(t, addr))
-      return make_error("replay cannot make the rdrand or rdseed at 0x" + hex(addr - 1) + " trap as the recording did");
+      return make_error("replay cannot make the rdrand or rdseed at " + hex(addr - 1) + " trap as the recording did");
   return {};
 }
 

@@ -5,9 +5,11 @@
 #include "replay/replay_session.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <tuple>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sys/mman.h>
@@ -45,10 +47,11 @@ namespace {
 
 constexpr int kSiKernel = 0x80;  // si_code of an int3 trap
 constexpr uint64_t kDr6Causes = 0x400f;  // DR6: BS (single step) and B0-B3 (breakpoint slots)
+constexpr uint64_t kDr6Slots = 0xf;      // DR6: B0-B3
 constexpr uint8_t kIcebp = 0xf1;       // int1
 const char* const kLostCauseWhy =
-    "this machine lost the cause of a debug exception (seen on VMs under load); a watchpoint or breakpoint may have "
-    "been missed";
+    "this machine lost the cause of a debug exception (seen on VMs, Intel ones even at rest); a watchpoint or "
+    "breakpoint may have been missed";
 
 
 // A poll site's trap whose branch is not taken (core/progress_counter.h):
@@ -64,6 +67,10 @@ bool take_untaken_poll_branch(Task& t) {
   return true;
 }
 
+std::atomic<uint64_t> g_anomalies{0};
+
+void note_anomaly() { g_anomalies.fetch_add(1, std::memory_order_relaxed); }
+
 // A counted piece's stop by its counter (si_code TRAP_PERF) must be the
 // counter's own: the kernel sends it when the count reaches the stop count,
 // before the counted instruction runs. Any other count or place is a signal
@@ -72,7 +79,8 @@ bool take_untaken_poll_branch(Task& t) {
 void check_counter_stop(const ExecutionCounter& c, const RunRequest& d, RemotePtr<> at) {
   uint64_t n = c.count();
   if (n == d.until_count && at == d.until) return;
-  fatal("the breakpoint counter on 0x" + hex(d.until.as_int()) + " stopped the task at 0x" + hex(at.as_int()) +
+  note_anomaly();
+  fatal("the breakpoint counter on " + hex(d.until.as_int()) + " stopped the task at " + hex(at.as_int()) +
         " after " + std::to_string(n) + " executions, where it was to stop before execution " +
         std::to_string(d.until_count) + "; this machine's breakpoint counters cannot be trusted here (RR_GDB_COUNTERS=0 "
         "turns them off)");
@@ -84,7 +92,8 @@ void check_counter_stop(const ExecutionCounter& c, const RunRequest& d, RemotePt
 void check_counter_not_reached(const ExecutionCounter& c, const RunRequest& d, const WaitStatus& st) {
   uint64_t n = c.count();
   if (n < d.until_count) return;
-  fatal("the breakpoint counter on 0x" + hex(d.until.as_int()) + " counted " + std::to_string(n) +
+  note_anomaly();
+  fatal("the breakpoint counter on " + hex(d.until.as_int()) + " counted " + std::to_string(n) +
         " executions without stopping the task before execution " + std::to_string(d.until_count) + " (" +
         describe_stop(st) + " came instead); this machine's breakpoint counters cannot be trusted here "
         "(RR_GDB_COUNTERS=0 turns them off)");
@@ -122,7 +131,95 @@ uint64_t watched_bytes(Task& t, const HwWatch& w) {
   return v;
 }
 
+
+// `jmp .`: the one instruction a step runs without changing a register.
+bool jumps_to_itself(Task& t, RemotePtr<> ip) {
+  uint8_t b[2];
+  return t.read_mem(ip, b, sizeof b) && b[0] == 0xeb && b[1] == 0xfe;
+}
+
+// What a debug exception whose cause was lost (cause_lost) was, read from
+// what could have raised it in the resume: an instruction breakpoint (the
+// piece's breakpoint counter, the stretch counter, an execution watch) is a
+// fault, raised before its instruction runs and not at all while the resume
+// flag is set; the step and a data watch are traps, raised after the
+// instruction that made them.
+struct LostCauseInput {
+  Task& t;
+  const TrapSet& traps;
+  RemotePtr<> counter_at;  // the piece's breakpoint counter (null: none)
+  RemotePtr<> stretch_at;  // the stretch counter (null: none)
+  RemotePtr<> skipped;     // an execution watch left out for the resume (stepped over)
+  RemotePtr<> resumed_at;  // ip at the resume
+  bool rf_at_resume;
+  const Registers& before;  // the registers at the resume
+  bool stepping;
+  const uint64_t* watched_before;  // watched_bytes of each write watch before the resume
+};
+
+struct LostCause {
+  enum Kind {
+    Again,    // an instruction breakpoint at ip, and nothing ran: resume it as it stands
+    Step,     // the step ran its instruction (slots: write watches it hit too)
+    Watch,    // write watches hit (slots)
+    Nothing,  // a write watch hit by a write of the value it held
+    Unknown,  // cannot be told (why)
+  } kind;
+  uint64_t slots = 0;
+  const char* why = "";
+};
+
+constexpr int kLostRetries = 16;  // losses in a row at one point before replay gives up
+
+LostCause read_lost_cause(const LostCauseInput& in) {
+  Task& t = in.t;
+  const std::vector<HwWatch>& hw = in.traps.hw;
+  RemotePtr<> at = t.regs().ip();
+  uint64_t our_enables = 0;
+  for (size_t i = 0; i < hw.size() && i < 4; ++i) our_enables |= 3ull << (2 * i);
+  // A tracer inside the recording may have debug registers of its own
+  // enabled in the task (armed_traps.cc): their hits cannot be told apart.
+  if (t.debug_reg(7) & 0xff & ~our_enables)
+    return {LostCause::Unknown, 0, "the task's tracer in the recording has debug registers of its own enabled"};
+  auto breaks_at = [&](RemotePtr<> a) {
+    if ((!in.counter_at.is_null() && a == in.counter_at) || (!in.stretch_at.is_null() && a == in.stretch_at)) return true;
+    return std::any_of(hw.begin(), hw.end(), [&](const HwWatch& w) {
+      return w.kind == WatchKind::Exec && w.addr == a && w.addr != in.skipped;
+    });
+  };
+  bool reads = std::any_of(hw.begin(), hw.end(),
+                           [](const HwWatch& w) { return w.kind == WatchKind::Read || w.kind == WatchKind::Access; });
+  bool writes = false;
+  uint64_t changed = 0;
+  for (size_t i = 0; i < hw.size() && i < 4; ++i) {
+    if (hw[i].kind != WatchKind::Write) continue;
+    writes = true;
+    if (watched_bytes(t, hw[i]) != in.watched_before[i]) changed |= 1ull << i;
+  }
+  if (in.stepping) {
+    if (!in.rf_at_resume && breaks_at(in.resumed_at)) {
+      // Its fault comes first, and the instruction does not run.
+      if (at != in.resumed_at || changed)
+        return {LostCause::Unknown, 0, "the stepped instruction's breakpoint should have stopped it before it ran, yet it ran"};
+      return {LostCause::Again, 0, "the breakpoint at the stepped instruction, before it ran"};
+    }
+    if (in.before.same_point(t.regs()) && !jumps_to_itself(t, in.resumed_at))
+      return {LostCause::Again, 0, "nothing, as the stepped instruction did not run"};
+    if (reads) return {LostCause::Unknown, 0, "a read or access watch was armed beside the step"};
+    return {LostCause::Step, changed, changed ? "the step, and write watches whose bytes changed" : "the step"};
+  }
+  // A running piece stops at the first trap: a watched write changes the
+  // bytes only where it stopped (no syscall runs inside a piece).
+  if (changed) return {LostCause::Watch, changed, "write watches whose bytes changed"};
+  if (reads) return {LostCause::Unknown, 0, "a read or access watch was armed"};
+  if (breaks_at(at)) return {LostCause::Again, 0, "the breakpoint at the task's instruction, before it ran"};
+  if (writes) return {LostCause::Nothing, 0, "a write watch, by a write of the value it held"};
+  return {LostCause::Unknown, 0, "no breakpoint or watch armed could have raised it there"};
+}
+
 }  // namespace
+
+uint64_t debug_exception_anomalies() { return g_anomalies.load(std::memory_order_relaxed); }
 
 // Read byte by byte: the instruction may end at the last readable byte
 // before an unmapped page.
@@ -200,6 +297,18 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
   // (A unique_ptr: GCC 12 warns wrongly about an optional's destructor here.)
   std::unique_ptr<ExecutionCounter> counter;
   uint64_t ticks_left = report_ticks_ ? d.ticks : 0;
+  // Stops without a cause at one point, in a row (the same instruction,
+  // and nothing counted since): a machine that keeps losing it there.
+  int lost_in_a_row = 0;
+  std::tuple<uint64_t, uint64_t, uint64_t> lost_point{0, 0, 0};
+  auto lost_again = [&](RemotePtr<> at) {
+    std::tuple<uint64_t, uint64_t, uint64_t> p{at.as_int(), counter ? counter->count() : 0,
+                                               whole ? whole->executions() : 0};
+    lost_in_a_row = p == lost_point ? lost_in_a_row + 1 : 1;
+    lost_point = p;
+    return lost_in_a_row > kLostRetries;
+  };
+  bool retried = false;  // the resume repeats one whose cause was lost
   for (;;) {
     if (!counter && !d.until.is_null()) {
       // The instruction the piece starts at does not count, unless it starts
@@ -240,19 +349,19 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
     }
     {
       ArmedTraps armed(t, traps, at_break ? ip : RemotePtr<>());
-      // A step with only write watches armed: their bytes before it tell a
-      // watch's hit from the step alone should the exception lose its cause.
-      bool writes_only = stepping && !traps.hw.empty() && traps.hw.size() <= 4 &&
-                         std::all_of(traps.hw.begin(), traps.hw.end(), [](const HwWatch& w) { return w.kind == WatchKind::Write; });
+      // The bytes each write watch covers before the resume: should the
+      // exception lose its cause, a change tells a watch's hit (lost_cause).
       uint64_t watched_before[4] = {0, 0, 0, 0};
-      if (writes_only)
-        for (size_t i = 0; i < traps.hw.size(); ++i) watched_before[i] = watched_bytes(t, traps.hw[i]);
+      for (size_t i = 0; i < traps.hw.size() && i < 4; ++i)
+        if (traps.hw[i].kind == WatchKind::Write) watched_before[i] = watched_bytes(t, traps.hw[i]);
       if (whole) {
         bool exec_here = !at_break && std::any_of(traps.hw.begin(), traps.hw.end(), [&](const HwWatch& w) {
           return w.kind == WatchKind::Exec && w.addr == ip;
         });
         whole->before_resume(exec_here);
       }
+      Registers at_resume = t.regs();
+      bool rf_at_resume = at_resume.raw().eflags & kEflagsResume;
       t.resume(stepping ? ResumeHow::SysemuSingleStep : ResumeHow::Sysemu, rt.pending_sig);
       rt.pending_sig = 0;
       // A signal replay passes over must not turn a step into a run.
@@ -275,7 +384,7 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
         Registers r = t.regs();
         uint8_t jump[5];
         if (!t.read_mem(r.ip(), jump, sizeof jump) || jump[0] != 0xe9)
-          fatal("the progress counter's trap at 0x" + hex(r.ip().as_int()) + " is not followed by its jump");
+          fatal("the progress counter's trap at " + hex(r.ip().as_int()) + " is not followed by its jump");
         int32_t rel;
         memcpy(&rel, jump + 1, sizeof rel);
         r.set_ip(r.ip() + 5 + rel);
@@ -287,39 +396,76 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
         uint64_t slots = armed.hits();
         Registers r = t.regs();
         RemotePtr<> at = r.ip();
-        bool has_hw = !traps.hw.empty();
+        if (!stepping && si.si_code == TRAP_TRACE && !slots && !(r.raw().eflags & kEflagsTrap) &&
+            !(t.debug_reg(6) & kDr6Slots)) {
+          // A step's trap in a resume that did not step, with the program's
+          // own trap flag clear: this machine delivered an earlier step's
+          // exception twice, the first time without its cause (seen on an
+          // Intel VM). Nothing ran for it: the piece goes on.
+          if (lost_again(at))
+            fatal("task " + std::to_string(t.tid()) + " stopped " + std::to_string(lost_in_a_row) +
+                  " times in a row at " + hex(at.as_int()) + " by a single step's trap while it was not stepped: " +
+                  kLostCauseWhy);
+          note_anomaly();
+          RR_LOG("task %d: a step's trap at %s in a resume that did not step; going on", t.tid(), hex(at.as_int()).c_str());
+          if (at != ip) d.skip_current = false;
+          retried = true;
+          continue;
+        }
+        if (stepping && si.si_code == TRAP_TRACE && !slots && at_resume.same_point(r) && !jumps_to_itself(t, ip)) {
+          // A step's trap before its instruction ran: an earlier step's,
+          // delivered again by this machine. The step is made again.
+          note_anomaly();
+          if (lost_again(at))
+            fatal("task " + std::to_string(t.tid()) + " stopped " + std::to_string(lost_in_a_row) +
+                  " times in a row at " + hex(at.as_int()) + " by a step's trap before the stepped instruction ran: " +
+                  kLostCauseWhy);
+          RR_LOG("task %d: a step's trap at %s before the stepped instruction ran; stepping again", t.tid(),
+                 hex(at.as_int()).c_str());
+          retried = true;
+          continue;
+        }
         bool lost = cause_lost(t, si) ||
-                    (stepping && lose_step_causes() && (si.si_code == TRAP_TRACE || si.si_code == TRAP_HWBKPT));
+                    (stepping && lose_step_causes() && !retried &&
+                     (si.si_code == TRAP_TRACE || si.si_code == TRAP_HWBKPT));
         if (lost) {
-          if (counter && !stepping && !has_hw && !whole && at == d.until) {
-            // The counter's breakpoint fired, uncounted: resumed with the
-            // resume flag clear, it fires again before the instruction runs.
-            RR_LOG("task %d: the breakpoint counter's hit at 0x%s came without its cause; running it again", t.tid(),
-                   hex(at.as_int()).c_str());
+          note_anomaly();
+          LostCauseInput in{t, traps, counter ? d.until : RemotePtr<>(), whole ? whole->addr() : RemotePtr<>(),
+                            at_break ? ip : RemotePtr<>(), ip, rf_at_resume, at_resume, stepping, watched_before};
+          LostCause verdict = read_lost_cause(in);
+          if (verdict.kind == LostCause::Again) {
+            // Nothing ran since the resume: resumed with the resume flag
+            // clear, the breakpoint fires again, its cause kept this time
+            // (the kernel counts it then).
+            if (lost_again(at))
+              fatal("a debug exception stopped task " + std::to_string(t.tid()) + " at " + hex(at.as_int()) + " " +
+                    std::to_string(lost_in_a_row) + " times in a row without its cause (DR6 empty): " + kLostCauseWhy);
+            RR_LOG("task %d: a debug exception at %s came without its cause: %s; running it again", t.tid(),
+                   hex(at.as_int()).c_str(), verdict.why);
+            if (r.raw().eflags & kEflagsResume) {
+              r.raw().eflags &= ~kEflagsResume;
+              t.set_regs(r);
+            }
+            if (at != ip) d.skip_current = false;  // a breakpoint here was not reported yet
+            retried = true;
             continue;
           }
-          if (stepping && !has_hw && !counter && !whole) {
-            // No debug register is armed: only the step can have raised it,
-            // after the instruction ran.
-            RR_LOG("task %d: a step to 0x%s came without its cause", t.tid(), hex(at.as_int()).c_str());
-            si.si_code = TRAP_TRACE;
-            slots = 0;
-          } else if (writes_only && !counter && !whole) {
-            // The step raised it, after the instruction ran, and a write
-            // watch may have too: it did where the instruction changed the
-            // bytes it covers (gdb stops at a write watch only where the
-            // value changed; a write of the same value is not told).
-            slots = 0;
-            for (size_t i = 0; i < traps.hw.size(); ++i)
-              if (watched_bytes(t, traps.hw[i]) != watched_before[i]) slots |= 1ull << i;
-            RR_LOG("task %d: a step to 0x%s with write watches armed came without its cause (watches hit: %#llx)",
-                   t.tid(), hex(at.as_int()).c_str(), (unsigned long long)slots);
-            si.si_code = TRAP_TRACE;
-          } else {
-            fatal("a debug exception stopped task " + std::to_string(t.tid()) + " at 0x" + hex(at.as_int()) +
-                  " without its cause (DR6 empty), which replay cannot tell apart here: " + kLostCauseWhy);
+          if (verdict.kind == LostCause::Unknown)
+            fatal("a debug exception stopped task " + std::to_string(t.tid()) + " at " + hex(at.as_int()) +
+                  " without its cause (DR6 empty), and " + verdict.why + ", so replay cannot tell which it was: " +
+                  kLostCauseWhy);
+          RR_LOG("task %d: a debug exception at %s came without its cause: %s (watches hit: %#llx)", t.tid(),
+                 hex(at.as_int()).c_str(), verdict.why, (unsigned long long)verdict.slots);
+          slots = verdict.slots;
+          si.si_code = verdict.kind == LostCause::Step ? TRAP_TRACE : TRAP_HWBKPT;
+          if (verdict.kind == LostCause::Nothing) {
+            // A write watch hit by a write of the value it held: gdb goes on
+            // past such a write, and so does the piece.
+            if (at != ip) d.skip_current = false;
+            continue;
           }
         }
+        retried = false;
         if (!d.until.is_null() && si.si_code == kTrapPerf) {
           check_counter_stop(*counter, d, at);
           hit.kind = TrapHit::Counted;
