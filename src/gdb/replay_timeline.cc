@@ -579,37 +579,18 @@ std::vector<const Snapshot*> ReplayTimeline::checkpoints_in_order() const {
 
 // --- the session loop -------------------------------------------------------
 
-namespace {
-constexpr int kAnomalyTries = 3;  // tries again of one operation (ReplayTimeline::run)
-}  // namespace
-
 Status ReplayTimeline::run(const Mark& start) {
   TimelineJump next;
   next.kind = TimelineJump::Goto;
   next.mark = start;
   next.stop.kind = StopInfo::Arrived;
-  int tries = 0;
   while (next.kind != TimelineJump::Quit) {
     Leave leave;
-    uint64_t anomalies = debug_exception_anomalies();
     try {
       leave = take(next);
     } catch (const FatalError& e) {
       leave = Leave::failed(e.what());
     }
-    // A machine that garbles debug exceptions (some VMs: DR6 lost or
-    // stale) can make a breakpoint counter or a step go wrong in a way
-    // replay only sees later, if at all. An operation that failed while
-    // that happened is tried again from its start: the garbling is rare
-    // and does not repeat at the same point.
-    if (leave.kind == Leave::Failed && debug_exception_anomalies() != anomalies && tries < kAnomalyTries) {
-      ++tries;
-      RR_LOG("debug exceptions garbled by this machine during a debugger's operation, which failed (%s); trying it "
-             "again (%d of %d)", leave.failure.c_str(), tries, kAnomalyTries);
-      session_.reset();
-      continue;
-    }
-    tries = 0;
     switch (leave.kind) {
       case Leave::Jump:
         next = std::move(leave.jump);

@@ -173,13 +173,6 @@ struct ReplayStop {
   RecordedTid vfork_done;
 };
 
-// Debug exceptions this process's replays saw garbled by the machine: a
-// cause lost (DR6 empty), a step's trap where nothing stepped, a breakpoint
-// counter that counted where its instruction was not. Replay reads what it
-// can of each (replay_user_code.cc); a debugger's operation that failed
-// while this grew may be tried again from its start.
-uint64_t debug_exception_anomalies();
-
 class ReplaySession : public Session<ReplayTask> {
  public:
   static Result<std::unique_ptr<ReplaySession>> open(const std::string& trace_dir);

@@ -5,7 +5,6 @@
 #include "replay/replay_session.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -67,10 +66,6 @@ bool take_untaken_poll_branch(Task& t) {
   return true;
 }
 
-std::atomic<uint64_t> g_anomalies{0};
-
-void note_anomaly() { g_anomalies.fetch_add(1, std::memory_order_relaxed); }
-
 // A counted piece's stop by its counter (si_code TRAP_PERF) must be the
 // counter's own: the kernel sends it when the count reaches the stop count,
 // before the counted instruction runs. Any other count or place is a signal
@@ -79,7 +74,6 @@ void note_anomaly() { g_anomalies.fetch_add(1, std::memory_order_relaxed); }
 void check_counter_stop(const ExecutionCounter& c, const RunRequest& d, RemotePtr<> at) {
   uint64_t n = c.count();
   if (n == d.until_count && at == d.until) return;
-  note_anomaly();
   fatal("the breakpoint counter on " + hex(d.until.as_int()) + " stopped the task at " + hex(at.as_int()) +
         " after " + std::to_string(n) + " executions, where it was to stop before execution " +
         std::to_string(d.until_count) + "; this machine's breakpoint counters cannot be trusted here (RR_GDB_COUNTERS=0 "
@@ -92,7 +86,6 @@ void check_counter_stop(const ExecutionCounter& c, const RunRequest& d, RemotePt
 void check_counter_not_reached(const ExecutionCounter& c, const RunRequest& d, const WaitStatus& st) {
   uint64_t n = c.count();
   if (n < d.until_count) return;
-  note_anomaly();
   fatal("the breakpoint counter on " + hex(d.until.as_int()) + " counted " + std::to_string(n) +
         " executions without stopping the task before execution " + std::to_string(d.until_count) + " (" +
         describe_stop(st) + " came instead); this machine's breakpoint counters cannot be trusted here "
@@ -151,7 +144,6 @@ struct LostCauseInput {
   RemotePtr<> stretch_at;  // the stretch counter (null: none)
   RemotePtr<> skipped;     // an execution watch left out for the resume (stepped over)
   RemotePtr<> resumed_at;  // ip at the resume
-  bool rf_at_resume;
   const Registers& before;  // the registers at the resume
   bool stepping;
   const uint64_t* watched_before;  // watched_bytes of each write watch before the resume
@@ -159,7 +151,7 @@ struct LostCauseInput {
 
 struct LostCause {
   enum Kind {
-    Again,    // an instruction breakpoint at ip, and nothing ran: resume it as it stands
+    Again,    // an instruction breakpoint at ip fired uncounted, or nothing ran: resume as it stands
     Step,     // the step ran its instruction (slots: write watches it hit too)
     Watch,    // write watches hit (slots)
     Nothing,  // a write watch hit by a write of the value it held
@@ -167,6 +159,7 @@ struct LostCause {
   } kind;
   uint64_t slots = 0;
   const char* why = "";
+  bool nothing_ran = false;  // every register as at the resume
 };
 
 constexpr int kLostRetries = 16;  // losses in a row at one point before replay gives up
@@ -181,12 +174,9 @@ LostCause read_lost_cause(const LostCauseInput& in) {
   // enabled in the task (armed_traps.cc): their hits cannot be told apart.
   if (t.debug_reg(7) & 0xff & ~our_enables)
     return {LostCause::Unknown, 0, "the task's tracer in the recording has debug registers of its own enabled"};
-  auto breaks_at = [&](RemotePtr<> a) {
-    if ((!in.counter_at.is_null() && a == in.counter_at) || (!in.stretch_at.is_null() && a == in.stretch_at)) return true;
-    return std::any_of(hw.begin(), hw.end(), [&](const HwWatch& w) {
-      return w.kind == WatchKind::Exec && w.addr == a && w.addr != in.skipped;
-    });
-  };
+  // `jmp .` is the one instruction that runs without changing a register.
+  bool nothing_ran = in.before.same_point(t.regs()) && !jumps_to_itself(t, in.resumed_at);
+  if (nothing_ran) return {LostCause::Again, 0, "nothing ran since the resume", true};
   bool reads = std::any_of(hw.begin(), hw.end(),
                            [](const HwWatch& w) { return w.kind == WatchKind::Read || w.kind == WatchKind::Access; });
   bool writes = false;
@@ -197,14 +187,9 @@ LostCause read_lost_cause(const LostCauseInput& in) {
     if (watched_bytes(t, hw[i]) != in.watched_before[i]) changed |= 1ull << i;
   }
   if (in.stepping) {
-    if (!in.rf_at_resume && breaks_at(in.resumed_at)) {
-      // Its fault comes first, and the instruction does not run.
-      if (at != in.resumed_at || changed)
-        return {LostCause::Unknown, 0, "the stepped instruction's breakpoint should have stopped it before it ran, yet it ran"};
-      return {LostCause::Again, 0, "the breakpoint at the stepped instruction, before it ran"};
-    }
-    if (in.before.same_point(t.regs()) && !jumps_to_itself(t, in.resumed_at))
-      return {LostCause::Again, 0, "nothing, as the stepped instruction did not run"};
+    // The instruction ran, so no breakpoint stopped it first (a counter's
+    // fault before it, if any, was counted): the step's trap, and data
+    // watches' with it.
     if (reads) return {LostCause::Unknown, 0, "a read or access watch was armed beside the step"};
     return {LostCause::Step, changed, changed ? "the step, and write watches whose bytes changed" : "the step"};
   }
@@ -212,14 +197,17 @@ LostCause read_lost_cause(const LostCauseInput& in) {
   // bytes only where it stopped (no syscall runs inside a piece).
   if (changed) return {LostCause::Watch, changed, "write watches whose bytes changed"};
   if (reads) return {LostCause::Unknown, 0, "a read or access watch was armed"};
-  if (breaks_at(at)) return {LostCause::Again, 0, "the breakpoint at the task's instruction, before it ran"};
+  bool breaks_here = (!in.counter_at.is_null() && at == in.counter_at) ||
+                     (!in.stretch_at.is_null() && at == in.stretch_at) ||
+                     std::any_of(hw.begin(), hw.end(), [&](const HwWatch& w) {
+                       return w.kind == WatchKind::Exec && w.addr == at && w.addr != in.skipped;
+                     });
+  if (breaks_here) return {LostCause::Again, 0, "the breakpoint at the task's instruction, before it ran"};
   if (writes) return {LostCause::Nothing, 0, "a write watch, by a write of the value it held"};
   return {LostCause::Unknown, 0, "no breakpoint or watch armed could have raised it there"};
 }
 
 }  // namespace
-
-uint64_t debug_exception_anomalies() { return g_anomalies.load(std::memory_order_relaxed); }
 
 // Read byte by byte: the instruction may end at the last readable byte
 // before an unmapped page.
@@ -361,7 +349,6 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
         whole->before_resume(exec_here);
       }
       Registers at_resume = t.regs();
-      bool rf_at_resume = at_resume.raw().eflags & kEflagsResume;
       t.resume(stepping ? ResumeHow::SysemuSingleStep : ResumeHow::Sysemu, rt.pending_sig);
       rt.pending_sig = 0;
       // A signal replay passes over must not turn a step into a run.
@@ -396,73 +383,54 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
         uint64_t slots = armed.hits();
         Registers r = t.regs();
         RemotePtr<> at = r.ip();
-        if (!stepping && si.si_code == TRAP_TRACE && !slots && !(r.raw().eflags & kEflagsTrap) &&
-            !(t.debug_reg(6) & kDr6Slots)) {
-          // A step's trap in a resume that did not step, with the program's
-          // own trap flag clear: this machine delivered an earlier step's
-          // exception twice, the first time without its cause (seen on an
-          // Intel VM). Nothing ran for it: the piece goes on.
-          if (lost_again(at))
-            fatal("task " + std::to_string(t.tid()) + " stopped " + std::to_string(lost_in_a_row) +
-                  " times in a row at " + hex(at.as_int()) + " by a single step's trap while it was not stepped: " +
-                  kLostCauseWhy);
-          note_anomaly();
-          RR_LOG("task %d: a step's trap at %s in a resume that did not step; going on", t.tid(), hex(at.as_int()).c_str());
-          if (at != ip) d.skip_current = false;
-          retried = true;
-          continue;
-        }
-        if (stepping && si.si_code == TRAP_TRACE && !slots && at_resume.same_point(r) && !jumps_to_itself(t, ip)) {
-          // A step's trap before its instruction ran: an earlier step's,
-          // delivered again by this machine. The step is made again.
-          note_anomaly();
-          if (lost_again(at))
-            fatal("task " + std::to_string(t.tid()) + " stopped " + std::to_string(lost_in_a_row) +
-                  " times in a row at " + hex(at.as_int()) + " by a step's trap before the stepped instruction ran: " +
-                  kLostCauseWhy);
-          RR_LOG("task %d: a step's trap at %s before the stepped instruction ran; stepping again", t.tid(),
-                 hex(at.as_int()).c_str());
-          retried = true;
-          continue;
-        }
-        bool lost = cause_lost(t, si) ||
+        // A step's trap (DR6 BS) where none can be: in a resume that did not
+        // step, with the program's own trap flag clear, or in a step before
+        // its instruction ran. This machine reported another exception with
+        // an older one's bits (seen on an Intel VM): read as a lost cause,
+        // but where that finds nothing of ours, the trap stays the
+        // program's.
+        bool stale_step = si.si_code == TRAP_TRACE && !slots && !(t.debug_reg(6) & kDr6Slots) &&
+                          (stepping ? at_resume.same_point(r) && !jumps_to_itself(t, ip)
+                                    : !(r.raw().eflags & kEflagsTrap));
+        bool lost = stale_step || cause_lost(t, si) ||
                     (stepping && lose_step_causes() && !retried &&
                      (si.si_code == TRAP_TRACE || si.si_code == TRAP_HWBKPT));
         if (lost) {
-          note_anomaly();
           LostCauseInput in{t, traps, counter ? d.until : RemotePtr<>(), whole ? whole->addr() : RemotePtr<>(),
-                            at_break ? ip : RemotePtr<>(), ip, rf_at_resume, at_resume, stepping, watched_before};
+                            at_break ? ip : RemotePtr<>(), ip, at_resume, stepping, watched_before};
           LostCause verdict = read_lost_cause(in);
-          if (verdict.kind == LostCause::Again) {
-            // Nothing ran since the resume: resumed with the resume flag
-            // clear, the breakpoint fires again, its cause kept this time
-            // (the kernel counts it then).
-            if (lost_again(at))
+          bool program_trap = stale_step && !stepping && verdict.kind != LostCause::Again &&
+                              verdict.kind != LostCause::Watch;
+          if (!program_trap) {
+            const char* how = stale_step ? "with a step's stale cause" : "without its cause";
+            if (verdict.kind == LostCause::Unknown)
               fatal("a debug exception stopped task " + std::to_string(t.tid()) + " at " + hex(at.as_int()) + " " +
-                    std::to_string(lost_in_a_row) + " times in a row without its cause (DR6 empty): " + kLostCauseWhy);
-            RR_LOG("task %d: a debug exception at %s came without its cause: %s; running it again", t.tid(),
-                   hex(at.as_int()).c_str(), verdict.why);
-            if (r.raw().eflags & kEflagsResume) {
-              r.raw().eflags &= ~kEflagsResume;
-              t.set_regs(r);
+                    how + ", and " + verdict.why + ", so replay cannot tell which it was: " + kLostCauseWhy);
+            if (verdict.kind == LostCause::Again || verdict.kind == LostCause::Nothing) {
+              if (lost_again(at))
+                fatal("a debug exception stopped task " + std::to_string(t.tid()) + " at " + hex(at.as_int()) + " " +
+                      std::to_string(lost_in_a_row) + " times in a row " + how + ": " + kLostCauseWhy);
+              RR_LOG("task %d: a debug exception at %s came %s: %s; going on", t.tid(), hex(at.as_int()).c_str(), how,
+                     verdict.why);
+              if (verdict.nothing_ran) {
+                // The resume again as it was (its resume flag too).
+                if ((r.raw().eflags & kEflagsResume) != (at_resume.raw().eflags & kEflagsResume)) t.set_regs(at_resume);
+              } else {
+                // Instructions ran: the stop is the task's point now. A
+                // breakpoint here fired uncounted (or a write left its
+                // watch's value): resumed as it stands it fires again,
+                // counted. The stretch counter learns that nothing here
+                // was counted, unless the resume flag says mid-instruction.
+                if (whole) whole->stopped(false, r.raw().eflags & kEflagsResume);
+                d.skip_current = false;  // a breakpoint here was not reported yet
+              }
+              retried = true;
+              continue;
             }
-            if (at != ip) d.skip_current = false;  // a breakpoint here was not reported yet
-            retried = true;
-            continue;
-          }
-          if (verdict.kind == LostCause::Unknown)
-            fatal("a debug exception stopped task " + std::to_string(t.tid()) + " at " + hex(at.as_int()) +
-                  " without its cause (DR6 empty), and " + verdict.why + ", so replay cannot tell which it was: " +
-                  kLostCauseWhy);
-          RR_LOG("task %d: a debug exception at %s came without its cause: %s (watches hit: %#llx)", t.tid(),
-                 hex(at.as_int()).c_str(), verdict.why, (unsigned long long)verdict.slots);
-          slots = verdict.slots;
-          si.si_code = verdict.kind == LostCause::Step ? TRAP_TRACE : TRAP_HWBKPT;
-          if (verdict.kind == LostCause::Nothing) {
-            // A write watch hit by a write of the value it held: gdb goes on
-            // past such a write, and so does the piece.
-            if (at != ip) d.skip_current = false;
-            continue;
+            RR_LOG("task %d: a debug exception at %s came %s: %s (watches hit: %#llx)", t.tid(), hex(at.as_int()).c_str(),
+                   how, verdict.why, (unsigned long long)verdict.slots);
+            slots = verdict.slots;
+            si.si_code = verdict.kind == LostCause::Step ? TRAP_TRACE : TRAP_HWBKPT;
           }
         }
         retried = false;
