@@ -58,6 +58,16 @@ class StretchCounter {
   // Executions that began before the task's current point.
   uint64_t executions() const;
   RemotePtr<> addr() const { return addr_; }
+  // Its bookkeeping, to put back when a resume is made again unchanged.
+  struct Kept {
+    int64_t adjust;
+    bool counted_here;
+  };
+  Kept kept() const { return {adjust_, counted_here_}; }
+  void restore(const Kept& k) {
+    adjust_ = k.adjust;
+    counted_here_ = k.counted_here;
+  }
 
  private:
   Task& t_;

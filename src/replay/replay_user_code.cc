@@ -174,9 +174,6 @@ LostCause read_lost_cause(const LostCauseInput& in) {
   // enabled in the task (armed_traps.cc): their hits cannot be told apart.
   if (t.debug_reg(7) & 0xff & ~our_enables)
     return {LostCause::Unknown, 0, "the task's tracer in the recording has debug registers of its own enabled"};
-  // `jmp .` is the one instruction that runs without changing a register.
-  bool nothing_ran = in.before.same_point(t.regs()) && !jumps_to_itself(t, in.resumed_at);
-  if (nothing_ran) return {LostCause::Again, 0, "nothing ran since the resume", true};
   bool reads = std::any_of(hw.begin(), hw.end(),
                            [](const HwWatch& w) { return w.kind == WatchKind::Read || w.kind == WatchKind::Access; });
   bool writes = false;
@@ -187,6 +184,11 @@ LostCause read_lost_cause(const LostCauseInput& in) {
     if (watched_bytes(t, hw[i]) != in.watched_before[i]) changed |= 1ull << i;
   }
   if (in.stepping) {
+    // A step runs one instruction, which changes a register (rip, or a
+    // rep string's counts) unless it is `jmp .`. (A running piece may come
+    // back to the same registers, so there this proves nothing.)
+    if (!changed && in.before.same_point(t.regs()) && !jumps_to_itself(t, in.resumed_at))
+      return {LostCause::Again, 0, "nothing ran since the resume", true};
     // The instruction ran, so no breakpoint stopped it first (a counter's
     // fault before it, if any, was counted): the step's trap, and data
     // watches' with it.
@@ -294,7 +296,7 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
                                                whole ? whole->executions() : 0};
     lost_in_a_row = p == lost_point ? lost_in_a_row + 1 : 1;
     lost_point = p;
-    return lost_in_a_row > kLostRetries;
+    return lost_in_a_row >= kLostRetries;
   };
   bool retried = false;  // the resume repeats one whose cause was lost
   for (;;) {
@@ -342,10 +344,12 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
       uint64_t watched_before[4] = {0, 0, 0, 0};
       for (size_t i = 0; i < traps.hw.size() && i < 4; ++i)
         if (traps.hw[i].kind == WatchKind::Write) watched_before[i] = watched_bytes(t, traps.hw[i]);
+      std::optional<StretchCounter::Kept> whole_before;
       if (whole) {
         bool exec_here = !at_break && std::any_of(traps.hw.begin(), traps.hw.end(), [&](const HwWatch& w) {
           return w.kind == WatchKind::Exec && w.addr == ip;
         });
+        whole_before = whole->kept();
         whole->before_resume(exec_here);
       }
       Registers at_resume = t.regs();
@@ -413,8 +417,11 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
               RR_LOG("task %d: a debug exception at %s came %s: %s; going on", t.tid(), hex(at.as_int()).c_str(), how,
                      verdict.why);
               if (verdict.nothing_ran) {
-                // The resume again as it was (its resume flag too).
-                if ((r.raw().eflags & kEflagsResume) != (at_resume.raw().eflags & kEflagsResume)) t.set_regs(at_resume);
+                // The step again as it was: the registers as before the
+                // resume (its resume flag too), the stretch counter as
+                // before its preparation for it, which is made again.
+                t.set_regs(at_resume);
+                if (whole) whole->restore(*whole_before);
               } else {
                 // Instructions ran: the stop is the task's point now. A
                 // breakpoint here fired uncounted (or a write left its
