@@ -40,8 +40,6 @@ bool recorded_with_counter(const std::string& trace_dir) {
 
 }  // namespace
 
-bool ReplayTimeline::same_registers(const Registers& a, const Registers& b) { return a.same_point(b); }
-
 ReplayTimeline::ReplayTimeline(std::string trace_dir, pid_t debugged, StopHandler& handler, bool use_checkpoints)
     : trace_dir_(trace_dir), debugged_(debugged), handler_(handler), cache_(trace_dir, use_checkpoints) {
   counter_trace_ = recorded_with_counter(trace_dir_);

@@ -190,9 +190,6 @@ class ReplayTimeline {
   // point to it: more means a long run without a counted branch (code the
   // counter does not cover), where another road is cheaper.
   static constexpr uint32_t kTickProbeSteps = 100000;
-  // Whether a stop is the point whose registers are `b`: the flags a step
-  // or a trap set for the debugger (RF, TF) and orig_rax aside.
-  static bool same_registers(const Registers& a, const Registers& b);
   RunRequest next_piece(ReplayTask& rt);
   std::optional<Leave> on_trap(ReplaySession& s, ReplayTask& rt, const TrapHit& hit);
   std::optional<Leave> stretch_ends(ReplayTask& rt);

@@ -222,7 +222,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
         if (piece_index_ == target_.pieces.size() && mode_ == Mode::Navigate) return arrive(s, rt.recorded().value);
         // By ticks from the point's own tick: the base may be the point.
         if (piece_index_ == target_.pieces.size() && probe_state_ && ticks_now_ == probe_ticks_ &&
-            same_registers(rt.task->regs(), *probe_state_))
+            rt.task->regs().same_point(*probe_state_))
           return tick_probe_found(s, rt, 0);
         if (interrupt_due()) return serve_interrupt(s, rt.recorded().value);
         return std::nullopt;
@@ -232,7 +232,7 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
       add_piece(here_, step_piece(1));
       if (probe_state_) {
         // By ticks: the first stop at the target's ticks and registers.
-        if (ticks_now_ == probe_ticks_ && same_registers(rt.task->regs(), *probe_state_)) {
+        if (ticks_now_ == probe_ticks_ && rt.task->regs().same_point(*probe_state_)) {
           --probe_steps_;
           return tick_probe_found(s, rt, probe_steps_ + 1);
         }

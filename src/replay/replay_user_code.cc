@@ -124,11 +124,14 @@ uint64_t watched_bytes(Task& t, const HwWatch& w) {
   return v;
 }
 
-
-// `jmp .`: the one instruction a step runs without changing a register.
-bool jumps_to_itself(Task& t, RemotePtr<> ip) {
+// Whether a step from `before` left the task where it was: a step runs one
+// instruction, which changes a register (rip, or a rep string's counts)
+// unless it is `jmp .`. (A running piece may come back to the same
+// registers, so there this proves nothing.)
+bool step_ran_nothing(Task& t, const Registers& before) {
+  if (!before.same_point(t.regs())) return false;
   uint8_t b[2];
-  return t.read_mem(ip, b, sizeof b) && b[0] == 0xeb && b[1] == 0xfe;
+  return !(t.read_mem(before.ip(), b, sizeof b) && b[0] == 0xeb && b[1] == 0xfe);
 }
 
 // What a debug exception whose cause was lost (cause_lost) was, read from
@@ -143,7 +146,6 @@ struct LostCauseInput {
   RemotePtr<> counter_at;  // the piece's breakpoint counter (null: none)
   RemotePtr<> stretch_at;  // the stretch counter (null: none)
   RemotePtr<> skipped;     // an execution watch left out for the resume (stepped over)
-  RemotePtr<> resumed_at;  // ip at the resume
   const Registers& before;  // the registers at the resume
   bool stepping;
   const uint64_t* watched_before;  // watched_bytes of each write watch before the resume
@@ -184,10 +186,7 @@ LostCause read_lost_cause(const LostCauseInput& in) {
     if (watched_bytes(t, hw[i]) != in.watched_before[i]) changed |= 1ull << i;
   }
   if (in.stepping) {
-    // A step runs one instruction, which changes a register (rip, or a
-    // rep string's counts) unless it is `jmp .`. (A running piece may come
-    // back to the same registers, so there this proves nothing.)
-    if (!changed && in.before.same_point(t.regs()) && !jumps_to_itself(t, in.resumed_at))
+    if (!changed && step_ran_nothing(t, in.before))
       return {LostCause::Again, 0, "nothing ran since the resume", true};
     // The instruction ran, so no breakpoint stopped it first (a counter's
     // fault before it, if any, was counted): the step's trap, and data
@@ -393,15 +392,16 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
         // an older one's bits (seen on an Intel VM): read as a lost cause,
         // but where that finds nothing of ours, the trap stays the
         // program's.
-        bool stale_step = si.si_code == TRAP_TRACE && !slots && !(t.debug_reg(6) & kDr6Slots) &&
-                          (stepping ? at_resume.same_point(r) && !jumps_to_itself(t, ip)
-                                    : !(r.raw().eflags & kEflagsTrap));
+        // (DR6 is read last: this runs at every step's stop.)
+        bool stale_step = si.si_code == TRAP_TRACE && !slots &&
+                          (stepping ? step_ran_nothing(t, at_resume) : !(r.raw().eflags & kEflagsTrap)) &&
+                          !(t.debug_reg(6) & kDr6Slots);
         bool lost = stale_step || cause_lost(t, si) ||
                     (stepping && lose_step_causes() && !retried &&
                      (si.si_code == TRAP_TRACE || si.si_code == TRAP_HWBKPT));
         if (lost) {
           LostCauseInput in{t, traps, counter ? d.until : RemotePtr<>(), whole ? whole->addr() : RemotePtr<>(),
-                            at_break ? ip : RemotePtr<>(), ip, at_resume, stepping, watched_before};
+                            at_break ? ip : RemotePtr<>(), at_resume, stepping, watched_before};
           LostCause verdict = read_lost_cause(in);
           bool program_trap = stale_step && !stepping && verdict.kind != LostCause::Again &&
                               verdict.kind != LostCause::Watch;
