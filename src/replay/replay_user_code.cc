@@ -471,7 +471,14 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
         }
       }
     }
-    if (counter && hit.kind != TrapHit::Counted && t.alive()) check_counter_not_reached(*counter, d, st);
+    if (counter && hit.kind != TrapHit::Counted && t.alive()) {
+      // (A count far short of what ran tells a counter the machine
+      // stopped: docs/progress-counter.md, "Another process's single steps".)
+      RR_LOG("task %d: the breakpoint counter on %s counted %llu of %llu before %s", t.tid(),
+             hex(d.until.as_int()).c_str(), (unsigned long long)counter->count(), (unsigned long long)d.until_count,
+             describe_stop(st).c_str());
+      check_counter_not_reached(*counter, d, st);
+    }
     if (!ours) {
       in.reached = st;
       pause(ReplayStop::StretchEnds, rt);
