@@ -392,7 +392,11 @@ ReplayTimeline::Outcome<Mark> ReplayTimeline::locate_by_counters(const Mark m) {
     b.event = m.event;
     return b;
   }
-  return Mark::at(Position{m.event, m.ip, c->executions});
+  Mark l = Mark::at(Position{m.event, m.ip, c->executions});
+  // The same point by another name: an arrival by the counters later is
+  // checked against its registers (check_counted_arrival).
+  l.regs = m.regs;
+  return l;
 }
 
 ReplayTimeline::Outcome<std::optional<int>> ReplayTimeline::compare(const Mark a, const Mark b) {

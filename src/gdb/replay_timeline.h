@@ -296,6 +296,9 @@ class ReplayTimeline {
   const TrapSet& gdb_traps(const ReplayTask& rt) const;
   // One step or run of the target's piece `p` done.
   void took_piece(const Piece& p);
+  // A failure where a counted route arrived with registers other than the
+  // target's known ones (nullopt: they match, or none are known).
+  std::optional<Leave> check_counted_arrival(const Registers& now);
 
   std::string trace_dir_;
   pid_t debugged_;

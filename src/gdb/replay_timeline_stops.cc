@@ -5,9 +5,27 @@
 // of the trace.
 #include "gdb/replay_timeline.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 namespace rr {
+
+namespace {
+
+// RR_GDB_COUNTER_SKEW=N (for tests): a navigation's counted pieces stop N
+// executions late, as a breakpoint counter that missed N would, so that
+// the arrival check (check_counted_arrival) runs where the machine's
+// counters do not miss. (Counting a stretch, count_to, is not skewed.)
+uint64_t counter_skew() {
+  static const uint64_t skew = [] {
+    const char* v = getenv("RR_GDB_COUNTER_SKEW");
+    return v ? strtoull(v, nullptr, 10) : 0ull;
+  }();
+  return skew;
+}
+
+}  // namespace
 
 ReplayTimeline::Leave ReplayTimeline::drive(ReplaySession& s) {
   RunRequest req;  // between stretches: on to the next stop
@@ -133,6 +151,7 @@ RunRequest ReplayTimeline::next_piece(ReplayTask& rt) {
             d.until_count = p.count + 1 - piece_done_;
             d.count_first = piece_done_ == 0;
           }
+          if (mode_ == Mode::Navigate && !counting_) d.until_count += counter_skew();
           return d;
         }
         d.step = p.step;
@@ -171,8 +190,9 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
   RemotePtr<> ip = rt.task->regs().ip();
   here_.ip = ip;
   here_.ticks = ticks_now_;
-  here_.regs.reset();
-  if (counter_trace_) here_.regs = rt.task->regs();
+  // The registers name the point with its ticks (a trace with the
+  // progress counter) and check a later arrival by a counted route.
+  here_.regs = rt.task->regs();
   // Stopped before an instruction with a breakpoint, or at a counted
   // arrival there (a position: about to run it): the next run steps over a
   // breakpoint at it, whichever road reached the point.
@@ -219,7 +239,10 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
           count_result_ = Count{hit.executions, ip, stretch_ip_, hit.inside};
           return Leave::goal();
         }
-        if (piece_index_ == target_.pieces.size() && mode_ == Mode::Navigate) return arrive(s, rt.recorded().value);
+        if (piece_index_ == target_.pieces.size() && mode_ == Mode::Navigate) {
+          if (auto leave = check_counted_arrival(rt.task->regs())) return *leave;
+          return arrive(s, rt.recorded().value);
+        }
         // By ticks from the point's own tick: the base may be the point.
         if (piece_index_ == target_.pieces.size() && probe_state_ && ticks_now_ == probe_ticks_ &&
             rt.task->regs().same_point(*probe_state_))
@@ -286,6 +309,31 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::on_trap(ReplaySession& s, R
     }
   }
   return std::nullopt;
+}
+
+// A point reached before, and now again by a route with a counted piece,
+// must have the registers it had: replay is deterministic, and only the
+// hardware breakpoint counters can take the route elsewhere. On a VM whose
+// debug registers another vCPU's single steps disturb, a counter may miss
+// executions without a sign (docs/progress-counter.md, "Another process's
+// single steps"); a stop at the wrong execution with other registers is
+// told here. (One with the same registers is not.)
+std::optional<ReplayTimeline::Leave> ReplayTimeline::check_counted_arrival(const Registers& now) {
+  if (!target_.regs || !std::any_of(target_.pieces.begin(), target_.pieces.end(),
+                                    [](const Piece& p) { return !p.until.is_null(); }))
+    return std::nullopt;
+  if (now.same_point(*target_.regs)) return std::nullopt;
+  // Named without the flags and field same_point leaves out.
+  Registers a = now, b = *target_.regs;
+  constexpr unsigned long long kDebugFlags = (1ull << 16) | (1ull << 8);  // RF, TF
+  a.raw().eflags &= ~kDebugFlags;
+  b.raw().eflags &= ~kDebugFlags;
+  a.raw().orig_rax = b.raw().orig_rax = 0;
+  return Leave::failed("the replay came back to a point of event " + std::to_string(target_.event + 1) +
+                       " it had reached before, by the hardware breakpoint counters, with other registers (now against "
+                       "then: " + a.diff(b) +
+                       "): a counter missed or added executions, on the way here or when the point was reached "
+                       "before, as on a VM where another process single-steps; RR_GDB_COUNTERS=0 turns them off");
 }
 
 void ReplayTimeline::took_piece(const Piece& p) {

@@ -80,10 +80,12 @@ struct Mark {
   // The instruction the stretch's task is at when known (null: not known).
   // A hint for going back from here; not part of the point's name.
   RemotePtr<> ip;
-  // Hints too, in a trace recorded with the progress counter: the ticks
-  // the stretch made before this point, and the task's registers here.
-  // Together with the event they name the point (as rr's ticks do), which
-  // is how going back one instruction finds it again (ReplayTimeline).
+  // Hints too: in a trace recorded with the progress counter, the ticks
+  // the stretch made before this point; in any trace, the task's registers
+  // here where a stop saw them. Ticks and registers together name the point
+  // (as rr's ticks do), which is how going back one instruction finds it
+  // again; the registers alone check a later arrival by the breakpoint
+  // counters (ReplayTimeline).
   std::optional<uint64_t> ticks;
   std::optional<Registers> regs;
   bool operator==(const Mark& o) const { return event == o.event && pieces == o.pieces && at_exit == o.at_exit; }
