@@ -14,4 +14,14 @@ namespace rr {
 // bytes that do not decode answer false.
 bool rep_string_insn(const uint8_t* code, size_t n);
 
+// The bytes `pushf` at `code` pushes (8 for pushfq, 2 with an operand-size
+// prefix) and its length, or 0 if it is not pushf: stepped by a tracer, it
+// pushes the trap flag the tracer set, which the program never sees when it
+// is not stepped.
+struct Pushf {
+  unsigned width = 0;
+  unsigned length = 0;
+};
+Pushf pushf_insn(const uint8_t* code, size_t n);
+
 }  // namespace rr

@@ -208,6 +208,27 @@ LostCause read_lost_cause(const LostCauseInput& in) {
   return {LostCause::Unknown, 0, "no breakpoint or watch armed could have raised it there"};
 }
 
+// Our single step over `pushf` pushes the trap flag we set, where the
+// program, not stepped in the recording, pushed it clear: put back what it
+// pushed. (A program that set the flag itself, or a tracer inside the
+// recording that stepped it, keeps it: the flag was set before the step.)
+void hide_pushed_trap_flag(Task& t, const Registers& before) {
+  if (before.raw().eflags & kEflagsTrap) return;
+  Registers now = t.regs();
+  uint64_t pushed = before.sp().as_int() - now.sp().as_int();
+  if (pushed != 8 && pushed != 2) return;  // most steps push nothing
+  uint8_t code[15];
+  size_t n = 0;
+  for (; n < sizeof code; ++n)
+    if (!t.read_mem(before.ip() + n, &code[n], 1)) break;
+  Pushf p = pushf_insn(code, n);
+  if (p.width != pushed || now.ip() != before.ip() + p.length) return;  // not a pushf that ran
+  uint16_t low = 0;
+  if (!t.read_mem(now.sp(), &low, sizeof low) || !(low & kEflagsTrap)) return;
+  low &= (uint16_t)~kEflagsTrap;
+  t.write_mem(now.sp(), &low, sizeof low);
+}
+
 }  // namespace
 
 // Read byte by byte: the instruction may end at the last readable byte
@@ -356,6 +377,7 @@ void ReplaySession::run_piece(ReplayTask& rt, RunRequest d) {
       rt.pending_sig = 0;
       // A signal replay passes over must not turn a step into a run.
       st = wait_filtered(rt, stepping ? ResumeHow::SysemuSingleStep : ResumeHow::Sysemu);
+      if (stepping && st.stop_sig() == SIGTRAP) hide_pushed_trap_flag(t, at_resume);
       bool ticked = false;
       if (armed_ticks && t.alive()) {
         std::optional<uint64_t> left = counter_remaining(t);

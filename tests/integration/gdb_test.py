@@ -91,6 +91,12 @@ def stepping(t):
     whens = re.findall(r"Current event: (\d+)", out)
     t.expect(len(whens) == 2 and whens[1] == "30", "when / run 30: %r" % whens, out)
     t.expect("Program received signal SIGKILL" in out, "continue to the end stops at the exit", out)
+    # A stepped pushf pushes the trap flag the step set; the program, run
+    # without steps in the recording, pushed it clear, and so it must here.
+    trace = t.record("pushf", [t.build("gdb_pushf")], output="trap flag 0")
+    out = t.gdb(trace, ["break gdb_pushf.c:8", "continue", "stepi", "stepi", "next", "print (flags >> 8) & 1"])
+    t.expect(values(out) == ["0"],
+             "stepi over pushf: the program sees the trap flag clear: %r" % values(out), out)
 
 
 def checkpoints(t):
