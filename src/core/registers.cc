@@ -73,12 +73,16 @@ std::string Registers::diff(const Registers& other) const {
   return out;
 }
 
-bool Registers::same_point(const Registers& other) const {
+Registers Registers::at_point() const {
   constexpr unsigned long long kDebugFlags = (1ull << 16) | (1ull << 8);  // RF, TF
-  user_regs_struct x = r_, y = other.r_;
-  x.eflags &= ~kDebugFlags;
-  y.eflags &= ~kDebugFlags;
-  x.orig_rax = y.orig_rax = 0;
+  Registers r = *this;
+  r.r_.eflags &= ~kDebugFlags;
+  r.r_.orig_rax = 0;
+  return r;
+}
+
+bool Registers::same_point(const Registers& other) const {
+  user_regs_struct x = at_point().r_, y = other.at_point().r_;
   return memcmp(&x, &y, sizeof x) == 0;
 }
 

@@ -53,6 +53,9 @@ class Registers {
   // Equal but for the debug flags (RF, TF) and orig_rax: the same point of
   // a program, however a debugger stopped it there.
   bool same_point(const Registers& other) const;
+  // These registers with the debug flags and orig_rax cleared: what
+  // same_point compares (its diff names where two points differ).
+  Registers at_point() const;
 
  private:
   user_regs_struct r_{};

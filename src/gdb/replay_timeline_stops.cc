@@ -323,15 +323,9 @@ std::optional<ReplayTimeline::Leave> ReplayTimeline::check_counted_arrival(const
                                     [](const Piece& p) { return !p.until.is_null(); }))
     return std::nullopt;
   if (now.same_point(*target_.regs)) return std::nullopt;
-  // Named without the flags and field same_point leaves out.
-  Registers a = now, b = *target_.regs;
-  constexpr unsigned long long kDebugFlags = (1ull << 16) | (1ull << 8);  // RF, TF
-  a.raw().eflags &= ~kDebugFlags;
-  b.raw().eflags &= ~kDebugFlags;
-  a.raw().orig_rax = b.raw().orig_rax = 0;
   return Leave::failed("the replay came back to a point of event " + std::to_string(target_.event + 1) +
                        " it had reached before, by the hardware breakpoint counters, with other registers (now against "
-                       "then: " + a.diff(b) +
+                       "then: " + now.at_point().diff(target_.regs->at_point()) +
                        "): a counter missed or added executions, on the way here or when the point was reached "
                        "before, as on a VM where another process single-steps; RR_GDB_COUNTERS=0 turns them off");
 }

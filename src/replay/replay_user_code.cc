@@ -208,6 +208,18 @@ LostCause read_lost_cause(const LostCauseInput& in) {
   return {LostCause::Unknown, 0, "no breakpoint or watch armed could have raised it there"};
 }
 
+constexpr size_t kMaxInsnBytes = 15;  // the longest x86 instruction
+
+// The bytes of the instruction at `ip`, up to kMaxInsnBytes, read byte by
+// byte: it may end at the last readable byte before an unmapped page.
+// Returns how many were read.
+size_t read_insn(Task& t, RemotePtr<> ip, uint8_t (&code)[kMaxInsnBytes]) {
+  size_t n = 0;
+  for (; n < kMaxInsnBytes; ++n)
+    if (!t.read_mem(ip + n, &code[n], 1)) break;
+  return n;
+}
+
 // Our single step over `pushf` pushes the trap flag we set, where the
 // program, not stepped in the recording, pushed it clear: put back what it
 // pushed. (A program that set the flag itself, or a tracer inside the
@@ -217,11 +229,8 @@ void hide_pushed_trap_flag(Task& t, const Registers& before) {
   Registers now = t.regs();
   uint64_t pushed = before.sp().as_int() - now.sp().as_int();
   if (pushed != 8 && pushed != 2) return;  // most steps push nothing
-  uint8_t code[15];
-  size_t n = 0;
-  for (; n < sizeof code; ++n)
-    if (!t.read_mem(before.ip() + n, &code[n], 1)) break;
-  Pushf p = pushf_insn(code, n);
+  uint8_t code[kMaxInsnBytes];
+  Pushf p = pushf_insn(code, read_insn(t, before.ip(), code));
   if (p.width != pushed || now.ip() != before.ip() + p.length) return;  // not a pushf that ran
   uint16_t low = 0;
   if (!t.read_mem(now.sp(), &low, sizeof low) || !(low & kEflagsTrap)) return;
@@ -231,14 +240,9 @@ void hide_pushed_trap_flag(Task& t, const Registers& before) {
 
 }  // namespace
 
-// Read byte by byte: the instruction may end at the last readable byte
-// before an unmapped page.
 bool rep_string_at(Task& t, RemotePtr<> ip) {
-  uint8_t code[15];
-  size_t n = 0;
-  for (; n < sizeof code; ++n)
-    if (!t.read_mem(ip + n, &code[n], 1)) break;
-  return rep_string_insn(code, n);
+  uint8_t code[kMaxInsnBytes];
+  return rep_string_insn(code, read_insn(t, ip, code));
 }
 
 StretchCounter::StretchCounter(Task& t, RemotePtr<> addr) : t_(t), addr_(addr) {
